@@ -1,0 +1,143 @@
+/**
+ * The edge between the Raft core's domain types and the protobuf wire/storage form
+ * (proto/raft.proto). Decoding validates: the core never sees a malformed message.
+ */
+import { shardkv } from "../proto/gen/raft.js";
+import { InvalidArgumentError } from "../common/errors";
+import type { LogIndex, NodeId, Term } from "../common/ids";
+import type { Entry, EntryType, HardState, Message, MessageType, SnapshotMeta } from "./core/types";
+import { emptyBytes } from "./core/types";
+
+const pb = shardkv.raft;
+
+const typeToWire: Record<MessageType, shardkv.raft.MessageType> = {
+  append: pb.MessageType.MSG_APPEND,
+  appendResp: pb.MessageType.MSG_APPEND_RESP,
+  vote: pb.MessageType.MSG_VOTE,
+  voteResp: pb.MessageType.MSG_VOTE_RESP,
+  preVote: pb.MessageType.MSG_PRE_VOTE,
+  preVoteResp: pb.MessageType.MSG_PRE_VOTE_RESP,
+  heartbeat: pb.MessageType.MSG_HEARTBEAT,
+  heartbeatResp: pb.MessageType.MSG_HEARTBEAT_RESP,
+  snapshot: pb.MessageType.MSG_SNAPSHOT,
+  snapshotResp: pb.MessageType.MSG_SNAPSHOT_RESP,
+  timeoutNow: pb.MessageType.MSG_TIMEOUT_NOW,
+};
+const typeFromWire = new Map<number, MessageType>(
+  Object.entries(typeToWire).map(([k, v]) => [v as number, k as MessageType]),
+);
+
+function u(n: number | null | undefined, field: string): number {
+  const v = n ?? 0;
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(field, `must be a non-negative safe integer, got ${v}`);
+  return v;
+}
+
+export function entryToWire(e: Entry): shardkv.raft.Entry.$Properties {
+  return { index: e.index, term: e.term, type: e.type === "noop" ? pb.EntryType.ENTRY_NOOP : pb.EntryType.ENTRY_NORMAL, data: e.data };
+}
+
+export function entryFromWire(e: shardkv.raft.Entry.$Properties): Entry {
+  let type: EntryType;
+  if (e.type === pb.EntryType.ENTRY_NOOP) type = "noop";
+  else if ((e.type ?? 0) === pb.EntryType.ENTRY_NORMAL) type = "normal";
+  else throw new InvalidArgumentError("entry.type", `unknown entry type ${e.type}`);
+  return { index: u(e.index, "entry.index") as LogIndex, term: u(e.term, "entry.term") as Term, type, data: e.data ?? emptyBytes };
+}
+
+export function snapshotMetaToWire(s: SnapshotMeta): shardkv.raft.SnapshotMeta.$Properties {
+  return { index: s.index, term: s.term, voters: [...s.voters] };
+}
+
+export function snapshotMetaFromWire(s: shardkv.raft.SnapshotMeta.$Properties): SnapshotMeta {
+  return {
+    index: u(s.index, "snapshot.index") as LogIndex,
+    term: u(s.term, "snapshot.term") as Term,
+    voters: (s.voters ?? []).map((v) => u(v, "snapshot.voters") as NodeId),
+  };
+}
+
+export function messageToWire(m: Message): shardkv.raft.Message.$Properties {
+  return {
+    type: typeToWire[m.type],
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    logTerm: m.logTerm,
+    index: m.index,
+    entries: m.entries.map(entryToWire),
+    commit: m.commit,
+    reject: m.reject,
+    rejectHint: m.rejectHint,
+    rejectTerm: m.rejectTerm,
+    context: m.context,
+    snapshot: m.snapshot ? snapshotMetaToWire(m.snapshot) : null,
+    chunk: m.chunk,
+    chunkLast: m.chunkLast,
+    chunkData: m.chunkData,
+  };
+}
+
+export function messageFromWire(w: shardkv.raft.Message.$Properties): Message {
+  const type = typeFromWire.get(w.type ?? 0);
+  if (type === undefined) throw new InvalidArgumentError("message.type", `unknown message type ${w.type}`);
+  const from = u(w.from, "message.from");
+  const to = u(w.to, "message.to");
+  if (from === 0 || to === 0) throw new InvalidArgumentError("message.from/to", `must be >= 1, got ${from}->${to}`);
+  if ((type === "snapshot" || type === "snapshotResp") && !w.snapshot) {
+    throw new InvalidArgumentError("message.snapshot", `${type} without snapshot meta`);
+  }
+  return {
+    type,
+    from: from as NodeId,
+    to: to as NodeId,
+    term: u(w.term, "message.term") as Term,
+    logTerm: u(w.logTerm, "message.logTerm") as Term,
+    index: u(w.index, "message.index") as LogIndex,
+    entries: (w.entries ?? []).map(entryFromWire),
+    commit: u(w.commit, "message.commit") as LogIndex,
+    reject: w.reject ?? false,
+    rejectHint: u(w.rejectHint, "message.rejectHint") as LogIndex,
+    rejectTerm: u(w.rejectTerm, "message.rejectTerm") as Term,
+    context: w.context ?? emptyBytes,
+    snapshot: w.snapshot ? snapshotMetaFromWire(w.snapshot) : undefined,
+    chunk: u(w.chunk, "message.chunk"),
+    chunkLast: w.chunkLast ?? false,
+    chunkData: w.chunkData ?? emptyBytes,
+  };
+}
+
+export function encodeEntry(e: Entry): Uint8Array {
+  return pb.Entry.encode(entryToWire(e)).finish();
+}
+
+export function decodeEntry(b: Uint8Array): Entry {
+  return entryFromWire(pb.Entry.decode(b));
+}
+
+export function encodeHardState(h: HardState): Uint8Array {
+  return pb.HardState.encode({ term: h.term, vote: h.vote, commit: h.commit }).finish();
+}
+
+export function decodeHardState(b: Uint8Array): HardState {
+  const h = pb.HardState.decode(b);
+  return { term: u(h.term, "hardState.term") as Term, vote: u(h.vote, "hardState.vote") as NodeId, commit: u(h.commit, "hardState.commit") as LogIndex };
+}
+
+export function encodeSnapshotMeta(s: SnapshotMeta): Uint8Array {
+  return pb.SnapshotMeta.encode(snapshotMetaToWire(s)).finish();
+}
+
+export function decodeSnapshotMeta(b: Uint8Array): SnapshotMeta {
+  return snapshotMetaFromWire(pb.SnapshotMeta.decode(b));
+}
+
+/** Encodes a batch of messages from one replica to another, for the transport. */
+export function encodeBatch(group: number, from: number, to: number, messages: readonly Message[]): Uint8Array {
+  return pb.MessageBatch.encode({ group, from, to, messages: messages.map(messageToWire) }).finish();
+}
+
+/** Size in bytes of one message on the wire (for batching under a message size limit). */
+export function messageWireBytes(m: Message): number {
+  return pb.Message.encode(messageToWire(m)).len;
+}

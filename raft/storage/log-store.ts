@@ -1,0 +1,52 @@
+/**
+ * The durable log of one Raft replica. Implementations: rocks-log-store.ts (RocksDB via
+ * level-rocksdb, synced writes, CRC-32C per record) and memory-log-store.ts (tests and the
+ * simulator's disk). test/unit/log-store-contract.test.ts runs one suite against both.
+ */
+import type { LogIndex, Term } from "../../common/ids";
+import type { Entry, HardState, SnapshotMeta } from "../core/types";
+
+/** Everything a replica needs to restart. */
+export interface LogState {
+  readonly hardState: HardState;
+  /** The latest snapshot recorded (index 0 = none). */
+  readonly snapshot: SnapshotMeta;
+  /** Entries at or below this point were compacted away; `entries` start right after it. */
+  readonly compacted: { readonly index: LogIndex; readonly term: Term };
+  /** Contiguous entries from compacted.index + 1. */
+  readonly entries: readonly Entry[];
+}
+
+/** One synced write, as a Ready asks for it. */
+export interface SaveBatch {
+  readonly hardState?: HardState;
+  /** Appended; any stored entry with index >= entries[0].index is replaced or dropped. */
+  readonly entries: readonly Entry[];
+  /**
+   * An installed snapshot (a follower caught up by InstallSnapshot): recorded as the latest
+   * snapshot, and the whole log before `entries` is discarded (compacted = snapshot point).
+   * Applied before `entries` in the same batch.
+   */
+  readonly installSnapshot?: SnapshotMeta;
+}
+
+export interface LogStore {
+  /** Reads the whole state, verifying every record; throws CorruptionError naming file and index. */
+  load(): Promise<LogState>;
+  /** Writes the batch atomically and durably (fsync) before resolving. */
+  save(batch: SaveBatch): Promise<void>;
+  /**
+   * Records a local snapshot (taken by this replica's state machine) and drops entries at or
+   * below `compactIndex` (compactIndex <= snapshot.index, and the term of the entry there is
+   * `compactTerm`). Durable before resolving.
+   */
+  compact(snapshot: SnapshotMeta, compactIndex: LogIndex, compactTerm: Term): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const emptyLogState = (): LogState => ({
+  hardState: { term: 0 as Term, vote: 0 as never, commit: 0 as LogIndex },
+  snapshot: { index: 0 as LogIndex, term: 0 as Term, voters: [] },
+  compacted: { index: 0 as LogIndex, term: 0 as Term },
+  entries: [],
+});

@@ -1,0 +1,33 @@
+/**
+ * How a replica's messages reach its peers. Unreliable by contract: a transport may drop,
+ * delay or reorder messages (Raft retries); it must never corrupt one or block the caller.
+ * Implementations: grpc-transport.ts (real), test/sim network (simulated).
+ */
+import type { GroupId, NodeId } from "../../common/ids";
+import type { Message } from "../core/types";
+
+export interface Transport {
+  /**
+   * Queues messages for their `to` peers and returns at once. Batches per peer; drops (and
+   * counts) when a peer's bounded queue is full.
+   */
+  send(messages: readonly Message[]): void;
+  /** Sets the handler for messages arriving for this replica (called in arrival order per batch). */
+  setReceiver(handler: (messages: Message[]) => void): void;
+  /** Stops sending and receiving; pending messages are dropped. */
+  close(): Promise<void>;
+}
+
+/** Counters a transport exposes for status and tests. */
+export interface TransportStats {
+  sentMessages: number;
+  sentBatches: number;
+  droppedMessages: number;
+  receivedMessages: number;
+}
+
+export interface PeerAddress {
+  readonly group: GroupId;
+  readonly id: NodeId;
+  readonly address: string;
+}
