@@ -1,0 +1,67 @@
+/**
+ * Configuration of one Raft replica. Limits are named `...Max`; ticks are the driver's tick
+ * units (RaftNode ticks every `tickMs`).
+ */
+import { InvalidArgumentError } from "../../common/errors";
+import type { Rng } from "../../common/env";
+import type { NodeId } from "../../common/ids";
+
+export interface RaftConfig {
+  /** This replica's id (>= 1). */
+  readonly id: NodeId;
+  /** Every voting member of the group, including `id`. */
+  readonly voters: readonly NodeId[];
+  /** A follower that hears no leader for a random time in [electionTicks, 2*electionTicks) campaigns. */
+  readonly electionTicks: number;
+  /** A leader sends heartbeats every `heartbeatTicks`; must be < electionTicks. */
+  readonly heartbeatTicks: number;
+  /** Pre-campaign without bumping the term (Raft thesis §9.6). Default true. */
+  readonly preVote: boolean;
+  /** A leader that did not hear a quorum within an election timeout steps down. Default true. */
+  readonly checkQuorum: boolean;
+  /** Bytes of entries in one append message (at least one entry is always sent). */
+  readonly appendBytesMax: number;
+  /** Append messages in flight to one follower in replicate state (pipelining bound). */
+  readonly inflightAppendsMax: number;
+  /** Bytes of entries in flight to one follower. */
+  readonly inflightBytesMax: number;
+  /** Bytes of proposed-but-uncommitted entry data on a leader; beyond it proposals fail. */
+  readonly uncommittedBytesMax: number;
+  /** Bytes of committed entries handed out in one Ready. */
+  readonly applyBytesMax: number;
+  /** ReadIndex requests waiting on a leader (for the first commit of its term or a quorum). */
+  readonly readIndexPendingMax: number;
+  /** Seeded in the simulator, real in production: randomizes election timeouts. */
+  readonly rng: Rng;
+}
+
+export const raftDefaults = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  appendBytesMax: 1 << 20,
+  inflightAppendsMax: 256,
+  inflightBytesMax: 32 << 20,
+  uncommittedBytesMax: 64 << 20,
+  applyBytesMax: 16 << 20,
+  readIndexPendingMax: 4096,
+} as const;
+
+export type RaftConfigInput = Pick<RaftConfig, "id" | "voters" | "rng"> & Partial<Omit<RaftConfig, "id" | "voters" | "rng">>;
+
+/** Fills defaults and validates; throws InvalidArgumentError naming the field. */
+export function makeRaftConfig(input: RaftConfigInput): RaftConfig {
+  const c: RaftConfig = { ...raftDefaults, ...input };
+  if (!Number.isSafeInteger(c.id) || c.id < 1) throw new InvalidArgumentError("id", `must be >= 1, got ${c.id}`);
+  if (!c.voters.includes(c.id)) throw new InvalidArgumentError("voters", `must include this replica ${c.id}, got [${c.voters.join(",")}]`);
+  if (new Set(c.voters).size !== c.voters.length) throw new InvalidArgumentError("voters", `duplicate ids in [${c.voters.join(",")}]`);
+  if (c.heartbeatTicks < 1) throw new InvalidArgumentError("heartbeatTicks", `must be >= 1, got ${c.heartbeatTicks}`);
+  if (c.electionTicks <= c.heartbeatTicks) {
+    throw new InvalidArgumentError("electionTicks", `must be > heartbeatTicks (${c.heartbeatTicks}), got ${c.electionTicks}`);
+  }
+  for (const k of ["appendBytesMax", "inflightAppendsMax", "inflightBytesMax", "uncommittedBytesMax", "applyBytesMax", "readIndexPendingMax"] as const) {
+    if (!(c[k] >= 1)) throw new InvalidArgumentError(k, `must be >= 1, got ${c[k]}`);
+  }
+  return c;
+}

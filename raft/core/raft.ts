@@ -1,0 +1,682 @@
+/**
+ * The Raft state machine of one replica (etcd-io/raft raft.go). Pure and synchronous: ticks
+ * and messages in, messages and log changes out (collected by RawNode into a Ready). Each
+ * role's message handling is one function, swapped in by the `become*` transitions.
+ */
+import { assert } from "../../common/assert";
+import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import type { LogIndex, NodeId, Term } from "../../common/ids";
+import type { RaftConfig } from "./config";
+import { RaftLog, entryBytes } from "./log";
+import { Progress } from "./progress";
+import { committedIndex, voteResult } from "./quorum";
+import { ReadOnly } from "./read-only";
+import type { Entry, HardState, Message, ReadState, Role, SnapshotChunk, SnapshotMeta } from "./types";
+import { emptyBytes, makeMessage } from "./types";
+
+const none = 0 as NodeId;
+/** Vote context marking a campaign that follows a leadership transfer (bypasses leases). */
+export const transferContext = new TextEncoder().encode("transfer");
+
+type StepFn = (m: Message) => void;
+
+export interface RaftInit {
+  readonly hardState: HardState;
+  readonly log: RaftLog;
+}
+
+export class Raft {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  term: Term;
+  vote: NodeId;
+  lead: NodeId = none;
+  role: Role = "follower";
+  readonly log: RaftLog;
+  readonly prs = new Map<NodeId, Progress>();
+  /** Outbox, drained by RawNode.ready(). */
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  /** Snapshot chunks received (follower), and a snapshot completed in this Ready. */
+  snapshotChunks: SnapshotChunk[] = [];
+  installedSnapshot: SnapshotMeta | undefined;
+
+  private readonly cfg: RaftConfig;
+  private step: StepFn;
+  private tickFn: () => void;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private votes = new Map<NodeId, boolean>();
+  private leadTransferee: NodeId = none;
+  private uncommittedBytes = 0;
+  private pendingBroadcast = false;
+  private readonly readOnly = new ReadOnly();
+  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
+  private pendingReadIndex: Uint8Array[] = [];
+  /** A snapshot being received: which one and the next chunk expected. */
+  private incoming: { meta: SnapshotMeta; next: number } | null = null;
+
+  constructor(cfg: RaftConfig, init: RaftInit) {
+    this.cfg = cfg;
+    this.id = cfg.id;
+    this.voters = [...cfg.voters].sort((a, b) => a - b);
+    this.log = init.log;
+    this.term = init.hardState.term;
+    this.vote = init.hardState.vote;
+    this.step = this.stepFollower;
+    this.tickFn = this.tickElection;
+    this.becomeFollower(this.term, none);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  becomeFollower(t: Term, lead: NodeId): void {
+    this.reset(t);
+    this.step = this.stepFollower;
+    this.tickFn = this.tickElection;
+    this.lead = lead;
+    this.role = "follower";
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== "leader", "leader -> preCandidate");
+    // PreVote does not change the term or the vote (Raft thesis §9.6).
+    this.step = this.stepCandidate;
+    this.votes = new Map();
+    this.tickFn = this.tickElection;
+    this.lead = none;
+    this.role = "preCandidate";
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== "leader", "leader -> candidate");
+    this.reset((this.term + 1) as Term);
+    this.step = this.stepCandidate;
+    this.tickFn = this.tickElection;
+    this.vote = this.id;
+    this.role = "candidate";
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === "candidate", `${this.role} -> leader`);
+    this.reset(this.term);
+    this.step = this.stepLeader;
+    this.tickFn = this.tickHeartbeat;
+    this.lead = this.id;
+    this.role = "leader";
+    const last = this.log.lastIndex();
+    for (const pr of this.prs.values()) {
+      pr.next = (last + 1) as LogIndex;
+    }
+    const self = this.prs.get(this.id)!;
+    self.becomeReplicate();
+    self.match = last;
+    self.next = (last + 1) as LogIndex;
+    // Raft §5.4.2 / §8: a new leader commits an entry of its own term before anything of
+    // earlier terms counts as committed.
+    this.appendEntries([{ type: "noop", data: emptyBytes }]);
+    this.bcastAppend();
+  }
+
+  private reset(t: Term): void {
+    if (this.term !== t) {
+      this.term = t;
+      this.vote = none;
+    }
+    this.lead = none;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.votes = new Map();
+    const last = this.log.lastIndex();
+    for (const id of this.voters) {
+      const pr = new Progress((last + 1) as LogIndex, this.cfg.inflightAppendsMax, this.cfg.inflightBytesMax);
+      if (id === this.id) pr.match = last;
+      this.prs.set(id, pr);
+    }
+    this.uncommittedBytes = 0;
+    this.pendingBroadcast = false;
+    this.readOnly.reset();
+    this.pendingReadIndex = [];
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.cfg.rng.int(this.cfg.electionTicks);
+  }
+
+  // ---------------------------------------------------------------- ticks
+
+  tick(): void {
+    this.tickFn();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTicks) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum && !this.quorumActive()) {
+        // CheckQuorum: a leader that has not heard a quorum for an election timeout may be
+        // partitioned away; step down so the majority side is not blocked by our lease.
+        this.becomeFollower(this.term, none);
+        return;
+      }
+      if (this.leadTransferee !== none) this.abortLeaderTransfer();
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.readOnly.lastPendingCtx());
+      this.resendStalledSnapshots();
+    }
+  }
+
+  /** Whether a quorum was active since the last check; resets the activity marks. */
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const [id, pr] of this.prs) {
+      if (id === this.id || pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active >= Math.floor(this.voters.length / 2) + 1;
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  /** Starts an election if this replica may (not a leader; a voter). */
+  hup(transfer: boolean): void {
+    if (this.role === "leader") return;
+    if (!this.prs.has(this.id)) return;
+    if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
+    else this.campaign("vote", transfer);
+  }
+
+  private campaign(kind: "preVote" | "vote", transfer: boolean): void {
+    let voteTerm: Term;
+    if (kind === "preVote") {
+      this.becomePreCandidate();
+      voteTerm = (this.term + 1) as Term;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (voteResult(this.voters, this.votes) === "won") {
+      if (kind === "preVote") this.campaign("vote", false);
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of this.voters) {
+      if (id === this.id) continue;
+      this.send(makeMessage({
+        type: kind, from: this.id, to: id, term: voteTerm,
+        index: this.log.lastIndex(), logTerm: this.log.lastTerm(),
+        context: transfer ? transferContext : emptyBytes,
+      }));
+    }
+  }
+
+  // ---------------------------------------------------------------- step
+
+  /** Handles one message from a peer (Raft §5.1 term rules first, then the role's handler). */
+  stepMessage(m: Message): void {
+    if (m.from === this.id || !this.prs.has(m.from)) return; // not a member: ignore
+    if (m.term > this.term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        const force = bytesEqual(m.context, transferContext);
+        const inLease = this.cfg.checkQuorum && this.lead !== none && this.electionElapsed < this.cfg.electionTicks;
+        // A replica that heard from a live leader recently ignores campaigns: a rejoining
+        // partitioned node cannot depose a healthy leader (Raft thesis §4.2.3).
+        if (!force && inLease) return;
+      }
+      if (m.type === "preVote") {
+        // Never change the term on a PreVote.
+      } else if (m.type === "preVoteResp" && !m.reject) {
+        // The term in a granted PreVote response is the one we will campaign with.
+      } else if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, none);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === "heartbeat" || m.type === "append")) {
+        // A stale leader (e.g. one that was partitioned) learns our term and steps down.
+        this.send(makeMessage({ type: "appendResp", from: this.id, to: m.from }));
+      } else if (m.type === "preVote") {
+        this.send(makeMessage({ type: "preVoteResp", from: this.id, to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    if (m.type === "vote" || m.type === "preVote") {
+      this.handleVote(m);
+      return;
+    }
+    this.step(m);
+  }
+
+  private handleVote(m: Message): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === none && this.lead === none) ||
+      (m.type === "preVote" && m.term > this.term);
+    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      // A PreVote grant carries the candidate's future term so it is not ignored as stale.
+      this.send(makeMessage({ type: respType, from: this.id, to: m.from, term: m.term }));
+      if (m.type === "vote") {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send(makeMessage({ type: respType, from: this.id, to: m.from, term: this.term, reject: true }));
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case "append":
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        break;
+      case "heartbeat":
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        break;
+      case "snapshot":
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        break;
+      case "timeoutNow":
+        // Leadership transfer: campaign at once, bypassing PreVote and peers' leases.
+        this.hup(true);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myResp = this.role === "preCandidate" ? "preVoteResp" : "voteResp";
+    switch (m.type) {
+      case "append":
+      case "heartbeat":
+      case "snapshot":
+        // A leader exists in this term (m.term == term here).
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        break;
+      case "voteResp":
+      case "preVoteResp": {
+        if (m.type !== myResp) break;
+        this.votes.set(m.from, !m.reject);
+        const r = voteResult(this.voters, this.votes);
+        if (r === "won") {
+          if (this.role === "preCandidate") this.campaign("vote", false);
+          else {
+            this.becomeLeader();
+          }
+        } else if (r === "lost") {
+          this.becomeFollower(this.term, none);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.prs.get(m.from)!;
+    switch (m.type) {
+      case "appendResp":
+        pr.recentActive = true;
+        this.handleAppendResp(m, pr);
+        break;
+      case "heartbeatResp":
+        pr.recentActive = true;
+        this.handleHeartbeatResp(m, pr);
+        break;
+      case "snapshotResp":
+        pr.recentActive = true;
+        this.handleSnapshotResp(m, pr);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- follower handlers
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(makeMessage({ type: "appendResp", from: this.id, to: m.from, index: this.log.committed }));
+      return;
+    }
+    const last = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (last !== null) {
+      this.send(makeMessage({ type: "appendResp", from: this.id, to: m.from, index: last }));
+      return;
+    }
+    // Fast backtracking (Raft §5.3 optimisation, etcd-io/raft): hint the largest index whose
+    // term is <= the leader's term at m.index, so the leader skips whole terms at once.
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()) as LogIndex, m.logTerm);
+    this.send(makeMessage({
+      type: "appendResp", from: this.id, to: m.from, index: m.index, reject: true,
+      rejectHint: hint, rejectTerm: this.log.term(hint) ?? (0 as Term),
+    }));
+  }
+
+  private handleHeartbeat(m: Message): void {
+    // The leader only sends commit <= our match, so this never commits an unmatched entry.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()) as LogIndex);
+    this.send(makeMessage({ type: "heartbeatResp", from: this.id, to: m.from, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const meta = m.snapshot!;
+    const reply = (next: number, installed: boolean) =>
+      this.send(makeMessage({ type: "snapshotResp", from: this.id, to: m.from, snapshot: meta, chunk: next, chunkLast: installed }));
+    if (meta.index <= this.log.committed || this.log.matchTerm(meta.index, meta.term)) {
+      // We already have everything the snapshot covers: fast-forward instead of restoring.
+      this.log.commitTo(Math.min(meta.index, this.log.lastIndex()) as LogIndex);
+      this.incoming = null;
+      reply(m.chunk + 1, true);
+      return;
+    }
+    const inc = this.incoming;
+    const same = inc !== null && inc.meta.index === meta.index && inc.meta.term === meta.term;
+    if (m.chunk === 0 && !same) {
+      this.incoming = { meta, next: 0 };
+    } else if (!same) {
+      reply(0, false); // a chunk of a transfer we know nothing of (e.g. after a restart): start over
+      return;
+    }
+    const cur = this.incoming!;
+    if (m.chunk !== cur.next) {
+      reply(cur.next, false); // duplicate or gap: ask for the chunk we need
+      return;
+    }
+    this.snapshotChunks.push({ meta, chunk: m.chunk, last: m.chunkLast, data: m.chunkData });
+    cur.next++;
+    if (m.chunkLast) {
+      this.log.restore(meta);
+      this.installedSnapshot = meta;
+      this.incoming = null;
+      reply(cur.next, true);
+    } else {
+      reply(cur.next, false);
+    }
+  }
+
+  // ---------------------------------------------------------------- leader handlers
+
+  private handleAppendResp(m: Message, pr: Progress): void {
+    if (m.reject) {
+      let probe = m.rejectHint;
+      if (m.rejectTerm > 0) probe = this.log.findConflictByTerm(m.rejectHint, m.rejectTerm);
+      if (pr.maybeDecrTo(m.index, probe)) {
+        if (pr.state === "replicate") pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === "probe") pr.becomeReplicate();
+    else if (pr.state === "replicate") pr.inflights.freeLE(m.index);
+    if (this.maybeCommit()) {
+      this.bcastAppend();
+    } else if (wasPaused) {
+      this.sendAppend(m.from, true);
+    }
+    // Pipelining: keep sending while the window has room and there is something to send.
+    while (this.sendAppend(m.from, false)) { /* loop */ }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  private handleHeartbeatResp(m: Message, pr: Progress): void {
+    pr.probeSent = false;
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (m.context.length === 0) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (acks < Math.floor(this.voters.length / 2) + 1) return;
+    for (const rs of this.readOnly.advance(m.context)) this.readStates.push(rs);
+  }
+
+  private handleSnapshotResp(m: Message, pr: Progress): void {
+    const meta = m.snapshot!;
+    if (pr.state !== "snapshot" || pr.pendingSnapshot === null || pr.pendingSnapshot.index !== meta.index) return;
+    pr.snapshotStallTicks = 0;
+    if (m.chunkLast) {
+      pr.match = Math.max(pr.match, meta.index) as LogIndex;
+      pr.becomeProbe();
+      this.sendAppend(m.from, true);
+      return;
+    }
+    pr.snapshotChunk = m.chunk;
+    this.sendSnapshotChunk(m.from, pr);
+  }
+
+  private maybeCommit(): boolean {
+    const mci = committedIndex(this.voters, (id) => this.prs.get(id)!.match);
+    // Raft §5.4.2: only entries of the current term are committed by counting replicas.
+    if (mci > this.log.committed && this.log.term(mci) === this.term) {
+      const firstInTerm = !this.committedInTerm();
+      this.log.commitTo(mci);
+      if (firstInTerm) this.releasePendingReadIndex();
+      return true;
+    }
+    return false;
+  }
+
+  private committedInTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private send(m: Message): void {
+    if (m.type !== "preVote" && m.type !== "preVoteResp" && m.type !== "vote" && m.type !== "voteResp") {
+      m.term = this.term;
+    }
+    this.msgs.push(m);
+  }
+
+  /**
+   * Sends the next append to `to` if its progress is not paused. With `sendIfEmpty` false an
+   * append is only sent when it carries entries. Returns whether a message was sent.
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.prs.get(to)!;
+    if (pr.isPaused()) return false;
+    const prevIndex = (pr.next - 1) as LogIndex;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      // The entries this follower needs were compacted: it needs a snapshot.
+      pr.becomeSnapshot(this.log.snapshot);
+      this.sendSnapshotChunk(to, pr);
+      return true;
+    }
+    const ents = this.log.slice(pr.next, this.log.lastIndex(), this.cfg.appendBytesMax);
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    let bytes = 0;
+    for (const e of ents) bytes += entryBytes(e);
+    this.send(makeMessage({
+      type: "append", from: this.id, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed,
+    }));
+    pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : prevIndex, bytes);
+    return true;
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const latest = this.log.snapshot;
+    assert(latest.index > 0, "need a snapshot but none was taken");
+    if (pr.pendingSnapshot === null || pr.pendingSnapshot.index !== latest.index) {
+      // A newer snapshot replaced the one being sent: start over with it.
+      pr.becomeSnapshot(latest);
+    }
+    pr.snapshotStallTicks = 0;
+    // chunkData is filled by the driver from the snapshot source (the core holds no data).
+    this.send(makeMessage({ type: "snapshot", from: this.id, to, snapshot: latest, chunk: pr.snapshotChunk }));
+  }
+
+  /** Resends the current chunk to followers that have not answered for a few heartbeats. */
+  private resendStalledSnapshots(): void {
+    for (const [id, pr] of this.prs) {
+      if (id === this.id || pr.state !== "snapshot") continue;
+      pr.snapshotStallTicks++;
+      if (pr.snapshotStallTicks >= 2) this.sendSnapshotChunk(id, pr);
+    }
+  }
+
+  private bcastAppend(): void {
+    for (const id of this.voters) if (id !== this.id) this.sendAppend(id, true);
+  }
+
+  private bcastHeartbeat(ctx: Uint8Array | undefined): void {
+    for (const id of this.voters) {
+      if (id === this.id) continue;
+      const pr = this.prs.get(id)!;
+      this.send(makeMessage({
+        type: "heartbeat", from: this.id, to: id,
+        commit: Math.min(pr.match, this.log.committed) as LogIndex,
+        context: ctx ?? emptyBytes,
+      }));
+    }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send(makeMessage({ type: "timeoutNow", from: this.id, to }));
+  }
+
+  /** Called by RawNode.ready(): one broadcast for every proposal since the last Ready. */
+  flushBroadcast(): void {
+    if (this.pendingBroadcast && this.role === "leader") {
+      this.pendingBroadcast = false;
+      for (const id of this.voters) {
+        if (id === this.id) continue;
+        while (this.sendAppend(id, false)) { /* fill the pipeline */ }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- client requests
+
+  /** Appends proposals to the leader's log. Throws NotLeader, LeadershipTransfer or Backpressure. */
+  propose(datas: readonly Uint8Array[]): LogIndex {
+    if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    if (this.leadTransferee !== none) throw new LeadershipTransferError(this.leadTransferee);
+    let bytes = 0;
+    for (const d of datas) bytes += d.length;
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.cfg.uncommittedBytesMax) {
+      throw new BackpressureError("uncommittedBytesMax", this.cfg.uncommittedBytesMax, this.uncommittedBytes + bytes);
+    }
+    this.uncommittedBytes += bytes;
+    const last = this.appendEntries(datas.map((data) => ({ type: "normal" as const, data })));
+    this.pendingBroadcast = true;
+    return last;
+  }
+
+  private appendEntries(items: readonly { type: Entry["type"]; data: Uint8Array }[]): LogIndex {
+    let index = this.log.lastIndex();
+    const ents: Entry[] = items.map((it) => ({ index: (index = (index + 1) as LogIndex), term: this.term, type: it.type, data: it.data }));
+    const last = this.log.append(ents);
+    this.prs.get(this.id)!.maybeUpdate(last);
+    this.maybeCommit();
+    return last;
+  }
+
+  /** Entries handed to the application were applied: release their uncommitted budget. */
+  reduceUncommitted(ents: readonly Entry[]): void {
+    if (this.role !== "leader") return;
+    for (const e of ents) if (e.term === this.term) this.uncommittedBytes -= e.data.length;
+    if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
+  }
+
+  /**
+   * Linearizable read (Raft thesis §6.4): records the commit index and confirms leadership
+   * with a heartbeat round; a ReadState {ctx, index} comes out in a later Ready.
+   */
+  readIndex(ctx: Uint8Array): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    if (this.readOnly.size + this.pendingReadIndex.length >= this.cfg.readIndexPendingMax) {
+      throw new BackpressureError("readIndexPendingMax", this.cfg.readIndexPendingMax, this.readOnly.size + this.pendingReadIndex.length + 1);
+    }
+    if (!this.committedInTerm()) {
+      // Our commit index may be stale until an entry of this term commits (Raft §8).
+      this.pendingReadIndex.push(ctx);
+      return;
+    }
+    this.startReadIndex(ctx);
+  }
+
+  private startReadIndex(ctx: Uint8Array): void {
+    if (this.voters.length === 1) {
+      this.readStates.push({ ctx, index: this.log.committed });
+      return;
+    }
+    if (!this.readOnly.add(this.log.committed, ctx, this.id)) {
+      throw new InvalidArgumentError("readIndex.ctx", "a read with this context is already pending");
+    }
+    this.bcastHeartbeat(ctx);
+  }
+
+  private releasePendingReadIndex(): void {
+    const pending = this.pendingReadIndex;
+    this.pendingReadIndex = [];
+    for (const ctx of pending) this.startReadIndex(ctx);
+  }
+
+  /** Leadership transfer (Raft thesis §3.10). */
+  transferLeader(to: NodeId): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    if (!this.prs.has(to)) throw new InvalidArgumentError("transferee", `node ${to} is not a voter of this group`);
+    if (to === this.id) {
+      this.abortLeaderTransfer();
+      return;
+    }
+    if (this.leadTransferee === to) return;
+    this.abortLeaderTransfer();
+    this.electionElapsed = 0; // the transfer must finish within an election timeout
+    this.leadTransferee = to;
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to, true);
+  }
+
+  private abortLeaderTransfer(): void {
+    this.leadTransferee = none;
+  }
+
+  get transferee(): NodeId {
+    return this.leadTransferee;
+  }
+
+  /** Records a snapshot taken locally and compacts the log up to `compactIndex`. */
+  compact(meta: SnapshotMeta, compactIndex: LogIndex): void {
+    this.log.compact(meta, compactIndex);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,477 @@
+/**
+ * RaftNode drives one RawNode with an Env: it persists each Ready in one synced batch, then
+ * sends its messages, then applies committed entries to the state machine, then advances
+ * (the Ready contract in raft/core/types.ts). It is what the controller and the shard servers
+ * embed, and what the simulator runs under virtual time.
+ *
+ * Handlers enqueue, the loop decides (STYLE.md): propose/read/messages/ticks go into bounded
+ * queues; one loop per node drains them. Proposals and reads that arrive while a Ready is
+ * being persisted are batched into the next one (group commit).
+ */
+import { assert } from "../common/assert";
+import type { Clock, Cancel, Logger, Rng } from "../common/env";
+import { silentLogger } from "../common/env";
+import { BackpressureError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
+import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
+import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
+import { describeMessage } from "./core/describe";
+import { RawNode } from "./core/raw-node";
+import type { Entry, Message, Ready, SoftState } from "./core/types";
+import type { LogStore } from "./storage/log-store";
+import type { SnapshotSink, SnapshotSource, StateMachine } from "./state-machine";
+import type { Transport } from "./transport/transport";
+
+export interface RaftNodeEnv {
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly transport: Transport;
+  readonly storage: LogStore;
+  readonly logger?: Logger;
+}
+
+export interface RaftNodeOptions {
+  readonly group: GroupId;
+  readonly raft: Omit<RaftConfigInput, "rng">;
+  /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s with 10 ticks). */
+  readonly tickMs?: number;
+  /** Take a snapshot and compact the log every this many applied entries. Default 10000. */
+  readonly snapshotEveryEntries?: number;
+  /** Entries kept in the log below a snapshot, for followers that lag a little. Default 1000. */
+  readonly compactKeepEntries?: number;
+  /** Proposals waiting for the loop. Default 10000. */
+  readonly proposalQueueMax?: number;
+  /** Inbound messages waiting for the loop (beyond it they are dropped; Raft retries). Default 65536. */
+  readonly inboundQueueMax?: number;
+  /** Called with each Ready before it is carried out (simulator tracing and checkers). */
+  readonly onReady?: (rd: Ready) => void;
+  /** Called after entries were applied. */
+  readonly onApplied?: (entries: readonly Entry[]) => void;
+  /**
+   * Called when the loop dies (storage or state machine error, broken invariant). Default:
+   * rethrow, which crashes the process so it restarts from disk (assertions are bugs).
+   */
+  readonly onFatal?: (e: Error) => void;
+}
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+interface PendingProposal<R> extends Waiter<R> {
+  data: Uint8Array;
+  index?: LogIndex;
+  term?: Term;
+}
+
+export interface RaftNodeStatus {
+  group: GroupId;
+  id: NodeId;
+  role: SoftState["role"];
+  term: Term;
+  leader: NodeId;
+  commit: LogIndex;
+  applied: LogIndex;
+  lastIndex: LogIndex;
+  firstIndex: LogIndex;
+  snapshotIndex: LogIndex;
+  progress: Record<number, string>;
+}
+
+export class RaftNode<R = unknown> {
+  private readonly raw: RawNode;
+  private readonly cfg: RaftConfig;
+  private readonly logger: Logger;
+  private readonly tickMs: number;
+  private readonly snapshotEvery: number;
+  private readonly compactKeep: number;
+  private readonly proposalQueueMax: number;
+  private readonly inboundQueueMax: number;
+
+  private inbound: Message[] = [];
+  private proposals: PendingProposal<R>[] = [];
+  private reads: Waiter<void>[] = [];
+  private pendingTicks = 0;
+  private running = false;
+  private stopped = false;
+  private tickTimer: Cancel | null = null;
+  private idle: Promise<void> = Promise.resolve();
+
+  /** Proposals in the log, waiting to be applied, by index. */
+  private readonly inLog = new Map<number, PendingProposal<R>>();
+  /** ReadIndex rounds started and not yet confirmed, by ctx. */
+  private readonly readRounds = new Map<string, Waiter<void>[]>();
+  /** Confirmed reads waiting for the apply point. */
+  private readyReads: { index: LogIndex; waiters: Waiter<void>[] }[] = [];
+  private readSeq = 0;
+  private soft: SoftState;
+  private applied: LogIndex;
+  private lastSnapshotIndex: LogIndex;
+  private source: SnapshotSource | null = null;
+  private snapshotWanted = false;
+  private sink: SnapshotSink | null = null;
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly opts: RaftNodeOptions,
+    private readonly env: RaftNodeEnv,
+    private readonly sm: StateMachine<R>,
+    raw: RawNode,
+    cfg: RaftConfig,
+    applied: LogIndex,
+    snapshotIndex: LogIndex,
+  ) {
+    this.raw = raw;
+    this.cfg = cfg;
+    this.logger = env.logger ?? silentLogger;
+    this.tickMs = opts.tickMs ?? 100;
+    this.snapshotEvery = opts.snapshotEveryEntries ?? 10000;
+    this.compactKeep = opts.compactKeepEntries ?? 1000;
+    this.proposalQueueMax = opts.proposalQueueMax ?? 10000;
+    this.inboundQueueMax = opts.inboundQueueMax ?? 65536;
+    this.soft = raw.softState();
+    this.applied = applied;
+    this.lastSnapshotIndex = snapshotIndex;
+  }
+
+  /** Loads the log store, builds the RawNode at the state machine's applied index, starts ticking. */
+  static async start<R>(opts: RaftNodeOptions, env: RaftNodeEnv, sm: StateMachine<R>): Promise<RaftNode<R>> {
+    const state = await env.storage.load();
+    const cfg = makeRaftConfig({ ...opts.raft, rng: env.rng });
+    const applied = sm.appliedIndex();
+    const raw = new RawNode(cfg, {
+      hardState: state.hardState,
+      snapshot: state.snapshot,
+      compacted: state.compacted,
+      entries: state.entries,
+      applied,
+    });
+    const node = new RaftNode<R>(opts, env, sm, raw, cfg, raw.status().applied, state.snapshot.index);
+    env.transport.setReceiver((msgs) => node.receive(msgs));
+    node.scheduleTick();
+    node.kick();
+    return node;
+  }
+
+  get id(): NodeId {
+    return this.cfg.id;
+  }
+
+  /** Inbound messages from the transport. */
+  receive(msgs: Message[]): void {
+    if (this.stopped) return;
+    for (const m of msgs) {
+      if (m.to !== this.cfg.id) continue;
+      if (this.inbound.length >= this.inboundQueueMax) break;
+      this.inbound.push(m);
+    }
+    this.kick();
+  }
+
+  /**
+   * Proposes a command; resolves with the state machine's result once it is applied here.
+   * Rejects with NotLeaderError (with a leader hint) on a follower, BackpressureError when
+   * the queue is full, TimeoutError when the outcome became unknown (the entry may have
+   * committed: retry with the same request id so it executes at most once).
+   */
+  propose(data: Uint8Array): Promise<R> {
+    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.soft.role !== "leader") return Promise.reject(new NotLeaderError(this.soft.leader));
+    if (this.proposals.length >= this.proposalQueueMax) {
+      return Promise.reject(new BackpressureError("proposalQueueMax", this.proposalQueueMax, this.proposals.length + 1));
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.proposals.push({ data, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /**
+   * Resolves once the state machine reflects every write committed before the call
+   * (ReadIndex, Raft thesis §6.4): a linearizable read may then read local state. Reads that
+   * arrive in the same turn share one heartbeat round.
+   */
+  readBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.soft.role !== "leader") return Promise.reject(new NotLeaderError(this.soft.leader));
+    return new Promise<void>((resolve, reject) => {
+      this.reads.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Asks the leader to hand leadership to `to`. */
+  transferLeader(to: NodeId): void {
+    this.withRaw(() => this.raw.transferLeader(to));
+  }
+
+  /** Forces an election on this replica now (operator action, tests). */
+  campaign(): void {
+    this.withRaw(() => this.raw.campaign());
+  }
+
+  softState(): SoftState {
+    return this.soft;
+  }
+
+  status(): RaftNodeStatus {
+    return { group: this.opts.group, ...this.raw.status(), applied: this.applied };
+  }
+
+  /** Stops the loop and timers, fails waiting callers, closes transport and storage. */
+  async stop(): Promise<void> {
+    if (this.stopped) return this.idle;
+    this.halt();
+    await this.idle;
+    await this.sink?.abort();
+    this.source?.close();
+    await this.env.transport.close();
+    await this.env.storage.close();
+  }
+
+  /**
+   * Stops at once without flushing anything (the simulator's crash): whatever was not yet
+   * durable is lost, exactly as with kill -9.
+   */
+  halt(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.tickTimer?.();
+    this.failAll(new StoppedError("raft node"));
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  private withRaw(fn: () => void): void {
+    // The core may only be called between Readies; operator actions are rare, so run them
+    // on the loop via a queued tick-like action.
+    this.actions.push(fn);
+    this.kick();
+  }
+
+  private actions: (() => void)[] = [];
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.tickTimer = this.env.clock.after(this.tickMs, () => {
+      this.pendingTicks++;
+      this.scheduleTick();
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.idle = this.run().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        this.feed();
+        if (!this.raw.hasReady()) {
+          if (this.snapshotWanted || this.applied - this.lastSnapshotIndex >= this.snapshotEvery) {
+            await this.takeSnapshot();
+            continue;
+          }
+          break;
+        }
+        const rd = this.raw.ready();
+        this.opts.onReady?.(rd);
+        await this.handleReady(rd);
+        if (this.stopped) return;
+        this.raw.advance(rd);
+      }
+    } catch (e) {
+      // Storage or state machine failure: stop serving; the process should restart from disk.
+      this.failure = e as Error;
+      this.logger.warn(`raft node ${this.cfg.id} failed: ${(e as Error).stack ?? e}`);
+      this.halt();
+      if (this.opts.onFatal) this.opts.onFatal(e as Error);
+      else throw e;
+    }
+  }
+
+  /** Feeds queued inputs into the core. */
+  private feed(): void {
+    const raw = this.raw;
+    for (const fn of this.actions.splice(0)) {
+      try {
+        fn();
+      } catch (e) {
+        this.logger.warn(`raft node ${this.cfg.id}: ${(e as Error).message}`);
+      }
+    }
+    const inbound = this.inbound;
+    this.inbound = [];
+    for (const m of inbound) raw.step(m);
+    for (; this.pendingTicks > 0; this.pendingTicks--) raw.tick();
+    if (this.proposals.length > 0) this.feedProposals();
+    if (this.reads.length > 0) {
+      const waiters = this.reads;
+      this.reads = [];
+      const ctx = new Uint8Array(12);
+      const view = new DataView(ctx.buffer);
+      view.setUint32(0, this.cfg.id);
+      view.setFloat64(4, ++this.readSeq);
+      try {
+        raw.readIndex(ctx);
+        this.readRounds.set(Buffer.from(ctx).toString("latin1"), waiters);
+      } catch (e) {
+        for (const w of waiters) w.reject(e as Error);
+      }
+    }
+  }
+
+  private feedProposals(): void {
+    const batch = this.proposals;
+    this.proposals = [];
+    try {
+      const last = this.raw.propose(batch.map((p) => p.data));
+      const t = this.raw.status().term;
+      let index = last - batch.length + 1;
+      for (const p of batch) {
+        p.index = index as LogIndex;
+        p.term = t;
+        this.inLog.set(index, p);
+        index++;
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e as Error);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    // 1. Persist: snapshot chunks, a finished snapshot, then hard state + entries in one batch.
+    for (const c of rd.snapshotChunks) {
+      if (c.chunk === 0) {
+        await this.sink?.abort();
+        this.sink = this.sm.restore(c.meta);
+      }
+      assert(this.sink !== null, "snapshot chunk without a sink");
+      await this.sink.write(c.chunk, c.data);
+    }
+    if (rd.snapshot) {
+      await this.sink!.finish();
+      this.sink = null;
+      this.applied = rd.snapshot.index;
+      this.lastSnapshotIndex = rd.snapshot.index;
+      this.source?.close();
+      this.source = null;
+      this.failProposalsUpTo(rd.snapshot.index);
+    }
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.env.storage.save({ hardState: rd.hardState, entries: rd.entries, installSnapshot: rd.snapshot });
+    }
+    if (this.stopped) return;
+    // 2. Send (after persisting: nothing is acknowledged before it is durable).
+    if (rd.messages.length > 0) await this.send(rd.messages);
+    // 3. Apply.
+    if (rd.softState) this.onSoftState(rd.softState);
+    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const waiters = this.readRounds.get(Buffer.from(rs.ctx).toString("latin1"));
+      if (!waiters) continue;
+      this.readRounds.delete(Buffer.from(rs.ctx).toString("latin1"));
+      this.readyReads.push({ index: rs.index, waiters });
+    }
+    this.releaseReads();
+  }
+
+  private async send(msgs: readonly Message[]): Promise<void> {
+    const out: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === "snapshot") {
+        const src = this.source;
+        if (!src || src.index !== m.snapshot!.index) {
+          // No data for that snapshot (e.g. after a restart): take a fresh one; the core
+          // restarts the transfer with it on its next resend.
+          this.snapshotWanted = true;
+          continue;
+        }
+        const chunk = await src.readChunk(m.chunk);
+        m.chunkData = chunk.data;
+        m.chunkLast = chunk.last;
+      }
+      out.push(m);
+    }
+    if (this.logger !== silentLogger) for (const m of out) this.logger.debug(describeMessage(m));
+    this.env.transport.send(out);
+  }
+
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    const fresh = entries.filter((e) => e.index > this.applied);
+    if (fresh.length === 0) return;
+    const results = await this.sm.apply(fresh);
+    assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
+    this.applied = fresh[fresh.length - 1]!.index;
+    for (let i = 0; i < fresh.length; i++) {
+      const e = fresh[i]!;
+      const p = this.inLog.get(e.index);
+      if (!p) continue;
+      this.inLog.delete(e.index);
+      if (p.term === e.term) p.resolve(results[i]!);
+      else p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
+    }
+    this.opts.onApplied?.(fresh);
+  }
+
+  private releaseReads(): void {
+    while (this.readyReads.length > 0 && this.readyReads[0]!.index <= this.applied) {
+      for (const w of this.readyReads.shift()!.waiters) w.resolve();
+    }
+  }
+
+  private onSoftState(ss: SoftState): void {
+    const wasLeader = this.soft.role === "leader";
+    this.soft = ss;
+    if (wasLeader && ss.role !== "leader") {
+      // Reads not yet confirmed cannot be confirmed by this replica any more.
+      for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));
+      this.readRounds.clear();
+      for (const p of this.proposals.splice(0)) p.reject(new NotLeaderError(ss.leader));
+    }
+  }
+
+  private failProposalsUpTo(index: LogIndex): void {
+    for (const [i, p] of this.inLog) {
+      if (i <= index) {
+        this.inLog.delete(i);
+        p.reject(new TimeoutError("proposal (outcome unknown: replaced by a snapshot)", 0));
+      }
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    this.snapshotWanted = false;
+    const src = await this.sm.snapshot();
+    if (this.stopped) {
+      src.close();
+      return;
+    }
+    assert(src.index <= this.applied, `snapshot at ${src.index} beyond applied ${this.applied}`);
+    const keep = Math.max(0, src.index - this.compactKeep) as LogIndex;
+    const compactIndex = Math.max(keep, this.raw.status().firstIndex - 1) as LogIndex;
+    const compactTerm = this.raw.termAt(compactIndex);
+    const meta = this.raw.compact(src.index, compactIndex);
+    await this.env.storage.compact(meta, compactIndex, compactTerm ?? (0 as Term));
+    this.source?.close();
+    this.source = src;
+    this.lastSnapshotIndex = src.index;
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.proposals.splice(0)) p.reject(err);
+    for (const p of this.inLog.values()) p.reject(err);
+    this.inLog.clear();
+    for (const w of this.reads.splice(0)) w.reject(err);
+    for (const ws of this.readRounds.values()) for (const w of ws) w.reject(err);
+    this.readRounds.clear();
+    for (const r of this.readyReads.splice(0)) for (const w of r.waiters) w.reject(err);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The contract between RaftNode and the application state machine it drives (the controller,
+ * a shard group, or a test KV).
+ */
+import type { LogIndex } from "../common/ids";
+import type { Entry, SnapshotMeta } from "./core/types";
+
+export interface StateMachine<R = unknown> {
+  /** The durable applied index at open; RaftNode hands out only entries after it. */
+  appliedIndex(): LogIndex;
+  /**
+   * Applies committed entries in order (noop entries included, so the applied index moves).
+   * Must make each entry's effects and the new applied index durable together (one batch).
+   * Returns one result per entry, handed to the proposer.
+   */
+  apply(entries: readonly Entry[]): Promise<R[]>;
+  /** A consistent, point-in-time snapshot at the current applied index. */
+  snapshot(): Promise<SnapshotSource>;
+  /** Starts receiving a snapshot from the leader; replaces all state once finished. */
+  restore(meta: SnapshotMeta): SnapshotSink;
+}
+
+/** A snapshot being served to followers, read chunk by chunk (each at most a few MiB). */
+export interface SnapshotSource {
+  /** The applied index the snapshot reflects. */
+  readonly index: LogIndex;
+  /** Chunk `n` (0-based) and whether it is the last one. May be asked again for the same n. */
+  readChunk(n: number): Promise<{ data: Uint8Array; last: boolean }>;
+  /** Releases resources (e.g. a RocksDB snapshot). */
+  close(): void;
+}
+
+export interface SnapshotSink {
+  /** Chunks arrive in order, starting at 0. */
+  write(chunk: number, data: Uint8Array): Promise<void>;
+  /** Atomically replaces the state machine's state; durable before resolving. */
+  finish(): Promise<void>;
+  /** Discards what was received (a newer transfer started, or the node stops). */
+  abort(): Promise<void>;
+}
+
+/** A SnapshotSource over an in-memory byte string, cut into `chunkBytes` pieces. */
+export function bytesSnapshotSource(index: LogIndex, bytes: Uint8Array, chunkBytes: number): SnapshotSource {
+  const count = Math.max(1, Math.ceil(bytes.length / chunkBytes));
+  return {
+    index,
+    readChunk: async (n) => ({ data: bytes.subarray(n * chunkBytes, (n + 1) * chunkBytes), last: n >= count - 1 }),
+    close() {},
+  };
+}
+
+/** A SnapshotSink that collects chunks in memory and hands the whole to `install`. */
+export function bytesSnapshotSink(install: (bytes: Uint8Array) => Promise<void>): SnapshotSink {
+  let parts: Uint8Array[] = [];
+  return {
+    write: async (_chunk, data) => {
+      parts.push(data);
+    },
+    finish: async () => {
+      await install(Buffer.concat(parts));
+      parts = [];
+    },
+    abort: async () => {
+      parts = [];
+    },
+  };
+}

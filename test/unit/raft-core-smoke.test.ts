@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { NodeId } from "../../common/ids";
+import { RaftHarness } from "../lib/raft-network";
+import { NotLeaderError } from "../../common/errors";
+
+const ids = [1, 2, 3] as NodeId[];
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe("raft core smoke", () => {
+  it("elects a leader, replicates, commits on all", () => {
+    const h = new RaftHarness(ids);
+    h.node(1).raw.campaign();
+    h.stabilize();
+    expect(h.leader()).toBe(1);
+    h.node(1).raw.propose([enc("a"), enc("b")]);
+    h.stabilize();
+    for (const id of ids) expect(h.node(id).sm).toEqual(["a", "b"]);
+    expect(() => h.node(2).raw.propose([enc("x")])).toThrow(NotLeaderError);
+  });
+
+  it("elects by ticking", () => {
+    const h = new RaftHarness(ids);
+    for (let t = 0; t < 50 && h.leader() === undefined; t++) {
+      for (const id of ids) h.tick(id);
+      h.stabilize();
+    }
+    expect(h.leader()).toBeDefined();
+  });
+
+  it("catches up a lagging follower by snapshot", () => {
+    const h = new RaftHarness(ids);
+    h.node(1).raw.campaign();
+    h.stabilize();
+    h.isolate(3 as NodeId);
+    for (let i = 0; i < 5; i++) { h.node(1).raw.propose([enc(`v${i}`)]); h.stabilize(); }
+    h.compact(1 as NodeId);
+    h.heal();
+    h.node(1).raw.propose([enc("after")]);
+    for (let i = 0; i < 5; i++) { h.tick(1 as NodeId); h.stabilize(); }
+    expect(h.node(3).sm).toEqual(["v0", "v1", "v2", "v3", "v4", "after"]);
+  });
+
+  it("serves ReadIndex after a heartbeat quorum", () => {
+    const h = new RaftHarness(ids);
+    h.node(1).raw.campaign();
+    h.stabilize();
+    h.node(1).raw.readIndex(enc("r1"));
+    h.stabilize();
+    expect(h.node(1).readStates.map((r) => Buffer.from(r.ctx).toString())).toEqual(["r1"]);
+  });
+
+  it("transfers leadership", () => {
+    const h = new RaftHarness(ids);
+    h.node(1).raw.campaign();
+    h.stabilize();
+    h.node(1).raw.transferLeader(3 as NodeId);
+    h.stabilize();
+    expect(h.leader()).toBe(3);
+  });
+});
