@@ -1,7 +1,7 @@
 // Generates static protobufjs TypeScript-ready modules from proto/*.proto into proto/gen/.
 // `--check` regenerates into a temporary folder and fails if proto/gen/ differs (stale output).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, mkdirSync, writeFileSync, rmSync, existsSync, renameSync } from "node:fs";
 import { join, dirname, basename } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -51,6 +51,12 @@ if (check) {
     console.log(`gen:check: proto/gen is current (${names.join(", ")})`);
   } finally { rmSync(tmp, { recursive: true, force: true }); }
 } else {
-  rmSync(genDir, { recursive: true, force: true });
-  console.log(`gen: wrote proto/gen for ${generate(genDir).join(", ")}`);
+  // Generate aside and swap in, so a process loading proto/gen never sees half-written code.
+  const tmp = mkdtempSync(join(protoDir, ".gen-"));
+  try {
+    const names = generate(tmp);
+    rmSync(genDir, { recursive: true, force: true });
+    renameSync(tmp, genDir);
+    console.log(`gen: wrote proto/gen for ${names.join(", ")}`);
+  } finally { rmSync(tmp, { recursive: true, force: true }); }
 }
