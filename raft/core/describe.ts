@@ -82,3 +82,35 @@ export function describeReady(rd: Ready): string[] {
   for (const m of rd.messages) out.push(`Message: ${describeMessage(m)}`);
   return out;
 }
+
+/** What describeStatus needs of RawNode.status(). */
+export interface StatusView {
+  readonly id: number;
+  readonly role: string;
+  readonly term: number;
+  readonly vote: number;
+  readonly leader: number;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly progress: Readonly<Record<number, string>>;
+}
+
+/** One line per replica: role, term, vote, leader, commit/applied and the log's bounds. */
+export function describeStatusLine(s: StatusView): string {
+  let out = `${s.id}: ${s.role} term:${s.term} vote:${s.vote} lead:${s.leader} commit:${s.commit} applied:${s.applied}`;
+  out += ` first:${s.firstIndex} last:${s.lastIndex}`;
+  if (s.snapshotIndex > 0) out += ` snap:${s.snapshotIndex}`;
+  return out;
+}
+
+/** describeStatusLine, then (on a leader) one indented line per follower's progress. */
+export function describeStatus(s: StatusView): string[] {
+  const out = [describeStatusLine(s)];
+  for (const [id, pr] of Object.entries(s.progress)) {
+    if (Number(id) !== s.id) out.push(`  ${id}: ${pr}`);
+  }
+  return out;
+}

@@ -32,6 +32,16 @@ export class Inflights {
     if (n > 0) this.items.splice(0, n);
   }
 
+  /**
+   * Frees the oldest in-flight append. Called when the follower answered a heartbeat while
+   * the window was full: the appends in it may all have been lost, and no ack would ever
+   * drain it (etcd-io/raft 3.5 Inflights.FreeFirstOne).
+   */
+  freeFirstOne(): void {
+    const first = this.items.shift();
+    if (first) this.bytes -= first.bytes;
+  }
+
   full(): boolean {
     return this.items.length >= this.countMax || this.bytes >= this.bytesMax;
   }

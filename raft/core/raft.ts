@@ -438,7 +438,12 @@ export class Raft {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
+    // An ack of exactly `match` in probe state still confirms the match point (typically the
+    // empty append sent right after a snapshot covering the whole log was installed): move to
+    // replicate, else the follower stays paused in probe until the next heartbeat response
+    // (etcd-io/raft: `pr.MaybeUpdate(m.Index) || (pr.Match == m.Index && pr.State == StateProbe)`).
+    const probeConfirmed = pr.state === "probe" && m.index === pr.match;
+    if (!pr.maybeUpdate(m.index) && !probeConfirmed) return;
     if (pr.state === "probe") pr.becomeReplicate();
     else if (pr.state === "replicate") pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) {
@@ -453,6 +458,11 @@ export class Raft {
 
   private handleHeartbeatResp(m: Message, pr: Progress): void {
     pr.probeSent = false;
+    // Liveness: a follower whose whole window of appends was lost answers heartbeats but acks
+    // nothing, so the window never drains and sendAppend stays paused forever. Free one slot
+    // so an append goes out; if it does not fit the follower's log, the rejection moves the
+    // follower back to probe (etcd-io/raft 3.5 stepLeader MsgHeartbeatResp).
+    if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
@@ -621,6 +631,12 @@ export class Raft {
     }
     if (!this.committedInTerm()) {
       // Our commit index may be stale until an entry of this term commits (Raft §8).
+      // Refuse a duplicate context here, to the caller: found only when the queue is released
+      // (inside maybeCommit, while stepping a follower's appendResp), startReadIndex's throw
+      // would abort that step half-way and lose the other queued reads.
+      if (this.pendingReadIndex.some((p) => bytesEqual(p, ctx))) {
+        throw new InvalidArgumentError("readIndex.ctx", "a read with this context is already pending");
+      }
       this.pendingReadIndex.push(ctx);
       return;
     }
