@@ -3,6 +3,7 @@
  * level-rocksdb, synced writes, CRC-32C per record) and memory-log-store.ts (tests and the
  * simulator's disk). test/unit/log-store-contract.test.ts runs one suite against both.
  */
+import { assert } from "../../common/assert";
 import type { LogIndex, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 
@@ -50,3 +51,17 @@ export const emptyLogState = (): LogState => ({
   compacted: { index: 0 as LogIndex, term: 0 as Term },
   entries: [],
 });
+
+/**
+ * Asserts that `entries` are contiguous (each index one more than the previous) with
+ * non-decreasing terms (Raft §5.3: a log's terms never decrease), starting after `prev`.
+ * The shared precondition of every store's `save`.
+ */
+export function assertAppendable(entries: readonly Entry[], prev: { readonly index: LogIndex; readonly term: Term }): void {
+  let last = prev;
+  for (const e of entries) {
+    assert(e.index === last.index + 1, () => `log store: entry ${e.index} does not follow ${last.index}`);
+    assert(e.term >= last.term, () => `log store: entry ${e.index} has term ${e.term} below previous term ${last.term}`);
+    last = e;
+  }
+}

@@ -11,7 +11,7 @@ import { assert } from "../../common/assert";
 import { StoppedError } from "../../common/errors";
 import type { LogIndex, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
-import { emptyLogState } from "./log-store";
+import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
 
 type Point = { readonly index: LogIndex; readonly term: Term };
@@ -20,19 +20,6 @@ const copyEntry = (e: Entry): Entry => ({ index: e.index, term: e.term, type: e.
 const copyHardState = (h: HardState): HardState => ({ term: h.term, vote: h.vote, commit: h.commit });
 const copySnapshot = (s: SnapshotMeta): SnapshotMeta => ({ index: s.index, term: s.term, voters: [...s.voters] });
 
-/**
- * Asserts that `entries` are contiguous (each index one more than the previous) with
- * non-decreasing terms (Raft §5.3: a log's terms never decrease), starting after `prev`.
- * Shared rule of both stores' `save`.
- */
-function assertAppendable(entries: readonly Entry[], prev: Point): void {
-  let last = prev;
-  for (const e of entries) {
-    assert(e.index === last.index + 1, () => `log store: entry ${e.index} does not follow ${last.index}`);
-    assert(e.term >= last.term, () => `log store: entry ${e.index} has term ${e.term} below previous term ${last.term}`);
-    last = e;
-  }
-}
 
 export class MemoryLogStore implements LogStore {
   private hardState: HardState;

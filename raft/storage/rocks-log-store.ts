@@ -29,7 +29,7 @@ import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 import { encodeEntry, encodeHardState, encodeSnapshotMeta, entryFromWire, snapshotMetaFromWire } from "../codec";
 import { crc32c } from "./crc32c";
-import { emptyLogState } from "./log-store";
+import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
 
 // ---- level-rocksdb, typed to the part this module uses ------------------------------------
@@ -425,15 +425,6 @@ function deleteEntries(ops: LevelBatchOp[], from: number, to: number): void {
   for (let i = from; i <= to; i++) ops.push({ type: "del", key: rocksKeys.entry(i) });
 }
 
-/** Asserts `entries` are contiguous after `prev` with non-decreasing terms (Raft §5.3). */
-function assertAppendable(entries: readonly Entry[], prev: Point): void {
-  let last = prev;
-  for (const e of entries) {
-    assert(e.index === last.index + 1, () => `log store: entry ${e.index} does not follow ${last.index}`);
-    assert(e.term >= last.term, () => `log store: entry ${e.index} has term ${e.term} below previous term ${last.term}`);
-    last = e;
-  }
-}
 
 /** Verifies and decodes an entry record; the key must be a well-formed entry key matching the payload index. */
 function decodeStoredEntry(dir: string, key: Buffer, value: Buffer): Entry {
