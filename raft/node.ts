@@ -265,12 +265,12 @@ export class RaftNode<R = unknown> {
   private kick(): void {
     if (this.running || this.stopped) return;
     this.running = true;
-    this.idle = this.run().finally(() => {
-      this.running = false;
-    });
+    this.idle = this.run();
   }
 
   private async run(): Promise<void> {
+    // `running` is cleared synchronously when the loop finds nothing to do, so an input that
+    // arrives in any later microtask starts a new run instead of waiting for the next tick.
     try {
       while (!this.stopped) {
         this.feed();
@@ -294,6 +294,8 @@ export class RaftNode<R = unknown> {
       this.halt();
       if (this.opts.onFatal) this.opts.onFatal(e as Error);
       else throw e;
+    } finally {
+      this.running = false;
     }
   }
 
