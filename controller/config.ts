@@ -1,0 +1,69 @@
+/**
+ * The configuration model (DESIGN.md §4): which group owns which shard, and each group's
+ * server addresses. Configurations are numbered; config 0 has no groups and every shard
+ * unassigned (gid 0).
+ */
+import { InvalidArgumentError } from "../common/errors";
+import type { ConfigNum, GroupId } from "../common/ids";
+
+/** Shards per cluster unless chosen otherwise at creation. */
+export const shardCountDefault = 64;
+export const shardCountMax = 16384;
+/** Servers listed for one group. */
+export const groupServersMax = 64;
+/** Bytes of one server address ("host:port"). */
+export const addressBytesMax = 255;
+
+export interface Config {
+  readonly num: ConfigNum;
+  /** shards[s] = gid owning shard s; 0 = unassigned. Length = the cluster's shard count. */
+  readonly shards: readonly GroupId[];
+  /** gid -> server addresses, for every group in this config. */
+  readonly groups: ReadonlyMap<GroupId, readonly string[]>;
+}
+
+export function initialConfig(shardCount: number): Config {
+  validateShardCount(shardCount);
+  return { num: 0 as ConfigNum, shards: new Array<GroupId>(shardCount).fill(0 as GroupId), groups: new Map() };
+}
+
+export function validateShardCount(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 1 || n > shardCountMax) {
+    throw new InvalidArgumentError("shards", `shard count must be an integer in [1, ${shardCountMax}], got ${n}`);
+  }
+}
+
+/** Groups sorted by gid (the only iteration order the model uses). */
+export function sortedGids(groups: ReadonlyMap<GroupId, unknown>): GroupId[] {
+  return [...groups.keys()].sort((a, b) => a - b);
+}
+
+/** Shard counts per gid of the config (every group present, possibly 0). */
+export function shardCounts(c: Config): Map<GroupId, number> {
+  const m = new Map<GroupId, number>();
+  for (const g of sortedGids(c.groups)) m.set(g, 0);
+  for (const g of c.shards) if (g !== 0) m.set(g, (m.get(g) ?? 0) + 1);
+  return m;
+}
+
+/** Validates one server address: non-empty "host:port" with a port in 1..65535. */
+export function validateAddress(field: string, addr: string): void {
+  if (addr.length === 0 || Buffer.byteLength(addr) > addressBytesMax) {
+    throw new InvalidArgumentError(field, `address must be 1..${addressBytesMax} bytes, got ${JSON.stringify(addr)}`);
+  }
+  const m = /^(.+):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535) || /[\s,=]/.test(m[1]!)) {
+    throw new InvalidArgumentError(field, `want host:port, got ${JSON.stringify(addr)}`);
+  }
+}
+
+export function configsEqual(a: Config, b: Config): boolean {
+  if (a.num !== b.num || a.shards.length !== b.shards.length || a.groups.size !== b.groups.size) return false;
+  for (let i = 0; i < a.shards.length; i++) if (a.shards[i] !== b.shards[i]) return false;
+  for (const [g, addrs] of a.groups) {
+    const o = b.groups.get(g);
+    if (!o || o.length !== addrs.length || o.some((x, i) => x !== addrs[i])) return false;
+  }
+  return true;
+}
