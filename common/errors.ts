@@ -12,7 +12,9 @@ export type ErrorCode =
   | "InvalidArgument"
   | "Stopped"
   | "Corruption"
-  | "LeadershipTransfer";
+  | "LeadershipTransfer"
+  | "WrongGroup"
+  | "Internal";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -71,5 +73,21 @@ export class CorruptionError extends ShardKVError {
   readonly code = "Corruption";
   constructor(readonly file: string, readonly detail: string) {
     super(`corrupt data in ${file}: ${detail}`);
+  }
+}
+
+/** This group does not serve `shard` in its configuration `configNum`; refresh the config. */
+export class WrongGroupError extends ShardKVError {
+  readonly code = "WrongGroup";
+  constructor(readonly shard: number, readonly configNum: number) {
+    super(`wrong group for shard ${shard} (server at config ${configNum})`);
+  }
+}
+
+/** An unexpected server-side failure; the message says what. */
+export class InternalError extends ShardKVError {
+  readonly code = "Internal";
+  constructor(message: string) {
+    super(message);
   }
 }

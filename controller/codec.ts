@@ -1,0 +1,108 @@
+/**
+ * Conversion between the controller's domain types and proto/controller.proto, with
+ * validation at the edge (the cores never see raw wire objects).
+ */
+import { shardkv } from "../proto/gen/controller.js";
+import { InvalidArgumentError } from "../common/errors";
+import type { ConfigNum, GroupId, ShardId } from "../common/ids";
+import type { Config } from "./config";
+import type { CommandResult, ControllerCommand, ControllerOp } from "./state-machine";
+
+const pb = shardkv.controller;
+export { pb as controllerPb };
+
+function uint(v: number | null | undefined, field: string): number {
+  const n = v ?? 0;
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(field, `must be a non-negative integer, got ${n}`);
+  return n;
+}
+
+export function configToWire(c: Config): shardkv.controller.Config.$Properties {
+  return {
+    num: c.num,
+    shards: [...c.shards],
+    groups: [...c.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })),
+  };
+}
+
+export function configFromWire(w: shardkv.controller.Config.$Properties): Config {
+  const groups = new Map<GroupId, string[]>();
+  for (const g of w.groups ?? []) groups.set(uint(g.gid, "config.groups.gid") as GroupId, [...(g.servers ?? [])]);
+  return {
+    num: uint(w.num, "config.num") as ConfigNum,
+    shards: (w.shards ?? []).map((s) => uint(s, "config.shards") as GroupId),
+    groups,
+  };
+}
+
+export function encodeConfig(c: Config): Uint8Array {
+  return pb.Config.encode(configToWire(c)).finish();
+}
+
+export function decodeConfig(b: Uint8Array): Config {
+  return configFromWire(pb.Config.decode(b));
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+/** Client ids are 16 random bytes (128 bits). */
+export const clientIdBytes = 16;
+
+export function requestIdFromWire(id: shardkv.controller.RequestId.$Properties | null | undefined): { clientId: string; seq: number } {
+  const cid = id?.clientId ?? new Uint8Array(0);
+  if (cid.length !== clientIdBytes) throw new InvalidArgumentError("id.client_id", `must be ${clientIdBytes} bytes, got ${cid.length}`);
+  const seq = uint(id?.seq, "id.seq");
+  if (seq === 0) throw new InvalidArgumentError("id.seq", "must be >= 1");
+  return { clientId: hex(cid), seq };
+}
+
+export function joinOpFromWire(r: shardkv.controller.JoinRequest.$Properties): ControllerOp {
+  const groups = new Map<GroupId, string[]>();
+  for (const g of r.groups ?? []) {
+    const gid = uint(g.gid, "gid") as GroupId;
+    if (groups.has(gid)) throw new InvalidArgumentError("gid", `group ${gid} listed twice`);
+    groups.set(gid, [...(g.servers ?? [])]);
+  }
+  return { kind: "join", groups };
+}
+
+export function leaveOpFromWire(r: shardkv.controller.LeaveRequest.$Properties): ControllerOp {
+  return { kind: "leave", gids: (r.gids ?? []).map((g) => uint(g, "gids") as GroupId) };
+}
+
+export function moveOpFromWire(r: shardkv.controller.MoveRequest.$Properties): ControllerOp {
+  return { kind: "move", shard: uint(r.shard, "shard") as ShardId, gid: uint(r.gid, "gid") as GroupId };
+}
+
+export function encodeCommand(cmd: ControllerCommand): Uint8Array {
+  const id = { clientId: Buffer.from(cmd.clientId, "hex"), seq: cmd.seq };
+  const op = cmd.op;
+  switch (op.kind) {
+    case "join":
+      return pb.Command.encode({ id, join: { groups: [...op.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) } }).finish();
+    case "leave":
+      return pb.Command.encode({ id, leave: { gids: [...op.gids] } }).finish();
+    case "move":
+      return pb.Command.encode({ id, move: { shard: op.shard, gid: op.gid } }).finish();
+  }
+}
+
+export function decodeCommand(b: Uint8Array): ControllerCommand {
+  const c = pb.Command.decode(b);
+  const { clientId, seq } = requestIdFromWire(c.id);
+  let op: ControllerOp;
+  if (c.join) op = joinOpFromWire(c.join);
+  else if (c.leave) op = leaveOpFromWire(c.leave);
+  else if (c.move) op = moveOpFromWire(c.move);
+  else throw new InvalidArgumentError("command.op", "no operation");
+  return { clientId, seq, op };
+}
+
+export function resultToWire(r: CommandResult): shardkv.controller.CommandResult.$Properties {
+  return r.ok ? { configNum: r.configNum } : { errorField: r.field, errorReason: r.reason };
+}
+
+export function resultFromWire(w: shardkv.controller.CommandResult.$Properties): CommandResult {
+  if (w.errorField || w.errorReason) return { ok: false, field: w.errorField ?? "", reason: w.errorReason ?? "" };
+  return { ok: true, configNum: uint(w.configNum, "result.config_num") as ConfigNum };
+}
