@@ -70,6 +70,7 @@ export class ControllerClient {
     const start = this.clock.nowMs();
     const end = start + this.deadlineMs;
     let attempt = 0;
+    let hops = 0;
     let last: ShardKVError | undefined;
     while (this.clock.nowMs() < end) {
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
@@ -82,10 +83,14 @@ export class ControllerClient {
         const err = fromServiceError(e);
         if (err instanceof InvalidArgumentError) throw err;
         last = err;
-        if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {
+        if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
+          // Follow the hint at once, a few times in a row; replicas with stale hints that name
+          // each other fall through to the backoff below.
+          hops++;
           this.leader = err.leaderAddress;
-          continue; // follow the hint at once
+          continue;
         }
+        hops = 0;
         this.leader = undefined;
         this.next++;
         attempt++;
@@ -96,7 +101,20 @@ export class ControllerClient {
     throw new TimeoutError(`controller ${what}${last ? ` (last error: ${last.message})` : ""}`, this.deadlineMs);
   }
 
+  /**
+   * Changes from one client run one at a time, in call order: the controller remembers only
+   * each client's last (clientId, seq), so a request overtaken by a later one would be
+   * refused as stale.
+   */
   private change(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
+    const run = this.changes.then(() => this.changeNow(method, req));
+    this.changes = run.catch(() => undefined);
+    return run;
+  }
+
+  private changes: Promise<unknown> = Promise.resolve();
+
+  private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
     return this.withLeader(method, (stub, deadline) => new Promise<ConfigNum>((resolve, reject) => {
       stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, (err, res) => {

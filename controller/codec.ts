@@ -77,13 +77,14 @@ export function moveOpFromWire(r: shardkv.controller.MoveRequest.$Properties): C
 export function encodeCommand(cmd: ControllerCommand): Uint8Array {
   const id = { clientId: Buffer.from(cmd.clientId, "hex"), seq: cmd.seq };
   const op = cmd.op;
+  const shardCount = cmd.shardCount;
   switch (op.kind) {
     case "join":
-      return pb.Command.encode({ id, join: { groups: [...op.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) } }).finish();
+      return pb.Command.encode({ id, shardCount, join: { groups: [...op.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) } }).finish();
     case "leave":
-      return pb.Command.encode({ id, leave: { gids: [...op.gids] } }).finish();
+      return pb.Command.encode({ id, shardCount, leave: { gids: [...op.gids] } }).finish();
     case "move":
-      return pb.Command.encode({ id, move: { shard: op.shard, gid: op.gid } }).finish();
+      return pb.Command.encode({ id, shardCount, move: { shard: op.shard, gid: op.gid } }).finish();
   }
 }
 
@@ -95,7 +96,7 @@ export function decodeCommand(b: Uint8Array): ControllerCommand {
   else if (c.leave) op = leaveOpFromWire(c.leave);
   else if (c.move) op = moveOpFromWire(c.move);
   else throw new InvalidArgumentError("command.op", "no operation");
-  return { clientId, seq, op };
+  return { clientId, seq, op, shardCount: uint(c.shardCount, "command.shard_count") };
 }
 
 export function resultToWire(r: CommandResult): shardkv.controller.CommandResult.$Properties {

@@ -5,7 +5,7 @@
  *
  * where fnv1a32 is 32-bit FNV-1a: h = 0x811c9dc5; for each byte b: h = (h XOR b) * 0x01000193
  * mod 2^32. The result is an unsigned 32-bit integer; a client in another language computes
- * the same shard from the same bytes (docs/shard-of.md lists test vectors). The function
+ * the same shard from the same bytes (docs/controller.md lists test vectors). The function
  * never changes: a different hash would move every key.
  */
 import type { ShardId } from "../common/ids";

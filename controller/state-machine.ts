@@ -21,6 +21,8 @@ export interface ControllerCommand {
   readonly clientId: string;
   readonly seq: number;
   readonly op: ControllerOp;
+  /** The proposer's shard count (checked against the replica's own when applied). */
+  readonly shardCount: number;
 }
 
 /** A new config number, or why the command was refused (no config was created). */
@@ -143,6 +145,11 @@ export class ControllerCore {
   }
 
   apply(cmd: ControllerCommand, index: LogIndex): ApplyOutcome {
+    // A replica created with another shard count would build different configs from the same
+    // log: refuse to go on (a configuration error, not a request error).
+    assert(cmd.shardCount === this.latestConfig.shards.length,
+      () => `entry ${index} was proposed for ${cmd.shardCount} shards but this replica has ${this.latestConfig.shards.length}: ` +
+        "every controller replica must be created with the same --shards");
     const prev = this.dedup.get(cmd.clientId);
     if (prev && cmd.seq <= prev.seq) {
       const result: CommandResult = cmd.seq === prev.seq

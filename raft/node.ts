@@ -42,7 +42,10 @@ export interface RaftNodeOptions {
   readonly proposalQueueMax?: number;
   /** Inbound messages waiting for the loop (beyond it they are dropped; Raft retries). Default 65536. */
   readonly inboundQueueMax?: number;
-  /** Called with each Ready before it is carried out (simulator tracing and checkers). */
+  /**
+   * Called with each Ready before it is carried out (simulator tracing and checkers). The
+   * first call may come before RaftNode.start() has returned: do not use the node in it.
+   */
   readonly onReady?: (rd: Ready) => void;
   /** Called after entries were applied. */
   readonly onApplied?: (entries: readonly Entry[]) => void;

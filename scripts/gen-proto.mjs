@@ -18,7 +18,9 @@ function generate(outDir) {
   for (const file of protos) {
     const name = basename(file, ".proto");
     const js = join(outDir, `${name}.js`);
-    execFileSync(process.execPath, [bin("pbjs"), "-t", "static-module", "-w", "es6", "--force-number",
+    // One protobuf root per file (-r): files sharing the `shardkv` package must not overwrite
+    // each other's namespace in protobufjs' shared default root.
+    execFileSync(process.execPath, [bin("pbjs"), "-t", "static-module", "-w", "es6", "--force-number", "-r", name,
       "--no-verify", "--no-convert", "--no-delimited", "--no-beautify",
       "-o", js, join(protoDir, file)], { stdio: "inherit" });
     // protobufjs emits an extensionless import; Node's ESM resolver needs the file name.

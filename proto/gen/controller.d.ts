@@ -313,6 +313,7 @@ export namespace shardkv {
             join?: (shardkv.controller.JoinRequest.$Properties|null);
             leave?: (shardkv.controller.LeaveRequest.$Properties|null);
             move?: (shardkv.controller.MoveRequest.$Properties|null);
+            shardCount: number;
             op?: ("join"|"leave"|"move");
             static create(properties: shardkv.controller.Command.$Shape): shardkv.controller.Command & shardkv.controller.Command.$Shape;
             static create(properties?: shardkv.controller.Command.$Properties): shardkv.controller.Command;
@@ -327,6 +328,7 @@ export namespace shardkv {
                 join?: (shardkv.controller.JoinRequest.$Properties|null);
                 leave?: (shardkv.controller.LeaveRequest.$Properties|null);
                 move?: (shardkv.controller.MoveRequest.$Properties|null);
+                shardCount?: (number|null);
                 op?: ("join"|"leave"|"move");
                 $unknowns?: Uint8Array[];
             }
@@ -335,6 +337,7 @@ export namespace shardkv {
               join?: shardkv.controller.JoinRequest.$Shape|null;
               leave?: shardkv.controller.LeaveRequest.$Shape|null;
               move?: shardkv.controller.MoveRequest.$Shape|null;
+              shardCount?: number|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ op?: undefined; join?: null; leave?: null; move?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape })

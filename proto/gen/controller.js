@@ -9,7 +9,7 @@ const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.
 const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError;
 
 // Exported root namespace
-const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
+const $root = $protobuf.roots["controller"] || ($protobuf.roots["controller"] = {});
 
 export const shardkv = $root.shardkv = (() => {
 
@@ -2375,6 +2375,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.JoinRequest.$Properties|null} [join] Command join
              * @property {shardkv.controller.LeaveRequest.$Properties|null} [leave] Command leave
              * @property {shardkv.controller.MoveRequest.$Properties|null} [move] Command move
+             * @property {number|null} [shardCount] Command shardCount
              * @property {"join"|"leave"|"move"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -2394,6 +2395,7 @@ export const shardkv = $root.shardkv = (() => {
              *   join?: shardkv.controller.JoinRequest.$Shape|null;
              *   leave?: shardkv.controller.LeaveRequest.$Shape|null;
              *   move?: shardkv.controller.MoveRequest.$Shape|null;
+             *   shardCount?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ op?: undefined; join?: null; leave?: null; move?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape })
@@ -2446,6 +2448,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Command.prototype.move = null;
+
+            /**
+             * Command shardCount.
+             * @member {number} shardCount
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.shardCount = 0;
 
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
@@ -2501,6 +2511,8 @@ export const shardkv = $root.shardkv = (() => {
                     $root.shardkv.controller.LeaveRequest.encode(m.leave, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
                 if (m.move != null && $Object.hasOwnProperty.call(m, "move"))
                     $root.shardkv.controller.MoveRequest.encode(m.move, w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                if (m.shardCount != null && $Object.hasOwnProperty.call(m, "shardCount") && m.shardCount !== 0)
+                    w.uint32(/* id 5, wireType 0 =*/40).uint32(m.shardCount);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2570,6 +2582,15 @@ export const shardkv = $root.shardkv = (() => {
                                 break;
                             m.move = $root.shardkv.controller.MoveRequest.decode(r, r.size(), $undefined, q + 1, m.move);
                             m.op = "move";
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.shardCount = v;
+                            else
+                                delete m.shardCount;
                             continue;
                         }
                     }

@@ -15,7 +15,7 @@ function core(n = 10) {
   let index = 0;
   let seq = 0;
   const client = "00".repeat(16);
-  const run = (op: ControllerOp, id = client, s = ++seq) => c.apply({ clientId: id, seq: s, op }, ++index as LogIndex);
+  const run = (op: ControllerOp, id = client, s = ++seq) => c.apply({ clientId: id, seq: s, op, shardCount: n }, ++index as LogIndex);
   return { c, run };
 }
 
@@ -70,6 +70,12 @@ describe("controller state machine", () => {
     expect(c.latest.num).toBe(1);
   });
 
+  it("refuses (asserts) a command proposed for another shard count", () => {
+    const { c } = core(10);
+    expect(() => c.apply({ clientId: "00".repeat(16), seq: 1, op: join(1), shardCount: 64 }, 1 as LogIndex))
+      .toThrow(/proposed for 64 shards but this replica has 10/);
+  });
+
   it("rejoin of a gid that left", () => {
     const { c, run } = core();
     run(join(1, 2));
@@ -88,9 +94,9 @@ describe("controller state machine", () => {
 
   it("commands and configs round-trip through protobuf", () => {
     const cmds: ControllerCommand[] = [
-      { clientId: "ab".repeat(16), seq: 3, op: join(1, 2) },
-      { clientId: "ab".repeat(16), seq: 4, op: leave(2) },
-      { clientId: "ab".repeat(16), seq: 5, op: move(3, 1) },
+      { clientId: "ab".repeat(16), seq: 3, op: join(1, 2), shardCount: 10 },
+      { clientId: "ab".repeat(16), seq: 4, op: leave(2), shardCount: 10 },
+      { clientId: "ab".repeat(16), seq: 5, op: move(3, 1), shardCount: 10 },
     ];
     for (const cmd of cmds) expect(decodeCommand(encodeCommand(cmd))).toEqual(cmd);
     const { c, run } = core();

@@ -1,0 +1,168 @@
+/**
+ * `shardkv-controller`: the daemon running one replica of the configuration controller
+ * (controller/server.ts). Run as `bin/shardkv-controller ...` or
+ * `node --import tsx controller/main.ts ...`:
+ *
+ *   shardkv-controller --id 1 --listen 127.0.0.1:7001 \
+ *     --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --data ./data/c1 \
+ *     [--shards 64] [--nats nats://127.0.0.1:4222] [--tick-ms 100] [--snapshot-every 1000]
+ *
+ * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
+ * command line (one line on stderr naming the flag), or a --shards that differs from the one
+ * the data directory was created with; 1: any other failure to start or a fatal error.
+ */
+import { InvalidArgumentError } from "../common/errors";
+import type { NodeId } from "../common/ids";
+import { consoleLogger } from "../common/real-env";
+import { shardCountMax, validateAddress } from "./config";
+import type { ControllerServer } from "./server";
+
+export interface DaemonArgs {
+  id: NodeId;
+  listen: string;
+  peers: Map<NodeId, string>;
+  data: string;
+  shards?: number;
+  nats?: string;
+  tickMs?: number;
+  snapshotEvery?: number;
+}
+
+export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
+                          [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
+  --id N              this replica's id (a positive integer listed in --peers)
+  --listen host:port  address to serve gRPC (Raft and the Controller service) on
+  --peers LIST        every replica, this one included: id=host:port,id=host:port,...
+  --data DIR          data directory (RocksDB: DIR/raft, DIR/state); created if missing
+  --shards N          shard count, used only when the data directory is created (default 64,
+                      1..${shardCountMax}); must match the stored count afterwards
+  --nats URL          publish each new config on NATS subject shardkv.config (optional)
+  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
+  --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)`;
+
+const flags = ["id", "listen", "peers", "data", "shards", "nats", "tick-ms", "snapshot-every"] as const;
+type Flag = (typeof flags)[number];
+
+function posInt(flag: string, v: string, max: number): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`--${flag}`, `want an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  const got = new Map<Flag, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) throw new InvalidArgumentError("arguments", `unexpected argument ${JSON.stringify(a)}`);
+    const eq = a.indexOf("=");
+    const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as Flag;
+    if (!flags.includes(name)) throw new InvalidArgumentError(a.slice(0, eq >= 0 ? eq : undefined), "unknown flag");
+    if (got.has(name)) throw new InvalidArgumentError(`--${name}`, "given twice");
+    let v: string | undefined;
+    if (eq >= 0) v = a.slice(eq + 1);
+    else {
+      v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new InvalidArgumentError(`--${name}`, "needs a value");
+      i++;
+    }
+    got.set(name, v);
+  }
+  const need = (f: Flag): string => {
+    const v = got.get(f);
+    if (v === undefined) throw new InvalidArgumentError(`--${f}`, "is required");
+    return v;
+  };
+  const id = posInt("id", need("id"), Number.MAX_SAFE_INTEGER) as NodeId;
+  const listen = need("listen");
+  validateAddress("--listen", listen);
+  const peers = new Map<NodeId, string>();
+  for (const p of need("peers").split(",")) {
+    const m = /^(\d+)=(.+)$/.exec(p);
+    if (!m) throw new InvalidArgumentError("--peers", `want id=host:port, got ${JSON.stringify(p)}`);
+    const pid = posInt("peers", m[1]!, Number.MAX_SAFE_INTEGER) as NodeId;
+    validateAddress("--peers", m[2]!);
+    if (peers.has(pid)) throw new InvalidArgumentError("--peers", `id ${pid} listed twice`);
+    peers.set(pid, m[2]!);
+  }
+  if (!peers.has(id)) throw new InvalidArgumentError("--peers", `must include this replica's --id ${id}`);
+  const data = need("data");
+  if (data.length === 0) throw new InvalidArgumentError("--data", "must not be empty");
+  const out: DaemonArgs = { id, listen, peers, data };
+  if (got.has("shards")) out.shards = posInt("shards", got.get("shards")!, shardCountMax);
+  if (got.has("tick-ms")) out.tickMs = posInt("tick-ms", got.get("tick-ms")!, 60_000);
+  if (got.has("snapshot-every")) out.snapshotEvery = posInt("snapshot-every", got.get("snapshot-every")!, 1e9);
+  if (got.has("nats")) {
+    const u = got.get("nats")!;
+    let ok = false;
+    try {
+      const url = new URL(u);
+      ok = ["nats:", "tls:", "ws:", "wss:"].includes(url.protocol) && url.hostname !== "";
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new InvalidArgumentError("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(u)}`);
+    out.nats = u;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(usage + "\n");
+    return;
+  }
+  let args: DaemonArgs;
+  try {
+    args = parseDaemonArgs(argv);
+  } catch (e) {
+    process.stderr.write(`shardkv-controller: ${(e as Error).message} (--help for usage)\n`);
+    process.exit(2);
+  }
+  const logger = consoleLogger(`controller n${args.id}`);
+  let server: ControllerServer;
+  try {
+    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+    const { ControllerServer } = await import("./server");
+    server = await ControllerServer.start({
+      id: args.id,
+      listen: args.listen,
+      peers: args.peers,
+      dataDir: args.data,
+      shardCount: args.shards,
+      natsUrl: args.nats,
+      tickMs: args.tickMs,
+      snapshotEveryEntries: args.snapshotEvery,
+      logger,
+      onFatal: (e) => {
+        // A storage failure or a broken invariant: stop serving; restart from disk.
+        process.stderr.write(`shardkv-controller: fatal: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`shardkv-controller: cannot start: ${(e as Error).message}\n`);
+    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    server.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`shardkv-controller: shutdown failed: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((e) => {
+  process.stderr.write(`shardkv-controller: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

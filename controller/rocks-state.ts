@@ -1,0 +1,326 @@
+/**
+ * The controller's applied state on RocksDB (DESIGN.md §2.4): the whole configuration history,
+ * the duplicate table and the applied index, in the replica's own database directory (the Raft
+ * log lives in another). RaftNode drives it through the StateMachine contract; the controller
+ * server reads configs from it for Query and Watch.
+ *
+ * Key layout (binary keys; a one-byte ASCII prefix per kind):
+ *   "ms"                        shard count         u32 BE (fixed when the directory is created)
+ *   "ma"                        applied index       u64 BE
+ *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
+ *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
+ *
+ * Every apply writes the configs it created, the duplicate-table changes (and evictions) and
+ * the new applied index in ONE synced batch for the whole entries array, so a restart resumes
+ * exactly where the last durable apply left off and never replays the world. Only the latest
+ * config and the duplicate table (bounded by dedupClientsMax) are kept in memory, in a
+ * ControllerCore; historical configs are read from RocksDB on demand.
+ *
+ * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table) cut into
+ * chunks; restoring one replaces everything in one synced batch.
+ */
+import { assert } from "../common/assert";
+import { InvalidArgumentError } from "../common/errors";
+import type { ConfigNum, LogIndex } from "../common/ids";
+import type { Entry, SnapshotMeta } from "../raft/core/types";
+import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
+import { openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
+import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, decodeConfig, encodeConfig, resultFromWire, resultToWire } from "./codec";
+import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
+
+/** Bytes per snapshot chunk sent to a lagging follower (1 MiB). */
+export const controllerSnapshotChunkBytes = 1024 * 1024;
+
+/**
+ * The result RaftNode hands back for a noop entry. Nobody proposes noops (the Raft core
+ * appends one per term), so nobody reads it; it exists because apply returns one result per entry.
+ */
+export const noopResult: CommandResult = { ok: false, field: "entry", reason: "noop entry" };
+
+const shardCountKey = Buffer.from("ms");
+const appliedKey = Buffer.from("ma");
+const configPrefix = 0x63; // 'c'
+const dedupPrefix = 0x64; // 'd'
+
+/** The keys of the store's records (exported for tests). */
+export const controllerKeys = {
+  shardCount: shardCountKey,
+  applied: appliedKey,
+  config(num: number): Buffer {
+    const k = Buffer.alloc(9);
+    k[0] = configPrefix;
+    k.writeBigUInt64BE(BigInt(num), 1);
+    return k;
+  },
+  dedup(clientId: string): Buffer {
+    const id = Buffer.from(clientId, "hex");
+    assert(id.length === clientIdBytes && id.toString("hex") === clientId, `dedup key: bad client id ${clientId}`);
+    return Buffer.concat([Buffer.from([dedupPrefix]), id]);
+  },
+  configsStart: Buffer.from([configPrefix]),
+  configsEnd: Buffer.from([configPrefix + 1]),
+  dedupStart: Buffer.from([dedupPrefix]),
+  dedupEnd: Buffer.from([dedupPrefix + 1]),
+};
+
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+const u64 = (n: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+};
+
+function encodeDedup(clientId: string, e: DedupEntry): Uint8Array {
+  return pb.DedupEntry.encode({ clientId: Buffer.from(clientId, "hex"), seq: e.seq, result: resultToWire(e.result), lastIndex: e.lastIndex }).finish();
+}
+
+function dedupFromWire(w: { clientId?: Uint8Array | null; seq?: number | null; result?: object | null; lastIndex?: number | null }): [string, DedupEntry] {
+  const id = Buffer.from(w.clientId ?? new Uint8Array(0));
+  assert(id.length === clientIdBytes, `dedup entry with a ${id.length}-byte client id`);
+  return [id.toString("hex"), { seq: w.seq ?? 0, result: resultFromWire(w.result ?? {}), lastIndex: (w.lastIndex ?? 0) as LogIndex }];
+}
+
+const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
+
+async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
+  try {
+    return await db.get(key);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Called with each config once it is durable, in num order (after a restore: the latest only). */
+export type ConfigListener = (c: Config) => void;
+
+export class RocksControllerStateMachine implements StateMachine<CommandResult> {
+  private applied: LogIndex;
+  private core: ControllerCore;
+  private shards: number;
+  /**
+   * The latest config that is durable. The core runs ahead of it while an apply's batch is
+   * being written; readers (Query, Watch) see only durable configs.
+   */
+  private durableLatestConfig: Config;
+  private readonly listeners = new Set<ConfigListener>();
+  private closed = false;
+
+  private constructor(
+    /** The database directory (for messages). */
+    readonly dir: string,
+    private readonly db: LevelDb,
+    shardCount: number,
+    applied: LogIndex,
+    core: ControllerCore,
+  ) {
+    this.shards = shardCount;
+    this.applied = applied;
+    this.core = core;
+    this.durableLatestConfig = core.latest;
+  }
+
+  private get durableLatest(): ConfigNum {
+    return this.durableLatestConfig.num;
+  }
+
+  /**
+   * Opens (creating if missing) the state in `dir`. On creation it stores the shard count
+   * (`shardCount`, default 64) and config 0. On a later open, a `shardCount` that differs from
+   * the stored one is an InvalidArgumentError naming both (undefined means "not given").
+   */
+  static async open(dir: string, shardCount?: number): Promise<RocksControllerStateMachine> {
+    if (shardCount !== undefined) validateShardCount(shardCount);
+    const db = await openLevelDb(dir);
+    try {
+      let stored = await getOrUndefined(db, shardCountKey);
+      if (stored === undefined) {
+        const n = shardCount ?? shardCountDefault;
+        const c0 = initialConfig(n);
+        await db.batch([
+          { type: "put", key: controllerKeys.config(0), value: encodeConfig(c0) },
+          { type: "put", key: appliedKey, value: u64(0) },
+          // Written last in the batch (the batch is atomic anyway): its presence means "created".
+          { type: "put", key: shardCountKey, value: u32(n) },
+        ], { sync: true });
+        stored = u32(n);
+      }
+      assert(stored.length === 4, `${dir}: shard count record has ${stored.length} bytes, want 4`);
+      const n = stored.readUInt32BE(0);
+      if (shardCount !== undefined && shardCount !== n) {
+        throw new InvalidArgumentError("shards", `data dir ${dir} was created with ${n} shards, --shards says ${shardCount}`);
+      }
+      const a = await getOrUndefined(db, appliedKey);
+      assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
+      const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
+      const { latest, dedup } = await loadCore(db, dir);
+      assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup));
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  appliedIndex(): LogIndex {
+    return this.applied;
+  }
+
+  /** The cluster's shard count (fixed at creation). */
+  shardCount(): number {
+    return this.shards;
+  }
+
+  /** The latest durable config. */
+  latest(): Config {
+    return this.durableLatestConfig;
+  }
+
+  /** Number of the latest durable config. */
+  latestNum(): ConfigNum {
+    return this.durableLatest;
+  }
+
+  /** The duplicate-table entry of `clientId` (hex), if any. */
+  dedupEntry(clientId: string): DedupEntry | undefined {
+    return this.core.dedupEntries().get(clientId);
+  }
+
+  /** Config `num` from RocksDB, or undefined if it does not exist (yet). */
+  async config(num: number): Promise<Config | undefined> {
+    if (!Number.isSafeInteger(num) || num < 0 || num > this.durableLatest) return undefined;
+    if (num === this.durableLatest) return this.durableLatestConfig;
+    const v = await getOrUndefined(this.db, controllerKeys.config(num));
+    return v === undefined ? undefined : decodeConfig(v);
+  }
+
+  /** Adds a listener for new durable configs; returns the function that removes it. */
+  subscribe(listener: ConfigListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async apply(entries: readonly Entry[]): Promise<CommandResult[]> {
+    assert(entries.length > 0, "apply of no entries");
+    assert(!this.closed, "apply after close");
+    const ops: LevelBatchOp[] = [];
+    const results: CommandResult[] = [];
+    const created: Config[] = [];
+    for (const e of entries) {
+      assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
+      if (e.type !== "normal") {
+        results.push(noopResult);
+        continue;
+      }
+      let cmd: ControllerCommand;
+      try {
+        cmd = decodeCommand(e.data);
+      } catch (err) {
+        // Only validated commands are proposed: a malformed committed entry is a bug (or disk
+        // corruption the log store's checksums missed).
+        assert(false, `controller: committed entry ${e.index} does not decode: ${(err as Error).message}`);
+      }
+      const out = this.core.apply(cmd, e.index);
+      results.push(out.result);
+      if (out.created) {
+        ops.push({ type: "put", key: controllerKeys.config(out.created.num), value: encodeConfig(out.created) });
+        created.push(out.created);
+      }
+      ops.push({ type: "put", key: controllerKeys.dedup(out.dedup.clientId), value: encodeDedup(out.dedup.clientId, out.dedup.entry) });
+      if (out.dedup.evicted !== undefined) ops.push({ type: "del", key: controllerKeys.dedup(out.dedup.evicted) });
+    }
+    const last = entries[entries.length - 1]!.index;
+    ops.push({ type: "put", key: appliedKey, value: u64(last) });
+    await this.db.batch(ops, { sync: true });
+    this.applied = last;
+    if (created.length > 0) {
+      this.durableLatestConfig = created[created.length - 1]!;
+      for (const c of created) this.notify(c);
+    }
+    return results;
+  }
+
+  async snapshot(): Promise<SnapshotSource> {
+    const index = this.applied;
+    const configs: ReturnType<typeof configToWire>[] = [];
+    for await (const [, v] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd })) {
+      configs.push(pb.Config.decode(v));
+    }
+    const dedup: object[] = [];
+    for await (const [, v] of this.db.iterator({ gte: controllerKeys.dedupStart, lt: controllerKeys.dedupEnd })) {
+      dedup.push(pb.DedupEntry.decode(v));
+    }
+    assert(configs.length === this.durableLatest + 1, `snapshot: ${configs.length} configs stored, latest is ${this.durableLatest}`);
+    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup }).finish();
+    return bytesSnapshotSource(index, bytes, controllerSnapshotChunkBytes);
+  }
+
+  restore(meta: SnapshotMeta): SnapshotSink {
+    return bytesSnapshotSink((bytes) => this.install(meta.index, bytes));
+  }
+
+  /** Releases the database; the state machine is unusable afterwards. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.db.close();
+  }
+
+  private async install(index: LogIndex, bytes: Uint8Array): Promise<void> {
+    const snap = pb.ControllerSnapshot.decode(bytes);
+    const shardCount = snap.shardCount ?? 0;
+    validateShardCount(shardCount);
+    const configs = (snap.configs ?? []).map(configFromWire);
+    assert(configs.length > 0, `snapshot ${index}: no configs`);
+    configs.forEach((c, i) => {
+      assert(c.num === i, `snapshot ${index}: config ${i} has num ${c.num}`);
+      assert(c.shards.length === shardCount, `snapshot ${index}: config ${i} has ${c.shards.length} shards, want ${shardCount}`);
+    });
+    const dedup = new Map((snap.dedup ?? []).map(dedupFromWire));
+    const ops: LevelBatchOp[] = [];
+    // Everything this replica had goes: the snapshot is the whole state at `index`.
+    for await (const [k] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd })) {
+      ops.push({ type: "del", key: k });
+    }
+    for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
+    for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
+    ops.push({ type: "put", key: appliedKey, value: u64(index) });
+    // The snapshot's shard count is the cluster's; a replica created with another one was
+    // misconfigured, and adopting the snapshot's makes it consistent with the group again.
+    ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
+    await this.db.batch(ops, { sync: true });
+    const latest = configs[configs.length - 1]!;
+    const grew = latest.num > this.durableLatest;
+    this.shards = shardCount;
+    this.core = new ControllerCore(latest, dedup);
+    this.applied = index;
+    this.durableLatestConfig = latest;
+    if (grew) this.notify(latest);
+  }
+
+  private notify(c: Config): void {
+    for (const l of [...this.listeners]) l(c);
+  }
+}
+
+/** Reads the latest config and the whole duplicate table. */
+async function loadCore(db: LevelDb, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry> }> {
+  let latest: Config | undefined;
+  for await (const [k, v] of db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd, reverse: true, limit: 1 })) {
+    latest = decodeConfig(v);
+    assert(Number(k.readBigUInt64BE(1)) === latest.num, `${dir}: config stored under ${k.toString("hex")} has num ${latest.num}`);
+  }
+  assert(latest !== undefined, `${dir}: no config stored`);
+  const dedup = new Map<string, DedupEntry>();
+  for await (const [, v] of db.iterator({ gte: controllerKeys.dedupStart, lt: controllerKeys.dedupEnd })) {
+    const [id, e] = dedupFromWire(pb.DedupEntry.decode(v));
+    dedup.set(id, e);
+  }
+  return { latest, dedup };
+}

@@ -1,0 +1,517 @@
+/**
+ * One replica of the configuration controller (DESIGN.md §4): a RaftNode over a RocksDB log
+ * (dataDir/raft) driving the RocksDB controller state machine (dataDir/state), and one
+ * grpc.Server on one port hosting both the Raft transport and the Controller service
+ * (proto/controller.proto). `controller/main.ts` wraps it as the `shardkv-controller` daemon.
+ *
+ * Handlers validate at the edge and never touch core state: wire -> domain with the codec
+ * (InvalidArgumentError naming the field), a leadership check (NotLeaderError with the
+ * leader's address from the peer list), a fast validateOp against the latest config, then
+ * `propose` of the encoded command; RaftNode's loop does the rest. Every failure goes through
+ * `toServiceError` (common/grpc-errors.ts), so clients get the same typed errors back.
+ *
+ * The fast validation never refuses what the log would accept: a request whose (clientId,
+ * seq) the duplicate table already holds is proposed without it (a retry of an applied Join
+ * must get its config number back, not "group already in config"), and a refusal is only
+ * final after a ReadIndex barrier has brought the latest config up to date.
+ *
+ * NATS: with `natsUrl`, the leader publishes every config it sees committed (see
+ * ConfigPublisher) protobuf-encoded on `shardkv.config`. NATS is only a hint: the
+ * connection is made in the background, publishing never waits for the NATS server, and a
+ * missing NATS server is logged once and otherwise ignored.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { connect, type NatsConnection } from "nats";
+import { join } from "node:path";
+import { assert } from "../common/assert";
+import type { Logger } from "../common/env";
+import { BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import { toServiceError } from "../common/grpc-errors";
+import type { GroupId, NodeId } from "../common/ids";
+import { realClock, realRng } from "../common/real-env";
+import type { SoftState } from "../raft/core/types";
+import { RaftNode } from "../raft/node";
+import { RocksLogStore } from "../raft/storage/rocks-log-store";
+import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import type { shardkv } from "../proto/gen/controller.js";
+import type { Config } from "./config";
+import {
+  configToWire, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+} from "./codec";
+import { controllerService, type ControllerImplementation } from "./grpc-service";
+import { RocksControllerStateMachine } from "./rocks-state";
+import { type CommandResult, type ControllerOp, validateOp } from "./state-machine";
+
+/** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
+export const controllerGroup = 0 as GroupId;
+/** NATS subject on which the leader publishes each new config (encoded shardkv.controller.Config). */
+export const configSubject = "shardkv.config";
+/** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
+export const watchStreamsMax = 1024;
+/**
+ * Configs a new leader (or a leader whose NATS connection just came up) republishes before
+ * the new ones: the previous leader may have died between committing a config and flushing
+ * its publication. Subscribers de-duplicate by num.
+ */
+export const natsRepublishConfigs = 16;
+/** Default: take a controller snapshot and compact the log every this many applied entries. */
+export const controllerSnapshotEveryEntries = 1000;
+
+export interface ControllerServerOptions {
+  /** This replica's id, a key of `peers`. */
+  readonly id: NodeId;
+  /** Address to bind ("host:port"; port 0 picks one, see ControllerServer.port). */
+  readonly listen: string;
+  /** Every replica's advertised address, this one included (also sent as leader addresses). */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  /** Directory of this replica's data (raft/ and state/ below it). */
+  readonly dataDir: string;
+  /** Shard count when the data directory is created (default 64); must match on later starts. */
+  readonly shardCount?: number;
+  /** NATS server URL ("nats://host:port"); no publishing without it. */
+  readonly natsUrl?: string;
+  /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s). */
+  readonly tickMs?: number;
+  /** Snapshot and compact every this many applied entries. Default controllerSnapshotEveryEntries. */
+  readonly snapshotEveryEntries?: number;
+  readonly logger: Logger;
+  /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
+  readonly onFatal?: (e: Error) => void;
+}
+
+export class ControllerServer {
+  private stopping: Promise<void> | undefined;
+  private readonly watches = new Set<WatchStream>();
+  private soft: SoftState | undefined;
+
+  private constructor(
+    private readonly opts: ControllerServerOptions,
+    private readonly grpcServer: grpc.Server,
+    private readonly tserver: RaftTransportServer,
+    private readonly sm: RocksControllerStateMachine,
+    private readonly node: RaftNode<CommandResult>,
+    private readonly publisher: ConfigPublisher | undefined,
+    /** The port the server is bound to. */
+    readonly port: number,
+  ) {}
+
+  /** Opens the data directory, binds the port, starts Raft (and the NATS publisher). */
+  static async start(opts: ControllerServerOptions): Promise<ControllerServer> {
+    const { logger } = opts;
+    assert(opts.peers.has(opts.id), `peers must include this replica ${opts.id}`);
+    const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), opts.shardCount);
+    let storage: RocksLogStore | undefined;
+    let transport: GrpcTransport | undefined;
+    const grpcServer = new grpc.Server(raftGrpcServerOptions);
+    try {
+      storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
+      const tserver = new RaftTransportServer(grpcServer, { logger });
+      // The service is added before binding; handlers refuse with Stopped until Raft runs.
+      let server: ControllerServer | undefined;
+      grpcServer.addService(controllerService, ControllerServer.implementation(() => server));
+      const port = await listen(grpcServer, opts.listen);
+      transport = new GrpcTransport(
+        { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+      );
+      const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
+      // onReady fires from inside RaftNode.start (before `server` exists), so it only records.
+      let soft: SoftState | undefined;
+      const onSoftState = (ss: SoftState): void => {
+        if (server) server.onSoftState(ss);
+        else soft = ss;
+      };
+      sm.subscribe(() => server?.onNewConfig());
+      const snapshotEvery = opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries;
+      const node = await RaftNode.start<CommandResult>(
+        {
+          group: controllerGroup,
+          raft: { id: opts.id, voters: [...opts.peers.keys()].sort((a, b) => a - b) },
+          tickMs: opts.tickMs ?? 100,
+          snapshotEveryEntries: snapshotEvery,
+          compactKeepEntries: Math.max(1, Math.floor(snapshotEvery / 5)),
+          onReady: (rd) => {
+            if (rd.softState) onSoftState(rd.softState);
+          },
+          onFatal: opts.onFatal,
+        },
+        { clock: realClock, rng: realRng, transport, storage, logger },
+        sm,
+      );
+      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port);
+      server.onSoftState(soft ?? node.softState());
+      publisher?.start();
+      logger.info(
+        `controller ${opts.id} listening on ${opts.listen} (port ${port}); ${sm.shardCount()} shards; ` +
+        `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...opts.peers].map(([i, a]) => `${i}=${a}`).join(",")}` +
+        (opts.natsUrl ? `; NATS ${opts.natsUrl}` : "; no NATS"),
+      );
+      return server;
+    } catch (e) {
+      grpcServer.forceShutdown();
+      await transport?.close();
+      await storage?.close();
+      await sm.close();
+      throw e;
+    }
+  }
+
+  /** This replica's status (what the Status RPC answers). */
+  status(): shardkv.controller.StatusReply.$Properties {
+    const s = this.node.status();
+    return {
+      id: this.opts.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      leaderAddress: this.opts.peers.get(s.leader) ?? "",
+      commitIndex: s.commit,
+      appliedIndex: s.applied,
+      firstIndex: s.firstIndex,
+      snapshotIndex: s.snapshotIndex,
+      latestConfigNum: this.sm.latestNum(),
+      shardCount: this.sm.shardCount(),
+    };
+  }
+
+  /**
+   * Graceful stop: ends Watch streams, stops accepting Raft traffic, stops the RaftNode
+   * (pending proposals fail with Stopped), drains NATS, shuts the gRPC server down and
+   * closes RocksDB. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const log = this.opts.logger;
+      for (const w of [...this.watches]) w.close();
+      this.tserver.close();
+      await this.node.stop();
+      await this.publisher?.stop();
+      await shutdownGrpc(this.grpcServer, 2000);
+      await Promise.all([...this.watches].map((w) => w.done));
+      await this.sm.close();
+      log.info(`controller ${this.opts.id} stopped`);
+    })();
+    return this.stopping;
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private onSoftState(ss: SoftState): void {
+    const prev = this.soft;
+    this.soft = ss;
+    if (prev?.role !== ss.role || prev?.leader !== ss.leader || prev?.term !== ss.term) {
+      this.opts.logger.info(`controller ${this.opts.id}: ${ss.role} in term ${ss.term}, leader ${ss.leader || "unknown"}`);
+    }
+    this.publisher?.setLeader(ss.role === "leader");
+  }
+
+  private onNewConfig(): void {
+    for (const w of this.watches) w.wake();
+    this.publisher?.wake();
+  }
+
+  // ------------------------------------------------------------------ handlers
+
+  private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
+    const unary = <Req, Res>(fn: (s: ControllerServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+      (call, callback) => {
+        const s = server();
+        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : fn(s, call.request);
+        run.then(
+          (res) => callback(null, res),
+          (e) => callback(toServiceError(s ? s.describeFailure(e) : e), null),
+        );
+      };
+    return {
+      join: unary((s, req: shardkv.controller.JoinRequest) => s.change(req.id, () => joinOpFromWire(req))),
+      leave: unary((s, req: shardkv.controller.LeaveRequest) => s.change(req.id, () => leaveOpFromWire(req))),
+      move: unary((s, req: shardkv.controller.MoveRequest) => s.change(req.id, () => moveOpFromWire(req))),
+      query: unary((s, req: shardkv.controller.QueryRequest) => s.query(req)),
+      status: unary(async (s) => s.status()),
+      watch: (call) => {
+        const s = server();
+        if (s === undefined || s.stopping) {
+          call.emit("error", toServiceError(new StoppedError("controller")));
+          return;
+        }
+        s.watch(call);
+      },
+    };
+  }
+
+  /** Adds the leader's address to a NotLeaderError; logs unexpected failures. */
+  private describeFailure(e: unknown): unknown {
+    if (e instanceof NotLeaderError && !e.leaderAddress) return new NotLeaderError(e.leaderHint, this.opts.peers.get(e.leaderHint));
+    if (!(e instanceof ShardKVError)) this.opts.logger.warn(`controller ${this.opts.id}: request failed: ${(e as Error)?.stack ?? e}`);
+    return e;
+  }
+
+  private requireLeader(): void {
+    const ss = this.node.softState();
+    if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.opts.peers.get(ss.leader));
+  }
+
+  /** True when the duplicate table already holds this client's request `seq` (or a later one). */
+  private isRetry(clientId: string, seq: number): boolean {
+    const e = this.sm.dedupEntry(clientId);
+    return e !== undefined && e.seq >= seq;
+  }
+
+  private async change(
+    wireId: shardkv.controller.RequestId.$Properties | null | undefined,
+    toOp: () => ControllerOp,
+  ): Promise<shardkv.controller.ChangeReply.$Properties> {
+    const { clientId, seq } = requestIdFromWire(wireId);
+    const op = toOp();
+    this.requireLeader();
+    if (!this.isRetry(clientId, seq)) {
+      try {
+        validateOp(this.sm.latest(), op);
+      } catch (e) {
+        if (!(e instanceof InvalidArgumentError)) throw e;
+        // The latest config may lag the log by entries committed a moment ago: refuse only
+        // against a config that reflects every write committed before this request.
+        await this.node.readBarrier();
+        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op);
+      }
+    }
+    const result = await this.node.propose(encodeCommand({ clientId, seq, op, shardCount: this.sm.shardCount() }));
+    if (!result.ok) throw new InvalidArgumentError(result.field, result.reason);
+    return { configNum: result.configNum };
+  }
+
+  private async query(req: shardkv.controller.QueryRequest): Promise<shardkv.controller.QueryReply.$Properties> {
+    const num = req.num ?? -1;
+    if (!Number.isSafeInteger(num) || num < -1) throw new InvalidArgumentError("num", `must be -1 (latest) or a config number >= 0, got ${num}`);
+    this.requireLeader();
+    await this.node.readBarrier();
+    const latest = this.sm.latest();
+    const c = num === -1 || num >= latest.num ? latest : await this.sm.config(num);
+    assert(c !== undefined, `config ${num} <= latest ${latest.num} is missing`);
+    return { config: configToWire(c) };
+  }
+
+  private watch(call: grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>): void {
+    const from = call.request.fromNum ?? 0;
+    if (!Number.isSafeInteger(from) || from < 0) {
+      call.emit("error", toServiceError(new InvalidArgumentError("from_num", `must be a config number >= 0, got ${from}`)));
+      return;
+    }
+    if (this.watches.size >= watchStreamsMax) {
+      call.emit("error", toServiceError(new BackpressureError("watchStreamsMax", watchStreamsMax, this.watches.size + 1)));
+      return;
+    }
+    const w = new WatchStream(call, from, this.sm, this.opts.logger);
+    this.watches.add(w);
+    void w.done.then(() => this.watches.delete(w));
+  }
+}
+
+/**
+ * One Watch call: streams configs `from`, `from + 1`, ... read from RocksDB by number, so the
+ * stream has no gaps and no duplicates whatever the order of wake-ups; when it has caught up
+ * with the latest durable config it sleeps until the next one (or a restore) wakes it. Respects
+ * the stream's back-pressure. Ends the stream with OK when closed (server stop), and quietly
+ * when the client cancels.
+ */
+class WatchStream {
+  readonly done: Promise<void>;
+  private next: number;
+  private closed = false;
+  /** Resolves the wait for a new config (set while caught up). */
+  private wakeUp: (() => void) | undefined;
+  /** Ends the wait for the stream to drain (set while the client is slow). */
+  private stopDrainWait: (() => void) | undefined;
+
+  constructor(
+    private readonly call: grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>,
+    from: number,
+    private readonly sm: RocksControllerStateMachine,
+    private readonly logger: Logger,
+  ) {
+    this.next = from;
+    call.on("cancelled", () => this.close());
+    call.on("close", () => this.close());
+    this.done = this.run();
+  }
+
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+    this.stopDrainWait?.();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.closed) {
+        if (this.next > this.sm.latestNum()) {
+          await new Promise<void>((resolve) => {
+            this.wakeUp = resolve;
+            // A config may have become durable between the check and now: look again.
+            if (this.next <= this.sm.latestNum() || this.closed) this.wake();
+          });
+          continue;
+        }
+        const c: Config | undefined = await this.sm.config(this.next);
+        if (this.closed) break;
+        assert(c !== undefined, `config ${this.next} <= latest ${this.sm.latestNum()} is missing`);
+        this.next++;
+        if (!this.call.write(configToWire(c))) await this.drained();
+      }
+    } catch (e) {
+      if (!this.closed) {
+        this.logger.warn(`watch stream failed: ${(e as Error).message}`);
+        this.call.emit("error", toServiceError(e));
+        return;
+      }
+    }
+    if (!this.call.cancelled && this.call.writable) this.call.end();
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.call.off("drain", done);
+        this.stopDrainWait = undefined;
+        resolve();
+      };
+      this.call.once("drain", done);
+      this.stopDrainWait = done;
+    });
+  }
+}
+
+/**
+ * Publishes configs on NATS while this replica is the leader: a pump that walks config
+ * numbers in order (reading each from RocksDB), so publications are in order without gaps
+ * for as long as one leader lives. On becoming leader, and when the NATS connection comes
+ * (back) up, it starts `natsRepublishConfigs` configs back, covering configs a dead leader
+ * committed but never got out; publications are therefore at least once, and subscribers
+ * de-duplicate by num. Nothing waits on the NATS server: `publish` only buffers, and while
+ * the connection is down the pump holds (bounded: it resumes at most natsRepublishConfigs back).
+ */
+class ConfigPublisher {
+  private nc: NatsConnection | undefined;
+  private connected = false;
+  private leader = false;
+  /** The next config num to publish; meaningful while leader. */
+  private next = 1;
+  private pumping = false;
+  private stopped = false;
+  private warnedPublish = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly sm: RocksControllerStateMachine,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Connects in the background (forever, with NATS's own reconnect policy). */
+  start(): void {
+    this.logger.info(`NATS: connecting to ${this.url} in the background`);
+    const cancelWarn = realClock.after(3000, () => {
+      if (!this.connected && !this.stopped) {
+        this.logger.warn(`NATS: ${this.url} not reachable yet; configs are not published until it is (the controller works without it)`);
+      }
+    });
+    connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: "shardkv-controller" }).then(
+      (nc) => {
+        cancelWarn();
+        if (this.stopped) {
+          void nc.close();
+          return;
+        }
+        this.nc = nc;
+        this.logger.info(`NATS: connected to ${nc.getServer()}`);
+        this.onConnected();
+        void this.watchStatus(nc);
+      },
+      (e: Error) => {
+        cancelWarn();
+        this.logger.warn(`NATS: cannot connect to ${this.url}: ${e.message}; configs will not be published`);
+      },
+    );
+  }
+
+  setLeader(leader: boolean): void {
+    if (leader && !this.leader) this.next = Math.max(1, this.sm.latestNum() - natsRepublishConfigs + 1);
+    this.leader = leader;
+    this.wake();
+  }
+
+  wake(): void {
+    if (!this.pumping) void this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const nc = this.nc;
+    if (!nc) return;
+    let cancel = (): void => {};
+    const timeout = new Promise<void>((resolve) => (cancel = realClock.after(2000, resolve)));
+    await Promise.race([nc.drain().catch(() => undefined), timeout]);
+    cancel();
+    if (!nc.isClosed()) await nc.close().catch(() => undefined);
+  }
+
+  private onConnected(): void {
+    this.connected = true;
+    this.next = Math.max(this.next, this.sm.latestNum() - natsRepublishConfigs + 1, 1);
+    this.wake();
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        this.connected = false;
+        this.logger.warn(`NATS: disconnected from ${String(s.data)}; reconnecting in the background`);
+      } else if (s.type === "reconnect") {
+        this.logger.info(`NATS: reconnected to ${String(s.data)}`);
+        this.onConnected();
+      }
+    }
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (!this.stopped && this.leader && this.connected && this.nc && this.next <= this.sm.latestNum()) {
+        const c = await this.sm.config(this.next);
+        if (c === undefined || this.stopped || !this.leader) break;
+        try {
+          this.nc.publish(configSubject, encodeConfig(c));
+        } catch (e) {
+          if (!this.warnedPublish) {
+            this.warnedPublish = true;
+            this.logger.warn(`NATS: publishing config ${c.num} failed: ${(e as Error).message}; carrying on without NATS`);
+          }
+          break;
+        }
+        this.next = c.num + 1;
+      }
+    } catch (e) {
+      if (!this.stopped) this.logger.warn(`NATS: publisher stopped: ${(e as Error).message}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+/** Graceful gRPC shutdown, forced after `graceMs` (open calls are cancelled). */
+function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cancel = realClock.after(graceMs, () => {
+      server.forceShutdown();
+      resolve();
+    });
+    server.tryShutdown(() => {
+      cancel();
+      resolve();
+    });
+  });
+}

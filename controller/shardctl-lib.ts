@@ -1,0 +1,363 @@
+/**
+ * The pure half of `shardctl` (controller/shardctl.ts): argument parsing and output
+ * formatting, no I/O, so every rule is unit-tested (test/unit/shardctl-lib.test.ts).
+ *
+ * Local validation covers syntax only: numbers, "host:port" shapes, duplicates inside one
+ * command line. Everything that depends on the cluster's state (a gid already present, an
+ * unknown gid, a shard beyond the shard count, leaving every group) is decided by the
+ * controller (controller/state-machine.ts validateOp), which refuses with no new config.
+ */
+import { InvalidArgumentError } from "../common/errors";
+import type { ConfigNum, GroupId, ShardId } from "../common/ids";
+import { type Config, groupServersMax, shardCounts, sortedGids, validateAddress } from "./config";
+
+/** `--timeout` unless given: the deadline of one operation, retries included. */
+export const timeoutMsDefault = 10_000;
+/** Largest `--timeout` accepted (one day): a typo like `10h` should not hang a script. */
+export const timeoutMsMax = 86_400_000;
+/** Environment variable read when `--controllers` is not given. */
+export const controllersEnv = "SHARDKV_CONTROLLERS";
+
+export const usageText = `usage: shardctl --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION] COMMAND
+
+Administers the shardkv configuration controller.
+
+commands:
+  join GID=ADDR[,ADDR...] [GID=ADDR[,ADDR...] ...]
+                       add one or more groups (GID >= 1, ADDR = host:port of each server)
+  leave GID [GID...]   remove groups; their shards move to the remaining groups
+                       (leaving every group is refused: it would orphan every shard)
+  move SHARD GID       assign one shard to a group
+  query [NUM]          print config NUM (default, and for NUM beyond it: the latest)
+  status               role, term, leader, applied index and latest config of every replica
+  watch [--from NUM]   print the latest config (or every config from NUM), then each new
+                       one as it commits, until interrupted (Ctrl-C)
+  help                 print this text
+
+options:
+  --controllers LIST   controller replicas, comma-separated (default: $${controllersEnv})
+  --json               machine-readable output: one JSON object (per line for watch)
+  --timeout DURATION   deadline of one operation, retries included: 500ms, 10s, 2m;
+                       a bare number is seconds (default: ${timeoutMsDefault / 1000}s)
+  -h, --help           print this text
+
+exit status: 0 success, 1 the operation failed (refused by the controller, timed out),
+2 usage error (unknown flag, malformed argument).
+`;
+
+/** One command, validated for syntax. */
+export type ShardctlCommand =
+  | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]> }
+  | { readonly kind: "leave"; readonly gids: readonly GroupId[] }
+  | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId }
+  /** num -1 = the latest config. */
+  | { readonly kind: "query"; readonly num: number }
+  | { readonly kind: "status" }
+  /** fromNum undefined = start at the latest config. */
+  | { readonly kind: "watch"; readonly fromNum?: ConfigNum };
+
+export interface Invocation {
+  readonly controllers: readonly string[];
+  readonly json: boolean;
+  readonly timeoutMs: number;
+  readonly command: ShardctlCommand;
+}
+
+/** What the command line asks for: run a command, print help, or a usage error (exit 2). */
+export type ParseResult =
+  | { readonly kind: "run"; readonly invocation: Invocation }
+  | { readonly kind: "help" }
+  | { readonly kind: "usage-error"; readonly message: string };
+
+/** Thrown inside the parser only; parseArgs turns it into a "usage-error" result. */
+class UsageError extends Error {}
+
+const usage = (field: string, reason: string): UsageError => new UsageError(`invalid ${field}: ${reason}`);
+
+/** A non-negative decimal integer (no sign, exponent or fraction), or undefined. */
+function decimal(s: string): number | undefined {
+  if (!/^\d+$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+export function parseGid(field: string, s: string): GroupId {
+  const n = decimal(s);
+  if (n === undefined || n <= 0) throw usage(field, `must be a positive integer, got ${JSON.stringify(s)}`);
+  return n as GroupId;
+}
+
+function parseNonNegative(field: string, s: string, what: string): number {
+  const n = decimal(s);
+  if (n === undefined) throw usage(field, `${what} must be a non-negative integer, got ${JSON.stringify(s)}`);
+  return n;
+}
+
+/** "10s", "500ms", "2m", "1.5s"; a bare number is seconds. Milliseconds, integer, > 0. */
+export function parseDuration(field: string, s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+  const scale = m ? ({ ms: 1, s: 1000, m: 60_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m"] : NaN;
+  const ms = m ? Math.round(Number(m[1]) * scale) : NaN;
+  if (!(ms >= 1 && ms <= timeoutMsMax)) {
+    throw usage(field, `want a duration like 500ms, 10s or 2m (at least 1ms, at most ${timeoutMsMax / 3_600_000}h), got ${JSON.stringify(s)}`);
+  }
+  return ms;
+}
+
+/** A comma-separated address list: none empty, each "host:port", no duplicates. */
+export function parseAddressList(field: string, s: string): string[] {
+  if (s === "") throw usage(field, "empty address list");
+  const addrs = s.split(",");
+  for (const a of addrs) {
+    if (a === "") throw usage(field, `empty address in ${JSON.stringify(s)}`);
+    try {
+      validateAddress(field, a);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const dup = addrs.find((a, i) => addrs.indexOf(a) !== i);
+  if (dup !== undefined) throw usage(field, `${JSON.stringify(dup)} is listed twice`);
+  return addrs;
+}
+
+function parseJoin(args: readonly string[]): ShardctlCommand {
+  if (args.length === 0) throw usage("join", "want at least one GID=ADDR[,ADDR...]");
+  const groups = new Map<GroupId, string[]>();
+  for (const a of args) {
+    const eq = a.indexOf("=");
+    if (eq < 0) throw usage("join argument", `want GID=ADDR[,ADDR...], got ${JSON.stringify(a)}`);
+    const gid = parseGid("gid", a.slice(0, eq));
+    if (groups.has(gid)) throw usage("gid", `group ${gid} is listed twice`);
+    const list = a.slice(eq + 1);
+    if (list === "") throw usage("servers", `group ${gid} has an empty server list`);
+    const servers = parseAddressList(`servers of group ${gid}`, list);
+    if (servers.length > groupServersMax) {
+      throw usage("servers", `group ${gid} lists ${servers.length} servers, at most ${groupServersMax}`);
+    }
+    groups.set(gid, servers);
+  }
+  return { kind: "join", groups };
+}
+
+function parseLeave(args: readonly string[]): ShardctlCommand {
+  if (args.length === 0) throw usage("leave", "want at least one GID");
+  const gids = args.map((a) => parseGid("gid", a));
+  const dup = gids.find((g, i) => gids.indexOf(g) !== i);
+  if (dup !== undefined) throw usage("gid", `group ${dup} is listed twice`);
+  return { kind: "leave", gids };
+}
+
+function parseMove(args: readonly string[]): ShardctlCommand {
+  if (args.length !== 2) throw usage("move", `want SHARD GID, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
+  const shard = parseNonNegative("shard", args[0]!, "shard") as ShardId;
+  return { kind: "move", shard, gid: parseGid("gid", args[1]!) };
+}
+
+function parseQuery(args: readonly string[]): ShardctlCommand {
+  if (args.length > 1) throw usage("query", `want at most one config number, got ${args.length} arguments`);
+  return { kind: "query", num: args.length === 0 ? -1 : parseNonNegative("config number", args[0]!, "config number") };
+}
+
+function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
+  if (args.length > 0) throw usage(kind, `takes no arguments, got ${JSON.stringify(args[0])}`);
+  return { kind };
+}
+
+const commandNames = ["join", "leave", "move", "query", "status", "watch", "help"] as const;
+
+/** Flags taking a value, and the boolean ones. `--from` belongs to `watch` only. */
+const valueFlags = new Set(["--controllers", "--timeout", "--from"]);
+const boolFlags = new Set(["--json"]);
+
+/**
+ * Parses the command line (argv without node and the script) and the environment (only
+ * SHARDKV_CONTROLLERS is read). Options may come before or after the command; `--name=value`
+ * and `--name value` are both accepted; `--` ends the options; a later repeat of an option
+ * wins. Arguments like `-1` are arguments, not flags (they then fail as numbers, naming the
+ * argument). Pure.
+ */
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParseResult {
+  try {
+    return parse(argv, env);
+  } catch (e) {
+    if (e instanceof UsageError) return { kind: "usage-error", message: e.message };
+    throw e;
+  }
+}
+
+function parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  let optionsEnded = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (optionsEnded || !a.startsWith("-") || /^-\d/.test(a) || a === "-") {
+      positional.push(a);
+      continue;
+    }
+    if (a === "--") { optionsEnded = true; continue; }
+    if (a === "-h" || a === "--help") return { kind: "help" };
+    const eq = a.indexOf("=");
+    const name = eq >= 0 ? a.slice(0, eq) : a;
+    if (boolFlags.has(name)) {
+      if (eq >= 0) throw new UsageError(`${name} takes no value, got ${JSON.stringify(a)}`);
+      flags.set(name, "");
+    } else if (valueFlags.has(name)) {
+      let value: string;
+      if (eq >= 0) value = a.slice(eq + 1);
+      else {
+        const next = argv[i + 1];
+        if (next === undefined || (next.startsWith("--") && next.length > 2)) throw new UsageError(`${name} needs a value`);
+        value = next;
+        i++;
+      }
+      flags.set(name, value);
+    } else {
+      throw new UsageError(`unknown flag ${JSON.stringify(name)}`);
+    }
+  }
+
+  const [name, ...args] = positional;
+  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch; see shardctl --help)");
+  if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
+  if (name === "help") return { kind: "help" };
+  if (flags.has("--from") && name !== "watch") throw new UsageError(`--from is only valid with watch, not ${name}`);
+
+  let command: ShardctlCommand;
+  switch (name as Exclude<typeof commandNames[number], "help">) {
+    case "join": command = parseJoin(args); break;
+    case "leave": command = parseLeave(args); break;
+    case "move": command = parseMove(args); break;
+    case "query": command = parseQuery(args); break;
+    case "status": command = noArgs("status", args); break;
+    case "watch": {
+      if (args.length > 0) throw usage("watch", `takes no arguments (use --from NUM), got ${JSON.stringify(args[0])}`);
+      const from = flags.get("--from");
+      command = from === undefined
+        ? { kind: "watch" }
+        : { kind: "watch", fromNum: parseNonNegative("--from", from, "config number") as ConfigNum };
+      break;
+    }
+  }
+
+  const list = flags.get("--controllers") ?? env[controllersEnv];
+  if (list === undefined) throw new UsageError(`missing --controllers (or $${controllersEnv})`);
+  const controllers = parseAddressList(flags.has("--controllers") ? "--controllers" : `$${controllersEnv}`, list);
+  const timeout = flags.get("--timeout");
+  const timeoutMs = timeout === undefined ? timeoutMsDefault : parseDuration("--timeout", timeout);
+  return { kind: "run", invocation: { controllers, json: flags.has("--json"), timeoutMs, command } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/** Sorted shard numbers as ranges: [0,1,2,3,7,9,10] -> "0-3,7,9-10"; [] -> "-". */
+export function formatRanges(shards: readonly number[]): string {
+  if (shards.length === 0) return "-";
+  const sorted = [...shards].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let start = sorted[0]!;
+  let prev = start;
+  for (const s of sorted.slice(1).concat([NaN])) {
+    if (s === prev + 1) { prev = s; continue; }
+    parts.push(start === prev ? `${start}` : `${start}-${prev}`);
+    start = prev = s;
+  }
+  return parts.join(",");
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [header, ...rows].map(line).join("\n");
+}
+
+/** The JSON form of a config: {num, shards, groups: {gid: [addrs]}} (gids ascending). */
+export function configToJson(c: Config): { num: number; shards: number[]; groups: Record<string, string[]> } {
+  const groups: Record<string, string[]> = {};
+  for (const g of sortedGids(c.groups)) groups[String(g)] = [...c.groups.get(g)!];
+  return { num: c.num, shards: [...c.shards], groups };
+}
+
+/**
+ * A config for people: a title line, one row per group (gid ascending) with its servers,
+ * shard count and shards as ranges, then the unassigned shards. Ends without a newline.
+ */
+export function formatConfig(c: Config): string {
+  const counts = shardCounts(c);
+  const owned = new Map<GroupId, number[]>();
+  const unassigned: number[] = [];
+  c.shards.forEach((g, s) => {
+    if (g === 0) unassigned.push(s);
+    else (owned.get(g) ?? owned.set(g, []).get(g)!).push(s);
+  });
+  const gids = sortedGids(c.groups);
+  const lines = [`config ${c.num}: ${c.shards.length} shards, ${gids.length} group${gids.length === 1 ? "" : "s"}`];
+  if (gids.length > 0) {
+    lines.push(formatTable(["GID", "SERVERS", "COUNT", "SHARDS"],
+      gids.map((g) => [String(g), c.groups.get(g)!.join(","), String(counts.get(g) ?? 0), formatRanges(owned.get(g) ?? [])])));
+  }
+  // A shard owned by a gid missing from `groups` would be a controller bug; show it, not hide it.
+  const strays = [...owned.keys()].filter((g) => !c.groups.has(g)).sort((a, b) => a - b);
+  for (const g of strays) lines.push(`owned by unknown group ${g}: ${owned.get(g)!.length} (${formatRanges(owned.get(g)!)})`);
+  lines.push(`unassigned: ${unassigned.length === 0 ? "none" : `${unassigned.length} (${formatRanges(unassigned)})`}`);
+  return lines.join("\n");
+}
+
+/** What `status` learned about one replica: its reply, or why it did not answer. */
+export interface ReplicaStatus {
+  readonly address: string;
+  readonly status?: {
+    readonly id: number;
+    readonly role: string;
+    readonly term: number;
+    readonly leader: number;
+    readonly leaderAddress: string;
+    readonly commitIndex: number;
+    readonly appliedIndex: number;
+    readonly latestConfigNum: number;
+    readonly shardCount: number;
+  };
+  readonly error?: string;
+}
+
+/** The JSON form of `status`: one object per replica, in the order given. */
+export function statusToJson(rs: readonly ReplicaStatus[]): object[] {
+  return rs.map((r) => (r.status
+    ? { address: r.address, up: true, ...r.status }
+    : { address: r.address, up: false, error: r.error ?? "no answer" }));
+}
+
+/** `status` for people: one row per replica, then a summary line. Ends without a newline. */
+export function formatStatus(rs: readonly ReplicaStatus[]): string {
+  const rows = rs.map((r) => {
+    const s = r.status;
+    if (!s) return [r.address, "down", "-", "-", "-", "-", "-", "-", r.error ?? "no answer"];
+    const leader = s.leader === 0 ? "none" : s.leaderAddress ? `${s.leader} (${s.leaderAddress})` : String(s.leader);
+    return [r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.latestConfigNum), ""];
+  });
+  const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "ERROR"], rows);
+  const up = rs.filter((r) => r.status);
+  const leaders = up.filter((r) => r.status!.role.toLowerCase() === "leader").map((r) => r.address);
+  const summary = `${up.length}/${rs.length} up, ${leaders.length === 0 ? "no leader" : `leader ${leaders.join(", ")}`}`;
+  return `${table}\n${summary}`;
+}
+
+/**
+ * Makes a failure message fit one readable line: shortens grpc-js "No connection established"
+ * details (as wrapped by StoppedError) to `unreachable (<cause>)`, and moves the last error of
+ * a ControllerClient timeout after the timeout itself:
+ * `controller join timed out after 10000 ms (last error: ...)`. Other messages pass unchanged
+ * (newlines become spaces).
+ */
+export function tidyErrorMessage(message: string): string {
+  let s = message.replace(/\s*\n\s*/g, " ");
+  s = s.replace(/server \(No connection established\. Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:[^)]*)?\) is stopped/g, "unreachable ($1)");
+  const m = /^controller (\S+) \(last error: (.*)\) timed out after (\d+) ms$/.exec(s);
+  if (m) s = `controller ${m[1]} timed out after ${m[3]} ms (last error: ${m[2]})`;
+  return s;
+}

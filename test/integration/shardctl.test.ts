@@ -1,0 +1,252 @@
+/**
+ * Real processes: `bin/shardctl` as a child process against three `shardkv-controller`
+ * daemons (test/lib/controller-cluster.ts). Joins, leaves and moves through the CLI and checks
+ * the configs they create; every bad input exits non-zero with one line on stderr and creates
+ * no new config; status shows three replicas and one leader; --json parses; watch streams new
+ * configs until SIGINT; a kill -9 of the leader does not stop the CLI or lose history.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { ControllerClient } from "../../controller/client";
+import { configToJson } from "../../controller/shardctl-lib";
+import { ControllerCluster } from "../lib/controller-cluster";
+import { waitFor } from "../lib/wait";
+
+const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
+const shardCount = 64;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface JsonConfig {
+  num: number;
+  shards: number[];
+  groups: Record<string, string[]>;
+}
+
+/** Environment of the CLI: no SHARDKV_CONTROLLERS inherited from the caller. */
+function cliEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.SHARDKV_CONTROLLERS;
+  return env;
+}
+
+function counts(c: JsonConfig): Map<number, number> {
+  const m = new Map<number, number>(Object.keys(c.groups).map((g) => [Number(g), 0]));
+  for (const g of c.shards) m.set(g, (m.get(g) ?? 0) + 1);
+  return m;
+}
+
+describe("shardctl against three controller daemons", () => {
+  let dir: string;
+  let cluster: ControllerCluster;
+  /** In-process client: the independent check of what the CLI did. */
+  let client: ControllerClient;
+
+  /** Runs bin/shardctl with --controllers (unless `controllers` is false) and `args`. */
+  function shardctl(args: readonly string[], opts: { controllers?: boolean } = {}): Promise<Run> {
+    const argv = opts.controllers === false ? [...args] : ["--controllers", cluster.addresses.join(","), ...args];
+    return new Promise((resolve, reject) => {
+      execFile(shardctlBin, argv, { env: cliEnv(), timeout: 30_000 }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== "number") reject(err); // not run, or killed by the timeout
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  /** Runs `args`, expects exit 0 and empty stderr, returns stdout. */
+  async function ok(args: readonly string[]): Promise<string> {
+    const r = await shardctl(args);
+    expect(r, `shardctl ${args.join(" ")}`).toMatchObject({ code: 0, stderr: "" });
+    return r.stdout;
+  }
+
+  async function queryJson(num?: number): Promise<JsonConfig> {
+    return JSON.parse(await ok(["--json", "query", ...(num === undefined ? [] : [String(num)])])) as JsonConfig;
+  }
+
+  const latestNum = async (): Promise<number> => (await client.query()).num;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-shardctl-"));
+    cluster = await ControllerCluster.start({ dir, shards: shardCount });
+    await cluster.waitForLeader();
+    client = new ControllerClient({ controllers: cluster.addresses });
+  });
+  afterAll(async () => {
+    client?.close();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("status shows three replicas, all up, and one leader; --json parses", async () => {
+    const text = await ok(["status"]);
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ADDRESS\s+STATE\s+ID\s+ROLE\s+TERM\s+LEADER\s+APPLIED\s+CONFIG/);
+    for (const a of cluster.addresses) expect(lines.filter((l) => l.startsWith(a + " "))).toHaveLength(1);
+    expect(lines.filter((l) => / up +\d+ +leader /.test(l))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^3\/3 up, leader 127\.0\.0\.1:\d+$/);
+
+    const json = JSON.parse(await ok(["--json", "status"])) as { address: string; up: boolean; role: string; id: number; leader: number; term: number }[];
+    expect(json.map((s) => s.address)).toEqual(cluster.addresses);
+    expect(json.every((s) => s.up)).toBe(true);
+    const leaders = json.filter((s) => s.role === "leader");
+    expect(leaders).toHaveLength(1);
+    // Followers may learn of the leader a little later; the leader itself knows.
+    expect(leaders[0]!.leader).toBe(leaders[0]!.id);
+  });
+
+  it("query of a fresh cluster: config 0, every shard unassigned", async () => {
+    expect(await ok(["query"])).toBe(`config 0: ${shardCount} shards, 0 groups\nunassigned: ${shardCount} (0-${shardCount - 1})\n`);
+    expect(await queryJson()).toEqual({ num: 0, shards: new Array(shardCount).fill(0), groups: {} });
+  });
+
+  it("join one group: every shard to it", async () => {
+    const out = await ok(["join", "1=127.0.0.1:9101,127.0.0.1:9102"]);
+    expect(out).toBe([
+      "config 1 created",
+      `config 1: ${shardCount} shards, 1 group`,
+      "GID  SERVERS                        COUNT  SHARDS",
+      `1    127.0.0.1:9101,127.0.0.1:9102  ${shardCount}     0-${shardCount - 1}`,
+      "unassigned: none",
+      "",
+    ].join("\n"));
+    expect((await client.query()).num).toBe(1);
+  });
+
+  it("join two groups at once: one config, balanced shards", async () => {
+    const out = await ok(["join", "2=127.0.0.1:9201", "3=127.0.0.1:9301,127.0.0.1:9302,127.0.0.1:9303"]);
+    expect(out.split("\n")[0]).toBe("config 2 created");
+    const c = await queryJson();
+    expect(c.num).toBe(2);
+    expect(c.groups).toEqual({ 1: ["127.0.0.1:9101", "127.0.0.1:9102"], 2: ["127.0.0.1:9201"], 3: ["127.0.0.1:9301", "127.0.0.1:9302", "127.0.0.1:9303"] });
+    const n = counts(c);
+    expect([...n.keys()].sort()).toEqual([1, 2, 3]); // no shard unassigned
+    expect(Math.max(...n.values()) - Math.min(...n.values())).toBeLessThanOrEqual(1);
+    // The human table agrees with the JSON.
+    const human = await ok(["query", "2"]);
+    for (const [g, k] of n) expect(human).toMatch(new RegExp(`^${g} +\\S+ +${k} +[\\d,-]+$`, "m"));
+    expect(human).toContain("unassigned: none");
+  });
+
+  it("move one shard, then query shows it moved and nothing else changed", async () => {
+    const before = await queryJson();
+    const shard = before.shards.findIndex((g) => g !== 2);
+    const out = await ok(["move", String(shard), "2"]);
+    expect(out.split("\n")[0]).toBe("config 3 created");
+    const after = await queryJson(3);
+    expect(after.shards[shard]).toBe(2);
+    expect(after.shards.filter((g, s) => s !== shard && g !== before.shards[s])).toEqual([]);
+    expect(after.groups).toEqual(before.groups);
+  });
+
+  it("leave one group: its shards spread over the rest, balanced", async () => {
+    const out = await ok(["leave", "1"]);
+    expect(out.split("\n")[0]).toBe("config 4 created");
+    const c = await queryJson();
+    expect(c.num).toBe(4);
+    expect(Object.keys(c.groups)).toEqual(["2", "3"]);
+    expect(c.shards.every((g) => g === 2 || g === 3)).toBe(true);
+    const n = counts(c);
+    expect(Math.abs(n.get(2)! - n.get(3)!)).toBeLessThanOrEqual(1);
+    // History is kept: config 1 is still there.
+    expect((await queryJson(1)).shards).toEqual(new Array(shardCount).fill(1));
+  });
+
+  // [what, arguments, exit code, the one stderr line (a substring of it)]. Latest config is 4:
+  // groups 2 and 3.
+  const badInputs: [string, string[], number, string][] = [
+    ["join a gid already present", ["join", "2=127.0.0.1:9999"], 1, "shardctl: invalid gid: group 2 is already in config 4"],
+    ["join a new gid and a present one", ["join", "5=127.0.0.1:9501", "3=127.0.0.1:9999"], 1, "shardctl: invalid gid: group 3 is already in config 4"],
+    ["join gid 0", ["join", "0=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
+    ["join a negative gid", ["join", "-4=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "-4"'],
+    ["join an empty address list", ["join", "5="], 2, "shardctl: invalid servers: group 5 has an empty server list"],
+    ["join no address list at all", ["join", "5"], 2, 'shardctl: invalid join argument: want GID=ADDR[,ADDR...], got "5"'],
+    ["join a malformed address", ["join", "5=localhost"], 2, 'shardctl: invalid servers of group 5: want host:port, got "localhost"'],
+    ["join an empty address in the list", ["join", "5=127.0.0.1:9501,,127.0.0.1:9502"], 2, "shardctl: invalid servers of group 5: empty address"],
+    ["leave an unknown gid", ["leave", "7"], 1, "shardctl: invalid gid: group 7 is not in config 4"],
+    ["leave every group", ["leave", "2", "3"], 1, "shardctl: invalid gids: leaving every group (2,3) would orphan all 64 shards"],
+    ["leave gid 0", ["leave", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
+    ["move a shard = shard count", ["move", String(shardCount), "2"], 1, `shardctl: invalid shard: shard must be in [0, ${shardCount}), got ${shardCount}`],
+    ["move a shard far beyond", ["move", "1000000", "2"], 1, `shardctl: invalid shard: shard must be in [0, ${shardCount})`],
+    ["move a negative shard", ["move", "-1", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "-1"'],
+    ["move to a gid not in the config", ["move", "0", "9"], 1, "shardctl: invalid gid: group 9 is not in config 4"],
+    ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
+    ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "x"'],
+    ["an unknown flag", ["--force", "leave", "2"], 2, 'shardctl: unknown flag "--force"'],
+    ["an unknown command", ["rebalance"], 2, 'shardctl: unknown command "rebalance"'],
+  ];
+  it.each(badInputs)("rejects %s (%j): exit %i, one line, no new config", async (_what, args, code, line) => {
+    const before = await latestNum();
+    const r = await shardctl(args);
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.endsWith("\n")).toBe(true);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(line);
+    expect(await latestNum()).toBe(before);
+  });
+
+  it("a missing --controllers is a usage error; no reachable controller is a one-line timeout (exit 1)", async () => {
+    const missing = await shardctl(["query"], { controllers: false });
+    expect(missing).toEqual({ code: 2, stdout: "", stderr: "shardctl: missing --controllers (or $SHARDKV_CONTROLLERS)\n" });
+    const dead = await shardctl(["--controllers", "127.0.0.1:1", "--timeout", "500ms", "query"], { controllers: false });
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toMatch(/^shardctl: controller query timed out after 500 ms \(last error: .*\)\n$/);
+  });
+
+  it("takes the controllers from SHARDKV_CONTROLLERS", async () => {
+    const r = await new Promise<Run>((resolve) => {
+      execFile(shardctlBin, ["--json", "query"], { env: { ...cliEnv(), SHARDKV_CONTROLLERS: cluster.addresses.join(",") } },
+        (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
+    });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as JsonConfig).num).toBe(4);
+  });
+
+  it("watch prints the latest config, then each new one; --from replays history; SIGINT ends it (exit 0)", async () => {
+    const proc = spawn(shardctlBin, ["--controllers", cluster.addresses.join(","), "--json", "watch", "--from", "2"], { env: cliEnv() });
+    const seen: JsonConfig[] = [];
+    let stderr = "";
+    proc.stderr.on("data", (b: Buffer) => { stderr += b.toString(); });
+    createInterface({ input: proc.stdout }).on("line", (l) => seen.push(JSON.parse(l) as JsonConfig));
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    try {
+      await waitFor(() => seen.length >= 3, { timeoutMs: 15000, what: "watch to replay configs 2-4" });
+      expect(seen.map((c) => c.num)).toEqual([2, 3, 4]);
+      await ok(["join", "5=127.0.0.1:9501"]);
+      await waitFor(() => seen.length >= 4, { timeoutMs: 15000, what: "watch to print config 5" });
+      expect(seen[3]).toEqual(configToJson(await client.query(5)));
+    } finally {
+      proc.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toBe("");
+  });
+
+  it("kill -9 of the leader: the CLI follows the new leader, history is intact and continues", async () => {
+    const nums = [0, 1, 2, 3, 4, 5];
+    const history = (await Promise.all(nums.map((n) => client.query(n)))).map(configToJson);
+    const leader = await cluster.waitForLeader();
+    await cluster.kill(leader);
+    const out = await ok(["--timeout", "20s", "join", "6=127.0.0.1:9601"]);
+    expect(out.split("\n")[0]).toBe("config 6 created");
+    expect((await Promise.all(nums.map((n) => client.query(n)))).map(configToJson)).toEqual(history);
+    const status = JSON.parse((await shardctl(["--json", "--timeout", "2s", "status"])).stdout) as { address: string; up: boolean }[];
+    expect(status.filter((s) => !s.up).map((s) => s.address)).toEqual([cluster.replica(leader).address]);
+    await cluster.restart(leader);
+    await waitFor(async () => (await cluster.status(leader))?.latestConfigNum === 6, {
+      timeoutMs: 20000, what: `restarted controller ${leader} to reach config 6`,
+    });
+    const all = JSON.parse(await ok(["--json", "status"])) as { up: boolean; role: string }[];
+    expect(all.every((s) => s.up)).toBe(true);
+  });
+});

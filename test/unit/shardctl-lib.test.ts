@@ -1,0 +1,262 @@
+/**
+ * shardctl's pure half (controller/shardctl-lib.ts): argument parsing (every command, every
+ * malformed input a usage error naming the argument), config and status formatting.
+ */
+import { describe, expect, it } from "vitest";
+import type { ConfigNum, GroupId } from "../../common/ids";
+import type { Config } from "../../controller/config";
+import {
+  type ParseResult, configToJson, formatConfig, formatRanges, formatStatus, parseArgs, parseDuration, statusToJson,
+  tidyErrorMessage, timeoutMsDefault,
+} from "../../controller/shardctl-lib";
+
+const C = ["--controllers", "h1:1,h2:2,h3:3"];
+const ctl = ["h1:1", "h2:2", "h3:3"];
+const gids = (m: ReadonlyMap<GroupId, readonly string[]>) => [...m].map(([g, s]) => [g, [...s]]);
+
+/** The command of a successful parse, with Maps made comparable. */
+function command(r: ParseResult): unknown {
+  if (r.kind !== "run") throw new Error(`expected a command, got ${JSON.stringify(r)}`);
+  const c = r.invocation.command;
+  return c.kind === "join" ? { kind: "join", groups: gids(c.groups) } : c;
+}
+
+describe("parseArgs: commands", () => {
+  const cases: [string, string[], unknown][] = [
+    ["join one", ["join", "1=a:1"], { kind: "join", groups: [[1, ["a:1"]]] }],
+    ["join several servers", ["join", "7=a:1,b:2,[::1]:3"], { kind: "join", groups: [[7, ["a:1", "b:2", "[::1]:3"]]] }],
+    ["join several groups", ["join", "2=a:1", "1=b:1,c:1"], { kind: "join", groups: [[2, ["a:1"]], [1, ["b:1", "c:1"]]] }],
+    ["leave one", ["leave", "3"], { kind: "leave", gids: [3] }],
+    ["leave several", ["leave", "3", "1", "2"], { kind: "leave", gids: [3, 1, 2] }],
+    ["move", ["move", "0", "5"], { kind: "move", shard: 0, gid: 5 }],
+    ["query latest", ["query"], { kind: "query", num: -1 }],
+    ["query num", ["query", "0"], { kind: "query", num: 0 }],
+    ["query num 12", ["query", "12"], { kind: "query", num: 12 }],
+    ["status", ["status"], { kind: "status" }],
+    ["watch", ["watch"], { kind: "watch" }],
+    ["watch --from", ["watch", "--from", "4"], { kind: "watch", fromNum: 4 }],
+    ["watch --from=", ["watch", "--from=0"], { kind: "watch", fromNum: 0 }],
+    ["--from before the command", ["--from", "2", "watch"], { kind: "watch", fromNum: 2 }],
+    ["-- ends options", ["--", "query", "3"], { kind: "query", num: 3 }],
+  ];
+  it.each(cases)("%s", (_name, argv, want) => {
+    expect(command(parseArgs([...C, ...argv]))).toEqual(want);
+  });
+
+  it("reads global options before or after the command, = or separate value", () => {
+    for (const argv of [
+      ["--controllers", "h:1", "--json", "--timeout", "3s", "status"],
+      ["status", "--controllers=h:1", "--timeout=3s", "--json"],
+      ["--json", "status", "--timeout", "3000ms", "--controllers", "h:1"],
+    ]) {
+      expect(parseArgs(argv)).toEqual({ kind: "run", invocation: { controllers: ["h:1"], json: true, timeoutMs: 3000, command: { kind: "status" } } });
+    }
+  });
+
+  it("defaults: no --json, the default timeout", () => {
+    const r = parseArgs([...C, "status"]);
+    expect(r).toEqual({ kind: "run", invocation: { controllers: ctl, json: false, timeoutMs: timeoutMsDefault, command: { kind: "status" } } });
+  });
+
+  it("takes the controllers from SHARDKV_CONTROLLERS; --controllers wins over it", () => {
+    const env = { SHARDKV_CONTROLLERS: "e:1,e:2" };
+    const fromEnv = parseArgs(["query"], env);
+    expect(fromEnv.kind === "run" && fromEnv.invocation.controllers).toEqual(["e:1", "e:2"]);
+    const fromFlag = parseArgs(["--controllers", "f:1", "query"], env);
+    expect(fromFlag.kind === "run" && fromFlag.invocation.controllers).toEqual(["f:1"]);
+    expect(parseArgs(["query"], { SHARDKV_CONTROLLERS: "e:1,nope" })).toEqual({
+      kind: "usage-error", message: 'invalid $SHARDKV_CONTROLLERS: want host:port, got "nope"',
+    });
+  });
+
+  it("a later repeat of an option wins", () => {
+    const r = parseArgs(["--timeout", "1s", ...C, "--timeout", "2s", "status"]);
+    expect(r.kind === "run" && r.invocation.timeoutMs).toBe(2000);
+  });
+
+  it.each([[["--help"]], [["-h"]], [["help"]], [[...C, "join", "--help"]], [["-h", "--bogus"]]])("help: %j", (argv) => {
+    expect(parseArgs(argv)).toEqual({ kind: "help" });
+  });
+});
+
+describe("parseArgs: usage errors name the argument", () => {
+  const cases: [string, string[], string][] = [
+    // global
+    ["no command", [...C], "missing command"],
+    ["unknown command", [...C, "frobnicate"], 'unknown command "frobnicate"'],
+    ["unknown flag", [...C, "--bogus", "query"], 'unknown flag "--bogus"'],
+    ["unknown flag with value", [...C, "query", "--verbose=1"], 'unknown flag "--verbose"'],
+    ["unknown short flag", [...C, "-x", "query"], 'unknown flag "-x"'],
+    ["--json with a value", [...C, "--json=yes", "query"], '--json takes no value, got "--json=yes"'],
+    ["no controllers", ["query"], "missing --controllers (or $SHARDKV_CONTROLLERS)"],
+    ["--controllers without value", ["query", "--controllers"], "--controllers needs a value"],
+    ["--controllers followed by a flag", ["--controllers", "--json", "query"], "--controllers needs a value"],
+    ["--controllers empty", ["--controllers=", "query"], "invalid --controllers: empty address list"],
+    ["--controllers empty element", ["--controllers", "a:1,,b:2", "query"], 'invalid --controllers: empty address in "a:1,,b:2"'],
+    ["--controllers no port", ["--controllers", "a:1,b", "query"], 'invalid --controllers: want host:port, got "b"'],
+    ["--controllers port 0", ["--controllers", "a:0", "query"], 'invalid --controllers: want host:port, got "a:0"'],
+    ["--controllers twice the same", ["--controllers", "a:1,a:1", "query"], 'invalid --controllers: "a:1" is listed twice'],
+    ["--timeout without value", [...C, "query", "--timeout"], "--timeout needs a value"],
+    ["--timeout malformed", [...C, "--timeout", "soon", "query"], 'invalid --timeout: want a duration like 500ms, 10s or 2m (at least 1ms, at most 24h), got "soon"'],
+    ["--timeout zero", [...C, "--timeout", "0s", "query"], "invalid --timeout"],
+    ["--timeout negative", [...C, "--timeout", "-5s", "query"], "invalid --timeout"],
+    ["--timeout hours", [...C, "--timeout", "10h", "query"], "invalid --timeout"],
+    ["--from outside watch", [...C, "--from", "3", "query"], "--from is only valid with watch, not query"],
+    // join
+    ["join nothing", [...C, "join"], "invalid join: want at least one GID=ADDR[,ADDR...]"],
+    ["join without =", [...C, "join", "3"], 'invalid join argument: want GID=ADDR[,ADDR...], got "3"'],
+    ["join gid 0", [...C, "join", "0=a:1"], 'invalid gid: must be a positive integer, got "0"'],
+    ["join gid negative", [...C, "join", "-1=a:1"], 'invalid gid: must be a positive integer, got "-1"'],
+    ["join gid not a number", [...C, "join", "x=a:1"], 'invalid gid: must be a positive integer, got "x"'],
+    ["join gid fraction", [...C, "join", "1.5=a:1"], 'invalid gid: must be a positive integer, got "1.5"'],
+    ["join gid exponent", [...C, "join", "1e3=a:1"], 'invalid gid: must be a positive integer, got "1e3"'],
+    ["join gid empty", [...C, "join", "=a:1"], 'invalid gid: must be a positive integer, got ""'],
+    ["join gid too large", [...C, "join", "9007199254740993=a:1"], "invalid gid: must be a positive integer"],
+    ["join empty list", [...C, "join", "3="], "invalid servers: group 3 has an empty server list"],
+    ["join empty address", [...C, "join", "3=a:1,"], 'invalid servers of group 3: empty address in "a:1,"'],
+    ["join address without port", [...C, "join", "3=a"], 'invalid servers of group 3: want host:port, got "a"'],
+    ["join address bad port", [...C, "join", "3=a:70000"], 'invalid servers of group 3: want host:port, got "a:70000"'],
+    ["join address with =", [...C, "join", "3=a=b:1"], 'invalid servers of group 3: want host:port, got "a=b:1"'],
+    ["join same server twice", [...C, "join", "3=a:1,a:1"], 'invalid servers of group 3: "a:1" is listed twice'],
+    ["join same gid twice", [...C, "join", "3=a:1", "3=b:1"], "invalid gid: group 3 is listed twice"],
+    ["join too many servers", [...C, "join", `3=${Array.from({ length: 65 }, (_, i) => `h:${i + 1}`).join(",")}`], "invalid servers: group 3 lists 65 servers, at most 64"],
+    // leave
+    ["leave nothing", [...C, "leave"], "invalid leave: want at least one GID"],
+    ["leave gid 0", [...C, "leave", "0"], 'invalid gid: must be a positive integer, got "0"'],
+    ["leave gid negative", [...C, "leave", "-2"], 'invalid gid: must be a positive integer, got "-2"'],
+    ["leave gid not a number", [...C, "leave", "1", "two"], 'invalid gid: must be a positive integer, got "two"'],
+    ["leave same gid twice", [...C, "leave", "1", "2", "1"], "invalid gid: group 1 is listed twice"],
+    // move
+    ["move nothing", [...C, "move"], "invalid move: want SHARD GID, got 0 arguments"],
+    ["move one argument", [...C, "move", "3"], "invalid move: want SHARD GID, got 1 argument"],
+    ["move three arguments", [...C, "move", "3", "1", "2"], "invalid move: want SHARD GID, got 3 arguments"],
+    ["move shard negative", [...C, "move", "-1", "1"], 'invalid shard: shard must be a non-negative integer, got "-1"'],
+    ["move shard not a number", [...C, "move", "x", "1"], 'invalid shard: shard must be a non-negative integer, got "x"'],
+    ["move shard fraction", [...C, "move", "1.5", "1"], 'invalid shard: shard must be a non-negative integer, got "1.5"'],
+    ["move gid 0", [...C, "move", "1", "0"], 'invalid gid: must be a positive integer, got "0"'],
+    ["move gid not a number", [...C, "move", "1", "g"], 'invalid gid: must be a positive integer, got "g"'],
+    // query, status, watch
+    ["query two numbers", [...C, "query", "1", "2"], "invalid query: want at most one config number, got 2 arguments"],
+    ["query negative", [...C, "query", "-1"], 'invalid config number: config number must be a non-negative integer, got "-1"'],
+    ["query not a number", [...C, "query", "latest"], 'invalid config number: config number must be a non-negative integer, got "latest"'],
+    ["status with an argument", [...C, "status", "x"], 'invalid status: takes no arguments, got "x"'],
+    ["watch with an argument", [...C, "watch", "3"], 'invalid watch: takes no arguments (use --from NUM), got "3"'],
+    ["watch --from malformed", [...C, "watch", "--from", "x"], 'invalid --from: config number must be a non-negative integer, got "x"'],
+    ["watch --from negative", [...C, "watch", "--from", "-1"], 'invalid --from: config number must be a non-negative integer, got "-1"'],
+  ];
+  it.each(cases)("%s", (_name, argv, want) => {
+    const r = parseArgs(argv);
+    expect(r.kind).toBe("usage-error");
+    if (r.kind === "usage-error") {
+      expect(r.message).toContain(want);
+      expect(r.message).not.toContain("\n");
+    }
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([["10s", 10000], ["500ms", 500], ["2m", 120000], ["1.5s", 1500], ["3", 3000], ["1ms", 1], ["1440m", 86_400_000]])(
+    "%s -> %i ms", (s, ms) => expect(parseDuration("--timeout", s)).toBe(ms));
+});
+
+describe("formatRanges", () => {
+  it.each<[number[], string]>([
+    [[], "-"],
+    [[5], "5"],
+    [[0, 1], "0-1"],
+    [[0, 1, 2, 3, 7, 9, 10], "0-3,7,9-10"],
+    [[32, ...Array.from({ length: 16 }, (_, i) => i)], "0-15,32"],
+    [[4, 2, 3, 9], "2-4,9"],
+  ])("%j -> %s", (shards, want) => expect(formatRanges(shards)).toBe(want));
+});
+
+function config(num: number, shards: number[], groups: [number, string[]][]): Config {
+  return { num: num as ConfigNum, shards: shards as GroupId[], groups: new Map(groups.map(([g, s]) => [g as GroupId, s])) };
+}
+
+describe("formatConfig", () => {
+  it("config 0: no groups, every shard unassigned", () => {
+    expect(formatConfig(config(0, [0, 0, 0, 0], []))).toBe("config 0: 4 shards, 0 groups\nunassigned: 4 (0-3)");
+  });
+
+  it("groups by gid with servers, counts and ranges; unassigned none", () => {
+    const c = config(4, [2, 2, 1, 1, 1, 10, 10, 2], [[10, ["c:1"]], [1, ["a:1", "a:2"]], [2, ["b:1"]]]);
+    expect(formatConfig(c)).toBe([
+      "config 4: 8 shards, 3 groups",
+      "GID  SERVERS  COUNT  SHARDS",
+      "1    a:1,a:2  3      2-4",
+      "2    b:1      3      0-1,7",
+      "10   c:1      2      5-6",
+      "unassigned: none",
+    ].join("\n"));
+  });
+
+  it("a group owning nothing and unassigned shards", () => {
+    const c = config(2, [1, 0, 1, 0, 0], [[1, ["a:1"]], [3, ["c:1"]]]);
+    expect(formatConfig(c)).toBe([
+      "config 2: 5 shards, 2 groups",
+      "GID  SERVERS  COUNT  SHARDS",
+      "1    a:1      2      0,2",
+      "3    c:1      0      -",
+      "unassigned: 3 (1,3-4)",
+    ].join("\n"));
+  });
+
+  it("shows shards owned by a gid missing from the groups (a controller bug) instead of hiding them", () => {
+    expect(formatConfig(config(1, [1, 9], [[1, ["a:1"]]]))).toContain("owned by unknown group 9: 1 (1)");
+  });
+
+  it("JSON: {num, shards, groups: {gid: [addrs]}}, gids ascending, round-trips through JSON", () => {
+    const c = config(3, [2, 1, 2, 0], [[2, ["b:1", "b:2"]], [1, ["a:1"]]]);
+    const j = configToJson(c);
+    expect(j).toEqual({ num: 3, shards: [2, 1, 2, 0], groups: { 1: ["a:1"], 2: ["b:1", "b:2"] } });
+    expect(Object.keys(j.groups)).toEqual(["1", "2"]);
+    expect(JSON.parse(JSON.stringify(j))).toEqual(j);
+  });
+});
+
+describe("formatStatus", () => {
+  const up = (address: string, id: number, role: string) => ({
+    address,
+    status: { id, role, term: 3, leader: 2, leaderAddress: "h2:2", commitIndex: 9, appliedIndex: 9, latestConfigNum: 4, shardCount: 64 },
+  });
+  const rs = [up("h1:1", 1, "follower"), up("h2:2", 2, "leader"), { address: "h3:3", error: "unreachable (connect ECONNREFUSED h3:3)" }];
+
+  it("one row per replica, down ones with the reason, and a summary", () => {
+    expect(formatStatus(rs)).toBe([
+      "ADDRESS  STATE  ID  ROLE      TERM  LEADER    APPLIED  CONFIG  ERROR",
+      "h1:1     up     1   follower  3     2 (h2:2)  9        4",
+      "h2:2     up     2   leader    3     2 (h2:2)  9        4",
+      "h3:3     down   -   -         -     -         -        -       unreachable (connect ECONNREFUSED h3:3)",
+      "2/3 up, leader h2:2",
+    ].join("\n"));
+  });
+
+  it("no leader known", () => {
+    const r = { address: "h1:1", status: { ...up("h1:1", 1, "candidate").status, leader: 0, leaderAddress: "" } };
+    expect(formatStatus([r])).toMatch(/candidate {2}3 {5}none .*\n1\/1 up, no leader$/);
+  });
+
+  it("JSON: an array, one object per replica", () => {
+    const j = JSON.parse(JSON.stringify(statusToJson(rs)));
+    expect(j).toHaveLength(3);
+    expect(j[1]).toEqual({ address: "h2:2", up: true, id: 2, role: "leader", term: 3, leader: 2, leaderAddress: "h2:2", commitIndex: 9, appliedIndex: 9, latestConfigNum: 4, shardCount: 64 });
+    expect(j[2]).toEqual({ address: "h3:3", up: false, error: "unreachable (connect ECONNREFUSED h3:3)" });
+  });
+});
+
+describe("tidyErrorMessage", () => {
+  it.each([
+    [
+      "server (No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ) is stopped",
+      "unreachable (connect ECONNREFUSED 127.0.0.1:1)",
+    ],
+    [
+      "controller join (last error: server (No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ) is stopped) timed out after 1000 ms",
+      "controller join timed out after 1000 ms (last error: unreachable (connect ECONNREFUSED 127.0.0.1:1))",
+    ],
+    ["controller query timed out after 10000 ms", "controller query timed out after 10000 ms"],
+    ["invalid gid: group 3 is already in config 4", "invalid gid: group 3 is already in config 4"],
+    ["two\n  lines", "two lines"],
+  ])("%s", (input, want) => expect(tidyErrorMessage(input)).toBe(want));
+});
