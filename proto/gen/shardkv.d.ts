@@ -1,0 +1,1116 @@
+import * as $protobuf from "protobufjs";
+import Long = require("long");
+
+export namespace shardkv {
+
+    namespace kv {
+
+        enum OpType {
+            OP_GET = 0,
+            OP_PUT = 1,
+            OP_APPEND = 2,
+            OP_DELETE = 3,
+            OP_CAS = 4
+        }
+
+        interface IOp extends shardkv.kv.Op.$Properties {
+        }
+
+        class Op {
+            constructor(p?: shardkv.kv.Op.$Properties);
+            $unknowns?: Uint8Array[];
+            type: shardkv.kv.OpType;
+            key: Uint8Array;
+            value: Uint8Array;
+            expected: Uint8Array;
+            expectAbsent: boolean;
+            static create(properties: shardkv.kv.Op.$Shape): shardkv.kv.Op & shardkv.kv.Op.$Shape;
+            static create(properties?: shardkv.kv.Op.$Properties): shardkv.kv.Op;
+            static encode(m: shardkv.kv.Op.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.Op & shardkv.kv.Op.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Op {
+            interface $Properties {
+                type?: (shardkv.kv.OpType|null);
+                key?: (Uint8Array|null);
+                value?: (Uint8Array|null);
+                expected?: (Uint8Array|null);
+                expectAbsent?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.Op.$Properties;
+        }
+
+        interface IOpResult extends shardkv.kv.OpResult.$Properties {
+        }
+
+        class OpResult {
+            constructor(p?: shardkv.kv.OpResult.$Properties);
+            $unknowns?: Uint8Array[];
+            found: boolean;
+            value: Uint8Array;
+            swapped: boolean;
+            static create(properties: shardkv.kv.OpResult.$Shape): shardkv.kv.OpResult & shardkv.kv.OpResult.$Shape;
+            static create(properties?: shardkv.kv.OpResult.$Properties): shardkv.kv.OpResult;
+            static encode(m: shardkv.kv.OpResult.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.OpResult & shardkv.kv.OpResult.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace OpResult {
+            interface $Properties {
+                found?: (boolean|null);
+                value?: (Uint8Array|null);
+                swapped?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.OpResult.$Properties;
+        }
+
+        interface IRequestId extends shardkv.kv.RequestId.$Properties {
+        }
+
+        class RequestId {
+            constructor(p?: shardkv.kv.RequestId.$Properties);
+            $unknowns?: Uint8Array[];
+            clientId: Uint8Array;
+            seq: number;
+            ackedBelow: number;
+            static create(properties: shardkv.kv.RequestId.$Shape): shardkv.kv.RequestId & shardkv.kv.RequestId.$Shape;
+            static create(properties?: shardkv.kv.RequestId.$Properties): shardkv.kv.RequestId;
+            static encode(m: shardkv.kv.RequestId.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.RequestId & shardkv.kv.RequestId.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RequestId {
+            interface $Properties {
+                clientId?: (Uint8Array|null);
+                seq?: (number|null);
+                ackedBelow?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.RequestId.$Properties;
+        }
+
+        interface IGetRequest extends shardkv.kv.GetRequest.$Properties {
+        }
+
+        class GetRequest {
+            constructor(p?: shardkv.kv.GetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            key: Uint8Array;
+            static create(properties: shardkv.kv.GetRequest.$Shape): shardkv.kv.GetRequest & shardkv.kv.GetRequest.$Shape;
+            static create(properties?: shardkv.kv.GetRequest.$Properties): shardkv.kv.GetRequest;
+            static encode(m: shardkv.kv.GetRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.GetRequest & shardkv.kv.GetRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetRequest {
+            interface $Properties {
+                key?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.GetRequest.$Properties;
+        }
+
+        interface IGetReply extends shardkv.kv.GetReply.$Properties {
+        }
+
+        class GetReply {
+            constructor(p?: shardkv.kv.GetReply.$Properties);
+            $unknowns?: Uint8Array[];
+            found: boolean;
+            value: Uint8Array;
+            static create(properties: shardkv.kv.GetReply.$Shape): shardkv.kv.GetReply & shardkv.kv.GetReply.$Shape;
+            static create(properties?: shardkv.kv.GetReply.$Properties): shardkv.kv.GetReply;
+            static encode(m: shardkv.kv.GetReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.GetReply & shardkv.kv.GetReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetReply {
+            interface $Properties {
+                found?: (boolean|null);
+                value?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.GetReply.$Properties;
+        }
+
+        interface IWriteRequest extends shardkv.kv.WriteRequest.$Properties {
+        }
+
+        class WriteRequest {
+            constructor(p?: shardkv.kv.WriteRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.kv.RequestId.$Properties|null);
+            shard: number;
+            ops: shardkv.kv.Op.$Properties[];
+            static create(properties: shardkv.kv.WriteRequest.$Shape): shardkv.kv.WriteRequest & shardkv.kv.WriteRequest.$Shape;
+            static create(properties?: shardkv.kv.WriteRequest.$Properties): shardkv.kv.WriteRequest;
+            static encode(m: shardkv.kv.WriteRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.WriteRequest & shardkv.kv.WriteRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WriteRequest {
+            interface $Properties {
+                id?: (shardkv.kv.RequestId.$Properties|null);
+                shard?: (number|null);
+                ops?: (shardkv.kv.Op.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.WriteRequest.$Properties;
+        }
+
+        interface IWriteReply extends shardkv.kv.WriteReply.$Properties {
+        }
+
+        class WriteReply {
+            constructor(p?: shardkv.kv.WriteReply.$Properties);
+            $unknowns?: Uint8Array[];
+            results: shardkv.kv.OpResult.$Properties[];
+            static create(properties: shardkv.kv.WriteReply.$Shape): shardkv.kv.WriteReply & shardkv.kv.WriteReply.$Shape;
+            static create(properties?: shardkv.kv.WriteReply.$Properties): shardkv.kv.WriteReply;
+            static encode(m: shardkv.kv.WriteReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.WriteReply & shardkv.kv.WriteReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WriteReply {
+            interface $Properties {
+                results?: (shardkv.kv.OpResult.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.WriteReply.$Properties;
+        }
+
+        interface IPullShardRequest extends shardkv.kv.PullShardRequest.$Properties {
+        }
+
+        class PullShardRequest {
+            constructor(p?: shardkv.kv.PullShardRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            shard: number;
+            afterKey: Uint8Array;
+            afterKeySet: boolean;
+            static create(properties: shardkv.kv.PullShardRequest.$Shape): shardkv.kv.PullShardRequest & shardkv.kv.PullShardRequest.$Shape;
+            static create(properties?: shardkv.kv.PullShardRequest.$Properties): shardkv.kv.PullShardRequest;
+            static encode(m: shardkv.kv.PullShardRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.PullShardRequest & shardkv.kv.PullShardRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PullShardRequest {
+            interface $Properties {
+                configNum?: (number|null);
+                shard?: (number|null);
+                afterKey?: (Uint8Array|null);
+                afterKeySet?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.PullShardRequest.$Properties;
+        }
+
+        interface IKeyValue extends shardkv.kv.KeyValue.$Properties {
+        }
+
+        class KeyValue {
+            constructor(p?: shardkv.kv.KeyValue.$Properties);
+            $unknowns?: Uint8Array[];
+            key: Uint8Array;
+            value: Uint8Array;
+            static create(properties: shardkv.kv.KeyValue.$Shape): shardkv.kv.KeyValue & shardkv.kv.KeyValue.$Shape;
+            static create(properties?: shardkv.kv.KeyValue.$Properties): shardkv.kv.KeyValue;
+            static encode(m: shardkv.kv.KeyValue.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.KeyValue & shardkv.kv.KeyValue.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyValue {
+            interface $Properties {
+                key?: (Uint8Array|null);
+                value?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.KeyValue.$Properties;
+        }
+
+        interface IDedupRecord extends shardkv.kv.DedupRecord.$Properties {
+        }
+
+        class DedupRecord {
+            constructor(p?: shardkv.kv.DedupRecord.$Properties);
+            $unknowns?: Uint8Array[];
+            clientId: Uint8Array;
+            ackedBelow: number;
+            replies: shardkv.kv.SavedReply.$Properties[];
+            lastSeenMs: number;
+            static create(properties: shardkv.kv.DedupRecord.$Shape): shardkv.kv.DedupRecord & shardkv.kv.DedupRecord.$Shape;
+            static create(properties?: shardkv.kv.DedupRecord.$Properties): shardkv.kv.DedupRecord;
+            static encode(m: shardkv.kv.DedupRecord.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.DedupRecord & shardkv.kv.DedupRecord.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DedupRecord {
+            interface $Properties {
+                clientId?: (Uint8Array|null);
+                ackedBelow?: (number|null);
+                replies?: (shardkv.kv.SavedReply.$Properties[]|null);
+                lastSeenMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.DedupRecord.$Properties;
+        }
+
+        interface ISavedReply extends shardkv.kv.SavedReply.$Properties {
+        }
+
+        class SavedReply {
+            constructor(p?: shardkv.kv.SavedReply.$Properties);
+            $unknowns?: Uint8Array[];
+            seq: number;
+            results: shardkv.kv.OpResult.$Properties[];
+            static create(properties: shardkv.kv.SavedReply.$Shape): shardkv.kv.SavedReply & shardkv.kv.SavedReply.$Shape;
+            static create(properties?: shardkv.kv.SavedReply.$Properties): shardkv.kv.SavedReply;
+            static encode(m: shardkv.kv.SavedReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.SavedReply & shardkv.kv.SavedReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SavedReply {
+            interface $Properties {
+                seq?: (number|null);
+                results?: (shardkv.kv.OpResult.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.SavedReply.$Properties;
+        }
+
+        interface IShardChunk extends shardkv.kv.ShardChunk.$Properties {
+        }
+
+        class ShardChunk {
+            constructor(p?: shardkv.kv.ShardChunk.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            shard: number;
+            kvs: shardkv.kv.KeyValue.$Properties[];
+            last: boolean;
+            dedup: shardkv.kv.DedupRecord.$Properties[];
+            static create(properties: shardkv.kv.ShardChunk.$Shape): shardkv.kv.ShardChunk & shardkv.kv.ShardChunk.$Shape;
+            static create(properties?: shardkv.kv.ShardChunk.$Properties): shardkv.kv.ShardChunk;
+            static encode(m: shardkv.kv.ShardChunk.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.ShardChunk & shardkv.kv.ShardChunk.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ShardChunk {
+            interface $Properties {
+                configNum?: (number|null);
+                shard?: (number|null);
+                kvs?: (shardkv.kv.KeyValue.$Properties[]|null);
+                last?: (boolean|null);
+                dedup?: (shardkv.kv.DedupRecord.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.ShardChunk.$Properties;
+        }
+
+        interface IDeleteShardRequest extends shardkv.kv.DeleteShardRequest.$Properties {
+        }
+
+        class DeleteShardRequest {
+            constructor(p?: shardkv.kv.DeleteShardRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            shard: number;
+            static create(properties: shardkv.kv.DeleteShardRequest.$Shape): shardkv.kv.DeleteShardRequest & shardkv.kv.DeleteShardRequest.$Shape;
+            static create(properties?: shardkv.kv.DeleteShardRequest.$Properties): shardkv.kv.DeleteShardRequest;
+            static encode(m: shardkv.kv.DeleteShardRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.DeleteShardRequest & shardkv.kv.DeleteShardRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteShardRequest {
+            interface $Properties {
+                configNum?: (number|null);
+                shard?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.DeleteShardRequest.$Properties;
+        }
+
+        interface IDeleteShardReply extends shardkv.kv.DeleteShardReply.$Properties {
+        }
+
+        class DeleteShardReply {
+            constructor(p?: shardkv.kv.DeleteShardReply.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.kv.DeleteShardReply.$Shape): shardkv.kv.DeleteShardReply & shardkv.kv.DeleteShardReply.$Shape;
+            static create(properties?: shardkv.kv.DeleteShardReply.$Properties): shardkv.kv.DeleteShardReply;
+            static encode(m: shardkv.kv.DeleteShardReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.DeleteShardReply & shardkv.kv.DeleteShardReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteShardReply {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.DeleteShardReply.$Properties;
+        }
+
+        enum ShardState {
+            SHARD_NOT_OWNED = 0,
+            SHARD_SERVING = 1,
+            SHARD_PULLING = 2,
+            SHARD_HANDOFF = 3,
+            SHARD_GC = 4
+        }
+
+        interface IShardMeta extends shardkv.kv.ShardMeta.$Properties {
+        }
+
+        class ShardMeta {
+            constructor(p?: shardkv.kv.ShardMeta.$Properties);
+            $unknowns?: Uint8Array[];
+            shard: number;
+            state: shardkv.kv.ShardState;
+            configNum: number;
+            pulledAfterKey: Uint8Array;
+            pulledAny: boolean;
+            gcConfigNum: number;
+            static create(properties: shardkv.kv.ShardMeta.$Shape): shardkv.kv.ShardMeta & shardkv.kv.ShardMeta.$Shape;
+            static create(properties?: shardkv.kv.ShardMeta.$Properties): shardkv.kv.ShardMeta;
+            static encode(m: shardkv.kv.ShardMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.ShardMeta & shardkv.kv.ShardMeta.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ShardMeta {
+            interface $Properties {
+                shard?: (number|null);
+                state?: (shardkv.kv.ShardState|null);
+                configNum?: (number|null);
+                pulledAfterKey?: (Uint8Array|null);
+                pulledAny?: (boolean|null);
+                gcConfigNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.ShardMeta.$Properties;
+        }
+
+        interface ICommand extends shardkv.kv.Command.$Properties {
+        }
+
+        class Command {
+            constructor(p?: shardkv.kv.Command.$Properties);
+            $unknowns?: Uint8Array[];
+            timestampMs: number;
+            write?: (shardkv.kv.WriteRequest.$Properties|null);
+            reconfigure?: (shardkv.controller.Config.$Properties|null);
+            insert?: (shardkv.kv.ShardChunk.$Properties|null);
+            deleteShard?: (shardkv.kv.DeleteShardRequest.$Properties|null);
+            gcDone?: (shardkv.kv.DeleteShardRequest.$Properties|null);
+            op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone");
+            static create(properties: shardkv.kv.Command.$Shape): shardkv.kv.Command & shardkv.kv.Command.$Shape;
+            static create(properties?: shardkv.kv.Command.$Properties): shardkv.kv.Command;
+            static encode(m: shardkv.kv.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.Command & shardkv.kv.Command.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Command {
+            interface $Properties {
+                timestampMs?: (number|null);
+                write?: (shardkv.kv.WriteRequest.$Properties|null);
+                reconfigure?: (shardkv.controller.Config.$Properties|null);
+                insert?: (shardkv.kv.ShardChunk.$Properties|null);
+                deleteShard?: (shardkv.kv.DeleteShardRequest.$Properties|null);
+                gcDone?: (shardkv.kv.DeleteShardRequest.$Properties|null);
+                op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              timestampMs?: number|null;
+              write?: shardkv.kv.WriteRequest.$Shape|null;
+              reconfigure?: shardkv.controller.Config.$Shape|null;
+              insert?: shardkv.kv.ShardChunk.$Shape|null;
+              deleteShard?: shardkv.kv.DeleteShardRequest.$Shape|null;
+              gcDone?: shardkv.kv.DeleteShardRequest.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ op?: undefined; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "write"; write: shardkv.kv.WriteRequest.$Shape; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "reconfigure"; write?: null; reconfigure: shardkv.controller.Config.$Shape; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "insert"; write?: null; reconfigure?: null; insert: shardkv.kv.ShardChunk.$Shape; deleteShard?: null; gcDone?: null }|{ op?: "deleteShard"; write?: null; reconfigure?: null; insert?: null; deleteShard: shardkv.kv.DeleteShardRequest.$Shape; gcDone?: null }|{ op?: "gcDone"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone: shardkv.kv.DeleteShardRequest.$Shape })
+            );
+        }
+
+        interface IStatusRequest extends shardkv.kv.StatusRequest.$Properties {
+        }
+
+        class StatusRequest {
+            constructor(p?: shardkv.kv.StatusRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.kv.StatusRequest.$Shape): shardkv.kv.StatusRequest & shardkv.kv.StatusRequest.$Shape;
+            static create(properties?: shardkv.kv.StatusRequest.$Properties): shardkv.kv.StatusRequest;
+            static encode(m: shardkv.kv.StatusRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.StatusRequest & shardkv.kv.StatusRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatusRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.StatusRequest.$Properties;
+        }
+
+        interface IShardStatus extends shardkv.kv.ShardStatus.$Properties {
+        }
+
+        class ShardStatus {
+            constructor(p?: shardkv.kv.ShardStatus.$Properties);
+            $unknowns?: Uint8Array[];
+            shard: number;
+            state: shardkv.kv.ShardState;
+            configNum: number;
+            keys: number;
+            bytes: number;
+            dedupClients: number;
+            static create(properties: shardkv.kv.ShardStatus.$Shape): shardkv.kv.ShardStatus & shardkv.kv.ShardStatus.$Shape;
+            static create(properties?: shardkv.kv.ShardStatus.$Properties): shardkv.kv.ShardStatus;
+            static encode(m: shardkv.kv.ShardStatus.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.ShardStatus & shardkv.kv.ShardStatus.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ShardStatus {
+            interface $Properties {
+                shard?: (number|null);
+                state?: (shardkv.kv.ShardState|null);
+                configNum?: (number|null);
+                keys?: (number|null);
+                bytes?: (number|null);
+                dedupClients?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.ShardStatus.$Properties;
+        }
+
+        interface IStatusReply extends shardkv.kv.StatusReply.$Properties {
+        }
+
+        class StatusReply {
+            constructor(p?: shardkv.kv.StatusReply.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            id: number;
+            role: string;
+            term: number;
+            leader: number;
+            leaderAddress: string;
+            configNum: number;
+            commitIndex: number;
+            appliedIndex: number;
+            shards: shardkv.kv.ShardStatus.$Properties[];
+            static create(properties: shardkv.kv.StatusReply.$Shape): shardkv.kv.StatusReply & shardkv.kv.StatusReply.$Shape;
+            static create(properties?: shardkv.kv.StatusReply.$Properties): shardkv.kv.StatusReply;
+            static encode(m: shardkv.kv.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.StatusReply & shardkv.kv.StatusReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatusReply {
+            interface $Properties {
+                gid?: (number|null);
+                id?: (number|null);
+                role?: (string|null);
+                term?: (number|null);
+                leader?: (number|null);
+                leaderAddress?: (string|null);
+                configNum?: (number|null);
+                commitIndex?: (number|null);
+                appliedIndex?: (number|null);
+                shards?: (shardkv.kv.ShardStatus.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.StatusReply.$Properties;
+        }
+
+        class ShardKV extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ShardKV;
+            get: shardkv.kv.ShardKV.Get;
+            write: shardkv.kv.ShardKV.Write;
+            pullShard: shardkv.kv.ShardKV.PullShard;
+            deleteShard: shardkv.kv.ShardKV.DeleteShard;
+            status: shardkv.kv.ShardKV.Status;
+        }
+
+        namespace ShardKV {
+            type GetCallback = (error: (Error|null), response?: shardkv.kv.GetReply) => void;
+            type Get = {
+              (request: shardkv.kv.IGetRequest, callback: shardkv.kv.ShardKV.GetCallback): void;
+              (request: shardkv.kv.IGetRequest): Promise<shardkv.kv.GetReply>;
+              readonly name: "Get";
+              readonly path: "/shardkv.kv.ShardKV/Get";
+              readonly requestType: "GetRequest";
+              readonly responseType: "GetReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type WriteCallback = (error: (Error|null), response?: shardkv.kv.WriteReply) => void;
+            type Write = {
+              (request: shardkv.kv.IWriteRequest, callback: shardkv.kv.ShardKV.WriteCallback): void;
+              (request: shardkv.kv.IWriteRequest): Promise<shardkv.kv.WriteReply>;
+              readonly name: "Write";
+              readonly path: "/shardkv.kv.ShardKV/Write";
+              readonly requestType: "WriteRequest";
+              readonly responseType: "WriteReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type PullShardCallback = (error: (Error|null), response?: shardkv.kv.ShardChunk) => void;
+            type PullShard = {
+              (request: shardkv.kv.IPullShardRequest, callback: shardkv.kv.ShardKV.PullShardCallback): void;
+              (request: shardkv.kv.IPullShardRequest): Promise<shardkv.kv.ShardChunk>;
+              readonly name: "PullShard";
+              readonly path: "/shardkv.kv.ShardKV/PullShard";
+              readonly requestType: "PullShardRequest";
+              readonly responseType: "ShardChunk";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type DeleteShardCallback = (error: (Error|null), response?: shardkv.kv.DeleteShardReply) => void;
+            type DeleteShard = {
+              (request: shardkv.kv.IDeleteShardRequest, callback: shardkv.kv.ShardKV.DeleteShardCallback): void;
+              (request: shardkv.kv.IDeleteShardRequest): Promise<shardkv.kv.DeleteShardReply>;
+              readonly name: "DeleteShard";
+              readonly path: "/shardkv.kv.ShardKV/DeleteShard";
+              readonly requestType: "DeleteShardRequest";
+              readonly responseType: "DeleteShardReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type StatusCallback = (error: (Error|null), response?: shardkv.kv.StatusReply) => void;
+            type Status = {
+              (request: shardkv.kv.IStatusRequest, callback: shardkv.kv.ShardKV.StatusCallback): void;
+              (request: shardkv.kv.IStatusRequest): Promise<shardkv.kv.StatusReply>;
+              readonly name: "Status";
+              readonly path: "/shardkv.kv.ShardKV/Status";
+              readonly requestType: "StatusRequest";
+              readonly responseType: "StatusReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+    }
+
+    namespace controller {
+
+        interface IGroup extends shardkv.controller.Group.$Properties {
+        }
+
+        class Group {
+            constructor(p?: shardkv.controller.Group.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            servers: string[];
+            static create(properties: shardkv.controller.Group.$Shape): shardkv.controller.Group & shardkv.controller.Group.$Shape;
+            static create(properties?: shardkv.controller.Group.$Properties): shardkv.controller.Group;
+            static encode(m: shardkv.controller.Group.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.Group & shardkv.controller.Group.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Group {
+            interface $Properties {
+                gid?: (number|null);
+                servers?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.Group.$Properties;
+        }
+
+        interface IConfig extends shardkv.controller.Config.$Properties {
+        }
+
+        class Config {
+            constructor(p?: shardkv.controller.Config.$Properties);
+            $unknowns?: Uint8Array[];
+            num: number;
+            shards: number[];
+            groups: shardkv.controller.Group.$Properties[];
+            static create(properties: shardkv.controller.Config.$Shape): shardkv.controller.Config & shardkv.controller.Config.$Shape;
+            static create(properties?: shardkv.controller.Config.$Properties): shardkv.controller.Config;
+            static encode(m: shardkv.controller.Config.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.Config & shardkv.controller.Config.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Config {
+            interface $Properties {
+                num?: (number|null);
+                shards?: (number[]|null);
+                groups?: (shardkv.controller.Group.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.Config.$Properties;
+        }
+
+        interface IRequestId extends shardkv.controller.RequestId.$Properties {
+        }
+
+        class RequestId {
+            constructor(p?: shardkv.controller.RequestId.$Properties);
+            $unknowns?: Uint8Array[];
+            clientId: Uint8Array;
+            seq: number;
+            static create(properties: shardkv.controller.RequestId.$Shape): shardkv.controller.RequestId & shardkv.controller.RequestId.$Shape;
+            static create(properties?: shardkv.controller.RequestId.$Properties): shardkv.controller.RequestId;
+            static encode(m: shardkv.controller.RequestId.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.RequestId & shardkv.controller.RequestId.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RequestId {
+            interface $Properties {
+                clientId?: (Uint8Array|null);
+                seq?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.RequestId.$Properties;
+        }
+
+        interface IJoinRequest extends shardkv.controller.JoinRequest.$Properties {
+        }
+
+        class JoinRequest {
+            constructor(p?: shardkv.controller.JoinRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            groups: shardkv.controller.Group.$Properties[];
+            static create(properties: shardkv.controller.JoinRequest.$Shape): shardkv.controller.JoinRequest & shardkv.controller.JoinRequest.$Shape;
+            static create(properties?: shardkv.controller.JoinRequest.$Properties): shardkv.controller.JoinRequest;
+            static encode(m: shardkv.controller.JoinRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.JoinRequest & shardkv.controller.JoinRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace JoinRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                groups?: (shardkv.controller.Group.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.JoinRequest.$Properties;
+        }
+
+        interface ILeaveRequest extends shardkv.controller.LeaveRequest.$Properties {
+        }
+
+        class LeaveRequest {
+            constructor(p?: shardkv.controller.LeaveRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gids: number[];
+            static create(properties: shardkv.controller.LeaveRequest.$Shape): shardkv.controller.LeaveRequest & shardkv.controller.LeaveRequest.$Shape;
+            static create(properties?: shardkv.controller.LeaveRequest.$Properties): shardkv.controller.LeaveRequest;
+            static encode(m: shardkv.controller.LeaveRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.LeaveRequest & shardkv.controller.LeaveRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LeaveRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gids?: (number[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.LeaveRequest.$Properties;
+        }
+
+        interface IMoveRequest extends shardkv.controller.MoveRequest.$Properties {
+        }
+
+        class MoveRequest {
+            constructor(p?: shardkv.controller.MoveRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            shard: number;
+            gid: number;
+            static create(properties: shardkv.controller.MoveRequest.$Shape): shardkv.controller.MoveRequest & shardkv.controller.MoveRequest.$Shape;
+            static create(properties?: shardkv.controller.MoveRequest.$Properties): shardkv.controller.MoveRequest;
+            static encode(m: shardkv.controller.MoveRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.MoveRequest & shardkv.controller.MoveRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace MoveRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                shard?: (number|null);
+                gid?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.MoveRequest.$Properties;
+        }
+
+        interface IChangeReply extends shardkv.controller.ChangeReply.$Properties {
+        }
+
+        class ChangeReply {
+            constructor(p?: shardkv.controller.ChangeReply.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            static create(properties: shardkv.controller.ChangeReply.$Shape): shardkv.controller.ChangeReply & shardkv.controller.ChangeReply.$Shape;
+            static create(properties?: shardkv.controller.ChangeReply.$Properties): shardkv.controller.ChangeReply;
+            static encode(m: shardkv.controller.ChangeReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ChangeReply & shardkv.controller.ChangeReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ChangeReply {
+            interface $Properties {
+                configNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.ChangeReply.$Properties;
+        }
+
+        interface IQueryRequest extends shardkv.controller.QueryRequest.$Properties {
+        }
+
+        class QueryRequest {
+            constructor(p?: shardkv.controller.QueryRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            num: number;
+            static create(properties: shardkv.controller.QueryRequest.$Shape): shardkv.controller.QueryRequest & shardkv.controller.QueryRequest.$Shape;
+            static create(properties?: shardkv.controller.QueryRequest.$Properties): shardkv.controller.QueryRequest;
+            static encode(m: shardkv.controller.QueryRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.QueryRequest & shardkv.controller.QueryRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace QueryRequest {
+            interface $Properties {
+                num?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.QueryRequest.$Properties;
+        }
+
+        interface IQueryReply extends shardkv.controller.QueryReply.$Properties {
+        }
+
+        class QueryReply {
+            constructor(p?: shardkv.controller.QueryReply.$Properties);
+            $unknowns?: Uint8Array[];
+            config?: (shardkv.controller.Config.$Properties|null);
+            static create(properties: shardkv.controller.QueryReply.$Shape): shardkv.controller.QueryReply & shardkv.controller.QueryReply.$Shape;
+            static create(properties?: shardkv.controller.QueryReply.$Properties): shardkv.controller.QueryReply;
+            static encode(m: shardkv.controller.QueryReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.QueryReply & shardkv.controller.QueryReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace QueryReply {
+            interface $Properties {
+                config?: (shardkv.controller.Config.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.QueryReply.$Properties;
+        }
+
+        interface IWatchRequest extends shardkv.controller.WatchRequest.$Properties {
+        }
+
+        class WatchRequest {
+            constructor(p?: shardkv.controller.WatchRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            fromNum: number;
+            static create(properties: shardkv.controller.WatchRequest.$Shape): shardkv.controller.WatchRequest & shardkv.controller.WatchRequest.$Shape;
+            static create(properties?: shardkv.controller.WatchRequest.$Properties): shardkv.controller.WatchRequest;
+            static encode(m: shardkv.controller.WatchRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.WatchRequest & shardkv.controller.WatchRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WatchRequest {
+            interface $Properties {
+                fromNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.WatchRequest.$Properties;
+        }
+
+        interface IStatusRequest extends shardkv.controller.StatusRequest.$Properties {
+        }
+
+        class StatusRequest {
+            constructor(p?: shardkv.controller.StatusRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.controller.StatusRequest.$Shape): shardkv.controller.StatusRequest & shardkv.controller.StatusRequest.$Shape;
+            static create(properties?: shardkv.controller.StatusRequest.$Properties): shardkv.controller.StatusRequest;
+            static encode(m: shardkv.controller.StatusRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.StatusRequest & shardkv.controller.StatusRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatusRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.StatusRequest.$Properties;
+        }
+
+        interface IStatusReply extends shardkv.controller.StatusReply.$Properties {
+        }
+
+        class StatusReply {
+            constructor(p?: shardkv.controller.StatusReply.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            role: string;
+            term: number;
+            leader: number;
+            leaderAddress: string;
+            commitIndex: number;
+            appliedIndex: number;
+            latestConfigNum: number;
+            shardCount: number;
+            firstIndex: number;
+            snapshotIndex: number;
+            static create(properties: shardkv.controller.StatusReply.$Shape): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
+            static create(properties?: shardkv.controller.StatusReply.$Properties): shardkv.controller.StatusReply;
+            static encode(m: shardkv.controller.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatusReply {
+            interface $Properties {
+                id?: (number|null);
+                role?: (string|null);
+                term?: (number|null);
+                leader?: (number|null);
+                leaderAddress?: (string|null);
+                commitIndex?: (number|null);
+                appliedIndex?: (number|null);
+                latestConfigNum?: (number|null);
+                shardCount?: (number|null);
+                firstIndex?: (number|null);
+                snapshotIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.StatusReply.$Properties;
+        }
+
+        interface ICommand extends shardkv.controller.Command.$Properties {
+        }
+
+        class Command {
+            constructor(p?: shardkv.controller.Command.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            join?: (shardkv.controller.JoinRequest.$Properties|null);
+            leave?: (shardkv.controller.LeaveRequest.$Properties|null);
+            move?: (shardkv.controller.MoveRequest.$Properties|null);
+            shardCount: number;
+            op?: ("join"|"leave"|"move");
+            static create(properties: shardkv.controller.Command.$Shape): shardkv.controller.Command & shardkv.controller.Command.$Shape;
+            static create(properties?: shardkv.controller.Command.$Properties): shardkv.controller.Command;
+            static encode(m: shardkv.controller.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.Command & shardkv.controller.Command.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Command {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                join?: (shardkv.controller.JoinRequest.$Properties|null);
+                leave?: (shardkv.controller.LeaveRequest.$Properties|null);
+                move?: (shardkv.controller.MoveRequest.$Properties|null);
+                shardCount?: (number|null);
+                op?: ("join"|"leave"|"move");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: shardkv.controller.RequestId.$Shape|null;
+              join?: shardkv.controller.JoinRequest.$Shape|null;
+              leave?: shardkv.controller.LeaveRequest.$Shape|null;
+              move?: shardkv.controller.MoveRequest.$Shape|null;
+              shardCount?: number|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ op?: undefined; join?: null; leave?: null; move?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape })
+            );
+        }
+
+        interface ICommandResult extends shardkv.controller.CommandResult.$Properties {
+        }
+
+        class CommandResult {
+            constructor(p?: shardkv.controller.CommandResult.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            errorField: string;
+            errorReason: string;
+            static create(properties: shardkv.controller.CommandResult.$Shape): shardkv.controller.CommandResult & shardkv.controller.CommandResult.$Shape;
+            static create(properties?: shardkv.controller.CommandResult.$Properties): shardkv.controller.CommandResult;
+            static encode(m: shardkv.controller.CommandResult.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.CommandResult & shardkv.controller.CommandResult.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommandResult {
+            interface $Properties {
+                configNum?: (number|null);
+                errorField?: (string|null);
+                errorReason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.CommandResult.$Properties;
+        }
+
+        interface IDedupEntry extends shardkv.controller.DedupEntry.$Properties {
+        }
+
+        class DedupEntry {
+            constructor(p?: shardkv.controller.DedupEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            clientId: Uint8Array;
+            seq: number;
+            result?: (shardkv.controller.CommandResult.$Properties|null);
+            lastIndex: number;
+            static create(properties: shardkv.controller.DedupEntry.$Shape): shardkv.controller.DedupEntry & shardkv.controller.DedupEntry.$Shape;
+            static create(properties?: shardkv.controller.DedupEntry.$Properties): shardkv.controller.DedupEntry;
+            static encode(m: shardkv.controller.DedupEntry.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.DedupEntry & shardkv.controller.DedupEntry.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DedupEntry {
+            interface $Properties {
+                clientId?: (Uint8Array|null);
+                seq?: (number|null);
+                result?: (shardkv.controller.CommandResult.$Properties|null);
+                lastIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.DedupEntry.$Properties;
+        }
+
+        interface IControllerSnapshot extends shardkv.controller.ControllerSnapshot.$Properties {
+        }
+
+        class ControllerSnapshot {
+            constructor(p?: shardkv.controller.ControllerSnapshot.$Properties);
+            $unknowns?: Uint8Array[];
+            shardCount: number;
+            configs: shardkv.controller.Config.$Properties[];
+            dedup: shardkv.controller.DedupEntry.$Properties[];
+            static create(properties: shardkv.controller.ControllerSnapshot.$Shape): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
+            static create(properties?: shardkv.controller.ControllerSnapshot.$Properties): shardkv.controller.ControllerSnapshot;
+            static encode(m: shardkv.controller.ControllerSnapshot.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ControllerSnapshot {
+            interface $Properties {
+                shardCount?: (number|null);
+                configs?: (shardkv.controller.Config.$Properties[]|null);
+                dedup?: (shardkv.controller.DedupEntry.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.ControllerSnapshot.$Properties;
+        }
+
+        class Controller extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): Controller;
+            join: shardkv.controller.Controller.Join;
+            leave: shardkv.controller.Controller.Leave;
+            move: shardkv.controller.Controller.Move;
+            query: shardkv.controller.Controller.Query;
+            watch: shardkv.controller.Controller.Watch;
+            status: shardkv.controller.Controller.Status;
+        }
+
+        namespace Controller {
+            type JoinCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type Join = {
+              (request: shardkv.controller.IJoinRequest, callback: shardkv.controller.Controller.JoinCallback): void;
+              (request: shardkv.controller.IJoinRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "Join";
+              readonly path: "/shardkv.controller.Controller/Join";
+              readonly requestType: "JoinRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type LeaveCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type Leave = {
+              (request: shardkv.controller.ILeaveRequest, callback: shardkv.controller.Controller.LeaveCallback): void;
+              (request: shardkv.controller.ILeaveRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "Leave";
+              readonly path: "/shardkv.controller.Controller/Leave";
+              readonly requestType: "LeaveRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type MoveCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type Move = {
+              (request: shardkv.controller.IMoveRequest, callback: shardkv.controller.Controller.MoveCallback): void;
+              (request: shardkv.controller.IMoveRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "Move";
+              readonly path: "/shardkv.controller.Controller/Move";
+              readonly requestType: "MoveRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type QueryCallback = (error: (Error|null), response?: shardkv.controller.QueryReply) => void;
+            type Query = {
+              (request: shardkv.controller.IQueryRequest, callback: shardkv.controller.Controller.QueryCallback): void;
+              (request: shardkv.controller.IQueryRequest): Promise<shardkv.controller.QueryReply>;
+              readonly name: "Query";
+              readonly path: "/shardkv.controller.Controller/Query";
+              readonly requestType: "QueryRequest";
+              readonly responseType: "QueryReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type WatchCallback = (error: (Error|null), response?: shardkv.controller.Config) => void;
+            type Watch = {
+              (request: shardkv.controller.IWatchRequest, callback: shardkv.controller.Controller.WatchCallback): void;
+              (request: shardkv.controller.IWatchRequest): Promise<shardkv.controller.Config>;
+              readonly name: "Watch";
+              readonly path: "/shardkv.controller.Controller/Watch";
+              readonly requestType: "WatchRequest";
+              readonly responseType: "Config";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type StatusCallback = (error: (Error|null), response?: shardkv.controller.StatusReply) => void;
+            type Status = {
+              (request: shardkv.controller.IStatusRequest, callback: shardkv.controller.Controller.StatusCallback): void;
+              (request: shardkv.controller.IStatusRequest): Promise<shardkv.controller.StatusReply>;
+              readonly name: "Status";
+              readonly path: "/shardkv.controller.Controller/Status";
+              readonly requestType: "StatusRequest";
+              readonly responseType: "StatusReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+    }
+}

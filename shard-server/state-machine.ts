@@ -1,0 +1,315 @@
+/**
+ * The pure state machine of one shard group (DESIGN.md §5): ownership per shard, config
+ * changes one at a time, migration (pull, insert, delete, gc) and duplicate detection. It
+ * holds the metadata (shard states, duplicate tables) in memory; key/value data stays in
+ * RocksDB: the server reads the keys a write touches and passes their current values in, and
+ * applies the `Effects` returned, with the applied index, in one synced batch.
+ * Deterministic: replicas applying the same commands reach the same state.
+ */
+import { assert } from "../common/assert";
+import { InvalidArgumentError, WrongGroupError } from "../common/errors";
+import type { ConfigNum, GroupId, ShardId } from "../common/ids";
+import type { Config } from "../controller/config";
+import { shardOf } from "../controller/shard-of";
+import type { ClientWrite, DedupRecord, KvOp, OpResult, ShardChunkIn, ShardMeta } from "./types";
+
+/** Unacknowledged replies remembered per client per shard (bounds a client's pipelining). */
+export const savedRepliesPerClientMax = 4096;
+
+const none = new Uint8Array(0);
+
+/** What applying one command changes in storage, besides the core's in-memory state. */
+export interface Effects {
+  /** Key writes: value undefined = delete. */
+  readonly writes: { shard: ShardId; key: Uint8Array; value: Uint8Array | undefined }[];
+  /** Shards whose every key and duplicate record must be deleted (before `writes`). */
+  readonly clearShards: ShardId[];
+  /** Shard metadata records to store. */
+  readonly metas: ShardMeta[];
+  /** Duplicate records to store (undefined = delete). */
+  readonly dedup: { shard: ShardId; clientId: string; record: DedupRecord | undefined }[];
+  /** The new current config, when a reconfiguration was applied. */
+  config?: Config;
+}
+
+function emptyEffects(): Effects {
+  return { writes: [], clearShards: [], metas: [], dedup: [] };
+}
+
+/** Reads a key's current value (as of every earlier command). */
+export type ReadKey = (shard: ShardId, key: Uint8Array) => Uint8Array | undefined;
+
+export type WriteOutcome =
+  | { readonly ok: true; readonly results: readonly OpResult[]; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: WrongGroupError | InvalidArgumentError };
+
+export interface ShardGroupInit {
+  readonly gid: GroupId;
+  readonly shardCount: number;
+  /** Current config (config 0 when new). */
+  readonly config: Config;
+  /** Shard metadata; missing shards are notOwned. */
+  readonly metas: readonly ShardMeta[];
+  readonly dedup: ReadonlyMap<ShardId, ReadonlyMap<string, DedupRecord>>;
+  /** Inactivity after which a client's duplicate records are forgotten (ms of log time). */
+  readonly dedupTtlMs: number;
+}
+
+export class ShardGroupCore {
+  readonly gid: GroupId;
+  readonly shardCount: number;
+  private cfg: Config;
+  private readonly metas: ShardMeta[];
+  private readonly dedup: Map<ShardId, Map<string, DedupRecord>>;
+  private readonly dedupTtlMs: number;
+
+  constructor(init: ShardGroupInit) {
+    this.gid = init.gid;
+    this.shardCount = init.shardCount;
+    this.cfg = init.config;
+    assert(init.config.shards.length === init.shardCount, "config shard count mismatch");
+    this.metas = Array.from({ length: init.shardCount }, (_, s) => ({
+      shard: s as ShardId, state: "notOwned" as const, configNum: 0 as ConfigNum, gcConfigNum: 0 as ConfigNum,
+    }));
+    for (const m of init.metas) this.metas[m.shard] = m;
+    this.dedup = new Map();
+    for (const [s, m] of init.dedup) this.dedup.set(s, new Map(m));
+    this.dedupTtlMs = init.dedupTtlMs;
+  }
+
+  get config(): Config {
+    return this.cfg;
+  }
+
+  meta(shard: ShardId): ShardMeta {
+    return this.metas[shard]!;
+  }
+
+  allMetas(): readonly ShardMeta[] {
+    return this.metas;
+  }
+
+  dedupOf(shard: ShardId): ReadonlyMap<string, DedupRecord> {
+    return this.dedup.get(shard) ?? new Map();
+  }
+
+  /** Whether this group serves `shard` now (reads and writes). */
+  serves(shard: ShardId): boolean {
+    return this.metas[shard]!.state === "serving" && this.cfg.shards[shard] === this.gid;
+  }
+
+  /** True when no shard is pulling or in handoff: the next config may be applied. */
+  settled(): boolean {
+    return this.metas.every((m) => m.state !== "pulling" && m.state !== "handoff");
+  }
+
+  // ------------------------------------------------------------------ client writes
+
+  /**
+   * Applies a client's write batch to one shard at log time `nowMs`. Ownership is checked
+   * here, at apply time. A WrongGroup or invalid request changes nothing (not even the
+   * duplicate table). A retry of a request already applied returns the saved replies.
+   */
+  applyWrite(w: ClientWrite, nowMs: number, read: ReadKey, fx: Effects): WriteOutcome {
+    if (!this.serves(w.shard)) return { ok: false, error: new WrongGroupError(w.shard, this.cfg.num) };
+    for (const op of w.ops) {
+      const s = shardOf(op.key, this.shardCount);
+      if (s !== w.shard) return { ok: false, error: new InvalidArgumentError("ops.key", `key of shard ${s} in a request for shard ${w.shard}`) };
+    }
+    const table = this.shardDedup(w.shard);
+    const prev = this.live(table.get(w.clientId), nowMs);
+    if (prev) {
+      const saved = prev.replies.get(w.seq);
+      if (saved) return { ok: true, results: saved, duplicate: true };
+      if (w.seq < prev.ackedBelow) {
+        return { ok: false, error: new InvalidArgumentError("id.seq", `request ${w.seq} was already acknowledged (acked below ${prev.ackedBelow})`) };
+      }
+    }
+    const overlay = new Map<string, Uint8Array | undefined>();
+    const cur = (key: Uint8Array): Uint8Array | undefined => {
+      const k = Buffer.from(key).toString("latin1");
+      return overlay.has(k) ? overlay.get(k) : read(w.shard, key);
+    };
+    const set = (key: Uint8Array, v: Uint8Array | undefined) => {
+      overlay.set(Buffer.from(key).toString("latin1"), v);
+      fx.writes.push({ shard: w.shard, key, value: v });
+    };
+    const results: OpResult[] = [];
+    for (const op of w.ops) results.push(applyOp(op, cur(op.key), set));
+    // Remember the replies until the client acknowledges them.
+    const ackedBelow = Math.max(w.ackedBelow, prev?.ackedBelow ?? 0);
+    const replies = new Map<number, readonly OpResult[]>();
+    if (prev) for (const [seq, r] of prev.replies) if (seq >= ackedBelow) replies.set(seq, r);
+    replies.set(w.seq, results);
+    while (replies.size > savedRepliesPerClientMax) replies.delete(Math.min(...replies.keys()));
+    const record: DedupRecord = { ackedBelow, replies, lastSeenMs: nowMs };
+    table.set(w.clientId, record);
+    fx.dedup.push({ shard: w.shard, clientId: w.clientId, record });
+    return { ok: true, results, duplicate: false };
+  }
+
+  /** A record is live while the client was seen within the TTL (log time). */
+  private live(r: DedupRecord | undefined, nowMs: number): DedupRecord | undefined {
+    return r && nowMs - r.lastSeenMs <= this.dedupTtlMs ? r : undefined;
+  }
+
+  private shardDedup(shard: ShardId): Map<string, DedupRecord> {
+    let t = this.dedup.get(shard);
+    if (!t) {
+      t = new Map();
+      this.dedup.set(shard, t);
+    }
+    return t;
+  }
+
+  /**
+   * Forgets duplicate records idle for longer than the TTL at log time `nowMs`. Expired
+   * records already count as absent, so when this runs does not change any result; it only
+   * bounds the table.
+   */
+  expireDedup(nowMs: number, fx: Effects): number {
+    let n = 0;
+    for (const [shard, t] of this.dedup) {
+      for (const [id, r] of t) {
+        if (nowMs - r.lastSeenMs > this.dedupTtlMs) {
+          t.delete(id);
+          fx.dedup.push({ shard, clientId: id, record: undefined });
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------------ reconfiguration
+
+  /**
+   * Moves to `next` if it is the very next config and every migration of the current one is
+   * done; otherwise ignores it (returns false). Gained shards become pulling (or serving when
+   * nobody owned them before), lost shards become handoff (frozen).
+   */
+  applyReconfigure(next: Config, fx: Effects): boolean {
+    if (next.num !== this.cfg.num + 1 || !this.settled()) return false;
+    assert(next.shards.length === this.shardCount, () => `config ${next.num} has ${next.shards.length} shards, want ${this.shardCount}`);
+    const prev = this.cfg;
+    for (let s = 0; s < this.shardCount; s++) {
+      const shard = s as ShardId;
+      const was = prev.shards[s] === this.gid;
+      const is = next.shards[s] === this.gid;
+      const m = this.metas[s]!;
+      let nm: ShardMeta | undefined;
+      if (!was && is) {
+        // Clear anything left from an earlier ownership before receiving the shard.
+        fx.clearShards.push(shard);
+        this.dedup.delete(shard);
+        nm = prev.shards[s] === 0
+          ? { shard, state: "serving", configNum: next.num, gcConfigNum: 0 as ConfigNum }
+          : { shard, state: "pulling", configNum: next.num, gcConfigNum: 0 as ConfigNum };
+      } else if (was && !is) {
+        nm = { shard, state: "handoff", configNum: next.num, gcConfigNum: m.gcConfigNum };
+      }
+      if (nm) {
+        this.metas[s] = nm;
+        fx.metas.push(nm);
+      }
+    }
+    this.cfg = next;
+    fx.config = next;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ migration
+
+  /**
+   * Inserts a chunk of a pulled shard. Accepted only while the shard is pulling for the
+   * chunk's config and the chunk continues after the keys already inserted (older, duplicated
+   * or reordered chunks are ignored). The last chunk installs the duplicate table and the
+   * shard starts serving, with gc pending toward its previous owner.
+   */
+  applyInsert(c: ShardChunkIn, fx: Effects): boolean {
+    const m = this.metas[c.shard]!;
+    if (m.state !== "pulling" || m.configNum !== c.configNum) return false;
+    const after = m.pulledAfterKey;
+    if (after !== undefined && c.kvs.length > 0 && Buffer.compare(c.kvs[0]!.key, after) <= 0) return false;
+    for (const kv of c.kvs) fx.writes.push({ shard: c.shard, key: kv.key, value: kv.value });
+    const lastKey = c.kvs.length > 0 ? c.kvs[c.kvs.length - 1]!.key : after;
+    let nm: ShardMeta;
+    if (c.last) {
+      const t = this.shardDedup(c.shard);
+      t.clear();
+      for (const [id, r] of c.dedup) {
+        t.set(id, r);
+        fx.dedup.push({ shard: c.shard, clientId: id, record: r });
+      }
+      nm = { shard: c.shard, state: "serving", configNum: c.configNum, gcConfigNum: c.configNum };
+    } else {
+      nm = { ...m, pulledAfterKey: lastKey };
+    }
+    this.metas[c.shard] = nm;
+    fx.metas.push(nm);
+    return true;
+  }
+
+  /**
+   * The new owner confirmed it has `shard` as of `configNum`: delete it here. Returns "done"
+   * when the shard is (now or already) gone for that migration, "notReady" when this group has
+   * not reached `configNum` yet (the caller retries).
+   */
+  applyDeleteShard(configNum: ConfigNum, shard: ShardId, fx: Effects): "done" | "notReady" {
+    if (this.cfg.num < configNum) return "notReady";
+    const m = this.metas[shard]!;
+    if (m.state === "handoff" && m.configNum === configNum) {
+      fx.clearShards.push(shard);
+      this.dedup.delete(shard);
+      const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: 0 as ConfigNum };
+      this.metas[shard] = nm;
+      fx.metas.push(nm);
+    }
+    return "done";
+  }
+
+  /** The previous owner acknowledged deleting `shard` for `configNum`: leave gc. */
+  applyGcDone(configNum: ConfigNum, shard: ShardId, fx: Effects): boolean {
+    const m = this.metas[shard]!;
+    if (m.gcConfigNum !== configNum) return false;
+    const nm: ShardMeta = { ...m, gcConfigNum: 0 as ConfigNum };
+    this.metas[shard] = nm;
+    fx.metas.push(nm);
+    return true;
+  }
+
+  /** Whether a pull for (configNum, shard) may be answered now: the shard is frozen here. */
+  canServePull(configNum: ConfigNum, shard: ShardId): "ready" | "notReady" | "gone" {
+    if (this.cfg.num < configNum) return "notReady";
+    const m = this.metas[shard]!;
+    return m.state === "handoff" && m.configNum === configNum ? "ready" : "gone";
+  }
+}
+
+/** One operation on one key; `set` records a write. */
+function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult {
+  const found = cur !== undefined;
+  const value = cur ?? none;
+  switch (op.type) {
+    case "get":
+      return { found, value, swapped: false };
+    case "put":
+      set(op.key, op.value);
+      return { found, value: none, swapped: false };
+    case "append": {
+      const v = found ? Buffer.concat([value, op.value]) : op.value;
+      set(op.key, v);
+      return { found, value: none, swapped: false };
+    }
+    case "delete":
+      if (found) set(op.key, undefined);
+      return { found, value: none, swapped: false };
+    case "cas": {
+      const match = op.expectAbsent ? !found : found && Buffer.compare(value, op.expected ?? none) === 0;
+      if (match) set(op.key, op.value);
+      return { found, value, swapped: match };
+    }
+  }
+}
+
+export { emptyEffects };

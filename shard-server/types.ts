@@ -1,0 +1,67 @@
+/** Domain types of a shard group's replicated state (DESIGN.md §5). */
+import type { ConfigNum, ShardId } from "../common/ids";
+
+/**
+ * A shard's state in this group's current config:
+ * - notOwned: not ours (nothing stored);
+ * - serving: ours, with its data;
+ * - pulling: ours in the current config, waiting for the previous owner's data;
+ * - handoff: ours in the previous config, frozen until the new owner confirms it has it.
+ * `gcConfigNum` (serving only) marks a shard received in that config whose previous owner has
+ * not yet confirmed deleting it (the "Gc" state of DESIGN.md §5).
+ */
+export type ShardState = "notOwned" | "serving" | "pulling" | "handoff";
+
+export interface ShardMeta {
+  readonly shard: ShardId;
+  readonly state: ShardState;
+  /** pulling/handoff: the config of the migration. */
+  readonly configNum: ConfigNum;
+  /** pulling: the last key inserted so far (resume point), undefined before the first. */
+  readonly pulledAfterKey?: Uint8Array;
+  /** Non-zero: waiting for the previous owner's DeleteShard acknowledgement. */
+  readonly gcConfigNum: ConfigNum;
+}
+
+export type OpType = "get" | "put" | "append" | "delete" | "cas";
+
+export interface KvOp {
+  readonly type: OpType;
+  readonly key: Uint8Array;
+  /** put/append: the value; cas: the new value. */
+  readonly value: Uint8Array;
+  /** cas: the expected current value (ignored with expectAbsent). */
+  readonly expected?: Uint8Array;
+  readonly expectAbsent?: boolean;
+}
+
+export interface OpResult {
+  readonly found: boolean;
+  readonly value: Uint8Array;
+  readonly swapped: boolean;
+}
+
+/** A client's replies not yet acknowledged, on one shard. */
+export interface DedupRecord {
+  readonly ackedBelow: number;
+  readonly replies: ReadonlyMap<number, readonly OpResult[]>;
+  readonly lastSeenMs: number;
+}
+
+export interface ClientWrite {
+  /** Hex of the 16-byte client id. */
+  readonly clientId: string;
+  readonly seq: number;
+  readonly ackedBelow: number;
+  readonly shard: ShardId;
+  readonly ops: readonly KvOp[];
+}
+
+export interface ShardChunkIn {
+  readonly configNum: ConfigNum;
+  readonly shard: ShardId;
+  readonly kvs: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[];
+  readonly last: boolean;
+  /** The shard's duplicate table, in the last chunk. */
+  readonly dedup: ReadonlyMap<string, DedupRecord>;
+}

@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import type { ConfigNum, GroupId, ShardId } from "../../common/ids";
+import { InvalidArgumentError, WrongGroupError } from "../../common/errors";
+import { initialConfig, type Config } from "../../controller/config";
+import { shardOf } from "../../controller/shard-of";
+import { ShardGroupCore, emptyEffects, type Effects } from "../../shard-server/state-machine";
+import type { ClientWrite, KvOp } from "../../shard-server/types";
+
+const N = 4;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const g = (n: number) => n as GroupId;
+
+/** A key of shard `s` (searching k0, k1, ...). */
+function keyOf(s: number, i = 0): string {
+  let found = 0;
+  for (let n = 0; ; n++) if (shardOf(`k${n}`, N) === s && found++ === i) return `k${n}`;
+}
+
+function config(num: number, shards: number[]): Config {
+  const gids = [...new Set(shards.filter((x) => x !== 0))];
+  return { num: num as ConfigNum, shards: shards.map(g), groups: new Map(gids.map((x) => [g(x), [`127.0.0.1:${9000 + x}`]])) };
+}
+
+/** A group core plus an in-memory store that applies its Effects. */
+function group(gid: number) {
+  const core = new ShardGroupCore({ gid: g(gid), shardCount: N, config: initialConfig(N), metas: [], dedup: new Map(), dedupTtlMs: 60_000 });
+  const data = new Map<string, Uint8Array>();
+  const k = (shard: number, key: Uint8Array) => `${shard}/${dec(key)}`;
+  const commit = (fx: Effects) => {
+    for (const s of fx.clearShards) for (const key of [...data.keys()]) if (key.startsWith(`${s}/`)) data.delete(key);
+    for (const w of fx.writes) if (w.value === undefined) data.delete(k(w.shard, w.key)); else data.set(k(w.shard, w.key), w.value);
+  };
+  let seqs = 0;
+  const write = (ops: KvOp[], opts: { clientId?: string; seq?: number; ackedBelow?: number; now?: number } = {}) => {
+    const fx = emptyEffects();
+    const w: ClientWrite = {
+      clientId: opts.clientId ?? "c1", seq: opts.seq ?? ++seqs, ackedBelow: opts.ackedBelow ?? 0,
+      shard: shardOf(ops[0]!.key, N), ops,
+    };
+    const out = core.applyWrite(w, opts.now ?? 1000, (s, key) => data.get(k(s, key)), fx);
+    commit(fx);
+    return out;
+  };
+  const reconf = (c: Config) => {
+    const fx = emptyEffects();
+    const ok = core.applyReconfigure(c, fx);
+    commit(fx);
+    return ok;
+  };
+  const get = (key: string) => {
+    const v = data.get(`${shardOf(key, N)}/${key}`);
+    return v === undefined ? undefined : dec(v);
+  };
+  const keysOf = (shard: number) => [...data.keys()].filter((x) => x.startsWith(`${shard}/`));
+  return { core, data, commit, write, reconf, get, keysOf };
+}
+
+const put = (key: string, v: string): KvOp => ({ type: "put", key: enc(key), value: enc(v) });
+const append = (key: string, v: string): KvOp => ({ type: "append", key: enc(key), value: enc(v) });
+
+describe("shard group state machine", () => {
+  it("serves shards assigned from nobody at once; put/append/get/delete/cas", () => {
+    const a = group(1);
+    expect(a.reconf(config(1, [1, 1, 1, 1]))).toBe(true);
+    expect(a.core.serves(0 as ShardId)).toBe(true);
+    const key = keyOf(2);
+    expect(a.write([put(key, "x"), append(key, "y")]).ok).toBe(true);
+    expect(a.get(key)).toBe("xy");
+    const cas = a.write([{ type: "cas", key: enc(key), value: enc("z"), expected: enc("nope") }]);
+    expect(cas.ok && cas.results[0]!.swapped).toBe(false);
+    const cas2 = a.write([{ type: "cas", key: enc(key), value: enc("z"), expected: enc("xy") }]);
+    expect(cas2.ok && cas2.results[0]!.swapped).toBe(true);
+    const absent = a.write([{ type: "cas", key: enc(keyOf(2, 1)), value: enc("new"), expectAbsent: true }]);
+    expect(absent.ok && absent.results[0]!.swapped).toBe(true);
+    const del = a.write([{ type: "delete", key: enc(key), value: enc("") }]);
+    expect(del.ok && del.results[0]!.found).toBe(true);
+    expect(a.get(key)).toBeUndefined();
+  });
+
+  it("a retried request executes once and returns the saved reply; concurrent seqs all execute", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    const key = keyOf(1);
+    a.write([append(key, "a")], { seq: 7 });
+    const again = a.write([append(key, "a")], { seq: 7 });
+    expect(again.ok && again.duplicate).toBe(true);
+    expect(a.get(key)).toBe("a");
+    // seq 9 then 8 (reordered in flight): both execute.
+    a.write([append(key, "c")], { seq: 9 });
+    a.write([append(key, "b")], { seq: 8 });
+    expect(a.get(key)).toBe("acb");
+    // acked_below drops saved replies; an acknowledged seq is refused, not re-executed.
+    const r = a.write([append(key, "d")], { seq: 10, ackedBelow: 10 });
+    expect(r.ok).toBe(true);
+    const stale = a.write([append(key, "a")], { seq: 7 });
+    expect(!stale.ok && stale.error).toBeInstanceOf(InvalidArgumentError);
+    expect(a.get(key)).toBe("acbd");
+  });
+
+  it("WrongGroup for a shard not served changes nothing, not even the duplicate table", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 2, 1, 2]));
+    const out = a.write([put(keyOf(1), "x")], { seq: 1 });
+    expect(!out.ok && out.error).toBeInstanceOf(WrongGroupError);
+    expect(a.core.dedupOf(1 as ShardId).size).toBe(0);
+    expect(a.keysOf(1)).toEqual([]);
+  });
+
+  it("ownership is checked at apply: a reconfiguration between arrival and apply refuses the write", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    const key = keyOf(3);
+    // The write was accepted at the gateway under config 1; config 2 is applied first.
+    a.reconf(config(2, [1, 1, 1, 2]));
+    const out = a.write([put(key, "late")]);
+    expect(!out.ok && out.error instanceof WrongGroupError && out.error.configNum).toBe(2);
+    expect(a.get(key)).toBeUndefined();
+  });
+
+  it("moves a shard with its duplicate table: a retry after the move returns the saved reply", () => {
+    const a = group(1);
+    const b = group(2);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    b.reconf(config(1, [1, 1, 1, 1]));
+    const key = keyOf(2);
+    a.write([append(key, "v1")], { clientId: "cx", seq: 5 });
+    const c2 = config(2, [1, 1, 2, 1]);
+    expect(a.reconf(c2)).toBe(true);
+    expect(b.reconf(c2)).toBe(true);
+    expect(a.core.meta(2 as ShardId).state).toBe("handoff");
+    expect(b.core.meta(2 as ShardId).state).toBe("pulling");
+    // Neither serves the shard during the move.
+    expect(a.write([append(key, "no")]).ok).toBe(false);
+    expect(b.write([append(key, "no")]).ok).toBe(false);
+    // Next config must wait for the migration on both sides.
+    expect(a.reconf(config(3, [1, 1, 2, 2]))).toBe(false);
+    expect(a.core.canServePull(2 as ConfigNum, 2 as ShardId)).toBe("ready");
+    expect(a.core.canServePull(3 as ConfigNum, 2 as ShardId)).toBe("notReady");
+    // Pull: two chunks; a duplicate of the first is ignored.
+    const kvs = a.keysOf(2).map((x) => ({ key: enc(x.slice(2)), value: a.data.get(x)! }));
+    const fx = emptyEffects();
+    const chunk1 = { configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs, last: false, dedup: new Map() };
+    expect(b.core.applyInsert(chunk1, fx)).toBe(true);
+    expect(b.core.applyInsert(chunk1, emptyEffects())).toBe(false);
+    expect(b.core.applyInsert({ ...chunk1, kvs: [], last: true, dedup: a.core.dedupOf(2 as ShardId) }, fx)).toBe(true);
+    b.commit(fx);
+    expect(b.core.serves(2 as ShardId)).toBe(true);
+    expect(b.core.meta(2 as ShardId).gcConfigNum).toBe(2);
+    expect(b.get(key)).toBe("v1");
+    // The client's retry reaches the new owner: not executed twice.
+    const retry = b.write([append(key, "v1")], { clientId: "cx", seq: 5 });
+    expect(retry.ok && retry.duplicate).toBe(true);
+    expect(b.get(key)).toBe("v1");
+    // Delete at the old owner: not before it reached the config, then done and idempotent.
+    const del = emptyEffects();
+    expect(a.core.applyDeleteShard(2 as ConfigNum, 2 as ShardId, del)).toBe("done");
+    a.commit(del);
+    expect(a.keysOf(2)).toEqual([]);
+    expect(a.core.meta(2 as ShardId).state).toBe("notOwned");
+    expect(a.core.applyDeleteShard(2 as ConfigNum, 2 as ShardId, emptyEffects())).toBe("done");
+    expect(a.core.applyDeleteShard(9 as ConfigNum, 1 as ShardId, emptyEffects())).toBe("notReady");
+    expect(b.core.applyGcDone(2 as ConfigNum, 2 as ShardId, emptyEffects())).toBe(true);
+    expect(b.core.meta(2 as ShardId).gcConfigNum).toBe(0);
+    // Both settled: the next config applies.
+    expect(a.reconf(config(3, [1, 1, 2, 2]))).toBe(true);
+  });
+
+  it("keeps the duplicate table bounded with many short-lived clients (TTL in log time)", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    for (let i = 0; i < 500; i++) a.write([put(keyOf(0), `v${i}`)], { clientId: `client-${i}`, seq: 1, now: i * 1000 });
+    const fx = emptyEffects();
+    const expired = a.core.expireDedup(500 * 1000, fx);
+    expect(expired).toBeGreaterThan(400);
+    expect(a.core.dedupOf(0 as ShardId).size).toBeLessThanOrEqual(61);
+    // An expired record counts as absent: same behaviour whether or not expiry ran.
+    const b = group(1);
+    b.reconf(config(1, [1, 1, 1, 1]));
+    b.write([append(keyOf(0), "x")], { clientId: "old", seq: 1, now: 0 });
+    const late = b.write([append(keyOf(0), "x")], { clientId: "old", seq: 1, now: 120_000 });
+    expect(late.ok && late.duplicate).toBe(false);
+  });
+
+  it("refuses keys of another shard in one request", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    const fx = emptyEffects();
+    const out = a.core.applyWrite({ clientId: "c", seq: 1, ackedBelow: 0, shard: 0 as ShardId, ops: [put(keyOf(0), "a"), put(keyOf(1), "b")] }, 0, () => undefined, fx);
+    expect(!out.ok && out.error).toBeInstanceOf(InvalidArgumentError);
+    expect(fx.writes).toEqual([]);
+  });
+});
