@@ -473,6 +473,12 @@ export class Raft {
   private handleSnapshotResp(m: Message, pr: Progress): void {
     const meta = m.snapshot!;
     if (pr.state !== "snapshot" || pr.pendingSnapshot === null || pr.pendingSnapshot.index !== meta.index) return;
+    // Only a response that moves the transfer sends a chunk: the follower wants a later chunk
+    // than the one in flight, restarts at 0, or installed it. Answering duplicated or stale
+    // responses too would keep each of them bouncing between leader and follower for the
+    // rest of the transfer (and duplicates multiply them); a lost chunk is resent by
+    // resendStalledSnapshots.
+    if (!m.chunkLast && m.chunk !== 0 && m.chunk <= pr.snapshotChunk) return;
     pr.snapshotStallTicks = 0;
     if (m.chunkLast) {
       pr.match = Math.max(pr.match, meta.index) as LogIndex;

@@ -1,0 +1,491 @@
+/**
+ * A simulated Raft group: N RaftNodes over the simulated network and disks, on one virtual
+ * clock, with crash (halt + lose unsynced writes) and restart (a new RaftNode over what the
+ * disk kept), and clients that propose unique values to the leader and do linearizable reads.
+ * Every hook feeds the checkers and the trace.
+ */
+import type { Cancel, Clock } from "../../common/env";
+import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import type { GroupId, LogIndex, NodeId, Term } from "../../common/ids";
+import { describeMessage, describeReady } from "../../raft/core/describe";
+import type { Ready } from "../../raft/core/types";
+import { RaftNode } from "../../raft/node";
+import { CheckFailure, type Checker, type LogView } from "./checkers";
+import type { SimClock } from "./clock";
+import { SimDisk, SimKvStateMachine, SimLogStore, type DiskLatency } from "./disk";
+import { SimNetwork, type NetworkFaults } from "./network";
+import type { SimRng } from "./rng";
+
+export interface ClusterConfig {
+  readonly size: number;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEveryEntries: number;
+  readonly compactKeepEntries: number;
+  readonly snapshotChunkBytes: number;
+  /** Flow-control limits of the Raft core (small ones exercise pipelining and back-pressure). */
+  readonly limits: {
+    readonly appendBytesMax: number;
+    readonly inflightAppendsMax: number;
+    readonly uncommittedBytesMax: number;
+  };
+  readonly network: NetworkFaults;
+  readonly disk: DiskLatency;
+  /**
+   * Emulate the fix of the known RaftNode bug "snapshot restored in the state machine but not
+   * recorded in the log store" (test/sim/README.md): before a restart, complete the install in
+   * the durable log. Without it such a node can never restart (RawNode asserts).
+   */
+  readonly repairUnrecordedRestore: boolean;
+  /** Sabotage (checker tests only): the log stores' fsync returns before the data is durable. */
+  readonly lyingFsync?: boolean;
+}
+
+/** Appends one line to the run's trace. */
+export type Trace = (line: string) => void;
+
+/** One incarnation of one node: what lives between a start and a crash. */
+export interface NodeHandle {
+  readonly id: NodeId;
+  readonly gen: number;
+  readonly sm: SimKvStateMachine;
+  /** Set once RaftNode.start resolved. */
+  node: RaftNode<number> | undefined;
+  alive: boolean;
+  /** Last hard state term and commit seen in a Ready of this incarnation. */
+  term: Term;
+  commit: LogIndex;
+  /** Highest applied index seen in status() (never goes back within an incarnation). */
+  applied: LogIndex;
+}
+
+const enc = new TextEncoder();
+
+export class SimCluster {
+  readonly ids: NodeId[];
+  readonly net: SimNetwork;
+  readonly disks = new Map<NodeId, SimDisk>();
+  readonly handles = new Map<NodeId, NodeHandle>();
+  /** Fatal errors of nodes (onFatal, failed restarts): each is a bug. */
+  readonly failures: string[] = [];
+  readonly stats = { crashes: 0, restarts: 0, readies: 0, transfers: 0, snapshotsInstalled: 0, repairs: 0, pauses: 0 };
+  private readonly gens = new Map<NodeId, number>();
+  /** Paused nodes and their timer callbacks held until resume. */
+  private readonly pauses = new Map<NodeId, (() => void)[]>();
+
+  constructor(
+    readonly cfg: ClusterConfig,
+    readonly clock: SimClock,
+    private readonly rng: SimRng,
+    readonly checker: Checker,
+    readonly trace: Trace,
+  ) {
+    this.ids = [];
+    for (let i = 1; i <= cfg.size; i++) this.ids.push(i as NodeId);
+    this.net = new SimNetwork(clock, rng.fork("network"), cfg.network, (what, m) => trace(`${what} ${describeMessage(m)}`));
+    for (const id of this.ids) {
+      const observer = {
+        logSaved: checker.logSaved.bind(checker),
+        smSaved: checker.smSaved.bind(checker),
+      };
+      const disk = new SimDisk(id, clock, rng.fork(`disk-${id}`), cfg.disk, observer, trace);
+      disk.lyingFsync = cfg.lyingFsync === true;
+      this.disks.set(id, disk);
+    }
+  }
+
+  /** Runs `fn` after `ms` virtual ms, tracing `label` when it fires. */
+  timer(label: string, ms: number, fn: () => void): Cancel {
+    return this.clock.after(ms, () => {
+      this.trace(label);
+      fn();
+    });
+  }
+
+  sleep(label: string, ms: number): Promise<void> {
+    return new Promise((r) => this.timer(label, ms, r));
+  }
+
+  /** Live handles whose RaftNode has started. */
+  live(): NodeHandle[] {
+    const out: NodeHandle[] = [];
+    for (const id of this.ids) {
+      const h = this.handles.get(id);
+      if (h && h.alive && h.node) out.push(h);
+    }
+    return out;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.handles.get(id)?.alive === true;
+  }
+
+  /** The live node that believes it leads with the highest term. */
+  leader(): NodeHandle | undefined {
+    let best: NodeHandle | undefined;
+    for (const h of this.live()) {
+      const ss = h.node!.softState();
+      if (ss.role === "leader" && (!best || ss.term > best.node!.softState().term)) best = h;
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Starts (a new incarnation of) node `id` over its disk. */
+  start(id: NodeId): void {
+    const old = this.handles.get(id);
+    if (old?.alive) throw new Error(`node ${id} is already running`);
+    const gen = (this.gens.get(id) ?? 0) + 1;
+    this.gens.set(id, gen);
+    const disk = this.disks.get(id)!;
+    const unrecorded = disk.restoreNotRecorded();
+    if (unrecorded && this.cfg.repairUnrecordedRestore) {
+      this.stats.repairs++;
+      this.trace(`repair n${id}: state machine restored snap ${unrecorded.index}/${unrecorded.term} that the log store never recorded`);
+      disk.completeInstall(unrecorded).catch((e: Error) => this.failures.push(`repair of node ${id} failed: ${e.message}`));
+    }
+    this.checker.restarted(id, disk.smValues.length);
+    const sm = new SimKvStateMachine(disk, this.cfg.snapshotChunkBytes);
+    const h: NodeHandle = {
+      id, gen, sm, node: undefined, alive: true,
+      term: disk.hardState.term, commit: disk.hardState.commit, applied: sm.appliedIndex(),
+    };
+    this.handles.set(id, h);
+    this.trace(`start n${id} gen:${gen} term:${disk.hardState.term} commit:${disk.hardState.commit} applied:${sm.appliedIndex()} log:${disk.mirror.offsetIndex}..${disk.mirror.lastIndex()}`);
+    const transport = this.net.transport(id);
+    const clock: Clock = {
+      nowMs: () => this.clock.nowMs(),
+      after: (ms, fn) => this.timer(`n${id} tick`, ms, () => {
+        const p = this.pauses.get(id);
+        if (p && h.alive) p.push(fn); // a stopped process's timer fires when it resumes
+        else fn();
+      }),
+    };
+    RaftNode.start<number>(
+      {
+        group: 1 as GroupId,
+        raft: { id, voters: this.ids, electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, ...this.cfg.limits },
+        tickMs: this.cfg.tickMs,
+        snapshotEveryEntries: this.cfg.snapshotEveryEntries,
+        compactKeepEntries: this.cfg.compactKeepEntries,
+        onReady: (rd) => this.onReady(h, rd),
+        onApplied: (entries) => this.checker.committedEntries(h.id, h.term, entries),
+        onFatal: (e) => this.fatal(h, e),
+      },
+      { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage: new SimLogStore(disk) },
+      sm,
+    ).then(
+      (node) => {
+        if (h.alive) h.node = node;
+        else node.halt();
+      },
+      (e: Error) => this.fatal(h, e, "restart failed: "),
+    );
+  }
+
+  /**
+   * SIGSTOP: the node's timers and messages (both ways) wait until `resume`. Clients calling
+   * it directly are still served (a simplification: they are not over the network).
+   */
+  pause(id: NodeId): void {
+    if (!this.isUp(id) || this.pauses.has(id)) return;
+    this.stats.pauses++;
+    this.trace(`pause n${id}`);
+    this.pauses.set(id, []);
+    this.net.pause(id);
+  }
+
+  /** SIGCONT: held timers fire now, held messages go. */
+  resume(id: NodeId): void {
+    const fns = this.pauses.get(id);
+    if (!fns) return;
+    this.trace(`resume n${id}`);
+    this.pauses.delete(id);
+    this.net.resume(id);
+    for (const fn of fns) fn();
+  }
+
+  isPaused(id: NodeId): boolean {
+    return this.pauses.has(id);
+  }
+
+  /** kill -9: the node stops at once, its unsynced writes are lost, its messages in flight stay in flight. */
+  crash(id: NodeId): void {
+    const h = this.handles.get(id);
+    if (!h?.alive) return;
+    this.stats.crashes++;
+    if (this.pauses.delete(id)) this.net.resume(id, false); // what a stopped process held dies with it
+    this.trace(`crash n${id} gen:${h.gen}`);
+    h.alive = false;
+    h.node?.halt();
+    const disk = this.disks.get(id)!;
+    disk.crash();
+    disk.crashAfterWrites = undefined;
+  }
+
+  restart(id: NodeId): void {
+    this.stats.restarts++;
+    this.start(id);
+  }
+
+  /** A client's loop died: a checker failure (already recorded) or a bug in the harness. */
+  clientFailed(client: number, e: Error): void {
+    if (e instanceof CheckFailure) return;
+    this.failures.push(`client ${client}: ${e.stack ?? e}`);
+  }
+
+  private fatal(h: NodeHandle, e: Error, prefix = ""): void {
+    const msg = `node ${h.id} (gen ${h.gen}) ${prefix}${e.name}: ${e.message}`;
+    this.trace(`fatal ${msg}`);
+    this.failures.push(`${msg}\n${e.stack ?? ""}`);
+    h.alive = false;
+  }
+
+  // ------------------------------------------------------------------ hooks
+
+  private onReady(h: NodeHandle, rd: Ready): void {
+    this.stats.readies++;
+    if (rd.snapshot) this.stats.snapshotsInstalled++;
+    for (const line of describeReady(rd)) this.trace(`n${h.id}> ${line}`);
+    const c = this.checker;
+    if (rd.hardState) {
+      c.commitMoved(h.id, h.commit, rd.hardState.commit);
+      h.commit = rd.hardState.commit;
+      h.term = rd.hardState.term;
+    }
+    if (rd.softState?.role === "leader") {
+      c.leaderElected(h.id, rd.softState.term);
+      c.leaderLog(h.id, rd.softState.term, this.logAfter(h.id, rd));
+    }
+  }
+
+  /**
+   * The node's log once `rd` is persisted: its durable log (every earlier Ready was persisted
+   * before this one was taken) with rd's snapshot and entries on top.
+   */
+  private logAfter(id: NodeId, rd: Ready): LogView {
+    const m = this.disks.get(id)!.mirror;
+    let offset = m.offsetIndex;
+    let offsetTerm = m.offsetTerm;
+    let terms = m.terms;
+    if (rd.snapshot) {
+      offset = rd.snapshot.index;
+      offsetTerm = rd.snapshot.term;
+      terms = [];
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0]!.index;
+      terms = terms.slice(0, Math.max(0, first - offset - 1));
+      for (const e of rd.entries) terms.push(e.term);
+    }
+    return {
+      firstIndex: offset + 1,
+      lastIndex: offset + terms.length,
+      term: (i) => (i === offset ? offsetTerm : terms[i - offset - 1]),
+    };
+  }
+
+  /** Cheap checks over every live node (run every few events). */
+  checkLive(): void {
+    for (const h of this.live()) {
+      const st = h.node!.status();
+      if (st.applied < h.applied) this.checker.appliedMoved(h.id, h.applied, st.applied);
+      h.applied = st.applied;
+      if (st.applied > st.commit) throw new Error(`node ${h.id}: applied ${st.applied} > commit ${st.commit}`);
+    }
+  }
+
+  /** Full pairwise log matching over the durable logs. */
+  checkLogs(): void {
+    const logs = this.ids.map((id) => [id, this.disks.get(id)!.entries()] as const);
+    for (let i = 0; i < logs.length; i++) {
+      for (let j = i + 1; j < logs.length; j++) this.checker.compareLogs(logs[i]![0], logs[i]![1], logs[j]![0], logs[j]![1]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------- clients
+
+export interface ClientConfig {
+  /** Probability that an operation is a linearizable read. */
+  readonly readRate: number;
+  /** Pause between operations, uniform integer ms in [1, thinkMsMax] (at least 1: time moves). */
+  readonly thinkMsMax: number;
+  /** A client gives up on one attempt after this long (outcome unknown). */
+  readonly attemptTimeoutMs: number;
+  /** Pause before retrying on another node. */
+  readonly retryMs: number;
+  /** Operations one client keeps in flight at once (each in its own loop). */
+  readonly concurrency: number;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
+
+/**
+ * A client: proposes unique values `c<id>-<seq>` (`concurrency` at a time) to whoever it
+ * believes leads, following NotLeader hints, and sometimes reads. A value refused definitively (NotLeader,
+ * Backpressure, LeadershipTransfer: never entered the log) is retried as is; after an unknown
+ * outcome (timeout, crash) it moves on to a new value and never re-proposes the old one, so
+ * every value may be applied at most once.
+ */
+export class SimClient {
+  private seq = 0;
+  private hint: NodeId | undefined;
+  private stopping = false;
+  /** Resolves when the client's loop has ended. */
+  done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cluster: SimCluster,
+    readonly id: number,
+    private readonly rng: SimRng,
+    private readonly cfg: ClientConfig,
+  ) {}
+
+  start(): void {
+    const loops: Promise<void>[] = [];
+    for (let i = 0; i < this.cfg.concurrency; i++) loops.push(this.loop().catch((e: Error) => this.cluster.clientFailed(this.id, e)));
+    this.done = Promise.all(loops).then(() => {});
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private trace(s: string): void {
+    this.cluster.trace(`c${this.id} ${s}`);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      if (this.cfg.readRate > 0 && this.rng.bool(this.cfg.readRate)) await this.read();
+      else await this.write(`c${this.id}-${++this.seq}`);
+      await this.cluster.sleep(`c${this.id} think`, this.rng.range(1, Math.max(1, this.cfg.thinkMsMax)));
+    }
+  }
+
+  /** The hinted leader if it is up, else (or with probability `randomRate`) any live node. */
+  private target(randomRate = 0): NodeHandle | undefined {
+    const live = this.cluster.live();
+    if (live.length === 0) return undefined;
+    if (this.hint !== undefined && !(randomRate > 0 && this.rng.bool(randomRate))) {
+      const h = live.find((x) => x.id === this.hint);
+      if (h) return h;
+    }
+    return this.rng.pick(live);
+  }
+
+  private attempt<T>(p: Promise<T>, late: (o: Outcome<T>) => void): Promise<Outcome<T>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const cancel = this.cluster.timer(`c${this.id} timeout`, this.cfg.attemptTimeoutMs, () => {
+        settled = true;
+        resolve({ ok: false, timeout: true });
+      });
+      const finish = (o: Outcome<T>) => {
+        if (settled) {
+          try {
+            late(o);
+          } catch (e) {
+            this.cluster.clientFailed(this.id, e as Error);
+          }
+          return;
+        }
+        settled = true;
+        cancel();
+        resolve(o);
+      };
+      p.then((value) => finish({ ok: true, value }), (error: Error) => finish({ ok: false, error }));
+    });
+  }
+
+  /** Proposes `value` until it is acknowledged, refused for good, or its outcome is unknown. */
+  async write(value: string): Promise<"acked" | "refused" | "unknown"> {
+    const checker = this.cluster.checker;
+    checker.proposing(value);
+    for (let tries = 0; ; tries++) {
+      if (this.stopping && tries > 0) {
+        checker.refused(value);
+        return "refused";
+      }
+      const h = this.target();
+      if (!h) {
+        await this.cluster.sleep(`c${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      this.trace(`propose ${value} -> n${h.id}`);
+      const o = await this.attempt(h.node!.propose(enc.encode(value)), (late) => this.lateOutcome(h.id, value, late));
+      if (o.ok) {
+        this.trace(`ack ${value} #${o.value}`);
+        checker.acked(value, o.value);
+        checker.ackedBy(h.id, o.value);
+        this.hint = h.id;
+        return "acked";
+      }
+      if ("timeout" in o) {
+        this.trace(`timeout ${value}`);
+        checker.unknown();
+        this.hint = undefined;
+        return "unknown";
+      }
+      const e = o.error;
+      if (e instanceof NotLeaderError || e instanceof BackpressureError || e instanceof LeadershipTransferError) {
+        // Definitely not in the log: retry the same value (at the hinted leader).
+        this.trace(`refused ${value} by n${h.id}: ${e.code}`);
+        this.hint = e instanceof NotLeaderError && e.leaderHint !== 0 ? e.leaderHint : undefined;
+        // Follow a fresh hint at once; otherwise back off (two nodes may point at each other).
+        if (this.hint === undefined || tries > 0) await this.cluster.sleep(`c${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      this.trace(`unknown ${value} at n${h.id}: ${e.name}`);
+      checker.unknown();
+      this.hint = undefined;
+      return "unknown";
+    }
+  }
+
+  /** An attempt that settled after the client stopped waiting: still informative. */
+  private lateOutcome(node: NodeId, value: string, o: Outcome<number>): void {
+    if (o.ok) {
+      this.trace(`late ack ${value} #${o.value}`);
+      this.cluster.checker.acked(value, o.value);
+      this.cluster.checker.ackedBy(node, o.value);
+    } else if ("error" in o && o.error instanceof NotLeaderError) {
+      // E.g. its entry was overwritten by another leader's: it must never be applied.
+      this.trace(`late refusal ${value}`);
+      this.cluster.checker.refused(value);
+    }
+  }
+
+  /** A linearizable read: readBarrier on the leader, then its local list. */
+  async read(): Promise<void> {
+    const checker = this.cluster.checker;
+    for (let tries = 0; tries < 5 && !this.stopping; tries++) {
+      // Sometimes ask a random node: a deposed leader that does not know it yet must not serve.
+      const h = this.target(tries === 0 ? 0.5 : 0);
+      if (!h) {
+        await this.cluster.sleep(`c${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      const mustSee = checker.maxAckedPosition;
+      this.trace(`read -> n${h.id} mustSee:${mustSee}`);
+      const o = await this.attempt(h.node!.readBarrier(), () => {});
+      if (o.ok) {
+        const seen = h.sm.values().length;
+        this.trace(`read done n${h.id} saw:${seen}`);
+        checker.readDone(h.id, mustSee, seen);
+        this.hint = h.id;
+        return;
+      }
+      if ("timeout" in o) return;
+      if (o.error instanceof NotLeaderError) {
+        this.hint = o.error.leaderHint !== 0 ? o.error.leaderHint : undefined;
+        if (this.hint === undefined || tries > 0) await this.cluster.sleep(`c${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** The second half of the simulation's fixed seeds (151-300); see sim.test.ts. */
+import { describe, expect, it } from "vitest";
+import { runSeed } from "../sim/run";
+import { failureReport, fixedSeedsB } from "../sim/seeds";
+
+describe("simulation: fixed seeds 151-300", () => {
+  it.each(fixedSeedsB)("seed %i", async (seed) => {
+    const r = await runSeed(seed);
+    expect(r.ok, failureReport(r)).toBe(true);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The deterministic simulation (test/sim): fixed seeds 1-150 (151-300 are in
+ * sim-seeds.test.ts, so the two halves run in parallel), three random seeds, byte-identical
+ * replay, and proof that the checkers are not vacuous. A failing seed prints
+ * `reproduce with SEED=<s> npm run sim`.
+ */
+import { describe, expect, it } from "vitest";
+import type { LogIndex, NodeId, Term } from "../../common/ids";
+import { RaftHarness } from "../lib/raft-network";
+import { Checker, CheckFailure } from "../sim/checkers";
+import { runSeed } from "../sim/run";
+import { failureReport, fixedSeedsA, randomSeeds } from "../sim/seeds";
+
+const enc = new TextEncoder();
+const entry = (index: number, term: number, data: string) =>
+  ({ index: index as LogIndex, term: term as Term, type: "normal" as const, data: enc.encode(data) });
+const n = (x: number) => x as NodeId;
+const t = (x: number) => x as Term;
+const hs = (term: number, vote: number, commit: number) => ({ term: t(term), vote: n(vote), commit: commit as LogIndex });
+
+describe("simulation: fixed seeds 1-150", () => {
+  it.each(fixedSeedsA)("seed %i", async (seed) => {
+    const r = await runSeed(seed);
+    expect(r.ok, failureReport(r)).toBe(true);
+  });
+});
+
+describe("simulation: random seeds", () => {
+  const seeds = randomSeeds(3);
+  console.log(`sim: random seeds this run: ${seeds.join(", ")} (replay one with SEED=<s> npm run sim)`);
+  it.each(seeds)("seed %i", async (seed) => {
+    const r = await runSeed(seed);
+    expect(r.ok, failureReport(r)).toBe(true);
+  });
+});
+
+describe("simulation: determinism", () => {
+  it("replays a seed byte for byte (same trace, same hash)", async () => {
+    // Seed 4: five nodes, drops, duplicates, partitions, crashes.
+    const a: string[] = [];
+    const b: string[] = [];
+    const r1 = await runSeed(4, { safetyMs: 5000, trace: (l) => a.push(l) });
+    const r2 = await runSeed(4, { safetyMs: 5000, trace: (l) => b.push(l) });
+    expect(r1.params.cluster.size).toBeGreaterThan(1);
+    expect(r1.stats.messagesSent).toBeGreaterThan(1000);
+    expect(b.length).toBe(a.length);
+    expect(b).toEqual(a);
+    expect(r2.traceHash).toBe(r1.traceHash);
+    expect(r2.stats).toEqual(r1.stats);
+    const other = await runSeed(5, { safetyMs: 5000 });
+    expect(other.traceHash).not.toBe(r1.traceHash);
+  });
+});
+
+describe("simulation: the checkers catch broken runs", () => {
+  it("two leaders in one term", () => {
+    const c = new Checker();
+    c.leaderElected(n(1), t(3));
+    c.leaderElected(n(1), t(3)); // the same leader reported again is fine
+    expect(() => c.leaderElected(n(2), t(3))).toThrow(/election safety: nodes 1 and 2 both leader in term 3/);
+    expect(c.failure).toMatch(/election safety/);
+  });
+
+  it("two different entries applied at one index", () => {
+    const c = new Checker();
+    c.committedEntries(n(1), t(2), [entry(7, 2, "a")]);
+    c.committedEntries(n(2), t(2), [entry(7, 2, "a")]);
+    expect(() => c.committedEntries(n(3), t(3), [entry(7, 3, "b")])).toThrow(CheckFailure);
+    expect(c.failure).toMatch(/state machine safety: node 3 committed 3\/7 but node 1 committed 2\/7/);
+  });
+
+  it("the same (index, term) with different data or a different predecessor", () => {
+    const c = new Checker();
+    c.logSaved(n(1), { entries: [entry(5, 2, "x"), entry(6, 2, "y")] }, t(1), hs(2, 1, 0));
+    expect(() => c.logSaved(n(2), { entries: [entry(6, 2, "z")] }, t(2), hs(2, 1, 0))).toThrow(/log matching: node 2 stored a different entry 6\/2/);
+    const d = new Checker();
+    d.logSaved(n(1), { entries: [entry(5, 2, "x")] }, t(1), hs(2, 1, 0));
+    expect(() => d.logSaved(n(2), { entries: [entry(5, 2, "x")] }, t(2), hs(2, 1, 0))).toThrow(/log matching: node 2 stored 5\/2 after term 2/);
+  });
+
+  it("a vote changed within a term, a term or commit going back", () => {
+    const c = new Checker();
+    c.logSaved(n(1), { entries: [] }, undefined, hs(4, 2, 3));
+    expect(() => c.logSaved(n(1), { entries: [] }, undefined, hs(4, 3, 3))).toThrow(/voted for 2 and then 3 in term 4/);
+    const d = new Checker();
+    d.logSaved(n(1), { entries: [] }, undefined, hs(4, 2, 3));
+    expect(() => d.logSaved(n(1), { entries: [] }, undefined, hs(3, 2, 3))).toThrow(/term of node 1 went back/);
+  });
+
+  it("a leader elected without a committed entry", () => {
+    const c = new Checker();
+    c.committedEntries(n(1), t(2), [entry(1, 1, "a"), entry(2, 2, "b")]);
+    const log = { firstIndex: 1, lastIndex: 1, term: (i: number) => (i === 1 ? t(1) : undefined) };
+    expect(() => c.leaderLog(n(3), t(3), log)).toThrow(/leader completeness: node 3 became leader of term 3 with no entry at 2/);
+    // A stale leader of a term not above the commit bound is not required to have it.
+    expect(() => new Checker().leaderLog(n(3), t(2), log)).not.toThrow();
+  });
+
+  it("replicas that diverge, a value applied twice or never proposed", () => {
+    const c = new Checker();
+    c.proposing("a");
+    c.proposing("b");
+    c.smSaved(n(1), 1 as LogIndex, ["a"], [{ value: "a", index: 1 as LogIndex }], false);
+    expect(() => c.smSaved(n(2), 1 as LogIndex, ["b"], [{ value: "b", index: 1 as LogIndex }], false)).toThrow(/replicas diverge/);
+    const d = new Checker();
+    d.proposing("a");
+    d.smSaved(n(1), 1 as LogIndex, ["a"], [{ value: "a", index: 1 as LogIndex }], false);
+    expect(() => d.smSaved(n(1), 2 as LogIndex, ["a", "a"], [{ value: "a", index: 2 as LogIndex }], false)).toThrow(/applied twice/);
+    expect(() => new Checker().smSaved(n(1), 1 as LogIndex, ["z"], [{ value: "z", index: 1 as LogIndex }], false)).toThrow(/no client proposed/);
+  });
+
+  it("a stale read, a lost acknowledged write, a refused write that was applied", () => {
+    const c = new Checker();
+    c.proposing("a");
+    c.proposing("b");
+    c.smSaved(n(1), 1 as LogIndex, ["a"], [{ value: "a", index: 1 as LogIndex }], false);
+    c.smSaved(n(1), 2 as LogIndex, ["a", "b"], [{ value: "b", index: 2 as LogIndex }], false);
+    c.acked("b", 2);
+    expect(() => c.readDone(n(2), c.maxAckedPosition, 1)).toThrow(/stale read on node 2: saw 1 values, but value #2/);
+    expect(() => new Checker().acked("x", 1)).toThrow(/acknowledged "x" at position 1/);
+    const d = new Checker();
+    d.proposing("a");
+    d.smSaved(n(1), 1 as LogIndex, ["a"], [{ value: "a", index: 1 as LogIndex }], false);
+    expect(() => d.refused("a")).toThrow(/was refused/);
+    const e = new Checker();
+    e.proposing("a");
+    e.smSaved(n(1), 1 as LogIndex, ["a"], [{ value: "a", index: 1 as LogIndex }], false);
+    e.acked("a", 1);
+    expect(() => e.allAckedIn(n(2), [])).toThrow(/missing on node 2/);
+  });
+
+  it("a disk whose fsync lies loses acknowledged entries: the runs fail safety checks", async () => {
+    // The log stores acknowledge writes before they are durable, so crashes lose entries a
+    // majority acknowledged. Among the first seeds some must fail a safety property (others
+    // fail otherwise, e.g. a follower that lost acknowledged entries can never match its
+    // leader's probe: a message storm).
+    const safety = /^(leader completeness|state machine safety|election safety|log matching|replicas diverge|stale read)/;
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 100 && !failures.some((f) => safety.test(f)); seed++) {
+      const r = await runSeed(seed, { safetyMs: 10_000, livenessMs: 3000, params: (p) => ({ ...p, cluster: { ...p.cluster, lyingFsync: true } }) });
+      if (!r.ok) failures.push(`seed ${seed}: ${r.failure!.split("\n")[0]}`);
+    }
+    expect(failures.map((f) => f.replace(/^seed \d+: /, "")).some((f) => safety.test(f)), failures.join("\n")).toBe(true);
+  });
+});
+
+describe("simulation: known bugs (each test fails once the bug is fixed: then delete it)", () => {
+  it("RaftNode cannot restart after a crash between a snapshot restore and the log save recording it", async () => {
+    // handleReady finishes the state machine's restore (durable at the snapshot index), then
+    // saves installSnapshot to the log store. A crash in between leaves the state machine
+    // ahead of the log, and RawNode asserts at every restart. The simulation emulates the fix
+    // (ClusterConfig.repairUnrecordedRestore, test/sim/README.md); without it about one seed
+    // in 20 hits this (9, 64, 66, ...). When no seed does any more, the bug is fixed:
+    // delete this test and the option.
+    let failure: string | undefined;
+    for (let seed = 1; seed <= 200 && failure === undefined; seed++) {
+      const r = await runSeed(seed, { params: (p) => ({ ...p, cluster: { ...p.cluster, repairUnrecordedRestore: false } }) });
+      if (!r.ok) failure = `seed ${seed}: ${r.failure}`;
+    }
+    expect(failure).toMatch(/restart failed: AssertionFailure: applied \d+ > last index \d+/);
+  });
+});
+
+describe("simulation findings, pinned at the core level", () => {
+  it("a duplicated snapshotResp does not make the leader send another chunk (message storm)", () => {
+    // Found by seeds 161, 202, 208 and 256: each duplicated or stale response kept one more
+    // chunk/response pair bouncing until the transfer ended, multiplying with duplication.
+    const h = new RaftHarness([1, 2, 3].map(n));
+    h.node(1).raw.campaign();
+    h.stabilize();
+    h.isolate(n(3));
+    for (let i = 0; i < 5; i++) {
+      h.node(1).raw.propose([enc.encode(`value-${i}`)]);
+      h.stabilize();
+    }
+    h.compact(n(1));
+    h.heal();
+    h.inflight = [];
+    h.node(1).raw.propose([enc.encode("after")]);
+    h.processReady(n(1));
+    h.deliver((m) => m.to === 3); // append 1->3 is rejected: 3 lacks the compacted entries
+    h.processReady(n(3));
+    h.deliver((m) => m.to === 1 && m.from === 3);
+    h.processReady(n(1)); // leader now sends snapshot chunk 0
+    const chunk0 = h.inflight.filter((m) => m.type === "snapshot" && m.to === 3);
+    expect(chunk0.map((m) => m.chunk)).toEqual([0]);
+    expect(chunk0[0]!.chunkLast).toBe(false);
+    h.inflight = [];
+    h.node(3).raw.step(chunk0[0]!);
+    h.processReady(n(3));
+    const resp = h.inflight.filter((m) => m.type === "snapshotResp");
+    expect(resp.map((m) => m.chunk)).toEqual([1]);
+    h.inflight = [];
+    h.node(1).raw.step(resp[0]!);
+    h.node(1).raw.step({ ...resp[0]! }); // the network duplicated it
+    h.processReady(n(1));
+    expect(h.inflight.filter((m) => m.type === "snapshot").map((m) => m.chunk)).toEqual([1]);
+  });
+});
