@@ -21,6 +21,9 @@ import type { LogStore } from "./storage/log-store";
 import type { SnapshotSink, SnapshotSource, StateMachine } from "./state-machine";
 import type { Transport } from "./transport/transport";
 
+/** Snapshots kept servable at once (each may pin resources, e.g. a RocksDB snapshot). */
+export const snapshotSourcesMax = 3;
+
 export interface RaftNodeEnv {
   readonly clock: Clock;
   readonly rng: Rng;
@@ -110,7 +113,13 @@ export class RaftNode<R = unknown> {
   private soft: SoftState;
   private applied: LogIndex;
   private lastSnapshotIndex: LogIndex;
-  private source: SnapshotSource | null = null;
+  /**
+   * Snapshots this replica can serve to followers, oldest first. A transfer keeps the snapshot
+   * it started with (raft/core), so a few recent ones are kept, not only the latest.
+   */
+  private sources: { src: SnapshotSource; usedAtTick: number }[] = [];
+  /** Ticks fed to the core so far (the clock of snapshot source eviction). */
+  private ticks = 0;
   private snapshotWanted = false;
   private sink: SnapshotSink | null = null;
   private failure: Error | null = null;
@@ -139,9 +148,18 @@ export class RaftNode<R = unknown> {
 
   /** Loads the log store, builds the RawNode at the state machine's applied index, starts ticking. */
   static async start<R>(opts: RaftNodeOptions, env: RaftNodeEnv, sm: StateMachine<R>): Promise<RaftNode<R>> {
-    const state = await env.storage.load();
+    let state = await env.storage.load();
     const cfg = makeRaftConfig({ ...opts.raft, rng: env.rng });
     const applied = sm.appliedIndex();
+    if (state.pendingSnapshot) {
+      // A crash interrupted a snapshot install between the state machine's restore and the
+      // log save recording it. The restore is atomic: the state machine either has the whole
+      // snapshot (complete the install) or none of it (forget the marker; the leader resends).
+      const p = state.pendingSnapshot;
+      if (applied >= p.index) await env.storage.save({ entries: [], installSnapshot: p });
+      else await env.storage.save({ entries: [], pendingSnapshot: null });
+      state = await env.storage.load();
+    }
     const raw = new RawNode(cfg, {
       hardState: state.hardState,
       snapshot: state.snapshot,
@@ -229,7 +247,7 @@ export class RaftNode<R = unknown> {
     this.halt();
     await this.idle;
     await this.sink?.abort();
-    this.source?.close();
+    for (const s of this.sources.splice(0)) s.src.close();
     await this.env.transport.close();
     await this.env.storage.close();
   }
@@ -315,7 +333,10 @@ export class RaftNode<R = unknown> {
     const inbound = this.inbound;
     this.inbound = [];
     for (const m of inbound) raw.step(m);
-    for (; this.pendingTicks > 0; this.pendingTicks--) raw.tick();
+    for (; this.pendingTicks > 0; this.pendingTicks--) {
+      raw.tick();
+      this.ticks++;
+    }
     if (this.proposals.length > 0) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
@@ -362,12 +383,14 @@ export class RaftNode<R = unknown> {
       await this.sink.write(c.chunk, c.data);
     }
     if (rd.snapshot) {
+      // Marker first: a crash after finish() and before the save below must not leave a state
+      // machine ahead of a log that knows nothing of the snapshot (see LogStore.pendingSnapshot).
+      await this.env.storage.save({ entries: [], pendingSnapshot: rd.snapshot });
       await this.sink!.finish();
       this.sink = null;
       this.applied = rd.snapshot.index;
       this.lastSnapshotIndex = rd.snapshot.index;
-      this.source?.close();
-      this.source = null;
+      for (const s of this.sources.splice(0)) s.src.close();
       this.failProposalsUpTo(rd.snapshot.index);
     }
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
@@ -392,14 +415,16 @@ export class RaftNode<R = unknown> {
     const out: Message[] = [];
     for (const m of msgs) {
       if (m.type === "snapshot") {
-        const src = this.source;
-        if (!src || src.index !== m.snapshot!.index) {
-          // No data for that snapshot (e.g. after a restart): take a fresh one; the core
-          // restarts the transfer with it on its next resend.
-          this.snapshotWanted = true;
+        const held = this.sources.find((x) => x.src.index === m.snapshot!.index);
+        if (!held) {
+          // No data for that snapshot (e.g. after a restart, or evicted): drop the chunk. With
+          // no snapshot at all, take one; the core moves the transfer to the latest snapshot
+          // after a few resends without progress.
+          if (this.sources.length === 0) this.snapshotWanted = true;
           continue;
         }
-        const chunk = await src.readChunk(m.chunk);
+        held.usedAtTick = this.ticks;
+        const chunk = await held.src.readChunk(m.chunk);
         m.chunkData = chunk.data;
         m.chunkLast = chunk.last;
       }
@@ -465,9 +490,27 @@ export class RaftNode<R = unknown> {
     const compactTerm = this.raw.termAt(compactIndex);
     const meta = this.raw.compact(src.index, compactIndex);
     await this.env.storage.compact(meta, compactIndex, compactTerm ?? (0 as Term));
-    this.source?.close();
-    this.source = src;
+    this.sources.push({ src, usedAtTick: -Infinity });
+    this.evictSources();
     this.lastSnapshotIndex = src.index;
+  }
+
+  /**
+   * Keeps at most snapshotSourcesMax snapshots, oldest evicted first, but never one a transfer
+   * read from within the last two election timeouts: a transfer keeps the snapshot it started
+   * with, and evicting it would restart the transfer (a slow follower would never finish).
+   */
+  private evictSources(): void {
+    const busySince = this.ticks - 2 * this.cfg.electionTicks;
+    let excess = this.sources.length - snapshotSourcesMax;
+    for (let i = 0; i < this.sources.length - 1 && excess > 0; ) {
+      if (this.sources[i]!.usedAtTick >= busySince) {
+        i++;
+        continue;
+      }
+      this.sources.splice(i, 1)[0]!.src.close();
+      excess--;
+    }
   }
 
   private failAll(err: Error): void {

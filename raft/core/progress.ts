@@ -71,6 +71,8 @@ export class Progress {
   pendingSnapshot: SnapshotMeta | null = null;
   snapshotChunk = 0;
   snapshotStallTicks = 0;
+  /** Resends of the current chunk since the follower last made progress. */
+  snapshotResends = 0;
 
   constructor(next: LogIndex, inflightAppendsMax: number, inflightBytesMax: number) {
     this.next = next;
@@ -83,6 +85,7 @@ export class Progress {
     this.pendingSnapshot = null;
     this.snapshotChunk = 0;
     this.snapshotStallTicks = 0;
+    this.snapshotResends = 0;
     this.inflights.reset();
   }
 

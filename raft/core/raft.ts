@@ -15,6 +15,8 @@ import type { Entry, HardState, Message, ReadState, Role, SnapshotChunk, Snapsho
 import { emptyBytes, makeMessage } from "./types";
 
 const none = 0 as NodeId;
+/** Resends of one snapshot chunk without progress before a transfer restarts with the latest snapshot. */
+export const snapshotStallResendsMax = 5;
 /** Vote context marking a campaign that follows a leadership transfer (bypasses leases). */
 export const transferContext = new TextEncoder().encode("transfer");
 
@@ -480,6 +482,7 @@ export class Raft {
     // resendStalledSnapshots.
     if (!m.chunkLast && m.chunk !== 0 && m.chunk <= pr.snapshotChunk) return;
     pr.snapshotStallTicks = 0;
+    pr.snapshotResends = 0;
     if (m.chunkLast) {
       pr.match = Math.max(pr.match, meta.index) as LogIndex;
       pr.becomeProbe();
@@ -541,16 +544,24 @@ export class Raft {
     return true;
   }
 
+  /**
+   * Sends the next chunk of the snapshot being transferred to `to`. A transfer keeps the
+   * snapshot it started with even when a newer one is taken meanwhile (as etcd does): else a
+   * transfer slower than the snapshot interval would restart forever and the follower would
+   * never catch up. It switches to the latest snapshot only at chunk 0 or after
+   * `snapshotStallResendsMax` resends without progress (e.g. the driver no longer has the
+   * data of the old one and drops its chunks).
+   */
   private sendSnapshotChunk(to: NodeId, pr: Progress): void {
     const latest = this.log.snapshot;
     assert(latest.index > 0, "need a snapshot but none was taken");
-    if (pr.pendingSnapshot === null || pr.pendingSnapshot.index !== latest.index) {
-      // A newer snapshot replaced the one being sent: start over with it.
+    const cur = pr.pendingSnapshot;
+    if (cur === null || (cur.index !== latest.index && (pr.snapshotChunk === 0 || pr.snapshotResends >= snapshotStallResendsMax))) {
       pr.becomeSnapshot(latest);
     }
     pr.snapshotStallTicks = 0;
     // chunkData is filled by the driver from the snapshot source (the core holds no data).
-    this.send(makeMessage({ type: "snapshot", from: this.id, to, snapshot: latest, chunk: pr.snapshotChunk }));
+    this.send(makeMessage({ type: "snapshot", from: this.id, to, snapshot: pr.pendingSnapshot!, chunk: pr.snapshotChunk }));
   }
 
   /** Resends the current chunk to followers that have not answered for a few heartbeats. */
@@ -558,7 +569,10 @@ export class Raft {
     for (const [id, pr] of this.prs) {
       if (id === this.id || pr.state !== "snapshot") continue;
       pr.snapshotStallTicks++;
-      if (pr.snapshotStallTicks >= 2) this.sendSnapshotChunk(id, pr);
+      if (pr.snapshotStallTicks >= 2) {
+        pr.snapshotResends++;
+        this.sendSnapshotChunk(id, pr);
+      }
     }
   }
 

@@ -16,6 +16,11 @@ export interface LogState {
   readonly compacted: { readonly index: LogIndex; readonly term: Term };
   /** Contiguous entries from compacted.index + 1. */
   readonly entries: readonly Entry[];
+  /**
+   * A snapshot whose install was started and not recorded (see SaveBatch.pendingSnapshot):
+   * on restart, RaftNode completes the install if the state machine has it, else drops it.
+   */
+  readonly pendingSnapshot?: SnapshotMeta;
 }
 
 /** One synced write, as a Ready asks for it. */
@@ -26,9 +31,16 @@ export interface SaveBatch {
   /**
    * An installed snapshot (a follower caught up by InstallSnapshot): recorded as the latest
    * snapshot, and the whole log before `entries` is discarded (compacted = snapshot point).
-   * Applied before `entries` in the same batch.
+   * Applied before `entries` in the same batch. Clears any pending snapshot marker.
    */
   readonly installSnapshot?: SnapshotMeta;
+  /**
+   * Records (meta) or clears (null) the marker of a snapshot install in progress. RaftNode
+   * records it before the state machine's restore finishes and clears it with the
+   * installSnapshot save after: a crash between the two leaves the marker, so the restart
+   * knows the snapshot's term and can complete the install (DESIGN.md §2.4).
+   */
+  readonly pendingSnapshot?: SnapshotMeta | null;
 }
 
 export interface LogStore {

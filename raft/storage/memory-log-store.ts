@@ -25,6 +25,7 @@ export class MemoryLogStore implements LogStore {
   private hardState: HardState;
   private snapshot: SnapshotMeta;
   private compacted: Point;
+  private pending: SnapshotMeta | undefined;
   /** Entries compacted.index + 1 .. lastIndex, owned by the store (deep copies). */
   private entries: Entry[];
   private closed = false;
@@ -37,6 +38,7 @@ export class MemoryLogStore implements LogStore {
     this.snapshot = copySnapshot(initial.snapshot);
     this.compacted = { index: initial.compacted.index, term: initial.compacted.term };
     this.entries = initial.entries.map(copyEntry);
+    this.pending = initial.pendingSnapshot ? copySnapshot(initial.pendingSnapshot) : undefined;
     this.assertCommitInLog(this.hardState, this.lastIndex(), this.snapshot);
   }
 
@@ -47,6 +49,7 @@ export class MemoryLogStore implements LogStore {
       snapshot: copySnapshot(this.snapshot),
       compacted: { ...this.compacted },
       entries: this.entries.map(copyEntry),
+      ...(this.pending ? { pendingSnapshot: copySnapshot(this.pending) } : {}),
     };
   }
 
@@ -67,7 +70,10 @@ export class MemoryLogStore implements LogStore {
     let snapshot = this.snapshot;
     let compacted = this.compacted;
     let entries: Entry[] = this.entries;
+    let pending = this.pending;
+    if (batch.pendingSnapshot !== undefined) pending = batch.pendingSnapshot === null ? undefined : copySnapshot(batch.pendingSnapshot);
     if (batch.installSnapshot) {
+      pending = undefined;
       const s = batch.installSnapshot;
       assert(s.index >= snapshot.index, () => `log store: installing snapshot ${s.index} older than snapshot ${snapshot.index}`);
       snapshot = copySnapshot(s);
@@ -89,6 +95,7 @@ export class MemoryLogStore implements LogStore {
     this.compacted = compacted;
     this.entries = entries;
     this.hardState = hardState;
+    this.pending = pending;
   }
 
   /**

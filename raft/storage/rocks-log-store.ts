@@ -25,9 +25,9 @@ import { createRequire } from "node:module";
 import { shardkv } from "../../proto/gen/raft.js";
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
-import type { LogIndex, NodeId, Term } from "../../common/ids";
+import type { LogIndex, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
-import { encodeEntry, encodeHardState, encodeSnapshotMeta, entryFromWire, snapshotMetaFromWire } from "../codec";
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from "../codec";
 import { crc32c } from "./crc32c";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
@@ -89,6 +89,7 @@ const prefixHardState = 0x01;
 const prefixSnapshot = 0x02;
 const prefixCompacted = 0x03;
 const prefixEntry = 0x04;
+const prefixPendingSnapshot = 0x05;
 const entryKeyBytes = 9;
 const twoTo32 = 2 ** 32;
 
@@ -109,6 +110,7 @@ export const rocksKeys = {
   hardState: Buffer.from([prefixHardState]),
   snapshot: Buffer.from([prefixSnapshot]),
   compacted: Buffer.from([prefixCompacted]),
+  pendingSnapshot: Buffer.from([prefixPendingSnapshot]),
   /** The key of the entry at `index`: prefix ++ u64 big-endian. */
   entry(index: number): Buffer {
     const k = Buffer.alloc(entryKeyBytes);
@@ -157,49 +159,7 @@ function decodeCompacted(b: Uint8Array): Point {
 
 type Point = { readonly index: LogIndex; readonly term: Term };
 
-// ---- payload decoding ---------------------------------------------------------------------
-// The generated decoders return uint64 fields as Long objects (pbjs's --force-number changes
-// only the type annotations of the static target, and `long` is installed), so codec.ts's
-// decodeEntry/decodeHardState/decodeSnapshotMeta reject every non-zero index and term. Until
-// that is fixed at the codec, this module converts Longs to numbers and then uses the codec's
-// validating converters. A number passes through unchanged, so the conversion stays correct
-// after the fix.
-
-type LongLike = { low: number; high: number; unsigned?: boolean };
-const isLong = (v: unknown): v is LongLike =>
-  typeof v === "object" && v !== null && typeof (v as LongLike).low === "number" && typeof (v as LongLike).high === "number";
-
-/** A uint64 as a number; values above 2^53 - 1 come out unsafe, which the codec rejects. */
-function wireNumber(v: unknown): unknown {
-  if (!isLong(v)) return v;
-  if (!v.unsigned && v.high < 0) return -1; // a negative int64 is never a valid uint64 here
-  return (v.high >>> 0) * twoTo32 + (v.low >>> 0);
-}
-
-/** A shallow copy of a decoded message with Long fields (and Long array elements) as numbers. */
-function wireNumbers<T extends object>(m: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = Array.isArray(v) ? v.map(wireNumber) : wireNumber(v);
-  return out as T;
-}
-
-function decodeEntry(b: Uint8Array): Entry {
-  return entryFromWire(wireNumbers(shardkv.raft.Entry.decode(b)));
-}
-
-function decodeSnapshotMeta(b: Uint8Array): SnapshotMeta {
-  return snapshotMetaFromWire(wireNumbers(shardkv.raft.SnapshotMeta.decode(b)));
-}
-
-function decodeHardState(b: Uint8Array): HardState {
-  const h = wireNumbers(shardkv.raft.HardState.decode(b));
-  const n = (v: unknown, field: string): number => {
-    const x = v ?? 0;
-    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) throw new Error(`invalid hardState.${field}: ${String(x)}`);
-    return x;
-  };
-  return { term: n(h.term, "term") as Term, vote: n(h.vote, "vote") as NodeId, commit: n(h.commit, "commit") as LogIndex };
-}
+// ---- payload decoding: raft/codec.ts (validating converters) -----------------------------
 
 /** A decoded entry as a plain, independent Uint8Array (not a view into the read buffer). */
 const ownEntry = (e: Entry): Entry => ({ index: e.index, term: e.term, type: e.type, data: new Uint8Array(e.data) });
@@ -285,7 +245,8 @@ export class RocksLogStore implements LogStore {
       this.last = { index: prev.index, term: prev.term };
       // Copies, so that a caller mutating the result cannot change the store's bookkeeping.
       const snapshot = { ...meta.snapshot, voters: [...meta.snapshot.voters] };
-      return { hardState: { ...meta.hardState }, snapshot, compacted: { ...meta.compacted }, entries };
+      const pendingSnapshot = meta.pendingSnapshot ? { ...meta.pendingSnapshot, voters: [...meta.pendingSnapshot.voters] } : undefined;
+      return { hardState: { ...meta.hardState }, snapshot, compacted: { ...meta.compacted }, entries, pendingSnapshot };
     });
   }
 
@@ -308,6 +269,11 @@ export class RocksLogStore implements LogStore {
         compacted = { index: s.index, term: s.term };
         last = compacted;
         ops.push(put(rocksKeys.snapshot, encodeSnapshotMeta(snapshot)), put(rocksKeys.compacted, encodeCompacted(compacted)));
+        ops.push({ type: "del", key: rocksKeys.pendingSnapshot });
+      } else if (batch.pendingSnapshot === null) {
+        ops.push({ type: "del", key: rocksKeys.pendingSnapshot });
+      } else if (batch.pendingSnapshot) {
+        ops.push(put(rocksKeys.pendingSnapshot, encodeSnapshotMeta(batch.pendingSnapshot)));
       }
       if (batch.entries.length > 0) {
         const first = batch.entries[0].index;
@@ -460,10 +426,13 @@ async function readRecord<T>(dir: string, db: LevelDb, key: Buffer, what: string
   }
 }
 
-async function readMeta(dir: string, db: LevelDb): Promise<{ hardState: HardState; snapshot: SnapshotMeta; compacted: Point }> {
+async function readMeta(dir: string, db: LevelDb): Promise<{
+  hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined;
+}> {
   const empty = emptyLogState();
   const hardState = (await readRecord(dir, db, rocksKeys.hardState, "hard state", decodeHardState)) ?? empty.hardState;
   const snapshot = (await readRecord(dir, db, rocksKeys.snapshot, "snapshot meta", decodeSnapshotMeta)) ?? empty.snapshot;
   const compacted = (await readRecord(dir, db, rocksKeys.compacted, "compacted point", decodeCompacted)) ?? empty.compacted;
-  return { hardState, snapshot, compacted };
+  const pendingSnapshot = await readRecord(dir, db, rocksKeys.pendingSnapshot, "pending snapshot", decodeSnapshotMeta);
+  return { hardState, snapshot, compacted, pendingSnapshot: pendingSnapshot ?? undefined };
 }

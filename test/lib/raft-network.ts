@@ -57,8 +57,8 @@ export class RaftHarness {
   private readonly lost = new WeakSet<Message>();
   /** Size of the snapshot chunks a leader's "driver" cuts its snapshot data into. */
   snapshotChunkBytes = 4;
-  /** Snapshot payloads taken by compact(), per node. */
-  readonly snapshotData = new Map<NodeId, string>();
+  /** Snapshot payloads taken by compact(), per node and snapshot index. */
+  readonly snapshotData = new Map<NodeId, Map<number, string>>();
 
   constructor(readonly ids: NodeId[], readonly opts: HarnessOptions = {}, readonly seed = 1) {
     for (const id of ids) this.start(id, seed * 1000 + id);
@@ -143,7 +143,7 @@ export class RaftHarness {
    * text, cut into chunks of `snapshotChunkBytes`; the last chunk is marked.
    */
   private fillChunk(n: HarnessNode, m: Message): void {
-    const data = Buffer.from(this.snapshotData.get(n.id) ?? "");
+    const data = Buffer.from(this.snapshotData.get(n.id)?.get(m.snapshot!.index) ?? "");
     const size = this.snapshotChunkBytes;
     const count = Math.max(1, Math.ceil(data.length / size));
     m.chunkData = data.subarray(m.chunk * size, (m.chunk + 1) * size);
@@ -159,7 +159,8 @@ export class RaftHarness {
     n.snapshot = meta;
     n.compacted = { index: ci, term: n.raw.termAt(ci) ?? n.compacted.term };
     n.entries = n.entries.filter((e) => e.index > ci);
-    this.snapshotData.set(id, n.sm.join(","));
+    if (!this.snapshotData.has(id)) this.snapshotData.set(id, new Map());
+    this.snapshotData.get(id)!.set(meta.index, n.sm.join(","));
     return meta;
   }
 

@@ -10,6 +10,7 @@ import type { GroupId, LogIndex, NodeId, Term } from "../../common/ids";
 import { describeMessage, describeReady } from "../../raft/core/describe";
 import type { Ready } from "../../raft/core/types";
 import { RaftNode } from "../../raft/node";
+import type { StateMachine } from "../../raft/state-machine";
 import { CheckFailure, type Checker, type LogView } from "./checkers";
 import type { SimClock } from "./clock";
 import { SimDisk, SimKvStateMachine, SimLogStore, type DiskLatency } from "./disk";
@@ -32,12 +33,6 @@ export interface ClusterConfig {
   };
   readonly network: NetworkFaults;
   readonly disk: DiskLatency;
-  /**
-   * Emulate the fix of the known RaftNode bug "snapshot restored in the state machine but not
-   * recorded in the log store" (test/sim/README.md): before a restart, complete the install in
-   * the durable log. Without it such a node can never restart (RawNode asserts).
-   */
-  readonly repairUnrecordedRestore: boolean;
   /** Sabotage (checker tests only): the log stores' fsync returns before the data is durable. */
   readonly lyingFsync?: boolean;
 }
@@ -46,12 +41,12 @@ export interface ClusterConfig {
 export type Trace = (line: string) => void;
 
 /** One incarnation of one node: what lives between a start and a crash. */
-export interface NodeHandle {
+export interface NodeHandle<S = SimKvStateMachine, R = number> {
   readonly id: NodeId;
   readonly gen: number;
-  readonly sm: SimKvStateMachine;
+  readonly sm: S;
   /** Set once RaftNode.start resolved. */
-  node: RaftNode<number> | undefined;
+  node: RaftNode<R> | undefined;
   alive: boolean;
   /** Last hard state term and commit seen in a Ready of this incarnation. */
   term: Term;
@@ -60,16 +55,25 @@ export interface NodeHandle {
   applied: LogIndex;
 }
 
+/**
+ * Makes the state machine of one incarnation of node `id` over its disk (the controller
+ * simulation plugs its own in; the default is SimKvStateMachine).
+ */
+export type StateMachineFactory<S> = (disk: SimDisk, id: NodeId) => S;
+
+/** The result type of a state machine's apply. */
+export type ResultOf<S> = S extends StateMachine<infer R> ? R : never;
+
 const enc = new TextEncoder();
 
-export class SimCluster {
+export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R = ResultOf<S>> {
   readonly ids: NodeId[];
   readonly net: SimNetwork;
   readonly disks = new Map<NodeId, SimDisk>();
-  readonly handles = new Map<NodeId, NodeHandle>();
+  readonly handles = new Map<NodeId, NodeHandle<S, R>>();
   /** Fatal errors of nodes (onFatal, failed restarts): each is a bug. */
   readonly failures: string[] = [];
-  readonly stats = { crashes: 0, restarts: 0, readies: 0, transfers: 0, snapshotsInstalled: 0, repairs: 0, pauses: 0 };
+  readonly stats = { crashes: 0, restarts: 0, readies: 0, transfers: 0, snapshotsInstalled: 0, interruptedInstalls: 0, pauses: 0 };
   private readonly gens = new Map<NodeId, number>();
   /** Paused nodes and their timer callbacks held until resume. */
   private readonly pauses = new Map<NodeId, (() => void)[]>();
@@ -80,6 +84,7 @@ export class SimCluster {
     private readonly rng: SimRng,
     readonly checker: Checker,
     readonly trace: Trace,
+    private readonly makeSm?: StateMachineFactory<S>,
   ) {
     this.ids = [];
     for (let i = 1; i <= cfg.size; i++) this.ids.push(i as NodeId);
@@ -108,8 +113,8 @@ export class SimCluster {
   }
 
   /** Live handles whose RaftNode has started. */
-  live(): NodeHandle[] {
-    const out: NodeHandle[] = [];
+  live(): NodeHandle<S, R>[] {
+    const out: NodeHandle<S, R>[] = [];
     for (const id of this.ids) {
       const h = this.handles.get(id);
       if (h && h.alive && h.node) out.push(h);
@@ -122,8 +127,8 @@ export class SimCluster {
   }
 
   /** The live node that believes it leads with the highest term. */
-  leader(): NodeHandle | undefined {
-    let best: NodeHandle | undefined;
+  leader(): NodeHandle<S, R> | undefined {
+    let best: NodeHandle<S, R> | undefined;
     for (const h of this.live()) {
       const ss = h.node!.softState();
       if (ss.role === "leader" && (!best || ss.term > best.node!.softState().term)) best = h;
@@ -141,14 +146,14 @@ export class SimCluster {
     this.gens.set(id, gen);
     const disk = this.disks.get(id)!;
     const unrecorded = disk.restoreNotRecorded();
-    if (unrecorded && this.cfg.repairUnrecordedRestore) {
-      this.stats.repairs++;
-      this.trace(`repair n${id}: state machine restored snap ${unrecorded.index}/${unrecorded.term} that the log store never recorded`);
-      disk.completeInstall(unrecorded).catch((e: Error) => this.failures.push(`repair of node ${id} failed: ${e.message}`));
+    if (unrecorded) {
+      // RaftNode.start completes this install from the pending-snapshot marker.
+      this.stats.interruptedInstalls++;
+      this.trace(`n${id}: restarting after an interrupted install of snap ${unrecorded.index}/${unrecorded.term}`);
     }
     this.checker.restarted(id, disk.smValues.length);
-    const sm = new SimKvStateMachine(disk, this.cfg.snapshotChunkBytes);
-    const h: NodeHandle = {
+    const sm = this.makeSm ? this.makeSm(disk, id) : (new SimKvStateMachine(disk, this.cfg.snapshotChunkBytes) as unknown as S);
+    const h: NodeHandle<S, R> = {
       id, gen, sm, node: undefined, alive: true,
       term: disk.hardState.term, commit: disk.hardState.commit, applied: sm.appliedIndex(),
     };
@@ -163,7 +168,7 @@ export class SimCluster {
         else fn();
       }),
     };
-    RaftNode.start<number>(
+    RaftNode.start<R>(
       {
         group: 1 as GroupId,
         raft: { id, voters: this.ids, electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, ...this.cfg.limits },
@@ -175,7 +180,7 @@ export class SimCluster {
         onFatal: (e) => this.fatal(h, e),
       },
       { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage: new SimLogStore(disk) },
-      sm,
+      sm as unknown as StateMachine<R>,
     ).then(
       (node) => {
         if (h.alive) h.node = node;
@@ -236,7 +241,7 @@ export class SimCluster {
     this.failures.push(`client ${client}: ${e.stack ?? e}`);
   }
 
-  private fatal(h: NodeHandle, e: Error, prefix = ""): void {
+  private fatal(h: NodeHandle<S, R>, e: Error, prefix = ""): void {
     const msg = `node ${h.id} (gen ${h.gen}) ${prefix}${e.name}: ${e.message}`;
     this.trace(`fatal ${msg}`);
     this.failures.push(`${msg}\n${e.stack ?? ""}`);
@@ -245,7 +250,7 @@ export class SimCluster {
 
   // ------------------------------------------------------------------ hooks
 
-  private onReady(h: NodeHandle, rd: Ready): void {
+  private onReady(h: NodeHandle<S, R>, rd: Ready): void {
     this.stats.readies++;
     if (rd.snapshot) this.stats.snapshotsInstalled++;
     for (const line of describeReady(rd)) this.trace(`n${h.id}> ${line}`);

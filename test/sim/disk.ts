@@ -218,20 +218,13 @@ export class SimDisk {
    * Whether the state machine finished restoring a snapshot that the log store never recorded
    * (a crash between RaftNode's `sink.finish()` and its `storage.save({ installSnapshot })`):
    * the state machine is at the snapshot's index while the log lacks that entry or has another
-   * term there. RaftNode cannot restart from this (see the README of test/sim).
+   * term there. RaftNode.start completes such an install from the log store's pending-snapshot
+   * marker; the cluster counts these restarts (stats.interruptedInstalls).
    */
   restoreNotRecorded(): SnapshotMeta | undefined {
     const r = this.smRestored;
     if (!r || r.index !== this.smApplied) return undefined;
     return this.mirror.term(r.index) === r.term ? undefined : r;
-  }
-
-  /**
-   * Finishes that install in the durable log, as a fixed RaftNode.start would: records the
-   * snapshot and drops the log (what `save({ installSnapshot })` would have done).
-   */
-  completeInstall(meta: SnapshotMeta): Promise<void> {
-    return this.applySave({ entries: [], installSnapshot: meta });
   }
 
   /** Durable entries (deep copies). */
@@ -262,6 +255,7 @@ export class SimLogStore implements LogStore {
       hardState: batch.hardState ? { ...batch.hardState } : undefined,
       entries: batch.entries.map(copyEntry),
       installSnapshot: batch.installSnapshot ? { ...batch.installSnapshot, voters: [...batch.installSnapshot.voters] } : undefined,
+      pendingSnapshot: batch.pendingSnapshot ? { ...batch.pendingSnapshot, voters: [...batch.pendingSnapshot.voters] } : batch.pendingSnapshot,
     };
     return this.disk.write(this.epoch, "save", () => this.disk.applySave(copy), this.disk.lyingFsync);
   }

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
 import type { NodeId } from "../../common/ids";
+import type { StateMachine } from "../../raft/state-machine";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
 import { SimClient, SimCluster, type ClientConfig, type ClusterConfig } from "./cluster";
@@ -90,7 +91,7 @@ export interface RunStats {
   /** Virtual ms the liveness phase took to settle (-1: it did not). */
   livenessSettledMs: number;
   /** Restarts that needed the emulated fix of the unrecorded-restore bug. */
-  repairs: number;
+  interruptedInstalls: number;
 }
 
 export interface RunResult {
@@ -136,7 +137,6 @@ export function deriveParams(seed: number): SimParams {
         longDelayMs: r.range(50, 400),
       },
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
-      repairUnrecordedRestore: true,
     },
     clients: r.range(1, 3),
     client: {
@@ -359,7 +359,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     unknown: checker.stats.unknown,
     lostWrites,
     livenessSettledMs,
-    repairs: cluster.stats.repairs,
+    interruptedInstalls: cluster.stats.interruptedInstalls,
     pauses: cluster.stats.pauses,
   };
   hash.update(pending);
@@ -380,12 +380,15 @@ function describeCluster(cluster: SimCluster): string {
   return lines.join("\n");
 }
 
-/** The fault injector of the safety phase. */
-class Nemesis {
+/** What the nemesis needs of a run's parameters. */
+export type NemesisParams = Pick<SimParams, "nemesisGapMs" | "weights" | "downMsMax">;
+
+/** The fault injector of the safety phase (also used by the controller simulation). */
+export class Nemesis<S extends StateMachine<unknown>, R> {
   private stopped = false;
   private readonly total: number;
 
-  constructor(private readonly cluster: SimCluster, private readonly rng: SimRng, private readonly p: SimParams) {
+  constructor(private readonly cluster: SimCluster<S, R>, private readonly rng: SimRng, private readonly p: NemesisParams) {
     const w = p.weights;
     this.total = w.partition + w.heal + w.crash + w.transfer + w.pause;
   }

@@ -140,6 +140,23 @@ export function logStoreContract(factory: LogStoreFactory): void {
       expect(plain((await s.load()).entries)).toEqual(plain([ent(21, 5, "x")]));
     });
 
+    it("records a pending-snapshot marker durably; installSnapshot or null clears it", async () => {
+      let s = await open();
+      await s.save({ hardState: hs(2, 1, 5), entries: range(1, 5, () => 1) });
+      await s.save({ entries: [], pendingSnapshot: snap(20, 4) });
+      s = await restart(s);
+      const st = await s.load();
+      expect(st.pendingSnapshot).toEqual(snap(20, 4));
+      expect(st.entries.length).toBe(5); // the marker alone changes nothing else
+      await s.save({ entries: [], installSnapshot: snap(20, 4) });
+      s = await restart(s);
+      expect((await s.load()).pendingSnapshot).toBeUndefined();
+      await s.save({ entries: [], pendingSnapshot: snap(30, 4) });
+      await s.save({ entries: [], pendingSnapshot: null });
+      s = await restart(s);
+      expect((await s.load()).pendingSnapshot).toBeUndefined();
+    });
+
     it("installSnapshot inside the stored log still discards every entry, even those above it", async () => {
       let s = await open();
       await s.save({ entries: range(1, 10, () => 1) });

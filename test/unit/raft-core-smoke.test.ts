@@ -58,3 +58,40 @@ describe("raft core smoke", () => {
     expect(h.leader()).toBe(3);
   });
 });
+
+describe("snapshot transfer keeps its snapshot", () => {
+  it("a newer snapshot taken mid-transfer does not restart the transfer", () => {
+    const h = new RaftHarness(ids);
+    h.snapshotChunkBytes = 2;
+    h.node(1).raw.campaign();
+    h.stabilize();
+    h.isolate(3 as NodeId);
+    for (let i = 0; i < 5; i++) { h.node(1).raw.propose([enc(`v${i}`)]); h.stabilize(); }
+    const first = h.compact(1 as NodeId);
+    h.heal();
+    // Start the transfer: a heartbeat round makes the leader probe node 3 and send chunk 0.
+    h.tick(1 as NodeId);
+    for (let round = 0; round < 3; round++) { h.processReady(1 as NodeId); h.deliver(); h.processReady(3 as NodeId); h.deliver(); }
+    const sentBefore = h.inflight.filter((m) => m.type === "snapshot");
+    // The leader takes a newer snapshot while the transfer is under way.
+    h.isolate(3 as NodeId);
+    h.node(1).raw.propose([enc("later")]);
+    h.stabilize();
+    // Compact only up to the first snapshot: node 3 can continue from the log after it.
+    const second = h.compact(1 as NodeId, first.index);
+    expect(second.index).toBeGreaterThan(first.index);
+    h.heal();
+    const seen: number[] = sentBefore.map((m) => m.snapshot!.index);
+    for (let i = 0; i < 30; i++) {
+      h.tick(1 as NodeId);
+      h.processReady(1 as NodeId);
+      for (const m of h.inflight) if (m.type === "snapshot" && m.to === 3) seen.push(m.snapshot!.index);
+      h.stabilize();
+    }
+    // The transfer finished with the snapshot it started with (no restart with the newer one)...
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((x) => x === first.index)).toBe(true);
+    // ...and node 3 caught up completely, the rest by log.
+    expect(h.node(3).sm).toEqual(["v0", "v1", "v2", "v3", "v4", "later"]);
+  });
+});
