@@ -1,0 +1,384 @@
+/**
+ * Checkers of the controller simulation (issue 3, "Controller in the simulator with faults"),
+ * on top of the Raft checkers of checkers.ts. Fed by the simulated controller state machine
+ * (every durable apply and restore, controller-sm.ts) and by the admin clients (every reply,
+ * completion and query, controller-run.ts). The first violation is recorded in `failure` and
+ * thrown as a CheckFailure.
+ *
+ *  (a) identical histories: the first replica to make index i durable fixes what i is (its
+ *      entry, result and created config: the canonical history); every other replica's report
+ *      of i must match it, every replica's durable configs must be the canonical ones (numbers
+ *      consecutive from 0) and as many as the canonical history has at its applied index, and
+ *      a snapshot restore must bring exactly that. Durable applied never goes back.
+ *  (b) the pure model: a ControllerCore fed the canonical entries in index order must produce
+ *      the same result and config at every index (optional: the dedup sabotage test turns it
+ *      off to show that (c) alone catches it). A completed change is reflected in its config
+ *      (join: the groups with their servers; leave: gids absent; move: the shard's owner), and
+ *      a Query(-1) started after any reply carrying config n returns a config numbered >= n,
+ *      equal to the canonical config of that number; Query(n) returns config n.
+ *  (c) at most once: a config is tagged with the (clientId, seq) whose apply created it; one
+ *      request creates at most one config; every reply to one request (the first, the late
+ *      ones, the ones the client pretended to lose, those of retries) is the same; a refused
+ *      request created no config; an accepted one created exactly its config.
+ */
+import type { LogIndex, NodeId } from "../../common/ids";
+import { decodeCommand } from "../../controller/codec";
+import { type Config, configsEqual, initialConfig } from "../../controller/config";
+import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
+import { CheckFailure } from "./checkers";
+import type { AppliedEntry, ControllerDurable, ControllerObserver } from "./controller-sm";
+import { simNoopResult } from "./controller-sm";
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+
+/** A stable text form of a result (for comparisons and messages). */
+export function describeResult(r: CommandResult): string {
+  return r.ok ? `ok config ${r.configNum}` : `refused ${r.field}: ${r.reason}`;
+}
+
+function sameResult(a: CommandResult, b: CommandResult): boolean {
+  if (a.ok !== b.ok) return false;
+  if (a.ok && b.ok) return a.configNum === b.configNum;
+  return !a.ok && !b.ok && a.field === b.field && a.reason === b.reason;
+}
+
+/** A stable text form of a duplicate table. */
+export function dedupSignature(d: ReadonlyMap<string, DedupEntry>): string {
+  return [...d].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, e]) => `${id}:${e.seq}:${e.lastIndex}:${describeResult(e.result)}`).join("|");
+}
+
+export function describeConfig(c: Config): string {
+  const groups = [...c.groups].map(([g, s]) => `${g}=${s.join(",")}`).join(" ");
+  return `#${c.num} shards [${c.shards.join(",")}] groups {${groups}}`;
+}
+
+/** Key of one request: the client id and the sequence number. */
+export const requestKey = (clientId: string, seq: number): string => `${clientId}/${seq}`;
+
+/** What the canonical history holds at one log index. */
+interface CanonEntry {
+  readonly data: string;
+  readonly type: string;
+  readonly result: CommandResult;
+  readonly createdNum: number | undefined;
+  readonly by: NodeId;
+}
+
+interface RequestState {
+  readonly cmd: ControllerCommand;
+  /** The first reply seen (any later one must equal it). */
+  result: CommandResult | undefined;
+  /** Config numbers created by this request (must be at most one). */
+  created: number[];
+  replies: number;
+}
+
+export class ControllerChecker implements ControllerObserver {
+  failure: string | undefined;
+  readonly stats = {
+    changesCompleted: 0, changesOk: 0, changesRefused: 0, replies: 0, lateReplies: 0, lostReplies: 0,
+    queries: 0, historicalQueries: 0, restores: 0,
+    /** Reports of an index some replica had already applied (replicas compared). */
+    replicaReports: 0,
+    /** Log entries of a request already applied before (a retry the duplicate table answered). */
+    duplicateEntries: 0,
+  };
+  /** Requests applied at least once in the canonical history. */
+  private readonly appliedRequests = new Set<string>();
+
+  /** index -> the canonical entry (first durable report). */
+  private readonly canon: CanonEntry[] = [];
+  /** Highest index of the canonical history (it grows contiguously). */
+  private canonApplied = 0;
+  /** The canonical configs, by num. */
+  readonly configs: Config[];
+  /** index -> number of canonical configs once index is applied. */
+  private readonly configsAt: number[] = [1];
+  /** index -> duplicate table signature at that applied index (first replica reporting it there). */
+  private readonly dedupAt = new Map<number, string>();
+  /** index -> the pure model's duplicate table signature after that index. */
+  private readonly modelDedupAt = new Map<number, string>();
+  /** config num -> the request that created it. */
+  private readonly createdBy: string[] = [];
+  /** Durable applied index per node (never goes back, not even across crashes). */
+  private readonly durableApplied = new Map<NodeId, number>();
+  /** Highest config number each node returned to a client (it must keep it across restarts). */
+  private readonly repliedOn = new Map<NodeId, number>();
+  private readonly requests = new Map<string, RequestState>();
+  /** Highest config number any reply carried: a Query(-1) started later must see at least it. */
+  maxRepliedNum = 0;
+
+  /** The pure model (undefined when disabled). */
+  private readonly model: ControllerCore | undefined;
+  private readonly modelDedup = new Map<string, DedupEntry>();
+
+  constructor(readonly shardCount: number, opts: { model?: boolean } = {}) {
+    this.configs = [initialConfig(shardCount)];
+    this.model = opts.model === false ? undefined : new ControllerCore(this.configs[0]!, this.modelDedup);
+  }
+
+  private fail(msg: string): never {
+    if (this.failure === undefined) this.failure = msg;
+    throw new CheckFailure(msg);
+  }
+
+  // ------------------------------------------------------------------ state machine reports
+
+  /** ControllerObserver.applied: an apply batch became durable on `node`. */
+  applied(node: NodeId, entries: readonly AppliedEntry[], state: ControllerDurable): void {
+    const first = entries[0]!.index;
+    const last = entries[entries.length - 1]!.index;
+    const old = this.durableApplied.get(node) ?? 0;
+    if (first !== old + 1 && old !== 0) {
+      // (Restarts resume at the durable applied index, so a durable apply always follows it.)
+      this.fail(`node ${node}: durable apply of ${first}..${last} while its durable applied index is ${old}`);
+    }
+    this.durableApplied.set(node, last);
+    for (const a of entries) this.appliedEntry(node, a);
+    this.checkState(node, state, "apply");
+  }
+
+  private appliedEntry(node: NodeId, a: AppliedEntry): void {
+    const i = a.index;
+    const data = latin1(a.entry.data);
+    const c = this.canon[i];
+    if (c === undefined) {
+      if (i !== this.canonApplied + 1) this.fail(`node ${node} applied index ${i} before index ${this.canonApplied + 1} was applied anywhere`);
+      this.extend(node, a, data);
+      return;
+    }
+    this.stats.replicaReports++;
+    if (c.data !== data || c.type !== a.entry.type) this.fail(`identical histories: node ${node} applied another entry at ${i} than node ${c.by}`);
+    if (!sameResult(c.result, a.result)) {
+      this.fail(`identical histories: node ${node} got ${describeResult(a.result)} at index ${i}, node ${c.by} got ${describeResult(c.result)}`);
+    }
+    const num = a.created?.num;
+    if (num !== c.createdNum) this.fail(`identical histories: node ${node} created config ${num ?? "none"} at index ${i}, node ${c.by} ${c.createdNum ?? "none"}`);
+    if (a.created && !configsEqual(a.created, this.configs[a.created.num]!)) {
+      this.fail(`identical histories: node ${node} created ${describeConfig(a.created)} at index ${i}, node ${c.by} ${describeConfig(this.configs[a.created.num]!)}`);
+    }
+  }
+
+  /** Index `i` is applied for the first time anywhere: it joins the canonical history. */
+  private extend(node: NodeId, a: AppliedEntry, data: string): void {
+    const i = a.index;
+    const created = a.created;
+    if (created) {
+      if (created.num !== this.configs.length) this.fail(`node ${node} created config ${created.num} at index ${i}, the history has ${this.configs.length} configs`);
+      this.configs.push(created);
+      if (a.cmd === undefined) this.fail(`node ${node}: a noop created config ${created.num}`);
+      // (c) at most one config per request.
+      const key = requestKey(a.cmd.clientId, a.cmd.seq);
+      this.createdBy[created.num] = key;
+      const rq = this.request(a.cmd);
+      rq.created.push(created.num);
+      if (rq.created.length > 1) {
+        this.fail(`at most once: request ${short(key)} created ${rq.created.length} configs (${rq.created.join(", ")}); ` +
+          `the last at index ${i} on node ${node}`);
+      }
+      if (rq.result && !rq.result.ok) this.fail(`at most once: request ${short(key)} was refused (${describeResult(rq.result)}) but created config ${created.num} at index ${i}`);
+    }
+    if (a.cmd) {
+      const key = requestKey(a.cmd.clientId, a.cmd.seq);
+      if (this.appliedRequests.has(key)) this.stats.duplicateEntries++;
+      else this.appliedRequests.add(key);
+    }
+    this.canon[i] = { data, type: a.entry.type, result: a.result, createdNum: created?.num, by: node };
+    this.canonApplied = i;
+    this.configsAt[i] = this.configs.length;
+    // (b) the pure model, fed the same entries in index order.
+    const m = this.model;
+    if (m) {
+      let want: CommandResult = simNoopResult;
+      let wantCreated: Config | undefined;
+      if (a.entry.type === "normal") {
+        const o = m.apply(decodeCommand(a.entry.data), i as LogIndex);
+        want = o.result;
+        wantCreated = o.created;
+      }
+      if (!sameResult(want, a.result)) this.fail(`model: at index ${i} node ${node} got ${describeResult(a.result)}, the pure model ${describeResult(want)}`);
+      if (wantCreated?.num !== created?.num || (wantCreated && !configsEqual(wantCreated, created!))) {
+        this.fail(`model: at index ${i} node ${node} created ${created ? describeConfig(created) : "nothing"}, the pure model ${wantCreated ? describeConfig(wantCreated) : "nothing"}`);
+      }
+      this.modelDedupAt.set(i, dedupSignature(this.modelDedup));
+    }
+  }
+
+  /** ControllerObserver.restored. */
+  restored(node: NodeId, index: LogIndex, state: ControllerDurable): void {
+    this.stats.restores++;
+    const old = this.durableApplied.get(node) ?? 0;
+    if (index < old || (index === old && old > 0)) this.fail(`node ${node}: snapshot restore at ${index}, its durable applied index was ${old}`);
+    if (index > this.canonApplied) this.fail(`node ${node} restored a snapshot at ${index}, beyond anything applied anywhere (${this.canonApplied})`);
+    this.durableApplied.set(node, index);
+    this.checkState(node, state, "restore");
+  }
+
+  /**
+   * (a) A node's durable state at its applied index: the canonical configs, as many as the
+   * history has there, numbered from 0; the duplicate table the history has there.
+   */
+  checkState(node: NodeId, d: ControllerDurable, when: string): void {
+    const want = this.configsAt[d.applied];
+    if (want === undefined) this.fail(`node ${node} (${when}): applied index ${d.applied} is beyond the history (${this.canonApplied})`);
+    if (d.configs.length !== want) {
+      this.fail(`identical histories (${when}): node ${node} has ${d.configs.length} configs at applied index ${d.applied}, the history has ${want}`);
+    }
+    for (let n = 0; n < d.configs.length; n++) {
+      const c = d.configs[n]!;
+      if (c.num !== n) this.fail(`config numbers (${when}): node ${node} holds config ${c.num} at position ${n}`);
+      // Configs are immutable and shared by reference when created by the same apply.
+      if (c !== this.configs[n] && !configsEqual(c, this.configs[n]!)) {
+        this.fail(`identical histories (${when}): node ${node} has config ${describeConfig(c)}, the history ${describeConfig(this.configs[n]!)}`);
+      }
+    }
+    const sig = dedupSignature(d.dedup);
+    const seen = this.dedupAt.get(d.applied);
+    if (seen === undefined) this.dedupAt.set(d.applied, sig);
+    else if (seen !== sig) this.fail(`identical histories (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, elsewhere {${seen}}`);
+    const model = this.modelDedupAt.get(d.applied);
+    if (model !== undefined && model !== sig) this.fail(`model (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, the pure model's {${model}}`);
+  }
+
+  /** (a) Every pair of replicas holds the same config for every number both hold. */
+  compareHistories(states: readonly ControllerDurable[]): void {
+    for (const d of states) this.checkState(d.node, d, "compare");
+    for (let i = 0; i < states.length; i++) {
+      for (let j = i + 1; j < states.length; j++) {
+        const a = states[i]!;
+        const b = states[j]!;
+        const n = Math.min(a.configs.length, b.configs.length);
+        for (let k = 0; k < n; k++) {
+          if (!configsEqual(a.configs[k]!, b.configs[k]!)) {
+            this.fail(`identical histories: nodes ${a.node} and ${b.node} differ at config ${k}: ${describeConfig(a.configs[k]!)} vs ${describeConfig(b.configs[k]!)}`);
+          }
+        }
+      }
+    }
+  }
+
+  /** A restarted node starts with every config it returned to a client. */
+  restarted(node: NodeId, d: ControllerDurable): void {
+    const replied = this.repliedOn.get(node) ?? 0;
+    if (d.configs.length - 1 < replied) this.fail(`node ${node} restarted with ${d.configs.length - 1} as its latest config, but it replied config ${replied} to a client`);
+  }
+
+  // ------------------------------------------------------------------ clients
+
+  private request(cmd: ControllerCommand): RequestState {
+    const key = requestKey(cmd.clientId, cmd.seq);
+    let r = this.requests.get(key);
+    if (!r) {
+      r = { cmd, result: undefined, created: [], replies: 0 };
+      this.requests.set(key, r);
+    }
+    return r;
+  }
+
+  /** A client is about to send (or resend) a request. */
+  issuing(cmd: ControllerCommand): void {
+    this.request(cmd);
+  }
+
+  /**
+   * A reply to request `cmd` from `node`: `kind` says whether the client took it ("reply"),
+   * pretended it was lost ("lost"), or got it after giving up on that attempt ("late").
+   */
+  reply(cmd: ControllerCommand, node: NodeId, result: CommandResult, kind: "reply" | "lost" | "late"): void {
+    const key = requestKey(cmd.clientId, cmd.seq);
+    const rq = this.request(cmd);
+    rq.replies++;
+    this.stats.replies++;
+    if (kind === "late") this.stats.lateReplies++;
+    if (kind === "lost") this.stats.lostReplies++;
+    if (rq.result === undefined) rq.result = result;
+    else if (!sameResult(rq.result, result)) {
+      this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
+    }
+    if (result.ok) {
+      const n = result.configNum;
+      const by = this.createdBy[n];
+      if (by !== key) this.fail(`request ${short(key)} was told it created config ${n}, which ${by === undefined ? "no request" : `request ${short(by)}`} created`);
+      if (n > this.maxRepliedNum) this.maxRepliedNum = n;
+      if (n > (this.repliedOn.get(node) ?? 0)) this.repliedOn.set(node, n);
+    } else if (rq.created.length > 0) {
+      this.fail(`at most once: request ${short(key)} was refused (${describeResult(result)}) but created config ${rq.created.join(", ")}`);
+    }
+  }
+
+  /** The client accepted `result` as the outcome of `cmd`: a created config reflects the change. */
+  completed(cmd: ControllerCommand, result: CommandResult): void {
+    this.stats.changesCompleted++;
+    if (!result.ok) {
+      this.stats.changesRefused++;
+      return;
+    }
+    this.stats.changesOk++;
+    const c = this.configs[result.configNum];
+    if (!c) this.fail(`request ${short(requestKey(cmd.clientId, cmd.seq))} completed with config ${result.configNum}, which is not in the history`);
+    const op = cmd.op;
+    const bad: (what: string) => never = (what) => this.fail(`completed ${describeOp(cmd)} is not reflected in config ${describeConfig(c)}: ${what}`);
+    switch (op.kind) {
+      case "join":
+        for (const [gid, servers] of op.groups) {
+          const have = c.groups.get(gid);
+          if (!have) bad(`group ${gid} is missing`);
+          if (have.join(",") !== servers.join(",")) bad(`group ${gid} has servers ${have.join(",")}, the join sent ${servers.join(",")}`);
+        }
+        break;
+      case "leave":
+        for (const gid of op.gids) {
+          if (c.groups.has(gid)) bad(`group ${gid} is still there`);
+          if (c.shards.includes(gid)) bad(`group ${gid} still owns shards`);
+        }
+        break;
+      case "move":
+        if (c.shards[op.shard] !== op.gid) bad(`shard ${op.shard} is owned by ${c.shards[op.shard]}`);
+        break;
+    }
+  }
+
+  /**
+   * A Query(num) that started when `mustSee` was the highest config number replied, and
+   * returned `config` from `node` (-1: the latest).
+   */
+  queryDone(node: NodeId, num: number, mustSee: number, config: Config): void {
+    this.stats.queries++;
+    if (num < 0) {
+      if (config.num < mustSee) this.fail(`stale Query(-1) on node ${node}: returned config ${config.num}, but config ${mustSee} was replied before the query started`);
+    } else {
+      this.stats.historicalQueries++;
+      if (config.num !== num) this.fail(`Query(${num}) on node ${node} returned config ${config.num}`);
+    }
+    const want = this.configs[config.num];
+    if (!want) this.fail(`Query on node ${node} returned config ${config.num}, which is not in the history (${this.configs.length - 1} is the latest)`);
+    if (!configsEqual(want, config)) this.fail(`Query on node ${node} returned ${describeConfig(config)}, the history has ${describeConfig(want)}`);
+  }
+
+  /** Number of configs created by each request (checker (c)'s tally, for tests). */
+  createdPerRequest(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [k, r] of this.requests) m.set(k, r.created.length);
+    return m;
+  }
+
+  canonicalApplied(): number {
+    return this.canonApplied;
+  }
+}
+
+function short(key: string): string {
+  const [id, seq] = key.split("/");
+  return `${id!.slice(0, 6)}/${seq}`;
+}
+
+export function describeOp(cmd: ControllerCommand): string {
+  const op = cmd.op;
+  const id = `${cmd.clientId.slice(0, 6)}/${cmd.seq}`;
+  switch (op.kind) {
+    case "join": return `join ${[...op.groups].map(([g, s]) => `${g}=${s.join(",")}`).join(" ")} (${id})`;
+    case "leave": return `leave ${op.gids.join(",")} (${id})`;
+    case "move": return `move ${op.shard}->${op.gid} (${id})`;
+  }
+}

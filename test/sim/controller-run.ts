@@ -1,0 +1,696 @@
+/**
+ * One seeded run of the controller in the simulator (issue 3): 3 or 5 replicas running real
+ * RaftNodes over the simulated network and disks, each applying the controller state machine
+ * of controller-sm.ts (ControllerCore over the simulated disk); the faults of run.ts (drops,
+ * duplicates, delays, partitions, pauses, crashes at any write, restarts, leadership
+ * transfers); 1-3 admin clients issuing random Join/Leave/Move (valid and invalid ones) with a
+ * (clientId, seq), retrying the same request after a timeout, a refusal or a reply it pretends
+ * to have lost, one request at a time; and linearizable Query(-1) / Query(n) (readBarrier,
+ * then the replica's durable configs). Checkers: controller-checkers.ts plus the Raft ones.
+ * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
+ * reflecting it, and identical histories on every replica, within a bound.
+ *
+ * Same seed, same code: same trace, byte for byte.
+ */
+import { createHash } from "node:crypto";
+import { nextTurn } from "../../common/real-env";
+import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import type { GroupId, NodeId, ShardId } from "../../common/ids";
+import { encodeCommand } from "../../controller/codec";
+import { type Config, initialConfig, sortedGids } from "../../controller/config";
+import type { CommandResult, ControllerCommand, ControllerOp } from "../../controller/state-machine";
+import { Checker } from "./checkers";
+import { SimClock } from "./clock";
+import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
+import { ControllerChecker, describeOp, describeResult } from "./controller-checkers";
+import { ControllerDurable, encodeSnapshot, SimControllerStateMachine } from "./controller-sm";
+import { reliableNetwork } from "./network";
+import { SimRng } from "./rng";
+import { Nemesis, type NemesisParams } from "./run";
+
+/** Virtual length of the safety phase (the CLI and the tests use the same default: seeds replay). */
+export const controllerSafetyMs = 12_000;
+
+/** The fixed controller seeds the test suite runs (test/unit/controller-sim.test.ts). */
+export const controllerFixedSeeds: readonly number[] = Array.from({ length: 120 }, (_, i) => i + 1);
+
+export interface AdminClientConfig {
+  /** Probability that an operation is a Query (else a change). */
+  readonly queryRate: number;
+  /** Probability that a query goes to a random node first (a deposed leader must not serve it). */
+  readonly randomNodeRate: number;
+  /** Probability that a change is meant to be invalid (joining a present gid, leaving an unknown one...). */
+  readonly invalidRate: number;
+  /** Probability that the client acts as if a reply were lost, and retries the same request. */
+  readonly dropReplyRate: number;
+  /** Pause between operations, uniform integer ms in [1, thinkMsMax]. */
+  readonly thinkMsMax: number;
+  /** An attempt is abandoned (outcome unknown: retry the same request) after this long. */
+  readonly attemptTimeoutMs: number;
+  /** Pause before a retry. */
+  readonly retryMs: number;
+}
+
+export interface ControllerSimParams extends NemesisParams {
+  readonly cluster: ClusterConfig;
+  readonly shardCount: number;
+  /** Admin clients use gids 1..maxGid (so gids leave and rejoin). */
+  readonly maxGid: number;
+  readonly clients: number;
+  readonly client: AdminClientConfig;
+  readonly fullRestart: boolean;
+}
+
+export interface ControllerRunOptions {
+  /** Virtual ms of the safety phase. Default `controllerSafetyMs`. */
+  readonly safetyMs?: number;
+  /** Virtual ms the liveness phase may take, plus 20 ms per snapshot chunk of the largest state. Default 10000. */
+  readonly livenessMs?: number;
+  readonly trace?: (line: string) => void;
+  readonly checkEvery?: number;
+  readonly maxEvents?: number;
+  readonly stormMessages?: number;
+  readonly sameTimeBatch?: number;
+  readonly params?: (p: ControllerSimParams) => ControllerSimParams;
+  /** Sabotage (checker tests): the state machines ignore the duplicate table. */
+  readonly brokenDedup?: boolean;
+  /** Compare with the pure model (default true; the sabotage test turns it off to isolate checker (c)). */
+  readonly model?: boolean;
+  /** Sabotage (checker tests): queries read a random replica's configs without a readBarrier. */
+  readonly unsafeQueries?: boolean;
+}
+
+export interface ControllerRunStats {
+  events: number;
+  drains: number;
+  virtualMs: number;
+  nodes: number;
+  messagesSent: number;
+  messagesDropped: number;
+  messagesDuplicated: number;
+  messagesCut: number;
+  peakInFlight: number;
+  crashes: number;
+  restarts: number;
+  pauses: number;
+  leaders: number;
+  committedEntries: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  interruptedInstalls: number;
+  lostWrites: number;
+  configs: number;
+  changesCompleted: number;
+  changesOk: number;
+  changesRefused: number;
+  replies: number;
+  lateReplies: number;
+  lostReplies: number;
+  retries: number;
+  queries: number;
+  restores: number;
+  /** Log entries of requests applied before (retries answered from the duplicate table). */
+  duplicateEntries: number;
+  livenessSettledMs: number;
+}
+
+export interface ControllerRunResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly failure?: string;
+  readonly traceHash: string;
+  readonly stats: ControllerRunStats;
+  readonly params: ControllerSimParams;
+  /** Configs created per request (checker (c)'s tally). */
+  readonly createdPerRequest: ReadonlyMap<string, number>;
+}
+
+export function deriveControllerParams(seed: number): ControllerSimParams {
+  const r = new SimRng(seed).fork("controller-params");
+  const size = r.pick([3, 3, 5]);
+  const delayMinMs = r.range(0, 3);
+  const diskMinMs = r.range(0, 2);
+  const faulty = r.bool(0.9);
+  return {
+    cluster: {
+      size,
+      tickMs: 10,
+      electionTicks: 10,
+      heartbeatTicks: r.pick([1, 2, 3]),
+      snapshotEveryEntries: r.range(10, 40),
+      compactKeepEntries: r.range(0, 10),
+      snapshotChunkBytes: r.pick([128, 256, 512, 1024]),
+      limits: r.bool(0.5)
+        ? { appendBytesMax: 1 << 20, inflightAppendsMax: 256, uncommittedBytesMax: 64 << 20 }
+        : {
+          appendBytesMax: r.pick([60, 200, 1 << 20]),
+          inflightAppendsMax: r.pick([1, 2, 4, 256]),
+          uncommittedBytesMax: r.pick([100, 400, 64 << 20]),
+        },
+      network: {
+        dropRate: faulty && r.bool(0.8) ? r.between(0, 0.2) : 0,
+        dupRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
+        delayMinMs,
+        delayMaxMs: delayMinMs + r.range(1, 30),
+        longDelayRate: faulty && r.bool(0.5) ? r.between(0, 0.03) : 0,
+        longDelayMs: r.range(50, 400),
+      },
+      disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
+    },
+    shardCount: r.pick([1, 2, 3, 5, 8, 10, 16]),
+    maxGid: r.range(3, 8),
+    clients: r.range(1, 3),
+    client: {
+      queryRate: r.between(0.1, 0.5),
+      randomNodeRate: r.between(0, 0.5),
+      invalidRate: r.between(0.1, 0.4),
+      dropReplyRate: r.between(0.05, 0.3),
+      thinkMsMax: r.range(1, 60),
+      attemptTimeoutMs: r.range(100, 800),
+      retryMs: r.range(5, 30),
+    },
+    nemesisGapMs: faulty ? r.range(30, 500) : 0,
+    weights: {
+      partition: r.range(0, 4),
+      heal: r.range(1, 4),
+      crash: r.range(0, 3),
+      transfer: r.range(0, 2),
+      pause: r.range(0, 2),
+    },
+    downMsMax: r.range(20, 1500),
+    fullRestart: r.bool(0.5),
+  };
+}
+
+type ControllerCluster = SimCluster<SimControllerStateMachine>;
+type Handle = NodeHandle<SimControllerStateMachine, CommandResult>;
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
+
+/**
+ * An admin client: one request at a time, each with (clientId, seq); retries the SAME request
+ * after a timeout, a refusal (NotLeader, Backpressure, ...), a crash of the node it asked, or
+ * a reply it pretends to have lost; moves to the next request only once one reply is taken.
+ */
+export class SimAdminClient {
+  readonly clientId: string;
+  private seq = 0;
+  private hint: NodeId | undefined;
+  private stopping = false;
+  /** The latest config this client has seen (its requests are drawn against it). */
+  private view: Config;
+  retries = 0;
+  done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cluster: ControllerCluster,
+    private readonly checker: ControllerChecker,
+    readonly id: number,
+    private readonly rng: SimRng,
+    private readonly cfg: AdminClientConfig,
+    private readonly shardCount: number,
+    private readonly maxGid: number,
+    private readonly unsafeQueries = false,
+  ) {
+    let hex = "";
+    for (let i = 0; i < 4; i++) hex += rng.u32().toString(16).padStart(8, "0");
+    this.clientId = hex;
+    this.view = initialConfig(shardCount);
+  }
+
+  start(): void {
+    this.done = this.loop().catch((e: Error) => this.cluster.clientFailed(this.id, e));
+  }
+
+  /** Finishes the request in progress, then stops. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private trace(s: string): void {
+    this.cluster.trace(`a${this.id} ${s}`);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      if (this.rng.bool(this.cfg.queryRate)) {
+        await this.query(this.rng.bool(0.25) ? this.rng.int(this.view.num + 1) : -1);
+      } else {
+        const r = await this.change(this.randomOp());
+        // "Query(-1) after a completed change reflects it" (the checker knows what it must see).
+        if (r?.ok && this.rng.bool(0.5)) await this.query(-1);
+      }
+      await this.cluster.sleep(`a${this.id} think`, this.rng.range(1, Math.max(1, this.cfg.thinkMsMax)));
+    }
+  }
+
+  private servers(gid: number): string[] {
+    const n = this.rng.range(1, 2);
+    return Array.from({ length: n }, (_, i) => `g${gid}-${this.rng.int(100)}.sim:${7000 + i}`);
+  }
+
+  /** A random change drawn against this client's view: valid ones, and the invalid kinds of issue 3. */
+  randomOp(): ControllerOp {
+    const r = this.rng;
+    const v = this.view;
+    const present = sortedGids(v.groups);
+    const free: GroupId[] = [];
+    for (let g = 1; g <= this.maxGid; g++) if (!v.groups.has(g as GroupId)) free.push(g as GroupId);
+    const unknown = (free.length > 0 ? r.pick(free) : this.maxGid + 1) as GroupId;
+    let kind = r.pick(["join", "join", "join", "leave", "leave", "move", "move"] as const);
+    if (r.bool(this.cfg.invalidRate)) {
+      switch (kind) {
+        case "join": {
+          const variant = r.int(3);
+          if (variant === 0 && present.length > 0) {
+            // Joining a gid that is already there (maybe along with a new one).
+            const groups = new Map<GroupId, string[]>([[r.pick(present), this.servers(0)]]);
+            if (free.length > 0 && r.bool(0.5)) groups.set(r.pick(free), this.servers(1));
+            return { kind: "join", groups };
+          }
+          if (variant === 1) return { kind: "join", groups: new Map([[unknown, []]]) };
+          return { kind: "join", groups: new Map([[unknown, ["no-port-here"]]]) };
+        }
+        case "leave": {
+          const variant = r.int(3);
+          if (variant === 1 && present.length > 0) return { kind: "leave", gids: [...present] }; // every group
+          if (variant === 2 && present.length > 0) {
+            const g = r.pick(present);
+            return { kind: "leave", gids: [g, g] };
+          }
+          return { kind: "leave", gids: [unknown] };
+        }
+        case "move":
+          if (r.bool(0.5) || present.length === 0) return { kind: "move", shard: r.int(this.shardCount) as ShardId, gid: unknown };
+          return { kind: "move", shard: this.shardCount as ShardId, gid: r.pick(present) };
+      }
+    }
+    if (kind === "leave" && present.length < 2) kind = "join";
+    if (kind === "move" && present.length === 0) kind = "join";
+    if (kind === "join" && free.length === 0) kind = present.length >= 2 ? "leave" : "move";
+    switch (kind) {
+      case "join": {
+        const k = r.range(1, Math.min(3, free.length));
+        const groups = new Map<GroupId, string[]>();
+        for (const g of r.shuffle(free).slice(0, k)) groups.set(g, this.servers(g));
+        return { kind: "join", groups };
+      }
+      case "leave": {
+        const k = r.range(1, Math.min(2, present.length - 1));
+        return { kind: "leave", gids: r.shuffle(present).slice(0, k) };
+      }
+      case "move":
+        return { kind: "move", shard: r.int(this.shardCount) as ShardId, gid: r.pick(present) };
+    }
+  }
+
+  /** The hinted leader if it is up, else (or with probability `randomRate`) any live node. */
+  private target(randomRate = 0): Handle | undefined {
+    const live = this.cluster.live();
+    if (live.length === 0) return undefined;
+    if (this.hint !== undefined && !(randomRate > 0 && this.rng.bool(randomRate))) {
+      const h = live.find((x) => x.id === this.hint);
+      if (h) return h;
+    }
+    return this.rng.pick(live);
+  }
+
+  private attempt<T>(p: Promise<T>, late: (o: Outcome<T>) => void): Promise<Outcome<T>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const cancel = this.cluster.timer(`a${this.id} timeout`, this.cfg.attemptTimeoutMs, () => {
+        settled = true;
+        resolve({ ok: false, timeout: true });
+      });
+      const finish = (o: Outcome<T>): void => {
+        if (settled) {
+          try {
+            late(o);
+          } catch (e) {
+            this.cluster.clientFailed(this.id, e as Error);
+          }
+          return;
+        }
+        settled = true;
+        cancel();
+        resolve(o);
+      };
+      p.then((value) => finish({ ok: true, value }), (error: Error) => finish({ ok: false, error }));
+    });
+  }
+
+  /**
+   * Sends `op` as the next request and retries the same (clientId, seq) until a reply is
+   * taken. Undefined only when the run has failed.
+   */
+  async change(op: ControllerOp): Promise<CommandResult | undefined> {
+    const cmd: ControllerCommand = { clientId: this.clientId, seq: ++this.seq, op, shardCount: this.shardCount };
+    const data = encodeCommand(cmd);
+    this.checker.issuing(cmd);
+    this.trace(`change ${describeOp(cmd)}`);
+    for (let tries = 0; ; tries++) {
+      if (this.checker.failure !== undefined) return undefined;
+      if (tries > 0) this.retries++;
+      const h = this.target();
+      if (!h) {
+        await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      this.trace(`send #${cmd.seq} -> n${h.id}${tries > 0 ? ` (retry ${tries})` : ""}`);
+      const o = await this.attempt(h.node!.propose(data), (late) => {
+        if (!late.ok) return;
+        this.trace(`late reply #${cmd.seq} from n${h.id}: ${describeResult(late.value)}`);
+        this.checker.reply(cmd, h.id, late.value, "late");
+      });
+      if (o.ok) {
+        if (!this.stopping && this.rng.bool(this.cfg.dropReplyRate)) {
+          // The reply was lost on its way back: the client cannot tell; it retries the same request.
+          this.trace(`reply #${cmd.seq} from n${h.id} lost: ${describeResult(o.value)}`);
+          this.checker.reply(cmd, h.id, o.value, "lost");
+          await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+          continue;
+        }
+        this.trace(`reply #${cmd.seq} from n${h.id}: ${describeResult(o.value)}`);
+        this.checker.reply(cmd, h.id, o.value, "reply");
+        this.checker.completed(cmd, o.value);
+        this.hint = h.id;
+        return o.value;
+      }
+      if ("timeout" in o) {
+        this.trace(`timeout #${cmd.seq} at n${h.id}`);
+        this.hint = undefined;
+        continue;
+      }
+      const e = o.error;
+      this.trace(`refused #${cmd.seq} by n${h.id}: ${e.name}`);
+      if (e instanceof NotLeaderError) {
+        this.hint = e.leaderHint !== 0 ? e.leaderHint : undefined;
+        // Follow a fresh hint at once; otherwise back off (two nodes may point at each other).
+        if (this.hint === undefined || tries > 0) await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      if (!(e instanceof BackpressureError || e instanceof LeadershipTransferError)) this.hint = undefined; // Stopped, Timeout...
+      await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+    }
+  }
+
+  /**
+   * A linearizable Query(num) (-1: the latest): readBarrier on the (hinted) leader, then the
+   * replica's durable configs. Gives up after 5 attempts (undefined).
+   */
+  async query(num: number): Promise<Config | undefined> {
+    for (let tries = 0; tries < 5; tries++) {
+      if (this.checker.failure !== undefined) return undefined;
+      const h = this.target(tries === 0 ? this.cfg.randomNodeRate : 0);
+      if (!h) {
+        await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      const mustSee = this.checker.maxRepliedNum;
+      this.trace(`query ${num} -> n${h.id} mustSee:${mustSee}`);
+      const o = this.unsafeQueries
+        ? { ok: true as const, value: undefined }
+        : await this.attempt(h.node!.readBarrier(), () => {});
+      if (o.ok) {
+        const c = h.sm.config(num);
+        this.trace(`query ${num} n${h.id} -> config ${c.num}`);
+        this.checker.queryDone(h.id, num, mustSee, c);
+        if (c.num > this.view.num) this.view = c;
+        this.hint = h.id;
+        return c;
+      }
+      if ("timeout" in o) {
+        this.hint = undefined;
+        continue;
+      }
+      if (o.error instanceof NotLeaderError) {
+        this.hint = o.error.leaderHint !== 0 ? o.error.leaderHint : undefined;
+        if (this.hint === undefined || tries > 0) await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
+      await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+    }
+    return undefined;
+  }
+}
+
+/** Runs every promise chain the last event started (all of them end: I/O is virtual). */
+const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
+
+export async function runControllerSeed(seed: number, opts: ControllerRunOptions = {}): Promise<ControllerRunResult> {
+  seed = seed >>> 0;
+  const base = deriveControllerParams(seed);
+  const params = opts.params ? opts.params(base) : base;
+  const safetyMs = opts.safetyMs ?? controllerSafetyMs;
+  const livenessMs = opts.livenessMs ?? 10_000;
+  const checkEvery = opts.checkEvery ?? 8;
+  const maxEvents = opts.maxEvents ?? 2_000_000;
+  const stormMessages = opts.stormMessages ?? 2000;
+  const sameTimeBatch = opts.sameTimeBatch ?? 16;
+
+  const root = new SimRng(seed).fork("controller");
+  const clock = new SimClock();
+  const hash = createHash("sha256");
+  const sink = opts.trace;
+  let pending = "";
+  const trace = (line: string): void => {
+    const l = `${clock.nowMs()} ${line}\n`;
+    pending += l;
+    if (pending.length >= 65536) {
+      hash.update(pending);
+      pending = "";
+    }
+    sink?.(l.slice(0, -1));
+  };
+  const raftChecker = new Checker();
+  const checker = new ControllerChecker(params.shardCount, { model: opts.model });
+  const durables = new Map<NodeId, ControllerDurable>();
+  const cluster: ControllerCluster = new SimCluster<SimControllerStateMachine>(
+    params.cluster, clock, root.fork("cluster"), raftChecker, trace,
+    (disk, id) => {
+      let d = durables.get(id);
+      if (!d) {
+        d = new ControllerDurable(id, params.shardCount);
+        durables.set(id, d);
+      }
+      checker.restarted(id, d);
+      return new SimControllerStateMachine(disk, d, { chunkBytes: params.cluster.snapshotChunkBytes, observer: checker, ignoreDedup: opts.brokenDedup });
+    },
+  );
+  const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
+  trace(`controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`);
+
+  let events = 0;
+  let drains = 0;
+  let lastTimeMs = -1;
+  let eventsAtTime = 0;
+  let failure: string | undefined;
+  const currentFailure = (): string | undefined =>
+    raftChecker.failure ?? checker.failure ?? (cluster.failures.length > 0 ? cluster.failures[0] : undefined);
+  const allDurables = (): ControllerDurable[] => cluster.ids.flatMap((id) => durables.get(id) ?? []);
+
+  const runUntil = async (until: () => boolean, deadlineMs: number): Promise<boolean> => {
+    while (failure === undefined) {
+      if (until()) return true;
+      const next = clock.peekTime();
+      if (next === undefined || next > deadlineMs) return false;
+      try {
+        clock.runNext();
+        events++;
+        const now = clock.nowMs();
+        for (let k = 1; k < sameTimeBatch && clock.peekTime() === now; k++) {
+          clock.runNext();
+          events++;
+        }
+      } catch (e) {
+        failure = currentFailure() ?? `uncaught in event: ${(e as Error).stack ?? e}`;
+        break;
+      }
+      await drain();
+      drains++;
+      if (drains % checkEvery === 0) {
+        if (cluster.net.inFlight > stormMessages) {
+          failure ??= `message storm: ${cluster.net.inFlight} messages in flight at ${clock.nowMs()} ms (bound ${stormMessages})`;
+        }
+        try {
+          cluster.checkLive();
+          if (drains % (checkEvery * 128) === 0) {
+            cluster.checkLogs();
+            checker.compareHistories(allDurables());
+          }
+        } catch (e) {
+          failure = currentFailure() ?? `check: ${(e as Error).message}`;
+        }
+      }
+      failure ??= currentFailure();
+      if (clock.nowMs() !== lastTimeMs) {
+        lastTimeMs = clock.nowMs();
+        eventsAtTime = 0;
+      } else if (++eventsAtTime > 100_000) {
+        failure ??= `stuck: 100000 events at virtual time ${lastTimeMs} ms without time moving (livelock)`;
+      }
+      if (events >= maxEvents) failure ??= `stuck: ${events} events by virtual time ${clock.nowMs()} ms`;
+    }
+    return false;
+  };
+
+  for (const id of cluster.ids) cluster.start(id);
+  const clients: SimAdminClient[] = [];
+  for (let i = 1; i <= params.clients; i++) {
+    const c = new SimAdminClient(cluster, checker, i, root.fork(`admin-${i}`), params.client, params.shardCount, params.maxGid, opts.unsafeQueries);
+    clients.push(c);
+    c.start();
+  }
+  const nemesis = new Nemesis(cluster, root.fork("nemesis"), params);
+  nemesis.start();
+
+  // ---------------------------------------------------------------- safety phase
+  await runUntil(() => false, safetyMs);
+
+  // ---------------------------------------------------------------- liveness phase
+  let livenessSettledMs = -1;
+  let probe: SimAdminClient | undefined;
+  if (failure === undefined) {
+    const start = clock.nowMs();
+    let stateBytes = 0;
+    for (const d of durables.values()) stateBytes = Math.max(stateBytes, encodeSnapshot(d).length);
+    const transferMs = 20 * Math.ceil(stateBytes / params.cluster.snapshotChunkBytes);
+    const deadline = start + livenessMs + transferMs;
+    nemesis.stop();
+    for (const d of cluster.disks.values()) d.crashAfterWrites = undefined;
+    for (const c of clients) c.stop();
+    cluster.net.heal();
+    cluster.net.faults = { ...reliableNetwork };
+    trace(`liveness: heal, reliable network, restart ${params.fullRestart ? "every node" : "the crashed nodes"}`);
+    for (const id of cluster.ids) cluster.resume(id);
+    if (params.fullRestart) for (const id of cluster.ids) cluster.crash(id);
+    for (const id of cluster.ids) if (!cluster.isUp(id)) cluster.restart(id);
+
+    let clientsDone = false;
+    void Promise.all(clients.map((c) => c.done)).then(() => { clientsDone = true; });
+    // A fresh change must complete, and a Query(-1) after it must reflect it.
+    probe = new SimAdminClient(cluster, checker, 0, root.fork("probe"),
+      { ...params.client, dropReplyRate: 0, randomNodeRate: 0, attemptTimeoutMs: 500, retryMs: 10 }, params.shardCount, params.maxGid);
+    const probeGid = 1000 as GroupId;
+    let probeDone = false;
+    const probeRun = async (): Promise<void> => {
+      const r = await probe!.change({ kind: "join", groups: new Map([[probeGid, ["probe-1.sim:7000", "probe-2.sim:7001"]]]) });
+      if (r === undefined) return;
+      if (!r.ok) {
+        failure ??= `liveness: the probe's join of group ${probeGid} was refused: ${describeResult(r)}`;
+        return;
+      }
+      for (;;) {
+        const c = await probe!.query(-1);
+        if (c === undefined) {
+          if (checker.failure !== undefined || failure !== undefined) return;
+          continue;
+        }
+        if (!c.groups.has(probeGid) && c.num === r.configNum) failure ??= `liveness: Query(-1) returned config ${c.num} without the probe's group`;
+        probeDone = true;
+        return;
+      }
+    };
+    probeRun().catch((e: Error) => cluster.clientFailed(0, e));
+    const settled = (): boolean => {
+      if (!probeDone || !clientsDone) return false;
+      const live = cluster.live();
+      if (live.length !== cluster.ids.length) return false;
+      const leader = cluster.leader();
+      if (!leader) return false;
+      const lss = leader.node!.softState();
+      const commit = leader.node!.status().commit;
+      for (const h of live) {
+        const ss = h.node!.softState();
+        if (h !== leader && (ss.role !== "follower" || ss.leader !== leader.id || ss.term !== lss.term)) return false;
+        if (h.node!.status().applied < commit || h.sm.appliedIndex() < commit) return false;
+      }
+      return true;
+    };
+    const ok = await runUntil(settled, deadline);
+    if (failure === undefined && !ok) {
+      failure = `liveness: no stable leader with a completed change and every replica caught up within ${livenessMs + transferMs} ms after healing ` +
+        `(probe done: ${probeDone}, clients done: ${clientsDone})\n${describeCluster(cluster)}`;
+    }
+    if (failure === undefined) {
+      livenessSettledMs = clock.nowMs() - start;
+      trace(`liveness settled in ${livenessSettledMs} ms`);
+      try {
+        cluster.checkLogs();
+        const ds = allDurables();
+        checker.compareHistories(ds);
+        const lens = ds.map((d) => d.configs.length);
+        if (new Set(lens).size !== 1) failure = `replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`;
+      } catch (e) {
+        failure = currentFailure() ?? (e as Error).message;
+      }
+    }
+  }
+  trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
+
+  let lostWrites = 0;
+  let snapshotsTaken = 0;
+  for (const d of cluster.disks.values()) {
+    lostWrites += d.lostWrites;
+    snapshotsTaken += d.snapshotsTaken;
+  }
+  const ns = cluster.net.stats;
+  const cs = checker.stats;
+  const stats: ControllerRunStats = {
+    events,
+    drains,
+    virtualMs: clock.nowMs(),
+    nodes: params.cluster.size,
+    messagesSent: ns.sentMessages,
+    messagesDropped: ns.droppedMessages,
+    messagesDuplicated: ns.duplicatedMessages,
+    messagesCut: ns.cutMessages,
+    peakInFlight: cluster.net.peakInFlight,
+    crashes: cluster.stats.crashes,
+    restarts: cluster.stats.restarts,
+    pauses: cluster.stats.pauses,
+    leaders: raftChecker.stats.leaders,
+    committedEntries: raftChecker.stats.committedEntries,
+    snapshotsTaken,
+    snapshotsInstalled: cluster.stats.snapshotsInstalled,
+    interruptedInstalls: cluster.stats.interruptedInstalls,
+    lostWrites,
+    configs: checker.configs.length - 1,
+    changesCompleted: cs.changesCompleted,
+    changesOk: cs.changesOk,
+    changesRefused: cs.changesRefused,
+    replies: cs.replies,
+    lateReplies: cs.lateReplies,
+    lostReplies: cs.lostReplies,
+    retries: clients.reduce((n, c) => n + c.retries, probe?.retries ?? 0),
+    queries: cs.queries,
+    restores: cs.restores,
+    duplicateEntries: cs.duplicateEntries,
+    livenessSettledMs,
+  };
+  hash.update(pending);
+  return {
+    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params,
+    createdPerRequest: checker.createdPerRequest(),
+  };
+}
+
+function describeCluster(cluster: ControllerCluster): string {
+  const lines: string[] = [];
+  for (const id of cluster.ids) {
+    const h = cluster.handles.get(id);
+    if (!h?.alive || !h.node) {
+      lines.push(`  n${id}: down`);
+      continue;
+    }
+    const st = h.node.status();
+    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} latest config:${h.sm.latest().num} ${JSON.stringify(st.progress)}`);
+  }
+  return lines.join("\n");
+}
+
+/** The message a failed controller seed reports: the failure, how to replay it, then the details. */
+export function controllerFailureReport(r: ControllerRunResult): string {
+  const [first, ...rest] = (r.failure ?? "").split("\n");
+  const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
+  return `FAIL controller seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --controller${details}\n`;
+}
