@@ -23,7 +23,7 @@ import { assert } from "../common/assert";
 import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
-import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
+import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, decodeConfig, encodeConfig, resultFromWire, resultToWire } from "./codec";
@@ -217,14 +217,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         results.push(noopResult);
         continue;
       }
-      let cmd: ControllerCommand;
-      try {
-        cmd = decodeCommand(e.data);
-      } catch (err) {
-        // Only validated commands are proposed: a malformed committed entry is a bug (or disk
-        // corruption the log store's checksums missed).
-        assert(false, `controller: committed entry ${e.index} does not decode: ${(err as Error).message}`);
-      }
+      const cmd: ControllerCommand = decodeCommitted(e, decodeCommand, "controller");
       const out = this.core.apply(cmd, e.index);
       results.push(out.result);
       if (out.created) {

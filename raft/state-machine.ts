@@ -2,6 +2,7 @@
  * The contract between RaftNode and the application state machine it drives (the controller,
  * a shard group, or a test KV).
  */
+import { AssertionFailure } from "../common/assert";
 import type { LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "./core/types";
 
@@ -64,4 +65,17 @@ export function bytesSnapshotSink(install: (bytes: Uint8Array) => Promise<void>)
       parts = [];
     },
   };
+}
+
+/**
+ * Decodes a committed entry's command. Only validated commands are proposed, so a committed
+ * entry that does not decode is a bug (or disk corruption the log store's checksums missed):
+ * asserted, never skipped (replicas must not diverge).
+ */
+export function decodeCommitted<T>(e: Entry, decode: (b: Uint8Array) => T, who: string): T {
+  try {
+    return decode(e.data);
+  } catch (err) {
+    throw new AssertionFailure(`${who}: committed entry ${e.index} does not decode: ${(err as Error).message}`);
+  }
 }

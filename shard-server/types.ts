@@ -1,5 +1,6 @@
 /** Domain types of a shard group's replicated state (DESIGN.md §5). */
 import type { ConfigNum, ShardId } from "../common/ids";
+import type { Config } from "../controller/config";
 
 /**
  * A shard's state in this group's current config:
@@ -64,4 +65,17 @@ export interface ShardChunkIn {
   readonly last: boolean;
   /** The shard's duplicate table, in the last chunk. */
   readonly dedup: ReadonlyMap<string, DedupRecord>;
+}
+
+/** What a Raft log entry of a shard group does (proto Command.op). */
+export type ShardOp =
+  | { readonly kind: "write"; readonly write: ClientWrite }
+  | { readonly kind: "reconfigure"; readonly config: Config }
+  | { readonly kind: "insert"; readonly chunk: ShardChunkIn }
+  | { readonly kind: "deleteShard" | "gcDone"; readonly configNum: ConfigNum; readonly shard: ShardId };
+
+/** A shard group's log entry: the op and the proposing leader's timestamp (log time). */
+export interface ShardCommand {
+  readonly timestampMs: number;
+  readonly op: ShardOp;
 }

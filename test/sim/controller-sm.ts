@@ -17,7 +17,7 @@
 import { assert } from "../../common/assert";
 import type { LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
-import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
+import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, resultFromWire, resultToWire } from "../../controller/codec";
 import { type Config, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
@@ -137,12 +137,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
         out.push({ index: e.index, entry: e, cmd: undefined, result: simNoopResult, created: undefined });
         continue;
       }
-      let cmd: ControllerCommand;
-      try {
-        cmd = decodeCommand(e.data);
-      } catch (err) {
-        assert(false, `controller: committed entry ${e.index} does not decode: ${(err as Error).message}`);
-      }
+      const cmd: ControllerCommand = decodeCommitted(e, decodeCommand, "controller");
       if (this.opts.ignoreDedup) this.coreDedup.clear();
       const o = this.core.apply(cmd, e.index);
       out.push({ index: e.index, entry: e, cmd, result: o.result, created: o.created });

@@ -1,0 +1,604 @@
+/**
+ * A shard group's applied state on RocksDB (DESIGN.md §2.4, §5): the key/value data of every
+ * shard it holds, the per-shard metadata and duplicate tables, the current config and the
+ * applied index, in the replica's own database directory (the Raft log lives in another).
+ * RaftNode drives it through the StateMachine contract; the pure ShardGroupCore decides, this
+ * module reads the keys a write touches and stores the Effects.
+ *
+ * Key layout (binary keys; a one-byte ASCII prefix per kind; u16/u32/u64 are big-endian):
+ *   "!a"                              applied index        u64
+ *   "!c"                              current config       shardkv.controller.Config
+ *   "!g"                              gid u64 ++ shardCount u32 (fixed when the dir is created)
+ *   "d" ++ u16 shard ++ key bytes     value of `key`       raw bytes
+ *   "m" ++ u16 shard                  shard metadata       shardkv.kv.ShardMeta
+ *   "u" ++ u16 shard ++ 16-byte id    duplicate record     shardkv.kv.DedupRecord
+ * A shard's data is one contiguous key range ("d" ++ u16 shard ...), and so is its duplicate
+ * table: clearing a shard deletes both ranges (in the apply's batch); per-shard key and byte
+ * counts iterate the data range.
+ *
+ * apply() writes the effects of all its entries and the new applied index in ONE synced batch.
+ * Within an apply, an overlay of the batch being built serves reads of later entries (and a
+ * clear deletes both the stored keys and the overlay's). Only the metadata, the config and
+ * the duplicate tables are in memory (in the core); data is read from RocksDB on demand.
+ *
+ * Snapshots stream the whole database (but the applied index, which is the snapshot's index)
+ * from a RocksDB iterator, i.e. an implicit RocksDB snapshot taken when snapshot() is called,
+ * as chunks of records `u32 keyLen ++ key ++ u32 valueLen ++ value`. A restore writes the
+ * chunks as they arrive into a staging database `${dir}.restore`; finish() stores the applied
+ * index there (synced), then swaps directories (dir -> `${dir}.old`, staging -> dir, fsync of
+ * the parent) and reloads. open() completes or discards an interrupted swap, so a restore is
+ * atomic across crashes: the state is either the old one or the whole snapshot.
+ */
+import { mkdir, open as openFile, rename, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { assert } from "../common/assert";
+import { InternalError, InvalidArgumentError, ShardKVError, WrongGroupError } from "../common/errors";
+import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
+import { decodeConfig, encodeConfig } from "../controller/codec";
+import { type Config, initialConfig, validateShardCount } from "../controller/config";
+import { shardOf } from "../controller/shard-of";
+import type { Entry, SnapshotMeta } from "../raft/core/types";
+import { decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
+import { openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import { clientIdBytes, clientIdToBytes, decodeCommand, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
+import { type Effects, emptyEffects, ShardGroupCore, type WriteOutcome } from "./state-machine";
+import type { DedupRecord, ShardChunkIn, ShardCommand, ShardMeta, ShardState } from "./types";
+
+/** Bytes per snapshot chunk sent to a lagging follower (about 1 MiB; one record may overshoot). */
+export const shardSnapshotChunkBytes = 1024 * 1024;
+
+/** The result of one applied log entry (null for a noop). */
+export type ApplyResult =
+  | { readonly kind: "write"; readonly outcome: WriteOutcome }
+  | { readonly kind: "reconfigure" | "insert" | "gcDone"; readonly accepted: boolean }
+  | { readonly kind: "deleteShard"; readonly result: "done" | "notReady" }
+  | null;
+
+/** The previous owner has not reached the pull's config yet; retry later. */
+export class ShardNotReadyError extends ShardKVError {
+  readonly code = "Stopped";
+  constructor(readonly shard: ShardId, readonly configNum: ConfigNum, readonly atConfigNum: ConfigNum) {
+    super(`shard ${shard} cannot be pulled for config ${configNum} yet: this group is at config ${atConfigNum} (retry)`);
+  }
+}
+
+export interface ShardStats {
+  readonly shard: ShardId;
+  /** "gc": serving, waiting for the previous owner's delete acknowledgement. */
+  readonly state: ShardState | "gc";
+  readonly configNum: ConfigNum;
+  readonly keys: number;
+  /** Key plus value bytes of the shard's data. */
+  readonly bytes: number;
+  readonly dedupClients: number;
+}
+
+export interface ShardStateOptions {
+  readonly gid: GroupId;
+  readonly shardCount: number;
+  /** Inactivity (log time) after which a client's duplicate records are forgotten. */
+  readonly dedupTtlMs: number;
+  /** Snapshot chunk size (default shardSnapshotChunkBytes). */
+  readonly snapshotChunkBytes?: number;
+}
+
+const appliedKey = Buffer.from("!a");
+const configKey = Buffer.from("!c");
+const groupKey = Buffer.from("!g");
+const dataPrefix = 0x64; // 'd'
+const metaPrefix = 0x6d; // 'm'
+const dedupPrefix = 0x75; // 'u'
+
+function shardPrefix(prefix: number, shard: number): Buffer {
+  assert(Number.isInteger(shard) && shard >= 0 && shard < shardIdLimit, () => `shard ${shard} out of range`);
+  const b = Buffer.alloc(3);
+  b[0] = prefix;
+  b.writeUInt16BE(shard, 1);
+  return b;
+}
+
+/** [gte, lt) of every key of `prefix` for `shard`. */
+function shardRange(prefix: number, shard: number): { gte: Buffer; lt: Buffer } {
+  const gte = shardPrefix(prefix, shard);
+  const lt = shard + 1 < shardIdLimit ? shardPrefix(prefix, shard + 1) : Buffer.from([prefix + 1]);
+  return { gte, lt };
+}
+
+/** The keys of the store's records (exported for tests). */
+export const shardKeys = {
+  applied: appliedKey,
+  config: configKey,
+  group: groupKey,
+  data: (shard: number, key: Uint8Array): Buffer => Buffer.concat([shardPrefix(dataPrefix, shard), key]),
+  meta: (shard: number): Buffer => shardPrefix(metaPrefix, shard),
+  dedup: (shard: number, clientId: string): Buffer => Buffer.concat([shardPrefix(dedupPrefix, shard), clientIdToBytes(clientId)]),
+  dataRange: (shard: number) => shardRange(dataPrefix, shard),
+  dedupRange: (shard: number) => shardRange(dedupPrefix, shard),
+  metasRange: { gte: Buffer.from([metaPrefix]), lt: Buffer.from([metaPrefix + 1]) },
+  dedupsRange: { gte: Buffer.from([dedupPrefix]), lt: Buffer.from([dedupPrefix + 1]) },
+};
+
+const u64 = (n: number): Buffer => {
+  assert(Number.isSafeInteger(n) && n >= 0, () => `${n} is not a u64 we can store`);
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+};
+const readU64 = (b: Buffer, at = 0): number => Number(b.readBigUInt64BE(at));
+
+function groupRecord(gid: number, shardCount: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeBigUInt64BE(BigInt(gid), 0);
+  b.writeUInt32BE(shardCount, 8);
+  return b;
+}
+
+const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
+
+async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
+  try {
+    return await db.get(key);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await openFile(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const stagingDir = (dir: string) => `${dir}.restore`;
+const oldDir = (dir: string) => `${dir}.old`;
+
+/** Completes or discards a restore's directory swap interrupted by a crash (see the header). */
+async function recoverSwap(dir: string): Promise<void> {
+  const [hasDir, hasOld, hasStaging] = await Promise.all([exists(dir), exists(oldDir(dir)), exists(stagingDir(dir))]);
+  if (!hasDir && hasOld) {
+    // Crashed between the two renames: the staging database is complete (finish() synced it
+    // before the first rename).
+    assert(hasStaging, `${dir}: missing, with ${oldDir(dir)} but no ${stagingDir(dir)}`);
+    await rename(stagingDir(dir), dir);
+    await fsyncDir(dirname(dir));
+  } else if (hasStaging) {
+    // An unfinished (or aborted) restore: the old state stands.
+    await rm(stagingDir(dir), { recursive: true, force: true });
+  }
+  if (hasOld) await rm(oldDir(dir), { recursive: true, force: true });
+}
+
+/** The pending writes of one apply: key (latin1) -> final value (undefined = delete). */
+class Overlay {
+  private readonly m = new Map<string, { key: Buffer; value: Uint8Array | undefined }>();
+  has(key: Buffer): boolean {
+    return this.m.has(key.toString("latin1"));
+  }
+  get(key: Buffer): Uint8Array | undefined {
+    return this.m.get(key.toString("latin1"))?.value;
+  }
+  set(key: Buffer, value: Uint8Array | undefined): void {
+    this.m.set(key.toString("latin1"), { key, value });
+  }
+  /** Deletes every pending key in [gte, lt). */
+  clearRange(gte: Buffer, lt: Buffer): void {
+    for (const e of this.m.values()) if (Buffer.compare(e.key, gte) >= 0 && Buffer.compare(e.key, lt) < 0) e.value = undefined;
+  }
+  ops(): LevelBatchOp[] {
+    return [...this.m.values()].map((e) => (e.value === undefined ? { type: "del", key: e.key } : { type: "put", key: e.key, value: e.value }));
+  }
+}
+
+interface Loaded {
+  applied: LogIndex;
+  core: ShardGroupCore;
+}
+
+export class RocksShardStateMachine implements StateMachine<ApplyResult> {
+  private applied: LogIndex;
+  private c: ShardGroupCore;
+  /** Log time of the last duplicate-table expiry scan. */
+  private lastExpireMs = 0;
+  /** Per shard: whether it is served as of the last durable batch, and a counter of its flips. */
+  private readonly durableServing: boolean[];
+  private readonly servingEpoch: Uint32Array;
+  private durableConfigNum: ConfigNum;
+  private applying = false;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private db: LevelDb,
+    private readonly opts: ShardStateOptions,
+    loaded: Loaded,
+  ) {
+    this.applied = loaded.applied;
+    this.c = loaded.core;
+    this.durableServing = new Array<boolean>(opts.shardCount).fill(false);
+    this.servingEpoch = new Uint32Array(opts.shardCount);
+    this.durableConfigNum = this.c.config.num;
+    this.markDurable();
+  }
+
+  /**
+   * Opens (creating if missing) group `gid`'s state in `dir`. A directory created for another
+   * gid or shard count is an InvalidArgumentError naming both.
+   */
+  static async open(dir: string, opts: ShardStateOptions): Promise<RocksShardStateMachine> {
+    validateShardCount(opts.shardCount);
+    assert(opts.shardCount <= shardIdLimit, `shard count ${opts.shardCount} does not fit a u16 shard id`);
+    assert(Number.isSafeInteger(opts.gid) && opts.gid > 0, `gid ${opts.gid} must be a positive integer`);
+    assert(opts.dedupTtlMs > 0, `dedupTtlMs ${opts.dedupTtlMs} must be positive`);
+    await mkdir(dirname(dir), { recursive: true });
+    await recoverSwap(dir);
+    const db = await openLevelDb(dir);
+    try {
+      const stored = await getOrUndefined(db, groupKey);
+      if (stored === undefined) {
+        await db.batch([
+          { type: "put", key: configKey, value: encodeConfig(initialConfig(opts.shardCount)) },
+          { type: "put", key: appliedKey, value: u64(0) },
+          // Written last in the batch (atomic anyway): its presence means "created".
+          { type: "put", key: groupKey, value: groupRecord(opts.gid, opts.shardCount) },
+        ], { sync: true });
+      } else {
+        assert(stored.length === 12, `${dir}: group record has ${stored.length} bytes, want 12`);
+        const gid = readU64(stored, 0);
+        const shards = stored.readUInt32BE(8);
+        if (gid !== opts.gid || shards !== opts.shardCount) {
+          throw new InvalidArgumentError(
+            "gid",
+            `data dir ${dir} belongs to group ${gid} with ${shards} shards, but was opened as group ${opts.gid} with ${opts.shardCount} shards`,
+          );
+        }
+      }
+      return new RocksShardStateMachine(dir, db, opts, await load(db, dir, opts));
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  appliedIndex(): LogIndex {
+    return this.applied;
+  }
+
+  /** The pure core (metadata, config, duplicate tables); may run ahead of disk during an apply. */
+  get core(): ShardGroupCore {
+    return this.c;
+  }
+
+  async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
+    assert(entries.length > 0, "apply of no entries");
+    assert(!this.closed, "apply after close");
+    assert(!this.applying, "concurrent apply");
+    this.applying = true;
+    try {
+      const overlay = new Overlay();
+      const results: ApplyResult[] = [];
+      for (const e of entries) {
+        assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
+        if (e.type !== "normal") {
+          results.push(null);
+          continue;
+        }
+        const cmd: ShardCommand = decodeCommitted(e, decodeCommand, `shard group ${this.opts.gid}`);
+        const fx = emptyEffects();
+        results.push(await this.applyOne(cmd, overlay, fx));
+        if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10) {
+          this.c.expireDedup(cmd.timestampMs, fx);
+          this.lastExpireMs = cmd.timestampMs;
+        }
+        await this.stage(fx, overlay);
+      }
+      const last = entries[entries.length - 1]!.index;
+      overlay.set(appliedKey, u64(last));
+      await this.db.batch(overlay.ops(), { sync: true });
+      this.applied = last;
+      this.markDurable();
+      return results;
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private async applyOne(cmd: ShardCommand, overlay: Overlay, fx: Effects): Promise<ApplyResult> {
+    const op = cmd.op;
+    switch (op.kind) {
+      case "write": {
+        const w = op.write;
+        // The core reads synchronously: fetch the keys the ops touch first.
+        const fetched = new Map<string, Uint8Array | undefined>();
+        if (this.c.serves(w.shard)) {
+          for (const o of w.ops) {
+            const k = shardKeys.data(w.shard, o.key);
+            if (!overlay.has(k) && !fetched.has(k.toString("latin1"))) fetched.set(k.toString("latin1"), await getOrUndefined(this.db, k));
+          }
+        }
+        const read = (shard: ShardId, key: Uint8Array): Uint8Array | undefined => {
+          const k = shardKeys.data(shard, key);
+          if (overlay.has(k)) return overlay.get(k);
+          const s = k.toString("latin1");
+          assert(fetched.has(s), `write read key ${s} not fetched`);
+          return fetched.get(s);
+        };
+        return { kind: "write", outcome: this.c.applyWrite(w, cmd.timestampMs, read, fx) };
+      }
+      case "reconfigure":
+        if (op.config.shards.length !== this.opts.shardCount) return { kind: "reconfigure", accepted: false };
+        return { kind: "reconfigure", accepted: this.c.applyReconfigure(op.config, fx) };
+      case "insert":
+        if (op.chunk.shard >= this.opts.shardCount) return { kind: "insert", accepted: false };
+        return { kind: "insert", accepted: this.c.applyInsert(op.chunk, fx) };
+      case "deleteShard":
+        if (op.shard >= this.opts.shardCount) return { kind: "deleteShard", result: "done" };
+        return { kind: "deleteShard", result: this.c.applyDeleteShard(op.configNum, op.shard, fx) };
+      case "gcDone":
+        if (op.shard >= this.opts.shardCount) return { kind: "gcDone", accepted: false };
+        return { kind: "gcDone", accepted: this.c.applyGcDone(op.configNum, op.shard, fx) };
+    }
+  }
+
+  /** Adds one command's effects to the batch being built, in the order Effects prescribes. */
+  private async stage(fx: Effects, overlay: Overlay): Promise<void> {
+    for (const shard of fx.clearShards) {
+      for (const range of [shardKeys.dataRange(shard), shardKeys.dedupRange(shard)]) {
+        for await (const [k] of this.db.iterator(range)) overlay.set(k, undefined);
+        overlay.clearRange(range.gte, range.lt);
+      }
+    }
+    for (const w of fx.writes) overlay.set(shardKeys.data(w.shard, w.key), w.value);
+    for (const m of fx.metas) overlay.set(shardKeys.meta(m.shard), encodeShardMeta(m));
+    for (const d of fx.dedup) overlay.set(shardKeys.dedup(d.shard, d.clientId), d.record === undefined ? undefined : encodeDedupRecord(d.clientId, d.record));
+    if (fx.config) overlay.set(configKey, encodeConfig(fx.config));
+  }
+
+  /** Records which shards are served as of the state now durable. */
+  private markDurable(): void {
+    for (let s = 0; s < this.opts.shardCount; s++) {
+      const sv = this.c.serves(s as ShardId);
+      if (sv !== this.durableServing[s]) {
+        this.durableServing[s] = sv;
+        this.servingEpoch[s]!++;
+      }
+    }
+    this.durableConfigNum = this.c.config.num;
+  }
+
+  /**
+   * Reads `key` of `shard` (after a ReadIndex barrier). Ownership is checked at the read point
+   * against the durable state: WrongGroupError unless the shard was served throughout the read.
+   */
+  async get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.opts.shardCount) {
+      throw new InvalidArgumentError("shard", `must be in [0, ${this.opts.shardCount}), got ${shard}`);
+    }
+    const s = shardOf(key, this.opts.shardCount);
+    if (s !== shard) throw new InvalidArgumentError("key", `key of shard ${s} read as shard ${shard}`);
+    if (!this.durableServing[shard]) throw new WrongGroupError(shard, this.durableConfigNum);
+    const epoch = this.servingEpoch[shard];
+    const v = await getOrUndefined(this.db, shardKeys.data(shard, key));
+    if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.durableConfigNum);
+    return v;
+  }
+
+  /** Per shard: state, config, and key/byte/duplicate-client counts from RocksDB. */
+  async shardStats(): Promise<ShardStats[]> {
+    const out: ShardStats[] = [];
+    for (let s = 0; s < this.opts.shardCount; s++) {
+      const shard = s as ShardId;
+      const m = this.c.meta(shard);
+      let keys = 0;
+      let bytes = 0;
+      for await (const [k, v] of this.db.iterator(shardKeys.dataRange(s))) {
+        keys++;
+        bytes += k.length - 3 + v.length;
+      }
+      let dedupClients = 0;
+      for await (const _ of this.db.iterator(shardKeys.dedupRange(s))) dedupClients++;
+      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.state;
+      out.push({ shard, state, configNum: m.configNum, keys, bytes, dedupClients });
+    }
+    return out;
+  }
+
+  /**
+   * Streams `shard` as of `configNum` to its new owner: the keys after `afterKey` (all when
+   * undefined) in key order, in chunks of at most `chunkBytesMax` key+value bytes (a single
+   * larger pair gets a chunk of its own), and the duplicate table in the last chunk. Only one
+   * chunk is built at a time. ShardNotReadyError while this group has not reached `configNum`,
+   * InvalidArgumentError when the shard is not in handoff for it here.
+   */
+  async *pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.opts.shardCount) {
+      throw new InvalidArgumentError("shard", `must be in [0, ${this.opts.shardCount}), got ${shard}`);
+    }
+    assert(chunkBytesMax > 0, "chunkBytesMax must be positive");
+    const ready = this.c.canServePull(configNum, shard);
+    if (ready === "notReady") throw new ShardNotReadyError(shard, configNum, this.c.config.num);
+    if (ready === "gone") {
+      const m = this.c.meta(shard);
+      throw new InvalidArgumentError("config_num", `shard ${shard} is not in handoff for config ${configNum} in group ${this.opts.gid} (state ${m.state} at config ${m.configNum})`);
+    }
+    // The shard is frozen (handoff); the iterator also reads an implicit RocksDB snapshot.
+    const dedup = new Map(this.c.dedupOf(shard));
+    const range = shardKeys.dataRange(shard);
+    const gte = afterKey === undefined ? range.gte : shardKeys.data(shard, afterKey);
+    let kvs: { key: Uint8Array; value: Uint8Array }[] = [];
+    let bytes = 0;
+    for await (const [k, v] of this.db.iterator({ gte, lt: range.lt })) {
+      const key = k.subarray(3);
+      if (afterKey !== undefined && Buffer.compare(key, afterKey) === 0) continue;
+      const size = key.length + v.length;
+      if (kvs.length > 0 && bytes + size > chunkBytesMax) {
+        yield { configNum, shard, kvs, last: false, dedup: new Map() };
+        kvs = [];
+        bytes = 0;
+      }
+      kvs.push({ key, value: v });
+      bytes += size;
+    }
+    yield { configNum, shard, kvs, last: true, dedup };
+  }
+
+  async snapshot(): Promise<SnapshotSource> {
+    assert(!this.closed, "snapshot after close");
+    const chunkBytes = this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes;
+    // The iterator pins a RocksDB snapshot now; the applied index is its first key.
+    const it = this.db.iterator({})[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert(!first.done && first.value[0].equals(appliedKey), "snapshot: applied index is not the first key");
+    const index = readU64(first.value[1]) as LogIndex;
+    let pending = await it.next();
+    let lastN = -1;
+    let lastChunk: { data: Uint8Array; last: boolean } | undefined;
+    let queue: Promise<unknown> = Promise.resolve();
+    const build = async (): Promise<{ data: Uint8Array; last: boolean }> => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      while (!pending.done && size < chunkBytes) {
+        const [k, v] = pending.value;
+        const hdr = Buffer.alloc(4);
+        hdr.writeUInt32BE(k.length);
+        const vhdr = Buffer.alloc(4);
+        vhdr.writeUInt32BE(v.length);
+        parts.push(hdr, k, vhdr, v);
+        size += 8 + k.length + v.length;
+        pending = await it.next();
+      }
+      return { data: Buffer.concat(parts), last: pending.done === true };
+    };
+    const readChunk = async (n: number): Promise<{ data: Uint8Array; last: boolean }> => {
+      if (n === lastN) return lastChunk!;
+      if (n !== lastN + 1) throw new InternalError(`snapshot ${index}: chunk ${n} asked after chunk ${lastN} (only the same or the next)`);
+      if (lastChunk?.last) throw new InternalError(`snapshot ${index}: chunk ${n} asked after the last chunk ${lastN}`);
+      lastChunk = await build();
+      lastN = n;
+      return lastChunk;
+    };
+    return {
+      index,
+      // Serialized: chunks are built from one iterator.
+      readChunk: (n) => {
+        const p = queue.then(() => readChunk(n));
+        queue = p.catch(() => undefined);
+        return p;
+      },
+      close: () => {
+        void it.return?.(undefined).catch(() => undefined);
+      },
+    };
+  }
+
+  restore(meta: SnapshotMeta): SnapshotSink {
+    const staging = stagingDir(this.dir);
+    let sdb: LevelDb | undefined;
+    let next = 0;
+    let sawGroup = false;
+    const discard = async () => {
+      if (sdb) await sdb.close();
+      sdb = undefined;
+      await rm(staging, { recursive: true, force: true });
+    };
+    return {
+      write: async (chunk, data) => {
+        if (chunk === 0) {
+          await discard();
+          sdb = await openLevelDb(staging);
+          next = 0;
+          sawGroup = false;
+        }
+        assert(sdb !== undefined && chunk === next, `snapshot ${meta.index}: chunk ${chunk}, want ${next}`);
+        next++;
+        const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        const ops: LevelBatchOp[] = [];
+        for (let at = 0; at < buf.length;) {
+          assert(at + 4 <= buf.length, `snapshot ${meta.index} chunk ${chunk}: truncated record`);
+          const kl = buf.readUInt32BE(at);
+          const key = Buffer.from(buf.subarray(at + 4, at + 4 + kl));
+          const vl = buf.readUInt32BE(at + 4 + kl);
+          const value = Buffer.from(buf.subarray(at + 8 + kl, at + 8 + kl + vl));
+          assert(at + 8 + kl + vl <= buf.length && key.length === kl && value.length === vl, `snapshot ${meta.index} chunk ${chunk}: truncated record`);
+          at += 8 + kl + vl;
+          if (key.equals(groupKey)) {
+            // A snapshot of another group (or shard count) must never replace ours.
+            assert(value.equals(groupRecord(this.opts.gid, this.opts.shardCount)), `snapshot ${meta.index}: group record ${value.toString("hex")} is not group ${this.opts.gid} with ${this.opts.shardCount} shards`);
+            sawGroup = true;
+          }
+          assert(!key.equals(appliedKey), `snapshot ${meta.index}: contains an applied index record`);
+          ops.push({ type: "put", key, value });
+        }
+        if (ops.length > 0) await sdb.batch(ops, { sync: false });
+      },
+      finish: async () => {
+        assert(sdb !== undefined, `snapshot ${meta.index}: finish without chunks`);
+        assert(sawGroup, `snapshot ${meta.index}: no group record`);
+        await sdb.batch([{ type: "put", key: appliedKey, value: u64(meta.index) }], { sync: true });
+        await sdb.close();
+        sdb = undefined;
+        // Swap directories (see the header); open() completes a swap a crash interrupted.
+        await this.db.close();
+        await rename(this.dir, oldDir(this.dir));
+        await rename(staging, this.dir);
+        await fsyncDir(dirname(this.dir));
+        await rm(oldDir(this.dir), { recursive: true, force: true });
+        this.db = await openLevelDb(this.dir);
+        const loaded = await load(this.db, this.dir, this.opts);
+        assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
+        this.applied = loaded.applied;
+        this.c = loaded.core;
+        this.lastExpireMs = 0;
+        this.markDurable();
+      },
+      abort: discard,
+    };
+  }
+
+  /** Releases the database; the state machine is unusable afterwards. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+}
+
+/** Reads the applied index, config, metadata and duplicate tables into a core. */
+async function load(db: LevelDb, dir: string, opts: ShardStateOptions): Promise<Loaded> {
+  const a = await getOrUndefined(db, appliedKey);
+  assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
+  const c = await getOrUndefined(db, configKey);
+  assert(c !== undefined, `${dir}: no config stored`);
+  const config: Config = decodeConfig(c);
+  assert(config.shards.length === opts.shardCount, `${dir}: config ${config.num} has ${config.shards.length} shards, want ${opts.shardCount}`);
+  const metas: ShardMeta[] = [];
+  for await (const [k, v] of db.iterator(shardKeys.metasRange)) {
+    const m = decodeShardMeta(v);
+    assert(k.length === 3 && k.readUInt16BE(1) === m.shard && m.shard < opts.shardCount, `${dir}: meta of shard ${m.shard} under ${k.toString("hex")}`);
+    metas.push(m);
+  }
+  const dedup = new Map<ShardId, Map<string, DedupRecord>>();
+  for await (const [k, v] of db.iterator(shardKeys.dedupsRange)) {
+    const shard = k.readUInt16BE(1) as ShardId;
+    const [id, r] = decodeDedupRecord(v);
+    assert(k.length === 3 + clientIdBytes && k.subarray(3).toString("hex") === id && shard < opts.shardCount, `${dir}: dedup record of ${id} under ${k.toString("hex")}`);
+    let t = dedup.get(shard);
+    if (!t) dedup.set(shard, (t = new Map()));
+    t.set(id, r);
+  }
+  const core = new ShardGroupCore({ gid: opts.gid, shardCount: opts.shardCount, config, metas, dedup, dedupTtlMs: opts.dedupTtlMs });
+  return { applied: readU64(a) as LogIndex, core };
+}

@@ -1,0 +1,311 @@
+/**
+ * The shard group's RocksDB state machine: durable apply (data, metas, dedup, config, applied
+ * index in one batch), restart, duplicate detection across a restart, a shard migration
+ * streamed with pullChunks into a second group, deleteShard garbage collection, snapshot and
+ * restore, and the gid check.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InvalidArgumentError, WrongGroupError } from "../../common/errors";
+import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/ids";
+import { configsEqual, type Config } from "../../controller/config";
+import { shardOf } from "../../controller/shard-of";
+import type { Entry } from "../../raft/core/types";
+import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
+import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError } from "../../shard-server/rocks-state";
+import type { ShardGroupCore } from "../../shard-server/state-machine";
+import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
+
+const N = 4;
+const TTL = 60_000;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+const g = (n: number) => n as GroupId;
+const sh = (n: number) => n as ShardId;
+const cn = (n: number) => n as ConfigNum;
+const clientA = "aa".repeat(16);
+const clientB = "bb".repeat(16);
+
+function config(num: number, shards: number[]): Config {
+  const gids = [...new Set(shards.filter((x) => x !== 0))];
+  return { num: cn(num), shards: shards.map(g), groups: new Map(gids.map((x) => [g(x), [`127.0.0.1:${9000 + x}`]])) };
+}
+
+/** The first `count` keys ("k<n>") of shard `s`. */
+function keysOf(s: number, count: number): string[] {
+  const out: string[] = [];
+  for (let n = 0; out.length < count; n++) if (shardOf(`k${n}`, N) === s) out.push(`k${n}`);
+  return out;
+}
+
+const put = (key: string, v: string): KvOp => ({ type: "put", key: enc(key), value: enc(v) });
+const append = (key: string, v: string): KvOp => ({ type: "append", key: enc(key), value: enc(v) });
+
+/** A state machine plus a log index counter and helpers to apply commands. */
+function driver(sm: RocksShardStateMachine, startIndex = sm.appliedIndex()) {
+  let index = startIndex as number;
+  let now = 1_000;
+  const entry = (op: ShardOp): Entry => ({
+    index: ++index as LogIndex, term: 1 as Term, type: "normal", data: encodeCommand({ timestampMs: (now += 10), op }),
+  });
+  const noop = (): Entry => ({ index: ++index as LogIndex, term: 1 as Term, type: "noop", data: new Uint8Array(0) });
+  const apply = (...ops: ShardOp[]) => sm.apply(ops.map(entry));
+  const write = async (clientId: string, seq: number, ops: KvOp[]) => {
+    const [r] = await apply({ kind: "write", write: { clientId, seq, ackedBelow: 0, shard: shardOf(ops[0]!.key, N), ops } });
+    if (r?.kind !== "write") throw new Error("not a write result");
+    return r.outcome;
+  };
+  return { entry, noop, apply, write, sm };
+}
+
+function dedupSnapshot(core: ShardGroupCore) {
+  const out: Record<string, unknown> = {};
+  for (let s = 0; s < N; s++) {
+    for (const [id, r] of core.dedupOf(sh(s))) out[`${s}/${id}`] = { ackedBelow: r.ackedBelow, lastSeenMs: r.lastSeenMs, replies: [...r.replies].map(([seq, rs]) => [seq, rs.map((x) => ({ ...x, value: Buffer.from(x.value).toString("hex") }))]) };
+  }
+  return out;
+}
+
+function metasOf(core: ShardGroupCore) {
+  return core.allMetas().map((m) => ({ ...m, pulledAfterKey: m.pulledAfterKey ? Buffer.from(m.pulledAfterKey).toString("hex") : undefined }));
+}
+
+describe("RocksShardStateMachine", () => {
+  let dir: string;
+  const opened: RocksShardStateMachine[] = [];
+  const open = async (sub: string, gid = 1, extra: { snapshotChunkBytes?: number } = {}) => {
+    const sm = await RocksShardStateMachine.open(join(dir, sub), { gid: g(gid), shardCount: N, dedupTtlMs: TTL, ...extra });
+    opened.push(sm);
+    return sm;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-shard-rocks-"));
+  });
+  afterEach(async () => {
+    for (const sm of opened.splice(0)) await sm.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("codec round-trips commands and metas, and names the bad field", () => {
+    const cmd: ShardCommand = { timestampMs: 5, op: { kind: "write", write: { clientId: clientA, seq: 3, ackedBelow: 2, shard: sh(1), ops: [put("x", "y"), { type: "cas", key: enc("x"), value: enc("z"), expectAbsent: true }] } } };
+    const bytes = encodeCommand(cmd);
+    const back = decodeCommand(bytes);
+    expect(Buffer.from(encodeCommand(back)).equals(Buffer.from(bytes))).toBe(true);
+    const bw = (back.op as Extract<ShardOp, { kind: "write" }>).write;
+    expect({ ...bw, ops: bw.ops.map((o) => ({ ...o, key: dec(o.key), value: dec(o.value) })) }).toEqual({
+      clientId: clientA, seq: 3, ackedBelow: 2, shard: 1, ops: [{ type: "put", key: "x", value: "y" }, { type: "cas", key: "x", value: "z", expectAbsent: true }],
+    });
+    const del: ShardCommand = { timestampMs: 7, op: { kind: "deleteShard", configNum: cn(3), shard: sh(2) } };
+    expect(decodeCommand(encodeCommand(del))).toEqual(del);
+    const meta = { shard: sh(2), state: "pulling" as const, configNum: cn(4), pulledAfterKey: new Uint8Array(0), gcConfigNum: cn(0) };
+    expect({ ...decodeShardMeta(encodeShardMeta(meta)), pulledAfterKey: new Uint8Array(0) }).toEqual(meta);
+    expect(decodeShardMeta(encodeShardMeta(meta)).pulledAfterKey?.length).toBe(0);
+    expect(decodeShardMeta(encodeShardMeta({ ...meta, pulledAfterKey: undefined })).pulledAfterKey).toBeUndefined();
+    const w0 = (cmd.op as Extract<ShardOp, { kind: "write" }>).write;
+    const bad: ShardCommand = { ...cmd, op: { kind: "write", write: { ...w0, seq: 0 } } };
+    expect(() => decodeCommand(encodeCommand(bad))).toThrow(/invalid id\.seq: must be >= 1/);
+    const badShard: ShardCommand = { timestampMs: 1, op: { kind: "gcDone", configNum: cn(1), shard: sh(70_000) } };
+    expect(() => decodeCommand(encodeCommand(badShard))).toThrow(/invalid gc_done\.shard/);
+    expect(() => encodeCommand({ ...cmd, op: { kind: "write", write: { ...w0, clientId: "abc" } } })).toThrow(InvalidArgumentError);
+  });
+
+  it("applies writes durably, resumes after a restart, and detects a retried write", async () => {
+    let sm = await open("a");
+    const d = driver(sm);
+    const [r] = await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    expect(r).toEqual({ kind: "reconfigure", accepted: true });
+    const [k1, k2] = keysOf(2, 2) as [string, string];
+    expect((await d.write(clientA, 1, [put(k1, "x"), append(k1, "y")])).ok).toBe(true);
+    // Two entries of one apply on the same key: the second reads the first's write.
+    const res = await d.sm.apply([
+      d.entry({ kind: "write", write: { clientId: clientB, seq: 1, ackedBelow: 0, shard: sh(2), ops: [append(k2, "a")] } }),
+      d.noop(),
+      d.entry({ kind: "write", write: { clientId: clientB, seq: 2, ackedBelow: 0, shard: sh(2), ops: [append(k2, "b")] } }),
+    ]);
+    expect(res[1]).toBeNull();
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("xy");
+    expect(dec(await sm.get(sh(2), enc(k2)))).toBe("ab");
+    expect(await sm.get(sh(2), enc(keysOf(2, 3)[2]!))).toBeUndefined();
+    const applied = sm.appliedIndex();
+    expect(applied).toBe(5);
+    const metas = metasOf(sm.core);
+    const dedup = dedupSnapshot(sm.core);
+
+    await sm.close();
+    sm = await open("a");
+    expect(sm.appliedIndex()).toBe(applied);
+    expect(configsEqual(sm.core.config, config(1, [1, 1, 1, 1]))).toBe(true);
+    expect(metasOf(sm.core)).toEqual(metas);
+    expect(dedupSnapshot(sm.core)).toEqual(dedup);
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("xy");
+    // The retry of (clientA, 1) after the restart is a duplicate: the append is not re-applied.
+    const d2 = driver(sm);
+    const again = await d2.write(clientA, 1, [put(k1, "x"), append(k1, "y")]);
+    expect(again.ok && again.duplicate).toBe(true);
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("xy");
+    // A key of another shard in a read for shard 2 is refused.
+    await expect(sm.get(sh(2), enc(keysOf(1, 1)[0]!))).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it("moves a 5,000-key shard with pullChunks into another group, then garbage-collects it", async () => {
+    const a = driver(await open("a", 1));
+    const b = driver(await open("b", 2));
+    await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    await b.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const keys = keysOf(0, 5000);
+    for (let i = 0; i < keys.length; i += 500) {
+      await a.sm.apply(keys.slice(i, i + 500).map((k, j) => a.entry({
+        kind: "write", write: { clientId: clientB, seq: i + j + 1, ackedBelow: i + j + 1, shard: sh(0), ops: [put(k, `value-of-${k}`)] },
+      })));
+    }
+    expect((await a.write(clientA, 1, [append(keys[0]!, "+")])).ok).toBe(true);
+
+    // Shard 0 moves from gid 1 to gid 2 in config 2.
+    const c2 = config(2, [2, 1, 1, 1]);
+    await expect(a.sm.pullChunks(cn(2), sh(0), undefined, 4096).next()).rejects.toThrow(ShardNotReadyError);
+    expect(await a.apply({ kind: "reconfigure", config: c2 })).toEqual([{ kind: "reconfigure", accepted: true }]);
+    expect(a.sm.core.meta(sh(0)).state).toBe("handoff");
+    await expect(a.sm.get(sh(0), enc(keys[1]!))).rejects.toThrow(WrongGroupError);
+    const w = await a.write(clientA, 2, [put(keys[1]!, "nope")]);
+    expect(!w.ok && w.error).toBeInstanceOf(WrongGroupError);
+    await expect(a.sm.pullChunks(cn(2), sh(1), undefined, 4096).next()).rejects.toThrow(/shard 1 is not in handoff for config 2/);
+    await b.apply({ kind: "reconfigure", config: c2 });
+    expect(b.sm.core.meta(sh(0)).state).toBe("pulling");
+
+    let chunks = 0;
+    let sawLast = false;
+    let kvCount = 0;
+    for await (const chunk of a.sm.pullChunks(cn(2), sh(0), undefined, 4096)) {
+      chunks++;
+      const bytes = chunk.kvs.reduce((n, kv) => n + kv.key.length + kv.value.length, 0);
+      expect(bytes).toBeLessThanOrEqual(4096);
+      kvCount += chunk.kvs.length;
+      if (chunk.last) {
+        sawLast = true;
+        expect(chunk.dedup.size).toBe(2);
+      } else expect(chunk.dedup.size).toBe(0);
+      // Through the log, as the server does (encode -> decode on apply).
+      expect(await b.apply({ kind: "insert", chunk })).toEqual([{ kind: "insert", accepted: true }]);
+    }
+    expect(sawLast).toBe(true);
+    expect(kvCount).toBe(5000);
+    expect(chunks).toBeGreaterThan(20);
+    // A duplicated (replayed) chunk is ignored.
+    const first = await a.sm.pullChunks(cn(2), sh(0), undefined, 4096).next();
+    expect(await b.apply({ kind: "insert", chunk: first.value! })).toEqual([{ kind: "insert", accepted: false }]);
+
+    // B serves the shard with the same data and duplicate table.
+    expect(b.sm.core.serves(sh(0))).toBe(true);
+    for (const k of [keys[1]!, keys[2500]!, keys[4999]!]) expect(dec(await b.sm.get(sh(0), enc(k)))).toBe(`value-of-${k}`);
+    expect(dec(await b.sm.get(sh(0), enc(keys[0]!)))).toBe(`value-of-${keys[0]}+`);
+    const dup = await b.write(clientA, 1, [append(keys[0]!, "+")]);
+    expect(dup.ok && dup.duplicate).toBe(true);
+    expect(dec(await b.sm.get(sh(0), enc(keys[0]!)))).toBe(`value-of-${keys[0]}+`);
+    const statsB = (await b.sm.shardStats())[0]!;
+    expect(statsB).toMatchObject({ shard: 0, state: "gc", configNum: 2, keys: 5000, dedupClients: 2 });
+    const statsA0 = (await a.sm.shardStats())[0]!;
+    expect(statsA0).toMatchObject({ state: "handoff", keys: 5000, bytes: statsB.bytes });
+
+    // The old owner deletes it: nothing of shard 0 is left in its RocksDB.
+    expect(await a.apply({ kind: "deleteShard", configNum: cn(2), shard: sh(0) })).toEqual([{ kind: "deleteShard", result: "done" }]);
+    expect((await a.sm.shardStats())[0]).toEqual({ shard: 0, state: "notOwned", configNum: 2, keys: 0, bytes: 0, dedupClients: 0 });
+    expect((await a.sm.shardStats())[2]!.keys).toBe(0);
+    expect(await b.apply({ kind: "gcDone", configNum: cn(2), shard: sh(0) })).toEqual([{ kind: "gcDone", accepted: true }]);
+    expect((await b.sm.shardStats())[0]!.state).toBe("serving");
+    // A deleteShard for a config not reached yet is "notReady".
+    expect(await a.apply({ kind: "deleteShard", configNum: cn(3), shard: sh(1) })).toEqual([{ kind: "deleteShard", result: "notReady" }]);
+  });
+
+  it("pullChunks resumes after a key and builds chunks lazily", async () => {
+    const a = driver(await open("a", 1));
+    await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const keys = keysOf(3, 50).sort((x, y) => Buffer.compare(enc(x), enc(y)));
+    await a.sm.apply(keys.map((k, i) => a.entry({ kind: "write", write: { clientId: clientA, seq: i + 1, ackedBelow: i + 1, shard: sh(3), ops: [put(k, "v")] } })));
+    await a.apply({ kind: "reconfigure", config: config(2, [1, 1, 1, 2]) });
+    const gen = a.sm.pullChunks(cn(2), sh(3), enc(keys[9]!), 1);
+    const c1 = await gen.next();
+    expect(dec(c1.value!.kvs[0]!.key)).toBe(keys[10]);
+    expect(c1.value!.kvs.length).toBe(1);
+    await gen.return(undefined);
+  });
+
+  it("snapshot then restore into a fresh directory gives identical state", async () => {
+    const a = driver(await open("a", 1, { snapshotChunkBytes: 2048 }));
+    await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const keys = [...keysOf(0, 300), ...keysOf(3, 300)];
+    for (let i = 0; i < keys.length; i += 100) {
+      await a.sm.apply(keys.slice(i, i + 100).map((k, j) => a.entry({
+        kind: "write", write: { clientId: clientA, seq: i + j + 1, ackedBelow: i + j, shard: shardOf(k, N), ops: [put(k, `v${i + j}`)] },
+      })));
+    }
+    await a.apply({ kind: "reconfigure", config: config(2, [1, 2, 1, 1]) });
+    const src = await a.sm.snapshot();
+    expect(src.index).toBe(a.sm.appliedIndex());
+    // Writes after the snapshot are not in it.
+    expect((await a.write(clientB, 1, [put(keys[0]!, "later")])).ok).toBe(true);
+
+    const c = driver(await open("c", 1));
+    await c.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    await c.write(clientB, 1, [put("junk", "x")]);
+    const sink = c.sm.restore({ index: src.index, term: 1 as Term, voters: [] });
+    let n = 0;
+    for (;;) {
+      const chunk = await src.readChunk(n);
+      const again = await src.readChunk(n);
+      expect(Buffer.from(again.data).equals(Buffer.from(chunk.data))).toBe(true);
+      await sink.write(n, chunk.data);
+      n++;
+      if (chunk.last) break;
+    }
+    src.close();
+    expect(n).toBeGreaterThan(5);
+    await sink.finish();
+
+    const check = async (sm: RocksShardStateMachine) => {
+      expect(sm.appliedIndex()).toBe(src.index);
+      expect(configsEqual(sm.core.config, config(2, [1, 2, 1, 1]))).toBe(true);
+      expect(metasOf(sm.core)).toEqual(metasOf(a.sm.core));
+      const dedupA = dedupSnapshot(a.sm.core);
+      delete dedupA[`${shardOf(keys[0]!, N)}/${clientB}`];
+      expect(dedupSnapshot(sm.core)).toEqual(dedupA);
+      expect(dec(await sm.get(sh(0), enc(keys[0]!)))).toBe("v0");
+      expect(dec(await sm.get(sh(3), enc(keys[599]!)))).toBe("v599");
+      await expect(sm.get(sh(shardOf("junk", N)), enc("junk"))).resolves.toBeUndefined();
+      const stats = await sm.shardStats();
+      const statsA = await a.sm.shardStats();
+      expect(stats.map((s) => s.keys)).toEqual(statsA.map((s) => s.keys));
+      expect(stats[3]!.bytes).toBe(statsA[3]!.bytes);
+      expect(stats[1]!.state).toBe("handoff");
+    };
+    await check(c.sm);
+    await c.sm.close();
+    const reopened = await open("c", 1);
+    await check(reopened);
+    expect(existsSync(join(dir, "c.restore")) || existsSync(join(dir, "c.old"))).toBe(false);
+  });
+
+  it("an aborted restore leaves the old state", async () => {
+    const a = driver(await open("a", 1, { snapshotChunkBytes: 64 }));
+    await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const src = await a.sm.snapshot();
+    const c = driver(await open("c", 1));
+    const sink = c.sm.restore({ index: src.index, term: 1 as Term, voters: [] });
+    await sink.write(0, (await src.readChunk(0)).data);
+    await sink.abort();
+    src.close();
+    expect(c.sm.appliedIndex()).toBe(0);
+    expect(existsSync(join(dir, "c.restore"))).toBe(false);
+    const results: ApplyResult[] = await c.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    expect(results).toEqual([{ kind: "reconfigure", accepted: true }]);
+  });
+
+  it("refuses a data dir of another gid, naming both", async () => {
+    const sm = await open("a", 1);
+    await sm.close();
+    opened.splice(0);
+    await expect(open("a", 2)).rejects.toThrow(/belongs to group 1 with 4 shards, but was opened as group 2 with 4 shards/);
+  });
+});
