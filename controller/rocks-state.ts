@@ -24,7 +24,7 @@ import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
-import { openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, decodeConfig, encodeConfig, resultFromWire, resultToWire } from "./codec";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
@@ -85,16 +85,6 @@ function dedupFromWire(w: { clientId?: Uint8Array | null; seq?: number | null; r
   return [id.toString("hex"), { seq: w.seq ?? 0, result: resultFromWire(w.result ?? {}), lastIndex: (w.lastIndex ?? 0) as LogIndex }];
 }
 
-const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
-
-async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
-  try {
-    return await db.get(key);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
 
 /** Called with each config once it is durable, in num order (after a restore: the latest only). */
 export type ConfigListener = (c: Config) => void;

@@ -39,7 +39,7 @@ import { type Config, initialConfig, validateShardCount } from "../controller/co
 import { shardOf } from "../controller/shard-of";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
-import { openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { clientIdBytes, clientIdToBytes, decodeCommand, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
 import { type Effects, emptyEffects, ShardGroupCore, type WriteOutcome } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardCommand, ShardMeta, ShardState } from "./types";
@@ -133,16 +133,6 @@ function groupRecord(gid: number, shardCount: number): Buffer {
   return b;
 }
 
-const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
-
-async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
-  try {
-    return await db.get(key);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

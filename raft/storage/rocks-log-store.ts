@@ -83,6 +83,16 @@ export async function openLevelDb(dir: string): Promise<LevelDb> {
 
 const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
 
+/** The value at `key`, or undefined when absent (other read errors propagate). */
+export async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
+  try {
+    return await db.get(key);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 // ---- key layout and records ---------------------------------------------------------------
 
 const prefixHardState = 0x01;
