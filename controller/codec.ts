@@ -5,7 +5,7 @@
 import { shardkv } from "../proto/gen/controller.js";
 import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
-import type { Config } from "./config";
+export { configFromWire, configToWire, decodeConfig, encodeConfig } from "./config-wire";
 import type { CommandResult, ControllerCommand, ControllerOp } from "./state-machine";
 
 const pb = shardkv.controller;
@@ -17,31 +17,6 @@ function uint(v: number | null | undefined, field: string): number {
   return n;
 }
 
-export function configToWire(c: Config): shardkv.controller.Config.$Properties {
-  return {
-    num: c.num,
-    shards: [...c.shards],
-    groups: [...c.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })),
-  };
-}
-
-export function configFromWire(w: shardkv.controller.Config.$Properties): Config {
-  const groups = new Map<GroupId, string[]>();
-  for (const g of w.groups ?? []) groups.set(uint(g.gid, "config.groups.gid") as GroupId, [...(g.servers ?? [])]);
-  return {
-    num: uint(w.num, "config.num") as ConfigNum,
-    shards: (w.shards ?? []).map((s) => uint(s, "config.shards") as GroupId),
-    groups,
-  };
-}
-
-export function encodeConfig(c: Config): Uint8Array {
-  return pb.Config.encode(configToWire(c)).finish();
-}
-
-export function decodeConfig(b: Uint8Array): Config {
-  return configFromWire(pb.Config.decode(b));
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 

@@ -4,6 +4,7 @@
  * unassigned (gid 0).
  */
 import { InvalidArgumentError } from "../common/errors";
+export { addressBytesMax, validateAddress } from "../common/address";
 import type { ConfigNum, GroupId } from "../common/ids";
 
 /** Shards per cluster unless chosen otherwise at creation. */
@@ -11,8 +12,6 @@ export const shardCountDefault = 64;
 export const shardCountMax = 16384;
 /** Servers listed for one group. */
 export const groupServersMax = 64;
-/** Bytes of one server address ("host:port"). */
-export const addressBytesMax = 255;
 
 export interface Config {
   readonly num: ConfigNum;
@@ -46,17 +45,6 @@ export function shardCounts(c: Config): Map<GroupId, number> {
   return m;
 }
 
-/** Validates one server address: non-empty "host:port" with a port in 1..65535. */
-export function validateAddress(field: string, addr: string): void {
-  if (addr.length === 0 || Buffer.byteLength(addr) > addressBytesMax) {
-    throw new InvalidArgumentError(field, `address must be 1..${addressBytesMax} bytes, got ${JSON.stringify(addr)}`);
-  }
-  const m = /^(.+):(\d{1,5})$/.exec(addr);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535) || /[\s,=]/.test(m[1]!)) {
-    throw new InvalidArgumentError(field, `want host:port, got ${JSON.stringify(addr)}`);
-  }
-}
 
 export function configsEqual(a: Config, b: Config): boolean {
   if (a.num !== b.num || a.shards.length !== b.shards.length || a.groups.size !== b.groups.size) return false;

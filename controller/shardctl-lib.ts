@@ -7,14 +7,12 @@
  * unknown gid, a shard beyond the shard count, leaving every group) is decided by the
  * controller (controller/state-machine.ts validateOp), which refuses with no new config.
  */
-import { InvalidArgumentError } from "../common/errors";
+import { UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
-import { type Config, groupServersMax, shardCounts, sortedGids, validateAddress } from "./config";
+import { type Config, groupServersMax, shardCounts, sortedGids } from "./config";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
-/** Largest `--timeout` accepted (one day): a typo like `10h` should not hang a script. */
-export const timeoutMsMax = 86_400_000;
 /** Environment variable read when `--controllers` is not given. */
 export const controllersEnv = "SHARDKV_CONTROLLERS";
 
@@ -69,10 +67,6 @@ export type ParseResult =
   | { readonly kind: "help" }
   | { readonly kind: "usage-error"; readonly message: string };
 
-/** Thrown inside the parser only; parseArgs turns it into a "usage-error" result. */
-class UsageError extends Error {}
-
-const usage = (field: string, reason: string): UsageError => new UsageError(`invalid ${field}: ${reason}`);
 
 /** A non-negative decimal integer (no sign, exponent or fraction), or undefined. */
 function decimal(s: string): number | undefined {
@@ -93,34 +87,6 @@ function parseNonNegative(field: string, s: string, what: string): number {
   return n;
 }
 
-/** "10s", "500ms", "2m", "1.5s"; a bare number is seconds. Milliseconds, integer, > 0. */
-export function parseDuration(field: string, s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
-  const scale = m ? ({ ms: 1, s: 1000, m: 60_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m"] : NaN;
-  const ms = m ? Math.round(Number(m[1]) * scale) : NaN;
-  if (!(ms >= 1 && ms <= timeoutMsMax)) {
-    throw usage(field, `want a duration like 500ms, 10s or 2m (at least 1ms, at most ${timeoutMsMax / 3_600_000}h), got ${JSON.stringify(s)}`);
-  }
-  return ms;
-}
-
-/** A comma-separated address list: none empty, each "host:port", no duplicates. */
-export function parseAddressList(field: string, s: string): string[] {
-  if (s === "") throw usage(field, "empty address list");
-  const addrs = s.split(",");
-  for (const a of addrs) {
-    if (a === "") throw usage(field, `empty address in ${JSON.stringify(s)}`);
-    try {
-      validateAddress(field, a);
-    } catch (e) {
-      if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
-      throw e;
-    }
-  }
-  const dup = addrs.find((a, i) => addrs.indexOf(a) !== i);
-  if (dup !== undefined) throw usage(field, `${JSON.stringify(dup)} is listed twice`);
-  return addrs;
-}
 
 function parseJoin(args: readonly string[]): ShardctlCommand {
   if (args.length === 0) throw usage("join", "want at least one GID=ADDR[,ADDR...]");
@@ -361,3 +327,5 @@ export function tidyErrorMessage(message: string): string {
   if (m) s = `controller ${m[1]} timed out after ${m[3]} ms (last error: ${m[2]})`;
   return s;
 }
+
+export { parseAddressList, parseDuration, timeoutMsMax };

@@ -1,0 +1,245 @@
+/**
+ * The pure half of the `shardkv` data CLI (client/cli.ts): argument parsing and output
+ * formatting, no I/O, so every rule is unit-tested (test/unit/client-cli-lib.test.ts).
+ */
+import { UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
+
+/** `--timeout` unless given: the deadline of one operation, retries included. */
+export const timeoutMsDefault = 10_000;
+/** Environment variable read when `--controllers` is not given. */
+export const controllersEnv = "SHARDKV_CONTROLLERS";
+/** Environment variable read when `--nats` is not given (optional). */
+export const natsEnv = "SHARDKV_NATS";
+
+export const usageText = `usage: shardkv --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION] [--nats URL] COMMAND
+
+Reads and writes keys of a shardkv cluster (the client library: routing by shard, leader
+hints, retries with the same request id, so a write is applied at most once).
+
+commands:
+  get KEY                    print the value of KEY followed by a newline; an absent key
+                             prints NOTHING and exits with status 1
+  put KEY VALUE|-            set KEY to VALUE ("-": read the value from stdin)
+  append KEY VALUE|-         append VALUE to KEY's value (an absent key counts as empty)
+  delete KEY                 delete KEY; prints "deleted" or "absent" (both exit 0)
+  cas KEY EXPECTED|--absent NEW|-
+                             set KEY to NEW only if its value is EXPECTED (--absent: only if
+                             KEY is absent); prints "swapped", or "not swapped" and the
+                             current value; exits 1 when not swapped
+  help                       print this text
+
+Keys and values are taken as UTF-8 text; stdin ("-") is taken byte for byte (at most one
+"-" per command; a trailing newline is kept). Limits: key <= 4 KiB, value <= 1 MiB.
+
+options:
+  --controllers LIST   controller replicas, comma-separated (default: $${controllersEnv})
+  --json               print one JSON object: get {"found","value"} (value as UTF-8 text, or
+                       base64 with "encoding":"base64" when it is not valid UTF-8),
+                       put/append {"ok":true}, delete {"existed"}, cas {"swapped","found","value"}
+  --timeout DURATION   deadline of one operation, retries included: 500ms, 10s, 2m; a bare
+                       number is seconds (default: ${timeoutMsDefault / 1000}s)
+  --nats URL           NATS server for config pushes (optional; default: $${natsEnv})
+  -h, --help           print this text
+
+exit status: 0 success; 1 absent key (get), not swapped (cas), or the operation failed
+(refused, timed out; one line "shardkv: <reason>" on stderr); 2 usage error.
+`;
+
+/** A value given on the command line, or "-" for stdin. */
+export type ValueArg = { readonly kind: "text"; readonly text: string } | { readonly kind: "stdin" };
+
+export type KvCommand =
+  | { readonly kind: "get"; readonly key: string }
+  | { readonly kind: "put" | "append"; readonly key: string; readonly value: ValueArg }
+  | { readonly kind: "delete"; readonly key: string }
+  /** expected undefined = --absent. */
+  | { readonly kind: "cas"; readonly key: string; readonly expected: ValueArg | undefined; readonly value: ValueArg };
+
+export interface Invocation {
+  readonly controllers: readonly string[];
+  readonly json: boolean;
+  readonly timeoutMs: number;
+  readonly nats?: string;
+  readonly command: KvCommand;
+}
+
+export type ParseResult =
+  | { readonly kind: "run"; readonly invocation: Invocation }
+  | { readonly kind: "help" }
+  | { readonly kind: "usage-error"; readonly message: string };
+
+
+
+function parseNats(s: string): string {
+  if (!/^(nats|tls|ws|wss):\/\/[^\s/]+(:\d{1,5})?\/?$/.test(s)) throw usage("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+const valueArg = (s: string): ValueArg => (s === "-" ? { kind: "stdin" } : { kind: "text", text: s });
+
+const commandArity: Record<KvCommand["kind"], string> = {
+  get: "KEY",
+  put: "KEY VALUE|-",
+  append: "KEY VALUE|-",
+  delete: "KEY",
+  cas: "KEY EXPECTED|--absent NEW|-",
+};
+
+function parseCommand(name: string, args: readonly string[], absent: boolean): KvCommand {
+  if (!(name in commandArity)) throw usage("command", `unknown command ${JSON.stringify(name)} (want get, put, append, delete, cas or help)`);
+  const kind = name as KvCommand["kind"];
+  if (absent && kind !== "cas") throw usage("--absent", "only cas takes --absent");
+  const want = kind === "get" || kind === "delete" ? 1 : kind === "cas" ? (absent ? 2 : 3) : 2;
+  if (args.length !== want) {
+    throw usage(kind, `want ${kind} ${commandArity[kind]}, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
+  }
+  const key = args[0]!;
+  switch (kind) {
+    case "get":
+    case "delete":
+      return { kind, key };
+    case "put":
+    case "append":
+      return { kind, key, value: valueArg(args[1]!) };
+    case "cas": {
+      const expected = absent ? undefined : valueArg(args[1]!);
+      const value = valueArg(args[absent ? 1 : 2]!);
+      if (expected?.kind === "stdin" && value.kind === "stdin") throw usage("cas", `at most one argument may be "-" (stdin)`);
+      return { kind, key, expected, value };
+    }
+  }
+}
+
+/**
+ * Parses the command line (argv without node and the script). Options may come before or
+ * after the command; `--` ends options (so a key or value may start with "--").
+ */
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParseResult {
+  try {
+    let controllers: string[] | undefined;
+    let json = false;
+    let timeoutMs = timeoutMsDefault;
+    let nats: string | undefined;
+    let absent = false;
+    const positional: string[] = [];
+    let help = false;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === "--") {
+        positional.push(...argv.slice(i + 1));
+        break;
+      }
+      if (!a.startsWith("-") || a === "-") {
+        positional.push(a);
+        continue;
+      }
+      const eq = a.indexOf("=");
+      const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+      const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
+      const valueOf = (): string => {
+        if (inline !== undefined) return inline;
+        const v = argv[++i];
+        if (v === undefined || (v.startsWith("--") && v.length > 2)) throw usage(flag, "missing value");
+        return v;
+      };
+      const noValue = (): void => {
+        if (inline !== undefined) throw usage(flag, "takes no value");
+      };
+      switch (flag) {
+        case "-h": case "--help": noValue(); help = true; break;
+        case "--json": noValue(); json = true; break;
+        case "--absent": noValue(); absent = true; break;
+        case "--controllers": controllers = parseAddressList("--controllers", valueOf()); break;
+        case "--timeout": timeoutMs = parseDuration("--timeout", valueOf()); break;
+        case "--nats": nats = parseNats(valueOf()); break;
+        default: throw usage("option", `unknown option ${JSON.stringify(flag)}`);
+      }
+    }
+    if (help || positional[0] === "help") return { kind: "help" };
+    if (positional.length === 0) throw usage("command", "missing (want get, put, append, delete, cas or help)");
+    const command = parseCommand(positional[0]!, positional.slice(1), absent);
+    if (!controllers) {
+      const fromEnv = env[controllersEnv];
+      if (fromEnv === undefined || fromEnv === "") throw usage("--controllers", `missing (or set $${controllersEnv})`);
+      controllers = parseAddressList(`$${controllersEnv}`, fromEnv);
+    }
+    if (nats === undefined && env[natsEnv]) nats = parseNats(env[natsEnv]!);
+    return { kind: "run", invocation: { controllers, json, timeoutMs, ...(nats !== undefined ? { nats } : {}), command } };
+  } catch (e) {
+    if (e instanceof UsageError) return { kind: "usage-error", message: e.message };
+    throw e;
+  }
+}
+
+/** What a command produced, for formatting. */
+export type Outcome =
+  | { readonly kind: "get"; readonly value: Uint8Array | undefined }
+  | { readonly kind: "put" | "append" }
+  | { readonly kind: "delete"; readonly existed: boolean }
+  | { readonly kind: "cas"; readonly swapped: boolean; readonly current: Uint8Array | undefined };
+
+export interface Output {
+  /** Written to stdout as is (bytes for a raw get value). */
+  readonly stdout: Uint8Array | string;
+  readonly exitCode: 0 | 1;
+}
+
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A value as JSON fields: UTF-8 text when valid, else base64 with encoding "base64". */
+export function valueToJson(v: Uint8Array): { value: string; encoding?: "base64" } {
+  try {
+    return { value: fatalDecoder.decode(v) };
+  } catch {
+    return { value: Buffer.from(v).toString("base64"), encoding: "base64" };
+  }
+}
+
+function concat(a: Uint8Array, tail: string): Uint8Array {
+  const t = new TextEncoder().encode(tail);
+  const out = new Uint8Array(a.length + t.length);
+  out.set(a, 0);
+  out.set(t, a.length);
+  return out;
+}
+
+export function formatOutcome(json: boolean, o: Outcome): Output {
+  switch (o.kind) {
+    case "get":
+      if (json) {
+        const j = o.value === undefined ? { found: false } : { found: true, ...valueToJson(o.value) };
+        return { stdout: JSON.stringify(j) + "\n", exitCode: o.value === undefined ? 1 : 0 };
+      }
+      return o.value === undefined ? { stdout: "", exitCode: 1 } : { stdout: concat(o.value, "\n"), exitCode: 0 };
+    case "put":
+    case "append":
+      return { stdout: json ? JSON.stringify({ ok: true }) + "\n" : "", exitCode: 0 };
+    case "delete":
+      return { stdout: json ? JSON.stringify({ existed: o.existed }) + "\n" : o.existed ? "deleted\n" : "absent\n", exitCode: 0 };
+    case "cas": {
+      const exitCode = o.swapped ? 0 : 1;
+      if (json) {
+        const cur = o.current === undefined ? { found: false } : { found: true, ...valueToJson(o.current) };
+        return { stdout: JSON.stringify({ swapped: o.swapped, ...cur }) + "\n", exitCode };
+      }
+      if (o.swapped) return { stdout: "swapped\n", exitCode };
+      if (o.current === undefined) return { stdout: "not swapped (key is absent)\n", exitCode };
+      return { stdout: concat(joinBytes("not swapped; current value: ", o.current), "\n"), exitCode };
+    }
+  }
+}
+
+function joinBytes(prefix: string, v: Uint8Array): Uint8Array {
+  const p = new TextEncoder().encode(prefix);
+  const out = new Uint8Array(p.length + v.length);
+  out.set(p, 0);
+  out.set(v, p.length);
+  return out;
+}
+
+/** One line for an error message: whitespace runs (gRPC details) collapsed. */
+export function tidyErrorMessage(message: string): string {
+  return message.replace(/\s+/g, " ").trim();
+}
+
+export { parseAddressList, parseDuration, timeoutMsMax };

@@ -1,0 +1,79 @@
+/**
+ * `shardkv`: the data CLI (DESIGN.md §7). Run as `bin/shardkv ...`; `shardkv --help` prints the
+ * usage. Parsing and formatting live in client/cli-lib.ts; this file does the I/O: reads stdin
+ * for a "-" value, runs the operation through the client library, prints, and sets the exit
+ * status (0 success; 1 absent key / not swapped / failed; 2 usage error). A failure prints one
+ * line on stderr: `shardkv: <reason>`.
+ */
+import { ShardKVError } from "../common/errors";
+import { type Invocation, type Outcome, type ValueArg, formatOutcome, parseArgs, tidyErrorMessage, usageText } from "./cli-lib";
+import { ShardKV } from "./shardkv";
+
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function valueOf(v: ValueArg): Promise<Uint8Array | string> {
+  return v.kind === "stdin" ? readStdin() : v.text;
+}
+
+async function run(inv: Invocation): Promise<Outcome> {
+  const cmd = inv.command;
+  // Read stdin before connecting: a value is ready before any request is sent.
+  const value = cmd.kind === "put" || cmd.kind === "append" || cmd.kind === "cas" ? await valueOf(cmd.value) : undefined;
+  const expected = cmd.kind === "cas" && cmd.expected ? await valueOf(cmd.expected) : undefined;
+  const kv = await ShardKV.connect({
+    controllers: inv.controllers,
+    deadlineMs: inv.timeoutMs,
+    ...(inv.nats !== undefined ? { nats: inv.nats } : {}),
+  });
+  try {
+    switch (cmd.kind) {
+      case "get": return { kind: "get", value: await kv.get(cmd.key) };
+      case "put": await kv.put(cmd.key, value!); return { kind: "put" };
+      case "append": await kv.append(cmd.key, value!); return { kind: "append" };
+      case "delete": return { kind: "delete", existed: await kv.delete(cmd.key) };
+      case "cas": {
+        const r = await kv.cas(cmd.key, expected ?? null, value!);
+        return { kind: "cas", swapped: r.swapped, current: r.current };
+      }
+    }
+  } finally {
+    kv.close();
+  }
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof ShardKVError) return e.message;
+  return `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+const fail = (reason: string, code: number): void => {
+  process.stderr.write(`shardkv: ${tidyErrorMessage(reason)}\n`);
+  process.exitCode = code;
+};
+
+async function main(argv: readonly string[]): Promise<void> {
+  const parsed = parseArgs(argv, process.env);
+  switch (parsed.kind) {
+    case "help": process.stdout.write(usageText); return;
+    case "usage-error": return fail(parsed.message, 2);
+    case "run":
+      try {
+        const out = formatOutcome(parsed.invocation.json, await run(parsed.invocation));
+        process.stdout.write(out.stdout);
+        process.exitCode = out.exitCode;
+      } catch (e) {
+        fail(reasonOf(e), 1);
+      }
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,536 @@
+/**
+ * The shardkv client library (DESIGN.md §6).
+ *
+ *   const kv = await ShardKV.connect({ controllers: ["h1:7000", "h2:7000"], nats: "nats://h:4222" });
+ *   await kv.put("user:1", "alice");
+ *   const v = await kv.getString("user:1");           // "alice"
+ *   const { swapped } = await kv.cas("user:1", "alice", "bob");
+ *   kv.close();
+ *
+ * Routing: a key's shard is shardOf(key, shardCount) (controller/shard-of.ts); the shard's
+ * group is looked up in the latest config the client knows (Query(-1) on connect, again on
+ * WrongGroup at most every `configRefreshMinMs`, concurrent refreshes sharing one query, and
+ * on a NATS push on `shardkv.config` when `nats` is given). A leader is cached per group;
+ * NotLeader hints (the leader's address) are followed; a timeout or an unreachable server
+ * moves on to the group's next server.
+ *
+ * At most once: every write request (put, append, delete, cas, each per-shard part of a batch)
+ * carries the client id (16 random bytes) and its own sequence number; a retry reuses both,
+ * so the group executes it at most once. Many operations may be in flight at once; each
+ * request also carries `acked_below` = the lowest sequence number not yet answered, so servers
+ * can drop the saved replies below it.
+ *
+ * Failures: retryable errors are retried with jittered exponential backoff until the
+ * operation's deadline (`deadlineMs`, default 10 s), which then fails with TimeoutError (the
+ * operation may or may not have been applied). InvalidArgumentError is final and never retried.
+ * Size limits (key, value, batch) are checked locally before anything is sent.
+ *
+ * Batches: `batch(ops)` splits the ops per shard; each shard's ops are applied atomically as
+ * one log entry, but a batch touching several shards is NOT atomic across shards: some shards'
+ * parts may be applied while another part fails.
+ */
+import { randomBytes } from "node:crypto";
+import { connect as natsConnect, type NatsConnection } from "nats";
+import type { Clock, Rng } from "../common/env";
+import {
+  BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
+} from "../common/errors";
+import { fromServiceError } from "../common/grpc-errors";
+import type { GroupId, ShardId } from "../common/ids";
+import { realClock, realRng, wallClockMs } from "../common/real-env";
+import type { Config } from "../controller/config";
+import { shardOf } from "../controller/shard-of";
+import { shardkv as kvpb } from "../proto/gen/shardkv.js";
+import {
+  configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub, type KvStub,
+} from "./stubs";
+
+/** Largest key, in bytes (mirrors the server's default). */
+export const keyBytesMax = 4 * 1024;
+/** Largest value, in bytes (mirrors the server's default). */
+export const valueBytesMax = 1024 * 1024;
+/** Largest batch: the sum of its ops' key, value and expected bytes. */
+export const batchBytesMax = 1024 * 1024;
+/** Default deadline of one operation, retries included. */
+export const deadlineMsDefault = 10_000;
+/** Default deadline of one attempt against one server. */
+export const attemptMsDefault = 2_000;
+/** The config is re-queried at most this often (WrongGroup storms share one query). */
+export const configRefreshMinMs = 50;
+/** NATS subject on which the controller leader publishes each new config. */
+export const natsConfigSubject = "shardkv.config";
+/** Bytes of a client id. */
+export const clientIdBytes = 16;
+
+export type Bytes = Uint8Array | string;
+
+export interface ShardKVOptions {
+  /** Addresses ("host:port") of the controller replicas. */
+  readonly controllers: readonly string[];
+  /** NATS server URL for config pushes (optional; the client works without it). */
+  readonly nats?: string;
+  /** Deadline of one operation, retries included. Default 10000 ms. */
+  readonly deadlineMs?: number;
+  /** Deadline of one attempt against one server. Default min(2000, deadlineMs). */
+  readonly attemptMs?: number;
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+}
+
+export type BatchOp =
+  | { readonly type: "get"; readonly key: Bytes }
+  | { readonly type: "put" | "append"; readonly key: Bytes; readonly value: Bytes }
+  | { readonly type: "delete"; readonly key: Bytes }
+  /** expected null: succeed only if the key is absent. */
+  | { readonly type: "cas"; readonly key: Bytes; readonly expected: Bytes | null; readonly value: Bytes };
+
+/**
+ * The outcome of one batch op. get: found/value. delete: found = the key existed. cas: swapped,
+ * and found/value = the key's value before the op. put/append: found/value are unspecified.
+ */
+export interface BatchResult {
+  readonly found: boolean;
+  readonly value: Uint8Array | undefined;
+  readonly swapped: boolean;
+}
+
+export interface CasResult {
+  readonly swapped: boolean;
+  /** The key's value when the CAS was evaluated (before it); undefined = absent. */
+  readonly current?: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const empty = new Uint8Array(0);
+
+export const toBytes = (b: Bytes): Uint8Array => (typeof b === "string" ? encoder.encode(b) : b);
+
+const opType: Record<BatchOp["type"], kvpb.kv.OpType> = {
+  get: kvpb.kv.OpType.OP_GET,
+  put: kvpb.kv.OpType.OP_PUT,
+  append: kvpb.kv.OpType.OP_APPEND,
+  delete: kvpb.kv.OpType.OP_DELETE,
+  cas: kvpb.kv.OpType.OP_CAS,
+};
+
+function checkKey(key: Uint8Array): void {
+  if (key.length > keyBytesMax) {
+    throw new InvalidArgumentError("key", `key is ${key.length} bytes, over the limit keyBytesMax = ${keyBytesMax}`);
+  }
+}
+
+function checkValue(field: string, value: Uint8Array): void {
+  if (value.length > valueBytesMax) {
+    throw new InvalidArgumentError(field, `${field} is ${value.length} bytes, over the limit valueBytesMax = ${valueBytesMax}`);
+  }
+}
+
+/** One op converted to the wire form and checked against the size limits. */
+function wireOp(op: BatchOp): { op: kvpb.kv.Op.$Properties; key: Uint8Array; bytes: number } {
+  const key = toBytes(op.key);
+  checkKey(key);
+  switch (op.type) {
+    case "get":
+    case "delete":
+      return { op: { type: opType[op.type], key }, key, bytes: key.length };
+    case "put":
+    case "append": {
+      const value = toBytes(op.value);
+      checkValue("value", value);
+      return { op: { type: opType[op.type], key, value }, key, bytes: key.length + value.length };
+    }
+    case "cas": {
+      const value = toBytes(op.value);
+      checkValue("value", value);
+      const expected = op.expected === null ? undefined : toBytes(op.expected);
+      if (expected) checkValue("expected", expected);
+      return {
+        op: { type: opType.cas, key, value, expected: expected ?? empty, expectAbsent: expected === undefined },
+        key,
+        bytes: key.length + value.length + (expected?.length ?? 0),
+      };
+    }
+  }
+}
+
+/** A plain Uint8Array view (protobufjs decodes bytes as Buffers in Node). */
+const plain = (b: Uint8Array | null | undefined): Uint8Array =>
+  b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : empty;
+
+const resultOf = (r: kvpb.kv.OpResult.$Properties | undefined): BatchResult => ({
+  found: !!r?.found,
+  value: r?.found ? plain(r.value) : undefined,
+  swapped: !!r?.swapped,
+});
+
+export class ShardKV {
+  /** This client's id (16 random bytes), sent with every write. */
+  readonly clientId: Uint8Array = randomBytes(clientIdBytes);
+  private config: Config | undefined;
+  private nextSeq = 1;
+  /** Lowest seq not yet answered; seqs below it are all done. */
+  private lowUnacked = 1;
+  /** Answered (or abandoned) seqs at or above lowUnacked. */
+  private readonly doneAbove = new Set<number>();
+  private readonly kvStubs = new Map<string, KvStub>();
+  private readonly ctlStubs = new Map<string, ControllerQueryStub>();
+  private readonly leaders = new Map<GroupId, string>();
+  private readonly nextServer = new Map<GroupId, number>();
+  private ctlLeader: string | undefined;
+  private ctlNext = 0;
+  private refreshing: Promise<void> | undefined;
+  private lastRefreshAt = -Infinity;
+  private closed = false;
+  private nc: NatsConnection | undefined;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  readonly deadlineMs: number;
+  private readonly attemptMs: number;
+
+  private constructor(private readonly opts: ShardKVOptions) {
+    if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
+    this.clock = opts.clock ?? realClock;
+    this.rng = opts.rng ?? realRng;
+    this.deadlineMs = opts.deadlineMs ?? deadlineMsDefault;
+    if (!(this.deadlineMs > 0)) throw new InvalidArgumentError("deadlineMs", `must be positive, got ${this.deadlineMs}`);
+    this.attemptMs = opts.attemptMs ?? Math.min(attemptMsDefault, this.deadlineMs);
+  }
+
+  /**
+   * Creates a client and loads the latest config (fails with TimeoutError if no controller
+   * answers within deadlineMs). NATS, when given, is connected in the background.
+   */
+  static async connect(opts: ShardKVOptions): Promise<ShardKV> {
+    const kv = new ShardKV(opts);
+    const end = kv.clock.nowMs() + kv.deadlineMs;
+    try {
+      await kv.loadConfig(end);
+    } catch (e) {
+      kv.close();
+      throw e;
+    }
+    if (opts.nats !== undefined) kv.startNats(opts.nats);
+    return kv;
+  }
+
+  /** The latest config this client knows. */
+  get currentConfig(): Config {
+    return this.config!;
+  }
+
+  /** The value of `key`, or undefined if absent (a linearizable read). */
+  async get(key: Bytes): Promise<Uint8Array | undefined> {
+    const k = toBytes(key);
+    checkKey(k);
+    const r = await this.onShard("get", this.shardOf(k), (stub, deadline) => unary(stub.get, stub, { key: k }, deadline));
+    return r.found ? plain(r.value) : undefined;
+  }
+
+  /** get, decoded as UTF-8. */
+  async getString(key: Bytes): Promise<string | undefined> {
+    const v = await this.get(key);
+    return v === undefined ? undefined : decoder.decode(v);
+  }
+
+  async put(key: Bytes, value: Bytes): Promise<void> {
+    await this.single({ type: "put", key, value });
+  }
+
+  async append(key: Bytes, value: Bytes): Promise<void> {
+    await this.single({ type: "append", key, value });
+  }
+
+  /** Deletes `key`; resolves with whether it existed. */
+  async delete(key: Bytes): Promise<boolean> {
+    return (await this.single({ type: "delete", key })).found;
+  }
+
+  /** Sets `key` to `next` if its value is `expected` (null: if it is absent). */
+  async cas(key: Bytes, expected: Bytes | null, next: Bytes): Promise<CasResult> {
+    const r = await this.single({ type: "cas", key, expected, value: next });
+    return r.found ? { swapped: r.swapped, current: r.value } : { swapped: r.swapped };
+  }
+
+  /**
+   * Runs `ops`, split per shard: each shard's ops (in their order) are one atomic write; the
+   * per-shard writes run concurrently and are NOT atomic with each other. Results are in the
+   * order of `ops`. If any part fails, the call rejects with the first failure once every part
+   * has finished (the other parts may have been applied).
+   */
+  async batch(ops: readonly BatchOp[]): Promise<BatchResult[]> {
+    if (ops.length === 0) return [];
+    const wire = ops.map(wireOp);
+    const total = wire.reduce((n, w) => n + w.bytes, 0);
+    if (total > batchBytesMax) {
+      throw new InvalidArgumentError("batch", `batch is ${total} bytes, over the limit batchBytesMax = ${batchBytesMax}`);
+    }
+    this.checkOpen();
+    const byShard = new Map<ShardId, number[]>();
+    wire.forEach((w, i) => {
+      const s = this.shardOf(w.key);
+      const list = byShard.get(s);
+      if (list) list.push(i);
+      else byShard.set(s, [i]);
+    });
+    const results = new Array<BatchResult>(ops.length);
+    const parts = await Promise.allSettled([...byShard].map(async ([shard, idx]) => {
+      const rs = await this.write(shard, idx.map((i) => wire[i]!.op));
+      idx.forEach((i, j) => (results[i] = resultOf(rs[j])));
+    }));
+    const failed = parts.find((p): p is PromiseRejectedResult => p.status === "rejected");
+    if (failed) throw failed.reason;
+    return results;
+  }
+
+  /** Stops NATS and closes every connection; later operations fail with StoppedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.kvStubs.values()) s.close();
+    for (const s of this.ctlStubs.values()) s.close();
+    this.kvStubs.clear();
+    this.ctlStubs.clear();
+    void this.nc?.close().catch(() => undefined);
+    this.nc = undefined;
+  }
+
+  // ---- internals ----
+
+  private shardOf(key: Uint8Array): ShardId {
+    return shardOf(key, this.config!.shards.length);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoppedError("shardkv client");
+  }
+
+  private async single(op: BatchOp): Promise<BatchResult> {
+    const w = wireOp(op);
+    this.checkOpen();
+    const rs = await this.write(this.shardOf(w.key), [w.op]);
+    return resultOf(rs[0]);
+  }
+
+  /** One write request (one seq for every attempt) to the group serving `shard`. */
+  private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[]): Promise<kvpb.kv.OpResult.$Properties[]> {
+    const seq = this.nextSeq++;
+    try {
+      const r = await this.onShard("write", shard, (stub, deadline) => unary(stub.write, stub, {
+        id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
+        shard,
+        ops,
+      }, deadline));
+      return r.results;
+    } finally {
+      // Answered, or abandoned at the deadline / on a final error: never sent again.
+      this.doneAbove.add(seq);
+      while (this.doneAbove.delete(this.lowUnacked)) this.lowUnacked++;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((r) => this.clock.after(Math.max(0, ms), r));
+  }
+
+  private backoffMs(attempt: number, end: number): number {
+    const ms = Math.min(500, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + this.rng.float());
+    return Math.min(ms, Math.max(0, end - this.clock.nowMs()));
+  }
+
+  private kvStub(address: string): KvStub {
+    let s = this.kvStubs.get(address);
+    if (!s) {
+      s = kvStub(address);
+      this.kvStubs.set(address, s);
+    }
+    return s;
+  }
+
+  /**
+   * Runs `call` against the group serving `shard` until it succeeds, fails finally
+   * (InvalidArgument) or the deadline passes (TimeoutError).
+   */
+  private async onShard<T>(what: string, shard: ShardId, call: (stub: KvStub, deadline: number) => Promise<T>): Promise<T> {
+    const end = this.clock.nowMs() + this.deadlineMs;
+    let attempt = 0;
+    let hops = 0;
+    let last: ShardKVError | undefined;
+    for (;;) {
+      this.checkOpen();
+      const now = this.clock.nowMs();
+      if (now >= end) {
+        throw new TimeoutError(`${what} on shard ${shard}${last ? ` (last error: ${last.message})` : ""}`, this.deadlineMs);
+      }
+      const cfg = this.config!;
+      const gid = cfg.shards[shard] ?? (0 as GroupId);
+      const servers = gid === 0 ? undefined : cfg.groups.get(gid);
+      if (!servers || servers.length === 0) {
+        // Unassigned in the config we know: a newer one may assign it.
+        last = new WrongGroupError(shard, cfg.num);
+        await this.refreshQuietly(end);
+        await this.sleep(this.backoffMs(attempt++, end));
+        continue;
+      }
+      const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
+      const attemptMs = Math.max(1, Math.min(this.attemptMs, end - now));
+      try {
+        const r = await call(this.kvStub(target), wallClockMs() + attemptMs);
+        this.leaders.set(gid, target);
+        return r;
+      } catch (e) {
+        if (this.closed) throw new StoppedError("shardkv client");
+        let err = fromServiceError(e);
+        if (err instanceof InvalidArgumentError) throw err;
+        if (err instanceof TimeoutError && err.afterMs === 0) {
+          // A transport deadline: say which attempt. One cut short by the caller's deadline
+          // says nothing new; keep the previous error for the final message.
+          if (last && attemptMs < this.attemptMs) continue;
+          err = new TimeoutError(`attempt at ${target}`, attemptMs);
+        }
+        last = err;
+        if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
+          // Follow the hint at once, a few hops in a row (stale hints fall through to backoff).
+          hops++;
+          this.leaders.set(gid, err.leaderAddress);
+          continue;
+        }
+        hops = 0;
+        if (err instanceof WrongGroupError) {
+          const before = this.config!.num;
+          await this.refreshQuietly(end);
+          // A newer config may route elsewhere: retry at once; otherwise wait for the
+          // servers (or the controller) to catch up.
+          if (this.config!.num > before) continue;
+        } else if (!(err instanceof BackpressureError)) {
+          // NotLeader without a usable hint, timeout, unreachable, internal: next server.
+          this.leaders.delete(gid);
+          this.nextServer.set(gid, ((this.nextServer.get(gid) ?? 0) + 1) % servers.length);
+        }
+        await this.sleep(this.backoffMs(attempt++, end));
+      }
+    }
+  }
+
+  /** Installs `c` if it is newer than the config we have. */
+  private install(c: Config): void {
+    if (c.shards.length === 0) return; // not a usable config (malformed reply)
+    if (!this.config || c.num > this.config.num) this.config = c;
+  }
+
+  /** Queries the latest config until it succeeds or `end` passes (TimeoutError). */
+  private async loadConfig(end: number): Promise<void> {
+    let attempt = 0;
+    let last: ShardKVError | undefined;
+    while (this.clock.nowMs() < end) {
+      try {
+        this.install(await this.queryOnce(end));
+        if (this.config) return;
+        last = new InvalidArgumentError("config", "the controller returned a config without shards");
+      } catch (e) {
+        const err = e instanceof ShardKVError ? e : fromServiceError(e);
+        if (err instanceof InvalidArgumentError) throw err;
+        last = err;
+      }
+      await this.sleep(this.backoffMs(attempt++, end));
+    }
+    throw new TimeoutError(
+      `config query to the controllers (${this.opts.controllers.join(", ")})${last ? `; last error: ${last.message};` : ""}`,
+      this.deadlineMs,
+    );
+  }
+
+  /**
+   * Refreshes the config (errors swallowed: the caller retries anyway). Concurrent callers
+   * share one query, and queries start at most every configRefreshMinMs.
+   */
+  private refreshQuietly(end: number): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    const p = (async () => {
+      try {
+        const wait = this.lastRefreshAt + configRefreshMinMs - this.clock.nowMs();
+        if (wait > 0) await this.sleep(Math.min(wait, Math.max(0, end - this.clock.nowMs())));
+        this.lastRefreshAt = this.clock.nowMs();
+        this.install(await this.queryOnce(end));
+      } catch {
+        // Retried by the caller's loop.
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    this.refreshing = p;
+    return p;
+  }
+
+  /** One Query(-1) round: the cached controller leader (or the next replica), following hints. */
+  private async queryOnce(end: number): Promise<Config> {
+    const ctls = this.opts.controllers;
+    let last: unknown;
+    for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
+      this.checkOpen();
+      const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
+      let stub = this.ctlStubs.get(target);
+      if (!stub) {
+        stub = controllerQueryStub(target);
+        this.ctlStubs.set(target, stub);
+      }
+      const deadline = wallClockMs() + Math.max(1, Math.min(this.attemptMs, end - this.clock.nowMs()));
+      try {
+        const r = await unary(stub.query, stub, { num: -1 }, deadline);
+        this.ctlLeader = target;
+        return configFromWire(r.config ?? {});
+      } catch (e) {
+        const err = fromServiceError(e);
+        if (err instanceof InvalidArgumentError) throw err;
+        last = err;
+        if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {
+          this.ctlLeader = err.leaderAddress;
+          continue;
+        }
+        this.ctlLeader = undefined;
+        this.ctlNext++;
+      }
+    }
+    throw last ?? new TimeoutError("config query", this.deadlineMs);
+  }
+
+  /**
+   * Subscribes to config pushes. NATS is only a hint: an unreachable server is retried in the
+   * background with backoff, and a push only triggers a (rate-limited) Query of the
+   * controllers (a push from another cluster on the same subject is harmless).
+   */
+  private startNats(url: string): void {
+    let attempt = 0;
+    const tryConnect = async (): Promise<void> => {
+      if (this.closed) return;
+      let nc: NatsConnection;
+      try {
+        nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000 });
+      } catch {
+        attempt++;
+        this.clock.after(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + this.rng.float()), () => void tryConnect());
+        return;
+      }
+      if (this.closed) {
+        void nc.close().catch(() => undefined);
+        return;
+      }
+      this.nc = nc;
+      nc.subscribe(natsConfigSubject, {
+        callback: (err, msg) => {
+          if (err || this.closed) return;
+          let pushed: Config;
+          try {
+            pushed = decodeConfig(msg.data);
+          } catch {
+            return;
+          }
+          if (this.config && pushed.num > this.config.num) {
+            void this.refreshQuietly(this.clock.nowMs() + this.deadlineMs);
+          }
+        },
+      });
+    };
+    void tryConnect();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Argument parsing shared by the command-line tools (shardctl, shardkv, the daemons): usage
+ * errors (exit status 2), durations and address lists.
+ */
+import { validateAddress } from "./address";
+import { InvalidArgumentError } from "./errors";
+
+/** A malformed command line; the tool prints the message and exits with status 2. */
+export class UsageError extends Error {}
+
+export const usage = (field: string, reason: string): UsageError => new UsageError(`invalid ${field}: ${reason}`);
+
+/** The longest --timeout accepted (24 h). */
+export const timeoutMsMax = 86_400_000;
+
+/** "10s", "500ms", "2m", "1.5s"; a bare number is seconds. Milliseconds, integer, > 0. */
+export function parseDuration(field: string, s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+  const scale = m ? ({ ms: 1, s: 1000, m: 60_000 } as const)[(m[2] ?? "s") as "ms" | "s" | "m"] : NaN;
+  const ms = m ? Math.round(Number(m[1]) * scale) : NaN;
+  if (!(ms >= 1 && ms <= timeoutMsMax)) {
+    throw usage(field, `want a duration like 500ms, 10s or 2m (at least 1ms, at most ${timeoutMsMax / 3_600_000}h), got ${JSON.stringify(s)}`);
+  }
+  return ms;
+}
+
+/** A comma-separated address list: none empty, each "host:port", no duplicates. */
+export function parseAddressList(field: string, s: string): string[] {
+  if (s === "") throw usage(field, "empty address list");
+  const addrs = s.split(",");
+  for (const a of addrs) {
+    if (a === "") throw usage(field, `empty address in ${JSON.stringify(s)}`);
+    try {
+      validateAddress(field, a);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const dup = addrs.find((a, i) => addrs.indexOf(a) !== i);
+  if (dup !== undefined) throw usage(field, `${JSON.stringify(dup)} is listed twice`);
+  return addrs;
+}

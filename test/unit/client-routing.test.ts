@@ -1,0 +1,453 @@
+/**
+ * The client library's routing and retry rules (client/shardkv.ts), against in-process fake
+ * gRPC servers on loopback: a fake Controller answering Query with a config the test controls,
+ * and fake ShardKV servers with scripted behaviour (NotLeader with a hint, WrongGroup, dropped
+ * replies, InvalidArgument, ...). The default behaviour is a small in-memory store shared by a
+ * group's servers.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, WrongGroupError,
+} from "../../common/errors";
+import { toServiceError } from "../../common/grpc-errors";
+import type { ConfigNum, GroupId } from "../../common/ids";
+import { realClock } from "../../common/real-env";
+import type { Config } from "../../controller/config";
+import { shardOf } from "../../controller/shard-of";
+import { ShardKV, batchBytesMax, keyBytesMax, valueBytesMax } from "../../client/shardkv";
+import { controllerQueryService, kvClientService } from "../../client/stubs";
+import { shardkv as ctlpb } from "../../proto/gen/controller.js";
+import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
+import { connect as natsConnect } from "nats";
+import { natsUrl, requireNats } from "../lib/nats";
+import { waitFor } from "../lib/wait";
+
+type WriteReq = kvpb.kv.WriteRequest;
+type GetReq = kvpb.kv.GetRequest;
+/** What a scripted handler does: answer, fail with a typed error, or never answer. */
+type Action<R> = R | ShardKVError | "drop" | "default";
+
+const none = new Uint8Array(0);
+const hex = (b: Uint8Array | null | undefined) => Buffer.from(b ?? none).toString("hex");
+const str = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString();
+
+async function listen(server: grpc.Server): Promise<string> {
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return `127.0.0.1:${port}`;
+}
+
+const servers: grpc.Server[] = [];
+const clients: ShardKV[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of servers.splice(0)) s.forceShutdown();
+});
+
+class FakeController {
+  address = "";
+  queries = 0;
+  onQuery: (() => Action<never>) | undefined;
+  constructor(public config: Config) {}
+
+  static async start(config: Config): Promise<FakeController> {
+    const c = new FakeController(config);
+    const server = new grpc.Server();
+    server.addService(controllerQueryService, {
+      query: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<ctlpb.controller.QueryReply.$Properties>) => {
+        c.queries++;
+        const a = c.onQuery?.();
+        if (a === "drop") return;
+        if (a instanceof ShardKVError) return cb(toServiceError(a));
+        const cfg = c.config;
+        cb(null, {
+          config: { num: cfg.num, shards: [...cfg.shards], groups: [...cfg.groups].map(([gid, s]) => ({ gid, servers: [...s] })) },
+        });
+      },
+    });
+    c.address = await listen(server);
+    servers.push(server);
+    return c;
+  }
+}
+
+/** A group's shared in-memory store (the default behaviour of its servers). */
+class Store {
+  readonly data = new Map<string, Uint8Array>();
+  apply(req: WriteReq): kvpb.kv.OpResult.$Properties[] {
+    return req.ops.map((o) => {
+      const op = { type: o.type, key: o.key ?? none, value: o.value ?? none, expected: o.expected ?? none, expectAbsent: !!o.expectAbsent };
+      const k = str(op.key);
+      const cur = this.data.get(k);
+      const before = { found: cur !== undefined, value: cur ?? new Uint8Array(0) };
+      switch (op.type) {
+        case kvpb.kv.OpType.OP_PUT: this.data.set(k, op.value); return before;
+        case kvpb.kv.OpType.OP_APPEND: this.data.set(k, Buffer.concat([cur ?? new Uint8Array(0), op.value])); return before;
+        case kvpb.kv.OpType.OP_DELETE: this.data.delete(k); return before;
+        case kvpb.kv.OpType.OP_CAS: {
+          const ok = op.expectAbsent ? cur === undefined : cur !== undefined && Buffer.from(cur).equals(Buffer.from(op.expected));
+          if (ok) this.data.set(k, op.value);
+          return { ...before, swapped: ok };
+        }
+        default: return before;
+      }
+    });
+  }
+}
+
+class FakeKvServer {
+  address = "";
+  readonly writes: WriteReq[] = [];
+  readonly gets: GetReq[] = [];
+  onWrite: ((req: WriteReq, n: number) => Action<kvpb.kv.WriteReply.$Properties>) | undefined;
+  onGet: ((req: GetReq, n: number) => Action<kvpb.kv.GetReply.$Properties>) | undefined;
+  /** Deferred replies (a test releases them). */
+  readonly held: (() => void)[] = [];
+  constructor(readonly store: Store) {}
+
+  static async start(store: Store): Promise<FakeKvServer> {
+    const f = new FakeKvServer(store);
+    const server = new grpc.Server();
+    server.addService(kvClientService, {
+      get: (call: grpc.ServerUnaryCall<GetReq, unknown>, cb: grpc.sendUnaryData<kvpb.kv.GetReply.$Properties>) => {
+        f.gets.push(call.request);
+        const a = f.onGet?.(call.request, f.gets.length) ?? "default";
+        if (a === "drop") return;
+        if (a instanceof ShardKVError) return cb(toServiceError(a));
+        if (a !== "default") return cb(null, a);
+        const v = f.store.data.get(str(call.request.key));
+        cb(null, v === undefined ? { found: false } : { found: true, value: v });
+      },
+      write: (call: grpc.ServerUnaryCall<WriteReq, unknown>, cb: grpc.sendUnaryData<kvpb.kv.WriteReply.$Properties>) => {
+        f.writes.push(call.request);
+        const a = f.onWrite?.(call.request, f.writes.length) ?? "default";
+        if (a === "drop") return;
+        if (a instanceof ShardKVError) return cb(toServiceError(a));
+        if (a !== "default") return cb(null, a);
+        cb(null, { results: f.store.apply(call.request) });
+      },
+    });
+    f.address = await listen(server);
+    servers.push(server);
+    return f;
+  }
+}
+
+const shardCount = 4;
+
+function config(num: number, shards: number[], groups: Record<number, FakeKvServer[]>): Config {
+  return {
+    num: num as ConfigNum,
+    shards: shards as GroupId[],
+    groups: new Map(Object.entries(groups).map(([g, ss]) => [Number(g) as GroupId, ss.map((s) => s.address)])),
+  };
+}
+
+/** A key whose shard is `shard`. */
+function keyOf(shard: number, prefix = "k"): string {
+  for (let i = 0; ; i++) if (shardOf(`${prefix}${i}`, shardCount) === shard) return `${prefix}${i}`;
+}
+
+async function group(n: number): Promise<FakeKvServer[]> {
+  const store = new Store();
+  return Promise.all(Array.from({ length: n }, () => FakeKvServer.start(store)));
+}
+
+async function client(ctl: FakeController, opts: { deadlineMs?: number; attemptMs?: number; nats?: string } = {}): Promise<ShardKV> {
+  const kv = await ShardKV.connect({ controllers: [ctl.address], deadlineMs: 5000, attemptMs: 300, ...opts });
+  clients.push(kv);
+  return kv;
+}
+
+const allWrites = (...gs: FakeKvServer[][]) => gs.flat().flatMap((s) => s.writes);
+
+describe("ShardKV client routing", () => {
+  it("routes each key to the group owning its shard and reads back", async () => {
+    const [g1, g2] = [await group(1), await group(1)];
+    const ctl = await FakeController.start(config(1, [1, 1, 2, 2], { 1: g1, 2: g2 }));
+    const kv = await client(ctl);
+    for (let s = 0; s < shardCount; s++) await kv.put(keyOf(s), `v${s}`);
+    expect(g1[0]!.writes.map((w) => w.shard).sort()).toEqual([0, 1]);
+    expect(g2[0]!.writes.map((w) => w.shard).sort()).toEqual([2, 3]);
+    for (const w of allWrites(g1, g2)) expect(shardOf(w.ops[0]!.key ?? none, shardCount)).toBe(w.shard);
+    for (let s = 0; s < shardCount; s++) expect(await kv.getString(keyOf(s))).toBe(`v${s}`);
+    expect(await kv.get("absent-key")).toBeUndefined();
+    await kv.append(keyOf(0), "+x");
+    expect(await kv.getString(keyOf(0))).toBe("v0+x");
+    expect(await kv.delete(keyOf(0))).toBe(true);
+    expect(await kv.delete(keyOf(0))).toBe(false);
+    expect(await kv.cas(keyOf(0), null, "a")).toEqual({ swapped: true });
+    expect(await kv.cas(keyOf(0), "zzz", "b")).toEqual({ swapped: false, current: new TextEncoder().encode("a") });
+    expect(await kv.cas(keyOf(0), "a", new Uint8Array([1, 2]))).toMatchObject({ swapped: true });
+    expect(await kv.get(keyOf(0))).toEqual(new Uint8Array([1, 2]));
+  });
+
+  it("splits a batch per shard (one write, one seq per shard), results in op order", async () => {
+    const [g1, g2] = [await group(1), await group(1)];
+    const ctl = await FakeController.start(config(1, [1, 1, 2, 2], { 1: g1, 2: g2 }));
+    const kv = await client(ctl);
+    const a = keyOf(0, "a"), b = keyOf(2, "b"), c = keyOf(0, "c");
+    await kv.put(a, "old");
+    const rs = await kv.batch([
+      { type: "put", key: b, value: "B" },
+      { type: "cas", key: a, expected: "old", value: "new" },
+      { type: "append", key: c, value: "C" },
+      { type: "get", key: a },
+    ]);
+    expect(rs.map((r) => r.swapped)).toEqual([false, true, false, false]);
+    const batchWrites = allWrites(g1, g2).slice(1);
+    expect(batchWrites).toHaveLength(2);
+    expect(new Set(batchWrites.map((w) => w.id!.seq)).size).toBe(2);
+    expect(g1[0]!.writes[1]!.ops.map((o) => str(o.key))).toEqual([a, c, a]);
+    expect(g1[0]!.store.data.get(a) && str(g1[0]!.store.data.get(a))).toBe("new");
+    expect(str(g2[0]!.store.data.get(b))).toBe("B");
+  });
+
+  it("follows a NotLeader hint and then caches the leader", async () => {
+    const g = await group(3);
+    const [a, b] = [g[0]!, g[1]!];
+    a.onWrite = () => new NotLeaderError(2 as never, b.address);
+    a.onGet = () => new NotLeaderError(2 as never, b.address);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    await kv.put("x", "1");
+    expect(a.writes).toHaveLength(1);
+    expect(b.writes).toHaveLength(1);
+    await kv.put("y", "2");
+    expect(await kv.getString("x")).toBe("1");
+    expect(a.writes).toHaveLength(1); // not asked again: the leader is cached
+    expect(a.gets).toHaveLength(0);
+    expect(b.writes).toHaveLength(2);
+    expect(g[2]!.writes).toHaveLength(0);
+    // The retry after the hint is the same request.
+    expect(hex(b.writes[0]!.id!.clientId)).toBe(hex(a.writes[0]!.id!.clientId));
+    expect(b.writes[0]!.id!.seq).toBe(a.writes[0]!.id!.seq);
+  });
+
+  it("NotLeader without a hint moves on to the next server", async () => {
+    const g = await group(2);
+    g[0]!.onWrite = () => new NotLeaderError(0 as never);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    await kv.put("x", "1");
+    expect(g[0]!.writes).toHaveLength(1);
+    expect(g[1]!.writes).toHaveLength(1);
+  });
+
+  it("refreshes the config on WrongGroup and retries at the new owner", async () => {
+    const [g1, g2] = [await group(1), await group(1)];
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g1 }));
+    const kv = await client(ctl);
+    const key = keyOf(3);
+    const queriesBefore = ctl.queries;
+    g1[0]!.onWrite = (req) => {
+      if (req.shard !== 3) return "default";
+      // The shard moved to group 2 in config 2.
+      ctl.config = config(2, [1, 1, 1, 2], { 1: g1, 2: g2 });
+      return new WrongGroupError(3, 2);
+    };
+    await kv.put(key, "v");
+    expect(ctl.queries).toBeGreaterThan(queriesBefore);
+    expect(kv.currentConfig.num).toBe(2);
+    expect(g2[0]!.writes).toHaveLength(1);
+    expect(g2[0]!.writes[0]!.id!.seq).toBe(g1[0]!.writes[0]!.id!.seq);
+    expect(str(g2[0]!.store.data.get(key))).toBe("v");
+    // Other shards stay on group 1.
+    await kv.put(keyOf(0), "w");
+    expect(g1[0]!.writes.at(-1)!.shard).toBe(0);
+  });
+
+  it("concurrent WrongGroup errors share rate-limited config queries", async () => {
+    const [g1, g2] = [await group(1), await group(1)];
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g1 }));
+    const kv = await client(ctl);
+    let wrong = 0;
+    g1[0]!.onWrite = () => {
+      if (++wrong === 20) ctl.config = config(2, [2, 2, 2, 2], { 2: g2 });
+      return new WrongGroupError(0, 1);
+    };
+    const before = ctl.queries;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => kv.put(`c${i}`, "v")));
+    expect(g2[0]!.writes).toHaveLength(20);
+    expect(ctl.queries - before).toBeLessThanOrEqual(5);
+  });
+
+  it("retries a write whose reply was dropped, with the same client id and seq", async () => {
+    const g = await group(2);
+    g[0]!.onWrite = () => "drop";
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 200 });
+    await kv.put("x", "1");
+    const [first, retry] = [g[0]!.writes[0]!, g[1]!.writes[0]!];
+    expect(retry).toBeDefined();
+    expect(hex(retry.id!.clientId)).toBe(hex(first.id!.clientId));
+    expect(hex(first.id!.clientId)).toHaveLength(32);
+    expect(retry.id!.seq).toBe(first.id!.seq);
+  });
+
+  it("a single server that drops once then answers: the retry reuses the seq", async () => {
+    const g = await group(1);
+    g[0]!.onWrite = (_req, n) => (n === 1 ? "drop" : "default");
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 150 });
+    await kv.put("x", "1");
+    expect(g[0]!.writes).toHaveLength(2);
+    expect(g[0]!.writes[1]!.id!.seq).toBe(g[0]!.writes[0]!.id!.seq);
+  });
+
+  it("concurrent ops get distinct seqs; acked_below advances past answered ones", async () => {
+    const g = await group(1);
+    const srv = g[0]!;
+    // Hold the reply to seq 1 until the test releases it.
+    srv.onWrite = (req) => {
+      if (req.id!.seq !== 1) return "default";
+      return "drop";
+    };
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 2000 });
+    const first = kv.put("held", "h");
+    await Promise.all(Array.from({ length: 50 }, (_, i) => kv.put(`p${i}`, `${i}`)));
+    const seqs = srv.writes.map((w) => w.id!.seq ?? 0);
+    expect(new Set(seqs).size).toBe(51);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    for (const w of srv.writes) expect(w.id!.ackedBelow ?? 0).toBeLessThanOrEqual(w.id!.seq ?? 0);
+    // While seq 1 is unanswered nothing at or above it may be declared acknowledged.
+    expect(srv.writes.every((w) => (w.id!.ackedBelow ?? 0) <= 1)).toBe(true);
+    srv.onWrite = undefined; // its retry (same seq) is answered
+    await first;
+    await kv.put("after", "a");
+    const last = srv.writes.at(-1)!;
+    expect(last.id!.seq).toBe(52);
+    expect(last.id!.ackedBelow).toBe(52);
+    expect(srv.writes.filter((w) => w.id!.seq === 1).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("InvalidArgument from the server is final (not retried)", async () => {
+    const g = await group(2);
+    g[0]!.onWrite = () => new InvalidArgumentError("value", "nope");
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    await expect(kv.put("x", "1")).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(g[0]!.writes.length + g[1]!.writes.length).toBe(1);
+  });
+
+  it("fails with TimeoutError when the caller's deadline passes", async () => {
+    const g = await group(2);
+    for (const s of g) s.onWrite = () => new BackpressureError("queue", 1, 2);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { deadlineMs: 400, attemptMs: 100 });
+    const t0 = realClock.nowMs();
+    const err = await kv.put("x", "1").catch((e: unknown) => e);
+    const took = realClock.nowMs() - t0;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toMatch(/queue exceeded/);
+    expect(took).toBeGreaterThanOrEqual(390);
+    expect(took).toBeLessThan(1500);
+    expect(g[0]!.writes.length + g[1]!.writes.length).toBeGreaterThan(1);
+    // All attempts were the same request.
+    expect(new Set(allWrites(g).map((w) => w.id!.seq)).size).toBe(1);
+  });
+
+  it("a dropped reply everywhere ends in TimeoutError at the deadline", async () => {
+    const g = await group(1);
+    g[0]!.onGet = () => "drop";
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { deadlineMs: 500, attemptMs: 200 });
+    await expect(kv.get("x")).rejects.toBeInstanceOf(TimeoutError);
+    expect(g[0]!.gets.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("unassigned shard: waits for a config that assigns it", async () => {
+    const g = await group(1);
+    const ctl = await FakeController.start(config(1, [0, 0, 0, 0], {}));
+    const kv = await client(ctl);
+    const p = kv.put("x", "1");
+    await new Promise<void>((r) => realClock.after(100, r));
+    ctl.config = config(2, [1, 1, 1, 1], { 1: g });
+    await p;
+    expect(g[0]!.writes).toHaveLength(1);
+  });
+
+  it("rejects oversize keys, values and batches locally, naming the limit and the size", async () => {
+    const g = await group(1);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    const bigKey = "k".repeat(keyBytesMax + 1);
+    await expect(kv.put(bigKey, "v")).rejects.toThrow(`key is ${keyBytesMax + 1} bytes, over the limit keyBytesMax = ${keyBytesMax}`);
+    await expect(kv.get(bigKey)).rejects.toBeInstanceOf(InvalidArgumentError);
+    const bigValue = new Uint8Array(valueBytesMax + 1);
+    await expect(kv.put("k", bigValue)).rejects.toThrow(`value is ${valueBytesMax + 1} bytes, over the limit valueBytesMax = ${valueBytesMax}`);
+    await expect(kv.cas("k", bigValue, "x")).rejects.toThrow(/expected is \d+ bytes/);
+    const half = new Uint8Array(valueBytesMax / 2 + 1);
+    const err = await kv.batch([{ type: "put", key: "a", value: half }, { type: "put", key: "b", value: half }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toContain(`over the limit batchBytesMax = ${batchBytesMax}`);
+    await kv.put("k".repeat(keyBytesMax), new Uint8Array(valueBytesMax)); // at the limits: fine
+    expect(g[0]!.writes).toHaveLength(1);
+  });
+
+  it("follows a controller NotLeader hint on Query", async () => {
+    const g = await group(1);
+    const cfg = config(1, [1, 1, 1, 1], { 1: g });
+    const leader = await FakeController.start(cfg);
+    const follower = await FakeController.start(cfg);
+    follower.onQuery = () => new NotLeaderError(1 as never, leader.address);
+    const kv = await ShardKV.connect({ controllers: [follower.address, leader.address], deadlineMs: 3000, attemptMs: 300 });
+    clients.push(kv);
+    expect(follower.queries).toBe(1);
+    expect(leader.queries).toBe(1);
+    await kv.put("x", "1");
+  });
+
+  it("connect: TimeoutError when no controller answers", async () => {
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], {}));
+    ctl.onQuery = () => "drop";
+    await expect(ShardKV.connect({ controllers: [ctl.address, "127.0.0.1:1"], deadlineMs: 400, attemptMs: 100 }))
+      .rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it("an unreachable NATS server breaks nothing", async () => {
+    const g = await group(1);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { nats: "nats://127.0.0.1:1" });
+    await kv.put("x", "1");
+    expect(await kv.getString("x")).toBe("1");
+  });
+
+  it("after close, operations fail with StoppedError", async () => {
+    const g = await group(1);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    kv.close();
+    await expect(kv.put("x", "1")).rejects.toMatchObject({ code: "Stopped" });
+  });
+});
+
+describe("ShardKV client with NATS (needs NATS at 127.0.0.1:4222; .ci/run starts it)", () => {
+  beforeAll(() => requireNats());
+
+  it("refreshes the config on a push on shardkv.config (no WrongGroup needed)", async () => {
+    const [g1, g2] = [await group(1), await group(1)];
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g1 }));
+    const kv = await client(ctl, { nats: natsUrl });
+    const nc = await natsConnect({ servers: natsUrl });
+    try {
+      ctl.config = config(2, [2, 2, 2, 2], { 2: g2 });
+      const c = ctl.config;
+      const payload = ctlpb.controller.Config.encode({
+        num: c.num, shards: [...c.shards], groups: [...c.groups].map(([gid, ss]) => ({ gid, servers: [...ss] })),
+      }).finish();
+      // The subscription is made in the background: publish until the client has seen it.
+      await waitFor(() => {
+        nc.publish("shardkv.config", payload);
+        return kv.currentConfig.num === 2;
+      }, { timeoutMs: 5000, what: "the client to install config 2", intervalMs: 50 });
+      await kv.put("x", "1");
+      expect(g1[0]!.writes).toHaveLength(0);
+      expect(g2[0]!.writes).toHaveLength(1);
+    } finally {
+      await nc.close();
+    }
+  });
+});
