@@ -11,6 +11,7 @@
  * command line (one line on stderr naming the flag), or a --shards that differs from the one
  * the data directory was created with; 1: any other failure to start or a fatal error.
  */
+import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
 import type { NodeId } from "../common/ids";
 import { consoleLogger } from "../common/real-env";
@@ -43,55 +44,20 @@ export const usage = `usage: shardkv-controller --id N --listen host:port --peer
 const flags = ["id", "listen", "peers", "data", "shards", "nats", "tick-ms", "snapshot-every"] as const;
 type Flag = (typeof flags)[number];
 
-function posInt(flag: string, v: string, max: number): number {
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`--${flag}`, `want an integer in [1, ${max}], got ${JSON.stringify(v)}`);
-  return n;
-}
-
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
 export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
-  const got = new Map<Flag, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) throw new InvalidArgumentError("arguments", `unexpected argument ${JSON.stringify(a)}`);
-    const eq = a.indexOf("=");
-    const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as Flag;
-    if (!flags.includes(name)) throw new InvalidArgumentError(a.slice(0, eq >= 0 ? eq : undefined), "unknown flag");
-    if (got.has(name)) throw new InvalidArgumentError(`--${name}`, "given twice");
-    let v: string | undefined;
-    if (eq >= 0) v = a.slice(eq + 1);
-    else {
-      v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new InvalidArgumentError(`--${name}`, "needs a value");
-      i++;
-    }
-    got.set(name, v);
-  }
-  const need = (f: Flag): string => {
-    const v = got.get(f);
-    if (v === undefined) throw new InvalidArgumentError(`--${f}`, "is required");
-    return v;
-  };
-  const id = posInt("id", need("id"), Number.MAX_SAFE_INTEGER) as NodeId;
+  const got = parseFlags(argv, flags);
+  const need = (f: Flag): string => requiredFlag(got, f);
+  const id = positiveIntFlag("id", need("id"), Number.MAX_SAFE_INTEGER) as NodeId;
   const listen = need("listen");
   validateAddress("--listen", listen);
-  const peers = new Map<NodeId, string>();
-  for (const p of need("peers").split(",")) {
-    const m = /^(\d+)=(.+)$/.exec(p);
-    if (!m) throw new InvalidArgumentError("--peers", `want id=host:port, got ${JSON.stringify(p)}`);
-    const pid = posInt("peers", m[1]!, Number.MAX_SAFE_INTEGER) as NodeId;
-    validateAddress("--peers", m[2]!);
-    if (peers.has(pid)) throw new InvalidArgumentError("--peers", `id ${pid} listed twice`);
-    peers.set(pid, m[2]!);
-  }
-  if (!peers.has(id)) throw new InvalidArgumentError("--peers", `must include this replica's --id ${id}`);
+  const peers = parsePeersFlag(need("peers"), id);
   const data = need("data");
   if (data.length === 0) throw new InvalidArgumentError("--data", "must not be empty");
   const out: DaemonArgs = { id, listen, peers, data };
-  if (got.has("shards")) out.shards = posInt("shards", got.get("shards")!, shardCountMax);
-  if (got.has("tick-ms")) out.tickMs = posInt("tick-ms", got.get("tick-ms")!, 60_000);
-  if (got.has("snapshot-every")) out.snapshotEvery = posInt("snapshot-every", got.get("snapshot-every")!, 1e9);
+  if (got.has("shards")) out.shards = positiveIntFlag("shards", got.get("shards")!, shardCountMax);
+  if (got.has("tick-ms")) out.tickMs = positiveIntFlag("tick-ms", got.get("tick-ms")!, 60_000);
+  if (got.has("snapshot-every")) out.snapshotEvery = positiveIntFlag("snapshot-every", got.get("snapshot-every")!, 1e9);
   if (got.has("nats")) {
     const u = got.get("nats")!;
     let ok = false;

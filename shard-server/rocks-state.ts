@@ -272,7 +272,26 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return this.c;
   }
 
-  async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
+  apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
+    return this.changing(this.applyNow(entries));
+  }
+
+  /**
+   * Marks a state change (apply, snapshot install) in flight: the core runs ahead of RocksDB
+   * until it ends, and readers that must see durable state (pullChunks) wait for it.
+   */
+  private changing<T>(p: Promise<T>): Promise<T> {
+    const done = p.then(() => undefined, () => undefined);
+    this.inFlight = done;
+    void done.then(() => {
+      if (this.inFlight === done) this.inFlight = undefined;
+    });
+    return p;
+  }
+
+  private inFlight: Promise<void> | undefined;
+
+  private async applyNow(entries: readonly Entry[]): Promise<ApplyResult[]> {
     assert(entries.length > 0, "apply of no entries");
     assert(!this.closed, "apply after close");
     assert(!this.applying, "concurrent apply");
@@ -418,6 +437,11 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       throw new InvalidArgumentError("shard", `must be in [0, ${this.opts.shardCount}), got ${shard}`);
     }
     assert(chunkBytesMax > 0, "chunkBytesMax must be positive");
+    // The core runs ahead of RocksDB during an apply: it could show the shard in handoff while
+    // writes applied just before the switch (same batch) are not on disk yet, and the pull
+    // would ship the shard without them (found by the shard server's integration test). Decide
+    // and start reading only while the core matches the disk.
+    while (this.inFlight !== undefined) await this.inFlight;
     const ready = this.c.canServePull(configNum, shard);
     if (ready === "notReady") throw new ShardNotReadyError(shard, configNum, this.c.config.num);
     if (ready === "gone") {
@@ -504,6 +528,26 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       sdb = undefined;
       await rm(staging, { recursive: true, force: true });
     };
+    const finishRestore = async (): Promise<void> => {
+      assert(sdb !== undefined, `snapshot ${meta.index}: finish without chunks`);
+      assert(sawGroup, `snapshot ${meta.index}: no group record`);
+      await sdb.batch([{ type: "put", key: appliedKey, value: u64(meta.index) }], { sync: true });
+      await sdb.close();
+      sdb = undefined;
+      // Swap directories (see the header); open() completes a swap a crash interrupted.
+      await this.db.close();
+      await rename(this.dir, oldDir(this.dir));
+      await rename(staging, this.dir);
+      await fsyncDir(dirname(this.dir));
+      await rm(oldDir(this.dir), { recursive: true, force: true });
+      this.db = await openLevelDb(this.dir);
+      const loaded = await load(this.db, this.dir, this.opts);
+      assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
+      this.applied = loaded.applied;
+      this.c = loaded.core;
+      this.lastExpireMs = 0;
+      this.markDurable();
+    };
     return {
       write: async (chunk, data) => {
         if (chunk === 0) {
@@ -534,26 +578,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         }
         if (ops.length > 0) await sdb.batch(ops, { sync: false });
       },
-      finish: async () => {
-        assert(sdb !== undefined, `snapshot ${meta.index}: finish without chunks`);
-        assert(sawGroup, `snapshot ${meta.index}: no group record`);
-        await sdb.batch([{ type: "put", key: appliedKey, value: u64(meta.index) }], { sync: true });
-        await sdb.close();
-        sdb = undefined;
-        // Swap directories (see the header); open() completes a swap a crash interrupted.
-        await this.db.close();
-        await rename(this.dir, oldDir(this.dir));
-        await rename(staging, this.dir);
-        await fsyncDir(dirname(this.dir));
-        await rm(oldDir(this.dir), { recursive: true, force: true });
-        this.db = await openLevelDb(this.dir);
-        const loaded = await load(this.db, this.dir, this.opts);
-        assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
-        this.applied = loaded.applied;
-        this.c = loaded.core;
-        this.lastExpireMs = 0;
-        this.markDurable();
-      },
+      finish: () => this.changing(finishRestore()),
       abort: discard,
     };
   }

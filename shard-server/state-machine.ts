@@ -193,6 +193,12 @@ export class ShardGroupCore {
     assert(next.shards.length === this.shardCount, () => `config ${next.num} has ${next.shards.length} shards, want ${this.shardCount}`);
     const prev = this.cfg;
     for (let s = 0; s < this.shardCount; s++) {
+      // A shard whose previous owner has not yet confirmed deleting it is not given away
+      // yet: its gc obligation lives in this shard's metadata and would be lost with it,
+      // leaving that owner frozen in handoff forever.
+      if (prev.shards[s] === this.gid && next.shards[s] !== this.gid && this.metas[s]!.gcConfigNum !== 0) return false;
+    }
+    for (let s = 0; s < this.shardCount; s++) {
       const shard = s as ShardId;
       const was = prev.shards[s] === this.gid;
       const is = next.shards[s] === this.gid;
@@ -261,7 +267,7 @@ export class ShardGroupCore {
     if (m.state === "handoff" && m.configNum === configNum) {
       fx.clearShards.push(shard);
       this.dedup.delete(shard);
-      const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: 0 as ConfigNum };
+      const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum };
       this.metas[shard] = nm;
       fx.metas.push(nm);
     }

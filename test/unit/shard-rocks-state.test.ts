@@ -219,6 +219,28 @@ describe("RocksShardStateMachine", () => {
     expect(await a.apply({ kind: "deleteShard", configNum: cn(3), shard: sh(1) })).toEqual([{ kind: "deleteShard", result: "notReady" }]);
   });
 
+  it("a pull started during the apply that hands the shard off sees the writes of that apply", async () => {
+    // The core runs ahead of RocksDB during an apply: a pull answered in that window saw the
+    // shard in handoff before the writes applied in the same batch were on disk, and shipped
+    // the shard without them (found by the shard server's integration test).
+    const d = driver(await open("a", 1));
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const key = keysOf(2, 1)[0]!;
+    const batch = d.apply(
+      { kind: "write", write: { clientId: clientA, seq: 1, ackedBelow: 0, shard: sh(2), ops: [put(key, "last-write")] } },
+      { kind: "reconfigure", config: config(2, [1, 1, 2, 1]) },
+    );
+    const chunks: { key: string; value: string }[] = [];
+    const pulling = (async () => {
+      for await (const c of d.sm.pullChunks(cn(2), sh(2), undefined, 1 << 20)) {
+        for (const kv of c.kvs) chunks.push({ key: dec(kv.key)!, value: dec(kv.value)! });
+      }
+    })();
+    await batch;
+    await pulling;
+    expect(chunks).toEqual([{ key, value: "last-write" }]);
+  });
+
   it("pullChunks resumes after a key and builds chunks lazily", async () => {
     const a = driver(await open("a", 1));
     await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });

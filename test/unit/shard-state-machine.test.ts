@@ -166,6 +166,23 @@ describe("shard group state machine", () => {
     expect(a.reconf(config(3, [1, 1, 2, 2]))).toBe(true);
   });
 
+  it("does not give a shard away while its previous owner has not confirmed deleting it", () => {
+    const a = group(1);
+    const b = group(2);
+    for (const x of [a, b]) x.reconf(config(1, [1, 1, 1, 1]));
+    const c2 = config(2, [1, 1, 2, 1]);
+    a.reconf(c2);
+    b.reconf(c2);
+    const fx = emptyEffects();
+    expect(b.core.applyInsert({ configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs: [], last: true, dedup: new Map() }, fx)).toBe(true);
+    // Group 2 serves shard 2, gc pending toward group 1. Config 3 gives shard 2 back to 1:
+    // refused until the delete is confirmed (the obligation would be lost with the shard).
+    const c3 = config(3, [1, 1, 1, 1]);
+    expect(b.reconf(c3)).toBe(false);
+    expect(b.core.applyGcDone(2 as ConfigNum, 2 as ShardId, emptyEffects())).toBe(true);
+    expect(b.reconf(c3)).toBe(true);
+  });
+
   it("keeps the duplicate table bounded with many short-lived clients (TTL in log time)", () => {
     const a = group(1);
     a.reconf(config(1, [1, 1, 1, 1]));

@@ -1,0 +1,60 @@
+/**
+ * Strict command-line parsing shared by the daemons (shardkv-controller, shardkv-server):
+ * `--flag value` or `--flag=value`, every flag at most once, unknown flags and stray
+ * arguments refused. Errors are InvalidArgumentError naming the flag; the daemons print them
+ * on one line and exit with status 2.
+ */
+import { validateAddress } from "./address";
+import { InvalidArgumentError } from "./errors";
+import type { NodeId } from "./ids";
+
+/** Parses `argv` into flag -> value for the given flag names (without the leading --). */
+export function parseFlags<F extends string>(argv: readonly string[], flags: readonly F[]): ReadonlyMap<F, string> {
+  const got = new Map<F, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) throw new InvalidArgumentError("arguments", `unexpected argument ${JSON.stringify(a)}`);
+    const eq = a.indexOf("=");
+    const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as F;
+    if (!flags.includes(name)) throw new InvalidArgumentError(a.slice(0, eq >= 0 ? eq : undefined), "unknown flag");
+    if (got.has(name)) throw new InvalidArgumentError(`--${name}`, "given twice");
+    let v: string | undefined;
+    if (eq >= 0) v = a.slice(eq + 1);
+    else {
+      v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new InvalidArgumentError(`--${name}`, "needs a value");
+      i++;
+    }
+    got.set(name, v);
+  }
+  return got;
+}
+
+/** The value of a required flag. */
+export function requiredFlag<F extends string>(got: ReadonlyMap<F, string>, f: F): string {
+  const v = got.get(f);
+  if (v === undefined) throw new InvalidArgumentError(`--${f}`, "is required");
+  return v;
+}
+
+/** A decimal integer in [1, max]. */
+export function positiveIntFlag(flag: string, v: string, max: number): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`--${flag}`, `want an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** `id=host:port,...`, ids unique, and including `self`. */
+export function parsePeersFlag(v: string, self: NodeId): Map<NodeId, string> {
+  const peers = new Map<NodeId, string>();
+  for (const p of v.split(",")) {
+    const m = /^(\d+)=(.+)$/.exec(p);
+    if (!m) throw new InvalidArgumentError("--peers", `want id=host:port, got ${JSON.stringify(p)}`);
+    const pid = positiveIntFlag("peers", m[1]!, Number.MAX_SAFE_INTEGER) as NodeId;
+    validateAddress("--peers", m[2]!);
+    if (peers.has(pid)) throw new InvalidArgumentError("--peers", `id ${pid} listed twice`);
+    peers.set(pid, m[2]!);
+  }
+  if (!peers.has(self)) throw new InvalidArgumentError("--peers", `must include this replica's --id ${self}`);
+  return peers;
+}

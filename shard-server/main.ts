@@ -1,0 +1,122 @@
+/**
+ * `shardkv-server`: the daemon running one replica of a shard group (shard-server/server.ts).
+ * Run as `bin/shardkv-server ...` or `node --import tsx shard-server/main.ts ...`:
+ *
+ *   shardkv-server --gid 1 --id 1 --listen 127.0.0.1:7101 \
+ *     --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --data ./data/g1n1 \
+ *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100]
+ *
+ * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
+ * command line (one line on stderr naming the flag), or a data directory created for another
+ * gid or shard count; 1: any other failure to start or a fatal error.
+ */
+import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag } from "../common/daemon-args";
+import { InvalidArgumentError } from "../common/errors";
+import type { GroupId, NodeId } from "../common/ids";
+import { consoleLogger } from "../common/real-env";
+import { shardCountMax, validateAddress } from "../controller/config";
+import type { ShardServer } from "./server";
+
+export interface ShardDaemonArgs {
+  gid: GroupId;
+  id: NodeId;
+  listen: string;
+  peers: Map<NodeId, string>;
+  data: string;
+  controllers: string[];
+  shards?: number;
+  tickMs?: number;
+}
+
+export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
+                      --controllers host:port,... [--shards N] [--tick-ms N]
+  --gid G             this replica's group id (a positive integer)
+  --id N              this replica's id within the group (listed in --peers)
+  --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
+  --peers LIST        every replica of the group, this one included: id=host:port,...
+  --data DIR          data directory (RocksDB: DIR/raft, DIR/state); created if missing
+  --controllers LIST  controller replica addresses: host:port,host:port,...
+  --shards N          shard count (default: the controller's; 1..${shardCountMax})
+  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)`;
+
+const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms"] as const;
+type Flag = (typeof flags)[number];
+
+/** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
+export function parseShardDaemonArgs(argv: readonly string[]): ShardDaemonArgs {
+  const got = parseFlags(argv, flags);
+  const need = (f: Flag): string => requiredFlag(got, f);
+  const gid = positiveIntFlag("gid", need("gid"), Number.MAX_SAFE_INTEGER) as GroupId;
+  const id = positiveIntFlag("id", need("id"), Number.MAX_SAFE_INTEGER) as NodeId;
+  const listen = need("listen");
+  validateAddress("--listen", listen);
+  const peers = parsePeersFlag(need("peers"), id);
+  const data = need("data");
+  if (data.length === 0) throw new InvalidArgumentError("--data", "must not be empty");
+  const controllers = need("controllers").split(",");
+  for (const c of controllers) validateAddress("--controllers", c);
+  if (new Set(controllers).size !== controllers.length) throw new InvalidArgumentError("--controllers", "an address is listed twice");
+  const out: ShardDaemonArgs = { gid, id, listen, peers, data, controllers };
+  if (got.has("shards")) out.shards = positiveIntFlag("shards", got.get("shards")!, shardCountMax);
+  if (got.has("tick-ms")) out.tickMs = positiveIntFlag("tick-ms", got.get("tick-ms")!, 60_000);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(usage + "\n");
+    return;
+  }
+  let args: ShardDaemonArgs;
+  try {
+    args = parseShardDaemonArgs(argv);
+  } catch (e) {
+    process.stderr.write(`shardkv-server: ${(e as Error).message} (--help for usage)\n`);
+    process.exit(2);
+  }
+  const logger = consoleLogger(`shard g${args.gid} n${args.id}`);
+  let server: ShardServer;
+  try {
+    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+    const { ShardServer } = await import("./server");
+    server = await ShardServer.start({
+      gid: args.gid,
+      id: args.id,
+      listen: args.listen,
+      peers: args.peers,
+      dataDir: args.data,
+      controllers: args.controllers,
+      shardCount: args.shards,
+      tickMs: args.tickMs,
+      logger,
+      onFatal: (e) => {
+        process.stderr.write(`shardkv-server: fatal: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`shardkv-server: cannot start: ${(e as Error).message}\n`);
+    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    server.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`shardkv-server: shutdown failed: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((e) => {
+  process.stderr.write(`shardkv-server: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
