@@ -58,7 +58,9 @@ export const attemptMsDefault = 2_000;
 /** The config is re-queried at most this often (WrongGroup storms share one query). */
 export const configRefreshMinMs = 50;
 /** NATS subject on which the controller leader publishes each new config. */
-export const natsConfigSubject = "shardkv.config";
+import { configSubject } from "../controller/config";
+/** The NATS subject of config pushes (the controller leader publishes each new config). */
+export const natsConfigSubject = configSubject;
 /** Bytes of a client id. */
 export const clientIdBytes = 16;
 

@@ -13,6 +13,9 @@ export const shardCountMax = 16384;
 /** Servers listed for one group. */
 export const groupServersMax = 64;
 
+/** The NATS subject on which the controller leader publishes each new config (protobuf). */
+export const configSubject = "shardkv.config";
+
 export interface Config {
   readonly num: ConfigNum;
   /** shards[s] = gid owning shard s; 0 = unassigned. Length = the cluster's shard count. */

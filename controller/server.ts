@@ -45,7 +45,8 @@ import { type CommandResult, type ControllerOp, validateOp } from "./state-machi
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
 export const controllerGroup = 0 as GroupId;
 /** NATS subject on which the leader publishes each new config (encoded shardkv.controller.Config). */
-export const configSubject = "shardkv.config";
+import { configSubject } from "./config";
+export { configSubject };
 /** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
 export const watchStreamsMax = 1024;
 /**

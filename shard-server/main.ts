@@ -4,7 +4,7 @@
  *
  *   shardkv-server --gid 1 --id 1 --listen 127.0.0.1:7101 \
  *     --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --data ./data/g1n1 \
- *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100]
+ *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100] [--nats nats://127.0.0.1:4222]
  *
  * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), or a data directory created for another
@@ -26,10 +26,11 @@ export interface ShardDaemonArgs {
   controllers: string[];
   shards?: number;
   tickMs?: number;
+  nats?: string;
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
-                      --controllers host:port,... [--shards N] [--tick-ms N]
+                      --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -37,9 +38,10 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
   --data DIR          data directory (RocksDB: DIR/raft, DIR/state); created if missing
   --controllers LIST  controller replica addresses: host:port,host:port,...
   --shards N          shard count (default: the controller's; 1..${shardCountMax})
-  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)`;
+  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
+  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)`;
 
-const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms"] as const;
+const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats"] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
@@ -59,6 +61,11 @@ export function parseShardDaemonArgs(argv: readonly string[]): ShardDaemonArgs {
   const out: ShardDaemonArgs = { gid, id, listen, peers, data, controllers };
   if (got.has("shards")) out.shards = positiveIntFlag("shards", got.get("shards")!, shardCountMax);
   if (got.has("tick-ms")) out.tickMs = positiveIntFlag("tick-ms", got.get("tick-ms")!, 60_000);
+  if (got.has("nats")) {
+    const url = got.get("nats")!;
+    if (!/^nats:\/\/[^\s/]+:\d+$/.test(url)) throw new InvalidArgumentError("--nats", `want nats://host:port, got ${JSON.stringify(url)}`);
+    out.nats = url;
+  }
   return out;
 }
 
@@ -89,6 +96,7 @@ async function main(): Promise<void> {
       controllers: args.controllers,
       shardCount: args.shards,
       tickMs: args.tickMs,
+      natsUrl: args.nats,
       logger,
       onFatal: (e) => {
         process.stderr.write(`shardkv-server: fatal: ${e.stack ?? e.message}\n`);

@@ -27,10 +27,11 @@ import { fromServiceError, toServiceError } from "../common/grpc-errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { ControllerClient } from "../controller/client";
-import type { Config } from "../controller/config";
+import { type Config, configSubject } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import type { shardkv } from "../proto/gen/shardkv.js";
 import type { SoftState } from "../raft/core/types";
+import { connect, type NatsConnection } from "nats";
 import { RaftNode } from "../raft/node";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
@@ -70,6 +71,14 @@ export interface ShardServerOptions {
   readonly tickMs?: number;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
+  /**
+   * NATS server URL: a config pushed on `shardkv.config` makes the leader look for the next
+   * config at once instead of at its next poll. Only a hint: polling stays the source of
+   * truth, and an absent or unreachable NATS changes nothing else.
+   */
+  readonly natsUrl?: string;
+  /** How often the leader polls the controller for the next config. Default driverPeriodMs. */
+  readonly pollMs?: number;
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -174,6 +183,11 @@ export class ShardServer {
       controller.close();
       throw e;
     }
+  }
+
+  /** Whether config pushes from NATS are being received (false without --nats). */
+  get configPushSubscribed(): boolean {
+    return this.driver.subscribed;
   }
 
   /** This replica's status (what the Status RPC answers). */
@@ -398,11 +412,41 @@ class MigrationDriver {
 
   start(): void {
     this.schedule();
+    if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
+  }
+
+  private nats: NatsConnection | undefined;
+
+  /** Subscribes to config pushes in the background; each one runs the driver at once. */
+  private subscribe(url: string): void {
+    connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: `shardkv-server g${this.opts.gid}` }).then(
+      (nc) => {
+        if (this.stopped) {
+          void nc.close();
+          return;
+        }
+        this.nats = nc;
+        nc.subscribe(configSubject, { callback: () => this.kick() });
+        this.opts.logger.info(`g${this.opts.gid} n${this.opts.id}: NATS: subscribed to ${configSubject} at ${nc.getServer()}`);
+      },
+      (e) => this.opts.logger.warn(`g${this.opts.gid} n${this.opts.id}: NATS at ${url} unavailable (${(e as Error).message}); polling only`),
+    );
+  }
+
+  /** Whether the NATS subscription to config pushes is in place. */
+  get subscribed(): boolean {
+    return this.nats !== undefined;
+  }
+
+  /** A pushed config: look for the next config now (the poll would in at most driverPeriodMs). */
+  private kick(): void {
+    if (!this.stopped) this.tick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.();
+    await this.nats?.close().catch(() => undefined);
     for (const s of this.streams) s.cancel();
     await Promise.all([...this.tasks]);
     for (const s of this.stubs.values()) s.close();
@@ -411,7 +455,7 @@ class MigrationDriver {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = realClock.after(driverPeriodMs, () => {
+    this.timer = realClock.after(this.opts.pollMs ?? driverPeriodMs, () => {
       this.tick();
       this.schedule();
     });
