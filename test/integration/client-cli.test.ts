@@ -1,0 +1,146 @@
+/**
+ * Real processes: `bin/shardkv` (client/cli.ts) as a child process against a small cluster
+ * (three `shardkv-controller` daemons and one group of three `shardkv-server` daemons, started
+ * by test/lib/shard-cluster.ts). put/get/append/delete/cas round-trip; get of an absent key
+ * exits 1 with empty stdout; --json parses; a value can come from stdin ("-"); an oversized
+ * key fails with one line on stderr naming the limit and the size, and writes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { GroupId } from "../../common/ids";
+import { ShardCluster, TestKV } from "../lib/shard-cluster";
+
+const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe("bin/shardkv against a running cluster", () => {
+  let dir: string;
+  let cluster: ShardCluster | undefined;
+  let failed = false;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-cli-"));
+    cluster = await ShardCluster.start({ dir, shards: 8 });
+    const addrs = await cluster.startGroup(1);
+    await cluster.controller.join(new Map([[1 as GroupId, addrs]]));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`client-cli test logs kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  const onFail = () => onTestFailed(() => {
+    failed = true;
+    if (cluster) process.stderr.write(cluster.allLogTails(30) + "\n");
+  });
+
+  /** Runs bin/shardkv --controllers <cluster> `args`, with `input` on stdin (else stdin closed). */
+  function shardkv(args: readonly string[], input?: string | Buffer): Promise<Run> {
+    const env = { ...process.env };
+    delete env["SHARDKV_CONTROLLERS"];
+    delete env["SHARDKV_NATS"];
+    const argv = ["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args];
+    return new Promise((resolve, reject) => {
+      const p = spawn(shardkvBin, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      p.stdout.on("data", (b: Buffer) => out.push(b));
+      p.stderr.on("data", (b: Buffer) => err.push(b));
+      p.once("error", reject);
+      p.once("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+      p.stdin.end(input ?? "");
+    });
+  }
+
+  it("put, get, append, delete and cas", async () => {
+    onFail();
+    expect(await shardkv(["put", "greeting", "hello"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await shardkv(["get", "greeting"])).toEqual({ code: 0, stdout: "hello\n", stderr: "" });
+    expect(await shardkv(["append", "greeting", ", world"])).toMatchObject({ code: 0, stdout: "" });
+    expect(await shardkv(["get", "greeting"])).toMatchObject({ code: 0, stdout: "hello, world\n" });
+    // cas: wrong expectation -> exit 1 and the current value; right one -> swapped.
+    expect(await shardkv(["cas", "greeting", "nope", "x"])).toMatchObject({ code: 1, stdout: "not swapped; current value: hello, world\n" });
+    expect(await shardkv(["cas", "greeting", "hello, world", "bye"])).toMatchObject({ code: 0, stdout: "swapped\n" });
+    expect(await shardkv(["cas", "lock", "--absent", "me"])).toMatchObject({ code: 0, stdout: "swapped\n" });
+    expect(await shardkv(["cas", "lock", "--absent", "you"])).toMatchObject({ code: 1, stdout: "not swapped; current value: me\n" });
+    expect(await shardkv(["get", "greeting"])).toMatchObject({ code: 0, stdout: "bye\n" });
+    expect(await shardkv(["delete", "greeting"])).toMatchObject({ code: 0, stdout: "deleted\n" });
+    expect(await shardkv(["delete", "greeting"])).toMatchObject({ code: 0, stdout: "absent\n" });
+    // The writes are visible to an independent client.
+    const kv = new TestKV(cluster!);
+    expect(await kv.get("lock")).toBe("me");
+    expect(await kv.get("greeting")).toBeUndefined();
+  });
+
+  it("get of an absent key prints nothing and exits 1", async () => {
+    onFail();
+    expect(await shardkv(["get", "no-such-key"])).toEqual({ code: 1, stdout: "", stderr: "" });
+  });
+
+  it("--json output parses", async () => {
+    onFail();
+    const put = await shardkv(["--json", "put", "j", "v1"]);
+    expect(put.code).toBe(0);
+    expect(JSON.parse(put.stdout)).toEqual({ ok: true });
+    const get = await shardkv(["get", "j", "--json"]);
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toEqual({ found: true, value: "v1" });
+    const absent = await shardkv(["--json", "get", "j-absent"]);
+    expect(absent.code).toBe(1);
+    expect(JSON.parse(absent.stdout)).toEqual({ found: false });
+    const cas = await shardkv(["--json", "cas", "j", "v1", "v2"]);
+    expect(cas.code).toBe(0);
+    expect(JSON.parse(cas.stdout)).toEqual({ swapped: true, found: true, value: "v1" });
+    const del = await shardkv(["--json", "delete", "j"]);
+    expect(JSON.parse(del.stdout)).toEqual({ existed: true });
+  });
+
+  it("a value from stdin (-) is taken byte for byte", async () => {
+    onFail();
+    expect(await shardkv(["put", "s", "-"], "line one\nline two\n")).toMatchObject({ code: 0 });
+    expect(await shardkv(["get", "s"])).toMatchObject({ code: 0, stdout: "line one\nline two\n\n" });
+    expect(await shardkv(["append", "s", "-"], "tail")).toMatchObject({ code: 0 });
+    const j = await shardkv(["--json", "get", "s"]);
+    expect(JSON.parse(j.stdout)).toEqual({ found: true, value: "line one\nline two\ntail" });
+    // Non-UTF-8 bytes survive and come back as base64 in --json.
+    const bin = Buffer.from([0xff, 0x00, 0xfe]);
+    expect(await shardkv(["put", "b", "-"], bin)).toMatchObject({ code: 0 });
+    expect(JSON.parse((await shardkv(["--json", "get", "b"])).stdout)).toEqual({ found: true, value: bin.toString("base64"), encoding: "base64" });
+  });
+
+  it("an oversized key fails with one line naming the limit and the size; nothing is written", async () => {
+    onFail();
+    const key = "k".repeat(5000);
+    const r = await shardkv(["put", key, "v"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.endsWith("\n")).toBe(true);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^shardkv: /);
+    expect(r.stderr).toMatch(/5000 bytes/);
+    expect(r.stderr).toMatch(/4096/);
+    const v = await shardkv(["put", "big-value", "-"], Buffer.alloc(1024 * 1024 + 1, 97));
+    expect(v.code).not.toBe(0);
+    expect(v.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(v.stderr).toMatch(/1048577 bytes.*1048576/);
+    expect(await shardkv(["get", "big-value"])).toEqual({ code: 1, stdout: "", stderr: "" });
+  });
+
+  it("a usage error exits 2 with one line", async () => {
+    onFail();
+    const r = await shardkv(["frobnicate", "k"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * Real processes, the whole cluster: a controller group of three `shardkv-controller` daemons
+ * and three groups of three `shardkv-server` daemons. Several clients of the real client
+ * library (client/shardkv.ts ShardKV) append unique tokens `c<k>-<n>;` to their own keys, many
+ * operations in flight per client object, while the configuration changes under them:
+ *   join 3 -> leave 1 -> join 1 back, and right after that join, kill -9 of every server of a
+ *   group that gives shards to group 1 (so the move stalls half-way), then its restart.
+ * Afterwards (load stopped, every group at the latest config, every shard Serving or NotOwned):
+ *  - every key holds exactly its acknowledged appends, each once, in the order issued; an
+ *    unacknowledged (timed-out) append appears at most once, in order with the others;
+ *  - every replica holds zero keys and bytes of every shard it does not own (the old owners
+ *    deleted what they gave away, also across the kill -9 of a whole group).
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InvalidArgumentError, TimeoutError } from "../../common/errors";
+import type { GroupId } from "../../common/ids";
+import { realClock } from "../../common/real-env";
+import { ShardKV } from "../../client/shardkv";
+import type { Config } from "../../controller/config";
+import { ShardCluster, shardStateName } from "../lib/shard-cluster";
+import { waitFor } from "../lib/wait";
+
+const shards = 12;
+const clientCount = 4;
+const keysPerClient = 3;
+const g = (n: number) => n as GroupId;
+
+interface Append {
+  readonly token: string;
+  /** "acked": the promise resolved; "failed": it rejected (timed out: may or may not be applied). */
+  outcome: "pending" | "acked" | "failed";
+}
+
+describe("concurrent appends through the client library while groups join, leave and crash", () => {
+  let dir: string;
+  let cluster: ShardCluster | undefined;
+  let failed = false;
+  const clients: ShardKV[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-appends-"));
+    cluster = await ShardCluster.start({ dir, shards });
+  });
+
+  afterAll(async () => {
+    for (const kv of clients) kv.close();
+    await cluster?.stop();
+    if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`cluster-appends test logs kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every key holds exactly its acknowledged appends, once each, in order; old owners hold none of the moved keys", async () => {
+    const t0 = realClock.nowMs();
+    const phases: string[] = [];
+    const mark = (what: string) => phases.push(`${((realClock.nowMs() - t0) / 1000).toFixed(1)}s ${what}`);
+    onTestFailed(() => {
+      failed = true;
+      process.stderr.write(`phases:\n${phases.join("\n")}\n`);
+      if (cluster) process.stderr.write(cluster.allLogTails(40) + "\n");
+    });
+    const c = cluster!;
+    const [a1, a2, a3] = await Promise.all([c.startGroup(1), c.startGroup(2), c.startGroup(3)]);
+    await c.controller.join(new Map([[g(1), a1], [g(2), a2]]));
+    mark("groups 1, 2 joined");
+
+    /** True when every live replica of `gids` is at the latest config and every shard is Serving (owned) or NotOwned (no Pulling/Handoff/Gc left). */
+    const settled = async (gids: readonly number[]): Promise<boolean> => {
+      let cfg: Config;
+      try {
+        cfg = await c.controller.query();
+      } catch {
+        return false;
+      }
+      for (const gid of gids) {
+        for (const id of c.alive(gid)) {
+          const s = await c.status(gid, id);
+          if (!s || Number(s.configNum) < cfg.num) return false;
+          for (const sh of s.shards) {
+            const want = cfg.shards[Number(sh.shard)] === gid ? "serving" : "notOwned";
+            if (shardStateName(sh.state) !== want) return false;
+          }
+        }
+      }
+      return true;
+    };
+    const waitSettled = (what: string, timeoutMs = 30000) =>
+      waitFor(() => settled([1, 2, 3]), { timeoutMs, what: `config settled ${what}`, intervalMs: 100 });
+
+    // ---- load: each client appends to its own keys; one sequential loop per key, all keys concurrently
+    const history = new Map<string, Append[]>();
+    let stop = false;
+    let acked = 0;
+    let timedOut = 0;
+    const otherErrors: string[] = [];
+    for (let k = 0; k < clientCount; k++) clients.push(await ShardKV.connect({ controllers: c.controllers.addresses, deadlineMs: 5000 }));
+    const loops = clients.flatMap((kv, k) => {
+      let n = 0;
+      return Array.from({ length: keysPerClient }, async (_, j) => {
+        const key = `c${k}-key${j}`;
+        const list: Append[] = [];
+        history.set(key, list);
+        while (!stop) {
+          const rec: Append = { token: `c${k}-${n++};`, outcome: "pending" };
+          list.push(rec);
+          try {
+            await kv.append(key, rec.token);
+            rec.outcome = "acked";
+            acked++;
+          } catch (e) {
+            rec.outcome = "failed";
+            if (e instanceof InvalidArgumentError) throw e;
+            if (e instanceof TimeoutError) timedOut++;
+            else otherErrors.push(String(e));
+          }
+        }
+      });
+    });
+    const waitAcks = (more: number, what: string, timeoutMs = 20000) => {
+      const target = acked + more;
+      return waitFor(() => acked >= target, { timeoutMs, what: `${more} more acknowledged appends ${what}`, intervalMs: 20 });
+    };
+
+    try {
+      await waitAcks(100, "before any reconfiguration");
+      mark(`load running (${acked} acked)`);
+
+      await c.controller.join(new Map([[g(3), a3]]));
+      mark("join 3");
+      await waitAcks(50, "during join 3");
+      await waitSettled("after join 3");
+      mark("join 3 settled");
+
+      await c.controller.leave([g(1)]);
+      mark("leave 1");
+      await waitAcks(50, "during leave 1");
+      await waitSettled("after leave 1");
+      mark("leave 1 settled");
+
+      // Join 1 back and crash, at once, every server of the group giving it the most shards.
+      const num = await c.controller.join(new Map([[g(1), a1]]));
+      const [prev, cfg] = await Promise.all([c.controller.query(num - 1), c.controller.query(num)]);
+      const gained = cfg.shards.map((gid, s) => (gid === 1 ? s : -1)).filter((s) => s >= 0);
+      const fromDonor = new Map<number, number[]>();
+      for (const s of gained) fromDonor.set(prev.shards[s]!, [...(fromDonor.get(prev.shards[s]!) ?? []), s]);
+      const [donor, donated] = [...fromDonor].sort((x, y) => y[1].length - x[1].length)[0]!;
+      expect(donor === 2 || donor === 3).toBe(true);
+      await Promise.all([...c.group(donor).keys()].map((id) => c.kill(donor, id)));
+      mark(`join 1 (config ${num}, gains shards ${gained.join(",")}); killed -9 all of group ${donor} (donating ${donated.join(",")})`);
+      // The move is stuck half-way: group 1 has the new config and waits for the dead donor's shards.
+      await waitFor(async () => {
+        const s = await c.status(1, await c.waitForLeader(1));
+        return s !== undefined && Number(s.configNum) >= num &&
+          donated.some((sh) => shardStateName(s.shards[sh]!.state) === "pulling");
+      }, { timeoutMs: 15000, what: `group 1 at config ${num} pulling a shard from dead group ${donor}`, intervalMs: 50 });
+      mark("group 1 pulling from the dead donor");
+      // Shards of live groups keep serving meanwhile.
+      await waitAcks(30, `while group ${donor} is down`);
+      mark(`${acked} acked while group ${donor} is down`);
+      await Promise.all([...c.group(donor).keys()].map((id) => c.restart(donor, id)));
+      mark(`group ${donor} restarted`);
+      await waitAcks(50, `after group ${donor}'s restart`);
+      await waitSettled(`after group ${donor}'s restart`, 45000);
+      mark("join 1 settled");
+    } finally {
+      stop = true;
+      await Promise.allSettled(loops);
+    }
+    for (const l of loops) await l; // an InvalidArgumentError would be a bug: surface it
+    mark(`load stopped: ${acked} acked, ${timedOut} timed out, ${otherErrors.length} other errors`);
+    await waitSettled("at the end");
+    const final = await c.controller.query();
+    mark(`settled at config ${final.num}`);
+
+    // ---- every replica holds no keys of a shard it does not own
+    for (const gid of [1, 2, 3]) {
+      for (const id of c.group(gid).keys()) {
+        const s = await c.status(gid, id);
+        expect(s, `status of g${gid}n${id}`).toBeDefined();
+        for (const sh of s!.shards) {
+          if (final.shards[Number(sh.shard)] === gid) continue;
+          expect({ gid, id, shard: sh.shard, keys: Number(sh.keys), bytes: Number(sh.bytes) })
+            .toEqual({ gid, id, shard: sh.shard, keys: 0, bytes: 0 });
+        }
+      }
+    }
+
+    // ---- every key holds exactly its acknowledged appends, once each, in order
+    const reader = await ShardKV.connect({ controllers: c.controllers.addresses, deadlineMs: 20000 });
+    clients.push(reader);
+    let checkedAcked = 0;
+    let unackedApplied = 0;
+    for (const [key, list] of history) {
+      const value = (await reader.getString(key)) ?? "";
+      const tokens = value.split(";").filter((t) => t !== "").map((t) => `${t};`);
+      // Tokens are unique, so "once each, in order" = the value is a subsequence of the issue
+      // order that contains every acked token, with no token twice.
+      expect(new Set(tokens).size, `${key}: a token applied twice: ${value}`).toBe(tokens.length);
+      let i = 0;
+      for (const t of tokens) {
+        while (i < list.length && list[i]!.token !== t) {
+          expect(list[i]!.outcome, `${key}: acknowledged ${list[i]!.token} missing or out of order in ${value}`).not.toBe("acked");
+          i++;
+        }
+        expect(i < list.length, `${key}: ${t} never issued, or out of order, in ${value}`).toBe(true);
+        if (list[i]!.outcome === "acked") checkedAcked++;
+        else unackedApplied++;
+        i++;
+      }
+      for (; i < list.length; i++) expect(list[i]!.outcome, `${key}: acknowledged ${list[i]!.token} missing`).not.toBe("acked");
+    }
+    expect(checkedAcked).toBe(acked);
+    expect(acked).toBeGreaterThan(200);
+    mark(`checked ${history.size} keys: ${checkedAcked} acked appends present; ${unackedApplied} of ${timedOut + otherErrors.length} unacknowledged applied`);
+    process.stderr.write(`cluster-appends phases:\n${phases.join("\n")}\n${otherErrors.length ? `other errors: ${otherErrors.slice(0, 5).join(" | ")}\n` : ""}`);
+  }, 150_000);
+});
