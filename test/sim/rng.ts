@@ -6,8 +6,8 @@
  */
 import type { Rng } from "../../common/env";
 
-/** splitmix32: a good 32-bit mixer; used to expand seeds. */
-function splitmix32(x: number): number {
+/** splitmix32: a good 32-bit mixer; used to expand seeds (and to hash bitsets in test/lib). */
+export function splitmix32(x: number): number {
   x = (x + 0x9e3779b9) >>> 0;
   let z = x;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
