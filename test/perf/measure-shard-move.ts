@@ -1,0 +1,167 @@
+/**
+ * Measures how long moving one large shard between groups takes, with real processes
+ * (test/lib/shard-cluster.ts): 3 controllers, groups 1 and 2 (3 replicas each, 8 shards).
+ * Group 1 joins; N MiB of 256 KiB values are written into shard 0 only (concurrency 8); group
+ * 2 joins and shard 0 is moved to it. Reports the seconds from the change that gives shard 0
+ * to group 2 until group 2's leader serves it with every key, and until every group 1 replica
+ * holds 0 keys of it (GC), plus the peak RSS (VmHWM) of the receiving and sending leaders.
+ *
+ *   npx tsx test/perf/measure-shard-move.ts [--mb 100]
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { GroupId } from "../../common/ids";
+import { realClock } from "../../common/real-env";
+import { shardOf } from "../../controller/shard-of";
+import { ShardCluster, shardStateName, TestKV } from "../lib/shard-cluster";
+import { waitFor } from "../lib/wait";
+
+const SHARDS = 8;
+const SHARD = 0;
+const VALUE_BYTES = 256 * 1024;
+const CONCURRENCY = 8;
+
+function argMb(): number {
+  const i = process.argv.indexOf("--mb");
+  if (i < 0) return 100;
+  const mb = Number(process.argv[i + 1]);
+  if (!(mb > 0)) throw new Error(`--mb wants a positive number, got ${process.argv[i + 1]}`);
+  return mb;
+}
+
+const log = (m: string) => process.stderr.write(`[measure] ${m}\n`);
+const g = (n: number) => n as GroupId;
+
+/** VmHWM of a process in MiB, or undefined if unreadable. */
+function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const mb = argMb();
+  const keyCount = Math.ceil((mb * 1024 * 1024) / VALUE_BYTES);
+  const keys: string[] = [];
+  for (let i = 0; keys.length < keyCount; i++) {
+    const k = `big-${i}`;
+    if (shardOf(k, SHARDS) === SHARD) keys.push(k);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "shardkv-measure-"));
+  log(`dir ${dir}; ${mb} MiB = ${keyCount} keys of ${VALUE_BYTES} bytes into shard ${SHARD}`);
+  const c = await ShardCluster.start({ dir, shards: SHARDS });
+  let ok = false;
+  try {
+    const addrs1 = await c.startGroup(1);
+    const addrs2 = await c.startGroup(2);
+    await c.controller.join(new Map([[g(1), addrs1]]));
+
+    // Write phase.
+    const tw = realClock.nowMs();
+    let next = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      const kv = new TestKV(c, 60000);
+      for (;;) {
+        const i = next++;
+        if (i >= keys.length) return;
+        await kv.put(keys[i]!, `${i}:`.padEnd(VALUE_BYTES, String.fromCharCode(97 + (i % 26))));
+      }
+    }));
+    const writeS = (realClock.nowMs() - tw) / 1000;
+    log(`wrote ${keyCount} keys in ${writeS.toFixed(1)}s`);
+    const l1 = await c.waitForLeader(1);
+    const s1 = (await c.status(1, l1))!;
+    log(`group 1 leader n${l1}: shard ${SHARD} keys=${s1.shards[SHARD]!.keys} bytes=${s1.shards[SHARD]!.bytes}`);
+    const senderPid = c.replica(1, l1).proc?.pid;
+    const senderRssBefore = peakRssMiB(senderPid);
+
+    // Join group 2 and let the shards it gets (empty unless shard 0) settle first.
+    let t0 = realClock.nowMs();
+    const joinNum = await c.controller.join(new Map([[g(2), addrs2]]));
+    const joinCfg = await c.controller.query(joinNum);
+    const joined = joinCfg.shards.map((gid, s) => (gid === 2 ? s : -1)).filter((s) => s >= 0);
+    log(`join (config ${joinNum}) gives group 2 shards [${joined.join(",")}]`);
+    let num = joinNum;
+    let via = "join";
+    if (!joined.includes(SHARD)) {
+      await waitFor(async () => {
+        const l2 = await c.waitForLeader(2);
+        const s2 = await c.status(2, l2);
+        if (!s2 || Number(s2.configNum) < joinNum) return false;
+        if (!joined.every((s) => shardStateName(s2.shards[s]!.state) === "serving")) return false;
+        for (const id of c.alive(1)) {
+          const s = await c.status(1, id);
+          if (!s || Number(s.configNum) < joinNum) return false;
+          if (!joined.every((x) => shardStateName(s.shards[x]!.state) === "notOwned")) return false;
+        }
+        return true;
+      }, { timeoutMs: 60000, what: "join's shard moves to settle", intervalMs: 100 });
+      log(`join settled after ${((realClock.nowMs() - t0) / 1000).toFixed(2)}s; moving shard ${SHARD} to group 2`);
+      t0 = realClock.nowMs();
+      num = await c.controller.move(SHARD, g(2));
+      via = "move";
+    } else {
+      // Make it explicit anyway (no change of ownership).
+      num = await c.controller.move(SHARD, g(2));
+    }
+    log(`shard ${SHARD} assigned to group 2 by ${via} (config ${num})`);
+
+    let receiverPid: number | undefined;
+    let maxReceiverRss = 0;
+    const sampleReceiver = async (): Promise<number | undefined> => {
+      const l2 = await c.waitForLeader(2);
+      receiverPid = c.replica(2, l2).proc?.pid;
+      maxReceiverRss = Math.max(maxReceiverRss, peakRssMiB(receiverPid) ?? 0);
+      return l2;
+    };
+    let pollLast = "";
+    await waitFor(async () => {
+      const l2 = await sampleReceiver();
+      const s2 = l2 === undefined ? undefined : await c.status(2, l2);
+      if (!s2) return false;
+      const st = s2.shards[SHARD]!;
+      const line = `g2 n${l2} cfg=${s2.configNum} shard ${SHARD} ${shardStateName(st.state)} keys=${st.keys}`;
+      if (line !== pollLast) log(`${((realClock.nowMs() - t0) / 1000).toFixed(2)}s ${line}`);
+      pollLast = line;
+      return Number(s2.configNum) >= num && shardStateName(st.state) === "serving" && Number(st.keys) === keyCount;
+    }, { timeoutMs: 15 * 60000, what: `group 2 serving shard ${SHARD} with ${keyCount} keys`, intervalMs: 100 });
+    const moveS = (realClock.nowMs() - t0) / 1000;
+    log(`group 2 serves shard ${SHARD} after ${moveS.toFixed(2)}s`);
+
+    await waitFor(async () => {
+      await sampleReceiver();
+      for (const id of c.alive(1)) {
+        const s = await c.status(1, id);
+        if (!s || Number(s.configNum) < num) return false;
+        const st = s.shards[SHARD]!;
+        if (Number(st.keys) !== 0 || shardStateName(st.state) !== "notOwned") return false;
+      }
+      return true;
+    }, { timeoutMs: 15 * 60000, what: `every group 1 replica to hold 0 keys of shard ${SHARD}`, intervalMs: 100 });
+    const gcS = (realClock.nowMs() - t0) / 1000;
+    await sampleReceiver();
+    const senderRss = peakRssMiB(senderPid);
+    const fmt = (x: number | undefined) => (x === undefined ? "n/a" : `${x.toFixed(0)}MiB`);
+    log(`sender (g1 n${l1}) VmHWM before move ${fmt(senderRssBefore)}`);
+    process.stdout.write(
+      `size=${mb}MiB keys=${keyCount} write=${writeS.toFixed(1)}s assigned-by=${via} move=${moveS.toFixed(2)}s gc=${gcS.toFixed(2)}s ` +
+      `peakRSS receiver(g2 leader)=${fmt(maxReceiverRss || undefined)} sender(g1 leader)=${fmt(senderRss)}\n`,
+    );
+    ok = true;
+  } catch (e) {
+    log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    process.stderr.write(c.allLogTails(20) + "\n");
+    process.exitCode = 1;
+  } finally {
+    await c.stop();
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else log(`logs kept in ${dir}`);
+  }
+}
+
+await main();
