@@ -5,6 +5,7 @@
  * on one line and exit with status 2.
  */
 import { validateAddress } from "./address";
+import type { Logger } from "./env";
 import { InvalidArgumentError } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -57,4 +58,62 @@ export function parsePeersFlag(v: string, self: NodeId): Map<NodeId, string> {
   }
   if (!peers.has(self)) throw new InvalidArgumentError("--peers", `must include this replica's --id ${self}`);
   return peers;
+}
+
+/** What runDaemon needs of a started server. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * The lifecycle shared by the daemons: `--help`; a bad command line -> one line, exit 2;
+ * a failure to start -> one line, exit 2 for an InvalidArgumentError (e.g. a data directory
+ * created with other settings) else 1; a fatal error while running (storage failure, broken
+ * invariant) -> exit 1 to restart from disk; SIGTERM/SIGINT -> graceful stop, exit 0.
+ */
+export async function runDaemon<A>(spec: {
+  readonly name: string;
+  readonly usage: string;
+  readonly parse: (argv: readonly string[]) => A;
+  readonly logger: (args: A) => Logger;
+  readonly start: (args: A, logger: Logger, onFatal: (e: Error) => void) => Promise<Stoppable>;
+}): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(spec.usage + "\n");
+    return;
+  }
+  let args: A;
+  try {
+    args = spec.parse(argv);
+  } catch (e) {
+    process.stderr.write(`${spec.name}: ${(e as Error).message} (--help for usage)\n`);
+    process.exit(2);
+  }
+  const logger = spec.logger(args);
+  let server: Stoppable;
+  try {
+    server = await spec.start(args, logger, (e) => {
+      process.stderr.write(`${spec.name}: fatal: ${e.stack ?? e.message}\n`);
+      process.exit(1);
+    });
+  } catch (e) {
+    process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
+    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: shutting down`);
+    server.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`${spec.name}: shutdown failed: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 }

@@ -11,12 +11,11 @@
  * command line (one line on stderr naming the flag), or a --shards that differs from the one
  * the data directory was created with; 1: any other failure to start or a fatal error.
  */
-import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag } from "../common/daemon-args";
+import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
 import type { NodeId } from "../common/ids";
 import { consoleLogger } from "../common/real-env";
 import { shardCountMax, validateAddress } from "./config";
-import type { ControllerServer } from "./server";
 
 export interface DaemonArgs {
   id: NodeId;
@@ -74,58 +73,28 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(usage + "\n");
-    return;
-  }
-  let args: DaemonArgs;
-  try {
-    args = parseDaemonArgs(argv);
-  } catch (e) {
-    process.stderr.write(`shardkv-controller: ${(e as Error).message} (--help for usage)\n`);
-    process.exit(2);
-  }
-  const logger = consoleLogger(`controller n${args.id}`);
-  let server: ControllerServer;
-  try {
-    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
-    const { ControllerServer } = await import("./server");
-    server = await ControllerServer.start({
-      id: args.id,
-      listen: args.listen,
-      peers: args.peers,
-      dataDir: args.data,
-      shardCount: args.shards,
-      natsUrl: args.nats,
-      tickMs: args.tickMs,
-      snapshotEveryEntries: args.snapshotEvery,
-      logger,
-      onFatal: (e) => {
-        // A storage failure or a broken invariant: stop serving; restart from disk.
-        process.stderr.write(`shardkv-controller: fatal: ${e.stack ?? e.message}\n`);
-        process.exit(1);
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`shardkv-controller: cannot start: ${(e as Error).message}\n`);
-    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
-  }
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    server.stop().then(
-      () => process.exit(0),
-      (e: Error) => {
-        process.stderr.write(`shardkv-controller: shutdown failed: ${e.stack ?? e.message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  await runDaemon<DaemonArgs>({
+    name: "shardkv-controller",
+    usage,
+    parse: parseDaemonArgs,
+    logger: (args) => consoleLogger(`controller n${args.id}`),
+    start: async (args, logger, onFatal) => {
+      // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+      const { ControllerServer } = await import("./server");
+      return ControllerServer.start({
+        id: args.id,
+        listen: args.listen,
+        peers: args.peers,
+        dataDir: args.data,
+        shardCount: args.shards,
+        natsUrl: args.nats,
+        tickMs: args.tickMs,
+        snapshotEveryEntries: args.snapshotEvery,
+        logger,
+        onFatal,
+      });
+    },
+  });
 }
 
 main().catch((e) => {

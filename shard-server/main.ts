@@ -10,12 +10,11 @@
  * command line (one line on stderr naming the flag), or a data directory created for another
  * gid or shard count; 1: any other failure to start or a fatal error.
  */
-import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag } from "../common/daemon-args";
+import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
 import type { GroupId, NodeId } from "../common/ids";
 import { consoleLogger } from "../common/real-env";
 import { shardCountMax, validateAddress } from "../controller/config";
-import type { ShardServer } from "./server";
 
 export interface ShardDaemonArgs {
   gid: GroupId;
@@ -70,58 +69,29 @@ export function parseShardDaemonArgs(argv: readonly string[]): ShardDaemonArgs {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(usage + "\n");
-    return;
-  }
-  let args: ShardDaemonArgs;
-  try {
-    args = parseShardDaemonArgs(argv);
-  } catch (e) {
-    process.stderr.write(`shardkv-server: ${(e as Error).message} (--help for usage)\n`);
-    process.exit(2);
-  }
-  const logger = consoleLogger(`shard g${args.gid} n${args.id}`);
-  let server: ShardServer;
-  try {
-    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
-    const { ShardServer } = await import("./server");
-    server = await ShardServer.start({
-      gid: args.gid,
-      id: args.id,
-      listen: args.listen,
-      peers: args.peers,
-      dataDir: args.data,
-      controllers: args.controllers,
-      shardCount: args.shards,
-      tickMs: args.tickMs,
-      natsUrl: args.nats,
-      logger,
-      onFatal: (e) => {
-        process.stderr.write(`shardkv-server: fatal: ${e.stack ?? e.message}\n`);
-        process.exit(1);
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`shardkv-server: cannot start: ${(e as Error).message}\n`);
-    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
-  }
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    server.stop().then(
-      () => process.exit(0),
-      (e: Error) => {
-        process.stderr.write(`shardkv-server: shutdown failed: ${e.stack ?? e.message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  await runDaemon<ShardDaemonArgs>({
+    name: "shardkv-server",
+    usage,
+    parse: parseShardDaemonArgs,
+    logger: (args) => consoleLogger(`shard g${args.gid} n${args.id}`),
+    start: async (args, logger, onFatal) => {
+      // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+      const { ShardServer } = await import("./server");
+      return ShardServer.start({
+        gid: args.gid,
+        id: args.id,
+        listen: args.listen,
+        peers: args.peers,
+        dataDir: args.data,
+        controllers: args.controllers,
+        shardCount: args.shards,
+        tickMs: args.tickMs,
+        natsUrl: args.nats,
+        logger,
+        onFatal,
+      });
+    },
+  });
 }
 
 main().catch((e) => {
