@@ -26,6 +26,8 @@ commands:
                              set KEY to NEW only if its value is EXPECTED (--absent: only if
                              KEY is absent); prints "swapped", or "not swapped" and the
                              current value; exits 1 when not swapped
+  bench [OPTIONS]            load generator: ops/s, latency percentiles, errors, client CPU
+                             per op (\`shardkv bench --help\` for its options)
   help                       print this text
 
 Keys and values are taken as UTF-8 text; stdin ("-") is taken byte for byte (at most one
@@ -44,6 +46,26 @@ options:
 exit status: 0 success; 1 absent key (get), not swapped (cas), or the operation failed
 (refused, timed out; one line "shardkv: <reason>" on stderr); 2 usage error.
 `;
+
+/** Global options that take a value (for finding the command word before parsing). */
+const globalValueFlags = new Set(["--controllers", "--timeout", "--nats"]);
+
+/**
+ * When the command word is "bench": argv without it (global options before it are passed on
+ * to the bench parser: "shardkv --controllers X bench --ops 10"); otherwise undefined.
+ */
+export function benchArgv(argv: readonly string[]): string[] | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return undefined;
+    if (a.startsWith("-") && a !== "-") {
+      if (globalValueFlags.has(a)) i++;
+      continue;
+    }
+    return a === "bench" ? [...argv.slice(0, i), ...argv.slice(i + 1)] : undefined;
+  }
+  return undefined;
+}
 
 /** A value given on the command line, or "-" for stdin. */
 export type ValueArg = { readonly kind: "text"; readonly text: string } | { readonly kind: "stdin" };

@@ -3,10 +3,11 @@
  * usage. Parsing and formatting live in client/cli-lib.ts; this file does the I/O: reads stdin
  * for a "-" value, runs the operation through the client library, prints, and sets the exit
  * status (0 success; 1 absent key / not swapped / failed; 2 usage error). A failure prints one
- * line on stderr: `shardkv: <reason>`.
+ * line on stderr: `shardkv: <reason>`. `shardkv bench ...` is the load generator (client/bench.ts).
  */
 import { ShardKVError } from "../common/errors";
-import { type Invocation, type Outcome, type ValueArg, formatOutcome, parseArgs, tidyErrorMessage, usageText } from "./cli-lib";
+import { benchMain } from "./bench";
+import { type Invocation, type Outcome, type ValueArg, benchArgv, formatOutcome, parseArgs, tidyErrorMessage, usageText } from "./cli-lib";
 import { ShardKV } from "./shardkv";
 
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -61,6 +62,11 @@ const fail = (reason: string, code: number): void => {
 };
 
 async function main(argv: readonly string[]): Promise<void> {
+  const bench = benchArgv(argv);
+  if (bench) {
+    process.exitCode = await benchMain(bench);
+    return;
+  }
   const parsed = parseArgs(argv, process.env);
   switch (parsed.kind) {
     case "help": process.stdout.write(usageText); return;

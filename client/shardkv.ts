@@ -407,7 +407,15 @@ export class ShardKV {
         } else if (!(err instanceof BackpressureError)) {
           // NotLeader without a usable hint, timeout, unreachable, internal: next server.
           this.leaders.delete(gid);
-          this.nextServer.set(gid, ((this.nextServer.get(gid) ?? 0) + 1) % servers.length);
+          const next = ((this.nextServer.get(gid) ?? 0) + 1) % servers.length;
+          this.nextServer.set(gid, next);
+          if (next === 0) {
+            // Every server of the group failed in turn: the group may have left and been
+            // stopped (it answers no WrongGroup then); a newer config routes elsewhere.
+            const before = this.config!.num;
+            await this.refreshQuietly(end);
+            if (this.config!.num > before) continue;
+          }
         }
         await this.sleep(this.backoffMs(attempt++, end));
       }

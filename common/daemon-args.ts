@@ -91,19 +91,21 @@ export async function runDaemon<A>(spec: {
     process.exit(2);
   }
   const logger = spec.logger(args);
-  let server: Stoppable;
-  try {
-    server = await spec.start(args, logger, (e) => {
-      process.stderr.write(`${spec.name}: fatal: ${e.stack ?? e.message}\n`);
-      process.exit(1);
-    });
-  } catch (e) {
-    process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
-    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
-  }
+  // The signal handlers are installed before the start, so a SIGTERM that arrives while the
+  // server starts (RocksDB opening, say) ends in a graceful stop as soon as it is up, not in
+  // the default action (death by signal with RocksDB open). A second signal while starting
+  // exits at once (a start can wait for the controllers).
+  let server: Stoppable | undefined;
   let stopping = false;
+  let pending: string | undefined;
   const shutdown = (signal: string): void => {
     if (stopping) return;
+    if (!server) {
+      if (pending !== undefined) process.exit(1);
+      pending = signal;
+      logger.info(`${signal} while starting: stopping as soon as started (again to exit now)`);
+      return;
+    }
     stopping = true;
     logger.info(`${signal}: shutting down`);
     server.stop().then(
@@ -116,4 +118,14 @@ export async function runDaemon<A>(spec: {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  try {
+    server = await spec.start(args, logger, (e) => {
+      process.stderr.write(`${spec.name}: fatal: ${e.stack ?? e.message}\n`);
+      process.exit(1);
+    });
+  } catch (e) {
+    process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
+    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
+  }
+  if (pending !== undefined) shutdown(pending);
 }

@@ -25,6 +25,8 @@ export interface ControllerClientOptions {
   readonly attemptMs?: number;
   readonly clock?: Clock;
   readonly rng?: Rng;
+  /** Extra gRPC client options per replica address (a daemon's failpoint interceptor). */
+  readonly clientOptions?: (address: string) => grpc.ClientOptions;
 }
 
 export type ControllerStatus = shardkv.controller.StatusReply;
@@ -56,7 +58,7 @@ export class ControllerClient {
   private stub(address: string): ControllerStub {
     let s = this.stubs.get(address);
     if (!s) {
-      s = controllerStub(address);
+      s = controllerStub(address, this.opts.clientOptions?.(address));
       this.stubs.set(address, s);
     }
     return s;

@@ -47,7 +47,10 @@ export interface ControllerStub extends grpc.Client {
 
 const ClientCtor = grpc.makeGenericClientConstructor(controllerService, "Controller");
 
-/** Opens a stub to one controller replica at `address` (insecure; loopback and private networks). */
-export function controllerStub(address: string): ControllerStub {
-  return new ClientCtor(address, grpc.credentials.createInsecure()) as unknown as ControllerStub;
+/**
+ * Opens a stub to one controller replica at `address` (insecure; loopback and private
+ * networks). `options`: extra client options (a daemon's failpoint interceptor).
+ */
+export function controllerStub(address: string, options: grpc.ClientOptions = {}): ControllerStub {
+  return new ClientCtor(address, grpc.credentials.createInsecure(), options) as unknown as ControllerStub;
 }

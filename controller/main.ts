@@ -13,8 +13,9 @@
  */
 import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
+import { type FailpointSpec, Failpoints, failpointFlags, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import type { NodeId } from "../common/ids";
-import { consoleLogger } from "../common/real-env";
+import { consoleLogger, realClock, realRng } from "../common/real-env";
 import { shardCountMax, validateAddress } from "./config";
 
 export interface DaemonArgs {
@@ -26,10 +27,13 @@ export interface DaemonArgs {
   nats?: string;
   tickMs?: number;
   snapshotEvery?: number;
+  /** Failpoints enabled with this initial spec (test only); undefined = off. */
+  failpoints?: FailpointSpec;
 }
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
                           [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
+                          [--failpoints SPEC] [--profile P]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
   --peers LIST        every replica, this one included: id=host:port,id=host:port,...
@@ -38,13 +42,14 @@ export const usage = `usage: shardkv-controller --id N --listen host:port --peer
                       1..${shardCountMax}); must match the stored count afterwards
   --nats URL          publish each new config on NATS subject shardkv.config (optional)
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
-  --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)`;
+  --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
+${failpointFlagsUsage}`;
 
-const flags = ["id", "listen", "peers", "data", "shards", "nats", "tick-ms", "snapshot-every"] as const;
+const flags = ["id", "listen", "peers", "data", "shards", "nats", "tick-ms", "snapshot-every", ...failpointFlags] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
-export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): DaemonArgs {
   const got = parseFlags(argv, flags);
   const need = (f: Flag): string => requiredFlag(got, f);
   const id = positiveIntFlag("id", need("id"), Number.MAX_SAFE_INTEGER) as NodeId;
@@ -69,6 +74,8 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     if (!ok) throw new InvalidArgumentError("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(u)}`);
     out.nats = u;
   }
+  const failpoints = failpointsSetting({ flag: got.get("failpoints"), profileFlag: got.get("profile"), env });
+  if (failpoints !== undefined) out.failpoints = failpoints;
   return out;
 }
 
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
   await runDaemon<DaemonArgs>({
     name: "shardkv-controller",
     usage,
-    parse: parseDaemonArgs,
+    parse: (argv) => parseDaemonArgs(argv),
     logger: (args) => consoleLogger(`controller n${args.id}`),
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
@@ -90,6 +97,7 @@ async function main(): Promise<void> {
         natsUrl: args.nats,
         tickMs: args.tickMs,
         snapshotEveryEntries: args.snapshotEvery,
+        failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
         onFatal,
       });

@@ -26,12 +26,16 @@ import { join } from "node:path";
 import { assert } from "../common/assert";
 import type { Logger } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import type { Failpoints } from "../common/failpoints";
 import { toServiceError } from "../common/grpc-errors";
+import { failpointService } from "../common/grpc-failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import type { SoftState } from "../raft/core/types";
 import { RaftNode } from "../raft/node";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
+import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { failpointTransport } from "../raft/transport/failpoint-transport";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
@@ -75,6 +79,8 @@ export interface ControllerServerOptions {
   readonly tickMs?: number;
   /** Snapshot and compact every this many applied entries. Default controllerSnapshotEveryEntries. */
   readonly snapshotEveryEntries?: number;
+  /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
+  readonly failpoints?: Failpoints;
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -109,7 +115,9 @@ export class ControllerServer {
       const tserver = new RaftTransportServer(grpcServer, { logger });
       // The service is added before binding; handlers refuse with Stopped until Raft runs.
       let server: ControllerServer | undefined;
-      grpcServer.addService(controllerService, ControllerServer.implementation(() => server));
+      // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
+      grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
+      addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
         { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
@@ -135,7 +143,7 @@ export class ControllerServer {
           },
           onFatal: opts.onFatal,
         },
-        { clock: realClock, rng: realRng, transport, storage, logger },
+        { clock: realClock, rng: realRng, transport: failpointTransport(opts.failpoints, transport, opts.peers), storage, logger },
         sm,
       );
       server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port);

@@ -396,6 +396,7 @@ export class RaftNode<R = unknown> {
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.env.storage.save({ hardState: rd.hardState, entries: rd.entries, installSnapshot: rd.snapshot });
     }
+    if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
     if (this.stopped) return;
     // 2. Send (after persisting: nothing is acknowledged before it is durable).
     if (rd.messages.length > 0) await this.send(rd.messages);

@@ -47,9 +47,13 @@ const ClientCtor = grpc.makeGenericClientConstructor(shardKVService, "ShardKV");
 /** Pulled chunks are up to ~1 MiB of data plus framing; allow generous messages. */
 export const shardKVMessageBytesMax = 16 * 1024 * 1024;
 
-/** Opens a stub to one shard server at `address` (insecure; loopback and private networks). */
-export function shardKVStub(address: string): ShardKVStub {
+/**
+ * Opens a stub to one shard server at `address` (insecure; loopback and private networks).
+ * `options`: extra client options (a daemon's failpoint interceptor).
+ */
+export function shardKVStub(address: string, options: grpc.ClientOptions = {}): ShardKVStub {
   return new ClientCtor(address, grpc.credentials.createInsecure(), {
+    ...options,
     "grpc.max_receive_message_length": shardKVMessageBytesMax,
     "grpc.max_send_message_length": shardKVMessageBytesMax,
   }) as unknown as ShardKVStub;

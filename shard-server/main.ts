@@ -10,11 +10,14 @@
  * command line (one line on stderr naming the flag), or a data directory created for another
  * gid or shard count; 1: any other failure to start or a fatal error.
  */
+import { parseDuration, UsageError } from "../common/cli-args";
 import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
+import { type FailpointSpec, Failpoints, failpointFlags, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
-import { consoleLogger } from "../common/real-env";
+import { consoleLogger, realClock, realRng } from "../common/real-env";
 import { shardCountMax, validateAddress } from "../controller/config";
+import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export interface ShardDaemonArgs {
   gid: GroupId;
@@ -26,10 +29,15 @@ export interface ShardDaemonArgs {
   shards?: number;
   tickMs?: number;
   nats?: string;
+  dedupTtlMs?: number;
+  snapshotEvery?: number;
+  /** Failpoints enabled with this initial spec (test only); undefined = off. */
+  failpoints?: FailpointSpec;
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
                       --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
+                      [--dedup-ttl DURATION] [--snapshot-every N] [--failpoints SPEC] [--profile P]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -38,13 +46,19 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
   --controllers LIST  controller replica addresses: host:port,host:port,...
   --shards N          shard count (default: the controller's; 1..${shardCountMax})
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
-  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)`;
+  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)
+  --dedup-ttl D       forget a client's duplicate-detection records after this much inactivity,
+                      measured in leader timestamps carried in the log (default ${dedupTtlMsDefault / 60_000}m;
+                      e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again
+  --snapshot-every N  snapshot the state machine and compact the Raft log every N applied
+                      entries (default ${shardSnapshotEveryEntries})
+${failpointFlagsUsage}`;
 
-const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats"] as const;
+const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats", "dedup-ttl", "snapshot-every", ...failpointFlags] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
-export function parseShardDaemonArgs(argv: readonly string[]): ShardDaemonArgs {
+export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ShardDaemonArgs {
   const got = parseFlags(argv, flags);
   const need = (f: Flag): string => requiredFlag(got, f);
   const gid = positiveIntFlag("gid", need("gid"), Number.MAX_SAFE_INTEGER) as GroupId;
@@ -65,6 +79,16 @@ export function parseShardDaemonArgs(argv: readonly string[]): ShardDaemonArgs {
     if (!/^nats:\/\/[^\s/]+:\d+$/.test(url)) throw new InvalidArgumentError("--nats", `want nats://host:port, got ${JSON.stringify(url)}`);
     out.nats = url;
   }
+  if (got.has("dedup-ttl")) {
+    try {
+      out.dedupTtlMs = parseDuration("--dedup-ttl", got.get("dedup-ttl")!);
+    } catch (e) {
+      throw e instanceof UsageError ? new InvalidArgumentError("--dedup-ttl", e.message.replace(/^invalid --dedup-ttl: /, "")) : e;
+    }
+  }
+  if (got.has("snapshot-every")) out.snapshotEvery = positiveIntFlag("snapshot-every", got.get("snapshot-every")!, 100_000_000);
+  const failpoints = failpointsSetting({ flag: got.get("failpoints"), profileFlag: got.get("profile"), env });
+  if (failpoints !== undefined) out.failpoints = failpoints;
   return out;
 }
 
@@ -72,7 +96,7 @@ async function main(): Promise<void> {
   await runDaemon<ShardDaemonArgs>({
     name: "shardkv-server",
     usage,
-    parse: parseShardDaemonArgs,
+    parse: (argv) => parseShardDaemonArgs(argv),
     logger: (args) => consoleLogger(`shard g${args.gid} n${args.id}`),
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
@@ -87,6 +111,9 @@ async function main(): Promise<void> {
         shardCount: args.shards,
         tickMs: args.tickMs,
         natsUrl: args.nats,
+        dedupTtlMs: args.dedupTtlMs,
+        snapshotEveryEntries: args.snapshotEvery,
+        failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
         onFatal,
       });

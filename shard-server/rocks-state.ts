@@ -32,35 +32,26 @@
 import { mkdir, open as openFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { assert } from "../common/assert";
-import { InternalError, InvalidArgumentError, ShardKVError, WrongGroupError } from "../common/errors";
+import { InternalError, InvalidArgumentError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
 import { decodeConfig, encodeConfig } from "../controller/codec";
 import { type Config, initialConfig, validateShardCount } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
-import { decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
+import { type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
-import { clientIdBytes, clientIdToBytes, decodeCommand, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
-import { type Effects, emptyEffects, ShardGroupCore, type WriteOutcome } from "./state-machine";
-import type { DedupRecord, ShardChunkIn, ShardCommand, ShardMeta, ShardState } from "./types";
+import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
+import { type ApplyResult, ShardApplier } from "./apply";
+import { ShardNotReadyError } from "./errors";
+import { type Effects, ShardGroupCore } from "./state-machine";
+import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
 
 /** Bytes per snapshot chunk sent to a lagging follower (about 1 MiB; one record may overshoot). */
 export const shardSnapshotChunkBytes = 1024 * 1024;
 
-/** The result of one applied log entry (null for a noop). */
-export type ApplyResult =
-  | { readonly kind: "write"; readonly outcome: WriteOutcome }
-  | { readonly kind: "reconfigure" | "insert" | "gcDone"; readonly accepted: boolean }
-  | { readonly kind: "deleteShard"; readonly result: "done" | "notReady" }
-  | null;
+export type { ApplyResult } from "./apply";
 
-/** The previous owner has not reached the pull's config yet; retry later. */
-export class ShardNotReadyError extends ShardKVError {
-  readonly code = "Stopped";
-  constructor(readonly shard: ShardId, readonly configNum: ConfigNum, readonly atConfigNum: ConfigNum) {
-    super(`shard ${shard} cannot be pulled for config ${configNum} yet: this group is at config ${atConfigNum} (retry)`);
-  }
-}
+export { ShardNotReadyError } from "./errors";
 
 export interface ShardStats {
   readonly shard: ShardId;
@@ -201,8 +192,8 @@ interface Loaded {
 export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private applied: LogIndex;
   private c: ShardGroupCore;
-  /** Log time of the last duplicate-table expiry scan. */
-  private lastExpireMs = 0;
+  /** The shared apply path (decode, dispatch to the core, expire duplicates). */
+  private readonly applier: ShardApplier;
   /** Per shard: whether it is served as of the last durable batch, and a counter of its flips. */
   private readonly durableServing: boolean[];
   private readonly servingEpoch: Uint32Array;
@@ -218,6 +209,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   ) {
     this.applied = loaded.applied;
     this.c = loaded.core;
+    this.applier = new ShardApplier({ who: `shard group ${opts.gid}`, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs });
     this.durableServing = new Array<boolean>(opts.shardCount).fill(false);
     this.servingEpoch = new Uint32Array(opts.shardCount);
     this.durableConfigNum = this.c.config.num;
@@ -299,20 +291,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     try {
       const overlay = new Overlay();
       const results: ApplyResult[] = [];
+      const store = { read: (shard: ShardId, key: Uint8Array) => {
+        const k = shardKeys.data(shard, key);
+        return overlay.has(k) ? overlay.get(k) : getOrUndefined(this.db, k);
+      } };
       for (const e of entries) {
         assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
-        if (e.type !== "normal") {
-          results.push(null);
-          continue;
-        }
-        const cmd: ShardCommand = decodeCommitted(e, decodeCommand, `shard group ${this.opts.gid}`);
-        const fx = emptyEffects();
-        results.push(await this.applyOne(cmd, overlay, fx));
-        if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10) {
-          this.c.expireDedup(cmd.timestampMs, fx);
-          this.lastExpireMs = cmd.timestampMs;
-        }
-        await this.stage(fx, overlay);
+        const a = await this.applier.apply(this.c, e, store);
+        results.push(a.result);
+        if (a.cmd !== undefined) await this.stage(a.fx, overlay);
       }
       const last = entries[entries.length - 1]!.index;
       overlay.set(appliedKey, u64(last));
@@ -322,43 +309,6 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       return results;
     } finally {
       this.applying = false;
-    }
-  }
-
-  private async applyOne(cmd: ShardCommand, overlay: Overlay, fx: Effects): Promise<ApplyResult> {
-    const op = cmd.op;
-    switch (op.kind) {
-      case "write": {
-        const w = op.write;
-        // The core reads synchronously: fetch the keys the ops touch first.
-        const fetched = new Map<string, Uint8Array | undefined>();
-        if (this.c.serves(w.shard)) {
-          for (const o of w.ops) {
-            const k = shardKeys.data(w.shard, o.key);
-            if (!overlay.has(k) && !fetched.has(k.toString("latin1"))) fetched.set(k.toString("latin1"), await getOrUndefined(this.db, k));
-          }
-        }
-        const read = (shard: ShardId, key: Uint8Array): Uint8Array | undefined => {
-          const k = shardKeys.data(shard, key);
-          if (overlay.has(k)) return overlay.get(k);
-          const s = k.toString("latin1");
-          assert(fetched.has(s), `write read key ${s} not fetched`);
-          return fetched.get(s);
-        };
-        return { kind: "write", outcome: this.c.applyWrite(w, cmd.timestampMs, read, fx) };
-      }
-      case "reconfigure":
-        if (op.config.shards.length !== this.opts.shardCount) return { kind: "reconfigure", accepted: false };
-        return { kind: "reconfigure", accepted: this.c.applyReconfigure(op.config, fx) };
-      case "insert":
-        if (op.chunk.shard >= this.opts.shardCount) return { kind: "insert", accepted: false };
-        return { kind: "insert", accepted: this.c.applyInsert(op.chunk, fx) };
-      case "deleteShard":
-        if (op.shard >= this.opts.shardCount) return { kind: "deleteShard", result: "done" };
-        return { kind: "deleteShard", result: this.c.applyDeleteShard(op.configNum, op.shard, fx) };
-      case "gcDone":
-        if (op.shard >= this.opts.shardCount) return { kind: "gcDone", accepted: false };
-        return { kind: "gcDone", accepted: this.c.applyGcDone(op.configNum, op.shard, fx) };
     }
   }
 
@@ -545,7 +495,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
       this.applied = loaded.applied;
       this.c = loaded.core;
-      this.lastExpireMs = 0;
+      this.applier.reset();
       this.markDurable();
     };
     return {

@@ -15,11 +15,10 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError, TimeoutError } from "../../common/errors";
 import type { GroupId } from "../../common/ids";
 import { realClock } from "../../common/real-env";
-import { ShardKV } from "../../client/shardkv";
 import type { Config } from "../../controller/config";
+import { AppendLoad } from "../lib/append-load";
 import { ShardCluster, shardStateName } from "../lib/shard-cluster";
 import { waitFor } from "../lib/wait";
 
@@ -28,17 +27,11 @@ const clientCount = 4;
 const keysPerClient = 3;
 const g = (n: number) => n as GroupId;
 
-interface Append {
-  readonly token: string;
-  /** "acked": the promise resolved; "failed": it rejected (timed out: may or may not be applied). */
-  outcome: "pending" | "acked" | "failed";
-}
-
 describe("concurrent appends through the client library while groups join, leave and crash", () => {
   let dir: string;
   let cluster: ShardCluster | undefined;
   let failed = false;
-  const clients: ShardKV[] = [];
+  const loads: AppendLoad[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-appends-"));
@@ -46,7 +39,7 @@ describe("concurrent appends through the client library while groups join, leave
   });
 
   afterAll(async () => {
-    for (const kv of clients) kv.close();
+    for (const l of loads) l.close();
     await cluster?.stop();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`cluster-appends test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -90,42 +83,13 @@ describe("concurrent appends through the client library while groups join, leave
       waitFor(() => settled([1, 2, 3]), { timeoutMs, what: `config settled ${what}`, intervalMs: 100 });
 
     // ---- load: each client appends to its own keys; one sequential loop per key, all keys concurrently
-    const history = new Map<string, Append[]>();
-    let stop = false;
-    let acked = 0;
-    let timedOut = 0;
-    const otherErrors: string[] = [];
-    for (let k = 0; k < clientCount; k++) clients.push(await ShardKV.connect({ controllers: c.controllers.addresses, deadlineMs: 5000 }));
-    const loops = clients.flatMap((kv, k) => {
-      let n = 0;
-      return Array.from({ length: keysPerClient }, async (_, j) => {
-        const key = `c${k}-key${j}`;
-        const list: Append[] = [];
-        history.set(key, list);
-        while (!stop) {
-          const rec: Append = { token: `c${k}-${n++};`, outcome: "pending" };
-          list.push(rec);
-          try {
-            await kv.append(key, rec.token);
-            rec.outcome = "acked";
-            acked++;
-          } catch (e) {
-            rec.outcome = "failed";
-            if (e instanceof InvalidArgumentError) throw e;
-            if (e instanceof TimeoutError) timedOut++;
-            else otherErrors.push(String(e));
-          }
-        }
-      });
-    });
-    const waitAcks = (more: number, what: string, timeoutMs = 20000) => {
-      const target = acked + more;
-      return waitFor(() => acked >= target, { timeoutMs, what: `${more} more acknowledged appends ${what}`, intervalMs: 20 });
-    };
+    const load = await AppendLoad.start({ controllers: c.controllers.addresses, clients: clientCount, keysPerClient });
+    loads.push(load);
+    const waitAcks = (more: number, what: string, timeoutMs = 20000) => load.waitAcks(more, what, timeoutMs);
 
     try {
       await waitAcks(100, "before any reconfiguration");
-      mark(`load running (${acked} acked)`);
+      mark(`load running (${load.acked} acked)`);
 
       await c.controller.join(new Map([[g(3), a3]]));
       mark("join 3");
@@ -158,18 +122,16 @@ describe("concurrent appends through the client library while groups join, leave
       mark("group 1 pulling from the dead donor");
       // Shards of live groups keep serving meanwhile.
       await waitAcks(30, `while group ${donor} is down`);
-      mark(`${acked} acked while group ${donor} is down`);
+      mark(`${load.acked} acked while group ${donor} is down`);
       await Promise.all([...c.group(donor).keys()].map((id) => c.restart(donor, id)));
       mark(`group ${donor} restarted`);
       await waitAcks(50, `after group ${donor}'s restart`);
       await waitSettled(`after group ${donor}'s restart`, 45000);
       mark("join 1 settled");
     } finally {
-      stop = true;
-      await Promise.allSettled(loops);
+      await load.stop();
     }
-    for (const l of loops) await l; // an InvalidArgumentError would be a bug: surface it
-    mark(`load stopped: ${acked} acked, ${timedOut} timed out, ${otherErrors.length} other errors`);
+    mark(`load stopped: ${load.acked} acked, ${load.timedOut} timed out, ${load.otherErrors.length} other errors`);
     await waitSettled("at the end");
     const final = await c.controller.query();
     mark(`settled at config ${final.num}`);
@@ -188,32 +150,9 @@ describe("concurrent appends through the client library while groups join, leave
     }
 
     // ---- every key holds exactly its acknowledged appends, once each, in order
-    const reader = await ShardKV.connect({ controllers: c.controllers.addresses, deadlineMs: 20000 });
-    clients.push(reader);
-    let checkedAcked = 0;
-    let unackedApplied = 0;
-    for (const [key, list] of history) {
-      const value = (await reader.getString(key)) ?? "";
-      const tokens = value.split(";").filter((t) => t !== "").map((t) => `${t};`);
-      // Tokens are unique, so "once each, in order" = the value is a subsequence of the issue
-      // order that contains every acked token, with no token twice.
-      expect(new Set(tokens).size, `${key}: a token applied twice: ${value}`).toBe(tokens.length);
-      let i = 0;
-      for (const t of tokens) {
-        while (i < list.length && list[i]!.token !== t) {
-          expect(list[i]!.outcome, `${key}: acknowledged ${list[i]!.token} missing or out of order in ${value}`).not.toBe("acked");
-          i++;
-        }
-        expect(i < list.length, `${key}: ${t} never issued, or out of order, in ${value}`).toBe(true);
-        if (list[i]!.outcome === "acked") checkedAcked++;
-        else unackedApplied++;
-        i++;
-      }
-      for (; i < list.length; i++) expect(list[i]!.outcome, `${key}: acknowledged ${list[i]!.token} missing`).not.toBe("acked");
-    }
-    expect(checkedAcked).toBe(acked);
-    expect(acked).toBeGreaterThan(200);
-    mark(`checked ${history.size} keys: ${checkedAcked} acked appends present; ${unackedApplied} of ${timedOut + otherErrors.length} unacknowledged applied`);
-    process.stderr.write(`cluster-appends phases:\n${phases.join("\n")}\n${otherErrors.length ? `other errors: ${otherErrors.slice(0, 5).join(" | ")}\n` : ""}`);
+    const check = await load.verify();
+    expect(check.acked).toBeGreaterThan(200);
+    mark(`checked ${check.keys} keys: ${check.acked} acked appends present; ${check.unackedApplied} of ${check.unacked} unacknowledged applied`);
+    process.stderr.write(`cluster-appends phases:\n${phases.join("\n")}\n${check.otherErrors.length ? `other errors: ${check.otherErrors.slice(0, 5).join(" | ")}\n` : ""}`);
   }, 150_000);
 });

@@ -43,6 +43,8 @@ export interface ControllerClusterOptions {
   readonly shards?: number;
   readonly natsUrl?: string;
   readonly snapshotEvery?: number;
+  /** Extra command-line flags of every replica (e.g. ["--failpoints", "on"]). */
+  readonly serverArgs?: readonly string[];
 }
 
 export class ControllerCluster {
@@ -68,7 +70,14 @@ export class ControllerCluster {
       });
     }
     for (const id of c.replicas.keys()) c.spawn(id);
-    await Promise.all([...c.replicas.keys()].map((id) => c.waitUp(id)));
+    try {
+      await Promise.all([...c.replicas.keys()].map((id) => c.waitUp(id)));
+    } catch (e) {
+      // The caller gets no handle to stop them, and a vitest fork that is torn down does not
+      // run the exit hook above: stop them here, leaving no orphans.
+      await c.stop(0);
+      throw e;
+    }
     return c;
   }
 
@@ -90,6 +99,7 @@ export class ControllerCluster {
       ...(o.shards !== undefined ? ["--shards", String(o.shards)] : []),
       ...(o.natsUrl !== undefined ? ["--nats", o.natsUrl] : []),
       ...(o.snapshotEvery !== undefined ? ["--snapshot-every", String(o.snapshotEvery)] : []),
+      ...(o.serverArgs ?? []),
     ];
   }
 

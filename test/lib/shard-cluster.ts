@@ -54,6 +54,10 @@ export interface ShardClusterOptions {
   readonly shards: number;
   /** Raft tick of every process. Default 50. */
   readonly tickMs?: number;
+  /** Extra command-line flags of every shard server (e.g. ["--dedup-ttl", "2s"]). */
+  readonly serverArgs?: readonly string[];
+  /** Extra command-line flags of every controller replica (e.g. ["--failpoints", "on"]). */
+  readonly controllerArgs?: readonly string[];
 }
 
 export class ShardCluster {
@@ -66,8 +70,15 @@ export class ShardCluster {
   }
 
   static async start(opts: ShardClusterOptions): Promise<ShardCluster> {
-    const controllers = await ControllerCluster.start({ dir: join(opts.dir, "controllers"), shards: opts.shards, tickMs: opts.tickMs ?? 50 });
-    await controllers.waitForLeader();
+    const controllers = await ControllerCluster.start({
+      dir: join(opts.dir, "controllers"), shards: opts.shards, tickMs: opts.tickMs ?? 50, serverArgs: opts.controllerArgs,
+    });
+    try {
+      await controllers.waitForLeader();
+    } catch (e) {
+      await controllers.stop(0); // no orphans: the caller gets no handle to stop them
+      throw e;
+    }
     mkdirSync(join(opts.dir, "logs"), { recursive: true });
     return new ShardCluster(opts, controllers);
   }
@@ -111,6 +122,7 @@ export class ShardCluster {
     return [
       "--gid", String(gid), "--id", String(id), "--listen", r.address, "--peers", peers, "--data", r.dataDir,
       "--controllers", this.controllers.addresses.join(","), "--tick-ms", String(this.opts.tickMs ?? 50),
+      ...(this.opts.serverArgs ?? []),
     ];
   }
 

@@ -4,10 +4,12 @@
  * random base (printed, so the batch can be rerun). Prints `FAIL seed=<s>: <reason>` and
  * `reproduce with SEED=<s> npm run sim` per failure and ends with `sim: <N> passed, <M> failed`;
  * exits 1 if any failed. --trace prints the trace of each run to stdout. --controller runs the
- * controller simulation (controller-run.ts) instead of the Raft KV one.
+ * controller simulation (controller-run.ts) instead of the Raft KV one; --shards the whole cluster
+ * (shard-run.ts: controller group, shard groups, migration drivers, clients).
  */
 import { realClock, realRng } from "../../common/real-env";
 import { runControllerSeed } from "./controller-run";
+import { runShardSeed } from "./shard-run";
 import { runSeed, type RunOptions } from "./run";
 
 interface Args {
@@ -17,10 +19,11 @@ interface Args {
   verbose: boolean;
   safetyMs: number | undefined;
   controller: boolean;
+  shards: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 1, seed: undefined, trace: false, verbose: false, safetyMs: undefined, controller: false };
+  const args: Args = { seeds: 1, seed: undefined, trace: false, verbose: false, safetyMs: undefined, controller: false, shards: false };
   const num = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name} needs a non-negative integer, got ${v}`);
@@ -34,8 +37,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--verbose" || a === "-v") args.verbose = true;
     else if (a === "--safety-ms") args.safetyMs = num(a, argv[++i]);
     else if (a === "--controller") args.controller = true;
+    else if (a === "--shards") args.shards = true;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller]\n  SEED=S npm run sim   replays one seed\n  --controller         runs controller seeds (test/sim/controller-run.ts)\n");
+      process.stdout.write("usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards]\n  SEED=S npm run sim   replays one seed\n  --controller         runs controller seeds (test/sim/controller-run.ts)\n  --shards             runs whole-cluster seeds: controller + shard groups + clients (test/sim/shard-run.ts)\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
     seeds = [args.seed >>> 0];
   } else {
     const base = realRng.int(2 ** 32 - args.seeds);
-    process.stdout.write(`sim: ${args.seeds} ${args.controller ? "controller " : ""}seeds from ${base} (rerun one with SEED=<s> npm run sim${args.controller ? " -- --controller" : ""})\n`);
+    const kind = args.controller ? "controller" : args.shards ? "shards" : "";
+    process.stdout.write(`sim: ${args.seeds} ${kind ? `${kind} ` : ""}seeds from ${base} (rerun one with SEED=<s> npm run sim${kind ? ` -- --${kind}` : ""})\n`);
     seeds = Array.from({ length: args.seeds }, (_, i) => base + i);
   }
   let passed = 0;
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
   const started = realClock.nowMs();
   let events = 0;
   // A replay must use the same options as the run that failed.
-  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}`;
+  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --shards" : ""}`;
   const replay = (seed: number) => `reproduce with SEED=${seed} npm run sim${flags ? ` --${flags}` : ""}`;
   for (const seed of seeds) {
     const opts: RunOptions = {
@@ -67,7 +72,9 @@ async function main(): Promise<void> {
       trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
     };
     const t0 = realClock.nowMs();
-    const r = args.controller ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace }) : await runSeed(seed, opts);
+    const r = args.controller
+      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace })
+      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace }) : await runSeed(seed, opts);
     events += r.stats.events;
     if (args.verbose || seeds.length === 1) {
       process.stdout.write(`seed=${seed} ${r.ok ? "ok" : "FAIL"} ${(realClock.nowMs() - t0).toFixed(0)}ms trace=${r.traceHash.slice(0, 16)} ${JSON.stringify(r.stats)}\n`);

@@ -1,0 +1,236 @@
+/**
+ * Command-line parsing of the load generators: `shardkv bench` (client/bench.ts) and the etcd
+ * load generator (deploy/bench/etcd-load.ts) take the same flags, so the two measure the same
+ * load shape. Pure: no I/O; every malformed flag is a UsageError naming the flag
+ * (test/unit/bench-args.test.ts).
+ */
+import { UsageError, parseAddressList, parseDuration, usage } from "../common/cli-args";
+
+/** What each worker does per operation. mixed: a get with probability readPercent %, else a put. */
+export type Workload =
+  | { readonly kind: "put" | "get" | "append" }
+  | { readonly kind: "mixed"; readonly readPercent: number };
+
+/** When the measured phase ends: after a duration, or after a number of operations. */
+export type StopAfter = { readonly kind: "duration"; readonly ms: number } | { readonly kind: "ops"; readonly ops: number };
+
+export interface BenchOptions {
+  /** Controller addresses (shardkv) or client endpoints (etcd), "host:port". */
+  readonly addresses: readonly string[];
+  readonly workload: Workload;
+  /** Size of the key space; keys are `${keyPrefix}${i}` for i in [0, keys). */
+  readonly keys: number;
+  readonly valueBytes: number;
+  /** Workers, each with one operation in flight. */
+  readonly concurrency: number;
+  readonly stop: StopAfter;
+  /** Load before the measured phase (not counted). */
+  readonly warmupMs: number;
+  readonly json: boolean;
+  /** Also report ops/s and p99 per timelineWindowMs window. */
+  readonly timeline: boolean;
+  /** Deadline of one operation, the client's retries included. */
+  readonly timeoutMs: number;
+  readonly keyPrefix: string;
+  /** Seed of the key and operation choice (same seed, same sequence per worker). */
+  readonly seed: number;
+  /** Print "bench: measure-start" / "bench: measure-end" on stderr (for scripts sampling server CPU). */
+  readonly phaseMarks: boolean;
+  /** NATS URL for config pushes (shardkv only). */
+  readonly nats?: string;
+  /** Keys of this shard are never used (shardkv only: a scenario measures the other shards). */
+  readonly excludeShard?: number;
+}
+
+export const workloadDefault: Workload = { kind: "put" };
+export const keysDefault = 10_000;
+export const keysMax = 10_000_000;
+export const valueBytesDefault = 128;
+export const concurrencyDefault = 64;
+export const concurrencyMax = 10_000;
+export const durationMsDefault = 20_000;
+/** Warmup when --duration is used (or neither); with --ops the default is no warmup. */
+export const warmupMsDefault = 2_000;
+export const opsMax = 1_000_000_000;
+export const timeoutMsDefault = 10_000;
+export const keyPrefixDefault = "bench:";
+export const seedDefault = 1;
+/** Width of one --timeline window. */
+export const timelineWindowMs = 100;
+
+/** How the two tools differ: the flag naming the servers, its environment variable, limits. */
+export interface BenchArgsSpec {
+  /** For messages and usage, e.g. "shardkv bench". */
+  readonly tool: string;
+  /** "--controllers" or "--endpoints". */
+  readonly addressFlag: string;
+  /** Environment variable read when the address flag is absent. */
+  readonly addressEnv: string;
+  /** Largest --value-bytes the store accepts. */
+  readonly valueBytesMax: number;
+  /** Whether the shardkv-only flags (--nats, --exclude-shard) are accepted. */
+  readonly shardkvFlags: boolean;
+}
+
+export type BenchParse =
+  | { readonly kind: "run"; readonly options: BenchOptions }
+  | { readonly kind: "help" }
+  | { readonly kind: "usage-error"; readonly message: string };
+
+export function benchUsage(spec: BenchArgsSpec): string {
+  return `usage: ${spec.tool} ${spec.addressFlag} HOST:PORT[,HOST:PORT...] [--workload put|get|append|mixed:READ%]
+       [--keys N] [--value-bytes N] [--concurrency N] [--duration D | --ops N] [--warmup D]
+       [--json] [--timeline] [--timeout D] [--key-prefix S] [--seed N] [--phase-marks]${spec.shardkvFlags ? "\n       [--nats URL] [--exclude-shard N]" : ""}
+
+Runs a closed-loop load: --concurrency workers, each with one operation in flight, over a key
+space of --keys keys chosen uniformly at random. Read workloads (get, mixed) first write every
+key once. Ends with ops/s, latency percentiles (p50, p90, p99, p99.9, max) in ms, errors by
+type and the client's CPU time per operation.
+
+options:
+  ${spec.addressFlag.padEnd(18)} servers, comma-separated (default: $${spec.addressEnv})
+  --workload W       put (default), get (linearizable), append, or mixed:R (R % gets, the
+                     rest puts; R an integer 0..100)
+  --keys N           size of the key space (default ${keysDefault})
+  --value-bytes N    bytes per put/append value (default ${valueBytesDefault}, at most ${spec.valueBytesMax})
+  --concurrency N    workers, each with one operation in flight (default ${concurrencyDefault})
+  --duration D       length of the measured phase: 500ms, 20s, 2m (default ${durationMsDefault / 1000}s)
+  --ops N            measure exactly N operations instead of a duration
+  --warmup D         load before measuring, not counted (default ${warmupMsDefault / 1000}s with
+                     --duration, 0 with --ops; 0 for none)
+  --json             print exactly one JSON line with the results
+  --timeline         also print ops/s and p99 per ${timelineWindowMs} ms window
+  --timeout D        deadline of one operation, retries included (default ${timeoutMsDefault / 1000}s)
+  --key-prefix S     prefix of the keys (default "${keyPrefixDefault}")
+  --seed N           seed of the key and operation choice (default ${seedDefault})
+  --phase-marks      print "bench: measure-start" and "bench: measure-end" on stderr when the
+                     measured phase starts and ends (for scripts that sample server CPU)
+${spec.shardkvFlags ? "  --nats URL         NATS server for config pushes (optional)\n  --exclude-shard N  never use keys of shard N (to measure the other shards while N moves)\n" : ""}  -h, --help         print this text
+
+A live progress line (elapsed, ops/s, errors) is shown only when stdout is a terminal.
+exit status: 0 the run completed (errors, if any, are in the report); 1 setup failed
+(no connection, preload failed); 2 usage error.
+`;
+}
+
+function parseInt10(flag: string, s: string, min: number, max: number): number {
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
+    throw usage(flag, `want an integer from ${min} to ${max}, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+/** parseDuration, plus "0" / "0s" / "0ms" for "none". */
+function parseDurationOrZero(flag: string, s: string): number {
+  return /^0+(\.0+)?(ms|s|m)?$/.test(s) ? 0 : parseDuration(flag, s);
+}
+
+export function parseWorkload(s: string): Workload {
+  if (s === "put" || s === "get" || s === "append") return { kind: s };
+  const m = /^mixed:(\d{1,3})%?$/.exec(s);
+  if (m && Number(m[1]) <= 100) return { kind: "mixed", readPercent: Number(m[1]) };
+  if (s.startsWith("mixed")) throw usage("--workload", `want mixed:R with R the read percentage, an integer 0..100, got ${JSON.stringify(s)}`);
+  throw usage("--workload", `want put, get, append or mixed:R, got ${JSON.stringify(s)}`);
+}
+
+/** "put", "get", "append", "mixed:95". */
+export function workloadName(w: Workload): string {
+  return w.kind === "mixed" ? `mixed:${w.readPercent}` : w.kind;
+}
+
+/** Whether the workload reads (and so preloads the key space). */
+export const workloadReads = (w: Workload): boolean => w.kind === "get" || (w.kind === "mixed" && w.readPercent > 0);
+
+function parseNats(s: string): string {
+  if (!/^(nats|tls|ws|wss):\/\/[^\s/]+(:\d{1,5})?\/?$/.test(s)) throw usage("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** Parses the flags of `spec.tool` (argv without the tool and subcommand names). */
+export function parseBenchArgs(
+  spec: BenchArgsSpec,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): BenchParse {
+  try {
+    let addresses: string[] | undefined;
+    let workload = workloadDefault;
+    let keys = keysDefault;
+    let valueBytes = valueBytesDefault;
+    let concurrency = concurrencyDefault;
+    let durationMs: number | undefined;
+    let ops: number | undefined;
+    let warmupMs: number | undefined;
+    let json = false;
+    let timeline = false;
+    let timeoutMs = timeoutMsDefault;
+    let keyPrefix = keyPrefixDefault;
+    let seed = seedDefault;
+    let phaseMarks = false;
+    let nats: string | undefined;
+    let excludeShard: number | undefined;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (!a.startsWith("-")) throw usage("argument", `unexpected ${JSON.stringify(a)} (every option is a --flag)`);
+      const eq = a.indexOf("=");
+      const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+      const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
+      const value = (): string => {
+        if (inline !== undefined) return inline;
+        const v = argv[++i];
+        if (v === undefined || (v.startsWith("--") && v.length > 2)) throw usage(flag, "missing value");
+        return v;
+      };
+      const noValue = (): void => {
+        if (inline !== undefined) throw usage(flag, "takes no value");
+      };
+      switch (flag) {
+        case "-h": case "--help": noValue(); return { kind: "help" };
+        case spec.addressFlag: addresses = parseAddressList(flag, value()); break;
+        case "--workload": workload = parseWorkload(value()); break;
+        case "--keys": keys = parseInt10(flag, value(), 1, keysMax); break;
+        case "--value-bytes": valueBytes = parseInt10(flag, value(), 0, spec.valueBytesMax); break;
+        case "--concurrency": concurrency = parseInt10(flag, value(), 1, concurrencyMax); break;
+        case "--duration": durationMs = parseDuration(flag, value()); break;
+        case "--ops": ops = parseInt10(flag, value(), 1, opsMax); break;
+        case "--warmup": warmupMs = parseDurationOrZero(flag, value()); break;
+        case "--json": noValue(); json = true; break;
+        case "--timeline": noValue(); timeline = true; break;
+        case "--timeout": timeoutMs = parseDuration(flag, value()); break;
+        case "--key-prefix": keyPrefix = value(); break;
+        case "--seed": seed = parseInt10(flag, value(), 0, 2 ** 32 - 1); break;
+        case "--phase-marks": noValue(); phaseMarks = true; break;
+        case "--nats":
+          if (!spec.shardkvFlags) throw usage("option", `unknown option "--nats"`);
+          nats = parseNats(value());
+          break;
+        case "--exclude-shard":
+          if (!spec.shardkvFlags) throw usage("option", `unknown option "--exclude-shard"`);
+          excludeShard = parseInt10(flag, value(), 0, 1_000_000);
+          break;
+        default: throw usage("option", `unknown option ${JSON.stringify(flag)}`);
+      }
+    }
+    if (durationMs !== undefined && ops !== undefined) throw usage("--ops", "give either --duration or --ops, not both");
+    if (!addresses) {
+      const fromEnv = env[spec.addressEnv];
+      if (fromEnv === undefined || fromEnv === "") throw usage(spec.addressFlag, `missing (or set $${spec.addressEnv})`);
+      addresses = parseAddressList(`$${spec.addressEnv}`, fromEnv);
+    }
+    const stop: StopAfter = ops !== undefined ? { kind: "ops", ops } : { kind: "duration", ms: durationMs ?? durationMsDefault };
+    return {
+      kind: "run",
+      options: {
+        addresses, workload, keys, valueBytes, concurrency, stop,
+        warmupMs: warmupMs ?? (stop.kind === "ops" ? 0 : warmupMsDefault),
+        json, timeline, timeoutMs, keyPrefix, seed, phaseMarks,
+        ...(nats !== undefined ? { nats } : {}),
+        ...(excludeShard !== undefined ? { excludeShard } : {}),
+      },
+    };
+  } catch (e) {
+    if (e instanceof UsageError) return { kind: "usage-error", message: e.message };
+    throw e;
+  }
+}

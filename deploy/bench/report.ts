@@ -1,0 +1,369 @@
+/**
+ * The benchmark matrix of `npm run bench` (deploy/bench/run.ts) and the Markdown it writes
+ * into docs/benchmarks.md: the section between `<!-- bench:start -->` and `<!-- bench:end -->`
+ * is generated, everything else in the file is kept. Pure (test/unit/bench-doc.test.ts).
+ */
+
+/** One cell of the matrix: a workload at a concurrency. */
+export interface Cell {
+  readonly id: string;
+  readonly workload: string;
+  readonly concurrency: number;
+}
+
+const cell = (workload: string, concurrency: number): Cell => ({ id: `${workload}@${concurrency}`, workload, concurrency });
+
+/** Issue 6's matrix: puts at 1/16/64/256, linearizable gets at 1/64, mixed 95/5 and 50/50, appends. */
+export const matrix: readonly Cell[] = [
+  cell("put", 1), cell("put", 16), cell("put", 64), cell("put", 256),
+  cell("get", 1), cell("get", 64),
+  cell("mixed:95", 64), cell("mixed:50", 64),
+  cell("append", 64),
+];
+
+/** The fields of a load generator's JSON line (client/bench-report.ts formatJson) used here. */
+export interface BenchJson {
+  readonly ops: number;
+  readonly opsPerSec: number | null;
+  readonly errors: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
+  readonly latencyMs: { readonly p50: number | null; readonly p90: number | null; readonly p99: number | null; readonly p999: number | null; readonly max: number | null };
+  readonly clientCpuUsPerOp: number | null;
+}
+
+/** A --timeline window as it appears in the JSON line. */
+export interface WindowJson {
+  readonly tMs: number;
+  readonly ops: number;
+  readonly opsPerSec: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** What the leader-failover scenario measured (deploy/bench/run.ts runFailover). */
+export interface FailoverResult {
+  /** The killed replica ("g1n2"). */
+  readonly killed: string;
+  /** When it was killed, ms after the measured phase started. */
+  readonly killAtMs: number;
+  /** From the kill to the first 100 ms window with completed writes after the stall; 0 = no empty window. */
+  readonly resumeMs: number;
+  readonly opsPerSecBefore: number;
+  readonly opsPerSecAfter: number;
+  readonly p99MsBefore: number | null;
+  readonly maxMs: number | null;
+  readonly errors: number;
+  readonly concurrency: number;
+}
+
+/** What the shard-move scenario measured (deploy/bench/scenarios.ts runShardMove). */
+export interface ShardMoveResult {
+  readonly shard: number;
+  readonly from: number;
+  readonly to: number;
+  readonly mib: number;
+  readonly keys: number;
+  /** Writing the shard's data before the load. */
+  readonly fillMs: number;
+  /** From the Move request to the new owner's leader serving the shard with every key. */
+  readonly moveMs: number;
+  /** When the move was requested, ms after the load's measured phase started. */
+  readonly moveAtMs: number;
+  readonly concurrency: number;
+  readonly workload: string;
+  /** Per-window p99 of the load (every shard but the moving one): median and worst window. */
+  readonly before: { readonly opsPerSec: number; readonly p99MedianMs: number | null; readonly p99WorstMs: number | null };
+  readonly during: { readonly opsPerSec: number; readonly p99MedianMs: number | null; readonly p99WorstMs: number | null };
+  readonly errors: number;
+}
+
+/** What the restart scenario measured (deploy/bench/scenarios.ts runRestart). */
+export interface RestartResult {
+  /** The restarted follower ("g1n2"). */
+  readonly node: string;
+  readonly mib: number;
+  readonly values: number;
+  readonly fillMs: number;
+  /** Keys the group holds (the big values and every earlier cell's keys). */
+  readonly keys: number;
+  /** From the start of the killed process to its first Status answer. */
+  readonly answerMs: number;
+  /** From the start to every shard Serving with all keys at that replica. */
+  readonly servingMs: number;
+}
+
+/** Median and worst of the p99s of the windows entirely inside [fromMs, toMs), and their rate. */
+export function windowP99s(windows: readonly WindowJson[], fromMs: number, toMs: number, windowMs = 100):
+  { opsPerSec: number; p99MedianMs: number | null; p99WorstMs: number | null } {
+  const ps = windows.filter((w) => w.tMs >= fromMs && w.tMs + windowMs <= toMs && w.p99Ms !== null).map((w) => w.p99Ms!).sort((a, b) => a - b);
+  return {
+    opsPerSec: meanRate(windows, fromMs, toMs, windowMs),
+    p99MedianMs: ps.length > 0 ? ps[Math.floor((ps.length - 1) / 2)]! : null,
+    p99WorstMs: ps.length > 0 ? ps[ps.length - 1]! : null,
+  };
+}
+
+/**
+ * The write stall after a kill at `killAtMs`, from a 100 ms timeline: the first window at or
+ * after the kill's window with no completed operation starts the stall; the first later window
+ * with operations ends it. resumeMs = that window's start - killAtMs (so the resolution is one
+ * window); 0 when no window after the kill is empty (within `horizonMs`).
+ */
+export function failoverResumeMs(windows: readonly WindowJson[], killAtMs: number, windowMs = 100, horizonMs = 30_000): number {
+  const from = Math.floor(killAtMs / windowMs);
+  let stall = -1;
+  for (let i = from; i < windows.length && windows[i]!.tMs <= killAtMs + horizonMs; i++) {
+    if (windows[i]!.ops === 0) {
+      stall = i;
+      break;
+    }
+  }
+  if (stall < 0) return 0;
+  for (let i = stall + 1; i < windows.length; i++) if (windows[i]!.ops > 0) return Math.max(0, windows[i]!.tMs - killAtMs);
+  return Infinity;
+}
+
+/** Mean ops/s of the windows entirely inside [fromMs, toMs). */
+export function meanRate(windows: readonly WindowJson[], fromMs: number, toMs: number, windowMs = 100): number {
+  const inside = windows.filter((w) => w.tMs >= fromMs && w.tMs + windowMs <= toMs);
+  return inside.length === 0 ? NaN : (inside.reduce((n, w) => n + w.ops, 0) * 1000) / (inside.length * windowMs);
+}
+
+export type CellOutcome =
+  | { readonly ok: true; readonly result: BenchJson; /** Daemons' CPU over the measured phase. */ readonly daemonCpuSeconds?: number }
+  | { readonly ok: false; readonly error: string };
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly etcd?: string;
+}
+
+export interface BenchReport {
+  readonly dateIso: string;
+  readonly quick: boolean;
+  readonly etcd: boolean;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly keys: number;
+  readonly machine: Machine;
+  /** How the whole run was started. */
+  readonly command: string;
+  /** One cell's command line, per system. */
+  readonly cellCommand: { readonly shardkv: string; readonly etcd: string };
+  /** By system, by cell id. */
+  readonly results: { shardkv1: Map<string, CellOutcome>; shardkv3: Map<string, CellOutcome>; etcd: Map<string, CellOutcome> };
+  /** The leader-failover scenario, when it ran. */
+  readonly failover?: FailoverResult | { readonly error: string };
+  /** The restart scenario, when it ran. */
+  readonly restart?: RestartResult | { readonly error: string };
+  /** The shard-move scenario, when it ran. */
+  readonly shardMove?: ShardMoveResult | { readonly error: string };
+  /** CPU cores each cluster's daemons used with no load, measured before its cells. */
+  readonly idleCores: { readonly shardkv1: number | undefined; readonly shardkv3: number | undefined; readonly etcd: number | undefined };
+}
+
+export const sectionStart = "<!-- bench:start: generated by `npm run bench` (deploy/bench/run.ts); edits inside are overwritten -->";
+export const sectionEnd = "<!-- bench:end -->";
+
+/** `doc` with its generated section replaced by `section` (appended when it has none). */
+export function replaceSection(doc: string, section: string): string {
+  const startAt = doc.indexOf("<!-- bench:start");
+  const endAt = doc.indexOf(sectionEnd);
+  const block = `${sectionStart}\n${section.trimEnd()}\n${sectionEnd}`;
+  if (startAt >= 0 && endAt > startAt) return doc.slice(0, startAt) + block + doc.slice(endAt + sectionEnd.length);
+  return `${doc.trimEnd()}\n\n${block}\n`;
+}
+
+const ok = (o: CellOutcome | undefined): BenchJson | undefined => (o?.ok ? o.result : undefined);
+
+/** "12,345" */
+export function fmtRate(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "-" : Math.round(x).toLocaleString("en-US");
+}
+
+export function fmtMs(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "-";
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+/** a / b as "1.23x"; "-" when either is missing or b is 0. */
+export function fmtRatio(a: number | null | undefined, b: number | null | undefined): string {
+  if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "-";
+  return `${(a / b).toFixed(2)}x`;
+}
+
+/** Cluster-wide CPU seconds per 1,000 operations, or undefined. */
+export function cpuPer1k(o: CellOutcome | undefined): number | undefined {
+  if (!o?.ok || o.daemonCpuSeconds === undefined || o.result.ops <= 0) return undefined;
+  return (o.daemonCpuSeconds / o.result.ops) * 1000;
+}
+
+const fmtCpu = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(3));
+const fmtCores = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(2));
+
+function latencyCell(o: CellOutcome | undefined): string {
+  if (o && !o.ok) return "failed";
+  const r = ok(o);
+  return r ? `${fmtMs(r.latencyMs.p50)} / ${fmtMs(r.latencyMs.p99)}` : "-";
+}
+
+function rateCell(o: CellOutcome | undefined): string {
+  if (o && !o.ok) return "failed";
+  return fmtRate(ok(o)?.opsPerSec);
+}
+
+const label = (c: Cell): string => (c.workload.startsWith("mixed:") ? `mixed ${c.workload.slice(6)}% get` : c.workload === "get" ? "get (linearizable)" : c.workload);
+
+/** The targets of issue 6 that the matrix measures, each with whether it is met. */
+export function targets(r: BenchReport): string[] {
+  const s1 = r.results.shardkv1;
+  const e = r.results.etcd;
+  const put1 = ok(s1.get("put@64"));
+  const putE = ok(e.get("put@64"));
+  const get1 = ok(s1.get("get@64"));
+  const getE = ok(e.get("get@64"));
+  const rows: string[] = [];
+  const row = (what: string, ours: string, theirs: string, met: boolean | undefined, gap: string): void => {
+    rows.push(`| ${what} | ${ours} | ${theirs} | ${met === undefined ? "-" : met ? "met" : `not met (${gap})`} |`);
+  };
+  const rate = (a?: BenchJson) => a?.opsPerSec ?? undefined;
+  const p99 = (a?: BenchJson) => a?.latencyMs.p99 ?? undefined;
+  const cmp = (a: number | undefined, b: number | undefined, f: (a: number, b: number) => boolean) =>
+    a === undefined || b === undefined ? undefined : f(a, b);
+  row("puts at 64, 1 group: ops/s >= etcd's", fmtRate(rate(put1)), fmtRate(rate(putE)), cmp(rate(put1), rate(putE), (a, b) => a >= b), `${fmtRatio(rate(put1), rate(putE))} of etcd`);
+  row("puts at 64, 1 group: p99 <= etcd's (ms)", fmtMs(p99(put1)), fmtMs(p99(putE)), cmp(p99(put1), p99(putE), (a, b) => a <= b), `${fmtRatio(p99(put1), p99(putE))} of etcd`);
+  row("linearizable gets at 64: ops/s >= 1.5x etcd's", fmtRate(rate(get1)), fmtRate(rate(getE)), cmp(rate(get1), rate(getE), (a, b) => a >= 1.5 * b), `${fmtRatio(rate(get1), rate(getE))} of etcd`);
+  const cw1 = cpuPer1k(s1.get("put@64"));
+  const cwE = cpuPer1k(e.get("put@64"));
+  const cr1 = cpuPer1k(s1.get("get@64"));
+  const crE = cpuPer1k(e.get("get@64"));
+  row("cluster CPU per write (s/1k puts at 64) <= etcd's", fmtCpu(cw1), fmtCpu(cwE), cmp(cw1, cwE, (a, b) => a <= b), `${fmtRatio(cw1, cwE)} of etcd`);
+  row("cluster CPU per read (s/1k gets at 64) < etcd's", fmtCpu(cr1), fmtCpu(crE), cmp(cr1, crE, (a, b) => a < b), `${fmtRatio(cr1, crE)} of etcd`);
+  return ["| target (issue 6) | shardkv | etcd | |", "|---|---|---|---|", ...rows];
+}
+
+/** The generated Markdown (without the markers). */
+export function renderSection(r: BenchReport): string {
+  const m = r.machine;
+  const { shardkv1: s1, shardkv3: s3, etcd: e } = r.results;
+  const L: string[] = [];
+  L.push(`## shardkv and etcd side by side (\`npm run bench\`, ${r.dateIso.slice(0, 16).replace("T", " ")} UTC)`, "");
+  if (r.quick) L.push("**Quick run (`--quick`): a smoke test of the tooling with very short cells; the numbers are not measurements.**", "");
+  L.push(
+    `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, ${m.os}, Node.js ${m.node}` +
+      `${m.etcd ? `, etcd ${m.etcd} (Debian etcd-server)` : ""}. Everything (servers, load generator, this driver) shares these cores over loopback.`,
+    "",
+    `- shardkv: a fresh cluster per column: 3 controllers and 1 (then 3) groups of 3 \`shardkv-server\` replicas, 64 shards, synced RocksDB, started by \`LocalCluster\` (deploy/local/cluster.ts).`,
+    `- etcd: 3 members on loopback, default settings (fsync'd WAL), linearizable reads (range requests with serializable=false); append = get + compare-and-put transaction, retried on conflict.`,
+    `- Each cell: ${r.durationMs / 1000} s measured after ${r.warmupMs / 1000} s warmup, ${r.keys.toLocaleString("en-US")} keys chosen uniformly, 128-byte values; N workers with one operation in flight each through one client object; gets and mixed cells first write every key.`,
+    `- CPU: cluster-wide CPU seconds per 1,000 operations = utime + stime of every daemon (/proc/<pid>/stat) over the measured phase / its operations. Client CPU: the load generator's own process.` +
+      ` With no load the daemons used ${fmtCores(r.idleCores.shardkv1)} cores (shardkv, 1 group), ${fmtCores(r.idleCores.shardkv3)} (3 groups)${r.etcd ? ` and ${fmtCores(r.idleCores.etcd)} (etcd)` : ""}; that idle cost is part of every cell's CPU (it dominates at 1 client).`,
+    "",
+    "Commands:",
+    "",
+    "```sh",
+    r.command,
+    `${r.cellCommand.shardkv}    # one shardkv cell`,
+    ...(r.etcd ? [`${r.cellCommand.etcd}    # one etcd cell`] : []),
+    "```",
+    "",
+    "### Throughput and latency",
+    "",
+    "ops/s, and p50 / p99 latency in ms. Ratios are shardkv (1 group) over etcd: above 1x is better for ops/s, below 1x is better for p99.",
+    "",
+    `| workload | clients | shardkv 1 group ops/s | p50 / p99 | shardkv 3 groups ops/s | p50 / p99 |${r.etcd ? " etcd ops/s | p50 / p99 | ops/s ratio | p99 ratio |" : ""}`,
+    `|---|---:|---:|---:|---:|---:|${r.etcd ? "---:|---:|---:|---:|" : ""}`,
+  );
+  for (const c of matrix) {
+    const a = s1.get(c.id);
+    const b = s3.get(c.id);
+    const x = e.get(c.id);
+    const etcdCols = r.etcd
+      ? ` ${rateCell(x)} | ${latencyCell(x)} | ${fmtRatio(ok(a)?.opsPerSec, ok(x)?.opsPerSec)} | ${fmtRatio(ok(a)?.latencyMs.p99, ok(x)?.latencyMs.p99)} |`
+      : "";
+    L.push(`| ${label(c)} | ${c.concurrency} | ${rateCell(a)} | ${latencyCell(a)} | ${rateCell(b)} | ${latencyCell(b)} |${etcdCols}`);
+  }
+  L.push(
+    "",
+    "### CPU",
+    "",
+    `Cluster-wide CPU seconds per 1,000 operations (all daemons)${r.etcd ? "; ratio shardkv (1 group) over etcd, below 1x is better" : ""}; client CPU in µs per operation.`,
+    "",
+    `| workload | clients | shardkv 1 group | shardkv 3 groups |${r.etcd ? " etcd | ratio |" : ""} client µs/op shardkv 1g |${r.etcd ? " client µs/op etcd |" : ""}`,
+    `|---|---:|---:|---:|${r.etcd ? "---:|---:|" : ""}---:|${r.etcd ? "---:|" : ""}`,
+  );
+  for (const c of matrix) {
+    const a = s1.get(c.id);
+    const b = s3.get(c.id);
+    const x = e.get(c.id);
+    const cl = (o: CellOutcome | undefined) => { const v = ok(o)?.clientCpuUsPerOp; return v === null || v === undefined ? "-" : v.toFixed(0); };
+    L.push(
+      `| ${label(c)} | ${c.concurrency} | ${fmtCpu(cpuPer1k(a))} | ${fmtCpu(cpuPer1k(b))} |` +
+        `${r.etcd ? ` ${fmtCpu(cpuPer1k(x))} | ${fmtRatio(cpuPer1k(a), cpuPer1k(x))} |` : ""} ${cl(a)} |${r.etcd ? ` ${cl(x)} |` : ""}`,
+    );
+  }
+  if (r.etcd) L.push("", "### Targets", "", ...targets(r));
+  if (r.failover) {
+    L.push("", "### Scenario: leader failover", "");
+    if ("error" in r.failover) L.push(`Failed: ${r.failover.error}`);
+    else {
+      const f = r.failover;
+      const resume = f.resumeMs === 0 ? "no 100 ms window without completed writes" : Number.isFinite(f.resumeMs) ? `writes completed again ${(f.resumeMs / 1000).toFixed(1)} s after the kill` : "writes did not resume before the run ended";
+      L.push(
+        `kill -9 of group 1's leader (${f.killed}) ${(f.killAtMs / 1000).toFixed(1)} s into a put load at concurrency ${f.concurrency} (1 group, \`--timeline\`, 100 ms windows): ` +
+          `${resume} (target: within 2 s: ${f.resumeMs <= 2000 ? "met" : "not met"}). ` +
+          `Before the kill ${fmtRate(f.opsPerSecBefore)} ops/s (worst 100 ms window p99 ${fmtMs(f.p99MsBefore)} ms); after recovery ${fmtRate(f.opsPerSecAfter)} ops/s (2 replicas left); ` +
+          `longest operation ${fmtMs(f.maxMs)} ms; ${f.errors} failed operations.`,
+      );
+    }
+  }
+  if (r.restart) {
+    L.push("", "### Scenario: restart of a server holding a large data set", "");
+    if ("error" in r.restart) L.push(`Failed: ${r.restart.error}`);
+    else {
+      const x = r.restart;
+      L.push(
+        `1 group; ${x.mib.toLocaleString("en-US")} MiB written (${x.values} values of 256 KiB, in ${(x.fillMs / 1000).toFixed(1)} s; ${x.keys.toLocaleString("en-US")} keys in all), then follower ${x.node} killed with kill -9 and started again: ` +
+          `it answered Status ${(x.answerMs / 1000).toFixed(1)} s after the start (Node.js and tsx start-up included) and served every shard with every key after ${(x.servingMs / 1000).toFixed(1)} s ` +
+          `(target for 1 GiB: within 5 s: ${x.mib < 1024 ? "- (smaller data set)" : x.servingMs <= 5000 ? "met" : "not met"}).`,
+      );
+    }
+  }
+  if (r.shardMove) {
+    L.push("", "### Scenario: moving a large shard under load", "");
+    if ("error" in r.shardMove) L.push(`Failed: ${r.shardMove.error}`);
+    else {
+      const m = r.shardMove;
+      const ratio = m.before.p99MedianMs && m.during.p99MedianMs ? m.during.p99MedianMs / m.before.p99MedianMs : undefined;
+      L.push(
+        `3 groups; shard ${m.shard} (${m.mib} MiB in ${m.keys} values, written in ${(m.fillMs / 1000).toFixed(1)} s) moved from group ${m.from} to group ${m.to} ` +
+          `while a ${m.workload} load at concurrency ${m.concurrency} ran on every other shard (\`--exclude-shard ${m.shard} --timeline\`): ` +
+          `the move took ${(m.moveMs / 1000).toFixed(1)} s (target: under 30 s: ${m.moveMs < 30_000 ? "met" : "not met"}).`,
+        "",
+        "| other shards | ops/s | p99, median of 100 ms windows | p99, worst window |",
+        "|---|---:|---:|---:|",
+        `| before the move | ${fmtRate(m.before.opsPerSec)} | ${fmtMs(m.before.p99MedianMs)} | ${fmtMs(m.before.p99WorstMs)} |`,
+        `| during the move | ${fmtRate(m.during.opsPerSec)} | ${fmtMs(m.during.p99MedianMs)} | ${fmtMs(m.during.p99WorstMs)} |`,
+        "",
+        `p99 during / before (medians): ${ratio === undefined ? "-" : `${ratio.toFixed(2)}x`} (target: within 2x: ${ratio === undefined ? "-" : ratio <= 2 ? "met" : "not met"}); ${m.errors} failed operations.`,
+      );
+    }
+  }
+  const problems: string[] = [];
+  const systems: [string, Map<string, CellOutcome>][] = [["shardkv 1 group", s1], ["shardkv 3 groups", s3], ["etcd", e]];
+  for (const [name, res] of systems) {
+    for (const c of matrix) {
+      const o = res.get(c.id);
+      if (!o) continue;
+      if (!o.ok) problems.push(`- ${name}, ${c.workload} at ${c.concurrency}: failed: ${o.error}`);
+      else if (o.result.errors.total > 0) {
+        const types = Object.entries(o.result.errors.byType).map(([t, n]) => `${t} ${n}`).join(", ");
+        problems.push(`- ${name}, ${c.workload} at ${c.concurrency}: ${o.result.errors.total} failed operations (${types})`);
+      }
+    }
+  }
+  L.push("", "### Errors", "", ...(problems.length > 0 ? problems : ["None: every operation of every cell succeeded."]));
+  return L.join("\n") + "\n";
+}

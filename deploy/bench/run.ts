@@ -1,0 +1,226 @@
+/**
+ * `npm run bench`: the standard benchmark matrix against a fresh local shardkv cluster (one
+ * group, then three; 3 controllers, 3 replicas per group, 64 shards, synced RocksDB) and
+ * against a 3-member etcd cluster on loopback, side by side; writes the generated section of
+ * docs/benchmarks.md (between the bench:start / bench:end markers; the rest of the file is
+ * kept).
+ *
+ * Each cell of the matrix is one run of the load generator as a child process
+ * (`bin/shardkv bench ... --json --phase-marks`, or deploy/bench/etcd-load.ts with the same
+ * flags). Cluster-wide CPU per 1,000 operations: the sum of utime + stime of every daemon
+ * (/proc/<pid>/stat) sampled when the child reports the start and the end of its measured
+ * phase, divided by the operations it measured.
+ *
+ *   npm run bench                           # the full matrix (20 s per cell) and the scenarios: about 25 minutes
+ *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
+ *   npm run bench -- --no-etcd --duration 10s
+ *
+ * Scenarios (deploy/bench/scenarios.ts), after the 1-group cells: restart of a follower holding
+ * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
+ * load: the stall of writes, in 100 ms windows); after the 3-group cells: a 100 MiB shard
+ * moved between groups under load after the 3-group cells (its duration, and the p99 of the
+ * other shards before and during).
+ *
+ * Options: --quick, --no-etcd, --no-scenarios, --duration D, --warmup D, --keys N, --out FILE
+ * (default docs/benchmarks.md), --help.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir, totalmem } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../../common/cli-args";
+import { realClock, wallClockMs } from "../../common/real-env";
+import { LocalCluster } from "../local/cluster";
+import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
+import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
+import {
+  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, matrix, renderSection, replaceSection,
+} from "./report";
+import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
+import { runFailover, runRestart, runShardMove } from "./scenarios";
+
+const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
+const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
+
+const idleMsOf = (o: RunOptions): number => (o.quick ? 1_000 : 5_000);
+
+// ---------------------------------------------------------------- one cell
+
+/** The load generator's flags for a cell (the same for shardkv and etcd). */
+export function cellFlags(cell: Cell, o: RunOptions): string[] {
+  return [
+    "--workload", cell.workload, "--concurrency", String(cell.concurrency), "--keys", String(o.keys),
+    "--value-bytes", "128", "--duration", `${o.durationMs}ms`, "--warmup", `${o.warmupMs}ms`,
+    "--key-prefix", `bench-${cell.workload.replace(":", "")}-`,
+  ];
+}
+
+const hardMsOf = (o: RunOptions): number => o.warmupMs + o.durationMs + 180_000;
+
+function say(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+function summary(outcome: CellOutcome): string {
+  if (!outcome.ok) return `FAILED: ${outcome.error}`;
+  const r = outcome.result;
+  const cpu = outcome.daemonCpuSeconds !== undefined && r.ops > 0 ? `, cluster CPU ${(outcome.daemonCpuSeconds / r.ops * 1000).toFixed(3)} s/1k ops` : "";
+  const errs = r.errors.total > 0 ? `, ${r.errors.total} errors` : "";
+  return `${r.opsPerSec} ops/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${cpu}${errs}`;
+}
+
+// ---------------------------------------------------------------- the systems
+
+/** What one system's column produced: its cells and its idle CPU. */
+interface SystemRun {
+  readonly cells: Map<string, CellOutcome>;
+  readonly idleCores: number | undefined;
+  readonly failover?: FailoverResult | { error: string };
+  readonly shardMove?: ShardMoveResult | { error: string };
+  readonly restart?: RestartResult | { error: string };
+}
+
+async function runShardkv(groups: number, o: RunOptions, work: string): Promise<SystemRun> {
+  const dir = join(work, `shardkv-${groups}g`);
+  say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
+  const t0 = realClock.nowMs();
+  const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64 });
+  const out = new Map<string, CellOutcome>();
+  try {
+    const pids = cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
+    say(`shardkv: ${pids.length} daemons up in ${((realClock.nowMs() - t0) / 1000).toFixed(1)} s`);
+    const idle = await idleCores(pids, idleMsOf(o));
+    say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
+    const controllers = cluster.controllerAddrs().join(",");
+    for (const cell of matrix) {
+      const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...cellFlags(cell, o)], pids, hardMsOf(o));
+      out.set(cell.id, outcome);
+      say(`  shardkv ${groups}g ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+    }
+    if (!o.scenarios) return { cells: out, idleCores: idle };
+    if (groups === 1) {
+      const restart = await runRestart(cluster, o, say);
+      say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
+      const failover = await runFailover(cluster, o);
+      say(`  shardkv 1g failover: ${"error" in failover ? `FAILED: ${failover.error}` : `killed ${failover.killed}; writes resumed after ${Math.round(failover.resumeMs)} ms (100 ms windows)`}`);
+      return { cells: out, idleCores: idle, failover, restart };
+    }
+    const shardMove = await runShardMove(cluster, o, say);
+    say(`  shardkv ${groups}g shard move: ${"error" in shardMove ? `FAILED: ${shardMove.error}` : `${shardMove.mib} MiB in ${(shardMove.moveMs / 1000).toFixed(1)} s`}`);
+    return { cells: out, idleCores: idle, shardMove };
+  } finally {
+    await cluster.down(5000);
+  }
+}
+
+async function runEtcd(o: RunOptions, work: string): Promise<SystemRun> {
+  const dir = join(work, "etcd");
+  say(`etcd: starting 3 members in ${dir}`);
+  const cluster = await EtcdCluster.start({ dir, members: 3 });
+  const out = new Map<string, CellOutcome>();
+  try {
+    const idle = await idleCores(cluster.pids, idleMsOf(o));
+    say(`etcd: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
+    const endpoints = cluster.endpoints.join(",");
+    for (const cell of matrix) {
+      const outcome = await runCell(process.execPath, ["--import", tsxLoader, etcdLoad, "--endpoints", endpoints, ...cellFlags(cell, o)], cluster.pids, hardMsOf(o));
+      out.set(cell.id, outcome);
+      say(`  etcd       ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+    }
+    return { cells: out, idleCores: idle };
+  } finally {
+    await cluster.stop(5000);
+  }
+}
+
+function machine(etcdVersion: string | undefined): Machine {
+  const cs = cpus();
+  return {
+    cores: cs.length,
+    cpuModel: cs[0]?.model.trim() ?? "unknown",
+    memoryGiB: totalmem() / 2 ** 30,
+    os: `Linux ${release()}`,
+    node: process.version,
+    etcd: etcdVersion,
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let o: RunOptions;
+  try {
+    const p = parseRunArgs(argv);
+    if (p === "help") {
+      process.stdout.write(runUsage);
+      return 0;
+    }
+    o = p;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  exitOnSignals();
+  const started = wallClockMs();
+  const etcdVersion = o.etcd ? ensureEtcd((l) => say(`etcd: ${l}`)) : undefined;
+  const work = mkdtempSync(join(tmpdir(), "shardkv-bench-"));
+  say(`bench: ${o.quick ? "QUICK (smoke test) " : ""}${o.durationMs / 1000} s per cell, warmup ${o.warmupMs / 1000} s, ${o.keys} keys; work dir ${work}`);
+  const results: BenchReport["results"] = { shardkv1: new Map(), shardkv3: new Map(), etcd: new Map() };
+  const idle: { -readonly [k in keyof BenchReport["idleCores"]]: number | undefined } = { shardkv1: undefined, shardkv3: undefined, etcd: undefined };
+  let failover: FailoverResult | { error: string } | undefined;
+  let shardMove: ShardMoveResult | { error: string } | undefined;
+  let restart: RestartResult | { error: string } | undefined;
+  let failed = false;
+  try {
+    for (const [key, run] of [
+      ["shardkv1", () => runShardkv(1, o, work)],
+      ["shardkv3", () => runShardkv(3, o, work)],
+      ...(o.etcd ? [["etcd", () => runEtcd(o, work)] as const] : []),
+    ] as const) {
+      const r = await run();
+      results[key] = r.cells;
+      idle[key] = r.idleCores;
+      if ("failover" in r && r.failover) failover = r.failover;
+      if ("shardMove" in r && r.shardMove) shardMove = r.shardMove;
+      if ("restart" in r && r.restart) restart = r.restart;
+    }
+  } catch (e) {
+    failed = true;
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n(work dir with logs kept: ${work})\n`);
+  }
+  const report: BenchReport = {
+    dateIso: new Date(started).toISOString(),
+    quick: o.quick,
+    etcd: o.etcd,
+    durationMs: o.durationMs,
+    warmupMs: o.warmupMs,
+    keys: o.keys,
+    machine: machine(etcdVersion),
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
+    cellCommand: {
+      shardkv: `bin/shardkv bench --controllers <the 3 controllers> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
+      etcd: `npx tsx deploy/bench/etcd-load.ts --endpoints <the 3 members> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
+    },
+    results,
+    idleCores: idle,
+    ...(failover ? { failover } : {}),
+    ...(shardMove ? { shardMove } : {}),
+    ...(restart ? { restart } : {}),
+  };
+  const rawFile = join(work, "results.json");
+  writeFileSync(rawFile, JSON.stringify({ ...report, results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");
+  if (failed) return 1;
+  const section = renderSection(report);
+  const before = existsSync(o.out) ? readFileSync(o.out, "utf8") : "# Benchmarks\n";
+  writeFileSync(o.out, replaceSection(before, section));
+  say(`bench: wrote ${relative(process.cwd(), o.out) || o.out}; raw results in ${rawFile}`);
+  process.stdout.write("\n" + section + "\n");
+  // The data directories can be large; results.json stays.
+  for (const d of ["shardkv-1g", "shardkv-3g", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,712 @@
+/**
+ * `LocalCluster`: a whole shardkv cluster on this machine, every daemon a child process
+ * (bin/shardkv-controller, bin/shardkv-server) with its own data directory and log file. Used
+ * by the `shardkv-local` CLI (deploy/local/main.ts), `npm start` (deploy/local/demo.ts), the
+ * real-process tests and the benchmark.
+ *
+ * The truth is on disk: `<dir>/cluster.json` (deploy/local/layout.ts) is re-read at the start
+ * of every operation and rewritten by every mutation, so several processes (a foreground
+ * `npm start` and `shardkv-local kill g1n2` in another terminal) can drive one cluster.
+ *
+ * Ownership: the daemons always run in their own process group, detached from the launcher.
+ * A cluster started with `detach: false` (the default; tests, `npm start`,
+ * `shardkv-local up --foreground`) is owned by this process: every daemon it started is
+ * SIGKILLed when the process exits, also on a crash (not on a SIGKILL of the launcher itself,
+ * which nothing can catch). With `detach: true` (`shardkv-local up`) the daemons outlive it
+ * and `shardkv-local down` stops them. Every pid is checked against /proc/<pid>/cmdline
+ * before it is signalled (deploy/local/process.ts), so a reused pid is never hit.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { GroupId } from "../../common/ids";
+import { realClock, wallClockMs } from "../../common/real-env";
+import { fromServiceError } from "../../common/grpc-errors";
+import { ControllerClient, type ControllerStatus } from "../../controller/client";
+import type { Config } from "../../controller/config";
+import { shardkv } from "../../proto/gen/shardkv.js";
+import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
+import { freePorts } from "../raft-demo/cluster";
+import {
+  allNodes, type ClusterFile, controllerName, dataDirOf, ensureDirs, type GroupEntry, gidsWithData, type LauncherFile,
+  logFileOf, type NodeEntry, parseNodeName, readClusterFile, readLauncherFile, serverName, wipeClusterDir,
+  writeClusterFile, writeLauncherFile,
+} from "./layout";
+import { logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
+import { waitUntil } from "./wait";
+
+export type ShardStatusReply = shardkv.kv.StatusReply;
+const ShardState = shardkv.kv.ShardState;
+
+/** Ports never handed to a daemon (well-known services that may run on a developer machine). */
+export const reservedPorts: readonly number[] = [6379, 5432, 3306, 5672, 1883, 4222];
+
+/** Default grace period between SIGTERM and SIGKILL. */
+export const graceMsDefault = 5000;
+/** Default deadline of `up`, `addGroup`, `removeGroup` and `restart`. */
+export const settleMsDefault = 120_000;
+
+export interface LocalClusterOptions {
+  /** Cluster directory: cluster.json, launcher.json, data/<node>, logs/<node>.log. */
+  readonly dir: string;
+  /** Controller replicas. Default 3. */
+  readonly controllers?: number;
+  /** Shard groups, gids 1..groups. Default 3. */
+  readonly groups?: number;
+  /** Replicas per group. Default 3. */
+  readonly replicas?: number;
+  /** Shard count. Default 64. */
+  readonly shards?: number;
+  /** First port; nodes get consecutive ports from it. Default: free loopback ports. */
+  readonly basePort?: number;
+  /** NATS URL for config pushes, or null/undefined for none. */
+  readonly nats?: string | null;
+  /** Raft tick (--tick-ms) of every daemon. Default: the daemons' (100 ms). */
+  readonly tickMs?: number;
+  /** Appended to every daemon's command line (e.g. failpoint flags). */
+  readonly extraArgs?: string[];
+  /** Added to every daemon's environment. */
+  readonly env?: Record<string, string>;
+  /** Progress lines ("started c1 ..."). Default: none. */
+  readonly log?: (line: string) => void;
+  /** true: the daemons outlive this process. Default false (killed when it exits). */
+  readonly detach?: boolean;
+  /** Deadline of startup until every shard is Serving. Default 120 s. */
+  readonly timeoutMs?: number;
+}
+
+/** One node as `status()` sees it. */
+export interface NodeStatus {
+  readonly name: string;
+  readonly kind: "controller" | "server";
+  readonly gid?: number;
+  readonly id: number;
+  readonly addr: string;
+  readonly pid: number | null;
+  /** up: answers Status; unresponsive: its process runs but does not answer; paused: SIGSTOPped; down: no process. */
+  readonly state: "up" | "unresponsive" | "paused" | "down";
+  readonly role?: string;
+  readonly term?: number;
+  readonly leader?: number;
+  /** Controllers: latest config; servers: the config the replica has applied. */
+  readonly configNum?: number;
+  /** Servers: every shard it reports (state name, keys). */
+  readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number }[];
+  readonly log: string;
+  readonly dataDir: string;
+}
+
+export interface ClusterStatus {
+  readonly dir: string;
+  readonly shardCount: number;
+  readonly nats: string | null;
+  readonly nodes: readonly NodeStatus[];
+  /** The controller's latest config, if a controller leader answered. */
+  readonly config?: { num: number; shards: number[]; groups: Record<string, string[]> };
+  /** gid -> shards it owns in that config. */
+  readonly shardMap?: Record<string, number[]>;
+  readonly configError?: string;
+}
+
+/** What removeGroup saw of the group's servers last, just before it stopped them. */
+export interface RemovedGroup {
+  /** The config created by the Leave. */
+  readonly configNum: number;
+  readonly drained: readonly { name: string; configNum: number; ownedShards: number; keys: number }[];
+}
+
+/** What down() did: the nodes it stopped, and those of them that needed SIGKILL. */
+export interface DownReport {
+  readonly stopped: readonly string[];
+  readonly killed: readonly string[];
+}
+
+/** What waitAllServing saw in one poll (for progress output). */
+export interface ServingProgress {
+  readonly configNum: number;
+  /** Per gid of the config: the leader's applied config and its shard counts by state. */
+  readonly groups: readonly { gid: number; leader?: string; configNum?: number; states: Record<string, number> }[];
+  /** Shards that are Serving at their owner in the latest config. */
+  readonly serving: number;
+  readonly shardCount: number;
+  readonly done: boolean;
+}
+
+/** Shard state names as in Status replies. */
+export const shardStateName = (s: number | null | undefined): string =>
+  ({ [ShardState.SHARD_NOT_OWNED]: "notOwned", [ShardState.SHARD_SERVING]: "serving", [ShardState.SHARD_PULLING]: "pulling",
+    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc" } as Record<number, string>)[s ?? 0] ?? `state${s}`;
+
+/** gid -> owned shards of a config (every gid of the config, sorted). */
+export function shardMapOf(cfg: Config): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const gid of [...cfg.groups.keys()].sort((a, b) => a - b)) m.set(gid, []);
+  cfg.shards.forEach((gid, shard) => {
+    if (gid !== 0) m.get(gid)?.push(shard) ?? m.set(gid, [shard]);
+  });
+  return m;
+}
+
+// ------------------------------------------------------------------ ownership
+
+/** pid -> data dir of the daemons this process owns (started with detach: false). */
+const owned = new Map<number, string>();
+let exitHookInstalled = false;
+
+function own(pid: number, dataDir: string): void {
+  owned.set(pid, dataDir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Runs on every exit, a crash (uncaught exception) included.
+  process.once("exit", () => {
+    for (const [p, d] of owned) signalNode(p, d, "SIGKILL");
+  });
+}
+
+// ------------------------------------------------------------------ the cluster
+
+export class LocalCluster {
+  /** Absolute cluster directory. */
+  readonly dir: string;
+  private readonly stubs = new Map<string, ShardKVStub>();
+  private ctlChange: ControllerClient | undefined;
+  private ctlProbe: ControllerClient | undefined;
+
+  private constructor(dir: string, private readonly detach: boolean, private readonly say: (line: string) => void) {
+    this.dir = resolve(dir);
+  }
+
+  /**
+   * Starts the whole cluster (see LocalClusterOptions), joins groups 1..groups, waits until
+   * the controller and every group have a leader and every shard is Serving, and returns it.
+   * Refuses a directory with a live cluster; wipes a stopped one. On failure every started
+   * daemon is stopped (the logs stay) and the error names the reason.
+   */
+  static async up(opts: LocalClusterOptions): Promise<LocalCluster> {
+    const c = new LocalCluster(opts.dir, opts.detach ?? false, opts.log ?? (() => undefined));
+    const live = LocalCluster.running(c.dir);
+    if (live.length > 0) {
+      throw new Error(`a cluster is already running in ${c.dir} (${live.join(", ")}); stop it with: shardkv-local down --dir ${c.dir}`);
+    }
+    if (readClusterFile(c.dir)) {
+      c.say(`removing the stopped cluster in ${c.dir}`);
+      wipeClusterDir(c.dir);
+    } else {
+      // Not ours (no cluster.json): never delete anything in it.
+      const clash = ["data", "logs"].filter((d) => existsSync(join(c.dir, d)) && readdirSync(join(c.dir, d)).length > 0);
+      if (clash.length > 0) throw new Error(`${c.dir} has no cluster.json but a non-empty ${clash.join(" and ")}/; choose another --dir or remove them`);
+    }
+    ensureDirs(c.dir);
+    const nControllers = opts.controllers ?? 3;
+    const nGroups = opts.groups ?? 3;
+    const replicas = opts.replicas ?? 3;
+    const shards = opts.shards ?? 64;
+    const ports = await allocatePorts(nControllers + nGroups * replicas, opts.basePort);
+    const entry = (name: string, id: number, port: number): NodeEntry =>
+      ({ id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name) });
+    const layout: ClusterFile = {
+      controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, ports[i]!)),
+      groups: Array.from({ length: nGroups }, (_, g) => ({
+        gid: g + 1,
+        servers: Array.from({ length: replicas }, (_, i) => entry(serverName(g + 1, i + 1), i + 1, ports[nControllers + g * replicas + i]!)),
+      })),
+      nats: opts.nats ?? null,
+      shards,
+    };
+    writeLauncherFile(c.dir, { tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], env: opts.env ?? {} });
+    writeClusterFile(c.dir, layout);
+    try {
+      for (const { name, node } of allNodes(layout)) c.start(layout, name, node);
+      writeClusterFile(c.dir, layout);
+      const names = allNodes(layout).map((n) => n.name);
+      await c.waitAnswering(names, opts.timeoutMs ?? settleMsDefault);
+      const groups = new Map(layout.groups.map((g) => [g.gid as GroupId, g.servers.map((s) => s.addr)]));
+      const num = await c.controller().join(groups);
+      c.say(`joined groups ${[...groups.keys()].join(", ")} (config ${num})`);
+      await c.waitAllServing(opts.timeoutMs ?? settleMsDefault, undefined, names);
+      c.say(`all ${shards} shards serving`);
+      return c;
+    } catch (e) {
+      await c.down(0).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The nodes of the cluster in `dir` whose process still runs ("c1 pid 123"); [] if none or no cluster. */
+  static running(dir: string): string[] {
+    const l = readClusterFile(resolve(dir));
+    return l ? allNodes(l).filter((n) => procState(n.node.pid, n.node.dataDir) !== "gone").map((n) => `${n.name} pid ${n.node.pid}`) : [];
+  }
+
+  /**
+   * Attaches to the cluster described by `<dir>/cluster.json` (started by another process).
+   * Daemons this handle starts (restart, addGroup) are detached unless `detach` is false.
+   */
+  static load(dir: string, opts: { log?: (line: string) => void; detach?: boolean } = {}): LocalCluster {
+    const c = new LocalCluster(dir, opts.detach ?? true, opts.log ?? (() => undefined));
+    if (!readClusterFile(c.dir)) throw new Error(`no cluster in ${c.dir} (no cluster.json); start one with: shardkv-local up --dir ${dir}`);
+    return c;
+  }
+
+  /** The current cluster.json. */
+  get layout(): ClusterFile {
+    const l = readClusterFile(this.dir);
+    if (!l) throw new Error(`no cluster in ${this.dir} (cluster.json is gone)`);
+    return l;
+  }
+
+  private get launcher(): LauncherFile {
+    return readLauncherFile(this.dir);
+  }
+
+  /** Re-reads cluster.json, applies `fn`, writes it back. */
+  private update<T>(fn: (l: ClusterFile) => T): T {
+    const l = this.layout;
+    const r = fn(l);
+    writeClusterFile(this.dir, l);
+    return r;
+  }
+
+  controllerAddrs(): string[] {
+    return this.layout.controllers.map((n) => n.addr);
+  }
+
+  groupAddrs(gid: number): string[] {
+    const g = this.layout.groups.find((x) => x.gid === gid);
+    if (!g) throw new Error(`no group ${gid} (groups: ${this.layout.groups.map((x) => x.gid).join(", ") || "none"})`);
+    return g.servers.map((s) => s.addr);
+  }
+
+  /** Group ids, ascending. */
+  gids(): number[] {
+    return this.layout.groups.map((g) => g.gid).sort((a, b) => a - b);
+  }
+
+  /** Every node name, controllers first. */
+  nodeNames(): string[] {
+    return allNodes(this.layout).map((n) => n.name);
+  }
+
+  /** A node by name (`c1`, `g2n3`); throws listing the valid names. */
+  node(name: string): { addr: string; pid: number | null; log: string; dataDir: string } {
+    const { node } = this.find(this.layout, name);
+    return { addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir };
+  }
+
+  /** Whether the node's process exists (running or paused). */
+  isRunning(name: string): boolean {
+    const n = this.node(name);
+    return procState(n.pid, n.dataDir) !== "gone";
+  }
+
+  private find(l: ClusterFile, name: string): { kind: "controller" | "server"; gid?: number; node: NodeEntry } {
+    const p = parseNodeName(name);
+    const hit = allNodes(l).find((n) => n.name === name);
+    if (!p || !hit) {
+      throw new Error(`unknown node ${JSON.stringify(name)}; nodes: ${allNodes(l).map((n) => n.name).join(" ")}`);
+    }
+    return { kind: p.kind, gid: hit.gid, node: hit.node };
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  private argsOf(l: ClusterFile, name: string): { kind: "controller" | "server"; args: string[] } {
+    const { kind, gid, node } = this.find(l, name);
+    const launcher = this.launcher;
+    const common = [
+      "--id", String(node.id), "--listen", node.addr, "--data", node.dataDir, "--shards", String(l.shards),
+      ...(launcher.tickMs !== undefined ? ["--tick-ms", String(launcher.tickMs)] : []),
+      ...(l.nats !== null ? ["--nats", l.nats] : []),
+    ];
+    if (kind === "controller") {
+      const peers = l.controllers.map((n) => `${n.id}=${n.addr}`).join(",");
+      return { kind, args: [...common, "--peers", peers, ...launcher.extraArgs] };
+    }
+    const g = l.groups.find((x) => x.gid === gid)!;
+    const peers = g.servers.map((n) => `${n.id}=${n.addr}`).join(",");
+    const controllers = l.controllers.map((n) => n.addr).join(",");
+    return { kind, args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs] };
+  }
+
+  /** Spawns node `name` of layout `l` and records its pid in `node` (the caller writes the layout). */
+  private start(l: ClusterFile, name: string, node: NodeEntry): void {
+    const { kind, args } = this.argsOf(l, name);
+    const pid = spawnDaemon({ kind, args, logFile: node.log, env: this.launcher.env });
+    if (!this.detach) own(pid, node.dataDir);
+    node.pid = pid;
+    this.say(`started ${name} (pid ${pid}) on ${node.addr}, log ${node.log}`);
+  }
+
+  /** Waits until each named node answers Status; fails at once if one's process is gone. */
+  private async waitAnswering(names: readonly string[], timeoutMs: number): Promise<void> {
+    const pending = new Set(names);
+    await waitUntil(async () => {
+      const l = this.layout;
+      await Promise.all([...pending].map(async (name) => {
+        const { kind, node } = this.find(l, name);
+        if (procState(node.pid, node.dataDir) === "gone") {
+          throw new Error(`${name} exited while starting; last lines of ${node.log}:\n${logTail(node.log)}`);
+        }
+        const ok = kind === "controller"
+          ? await this.probeController().status(node.addr, 500).then(() => true, () => false)
+          : await this.serverStatus(node.addr, 500).then(() => true, () => false);
+        if (ok) pending.delete(name);
+      }));
+      return pending.size === 0;
+    }, { timeoutMs, what: "every node to answer Status", why: () => `not yet: ${[...pending].join(" ")}`, intervalMs: 100 });
+  }
+
+  /** SIGKILL (kill -9); resolves once the process is gone. */
+  async kill(name: string): Promise<void> {
+    const { node } = this.find(this.layout, name);
+    if (!signalNode(node.pid, node.dataDir, "SIGKILL")) throw new Error(`${name} is not running`);
+    if (!(await waitGone(node.pid, node.dataDir, 10_000))) throw new Error(`${name} (pid ${node.pid}) survived SIGKILL`);
+    this.update((l) => {
+      const n = this.find(l, name).node;
+      if (n.pid === node.pid) n.pid = null;
+    });
+  }
+
+  /** SIGSTOP: the process stays but does nothing (a hung node). */
+  pause(name: string): Promise<void> {
+    return this.signal(name, "SIGSTOP", "running");
+  }
+
+  /** SIGCONT after pause. */
+  resume(name: string): Promise<void> {
+    return this.signal(name, "SIGCONT", "paused");
+  }
+
+  private async signal(name: string, sig: NodeJS.Signals, want: ProcState): Promise<void> {
+    const { node } = this.find(this.layout, name);
+    const st = procState(node.pid, node.dataDir);
+    if (st !== want) throw new Error(`${name} is ${st === "gone" ? "not running" : st}`);
+    signalNode(node.pid, node.dataDir, sig);
+    const target: ProcState = sig === "SIGSTOP" ? "paused" : "running";
+    await waitUntil(() => procState(node.pid, node.dataDir) !== want, { timeoutMs: 5000, what: `${name} to be ${target}` });
+  }
+
+  /**
+   * Starts the node again on the same address and data directory (stopping it first,
+   * gracefully, if it runs) and waits until it answers Status. Returns the new pid.
+   */
+  async restart(name: string, opts: { graceMs?: number; timeoutMs?: number } = {}): Promise<number> {
+    const { node } = this.find(this.layout, name);
+    await stopNode(node.pid, node.dataDir, opts.graceMs ?? graceMsDefault);
+    const pid = this.update((l) => {
+      const n = this.find(l, name).node;
+      this.start(l, name, n);
+      return n.pid!;
+    });
+    await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
+    return pid;
+  }
+
+  /**
+   * Stops every node: SIGTERM, SIGKILL after `graceMs` (0: SIGKILL at once); resolves when
+   * every process is gone. The servers go first, then the controllers: a stopping server's
+   * migration driver may be in the middle of a controller query, which would otherwise wait
+   * out its deadline against stopped controllers. cluster.json stays, every pid null.
+   */
+  async down(graceMs = graceMsDefault): Promise<DownReport> {
+    const stopped: string[] = [];
+    const killed: string[] = [];
+    // Re-read until nothing listed runs: a node another process started meanwhile (a
+    // restart, a new group) is stopped too, never left behind as an orphan.
+    for (let round = 0; round < 5; round++) {
+      const l = readClusterFile(this.dir);
+      if (!l) break;
+      const live = allNodes(l).filter((n) => procState(n.node.pid, n.node.dataDir) !== "gone");
+      const stop = (nodes: typeof live): Promise<unknown> => Promise.all(nodes.map(async ({ name, node }) => {
+        let how: "none" | "term" | "kill" = "none";
+        if (graceMs > 0) how = await stopNode(node.pid, node.dataDir, graceMs);
+        else if (signalNode(node.pid, node.dataDir, "SIGKILL")) {
+          await waitGone(node.pid, node.dataDir, 10_000);
+          how = "kill";
+        }
+        if (how !== "none") stopped.push(name);
+        if (how === "kill") killed.push(name);
+        if (node.pid !== null) owned.delete(node.pid);
+      }));
+      await stop(live.filter((n) => n.gid !== undefined));
+      await stop(live.filter((n) => n.gid === undefined));
+      // Every listed node whose process is gone is marked down.
+      this.update((now) => {
+        for (const { node } of allNodes(now)) if (procState(node.pid, node.dataDir) === "gone") node.pid = null;
+      });
+      if (live.length === 0) break;
+    }
+    this.close();
+    const order = this.nodeNamesIfAny();
+    const sorted = (xs: string[]): string[] => [...new Set(xs)].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    return { stopped: sorted(stopped), killed: sorted(killed) };
+  }
+
+  private nodeNamesIfAny(): string[] {
+    const l = readClusterFile(this.dir);
+    return l ? allNodes(l).map((n) => n.name) : [];
+  }
+
+  /** Closes this handle's gRPC channels (the cluster keeps running). */
+  close(): void {
+    for (const s of this.stubs.values()) s.close();
+    this.stubs.clear();
+    this.ctlChange?.close();
+    this.ctlProbe?.close();
+    this.ctlChange = this.ctlProbe = undefined;
+  }
+
+  // ---------------------------------------------------------------- RPCs
+
+  /** A controller client for changes (Join/Leave), deadline 30 s. */
+  controller(): ControllerClient {
+    this.ctlChange ??= new ControllerClient({ controllers: this.controllerAddrs(), deadlineMs: 30_000 });
+    return this.ctlChange;
+  }
+
+  private probeController(): ControllerClient {
+    this.ctlProbe ??= new ControllerClient({ controllers: this.controllerAddrs(), deadlineMs: 2000, attemptMs: 1000 });
+    return this.ctlProbe;
+  }
+
+  /** The Status reply of the shard server at `addr` (throws the typed error). */
+  serverStatus(addr: string, timeoutMs = 1000): Promise<ShardStatusReply> {
+    let s = this.stubs.get(addr);
+    if (!s) {
+      s = shardKVStub(addr);
+      this.stubs.set(addr, s);
+    }
+    const stub = s;
+    return new Promise((res, rej) => {
+      stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e)) : res(r!)));
+    });
+  }
+
+  /** Status replies of every answering server of `gid`. */
+  private async groupStatuses(g: GroupEntry, timeoutMs = 700): Promise<ShardStatusReply[]> {
+    const rs = await Promise.all(g.servers.map((s) => (procState(s.pid, s.dataDir) === "running"
+      ? this.serverStatus(s.addr, timeoutMs).catch(() => undefined)
+      : undefined)));
+    return rs.filter((r) => r !== undefined);
+  }
+
+  /** The leader among replies (the highest term), if any. */
+  private static leaderOf(rs: readonly ShardStatusReply[]): ShardStatusReply | undefined {
+    let best: ShardStatusReply | undefined;
+    for (const r of rs) if (r.role === "leader" && (!best || Number(r.term) > Number(best.term))) best = r;
+    return best;
+  }
+
+  // ---------------------------------------------------------------- status
+
+  /** Every node (process state, role, term, leader, config) and the controller's shard map. */
+  async status(): Promise<ClusterStatus> {
+    const l = this.layout;
+    const nodes = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
+      const kind = gid === undefined ? "controller" : "server";
+      const base = { name, kind, gid, id: node.id, addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir } as const;
+      const ps = procState(node.pid, node.dataDir);
+      if (ps === "gone") return { ...base, pid: null, state: "down" };
+      if (ps === "paused") return { ...base, state: "paused" };
+      try {
+        if (kind === "controller") {
+          const s: ControllerStatus = await this.probeController().status(node.addr, 1000);
+          return { ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum) };
+        }
+        const s = await this.serverStatus(node.addr, 1000);
+        return {
+          ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum),
+          shards: s.shards.map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys) })),
+        };
+      } catch {
+        return { ...base, state: "unresponsive" };
+      }
+    }));
+    const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
+    try {
+      const cfg = await this.probeController().query();
+      return {
+        ...out,
+        config: { num: cfg.num, shards: [...cfg.shards], groups: Object.fromEntries([...cfg.groups].map(([g, a]) => [String(g), [...a]])) },
+        shardMap: Object.fromEntries([...shardMapOf(cfg)].map(([g, s]) => [String(g), s])),
+      };
+    } catch (e) {
+      return { ...out, configError: (e as Error).message };
+    }
+  }
+
+  // ---------------------------------------------------------------- settling
+
+  /**
+   * One look at the cluster: is every shard of the controller's latest config Serving at its
+   * owner's leader, with every group of the config led and at that config, and no shard of
+   * any group still Pulling, in Handoff or in Gc (every migration finished and collected)?
+   */
+  async servingProgress(): Promise<{ progress?: ServingProgress; why: string }> {
+    let cfg: Config;
+    try {
+      cfg = await this.probeController().query();
+    } catch (e) {
+      return { why: `controller: ${(e as Error).message}` };
+    }
+    const l = this.layout;
+    const why: string[] = [];
+    let serving = 0;
+    const groups = await Promise.all([...cfg.groups.keys()].sort((a, b) => a - b).map(async (gid) => {
+      const states: Record<string, number> = {};
+      const g = l.groups.find((x) => x.gid === gid);
+      if (!g) {
+        why.push(`group ${gid} of config ${cfg.num} is not in cluster.json`);
+        return { gid, states };
+      }
+      const leader = LocalCluster.leaderOf(await this.groupStatuses(g));
+      if (!leader) {
+        why.push(`group ${gid} has no leader`);
+        return { gid, states };
+      }
+      for (const s of leader.shards) {
+        const n = shardStateName(s.state);
+        if (n !== "notOwned") states[n] = (states[n] ?? 0) + 1;
+      }
+      const moving = Object.entries(states).filter(([n]) => n !== "serving");
+      if (moving.length > 0) why.push(`group ${gid} has shards ${moving.map(([n, k]) => `${n} ${k}`).join(", ")}`);
+      const at = Number(leader.configNum);
+      if (at !== cfg.num) why.push(`group ${gid} is at config ${at}, not ${cfg.num}`);
+      const byShard = new Map(leader.shards.map((s) => [Number(s.shard), s.state]));
+      cfg.shards.forEach((owner, shard) => {
+        if (owner !== gid) return;
+        if (at === cfg.num && byShard.get(shard) === ShardState.SHARD_SERVING) serving++;
+      });
+      return { gid, leader: serverName(gid, Number(leader.id)), configNum: at, states };
+    }));
+    const unassigned = cfg.shards.filter((g) => g === 0).length;
+    if (unassigned > 0) why.push(`${unassigned} shards unassigned in config ${cfg.num}`);
+    if (serving < cfg.shards.length) why.push(`${serving}/${cfg.shards.length} shards serving`);
+    const done = why.length === 0;
+    return { progress: { configNum: cfg.num, groups, serving, shardCount: cfg.shards.length, done }, why: why.join("; ") };
+  }
+
+  /**
+   * Waits until every shard of the latest config is Serving at its owner (see
+   * servingProgress); `onProgress` gets each poll. `watch`: nodes whose exit fails the wait
+   * at once (default: every node with a pid).
+   */
+  async waitAllServing(timeoutMs = settleMsDefault, onProgress?: (p: ServingProgress) => void, watch?: readonly string[]): Promise<void> {
+    let why = "";
+    await waitUntil(async () => {
+      const l = this.layout;
+      for (const { name, node } of allNodes(l)) {
+        if (watch ? !watch.includes(name) : node.pid === null) continue;
+        if (procState(node.pid, node.dataDir) === "gone") throw new Error(`${name} exited; last lines of ${node.log}:\n${logTail(node.log)}`);
+      }
+      const r = await this.servingProgress();
+      why = r.why;
+      if (r.progress) onProgress?.(r.progress);
+      return r.progress?.done ?? false;
+    }, { timeoutMs, what: "every shard to be Serving", why: () => why, intervalMs: 100 });
+  }
+
+  // ---------------------------------------------------------------- scale
+
+  /**
+   * Starts a new group (gid: one above every gid this directory has seen, so an old data
+   * directory is never reused), joins it and waits until every shard is Serving again.
+   */
+  async addGroup(opts: { replicas?: number; basePort?: number; timeoutMs?: number; onProgress?: (p: ServingProgress) => void } = {}): Promise<number> {
+    const replicas = opts.replicas ?? 3;
+    const ports = await allocatePorts(replicas, opts.basePort, this.layout);
+    const { gid, names } = this.update((l) => {
+      const gid = Math.max(0, ...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)) + 1;
+      const g: GroupEntry = {
+        gid,
+        servers: ports.map((p, i) => ({ id: i + 1, addr: `127.0.0.1:${p}`, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)) })),
+      };
+      l.groups.push(g);
+      for (const s of g.servers) this.start(l, serverName(gid, s.id), s);
+      return { gid, names: g.servers.map((s) => serverName(gid, s.id)) };
+    });
+    const timeoutMs = opts.timeoutMs ?? settleMsDefault;
+    await this.waitAnswering(names, timeoutMs);
+    const num = await this.controller().join(new Map([[gid as GroupId, this.groupAddrs(gid)]]));
+    this.say(`joined group ${gid} (config ${num})`);
+    await this.waitAllServing(timeoutMs, opts.onProgress, names);
+    return gid;
+  }
+
+  /**
+   * Leave: waits until the group's shards have moved and been garbage-collected (its
+   * answering servers are at the new config, own no shard and hold zero keys; every
+   * remaining shard is Serving, none in Gc), then stops its servers and drops it from
+   * cluster.json. Its data directories stay (the gid is never reused).
+   */
+  async removeGroup(gid: number, opts: { graceMs?: number; timeoutMs?: number; onProgress?: (p: ServingProgress) => void } = {}): Promise<RemovedGroup> {
+    const g = this.layout.groups.find((x) => x.gid === gid);
+    if (!g) throw new Error(`no group ${gid} (groups: ${this.gids().join(", ") || "none"})`);
+    const num = await this.controller().leave([gid as GroupId]);
+    this.say(`group ${gid} left (config ${num}); waiting for its shards to move`);
+    const timeoutMs = opts.timeoutMs ?? settleMsDefault;
+    let why = "";
+    let drained: ShardStatusReply[] = [];
+    await waitUntil(async () => {
+      const rs = await this.groupStatuses(g);
+      drained = rs;
+      if (rs.length * 2 <= g.servers.length) {
+        why = `only ${rs.length} of group ${gid}'s servers answer`;
+        return false;
+      }
+      for (const r of rs) {
+        const held = r.shards.filter((s) => s.state !== ShardState.SHARD_NOT_OWNED || Number(s.keys) > 0);
+        if (Number(r.configNum) < num || held.length > 0) {
+          why = `g${gid}n${Number(r.id)} at config ${Number(r.configNum)} still holds shards ${held.map((s) => `${s.shard}:${shardStateName(s.state)}/${Number(s.keys)} keys`).join(" ")}`;
+          return false;
+        }
+      }
+      const p = await this.servingProgress();
+      if (p.progress) opts.onProgress?.(p.progress);
+      why = p.why;
+      return p.progress?.done ?? false;
+    }, { timeoutMs, what: `group ${gid}'s shards to move and be collected`, why: () => why, intervalMs: 100 });
+    await Promise.all(g.servers.map((s) => stopNode(s.pid, s.dataDir, opts.graceMs ?? graceMsDefault)));
+    this.update((l) => (l.groups = l.groups.filter((x) => x.gid !== gid)));
+    this.say(`group ${gid} stopped and removed`);
+    return {
+      configNum: num,
+      drained: drained.map((r) => ({
+        name: serverName(gid, Number(r.id)), configNum: Number(r.configNum),
+        ownedShards: r.shards.filter((s) => s.state !== ShardState.SHARD_NOT_OWNED).length,
+        keys: r.shards.reduce((n, s) => n + Number(s.keys), 0),
+      })),
+    };
+  }
+
+  /** The full log of a node (for test failure messages). */
+  logOf(name: string): string {
+    try {
+      return readFileSync(this.node(name).log, "utf8");
+    } catch {
+      return "";
+    }
+  }
+}
+
+/**
+ * `n` loopback ports: consecutive from `basePort` (refusing reserved ones and, for a running
+ * cluster `l`, ports it already uses), else free ones picked by the kernel.
+ */
+export async function allocatePorts(n: number, basePort?: number, l?: ClusterFile): Promise<number[]> {
+  const used = new Set(l ? allNodes(l).map((x) => Number(x.node.addr.split(":").pop())) : []);
+  if (basePort !== undefined) {
+    const ports = Array.from({ length: n }, (_, i) => basePort + i);
+    const bad = ports.filter((p) => reservedPorts.includes(p) || used.has(p) || p > 65535);
+    if (bad.length > 0) throw new Error(`--base-port ${basePort}: ports ${ports[0]}-${ports.at(-1)} include ${bad.join(", ")} (reserved, in use by this cluster, or > 65535)`);
+    return ports;
+  }
+  const out: number[] = [];
+  while (out.length < n) {
+    for (const p of await freePorts(n - out.length)) if (!reservedPorts.includes(p) && !used.has(p) && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Milliseconds since `t0` (realClock), for progress output. */
+export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);

@@ -1,0 +1,65 @@
+/**
+ * Human-readable output of `shardkv-local` and the demo: the node table of `status`, the
+ * shard map (gid -> shard ranges), migration progress, and how to point the CLIs at a cluster.
+ */
+import { formatRanges, formatTable } from "../../controller/shardctl-lib";
+import type { ClusterStatus, NodeStatus, ServingProgress } from "./cluster";
+
+function shardSummary(n: NodeStatus): string {
+  if (!n.shards) return "";
+  const by: Record<string, number[]> = {};
+  let keys = 0;
+  for (const s of n.shards) {
+    keys += s.keys;
+    if (s.state !== "notOwned") (by[s.state] ??= []).push(s.shard);
+  }
+  const parts = Object.entries(by).map(([st, ss]) => `${st} ${ss.length}`);
+  return `${parts.join(", ") || "no shards"}; ${keys} keys`;
+}
+
+/** gid -> shard ranges, one line per group. */
+export function formatShardMap(map: Record<string, readonly number[]>, indent = "  "): string {
+  return Object.entries(map)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([gid, ss]) => `${indent}group ${gid}: ${String(ss.length).padStart(3)} shards  ${formatRanges(ss)}`)
+    .join("\n");
+}
+
+/** `shardkv-local status` for people. Ends without a newline. */
+export function formatStatus(s: ClusterStatus): string {
+  const rows = s.nodes.map((n) => [
+    n.name, n.addr, n.pid === null ? "-" : String(n.pid), n.state, n.role ?? "-", n.term === undefined ? "-" : String(n.term),
+    n.leader === undefined ? "-" : n.leader === 0 ? "none" : String(n.leader), n.configNum === undefined ? "-" : String(n.configNum), shardSummary(n),
+  ]);
+  const out = [
+    `cluster ${s.dir}: ${s.nodes.filter((n) => n.state === "up").length}/${s.nodes.length} nodes up, ${s.shardCount} shards, NATS ${s.nats ?? "none"}`,
+    formatTable(["NODE", "ADDRESS", "PID", "STATE", "ROLE", "TERM", "LEADER", "CONFIG", "SHARDS"], rows),
+  ];
+  out.push(`controllers: ${s.nodes.filter((n) => n.kind === "controller").map((n) => n.addr).join(",")}`);
+  if (s.config && s.shardMap) {
+    out.push(`config ${s.config.num}:`, formatShardMap(s.shardMap));
+  } else {
+    out.push(`config: unavailable (${s.configError ?? "no controller leader"})`);
+  }
+  return out.join("\n");
+}
+
+/** One line of migration progress: "config 5: 60/64 serving | g1 serving 16 | g4 pulling 4 ...". */
+export function formatProgress(p: ServingProgress): string {
+  const gs = p.groups.map((g) => `g${g.gid} ${Object.entries(g.states).sort().map(([k, v]) => `${k} ${v}`).join(" ") || (g.leader ? "-" : "no leader")}`);
+  return `config ${p.configNum}: ${p.serving}/${p.shardCount} shards serving | ${gs.join(" | ")}`;
+}
+
+/** The commands that drive the cluster from another terminal. */
+export function howToUse(controllers: readonly string[], dir: string): string {
+  const c = controllers.join(",");
+  return [
+    `  export SHARDKV_CONTROLLERS=${c}`,
+    `  bin/shardctl --controllers ${c} status      # controller replicas`,
+    `  bin/shardctl --controllers ${c} query       # latest config: shard -> group`,
+    `  bin/shardkv --controllers ${c} put greeting hello`,
+    `  bin/shardkv --controllers ${c} get greeting`,
+    `  bin/shardkv-local status --dir ${dir}       # every node, the shard map`,
+    `  bin/shardkv-local kill g1n1 --dir ${dir}    # also: pause, resume, restart, add-group, remove-group`,
+  ].join("\n");
+}

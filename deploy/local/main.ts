@@ -1,0 +1,131 @@
+/**
+ * `shardkv-local`: starts a whole cluster on this machine and drives it (deploy/local/
+ * args.ts has the command line, deploy/local/cluster.ts the launcher). Run as
+ * `bin/shardkv-local ...`. Errors print one line on stderr; exit status 0 success, 1 the
+ * operation failed, 2 bad command line.
+ */
+import { resolve } from "node:path";
+import { UsageError } from "../../common/cli-args";
+import { realClock } from "../../common/real-env";
+import { parseLocalArgs, usageText, type LocalCommand } from "./args";
+import { LocalCluster, sinceMs } from "./cluster";
+import { formatProgress, formatShardMap, formatStatus, howToUse } from "./format";
+import { holdUntilStopped, stopOnSignals } from "./foreground";
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+
+async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> {
+  const t0 = realClock.nowMs();
+  switch (cmd.kind) {
+    case "up": {
+      const dir = resolve(cmd.dir);
+      if (cmd.foreground) stopOnSignals(dir, out);
+      out(`starting ${cmd.controllers} controllers and ${cmd.groups} groups of ${cmd.replicas} (${cmd.shards} shards) in ${dir}`);
+      const c = await LocalCluster.up({
+        dir, controllers: cmd.controllers, groups: cmd.groups, replicas: cmd.replicas, shards: cmd.shards,
+        basePort: cmd.basePort, nats: cmd.nats, tickMs: cmd.tickMs, detach: !cmd.foreground, log: (l) => out(`  ${l}`),
+      });
+      const s = await c.status();
+      out(`cluster up in ${sinceMs(t0)} ms; ${dir}/cluster.json`);
+      if (s.shardMap) out(formatShardMap(s.shardMap));
+      out(`drive it:\n${howToUse(c.controllerAddrs(), cmd.dir)}`);
+      c.close();
+      if (!cmd.foreground) {
+        out(`stop it with: bin/shardkv-local down --dir ${cmd.dir}`);
+        return;
+      }
+      out("running in the foreground; Ctrl-C stops every node");
+      await holdUntilStopped(dir, out);
+      return;
+    }
+    case "status": {
+      const c = LocalCluster.load(cmd.dir);
+      const s = await c.status();
+      c.close();
+      out(cmd.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      return;
+    }
+    case "down": {
+      const r = await LocalCluster.load(cmd.dir).down(cmd.graceMs);
+      out(`stopped ${r.stopped.length} nodes${r.stopped.length ? ` (${r.stopped.join(" ")})` : ""}`);
+      if (r.killed.length > 0) out(`SIGKILLed (not stopped within ${cmd.graceMs} ms of SIGTERM): ${r.killed.join(" ")}`);
+      return;
+    }
+    case "kill": case "pause": case "resume": case "restart": {
+      const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
+      try {
+        if (cmd.kind === "restart") {
+          const pid = await c.restart(cmd.node);
+          out(`restarted ${cmd.node} (pid ${pid})`);
+        } else {
+          await c[cmd.kind](cmd.node);
+          out(`${{ kill: "killed", pause: "paused", resume: "resumed" }[cmd.kind]} ${cmd.node}`);
+        }
+      } finally {
+        c.close();
+      }
+      return;
+    }
+    case "add-group": {
+      const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
+      let last = "";
+      try {
+        const gid = await c.addGroup({
+          replicas: cmd.replicas, basePort: cmd.basePort,
+          onProgress: (p) => {
+            const line = formatProgress(p);
+            if (line !== last) out(`  ${(last = line)}`);
+          },
+        });
+        out(`group ${gid} added in ${sinceMs(t0)} ms: ${c.groupAddrs(gid).join(",")}`);
+      } finally {
+        c.close();
+      }
+      return;
+    }
+    case "remove-group": {
+      const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
+      let last = "";
+      try {
+        const r = await c.removeGroup(cmd.gid, {
+          onProgress: (p) => {
+            const line = formatProgress(p);
+            if (line !== last) out(`  ${(last = line)}`);
+          },
+        });
+        out(`  drained (last Status before the stop): ${r.drained.map((d) => `${d.name} config ${d.configNum}, ${d.ownedShards} shards, ${d.keys} keys`).join("; ")}`);
+        out(`group ${cmd.gid} removed in ${sinceMs(t0)} ms`);
+      } finally {
+        c.close();
+      }
+      return;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let cmd: LocalCommand;
+  try {
+    cmd = parseLocalArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`shardkv-local: ${e.message} (--help for usage)\n`);
+    process.exit(2);
+  }
+  if (cmd.kind === "help") {
+    out(usageText);
+    return;
+  }
+  try {
+    await run(cmd);
+    process.exit(0);
+  } catch (e) {
+    // One line: the first line of the message (a log tail, if any, follows on stderr).
+    const msg = (e as Error).message;
+    const [first, ...rest] = msg.split("\n");
+    process.stderr.write(`shardkv-local ${cmd.kind}: ${first}\n${rest.length ? rest.join("\n") + "\n" : ""}`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,124 @@
+/**
+ * The daemons of a local cluster as OS processes: spawning one (its own process group, output
+ * appended to its log file), and signalling or probing a pid only after checking that it
+ * still belongs to that daemon. A pid is ours when /proc/<pid>/cmdline has the node's data
+ * directory as an argument (`--data <dir>`; data directories are absolute and unique), so a
+ * pid the kernel reused for another program is never signalled.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { delay, realClock } from "../../common/real-env";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** What a pid is, for a node. */
+export type ProcState = "running" | "paused" | "gone";
+
+const hasProc = existsSync("/proc/self/cmdline");
+
+/** The state of `pid` if it is still the daemon with data directory `dataDir`, else "gone". */
+export function procState(pid: number | null, dataDir: string): ProcState {
+  if (pid === null || !(pid > 0)) return "gone";
+  if (!hasProc) {
+    try {
+      process.kill(pid, 0);
+      return "running";
+    } catch {
+      return "gone";
+    }
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    // Empty for a moment while the process execs (bin/* wrappers exec node): still ours
+    // (a test saw a freshly restarted daemon reported "exited while starting"); a zombie
+    // also reads empty and is caught by the state below.
+    if (cmdline !== "" && !cmdline.split("\0").includes(dataDir)) return "gone";
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "Z" || state === "X" || state === "x") return "gone";
+    if (state === "T" || state === "t") return "paused";
+    return "running";
+  } catch {
+    return "gone";
+  }
+}
+
+/** Sends `signal` if `pid` is still the daemon of `dataDir`; says whether it did. */
+export function signalNode(pid: number | null, dataDir: string, signal: NodeJS.Signals): boolean {
+  if (procState(pid, dataDir) === "gone") return false;
+  try {
+    process.kill(pid!, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true once the daemon is gone, false if it is still there after `timeoutMs`. */
+export async function waitGone(pid: number | null, dataDir: string, timeoutMs: number): Promise<boolean> {
+  const end = realClock.nowMs() + timeoutMs;
+  for (;;) {
+    if (procState(pid, dataDir) === "gone") return true;
+    if (realClock.nowMs() >= end) return false;
+    await delay(25);
+  }
+}
+
+/**
+ * SIGTERM (and SIGCONT, so a paused daemon can handle it), then SIGKILL after `graceMs`;
+ * resolves when the process is gone, with how it ended: "none" (was not running), "term"
+ * (stopped within the grace period), "kill" (needed SIGKILL).
+ */
+export async function stopNode(pid: number | null, dataDir: string, graceMs: number): Promise<"none" | "term" | "kill"> {
+  if (!signalNode(pid, dataDir, "SIGTERM")) return "none";
+  signalNode(pid, dataDir, "SIGCONT");
+  if (await waitGone(pid, dataDir, graceMs)) return "term";
+  signalNode(pid, dataDir, "SIGKILL");
+  if (!(await waitGone(pid, dataDir, 10_000))) throw new Error(`pid ${pid} (${dataDir}) survived SIGKILL`);
+  return "kill";
+}
+
+/** The programs of the two daemons (bash wrappers that exec node, so the pid stays). */
+export const daemonBin = {
+  controller: join(repoRoot, "bin", "shardkv-controller"),
+  server: join(repoRoot, "bin", "shardkv-server"),
+} as const;
+
+/**
+ * Starts a daemon in its own process group, stdout and stderr appended to `logFile`, not
+ * holding the launcher's event loop open (so `shardkv-local up` can exit while it runs).
+ * Returns its pid.
+ */
+export function spawnDaemon(opts: {
+  kind: "controller" | "server";
+  args: readonly string[];
+  logFile: string;
+  env: Record<string, string>;
+}): number {
+  const log = openSync(opts.logFile, "a");
+  try {
+    const child = spawn(daemonBin[opts.kind], [...opts.args], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, ...opts.env },
+    });
+    if (child.pid === undefined) throw new Error(`cannot start ${daemonBin[opts.kind]}`);
+    child.on("error", () => undefined);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** The last `lines` lines of a log file (for error messages). */
+export function logTail(path: string, lines = 15): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}

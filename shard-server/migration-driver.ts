@@ -1,0 +1,295 @@
+/**
+ * The migration driver of a shard group (DESIGN.md §5), independent of the transport: the
+ * daemon runs it with the controller's gRPC client and shard-server/grpc-group-rpc.ts, the
+ * simulator (test/sim/shard-run.ts) with a controller group and RPCs over its simulated
+ * network.
+ *
+ * Runs on the leader only (checked at each step): every `pollMs` it (a) proposes the next
+ * config when the group is settled, (b) starts a pull worker per pulling shard, (c) a gc worker
+ * per shard waiting for its previous owner's delete acknowledgement. Workers are independent,
+ * so one dead group only holds up its own shards. All state decisions are made by the log
+ * (stale or duplicate proposals are ignored when applied). It never holds anything across an
+ * RPC that a pull handler needs: answering a pull only reads the replica's applied state.
+ */
+import { assert } from "../common/assert";
+import type { Cancel, Clock, Logger } from "../common/env";
+import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
+import type { Config } from "../controller/config";
+import type { ApplyResult } from "./apply";
+import { proposeOp, type ShardNode } from "./service";
+import type { ShardGroupCore } from "./state-machine";
+import type { ShardChunkIn, ShardOp } from "./types";
+
+/** Default migration driver period. */
+export const driverPeriodMs = 100;
+
+/** Where the driver learns configs (the controller group). */
+export interface ConfigSource {
+  /** Config `num` (-1: the latest); a config with a lower num when `num` does not exist yet. */
+  query(num: number): Promise<Config>;
+}
+
+export interface PullRequest {
+  readonly configNum: ConfigNum;
+  readonly shard: ShardId;
+  /** Resume after this key; undefined: from the first key. */
+  readonly afterKey: Uint8Array | undefined;
+}
+
+/** One PullShard stream; `cancel` ends it (the iterator then throws or ends). */
+export interface PullStream extends AsyncIterable<ShardChunkIn> {
+  cancel(): void;
+}
+
+/**
+ * Calls to other groups' replicas. Failures are common/errors types (NotLeaderError with the
+ * leader's address when known, TimeoutError, StoppedError for "not ready yet", ...).
+ */
+export interface GroupRpc {
+  pullShard(address: string, req: PullRequest): PullStream;
+  deleteShard(address: string, configNum: ConfigNum, shard: ShardId): Promise<void>;
+}
+
+/** What the driver needs of the state machine. */
+export interface DriverStateView {
+  readonly core: ShardGroupCore;
+}
+
+export interface MigrationDriverOptions {
+  readonly gid: GroupId;
+  /** This replica (for log lines). */
+  readonly id: NodeId;
+  readonly logger: Logger;
+  /** Period of the driver loop. Default driverPeriodMs. */
+  readonly pollMs?: number;
+  /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
+  readonly clock: Clock;
+}
+
+export class MigrationDriver {
+  private stopped = false;
+  private timer: Cancel | undefined;
+  private configBusy = false;
+  private readonly pulls = new Set<ShardId>();
+  private readonly gcs = new Set<ShardId>();
+  private readonly streams = new Set<PullStream>();
+  /** Configs are immutable: cached by num. */
+  private readonly configs = new Map<number, Config>();
+  /** The leader address last seen per group. */
+  private readonly leaders = new Map<GroupId, string>();
+  private readonly lastWarn = new Map<string, string>();
+  private lastGcWait = "";
+  private readonly tasks = new Set<Promise<void>>();
+
+  constructor(
+    private readonly opts: MigrationDriverOptions,
+    private readonly sm: DriverStateView,
+    private readonly node: ShardNode,
+    private readonly configSource: ConfigSource,
+    private readonly rpc: GroupRpc,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** A pushed config (NATS): look for the next config now (the poll would within pollMs). */
+  kick(): void {
+    if (!this.stopped) this.tick();
+  }
+
+  /** Stops the loop, cancels open pulls and waits for the workers to end. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.();
+    for (const s of this.streams) s.cancel();
+    await Promise.all([...this.tasks]);
+  }
+
+  /** Stops at once without waiting (a crashed process in the simulator). */
+  halt(): void {
+    this.stopped = true;
+    this.timer?.();
+    for (const s of this.streams) s.cancel();
+  }
+
+  private get tag(): string {
+    return `g${this.opts.gid} n${this.opts.id}`;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.opts.clock.after(this.opts.pollMs ?? driverPeriodMs, () => {
+      this.tick();
+      this.schedule();
+    });
+  }
+
+  private isLeader(): boolean {
+    return !this.stopped && this.node.softState().role === "leader";
+  }
+
+  private spawn(name: string, fn: () => Promise<void>, done: () => void): void {
+    const p = fn().then(
+      () => {
+        this.lastWarn.delete(name);
+      },
+      (e) => this.warn(name, e),
+    ).finally(() => {
+      done();
+      this.tasks.delete(p);
+    });
+    this.tasks.add(p);
+  }
+
+  private warn(name: string, e: unknown): void {
+    if (this.stopped) return;
+    const msg = (e as Error)?.message ?? String(e);
+    if (this.lastWarn.get(name) === msg) return;
+    this.lastWarn.set(name, msg);
+    const log = e instanceof NotLeaderError || e instanceof StoppedError ? this.opts.logger.debug : this.opts.logger.warn;
+    log(`${this.tag}: ${name}: ${msg}`);
+  }
+
+  private tick(): void {
+    if (!this.isLeader()) return;
+    const core = this.sm.core;
+    if (!this.configBusy && core.settled()) {
+      this.configBusy = true;
+      this.spawn("config", () => this.nextConfig(), () => (this.configBusy = false));
+    }
+    for (const m of core.allMetas()) {
+      if (m.state === "pulling" && !this.pulls.has(m.shard)) {
+        this.pulls.add(m.shard);
+        this.spawn(`pull shard ${m.shard}`, () => this.pull(m.shard, m.configNum), () => this.pulls.delete(m.shard));
+      }
+      // Any state: a shard may be handed on (handoff) before its own gc ended.
+      if (m.gcConfigNum !== 0 && !this.gcs.has(m.shard)) {
+        this.gcs.add(m.shard);
+        this.spawn(`gc shard ${m.shard}`, () => this.gc(m.shard, m.gcConfigNum), () => this.gcs.delete(m.shard));
+      }
+      // No config hands a shard to nobody: the controller refuses a Leave of every group
+      // (controller/state-machine.ts validateOp), so a handoff always has a puller.
+    }
+  }
+
+  private propose(op: ShardOp): Promise<ApplyResult> {
+    return proposeOp(this.node, this.opts.clock, op);
+  }
+
+  private async configAt(num: number): Promise<Config> {
+    const c = this.configs.get(num);
+    if (c) return c;
+    const q = await this.configSource.query(num);
+    if (q.num !== num) throw new InvalidArgumentError("config", `controller has no config ${num} (latest ${q.num})`);
+    this.configs.set(num, q);
+    return q;
+  }
+
+  /** (a) Proposes configs after the current one, one at a time, while the group stays settled. */
+  private async nextConfig(): Promise<void> {
+    while (this.isLeader() && this.sm.core.settled()) {
+      const n = this.sm.core.config.num + 1;
+      const c = this.configs.get(n) ?? await this.configSource.query(n);
+      if (c.num !== n) return; // no newer config yet
+      this.configs.set(n, c);
+      if (c.shards.length !== this.sm.core.shardCount) {
+        throw new InvalidArgumentError("config", `config ${n} has ${c.shards.length} shards, this group ${this.sm.core.shardCount}`);
+      }
+      // A shard given away while its previous owner has not acknowledged deleting it would
+      // lose that pending gc (the core's handoff -> notOwned drops gcConfigNum), leaving the
+      // previous owner frozen in handoff forever: finish such gcs first.
+      const waiting = this.sm.core.allMetas().filter((m) => m.gcConfigNum !== 0 && c.shards[m.shard] !== this.opts.gid);
+      if (waiting.length > 0) {
+        const msg = `config ${n} waits until the previous owners of shards ${waiting.map((m) => m.shard).join(",")} acknowledge deleting them`;
+        if (msg !== this.lastGcWait) this.opts.logger.info(`${this.tag}: ${msg}`);
+        this.lastGcWait = msg;
+        return;
+      }
+      const r = await this.propose({ kind: "reconfigure", config: c });
+      if (r?.kind !== "reconfigure" || !r.accepted) return; // someone else's proposal won, or not settled
+      this.opts.logger.info(`${this.tag}: moved to config ${n}`);
+    }
+  }
+
+  /**
+   * Runs `call` against group `gid`'s servers: its last known leader first, then each server,
+   * following NotLeader hints. Throws the last error when every server failed.
+   */
+  private async onGroup<T>(gid: GroupId, servers: readonly string[], call: (address: string) => Promise<T>): Promise<T> {
+    if (servers.length === 0) throw new InvalidArgumentError("config", `group ${gid} has no servers`);
+    const order = [...new Set([this.leaders.get(gid), ...servers].filter((a): a is string => a !== undefined))];
+    let last: unknown;
+    for (let i = 0; i < order.length && !this.stopped; i++) {
+      let target = order[i]!;
+      for (let hops = 0; hops < 3; hops++) {
+        try {
+          const r = await call(target);
+          this.leaders.set(gid, target);
+          return r;
+        } catch (e) {
+          last = e;
+          if (e instanceof NotLeaderError && e.leaderAddress && e.leaderAddress !== target) {
+            target = e.leaderAddress;
+            continue;
+          }
+          if (this.leaders.get(gid) === target) this.leaders.delete(gid);
+          break;
+        }
+      }
+    }
+    throw last ?? new StoppedError("migration driver");
+  }
+
+  /** (b) Pulls `shard` for config `configNum` from its previous owner, inserting chunk by chunk. */
+  private async pull(shard: ShardId, configNum: ConfigNum): Promise<void> {
+    const prev = await this.configAt(configNum - 1);
+    const owner = prev.shards[shard]!;
+    assert(owner !== 0 && owner !== this.opts.gid, () => `shard ${shard} pulling in config ${configNum} from gid ${owner}`);
+    await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.pullFrom(address, shard, configNum));
+  }
+
+  /** One PullShard stream, resuming after the last key inserted; returns when the stream ends. */
+  private async pullFrom(address: string, shard: ShardId, configNum: ConfigNum): Promise<void> {
+    const m = this.sm.core.meta(shard);
+    if (m.state !== "pulling" || m.configNum !== configNum || !this.isLeader()) return;
+    const stream = this.rpc.pullShard(address, { configNum, shard, afterKey: m.pulledAfterKey });
+    this.streams.add(stream);
+    try {
+      for await (const chunk of stream) {
+        if (chunk.configNum !== configNum || chunk.shard !== shard) {
+          throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
+        }
+        if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
+        const r = await this.propose({ kind: "insert", chunk });
+        // Not accepted: an older leader's insert overtook us (or the shard moved on); the next
+        // tick resumes from the stored point.
+        if (r?.kind !== "insert" || !r.accepted || chunk.last) {
+          if (chunk.last && r?.kind === "insert" && r.accepted) {
+            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}`);
+          }
+          return;
+        }
+      }
+      throw new StoppedError("pull stream ended without its last chunk");
+    } catch (e) {
+      throw e instanceof ShardKVError ? e : new StoppedError(`pull of shard ${shard} (${(e as Error)?.message ?? e})`);
+    } finally {
+      this.streams.delete(stream);
+      stream.cancel();
+    }
+  }
+
+  /** (c) Asks `shard`'s previous owner (config gcConfigNum - 1) to delete it, then leaves gc. */
+  private async gc(shard: ShardId, gcConfigNum: ConfigNum): Promise<void> {
+    const prev = await this.configAt(gcConfigNum - 1);
+    const owner = prev.shards[shard]!;
+    if (owner !== 0 && owner !== this.opts.gid) {
+      await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.rpc.deleteShard(address, gcConfigNum, shard));
+    }
+    if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
+    const r = await this.propose({ kind: "gcDone", configNum: gcConfigNum, shard });
+    if (r?.kind === "gcDone" && r.accepted) this.opts.logger.info(`${this.tag}: shard ${shard} deleted by its previous owner (config ${gcConfigNum})`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The request handling of a shard group replica, independent of the transport (DESIGN.md §5):
+ * the gRPC handlers of shard-server/server.ts decode the wire and call it, and so does the
+ * simulator (test/sim/shard-run.ts) over its simulated network, so both run the same checks.
+ *
+ * - get: size check, leader only, ReadIndex barrier, then the read with ownership checked at
+ *   the read point (against durable state, by the state machine).
+ * - write: edge validation (sizes, key-to-shard), leader only, propose; ownership and
+ *   duplicates are decided when the entry is applied.
+ * - deleteShard: leader only, propose, reply when applied.
+ * - pullChunks: any replica that has applied the migration's config (its applied state is
+ *   committed state).
+ * Followers answer NotLeader with the leader's address. Commands carry the leader's timestamp
+ * from `clock` (log time: duplicate records expire by it), so that clock must be wall time in
+ * the daemon (it survives restarts) and virtual time in the simulator.
+ */
+import type { Clock } from "../common/env";
+import { InvalidArgumentError, NotLeaderError } from "../common/errors";
+import type { ConfigNum, NodeId, ShardId } from "../common/ids";
+import { shardOf } from "../controller/shard-of";
+import type { SoftState } from "../raft/core/types";
+import type { ApplyResult } from "./apply";
+import { encodeCommand } from "./codec";
+import { ShardNotReadyError } from "./errors";
+import type { ShardGroupCore } from "./state-machine";
+import type { ClientWrite, OpResult, ShardChunkIn, ShardOp } from "./types";
+
+/** Request limits (issue 4): a key, a value, and a whole write request. */
+export const keyBytesMax = 4 * 1024;
+export const valueBytesMax = 1024 * 1024;
+export const writeBytesMax = 1024 * 1024;
+
+/** What the service and the migration driver need of the Raft node. */
+export interface ShardNode {
+  softState(): SoftState;
+  propose(data: Uint8Array): Promise<ApplyResult>;
+  readBarrier(): Promise<void>;
+}
+
+/** What the service and the migration driver need of the state machine. */
+export interface ShardStateView {
+  /** The pure core (may run ahead of durable state during an apply). */
+  readonly core: ShardGroupCore;
+  /** Reads `key` of `shard` with ownership checked at the read point (WrongGroupError). */
+  get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** The frozen shard as of `configNum` in chunks (see RocksShardStateMachine.pullChunks). */
+  pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn>;
+}
+
+export interface ShardServiceDeps {
+  readonly node: ShardNode;
+  readonly sm: ShardStateView;
+  /** Timestamps of proposed commands (log time). */
+  readonly clock: Clock;
+  /** The address of replica `id` of this group (for NotLeader replies), undefined if unknown. */
+  readonly address: (id: NodeId) => string | undefined;
+}
+
+const none = new Uint8Array(0);
+
+/** Proposes `op` with the leader's timestamp. */
+export function proposeOp(node: ShardNode, clock: Clock, op: ShardOp): Promise<ApplyResult> {
+  return node.propose(encodeCommand({ timestampMs: clock.nowMs(), op }));
+}
+
+export class ShardService {
+  constructor(private readonly d: ShardServiceDeps) {}
+
+  get shardCount(): number {
+    return this.d.sm.core.shardCount;
+  }
+
+  /** NotLeaderError (with the leader's address) unless this replica leads. */
+  requireLeader(): void {
+    const ss = this.d.node.softState();
+    if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
+  }
+
+  /** A linearizable read of `key` (undefined: absent). */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (key.length > keyBytesMax) throw new InvalidArgumentError("key", `key of ${key.length} bytes exceeds the key limit of ${keyBytesMax} bytes`);
+    this.requireLeader();
+    await this.d.node.readBarrier();
+    return this.d.sm.get(shardOf(key, this.shardCount), key);
+  }
+
+  /** Runs a client's write batch on one shard; rejects with the apply's WrongGroup/InvalidArgument. */
+  async write(w: ClientWrite): Promise<readonly OpResult[]> {
+    validateWrite(w, this.shardCount);
+    this.requireLeader();
+    const r = await proposeOp(this.d.node, this.d.clock, { kind: "write", write: w });
+    if (r === null || r.kind !== "write") throw new InvalidArgumentError("write", `unexpected apply result ${JSON.stringify(r)}`);
+    if (!r.outcome.ok) throw r.outcome.error;
+    return r.outcome.results;
+  }
+
+  /** The new owner of `shard` has it as of `configNum`: delete it here (once applied). */
+  async deleteShard(configNum: ConfigNum, shard: ShardId): Promise<void> {
+    if (configNum < 1) throw new InvalidArgumentError("config_num", "must be >= 1");
+    if (shard >= this.shardCount) throw new InvalidArgumentError("shard", `must be in [0, ${this.shardCount}), got ${shard}`);
+    this.requireLeader();
+    const r = await proposeOp(this.d.node, this.d.clock, { kind: "deleteShard", configNum, shard });
+    if (r === null || r.kind !== "deleteShard") throw new InvalidArgumentError("delete_shard", `unexpected apply result ${JSON.stringify(r)}`);
+    if (r.result === "notReady") throw new ShardNotReadyError(shard, configNum, this.d.sm.core.config.num);
+  }
+
+  /** The chunks of a frozen shard (any replica that has applied config `configNum`). */
+  pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
+    return this.d.sm.pullChunks(configNum, shard, afterKey ?? undefined, chunkBytesMax);
+  }
+}
+
+/** Size limits and key-to-shard of a write, at the edge (nothing is proposed on failure). */
+export function validateWrite(w: ClientWrite, shardCount: number): void {
+  if (w.shard >= shardCount) throw new InvalidArgumentError("shard", `must be in [0, ${shardCount}), got ${w.shard}`);
+  let total = 0;
+  for (const op of w.ops) {
+    if (op.key.length > keyBytesMax) throw new InvalidArgumentError("key", `key of ${op.key.length} bytes exceeds the key limit of ${keyBytesMax} bytes`);
+    if (op.value.length > valueBytesMax) throw new InvalidArgumentError("value", `value of ${op.value.length} bytes exceeds the value limit of ${valueBytesMax} bytes`);
+    const exp = op.expected?.length ?? 0;
+    if (exp > valueBytesMax) throw new InvalidArgumentError("expected", `expected value of ${exp} bytes exceeds the value limit of ${valueBytesMax} bytes`);
+    total += op.key.length + op.value.length + exp;
+    const s = shardOf(op.key, shardCount);
+    if (s !== w.shard) throw new InvalidArgumentError("ops.key", `key of shard ${s} in a request for shard ${w.shard}`);
+  }
+  if (total > writeBytesMax) throw new InvalidArgumentError("ops", `batch of ${total} bytes exceeds the batch limit of ${writeBytesMax} bytes`);
+}
+
+export { none as noBytes };

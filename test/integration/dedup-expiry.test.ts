@@ -1,0 +1,113 @@
+/**
+ * Duplicate detection stays bounded with many short-lived clients (issue 4), over real
+ * processes: a controller group and one shard group of three `shardkv-server` daemons started
+ * with `--dedup-ttl 12s --snapshot-every 40`.
+ *  - 120 clients (the real client library) each write one key and close: every replica holds
+ *    one duplicate record per client (Status: dedupClients summed over the shards);
+ *  - one client keeps writing; once the others have been idle for the TTL in log time (the
+ *    leaders' timestamps carried in the entries), every replica has forgotten exactly the
+ *    same records: only the live client's remain;
+ *  - a replica that was down meanwhile catches up by snapshot (the log was compacted every 40
+ *    entries) and ends with the same bounded table; so does a replica restarted with kill -9.
+ *  - every key written by the short-lived clients still reads back.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { GroupId } from "../../common/ids";
+import { ShardKV } from "../../client/shardkv";
+import { ShardCluster } from "../lib/shard-cluster";
+import { waitFor } from "../lib/wait";
+
+const shards = 4;
+const shortLived = 120;
+
+describe("duplicate records expire with leader timestamps (real processes)", () => {
+  let dir: string;
+  let cluster: ShardCluster | undefined;
+  let failed = false;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-dedup-"));
+    cluster = await ShardCluster.start({ dir, shards, serverArgs: ["--dedup-ttl", "12s", "--snapshot-every", "40"] });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`dedup-expiry test logs kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Duplicate records of every shard on one replica (undefined while it does not answer). */
+  async function dedupClients(id: number): Promise<number | undefined> {
+    const s = await cluster!.status(1, id);
+    return s?.shards.reduce((n, sh) => n + Number(sh.dedupClients), 0);
+  }
+
+  it("120 short-lived clients: the table grows to them, then shrinks to the live client on every replica", async () => {
+    onTestFailed(() => {
+      failed = true;
+      if (cluster) process.stderr.write(cluster.allLogTails(40) + "\n");
+    });
+    const c = cluster!;
+    const addrs = await c.startGroup(1);
+    await c.controller.join(new Map([[1 as GroupId, addrs]]));
+    await c.waitForLeader(1);
+    const controllers = c.controllers.addresses;
+
+    // Short-lived clients, 30 at a time: one write each, then close. (The TTL is long
+    // compared with this burst, so no record expires before the count below is seen.)
+    const written = new Map<string, string>();
+    for (let i = 0; i < shortLived; i += 30) {
+      await Promise.all(Array.from({ length: 30 }, async (_, j) => {
+        const kv = await ShardKV.connect({ controllers, deadlineMs: 20000 });
+        try {
+          const key = `short-${i + j}`;
+          await kv.put(key, `v${i + j}`);
+          written.set(key, `v${i + j}`);
+        } finally {
+          kv.close();
+        }
+      }));
+    }
+    // Replica 3 goes down now: it misses the expiry and the snapshots after it.
+    await c.kill(1, 3);
+    for (const id of [1, 2]) {
+      await waitFor(async () => (await dedupClients(id)) === shortLived, { timeoutMs: 10000, what: `replica ${id} holds ${shortLived} duplicate records` });
+    }
+
+    // One live client keeps writing, so log time advances past the TTL.
+    const live = await ShardKV.connect({ controllers, deadlineMs: 20000 });
+    let stop = false;
+    let n = 0;
+    const writer = (async () => {
+      while (!stop) await live.put("live", String(n++)); // one shard: one record
+    })();
+    try {
+      for (const id of [1, 2]) {
+        await waitFor(async () => (await dedupClients(id)) === 1, { timeoutMs: 40000, what: `replica ${id} forgets the idle clients` });
+      }
+      // The lagging replica catches up (by snapshot: the leader compacted its log) to the same table.
+      await c.restart(1, 3);
+      await waitFor(async () => (await dedupClients(3)) === 1, { timeoutMs: 30000, what: "replica 3 catches up to the bounded table" });
+      expect(c.logTail(1, 3, 200)).toMatch(/installed the leader's snapshot at index/);
+      // A kill -9 and restart keeps the bounded table (it is durable state, not rebuilt).
+      await c.kill(1, 2);
+      await c.restart(1, 2);
+      await waitFor(async () => (await dedupClients(2)) === 1, { timeoutMs: 30000, what: "replica 2 restarts with the bounded table" });
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect(n).toBeGreaterThan(40);
+    // Expiry forgot who wrote; it did not touch what was written.
+    const kv = await ShardKV.connect({ controllers, deadlineMs: 20000 });
+    try {
+      for (const [k, v] of written) expect(await kv.getString(k)).toBe(v);
+    } finally {
+      kv.close();
+      live.close();
+    }
+  });
+});

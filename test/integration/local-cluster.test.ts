@@ -1,0 +1,276 @@
+/**
+ * Real processes: `bin/shardkv-local` driven as a user would, against a small cluster (3
+ * controllers, 2 groups of 3, 16 shards) in a temporary directory: `up` writes cluster.json in
+ * the issue's format and leaves the daemons running after the CLI exits; `status --json`;
+ * `kill` + `restart` of a server; `pause` / `resume`; `add-group` moves shards to the new
+ * group; `remove-group` drains a group (its shards move, it ends with zero keys) while every
+ * key written before reads back unchanged; `down` leaves no process. The steps share one
+ * cluster and run in order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ShardKV } from "../../client/shardkv";
+import type { ClusterStatus } from "../../deploy/local/cluster";
+import { LocalCluster } from "../../deploy/local/cluster";
+import { waitFor } from "../lib/wait";
+
+const localBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv-local");
+const shards = 16;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(localBin, [...args], { timeout: timeoutMs, env: process.env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface NodeJson {
+  id: number;
+  addr: string;
+  pid: number | null;
+  dataDir: string;
+  log: string;
+}
+interface ClusterJson {
+  controllers: NodeJson[];
+  groups: { gid: number; servers: NodeJson[] }[];
+  nats: string | null;
+  shards: number;
+}
+
+/** true when `pid` no longer runs (no /proc entry, or a zombie waiting for its reaper). */
+function pidGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+function procStateOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+}
+
+// Each step's own deadlines decide; this only catches a hang on a heavily loaded machine.
+describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
+  let dir: string;
+  let kv: ShardKV | undefined;
+  const everyPid = new Set<number>();
+  const written = new Map<string, string>();
+
+  const readJson = (): ClusterJson => JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as ClusterJson;
+  const remember = (c: ClusterJson): void => {
+    for (const n of [...c.controllers, ...c.groups.flatMap((g) => g.servers)]) if (n.pid !== null) everyPid.add(n.pid);
+  };
+  /** `shardkv-local status --json`, as a user runs it. */
+  const cliStatus = async (): Promise<ClusterStatus> => {
+    const r = await cli(["status", "--json", "--dir", dir]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as ClusterStatus;
+  };
+  /** The same status in this process (each CLI run costs a process start on a loaded machine). */
+  const status = async (): Promise<ClusterStatus> => {
+    const c = LocalCluster.load(dir);
+    try {
+      return JSON.parse(JSON.stringify(await c.status())) as ClusterStatus;
+    } finally {
+      c.close();
+    }
+  };
+  const logs = (): string => {
+    try {
+      const c = LocalCluster.load(dir);
+      return c.nodeNames().map((n) => `--- ${n}\n${c.logOf(n).split("\n").slice(-15).join("\n")}`).join("\n");
+    } catch {
+      return "(no cluster)";
+    }
+  };
+  const checkAll = async (): Promise<void> => {
+    for (const [k, v] of written) expect(await kv!.getString(k), k).toBe(v);
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-local-"));
+  });
+
+  afterAll(async () => {
+    kv?.close();
+    // Whatever a failed step left running is killed here.
+    if (existsSync(join(dir, "cluster.json"))) await LocalCluster.load(dir).down(0).catch(() => undefined);
+    for (const pid of everyPid) {
+      if (!pidGone(pid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("up starts the cluster, writes cluster.json and leaves the daemons running", async () => {
+    const r = await cli(["up", "--dir", dir, "--controllers", "3", "--groups", "2", "--replicas", "3", "--shards", String(shards), "--tick-ms", "50"], 80_000);
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${logs()}`).toBe(0);
+    expect(r.stdout).toMatch(/cluster up in \d+ ms/);
+    const c = readJson();
+    remember(c);
+    expect(Object.keys(c)).toEqual(["controllers", "groups", "nats", "shards"]);
+    expect(c.nats).toBeNull();
+    expect(c.shards).toBe(shards);
+    expect(c.controllers.map((n) => n.id)).toEqual([1, 2, 3]);
+    expect(c.groups.map((g) => g.gid)).toEqual([1, 2]);
+    const nodes = [...c.controllers.map((n) => ["c" + n.id, n] as const), ...c.groups.flatMap((g) => g.servers.map((n) => [`g${g.gid}n${n.id}`, n] as const))];
+    expect(nodes).toHaveLength(9);
+    for (const [name, n] of nodes) {
+      expect(Object.keys(n)).toEqual(["id", "addr", "pid", "dataDir", "log"]);
+      expect(n.addr).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(n.log).toBe(join(dir, "logs", `${name}.log`));
+      expect(existsSync(n.dataDir)).toBe(true);
+      expect(typeof n.pid).toBe("number");
+      // The CLI has exited; the daemon runs on, and it is the one with this data directory.
+      expect(pidGone(n.pid!)).toBe(false);
+      expect(readFileSync(`/proc/${n.pid}/cmdline`, "utf8").split("\0")).toContain(n.dataDir);
+    }
+    expect(new Set(nodes.map(([, n]) => n.addr)).size).toBe(9);
+
+    const again = await cli(["up", "--dir", dir, "--groups", "1"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already running/);
+
+    kv = await ShardKV.connect({ controllers: c.controllers.map((n) => n.addr), deadlineMs: 30_000 });
+    for (let i = 0; i < 40; i++) {
+      const k = `key-${i}`;
+      await kv.put(k, `v${i}`);
+      written.set(k, `v${i}`);
+    }
+  });
+
+  it("status shows every node up, one leader per group and the shard map", async () => {
+    const s = await cliStatus();
+    expect(s.nodes.map((n) => n.name)).toEqual(["c1", "c2", "c3", "g1n1", "g1n2", "g1n3", "g2n1", "g2n2", "g2n3"]);
+    for (const n of s.nodes) expect(n.state, n.name).toBe("up");
+    expect(s.nodes.filter((n) => n.kind === "controller" && n.role === "leader")).toHaveLength(1);
+    for (const gid of [1, 2]) expect(s.nodes.filter((n) => n.gid === gid && n.role === "leader"), `group ${gid}`).toHaveLength(1);
+    expect(Object.keys(s.shardMap!)).toEqual(["1", "2"]);
+    expect([...s.shardMap!["1"]!, ...s.shardMap!["2"]!].sort((a, b) => a - b)).toEqual([...Array(shards).keys()]);
+    const human = await cli(["status", "--dir", dir]);
+    expect(human.stdout).toMatch(/9\/9 nodes up/);
+    expect(human.stdout).toMatch(/group 1: +8 shards/);
+  });
+
+  it("kill and restart a server: same data directory, new pid, data intact", async () => {
+    const before = readJson().groups[0]!.servers[0]!;
+    const r = await cli(["kill", "g1n1", "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(pidGone(before.pid!)).toBe(true);
+    expect(readJson().groups[0]!.servers[0]!.pid).toBeNull();
+    expect((await status()).nodes.find((n) => n.name === "g1n1")!.state).toBe("down");
+    await kv!.put("during-kill", "x"); // the group's other two replicas serve
+    written.set("during-kill", "x");
+
+    const unknown = await cli(["kill", "g9n9", "--dir", dir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown node "g9n9"; nodes: c1 c2 c3 g1n1 g1n2 g1n3 g2n1 g2n2 g2n3/);
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+
+    const rr = await cli(["restart", "g1n1", "--dir", dir]);
+    expect(rr.code, rr.stderr).toBe(0);
+    const after = readJson().groups[0]!.servers[0]!;
+    remember(readJson());
+    expect(after.dataDir).toBe(before.dataDir);
+    expect(after.addr).toBe(before.addr);
+    expect(after.pid).not.toBe(before.pid);
+    expect(pidGone(after.pid!)).toBe(false);
+    // It catches up from its data directory and the group's log.
+    await waitFor(async () => {
+      const n = (await status()).nodes.find((x) => x.name === "g1n1")!;
+      return n.state === "up" && (n.role === "follower" || n.role === "leader");
+    }, { timeoutMs: 20_000, what: "g1n1 back in its group", intervalMs: 200 });
+    await checkAll();
+  });
+
+  it("pause and resume a server (SIGSTOP / SIGCONT)", async () => {
+    const pid = readJson().groups[1]!.servers[0]!.pid!;
+    expect((await cli(["pause", "g2n1", "--dir", dir])).code).toBe(0);
+    expect(procStateOf(pid)).toMatch(/[Tt]/);
+    expect((await status()).nodes.find((n) => n.name === "g2n1")!.state).toBe("paused");
+    await kv!.put("during-pause", "y");
+    written.set("during-pause", "y");
+    const twice = await cli(["pause", "g2n1", "--dir", dir]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/g2n1 is paused/);
+    expect((await cli(["resume", "g2n1", "--dir", dir])).code).toBe(0);
+    expect(procStateOf(pid)).not.toMatch(/[Tt]/);
+    await waitFor(async () => (await status()).nodes.find((n) => n.name === "g2n1")!.state === "up",
+      { timeoutMs: 10_000, what: "g2n1 answering after resume", intervalMs: 200 });
+  });
+
+  it("add-group starts group 3 and moves shards to it", async () => {
+    const r = await cli(["add-group", "--replicas", "3", "--dir", dir], 80_000);
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${logs()}`).toBe(0);
+    expect(r.stdout).toMatch(/group 3 added/);
+    const c = readJson();
+    remember(c);
+    expect(c.groups.map((g) => g.gid)).toEqual([1, 2, 3]);
+    const s = await status();
+    expect(Object.keys(s.shardMap!)).toEqual(["1", "2", "3"]);
+    expect(s.shardMap!["3"]!.length).toBeGreaterThanOrEqual(5);
+    // The new group's leader serves exactly the shards the config gives it.
+    const leader = s.nodes.find((n) => n.gid === 3 && n.role === "leader")!;
+    expect(leader.shards!.filter((x) => x.state === "serving").map((x) => x.shard).sort((a, b) => a - b)).toEqual(s.shardMap!["3"]);
+    await checkAll();
+  });
+
+  it("remove-group drains group 1: its shards move and its keys are deleted; data intact", async () => {
+    const g1 = readJson().groups.find((g) => g.gid === 1)!;
+    const r = await cli(["remove-group", "1", "--dir", dir], 80_000);
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${logs()}`).toBe(0);
+    const drained = /drained \(last Status before the stop\): (.*)/.exec(r.stdout)?.[1] ?? "";
+    expect(drained.split("; ").length).toBeGreaterThanOrEqual(2);
+    for (const d of drained.split("; ")) expect(d).toMatch(/^g1n\d config \d+, 0 shards, 0 keys$/);
+    for (const n of g1.servers) expect(pidGone(n.pid!), `g1n${n.id} stopped`).toBe(true);
+    expect(readJson().groups.map((g) => g.gid)).toEqual([2, 3]);
+    const s = await status();
+    expect(Object.keys(s.shardMap!)).toEqual(["2", "3"]);
+    expect(s.nodes.filter((n) => n.gid === 1)).toHaveLength(0);
+    const keys = s.nodes.filter((n) => n.state === "up" && n.kind === "server" && n.role === "leader")
+      .reduce((sum, n) => sum + n.shards!.reduce((a, x) => a + x.keys, 0), 0);
+    expect(keys).toBe(written.size);
+    await checkAll();
+  });
+
+  it("down stops every process", async () => {
+    kv?.close();
+    kv = undefined;
+    const r = await cli(["down", "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stopped 9 nodes \(c1 c2 c3 g2n1 g2n2 g2n3 g3n1 g3n2 g3n3\)/);
+    // Each daemon stopped on SIGTERM by itself (graceful stop, RocksDB closed), none needed SIGKILL.
+    expect(r.stdout).not.toMatch(/SIGKILLed/);
+    const c = readJson();
+    for (const n of [...c.controllers, ...c.groups.flatMap((g) => g.servers)]) {
+      expect(n.pid).toBeNull();
+      expect(readFileSync(n.log, "utf8"), n.log).toMatch(/SIGTERM: shutting down\n(.*\n)*.*(controller \d+|shard server g\d+ n\d+) stopped\n$/);
+    }
+    await waitFor(() => [...everyPid].every(pidGone), { timeoutMs: 10_000, what: `every pid gone: ${[...everyPid].join(" ")}` });
+    expect(everyPid.size).toBeGreaterThanOrEqual(13);
+    const st = await status();
+    for (const n of st.nodes) expect(n.state).toBe("down");
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * The `shardkv-server` command line (shard-server/main.ts) as a user meets it: `--help` lists
+ * every flag; a bad value is one line on stderr naming the flag and what was sent, exit
+ * status 2, before anything is opened or bound.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const bin = join(root, "bin", "shardkv-server");
+const base = ["--gid", "1", "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--controllers", "127.0.0.1:2"];
+
+function run(args: string[]) {
+  const r = spawnSync(bin, args, { encoding: "utf8", timeout: 30000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("shardkv-server command line", () => {
+  it("--help documents --dedup-ttl and --snapshot-every with their defaults", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/--dedup-ttl D .*\n.*default 10m/);
+    expect(r.stdout).toMatch(/--snapshot-every N .*\n.*default 10000/);
+  });
+
+  it.each([
+    [["--dedup-ttl", "5x"], /invalid --dedup-ttl: want a duration like 500ms, 10s or 2m .*got "5x"/],
+    [["--dedup-ttl", "0ms"], /invalid --dedup-ttl: .*got "0ms"/],
+    [["--snapshot-every", "0"], /invalid --snapshot-every: want an integer in \[1, 100000000\], got "0"/],
+    [["--snapshot-every", "ten"], /invalid --snapshot-every: .*got "ten"/],
+    [["--gid", "x"], /invalid --gid: want an integer/],
+  ])("%j is refused with one line naming the flag, exit 2", (extra, want) => {
+    const data = join(root, ".no-such-shard-dir");
+    const args = [...base, "--data", data];
+    // The bad flag replaces its valid value in `base`.
+    const i = args.indexOf(extra[0]!);
+    if (i >= 0) args.splice(i, 2);
+    const r = run([...args, ...extra]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(want);
+    expect(existsSync(data)).toBe(false);
+  });
+});

@@ -1,0 +1,939 @@
+/**
+ * One seeded whole-cluster run (issue 4): a controller group (3 replicas, controller-sm.ts)
+ * and 1-4 shard groups (1, 3 or 5 replicas; shard-sm.ts, the daemon's apply path), every
+ * replica a real RaftNode on its group's simulated network and disk; on every replica the
+ * daemon's own MigrationDriver (shard-server/migration-driver.ts) and ShardService
+ * (shard-server/service.ts), reached over simulated RPCs (shard-rpc.ts: delays, drops,
+ * duplicates, isolation); an admin issuing Join/Leave/Move through the controller group; 1-4
+ * clients speaking client/shardkv.ts's protocol (route by shardOf + latest config, follow
+ * NotLeader, refresh on WrongGroup, retry a timed-out write with the SAME seq, ackedBelow, several
+ * ops in flight). Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
+ * Then a liveness phase: heal, restart, require every group at the latest config with every
+ * shard serving on its owner, all gcs done, old owners empty, and fresh ops done, within a bound.
+ * Checkers: shard-checkers.ts plus the Raft checkers of every group.
+ *
+ * Same seed, same code: same trace, byte for byte.
+ */
+import { createHash } from "node:crypto";
+import type { Clock, Logger } from "../../common/env";
+import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, WrongGroupError, BackpressureError } from "../../common/errors";
+import type { GroupId, NodeId, ShardId, Term } from "../../common/ids";
+import { nextTurn } from "../../common/real-env";
+import { encodeCommand as encodeControllerCommand } from "../../controller/codec";
+import { type Config, initialConfig, sortedGids } from "../../controller/config";
+import { shardOf } from "../../controller/shard-of";
+import type { CommandResult, ControllerOp } from "../../controller/state-machine";
+import type { ApplyResult } from "../../shard-server/apply";
+import { type ConfigSource, type GroupRpc, MigrationDriver } from "../../shard-server/migration-driver";
+import { ShardService, type ShardNode } from "../../shard-server/service";
+import type { KvOp, OpResult, ShardChunkIn } from "../../shard-server/types";
+import type { KvOperation } from "../lib/linearizability";
+import { Checker } from "./checkers";
+import { SimClock } from "./clock";
+import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
+import type { SimDisk } from "./disk";
+import { ControllerDurable, SimControllerStateMachine } from "./controller-sm";
+import { reliableNetwork, type NetworkFaults } from "./network";
+import { SimRng } from "./rng";
+import { Nemesis, type NemesisParams } from "./run";
+import { ShardChecker, type PendingOp } from "./shard-checkers";
+import { SimRpcNet } from "./shard-rpc";
+import { ShardDurable, type ShardSabotage, SimShardStateMachine } from "./shard-sm";
+
+/** Virtual length of the safety phase (CLI and tests share it: seeds replay). */
+export const shardSafetyMs = 8_000;
+
+/** The fixed seeds `npm test` runs (test/unit/shard-sim.test.ts). */
+export const shardFixedSeeds: readonly number[] = Array.from({ length: 24 }, (_, i) => i + 1);
+
+export interface ShardClientConfig {
+  readonly concurrency: number;
+  readonly thinkMsMax: number;
+  readonly attemptMs: number;
+  readonly deadlineMs: number;
+  /** Probabilities of the op kinds (the rest are puts/appends). */
+  readonly getRate: number;
+  readonly casRate: number;
+  readonly batchRate: number;
+  readonly deleteRate: number;
+}
+
+export interface ShardSimParams extends NemesisParams {
+  readonly controller: ClusterConfig;
+  readonly groups: readonly ClusterConfig[];
+  readonly shardCount: number;
+  readonly keys: number;
+  readonly appendKeys: number;
+  readonly clients: number;
+  readonly client: ShardClientConfig;
+  readonly adminGapMs: number;
+  readonly rpc: NetworkFaults;
+  /** Mean gap between RPC isolations/heals (0: none). */
+  readonly rpcNemesisGapMs: number;
+  readonly pollMs: number;
+  readonly dedupTtlMs: number;
+  readonly pullChunkBytes: number;
+  readonly fullRestart: boolean;
+}
+
+export interface ShardRunOptions {
+  readonly safetyMs?: number;
+  readonly livenessMs?: number;
+  readonly trace?: (line: string) => void;
+  readonly maxEvents?: number;
+  readonly params?: (p: ShardSimParams) => ShardSimParams;
+  readonly sabotage?: ShardSabotage & {
+    /** Reads skip the leader check and the ReadIndex barrier. */
+    readonly unsafeReads?: boolean;
+  };
+}
+
+export interface ShardRunResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly failure?: string;
+  readonly traceHash: string;
+  readonly stats: Record<string, number>;
+  readonly params: ShardSimParams;
+}
+
+function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig {
+  const delayMinMs = r.range(0, 2);
+  const diskMinMs = r.range(0, 2);
+  return {
+    size,
+    tickMs: 10,
+    electionTicks: 10,
+    heartbeatTicks: r.pick([1, 2, 3]),
+    snapshotEveryEntries: r.range(20, 60),
+    compactKeepEntries: r.range(0, 10),
+    snapshotChunkBytes: r.pick([256, 512, 1024]),
+    limits: { appendBytesMax: 1 << 20, inflightAppendsMax: 256, uncommittedBytesMax: 64 << 20 },
+    network: {
+      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
+      dupRate: faulty && r.bool(0.5) ? r.between(0, 0.05) : 0,
+      delayMinMs,
+      delayMaxMs: delayMinMs + r.range(1, 15),
+      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
+      longDelayMs: r.range(50, 300),
+    },
+    disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 6) },
+  };
+}
+
+export function deriveShardParams(seed: number): ShardSimParams {
+  const r = new SimRng(seed).fork("shard-params");
+  const faulty = r.bool(0.9);
+  const groupCount = r.pick([2, 3, 3, 3, 4]);
+  const groups: ClusterConfig[] = [];
+  for (let g = 0; g < groupCount; g++) groups.push(clusterConfig(r, r.pick([3, 3, 3, 3, 1, 5]), faulty));
+  const delayMinMs = r.range(1, 3);
+  return {
+    controller: clusterConfig(r, 3, faulty),
+    groups,
+    shardCount: r.range(4, 12),
+    keys: r.range(4, 10),
+    appendKeys: r.range(2, 5),
+    clients: r.range(2, 5),
+    client: {
+      concurrency: r.range(1, 3),
+      thinkMsMax: r.range(5, 60),
+      attemptMs: r.range(150, 600),
+      deadlineMs: r.range(2000, 5000),
+      getRate: r.between(0.2, 0.4),
+      casRate: r.between(0, 0.15),
+      batchRate: r.between(0, 0.2),
+      deleteRate: r.between(0, 0.05),
+    },
+    adminGapMs: r.range(200, 1500),
+    rpc: {
+      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.08) : 0,
+      dupRate: faulty && r.bool(0.6) ? r.between(0, 0.08) : 0,
+      delayMinMs,
+      delayMaxMs: delayMinMs + r.range(1, 15),
+      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
+      longDelayMs: r.range(50, 400),
+    },
+    rpcNemesisGapMs: faulty && r.bool(0.6) ? r.range(200, 1500) : 0,
+    pollMs: r.pick([20, 50, 100]),
+    dedupTtlMs: 60_000,
+    pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
+    nemesisGapMs: faulty ? r.range(150, 1000) : 0,
+    weights: {
+      partition: r.range(0, 3),
+      heal: r.range(1, 3),
+      crash: r.range(0, 3),
+      transfer: r.range(0, 2),
+      pause: r.range(0, 2),
+    },
+    downMsMax: r.range(20, 1200),
+    fullRestart: r.bool(0.5),
+  };
+}
+
+type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
+type GroupHandle = NodeHandle<SimShardStateMachine, ApplyResult>;
+type ControllerCluster = SimCluster<SimControllerStateMachine>;
+type ControllerHandle = NodeHandle<SimControllerStateMachine, CommandResult>;
+/** What a shard group's address serves: the service of the live incarnation, and its handle. */
+interface GroupEndpoint {
+  readonly svc: ShardService;
+  readonly h: GroupHandle;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const groupAddress = (gid: number, id: number): string => `g${gid}n${id}.sim:7000`;
+const hex128 = (rng: SimRng): string => {
+  let s = "";
+  for (let i = 0; i < 4; i++) s += rng.u32().toString(16).padStart(8, "0");
+  return s;
+};
+
+/** Runs every promise chain the last event started (all of them end: I/O is virtual). */
+const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
+
+/** The whole simulated deployment. */
+class World {
+  readonly controller: ControllerCluster;
+  readonly groups = new Map<GroupId, GroupCluster>();
+  readonly ctlDurables = new Map<NodeId, ControllerDurable>();
+  readonly durables = new Map<string, ShardDurable>();
+  readonly rpc: SimRpcNet;
+  readonly raftCheckers: Checker[] = [];
+  readonly drivers = new Set<MigrationDriver>();
+  private readonly services = new WeakMap<object, GroupEndpoint>();
+  stopped = false;
+
+  constructor(
+    readonly params: ShardSimParams,
+    readonly clock: SimClock,
+    readonly root: SimRng,
+    readonly checker: ShardChecker,
+    readonly trace: (line: string) => void,
+    readonly sabotage: ShardRunOptions["sabotage"],
+  ) {
+    const shardCount = params.shardCount;
+    const cc = new Checker();
+    this.raftCheckers.push(cc);
+    this.controller = new SimCluster<SimControllerStateMachine>(params.controller, clock, root.fork("controller"), cc, (l) => trace(`c ${l}`), (disk, id) => {
+      let d = this.ctlDurables.get(id);
+      if (!d) this.ctlDurables.set(id, (d = new ControllerDurable(id, shardCount)));
+      return new SimControllerStateMachine(disk, d, { chunkBytes: params.controller.snapshotChunkBytes });
+    });
+    this.rpc = new SimRpcNet(clock, root.fork("rpc"), params.rpc, trace);
+    for (const id of this.controller.ids) {
+      this.rpc.register<ControllerHandle>(`c${id}`, {
+        service: () => {
+          const h = this.controller.handles.get(id);
+          return h?.alive && h.node ? h : undefined;
+        },
+        generation: () => this.controller.handles.get(id)?.gen ?? 0,
+        paused: () => this.controller.isPaused(id),
+      });
+    }
+    params.groups.forEach((cfg, i) => {
+      const gid = (i + 1) as GroupId;
+      const gc = new Checker();
+      this.raftCheckers.push(gc);
+      const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>(cfg, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
+        (disk, id) => this.makeReplica(gid, cluster, disk, id));
+      this.groups.set(gid, cluster);
+      for (const id of cluster.ids) {
+        this.rpc.register<GroupEndpoint>(groupAddress(gid, id), {
+          service: () => this.endpoint(gid, cluster, id),
+          generation: () => cluster.handles.get(id)?.gen ?? 0,
+          paused: () => cluster.isPaused(id),
+        });
+      }
+    });
+  }
+
+  servers(gid: GroupId): string[] {
+    return this.groups.get(gid)!.ids.map((id) => groupAddress(gid, id));
+  }
+
+  /** The canonical config `num` (from any controller replica that has it durably). */
+  configOf(num: number): Config | undefined {
+    for (const d of this.ctlDurables.values()) if (num < d.configs.length) return d.configs[num];
+    return undefined;
+  }
+
+  private endpoint(gid: GroupId, cluster: GroupCluster, id: NodeId): GroupEndpoint | undefined {
+    const h = cluster.handles.get(id);
+    if (!h?.alive || !h.node) return undefined;
+    let e = this.services.get(h);
+    if (!e) {
+      const node = h.node;
+      const unsafe = this.sabotage?.unsafeReads === true;
+      const n: ShardNode = {
+        softState: () => (unsafe ? { ...node.softState(), role: "leader" } : node.softState()),
+        propose: (d) => node.propose(d),
+        readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
+      };
+      e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.clock, address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
+      this.services.set(h, e);
+    }
+    return e;
+  }
+
+  /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
+  private makeReplica(gid: GroupId, cluster: GroupCluster, disk: SimDisk, id: NodeId): SimShardStateMachine {
+    const p = this.params;
+    const key = `${gid}/${id}`;
+    let d = this.durables.get(key);
+    if (!d) this.durables.set(key, (d = new ShardDurable(gid, id, p.shardCount)));
+    const sm = new SimShardStateMachine(disk, d, {
+      dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
+    });
+    const self = groupAddress(gid, id);
+    // The incarnation this driver belongs to (the handle is created right after this factory).
+    const live = (): GroupHandle | undefined => {
+      const h = cluster.handles.get(id);
+      return h && h.sm === sm && h.alive && h.node ? h : undefined;
+    };
+    const alive = (): boolean => {
+      const h = cluster.handles.get(id);
+      return h !== undefined && h.sm === sm && h.alive;
+    };
+    const clock: Clock = {
+      nowMs: () => this.clock.nowMs(),
+      after: (ms, fn) => {
+        let cancelled = false;
+        const fire = (): void => {
+          if (cancelled || !alive()) return;
+          if (cluster.isPaused(id)) {
+            this.clock.after(10, fire);
+            return;
+          }
+          fn();
+        };
+        const c = this.clock.after(ms, fire);
+        return () => {
+          cancelled = true;
+          c();
+        };
+      },
+    };
+    const node: ShardNode = {
+      softState: () => live()?.node!.softState() ?? { role: "follower", leader: 0 as NodeId, term: 0 as Term },
+      propose: (data) => {
+        const h = live();
+        return h ? h.node!.propose(data) : Promise.reject(new StoppedError(self));
+      },
+      readBarrier: () => {
+        const h = live();
+        return h ? h.node!.readBarrier() : Promise.reject(new StoppedError(self));
+      },
+    };
+    const rpc: GroupRpc = {
+      pullShard: (address, req) => {
+        const s = this.rpc.stream<GroupEndpoint, ShardChunkIn>(self, address, `pull ${req.shard}@${req.configNum}`,
+          (e) => e.svc.pullChunks(req.configNum, req.shard, req.afterKey, p.pullChunkBytes), { timeoutMs: 0, idleMs: 1500, callerAlive: alive });
+        return { cancel: s.cancel, [Symbol.asyncIterator]: () => s.iterable[Symbol.asyncIterator]() };
+      },
+      deleteShard: (address, configNum, shard) =>
+        this.rpc.call<GroupEndpoint, void>(self, address, `delete ${shard}@${configNum}`, (e) => e.svc.deleteShard(configNum, shard), { timeoutMs: 1000, callerAlive: alive }),
+    };
+    const configs: ConfigSource = { query: (num) => this.queryController(self, num, alive) };
+    const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {} };
+    const driver = new MigrationDriver({ gid, id, logger, pollMs: p.pollMs, clock }, sm, node, configs, rpc);
+    driver.start();
+    this.drivers.add(driver);
+    return sm;
+  }
+
+  private ctlHint: NodeId | undefined;
+
+  /** A linearizable Query(num) of the controller group over the RPC network (a few attempts). */
+  async queryController(from: string, num: number, callerAlive?: () => boolean): Promise<Config> {
+    let last: unknown;
+    let target = this.ctlHint ?? this.controller.ids[0]!;
+    for (let tries = 0; tries < 4; tries++) {
+      try {
+        const c = await this.rpc.call<ControllerHandle, Config>(from, `c${target}`, `query ${num}`, async (h) => {
+          await h.node!.readBarrier();
+          return h.sm.config(num);
+        }, { timeoutMs: 400, callerAlive });
+        this.ctlHint = target;
+        return c;
+      } catch (e) {
+        last = e;
+        if (e instanceof NotLeaderError && e.leaderHint !== 0) target = e.leaderHint;
+        else target = this.controller.ids[(this.controller.ids.indexOf(target) + 1) % this.controller.ids.length]!;
+      }
+    }
+    throw last instanceof ShardKVError ? last : new StoppedError("controller query");
+  }
+
+  allClusters(): SimCluster<never, unknown>[] {
+    return [this.controller, ...this.groups.values()] as unknown as SimCluster<never, unknown>[];
+  }
+}
+
+/** The admin: random Join/Leave/Move through the controller group, each retried with its (clientId, seq). */
+class SimAdmin {
+  private readonly clientId: string;
+  private seq = 0;
+  private hint: NodeId | undefined;
+  stopping = false;
+  done: Promise<void> = Promise.resolve();
+  changes = 0;
+
+  constructor(private readonly w: World, private readonly rng: SimRng) {
+    this.clientId = hex128(rng);
+  }
+
+  start(): void {
+    this.done = this.loop().catch((e: Error) => this.w.checker.fail(`admin: ${e.stack ?? e}`));
+  }
+
+  private async loop(): Promise<void> {
+    const gids = [...this.w.groups.keys()];
+    const first = this.rng.shuffle(gids).slice(0, this.rng.range(1, gids.length));
+    let view = await this.change({ kind: "join", groups: new Map(first.map((g) => [g, this.w.servers(g)])) });
+    while (!this.stopping) {
+      await this.sleep(this.rng.range(1, 2 * this.w.params.adminGapMs));
+      if (this.stopping) break;
+      const c = view ?? initialConfig(this.w.params.shardCount);
+      const present = sortedGids(c.groups);
+      const absent = gids.filter((g) => !c.groups.has(g));
+      const k = this.rng.int(3);
+      let op: ControllerOp;
+      if ((k === 0 && absent.length > 0) || present.length === 0) op = { kind: "join", groups: new Map([[this.rng.pick(absent.length > 0 ? absent : gids), this.w.servers(this.rng.pick(absent.length > 0 ? absent : gids))]]) };
+      else if (k === 1 && present.length > 1) op = { kind: "leave", gids: [this.rng.pick(present)] };
+      else op = { kind: "move", shard: this.rng.int(this.w.params.shardCount) as ShardId, gid: this.rng.pick(present) };
+      if (op.kind === "join") {
+        const g = [...op.groups.keys()][0]!;
+        op = { kind: "join", groups: new Map([[g, this.w.servers(g)]]) };
+      }
+      view = (await this.change(op)) ?? view;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.w.clock.after(ms, r));
+  }
+
+  /** Proposes `op` until one reply comes (same (clientId, seq) on every retry); then the latest config. */
+  private async change(op: ControllerOp): Promise<Config | undefined> {
+    const cmd = { clientId: this.clientId, seq: ++this.seq, op, shardCount: this.w.params.shardCount };
+    const data = encodeControllerCommand(cmd);
+    const ids = this.w.controller.ids;
+    this.w.trace(`admin #${cmd.seq} ${op.kind} ${JSON.stringify(op, (_k, v) => (v instanceof Map ? [...v.keys()] : v))}`);
+    for (;;) {
+      if (this.stopping && this.w.stopped) return undefined;
+      const target = this.hint ?? this.rng.pick(ids);
+      try {
+        const r = await this.w.rpc.call<ControllerHandle, CommandResult>("admin", `c${target}`, `change #${cmd.seq}`, (h) => h.node!.propose(data), { timeoutMs: 600 });
+        this.hint = target;
+        this.changes++;
+        this.w.trace(`admin #${cmd.seq} -> ${JSON.stringify(r)}`);
+        try {
+          return await this.w.queryController("admin", -1);
+        } catch {
+          return undefined;
+        }
+      } catch (e) {
+        this.hint = e instanceof NotLeaderError && e.leaderHint !== 0 ? e.leaderHint : undefined;
+        await this.sleep(this.rng.range(5, 40));
+      }
+    }
+  }
+}
+
+type GaveUp = { readonly gaveUp: true };
+const gaveUp: GaveUp = { gaveUp: true };
+
+/** A client with client/shardkv.ts's protocol, over the simulated RPCs. */
+class SimShardClient {
+  readonly clientId: string;
+  private nextSeq = 1;
+  private lowUnacked = 1;
+  private readonly doneAbove = new Set<number>();
+  private config: Config;
+  private readonly leaders = new Map<GroupId, string>();
+  private readonly nextServer = new Map<GroupId, number>();
+  private refreshing: Promise<void> | undefined;
+  private tokens = 0;
+  /** The last value this client saw per key (cas expectations). */
+  private readonly lastSeen = new Map<string, string | undefined>();
+  stopping = false;
+  done: Promise<void> = Promise.resolve();
+  readonly stats = { ops: 0, acked: 0, gaveUp: 0, wrongGroup: 0, notLeader: 0, timeouts: 0 };
+  readonly errors = new Map<string, number>();
+
+  constructor(
+    private readonly w: World,
+    readonly id: number,
+    private readonly rng: SimRng,
+    private readonly cfg: ShardClientConfig,
+    private readonly keys: readonly string[],
+    private readonly appendKeys: ReadonlySet<string>,
+  ) {
+    this.clientId = hex128(rng);
+    this.config = initialConfig(w.params.shardCount);
+  }
+
+  private get address(): string {
+    return `client-${this.id}`;
+  }
+
+  start(): void {
+    const loops: Promise<void>[] = [];
+    for (let i = 0; i < this.cfg.concurrency; i++) loops.push(this.loop().catch((e: Error) => this.w.checker.fail(`client ${this.id}: ${e.stack ?? e}`)));
+    this.done = Promise.all(loops).then(() => {});
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.w.clock.after(Math.max(0, ms), r));
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping && this.w.checker.failure === undefined) {
+      await this.randomOp();
+      await this.sleep(this.rng.range(1, this.cfg.thinkMsMax));
+    }
+  }
+
+  private token(): string {
+    return `c${this.id}.${++this.tokens};`;
+  }
+
+  private async randomOp(): Promise<void> {
+    const r = this.rng.float();
+    const c = this.cfg;
+    const key = this.rng.pick(this.keys);
+    if (r < c.getRate) return this.get(key);
+    if (r < c.getRate + c.batchRate) return this.batch(key);
+    const appendOnly = this.appendKeys.has(key);
+    if (!appendOnly && r < c.getRate + c.batchRate + c.casRate) {
+      const expected = this.lastSeen.get(key);
+      await this.write([{ type: "cas", key, value: this.token(), expected }]);
+      return;
+    }
+    if (!appendOnly && r < c.getRate + c.batchRate + c.casRate + c.deleteRate) {
+      await this.write([{ type: "delete", key, value: "" }]);
+      return;
+    }
+    await this.write([{ type: appendOnly || this.rng.bool(0.5) ? "append" : "put", key, value: this.token() }]);
+  }
+
+  /** A multi-op write on one shard: 2-3 ops on keys of `key`'s shard. */
+  private async batch(key: string): Promise<void> {
+    const s = shardOf(key, this.w.params.shardCount);
+    const same = this.keys.filter((k) => shardOf(k, this.w.params.shardCount) === s);
+    const n = Math.min(same.length, this.rng.range(2, 3));
+    const ks = this.rng.shuffle(same).slice(0, n);
+    await this.write(ks.map((k) => {
+      const x = this.rng.int(3);
+      if (x === 0) return { type: "get" as const, key: k, value: "" };
+      return { type: this.appendKeys.has(k) || x === 1 ? "append" as const : "put" as const, key: k, value: this.token() };
+    }));
+  }
+
+  private record(op: KvOperation): PendingOp {
+    this.stats.ops++;
+    return this.w.checker.invoke(this.id, op, this.w.clock.nowMs());
+  }
+
+  async get(key: string): Promise<void> {
+    const rec = this.record({ op: "get", input: { key } });
+    const k = enc.encode(key);
+    const shard = shardOf(k, this.w.params.shardCount);
+    const r = await this.onShard("get", shard, (addr) => this.w.rpc.call<GroupEndpoint, Uint8Array | undefined>(this.address, addr, `get ${key}`, async (e) => {
+      const v = await e.svc.get(k);
+      this.w.checker.readServed(e.h.sm.durable.gid, e.h.id, shard, e.h.sm.durable.config.num);
+      return v;
+    }, { timeoutMs: this.attemptMs() }));
+    if (r === gaveUp) return;
+    const v = r === undefined ? undefined : dec.decode(r as Uint8Array);
+    rec.output = { value: v };
+    rec.returnMs = this.w.clock.nowMs();
+    this.lastSeen.set(key, v);
+    this.w.checker.observed(key, v, `client ${this.id} get`);
+    this.stats.acked++;
+  }
+
+  private attemptMs(): number {
+    return this.cfg.attemptMs;
+  }
+
+  /** One write request (one seq for every attempt). */
+  async write(ops: readonly { type: KvOp["type"]; key: string; value: string; expected?: string }[]): Promise<void> {
+    const recs = ops.map((o) => {
+      switch (o.type) {
+        case "get": return this.record({ op: "get", input: { key: o.key } });
+        case "put": return this.record({ op: "put", input: { key: o.key, value: o.value } });
+        case "append": return this.record({ op: "append", input: { key: o.key, value: o.value } });
+        case "delete": return this.record({ op: "delete", input: { key: o.key } });
+        case "cas": return this.record({ op: "cas", input: { key: o.key, expected: o.expected, value: o.value } });
+      }
+    });
+    const kvOps: KvOp[] = ops.map((o) => ({
+      type: o.type, key: enc.encode(o.key), value: enc.encode(o.value),
+      ...(o.type === "cas" ? (o.expected === undefined ? { expectAbsent: true } : { expected: enc.encode(o.expected) }) : {}),
+    }));
+    const shard = shardOf(kvOps[0]!.key, this.w.params.shardCount);
+    const seq = this.nextSeq++;
+    let r: readonly OpResult[] | GaveUp;
+    try {
+      r = await this.onShard("write", shard, (addr) => this.w.rpc.call<GroupEndpoint, readonly OpResult[]>(this.address, addr, `write #${seq}`,
+        (e) => e.svc.write({ clientId: this.clientId, seq, ackedBelow: this.lowUnacked, shard, ops: kvOps }), { timeoutMs: this.attemptMs() }));
+    } finally {
+      this.doneAbove.add(seq);
+      while (this.doneAbove.delete(this.lowUnacked)) this.lowUnacked++;
+    }
+    if (r === gaveUp) return;
+    const now = this.w.clock.nowMs();
+    this.stats.acked++;
+    ops.forEach((o, i) => {
+      const res = (r as readonly OpResult[])[i]!;
+      const rec = recs[i]!;
+      rec.returnMs = now;
+      switch (o.type) {
+        case "get": {
+          const v = res.found ? dec.decode(res.value) : undefined;
+          rec.output = { value: v };
+          this.lastSeen.set(o.key, v);
+          this.w.checker.observed(o.key, v, `client ${this.id} batch get`);
+          break;
+        }
+        case "put":
+          rec.output = { ok: true };
+          this.lastSeen.set(o.key, o.value);
+          break;
+        case "append":
+          rec.output = { ok: true };
+          if (this.appendKeys.has(o.key)) this.w.checker.ackedAppend(o.key, o.value);
+          break;
+        case "delete":
+          rec.output = { existed: res.found };
+          this.lastSeen.set(o.key, undefined);
+          break;
+        case "cas": {
+          rec.output = { swapped: res.swapped };
+          const cur = res.found ? dec.decode(res.value) : undefined;
+          this.w.checker.observed(o.key, cur, `client ${this.id} cas`);
+          this.lastSeen.set(o.key, res.swapped ? o.value : cur);
+          break;
+        }
+      }
+    });
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.w.queryController(this.address, -1).then(
+      (c) => {
+        if (c.num > this.config.num) this.config = c;
+      },
+      () => undefined,
+    ).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private backoffMs(attempt: number): number {
+    return Math.floor(Math.min(500, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + this.rng.float()));
+  }
+
+  /** client/shardkv.ts's onShard: route, follow NotLeader, refresh on WrongGroup, give up at the deadline. */
+  private async onShard<T>(what: string, shard: ShardId, call: (address: string) => Promise<T>): Promise<T | GaveUp> {
+    const end = this.w.clock.nowMs() + this.cfg.deadlineMs;
+    let attempt = 0;
+    let hops = 0;
+    for (;;) {
+      if (this.w.clock.nowMs() >= end || this.w.checker.failure !== undefined) {
+        this.stats.gaveUp++;
+        return gaveUp;
+      }
+      const cfg = this.config;
+      const gid = cfg.shards[shard] ?? (0 as GroupId);
+      const servers = gid === 0 ? undefined : cfg.groups.get(gid);
+      if (!servers || servers.length === 0) {
+        await this.refresh();
+        await this.sleep(this.backoffMs(attempt++));
+        continue;
+      }
+      const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
+      try {
+        const r = await call(target);
+        this.leaders.set(gid, target);
+        return r;
+      } catch (e) {
+        const name = (e as Error).constructor?.name ?? "?";
+        this.errors.set(name, (this.errors.get(name) ?? 0) + 1);
+        if (e instanceof InvalidArgumentError) {
+          this.w.checker.fail(`client ${this.id}: ${what} on shard ${shard} refused: ${e.message}`);
+          return gaveUp;
+        }
+        if (e instanceof NotLeaderError && e.leaderAddress && e.leaderAddress !== target && hops < 3) {
+          this.stats.notLeader++;
+          hops++;
+          this.leaders.set(gid, e.leaderAddress);
+          continue;
+        }
+        hops = 0;
+        if (e instanceof WrongGroupError) {
+          this.stats.wrongGroup++;
+          const before = this.config.num;
+          await this.refresh();
+          if (this.config.num > before) continue;
+        } else if (!(e instanceof BackpressureError)) {
+          this.leaders.delete(gid);
+          this.nextServer.set(gid, ((this.nextServer.get(gid) ?? 0) + 1) % servers.length);
+        }
+        await this.sleep(this.backoffMs(attempt++));
+      }
+    }
+  }
+}
+
+export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Promise<ShardRunResult> {
+  seed = seed >>> 0;
+  const base = deriveShardParams(seed);
+  const params = opts.params ? opts.params(base) : base;
+  const safetyMs = opts.safetyMs ?? shardSafetyMs;
+  const livenessMs = opts.livenessMs ?? 20_000;
+  const maxEvents = opts.maxEvents ?? 5_000_000;
+  const root = new SimRng(seed).fork("shards");
+  const clock = new SimClock();
+  const hash = createHash("sha256");
+  let pending = "";
+  const trace = (line: string): void => {
+    const l = `${clock.nowMs()} ${line}\n`;
+    pending += l;
+    if (pending.length >= 65536) {
+      hash.update(pending);
+      pending = "";
+    }
+    opts.trace?.(l.slice(0, -1));
+  };
+  let w: World | undefined;
+  const checker = new ShardChecker((num) => w?.configOf(num));
+  w = new World(params, clock, root, checker, trace, opts.sabotage);
+  const world = w;
+  trace(`shard seed ${seed} params ${JSON.stringify(params)}${opts.sabotage ? ` SABOTAGE ${JSON.stringify(opts.sabotage)}` : ""}`);
+
+  let events = 0;
+  let drains = 0;
+  let failure: string | undefined;
+  const currentFailure = (): string | undefined => {
+    if (checker.failure !== undefined) return checker.failure;
+    for (const c of world.raftCheckers) if (c.failure !== undefined) return `raft: ${c.failure}`;
+    for (const c of world.allClusters()) if (c.failures.length > 0) return c.failures[0];
+    return undefined;
+  };
+  const runUntil = async (until: () => boolean, deadlineMs: number): Promise<boolean> => {
+    while (failure === undefined) {
+      if (until()) return true;
+      const next = clock.peekTime();
+      if (next === undefined || next > deadlineMs) return false;
+      try {
+        clock.runNext();
+        events++;
+        const now = clock.nowMs();
+        for (let k = 1; k < 16 && clock.peekTime() === now; k++) {
+          clock.runNext();
+          events++;
+        }
+      } catch (e) {
+        failure = currentFailure() ?? `uncaught in event: ${(e as Error).stack ?? e}`;
+        break;
+      }
+      await drain();
+      drains++;
+      if (drains % 16 === 0) {
+        try {
+          for (const c of world.allClusters()) {
+            c.checkLive();
+            if (drains % 2048 === 0) c.checkLogs();
+          }
+        } catch (e) {
+          failure = currentFailure() ?? `check: ${(e as Error).message}`;
+        }
+      }
+      failure ??= currentFailure();
+      if (events >= maxEvents) failure ??= `stuck: ${events} events by virtual time ${clock.nowMs()} ms`;
+    }
+    return false;
+  };
+
+  for (const c of world.allClusters()) for (const id of c.ids) c.start(id);
+  const keys: string[] = [];
+  for (let i = 0; i < params.keys; i++) keys.push(`k${i}`);
+  const appendKeys = new Set<string>();
+  for (let i = 0; i < params.appendKeys; i++) {
+    keys.push(`a${i}`);
+    appendKeys.add(`a${i}`);
+  }
+  const admin = new SimAdmin(world, root.fork("admin"));
+  admin.start();
+  const clients: SimShardClient[] = [];
+  for (let i = 1; i <= params.clients; i++) {
+    const c = new SimShardClient(world, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
+    clients.push(c);
+    c.start();
+  }
+  // One nemesis per Raft group (at half the rate each); no leadership transfer in a 1-node group.
+  const nemeses = world.allClusters().map((c, i) => new Nemesis(c, root.fork(`nemesis-${i}`), {
+    ...params, nemesisGapMs: params.nemesisGapMs * 2, weights: { ...params.weights, transfer: c.ids.length > 1 ? params.weights.transfer : 0 },
+  }));
+  for (const n of nemeses) n.start();
+  const rpcNemesisRng = root.fork("rpc-nemesis");
+  let rpcNemesisOn = params.rpcNemesisGapMs > 0;
+  const addresses = [...world.controller.ids.map((id) => `c${id}`), ...[...world.groups.keys()].flatMap((g) => world.servers(g)), ...clients.map((c) => `client-${c.id}`)];
+  const rpcNemesis = (): void => {
+    clock.after(rpcNemesisRng.range(1, 2 * params.rpcNemesisGapMs), () => {
+      if (!rpcNemesisOn) return;
+      if (rpcNemesisRng.bool(0.4)) world.rpc.heal();
+      else world.rpc.isolate(rpcNemesisRng.pick(addresses));
+      rpcNemesis();
+    });
+  };
+  if (rpcNemesisOn) rpcNemesis();
+
+  // ---------------------------------------------------------------- safety phase
+  await runUntil(() => false, safetyMs);
+
+  // ---------------------------------------------------------------- liveness phase
+  let livenessSettledMs = -1;
+  let probeDone = false;
+  if (failure === undefined) {
+    const start = clock.nowMs();
+    for (const n of nemeses) n.stop();
+    rpcNemesisOn = false;
+    admin.stopping = true;
+    for (const c of clients) c.stopping = true;
+    world.rpc.heal();
+    world.rpc.faults = { ...reliableNetwork };
+    trace(`liveness: heal, reliable network, restart ${params.fullRestart ? "every node" : "the crashed nodes"}`);
+    for (const c of world.allClusters()) {
+      for (const d of c.disks.values()) d.crashAfterWrites = undefined;
+      c.net.heal();
+      c.net.faults = { ...reliableNetwork };
+      for (const id of c.ids) c.resume(id);
+      if (params.fullRestart) for (const id of c.ids) c.crash(id);
+      for (const id of c.ids) if (!c.isUp(id)) c.restart(id);
+    }
+    let othersDone = false;
+    void Promise.all([admin.done, ...clients.map((c) => c.done)]).then(() => { othersDone = true; });
+    // Fresh operations must complete: a put and a get on one key of every shard.
+    const probe = new SimShardClient(world, 0, root.fork("probe"), { ...params.client, concurrency: 1, deadlineMs: livenessMs }, keys, appendKeys);
+    const probeRun = async (): Promise<void> => {
+      const covered = new Set<number>();
+      for (let i = 0; covered.size < params.shardCount && i < 10_000; i++) {
+        const k = `p${i}`;
+        const s = shardOf(k, params.shardCount);
+        if (covered.has(s)) continue;
+        covered.add(s);
+        await probe.write([{ type: "put", key: k, value: `probe.${i};` }]);
+        await probe.get(k);
+      }
+      if (probe.stats.gaveUp > 0) failure ??= `liveness: the probe's operations did not complete within ${livenessMs} ms`;
+      probeDone = true;
+    };
+    probeRun().catch((e: Error) => checker.fail(`probe: ${e.stack ?? e}`));
+    const settled = (): boolean => {
+      if (!othersDone || !probeDone) return false;
+      const latest = world.controller.leader()?.sm.latest();
+      if (!latest) return false;
+      for (const [gid, c] of world.groups) {
+        const l = c.leader();
+        if (!l) return false;
+        const core = l.sm.core;
+        if (core.config.num !== latest.num) return false;
+        for (const m of core.allMetas()) {
+          const owned = latest.shards[m.shard] === gid;
+          if (owned && (m.state !== "serving" || m.gcConfigNum !== 0)) return false;
+          if (!owned && m.state !== "notOwned") return false;
+        }
+        const commit = l.node!.status().commit;
+        for (const h of c.live()) if (h.sm.appliedIndex() < commit) return false;
+        if (c.live().length !== c.ids.length) return false;
+      }
+      return true;
+    };
+    const ok = await runUntil(settled, start + livenessMs);
+    if (failure === undefined && !ok) failure = `liveness: not settled within ${livenessMs} ms after healing (probe done: ${probeDone}, clients done: ${othersDone})\n${describeWorld(world)}`;
+    if (failure === undefined) {
+      livenessSettledMs = clock.nowMs() - start;
+      trace(`liveness settled in ${livenessSettledMs} ms`);
+      world.stopped = true;
+      const latest = world.controller.leader()!.sm.latest();
+      // gc: replicas hold no data of shards their group does not own.
+      for (const [gid, c] of world.groups) {
+        for (const id of c.ids) {
+          const d = world.durables.get(`${gid}/${id}`)!;
+          for (let s = 0; s < params.shardCount; s++) {
+            if (latest.shards[s] !== gid && d.keysOf(s as ShardId) > 0) failure ??= `gc: g${gid}n${id} still holds ${d.keysOf(s as ShardId)} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`;
+          }
+        }
+      }
+      const finals = new Map<string, string | undefined>();
+      for (const key of keys) {
+        const s = shardOf(key, params.shardCount);
+        const l = world.groups.get(latest.shards[s]!)!.leader()!;
+        const v = l.sm.durable.value(s, Buffer.from(key).toString("latin1"));
+        finals.set(key, v === undefined ? undefined : dec.decode(v));
+      }
+      checker.finish(finals, clock.nowMs());
+      failure ??= currentFailure();
+    }
+  }
+  for (const d of world.drivers) d.halt();
+  const errs = new Map<string, number>();
+  for (const c of clients) for (const [k, v] of c.errors) errs.set(k, (errs.get(k) ?? 0) + v);
+  trace(`client errors: ${JSON.stringify([...errs].sort())}`);
+  trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
+  hash.update(pending);
+  let crashes = 0;
+  let snapshotsInstalled = 0;
+  for (const c of world.allClusters()) {
+    crashes += c.stats.crashes;
+    snapshotsInstalled += c.stats.snapshotsInstalled;
+  }
+  const stats: Record<string, number> = {
+    events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
+    configs: (world.controller.leader()?.sm.latest().num ?? -1),
+    adminChanges: admin.changes,
+    ops: clients.reduce((n, c) => n + c.stats.ops, 0),
+    acked: clients.reduce((n, c) => n + c.stats.acked, 0),
+    gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
+    wrongGroup: clients.reduce((n, c) => n + c.stats.wrongGroup, 0),
+    crashes, snapshotsInstalled,
+    ...Object.fromEntries(Object.entries(checker.stats)),
+    rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
+    livenessSettledMs, probeDone: probeDone ? 1 : 0,
+  };
+  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
+}
+
+function describeWorld(w: World): string {
+  const lines: string[] = [];
+  const latest = w.controller.leader()?.sm.latest();
+  lines.push(`  controller latest config: ${latest ? `${latest.num} ${JSON.stringify(latest.shards)}` : "no leader"}`);
+  for (const [gid, c] of w.groups) {
+    for (const id of c.ids) {
+      const h = c.handles.get(id);
+      if (!h?.alive || !h.node) {
+        lines.push(`  g${gid}n${id}: down`);
+        continue;
+      }
+      const st = h.node.status();
+      const metas = h.sm.core.allMetas().filter((m) => m.state !== "notOwned" || m.gcConfigNum !== 0)
+        .map((m) => `${m.shard}:${m.state}@${m.configNum}${m.gcConfigNum ? `/gc${m.gcConfigNum}` : ""}`).join(" ");
+      lines.push(`  g${gid}n${id}: ${st.role} term:${st.term} commit:${st.commit} applied:${st.applied} config:${h.sm.core.config.num} ${metas}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The message a failed shard seed reports: the failure, how to replay it, then the details. */
+export function shardFailureReport(r: ShardRunResult): string {
+  const [first, ...rest] = (r.failure ?? "").split("\n");
+  const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
+  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --shards${details}\n`;
+}
+

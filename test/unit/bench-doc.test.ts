@@ -1,0 +1,199 @@
+/**
+ * The Markdown that `npm run bench` writes (deploy/bench/report.ts): the generated section
+ * replaces only what is between its markers (the rest of docs/benchmarks.md is kept), the
+ * tables hold every cell with ratios against etcd, CPU per 1,000 ops, failures and errors,
+ * the targets of issue 6; and the driver's flags (deploy/bench/run.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { parseRunArgs } from "../../deploy/bench/run-args";
+import {
+  type BenchJson, type BenchReport, type CellOutcome, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
+  sectionEnd, sectionStart, type ShardMoveResult, type WindowJson, windowP99s,
+} from "../../deploy/bench/report";
+import { keysOfShard } from "../../deploy/bench/scenarios";
+import { shardOf } from "../../controller/shard-of";
+
+function json(opsPerSec: number, p50: number, p99: number, ops = 1000, errors: Record<string, number> = {}): BenchJson {
+  const total = Object.values(errors).reduce((a, b) => a + b, 0);
+  return { ops, opsPerSec, errors: { total, byType: errors }, latencyMs: { p50, p90: p50, p99, p999: p99, max: p99 }, clientCpuUsPerOp: 40 };
+}
+
+function report(over: Partial<BenchReport> = {}): BenchReport {
+  const all = (f: (id: string) => CellOutcome) => new Map(matrix.map((c) => [c.id, f(c.id)]));
+  return {
+    dateIso: "2026-11-21T14:00:00.000Z", quick: false, etcd: true, durationMs: 20_000, warmupMs: 2_000, keys: 10_000,
+    machine: { cores: 2, cpuModel: "Test CPU", memoryGiB: 23.4, os: "Linux 6.1", node: "v20.20.2", etcd: "3.4.23" },
+    command: "npm run bench", cellCommand: { shardkv: "bin/shardkv bench ...", etcd: "npx tsx deploy/bench/etcd-load.ts ..." },
+    results: {
+      shardkv1: all(() => ({ ok: true, result: json(2000, 10, 30), daemonCpuSeconds: 1 })),
+      shardkv3: all(() => ({ ok: true, result: json(3000, 8, 20), daemonCpuSeconds: 1.5 })),
+      etcd: all(() => ({ ok: true, result: json(1000, 20, 60), daemonCpuSeconds: 2 })),
+    },
+    idleCores: { shardkv1: 0.05, shardkv3: 0.123, etcd: 0.01 },
+    ...over,
+  };
+}
+
+describe("replaceSection", () => {
+  const doc = "# Benchmarks\n\nintro\n\n## Moving one large shard\n\nkept text\n";
+  it("appends the section (with markers) when the file has none, keeping everything", () => {
+    const out = replaceSection(doc, "## Generated\n\nnumbers\n");
+    expect(out.startsWith(doc.trimEnd())).toBe(true);
+    expect(out).toContain(`${sectionStart}\n## Generated\n\nnumbers\n${sectionEnd}\n`);
+  });
+
+  it("replaces only what is between the markers", () => {
+    const once = replaceSection(doc + "\n## After\n", "old numbers");
+    const withTail = once + "\ntrailing text\n";
+    const twice = replaceSection(withTail, "new numbers");
+    expect(twice).toContain("new numbers");
+    expect(twice).not.toContain("old numbers");
+    expect(twice).toContain("kept text");
+    expect(twice).toContain("trailing text");
+    expect(twice.split(sectionStart)).toHaveLength(2);
+    expect(twice.split(sectionEnd)).toHaveLength(2);
+  });
+});
+
+describe("renderSection", () => {
+  it("every cell, the ratios, the machine and the commands", () => {
+    const md = renderSection(report());
+    expect(md).toContain("Machine: 2 cores (Test CPU), 23.4 GiB memory, Linux 6.1, Node.js v20.20.2, etcd 3.4.23");
+    expect(md).toContain("npm run bench\n");
+    expect(md).toContain("With no load the daemons used 0.05 cores (shardkv, 1 group), 0.12 (3 groups) and 0.01 (etcd)");
+    expect(md).toContain("| put | 64 | 2,000 | 10.0 / 30.0 | 3,000 | 8.00 / 20.0 | 1,000 | 20.0 / 60.0 | 2.00x | 0.50x |");
+    expect(md).toContain("| get (linearizable) | 1 |");
+    expect(md).toContain("| mixed 95% get | 64 |");
+    expect(md).toContain("| append | 64 |");
+    // CPU: 1 s / 1000 ops = 1.000 s per 1k; etcd 2.000; ratio 0.50x; client 40 µs/op.
+    expect(md).toContain("| put | 256 | 1.000 | 1.500 | 2.000 | 0.50x | 40 | 40 |");
+    expect(md).toContain("| puts at 64, 1 group: ops/s >= etcd's | 2,000 | 1,000 | met |");
+    expect(md).toContain("| linearizable gets at 64: ops/s >= 1.5x etcd's | 2,000 | 1,000 | met |");
+    expect(md).toContain("None: every operation of every cell succeeded.");
+    expect(md).not.toContain("Quick run");
+    for (const c of matrix) expect(md).toContain(`| ${c.concurrency} |`);
+  });
+
+  it("a target not met says by how much; failures and errors are listed", () => {
+    const r = report();
+    r.results.shardkv1.set("get@64", { ok: true, result: json(1200, 5, 9, 500, { Timeout: 2 }), daemonCpuSeconds: 1 });
+    r.results.etcd.set("append@64", { ok: false, error: "etcd-load: connection refused" });
+    const md = renderSection(r);
+    expect(md).toContain("| linearizable gets at 64: ops/s >= 1.5x etcd's | 1,200 | 1,000 | not met (1.20x of etcd) |");
+    expect(md).toContain("- shardkv 1 group, get at 64: 2 failed operations (Timeout 2)");
+    expect(md).toContain("- etcd, append at 64: failed: etcd-load: connection refused");
+    expect(md).toMatch(/\| append \| 64 \| 2,000 \| 10.0 \/ 30.0 \| 3,000 \| 8.00 \/ 20.0 \| failed \| failed \| - \| - \|/);
+  });
+
+  it("--no-etcd: no etcd columns and no targets; --quick is flagged", () => {
+    const md = renderSection(report({ etcd: false, quick: true, results: { ...report().results, etcd: new Map() } }));
+    expect(md).not.toContain("etcd ops/s");
+    expect(md).not.toContain("### Targets");
+    expect(md).toContain("Quick run");
+    expect(md).toContain("| put | 64 | 2,000 | 10.0 / 30.0 | 3,000 | 8.00 / 20.0 |\n");
+  });
+
+  it("helpers", () => {
+    expect(fmtRatio(3, 2)).toBe("1.50x");
+    expect(fmtRatio(3, 0)).toBe("-");
+    expect(fmtRatio(null, 2)).toBe("-");
+    expect(cpuPer1k({ ok: true, result: json(1, 1, 1, 2000), daemonCpuSeconds: 3 })).toBe(1.5);
+    expect(cpuPer1k({ ok: true, result: json(1, 1, 1, 2000) })).toBeUndefined();
+    expect(cpuPer1k({ ok: false, error: "x" })).toBeUndefined();
+  });
+});
+
+describe("failover analysis", () => {
+  /** Windows of 100 ms with these op counts. */
+  const tl = (ops: number[]): WindowJson[] => ops.map((n, i) => ({ tMs: i * 100, ops: n, opsPerSec: n * 10, p99Ms: n > 0 ? 5 : null }));
+
+  it("the stall: from the kill to the first window with writes after the first empty one", () => {
+    // Killed at 250 ms; windows 3..11 empty; writes again from 1200 ms.
+    expect(failoverResumeMs(tl([50, 50, 40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 30, 50]), 250)).toBe(950);
+    // In-flight writes still completing in the kill's window do not hide the stall.
+    expect(failoverResumeMs(tl([50, 50, 10, 0, 0, 20, 50]), 210)).toBe(290);
+  });
+
+  it("no empty window: 0; never resumed: Infinity", () => {
+    expect(failoverResumeMs(tl([50, 50, 20, 30, 50]), 200)).toBe(0);
+    expect(failoverResumeMs(tl([50, 50, 0, 0]), 150)).toBe(Infinity);
+  });
+
+  it("meanRate over whole windows inside the range", () => {
+    expect(meanRate(tl([10, 20, 30, 40]), 0, 200)).toBe(150);
+    expect(meanRate(tl([10, 20, 30, 40]), 100, 350)).toBe(250);
+    expect(meanRate(tl([10]), 500, 600)).toBeNaN();
+  });
+
+  it("rendered with its target", () => {
+    const f = { killed: "g1n2", killAtMs: 5000, resumeMs: 1300, opsPerSecBefore: 400, opsPerSecAfter: 380, p99MsBefore: 40, maxMs: 1500, errors: 0, concurrency: 16 };
+    const md = renderSection(report({ failover: f }));
+    expect(md).toContain("kill -9 of group 1's leader (g1n2) 5.0 s into a put load at concurrency 16");
+    expect(md).toContain("writes completed again 1.3 s after the kill (target: within 2 s: met)");
+    expect(renderSection(report({ failover: { ...f, resumeMs: 2600 } }))).toContain("(target: within 2 s: not met)");
+    expect(renderSection(report({ failover: { error: "no leader" } }))).toContain("### Scenario: leader failover\n\nFailed: no leader");
+    expect(renderSection(report())).not.toContain("Scenario");
+  });
+});
+
+describe("shard move analysis", () => {
+  const w = (p99s: (number | null)[]): WindowJson[] => p99s.map((p, i) => ({ tMs: i * 100, ops: p === null ? 0 : 10, opsPerSec: p === null ? 0 : 100, p99Ms: p }));
+
+  it("windowP99s: median and worst of the windows inside the range, empty windows skipped", () => {
+    expect(windowP99s(w([5, 7, 6, 40, 50, null, 45, 8]), 0, 300)).toEqual({ opsPerSec: 100, p99MedianMs: 6, p99WorstMs: 7 });
+    expect(windowP99s(w([5, 7, 6, 40, 50, null, 45, 8]), 300, 700)).toEqual({ opsPerSec: 75, p99MedianMs: 45, p99WorstMs: 50 });
+    expect(windowP99s(w([5]), 500, 900)).toEqual({ opsPerSec: NaN, p99MedianMs: null, p99WorstMs: null });
+  });
+
+  it("keysOfShard: n distinct keys, all in the shard", () => {
+    const ks = keysOfShard(5, 64, 40);
+    expect(new Set(ks).size).toBe(40);
+    for (const k of ks) expect(shardOf(k, 64)).toBe(5);
+  });
+
+  it("rendered with its targets", () => {
+    const m: ShardMoveResult = {
+      shard: 0, from: 1, to: 2, mib: 100, keys: 400, fillMs: 30_000, moveMs: 12_300, moveAtMs: 10_000, concurrency: 16, workload: "mixed:50",
+      before: { opsPerSec: 500, p99MedianMs: 20, p99WorstMs: 35 }, during: { opsPerSec: 450, p99MedianMs: 30, p99WorstMs: 90 }, errors: 0,
+    };
+    const md = renderSection(report({ shardMove: m }));
+    expect(md).toContain("shard 0 (100 MiB in 400 values, written in 30.0 s) moved from group 1 to group 2");
+    expect(md).toContain("the move took 12.3 s (target: under 30 s: met)");
+    expect(md).toContain("| before the move | 500 | 20.0 | 35.0 |");
+    expect(md).toContain("| during the move | 450 | 30.0 | 90.0 |");
+    expect(md).toContain("p99 during / before (medians): 1.50x (target: within 2x: met)");
+    const slow = renderSection(report({ shardMove: { ...m, moveMs: 45_000, during: { ...m.during, p99MedianMs: 50 } } }));
+    expect(slow).toContain("(target: under 30 s: not met)");
+    expect(slow).toContain("2.50x (target: within 2x: not met)");
+  });
+});
+
+describe("restart scenario", () => {
+  it("rendered with its target only for 1 GiB", () => {
+    const x = { node: "g1n2", mib: 1024, values: 4096, fillMs: 120_000, keys: 30_000, answerMs: 2100, servingMs: 4200 };
+    const md = renderSection(report({ restart: x }));
+    expect(md).toContain("### Scenario: restart of a server holding a large data set");
+    expect(md).toContain("1 group; 1,024 MiB written (4096 values of 256 KiB, in 120.0 s; 30,000 keys in all), then follower g1n2 killed");
+    expect(md).toContain("served every shard with every key after 4.2 s (target for 1 GiB: within 5 s: met)");
+    expect(renderSection(report({ restart: { ...x, servingMs: 7000 } }))).toContain("within 5 s: not met");
+    expect(renderSection(report({ restart: { ...x, mib: 50 } }))).toContain("within 5 s: - (smaller data set)");
+    expect(renderSection(report({ restart: { error: "boom" } }))).toContain("Failed: boom");
+  });
+});
+
+describe("parseRunArgs", () => {
+  it("defaults and --quick", () => {
+    expect(parseRunArgs([])).toMatchObject({ quick: false, etcd: true, durationMs: 20_000, warmupMs: 2_000, keys: 10_000 });
+    expect(parseRunArgs(["--quick", "--no-etcd"])).toMatchObject({ quick: true, etcd: false, durationMs: 2_000, warmupMs: 500, keys: 1_000, scenarios: true });
+    expect(parseRunArgs(["--no-scenarios"])).toMatchObject({ scenarios: false });
+    expect(parseRunArgs(["--duration", "10s", "--warmup", "0", "--keys", "500"])).toMatchObject({ durationMs: 10_000, warmupMs: 0, keys: 500 });
+    expect(parseRunArgs(["--help"])).toBe("help");
+  });
+
+  it("bad flags name the flag", () => {
+    expect(() => parseRunArgs(["--duration", "x"])).toThrow(/invalid --duration/);
+    expect(() => parseRunArgs(["--keys", "0"])).toThrow(/invalid --keys/);
+    expect(() => parseRunArgs(["--frob"])).toThrow(/unknown option "--frob"/);
+    expect(() => parseRunArgs(["--out"])).toThrow(/invalid --out: missing value/);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../common/cli-args";
+import { parseLocalArgs } from "../../deploy/local/args";
+import { allNodes, parseNodeName, type ClusterFile } from "../../deploy/local/layout";
+import { allocatePorts, reservedPorts } from "../../deploy/local/cluster";
+
+describe("shardkv-local argument parsing", () => {
+  it("applies the defaults of up", () => {
+    expect(parseLocalArgs(["up"])).toEqual({
+      kind: "up", dir: "./.shardkv", controllers: 3, groups: 3, replicas: 3, shards: 64, nats: null, foreground: false,
+      basePort: undefined, tickMs: undefined,
+    });
+  });
+
+  it("parses every flag of up, in both forms and before the command", () => {
+    expect(parseLocalArgs(["--dir", "/tmp/x", "up", "--controllers=5", "--groups", "2", "--replicas", "1", "--shards", "16",
+      "--base-port", "20000", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--foreground"])).toEqual({
+      kind: "up", dir: "/tmp/x", controllers: 5, groups: 2, replicas: 1, shards: 16, basePort: 20000,
+      nats: "nats://127.0.0.1:4222", tickMs: 50, foreground: true,
+    });
+  });
+
+  it.each([
+    [["status"], { kind: "status", dir: "./.shardkv", json: false }],
+    [["status", "--json", "--dir", "d"], { kind: "status", dir: "d", json: true }],
+    [["down"], { kind: "down", dir: "./.shardkv", graceMs: 5000 }],
+    [["down", "--grace", "500ms"], { kind: "down", dir: "./.shardkv", graceMs: 500 }],
+    [["down", "--grace=0"], { kind: "down", dir: "./.shardkv", graceMs: 0 }],
+    [["kill", "g1n2"], { kind: "kill", dir: "./.shardkv", node: "g1n2" }],
+    [["pause", "c1", "--dir", "d"], { kind: "pause", dir: "d", node: "c1" }],
+    [["resume", "c1"], { kind: "resume", dir: "./.shardkv", node: "c1" }],
+    [["restart", "g3n1"], { kind: "restart", dir: "./.shardkv", node: "g3n1" }],
+    [["add-group"], { kind: "add-group", dir: "./.shardkv", replicas: 3, basePort: undefined }],
+    [["add-group", "--replicas", "5"], { kind: "add-group", dir: "./.shardkv", replicas: 5, basePort: undefined }],
+    [["remove-group", "4"], { kind: "remove-group", dir: "./.shardkv", gid: 4 }],
+    [["--help"], { kind: "help" }],
+    [["kill", "-h"], { kind: "help" }],
+    [["help"], { kind: "help" }],
+  ])("%j", (argv, want) => {
+    expect(parseLocalArgs(argv)).toEqual(want);
+  });
+
+  it.each([
+    [[], /missing command/],
+    [["start"], /unknown command "start"/],
+    [["up", "--groups"], /--groups needs a value/],
+    [["up", "--groups", "0"], /invalid --groups: want an integer in \[1, 100\], got "0"/],
+    [["up", "--groups", "2x"], /invalid --groups/],
+    [["up", "--shards", "0"], /invalid --shards/],
+    [["up", "--nats", "localhost:4222"], /invalid --nats/],
+    [["up", "--base-port", "80"], /invalid --base-port/],
+    [["up", "--base-port", "65530"], /beyond 65535/],
+    [["up", "--foreground=yes"], /--foreground takes no value/],
+    [["up", "--groups", "2", "--groups", "3"], /--groups given twice/],
+    [["up", "extra"], /up takes no arguments/],
+    [["status", "--replicas", "3"], /unknown flag --replicas for status/],
+    [["--json", "status"], /--json before the command/],
+    [["kill"], /kill needs a node name/],
+    [["kill", "g1n1", "g1n2"], /kill takes one/],
+    [["remove-group", "x"], /invalid gid/],
+    [["remove-group"], /remove-group needs gid/],
+    [["down", "--grace", "soon"], /invalid --grace/],
+  ])("refuses %j", (argv, msg) => {
+    expect(() => parseLocalArgs(argv)).toThrow(UsageError);
+    expect(() => parseLocalArgs(argv)).toThrow(msg);
+  });
+});
+
+describe("node names and ports", () => {
+  it("parses node names", () => {
+    expect(parseNodeName("c1")).toEqual({ kind: "controller", id: 1 });
+    expect(parseNodeName("g12n3")).toEqual({ kind: "server", gid: 12, id: 3 });
+    for (const bad of ["c0", "c", "g1", "g1n0", "n1", "G1N1", "c01", " c1"]) expect(parseNodeName(bad)).toBeUndefined();
+  });
+
+  it("lists nodes controllers first", () => {
+    const n = (id: number) => ({ id, addr: `127.0.0.1:${1000 + id}`, pid: null, dataDir: `/d/${id}`, log: `/l/${id}` });
+    const l: ClusterFile = { controllers: [n(1)], groups: [{ gid: 2, servers: [n(1), n(2)] }], nats: null, shards: 8 };
+    expect(allNodes(l).map((x) => x.name)).toEqual(["c1", "g2n1", "g2n2"]);
+  });
+
+  it("allocates consecutive ports from a base and refuses reserved ones", async () => {
+    expect(await allocatePorts(3, 20000)).toEqual([20000, 20001, 20002]);
+    await expect(allocatePorts(3, 6378)).rejects.toThrow(/6379/);
+    const free = await allocatePorts(5);
+    expect(new Set(free).size).toBe(5);
+    for (const p of free) expect(reservedPorts).not.toContain(p);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * deploy/local/process.ts against real processes: a pid is "ours" only while its command line
+ * names the node's data directory (a reused pid is never signalled); running, paused (SIGSTOP)
+ * and gone are told apart; stopNode ends a process that ignores SIGTERM with SIGKILL.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { procState, signalNode, stopNode, waitGone } from "../../deploy/local/process";
+import { waitFor } from "../lib/wait";
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+/**
+ * A node process that runs until killed, `--data DIR` on its command line like a daemon;
+ * resolves with its pid once it has installed its handlers (it says "up").
+ */
+function fakeDaemon(dataDir: string, ignoreTerm = false): Promise<number> {
+  const code = `${ignoreTerm ? "process.on('SIGTERM', () => {});" : ""} setInterval(() => {}, 1000); process.stdout.write('up\\n');`;
+  const c = spawn(process.execPath, ["-e", code, "--", "--data", dataDir], { stdio: ["ignore", "pipe", "ignore"] });
+  children.push(c);
+  return new Promise((resolve, reject) => {
+    c.stdout!.once("data", () => resolve(c.pid!));
+    c.once("exit", () => reject(new Error("fake daemon exited")));
+  });
+}
+
+describe("local cluster processes", () => {
+  it("tells running, paused and gone apart, and ignores a pid of another program", async () => {
+    const pid = await fakeDaemon("/tmp/shardkv-fake/data/c1");
+    expect(procState(pid, "/tmp/shardkv-fake/data/c1")).toBe("running");
+    // Same pid, another data directory: not ours (as after pid reuse); never signalled.
+    expect(procState(pid, "/tmp/shardkv-fake/data/c2")).toBe("gone");
+    expect(signalNode(pid, "/tmp/shardkv-fake/data/c2", "SIGKILL")).toBe(false);
+    expect(procState(pid, "/tmp/shardkv-fake/data/c1")).toBe("running");
+    expect(procState(null, "/tmp/shardkv-fake/data/c1")).toBe("gone");
+
+    expect(signalNode(pid, "/tmp/shardkv-fake/data/c1", "SIGSTOP")).toBe(true);
+    await waitFor(() => procState(pid, "/tmp/shardkv-fake/data/c1") === "paused", { timeoutMs: 5000, what: "paused" });
+    signalNode(pid, "/tmp/shardkv-fake/data/c1", "SIGCONT");
+    await waitFor(() => procState(pid, "/tmp/shardkv-fake/data/c1") === "running", { timeoutMs: 5000, what: "running" });
+
+    expect(await stopNode(pid, "/tmp/shardkv-fake/data/c1", 5000)).toBe("term");
+    expect(procState(pid, "/tmp/shardkv-fake/data/c1")).toBe("gone");
+    expect(await stopNode(pid, "/tmp/shardkv-fake/data/c1", 5000)).toBe("none");
+  });
+
+  it("SIGKILLs a process that does not stop within the grace period, also a paused one", async () => {
+    const pid = await fakeDaemon("/tmp/shardkv-fake/data/g1n1", true);
+    await waitFor(() => procState(pid, "/tmp/shardkv-fake/data/g1n1") === "running", { timeoutMs: 5000, what: "running" });
+    signalNode(pid, "/tmp/shardkv-fake/data/g1n1", "SIGSTOP");
+    await waitFor(() => procState(pid, "/tmp/shardkv-fake/data/g1n1") === "paused", { timeoutMs: 5000, what: "paused" });
+    expect(await stopNode(pid, "/tmp/shardkv-fake/data/g1n1", 300)).toBe("kill");
+    expect(await waitGone(pid, "/tmp/shardkv-fake/data/g1n1", 1000)).toBe(true);
+  });
+});
