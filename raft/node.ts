@@ -16,7 +16,7 @@ import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
 import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
 import { describeMessage } from "./core/describe";
 import { RawNode } from "./core/raw-node";
-import type { Entry, Message, Ready, SoftState } from "./core/types";
+import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
 import type { LogStore } from "./storage/log-store";
 import type { SnapshotSink, SnapshotSource, StateMachine } from "./state-machine";
 import type { Transport } from "./transport/transport";
@@ -122,6 +122,8 @@ export class RaftNode<R = unknown> {
   private ticks = 0;
   private snapshotWanted = false;
   private sink: SnapshotSink | null = null;
+  /** The hard state last saved (term and vote decide whether a save must be synced). */
+  private hard: HardState;
   private failure: Error | null = null;
 
   private constructor(
@@ -132,6 +134,7 @@ export class RaftNode<R = unknown> {
     cfg: RaftConfig,
     applied: LogIndex,
     snapshotIndex: LogIndex,
+    hard: HardState,
   ) {
     this.raw = raw;
     this.cfg = cfg;
@@ -142,6 +145,7 @@ export class RaftNode<R = unknown> {
     this.proposalQueueMax = opts.proposalQueueMax ?? 10000;
     this.inboundQueueMax = opts.inboundQueueMax ?? 65536;
     this.soft = raw.softState();
+    this.hard = hard;
     this.applied = applied;
     this.lastSnapshotIndex = snapshotIndex;
   }
@@ -167,7 +171,7 @@ export class RaftNode<R = unknown> {
       entries: state.entries,
       applied,
     });
-    const node = new RaftNode<R>(opts, env, sm, raw, cfg, raw.status().applied, state.snapshot.index);
+    const node = new RaftNode<R>(opts, env, sm, raw, cfg, raw.status().applied, state.snapshot.index, state.hardState);
     env.transport.setReceiver((msgs) => node.receive(msgs));
     node.scheduleTick();
     node.kick();
@@ -394,7 +398,12 @@ export class RaftNode<R = unknown> {
       this.failProposalsUpTo(rd.snapshot.index);
     }
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      await this.env.storage.save({ hardState: rd.hardState, entries: rd.entries, installSnapshot: rd.snapshot });
+      // Only entries, a snapshot, or a new term or vote must be synced before anything is
+      // sent (etcd's MustSync); a commit-only change is written without waiting for fsync.
+      const hs = rd.hardState;
+      const sync = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (hs.term !== this.hard.term || hs.vote !== this.hard.vote));
+      await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
+      if (hs) this.hard = hs;
     }
     if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
     if (this.stopped) return;

@@ -11,11 +11,17 @@ export interface StateMachine<R = unknown> {
   appliedIndex(): LogIndex;
   /**
    * Applies committed entries in order (noop entries included, so the applied index moves).
-   * Must make each entry's effects and the new applied index durable together (one batch).
+   * Must write each entry's effects and the new applied index atomically together (one
+   * batch). The write need not be synced: the log keeps every entry after the last snapshot,
+   * so a state machine that loses its latest applies in a power loss restarts at an earlier
+   * applied index and is handed those entries again (see snapshot()).
    * Returns one result per entry, handed to the proposer.
    */
   apply(entries: readonly Entry[]): Promise<R[]>;
-  /** A consistent, point-in-time snapshot at the current applied index. */
+  /**
+   * A consistent, point-in-time snapshot at the current applied index. Everything applied so
+   * far must be durable when it resolves: RaftNode then compacts the log up to that index.
+   */
   snapshot(): Promise<SnapshotSource>;
   /** Starts receiving a snapshot from the leader; replaces all state once finished. */
   restore(meta: SnapshotMeta): SnapshotSink;

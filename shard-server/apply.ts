@@ -32,6 +32,11 @@ export interface ApplyStore {
    * the batch being built). Called only before the core runs, for the keys of a write.
    */
   read(shard: ShardId, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /**
+   * Optional: told every key the writes of a batch will read, before the first is applied, so
+   * a store can fetch them in one trip (RocksDB getMany) instead of one await per key.
+   */
+  prefetch?(keys: readonly { readonly shard: ShardId; readonly key: Uint8Array }[]): Promise<void>;
 }
 
 /** One applied entry: its result and what storage must make durable for it. */
@@ -65,10 +70,37 @@ export class ShardApplier {
   }
 
   /** Applies entry `e` to `core`; the caller stages `fx` before applying the next entry. */
-  async apply(core: ShardGroupCore, e: Entry, store: ApplyStore): Promise<AppliedCommand> {
+  apply(core: ShardGroupCore, e: Entry, store: ApplyStore): Promise<AppliedCommand> {
+    return this.applyDecoded(core, this.decode(e), store);
+  }
+
+  /**
+   * Applies `entries` in order, handing each one's result to `stage` (which must stage its
+   * effects) before the next; first tells the store every key the batch's writes read.
+   */
+  async applyBatch(core: ShardGroupCore, entries: readonly Entry[], store: ApplyStore, stage: (a: AppliedCommand) => Promise<void>): Promise<AppliedCommand[]> {
+    const cmds = entries.map((e) => this.decode(e));
+    if (store.prefetch) {
+      const keys: { shard: ShardId; key: Uint8Array }[] = [];
+      for (const c of cmds) if (c?.op.kind === "write") for (const o of c.op.write.ops) keys.push({ shard: c.op.write.shard, key: o.key });
+      if (keys.length > 0) await store.prefetch(keys);
+    }
+    const out: AppliedCommand[] = [];
+    for (const cmd of cmds) {
+      const a = await this.applyDecoded(core, cmd, store);
+      await stage(a);
+      out.push(a);
+    }
+    return out;
+  }
+
+  private decode(e: Entry): ShardCommand | undefined {
+    return e.type === "normal" ? decodeCommitted(e, decodeCommand, this.opts.who) : undefined;
+  }
+
+  private async applyDecoded(core: ShardGroupCore, cmd: ShardCommand | undefined, store: ApplyStore): Promise<AppliedCommand> {
     const fx = emptyEffects();
-    if (e.type !== "normal") return { cmd: undefined, result: null, fx };
-    const cmd: ShardCommand = decodeCommitted(e, decodeCommand, this.opts.who);
+    if (cmd === undefined) return { cmd: undefined, result: null, fx };
     const result = await this.dispatch(core, cmd, store, fx);
     if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10) {
       core.expireDedup(cmd.timestampMs, fx);

@@ -41,7 +41,7 @@ import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
-import { type ApplyResult, ShardApplier } from "./apply";
+import { type ApplyResult, type ApplyStore, ShardApplier } from "./apply";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
@@ -289,21 +289,35 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     assert(!this.applying, "concurrent apply");
     this.applying = true;
     try {
+      assert(entries[0]!.index > this.applied, () => `apply of entry ${entries[0]!.index} at applied ${this.applied}`);
       const overlay = new Overlay();
-      const results: ApplyResult[] = [];
-      const store = { read: (shard: ShardId, key: Uint8Array) => {
-        const k = shardKeys.data(shard, key);
-        return overlay.has(k) ? overlay.get(k) : getOrUndefined(this.db, k);
-      } };
-      for (const e of entries) {
-        assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
-        const a = await this.applier.apply(this.c, e, store);
-        results.push(a.result);
+      // Values as of the state before this batch, fetched in one getMany; the overlay (this
+      // batch's writes and cleared shards) takes precedence.
+      const before = new Map<string, Uint8Array | undefined>();
+      const store: ApplyStore = {
+        read: (shard, key) => {
+          const k = shardKeys.data(shard, key);
+          if (overlay.has(k)) return overlay.get(k);
+          const ks = k.toString("latin1");
+          return before.has(ks) ? before.get(ks) : getOrUndefined(this.db, k);
+        },
+        prefetch: async (keys) => {
+          const dbKeys = keys.map((x) => shardKeys.data(x.shard, x.key));
+          const values = await this.db.getMany(dbKeys);
+          dbKeys.forEach((k, i) => before.set(k.toString("latin1"), values[i]));
+        },
+      };
+      const applied = await this.applier.applyBatch(this.c, entries, store, async (a) => {
         if (a.cmd !== undefined) await this.stage(a.fx, overlay);
-      }
+      });
+      const results = applied.map((a) => a.result);
       const last = entries[entries.length - 1]!.index;
       overlay.set(appliedKey, u64(last));
-      await this.db.batch(overlay.ops(), { sync: true });
+      // Not synced: the Raft log (synced) holds every applied entry until snapshot() below
+      // makes this state durable, which comes before any compaction; a power loss only sends
+      // the state back to an earlier applied index, and the restart re-applies from the log.
+      // (A process crash loses nothing: RocksDB has written its WAL to the OS.)
+      await this.db.batch(overlay.ops(), { sync: false });
       this.applied = last;
       this.markDurable();
       return results;
@@ -421,6 +435,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   async snapshot(): Promise<SnapshotSource> {
     assert(!this.closed, "snapshot after close");
+    // Applies are written without fsync; RaftNode compacts the log up to this snapshot once it
+    // returns, so everything applied must be durable first. One synced write flushes the
+    // RocksDB WAL, and with it every earlier write.
+    await this.db.put(appliedKey, u64(this.applied), { sync: true });
     const chunkBytes = this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes;
     // The iterator pins a RocksDB snapshot now; the applied index is its first key.
     const it = this.db.iterator({})[Symbol.asyncIterator]();

@@ -266,10 +266,14 @@ export class ShardServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.nats?.close().catch(() => undefined);
-      await this.driver.stop();
-      this.groupRpc.close();
+      // The driver halts now, but its tasks may wait on a proposal: stopping the node fails
+      // those (Stopped) before the driver is waited for (a proposal could otherwise wait
+      // forever once the peers are gone, and the stop with it).
+      const driverDone = this.driver.stop();
       this.tserver.close();
       await this.node.stop();
+      await driverDone;
+      this.groupRpc.close();
       await shutdownGrpc(this.grpcServer, 2000);
       this.controller.close();
       await this.sm.close();

@@ -41,6 +41,13 @@ export interface SaveBatch {
    * knows the snapshot's term and can complete the install (DESIGN.md §2.4).
    */
   readonly pendingSnapshot?: SnapshotMeta | null;
+  /**
+   * false: the batch changes only the commit index of the hard state (no entries, term and
+   * vote unchanged, no snapshot): it is written without waiting for fsync (etcd's MustSync).
+   * A power loss may lose it; the restart then takes commit = max(stored commit, the state
+   * machine's applied index), and the leader tells the rest again. Default true.
+   */
+  readonly sync?: boolean;
 }
 
 export interface LogStore {

@@ -51,6 +51,8 @@ export interface LevelIteratorOptions {
 export interface LevelDb {
   /** Rejects with an error whose `notFound` is true when the key is absent. */
   get(key: Buffer): Promise<Buffer>;
+  /** The values at `keys`, in order; undefined where absent (one trip to RocksDB for all). */
+  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
   put(key: Buffer, value: Uint8Array, options?: { sync?: boolean }): Promise<void>;
   del(key: Buffer, options?: { sync?: boolean }): Promise<void>;
   batch(ops: LevelBatchOp[], options: { sync: boolean }): Promise<void>;
@@ -265,7 +267,8 @@ export class RocksLogStore implements LogStore {
    * stored entry deleted), then `entries` (puts, plus deletions of stored entries after the
    * new last index), then `hardState`. Asserts (caller bugs): entries contiguous with
    * non-decreasing terms, entries[0] in (compacted, last + 1], a snapshot not older than the
-   * recorded one, and the final commit within the log. Resolves once fsynced.
+   * recorded one, and the final commit within the log. Resolves once fsynced (once written,
+   * for `sync: false`).
    */
   save(batch: SaveBatch): Promise<void> {
     return this.serial(async () => {
@@ -301,7 +304,7 @@ export class RocksLogStore implements LogStore {
         `log store: commit ${hardState.commit} beyond last index ${last.index} and snapshot ${snapshot.index}`);
       if (batch.hardState) ops.push(put(rocksKeys.hardState, encodeHardState(hardState)));
       if (ops.length === 0) return;
-      await this.write(ops);
+      await this.write(ops, batch.sync ?? true);
       this.snapshot = snapshot;
       this.compacted = compacted;
       this.last = last;
@@ -365,10 +368,10 @@ export class RocksLogStore implements LogStore {
     return p;
   }
 
-  /** Writes `ops` in one synced batch; a failure poisons the store (see the module comment). */
-  private async write(ops: LevelBatchOp[]): Promise<void> {
+  /** Writes `ops` in one batch, synced unless told; a failure poisons the store (see the module comment). */
+  private async write(ops: LevelBatchOp[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.db.batch(ops, { sync });
     } catch (err) {
       this.unusable = err instanceof Error ? err : new Error(String(err));
       throw err;

@@ -92,6 +92,8 @@ export class SimDisk {
     this.epoch++;
     this.lostWrites += this.pending;
     this.pending = 0;
+    this.lostUnsynced += this.pendingUnsynced;
+    this.pendingUnsynced = 0;
   }
 
   /** A deep copy of the durable log state (what a restarting node loads). */
@@ -105,6 +107,7 @@ export class SimDisk {
    */
   write<T>(epoch: number, what: string, fn: () => T | Promise<T>, lies = false): Promise<T> {
     if (epoch !== this.epoch) return new Promise<T>(() => {});
+    if (this.unsyncedFailure) return Promise.reject(this.unsyncedFailure);
     if (lies) return this.lyingWrite(epoch, what, fn);
     const lat = this.rng.range(this.latency.minMs, this.latency.maxMs);
     const done = Math.max(this.clock.nowMs() + lat, this.lastDoneMs);
@@ -135,6 +138,29 @@ export class SimDisk {
       });
     });
   }
+
+  /**
+   * A write the caller does not wait for (no fsync): resolves at once; the mutation becomes
+   * durable in order with the other writes, after the disk's latency, unless a crash comes
+   * first (then it is lost, like an unflushed page cache).
+   */
+  writeUnsynced(epoch: number, what: string, fn: () => void): Promise<void> {
+    if (this.unsyncedFailure) return Promise.reject(this.unsyncedFailure);
+    this.pendingUnsynced++;
+    const e = this.epoch;
+    // A mutation that fails its checks (a caller bug) fails the node's next write.
+    void this.write(epoch, what, () => {
+      if (e === this.epoch) this.pendingUnsynced--;
+      fn();
+    }).catch((err: Error) => (this.unsyncedFailure = err));
+    return Promise.resolve();
+  }
+
+  private pendingUnsynced = 0;
+  /** Writes made without waiting for fsync that a crash lost. */
+  lostUnsynced = 0;
+
+  private unsyncedFailure: Error | undefined;
 
   /**
    * A disk whose fsync lies (a volatile write cache that claims durability): the caller hears
@@ -257,6 +283,7 @@ export class SimLogStore implements LogStore {
       installSnapshot: batch.installSnapshot ? { ...batch.installSnapshot, voters: [...batch.installSnapshot.voters] } : undefined,
       pendingSnapshot: batch.pendingSnapshot ? { ...batch.pendingSnapshot, voters: [...batch.pendingSnapshot.voters] } : batch.pendingSnapshot,
     };
+    if (batch.sync === false) return this.disk.writeUnsynced(this.epoch, "save (no fsync)", () => this.disk.applySave(copy));
     return this.disk.write(this.epoch, "save", () => this.disk.applySave(copy), this.disk.lyingFsync);
   }
 

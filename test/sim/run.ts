@@ -87,6 +87,8 @@ export interface RunStats {
   refused: number;
   unknown: number;
   lostWrites: number;
+  /** Commit-only hard state saves (written without fsync) that crashes lost. */
+  lostUnsyncedSaves: number;
   pauses: number;
   /** Virtual ms the liveness phase took to settle (-1: it did not). */
   livenessSettledMs: number;
@@ -330,9 +332,11 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
 
   let lostWrites = 0;
+  let lostUnsyncedSaves = 0;
   let snapshotsTaken = 0;
   for (const d of cluster.disks.values()) {
     lostWrites += d.lostWrites;
+    lostUnsyncedSaves += d.lostUnsynced;
     snapshotsTaken += d.snapshotsTaken;
   }
   const ns = cluster.net.stats;
@@ -358,6 +362,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     refused: checker.stats.rejected,
     unknown: checker.stats.unknown,
     lostWrites,
+    lostUnsyncedSaves,
     livenessSettledMs,
     interruptedInstalls: cluster.stats.interruptedInstalls,
     pauses: cluster.stats.pauses,
