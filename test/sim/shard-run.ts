@@ -1,10 +1,10 @@
 /**
  * One seeded whole-cluster run (issue 4): a controller group (3 replicas, controller-sm.ts)
- * and 1-4 shard groups (1, 3 or 5 replicas; shard-sm.ts, the daemon's apply path), every
+ * and 2-4 shard groups (1, 3 or 5 replicas; shard-sm.ts, the daemon's apply path), every
  * replica a real RaftNode on its group's simulated network and disk; on every replica the
  * daemon's own MigrationDriver (shard-server/migration-driver.ts) and ShardService
  * (shard-server/service.ts), reached over simulated RPCs (shard-rpc.ts: delays, drops,
- * duplicates, isolation); an admin issuing Join/Leave/Move through the controller group; 1-4
+ * duplicates, isolation); an admin issuing Join/Leave/Move through the controller group; 2-5
  * clients speaking client/shardkv.ts's protocol (route by shardOf + latest config, follow
  * NotLeader, refresh on WrongGroup, retry a timed-out write with the SAME seq, ackedBelow, several
  * ops in flight). Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
@@ -44,7 +44,7 @@ import { ShardDurable, type ShardSabotage, SimShardStateMachine } from "./shard-
 export const shardSafetyMs = 8_000;
 
 /** The fixed seeds `npm test` runs (test/unit/shard-sim.test.ts). */
-export const shardFixedSeeds: readonly number[] = Array.from({ length: 24 }, (_, i) => i + 1);
+export const shardFixedSeeds: readonly number[] = Array.from({ length: 60 }, (_, i) => i + 1);
 
 export interface ShardClientConfig {
   readonly concurrency: number;
@@ -56,6 +56,8 @@ export interface ShardClientConfig {
   readonly casRate: number;
   readonly batchRate: number;
   readonly deleteRate: number;
+  /** Probability that a get first goes to a random replica of the group (a stale leader hint). */
+  readonly randomReadRate: number;
 }
 
 export interface ShardSimParams extends NemesisParams {
@@ -74,6 +76,8 @@ export interface ShardSimParams extends NemesisParams {
   readonly dedupTtlMs: number;
   readonly pullChunkBytes: number;
   readonly fullRestart: boolean;
+  /** The shard state machines apply without fsync, like the daemon's (SimShardOptions.unsyncedApplies). */
+  readonly unsyncedApplies: boolean;
 }
 
 export interface ShardRunOptions {
@@ -128,7 +132,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
   const groups: ClusterConfig[] = [];
   for (let g = 0; g < groupCount; g++) groups.push(clusterConfig(r, r.pick([3, 3, 3, 3, 1, 5]), faulty));
   const delayMinMs = r.range(1, 3);
-  return {
+  const p: ShardSimParams = {
     controller: clusterConfig(r, 3, faulty),
     groups,
     shardCount: r.range(4, 12),
@@ -144,6 +148,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
       casRate: r.between(0, 0.15),
       batchRate: r.between(0, 0.2),
       deleteRate: r.between(0, 0.05),
+      randomReadRate: r.between(0, 0.5),
     },
     adminGapMs: r.range(200, 1500),
     rpc: {
@@ -168,7 +173,13 @@ export function deriveShardParams(seed: number): ShardSimParams {
     },
     downMsMax: r.range(20, 1200),
     fullRestart: r.bool(0.5),
+    unsyncedApplies: false,
   };
+  // Drawn last (earlier draws, hence older seeds' other parameters, stay as they were). Longer
+  // than a client's deadline plus its backoff, so a retry always finds its record; short enough
+  // that idle clients' records expire during a run.
+  const dedupTtlMs = r.pick([10_000, 60_000]);
+  return { ...p, dedupTtlMs, unsyncedApplies: r.bool(0.5) };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -285,6 +296,7 @@ class World {
     if (!d) this.durables.set(key, (d = new ShardDurable(gid, id, p.shardCount)));
     const sm = new SimShardStateMachine(disk, d, {
       dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
+      unsyncedApplies: p.unsyncedApplies,
     });
     const self = groupAddress(gid, id);
     // The incarnation this driver belongs to (the handle is created right after this factory).
@@ -541,9 +553,9 @@ class SimShardClient {
     const rec = this.record({ op: "get", input: { key } });
     const k = enc.encode(key);
     const shard = shardOf(k, this.w.params.shardCount);
-    const r = await this.onShard("get", shard, (addr) => this.w.rpc.call<GroupEndpoint, Uint8Array | undefined>(this.address, addr, `get ${key}`, async (e) => {
+    const r = await this.onShard("get", shard, this.rng.bool(this.cfg.randomReadRate), (addr) => this.w.rpc.call<GroupEndpoint, Uint8Array | undefined>(this.address, addr, `get ${key}`, async (e) => {
       const v = await e.svc.get(k);
-      this.w.checker.readServed(e.h.sm.durable.gid, e.h.id, shard, e.h.sm.durable.config.num);
+      this.w.checker.readServed(e.h.sm.state.gid, e.h.id, shard, e.h.sm.state.config.num);
       return v;
     }, { timeoutMs: this.attemptMs() }));
     if (r === gaveUp) return;
@@ -578,7 +590,7 @@ class SimShardClient {
     const seq = this.nextSeq++;
     let r: readonly OpResult[] | GaveUp;
     try {
-      r = await this.onShard("write", shard, (addr) => this.w.rpc.call<GroupEndpoint, readonly OpResult[]>(this.address, addr, `write #${seq}`,
+      r = await this.onShard("write", shard, false, (addr) => this.w.rpc.call<GroupEndpoint, readonly OpResult[]>(this.address, addr, `write #${seq}`,
         (e) => e.svc.write({ clientId: this.clientId, seq, ackedBelow: this.lowUnacked, shard, ops: kvOps }), { timeoutMs: this.attemptMs() }));
     } finally {
       this.doneAbove.add(seq);
@@ -639,7 +651,7 @@ class SimShardClient {
   }
 
   /** client/shardkv.ts's onShard: route, follow NotLeader, refresh on WrongGroup, give up at the deadline. */
-  private async onShard<T>(what: string, shard: ShardId, call: (address: string) => Promise<T>): Promise<T | GaveUp> {
+  private async onShard<T>(what: string, shard: ShardId, randomFirst: boolean, call: (address: string) => Promise<T>): Promise<T | GaveUp> {
     const end = this.w.clock.nowMs() + this.cfg.deadlineMs;
     let attempt = 0;
     let hops = 0;
@@ -656,7 +668,9 @@ class SimShardClient {
         await this.sleep(this.backoffMs(attempt++));
         continue;
       }
-      const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
+      const target = randomFirst && attempt === 0 && hops === 0
+        ? this.rng.pick(servers)
+        : this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
       try {
         const r = await call(target);
         this.leaders.set(gid, target);
@@ -710,8 +724,10 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     }
     opts.trace?.(l.slice(0, -1));
   };
+  const appendKeys = new Set<string>();
+  for (let i = 0; i < params.appendKeys; i++) appendKeys.add(`a${i}`);
   let w: World | undefined;
-  const checker = new ShardChecker((num) => w?.configOf(num));
+  const checker = new ShardChecker((num) => w?.configOf(num), appendKeys);
   w = new World(params, clock, root, checker, trace, opts.sabotage);
   const world = w;
   trace(`shard seed ${seed} params ${JSON.stringify(params)}${opts.sabotage ? ` SABOTAGE ${JSON.stringify(opts.sabotage)}` : ""}`);
@@ -763,11 +779,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
   for (const c of world.allClusters()) for (const id of c.ids) c.start(id);
   const keys: string[] = [];
   for (let i = 0; i < params.keys; i++) keys.push(`k${i}`);
-  const appendKeys = new Set<string>();
-  for (let i = 0; i < params.appendKeys; i++) {
-    keys.push(`a${i}`);
-    appendKeys.add(`a${i}`);
-  }
+  for (const k of appendKeys) keys.push(k);
   const admin = new SimAdmin(world, root.fork("admin"));
   admin.start();
   const clients: SimShardClient[] = [];
@@ -865,7 +877,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
       // gc: replicas hold no data of shards their group does not own.
       for (const [gid, c] of world.groups) {
         for (const id of c.ids) {
-          const d = world.durables.get(`${gid}/${id}`)!;
+          const d = c.handles.get(id)!.sm.state;
           for (let s = 0; s < params.shardCount; s++) {
             if (latest.shards[s] !== gid && d.keysOf(s as ShardId) > 0) failure ??= `gc: g${gid}n${id} still holds ${d.keysOf(s as ShardId)} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`;
           }
@@ -875,7 +887,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
       for (const key of keys) {
         const s = shardOf(key, params.shardCount);
         const l = world.groups.get(latest.shards[s]!)!.leader()!;
-        const v = l.sm.durable.value(s, Buffer.from(key).toString("latin1"));
+        const v = l.sm.state.value(s, Buffer.from(key).toString("latin1"));
         finals.set(key, v === undefined ? undefined : dec.decode(v));
       }
       checker.finish(finals, clock.nowMs());
@@ -890,10 +902,12 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
   hash.update(pending);
   let crashes = 0;
   let snapshotsInstalled = 0;
+  let lostUnsyncedApplies = 0;
   for (const c of world.allClusters()) {
     crashes += c.stats.crashes;
     snapshotsInstalled += c.stats.snapshotsInstalled;
   }
+  for (const c of world.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.lostUnsynced;
   const stats: Record<string, number> = {
     events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
     configs: (world.controller.leader()?.sm.latest().num ?? -1),
@@ -902,7 +916,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     acked: clients.reduce((n, c) => n + c.stats.acked, 0),
     gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
     wrongGroup: clients.reduce((n, c) => n + c.stats.wrongGroup, 0),
-    crashes, snapshotsInstalled,
+    crashes, snapshotsInstalled, unsyncedApplies: params.unsyncedApplies ? 1 : 0, lostUnsyncedApplies,
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
     livenessSettledMs, probeDone: probeDone ? 1 : 0,

@@ -6,10 +6,13 @@
  * batch that completes after the disk's fsync latency (a crash loses every apply not synced,
  * and a restart rebuilds the core from what is durable, so missing Effects would show).
  *
- * Reads (`get`, `pullChunks`, snapshots) see durable state only, like the daemon's RocksDB
- * reads; the core runs ahead while a write is in flight, so `pullChunks` waits for it, as
- * RocksShardStateMachine does. Snapshots (the whole durable state, codec-encoded) and pulled
- * chunks are small, so multi-chunk paths run.
+ * With `unsyncedApplies` (like the daemon, whose applies skip fsync) an apply is visible at
+ * once and reaches the disk after its latency; a crash before that sends the replica back to an
+ * earlier applied index (RaftNode re-applies from the log), and `snapshot()` first waits until
+ * everything applied is durable. Without it, an apply resolves once durable; the core runs
+ * ahead meanwhile, so `pullChunks` waits for it, as RocksShardStateMachine did with synced
+ * applies. Reads (`get`, `pullChunks`, snapshots) see the applied state. Snapshots (the whole
+ * state, codec-encoded) and pulled chunks are small, so multi-chunk paths run.
  */
 import { assert } from "../../common/assert";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
@@ -79,6 +82,17 @@ export class ShardDurable {
     if (fx.config) this.config = fx.config;
   }
 
+  /** A deep copy (maps copied; records, metas and values are immutable and shared). */
+  clone(): ShardDurable {
+    const c = new ShardDurable(this.gid, this.node, this.shardCount);
+    c.applied = this.applied;
+    c.config = this.config;
+    c.metas = new Map(this.metas);
+    c.dedup = new Map([...this.dedup].map(([s, t]) => [s, new Map(t)]));
+    c.data = new Map([...this.data].map(([s, m]) => [s, new Map(m)]));
+    return c;
+  }
+
   core(dedupTtlMs: number): ShardGroupCore {
     return new ShardGroupCore({
       gid: this.gid, shardCount: this.shardCount, config: this.config, metas: [...this.metas.values()], dedup: this.dedup, dedupTtlMs,
@@ -116,6 +130,13 @@ export interface ShardSabotage {
 
 export interface SimShardOptions {
   readonly dedupTtlMs: number;
+  /**
+   * Like RocksShardStateMachine: an apply is visible at once and written without fsync (a crash
+   * loses it: the replica restarts at an earlier applied index and re-applies from the log);
+   * snapshot() first waits until everything applied is durable. Otherwise each apply resolves
+   * only once durable.
+   */
+  readonly unsyncedApplies?: boolean;
   readonly snapshotChunkBytes: number;
   readonly observer?: ShardObserver;
   readonly sabotage?: ShardSabotage;
@@ -161,10 +182,16 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   private c: ShardGroupCore;
   private readonly applier: ShardApplier;
   private inFlight: Promise<void> | undefined;
+  /**
+   * What reads see: the durable state itself, or (unsyncedApplies) a copy that runs ahead of
+   * it by the applies not yet on disk.
+   */
+  private visible: ShardDurable;
 
   constructor(private readonly disk: SimDisk, readonly durable: ShardDurable, private readonly opts: SimShardOptions) {
     this.epoch = disk.epoch;
     assert(disk.smApplied === durable.applied, () => `sm g${durable.gid} n${disk.node}: disk says applied ${disk.smApplied}, shard state ${durable.applied}`);
+    this.visible = opts.unsyncedApplies ? durable.clone() : durable;
     this.c = durable.core(opts.dedupTtlMs);
     this.applier = new ShardApplier({ who: `shard group ${durable.gid}`, shardCount: durable.shardCount, dedupTtlMs: opts.dedupTtlMs });
     if (opts.sabotage?.skipOwnership) this.breakOwnership();
@@ -175,7 +202,12 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   }
 
   appliedIndex(): LogIndex {
-    return this.durable.applied;
+    return this.visible.applied;
+  }
+
+  /** The state reads see (durable, or ahead of it with unsynced applies). */
+  get state(): ShardDurable {
+    return this.visible;
   }
 
   /** Sabotage: the core's ownership check lets writes to a shard in any state through. */
@@ -197,7 +229,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
 
   private async applyNow(entries: readonly Entry[]): Promise<ApplyResult[]> {
     assert(entries.length > 0, "apply of no entries");
-    const d = this.durable;
+    const d = this.visible;
     const first = entries[0]!.index;
     // Reads of later entries in the batch see earlier ones: copy-on-write per shard.
     const work = new Map<ShardId, Map<string, Uint8Array>>();
@@ -238,19 +270,31 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
       out.push({ index: e.index, cmd: a.cmd, result: a.result, configNum: this.c.config.num, shardData });
     }
     const last = entries[entries.length - 1]!.index;
-    return this.disk.write(this.epoch, "apply", () => {
-      assert(first === d.applied + 1, () => `sm g${d.gid} n${d.node}: applying ${first}..${last} at applied ${d.applied}`);
-      for (const fx of fxs) d.stage(fx);
-      d.applied = last;
+    const durable = this.durable;
+    const persist = (): void => {
+      assert(first === durable.applied + 1, () => `sm g${durable.gid} n${durable.node}: applying ${first}..${last} at durable applied ${durable.applied}`);
+      for (const fx of fxs) durable.stage(fx);
+      durable.applied = last;
       this.disk.smApplied = last;
-      this.opts.observer?.applied(d.gid, d.node, out, d);
-      return out.map((a) => a.result);
-    });
+    };
+    if (!this.opts.unsyncedApplies) {
+      return this.disk.write(this.epoch, "apply", () => {
+        persist();
+        this.opts.observer?.applied(d.gid, d.node, out, d);
+        return out.map((a) => a.result);
+      });
+    }
+    assert(first === d.applied + 1, () => `sm g${d.gid} n${d.node}: applying ${first}..${last} at applied ${d.applied}`);
+    for (const fx of fxs) d.stage(fx);
+    d.applied = last;
+    this.opts.observer?.applied(d.gid, d.node, out, d);
+    await this.disk.writeUnsynced(this.epoch, "apply (no fsync)", persist);
+    return out.map((a) => a.result);
   }
 
   /** The daemon's read point: durable ownership, then the durable value. */
   async get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined> {
-    const d = this.durable;
+    const d = this.visible;
     if (!Number.isInteger(shard) || shard < 0 || shard >= d.shardCount) throw new InvalidArgumentError("shard", `must be in [0, ${d.shardCount}), got ${shard}`);
     const s = shardOf(key, d.shardCount);
     if (s !== shard) throw new InvalidArgumentError("key", `key of shard ${s} read as shard ${shard}`);
@@ -259,7 +303,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   }
 
   async *pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
-    const d = this.durable;
+    const d = this.visible;
     if (!Number.isInteger(shard) || shard < 0 || shard >= d.shardCount) throw new InvalidArgumentError("shard", `must be in [0, ${d.shardCount}), got ${shard}`);
     while (this.inFlight !== undefined) await this.inFlight;
     const ready = this.c.canServePull(configNum, shard);
@@ -289,8 +333,11 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   }
 
   async snapshot(): Promise<SnapshotSource> {
+    // RaftNode compacts the log up to the snapshot: everything applied must be durable first.
+    // A synced write completes after every earlier write (in order), like a RocksDB WAL sync.
+    while (this.durable.applied < this.visible.applied) await this.disk.write(this.epoch, "sync", () => undefined);
     this.disk.snapshotsTaken++;
-    return bytesSnapshotSource(this.durable.applied, encodeSnapshot(this.durable), this.opts.snapshotChunkBytes);
+    return bytesSnapshotSource(this.visible.applied, encodeSnapshot(this.visible), this.opts.snapshotChunkBytes);
   }
 
   restore(meta: SnapshotMeta): SnapshotSink {
@@ -306,6 +353,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
       const done = p.then(() => undefined, () => undefined);
       this.inFlight = done;
       await p;
+      if (this.opts.unsyncedApplies) this.visible = d.clone();
       this.c = d.core(this.opts.dedupTtlMs);
       if (this.opts.sabotage?.skipOwnership) this.breakOwnership();
       this.applier.reset();
