@@ -4,7 +4,7 @@
  * load shape. Pure: no I/O; every malformed flag is a UsageError naming the flag
  * (test/unit/bench-args.test.ts).
  */
-import { UsageError, parseAddressList, parseDuration, usage } from "../common/cli-args";
+import { ArgReader, UsageError, parseAddressList, parseDuration, usage } from "../common/cli-args";
 
 /** What each worker does per operation. mixed: a get with probability readPercent %, else a put. */
 export type Workload =
@@ -170,21 +170,10 @@ export function parseBenchArgs(
     let phaseMarks = false;
     let nats: string | undefined;
     let excludeShard: number | undefined;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
+    const args = new ArgReader(argv);
+    for (let a = args.next(); a !== undefined; a = args.next()) {
       if (!a.startsWith("-")) throw usage("argument", `unexpected ${JSON.stringify(a)} (every option is a --flag)`);
-      const eq = a.indexOf("=");
-      const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-      const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
-      const value = (): string => {
-        if (inline !== undefined) return inline;
-        const v = argv[++i];
-        if (v === undefined || (v.startsWith("--") && v.length > 2)) throw usage(flag, "missing value");
-        return v;
-      };
-      const noValue = (): void => {
-        if (inline !== undefined) throw usage(flag, "takes no value");
-      };
+      const { flag, value, noValue } = args.option(a);
       switch (flag) {
         case "-h": case "--help": noValue(); return { kind: "help" };
         case spec.addressFlag: addresses = parseAddressList(flag, value()); break;

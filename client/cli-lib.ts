@@ -2,7 +2,7 @@
  * The pure half of the `shardkv` data CLI (client/cli.ts): argument parsing and output
  * formatting, no I/O, so every rule is unit-tested (test/unit/client-cli-lib.test.ts).
  */
-import { UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
+import { ArgReader, UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
@@ -145,28 +145,17 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     let absent = false;
     const positional: string[] = [];
     let help = false;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
+    const args = new ArgReader(argv);
+    for (let a = args.next(); a !== undefined; a = args.next()) {
       if (a === "--") {
-        positional.push(...argv.slice(i + 1));
+        positional.push(...args.rest());
         break;
       }
       if (!a.startsWith("-") || a === "-") {
         positional.push(a);
         continue;
       }
-      const eq = a.indexOf("=");
-      const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-      const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
-      const valueOf = (): string => {
-        if (inline !== undefined) return inline;
-        const v = argv[++i];
-        if (v === undefined || (v.startsWith("--") && v.length > 2)) throw usage(flag, "missing value");
-        return v;
-      };
-      const noValue = (): void => {
-        if (inline !== undefined) throw usage(flag, "takes no value");
-      };
+      const { flag, value: valueOf, noValue } = args.option(a);
       switch (flag) {
         case "-h": case "--help": noValue(); help = true; break;
         case "--json": noValue(); json = true; break;

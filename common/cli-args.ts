@@ -41,3 +41,46 @@ export function parseAddressList(field: string, s: string): string[] {
   if (dup !== undefined) throw usage(field, `${JSON.stringify(dup)} is listed twice`);
   return addrs;
 }
+
+/**
+ * Reads a command line's arguments in order, for the CLIs' option parsers. `option(a)` splits
+ * the current argument "--flag" or "--flag=value": `value()` is the inline value, else the
+ * next argument (which must not be another --flag, else "missing value"); `noValue()` refuses
+ * an inline value for a flag that takes none.
+ */
+export class ArgReader {
+  private i = -1;
+
+  constructor(private readonly argv: readonly string[]) {}
+
+  /** The next argument, undefined after the last. */
+  next(): string | undefined {
+    return this.argv[++this.i];
+  }
+
+  /** Every argument after the current one (they are consumed). */
+  rest(): string[] {
+    const r = this.argv.slice(this.i + 1);
+    this.i = this.argv.length;
+    return r;
+  }
+
+  option(a: string): { readonly flag: string; value(): string; noValue(): void } {
+    const eq = a.indexOf("=");
+    const split = a.startsWith("--") && eq > 0;
+    const flag = split ? a.slice(0, eq) : a;
+    const inline = split ? a.slice(eq + 1) : undefined;
+    return {
+      flag,
+      value: () => {
+        if (inline !== undefined) return inline;
+        const v = this.next();
+        if (v === undefined || (v.startsWith("--") && v.length > 2)) throw usage(flag, "missing value");
+        return v;
+      },
+      noValue: () => {
+        if (inline !== undefined) throw usage(flag, "takes no value");
+      },
+    };
+  }
+}

@@ -7,22 +7,16 @@
  * timing assertions: the numbers are for `npm run bench`, not for tests.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { GroupId } from "../../common/ids";
 import { shardOf } from "../../controller/shard-of";
+import { type CliRun, runShardkv } from "../lib/run-cli";
 import { ShardCluster, TestKV } from "../lib/shard-cluster";
 
-const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 describe("shardkv bench against a running cluster", () => {
   let dir: string;
@@ -48,19 +42,9 @@ describe("shardkv bench against a running cluster", () => {
   });
 
   function bench(args: readonly string[]): Promise<Run> {
-    const env = { ...process.env };
-    delete env["SHARDKV_CONTROLLERS"];
-    const argv = ["bench", "--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args];
-    return new Promise((resolve, reject) => {
-      const p = spawn(shardkvBin, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      p.stdout.on("data", (b: Buffer) => out.push(b));
-      p.stderr.on("data", (b: Buffer) => err.push(b));
-      p.once("error", reject);
-      p.once("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    });
+    return runShardkv(["bench", "--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args]);
   }
+
 
   /** The one JSON line of a run, after checking the run's shape. */
   function jsonOf(r: Run): Record<string, any> {

@@ -6,21 +6,15 @@
  * key fails with one line on stderr naming the limit and the size, and writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { GroupId } from "../../common/ids";
+import { type CliRun, runShardkv } from "../lib/run-cli";
 import { ShardCluster, TestKV } from "../lib/shard-cluster";
 
-const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 describe("bin/shardkv against a running cluster", () => {
   let dir: string;
@@ -47,21 +41,9 @@ describe("bin/shardkv against a running cluster", () => {
 
   /** Runs bin/shardkv --controllers <cluster> `args`, with `input` on stdin (else stdin closed). */
   function shardkv(args: readonly string[], input?: string | Buffer): Promise<Run> {
-    const env = { ...process.env };
-    delete env["SHARDKV_CONTROLLERS"];
-    delete env["SHARDKV_NATS"];
-    const argv = ["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args];
-    return new Promise((resolve, reject) => {
-      const p = spawn(shardkvBin, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      p.stdout.on("data", (b: Buffer) => out.push(b));
-      p.stderr.on("data", (b: Buffer) => err.push(b));
-      p.once("error", reject);
-      p.once("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-      p.stdin.end(input ?? "");
-    });
+    return runShardkv(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args], input);
   }
+
 
   it("put, get, append, delete and cas", async () => {
     onFail();

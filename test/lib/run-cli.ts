@@ -1,0 +1,33 @@
+/**
+ * Runs `bin/shardkv` as a user would, against a cluster's controllers: the environment's
+ * SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
+ * `input` (or is closed), and the result is the exit code with everything printed.
+ */
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `bin/shardkv <argv...>`; resolves when it exits. */
+export function runShardkv(argv: readonly string[], input?: string | Buffer): Promise<CliRun> {
+  const env = { ...process.env };
+  delete env["SHARDKV_CONTROLLERS"];
+  delete env["SHARDKV_NATS"];
+  return new Promise((resolve, reject) => {
+    const p = spawn(shardkvBin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on("data", (b: Buffer) => out.push(b));
+    p.stderr.on("data", (b: Buffer) => err.push(b));
+    p.once("error", reject);
+    p.once("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    p.stdin.end(input ?? "");
+  });
+}
