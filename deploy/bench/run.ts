@@ -99,10 +99,12 @@ async function runShardkv(groups: number, o: RunOptions, work: string): Promise<
     }
     if (!o.scenarios) return { cells: out, idleCores: idle };
     if (groups === 1) {
-      const restart = await runRestart(cluster, o, say);
-      say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
+      // Failover first: it needs Status answers from every server, and with 1 GiB stored the
+      // Status RPC (which counts each shard's keys by scanning them) takes seconds.
       const failover = await runFailover(cluster, o);
       say(`  shardkv 1g failover: ${"error" in failover ? `FAILED: ${failover.error}` : `killed ${failover.killed}; writes resumed after ${Math.round(failover.resumeMs)} ms (100 ms windows)`}`);
+      const restart = await runRestart(cluster, o, say);
+      say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
       return { cells: out, idleCores: idle, failover, restart };
     }
     const shardMove = await runShardMove(cluster, o, say);
