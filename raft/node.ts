@@ -39,7 +39,15 @@ export interface RaftNodeOptions {
   readonly tickMs?: number;
   /** Take a snapshot and compact the log every this many applied entries. Default 10000. */
   readonly snapshotEveryEntries?: number;
-  /** Entries kept in the log below a snapshot, for followers that lag a little. Default 1000. */
+  /**
+   * ... or once the entries applied since the last snapshot hold this many bytes of data
+   * (large values: the log, which a restart loads whole, stays small). Default 64 MiB.
+   */
+  readonly snapshotEveryBytes?: number;
+  /**
+   * Entries kept in the log below a snapshot, for followers that lag a little. Default 1000,
+   * and never more than a quarter of snapshotEveryBytes of data.
+   */
   readonly compactKeepEntries?: number;
   /** Proposals waiting for the loop. Default 10000. */
   readonly proposalQueueMax?: number;
@@ -90,6 +98,11 @@ export class RaftNode<R = unknown> {
   private readonly logger: Logger;
   private readonly tickMs: number;
   private readonly snapshotEvery: number;
+  private readonly snapshotEveryBytes: number;
+  /** Data bytes of the entries applied since the last snapshot. */
+  private bytesSinceSnapshot = 0;
+  /** Data sizes of the applied entries still in the log (trimmed at each compaction). */
+  private appliedSizes: { index: LogIndex; bytes: number }[] = [];
   private readonly compactKeep: number;
   private readonly proposalQueueMax: number;
   private readonly inboundQueueMax: number;
@@ -141,6 +154,7 @@ export class RaftNode<R = unknown> {
     this.logger = env.logger ?? silentLogger;
     this.tickMs = opts.tickMs ?? 100;
     this.snapshotEvery = opts.snapshotEveryEntries ?? 10000;
+    this.snapshotEveryBytes = opts.snapshotEveryBytes ?? 64 * 1024 * 1024;
     this.compactKeep = opts.compactKeepEntries ?? 1000;
     this.proposalQueueMax = opts.proposalQueueMax ?? 10000;
     this.inboundQueueMax = opts.inboundQueueMax ?? 65536;
@@ -300,7 +314,7 @@ export class RaftNode<R = unknown> {
       while (!this.stopped) {
         this.feed();
         if (!this.raw.hasReady()) {
-          if (this.snapshotWanted || this.applied - this.lastSnapshotIndex >= this.snapshotEvery) {
+          if (this.snapshotWanted || this.applied - this.lastSnapshotIndex >= this.snapshotEvery || this.bytesSinceSnapshot >= this.snapshotEveryBytes) {
             await this.takeSnapshot();
             continue;
           }
@@ -394,6 +408,8 @@ export class RaftNode<R = unknown> {
       this.sink = null;
       this.applied = rd.snapshot.index;
       this.lastSnapshotIndex = rd.snapshot.index;
+      this.bytesSinceSnapshot = 0;
+      this.appliedSizes = [];
       for (const s of this.sources.splice(0)) s.src.close();
       this.failProposalsUpTo(rd.snapshot.index);
     }
@@ -450,6 +466,10 @@ export class RaftNode<R = unknown> {
     const results = await this.sm.apply(fresh);
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
     this.applied = fresh[fresh.length - 1]!.index;
+    for (const e of fresh) {
+      this.appliedSizes.push({ index: e.index, bytes: e.data.length });
+      this.bytesSinceSnapshot += e.data.length;
+    }
     for (let i = 0; i < fresh.length; i++) {
       const e = fresh[i]!;
       const p = this.inLog.get(e.index);
@@ -495,7 +515,20 @@ export class RaftNode<R = unknown> {
       return;
     }
     assert(src.index <= this.applied, `snapshot at ${src.index} beyond applied ${this.applied}`);
-    const keep = Math.max(0, src.index - this.compactKeep) as LogIndex;
+    // Keep compactKeep entries below the snapshot, but at most a quarter of
+    // snapshotEveryBytes of data (the newest ones).
+    let keep = Math.max(0, src.index - this.compactKeep) as LogIndex;
+    let keptBytes = 0;
+    for (let i = this.appliedSizes.length - 1; i >= 0; i--) {
+      const e = this.appliedSizes[i]!;
+      if (e.index > src.index) continue;
+      if (e.index <= keep) break;
+      keptBytes += e.bytes;
+      if (keptBytes > this.snapshotEveryBytes / 4) {
+        keep = e.index;
+        break;
+      }
+    }
     const compactIndex = Math.max(keep, this.raw.status().firstIndex - 1) as LogIndex;
     const compactTerm = this.raw.termAt(compactIndex);
     const meta = this.raw.compact(src.index, compactIndex);
@@ -503,6 +536,8 @@ export class RaftNode<R = unknown> {
     this.sources.push({ src, usedAtTick: -Infinity });
     this.evictSources();
     this.lastSnapshotIndex = src.index;
+    this.appliedSizes = this.appliedSizes.filter((e) => e.index > compactIndex);
+    this.bytesSinceSnapshot = this.appliedSizes.reduce((n, e) => (e.index > src.index ? n + e.bytes : n), 0);
   }
 
   /**

@@ -76,7 +76,10 @@ export interface ShardStateOptions {
 const appliedKey = Buffer.from("!a");
 const configKey = Buffer.from("!c");
 const groupKey = Buffer.from("!g");
+/** Present once the per-shard counters (statsPrefix records) are maintained in this directory. */
+const statsMarkerKey = Buffer.from("!s");
 const dataPrefix = 0x64; // 'd'
+const statsPrefix = 0x73; // 's': per shard, u64 keys ++ u64 bytes of its data
 const metaPrefix = 0x6d; // 'm'
 const dedupPrefix = 0x75; // 'u'
 
@@ -107,7 +110,17 @@ export const shardKeys = {
   dedupRange: (shard: number) => shardRange(dedupPrefix, shard),
   metasRange: { gte: Buffer.from([metaPrefix]), lt: Buffer.from([metaPrefix + 1]) },
   dedupsRange: { gte: Buffer.from([dedupPrefix]), lt: Buffer.from([dedupPrefix + 1]) },
+  stats: (shard: number): Buffer => shardPrefix(statsPrefix, shard),
+  statsRange: { gte: Buffer.from([statsPrefix]), lt: Buffer.from([statsPrefix + 1]) },
 };
+
+/** A shard's data size: key count and key plus value bytes. */
+interface ShardCount {
+  keys: number;
+  bytes: number;
+}
+
+const encodeCount = (c: ShardCount): Buffer => Buffer.concat([u64(c.keys), u64(c.bytes)]);
 
 const u64 = (n: number): Buffer => {
   assert(Number.isSafeInteger(n) && n >= 0, () => `${n} is not a u64 we can store`);
@@ -187,11 +200,14 @@ class Overlay {
 interface Loaded {
   applied: LogIndex;
   core: ShardGroupCore;
+  /** Per shard, maintained at apply (Status reads them instead of scanning the data). */
+  counts: ShardCount[];
 }
 
 export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private applied: LogIndex;
   private c: ShardGroupCore;
+  private counts: ShardCount[];
   /** The shared apply path (decode, dispatch to the core, expire duplicates). */
   private readonly applier: ShardApplier;
   /** Per shard: whether it is served as of the last durable batch, and a counter of its flips. */
@@ -209,6 +225,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   ) {
     this.applied = loaded.applied;
     this.c = loaded.core;
+    this.counts = loaded.counts;
     this.applier = new ShardApplier({ who: `shard group ${opts.gid}`, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs });
     this.durableServing = new Array<boolean>(opts.shardCount).fill(false);
     this.servingEpoch = new Uint32Array(opts.shardCount);
@@ -308,7 +325,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         },
       };
       const applied = await this.applier.applyBatch(this.c, entries, store, async (a) => {
-        if (a.cmd !== undefined) await this.stage(a.fx, overlay);
+        if (a.cmd !== undefined) await this.stage(a.fx, overlay, before);
       });
       const results = applied.map((a) => a.result);
       const last = entries[entries.length - 1]!.index;
@@ -326,15 +343,45 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     }
   }
 
-  /** Adds one command's effects to the batch being built, in the order Effects prescribes. */
-  private async stage(fx: Effects, overlay: Overlay): Promise<void> {
+  /**
+   * Adds one command's effects to the batch being built, in the order Effects prescribes, and
+   * updates the per-shard counters (stored in the same batch). `before`: values as of the
+   * batch's start, by latin1 data key (filled here for written keys not known yet).
+   */
+  private async stage(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>): Promise<void> {
+    const touched = new Set<ShardId>();
     for (const shard of fx.clearShards) {
       for (const range of [shardKeys.dataRange(shard), shardKeys.dedupRange(shard)]) {
         for await (const [k] of this.db.iterator(range)) overlay.set(k, undefined);
         overlay.clearRange(range.gte, range.lt);
       }
+      this.counts[shard] = { keys: 0, bytes: 0 };
+      touched.add(shard);
     }
-    for (const w of fx.writes) overlay.set(shardKeys.data(w.shard, w.key), w.value);
+    // The previous value of each written key (for the counters): this batch's overlay, else
+    // the state before the batch; fetch the ones not known yet (inserted chunks) in one trip.
+    const dataKeys = fx.writes.map((w) => shardKeys.data(w.shard, w.key));
+    const missing = dataKeys.filter((k) => !overlay.has(k) && !before.has(k.toString("latin1")));
+    if (missing.length > 0) {
+      const values = await this.db.getMany(missing);
+      missing.forEach((k, i) => before.set(k.toString("latin1"), values[i]));
+    }
+    fx.writes.forEach((w, i) => {
+      const k = dataKeys[i]!;
+      const old = overlay.has(k) ? overlay.get(k) : before.get(k.toString("latin1"));
+      const c = this.counts[w.shard]!;
+      if (old !== undefined) {
+        c.keys--;
+        c.bytes -= w.key.length + old.length;
+      }
+      if (w.value !== undefined) {
+        c.keys++;
+        c.bytes += w.key.length + w.value.length;
+      }
+      overlay.set(k, w.value);
+      touched.add(w.shard);
+    });
+    for (const shard of touched) overlay.set(shardKeys.stats(shard), encodeCount(this.counts[shard]!));
     for (const m of fx.metas) overlay.set(shardKeys.meta(m.shard), encodeShardMeta(m));
     for (const d of fx.dedup) overlay.set(shardKeys.dedup(d.shard, d.clientId), d.record === undefined ? undefined : encodeDedupRecord(d.clientId, d.record));
     if (fx.config) overlay.set(configKey, encodeConfig(fx.config));
@@ -375,6 +422,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     for (let s = 0; s < this.opts.shardCount; s++) {
       const shard = s as ShardId;
       const m = this.c.meta(shard);
+      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.state;
+      if (m.state !== "notOwned") {
+        // The counters maintained at apply: O(1), whatever the shard holds.
+        const c = this.counts[s]!;
+        out.push({ shard, state, configNum: m.configNum, keys: c.keys, bytes: c.bytes, dedupClients: this.c.dedupOf(shard).size });
+        continue;
+      }
+      // A shard this replica does not own is counted on disk: empty when garbage collection
+      // worked (so the scan is cheap), and the count then shows what is really stored.
       let keys = 0;
       let bytes = 0;
       for await (const [k, v] of this.db.iterator(shardKeys.dataRange(s))) {
@@ -383,7 +439,6 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       }
       let dedupClients = 0;
       for await (const _ of this.db.iterator(shardKeys.dedupRange(s))) dedupClients++;
-      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.state;
       out.push({ shard, state, configNum: m.configNum, keys, bytes, dedupClients });
     }
     return out;
@@ -513,6 +568,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
       this.applied = loaded.applied;
       this.c = loaded.core;
+      this.counts = loaded.counts;
       this.applier.reset();
       this.markDurable();
     };
@@ -583,5 +639,32 @@ async function load(db: LevelDb, dir: string, opts: ShardStateOptions): Promise<
     t.set(id, r);
   }
   const core = new ShardGroupCore({ gid: opts.gid, shardCount: opts.shardCount, config, metas, dedup, dedupTtlMs: opts.dedupTtlMs });
-  return { applied: readU64(a) as LogIndex, core };
+  return { applied: readU64(a) as LogIndex, core, counts: await loadCounts(db, dir, opts.shardCount) };
+}
+
+/**
+ * The per-shard counters: stored with every apply; a directory written before they existed
+ * (no marker) is counted once by a scan, and the counts are stored with the marker.
+ */
+async function loadCounts(db: LevelDb, dir: string, shardCount: number): Promise<ShardCount[]> {
+  const counts = Array.from({ length: shardCount }, (): ShardCount => ({ keys: 0, bytes: 0 }));
+  if ((await getOrUndefined(db, statsMarkerKey)) !== undefined) {
+    for await (const [k, v] of db.iterator(shardKeys.statsRange)) {
+      const shard = k.readUInt16BE(1);
+      assert(k.length === 3 && v.length === 16 && shard < shardCount, `${dir}: stats record ${k.toString("hex")} of ${v.length} bytes`);
+      counts[shard] = { keys: readU64(v, 0), bytes: readU64(v, 8) };
+    }
+    return counts;
+  }
+  const ops: LevelBatchOp[] = [];
+  for (let s = 0; s < shardCount; s++) {
+    for await (const [k, v] of db.iterator(shardKeys.dataRange(s))) {
+      counts[s]!.keys++;
+      counts[s]!.bytes += k.length - 3 + v.length;
+    }
+    ops.push({ type: "put", key: shardKeys.stats(s), value: encodeCount(counts[s]!) });
+  }
+  ops.push({ type: "put", key: statsMarkerKey, value: Buffer.from([1]) });
+  await db.batch(ops, { sync: true });
+  return counts;
 }

@@ -24,6 +24,8 @@ export interface ClusterConfig {
   readonly heartbeatTicks: number;
   readonly snapshotEveryEntries: number;
   readonly compactKeepEntries: number;
+  /** RaftNode's byte trigger for snapshots (undefined: its default, never reached here). */
+  readonly snapshotEveryBytes?: number;
   readonly snapshotChunkBytes: number;
   /** Flow-control limits of the Raft core (small ones exercise pipelining and back-pressure). */
   readonly limits: {
@@ -175,6 +177,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
+        snapshotEveryBytes: this.cfg.snapshotEveryBytes,
         onReady: (rd) => this.onReady(h, rd),
         onApplied: (entries) => this.checker.committedEntries(h.id, h.term, entries),
         onFatal: (e) => this.fatal(h, e),

@@ -120,6 +120,10 @@ export function deriveParams(seed: number): SimParams {
       heartbeatTicks: r.pick([1, 2, 3]),
       snapshotEveryEntries: r.range(20, 50),
       compactKeepEntries: r.range(0, 10),
+      // Half the seeds also snapshot by bytes (entries are 10-30 bytes): the byte trigger and
+      // the byte bound on the entries kept below a snapshot. Drawn from a stream of its own so
+      // the other parameters of every seed stay what they were.
+      snapshotEveryBytes: new SimRng(seed).fork("snapshot-bytes").bool(0.5) ? new SimRng(seed).fork("snapshot-bytes-n").range(100, 600) : undefined,
       snapshotChunkBytes: r.pick([64, 64, 64, 128, 256]),
       // Half the seeds run with small flow-control limits: one entry per append, a window of
       // one or two appends, proposals refused with Backpressure.

@@ -14,7 +14,8 @@ import { configsEqual, type Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
-import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError } from "../../shard-server/rocks-state";
+import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
+import { type LevelBatchOp, openLevelDb } from "../../raft/storage/rocks-log-store";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
@@ -322,6 +323,80 @@ describe("RocksShardStateMachine", () => {
     expect(existsSync(join(dir, "c.restore"))).toBe(false);
     const results: ApplyResult[] = await c.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
     expect(results).toEqual([{ kind: "reconfigure", accepted: true }]);
+  });
+
+  it("Status counts keys and bytes per shard without scanning, through overwrites, deletes, batches, a move, a restart and a restore", async () => {
+    const sm = await open("counts");
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    // A model of what each shard holds.
+    const model = new Map<string, string>();
+    const expected = (s: number) => {
+      let keys = 0;
+      let bytes = 0;
+      for (const [k, v] of model) {
+        if (shardOf(k, N) !== s) continue;
+        keys++;
+        bytes += enc(k).length + enc(v).length;
+      }
+      return { keys, bytes };
+    };
+    const counted = async (m: RocksShardStateMachine) => (await m.shardStats()).map((x) => ({ keys: x.keys, bytes: x.bytes }));
+    let seq = 0;
+    const keys = [0, 1, 2, 3].flatMap((s) => keysOf(s, 6));
+    for (let round = 0; round < 5; round++) {
+      for (const [i, k] of keys.entries()) {
+        const ops: KvOp[] = [];
+        if ((i + round) % 5 === 0 && model.has(k)) {
+          ops.push({ type: "delete", key: enc(k), value: new Uint8Array(0) });
+          model.delete(k);
+        } else if ((i + round) % 3 === 0) {
+          // Two ops on one key in one batch: the second sees the first.
+          ops.push(put(k, `p${round}`), append(k, "-xyz"));
+          model.set(k, `p${round}-xyz`);
+        } else {
+          ops.push(append(k, `a${round}`));
+          model.set(k, (model.get(k) ?? "") + `a${round}`);
+        }
+        expect((await d.write(clientA, ++seq, ops)).ok).toBe(true);
+      }
+      expect(await counted(sm)).toEqual([0, 1, 2, 3].map(expected));
+    }
+    // Shard 3 moves away: counted on disk once this group deletes it (0 keys).
+    await d.apply({ kind: "reconfigure", config: config(2, [1, 1, 1, 2]) });
+    expect((await sm.shardStats())[3]).toMatchObject({ state: "handoff", ...expected(3) });
+    await d.apply({ kind: "deleteShard", configNum: cn(2), shard: sh(3) });
+    for (const k of [...model.keys()]) if (shardOf(k, N) === 3) model.delete(k);
+    const after = await counted(sm);
+    expect(after).toEqual([0, 1, 2, 3].map(expected));
+    expect(after[3]).toEqual({ keys: 0, bytes: 0 });
+    // The counters are stored with the applies: the same after a restart ...
+    await sm.close();
+    opened.splice(opened.indexOf(sm), 1);
+    const again = await open("counts");
+    expect(await counted(again)).toEqual(after);
+    // ... and they travel with a snapshot.
+    const src = await again.snapshot();
+    const target = await open("counts-restored");
+    const sink = target.restore({ index: src.index, term: 1 as Term, voters: [] });
+    for (let n = 0; ; n++) {
+      const c = await src.readChunk(n);
+      await sink.write(n, c.data);
+      if (c.last) break;
+    }
+    await sink.finish();
+    src.close();
+    expect(await counted(target)).toEqual(after);
+    // A directory written before the counters existed (no marker, no records) is counted once.
+    await again.close();
+    opened.splice(opened.indexOf(again), 1);
+    const raw = await openLevelDb(join(dir, "counts"));
+    const strip: LevelBatchOp[] = [{ type: "del", key: Buffer.from("!s") }];
+    for await (const [k] of raw.iterator(shardKeys.statsRange)) strip.push({ type: "del", key: k });
+    expect(strip.length).toBe(1 + N);
+    await raw.batch(strip, { sync: true });
+    await raw.close();
+    expect(await counted(await open("counts"))).toEqual(after);
   });
 
   it("refuses a data dir of another gid, naming both", async () => {
