@@ -35,7 +35,7 @@ import type { SoftState } from "../raft/core/types";
 import { RaftNode } from "../raft/node";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { failpointTransport } from "../raft/transport/failpoint-transport";
+import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
@@ -123,31 +123,15 @@ export class ControllerServer {
         { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
-      // onReady fires from inside RaftNode.start (before `server` exists), so it only records.
-      let soft: SoftState | undefined;
-      const onSoftState = (ss: SoftState): void => {
-        if (server) server.onSoftState(ss);
-        else soft = ss;
-      };
       sm.subscribe(() => server?.onNewConfig());
-      const snapshotEvery = opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries;
-      const node = await RaftNode.start<CommandResult>(
-        {
-          group: controllerGroup,
-          raft: { id: opts.id, voters: [...opts.peers.keys()].sort((a, b) => a - b) },
-          tickMs: opts.tickMs ?? 100,
-          snapshotEveryEntries: snapshotEvery,
-          compactKeepEntries: Math.max(1, Math.floor(snapshotEvery / 5)),
-          onReady: (rd) => {
-            if (rd.softState) onSoftState(rd.softState);
-          },
-          onFatal: opts.onFatal,
-        },
-        { clock: realClock, rng: realRng, transport: failpointTransport(opts.failpoints, transport, opts.peers), storage, logger },
-        sm,
-      );
+      const { node, attach } = await startDaemonNode<CommandResult>({
+        group: controllerGroup, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+        snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
+        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger,
+      }, sm);
       server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port);
-      server.onSoftState(soft ?? node.softState());
+      const started = server;
+      attach((ss) => started.onSoftState(ss));
       publisher?.start();
       logger.info(
         `controller ${opts.id} listening on ${opts.listen} (port ${port}); ${sm.shardCount()} shards; ` +

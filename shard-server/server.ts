@@ -40,7 +40,7 @@ import { connect, type NatsConnection } from "nats";
 import { RaftNode } from "../raft/node";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { failpointTransport } from "../raft/transport/failpoint-transport";
+import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { opResultToWire, shardChunkToWire, shardPb, writeFromWire } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
@@ -190,29 +190,14 @@ export class ShardServer {
       transport = new GrpcTransport(
         { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
       );
-      let soft: SoftState | undefined;
-      const onSoftState = (ss: SoftState): void => {
-        if (server) server.onSoftState(ss);
-        else soft = ss;
-      };
-      const snapshotEvery = opts.snapshotEveryEntries ?? shardSnapshotEveryEntries;
-      const node = await RaftNode.start<ApplyResult>(
-        {
-          group: opts.gid,
-          raft: { id: opts.id, voters: [...opts.peers.keys()].sort((a, b) => a - b) },
-          tickMs: opts.tickMs ?? 100,
-          snapshotEveryEntries: snapshotEvery,
-          compactKeepEntries: Math.max(1, Math.floor(snapshotEvery / 5)),
-          onReady: (rd) => {
-            if (rd.softState) onSoftState(rd.softState);
-          },
-          onFatal: opts.onFatal,
-        },
-        { clock: realClock, rng: realRng, transport: failpointTransport(opts.failpoints, transport, opts.peers), storage, logger },
-        sm,
-      );
+      const { node, attach } = await startDaemonNode<ApplyResult>({
+        group: opts.gid, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+        snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
+        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger,
+      }, sm);
       server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port);
-      server.onSoftState(soft ?? node.softState());
+      const started = server;
+      attach((ss) => started.onSoftState(ss));
       server.startDriver();
       logger.info(
         `shard server g${opts.gid} n${opts.id} listening on ${opts.listen} (port ${port}); ${shardCount} shards; ` +
