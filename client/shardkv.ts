@@ -41,8 +41,9 @@ import { realClock, realRng, wallClockMs } from "../common/real-env";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { shardkv as kvpb } from "../proto/gen/shardkv.js";
+import { BatchChannel } from "./batch-channel";
 import {
-  configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub, type KvStub,
+  configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
 } from "./stubs";
 
 /** Largest key, in bytes (mirrors the server's default). */
@@ -175,7 +176,7 @@ export class ShardKV {
   private lowUnacked = 1;
   /** Answered (or abandoned) seqs at or above lowUnacked. */
   private readonly doneAbove = new Set<number>();
-  private readonly kvStubs = new Map<string, KvStub>();
+  private readonly channels = new Map<string, BatchChannel>();
   private readonly ctlStubs = new Map<string, ControllerQueryStub>();
   private readonly leaders = new Map<GroupId, string>();
   private readonly nextServer = new Map<GroupId, number>();
@@ -225,7 +226,7 @@ export class ShardKV {
   async get(key: Bytes): Promise<Uint8Array | undefined> {
     const k = toBytes(key);
     checkKey(k);
-    const r = await this.onShard("get", this.shardOf(k), (stub, deadline) => unary(stub.get, stub, { key: k }, deadline));
+    const r = await this.onShard("get", this.shardOf(k), (ch, deadline) => ch.get({ key: k }, deadline));
     return r.found ? plain(r.value) : undefined;
   }
 
@@ -289,9 +290,9 @@ export class ShardKV {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.kvStubs.values()) s.close();
+    for (const c of this.channels.values()) c.close();
     for (const s of this.ctlStubs.values()) s.close();
-    this.kvStubs.clear();
+    this.channels.clear();
     this.ctlStubs.clear();
     void this.nc?.close().catch(() => undefined);
     this.nc = undefined;
@@ -318,7 +319,7 @@ export class ShardKV {
   private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[]): Promise<kvpb.kv.OpResult.$Properties[]> {
     const seq = this.nextSeq++;
     try {
-      const r = await this.onShard("write", shard, (stub, deadline) => unary(stub.write, stub, {
+      const r = await this.onShard("write", shard, (ch, deadline) => ch.write({
         id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
         shard,
         ops,
@@ -340,20 +341,22 @@ export class ShardKV {
     return Math.min(ms, Math.max(0, end - this.clock.nowMs()));
   }
 
-  private kvStub(address: string): KvStub {
-    let s = this.kvStubs.get(address);
-    if (!s) {
-      s = kvStub(address);
-      this.kvStubs.set(address, s);
+  /** The Batch stream to the server at `address` (one per server, opened on first use). */
+  private channel(address: string): BatchChannel {
+    let c = this.channels.get(address);
+    if (!c) {
+      const stub = kvStub(address);
+      c = new BatchChannel(stub);
+      this.channels.set(address, c);
     }
-    return s;
+    return c;
   }
 
   /**
    * Runs `call` against the group serving `shard` until it succeeds, fails finally
    * (InvalidArgument) or the deadline passes (TimeoutError).
    */
-  private async onShard<T>(what: string, shard: ShardId, call: (stub: KvStub, deadline: number) => Promise<T>): Promise<T> {
+  private async onShard<T>(what: string, shard: ShardId, call: (ch: BatchChannel, deadline: number) => Promise<T>): Promise<T> {
     const end = this.clock.nowMs() + this.deadlineMs;
     let attempt = 0;
     let hops = 0;
@@ -377,7 +380,7 @@ export class ShardKV {
       const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
       const attemptMs = Math.max(1, Math.min(this.attemptMs, end - now));
       try {
-        const r = await call(this.kvStub(target), wallClockMs() + attemptMs);
+        const r = await call(this.channel(target), wallClockMs() + attemptMs);
         this.leaders.set(gid, target);
         return r;
       } catch (e) {

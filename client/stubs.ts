@@ -16,6 +16,7 @@ const ctlSvc = "/shardkv.controller.Controller/";
 export const kvClientService = {
   get: grpcMethod(`${kvSvc}Get`, kv.kv.GetRequest, kv.kv.GetReply),
   write: grpcMethod(`${kvSvc}Write`, kv.kv.WriteRequest, kv.kv.WriteReply),
+  batch: grpcMethod(`${kvSvc}Batch`, kv.kv.BatchRequest, kv.kv.BatchResponse, { requestStream: true, responseStream: true }),
 } satisfies grpc.ServiceDefinition;
 
 /** The part of `shardkv.controller.Controller` the client calls. */
@@ -30,6 +31,7 @@ type UnaryCall<Req, Res> = (
 export interface KvStub extends grpc.Client {
   get: UnaryCall<kv.kv.GetRequest.$Properties, kv.kv.GetReply>;
   write: UnaryCall<kv.kv.WriteRequest.$Properties, kv.kv.WriteReply>;
+  batch(metadata?: grpc.Metadata, options?: Partial<grpc.CallOptions>): grpc.ClientDuplexStream<kv.kv.BatchRequest.$Properties, kv.kv.BatchResponse>;
 }
 
 export interface ControllerQueryStub extends grpc.Client {
@@ -39,8 +41,14 @@ export interface ControllerQueryStub extends grpc.Client {
 const KvCtor = grpc.makeGenericClientConstructor(kvClientService, "ShardKV");
 const CtlCtor = grpc.makeGenericClientConstructor(controllerQueryService, "Controller");
 
+/** Batch answers carry up to 4 MiB of values (shard-server/batch-stream.ts) plus framing. */
+const kvMessageBytesMax = 16 * 1024 * 1024;
+
 export function kvStub(address: string): KvStub {
-  return new KvCtor(address, grpc.credentials.createInsecure()) as unknown as KvStub;
+  return new KvCtor(address, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": kvMessageBytesMax,
+    "grpc.max_send_message_length": kvMessageBytesMax,
+  }) as unknown as KvStub;
 }
 
 export function controllerQueryStub(address: string): ControllerQueryStub {

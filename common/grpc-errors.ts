@@ -36,22 +36,42 @@ function fieldsOf(e: ShardKVError): Record<string, string> {
   return {};
 }
 
+/** A thrown error as a ShardKVError (anything else becomes Internal). */
+function asShardKVError(e: unknown): ShardKVError {
+  return e instanceof ShardKVError ? e : new InternalError((e as Error)?.message ?? String(e));
+}
+
 /** Converts a thrown error into a gRPC service error (non-ShardKV errors become Internal). */
 export function toServiceError(e: unknown): Partial<grpc.StatusObject> {
-  const err = e instanceof ShardKVError ? e : new InternalError((e as Error)?.message ?? String(e));
+  const err = asShardKVError(e);
   const metadata = new grpc.Metadata();
   metadata.set("shardkv-code", err.code);
   for (const [k, v] of Object.entries(fieldsOf(err))) metadata.set(`shardkv-${k}`, v);
   return { code: statusOf[err.code], details: err.message, metadata };
 }
 
-/** Converts a failed call's error back into the typed error the server threw. */
-export function fromServiceError(e: unknown): ShardKVError {
-  const se = e as Partial<grpc.ServiceError>;
-  const md = se.metadata;
-  const get = (k: string): string => String(md?.get(`shardkv-${k}`)[0] ?? "");
-  const code = get("code") as ErrorCode | "";
-  switch (code) {
+/** A typed error as carried inside a stream message (proto shardkv.kv.Error). */
+export interface WireError {
+  code: string;
+  message: string;
+  fields: Record<string, string>;
+}
+
+/** Converts a thrown error into its in-message form (the same code and fields as toServiceError). */
+export function toWireError(e: unknown): WireError {
+  const err = asShardKVError(e);
+  return { code: err.code, message: err.message, fields: fieldsOf(err) };
+}
+
+/** Converts an in-message error back into the typed error the server threw. */
+export function fromWireError(w: { code?: string | null; message?: string | null; fields?: Record<string, string> | null }): ShardKVError {
+  const fields = w.fields ?? {};
+  return typedError(w.code ?? "", (k) => fields[k] ?? "", w.message ?? "") ?? new InternalError(w.message || `error with unknown code ${JSON.stringify(w.code)}`);
+}
+
+/** The typed error of `code` with its fields read by `get`; undefined for an unknown code. */
+function typedError(code: string, get: (field: string) => string, details: string): ShardKVError | undefined {
+  switch (code as ErrorCode) {
     case "NotLeader":
       return new NotLeaderError(Number(get("leader-hint")) as NodeId, get("leader-address") || undefined);
     case "WrongGroup":
@@ -69,10 +89,22 @@ export function fromServiceError(e: unknown): ShardKVError {
     case "Corruption":
       return new CorruptionError(get("file"), get("detail"));
     case "Internal":
-      return new InternalError(se.details ?? "internal error");
+      return new InternalError(details || "internal error");
     default:
-      break;
+      return undefined;
   }
+}
+
+/**
+ * Converts a failed call's error back into the typed error the server threw (a ShardKVError
+ * already decoded, e.g. from a Batch answer, is returned as it is).
+ */
+export function fromServiceError(e: unknown): ShardKVError {
+  if (e instanceof ShardKVError) return e;
+  const se = e as Partial<grpc.ServiceError>;
+  const md = se.metadata;
+  const typed = typedError(String(md?.get("shardkv-code")[0] ?? ""), (k) => String(md?.get(`shardkv-${k}`)[0] ?? ""), se.details ?? "");
+  if (typed) return typed;
   // No ShardKV metadata: a transport-level failure (unreachable, deadline, cancelled).
   if (se.code === grpc.status.DEADLINE_EXCEEDED) return new TimeoutError("call", 0);
   if (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.CANCELLED) {

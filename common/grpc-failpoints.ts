@@ -17,8 +17,10 @@
  *  A server stream (PullShard, Watch) that drop-request or drop-reply hits fails at once with
  *  UNAVAILABLE, as a broken connection would, and streams nothing: withholding it instead
  *  would stall a shard pull for its whole deadline (minutes) or a Watch forever.
- * Client-streaming methods are passed through untouched (the Raft transport has its own
- * failpoints, raft/transport/failpoint-transport.ts).
+ * Client-streaming and bidirectional methods are passed through untouched: the Raft transport
+ * has its own failpoints (raft/transport/failpoint-transport.ts), and a stream that multiplexes
+ * requests (ShardKV.Batch) applies the same rules per request with failpointStreamCut and
+ * streamedRequest.
  *
  * Sending side (failpointClientOptions): every call carries `shardkv-from` = this daemon's
  * listen address, and a call to a cut peer fails at once with UNAVAILABLE without touching
@@ -84,6 +86,34 @@ function wrapServerStreaming(fp: Failpoints, handler: ServerStreaming): ServerSt
       if (!call.cancelled) handler(call);
     });
   };
+}
+
+/** For a multiplexing stream at its start: the error to fail it with when the caller is cut off. */
+export function failpointStreamCut(fp: Failpoints | undefined, metadata: grpc.Metadata): grpc.ServiceError | undefined {
+  if (fp === undefined) return undefined;
+  const from = senderOf(metadata);
+  return fp.isCut(from) ? cutError(fp, from!) : undefined;
+}
+
+/**
+ * Runs one request received on a multiplexing stream and hands its outcome to `done`, with
+ * the unary rules applied when `fp` is set: drop-request never runs it and never answers
+ * (the client times it out), delay runs it later, drop-reply runs it and loses the answer.
+ */
+export function streamedRequest<T>(fp: Failpoints | undefined, exec: () => Promise<T>, done: (r: PromiseSettledResult<T>) => void): void {
+  const run = (): void => {
+    exec().then(
+      (value) => {
+        if (!fp?.dropReply()) done({ status: "fulfilled", value });
+      },
+      (reason: unknown) => {
+        if (!fp?.dropReply()) done({ status: "rejected", reason });
+      },
+    );
+  };
+  if (fp === undefined) return run();
+  if (fp.dropRequest()) return;
+  fp.delayed(run);
 }
 
 /**

@@ -13,6 +13,7 @@ const svc = "/shardkv.kv.ShardKV/";
 export const shardKVService = {
   get: grpcMethod(`${svc}Get`, pb.GetRequest, pb.GetReply),
   write: grpcMethod(`${svc}Write`, pb.WriteRequest, pb.WriteReply),
+  batch: grpcMethod(`${svc}Batch`, pb.BatchRequest, pb.BatchResponse, { requestStream: true, responseStream: true }),
   pullShard: grpcMethod(`${svc}PullShard`, pb.PullShardRequest, pb.ShardChunk, { responseStream: true }),
   deleteShard: grpcMethod(`${svc}DeleteShard`, pb.DeleteShardRequest, pb.DeleteShardReply),
   status: grpcMethod(`${svc}Status`, pb.StatusRequest, pb.StatusReply),
@@ -24,6 +25,7 @@ type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
 export interface ShardKVImplementation extends grpc.UntypedServiceImplementation {
   get: Unary<shardkv.kv.GetRequest, shardkv.kv.GetReply.$Properties>;
   write: Unary<shardkv.kv.WriteRequest, shardkv.kv.WriteReply.$Properties>;
+  batch: grpc.handleBidiStreamingCall<shardkv.kv.BatchRequest, shardkv.kv.BatchResponse.$Properties>;
   pullShard: grpc.handleServerStreamingCall<shardkv.kv.PullShardRequest, shardkv.kv.ShardChunk.$Properties>;
   deleteShard: Unary<shardkv.kv.DeleteShardRequest, shardkv.kv.DeleteShardReply.$Properties>;
   status: Unary<shardkv.kv.StatusRequest, shardkv.kv.StatusReply.$Properties>;

@@ -42,6 +42,7 @@ import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import { serveBatch } from "./batch-stream";
 import { opResultToWire, shardChunkToWire, shardPb, writeFromWire } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
 import { shardKVService, type ShardKVImplementation } from "./grpc-service";
@@ -104,6 +105,8 @@ export class ShardServer {
   private readonly service: ShardService;
   private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
   private nats: NatsConnection | undefined;
+  /** Open Batch streams (ended when the server stops). */
+  private readonly batchStreams = new Set<() => void>();
 
   private constructor(
     private readonly opts: ShardServerOptions,
@@ -256,6 +259,8 @@ export class ShardServer {
       // forever once the peers are gone, and the stop with it).
       const driverDone = this.driver.stop();
       this.tserver.close();
+      for (const stop of this.batchStreams) stop();
+      this.batchStreams.clear();
       await this.node.stop();
       await driverDone;
       this.groupRpc.close();
@@ -293,6 +298,14 @@ export class ShardServer {
       write: unary((s, req: shardkv.kv.WriteRequest) => s.write(req)),
       deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
       status: unary((s) => s.status()),
+      batch: (call) => {
+        const s = server();
+        if (s === undefined || s.stopping) {
+          call.emit("error", toServiceError(new StoppedError("shard server")));
+          return;
+        }
+        s.serveBatch(call);
+      },
       pullShard: (call) => {
         const s = server();
         if (s === undefined || s.stopping) {
@@ -302,6 +315,23 @@ export class ShardServer {
         void s.pullShard(call);
       },
     };
+  }
+
+  private serveBatch(call: Parameters<ShardKVImplementation["batch"]>[0]): void {
+    const stop = serveBatch(call, {
+      get: (req) => this.get(req),
+      write: (req) => this.write(req),
+      describe: (e) => this.describeFailure(e),
+      stopping: () => this.stopping !== undefined,
+    }, this.opts.failpoints);
+    this.batchStreams.add(stop);
+    const forget = (): void => {
+      this.batchStreams.delete(stop);
+    };
+    call.on("close", forget);
+    call.on("finish", forget);
+    call.on("cancelled", forget);
+    call.on("error", forget);
   }
 
   private describeFailure(e: unknown): unknown {

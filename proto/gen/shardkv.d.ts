@@ -543,11 +543,161 @@ export namespace shardkv {
             type $Shape = shardkv.kv.StatusReply.$Properties;
         }
 
+        interface IError extends shardkv.kv.Error.$Properties {
+        }
+
+        class Error {
+            constructor(p?: shardkv.kv.Error.$Properties);
+            $unknowns?: Uint8Array[];
+            code: string;
+            message: string;
+            fields: { [k: string]: string };
+            static create(properties: shardkv.kv.Error.$Shape): shardkv.kv.Error & shardkv.kv.Error.$Shape;
+            static create(properties?: shardkv.kv.Error.$Properties): shardkv.kv.Error;
+            static encode(m: shardkv.kv.Error.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.Error & shardkv.kv.Error.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Error {
+            interface $Properties {
+                code?: (string|null);
+                message?: (string|null);
+                fields?: ({ [k: string]: string }|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.Error.$Properties;
+        }
+
+        interface IBatchRequest extends shardkv.kv.BatchRequest.$Properties {
+        }
+
+        class BatchRequest {
+            constructor(p?: shardkv.kv.BatchRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            requests: shardkv.kv.BatchRequest.Request.$Properties[];
+            static create(properties: shardkv.kv.BatchRequest.$Shape): shardkv.kv.BatchRequest & shardkv.kv.BatchRequest.$Shape;
+            static create(properties?: shardkv.kv.BatchRequest.$Properties): shardkv.kv.BatchRequest;
+            static encode(m: shardkv.kv.BatchRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.BatchRequest & shardkv.kv.BatchRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace BatchRequest {
+            interface $Properties {
+                requests?: (shardkv.kv.BatchRequest.Request.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              requests?: shardkv.kv.BatchRequest.Request.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+
+            interface IRequest extends shardkv.kv.BatchRequest.Request.$Properties {
+            }
+
+            class Request {
+                constructor(p?: shardkv.kv.BatchRequest.Request.$Properties);
+                $unknowns?: Uint8Array[];
+                requestId: number;
+                get?: (shardkv.kv.GetRequest.$Properties|null);
+                write?: (shardkv.kv.WriteRequest.$Properties|null);
+                cmd?: ("get"|"write");
+                static create(properties: shardkv.kv.BatchRequest.Request.$Shape): shardkv.kv.BatchRequest.Request & shardkv.kv.BatchRequest.Request.$Shape;
+                static create(properties?: shardkv.kv.BatchRequest.Request.$Properties): shardkv.kv.BatchRequest.Request;
+                static encode(m: shardkv.kv.BatchRequest.Request.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.BatchRequest.Request & shardkv.kv.BatchRequest.Request.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Request {
+                interface $Properties {
+                    requestId?: (number|null);
+                    get?: (shardkv.kv.GetRequest.$Properties|null);
+                    write?: (shardkv.kv.WriteRequest.$Properties|null);
+                    cmd?: ("get"|"write");
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = {
+                  requestId?: number|null;
+                  get?: shardkv.kv.GetRequest.$Shape|null;
+                  write?: shardkv.kv.WriteRequest.$Shape|null;
+                  $unknowns?: Uint8Array[];
+                } & (
+                  ({ cmd?: undefined; get?: null; write?: null }|{ cmd?: "get"; get: shardkv.kv.GetRequest.$Shape; write?: null }|{ cmd?: "write"; get?: null; write: shardkv.kv.WriteRequest.$Shape })
+                );
+            }
+        }
+
+        interface IBatchResponse extends shardkv.kv.BatchResponse.$Properties {
+        }
+
+        class BatchResponse {
+            constructor(p?: shardkv.kv.BatchResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            responses: shardkv.kv.BatchResponse.Response.$Properties[];
+            static create(properties: shardkv.kv.BatchResponse.$Shape): shardkv.kv.BatchResponse & shardkv.kv.BatchResponse.$Shape;
+            static create(properties?: shardkv.kv.BatchResponse.$Properties): shardkv.kv.BatchResponse;
+            static encode(m: shardkv.kv.BatchResponse.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.BatchResponse & shardkv.kv.BatchResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace BatchResponse {
+            interface $Properties {
+                responses?: (shardkv.kv.BatchResponse.Response.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              responses?: shardkv.kv.BatchResponse.Response.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+
+            interface IResponse extends shardkv.kv.BatchResponse.Response.$Properties {
+            }
+
+            class Response {
+                constructor(p?: shardkv.kv.BatchResponse.Response.$Properties);
+                $unknowns?: Uint8Array[];
+                requestId: number;
+                get?: (shardkv.kv.GetReply.$Properties|null);
+                write?: (shardkv.kv.WriteReply.$Properties|null);
+                error?: (shardkv.kv.Error.$Properties|null);
+                reply?: ("get"|"write"|"error");
+                static create(properties: shardkv.kv.BatchResponse.Response.$Shape): shardkv.kv.BatchResponse.Response & shardkv.kv.BatchResponse.Response.$Shape;
+                static create(properties?: shardkv.kv.BatchResponse.Response.$Properties): shardkv.kv.BatchResponse.Response;
+                static encode(m: shardkv.kv.BatchResponse.Response.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.BatchResponse.Response & shardkv.kv.BatchResponse.Response.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Response {
+                interface $Properties {
+                    requestId?: (number|null);
+                    get?: (shardkv.kv.GetReply.$Properties|null);
+                    write?: (shardkv.kv.WriteReply.$Properties|null);
+                    error?: (shardkv.kv.Error.$Properties|null);
+                    reply?: ("get"|"write"|"error");
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = {
+                  requestId?: number|null;
+                  get?: shardkv.kv.GetReply.$Shape|null;
+                  write?: shardkv.kv.WriteReply.$Shape|null;
+                  error?: shardkv.kv.Error.$Shape|null;
+                  $unknowns?: Uint8Array[];
+                } & (
+                  ({ reply?: undefined; get?: null; write?: null; error?: null }|{ reply?: "get"; get: shardkv.kv.GetReply.$Shape; write?: null; error?: null }|{ reply?: "write"; get?: null; write: shardkv.kv.WriteReply.$Shape; error?: null }|{ reply?: "error"; get?: null; write?: null; error: shardkv.kv.Error.$Shape })
+                );
+            }
+        }
+
         class ShardKV extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ShardKV;
             get: shardkv.kv.ShardKV.Get;
             write: shardkv.kv.ShardKV.Write;
+            batch: shardkv.kv.ShardKV.Batch;
             pullShard: shardkv.kv.ShardKV.PullShard;
             deleteShard: shardkv.kv.ShardKV.DeleteShard;
             status: shardkv.kv.ShardKV.Status;
@@ -575,6 +725,17 @@ export namespace shardkv {
               readonly responseType: "WriteReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+            type BatchCallback = (error: (Error|null), response?: shardkv.kv.BatchResponse) => void;
+            type Batch = {
+              (request: shardkv.kv.IBatchRequest, callback: shardkv.kv.ShardKV.BatchCallback): void;
+              (request: shardkv.kv.IBatchRequest): Promise<shardkv.kv.BatchResponse>;
+              readonly name: "Batch";
+              readonly path: "/shardkv.kv.ShardKV/Batch";
+              readonly requestType: "BatchRequest";
+              readonly responseType: "BatchResponse";
+              readonly requestStream: true;
+              readonly responseStream: true;
             };
             type PullShardCallback = (error: (Error|null), response?: shardkv.kv.ShardChunk) => void;
             type PullShard = {

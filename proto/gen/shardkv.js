@@ -4163,6 +4163,1052 @@ export const shardkv = $root.shardkv = (() => {
             return StatusReply;
         })();
 
+        kv.Error = (function() {
+
+            /**
+             * Properties of an Error.
+             * @typedef {Object} shardkv.kv.Error.$Properties
+             * @property {string|null} [code] Error code
+             * @property {string|null} [message] Error message
+             * @property {Object.<string,string>|null} [fields] Error fields
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Error.
+             * @memberof shardkv.kv
+             * @interface IError
+             * @augments shardkv.kv.Error.$Properties
+             * @deprecated Use shardkv.kv.Error.$Properties instead.
+             */
+
+            /**
+             * Shape of an Error.
+             * @typedef {shardkv.kv.Error.$Properties} shardkv.kv.Error.$Shape
+             */
+
+            /**
+             * Constructs a new Error.
+             * @memberof shardkv.kv
+             * @classdesc Represents an Error.
+             * @constructor
+             * @param {shardkv.kv.Error.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Error = function (p) {
+                this.fields = {};
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Error code.
+             * @member {string} code
+             * @memberof shardkv.kv.Error
+             * @instance
+             */
+            Error.prototype.code = "";
+
+            /**
+             * Error message.
+             * @member {string} message
+             * @memberof shardkv.kv.Error
+             * @instance
+             */
+            Error.prototype.message = "";
+
+            /**
+             * Error fields.
+             * @member {Object.<string,string>} fields
+             * @memberof shardkv.kv.Error
+             * @instance
+             */
+            Error.prototype.fields = $util.emptyObject;
+
+            /**
+             * Creates a new Error instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.Error
+             * @static
+             * @param {shardkv.kv.Error.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.Error} Error instance
+             * @type {{
+             *   (properties: shardkv.kv.Error.$Shape): shardkv.kv.Error & shardkv.kv.Error.$Shape;
+             *   (properties?: shardkv.kv.Error.$Properties): shardkv.kv.Error;
+             * }}
+             */
+            Error.create = function(properties) {
+                return new Error(properties);
+            };
+
+            /**
+             * Encodes the specified Error message. Does not implicitly {@link shardkv.kv.Error.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.Error
+             * @static
+             * @param {shardkv.kv.Error.$Properties} m Error message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Error.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.code != null && $Object.hasOwnProperty.call(m, "code") && m.code !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.code);
+                if (m.message != null && $Object.hasOwnProperty.call(m, "message") && m.message !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.message);
+                if (m.fields != null && $Object.hasOwnProperty.call(m, "fields")) {
+                    for (var ks = $Object.keys(m.fields), i = 0; i < ks.length; ++i) {
+                        w.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 2 =*/10).string(ks[i]).uint32(/* id 2, wireType 2 =*/18).string(m.fields[ks[i]]).ldelim();
+                    }
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an Error message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.Error
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.Error & shardkv.kv.Error.$Shape} Error
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Error.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, k, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.Error();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.code = v;
+                            else
+                                delete m.code;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.message = v;
+                            else
+                                delete m.message;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (m.fields === $util.emptyObject)
+                                m.fields = {};
+                            var c2 = r.size() + r.pos;
+                            if (c2 > r.len)
+                                throw $RangeError("index out of range");
+                            r.len = c2;
+                            k = "";
+                            v = "";
+                            while (r.pos < c2) {
+                                var t2 = r.tag();
+                                u = t2 & 7;
+                                switch (t2 >>>= 3) {
+                                case 1:
+                                    if (u !== 2)
+                                        break;
+                                    k = r.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (u !== 2)
+                                        break;
+                                    v = r.stringVerify();
+                                    continue;
+                                }
+                                r.skipType(u, q, t2);
+                            }
+                            if (r.pos !== c2)
+                                throw $RangeError("index out of range");
+                            r.len = c;
+                            if (k === "__proto__")
+                                $util.makeProp(m.fields, k);
+                            m.fields[k] = v;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for Error
+             * @function getTypeUrl
+             * @memberof shardkv.kv.Error
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Error.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.Error";
+            };
+
+            return Error;
+        })();
+
+        kv.BatchRequest = (function() {
+
+            /**
+             * Properties of a BatchRequest.
+             * @typedef {Object} shardkv.kv.BatchRequest.$Properties
+             * @property {Array.<shardkv.kv.BatchRequest.Request.$Properties>|null} [requests] BatchRequest requests
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a BatchRequest.
+             * @memberof shardkv.kv
+             * @interface IBatchRequest
+             * @augments shardkv.kv.BatchRequest.$Properties
+             * @deprecated Use shardkv.kv.BatchRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a BatchRequest.
+             * @typedef {{
+             *   requests?: Array.<shardkv.kv.BatchRequest.Request.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.kv.BatchRequest.$Shape
+             */
+
+            /**
+             * Constructs a new BatchRequest.
+             * @memberof shardkv.kv
+             * @classdesc Represents a BatchRequest.
+             * @constructor
+             * @param {shardkv.kv.BatchRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const BatchRequest = function (p) {
+                this.requests = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * BatchRequest requests.
+             * @member {Array.<shardkv.kv.BatchRequest.Request.$Properties>} requests
+             * @memberof shardkv.kv.BatchRequest
+             * @instance
+             */
+            BatchRequest.prototype.requests = $util.emptyArray;
+
+            /**
+             * Creates a new BatchRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.BatchRequest
+             * @static
+             * @param {shardkv.kv.BatchRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.BatchRequest} BatchRequest instance
+             * @type {{
+             *   (properties: shardkv.kv.BatchRequest.$Shape): shardkv.kv.BatchRequest & shardkv.kv.BatchRequest.$Shape;
+             *   (properties?: shardkv.kv.BatchRequest.$Properties): shardkv.kv.BatchRequest;
+             * }}
+             */
+            BatchRequest.create = function(properties) {
+                return new BatchRequest(properties);
+            };
+
+            /**
+             * Encodes the specified BatchRequest message. Does not implicitly {@link shardkv.kv.BatchRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.BatchRequest
+             * @static
+             * @param {shardkv.kv.BatchRequest.$Properties} m BatchRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            BatchRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.requests != null && m.requests.length) {
+                    for (var i = 0; i < m.requests.length; ++i)
+                        $root.shardkv.kv.BatchRequest.Request.encode(m.requests[i], w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a BatchRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.BatchRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.BatchRequest & shardkv.kv.BatchRequest.$Shape} BatchRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            BatchRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.BatchRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.requests && m.requests.length))
+                                m.requests = [];
+                            m.requests.push($root.shardkv.kv.BatchRequest.Request.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for BatchRequest
+             * @function getTypeUrl
+             * @memberof shardkv.kv.BatchRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            BatchRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.BatchRequest";
+            };
+
+            BatchRequest.Request = (function() {
+
+                /**
+                 * Properties of a Request.
+                 * @typedef {Object} shardkv.kv.BatchRequest.Request.$Properties
+                 * @property {number|null} [requestId] Request requestId
+                 * @property {shardkv.kv.GetRequest.$Properties|null} [get] Request get
+                 * @property {shardkv.kv.WriteRequest.$Properties|null} [write] Request write
+                 * @property {"get"|"write"} [cmd] Request cmd
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Request.
+                 * @memberof shardkv.kv.BatchRequest
+                 * @interface IRequest
+                 * @augments shardkv.kv.BatchRequest.Request.$Properties
+                 * @deprecated Use shardkv.kv.BatchRequest.Request.$Properties instead.
+                 */
+
+                /**
+                 * Narrowed shape of a Request.
+                 * @typedef {{
+                 *   requestId?: number|null;
+                 *   get?: shardkv.kv.GetRequest.$Shape|null;
+                 *   write?: shardkv.kv.WriteRequest.$Shape|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * } & (
+                 *   ({ cmd?: undefined; get?: null; write?: null }|{ cmd?: "get"; get: shardkv.kv.GetRequest.$Shape; write?: null }|{ cmd?: "write"; get?: null; write: shardkv.kv.WriteRequest.$Shape })
+                 * )} shardkv.kv.BatchRequest.Request.$Shape
+                 */
+
+                /**
+                 * Constructs a new Request.
+                 * @memberof shardkv.kv.BatchRequest
+                 * @classdesc Represents a Request.
+                 * @constructor
+                 * @param {shardkv.kv.BatchRequest.Request.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Request = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Request requestId.
+                 * @member {number} requestId
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @instance
+                 */
+                Request.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Request get.
+                 * @member {shardkv.kv.GetRequest.$Properties|null|undefined} get
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @instance
+                 */
+                Request.prototype.get = null;
+
+                /**
+                 * Request write.
+                 * @member {shardkv.kv.WriteRequest.$Properties|null|undefined} write
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @instance
+                 */
+                Request.prototype.write = null;
+
+                // OneOf field names bound to virtual getters and setters
+                let $oneOfFields;
+
+                /**
+                 * Request cmd.
+                 * @member {"get"|"write"|undefined} cmd
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @instance
+                 */
+                $Object.defineProperty(Request.prototype, "cmd", {
+                    get: $util.oneOfGetter($oneOfFields = ["get", "write"]),
+                    set: $util.oneOfSetter($oneOfFields)
+                });
+
+                /**
+                 * Creates a new Request instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @static
+                 * @param {shardkv.kv.BatchRequest.Request.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.kv.BatchRequest.Request} Request instance
+                 * @type {{
+                 *   (properties: shardkv.kv.BatchRequest.Request.$Shape): shardkv.kv.BatchRequest.Request & shardkv.kv.BatchRequest.Request.$Shape;
+                 *   (properties?: shardkv.kv.BatchRequest.Request.$Properties): shardkv.kv.BatchRequest.Request;
+                 * }}
+                 */
+                Request.create = function(properties) {
+                    return new Request(properties);
+                };
+
+                /**
+                 * Encodes the specified Request message. Does not implicitly {@link shardkv.kv.BatchRequest.Request.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @static
+                 * @param {shardkv.kv.BatchRequest.Request.$Properties} m Request message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Request.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.requestId != null && $Object.hasOwnProperty.call(m, "requestId") && (typeof m.requestId === "object" ? m.requestId.low || m.requestId.high : m.requestId !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.requestId);
+                    if (m.get != null && $Object.hasOwnProperty.call(m, "get"))
+                        $root.shardkv.kv.GetRequest.encode(m.get, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                    if (m.write != null && $Object.hasOwnProperty.call(m, "write"))
+                        $root.shardkv.kv.WriteRequest.encode(m.write, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Request message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.kv.BatchRequest.Request & shardkv.kv.BatchRequest.Request.$Shape} Request
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Request.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.kv.BatchRequest.Request();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.requestId = v;
+                                else
+                                    delete m.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 2)
+                                    break;
+                                m.get = $root.shardkv.kv.GetRequest.decode(r, r.size(), $undefined, q + 1, m.get);
+                                m.cmd = "get";
+                                continue;
+                            }
+                        case 3: {
+                                if (u !== 2)
+                                    break;
+                                m.write = $root.shardkv.kv.WriteRequest.decode(r, r.size(), $undefined, q + 1, m.write);
+                                m.cmd = "write";
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Request
+                 * @function getTypeUrl
+                 * @memberof shardkv.kv.BatchRequest.Request
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Request.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.kv.BatchRequest.Request";
+                };
+
+                return Request;
+            })();
+
+            return BatchRequest;
+        })();
+
+        kv.BatchResponse = (function() {
+
+            /**
+             * Properties of a BatchResponse.
+             * @typedef {Object} shardkv.kv.BatchResponse.$Properties
+             * @property {Array.<shardkv.kv.BatchResponse.Response.$Properties>|null} [responses] BatchResponse responses
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a BatchResponse.
+             * @memberof shardkv.kv
+             * @interface IBatchResponse
+             * @augments shardkv.kv.BatchResponse.$Properties
+             * @deprecated Use shardkv.kv.BatchResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a BatchResponse.
+             * @typedef {{
+             *   responses?: Array.<shardkv.kv.BatchResponse.Response.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.kv.BatchResponse.$Shape
+             */
+
+            /**
+             * Constructs a new BatchResponse.
+             * @memberof shardkv.kv
+             * @classdesc Represents a BatchResponse.
+             * @constructor
+             * @param {shardkv.kv.BatchResponse.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const BatchResponse = function (p) {
+                this.responses = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * BatchResponse responses.
+             * @member {Array.<shardkv.kv.BatchResponse.Response.$Properties>} responses
+             * @memberof shardkv.kv.BatchResponse
+             * @instance
+             */
+            BatchResponse.prototype.responses = $util.emptyArray;
+
+            /**
+             * Creates a new BatchResponse instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.BatchResponse
+             * @static
+             * @param {shardkv.kv.BatchResponse.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.BatchResponse} BatchResponse instance
+             * @type {{
+             *   (properties: shardkv.kv.BatchResponse.$Shape): shardkv.kv.BatchResponse & shardkv.kv.BatchResponse.$Shape;
+             *   (properties?: shardkv.kv.BatchResponse.$Properties): shardkv.kv.BatchResponse;
+             * }}
+             */
+            BatchResponse.create = function(properties) {
+                return new BatchResponse(properties);
+            };
+
+            /**
+             * Encodes the specified BatchResponse message. Does not implicitly {@link shardkv.kv.BatchResponse.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.BatchResponse
+             * @static
+             * @param {shardkv.kv.BatchResponse.$Properties} m BatchResponse message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            BatchResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.responses != null && m.responses.length) {
+                    for (var i = 0; i < m.responses.length; ++i)
+                        $root.shardkv.kv.BatchResponse.Response.encode(m.responses[i], w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a BatchResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.BatchResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.BatchResponse & shardkv.kv.BatchResponse.$Shape} BatchResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            BatchResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.BatchResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.responses && m.responses.length))
+                                m.responses = [];
+                            m.responses.push($root.shardkv.kv.BatchResponse.Response.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for BatchResponse
+             * @function getTypeUrl
+             * @memberof shardkv.kv.BatchResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            BatchResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.BatchResponse";
+            };
+
+            BatchResponse.Response = (function() {
+
+                /**
+                 * Properties of a Response.
+                 * @typedef {Object} shardkv.kv.BatchResponse.Response.$Properties
+                 * @property {number|null} [requestId] Response requestId
+                 * @property {shardkv.kv.GetReply.$Properties|null} [get] Response get
+                 * @property {shardkv.kv.WriteReply.$Properties|null} [write] Response write
+                 * @property {shardkv.kv.Error.$Properties|null} [error] Response error
+                 * @property {"get"|"write"|"error"} [reply] Response reply
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Response.
+                 * @memberof shardkv.kv.BatchResponse
+                 * @interface IResponse
+                 * @augments shardkv.kv.BatchResponse.Response.$Properties
+                 * @deprecated Use shardkv.kv.BatchResponse.Response.$Properties instead.
+                 */
+
+                /**
+                 * Narrowed shape of a Response.
+                 * @typedef {{
+                 *   requestId?: number|null;
+                 *   get?: shardkv.kv.GetReply.$Shape|null;
+                 *   write?: shardkv.kv.WriteReply.$Shape|null;
+                 *   error?: shardkv.kv.Error.$Shape|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * } & (
+                 *   ({ reply?: undefined; get?: null; write?: null; error?: null }|{ reply?: "get"; get: shardkv.kv.GetReply.$Shape; write?: null; error?: null }|{ reply?: "write"; get?: null; write: shardkv.kv.WriteReply.$Shape; error?: null }|{ reply?: "error"; get?: null; write?: null; error: shardkv.kv.Error.$Shape })
+                 * )} shardkv.kv.BatchResponse.Response.$Shape
+                 */
+
+                /**
+                 * Constructs a new Response.
+                 * @memberof shardkv.kv.BatchResponse
+                 * @classdesc Represents a Response.
+                 * @constructor
+                 * @param {shardkv.kv.BatchResponse.Response.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Response = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Response requestId.
+                 * @member {number} requestId
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @instance
+                 */
+                Response.prototype.requestId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Response get.
+                 * @member {shardkv.kv.GetReply.$Properties|null|undefined} get
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @instance
+                 */
+                Response.prototype.get = null;
+
+                /**
+                 * Response write.
+                 * @member {shardkv.kv.WriteReply.$Properties|null|undefined} write
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @instance
+                 */
+                Response.prototype.write = null;
+
+                /**
+                 * Response error.
+                 * @member {shardkv.kv.Error.$Properties|null|undefined} error
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @instance
+                 */
+                Response.prototype.error = null;
+
+                // OneOf field names bound to virtual getters and setters
+                let $oneOfFields;
+
+                /**
+                 * Response reply.
+                 * @member {"get"|"write"|"error"|undefined} reply
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @instance
+                 */
+                $Object.defineProperty(Response.prototype, "reply", {
+                    get: $util.oneOfGetter($oneOfFields = ["get", "write", "error"]),
+                    set: $util.oneOfSetter($oneOfFields)
+                });
+
+                /**
+                 * Creates a new Response instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @static
+                 * @param {shardkv.kv.BatchResponse.Response.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.kv.BatchResponse.Response} Response instance
+                 * @type {{
+                 *   (properties: shardkv.kv.BatchResponse.Response.$Shape): shardkv.kv.BatchResponse.Response & shardkv.kv.BatchResponse.Response.$Shape;
+                 *   (properties?: shardkv.kv.BatchResponse.Response.$Properties): shardkv.kv.BatchResponse.Response;
+                 * }}
+                 */
+                Response.create = function(properties) {
+                    return new Response(properties);
+                };
+
+                /**
+                 * Encodes the specified Response message. Does not implicitly {@link shardkv.kv.BatchResponse.Response.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @static
+                 * @param {shardkv.kv.BatchResponse.Response.$Properties} m Response message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Response.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.requestId != null && $Object.hasOwnProperty.call(m, "requestId") && (typeof m.requestId === "object" ? m.requestId.low || m.requestId.high : m.requestId !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.requestId);
+                    if (m.get != null && $Object.hasOwnProperty.call(m, "get"))
+                        $root.shardkv.kv.GetReply.encode(m.get, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                    if (m.write != null && $Object.hasOwnProperty.call(m, "write"))
+                        $root.shardkv.kv.WriteReply.encode(m.write, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                    if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                        $root.shardkv.kv.Error.encode(m.error, w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Response message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.kv.BatchResponse.Response & shardkv.kv.BatchResponse.Response.$Shape} Response
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Response.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.kv.BatchResponse.Response();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.requestId = v;
+                                else
+                                    delete m.requestId;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 2)
+                                    break;
+                                m.get = $root.shardkv.kv.GetReply.decode(r, r.size(), $undefined, q + 1, m.get);
+                                m.reply = "get";
+                                continue;
+                            }
+                        case 3: {
+                                if (u !== 2)
+                                    break;
+                                m.write = $root.shardkv.kv.WriteReply.decode(r, r.size(), $undefined, q + 1, m.write);
+                                m.reply = "write";
+                                continue;
+                            }
+                        case 4: {
+                                if (u !== 2)
+                                    break;
+                                m.error = $root.shardkv.kv.Error.decode(r, r.size(), $undefined, q + 1, m.error);
+                                m.reply = "error";
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Response
+                 * @function getTypeUrl
+                 * @memberof shardkv.kv.BatchResponse.Response
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Response.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.kv.BatchResponse.Response";
+                };
+
+                return Response;
+            })();
+
+            return BatchResponse;
+        })();
+
         kv.ShardKV = (function() {
 
             /**
@@ -4275,6 +5321,47 @@ export const shardkv = $root.shardkv = (() => {
                 responseType: { value: "WriteReply" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.kv.ShardKV#batch}.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef BatchCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.kv.BatchResponse} [response] BatchResponse
+             */
+
+            /**
+             * Calls Batch.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef Batch
+             * @type {{
+             *   (request: shardkv.kv.IBatchRequest, callback: shardkv.kv.ShardKV.BatchCallback): void;
+             *   (request: shardkv.kv.IBatchRequest): Promise<shardkv.kv.BatchResponse>;
+             *   readonly name: "Batch";
+             *   readonly path: "/shardkv.kv.ShardKV/Batch";
+             *   readonly requestType: "BatchRequest";
+             *   readonly responseType: "BatchResponse";
+             *   readonly requestStream: true;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Batch.
+             * @name shardkv.kv.ShardKV#batch
+             * @type {shardkv.kv.ShardKV.Batch}
+             */
+            $Object.defineProperties(ShardKV.prototype.batch = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ShardKV.prototype.batch, $root.shardkv.kv.BatchRequest, $root.shardkv.kv.BatchResponse, request, callback);
+            }, {
+                name: { value: "Batch" },
+                path: { value: "/shardkv.kv.ShardKV/Batch" },
+                requestType: { value: "BatchRequest" },
+                responseType: { value: "BatchResponse" },
+                requestStream: { value: true },
+                responseStream: { value: true }
             });
 
             /**

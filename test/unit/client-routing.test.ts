@@ -22,6 +22,7 @@ import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
+import { serveBatch, type BatchCall } from "../../shard-server/batch-stream";
 
 type WriteReq = kvpb.kv.WriteRequest;
 type GetReq = kvpb.kv.GetRequest;
@@ -106,27 +107,43 @@ class FakeKvServer {
   readonly held: (() => void)[] = [];
   constructor(readonly store: Store) {}
 
+  /** The scripted or default answer to a get; never settles for "drop". */
+  handleGet(req: GetReq): Promise<kvpb.kv.GetReply.$Properties> {
+    this.gets.push(req);
+    const a = this.onGet?.(req, this.gets.length) ?? "default";
+    if (a === "drop") return new Promise(() => undefined);
+    if (a instanceof ShardKVError) return Promise.reject(a);
+    if (a !== "default") return Promise.resolve(a);
+    const v = this.store.data.get(str(req.key));
+    return Promise.resolve(v === undefined ? { found: false } : { found: true, value: v });
+  }
+
+  /** The scripted or default answer to a write; never settles for "drop". */
+  handleWrite(req: WriteReq): Promise<kvpb.kv.WriteReply.$Properties> {
+    this.writes.push(req);
+    const a = this.onWrite?.(req, this.writes.length) ?? "default";
+    if (a === "drop") return new Promise(() => undefined);
+    if (a instanceof ShardKVError) return Promise.reject(a);
+    if (a !== "default") return Promise.resolve(a);
+    return Promise.resolve({ results: this.store.apply(req) });
+  }
+
   static async start(store: Store): Promise<FakeKvServer> {
     const f = new FakeKvServer(store);
     const server = new grpc.Server();
+    const unary = <Req, Res>(fn: (req: Req) => Promise<Res>) =>
+      (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<Res>) =>
+        void fn(call.request).then((r) => cb(null, r), (e) => cb(toServiceError(e)));
     server.addService(kvClientService, {
-      get: (call: grpc.ServerUnaryCall<GetReq, unknown>, cb: grpc.sendUnaryData<kvpb.kv.GetReply.$Properties>) => {
-        f.gets.push(call.request);
-        const a = f.onGet?.(call.request, f.gets.length) ?? "default";
-        if (a === "drop") return;
-        if (a instanceof ShardKVError) return cb(toServiceError(a));
-        if (a !== "default") return cb(null, a);
-        const v = f.store.data.get(str(call.request.key));
-        cb(null, v === undefined ? { found: false } : { found: true, value: v });
-      },
-      write: (call: grpc.ServerUnaryCall<WriteReq, unknown>, cb: grpc.sendUnaryData<kvpb.kv.WriteReply.$Properties>) => {
-        f.writes.push(call.request);
-        const a = f.onWrite?.(call.request, f.writes.length) ?? "default";
-        if (a === "drop") return;
-        if (a instanceof ShardKVError) return cb(toServiceError(a));
-        if (a !== "default") return cb(null, a);
-        cb(null, { results: f.store.apply(call.request) });
-      },
+      get: unary((req: GetReq) => f.handleGet(req)),
+      write: unary((req: WriteReq) => f.handleWrite(req)),
+      // The client's path: the server's own Batch stream module over these handlers.
+      batch: (call: BatchCall) => serveBatch(call, {
+        get: (req) => f.handleGet(req),
+        write: (req) => f.handleWrite(req),
+        describe: (e) => e,
+        stopping: () => false,
+      }, undefined),
     });
     f.address = await listen(server);
     servers.push(server);

@@ -1,0 +1,159 @@
+/**
+ * The client side of `ShardKV.Batch` (proto/shardkv.proto, shard-server/batch-stream.ts): one
+ * long-lived bidirectional stream per shard server, carrying every Get and Write the client
+ * sends there. Requests made in the same event-loop turn leave as one message (split at
+ * `batchSendBytesMax`); answers come back by request id, in any order.
+ *
+ * Deadlines without a timer per request: one sweep every `sweepMs` while anything is in
+ * flight fails the requests whose deadline passed with TimeoutError(afterMs 0), the same
+ * error a unary call's transport deadline gives (the caller treats it as "this attempt
+ * timed out"). A late answer to a timed-out request is dropped.
+ *
+ * A stream that fails or ends fails every request in flight on it (StoppedError for an
+ * unreachable or stopping server: the caller retries, writes with the same request id);
+ * the next request opens a new stream.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import type { Cancel } from "../common/env";
+import { InternalError, StoppedError, TimeoutError, type ShardKVError } from "../common/errors";
+import { fromServiceError, fromWireError } from "../common/grpc-errors";
+import { nextTurn, realClock, wallClockMs } from "../common/real-env";
+import type { shardkv } from "../proto/gen/shardkv.js";
+import type { KvStub } from "./stubs";
+
+type Request = shardkv.kv.BatchRequest.IRequest;
+type Response = shardkv.kv.BatchResponse.IResponse;
+
+/** Key and value bytes per request message; a larger turn is split over several messages. */
+export const batchSendBytesMax = 4 * 1024 * 1024;
+/** How often requests in flight are checked against their deadlines. */
+export const sweepMs = 20;
+
+interface Pending {
+  readonly resolve: (r: Response) => void;
+  readonly reject: (e: ShardKVError) => void;
+  /** Wall-clock ms. */
+  readonly deadline: number;
+}
+
+export class BatchChannel {
+  private call: grpc.ClientDuplexStream<shardkv.kv.BatchRequest.$Properties, shardkv.kv.BatchResponse> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private outbox: Request[] = [];
+  private outboxBytes = 0;
+  private flushQueued = false;
+  /** Cancels the next sweep; set while anything is in flight. */
+  private cancelSweep: Cancel | undefined;
+  private closed = false;
+
+  constructor(private readonly stub: KvStub) {}
+
+  /** A linearizable read; `deadline` in wall-clock ms. */
+  async get(req: shardkv.kv.GetRequest.$Properties, deadline: number): Promise<shardkv.kv.GetReply> {
+    const r = await this.send({ get: req }, req.key?.length ?? 0, deadline);
+    if (!r.get) throw new InternalError(`batch answer ${r.requestId} to a get carries no get reply`);
+    return r.get as shardkv.kv.GetReply;
+  }
+
+  /** One write request; `deadline` in wall-clock ms. */
+  async write(req: shardkv.kv.WriteRequest.$Properties, deadline: number): Promise<shardkv.kv.WriteReply> {
+    let bytes = 0;
+    for (const op of req.ops ?? []) bytes += (op.key?.length ?? 0) + (op.value?.length ?? 0) + (op.expected?.length ?? 0);
+    const r = await this.send({ write: req }, bytes, deadline);
+    if (!r.write) throw new InternalError(`batch answer ${r.requestId} to a write carries no write reply`);
+    return r.write as shardkv.kv.WriteReply;
+  }
+
+  /** Fails everything in flight and closes the stream; later requests fail with StoppedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new StoppedError("shardkv client"));
+    this.call?.end();
+    this.call = undefined;
+  }
+
+  private send(req: Omit<Request, "requestId">, bytes: number, deadline: number): Promise<Response> {
+    if (this.closed) return Promise.reject(new StoppedError("shardkv client"));
+    const requestId = this.nextId++;
+    return new Promise<Response>((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject, deadline });
+      if (this.outboxBytes + bytes > batchSendBytesMax) this.flush();
+      this.outbox.push({ requestId, ...req });
+      this.outboxBytes += bytes;
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        nextTurn(() => this.flush());
+      }
+      this.armSweep();
+    });
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.outbox.length === 0 || this.closed) return;
+    const requests = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.stream().write({ requests });
+  }
+
+  private stream(): grpc.ClientDuplexStream<shardkv.kv.BatchRequest.$Properties, shardkv.kv.BatchResponse> {
+    if (this.call) return this.call;
+    const call = this.stub.batch();
+    this.call = call;
+    call.on("data", (msg: shardkv.kv.BatchResponse) => {
+      for (const r of msg.responses) {
+        const id = r.requestId ?? 0;
+        const p = this.pending.get(id);
+        if (!p) continue; // timed out meanwhile
+        this.pending.delete(id);
+        if (r.error) p.reject(fromWireError(r.error));
+        else p.resolve(r);
+      }
+      this.idle();
+    });
+    const broken = (e: ShardKVError): void => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      this.failAll(e);
+    };
+    call.on("error", (e) => broken(fromServiceError(e)));
+    call.on("end", () => broken(new StoppedError("server (the request stream ended)")));
+    return call;
+  }
+
+  private armSweep(): void {
+    this.cancelSweep ??= realClock.after(sweepMs, () => {
+      this.cancelSweep = undefined;
+      this.sweep();
+    });
+  }
+
+  private sweep(): void {
+    const now = wallClockMs();
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(id);
+      p.reject(new TimeoutError("call", 0));
+    }
+    if (this.pending.size > 0) this.armSweep();
+  }
+
+  /** Stops the sweep when nothing is in flight. */
+  private idle(): void {
+    if (this.pending.size > 0 || this.cancelSweep === undefined) return;
+    this.cancelSweep();
+    this.cancelSweep = undefined;
+  }
+
+  private failAll(e: ShardKVError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    this.outbox = [];
+    this.outboxBytes = 0;
+    for (const p of all) p.reject(e);
+    this.idle();
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The ShardKV.Batch stream end to end in one process: client/batch-channel.ts (BatchChannel)
+ * against a real grpc.Server on loopback running shard-server/batch-stream.ts (serveBatch)
+ * over scripted handlers. Covers coalescing per turn, splitting at batchSendBytesMax, typed
+ * errors in messages, deadlines, a stopping or stopped server, a closed channel, malformed
+ * requests and the per-request failpoints.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import { BatchChannel, batchSendBytesMax } from "../../client/batch-channel";
+import { kvClientService, kvStub, type KvStub } from "../../client/stubs";
+import { InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError, WrongGroupError } from "../../common/errors";
+import { Failpoints, parseFailpointSpec } from "../../common/failpoints";
+import { fromWireError } from "../../common/grpc-errors";
+import type { NodeId } from "../../common/ids";
+import { realClock, realRng, wallClockMs } from "../../common/real-env";
+import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
+import { batchReplyBytesMax, serveBatch, type BatchCall } from "../../shard-server/batch-stream";
+import { waitFor } from "../lib/wait";
+
+type GetReq = kvpb.kv.GetRequest;
+type WriteReq = kvpb.kv.WriteRequest;
+type GetReply = kvpb.kv.GetReply.$Properties;
+type WriteReply = kvpb.kv.WriteReply.$Properties;
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const str = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString();
+const soon = (ms = 5000): number => wallClockMs() + ms;
+const put = (key: string, value: Uint8Array = enc("v")) => ({ shard: 0, ops: [{ type: kvpb.kv.OpType.OP_PUT, key: enc(key), value }] });
+/** Settles with the error a promise rejects with (the rejection is handled at once). */
+const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error("expected a failure"), (e: unknown) => e);
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => ((resolve = a), (reject = b)));
+  return { promise, resolve, reject };
+}
+
+/** A grpc.Server serving only Batch, through serveBatch, over scripted handlers. */
+class FakeServer {
+  address = "";
+  readonly server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  /** Every BatchRequest message received, on any stream. */
+  readonly messages: kvpb.kv.BatchRequest[] = [];
+  readonly gets: GetReq[] = [];
+  readonly writes: WriteReq[] = [];
+  /** The stop function serveBatch returned, per stream. */
+  readonly stops: (() => void)[] = [];
+  streamsEnded = 0;
+  stopping = false;
+  /** Default: a get answers its own key as the value; a write answers its first key. */
+  onGet: (req: GetReq) => Promise<GetReply> = (req) => Promise.resolve({ found: true, value: req.key });
+  onWrite: (req: WriteReq) => Promise<WriteReply> = (req) => Promise.resolve({ results: [{ found: true, value: req.ops[0]?.key }] });
+  constructor(readonly fp: Failpoints | undefined) {}
+
+  static async start(fp?: Failpoints): Promise<FakeServer> {
+    const f = new FakeServer(fp);
+    f.server.addService(kvClientService, {
+      get: () => undefined,
+      write: () => undefined,
+      batch: (call: BatchCall) => {
+        call.on("data", (m: kvpb.kv.BatchRequest) => f.messages.push(m));
+        call.on("end", () => f.streamsEnded++);
+        f.stops.push(serveBatch(call, {
+          get: (req) => (f.gets.push(req), f.onGet(req)),
+          write: (req) => (f.writes.push(req), f.onWrite(req)),
+          describe: (e) => e,
+          stopping: () => f.stopping,
+        }, f.fp));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      f.server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    f.address = `127.0.0.1:${port}`;
+    servers.push(f);
+    return f;
+  }
+}
+
+/** A BatchChannel to `srv`, with the streams it opened and the messages they received. */
+function channel(srv: FakeServer): { ch: BatchChannel; streams: () => number; received: kvpb.kv.BatchResponse[] } {
+  const stub = kvStub(srv.address);
+  stubs.push(stub);
+  const received: kvpb.kv.BatchResponse[] = [];
+  let streams = 0;
+  const open = stub.batch.bind(stub);
+  stub.batch = (...args) => {
+    streams++;
+    const call = open(...args);
+    call.on("data", (m: kvpb.kv.BatchResponse) => received.push(m));
+    return call;
+  };
+  const ch = new BatchChannel(stub);
+  channels.push(ch);
+  return { ch, streams: () => streams, received };
+}
+
+const servers: FakeServer[] = [];
+const stubs: KvStub[] = [];
+const channels: BatchChannel[] = [];
+afterEach(() => {
+  for (const c of channels.splice(0)) c.close();
+  for (const s of stubs.splice(0)) s.close();
+  for (const s of servers.splice(0)) s.server.forceShutdown();
+});
+
+describe("ShardKV.Batch: BatchChannel against serveBatch", () => {
+  it("sends one turn's requests as one message; answers in reverse order resolve the right promises", async () => {
+    const srv = await FakeServer.start();
+    const held: { resolve: () => void }[] = [];
+    srv.onGet = (req) => {
+      const d = deferred<GetReply>();
+      held.push({ resolve: () => d.resolve({ found: true, value: enc(`got ${str(req.key)}`) }) });
+      return d.promise;
+    };
+    srv.onWrite = (req) => {
+      const d = deferred<WriteReply>();
+      held.push({ resolve: () => d.resolve({ results: [{ found: true, value: enc(`wrote ${str(req.ops[0]!.key)}`) }] }) });
+      return d.promise;
+    };
+    const { ch } = channel(srv);
+    const ps: Promise<string>[] = [
+      ch.get({ key: enc("a") }, soon()).then((r) => str(r.value)),
+      ch.write(put("b"), soon()).then((r) => str(r.results[0]!.value)),
+      ch.get({ key: enc("c") }, soon()).then((r) => str(r.value)),
+      ch.write(put("d"), soon()).then((r) => str(r.results[0]!.value)),
+      ch.get({ key: enc("e") }, soon()).then((r) => str(r.value)),
+    ];
+    const settled = new Set<number>();
+    ps.forEach((p, i) => void p.then(() => settled.add(i)));
+    await waitFor(() => held.length === 5, { timeoutMs: 5000, what: "the five requests at the handlers" });
+    expect(srv.messages).toHaveLength(1);
+    expect(srv.messages[0]!.requests).toHaveLength(5);
+    const want = ["got a", "wrote b", "got c", "wrote d", "got e"];
+    for (let i = 4; i >= 0; i--) {
+      held[i]!.resolve();
+      expect(await ps[i]).toBe(want[i]);
+      expect([...settled].sort()).toEqual([0, 1, 2, 3, 4].slice(i));
+    }
+    expect(srv.messages).toHaveLength(1);
+  });
+
+  it("splits a turn whose key and value bytes exceed batchSendBytesMax over several messages", async () => {
+    const srv = await FakeServer.start();
+    const { ch } = channel(srv);
+    const valueBytes = 1024 * 1024;
+    const n = Math.ceil(batchSendBytesMax / valueBytes) + 1;
+    const ps = Array.from({ length: n }, (_, i) => ch.write(put(`k${i}`, new Uint8Array(valueBytes).fill(i + 1)), soon(20_000)));
+    const replies = await Promise.all(ps);
+    expect(replies.map((r) => str(r.results[0]!.value))).toEqual(Array.from({ length: n }, (_, i) => `k${i}`));
+    expect(srv.messages.length).toBeGreaterThanOrEqual(2);
+    expect(srv.messages.reduce((s, m) => s + m.requests.length, 0)).toBe(n);
+    for (const m of srv.messages) {
+      const bytes = m.requests.reduce((s, r) => s + (r.write!.ops![0]!.key?.length ?? 0) + (r.write!.ops![0]!.value?.length ?? 0), 0);
+      expect(bytes).toBeLessThanOrEqual(batchSendBytesMax);
+    }
+    for (const [i, w] of srv.writes.entries()) {
+      expect(str(w.ops[0]!.key)).toBe(`k${i}`);
+      expect(w.ops[0]!.value!.length).toBe(valueBytes);
+      expect(w.ops[0]!.value![valueBytes - 1]).toBe(i + 1);
+    }
+  });
+
+  it("splits one turn's answers at batchReplyBytesMax of values, write results included", async () => {
+    const srv = await FakeServer.start();
+    const held: (() => void)[] = [];
+    const valueBytes = 1024 * 1024;
+    srv.onWrite = (req) => {
+      const d = deferred<WriteReply>();
+      const i = srv.writes.length;
+      held.push(() => d.resolve({ results: [{ found: true, value: new Uint8Array(valueBytes).fill(i) }, { value: req.ops[0]!.key }] }));
+      return d.promise;
+    };
+    const { ch, received } = channel(srv);
+    const n = Math.ceil(batchReplyBytesMax / valueBytes) + 1;
+    const ps = Array.from({ length: n }, (_, i) => ch.write(put(`k${i}`), soon()));
+    await waitFor(() => held.length === n, { timeoutMs: 5000, what: `${n} writes at the handler` });
+    for (const resolve of held) resolve(); // all answered in the same turn
+    const replies = await Promise.all(ps);
+    expect(replies.map((r) => [r.results[0]!.value![0], str(r.results[1]!.value)])).toEqual(ps.map((_, i) => [i + 1, `k${i}`]));
+    expect(received.length).toBeGreaterThanOrEqual(2);
+    for (const m of received) {
+      const bytes = m.responses.reduce((s, r) => s + (r.write?.results ?? []).reduce((t, o) => t + (o.value?.length ?? 0), 0), 0);
+      expect(bytes).toBeLessThanOrEqual(batchReplyBytesMax);
+    }
+  });
+
+  it("a typed error from a handler arrives as the same class with the same fields", async () => {
+    const srv = await FakeServer.start();
+    srv.onWrite = (req) => Promise.reject(str(req.ops[0]!.key) === "bad"
+      ? new InvalidArgumentError("value", "too large for the test")
+      : new WrongGroupError(3, 17));
+    srv.onGet = () => Promise.reject(new NotLeaderError(2 as NodeId, "127.0.0.1:7102"));
+    const { ch } = channel(srv);
+    const [invalid, wrong, notLeader] = await Promise.all([
+      failure(ch.write(put("bad"), soon())), failure(ch.write(put("moved"), soon())), failure(ch.get({ key: enc("x") }, soon())),
+    ]);
+    expect(invalid).toBeInstanceOf(InvalidArgumentError);
+    expect(invalid).toMatchObject({ field: "value", reason: "too large for the test" });
+    expect(wrong).toBeInstanceOf(WrongGroupError);
+    expect(wrong).toMatchObject({ shard: 3, configNum: 17 });
+    expect(notLeader).toBeInstanceOf(NotLeaderError);
+    expect(notLeader).toMatchObject({ leaderHint: 2, leaderAddress: "127.0.0.1:7102" });
+  });
+
+  it("times out an unanswered request (afterMs 0); its late answer is ignored", async () => {
+    const srv = await FakeServer.start();
+    const late = deferred<GetReply>();
+    srv.onGet = () => late.promise;
+    const { ch, received } = channel(srv);
+    const t0 = realClock.nowMs();
+    const err = await failure(ch.get({ key: enc("slow") }, wallClockMs() + 100));
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).afterMs).toBe(0);
+    expect(realClock.nowMs() - t0).toBeGreaterThanOrEqual(90);
+    late.resolve({ found: true, value: enc("late") });
+    await waitFor(() => received.some((m) => m.responses.some((r) => r.get && str(r.get.value) === "late")), {
+      timeoutMs: 5000, what: "the late answer at the client",
+    });
+    srv.onGet = (req) => Promise.resolve({ found: true, value: enc(`fresh ${str(req.key)}`) });
+    const [a, b] = await Promise.all([ch.get({ key: enc("p") }, soon()), ch.get({ key: enc("q") }, soon())]);
+    expect([str(a.value), str(b.value)]).toEqual(["fresh p", "fresh q"]);
+  });
+
+  it("the server's stop fails requests in flight with StoppedError; the next request opens a new stream", async () => {
+    const srv = await FakeServer.start();
+    srv.onGet = () => new Promise(() => undefined);
+    srv.onWrite = () => new Promise(() => undefined);
+    const { ch, streams } = channel(srv);
+    const inFlight = [failure(ch.get({ key: enc("a") }, soon())), failure(ch.write(put("b"), soon()))];
+    await waitFor(() => srv.gets.length + srv.writes.length === 2, { timeoutMs: 5000, what: "two requests at the handlers" });
+    srv.stops[0]!();
+    for (const e of await Promise.all(inFlight)) expect(e).toBeInstanceOf(StoppedError);
+    srv.onGet = (req) => Promise.resolve({ found: true, value: req.key });
+    expect(str((await ch.get({ key: enc("again") }, soon())).value)).toBe("again");
+    expect(streams()).toBe(2);
+    expect(srv.stops).toHaveLength(2);
+  });
+
+  it("a server that is stopping answers StoppedError even when the handler succeeded", async () => {
+    const srv = await FakeServer.start();
+    const d = deferred<WriteReply>();
+    srv.onWrite = () => d.promise;
+    const { ch } = channel(srv);
+    const p = failure(ch.write(put("w"), soon()));
+    await waitFor(() => srv.writes.length === 1, { timeoutMs: 5000, what: "the write at the handler" });
+    srv.stopping = true;
+    d.resolve({ results: [{ found: false }] });
+    expect(await p).toBeInstanceOf(StoppedError);
+    // Once stopping, a new request is refused without running the handler.
+    expect(await failure(ch.get({ key: enc("g") }, soon()))).toBeInstanceOf(StoppedError);
+    expect(srv.gets).toHaveLength(0);
+  });
+
+  it("a request with neither get nor write is answered InvalidArgument naming cmd", async () => {
+    const srv = await FakeServer.start();
+    const stub = kvStub(srv.address);
+    stubs.push(stub);
+    const call = stub.batch();
+    call.on("error", () => undefined); // the server's shutdown in afterEach
+    const answer = new Promise<kvpb.kv.BatchResponse>((resolve) => call.once("data", resolve));
+    call.write({ requests: [{ requestId: 7 }] });
+    const msg = await answer;
+    expect(msg.responses).toHaveLength(1);
+    const r = msg.responses[0]!;
+    expect(r.requestId).toBe(7);
+    expect(r.get ?? r.write).toBeFalsy();
+    const e = fromWireError(r.error!);
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect((e as InvalidArgumentError).field).toBe("cmd");
+    expect(srv.gets.length + srv.writes.length).toBe(0);
+    call.end();
+  });
+
+  it("failpoints: drop-request never runs the handler, drop-reply runs it; both time out", async () => {
+    const fp = new Failpoints({ rng: realRng, clock: realClock, self: "127.0.0.1:1", spec: parseFailpointSpec("drop-request=1") });
+    const srv = await FakeServer.start(fp);
+    const { ch } = channel(srv);
+    expect(await failure(ch.write(put("dropped"), wallClockMs() + 150))).toBeInstanceOf(TimeoutError);
+    expect(srv.messages).toHaveLength(1);
+    expect(srv.writes).toHaveLength(0);
+    expect(fp.counters.droppedRequests).toBe(1);
+
+    fp.set(parseFailpointSpec("drop-reply=1"));
+    expect(await failure(ch.write(put("ran"), wallClockMs() + 150))).toBeInstanceOf(TimeoutError);
+    expect(srv.writes.map((w) => str(w.ops[0]!.key))).toEqual(["ran"]);
+    expect(fp.counters.droppedReplies).toBe(1);
+
+    fp.set(parseFailpointSpec("none"));
+    expect(str((await ch.write(put("ok"), soon())).results[0]!.value)).toBe("ok");
+  });
+
+  it("close() fails requests in flight with StoppedError and refuses later ones", async () => {
+    const srv = await FakeServer.start();
+    srv.onGet = () => new Promise(() => undefined);
+    const { ch } = channel(srv);
+    const inFlight = failure(ch.get({ key: enc("a") }, soon()));
+    await waitFor(() => srv.gets.length === 1, { timeoutMs: 5000, what: "the get at the handler" });
+    ch.close();
+    expect(await inFlight).toBeInstanceOf(StoppedError);
+    expect(await failure(ch.get({ key: enc("b") }, soon()))).toBeInstanceOf(StoppedError);
+    expect(await failure(ch.write(put("c"), soon()))).toBeInstanceOf(StoppedError);
+    // The client half-closed its stream, and the server saw it.
+    await waitFor(() => srv.streamsEnded === 1, { timeoutMs: 5000, what: "the server to see the stream end" });
+    expect(srv.gets).toHaveLength(1);
+  });
+});
