@@ -54,7 +54,7 @@ import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 export { keyBytesMax, validateWrite, valueBytesMax, writeBytesMax } from "./service";
 export { driverPeriodMs } from "./migration-driver";
 /** Key+value bytes per pulled chunk. */
-export const pullChunkBytes = 1024 * 1024;
+export const pullChunkBytes = 256 * 1024;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export interface ShardServerOptions {
