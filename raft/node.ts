@@ -413,18 +413,26 @@ export class RaftNode<R = unknown> {
       for (const s of this.sources.splice(0)) s.src.close();
       this.failProposalsUpTo(rd.snapshot.index);
     }
+    const hs = rd.hardState;
+    const newTermOrVote = hs !== undefined && (hs.term !== this.hard.term || hs.vote !== this.hard.vote);
+    // 2. Send. A leader's appends may go out while its own copy is being written (Raft
+    // thesis §10.2.1: the core counts the leader's copy only once advance() says it is
+    // durable); anything that acknowledges state (votes, append responses), a new term or a
+    // snapshot waits until it is persisted.
+    const early = rd.messages.length > 0 && this.soft.role === "leader" && rd.softState === undefined && !newTermOrVote &&
+      rd.snapshot === undefined && rd.snapshotChunks.length === 0;
+    const sending = early ? this.send(rd.messages) : undefined;
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      // Only entries, a snapshot, or a new term or vote must be synced before anything is
-      // sent (etcd's MustSync); a commit-only change is written without waiting for fsync.
-      const hs = rd.hardState;
-      const sync = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (hs.term !== this.hard.term || hs.vote !== this.hard.vote));
+      // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync); a
+      // commit-only change is written without waiting for fsync.
+      const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
       await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
       if (hs) this.hard = hs;
     }
     if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
+    await sending;
     if (this.stopped) return;
-    // 2. Send (after persisting: nothing is acknowledged before it is durable).
-    if (rd.messages.length > 0) await this.send(rd.messages);
+    if (!early && rd.messages.length > 0) await this.send(rd.messages);
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);

@@ -117,7 +117,8 @@ export class Raft {
     }
     const self = this.prs.get(this.id)!;
     self.becomeReplicate();
-    self.match = last;
+    // The leader counts itself only for entries it has persisted (see persisted()).
+    self.match = this.log.stable;
     self.next = (last + 1) as LogIndex;
     // Raft §5.4.2 / §8: a new leader commits an entry of its own term before anything of
     // earlier terms counts as committed.
@@ -634,10 +635,20 @@ export class Raft {
   private appendEntries(items: readonly { type: Entry["type"]; data: Uint8Array }[]): LogIndex {
     let index = this.log.lastIndex();
     const ents: Entry[] = items.map((it) => ({ index: (index = (index + 1) as LogIndex), term: this.term, type: it.type, data: it.data }));
-    const last = this.log.append(ents);
-    this.prs.get(this.id)!.maybeUpdate(last);
-    this.maybeCommit();
-    return last;
+    // Not counted for the leader itself until persisted (persisted()), so the Ready's
+    // messages may carry them to the followers while they are being written here.
+    return this.log.append(ents);
+  }
+
+  /**
+   * Entries up to `log.stable` are durable on this replica. A leader counts its own copy
+   * toward a quorum only from here on, which lets it send entries to its followers in
+   * parallel with writing them to its own disk (Raft thesis §10.2.1): a commit never rests on
+   * an entry the leader could still lose.
+   */
+  persisted(): void {
+    if (this.role !== "leader") return;
+    if (this.prs.get(this.id)!.maybeUpdate(this.log.stable) && this.maybeCommit()) this.bcastAppend();
   }
 
   /** Entries handed to the application were applied: release their uncommitted budget. */

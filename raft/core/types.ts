@@ -104,7 +104,10 @@ export interface SnapshotChunk {
  *     `hardState` (if set) and `entries` (replacing any stored entries at index >=
  *     entries[0].index) in ONE synced write batch.
  *  2. Send `messages` (snapshot messages from a leader have empty chunkData: the driver fills
- *     it from the snapshot source matching `msg.snapshot`, or drops the message).
+ *     it from the snapshot source matching `msg.snapshot`, or drops the message). A leader's
+ *     messages may be sent while step 1 is in progress when `hardState` changes neither term
+ *     nor vote and there is no snapshot: the leader counts its own copy of the entries only
+ *     after advance() (Raft thesis §10.2.1). Anything else is sent after step 1.
  *  3. Apply `committedEntries` in order; then serve `readStates` whose index is applied.
  *  4. Call `advance(ready)`.
  */
