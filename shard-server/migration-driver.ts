@@ -5,7 +5,9 @@
  * network.
  *
  * Runs on the leader only (checked at each step): every `pollMs` it (a) proposes the next
- * config when the group is settled, (b) starts a pull worker per pulling shard, (c) a gc worker
+ * config when the group is settled (configs come from `offer` (the controller's Watch
+ * stream), a `kick` (a NATS push), or a query to the controller at most every
+ * `configPollMs`), (b) starts a pull worker per pulling shard, (c) a gc worker
  * per shard waiting for its previous owner's delete acknowledgement. Workers are independent,
  * so one dead group only holds up its own shards. All state decisions are made by the log
  * (stale or duplicate proposals are ignored when applied). It never holds anything across an
@@ -63,6 +65,13 @@ export interface MigrationDriverOptions {
   readonly logger: Logger;
   /** Period of the driver loop. Default driverPeriodMs. */
   readonly pollMs?: number;
+  /**
+   * How often the leader queries the controller for the next config when none was offered
+   * or pushed. Default: at every run of the loop (pollMs). A daemon fed by the controller's
+   * Watch stream sets it to a slow backstop (each query is a ReadIndex round on the
+   * controller group).
+   */
+  readonly configPollMs?: number;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
 }
@@ -81,6 +90,10 @@ export class MigrationDriver {
   private readonly lastWarn = new Map<string, string>();
   private lastGcWait = "";
   private readonly tasks = new Set<Promise<void>>();
+  /** When the controller was last queried for a config (clock ms). */
+  private lastQueryAt = -Infinity;
+  /** A push arrived: query the controller at the next chance. */
+  private kicked = false;
 
   constructor(
     private readonly opts: MigrationDriverOptions,
@@ -94,8 +107,15 @@ export class MigrationDriver {
     this.schedule();
   }
 
-  /** A pushed config (NATS): look for the next config now (the poll would within pollMs). */
+  /** A pushed config (NATS): look for the next config now (the poll would within configPollMs). */
   kick(): void {
+    this.kicked = true;
+    if (!this.stopped) this.tick();
+  }
+
+  /** A committed config (from the controller's Watch): cached, and proposed when its turn comes. */
+  offer(c: Config): void {
+    if (!this.configs.has(c.num)) this.configs.set(c.num, c);
     if (!this.stopped) this.tick();
   }
 
@@ -155,7 +175,10 @@ export class MigrationDriver {
   private tick(): void {
     if (!this.isLeader()) return;
     const core = this.sm.core;
-    if (!this.configBusy && core.settled()) {
+    const every = this.opts.configPollMs;
+    const due = every === undefined || this.kicked || this.configs.has(core.config.num + 1) || this.opts.clock.nowMs() - this.lastQueryAt >= every;
+    if (!this.configBusy && core.settled() && due) {
+      this.kicked = false;
       this.configBusy = true;
       this.spawn("config", () => this.nextConfig(), () => (this.configBusy = false));
     }
@@ -191,7 +214,11 @@ export class MigrationDriver {
   private async nextConfig(): Promise<void> {
     while (this.isLeader() && this.sm.core.settled()) {
       const n = this.sm.core.config.num + 1;
-      const c = this.configs.get(n) ?? await this.configSource.query(n);
+      let c = this.configs.get(n);
+      if (c === undefined) {
+        this.lastQueryAt = this.opts.clock.nowMs();
+        c = await this.configSource.query(n);
+      }
       if (c.num !== n) return; // no newer config yet
       this.configs.set(n, c);
       if (c.shards.length !== this.sm.core.shardCount) {

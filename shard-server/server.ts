@@ -53,6 +53,8 @@ import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export { keyBytesMax, validateWrite, valueBytesMax, writeBytesMax } from "./service";
 export { driverPeriodMs } from "./migration-driver";
+/** With the Watch stream, how often the leader still queries the controller (a backstop). */
+export const configBackstopMs = 1000;
 /** Key+value bytes per pulled chunk. */
 export const pullChunkBytes = 256 * 1024;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
@@ -81,8 +83,14 @@ export interface ShardServerOptions {
    * truth, and an absent or unreachable NATS changes nothing else.
    */
   readonly natsUrl?: string;
-  /** How often the leader polls the controller for the next config. Default driverPeriodMs. */
+  /** Period of the migration driver's loop (pulls, gc, config). Default driverPeriodMs. */
   readonly pollMs?: number;
+  /**
+   * Learn configs from the controller's Watch stream (default true): a new config reaches
+   * the group as soon as a controller replica applies it, and the controller is queried only
+   * every `configBackstopMs` besides. false: query it at every run of the driver (pollMs).
+   */
+  readonly watchConfigs?: boolean;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
   readonly logger: Logger;
@@ -105,6 +113,7 @@ export class ShardServer {
   private readonly service: ShardService;
   private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
   private nats: NatsConnection | undefined;
+  private readonly watchAbort = new AbortController();
   /** Open Batch streams (ended when the server stops). */
   private readonly batchStreams = new Set<() => void>();
 
@@ -120,14 +129,37 @@ export class ShardServer {
   ) {
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => opts.peers.get(id) });
     this.driver = new MigrationDriver(
-      { gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock },
+      {
+        gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
+        configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
+      },
       sm, node, controller, this.groupRpc,
     );
   }
 
   private startDriver(): void {
     this.driver.start();
+    if (this.opts.watchConfigs !== false) this.watchConfigs();
     if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
+  }
+
+  /**
+   * Feeds the driver every config from the one after the current one on, from the
+   * controller's Watch stream (any controller replica; the client resumes after the last
+   * config seen and reconnects with backoff). Configs are committed and immutable, so the
+   * driver proposes them as they are; the slow query backstop covers a stream stuck on a
+   * replica cut off from its group.
+   */
+  private watchConfigs(): void {
+    const { gid, id, logger } = this.opts;
+    const signal = this.watchAbort.signal;
+    void (async () => {
+      try {
+        for await (const c of this.controller.watch(this.sm.core.config.num + 1, signal)) this.driver.offer(c);
+      } catch (e) {
+        if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configBackstopMs} ms`);
+      }
+    })();
   }
 
   /** Subscribes to config pushes in the background; each one runs the driver at once. */
@@ -254,6 +286,7 @@ export class ShardServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.nats?.close().catch(() => undefined);
+      this.watchAbort.abort();
       // The driver halts now, but its tasks may wait on a proposal: stopping the node fails
       // those (Stopped) before the driver is waited for (a proposal could otherwise wait
       // forever once the peers are gone, and the stop with it).
