@@ -7,3 +7,10 @@
 export const dedupTtlMsDefault = 10 * 60 * 1000;
 /** Default: snapshot and compact every this many applied entries. */
 export const shardSnapshotEveryEntries = 10000;
+/**
+ * Default cap on the bytes a group's leader inserts per second while pulling shards (MiB/s;
+ * 0 = none). TiKV and CockroachDB cap rebalancing too; here the operator sets it
+ * (`--migration-rate`) for the hardware, since moving a shard through the Raft log costs each
+ * of the receiving group's replicas a synced log write and an apply per byte.
+ */
+export const migrationRateMiBDefault = 0;

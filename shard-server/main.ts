@@ -17,7 +17,10 @@ import { type FailpointSpec, Failpoints, failpointFlags, failpointFlagsUsage, fa
 import type { GroupId, NodeId } from "../common/ids";
 import { consoleLogger, realClock, realRng } from "../common/real-env";
 import { shardCountMax, validateAddress } from "../controller/config";
-import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
+import { dedupTtlMsDefault, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
+
+/** The largest --migration-rate accepted (MiB/s). */
+const migrationRateMiBMax = 1024 * 1024;
 
 export interface ShardDaemonArgs {
   gid: GroupId;
@@ -31,13 +34,16 @@ export interface ShardDaemonArgs {
   nats?: string;
   dedupTtlMs?: number;
   snapshotEvery?: number;
+  /** MiB/s; 0 = no cap. */
+  migrationRateMiB?: number;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
                       --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
-                      [--dedup-ttl DURATION] [--snapshot-every N] [--failpoints SPEC] [--profile P]
+                      [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
+                      [--failpoints SPEC] [--profile P]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -52,9 +58,11 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
                       e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again
   --snapshot-every N  snapshot the state machine and compact the Raft log every N applied
                       entries (default ${shardSnapshotEveryEntries})
+  --migration-rate R  insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5; default
+                      ${migrationRateMiBDefault} = no cap): slower moves, less latency for other shards meanwhile
 ${failpointFlagsUsage}`;
 
-const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats", "dedup-ttl", "snapshot-every", ...failpointFlags] as const;
+const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats", "dedup-ttl", "snapshot-every", "migration-rate", ...failpointFlags] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
@@ -87,6 +95,14 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
     }
   }
   if (got.has("snapshot-every")) out.snapshotEvery = positiveIntFlag("snapshot-every", got.get("snapshot-every")!, 100_000_000);
+  if (got.has("migration-rate")) {
+    const raw = got.get("migration-rate")!;
+    const r = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(r >= 0 && r <= migrationRateMiBMax)) {
+      throw new InvalidArgumentError("--migration-rate", `want MiB per second, a number in [0, ${migrationRateMiBMax}] (0 = no cap), got ${JSON.stringify(raw)}`);
+    }
+    out.migrationRateMiB = r;
+  }
   const failpoints = failpointsSetting({ flag: got.get("failpoints"), profileFlag: got.get("profile"), env });
   if (failpoints !== undefined) out.failpoints = failpoints;
   return out;
@@ -113,6 +129,7 @@ async function main(): Promise<void> {
         natsUrl: args.nats,
         dedupTtlMs: args.dedupTtlMs,
         snapshotEveryEntries: args.snapshotEvery,
+        migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
         onFatal,

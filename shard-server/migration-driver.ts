@@ -72,6 +72,11 @@ export interface MigrationDriverOptions {
    * controller group).
    */
   readonly configPollMs?: number;
+  /**
+   * Cap on the key+value bytes of pulled chunks inserted per second, over all the shards
+   * this leader pulls (0 or undefined: none). Chunks are spaced so the average stays under it.
+   */
+  readonly migrationBytesPerSec?: number;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
 }
@@ -94,6 +99,10 @@ export class MigrationDriver {
   private lastQueryAt = -Infinity;
   /** A push arrived: query the controller at the next chance. */
   private kicked = false;
+  /** Migration pacing: when the next chunk may be inserted (clock ms). */
+  private nextChunkAt = -Infinity;
+  /** Pull workers waiting for their pacing slot (woken by stop). */
+  private readonly pacing = new Set<() => void>();
 
   constructor(
     private readonly opts: MigrationDriverOptions,
@@ -124,6 +133,7 @@ export class MigrationDriver {
     this.stopped = true;
     this.timer?.();
     for (const s of this.streams) s.cancel();
+    for (const wake of [...this.pacing]) wake();
     await Promise.all([...this.tasks]);
   }
 
@@ -132,6 +142,7 @@ export class MigrationDriver {
     this.stopped = true;
     this.timer?.();
     for (const s of this.streams) s.cancel();
+    for (const wake of [...this.pacing]) wake();
   }
 
   private get tag(): string {
@@ -277,6 +288,27 @@ export class MigrationDriver {
     await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.pullFrom(address, shard, configNum));
   }
 
+  /** Waits for the chunk's turn under migrationBytesPerSec (a slot of bytes / rate each). */
+  private async pace(chunk: ShardChunkIn): Promise<void> {
+    const rate = this.opts.migrationBytesPerSec ?? 0;
+    if (rate <= 0) return;
+    let bytes = 0;
+    for (const kv of chunk.kvs) bytes += kv.key.length + kv.value.length;
+    const now = this.opts.clock.nowMs();
+    const at = Math.max(now, this.nextChunkAt);
+    this.nextChunkAt = at + (bytes / rate) * 1000;
+    if (at <= now) return;
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.pacing.delete(wake);
+        cancel();
+        resolve();
+      };
+      const cancel = this.opts.clock.after(at - now, wake);
+      this.pacing.add(wake);
+    });
+  }
+
   /** One PullShard stream, resuming after the last key inserted; returns when the stream ends. */
   private async pullFrom(address: string, shard: ShardId, configNum: ConfigNum): Promise<void> {
     const m = this.sm.core.meta(shard);
@@ -288,6 +320,7 @@ export class MigrationDriver {
         if (chunk.configNum !== configNum || chunk.shard !== shard) {
           throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
         }
+        await this.pace(chunk);
         if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
         const r = await this.propose({ kind: "insert", chunk });
         // Not accepted: an older leader's insert overtook us (or the shard moved on); the next

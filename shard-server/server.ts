@@ -77,6 +77,8 @@ export interface ShardServerOptions {
   readonly tickMs?: number;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
+  /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
+  readonly migrationBytesPerSec?: number;
   /**
    * NATS server URL: a config pushed on `shardkv.config` makes the leader look for the next
    * config at once instead of at its next poll. Only a hint: polling stays the source of
@@ -132,6 +134,7 @@ export class ShardServer {
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
+        migrationBytesPerSec: opts.migrationBytesPerSec,
       },
       sm, node, controller, this.groupRpc,
     );

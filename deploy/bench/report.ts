@@ -56,6 +56,8 @@ export interface FailoverResult {
 
 /** What the shard-move scenario measured (deploy/bench/scenarios.ts runShardMove). */
 export interface ShardMoveResult {
+  /** The shard servers' --migration-rate (MiB/s; 0 = no cap). */
+  readonly rateMiB: number;
   readonly shard: number;
   readonly from: number;
   readonly to: number;
@@ -340,7 +342,11 @@ export function renderSection(r: BenchReport): string {
       L.push(
         `3 groups; shard ${m.shard} (${m.mib} MiB in ${m.keys} values, written in ${(m.fillMs / 1000).toFixed(1)} s) moved from group ${m.from} to group ${m.to} ` +
           `while a ${m.workload} load at concurrency ${m.concurrency} ran on every other shard (\`--exclude-shard ${m.shard} --timeline\`): ` +
-          `the move took ${(m.moveMs / 1000).toFixed(1)} s (target: under 30 s: ${m.moveMs < 30_000 ? "met" : "not met"}).`,
+          `the move took ${(m.moveMs / 1000).toFixed(1)} s (target: under 30 s: ${m.moveMs < 30_000 ? "met" : "not met"}). ` +
+          (m.rateMiB > 0
+            ? `The shard servers run with \`--migration-rate ${m.rateMiB}\` (at most ${m.rateMiB} MiB/s of pulled data inserted), the cap an operator of this 2-core machine would set: ` +
+              "every byte moved is a synced log write and an apply on each of the receiving group's replicas, on the same two cores as the load."
+            : "The shard servers run without a migration rate cap."),
         "",
         "| other shards | ops/s | p99, median of 100 ms windows | p99, worst window |",
         "|---|---:|---:|---:|",

@@ -37,7 +37,7 @@ import {
   type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, matrix, renderSection, replaceSection,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
-import { runFailover, runRestart, runShardMove } from "./scenarios";
+import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
 
 const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
@@ -84,7 +84,10 @@ async function runShardkv(groups: number, o: RunOptions, work: string): Promise<
   const dir = join(work, `shardkv-${groups}g`);
   say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
   const t0 = realClock.nowMs();
-  const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64 });
+  // The shard move runs on the 3-group cluster, with the migration rate cap an operator of
+  // this machine would set (no migration happens during the matrix cells).
+  const serverArgs = groups === 3 && o.scenarios ? ["--migration-rate", String(moveRateMiB)] : [];
+  const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, serverArgs });
   const out = new Map<string, CellOutcome>();
   try {
     const pids = cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);

@@ -96,6 +96,9 @@ export function keysOfShard(shard: number, shardCount: number, n: number): strin
  * 50/50 load at concurrency 16 that excludes that shard, moves the shard to group 2 a few
  * seconds into the measured phase, and waits until group 2's leader serves it with every key.
  */
+/** `--migration-rate` (MiB/s) of the shard servers of the cluster the shard move runs on. */
+export const moveRateMiB = 4;
+
 export async function runShardMove(cluster: LocalCluster, o: RunOptions, say: (line: string) => void): Promise<ShardMoveResult | { error: string }> {
   const mib = o.quick ? 10 : 100;
   const concurrency = 16;
@@ -164,7 +167,7 @@ export async function runShardMove(cluster: LocalCluster, o: RunOptions, say: (l
   const r = outcome.result as BenchJson & { timeline?: WindowJson[] };
   const windows = r.timeline ?? [];
   return {
-    shard, from, to, mib, keys: keys.length, fillMs, moveMs, moveAtMs, concurrency, workload,
+    rateMiB: moveRateMiB, shard, from, to, mib, keys: keys.length, fillMs, moveMs, moveAtMs, concurrency, workload,
     before: windowP99s(windows, 0, moveAtMs),
     during: windowP99s(windows, moveAtMs, moveAtMs + moveMs),
     errors: r.errors.total,

@@ -65,6 +65,8 @@ export interface LocalClusterOptions {
   readonly tickMs?: number;
   /** Appended to every daemon's command line (e.g. failpoint flags). */
   readonly extraArgs?: string[];
+  /** Appended to every shard server's command line after extraArgs (e.g. --migration-rate). */
+  readonly serverArgs?: string[];
   /** Added to every daemon's environment. */
   readonly env?: Record<string, string>;
   /** Progress lines ("started c1 ..."). Default: none. */
@@ -213,7 +215,7 @@ export class LocalCluster {
       nats: opts.nats ?? null,
       shards,
     };
-    writeLauncherFile(c.dir, { tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], env: opts.env ?? {} });
+    writeLauncherFile(c.dir, { tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], env: opts.env ?? {} });
     writeClusterFile(c.dir, layout);
     try {
       for (const { name, node } of allNodes(layout)) c.start(layout, name, node);
@@ -325,7 +327,7 @@ export class LocalCluster {
     const g = l.groups.find((x) => x.gid === gid)!;
     const peers = g.servers.map((n) => `${n.id}=${n.addr}`).join(",");
     const controllers = l.controllers.map((n) => n.addr).join(",");
-    return { kind, args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs] };
+    return { kind, args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? [])] };
   }
 
   /** Spawns node `name` of layout `l` and records its pid in `node` (the caller writes the layout). */

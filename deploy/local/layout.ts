@@ -36,6 +36,8 @@ export interface LauncherFile {
   tickMs?: number;
   /** Passed to every daemon after its own flags. */
   extraArgs: string[];
+  /** Passed to every shard server after those (e.g. --migration-rate); absent in older files. */
+  serverArgs?: string[];
   /** Added to the environment of every daemon. */
   env: Record<string, string>;
 }

@@ -19,11 +19,12 @@ function run(args: string[]) {
 }
 
 describe("shardkv-server command line", () => {
-  it("--help documents --dedup-ttl and --snapshot-every with their defaults", () => {
+  it("--help documents --dedup-ttl, --snapshot-every and --migration-rate with their defaults", () => {
     const r = run(["--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--dedup-ttl D .*\n.*default 10m/);
     expect(r.stdout).toMatch(/--snapshot-every N .*\n.*default 10000/);
+    expect(r.stdout).toMatch(/--migration-rate R .*default\s+0 = no cap/);
   });
 
   it.each([
@@ -31,6 +32,8 @@ describe("shardkv-server command line", () => {
     [["--dedup-ttl", "0ms"], /invalid --dedup-ttl: .*got "0ms"/],
     [["--snapshot-every", "0"], /invalid --snapshot-every: want an integer in \[1, 100000000\], got "0"/],
     [["--snapshot-every", "ten"], /invalid --snapshot-every: .*got "ten"/],
+    [["--migration-rate", "-1"], /invalid --migration-rate: want MiB per second, a number in \[0, 1048576\] \(0 = no cap\), got "-1"/],
+    [["--migration-rate", "4MiB"], /invalid --migration-rate: .*got "4MiB"/],
     [["--gid", "x"], /invalid --gid: want an integer/],
   ])("%j is refused with one line naming the flag, exit 2", (extra, want) => {
     const data = join(root, ".no-such-shard-dir");

@@ -75,6 +75,8 @@ export interface ShardSimParams extends NemesisParams {
   readonly pollMs: number;
   readonly dedupTtlMs: number;
   readonly pullChunkBytes: number;
+  /** The driver's migrationBytesPerSec (0: no cap). */
+  readonly migrationBytesPerSec: number;
   readonly fullRestart: boolean;
   /** The shard state machines apply without fsync, like the daemon's (SimShardOptions.unsyncedApplies). */
   readonly unsyncedApplies: boolean;
@@ -163,6 +165,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     pollMs: r.pick([20, 50, 100]),
     dedupTtlMs: 60_000,
     pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
+    migrationBytesPerSec: 0,
     nemesisGapMs: faulty ? r.range(150, 1000) : 0,
     weights: {
       partition: r.range(0, 3),
@@ -179,7 +182,10 @@ export function deriveShardParams(seed: number): ShardSimParams {
   // than a client's deadline plus its backoff, so a retry always finds its record; short enough
   // that idle clients' records expire during a run.
   const dedupTtlMs = r.pick([10_000, 60_000]);
-  return { ...p, dedupTtlMs, unsyncedApplies: r.bool(0.5) };
+  const unsyncedApplies = r.bool(0.5);
+  // Migration pacing (--migration-rate), in bytes per second of virtual time; 0: none.
+  const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
+  return { ...p, dedupTtlMs, unsyncedApplies, migrationBytesPerSec };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -349,7 +355,7 @@ class World {
     };
     const configs: ConfigSource = { query: (num) => this.queryController(self, num, alive) };
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {} };
-    const driver = new MigrationDriver({ gid, id, logger, pollMs: p.pollMs, clock }, sm, node, configs, rpc);
+    const driver = new MigrationDriver({ gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec }, sm, node, configs, rpc);
     driver.start();
     this.drivers.add(driver);
     return sm;

@@ -153,12 +153,14 @@ describe("shard move analysis", () => {
 
   it("rendered with its targets", () => {
     const m: ShardMoveResult = {
-      shard: 0, from: 1, to: 2, mib: 100, keys: 400, fillMs: 30_000, moveMs: 12_300, moveAtMs: 10_000, concurrency: 16, workload: "mixed:50",
+      rateMiB: 4, shard: 0, from: 1, to: 2, mib: 100, keys: 400, fillMs: 30_000, moveMs: 12_300, moveAtMs: 10_000, concurrency: 16, workload: "mixed:50",
       before: { opsPerSec: 500, p99MedianMs: 20, p99WorstMs: 35 }, during: { opsPerSec: 450, p99MedianMs: 30, p99WorstMs: 90 }, errors: 0,
     };
     const md = renderSection(report({ shardMove: m }));
     expect(md).toContain("shard 0 (100 MiB in 400 values, written in 30.0 s) moved from group 1 to group 2");
     expect(md).toContain("the move took 12.3 s (target: under 30 s: met)");
+    expect(md).toContain("The shard servers run with `--migration-rate 4`");
+    expect(renderSection(report({ shardMove: { ...m, rateMiB: 0 } }))).toContain("without a migration rate cap");
     expect(md).toContain("| before the move | 500 | 20.0 | 35.0 |");
     expect(md).toContain("| during the move | 450 | 30.0 | 90.0 |");
     expect(md).toContain("p99 during / before (medians): 1.50x (target: within 2x: met)");
