@@ -107,7 +107,8 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
     closed = true;
   };
   call.on("end", () => {
-    // The client half-closed (it closes only when it has nothing in flight): end ours.
+    // The client half-closed: it has given up whatever it still had in flight (its close()
+    // fails those locally), so nothing more will be read: end ours.
     if (!closed) call.end();
     close();
   });

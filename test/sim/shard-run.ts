@@ -77,6 +77,12 @@ export interface ShardSimParams extends NemesisParams {
   readonly pullChunkBytes: number;
   /** The driver's migrationBytesPerSec (0: no cap). */
   readonly migrationBytesPerSec: number;
+  /**
+   * 0: drivers query the controller at every run (no Watch). Otherwise each replica follows
+   * a model of the controller's Watch every this many ms (a controller replica's applied
+   * configs, over the faulty RPC network, no ReadIndex) and queries only every 10 pollMs.
+   */
+  readonly watchMs: number;
   readonly fullRestart: boolean;
   /** The shard state machines apply without fsync, like the daemon's (SimShardOptions.unsyncedApplies). */
   readonly unsyncedApplies: boolean;
@@ -166,6 +172,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     dedupTtlMs: 60_000,
     pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
     migrationBytesPerSec: 0,
+    watchMs: 0,
     nemesisGapMs: faulty ? r.range(150, 1000) : 0,
     weights: {
       partition: r.range(0, 3),
@@ -185,7 +192,8 @@ export function deriveShardParams(seed: number): ShardSimParams {
   const unsyncedApplies = r.bool(0.5);
   // Migration pacing (--migration-rate), in bytes per second of virtual time; 0: none.
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
-  return { ...p, dedupTtlMs, unsyncedApplies, migrationBytesPerSec };
+  const watchMs = r.pick([0, 0, 10, 50]);
+  return { ...p, dedupTtlMs, unsyncedApplies, migrationBytesPerSec, watchMs };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -355,13 +363,51 @@ class World {
     };
     const configs: ConfigSource = { query: (num) => this.queryController(self, num, alive) };
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {} };
-    const driver = new MigrationDriver({ gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec }, sm, node, configs, rpc);
+    const driver = new MigrationDriver({
+      gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec,
+      configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
+    }, sm, node, configs, rpc);
     driver.start();
     this.drivers.add(driver);
+    if (p.watchMs > 0) this.watchConfigs(self, driver, clock, alive);
     return sm;
   }
 
   private ctlHint: NodeId | undefined;
+  /** Configs handed to drivers by the Watch model (a config offered to several drivers counts each time). */
+  watchOffers = 0;
+
+  /**
+   * The daemon's Watch stream (shard-server/server.ts watchConfigs), modelled: every watchMs
+   * the replica asks one controller replica in turn for the configs it has applied after the
+   * last one seen (committed, possibly stale; the RPC may be lost or delayed) and offers them
+   * to its driver.
+   */
+  private watchConfigs(self: string, driver: MigrationDriver, clock: Clock, alive: () => boolean): void {
+    const ids = this.controller.ids;
+    let next = 1;
+    let turn = 0;
+    const poll = (): void => {
+      const target = ids[turn++ % ids.length]!;
+      const from = next;
+      this.rpc.call<ControllerHandle, Config[]>(self, `c${target}`, `watch ${from}`, async (h) => {
+        const out: Config[] = [];
+        for (let n = from; n <= h.sm.latest().num; n++) out.push(h.sm.config(n));
+        return out;
+      }, { timeoutMs: 400, callerAlive: alive }).then(
+        (cs) => {
+          for (const c of cs) {
+            if (c.num < next) continue;
+            next = c.num + 1;
+            this.watchOffers++;
+            driver.offer(c);
+          }
+        },
+        () => undefined,
+      ).finally(() => clock.after(this.params.watchMs, poll));
+    };
+    clock.after(this.params.watchMs, poll);
+  }
 
   /** A linearizable Query(num) of the controller group over the RPC network (a few attempts). */
   async queryController(from: string, num: number, callerAlive?: () => boolean): Promise<Config> {
@@ -925,7 +971,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     crashes, snapshotsInstalled, unsyncedApplies: params.unsyncedApplies ? 1 : 0, lostUnsyncedApplies,
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
-    livenessSettledMs, probeDone: probeDone ? 1 : 0,
+    livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
   };
   return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
 }
