@@ -46,8 +46,11 @@ export interface BatchHandlers {
   stopping(): boolean;
 }
 
-/** Serves one Batch stream until the client ends it or `stop` is called. Returns `stop`. */
-export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | undefined): () => void {
+/**
+ * Serves one Batch stream until the client ends it or `stop` is called. Returns `stop`;
+ * `onClosed` runs once when the stream is done either way.
+ */
+export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | undefined, onClosed: () => void = () => undefined): () => void {
   let closed = false;
   let out: Response[] = [];
   let outBytes = 0;
@@ -56,6 +59,7 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
   const cut = failpointStreamCut(fp, call.metadata);
   if (cut) {
     call.emit("error", cut);
+    onClosed();
     return () => undefined;
   }
 
@@ -104,7 +108,9 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
     for (const req of msg.requests) run(req);
   });
   const close = (): void => {
+    if (closed) return;
     closed = true;
+    onClosed();
   };
   call.on("end", () => {
     // The client half-closed: it has given up whatever it still had in flight (its close()
@@ -117,7 +123,7 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
   return () => {
     if (closed) return;
     flush();
-    closed = true;
+    close();
     call.emit("error", toServiceError(new StoppedError("shard server")));
   };
 }

@@ -295,8 +295,7 @@ export class ShardServer {
       // forever once the peers are gone, and the stop with it).
       const driverDone = this.driver.stop();
       this.tserver.close();
-      for (const stop of this.batchStreams) stop();
-      this.batchStreams.clear();
+      for (const stop of [...this.batchStreams]) stop();
       await this.node.stop();
       await driverDone;
       this.groupRpc.close();
@@ -354,20 +353,19 @@ export class ShardServer {
   }
 
   private serveBatch(call: Parameters<ShardKVImplementation["batch"]>[0]): void {
-    const stop = serveBatch(call, {
+    // onClosed may run before serveBatch returns (a stream refused at once).
+    let stop: (() => void) | undefined;
+    let closed = false;
+    stop = serveBatch(call, {
       get: (req) => this.get(req),
       write: (req) => this.write(req),
       describe: (e) => this.describeFailure(e),
       stopping: () => this.stopping !== undefined,
-    }, this.opts.failpoints);
-    this.batchStreams.add(stop);
-    const forget = (): void => {
-      this.batchStreams.delete(stop);
-    };
-    call.on("close", forget);
-    call.on("finish", forget);
-    call.on("cancelled", forget);
-    call.on("error", forget);
+    }, this.opts.failpoints, () => {
+      closed = true;
+      if (stop) this.batchStreams.delete(stop);
+    });
+    if (!closed) this.batchStreams.add(stop);
   }
 
   private describeFailure(e: unknown): unknown {
