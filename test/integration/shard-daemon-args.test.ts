@@ -1,7 +1,8 @@
 /**
  * The `shardkv-server` command line (shard-server/main.ts) as a user meets it: `--help` lists
  * every flag; a bad value is one line on stderr naming the flag and what was sent, exit
- * status 2, before anything is opened or bound.
+ * status 2, before anything is opened or bound. Also the Node flags the daemon wrappers
+ * (bin/shardkv-server, bin/shardkv-controller) start with.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -46,5 +47,29 @@ describe("shardkv-server command line", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(want);
     expect(existsSync(data)).toBe(false);
+  });
+
+  describe("Node flags of the daemon wrappers (bin/lib/daemon-node-flags.sh)", () => {
+    const flags = (env: NodeJS.ProcessEnv): string[] => {
+      const r = spawnSync("bash", ["-c", `. "${join(root, "bin", "lib", "daemon-node-flags.sh")}"; printf '%s\\n' "\${daemon_node_flags[@]}"`], {
+        encoding: "utf8", env: { PATH: process.env.PATH, ...env },
+      });
+      expect(r.status).toBe(0);
+      return r.stdout.split("\n").filter((l) => l !== "");
+    };
+
+    it("default to a 256 MiB initial old space; SHARDKV_NODE_FLAGS replaces them", () => {
+      expect(flags({})).toEqual(["--initial-old-space-size=256"]);
+      expect(flags({ SHARDKV_NODE_FLAGS: "--cpu-prof --max-old-space-size=2048" })).toEqual(["--cpu-prof", "--max-old-space-size=2048"]);
+      expect(flags({ SHARDKV_NODE_FLAGS: "" })).toEqual([]);
+    });
+
+    it.each(["shardkv-server", "shardkv-controller"])("%s starts node with them", (name) => {
+      const r = spawnSync(join(root, "bin", name), ["--help"], { encoding: "utf8", timeout: 30000, env: { ...process.env, SHARDKV_NODE_FLAGS: "--no-such-node-flag" } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/bad option: --no-such-node-flag/);
+      const ok = spawnSync(join(root, "bin", name), ["--help"], { encoding: "utf8", timeout: 30000 });
+      expect(ok.status).toBe(0);
+    });
   });
 });
