@@ -1,7 +1,7 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven with slicing-by-8
  * (eight bytes per step through eight 256-entry tables, Intel's method as in RocksDB's
- * portable path; about 3x the one-byte loop here: 256 KiB in 0.25 ms instead of 0.76 ms).
+ * portable path; 2.2x the one-byte loop here: 256 KiB in 0.34 ms instead of 0.76 ms).
  * The checksum the log store keeps beside every record (same polynomial as RocksDB, LevelDB,
  * iSCSI and ext4 metadata), so a flipped bit or a torn record is detected on read.
  *
