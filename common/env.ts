@@ -26,6 +26,8 @@ export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   debug(msg: string): void;
+  /** False when debug() drops its message: callers skip building per-message debug text. */
+  readonly debugEnabled: boolean;
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {}, debugEnabled: false };

@@ -37,5 +37,6 @@ export function consoleLogger(prefix: string, level: "info" | "debug" = "info"):
     info: (m) => line("INFO", m),
     warn: (m) => line("WARN", m),
     debug: (m) => (level === "debug" ? line("DEBUG", m) : undefined),
+    debugEnabled: level === "debug",
   };
 }

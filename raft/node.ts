@@ -8,6 +8,7 @@
  * queues; one loop per node drains them. Proposals and reads that arrive while a Ready is
  * being persisted are batched into the next one (group commit).
  */
+import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
@@ -365,7 +366,7 @@ export class RaftNode<R = unknown> {
       view.setFloat64(4, ++this.readSeq);
       try {
         raw.readIndex(ctx);
-        this.readRounds.set(Buffer.from(ctx).toString("latin1"), waiters);
+        this.readRounds.set(byteKey(ctx), waiters);
       } catch (e) {
         for (const w of waiters) w.reject(e as Error);
       }
@@ -437,9 +438,9 @@ export class RaftNode<R = unknown> {
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
     for (const rs of rd.readStates) {
-      const waiters = this.readRounds.get(Buffer.from(rs.ctx).toString("latin1"));
+      const waiters = this.readRounds.get(byteKey(rs.ctx));
       if (!waiters) continue;
-      this.readRounds.delete(Buffer.from(rs.ctx).toString("latin1"));
+      this.readRounds.delete(byteKey(rs.ctx));
       this.readyReads.push({ index: rs.index, waiters });
     }
     this.releaseReads();
@@ -464,7 +465,7 @@ export class RaftNode<R = unknown> {
       }
       out.push(m);
     }
-    if (this.logger !== silentLogger) for (const m of out) this.logger.debug(describeMessage(m));
+    if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
     this.env.transport.send(out);
   }
 

@@ -10,13 +10,14 @@
  * (its pending batch first, then durable state). Reads may be asynchronous (RocksDB), so the
  * keys a write touches are fetched before the synchronous core runs.
  */
+import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import type { ShardId } from "../common/ids";
 import type { Entry } from "../raft/core/types";
 import { decodeCommitted } from "../raft/state-machine";
 import { decodeCommand } from "./codec";
 import { type Effects, emptyEffects, type ShardGroupCore, type WriteOutcome } from "./state-machine";
-import type { ShardCommand } from "./types";
+import type { ClientWrite, ShardCommand, ShardOp } from "./types";
 
 /** The result of one applied log entry (null for a noop). */
 export type ApplyResult =
@@ -70,15 +71,17 @@ export class ShardApplier {
   }
 
   /** Applies entry `e` to `core`; the caller stages `fx` before applying the next entry. */
-  apply(core: ShardGroupCore, e: Entry, store: ApplyStore): Promise<AppliedCommand> {
+  async apply(core: ShardGroupCore, e: Entry, store: ApplyStore): Promise<AppliedCommand> {
     return this.applyDecoded(core, this.decode(e), store);
   }
 
   /**
    * Applies `entries` in order, handing each one's result to `stage` (which must stage its
    * effects) before the next; first tells the store every key the batch's writes read.
+   * Where the store and `stage` answer synchronously (the prefetched common case), a command
+   * costs no await.
    */
-  async applyBatch(core: ShardGroupCore, entries: readonly Entry[], store: ApplyStore, stage: (a: AppliedCommand) => Promise<void>): Promise<AppliedCommand[]> {
+  async applyBatch(core: ShardGroupCore, entries: readonly Entry[], store: ApplyStore, stage: (a: AppliedCommand) => void | Promise<void>): Promise<AppliedCommand[]> {
     const cmds = entries.map((e) => this.decode(e));
     if (store.prefetch) {
       const keys: { shard: ShardId; key: Uint8Array }[] = [];
@@ -87,8 +90,10 @@ export class ShardApplier {
     }
     const out: AppliedCommand[] = [];
     for (const cmd of cmds) {
-      const a = await this.applyDecoded(core, cmd, store);
-      await stage(a);
+      const applied = this.applyDecoded(core, cmd, store);
+      const a = applied instanceof Promise ? await applied : applied;
+      const staged = stage(a);
+      if (staged instanceof Promise) await staged;
       out.push(a);
     }
     return out;
@@ -98,10 +103,44 @@ export class ShardApplier {
     return e.type === "normal" ? decodeCommitted(e, decodeCommand, this.opts.who) : undefined;
   }
 
-  private async applyDecoded(core: ShardGroupCore, cmd: ShardCommand | undefined, store: ApplyStore): Promise<AppliedCommand> {
+  /** Synchronous unless the store has to read a key the prefetch did not fetch. */
+  private applyDecoded(core: ShardGroupCore, cmd: ShardCommand | undefined, store: ApplyStore): AppliedCommand | Promise<AppliedCommand> {
     const fx = emptyEffects();
     if (cmd === undefined) return { cmd: undefined, result: null, fx };
-    const result = await this.dispatch(core, cmd, store, fx);
+    const op = cmd.op;
+    if (op.kind !== "write") return this.done(core, cmd, this.dispatch(core, op, fx), fx);
+    const w = op.write;
+    // The core reads synchronously: fetch the keys the ops touch first.
+    const fetched = new Map<string, Uint8Array | undefined>();
+    let pending: Promise<void>[] | undefined;
+    if (core.serves(w.shard)) {
+      for (const o of w.ops) {
+        const k = byteKey(o.key);
+        if (fetched.has(k)) continue;
+        const v = store.read(w.shard, o.key);
+        fetched.set(k, undefined);
+        if (v instanceof Promise) (pending ??= []).push(v.then((x) => void fetched.set(k, x)));
+        else fetched.set(k, v);
+      }
+    }
+    if (pending === undefined) return this.write(core, cmd, w, fetched, fx);
+    return Promise.all(pending).then(() => this.write(core, cmd, w, fetched, fx));
+  }
+
+  // (Hot path: methods and anonymous callbacks rather than named closures, which tsx's
+  // keepNames turns into an Object.defineProperty call each time one is created.)
+
+  private write(core: ShardGroupCore, cmd: ShardCommand, w: ClientWrite, fetched: Map<string, Uint8Array | undefined>, fx: Effects): AppliedCommand {
+    const outcome = core.applyWrite(w, cmd.timestampMs, (_shard: ShardId, key: Uint8Array): Uint8Array | undefined => {
+      const k = byteKey(key);
+      assert(fetched.has(k), () => `write read key ${k} not fetched`);
+      return fetched.get(k);
+    }, fx);
+    return this.done(core, cmd, { kind: "write", outcome }, fx);
+  }
+
+  /** Expires idle duplicate records every TTL/10 of log time. */
+  private done(core: ShardGroupCore, cmd: ShardCommand, result: ApplyResult, fx: Effects): AppliedCommand {
     if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10) {
       core.expireDedup(cmd.timestampMs, fx);
       this.lastExpireMs = cmd.timestampMs;
@@ -109,27 +148,9 @@ export class ShardApplier {
     return { cmd, result, fx };
   }
 
-  private async dispatch(core: ShardGroupCore, cmd: ShardCommand, store: ApplyStore, fx: Effects): Promise<ApplyResult> {
-    const op = cmd.op;
+  private dispatch(core: ShardGroupCore, op: Exclude<ShardOp, { kind: "write" }>, fx: Effects): ApplyResult {
     const shardCount = this.opts.shardCount;
     switch (op.kind) {
-      case "write": {
-        const w = op.write;
-        // The core reads synchronously: fetch the keys the ops touch first.
-        const fetched = new Map<string, Uint8Array | undefined>();
-        if (core.serves(w.shard)) {
-          for (const o of w.ops) {
-            const k = Buffer.from(o.key).toString("latin1");
-            if (!fetched.has(k)) fetched.set(k, await store.read(w.shard, o.key));
-          }
-        }
-        const read = (_shard: ShardId, key: Uint8Array): Uint8Array | undefined => {
-          const k = Buffer.from(key).toString("latin1");
-          assert(fetched.has(k), () => `write read key ${k} not fetched`);
-          return fetched.get(k);
-        };
-        return { kind: "write", outcome: core.applyWrite(w, cmd.timestampMs, read, fx) };
-      }
       case "reconfigure":
         if (op.config.shards.length !== shardCount) return { kind: "reconfigure", accepted: false };
         return { kind: "reconfigure", accepted: core.applyReconfigure(op.config, fx) };

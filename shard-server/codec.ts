@@ -40,12 +40,23 @@ export function clientIdFromBytes(b: Uint8Array | null | undefined, field: strin
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 }
 
-/** The 16 raw bytes of a hex client id (InvalidArgumentError if it is not 32 lowercase hex digits). */
+/** Client ids converted lately: every write converts its client's id two or three times. */
+const clientIdBytesCache = new Map<string, Buffer>();
+const clientIdBytesCacheMax = 4096;
+
+/**
+ * The 16 raw bytes of a hex client id (InvalidArgumentError if it is not 32 lowercase hex
+ * digits). The result is shared between calls: read it, do not modify it.
+ */
 export function clientIdToBytes(clientId: string, field = "client_id"): Buffer {
+  const hit = clientIdBytesCache.get(clientId);
+  if (hit !== undefined) return hit;
   const b = Buffer.from(clientId, "hex");
   if (b.length !== clientIdBytes || b.toString("hex") !== clientId) {
     throw new InvalidArgumentError(field, `must be ${clientIdBytes} bytes as lowercase hex, got ${JSON.stringify(clientId)}`);
   }
+  if (clientIdBytesCache.size >= clientIdBytesCacheMax) clientIdBytesCache.clear();
+  clientIdBytesCache.set(clientId, b);
   return b;
 }
 

@@ -125,7 +125,8 @@ const encodeCount = (c: ShardCount): Buffer => Buffer.concat([u64(c.keys), u64(c
 const u64 = (n: number): Buffer => {
   assert(Number.isSafeInteger(n) && n >= 0, () => `${n} is not a u64 we can store`);
   const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
+  b.writeUInt32BE(Math.floor(n / 2 ** 32), 0);
+  b.writeUInt32BE(n >>> 0, 4);
   return b;
 };
 const readU64 = (b: Buffer, at = 0): number => Number(b.readBigUInt64BE(at));
@@ -179,14 +180,14 @@ async function recoverSwap(dir: string): Promise<void> {
 /** The pending writes of one apply: key (latin1) -> final value (undefined = delete). */
 class Overlay {
   private readonly m = new Map<string, { key: Buffer; value: Uint8Array | undefined }>();
-  has(key: Buffer): boolean {
-    return this.m.has(key.toString("latin1"));
+  has(k: DataKey): boolean {
+    return this.m.has(k.str);
   }
-  get(key: Buffer): Uint8Array | undefined {
-    return this.m.get(key.toString("latin1"))?.value;
+  get(k: DataKey): Uint8Array | undefined {
+    return this.m.get(k.str)?.value;
   }
-  set(key: Buffer, value: Uint8Array | undefined): void {
-    this.m.set(key.toString("latin1"), { key, value });
+  set(key: Buffer, value: Uint8Array | undefined, str = key.toString("latin1")): void {
+    this.m.set(str, { key, value });
   }
   /** Deletes every pending key in [gte, lt). */
   clearRange(gte: Buffer, lt: Buffer): void {
@@ -194,6 +195,28 @@ class Overlay {
   }
   ops(): LevelBatchOp[] {
     return [...this.m.values()].map((e) => (e.value === undefined ? { type: "del", key: e.key } : { type: "put", key: e.key, value: e.value }));
+  }
+}
+
+/** A data key ("d" ++ shard ++ user key) and its latin1 string (the maps' key). */
+interface DataKey {
+  readonly buf: Buffer;
+  readonly str: string;
+}
+
+/**
+ * The data keys of one apply, built once per user-key object: the prefetch, the reads of the
+ * writes and their effects all see the same key objects (the decoded ops' keys).
+ */
+class DataKeys {
+  private readonly byKey = new Map<Uint8Array, { shard: number; k: DataKey }>();
+  of(shard: number, key: Uint8Array): DataKey {
+    const hit = this.byKey.get(key);
+    if (hit !== undefined && hit.shard === shard) return hit.k;
+    const buf = shardKeys.data(shard, key);
+    const k = { buf, str: buf.toString("latin1") };
+    this.byKey.set(key, { shard, k });
+    return k;
   }
 }
 
@@ -308,27 +331,29 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     try {
       assert(entries[0]!.index > this.applied, () => `apply of entry ${entries[0]!.index} at applied ${this.applied}`);
       const overlay = new Overlay();
+      const dataKeys = new DataKeys();
       // Values as of the state before this batch, fetched in one getMany; the overlay (this
       // batch's writes and cleared shards) takes precedence.
       const before = new Map<string, Uint8Array | undefined>();
       const store: ApplyStore = {
         read: (shard, key) => {
-          const k = shardKeys.data(shard, key);
+          const k = dataKeys.of(shard, key);
           if (overlay.has(k)) return overlay.get(k);
-          const ks = k.toString("latin1");
-          return before.has(ks) ? before.get(ks) : getOrUndefined(this.db, k);
+          return before.has(k.str) ? before.get(k.str) : getOrUndefined(this.db, k.buf);
         },
         prefetch: async (keys) => {
-          const dbKeys = keys.map((x) => shardKeys.data(x.shard, x.key));
-          const values = await this.db.getMany(dbKeys);
-          dbKeys.forEach((k, i) => before.set(k.toString("latin1"), values[i]));
+          const ks = keys.map((x) => dataKeys.of(x.shard, x.key));
+          const values = await this.db.getMany(ks.map((k) => k.buf));
+          ks.forEach((k, i) => before.set(k.str, values[i]));
         },
       };
-      const applied = await this.applier.applyBatch(this.c, entries, store, async (a) => {
-        if (a.cmd !== undefined) await this.stage(a.fx, overlay, before);
-      });
+      // Shards whose counters changed: stored once, after the last command.
+      const touched = new Set<ShardId>();
+      const applied = await this.applier.applyBatch(this.c, entries, store, (a) =>
+        a.cmd === undefined ? undefined : this.stage(a.fx, overlay, before, dataKeys, touched));
       const results = applied.map((a) => a.result);
       const last = entries[entries.length - 1]!.index;
+      for (const shard of touched) overlay.set(shardKeys.stats(shard), encodeCount(this.counts[shard]!));
       overlay.set(appliedKey, u64(last));
       // Not synced: the Raft log (synced) holds every applied entry until snapshot() below
       // makes this state durable, which comes before any compaction; a power loss only sends
@@ -345,11 +370,17 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   /**
    * Adds one command's effects to the batch being built, in the order Effects prescribes, and
-   * updates the per-shard counters (stored in the same batch). `before`: values as of the
-   * batch's start, by latin1 data key (filled here for written keys not known yet).
+   * updates the per-shard counters, adding their shards to `touched` (applyNow stores those
+   * counters once, in the same batch). `before`: values as of the batch's start, by latin1
+   * data key (filled here for written keys not known yet). Synchronous unless it must read
+   * RocksDB (a cleared shard, or written keys the prefetch did not know: inserted chunks).
    */
-  private async stage(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>): Promise<void> {
-    const touched = new Set<ShardId>();
+  private stage(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>, dataKeys: DataKeys, touched: Set<ShardId>): void | Promise<void> {
+    if (fx.clearShards.length > 0) return this.stageClears(fx, overlay, before, dataKeys, touched);
+    return this.stageWrites(fx, overlay, before, dataKeys, touched);
+  }
+
+  private async stageClears(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>, dataKeys: DataKeys, touched: Set<ShardId>): Promise<void> {
     for (const shard of fx.clearShards) {
       for (const range of [shardKeys.dataRange(shard), shardKeys.dedupRange(shard)]) {
         for await (const [k] of this.db.iterator(range)) overlay.set(k, undefined);
@@ -358,17 +389,26 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       this.counts[shard] = { keys: 0, bytes: 0 };
       touched.add(shard);
     }
+    await this.stageWrites(fx, overlay, before, dataKeys, touched);
+  }
+
+  private stageWrites(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>, dataKeys: DataKeys, touched: Set<ShardId>): void | Promise<void> {
     // The previous value of each written key (for the counters): this batch's overlay, else
     // the state before the batch; fetch the ones not known yet (inserted chunks) in one trip.
-    const dataKeys = fx.writes.map((w) => shardKeys.data(w.shard, w.key));
-    const missing = dataKeys.filter((k) => !overlay.has(k) && !before.has(k.toString("latin1")));
-    if (missing.length > 0) {
-      const values = await this.db.getMany(missing);
-      missing.forEach((k, i) => before.set(k.toString("latin1"), values[i]));
-    }
+    const keys = fx.writes.map((w) => dataKeys.of(w.shard, w.key));
+    const missing = keys.filter((k) => !overlay.has(k) && !before.has(k.str));
+    if (missing.length === 0) return this.stageKnown(fx, overlay, before, keys, touched);
+    return this.db.getMany(missing.map((k) => k.buf)).then((values) => {
+      missing.forEach((k, i) => before.set(k.str, values[i]));
+      this.stageKnown(fx, overlay, before, keys, touched);
+    });
+  }
+
+  /** Stages `fx` once the previous value of every written key (`keys`) is known. */
+  private stageKnown(fx: Effects, overlay: Overlay, before: Map<string, Uint8Array | undefined>, keys: readonly DataKey[], touched: Set<ShardId>): void {
     fx.writes.forEach((w, i) => {
-      const k = dataKeys[i]!;
-      const old = overlay.has(k) ? overlay.get(k) : before.get(k.toString("latin1"));
+      const k = keys[i]!;
+      const old = overlay.has(k) ? overlay.get(k) : before.get(k.str);
       const c = this.counts[w.shard]!;
       if (old !== undefined) {
         c.keys--;
@@ -378,10 +418,9 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         c.keys++;
         c.bytes += w.key.length + w.value.length;
       }
-      overlay.set(k, w.value);
+      overlay.set(k.buf, w.value, k.str);
       touched.add(w.shard);
     });
-    for (const shard of touched) overlay.set(shardKeys.stats(shard), encodeCount(this.counts[shard]!));
     for (const m of fx.metas) overlay.set(shardKeys.meta(m.shard), encodeShardMeta(m));
     for (const d of fx.dedup) overlay.set(shardKeys.dedup(d.shard, d.clientId), d.record === undefined ? undefined : encodeDedupRecord(d.clientId, d.record));
     if (fx.config) overlay.set(configKey, encodeConfig(fx.config));

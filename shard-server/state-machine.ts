@@ -6,6 +6,7 @@
  * applies the `Effects` returned, with the applied index, in one synced batch.
  * Deterministic: replicas applying the same commands reach the same state.
  */
+import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import { InvalidArgumentError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
@@ -125,17 +126,24 @@ export class ShardGroupCore {
         return { ok: false, error: new InvalidArgumentError("id.seq", `request ${w.seq} was already acknowledged (acked below ${prev.ackedBelow})`) };
       }
     }
-    const overlay = new Map<string, Uint8Array | undefined>();
-    const cur = (key: Uint8Array): Uint8Array | undefined => {
-      const k = Buffer.from(key).toString("latin1");
-      return overlay.has(k) ? overlay.get(k) : read(w.shard, key);
-    };
-    const set = (key: Uint8Array, v: Uint8Array | undefined) => {
-      overlay.set(Buffer.from(key).toString("latin1"), v);
-      fx.writes.push({ shard: w.shard, key, value: v });
-    };
     const results: OpResult[] = [];
-    for (const op of w.ops) results.push(applyOp(op, cur(op.key), set));
+    if (w.ops.length === 1) {
+      // The common case, without the overlay (hot path: no named closures, see apply.ts).
+      results.push(applyOp(w.ops[0]!, read(w.shard, w.ops[0]!.key), (key: Uint8Array, v: Uint8Array | undefined) => {
+        fx.writes.push({ shard: w.shard, key, value: v });
+      }));
+    } else {
+      // Later ops of the batch see the earlier ones' writes.
+      const overlay = new Map<string, Uint8Array | undefined>();
+      for (const op of w.ops) {
+        const k = byteKey(op.key);
+        const cur = overlay.has(k) ? overlay.get(k) : read(w.shard, op.key);
+        results.push(applyOp(op, cur, (key: Uint8Array, v: Uint8Array | undefined) => {
+          overlay.set(byteKey(key), v);
+          fx.writes.push({ shard: w.shard, key, value: v });
+        }));
+      }
+    }
     // Remember the replies until the client acknowledges them.
     const ackedBelow = Math.max(w.ackedBelow, prev?.ackedBelow ?? 0);
     const replies = new Map<number, readonly OpResult[]>();

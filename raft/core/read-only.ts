@@ -4,6 +4,7 @@
  * answered a heartbeat carrying its context (or a later one: rounds are ordered, so an ack
  * for a later round confirms every earlier one).
  */
+import { byteKey } from "../../common/bytes";
 import type { LogIndex, NodeId } from "../../common/ids";
 
 interface ReadStatus {
@@ -12,7 +13,7 @@ interface ReadStatus {
   readonly acks: Set<NodeId>;
 }
 
-const key = (ctx: Uint8Array): string => Buffer.from(ctx).toString("latin1");
+const key = byteKey;
 
 export class ReadOnly {
   private readonly pending = new Map<string, ReadStatus>();

@@ -362,7 +362,7 @@ class World {
         this.rpc.call<GroupEndpoint, void>(self, address, `delete ${shard}@${configNum}`, (e) => e.svc.deleteShard(configNum, shard), { timeoutMs: 1000, callerAlive: alive }),
     };
     const configs: ConfigSource = { query: (num) => this.queryController(self, num, alive) };
-    const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {} };
+    const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {}, debugEnabled: false };
     const driver = new MigrationDriver({
       gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec,
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,

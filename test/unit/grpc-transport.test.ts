@@ -33,7 +33,7 @@ const until = (cond: () => boolean, what: string): Promise<void> => waitFor(cond
 /** A logger that keeps warnings, so tests can assert on them. */
 function capturingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, info() {}, debug() {}, warn: (m) => void warnings.push(m) };
+  return { warnings, info() {}, debug() {}, debugEnabled: false, warn: (m) => void warnings.push(m) };
 }
 
 interface Host {
