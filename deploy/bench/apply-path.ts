@@ -7,7 +7,7 @@
  * and median over the rounds: the minimum is the least disturbed by the rest of the machine.
  *
  *   npx tsx deploy/bench/apply-path.ts            # BATCH=15 puts per batch, 500 batches per round, 7 rounds
- *   BATCH=1 ROUNDS=3 npx tsx deploy/bench/apply-path.ts
+ *   BATCH=1 ROUNDS=3 npx tsx deploy/bench/apply-path.ts   # also BATCHES (per round), WARMUP (batches)
  *
  * (docs/benchmarks.md, "Performance work", changes 13-15.) The commands, the encoding and the
  * key space are those of `shardkv bench --workload put` at its defaults: one client, 10,000
@@ -66,7 +66,7 @@ async function run(bs: Entry[][]): Promise<void> {
   }
 }
 
-await run(makeBatches(300)); // warm up the JIT and RocksDB
+await run(makeBatches(Number(process.env.WARMUP ?? 300))); // warm up the JIT and RocksDB
 const perOp: number[] = [];
 for (let r = 0; r < rounds; r++) {
   const bs = makeBatches(batches);
