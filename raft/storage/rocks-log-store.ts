@@ -37,9 +37,9 @@ import type { LogState, LogStore, SaveBatch } from "./log-store";
 // binary keys and values those two layers only add work on the hot path: levelup and
 // encoding-down each wrap every op of a batch in a new object, and the binding's array form
 // of batch looks up "type", "key" and "value" on every op through N-API (change 13 in
-// docs/benchmarks.md: a replica's storage + apply path per put -13%). So the store talks to
-// the binding level-rocksdb ships, resolved from level-rocksdb's own directory (the same
-// prebuilt RocksDB, no second copy), and writes batches through its chained-batch calls.
+// docs/benchmarks.md: about -13% of a replica's storage + apply CPU per put). So the store
+// talks to the binding level-rocksdb ships, resolved from level-rocksdb's own directory (the
+// same prebuilt RocksDB, no second copy), and writes batches through its chained-batch calls.
 // The packages ship no type declarations (TS7016), hence require and the interfaces below.
 
 /** One operation of an atomic batch. */
