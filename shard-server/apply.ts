@@ -36,8 +36,18 @@ export interface ApplyStore {
   /**
    * Optional: told every key the writes of a batch will read, before the first is applied, so
    * a store can fetch them in one trip (RocksDB getMany) instead of one await per key.
+   * `valueNeeded` is false for a put or a delete: of the current value, their result and
+   * the store's counters need only whether the key exists and its length. May return
+   * synchronously (nothing to fetch).
    */
-  prefetch?(keys: readonly { readonly shard: ShardId; readonly key: Uint8Array }[]): Promise<void>;
+  prefetch?(keys: readonly PrefetchKey[]): void | Promise<void>;
+}
+
+/** A key a batch's writes read (see ApplyStore.prefetch). */
+export interface PrefetchKey {
+  readonly shard: ShardId;
+  readonly key: Uint8Array;
+  readonly valueNeeded: boolean;
 }
 
 /** One applied entry: its result and what storage must make durable for it. */
@@ -84,9 +94,15 @@ export class ShardApplier {
   async applyBatch(core: ShardGroupCore, entries: readonly Entry[], store: ApplyStore, stage: (a: AppliedCommand) => void | Promise<void>): Promise<AppliedCommand[]> {
     const cmds = entries.map((e) => this.decode(e));
     if (store.prefetch) {
-      const keys: { shard: ShardId; key: Uint8Array }[] = [];
-      for (const c of cmds) if (c?.op.kind === "write") for (const o of c.op.write.ops) keys.push({ shard: c.op.write.shard, key: o.key });
-      if (keys.length > 0) await store.prefetch(keys);
+      const keys: PrefetchKey[] = [];
+      for (const c of cmds) {
+        if (c?.op.kind !== "write") continue;
+        for (const o of c.op.write.ops) keys.push({ shard: c.op.write.shard, key: o.key, valueNeeded: o.type !== "put" && o.type !== "delete" });
+      }
+      if (keys.length > 0) {
+        const fetched = store.prefetch(keys);
+        if (fetched instanceof Promise) await fetched;
+      }
     }
     const out: AppliedCommand[] = [];
     for (const cmd of cmds) {

@@ -16,10 +16,13 @@
  * table: clearing a shard deletes both ranges (in the apply's batch); per-shard key and byte
  * counts iterate the data range.
  *
- * apply() writes the effects of all its entries and the new applied index in ONE synced batch.
+ * apply() writes the effects of all its entries and the new applied index in ONE batch (not
+ * synced: the Raft log is, see applyNow).
  * Within an apply, an overlay of the batch being built serves reads of later entries (and a
  * clear deletes both the stored keys and the overlay's). Only the metadata, the config and
- * the duplicate tables are in memory (in the core); data is read from RocksDB on demand.
+ * the duplicate tables are in memory (in the core); data is read from RocksDB on demand, but
+ * for the value lengths of recently written keys (LengthCache), which spare a put or a delete
+ * of such a key its read.
  *
  * Snapshots stream the whole database (but the applied index, which is the snapshot's index)
  * from a RocksDB iterator, i.e. an implicit RocksDB snapshot taken when snapshot() is called,
@@ -41,7 +44,7 @@ import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
-import { type ApplyResult, type ApplyStore, ShardApplier } from "./apply";
+import { type ApplyResult, type ApplyStore, type PrefetchKey, ShardApplier } from "./apply";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
@@ -71,7 +74,15 @@ export interface ShardStateOptions {
   readonly dedupTtlMs: number;
   /** Snapshot chunk size (default shardSnapshotChunkBytes). */
   readonly snapshotChunkBytes?: number;
+  /** Data keys whose value length the apply path remembers (default lengthCacheKeysDefault). */
+  readonly lengthCacheKeys?: number;
 }
+
+/**
+ * Default bound of the LengthCache: about 100 bytes each (the key as a string and a Map
+ * slot), so about 10 MiB.
+ */
+export const lengthCacheKeysDefault = 100_000;
 
 const appliedKey = Buffer.from("!a");
 const configKey = Buffer.from("!c");
@@ -198,6 +209,41 @@ class Overlay {
   }
 }
 
+/** Values longer than this are not in the LengthCache (a put of one reads the old value). */
+const lengthCacheValueMax = 64 * 1024;
+/** Zero bytes standing in for a value of which only the length is known (see LengthCache). */
+let lengthOnlyZeros: Buffer | undefined;
+const lengthOnly = (n: number): Buffer => (lengthOnlyZeros ??= Buffer.alloc(lengthCacheValueMax)).subarray(0, n);
+
+/**
+ * The value length (-1: absent) of data keys recently read or written by the apply path, as
+ * of the last applied command: a put or a delete of a key found here needs no RocksDB read
+ * before it applies, since its result and the per-shard counters need only whether the key
+ * exists and the length of its value (a put's "found" is unspecified to clients; a delete's
+ * is whether the key existed). Writes update it as they are staged; a shard clear, a snapshot
+ * install or a failed apply empties it. Bounded: a new key past the bound drops the key
+ * written or read longest ago.
+ */
+class LengthCache {
+  private readonly m = new Map<string, number>();
+  constructor(private readonly capacity: number) {
+    assert(Number.isSafeInteger(capacity) && capacity >= 0, () => `length cache of ${capacity} keys`);
+  }
+  get(k: string): number | undefined {
+    return this.m.get(k);
+  }
+  /** Records the value of `k` (undefined: absent); one too long to cache forgets the key. */
+  set(k: string, value: Uint8Array | undefined): void {
+    this.m.delete(k);
+    if (value !== undefined && value.length > lengthCacheValueMax) return;
+    this.m.set(k, value === undefined ? -1 : value.length);
+    if (this.m.size > this.capacity) this.m.delete(this.m.keys().next().value!);
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
 /** A data key ("d" ++ shard ++ user key) and its latin1 string (the maps' key). */
 interface DataKey {
   readonly buf: Buffer;
@@ -239,6 +285,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private durableConfigNum: ConfigNum;
   private applying = false;
   private closed = false;
+  private readonly lengths: LengthCache;
 
   private constructor(
     readonly dir: string,
@@ -253,6 +300,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.durableServing = new Array<boolean>(opts.shardCount).fill(false);
     this.servingEpoch = new Uint32Array(opts.shardCount);
     this.durableConfigNum = this.c.config.num;
+    this.lengths = new LengthCache(opts.lengthCacheKeys ?? lengthCacheKeysDefault);
     this.markDurable();
   }
 
@@ -341,11 +389,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
           if (overlay.has(k)) return overlay.get(k);
           return before.has(k.str) ? before.get(k.str) : getOrUndefined(this.db, k.buf);
         },
-        prefetch: async (keys) => {
-          const ks = keys.map((x) => dataKeys.of(x.shard, x.key));
-          const values = await this.db.getMany(ks.map((k) => k.buf));
-          ks.forEach((k, i) => before.set(k.str, values[i]));
-        },
+        prefetch: (keys) => this.prefetch(keys, dataKeys, before),
       };
       // Shards whose counters changed: stored once, after the last command.
       const touched = new Set<ShardId>();
@@ -363,9 +407,40 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       this.applied = last;
       this.markDurable();
       return results;
+    } catch (e) {
+      // The cache may hold lengths of writes that never reached RocksDB.
+      this.lengths.clear();
+      throw e;
     } finally {
       this.applying = false;
     }
+  }
+
+  /**
+   * Fills `before` with the values of `keys` as of the batch's start: in one getMany, but for
+   * keys only put or deleted in the batch whose length the LengthCache knows (their stand-in
+   * is that many zero bytes, which nothing reads but the length).
+   */
+  private prefetch(keys: readonly PrefetchKey[], dataKeys: DataKeys, before: Map<string, Uint8Array | undefined>): void | Promise<void> {
+    const fetch = new Map<string, DataKey>();
+    for (const x of keys) {
+      const k = dataKeys.of(x.shard, x.key);
+      if (x.valueNeeded || this.lengths.get(k.str) === undefined) fetch.set(k.str, k);
+    }
+    for (const x of keys) {
+      const k = dataKeys.of(x.shard, x.key);
+      if (fetch.has(k.str) || before.has(k.str)) continue;
+      const n = this.lengths.get(k.str)!;
+      before.set(k.str, n < 0 ? undefined : lengthOnly(n));
+    }
+    if (fetch.size === 0) return;
+    const ks = [...fetch.values()];
+    return this.db.getMany(ks.map((k) => k.buf)).then((values) => {
+      ks.forEach((k, i) => {
+        before.set(k.str, values[i]);
+        this.lengths.set(k.str, values[i]);
+      });
+    });
   }
 
   /**
@@ -389,6 +464,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       this.counts[shard] = { keys: 0, bytes: 0 };
       touched.add(shard);
     }
+    this.lengths.clear();
     await this.stageWrites(fx, overlay, before, dataKeys, touched);
   }
 
@@ -419,6 +495,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         c.bytes += w.key.length + w.value.length;
       }
       overlay.set(k.buf, w.value, k.str);
+      this.lengths.set(k.str, w.value);
       touched.add(w.shard);
     });
     for (const m of fx.metas) overlay.set(shardKeys.meta(m.shard), encodeShardMeta(m));
@@ -597,6 +674,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       await sdb.close();
       sdb = undefined;
       // Swap directories (see the header); open() completes a swap a crash interrupted.
+      this.lengths.clear();
       await this.db.close();
       await rename(this.dir, oldDir(this.dir));
       await rename(staging, this.dir);

@@ -4,7 +4,7 @@
  * streamed with pullChunks into a second group, deleteShard garbage collection, snapshot and
  * restore, and the gid check.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,7 +76,7 @@ function metasOf(core: ShardGroupCore) {
 describe("RocksShardStateMachine", () => {
   let dir: string;
   const opened: RocksShardStateMachine[] = [];
-  const open = async (sub: string, gid = 1, extra: { snapshotChunkBytes?: number } = {}) => {
+  const open = async (sub: string, gid = 1, extra: { snapshotChunkBytes?: number; lengthCacheKeys?: number } = {}) => {
     const sm = await RocksShardStateMachine.open(join(dir, sub), { gid: g(gid), shardCount: N, dedupTtlMs: TTL, ...extra });
     opened.push(sm);
     return sm;
@@ -397,6 +397,119 @@ describe("RocksShardStateMachine", () => {
     await raw.batch(strip, { sync: true });
     await raw.close();
     expect(await counted(await open("counts"))).toEqual(after);
+  });
+
+  it("puts and deletes of keys whose length is cached read nothing, and results and counters stay exact (cache of 3 keys or the default; batches, a shard clear, a restore)", async () => {
+    for (const lengthCacheKeys of [3, undefined]) {
+      const sub = `lengths-${lengthCacheKeys ?? "default"}`;
+      const sm = await open(sub, 1, { lengthCacheKeys });
+      const d = driver(sm);
+      await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+      const getMany = vi.spyOn(sm["db"], "getMany");
+      const model = new Map<string, string>();
+      const expected = () => [0, 1, 2, 3].map((s) => {
+        let keys = 0;
+        let bytes = 0;
+        for (const [k, v] of model) if (shardOf(k, N) === s) [keys, bytes] = [keys + 1, bytes + enc(k).length + enc(v).length];
+        return { keys, bytes };
+      });
+      const counted = async () => (await sm.shardStats()).map((x) => ({ keys: x.keys, bytes: x.bytes }));
+      const keys = [...keysOf(0, 4), ...keysOf(2, 4)];
+      let seed = 7;
+      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+      let seq = 0;
+      for (let round = 0; round < 40; round++) {
+        // One batch of 1-4 commands, each one op on a random key; later commands see earlier ones.
+        const cmds: { op: KvOp; want: { found: boolean; swapped?: boolean; value?: string } }[] = [];
+        for (let c = 1 + rand(4); c > 0; c--) {
+          const k = keys[rand(keys.length)]!;
+          const cur = model.get(k);
+          const v = "v".repeat(rand(20));
+          switch (rand(4)) {
+            case 0:
+              cmds.push({ op: { type: "delete", key: enc(k), value: new Uint8Array(0) }, want: { found: cur !== undefined } });
+              model.delete(k);
+              break;
+            case 1:
+              cmds.push({ op: { type: "cas", key: enc(k), value: enc(v), expected: enc(cur ?? ""), expectAbsent: cur === undefined }, want: { found: cur !== undefined, swapped: true, value: cur ?? "" } });
+              model.set(k, v);
+              break;
+            default:
+              cmds.push({ op: put(k, v), want: { found: cur !== undefined } });
+              model.set(k, v);
+          }
+        }
+        const results = await sm.apply(cmds.map((c) => d.entry({ kind: "write", write: { clientId: clientA, seq: ++seq, ackedBelow: seq - 1, shard: shardOf(c.op.key, N), ops: [c.op] } })));
+        results.forEach((r, i) => {
+          if (r?.kind !== "write" || !r.outcome.ok) throw new Error(`round ${round}: not an ok write`);
+          const got = r.outcome.results[0]!;
+          const want = cmds[i]!.want;
+          expect(got.found, `round ${round} command ${i}`).toBe(want.found);
+          if (want.swapped !== undefined) expect({ swapped: got.swapped, value: dec(got.value) }).toEqual({ swapped: want.swapped, value: want.value });
+        });
+        expect(await counted(), `round ${round}`).toEqual(expected());
+        for (const [k, v] of model) expect(dec(await sm.get(sh(shardOf(k, N)), enc(k)))).toBe(v);
+      }
+      // A put of a key just written reads nothing; with room for every key, neither do
+      // deletes and puts of keys written before.
+      getMany.mockClear();
+      expect((await d.write(clientA, ++seq, [put(keys[0]!, "again")])).ok).toBe(true);
+      model.set(keys[0]!, "again");
+      expect(getMany).not.toHaveBeenCalled();
+      if (lengthCacheKeys === undefined) {
+        for (const k of keys) expect((await d.write(clientA, ++seq, [put(k, "written")])).ok).toBe(true);
+        for (const k of keys) model.set(k, "written");
+        getMany.mockClear();
+        for (const k of [...keys, keys[0]!]) {
+          const w = await d.write(clientA, ++seq, [{ type: "delete", key: enc(k), value: new Uint8Array(0) }]);
+          expect(w.ok && w.results[0]!.found, k).toBe(model.delete(k));
+        }
+        for (const k of keys) expect((await d.write(clientA, ++seq, [put(k, "back")])).ok).toBe(true);
+        for (const k of keys) model.set(k, "back");
+        expect(getMany).not.toHaveBeenCalled();
+        expect(await counted()).toEqual(expected());
+      }
+      // A shard clear forgets the cached lengths: shard 2 moves away and is deleted, then comes
+      // back holding one key of the other group's (an inserted chunk), and counts from there.
+      await d.apply({ kind: "reconfigure", config: config(2, [1, 1, 2, 1]) });
+      await d.apply({ kind: "deleteShard", configNum: cn(2), shard: sh(2) });
+      for (const k of [...model.keys()]) if (shardOf(k, N) === 2) model.delete(k);
+      await d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) });
+      const back = keysOf(2, 4);
+      await d.apply({ kind: "insert", chunk: { configNum: cn(3), shard: sh(2), kvs: [{ key: enc(back[0]!), value: enc("moved back") }], last: true, dedup: new Map() } });
+      model.set(back[0]!, "moved back");
+      expect(await counted()).toEqual(expected());
+      for (const k of back) {
+        const w = await d.write(clientA, ++seq, [put(k, "new")]);
+        expect(w.ok && w.results[0]!.found, k).toBe(k === back[0]);
+        model.set(k, "new");
+      }
+      expect(await counted()).toEqual(expected());
+      // A restore replaces every value: the cache must not answer with the old lengths (of two
+      // keys written just before it, one of them not in the snapshot).
+      for (const k of [keys[0]!, keys[1]!]) expect((await d.write(clientA, ++seq, [put(k, "cached")])).ok).toBe(true);
+      const other = driver(await open(`${sub}-other`, 1));
+      await other.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+      expect((await other.write(clientB, 1, [put(keys[0]!, "from the snapshot, longer")])).ok).toBe(true);
+      const src = await other.sm.snapshot();
+      const sink = sm.restore({ index: src.index, term: 1 as Term, voters: [] });
+      for (let n = 0; ; n++) {
+        const c = await src.readChunk(n);
+        await sink.write(n, c.data);
+        if (c.last) break;
+      }
+      src.close();
+      await sink.finish();
+      const after = driver(sm, src.index);
+      const r = await after.write(clientA, 1, [put(keys[0]!, "x")]);
+      expect(r.ok && r.results[0]!.found).toBe(true);
+      const r1 = await after.write(clientA, 2, [put(keys[1]!, "y")]);
+      expect(r1.ok && !r1.results[0]!.found).toBe(true);
+      const stats = await sm.shardStats();
+      const s0 = shardOf(keys[0]!, N);
+      expect(stats[s0]!.keys).toBe(2);
+      expect(stats[s0]!.bytes).toBe(enc(keys[0]!).length + 1 + enc(keys[1]!).length + 1);
+    }
   });
 
   it("refuses a data dir of another gid, naming both", async () => {
