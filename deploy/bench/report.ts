@@ -259,6 +259,7 @@ export function renderSection(r: BenchReport): string {
     "",
     `- shardkv: a fresh cluster per column: 3 controllers and 1 (then 3) groups of 3 \`shardkv-server\` replicas, 64 shards, synced RocksDB, started by \`LocalCluster\` (deploy/local/cluster.ts).`,
     `- etcd: 3 members on loopback, default settings (fsync'd WAL), linearizable reads (range requests with serializable=false); append = get + compare-and-put transaction, retried on conflict.`,
+    ...(r.etcd ? [`- Paired cells: etcd is up beside the 1-group shardkv cluster, and each etcd cell runs right after the shardkv cell of the same shape; the system not being measured is paused (SIGSTOP), so it takes no CPU, and the machine's drift over minutes stays out of the ratios.`] : []),
     `- Each cell: ${r.durationMs / 1000} s measured after ${r.warmupMs / 1000} s warmup, ${r.keys.toLocaleString("en-US")} keys chosen uniformly, 128-byte values; N workers with one operation in flight each through one client object; gets and mixed cells first write every key.`,
     `- CPU: cluster-wide CPU seconds per 1,000 operations = utime + stime of every daemon (/proc/<pid>/stat) over the measured phase / its operations. Client CPU: the load generator's own process.` +
       ` With no load the daemons used ${fmtCores(r.idleCores.shardkv1)} cores (shardkv, 1 group), ${fmtCores(r.idleCores.shardkv3)} (3 groups)${r.etcd ? ` and ${fmtCores(r.idleCores.etcd)} (etcd)` : ""}; that idle cost is part of every cell's CPU (it dominates at 1 client).`,

@@ -9,7 +9,10 @@
  * (`bin/shardkv bench ... --json --phase-marks`, or deploy/bench/etcd-load.ts with the same
  * flags). Cluster-wide CPU per 1,000 operations: the sum of utime + stime of every daemon
  * (/proc/<pid>/stat) sampled when the child reports the start and the end of its measured
- * phase, divided by the operations it measured.
+ * phase, divided by the operations it measured. The etcd cluster is up beside the 1-group
+ * cluster and each etcd cell runs right after the shardkv cell of the same shape, the system
+ * not measured paused (SIGSTOP): on a shared machine whose speed drifts over minutes, paired
+ * cells keep the drift out of the ratios.
  *
  *   npm run bench                           # the full matrix (20 s per cell) and the scenarios: about 25 minutes
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
@@ -80,7 +83,62 @@ interface SystemRun {
   readonly restart?: RestartResult | { error: string };
 }
 
-async function runShardkv(groups: number, o: RunOptions, work: string): Promise<SystemRun> {
+/**
+ * The etcd cluster, kept up beside the 1-group shardkv cluster so that each etcd cell runs
+ * right after the shardkv cell of the same shape: this machine's speed drifts by tens of
+ * percent over minutes, which would otherwise land on the ratios. The system not being
+ * measured is paused (SIGSTOP) so it takes no CPU from the one that is.
+ */
+interface EtcdPair {
+  readonly cells: Map<string, CellOutcome>;
+  readonly idleCores: number | undefined;
+  run(cell: Cell): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function startEtcdPair(o: RunOptions, work: string): Promise<EtcdPair> {
+  const dir = join(work, "etcd");
+  say(`etcd: starting 3 members in ${dir}`);
+  const cluster = await EtcdCluster.start({ dir, members: 3 });
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of cluster.pids) process.kill(pid, sig);
+  };
+  let idle: number | undefined;
+  try {
+    idle = await idleCores(cluster.pids, idleMsOf(o));
+    say(`etcd: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores; paused until its first cell`);
+    signal("SIGSTOP");
+  } catch (e) {
+    await cluster.stop(5000);
+    throw e;
+  }
+  const endpoints = cluster.endpoints.join(",");
+  const cells = new Map<string, CellOutcome>();
+  let stopped = false;
+  return {
+    cells,
+    idleCores: idle,
+    async run(cell) {
+      signal("SIGCONT");
+      try {
+        const outcome = await runCell(process.execPath, ["--import", tsxLoader, etcdLoad, "--endpoints", endpoints, ...cellFlags(cell, o)], cluster.pids, hardMsOf(o));
+        cells.set(cell.id, outcome);
+        say(`  etcd       ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+      } finally {
+        signal("SIGSTOP");
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      signal("SIGCONT");
+      await cluster.stop(5000);
+    },
+  };
+}
+
+async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: EtcdPair): Promise<SystemRun> {
   const dir = join(work, `shardkv-${groups}g`);
   say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
   const t0 = realClock.nowMs();
@@ -95,11 +153,20 @@ async function runShardkv(groups: number, o: RunOptions, work: string): Promise<
     const idle = await idleCores(pids, idleMsOf(o));
     say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
     const controllers = cluster.controllerAddrs().join(",");
+    const names = cluster.nodeNames();
     for (const cell of matrix) {
       const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...cellFlags(cell, o)], pids, hardMsOf(o));
       out.set(cell.id, outcome);
       say(`  shardkv ${groups}g ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+      if (!etcd) continue;
+      for (const n of names) await cluster.pause(n);
+      try {
+        await etcd.run(cell);
+      } finally {
+        for (const n of names) await cluster.resume(n);
+      }
     }
+    await etcd?.stop();
     if (!o.scenarios) return { cells: out, idleCores: idle };
     if (groups === 1) {
       // Failover first: it needs Status answers from every server, and with 1 GiB stored the
@@ -115,26 +182,6 @@ async function runShardkv(groups: number, o: RunOptions, work: string): Promise<
     return { cells: out, idleCores: idle, shardMove };
   } finally {
     await cluster.down(5000);
-  }
-}
-
-async function runEtcd(o: RunOptions, work: string): Promise<SystemRun> {
-  const dir = join(work, "etcd");
-  say(`etcd: starting 3 members in ${dir}`);
-  const cluster = await EtcdCluster.start({ dir, members: 3 });
-  const out = new Map<string, CellOutcome>();
-  try {
-    const idle = await idleCores(cluster.pids, idleMsOf(o));
-    say(`etcd: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
-    const endpoints = cluster.endpoints.join(",");
-    for (const cell of matrix) {
-      const outcome = await runCell(process.execPath, ["--import", tsxLoader, etcdLoad, "--endpoints", endpoints, ...cellFlags(cell, o)], cluster.pids, hardMsOf(o));
-      out.set(cell.id, outcome);
-      say(`  etcd       ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
-    }
-    return { cells: out, idleCores: idle };
-  } finally {
-    await cluster.stop(5000);
   }
 }
 
@@ -178,17 +225,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   let restart: RestartResult | { error: string } | undefined;
   let failed = false;
   try {
-    for (const [key, run] of [
-      ["shardkv1", () => runShardkv(1, o, work)],
-      ["shardkv3", () => runShardkv(3, o, work)],
-      ...(o.etcd ? [["etcd", () => runEtcd(o, work)] as const] : []),
-    ] as const) {
-      const r = await run();
-      results[key] = r.cells;
-      idle[key] = r.idleCores;
-      if ("failover" in r && r.failover) failover = r.failover;
-      if ("shardMove" in r && r.shardMove) shardMove = r.shardMove;
-      if ("restart" in r && r.restart) restart = r.restart;
+    const etcd = o.etcd ? await startEtcdPair(o, work) : undefined;
+    try {
+      if (etcd) {
+        results.etcd = etcd.cells;
+        idle.etcd = etcd.idleCores;
+      }
+      for (const [key, run] of [
+        ["shardkv1", () => runShardkv(1, o, work, etcd)],
+        ["shardkv3", () => runShardkv(3, o, work)],
+      ] as const) {
+        const r = await run();
+        results[key] = r.cells;
+        idle[key] = r.idleCores;
+        if ("failover" in r && r.failover) failover = r.failover;
+        if ("shardMove" in r && r.shardMove) shardMove = r.shardMove;
+        if ("restart" in r && r.restart) restart = r.restart;
+      }
+    } finally {
+      await etcd?.stop();
     }
   } catch (e) {
     failed = true;
