@@ -12,7 +12,8 @@
  * phase, divided by the operations it measured. The etcd cluster is up beside the 1-group
  * cluster and each etcd cell runs right after the shardkv cell of the same shape, the system
  * not measured paused (SIGSTOP): on a shared machine whose speed drifts over minutes, paired
- * cells keep the drift out of the ratios.
+ * cells keep the drift out of the ratios. Puts at 64 run twice more in pairs (etcd first in
+ * one of them): the CPU per write target compares medians of three.
  *
  *   npm run bench                           # the full matrix (20 s per cell) and the scenarios: about 25 minutes
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
@@ -46,6 +47,8 @@ const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
 
 const idleMsOf = (o: RunOptions): number => (o.quick ? 1_000 : 5_000);
+/** Paired runs of puts at 64 after the matrix's, for the CPU per write median (3 in all). */
+const writeRepeatPairs = 2;
 
 // ---------------------------------------------------------------- one cell
 
@@ -81,6 +84,7 @@ interface SystemRun {
   readonly failover?: FailoverResult | { error: string };
   readonly shardMove?: ShardMoveResult | { error: string };
   readonly restart?: RestartResult | { error: string };
+  readonly writeRepeats?: BenchReport["writeRepeats"];
 }
 
 /**
@@ -92,7 +96,8 @@ interface SystemRun {
 interface EtcdPair {
   readonly cells: Map<string, CellOutcome>;
   readonly idleCores: number | undefined;
-  run(cell: Cell): Promise<void>;
+  /** Runs `cell` against etcd (resumed for it, paused after). */
+  run(cell: Cell): Promise<CellOutcome>;
   /** Idempotent. */
   stop(): Promise<void>;
 }
@@ -123,8 +128,8 @@ async function startEtcdPair(o: RunOptions, work: string): Promise<EtcdPair> {
       signal("SIGCONT");
       try {
         const outcome = await runCell(process.execPath, ["--import", tsxLoader, etcdLoad, "--endpoints", endpoints, ...cellFlags(cell, o)], cluster.pids, hardMsOf(o));
-        cells.set(cell.id, outcome);
         say(`  etcd       ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+        return outcome;
       } finally {
         signal("SIGSTOP");
       }
@@ -154,20 +159,41 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
     const controllers = cluster.controllerAddrs().join(",");
     const names = cluster.nodeNames();
-    for (const cell of matrix) {
+    const ours = async (cell: Cell): Promise<CellOutcome> => {
       const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...cellFlags(cell, o)], pids, hardMsOf(o));
-      out.set(cell.id, outcome);
       say(`  shardkv ${groups}g ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
-      if (!etcd) continue;
+      return outcome;
+    };
+    const theirs = async (pair: EtcdPair, cell: Cell): Promise<CellOutcome> => {
       for (const n of names) await cluster.pause(n);
       try {
-        await etcd.run(cell);
+        return await pair.run(cell);
       } finally {
         for (const n of names) await cluster.resume(n);
       }
+    };
+    for (const cell of matrix) {
+      out.set(cell.id, await ours(cell));
+      if (etcd) etcd.cells.set(cell.id, await theirs(etcd, cell));
     }
-    await etcd?.stop();
-    if (!o.scenarios) return { cells: out, idleCores: idle };
+    let writeRepeats: SystemRun["writeRepeats"];
+    if (etcd) {
+      const cell = matrix.find((c) => c.id === "put@64")!;
+      const repeats = { shardkv: [] as CellOutcome[], etcd: [] as CellOutcome[] };
+      say(`  puts at 64 again, ${writeRepeatPairs} more pairs (CPU per write: the median)`);
+      for (let i = 0; i < writeRepeatPairs; i++) {
+        if (i % 2 === 0) {
+          repeats.etcd.push(await theirs(etcd, cell));
+          repeats.shardkv.push(await ours(cell));
+        } else {
+          repeats.shardkv.push(await ours(cell));
+          repeats.etcd.push(await theirs(etcd, cell));
+        }
+      }
+      writeRepeats = repeats;
+      await etcd.stop();
+    }
+    if (!o.scenarios) return { cells: out, idleCores: idle, writeRepeats };
     if (groups === 1) {
       // Failover first: it needs Status answers from every server, and with 1 GiB stored the
       // Status RPC (which counts each shard's keys by scanning them) takes seconds.
@@ -175,7 +201,7 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
       say(`  shardkv 1g failover: ${"error" in failover ? `FAILED: ${failover.error}` : `killed ${failover.killed}; writes resumed after ${Math.round(failover.resumeMs)} ms (100 ms windows)`}`);
       const restart = await runRestart(cluster, o, say);
       say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
-      return { cells: out, idleCores: idle, failover, restart };
+      return { cells: out, idleCores: idle, writeRepeats, failover, restart };
     }
     const shardMove = await runShardMove(cluster, o, say);
     say(`  shardkv ${groups}g shard move: ${"error" in shardMove ? `FAILED: ${shardMove.error}` : `${shardMove.mib} MiB in ${(shardMove.moveMs / 1000).toFixed(1)} s`}`);
@@ -223,6 +249,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let failover: FailoverResult | { error: string } | undefined;
   let shardMove: ShardMoveResult | { error: string } | undefined;
   let restart: RestartResult | { error: string } | undefined;
+  let writeRepeats: BenchReport["writeRepeats"];
   let failed = false;
   try {
     const etcd = o.etcd ? await startEtcdPair(o, work) : undefined;
@@ -241,6 +268,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if ("failover" in r && r.failover) failover = r.failover;
         if ("shardMove" in r && r.shardMove) shardMove = r.shardMove;
         if ("restart" in r && r.restart) restart = r.restart;
+        if (r.writeRepeats) writeRepeats = r.writeRepeats;
       }
     } finally {
       await etcd?.stop();
@@ -267,6 +295,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...(failover ? { failover } : {}),
     ...(shardMove ? { shardMove } : {}),
     ...(restart ? { restart } : {}),
+    ...(writeRepeats ? { writeRepeats } : {}),
   };
   const rawFile = join(work, "results.json");
   writeFileSync(rawFile, JSON.stringify({ ...report, results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");

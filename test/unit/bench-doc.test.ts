@@ -85,6 +85,21 @@ describe("renderSection", () => {
     expect(md).toMatch(/\| append \| 64 \| 2,000 \| 10.0 \/ 30.0 \| 3,000 \| 8.00 \/ 20.0 \| failed \| failed \| - \| - \|/);
   });
 
+  it("CPU per write: one pair compares the matrix cells; with paired repeats, the medians of every run", () => {
+    const one = renderSection(report());
+    expect(one).toContain("| cluster CPU per write (s/1k puts at 64) <= etcd's | 1.000 | 2.000 | met |");
+    expect(one).not.toContain("more times in pairs");
+    const cpu = (s: number): CellOutcome => ({ ok: true, result: json(2000, 10, 30), daemonCpuSeconds: s });
+    // shardkv 1.0 (matrix), 2.5, 2.2 -> median 2.2; etcd 2.0 (matrix), 2.1, 1.0 -> median 2.0.
+    const r = report({ writeRepeats: { shardkv: [cpu(2.5), cpu(2.2)], etcd: [cpu(2.1), { ok: false, error: "x" }, cpu(1)] } });
+    const md = renderSection(r);
+    expect(md).toContain("| cluster CPU per write (s/1k puts at 64; median of 3 paired runs) <= etcd's | 2.200 (1.000, 2.500, 2.200) | 2.000 (2.000, 2.100, 1.000) | not met (1.10x of etcd) |");
+    expect(md).toContain("Puts at 64 ran 2 more times in pairs");
+    // An even count takes the mean of the middle two.
+    const even = renderSection(report({ writeRepeats: { shardkv: [cpu(3)], etcd: [cpu(4)] } }));
+    expect(even).toContain("| 2.000 (1.000, 3.000) | 3.000 (2.000, 4.000) | met |");
+  });
+
   it("--no-etcd: no etcd columns and no targets; --quick is flagged", () => {
     const md = renderSection(report({ etcd: false, quick: true, results: { ...report().results, etcd: new Map() } }));
     expect(md).not.toContain("etcd ops/s");
