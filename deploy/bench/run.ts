@@ -13,7 +13,7 @@
  * cluster and each etcd cell runs right after the shardkv cell of the same shape, the system
  * not measured paused (SIGSTOP): on a shared machine whose speed drifts over minutes, paired
  * cells keep the drift out of the ratios. Puts at 64 run twice more in pairs (etcd first in
- * one of them): the CPU per write target compares medians of three.
+ * one of them): the targets for puts at 64 compare medians of three.
  *
  *   npm run bench                           # the full matrix (20 s per cell) and the scenarios: about 25 minutes
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
@@ -47,7 +47,7 @@ const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
 
 const idleMsOf = (o: RunOptions): number => (o.quick ? 1_000 : 5_000);
-/** Paired runs of puts at 64 after the matrix's, for the CPU per write median (3 in all). */
+/** Paired runs of puts at 64 after the matrix's, for the medians its targets compare (3 in all). */
 const writeRepeatPairs = 2;
 
 // ---------------------------------------------------------------- one cell
@@ -180,7 +180,7 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     if (etcd) {
       const cell = matrix.find((c) => c.id === "put@64")!;
       const repeats = { shardkv: [] as CellOutcome[], etcd: [] as CellOutcome[] };
-      say(`  puts at 64 again, ${writeRepeatPairs} more pairs (CPU per write: the median)`);
+      say(`  puts at 64 again, ${writeRepeatPairs} more pairs (its targets compare medians)`);
       for (let i = 0; i < writeRepeatPairs; i++) {
         if (i % 2 === 0) {
           repeats.etcd.push(await theirs(etcd, cell));

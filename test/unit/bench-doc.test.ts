@@ -85,7 +85,7 @@ describe("renderSection", () => {
     expect(md).toMatch(/\| append \| 64 \| 2,000 \| 10.0 \/ 30.0 \| 3,000 \| 8.00 \/ 20.0 \| failed \| failed \| - \| - \|/);
   });
 
-  it("CPU per write: one pair compares the matrix cells; with paired repeats, the medians of every run", () => {
+  it("puts at 64: one pair compares the matrix cells; with paired repeats, the medians of every run", () => {
     const one = renderSection(report());
     expect(one).toContain("| cluster CPU per write (s/1k puts at 64) <= etcd's | 1.000 | 2.000 | met |");
     expect(one).not.toContain("more times in pairs");
@@ -95,6 +95,10 @@ describe("renderSection", () => {
     const md = renderSection(r);
     expect(md).toContain("| cluster CPU per write (s/1k puts at 64; median of 3 paired runs) <= etcd's | 2.200 (1.000, 2.500, 2.200) | 2.000 (2.000, 2.100, 1.000) | not met (1.10x of etcd) |");
     expect(md).toContain("Puts at 64 ran 2 more times in pairs");
+    // Throughput and p99 of puts at 64 also by their medians: etcd's 1,000 (matrix) and 2,000 twice.
+    expect(md).toContain("| puts at 64, 1 group: ops/s >= etcd's (median of 3 paired runs) | 2,000 (2,000, 2,000, 2,000) | 2,000 (1,000, 2,000, 2,000) | met |");
+    expect(md).toContain("| puts at 64, 1 group: p99 <= etcd's (ms; median of 3 paired runs) | 30.0 (30.0, 30.0, 30.0) | 30.0 (60.0, 30.0, 30.0) | met |");
+    expect(one).toContain("| puts at 64, 1 group: p99 <= etcd's (ms) | 30.0 | 60.0 | met |");
     // An even count takes the mean of the middle two.
     const even = renderSection(report({ writeRepeats: { shardkv: [cpu(3)], etcd: [cpu(4)] } }));
     expect(even).toContain("| 2.000 (1.000, 3.000) | 3.000 (2.000, 4.000) | met |");
