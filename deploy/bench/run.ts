@@ -106,8 +106,15 @@ async function startEtcdPair(o: RunOptions, work: string): Promise<EtcdPair> {
   const dir = join(work, "etcd");
   say(`etcd: starting 3 members in ${dir}`);
   const cluster = await EtcdCluster.start({ dir, members: 3 });
+  // A member that died is not signalled (its cells then fail, as they would without pausing).
   const signal = (sig: NodeJS.Signals) => {
-    for (const pid of cluster.pids) process.kill(pid, sig);
+    for (const pid of cluster.pids) {
+      try {
+        process.kill(pid, sig);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+      }
+    }
   };
   let idle: number | undefined;
   try {
