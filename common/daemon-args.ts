@@ -40,8 +40,13 @@ export function requiredFlag<F extends string>(got: ReadonlyMap<F, string>, f: F
 
 /** A decimal integer in [1, max]. */
 export function positiveIntFlag(flag: string, v: string, max: number): number {
+  return intFlag(flag, v, 1, max);
+}
+
+/** A decimal integer in [min, max]. */
+export function intFlag(flag: string, v: string, min: number, max: number): number {
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`--${flag}`, `want an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`--${flag}`, `want an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -14,3 +14,10 @@ export const shardSnapshotEveryEntries = 10000;
  * of the receiving group's replicas a synced log write and an apply per byte.
  */
 export const migrationRateMiBDefault = 0;
+/**
+ * Default bound of the apply path's cache of value lengths (rocks-state.ts LengthCache):
+ * about 100 bytes per key (the key as a string and a Map slot), so about 10 MiB.
+ */
+export const lengthCacheKeysDefault = 100_000;
+/** The largest `--length-cache-keys` accepted (about 10 GiB of memory). */
+export const lengthCacheKeysMax = 100_000_000;

@@ -11,13 +11,13 @@
  * gid or shard count; 1: any other failure to start or a fatal error.
  */
 import { parseDuration, UsageError } from "../common/cli-args";
-import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
+import { intFlag, parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
 import { type FailpointSpec, Failpoints, failpointFlags, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { consoleLogger, realClock, realRng } from "../common/real-env";
 import { shardCountMax, validateAddress } from "../controller/config";
-import { dedupTtlMsDefault, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
+import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
 
 /** The largest --migration-rate accepted (MiB/s). */
 const migrationRateMiBMax = 1024 * 1024;
@@ -36,6 +36,8 @@ export interface ShardDaemonArgs {
   snapshotEvery?: number;
   /** MiB/s; 0 = no cap. */
   migrationRateMiB?: number;
+  /** Keys whose value length the apply path remembers; 0 = none. */
+  lengthCacheKeys?: number;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
 }
@@ -43,7 +45,7 @@ export interface ShardDaemonArgs {
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
                       --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
-                      [--failpoints SPEC] [--profile P]
+                      [--length-cache-keys N] [--failpoints SPEC] [--profile P]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -60,9 +62,13 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
                       entries (default ${shardSnapshotEveryEntries})
   --migration-rate R  insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5; default
                       ${migrationRateMiBDefault} = no cap): slower moves, less latency for other shards meanwhile
+  --length-cache-keys N
+                      remember the value length of up to N recently written keys (about 100
+                      bytes each), so a put or delete of one reads nothing first (default
+                      ${lengthCacheKeysDefault}; 0 = none)
 ${failpointFlagsUsage}`;
 
-const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats", "dedup-ttl", "snapshot-every", "migration-rate", ...failpointFlags] as const;
+const flags = ["gid", "id", "listen", "peers", "data", "controllers", "shards", "tick-ms", "nats", "dedup-ttl", "snapshot-every", "migration-rate", "length-cache-keys", ...failpointFlags] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses the command line strictly; throws InvalidArgumentError naming the flag. */
@@ -103,6 +109,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
     }
     out.migrationRateMiB = r;
   }
+  if (got.has("length-cache-keys")) out.lengthCacheKeys = intFlag("length-cache-keys", got.get("length-cache-keys")!, 0, lengthCacheKeysMax);
   const failpoints = failpointsSetting({ flag: got.get("failpoints"), profileFlag: got.get("profile"), env });
   if (failpoints !== undefined) out.failpoints = failpoints;
   return out;
@@ -130,6 +137,7 @@ async function main(): Promise<void> {
         dedupTtlMs: args.dedupTtlMs,
         snapshotEveryEntries: args.snapshotEvery,
         migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
+        lengthCacheKeys: args.lengthCacheKeys,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
         onFatal,

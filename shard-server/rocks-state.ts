@@ -45,6 +45,7 @@ import { type SnapshotSink, type SnapshotSource, type StateMachine } from "../ra
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
 import { type ApplyResult, type ApplyStore, type PrefetchKey, ShardApplier } from "./apply";
+import { lengthCacheKeysDefault } from "./defaults";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
@@ -77,12 +78,6 @@ export interface ShardStateOptions {
   /** Data keys whose value length the apply path remembers (default lengthCacheKeysDefault). */
   readonly lengthCacheKeys?: number;
 }
-
-/**
- * Default bound of the LengthCache: about 100 bytes each (the key as a string and a Map
- * slot), so about 10 MiB.
- */
-export const lengthCacheKeysDefault = 100_000;
 
 const appliedKey = Buffer.from("!a");
 const configKey = Buffer.from("!c");

@@ -79,6 +79,8 @@ export interface ShardServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
   readonly migrationBytesPerSec?: number;
+  /** Keys whose value length the apply path remembers (default lengthCacheKeysDefault; 0 = none). */
+  readonly lengthCacheKeys?: number;
   /**
    * NATS server URL: a config pushed on `shardkv.config` makes the leader look for the next
    * config at once instead of at its next poll. Only a hint: polling stays the source of
@@ -208,7 +210,7 @@ export class ShardServer {
     let sm: RocksShardStateMachine;
     try {
       sm = await RocksShardStateMachine.open(join(opts.dataDir, "state"), {
-        gid: opts.gid, shardCount, dedupTtlMs: opts.dedupTtlMs ?? dedupTtlMsDefault,
+        gid: opts.gid, shardCount, dedupTtlMs: opts.dedupTtlMs ?? dedupTtlMsDefault, lengthCacheKeys: opts.lengthCacheKeys,
       });
     } catch (e) {
       controller.close();

@@ -20,12 +20,19 @@ function run(args: string[]) {
 }
 
 describe("shardkv-server command line", () => {
-  it("--help documents --dedup-ttl, --snapshot-every and --migration-rate with their defaults", () => {
+  it("--help documents --dedup-ttl, --snapshot-every, --migration-rate and --length-cache-keys with their defaults", () => {
     const r = run(["--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--dedup-ttl D .*\n.*default 10m/);
     expect(r.stdout).toMatch(/--snapshot-every N .*\n.*default 10000/);
     expect(r.stdout).toMatch(/--migration-rate R .*default\s+0 = no cap/);
+    expect(r.stdout).toMatch(/--length-cache-keys N\n(.*\n){2}.*100000; 0 = none/);
+  });
+
+  it("--length-cache-keys 0 is accepted (the next bad flag is the one named)", () => {
+    const r = run([...base, "--data", join(root, ".no-such-shard-dir"), "--length-cache-keys", "0", "--failpoints", "bogus"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/invalid --failpoints: unknown failpoint "bogus"/);
   });
 
   it.each([
@@ -35,6 +42,8 @@ describe("shardkv-server command line", () => {
     [["--snapshot-every", "ten"], /invalid --snapshot-every: .*got "ten"/],
     [["--migration-rate", "-1"], /invalid --migration-rate: want MiB per second, a number in \[0, 1048576\] \(0 = no cap\), got "-1"/],
     [["--migration-rate", "4MiB"], /invalid --migration-rate: .*got "4MiB"/],
+    [["--length-cache-keys", "-1"], /invalid --length-cache-keys: want an integer in \[0, 100000000\], got "-1"/],
+    [["--length-cache-keys", "100000001"], /invalid --length-cache-keys: .*got "100000001"/],
     [["--gid", "x"], /invalid --gid: want an integer/],
   ])("%j is refused with one line naming the flag, exit 2", (extra, want) => {
     const data = join(root, ".no-such-shard-dir");
