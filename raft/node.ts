@@ -438,9 +438,10 @@ export class RaftNode<R = unknown> {
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
     for (const rs of rd.readStates) {
-      const waiters = this.readRounds.get(byteKey(rs.ctx));
+      const key = byteKey(rs.ctx);
+      const waiters = this.readRounds.get(key);
       if (!waiters) continue;
-      this.readRounds.delete(byteKey(rs.ctx));
+      this.readRounds.delete(key);
       this.readyReads.push({ index: rs.index, waiters });
     }
     this.releaseReads();

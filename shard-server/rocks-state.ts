@@ -418,13 +418,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
    */
   private prefetch(keys: readonly PrefetchKey[], dataKeys: DataKeys, before: Map<string, Uint8Array | undefined>): void | Promise<void> {
     const fetch = new Map<string, DataKey>();
+    const cached: DataKey[] = [];
     for (const x of keys) {
       const k = dataKeys.of(x.shard, x.key);
       if (x.valueNeeded || this.lengths.get(k.str) === undefined) fetch.set(k.str, k);
+      else cached.push(k);
     }
-    for (const x of keys) {
-      const k = dataKeys.of(x.shard, x.key);
-      if (fetch.has(k.str) || before.has(k.str)) continue;
+    for (const k of cached) {
+      if (fetch.has(k.str)) continue; // another op of the batch needs the value
       const n = this.lengths.get(k.str)!;
       before.set(k.str, n < 0 ? undefined : lengthOnly(n));
     }

@@ -3,7 +3,7 @@
  * changes one at a time, migration (pull, insert, delete, gc) and duplicate detection. It
  * holds the metadata (shard states, duplicate tables) in memory; key/value data stays in
  * RocksDB: the server reads the keys a write touches and passes their current values in, and
- * applies the `Effects` returned, with the applied index, in one synced batch.
+ * applies the `Effects` returned, with the applied index, in one batch (rocks-state.ts).
  * Deterministic: replicas applying the same commands reach the same state.
  */
 import { byteKey } from "../common/bytes";
