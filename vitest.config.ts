@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Compiles the commands into dist/ when a source changed: tests start them from there.
+    globalSetup: ["./test/lib/build-setup.ts"],
     // Child processes, not worker threads: native addons (RocksDB) and process-wide state
     // (signals, handles of real servers) stay isolated per test file.
     pool: "forks",

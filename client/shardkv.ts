@@ -30,7 +30,7 @@
  * parts may be applied while another part fails.
  */
 import { randomBytes } from "node:crypto";
-import { connect as natsConnect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import type { Clock, Rng } from "../common/env";
 import {
   BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
@@ -518,6 +518,9 @@ export class ShardKV {
       if (this.closed) return;
       let nc: NatsConnection;
       try {
+        // Loaded on first use: most clients (every CLI call without --nats) never need it, and
+        // loading it costs a CLI call about a third of its start-up.
+        const { connect: natsConnect } = await import("nats");
         nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000 });
       } catch {
         attempt++;

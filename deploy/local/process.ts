@@ -11,7 +11,19 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { delay, realClock } from "../../common/real-env";
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The root of the repository (or of the installed package): the nearest directory above this
+ * module that holds a package.json. This module runs from deploy/local/ (TypeScript, tests)
+ * and bundled into dist/*.mjs (the commands), so a fixed number of ".." would be wrong in one.
+ */
+export const repoRoot = packageRootOf(dirname(fileURLToPath(import.meta.url)));
+
+function packageRootOf(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, "package.json"))) return d;
+    if (dirname(d) === d) throw new Error(`no package.json above ${dir}`);
+  }
+}
 
 /** What a pid is, for a node. */
 export type ProcState = "running" | "paused" | "gone";

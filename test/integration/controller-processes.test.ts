@@ -380,7 +380,7 @@ describe("the daemon's command line", () => {
       [["--id", "1", "--listen", "nohost", ...ok.slice(4)], /invalid --listen: want host:port, got "nohost"/],
       [[...ok, "stray"], /invalid arguments: unexpected argument "stray"/],
     ];
-    // Three at a time: each is a Node process loading tsx, and CI machines are small.
+    // Three at a time: each is a Node process, and CI machines are small.
     const results: { code: number; stderr: string }[] = [];
     for (let i = 0; i < cases.length; i += 3) results.push(...await Promise.all(cases.slice(i, i + 3).map(([args]) => run(args))));
     results.forEach((r, i) => {

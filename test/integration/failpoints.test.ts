@@ -24,6 +24,7 @@ import { wallClockMs } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
 import { adminService, FailpointAdminClient } from "../../raft/transport/failpoint-admin";
 import { shardPb } from "../../shard-server/codec";
+import { daemonBin } from "../../deploy/local/process";
 import { ShardCluster, TestKV } from "../lib/shard-cluster";
 import { waitFor } from "../lib/wait";
 
@@ -75,12 +76,12 @@ describe("failpoints on real daemons", () => {
     // Daemons asked for failpoints in the production profile; started now to overlap with the
     // cluster's start (each exits before binding a port or opening a data directory).
     refusals = Promise.all([
-      run(process.execPath, [
-        "--import", "tsx", join(repoRoot, "shard-server", "main.ts"), "--gid", "9", "--id", "1", "--listen", "127.0.0.1:1",
+      run(daemonBin.server, [
+        "--gid", "9", "--id", "1", "--listen", "127.0.0.1:1",
         "--peers", "1=127.0.0.1:1", "--data", join(dir, "never"), "--controllers", "127.0.0.1:2", "--failpoints", "on",
       ], { ...process.env, SHARDKV_PROFILE: "production" }),
-      run(process.execPath, [
-        "--import", "tsx", join(repoRoot, "controller", "main.ts"), "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1",
+      run(daemonBin.controller, [
+        "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1",
         "--data", join(dir, "never"), "--profile", "production",
       ], { ...process.env, SHARDKV_FAILPOINTS: "1" }),
     ]);

@@ -7,15 +7,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { realClock } from "../../common/real-env";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
+import { daemonBin, repoRoot } from "../../deploy/local/process";
 import { freePorts } from "../../deploy/raft-demo/cluster";
 import { waitFor } from "./wait";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const controllerMain = join(repoRoot, "controller", "main.ts");
 
 /** Children of this process still running (killed on exit). */
 const live = new Set<ChildProcess>();
@@ -113,7 +111,7 @@ export class ControllerCluster {
     const r = this.replica(id);
     if (r.proc) throw new Error(`controller ${id} is already running`);
     const log = openSync(r.logFile, "a");
-    const proc = spawn(process.execPath, ["--import", "tsx", controllerMain, ...this.args(id)], {
+    const proc = spawn(daemonBin.controller, this.args(id), {
       cwd: repoRoot, stdio: ["ignore", log, log],
     });
     closeSync(log);

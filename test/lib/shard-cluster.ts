@@ -11,8 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { InvalidArgumentError, NotLeaderError, type ShardKVError, TimeoutError, WrongGroupError } from "../../common/errors";
 import { fromServiceError } from "../../common/grpc-errors";
 import type { GroupId } from "../../common/ids";
@@ -20,6 +19,7 @@ import { delay, realClock, wallClockMs } from "../../common/real-env";
 import { ControllerClient } from "../../controller/client";
 import type { Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
+import { daemonBin, repoRoot } from "../../deploy/local/process";
 import { freePorts } from "../../deploy/raft-demo/cluster";
 import type { shardkv } from "../../proto/gen/shardkv.js";
 import { shardPb } from "../../shard-server/codec";
@@ -27,8 +27,6 @@ import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
 import { ControllerCluster } from "./controller-cluster";
 import { waitFor } from "./wait";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const serverMain = join(repoRoot, "shard-server", "main.ts");
 
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
@@ -130,7 +128,7 @@ export class ShardCluster {
     const r = this.replica(gid, id);
     if (r.proc) throw new Error(`g${gid}n${id} is already running`);
     const log = openSync(r.logFile, "a");
-    const proc = spawn(process.execPath, ["--import", "tsx", serverMain, ...this.args(gid, id)], { cwd: repoRoot, stdio: ["ignore", log, log] });
+    const proc = spawn(daemonBin.server, this.args(gid, id), { cwd: repoRoot, stdio: ["ignore", log, log] });
     closeSync(log);
     live.add(proc);
     r.proc = proc;

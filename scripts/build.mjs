@@ -1,0 +1,131 @@
+// Compiles the commands to JavaScript in dist/, so that no command compiles TypeScript when it
+// starts (tsx took most of a second per CLI call). One esbuild bundle per command, ES module,
+// packages external (resolved from node_modules at run time, as before), with a linked source
+// map (`node --enable-source-maps` shows TypeScript lines).
+//
+//   node scripts/build.mjs            builds when dist/ is missing or stale (quiet when current)
+//   node scripts/build.mjs --force    builds unconditionally
+//   node scripts/build.mjs --check    exits 1 when dist/ is missing or stale, builds nothing
+//   node scripts/build.mjs --quiet    no output unless something fails (used by bin/*)
+//
+// Freshness: a build writes dist/.build-inputs, the files it read (esbuild's metafile: every
+// bundled source, the generated proto code) plus package.json, tsconfig.json and this script,
+// one path a line, relative to the repository. Its mtime is set to the time the build
+// started, so a file edited during a build is newer than it. dist/ is current when every
+// listed file still exists and none is newer than that stamp (bin/lib/dist.sh does the same
+// check in bash before every command; scripts/ensure-deps.mjs calls ensureBuilt() for the npm
+// scripts; vitest's global setup calls it before any test spawns a command).
+//
+// Concurrent builds are safe: each writes into its own temporary directory and renames every
+// file into dist/ (one file per command, each rename atomic), the stamp last.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const distDir = join(root, "dist");
+const stampFile = join(distDir, ".build-inputs");
+
+/** dist/<name>.mjs -> its TypeScript entry point. The names are the commands of package.json "bin". */
+export const entryPoints = {
+  "shardkv": "client/cli.ts",
+  "shardctl": "controller/shardctl.ts",
+  "shardkv-local": "deploy/local/main.ts",
+  "shardkv-server": "shard-server/main.ts",
+  "shardkv-controller": "controller/main.ts",
+  "shardkv-failpoint": "deploy/failpoint-cli.ts",
+  "shardkv-demo": "deploy/local/demo.ts",
+};
+
+/** Files that change a build without being bundled. */
+const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs"];
+
+/** Why dist/ must be rebuilt, or null when it is current. */
+export function staleReason() {
+  if (!existsSync(stampFile)) return "dist/ has not been built";
+  const builtMs = statSync(stampFile).mtimeMs;
+  const inputs = readFileSync(stampFile, "utf8").split("\n").filter((l) => l !== "");
+  for (const name of Object.keys(entryPoints)) {
+    if (!existsSync(join(distDir, `${name}.mjs`))) return `dist/${name}.mjs is missing`;
+  }
+  for (const f of inputs) {
+    const p = join(root, f);
+    if (!existsSync(p)) return `${f} was removed`;
+    if (statSync(p).mtimeMs > builtMs) return `${f} changed`;
+  }
+  return null;
+}
+
+/** Builds dist/ unconditionally; resolves with the number of input files. */
+export async function build() {
+  const startedSec = Date.now() / 1000;
+  const esbuild = await import(pathToFileURL(join(root, "node_modules", "esbuild", "lib", "main.js")).href);
+  mkdirSync(distDir, { recursive: true });
+  const tmp = join(distDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    const r = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([name, src]) => [name, join(root, src)])),
+      outdir: tmp,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      sourcemap: "linked",
+      metafile: true,
+      logLevel: "warning",
+    });
+    const inputs = new Set(configInputs);
+    for (const i of Object.keys(r.metafile.inputs)) inputs.add(relative(root, join(root, i)));
+    for (const name of Object.keys(entryPoints)) {
+      for (const ext of [".mjs.map", ".mjs"]) renameSync(join(tmp, `${name}${ext}`), join(distDir, `${name}${ext}`));
+    }
+    const stampTmp = join(tmp, ".build-inputs");
+    writeFileSync(stampTmp, [...inputs].sort().join("\n") + "\n");
+    utimesSync(stampTmp, startedSec, startedSec);
+    renameSync(stampTmp, stampFile);
+    return inputs.size;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Builds dist/ when it is missing or stale; `log` hears why and how long it took. */
+export async function ensureBuilt(log = (s) => process.stderr.write(`${s}\n`)) {
+  const reason = staleReason();
+  if (reason === null) return false;
+  const t0 = Date.now();
+  const n = await build();
+  log(`build: ${reason}; compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
+  return true;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const known = ["--force", "--check", "--quiet"];
+  const unknown = args.filter((a) => !known.includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`build: unknown argument ${unknown[0]} (known: ${known.join(", ")})\n`);
+    process.exit(2);
+  }
+  const log = args.includes("--quiet") ? () => undefined : (s) => process.stderr.write(`${s}\n`);
+  try {
+    if (args.includes("--check")) {
+      const reason = staleReason();
+      log(reason === null ? "build: dist/ is current" : `build: ${reason}`);
+      process.exit(reason === null ? 0 : 1);
+    } else if (args.includes("--force")) {
+      const t0 = Date.now();
+      const n = await build();
+      log(`build: compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
+    } else {
+      await ensureBuilt(log);
+    }
+  } catch (e) {
+    // esbuild has printed the compile errors themselves (logLevel "warning").
+    process.stderr.write(`build: failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
+    process.exit(1);
+  }
+}
