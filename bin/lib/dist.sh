@@ -1,4 +1,5 @@
-# Sourced by every bin/* wrapper (after it sets $root): `run_dist NAME [NODE_FLAGS...] -- ARGS...`
+# Sourced by every bin/* wrapper (after it sets $root, "<repository>/bin/.."):
+# `run_dist NAME [NODE_FLAGS...] -- ARGS...`
 # runs the compiled command dist/NAME.mjs (scripts/build.mjs) with node, in place of the shell,
 # so the command's pid is the wrapper's.
 #
@@ -10,6 +11,7 @@
 # In an installed package (npm pack / npm install: dist/ is shipped, the sources are not) it
 # runs dist/ as it is.
 run_dist() {
+  root=${root%/bin/..}
   local name=$1 flags=() f stamp="$root/dist/.build-inputs"
   shift
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
