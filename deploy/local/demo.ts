@@ -12,12 +12,13 @@ import { ShardKV } from "../../client/shardkv";
 import { shardOf } from "../../controller/shard-of";
 import { LocalCluster, shardMapOf, sinceMs } from "./cluster";
 import { formatProgress, formatShardMap, howToUse } from "./format";
-import { holdUntilStopped, stopOnSignals } from "./foreground";
+import { holdUntilStopped, type SignalStop, stopOnSignals } from "./foreground";
 
 const dir = resolve(process.env.SHARDKV_DEMO_DIR ?? ".shardkv");
 const shown = relative(process.cwd(), dir) || ".";
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 const keyCount = 24;
+let signalStop: SignalStop | undefined;
 
 async function main(): Promise<void> {
   const live = LocalCluster.running(dir);
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     process.stderr.write(`a cluster is already running in ${shown}/ (${live.join(", ")}); drive it with bin/shardkv-local, or stop it with: bin/shardkv-local down --dir ${shown}\n`);
     process.exit(1);
   }
-  stopOnSignals(dir, say);
+  signalStop = stopOnSignals(dir, say);
   say(`shardkv local cluster: 3 controllers, 3 groups x 3 replicas, 64 shards, in ${shown}/ (logs in ${shown}/logs/)`);
   let t0 = realClock.nowMs();
   const c = await LocalCluster.up({ dir, controllers: 3, groups: 3, replicas: 3, shards: 64, log: (l) => say(`  ${l}`) });
@@ -88,6 +89,9 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (e) => {
+  // Stopped by a signal mid-demo: the demo fails as its nodes go away; the signal handler
+  // reports the stop and exits.
+  if (signalStop?.stopping) return;
   process.stderr.write(`demo failed: ${(e as Error).stack ?? e}\nlogs: ${shown}/logs/\n`);
   // Stop whatever was started (the exit hook of the launcher would SIGKILL it; this is gentler).
   await LocalCluster.load(dir).down(2000).catch(() => undefined);

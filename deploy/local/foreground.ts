@@ -12,12 +12,18 @@ import { graceMsDefault, LocalCluster } from "./cluster";
 import { allNodes, clusterFileName, readClusterFile } from "./layout";
 import { procState } from "./process";
 
+/** What stopOnSignals() installed: whether a stop signal has arrived (the process then exits once every node is stopped). */
+export interface SignalStop {
+  readonly stopping: boolean;
+}
+
 /**
  * Installs the stop signals for the cluster in `dir` (it may not be started yet: whatever
  * cluster.json lists then is stopped). Call before starting, so a Ctrl-C during startup
- * also stops everything.
+ * also stops everything. Work still running when a signal arrives fails as its nodes go away:
+ * check `stopping` before reporting such a failure.
  */
-export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = graceMsDefault): void {
+export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = graceMsDefault): SignalStop {
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) {
@@ -39,6 +45,7 @@ export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = g
     );
   };
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => stop(sig));
+  return { get stopping() { return stopping; } };
 }
 
 /** Stops every node listed in `dir`'s cluster.json; resolves with how many were running. */
