@@ -10,19 +10,14 @@
  * Then no process of that directory may be left (`pgrep -f DIR`, as the README says) and npm
  * exits 0.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { repoRoot } from "../../deploy/local/process";
+import { pidsMentioning } from "../lib/run-command";
 import { waitFor } from "../lib/wait";
-
-/** Pids whose command line mentions `dir` (the daemons name their data directory in it). */
-function pidsOf(dir: string): number[] {
-  const r = spawnSync("pgrep", ["-f", dir], { encoding: "utf8" });
-  return r.stdout.split("\n").filter((l) => l !== "").map(Number);
-}
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -41,16 +36,16 @@ describe("npm start", () => {
       cleanups.push(() => {
         // Whatever a failed run left: only processes of this test's directory, by pid.
         npm.kill("SIGKILL");
-        for (const pid of pidsOf(dir)) process.kill(pid, "SIGKILL");
+        for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
         rmSync(dir, { recursive: true, force: true });
       });
 
       await waitFor(() => out.includes(upLine) || npm.exitCode !== null, { timeoutMs: 240_000, what: `"${upLine}" from npm start` });
       expect(npm.exitCode, out).toBeNull();
-      expect(pidsOf(dir).length, "daemons running").toBeGreaterThanOrEqual(12);
+      expect(pidsMentioning(dir).length, "daemons running").toBeGreaterThanOrEqual(12);
 
       npm.kill(signal);
-      await waitFor(() => pidsOf(dir).length === 0, { timeoutMs: 30_000, what: `no process of ${dir} after ${signal}` });
+      await waitFor(() => pidsMentioning(dir).length === 0, { timeoutMs: 30_000, what: `no process of ${dir} after ${signal}` });
       expect(await exited, out).toBe(0);
       expect(out).toContain(`${signal}: stopping every node`);
       expect(out).not.toContain("demo failed");

@@ -2,7 +2,7 @@
  * Runs a program as a user would from a shell, for tests of the commands themselves (bin/*,
  * npm, the README's shell blocks): its exit code and everything it printed.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 
 export interface CommandRun {
   /** Exit code; -1 when it was killed by a signal or by `timeoutMs`. */
@@ -24,4 +24,9 @@ export function runCommand(
         resolve({ code, stdout, stderr });
       });
   });
+}
+
+/** Pids of the processes whose command line mentions `text` (`pgrep -f`; daemons name their data directory in it). */
+export function pidsMentioning(text: string): number[] {
+  return spawnSync("pgrep", ["-f", text], { encoding: "utf8" }).stdout.split("\n").filter((l) => l !== "").map(Number);
 }
