@@ -519,7 +519,7 @@ export class ShardKV {
       let nc: NatsConnection;
       try {
         // Loaded on first use: most clients (every CLI call without --nats) never need it, and
-        // loading it costs a CLI call about a third of its start-up.
+        // loading it costs about 80 ms of CPU, a fifth of a whole `shardkv get`.
         const { connect: natsConnect } = await import("nats");
         nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000 });
       } catch {

@@ -67,7 +67,7 @@ function staleReason() {
     if (path === "" || want.link) continue;
     const have = installed[path];
     if (have === undefined) {
-      if (want.optional) continue;
+      if (want.optional || want.devOptional) continue;
       return `${path} is not installed`;
     }
     if (have.version !== want.version || have.integrity !== want.integrity) return `${path} is ${have.version}, package-lock.json wants ${want.version}`;
