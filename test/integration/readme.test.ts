@@ -74,7 +74,8 @@ async function allFree(ports: readonly number[]): Promise<boolean> {
 /** A free block of ten ports below Linux's ephemeral range, as its first four digits ("2345" = 23450-23459). */
 async function freeDecade(taken: Set<string>): Promise<string> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const decade = String(2000 + Math.floor(Math.random() * 1270));
+    // Spread by pid, so test processes running at once start their scans apart.
+    const decade = String(2000 + ((process.pid * 131 + attempt * 37) % 1270));
     if (taken.has(decade)) continue;
     if (await allFree(Array.from({ length: 10 }, (_, i) => Number(decade) * 10 + i))) {
       taken.add(decade);
