@@ -17,7 +17,8 @@
 // scripts; vitest's global setup calls it before any test spawns a command).
 //
 // Concurrent builds are safe: each writes into its own temporary directory and renames every
-// file into dist/ (one file per command, each rename atomic), the stamp last.
+// file into dist/ (one file per command, each rename atomic), the stamp last. ensureBuilt()
+// also takes dist/.build-lock, so processes that find dist/ stale at once build it only once.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const distDir = join(root, "dist");
 const stampFile = join(distDir, ".build-inputs");
+const lockFile = join(distDir, ".build-lock");
 
 /** dist/<name>.mjs -> its TypeScript entry point. The names are the commands of package.json "bin". */
 export const entryPoints = {
@@ -92,14 +94,61 @@ export async function build() {
   }
 }
 
-/** Builds dist/ when it is missing or stale; `log` hears why and how long it took. */
+/** Whether process `pid` exists. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+
+/**
+ * Takes dist/.build-lock (holding our pid) and resolves true, or, when another live process
+ * holds it, waits until it is released and resolves false (that process built; check again).
+ * A lock left by a process that died is taken over.
+ */
+async function lockOrWait() {
+  mkdirSync(distDir, { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+    }
+    const holder = Number.parseInt(readFileSync(lockFile, "utf8").trim(), 10);
+    if (!(holder > 0) || !alive(holder)) {
+      rmSync(lockFile, { force: true });
+      continue;
+    }
+    while (existsSync(lockFile) && alive(holder)) await new Promise((resolve) => setTimeout(resolve, 50));
+    return false;
+  }
+}
+
+/**
+ * Builds dist/ when it is missing or stale; `log` hears why and how long it took. Processes
+ * that find it stale at once (every daemon of a cluster started after an edit) build it once:
+ * the others wait for that build and check again.
+ */
 export async function ensureBuilt(log = (s) => process.stderr.write(`${s}\n`)) {
-  const reason = staleReason();
-  if (reason === null) return false;
-  const t0 = Date.now();
-  const n = await build();
-  log(`build: ${reason}; compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
-  return true;
+  for (;;) {
+    const reason = staleReason();
+    if (reason === null) return false;
+    if (!(await lockOrWait())) continue;
+    try {
+      // Built by another process between our check and our lock?
+      if (staleReason() === null) return false;
+      const t0 = Date.now();
+      const n = await build();
+      log(`build: ${reason}; compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
+      return true;
+    } finally {
+      rmSync(lockFile, { force: true });
+    }
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -8,7 +8,7 @@
  * files, not node_modules or dist/), so the checkout under test is never edited.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,13 +51,17 @@ describe("bin/* in a checkout", () => {
     expect(existsSync(join(copy, "dist", "shardkv.mjs")), "dist/shardkv.mjs built").toBe(true);
     expect(readFileSync(join(copy, "dist", ".build-inputs"), "utf8")).toContain("client/cli-lib.ts\n");
 
-    // An edit of a bundled source: the next call runs the edited code, not the stale bundle.
+    // An edit of a bundled source: the next calls, four at once, run the edited code, not the
+    // stale bundle (one of them builds, the others wait for it), and leave nothing behind.
     const cliLib = join(copy, "client", "cli-lib.ts");
     writeFileSync(cliLib, readFileSync(cliLib, "utf8").replace("usage: shardkv ", "usage: shardkv-edited "));
-    const edited = await runCommand(join(copy, "bin", "shardkv"), ["--help"]);
-    expect(edited.code, edited.stderr).toBe(0);
-    expect(edited.stdout).toMatch(/^usage: shardkv-edited /);
+    const edited = await Promise.all([1, 2, 3, 4].map(() => runCommand(join(copy, "bin", "shardkv"), ["--help"])));
+    for (const r of edited) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^usage: shardkv-edited /);
+    }
     expect(readFileSync(join(copy, "dist", "shardkv.mjs"), "utf8")).toContain("usage: shardkv-edited ");
+    expect(readdirSync(join(copy, "dist")).filter((f) => f.startsWith(".tmp-") || f === ".build-lock")).toEqual([]);
 
     // The daemons run from dist/ too, with their Node flags.
     const server = await runCommand(join(copy, "bin", "shardkv-server"), ["--help"], { env: { ...process.env, SHARDKV_NODE_FLAGS: "--no-such-node-flag" } });
