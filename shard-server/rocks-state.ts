@@ -558,9 +558,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   /**
    * Streams `shard` as of `configNum` to its new owner: the keys after `afterKey` (all when
-   * undefined) in key order, in chunks of at most `chunkBytesMax` key+value bytes (a single
-   * larger pair gets a chunk of its own), and the duplicate table in the last chunk. Only one
-   * chunk is built at a time. ShardNotReadyError while this group has not reached `configNum`,
+   * undefined) in key order, then the duplicate table's records, in chunks of at most
+   * `chunkBytesMax` key+value and encoded record bytes (a single larger pair or record gets a
+   * chunk of its own, so a shard whose values are at the limit, or that an earlier version
+   * stored over it, still moves). The records follow every key, so a pull resumed after a
+   * key sends them all again (inserting them is idempotent). Only one chunk is built at a
+   * time. ShardNotReadyError while this group has not reached `configNum`,
    * InvalidArgumentError when the shard is not in handoff for it here.
    */
   async *pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
@@ -584,20 +587,30 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     const range = shardKeys.dataRange(shard);
     const gte = afterKey === undefined ? range.gte : shardKeys.data(shard, afterKey);
     let kvs: { key: Uint8Array; value: Uint8Array }[] = [];
+    let records = new Map<string, DedupRecord>();
     let bytes = 0;
+    const take = (): ShardChunkIn => {
+      const c = { configNum, shard, kvs, last: false, dedup: records };
+      kvs = [];
+      records = new Map();
+      bytes = 0;
+      return c;
+    };
     for await (const [k, v] of this.db.iterator({ gte, lt: range.lt })) {
       const key = k.subarray(3);
       if (afterKey !== undefined && Buffer.compare(key, afterKey) === 0) continue;
       const size = key.length + v.length;
-      if (kvs.length > 0 && bytes + size > chunkBytesMax) {
-        yield { configNum, shard, kvs, last: false, dedup: new Map() };
-        kvs = [];
-        bytes = 0;
-      }
+      if (kvs.length > 0 && bytes + size > chunkBytesMax) yield take();
       kvs.push({ key, value: v });
       bytes += size;
     }
-    yield { configNum, shard, kvs, last: true, dedup };
+    for (const [id, r] of [...dedup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const size = encodeDedupRecord(id, r).length;
+      if ((kvs.length > 0 || records.size > 0) && bytes + size > chunkBytesMax) yield take();
+      records.set(id, r);
+      bytes += size;
+    }
+    yield { ...take(), last: true };
   }
 
   async snapshot(): Promise<SnapshotSource> {
@@ -616,11 +629,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     let lastN = -1;
     let lastChunk: { data: Uint8Array; last: boolean } | undefined;
     let queue: Promise<unknown> = Promise.resolve();
+    // A chunk holds records up to chunkBytes; a larger record goes alone, so a snapshot
+    // message is never much larger than its largest record (a value at its limit, a
+    // duplicate record at its bound, or a value an earlier version stored over the limit).
     const build = async (): Promise<{ data: Uint8Array; last: boolean }> => {
       const parts: Buffer[] = [];
       let size = 0;
-      while (!pending.done && size < chunkBytes) {
+      while (!pending.done) {
         const [k, v] = pending.value;
+        if (size > 0 && size + 8 + k.length + v.length > chunkBytes) break;
         const hdr = Buffer.alloc(4);
         hdr.writeUInt32BE(k.length);
         const vhdr = Buffer.alloc(4);
