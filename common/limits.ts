@@ -63,6 +63,14 @@ export const raftEntryBytesMax = 15 * MiB;
 /** Default bound of one Raft transport frame of several messages: 4 MiB (a larger single message goes alone). */
 export const raftBatchBytesMax = 4 * MiB;
 /**
+ * Key and value bytes the client's Batch stream packs into one request message, and value
+ * bytes a server packs into one answer message: 4 MiB; a larger single request or answer goes
+ * alone (its size is bounded by the write and reply limits above).
+ */
+export const kvStreamBatchBytesMax = 4 * MiB;
+/** Bytes of records per Raft snapshot chunk: 1 MiB; a larger single record goes alone. */
+export const snapshotChunkBytesMax = MiB;
+/**
  * Key, value and duplicate-record bytes in one migration chunk (one PullShard message and one
  * insert entry): 256 KiB; a single larger key/value or record gets a chunk of its own.
  */

@@ -49,9 +49,10 @@ import { lengthCacheKeysDefault } from "./defaults";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
+import { snapshotChunkBytesMax } from "../common/limits";
 
-/** Bytes per snapshot chunk sent to a lagging follower (about 1 MiB; one record may overshoot). */
-export const shardSnapshotChunkBytes = 1024 * 1024;
+/** Bytes per snapshot chunk sent to a lagging follower (1 MiB; a larger record goes alone). */
+export const shardSnapshotChunkBytes = snapshotChunkBytesMax;
 
 export type { ApplyResult } from "./apply";
 
