@@ -46,6 +46,7 @@ import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "..
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
 import { type ApplyResult, type ApplyStore, type PrefetchKey, ShardApplier } from "./apply";
 import { lengthCacheKeysDefault } from "./defaults";
+import { cutShardChunks } from "./chunks";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
@@ -560,10 +561,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   /**
    * Streams `shard` as of `configNum` to its new owner: the keys after `afterKey` (all when
    * undefined) in key order, then the duplicate table's records, in chunks of at most
-   * `chunkBytesMax` key+value and encoded record bytes (a single larger pair or record gets a
-   * chunk of its own, so a shard whose values are at the limit, or that an earlier version
-   * stored over it, still moves). The records follow every key, so a pull resumed after a
-   * key sends them all again (inserting them is idempotent). Only one chunk is built at a
+   * `chunkBytesMax` bytes (chunks.ts). The records follow every key, so a pull resumed after
+   * a key sends them all again (inserting them is idempotent). Only one chunk is built at a
    * time. ShardNotReadyError while this group has not reached `configNum`,
    * InvalidArgumentError when the shard is not in handoff for it here.
    */
@@ -587,31 +586,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     const dedup = new Map(this.c.dedupOf(shard));
     const range = shardKeys.dataRange(shard);
     const gte = afterKey === undefined ? range.gte : shardKeys.data(shard, afterKey);
-    let kvs: { key: Uint8Array; value: Uint8Array }[] = [];
-    let records = new Map<string, DedupRecord>();
-    let bytes = 0;
-    const take = (): ShardChunkIn => {
-      const c = { configNum, shard, kvs, last: false, dedup: records };
-      kvs = [];
-      records = new Map();
-      bytes = 0;
-      return c;
+    const db = this.db;
+    const pairs = async function* (): AsyncGenerator<{ key: Uint8Array; value: Uint8Array }> {
+      for await (const [k, v] of db.iterator({ gte, lt: range.lt })) {
+        const key = k.subarray(3);
+        if (afterKey === undefined || Buffer.compare(key, afterKey) !== 0) yield { key, value: v };
+      }
     };
-    for await (const [k, v] of this.db.iterator({ gte, lt: range.lt })) {
-      const key = k.subarray(3);
-      if (afterKey !== undefined && Buffer.compare(key, afterKey) === 0) continue;
-      const size = key.length + v.length;
-      if (kvs.length > 0 && bytes + size > chunkBytesMax) yield take();
-      kvs.push({ key, value: v });
-      bytes += size;
-    }
-    for (const [id, r] of [...dedup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const size = encodeDedupRecord(id, r).length;
-      if ((kvs.length > 0 || records.size > 0) && bytes + size > chunkBytesMax) yield take();
-      records.set(id, r);
-      bytes += size;
-    }
-    yield { ...take(), last: true };
+    yield* cutShardChunks({ configNum, shard }, pairs(), dedup, chunkBytesMax);
   }
 
   async snapshot(): Promise<SnapshotSource> {
