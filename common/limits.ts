@@ -47,9 +47,10 @@ export const writeOpsMax = 100_000;
  */
 export const writeReplyBytesMax = 4 * MiB;
 /**
- * Bytes of saved replies (values returned by gets and CASes) a shard keeps per client for
- * duplicate detection, 8 MiB; beyond it the oldest saved replies are forgotten (as beyond
- * the count bound), so one client's duplicate record always fits in a migration message.
+ * Bytes of saved replies a shard keeps per client for duplicate detection (the values
+ * returned by gets and CASes, plus 8 bytes per op result), 8 MiB; beyond it the oldest saved
+ * replies are forgotten (as beyond the count bound), so one client's duplicate record always
+ * fits in a migration message.
  */
 export const savedReplyBytesPerClientMax = 8 * MiB;
 

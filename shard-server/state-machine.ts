@@ -172,18 +172,18 @@ export class ShardGroupCore {
     // fits in a migration chunk.
     const ackedBelow = Math.max(w.ackedBelow, prev?.ackedBelow ?? 0);
     const replies = new Map<number, readonly OpResult[]>();
-    let savedBytes = replyBytes;
+    let savedBytes = savedBytesOf(results);
     if (prev) {
       for (const [seq, r] of prev.replies) {
         if (seq < ackedBelow) continue;
         replies.set(seq, r);
-        savedBytes += resultsBytes(r);
+        savedBytes += savedBytesOf(r);
       }
     }
     replies.set(w.seq, results);
     while (replies.size > savedRepliesPerClientMax || (savedBytes > savedReplyBytesPerClientMax && replies.size > 1)) {
       const oldest = Math.min(...replies.keys());
-      savedBytes -= resultsBytes(replies.get(oldest)!);
+      savedBytes -= savedBytesOf(replies.get(oldest)!);
       replies.delete(oldest);
     }
     const record: DedupRecord = { ackedBelow, replies, lastSeenMs: nowMs };
@@ -339,11 +339,19 @@ export class ShardGroupCore {
   }
 }
 
-/** Bytes of the values in a write's results (what its reply and its saved reply carry). */
+/** Bytes of the values in a write's results (what its reply carries besides framing). */
 function resultsBytes(results: readonly OpResult[]): number {
   let n = 0;
   for (const r of results) n += r.value.length;
   return n;
+}
+
+/**
+ * What a saved reply costs its duplicate record: the values plus an allowance for each
+ * result's framing (a reply of many ops without values is not free: 100,000 deletes).
+ */
+function savedBytesOf(results: readonly OpResult[]): number {
+  return resultsBytes(results) + 8 * results.length;
 }
 
 /**

@@ -154,10 +154,20 @@ describe("the apply path refuses what only applied state can tell", () => {
     for (let i = 0; i < 12; i++) expect(write([get, get]).out.ok).toBe(true); // 2 MiB each, never acknowledged
     const replies = core.dedupOf(0 as ShardId).get("c1")!.replies;
     let saved = 0;
-    for (const rs of replies.values()) for (const r of rs) saved += r.value.length;
+    for (const rs of replies.values()) for (const r of rs) saved += r.value.length + 8;
     expect(saved).toBeLessThanOrEqual(savedReplyBytesPerClientMax);
     expect(Math.max(...replies.keys())).toBe(13);
-    expect(replies.size).toBe(savedReplyBytesPerClientMax / (2 * valueBytesMax));
+    expect([...replies.keys()]).toEqual([11, 12, 13]); // 4 x (2 MiB + 16) would exceed 8 MiB
+  });
+
+  it("counts each saved op result, so replies of many value-less ops are bounded too", () => {
+    const { core, write } = serving();
+    const [k] = keysOfShard0(1) as [string];
+    const deletes = Array.from({ length: writeOpsMax }, (): KvOp => ({ type: "delete", key: enc(k), value: new Uint8Array(0) }));
+    for (let i = 0; i < 12; i++) expect(write(deletes).out.ok).toBe(true); // 800,000 bytes each
+    const replies = core.dedupOf(0 as ShardId).get("c1")!.replies;
+    expect(replies.size).toBe(Math.floor(savedReplyBytesPerClientMax / (8 * writeOpsMax)));
+    expect(Math.max(...replies.keys())).toBe(12);
   });
 });
 
