@@ -18,7 +18,9 @@
  * `transportMessageBytesMax` (alone in its frame when it exceeds the batch bound). Migration
  * chunks and snapshot chunks are cut by bytes with one oversized record alone in its chunk,
  * so a shard whose values are all at the limit moves, and so does data an earlier version
- * stored over the value limit (up to what a Raft entry holds).
+ * stored over the value limit (up to what a Raft entry holds). Saved replies move with a
+ * shard too (its duplicate table): a write's reply is at most `writeReplyBytesMax` and a
+ * client's saved replies at most `savedReplyBytesPerClientMax`, so each record fits as well.
  *
  * Replicas compare sizes with these constants when they apply entries, so every replica of a
  * group must run with the same values (they are not configurable for that reason).
