@@ -31,11 +31,11 @@ describe("limits end to end (real processes)", () => {
 
   beforeAll(async () => {
     e = suite.e;
-    kv = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 20000 });
+    kv = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 60_000 });
     suite.closeAfter(kv);
   }, 60_000);
 
-  const shardkv = (args: readonly string[], input?: Buffer) => runShardkv(["--controllers", e.controllers.join(","), "--timeout", "20s", ...args], input);
+  const shardkv = (args: readonly string[], input?: Buffer) => runShardkv(["--controllers", e.controllers.join(","), "--timeout", "60s", ...args], input);
 
   it("an append that would grow a value past 1 MiB is refused with one line; the value is unchanged", async () => {
     suite.onFail();
@@ -57,7 +57,7 @@ describe("limits end to end (real processes)", () => {
     expect(one.code).not.toBe(0);
     expect(one.stderr).toMatch(/^shardkv: invalid value: appending 1 byte to key "grow" \(now 1,048,576 bytes\) would make its value 1,048,577 bytes; the limit is 1 MiB\n$/);
     expect((await kv.get("grow"))!.length).toBe(valueBytesMax);
-  }, 120_000);
+  }, 300_000);
 
   it("exactly 1 MiB is put and read back through the CLI and the library; one byte more is refused in user terms", async () => {
     suite.onFail();
@@ -73,7 +73,7 @@ describe("limits end to end (real processes)", () => {
     const over = await shardkv(["put", "over", "-"], Buffer.alloc(MiB + 1, 65));
     expect(over.code).not.toBe(0);
     expect(over.stderr).toBe("shardkv: invalid value: value is 1,048,577 bytes; the limit is 1 MiB\n");
-  }, 120_000);
+  }, 300_000);
 
   it("shardctl move of a shard whose values and saved replies are at the limit completes", async () => {
     suite.onFail();
@@ -92,7 +92,7 @@ describe("limits end to end (real processes)", () => {
     // (never acknowledged): CASes returning the 1 MiB value they replaced, and a batch of four
     // gets returning 4 MiB.
     for (const [i, k] of keys.entries()) {
-      const c = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 20000 });
+      const c = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 60_000 });
       try {
         const next = Buffer.alloc(valueBytesMax, 200 + i);
         const r = await c.cas(k, values.get(k)!, next);
@@ -103,7 +103,7 @@ describe("limits end to end (real processes)", () => {
         c.close();
       }
     }
-    const reader = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 20000 });
+    const reader = await ShardKV.connect({ controllers: e.controllers, deadlineMs: 60_000 });
     try {
       const rs = await reader.batch(keys.slice(0, 4).map((key) => ({ type: "get" as const, key })));
       expect(rs.map((r) => r.value?.length)).toEqual([valueBytesMax, valueBytesMax, valueBytesMax, valueBytesMax]);
@@ -112,9 +112,9 @@ describe("limits end to end (real processes)", () => {
     }
     e.mark(`shard ${shard}: ${keys.length} values of 1 MiB and 7 unacknowledged replies of 1-4 MiB written`);
 
-    const mv = await runShardctl(["--controllers", e.controllers.join(","), "move", String(shard), "2"]);
+    const mv = await runShardctl(["--controllers", e.controllers.join(","), "--timeout", "60s", "move", String(shard), "2"]);
     expect(mv, "shardctl move").toMatchObject({ code: 0 });
-    await e.waitSettled(`after moving shard ${shard} to group 2`, 120_000);
+    await e.waitSettled(`after moving shard ${shard} to group 2`, 240_000);
     e.mark(`shard ${shard} moved to group 2; every shard serving`);
     expect((await e.cluster.controller().query()).shards[shard]).toBe(2 as GroupId);
     for (const [k, v] of values) expect(sha((await kv.get(k))!)).toBe(sha(v));
@@ -123,5 +123,5 @@ describe("limits end to end (real processes)", () => {
     expect(await kv.getString(keys[0]!)).toBe("after");
     for (const n of e.cluster.nodeNames()) expect(e.cluster.logOf(n), n).not.toMatch(/dropped (append|snapshot)/);
     expect(await e.foreignKeys()).toEqual([]);
-  }, 240_000);
+  }, 400_000);
 });
