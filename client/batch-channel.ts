@@ -20,12 +20,13 @@ import { fromServiceError, fromWireError } from "../common/grpc-errors";
 import { nextTurn, realClock, wallClockMs } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
 import type { KvStub } from "./stubs";
+import { kvStreamBatchBytesMax } from "../common/limits";
 
 type Request = shardkv.kv.BatchRequest.IRequest;
 type Response = shardkv.kv.BatchResponse.IResponse;
 
 /** Key and value bytes per request message; a larger turn is split over several messages. */
-export const batchSendBytesMax = 4 * 1024 * 1024;
+export const batchSendBytesMax = kvStreamBatchBytesMax;
 /** How often requests in flight are checked against their deadlines. */
 export const sweepMs = 20;
 

@@ -36,6 +36,7 @@ import {
   BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
 } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
+import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import type { GroupId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import type { Config } from "../controller/config";
@@ -46,12 +47,12 @@ import {
   configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
 } from "./stubs";
 
-/** Largest key, in bytes (mirrors the server's default). */
-export const keyBytesMax = 4 * 1024;
-/** Largest value, in bytes (mirrors the server's default). */
-export const valueBytesMax = 1024 * 1024;
-/** Largest batch: the sum of its ops' key, value and expected bytes. */
-export const batchBytesMax = 1024 * 1024;
+/**
+ * The size limits, the servers' own (common/limits.ts): a key (4 KiB), a value (1 MiB), a
+ * batch (3 MiB: the sum of its ops' key, value and expected bytes; a single put, append or
+ * CAS always fits), and the ops of one batch.
+ */
+export { keyBytesMax, valueBytesMax, writeBytesMax as batchBytesMax, writeOpsMax as batchOpsMax } from "../common/limits";
 /** Default deadline of one operation, retries included. */
 export const deadlineMsDefault = 10_000;
 /** Default deadline of one attempt against one server. */
@@ -118,15 +119,11 @@ const opType: Record<BatchOp["type"], kvpb.kv.OpType> = {
 };
 
 function checkKey(key: Uint8Array): void {
-  if (key.length > keyBytesMax) {
-    throw new InvalidArgumentError("key", `key is ${key.length} bytes, over the limit keyBytesMax = ${keyBytesMax}`);
-  }
+  checkLimit("key", "key", key.length, keyBytesMax);
 }
 
-function checkValue(field: string, value: Uint8Array): void {
-  if (value.length > valueBytesMax) {
-    throw new InvalidArgumentError(field, `${field} is ${value.length} bytes, over the limit valueBytesMax = ${valueBytesMax}`);
-  }
+function checkValue(field: "value" | "expected", value: Uint8Array): void {
+  checkLimit(field, field === "value" ? "value" : "expected value", value.length, valueBytesMax);
 }
 
 /** One op converted to the wire form and checked against the size limits. */
@@ -263,11 +260,10 @@ export class ShardKV {
    */
   async batch(ops: readonly BatchOp[]): Promise<BatchResult[]> {
     if (ops.length === 0) return [];
+    checkCount("batch", "batch", ops.length, writeOpsMax, "ops");
     const wire = ops.map(wireOp);
     const total = wire.reduce((n, w) => n + w.bytes, 0);
-    if (total > batchBytesMax) {
-      throw new InvalidArgumentError("batch", `batch is ${total} bytes, over the limit batchBytesMax = ${batchBytesMax}`);
-    }
+    checkLimit("batch", "batch (keys, values and expected values)", total, writeBytesMax);
     this.checkOpen();
     const byShard = new Map<ShardId, number[]>();
     wire.forEach((w, i) => {

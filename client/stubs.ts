@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { grpcMethod } from "../common/grpc-service";
 import { shardkv as ctl } from "../proto/gen/controller.js";
 import { shardkv as kv } from "../proto/gen/shardkv.js";
+import { transportMessageBytesMax } from "../common/limits";
 
 const kvSvc = "/shardkv.kv.ShardKV/";
 const ctlSvc = "/shardkv.controller.Controller/";
@@ -41,8 +42,8 @@ export interface ControllerQueryStub extends grpc.Client {
 const KvCtor = grpc.makeGenericClientConstructor(kvClientService, "ShardKV");
 const CtlCtor = grpc.makeGenericClientConstructor(controllerQueryService, "Controller");
 
-/** Batch answers carry up to 4 MiB of values (shard-server/batch-stream.ts) plus framing. */
-const kvMessageBytesMax = 16 * 1024 * 1024;
+/** Batch answers carry up to 4 MiB of values (shard-server/batch-stream.ts), or one larger reply alone. */
+const kvMessageBytesMax = transportMessageBytesMax;
 
 export function kvStub(address: string): KvStub {
   return new KvCtor(address, grpc.credentials.createInsecure(), {

@@ -28,9 +28,10 @@ import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "..
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, decodeConfig, encodeConfig, resultFromWire, resultToWire } from "./codec";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
+import { snapshotChunkBytesMax } from "../common/limits";
 
 /** Bytes per snapshot chunk sent to a lagging follower (1 MiB). */
-export const controllerSnapshotChunkBytes = 1024 * 1024;
+export const controllerSnapshotChunkBytes = snapshotChunkBytesMax;
 
 /**
  * The result RaftNode hands back for a noop entry. Nobody proposes noops (the Raft core

@@ -14,6 +14,7 @@ import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
 import { BackpressureError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
 import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
+import { LimitExceededError } from "../common/limits";
 import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
 import { describeMessage } from "./core/describe";
 import { RawNode } from "./core/raw-node";
@@ -211,12 +212,15 @@ export class RaftNode<R = unknown> {
   /**
    * Proposes a command; resolves with the state machine's result once it is applied here.
    * Rejects with NotLeaderError (with a leader hint) on a follower, BackpressureError when
-   * the queue is full, TimeoutError when the outcome became unknown (the entry may have
-   * committed: retry with the same request id so it executes at most once).
+   * the queue is full, LimitExceededError for data over the entry bound (checked here too, so
+   * it never fails the other proposals the core takes in the same call), TimeoutError when
+   * the outcome became unknown (the entry may have committed: retry with the same request id
+   * so it executes at most once).
    */
   propose(data: Uint8Array): Promise<R> {
     if (this.stopped) return Promise.reject(new StoppedError("raft node"));
     if (this.failure) return Promise.reject(this.failure);
+    if (data.length > this.cfg.entryBytesMax) return Promise.reject(new LimitExceededError("entry", "the log entry", data.length, this.cfg.entryBytesMax));
     if (this.soft.role !== "leader") return Promise.reject(new NotLeaderError(this.soft.leader));
     if (this.proposals.length >= this.proposalQueueMax) {
       return Promise.reject(new BackpressureError("proposalQueueMax", this.proposalQueueMax, this.proposals.length + 1));

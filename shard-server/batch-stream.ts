@@ -22,13 +22,14 @@ import { failpointStreamCut, streamedRequest } from "../common/grpc-failpoints";
 import { toServiceError, toWireError } from "../common/grpc-errors";
 import { nextTurn } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
+import { kvStreamBatchBytesMax } from "../common/limits";
 
 type Request = shardkv.kv.BatchRequest.IRequest;
 type Response = shardkv.kv.BatchResponse.IResponse;
 export type BatchCall = grpc.ServerDuplexStream<shardkv.kv.BatchRequest, shardkv.kv.BatchResponse.$Properties>;
 
 /** Value bytes per answer message: larger turns are split over several messages. */
-export const batchReplyBytesMax = 4 * 1024 * 1024;
+export const batchReplyBytesMax = kvStreamBatchBytesMax;
 
 /** The value bytes an answer carries: a get's value, or a write's result values (gets and CAS in a batch). */
 function valueBytes(r: Response): number {

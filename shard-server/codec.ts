@@ -209,7 +209,6 @@ export function shardChunkFromWire(w: shardkv.kv.ShardChunk.$Properties): ShardC
     if (dedup.has(id)) throw new InvalidArgumentError("chunk.dedup.client_id", `client ${id} listed twice`);
     dedup.set(id, r);
   }
-  if (!w.last && dedup.size > 0) throw new InvalidArgumentError("chunk.dedup", "only the last chunk carries the duplicate table");
   const kvs = (w.kvs ?? []).map((kv) => ({ key: kv.key ?? none, value: kv.value ?? none }));
   for (let i = 1; i < kvs.length; i++) {
     if (Buffer.compare(kvs[i - 1]!.key, kvs[i]!.key) >= 0) throw new InvalidArgumentError("chunk.kvs", "keys must be strictly increasing");

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { shardkv } from "../proto/gen/shardkv.js";
 import { grpcMethod } from "../common/grpc-service";
+import { transportMessageBytesMax } from "../common/limits";
 
 const pb = shardkv.kv;
 const svc = "/shardkv.kv.ShardKV/";
@@ -46,8 +47,8 @@ export interface ShardKVStub extends grpc.Client {
 
 const ClientCtor = grpc.makeGenericClientConstructor(shardKVService, "ShardKV");
 
-/** Pulled chunks are up to ~1 MiB of data plus framing; allow generous messages. */
-export const shardKVMessageBytesMax = 16 * 1024 * 1024;
+/** Pulled chunks: up to `migrationChunkBytesMax`, or one larger record alone (common/limits.ts). */
+export const shardKVMessageBytesMax = transportMessageBytesMax;
 
 /**
  * Opens a stub to one shard server at `address` (insecure; loopback and private networks).

@@ -19,6 +19,7 @@ import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import type { Config } from "../controller/config";
 import type { ApplyResult } from "./apply";
+import { encodeDedupRecord } from "./codec";
 import { proposeOp, type ShardNode } from "./service";
 import type { ShardGroupCore } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
@@ -294,6 +295,8 @@ export class MigrationDriver {
     if (rate <= 0) return;
     let bytes = 0;
     for (const kv of chunk.kvs) bytes += kv.key.length + kv.value.length;
+    // Duplicate records travel in chunks too (chunks.ts), some of several MiB.
+    for (const [id, r] of chunk.dedup) bytes += encodeDedupRecord(id, r).length;
     const now = this.opts.clock.nowMs();
     const at = Math.max(now, this.nextChunkAt);
     this.nextChunkAt = at + (bytes / rate) * 1000;

@@ -46,12 +46,14 @@ import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "..
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
 import { type ApplyResult, type ApplyStore, type PrefetchKey, ShardApplier } from "./apply";
 import { lengthCacheKeysDefault } from "./defaults";
+import { cutShardChunks } from "./chunks";
 import { ShardNotReadyError } from "./errors";
 import { type Effects, ShardGroupCore } from "./state-machine";
 import type { DedupRecord, ShardChunkIn, ShardMeta, ShardState } from "./types";
+import { snapshotChunkBytesMax } from "../common/limits";
 
-/** Bytes per snapshot chunk sent to a lagging follower (about 1 MiB; one record may overshoot). */
-export const shardSnapshotChunkBytes = 1024 * 1024;
+/** Bytes per snapshot chunk sent to a lagging follower (1 MiB; a larger record goes alone). */
+export const shardSnapshotChunkBytes = snapshotChunkBytesMax;
 
 export type { ApplyResult } from "./apply";
 
@@ -558,9 +560,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   /**
    * Streams `shard` as of `configNum` to its new owner: the keys after `afterKey` (all when
-   * undefined) in key order, in chunks of at most `chunkBytesMax` key+value bytes (a single
-   * larger pair gets a chunk of its own), and the duplicate table in the last chunk. Only one
-   * chunk is built at a time. ShardNotReadyError while this group has not reached `configNum`,
+   * undefined) in key order, then the duplicate table's records, in chunks of at most
+   * `chunkBytesMax` bytes (chunks.ts). The records follow every key, so a pull resumed after
+   * a key sends them all again (inserting them is idempotent). Only one chunk is built at a
+   * time. ShardNotReadyError while this group has not reached `configNum`,
    * InvalidArgumentError when the shard is not in handoff for it here.
    */
   async *pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
@@ -583,21 +586,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     const dedup = new Map(this.c.dedupOf(shard));
     const range = shardKeys.dataRange(shard);
     const gte = afterKey === undefined ? range.gte : shardKeys.data(shard, afterKey);
-    let kvs: { key: Uint8Array; value: Uint8Array }[] = [];
-    let bytes = 0;
-    for await (const [k, v] of this.db.iterator({ gte, lt: range.lt })) {
-      const key = k.subarray(3);
-      if (afterKey !== undefined && Buffer.compare(key, afterKey) === 0) continue;
-      const size = key.length + v.length;
-      if (kvs.length > 0 && bytes + size > chunkBytesMax) {
-        yield { configNum, shard, kvs, last: false, dedup: new Map() };
-        kvs = [];
-        bytes = 0;
+    const db = this.db;
+    const pairs = async function* (): AsyncGenerator<{ key: Uint8Array; value: Uint8Array }> {
+      for await (const [k, v] of db.iterator({ gte, lt: range.lt })) {
+        const key = k.subarray(3);
+        if (afterKey === undefined || Buffer.compare(key, afterKey) !== 0) yield { key, value: v };
       }
-      kvs.push({ key, value: v });
-      bytes += size;
-    }
-    yield { configNum, shard, kvs, last: true, dedup };
+    };
+    yield* cutShardChunks({ configNum, shard }, pairs(), dedup, chunkBytesMax);
   }
 
   async snapshot(): Promise<SnapshotSource> {
@@ -616,11 +612,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     let lastN = -1;
     let lastChunk: { data: Uint8Array; last: boolean } | undefined;
     let queue: Promise<unknown> = Promise.resolve();
+    // A chunk holds records up to chunkBytes; a larger record goes alone, so a snapshot
+    // message is never much larger than its largest record (a value at its limit, a
+    // duplicate record at its bound, or a value an earlier version stored over the limit).
     const build = async (): Promise<{ data: Uint8Array; last: boolean }> => {
       const parts: Buffer[] = [];
       let size = 0;
-      while (!pending.done && size < chunkBytes) {
+      while (!pending.done) {
         const [k, v] = pending.value;
+        if (size > 0 && size + 8 + k.length + v.length > chunkBytes) break;
         const hdr = Buffer.alloc(4);
         hdr.writeUInt32BE(k.length);
         const vhdr = Buffer.alloc(4);

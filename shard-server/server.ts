@@ -49,14 +49,15 @@ import { shardKVService, type ShardKVImplementation } from "./grpc-service";
 import { driverPeriodMs, MigrationDriver } from "./migration-driver";
 import { type ApplyResult, RocksShardStateMachine } from "./rocks-state";
 import { ShardService } from "./service";
+import { migrationChunkBytesMax } from "../common/limits";
 import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
-export { keyBytesMax, validateWrite, valueBytesMax, writeBytesMax } from "./service";
+export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
 /** With the Watch stream, how often the leader still queries the controller (a backstop). */
 export const configBackstopMs = 1000;
-/** Key+value bytes per pulled chunk. */
-export const pullChunkBytes = 256 * 1024;
+/** Key, value and duplicate-record bytes per pulled chunk (a larger single record goes alone). */
+export const pullChunkBytes = migrationChunkBytesMax;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export interface ShardServerOptions {

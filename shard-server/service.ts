@@ -17,6 +17,7 @@
 import type { Clock } from "../common/env";
 import { InvalidArgumentError, NotLeaderError } from "../common/errors";
 import type { ConfigNum, NodeId, ShardId } from "../common/ids";
+import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import { shardOf } from "../controller/shard-of";
 import type { SoftState } from "../raft/core/types";
 import type { ApplyResult } from "./apply";
@@ -25,10 +26,6 @@ import { ShardNotReadyError } from "./errors";
 import type { ShardGroupCore } from "./state-machine";
 import type { ClientWrite, OpResult, ShardChunkIn, ShardOp } from "./types";
 
-/** Request limits (issue 4): a key, a value, and a whole write request. */
-export const keyBytesMax = 4 * 1024;
-export const valueBytesMax = 1024 * 1024;
-export const writeBytesMax = 1024 * 1024;
 
 /** What the service and the migration driver need of the Raft node. */
 export interface ShardNode {
@@ -78,7 +75,7 @@ export class ShardService {
 
   /** A linearizable read of `key` (undefined: absent). */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    if (key.length > keyBytesMax) throw new InvalidArgumentError("key", `key of ${key.length} bytes exceeds the key limit of ${keyBytesMax} bytes`);
+    checkLimit("key", "key", key.length, keyBytesMax);
     this.requireLeader();
     await this.d.node.readBarrier();
     return this.d.sm.get(shardOf(key, this.shardCount), key);
@@ -110,20 +107,24 @@ export class ShardService {
   }
 }
 
-/** Size limits and key-to-shard of a write, at the edge (nothing is proposed on failure). */
+/**
+ * Size limits (common/limits.ts) and key-to-shard of a write, at the edge (nothing is
+ * proposed on failure). The value an append produces is checked when it is applied.
+ */
 export function validateWrite(w: ClientWrite, shardCount: number): void {
   if (w.shard >= shardCount) throw new InvalidArgumentError("shard", `must be in [0, ${shardCount}), got ${w.shard}`);
+  checkCount("ops", "write request", w.ops.length, writeOpsMax, "ops");
   let total = 0;
   for (const op of w.ops) {
-    if (op.key.length > keyBytesMax) throw new InvalidArgumentError("key", `key of ${op.key.length} bytes exceeds the key limit of ${keyBytesMax} bytes`);
-    if (op.value.length > valueBytesMax) throw new InvalidArgumentError("value", `value of ${op.value.length} bytes exceeds the value limit of ${valueBytesMax} bytes`);
+    checkLimit("key", "key", op.key.length, keyBytesMax);
+    checkLimit("value", "value", op.value.length, valueBytesMax);
     const exp = op.expected?.length ?? 0;
-    if (exp > valueBytesMax) throw new InvalidArgumentError("expected", `expected value of ${exp} bytes exceeds the value limit of ${valueBytesMax} bytes`);
+    checkLimit("expected", "expected value", exp, valueBytesMax);
     total += op.key.length + op.value.length + exp;
     const s = shardOf(op.key, shardCount);
     if (s !== w.shard) throw new InvalidArgumentError("ops.key", `key of shard ${s} in a request for shard ${w.shard}`);
   }
-  if (total > writeBytesMax) throw new InvalidArgumentError("ops", `batch of ${total} bytes exceeds the batch limit of ${writeBytesMax} bytes`);
+  checkLimit("ops", "write request (keys, values and expected values)", total, writeBytesMax);
 }
 
 export { none as noBytes };

@@ -10,8 +10,10 @@ import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import { InvalidArgumentError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
+import { LimitExceededError, savedReplyBytesPerClientMax, valueBytesMax, writeReplyBytesMax } from "../common/limits";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
+import { ValueLimitError } from "./errors";
 import type { ClientWrite, DedupRecord, KvOp, OpResult, ShardChunkIn, ShardMeta } from "./types";
 
 /** Unacknowledged replies remembered per client per shard (bounds a client's pipelining). */
@@ -108,8 +110,10 @@ export class ShardGroupCore {
 
   /**
    * Applies a client's write batch to one shard at log time `nowMs`. Ownership is checked
-   * here, at apply time. A WrongGroup or invalid request changes nothing (not even the
-   * duplicate table). A retry of a request already applied returns the saved replies.
+   * here, at apply time, and so are the limits only applied state decides: the value an
+   * append produces (ValueLimitError) and the bytes of the reply (LimitExceededError). A
+   * WrongGroup or invalid request changes nothing (not even the duplicate table), whichever
+   * of its ops failed. A retry of a request already applied returns the saved replies.
    */
   applyWrite(w: ClientWrite, nowMs: number, read: ReadKey, fx: Effects): WriteOutcome {
     if (!this.serves(w.shard)) return { ok: false, error: new WrongGroupError(w.shard, this.cfg.num) };
@@ -127,29 +131,61 @@ export class ShardGroupCore {
       }
     }
     const results: OpResult[] = [];
+    const writesBefore = fx.writes.length;
+    let refused: InvalidArgumentError | undefined;
     if (w.ops.length === 1) {
       // The common case, without the overlay (hot path: no named closures, see apply.ts).
-      results.push(applyOp(w.ops[0]!, read(w.shard, w.ops[0]!.key), (key: Uint8Array, v: Uint8Array | undefined) => {
+      const r = applyOp(w.ops[0]!, read(w.shard, w.ops[0]!.key), (key: Uint8Array, v: Uint8Array | undefined) => {
         fx.writes.push({ shard: w.shard, key, value: v });
-      }));
+      });
+      if (r instanceof InvalidArgumentError) refused = r;
+      else results.push(r);
     } else {
       // Later ops of the batch see the earlier ones' writes.
       const overlay = new Map<string, Uint8Array | undefined>();
       for (const op of w.ops) {
         const k = byteKey(op.key);
         const cur = overlay.has(k) ? overlay.get(k) : read(w.shard, op.key);
-        results.push(applyOp(op, cur, (key: Uint8Array, v: Uint8Array | undefined) => {
+        const r = applyOp(op, cur, (key: Uint8Array, v: Uint8Array | undefined) => {
           overlay.set(byteKey(key), v);
           fx.writes.push({ shard: w.shard, key, value: v });
-        }));
+        });
+        if (r instanceof InvalidArgumentError) {
+          refused = r;
+          break;
+        }
+        results.push(r);
       }
     }
-    // Remember the replies until the client acknowledges them.
+    const replyBytes = refused === undefined ? resultsBytes(results) : 0;
+    if (refused === undefined && replyBytes > writeReplyBytesMax) {
+      refused = new LimitExceededError("ops", "the reply (values returned by the gets and CASes of the write)", replyBytes, writeReplyBytesMax);
+    }
+    if (refused !== undefined) {
+      // The whole write is refused: none of its ops' writes happen (a batch is atomic).
+      fx.writes.length = writesBefore;
+      return { ok: false, error: refused };
+    }
+    // Remember the replies until the client acknowledges them, at most
+    // savedRepliesPerClientMax of them and savedReplyBytesPerClientMax of values (the
+    // oldest are forgotten first; the newest is always kept), so that one client's record
+    // fits in a migration chunk.
     const ackedBelow = Math.max(w.ackedBelow, prev?.ackedBelow ?? 0);
     const replies = new Map<number, readonly OpResult[]>();
-    if (prev) for (const [seq, r] of prev.replies) if (seq >= ackedBelow) replies.set(seq, r);
+    let savedBytes = savedBytesOf(results);
+    if (prev) {
+      for (const [seq, r] of prev.replies) {
+        if (seq < ackedBelow) continue;
+        replies.set(seq, r);
+        savedBytes += savedBytesOf(r);
+      }
+    }
     replies.set(w.seq, results);
-    while (replies.size > savedRepliesPerClientMax) replies.delete(Math.min(...replies.keys()));
+    while (replies.size > savedRepliesPerClientMax || (savedBytes > savedReplyBytesPerClientMax && replies.size > 1)) {
+      const oldest = Math.min(...replies.keys());
+      savedBytes -= savedBytesOf(replies.get(oldest)!);
+      replies.delete(oldest);
+    }
     const record: DedupRecord = { ackedBelow, replies, lastSeenMs: nowMs };
     table.set(w.clientId, record);
     fx.dedup.push({ shard: w.shard, clientId: w.clientId, record });
@@ -237,8 +273,10 @@ export class ShardGroupCore {
   /**
    * Inserts a chunk of a pulled shard. Accepted only while the shard is pulling for the
    * chunk's config and the chunk continues after the keys already inserted (older, duplicated
-   * or reordered chunks are ignored). The last chunk installs the duplicate table and the
-   * shard starts serving, with gc pending toward its previous owner.
+   * or reordered chunks are ignored). The duplicate table's records come in any chunks after
+   * the keys (a record sent twice, by a resumed pull, is the same frozen record: inserting it
+   * again changes nothing; the table was emptied when the shard became pulling). With the
+   * last chunk the shard starts serving, with gc pending toward its previous owner.
    */
   applyInsert(c: ShardChunkIn, fx: Effects): boolean {
     const m = this.metas[c.shard]!;
@@ -247,14 +285,15 @@ export class ShardGroupCore {
     if (after !== undefined && c.kvs.length > 0 && Buffer.compare(c.kvs[0]!.key, after) <= 0) return false;
     for (const kv of c.kvs) fx.writes.push({ shard: c.shard, key: kv.key, value: kv.value });
     const lastKey = c.kvs.length > 0 ? c.kvs[c.kvs.length - 1]!.key : after;
-    let nm: ShardMeta;
-    if (c.last) {
+    if (c.dedup.size > 0) {
       const t = this.shardDedup(c.shard);
-      t.clear();
       for (const [id, r] of c.dedup) {
         t.set(id, r);
         fx.dedup.push({ shard: c.shard, clientId: id, record: r });
       }
+    }
+    let nm: ShardMeta;
+    if (c.last) {
       nm = { shard: c.shard, state: "serving", configNum: c.configNum, gcConfigNum: c.configNum };
     } else {
       nm = { ...m, pulledAfterKey: lastKey };
@@ -300,17 +339,38 @@ export class ShardGroupCore {
   }
 }
 
-/** One operation on one key; `set` records a write. */
-function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult {
+/** Bytes of the values in a write's results (what its reply carries besides framing). */
+function resultsBytes(results: readonly OpResult[]): number {
+  let n = 0;
+  for (const r of results) n += r.value.length;
+  return n;
+}
+
+/**
+ * What a saved reply costs its duplicate record: the values plus an allowance for each
+ * result's framing (a reply of many ops without values is not free: 100,000 deletes).
+ */
+function savedBytesOf(results: readonly OpResult[]): number {
+  return resultsBytes(results) + 8 * results.length;
+}
+
+/**
+ * One operation on one key; `set` records a write. Refuses (and does not call `set`) a
+ * write whose value would exceed `valueBytesMax`: an append is checked against the value
+ * it produces, which only the applied state knows, so every replica decides alike.
+ */
+function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult | InvalidArgumentError {
   const found = cur !== undefined;
   const value = cur ?? none;
   switch (op.type) {
     case "get":
       return { found, value, swapped: false };
     case "put":
+      if (op.value.length > valueBytesMax) return new LimitExceededError("value", "value", op.value.length, valueBytesMax);
       set(op.key, op.value);
       return { found, value: none, swapped: false };
     case "append": {
+      if (value.length + op.value.length > valueBytesMax) return new ValueLimitError(op.key, value.length, op.value.length, valueBytesMax);
       const v = found ? Buffer.concat([value, op.value]) : op.value;
       set(op.key, v);
       return { found, value: none, swapped: false };
@@ -320,6 +380,7 @@ function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v
       return { found, value: none, swapped: false };
     case "cas": {
       const match = op.expectAbsent ? !found : found && Buffer.compare(value, op.expected ?? none) === 0;
+      if (match && op.value.length > valueBytesMax) return new LimitExceededError("value", "value", op.value.length, valueBytesMax);
       if (match) set(op.key, op.value);
       return { found, value, swapped: match };
     }

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from "../../common/errors";
 import type { Rng } from "../../common/env";
 import type { NodeId } from "../../common/ids";
+import { raftEntryBytesMax } from "../../common/limits";
 
 export interface RaftConfig {
   /** This replica's id (>= 1). */
@@ -21,6 +22,12 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Bytes of entries in one append message (at least one entry is always sent). */
   readonly appendBytesMax: number;
+  /**
+   * Largest entry data a proposal may carry, in bytes; larger ones are refused at propose
+   * time (LimitExceededError), so every entry fits, alone, in a message the transport can
+   * ship. Default `raftEntryBytesMax` (15 MiB, under the 16 MiB gRPC message bound).
+   */
+  readonly entryBytesMax: number;
   /** Append messages in flight to one follower in replicate state (pipelining bound). */
   readonly inflightAppendsMax: number;
   /** Bytes of entries in flight to one follower. */
@@ -41,6 +48,7 @@ export const raftDefaults = {
   preVote: true,
   checkQuorum: true,
   appendBytesMax: 1 << 20,
+  entryBytesMax: raftEntryBytesMax,
   inflightAppendsMax: 256,
   inflightBytesMax: 32 << 20,
   uncommittedBytesMax: 64 << 20,
@@ -60,7 +68,7 @@ export function makeRaftConfig(input: RaftConfigInput): RaftConfig {
   if (c.electionTicks <= c.heartbeatTicks) {
     throw new InvalidArgumentError("electionTicks", `must be > heartbeatTicks (${c.heartbeatTicks}), got ${c.electionTicks}`);
   }
-  for (const k of ["appendBytesMax", "inflightAppendsMax", "inflightBytesMax", "uncommittedBytesMax", "applyBytesMax", "readIndexPendingMax"] as const) {
+  for (const k of ["appendBytesMax", "entryBytesMax", "inflightAppendsMax", "inflightBytesMax", "uncommittedBytesMax", "applyBytesMax", "readIndexPendingMax"] as const) {
     if (!(c[k] >= 1)) throw new InvalidArgumentError(k, `must be >= 1, got ${c[k]}`);
   }
   return c;

@@ -6,6 +6,7 @@
 import { assert } from "../../common/assert";
 import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
+import { checkLimit } from "../../common/limits";
 import type { RaftConfig } from "./config";
 import { RaftLog, entryBytes } from "./log";
 import { Progress } from "./progress";
@@ -617,12 +618,18 @@ export class Raft {
 
   // ---------------------------------------------------------------- client requests
 
-  /** Appends proposals to the leader's log. Throws NotLeader, LeadershipTransfer or Backpressure. */
+  /**
+   * Appends proposals to the leader's log. Throws NotLeader, LeadershipTransfer, Backpressure,
+   * or LimitExceeded for an entry over `entryBytesMax` (then nothing is appended).
+   */
   propose(datas: readonly Uint8Array[]): LogIndex {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
     if (this.leadTransferee !== none) throw new LeadershipTransferError(this.leadTransferee);
     let bytes = 0;
-    for (const d of datas) bytes += d.length;
+    for (const d of datas) {
+      checkLimit("entry", "the log entry", d.length, this.cfg.entryBytesMax);
+      bytes += d.length;
+    }
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.cfg.uncommittedBytesMax) {
       throw new BackpressureError("uncommittedBytesMax", this.cfg.uncommittedBytesMax, this.uncommittedBytes + bytes);
     }

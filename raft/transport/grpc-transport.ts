@@ -22,6 +22,7 @@ import { assert } from "../../common/assert";
 import type { Cancel, Clock, Logger, Rng } from "../../common/env";
 import { silentLogger } from "../../common/env";
 import { InvalidArgumentError } from "../../common/errors";
+import { MiB, overLimit, raftBatchBytesMax, transportMessageBytesMax } from "../../common/limits";
 import type { GroupId, NodeId } from "../../common/ids";
 import { messageFromWire, messageToWire } from "../codec";
 import type { Message } from "../core/types";
@@ -36,21 +37,24 @@ import {
 
 const pb = shardkv.raft;
 
-const MiB = 1024 * 1024;
-
 /**
- * Largest gRPC message (one MessageBatch frame) either side accepts, in bytes: 16 MiB.
- * Used for `grpc.max_send_message_length` / `grpc.max_receive_message_length` on both the
- * client channels and the server, and an upper bound for `batchBytesMax`.
+ * Largest gRPC message (one MessageBatch frame) either side accepts, in bytes: 16 MiB
+ * (common/limits.ts). Used for `grpc.max_send_message_length` /
+ * `grpc.max_receive_message_length` on both the client channels and the server, and an upper
+ * bound for `batchBytesMax`. Raft proposes no entry that would not fit in it
+ * (`raftEntryBytesMax`), so every message Raft makes can be shipped.
  */
-export const grpcMessageBytesMax = 16 * MiB;
+export const grpcMessageBytesMax = transportMessageBytesMax;
 
 /** Default bound of one peer's send queue, in messages. */
 export const peerQueueMessagesMax = 4096;
 /** Default bound of one peer's send queue, in encoded bytes (64 MiB). */
 export const peerQueueBytesMax = 64 * MiB;
-/** Default bound of one MessageBatch frame, in encoded bytes (4 MiB). */
-export const batchBytesMax = 4 * MiB;
+/**
+ * Default bound of one MessageBatch frame of several messages, in encoded bytes (4 MiB); a
+ * larger single message goes alone in its frame.
+ */
+export const batchBytesMax = raftBatchBytesMax;
 /**
  * Default bound of bytes handed to one gRPC stream whose write has not completed yet (8 MiB):
  * with the queue bound this caps the memory a slow peer can pin.
@@ -74,8 +78,9 @@ export interface GrpcTransportLimits {
   /** Encoded bytes queued per peer before new messages are dropped. Default `peerQueueBytesMax`. */
   readonly peerQueueBytesMax: number;
   /**
-   * Largest MessageBatch frame, in encoded bytes, <= `grpcMessageBytesMax`. A single message
-   * that does not fit in a batch on its own is dropped with a warning. Default `batchBytesMax`.
+   * Largest MessageBatch frame of several messages, in encoded bytes, <= `grpcMessageBytesMax`.
+   * A single larger message goes alone in its frame (up to `grpcMessageBytesMax`). Default
+   * `batchBytesMax`.
    */
   readonly batchBytesMax: number;
   /** Bytes written to a stream and not yet flushed by gRPC. Default `streamBytesInflightMax`. */
@@ -129,7 +134,10 @@ export function backoffDelayMs(attempt: number, timing: Pick<GrpcTransportTiming
 export interface GrpcTransportStats extends TransportStats {
   /** Dropped by send() because the peer's queue was at its message or byte bound. */
   droppedQueueFullMessages: number;
-  /** Dropped by send() because the message alone exceeds `batchBytesMax`. */
+  /**
+   * Dropped by send() because the message alone exceeds `grpcMessageBytesMax` (never for what
+   * Raft makes: it proposes no entry over `raftEntryBytesMax`).
+   */
   droppedOversizedMessages: number;
   /** Dropped by send() because `to` is not a configured peer (or is this replica). */
   droppedUnknownPeerMessages: number;
@@ -629,23 +637,24 @@ class PeerLink {
   }
 
   /**
-   * Removes the longest queue prefix that fits in one frame of at most batchBytesMax bytes
-   * (at least one message: send() rejected messages that cannot fit alone) and encodes it as
-   * a MessageBatch: the header fields, then each pre-encoded message as field 4.
+   * Removes the longest queue prefix that fits in one frame of at most batchBytesMax bytes,
+   * and at least one message: a larger one goes alone (send() admitted it only if it fits in
+   * a gRPC message). Encodes it as a MessageBatch: the header fields, then each pre-encoded
+   * message as field 4.
    */
   private takeBatch(): { frame: Uint8Array; count: number } {
     const writer = pb.MessageBatch.encode({ group: this.ctx.group, from: this.ctx.self, to: this.id });
     let bytes = this.headerBytes;
     let count = 0;
     for (let item = this.queue.peek(); item !== undefined; item = this.queue.peek()) {
-      if (bytes + item.framedBytes > this.ctx.limits.batchBytesMax) break;
+      if (count > 0 && bytes + item.framedBytes > this.ctx.limits.batchBytesMax) break;
       this.queue.shift();
       this.queuedBytes -= item.framedBytes;
       bytes += item.framedBytes;
       count += 1;
       writer.uint32(messagesFieldTag).bytes(item.bytes);
     }
-    assert(count > 0, () => `${this.describe()}: queued message larger than batchBytesMax`);
+    assert(count > 0 && bytes <= grpcMessageBytesMax, () => `${this.describe()}: frame of ${count} messages, ${bytes} bytes`);
     const frame = writer.finish();
     assert(frame.length === bytes, () => `${this.describe()}: batch is ${frame.length} bytes, computed ${bytes}`);
     return { frame, count };
@@ -709,7 +718,8 @@ export class GrpcTransport implements Transport {
   /**
    * Queues each message for its `to` peer and returns at once; the queues are flushed in a
    * microtask, so messages sent in one event-loop turn share batches. Drops and counts a
-   * message whose peer is unknown, whose queue is full, or that alone exceeds batchBytesMax.
+   * message whose peer is unknown, whose queue is full, or that alone exceeds the gRPC
+   * message bound (a message over batchBytesMax but under that bound goes alone in a frame).
    * Every message must be from this replica (asserted).
    */
   send(messages: readonly Message[]): void {
@@ -727,10 +737,10 @@ export class GrpcTransport implements Transport {
       }
       const bytes = pb.Message.encode(messageToWire(m)).finish();
       const framedBytes = framedMessageBytes(bytes.length);
-      if (link.headerBytes + framedBytes > this.limits.batchBytesMax) {
+      if (link.headerBytes + framedBytes > grpcMessageBytesMax) {
         this.drop("droppedOversizedMessages");
         this.logger.warn(
-          `raft transport g${this.group}/${this.self}: dropped ${m.type} to ${m.to}: ${link.headerBytes + framedBytes} bytes in a batch > batchBytesMax ${this.limits.batchBytesMax}`,
+          `raft transport g${this.group}/${this.self}: dropped ${m.type} to ${m.to}: ${overLimit("the message", link.headerBytes + framedBytes, grpcMessageBytesMax)}`,
         );
         continue;
       }

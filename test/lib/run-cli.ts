@@ -1,5 +1,5 @@
 /**
- * Runs `bin/shardkv` as a user would, against a cluster's controllers: the environment's
+ * Runs `bin/shardkv` (or `bin/shardctl`) as a user would, against a cluster's controllers: the environment's
  * SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
  * `input` (or is closed), and the result is the exit code with everything printed.
  */
@@ -15,13 +15,24 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+export const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
+
 /** `bin/shardkv <argv...>`; resolves when it exits. */
 export function runShardkv(argv: readonly string[], input?: string | Buffer): Promise<CliRun> {
+  return runCli(shardkvBin, argv, input);
+}
+
+/** `bin/shardctl <argv...>` (the same environment as runShardkv); resolves when it exits. */
+export function runShardctl(argv: readonly string[]): Promise<CliRun> {
+  return runCli(shardctlBin, argv);
+}
+
+function runCli(bin: string, argv: readonly string[], input?: string | Buffer): Promise<CliRun> {
   const env = { ...process.env };
   delete env["SHARDKV_CONTROLLERS"];
   delete env["SHARDKV_NATS"];
   return new Promise((resolve, reject) => {
-    const p = spawn(shardkvBin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(bin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on("data", (b: Buffer) => out.push(b));

@@ -24,6 +24,7 @@ import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import { type ApplyResult, ShardApplier } from "../../shard-server/apply";
 import { decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta } from "../../shard-server/codec";
+import { cutShardChunks } from "../../shard-server/chunks";
 import { ShardNotReadyError } from "../../shard-server/errors";
 import type { ShardStateView } from "../../shard-server/service";
 import { type Effects, ShardGroupCore } from "../../shard-server/state-machine";
@@ -317,19 +318,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     const kvs0 = [...(d.data.get(shard) ?? new Map<string, Uint8Array>())]
       .filter(([k]) => after === undefined || Buffer.compare(Buffer.from(k, "latin1"), Buffer.from(after, "latin1")) > 0)
       .sort(([a], [b]) => Buffer.compare(Buffer.from(a, "latin1"), Buffer.from(b, "latin1")));
-    let kvs: { key: Uint8Array; value: Uint8Array }[] = [];
-    let bytes = 0;
-    for (const [k, v] of kvs0) {
-      const size = k.length + v.length;
-      if (kvs.length > 0 && bytes + size > chunkBytesMax) {
-        yield { configNum, shard, kvs, last: false, dedup: new Map() };
-        kvs = [];
-        bytes = 0;
-      }
-      kvs.push({ key: fromLatin1(k), value: v });
-      bytes += size;
-    }
-    yield { configNum, shard, kvs, last: true, dedup };
+    yield* cutShardChunks({ configNum, shard }, kvs0.map(([k, v]) => ({ key: fromLatin1(k), value: v })), dedup, chunkBytesMax);
   }
 
   async snapshot(): Promise<SnapshotSource> {

@@ -391,17 +391,21 @@ describe("ShardKV client routing", () => {
     const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
     const kv = await client(ctl);
     const bigKey = "k".repeat(keyBytesMax + 1);
-    await expect(kv.put(bigKey, "v")).rejects.toThrow(`key is ${keyBytesMax + 1} bytes, over the limit keyBytesMax = ${keyBytesMax}`);
+    await expect(kv.put(bigKey, "v")).rejects.toThrow("invalid key: key is 4,097 bytes; the limit is 4 KiB");
     await expect(kv.get(bigKey)).rejects.toBeInstanceOf(InvalidArgumentError);
     const bigValue = new Uint8Array(valueBytesMax + 1);
-    await expect(kv.put("k", bigValue)).rejects.toThrow(`value is ${valueBytesMax + 1} bytes, over the limit valueBytesMax = ${valueBytesMax}`);
-    await expect(kv.cas("k", bigValue, "x")).rejects.toThrow(/expected is \d+ bytes/);
-    const half = new Uint8Array(valueBytesMax / 2 + 1);
-    const err = await kv.batch([{ type: "put", key: "a", value: half }, { type: "put", key: "b", value: half }]).catch((e: unknown) => e);
+    await expect(kv.put("k", bigValue)).rejects.toThrow("invalid value: value is 1,048,577 bytes; the limit is 1 MiB");
+    await expect(kv.cas("k", bigValue, "x")).rejects.toThrow("invalid expected: expected value is 1,048,577 bytes; the limit is 1 MiB");
+    const full = new Uint8Array(valueBytesMax);
+    const err = await kv.batch(["a", "b", "c"].map((key) => ({ type: "put" as const, key, value: full }))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toContain(`over the limit batchBytesMax = ${batchBytesMax}`);
-    await kv.put("k".repeat(keyBytesMax), new Uint8Array(valueBytesMax)); // at the limits: fine
-    expect(g[0]!.writes).toHaveLength(1);
+    expect((err as Error).message).toBe("invalid batch: batch (keys, values and expected values) is 3,145,731 bytes; the limit is 3 MiB");
+    expect(batchBytesMax).toBe(3 * 1024 * 1024);
+    for (const e of [(err as Error).message]) expect(e).not.toMatch(/BytesMax/);
+    // At the limits: fine (exactly 1 MiB; a CAS of a maximal key, expected and new value).
+    await kv.put("k".repeat(keyBytesMax), full);
+    await kv.cas("k".repeat(keyBytesMax), full, full);
+    expect(g[0]!.writes).toHaveLength(2);
   });
 
   it("follows a controller NotLeader hint on Query", async () => {

@@ -15,6 +15,7 @@ import { deserializeSendAck, raftSendPath, serializeMessageBatch } from "../../r
 import {
   backoffDelayMs,
   GrpcTransport,
+  grpcMessageBytesMax,
   listen,
   raftGrpcServerOptions,
   RaftTransportServer,
@@ -234,15 +235,33 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     expect(plain(r2.received()[9]!)).toEqual(plain(appendMsg(n1, n2, 10, sizes(10))));
   });
 
-  it("drops and counts a message too large for a batch while others flow", async () => {
-    const { replicas } = await threeReplicas({ batchBytesMax: 16 * 1024 });
+  it("ships a message larger than a batch alone in its frame, in order, dropping nothing", async () => {
+    const limit = 16 * 1024;
+    const { replicas } = await threeReplicas({ batchBytesMax: limit });
     const [r1, r2] = replicas as [Replica, Replica];
-    r1.t.send([appendMsg(n1, n2, 1), appendMsg(n1, n2, 2, 20 * 1024), appendMsg(n1, n2, 3)]);
+    r1.t.send([appendMsg(n1, n2, 1), appendMsg(n1, n2, 2, 20 * 1024), appendMsg(n1, n2, 3), appendMsg(n1, n2, 4, 5 * 1024 * 1024)]);
+
+    await until(() => r2.received().length === 4, "all four messages");
+    expect(r2.received().map((m) => m.entries[0]!.index)).toEqual([1, 2, 3, 4]);
+    const big = r2.received()[3]!.entries[0]!.data;
+    expect(Buffer.from(big).equals(appendMsg(n1, n2, 4, 5 * 1024 * 1024).entries[0]!.data)).toBe(true);
+    expect(r1.t.stats()).toMatchObject({ droppedOversizedMessages: 0, droppedMessages: 0, sentMessages: 4 });
+    // Small messages share frames up to the bound; each large one had a frame of its own.
+    for (const b of r2.batches) {
+      if (b.length > 1) expect(encodeBatch(g1, n1, n2, b).length).toBeLessThanOrEqual(limit);
+    }
+    expect(r2.batches.filter((b) => b.some((m) => m.entries[0]!.index === 2 || m.entries[0]!.index === 4)).every((b) => b.length === 1)).toBe(true);
+  });
+
+  it("drops and counts only a message over the gRPC message bound, saying its size and the limit", async () => {
+    const { replicas } = await threeReplicas();
+    const [r1, r2] = replicas as [Replica, Replica];
+    r1.t.send([appendMsg(n1, n2, 1), appendMsg(n1, n2, 2, grpcMessageBytesMax), appendMsg(n1, n2, 3)]);
 
     await until(() => r2.received().length === 2, "the two small messages");
     expect(r2.received().map((m) => m.entries[0]!.index)).toEqual([1, 3]);
     expect(r1.t.stats()).toMatchObject({ droppedOversizedMessages: 1, droppedMessages: 1, sentMessages: 2 });
-    expect(r1.logger.warnings.some((w) => w.includes("batchBytesMax"))).toBe(true);
+    expect(r1.logger.warnings.some((w) => /dropped append to 2: the message is 16,777,2\d\d bytes; the limit is 16 MiB/.test(w))).toBe(true);
   });
 
   it("drops and counts messages to an unknown peer", async () => {
