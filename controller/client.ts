@@ -7,8 +7,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import type { Clock, Rng } from "../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError } from "../common/errors";
+import { validateAddressList } from "../common/address";
+import { checkMs } from "../common/call-options";
+import { InvalidArgumentError, NotLeaderError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
+import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { shardkv } from "../proto/gen/controller.js";
@@ -42,13 +45,17 @@ export class ControllerClient {
   private readonly deadlineMs: number;
   private readonly attemptMs: number;
 
+  /**
+   * Checks the addresses as shardctl does and the deadlines (TypeError or
+   * InvalidArgumentError naming the option); connects lazily, on the first call.
+   */
   constructor(private readonly opts: ControllerClientOptions) {
-    if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
+    validateAddressList("controllers", opts.controllers);
     this.clientId = randomBytes(clientIdBytes);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
-    this.deadlineMs = opts.deadlineMs ?? 10000;
-    this.attemptMs = opts.attemptMs ?? 2000;
+    this.deadlineMs = opts.deadlineMs === undefined ? 10000 : checkMs("deadlineMs", opts.deadlineMs);
+    this.attemptMs = opts.attemptMs === undefined ? 2000 : checkMs("attemptMs", opts.attemptMs);
   }
 
   get addresses(): readonly string[] {
@@ -66,14 +73,16 @@ export class ControllerClient {
 
   /**
    * Runs `call` against the leader (or the next replica), following hints and retrying
-   * retryable failures until the deadline. InvalidArgument is final.
+   * retryable failures until the deadline, which fails with a TimeoutError saying what the
+   * replicas answered ("cannot reach controller ...: connection refused"). InvalidArgument is
+   * final.
    */
   private async withLeader<T>(what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>): Promise<T> {
     const start = this.clock.nowMs();
     const end = start + this.deadlineMs;
     let attempt = 0;
     let hops = 0;
-    let last: ShardKVError | undefined;
+    const failures = new ServerFailures(controllerNaming, this.opts.controllers);
     while (this.clock.nowMs() < end) {
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
       const deadline = new Date(wallClockMs() + Math.min(this.attemptMs, Math.max(1, end - this.clock.nowMs())));
@@ -82,9 +91,9 @@ export class ControllerClient {
         this.leader = target;
         return r;
       } catch (e) {
-        const err = fromServiceError(e);
+        const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
-        last = err;
+        failures.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few times in a row; replicas with stale hints that name
           // each other fall through to the backoff below.
@@ -100,7 +109,7 @@ export class ControllerClient {
         await new Promise<void>((r) => this.clock.after(Math.min(backoff, Math.max(0, end - this.clock.nowMs())), r));
       }
     }
-    throw new TimeoutError(`controller ${what}${last ? ` (last error: ${last.message})` : ""}`, this.deadlineMs);
+    throw failures.timeout(what, this.deadlineMs);
   }
 
   /**
@@ -153,7 +162,7 @@ export class ControllerClient {
   status(address: string, timeoutMs = 2000): Promise<ControllerStatus> {
     return new Promise((resolve, reject) => {
       this.stub(address).status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
-        if (err) reject(fromServiceError(err));
+        if (err) reject(fromServiceError(err, `controller ${address}`));
         else resolve(res!);
       });
     });
@@ -181,7 +190,7 @@ export class ControllerClient {
         }
       } catch (e) {
         if (signal?.aborted) return;
-        const err = fromServiceError(e);
+        const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);
