@@ -37,7 +37,9 @@ import { randomBytes } from "node:crypto";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import type { Clock, Rng } from "../common/env";
 import { typeName, validateAddressList } from "../common/address";
-import { type CallLimits, type CallOptions, abortable, callLimits, checkMs, throwIfAborted } from "../common/call-options";
+import {
+  type CallLimits, type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
+} from "../common/call-options";
 import {
   AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
 } from "../common/errors";
@@ -385,16 +387,7 @@ export class ShardKV {
 
   /** Waits `ms`, or less when `signal` aborts (the caller then checks it). */
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        signal?.removeEventListener("abort", done);
-        cancel();
-        resolve();
-      };
-      const cancel = this.clock.after(Math.max(0, ms), done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
+    return sleepUnlessAborted(this.clock, ms, signal);
   }
 
   private backoffMs(attempt: number, end: number): number {

@@ -4,6 +4,7 @@
  * AbortSignal. Validated at the call, like every other argument.
  */
 import { typeName } from "./address";
+import type { Clock } from "./env";
 import { AbortError, InvalidArgumentError } from "./errors";
 
 /** Options of one call. */
@@ -74,5 +75,22 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, wha
         reject(e);
       },
     );
+  });
+}
+
+/**
+ * Waits `ms` on `clock`, or less when `signal` aborts (the timer is then cancelled, so nothing
+ * is left to wake a retry loop; the caller checks the signal next).
+ */
+export function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal?.removeEventListener("abort", done);
+      cancel();
+      resolve();
+    };
+    const cancel = clock.after(Math.max(0, ms), done);
+    signal?.addEventListener("abort", done, { once: true });
   });
 }

@@ -10,7 +10,7 @@
  * replica answered). A failure prints exactly one line on stderr: `shardctl: <reason>`.
  */
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
-import { ShardKVError } from "../common/errors";
+import { AbortError, ShardKVError } from "../common/errors";
 import type { ConfigNum } from "../common/ids";
 import { delay, realClock } from "../common/real-env";
 import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
@@ -109,10 +109,14 @@ async function watch(inv: Invocation, client: ControllerClient, fromNum: ConfigN
   const stop = () => abort.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const aborted = new Promise<undefined>((r) => abort.signal.addEventListener("abort", () => r(undefined), { once: true }));
   try {
-    const from = fromNum ?? (await Promise.race([client.query(), aborted]))?.num;
-    if (from === undefined) return; // interrupted while looking up the latest config
+    let from = fromNum;
+    try {
+      from ??= (await client.query(-1, { signal: abort.signal })).num;
+    } catch (e) {
+      if (e instanceof AbortError) return; // interrupted while looking up the latest config
+      throw e;
+    }
     let first = true;
     for await (const c of client.watch(from, abort.signal)) {
       if (!inv.json && !first) out("");

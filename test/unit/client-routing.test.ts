@@ -7,7 +7,6 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Clock } from "../../common/env";
 import {
   AbortError, BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
 } from "../../common/errors";
@@ -22,6 +21,7 @@ import { shardkv as ctlpb } from "../../proto/gen/controller.js";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
 import { natsUrl, requireNats } from "../lib/nats";
+import { ManualClock } from "../lib/manual-clock";
 import { waitFor } from "../lib/wait";
 import { serveBatch, type BatchCall } from "../../shard-server/batch-stream";
 
@@ -484,32 +484,6 @@ function settledWithin<T>(p: Promise<T>, ms: number): Promise<{ value: T } | { e
     const cancel = realClock.after(ms, () => resolve("pending"));
     p.then((value) => { cancel(); resolve({ value }); }, (error: unknown) => { cancel(); resolve({ error }); });
   });
-}
-
-/** A clock the test moves by hand: the client's backoff sleeps wait for `advance`. */
-class ManualClock implements Clock {
-  private now = 0;
-  private readonly timers = new Set<{ at: number; fn: () => void }>();
-  nowMs(): number {
-    return this.now;
-  }
-  after(ms: number, fn: () => void): () => void {
-    const t = { at: this.now + ms, fn };
-    this.timers.add(t);
-    return () => this.timers.delete(t);
-  }
-  /** Timers registered and not yet fired or cancelled. */
-  get pending(): number {
-    return this.timers.size;
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const t of [...this.timers].sort((a, b) => a.at - b.at)) {
-      if (t.at > this.now) continue;
-      this.timers.delete(t);
-      t.fn();
-    }
-  }
 }
 
 describe("ShardKV client: arguments checked at the call, per-call options, errors in the user's terms", () => {

@@ -7,13 +7,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
-  InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
+  AbortError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
 } from "../../common/errors";
 import { fromServiceError, transportReason } from "../../common/grpc-errors";
 import { ServerFailures, controllerNaming, groupNaming } from "../../common/server-failures";
 import { controllerQueryStub, unary } from "../../client/stubs";
 import { ControllerClient } from "../../controller/client";
-import { wallClockMs } from "../../common/real-env";
+import { ManualClock } from "../lib/manual-clock";
+import { waitFor } from "../lib/wait";
+import type { GroupId } from "../../common/ids";
+import { realClock, wallClockMs } from "../../common/real-env";
 
 /** A loopback address where nothing listens (bound, then closed). */
 async function closedPort(): Promise<string> {
@@ -124,6 +127,44 @@ describe("ControllerClient (shardctl's library)", () => {
       const err = await c.query().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TimeoutError);
       expect((err as Error).message).toBe(`query timed out after 500 ms: cannot reach controller ${addr}: connection refused`);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("per-call options: a shorter deadline is honoured; an abort rejects at once with AbortError", async () => {
+    const addr = await closedPort();
+    const c = new ControllerClient({ controllers: [addr], deadlineMs: 30_000, attemptMs: 200 });
+    try {
+      const t0 = realClock.nowMs();
+      const err = await c.query(-1, { deadlineMs: 300 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect((err as TimeoutError).afterMs).toBe(300);
+      expect(realClock.nowMs() - t0).toBeLessThan(5000);
+      await expect(c.move(0, 1 as GroupId, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+      await expect(c.query(-1, { deadlineMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("an abort while retrying rejects at once with AbortError and leaves nothing scheduled", async () => {
+    const addr = await closedPort();
+    const clock = new ManualClock();
+    const c = new ControllerClient({ controllers: [addr], deadlineMs: 30_000, attemptMs: 1000, clock });
+    try {
+      const ac = new AbortController();
+      const p = c.join(new Map([[1 as GroupId, ["127.0.0.1:9001"]]]), { signal: ac.signal }).catch((e: unknown) => e);
+      // The first attempt is refused; the client then backs off on the test's clock.
+      await waitFor(() => clock.pending === 1, { timeoutMs: 5000, what: "the first attempt's backoff" });
+      const reason = new Error("stop");
+      const t0 = realClock.nowMs();
+      ac.abort(reason);
+      const aborted = await p;
+      expect(aborted).toBeInstanceOf(AbortError);
+      expect((aborted as Error).cause).toBe(reason);
+      expect(realClock.nowMs() - t0).toBeLessThan(1000);
+      expect(clock.pending).toBe(0);
     } finally {
       c.close();
     }
