@@ -558,6 +558,13 @@ describe("ShardKV client: arguments checked at the call, per-call options, error
     expect((noLeader as Error).message).toBe("connect timed out after 500 ms: no controller leader: 1 of 2 replicas reachable");
   });
 
+  it("no group joined yet: the timeout says so", async () => {
+    const ctl = await FakeController.start(config(1, [0, 0, 0, 0], {}));
+    const kv = await client(ctl);
+    const err = await kv.put("x", "1", { deadlineMs: 300 }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`put on shard ${shardOf("x", shardCount)} timed out after 300 ms: no group has joined the cluster yet (config 1)`);
+  });
+
   it("a per-call deadline shorter than the client's is honoured", async () => {
     const g = await group(1);
     g[0]!.onGet = () => "drop";
