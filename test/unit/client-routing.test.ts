@@ -579,11 +579,12 @@ describe("ShardKV client: arguments checked at the call, per-call options, error
 
   it("a per-call deadline longer than the client's is honoured too", async () => {
     const g = await group(1);
-    g[0]!.onWrite = (_req, n) => (n <= 3 ? "drop" : "default");
+    // Six dropped attempts of 200 ms each outlast the client's 1 s deadline.
+    g[0]!.onWrite = (_req, n) => (n <= 6 ? "drop" : "default");
     const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
-    const kv = await client(ctl, { deadlineMs: 200, attemptMs: 100 });
-    await kv.put("x", "1", { deadlineMs: 20_000 });
-    expect(g[0]!.writes.length).toBeGreaterThanOrEqual(4);
+    const kv = await client(ctl, { deadlineMs: 1000, attemptMs: 200 });
+    await kv.put("x", "1", { deadlineMs: 30_000 });
+    expect(g[0]!.writes.length).toBe(7);
     expect(str(g[0]!.store.data.get("x"))).toBe("1");
   });
 
