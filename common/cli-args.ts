@@ -1,6 +1,6 @@
 /**
  * Argument parsing shared by the command-line tools (shardctl, shardkv, the daemons): usage
- * errors (exit status 2), durations and address lists.
+ * errors (exit status 2), durations and address lists; the exit statuses of every command.
  */
 import { validateAddressList } from "./address";
 import { InvalidArgumentError } from "./errors";
