@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "./errors";
 
 /**
  * Exit statuses, one scheme for every command (shardkv, shardctl, shardkv bench,
- * shardkv-local): 0 success; 1 a negative answer (get: absent; cas: not swapped; status: no
+ * shardkv-local, shardkv-failpoint): 0 success; 1 a negative answer (get: absent; cas: not swapped; status: no
  * leader); 2 usage error (unknown flag, malformed argument); 3 failure (unreachable, timed out,
  * refused by the cluster), with one line on stderr saying why.
  */
