@@ -9,13 +9,13 @@
  * error a unary call's transport deadline gives (the caller treats it as "this attempt
  * timed out"). A late answer to a timed-out request is dropped.
  *
- * A stream that fails or ends fails every request in flight on it (StoppedError for an
- * unreachable or stopping server: the caller retries, writes with the same request id);
- * the next request opens a new stream.
+ * A stream that fails or ends fails every request in flight on it (UnreachableError naming
+ * the server for a refused or lost connection, StoppedError for a stopping server: the caller
+ * retries, writes with the same request id); the next request opens a new stream.
  */
 import type * as grpc from "@grpc/grpc-js";
 import type { Cancel } from "../common/env";
-import { InternalError, StoppedError, TimeoutError, type ShardKVError } from "../common/errors";
+import { InternalError, StoppedError, TimeoutError, UnreachableError, type ShardKVError } from "../common/errors";
 import { fromServiceError, fromWireError } from "../common/grpc-errors";
 import { nextTurn, realClock, wallClockMs } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
@@ -48,7 +48,8 @@ export class BatchChannel {
   private cancelSweep: Cancel | undefined;
   private closed = false;
 
-  constructor(private readonly stub: KvStub) {}
+  /** `server`: the server's address, named in its transport errors. */
+  constructor(private readonly stub: KvStub, private readonly server = "server") {}
 
   /** A linearizable read; `deadline` in wall-clock ms. */
   async get(req: shardkv.kv.GetRequest.$Properties, deadline: number): Promise<shardkv.kv.GetReply> {
@@ -120,8 +121,8 @@ export class BatchChannel {
       this.call = undefined;
       this.failAll(e);
     };
-    call.on("error", (e) => broken(fromServiceError(e)));
-    call.on("end", () => broken(new StoppedError("server (the request stream ended)")));
+    call.on("error", (e) => broken(fromServiceError(e, this.server)));
+    call.on("end", () => broken(new UnreachableError(this.server, "the server closed the connection")));
     return call;
   }
 

@@ -108,8 +108,8 @@ options:
 ${spec.shardkvFlags ? "  --nats URL         NATS server for config pushes (optional)\n  --exclude-shard N  never use keys of shard N (to measure the other shards while N moves)\n" : ""}  -h, --help         print this text
 
 A live progress line (elapsed, ops/s, errors) is shown only when stdout is a terminal.
-exit status: 0 the run completed (errors, if any, are in the report); 1 setup failed
-(no connection, preload failed); 2 usage error.
+exit status: 0 the run completed (errors, if any, are in the report); 2 usage error;
+3 setup failed (no connection, preload failed).
 `;
 }
 

@@ -3,6 +3,7 @@
  * load generator, deploy/bench/etcd-load.ts): parse the flags, connect, run the load
  * (client/bench-load.ts), show the live progress line on a terminal only, print the report.
  */
+import { exitFailure } from "../common/cli-args";
 import { realClock } from "../common/real-env";
 import { type BenchArgsSpec, type BenchOptions, benchUsage, parseBenchArgs } from "./bench-args";
 import { type BenchTarget, runLoad } from "./bench-load";
@@ -27,7 +28,8 @@ const cpuUsageUs = (): number => {
 
 /**
  * Parses `argv` with `spec`, connects, runs the load and prints the report. Returns the exit
- * status: 0 the run completed; 1 setup failed (one line on stderr); 2 usage error.
+ * status (common/cli-args.ts): 0 the run completed; 2 usage error; 3 setup failed (one line
+ * on stderr).
  */
 export async function runBenchTool(spec: BenchArgsSpec, connect: Connect, argv: readonly string[], io: BenchIo = processIo()): Promise<number> {
   const parsed = parseBenchArgs(spec, argv, io.env);
@@ -70,7 +72,7 @@ export async function runBenchTool(spec: BenchArgsSpec, connect: Connect, argv: 
     clearLine();
     const msg = e instanceof Error ? e.message : String(e);
     io.stderr.write(`${spec.tool}: ${msg.replace(/\s+/g, " ").trim()}\n`);
-    return 1;
+    return exitFailure;
   } finally {
     conn?.close();
   }

@@ -43,8 +43,9 @@ options:
   --nats URL           NATS server for config pushes (optional; default: $${natsEnv})
   -h, --help           print this text
 
-exit status: 0 success; 1 absent key (get), not swapped (cas), or the operation failed
-(refused, timed out; one line "shardkv: <reason>" on stderr); 2 usage error.
+exit status: 0 success; 1 absent key (get) or not swapped (cas); 2 usage error; 3 the
+operation failed (unreachable, timed out, refused; one line "shardkv: <reason>" on stderr).
+Before giving up, every command retries until --timeout, so a cluster still starting is waited for.
 `;
 
 /** Global options that take a value (for finding the command word before parsing). */
@@ -246,11 +247,6 @@ function joinBytes(prefix: string, v: Uint8Array): Uint8Array {
   out.set(p, 0);
   out.set(v, p.length);
   return out;
-}
-
-/** One line for an error message: whitespace runs (gRPC details) collapsed. */
-export function tidyErrorMessage(message: string): string {
-  return message.replace(/\s+/g, " ").trim();
 }
 
 export { parseAddressList, parseDuration, timeoutMsMax };

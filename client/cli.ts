@@ -2,12 +2,14 @@
  * `shardkv`: the data CLI (DESIGN.md §7). Run as `bin/shardkv ...`; `shardkv --help` prints the
  * usage. Parsing and formatting live in client/cli-lib.ts; this file does the I/O: reads stdin
  * for a "-" value, runs the operation through the client library, prints, and sets the exit
- * status (0 success; 1 absent key / not swapped / failed; 2 usage error). A failure prints one
+ * status (the scheme of every shardkv command: 0 success; 1 a negative answer: absent key, not
+ * swapped; 2 usage error; 3 failure: unreachable, timed out, refused). A failure prints one
  * line on stderr: `shardkv: <reason>`. `shardkv bench ...` is the load generator (client/bench.ts).
  */
 import { ShardKVError } from "../common/errors";
+import { exitFailure, exitUsage, oneLine } from "../common/cli-args";
 import { benchMain } from "./bench";
-import { type Invocation, type Outcome, type ValueArg, benchArgv, formatOutcome, parseArgs, tidyErrorMessage, usageText } from "./cli-lib";
+import { type Invocation, type Outcome, type ValueArg, benchArgv, formatOutcome, parseArgs, usageText } from "./cli-lib";
 import { ShardKV } from "./shardkv";
 
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -57,7 +59,7 @@ function reasonOf(e: unknown): string {
 }
 
 const fail = (reason: string, code: number): void => {
-  process.stderr.write(`shardkv: ${tidyErrorMessage(reason)}\n`);
+  process.stderr.write(`shardkv: ${oneLine(reason)}\n`);
   process.exitCode = code;
 };
 
@@ -70,14 +72,14 @@ async function main(argv: readonly string[]): Promise<void> {
   const parsed = parseArgs(argv, process.env);
   switch (parsed.kind) {
     case "help": process.stdout.write(usageText); return;
-    case "usage-error": return fail(parsed.message, 2);
+    case "usage-error": return fail(parsed.message, exitUsage);
     case "run":
       try {
         const out = formatOutcome(parsed.invocation.json, await run(parsed.invocation));
         process.stdout.write(out.stdout);
         process.exitCode = out.exitCode;
       } catch (e) {
-        fail(reasonOf(e), 1);
+        fail(reasonOf(e), exitFailure);
       }
   }
 }

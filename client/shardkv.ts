@@ -21,8 +21,12 @@
  * can drop the saved replies below it.
  *
  * Failures: retryable errors are retried with jittered exponential backoff until the
- * operation's deadline (`deadlineMs`, default 10 s), which then fails with TimeoutError (the
- * operation may or may not have been applied). InvalidArgumentError is final and never retried.
+ * operation's deadline (`deadlineMs`, default 10 s; per call `{ deadlineMs }`), which then fails
+ * with TimeoutError (the operation may or may not have been applied) whose message says what
+ * the servers answered, in the user's terms ("cannot reach group 2 (...): connection refused").
+ * A call's `{ signal }` aborts it at once with AbortError. InvalidArgumentError is final and
+ * never retried. Arguments are checked at the call: addresses as the CLIs check them, keys and
+ * values are strings or Uint8Arrays (TypeError naming the argument otherwise).
  * Size limits (key, value, batch) are checked locally before anything is sent.
  *
  * Batches: `batch(ops)` splits the ops per shard; each shard's ops are applied atomically as
@@ -32,17 +36,23 @@
 import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "nats";
 import type { Clock, Rng } from "../common/env";
+import { typeName, validateAddressList } from "../common/address";
 import {
-  BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
+  type CallLimits, type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
+} from "../common/call-options";
+import {
+  AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
 } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
+import { ServerFailures, controllerNaming, groupNaming } from "../common/server-failures";
 import type { GroupId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { shardkv as kvpb } from "../proto/gen/shardkv.js";
 import { BatchChannel } from "./batch-channel";
+import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
 import {
   configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
 } from "./stubs";
@@ -68,13 +78,23 @@ export const clientIdBytes = 16;
 
 export type Bytes = Uint8Array | string;
 
+export type { CallOptions } from "../common/call-options";
+
 export interface ShardKVOptions {
-  /** Addresses ("host:port") of the controller replicas. */
+  /**
+   * Addresses ("host:port") of the controller replicas, checked at once as the CLIs check
+   * `--controllers` (InvalidArgumentError for "abc" or a port beyond 65535).
+   */
   readonly controllers: readonly string[];
   /** NATS server URL for config pushes (optional; the client works without it). */
   readonly nats?: string;
-  /** Deadline of one operation, retries included. Default 10000 ms. */
+  /**
+   * Deadline of one operation, retries included: connect and every call that does not give
+   * its own `{ deadlineMs }`. Default 10000 ms.
+   */
   readonly deadlineMs?: number;
+  /** Aborts `connect` (AbortError); not kept for later calls, which take their own signal. */
+  readonly signal?: AbortSignal;
   /** Deadline of one attempt against one server. Default min(2000, deadlineMs). */
   readonly attemptMs?: number;
   readonly clock?: Clock;
@@ -189,23 +209,27 @@ export class ShardKV {
   private readonly attemptMs: number;
 
   private constructor(private readonly opts: ShardKVOptions) {
-    if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
+    if (opts === null || typeof opts !== "object") throw new TypeError(`options must be an object, got ${typeName(opts)}`);
+    validateAddressList("controllers", opts.controllers);
+    if (opts.nats !== undefined && typeof opts.nats !== "string") throw new TypeError(`nats must be a URL string, got ${typeName(opts.nats)}`);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
-    this.deadlineMs = opts.deadlineMs ?? deadlineMsDefault;
-    if (!(this.deadlineMs > 0)) throw new InvalidArgumentError("deadlineMs", `must be positive, got ${this.deadlineMs}`);
-    this.attemptMs = opts.attemptMs ?? Math.min(attemptMsDefault, this.deadlineMs);
+    this.deadlineMs = opts.deadlineMs === undefined ? deadlineMsDefault : checkMs("deadlineMs", opts.deadlineMs);
+    this.attemptMs = opts.attemptMs === undefined ? Math.min(attemptMsDefault, this.deadlineMs) : checkMs("attemptMs", opts.attemptMs);
   }
 
   /**
-   * Creates a client and loads the latest config (fails with TimeoutError if no controller
-   * answers within deadlineMs). NATS, when given, is connected in the background.
+   * Creates a client and loads the latest config. Rejects at once with a TypeError or
+   * InvalidArgumentError for malformed options (addresses as the CLIs check them), with
+   * TimeoutError if no controller answers within deadlineMs (the message says what they
+   * answered: "cannot reach controller 127.0.0.1:7001: connection refused"), with AbortError
+   * when `signal` aborts. NATS, when given, is connected in the background.
    */
   static async connect(opts: ShardKVOptions): Promise<ShardKV> {
     const kv = new ShardKV(opts);
-    const end = kv.clock.nowMs() + kv.deadlineMs;
+    const limits = callLimits({ signal: opts.signal }, kv.deadlineMs);
     try {
-      await kv.loadConfig(end);
+      await kv.loadConfig(limits);
     } catch (e) {
       kv.close();
       throw e;
@@ -219,36 +243,59 @@ export class ShardKV {
     return this.config!;
   }
 
-  /** The value of `key`, or undefined if absent (a linearizable read). */
-  async get(key: Bytes): Promise<Uint8Array | undefined> {
+  /**
+   * The value of `key`, or undefined if absent (a linearizable read). Every call takes
+   * `opts`: `deadlineMs` replaces the client's deadline for this call, `signal` aborts it
+   * (AbortError at once, no further attempts). A key or value that is not a string or a
+   * Uint8Array is a TypeError naming the argument; nothing is sent.
+   */
+  async get(key: Bytes, opts?: CallOptions): Promise<Uint8Array | undefined> {
+    checkBytesArg("key", key);
+    const limits = callLimits(opts, this.deadlineMs);
     const k = toBytes(key);
     checkKey(k);
-    const r = await this.onShard("get", this.shardOf(k), (ch, deadline) => ch.get({ key: k }, deadline));
+    const r = await this.onShard("get", this.shardOf(k), (ch, deadline) => ch.get({ key: k }, deadline), limits);
     return r.found ? plain(r.value) : undefined;
   }
 
   /** get, decoded as UTF-8. */
-  async getString(key: Bytes): Promise<string | undefined> {
-    const v = await this.get(key);
+  async getString(key: Bytes, opts?: CallOptions): Promise<string | undefined> {
+    const v = await this.get(key, opts);
     return v === undefined ? undefined : decoder.decode(v);
   }
 
-  async put(key: Bytes, value: Bytes): Promise<void> {
-    await this.single({ type: "put", key, value });
+  /**
+   * Sets `key` to `value`. On TimeoutError or AbortError the write may or may not have been
+   * applied (it is applied at most once).
+   */
+  async put(key: Bytes, value: Bytes, opts?: CallOptions): Promise<void> {
+    checkBytesArg("key", key);
+    checkBytesArg("value", value);
+    await this.single({ type: "put", key, value }, opts);
   }
 
-  async append(key: Bytes, value: Bytes): Promise<void> {
-    await this.single({ type: "append", key, value });
+  /** Appends `value` to `key`'s value (absent: empty). Timeouts and aborts as for put. */
+  async append(key: Bytes, value: Bytes, opts?: CallOptions): Promise<void> {
+    checkBytesArg("key", key);
+    checkBytesArg("value", value);
+    await this.single({ type: "append", key, value }, opts);
   }
 
-  /** Deletes `key`; resolves with whether it existed. */
-  async delete(key: Bytes): Promise<boolean> {
-    return (await this.single({ type: "delete", key })).found;
+  /** Deletes `key`; resolves with whether it existed. Timeouts and aborts as for put. */
+  async delete(key: Bytes, opts?: CallOptions): Promise<boolean> {
+    checkBytesArg("key", key);
+    return (await this.single({ type: "delete", key }, opts)).found;
   }
 
-  /** Sets `key` to `next` if its value is `expected` (null: if it is absent). */
-  async cas(key: Bytes, expected: Bytes | null, next: Bytes): Promise<CasResult> {
-    const r = await this.single({ type: "cas", key, expected, value: next });
+  /**
+   * Sets `key` to `next` if its value is `expected` (null: if it is absent). Timeouts and
+   * aborts as for put.
+   */
+  async cas(key: Bytes, expected: Bytes | null, next: Bytes, opts?: CallOptions): Promise<CasResult> {
+    checkBytesArg("key", key);
+    checkExpectedArg("expected", expected);
+    checkBytesArg("next", next);
+    const r = await this.single({ type: "cas", key, expected, value: next }, opts);
     return r.found ? { swapped: r.swapped, current: r.value } : { swapped: r.swapped };
   }
 
@@ -256,9 +303,12 @@ export class ShardKV {
    * Runs `ops`, split per shard: each shard's ops (in their order) are one atomic write; the
    * per-shard writes run concurrently and are NOT atomic with each other. Results are in the
    * order of `ops`. If any part fails, the call rejects with the first failure once every part
-   * has finished (the other parts may have been applied).
+   * has finished (the other parts may have been applied). `opts` as for get; an abort or a
+   * deadline ends every part.
    */
-  async batch(ops: readonly BatchOp[]): Promise<BatchResult[]> {
+  async batch(ops: readonly BatchOp[], opts?: CallOptions): Promise<BatchResult[]> {
+    checkBatchArg(ops);
+    const limits = callLimits(opts, this.deadlineMs);
     if (ops.length === 0) return [];
     checkCount("batch", "batch", ops.length, writeOpsMax, "ops");
     const wire = ops.map(wireOp);
@@ -274,7 +324,7 @@ export class ShardKV {
     });
     const results = new Array<BatchResult>(ops.length);
     const parts = await Promise.allSettled([...byShard].map(async ([shard, idx]) => {
-      const rs = await this.write(shard, idx.map((i) => wire[i]!.op));
+      const rs = await this.write("batch", shard, idx.map((i) => wire[i]!.op), limits);
       idx.forEach((i, j) => (results[i] = resultOf(rs[j])));
     }));
     const failed = parts.find((p): p is PromiseRejectedResult => p.status === "rejected");
@@ -304,22 +354,25 @@ export class ShardKV {
     if (this.closed) throw new StoppedError("shardkv client");
   }
 
-  private async single(op: BatchOp): Promise<BatchResult> {
+  private async single(op: BatchOp, opts: CallOptions | undefined): Promise<BatchResult> {
+    const limits = callLimits(opts, this.deadlineMs);
     const w = wireOp(op);
     this.checkOpen();
-    const rs = await this.write(this.shardOf(w.key), [w.op]);
+    const rs = await this.write(op.type, this.shardOf(w.key), [w.op], limits);
     return resultOf(rs[0]);
   }
 
   /** One write request (one seq for every attempt) to the group serving `shard`. */
-  private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[]): Promise<kvpb.kv.OpResult.$Properties[]> {
+  private async write(
+    what: string, shard: ShardId, ops: kvpb.kv.Op.$Properties[], limits: CallLimits,
+  ): Promise<kvpb.kv.OpResult.$Properties[]> {
     const seq = this.nextSeq++;
     try {
-      const r = await this.onShard("write", shard, (ch, deadline) => ch.write({
+      const r = await this.onShard(what, shard, (ch, deadline) => ch.write({
         id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
         shard,
         ops,
-      }, deadline));
+      }, deadline), limits);
       return r.results;
     } finally {
       // Answered, or abandoned at the deadline / on a final error: never sent again.
@@ -328,8 +381,9 @@ export class ShardKV {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((r) => this.clock.after(Math.max(0, ms), r));
+  /** Waits `ms`, or less when `signal` aborts (the caller then checks it). */
+  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepUnlessAborted(this.clock, ms, signal);
   }
 
   private backoffMs(attempt: number, end: number): number {
@@ -342,7 +396,7 @@ export class ShardKV {
     let c = this.channels.get(address);
     if (!c) {
       const stub = kvStub(address);
-      c = new BatchChannel(stub);
+      c = new BatchChannel(stub, address);
       this.channels.set(address, c);
     }
     return c;
@@ -350,46 +404,62 @@ export class ShardKV {
 
   /**
    * Runs `call` against the group serving `shard` until it succeeds, fails finally
-   * (InvalidArgument) or the deadline passes (TimeoutError).
+   * (InvalidArgument), the deadline passes (TimeoutError saying what the group's servers
+   * answered) or the signal aborts (AbortError, at once; nothing more is sent).
    */
-  private async onShard<T>(what: string, shard: ShardId, call: (ch: BatchChannel, deadline: number) => Promise<T>): Promise<T> {
-    const end = this.clock.nowMs() + this.deadlineMs;
+  private async onShard<T>(
+    what: string, shard: ShardId, call: (ch: BatchChannel, deadline: number) => Promise<T>, limits: CallLimits,
+  ): Promise<T> {
+    const { deadlineMs, signal } = limits;
+    const end = this.clock.nowMs() + deadlineMs;
+    const op = `${what} on shard ${shard}`;
     let attempt = 0;
     let hops = 0;
-    let last: ShardKVError | undefined;
+    /** The failures of the group tried last, or why no group was tried. */
+    let failures: ServerFailures | undefined;
+    let failuresGid = 0;
+    let unassigned: string | undefined;
+    const pause = (p: Promise<void>): Promise<void> => abortable(p, signal, op);
     for (;;) {
       this.checkOpen();
+      throwIfAborted(signal, op);
       const now = this.clock.nowMs();
-      if (now >= end) {
-        throw new TimeoutError(`${what} on shard ${shard}${last ? ` (last error: ${last.message})` : ""}`, this.deadlineMs);
-      }
+      if (now >= end) throw failures?.timeout(op, deadlineMs) ?? new TimeoutError(op, deadlineMs, { reason: unassigned });
       const cfg = this.config!;
       const gid = cfg.shards[shard] ?? (0 as GroupId);
       const servers = gid === 0 ? undefined : cfg.groups.get(gid);
       if (!servers || servers.length === 0) {
         // Unassigned in the config we know: a newer one may assign it.
-        last = new WrongGroupError(shard, cfg.num);
-        await this.refreshQuietly(end);
-        await this.sleep(this.backoffMs(attempt++, end));
+        failures = undefined;
+        unassigned = cfg.groups.size === 0
+          ? `no group has joined the cluster yet (config ${cfg.num})`
+          : `shard ${shard} is not assigned to any group (config ${cfg.num})`;
+        await pause(this.refreshQuietly(end));
+        await this.sleep(this.backoffMs(attempt++, end), signal);
         continue;
+      }
+      if (!failures || failuresGid !== gid) {
+        failures = new ServerFailures(groupNaming(gid), servers);
+        failuresGid = gid;
       }
       const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
       const attemptMs = Math.max(1, Math.min(this.attemptMs, end - now));
       try {
-        const r = await call(this.channel(target), wallClockMs() + attemptMs);
+        const r = await abortable(call(this.channel(target), wallClockMs() + attemptMs), signal, op);
         this.leaders.set(gid, target);
         return r;
       } catch (e) {
+        if (e instanceof AbortError) throw e;
         if (this.closed) throw new StoppedError("shardkv client");
-        let err = fromServiceError(e);
+        let err = fromServiceError(e, target);
         if (err instanceof InvalidArgumentError) throw err;
         if (err instanceof TimeoutError && err.afterMs === 0) {
           // A transport deadline: say which attempt. One cut short by the caller's deadline
-          // says nothing new; keep the previous error for the final message.
-          if (last && attemptMs < this.attemptMs) continue;
+          // says nothing new; keep the previous failures for the final message.
+          if (failures.cause && attemptMs < this.attemptMs) continue;
           err = new TimeoutError(`attempt at ${target}`, attemptMs);
         }
-        last = err;
+        failures.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few hops in a row (stale hints fall through to backoff).
           hops++;
@@ -399,7 +469,7 @@ export class ShardKV {
         hops = 0;
         if (err instanceof WrongGroupError) {
           const before = this.config!.num;
-          await this.refreshQuietly(end);
+          await pause(this.refreshQuietly(end));
           // A newer config may route elsewhere: retry at once; otherwise wait for the
           // servers (or the controller) to catch up.
           if (this.config!.num > before) continue;
@@ -412,11 +482,11 @@ export class ShardKV {
             // Every server of the group failed in turn: the group may have left and been
             // stopped (it answers no WrongGroup then); a newer config routes elsewhere.
             const before = this.config!.num;
-            await this.refreshQuietly(end);
+            await pause(this.refreshQuietly(end));
             if (this.config!.num > before) continue;
           }
         }
-        await this.sleep(this.backoffMs(attempt++, end));
+        await this.sleep(this.backoffMs(attempt++, end), signal);
       }
     }
   }
@@ -427,26 +497,25 @@ export class ShardKV {
     if (!this.config || c.num > this.config.num) this.config = c;
   }
 
-  /** Queries the latest config until it succeeds or `end` passes (TimeoutError). */
-  private async loadConfig(end: number): Promise<void> {
+  /**
+   * Queries the latest config until it succeeds, the deadline passes (TimeoutError saying
+   * what the controllers answered) or the signal aborts (AbortError).
+   */
+  private async loadConfig({ deadlineMs, signal }: CallLimits): Promise<void> {
+    const end = this.clock.nowMs() + deadlineMs;
+    const failures = new ServerFailures(controllerNaming, this.opts.controllers);
     let attempt = 0;
-    let last: ShardKVError | undefined;
-    while (this.clock.nowMs() < end) {
+    for (;;) {
+      throwIfAborted(signal, "connect");
+      if (this.clock.nowMs() >= end) throw failures.timeout("connect", deadlineMs);
       try {
-        this.install(await this.queryOnce(end));
+        this.install(await abortable(this.queryOnce(end, failures), signal, "connect"));
         if (this.config) return;
-        last = new InvalidArgumentError("config", "the controller returned a config without shards");
       } catch (e) {
-        const err = e instanceof ShardKVError ? e : fromServiceError(e);
-        if (err instanceof InvalidArgumentError) throw err;
-        last = err;
+        if (e instanceof AbortError || e instanceof InvalidArgumentError) throw e;
       }
-      await this.sleep(this.backoffMs(attempt++, end));
+      await this.sleep(this.backoffMs(attempt++, end), signal);
     }
-    throw new TimeoutError(
-      `config query to the controllers (${this.opts.controllers.join(", ")})${last ? `; last error: ${last.message};` : ""}`,
-      this.deadlineMs,
-    );
   }
 
   /**
@@ -471,10 +540,13 @@ export class ShardKV {
     return p;
   }
 
-  /** One Query(-1) round: the cached controller leader (or the next replica), following hints. */
-  private async queryOnce(end: number): Promise<Config> {
+  /**
+   * One Query(-1) round: the cached controller leader (or the next replica), following hints;
+   * each replica's failure is recorded in `failures`. Throws the last failure.
+   */
+  private async queryOnce(end: number, failures?: ServerFailures): Promise<Config> {
     const ctls = this.opts.controllers;
-    let last: unknown;
+    let last: ShardKVError | undefined;
     for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
       this.checkOpen();
       const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
@@ -487,11 +559,14 @@ export class ShardKV {
       try {
         const r = await unary(stub.query, stub, { num: -1 }, deadline);
         this.ctlLeader = target;
-        return configFromWire(r.config ?? {});
+        const c = configFromWire(r.config ?? {});
+        if (c.shards.length === 0) throw new InternalError("the controller returned a config without shards");
+        return c;
       } catch (e) {
-        const err = fromServiceError(e);
+        const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
         last = err;
+        failures?.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {
           this.ctlLeader = err.leaderAddress;
           continue;

@@ -5,7 +5,7 @@
  * Config decoding is the config model's own (controller/config-wire.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { grpcMethod } from "../common/grpc-service";
+import { grpcMethod, reconnectOptions } from "../common/grpc-service";
 import { shardkv as ctl } from "../proto/gen/controller.js";
 import { shardkv as kv } from "../proto/gen/shardkv.js";
 import { transportMessageBytesMax } from "../common/limits";
@@ -47,13 +47,14 @@ const kvMessageBytesMax = transportMessageBytesMax;
 
 export function kvStub(address: string): KvStub {
   return new KvCtor(address, grpc.credentials.createInsecure(), {
+    ...reconnectOptions,
     "grpc.max_receive_message_length": kvMessageBytesMax,
     "grpc.max_send_message_length": kvMessageBytesMax,
   }) as unknown as KvStub;
 }
 
 export function controllerQueryStub(address: string): ControllerQueryStub {
-  return new CtlCtor(address, grpc.credentials.createInsecure()) as unknown as ControllerQueryStub;
+  return new CtlCtor(address, grpc.credentials.createInsecure(), reconnectOptions) as unknown as ControllerQueryStub;
 }
 
 /** Promise form of a unary call with an absolute deadline (ms since the epoch). */

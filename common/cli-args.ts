@@ -1,9 +1,28 @@
 /**
  * Argument parsing shared by the command-line tools (shardctl, shardkv, the daemons): usage
- * errors (exit status 2), durations and address lists.
+ * errors (exit status 2), durations and address lists; the exit statuses of every command.
  */
-import { validateAddress } from "./address";
+import { validateAddressList } from "./address";
 import { InvalidArgumentError } from "./errors";
+
+/**
+ * Exit statuses, one scheme for every command (shardkv, shardctl, shardkv bench,
+ * shardkv-local, shardkv-failpoint): 0 success; 1 a negative answer (get: absent; cas: not swapped; status: no
+ * leader); 2 usage error (unknown flag, malformed argument); 3 failure (unreachable, timed out,
+ * refused by the cluster), with one line on stderr saying why.
+ */
+export const exitOk = 0;
+/** The answer is "no": an absent key, a CAS not swapped, a controller group without a leader. */
+export const exitNegative = 1;
+/** A malformed command line. */
+export const exitUsage = 2;
+/** The operation failed: unreachable, timed out, refused. */
+export const exitFailure = 3;
+
+/** A message as one line for stderr: whitespace runs (newlines included) become one space. */
+export function oneLine(message: string): string {
+  return message.replace(/\s+/g, " ").trim();
+}
 
 /** A malformed command line; the tool prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -28,17 +47,13 @@ export function parseDuration(field: string, s: string): number {
 export function parseAddressList(field: string, s: string): string[] {
   if (s === "") throw usage(field, "empty address list");
   const addrs = s.split(",");
-  for (const a of addrs) {
-    if (a === "") throw usage(field, `empty address in ${JSON.stringify(s)}`);
-    try {
-      validateAddress(field, a);
-    } catch (e) {
-      if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
-      throw e;
-    }
+  if (addrs.includes("")) throw usage(field, `empty address in ${JSON.stringify(s)}`);
+  try {
+    validateAddressList(field, addrs);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
+    throw e;
   }
-  const dup = addrs.find((a, i) => addrs.indexOf(a) !== i);
-  if (dup !== undefined) throw usage(field, `${JSON.stringify(dup)} is listed twice`);
   return addrs;
 }
 

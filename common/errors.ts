@@ -14,7 +14,9 @@ export type ErrorCode =
   | "Corruption"
   | "LeadershipTransfer"
   | "WrongGroup"
-  | "Internal";
+  | "Internal"
+  | "Unreachable"
+  | "Aborted";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -44,11 +46,17 @@ export class LeadershipTransferError extends ShardKVError {
   }
 }
 
-/** The caller's deadline passed before the operation completed; it may or may not have run. */
+/**
+ * The caller's deadline passed before the operation completed; it may or may not have run.
+ * `why`, when given, says what the attempts ran into: `reason` in the user's terms (the
+ * message ends with it: "put timed out after 10 s: cannot reach group 2 (...): connection
+ * refused"; default: the cause's message) and `cause` the last typed error seen.
+ */
 export class TimeoutError extends ShardKVError {
   readonly code = "Timeout";
-  constructor(what: string, readonly afterMs: number) {
-    super(`${what} timed out after ${afterMs} ms`);
+  constructor(what: string, readonly afterMs: number, why?: { readonly reason?: string; readonly cause?: ShardKVError }) {
+    const reason = why?.reason ?? why?.cause?.message;
+    super(`${what} timed out after ${formatMs(afterMs)}${reason ? `: ${reason}` : ""}`, why?.cause ? { cause: why.cause } : undefined);
   }
 }
 
@@ -90,4 +98,36 @@ export class InternalError extends ShardKVError {
   constructor(message: string) {
     super(message);
   }
+}
+
+/**
+ * A server could not be reached, or stopped answering mid-call: connection refused, host name
+ * not found, connection lost. `server` names it for people ("controller 127.0.0.1:7001",
+ * "group 2 (127.0.0.1:9001)"); `reason` is what happened ("connection refused"). Retryable: a
+ * server that is still starting refuses connections. A write whose connection was lost may or
+ * may not have been applied (retries reuse its request id).
+ */
+export class UnreachableError extends ShardKVError {
+  readonly code = "Unreachable";
+  constructor(readonly server: string, readonly reason: string) {
+    super(`cannot reach ${server}: ${reason}`);
+  }
+}
+
+/**
+ * The caller aborted the operation through its AbortSignal; it stopped retrying at once.
+ * Like Node's own AbortError: `name` is "AbortError" and `cause` is the signal's reason. A
+ * write may or may not have been applied, as for a timeout.
+ */
+export class AbortError extends ShardKVError {
+  readonly code = "Aborted";
+  override readonly name = "AbortError";
+  constructor(what: string, reason?: unknown) {
+    super(`${what} was aborted`, { cause: reason });
+  }
+}
+
+/** Milliseconds for people: "500 ms", "2 s", "1.5 s". */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }

@@ -5,11 +5,15 @@
  *
  * Wire form: a gRPC status code chosen per error, and trailing metadata
  * `shardkv-code` = the error's code plus one `shardkv-<field>` entry per field.
+ *
+ * A failure of the transport itself (no ShardKV metadata: refused, name not found, deadline)
+ * is translated here too, into the user's terms: UnreachableError naming the server and what
+ * happened ("connection refused"), never grpc-js details ("No connection established...").
  */
 import * as grpc from "@grpc/grpc-js";
 import {
   BackpressureError, CorruptionError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError, type ErrorCode,
+  NotLeaderError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -23,6 +27,8 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   Stopped: grpc.status.UNAVAILABLE,
   Corruption: grpc.status.DATA_LOSS,
   Internal: grpc.status.INTERNAL,
+  Unreachable: grpc.status.UNAVAILABLE,
+  Aborted: grpc.status.CANCELLED,
 };
 
 function fieldsOf(e: ShardKVError): Record<string, string> {
@@ -33,6 +39,7 @@ function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof TimeoutError) return { "after-ms": String(e.afterMs) };
   if (e instanceof LeadershipTransferError) return { transferee: String(e.transferee) };
   if (e instanceof CorruptionError) return { file: e.file, detail: e.detail };
+  if (e instanceof UnreachableError) return { server: e.server, reason: e.reason };
   return {};
 }
 
@@ -90,6 +97,8 @@ function typedError(code: string, get: (field: string) => string, details: strin
       return new CorruptionError(get("file"), get("detail"));
     case "Internal":
       return new InternalError(details || "internal error");
+    case "Unreachable":
+      return new UnreachableError(get("server"), get("reason"));
     default:
       return undefined;
   }
@@ -97,18 +106,56 @@ function typedError(code: string, get: (field: string) => string, details: strin
 
 /**
  * Converts a failed call's error back into the typed error the server threw (a ShardKVError
- * already decoded, e.g. from a Batch answer, is returned as it is).
+ * already decoded, e.g. from a Batch answer, is returned as it is). `server` names the server
+ * called, for people ("controller 127.0.0.1:7001"), in the errors of the transport itself:
+ * UnreachableError (refused, name not found, connection lost, not a shardkv server) and
+ * TimeoutError with afterMs 0 (the call's own deadline passed: "this attempt timed out").
  */
-export function fromServiceError(e: unknown): ShardKVError {
+export function fromServiceError(e: unknown, server = "server"): ShardKVError {
   if (e instanceof ShardKVError) return e;
   const se = e as Partial<grpc.ServiceError>;
   const md = se.metadata;
   const typed = typedError(String(md?.get("shardkv-code")[0] ?? ""), (k) => String(md?.get(`shardkv-${k}`)[0] ?? ""), se.details ?? "");
   if (typed) return typed;
   // No ShardKV metadata: a transport-level failure (unreachable, deadline, cancelled).
-  if (se.code === grpc.status.DEADLINE_EXCEEDED) return new TimeoutError("call", 0);
-  if (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.CANCELLED) {
-    return new StoppedError(`server (${se.details ?? "unavailable"})`);
+  switch (se.code) {
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new TimeoutError(`call to ${server}`, 0);
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.CANCELLED:
+      return new UnreachableError(server, transportReason(se.details ?? ""));
+    case grpc.status.UNIMPLEMENTED:
+      // Something answers at that address, but not the shardkv service asked for.
+      return new UnreachableError(server, `it does not serve ${/\/([\w.]+\/\w+)$/.exec(se.details ?? "")?.[1] ?? "this service"} (is it the right address?)`);
+    default:
+      return new InternalError(`${server}: ${se.details ?? (e as Error)?.message ?? String(e)}`);
   }
-  return new InternalError(se.details ?? (e as Error)?.message ?? String(e));
+}
+
+/** What grpc-js transport details mean, in a few words ("connection refused"). */
+const transportReasons: readonly (readonly [RegExp, string])[] = [
+  [/ECONNREFUSED/, "connection refused"],
+  [/Name resolution failed|ENOTFOUND|EAI_AGAIN/, "host name not found"],
+  [/EHOSTUNREACH/, "host unreachable"],
+  [/ENETUNREACH/, "network unreachable"],
+  [/ETIMEDOUT/, "connection timed out"],
+  [/ECONNRESET|EPIPE|Connection dropped|Socket closed|Failed to connect/, "connection lost"],
+  [/Protocol error/, "it does not speak gRPC (is it the right address?)"],
+  [/Call cancelled|Channel shutdown|closed/i, "connection closed"],
+];
+
+/**
+ * A grpc-js status detail of a transport failure as a few words for people: "connection
+ * refused", "host name not found", "connection lost". An unknown detail passes with the
+ * grpc-js framing ("No connection established. Last error: ...", "Resolution note") cut off.
+ */
+export function transportReason(details: string): string {
+  for (const [re, reason] of transportReasons) if (re.test(details)) return reason;
+  const cut = details
+    .replace(/^No connection established\.\s*(Last error:\s*)?/, "")
+    .replace(/^Error:\s*/, "")
+    .replace(/\.?\s*Resolution note:.*$/s, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return cut === "" ? "unavailable" : cut;
 }

@@ -7,8 +7,13 @@
 import * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import type { Clock, Rng } from "../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError } from "../common/errors";
+import { validateAddressList } from "../common/address";
+import {
+  type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
+} from "../common/call-options";
+import { AbortError, InvalidArgumentError, NotLeaderError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
+import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { shardkv } from "../proto/gen/controller.js";
@@ -42,13 +47,17 @@ export class ControllerClient {
   private readonly deadlineMs: number;
   private readonly attemptMs: number;
 
+  /**
+   * Checks the addresses as shardctl does and the deadlines (TypeError or
+   * InvalidArgumentError naming the option); connects lazily, on the first call.
+   */
   constructor(private readonly opts: ControllerClientOptions) {
-    if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
+    validateAddressList("controllers", opts.controllers);
     this.clientId = randomBytes(clientIdBytes);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
-    this.deadlineMs = opts.deadlineMs ?? 10000;
-    this.attemptMs = opts.attemptMs ?? 2000;
+    this.deadlineMs = opts.deadlineMs === undefined ? 10000 : checkMs("deadlineMs", opts.deadlineMs);
+    this.attemptMs = opts.attemptMs === undefined ? 2000 : checkMs("attemptMs", opts.attemptMs);
   }
 
   get addresses(): readonly string[] {
@@ -66,25 +75,33 @@ export class ControllerClient {
 
   /**
    * Runs `call` against the leader (or the next replica), following hints and retrying
-   * retryable failures until the deadline. InvalidArgument is final.
+   * retryable failures until the deadline (the call's `deadlineMs`, else the client's), which
+   * fails with a TimeoutError saying what the replicas answered ("cannot reach controller ...:
+   * connection refused"), or until `signal` aborts (AbortError at once). InvalidArgument is
+   * final.
    */
-  private async withLeader<T>(what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>): Promise<T> {
-    const start = this.clock.nowMs();
-    const end = start + this.deadlineMs;
+  private async withLeader<T>(
+    what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>, opts: CallOptions | undefined,
+  ): Promise<T> {
+    const { deadlineMs, signal } = callLimits(opts, this.deadlineMs);
+    const end = this.clock.nowMs() + deadlineMs;
     let attempt = 0;
     let hops = 0;
-    let last: ShardKVError | undefined;
-    while (this.clock.nowMs() < end) {
+    const failures = new ServerFailures(controllerNaming, this.opts.controllers);
+    for (;;) {
+      throwIfAborted(signal, what);
+      if (this.clock.nowMs() >= end) throw failures.timeout(what, deadlineMs);
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
       const deadline = new Date(wallClockMs() + Math.min(this.attemptMs, Math.max(1, end - this.clock.nowMs())));
       try {
-        const r = await call(this.stub(target), deadline);
+        const r = await abortable(call(this.stub(target), deadline), signal, what);
         this.leader = target;
         return r;
       } catch (e) {
-        const err = fromServiceError(e);
+        if (e instanceof AbortError) throw e;
+        const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
-        last = err;
+        failures.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few times in a row; replicas with stale hints that name
           // each other fall through to the backoff below.
@@ -97,10 +114,9 @@ export class ControllerClient {
         this.next++;
         attempt++;
         const backoff = Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * (0.5 + this.rng.float());
-        await new Promise<void>((r) => this.clock.after(Math.min(backoff, Math.max(0, end - this.clock.nowMs())), r));
+        await sleepUnlessAborted(this.clock, Math.min(backoff, Math.max(0, end - this.clock.nowMs())), signal);
       }
     }
-    throw new TimeoutError(`controller ${what}${last ? ` (last error: ${last.message})` : ""}`, this.deadlineMs);
   }
 
   /**
@@ -108,52 +124,61 @@ export class ControllerClient {
    * each client's last (clientId, seq), so a request overtaken by a later one would be
    * refused as stale.
    */
-  private change(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
-    const run = this.changes.then(() => this.changeNow(method, req));
+  private change(method: "join" | "leave" | "move", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
+    const signal = callLimits(opts, this.deadlineMs).signal;
+    const run = this.changes.then(() => this.changeNow(method, req, opts));
     this.changes = run.catch(() => undefined);
-    return run;
+    // Aborted while waiting for an earlier change: reject at once; it is never sent.
+    return abortable(run, signal, method);
   }
 
   private changes: Promise<unknown> = Promise.resolve();
 
-  private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
+  private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
     return this.withLeader(method, (stub, deadline) => new Promise<ConfigNum>((resolve, reject) => {
       stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(err);
         else resolve(res!.configNum as ConfigNum);
       });
-    }));
+    }), opts);
   }
 
-  /** Adds groups (gid -> server addresses); resolves with the new config's number. */
-  join(groups: ReadonlyMap<GroupId, readonly string[]>): Promise<ConfigNum> {
-    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) });
+  /**
+   * Adds groups (gid -> server addresses); resolves with the new config's number. Every call
+   * takes `opts`: `deadlineMs` for this call (default: the client's), `signal` to abort it
+   * (AbortError at once). On TimeoutError or AbortError a change may or may not have been made
+   * (at most once).
+   */
+  join(groups: ReadonlyMap<GroupId, readonly string[]>, opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) }, opts);
   }
 
-  leave(gids: readonly GroupId[]): Promise<ConfigNum> {
-    return this.change("leave", { gids: [...gids] });
+  /** Removes groups; their shards move to the others. Options as for join. */
+  leave(gids: readonly GroupId[], opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("leave", { gids: [...gids] }, opts);
   }
 
-  move(shard: number, gid: GroupId): Promise<ConfigNum> {
-    return this.change("move", { shard, gid });
+  /** Assigns `shard` to group `gid`. Options as for join. */
+  move(shard: number, gid: GroupId, opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("move", { shard, gid }, opts);
   }
 
-  /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. */
-  query(num = -1): Promise<Config> {
+  /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. Options as for join. */
+  query(num = -1, opts?: CallOptions): Promise<Config> {
     return this.withLeader("query", (stub, deadline) => new Promise<Config>((resolve, reject) => {
       stub.query({ num }, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(err);
         else resolve(configFromWire(res!.config ?? {}));
       });
-    }));
+    }), opts);
   }
 
   /** Status of one replica (no leader following). */
   status(address: string, timeoutMs = 2000): Promise<ControllerStatus> {
     return new Promise((resolve, reject) => {
       this.stub(address).status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
-        if (err) reject(fromServiceError(err));
+        if (err) reject(fromServiceError(err, `controller ${address}`));
         else resolve(res!);
       });
     });
@@ -181,7 +206,7 @@ export class ControllerClient {
         }
       } catch (e) {
         if (signal?.aborted) return;
-        const err = fromServiceError(e);
+        const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);

@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { shardkv } from "../proto/gen/controller.js";
-import { grpcMethod } from "../common/grpc-service";
+import { grpcMethod, reconnectOptions } from "../common/grpc-service";
 
 const pb = shardkv.controller;
 const svc = "/shardkv.controller.Controller/";
@@ -49,8 +49,9 @@ const ClientCtor = grpc.makeGenericClientConstructor(controllerService, "Control
 
 /**
  * Opens a stub to one controller replica at `address` (insecure; loopback and private
- * networks). `options`: extra client options (a daemon's failpoint interceptor).
+ * networks), reconnecting at most 1 s apart (reconnectOptions). `options`: extra client
+ * options (a daemon's failpoint interceptor).
  */
 export function controllerStub(address: string, options: grpc.ClientOptions = {}): ControllerStub {
-  return new ClientCtor(address, grpc.credentials.createInsecure(), options) as unknown as ControllerStub;
+  return new ClientCtor(address, grpc.credentials.createInsecure(), { ...reconnectOptions, ...options }) as unknown as ControllerStub;
 }

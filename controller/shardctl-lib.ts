@@ -28,6 +28,7 @@ commands:
   move SHARD GID       assign one shard to a group
   query [NUM]          print config NUM (default, and for NUM beyond it: the latest)
   status               role, term, leader, applied index and latest config of every replica
+                       (waits up to --timeout for a leader; exit 1 if there is none)
   watch [--from NUM]   print the latest config (or every config from NUM), then each new
                        one as it commits, until interrupted (Ctrl-C)
   help                 print this text
@@ -39,8 +40,11 @@ options:
                        a bare number is seconds (default: ${timeoutMsDefault / 1000}s)
   -h, --help           print this text
 
-exit status: 0 success, 1 the operation failed (refused by the controller, timed out),
-2 usage error (unknown flag, malformed argument).
+exit status: 0 success; 1 no leader (status: the replicas that answered have none);
+2 usage error (unknown flag, malformed argument); 3 the operation failed (unreachable, timed
+out, refused by the controller; one line "shardctl: <reason>" on stderr). Every command
+retries until --timeout, so controllers that are still starting are waited for (status: until
+one of them is the leader).
 `;
 
 /** One command, validated for syntax. */
@@ -298,6 +302,11 @@ export function statusToJson(rs: readonly ReplicaStatus[]): object[] {
     : { address: r.address, up: false, error: r.error ?? "no answer" }));
 }
 
+/** The addresses of the replicas that say they are the leader. */
+export function statusLeaders(rs: readonly ReplicaStatus[]): string[] {
+  return rs.filter((r) => r.status?.role.toLowerCase() === "leader").map((r) => r.address);
+}
+
 /** `status` for people: one row per replica, then a summary line. Ends without a newline. */
 export function formatStatus(rs: readonly ReplicaStatus[]): string {
   const rows = rs.map((r) => {
@@ -308,24 +317,9 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
   });
   const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "ERROR"], rows);
   const up = rs.filter((r) => r.status);
-  const leaders = up.filter((r) => r.status!.role.toLowerCase() === "leader").map((r) => r.address);
+  const leaders = statusLeaders(rs);
   const summary = `${up.length}/${rs.length} up, ${leaders.length === 0 ? "no leader" : `leader ${leaders.join(", ")}`}`;
   return `${table}\n${summary}`;
-}
-
-/**
- * Makes a failure message fit one readable line: shortens grpc-js "No connection established"
- * details (as wrapped by StoppedError) to `unreachable (<cause>)`, and moves the last error of
- * a ControllerClient timeout after the timeout itself:
- * `controller join timed out after 10000 ms (last error: ...)`. Other messages pass unchanged
- * (newlines become spaces).
- */
-export function tidyErrorMessage(message: string): string {
-  let s = message.replace(/\s*\n\s*/g, " ");
-  s = s.replace(/server \(No connection established\. Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:[^)]*)?\) is stopped/g, "unreachable ($1)");
-  const m = /^controller (\S+) \(last error: (.*)\) timed out after (\d+) ms$/.exec(s);
-  if (m) s = `controller ${m[1]} timed out after ${m[3]} ms (last error: ${m[2]})`;
-  return s;
 }
 
 export { parseAddressList, parseDuration, timeoutMsMax };

@@ -5,20 +5,23 @@
  * the I/O: talks to the controllers through ControllerClient (leader hints, retries with the
  * same (clientId, seq)), prints, and sets the exit status.
  *
- * Exit status: 0 success; 1 the operation failed (the controller refused it, it timed out, no
- * replica answered); 2 usage error. A failure prints exactly one line on stderr:
- * `shardctl: <reason>`.
+ * Exit status (common/cli-args.ts, the same scheme as shardkv): 0 success; 1 no leader
+ * (status); 2 usage error; 3 the operation failed (the controller refused it, it timed out, no
+ * replica answered). A failure prints exactly one line on stderr: `shardctl: <reason>`.
  */
-import { InvalidArgumentError, ShardKVError } from "../common/errors";
+import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
+import { AbortError, ShardKVError } from "../common/errors";
 import type { ConfigNum } from "../common/ids";
+import { delay, realClock } from "../common/real-env";
+import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
 import { ControllerClient } from "./client";
 import type { Config } from "./config";
 import {
-  type Invocation, type ReplicaStatus, configToJson, formatConfig, formatStatus, parseArgs, statusToJson, tidyErrorMessage,
+  type Invocation, type ReplicaStatus, configToJson, formatConfig, formatStatus, parseArgs, statusLeaders, statusToJson,
   usageText,
 } from "./shardctl-lib";
 
-/** An operation failed (exit 1); the message is the one line printed. */
+/** An operation failed (exit 3); the message is the one line printed. */
 class OperationFailed extends Error {}
 
 // A closed pipe (`shardctl watch | head -1`) ends the program quietly, like any Unix tool.
@@ -55,11 +58,11 @@ async function change(inv: Invocation, client: ControllerClient): Promise<void> 
   printConfig(inv, created);
 }
 
-async function status(inv: Invocation, client: ControllerClient): Promise<void> {
-  const perReplicaMs = Math.min(inv.timeoutMs, 2000);
-  const rs: ReplicaStatus[] = await Promise.all(inv.controllers.map(async (address): Promise<ReplicaStatus> => {
+/** One round of Status calls, every replica at once; `failures` gets each one that failed. */
+function statusRound(inv: Invocation, client: ControllerClient, timeoutMs: number, failures: ServerFailures): Promise<ReplicaStatus[]> {
+  return Promise.all(inv.controllers.map(async (address): Promise<ReplicaStatus> => {
     try {
-      const s = await client.status(address, perReplicaMs);
+      const s = await client.status(address, timeoutMs);
       return {
         address,
         status: {
@@ -68,11 +71,33 @@ async function status(inv: Invocation, client: ControllerClient): Promise<void> 
         },
       };
     } catch (e) {
-      return { address, error: tidyErrorMessage(e instanceof Error ? e.message : String(e)) };
+      if (!(e instanceof ShardKVError)) throw e;
+      failures.record(address, e);
+      return { address, error: oneLine(shortReason(e)) };
     }
   }));
-  out(inv.json ? JSON.stringify(statusToJson(rs)) : formatStatus(rs));
-  if (!rs.some((r) => r.status)) throw new OperationFailed(`no controller replica answered (${inv.controllers.join(", ")})`);
+}
+
+/**
+ * Asks every replica for its status, round after round until one says it is the leader or
+ * the deadline passes (controllers that are still starting are waited for), and prints the
+ * last round. Returns the exit status: 0 a leader; 1 replicas answered but none is the
+ * leader. No replica answering at all is a failure (exit 3, one line on stderr).
+ */
+async function status(inv: Invocation, client: ControllerClient): Promise<number> {
+  const end = realClock.nowMs() + inv.timeoutMs;
+  for (let round = 0; ; round++) {
+    const failures = new ServerFailures(controllerNaming, inv.controllers);
+    const perReplicaMs = Math.max(1, Math.min(end - realClock.nowMs(), 2000));
+    const rs = await statusRound(inv, client, perReplicaMs, failures);
+    const pauseMs = Math.min(500, 50 * 2 ** Math.min(round, 4));
+    if (statusLeaders(rs).length > 0 || realClock.nowMs() + pauseMs >= end) {
+      out(inv.json ? JSON.stringify(statusToJson(rs)) : formatStatus(rs));
+      if (rs.some((r) => r.status)) return statusLeaders(rs).length > 0 ? exitOk : exitNegative;
+      throw new OperationFailed(failures.reason() ?? "no controller replica answered");
+    }
+    await delay(pauseMs);
+  }
 }
 
 /**
@@ -84,10 +109,14 @@ async function watch(inv: Invocation, client: ControllerClient, fromNum: ConfigN
   const stop = () => abort.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const aborted = new Promise<undefined>((r) => abort.signal.addEventListener("abort", () => r(undefined), { once: true }));
   try {
-    const from = fromNum ?? (await Promise.race([client.query(), aborted]))?.num;
-    if (from === undefined) return; // interrupted while looking up the latest config
+    let from = fromNum;
+    try {
+      from ??= (await client.query(-1, { signal: abort.signal })).num;
+    } catch (e) {
+      if (e instanceof AbortError) return; // interrupted while looking up the latest config
+      throw e;
+    }
     let first = true;
     for await (const c of client.watch(from, abort.signal)) {
       if (!inv.json && !first) out("");
@@ -100,7 +129,8 @@ async function watch(inv: Invocation, client: ControllerClient, fromNum: ConfigN
   }
 }
 
-async function run(inv: Invocation): Promise<void> {
+/** Runs the command; resolves with its exit status unless it failed (thrown). */
+async function run(inv: Invocation): Promise<number> {
   const client = new ControllerClient({
     controllers: inv.controllers,
     deadlineMs: inv.timeoutMs,
@@ -109,25 +139,29 @@ async function run(inv: Invocation): Promise<void> {
   try {
     const cmd = inv.command;
     switch (cmd.kind) {
-      case "join": case "leave": case "move": return await change(inv, client);
-      case "query": return printConfig(inv, await client.query(cmd.num));
+      case "join": case "leave": case "move": await change(inv, client); break;
+      case "query": printConfig(inv, await client.query(cmd.num)); break;
       case "status": return await status(inv, client);
-      case "watch": return await watch(inv, client, cmd.fromNum);
+      case "watch": await watch(inv, client, cmd.fromNum); break;
     }
+    return exitOk;
   } finally {
     client.close();
   }
 }
 
-/** The one line printed for a failure. */
+/**
+ * The one line printed for a failure: a typed error's message is already in the user's terms
+ * ("invalid gid: group 3 is already in config 4", "query timed out after 10 s: cannot reach
+ * controller 127.0.0.1:1: connection refused").
+ */
 function reasonOf(e: unknown): string {
-  if (e instanceof InvalidArgumentError) return e.message; // "invalid gid: group 3 is already in config 4"
   if (e instanceof ShardKVError || e instanceof OperationFailed) return e.message;
   return `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
 }
 
 const fail = (reason: string, code: number): void => {
-  process.stderr.write(`shardctl: ${tidyErrorMessage(reason)}\n`);
+  process.stderr.write(`shardctl: ${oneLine(reason)}\n`);
   process.exitCode = code;
 };
 
@@ -135,12 +169,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const parsed = parseArgs(argv, process.env);
   switch (parsed.kind) {
     case "help": process.stdout.write(usageText); return;
-    case "usage-error": return fail(parsed.message, 2);
+    case "usage-error": return fail(parsed.message, exitUsage);
     case "run":
       try {
-        await run(parsed.invocation);
+        process.exitCode = await run(parsed.invocation);
       } catch (e) {
-        fail(reasonOf(e), 1);
+        fail(reasonOf(e), exitFailure);
       }
   }
 }

@@ -12,7 +12,7 @@
  * Exit status: 0 done; 2 a bad command line or spec; 1 a daemon unreachable or without
  * failpoints (the others are still switched).
  */
-import { parseAddressList, UsageError } from "../common/cli-args";
+import { exitFailure, parseAddressList, UsageError } from "../common/cli-args";
 import { InvalidArgumentError } from "../common/errors";
 import { type FailpointSpec, parseFailpointSpec } from "../common/failpoints";
 import { FailpointAdminClient } from "../raft/transport/failpoint-admin";
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${address} ${state.text}${fired}\n`);
     } catch (e) {
       process.stderr.write(`shardkv-failpoint: ${address}: ${(e as Error).message}\n`);
-      status = 1;
+      status = exitFailure;
     } finally {
       client.close();
     }
@@ -78,6 +78,6 @@ main().then(
   (code) => process.exit(code),
   (e) => {
     process.stderr.write(`shardkv-failpoint: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
+    process.exit(exitFailure);
   },
 );

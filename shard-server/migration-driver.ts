@@ -15,7 +15,7 @@
  */
 import { assert } from "../common/assert";
 import type { Cancel, Clock, Logger } from "../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, UnreachableError } from "../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import type { Config } from "../controller/config";
 import type { ApplyResult } from "./apply";
@@ -180,7 +180,8 @@ export class MigrationDriver {
     const msg = (e as Error)?.message ?? String(e);
     if (this.lastWarn.get(name) === msg) return;
     this.lastWarn.set(name, msg);
-    const log = e instanceof NotLeaderError || e instanceof StoppedError ? this.opts.logger.debug : this.opts.logger.warn;
+    const quiet = e instanceof NotLeaderError || e instanceof StoppedError || e instanceof UnreachableError;
+    const log = quiet ? this.opts.logger.debug : this.opts.logger.warn;
     log(`${this.tag}: ${name}: ${msg}`);
   }
 

@@ -36,7 +36,7 @@ flags of every command:
   --dir DIR            cluster directory (default ${defaultDir})
   --help               this text
 
-exit status: 0 success, 1 the operation failed, 2 bad command line.`;
+exit status: 0 success, 2 bad command line, 3 the operation failed.`;
 
 export type LocalCommand =
   | { readonly kind: "help" }

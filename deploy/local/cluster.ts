@@ -480,7 +480,7 @@ export class LocalCluster {
     }
     const stub = s;
     return new Promise((res, rej) => {
-      stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e)) : res(r!)));
+      stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e, addr)) : res(r!)));
     });
   }
 

@@ -1,11 +1,11 @@
 /**
  * `shardkv-local`: starts a whole cluster on this machine and drives it (deploy/local/
  * args.ts has the command line, deploy/local/cluster.ts the launcher). Run as
- * `bin/shardkv-local ...`. Errors print one line on stderr; exit status 0 success, 1 the
- * operation failed, 2 bad command line.
+ * `bin/shardkv-local ...`. Errors print one line on stderr; exit status (common/cli-args.ts,
+ * the scheme of every shardkv command) 0 success, 2 bad command line, 3 the operation failed.
  */
 import { resolve } from "node:path";
-import { UsageError } from "../../common/cli-args";
+import { UsageError, exitFailure } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const msg = (e as Error).message;
     const [first, ...rest] = msg.split("\n");
     process.stderr.write(`shardkv-local ${cmd.kind}: ${first}\n${rest.length ? rest.join("\n") + "\n" : ""}`);
-    process.exit(1);
+    process.exit(exitFailure);
   }
 }
 

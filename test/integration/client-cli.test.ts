@@ -3,7 +3,8 @@
  * (three `shardkv-controller` daemons and one group of three `shardkv-server` daemons, started
  * by test/lib/shard-cluster.ts). put/get/append/delete/cas round-trip; get of an absent key
  * exits 1 with empty stdout; --json parses; a value can come from stdin ("-"); an oversized
- * key fails with one line on stderr naming the limit and the size, and writes nothing.
+ * key fails with one line on stderr naming the limit and the size, and writes nothing; a dead
+ * controller or group fails with exit 3 and one line naming it; a malformed address exits 2.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -123,5 +124,29 @@ describe("bin/shardkv against a running cluster", () => {
     const r = await shardkv(["frobnicate", "k"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  it("a dead controller: exit 3 and one line naming it; a malformed address: exit 2, nothing waited for", async () => {
+    onFail();
+    const dead = await runShardkv(["--controllers", "127.0.0.1:1", "--timeout", "1s", "get", "k"]);
+    expect(dead).toEqual({
+      code: 3, stdout: "", stderr: "shardkv: connect timed out after 1 s: cannot reach controller 127.0.0.1:1: connection refused\n",
+    });
+    for (const bad of ["abc", "1.2.3.4:99999"]) {
+      const r = await runShardkv(["--controllers", bad, "--timeout", "10m", "get", "k"]);
+      expect(r).toEqual({ code: 2, stdout: "", stderr: `shardkv: invalid --controllers: want host:port, got ${JSON.stringify(bad)}\n` });
+    }
+  });
+
+  // Last: it kills the group.
+  it("a failure (the group is down) exits 3 with one line naming the group, unlike an absent key (1)", async () => {
+    onFail();
+    expect((await shardkv(["get", "no-such-key"])).code).toBe(1);
+    for (const id of cluster!.alive(1)) await cluster!.kill(1, id);
+    const r = await runShardkv(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "2s", "get", "no-such-key"]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("");
+    const servers = cluster!.addresses(1).map((a) => a.replace(/\./g, "\\.")).join(", ");
+    expect(r.stderr).toMatch(new RegExp(`^shardkv: get on shard \\d+ timed out after 2 s: cannot reach group 1 \\(${servers}\\): connection refused\n$`));
   });
 });

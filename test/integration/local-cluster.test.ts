@@ -150,7 +150,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     expect(new Set(nodes.map(([, n]) => n.addr)).size).toBe(9);
 
     const again = await cli(["up", "--dir", dir, "--groups", "1"]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/already running/);
 
     kv = await ShardKV.connect({ controllers: c.controllers.map((n) => n.addr), deadlineMs: 30_000 });
@@ -185,7 +185,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     written.set("during-kill", "x");
 
     const unknown = await cli(["kill", "g9n9", "--dir", dir]);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/unknown node "g9n9"; nodes: c1 c2 c3 g1n1 g1n2 g1n3 g2n1 g2n2 g2n3/);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
 
@@ -213,7 +213,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     await kv!.put("during-pause", "y");
     written.set("during-pause", "y");
     const twice = await cli(["pause", "g2n1", "--dir", dir]);
-    expect(twice.code).toBe(1);
+    expect(twice.code).toBe(3);
     expect(twice.stderr).toMatch(/g2n1 is paused/);
     expect((await cli(["resume", "g2n1", "--dir", dir])).code).toBe(0);
     expect(procStateOf(pid)).not.toMatch(/[Tt]/);

@@ -3,7 +3,9 @@
  * daemons (test/lib/controller-cluster.ts). Joins, leaves and moves through the CLI and checks
  * the configs they create; every bad input exits non-zero with one line on stderr and creates
  * no new config; status shows three replicas and one leader; --json parses; watch streams new
- * configs until SIGINT; a kill -9 of the leader does not stop the CLI or lose history.
+ * configs until SIGINT; a kill -9 of the leader does not stop the CLI or lose history. Exit
+ * statuses: 2 usage, 3 refused or unreachable (one line naming the server), and for status 0
+ * a leader, 1 none; status waits for controllers that are still starting.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
@@ -11,6 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { ControllerClient } from "../../controller/client";
 import { configToJson } from "../../controller/shardctl-lib";
@@ -161,24 +164,24 @@ describe("shardctl against three controller daemons", () => {
     expect((await queryJson(1)).shards).toEqual(new Array(shardCount).fill(1));
   });
 
-  // [what, arguments, exit code, the one stderr line (a substring of it)]. Latest config is 4:
-  // groups 2 and 3.
+  // [what, arguments, exit code (2 usage, 3 refused by the controller), the one stderr line (a
+  // substring of it)]. Latest config is 4: groups 2 and 3.
   const badInputs: [string, string[], number, string][] = [
-    ["join a gid already present", ["join", "2=127.0.0.1:9999"], 1, "shardctl: invalid gid: group 2 is already in config 4"],
-    ["join a new gid and a present one", ["join", "5=127.0.0.1:9501", "3=127.0.0.1:9999"], 1, "shardctl: invalid gid: group 3 is already in config 4"],
+    ["join a gid already present", ["join", "2=127.0.0.1:9999"], 3, "shardctl: invalid gid: group 2 is already in config 4"],
+    ["join a new gid and a present one", ["join", "5=127.0.0.1:9501", "3=127.0.0.1:9999"], 3, "shardctl: invalid gid: group 3 is already in config 4"],
     ["join gid 0", ["join", "0=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
     ["join a negative gid", ["join", "-4=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "-4"'],
     ["join an empty address list", ["join", "5="], 2, "shardctl: invalid servers: group 5 has an empty server list"],
     ["join no address list at all", ["join", "5"], 2, 'shardctl: invalid join argument: want GID=ADDR[,ADDR...], got "5"'],
     ["join a malformed address", ["join", "5=localhost"], 2, 'shardctl: invalid servers of group 5: want host:port, got "localhost"'],
     ["join an empty address in the list", ["join", "5=127.0.0.1:9501,,127.0.0.1:9502"], 2, "shardctl: invalid servers of group 5: empty address"],
-    ["leave an unknown gid", ["leave", "7"], 1, "shardctl: invalid gid: group 7 is not in config 4"],
-    ["leave every group", ["leave", "2", "3"], 1, "shardctl: invalid gids: leaving every group (2,3) would orphan all 64 shards"],
+    ["leave an unknown gid", ["leave", "7"], 3, "shardctl: invalid gid: group 7 is not in config 4"],
+    ["leave every group", ["leave", "2", "3"], 3, "shardctl: invalid gids: leaving every group (2,3) would orphan all 64 shards"],
     ["leave gid 0", ["leave", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
-    ["move a shard = shard count", ["move", String(shardCount), "2"], 1, `shardctl: invalid shard: shard must be in [0, ${shardCount}), got ${shardCount}`],
-    ["move a shard far beyond", ["move", "1000000", "2"], 1, `shardctl: invalid shard: shard must be in [0, ${shardCount})`],
+    ["move a shard = shard count", ["move", String(shardCount), "2"], 3, `shardctl: invalid shard: shard must be in [0, ${shardCount}), got ${shardCount}`],
+    ["move a shard far beyond", ["move", "1000000", "2"], 3, `shardctl: invalid shard: shard must be in [0, ${shardCount})`],
     ["move a negative shard", ["move", "-1", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "-1"'],
-    ["move to a gid not in the config", ["move", "0", "9"], 1, "shardctl: invalid gid: group 9 is not in config 4"],
+    ["move to a gid not in the config", ["move", "0", "9"], 3, "shardctl: invalid gid: group 9 is not in config 4"],
     ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
     ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "x"'],
     ["an unknown flag", ["--force", "leave", "2"], 2, 'shardctl: unknown flag "--force"'],
@@ -195,12 +198,13 @@ describe("shardctl against three controller daemons", () => {
     expect(await latestNum()).toBe(before);
   });
 
-  it("a missing --controllers is a usage error; no reachable controller is a one-line timeout (exit 1)", async () => {
+  it("a missing --controllers is a usage error (exit 2); no reachable controller is a one-line timeout naming it (exit 3)", async () => {
     const missing = await shardctl(["query"], { controllers: false });
     expect(missing).toEqual({ code: 2, stdout: "", stderr: "shardctl: missing --controllers (or $SHARDKV_CONTROLLERS)\n" });
     const dead = await shardctl(["--controllers", "127.0.0.1:1", "--timeout", "500ms", "query"], { controllers: false });
-    expect(dead.code).toBe(1);
-    expect(dead.stderr).toMatch(/^shardctl: controller query timed out after 500 ms \(last error: .*\)\n$/);
+    expect(dead).toEqual({
+      code: 3, stdout: "", stderr: "shardctl: query timed out after 500 ms: cannot reach controller 127.0.0.1:1: connection refused\n",
+    });
   });
 
   it("takes the controllers from SHARDKV_CONTROLLERS", async () => {
@@ -248,5 +252,72 @@ describe("shardctl against three controller daemons", () => {
     });
     const all = JSON.parse(await ok(["--json", "status"])) as { up: boolean; role: string }[];
     expect(all.every((s) => s.up)).toBe(true);
+  });
+});
+
+/** A plain TCP listener on `address` that counts connections and drops each at once. */
+async function countingListener(address: string): Promise<{ connections: number; close(): Promise<void> }> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))];
+  const l = { connections: 0, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const server = createServer((s) => {
+    l.connections++;
+    s.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return l;
+}
+
+describe("shardctl status: waits for controllers that are starting; exit 0 leader, 1 no leader, 3 none reachable", () => {
+  let dir: string;
+  let cluster: ControllerCluster;
+  const status = (timeout: string): Promise<Run> => new Promise((resolve, reject) => {
+    execFile(shardctlBin, ["--controllers", cluster.addresses.join(","), "--timeout", timeout, "status"], { env: cliEnv(), timeout: 90_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== "number") reject(err);
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      });
+  });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-shardctl-status-"));
+    cluster = await ControllerCluster.start({ dir, shards: 8 });
+    await cluster.waitForLeader();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("started while no controller runs, it waits until one is the leader, then exits 0", async () => {
+    for (const id of [1, 2, 3]) await cluster.kill(id);
+    // Stand-ins on the controllers' ports show when the CLI has tried each one with nothing up.
+    const standIns = await Promise.all(cluster.addresses.map(countingListener));
+    const run = status("60s");
+    await waitFor(() => standIns.every((l) => l.connections >= 1), { timeoutMs: 30_000, what: "shardctl status to try every controller" });
+    await Promise.all(standIns.map((l) => l.close()));
+    await Promise.all([1, 2, 3].map((id) => cluster.restart(id)));
+    const r = await run;
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^\d\/3 up, leader 127\.0\.0\.1:\d+$/);
+  });
+
+  it("with no leader (2 of 3 killed) it exits 1 after --timeout; with none reachable, 3 and one line naming them", async () => {
+    await cluster.waitForLeader();
+    await cluster.kill(1);
+    await cluster.kill(2);
+    // The survivor has no quorum: once it has stepped down (CheckQuorum) nobody is leader.
+    await waitFor(async () => (await cluster.status(3))?.role !== "leader", { timeoutMs: 20_000, what: "controller 3 to step down" });
+    const noLeader = await status("1500ms");
+    expect(noLeader.code).toBe(1);
+    expect(noLeader.stderr).toBe("");
+    expect(noLeader.stdout.trimEnd().split("\n").at(-1)).toBe("1/3 up, no leader");
+    await cluster.kill(3);
+    const none = await status("1s");
+    expect(none.code).toBe(3);
+    expect(none.stderr).toBe(`shardctl: cannot reach any controller (${cluster.addresses.join(", ")}): connection refused\n`);
   });
 });

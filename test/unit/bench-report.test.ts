@@ -103,10 +103,10 @@ describe("runBenchTool", () => {
     expect(err.join("")).toBe('fake-bench: invalid --keys: want an integer from 1 to 10000000, got "x" (see fake-bench --help)\n');
   });
 
-  it("a failed setup: one line, exit 1", async () => {
+  it("a failed setup: one line, exit 3", async () => {
     const { err, io: tio } = io(false);
     const code = await runBenchTool(spec, async () => { throw new Error("no\nconnection"); }, ["--endpoints", "a:1", "--ops", "1"], tio);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(err.join("")).toBe("fake-bench: no connection\n");
   });
 });

@@ -8,7 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, WrongGroupError,
+  AbortError, BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
 } from "../../common/errors";
 import { toServiceError } from "../../common/grpc-errors";
 import type { ConfigNum, GroupId } from "../../common/ids";
@@ -21,6 +21,7 @@ import { shardkv as ctlpb } from "../../proto/gen/controller.js";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
 import { natsUrl, requireNats } from "../lib/nats";
+import { ManualClock } from "../lib/manual-clock";
 import { waitFor } from "../lib/wait";
 import { serveBatch, type BatchCall } from "../../shard-server/batch-stream";
 
@@ -470,5 +471,176 @@ describe("ShardKV client with NATS (needs NATS at 127.0.0.1:4222; .ci/run starts
     } finally {
       await nc.close();
     }
+  });
+});
+
+/** A port on loopback where nothing listens (bound, then closed): connections are refused. */
+async function closedPort(): Promise<string> {
+  const server = new grpc.Server();
+  const addr = await listen(server);
+  server.forceShutdown();
+  return addr;
+}
+
+/** `p`'s outcome, or "pending" if it has not settled within `ms` (real time). */
+function settledWithin<T>(p: Promise<T>, ms: number): Promise<{ value: T } | { error: unknown } | "pending"> {
+  return new Promise((resolve) => {
+    const cancel = realClock.after(ms, () => resolve("pending"));
+    p.then((value) => { cancel(); resolve({ value }); }, (error: unknown) => { cancel(); resolve({ error }); });
+  });
+}
+
+describe("ShardKV client: arguments checked at the call, per-call options, errors in the user's terms", () => {
+  it("connect rejects malformed controller addresses at once, as the CLI does (TypeError / InvalidArgumentError)", async () => {
+    const t0 = realClock.nowMs();
+    const cases: [unknown, unknown, RegExp][] = [
+      [["abc"], InvalidArgumentError, /^invalid controllers: want host:port, got "abc"$/],
+      [["1.2.3.4:99999"], InvalidArgumentError, /^invalid controllers: want host:port, got "1\.2\.3\.4:99999"$/],
+      [["127.0.0.1:1", "127.0.0.1:1"], InvalidArgumentError, /"127\.0\.0\.1:1" is listed twice/],
+      [[], InvalidArgumentError, /empty address list/],
+      ["127.0.0.1:1", TypeError, /^controllers must be an array of "host:port" strings, got string$/],
+      [[43], TypeError, /^controllers\[0\] must be a "host:port" string, got number$/],
+    ];
+    for (const [controllers, type, message] of cases) {
+      const err = await ShardKV.connect({ controllers: controllers as string[], deadlineMs: 3000 }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(controllers)).toBeInstanceOf(type);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(realClock.nowMs() - t0).toBeLessThan(1000); // nothing waited for a deadline
+    await expect(ShardKV.connect({ controllers: ["127.0.0.1:1"], deadlineMs: -5 })).rejects.toThrow(/invalid deadlineMs: must be a positive number/);
+  });
+
+  it("a key or value that is not a string or Uint8Array is a TypeError naming it; nothing is sent", async () => {
+    const g = await group(1);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    const calls: [() => Promise<unknown>, RegExp][] = [
+      [() => kv.put(43 as never, "v"), /^key must be a string or Uint8Array, got number$/],
+      [() => kv.put(null as never, "v"), /^key must be a string or Uint8Array, got null$/],
+      [() => kv.put("k", undefined as never), /^value must be a string or Uint8Array, got undefined$/],
+      [() => kv.append("k", { length: 1 } as never), /^value must be a string or Uint8Array, got object$/],
+      [() => kv.get([1, 2] as never), /^key must be a string or Uint8Array, got array$/],
+      [() => kv.getString(7 as never), /^key must be a string or Uint8Array, got number$/],
+      [() => kv.delete(true as never), /^key must be a string or Uint8Array, got boolean$/],
+      [() => kv.cas("k", undefined as never, "v"), /^expected must be a string, Uint8Array or null \(absent\), got undefined$/],
+      [() => kv.cas("k", null, 5 as never), /^next must be a string or Uint8Array, got number$/],
+      [() => kv.batch("ops" as never), /^ops must be an array, got string$/],
+      [() => kv.batch([{ type: "put", key: "a", value: "1" }, { type: "put", key: 1 as never, value: "2" }]), /^ops\[1\]\.key must be a string or Uint8Array, got number$/],
+      [() => kv.batch([{ type: "merge" as never, key: "a" }]), /^ops\[0\]\.type must be one of get, put, append, delete, cas, got "merge"$/],
+      [() => kv.put("k", "v", { deadlineMs: "1s" as never }), /^options\.deadlineMs must be a number of milliseconds, got string$/],
+      [() => kv.put("k", "v", { signal: {} as never }), /^options\.signal must be an AbortSignal, got object$/],
+    ];
+    for (const [call, message] of calls) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, String(message)).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toMatch(message);
+    }
+    await expect(kv.put("k", "v", { deadlineMs: 0 })).rejects.toThrow("invalid options.deadlineMs: must be a positive number of milliseconds, got 0");
+    expect(g[0]!.writes).toHaveLength(0);
+    expect(g[0]!.gets).toHaveLength(0);
+    expect(g[0]!.store.data.size).toBe(0); // in particular, no empty key
+  });
+
+  it("a refused group fails at the deadline naming the group, its server and 'connection refused'", async () => {
+    const dead = await closedPort();
+    const ctl = await FakeController.start({ num: 1 as ConfigNum, shards: [1, 1, 1, 1] as GroupId[], groups: new Map([[1 as GroupId, [dead]]]) });
+    const kv = await client(ctl, { deadlineMs: 600, attemptMs: 200 });
+    const err = await kv.put("x", "1").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toBe(`put on shard ${shardOf("x", shardCount)} timed out after 600 ms: cannot reach group 1 (${dead}): connection refused`);
+    expect((err as Error).cause).toBeInstanceOf(UnreachableError);
+  });
+
+  it("connect: 'cannot reach controller <addr>: connection refused', or 'no controller leader: 1 of 2 replicas reachable'", async () => {
+    const dead = await closedPort();
+    const refused = await ShardKV.connect({ controllers: [dead], deadlineMs: 500 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TimeoutError);
+    expect((refused as Error).message).toBe(`connect timed out after 500 ms: cannot reach controller ${dead}: connection refused`);
+    const follower = await FakeController.start(config(1, [1, 1, 1, 1], {}));
+    follower.onQuery = () => new NotLeaderError(0 as never);
+    const noLeader = await ShardKV.connect({ controllers: [follower.address, dead], deadlineMs: 500, attemptMs: 100 }).catch((e: unknown) => e);
+    expect((noLeader as Error).message).toBe("connect timed out after 500 ms: no controller leader: 1 of 2 replicas reachable");
+  });
+
+  it("no group joined yet: the timeout says so", async () => {
+    const ctl = await FakeController.start(config(1, [0, 0, 0, 0], {}));
+    const kv = await client(ctl);
+    const err = await kv.put("x", "1", { deadlineMs: 300 }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`put on shard ${shardOf("x", shardCount)} timed out after 300 ms: no group has joined the cluster yet (config 1)`);
+  });
+
+  it("a per-call deadline shorter than the client's is honoured", async () => {
+    const g = await group(1);
+    g[0]!.onGet = () => "drop";
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { deadlineMs: 30_000, attemptMs: 10_000 });
+    const t0 = realClock.nowMs();
+    const err = await kv.get("x", { deadlineMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).afterMs).toBe(300);
+    expect(realClock.nowMs() - t0).toBeLessThan(5000);
+  });
+
+  it("a per-call deadline longer than the client's is honoured too", async () => {
+    const g = await group(1);
+    // Six dropped attempts of 200 ms each outlast the client's 1 s deadline.
+    g[0]!.onWrite = (_req, n) => (n <= 6 ? "drop" : "default");
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { deadlineMs: 1000, attemptMs: 200 });
+    await kv.put("x", "1", { deadlineMs: 30_000 });
+    expect(g[0]!.writes.length).toBe(7);
+    expect(str(g[0]!.store.data.get("x"))).toBe("1");
+  });
+
+  it("an aborted call rejects at once with AbortError (cause: the reason) and sends nothing more", async () => {
+    const g = await group(1);
+    g[0]!.onWrite = (req) => (str(req.ops[0]!.key) === "x" ? new BackpressureError("queue", 1, 2) : "default");
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const clock = new ManualClock();
+    const kv = await ShardKV.connect({ controllers: [ctl.address], deadlineMs: 60_000, attemptMs: 10_000, clock });
+    clients.push(kv);
+    const ac = new AbortController();
+    const p = kv.put("x", "1", { signal: ac.signal });
+    // Each attempt is refused (Backpressure) and followed by a backoff on the test's clock.
+    await waitFor(() => g[0]!.writes.length === 1 && clock.pending === 1, { timeoutMs: 5000, what: "the first attempt and its backoff" });
+    clock.advance(1000);
+    await waitFor(() => g[0]!.writes.length === 2 && clock.pending === 1, { timeoutMs: 5000, what: "the second attempt and its backoff" });
+    const reason = new Error("the caller gave up");
+    const t0 = realClock.nowMs();
+    ac.abort(reason);
+    const out = await settledWithin(p, 2000);
+    expect(out).not.toBe("pending");
+    const err = (out as { error: unknown }).error;
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as Error).name).toBe("AbortError");
+    expect((err as Error).cause).toBe(reason);
+    expect(realClock.nowMs() - t0).toBeLessThan(1000);
+    // No timer is left to send it again, even long after its deadline; a later op's round trip
+    // over the same stream shows nothing more was sent.
+    expect(clock.pending).toBe(0);
+    clock.advance(120_000);
+    await kv.put("y", "2");
+    expect(g[0]!.writes.map((w) => str(w.ops[0]!.key))).toEqual(["x", "x", "y"]);
+  });
+
+  it("an abort while an attempt is in flight rejects at once; an aborted signal sends nothing", async () => {
+    const g = await group(1);
+    g[0]!.onWrite = () => "drop";
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { deadlineMs: 30_000, attemptMs: 20_000 });
+    const ac = new AbortController();
+    const p = kv.append("x", "1", { signal: ac.signal });
+    await waitFor(() => g[0]!.writes.length === 1, { timeoutMs: 5000, what: "the attempt to reach the server" });
+    const t0 = realClock.nowMs();
+    ac.abort();
+    const out = await settledWithin(p, 2000);
+    expect(out).not.toBe("pending");
+    expect((out as { error: unknown }).error).toMatchObject({ name: "AbortError", code: "Aborted" });
+    expect(realClock.nowMs() - t0).toBeLessThan(1000);
+    await expect(kv.get("x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    await expect(kv.batch([{ type: "put", key: "z", value: "1" }], { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    expect(g[0]!.gets).toHaveLength(0);
+    expect(g[0]!.writes).toHaveLength(1);
+    await expect(ShardKV.connect({ controllers: [ctl.address], signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
   });
 });
