@@ -31,6 +31,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect as natsConnect, type NatsConnection } from "nats";
+import { AttemptTimer } from "../common/attempt-timer";
 import type { Clock, Rng } from "../common/env";
 import {
   BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
@@ -54,7 +55,11 @@ export const valueBytesMax = 1024 * 1024;
 export const batchBytesMax = 1024 * 1024;
 /** Default deadline of one operation, retries included. */
 export const deadlineMsDefault = 10_000;
-/** Default deadline of one attempt against one server. */
+/**
+ * Default cap on the deadline of one attempt against one server. An attempt's own deadline
+ * is sized to the answers seen so far (common/attempt-timer.ts: a few round trips, at least
+ * 200 ms), doubled per timeout of the same operation up to this.
+ */
 export const attemptMsDefault = 2_000;
 /** The config is re-queried at most this often (WrongGroup storms share one query). */
 export const configRefreshMinMs = 50;
@@ -74,7 +79,10 @@ export interface ShardKVOptions {
   readonly nats?: string;
   /** Deadline of one operation, retries included. Default 10000 ms. */
   readonly deadlineMs?: number;
-  /** Deadline of one attempt against one server. Default min(2000, deadlineMs). */
+  /**
+   * Cap on the deadline of one attempt against one server (the deadline itself follows the
+   * answers' round trips, see attemptMsDefault). Default min(2000, deadlineMs).
+   */
   readonly attemptMs?: number;
   readonly clock?: Clock;
   readonly rng?: Rng;
@@ -190,6 +198,9 @@ export class ShardKV {
   private readonly rng: Rng;
   readonly deadlineMs: number;
   private readonly attemptMs: number;
+  /** Attempt deadlines of shard server requests and of controller queries. */
+  private readonly kvTimer: AttemptTimer;
+  private readonly ctlTimer: AttemptTimer;
 
   private constructor(private readonly opts: ShardKVOptions) {
     if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
@@ -198,6 +209,8 @@ export class ShardKV {
     this.deadlineMs = opts.deadlineMs ?? deadlineMsDefault;
     if (!(this.deadlineMs > 0)) throw new InvalidArgumentError("deadlineMs", `must be positive, got ${this.deadlineMs}`);
     this.attemptMs = opts.attemptMs ?? Math.min(attemptMsDefault, this.deadlineMs);
+    this.kvTimer = new AttemptTimer(this.attemptMs);
+    this.ctlTimer = new AttemptTimer(this.attemptMs);
   }
 
   /**
@@ -226,7 +239,7 @@ export class ShardKV {
   async get(key: Bytes): Promise<Uint8Array | undefined> {
     const k = toBytes(key);
     checkKey(k);
-    const r = await this.onShard("get", this.shardOf(k), (ch, deadline) => ch.get({ key: k }, deadline));
+    const r = await this.onShard("get", this.shardOf(k), k.length, (ch, deadline) => ch.get({ key: k }, deadline));
     return r.found ? plain(r.value) : undefined;
   }
 
@@ -278,7 +291,7 @@ export class ShardKV {
     });
     const results = new Array<BatchResult>(ops.length);
     const parts = await Promise.allSettled([...byShard].map(async ([shard, idx]) => {
-      const rs = await this.write(shard, idx.map((i) => wire[i]!.op));
+      const rs = await this.write(shard, idx.map((i) => wire[i]!.op), idx.reduce((n, i) => n + wire[i]!.bytes, 0));
       idx.forEach((i, j) => (results[i] = resultOf(rs[j])));
     }));
     const failed = parts.find((p): p is PromiseRejectedResult => p.status === "rejected");
@@ -311,15 +324,15 @@ export class ShardKV {
   private async single(op: BatchOp): Promise<BatchResult> {
     const w = wireOp(op);
     this.checkOpen();
-    const rs = await this.write(this.shardOf(w.key), [w.op]);
+    const rs = await this.write(this.shardOf(w.key), [w.op], w.bytes);
     return resultOf(rs[0]);
   }
 
   /** One write request (one seq for every attempt) to the group serving `shard`. */
-  private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[]): Promise<kvpb.kv.OpResult.$Properties[]> {
+  private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[], bytes: number): Promise<kvpb.kv.OpResult.$Properties[]> {
     const seq = this.nextSeq++;
     try {
-      const r = await this.onShard("write", shard, (ch, deadline) => ch.write({
+      const r = await this.onShard("write", shard, bytes, (ch, deadline) => ch.write({
         id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
         shard,
         ops,
@@ -354,12 +367,26 @@ export class ShardKV {
 
   /**
    * Runs `call` against the group serving `shard` until it succeeds, fails finally
-   * (InvalidArgument) or the deadline passes (TimeoutError).
+   * (InvalidArgument) or the deadline passes (TimeoutError). `bytes`: the request's keys and
+   * values (its attempts get time for them).
+   *
+   * A timed-out attempt is most often a request or an answer lost on the way: the same server
+   * is asked again at once, with twice the deadline; a second timeout in a row there, or one
+   * of a deadline already at the cap, moves on to the next server at once (a dead or stopping
+   * server fails its stream at once instead). A timed-out attempt is not abandoned: it was
+   * maybe only slow, and its answer, arriving while a later attempt is out, completes the
+   * operation (every attempt carries the same request: for a write the same client id and
+   * seq, whose one execution all answers report; a get's answer reads at a point inside the
+   * operation's interval).
    */
-  private async onShard<T>(what: string, shard: ShardId, call: (ch: BatchChannel, deadline: number) => Promise<T>): Promise<T> {
+  private async onShard<T>(what: string, shard: ShardId, bytes: number, call: (ch: BatchChannel, deadline: number) => Promise<T>): Promise<T> {
     const end = this.clock.nowMs() + this.deadlineMs;
     let attempt = 0;
     let hops = 0;
+    let timedOut = 0;
+    let timedOutAt: string | undefined;
+    /** Timed-out attempts of this operation that may still be answered. */
+    const late = new Set<Promise<T>>();
     let last: ShardKVError | undefined;
     for (;;) {
       this.checkOpen();
@@ -378,21 +405,36 @@ export class ShardKV {
         continue;
       }
       const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
-      const attemptMs = Math.max(1, Math.min(this.attemptMs, end - now));
+      const sized = this.kvTimer.attemptMs(bytes, timedOut);
+      const attemptMs = Math.max(1, Math.min(sized, end - now));
       try {
-        const r = await call(this.channel(target), wallClockMs() + attemptMs);
+        const r = await this.answerOf(call(this.channel(target), wallClockMs() + (end - now)), attemptMs, late);
+        this.kvTimer.observe(this.clock.nowMs() - now);
         this.leaders.set(gid, target);
         return r;
       } catch (e) {
         if (this.closed) throw new StoppedError("shardkv client");
         let err = fromServiceError(e);
         if (err instanceof InvalidArgumentError) throw err;
-        if (err instanceof TimeoutError && err.afterMs === 0) {
+        const lost = err instanceof TimeoutError && err.afterMs === 0;
+        if (lost) {
           // A transport deadline: say which attempt. One cut short by the caller's deadline
           // says nothing new; keep the previous error for the final message.
-          if (last && attemptMs < this.attemptMs) continue;
+          if (last && attemptMs < sized) continue;
           err = new TimeoutError(`attempt at ${target}`, attemptMs);
+          timedOut++;
+          if (timedOutAt !== target && sized < this.attemptMs) {
+            // The first timeout here, of a deadline sized to the answers seen: most likely
+            // a lost request or answer; ask the same server again at once.
+            timedOutAt = target;
+            last = err;
+            continue;
+          }
+        } else {
+          // An answer (an error one): its round trip counts like a success's.
+          this.kvTimer.observe(this.clock.nowMs() - now);
         }
+        timedOutAt = undefined;
         last = err;
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few hops in a row (stale hints fall through to backoff).
@@ -420,9 +462,33 @@ export class ShardKV {
             if (this.config!.num > before) continue;
           }
         }
-        await this.sleep(this.backoffMs(attempt++, end));
+        // After a timeout the next server is asked at once: the wait was the timeout.
+        if (!lost) await this.sleep(this.backoffMs(attempt++, end));
       }
     }
+  }
+
+  /**
+   * The answer to `attempt`, or to one of the `late` earlier attempts of the same operation,
+   * whichever comes first; TimeoutError(afterMs 0) after `ms` (`attempt` is then added to
+   * `late`). Failures of late attempts are ignored: a later attempt superseded them.
+   */
+  private answerOf<T>(attempt: Promise<T>, ms: number, late: Set<Promise<T>>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const settle = (f: () => void): void => {
+        if (done) return;
+        done = true;
+        cancel();
+        f();
+      };
+      const cancel = this.clock.after(ms, () => settle(() => {
+        late.add(attempt);
+        reject(new TimeoutError("call", 0));
+      }));
+      attempt.then((v) => settle(() => resolve(v)), (e: unknown) => settle(() => reject(e)));
+      for (const p of late) p.then((v) => settle(() => resolve(v)), () => undefined);
+    });
   }
 
   /** Installs `c` if it is newer than the config we have. */
@@ -479,6 +545,7 @@ export class ShardKV {
   private async queryOnce(end: number): Promise<Config> {
     const ctls = this.opts.controllers;
     let last: unknown;
+    let timedOut = 0;
     for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
       this.checkOpen();
       const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
@@ -487,14 +554,18 @@ export class ShardKV {
         stub = controllerQueryStub(target);
         this.ctlStubs.set(target, stub);
       }
-      const deadline = wallClockMs() + Math.max(1, Math.min(this.attemptMs, end - this.clock.nowMs()));
+      const sent = this.clock.nowMs();
+      const deadline = wallClockMs() + Math.max(1, Math.min(this.ctlTimer.attemptMs(0, timedOut), end - sent));
       try {
         const r = await unary(stub.query, stub, { num: -1 }, deadline);
+        this.ctlTimer.observe(this.clock.nowMs() - sent);
         this.ctlLeader = target;
         return configFromWire(r.config ?? {});
       } catch (e) {
         const err = fromServiceError(e);
         if (err instanceof InvalidArgumentError) throw err;
+        if (err instanceof TimeoutError) timedOut++;
+        else this.ctlTimer.observe(this.clock.nowMs() - sent);
         last = err;
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {
           this.ctlLeader = err.leaderAddress;
