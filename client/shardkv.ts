@@ -42,7 +42,7 @@ import { realClock, realRng, wallClockMs } from "../common/real-env";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { shardkv as kvpb } from "../proto/gen/shardkv.js";
-import { BatchChannel } from "./batch-channel";
+import { BatchChannel, LateTimeoutError } from "./batch-channel";
 import {
   configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
 } from "./stubs";
@@ -239,7 +239,7 @@ export class ShardKV {
   async get(key: Bytes): Promise<Uint8Array | undefined> {
     const k = toBytes(key);
     checkKey(k);
-    const r = await this.onShard("get", this.shardOf(k), k.length, (ch, deadline) => ch.get({ key: k }, deadline));
+    const r = await this.onShard("get", this.shardOf(k), k.length, (ch, deadline, keepUntil) => ch.get({ key: k }, deadline, keepUntil));
     return r.found ? plain(r.value) : undefined;
   }
 
@@ -332,11 +332,11 @@ export class ShardKV {
   private async write(shard: ShardId, ops: kvpb.kv.Op.$Properties[], bytes: number): Promise<kvpb.kv.OpResult.$Properties[]> {
     const seq = this.nextSeq++;
     try {
-      const r = await this.onShard("write", shard, bytes, (ch, deadline) => ch.write({
+      const r = await this.onShard("write", shard, bytes, (ch, deadline, keepUntil) => ch.write({
         id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
         shard,
         ops,
-      }, deadline));
+      }, deadline, keepUntil));
       return r.results;
     } finally {
       // Answered, or abandoned at the deadline / on a final error: never sent again.
@@ -379,14 +379,16 @@ export class ShardKV {
    * seq, whose one execution all answers report; a get's answer reads at a point inside the
    * operation's interval).
    */
-  private async onShard<T>(what: string, shard: ShardId, bytes: number, call: (ch: BatchChannel, deadline: number) => Promise<T>): Promise<T> {
+  private async onShard<T>(
+    what: string, shard: ShardId, bytes: number, call: (ch: BatchChannel, deadline: number, keepUntil: number) => Promise<T>,
+  ): Promise<T> {
     const end = this.clock.nowMs() + this.deadlineMs;
     let attempt = 0;
     let hops = 0;
     let timedOut = 0;
     let timedOutAt: string | undefined;
-    /** Timed-out attempts of this operation that may still be answered. */
-    const late = new Set<Promise<T>>();
+    /** Timed-out attempts of this operation that may still be answered (LateTimeoutError). */
+    const late: Promise<T>[] = [];
     let last: ShardKVError | undefined;
     for (;;) {
       this.checkOpen();
@@ -408,8 +410,11 @@ export class ShardKV {
       const sized = this.kvTimer.attemptMs(bytes, timedOut);
       const attemptMs = Math.max(1, Math.min(sized, end - now));
       try {
-        const r = await this.answerOf(call(this.channel(target), wallClockMs() + (end - now)), attemptMs, late);
-        this.kvTimer.observe(this.clock.nowMs() - now);
+        const wall = wallClockMs();
+        const sent = call(this.channel(target), wall + attemptMs, wall + (end - now));
+        const r = await (late.length === 0 ? sent : Promise.race([sent, ...late]));
+        // Karn's rule: once an attempt timed out, whose answer this is stays unknown.
+        if (late.length === 0) this.kvTimer.observe(this.clock.nowMs() - now);
         this.leaders.set(gid, target);
         return r;
       } catch (e) {
@@ -417,6 +422,7 @@ export class ShardKV {
         let err = fromServiceError(e);
         if (err instanceof InvalidArgumentError) throw err;
         const lost = err instanceof TimeoutError && err.afterMs === 0;
+        if (e instanceof LateTimeoutError) late.push(e.late as Promise<T>);
         if (lost) {
           // A transport deadline: say which attempt. One cut short by the caller's deadline
           // says nothing new; keep the previous error for the final message.
@@ -466,29 +472,6 @@ export class ShardKV {
         if (!lost) await this.sleep(this.backoffMs(attempt++, end));
       }
     }
-  }
-
-  /**
-   * The answer to `attempt`, or to one of the `late` earlier attempts of the same operation,
-   * whichever comes first; TimeoutError(afterMs 0) after `ms` (`attempt` is then added to
-   * `late`). Failures of late attempts are ignored: a later attempt superseded them.
-   */
-  private answerOf<T>(attempt: Promise<T>, ms: number, late: Set<Promise<T>>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let done = false;
-      const settle = (f: () => void): void => {
-        if (done) return;
-        done = true;
-        cancel();
-        f();
-      };
-      const cancel = this.clock.after(ms, () => settle(() => {
-        late.add(attempt);
-        reject(new TimeoutError("call", 0));
-      }));
-      attempt.then((v) => settle(() => resolve(v)), (e: unknown) => settle(() => reject(e)));
-      for (const p of late) p.then((v) => settle(() => resolve(v)), () => undefined);
-    });
   }
 
   /** Installs `c` if it is newer than the config we have. */
