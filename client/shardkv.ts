@@ -11,8 +11,10 @@
  * group is looked up in the latest config the client knows (Query(-1) on connect, again on
  * WrongGroup at most every `configRefreshMinMs`, concurrent refreshes sharing one query, and
  * on a NATS push on `shardkv.config` when `nats` is given). A leader is cached per group;
- * NotLeader hints (the leader's address) are followed; a timeout or an unreachable server
- * moves on to the group's next server.
+ * NotLeader hints (the leader's address) are followed; an unreachable server, or a second
+ * timeout in a row at one server, moves on to the group's next server. Attempt deadlines
+ * follow the answers seen (common/attempt-timer.ts), so a lost request or reply costs a few
+ * round trips, not the 2 s cap.
  *
  * At most once: every write request (put, append, delete, cas, each per-shard part of a batch)
  * carries the client id (16 random bytes) and its own sequence number; a retry reuses both,
