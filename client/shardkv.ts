@@ -60,7 +60,7 @@ export const deadlineMsDefault = 10_000;
 /**
  * Default cap on the deadline of one attempt against one server. An attempt's own deadline
  * is sized to the answers seen so far (common/attempt-timer.ts: a few round trips, at least
- * 200 ms), doubled per timeout of the same operation up to this.
+ * 200 ms), doubled per timeout of the same operation after the first, up to this.
  */
 export const attemptMsDefault = 2_000;
 /** The config is re-queried at most this often (WrongGroup storms share one query). */
@@ -373,7 +373,7 @@ export class ShardKV {
    * values (its attempts get time for them).
    *
    * A timed-out attempt is most often a request or an answer lost on the way: the same server
-   * is asked again at once, with twice the deadline; a second timeout in a row there, or one
+   * is asked again at once, with the same deadline; a second timeout in a row there, or one
    * of a deadline already at the cap, moves on to the next server at once (a dead or stopping
    * server fails its stream at once instead). A timed-out attempt is not abandoned: it was
    * maybe only slow, and its answer, arriving while a later attempt is out, completes the

@@ -6,9 +6,11 @@
  * loses a request or a reply now and then every loss costs that whole deadline (2 s) although
  * answers take tens of milliseconds; sized this way a loss costs a few round trips.
  *
- * Each further timeout of the same operation doubles its next attempt's deadline (RFC 6298
- * §5.5), up to the caller's fixed cap: a server that is slow rather than lossy (a large
- * apply, an election) still gets the time it needs, and a retry storm cannot build up.
+ * The first timeout of an operation keeps the deadline: a lost message is its likely cause,
+ * and callers still take a late answer to the timed-out attempt, so asking again at once
+ * loses nothing. Each further timeout doubles it (RFC 6298 §5.5), up to the caller's fixed
+ * cap: a server that is slow rather than lossy (a large apply, an election) still gets the
+ * time it needs, and a retry storm cannot build up.
  * Only answered attempts are sampled (Karn's rule: a retry is a new request, a late answer
  * to a timed-out one is dropped), errors included, since they are answers too.
  */
@@ -47,11 +49,11 @@ export class AttemptTimer {
   /**
    * The deadline of an attempt carrying `bytes` of keys and values, after `timedOut` earlier
    * attempts of the same operation timed out: srtt + 4 rttvar + the bytes' time, at least the
-   * minimum, doubled per timeout, at most the cap.
+   * minimum, doubled per timeout after the first, at most the cap.
    */
   attemptMs(bytes = 0, timedOut = 0): number {
     const sized = this.sampled ? Math.max(this.minMs, this.srttMs + 4 * this.rttvarMs) : attemptMsInitial;
     const base = sized + bytes * attemptMsPerByte;
-    return Math.min(this.capMs, base * 2 ** Math.min(timedOut, 16));
+    return Math.min(this.capMs, base * 2 ** Math.min(Math.max(0, timedOut - 1), 16));
   }
 }

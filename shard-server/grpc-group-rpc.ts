@@ -18,9 +18,9 @@ import type { ShardChunkIn } from "./types";
 export const pullDeadlineMs = 120_000;
 /**
  * The longest deadline of one DeleteShard call. A call's own deadline follows the answers
- * seen (common/attempt-timer.ts: a few round trips, at least 200 ms), doubled per timeout in
- * a row for the same shard up to this: a delete lost on the way is asked again within a
- * fraction of a second (the previous owner's shard stays in handoff, and the next config
+ * seen (common/attempt-timer.ts: a few round trips, at least 200 ms), doubled per further
+ * timeout in a row for the same shard up to this: a delete lost on the way is asked again
+ * within a fraction of a second (the previous owner's shard stays in handoff, and the next config
  * waits, until one arrives), while a delete that is slow to apply still gets its time.
  */
 export const deleteDeadlineMs = 5000;

@@ -1,7 +1,7 @@
 /**
  * common/attempt-timer.ts: attempt deadlines from the round trips of answered attempts
  * (RFC 6298: srtt + 4 rttvar), with the initial deadline before any answer, the floor, the
- * time per byte, the doubling per timeout of the same operation and the cap.
+ * time per byte, the doubling per timeout of the same operation after the first, and the cap.
  */
 import { describe, expect, it } from "vitest";
 import { AttemptTimer, attemptMsInitial, attemptMsMin, attemptMsPerByte } from "../../common/attempt-timer";
@@ -10,7 +10,7 @@ describe("AttemptTimer", () => {
   it("before any answer: the initial deadline, never above the cap", () => {
     expect(new AttemptTimer(2000).attemptMs()).toBe(attemptMsInitial);
     expect(new AttemptTimer(300).attemptMs()).toBe(300);
-    expect(new AttemptTimer(5000).attemptMs(0, 1)).toBe(2 * attemptMsInitial);
+    expect(new AttemptTimer(5000).attemptMs(0, 2)).toBe(2 * attemptMsInitial);
   });
 
   it("fast answers: the floor, not the cap", () => {
@@ -41,12 +41,12 @@ describe("AttemptTimer", () => {
     expect(jittery.attemptMs()).toBeGreaterThan(300);
   });
 
-  it("time for the request's bytes; doubled per timeout; at most the cap", () => {
+  it("time for the request's bytes; kept after a first timeout, doubled after each further one; at most the cap", () => {
     const t = new AttemptTimer(2000);
     for (let i = 0; i < 20; i++) t.observe(10);
     expect(t.attemptMs(1024 * 1024)).toBe(attemptMsMin + 1024 * 1024 * attemptMsPerByte);
     expect(1024 * 1024 * attemptMsPerByte).toBe(250);
-    expect([0, 1, 2, 3, 4].map((n) => t.attemptMs(0, n))).toEqual([200, 400, 800, 1600, 2000]);
+    expect([0, 1, 2, 3, 4, 5].map((n) => t.attemptMs(0, n))).toEqual([200, 200, 400, 800, 1600, 2000]);
     expect(t.attemptMs(0, 1000)).toBe(2000);
   });
 
