@@ -318,14 +318,15 @@ describe("ShardKV client routing", () => {
     const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
     const kv = await client(ctl, { attemptMs: 2000 });
     for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v"); // answered within milliseconds
-    expect(g[0]!.writes).toHaveLength(10);
-    g[0]!.onWrite = (_req, n) => (n === 11 ? "drop" : "default");
+    // (Counted from here: on a loaded machine a warm-up answer may have been slow and retried.)
+    const [n0, m0] = [g[0]!.writes.length, g[1]!.writes.length];
+    g[0]!.onWrite = (_req, n) => (n === n0 + 1 ? "drop" : "default");
     const t0 = realClock.nowMs();
     await kv.put("x", "1");
-    expect(realClock.nowMs() - t0).toBeLessThan(1500);
-    expect(g[0]!.writes).toHaveLength(12);
-    expect(g[1]!.writes).toHaveLength(0);
-    expect(g[0]!.writes[11]!.id!.seq).toBe(g[0]!.writes[10]!.id!.seq);
+    expect(realClock.nowMs() - t0).toBeLessThan(1900); // the first attempt alone took the 2 s cap
+    expect(g[0]!.writes.length).toBe(n0 + 2);
+    expect(g[1]!.writes.length).toBe(m0);
+    expect(g[0]!.writes[n0 + 1]!.id!.seq).toBe(g[0]!.writes[n0]!.id!.seq);
   });
 
   it("two timeouts in a row at one server move on to the next", async () => {
@@ -333,11 +334,12 @@ describe("ShardKV client routing", () => {
     const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
     const kv = await client(ctl, { attemptMs: 2000 });
     for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v");
-    g[0]!.onWrite = (_req, n) => (n > 10 ? "drop" : "default");
+    const [n0, m0] = [g[0]!.writes.length, g[1]!.writes.length];
+    g[0]!.onWrite = (_req, n) => (n > n0 ? "drop" : "default");
     await kv.put("x", "1");
-    expect(g[0]!.writes).toHaveLength(12);
-    expect(g[1]!.writes).toHaveLength(1);
-    expect(g[1]!.writes[0]!.id!.seq).toBe(g[0]!.writes[10]!.id!.seq);
+    expect(g[0]!.writes.length).toBe(n0 + 2);
+    expect(g[1]!.writes.length).toBe(m0 + 1);
+    expect(g[1]!.writes[m0]!.id!.seq).toBe(g[0]!.writes[n0]!.id!.seq);
   });
 
   it("a timed-out attempt's late answer completes the operation while its retries are lost", async () => {
@@ -346,18 +348,19 @@ describe("ShardKV client routing", () => {
     const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
     const kv = await client(ctl, { attemptMs: 2000 });
     for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v");
+    const n0 = srv.writes.length;
     let release: (() => void) | undefined;
     srv.onWrite = (req, n) => {
       // The first attempt is slow (answered when the test says), every retry is lost.
-      if (n === 11) return new Promise((r) => (release = () => r({ results: srv.store.apply(req) }))) as never;
-      return n > 11 ? "drop" : "default";
+      if (n === n0 + 1) return new Promise((r) => (release = () => r({ results: srv.store.apply(req) }))) as never;
+      return n > n0 + 1 ? "drop" : "default";
     };
     const put = kv.put("x", "late");
-    await waitFor(() => srv.writes.length >= 12, { timeoutMs: 4000, what: "a retry of the slow write" });
+    await waitFor(() => srv.writes.length >= n0 + 2, { timeoutMs: 4000, what: "a retry of the slow write" });
     release!();
     await put;
     expect(str(srv.store.data.get("x"))).toBe("late");
-    expect(new Set(srv.writes.slice(10).map((w) => w.id!.seq)).size).toBe(1);
+    expect(new Set(srv.writes.slice(n0).map((w) => w.id!.seq)).size).toBe(1);
   });
 
   it("concurrent ops get distinct seqs; acked_below advances past answered ones", async () => {
