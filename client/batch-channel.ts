@@ -7,7 +7,10 @@
  * Deadlines without a timer per request: one sweep every `sweepMs` while anything is in
  * flight fails the requests whose deadline passed with TimeoutError(afterMs 0), the same
  * error a unary call's transport deadline gives (the caller treats it as "this attempt
- * timed out"). A late answer to a timed-out request is dropped.
+ * timed out"). A request sent with `keepUntil` beyond its deadline fails with
+ * LateTimeoutError instead and stays in flight until then: its answer, if it comes, settles
+ * the error's `late` promise (an error answer is ignored), so a caller that retried the
+ * request can take whichever answer comes first. Otherwise a late answer is dropped.
  *
  * A stream that fails or ends fails every request in flight on it (UnreachableError naming
  * the server for a refused or lost connection, StoppedError for a stopping server: the caller
@@ -31,10 +34,36 @@ export const batchSendBytesMax = kvStreamBatchBytesMax;
 export const sweepMs = 20;
 
 interface Pending {
-  readonly resolve: (r: Response) => void;
+  /** Settles the caller's promise with `reply` of the answer. */
+  readonly resolve: (v: never) => void;
   readonly reject: (e: ShardKVError) => void;
+  /** The caller's part of an answer (throws for a malformed one). */
+  readonly reply: (r: Response) => unknown;
   /** Wall-clock ms. */
   readonly deadline: number;
+  /** Wall-clock ms until which a timed-out request still waits for a late answer (0: not). */
+  readonly keepUntil: number;
+}
+
+/**
+ * An attempt that timed out (afterMs 0, as a transport deadline) whose request is still in
+ * flight: `late` resolves with its answer if one arrives before the `keepUntil` it was sent
+ * with, and never settles otherwise.
+ */
+export class LateTimeoutError<T> extends TimeoutError {
+  constructor(readonly late: Promise<T>) {
+    super("call", 0);
+  }
+}
+
+function getReplyOf(r: Response): shardkv.kv.GetReply {
+  if (!r.get) throw new InternalError(`batch answer ${r.requestId} to a get carries no get reply`);
+  return r.get as shardkv.kv.GetReply;
+}
+
+function writeReplyOf(r: Response): shardkv.kv.WriteReply {
+  if (!r.write) throw new InternalError(`batch answer ${r.requestId} to a write carries no write reply`);
+  return r.write as shardkv.kv.WriteReply;
 }
 
 export class BatchChannel {
@@ -51,20 +80,16 @@ export class BatchChannel {
   /** `server`: the server's address, named in its transport errors. */
   constructor(private readonly stub: KvStub, private readonly server = "server") {}
 
-  /** A linearizable read; `deadline` in wall-clock ms. */
-  async get(req: shardkv.kv.GetRequest.$Properties, deadline: number): Promise<shardkv.kv.GetReply> {
-    const r = await this.send({ get: req }, req.key?.length ?? 0, deadline);
-    if (!r.get) throw new InternalError(`batch answer ${r.requestId} to a get carries no get reply`);
-    return r.get as shardkv.kv.GetReply;
+  /** A linearizable read; `deadline` and `keepUntil` (see LateTimeoutError) in wall-clock ms. */
+  get(req: shardkv.kv.GetRequest.$Properties, deadline: number, keepUntil = 0): Promise<shardkv.kv.GetReply> {
+    return this.send({ get: req }, req.key?.length ?? 0, deadline, keepUntil, getReplyOf);
   }
 
-  /** One write request; `deadline` in wall-clock ms. */
-  async write(req: shardkv.kv.WriteRequest.$Properties, deadline: number): Promise<shardkv.kv.WriteReply> {
+  /** One write request; `deadline` and `keepUntil` (see LateTimeoutError) in wall-clock ms. */
+  write(req: shardkv.kv.WriteRequest.$Properties, deadline: number, keepUntil = 0): Promise<shardkv.kv.WriteReply> {
     let bytes = 0;
     for (const op of req.ops ?? []) bytes += (op.key?.length ?? 0) + (op.value?.length ?? 0) + (op.expected?.length ?? 0);
-    const r = await this.send({ write: req }, bytes, deadline);
-    if (!r.write) throw new InternalError(`batch answer ${r.requestId} to a write carries no write reply`);
-    return r.write as shardkv.kv.WriteReply;
+    return this.send({ write: req }, bytes, deadline, keepUntil, writeReplyOf);
   }
 
   /** Fails everything in flight and closes the stream; later requests fail with StoppedError. */
@@ -76,11 +101,11 @@ export class BatchChannel {
     this.call = undefined;
   }
 
-  private send(req: Omit<Request, "requestId">, bytes: number, deadline: number): Promise<Response> {
+  private send<T>(req: Omit<Request, "requestId">, bytes: number, deadline: number, keepUntil: number, reply: (r: Response) => T): Promise<T> {
     if (this.closed) return Promise.reject(new StoppedError("shardkv client"));
     const requestId = this.nextId++;
-    return new Promise<Response>((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject, deadline });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject, reply, deadline, keepUntil: keepUntil > deadline ? keepUntil : 0 });
       if (this.outboxBytes + bytes > batchSendBytesMax) this.flush();
       this.outbox.push({ requestId, ...req });
       this.outboxBytes += bytes;
@@ -111,8 +136,18 @@ export class BatchChannel {
         const p = this.pending.get(id);
         if (!p) continue; // timed out meanwhile
         this.pending.delete(id);
-        if (r.error) p.reject(fromWireError(r.error));
-        else p.resolve(r);
+        if (r.error) {
+          p.reject(fromWireError(r.error));
+          continue;
+        }
+        let v: unknown;
+        try {
+          v = p.reply(r);
+        } catch (e) {
+          p.reject(e as ShardKVError);
+          continue;
+        }
+        p.resolve(v as never);
       }
       this.idle();
     });
@@ -137,6 +172,14 @@ export class BatchChannel {
     const now = wallClockMs();
     for (const [id, p] of this.pending) {
       if (p.deadline > now) continue;
+      if (p.keepUntil > now) {
+        // Still in flight for a late answer, which settles `late`; failures are dropped.
+        let answered: (v: never) => void = () => undefined;
+        const late = new Promise<unknown>((resolve) => (answered = resolve));
+        this.pending.set(id, { resolve: answered, reject: () => undefined, reply: p.reply, deadline: p.keepUntil, keepUntil: 0 });
+        p.reject(new LateTimeoutError(late));
+        continue;
+      }
       this.pending.delete(id);
       p.reject(new TimeoutError("call", 0));
     }

@@ -11,8 +11,10 @@
  * group is looked up in the latest config the client knows (Query(-1) on connect, again on
  * WrongGroup at most every `configRefreshMinMs`, concurrent refreshes sharing one query, and
  * on a NATS push on `shardkv.config` when `nats` is given). A leader is cached per group;
- * NotLeader hints (the leader's address) are followed; a timeout or an unreachable server
- * moves on to the group's next server.
+ * NotLeader hints (the leader's address) are followed; an unreachable server, or a second
+ * timeout in a row at one server, moves on to the group's next server. Attempt deadlines
+ * follow the answers seen (common/attempt-timer.ts), so a lost request or reply costs a few
+ * round trips, not the 2 s cap.
  *
  * At most once: every write request (put, append, delete, cas, each per-shard part of a batch)
  * carries the client id (16 random bytes) and its own sequence number; a retry reuses both,
@@ -35,6 +37,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "nats";
+import { AttemptTimer } from "../common/attempt-timer";
 import type { Clock, Rng } from "../common/env";
 import { typeName, validateAddressList } from "../common/address";
 import {
@@ -51,7 +54,7 @@ import { realClock, realRng, wallClockMs } from "../common/real-env";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { shardkv as kvpb } from "../proto/gen/shardkv.js";
-import { BatchChannel } from "./batch-channel";
+import { BatchChannel, LateTimeoutError } from "./batch-channel";
 import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
 import {
   configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
@@ -65,7 +68,11 @@ import {
 export { keyBytesMax, valueBytesMax, writeBytesMax as batchBytesMax, writeOpsMax as batchOpsMax } from "../common/limits";
 /** Default deadline of one operation, retries included. */
 export const deadlineMsDefault = 10_000;
-/** Default deadline of one attempt against one server. */
+/**
+ * Default cap on the deadline of one attempt against one server. An attempt's own deadline
+ * is sized to the answers seen so far (common/attempt-timer.ts: a few round trips, at least
+ * 200 ms), doubled per timeout of the same operation after the first, up to this.
+ */
 export const attemptMsDefault = 2_000;
 /** The config is re-queried at most this often (WrongGroup storms share one query). */
 export const configRefreshMinMs = 50;
@@ -95,7 +102,10 @@ export interface ShardKVOptions {
   readonly deadlineMs?: number;
   /** Aborts `connect` (AbortError); not kept for later calls, which take their own signal. */
   readonly signal?: AbortSignal;
-  /** Deadline of one attempt against one server. Default min(2000, deadlineMs). */
+  /**
+   * Cap on the deadline of one attempt against one server (the deadline itself follows the
+   * answers' round trips, see attemptMsDefault). Default min(2000, deadlineMs).
+   */
   readonly attemptMs?: number;
   readonly clock?: Clock;
   readonly rng?: Rng;
@@ -207,6 +217,9 @@ export class ShardKV {
   private readonly rng: Rng;
   readonly deadlineMs: number;
   private readonly attemptMs: number;
+  /** Attempt deadlines of shard server requests and of controller queries. */
+  private readonly kvTimer: AttemptTimer;
+  private readonly ctlTimer: AttemptTimer;
 
   private constructor(private readonly opts: ShardKVOptions) {
     if (opts === null || typeof opts !== "object") throw new TypeError(`options must be an object, got ${typeName(opts)}`);
@@ -216,6 +229,8 @@ export class ShardKV {
     this.rng = opts.rng ?? realRng;
     this.deadlineMs = opts.deadlineMs === undefined ? deadlineMsDefault : checkMs("deadlineMs", opts.deadlineMs);
     this.attemptMs = opts.attemptMs === undefined ? Math.min(attemptMsDefault, this.deadlineMs) : checkMs("attemptMs", opts.attemptMs);
+    this.kvTimer = new AttemptTimer(this.attemptMs);
+    this.ctlTimer = new AttemptTimer(this.attemptMs);
   }
 
   /**
@@ -254,7 +269,7 @@ export class ShardKV {
     const limits = callLimits(opts, this.deadlineMs);
     const k = toBytes(key);
     checkKey(k);
-    const r = await this.onShard("get", this.shardOf(k), (ch, deadline) => ch.get({ key: k }, deadline), limits);
+    const r = await this.onShard("get", this.shardOf(k), k.length, (ch, deadline, keepUntil) => ch.get({ key: k }, deadline, keepUntil), limits);
     return r.found ? plain(r.value) : undefined;
   }
 
@@ -324,7 +339,7 @@ export class ShardKV {
     });
     const results = new Array<BatchResult>(ops.length);
     const parts = await Promise.allSettled([...byShard].map(async ([shard, idx]) => {
-      const rs = await this.write("batch", shard, idx.map((i) => wire[i]!.op), limits);
+      const rs = await this.write("batch", shard, idx.map((i) => wire[i]!.op), idx.reduce((n, i) => n + wire[i]!.bytes, 0), limits);
       idx.forEach((i, j) => (results[i] = resultOf(rs[j])));
     }));
     const failed = parts.find((p): p is PromiseRejectedResult => p.status === "rejected");
@@ -358,21 +373,21 @@ export class ShardKV {
     const limits = callLimits(opts, this.deadlineMs);
     const w = wireOp(op);
     this.checkOpen();
-    const rs = await this.write(op.type, this.shardOf(w.key), [w.op], limits);
+    const rs = await this.write(op.type, this.shardOf(w.key), [w.op], w.bytes, limits);
     return resultOf(rs[0]);
   }
 
   /** One write request (one seq for every attempt) to the group serving `shard`. */
   private async write(
-    what: string, shard: ShardId, ops: kvpb.kv.Op.$Properties[], limits: CallLimits,
+    what: string, shard: ShardId, ops: kvpb.kv.Op.$Properties[], bytes: number, limits: CallLimits,
   ): Promise<kvpb.kv.OpResult.$Properties[]> {
     const seq = this.nextSeq++;
     try {
-      const r = await this.onShard(what, shard, (ch, deadline) => ch.write({
+      const r = await this.onShard(what, shard, bytes, (ch, deadline, keepUntil) => ch.write({
         id: { clientId: this.clientId, seq, ackedBelow: this.lowUnacked },
         shard,
         ops,
-      }, deadline), limits);
+      }, deadline, keepUntil), limits);
       return r.results;
     } finally {
       // Answered, or abandoned at the deadline / on a final error: never sent again.
@@ -405,16 +420,31 @@ export class ShardKV {
   /**
    * Runs `call` against the group serving `shard` until it succeeds, fails finally
    * (InvalidArgument), the deadline passes (TimeoutError saying what the group's servers
-   * answered) or the signal aborts (AbortError, at once; nothing more is sent).
+   * answered) or the signal aborts (AbortError, at once; nothing more is sent). `bytes`: the
+   * request's keys and values (its attempts get time for them).
+   *
+   * A timed-out attempt is most often a request or an answer lost on the way: the same server
+   * is asked again at once, with the same deadline; a second timeout in a row there, or one
+   * of a deadline already at the cap, moves on to the next server at once (a dead or stopping
+   * server fails its stream at once instead). A timed-out attempt is not abandoned: it was
+   * maybe only slow, and its answer, arriving while a later attempt is out, completes the
+   * operation (every attempt carries the same request: for a write the same client id and
+   * seq, whose one execution all answers report; a get's answer reads at a point inside the
+   * operation's interval).
    */
   private async onShard<T>(
-    what: string, shard: ShardId, call: (ch: BatchChannel, deadline: number) => Promise<T>, limits: CallLimits,
+    what: string, shard: ShardId, bytes: number,
+    call: (ch: BatchChannel, deadline: number, keepUntil: number) => Promise<T>, limits: CallLimits,
   ): Promise<T> {
     const { deadlineMs, signal } = limits;
     const end = this.clock.nowMs() + deadlineMs;
     const op = `${what} on shard ${shard}`;
     let attempt = 0;
     let hops = 0;
+    let timedOut = 0;
+    let timedOutAt: string | undefined;
+    /** Timed-out attempts of this operation that may still be answered (LateTimeoutError). */
+    const late: Promise<T>[] = [];
     /** The failures of the group tried last, or why no group was tried. */
     let failures: ServerFailures | undefined;
     let failuresGid = 0;
@@ -443,9 +473,14 @@ export class ShardKV {
         failuresGid = gid;
       }
       const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
-      const attemptMs = Math.max(1, Math.min(this.attemptMs, end - now));
+      const sized = this.kvTimer.attemptMs(bytes, timedOut);
+      const attemptMs = Math.max(1, Math.min(sized, end - now));
       try {
-        const r = await abortable(call(this.channel(target), wallClockMs() + attemptMs), signal, op);
+        const wall = wallClockMs();
+        const sent = call(this.channel(target), wall + attemptMs, wall + (end - now));
+        const r = await abortable(late.length === 0 ? sent : Promise.race([sent, ...late]), signal, op);
+        // Karn's rule: once an attempt timed out, whose answer this is stays unknown.
+        if (late.length === 0) this.kvTimer.observe(this.clock.nowMs() - now);
         this.leaders.set(gid, target);
         return r;
       } catch (e) {
@@ -453,12 +488,26 @@ export class ShardKV {
         if (this.closed) throw new StoppedError("shardkv client");
         let err = fromServiceError(e, target);
         if (err instanceof InvalidArgumentError) throw err;
-        if (err instanceof TimeoutError && err.afterMs === 0) {
+        const lost = err instanceof TimeoutError && err.afterMs === 0;
+        if (e instanceof LateTimeoutError) late.push(e.late as Promise<T>);
+        if (lost) {
           // A transport deadline: say which attempt. One cut short by the caller's deadline
           // says nothing new; keep the previous failures for the final message.
-          if (failures.cause && attemptMs < this.attemptMs) continue;
+          if (failures.cause && attemptMs < sized) continue;
           err = new TimeoutError(`attempt at ${target}`, attemptMs);
+          timedOut++;
+          if (timedOutAt !== target && sized < this.attemptMs) {
+            // The first timeout here, of a deadline sized to the answers seen: most likely
+            // a lost request or answer; ask the same server again at once.
+            timedOutAt = target;
+            failures.record(target, err);
+            continue;
+          }
+        } else {
+          // An answer (an error one): its round trip counts like a success's.
+          this.kvTimer.observe(this.clock.nowMs() - now);
         }
+        timedOutAt = undefined;
         failures.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few hops in a row (stale hints fall through to backoff).
@@ -486,7 +535,8 @@ export class ShardKV {
             if (this.config!.num > before) continue;
           }
         }
-        await this.sleep(this.backoffMs(attempt++, end), signal);
+        // After a timeout the next server is asked at once: the wait was the timeout.
+        if (!lost) await this.sleep(this.backoffMs(attempt++, end), signal);
       }
     }
   }
@@ -547,6 +597,7 @@ export class ShardKV {
   private async queryOnce(end: number, failures?: ServerFailures): Promise<Config> {
     const ctls = this.opts.controllers;
     let last: ShardKVError | undefined;
+    let timedOut = 0;
     for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
       this.checkOpen();
       const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
@@ -555,9 +606,11 @@ export class ShardKV {
         stub = controllerQueryStub(target);
         this.ctlStubs.set(target, stub);
       }
-      const deadline = wallClockMs() + Math.max(1, Math.min(this.attemptMs, end - this.clock.nowMs()));
+      const sent = this.clock.nowMs();
+      const deadline = wallClockMs() + Math.max(1, Math.min(this.ctlTimer.attemptMs(0, timedOut), end - sent));
       try {
         const r = await unary(stub.query, stub, { num: -1 }, deadline);
+        this.ctlTimer.observe(this.clock.nowMs() - sent);
         this.ctlLeader = target;
         const c = configFromWire(r.config ?? {});
         if (c.shards.length === 0) throw new InternalError("the controller returned a config without shards");
@@ -565,6 +618,8 @@ export class ShardKV {
       } catch (e) {
         const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
+        if (err instanceof TimeoutError) timedOut++;
+        else this.ctlTimer.observe(this.clock.nowMs() - sent);
         last = err;
         failures?.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {

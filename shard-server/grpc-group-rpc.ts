@@ -3,8 +3,9 @@
  * DeleteShard), with every failure mapped back to common/errors types by fromServiceError.
  */
 import * as grpc from "@grpc/grpc-js";
+import { AttemptTimer } from "../common/attempt-timer";
 import type { ConfigNum, ShardId } from "../common/ids";
-import { ShardKVError } from "../common/errors";
+import { ShardKVError, TimeoutError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { wallClockMs } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
@@ -15,7 +16,13 @@ import type { ShardChunkIn } from "./types";
 
 /** Deadline of one PullShard stream. */
 export const pullDeadlineMs = 120_000;
-/** Deadline of one DeleteShard call. */
+/**
+ * The longest deadline of one DeleteShard call. A call's own deadline follows the answers
+ * seen (common/attempt-timer.ts: a few round trips, at least 200 ms), doubled per further
+ * timeout in a row for the same shard up to this: a delete lost on the way is asked again
+ * within a fraction of a second (the previous owner's shard stays in handoff, and the next config
+ * waits, until one arrives), while a delete that is slow to apply still gets its time.
+ */
 export const deleteDeadlineMs = 5000;
 
 const none = new Uint8Array(0);
@@ -24,6 +31,9 @@ const mapError = (e: unknown): unknown => (e instanceof ShardKVError ? e : fromS
 
 export class GrpcGroupRpc implements GroupRpc {
   private readonly stubs = new Map<string, ShardKVStub>();
+  private readonly deleteTimer = new AttemptTimer(deleteDeadlineMs);
+  /** Per shard with a delete outstanding: its calls that timed out in a row (at most one entry per shard). */
+  private readonly deleteTimeouts = new Map<ShardId, number>();
 
   /** `clientOptions`: extra gRPC client options per address (a daemon's failpoint interceptor). */
   constructor(private readonly clientOptions?: (address: string) => grpc.ClientOptions) {}
@@ -56,9 +66,19 @@ export class GrpcGroupRpc implements GroupRpc {
   }
 
   deleteShard(address: string, configNum: ConfigNum, shard: ShardId): Promise<void> {
+    const sent = wallClockMs();
+    const deadlineMs = this.deleteTimer.attemptMs(0, this.deleteTimeouts.get(shard) ?? 0);
     return new Promise<void>((resolve, reject) => {
-      this.stub(address).deleteShard({ configNum, shard }, new grpc.Metadata(), { deadline: new Date(wallClockMs() + deleteDeadlineMs) }, (err) => {
-        if (err) reject(mapError(err));
+      this.stub(address).deleteShard({ configNum, shard }, new grpc.Metadata(), { deadline: new Date(sent + deadlineMs) }, (err) => {
+        const e = err ? mapError(err) : undefined;
+        if (e instanceof TimeoutError) {
+          this.deleteTimeouts.set(shard, (this.deleteTimeouts.get(shard) ?? 0) + 1);
+        } else {
+          // An answer, an error one too: its round trip is a sample.
+          this.deleteTimer.observe(wallClockMs() - sent);
+          this.deleteTimeouts.delete(shard);
+        }
+        if (e) reject(e);
         else resolve();
       });
     });

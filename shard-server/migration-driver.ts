@@ -100,6 +100,8 @@ export class MigrationDriver {
   private lastQueryAt = -Infinity;
   /** A push arrived: query the controller at the next chance. */
   private kicked = false;
+  /** Set while nextConfig waits on a query: takes an offered config instead of waiting on. */
+  private offerWaiter: ((c: Config) => void) | undefined;
   /** Migration pacing: when the next chunk may be inserted (clock ms). */
   private nextChunkAt = -Infinity;
   /** Pull workers waiting for their pacing slot (woken by stop). */
@@ -126,6 +128,7 @@ export class MigrationDriver {
   /** A committed config (from the controller's Watch): cached, and proposed when its turn comes. */
   offer(c: Config): void {
     if (!this.configs.has(c.num)) this.configs.set(c.num, c);
+    this.offerWaiter?.(c);
     if (!this.stopped) this.tick();
   }
 
@@ -230,7 +233,7 @@ export class MigrationDriver {
       let c = this.configs.get(n);
       if (c === undefined) {
         this.lastQueryAt = this.opts.clock.nowMs();
-        c = await this.configSource.query(n);
+        c = await this.queryOrOffer(n);
       }
       if (c.num !== n) return; // no newer config yet
       this.configs.set(n, c);
@@ -251,6 +254,22 @@ export class MigrationDriver {
       if (r?.kind !== "reconfigure" || !r.accepted) return; // someone else's proposal won, or not settled
       this.opts.logger.info(`${this.tag}: moved to config ${n}`);
     }
+  }
+
+  /**
+   * Config `n` from the controller, or as soon as the Watch offers it: on a network that
+   * loses messages the backstop query can take an attempt deadline or more, and the group
+   * would not move on while it waits.
+   */
+  private queryOrOffer(n: number): Promise<Config> {
+    return new Promise<Config>((resolve, reject) => {
+      this.offerWaiter = (c) => {
+        if (c.num === n) resolve(c);
+      };
+      this.configSource.query(n).then(resolve, reject);
+    }).finally(() => {
+      this.offerWaiter = undefined;
+    });
   }
 
   /**

@@ -17,9 +17,28 @@ export interface RunOptions {
   readonly out: string;
   /** Run the scenario benchmarks (restart, leader failover, shard move). */
   readonly scenarios: boolean;
+  /**
+   * `--scenario`: run only these scenarios (no matrix, no etcd) and print their results;
+   * docs/benchmarks.md is not written. Undefined: the full run.
+   */
+  readonly only?: readonly ScenarioName[];
+}
+
+/** The scenarios `--scenario` runs, in the order they run. */
+export const scenarioNames = ["failover", "restart", "shard-move", "unreliable"] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+function parseScenarios(flag: string, v: string): ScenarioName[] {
+  const want = `want ${scenarioNames.slice(0, -1).join(", ")} or ${scenarioNames.at(-1)} (comma-separated)`;
+  const names = v.split(",");
+  for (const n of names) {
+    if (!(scenarioNames as readonly string[]).includes(n)) throw usage(flag, `${want}, got ${JSON.stringify(n)}`);
+  }
+  return scenarioNames.filter((n) => names.includes(n));
 }
 
 export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--out FILE]
+       npm run bench -- --scenario NAME[,NAME...] [--quick]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
 runs the benchmark matrix with \`shardkv bench\`, runs the same matrix against a 3-member etcd
@@ -34,6 +53,12 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
   --warmup D     warmup per cell (default 2s; quick 500ms)
   --keys N       key space (default 10000; quick 1000)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
+  --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
+                 written): ${scenarioNames.join(", ")}.
+                 unreliable: 10 clients (gets, puts, appends) while a group leaves and joins,
+                 on a clean network and then with every daemon dropping 10% of requests and
+                 10% of replies and delaying messages 0-27 ms; both phases' p50/p90/p99/max,
+                 timeouts, ops/s and their ratios; every append checked exactly
 `;
 
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
@@ -44,6 +69,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
   let keys: number | undefined;
   let out = join(root, "docs", "benchmarks.md");
   let scenarios = true;
+  let only: ScenarioName[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -65,10 +91,13 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
         break;
       }
       case "--out": out = resolve(value()); break;
+      case "--scenario": only = parseScenarios(a, value()); break;
       default: throw usage("option", `unknown option ${JSON.stringify(a)} (see --help)`);
     }
   }
+  if (only && !scenarios) throw usage("--scenario", "give either --scenario or --no-scenarios, not both");
   return {
+    ...(only ? { only } : {}),
     quick,
     etcd,
     durationMs: durationMs ?? (quick ? 2_000 : 20_000),

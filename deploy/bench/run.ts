@@ -25,8 +25,12 @@
  * moved between groups under load after the 3-group cells (its duration, and the p99 of the
  * other shards before and during).
  *
- * Options: --quick, --no-etcd, --no-scenarios, --duration D, --warmup D, --keys N, --out FILE
- * (default docs/benchmarks.md), --help.
+ * `--scenario NAME[,NAME...]` runs only those scenarios (failover, restart, shard-move, and
+ * unreliable: deploy/bench/unreliable.ts, a leave and a join under load on a clean and then on a
+ * lossy network), each on a fresh cluster, and prints their results without writing the file.
+ *
+ * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
+ * --out FILE (default docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
@@ -34,7 +38,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../common/cli-args";
 import { realClock, wallClockMs } from "../../common/real-env";
-import { LocalCluster } from "../local/cluster";
+import { LocalCluster, type LocalClusterOptions } from "../local/cluster";
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
@@ -42,6 +46,7 @@ import {
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
 import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
+import { renderUnreliable, runUnreliable } from "./unreliable";
 
 const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
@@ -150,6 +155,84 @@ async function startEtcdPair(o: RunOptions, work: string): Promise<EtcdPair> {
   };
 }
 
+// ---------------------------------------------------------------- the scenarios
+
+/** Leader failover on the 1-group cluster, with its line. */
+async function failoverScenario(cluster: LocalCluster, o: RunOptions): Promise<FailoverResult | { error: string }> {
+  const failover = await runFailover(cluster, o);
+  say(`  shardkv 1g failover: ${"error" in failover ? `FAILED: ${failover.error}` : `killed ${failover.killed}; writes resumed after ${Math.round(failover.resumeMs)} ms (100 ms windows)`}`);
+  return failover;
+}
+
+/** Restart of a follower holding a large data set on the 1-group cluster, with its line. */
+async function restartScenario(cluster: LocalCluster, o: RunOptions): Promise<RestartResult | { error: string }> {
+  const restart = await runRestart(cluster, o, say);
+  say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
+  return restart;
+}
+
+/** A large shard moved under load on the 3-group cluster, with its line. */
+async function shardMoveScenario(cluster: LocalCluster, o: RunOptions): Promise<ShardMoveResult | { error: string }> {
+  const shardMove = await runShardMove(cluster, o, say);
+  say(`  shardkv 3g shard move: ${"error" in shardMove ? `FAILED: ${shardMove.error}` : `${shardMove.mib} MiB in ${(shardMove.moveMs / 1000).toFixed(1)} s`}`);
+  return shardMove;
+}
+
+/**
+ * `--scenario`: only the scenarios named, each on a fresh cluster of the shape it runs on in
+ * the full run (failover and restart: 1 group; shard move: 3 groups with the migration rate
+ * cap; unreliable: 3 groups, every daemon with failpoints enabled). Prints the results and
+ * writes them to results.json in `work`; returns false when one failed.
+ */
+async function runScenarios(o: RunOptions, work: string): Promise<boolean> {
+  const only = o.only ?? [];
+  const results: Record<string, unknown> = {};
+  const up = async (name: string, groups: number, extra: Partial<LocalClusterOptions> = {}): Promise<LocalCluster> => {
+    const dir = join(work, name);
+    say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
+    return LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, ...extra });
+  };
+  const on = async (cluster: LocalCluster, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } finally {
+      await cluster.down(5000);
+    }
+  };
+  if (only.includes("failover") || only.includes("restart")) {
+    const cluster = await up("shardkv-1g", 1);
+    await on(cluster, async () => {
+      if (only.includes("failover")) results["failover"] = await failoverScenario(cluster, o);
+      if (only.includes("restart")) results["restart"] = await restartScenario(cluster, o);
+    });
+  }
+  if (only.includes("shard-move")) {
+    const cluster = await up("shardkv-3g", 3, { serverArgs: ["--migration-rate", String(moveRateMiB)] });
+    await on(cluster, async () => {
+      results["shardMove"] = await shardMoveScenario(cluster, o);
+    });
+  }
+  if (only.includes("unreliable")) {
+    const cluster = await up("shardkv-unreliable", 3, { extraArgs: ["--failpoints", "on"] });
+    await on(cluster, async () => {
+      try {
+        const r = await runUnreliable(cluster, { pauseMs: o.quick ? 2000 : 5000 }, say);
+        results["unreliable"] = r;
+        process.stdout.write("\n" + renderUnreliable(r));
+      } catch (e) {
+        results["unreliable"] = { error: e instanceof Error ? e.message : String(e) };
+        say(`  unreliable: FAILED: ${(results["unreliable"] as { error: string }).error}`);
+      }
+    });
+  }
+  const rawFile = join(work, "results.json");
+  writeFileSync(rawFile, JSON.stringify(results, null, 2) + "\n");
+  say(`bench: raw results in ${rawFile}`);
+  return Object.values(results).every((r) => !(typeof r === "object" && r !== null && "error" in r));
+}
+
+// ---------------------------------------------------------------- the matrix
+
 async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: EtcdPair): Promise<SystemRun> {
   const dir = join(work, `shardkv-${groups}g`);
   say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
@@ -204,14 +287,11 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     if (groups === 1) {
       // Failover first: it needs Status answers from every server, and with 1 GiB stored the
       // Status RPC (which counts each shard's keys by scanning them) takes seconds.
-      const failover = await runFailover(cluster, o);
-      say(`  shardkv 1g failover: ${"error" in failover ? `FAILED: ${failover.error}` : `killed ${failover.killed}; writes resumed after ${Math.round(failover.resumeMs)} ms (100 ms windows)`}`);
-      const restart = await runRestart(cluster, o, say);
-      say(`  shardkv 1g restart: ${"error" in restart ? `FAILED: ${restart.error}` : `${restart.node} with ${restart.mib} MiB: Status after ${(restart.answerMs / 1000).toFixed(1)} s, serving after ${(restart.servingMs / 1000).toFixed(1)} s`}`);
+      const failover = await failoverScenario(cluster, o);
+      const restart = await restartScenario(cluster, o);
       return { cells: out, idleCores: idle, writeRepeats, failover, restart };
     }
-    const shardMove = await runShardMove(cluster, o, say);
-    say(`  shardkv ${groups}g shard move: ${"error" in shardMove ? `FAILED: ${shardMove.error}` : `${shardMove.mib} MiB in ${(shardMove.moveMs / 1000).toFixed(1)} s`}`);
+    const shardMove = await shardMoveScenario(cluster, o);
     return { cells: out, idleCores: idle, shardMove };
   } finally {
     await cluster.down(5000);
@@ -247,6 +327,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
   exitOnSignals();
+  if (o.only) {
+    const work = mkdtempSync(join(tmpdir(), "shardkv-bench-"));
+    say(`bench: scenarios ${o.only.join(", ")}${o.quick ? " (QUICK)" : ""}; work dir ${work}`);
+    try {
+      if (!(await runScenarios(o, work))) return 1;
+    } catch (e) {
+      process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n(work dir with logs kept: ${work})\n`);
+      return 1;
+    }
+    // The data directories can be large; SHARDKV_KEEP_LOGS=1 keeps them with the daemons' logs.
+    if (process.env["SHARDKV_KEEP_LOGS"] === "1") say(`bench: cluster directories and logs kept in ${work}`);
+    else for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-unreliable"]) rmSync(join(work, d), { recursive: true, force: true });
+    return 0;
+  }
   const started = wallClockMs();
   const etcdVersion = o.etcd ? ensureEtcd((l) => say(`etcd: ${l}`)) : undefined;
   const work = mkdtempSync(join(tmpdir(), "shardkv-bench-"));

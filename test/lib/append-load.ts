@@ -3,7 +3,7 @@
  * client library (client/shardkv.ts) each append unique tokens `c<k>-<n>;` to their own keys,
  * one sequential loop per key and every key at once (so one client object has many operations
  * in flight), while a test changes the cluster under them. `verify` then reads every key and
- * checks the outcome exactly:
+ * checks the outcome exactly (deploy/local/append-history.ts):
  *  - every acknowledged append is present exactly once, in the order issued;
  *  - an unacknowledged append (timed out: its outcome is unknown) appears at most once, in
  *    order with the others;
@@ -11,13 +11,8 @@
  */
 import { InvalidArgumentError, TimeoutError } from "../../common/errors";
 import { ShardKV } from "../../client/shardkv";
+import { AppendHistory, type AppendCheck as HistoryCheck } from "../../deploy/local/append-history";
 import { waitFor } from "./wait";
-
-interface Append {
-  readonly token: string;
-  /** "acked": the promise resolved; "failed": it rejected (may or may not have been applied). */
-  outcome: "pending" | "acked" | "failed";
-}
 
 export interface AppendLoadOptions {
   readonly controllers: readonly string[];
@@ -33,24 +28,24 @@ export interface AppendLoadOptions {
   readonly nats?: string;
 }
 
-export interface AppendCheck {
-  readonly keys: number;
-  readonly acked: number;
-  readonly unacked: number;
-  readonly unackedApplied: number;
+export interface AppendCheck extends HistoryCheck {
   readonly otherErrors: readonly string[];
 }
 
 export class AppendLoad {
-  private readonly history = new Map<string, Append[]>();
+  private readonly history = new AppendHistory();
   private readonly clients: ShardKV[] = [];
   private loops: Promise<void>[] = [];
   private stopped = false;
-  acked = 0;
   timedOut = 0;
   readonly otherErrors: string[] = [];
 
   private constructor(private readonly opts: AppendLoadOptions) {}
+
+  /** Appends acknowledged so far. */
+  get acked(): number {
+    return this.history.acked;
+  }
 
   /** Connects the clients and starts appending. */
   static async start(opts: AppendLoadOptions): Promise<AppendLoad> {
@@ -64,15 +59,11 @@ export class AppendLoad {
       let seq = 0;
       return Array.from({ length: opts.keysPerClient ?? 3 }, async (_, j) => {
         const key = `${prefix}${k}-key${j}`;
-        const list: Append[] = [];
-        load.history.set(key, list);
         while (!load.stopped) {
-          const rec: Append = { token: `${prefix}${k}-${seq++};`, outcome: "pending" };
-          list.push(rec);
+          const rec = load.history.issue(key, `${prefix}${k}-${seq++};`);
           try {
             await kv.append(key, rec.token);
-            rec.outcome = "acked";
-            load.acked++;
+            load.history.ack(rec);
           } catch (e) {
             rec.outcome = "failed";
             if (e instanceof InvalidArgumentError) throw e; // a bug: surfaced by stop()
@@ -110,34 +101,10 @@ export class AppendLoad {
    */
   async verify(controllers: readonly string[] = this.opts.controllers): Promise<AppendCheck> {
     const reader = await ShardKV.connect({ controllers, deadlineMs: 30000 });
-    let checkedAcked = 0;
-    let unackedApplied = 0;
-    let unacked = 0;
     try {
-      for (const [key, list] of this.history) {
-        const value = (await reader.getString(key)) ?? "";
-        const tokens = value.split(";").filter((t) => t !== "").map((t) => `${t};`);
-        // Tokens are unique, so "once each, in order" = the value is a subsequence of the
-        // issue order that contains every acked token, with no token twice.
-        if (new Set(tokens).size !== tokens.length) throw new Error(`${key}: a token applied twice: ${value}`);
-        let i = 0;
-        for (const t of tokens) {
-          while (i < list.length && list[i]!.token !== t) {
-            if (list[i]!.outcome === "acked") throw new Error(`${key}: acknowledged ${list[i]!.token} missing or out of order in ${value}`);
-            i++;
-          }
-          if (i >= list.length) throw new Error(`${key}: ${t} never issued, or out of order, in ${value}`);
-          if (list[i]!.outcome === "acked") checkedAcked++;
-          else unackedApplied++;
-          i++;
-        }
-        for (; i < list.length; i++) if (list[i]!.outcome === "acked") throw new Error(`${key}: acknowledged ${list[i]!.token} missing in ${value}`);
-        unacked += list.filter((a) => a.outcome === "failed").length;
-      }
+      return { ...(await this.history.verify((key) => reader.getString(key))), otherErrors: this.otherErrors };
     } finally {
       reader.close();
     }
-    if (checkedAcked !== this.acked) throw new Error(`${this.acked} appends acknowledged but ${checkedAcked} found`);
-    return { keys: this.history.size, acked: checkedAcked, unacked, unackedApplied, otherErrors: this.otherErrors };
   }
 }

@@ -5,7 +5,7 @@
  * the targets of issue 6; and the driver's flags (deploy/bench/run.ts).
  */
 import { describe, expect, it } from "vitest";
-import { parseRunArgs } from "../../deploy/bench/run-args";
+import { parseRunArgs, runUsage, scenarioNames } from "../../deploy/bench/run-args";
 import {
   type BenchJson, type BenchReport, type CellOutcome, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
   sectionEnd, sectionStart, type ShardMoveResult, type WindowJson, windowP99s,
@@ -216,5 +216,19 @@ describe("parseRunArgs", () => {
     expect(() => parseRunArgs(["--keys", "0"])).toThrow(/invalid --keys/);
     expect(() => parseRunArgs(["--frob"])).toThrow(/unknown option "--frob"/);
     expect(() => parseRunArgs(["--out"])).toThrow(/invalid --out: missing value/);
+  });
+
+  it("--scenario: only the scenarios named, in their running order; --help lists every one", () => {
+    expect(parseRunArgs([])).not.toHaveProperty("only");
+    expect(parseRunArgs(["--scenario", "unreliable"])).toMatchObject({ only: ["unreliable"], scenarios: true });
+    expect(parseRunArgs(["--scenario", "unreliable,failover", "--quick"])).toMatchObject({ only: ["failover", "unreliable"], quick: true });
+    expect(scenarioNames).toEqual(["failover", "restart", "shard-move", "unreliable"]);
+    expect(runUsage).toContain("npm run bench -- --scenario NAME[,NAME...]");
+    expect(runUsage).toContain("failover, restart, shard-move, unreliable");
+    expect(() => parseRunArgs(["--scenario", "lossy"])).toThrow(
+      'invalid --scenario: want failover, restart, shard-move or unreliable (comma-separated), got "lossy"',
+    );
+    expect(() => parseRunArgs(["--scenario"])).toThrow("invalid --scenario: missing value");
+    expect(() => parseRunArgs(["--scenario", "failover", "--no-scenarios"])).toThrow("give either --scenario or --no-scenarios, not both");
   });
 });

@@ -314,6 +314,56 @@ describe("ShardKV client routing", () => {
     expect(g[0]!.writes[1]!.id!.seq).toBe(g[0]!.writes[0]!.id!.seq);
   });
 
+  it("a lost answer costs one attempt sized to the answers seen (not the 2 s cap), and the same server is asked again", async () => {
+    const g = await group(2);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 2000 });
+    for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v"); // answered within milliseconds
+    // (Counted from here: on a loaded machine a warm-up answer may have been slow and retried.)
+    const [n0, m0] = [g[0]!.writes.length, g[1]!.writes.length];
+    g[0]!.onWrite = (_req, n) => (n === n0 + 1 ? "drop" : "default");
+    const t0 = realClock.nowMs();
+    await kv.put("x", "1");
+    expect(realClock.nowMs() - t0).toBeLessThan(1900); // the first attempt alone took the 2 s cap
+    expect(g[0]!.writes.length).toBe(n0 + 2);
+    expect(g[1]!.writes.length).toBe(m0);
+    expect(g[0]!.writes[n0 + 1]!.id!.seq).toBe(g[0]!.writes[n0]!.id!.seq);
+  });
+
+  it("two timeouts in a row at one server move on to the next", async () => {
+    const g = await group(2);
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 2000 });
+    for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v");
+    const [n0, m0] = [g[0]!.writes.length, g[1]!.writes.length];
+    g[0]!.onWrite = (_req, n) => (n > n0 ? "drop" : "default");
+    await kv.put("x", "1");
+    expect(g[0]!.writes.length).toBe(n0 + 2);
+    expect(g[1]!.writes.length).toBe(m0 + 1);
+    expect(g[1]!.writes[m0]!.id!.seq).toBe(g[0]!.writes[n0]!.id!.seq);
+  });
+
+  it("a timed-out attempt's late answer completes the operation while its retries are lost", async () => {
+    const g = await group(1);
+    const srv = g[0]!;
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl, { attemptMs: 2000 });
+    for (let i = 0; i < 10; i++) await kv.put(`w${i}`, "v");
+    const n0 = srv.writes.length;
+    let release: (() => void) | undefined;
+    srv.onWrite = (req, n) => {
+      // The first attempt is slow (answered when the test says), every retry is lost.
+      if (n === n0 + 1) return new Promise((r) => (release = () => r({ results: srv.store.apply(req) }))) as never;
+      return n > n0 + 1 ? "drop" : "default";
+    };
+    const put = kv.put("x", "late");
+    await waitFor(() => srv.writes.length >= n0 + 2, { timeoutMs: 4000, what: "a retry of the slow write" });
+    release!();
+    await put;
+    expect(str(srv.store.data.get("x"))).toBe("late");
+    expect(new Set(srv.writes.slice(n0).map((w) => w.id!.seq)).size).toBe(1);
+  });
+
   it("concurrent ops get distinct seqs; acked_below advances past answered ones", async () => {
     const g = await group(1);
     const srv = g[0]!;
