@@ -65,6 +65,7 @@ async function status(inv: Invocation, client: ControllerClient): Promise<void> 
         status: {
           id: s.id, role: s.role, term: s.term, leader: s.leader, leaderAddress: s.leaderAddress,
           commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, latestConfigNum: s.latestConfigNum, shardCount: s.shardCount,
+          clusterId: s.clusterId,
         },
       };
     } catch (e) {
