@@ -199,10 +199,15 @@ export class ShardServer {
       try {
         clusterId = (await this.controller.queryCluster(-1)).clusterId;
       } catch (e) {
+        // Whatever the controllers answer meanwhile (unreachable, no leader, overloaded), the
+        // check waits for them: it is what the driver waits for anyway.
         if (this.stopping) return false;
-        if (!(e instanceof TimeoutError || e instanceof StoppedError || e instanceof NotLeaderError)) throw e;
-        if (!waiting) logger.info(`g${gid} n${id}: waiting for the controllers at ${controllers.join(",")} to check the cluster id (configs are learned once they answer)`);
+        if (!waiting) {
+          logger.info(`g${gid} n${id}: waiting for the controllers at ${controllers.join(",")} to check the cluster id ` +
+            `(configs are learned once they answer; last: ${(e as Error).message})`);
+        }
         waiting = true;
+        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configBackstopMs, r));
         continue;
       }
       if (clusterId === undefined) {
