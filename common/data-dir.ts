@@ -201,8 +201,9 @@ function mismatch(dir: string, found: Pick<DataDirIdentity, "kind" | "gid" | "no
 /**
  * Checks `dir` for the daemon described by `claim`, first thing at start, and returns its
  * identity. A missing or empty directory is created with the claim as its identity (the
- * shard count when given). A directory with an identity must match the claim's kind, group
- * and replica (and shard count, when both are known). A non-empty directory without one is
+ * shard count when given); so is one holding only an identity (nothing was created under
+ * it). A directory with an identity and data must match the claim's kind, group and replica
+ * (and shard count, when both are known). A non-empty directory without one is
  * adopted when `probe` recognises it as the claim's kind and group, and refused otherwise.
  * Every refusal is a DataDirError with one line naming both sides; nothing is written then.
  */
@@ -222,9 +223,9 @@ export async function claimDataDir(dir: string, claim: DataDirClaim, probe: Lega
   }
   else await fsCall(dir, "write to", () => access(dir, constants.W_OK));
   const found = await readIdentity(dir);
-  if (found !== undefined) {
-    const err = mismatch(dir, found, claim);
-    if (err) throw err;
+  const entries = (await fsCall(dir, "read", () => readdir(dir))).filter((e) => !ignoredEntries.has(e) && e !== identityFileName).sort();
+  const err = found && mismatch(dir, found, claim);
+  if (found !== undefined && err === undefined) {
     if (found.shardCount === undefined && claim.shardCount !== undefined) {
       const withCount = { ...found, shardCount: claim.shardCount };
       await writeIdentity(dir, withCount);
@@ -232,9 +233,12 @@ export async function claimDataDir(dir: string, claim: DataDirClaim, probe: Lega
     }
     return found;
   }
-  const entries = (await fsCall(dir, "read", () => readdir(dir))).filter((e) => !ignoredEntries.has(e)).sort();
+  // Another replica's identity on a directory that holds nothing else (a daemon that claimed
+  // it and stopped before creating anything, e.g. one started with a mistyped --gid) guards
+  // nothing: the claim replaces it. With anything else there, it is refused.
+  if (err && entries.length > 0) throw err;
   let identity: DataDirIdentity = { kind: claim.kind, gid: claim.gid, nodeId: claim.nodeId, shardCount: claim.shardCount };
-  if (entries.length > 0) {
+  if (found === undefined && entries.length > 0) {
     const legacy = await probe(dir);
     if (legacy === undefined || legacy.kind !== claim.kind) {
       const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, ... (${entries.length} entries)` : "");
@@ -244,8 +248,8 @@ export async function claimDataDir(dir: string, claim: DataDirClaim, probe: Lega
     // An earlier version's directory of this kind: its state tells the group and shard
     // count; the replica id cannot be told from the content, so the command line's is taken.
     identity = { kind: claim.kind, gid: legacy.gid, nodeId: claim.nodeId, shardCount: legacy.shardCount };
-    const err = mismatch(dir, identity, claim);
-    if (err) throw err;
+    const wrong = mismatch(dir, identity, claim);
+    if (wrong) throw wrong;
   }
   await writeIdentity(dir, identity);
   return identity;

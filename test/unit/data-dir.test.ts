@@ -55,6 +55,7 @@ describe("data directory identity", () => {
     expect((await claimDataDir(dir, shard(1, 2, 8), noLegacy)).shardCount).toBe(8);
     expect(await readIdentity(dir)).toEqual({ kind: "shard-server", gid: 1, nodeId: 2, shardCount: 8 });
     expect((await claimDataDir(dir, shard(1, 2), noLegacy)).shardCount).toBe(8);
+    mkdirSync(join(dir, "state"));
     const e = await refusal(claimDataDir(dir, shard(1, 2, 64), noLegacy));
     expect(e.message).toBe(`data directory ${dir} was created with 8 shards, --shards says 64`);
     expect(e.misuse).toBe(true);
@@ -69,11 +70,20 @@ describe("data directory identity", () => {
   ])("a directory of %j is refused to %j with one line naming both, nothing written", async (made, claim, names) => {
     const dir = join(root, "d");
     await claimDataDir(dir, made, noLegacy);
+    mkdirSync(join(dir, "raft"));
+    writeFileSync(join(dir, "raft", "CURRENT"), "MANIFEST-000001\n");
     const before = dirListing(dir);
     const e = await refusal(claimDataDir(dir, claim, noLegacy));
     expect(e.message).toBe(`data directory ${dir} belongs to ${names}`);
     expect(e.misuse).toBe(true);
     expect(dirListing(dir)).toEqual(before);
+  });
+
+  it("another replica's identity on a directory holding nothing else is replaced by the claim (nothing to protect)", async () => {
+    const dir = join(root, "typo");
+    await claimDataDir(dir, shard(2, 1), noLegacy); // started with a mistyped --gid, stopped before creating anything
+    expect(await claimDataDir(dir, shard(1, 1, 4), noLegacy)).toEqual({ kind: "shard-server", gid: 1, nodeId: 1, shardCount: 4 });
+    expect(await readIdentity(dir)).toEqual({ kind: "shard-server", gid: 1, nodeId: 1, shardCount: 4 });
   });
 
   it("a file, or a path through a file, is one line, not EEXIST", async () => {
