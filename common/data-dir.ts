@@ -100,6 +100,20 @@ async function fsCall<T>(dir: string, doing: string, fn: () => Promise<T>): Prom
   }
 }
 
+/**
+ * A storage failure while a daemon opens or writes its data directory `dir` (RocksDB reports
+ * them as "IO error: ... No space left on device ..."), as the one-line DataDirError of
+ * fsCall when it is one of the usual ones; anything else unchanged.
+ */
+export function asDataDirError(dir: string, e: unknown): unknown {
+  if (e instanceof DataDirError || !(e instanceof Error)) return e;
+  const code = /No space left on device/i.test(e.message) ? "ENOSPC"
+    : /Read-only file system/i.test(e.message) ? "EROFS"
+      : /Permission denied/i.test(e.message) ? "EACCES" : undefined;
+  const why = code && fsReason({ code });
+  return why ? new DataDirError(dir, `cannot write data directory ${dir}: ${why.reason}`, why.misuse) : e;
+}
+
 /** The identity as stored (JSON, one object). */
 function encodeIdentity(i: DataDirIdentity): string {
   const o: Record<string, unknown> = { format: formatVersion, kind: i.kind, gid: i.gid, node: i.nodeId };

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
       const { ControllerServer } = await import("./server");
+      const { asDataDirError } = await import("../common/data-dir");
       return ControllerServer.start({
         id: args.id,
         listen: args.listen,
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
         snapshotEveryEntries: args.snapshotEvery,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
-        onFatal,
+        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
+      }).catch((e: unknown) => {
+        throw asDataDirError(args.data, e);
       });
     },
   });

@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
       const { ShardServer } = await import("./server");
+      const { asDataDirError } = await import("../common/data-dir");
       return ShardServer.start({
         gid: args.gid,
         id: args.id,
@@ -147,7 +148,9 @@ async function main(): Promise<void> {
         lengthCacheKeys: args.lengthCacheKeys,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
-        onFatal,
+        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
+      }).catch((e: unknown) => {
+        throw asDataDirError(args.data, e);
       });
     },
   });

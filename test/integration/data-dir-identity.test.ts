@@ -269,6 +269,17 @@ describe("data directory identity and voter set, real processes", { timeout: 180
     }
   });
 
+  it("a file system with room for the identity but not for RocksDB is the same line, exit 1", () => {
+    const small = mountTmpfs(root, "small", "size=48k");
+    try {
+      const data = join(small.dir, "c1");
+      const r = refused("shardkv-controller", controllerArgs(`127.0.0.1:${spare}`, data));
+      expect(r).toEqual({ status: 1, stderr: `shardkv-controller: cannot start: cannot write data directory ${data}: no space left on the device\n` });
+    } finally {
+      small.umount();
+    }
+  });
+
   it("a full file system is one line, exit 1", () => {
     const full = mountTmpfs(root, "full", "size=256k");
     try {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  claimDataDir, type DataDirClaim, decodeIdentity, identityFileName, type LegacyProbe, readIdentity, recordClusterId, writeIdentity,
+  asDataDirError, claimDataDir, type DataDirClaim, decodeIdentity, identityFileName, type LegacyProbe, readIdentity, recordClusterId, writeIdentity,
 } from "../../common/data-dir";
 import { DataDirError } from "../../common/errors";
 import type { GroupId } from "../../common/ids";
@@ -125,6 +125,15 @@ describe("data directory identity", () => {
     await writeIdentity(dir, { kind: "shard-server", gid: 1, nodeId: 1, shardCount: 4, clusterId: "c1" });
     expect(readdirSync(dir).sort()).toEqual([identityFileName]);
     expect((await readIdentity(dir))?.clusterId).toBe("c1");
+  });
+
+  it("RocksDB's storage failures become the same one line; other errors pass unchanged", () => {
+    const full = asDataDirError("/d", new Error("IO error: No space left on deviceWhile appending to file: /d/raft/000004.log: No space left on device"));
+    expect(full).toEqual(new DataDirError("/d", "cannot write data directory /d: no space left on the device", false));
+    expect((asDataDirError("/d", new Error("IO error: While open a file for appending: /d/state/LOG: Read-only file system")) as Error).message)
+      .toBe("cannot write data directory /d: the file system is read-only");
+    const other = new Error("corrupt data in /d/raft: entry 3: checksum mismatch");
+    expect(asDataDirError("/d", other)).toBe(other);
   });
 
   it("the cluster id is recorded once; another one is refused naming both", async () => {
