@@ -6,7 +6,7 @@
  */
 import { validateAddress } from "./address";
 import type { Logger } from "./env";
-import { InvalidArgumentError } from "./errors";
+import { DataDirError, InvalidArgumentError } from "./errors";
 import type { NodeId } from "./ids";
 
 /** Parses `argv` into flag -> value for the given flag names (without the leading --). */
@@ -71,10 +71,21 @@ export interface Stoppable {
 }
 
 /**
+ * The exit status for an error that stops a daemon: 2 when the command line is at fault (an
+ * InvalidArgumentError; a DataDirError of misuse: a directory of another replica, group,
+ * kind or cluster, or a file), 1 otherwise (unwritable or full disk, storage failure, bug).
+ */
+export function exitStatusOf(e: unknown): 1 | 2 {
+  return e instanceof InvalidArgumentError || (e instanceof DataDirError && e.misuse) ? 2 : 1;
+}
+
+/**
  * The lifecycle shared by the daemons: `--help`; a bad command line -> one line, exit 2;
- * a failure to start -> one line, exit 2 for an InvalidArgumentError (e.g. a data directory
- * created with other settings) else 1; a fatal error while running (storage failure, broken
- * invariant) -> exit 1 to restart from disk; SIGTERM/SIGINT -> graceful stop, exit 0.
+ * a failure to start -> one line, exit status by exitStatusOf (2: a flag or the data
+ * directory does not fit, e.g. a directory of another replica); a fatal error while running
+ * -> exit 1 to restart from disk (a storage failure or broken invariant, with its stack), or
+ * one line and exitStatusOf for a DataDirError (controllers of another cluster);
+ * SIGTERM/SIGINT -> graceful stop, exit 0.
  */
 export async function runDaemon<A>(spec: {
   readonly name: string;
@@ -125,12 +136,16 @@ export async function runDaemon<A>(spec: {
   process.on("SIGINT", () => shutdown("SIGINT"));
   try {
     server = await spec.start(args, logger, (e) => {
+      if (e instanceof DataDirError) {
+        process.stderr.write(`${spec.name}: stopping: ${e.message}\n`);
+        process.exit(exitStatusOf(e));
+      }
       process.stderr.write(`${spec.name}: fatal: ${e.stack ?? e.message}\n`);
       process.exit(1);
     });
   } catch (e) {
     process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
-    process.exit(e instanceof InvalidArgumentError ? 2 : 1);
+    process.exit(exitStatusOf(e));
   }
   if (pending !== undefined) shutdown(pending);
 }

@@ -16,7 +16,8 @@ export type ErrorCode =
   | "WrongGroup"
   | "Internal"
   | "Unreachable"
-  | "Aborted";
+  | "Aborted"
+  | "DataDir";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -89,6 +90,19 @@ export class WrongGroupError extends ShardKVError {
   readonly code = "WrongGroup";
   constructor(readonly shard: number, readonly configNum: number) {
     super(`wrong group for shard ${shard} (server at config ${configNum})`);
+  }
+}
+
+/**
+ * A daemon cannot use its data directory `dir`: it belongs to another kind of daemon, replica,
+ * group or cluster, is not a directory, or cannot be written (read-only, full). The message
+ * is one line saying which and naming both sides. `misuse`: the command line points at the
+ * wrong place (the daemons exit 2); otherwise the machine is at fault (exit 1).
+ */
+export class DataDirError extends ShardKVError {
+  readonly code = "DataDir";
+  constructor(readonly dir: string, readonly detail: string, readonly misuse: boolean) {
+    super(detail);
   }
 }
 

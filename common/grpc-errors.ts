@@ -12,7 +12,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import {
-  BackpressureError, CorruptionError, InternalError, InvalidArgumentError, LeadershipTransferError,
+  BackpressureError, CorruptionError, DataDirError, InternalError, InvalidArgumentError, LeadershipTransferError,
   NotLeaderError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
@@ -26,6 +26,7 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   InvalidArgument: grpc.status.INVALID_ARGUMENT,
   Stopped: grpc.status.UNAVAILABLE,
   Corruption: grpc.status.DATA_LOSS,
+  DataDir: grpc.status.FAILED_PRECONDITION,
   Internal: grpc.status.INTERNAL,
   Unreachable: grpc.status.UNAVAILABLE,
   Aborted: grpc.status.CANCELLED,
@@ -40,6 +41,7 @@ function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof LeadershipTransferError) return { transferee: String(e.transferee) };
   if (e instanceof CorruptionError) return { file: e.file, detail: e.detail };
   if (e instanceof UnreachableError) return { server: e.server, reason: e.reason };
+  if (e instanceof DataDirError) return { dir: e.dir, detail: e.detail, misuse: e.misuse ? "1" : "" };
   return {};
 }
 
@@ -95,6 +97,8 @@ function typedError(code: string, get: (field: string) => string, details: strin
       return new StoppedError("server");
     case "Corruption":
       return new CorruptionError(get("file"), get("detail"));
+    case "DataDir":
+      return new DataDirError(get("dir"), get("detail"), get("misuse") === "1");
     case "Internal":
       return new InternalError(details || "internal error");
     case "Unreachable":

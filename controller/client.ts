@@ -165,11 +165,19 @@ export class ControllerClient {
   }
 
   /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. Options as for join. */
-  query(num = -1, opts?: CallOptions): Promise<Config> {
-    return this.withLeader("query", (stub, deadline) => new Promise<Config>((resolve, reject) => {
+  async query(num = -1, opts?: CallOptions): Promise<Config> {
+    return (await this.queryCluster(num, opts)).config;
+  }
+
+  /**
+   * As `query`, with the cluster id the controllers answered (undefined from controllers of
+   * an earlier version, which do not send one).
+   */
+  queryCluster(num = -1, opts?: CallOptions): Promise<{ config: Config; clusterId: string | undefined }> {
+    return this.withLeader("query", (stub, deadline) => new Promise((resolve, reject) => {
       stub.query({ num }, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(err);
-        else resolve(configFromWire(res!.config ?? {}));
+        else resolve({ config: configFromWire(res!.config ?? {}), clusterId: res!.clusterId || undefined });
       });
     }), opts);
   }

@@ -6,7 +6,8 @@ import { shardkv } from "../proto/gen/controller.js";
 import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 export { configFromWire, configToWire, decodeConfig, encodeConfig } from "./config-wire";
-import type { CommandResult, ControllerCommand, ControllerOp } from "./state-machine";
+import { validClusterId } from "../common/data-dir";
+import type { ClusterInit, CommandResult, ControllerCommand, ControllerOp } from "./state-machine";
 
 const pb = shardkv.controller;
 export { pb as controllerPb };
@@ -72,6 +73,20 @@ export function decodeCommand(b: Uint8Array): ControllerCommand {
   else if (c.move) op = moveOpFromWire(c.move);
   else throw new InvalidArgumentError("command.op", "no operation");
   return { clientId, seq, op, shardCount: uint(c.shardCount, "command.shard_count") };
+}
+
+/** Encodes the log entry that establishes the cluster id (proto InitCluster). */
+export function encodeClusterInit(init: ClusterInit): Uint8Array {
+  return pb.Command.encode({ initCluster: { clusterId: init.clusterId } }).finish();
+}
+
+/** Decodes a controller log entry: a cluster id's InitCluster, or a command (decodeCommand). */
+export function decodeLogEntry(b: Uint8Array): ControllerCommand | ClusterInit {
+  const c = pb.Command.decode(b);
+  if (!c.initCluster) return decodeCommand(b);
+  const clusterId = c.initCluster.clusterId ?? "";
+  if (!validClusterId(clusterId)) throw new InvalidArgumentError("init_cluster.cluster_id", `not a cluster id: ${JSON.stringify(clusterId)}`);
+  return { kind: "init-cluster", clusterId };
 }
 
 export function resultToWire(r: CommandResult): shardkv.controller.CommandResult.$Properties {

@@ -8,8 +8,10 @@
  *     [--shards 64] [--nats nats://127.0.0.1:4222] [--tick-ms 100] [--snapshot-every 1000]
  *
  * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
- * command line (one line on stderr naming the flag), or a --shards that differs from the one
- * the data directory was created with; 1: any other failure to start or a fatal error.
+ * command line (one line on stderr naming the flag), a data directory that is a file or
+ * belongs to another daemon, replica or cluster, a --shards that differs from the one it was
+ * created with, or --peers naming other replicas than its Raft state; 1: any other failure to
+ * start (an unwritable or full disk: one line) or a fatal error.
  */
 import { parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
 import { InvalidArgumentError } from "../common/errors";
@@ -36,8 +38,11 @@ export const usage = `usage: shardkv-controller --id N --listen host:port --peer
                           [--failpoints SPEC] [--profile P]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
-  --peers LIST        every replica, this one included: id=host:port,id=host:port,...
-  --data DIR          data directory (RocksDB: DIR/raft, DIR/state); created if missing
+  --peers LIST        every replica, this one included: id=host:port,id=host:port,...; the ids
+                      must be those the data directory was created with (addresses may change)
+  --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
+                      if missing; refused when it belongs to another replica, a shard server
+                      or another cluster
   --shards N          shard count, used only when the data directory is created (default 64,
                       1..${shardCountMax}); must match the stored count afterwards
   --nats URL          publish each new config on NATS subject shardkv.config (optional)
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
       const { ControllerServer } = await import("./server");
+      const { asDataDirError } = await import("../common/data-dir");
       return ControllerServer.start({
         id: args.id,
         listen: args.listen,
@@ -99,7 +105,9 @@ async function main(): Promise<void> {
         snapshotEveryEntries: args.snapshotEvery,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
-        onFatal,
+        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
+      }).catch((e: unknown) => {
+        throw asDataDirError(args.data, e);
       });
     },
   });

@@ -7,6 +7,7 @@
  * Key layout (binary keys; a one-byte ASCII prefix per kind):
  *   "ms"                        shard count         u32 BE (fixed when the directory is created)
  *   "ma"                        applied index       u64 BE
+ *   "mi"                        cluster id          UTF-8 (absent until an InitCluster entry applied)
  *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
  *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
  *
@@ -16,18 +17,19 @@
  * config and the duplicate table (bounded by dedupClientsMax) are kept in memory, in a
  * ControllerCore; historical configs are read from RocksDB on demand.
  *
- * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table) cut into
- * chunks; restoring one replaces everything in one synced batch.
+ * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table, the
+ * cluster id) cut into chunks; restoring one replaces everything in one synced batch, and is
+ * refused (DataDirError) when it carries another cluster's id than the one applied here.
  */
 import { assert } from "../common/assert";
-import { InvalidArgumentError } from "../common/errors";
+import { DataDirError, InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
-import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, decodeConfig, encodeConfig, resultFromWire, resultToWire } from "./codec";
-import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
+import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, resultFromWire, resultToWire } from "./codec";
+import { type CommandResult, ControllerCore, type DedupEntry } from "./state-machine";
 import { snapshotChunkBytesMax } from "../common/limits";
 
 /** Bytes per snapshot chunk sent to a lagging follower (1 MiB). */
@@ -41,6 +43,7 @@ export const noopResult: CommandResult = { ok: false, field: "entry", reason: "n
 
 const shardCountKey = Buffer.from("ms");
 const appliedKey = Buffer.from("ma");
+const clusterIdKey = Buffer.from("mi");
 const configPrefix = 0x63; // 'c'
 const dedupPrefix = 0x64; // 'd'
 
@@ -48,6 +51,7 @@ const dedupPrefix = 0x64; // 'd'
 export const controllerKeys = {
   shardCount: shardCountKey,
   applied: appliedKey,
+  clusterId: clusterIdKey,
   config(num: number): Buffer {
     const k = Buffer.alloc(9);
     k[0] = configPrefix;
@@ -90,6 +94,9 @@ function dedupFromWire(w: { clientId?: Uint8Array | null; seq?: number | null; r
 /** Called with each config once it is durable, in num order (after a restore: the latest only). */
 export type ConfigListener = (c: Config) => void;
 
+/** What an InitCluster entry returns (nobody reads it: the proposer reads clusterId()). */
+export const clusterInitResult: CommandResult = { ok: false, field: "entry", reason: "cluster id entry" };
+
 export class RocksControllerStateMachine implements StateMachine<CommandResult> {
   private applied: LogIndex;
   private core: ControllerCore;
@@ -100,7 +107,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
    */
   private durableLatestConfig: Config;
   private readonly listeners = new Set<ConfigListener>();
+  private readonly clusterListeners = new Set<(clusterId: string) => void>();
   private closed = false;
+  /** The cluster id once durable here (undefined until an InitCluster entry or a snapshot set it). */
+  private cluster: string | undefined;
 
   private constructor(
     /** The database directory (for messages). */
@@ -109,7 +119,9 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     shardCount: number,
     applied: LogIndex,
     core: ControllerCore,
+    clusterId: string | undefined,
   ) {
+    this.cluster = clusterId;
     this.shards = shardCount;
     this.applied = applied;
     this.core = core;
@@ -151,7 +163,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
       const { latest, dedup } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
-      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup));
+      const cluster = await getOrUndefined(db, clusterIdKey);
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup), cluster?.toString("utf8"));
     } catch (e) {
       await db.close();
       throw e;
@@ -165,6 +178,17 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   /** The cluster's shard count (fixed at creation). */
   shardCount(): number {
     return this.shards;
+  }
+
+  /** The cluster's id once durable on this replica; undefined until then. */
+  clusterId(): string | undefined {
+    return this.cluster;
+  }
+
+  /** Adds a listener called once the cluster id is durable here; returns its remover. */
+  subscribeClusterId(listener: (clusterId: string) => void): () => void {
+    this.clusterListeners.add(listener);
+    return () => this.clusterListeners.delete(listener);
   }
 
   /** The latest durable config. */
@@ -202,13 +226,23 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     const ops: LevelBatchOp[] = [];
     const results: CommandResult[] = [];
     const created: Config[] = [];
+    let cluster = this.cluster;
     for (const e of entries) {
       assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
       if (e.type !== "normal") {
         results.push(noopResult);
         continue;
       }
-      const cmd: ControllerCommand = decodeCommitted(e, decodeCommand, "controller");
+      const cmd = decodeCommitted(e, decodeLogEntry, "controller");
+      if ("kind" in cmd) {
+        // The first InitCluster committed sets the id for good; later ones are no-ops.
+        if (cluster === undefined) {
+          cluster = cmd.clusterId;
+          ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
+        }
+        results.push(clusterInitResult);
+        continue;
+      }
       const out = this.core.apply(cmd, e.index);
       results.push(out.result);
       if (out.created) {
@@ -222,6 +256,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     ops.push({ type: "put", key: appliedKey, value: u64(last) });
     await this.db.batch(ops, { sync: true });
     this.applied = last;
+    this.setCluster(cluster);
     if (created.length > 0) {
       this.durableLatestConfig = created[created.length - 1]!;
       for (const c of created) this.notify(c);
@@ -240,7 +275,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       dedup.push(pb.DedupEntry.decode(v));
     }
     assert(configs.length === this.durableLatest + 1, `snapshot: ${configs.length} configs stored, latest is ${this.durableLatest}`);
-    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup }).finish();
+    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, clusterId: this.cluster ?? "" }).finish();
     return bytesSnapshotSource(index, bytes, controllerSnapshotChunkBytes);
   }
 
@@ -253,6 +288,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.clusterListeners.clear();
     await this.db.close();
   }
 
@@ -267,6 +303,13 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       assert(c.shards.length === shardCount, `snapshot ${index}: config ${i} has ${c.shards.length} shards, want ${shardCount}`);
     });
     const dedup = new Map((snap.dedup ?? []).map(dedupFromWire));
+    const cluster = snap.clusterId || undefined;
+    if (this.cluster !== undefined && cluster !== this.cluster) {
+      // A leader of another cluster reached this replica (its --peers name another cluster's
+      // replicas): installing would replace this cluster's history with that one's.
+      throw new DataDirError(this.dir, `controller state ${this.dir} belongs to cluster ${this.cluster}, ` +
+        `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
+    }
     const ops: LevelBatchOp[] = [];
     // Everything this replica had goes: the snapshot is the whole state at `index`.
     for await (const [k] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd })) {
@@ -278,6 +321,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     // The snapshot's shard count is the cluster's; a replica created with another one was
     // misconfigured, and adopting the snapshot's makes it consistent with the group again.
     ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
+    if (cluster !== undefined) ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
     await this.db.batch(ops, { sync: true });
     const latest = configs[configs.length - 1]!;
     const grew = latest.num > this.durableLatest;
@@ -285,7 +329,15 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     this.core = new ControllerCore(latest, dedup);
     this.applied = index;
     this.durableLatestConfig = latest;
+    this.setCluster(cluster);
     if (grew) this.notify(latest);
+  }
+
+  /** Takes `cluster` (durable) as the cluster id, telling the listeners when it is new. */
+  private setCluster(cluster: string | undefined): void {
+    if (cluster === undefined || cluster === this.cluster) return;
+    this.cluster = cluster;
+    for (const l of [...this.clusterListeners]) l(cluster);
   }
 
   private notify(c: Config): void {

@@ -15,6 +15,11 @@
  * must get its config number back, not "group already in config"), and a refusal is only
  * final after a ReadIndex barrier has brought the latest config up to date.
  *
+ * Data directory: its identity (common/data-dir.ts) is checked before anything else is
+ * opened; a directory of another daemon, group or replica is refused. The cluster id: a
+ * leader that finds none applied proposes a random one (InitCluster), and every replica
+ * records the committed one in its identity; Query and Status answer it.
+ *
  * NATS: with `natsUrl`, the leader publishes every config it sees committed (see
  * ConfigPublisher) protobuf-encoded on `shardkv.config`. NATS is only a hint: the
  * connection is made in the background, publishing never waits for the NATS server, and a
@@ -22,8 +27,10 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "nats";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { assert } from "../common/assert";
+import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Logger } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
@@ -33,14 +40,15 @@ import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import type { SoftState } from "../raft/core/types";
 import { RaftNode } from "../raft/node";
+import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
-import type { Config } from "./config";
+import { type Config, shardCountDefault } from "./config";
 import {
-  configToWire, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+  configToWire, encodeClusterInit, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "./grpc-service";
 import { RocksControllerStateMachine } from "./rocks-state";
@@ -61,6 +69,8 @@ export const watchStreamsMax = 1024;
 export const natsRepublishConfigs = 16;
 /** Default: take a controller snapshot and compact the log every this many applied entries. */
 export const controllerSnapshotEveryEntries = 1000;
+/** A leader whose InitCluster proposal failed proposes again after this long (while still leader). */
+const clusterInitRetryMs = 100;
 
 export interface ControllerServerOptions {
   /** This replica's id, a key of `peers`. */
@@ -90,6 +100,10 @@ export class ControllerServer {
   private stopping: Promise<void> | undefined;
   private readonly watches = new Set<WatchStream>();
   private soft: SoftState | undefined;
+  /** The InitCluster round in progress (one at a time). */
+  private clusterInit: Promise<void> | undefined;
+  /** Identity rewrites, one at a time in order. */
+  private identityWrites: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: ControllerServerOptions,
@@ -100,17 +114,30 @@ export class ControllerServer {
     private readonly publisher: ConfigPublisher | undefined,
     /** The port the server is bound to. */
     readonly port: number,
+    private ident: DataDirIdentity,
   ) {}
+
+  /** This replica's data directory identity (the cluster id once recorded). */
+  identity(): DataDirIdentity {
+    return this.ident;
+  }
 
   /** Opens the data directory, binds the port, starts Raft (and the NATS publisher). */
   static async start(opts: ControllerServerOptions): Promise<ControllerServer> {
     const { logger } = opts;
     assert(opts.peers.has(opts.id), `peers must include this replica ${opts.id}`);
-    const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), opts.shardCount);
+    let identity = await claimDataDir(opts.dataDir, { kind: "controller", gid: 0, nodeId: opts.id, shardCount: opts.shardCount }, probeLegacyDataDir);
+    if (identity.shardCount === undefined) {
+      identity = { ...identity, shardCount: shardCountDefault };
+      await writeIdentity(opts.dataDir, identity);
+    }
+    const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount);
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
     const grpcServer = new grpc.Server(raftGrpcServerOptions);
     try {
+      const applied = sm.clusterId();
+      if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });
       // The service is added before binding; handlers refuse with Stopped until Raft runs.
@@ -127,10 +154,11 @@ export class ControllerServer {
       const { node, attach } = await startDaemonNode<CommandResult>({
         group: controllerGroup, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
-        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger,
+        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port);
+      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity);
       const started = server;
+      sm.subscribeClusterId((id) => started.onClusterId(id));
       attach((ss) => started.onSoftState(ss));
       publisher?.start();
       logger.info(
@@ -163,6 +191,7 @@ export class ControllerServer {
       snapshotIndex: s.snapshotIndex,
       latestConfigNum: this.sm.latestNum(),
       shardCount: this.sm.shardCount(),
+      clusterId: this.sm.clusterId() ?? "",
     };
   }
 
@@ -195,6 +224,47 @@ export class ControllerServer {
       this.opts.logger.info(`controller ${this.opts.id}: ${ss.role} in term ${ss.term}, leader ${ss.leader || "unknown"}`);
     }
     this.publisher?.setLeader(ss.role === "leader");
+    if (ss.role === "leader" && this.sm.clusterId() === undefined) void this.initCluster().catch(() => undefined);
+  }
+
+  /**
+   * Makes sure the cluster has an id: while this replica leads and none is applied, proposes
+   * a random one and waits for it to apply (the first InitCluster committed wins, so two
+   * leaders proposing in turn agree). Retries after clusterInitRetryMs while still leader;
+   * rejects (NotLeader, Stopped) once it is not.
+   */
+  private initCluster(): Promise<void> {
+    this.clusterInit ??= (async () => {
+      try {
+        while (this.sm.clusterId() === undefined) {
+          if (this.stopping) throw new StoppedError("controller");
+          // The soft state reaches this server (onReady) just before the node acts on it: a
+          // proposal made at once may still be refused as NotLeader, and is retried.
+          if (this.soft?.role !== "leader") this.requireLeader();
+          try {
+            await this.node.propose(encodeClusterInit({ kind: "init-cluster", clusterId: randomBytes(16).toString("hex") }));
+          } catch (e) {
+            if (this.stopping || this.soft?.role !== "leader") throw e;
+            await new Promise<void>((r) => realClock.after(clusterInitRetryMs, r));
+          }
+        }
+      } finally {
+        this.clusterInit = undefined;
+      }
+    })();
+    return this.clusterInit;
+  }
+
+  /** The cluster id is durable here: record it in the data directory's identity. */
+  private onClusterId(clusterId: string): void {
+    const { dataDir, logger, id } = this.opts;
+    this.identityWrites = this.identityWrites.then(async () => {
+      this.ident = await recordClusterId(dataDir, this.ident, clusterId, "the cluster the controller group committed");
+      logger.info(`controller ${id}: cluster ${clusterId}`);
+    }).catch((e: Error) => {
+      if (this.opts.onFatal) this.opts.onFatal(e);
+      else throw e;
+    });
   }
 
   private onNewConfig(): void {
@@ -280,7 +350,10 @@ export class ControllerServer {
     const latest = this.sm.latest();
     const c = num === -1 || num >= latest.num ? latest : await this.sm.config(num);
     assert(c !== undefined, `config ${num} <= latest ${latest.num} is missing`);
-    return { config: configToWire(c) };
+    // A group's first leader establishes the id right after its election; a query that
+    // comes first waits for it, so every reply of this version carries one.
+    if (this.sm.clusterId() === undefined) await this.initCluster();
+    return { config: configToWire(c), clusterId: this.sm.clusterId() ?? "" };
   }
 
   private watch(call: grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>): void {

@@ -291,6 +291,8 @@ export interface ReplicaStatus {
     readonly appliedIndex: number;
     readonly latestConfigNum: number;
     readonly shardCount: number;
+    /** The cluster id the replica has applied ("" while unknown, or from an earlier version). */
+    readonly clusterId?: string;
   };
   readonly error?: string;
 }
@@ -318,7 +320,9 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
   const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "ERROR"], rows);
   const up = rs.filter((r) => r.status);
   const leaders = statusLeaders(rs);
-  const summary = `${up.length}/${rs.length} up, ${leaders.length === 0 ? "no leader" : `leader ${leaders.join(", ")}`}`;
+  const clusters = [...new Set(up.map((r) => r.status!.clusterId).filter((c) => c))];
+  const cluster = clusters.length === 0 ? "" : `, cluster ${clusters.join(" and ")}`;
+  const summary = `${up.length}/${rs.length} up, ${leaders.length === 0 ? "no leader" : `leader ${leaders.join(", ")}`}${cluster}`;
   return `${table}\n${summary}`;
 }
 

@@ -68,6 +68,7 @@ function statusRound(inv: Invocation, client: ControllerClient, timeoutMs: numbe
         status: {
           id: s.id, role: s.role, term: s.term, leader: s.leader, leaderAddress: s.leaderAddress,
           commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, latestConfigNum: s.latestConfigNum, shardCount: s.shardCount,
+          clusterId: s.clusterId,
         },
       };
     } catch (e) {

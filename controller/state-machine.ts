@@ -25,6 +25,16 @@ export interface ControllerCommand {
   readonly shardCount: number;
 }
 
+/**
+ * The log entry that establishes the cluster's id (proposed by a leader that finds none
+ * applied; the first one committed wins, later ones change nothing). Not a ControllerCommand:
+ * it carries no request id and is not de-duplicated.
+ */
+export interface ClusterInit {
+  readonly kind: "init-cluster";
+  readonly clusterId: string;
+}
+
 /** A new config number, or why the command was refused (no config was created). */
 export type CommandResult =
   | { readonly ok: true; readonly configNum: ConfigNum }

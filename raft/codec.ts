@@ -49,6 +49,16 @@ export function snapshotMetaToWire(s: SnapshotMeta): shardkv.raft.SnapshotMeta.$
   return { index: s.index, term: s.term, voters: [...s.voters] };
 }
 
+/** Encodes the voter set the log store records (proto VoterSet). */
+export function encodeVoters(voters: readonly NodeId[]): Uint8Array {
+  return pb.VoterSet.encode({ voters: [...voters] }).finish();
+}
+
+/** Decodes a stored VoterSet; throws InvalidArgumentError on a malformed one. */
+export function decodeVoters(b: Uint8Array): NodeId[] {
+  return (pb.VoterSet.decode(b).voters ?? []).map((v) => u(v as number, "voters") as NodeId);
+}
+
 export function snapshotMetaFromWire(s: shardkv.raft.SnapshotMeta.$Properties): SnapshotMeta {
   return {
     index: u(s.index, "snapshot.index") as LogIndex,

@@ -1,16 +1,19 @@
 /**
  * The RaftNode of one daemon replica (shardkv-controller, shardkv-server), wired the same way
- * for both: real time and randomness, the replica's peers as voters, the log compacted to a
+ * for both: real time and randomness, the replica's peers as voters (only to bootstrap an
+ * empty directory: afterwards --peers must name the voters its Raft state records, or the
+ * start fails with an InvalidArgumentError naming both sets), the log compacted to a
  * fifth of the snapshot interval below each snapshot, the transport wrapped by the daemon's
  * failpoints (a no-op when they are off), and soft-state changes relayed to the server once it
  * exists (RaftNode.start reports the first ones before the caller can have built it).
  */
 import type { Logger } from "../common/env";
+import { InvalidArgumentError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import type { SoftState } from "./core/types";
-import { RaftNode } from "./node";
+import { RaftNode, VoterSetMismatchError } from "./node";
 import type { StateMachine } from "./state-machine";
 import type { LogStore } from "./storage/log-store";
 import { failpointTransport } from "./transport/failpoint-transport";
@@ -29,6 +32,8 @@ export interface DaemonNodeOptions {
   readonly transport: Transport;
   readonly storage: LogStore;
   readonly logger: Logger;
+  /** The replica's data directory, named when --peers disagrees with its Raft state. */
+  readonly dataDir: string;
 }
 
 export interface DaemonNode<R> {
@@ -56,7 +61,11 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
     },
     { clock: realClock, rng: realRng, transport: failpointTransport(o.failpoints, o.transport, o.peers), storage: o.storage, logger: o.logger },
     sm,
-  );
+  ).catch((e: unknown) => {
+    if (!(e instanceof VoterSetMismatchError)) throw e;
+    throw new InvalidArgumentError("--peers", `names replicas {${e.given.join(",")}}, but data directory ${o.dataDir} belongs to a group ` +
+      `of replicas {${e.stored.join(",")}}; --peers may change a replica's address, not the group's members`);
+  });
   return {
     node,
     attach(onSoftState) {

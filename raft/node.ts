@@ -12,16 +12,42 @@ import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
-import { BackpressureError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
+import { BackpressureError, InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
 import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
 import { LimitExceededError } from "../common/limits";
 import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
 import { describeMessage } from "./core/describe";
 import { RawNode } from "./core/raw-node";
 import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
-import type { LogStore } from "./storage/log-store";
+import type { LogState, LogStore } from "./storage/log-store";
 import type { SnapshotSink, SnapshotSource, StateMachine } from "./state-machine";
 import type { Transport } from "./transport/transport";
+
+/**
+ * RaftNode.start was given voters other than the ones this replica's Raft state records
+ * (`stored`, sorted): starting would change the replica's quorum behind the group's back
+ * (two leaders in one term become possible). Nothing was written.
+ */
+export class VoterSetMismatchError extends InvalidArgumentError {
+  constructor(readonly stored: readonly NodeId[], readonly given: readonly NodeId[]) {
+    super("voters", `the Raft state records voters {${stored.join(",")}}, but the node was started with {${given.join(",")}}`);
+  }
+}
+
+/**
+ * The voter set of a replica starting on `state`: the recorded one, which `voters` must
+ * match (as a set). A store without one records `voters` first (bootstrap; or a store of an
+ * earlier version, whose latest snapshot's voters, when it has a snapshot, must match).
+ */
+async function checkVoters(storage: LogStore, state: LogState, voters: readonly NodeId[]): Promise<LogState> {
+  const given = [...voters].sort((a, b) => a - b);
+  const same = (a: readonly NodeId[]): boolean => a.length === given.length && [...a].sort((x, y) => x - y).every((v, i) => v === given[i]);
+  const agreed = state.voters ?? (state.snapshot.index > 0 && state.snapshot.voters.length > 0 ? state.snapshot.voters : undefined);
+  if (agreed !== undefined && !same(agreed)) throw new VoterSetMismatchError([...agreed].sort((a, b) => a - b), given);
+  if (state.voters !== undefined) return state;
+  await storage.save({ entries: [], voters: given });
+  return { ...state, voters: given };
+}
 
 /** Snapshots kept servable at once (each may pin resources, e.g. a RocksDB snapshot). */
 export const snapshotSourcesMax = 3;
@@ -166,10 +192,14 @@ export class RaftNode<R = unknown> {
     this.lastSnapshotIndex = snapshotIndex;
   }
 
-  /** Loads the log store, builds the RawNode at the state machine's applied index, starts ticking. */
+  /**
+   * Loads the log store, checks the voters against the ones it records (recording them when
+   * it has none; VoterSetMismatchError, with nothing written, when they differ), builds the
+   * RawNode at the state machine's applied index, starts ticking.
+   */
   static async start<R>(opts: RaftNodeOptions, env: RaftNodeEnv, sm: StateMachine<R>): Promise<RaftNode<R>> {
-    let state = await env.storage.load();
     const cfg = makeRaftConfig({ ...opts.raft, rng: env.rng });
+    let state = await checkVoters(env.storage, await env.storage.load(), cfg.voters);
     const applied = sm.appliedIndex();
     if (state.pendingSnapshot) {
       // A crash interrupted a snapshot install between the state machine's restore and the

@@ -7,8 +7,11 @@
  *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100] [--nats nats://127.0.0.1:4222]
  *
  * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
- * command line (one line on stderr naming the flag), or a data directory created for another
- * gid or shard count; 1: any other failure to start or a fatal error.
+ * command line (one line on stderr naming the flag), a data directory that is a file or was
+ * created for another kind, gid, replica or shard count, --peers naming other replicas than
+ * its Raft state, controllers of another cluster (found after the start: one line, then the
+ * exit), or a new directory without --shards whose controllers did not answer in 60 s; 1: any
+ * other failure to start (an unwritable or full disk: one line) or a fatal error.
  */
 import { parseDuration, UsageError } from "../common/cli-args";
 import { intFlag, parseFlags, parsePeersFlag, positiveIntFlag, requiredFlag, runDaemon } from "../common/daemon-args";
@@ -49,10 +52,14 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
-  --peers LIST        every replica of the group, this one included: id=host:port,...
-  --data DIR          data directory (RocksDB: DIR/raft, DIR/state); created if missing
+  --peers LIST        every replica of the group, this one included: id=host:port,...; the ids
+                      must be those the data directory was created with (addresses may change)
+  --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
+                      if missing; refused when it belongs to another replica, group, a
+                      controller or another cluster
   --controllers LIST  controller replica addresses: host:port,host:port,...
-  --shards N          shard count (default: the controller's; 1..${shardCountMax})
+  --shards N          shard count (default: the data directory's, else the controllers';
+                      1..${shardCountMax})
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
   --nats URL          subscribe to config pushes on NATS (optional; polling works without it)
   --dedup-ttl D       forget a client's duplicate-detection records after this much inactivity,
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
     start: async (args, logger, onFatal) => {
       // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
       const { ShardServer } = await import("./server");
+      const { asDataDirError } = await import("../common/data-dir");
       return ShardServer.start({
         gid: args.gid,
         id: args.id,
@@ -140,7 +148,9 @@ async function main(): Promise<void> {
         lengthCacheKeys: args.lengthCacheKeys,
         failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
         logger,
-        onFatal,
+        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
+      }).catch((e: unknown) => {
+        throw asDataDirError(args.data, e);
       });
     },
   });

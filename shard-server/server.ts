@@ -21,12 +21,20 @@
  * another waits for a dead group), and telling previous owners to delete shards that arrived.
  * It never holds anything across an RPC that a pull handler needs: answering a pull only
  * reads this replica's applied state.
+ *
+ * Data directory: its identity (common/data-dir.ts) is checked first thing, before RocksDB is
+ * opened or any controller asked; the shard count comes from --shards, else the identity,
+ * else (a new directory) the controllers, and is recorded. The cluster id is learned from the
+ * controllers' first answer after the start and recorded; the migration driver (the only
+ * path by which configs reach the group) starts only after that check passed, and
+ * controllers of another cluster stop the server (onFatal with a DataDirError naming both).
  */
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { assert } from "../common/assert";
+import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Clock, Logger } from "../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
@@ -38,6 +46,7 @@ import type { shardkv } from "../proto/gen/shardkv.js";
 import type { SoftState } from "../raft/core/types";
 import { connect, type NatsConnection } from "nats";
 import { RaftNode } from "../raft/node";
+import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
@@ -56,6 +65,11 @@ export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
 /** With the Watch stream, how often the leader still queries the controller (a backstop). */
 export const configBackstopMs = 1000;
+/**
+ * How long a shard server with a new data directory and no --shards waits for the
+ * controllers to tell it the shard count before it gives up with one line.
+ */
+export const shardCountWaitMs = 60_000;
 /** Key, value and duplicate-record bytes per pulled chunk (a larger single record goes alone). */
 export const pullChunkBytes = migrationChunkBytesMax;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
@@ -121,6 +135,8 @@ export class ShardServer {
   private readonly watchAbort = new AbortController();
   /** Open Batch streams (ended when the server stops). */
   private readonly batchStreams = new Set<() => void>();
+  /** This replica's data directory identity (the cluster id once learned). */
+  private ident: DataDirIdentity;
 
   private constructor(
     private readonly opts: ShardServerOptions,
@@ -131,7 +147,9 @@ export class ShardServer {
     private readonly controller: ControllerClient,
     /** The port the server is bound to. */
     readonly port: number,
+    identity: DataDirIdentity,
   ) {
+    this.ident = identity;
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => opts.peers.get(id) });
     this.driver = new MigrationDriver(
       {
@@ -143,10 +161,65 @@ export class ShardServer {
     );
   }
 
+  /**
+   * What this replica is: its group, id, shard count and the cluster id it belongs to
+   * (undefined until learned from the controllers). What an Identify call answers.
+   */
+  identity(): { gid: GroupId; nodeId: NodeId; shardCount: number; clusterId: string | undefined } {
+    return { gid: this.opts.gid, nodeId: this.opts.id, shardCount: this.ident.shardCount!, clusterId: this.ident.clusterId };
+  }
+
+  /** Checks the controllers' cluster id (see verifyCluster), then starts learning configs. */
   private startDriver(): void {
-    this.driver.start();
-    if (this.opts.watchConfigs !== false) this.watchConfigs();
-    if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
+    this.verifyCluster().then(
+      (ok) => {
+        if (!ok || this.stopping) return;
+        this.driver.start();
+        if (this.opts.watchConfigs !== false) this.watchConfigs();
+        if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
+      },
+      (e: Error) => {
+        if (this.stopping) return;
+        if (this.opts.onFatal) this.opts.onFatal(e);
+        else throw e;
+      },
+    );
+  }
+
+  /**
+   * Asks the controllers for their cluster id until one answers: records it when this
+   * directory has none, rejects with a DataDirError naming both when it has another.
+   * Controllers of an earlier version answer none: then nothing is checked (said once).
+   * Resolves false when the server stopped first.
+   */
+  private async verifyCluster(): Promise<boolean> {
+    const { gid, id, logger, controllers, dataDir } = this.opts;
+    let waiting = false;
+    while (!this.stopping) {
+      let clusterId: string | undefined;
+      try {
+        clusterId = (await this.controller.queryCluster(-1)).clusterId;
+      } catch (e) {
+        // Whatever the controllers answer meanwhile (unreachable, no leader, overloaded), the
+        // check waits for them: it is what the driver waits for anyway.
+        if (this.stopping) return false;
+        if (!waiting) {
+          logger.info(`g${gid} n${id}: waiting for the controllers at ${controllers.join(",")} to check the cluster id ` +
+            `(configs are learned once they answer; last: ${(e as Error).message})`);
+        }
+        waiting = true;
+        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configBackstopMs, r));
+        continue;
+      }
+      if (clusterId === undefined) {
+        logger.warn(`g${gid} n${id}: the controllers at ${controllers.join(",")} do not report a cluster id (an earlier version?); not checked`);
+        return true;
+      }
+      this.ident = await recordClusterId(dataDir, this.ident, clusterId, `the cluster of the controllers at ${controllers.join(",")}`);
+      if (waiting) logger.info(`g${gid} n${id}: controllers answered: cluster ${clusterId}`);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -189,25 +262,20 @@ export class ShardServer {
     const { logger } = opts;
     assert(opts.peers.has(opts.id), `peers must include this replica ${opts.id}`);
     if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
+    // First thing: is the data directory this replica's? (Nothing opened or waited for yet.)
+    let identity = await claimDataDir(opts.dataDir, { kind: "shard-server", gid: opts.gid, nodeId: opts.id, shardCount: opts.shardCount }, probeLegacyDataDir);
     const controller = new ControllerClient({
       controllers: opts.controllers, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
-    let shardCount = opts.shardCount;
-    if (shardCount === undefined) {
-      // Wait for the controller group (it may be starting too).
-      for (let attempt = 0; ; attempt++) {
-        try {
-          shardCount = (await controller.query(0)).shards.length;
-          break;
-        } catch (e) {
-          if (e instanceof InvalidArgumentError || attempt >= 11) {
-            controller.close();
-            throw e;
-          }
-          logger.warn(`group ${opts.gid}: cannot get the shard count from the controllers yet: ${(e as Error).message}`);
-        }
+    if (identity.shardCount === undefined) {
+      try {
+        identity = await ShardServer.learnShardCount(opts, identity);
+      } catch (e) {
+        controller.close();
+        throw e;
       }
     }
+    const shardCount = identity.shardCount!;
     let sm: RocksShardStateMachine;
     try {
       sm = await RocksShardStateMachine.open(join(opts.dataDir, "state"), {
@@ -234,9 +302,9 @@ export class ShardServer {
       const { node, attach } = await startDaemonNode<ApplyResult>({
         group: opts.gid, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
-        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger,
+        failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port);
+      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity);
       const started = server;
       attach((ss) => started.onSoftState(ss));
       server.startDriver();
@@ -253,6 +321,34 @@ export class ShardServer {
       controller.close();
       throw e;
     }
+  }
+
+  /**
+   * A new data directory without --shards: asks the controllers for the shard count (saying
+   * once what it waits for), up to shardCountWaitMs, and records it in the identity (with the
+   * cluster id they answered). Gives up with one line naming the controllers.
+   */
+  private static async learnShardCount(opts: ShardServerOptions, identity: DataDirIdentity): Promise<DataDirIdentity> {
+    const addrs = opts.controllers.join(",");
+    opts.logger.info(`g${opts.gid} n${opts.id}: new data directory ${opts.dataDir} without --shards: waiting up to ${shardCountWaitMs / 1000} s for the controllers at ${addrs} to tell the shard count`);
+    const client = new ControllerClient({
+      controllers: opts.controllers, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+    });
+    let answer: { config: { shards: readonly unknown[] }; clusterId: string | undefined };
+    try {
+      answer = await client.queryCluster(0);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      throw new InvalidArgumentError("--shards", `not given, and no controller at ${addrs} answered within ${shardCountWaitMs / 1000} s to tell the shard count of new data directory ${opts.dataDir}; start the controllers or give --shards`);
+    } finally {
+      client.close();
+    }
+    const next = { ...identity, shardCount: answer.config.shards.length };
+    if (answer.clusterId === undefined) {
+      await writeIdentity(opts.dataDir, next);
+      return next;
+    }
+    return recordClusterId(opts.dataDir, next, answer.clusterId, `the cluster of the controllers at ${addrs}`);
   }
 
   /** Whether config pushes from NATS are being received (false without --nats). */

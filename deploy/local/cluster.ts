@@ -103,6 +103,8 @@ export interface ClusterStatus {
   readonly shardCount: number;
   readonly nats: string | null;
   readonly nodes: readonly NodeStatus[];
+  /** The cluster id the controllers answered with the config (absent when none did). */
+  readonly clusterId?: string;
   /** The controller's latest config, if a controller leader answered. */
   readonly config?: { num: number; shards: number[]; groups: Record<string, string[]> };
   /** gid -> shards it owns in that config. */
@@ -526,9 +528,10 @@ export class LocalCluster {
     }));
     const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
     try {
-      const cfg = await this.probeController().query();
+      const { config: cfg, clusterId } = await this.probeController().queryCluster();
       return {
         ...out,
+        ...(clusterId ? { clusterId } : {}),
         config: { num: cfg.num, shards: [...cfg.shards], groups: Object.fromEntries([...cfg.groups].map(([g, a]) => [String(g), [...a]])) },
         shardMap: Object.fromEntries([...shardMapOf(cfg)].map(([g, s]) => [String(g), s])),
       };

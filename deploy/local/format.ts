@@ -32,7 +32,7 @@ export function formatStatus(s: ClusterStatus): string {
     n.leader === undefined ? "-" : n.leader === 0 ? "none" : String(n.leader), n.configNum === undefined ? "-" : String(n.configNum), shardSummary(n),
   ]);
   const out = [
-    `cluster ${s.dir}: ${s.nodes.filter((n) => n.state === "up").length}/${s.nodes.length} nodes up, ${s.shardCount} shards, NATS ${s.nats ?? "none"}`,
+    `cluster ${s.dir}${s.clusterId ? ` (id ${s.clusterId})` : ""}: ${s.nodes.filter((n) => n.state === "up").length}/${s.nodes.length} nodes up, ${s.shardCount} shards, NATS ${s.nats ?? "none"}`,
     formatTable(["NODE", "ADDRESS", "PID", "STATE", "ROLE", "TERM", "LEADER", "CONFIG", "SHARDS"], rows),
   ];
   out.push(`controllers: ${s.nodes.filter((n) => n.kind === "controller").map((n) => n.addr).join(",")}`);

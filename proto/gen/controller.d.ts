@@ -204,6 +204,7 @@ export namespace shardkv {
             constructor(p?: shardkv.controller.QueryReply.$Properties);
             $unknowns?: Uint8Array[];
             config?: (shardkv.controller.Config.$Properties|null);
+            clusterId: string;
             static create(properties: shardkv.controller.QueryReply.$Shape): shardkv.controller.QueryReply & shardkv.controller.QueryReply.$Shape;
             static create(properties?: shardkv.controller.QueryReply.$Properties): shardkv.controller.QueryReply;
             static encode(m: shardkv.controller.QueryReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -214,6 +215,7 @@ export namespace shardkv {
         namespace QueryReply {
             interface $Properties {
                 config?: (shardkv.controller.Config.$Properties|null);
+                clusterId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.QueryReply.$Properties;
@@ -278,6 +280,7 @@ export namespace shardkv {
             shardCount: number;
             firstIndex: number;
             snapshotIndex: number;
+            clusterId: string;
             static create(properties: shardkv.controller.StatusReply.$Shape): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
             static create(properties?: shardkv.controller.StatusReply.$Properties): shardkv.controller.StatusReply;
             static encode(m: shardkv.controller.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -298,6 +301,7 @@ export namespace shardkv {
                 shardCount?: (number|null);
                 firstIndex?: (number|null);
                 snapshotIndex?: (number|null);
+                clusterId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.StatusReply.$Properties;
@@ -313,8 +317,9 @@ export namespace shardkv {
             join?: (shardkv.controller.JoinRequest.$Properties|null);
             leave?: (shardkv.controller.LeaveRequest.$Properties|null);
             move?: (shardkv.controller.MoveRequest.$Properties|null);
+            initCluster?: (shardkv.controller.InitCluster.$Properties|null);
             shardCount: number;
-            op?: ("join"|"leave"|"move");
+            op?: ("join"|"leave"|"move"|"initCluster");
             static create(properties: shardkv.controller.Command.$Shape): shardkv.controller.Command & shardkv.controller.Command.$Shape;
             static create(properties?: shardkv.controller.Command.$Properties): shardkv.controller.Command;
             static encode(m: shardkv.controller.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -328,8 +333,9 @@ export namespace shardkv {
                 join?: (shardkv.controller.JoinRequest.$Properties|null);
                 leave?: (shardkv.controller.LeaveRequest.$Properties|null);
                 move?: (shardkv.controller.MoveRequest.$Properties|null);
+                initCluster?: (shardkv.controller.InitCluster.$Properties|null);
                 shardCount?: (number|null);
-                op?: ("join"|"leave"|"move");
+                op?: ("join"|"leave"|"move"|"initCluster");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -337,11 +343,34 @@ export namespace shardkv {
               join?: shardkv.controller.JoinRequest.$Shape|null;
               leave?: shardkv.controller.LeaveRequest.$Shape|null;
               move?: shardkv.controller.MoveRequest.$Shape|null;
+              initCluster?: shardkv.controller.InitCluster.$Shape|null;
               shardCount?: number|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; join?: null; leave?: null; move?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape })
+              ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape })
             );
+        }
+
+        interface IInitCluster extends shardkv.controller.InitCluster.$Properties {
+        }
+
+        class InitCluster {
+            constructor(p?: shardkv.controller.InitCluster.$Properties);
+            $unknowns?: Uint8Array[];
+            clusterId: string;
+            static create(properties: shardkv.controller.InitCluster.$Shape): shardkv.controller.InitCluster & shardkv.controller.InitCluster.$Shape;
+            static create(properties?: shardkv.controller.InitCluster.$Properties): shardkv.controller.InitCluster;
+            static encode(m: shardkv.controller.InitCluster.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.InitCluster & shardkv.controller.InitCluster.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace InitCluster {
+            interface $Properties {
+                clusterId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.InitCluster.$Properties;
         }
 
         interface ICommandResult extends shardkv.controller.CommandResult.$Properties {
@@ -407,6 +436,7 @@ export namespace shardkv {
             shardCount: number;
             configs: shardkv.controller.Config.$Properties[];
             dedup: shardkv.controller.DedupEntry.$Properties[];
+            clusterId: string;
             static create(properties: shardkv.controller.ControllerSnapshot.$Shape): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
             static create(properties?: shardkv.controller.ControllerSnapshot.$Properties): shardkv.controller.ControllerSnapshot;
             static encode(m: shardkv.controller.ControllerSnapshot.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -419,6 +449,7 @@ export namespace shardkv {
                 shardCount?: (number|null);
                 configs?: (shardkv.controller.Config.$Properties[]|null);
                 dedup?: (shardkv.controller.DedupEntry.$Properties[]|null);
+                clusterId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.ControllerSnapshot.$Properties;

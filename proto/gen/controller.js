@@ -1534,6 +1534,7 @@ export const shardkv = $root.shardkv = (() => {
              * Properties of a QueryReply.
              * @typedef {Object} shardkv.controller.QueryReply.$Properties
              * @property {shardkv.controller.Config.$Properties|null} [config] QueryReply config
+             * @property {string|null} [clusterId] QueryReply clusterId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1574,6 +1575,14 @@ export const shardkv = $root.shardkv = (() => {
             QueryReply.prototype.config = null;
 
             /**
+             * QueryReply clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.controller.QueryReply
+             * @instance
+             */
+            QueryReply.prototype.clusterId = "";
+
+            /**
              * Creates a new QueryReply instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.QueryReply
@@ -1607,6 +1616,8 @@ export const shardkv = $root.shardkv = (() => {
                     throw $Error("max depth exceeded");
                 if (m.config != null && $Object.hasOwnProperty.call(m, "config"))
                     $root.shardkv.controller.Config.encode(m.config, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.clusterId);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -1655,6 +1666,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (u !== 2)
                                 break;
                             m.config = $root.shardkv.controller.Config.decode(r, r.size(), $undefined, q + 1, m.config);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
                             continue;
                         }
                     }
@@ -2016,6 +2036,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [shardCount] StatusReply shardCount
              * @property {number|null} [firstIndex] StatusReply firstIndex
              * @property {number|null} [snapshotIndex] StatusReply snapshotIndex
+             * @property {string|null} [clusterId] StatusReply clusterId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2136,6 +2157,14 @@ export const shardkv = $root.shardkv = (() => {
             StatusReply.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * StatusReply clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.clusterId = "";
+
+            /**
              * Creates a new StatusReply instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.StatusReply
@@ -2189,6 +2218,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 10, wireType 0 =*/80).uint64(m.firstIndex);
                 if (m.snapshotIndex != null && $Object.hasOwnProperty.call(m, "snapshotIndex") && (typeof m.snapshotIndex === "object" ? m.snapshotIndex.low || m.snapshotIndex.high : m.snapshotIndex !== 0))
                     w.uint32(/* id 11, wireType 0 =*/88).uint64(m.snapshotIndex);
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 12, wireType 2 =*/98).string(m.clusterId);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2332,6 +2363,15 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.snapshotIndex;
                             continue;
                         }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -2375,8 +2415,9 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.JoinRequest.$Properties|null} [join] Command join
              * @property {shardkv.controller.LeaveRequest.$Properties|null} [leave] Command leave
              * @property {shardkv.controller.MoveRequest.$Properties|null} [move] Command move
+             * @property {shardkv.controller.InitCluster.$Properties|null} [initCluster] Command initCluster
              * @property {number|null} [shardCount] Command shardCount
-             * @property {"join"|"leave"|"move"} [op] Command op
+             * @property {"join"|"leave"|"move"|"initCluster"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2395,10 +2436,11 @@ export const shardkv = $root.shardkv = (() => {
              *   join?: shardkv.controller.JoinRequest.$Shape|null;
              *   leave?: shardkv.controller.LeaveRequest.$Shape|null;
              *   move?: shardkv.controller.MoveRequest.$Shape|null;
+             *   initCluster?: shardkv.controller.InitCluster.$Shape|null;
              *   shardCount?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; join?: null; leave?: null; move?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape })
+             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape })
              * )} shardkv.controller.Command.$Shape
              */
 
@@ -2450,6 +2492,14 @@ export const shardkv = $root.shardkv = (() => {
             Command.prototype.move = null;
 
             /**
+             * Command initCluster.
+             * @member {shardkv.controller.InitCluster.$Properties|null|undefined} initCluster
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.initCluster = null;
+
+            /**
              * Command shardCount.
              * @member {number} shardCount
              * @memberof shardkv.controller.Command
@@ -2462,12 +2512,12 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Command op.
-             * @member {"join"|"leave"|"move"|undefined} op
+             * @member {"join"|"leave"|"move"|"initCluster"|undefined} op
              * @memberof shardkv.controller.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move"]),
+                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2513,6 +2563,8 @@ export const shardkv = $root.shardkv = (() => {
                     $root.shardkv.controller.MoveRequest.encode(m.move, w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
                 if (m.shardCount != null && $Object.hasOwnProperty.call(m, "shardCount") && m.shardCount !== 0)
                     w.uint32(/* id 5, wireType 0 =*/40).uint32(m.shardCount);
+                if (m.initCluster != null && $Object.hasOwnProperty.call(m, "initCluster"))
+                    $root.shardkv.controller.InitCluster.encode(m.initCluster, w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2584,6 +2636,13 @@ export const shardkv = $root.shardkv = (() => {
                             m.op = "move";
                             continue;
                         }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            m.initCluster = $root.shardkv.controller.InitCluster.decode(r, r.size(), $undefined, q + 1, m.initCluster);
+                            m.op = "initCluster";
+                            continue;
+                        }
                     case 5: {
                             if (u !== 0)
                                 break;
@@ -2625,6 +2684,172 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return Command;
+        })();
+
+        controller.InitCluster = (function() {
+
+            /**
+             * Properties of an InitCluster.
+             * @typedef {Object} shardkv.controller.InitCluster.$Properties
+             * @property {string|null} [clusterId] InitCluster clusterId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an InitCluster.
+             * @memberof shardkv.controller
+             * @interface IInitCluster
+             * @augments shardkv.controller.InitCluster.$Properties
+             * @deprecated Use shardkv.controller.InitCluster.$Properties instead.
+             */
+
+            /**
+             * Shape of an InitCluster.
+             * @typedef {shardkv.controller.InitCluster.$Properties} shardkv.controller.InitCluster.$Shape
+             */
+
+            /**
+             * Constructs a new InitCluster.
+             * @memberof shardkv.controller
+             * @classdesc Represents an InitCluster.
+             * @constructor
+             * @param {shardkv.controller.InitCluster.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const InitCluster = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * InitCluster clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.controller.InitCluster
+             * @instance
+             */
+            InitCluster.prototype.clusterId = "";
+
+            /**
+             * Creates a new InitCluster instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.InitCluster
+             * @static
+             * @param {shardkv.controller.InitCluster.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.InitCluster} InitCluster instance
+             * @type {{
+             *   (properties: shardkv.controller.InitCluster.$Shape): shardkv.controller.InitCluster & shardkv.controller.InitCluster.$Shape;
+             *   (properties?: shardkv.controller.InitCluster.$Properties): shardkv.controller.InitCluster;
+             * }}
+             */
+            InitCluster.create = function(properties) {
+                return new InitCluster(properties);
+            };
+
+            /**
+             * Encodes the specified InitCluster message. Does not implicitly {@link shardkv.controller.InitCluster.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.InitCluster
+             * @static
+             * @param {shardkv.controller.InitCluster.$Properties} m InitCluster message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            InitCluster.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.clusterId);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an InitCluster message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.InitCluster
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.InitCluster & shardkv.controller.InitCluster.$Shape} InitCluster
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            InitCluster.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.InitCluster();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for InitCluster
+             * @function getTypeUrl
+             * @memberof shardkv.controller.InitCluster
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            InitCluster.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.InitCluster";
+            };
+
+            return InitCluster;
         })();
 
         controller.CommandResult = (function() {
@@ -3064,6 +3289,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [shardCount] ControllerSnapshot shardCount
              * @property {Array.<shardkv.controller.Config.$Properties>|null} [configs] ControllerSnapshot configs
              * @property {Array.<shardkv.controller.DedupEntry.$Properties>|null} [dedup] ControllerSnapshot dedup
+             * @property {string|null} [clusterId] ControllerSnapshot clusterId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3122,6 +3348,14 @@ export const shardkv = $root.shardkv = (() => {
             ControllerSnapshot.prototype.dedup = $util.emptyArray;
 
             /**
+             * ControllerSnapshot clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.clusterId = "";
+
+            /**
              * Creates a new ControllerSnapshot instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.ControllerSnapshot
@@ -3163,6 +3397,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.dedup.length; ++i)
                         $root.shardkv.controller.DedupEntry.encode(m.dedup[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
                 }
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.clusterId);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3230,6 +3466,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.dedup && m.dedup.length))
                                 m.dedup = [];
                             m.dedup.push($root.shardkv.controller.DedupEntry.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
                             continue;
                         }
                     }

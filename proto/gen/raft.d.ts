@@ -90,6 +90,28 @@ export namespace shardkv {
             type $Shape = shardkv.raft.SnapshotMeta.$Properties;
         }
 
+        interface IVoterSet extends shardkv.raft.VoterSet.$Properties {
+        }
+
+        class VoterSet {
+            constructor(p?: shardkv.raft.VoterSet.$Properties);
+            $unknowns?: Uint8Array[];
+            voters: number[];
+            static create(properties: shardkv.raft.VoterSet.$Shape): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
+            static create(properties?: shardkv.raft.VoterSet.$Properties): shardkv.raft.VoterSet;
+            static encode(m: shardkv.raft.VoterSet.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace VoterSet {
+            interface $Properties {
+                voters?: (number[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.VoterSet.$Properties;
+        }
+
         enum MessageType {
             MSG_UNKNOWN = 0,
             MSG_APPEND = 1,

@@ -688,6 +688,179 @@ export const shardkv = $root.shardkv = (() => {
             return SnapshotMeta;
         })();
 
+        raft.VoterSet = (function() {
+
+            /**
+             * Properties of a VoterSet.
+             * @typedef {Object} shardkv.raft.VoterSet.$Properties
+             * @property {Array.<number>|null} [voters] VoterSet voters
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a VoterSet.
+             * @memberof shardkv.raft
+             * @interface IVoterSet
+             * @augments shardkv.raft.VoterSet.$Properties
+             * @deprecated Use shardkv.raft.VoterSet.$Properties instead.
+             */
+
+            /**
+             * Shape of a VoterSet.
+             * @typedef {shardkv.raft.VoterSet.$Properties} shardkv.raft.VoterSet.$Shape
+             */
+
+            /**
+             * Constructs a new VoterSet.
+             * @memberof shardkv.raft
+             * @classdesc Represents a VoterSet.
+             * @constructor
+             * @param {shardkv.raft.VoterSet.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const VoterSet = function (p) {
+                this.voters = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * VoterSet voters.
+             * @member {Array.<number>} voters
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.voters = $util.emptyArray;
+
+            /**
+             * Creates a new VoterSet instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {shardkv.raft.VoterSet.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.VoterSet} VoterSet instance
+             * @type {{
+             *   (properties: shardkv.raft.VoterSet.$Shape): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
+             *   (properties?: shardkv.raft.VoterSet.$Properties): shardkv.raft.VoterSet;
+             * }}
+             */
+            VoterSet.create = function(properties) {
+                return new VoterSet(properties);
+            };
+
+            /**
+             * Encodes the specified VoterSet message. Does not implicitly {@link shardkv.raft.VoterSet.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {shardkv.raft.VoterSet.$Properties} m VoterSet message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            VoterSet.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.voters != null && m.voters.length) {
+                    w.uint32(/* id 1, wireType 2 =*/10).uint64s(m.voters);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a VoterSet message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape} VoterSet
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            VoterSet.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.VoterSet();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u === 2) {
+                                if (!(m.voters && m.voters.length))
+                                    m.voters = [];
+                                r.uint64s(m.voters);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.voters && m.voters.length))
+                                m.voters = [];
+                            m.voters.push(r.uint64());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for VoterSet
+             * @function getTypeUrl
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            VoterSet.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.VoterSet";
+            };
+
+            return VoterSet;
+        })();
+
         /**
          * MessageType enum.
          * @name shardkv.raft.MessageType

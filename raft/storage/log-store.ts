@@ -4,7 +4,7 @@
  * simulator's disk). test/unit/log-store-contract.test.ts runs one suite against both.
  */
 import { assert } from "../../common/assert";
-import type { LogIndex, Term } from "../../common/ids";
+import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 
 /** Everything a replica needs to restart. */
@@ -21,6 +21,12 @@ export interface LogState {
    * on restart, RaftNode completes the install if the state machine has it, else drops it.
    */
   readonly pendingSnapshot?: SnapshotMeta;
+  /**
+   * The group's voters as recorded when this replica was bootstrapped (SaveBatch.voters),
+   * sorted; undefined when none were recorded (an empty store, or one written by an earlier
+   * version, which kept voters only in snapshot metadata).
+   */
+  readonly voters?: readonly NodeId[];
 }
 
 /** One synced write, as a Ready asks for it. */
@@ -41,6 +47,11 @@ export interface SaveBatch {
    * knows the snapshot's term and can complete the install (DESIGN.md §2.4).
    */
   readonly pendingSnapshot?: SnapshotMeta | null;
+  /**
+   * Records the group's voter set (replacing any recorded one). RaftNode writes it when it
+   * bootstraps an empty store (or adopts one from an earlier version), before anything else.
+   */
+  readonly voters?: readonly NodeId[];
   /**
    * false: the batch changes only the commit index of the hard state (no entries, term and
    * vote unchanged, no snapshot): it is written without waiting for fsync (etcd's MustSync).

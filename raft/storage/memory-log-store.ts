@@ -9,7 +9,7 @@
  */
 import { assert } from "../../common/assert";
 import { StoppedError } from "../../common/errors";
-import type { LogIndex, Term } from "../../common/ids";
+import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
@@ -26,6 +26,7 @@ export class MemoryLogStore implements LogStore {
   private snapshot: SnapshotMeta;
   private compacted: Point;
   private pending: SnapshotMeta | undefined;
+  private voters: readonly NodeId[] | undefined;
   /** Entries compacted.index + 1 .. lastIndex, owned by the store (deep copies). */
   private entries: Entry[];
   private closed = false;
@@ -39,6 +40,7 @@ export class MemoryLogStore implements LogStore {
     this.compacted = { index: initial.compacted.index, term: initial.compacted.term };
     this.entries = initial.entries.map(copyEntry);
     this.pending = initial.pendingSnapshot ? copySnapshot(initial.pendingSnapshot) : undefined;
+    this.voters = initial.voters ? [...initial.voters] : undefined;
     this.assertCommitInLog(this.hardState, this.lastIndex(), this.snapshot);
   }
 
@@ -50,6 +52,7 @@ export class MemoryLogStore implements LogStore {
       compacted: { ...this.compacted },
       entries: this.entries.map(copyEntry),
       ...(this.pending ? { pendingSnapshot: copySnapshot(this.pending) } : {}),
+      ...(this.voters ? { voters: [...this.voters] } : {}),
     };
   }
 
@@ -96,6 +99,7 @@ export class MemoryLogStore implements LogStore {
     this.entries = entries;
     this.hardState = hardState;
     this.pending = pending;
+    if (batch.voters) this.voters = [...batch.voters].sort((a, b) => a - b);
   }
 
   /**

@@ -6,6 +6,8 @@
  *   0x02                  latest snapshot     payload: SnapshotMeta (protobuf)
  *   0x03                  compacted point     payload: index u64 BE ++ term u64 BE (16 bytes)
  *   0x04 ++ u64 BE index  log entry           payload: Entry (protobuf); BE keeps index order
+ *   0x05                  pending snapshot    payload: SnapshotMeta (protobuf)
+ *   0x06                  voter set           payload: VoterSet (protobuf; written at bootstrap)
  *
  * Every value is a `StoredRecord { payload, crc32c }` where crc32c = CRC-32C of the key bytes
  * followed by the payload. Covering the key as well as the payload means a record copied to
@@ -25,9 +27,9 @@ import { createRequire } from "node:module";
 import { shardkv } from "../../proto/gen/raft.js";
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
-import type { LogIndex, Term } from "../../common/ids";
+import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
-import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from "../codec";
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters } from "../codec";
 import { crc32c } from "./crc32c";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
@@ -71,7 +73,7 @@ type Callback<T = void> = (err: Error | null | undefined, value?: T) => void;
 
 /** The leveldown interface of the `rocksdb` package (abstract-leveldown 7). */
 interface LevelDown {
-  open(options: { createIfMissing: boolean }, cb: Callback): void;
+  open(options: { createIfMissing: boolean; readOnly?: boolean }, cb: Callback): void;
   close(cb: Callback): void;
   get(key: Buffer, options: object, cb: Callback<Buffer>): void;
   getMany(keys: Buffer[], options: object, cb: Callback<(Buffer | undefined)[]>): void;
@@ -152,14 +154,16 @@ class RocksDb implements LevelDb {
 }
 
 /**
- * Opens (creating if missing) the RocksDB database in `dir` with binary keys and values.
+ * Opens (creating if missing) the RocksDB database in `dir` with binary keys and values;
+ * with `readOnly`, an existing one without writing anything (rejects when it is missing).
  * Exported for tests that inspect or damage the stored records directly; the log store is
  * the only user of a directory while it is open (RocksDB's LOCK file enforces it).
  */
-export async function openLevelDb(dir: string): Promise<LevelDb> {
-  await mkdir(dir, { recursive: true });
+export async function openLevelDb(dir: string, options: { readOnly?: boolean } = {}): Promise<LevelDb> {
+  const readOnly = options.readOnly ?? false;
+  if (!readOnly) await mkdir(dir, { recursive: true });
   const db = rocksdb(dir);
-  await call((cb) => db.open({ createIfMissing: true }, cb));
+  await call((cb) => db.open({ createIfMissing: !readOnly, ...(readOnly ? { readOnly: true } : {}) }, cb));
   return new RocksDb(dir, db);
 }
 
@@ -182,6 +186,7 @@ const prefixSnapshot = 0x02;
 const prefixCompacted = 0x03;
 const prefixEntry = 0x04;
 const prefixPendingSnapshot = 0x05;
+const prefixVoters = 0x06;
 const entryKeyBytes = 9;
 const twoTo32 = 2 ** 32;
 
@@ -203,6 +208,7 @@ export const rocksKeys = {
   snapshot: Buffer.from([prefixSnapshot]),
   compacted: Buffer.from([prefixCompacted]),
   pendingSnapshot: Buffer.from([prefixPendingSnapshot]),
+  voters: Buffer.from([prefixVoters]),
   /** The key of the entry at `index`: prefix ++ u64 big-endian. */
   entry(index: number): Buffer {
     const k = Buffer.alloc(entryKeyBytes);
@@ -338,7 +344,10 @@ export class RocksLogStore implements LogStore {
       // Copies, so that a caller mutating the result cannot change the store's bookkeeping.
       const snapshot = { ...meta.snapshot, voters: [...meta.snapshot.voters] };
       const pendingSnapshot = meta.pendingSnapshot ? { ...meta.pendingSnapshot, voters: [...meta.pendingSnapshot.voters] } : undefined;
-      return { hardState: { ...meta.hardState }, snapshot, compacted: { ...meta.compacted }, entries, pendingSnapshot };
+      return {
+        hardState: { ...meta.hardState }, snapshot, compacted: { ...meta.compacted }, entries, pendingSnapshot,
+        ...(meta.voters ? { voters: meta.voters } : {}),
+      };
     });
   }
 
@@ -383,6 +392,7 @@ export class RocksLogStore implements LogStore {
       assert(hardState.commit <= Math.max(last.index, snapshot.index), () =>
         `log store: commit ${hardState.commit} beyond last index ${last.index} and snapshot ${snapshot.index}`);
       if (batch.hardState) ops.push(put(rocksKeys.hardState, encodeHardState(hardState)));
+      if (batch.voters) ops.push(put(rocksKeys.voters, encodeVoters([...batch.voters].sort((a, b) => a - b))));
       if (ops.length === 0) return;
       await this.write(ops, batch.sync ?? true);
       this.snapshot = snapshot;
@@ -520,12 +530,13 @@ async function readRecord<T>(dir: string, db: LevelDb, key: Buffer, what: string
 }
 
 async function readMeta(dir: string, db: LevelDb): Promise<{
-  hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined;
+  hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined; voters: NodeId[] | undefined;
 }> {
   const empty = emptyLogState();
   const hardState = (await readRecord(dir, db, rocksKeys.hardState, "hard state", decodeHardState)) ?? empty.hardState;
   const snapshot = (await readRecord(dir, db, rocksKeys.snapshot, "snapshot meta", decodeSnapshotMeta)) ?? empty.snapshot;
   const compacted = (await readRecord(dir, db, rocksKeys.compacted, "compacted point", decodeCompacted)) ?? empty.compacted;
   const pendingSnapshot = await readRecord(dir, db, rocksKeys.pendingSnapshot, "pending snapshot", decodeSnapshotMeta);
-  return { hardState, snapshot, compacted, pendingSnapshot: pendingSnapshot ?? undefined };
+  const voters = await readRecord(dir, db, rocksKeys.voters, "voter set", decodeVoters);
+  return { hardState, snapshot, compacted, pendingSnapshot: pendingSnapshot ?? undefined, voters };
 }

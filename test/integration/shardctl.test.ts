@@ -96,7 +96,7 @@ describe("shardctl against three controller daemons", () => {
     expect(lines[0]).toMatch(/^ADDRESS\s+STATE\s+ID\s+ROLE\s+TERM\s+LEADER\s+APPLIED\s+CONFIG/);
     for (const a of cluster.addresses) expect(lines.filter((l) => l.startsWith(a + " "))).toHaveLength(1);
     expect(lines.filter((l) => / up +\d+ +leader /.test(l))).toHaveLength(1);
-    expect(lines.at(-1)).toMatch(/^3\/3 up, leader 127\.0\.0\.1:\d+$/);
+    expect(lines.at(-1)).toMatch(/^3\/3 up, leader 127\.0\.0\.1:\d+, cluster [0-9a-f]{32}$/);
 
     const json = JSON.parse(await ok(["--json", "status"])) as { address: string; up: boolean; role: string; id: number; leader: number; term: number }[];
     expect(json.map((s) => s.address)).toEqual(cluster.addresses);

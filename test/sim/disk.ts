@@ -282,6 +282,7 @@ export class SimLogStore implements LogStore {
       entries: batch.entries.map(copyEntry),
       installSnapshot: batch.installSnapshot ? { ...batch.installSnapshot, voters: [...batch.installSnapshot.voters] } : undefined,
       pendingSnapshot: batch.pendingSnapshot ? { ...batch.pendingSnapshot, voters: [...batch.pendingSnapshot.voters] } : batch.pendingSnapshot,
+      voters: batch.voters ? [...batch.voters] : undefined,
     };
     if (batch.sync === false) return this.disk.writeUnsynced(this.epoch, "save (no fsync)", () => this.disk.applySave(copy));
     return this.disk.write(this.epoch, "save", () => this.disk.applySave(copy), this.disk.lyingFsync);

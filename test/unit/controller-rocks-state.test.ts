@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupId, LogIndex, ShardId, Term } from "../../common/ids";
 import { configsEqual, type Config } from "../../controller/config";
-import { encodeCommand } from "../../controller/codec";
-import { controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
+import { encodeClusterInit, encodeCommand } from "../../controller/codec";
+import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
 import type { ControllerOp } from "../../controller/state-machine";
 import type { Entry } from "../../raft/core/types";
 import type { SnapshotSource } from "../../raft/state-machine";
@@ -114,6 +114,41 @@ describe("RocksControllerStateMachine", () => {
     expect(await sm.apply([normal(3, clientA, 1, joinOp(1))])).toEqual([{ ok: true, configNum: 1 }]);
     expect(await sm.apply([normal(4, clientB, 5, joinOp(2))])).toEqual([{ ok: true, configNum: 2 }]);
     expect(sm.latestNum()).toBe(2);
+  });
+
+  it("the first InitCluster entry applied sets the cluster id for good: durable, in snapshots, and a snapshot of another cluster is refused", async () => {
+    const init = (index: number, clusterId: string): Entry => ({
+      index: index as LogIndex, term: 1 as Term, type: "normal", data: encodeClusterInit({ kind: "init-cluster", clusterId }),
+    });
+    let a = await openSm("a", 4);
+    expect(a.clusterId()).toBeUndefined();
+    const heard: string[] = [];
+    a.subscribeClusterId((id) => heard.push(id));
+    expect(await a.apply([noop(1), init(2, "aaaa"), init(3, "bbbb")])).toEqual([noopResult, clusterInitResult, clusterInitResult]);
+    expect(a.clusterId()).toBe("aaaa");
+    expect(heard).toEqual(["aaaa"]);
+    await a.apply([normal(4, clientA, 1, joinOp(1)), init(5, "cccc")]);
+    expect(a.clusterId()).toBe("aaaa");
+    await a.close();
+    a = await openSm("a", 4);
+    expect(a.clusterId()).toBe("aaaa");
+    expect(a.latest().num).toBe(1);
+    const chunks = await readAll(await a.snapshot());
+
+    const fresh = await openSm("fresh", 4);
+    const sink = fresh.restore({ index: 5 as LogIndex, term: 1 as Term, voters: [] });
+    for (let i = 0; i < chunks.length; i++) await sink.write(i, chunks[i]!);
+    await sink.finish();
+    expect(fresh.clusterId()).toBe("aaaa");
+
+    const other = await openSm("other", 4);
+    await other.apply([init(1, "dddd"), normal(2, clientB, 1, joinOp(7))]);
+    const refused = other.restore({ index: 5 as LogIndex, term: 1 as Term, voters: [] });
+    for (let i = 0; i < chunks.length; i++) await refused.write(i, chunks[i]!);
+    await expect(refused.finish()).rejects.toThrow(
+      `controller state ${join(dir, "other")} belongs to cluster dddd, but a snapshot of cluster aaaa was sent to it; check --peers`);
+    expect(other.clusterId()).toBe("dddd");
+    expect(other.latest().groups.has(7 as GroupId)).toBe(true);
   });
 
   it("snapshot -> restore into a fresh directory gives identical configs and duplicate table", async () => {

@@ -83,6 +83,20 @@ export function logStoreContract(factory: LogStoreFactory): void {
       expectState(await (await restart(s)).load(), emptyLogState());
     });
 
+    it("records the voter set (sorted) durably, replaced by the next one; none before the first", async () => {
+      let s = await open();
+      expect((await s.load()).voters).toBeUndefined();
+      await s.save({ entries: [], voters: [3, 1, 2] as NodeId[] });
+      s = await restart(s);
+      expect((await s.load()).voters).toEqual([1, 2, 3]);
+      await s.save({ hardState: hs(1, 1, 0), entries: [ent(1, 1)] });
+      s = await restart(s);
+      expect((await s.load()).voters).toEqual([1, 2, 3]);
+      await s.save({ entries: [], voters: [5, 4] as NodeId[] });
+      s = await restart(s);
+      expect((await s.load()).voters).toEqual([4, 5]);
+    });
+
     it("saves hard state and entries durably", async () => {
       let s = await open();
       await s.save({ hardState: hs(2, 1, 2), entries: [ent(1, 1), ent(2, 2, "two")] });

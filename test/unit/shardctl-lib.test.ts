@@ -232,6 +232,14 @@ describe("formatStatus", () => {
     ].join("\n"));
   });
 
+  it("the summary names the cluster the replicas answered (each once; none when none did)", () => {
+    const inCluster = (r: ReturnType<typeof up>, clusterId: string) => ({ ...r, status: { ...r.status, clusterId } });
+    expect(formatStatus([inCluster(up("h1:1", 1, "follower"), "c0ffee"), inCluster(up("h2:2", 2, "leader"), "c0ffee")]))
+      .toMatch(/\n2\/2 up, leader h2:2, cluster c0ffee$/);
+    expect(formatStatus([inCluster(up("h1:1", 1, "follower"), ""), inCluster(up("h2:2", 2, "leader"), "c0ffee"), inCluster(up("h3:3", 3, "follower"), "beef")]))
+      .toMatch(/\n3\/3 up, leader h2:2, cluster c0ffee and beef$/);
+  });
+
   it("no leader known", () => {
     const r = { address: "h1:1", status: { ...up("h1:1", 1, "candidate").status, leader: 0, leaderAddress: "" } };
     expect(formatStatus([r])).toMatch(/candidate {2}3 {5}none .*\n1\/1 up, no leader$/);
