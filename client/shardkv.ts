@@ -607,7 +607,9 @@ export class ShardKV {
         this.ctlStubs.set(target, stub);
       }
       const sent = this.clock.nowMs();
-      const deadline = wallClockMs() + Math.max(1, Math.min(this.ctlTimer.attemptMs(0, timedOut), end - sent));
+      const sized = this.ctlTimer.attemptMs(0, timedOut);
+      const attemptMs = Math.max(1, Math.min(sized, end - sent));
+      const deadline = wallClockMs() + attemptMs;
       try {
         const r = await unary(stub.query, stub, { num: -1 }, deadline);
         this.ctlTimer.observe(this.clock.nowMs() - sent);
@@ -618,8 +620,14 @@ export class ShardKV {
       } catch (e) {
         const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
-        if (err instanceof TimeoutError) timedOut++;
-        else this.ctlTimer.observe(this.clock.nowMs() - sent);
+        if (err instanceof TimeoutError) {
+          // An attempt cut short by the caller's deadline says nothing new: keep the
+          // failures seen so far for the final message.
+          if (attemptMs < sized && (last || failures?.cause)) break;
+          timedOut++;
+        } else {
+          this.ctlTimer.observe(this.clock.nowMs() - sent);
+        }
         last = err;
         failures?.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target) {

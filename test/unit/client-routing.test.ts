@@ -608,8 +608,8 @@ describe("ShardKV client: arguments checked at the call, per-call options, error
     expect((refused as Error).message).toBe(`connect timed out after 500 ms: cannot reach controller ${dead}: connection refused`);
     const follower = await FakeController.start(config(1, [1, 1, 1, 1], {}));
     follower.onQuery = () => new NotLeaderError(0 as never);
-    const noLeader = await ShardKV.connect({ controllers: [follower.address, dead], deadlineMs: 500, attemptMs: 100 }).catch((e: unknown) => e);
-    expect((noLeader as Error).message).toBe("connect timed out after 500 ms: no controller leader: 1 of 2 replicas reachable");
+    const noLeader = await ShardKV.connect({ controllers: [follower.address, dead], deadlineMs: 2000, attemptMs: 1000 }).catch((e: unknown) => e);
+    expect((noLeader as Error).message).toBe("connect timed out after 2 s: no controller leader: 1 of 2 replicas reachable");
   });
 
   it("no group joined yet: the timeout says so", async () => {
