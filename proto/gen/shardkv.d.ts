@@ -543,6 +543,56 @@ export namespace shardkv {
             type $Shape = shardkv.kv.StatusReply.$Properties;
         }
 
+        interface IIdentifyRequest extends shardkv.kv.IdentifyRequest.$Properties {
+        }
+
+        class IdentifyRequest {
+            constructor(p?: shardkv.kv.IdentifyRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.kv.IdentifyRequest.$Shape): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+            static create(properties?: shardkv.kv.IdentifyRequest.$Properties): shardkv.kv.IdentifyRequest;
+            static encode(m: shardkv.kv.IdentifyRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IdentifyRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.IdentifyRequest.$Properties;
+        }
+
+        interface IIdentifyReply extends shardkv.kv.IdentifyReply.$Properties {
+        }
+
+        class IdentifyReply {
+            constructor(p?: shardkv.kv.IdentifyReply.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            id: number;
+            shardCount: number;
+            clusterId: string;
+            hasData: boolean;
+            static create(properties: shardkv.kv.IdentifyReply.$Shape): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+            static create(properties?: shardkv.kv.IdentifyReply.$Properties): shardkv.kv.IdentifyReply;
+            static encode(m: shardkv.kv.IdentifyReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IdentifyReply {
+            interface $Properties {
+                gid?: (number|null);
+                id?: (number|null);
+                shardCount?: (number|null);
+                clusterId?: (string|null);
+                hasData?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.IdentifyReply.$Properties;
+        }
+
         interface IError extends shardkv.kv.Error.$Properties {
         }
 
@@ -701,6 +751,7 @@ export namespace shardkv {
             pullShard: shardkv.kv.ShardKV.PullShard;
             deleteShard: shardkv.kv.ShardKV.DeleteShard;
             status: shardkv.kv.ShardKV.Status;
+            identify: shardkv.kv.ShardKV.Identify;
         }
 
         namespace ShardKV {
@@ -767,6 +818,17 @@ export namespace shardkv {
               readonly path: "/shardkv.kv.ShardKV/Status";
               readonly requestType: "StatusRequest";
               readonly responseType: "StatusReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type IdentifyCallback = (error: (Error|null), response?: shardkv.kv.IdentifyReply) => void;
+            type Identify = {
+              (request: shardkv.kv.IIdentifyRequest, callback: shardkv.kv.ShardKV.IdentifyCallback): void;
+              (request: shardkv.kv.IIdentifyRequest): Promise<shardkv.kv.IdentifyReply>;
+              readonly name: "Identify";
+              readonly path: "/shardkv.kv.ShardKV/Identify";
+              readonly requestType: "IdentifyRequest";
+              readonly responseType: "IdentifyReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
@@ -857,6 +919,7 @@ export namespace shardkv {
             $unknowns?: Uint8Array[];
             id?: (shardkv.controller.RequestId.$Properties|null);
             groups: shardkv.controller.Group.$Properties[];
+            force: boolean;
             static create(properties: shardkv.controller.JoinRequest.$Shape): shardkv.controller.JoinRequest & shardkv.controller.JoinRequest.$Shape;
             static create(properties?: shardkv.controller.JoinRequest.$Properties): shardkv.controller.JoinRequest;
             static encode(m: shardkv.controller.JoinRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -868,6 +931,7 @@ export namespace shardkv {
             interface $Properties {
                 id?: (shardkv.controller.RequestId.$Properties|null);
                 groups?: (shardkv.controller.Group.$Properties[]|null);
+                force?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.JoinRequest.$Properties;

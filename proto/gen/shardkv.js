@@ -4163,6 +4163,395 @@ export const shardkv = $root.shardkv = (() => {
             return StatusReply;
         })();
 
+        kv.IdentifyRequest = (function() {
+
+            /**
+             * Properties of an IdentifyRequest.
+             * @typedef {Object} shardkv.kv.IdentifyRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IdentifyRequest.
+             * @memberof shardkv.kv
+             * @interface IIdentifyRequest
+             * @augments shardkv.kv.IdentifyRequest.$Properties
+             * @deprecated Use shardkv.kv.IdentifyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an IdentifyRequest.
+             * @typedef {shardkv.kv.IdentifyRequest.$Properties} shardkv.kv.IdentifyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new IdentifyRequest.
+             * @memberof shardkv.kv
+             * @classdesc Represents an IdentifyRequest.
+             * @constructor
+             * @param {shardkv.kv.IdentifyRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IdentifyRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new IdentifyRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {shardkv.kv.IdentifyRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.IdentifyRequest} IdentifyRequest instance
+             * @type {{
+             *   (properties: shardkv.kv.IdentifyRequest.$Shape): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+             *   (properties?: shardkv.kv.IdentifyRequest.$Properties): shardkv.kv.IdentifyRequest;
+             * }}
+             */
+            IdentifyRequest.create = function(properties) {
+                return new IdentifyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified IdentifyRequest message. Does not implicitly {@link shardkv.kv.IdentifyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {shardkv.kv.IdentifyRequest.$Properties} m IdentifyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IdentifyRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an IdentifyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape} IdentifyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IdentifyRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.IdentifyRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for IdentifyRequest
+             * @function getTypeUrl
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IdentifyRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.IdentifyRequest";
+            };
+
+            return IdentifyRequest;
+        })();
+
+        kv.IdentifyReply = (function() {
+
+            /**
+             * Properties of an IdentifyReply.
+             * @typedef {Object} shardkv.kv.IdentifyReply.$Properties
+             * @property {number|null} [gid] IdentifyReply gid
+             * @property {number|null} [id] IdentifyReply id
+             * @property {number|null} [shardCount] IdentifyReply shardCount
+             * @property {string|null} [clusterId] IdentifyReply clusterId
+             * @property {boolean|null} [hasData] IdentifyReply hasData
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IdentifyReply.
+             * @memberof shardkv.kv
+             * @interface IIdentifyReply
+             * @augments shardkv.kv.IdentifyReply.$Properties
+             * @deprecated Use shardkv.kv.IdentifyReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an IdentifyReply.
+             * @typedef {shardkv.kv.IdentifyReply.$Properties} shardkv.kv.IdentifyReply.$Shape
+             */
+
+            /**
+             * Constructs a new IdentifyReply.
+             * @memberof shardkv.kv
+             * @classdesc Represents an IdentifyReply.
+             * @constructor
+             * @param {shardkv.kv.IdentifyReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IdentifyReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * IdentifyReply gid.
+             * @member {number} gid
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IdentifyReply id.
+             * @member {number} id
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IdentifyReply shardCount.
+             * @member {number} shardCount
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.shardCount = 0;
+
+            /**
+             * IdentifyReply clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.clusterId = "";
+
+            /**
+             * IdentifyReply hasData.
+             * @member {boolean} hasData
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.hasData = false;
+
+            /**
+             * Creates a new IdentifyReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {shardkv.kv.IdentifyReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.IdentifyReply} IdentifyReply instance
+             * @type {{
+             *   (properties: shardkv.kv.IdentifyReply.$Shape): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+             *   (properties?: shardkv.kv.IdentifyReply.$Properties): shardkv.kv.IdentifyReply;
+             * }}
+             */
+            IdentifyReply.create = function(properties) {
+                return new IdentifyReply(properties);
+            };
+
+            /**
+             * Encodes the specified IdentifyReply message. Does not implicitly {@link shardkv.kv.IdentifyReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {shardkv.kv.IdentifyReply.$Properties} m IdentifyReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IdentifyReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.id);
+                if (m.shardCount != null && $Object.hasOwnProperty.call(m, "shardCount") && m.shardCount !== 0)
+                    w.uint32(/* id 3, wireType 0 =*/24).uint32(m.shardCount);
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.clusterId);
+                if (m.hasData != null && $Object.hasOwnProperty.call(m, "hasData") && m.hasData !== false)
+                    w.uint32(/* id 5, wireType 0 =*/40).bool(m.hasData);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an IdentifyReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape} IdentifyReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IdentifyReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.IdentifyReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.shardCount = v;
+                            else
+                                delete m.shardCount;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hasData = v;
+                            else
+                                delete m.hasData;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for IdentifyReply
+             * @function getTypeUrl
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IdentifyReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.IdentifyReply";
+            };
+
+            return IdentifyReply;
+        })();
+
         kv.Error = (function() {
 
             /**
@@ -5487,6 +5876,47 @@ export const shardkv = $root.shardkv = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link shardkv.kv.ShardKV#identify}.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef IdentifyCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.kv.IdentifyReply} [response] IdentifyReply
+             */
+
+            /**
+             * Calls Identify.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef Identify
+             * @type {{
+             *   (request: shardkv.kv.IIdentifyRequest, callback: shardkv.kv.ShardKV.IdentifyCallback): void;
+             *   (request: shardkv.kv.IIdentifyRequest): Promise<shardkv.kv.IdentifyReply>;
+             *   readonly name: "Identify";
+             *   readonly path: "/shardkv.kv.ShardKV/Identify";
+             *   readonly requestType: "IdentifyRequest";
+             *   readonly responseType: "IdentifyReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Identify.
+             * @name shardkv.kv.ShardKV#identify
+             * @type {shardkv.kv.ShardKV.Identify}
+             */
+            $Object.defineProperties(ShardKV.prototype.identify = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ShardKV.prototype.identify, $root.shardkv.kv.IdentifyRequest, $root.shardkv.kv.IdentifyReply, request, callback);
+            }, {
+                name: { value: "Identify" },
+                path: { value: "/shardkv.kv.ShardKV/Identify" },
+                requestType: { value: "IdentifyRequest" },
+                responseType: { value: "IdentifyReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return ShardKV;
         })();
 
@@ -6098,6 +6528,7 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.JoinRequest.$Properties
              * @property {shardkv.controller.RequestId.$Properties|null} [id] JoinRequest id
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] JoinRequest groups
+             * @property {boolean|null} [force] JoinRequest force
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6147,6 +6578,14 @@ export const shardkv = $root.shardkv = (() => {
             JoinRequest.prototype.groups = $util.emptyArray;
 
             /**
+             * JoinRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.JoinRequest
+             * @instance
+             */
+            JoinRequest.prototype.force = false;
+
+            /**
              * Creates a new JoinRequest instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.JoinRequest
@@ -6184,6 +6623,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
                 }
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.force);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -6240,6 +6681,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
                             continue;
                         }
                     }
