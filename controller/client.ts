@@ -15,6 +15,7 @@ import { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
 import { clientIdBytes, configFromWire } from "./codec";
 import { controllerStub, type ControllerStub } from "./grpc-service";
+import { joinCheckServerMs } from "./join-check";
 
 export interface ControllerClientOptions {
   /** Addresses ("host:port") of the controller replicas. */
@@ -68,7 +69,9 @@ export class ControllerClient {
    * Runs `call` against the leader (or the next replica), following hints and retrying
    * retryable failures until the deadline. InvalidArgument is final.
    */
-  private async withLeader<T>(what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>): Promise<T> {
+  private async withLeader<T>(
+    what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>, extraAttemptMs = 0,
+  ): Promise<T> {
     const start = this.clock.nowMs();
     const end = start + this.deadlineMs;
     let attempt = 0;
@@ -76,7 +79,7 @@ export class ControllerClient {
     let last: ShardKVError | undefined;
     while (this.clock.nowMs() < end) {
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
-      const deadline = new Date(wallClockMs() + Math.min(this.attemptMs, Math.max(1, end - this.clock.nowMs())));
+      const deadline = new Date(wallClockMs() + Math.min(this.attemptMs + extraAttemptMs, Math.max(1, end - this.clock.nowMs())));
       try {
         const r = await call(this.stub(target), deadline);
         this.leader = target;
@@ -118,17 +121,25 @@ export class ControllerClient {
 
   private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
+    // A Join attempt includes the leader's join check (up to joinCheckServerMs per server, all
+    // at once): give it that much longer, or an attempt would time out while the check runs.
+    const extraMs = method === "join" && req.force !== true ? joinCheckServerMs : 0;
     return this.withLeader(method, (stub, deadline) => new Promise<ConfigNum>((resolve, reject) => {
       stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(err);
         else resolve(res!.configNum as ConfigNum);
       });
-    }));
+    }), extraMs);
   }
 
-  /** Adds groups (gid -> server addresses); resolves with the new config's number. */
-  join(groups: ReadonlyMap<GroupId, readonly string[]>): Promise<ConfigNum> {
-    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) });
+  /**
+   * Adds groups (gid -> server addresses); resolves with the new config's number. The leader
+   * first checks that a majority of each group's servers answer as its replicas and refuses
+   * the join (InvalidArgument) otherwise; `force` skips that check (the group's shards are
+   * then unavailable until its servers serve them).
+   */
+  join(groups: ReadonlyMap<GroupId, readonly string[]>, opts: { force?: boolean } = {}): Promise<ConfigNum> {
+    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })), force: opts.force === true });
   }
 
   leave(gids: readonly GroupId[]): Promise<ConfigNum> {

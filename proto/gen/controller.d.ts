@@ -87,6 +87,7 @@ export namespace shardkv {
             $unknowns?: Uint8Array[];
             id?: (shardkv.controller.RequestId.$Properties|null);
             groups: shardkv.controller.Group.$Properties[];
+            force: boolean;
             static create(properties: shardkv.controller.JoinRequest.$Shape): shardkv.controller.JoinRequest & shardkv.controller.JoinRequest.$Shape;
             static create(properties?: shardkv.controller.JoinRequest.$Properties): shardkv.controller.JoinRequest;
             static encode(m: shardkv.controller.JoinRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -98,6 +99,7 @@ export namespace shardkv {
             interface $Properties {
                 id?: (shardkv.controller.RequestId.$Properties|null);
                 groups?: (shardkv.controller.Group.$Properties[]|null);
+                force?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.JoinRequest.$Properties;

@@ -625,6 +625,7 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.JoinRequest.$Properties
              * @property {shardkv.controller.RequestId.$Properties|null} [id] JoinRequest id
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] JoinRequest groups
+             * @property {boolean|null} [force] JoinRequest force
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -674,6 +675,14 @@ export const shardkv = $root.shardkv = (() => {
             JoinRequest.prototype.groups = $util.emptyArray;
 
             /**
+             * JoinRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.JoinRequest
+             * @instance
+             */
+            JoinRequest.prototype.force = false;
+
+            /**
              * Creates a new JoinRequest instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.JoinRequest
@@ -711,6 +720,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
                 }
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.force);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -767,6 +778,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
                             continue;
                         }
                     }

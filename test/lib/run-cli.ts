@@ -1,6 +1,6 @@
 /**
- * Runs `bin/shardkv` as a user would, against a cluster's controllers: the environment's
- * SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
+ * Runs `bin/shardkv` or `bin/shardctl` as a user would, against a cluster's controllers: the
+ * environment's SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
  * `input` (or is closed), and the result is the exit code with everything printed.
  */
 import { spawn } from "node:child_process";
@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
+export const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
 
 export interface CliRun {
   readonly code: number | null;
@@ -17,11 +18,20 @@ export interface CliRun {
 
 /** `bin/shardkv <argv...>`; resolves when it exits. */
 export function runShardkv(argv: readonly string[], input?: string | Buffer): Promise<CliRun> {
+  return runCli(shardkvBin, argv, input);
+}
+
+/** `bin/shardctl <argv...>`; resolves when it exits. */
+export function runShardctl(argv: readonly string[]): Promise<CliRun> {
+  return runCli(shardctlBin, argv);
+}
+
+function runCli(bin: string, argv: readonly string[], input?: string | Buffer): Promise<CliRun> {
   const env = { ...process.env };
   delete env["SHARDKV_CONTROLLERS"];
   delete env["SHARDKV_NATS"];
   return new Promise((resolve, reject) => {
-    const p = spawn(shardkvBin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(bin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on("data", (b: Buffer) => out.push(b));
