@@ -14,6 +14,7 @@ export type ErrorCode =
   | "Corruption"
   | "LeadershipTransfer"
   | "WrongGroup"
+  | "RetryLater"
   | "Internal";
 
 export abstract class ShardKVError extends Error {
@@ -81,6 +82,18 @@ export class WrongGroupError extends ShardKVError {
   readonly code = "WrongGroup";
   constructor(readonly shard: number, readonly configNum: number) {
     super(`wrong group for shard ${shard} (server at config ${configNum})`);
+  }
+}
+
+/**
+ * The request must wait for something in progress to finish (e.g. a change that would move
+ * shards away from a group that has not acknowledged its join); nothing was done. Retry with
+ * the same request id; `reason` says what is awaited.
+ */
+export class RetryLaterError extends ShardKVError {
+  readonly code = "RetryLater";
+  constructor(readonly reason: string) {
+    super(reason);
   }
 }
 

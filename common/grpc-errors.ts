@@ -9,7 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import {
   BackpressureError, CorruptionError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError, type ErrorCode,
+  NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -22,6 +22,7 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   InvalidArgument: grpc.status.INVALID_ARGUMENT,
   Stopped: grpc.status.UNAVAILABLE,
   Corruption: grpc.status.DATA_LOSS,
+  RetryLater: grpc.status.UNAVAILABLE,
   Internal: grpc.status.INTERNAL,
 };
 
@@ -33,6 +34,7 @@ function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof TimeoutError) return { "after-ms": String(e.afterMs) };
   if (e instanceof LeadershipTransferError) return { transferee: String(e.transferee) };
   if (e instanceof CorruptionError) return { file: e.file, detail: e.detail };
+  if (e instanceof RetryLaterError) return { reason: e.reason };
   return {};
 }
 
@@ -88,6 +90,8 @@ function typedError(code: string, get: (field: string) => string, details: strin
       return new StoppedError("server");
     case "Corruption":
       return new CorruptionError(get("file"), get("detail"));
+    case "RetryLater":
+      return new RetryLaterError(get("reason") || details);
     case "Internal":
       return new InternalError(details || "internal error");
     default:

@@ -111,7 +111,7 @@ export class ControllerClient {
    * each client's last (clientId, seq), so a request overtaken by a later one would be
    * refused as stale.
    */
-  private change(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
+  private change(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>): Promise<ConfigNum> {
     const run = this.changes.then(() => this.changeNow(method, req));
     this.changes = run.catch(() => undefined);
     return run;
@@ -119,16 +119,18 @@ export class ControllerClient {
 
   private changes: Promise<unknown> = Promise.resolve();
 
-  private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>): Promise<ConfigNum> {
+  private changeNow(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
     // A Join attempt includes the leader's join check (up to joinCheckServerMs per server, all
     // at once): give it that much longer, or an attempt would time out while the check runs.
     const extraMs = method === "join" && req.force !== true ? joinCheckServerMs : 0;
     return this.withLeader(method, (stub, deadline) => new Promise<ConfigNum>((resolve, reject) => {
-      stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, (err, res) => {
+      const done = (err: grpc.ServiceError | null, res?: { configNum?: number; abortedNum?: number }): void => {
         if (err) reject(err);
-        else resolve(res!.configNum as ConfigNum);
-      });
+        else resolve((method === "ackJoin" ? res!.abortedNum : res!.configNum) as ConfigNum);
+      };
+      if (method === "ackJoin") stub.ackJoin({ id, ...req }, new grpc.Metadata(), { deadline }, done);
+      else stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, done);
     }), extraMs);
   }
 
@@ -148,6 +150,15 @@ export class ControllerClient {
 
   move(shard: number, gid: GroupId): Promise<ConfigNum> {
     return this.change("move", { shard, gid });
+  }
+
+  /**
+   * Acknowledges group `gid`'s join in config `joinNum` (its leader calls it before pulling
+   * anything for that config). Resolves with 0, or with the config that aborted the join
+   * (the group must then own nothing of configs joinNum .. that - 1). Idempotent.
+   */
+  ackJoin(gid: GroupId, joinNum: ConfigNum): Promise<ConfigNum | 0> {
+    return this.change("ackJoin", { gid, joinNum });
   }
 
   /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. */

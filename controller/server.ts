@@ -30,7 +30,7 @@ import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import type { Logger } from "../common/env";
-import { BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import { BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { toServiceError } from "../common/grpc-errors";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
@@ -45,7 +45,7 @@ import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } fro
 import type { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
 import {
-  configToWire, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+  ackJoinOpFromWire, configToWire, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "./grpc-service";
 import { identifyServer } from "./identify-client";
@@ -231,6 +231,8 @@ export class ControllerServer {
         s.change(req.id, () => joinOpFromWire(req), req.force ? undefined : (op) => s.checkJoin(op))),
       leave: unary((s, req: shardkv.controller.LeaveRequest) => s.change(req.id, () => leaveOpFromWire(req))),
       move: unary((s, req: shardkv.controller.MoveRequest) => s.change(req.id, () => moveOpFromWire(req))),
+      ackJoin: unary(async (s, req: shardkv.controller.AckJoinRequest) =>
+        ({ abortedNum: (await s.commit(req.id, () => ackJoinOpFromWire(req))).abortedNum ?? 0 })),
       query: unary((s, req: shardkv.controller.QueryRequest) => s.query(req)),
       status: unary(async (s) => s.status()),
       watch: (call) => {
@@ -271,24 +273,39 @@ export class ControllerServer {
     toOp: () => ControllerOp,
     precheck?: (op: ControllerOp) => Promise<void>,
   ): Promise<shardkv.controller.ChangeReply.$Properties> {
+    return { configNum: (await this.commit(wireId, toOp, precheck)).configNum };
+  }
+
+  /**
+   * Validates `op` at the edge (against the latest config and the pending joins; a change
+   * that must wait for a pending group's acknowledgement is refused as RetryLater before it
+   * reaches the log), runs `precheck`, proposes it and returns its successful result.
+   */
+  private async commit(
+    wireId: shardkv.controller.RequestId.$Properties | null | undefined,
+    toOp: () => ControllerOp,
+    precheck?: (op: ControllerOp) => Promise<void>,
+  ): Promise<Extract<CommandResult, { ok: true }>> {
     const { clientId, seq } = requestIdFromWire(wireId);
     const op = toOp();
     this.requireLeader();
     if (!this.isRetry(clientId, seq)) {
       try {
-        validateOp(this.sm.latest(), op);
+        validateOp(this.sm.latest(), op, this.sm.pendingJoins());
       } catch (e) {
         if (!(e instanceof InvalidArgumentError)) throw e;
         // The latest config may lag the log by entries committed a moment ago: refuse only
         // against a config that reflects every write committed before this request.
         await this.node.readBarrier();
-        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op);
+        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op, this.sm.pendingJoins());
       }
+      const wait = this.sm.stackingRefusal(op);
+      if (wait !== undefined) throw new RetryLaterError(wait);
       if (precheck && !this.isRetry(clientId, seq)) await precheck(op);
     }
     const result = await this.node.propose(encodeCommand({ clientId, seq, op, shardCount: this.sm.shardCount() }));
-    if (!result.ok) throw new InvalidArgumentError(result.field, result.reason);
-    return { configNum: result.configNum };
+    if (!result.ok) throw result.retryable ? new RetryLaterError(result.reason) : new InvalidArgumentError(result.field, result.reason);
+    return result;
   }
 
   /**

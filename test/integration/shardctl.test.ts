@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { ControllerClient } from "../../controller/client";
-import type { GroupId } from "../../common/ids";
+import type { ConfigNum, GroupId } from "../../common/ids";
 import { configToJson, forceWarning } from "../../controller/shardctl-lib";
 import { ControllerCluster } from "../lib/controller-cluster";
 import { waitFor } from "../lib/wait";
@@ -80,6 +80,10 @@ describe("shardctl against three controller daemons", () => {
     const r = await shardctl([...args.slice(0, at + 1), "--force", ...args.slice(at + 1)]);
     const gids = args.slice(at + 1).map((a) => Number(a.slice(0, a.indexOf("="))) as GroupId);
     expect(r, `shardctl ${args.join(" ")}`).toMatchObject({ code: 0, stderr: `${forceWarning(gids)}\n` });
+    // What each group's leader would do once up: acknowledge the join (a pending group holds
+    // up later changes that move its shards away).
+    const num = Number(/^config (\d+) created/.exec(r.stdout)?.[1]) as ConfigNum;
+    for (const gid of gids) expect(await client.ackJoin(gid, num)).toBe(0);
     return r.stdout;
   }
 
