@@ -17,7 +17,8 @@ export type ErrorCode =
   | "Internal"
   | "Unreachable"
   | "Aborted"
-  | "DataDir";
+  | "DataDir"
+  | "RetryLater";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -103,6 +104,18 @@ export class DataDirError extends ShardKVError {
   readonly code = "DataDir";
   constructor(readonly dir: string, readonly detail: string, readonly misuse: boolean) {
     super(detail);
+  }
+}
+
+/**
+ * The request must wait for something in progress to finish (e.g. a change that would move
+ * shards away from a group that has not acknowledged its join); nothing was done. Retry with
+ * the same request id; `reason` says what is awaited.
+ */
+export class RetryLaterError extends ShardKVError {
+  readonly code = "RetryLater";
+  constructor(readonly reason: string) {
+    super(reason);
   }
 }
 

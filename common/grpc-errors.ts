@@ -13,7 +13,7 @@
 import * as grpc from "@grpc/grpc-js";
 import {
   BackpressureError, CorruptionError, DataDirError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
+  NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -27,6 +27,7 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   Stopped: grpc.status.UNAVAILABLE,
   Corruption: grpc.status.DATA_LOSS,
   DataDir: grpc.status.FAILED_PRECONDITION,
+  RetryLater: grpc.status.UNAVAILABLE,
   Internal: grpc.status.INTERNAL,
   Unreachable: grpc.status.UNAVAILABLE,
   Aborted: grpc.status.CANCELLED,
@@ -42,6 +43,7 @@ function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof CorruptionError) return { file: e.file, detail: e.detail };
   if (e instanceof UnreachableError) return { server: e.server, reason: e.reason };
   if (e instanceof DataDirError) return { dir: e.dir, detail: e.detail, misuse: e.misuse ? "1" : "" };
+  if (e instanceof RetryLaterError) return { reason: e.reason };
   return {};
 }
 
@@ -99,6 +101,8 @@ function typedError(code: string, get: (field: string) => string, details: strin
       return new CorruptionError(get("file"), get("detail"));
     case "DataDir":
       return new DataDirError(get("dir"), get("detail"), get("misuse") === "1");
+    case "RetryLater":
+      return new RetryLaterError(get("reason") || details);
     case "Internal":
       return new InternalError(details || "internal error");
     case "Unreachable":

@@ -20,6 +20,7 @@ import { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
 import { clientIdBytes, configFromWire } from "./codec";
 import { controllerStub, type ControllerStub } from "./grpc-service";
+import { joinCheckServerMs } from "./join-check";
 
 export interface ControllerClientOptions {
   /** Addresses ("host:port") of the controller replicas. */
@@ -81,7 +82,7 @@ export class ControllerClient {
    * final.
    */
   private async withLeader<T>(
-    what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>, opts: CallOptions | undefined,
+    what: string, call: (stub: ControllerStub, deadline: Date) => Promise<T>, opts: CallOptions | undefined, extraAttemptMs = 0,
   ): Promise<T> {
     const { deadlineMs, signal } = callLimits(opts, this.deadlineMs);
     const end = this.clock.nowMs() + deadlineMs;
@@ -92,7 +93,7 @@ export class ControllerClient {
       throwIfAborted(signal, what);
       if (this.clock.nowMs() >= end) throw failures.timeout(what, deadlineMs);
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
-      const deadline = new Date(wallClockMs() + Math.min(this.attemptMs, Math.max(1, end - this.clock.nowMs())));
+      const deadline = new Date(wallClockMs() + Math.min(this.attemptMs + extraAttemptMs, Math.max(1, end - this.clock.nowMs())));
       try {
         const r = await abortable(call(this.stub(target), deadline), signal, what);
         this.leader = target;
@@ -124,7 +125,7 @@ export class ControllerClient {
    * each client's last (clientId, seq), so a request overtaken by a later one would be
    * refused as stale.
    */
-  private change(method: "join" | "leave" | "move", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
+  private change(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
     const signal = callLimits(opts, this.deadlineMs).signal;
     const run = this.changes.then(() => this.changeNow(method, req, opts));
     this.changes = run.catch(() => undefined);
@@ -134,24 +135,31 @@ export class ControllerClient {
 
   private changes: Promise<unknown> = Promise.resolve();
 
-  private changeNow(method: "join" | "leave" | "move", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
+  private changeNow(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
+    // A Join attempt includes the leader's join check (up to joinCheckServerMs per server, all
+    // at once): give it that much longer, or an attempt would time out while the check runs.
+    const extraMs = method === "join" && req.force !== true ? joinCheckServerMs : 0;
     return this.withLeader(method, (stub, deadline) => new Promise<ConfigNum>((resolve, reject) => {
-      stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, (err, res) => {
+      const done = (err: grpc.ServiceError | null, res?: { configNum?: number; abortedNum?: number }): void => {
         if (err) reject(err);
-        else resolve(res!.configNum as ConfigNum);
-      });
-    }), opts);
+        else resolve((method === "ackJoin" ? res!.abortedNum : res!.configNum) as ConfigNum);
+      };
+      if (method === "ackJoin") stub.ackJoin({ id, ...req }, new grpc.Metadata(), { deadline }, done);
+      else stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, done);
+    }), opts, extraMs);
   }
 
   /**
-   * Adds groups (gid -> server addresses); resolves with the new config's number. Every call
-   * takes `opts`: `deadlineMs` for this call (default: the client's), `signal` to abort it
-   * (AbortError at once). On TimeoutError or AbortError a change may or may not have been made
-   * (at most once).
+   * Adds groups (gid -> server addresses); resolves with the new config's number. The leader
+   * first checks that a majority of each group's servers answer as its replicas and refuses
+   * the join (InvalidArgument) otherwise; `force` skips that check (the group's shards are
+   * then unavailable until its servers serve them). Every call takes `opts`: `deadlineMs` for
+   * this call (default: the client's), `signal` to abort it (AbortError at once). On
+   * TimeoutError or AbortError a change may or may not have been made (at most once).
    */
-  join(groups: ReadonlyMap<GroupId, readonly string[]>, opts?: CallOptions): Promise<ConfigNum> {
-    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })) }, opts);
+  join(groups: ReadonlyMap<GroupId, readonly string[]>, opts: CallOptions & { readonly force?: boolean } = {}): Promise<ConfigNum> {
+    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })), force: opts.force === true }, opts);
   }
 
   /** Removes groups; their shards move to the others. Options as for join. */
@@ -162,6 +170,16 @@ export class ControllerClient {
   /** Assigns `shard` to group `gid`. Options as for join. */
   move(shard: number, gid: GroupId, opts?: CallOptions): Promise<ConfigNum> {
     return this.change("move", { shard, gid }, opts);
+  }
+
+  /**
+   * Acknowledges group `gid`'s join in config `joinNum` (its leader calls it before pulling
+   * anything for that config). Resolves with 0, or with the config that aborted the join
+   * (the group must then own nothing of configs joinNum .. that - 1). Idempotent. Options as
+   * for join.
+   */
+  ackJoin(gid: GroupId, joinNum: ConfigNum, opts?: CallOptions): Promise<ConfigNum | 0> {
+    return this.change("ackJoin", { gid, joinNum }, opts);
   }
 
   /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. Options as for join. */

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 export { configFromWire, configToWire, decodeConfig, encodeConfig } from "./config-wire";
 import { validClusterId } from "../common/data-dir";
+import type { PendingJoin } from "./pending-joins";
 import type { ClusterInit, CommandResult, ControllerCommand, ControllerOp } from "./state-machine";
 
 const pb = shardkv.controller;
@@ -50,6 +51,22 @@ export function moveOpFromWire(r: shardkv.controller.MoveRequest.$Properties): C
   return { kind: "move", shard: uint(r.shard, "shard") as ShardId, gid: uint(r.gid, "gid") as GroupId };
 }
 
+export function ackJoinOpFromWire(r: shardkv.controller.AckJoinRequest.$Properties): ControllerOp {
+  return { kind: "ackJoin", gid: uint(r.gid, "gid") as GroupId, joinNum: uint(r.joinNum, "join_num") as ConfigNum };
+}
+
+export function pendingJoinToWire(p: PendingJoin): shardkv.controller.PendingJoin.$Properties {
+  return { gid: p.gid, joinNum: p.joinNum, handed: [...p.handedFrom].map(([shard, from]) => ({ shard, from })) };
+}
+
+export function pendingJoinFromWire(w: shardkv.controller.PendingJoin.$Properties): PendingJoin {
+  return {
+    gid: uint(w.gid, "pending.gid") as GroupId,
+    joinNum: uint(w.joinNum, "pending.join_num") as ConfigNum,
+    handedFrom: new Map((w.handed ?? []).map((h) => [uint(h.shard, "pending.handed.shard") as ShardId, uint(h.from, "pending.handed.from") as GroupId])),
+  };
+}
+
 export function encodeCommand(cmd: ControllerCommand): Uint8Array {
   const id = { clientId: Buffer.from(cmd.clientId, "hex"), seq: cmd.seq };
   const op = cmd.op;
@@ -61,6 +78,8 @@ export function encodeCommand(cmd: ControllerCommand): Uint8Array {
       return pb.Command.encode({ id, shardCount, leave: { gids: [...op.gids] } }).finish();
     case "move":
       return pb.Command.encode({ id, shardCount, move: { shard: op.shard, gid: op.gid } }).finish();
+    case "ackJoin":
+      return pb.Command.encode({ id, shardCount, ackJoin: { gid: op.gid, joinNum: op.joinNum } }).finish();
   }
 }
 
@@ -71,6 +90,7 @@ export function decodeCommand(b: Uint8Array): ControllerCommand {
   if (c.join) op = joinOpFromWire(c.join);
   else if (c.leave) op = leaveOpFromWire(c.leave);
   else if (c.move) op = moveOpFromWire(c.move);
+  else if (c.ackJoin) op = ackJoinOpFromWire(c.ackJoin);
   else throw new InvalidArgumentError("command.op", "no operation");
   return { clientId, seq, op, shardCount: uint(c.shardCount, "command.shard_count") };
 }
@@ -90,10 +110,11 @@ export function decodeLogEntry(b: Uint8Array): ControllerCommand | ClusterInit {
 }
 
 export function resultToWire(r: CommandResult): shardkv.controller.CommandResult.$Properties {
-  return r.ok ? { configNum: r.configNum } : { errorField: r.field, errorReason: r.reason };
+  return r.ok ? { configNum: r.configNum, abortedNum: r.abortedNum ?? 0 } : { errorField: r.field, errorReason: r.reason };
 }
 
 export function resultFromWire(w: shardkv.controller.CommandResult.$Properties): CommandResult {
   if (w.errorField || w.errorReason) return { ok: false, field: w.errorField ?? "", reason: w.errorReason ?? "" };
-  return { ok: true, configNum: uint(w.configNum, "result.config_num") as ConfigNum };
+  const abortedNum = uint(w.abortedNum, "result.aborted_num");
+  return { ok: true, configNum: uint(w.configNum, "result.config_num") as ConfigNum, ...(abortedNum > 0 ? { abortedNum: abortedNum as ConfigNum } : {}) };
 }

@@ -20,16 +20,23 @@ export function configToWire(c: Config): shardkv.controller.Config.$Properties {
     num: c.num,
     shards: [...c.shards],
     groups: [...c.groups].map(([gid, servers]) => ({ gid, servers: [...servers] })),
+    abortedJoins: (c.abortedJoins ?? []).map((a) => ({ gid: a.gid, joinNum: a.joinNum, abortNum: a.abortNum })),
   };
 }
 
 export function configFromWire(w: shardkv.controller.Config.$Properties): Config {
   const groups = new Map<GroupId, string[]>();
   for (const g of w.groups ?? []) groups.set(uint(g.gid, "config.groups.gid") as GroupId, [...(g.servers ?? [])]);
+  const aborted = (w.abortedJoins ?? []).map((a) => ({
+    gid: uint(a.gid, "config.aborted_joins.gid") as GroupId,
+    joinNum: uint(a.joinNum, "config.aborted_joins.join_num") as ConfigNum,
+    abortNum: uint(a.abortNum, "config.aborted_joins.abort_num") as ConfigNum,
+  }));
   return {
     num: uint(w.num, "config.num") as ConfigNum,
     shards: (w.shards ?? []).map((s) => uint(s, "config.shards") as GroupId),
     groups,
+    ...(aborted.length > 0 ? { abortedJoins: aborted } : {}),
   };
 }
 

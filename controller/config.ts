@@ -16,12 +16,33 @@ export const groupServersMax = 64;
 /** The NATS subject on which the controller leader publishes each new config (protobuf). */
 export const configSubject = "shardkv.config";
 
+/**
+ * A join aborted before any replica of the group acknowledged it (controller/pending-joins.ts):
+ * the group was in configs joinNum .. abortNum - 1 and never received a shard; config abortNum
+ * gave its shards back to their previous holders.
+ */
+export interface AbortedJoin {
+  readonly gid: GroupId;
+  readonly joinNum: ConfigNum;
+  readonly abortNum: ConfigNum;
+}
+
 export interface Config {
   readonly num: ConfigNum;
   /** shards[s] = gid owning shard s; 0 = unassigned. Length = the cluster's shard count. */
   readonly shards: readonly GroupId[];
   /** gid -> server addresses, for every group in this config. */
   readonly groups: ReadonlyMap<GroupId, readonly string[]>;
+  /** Every join aborted up to this config, in abort order (absent or empty: none). */
+  readonly abortedJoins?: readonly AbortedJoin[];
+}
+
+/**
+ * The aborted join covering config `num` of group `gid` (joinNum <= num < abortNum), if `c`
+ * records one: a shard handed to that group in config `num` is never pulled.
+ */
+export function abortedJoinCovering(c: Config, gid: GroupId, num: ConfigNum): AbortedJoin | undefined {
+  return c.abortedJoins?.find((a) => a.gid === gid && a.joinNum <= num && num < a.abortNum);
 }
 
 export function initialConfig(shardCount: number): Config {
@@ -56,5 +77,7 @@ export function configsEqual(a: Config, b: Config): boolean {
     const o = b.groups.get(g);
     if (!o || o.length !== addrs.length || o.some((x, i) => x !== addrs[i])) return false;
   }
-  return true;
+  const aa = a.abortedJoins ?? [];
+  const ba = b.abortedJoins ?? [];
+  return aa.length === ba.length && aa.every((x, i) => x.gid === ba[i]!.gid && x.joinNum === ba[i]!.joinNum && x.abortNum === ba[i]!.abortNum);
 }

@@ -14,6 +14,7 @@ export const controllerService = {
   join: grpcMethod(`${svc}Join`, pb.JoinRequest, pb.ChangeReply),
   leave: grpcMethod(`${svc}Leave`, pb.LeaveRequest, pb.ChangeReply),
   move: grpcMethod(`${svc}Move`, pb.MoveRequest, pb.ChangeReply),
+  ackJoin: grpcMethod(`${svc}AckJoin`, pb.AckJoinRequest, pb.AckJoinReply),
   query: grpcMethod(`${svc}Query`, pb.QueryRequest, pb.QueryReply),
   watch: grpcMethod(`${svc}Watch`, pb.WatchRequest, pb.Config, { responseStream: true }),
   status: grpcMethod(`${svc}Status`, pb.StatusRequest, pb.StatusReply),
@@ -26,6 +27,7 @@ export interface ControllerImplementation extends grpc.UntypedServiceImplementat
   join: Unary<shardkv.controller.JoinRequest, shardkv.controller.ChangeReply.$Properties>;
   leave: Unary<shardkv.controller.LeaveRequest, shardkv.controller.ChangeReply.$Properties>;
   move: Unary<shardkv.controller.MoveRequest, shardkv.controller.ChangeReply.$Properties>;
+  ackJoin: Unary<shardkv.controller.AckJoinRequest, shardkv.controller.AckJoinReply.$Properties>;
   query: Unary<shardkv.controller.QueryRequest, shardkv.controller.QueryReply.$Properties>;
   watch: grpc.handleServerStreamingCall<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>;
   status: Unary<shardkv.controller.StatusRequest, shardkv.controller.StatusReply.$Properties>;
@@ -40,6 +42,7 @@ export interface ControllerStub extends grpc.Client {
   join: UnaryCall<shardkv.controller.JoinRequest.$Properties, shardkv.controller.ChangeReply>;
   leave: UnaryCall<shardkv.controller.LeaveRequest.$Properties, shardkv.controller.ChangeReply>;
   move: UnaryCall<shardkv.controller.MoveRequest.$Properties, shardkv.controller.ChangeReply>;
+  ackJoin: UnaryCall<shardkv.controller.AckJoinRequest.$Properties, shardkv.controller.AckJoinReply>;
   query: UnaryCall<shardkv.controller.QueryRequest.$Properties, shardkv.controller.QueryReply>;
   status: UnaryCall<shardkv.controller.StatusRequest.$Properties, shardkv.controller.StatusReply>;
   watch(req: shardkv.controller.WatchRequest.$Properties, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<shardkv.controller.Config>;

@@ -10,6 +10,7 @@
  *   "mi"                        cluster id          UTF-8 (absent until an InitCluster entry applied)
  *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
  *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
+ *   "p" ++ u64 BE gid           pending join        shardkv.controller.PendingJoin (protobuf)
  *
  * Every apply writes the configs it created, the duplicate-table changes (and evictions) and
  * the new applied index in ONE synced batch for the whole entries array, so a restart resumes
@@ -18,8 +19,9 @@
  * ControllerCore; historical configs are read from RocksDB on demand.
  *
  * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table, the
- * cluster id) cut into chunks; restoring one replaces everything in one synced batch, and is
- * refused (DataDirError) when it carries another cluster's id than the one applied here.
+ * cluster id, the pending joins) cut into chunks; restoring one replaces everything in one
+ * synced batch, and is refused (DataDirError) when it carries another cluster's id than the
+ * one applied here.
  */
 import { assert } from "../common/assert";
 import { DataDirError, InvalidArgumentError } from "../common/errors";
@@ -28,8 +30,13 @@ import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
 import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
-import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, resultFromWire, resultToWire } from "./codec";
-import { type CommandResult, ControllerCore, type DedupEntry } from "./state-machine";
+import {
+  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, pendingJoinFromWire,
+  pendingJoinToWire, resultFromWire, resultToWire,
+} from "./codec";
+import type { GroupId } from "../common/ids";
+import type { PendingJoin } from "./pending-joins";
+import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
 import { snapshotChunkBytesMax } from "../common/limits";
 
 /** Bytes per snapshot chunk sent to a lagging follower (1 MiB). */
@@ -46,6 +53,7 @@ const appliedKey = Buffer.from("ma");
 const clusterIdKey = Buffer.from("mi");
 const configPrefix = 0x63; // 'c'
 const dedupPrefix = 0x64; // 'd'
+const pendingPrefix = 0x70; // 'p'
 
 /** The keys of the store's records (exported for tests). */
 export const controllerKeys = {
@@ -63,6 +71,14 @@ export const controllerKeys = {
     assert(id.length === clientIdBytes && id.toString("hex") === clientId, `dedup key: bad client id ${clientId}`);
     return Buffer.concat([Buffer.from([dedupPrefix]), id]);
   },
+  pending(gid: number): Buffer {
+    const k = Buffer.alloc(9);
+    k[0] = pendingPrefix;
+    k.writeBigUInt64BE(BigInt(gid), 1);
+    return k;
+  },
+  pendingStart: Buffer.from([pendingPrefix]),
+  pendingEnd: Buffer.from([pendingPrefix + 1]),
   configsStart: Buffer.from([configPrefix]),
   configsEnd: Buffer.from([configPrefix + 1]),
   dedupStart: Buffer.from([dedupPrefix]),
@@ -161,10 +177,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const a = await getOrUndefined(db, appliedKey);
       assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
       const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
-      const { latest, dedup } = await loadCore(db, dir);
+      const { latest, dedup, pending } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
       const cluster = await getOrUndefined(db, clusterIdKey);
-      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup), cluster?.toString("utf8"));
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending), cluster?.toString("utf8"));
     } catch (e) {
       await db.close();
       throw e;
@@ -201,6 +217,16 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     return this.durableLatest;
   }
 
+  /** The joins no replica has acknowledged yet (may run ahead of durable state during an apply). */
+  pendingJoins(): ReadonlyMap<GroupId, PendingJoin> {
+    return this.core.pendingJoins();
+  }
+
+  /** Why `op` must wait for a pending group's acknowledgement, or undefined (see ControllerCore). */
+  stackingRefusal(op: ControllerCommand["op"]): string | undefined {
+    return this.core.stackingRefusal(op);
+  }
+
   /** The duplicate-table entry of `clientId` (hex), if any. */
   dedupEntry(clientId: string): DedupEntry | undefined {
     return this.core.dedupEntries().get(clientId);
@@ -227,6 +253,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     const results: CommandResult[] = [];
     const created: Config[] = [];
     let cluster = this.cluster;
+    const pendingBefore = this.core.pendingJoins();
+    let pendingChanged = false;
     for (const e of entries) {
       assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
       if (e.type !== "normal") {
@@ -249,8 +277,18 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         ops.push({ type: "put", key: controllerKeys.config(out.created.num), value: encodeConfig(out.created) });
         created.push(out.created);
       }
-      ops.push({ type: "put", key: controllerKeys.dedup(out.dedup.clientId), value: encodeDedup(out.dedup.clientId, out.dedup.entry) });
-      if (out.dedup.evicted !== undefined) ops.push({ type: "del", key: controllerKeys.dedup(out.dedup.evicted) });
+      if (out.dedup) {
+        ops.push({ type: "put", key: controllerKeys.dedup(out.dedup.clientId), value: encodeDedup(out.dedup.clientId, out.dedup.entry) });
+        if (out.dedup.evicted !== undefined) ops.push({ type: "del", key: controllerKeys.dedup(out.dedup.evicted) });
+      }
+      pendingChanged ||= out.pendingChanged;
+    }
+    if (pendingChanged) {
+      // The pending set is small (groups joined and not yet acknowledged): rewrite it whole.
+      for (const gid of pendingBefore.keys()) ops.push({ type: "del", key: controllerKeys.pending(gid) });
+      for (const p of this.core.pendingJoins().values()) {
+        ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
+      }
     }
     const last = entries[entries.length - 1]!.index;
     ops.push({ type: "put", key: appliedKey, value: u64(last) });
@@ -275,7 +313,11 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       dedup.push(pb.DedupEntry.decode(v));
     }
     assert(configs.length === this.durableLatest + 1, `snapshot: ${configs.length} configs stored, latest is ${this.durableLatest}`);
-    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, clusterId: this.cluster ?? "" }).finish();
+    const pending: object[] = [];
+    for await (const [, v] of this.db.iterator({ gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd })) {
+      pending.push(pb.PendingJoin.decode(v));
+    }
+    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, pending, clusterId: this.cluster ?? "" }).finish();
     return bytesSnapshotSource(index, bytes, controllerSnapshotChunkBytes);
   }
 
@@ -310,13 +352,18 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       throw new DataDirError(this.dir, `controller state ${this.dir} belongs to cluster ${this.cluster}, ` +
         `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
     }
+    const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
     const ops: LevelBatchOp[] = [];
     // Everything this replica had goes: the snapshot is the whole state at `index`.
     for await (const [k] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd })) {
       ops.push({ type: "del", key: k });
     }
+    for await (const [k] of this.db.iterator({ gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd })) {
+      ops.push({ type: "del", key: k });
+    }
     for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
     for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
+    for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
     ops.push({ type: "put", key: appliedKey, value: u64(index) });
     // The snapshot's shard count is the cluster's; a replica created with another one was
     // misconfigured, and adopting the snapshot's makes it consistent with the group again.
@@ -326,7 +373,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     const latest = configs[configs.length - 1]!;
     const grew = latest.num > this.durableLatest;
     this.shards = shardCount;
-    this.core = new ControllerCore(latest, dedup);
+    this.core = new ControllerCore(latest, dedup, pending);
     this.applied = index;
     this.durableLatestConfig = latest;
     this.setCluster(cluster);
@@ -345,8 +392,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   }
 }
 
-/** Reads the latest config and the whole duplicate table. */
-async function loadCore(db: LevelDb, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry> }> {
+/** Reads the latest config, the whole duplicate table and the pending joins. */
+async function loadCore(db: LevelDb, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin> }> {
   let latest: Config | undefined;
   for await (const [k, v] of db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd, reverse: true, limit: 1 })) {
     latest = decodeConfig(v);
@@ -358,5 +405,10 @@ async function loadCore(db: LevelDb, dir: string): Promise<{ latest: Config; ded
     const [id, e] = dedupFromWire(pb.DedupEntry.decode(v));
     dedup.set(id, e);
   }
-  return { latest, dedup };
+  const pending = new Map<GroupId, PendingJoin>();
+  for await (const [, v] of db.iterator({ gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd })) {
+    const p = pendingJoinFromWire(pb.PendingJoin.decode(v));
+    pending.set(p.gid, p);
+  }
+  return { latest, dedup, pending };
 }

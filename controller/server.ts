@@ -10,6 +10,11 @@
  * `propose` of the encoded command; RaftNode's loop does the rest. Every failure goes through
  * `toServiceError` (common/grpc-errors.ts), so clients get the same typed errors back.
  *
+ * A Join is also checked before it is proposed (controller/join-check.ts): a majority of each
+ * new group's servers must answer Identify as its replicas, unless the request says `force`.
+ * The check is the leader's, at the edge, like the fast validation: it writes nothing, and a
+ * retry of a Join the log already applied skips it.
+ *
  * The fast validation never refuses what the log would accept: a request whose (clientId,
  * seq) the duplicate table already holds is proposed without it (a retry of an applied Join
  * must get its config number back, not "group already in config"), and a refusal is only
@@ -32,10 +37,10 @@ import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Logger } from "../common/env";
-import { BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError } from "../common/errors";
+import { BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { toServiceError } from "../common/grpc-errors";
-import { failpointService } from "../common/grpc-failpoints";
+import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import type { SoftState } from "../raft/core/types";
@@ -48,9 +53,11 @@ import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } fro
 import type { shardkv } from "../proto/gen/controller.js";
 import { type Config, shardCountDefault } from "./config";
 import {
-  configToWire, encodeClusterInit, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+  ackJoinOpFromWire, configToWire, encodeClusterInit, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "./grpc-service";
+import { identifyServer } from "./identify-client";
+import { checkJoin } from "./join-check";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type CommandResult, type ControllerOp, validateOp } from "./state-machine";
 
@@ -285,9 +292,12 @@ export class ControllerServer {
         );
       };
     return {
-      join: unary((s, req: shardkv.controller.JoinRequest) => s.change(req.id, () => joinOpFromWire(req))),
+      join: unary((s, req: shardkv.controller.JoinRequest) =>
+        s.change(req.id, () => joinOpFromWire(req), req.force ? undefined : (op) => s.checkJoin(op))),
       leave: unary((s, req: shardkv.controller.LeaveRequest) => s.change(req.id, () => leaveOpFromWire(req))),
       move: unary((s, req: shardkv.controller.MoveRequest) => s.change(req.id, () => moveOpFromWire(req))),
+      ackJoin: unary(async (s, req: shardkv.controller.AckJoinRequest) =>
+        ({ abortedNum: (await s.commit(req.id, () => ackJoinOpFromWire(req))).abortedNum ?? 0 })),
       query: unary((s, req: shardkv.controller.QueryRequest) => s.query(req)),
       status: unary(async (s) => s.status()),
       watch: (call) => {
@@ -319,27 +329,62 @@ export class ControllerServer {
     return e !== undefined && e.seq >= seq;
   }
 
+  /**
+   * Proposes a change after the edge checks: the fast validation, then `precheck` (the join
+   * check), both skipped for a retry of a request the duplicate table already holds.
+   */
   private async change(
     wireId: shardkv.controller.RequestId.$Properties | null | undefined,
     toOp: () => ControllerOp,
+    precheck?: (op: ControllerOp) => Promise<void>,
   ): Promise<shardkv.controller.ChangeReply.$Properties> {
+    return { configNum: (await this.commit(wireId, toOp, precheck)).configNum };
+  }
+
+  /**
+   * Validates `op` at the edge (against the latest config and the pending joins; a change
+   * that must wait for a pending group's acknowledgement is refused as RetryLater before it
+   * reaches the log), runs `precheck`, proposes it and returns its successful result.
+   */
+  private async commit(
+    wireId: shardkv.controller.RequestId.$Properties | null | undefined,
+    toOp: () => ControllerOp,
+    precheck?: (op: ControllerOp) => Promise<void>,
+  ): Promise<Extract<CommandResult, { ok: true }>> {
     const { clientId, seq } = requestIdFromWire(wireId);
     const op = toOp();
     this.requireLeader();
     if (!this.isRetry(clientId, seq)) {
       try {
-        validateOp(this.sm.latest(), op);
+        validateOp(this.sm.latest(), op, this.sm.pendingJoins());
       } catch (e) {
         if (!(e instanceof InvalidArgumentError)) throw e;
         // The latest config may lag the log by entries committed a moment ago: refuse only
         // against a config that reflects every write committed before this request.
         await this.node.readBarrier();
-        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op);
+        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op, this.sm.pendingJoins());
       }
+      const wait = this.sm.stackingRefusal(op);
+      if (wait !== undefined) throw new RetryLaterError(wait);
+      if (precheck && !this.isRetry(clientId, seq)) await precheck(op);
     }
     const result = await this.node.propose(encodeCommand({ clientId, seq, op, shardCount: this.sm.shardCount() }));
-    if (!result.ok) throw new InvalidArgumentError(result.field, result.reason);
-    return { configNum: result.configNum };
+    if (!result.ok) throw result.retryable ? new RetryLaterError(result.reason) : new InvalidArgumentError(result.field, result.reason);
+    return result;
+  }
+
+  /**
+   * The join check (controller/join-check.ts): refuses the Join with InvalidArgument (field
+   * `groups`, the one-line verdict) unless a majority of each new group's servers answer
+   * Identify as its replicas with this cluster's shard count and cluster id.
+   */
+  private async checkJoin(op: ControllerOp): Promise<void> {
+    if (op.kind !== "join") return;
+    const expect = { shardCount: this.sm.shardCount(), clusterId: this.sm.clusterId() ?? "" };
+    const refusal = await checkJoin(op.groups, expect, (a) => identifyServer(a, failpointClientOptions(this.opts.failpoints, a)));
+    if (refusal === undefined) return;
+    this.opts.logger.info(`controller ${this.opts.id}: ${refusal}`);
+    throw new InvalidArgumentError("groups", refusal);
   }
 
   private async query(req: shardkv.controller.QueryRequest): Promise<shardkv.controller.QueryReply.$Properties> {

@@ -21,8 +21,10 @@ export const usageText = `usage: shardctl --controllers HOST:PORT[,HOST:PORT...]
 Administers the shardkv configuration controller.
 
 commands:
-  join GID=ADDR[,ADDR...] [GID=ADDR[,ADDR...] ...]
-                       add one or more groups (GID >= 1, ADDR = host:port of each server)
+  join [--force] GID=ADDR[,ADDR...] [GID=ADDR[,ADDR...] ...]
+                       add one or more groups (GID >= 1, ADDR = host:port of each server);
+                       refused unless a majority of each group's servers answer as its
+                       replicas (--force: skip that check)
   leave GID [GID...]   remove groups; their shards move to the remaining groups
                        (leaving every group is refused: it would orphan every shard)
   move SHARD GID       assign one shard to a group
@@ -49,7 +51,8 @@ one of them is the leader).
 
 /** One command, validated for syntax. */
 export type ShardctlCommand =
-  | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]> }
+  /** force: skip the controller's check that the groups' servers answer as their replicas. */
+  | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]>; readonly force: boolean }
   | { readonly kind: "leave"; readonly gids: readonly GroupId[] }
   | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId }
   /** num -1 = the latest config. */
@@ -92,7 +95,7 @@ function parseNonNegative(field: string, s: string, what: string): number {
 }
 
 
-function parseJoin(args: readonly string[]): ShardctlCommand {
+function parseJoin(args: readonly string[], force: boolean): ShardctlCommand {
   if (args.length === 0) throw usage("join", "want at least one GID=ADDR[,ADDR...]");
   const groups = new Map<GroupId, string[]>();
   for (const a of args) {
@@ -108,7 +111,7 @@ function parseJoin(args: readonly string[]): ShardctlCommand {
     }
     groups.set(gid, servers);
   }
-  return { kind: "join", groups };
+  return { kind: "join", groups, force };
 }
 
 function parseLeave(args: readonly string[]): ShardctlCommand {
@@ -137,9 +140,9 @@ function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
 
 const commandNames = ["join", "leave", "move", "query", "status", "watch", "help"] as const;
 
-/** Flags taking a value, and the boolean ones. `--from` belongs to `watch` only. */
+/** Flags taking a value, and the boolean ones. `--from` belongs to `watch` only, `--force` to `join`. */
 const valueFlags = new Set(["--controllers", "--timeout", "--from"]);
-const boolFlags = new Set(["--json"]);
+const boolFlags = new Set(["--json", "--force"]);
 
 /**
  * Parses the command line (argv without node and the script) and the environment (only
@@ -194,10 +197,11 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
   if (flags.has("--from") && name !== "watch") throw new UsageError(`--from is only valid with watch, not ${name}`);
+  if (flags.has("--force") && name !== "join") throw new UsageError(`--force is only valid with join, not ${name}`);
 
   let command: ShardctlCommand;
   switch (name as Exclude<typeof commandNames[number], "help">) {
-    case "join": command = parseJoin(args); break;
+    case "join": command = parseJoin(args, flags.has("--force")); break;
     case "leave": command = parseLeave(args); break;
     case "move": command = parseMove(args); break;
     case "query": command = parseQuery(args); break;
@@ -222,6 +226,16 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
 
 // ---------------------------------------------------------------------------------------------
 // Output
+
+/**
+ * The line `shardctl join --force` prints (on stderr) before it asks: what skipping the join
+ * check risks.
+ */
+export function forceWarning(gids: readonly GroupId[]): string {
+  const list = gids.length === 1 ? `group ${gids[0]} is` : `groups ${gids.join(", ")} are`;
+  return `shardctl: warning: --force: ${list} joined without checking ${gids.length === 1 ? "its" : "their"} servers; ` +
+    `if they never come up, the shards assigned to ${gids.length === 1 ? "it" : "them"} stay unavailable`;
+}
 
 /** Sorted shard numbers as ranges: [0,1,2,3,7,9,10] -> "0-3,7,9-10"; [] -> "-". */
 export function formatRanges(shards: readonly number[]): string {

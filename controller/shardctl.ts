@@ -17,7 +17,7 @@ import { ServerFailures, controllerNaming, shortReason } from "../common/server-
 import { ControllerClient } from "./client";
 import type { Config } from "./config";
 import {
-  type Invocation, type ReplicaStatus, configToJson, formatConfig, formatStatus, parseArgs, statusLeaders, statusToJson,
+  type Invocation, type ReplicaStatus, configToJson, forceWarning, formatConfig, formatStatus, parseArgs, statusLeaders, statusToJson,
   usageText,
 } from "./shardctl-lib";
 
@@ -42,7 +42,10 @@ async function change(inv: Invocation, client: ControllerClient): Promise<void> 
   const cmd = inv.command;
   let num: ConfigNum;
   switch (cmd.kind) {
-    case "join": num = await client.join(cmd.groups); break;
+    case "join":
+      if (cmd.force) process.stderr.write(`${forceWarning([...cmd.groups.keys()])}\n`);
+      num = await client.join(cmd.groups, { force: cmd.force });
+      break;
     case "leave": num = await client.leave(cmd.gids); break;
     case "move": num = await client.move(cmd.shard, cmd.gid); break;
     default: throw new Error(`not a change: ${cmd.kind}`);

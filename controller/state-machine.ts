@@ -9,12 +9,15 @@ import { assert } from "../common/assert";
 import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
 import { type Config, groupServersMax, sortedGids, validateAddress } from "./config";
+import { type PendingJoin, abortConfig, ackOutcome, stackingRefusal, trackHandoffs } from "./pending-joins";
 import { rebalance } from "./rebalance";
 
 export type ControllerOp =
   | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]> }
   | { readonly kind: "leave"; readonly gids: readonly GroupId[] }
-  | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId };
+  | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId }
+  /** A replica of `gid` acknowledges its join in config `joinNum` (controller/pending-joins.ts). */
+  | { readonly kind: "ackJoin"; readonly gid: GroupId; readonly joinNum: ConfigNum };
 
 export interface ControllerCommand {
   /** Hex of the client's random 128-bit id. */
@@ -35,10 +38,15 @@ export interface ClusterInit {
   readonly clusterId: string;
 }
 
-/** A new config number, or why the command was refused (no config was created). */
+/**
+ * A new config number (AckJoin: the latest config's, and `abortedNum` when the join was
+ * aborted in that config), or why the command was refused (no config was created). A
+ * `retryable` refusal waits for a pending group's acknowledgement: it is not remembered in the
+ * duplicate table, so the client's retry with the same id is applied afresh.
+ */
 export type CommandResult =
-  | { readonly ok: true; readonly configNum: ConfigNum }
-  | { readonly ok: false; readonly field: string; readonly reason: string };
+  | { readonly ok: true; readonly configNum: ConfigNum; readonly abortedNum?: ConfigNum }
+  | { readonly ok: false; readonly field: string; readonly reason: string; readonly retryable?: true };
 
 export interface DedupEntry {
   readonly seq: number;
@@ -59,11 +67,11 @@ function validGid(field: string, gid: number): void {
 }
 
 /**
- * Checks `op` against the latest config; throws InvalidArgumentError naming the field and
- * what was sent. Used at the gateway (fast rejection) and again when applying (authoritative:
- * the config may have changed in between).
+ * Checks `op` against the latest config and the pending joins; throws InvalidArgumentError
+ * naming the field and what was sent. Used at the gateway (fast rejection) and again when
+ * applying (authoritative: the config may have changed in between).
  */
-export function validateOp(latest: Config, op: ControllerOp): void {
+export function validateOp(latest: Config, op: ControllerOp, pending: ReadonlyMap<GroupId, PendingJoin> = new Map()): void {
   switch (op.kind) {
     case "join": {
       if (op.groups.size === 0) throw new InvalidArgumentError("groups", "join needs at least one group");
@@ -86,7 +94,13 @@ export function validateOp(latest: Config, op: ControllerOp): void {
         validGid("gid", gid);
         if (!latest.groups.has(gid)) throw new InvalidArgumentError("gid", `group ${gid} is not in config ${latest.num}`);
       }
-      if (op.gids.length === latest.groups.size) {
+      const aborts = op.gids.filter((g) => pending.has(g));
+      if (aborts.length > 0 && aborts.length < op.gids.length) {
+        const other = op.gids.find((g) => !pending.has(g))!;
+        throw new InvalidArgumentError("gids", `group ${aborts[0]} has not acknowledged its join: a leave of it aborts the join, so leave it on its own, not with group ${other}`);
+      }
+      // An abort gives the shards back to their previous holders (none orphaned).
+      if (aborts.length === 0 && op.gids.length === latest.groups.size) {
         // Decision (docs/controller.md): with no group left every shard, and its data, would
         // be orphaned. Refused; to retire a cluster, stop it.
         throw new InvalidArgumentError("gids", `leaving every group (${op.gids.join(",")}) would orphan all ${latest.shards.length} shards`);
@@ -101,28 +115,39 @@ export function validateOp(latest: Config, op: ControllerOp): void {
       if (!latest.groups.has(op.gid)) throw new InvalidArgumentError("gid", `group ${op.gid} is not in config ${latest.num}`);
       return;
     }
+    case "ackJoin":
+      validGid("gid", op.gid);
+      if (!Number.isSafeInteger(op.joinNum) || op.joinNum < 1) throw new InvalidArgumentError("join_num", `must be a config number >= 1, got ${op.joinNum}`);
+      return;
   }
 }
 
-/** The config that `op` creates from `latest` (op already validated). Pure. */
-export function nextConfig(latest: Config, op: ControllerOp): Config {
+/**
+ * The config that `op` (a join, leave or move) creates from `latest` (op already validated),
+ * carrying the aborted joins forward; a Leave of pending groups is their abort. Pure.
+ */
+export function nextConfig(latest: Config, op: ControllerOp, pending: ReadonlyMap<GroupId, PendingJoin> = new Map()): Config {
   const num = (latest.num + 1) as ConfigNum;
+  const aborted = latest.abortedJoins && latest.abortedJoins.length > 0 ? { abortedJoins: latest.abortedJoins } : {};
   switch (op.kind) {
     case "join": {
       const groups = new Map(latest.groups);
       for (const [gid, servers] of op.groups) groups.set(gid, [...servers]);
-      return { num, shards: rebalance(latest.shards, sortedGids(groups)), groups: sortedMap(groups) };
+      return { num, shards: rebalance(latest.shards, sortedGids(groups)), groups: sortedMap(groups), ...aborted };
     }
     case "leave": {
+      if (op.gids.length > 0 && op.gids.every((g) => pending.has(g))) return abortConfig(latest, op.gids, pending);
       const groups = new Map(latest.groups);
       for (const gid of op.gids) groups.delete(gid);
-      return { num, shards: rebalance(latest.shards, sortedGids(groups)), groups: sortedMap(groups) };
+      return { num, shards: rebalance(latest.shards, sortedGids(groups)), groups: sortedMap(groups), ...aborted };
     }
     case "move": {
       const shards = [...latest.shards];
       shards[op.shard] = op.gid;
-      return { num, shards, groups: latest.groups };
+      return { num, shards, groups: latest.groups, ...aborted };
     }
+    case "ackJoin":
+      throw new InvalidArgumentError("op", "an AckJoin creates no config");
   }
 }
 
@@ -134,17 +159,24 @@ function sortedMap<V>(m: ReadonlyMap<GroupId, V>): Map<GroupId, V> {
 export interface ApplyOutcome {
   readonly result: CommandResult;
   readonly created?: Config;
-  /** The duplicate-table entry written for this client, and any client evicted. */
-  readonly dedup: { readonly clientId: string; readonly entry: DedupEntry; readonly evicted?: string };
+  /** The duplicate-table entry written for this client, and any client evicted (none for a retryable refusal). */
+  readonly dedup?: { readonly clientId: string; readonly entry: DedupEntry; readonly evicted?: string };
   /** True when the command was a retry of the client's last request (not executed again). */
   readonly duplicate: boolean;
+  /** True when the pending joins changed (a join, a handoff to a pending group, an ack, an abort). */
+  readonly pendingChanged: boolean;
 }
 
 export class ControllerCore {
+  private pending: Map<GroupId, PendingJoin>;
+
   constructor(
     private latestConfig: Config,
     private readonly dedup: Map<string, DedupEntry>,
-  ) {}
+    pending: ReadonlyMap<GroupId, PendingJoin> = new Map(),
+  ) {
+    this.pending = new Map(pending);
+  }
 
   get latest(): Config {
     return this.latestConfig;
@@ -152,6 +184,31 @@ export class ControllerCore {
 
   dedupEntries(): ReadonlyMap<string, DedupEntry> {
     return this.dedup;
+  }
+
+  /** The joins no replica has acknowledged yet, by gid. */
+  pendingJoins(): ReadonlyMap<GroupId, PendingJoin> {
+    return this.pending;
+  }
+
+  /**
+   * Why `op` must wait for a pending group's acknowledgement (the retryable refusal), or
+   * undefined. `op` must be valid (validateOp) and not an AckJoin.
+   */
+  stackingRefusal(op: ControllerOp): string | undefined {
+    if (op.kind === "ackJoin" || this.pending.size === 0) return undefined;
+    const leaving = op.kind === "leave" ? op.gids : [];
+    if (leaving.length > 0 && leaving.every((g) => this.pending.has(g))) return undefined; // an abort
+    return stackingRefusal(this.latestConfig, nextConfig(this.latestConfig, op, this.pending), leaving, this.pending);
+  }
+
+  /** Applies AckJoin: the result says whether the join was aborted (then in which config). */
+  private ack(gid: GroupId, joinNum: ConfigNum): CommandResult {
+    const o = ackOutcome(this.latestConfig, this.pending, gid, joinNum);
+    if (o.kind === "acked") this.pending.delete(gid);
+    return o.kind === "aborted"
+      ? { ok: true, configNum: this.latestConfig.num, abortedNum: o.abortNum }
+      : { ok: true, configNum: this.latestConfig.num };
   }
 
   apply(cmd: ControllerCommand, index: LogIndex): ApplyOutcome {
@@ -167,20 +224,35 @@ export class ControllerCore {
         : { ok: false, field: "id.seq", reason: `request ${cmd.seq} is older than this client's last request ${prev.seq}` };
       const entry = { ...prev, lastIndex: index };
       this.dedup.set(cmd.clientId, entry);
-      return { result, dedup: { clientId: cmd.clientId, entry }, duplicate: true };
+      return { result, dedup: { clientId: cmd.clientId, entry }, duplicate: true, pendingChanged: false };
     }
     let result: CommandResult;
     let created: Config | undefined;
+    const pendingBefore = this.pending;
     try {
-      validateOp(this.latestConfig, cmd.op);
-      created = nextConfig(this.latestConfig, cmd.op);
-      assert(created.num === this.latestConfig.num + 1, "config numbers are consecutive");
-      this.latestConfig = created;
-      result = { ok: true, configNum: created.num };
+      validateOp(this.latestConfig, cmd.op, this.pending);
+      const wait = this.stackingRefusal(cmd.op);
+      if (wait !== undefined) {
+        // Not remembered: the client's retry (same id) must be applied afresh once the
+        // pending group has acknowledged its join.
+        return { result: { ok: false, field: "config", reason: wait, retryable: true }, duplicate: false, pendingChanged: false };
+      }
+      if (cmd.op.kind === "ackJoin") {
+        this.pending = new Map(this.pending);
+        result = this.ack(cmd.op.gid, cmd.op.joinNum);
+      } else {
+        created = nextConfig(this.latestConfig, cmd.op, this.pending);
+        assert(created.num === this.latestConfig.num + 1, "config numbers are consecutive");
+        this.pending = trackHandoffs(this.latestConfig, created, this.pending);
+        if (cmd.op.kind === "leave") for (const g of cmd.op.gids) this.pending.delete(g);
+        this.latestConfig = created;
+        result = { ok: true, configNum: created.num };
+      }
     } catch (e) {
       if (!(e instanceof InvalidArgumentError)) throw e;
       result = { ok: false, field: e.field, reason: e.reason };
     }
+    const pendingChanged = !pendingMapsEqual(pendingBefore, this.pending);
     const entry: DedupEntry = { seq: cmd.seq, result, lastIndex: index };
     this.dedup.set(cmd.clientId, entry);
     let evicted: string | undefined;
@@ -193,6 +265,17 @@ export class ControllerCore {
       this.dedup.delete(oldest!);
       evicted = oldest;
     }
-    return { result, created, dedup: { clientId: cmd.clientId, entry, evicted }, duplicate: false };
+    return { result, created, dedup: { clientId: cmd.clientId, entry, evicted }, duplicate: false, pendingChanged };
   }
+}
+
+function pendingMapsEqual(a: ReadonlyMap<GroupId, PendingJoin>, b: ReadonlyMap<GroupId, PendingJoin>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [g, p] of a) {
+    const q = b.get(g);
+    if (!q || q.joinNum !== p.joinNum || q.handedFrom.size !== p.handedFrom.size) return false;
+    for (const [s, f] of p.handedFrom) if (q.handedFrom.get(s) !== f) return false;
+  }
+  return true;
 }

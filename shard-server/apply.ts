@@ -22,7 +22,7 @@ import type { ClientWrite, ShardCommand, ShardOp } from "./types";
 /** The result of one applied log entry (null for a noop). */
 export type ApplyResult =
   | { readonly kind: "write"; readonly outcome: WriteOutcome }
-  | { readonly kind: "reconfigure" | "insert" | "gcDone"; readonly accepted: boolean }
+  | { readonly kind: "reconfigure" | "insert" | "gcDone" | "abortHandoff"; readonly accepted: boolean }
   | { readonly kind: "deleteShard"; readonly result: "done" | "notReady" }
   | null;
 
@@ -179,6 +179,9 @@ export class ShardApplier {
       case "gcDone":
         if (op.shard >= shardCount) return { kind: "gcDone", accepted: false };
         return { kind: "gcDone", accepted: core.applyGcDone(op.configNum, op.shard, fx) };
+      case "abortHandoff":
+        if (op.shard >= shardCount) return { kind: "abortHandoff", accepted: false };
+        return { kind: "abortHandoff", accepted: core.applyAbortHandoff(op.configNum, op.shard, op.aborted, fx) };
     }
   }
 }

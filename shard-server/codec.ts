@@ -7,7 +7,7 @@
  */
 import { shardkv } from "../proto/gen/shardkv.js";
 import { InvalidArgumentError } from "../common/errors";
-import type { ConfigNum, ShardId } from "../common/ids";
+import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { configFromWire, configToWire } from "../controller/codec";
 import type { ClientWrite, DedupRecord, KvOp, OpResult, OpType, ShardChunkIn, ShardCommand, ShardMeta, ShardOp, ShardState } from "./types";
 
@@ -159,6 +159,7 @@ export function shardMetaToWire(m: ShardMeta): shardkv.kv.ShardMeta.$Properties 
     pulledAfterKey: m.pulledAfterKey ?? none,
     pulledAny: m.pulledAfterKey !== undefined,
     gcConfigNum: m.gcConfigNum,
+    held: m.held === true,
   };
 }
 
@@ -179,6 +180,10 @@ export function shardMetaFromWire(w: shardkv.kv.ShardMeta.$Properties): ShardMet
     gcConfigNum: uint(w.gcConfigNum, "meta.gc_config_num") as ConfigNum,
   };
   if (w.pulledAny) m.pulledAfterKey = w.pulledAfterKey ?? none;
+  if (w.held) {
+    if (state !== "notOwned") throw new InvalidArgumentError("meta.held", `set on a shard in state ${state}`);
+    m.held = true;
+  }
   return m;
 }
 
@@ -238,6 +243,8 @@ export function commandToWire(cmd: ShardCommand): shardkv.kv.Command.$Properties
       return { timestampMs, deleteShard: { configNum: op.configNum, shard: op.shard } };
     case "gcDone":
       return { timestampMs, gcDone: { configNum: op.configNum, shard: op.shard } };
+    case "abortHandoff":
+      return { timestampMs, abortHandoff: { configNum: op.configNum, shard: op.shard, aborted: { ...op.aborted } } };
   }
 }
 
@@ -255,6 +262,18 @@ export function commandFromWire(c: shardkv.kv.Command.$Properties): ShardCommand
     op = { kind: "deleteShard", configNum: uint(c.deleteShard.configNum, "delete_shard.config_num") as ConfigNum, shard: shardFromWire(c.deleteShard.shard, "delete_shard.shard") };
   } else if (c.gcDone) {
     op = { kind: "gcDone", configNum: uint(c.gcDone.configNum, "gc_done.config_num") as ConfigNum, shard: shardFromWire(c.gcDone.shard, "gc_done.shard") };
+  } else if (c.abortHandoff) {
+    const a = c.abortHandoff.aborted ?? {};
+    op = {
+      kind: "abortHandoff",
+      configNum: uint(c.abortHandoff.configNum, "abort_handoff.config_num") as ConfigNum,
+      shard: shardFromWire(c.abortHandoff.shard, "abort_handoff.shard"),
+      aborted: {
+        gid: uint(a.gid, "abort_handoff.aborted.gid") as GroupId,
+        joinNum: uint(a.joinNum, "abort_handoff.aborted.join_num") as ConfigNum,
+        abortNum: uint(a.abortNum, "abort_handoff.aborted.abort_num") as ConfigNum,
+      },
+    };
   } else throw new InvalidArgumentError("command.op", "no operation");
   return { timestampMs, op };
 }

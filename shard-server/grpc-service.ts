@@ -18,6 +18,7 @@ export const shardKVService = {
   pullShard: grpcMethod(`${svc}PullShard`, pb.PullShardRequest, pb.ShardChunk, { responseStream: true }),
   deleteShard: grpcMethod(`${svc}DeleteShard`, pb.DeleteShardRequest, pb.DeleteShardReply),
   status: grpcMethod(`${svc}Status`, pb.StatusRequest, pb.StatusReply),
+  identify: grpcMethod(`${svc}Identify`, pb.IdentifyRequest, pb.IdentifyReply),
 } satisfies grpc.ServiceDefinition;
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
@@ -30,6 +31,7 @@ export interface ShardKVImplementation extends grpc.UntypedServiceImplementation
   pullShard: grpc.handleServerStreamingCall<shardkv.kv.PullShardRequest, shardkv.kv.ShardChunk.$Properties>;
   deleteShard: Unary<shardkv.kv.DeleteShardRequest, shardkv.kv.DeleteShardReply.$Properties>;
   status: Unary<shardkv.kv.StatusRequest, shardkv.kv.StatusReply.$Properties>;
+  identify: Unary<shardkv.kv.IdentifyRequest, shardkv.kv.IdentifyReply.$Properties>;
 }
 
 type UnaryCall<Req, Res> = (
@@ -42,6 +44,7 @@ export interface ShardKVStub extends grpc.Client {
   write: UnaryCall<shardkv.kv.WriteRequest.$Properties, shardkv.kv.WriteReply>;
   deleteShard: UnaryCall<shardkv.kv.DeleteShardRequest.$Properties, shardkv.kv.DeleteShardReply>;
   status: UnaryCall<shardkv.kv.StatusRequest.$Properties, shardkv.kv.StatusReply>;
+  identify: UnaryCall<shardkv.kv.IdentifyRequest.$Properties, shardkv.kv.IdentifyReply>;
   pullShard(req: shardkv.kv.PullShardRequest.$Properties, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<shardkv.kv.ShardChunk>;
 }
 

@@ -17,7 +17,7 @@ import { assert } from "../common/assert";
 import type { Cancel, Clock, Logger } from "../common/env";
 import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, UnreachableError } from "../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
-import type { Config } from "../controller/config";
+import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
 import { encodeDedupRecord } from "./codec";
 import { proposeOp, type ShardNode } from "./service";
@@ -31,6 +31,12 @@ export const driverPeriodMs = 100;
 export interface ConfigSource {
   /** Config `num` (-1: the latest); a config with a lower num when `num` does not exist yet. */
   query(num: number): Promise<Config>;
+  /**
+   * Acknowledges this group's join in config `joinNum` (controller AckJoin); resolves with 0,
+   * or with the config that aborted the join. Absent: joins are not acknowledged (a
+   * controller that does not track pending joins).
+   */
+  ackJoin?(gid: GroupId, joinNum: ConfigNum): Promise<number>;
 }
 
 export interface PullRequest {
@@ -106,6 +112,9 @@ export class MigrationDriver {
   private nextChunkAt = -Infinity;
   /** Pull workers waiting for their pacing slot (woken by stop). */
   private readonly pacing = new Set<() => void>();
+  private abortCheckBusy = false;
+  /** When the controller was last asked whether a handoff's new owner was aborted (clock ms). */
+  private lastAbortCheckAt = -Infinity;
 
   constructor(
     private readonly opts: MigrationDriverOptions,
@@ -198,6 +207,12 @@ export class MigrationDriver {
       this.configBusy = true;
       this.spawn("config", () => this.nextConfig(), () => (this.configBusy = false));
     }
+    const abortEvery = every ?? this.opts.pollMs ?? driverPeriodMs;
+    if (!this.abortCheckBusy && core.allMetas().some((m) => m.state === "handoff") && this.opts.clock.nowMs() - this.lastAbortCheckAt >= abortEvery) {
+      this.abortCheckBusy = true;
+      this.lastAbortCheckAt = this.opts.clock.nowMs();
+      this.spawn("aborted joins", () => this.abortHandoffs(), () => (this.abortCheckBusy = false));
+    }
     for (const m of core.allMetas()) {
       if (m.state === "pulling" && !this.pulls.has(m.shard)) {
         this.pulls.add(m.shard);
@@ -250,9 +265,41 @@ export class MigrationDriver {
         this.lastGcWait = msg;
         return;
       }
-      const r = await this.propose({ kind: "reconfigure", config: c });
+      let target = c;
+      if (c.groups.has(this.opts.gid) && !this.sm.core.config.groups.has(this.opts.gid) && this.configSource.ackJoin) {
+        // This group's join: acknowledged before anything is pulled for it. An aborted join
+        // is skipped whole: the group goes to the config that aborted it, owning nothing.
+        const abortedNum = await this.configSource.ackJoin(this.opts.gid, n as ConfigNum);
+        if (abortedNum > 0) {
+          this.opts.logger.warn(`${this.tag}: the join of config ${n} was aborted in config ${abortedNum}; skipping to it, owning nothing`);
+          target = await this.configAt(abortedNum);
+        }
+      }
+      const r = await this.propose({ kind: "reconfigure", config: target });
       if (r?.kind !== "reconfigure" || !r.accepted) return; // someone else's proposal won, or not settled
-      this.opts.logger.info(`${this.tag}: moved to config ${n}`);
+      this.opts.logger.info(`${this.tag}: moved to config ${target.num}`);
+    }
+  }
+
+  /**
+   * Ends the handoffs whose new owner's join was aborted (read from the latest config): each
+   * through this group's log, so every replica agrees; the shard's data stays, frozen, until
+   * the config returning it is applied.
+   */
+  private async abortHandoffs(): Promise<void> {
+    const core = this.sm.core;
+    const handoffs = core.allMetas().filter((m) => m.state === "handoff");
+    if (handoffs.length === 0) return;
+    const latest = await this.configSource.query(-1);
+    for (const m of handoffs) {
+      if (!this.isLeader()) return;
+      const to = core.config.num === m.configNum ? core.config.shards[m.shard]! : undefined;
+      const aborted = to === undefined ? undefined : abortedJoinCovering(latest, to, m.configNum);
+      if (!aborted) continue;
+      const r = await this.propose({ kind: "abortHandoff", configNum: m.configNum, shard: m.shard, aborted });
+      if (r?.kind === "abortHandoff" && r.accepted) {
+        this.opts.logger.info(`${this.tag}: shard ${m.shard} stays here: the join of group ${aborted.gid} it was handed to (config ${m.configNum}) was aborted in config ${aborted.abortNum}`);
+      }
     }
   }
 

@@ -344,6 +344,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return this.applied;
   }
 
+  /**
+   * Whether this replica holds anything of a cluster: it has applied a config (its group was
+   * joined once) or an owned shard holds keys. A group that never joined holds no data.
+   */
+  hasData(): boolean {
+    return this.c.config.num > 0 || this.counts.some((c) => c.keys > 0);
+  }
+
   /** The pure core (metadata, config, duplicate tables); may run ahead of disk during an apply. */
   get core(): ShardGroupCore {
     return this.c;

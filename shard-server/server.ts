@@ -381,6 +381,22 @@ export class ShardServer {
   }
 
   /**
+   * Who this replica is (what the Identify RPC answers, leader or not): the controller's join
+   * check asks it of every server of a group before the group joins.
+   */
+  identify(): shardkv.kv.IdentifyReply.$Properties {
+    return {
+      gid: this.opts.gid,
+      id: this.opts.id,
+      shardCount: this.sm.core.shardCount,
+      // The cluster of this replica's data directory ("" until it has learned one): the
+      // controller's join check compares it with its own.
+      clusterId: this.ident.clusterId ?? "",
+      hasData: this.sm.hasData(),
+    };
+  }
+
+  /**
    * Graceful stop: stops the migration driver, stops accepting Raft traffic, stops the
    * RaftNode (pending proposals fail with Stopped), shuts gRPC down, closes RocksDB.
    * From the first moment of the stop, no handler acknowledges anything. Idempotent.
@@ -432,6 +448,7 @@ export class ShardServer {
       write: unary((s, req: shardkv.kv.WriteRequest) => s.write(req)),
       deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
       status: unary((s) => s.status()),
+      identify: unary(async (s) => s.identify()),
       batch: (call) => {
         const s = server();
         if (s === undefined || s.stopping) {

@@ -11,7 +11,7 @@ import { assert } from "../common/assert";
 import { InvalidArgumentError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { LimitExceededError, savedReplyBytesPerClientMax, valueBytesMax, writeReplyBytesMax } from "../common/limits";
-import type { Config } from "../controller/config";
+import { type AbortedJoin, type Config, abortedJoinCovering } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { ValueLimitError } from "./errors";
 import type { ClientWrite, DedupRecord, KvOp, OpResult, ShardChunkIn, ShardMeta } from "./types";
@@ -233,7 +233,13 @@ export class ShardGroupCore {
    * nobody owned them before), lost shards become handoff (frozen).
    */
   applyReconfigure(next: Config, fx: Effects): boolean {
-    if (next.num !== this.cfg.num + 1 || !this.settled()) return false;
+    if (!this.settled()) return false;
+    // The very next config; or, when this group's own join in the very next config was
+    // aborted in `next`, `next` itself: the group owned nothing in the configs between (they
+    // gave it shards nobody will hand over) and skips them.
+    const skipsAbortedJoin = next.num > this.cfg.num + 1 &&
+      next.abortedJoins?.some((a) => a.gid === this.gid && a.joinNum === this.cfg.num + 1 && a.abortNum === next.num) === true;
+    if (next.num !== this.cfg.num + 1 && !skipsAbortedJoin) return false;
     assert(next.shards.length === this.shardCount, () => `config ${next.num} has ${next.shards.length} shards, want ${this.shardCount}`);
     const prev = this.cfg;
     for (let s = 0; s < this.shardCount; s++) {
@@ -248,7 +254,10 @@ export class ShardGroupCore {
       const is = next.shards[s] === this.gid;
       const m = this.metas[s]!;
       let nm: ShardMeta | undefined;
-      if (!was && is) {
+      if (!was && is && m.held && abortedJoinCovering(next, prev.shards[s]!, prev.num)?.abortNum === next.num) {
+        // Returned by the abort of the join it was handed to: its data never left, frozen.
+        nm = { shard, state: "serving", configNum: next.num, gcConfigNum: m.gcConfigNum };
+      } else if (!was && is) {
         // Clear anything left from an earlier ownership before receiving the shard.
         fx.clearShards.push(shard);
         this.dedup.delete(shard);
@@ -326,6 +335,22 @@ export class ShardGroupCore {
     const m = this.metas[shard]!;
     if (m.gcConfigNum !== configNum) return false;
     const nm: ShardMeta = { ...m, gcConfigNum: 0 as ConfigNum };
+    this.metas[shard] = nm;
+    fx.metas.push(nm);
+    return true;
+  }
+
+  /**
+   * The handoff of `shard` for `configNum` ends without a pull: its new owner (the owner in
+   * this config) joined in `aborted.joinNum` and that join was aborted in `aborted.abortNum`,
+   * so nobody will pull it. The data stays, frozen (held), until the abort config returns the
+   * shard. Accepted only while the shard is in handoff for `configNum` to that group.
+   */
+  applyAbortHandoff(configNum: ConfigNum, shard: ShardId, aborted: AbortedJoin, fx: Effects): boolean {
+    const m = this.metas[shard]!;
+    if (m.state !== "handoff" || m.configNum !== configNum || this.cfg.num !== configNum) return false;
+    if (this.cfg.shards[shard] !== aborted.gid || !(aborted.joinNum <= configNum && configNum < aborted.abortNum)) return false;
+    const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum, held: true };
     this.metas[shard] = nm;
     fx.metas.push(nm);
     return true;

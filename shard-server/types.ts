@@ -1,6 +1,6 @@
 /** Domain types of a shard group's replicated state (DESIGN.md §5). */
 import type { ConfigNum, ShardId } from "../common/ids";
-import type { Config } from "../controller/config";
+import type { AbortedJoin, Config } from "../controller/config";
 
 /**
  * A shard's state in this group's current config:
@@ -22,6 +22,11 @@ export interface ShardMeta {
   readonly pulledAfterKey?: Uint8Array;
   /** Non-zero: waiting for the previous owner's DeleteShard acknowledgement. */
   readonly gcConfigNum: ConfigNum;
+  /**
+   * notOwned only: the shard was in handoff to a group whose join was aborted; its data stays
+   * here, frozen, and serves again (without a pull) when the config returning it is applied.
+   */
+  readonly held?: boolean;
 }
 
 export type OpType = "get" | "put" | "append" | "delete" | "cas";
@@ -72,7 +77,9 @@ export type ShardOp =
   | { readonly kind: "write"; readonly write: ClientWrite }
   | { readonly kind: "reconfigure"; readonly config: Config }
   | { readonly kind: "insert"; readonly chunk: ShardChunkIn }
-  | { readonly kind: "deleteShard" | "gcDone"; readonly configNum: ConfigNum; readonly shard: ShardId };
+  | { readonly kind: "deleteShard" | "gcDone"; readonly configNum: ConfigNum; readonly shard: ShardId }
+  /** The shard's handoff for `configNum` ends without a pull: its new owner's join was `aborted`. */
+  | { readonly kind: "abortHandoff"; readonly configNum: ConfigNum; readonly shard: ShardId; readonly aborted: AbortedJoin };
 
 /** A shard group's log entry: the op and the proposing leader's timestamp (log time). */
 export interface ShardCommand {

@@ -217,6 +217,212 @@ export const shardkv = $root.shardkv = (() => {
             return Group;
         })();
 
+        controller.AbortedJoin = (function() {
+
+            /**
+             * Properties of an AbortedJoin.
+             * @typedef {Object} shardkv.controller.AbortedJoin.$Properties
+             * @property {number|null} [gid] AbortedJoin gid
+             * @property {number|null} [joinNum] AbortedJoin joinNum
+             * @property {number|null} [abortNum] AbortedJoin abortNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AbortedJoin.
+             * @memberof shardkv.controller
+             * @interface IAbortedJoin
+             * @augments shardkv.controller.AbortedJoin.$Properties
+             * @deprecated Use shardkv.controller.AbortedJoin.$Properties instead.
+             */
+
+            /**
+             * Shape of an AbortedJoin.
+             * @typedef {shardkv.controller.AbortedJoin.$Properties} shardkv.controller.AbortedJoin.$Shape
+             */
+
+            /**
+             * Constructs a new AbortedJoin.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AbortedJoin.
+             * @constructor
+             * @param {shardkv.controller.AbortedJoin.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AbortedJoin = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AbortedJoin gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AbortedJoin joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AbortedJoin abortNum.
+             * @member {number} abortNum
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.abortNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AbortedJoin instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {shardkv.controller.AbortedJoin.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AbortedJoin} AbortedJoin instance
+             * @type {{
+             *   (properties: shardkv.controller.AbortedJoin.$Shape): shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape;
+             *   (properties?: shardkv.controller.AbortedJoin.$Properties): shardkv.controller.AbortedJoin;
+             * }}
+             */
+            AbortedJoin.create = function(properties) {
+                return new AbortedJoin(properties);
+            };
+
+            /**
+             * Encodes the specified AbortedJoin message. Does not implicitly {@link shardkv.controller.AbortedJoin.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {shardkv.controller.AbortedJoin.$Properties} m AbortedJoin message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AbortedJoin.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.joinNum);
+                if (m.abortNum != null && $Object.hasOwnProperty.call(m, "abortNum") && (typeof m.abortNum === "object" ? m.abortNum.low || m.abortNum.high : m.abortNum !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.abortNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AbortedJoin message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape} AbortedJoin
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AbortedJoin.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AbortedJoin();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortNum = v;
+                            else
+                                delete m.abortNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AbortedJoin
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AbortedJoin.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AbortedJoin";
+            };
+
+            return AbortedJoin;
+        })();
+
         controller.Config = (function() {
 
             /**
@@ -225,6 +431,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [num] Config num
              * @property {Array.<number>|null} [shards] Config shards
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] Config groups
+             * @property {Array.<shardkv.controller.AbortedJoin.$Properties>|null} [abortedJoins] Config abortedJoins
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -252,6 +459,7 @@ export const shardkv = $root.shardkv = (() => {
             const Config = function (p) {
                 this.shards = [];
                 this.groups = [];
+                this.abortedJoins = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -281,6 +489,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Config.prototype.groups = $util.emptyArray;
+
+            /**
+             * Config abortedJoins.
+             * @member {Array.<shardkv.controller.AbortedJoin.$Properties>} abortedJoins
+             * @memberof shardkv.controller.Config
+             * @instance
+             */
+            Config.prototype.abortedJoins = $util.emptyArray;
 
             /**
              * Creates a new Config instance using the specified properties.
@@ -322,6 +538,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.groups != null && m.groups.length) {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.abortedJoins != null && m.abortedJoins.length) {
+                    for (var i = 0; i < m.abortedJoins.length; ++i)
+                        $root.shardkv.controller.AbortedJoin.encode(m.abortedJoins[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -396,6 +616,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.abortedJoins && m.abortedJoins.length))
+                                m.abortedJoins = [];
+                            m.abortedJoins.push($root.shardkv.controller.AbortedJoin.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -625,6 +853,7 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.JoinRequest.$Properties
              * @property {shardkv.controller.RequestId.$Properties|null} [id] JoinRequest id
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] JoinRequest groups
+             * @property {boolean|null} [force] JoinRequest force
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -674,6 +903,14 @@ export const shardkv = $root.shardkv = (() => {
             JoinRequest.prototype.groups = $util.emptyArray;
 
             /**
+             * JoinRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.JoinRequest
+             * @instance
+             */
+            JoinRequest.prototype.force = false;
+
+            /**
              * Creates a new JoinRequest instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.JoinRequest
@@ -711,6 +948,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
                 }
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.force);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -767,6 +1006,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
                             continue;
                         }
                     }
@@ -1194,6 +1442,375 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return MoveRequest;
+        })();
+
+        controller.AckJoinRequest = (function() {
+
+            /**
+             * Properties of an AckJoinRequest.
+             * @typedef {Object} shardkv.controller.AckJoinRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] AckJoinRequest id
+             * @property {number|null} [gid] AckJoinRequest gid
+             * @property {number|null} [joinNum] AckJoinRequest joinNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckJoinRequest.
+             * @memberof shardkv.controller
+             * @interface IAckJoinRequest
+             * @augments shardkv.controller.AckJoinRequest.$Properties
+             * @deprecated Use shardkv.controller.AckJoinRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckJoinRequest.
+             * @typedef {shardkv.controller.AckJoinRequest.$Properties} shardkv.controller.AckJoinRequest.$Shape
+             */
+
+            /**
+             * Constructs a new AckJoinRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AckJoinRequest.
+             * @constructor
+             * @param {shardkv.controller.AckJoinRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckJoinRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AckJoinRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.id = null;
+
+            /**
+             * AckJoinRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AckJoinRequest joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AckJoinRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {shardkv.controller.AckJoinRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AckJoinRequest} AckJoinRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.AckJoinRequest.$Shape): shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape;
+             *   (properties?: shardkv.controller.AckJoinRequest.$Properties): shardkv.controller.AckJoinRequest;
+             * }}
+             */
+            AckJoinRequest.create = function(properties) {
+                return new AckJoinRequest(properties);
+            };
+
+            /**
+             * Encodes the specified AckJoinRequest message. Does not implicitly {@link shardkv.controller.AckJoinRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {shardkv.controller.AckJoinRequest.$Properties} m AckJoinRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckJoinRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.joinNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AckJoinRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape} AckJoinRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckJoinRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AckJoinRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AckJoinRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AckJoinRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AckJoinRequest";
+            };
+
+            return AckJoinRequest;
+        })();
+
+        controller.AckJoinReply = (function() {
+
+            /**
+             * Properties of an AckJoinReply.
+             * @typedef {Object} shardkv.controller.AckJoinReply.$Properties
+             * @property {number|null} [abortedNum] AckJoinReply abortedNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckJoinReply.
+             * @memberof shardkv.controller
+             * @interface IAckJoinReply
+             * @augments shardkv.controller.AckJoinReply.$Properties
+             * @deprecated Use shardkv.controller.AckJoinReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckJoinReply.
+             * @typedef {shardkv.controller.AckJoinReply.$Properties} shardkv.controller.AckJoinReply.$Shape
+             */
+
+            /**
+             * Constructs a new AckJoinReply.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AckJoinReply.
+             * @constructor
+             * @param {shardkv.controller.AckJoinReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckJoinReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AckJoinReply abortedNum.
+             * @member {number} abortedNum
+             * @memberof shardkv.controller.AckJoinReply
+             * @instance
+             */
+            AckJoinReply.prototype.abortedNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AckJoinReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {shardkv.controller.AckJoinReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AckJoinReply} AckJoinReply instance
+             * @type {{
+             *   (properties: shardkv.controller.AckJoinReply.$Shape): shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape;
+             *   (properties?: shardkv.controller.AckJoinReply.$Properties): shardkv.controller.AckJoinReply;
+             * }}
+             */
+            AckJoinReply.create = function(properties) {
+                return new AckJoinReply(properties);
+            };
+
+            /**
+             * Encodes the specified AckJoinReply message. Does not implicitly {@link shardkv.controller.AckJoinReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {shardkv.controller.AckJoinReply.$Properties} m AckJoinReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckJoinReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.abortedNum != null && $Object.hasOwnProperty.call(m, "abortedNum") && (typeof m.abortedNum === "object" ? m.abortedNum.low || m.abortedNum.high : m.abortedNum !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.abortedNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AckJoinReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape} AckJoinReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckJoinReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AckJoinReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortedNum = v;
+                            else
+                                delete m.abortedNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AckJoinReply
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AckJoinReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AckJoinReply";
+            };
+
+            return AckJoinReply;
         })();
 
         controller.ChangeReply = (function() {
@@ -2416,8 +3033,9 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.LeaveRequest.$Properties|null} [leave] Command leave
              * @property {shardkv.controller.MoveRequest.$Properties|null} [move] Command move
              * @property {shardkv.controller.InitCluster.$Properties|null} [initCluster] Command initCluster
+             * @property {shardkv.controller.AckJoinRequest.$Properties|null} [ackJoin] Command ackJoin
              * @property {number|null} [shardCount] Command shardCount
-             * @property {"join"|"leave"|"move"|"initCluster"} [op] Command op
+             * @property {"join"|"leave"|"move"|"initCluster"|"ackJoin"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2437,10 +3055,11 @@ export const shardkv = $root.shardkv = (() => {
              *   leave?: shardkv.controller.LeaveRequest.$Shape|null;
              *   move?: shardkv.controller.MoveRequest.$Shape|null;
              *   initCluster?: shardkv.controller.InitCluster.$Shape|null;
+             *   ackJoin?: shardkv.controller.AckJoinRequest.$Shape|null;
              *   shardCount?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape })
+             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape })
              * )} shardkv.controller.Command.$Shape
              */
 
@@ -2500,6 +3119,14 @@ export const shardkv = $root.shardkv = (() => {
             Command.prototype.initCluster = null;
 
             /**
+             * Command ackJoin.
+             * @member {shardkv.controller.AckJoinRequest.$Properties|null|undefined} ackJoin
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.ackJoin = null;
+
+            /**
              * Command shardCount.
              * @member {number} shardCount
              * @memberof shardkv.controller.Command
@@ -2512,12 +3139,12 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Command op.
-             * @member {"join"|"leave"|"move"|"initCluster"|undefined} op
+             * @member {"join"|"leave"|"move"|"initCluster"|"ackJoin"|undefined} op
              * @memberof shardkv.controller.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster"]),
+                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster", "ackJoin"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2565,6 +3192,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 5, wireType 0 =*/40).uint32(m.shardCount);
                 if (m.initCluster != null && $Object.hasOwnProperty.call(m, "initCluster"))
                     $root.shardkv.controller.InitCluster.encode(m.initCluster, w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                if (m.ackJoin != null && $Object.hasOwnProperty.call(m, "ackJoin"))
+                    $root.shardkv.controller.AckJoinRequest.encode(m.ackJoin, w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2641,6 +3270,13 @@ export const shardkv = $root.shardkv = (() => {
                                 break;
                             m.initCluster = $root.shardkv.controller.InitCluster.decode(r, r.size(), $undefined, q + 1, m.initCluster);
                             m.op = "initCluster";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.ackJoin = $root.shardkv.controller.AckJoinRequest.decode(r, r.size(), $undefined, q + 1, m.ackJoin);
+                            m.op = "ackJoin";
                             continue;
                         }
                     case 5: {
@@ -2860,6 +3496,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [configNum] CommandResult configNum
              * @property {string|null} [errorField] CommandResult errorField
              * @property {string|null} [errorReason] CommandResult errorReason
+             * @property {number|null} [abortedNum] CommandResult abortedNum
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2916,6 +3553,14 @@ export const shardkv = $root.shardkv = (() => {
             CommandResult.prototype.errorReason = "";
 
             /**
+             * CommandResult abortedNum.
+             * @member {number} abortedNum
+             * @memberof shardkv.controller.CommandResult
+             * @instance
+             */
+            CommandResult.prototype.abortedNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new CommandResult instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.CommandResult
@@ -2953,6 +3598,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 2, wireType 2 =*/18).string(m.errorField);
                 if (m.errorReason != null && $Object.hasOwnProperty.call(m, "errorReason") && m.errorReason !== "")
                     w.uint32(/* id 3, wireType 2 =*/26).string(m.errorReason);
+                if (m.abortedNum != null && $Object.hasOwnProperty.call(m, "abortedNum") && (typeof m.abortedNum === "object" ? m.abortedNum.low || m.abortedNum.high : m.abortedNum !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.abortedNum);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3024,6 +3671,15 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.errorReason;
                             continue;
                         }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortedNum = v;
+                            else
+                                delete m.abortedNum;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3056,6 +3712,400 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return CommandResult;
+        })();
+
+        controller.PendingJoin = (function() {
+
+            /**
+             * Properties of a PendingJoin.
+             * @typedef {Object} shardkv.controller.PendingJoin.$Properties
+             * @property {number|null} [gid] PendingJoin gid
+             * @property {number|null} [joinNum] PendingJoin joinNum
+             * @property {Array.<shardkv.controller.PendingJoin.Handed.$Properties>|null} [handed] PendingJoin handed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PendingJoin.
+             * @memberof shardkv.controller
+             * @interface IPendingJoin
+             * @augments shardkv.controller.PendingJoin.$Properties
+             * @deprecated Use shardkv.controller.PendingJoin.$Properties instead.
+             */
+
+            /**
+             * Shape of a PendingJoin.
+             * @typedef {shardkv.controller.PendingJoin.$Properties} shardkv.controller.PendingJoin.$Shape
+             */
+
+            /**
+             * Constructs a new PendingJoin.
+             * @memberof shardkv.controller
+             * @classdesc Represents a PendingJoin.
+             * @constructor
+             * @param {shardkv.controller.PendingJoin.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PendingJoin = function (p) {
+                this.handed = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * PendingJoin gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PendingJoin joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PendingJoin handed.
+             * @member {Array.<shardkv.controller.PendingJoin.Handed.$Properties>} handed
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.handed = $util.emptyArray;
+
+            /**
+             * Creates a new PendingJoin instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {shardkv.controller.PendingJoin.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.PendingJoin} PendingJoin instance
+             * @type {{
+             *   (properties: shardkv.controller.PendingJoin.$Shape): shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape;
+             *   (properties?: shardkv.controller.PendingJoin.$Properties): shardkv.controller.PendingJoin;
+             * }}
+             */
+            PendingJoin.create = function(properties) {
+                return new PendingJoin(properties);
+            };
+
+            /**
+             * Encodes the specified PendingJoin message. Does not implicitly {@link shardkv.controller.PendingJoin.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {shardkv.controller.PendingJoin.$Properties} m PendingJoin message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PendingJoin.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.joinNum);
+                if (m.handed != null && m.handed.length) {
+                    for (var i = 0; i < m.handed.length; ++i)
+                        $root.shardkv.controller.PendingJoin.Handed.encode(m.handed[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a PendingJoin message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape} PendingJoin
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PendingJoin.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.PendingJoin();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.handed && m.handed.length))
+                                m.handed = [];
+                            m.handed.push($root.shardkv.controller.PendingJoin.Handed.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for PendingJoin
+             * @function getTypeUrl
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PendingJoin.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.PendingJoin";
+            };
+
+            PendingJoin.Handed = (function() {
+
+                /**
+                 * Properties of a Handed.
+                 * @typedef {Object} shardkv.controller.PendingJoin.Handed.$Properties
+                 * @property {number|null} [shard] Handed shard
+                 * @property {number|null} [from] Handed from
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Handed.
+                 * @memberof shardkv.controller.PendingJoin
+                 * @interface IHanded
+                 * @augments shardkv.controller.PendingJoin.Handed.$Properties
+                 * @deprecated Use shardkv.controller.PendingJoin.Handed.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Handed.
+                 * @typedef {shardkv.controller.PendingJoin.Handed.$Properties} shardkv.controller.PendingJoin.Handed.$Shape
+                 */
+
+                /**
+                 * Constructs a new Handed.
+                 * @memberof shardkv.controller.PendingJoin
+                 * @classdesc Represents a Handed.
+                 * @constructor
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Handed = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Handed shard.
+                 * @member {number} shard
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @instance
+                 */
+                Handed.prototype.shard = 0;
+
+                /**
+                 * Handed from.
+                 * @member {number} from
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @instance
+                 */
+                Handed.prototype.from = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new Handed instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.PendingJoin.Handed} Handed instance
+                 * @type {{
+                 *   (properties: shardkv.controller.PendingJoin.Handed.$Shape): shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape;
+                 *   (properties?: shardkv.controller.PendingJoin.Handed.$Properties): shardkv.controller.PendingJoin.Handed;
+                 * }}
+                 */
+                Handed.create = function(properties) {
+                    return new Handed(properties);
+                };
+
+                /**
+                 * Encodes the specified Handed message. Does not implicitly {@link shardkv.controller.PendingJoin.Handed.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties} m Handed message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Handed.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.shard != null && $Object.hasOwnProperty.call(m, "shard") && m.shard !== 0)
+                        w.uint32(/* id 1, wireType 0 =*/8).uint32(m.shard);
+                    if (m.from != null && $Object.hasOwnProperty.call(m, "from") && (typeof m.from === "object" ? m.from.low || m.from.high : m.from !== 0))
+                        w.uint32(/* id 2, wireType 0 =*/16).uint64(m.from);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Handed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape} Handed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Handed.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.PendingJoin.Handed();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (v = r.uint32())
+                                    m.shard = v;
+                                else
+                                    delete m.shard;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.from = v;
+                                else
+                                    delete m.from;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Handed
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Handed.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.PendingJoin.Handed";
+                };
+
+                return Handed;
+            })();
+
+            return PendingJoin;
         })();
 
         controller.DedupEntry = (function() {
@@ -3290,6 +4340,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<shardkv.controller.Config.$Properties>|null} [configs] ControllerSnapshot configs
              * @property {Array.<shardkv.controller.DedupEntry.$Properties>|null} [dedup] ControllerSnapshot dedup
              * @property {string|null} [clusterId] ControllerSnapshot clusterId
+             * @property {Array.<shardkv.controller.PendingJoin.$Properties>|null} [pending] ControllerSnapshot pending
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3317,6 +4368,7 @@ export const shardkv = $root.shardkv = (() => {
             const ControllerSnapshot = function (p) {
                 this.configs = [];
                 this.dedup = [];
+                this.pending = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -3354,6 +4406,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             ControllerSnapshot.prototype.clusterId = "";
+
+            /**
+             * ControllerSnapshot pending.
+             * @member {Array.<shardkv.controller.PendingJoin.$Properties>} pending
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.pending = $util.emptyArray;
 
             /**
              * Creates a new ControllerSnapshot instance using the specified properties.
@@ -3399,6 +4459,10 @@ export const shardkv = $root.shardkv = (() => {
                 }
                 if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
                     w.uint32(/* id 4, wireType 2 =*/34).string(m.clusterId);
+                if (m.pending != null && m.pending.length) {
+                    for (var i = 0; i < m.pending.length; ++i)
+                        $root.shardkv.controller.PendingJoin.encode(m.pending[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3475,6 +4539,14 @@ export const shardkv = $root.shardkv = (() => {
                                 m.clusterId = v;
                             else
                                 delete m.clusterId;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pending && m.pending.length))
+                                m.pending = [];
+                            m.pending.push($root.shardkv.controller.PendingJoin.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -3662,6 +4734,47 @@ export const shardkv = $root.shardkv = (() => {
                 path: { value: "/shardkv.controller.Controller/Move" },
                 requestType: { value: "MoveRequest" },
                 responseType: { value: "ChangeReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#ackJoin}.
+             * @memberof shardkv.controller.Controller
+             * @typedef AckJoinCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.AckJoinReply} [response] AckJoinReply
+             */
+
+            /**
+             * Calls AckJoin.
+             * @memberof shardkv.controller.Controller
+             * @typedef AckJoin
+             * @type {{
+             *   (request: shardkv.controller.IAckJoinRequest, callback: shardkv.controller.Controller.AckJoinCallback): void;
+             *   (request: shardkv.controller.IAckJoinRequest): Promise<shardkv.controller.AckJoinReply>;
+             *   readonly name: "AckJoin";
+             *   readonly path: "/shardkv.controller.Controller/AckJoin";
+             *   readonly requestType: "AckJoinRequest";
+             *   readonly responseType: "AckJoinReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls AckJoin.
+             * @name shardkv.controller.Controller#ackJoin
+             * @type {shardkv.controller.Controller.AckJoin}
+             */
+            $Object.defineProperties(Controller.prototype.ackJoin = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.ackJoin, $root.shardkv.controller.AckJoinRequest, $root.shardkv.controller.AckJoinReply, request, callback);
+            }, {
+                name: { value: "AckJoin" },
+                path: { value: "/shardkv.controller.Controller/AckJoin" },
+                requestType: { value: "AckJoinRequest" },
+                responseType: { value: "AckJoinReply" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

@@ -387,6 +387,7 @@ export namespace shardkv {
             pulledAfterKey: Uint8Array;
             pulledAny: boolean;
             gcConfigNum: number;
+            held: boolean;
             static create(properties: shardkv.kv.ShardMeta.$Shape): shardkv.kv.ShardMeta & shardkv.kv.ShardMeta.$Shape;
             static create(properties?: shardkv.kv.ShardMeta.$Properties): shardkv.kv.ShardMeta;
             static encode(m: shardkv.kv.ShardMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -402,9 +403,36 @@ export namespace shardkv {
                 pulledAfterKey?: (Uint8Array|null);
                 pulledAny?: (boolean|null);
                 gcConfigNum?: (number|null);
+                held?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.ShardMeta.$Properties;
+        }
+
+        interface IAbortHandoff extends shardkv.kv.AbortHandoff.$Properties {
+        }
+
+        class AbortHandoff {
+            constructor(p?: shardkv.kv.AbortHandoff.$Properties);
+            $unknowns?: Uint8Array[];
+            configNum: number;
+            shard: number;
+            aborted?: (shardkv.controller.AbortedJoin.$Properties|null);
+            static create(properties: shardkv.kv.AbortHandoff.$Shape): shardkv.kv.AbortHandoff & shardkv.kv.AbortHandoff.$Shape;
+            static create(properties?: shardkv.kv.AbortHandoff.$Properties): shardkv.kv.AbortHandoff;
+            static encode(m: shardkv.kv.AbortHandoff.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.AbortHandoff & shardkv.kv.AbortHandoff.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AbortHandoff {
+            interface $Properties {
+                configNum?: (number|null);
+                shard?: (number|null);
+                aborted?: (shardkv.controller.AbortedJoin.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.AbortHandoff.$Properties;
         }
 
         interface ICommand extends shardkv.kv.Command.$Properties {
@@ -419,7 +447,8 @@ export namespace shardkv {
             insert?: (shardkv.kv.ShardChunk.$Properties|null);
             deleteShard?: (shardkv.kv.DeleteShardRequest.$Properties|null);
             gcDone?: (shardkv.kv.DeleteShardRequest.$Properties|null);
-            op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone");
+            abortHandoff?: (shardkv.kv.AbortHandoff.$Properties|null);
+            op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"|"abortHandoff");
             static create(properties: shardkv.kv.Command.$Shape): shardkv.kv.Command & shardkv.kv.Command.$Shape;
             static create(properties?: shardkv.kv.Command.$Properties): shardkv.kv.Command;
             static encode(m: shardkv.kv.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -435,7 +464,8 @@ export namespace shardkv {
                 insert?: (shardkv.kv.ShardChunk.$Properties|null);
                 deleteShard?: (shardkv.kv.DeleteShardRequest.$Properties|null);
                 gcDone?: (shardkv.kv.DeleteShardRequest.$Properties|null);
-                op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone");
+                abortHandoff?: (shardkv.kv.AbortHandoff.$Properties|null);
+                op?: ("write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"|"abortHandoff");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -445,9 +475,10 @@ export namespace shardkv {
               insert?: shardkv.kv.ShardChunk.$Shape|null;
               deleteShard?: shardkv.kv.DeleteShardRequest.$Shape|null;
               gcDone?: shardkv.kv.DeleteShardRequest.$Shape|null;
+              abortHandoff?: shardkv.kv.AbortHandoff.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "write"; write: shardkv.kv.WriteRequest.$Shape; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "reconfigure"; write?: null; reconfigure: shardkv.controller.Config.$Shape; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "insert"; write?: null; reconfigure?: null; insert: shardkv.kv.ShardChunk.$Shape; deleteShard?: null; gcDone?: null }|{ op?: "deleteShard"; write?: null; reconfigure?: null; insert?: null; deleteShard: shardkv.kv.DeleteShardRequest.$Shape; gcDone?: null }|{ op?: "gcDone"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone: shardkv.kv.DeleteShardRequest.$Shape })
+              ({ op?: undefined; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "write"; write: shardkv.kv.WriteRequest.$Shape; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "reconfigure"; write?: null; reconfigure: shardkv.controller.Config.$Shape; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "insert"; write?: null; reconfigure?: null; insert: shardkv.kv.ShardChunk.$Shape; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "deleteShard"; write?: null; reconfigure?: null; insert?: null; deleteShard: shardkv.kv.DeleteShardRequest.$Shape; gcDone?: null; abortHandoff?: null }|{ op?: "gcDone"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone: shardkv.kv.DeleteShardRequest.$Shape; abortHandoff?: null }|{ op?: "abortHandoff"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff: shardkv.kv.AbortHandoff.$Shape })
             );
         }
 
@@ -541,6 +572,56 @@ export namespace shardkv {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.StatusReply.$Properties;
+        }
+
+        interface IIdentifyRequest extends shardkv.kv.IdentifyRequest.$Properties {
+        }
+
+        class IdentifyRequest {
+            constructor(p?: shardkv.kv.IdentifyRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.kv.IdentifyRequest.$Shape): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+            static create(properties?: shardkv.kv.IdentifyRequest.$Properties): shardkv.kv.IdentifyRequest;
+            static encode(m: shardkv.kv.IdentifyRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IdentifyRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.IdentifyRequest.$Properties;
+        }
+
+        interface IIdentifyReply extends shardkv.kv.IdentifyReply.$Properties {
+        }
+
+        class IdentifyReply {
+            constructor(p?: shardkv.kv.IdentifyReply.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            id: number;
+            shardCount: number;
+            clusterId: string;
+            hasData: boolean;
+            static create(properties: shardkv.kv.IdentifyReply.$Shape): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+            static create(properties?: shardkv.kv.IdentifyReply.$Properties): shardkv.kv.IdentifyReply;
+            static encode(m: shardkv.kv.IdentifyReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IdentifyReply {
+            interface $Properties {
+                gid?: (number|null);
+                id?: (number|null);
+                shardCount?: (number|null);
+                clusterId?: (string|null);
+                hasData?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.IdentifyReply.$Properties;
         }
 
         interface IError extends shardkv.kv.Error.$Properties {
@@ -701,6 +782,7 @@ export namespace shardkv {
             pullShard: shardkv.kv.ShardKV.PullShard;
             deleteShard: shardkv.kv.ShardKV.DeleteShard;
             status: shardkv.kv.ShardKV.Status;
+            identify: shardkv.kv.ShardKV.Identify;
         }
 
         namespace ShardKV {
@@ -770,6 +852,17 @@ export namespace shardkv {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+            type IdentifyCallback = (error: (Error|null), response?: shardkv.kv.IdentifyReply) => void;
+            type Identify = {
+              (request: shardkv.kv.IIdentifyRequest, callback: shardkv.kv.ShardKV.IdentifyCallback): void;
+              (request: shardkv.kv.IIdentifyRequest): Promise<shardkv.kv.IdentifyReply>;
+              readonly name: "Identify";
+              readonly path: "/shardkv.kv.ShardKV/Identify";
+              readonly requestType: "IdentifyRequest";
+              readonly responseType: "IdentifyReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
         }
     }
 
@@ -799,6 +892,32 @@ export namespace shardkv {
             type $Shape = shardkv.controller.Group.$Properties;
         }
 
+        interface IAbortedJoin extends shardkv.controller.AbortedJoin.$Properties {
+        }
+
+        class AbortedJoin {
+            constructor(p?: shardkv.controller.AbortedJoin.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            joinNum: number;
+            abortNum: number;
+            static create(properties: shardkv.controller.AbortedJoin.$Shape): shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape;
+            static create(properties?: shardkv.controller.AbortedJoin.$Properties): shardkv.controller.AbortedJoin;
+            static encode(m: shardkv.controller.AbortedJoin.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AbortedJoin {
+            interface $Properties {
+                gid?: (number|null);
+                joinNum?: (number|null);
+                abortNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.AbortedJoin.$Properties;
+        }
+
         interface IConfig extends shardkv.controller.Config.$Properties {
         }
 
@@ -808,6 +927,7 @@ export namespace shardkv {
             num: number;
             shards: number[];
             groups: shardkv.controller.Group.$Properties[];
+            abortedJoins: shardkv.controller.AbortedJoin.$Properties[];
             static create(properties: shardkv.controller.Config.$Shape): shardkv.controller.Config & shardkv.controller.Config.$Shape;
             static create(properties?: shardkv.controller.Config.$Properties): shardkv.controller.Config;
             static encode(m: shardkv.controller.Config.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -820,6 +940,7 @@ export namespace shardkv {
                 num?: (number|null);
                 shards?: (number[]|null);
                 groups?: (shardkv.controller.Group.$Properties[]|null);
+                abortedJoins?: (shardkv.controller.AbortedJoin.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.Config.$Properties;
@@ -857,6 +978,7 @@ export namespace shardkv {
             $unknowns?: Uint8Array[];
             id?: (shardkv.controller.RequestId.$Properties|null);
             groups: shardkv.controller.Group.$Properties[];
+            force: boolean;
             static create(properties: shardkv.controller.JoinRequest.$Shape): shardkv.controller.JoinRequest & shardkv.controller.JoinRequest.$Shape;
             static create(properties?: shardkv.controller.JoinRequest.$Properties): shardkv.controller.JoinRequest;
             static encode(m: shardkv.controller.JoinRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -868,6 +990,7 @@ export namespace shardkv {
             interface $Properties {
                 id?: (shardkv.controller.RequestId.$Properties|null);
                 groups?: (shardkv.controller.Group.$Properties[]|null);
+                force?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.JoinRequest.$Properties;
@@ -921,6 +1044,54 @@ export namespace shardkv {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.MoveRequest.$Properties;
+        }
+
+        interface IAckJoinRequest extends shardkv.controller.AckJoinRequest.$Properties {
+        }
+
+        class AckJoinRequest {
+            constructor(p?: shardkv.controller.AckJoinRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gid: number;
+            joinNum: number;
+            static create(properties: shardkv.controller.AckJoinRequest.$Shape): shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape;
+            static create(properties?: shardkv.controller.AckJoinRequest.$Properties): shardkv.controller.AckJoinRequest;
+            static encode(m: shardkv.controller.AckJoinRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AckJoinRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gid?: (number|null);
+                joinNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.AckJoinRequest.$Properties;
+        }
+
+        interface IAckJoinReply extends shardkv.controller.AckJoinReply.$Properties {
+        }
+
+        class AckJoinReply {
+            constructor(p?: shardkv.controller.AckJoinReply.$Properties);
+            $unknowns?: Uint8Array[];
+            abortedNum: number;
+            static create(properties: shardkv.controller.AckJoinReply.$Shape): shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape;
+            static create(properties?: shardkv.controller.AckJoinReply.$Properties): shardkv.controller.AckJoinReply;
+            static encode(m: shardkv.controller.AckJoinReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AckJoinReply {
+            interface $Properties {
+                abortedNum?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.AckJoinReply.$Properties;
         }
 
         interface IChangeReply extends shardkv.controller.ChangeReply.$Properties {
@@ -1088,8 +1259,9 @@ export namespace shardkv {
             leave?: (shardkv.controller.LeaveRequest.$Properties|null);
             move?: (shardkv.controller.MoveRequest.$Properties|null);
             initCluster?: (shardkv.controller.InitCluster.$Properties|null);
+            ackJoin?: (shardkv.controller.AckJoinRequest.$Properties|null);
             shardCount: number;
-            op?: ("join"|"leave"|"move"|"initCluster");
+            op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin");
             static create(properties: shardkv.controller.Command.$Shape): shardkv.controller.Command & shardkv.controller.Command.$Shape;
             static create(properties?: shardkv.controller.Command.$Properties): shardkv.controller.Command;
             static encode(m: shardkv.controller.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1104,8 +1276,9 @@ export namespace shardkv {
                 leave?: (shardkv.controller.LeaveRequest.$Properties|null);
                 move?: (shardkv.controller.MoveRequest.$Properties|null);
                 initCluster?: (shardkv.controller.InitCluster.$Properties|null);
+                ackJoin?: (shardkv.controller.AckJoinRequest.$Properties|null);
                 shardCount?: (number|null);
-                op?: ("join"|"leave"|"move"|"initCluster");
+                op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -1114,10 +1287,11 @@ export namespace shardkv {
               leave?: shardkv.controller.LeaveRequest.$Shape|null;
               move?: shardkv.controller.MoveRequest.$Shape|null;
               initCluster?: shardkv.controller.InitCluster.$Shape|null;
+              ackJoin?: shardkv.controller.AckJoinRequest.$Shape|null;
               shardCount?: number|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape })
+              ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape })
             );
         }
 
@@ -1152,6 +1326,7 @@ export namespace shardkv {
             configNum: number;
             errorField: string;
             errorReason: string;
+            abortedNum: number;
             static create(properties: shardkv.controller.CommandResult.$Shape): shardkv.controller.CommandResult & shardkv.controller.CommandResult.$Shape;
             static create(properties?: shardkv.controller.CommandResult.$Properties): shardkv.controller.CommandResult;
             static encode(m: shardkv.controller.CommandResult.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1164,9 +1339,60 @@ export namespace shardkv {
                 configNum?: (number|null);
                 errorField?: (string|null);
                 errorReason?: (string|null);
+                abortedNum?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.CommandResult.$Properties;
+        }
+
+        interface IPendingJoin extends shardkv.controller.PendingJoin.$Properties {
+        }
+
+        class PendingJoin {
+            constructor(p?: shardkv.controller.PendingJoin.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            joinNum: number;
+            handed: shardkv.controller.PendingJoin.Handed.$Properties[];
+            static create(properties: shardkv.controller.PendingJoin.$Shape): shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape;
+            static create(properties?: shardkv.controller.PendingJoin.$Properties): shardkv.controller.PendingJoin;
+            static encode(m: shardkv.controller.PendingJoin.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PendingJoin {
+            interface $Properties {
+                gid?: (number|null);
+                joinNum?: (number|null);
+                handed?: (shardkv.controller.PendingJoin.Handed.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.PendingJoin.$Properties;
+
+            interface IHanded extends shardkv.controller.PendingJoin.Handed.$Properties {
+            }
+
+            class Handed {
+                constructor(p?: shardkv.controller.PendingJoin.Handed.$Properties);
+                $unknowns?: Uint8Array[];
+                shard: number;
+                from: number;
+                static create(properties: shardkv.controller.PendingJoin.Handed.$Shape): shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape;
+                static create(properties?: shardkv.controller.PendingJoin.Handed.$Properties): shardkv.controller.PendingJoin.Handed;
+                static encode(m: shardkv.controller.PendingJoin.Handed.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Handed {
+                interface $Properties {
+                    shard?: (number|null);
+                    from?: (number|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = shardkv.controller.PendingJoin.Handed.$Properties;
+            }
         }
 
         interface IDedupEntry extends shardkv.controller.DedupEntry.$Properties {
@@ -1207,6 +1433,7 @@ export namespace shardkv {
             configs: shardkv.controller.Config.$Properties[];
             dedup: shardkv.controller.DedupEntry.$Properties[];
             clusterId: string;
+            pending: shardkv.controller.PendingJoin.$Properties[];
             static create(properties: shardkv.controller.ControllerSnapshot.$Shape): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
             static create(properties?: shardkv.controller.ControllerSnapshot.$Properties): shardkv.controller.ControllerSnapshot;
             static encode(m: shardkv.controller.ControllerSnapshot.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1220,6 +1447,7 @@ export namespace shardkv {
                 configs?: (shardkv.controller.Config.$Properties[]|null);
                 dedup?: (shardkv.controller.DedupEntry.$Properties[]|null);
                 clusterId?: (string|null);
+                pending?: (shardkv.controller.PendingJoin.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.ControllerSnapshot.$Properties;
@@ -1231,6 +1459,7 @@ export namespace shardkv {
             join: shardkv.controller.Controller.Join;
             leave: shardkv.controller.Controller.Leave;
             move: shardkv.controller.Controller.Move;
+            ackJoin: shardkv.controller.Controller.AckJoin;
             query: shardkv.controller.Controller.Query;
             watch: shardkv.controller.Controller.Watch;
             status: shardkv.controller.Controller.Status;
@@ -1267,6 +1496,17 @@ export namespace shardkv {
               readonly path: "/shardkv.controller.Controller/Move";
               readonly requestType: "MoveRequest";
               readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type AckJoinCallback = (error: (Error|null), response?: shardkv.controller.AckJoinReply) => void;
+            type AckJoin = {
+              (request: shardkv.controller.IAckJoinRequest, callback: shardkv.controller.Controller.AckJoinCallback): void;
+              (request: shardkv.controller.IAckJoinRequest): Promise<shardkv.controller.AckJoinReply>;
+              readonly name: "AckJoin";
+              readonly path: "/shardkv.controller.Controller/AckJoin";
+              readonly requestType: "AckJoinRequest";
+              readonly responseType: "AckJoinReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

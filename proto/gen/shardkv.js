@@ -2870,6 +2870,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Uint8Array|null} [pulledAfterKey] ShardMeta pulledAfterKey
              * @property {boolean|null} [pulledAny] ShardMeta pulledAny
              * @property {number|null} [gcConfigNum] ShardMeta gcConfigNum
+             * @property {boolean|null} [held] ShardMeta held
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2950,6 +2951,14 @@ export const shardkv = $root.shardkv = (() => {
             ShardMeta.prototype.gcConfigNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * ShardMeta held.
+             * @member {boolean} held
+             * @memberof shardkv.kv.ShardMeta
+             * @instance
+             */
+            ShardMeta.prototype.held = false;
+
+            /**
              * Creates a new ShardMeta instance using the specified properties.
              * @function create
              * @memberof shardkv.kv.ShardMeta
@@ -2993,6 +3002,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 5, wireType 0 =*/40).bool(m.pulledAny);
                 if (m.gcConfigNum != null && $Object.hasOwnProperty.call(m, "gcConfigNum") && (typeof m.gcConfigNum === "object" ? m.gcConfigNum.low || m.gcConfigNum.high : m.gcConfigNum !== 0))
                     w.uint32(/* id 6, wireType 0 =*/48).uint64(m.gcConfigNum);
+                if (m.held != null && $Object.hasOwnProperty.call(m, "held") && m.held !== false)
+                    w.uint32(/* id 7, wireType 0 =*/56).bool(m.held);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3091,6 +3102,15 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.gcConfigNum;
                             continue;
                         }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.held = v;
+                            else
+                                delete m.held;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3125,6 +3145,209 @@ export const shardkv = $root.shardkv = (() => {
             return ShardMeta;
         })();
 
+        kv.AbortHandoff = (function() {
+
+            /**
+             * Properties of an AbortHandoff.
+             * @typedef {Object} shardkv.kv.AbortHandoff.$Properties
+             * @property {number|null} [configNum] AbortHandoff configNum
+             * @property {number|null} [shard] AbortHandoff shard
+             * @property {shardkv.controller.AbortedJoin.$Properties|null} [aborted] AbortHandoff aborted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AbortHandoff.
+             * @memberof shardkv.kv
+             * @interface IAbortHandoff
+             * @augments shardkv.kv.AbortHandoff.$Properties
+             * @deprecated Use shardkv.kv.AbortHandoff.$Properties instead.
+             */
+
+            /**
+             * Shape of an AbortHandoff.
+             * @typedef {shardkv.kv.AbortHandoff.$Properties} shardkv.kv.AbortHandoff.$Shape
+             */
+
+            /**
+             * Constructs a new AbortHandoff.
+             * @memberof shardkv.kv
+             * @classdesc Represents an AbortHandoff.
+             * @constructor
+             * @param {shardkv.kv.AbortHandoff.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AbortHandoff = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AbortHandoff configNum.
+             * @member {number} configNum
+             * @memberof shardkv.kv.AbortHandoff
+             * @instance
+             */
+            AbortHandoff.prototype.configNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AbortHandoff shard.
+             * @member {number} shard
+             * @memberof shardkv.kv.AbortHandoff
+             * @instance
+             */
+            AbortHandoff.prototype.shard = 0;
+
+            /**
+             * AbortHandoff aborted.
+             * @member {shardkv.controller.AbortedJoin.$Properties|null|undefined} aborted
+             * @memberof shardkv.kv.AbortHandoff
+             * @instance
+             */
+            AbortHandoff.prototype.aborted = null;
+
+            /**
+             * Creates a new AbortHandoff instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.AbortHandoff
+             * @static
+             * @param {shardkv.kv.AbortHandoff.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.AbortHandoff} AbortHandoff instance
+             * @type {{
+             *   (properties: shardkv.kv.AbortHandoff.$Shape): shardkv.kv.AbortHandoff & shardkv.kv.AbortHandoff.$Shape;
+             *   (properties?: shardkv.kv.AbortHandoff.$Properties): shardkv.kv.AbortHandoff;
+             * }}
+             */
+            AbortHandoff.create = function(properties) {
+                return new AbortHandoff(properties);
+            };
+
+            /**
+             * Encodes the specified AbortHandoff message. Does not implicitly {@link shardkv.kv.AbortHandoff.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.AbortHandoff
+             * @static
+             * @param {shardkv.kv.AbortHandoff.$Properties} m AbortHandoff message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AbortHandoff.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.configNum != null && $Object.hasOwnProperty.call(m, "configNum") && (typeof m.configNum === "object" ? m.configNum.low || m.configNum.high : m.configNum !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.configNum);
+                if (m.shard != null && $Object.hasOwnProperty.call(m, "shard") && m.shard !== 0)
+                    w.uint32(/* id 2, wireType 0 =*/16).uint32(m.shard);
+                if (m.aborted != null && $Object.hasOwnProperty.call(m, "aborted"))
+                    $root.shardkv.controller.AbortedJoin.encode(m.aborted, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AbortHandoff message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.AbortHandoff
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.AbortHandoff & shardkv.kv.AbortHandoff.$Shape} AbortHandoff
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AbortHandoff.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.AbortHandoff();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.configNum = v;
+                            else
+                                delete m.configNum;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.shard = v;
+                            else
+                                delete m.shard;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.aborted = $root.shardkv.controller.AbortedJoin.decode(r, r.size(), $undefined, q + 1, m.aborted);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AbortHandoff
+             * @function getTypeUrl
+             * @memberof shardkv.kv.AbortHandoff
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AbortHandoff.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.AbortHandoff";
+            };
+
+            return AbortHandoff;
+        })();
+
         kv.Command = (function() {
 
             /**
@@ -3136,7 +3359,8 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.kv.ShardChunk.$Properties|null} [insert] Command insert
              * @property {shardkv.kv.DeleteShardRequest.$Properties|null} [deleteShard] Command deleteShard
              * @property {shardkv.kv.DeleteShardRequest.$Properties|null} [gcDone] Command gcDone
-             * @property {"write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"} [op] Command op
+             * @property {shardkv.kv.AbortHandoff.$Properties|null} [abortHandoff] Command abortHandoff
+             * @property {"write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"|"abortHandoff"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3157,9 +3381,10 @@ export const shardkv = $root.shardkv = (() => {
              *   insert?: shardkv.kv.ShardChunk.$Shape|null;
              *   deleteShard?: shardkv.kv.DeleteShardRequest.$Shape|null;
              *   gcDone?: shardkv.kv.DeleteShardRequest.$Shape|null;
+             *   abortHandoff?: shardkv.kv.AbortHandoff.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "write"; write: shardkv.kv.WriteRequest.$Shape; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "reconfigure"; write?: null; reconfigure: shardkv.controller.Config.$Shape; insert?: null; deleteShard?: null; gcDone?: null }|{ op?: "insert"; write?: null; reconfigure?: null; insert: shardkv.kv.ShardChunk.$Shape; deleteShard?: null; gcDone?: null }|{ op?: "deleteShard"; write?: null; reconfigure?: null; insert?: null; deleteShard: shardkv.kv.DeleteShardRequest.$Shape; gcDone?: null }|{ op?: "gcDone"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone: shardkv.kv.DeleteShardRequest.$Shape })
+             *   ({ op?: undefined; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "write"; write: shardkv.kv.WriteRequest.$Shape; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "reconfigure"; write?: null; reconfigure: shardkv.controller.Config.$Shape; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "insert"; write?: null; reconfigure?: null; insert: shardkv.kv.ShardChunk.$Shape; deleteShard?: null; gcDone?: null; abortHandoff?: null }|{ op?: "deleteShard"; write?: null; reconfigure?: null; insert?: null; deleteShard: shardkv.kv.DeleteShardRequest.$Shape; gcDone?: null; abortHandoff?: null }|{ op?: "gcDone"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone: shardkv.kv.DeleteShardRequest.$Shape; abortHandoff?: null }|{ op?: "abortHandoff"; write?: null; reconfigure?: null; insert?: null; deleteShard?: null; gcDone?: null; abortHandoff: shardkv.kv.AbortHandoff.$Shape })
              * )} shardkv.kv.Command.$Shape
              */
 
@@ -3226,17 +3451,25 @@ export const shardkv = $root.shardkv = (() => {
              */
             Command.prototype.gcDone = null;
 
+            /**
+             * Command abortHandoff.
+             * @member {shardkv.kv.AbortHandoff.$Properties|null|undefined} abortHandoff
+             * @memberof shardkv.kv.Command
+             * @instance
+             */
+            Command.prototype.abortHandoff = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Command op.
-             * @member {"write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"|undefined} op
+             * @member {"write"|"reconfigure"|"insert"|"deleteShard"|"gcDone"|"abortHandoff"|undefined} op
              * @memberof shardkv.kv.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["write", "reconfigure", "insert", "deleteShard", "gcDone"]),
+                get: $util.oneOfGetter($oneOfFields = ["write", "reconfigure", "insert", "deleteShard", "gcDone", "abortHandoff"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3284,6 +3517,8 @@ export const shardkv = $root.shardkv = (() => {
                     $root.shardkv.kv.DeleteShardRequest.encode(m.deleteShard, w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
                 if (m.gcDone != null && $Object.hasOwnProperty.call(m, "gcDone"))
                     $root.shardkv.kv.DeleteShardRequest.encode(m.gcDone, w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                if (m.abortHandoff != null && $Object.hasOwnProperty.call(m, "abortHandoff"))
+                    $root.shardkv.kv.AbortHandoff.encode(m.abortHandoff, w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3370,6 +3605,13 @@ export const shardkv = $root.shardkv = (() => {
                                 break;
                             m.gcDone = $root.shardkv.kv.DeleteShardRequest.decode(r, r.size(), $undefined, q + 1, m.gcDone);
                             m.op = "gcDone";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.abortHandoff = $root.shardkv.kv.AbortHandoff.decode(r, r.size(), $undefined, q + 1, m.abortHandoff);
+                            m.op = "abortHandoff";
                             continue;
                         }
                     }
@@ -4161,6 +4403,395 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return StatusReply;
+        })();
+
+        kv.IdentifyRequest = (function() {
+
+            /**
+             * Properties of an IdentifyRequest.
+             * @typedef {Object} shardkv.kv.IdentifyRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IdentifyRequest.
+             * @memberof shardkv.kv
+             * @interface IIdentifyRequest
+             * @augments shardkv.kv.IdentifyRequest.$Properties
+             * @deprecated Use shardkv.kv.IdentifyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an IdentifyRequest.
+             * @typedef {shardkv.kv.IdentifyRequest.$Properties} shardkv.kv.IdentifyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new IdentifyRequest.
+             * @memberof shardkv.kv
+             * @classdesc Represents an IdentifyRequest.
+             * @constructor
+             * @param {shardkv.kv.IdentifyRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IdentifyRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new IdentifyRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {shardkv.kv.IdentifyRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.IdentifyRequest} IdentifyRequest instance
+             * @type {{
+             *   (properties: shardkv.kv.IdentifyRequest.$Shape): shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape;
+             *   (properties?: shardkv.kv.IdentifyRequest.$Properties): shardkv.kv.IdentifyRequest;
+             * }}
+             */
+            IdentifyRequest.create = function(properties) {
+                return new IdentifyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified IdentifyRequest message. Does not implicitly {@link shardkv.kv.IdentifyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {shardkv.kv.IdentifyRequest.$Properties} m IdentifyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IdentifyRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an IdentifyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.IdentifyRequest & shardkv.kv.IdentifyRequest.$Shape} IdentifyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IdentifyRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.IdentifyRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for IdentifyRequest
+             * @function getTypeUrl
+             * @memberof shardkv.kv.IdentifyRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IdentifyRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.IdentifyRequest";
+            };
+
+            return IdentifyRequest;
+        })();
+
+        kv.IdentifyReply = (function() {
+
+            /**
+             * Properties of an IdentifyReply.
+             * @typedef {Object} shardkv.kv.IdentifyReply.$Properties
+             * @property {number|null} [gid] IdentifyReply gid
+             * @property {number|null} [id] IdentifyReply id
+             * @property {number|null} [shardCount] IdentifyReply shardCount
+             * @property {string|null} [clusterId] IdentifyReply clusterId
+             * @property {boolean|null} [hasData] IdentifyReply hasData
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IdentifyReply.
+             * @memberof shardkv.kv
+             * @interface IIdentifyReply
+             * @augments shardkv.kv.IdentifyReply.$Properties
+             * @deprecated Use shardkv.kv.IdentifyReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an IdentifyReply.
+             * @typedef {shardkv.kv.IdentifyReply.$Properties} shardkv.kv.IdentifyReply.$Shape
+             */
+
+            /**
+             * Constructs a new IdentifyReply.
+             * @memberof shardkv.kv
+             * @classdesc Represents an IdentifyReply.
+             * @constructor
+             * @param {shardkv.kv.IdentifyReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IdentifyReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * IdentifyReply gid.
+             * @member {number} gid
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IdentifyReply id.
+             * @member {number} id
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IdentifyReply shardCount.
+             * @member {number} shardCount
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.shardCount = 0;
+
+            /**
+             * IdentifyReply clusterId.
+             * @member {string} clusterId
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.clusterId = "";
+
+            /**
+             * IdentifyReply hasData.
+             * @member {boolean} hasData
+             * @memberof shardkv.kv.IdentifyReply
+             * @instance
+             */
+            IdentifyReply.prototype.hasData = false;
+
+            /**
+             * Creates a new IdentifyReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {shardkv.kv.IdentifyReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.kv.IdentifyReply} IdentifyReply instance
+             * @type {{
+             *   (properties: shardkv.kv.IdentifyReply.$Shape): shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape;
+             *   (properties?: shardkv.kv.IdentifyReply.$Properties): shardkv.kv.IdentifyReply;
+             * }}
+             */
+            IdentifyReply.create = function(properties) {
+                return new IdentifyReply(properties);
+            };
+
+            /**
+             * Encodes the specified IdentifyReply message. Does not implicitly {@link shardkv.kv.IdentifyReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {shardkv.kv.IdentifyReply.$Properties} m IdentifyReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IdentifyReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.id);
+                if (m.shardCount != null && $Object.hasOwnProperty.call(m, "shardCount") && m.shardCount !== 0)
+                    w.uint32(/* id 3, wireType 0 =*/24).uint32(m.shardCount);
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.clusterId);
+                if (m.hasData != null && $Object.hasOwnProperty.call(m, "hasData") && m.hasData !== false)
+                    w.uint32(/* id 5, wireType 0 =*/40).bool(m.hasData);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an IdentifyReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.kv.IdentifyReply & shardkv.kv.IdentifyReply.$Shape} IdentifyReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IdentifyReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.kv.IdentifyReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.shardCount = v;
+                            else
+                                delete m.shardCount;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hasData = v;
+                            else
+                                delete m.hasData;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for IdentifyReply
+             * @function getTypeUrl
+             * @memberof shardkv.kv.IdentifyReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IdentifyReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.kv.IdentifyReply";
+            };
+
+            return IdentifyReply;
         })();
 
         kv.Error = (function() {
@@ -5487,6 +6118,47 @@ export const shardkv = $root.shardkv = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link shardkv.kv.ShardKV#identify}.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef IdentifyCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.kv.IdentifyReply} [response] IdentifyReply
+             */
+
+            /**
+             * Calls Identify.
+             * @memberof shardkv.kv.ShardKV
+             * @typedef Identify
+             * @type {{
+             *   (request: shardkv.kv.IIdentifyRequest, callback: shardkv.kv.ShardKV.IdentifyCallback): void;
+             *   (request: shardkv.kv.IIdentifyRequest): Promise<shardkv.kv.IdentifyReply>;
+             *   readonly name: "Identify";
+             *   readonly path: "/shardkv.kv.ShardKV/Identify";
+             *   readonly requestType: "IdentifyRequest";
+             *   readonly responseType: "IdentifyReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Identify.
+             * @name shardkv.kv.ShardKV#identify
+             * @type {shardkv.kv.ShardKV.Identify}
+             */
+            $Object.defineProperties(ShardKV.prototype.identify = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ShardKV.prototype.identify, $root.shardkv.kv.IdentifyRequest, $root.shardkv.kv.IdentifyReply, request, callback);
+            }, {
+                name: { value: "Identify" },
+                path: { value: "/shardkv.kv.ShardKV/Identify" },
+                requestType: { value: "IdentifyRequest" },
+                responseType: { value: "IdentifyReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return ShardKV;
         })();
 
@@ -5690,6 +6362,212 @@ export const shardkv = $root.shardkv = (() => {
             return Group;
         })();
 
+        controller.AbortedJoin = (function() {
+
+            /**
+             * Properties of an AbortedJoin.
+             * @typedef {Object} shardkv.controller.AbortedJoin.$Properties
+             * @property {number|null} [gid] AbortedJoin gid
+             * @property {number|null} [joinNum] AbortedJoin joinNum
+             * @property {number|null} [abortNum] AbortedJoin abortNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AbortedJoin.
+             * @memberof shardkv.controller
+             * @interface IAbortedJoin
+             * @augments shardkv.controller.AbortedJoin.$Properties
+             * @deprecated Use shardkv.controller.AbortedJoin.$Properties instead.
+             */
+
+            /**
+             * Shape of an AbortedJoin.
+             * @typedef {shardkv.controller.AbortedJoin.$Properties} shardkv.controller.AbortedJoin.$Shape
+             */
+
+            /**
+             * Constructs a new AbortedJoin.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AbortedJoin.
+             * @constructor
+             * @param {shardkv.controller.AbortedJoin.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AbortedJoin = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AbortedJoin gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AbortedJoin joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AbortedJoin abortNum.
+             * @member {number} abortNum
+             * @memberof shardkv.controller.AbortedJoin
+             * @instance
+             */
+            AbortedJoin.prototype.abortNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AbortedJoin instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {shardkv.controller.AbortedJoin.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AbortedJoin} AbortedJoin instance
+             * @type {{
+             *   (properties: shardkv.controller.AbortedJoin.$Shape): shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape;
+             *   (properties?: shardkv.controller.AbortedJoin.$Properties): shardkv.controller.AbortedJoin;
+             * }}
+             */
+            AbortedJoin.create = function(properties) {
+                return new AbortedJoin(properties);
+            };
+
+            /**
+             * Encodes the specified AbortedJoin message. Does not implicitly {@link shardkv.controller.AbortedJoin.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {shardkv.controller.AbortedJoin.$Properties} m AbortedJoin message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AbortedJoin.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.joinNum);
+                if (m.abortNum != null && $Object.hasOwnProperty.call(m, "abortNum") && (typeof m.abortNum === "object" ? m.abortNum.low || m.abortNum.high : m.abortNum !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.abortNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AbortedJoin message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AbortedJoin & shardkv.controller.AbortedJoin.$Shape} AbortedJoin
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AbortedJoin.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AbortedJoin();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortNum = v;
+                            else
+                                delete m.abortNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AbortedJoin
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AbortedJoin
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AbortedJoin.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AbortedJoin";
+            };
+
+            return AbortedJoin;
+        })();
+
         controller.Config = (function() {
 
             /**
@@ -5698,6 +6576,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [num] Config num
              * @property {Array.<number>|null} [shards] Config shards
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] Config groups
+             * @property {Array.<shardkv.controller.AbortedJoin.$Properties>|null} [abortedJoins] Config abortedJoins
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5725,6 +6604,7 @@ export const shardkv = $root.shardkv = (() => {
             const Config = function (p) {
                 this.shards = [];
                 this.groups = [];
+                this.abortedJoins = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -5754,6 +6634,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Config.prototype.groups = $util.emptyArray;
+
+            /**
+             * Config abortedJoins.
+             * @member {Array.<shardkv.controller.AbortedJoin.$Properties>} abortedJoins
+             * @memberof shardkv.controller.Config
+             * @instance
+             */
+            Config.prototype.abortedJoins = $util.emptyArray;
 
             /**
              * Creates a new Config instance using the specified properties.
@@ -5795,6 +6683,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.groups != null && m.groups.length) {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.abortedJoins != null && m.abortedJoins.length) {
+                    for (var i = 0; i < m.abortedJoins.length; ++i)
+                        $root.shardkv.controller.AbortedJoin.encode(m.abortedJoins[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -5869,6 +6761,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.abortedJoins && m.abortedJoins.length))
+                                m.abortedJoins = [];
+                            m.abortedJoins.push($root.shardkv.controller.AbortedJoin.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -6098,6 +6998,7 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.JoinRequest.$Properties
              * @property {shardkv.controller.RequestId.$Properties|null} [id] JoinRequest id
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] JoinRequest groups
+             * @property {boolean|null} [force] JoinRequest force
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6147,6 +7048,14 @@ export const shardkv = $root.shardkv = (() => {
             JoinRequest.prototype.groups = $util.emptyArray;
 
             /**
+             * JoinRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.JoinRequest
+             * @instance
+             */
+            JoinRequest.prototype.force = false;
+
+            /**
              * Creates a new JoinRequest instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.JoinRequest
@@ -6184,6 +7093,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.groups.length; ++i)
                         $root.shardkv.controller.Group.encode(m.groups[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
                 }
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.force);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -6240,6 +7151,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.groups && m.groups.length))
                                 m.groups = [];
                             m.groups.push($root.shardkv.controller.Group.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
                             continue;
                         }
                     }
@@ -6667,6 +7587,375 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return MoveRequest;
+        })();
+
+        controller.AckJoinRequest = (function() {
+
+            /**
+             * Properties of an AckJoinRequest.
+             * @typedef {Object} shardkv.controller.AckJoinRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] AckJoinRequest id
+             * @property {number|null} [gid] AckJoinRequest gid
+             * @property {number|null} [joinNum] AckJoinRequest joinNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckJoinRequest.
+             * @memberof shardkv.controller
+             * @interface IAckJoinRequest
+             * @augments shardkv.controller.AckJoinRequest.$Properties
+             * @deprecated Use shardkv.controller.AckJoinRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckJoinRequest.
+             * @typedef {shardkv.controller.AckJoinRequest.$Properties} shardkv.controller.AckJoinRequest.$Shape
+             */
+
+            /**
+             * Constructs a new AckJoinRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AckJoinRequest.
+             * @constructor
+             * @param {shardkv.controller.AckJoinRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckJoinRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AckJoinRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.id = null;
+
+            /**
+             * AckJoinRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AckJoinRequest joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.AckJoinRequest
+             * @instance
+             */
+            AckJoinRequest.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AckJoinRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {shardkv.controller.AckJoinRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AckJoinRequest} AckJoinRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.AckJoinRequest.$Shape): shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape;
+             *   (properties?: shardkv.controller.AckJoinRequest.$Properties): shardkv.controller.AckJoinRequest;
+             * }}
+             */
+            AckJoinRequest.create = function(properties) {
+                return new AckJoinRequest(properties);
+            };
+
+            /**
+             * Encodes the specified AckJoinRequest message. Does not implicitly {@link shardkv.controller.AckJoinRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {shardkv.controller.AckJoinRequest.$Properties} m AckJoinRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckJoinRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.joinNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AckJoinRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AckJoinRequest & shardkv.controller.AckJoinRequest.$Shape} AckJoinRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckJoinRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AckJoinRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AckJoinRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AckJoinRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AckJoinRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AckJoinRequest";
+            };
+
+            return AckJoinRequest;
+        })();
+
+        controller.AckJoinReply = (function() {
+
+            /**
+             * Properties of an AckJoinReply.
+             * @typedef {Object} shardkv.controller.AckJoinReply.$Properties
+             * @property {number|null} [abortedNum] AckJoinReply abortedNum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckJoinReply.
+             * @memberof shardkv.controller
+             * @interface IAckJoinReply
+             * @augments shardkv.controller.AckJoinReply.$Properties
+             * @deprecated Use shardkv.controller.AckJoinReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckJoinReply.
+             * @typedef {shardkv.controller.AckJoinReply.$Properties} shardkv.controller.AckJoinReply.$Shape
+             */
+
+            /**
+             * Constructs a new AckJoinReply.
+             * @memberof shardkv.controller
+             * @classdesc Represents an AckJoinReply.
+             * @constructor
+             * @param {shardkv.controller.AckJoinReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckJoinReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AckJoinReply abortedNum.
+             * @member {number} abortedNum
+             * @memberof shardkv.controller.AckJoinReply
+             * @instance
+             */
+            AckJoinReply.prototype.abortedNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AckJoinReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {shardkv.controller.AckJoinReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.AckJoinReply} AckJoinReply instance
+             * @type {{
+             *   (properties: shardkv.controller.AckJoinReply.$Shape): shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape;
+             *   (properties?: shardkv.controller.AckJoinReply.$Properties): shardkv.controller.AckJoinReply;
+             * }}
+             */
+            AckJoinReply.create = function(properties) {
+                return new AckJoinReply(properties);
+            };
+
+            /**
+             * Encodes the specified AckJoinReply message. Does not implicitly {@link shardkv.controller.AckJoinReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {shardkv.controller.AckJoinReply.$Properties} m AckJoinReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckJoinReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.abortedNum != null && $Object.hasOwnProperty.call(m, "abortedNum") && (typeof m.abortedNum === "object" ? m.abortedNum.low || m.abortedNum.high : m.abortedNum !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.abortedNum);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AckJoinReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.AckJoinReply & shardkv.controller.AckJoinReply.$Shape} AckJoinReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckJoinReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.AckJoinReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortedNum = v;
+                            else
+                                delete m.abortedNum;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for AckJoinReply
+             * @function getTypeUrl
+             * @memberof shardkv.controller.AckJoinReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AckJoinReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.AckJoinReply";
+            };
+
+            return AckJoinReply;
         })();
 
         controller.ChangeReply = (function() {
@@ -7889,8 +9178,9 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.LeaveRequest.$Properties|null} [leave] Command leave
              * @property {shardkv.controller.MoveRequest.$Properties|null} [move] Command move
              * @property {shardkv.controller.InitCluster.$Properties|null} [initCluster] Command initCluster
+             * @property {shardkv.controller.AckJoinRequest.$Properties|null} [ackJoin] Command ackJoin
              * @property {number|null} [shardCount] Command shardCount
-             * @property {"join"|"leave"|"move"|"initCluster"} [op] Command op
+             * @property {"join"|"leave"|"move"|"initCluster"|"ackJoin"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7910,10 +9200,11 @@ export const shardkv = $root.shardkv = (() => {
              *   leave?: shardkv.controller.LeaveRequest.$Shape|null;
              *   move?: shardkv.controller.MoveRequest.$Shape|null;
              *   initCluster?: shardkv.controller.InitCluster.$Shape|null;
+             *   ackJoin?: shardkv.controller.AckJoinRequest.$Shape|null;
              *   shardCount?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape })
+             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape })
              * )} shardkv.controller.Command.$Shape
              */
 
@@ -7973,6 +9264,14 @@ export const shardkv = $root.shardkv = (() => {
             Command.prototype.initCluster = null;
 
             /**
+             * Command ackJoin.
+             * @member {shardkv.controller.AckJoinRequest.$Properties|null|undefined} ackJoin
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.ackJoin = null;
+
+            /**
              * Command shardCount.
              * @member {number} shardCount
              * @memberof shardkv.controller.Command
@@ -7985,12 +9284,12 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Command op.
-             * @member {"join"|"leave"|"move"|"initCluster"|undefined} op
+             * @member {"join"|"leave"|"move"|"initCluster"|"ackJoin"|undefined} op
              * @memberof shardkv.controller.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster"]),
+                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster", "ackJoin"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -8038,6 +9337,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 5, wireType 0 =*/40).uint32(m.shardCount);
                 if (m.initCluster != null && $Object.hasOwnProperty.call(m, "initCluster"))
                     $root.shardkv.controller.InitCluster.encode(m.initCluster, w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                if (m.ackJoin != null && $Object.hasOwnProperty.call(m, "ackJoin"))
+                    $root.shardkv.controller.AckJoinRequest.encode(m.ackJoin, w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -8114,6 +9415,13 @@ export const shardkv = $root.shardkv = (() => {
                                 break;
                             m.initCluster = $root.shardkv.controller.InitCluster.decode(r, r.size(), $undefined, q + 1, m.initCluster);
                             m.op = "initCluster";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.ackJoin = $root.shardkv.controller.AckJoinRequest.decode(r, r.size(), $undefined, q + 1, m.ackJoin);
+                            m.op = "ackJoin";
                             continue;
                         }
                     case 5: {
@@ -8333,6 +9641,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [configNum] CommandResult configNum
              * @property {string|null} [errorField] CommandResult errorField
              * @property {string|null} [errorReason] CommandResult errorReason
+             * @property {number|null} [abortedNum] CommandResult abortedNum
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8389,6 +9698,14 @@ export const shardkv = $root.shardkv = (() => {
             CommandResult.prototype.errorReason = "";
 
             /**
+             * CommandResult abortedNum.
+             * @member {number} abortedNum
+             * @memberof shardkv.controller.CommandResult
+             * @instance
+             */
+            CommandResult.prototype.abortedNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new CommandResult instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.CommandResult
@@ -8426,6 +9743,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 2, wireType 2 =*/18).string(m.errorField);
                 if (m.errorReason != null && $Object.hasOwnProperty.call(m, "errorReason") && m.errorReason !== "")
                     w.uint32(/* id 3, wireType 2 =*/26).string(m.errorReason);
+                if (m.abortedNum != null && $Object.hasOwnProperty.call(m, "abortedNum") && (typeof m.abortedNum === "object" ? m.abortedNum.low || m.abortedNum.high : m.abortedNum !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.abortedNum);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -8497,6 +9816,15 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.errorReason;
                             continue;
                         }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.abortedNum = v;
+                            else
+                                delete m.abortedNum;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -8529,6 +9857,400 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return CommandResult;
+        })();
+
+        controller.PendingJoin = (function() {
+
+            /**
+             * Properties of a PendingJoin.
+             * @typedef {Object} shardkv.controller.PendingJoin.$Properties
+             * @property {number|null} [gid] PendingJoin gid
+             * @property {number|null} [joinNum] PendingJoin joinNum
+             * @property {Array.<shardkv.controller.PendingJoin.Handed.$Properties>|null} [handed] PendingJoin handed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PendingJoin.
+             * @memberof shardkv.controller
+             * @interface IPendingJoin
+             * @augments shardkv.controller.PendingJoin.$Properties
+             * @deprecated Use shardkv.controller.PendingJoin.$Properties instead.
+             */
+
+            /**
+             * Shape of a PendingJoin.
+             * @typedef {shardkv.controller.PendingJoin.$Properties} shardkv.controller.PendingJoin.$Shape
+             */
+
+            /**
+             * Constructs a new PendingJoin.
+             * @memberof shardkv.controller
+             * @classdesc Represents a PendingJoin.
+             * @constructor
+             * @param {shardkv.controller.PendingJoin.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PendingJoin = function (p) {
+                this.handed = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * PendingJoin gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PendingJoin joinNum.
+             * @member {number} joinNum
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.joinNum = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PendingJoin handed.
+             * @member {Array.<shardkv.controller.PendingJoin.Handed.$Properties>} handed
+             * @memberof shardkv.controller.PendingJoin
+             * @instance
+             */
+            PendingJoin.prototype.handed = $util.emptyArray;
+
+            /**
+             * Creates a new PendingJoin instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {shardkv.controller.PendingJoin.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.PendingJoin} PendingJoin instance
+             * @type {{
+             *   (properties: shardkv.controller.PendingJoin.$Shape): shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape;
+             *   (properties?: shardkv.controller.PendingJoin.$Properties): shardkv.controller.PendingJoin;
+             * }}
+             */
+            PendingJoin.create = function(properties) {
+                return new PendingJoin(properties);
+            };
+
+            /**
+             * Encodes the specified PendingJoin message. Does not implicitly {@link shardkv.controller.PendingJoin.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {shardkv.controller.PendingJoin.$Properties} m PendingJoin message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PendingJoin.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.joinNum != null && $Object.hasOwnProperty.call(m, "joinNum") && (typeof m.joinNum === "object" ? m.joinNum.low || m.joinNum.high : m.joinNum !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.joinNum);
+                if (m.handed != null && m.handed.length) {
+                    for (var i = 0; i < m.handed.length; ++i)
+                        $root.shardkv.controller.PendingJoin.Handed.encode(m.handed[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a PendingJoin message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.PendingJoin & shardkv.controller.PendingJoin.$Shape} PendingJoin
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PendingJoin.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.PendingJoin();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.joinNum = v;
+                            else
+                                delete m.joinNum;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.handed && m.handed.length))
+                                m.handed = [];
+                            m.handed.push($root.shardkv.controller.PendingJoin.Handed.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for PendingJoin
+             * @function getTypeUrl
+             * @memberof shardkv.controller.PendingJoin
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PendingJoin.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.PendingJoin";
+            };
+
+            PendingJoin.Handed = (function() {
+
+                /**
+                 * Properties of a Handed.
+                 * @typedef {Object} shardkv.controller.PendingJoin.Handed.$Properties
+                 * @property {number|null} [shard] Handed shard
+                 * @property {number|null} [from] Handed from
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Handed.
+                 * @memberof shardkv.controller.PendingJoin
+                 * @interface IHanded
+                 * @augments shardkv.controller.PendingJoin.Handed.$Properties
+                 * @deprecated Use shardkv.controller.PendingJoin.Handed.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Handed.
+                 * @typedef {shardkv.controller.PendingJoin.Handed.$Properties} shardkv.controller.PendingJoin.Handed.$Shape
+                 */
+
+                /**
+                 * Constructs a new Handed.
+                 * @memberof shardkv.controller.PendingJoin
+                 * @classdesc Represents a Handed.
+                 * @constructor
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Handed = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Handed shard.
+                 * @member {number} shard
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @instance
+                 */
+                Handed.prototype.shard = 0;
+
+                /**
+                 * Handed from.
+                 * @member {number} from
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @instance
+                 */
+                Handed.prototype.from = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new Handed instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.PendingJoin.Handed} Handed instance
+                 * @type {{
+                 *   (properties: shardkv.controller.PendingJoin.Handed.$Shape): shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape;
+                 *   (properties?: shardkv.controller.PendingJoin.Handed.$Properties): shardkv.controller.PendingJoin.Handed;
+                 * }}
+                 */
+                Handed.create = function(properties) {
+                    return new Handed(properties);
+                };
+
+                /**
+                 * Encodes the specified Handed message. Does not implicitly {@link shardkv.controller.PendingJoin.Handed.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {shardkv.controller.PendingJoin.Handed.$Properties} m Handed message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Handed.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.shard != null && $Object.hasOwnProperty.call(m, "shard") && m.shard !== 0)
+                        w.uint32(/* id 1, wireType 0 =*/8).uint32(m.shard);
+                    if (m.from != null && $Object.hasOwnProperty.call(m, "from") && (typeof m.from === "object" ? m.from.low || m.from.high : m.from !== 0))
+                        w.uint32(/* id 2, wireType 0 =*/16).uint64(m.from);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Handed message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.PendingJoin.Handed & shardkv.controller.PendingJoin.Handed.$Shape} Handed
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Handed.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.PendingJoin.Handed();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (v = r.uint32())
+                                    m.shard = v;
+                                else
+                                    delete m.shard;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.from = v;
+                                else
+                                    delete m.from;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Handed
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.PendingJoin.Handed
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Handed.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.PendingJoin.Handed";
+                };
+
+                return Handed;
+            })();
+
+            return PendingJoin;
         })();
 
         controller.DedupEntry = (function() {
@@ -8763,6 +10485,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<shardkv.controller.Config.$Properties>|null} [configs] ControllerSnapshot configs
              * @property {Array.<shardkv.controller.DedupEntry.$Properties>|null} [dedup] ControllerSnapshot dedup
              * @property {string|null} [clusterId] ControllerSnapshot clusterId
+             * @property {Array.<shardkv.controller.PendingJoin.$Properties>|null} [pending] ControllerSnapshot pending
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8790,6 +10513,7 @@ export const shardkv = $root.shardkv = (() => {
             const ControllerSnapshot = function (p) {
                 this.configs = [];
                 this.dedup = [];
+                this.pending = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -8827,6 +10551,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             ControllerSnapshot.prototype.clusterId = "";
+
+            /**
+             * ControllerSnapshot pending.
+             * @member {Array.<shardkv.controller.PendingJoin.$Properties>} pending
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.pending = $util.emptyArray;
 
             /**
              * Creates a new ControllerSnapshot instance using the specified properties.
@@ -8872,6 +10604,10 @@ export const shardkv = $root.shardkv = (() => {
                 }
                 if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
                     w.uint32(/* id 4, wireType 2 =*/34).string(m.clusterId);
+                if (m.pending != null && m.pending.length) {
+                    for (var i = 0; i < m.pending.length; ++i)
+                        $root.shardkv.controller.PendingJoin.encode(m.pending[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -8948,6 +10684,14 @@ export const shardkv = $root.shardkv = (() => {
                                 m.clusterId = v;
                             else
                                 delete m.clusterId;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pending && m.pending.length))
+                                m.pending = [];
+                            m.pending.push($root.shardkv.controller.PendingJoin.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -9135,6 +10879,47 @@ export const shardkv = $root.shardkv = (() => {
                 path: { value: "/shardkv.controller.Controller/Move" },
                 requestType: { value: "MoveRequest" },
                 responseType: { value: "ChangeReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#ackJoin}.
+             * @memberof shardkv.controller.Controller
+             * @typedef AckJoinCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.AckJoinReply} [response] AckJoinReply
+             */
+
+            /**
+             * Calls AckJoin.
+             * @memberof shardkv.controller.Controller
+             * @typedef AckJoin
+             * @type {{
+             *   (request: shardkv.controller.IAckJoinRequest, callback: shardkv.controller.Controller.AckJoinCallback): void;
+             *   (request: shardkv.controller.IAckJoinRequest): Promise<shardkv.controller.AckJoinReply>;
+             *   readonly name: "AckJoin";
+             *   readonly path: "/shardkv.controller.Controller/AckJoin";
+             *   readonly requestType: "AckJoinRequest";
+             *   readonly responseType: "AckJoinReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls AckJoin.
+             * @name shardkv.controller.Controller#ackJoin
+             * @type {shardkv.controller.Controller.AckJoin}
+             */
+            $Object.defineProperties(Controller.prototype.ackJoin = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.ackJoin, $root.shardkv.controller.AckJoinRequest, $root.shardkv.controller.AckJoinReply, request, callback);
+            }, {
+                name: { value: "AckJoin" },
+                path: { value: "/shardkv.controller.Controller/AckJoin" },
+                requestType: { value: "AckJoinRequest" },
+                responseType: { value: "AckJoinReply" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { ControllerClient } from "../../controller/client";
-import { configToJson } from "../../controller/shardctl-lib";
+import type { ConfigNum, GroupId } from "../../common/ids";
+import { configToJson, forceWarning } from "../../controller/shardctl-lib";
 import { ControllerCluster } from "../lib/controller-cluster";
 import { waitFor } from "../lib/wait";
 
@@ -72,6 +73,23 @@ describe("shardctl against three controller daemons", () => {
     return r.stdout;
   }
 
+  /**
+   * `join --force ...`: these tests' groups are addresses with no servers behind them, so the
+   * controller's join check is skipped (test/integration/join-check.test.ts covers it); expects
+   * exit 0 and exactly the --force warning on stderr, returns stdout.
+   */
+  async function forcedJoin(args: readonly string[]): Promise<string> {
+    const at = args.indexOf("join");
+    const r = await shardctl([...args.slice(0, at + 1), "--force", ...args.slice(at + 1)]);
+    const gids = args.slice(at + 1).map((a) => Number(a.slice(0, a.indexOf("="))) as GroupId);
+    expect(r, `shardctl ${args.join(" ")}`).toMatchObject({ code: 0, stderr: `${forceWarning(gids)}\n` });
+    // What each group's leader would do once up: acknowledge the join (a pending group holds
+    // up later changes that move its shards away).
+    const num = Number(/^config (\d+) created/.exec(r.stdout)?.[1]) as ConfigNum;
+    for (const gid of gids) expect(await client.ackJoin(gid, num)).toBe(0);
+    return r.stdout;
+  }
+
   async function queryJson(num?: number): Promise<JsonConfig> {
     return JSON.parse(await ok(["--json", "query", ...(num === undefined ? [] : [String(num)])])) as JsonConfig;
   }
@@ -113,7 +131,7 @@ describe("shardctl against three controller daemons", () => {
   });
 
   it("join one group: every shard to it", async () => {
-    const out = await ok(["join", "1=127.0.0.1:9101,127.0.0.1:9102"]);
+    const out = await forcedJoin(["join", "1=127.0.0.1:9101,127.0.0.1:9102"]);
     expect(out).toBe([
       "config 1 created",
       `config 1: ${shardCount} shards, 1 group`,
@@ -126,7 +144,7 @@ describe("shardctl against three controller daemons", () => {
   });
 
   it("join two groups at once: one config, balanced shards", async () => {
-    const out = await ok(["join", "2=127.0.0.1:9201", "3=127.0.0.1:9301,127.0.0.1:9302,127.0.0.1:9303"]);
+    const out = await forcedJoin(["join", "2=127.0.0.1:9201", "3=127.0.0.1:9301,127.0.0.1:9302,127.0.0.1:9303"]);
     expect(out.split("\n")[0]).toBe("config 2 created");
     const c = await queryJson();
     expect(c.num).toBe(2);
@@ -184,7 +202,8 @@ describe("shardctl against three controller daemons", () => {
     ["move to a gid not in the config", ["move", "0", "9"], 3, "shardctl: invalid gid: group 9 is not in config 4"],
     ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
     ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "x"'],
-    ["an unknown flag", ["--force", "leave", "2"], 2, 'shardctl: unknown flag "--force"'],
+    ["an unknown flag", ["--bogus", "leave", "2"], 2, 'shardctl: unknown flag "--bogus"'],
+    ["--force outside join", ["--force", "leave", "2"], 2, "shardctl: --force is only valid with join, not leave"],
     ["an unknown command", ["rebalance"], 2, 'shardctl: unknown command "rebalance"'],
   ];
   it.each(badInputs)("rejects %s (%j): exit %i, one line, no new config", async (_what, args, code, line) => {
@@ -226,7 +245,7 @@ describe("shardctl against three controller daemons", () => {
     try {
       await waitFor(() => seen.length >= 3, { timeoutMs: 15000, what: "watch to replay configs 2-4" });
       expect(seen.map((c) => c.num)).toEqual([2, 3, 4]);
-      await ok(["join", "5=127.0.0.1:9501"]);
+      await forcedJoin(["join", "5=127.0.0.1:9501"]);
       await waitFor(() => seen.length >= 4, { timeoutMs: 15000, what: "watch to print config 5" });
       expect(seen[3]).toEqual(configToJson(await client.query(5)));
     } finally {
@@ -241,7 +260,7 @@ describe("shardctl against three controller daemons", () => {
     const history = (await Promise.all(nums.map((n) => client.query(n)))).map(configToJson);
     const leader = await cluster.waitForLeader();
     await cluster.kill(leader);
-    const out = await ok(["--timeout", "20s", "join", "6=127.0.0.1:9601"]);
+    const out = await forcedJoin(["--timeout", "20s", "join", "6=127.0.0.1:9601"]);
     expect(out.split("\n")[0]).toBe("config 6 created");
     expect((await Promise.all(nums.map((n) => client.query(n)))).map(configToJson)).toEqual(history);
     const status = JSON.parse((await shardctl(["--json", "--timeout", "2s", "status"])).stdout) as { address: string; up: boolean }[];

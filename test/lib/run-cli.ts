@@ -1,6 +1,6 @@
 /**
- * Runs `bin/shardkv` (or `bin/shardctl`) as a user would, against a cluster's controllers: the environment's
- * SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
+ * Runs `bin/shardkv` or `bin/shardctl` as a user would, against a cluster's controllers: the
+ * environment's SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
  * `input` (or is closed), and the result is the exit code with everything printed.
  */
 import { spawn } from "node:child_process";
@@ -8,14 +8,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const shardkvBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv");
+export const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
 
 export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
 }
-
-export const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
 
 /** `bin/shardkv <argv...>`; resolves when it exits. */
 export function runShardkv(argv: readonly string[], input?: string | Buffer): Promise<CliRun> {

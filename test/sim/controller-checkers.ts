@@ -296,7 +296,9 @@ export class ControllerChecker implements ControllerObserver {
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
     }
-    if (result.ok) {
+    if (result.ok && cmd.op.kind === "ackJoin") {
+      // An acknowledgement creates no config; its number is the latest at the time.
+    } else if (result.ok) {
       const n = result.configNum;
       const by = this.createdBy[n];
       if (by !== key) this.fail(`request ${short(key)} was told it created config ${n}, which ${by === undefined ? "no request" : `request ${short(by)}`} created`);
@@ -315,6 +317,7 @@ export class ControllerChecker implements ControllerObserver {
       return;
     }
     this.stats.changesOk++;
+    if (cmd.op.kind === "ackJoin") return; // creates no config
     const c = this.configs[result.configNum];
     if (!c) this.fail(`request ${short(requestKey(cmd.clientId, cmd.seq))} completed with config ${result.configNum}, which is not in the history`);
     const op = cmd.op;
@@ -380,5 +383,6 @@ export function describeOp(cmd: ControllerCommand): string {
     case "join": return `join ${[...op.groups].map(([g, s]) => `${g}=${s.join(",")}`).join(" ")} (${id})`;
     case "leave": return `leave ${op.gids.join(",")} (${id})`;
     case "move": return `move ${op.shard}->${op.gid} (${id})`;
+    case "ackJoin": return `ack join ${op.gid}@${op.joinNum} (${id})`;
   }
 }

@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
 import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
-import type { GroupId, NodeId, ShardId } from "../../common/ids";
+import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import { encodeCommand } from "../../controller/codec";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
 import type { CommandResult, ControllerCommand, ControllerOp } from "../../controller/state-machine";
@@ -235,11 +235,29 @@ export class SimAdminClient {
       if (this.rng.bool(this.cfg.queryRate)) {
         await this.query(this.rng.bool(0.25) ? this.rng.int(this.view.num + 1) : -1);
       } else {
-        const r = await this.change(this.randomOp());
+        const op = this.randomOp();
+        const r = await this.change(op);
+        if (op.kind === "join" && r?.ok) await this.settleJoin(op, r.configNum);
         // "Query(-1) after a completed change reflects it" (the checker knows what it must see).
         if (r?.ok && this.rng.bool(0.5)) await this.query(-1);
       }
       await this.cluster.sleep(`a${this.id} think`, this.rng.range(1, Math.max(1, this.cfg.thinkMsMax)));
+    }
+  }
+
+  /**
+   * What the joined groups' leaders would do: acknowledge the join (a pending group holds up
+   * changes that would move its shards away), or, one time in ten, the admin aborts it at once
+   * with a Leave of the groups (they never came up). Runs even while stopping, so no group
+   * stays pending for good.
+   */
+  private async settleJoin(op: Extract<ControllerOp, { kind: "join" }>, joinNum: number): Promise<void> {
+    const abort = this.rng.bool(0.1);
+    for (const gid of op.groups.keys()) {
+      // An abort another admin's leave already made (or a refused one) falls back to the ack,
+      // which is then a no-op or says the join was aborted.
+      if (abort && (await this.change({ kind: "leave", gids: [gid] }))?.ok) continue;
+      await this.change({ kind: "ackJoin", gid, joinNum: joinNum as ConfigNum });
     }
   }
 
@@ -357,10 +375,18 @@ export class SimAdminClient {
       }
       this.trace(`send #${cmd.seq} -> n${h.id}${tries > 0 ? ` (retry ${tries})` : ""}`);
       const o = await this.attempt(h.node!.propose(data), (late) => {
-        if (!late.ok) return;
+        if (!late.ok || (!late.value.ok && late.value.retryable)) return;
         this.trace(`late reply #${cmd.seq} from n${h.id}: ${describeResult(late.value)}`);
         this.checker.reply(cmd, h.id, late.value, "late");
       });
+      if (o.ok && !o.value.ok && o.value.retryable) {
+        // A pending group has not acknowledged its join: not a reply (nothing was remembered);
+        // the real client retries the same request until its deadline, so does this one.
+        this.trace(`#${cmd.seq} waits at n${h.id}: ${o.value.reason}`);
+        this.hint = h.id;
+        await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
       if (o.ok) {
         if (!this.stopping && this.rng.bool(this.cfg.dropReplyRate)) {
           // The reply was lost on its way back: the client cannot tell; it retries the same request.
@@ -579,6 +605,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
         failure ??= `liveness: the probe's join of group ${probeGid} was refused: ${describeResult(r)}`;
         return;
       }
+      // As the group's leader would: a pending group would hold up the admins' last changes.
+      if ((await probe!.change({ kind: "ackJoin", gid: probeGid, joinNum: r.configNum })) === undefined) return;
       for (;;) {
         const c = await probe!.query(-1);
         if (c === undefined) {

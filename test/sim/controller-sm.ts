@@ -11,14 +11,18 @@
  * only, as the real server's Query does.
  *
  * Snapshots are a ControllerSnapshot (controller/codec.ts's protobuf: shard count, every
- * config, the duplicate table) cut into small chunks, so InstallSnapshot runs with many chunks;
+ * config, the duplicate table, the pending joins) cut into small chunks, so InstallSnapshot runs with many chunks;
  * a restore replaces everything, in one write.
  */
 import { assert } from "../../common/assert";
-import type { LogIndex, NodeId } from "../../common/ids";
+import type { GroupId, LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
-import { clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, resultFromWire, resultToWire } from "../../controller/codec";
+import {
+  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, pendingJoinFromWire, pendingJoinToWire, resultFromWire,
+  resultToWire,
+} from "../../controller/codec";
+import type { PendingJoin } from "../../controller/pending-joins";
 import { type Config, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import type { SimDisk } from "./disk";
@@ -32,6 +36,8 @@ export class ControllerDurable {
   /** configs[n] is config n; config 0 exists from creation. */
   configs: Config[];
   dedup = new Map<string, DedupEntry>();
+  /** The joins not yet acknowledged (part of the applied state, like the configs). */
+  pending: ReadonlyMap<GroupId, PendingJoin> = new Map();
 
   constructor(readonly node: NodeId, readonly shardCount: number) {
     this.configs = [initialConfig(shardCount)];
@@ -76,10 +82,13 @@ export function encodeSnapshot(d: ControllerDurable): Uint8Array {
     shardCount: d.shardCount,
     configs: d.configs.map(configToWire),
     dedup: [...d.dedup].map(([id, e]) => ({ clientId: Buffer.from(id, "hex"), seq: e.seq, result: resultToWire(e.result), lastIndex: e.lastIndex })),
+    pending: [...d.pending.values()].map(pendingJoinToWire),
   }).finish();
 }
 
-function decodeSnapshot(bytes: Uint8Array, index: LogIndex, shardCount: number): { configs: Config[]; dedup: Map<string, DedupEntry> } {
+function decodeSnapshot(
+  bytes: Uint8Array, index: LogIndex, shardCount: number,
+): { configs: Config[]; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin> } {
   const snap = pb.ControllerSnapshot.decode(bytes);
   assert(snap.shardCount === shardCount, () => `snapshot ${index}: shard count ${snap.shardCount}, this replica has ${shardCount}`);
   const configs = (snap.configs ?? []).map(configFromWire);
@@ -94,7 +103,8 @@ function decodeSnapshot(bytes: Uint8Array, index: LogIndex, shardCount: number):
     assert(id.length === clientIdBytes, () => `snapshot ${index}: dedup entry with a ${id.length}-byte client id`);
     dedup.set(id.toString("hex"), { seq: w.seq ?? 0, result: resultFromWire(w.result ?? {}), lastIndex: (w.lastIndex ?? 0) as LogIndex });
   }
-  return { configs, dedup };
+  const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
+  return { configs, dedup, pending };
 }
 
 /** The controller state machine of one incarnation of a node. */
@@ -108,7 +118,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
     this.epoch = disk.epoch;
     assert(disk.smApplied === durable.applied, () => `sm ${disk.node}: disk says applied ${disk.smApplied}, controller state ${durable.applied}`);
     this.coreDedup = new Map(durable.dedup);
-    this.core = new ControllerCore(durable.latest(), this.coreDedup);
+    this.core = new ControllerCore(durable.latest(), this.coreDedup, durable.pending);
   }
 
   appliedIndex(): LogIndex {
@@ -146,6 +156,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
     // The duplicate table as the batch leaves it (evictions included); the core's own table
     // is ahead of the durable one until the write completes.
     const dedupAfter = new Map(this.coreDedup);
+    const pendingAfter = this.core.pendingJoins();
     return this.disk.write(this.epoch, "apply", () => {
       const d = this.durable;
       assert(first === d.applied + 1, () => `sm ${d.node}: applying ${first}..${last} at applied ${d.applied}`);
@@ -155,6 +166,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
         d.configs.push(a.created);
       }
       d.dedup = dedupAfter;
+      d.pending = pendingAfter;
       d.applied = last;
       this.disk.smApplied = last;
       this.opts.observer?.applied(d.node, out, d);
@@ -170,18 +182,19 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
 
   restore(meta: SnapshotMeta): SnapshotSink {
     return bytesSnapshotSink(async (bytes) => {
-      const { configs, dedup } = decodeSnapshot(bytes, meta.index, this.durable.shardCount);
+      const { configs, dedup, pending } = decodeSnapshot(bytes, meta.index, this.durable.shardCount);
       await this.disk.write(this.epoch, "restore", () => {
         const d = this.durable;
         d.configs = configs;
         d.dedup = dedup;
+        d.pending = pending;
         d.applied = meta.index;
         this.disk.smApplied = meta.index;
         this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
         this.opts.observer?.restored(d.node, meta.index, d);
       });
       this.coreDedup = new Map(this.durable.dedup);
-      this.core = new ControllerCore(this.durable.latest(), this.coreDedup);
+      this.core = new ControllerCore(this.durable.latest(), this.coreDedup, this.durable.pending);
     });
   }
 }

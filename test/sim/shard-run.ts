@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { Clock, Logger } from "../../common/env";
 import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, WrongGroupError, BackpressureError } from "../../common/errors";
-import type { GroupId, NodeId, ShardId, Term } from "../../common/ids";
+import type { ConfigNum, GroupId, NodeId, ShardId, Term } from "../../common/ids";
 import { nextTurn } from "../../common/real-env";
 import { encodeCommand as encodeControllerCommand } from "../../controller/codec";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
@@ -361,7 +361,10 @@ class World {
       deleteShard: (address, configNum, shard) =>
         this.rpc.call<GroupEndpoint, void>(self, address, `delete ${shard}@${configNum}`, (e) => e.svc.deleteShard(configNum, shard), { timeoutMs: 1000, callerAlive: alive }),
     };
-    const configs: ConfigSource = { query: (num) => this.queryController(self, num, alive) };
+    const configs: ConfigSource = {
+      query: (num) => this.queryController(self, num, alive),
+      ackJoin: (g, joinNum) => this.ackJoin(self, g, joinNum, alive),
+    };
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {}, debugEnabled: false };
     const driver = new MigrationDriver({
       gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec,
@@ -430,6 +433,33 @@ class World {
     throw last instanceof ShardKVError ? last : new StoppedError("controller query");
   }
 
+  /**
+   * AckJoin(gid, joinNum) through the controller group, as a group's leader sends it: the
+   * request id is derived from (gid, joinNum), so every replica's ack of one join is one
+   * request (idempotent anyway). Resolves with the aborting config's number, or 0.
+   */
+  async ackJoin(from: string, gid: GroupId, joinNum: number, callerAlive?: () => boolean): Promise<number> {
+    const clientId = (gid.toString(16).padStart(16, "0") + joinNum.toString(16).padStart(16, "0"));
+    const data = encodeControllerCommand({ clientId, seq: 1, op: { kind: "ackJoin", gid, joinNum: joinNum as ConfigNum }, shardCount: this.params.shardCount });
+    let last: unknown;
+    let target = this.ctlHint ?? this.controller.ids[0]!;
+    for (let tries = 0; tries < 4; tries++) {
+      try {
+        const r = await this.rpc.call<ControllerHandle, CommandResult>(from, `c${target}`, `ack join ${gid}@${joinNum}`,
+          (h) => h.node!.propose(data), { timeoutMs: 600, callerAlive });
+        this.ctlHint = target;
+        if (!r.ok) throw new InvalidArgumentError(r.field, r.reason);
+        return r.abortedNum ?? 0;
+      } catch (e) {
+        if (e instanceof InvalidArgumentError) throw e;
+        last = e;
+        if (e instanceof NotLeaderError && e.leaderHint !== 0) target = e.leaderHint;
+        else target = this.controller.ids[(this.controller.ids.indexOf(target) + 1) % this.controller.ids.length]!;
+      }
+    }
+    throw last instanceof ShardKVError ? last : new StoppedError("controller ack");
+  }
+
   allClusters(): SimCluster<never, unknown>[] {
     return [this.controller, ...this.groups.values()] as unknown as SimCluster<never, unknown>[];
   }
@@ -491,6 +521,13 @@ class SimAdmin {
       try {
         const r = await this.w.rpc.call<ControllerHandle, CommandResult>("admin", `c${target}`, `change #${cmd.seq}`, (h) => h.node!.propose(data), { timeoutMs: 600 });
         this.hint = target;
+        if (!r.ok && r.retryable) {
+          // A pending group has not acknowledged its join yet: the real client retries the same
+          // request until its deadline; so does the admin (the request was not remembered).
+          this.w.trace(`admin #${cmd.seq} waits: ${r.reason}`);
+          await this.sleep(this.rng.range(20, 100));
+          continue;
+        }
         this.changes++;
         this.w.trace(`admin #${cmd.seq} -> ${JSON.stringify(r)}`);
         try {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GroupId, LogIndex, ShardId, Term } from "../../common/ids";
+import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/ids";
 import { configsEqual, type Config } from "../../controller/config";
 import { encodeClusterInit, encodeCommand } from "../../controller/codec";
 import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
@@ -28,6 +28,11 @@ const normal = (index: number, clientId: string, seq: number, op: ControllerOp):
   index: index as LogIndex, term: 1 as Term, type: "normal", data: encodeCommand({ clientId, seq, op, shardCount: entriesShardCount }),
 });
 const noop = (index: number): Entry => ({ index: index as LogIndex, term: 1 as Term, type: "noop", data: new Uint8Array(0) });
+/** Group `gid` acknowledges its join in config `joinNum` (as its leader does; a pending group holds up later changes). */
+const clientAck = "ee".repeat(16);
+let ackSeq = 0;
+const ack = (index: number, gid: number, joinNum: number): Entry =>
+  normal(index, clientAck, ++ackSeq, { kind: "ackJoin", gid: g(gid), joinNum: joinNum as ConfigNum });
 
 async function readAll(src: SnapshotSource): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
@@ -76,23 +81,29 @@ describe("RocksControllerStateMachine", () => {
 
   it("applies a batch durably and resumes at the latest config after a restart", async () => {
     let sm = await openSm("s", 10);
-    const results = await sm.apply([noop(1), normal(2, clientA, 1, joinOp(1)), normal(3, clientA, 2, joinOp(2, 3)), normal(4, clientB, 1, moveOp(0, 3))]);
-    expect(results).toEqual([noopResult, { ok: true, configNum: 1 }, { ok: true, configNum: 2 }, { ok: true, configNum: 3 }]);
-    await sm.apply([noop(5)]); // a noop moves only the applied index
+    const results = await sm.apply([
+      noop(1), normal(2, clientA, 1, joinOp(1)), ack(3, 1, 1), normal(4, clientA, 2, joinOp(2, 3)), ack(5, 2, 2), ack(6, 3, 2),
+      normal(7, clientB, 1, moveOp(0, 3)),
+    ]);
+    expect(results).toEqual([
+      noopResult, { ok: true, configNum: 1 }, { ok: true, configNum: 1 }, { ok: true, configNum: 2 }, { ok: true, configNum: 2 },
+      { ok: true, configNum: 2 }, { ok: true, configNum: 3 },
+    ]);
+    await sm.apply([noop(8)]); // a noop moves only the applied index
     const before = await history(sm);
-    expect(sm.appliedIndex()).toBe(5);
+    expect(sm.appliedIndex()).toBe(8);
     await sm.close();
     open.length = 0;
 
     sm = await openSm("s");
-    expect(sm.appliedIndex()).toBe(5);
+    expect(sm.appliedIndex()).toBe(8);
     expect(sm.latestNum()).toBe(3);
     expect(sm.latest().shards[0]).toBe(3);
     const after = await history(sm);
     expect(after.length).toBe(4);
     after.forEach((c, i) => expect(configsEqual(c, before[i]!)).toBe(true));
     // The history continues with the next number.
-    expect(await sm.apply([normal(6, clientB, 2, leaveOp(1))])).toEqual([{ ok: true, configNum: 4 }]);
+    expect(await sm.apply([normal(9, clientB, 2, leaveOp(1))])).toEqual([{ ok: true, configNum: 4 }]);
   });
 
   it("refused commands create no config but are remembered", async () => {
@@ -105,14 +116,18 @@ describe("RocksControllerStateMachine", () => {
 
   it("the duplicate table survives a restart: a retried request is not executed again", async () => {
     let sm = await openSm("s", 10);
-    await sm.apply([normal(1, clientA, 1, joinOp(1)), normal(2, clientB, 5, joinOp(2))]);
+    await sm.apply([normal(1, clientA, 1, joinOp(1)), ack(2, 1, 1), normal(3, clientB, 5, joinOp(2))]);
     await sm.close();
     open.length = 0;
     sm = await openSm("s", 10);
     expect(sm.dedupEntry(clientA)).toEqual({ seq: 1, result: { ok: true, configNum: 1 }, lastIndex: 1 });
+    // Group 2 never acknowledged its join: still pending after the restart, with the shards
+    // group 1 handed to it.
+    expect([...sm.pendingJoins().keys()]).toEqual([2]);
+    expect([...sm.pendingJoins().get(g(2))!.handedFrom.values()].every((from) => from === 1)).toBe(true);
     // The same (client, seq) again: the first result, no new config.
-    expect(await sm.apply([normal(3, clientA, 1, joinOp(1))])).toEqual([{ ok: true, configNum: 1 }]);
-    expect(await sm.apply([normal(4, clientB, 5, joinOp(2))])).toEqual([{ ok: true, configNum: 2 }]);
+    expect(await sm.apply([normal(4, clientA, 1, joinOp(1))])).toEqual([{ ok: true, configNum: 1 }]);
+    expect(await sm.apply([normal(5, clientB, 5, joinOp(2))])).toEqual([{ ok: true, configNum: 2 }]);
     expect(sm.latestNum()).toBe(2);
   });
 
@@ -153,10 +168,13 @@ describe("RocksControllerStateMachine", () => {
 
   it("snapshot -> restore into a fresh directory gives identical configs and duplicate table", async () => {
     const src = await openSm("src", 8);
-    await src.apply([normal(1, clientA, 1, joinOp(1, 2)), normal(2, clientB, 1, joinOp(3)), normal(3, clientA, 2, moveOp(7, 1)), noop(4)]);
-    await src.apply([normal(5, clientB, 2, leaveOp(2))]);
+    await src.apply([normal(1, clientA, 1, joinOp(1, 2)), ack(2, 1, 1), ack(3, 2, 1), normal(4, clientB, 1, joinOp(3)), ack(5, 3, 2)]);
+    await src.apply([normal(6, clientA, 2, moveOp(7, 1)), noop(7), normal(8, clientB, 2, leaveOp(2))]);
+    // Group 9 joins and stays pending: the snapshot carries it.
+    await src.apply([normal(9, clientA, 3, joinOp(9))]);
+    expect([...src.pendingJoins().keys()]).toEqual([9]);
     const snap = await src.snapshot();
-    expect(snap.index).toBe(5);
+    expect(snap.index).toBe(9);
     const chunks = await readAll(snap);
 
     // The destination has state of its own (another history), all of which must go.
@@ -164,13 +182,14 @@ describe("RocksControllerStateMachine", () => {
     await dst.apply([normal(1, "cc".repeat(16), 1, joinOp(9)), normal(2, "cc".repeat(16), 2, joinOp(10))]);
     const seen: number[] = [];
     dst.subscribe((c) => seen.push(c.num));
-    const sink = dst.restore({ index: 5 as LogIndex, term: 1 as Term, voters: [] });
+    const sink = dst.restore({ index: 9 as LogIndex, term: 1 as Term, voters: [] });
     for (let i = 0; i < chunks.length; i++) await sink.write(i, chunks[i]!);
     await sink.finish();
 
-    expect(dst.appliedIndex()).toBe(5);
+    expect(dst.appliedIndex()).toBe(9);
     expect(dst.shardCount()).toBe(8);
-    expect(seen).toEqual([4]);
+    expect(seen).toEqual([5]);
+    expect(dst.pendingJoins()).toEqual(src.pendingJoins());
     const want = await history(src);
     const got = await history(dst);
     expect(got.length).toBe(want.length);
@@ -184,18 +203,23 @@ describe("RocksControllerStateMachine", () => {
     const again = await RocksControllerStateMachine.open(join(dir, "dst"));
     entriesShardCount = again.shardCount();
     open.push(again);
-    expect(again.appliedIndex()).toBe(5);
+    expect(again.appliedIndex()).toBe(9);
     expect(configsEqual(again.latest(), src.latest())).toBe(true);
     expect(again.dedupEntry(clientB)?.seq).toBe(2);
+    expect(again.pendingJoins()).toEqual(src.pendingJoins());
     // A retry of the last request after the restore is still recognised.
-    expect(await again.apply([normal(6, clientB, 2, leaveOp(2))])).toEqual([{ ok: true, configNum: 4 }]);
-    expect(again.latestNum()).toBe(4);
+    expect(await again.apply([normal(10, clientB, 2, leaveOp(2))])).toEqual([{ ok: true, configNum: 4 }]);
+    expect(again.latestNum()).toBe(5);
   });
 
   it("a snapshot larger than a chunk is cut into several chunks", async () => {
     const sm = await openSm("s", 16384);
     const entries: Entry[] = [];
-    for (let i = 1; i <= 100; i++) entries.push(normal(i, clientA, i, i % 2 === 1 ? joinOp(i) : moveOp(i, i - 1)));
+    let index = 0;
+    for (let i = 1; i <= 100; i++) {
+      entries.push(normal(++index, clientA, i, i % 2 === 1 ? joinOp(i) : moveOp(i, i - 1)));
+      if (i % 2 === 1) entries.push(ack(++index, i, i)); // join i created config i
+    }
     await sm.apply(entries);
     const chunks = await readAll(await sm.snapshot());
     expect(chunks.length).toBeGreaterThan(1);
@@ -219,7 +243,7 @@ describe("RocksControllerStateMachine", () => {
 
   it("reads historical configs from RocksDB, one record per config", async () => {
     const sm = await openSm("s", 6);
-    await sm.apply([normal(1, clientA, 1, joinOp(1)), normal(2, clientA, 2, joinOp(2)), normal(3, clientA, 3, leaveOp(1))]);
+    await sm.apply([normal(1, clientA, 1, joinOp(1)), ack(2, 1, 1), normal(3, clientA, 2, joinOp(2)), ack(4, 2, 2), normal(5, clientA, 3, leaveOp(1))]);
     expect((await sm.config(0))!.groups.size).toBe(0);
     expect((await sm.config(1))!.shards).toEqual([1, 1, 1, 1, 1, 1]);
     expect((await sm.config(2))!.shards).toEqual([1, 1, 1, 2, 2, 2]);
@@ -235,7 +259,7 @@ describe("RocksControllerStateMachine", () => {
       for await (const [k] of db.iterator({})) keys.push(k.toString("hex"));
       expect(keys).toEqual([
         controllerKeys.config(0), controllerKeys.config(1), controllerKeys.config(2), controllerKeys.config(3),
-        controllerKeys.dedup(clientA), controllerKeys.applied, controllerKeys.shardCount,
+        controllerKeys.dedup(clientA), controllerKeys.dedup(clientAck), controllerKeys.applied, controllerKeys.shardCount,
       ].map((k) => k.toString("hex")));
     } finally {
       await db.close();
@@ -246,10 +270,10 @@ describe("RocksControllerStateMachine", () => {
     const sm = await openSm("s", 4);
     const seen: number[] = [];
     const off = sm.subscribe((c) => seen.push(c.num));
-    await sm.apply([normal(1, clientA, 1, joinOp(1)), normal(2, clientA, 2, leaveOp(5)), normal(3, clientA, 3, joinOp(2))]);
+    await sm.apply([normal(1, clientA, 1, joinOp(1)), ack(2, 1, 1), normal(3, clientA, 2, leaveOp(5)), normal(4, clientA, 3, joinOp(2)), ack(5, 2, 2)]);
     expect(seen).toEqual([1, 2]);
     off();
-    await sm.apply([normal(4, clientA, 4, joinOp(3))]);
+    await sm.apply([normal(6, clientA, 4, joinOp(3))]);
     expect(seen).toEqual([1, 2]);
   });
 });

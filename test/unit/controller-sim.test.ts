@@ -182,9 +182,11 @@ describe("controller simulation: the checkers catch broken runs", () => {
     const e = new ControllerChecker(shards, { model: false });
     const r = new Replica(n(1), e);
     r.apply(1, cmd(clientA, 1, join(1)));
-    r.apply(2, cmd(clientA, 2, join(2)));
+    r.apply(2, cmd(clientA, 2, { kind: "ackJoin", gid: 1 as GroupId, joinNum: 1 as ConfigNum })); // else join 2 waits for it
+    r.apply(3, cmd(clientA, 3, join(2)));
+    r.apply(4, cmd(clientA, 4, { kind: "ackJoin", gid: 2 as GroupId, joinNum: 2 as ConfigNum }));
     const mv = cmd(clientB, 1, { kind: "move", shard: 3 as ShardId, gid: 1 as GroupId });
-    const out = r.apply(3, mv, (x) => ({ ...x, created: { ...x.created!, shards: [...x.created!.shards.slice(0, 3), 2 as GroupId] } as Config }));
+    const out = r.apply(5, mv, (x) => ({ ...x, created: { ...x.created!, shards: [...x.created!.shards.slice(0, 3), 2 as GroupId] } as Config }));
     expect(() => e.completed(mv, out.result)).toThrow(/completed move 3->1 .* is not reflected in config #3 .*: shard 3 is owned by 2/);
   });
 

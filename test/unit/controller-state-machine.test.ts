@@ -10,12 +10,27 @@ const join = (...gids: number[]): ControllerOp => ({ kind: "join", groups: new M
 const leave = (...gids: number[]): ControllerOp => ({ kind: "leave", gids: gids.map(g) });
 const move = (shard: number, gid: number): ControllerOp => ({ kind: "move", shard: shard as ShardId, gid: g(gid) });
 
+/**
+ * A core and `run(op)`. After a join that created a config, each new group acknowledges it at
+ * once (AckJoin from the group's own client), as a group whose servers run does: a pending
+ * group would hold up the changes that follow (test/unit/pending-joins.test.ts covers that).
+ */
 function core(n = 10) {
   const c = new ControllerCore(initialConfig(n), new Map());
   let index = 0;
   let seq = 0;
+  let ackSeq = 0;
   const client = "00".repeat(16);
-  const run = (op: ControllerOp, id = client, s = ++seq) => c.apply({ clientId: id, seq: s, op, shardCount: n }, ++index as LogIndex);
+  const run = (op: ControllerOp, id = client, s = ++seq) => {
+    const out = c.apply({ clientId: id, seq: s, op, shardCount: n }, ++index as LogIndex);
+    if (op.kind === "join" && out.result.ok && !out.duplicate) {
+      for (const gid of op.groups.keys()) {
+        const ack: ControllerOp = { kind: "ackJoin", gid, joinNum: out.result.configNum };
+        c.apply({ clientId: "ff".repeat(16), seq: ++ackSeq, op: ack, shardCount: n }, ++index as LogIndex);
+      }
+    }
+    return out;
+  };
   return { c, run };
 }
 

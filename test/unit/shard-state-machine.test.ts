@@ -208,3 +208,71 @@ describe("shard group state machine", () => {
     expect(fx.writes).toEqual([]);
   });
 });
+
+describe("shard group state machine: a handoff to a group whose join was aborted", () => {
+  const withAborts = (c: Config, abortedJoins: { gid: number; joinNum: number; abortNum: number }[]): Config => ({
+    ...c,
+    abortedJoins: abortedJoins.map((a) => ({ gid: g(a.gid), joinNum: a.joinNum as ConfigNum, abortNum: a.abortNum as ConfigNum })),
+  });
+  const aborted7 = { gid: g(7), joinNum: 2 as ConfigNum, abortNum: 3 as ConfigNum };
+
+  it("stops waiting, keeps the data frozen (not served), and serves it again, unchanged, when the abort returns it", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    const key = keyOf(2);
+    expect(a.write([put(key, "kept")]).ok).toBe(true);
+    // Config 2: group 7 joins and is handed shards 2 and 3; group 1 is in handoff for them.
+    expect(a.reconf(config(2, [1, 1, 7, 7]))).toBe(true);
+    expect(a.core.meta(2 as ShardId).state).toBe("handoff");
+    expect(a.core.settled()).toBe(false);
+    // Config 3 (the abort) cannot be applied while in handoff...
+    const c3 = withAborts(config(3, [1, 1, 1, 1]), [aborted7]);
+    expect(a.reconf(c3)).toBe(false);
+    // ...until the log says the handoff ends: the shard is held, not served, data kept.
+    const fx = emptyEffects();
+    expect(a.core.applyAbortHandoff(2 as ConfigNum, 2 as ShardId, aborted7, fx)).toBe(true);
+    a.commit(fx);
+    expect(fx.clearShards).toEqual([]);
+    expect(a.core.meta(2 as ShardId)).toMatchObject({ state: "notOwned", held: true });
+    expect(a.write([put(key, "x")])).toMatchObject({ ok: false, error: expect.any(WrongGroupError) });
+    const fx3 = emptyEffects();
+    expect(a.core.applyAbortHandoff(2 as ConfigNum, 3 as ShardId, aborted7, fx3)).toBe(true);
+    a.commit(fx3);
+    expect(a.core.settled()).toBe(true);
+    // The abort config returns both shards: serving at once, without a pull, data unchanged.
+    expect(a.reconf(c3)).toBe(true);
+    expect(a.core.meta(2 as ShardId)).toMatchObject({ state: "serving", configNum: 3 });
+    expect(a.core.meta(2 as ShardId).held).toBeUndefined();
+    expect(a.get(key)).toBe("kept");
+    expect(a.write([append(key, "+1")]).ok).toBe(true);
+    expect(a.get(key)).toBe("kept+1");
+  });
+
+  it("refuses an abort that does not cover the handoff (other gid, config outside the aborted range, not in handoff)", () => {
+    const a = group(1);
+    a.reconf(config(1, [1, 1, 1, 1]));
+    a.reconf(config(2, [1, 1, 7, 7]));
+    const fx = emptyEffects();
+    expect(a.core.applyAbortHandoff(2 as ConfigNum, 2 as ShardId, { ...aborted7, gid: g(8) }, fx)).toBe(false);
+    expect(a.core.applyAbortHandoff(2 as ConfigNum, 2 as ShardId, { ...aborted7, joinNum: 3 as ConfigNum, abortNum: 4 as ConfigNum }, fx)).toBe(false);
+    expect(a.core.applyAbortHandoff(2 as ConfigNum, 0 as ShardId, aborted7, fx)).toBe(false);
+    expect(a.core.applyAbortHandoff(1 as ConfigNum, 2 as ShardId, aborted7, fx)).toBe(false);
+    expect(fx.metas).toEqual([]);
+    expect(a.core.meta(2 as ShardId).state).toBe("handoff");
+  });
+
+  it("the aborted group skips from before its join straight to the abort config, owning nothing", () => {
+    const b = group(7);
+    b.reconf(config(1, [1, 1, 1, 1]));
+    // Config 2 would give it shards; its join was aborted in config 4: it jumps from 1 to 4.
+    const c4 = withAborts(config(4, [1, 1, 1, 1]), [{ gid: 7, joinNum: 2, abortNum: 4 }]);
+    expect(b.reconf(c4)).toBe(true);
+    expect(b.core.config.num).toBe(4);
+    expect(b.core.allMetas().every((m) => m.state === "notOwned")).toBe(true);
+    // Any other jump is refused.
+    const other = group(7);
+    other.reconf(config(1, [1, 1, 1, 1]));
+    expect(other.reconf(withAborts(config(4, [1, 1, 1, 1]), [{ gid: 8, joinNum: 2, abortNum: 4 }]))).toBe(false);
+    expect(other.reconf(config(3, [1, 1, 1, 1]))).toBe(false);
+  });
+});

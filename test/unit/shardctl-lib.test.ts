@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ConfigNum, GroupId } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import {
-  type ParseResult, configToJson, formatConfig, formatRanges, formatStatus, parseArgs, parseDuration, statusToJson,
+  type ParseResult, configToJson, forceWarning, formatConfig, formatRanges, formatStatus, parseArgs, parseDuration, statusToJson,
   timeoutMsDefault,
 } from "../../controller/shardctl-lib";
 
@@ -18,7 +18,7 @@ const gids = (m: ReadonlyMap<GroupId, readonly string[]>) => [...m].map(([g, s])
 function command(r: ParseResult): unknown {
   if (r.kind !== "run") throw new Error(`expected a command, got ${JSON.stringify(r)}`);
   const c = r.invocation.command;
-  return c.kind === "join" ? { kind: "join", groups: gids(c.groups) } : c;
+  return c.kind === "join" ? { kind: "join", groups: gids(c.groups), ...(c.force ? { force: true } : {}) } : c;
 }
 
 describe("parseArgs: commands", () => {
@@ -26,6 +26,8 @@ describe("parseArgs: commands", () => {
     ["join one", ["join", "1=a:1"], { kind: "join", groups: [[1, ["a:1"]]] }],
     ["join several servers", ["join", "7=a:1,b:2,[::1]:3"], { kind: "join", groups: [[7, ["a:1", "b:2", "[::1]:3"]]] }],
     ["join several groups", ["join", "2=a:1", "1=b:1,c:1"], { kind: "join", groups: [[2, ["a:1"]], [1, ["b:1", "c:1"]]] }],
+    ["join --force", ["join", "--force", "7=a:1,b:2"], { kind: "join", groups: [[7, ["a:1", "b:2"]]], force: true }],
+    ["--force before the command", ["--force", "join", "7=a:1"], { kind: "join", groups: [[7, ["a:1"]]], force: true }],
     ["leave one", ["leave", "3"], { kind: "leave", gids: [3] }],
     ["leave several", ["leave", "3", "1", "2"], { kind: "leave", gids: [3, 1, 2] }],
     ["move", ["move", "0", "5"], { kind: "move", shard: 0, gid: 5 }],
@@ -102,6 +104,8 @@ describe("parseArgs: usage errors name the argument", () => {
     ["--timeout negative", [...C, "--timeout", "-5s", "query"], "invalid --timeout"],
     ["--timeout hours", [...C, "--timeout", "10h", "query"], "invalid --timeout"],
     ["--from outside watch", [...C, "--from", "3", "query"], "--from is only valid with watch, not query"],
+    ["--force outside join", [...C, "leave", "--force", "3"], "--force is only valid with join, not leave"],
+    ["--force with a value", [...C, "join", "--force=yes", "3=a:1"], '--force takes no value, got "--force=yes"'],
     // join
     ["join nothing", [...C, "join"], "invalid join: want at least one GID=ADDR[,ADDR...]"],
     ["join without =", [...C, "join", "3"], 'invalid join argument: want GID=ADDR[,ADDR...], got "3"'],
@@ -250,5 +254,14 @@ describe("formatStatus", () => {
     expect(j).toHaveLength(3);
     expect(j[1]).toEqual({ address: "h2:2", up: true, id: 2, role: "leader", term: 3, leader: 2, leaderAddress: "h2:2", commitIndex: 9, appliedIndex: 9, latestConfigNum: 4, shardCount: 64 });
     expect(j[2]).toEqual({ address: "h3:3", up: false, error: "connection refused" });
+  });
+});
+
+describe("forceWarning", () => {
+  it("says which groups skip the check and what it risks, in one line", () => {
+    expect(forceWarning([7 as GroupId])).toBe(
+      "shardctl: warning: --force: group 7 is joined without checking its servers; if they never come up, the shards assigned to it stay unavailable");
+    expect(forceWarning([7 as GroupId, 8 as GroupId])).toBe(
+      "shardctl: warning: --force: groups 7, 8 are joined without checking their servers; if they never come up, the shards assigned to them stay unavailable");
   });
 });

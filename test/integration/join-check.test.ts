@@ -1,0 +1,109 @@
+/**
+ * Real processes: the controller's join check (controller/join-check.ts) through `bin/shardctl`
+ * against three `shardkv-controller` daemons and a group of three `shardkv-server` daemons
+ * (test/lib/shard-cluster.ts). A join is refused, with one line naming what each server said
+ * and no new config, when nothing listens at the group's addresses, when they are another
+ * group's servers or not shard servers at all, or when only a minority answers; it is accepted
+ * with a majority up (leaderless: any replica answers); `--force` skips the check and warns.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { realClock } from "../../common/real-env";
+import type { GroupId } from "../../common/ids";
+import { forceWarning } from "../../controller/shardctl-lib";
+import { freePorts } from "../../deploy/raft-demo/cluster";
+import { type CliRun, runShardctl } from "../lib/run-cli";
+import { ShardCluster } from "../lib/shard-cluster";
+
+const hint = " (start the servers first; shardctl join --force skips this check)";
+
+describe("join check: shardctl join against real controllers and shard servers", () => {
+  let dir: string;
+  let cluster: ShardCluster | undefined;
+  let failed = false;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardkv-join-check-"));
+    cluster = await ShardCluster.start({ dir, shards: 8 });
+    await cluster.startGroup(1);
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`join-check test logs kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  const onFail = () => onTestFailed(() => {
+    failed = true;
+    if (cluster) process.stderr.write(cluster.allLogTails(30) + "\n");
+  });
+
+  const shardctl = (...args: string[]): Promise<CliRun> =>
+    runShardctl(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args]);
+
+  const latest = async (): Promise<{ num: number; groups: Record<string, string[]> }> => {
+    const r = await shardctl("--json", "query");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    return JSON.parse(r.stdout) as { num: number; groups: Record<string, string[]> };
+  };
+
+  it("nothing listening at the addresses: refused in one line, no new config", async () => {
+    onFail();
+    const [p1, p2] = (await freePorts(2)).map((p) => `127.0.0.1:${p}`);
+    const t0 = realClock.nowMs();
+    const r = await shardctl("join", `7=${p1},${p2}`);
+    process.stdout.write(`join with nothing listening refused after ${Math.round(realClock.nowMs() - t0)} ms\n`);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      `shardctl: invalid groups: join refused: group 7 needs 2 of 2 servers answering as its replicas; 0 answered: ` +
+      `${p1} connection refused; ${p2} connection refused${hint}\n`);
+    expect(r.code).toBe(1);
+    expect(await latest()).toMatchObject({ num: 0, groups: {} });
+  });
+
+  it("another group's servers or a controller's address: refused, each server named", async () => {
+    onFail();
+    const [a1, a2] = cluster!.addresses(1);
+    const ctl = cluster!.controllers.addresses[0]!;
+    const r = await shardctl("join", `7=${a1},${a2},${ctl}`);
+    expect(r.stderr).toBe(
+      `shardctl: invalid groups: join refused: group 7 needs 2 of 3 servers answering as its replicas; 0 answered: ` +
+      `${a1} is replica 1 of group 1; ${a2} is replica 2 of group 1; ${ctl} answers, but not as a shard server${hint}\n`);
+    expect(r.code).toBe(1);
+    expect(await latest()).toMatchObject({ num: 0, groups: {} });
+  });
+
+  it("only a minority up: refused; a majority up (no leader yet): accepted", async () => {
+    onFail();
+    const c = cluster!;
+    const addrs = c.addresses(1);
+    await c.kill(1, 2);
+    await c.kill(1, 3);
+    const refused = await shardctl("join", `1=${addrs.join(",")}`);
+    expect(refused.stderr).toBe(
+      `shardctl: invalid groups: join refused: group 1 needs 2 of 3 servers answering as its replicas; 1 answered: ` +
+      `${addrs[1]} connection refused; ${addrs[2]} connection refused${hint}\n`);
+    expect(refused.code).toBe(1);
+    expect((await latest()).num).toBe(0);
+
+    await c.restart(1, 2);
+    const r = await shardctl("join", `1=${addrs.join(",")}`);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout.split("\n")[0]).toBe("config 1 created");
+    expect(await latest()).toMatchObject({ num: 1, groups: { 1: addrs } });
+    await c.restart(1, 3);
+  });
+
+  it("--force: accepted without asking anybody, after a one-line warning on stderr", async () => {
+    onFail();
+    const [p1, p2] = (await freePorts(2)).map((p) => `127.0.0.1:${p}`);
+    const r = await shardctl("join", "--force", `7=${p1},${p2}`);
+    expect(r.stderr).toBe(`${forceWarning([7 as GroupId])}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("config 2 created");
+    expect((await latest()).groups).toEqual({ 1: cluster!.addresses(1), 7: [p1, p2] });
+  });
+});
