@@ -321,7 +321,7 @@ describe("shardctl status: waits for controllers that are starting; exit 0 leade
     const r = await run;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^\d\/3 up, leader 127\.0\.0\.1:\d+$/);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^\d\/3 up, leader 127\.0\.0\.1:\d+, cluster [0-9a-f]{32}$/);
   });
 
   it("with no leader (2 of 3 killed) it exits 1 after --timeout; with none reachable, 3 and one line naming them", async () => {
@@ -333,7 +333,7 @@ describe("shardctl status: waits for controllers that are starting; exit 0 leade
     const noLeader = await status("1500ms");
     expect(noLeader.code).toBe(1);
     expect(noLeader.stderr).toBe("");
-    expect(noLeader.stdout.trimEnd().split("\n").at(-1)).toBe("1/3 up, no leader");
+    expect(noLeader.stdout.trimEnd().split("\n").at(-1)).toMatch(/^1\/3 up, no leader, cluster [0-9a-f]{32}$/);
     await cluster.kill(3);
     const none = await status("1s");
     expect(none.code).toBe(3);
