@@ -25,6 +25,26 @@ export function formatShardMap(map: Record<string, readonly number[]>, indent = 
     .join("\n");
 }
 
+/**
+ * What keeps the cluster from full health, one phrase each (none: healthy): a node that does
+ * not answer (down, paused, unresponsive), the controllers or a group of the latest config
+ * without a leader among the replicas that answer, no config from the controllers.
+ * `shardkv-local status` exits 1 when there is any (the scheme of every command: a negative
+ * answer), so a script can wait for `until shardkv-local status; do ...`.
+ */
+export function healthProblems(s: ClusterStatus): string[] {
+  const problems = s.nodes.filter((n) => n.state !== "up").map((n) => `${n.name} is ${n.state}`);
+  const leads = (ns: readonly NodeStatus[]): boolean => ns.some((n) => n.state === "up" && n.role === "leader");
+  const ctls = s.nodes.filter((n) => n.kind === "controller");
+  if (!leads(ctls)) problems.push("no controller leader");
+  if (s.configError !== undefined || !s.config) problems.push(`no config from the controllers${s.configError ? ` (${s.configError})` : ""}`);
+  for (const gid of Object.keys(s.config?.groups ?? {}).map(Number).sort((a, b) => a - b)) {
+    const replicas = s.nodes.filter((n) => n.kind === "server" && n.gid === gid);
+    if (replicas.length > 0 && !leads(replicas)) problems.push(`group ${gid} has no leader`);
+  }
+  return problems;
+}
+
 /** `shardkv-local status` for people. Ends without a newline. */
 export function formatStatus(s: ClusterStatus): string {
   const rows = s.nodes.map((n) => [

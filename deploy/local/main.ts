@@ -2,14 +2,16 @@
  * `shardkv-local`: starts a whole cluster on this machine and drives it (deploy/local/
  * args.ts has the command line, deploy/local/cluster.ts the launcher). Run as
  * `bin/shardkv-local ...`. Errors print one line on stderr; exit status (common/cli-args.ts,
- * the scheme of every shardkv command) 0 success, 2 bad command line, 3 the operation failed.
+ * the scheme of every shardkv command) 0 success, 1 `status` found the cluster unhealthy (a
+ * node not up, the controllers or a group without a leader), 2 bad command line, 3 the
+ * operation failed.
  */
 import { resolve } from "node:path";
-import { UsageError, exitFailure } from "../../common/cli-args";
+import { UsageError, exitFailure, exitNegative } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
-import { formatProgress, formatShardMap, formatStatus, howToUse } from "./format";
+import { formatProgress, formatShardMap, formatStatus, healthProblems, howToUse } from "./format";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -42,7 +44,12 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       const c = LocalCluster.load(cmd.dir);
       const s = await c.status();
       c.close();
-      out(cmd.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      const problems = healthProblems(s);
+      out(cmd.json ? JSON.stringify({ ...s, healthy: problems.length === 0, problems }, null, 2) : formatStatus(s));
+      if (problems.length > 0) {
+        process.stderr.write(`shardkv-local status: unhealthy: ${problems.join("; ")}\n`);
+        process.exitCode = exitNegative;
+      }
       return;
     }
     case "down": {
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
   }
   try {
     await run(cmd);
-    process.exit(0);
+    process.exit(process.exitCode ?? 0);
   } catch (e) {
     // One line: the first line of the message (a log tail, if any, follows on stderr).
     const msg = (e as Error).message;

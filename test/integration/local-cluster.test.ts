@@ -183,6 +183,12 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     expect((await status()).nodes.find((n) => n.name === "g1n1")!.state).toBe("down");
     await kv!.put("during-kill", "x"); // the group's other two replicas serve
     written.set("during-kill", "x");
+    // A node down: unhealthy (exit 1), still the full report (group 1 may still be electing a
+    // leader if g1n1 led it).
+    const degraded = await cli(["status", "--dir", dir]);
+    expect(degraded.code).toBe(1);
+    expect(degraded.stderr).toMatch(/^shardkv-local status: unhealthy: g1n1 is down(; group 1 has no leader)?\n$/);
+    expect(degraded.stdout).toMatch(/8\/9 nodes up/);
 
     const unknown = await cli(["kill", "g9n9", "--dir", dir]);
     expect(unknown.code).toBe(3);
