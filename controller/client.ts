@@ -11,7 +11,7 @@ import { validateAddressList } from "../common/address";
 import {
   type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
-import { AbortError, InvalidArgumentError, NotLeaderError } from "../common/errors";
+import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, TimeoutError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
@@ -93,7 +93,9 @@ export class ControllerClient {
       throwIfAborted(signal, what);
       if (this.clock.nowMs() >= end) throw failures.timeout(what, deadlineMs);
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
-      const deadline = new Date(wallClockMs() + Math.min(this.attemptMs + extraAttemptMs, Math.max(1, end - this.clock.nowMs())));
+      const fullMs = this.attemptMs + extraAttemptMs;
+      const attemptMs = Math.min(fullMs, Math.max(1, end - this.clock.nowMs()));
+      const deadline = new Date(wallClockMs() + attemptMs);
       try {
         const r = await abortable(call(this.stub(target), deadline), signal, what);
         this.leader = target;
@@ -102,6 +104,9 @@ export class ControllerClient {
         if (e instanceof AbortError) throw e;
         const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
+        // An attempt cut short by the caller's deadline says nothing new: keep what the
+        // servers answered before for the final message.
+        if (err instanceof TimeoutError && attemptMs < fullMs && failures.cause) continue;
         failures.record(target, err);
         if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
           // Follow the hint at once, a few times in a row; replicas with stale hints that name
@@ -111,8 +116,14 @@ export class ControllerClient {
           continue;
         }
         hops = 0;
-        this.leader = undefined;
-        this.next++;
+        if (err instanceof RetryLaterError) {
+          // The leader answered: the change waits for something in progress (a pending
+          // join). Ask it again after the backoff.
+          this.leader = target;
+        } else {
+          this.leader = undefined;
+          this.next++;
+        }
         attempt++;
         const backoff = Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * (0.5 + this.rng.float());
         await sleepUnlessAborted(this.clock, Math.min(backoff, Math.max(0, end - this.clock.nowMs())), signal);

@@ -60,7 +60,7 @@ describe("join check: shardctl join against real controllers and shard servers",
     expect(r.stderr).toBe(
       `shardctl: invalid groups: join refused: group 7 needs 2 of 2 servers answering as its replicas; 0 answered: ` +
       `${p1} connection refused; ${p2} connection refused${hint}\n`);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // refused: a failure (README, exit statuses)
     expect(await latest()).toMatchObject({ num: 0, groups: {} });
   });
 
@@ -72,7 +72,7 @@ describe("join check: shardctl join against real controllers and shard servers",
     expect(r.stderr).toBe(
       `shardctl: invalid groups: join refused: group 7 needs 2 of 3 servers answering as its replicas; 0 answered: ` +
       `${a1} is replica 1 of group 1; ${a2} is replica 2 of group 1; ${ctl} answers, but not as a shard server${hint}\n`);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // refused: a failure (README, exit statuses)
     expect(await latest()).toMatchObject({ num: 0, groups: {} });
   });
 
@@ -86,7 +86,7 @@ describe("join check: shardctl join against real controllers and shard servers",
     expect(refused.stderr).toBe(
       `shardctl: invalid groups: join refused: group 1 needs 2 of 3 servers answering as its replicas; 1 answered: ` +
       `${addrs[1]} connection refused; ${addrs[2]} connection refused${hint}\n`);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(3);
     expect((await latest()).num).toBe(0);
 
     await c.restart(1, 2);
