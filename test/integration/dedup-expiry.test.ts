@@ -72,6 +72,7 @@ describe("duplicate records expire with leader timestamps (real processes)", () 
       }));
     }
     // Replica 3 goes down now: it misses the expiry and the snapshots after it.
+    const lagging = Number((await c.status(1, 3))?.appliedIndex ?? 0);
     await c.kill(1, 3);
     for (const id of [1, 2]) {
       await waitFor(async () => (await dedupClients(id)) === shortLived, { timeoutMs: 10000, what: `replica ${id} holds ${shortLived} duplicate records` });
@@ -89,6 +90,13 @@ describe("duplicate records expire with leader timestamps (real processes)", () 
         await waitFor(async () => (await dedupClients(id)) === 1, { timeoutMs: 40000, what: `replica ${id} forgets the idle clients` });
       }
       // The lagging replica catches up (by snapshot: the leader compacted its log) to the same table.
+      // The expiry needs only log time, not entries: on a slow machine few entries may have
+      // passed, so wait until replicas 1 and 2 applied far enough past replica 3 that a
+      // snapshot (every 40 entries) compacted the log beyond it.
+      for (const id of [1, 2]) {
+        await waitFor(async () => Number((await c.status(1, id))?.appliedIndex ?? 0) >= lagging + 100,
+          { timeoutMs: 40000, what: `replica ${id} applies 100 entries past replica 3's ${lagging}` });
+      }
       await c.restart(1, 3);
       await waitFor(async () => (await dedupClients(3)) === 1, { timeoutMs: 30000, what: "replica 3 catches up to the bounded table" });
       expect(c.logTail(1, 3, 200)).toMatch(/installed the leader's snapshot at index/);
