@@ -1,7 +1,10 @@
 // Compiles the commands to JavaScript in dist/, so that no command compiles TypeScript when it
 // starts (tsx took most of a second per CLI call). One esbuild bundle per command, ES module,
 // packages external (resolved from node_modules at run time, as before), with a linked source
-// map (`node --enable-source-maps` shows TypeScript lines).
+// map (`node --enable-source-maps` shows TypeScript lines). Code splitting is on: a dynamic
+// `import()` of a project module becomes a chunk, dist/chunk-<hash>.mjs, loaded only when the
+// import runs (client/cli.ts imports the client library that way, so `shardkv --help` loads no
+// gRPC, protobuf or NATS code); modules shared by several commands are chunks too.
 //
 //   node scripts/build.mjs            builds when dist/ is missing or stale (quiet when current)
 //   node scripts/build.mjs --force    builds unconditionally
@@ -17,9 +20,12 @@
 // scripts; vitest's global setup calls it before any test spawns a command).
 //
 // Concurrent builds are safe: each writes into its own temporary directory and renames every
-// file into dist/ (one file per command, each rename atomic), the stamp last. ensureBuilt()
+// file into dist/ (each rename atomic; the chunks, named by their content, before the commands
+// that import them), the stamp last. A chunk that no build has written for an hour and the
+// current build does not use is deleted (a process started before a rebuild may still import
+// the chunks of its own build). ensureBuilt()
 // also takes dist/.build-lock, so processes that find dist/ stale at once build it only once.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -41,6 +47,23 @@ export const entryPoints = {
 
 /** Files that change a build without being bundled. */
 const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs"];
+
+/** How long an unused chunk is kept after it was last written (see the header). */
+const unusedChunkKeepMs = 60 * 60 * 1000;
+
+/** Deletes the chunks of dist/ that `used` does not name and no build wrote in the last hour. */
+function removeUnusedChunks(used) {
+  const nowMs = Date.now();
+  for (const f of readdirSync(distDir)) {
+    const chunk = f.replace(/\.map$/, "");
+    if (!/^chunk-[A-Za-z0-9]+\.mjs$/.test(chunk) || used.has(chunk)) continue;
+    try {
+      if (nowMs - statSync(join(distDir, f)).mtimeMs > unusedChunkKeepMs) rmSync(join(distDir, f), { force: true });
+    } catch {
+      // Removed by a concurrent build.
+    }
+  }
+}
 
 /** Why dist/ must be rebuilt, or null when it is current. */
 export function staleReason() {
@@ -71,6 +94,8 @@ export async function build() {
       outdir: tmp,
       outExtension: { ".js": ".mjs" },
       bundle: true,
+      splitting: true,
+      chunkNames: "chunk-[hash]",
       packages: "external",
       platform: "node",
       format: "esm",
@@ -81,9 +106,14 @@ export async function build() {
     });
     const inputs = new Set(configInputs);
     for (const i of Object.keys(r.metafile.inputs)) inputs.add(relative(root, join(root, i)));
+    const chunks = readdirSync(tmp).filter((f) => f.startsWith("chunk-") && f.endsWith(".mjs"));
+    for (const f of chunks) {
+      for (const ext of [".map", ""]) renameSync(join(tmp, `${f}${ext}`), join(distDir, `${f}${ext}`));
+    }
     for (const name of Object.keys(entryPoints)) {
       for (const ext of [".mjs.map", ".mjs"]) renameSync(join(tmp, `${name}${ext}`), join(distDir, `${name}${ext}`));
     }
+    removeUnusedChunks(new Set(chunks));
     const stampTmp = join(tmp, ".build-inputs");
     writeFileSync(stampTmp, [...inputs].sort().join("\n") + "\n");
     utimesSync(stampTmp, startedSec, startedSec);
