@@ -26,7 +26,7 @@
 // the chunks of its own build). ensureBuilt()
 // also takes dist/.build-lock, so processes that find dist/ stale at once build it only once.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,6 +44,32 @@ export const entryPoints = {
   "shardkv-failpoint": "deploy/failpoint-cli.ts",
   "shardkv-demo": "deploy/local/demo.ts",
 };
+
+/**
+ * The commands whose start time matters (run by people and scripts, once per operation): their
+ * bundles include the dependencies (@grpc/grpc-js, protobufjs, nats), so that Node resolves and
+ * reads one file where it read a few hundred. The daemons keep the packages external.
+ */
+const clientCommands = ["shardkv", "shardctl", "shardkv-failpoint"];
+
+/** Packages never bundled: native code (the RocksDB addon) and build tools. */
+const nativePackages = ["level-rocksdb", "rocksdb", "esbuild", "tsx"];
+
+/**
+ * Prepended to the client bundles: the CommonJS code of the bundled packages calls `require`
+ * (Node built-ins) and reads `__dirname`, which an ES module does not have.
+ */
+const requireShim = [
+  'import { createRequire as __shardkvCreateRequire } from "node:module";',
+  'import { dirname as __shardkvDirname } from "node:path";',
+  'import { fileURLToPath as __shardkvFileURLToPath } from "node:url";',
+  "const require = __shardkvCreateRequire(import.meta.url);",
+  "const __filename = __shardkvFileURLToPath(import.meta.url);",
+  "const __dirname = __shardkvDirname(__filename);",
+].join(" ");
+
+/** What npm writes on every install: a build that bundled dependencies is stale after one. */
+const installedLock = join("node_modules", ".package-lock.json");
 
 /** Files that change a build without being bundled. */
 const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs"];
@@ -88,24 +114,33 @@ export async function build() {
   mkdirSync(distDir, { recursive: true });
   const tmp = join(distDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    const r = await esbuild.build({
+    const common = {
       absWorkingDir: root,
-      entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([name, src]) => [name, join(root, src)])),
       outdir: tmp,
       outExtension: { ".js": ".mjs" },
       bundle: true,
       splitting: true,
       chunkNames: "chunk-[hash]",
-      packages: "external",
       platform: "node",
       format: "esm",
       target: "node20",
       sourcemap: "linked",
       metafile: true,
       logLevel: "warning",
-    });
+    };
+    const entries = (names) => Object.fromEntries(names.map((name) => [name, join(root, entryPoints[name])]));
+    const results = await Promise.all([
+      esbuild.build({ ...common, entryPoints: entries(clientCommands), external: [...nativePackages], banner: { js: requireShim } }),
+      esbuild.build({ ...common, entryPoints: entries(Object.keys(entryPoints).filter((n) => !clientCommands.includes(n))), packages: "external" }),
+    ]);
     const inputs = new Set(configInputs);
-    for (const i of Object.keys(r.metafile.inputs)) inputs.add(relative(root, join(root, i)));
+    for (const r of results) {
+      for (const i of Object.keys(r.metafile.inputs)) {
+        const f = relative(root, join(root, i));
+        // A dependency is bundled as the installed version: npm rewrites its lock on every install.
+        inputs.add(f.startsWith(`node_modules${sep}`) || f.includes(`${sep}node_modules${sep}`) ? installedLock : f);
+      }
+    }
     const chunks = readdirSync(tmp).filter((f) => f.startsWith("chunk-") && f.endsWith(".mjs"));
     for (const f of chunks) {
       for (const ext of [".map", ""]) renameSync(join(tmp, `${f}${ext}`), join(distDir, `${f}${ext}`));
