@@ -1,7 +1,8 @@
 // Compiles the commands to JavaScript in dist/, so that no command compiles TypeScript when it
 // starts (tsx took most of a second per CLI call). One esbuild bundle per command, ES module,
-// packages external (resolved from node_modules at run time, as before), with a linked source
-// map (`node --enable-source-maps` shows TypeScript lines). Code splitting is on: a dynamic
+// with a linked source map (`node --enable-source-maps` shows TypeScript lines). The client
+// commands (clientCommands) bundle their packages too; the daemons' bundles keep them external
+// (resolved from node_modules at run time). Code splitting is on: a dynamic
 // `import()` of a project module becomes a chunk, dist/chunk-<hash>.mjs, loaded only when the
 // import runs (client/cli.ts imports the client library that way, so `shardkv --help` loads no
 // gRPC, protobuf or NATS code); modules shared by several commands are chunks too.
