@@ -5,12 +5,14 @@
  * status (the scheme of every shardkv command: 0 success; 1 a negative answer: absent key, not
  * swapped; 2 usage error; 3 failure: unreachable, timed out, refused). A failure prints one
  * line on stderr: `shardkv: <reason>`. `shardkv bench ...` is the load generator (client/bench.ts).
+ *
+ * Start-up time: the client library (@grpc/grpc-js, protobufjs, nats, the generated proto code)
+ * is imported with `import()` where an operation runs, so `--help`, usage errors and argument
+ * parsing load only the parser (scripts/build.mjs splits each dynamic import into its own chunk).
  */
 import { ShardKVError } from "../common/errors";
 import { exitFailure, exitUsage, oneLine } from "../common/cli-args";
-import { benchMain } from "./bench";
 import { type Invocation, type Outcome, type ValueArg, benchArgv, formatOutcome, parseArgs, usageText } from "./cli-lib";
-import { ShardKV } from "./shardkv";
 
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0);
@@ -32,6 +34,7 @@ async function run(inv: Invocation): Promise<Outcome> {
   // Read stdin before connecting: a value is ready before any request is sent.
   const value = cmd.kind === "put" || cmd.kind === "append" || cmd.kind === "cas" ? await valueOf(cmd.value) : undefined;
   const expected = cmd.kind === "cas" && cmd.expected ? await valueOf(cmd.expected) : undefined;
+  const { ShardKV } = await import("./shardkv");
   const kv = await ShardKV.connect({
     controllers: inv.controllers,
     deadlineMs: inv.timeoutMs,
@@ -66,6 +69,7 @@ const fail = (reason: string, code: number): void => {
 async function main(argv: readonly string[]): Promise<void> {
   const bench = benchArgv(argv);
   if (bench) {
+    const { benchMain } = await import("./bench");
     process.exitCode = await benchMain(bench);
     return;
   }

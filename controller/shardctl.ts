@@ -8,13 +8,17 @@
  * Exit status (common/cli-args.ts, the same scheme as shardkv): 0 success; 1 no leader
  * (status); 2 usage error; 3 the operation failed (the controller refused it, it timed out, no
  * replica answered). A failure prints exactly one line on stderr: `shardctl: <reason>`.
+ *
+ * Start-up time: ControllerClient (@grpc/grpc-js, protobufjs, the generated proto code) is
+ * imported with `import()` when a command runs, so `--help` and usage errors load only the
+ * parser (as in client/cli.ts).
  */
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
 import { AbortError, ShardKVError } from "../common/errors";
 import type { ConfigNum } from "../common/ids";
 import { delay, realClock } from "../common/real-env";
 import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
-import { ControllerClient } from "./client";
+import type { ControllerClient } from "./client";
 import type { Config } from "./config";
 import {
   type Invocation, type ReplicaStatus, configToJson, forceWarning, formatConfig, formatStatus, parseArgs, statusLeaders, statusToJson,
@@ -135,6 +139,7 @@ async function watch(inv: Invocation, client: ControllerClient, fromNum: ConfigN
 
 /** Runs the command; resolves with its exit status unless it failed (thrown). */
 async function run(inv: Invocation): Promise<number> {
+  const { ControllerClient } = await import("./client");
   const client = new ControllerClient({
     controllers: inv.controllers,
     deadlineMs: inv.timeoutMs,

@@ -1,7 +1,11 @@
 // Compiles the commands to JavaScript in dist/, so that no command compiles TypeScript when it
 // starts (tsx took most of a second per CLI call). One esbuild bundle per command, ES module,
-// packages external (resolved from node_modules at run time, as before), with a linked source
-// map (`node --enable-source-maps` shows TypeScript lines).
+// with a linked source map (`node --enable-source-maps` shows TypeScript lines). The client
+// commands (clientCommands) bundle their packages too; the daemons' bundles keep them external
+// (resolved from node_modules at run time). Code splitting is on: a dynamic
+// `import()` of a project module becomes a chunk, dist/chunk-<hash>.mjs, loaded only when the
+// import runs (client/cli.ts imports the client library that way, so `shardkv --help` loads no
+// gRPC, protobuf or NATS code); modules shared by several commands are chunks too.
 //
 //   node scripts/build.mjs            builds when dist/ is missing or stale (quiet when current)
 //   node scripts/build.mjs --force    builds unconditionally
@@ -17,10 +21,13 @@
 // scripts; vitest's global setup calls it before any test spawns a command).
 //
 // Concurrent builds are safe: each writes into its own temporary directory and renames every
-// file into dist/ (one file per command, each rename atomic), the stamp last. ensureBuilt()
+// file into dist/ (each rename atomic; the chunks, named by their content, before the commands
+// that import them), the stamp last. A chunk that no build has written for an hour and the
+// current build does not use is deleted (a process started before a rebuild may still import
+// the chunks of its own build). ensureBuilt()
 // also takes dist/.build-lock, so processes that find dist/ stale at once build it only once.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -39,8 +46,51 @@ export const entryPoints = {
   "shardkv-demo": "deploy/local/demo.ts",
 };
 
+/**
+ * The commands whose start time matters (run by people and scripts, once per operation): their
+ * bundles include the dependencies (@grpc/grpc-js, protobufjs, nats), so that Node resolves and
+ * reads one file where it read a few hundred. The daemons keep the packages external.
+ */
+const clientCommands = ["shardkv", "shardctl", "shardkv-failpoint"];
+
+/** Packages never bundled: native code (the RocksDB addon) and build tools. */
+const nativePackages = ["level-rocksdb", "rocksdb", "esbuild", "tsx"];
+
+/**
+ * Prepended to the client bundles: the CommonJS code of the bundled packages calls `require`
+ * (Node built-ins) and reads `__dirname`, which an ES module does not have.
+ */
+const requireShim = [
+  'import { createRequire as __shardkvCreateRequire } from "node:module";',
+  'import { dirname as __shardkvDirname } from "node:path";',
+  'import { fileURLToPath as __shardkvFileURLToPath } from "node:url";',
+  "const require = __shardkvCreateRequire(import.meta.url);",
+  "const __filename = __shardkvFileURLToPath(import.meta.url);",
+  "const __dirname = __shardkvDirname(__filename);",
+].join(" ");
+
+/** What npm writes on every install: a build that bundled dependencies is stale after one. */
+const installedLock = join("node_modules", ".package-lock.json");
+
 /** Files that change a build without being bundled. */
 const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs"];
+
+/** How long an unused chunk is kept after it was last written (see the header). */
+const unusedChunkKeepMs = 60 * 60 * 1000;
+
+/** Deletes the chunks of dist/ that `used` does not name and no build wrote in the last hour. */
+function removeUnusedChunks(used) {
+  const nowMs = Date.now();
+  for (const f of readdirSync(distDir)) {
+    const chunk = f.replace(/\.map$/, "");
+    if (!/^chunk-[A-Za-z0-9]+\.mjs$/.test(chunk) || used.has(chunk)) continue;
+    try {
+      if (nowMs - statSync(join(distDir, f)).mtimeMs > unusedChunkKeepMs) rmSync(join(distDir, f), { force: true });
+    } catch {
+      // Removed by a concurrent build.
+    }
+  }
+}
 
 /** Why dist/ must be rebuilt, or null when it is current. */
 export function staleReason() {
@@ -65,25 +115,41 @@ export async function build() {
   mkdirSync(distDir, { recursive: true });
   const tmp = join(distDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    const r = await esbuild.build({
+    const common = {
       absWorkingDir: root,
-      entryPoints: Object.fromEntries(Object.entries(entryPoints).map(([name, src]) => [name, join(root, src)])),
       outdir: tmp,
       outExtension: { ".js": ".mjs" },
       bundle: true,
-      packages: "external",
+      splitting: true,
+      chunkNames: "chunk-[hash]",
       platform: "node",
       format: "esm",
       target: "node20",
       sourcemap: "linked",
       metafile: true,
       logLevel: "warning",
-    });
+    };
+    const entries = (names) => Object.fromEntries(names.map((name) => [name, join(root, entryPoints[name])]));
+    const results = await Promise.all([
+      esbuild.build({ ...common, entryPoints: entries(clientCommands), external: [...nativePackages], banner: { js: requireShim } }),
+      esbuild.build({ ...common, entryPoints: entries(Object.keys(entryPoints).filter((n) => !clientCommands.includes(n))), packages: "external" }),
+    ]);
     const inputs = new Set(configInputs);
-    for (const i of Object.keys(r.metafile.inputs)) inputs.add(relative(root, join(root, i)));
+    for (const r of results) {
+      for (const i of Object.keys(r.metafile.inputs)) {
+        const f = relative(root, join(root, i));
+        // A dependency is bundled as the installed version: npm rewrites its lock on every install.
+        inputs.add(f.startsWith(`node_modules${sep}`) || f.includes(`${sep}node_modules${sep}`) ? installedLock : f);
+      }
+    }
+    const chunks = readdirSync(tmp).filter((f) => f.startsWith("chunk-") && f.endsWith(".mjs"));
+    for (const f of chunks) {
+      for (const ext of [".map", ""]) renameSync(join(tmp, `${f}${ext}`), join(distDir, `${f}${ext}`));
+    }
     for (const name of Object.keys(entryPoints)) {
       for (const ext of [".mjs.map", ".mjs"]) renameSync(join(tmp, `${name}${ext}`), join(distDir, `${name}${ext}`));
     }
+    removeUnusedChunks(new Set(chunks));
     const stampTmp = join(tmp, ".build-inputs");
     writeFileSync(stampTmp, [...inputs].sort().join("\n") + "\n");
     utimesSync(stampTmp, startedSec, startedSec);

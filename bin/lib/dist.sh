@@ -6,7 +6,7 @@
 # In a checkout (scripts/build.mjs is there) it first makes sure that the dependencies are
 # installed (one line saying what to run, exit 3, instead of Node's stack trace) and that dist/
 # is current: every file the last build read (dist/.build-inputs) still exists and none is
-# newer than that list, whose mtime is the build's start. Otherwise it rebuilds (about 0.3 s),
+# newer than that list, whose mtime is the build's start. Otherwise it rebuilds (about 1 s),
 # so a source edit never runs stale code. The check is bash built-ins only (no extra process).
 # In an installed package (npm pack / npm install: dist/ is shipped, the sources are not) it
 # runs dist/ as it is.
