@@ -1,16 +1,16 @@
 /**
- * The Markdown that `npm run bench` writes (deploy/bench/report.ts): the generated section
+ * The Markdown that `npm run bench` writes (bench/report.ts): the generated section
  * replaces only what is between its markers (the rest of docs/benchmarks.md is kept), the
  * tables hold every cell with ratios against etcd, CPU per 1,000 ops, failures and errors,
- * the targets of issue 6; and the driver's flags (deploy/bench/run.ts).
+ * the targets of issue 6; and the driver's flags (bench/run.ts).
  */
 import { describe, expect, it } from "vitest";
-import { parseRunArgs, runUsage, scenarioNames } from "../../deploy/bench/run-args";
+import { parseRunArgs, runUsage, scenarioNames } from "../../bench/run-args";
 import {
   type BenchJson, type BenchReport, type CellOutcome, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
   sectionEnd, sectionStart, type ShardMoveResult, type WindowJson, windowP99s,
-} from "../../deploy/bench/report";
-import { keysOfShard } from "../../deploy/bench/scenarios";
+} from "../../bench/report";
+import { keysOfShard } from "../../bench/scenarios";
 import { shardOf } from "../../controller/shard-of";
 
 function json(opsPerSec: number, p50: number, p99: number, ops = 1000, errors: Record<string, number> = {}): BenchJson {
@@ -23,7 +23,7 @@ function report(over: Partial<BenchReport> = {}): BenchReport {
   return {
     dateIso: "2026-11-21T14:00:00.000Z", quick: false, etcd: true, durationMs: 20_000, warmupMs: 2_000, keys: 10_000,
     machine: { cores: 2, cpuModel: "Test CPU", memoryGiB: 23.4, os: "Linux 6.1", node: "v20.20.2", etcd: "3.4.23" },
-    command: "npm run bench", cellCommand: { shardkv: "bin/shardkv bench ...", etcd: "npx tsx deploy/bench/etcd-load.ts ..." },
+    command: "npm run bench", cellCommand: { shardkv: "bin/shardkv bench ...", etcd: "npx tsx bench/etcd-load.ts ..." },
     results: {
       shardkv1: all(() => ({ ok: true, result: json(2000, 10, 30), daemonCpuSeconds: 1 })),
       shardkv3: all(() => ({ ok: true, result: json(3000, 8, 20), daemonCpuSeconds: 1.5 })),

@@ -1,12 +1,12 @@
 /**
- * Flags of `npm run bench` (deploy/bench/run.ts). Pure (test/unit/bench-doc.test.ts).
+ * Flags of `npm run bench` (bench/run.ts). Pure (test/unit/bench-doc.test.ts).
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDuration, usage } from "../../common/cli-args";
+import { parseDuration, usage } from "../common/cli-args";
 
 /** The repository root (docs/benchmarks.md is the default output). */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface RunOptions {
   readonly quick: boolean;

@@ -6,7 +6,7 @@
  * kept).
  *
  * Each cell of the matrix is one run of the load generator as a child process
- * (`bin/shardkv bench ... --json --phase-marks`, or deploy/bench/etcd-load.ts with the same
+ * (`bin/shardkv bench ... --json --phase-marks`, or bench/etcd-load.ts with the same
  * flags). Cluster-wide CPU per 1,000 operations: the sum of utime + stime of every daemon
  * (/proc/<pid>/stat) sampled when the child reports the start and the end of its measured
  * phase, divided by the operations it measured. The etcd cluster is up beside the 1-group
@@ -19,14 +19,14 @@
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
  *   npm run bench -- --no-etcd --duration 10s
  *
- * Scenarios (deploy/bench/scenarios.ts), after the 1-group cells: restart of a follower holding
+ * Scenarios (bench/scenarios.ts), after the 1-group cells: restart of a follower holding
  * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
  * load: the stall of writes, in 100 ms windows); after the 3-group cells: a 100 MiB shard
  * moved between groups under load after the 3-group cells (its duration, and the p99 of the
  * other shards before and during).
  *
  * `--scenario NAME[,NAME...]` runs only those scenarios (failover, restart, shard-move, and
- * unreliable: deploy/bench/unreliable.ts, a leave and a join under load on a clean and then on a
+ * unreliable: bench/unreliable.ts, a leave and a join under load on a clean and then on a
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
@@ -36,9 +36,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../../common/cli-args";
-import { realClock, wallClockMs } from "../../common/real-env";
-import { LocalCluster, type LocalClusterOptions } from "../local/cluster";
+import { UsageError } from "../common/cli-args";
+import { realClock, wallClockMs } from "../common/real-env";
+import { LocalCluster, type LocalClusterOptions } from "../deploy/local/cluster";
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
@@ -48,7 +48,7 @@ import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
 import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
 import { renderUnreliable, runUnreliable } from "./unreliable";
 
-const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
+const etcdLoad = join(root, "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
 
 const idleMsOf = (o: RunOptions): number => (o.quick ? 1_000 : 5_000);
@@ -389,7 +389,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
     cellCommand: {
       shardkv: `bin/shardkv bench --controllers <the 3 controllers> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
-      etcd: `npx tsx deploy/bench/etcd-load.ts --endpoints <the 3 members> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
+      etcd: `npx tsx bench/etcd-load.ts --endpoints <the 3 members> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
     },
     results,
     idleCores: idle,

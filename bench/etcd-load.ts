@@ -1,9 +1,9 @@
 /**
  * The etcd side of the benchmark: the same load generator as `shardkv bench` (the flags of
- * client/bench-args.ts, the runner of client/bench-load.ts, the report of
- * client/bench-report.ts; only the target differs) driving etcd through the `etcd3` package.
+ * bench/load-args.ts, the runner of bench/load.ts, the report of
+ * bench/load-report.ts; only the target differs) driving etcd through the `etcd3` package.
  *
- *   npx tsx deploy/bench/etcd-load.ts --endpoints 127.0.0.1:2379,... --workload get --concurrency 64 --json
+ *   npx tsx bench/etcd-load.ts --endpoints 127.0.0.1:2379,... --workload get --concurrency 64 --json
  *
  * Operations, each on one Etcd3 client object shared by every worker:
  *   get     a range request with the default serializable=false: linearizable (etcd confirms
@@ -19,10 +19,10 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Etcd3 } from "etcd3";
-import type { BenchArgsSpec } from "../../client/bench-args";
-import type { BenchTarget } from "../../client/bench-load";
-import { runBenchTool } from "../../client/bench-tool";
-import { wallClockMs } from "../../common/real-env";
+import type { BenchArgsSpec } from "./load-args";
+import type { BenchTarget } from "./load";
+import { runBenchTool } from "./load-tool";
+import { wallClockMs } from "../common/real-env";
 
 /** etcd's default --max-request-bytes is 1.5 MiB; values stay within the shardkv limit. */
 export const etcdLoadSpec: BenchArgsSpec = {
