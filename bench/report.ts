@@ -208,6 +208,39 @@ export function cpuPer1k(o: CellOutcome | undefined): number | undefined {
   return (o.daemonCpuSeconds / o.result.ops) * 1000;
 }
 
+/**
+ * The load generator's own CPU seconds per 1,000 operations (its process.cpuUsage() over the
+ * measured phase / the phase's operations; the same unit as cpuPer1k), or undefined.
+ */
+export function clientCpuPer1k(o: CellOutcome | undefined): number | undefined {
+  const us = o?.ok ? o.result.clientCpuUsPerOp : null;
+  return us === null || us === undefined || !Number.isFinite(us) ? undefined : us / 1000;
+}
+
+/** The smallest and largest of `f` over the matrix's cells where it is defined. */
+function rangeOverCells(f: (id: string) => number | undefined): { min: number; max: number } | undefined {
+  const xs = matrix.map((c) => f(c.id)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return xs.length === 0 ? undefined : { min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/**
+ * Over the matrix: etcd's client CPU per op / shardkv's (1 group), and the client's share of
+ * an etcd cell's CPU (client / (client + servers)).
+ */
+export function clientCpuRanges(r: BenchReport): { ratio?: { min: number; max: number }; etcdShare?: { min: number; max: number } } {
+  const ratio = rangeOverCells((id) => {
+    const ours = clientCpuPer1k(r.results.shardkv1.get(id));
+    const theirs = clientCpuPer1k(r.results.etcd.get(id));
+    return ours !== undefined && theirs !== undefined && ours > 0 ? theirs / ours : undefined;
+  });
+  const etcdShare = rangeOverCells((id) => {
+    const client = clientCpuPer1k(r.results.etcd.get(id));
+    const server = cpuPer1k(r.results.etcd.get(id));
+    return client !== undefined && server !== undefined && client + server > 0 ? client / (client + server) : undefined;
+  });
+  return { ...(ratio ? { ratio } : {}), ...(etcdShare ? { etcdShare } : {}) };
+}
+
 const fmtCpu = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(3));
 const fmtCores = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(2));
 
@@ -273,6 +306,25 @@ export function targets(r: BenchReport): string[] {
   return ["| target (issue 6) | shardkv | etcd | |", "|---|---|---|---|", ...rows];
 }
 
+/**
+ * The section's first lines: which ratios measure the servers and which the client libraries,
+ * with this run's ratio of the two libraries' CPU per operation.
+ */
+function whatRatiosMeasure(r: BenchReport): string[] {
+  const { ratio, etcdShare } = clientCpuRanges(r);
+  const span = (x: { min: number; max: number }, f: (v: number) => string): string => (f(x.min) === f(x.max) ? f(x.min) : `${f(x.min)}-${f(x.max)}`);
+  const measured = ratio && etcdShare
+    ? ` In this run etcd's client library (the \`etcd3\` package) spent ${span(ratio, (v) => v.toFixed(1))}x the CPU per operation of shardkv's, ` +
+      `and ${span(etcdShare, (v) => (v * 100).toFixed(0))} % of all the CPU of an etcd cell (servers and client) was its client's.`
+    : "";
+  return [
+    "**What the ratios measure.** The server CPU per operation (the table \"CPU per operation\" and the targets on cluster CPU) measures the servers: the daemons' own CPU, whatever the client. " +
+      "Throughput and latency (ops/s, p50, p99) measure client library and servers together, and the client libraries weigh on them heavily: " +
+      "the load generator shares this machine's cores with the servers, so the CPU its library spends is CPU the servers lack." +
+      measured + " The client CPU per operation stands beside the server CPU in that table.",
+  ];
+}
+
 /** The generated Markdown (without the markers). */
 export function renderSection(r: BenchReport): string {
   const m = r.machine;
@@ -280,15 +332,17 @@ export function renderSection(r: BenchReport): string {
   const L: string[] = [];
   L.push(`## shardkv and etcd side by side (\`npm run bench\`, ${r.dateIso.slice(0, 16).replace("T", " ")} UTC)`, "");
   if (r.quick) L.push("**Quick run (`--quick`): a smoke test of the tooling with very short cells; the numbers are not measurements.**", "");
+  if (r.etcd) L.push(...whatRatiosMeasure(r), "");
   L.push(
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, ${m.os}, Node.js ${m.node}` +
       `${m.etcd ? `, etcd ${m.etcd} (Debian etcd-server)` : ""}. Everything (servers, load generator, this driver) shares these cores over loopback.`,
     "",
     `- shardkv: a fresh cluster per column: 3 controllers and 1 (then 3) groups of 3 \`shardkv-server\` replicas, 64 shards, synced RocksDB, started by \`LocalCluster\` (deploy/local/cluster.ts).`,
-    `- etcd: 3 members on loopback, default settings (fsync'd WAL), linearizable reads (range requests with serializable=false); append = get + compare-and-put transaction, retried on conflict.`,
+    `- etcd: 3 members on loopback, default settings (fsync'd WAL), linearizable reads (range requests with serializable=false); append = get + compare-and-put transaction, retried on conflict. ` +
+      "The load goes to etcd's leader (the load generator asks the members which one leads when it starts), as shardkv's client sends each request to its group's leader.",
     ...(r.etcd ? [`- Paired cells: etcd is up beside the 1-group shardkv cluster, and each etcd cell runs right after the shardkv cell of the same shape; the system not being measured is paused (SIGSTOP), so it takes no CPU, and the machine's drift over minutes stays out of the ratios.${r.writeRepeats ? ` Puts at 64 ran ${r.writeRepeats.shardkv.length} more times in pairs (etcd first in every other pair); the targets for puts at 64 compare the medians.` : ""}`] : []),
     `- Each cell: ${r.durationMs / 1000} s measured after ${r.warmupMs / 1000} s warmup, ${r.keys.toLocaleString("en-US")} keys chosen uniformly, 128-byte values; N workers with one operation in flight each through one client object; gets and mixed cells first write every key.`,
-    `- CPU: cluster-wide CPU seconds per 1,000 operations = utime + stime of every daemon (/proc/<pid>/stat) over the measured phase / its operations. Client CPU: the load generator's own process.` +
+    `- CPU: server CPU seconds per 1,000 operations = utime + stime of every daemon (/proc/<pid>/stat) over the measured phase / its operations; client CPU the same for the load generator's own process (process.cpuUsage() over the same phase).` +
       ` With no load the daemons used ${fmtCores(r.idleCores.shardkv1)} cores (shardkv, 1 group), ${fmtCores(r.idleCores.shardkv3)} (3 groups)${r.etcd ? ` and ${fmtCores(r.idleCores.etcd)} (etcd)` : ""}; that idle cost is part of every cell's CPU (it dominates at 1 client).`,
     "",
     "Commands:",
@@ -301,7 +355,7 @@ export function renderSection(r: BenchReport): string {
     "",
     "### Throughput and latency",
     "",
-    "ops/s, and p50 / p99 latency in ms. Ratios are shardkv (1 group) over etcd: above 1x is better for ops/s, below 1x is better for p99.",
+    `ops/s, and p50 / p99 latency in ms. Ratios are shardkv (1 group) over etcd: above 1x is better for ops/s, below 1x is better for p99.${r.etcd ? " They compare client library and servers together, on shared cores: see the client CPU below." : ""}`,
     "",
     `| workload | clients | shardkv 1 group ops/s | p50 / p99 | shardkv 3 groups ops/s | p50 / p99 |${r.etcd ? " etcd ops/s | p50 / p99 | ops/s ratio | p99 ratio |" : ""}`,
     `|---|---:|---:|---:|---:|---:|${r.etcd ? "---:|---:|---:|---:|" : ""}`,
@@ -317,22 +371,21 @@ export function renderSection(r: BenchReport): string {
   }
   L.push(
     "",
-    "### CPU",
+    "### CPU per operation",
     "",
-    `Cluster-wide CPU seconds per 1,000 operations (all daemons)${r.etcd ? "; ratio shardkv (1 group) over etcd, below 1x is better" : ""}; client CPU in µs per operation.`,
+    `CPU seconds per 1,000 operations (= ms per operation): server, all the daemons of the cluster; client, the load generator.${r.etcd ? " Ratios are shardkv (1 group) over etcd, below 1x is better: the server ratio compares the servers, the client ratio the client libraries." : ""}`,
     "",
-    `| workload | clients | shardkv 1 group | shardkv 3 groups |${r.etcd ? " etcd | ratio |" : ""} client µs/op shardkv 1g |${r.etcd ? " client µs/op etcd |" : ""}`,
-    `|---|---:|---:|---:|${r.etcd ? "---:|---:|" : ""}---:|${r.etcd ? "---:|" : ""}`,
+    `| workload | clients | shardkv 1 group server | client | shardkv 3 groups server | client |${r.etcd ? " etcd server | client | server ratio | client ratio |" : ""}`,
+    `|---|---:|---:|---:|---:|---:|${r.etcd ? "---:|---:|---:|---:|" : ""}`,
   );
   for (const c of matrix) {
     const a = s1.get(c.id);
     const b = s3.get(c.id);
     const x = e.get(c.id);
-    const cl = (o: CellOutcome | undefined) => { const v = ok(o)?.clientCpuUsPerOp; return v === null || v === undefined ? "-" : v.toFixed(0); };
-    L.push(
-      `| ${label(c)} | ${c.concurrency} | ${fmtCpu(cpuPer1k(a))} | ${fmtCpu(cpuPer1k(b))} |` +
-        `${r.etcd ? ` ${fmtCpu(cpuPer1k(x))} | ${fmtRatio(cpuPer1k(a), cpuPer1k(x))} |` : ""} ${cl(a)} |${r.etcd ? ` ${cl(x)} |` : ""}`,
-    );
+    const etcdCols = r.etcd
+      ? ` ${fmtCpu(cpuPer1k(x))} | ${fmtCpu(clientCpuPer1k(x))} | ${fmtRatio(cpuPer1k(a), cpuPer1k(x))} | ${fmtRatio(clientCpuPer1k(a), clientCpuPer1k(x))} |`
+      : "";
+    L.push(`| ${label(c)} | ${c.concurrency} | ${fmtCpu(cpuPer1k(a))} | ${fmtCpu(clientCpuPer1k(a))} | ${fmtCpu(cpuPer1k(b))} | ${fmtCpu(clientCpuPer1k(b))} |${etcdCols}`);
   }
   if (r.etcd) L.push("", "### Targets", "", ...targets(r));
   if (r.failover) {
