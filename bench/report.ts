@@ -325,6 +325,29 @@ function whatRatiosMeasure(r: BenchReport): string[] {
   ];
 }
 
+/**
+ * A table of the matrix: a row per cell with two columns per system (shardkv with 1 group, with
+ * 3 groups, and etcd when it ran: `columns` names them, `cols` fills them from the cell's
+ * outcome) and, with etcd, two ratio columns of shardkv (1 group) over etcd.
+ */
+function matrixTable(
+  r: BenchReport,
+  heads: { readonly columns: readonly [string, string]; readonly ratios: readonly [string, string] },
+  cols: (o: CellOutcome | undefined) => readonly [string, string],
+  ratios: (ours: CellOutcome | undefined, etcd: CellOutcome | undefined) => readonly [string, string],
+): string[] {
+  const { shardkv1: s1, shardkv3: s3, etcd: e } = r.results;
+  const [c1, c2] = heads.columns;
+  const systems = ["shardkv 1 group", "shardkv 3 groups", ...(r.etcd ? ["etcd"] : [])];
+  const head = [...systems.flatMap((name) => [`${name} ${c1}`, c2]), ...(r.etcd ? heads.ratios : [])];
+  const rows = matrix.map((c) => {
+    const outcomes = [s1.get(c.id), s3.get(c.id), ...(r.etcd ? [e.get(c.id)] : [])];
+    const cells = [...outcomes.flatMap((o) => cols(o)), ...(r.etcd ? ratios(s1.get(c.id), e.get(c.id)) : [])];
+    return `| ${label(c)} | ${c.concurrency} | ${cells.join(" | ")} |`;
+  });
+  return [`| workload | clients | ${head.join(" | ")} |`, `|---|---:|${head.map(() => "---:|").join("")}`, ...rows];
+}
+
 /** The generated Markdown (without the markers). */
 export function renderSection(r: BenchReport): string {
   const m = r.machine;
@@ -357,36 +380,18 @@ export function renderSection(r: BenchReport): string {
     "",
     `ops/s, and p50 / p99 latency in ms. Ratios are shardkv (1 group) over etcd: above 1x is better for ops/s, below 1x is better for p99.${r.etcd ? " They compare client library and servers together, on shared cores: see the client CPU below." : ""}`,
     "",
-    `| workload | clients | shardkv 1 group ops/s | p50 / p99 | shardkv 3 groups ops/s | p50 / p99 |${r.etcd ? " etcd ops/s | p50 / p99 | ops/s ratio | p99 ratio |" : ""}`,
-    `|---|---:|---:|---:|---:|---:|${r.etcd ? "---:|---:|---:|---:|" : ""}`,
-  );
-  for (const c of matrix) {
-    const a = s1.get(c.id);
-    const b = s3.get(c.id);
-    const x = e.get(c.id);
-    const etcdCols = r.etcd
-      ? ` ${rateCell(x)} | ${latencyCell(x)} | ${fmtRatio(ok(a)?.opsPerSec, ok(x)?.opsPerSec)} | ${fmtRatio(ok(a)?.latencyMs.p99, ok(x)?.latencyMs.p99)} |`
-      : "";
-    L.push(`| ${label(c)} | ${c.concurrency} | ${rateCell(a)} | ${latencyCell(a)} | ${rateCell(b)} | ${latencyCell(b)} |${etcdCols}`);
-  }
-  L.push(
+    ...matrixTable(r, { columns: ["ops/s", "p50 / p99"], ratios: ["ops/s ratio", "p99 ratio"] },
+      (o) => [rateCell(o), latencyCell(o)],
+      (a, x) => [fmtRatio(ok(a)?.opsPerSec, ok(x)?.opsPerSec), fmtRatio(ok(a)?.latencyMs.p99, ok(x)?.latencyMs.p99)]),
     "",
     "### CPU per operation",
     "",
     `CPU seconds per 1,000 operations (= ms per operation): server, all the daemons of the cluster; client, the load generator.${r.etcd ? " Ratios are shardkv (1 group) over etcd, below 1x is better: the server ratio compares the servers, the client ratio the client libraries." : ""}`,
     "",
-    `| workload | clients | shardkv 1 group server | client | shardkv 3 groups server | client |${r.etcd ? " etcd server | client | server ratio | client ratio |" : ""}`,
-    `|---|---:|---:|---:|---:|---:|${r.etcd ? "---:|---:|---:|---:|" : ""}`,
+    ...matrixTable(r, { columns: ["server", "client"], ratios: ["server ratio", "client ratio"] },
+      (o) => [fmtCpu(cpuPer1k(o)), fmtCpu(clientCpuPer1k(o))],
+      (a, x) => [fmtRatio(cpuPer1k(a), cpuPer1k(x)), fmtRatio(clientCpuPer1k(a), clientCpuPer1k(x))]),
   );
-  for (const c of matrix) {
-    const a = s1.get(c.id);
-    const b = s3.get(c.id);
-    const x = e.get(c.id);
-    const etcdCols = r.etcd
-      ? ` ${fmtCpu(cpuPer1k(x))} | ${fmtCpu(clientCpuPer1k(x))} | ${fmtRatio(cpuPer1k(a), cpuPer1k(x))} | ${fmtRatio(clientCpuPer1k(a), clientCpuPer1k(x))} |`
-      : "";
-    L.push(`| ${label(c)} | ${c.concurrency} | ${fmtCpu(cpuPer1k(a))} | ${fmtCpu(clientCpuPer1k(a))} | ${fmtCpu(cpuPer1k(b))} | ${fmtCpu(clientCpuPer1k(b))} |${etcdCols}`);
-  }
   if (r.etcd) L.push("", "### Targets", "", ...targets(r));
   if (r.failover) {
     L.push("", "### Scenario: leader failover", "");

@@ -91,8 +91,11 @@ describe("renderSection", () => {
     expect(first).toContain("spent 7.5-10.0x the CPU per operation of shardkv's, and 13-17 % of all the CPU of an etcd cell (servers and client) was its client's.");
     expect(md).toContain("| put | 1 | 1.000 | 0.040 | 1.500 | 0.040 | 2.000 | 0.400 | 0.50x | 0.10x |");
     expect(clientCpuRanges(r)).toEqual({ ratio: { min: 7.5, max: 10 }, etcdShare: { min: 0.3 / 2.3, max: 0.4 / 2.4 } });
-    // Without etcd there is nothing to compare.
-    expect(renderSection(report({ etcd: false }))).not.toContain("What the ratios measure");
+    // Without etcd there is nothing to compare: no opening lines, no etcd or ratio columns.
+    const alone = renderSection(report({ etcd: false }));
+    expect(alone).not.toContain("What the ratios measure");
+    expect(alone).toContain("| workload | clients | shardkv 1 group server | client | shardkv 3 groups server | client |\n|---|---:|---:|---:|---:|---:|\n");
+    expect(alone).toContain("| put | 64 | 1.000 | 0.040 | 1.500 | 0.040 |\n");
   });
 
   it("client CPU per 1,000 ops: from the load generator's µs per op; undefined when it was not measured", () => {
