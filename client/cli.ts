@@ -4,7 +4,7 @@
  * for a "-" value, runs the operation through the client library, prints, and sets the exit
  * status (the scheme of every shardkv command: 0 success; 1 a negative answer: absent key, not
  * swapped; 2 usage error; 3 failure: unreachable, timed out, refused). A failure prints one
- * line on stderr: `shardkv: <reason>`. `shardkv bench ...` is the load generator (client/bench.ts).
+ * line on stderr: `shardkv: <reason>`. `shardkv bench ...` is the load generator (bench/shardkv-bench.ts).
  *
  * Start-up time: the client library (@grpc/grpc-js, protobufjs, nats, the generated proto code)
  * is imported with `import()` where an operation runs, so `--help`, usage errors and argument
@@ -69,7 +69,7 @@ const fail = (reason: string, code: number): void => {
 async function main(argv: readonly string[]): Promise<void> {
   const bench = benchArgv(argv);
   if (bench) {
-    const { benchMain } = await import("./bench");
+    const { benchMain } = await import("../bench/shardkv-bench");
     process.exitCode = await benchMain(bench);
     return;
   }

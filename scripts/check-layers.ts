@@ -8,7 +8,10 @@
  *  raft-core         raft/core imports only common/ and raft/core/ (no packages, no node built-ins).
  *  common            common/ imports nothing else of the project.
  *  client            client/ imports of the project only proto/, common/, client/ and
- *                    CLIENT_ALLOWED_CONTROLLER_MODULES (controller's config model).
+ *                    CLIENT_ALLOWED_CONTROLLER_MODULES (controller's config model); and
+ *                    client/cli.ts the entry of `shardkv bench` (BENCH_ENTRY).
+ *  bench             nothing outside bench/ and test/ imports bench/ (the benchmark code is
+ *                    no dependency of the product), but for BENCH_ENTRY from client/cli.ts.
  *  test-import       nothing outside test/ imports test/.
  *  cycle             no import cycles among project files (type-only imports included).
  *  nondeterminism    no Date.now, new Date(), Math.random, setTimeout, setInterval,
@@ -27,7 +30,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
 /** Top-level folders whose .ts files are checked. */
-export const SCANNED_DIRS = ["common", "raft", "controller", "shard-server", "client", "deploy", "test", "scripts"] as const;
+export const SCANNED_DIRS = ["common", "raft", "controller", "shard-server", "client", "bench", "deploy", "test", "scripts"] as const;
 
 /** Paths (relative to the root, "/"-separated) never scanned. `node_modules` is skipped at any depth. */
 export const SKIPPED_PATHS = ["proto/gen"] as const;
@@ -39,6 +42,12 @@ export const SKIPPED_PATHS = ["proto/gen"] as const;
  */
 export const CLIENT_ALLOWED_CONTROLLER_MODULES = ["controller/config*.ts", "controller/shard-of.ts"] as const;
 
+/**
+ * The one import of bench/ from outside it and test/: the data CLI's `bench` subcommand
+ * (`shardkv bench`), imported with `import()` by client/cli.ts only when that subcommand runs.
+ */
+export const BENCH_ENTRY = { from: "client/cli.ts", to: "bench/shardkv-bench.ts" } as const;
+
 /** The real Env: the one module allowed to read clocks, start timers and draw randomness. */
 export const REAL_ENV_MODULE = "common/real-env.ts";
 
@@ -49,7 +58,7 @@ export const REAL_ENV_MODULE = "common/real-env.ts";
  */
 export const NONDETERMINISM_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
-export type Rule = "raft-core" | "common" | "client" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
+export type Rule = "raft-core" | "common" | "client" | "bench" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
 
 export interface Violation {
   /** Relative to the root, "/"-separated. */
@@ -296,7 +305,11 @@ function checkImportRules(file: string, specifier: string, target: Target): { ru
   if (target.kind === "file" && under(target.path, "test") && !under(file, "test")) {
     return { rule: "test-import", detail: `${what}; only test/ may import test/` };
   }
-  if (under(file, "client") && target.kind === "file") {
+  const benchEntry = file === BENCH_ENTRY.from && target.kind === "file" && target.path === BENCH_ENTRY.to;
+  if (target.kind === "file" && under(target.path, "bench") && !under(file, "bench") && !under(file, "test") && !benchEntry) {
+    return { rule: "bench", detail: `${what}; only bench/ and test/ may import bench/ (and ${BENCH_ENTRY.from} its entry ${BENCH_ENTRY.to})` };
+  }
+  if (under(file, "client") && target.kind === "file" && !benchEntry) {
     const p = target.path;
     const ok = under(p, "client") || under(p, "proto") || under(p, "common") || clientAllowedControllerRes.some((re) => re.test(p));
     if (!ok) {

@@ -1,6 +1,6 @@
 /**
  * The exact check of an append workload, shared by the real-process tests
- * (test/lib/append-load.ts) and the unreliable-network benchmark (deploy/bench/unreliable.ts):
+ * (test/lib/append-load.ts) and the unreliable-network benchmark (bench/unreliable.ts):
  * each writer appends unique tokens (`...;`) to its own keys, one append at a time per key,
  * and records every append it issued with its outcome. `verify` then reads every key and
  * checks it holds

@@ -1,5 +1,5 @@
 /**
- * deploy/bench/apply-path.ts (the replica storage + apply microbenchmark) runs end to end on
+ * bench/apply-path.ts (the replica storage + apply microbenchmark) runs end to end on
  * a real RocksDB and prints its one line. A smoke test of the tool, with a few tiny rounds:
  * no timing assertion (the numbers are for docs/benchmarks.md).
  */
@@ -10,9 +10,9 @@ import { describe, expect, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-describe("deploy/bench/apply-path.ts", () => {
+describe("bench/apply-path.ts", () => {
   it("applies its batches and prints CPU per put for every round", () => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "deploy", "bench", "apply-path.ts")], {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "bench", "apply-path.ts")], {
       cwd: root,
       env: { ...process.env, BATCH: "3", BATCHES: "20", ROUNDS: "3", WARMUP: "5" },
       encoding: "utf8",

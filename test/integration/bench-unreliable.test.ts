@@ -1,6 +1,6 @@
 /**
  * The unreliable-network scenario of `npm run bench -- --scenario unreliable`
- * (deploy/bench/unreliable.ts), end to end on a small cluster (1 controller, 2 groups of 1
+ * (bench/unreliable.ts), end to end on a small cluster (1 controller, 2 groups of 1
  * replica, 4 shards, failpoints enabled) with short phases: both phases run their load through
  * a leave and a join of group 2, the lossy phase's failpoints really fire, every append is
  * checked exactly, the failpoints are cleared afterwards, and the report prints both phases,
@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalCluster } from "../../deploy/local/cluster";
-import { renderUnreliable, runUnreliable } from "../../deploy/bench/unreliable";
+import { renderUnreliable, runUnreliable } from "../../bench/unreliable";
 import { FailpointAdminClient } from "../../raft/transport/failpoint-admin";
 
 describe("bench scenario: unreliable network", () => {

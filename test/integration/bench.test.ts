@@ -1,5 +1,5 @@
 /**
- * Real processes: `bin/shardkv bench` (client/bench.ts) against a small cluster (three
+ * Real processes: `bin/shardkv bench` (bench/shardkv-bench.ts) against a small cluster (three
  * controllers and one group of three `shardkv-server` daemons, test/lib/shard-cluster.ts).
  * `--ops N --json` prints exactly one JSON line with N operations counted, no errors and sane
  * latencies; a read workload preloads its keys, and the written keys are really there;

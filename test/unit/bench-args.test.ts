@@ -1,11 +1,11 @@
 /**
- * Flags of the load generators (client/bench-args.ts) and the `shardkv bench` dispatch
+ * Flags of the load generators (bench/load-args.ts) and the `shardkv bench` dispatch
  * (client/cli-lib.ts benchArgv): defaults, every flag, and one-line usage errors naming the flag.
  */
 import { describe, expect, it } from "vitest";
 import {
   type BenchArgsSpec, type BenchParse, benchUsage, durationMsDefault, parseBenchArgs, warmupMsDefault, workloadName,
-} from "../../client/bench-args";
+} from "../../bench/load-args";
 import { benchArgv } from "../../client/cli-lib";
 
 const spec: BenchArgsSpec = { tool: "shardkv bench", addressFlag: "--controllers", addressEnv: "SHARDKV_CONTROLLERS", valueBytesMax: 1024 * 1024, shardkvFlags: true };

@@ -1,21 +1,21 @@
 /**
- * The Markdown that `npm run bench` writes (deploy/bench/report.ts): the generated section
+ * The Markdown that `npm run bench` writes (bench/report.ts): the generated section
  * replaces only what is between its markers (the rest of docs/benchmarks.md is kept), the
  * tables hold every cell with ratios against etcd, CPU per 1,000 ops, failures and errors,
- * the targets of issue 6; and the driver's flags (deploy/bench/run.ts).
+ * the targets of issue 6; and the driver's flags (bench/run.ts).
  */
 import { describe, expect, it } from "vitest";
-import { parseRunArgs, runUsage, scenarioNames } from "../../deploy/bench/run-args";
+import { parseRunArgs, runUsage, scenarioNames } from "../../bench/run-args";
 import {
-  type BenchJson, type BenchReport, type CellOutcome, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
+  type BenchJson, type BenchReport, type CellOutcome, clientCpuPer1k, clientCpuRanges, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
   sectionEnd, sectionStart, type ShardMoveResult, type WindowJson, windowP99s,
-} from "../../deploy/bench/report";
-import { keysOfShard } from "../../deploy/bench/scenarios";
+} from "../../bench/report";
+import { keysOfShard } from "../../bench/scenarios";
 import { shardOf } from "../../controller/shard-of";
 
-function json(opsPerSec: number, p50: number, p99: number, ops = 1000, errors: Record<string, number> = {}): BenchJson {
+function json(opsPerSec: number, p50: number, p99: number, ops = 1000, errors: Record<string, number> = {}, clientCpuUsPerOp: number | null = 40): BenchJson {
   const total = Object.values(errors).reduce((a, b) => a + b, 0);
-  return { ops, opsPerSec, errors: { total, byType: errors }, latencyMs: { p50, p90: p50, p99, p999: p99, max: p99 }, clientCpuUsPerOp: 40 };
+  return { ops, opsPerSec, errors: { total, byType: errors }, latencyMs: { p50, p90: p50, p99, p999: p99, max: p99 }, clientCpuUsPerOp };
 }
 
 function report(over: Partial<BenchReport> = {}): BenchReport {
@@ -23,7 +23,7 @@ function report(over: Partial<BenchReport> = {}): BenchReport {
   return {
     dateIso: "2026-11-21T14:00:00.000Z", quick: false, etcd: true, durationMs: 20_000, warmupMs: 2_000, keys: 10_000,
     machine: { cores: 2, cpuModel: "Test CPU", memoryGiB: 23.4, os: "Linux 6.1", node: "v20.20.2", etcd: "3.4.23" },
-    command: "npm run bench", cellCommand: { shardkv: "bin/shardkv bench ...", etcd: "npx tsx deploy/bench/etcd-load.ts ..." },
+    command: "npm run bench", cellCommand: { shardkv: "bin/shardkv bench ...", etcd: "npx tsx bench/etcd-load.ts ..." },
     results: {
       shardkv1: all(() => ({ ok: true, result: json(2000, 10, 30), daemonCpuSeconds: 1 })),
       shardkv3: all(() => ({ ok: true, result: json(3000, 8, 20), daemonCpuSeconds: 1.5 })),
@@ -65,13 +65,48 @@ describe("renderSection", () => {
     expect(md).toContain("| get (linearizable) | 1 |");
     expect(md).toContain("| mixed 95% get | 64 |");
     expect(md).toContain("| append | 64 |");
-    // CPU: 1 s / 1000 ops = 1.000 s per 1k; etcd 2.000; ratio 0.50x; client 40 µs/op.
-    expect(md).toContain("| put | 256 | 1.000 | 1.500 | 2.000 | 0.50x | 40 | 40 |");
+    // CPU: 1 s / 1000 ops = 1.000 s per 1k; etcd 2.000; ratio 0.50x; client 40 µs/op = 0.040 s per 1k.
+    expect(md).toContain("| workload | clients | shardkv 1 group server | client | shardkv 3 groups server | client | etcd server | client | server ratio | client ratio |");
+    expect(md).toContain("| put | 256 | 1.000 | 0.040 | 1.500 | 0.040 | 2.000 | 0.040 | 0.50x | 1.00x |");
+    expect(md).toContain("The load goes to etcd's leader");
     expect(md).toContain("| puts at 64, 1 group: ops/s >= etcd's | 2,000 | 1,000 | met |");
     expect(md).toContain("| linearizable gets at 64: ops/s >= 1.5x etcd's | 2,000 | 1,000 | met |");
     expect(md).toContain("None: every operation of every cell succeeded.");
     expect(md).not.toContain("Quick run");
     for (const c of matrix) expect(md).toContain(`| ${c.concurrency} |`);
+  });
+
+  it("opens with what the ratios measure: servers (CPU per op) or client libraries and servers (ops/s, latency)", () => {
+    const r = report();
+    // etcd's client: 400 µs/op at puts at 1, 300 elsewhere; shardkv's 40: 7.5-10x; share 0.3/2.3 .. 0.4/2.4.
+    for (const c of matrix) {
+      const o = r.results.etcd.get(c.id)!;
+      if (o.ok) r.results.etcd.set(c.id, { ...o, result: { ...o.result, clientCpuUsPerOp: c.id === "put@1" ? 400 : 300 } });
+    }
+    const md = renderSection(r);
+    const first = md.split("\n").slice(0, 4).join("\n");
+    expect(first).toContain("**What the ratios measure.** The server CPU per operation");
+    expect(first).toContain("measures the servers");
+    expect(first).toContain("Throughput and latency (ops/s, p50, p99) measure client library and servers together");
+    expect(first).toContain("spent 7.5-10.0x the CPU per operation of shardkv's, and 13-17 % of all the CPU of an etcd cell (servers and client) was its client's.");
+    expect(md).toContain("| put | 1 | 1.000 | 0.040 | 1.500 | 0.040 | 2.000 | 0.400 | 0.50x | 0.10x |");
+    expect(clientCpuRanges(r)).toEqual({ ratio: { min: 7.5, max: 10 }, etcdShare: { min: 0.3 / 2.3, max: 0.4 / 2.4 } });
+    // Without etcd there is nothing to compare: no opening lines, no etcd or ratio columns.
+    const alone = renderSection(report({ etcd: false }));
+    expect(alone).not.toContain("What the ratios measure");
+    expect(alone).toContain("| workload | clients | shardkv 1 group server | client | shardkv 3 groups server | client |\n|---|---:|---:|---:|---:|---:|\n");
+    expect(alone).toContain("| put | 64 | 1.000 | 0.040 | 1.500 | 0.040 |\n");
+  });
+
+  it("client CPU per 1,000 ops: from the load generator's µs per op; undefined when it was not measured", () => {
+    expect(clientCpuPer1k({ ok: true, result: json(1, 1, 1, 1000, {}, 250) })).toBe(0.25);
+    expect(clientCpuPer1k({ ok: true, result: json(1, 1, 1, 1000, {}, null) })).toBeUndefined();
+    expect(clientCpuPer1k({ ok: false, error: "x" })).toBeUndefined();
+    expect(clientCpuPer1k(undefined)).toBeUndefined();
+    const none = report();
+    for (const c of matrix) none.results.etcd.set(c.id, { ok: false, error: "x" });
+    expect(clientCpuRanges(none)).toEqual({});
+    expect(renderSection(none)).toContain("| put | 64 | 1.000 | 0.040 | 1.500 | 0.040 | - | - | - | - |");
   });
 
   it("a target not met says by how much; failures and errors are listed", () => {
@@ -230,5 +265,14 @@ describe("parseRunArgs", () => {
     );
     expect(() => parseRunArgs(["--scenario"])).toThrow("invalid --scenario: missing value");
     expect(() => parseRunArgs(["--scenario", "failover", "--no-scenarios"])).toThrow("give either --scenario or --no-scenarios, not both");
+  });
+
+  it("--cells: only the cells named, in the matrix's order; --help lists every one", () => {
+    expect(parseRunArgs([])).not.toHaveProperty("cells");
+    expect(parseRunArgs(["--cells", "get@64,put@64"])).toMatchObject({ cells: ["put@64", "get@64"] });
+    expect(parseRunArgs(["--cells", "mixed:95@64", "--quick"])).toMatchObject({ cells: ["mixed:95@64"], quick: true });
+    expect(runUsage).toContain(matrix.map((c) => c.id).join(", "));
+    expect(() => parseRunArgs(["--cells", "put@32"])).toThrow(/^invalid --cells: want cells of the matrix \(comma-separated\): put@1, put@16, .*; got "put@32"$/);
+    expect(() => parseRunArgs(["--cells"])).toThrow("invalid --cells: missing value");
   });
 });

@@ -1,11 +1,11 @@
 /**
- * The bench's log-bucket histogram (client/bench-histogram.ts): exact percentiles where values
+ * The bench's log-bucket histogram (bench/histogram.ts): exact percentiles where values
  * are exact (below 2^subBucketBits), the documented bucket bound above, nearest-rank
  * semantics, merge, and agreement with a sorted-array reference within the precision.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Histogram } from "../../client/bench-histogram";
+import { Histogram } from "../../bench/histogram";
 
 /** Nearest-rank percentile of a sorted array (the reference). */
 function reference(sorted: readonly number[], p: number): number {

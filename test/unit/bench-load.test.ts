@@ -1,11 +1,11 @@
 /**
- * The load runner (client/bench-load.ts) under a fake clock and a fake target with fixed
+ * The load runner (bench/load.ts) under a fake clock and a fake target with fixed
  * latencies, so counts, rates and percentiles are exact: warmup not counted, duration and
  * --ops stops, errors by type, preload of read workloads, timeline windows, CPU per op.
  */
 import { describe, expect, it } from "vitest";
-import type { BenchOptions } from "../../client/bench-args";
-import { type BenchTarget, type LoadHooks, type Progress, keyOf, runLoad, seededRng } from "../../client/bench-load";
+import type { BenchOptions } from "../../bench/load-args";
+import { type BenchTarget, type LoadHooks, type Progress, keyOf, runLoad, seededRng } from "../../bench/load";
 import type { Clock } from "../../common/env";
 import { nextTurn } from "../../common/real-env";
 

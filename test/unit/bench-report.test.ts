@@ -1,15 +1,15 @@
 /**
- * The bench report (client/bench-report.ts): the exact JSON line (one line, rounded numbers,
+ * The bench report (bench/load-report.ts): the exact JSON line (one line, rounded numbers,
  * NaN as null, error types sorted), the text report and the timeline table; and the tool
- * shell (client/bench-tool.ts) with a fake target: one JSON line on stdout, no progress line
+ * shell (bench/load-tool.ts) with a fake target: one JSON line on stdout, no progress line
  * when stdout is not a terminal, usage errors with exit 2.
  */
 import { describe, expect, it } from "vitest";
-import type { BenchArgsSpec } from "../../client/bench-args";
-import { Histogram } from "../../client/bench-histogram";
-import type { BenchTarget } from "../../client/bench-load";
-import { type BenchResult, formatJson, formatProgress, formatText, formatTimeline, latencyOf } from "../../client/bench-report";
-import { runBenchTool } from "../../client/bench-tool";
+import type { BenchArgsSpec } from "../../bench/load-args";
+import { Histogram } from "../../bench/histogram";
+import type { BenchTarget } from "../../bench/load";
+import { type BenchResult, formatJson, formatProgress, formatText, formatTimeline, latencyOf } from "../../bench/load-report";
+import { runBenchTool } from "../../bench/load-tool";
 
 const result: BenchResult = {
   target: "shardkv", workload: "mixed:95", keys: 1000, valueBytes: 128, concurrency: 64, warmupMs: 2000,

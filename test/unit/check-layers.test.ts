@@ -131,6 +131,21 @@ describe("check-layers", () => {
     expect(violations[0]!.detail).toContain("controller/shard-of.ts");
   });
 
+  it("bench: only bench/, test/ and the CLI's `shardkv bench` entry import bench/", () => {
+    const { violations } = check({
+      "bench/load.ts": 'import { delay } from "../common/real-env";\nexport const load = delay;\n',
+      "bench/shardkv-bench.ts": 'import { load } from "./load";\nimport { route } from "../client/client";\nexport const main = [load, route];\n',
+      "client/cli.ts": 'const { main } = await import("../bench/shardkv-bench");\nexport { main };\n',
+      "client/other.ts": 'import { main } from "../bench/shardkv-bench";\nimport { load } from "../bench/load";\nexport const o = [main, load];\n',
+      "shard-server/s.ts": 'import { load } from "../bench/load";\nexport const s = load;\n',
+      "test/unit/b.test.ts": 'import { load } from "../../bench/load";\nexport const t = load;\n',
+    });
+    expect(rulesOf(violations)).toEqual([
+      "client/other.ts:1: bench", "client/other.ts:2: bench", "shard-server/s.ts:1: bench",
+    ]);
+    expect(violations[0]!.detail).toContain("only bench/ and test/ may import bench/");
+  });
+
   it("test-import: nothing outside test/ imports test/", () => {
     const { violations } = check({
       "deploy/launch.ts": 'export { x } from "../test/lib/h";\n',

@@ -6,8 +6,8 @@
  * Prints the process CPU (user + system, all threads) per put of each round, and the minimum
  * and median over the rounds: the minimum is the least disturbed by the rest of the machine.
  *
- *   npx tsx deploy/bench/apply-path.ts            # BATCH=15 puts per batch, 500 batches per round, 7 rounds
- *   BATCH=1 ROUNDS=3 npx tsx deploy/bench/apply-path.ts   # also BATCHES (per round), WARMUP (batches)
+ *   npx tsx bench/apply-path.ts            # BATCH=15 puts per batch, 500 batches per round, 7 rounds
+ *   BATCH=1 ROUNDS=3 npx tsx bench/apply-path.ts   # also BATCHES (per round), WARMUP (batches)
  *
  * (docs/benchmarks.md, "Performance work", changes 13-15.) The commands, the encoding and the
  * key space are those of `shardkv bench --workload put` at its defaults: one client, 10,000
@@ -16,13 +16,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../../common/ids";
-import { shardOf } from "../../controller/shard-of";
-import type { Entry } from "../../raft/core/types";
-import { RocksLogStore } from "../../raft/storage/rocks-log-store";
-import { encodeCommand } from "../../shard-server/codec";
-import { RocksShardStateMachine } from "../../shard-server/rocks-state";
-import type { ShardOp } from "../../shard-server/types";
+import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../common/ids";
+import { shardOf } from "../controller/shard-of";
+import type { Entry } from "../raft/core/types";
+import { RocksLogStore } from "../raft/storage/rocks-log-store";
+import { encodeCommand } from "../shard-server/codec";
+import { RocksShardStateMachine } from "../shard-server/rocks-state";
+import type { ShardOp } from "../shard-server/types";
 
 const shardCount = 64;
 const batch = Number(process.env.BATCH ?? 15);

@@ -1,16 +1,16 @@
 /**
  * `shardkv bench`: the load generator of the data CLI (client/cli.ts dispatches to
- * benchMain). Flags in client/bench-args.ts, the runner in client/bench-load.ts, the report in
- * client/bench-report.ts; this file is the shardkv side (one ShardKV client object shared by
- * every worker: it carries many operations in flight). The terminal I/O is client/bench-tool.ts,
- * shared with the etcd load generator (deploy/bench/etcd-load.ts).
+ * benchMain). Flags in bench/load-args.ts, the runner in bench/load.ts, the report in
+ * bench/load-report.ts; this file is the shardkv side (one ShardKV client object shared by
+ * every worker: it carries many operations in flight). The terminal I/O is bench/load-tool.ts,
+ * shared with the etcd load generator (bench/etcd-load.ts).
  */
 import { InvalidArgumentError, ShardKVError } from "../common/errors";
 import { shardOf } from "../controller/shard-of";
-import type { BenchArgsSpec } from "./bench-args";
-import type { BenchTarget } from "./bench-load";
-import { type BenchIo, runBenchTool } from "./bench-tool";
-import { ShardKV, valueBytesMax } from "./shardkv";
+import type { BenchArgsSpec } from "./load-args";
+import type { BenchTarget } from "./load";
+import { type BenchIo, runBenchTool } from "./load-tool";
+import { ShardKV, valueBytesMax } from "../client/shardkv";
 
 export const shardkvBenchSpec: BenchArgsSpec = {
   tool: "shardkv bench",

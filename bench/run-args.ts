@@ -1,12 +1,13 @@
 /**
- * Flags of `npm run bench` (deploy/bench/run.ts). Pure (test/unit/bench-doc.test.ts).
+ * Flags of `npm run bench` (bench/run.ts). Pure (test/unit/bench-doc.test.ts).
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDuration, usage } from "../../common/cli-args";
+import { parseDuration, usage } from "../common/cli-args";
+import { matrix } from "./report";
 
 /** The repository root (docs/benchmarks.md is the default output). */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface RunOptions {
   readonly quick: boolean;
@@ -22,6 +23,17 @@ export interface RunOptions {
    * docs/benchmarks.md is not written. Undefined: the full run.
    */
   readonly only?: readonly ScenarioName[];
+  /** `--cells`: only these cells of the matrix (ids as "put@64"), in the matrix's order. Undefined: all. */
+  readonly cells?: readonly string[];
+}
+
+function parseCells(flag: string, v: string): string[] {
+  const ids = matrix.map((c) => c.id);
+  const names = v.split(",");
+  for (const n of names) {
+    if (!ids.includes(n)) throw usage(flag, `want cells of the matrix (comma-separated): ${ids.join(", ")}; got ${JSON.stringify(n)}`);
+  }
+  return ids.filter((id) => names.includes(id));
 }
 
 /** The scenarios `--scenario` runs, in the order they run. */
@@ -37,7 +49,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
   return scenarioNames.filter((n) => names.includes(n));
 }
 
-export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--out FILE]
+export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--out FILE]
        npm run bench -- --scenario NAME[,NAME...] [--quick]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
@@ -52,6 +64,9 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
   --duration D   measured time per cell (default 20s; quick 2s)
   --warmup D     warmup per cell (default 2s; quick 500ms)
   --keys N       key space (default 10000; quick 1000)
+  --cells C      only these cells of the matrix, comma-separated workload@clients:
+                 ${matrix.map((c) => c.id).join(", ")}
+                 (the others show "-"; the repeats of put@64 run only with it)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
   --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
                  written): ${scenarioNames.join(", ")}.
@@ -70,6 +85,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
   let out = join(root, "docs", "benchmarks.md");
   let scenarios = true;
   let only: ScenarioName[] | undefined;
+  let cells: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -92,12 +108,14 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
       }
       case "--out": out = resolve(value()); break;
       case "--scenario": only = parseScenarios(a, value()); break;
+      case "--cells": cells = parseCells(a, value()); break;
       default: throw usage("option", `unknown option ${JSON.stringify(a)} (see --help)`);
     }
   }
   if (only && !scenarios) throw usage("--scenario", "give either --scenario or --no-scenarios, not both");
   return {
     ...(only ? { only } : {}),
+    ...(cells ? { cells } : {}),
     quick,
     etcd,
     durationMs: durationMs ?? (quick ? 2_000 : 20_000),

@@ -1,6 +1,6 @@
 /**
- * Command-line parsing of the load generators: `shardkv bench` (client/bench.ts) and the etcd
- * load generator (deploy/bench/etcd-load.ts) take the same flags, so the two measure the same
+ * Command-line parsing of the load generators: `shardkv bench` (bench/shardkv-bench.ts) and the etcd
+ * load generator (bench/etcd-load.ts) take the same flags, so the two measure the same
  * load shape. Pure: no I/O; every malformed flag is a UsageError naming the flag
  * (test/unit/bench-args.test.ts).
  */

@@ -17,15 +17,15 @@
  * a longer phase at the same count. Appends are checked exactly at the end
  * (deploy/local/append-history.ts), so speed bought with lost or doubled writes fails the run.
  */
-import { TimeoutError } from "../../common/errors";
-import { parseFailpointSpec } from "../../common/failpoints";
-import type { GroupId } from "../../common/ids";
-import { delay, realClock, realRng } from "../../common/real-env";
-import { Histogram } from "../../client/bench-histogram";
-import { ShardKV } from "../../client/shardkv";
-import { FailpointAdminClient } from "../../raft/transport/failpoint-admin";
-import { AppendHistory, type AppendCheck } from "../local/append-history";
-import type { LocalCluster } from "../local/cluster";
+import { TimeoutError } from "../common/errors";
+import { parseFailpointSpec } from "../common/failpoints";
+import type { GroupId } from "../common/ids";
+import { delay, realClock, realRng } from "../common/real-env";
+import { Histogram } from "./histogram";
+import { ShardKV } from "../client/shardkv";
+import { FailpointAdminClient } from "../raft/transport/failpoint-admin";
+import { AppendHistory, type AppendCheck } from "../deploy/local/append-history";
+import type { LocalCluster } from "../deploy/local/cluster";
 
 /** The faults of the lossy phase: what issue reports of users saw (docs/failpoints.md). */
 export const lossySpecDefault = "drop-request=0.1,drop-reply=0.1,delay=27";

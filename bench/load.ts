@@ -1,21 +1,21 @@
 /**
- * The closed-loop load runner shared by `shardkv bench` (client/bench.ts) and the etcd load
- * generator (deploy/bench/etcd-load.ts): one piece of measurement logic, two targets.
+ * The closed-loop load runner shared by `shardkv bench` (bench/shardkv-bench.ts) and the etcd load
+ * generator (bench/etcd-load.ts): one piece of measurement logic, two targets.
  *
  * Phases: preload (read workloads: every key written once, in batches), warmup (load, not
  * counted), measured phase. `concurrency` workers each keep one operation in flight against
  * one target object. An operation is measured when it starts inside the measured phase; the
  * phase ends after its duration (no new operations start) or once N operations have started,
  * and its length runs to the completion of its last operation. Latency goes into a histogram
- * in microseconds (client/bench-histogram.ts), never a sorted array of samples.
+ * in microseconds (bench/histogram.ts), never a sorted array of samples.
  *
  * Time comes from the Clock seam (realClock in the tools), CPU time from a callback, so the
  * runner is tested with a fake clock and a fake target (test/unit/bench-load.test.ts).
  */
 import type { Clock, Rng } from "../common/env";
-import { type BenchOptions, timelineWindowMs, workloadName, workloadReads } from "./bench-args";
-import { Histogram } from "./bench-histogram";
-import { type BenchResult, type TimelineWindow, latencyOf } from "./bench-report";
+import { type BenchOptions, timelineWindowMs, workloadName, workloadReads } from "./load-args";
+import { Histogram } from "./histogram";
+import { type BenchResult, type TimelineWindow, latencyOf } from "./load-report";
 
 /** What a load generator drives: one client object of the store under test. */
 export interface BenchTarget {

@@ -1,9 +1,9 @@
 /**
  * The result of one load run and its two printed forms: a short text report and exactly one
  * JSON line (`--json`). Shared by `shardkv bench` and the etcd load generator so both print
- * the same fields; deploy/bench/run.ts reads the JSON line. Pure (test/unit/bench-report.test.ts).
+ * the same fields; bench/run.ts reads the JSON line. Pure (test/unit/bench-report.test.ts).
  */
-import type { Histogram } from "./bench-histogram";
+import type { Histogram } from "./histogram";
 
 /** Latency summary in milliseconds. */
 export interface LatencyMs {

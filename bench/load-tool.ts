@@ -1,13 +1,13 @@
 /**
- * The I/O shell shared by the load generators (`shardkv bench`, client/bench.ts, and the etcd
- * load generator, deploy/bench/etcd-load.ts): parse the flags, connect, run the load
- * (client/bench-load.ts), show the live progress line on a terminal only, print the report.
+ * The I/O shell shared by the load generators (`shardkv bench`, bench/shardkv-bench.ts, and the etcd
+ * load generator, bench/etcd-load.ts): parse the flags, connect, run the load
+ * (bench/load.ts), show the live progress line on a terminal only, print the report.
  */
 import { exitFailure } from "../common/cli-args";
 import { realClock } from "../common/real-env";
-import { type BenchArgsSpec, type BenchOptions, benchUsage, parseBenchArgs } from "./bench-args";
-import { type BenchTarget, runLoad } from "./bench-load";
-import { formatJson, formatProgress, formatText, formatTimeline } from "./bench-report";
+import { type BenchArgsSpec, type BenchOptions, benchUsage, parseBenchArgs } from "./load-args";
+import { type BenchTarget, runLoad } from "./load";
+import { formatJson, formatProgress, formatText, formatTimeline } from "./load-report";
 
 /** How a tool connects to its store: a target and how to close it. */
 export type Connect = (o: BenchOptions) => Promise<{ readonly target: BenchTarget; close(): void }>;

@@ -1,16 +1,16 @@
 /**
- * One run of a load generator as a child process, for `npm run bench` (deploy/bench/run.ts)
- * and its scenarios (deploy/bench/scenarios.ts): its JSON line, and the CPU the daemons spent
+ * One run of a load generator as a child process, for `npm run bench` (bench/run.ts)
+ * and its scenarios (bench/scenarios.ts): its JSON line, and the CPU the daemons spent
  * during its measured phase (utime + stime from /proc/<pid>/stat, sampled at its phase marks).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { delay, realClock } from "../../common/real-env";
+import { delay, realClock } from "../common/real-env";
 import type { CellOutcome } from "./report";
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const shardkvBin = join(root, "bin", "shardkv");
 
 // ---------------------------------------------------------------- CPU accounting

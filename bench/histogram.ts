@@ -1,7 +1,7 @@
 /**
  * A latency histogram with logarithmic buckets, HdrHistogram-style (Gil Tene's HdrHistogram:
  * "sub-buckets" of equal width inside power-of-two buckets), for `shardkv bench` and the etcd
- * load generator (deploy/bench/etcd-load.ts). Memory is bounded by the value range, not the
+ * load generator (bench/etcd-load.ts). Memory is bounded by the value range, not the
  * number of samples: millions of operations cost the same few kilobytes.
  *
  * Values are recorded as non-negative integers in a caller-chosen unit (the bench records

@@ -1,9 +1,16 @@
 /**
  * The etcd side of the benchmark: the same load generator as `shardkv bench` (the flags of
- * client/bench-args.ts, the runner of client/bench-load.ts, the report of
- * client/bench-report.ts; only the target differs) driving etcd through the `etcd3` package.
+ * bench/load-args.ts, the runner of bench/load.ts, the report of
+ * bench/load-report.ts; only the target differs) driving etcd through the `etcd3` package.
  *
- *   npx tsx deploy/bench/etcd-load.ts --endpoints 127.0.0.1:2379,... --workload get --concurrency 64 --json
+ *   npx tsx bench/etcd-load.ts --endpoints 127.0.0.1:2379,... --workload get --concurrency 64 --json
+ *
+ * The load goes to etcd's leader, as shardkv's client sends each request to its group's leader:
+ * the members given are only asked which member leads (etcdLeader), and the workers' client
+ * talks to that member alone. Spread over every member, as the etcd3 client does by default
+ * (a random member per call), two operations in three would reach a follower, which forwards
+ * a put to the leader and asks the leader for a read's index: an extra hop the shardkv side does
+ * not pay. Each run of the load generator looks the leader up once, when it connects.
  *
  * Operations, each on one Etcd3 client object shared by every worker:
  *   get     a range request with the default serializable=false: linearizable (etcd confirms
@@ -19,10 +26,10 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Etcd3 } from "etcd3";
-import type { BenchArgsSpec } from "../../client/bench-args";
-import type { BenchTarget } from "../../client/bench-load";
-import { runBenchTool } from "../../client/bench-tool";
-import { wallClockMs } from "../../common/real-env";
+import type { BenchArgsSpec } from "./load-args";
+import type { BenchTarget } from "./load";
+import { runBenchTool } from "./load-tool";
+import { wallClockMs } from "../common/real-env";
 
 /** etcd's default --max-request-bytes is 1.5 MiB; values stay within the shardkv limit. */
 export const etcdLoadSpec: BenchArgsSpec = {
@@ -63,14 +70,47 @@ export function etcdTarget(client: Etcd3): BenchTarget {
   };
 }
 
+/** The member that leads: its name and the client URL it advertises ("http://host:port"). */
+export interface EtcdLeader {
+  readonly name: string;
+  readonly url: string;
+}
+
+/**
+ * Which member leads, asked of `client` (any member answers): a Status call names the leader's
+ * member id, the member list its client URLs. Throws when the answering member knows no leader
+ * or the leader advertises no client URL.
+ */
+export async function etcdLeader(client: Etcd3): Promise<EtcdLeader> {
+  const status = await client.maintenance.status();
+  const { members } = await client.cluster.memberList({ linearizable: true });
+  const leader = members.find((m) => m.ID === status.leader);
+  if (status.leader === "0" || !leader) throw new Error(`etcd member ${status.header.member_id} knows no leader (members: ${members.map((m) => m.name).join(", ")})`);
+  const url = leader.clientURLs[0];
+  if (url === undefined) throw new Error(`etcd's leader ${leader.name} advertises no client URL`);
+  return { name: leader.name, url };
+}
+
+/** One client of `hosts` ("http://host:port") with the load's deadline on every call. */
+function etcdClient(hosts: readonly string[], timeoutMs: number): Etcd3 {
+  return new Etcd3({
+    hosts: [...hosts],
+    dialTimeout: timeoutMs,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: wallClockMs() + timeoutMs }),
+  });
+}
+
 export async function etcdLoadMain(argv: readonly string[]): Promise<number> {
   return runBenchTool(etcdLoadSpec, async (o) => {
-    const client = new Etcd3({
-      hosts: o.addresses.map((a) => `http://${a}`),
-      dialTimeout: o.timeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: wallClockMs() + o.timeoutMs }),
-    });
-    // Fail fast (exit 1) when no member answers, like ShardKV.connect.
+    // Fails fast (exit 3) when no member answers, like ShardKV.connect.
+    const probe = etcdClient(o.addresses.map((a) => `http://${a}`), o.timeoutMs);
+    let leader: EtcdLeader;
+    try {
+      leader = await etcdLeader(probe);
+    } finally {
+      probe.close();
+    }
+    const client = etcdClient([leader.url], o.timeoutMs);
     await client.get("shardkv-bench-probe").buffer();
     return { target: etcdTarget(client), close: () => client.close() };
   }, argv);

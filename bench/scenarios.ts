@@ -1,16 +1,16 @@
 /**
- * The scenario benchmarks of `npm run bench` (deploy/bench/run.ts), each on a running
+ * The scenario benchmarks of `npm run bench` (bench/run.ts), each on a running
  * LocalCluster with `shardkv bench --timeline` as the load:
  *   failover    kill -9 of group 1's leader under a put load: how long writes stall;
  *   shard move  a large shard moved between groups under load: how long it takes, and the
  *               p99 of the other shards (the load excludes the moving shard) before and during;
  *   restart     a server holding 1 GiB killed and started again: how long until it serves.
  */
-import type { GroupId } from "../../common/ids";
-import { realClock, delay } from "../../common/real-env";
-import { ShardKV } from "../../client/shardkv";
-import { shardOf } from "../../controller/shard-of";
-import { type LocalCluster, shardStateName } from "../local/cluster";
+import type { GroupId } from "../common/ids";
+import { realClock, delay } from "../common/real-env";
+import { ShardKV } from "../client/shardkv";
+import { shardOf } from "../controller/shard-of";
+import { type LocalCluster, shardStateName } from "../deploy/local/cluster";
 import { runCell, shardkvBin } from "./cell";
 import {
   type BenchJson, type FailoverResult, type RestartResult, type ShardMoveResult, type WindowJson, failoverResumeMs, meanRate, windowP99s,

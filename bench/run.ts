@@ -6,49 +6,52 @@
  * kept).
  *
  * Each cell of the matrix is one run of the load generator as a child process
- * (`bin/shardkv bench ... --json --phase-marks`, or deploy/bench/etcd-load.ts with the same
- * flags). Cluster-wide CPU per 1,000 operations: the sum of utime + stime of every daemon
+ * (`bin/shardkv bench ... --json --phase-marks`, or bench/etcd-load.ts with the same
+ * flags). Server CPU per 1,000 operations: the sum of utime + stime of every daemon
  * (/proc/<pid>/stat) sampled when the child reports the start and the end of its measured
- * phase, divided by the operations it measured. The etcd cluster is up beside the 1-group
- * cluster and each etcd cell runs right after the shardkv cell of the same shape, the system
- * not measured paused (SIGSTOP): on a shared machine whose speed drifts over minutes, paired
- * cells keep the drift out of the ratios. Puts at 64 run twice more in pairs (etcd first in
+ * phase, divided by the operations it measured; beside it the client CPU, which the child
+ * measures over the same phase in its own process (process.cpuUsage()). The etcd load
+ * generator sends its load to etcd's leader, as shardkv's client does to its groups' leaders.
+ * The etcd cluster is up beside the 1-group cluster and each etcd cell runs right after the
+ * shardkv cell of the same shape, the system not measured paused (SIGSTOP): on a shared
+ * machine whose speed drifts over minutes, paired cells keep the drift out of the ratios. Puts at 64 run twice more in pairs (etcd first in
  * one of them): the targets for puts at 64 compare medians of three.
  *
  *   npm run bench                           # the full matrix (20 s per cell) and the scenarios: about 25 minutes
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
  *   npm run bench -- --no-etcd --duration 10s
+ *   npm run bench -- --quick --no-scenarios --cells put@64,get@64 --out /tmp/b.md   # two cells
  *
- * Scenarios (deploy/bench/scenarios.ts), after the 1-group cells: restart of a follower holding
+ * Scenarios (bench/scenarios.ts), after the 1-group cells: restart of a follower holding
  * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
  * load: the stall of writes, in 100 ms windows); after the 3-group cells: a 100 MiB shard
  * moved between groups under load after the 3-group cells (its duration, and the p99 of the
  * other shards before and during).
  *
  * `--scenario NAME[,NAME...]` runs only those scenarios (failover, restart, shard-move, and
- * unreliable: deploy/bench/unreliable.ts, a leave and a join under load on a clean and then on a
+ * unreliable: bench/unreliable.ts, a leave and a join under load on a clean and then on a
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
- * --out FILE (default docs/benchmarks.md), --help.
+ * --cells C, --out FILE (default docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../../common/cli-args";
-import { realClock, wallClockMs } from "../../common/real-env";
-import { LocalCluster, type LocalClusterOptions } from "../local/cluster";
+import { UsageError } from "../common/cli-args";
+import { realClock, wallClockMs } from "../common/real-env";
+import { LocalCluster, type LocalClusterOptions } from "../deploy/local/cluster";
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
-  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, matrix, renderSection, replaceSection,
+  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, clientCpuPer1k, cpuPer1k, matrix, renderSection, replaceSection,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
 import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
 import { renderUnreliable, runUnreliable } from "./unreliable";
 
-const etcdLoad = join(root, "deploy", "bench", "etcd-load.ts");
+const etcdLoad = join(root, "bench", "etcd-load.ts");
 const tsxLoader = join(root, "node_modules", "tsx", "dist", "loader.mjs");
 
 const idleMsOf = (o: RunOptions): number => (o.quick ? 1_000 : 5_000);
@@ -75,7 +78,10 @@ function say(line: string): void {
 function summary(outcome: CellOutcome): string {
   if (!outcome.ok) return `FAILED: ${outcome.error}`;
   const r = outcome.result;
-  const cpu = outcome.daemonCpuSeconds !== undefined && r.ops > 0 ? `, cluster CPU ${(outcome.daemonCpuSeconds / r.ops * 1000).toFixed(3)} s/1k ops` : "";
+  const server = cpuPer1k(outcome);
+  const client = clientCpuPer1k(outcome);
+  const cpu = (server !== undefined ? `, server CPU ${server.toFixed(3)}` : "") + (client !== undefined ? `, client CPU ${client.toFixed(3)}` : "") +
+    (server !== undefined || client !== undefined ? " s/1k ops" : "");
   const errs = r.errors.total > 0 ? `, ${r.errors.total} errors` : "";
   return `${r.opsPerSec} ops/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${cpu}${errs}`;
 }
@@ -262,25 +268,27 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
         for (const n of names) await cluster.resume(n);
       }
     };
-    for (const cell of matrix) {
+    for (const cell of matrix.filter((c) => o.cells?.includes(c.id) ?? true)) {
       out.set(cell.id, await ours(cell));
       if (etcd) etcd.cells.set(cell.id, await theirs(etcd, cell));
     }
     let writeRepeats: SystemRun["writeRepeats"];
     if (etcd) {
       const cell = matrix.find((c) => c.id === "put@64")!;
-      const repeats = { shardkv: [] as CellOutcome[], etcd: [] as CellOutcome[] };
-      say(`  puts at 64 again, ${writeRepeatPairs} more pairs (its targets compare medians)`);
-      for (let i = 0; i < writeRepeatPairs; i++) {
-        if (i % 2 === 0) {
-          repeats.etcd.push(await theirs(etcd, cell));
-          repeats.shardkv.push(await ours(cell));
-        } else {
-          repeats.shardkv.push(await ours(cell));
-          repeats.etcd.push(await theirs(etcd, cell));
+      if (o.cells?.includes(cell.id) ?? true) {
+        const repeats = { shardkv: [] as CellOutcome[], etcd: [] as CellOutcome[] };
+        say(`  puts at 64 again, ${writeRepeatPairs} more pairs (its targets compare medians)`);
+        for (let i = 0; i < writeRepeatPairs; i++) {
+          if (i % 2 === 0) {
+            repeats.etcd.push(await theirs(etcd, cell));
+            repeats.shardkv.push(await ours(cell));
+          } else {
+            repeats.shardkv.push(await ours(cell));
+            repeats.etcd.push(await theirs(etcd, cell));
+          }
         }
+        writeRepeats = repeats;
       }
-      writeRepeats = repeats;
       await etcd.stop();
     }
     if (!o.scenarios) return { cells: out, idleCores: idle, writeRepeats };
@@ -389,7 +397,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
     cellCommand: {
       shardkv: `bin/shardkv bench --controllers <the 3 controllers> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
-      etcd: `npx tsx deploy/bench/etcd-load.ts --endpoints <the 3 members> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
+      etcd: `npx tsx bench/etcd-load.ts --endpoints <the 3 members> ${cellFlags({ id: "", workload: "put", concurrency: 64 }, o).join(" ")} --json`,
     },
     results,
     idleCores: idle,

@@ -1,12 +1,12 @@
 /**
- * A 3-member etcd cluster on loopback for the side-by-side benchmark (deploy/bench/run.ts):
+ * A 3-member etcd cluster on loopback for the side-by-side benchmark (bench/run.ts):
  * Debian's `etcd-server` package (installed with apt-get when `etcd` is missing), data
  * directories under a given directory, free loopback ports (never the well-known ones, etcd's
  * 2379/2380 included), started together, healthy when every member answers /health with
  * "true", stopped with SIGTERM then SIGKILL. Every member is SIGKILLed when this process
  * exits, so no etcd outlives the benchmark.
  *
- * As a script: `npx tsx deploy/bench/etcd-cluster.ts [--dir DIR] [--members N]` starts a
+ * As a script: `npx tsx bench/etcd-cluster.ts [--dir DIR] [--members N]` starts a
  * cluster, prints its client endpoints, and stops it on Ctrl-C / SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -15,8 +15,8 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { delay, realClock } from "../../common/real-env";
-import { freePorts } from "../raft-demo/cluster";
+import { delay, realClock } from "../common/real-env";
+import { freePorts } from "../deploy/raft-demo/cluster";
 
 /**
  * Ports never handed to a member: etcd's defaults (an etcd of the machine may run there) and
