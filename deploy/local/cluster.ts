@@ -494,6 +494,23 @@ export class LocalCluster {
     });
   }
 
+  /**
+   * Stops one node as `down()` stops every node: SIGTERM (and SIGCONT), SIGKILL after
+   * `graceMs`; resolves once it is gone with how it ended ("term", or "kill" when it needed
+   * SIGKILL). Its address and data directory stay for `restart`.
+   */
+  async stop(name: string, graceMs = graceMsDefault): Promise<"term" | "kill"> {
+    const { node } = this.find(this.layout, name);
+    const how = await stopNode(node.pid, node.dataDir, graceMs);
+    if (how === "none") throw new Error(`${name} is not running`);
+    await this.reaped(node.pid);
+    this.update((l) => {
+      const n = this.find(l, name).node;
+      if (n.pid === node.pid) n.pid = null;
+    });
+    return how;
+  }
+
   /** SIGSTOP: the process stays but does nothing (a hung node). */
   pause(name: string): Promise<void> {
     return this.signal(name, "SIGSTOP", "running");

@@ -303,6 +303,9 @@ describe("three controller processes", () => {
       }));
     });
     await waitFor(() => caughtUp.size === ends.length, { timeoutMs: 10000, what: "every Watch to reach config 24" });
+    // One replica alone first (the launcher's single-node stop), then the rest.
+    expect(await cluster.stop("c1")).toBe("term");
+    expect(cluster.exits("c1").at(-1)).toBe("code 0");
     await cluster.down();
     for (const name of cluster.nodesOf("controllers")) {
       expect(cluster.exits(name).at(-1), `replica ${name}\n${logTail(cluster.node(name).log, 30)}`).toBe("code 0");
