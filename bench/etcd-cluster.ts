@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { delay, realClock } from "../common/real-env";
-import { freePorts } from "../deploy/raft-demo/cluster";
+import { freePorts } from "../deploy/local/process";
 
 /**
  * Ports never handed to a member: etcd's defaults (an etcd of the machine may run there) and

@@ -26,16 +26,17 @@ import { ControllerClient, type ControllerStatus } from "../../controller/client
 import type { Config } from "../../controller/config";
 import { shardkv } from "../../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
-import { freePorts } from "../raft-demo/cluster";
 import {
   allNodes, type ClusterFile, controllerName, dataDirOf, ensureDirs, type GroupEntry, gidsWithData, type LauncherFile,
   logFileOf, type NodeEntry, parseNodeName, readClusterFile, readLauncherFile, serverName, wipeClusterDir,
   writeClusterFile, writeLauncherFile,
 } from "./layout";
-import { logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
+import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
 
 export type ShardStatusReply = shardkv.kv.StatusReply;
+export type { ControllerStatus };
+export { controllerName, serverName };
 const ShardState = shardkv.kv.ShardState;
 
 /** Ports never handed to a daemon (well-known services that may run on a developer machine). */
@@ -51,8 +52,14 @@ export interface LocalClusterOptions {
   readonly dir: string;
   /** Controller replicas. Default 3. */
   readonly controllers?: number;
-  /** Shard groups, gids 1..groups. Default 3. */
+  /** Shard groups, gids 1..groups. Default 3; 0: controllers only. */
   readonly groups?: number;
+  /**
+   * false: start the groups but do not join them (the caller joins, e.g. with `shardctl`);
+   * `up` then waits only for every node to answer and the controllers to have a leader.
+   * Default true.
+   */
+  readonly join?: boolean;
   /** Replicas per group. Default 3. */
   readonly replicas?: number;
   /** Shard count. Default 64. */
@@ -67,6 +74,10 @@ export interface LocalClusterOptions {
   readonly extraArgs?: string[];
   /** Appended to every shard server's command line after extraArgs (e.g. --migration-rate). */
   readonly serverArgs?: string[];
+  /** Appended to every controller's command line after extraArgs (e.g. --snapshot-every). */
+  readonly controllerArgs?: string[];
+  /** Node name (`c2`, `g1n3`) -> flags appended last to that node's command line. */
+  readonly nodeArgs?: Record<string, string[]>;
   /** Added to every daemon's environment. */
   readonly env?: Record<string, string>;
   /** Progress lines ("started c1 ..."). Default: none. */
@@ -173,6 +184,10 @@ export class LocalCluster {
   /** Absolute cluster directory. */
   readonly dir: string;
   private readonly stubs = new Map<string, ShardKVStub>();
+  /** Node name -> how each run this handle started ended ("code 0", "signal SIGKILL"), oldest first. */
+  private readonly exitLog = new Map<string, string[]>();
+  /** pid -> resolves when that process (started by this handle) has exited and been reaped. */
+  private readonly exited = new Map<number, Promise<void>>();
   private ctlChange: ControllerClient | undefined;
   private ctlProbe: ControllerClient | undefined;
 
@@ -217,13 +232,20 @@ export class LocalCluster {
       nats: opts.nats ?? null,
       shards,
     };
-    writeLauncherFile(c.dir, { tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], env: opts.env ?? {} });
+    writeLauncherFile(c.dir, {
+      tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
+      nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {},
+    });
     writeClusterFile(c.dir, layout);
     try {
       for (const { name, node } of allNodes(layout)) c.start(layout, name, node);
       writeClusterFile(c.dir, layout);
       const names = allNodes(layout).map((n) => n.name);
       await c.waitAnswering(names, opts.timeoutMs ?? settleMsDefault);
+      if (nGroups === 0 || opts.join === false) {
+        await c.waitLeader("controllers", opts.timeoutMs ?? settleMsDefault);
+        return c;
+      }
       const groups = new Map(layout.groups.map((g) => [g.gid as GroupId, g.servers.map((s) => s.addr)]));
       const num = await c.controller().join(groups);
       c.say(`joined groups ${[...groups.keys()].join(", ")} (config ${num})`);
@@ -303,6 +325,92 @@ export class LocalCluster {
     return procState(n.pid, n.dataDir) !== "gone";
   }
 
+  /**
+   * How each run of the node that this handle started ended, oldest first: "code 0",
+   * "signal SIGKILL" (empty while its first run lasts, and for runs other processes started).
+   */
+  exits(name: string): readonly string[] {
+    this.find(this.layout, name);
+    return this.exitLog.get(name) ?? [];
+  }
+
+  /** The nodes of the controllers (`"controllers"`) or of group `gid`, in id order. */
+  private members(of: "controllers" | number): { name: string; node: NodeEntry }[] {
+    if (of === "controllers") return this.layout.controllers.map((n) => ({ name: controllerName(n.id), node: n }));
+    const g = this.layout.groups.find((x) => x.gid === of);
+    if (!g) throw new Error(`no group ${of} (groups: ${this.gids().join(", ") || "none"})`);
+    return g.servers.map((n) => ({ name: serverName(of, n.id), node: n }));
+  }
+
+  /** Node names of the controllers (`c1`, ...) or of group `gid` (`g<gid>n1`, ...), in id order. */
+  nodesOf(of: "controllers" | number): string[] {
+    return this.members(of).map((m) => m.name);
+  }
+
+  /** Ids of the controllers (or of group `gid`'s replicas) whose process runs, ascending. */
+  aliveIds(of: "controllers" | number): number[] {
+    return this.members(of).filter((m) => procState(m.node.pid, m.node.dataDir) !== "gone").map((m) => m.node.id);
+  }
+
+  /**
+   * Waits until exactly one running member of the controllers (or of group `gid`) is leader
+   * and a majority of the group's members agree on it (same leader, same term); returns its
+   * id. Throws after `timeoutMs` naming what it saw last.
+   */
+  async waitLeader(of: "controllers" | number, timeoutMs = 20_000): Promise<number> {
+    let leader = 0;
+    let why = "no member answered";
+    const what = of === "controllers" ? "a controller leader agreed by a majority" : `a leader of group ${of} agreed by a majority`;
+    await waitUntil(async () => {
+      const ms = this.members(of);
+      const ss = (await Promise.all(ms.map((m) => this.roleOf(m.name, m.node)))).filter((s) => s !== undefined);
+      const leaders = ss.filter((s) => s.role === "leader");
+      const l = leaders[0];
+      if (leaders.length !== 1 || !l) {
+        why = `${leaders.length} leaders among ${ss.length} answering of ${ms.length}`;
+        return false;
+      }
+      const agree = ss.filter((s) => s.leader === l.id && s.term === l.term).length;
+      why = `${agree} of ${ms.length} agree on leader ${l.id} in term ${l.term}`;
+      if (agree * 2 <= ms.length) return false;
+      leader = l.id;
+      return true;
+    }, { timeoutMs, what, why: () => why, intervalMs: 50 });
+    return leader;
+  }
+
+  /** A running node's view of its group's leadership, or undefined if it does not answer. */
+  private async roleOf(name: string, node: NodeEntry): Promise<{ id: number; role: string; term: number; leader: number } | undefined> {
+    if (procState(node.pid, node.dataDir) !== "running") return undefined;
+    const s = parseNodeName(name)?.kind === "controller" ? await this.controllerStatus(name, 700) : await this.replicaStatus(name, 700);
+    return s && { id: Number(s.id), role: s.role, term: Number(s.term), leader: Number(s.leader) };
+  }
+
+  /** The Status reply of controller `name` (`c1`), or undefined if it does not answer within `timeoutMs`. */
+  controllerStatus(name: string, timeoutMs = 1000): Promise<ControllerStatus | undefined> {
+    return this.probeController().status(this.node(name).addr, timeoutMs).catch(() => undefined);
+  }
+
+  /** The Status reply of shard server `name` (`g1n2`), or undefined if it does not answer within `timeoutMs`. */
+  replicaStatus(name: string, timeoutMs = 1000): Promise<ShardStatusReply | undefined> {
+    return this.serverStatus(this.node(name).addr, timeoutMs).catch(() => undefined);
+  }
+
+  /** The last `lines` lines of every node's log, each under `--- <node>` (for test failure messages). */
+  logTails(lines = 20): string {
+    return this.nodeNames().map((n) => `--- ${n}\n${logTail(this.node(n).log, lines)}`).join("\n");
+  }
+
+  /** Resolves once a process this handle started has exited and its exit is recorded (at most 2 s). */
+  private async reaped(pid: number | null): Promise<void> {
+    const p = pid === null ? undefined : this.exited.get(pid);
+    if (!p) return;
+    let cancel = (): void => undefined;
+    await Promise.race([p, new Promise<void>((r) => (cancel = realClock.after(2000, r)))]);
+    cancel();
+    this.exited.delete(pid!);
+  }
+
   private find(l: ClusterFile, name: string): { kind: "controller" | "server"; gid?: number; node: NodeEntry } {
     const p = parseNodeName(name);
     const hit = allNodes(l).find((n) => n.name === name);
@@ -322,20 +430,34 @@ export class LocalCluster {
       ...(launcher.tickMs !== undefined ? ["--tick-ms", String(launcher.tickMs)] : []),
       ...(l.nats !== null ? ["--nats", l.nats] : []),
     ];
+    const own = launcher.nodeArgs?.[name] ?? [];
     if (kind === "controller") {
       const peers = l.controllers.map((n) => `${n.id}=${n.addr}`).join(",");
-      return { kind, args: [...common, "--peers", peers, ...launcher.extraArgs] };
+      return { kind, args: [...common, "--peers", peers, ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
     }
     const g = l.groups.find((x) => x.gid === gid)!;
     const peers = g.servers.map((n) => `${n.id}=${n.addr}`).join(",");
     const controllers = l.controllers.map((n) => n.addr).join(",");
-    return { kind, args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? [])] };
+    return {
+      kind,
+      args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? []), ...own],
+    };
   }
 
   /** Spawns node `name` of layout `l` and records its pid in `node` (the caller writes the layout). */
   private start(l: ClusterFile, name: string, node: NodeEntry): void {
     const { kind, args } = this.argsOf(l, name);
-    const pid = spawnDaemon({ kind, args, logFile: node.log, env: this.launcher.env });
+    let exited!: () => void;
+    const done = new Promise<void>((r) => (exited = r));
+    const pid = spawnDaemon({
+      kind, args, logFile: node.log, env: this.launcher.env,
+      onExit: (how) => {
+        this.exitLog.set(name, [...(this.exitLog.get(name) ?? []), how]);
+        owned.delete(pid);
+        exited();
+      },
+    });
+    this.exited.set(pid, done);
     if (!this.detach) own(pid, node.dataDir);
     node.pid = pid;
     this.say(`started ${name} (pid ${pid}) on ${node.addr}, log ${node.log}`);
@@ -365,10 +487,28 @@ export class LocalCluster {
     const { node } = this.find(this.layout, name);
     if (!signalNode(node.pid, node.dataDir, "SIGKILL")) throw new Error(`${name} is not running`);
     if (!(await waitGone(node.pid, node.dataDir, 10_000))) throw new Error(`${name} (pid ${node.pid}) survived SIGKILL`);
+    await this.reaped(node.pid);
     this.update((l) => {
       const n = this.find(l, name).node;
       if (n.pid === node.pid) n.pid = null;
     });
+  }
+
+  /**
+   * Stops one node as `down()` stops every node: SIGTERM (and SIGCONT), SIGKILL after
+   * `graceMs`; resolves once it is gone with how it ended ("term", or "kill" when it needed
+   * SIGKILL). Its address and data directory stay for `restart`.
+   */
+  async stop(name: string, graceMs = graceMsDefault): Promise<"term" | "kill"> {
+    const { node } = this.find(this.layout, name);
+    const how = await stopNode(node.pid, node.dataDir, graceMs);
+    if (how === "none") throw new Error(`${name} is not running`);
+    await this.reaped(node.pid);
+    this.update((l) => {
+      const n = this.find(l, name).node;
+      if (n.pid === node.pid) n.pid = null;
+    });
+    return how;
   }
 
   /** SIGSTOP: the process stays but does nothing (a hung node). */
@@ -392,11 +532,17 @@ export class LocalCluster {
 
   /**
    * Starts the node again on the same address and data directory (stopping it first,
-   * gracefully, if it runs) and waits until it answers Status. Returns the new pid.
+   * gracefully, if it runs) and waits until it answers Status. Returns the new pid. `args`
+   * replaces the node's own extra flags (LocalClusterOptions.nodeArgs) from now on.
    */
-  async restart(name: string, opts: { graceMs?: number; timeoutMs?: number } = {}): Promise<number> {
+  async restart(name: string, opts: { graceMs?: number; timeoutMs?: number; args?: readonly string[] } = {}): Promise<number> {
     const { node } = this.find(this.layout, name);
     await stopNode(node.pid, node.dataDir, opts.graceMs ?? graceMsDefault);
+    await this.reaped(node.pid);
+    if (opts.args) {
+      const l = this.launcher;
+      writeLauncherFile(this.dir, { ...l, nodeArgs: { ...l.nodeArgs, [name]: [...opts.args] } });
+    }
     const pid = this.update((l) => {
       const n = this.find(l, name).node;
       this.start(l, name, n);
@@ -430,6 +576,7 @@ export class LocalCluster {
         }
         if (how !== "none") stopped.push(name);
         if (how === "kill") killed.push(name);
+        await this.reaped(node.pid);
         if (node.pid !== null) owned.delete(node.pid);
       }));
       await stop(live.filter((n) => n.gid !== undefined));
@@ -473,14 +620,19 @@ export class LocalCluster {
     return this.ctlProbe;
   }
 
-  /** The Status reply of the shard server at `addr` (throws the typed error). */
-  serverStatus(addr: string, timeoutMs = 1000): Promise<ShardStatusReply> {
+  /** A ShardKV stub for the server at `addr`, kept until close() or down(). */
+  shardStub(addr: string): ShardKVStub {
     let s = this.stubs.get(addr);
     if (!s) {
       s = shardKVStub(addr);
       this.stubs.set(addr, s);
     }
-    const stub = s;
+    return s;
+  }
+
+  /** The Status reply of the shard server at `addr` (throws the typed error). */
+  serverStatus(addr: string, timeoutMs = 1000): Promise<ShardStatusReply> {
+    const stub = this.shardStub(addr);
     return new Promise((res, rej) => {
       stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e, addr)) : res(r!)));
     });
@@ -614,14 +766,22 @@ export class LocalCluster {
   // ---------------------------------------------------------------- scale
 
   /**
-   * Starts a new group (gid: one above every gid this directory has seen, so an old data
-   * directory is never reused), joins it and waits until every shard is Serving again.
+   * Starts a new group (gid: `opts.gid`, else one above every gid this directory has seen; an
+   * old data directory is never reused), joins it and waits until every shard is Serving
+   * again. With `join: false` it only starts the servers and waits until each answers Status
+   * (the caller joins the group, or never does).
    */
-  async addGroup(opts: { replicas?: number; basePort?: number; timeoutMs?: number; onProgress?: (p: ServingProgress) => void } = {}): Promise<number> {
+  async addGroup(opts: {
+    gid?: number; replicas?: number; basePort?: number; join?: boolean; timeoutMs?: number; onProgress?: (p: ServingProgress) => void;
+  } = {}): Promise<number> {
     const replicas = opts.replicas ?? 3;
     const ports = await allocatePorts(replicas, opts.basePort, this.layout);
     const { gid, names } = this.update((l) => {
-      const gid = Math.max(0, ...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)) + 1;
+      const seen = [...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)];
+      if (opts.gid !== undefined && (!Number.isSafeInteger(opts.gid) || opts.gid < 1 || seen.includes(opts.gid))) {
+        throw new Error(`cannot add group ${opts.gid}: ${seen.includes(opts.gid) ? "this cluster has or had it" : "want an integer >= 1"}`);
+      }
+      const gid = opts.gid ?? Math.max(0, ...seen) + 1;
       const g: GroupEntry = {
         gid,
         servers: ports.map((p, i) => ({ id: i + 1, addr: `127.0.0.1:${p}`, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)) })),
@@ -632,6 +792,7 @@ export class LocalCluster {
     });
     const timeoutMs = opts.timeoutMs ?? settleMsDefault;
     await this.waitAnswering(names, timeoutMs);
+    if (opts.join === false) return gid;
     const num = await this.controller().join(new Map([[gid as GroupId, this.groupAddrs(gid)]]));
     this.say(`joined group ${gid} (config ${num})`);
     await this.waitAllServing(timeoutMs, opts.onProgress, names);

@@ -38,6 +38,10 @@ export interface LauncherFile {
   extraArgs: string[];
   /** Passed to every shard server after those (e.g. --migration-rate); absent in older files. */
   serverArgs?: string[];
+  /** Passed to every controller after extraArgs (e.g. --snapshot-every); absent in older files. */
+  controllerArgs?: string[];
+  /** Node name -> flags passed to that node last (e.g. failpoints on one server); absent in older files. */
+  nodeArgs?: Record<string, string[]>;
   /** Added to the environment of every daemon. */
   env: Record<string, string>;
 }

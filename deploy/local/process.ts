@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { delay, realClock } from "../../common/real-env";
@@ -101,13 +102,15 @@ export const daemonBin = {
 /**
  * Starts a daemon in its own process group, stdout and stderr appended to `logFile`, not
  * holding the launcher's event loop open (so `shardkv-local up` can exit while it runs).
- * Returns its pid.
+ * Returns its pid. `onExit` gets how it ended ("code 0", "signal SIGKILL") if it ends while
+ * this process runs.
  */
 export function spawnDaemon(opts: {
   kind: "controller" | "server";
   args: readonly string[];
   logFile: string;
   env: Record<string, string>;
+  onExit?: (how: string) => void;
 }): number {
   const log = openSync(opts.logFile, "a");
   try {
@@ -119,6 +122,7 @@ export function spawnDaemon(opts: {
     });
     if (child.pid === undefined) throw new Error(`cannot start ${daemonBin[opts.kind]}`);
     child.on("error", () => undefined);
+    child.once("exit", (code, signal) => opts.onExit?.(signal ? `signal ${signal}` : `code ${code}`));
     child.unref();
     return child.pid;
   } finally {
@@ -133,4 +137,21 @@ export function logTail(path: string, lines = 15): string {
   } catch {
     return "(no log)";
   }
+}
+
+/** `n` distinct free loopback ports (bind to port 0, read the port, close). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once("error", reject);
+      s.listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
 }

@@ -1,6 +1,6 @@
 /**
  * Real processes: `bin/shardkv bench` (bench/shardkv-bench.ts) against a small cluster (three
- * controllers and one group of three `shardkv-server` daemons, test/lib/shard-cluster.ts).
+ * controllers and one group of three `shardkv-server` daemons, deploy/local/cluster.ts).
  * `--ops N --json` prints exactly one JSON line with N operations counted, no errors and sane
  * latencies; a read workload preloads its keys, and the written keys are really there;
  * `--exclude-shard` keeps the load off one shard. No
@@ -10,39 +10,38 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GroupId } from "../../common/ids";
 import { shardOf } from "../../controller/shard-of";
 import { type CliRun, runShardkv } from "../lib/run-cli";
-import { ShardCluster, TestKV } from "../lib/shard-cluster";
+import { LocalCluster } from "../../deploy/local/cluster";
+import { TestKV } from "../lib/test-kv";
 
 
 type Run = CliRun;
 
 describe("shardkv bench against a running cluster", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-bench-"));
-    cluster = await ShardCluster.start({ dir, shards: 8 });
-    const addrs = await cluster.startGroup(1);
-    await cluster.controller.join(new Map([[1 as GroupId, addrs]]));
+    // Three controllers and group 1 (three replicas), joined; every shard Serving.
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`bench test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   const onFail = () => onTestFailed(() => {
     failed = true;
-    if (cluster) process.stderr.write(cluster.allLogTails(30) + "\n");
+    if (cluster) process.stderr.write(cluster.logTails(30) + "\n");
   });
 
   function bench(args: readonly string[]): Promise<Run> {
-    return runShardkv(["bench", "--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args]);
+    return runShardkv(["bench", "--controllers", cluster!.controllerAddrs().join(","), "--timeout", "20s", ...args]);
   }
 
 

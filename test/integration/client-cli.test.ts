@@ -1,7 +1,7 @@
 /**
  * Real processes: `bin/shardkv` (client/cli.ts) as a child process against a small cluster
  * (three `shardkv-controller` daemons and one group of three `shardkv-server` daemons, started
- * by test/lib/shard-cluster.ts). put/get/append/delete/cas round-trip; get of an absent key
+ * by deploy/local/cluster.ts). put/get/append/delete/cas round-trip; get of an absent key
  * exits 1 with empty stdout; --json parses; a value can come from stdin ("-"); an oversized
  * key fails with one line on stderr naming the limit and the size, and writes nothing; a dead
  * controller or group fails with exit 3 and one line naming it; a malformed address exits 2.
@@ -10,39 +10,38 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GroupId } from "../../common/ids";
 import { type CliRun, runShardkv } from "../lib/run-cli";
-import { ShardCluster, TestKV } from "../lib/shard-cluster";
+import { LocalCluster, serverName } from "../../deploy/local/cluster";
+import { TestKV } from "../lib/test-kv";
 
 
 type Run = CliRun;
 
 describe("bin/shardkv against a running cluster", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-cli-"));
-    cluster = await ShardCluster.start({ dir, shards: 8 });
-    const addrs = await cluster.startGroup(1);
-    await cluster.controller.join(new Map([[1 as GroupId, addrs]]));
+    // Three controllers and group 1 (three replicas), joined; every shard Serving.
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`client-cli test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   const onFail = () => onTestFailed(() => {
     failed = true;
-    if (cluster) process.stderr.write(cluster.allLogTails(30) + "\n");
+    if (cluster) process.stderr.write(cluster.logTails(30) + "\n");
   });
 
   /** Runs bin/shardkv --controllers <cluster> `args`, with `input` on stdin (else stdin closed). */
   function shardkv(args: readonly string[], input?: string | Buffer): Promise<Run> {
-    return runShardkv(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args], input);
+    return runShardkv(["--controllers", cluster!.controllerAddrs().join(","), "--timeout", "20s", ...args], input);
   }
 
 
@@ -142,11 +141,11 @@ describe("bin/shardkv against a running cluster", () => {
   it("a failure (the group is down) exits 3 with one line naming the group, unlike an absent key (1)", async () => {
     onFail();
     expect((await shardkv(["get", "no-such-key"])).code).toBe(1);
-    for (const id of cluster!.alive(1)) await cluster!.kill(1, id);
-    const r = await runShardkv(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "2s", "get", "no-such-key"]);
+    for (const id of cluster!.aliveIds(1)) await cluster!.kill(serverName(1, id));
+    const r = await runShardkv(["--controllers", cluster!.controllerAddrs().join(","), "--timeout", "2s", "get", "no-such-key"]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe("");
-    const servers = cluster!.addresses(1).map((a) => a.replace(/\./g, "\\.")).join(", ");
+    const servers = cluster!.groupAddrs(1).map((a) => a.replace(/\./g, "\\.")).join(", ");
     expect(r.stderr).toMatch(new RegExp(`^shardkv: get on shard \\d+ timed out after 2 s: cannot reach group 1 \\(${servers}\\): connection refused\n$`));
   });
 });

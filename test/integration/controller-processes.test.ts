@@ -29,36 +29,20 @@ import { fromServiceError } from "../../common/grpc-errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../../common/ids";
 import { realClock, wallClockMs } from "../../common/real-env";
 import { ControllerClient } from "../../controller/client";
-import { configFromWire, decodeConfig } from "../../controller/codec";
+import { decodeConfig } from "../../controller/codec";
 import { configsEqual, initialConfig, type Config } from "../../controller/config";
 import { controllerStub } from "../../controller/grpc-service";
 import { RocksControllerStateMachine } from "../../controller/rocks-state";
 import { ControllerCore, type ControllerOp } from "../../controller/state-machine";
 import type { shardkv } from "../../proto/gen/controller.js";
-import { ControllerCluster } from "../lib/controller-cluster";
+import { controllerName, LocalCluster } from "../../deploy/local/cluster";
+import { logTail } from "../../deploy/local/process";
+import { watchHistory } from "../lib/controller-history";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
 
 const shards = 16;
 const g = (n: number) => n as GroupId;
-
-/** Reads replica `address`'s history with Watch from 0 up to config `upTo`. */
-async function watchHistory(address: string, upTo: number, timeoutMs = 10000): Promise<Config[]> {
-  const stub = controllerStub(address);
-  const stream = stub.watch({ fromNum: 0 }, { deadline: new Date(wallClockMs() + timeoutMs) });
-  stream.on("error", () => {}); // the cancel below ends the stream with CANCELLED
-  const out: Config[] = [];
-  try {
-    for await (const w of stream as AsyncIterable<shardkv.controller.Config>) {
-      out.push(configFromWire(w));
-      if (out[out.length - 1]!.num >= upTo) break;
-    }
-  } finally {
-    stream.cancel();
-    stub.close();
-  }
-  return out;
-}
 
 /** Removes a test's directory, unless a test failed or SHARDKV_KEEP_LOGS=1: then says where its logs are. */
 function cleanUp(dir: string | undefined, failed: boolean): void {
@@ -87,7 +71,7 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 describe("three controller processes", () => {
   let dir: string;
-  let cluster: ControllerCluster;
+  let cluster: LocalCluster;
   let client: ControllerClient;
   let nc: NatsConnection;
   /** Config nums received on shardkv.config from this cluster, in arrival order. */
@@ -138,9 +122,9 @@ describe("three controller processes", () => {
   async function rawJoinAnyLeader(req: JoinReq): Promise<number> {
     let num = -1;
     await waitFor(async () => {
-      for (const id of cluster.alive()) {
+      for (const id of cluster.aliveIds("controllers")) {
         try {
-          num = await rawJoin(cluster.replica(id).address, req, 1000);
+          num = await rawJoin(cluster.node(controllerName(id)).addr, req, 1000);
           return true;
         } catch (e) {
           if (e instanceof InvalidArgumentError) throw e;
@@ -154,10 +138,10 @@ describe("three controller processes", () => {
   /** Every replica's Watch history and the leader's Query(n) equal the model. */
   async function checkHistories(): Promise<void> {
     const latest = expected.length - 1;
-    for (const r of cluster.replicas.values()) {
-      const h = await watchHistory(r.address, latest);
-      expect(h.map((c) => c.num), `history of replica ${r.id}`).toEqual(range(0, latest));
-      h.forEach((c, i) => expect(configsEqual(c, expected[i]!), `config ${i} on replica ${r.id}`).toBe(true));
+    for (const name of cluster.nodesOf("controllers")) {
+      const h = await watchHistory(cluster.node(name).addr, latest);
+      expect(h.map((c) => c.num), `history of replica ${name}`).toEqual(range(0, latest));
+      h.forEach((c, i) => expect(configsEqual(c, expected[i]!), `config ${i} on replica ${name}`).toBe(true));
     }
     for (let n = 0; n <= latest; n++) expect(configsEqual(await client.query(n), expected[n]!), `Query(${n})`).toBe(true);
     expect(configsEqual(await client.query(-1), expected[latest]!)).toBe(true);
@@ -180,13 +164,13 @@ describe("three controller processes", () => {
       },
     });
     await nc.flush();
-    cluster = await ControllerCluster.start({ dir, shards, natsUrl, snapshotEvery: 20 });
-    client = new ControllerClient({ controllers: cluster.addresses, deadlineMs: 20000 });
+    cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, nats: natsUrl, controllerArgs: ["--snapshot-every", "20"] });
+    client = new ControllerClient({ controllers: cluster.controllerAddrs(), deadlineMs: 20000 });
   });
 
   afterAll(async () => {
     client?.close();
-    await cluster?.stop();
+    await cluster?.down();
     await nc?.close();
     cleanUp(dir, failed);
   });
@@ -196,12 +180,12 @@ describe("three controller processes", () => {
       failed = true;
     });
     const t0 = realClock.nowMs();
-    const leader1 = await cluster.waitForLeader();
-    const term1 = (await cluster.status(leader1))!.term;
+    const leader1 = await cluster.waitLeader("controllers");
+    const term1 = (await cluster.controllerStatus(controllerName(leader1)))!.term;
 
     // A live Watch on a follower, opened before any change: it must see 0..10 in order.
-    const follower = cluster.alive().find((id) => id !== leader1)!;
-    const live = watchHistory(cluster.replica(follower).address, 10, 20000);
+    const follower = cluster.aliveIds("controllers").find((id) => id !== leader1)!;
+    const live = watchHistory(cluster.node(controllerName(follower)).addr, 10, 20000);
 
     // Phase 1: ten changes with one leader.
     for (const op of [joinOp(1), joinOp(2, 3), moveOp(0, 3), joinOp(4), leaveOp(2), moveOp(5, 1), joinOp(5, 6), leaveOp(1), moveOp(15, 5), joinOp(7)]) {
@@ -211,7 +195,7 @@ describe("three controller processes", () => {
     expect(liveHistory.map((c) => c.num)).toEqual(range(0, 10));
     liveHistory.forEach((c, i) => expect(configsEqual(c, expected[i]!)).toBe(true));
     await waitFor(() => published.includes(10), { timeoutMs: 5000, what: "config 10 on NATS" });
-    const s1 = await cluster.status(leader1);
+    const s1 = await cluster.controllerStatus(controllerName(leader1));
     if (s1?.role === "leader" && s1.term === term1) {
       // One leader throughout: every config exactly once, in order.
       expect(published).toEqual(range(1, 10));
@@ -220,12 +204,12 @@ describe("three controller processes", () => {
     }
 
     // A follower refuses Query and changes with NotLeader carrying the leader's address.
-    const stub = controllerStub(cluster.replica(follower).address);
+    const stub = controllerStub(cluster.node(controllerName(follower)).addr);
     const err = await new Promise<unknown>((resolve) => stub.query({ num: -1 }, new grpc.Metadata(), {}, (e) => resolve(e)));
     stub.close();
     const nl = fromServiceError(err);
     expect(nl).toBeInstanceOf(NotLeaderError);
-    expect((nl as NotLeaderError).leaderAddress).toBe(cluster.replica(leader1).address);
+    expect((nl as NotLeaderError).leaderAddress).toBe(cluster.node(controllerName(leader1)).addr);
 
     // Phase 2: twelve changes, with two leader kills (-9).
     //  - Change 4 is sent with an explicit request id; the leader acknowledges it and is killed
@@ -243,30 +227,30 @@ describe("three controller processes", () => {
         const want = model.apply({ clientId: rawId.toString("hex"), seq: 1, op, shardCount: shards }, ++modelIndex as LogIndex);
         expected.push(want.created!);
         const req = { id: { clientId: rawId, seq: 1 }, groups: [...op.groups].map(([gid, ss]) => ({ gid, servers: [...ss] })), force: true };
-        const leader = await cluster.waitForLeader();
-        expect(await rawJoin(cluster.replica(leader).address, req)).toBe(want.created!.num);
-        await cluster.kill(leader);
+        const leader = await cluster.waitLeader("controllers");
+        expect(await rawJoin(cluster.node(controllerName(leader)).addr, req)).toBe(want.created!.num);
+        await cluster.kill(controllerName(leader));
         killedIds.push(leader);
         // The retry drops `force`: a Join the log already applied is answered without the join
         // check (which would refuse: nothing listens at these addresses).
         expect(await rawJoinAnyLeader({ ...req, force: false })).toBe(want.created!.num);
         expect((await client.query(-1)).num).toBe(want.created!.num);
         await ackJoins(op, want.created!.num);
-        await cluster.restart(leader);
+        await cluster.restart(controllerName(leader));
       } else if (i === 6) {
-        const leader = await cluster.waitForLeader();
-        await Promise.all([change(op), cluster.kill(leader)]);
+        const leader = await cluster.waitLeader("controllers");
+        await Promise.all([change(op), cluster.kill(controllerName(leader))]);
         killedIds.push(leader);
       } else {
         await change(op);
       }
     }
-    const leader2 = await cluster.waitForLeader();
+    const leader2 = await cluster.waitLeader("controllers");
     expect(leader2).not.toBe(killedIds[1]);
     expect((await client.query(-1)).num).toBe(22);
     // The replica killed last restarts from disk and catches up (by log or by snapshot).
-    await cluster.restart(killedIds[1]!);
-    await waitFor(async () => (await cluster.status(killedIds[1]!))?.latestConfigNum === 22, {
+    await cluster.restart(controllerName(killedIds[1]!));
+    await waitFor(async () => (await cluster.controllerStatus(controllerName(killedIds[1]!)))?.latestConfigNum === 22, {
       timeoutMs: 15000, what: `replica ${killedIds[1]} to catch up`,
     });
     await checkHistories();
@@ -274,14 +258,14 @@ describe("three controller processes", () => {
     expect(firstArrivals(published)).toEqual(range(1, 22));
 
     // Snapshots keep the log bounded: with --snapshot-every 20 the leader has compacted.
-    const ls = (await cluster.status(leader2))!;
+    const ls = (await cluster.controllerStatus(controllerName(leader2)))!;
     expect(ls.snapshotIndex).toBeGreaterThan(0);
     expect(ls.firstIndex).toBeGreaterThan(1);
 
     // kill -9 of every replica at once, then a restart of all: the history is intact.
-    await Promise.all(cluster.alive().map((id) => cluster.kill(id)));
-    await Promise.all([...cluster.replicas.keys()].map((id) => cluster.restart(id)));
-    await cluster.waitForLeader();
+    await Promise.all(cluster.aliveIds("controllers").map((id) => cluster.kill(controllerName(id))));
+    await Promise.all(cluster.nodesOf("controllers").map((name) => cluster.restart(name)));
+    await cluster.waitLeader("controllers");
     await checkHistories();
 
     // ... and continues.
@@ -292,7 +276,10 @@ describe("three controller processes", () => {
     expect(firstArrivals(published)).toEqual(range(1, 24));
 
     // Nothing crashed on its own: every exit so far was one of our kill -9s.
-    for (const r of cluster.replicas.values()) expect(r.exits.every((e) => e === "signal SIGKILL"), `replica ${r.id}: ${r.exits.join(", ")}`).toBe(true);
+    for (const name of cluster.nodesOf("controllers")) {
+      const exits = cluster.exits(name);
+      expect(exits.every((e) => e === "signal SIGKILL"), `replica ${name}: ${exits.join(", ")}`).toBe(true);
+    }
     process.stdout.write(`controller-processes: scenario took ${Math.round(realClock.nowMs() - t0)} ms; ${published.length} NATS messages for 24 configs\n`);
   });
 
@@ -303,8 +290,8 @@ describe("three controller processes", () => {
     // A Watch open on each replica (caught up, waiting for the next config) must end cleanly
     // with status OK when its server stops, not fail.
     const caughtUp = new Set<number>();
-    const ends = cluster.alive().map((id) => {
-      const stub = controllerStub(cluster.replica(id).address);
+    const ends = cluster.aliveIds("controllers").map((id) => {
+      const stub = controllerStub(cluster.node(controllerName(id)).addr);
       const stream = stub.watch({ fromNum: 0 });
       stream.on("data", (w: shardkv.controller.Config) => {
         if (Number(w.num) === 24) caughtUp.add(id);
@@ -316,28 +303,33 @@ describe("three controller processes", () => {
       }));
     });
     await waitFor(() => caughtUp.size === ends.length, { timeoutMs: 10000, what: "every Watch to reach config 24" });
-    await cluster.stop();
-    for (const r of cluster.replicas.values()) expect(r.exits.at(-1), `replica ${r.id}\n${cluster.logTail(r.id)}`).toBe("code 0");
+    // One replica alone first (the launcher's single-node stop), then the rest.
+    expect(await cluster.stop("c1")).toBe("term");
+    expect(cluster.exits("c1").at(-1)).toBe("code 0");
+    await cluster.down();
+    for (const name of cluster.nodesOf("controllers")) {
+      expect(cluster.exits(name).at(-1), `replica ${name}\n${logTail(cluster.node(name).log, 30)}`).toBe("code 0");
+    }
     expect(await Promise.all(ends)).toEqual(ends.map(() => grpc.status.OK));
   });
 });
 
 describe("a controller whose NATS server is unreachable", () => {
   let dir: string;
-  let cluster: ControllerCluster;
+  let cluster: LocalCluster;
   let client: ControllerClient;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-ctl-nonats-"));
     // Port 1 on loopback: connection refused at once, forever.
-    cluster = await ControllerCluster.start({ dir, size: 1, shards: 8, natsUrl: "nats://127.0.0.1:1" });
-    client = new ControllerClient({ controllers: cluster.addresses, deadlineMs: 5000 });
+    cluster = await LocalCluster.up({ dir, controllers: 1, shards: 8, groups: 0, tickMs: 50, nats: "nats://127.0.0.1:1" });
+    client = new ControllerClient({ controllers: cluster.controllerAddrs(), deadlineMs: 5000 });
   });
 
   afterAll(async () => {
     client?.close();
-    await cluster?.stop();
+    await cluster?.down();
     cleanUp(dir, failed);
   });
 
@@ -345,7 +337,7 @@ describe("a controller whose NATS server is unreachable", () => {
     onTestFailed(() => {
       failed = true;
     });
-    await cluster.waitForLeader();
+    await cluster.waitLeader("controllers");
     const slowest: number[] = [];
     for (let gid = 1; gid <= 5; gid++) {
       const t = realClock.nowMs();
@@ -358,11 +350,11 @@ describe("a controller whose NATS server is unreachable", () => {
     // publishing waited on NATS, each change would wait out its 2 s reconnect interval, 10 s in all.
     const totalMs = slowest.reduce((a, b) => a + b, 0);
     expect(totalMs, `join+query times: ${slowest.map(Math.round).join(", ")} ms`).toBeLessThan(5000);
-    await waitFor(() => /NATS: nats:\/\/127\.0\.0\.1:1 not reachable yet/.test(cluster.log(1)), { timeoutMs: 10000, what: "the NATS warning" });
+    await waitFor(() => /NATS: nats:\/\/127\.0\.0\.1:1 not reachable yet/.test(cluster.logOf("c1")), { timeoutMs: 10000, what: "the NATS warning" });
     // Still serving after the warning, and the warning was logged once.
     expect(await client.leave([g(5)])).toBe(6);
-    expect(cluster.log(1).match(/not reachable yet/g)!.length).toBe(1);
-    expect(cluster.alive()).toEqual([1]);
+    expect(cluster.logOf("c1").match(/not reachable yet/g)!.length).toBe(1);
+    expect(cluster.aliveIds("controllers")).toEqual([1]);
   });
 });
 

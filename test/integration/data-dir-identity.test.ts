@@ -19,7 +19,7 @@ import type { GroupId } from "../../common/ids";
 import { wallClockMs } from "../../common/real-env";
 import { ShardKV } from "../../client/shardkv";
 import { ControllerClient } from "../../controller/client";
-import { freePorts } from "../../deploy/raft-demo/cluster";
+import { freePorts } from "../../deploy/local/process";
 import { shardKVStub } from "../../shard-server/grpc-service";
 import { dirListing } from "../lib/dir-listing";
 import { waitFor } from "../lib/wait";

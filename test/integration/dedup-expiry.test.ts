@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GroupId } from "../../common/ids";
 import { ShardKV } from "../../client/shardkv";
-import { ShardCluster } from "../lib/shard-cluster";
+import { LocalCluster, serverName } from "../../deploy/local/cluster";
+import { logTail } from "../../deploy/local/process";
 import { waitFor } from "../lib/wait";
 
 const shards = 4;
@@ -25,36 +25,35 @@ const shortLived = 120;
 
 describe("duplicate records expire with leader timestamps (real processes)", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-dedup-"));
-    cluster = await ShardCluster.start({ dir, shards, serverArgs: ["--dedup-ttl", "12s", "--snapshot-every", "40"] });
+    cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, serverArgs: ["--dedup-ttl", "12s", "--snapshot-every", "40"] });
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`dedup-expiry test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   /** Duplicate records of every shard on one replica (undefined while it does not answer). */
   async function dedupClients(id: number): Promise<number | undefined> {
-    const s = await cluster!.status(1, id);
+    const s = await cluster!.replicaStatus(serverName(1, id));
     return s?.shards.reduce((n, sh) => n + Number(sh.dedupClients), 0);
   }
 
   it("120 short-lived clients: the table grows to them, then shrinks to the live client on every replica", async () => {
     onTestFailed(() => {
       failed = true;
-      if (cluster) process.stderr.write(cluster.allLogTails(40) + "\n");
+      if (cluster) process.stderr.write(cluster.logTails(40) + "\n");
     });
     const c = cluster!;
-    const addrs = await c.startGroup(1);
-    await c.controller.join(new Map([[1 as GroupId, addrs]]));
-    await c.waitForLeader(1);
-    const controllers = c.controllers.addresses;
+    await c.addGroup({ gid: 1 }); // joined; returns once every shard is Serving
+    await c.waitLeader(1);
+    const controllers = c.controllerAddrs();
 
     // Short-lived clients, 30 at a time: one write each, then close. (The TTL is long
     // compared with this burst, so no record expires before the count below is seen.)
@@ -72,8 +71,8 @@ describe("duplicate records expire with leader timestamps (real processes)", () 
       }));
     }
     // Replica 3 goes down now: it misses the expiry and the snapshots after it.
-    const lagging = Number((await c.status(1, 3))?.appliedIndex ?? 0);
-    await c.kill(1, 3);
+    const lagging = Number((await c.replicaStatus(serverName(1, 3)))?.appliedIndex ?? 0);
+    await c.kill(serverName(1, 3));
     for (const id of [1, 2]) {
       await waitFor(async () => (await dedupClients(id)) === shortLived, { timeoutMs: 10000, what: `replica ${id} holds ${shortLived} duplicate records` });
     }
@@ -94,15 +93,15 @@ describe("duplicate records expire with leader timestamps (real processes)", () 
       // passed, so wait until replicas 1 and 2 applied far enough past replica 3 that a
       // snapshot (every 40 entries) compacted the log beyond it.
       for (const id of [1, 2]) {
-        await waitFor(async () => Number((await c.status(1, id))?.appliedIndex ?? 0) >= lagging + 100,
+        await waitFor(async () => Number((await c.replicaStatus(serverName(1, id)))?.appliedIndex ?? 0) >= lagging + 100,
           { timeoutMs: 40000, what: `replica ${id} applies 100 entries past replica 3's ${lagging}` });
       }
-      await c.restart(1, 3);
+      await c.restart(serverName(1, 3));
       await waitFor(async () => (await dedupClients(3)) === 1, { timeoutMs: 30000, what: "replica 3 catches up to the bounded table" });
-      expect(c.logTail(1, 3, 200)).toMatch(/installed the leader's snapshot at index/);
+      expect(logTail(c.node("g1n3").log, 200)).toMatch(/installed the leader's snapshot at index/);
       // A kill -9 and restart keeps the bounded table (it is durable state, not rebuilt).
-      await c.kill(1, 2);
-      await c.restart(1, 2);
+      await c.kill(serverName(1, 2));
+      await c.restart(serverName(1, 2));
       await waitFor(async () => (await dedupClients(2)) === 1, { timeoutMs: 30000, what: "replica 2 restarts with the bounded table" });
     } finally {
       stop = true;

@@ -19,13 +19,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { noFailpoints, parseFailpointSpec } from "../../common/failpoints";
-import type { GroupId } from "../../common/ids";
 import { wallClockMs } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
 import { adminService, FailpointAdminClient } from "../../raft/transport/failpoint-admin";
 import { shardPb } from "../../shard-server/codec";
 import { daemonBin } from "../../deploy/local/process";
-import { ShardCluster, TestKV } from "../lib/shard-cluster";
+import { LocalCluster, serverName } from "../../deploy/local/cluster";
+import { TestKV } from "../lib/test-kv";
 import { waitFor } from "../lib/wait";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -46,7 +46,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env)
 
 describe("failpoints on real daemons", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let kv: TestKV;
   let failed = false;
   const admins = new Map<string, FailpointAdminClient>();
@@ -56,13 +56,13 @@ describe("failpoints on real daemons", () => {
     if (!a) admins.set(address, (a = new FailpointAdminClient(address)));
     return a;
   };
-  const addressOf = (id: number): string => cluster!.replica(gid, id).address;
+  const addressOf = (id: number): string => cluster!.node(serverName(gid, id)).addr;
 
   /** One append sent straight to `address` with an explicit request id (no retries). */
   const rawAppend = (address: string, key: string, value: string, id: { clientId: Uint8Array; seq: number }, deadlineMs: number) =>
     new Promise<Outcome>((resolve) => {
       const k = Buffer.from(key);
-      cluster!.stub(address).write(
+      cluster!.shardStub(address).write(
         { id: { ...id, ackedBelow: id.seq }, shard: shardOf(k, shards), ops: [{ type: shardPb.OpType.OP_APPEND, key: k, value: Buffer.from(value) }] },
         new grpc.Metadata(), { deadline: new Date(wallClockMs() + deadlineMs) },
         (e) => resolve({ code: e ? e.code : grpc.status.OK, details: e?.details ?? "" }),
@@ -85,23 +85,23 @@ describe("failpoints on real daemons", () => {
         "--data", join(dir, "never"), "--profile", "production",
       ], { ...process.env, SHARDKV_FAILPOINTS: "1" }),
     ]);
-    cluster = await ShardCluster.start({ dir, shards, serverArgs: ["--failpoints", "on"] });
-    const addrs = await cluster.startGroup(gid);
-    await cluster.controller.join(new Map([[gid as GroupId, addrs]]));
+    // Failpoints on every server, and on controller c3 alone (the launcher's per-node flags).
+    cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, serverArgs: ["--failpoints", "on"], nodeArgs: { c3: ["--failpoints", "on"] } });
+    await cluster.addGroup({ gid, join: true });
     kv = new TestKV(cluster, 20000);
     await kv.put("warm-up", "1"); // every shard is served once this and the reads below work
   }, 60_000);
 
   afterAll(async () => {
     for (const a of admins.values()) a.close();
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`failpoints test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   const onFail = () => onTestFailed(() => {
     failed = true;
-    if (cluster) process.stderr.write(cluster.allLogTails(40) + "\n");
+    if (cluster) process.stderr.write(cluster.logTails(40) + "\n");
   });
 
   it("serves the Admin service only with --failpoints (UNIMPLEMENTED without)", async () => {
@@ -114,15 +114,17 @@ describe("failpoints on real daemons", () => {
       code: "InvalidArgument", field: "delay", reason: "want an integer number of milliseconds in [0, 27], got 99",
     });
     expect((await admin(addressOf(1)).get()).text).toBe("none");
-    // The controllers run without --failpoints.
+    // Controller c1 runs without --failpoints.
     const Ctor = grpc.makeGenericClientConstructor(adminService, "Admin");
-    const stub = new Ctor(c.controllers.addresses[0]!, grpc.credentials.createInsecure()) as unknown as
+    const stub = new Ctor(c.controllerAddrs()[0]!, grpc.credentials.createInsecure()) as unknown as
       { getFailpoints: (r: object, md: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null) => void) => void; close(): void };
     const code = await new Promise<number>((resolve) =>
       stub.getFailpoints({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + 5000) }, (e) => resolve(e ? e.code : 0)));
     stub.close();
     expect(code).toBe(grpc.status.UNIMPLEMENTED);
-    await expect(admin(c.controllers.addresses[0]!).get()).rejects.toThrow(/has no Admin service: start the daemon with --failpoints/);
+    await expect(admin(c.controllerAddrs()[0]!).get()).rejects.toThrow(/has no Admin service: start the daemon with --failpoints/);
+    // ... except c3, started with its own --failpoints on.
+    expect((await admin(c.node("c3").addr).get()).text).toBe("none");
   });
 
   it("refuses to start with failpoints in the production profile", async () => {
@@ -143,7 +145,7 @@ describe("failpoints on real daemons", () => {
   it("drop-reply=1 on the leader: the write executes unacknowledged, and its retry is not applied twice", async () => {
     onFail();
     const c = cluster!;
-    const leader = addressOf(await c.waitForLeader(gid));
+    const leader = addressOf(await c.waitLeader(gid));
     const id = { clientId: randomBytes(16), seq: 1 };
     await admin(leader).set(parseFailpointSpec("drop-reply=1"));
     const lost = await rawAppend(leader, "dr-key", "x", id, 1500);
@@ -151,7 +153,7 @@ describe("failpoints on real daemons", () => {
     expect(lost.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(await kv.get("dr-key")).toBe("x");
     // The retry (same client id and seq) is answered from the duplicate table.
-    const leader2 = addressOf(await c.waitForLeader(gid));
+    const leader2 = addressOf(await c.waitLeader(gid));
     expect(await rawAppend(leader2, "dr-key", "x", id, 5000)).toEqual({ code: grpc.status.OK, details: "" });
     expect(await kv.get("dr-key")).toBe("x");
     expect(await rawAppend(leader2, "dr-key", "y", { ...id, seq: 2 }, 5000)).toEqual({ code: grpc.status.OK, details: "" });
@@ -161,14 +163,14 @@ describe("failpoints on real daemons", () => {
   it("drop-request=1 on the leader: the write does not execute", async () => {
     onFail();
     const c = cluster!;
-    const leader = addressOf(await c.waitForLeader(gid));
+    const leader = addressOf(await c.waitLeader(gid));
     await admin(leader).set(parseFailpointSpec("drop-request=1"));
     const follower = [1, 2, 3].find((i) => addressOf(i) !== leader)!;
-    const before = (await c.status(gid, follower))!;
+    const before = (await c.replicaStatus(serverName(gid, follower)))!;
     const lost = await rawAppend(leader, "dq-key", "z", { clientId: randomBytes(16), seq: 1 }, 1500);
     expect(lost.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     // Raft is not subject to drop-request: the group keeps its leader.
-    const after = (await c.status(gid, follower))!;
+    const after = (await c.replicaStatus(serverName(gid, follower)))!;
     expect(Number(after.leader)).toBe(Number(before.leader));
     await admin(leader).set(noFailpoints);
     expect(await kv.get("dq-key")).toBeUndefined();
@@ -177,8 +179,8 @@ describe("failpoints on real daemons", () => {
   it("the leader cut off from both peers: a new leader is elected; healed, the old one rejoins and catches up", async () => {
     onFail();
     const c = cluster!;
-    const oldId = await c.waitForLeader(gid);
-    const oldStatus = (await c.status(gid, oldId))!;
+    const oldId = await c.waitLeader(gid);
+    const oldStatus = (await c.replicaStatus(serverName(gid, oldId)))!;
     const old = addressOf(oldId);
     const others = [1, 2, 3].filter((i) => i !== oldId);
     const cut = await run(join(repoRoot, "bin", "shardkv-failpoint"), [old, `cut=${others.map(addressOf).join("+")}`]);
@@ -187,7 +189,7 @@ describe("failpoints on real daemons", () => {
     let newId = 0;
     await waitFor(async () => {
       for (const i of others) {
-        const s = await c.status(gid, i);
+        const s = await c.replicaStatus(serverName(gid, i));
         if (s?.role === "leader" && Number(s.term) > Number(oldStatus.term)) newId = i;
       }
       return newId !== 0;
@@ -195,7 +197,7 @@ describe("failpoints on real daemons", () => {
     // The majority serves while the old leader is cut off; the old leader steps down (CheckQuorum).
     await kv.put("during-cut", "majority");
     expect(await kv.get("during-cut")).toBe("majority");
-    await waitFor(async () => (await c.status(gid, oldId))?.role !== "leader",
+    await waitFor(async () => (await c.replicaStatus(serverName(gid, oldId)))?.role !== "leader",
       { timeoutMs: 10000, what: `g${gid}n${oldId} to step down`, intervalMs: 50 });
 
     const shown = await run(join(repoRoot, "bin", "shardkv-failpoint"), [old, "show"]);
@@ -204,12 +206,12 @@ describe("failpoints on real daemons", () => {
     expect(cutCount).toBeGreaterThan(0);
     const heal = await run(join(repoRoot, "bin", "shardkv-failpoint"), [old, "clear"]);
     expect(heal).toEqual({ code: 0, stdout: `${old} none\n`, stderr: "" });
-    const target = Number((await c.status(gid, newId))!.commitIndex);
+    const target = Number((await c.replicaStatus(serverName(gid, newId)))!.commitIndex);
     await waitFor(async () => {
-      const s = await c.status(gid, oldId);
+      const s = await c.replicaStatus(serverName(gid, oldId));
       return s !== undefined && s.role === "follower" && Number(s.leader) !== 0 && Number(s.appliedIndex) >= target;
     }, { timeoutMs: 15000, what: `g${gid}n${oldId} to rejoin as a follower and apply index ${target}`, intervalMs: 50 });
-    await c.waitForLeader(gid);
+    await c.waitLeader(gid);
     expect(await kv.get("during-cut")).toBe("majority");
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Real processes: the way out of a join that never comes up (controller/pending-joins.ts).
  * Three `shardkv-controller` daemons and a group of three `shardkv-server` daemons
- * (test/lib/shard-cluster.ts) hold keys; `shardctl join --force` adds group 7 with nothing
+ * (deploy/local/cluster.ts) hold keys; `shardctl join --force` adds group 7 with nothing
  * listening, so group 1 hands shards to it and waits in handoff; `shardctl leave 7` aborts the
  * join (7 never acknowledged it): group 1 stops waiting, serves its shards again without a
  * pull, every key written before reads back unchanged and takes writes, nothing is lost.
@@ -12,44 +12,41 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GroupId } from "../../common/ids";
 import { type CliRun, runShardctl } from "../lib/run-cli";
-import { ShardCluster, TestKV, shardStateName } from "../lib/shard-cluster";
+import { LocalCluster, serverName, shardStateName } from "../../deploy/local/cluster";
+import { TestKV } from "../lib/test-kv";
 import { waitFor } from "../lib/wait";
 
-const g = (n: number) => n as GroupId;
 
 describe("join abort: shardctl leave of a group that never came up", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-join-abort-"));
-    cluster = await ShardCluster.start({ dir, shards: 8 });
-    const addrs = await cluster.startGroup(1);
-    await cluster.controller.join(new Map([[g(1), addrs]]));
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`join-abort test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   const onFail = () => onTestFailed(() => {
     failed = true;
-    if (cluster) process.stderr.write(cluster.allLogTails(40) + "\n");
+    if (cluster) process.stderr.write(cluster.logTails(40) + "\n");
   });
 
   const shardctl = (...args: string[]): Promise<CliRun> =>
-    runShardctl(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "30s", ...args]);
+    runShardctl(["--controllers", cluster!.controllerAddrs().join(","), "--timeout", "30s", ...args]);
 
   /** Every shard served by group 1 at config >= num, per its leader. */
   const allServing = async (num: number): Promise<boolean> => {
     const c = cluster!;
-    const l = await c.waitForLeader(1);
-    const s = await c.status(1, l);
+    const l = await c.waitLeader(1);
+    const s = await c.replicaStatus(serverName(1, l));
     return s !== undefined && Number(s.configNum) >= num && s.shards.every((sh) => shardStateName(sh.state) === "serving");
   };
 
@@ -65,22 +62,22 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     }
 
     // Group 7's servers exist (data directories, addresses) but are all down when it joins.
-    const addrs7 = await c.startGroup(7);
-    await Promise.all([1, 2, 3].map((id) => c.kill(7, id)));
+    const addrs7 = c.groupAddrs(await c.addGroup({ gid: 7, join: false }));
+    await Promise.all([1, 2, 3].map((id) => c.kill(serverName(7, id))));
     const joined = await shardctl("join", "--force", `7=${addrs7.join(",")}`);
     expect(joined.code, joined.stderr).toBe(0);
-    const joinNum = (await c.controller.query()).num;
-    const moved = (await c.controller.query(joinNum)).shards.flatMap((o, s) => (o === 7 ? [s] : []));
+    const joinNum = (await c.controller().query()).num;
+    const moved = (await c.controller().query(joinNum)).shards.flatMap((o, s) => (o === 7 ? [s] : []));
     expect(moved.length).toBe(4);
     // Group 1 reaches the join's config and waits in handoff for a puller that never comes.
     await waitFor(async () => {
-      const s = await c.status(1, await c.waitForLeader(1));
+      const s = await c.replicaStatus(serverName(1, await c.waitLeader(1)));
       return s !== undefined && Number(s.configNum) === joinNum && moved.every((sh) => shardStateName(s.shards[sh]!.state) === "handoff");
     }, { timeoutMs: 30_000, what: "group 1 in handoff to group 7", intervalMs: 100 });
 
     const left = await shardctl("leave", "7");
     expect(left.code, left.stderr).toBe(0);
-    const abort = await c.controller.query();
+    const abort = await c.controller().query();
     expect(abort.num).toBe(joinNum + 1);
     expect(abort.shards.every((o) => o === 1)).toBe(true);
     expect(abort.abortedJoins).toEqual([{ gid: 7, joinNum, abortNum: joinNum + 1 }]);
@@ -90,18 +87,18 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     for (const k of values.keys()) await kv.append(k, "+");
     for (const [k, v] of values) expect(await kv.get(k)).toBe(`${v}+`);
     // The returned shards were served from the data that never left: the same key counts.
-    const s = (await c.status(1, await c.waitForLeader(1)))!;
+    const s = (await c.replicaStatus(serverName(1, await c.waitLeader(1))))!;
     expect(s.shards.reduce((n, sh) => n + Number(sh.keys), 0)).toBe(values.size);
 
     // Group 7 comes up after all: its join was aborted, so it skips to the abort's config
     // owning nothing, holding nothing; group 1 keeps every shard.
-    await Promise.all([1, 2, 3].map((id) => c.restart(7, id)));
+    await Promise.all([1, 2, 3].map((id) => c.restart(serverName(7, id))));
     await waitFor(async () => {
-      const ss = await Promise.all([1, 2, 3].map((id) => c.status(7, id)));
+      const ss = await Promise.all([1, 2, 3].map((id) => c.replicaStatus(serverName(7, id))));
       return ss.every((x) => x !== undefined && Number(x.configNum) >= abort.num);
     }, { timeoutMs: 60_000, what: "group 7's replicas at the abort's config", intervalMs: 100 });
     for (const id of [1, 2, 3]) {
-      const x = (await c.status(7, id))!;
+      const x = (await c.replicaStatus(serverName(7, id)))!;
       expect(x.shards.every((sh) => shardStateName(sh.state) === "notOwned" && Number(sh.keys) === 0), `g7n${id}`).toBe(true);
     }
     expect(await allServing(abort.num)).toBe(true);

@@ -1,7 +1,7 @@
 /**
  * Real processes: the controller's join check (controller/join-check.ts) through `bin/shardctl`
  * against three `shardkv-controller` daemons and a group of three `shardkv-server` daemons
- * (test/lib/shard-cluster.ts). A join is refused, with one line naming what each server said
+ * (deploy/local/cluster.ts). A join is refused, with one line naming what each server said
  * and no new config, when nothing listens at the group's addresses, when they are another
  * group's servers or not shard servers at all, or when only a minority answers; it is accepted
  * with a majority up (leaderless: any replica answers); `--force` skips the check and warns.
@@ -13,36 +13,36 @@ import { join } from "node:path";
 import { realClock } from "../../common/real-env";
 import type { GroupId } from "../../common/ids";
 import { forceWarning } from "../../controller/shardctl-lib";
-import { freePorts } from "../../deploy/raft-demo/cluster";
+import { freePorts } from "../../deploy/local/process";
 import { type CliRun, runShardctl } from "../lib/run-cli";
-import { ShardCluster } from "../lib/shard-cluster";
+import { LocalCluster, serverName } from "../../deploy/local/cluster";
 
 const hint = " (start the servers first; shardctl join --force skips this check)";
 
 describe("join check: shardctl join against real controllers and shard servers", () => {
   let dir: string;
-  let cluster: ShardCluster | undefined;
+  let cluster: LocalCluster | undefined;
   let failed = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-join-check-"));
-    cluster = await ShardCluster.start({ dir, shards: 8 });
-    await cluster.startGroup(1);
+    // Group 1 runs but is not joined: the tests join it.
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, join: false, tickMs: 50 });
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`join-check test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   });
 
   const onFail = () => onTestFailed(() => {
     failed = true;
-    if (cluster) process.stderr.write(cluster.allLogTails(30) + "\n");
+    if (cluster) process.stderr.write(cluster.logTails(30) + "\n");
   });
 
   const shardctl = (...args: string[]): Promise<CliRun> =>
-    runShardctl(["--controllers", cluster!.controllers.addresses.join(","), "--timeout", "20s", ...args]);
+    runShardctl(["--controllers", cluster!.controllerAddrs().join(","), "--timeout", "20s", ...args]);
 
   const latest = async (): Promise<{ num: number; groups: Record<string, string[]> }> => {
     const r = await shardctl("--json", "query");
@@ -66,8 +66,8 @@ describe("join check: shardctl join against real controllers and shard servers",
 
   it("another group's servers or a controller's address: refused, each server named", async () => {
     onFail();
-    const [a1, a2] = cluster!.addresses(1);
-    const ctl = cluster!.controllers.addresses[0]!;
+    const [a1, a2] = cluster!.groupAddrs(1);
+    const ctl = cluster!.controllerAddrs()[0]!;
     const r = await shardctl("join", `7=${a1},${a2},${ctl}`);
     expect(r.stderr).toBe(
       `shardctl: invalid groups: join refused: group 7 needs 2 of 3 servers answering as its replicas; 0 answered: ` +
@@ -79,9 +79,9 @@ describe("join check: shardctl join against real controllers and shard servers",
   it("only a minority up: refused; a majority up (no leader yet): accepted", async () => {
     onFail();
     const c = cluster!;
-    const addrs = c.addresses(1);
-    await c.kill(1, 2);
-    await c.kill(1, 3);
+    const addrs = c.groupAddrs(1);
+    await c.kill(serverName(1, 2));
+    await c.kill(serverName(1, 3));
     const refused = await shardctl("join", `1=${addrs.join(",")}`);
     expect(refused.stderr).toBe(
       `shardctl: invalid groups: join refused: group 1 needs 2 of 3 servers answering as its replicas; 1 answered: ` +
@@ -89,12 +89,12 @@ describe("join check: shardctl join against real controllers and shard servers",
     expect(refused.code).toBe(3);
     expect((await latest()).num).toBe(0);
 
-    await c.restart(1, 2);
+    await c.restart(serverName(1, 2));
     const r = await shardctl("join", `1=${addrs.join(",")}`);
     expect(r).toMatchObject({ code: 0, stderr: "" });
     expect(r.stdout.split("\n")[0]).toBe("config 1 created");
     expect(await latest()).toMatchObject({ num: 1, groups: { 1: addrs } });
-    await c.restart(1, 3);
+    await c.restart(serverName(1, 3));
   });
 
   it("--force: accepted without asking anybody, after a one-line warning on stderr", async () => {
@@ -104,6 +104,6 @@ describe("join check: shardctl join against real controllers and shard servers",
     expect(r.stderr).toBe(`${forceWarning([7 as GroupId])}\n`);
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe("config 2 created");
-    expect((await latest()).groups).toEqual({ 1: cluster!.addresses(1), 7: [p1, p2] });
+    expect((await latest()).groups).toEqual({ 1: cluster!.groupAddrs(1), 7: [p1, p2] });
   });
 });

@@ -17,7 +17,7 @@ import { ShardKV } from "../../client/shardkv";
 import { ControllerClient } from "../../controller/client";
 import { ControllerServer } from "../../controller/server";
 import { shardOf } from "../../controller/shard-of";
-import { freePorts } from "../../deploy/raft-demo/cluster";
+import { freePorts } from "../../deploy/local/process";
 import { shardPb } from "../../shard-server/codec";
 import { ShardServer } from "../../shard-server/server";
 import { waitFor } from "../lib/wait";

@@ -14,7 +14,7 @@ import type { GroupId, NodeId } from "../../common/ids";
 import { ControllerClient } from "../../controller/client";
 import { ControllerServer } from "../../controller/server";
 import { ShardServer } from "../../shard-server/server";
-import { freePorts } from "../../deploy/raft-demo/cluster";
+import { freePorts } from "../../deploy/local/process";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
 

@@ -1,6 +1,6 @@
 /**
  * Real processes: `bin/shardctl` as a child process against three `shardkv-controller`
- * daemons (test/lib/controller-cluster.ts). Joins, leaves and moves through the CLI and checks
+ * daemons (deploy/local/cluster.ts). Joins, leaves and moves through the CLI and checks
  * the configs they create; every bad input exits non-zero with one line on stderr and creates
  * no new config; status shows three replicas and one leader; --json parses; watch streams new
  * configs until SIGINT; a kill -9 of the leader does not stop the CLI or lose history. Exit
@@ -18,7 +18,7 @@ import { createInterface } from "node:readline";
 import { ControllerClient } from "../../controller/client";
 import type { ConfigNum, GroupId } from "../../common/ids";
 import { configToJson, forceWarning } from "../../controller/shardctl-lib";
-import { ControllerCluster } from "../lib/controller-cluster";
+import { controllerName, LocalCluster } from "../../deploy/local/cluster";
 import { waitFor } from "../lib/wait";
 
 const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
@@ -51,13 +51,13 @@ function counts(c: JsonConfig): Map<number, number> {
 
 describe("shardctl against three controller daemons", () => {
   let dir: string;
-  let cluster: ControllerCluster;
+  let cluster: LocalCluster;
   /** In-process client: the independent check of what the CLI did. */
   let client: ControllerClient;
 
   /** Runs bin/shardctl with --controllers (unless `controllers` is false) and `args`. */
   function shardctl(args: readonly string[], opts: { controllers?: boolean } = {}): Promise<Run> {
-    const argv = opts.controllers === false ? [...args] : ["--controllers", cluster.addresses.join(","), ...args];
+    const argv = opts.controllers === false ? [...args] : ["--controllers", cluster.controllerAddrs().join(","), ...args];
     return new Promise((resolve, reject) => {
       execFile(shardctlBin, argv, { env: cliEnv(), timeout: 30_000 }, (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") reject(err); // not run, or killed by the timeout
@@ -98,13 +98,13 @@ describe("shardctl against three controller daemons", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-shardctl-"));
-    cluster = await ControllerCluster.start({ dir, shards: shardCount });
-    await cluster.waitForLeader();
-    client = new ControllerClient({ controllers: cluster.addresses });
+    // Controllers only (up waits for their leader).
+    cluster = await LocalCluster.up({ dir, shards: shardCount, groups: 0, tickMs: 50 });
+    client = new ControllerClient({ controllers: cluster.controllerAddrs() });
   });
   afterAll(async () => {
     client?.close();
-    await cluster?.stop();
+    await cluster?.down();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -112,12 +112,12 @@ describe("shardctl against three controller daemons", () => {
     const text = await ok(["status"]);
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^ADDRESS\s+STATE\s+ID\s+ROLE\s+TERM\s+LEADER\s+APPLIED\s+CONFIG/);
-    for (const a of cluster.addresses) expect(lines.filter((l) => l.startsWith(a + " "))).toHaveLength(1);
+    for (const a of cluster.controllerAddrs()) expect(lines.filter((l) => l.startsWith(a + " "))).toHaveLength(1);
     expect(lines.filter((l) => / up +\d+ +leader /.test(l))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^3\/3 up, leader 127\.0\.0\.1:\d+, cluster [0-9a-f]{32}$/);
 
     const json = JSON.parse(await ok(["--json", "status"])) as { address: string; up: boolean; role: string; id: number; leader: number; term: number }[];
-    expect(json.map((s) => s.address)).toEqual(cluster.addresses);
+    expect(json.map((s) => s.address)).toEqual(cluster.controllerAddrs());
     expect(json.every((s) => s.up)).toBe(true);
     const leaders = json.filter((s) => s.role === "leader");
     expect(leaders).toHaveLength(1);
@@ -228,7 +228,7 @@ describe("shardctl against three controller daemons", () => {
 
   it("takes the controllers from SHARDKV_CONTROLLERS", async () => {
     const r = await new Promise<Run>((resolve) => {
-      execFile(shardctlBin, ["--json", "query"], { env: { ...cliEnv(), SHARDKV_CONTROLLERS: cluster.addresses.join(",") } },
+      execFile(shardctlBin, ["--json", "query"], { env: { ...cliEnv(), SHARDKV_CONTROLLERS: cluster.controllerAddrs().join(",") } },
         (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
     });
     expect(r.code).toBe(0);
@@ -236,7 +236,7 @@ describe("shardctl against three controller daemons", () => {
   });
 
   it("watch prints the latest config, then each new one; --from replays history; SIGINT ends it (exit 0)", async () => {
-    const proc = spawn(shardctlBin, ["--controllers", cluster.addresses.join(","), "--json", "watch", "--from", "2"], { env: cliEnv() });
+    const proc = spawn(shardctlBin, ["--controllers", cluster.controllerAddrs().join(","), "--json", "watch", "--from", "2"], { env: cliEnv() });
     const seen: JsonConfig[] = [];
     let stderr = "";
     proc.stderr.on("data", (b: Buffer) => { stderr += b.toString(); });
@@ -258,15 +258,15 @@ describe("shardctl against three controller daemons", () => {
   it("kill -9 of the leader: the CLI follows the new leader, history is intact and continues", async () => {
     const nums = [0, 1, 2, 3, 4, 5];
     const history = (await Promise.all(nums.map((n) => client.query(n)))).map(configToJson);
-    const leader = await cluster.waitForLeader();
-    await cluster.kill(leader);
+    const leader = await cluster.waitLeader("controllers");
+    await cluster.kill(controllerName(leader));
     const out = await forcedJoin(["--timeout", "20s", "join", "6=127.0.0.1:9601"]);
     expect(out.split("\n")[0]).toBe("config 6 created");
     expect((await Promise.all(nums.map((n) => client.query(n)))).map(configToJson)).toEqual(history);
     const status = JSON.parse((await shardctl(["--json", "--timeout", "2s", "status"])).stdout) as { address: string; up: boolean }[];
-    expect(status.filter((s) => !s.up).map((s) => s.address)).toEqual([cluster.replica(leader).address]);
-    await cluster.restart(leader);
-    await waitFor(async () => (await cluster.status(leader))?.latestConfigNum === 6, {
+    expect(status.filter((s) => !s.up).map((s) => s.address)).toEqual([cluster.node(controllerName(leader)).addr]);
+    await cluster.restart(controllerName(leader));
+    await waitFor(async () => (await cluster.controllerStatus(controllerName(leader)))?.latestConfigNum === 6, {
       timeoutMs: 20000, what: `restarted controller ${leader} to reach config 6`,
     });
     const all = JSON.parse(await ok(["--json", "status"])) as { up: boolean; role: string }[];
@@ -291,9 +291,9 @@ async function countingListener(address: string): Promise<{ connections: number;
 
 describe("shardctl status: waits for controllers that are starting; exit 0 leader, 1 no leader, 3 none reachable", () => {
   let dir: string;
-  let cluster: ControllerCluster;
+  let cluster: LocalCluster;
   const status = (timeout: string): Promise<Run> => new Promise((resolve, reject) => {
-    execFile(shardctlBin, ["--controllers", cluster.addresses.join(","), "--timeout", timeout, "status"], { env: cliEnv(), timeout: 90_000 },
+    execFile(shardctlBin, ["--controllers", cluster.controllerAddrs().join(","), "--timeout", timeout, "status"], { env: cliEnv(), timeout: 90_000 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") reject(err);
         else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
@@ -302,22 +302,21 @@ describe("shardctl status: waits for controllers that are starting; exit 0 leade
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-shardctl-status-"));
-    cluster = await ControllerCluster.start({ dir, shards: 8 });
-    await cluster.waitForLeader();
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 0, tickMs: 50 });
   });
   afterAll(async () => {
-    await cluster?.stop();
+    await cluster?.down();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("started while no controller runs, it waits until one is the leader, then exits 0", async () => {
-    for (const id of [1, 2, 3]) await cluster.kill(id);
+    for (const id of [1, 2, 3]) await cluster.kill(controllerName(id));
     // Stand-ins on the controllers' ports show when the CLI has tried each one with nothing up.
-    const standIns = await Promise.all(cluster.addresses.map(countingListener));
+    const standIns = await Promise.all(cluster.controllerAddrs().map(countingListener));
     const run = status("60s");
     await waitFor(() => standIns.every((l) => l.connections >= 1), { timeoutMs: 30_000, what: "shardctl status to try every controller" });
     await Promise.all(standIns.map((l) => l.close()));
-    await Promise.all([1, 2, 3].map((id) => cluster.restart(id)));
+    await Promise.all([1, 2, 3].map((id) => cluster.restart(controllerName(id))));
     const r = await run;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -325,18 +324,18 @@ describe("shardctl status: waits for controllers that are starting; exit 0 leade
   });
 
   it("with no leader (2 of 3 killed) it exits 1 after --timeout; with none reachable, 3 and one line naming them", async () => {
-    await cluster.waitForLeader();
-    await cluster.kill(1);
-    await cluster.kill(2);
+    await cluster.waitLeader("controllers");
+    await cluster.kill("c1");
+    await cluster.kill("c2");
     // The survivor has no quorum: once it has stepped down (CheckQuorum) nobody is leader.
-    await waitFor(async () => (await cluster.status(3))?.role !== "leader", { timeoutMs: 20_000, what: "controller 3 to step down" });
+    await waitFor(async () => (await cluster.controllerStatus("c3"))?.role !== "leader", { timeoutMs: 20_000, what: "controller 3 to step down" });
     const noLeader = await status("1500ms");
     expect(noLeader.code).toBe(1);
     expect(noLeader.stderr).toBe("");
     expect(noLeader.stdout.trimEnd().split("\n").at(-1)).toMatch(/^1\/3 up, no leader, cluster [0-9a-f]{32}$/);
-    await cluster.kill(3);
+    await cluster.kill("c3");
     const none = await status("1s");
     expect(none.code).toBe(3);
-    expect(none.stderr).toBe(`shardctl: cannot reach any controller (${cluster.addresses.join(", ")}): connection refused\n`);
+    expect(none.stderr).toBe(`shardctl: cannot reach any controller (${cluster.controllerAddrs().join(", ")}): connection refused\n`);
   });
 });

@@ -52,9 +52,7 @@ export class E2e {
 
   /** Server node names of group `gid` ("g1n1", ...). */
   servers(gid: number): string[] {
-    const g = this.cluster.layout.groups.find((x) => x.gid === gid);
-    if (!g) throw new Error(`no group ${gid}`);
-    return g.servers.map((s) => `g${gid}n${s.id}`);
+    return this.cluster.nodesOf(gid);
   }
 
   /** What to print when a test failed: the phases and every node's last log lines. */

@@ -1,6 +1,6 @@
 /**
  * Measures how long moving one large shard between groups takes, with real processes
- * (test/lib/shard-cluster.ts): 3 controllers, groups 1 and 2 (3 replicas each, 8 shards).
+ * (deploy/local/cluster.ts): 3 controllers, groups 1 and 2 (3 replicas each, 8 shards).
  * Group 1 joins; N MiB of 256 KiB values are written into shard 0 only (concurrency 8); group
  * 2 joins and shard 0 is moved to it. Reports the seconds from the change that gives shard 0
  * to group 2 until group 2's leader serves it with every key, and until every group 1 replica
@@ -14,7 +14,8 @@ import { join } from "node:path";
 import type { GroupId } from "../../common/ids";
 import { realClock } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
-import { ShardCluster, shardStateName, TestKV } from "../lib/shard-cluster";
+import { LocalCluster, serverName, shardStateName } from "../../deploy/local/cluster";
+import { TestKV } from "../lib/test-kv";
 import { waitFor } from "../lib/wait";
 
 const SHARDS = 8;
@@ -54,12 +55,11 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), "shardkv-measure-"));
   log(`dir ${dir}; ${mb} MiB = ${keyCount} keys of ${VALUE_BYTES} bytes into shard ${SHARD}`);
-  const c = await ShardCluster.start({ dir, shards: SHARDS });
+  const c = await LocalCluster.up({ dir, shards: SHARDS, groups: 2, join: false, tickMs: 50 });
   let ok = false;
   try {
-    const addrs1 = await c.startGroup(1);
-    const addrs2 = await c.startGroup(2);
-    await c.controller.join(new Map([[g(1), addrs1]]));
+    const [addrs1, addrs2] = [c.groupAddrs(1), c.groupAddrs(2)];
+    await c.controller().join(new Map([[g(1), addrs1]]));
 
     // Write phase.
     const tw = realClock.nowMs();
@@ -74,28 +74,28 @@ async function main(): Promise<void> {
     }));
     const writeS = (realClock.nowMs() - tw) / 1000;
     log(`wrote ${keyCount} keys in ${writeS.toFixed(1)}s`);
-    const l1 = await c.waitForLeader(1);
-    const s1 = (await c.status(1, l1))!;
+    const l1 = await c.waitLeader(1);
+    const s1 = (await c.replicaStatus(serverName(1, l1)))!;
     log(`group 1 leader n${l1}: shard ${SHARD} keys=${s1.shards[SHARD]!.keys} bytes=${s1.shards[SHARD]!.bytes}`);
-    const senderPid = c.replica(1, l1).proc?.pid;
+    const senderPid = c.node(serverName(1, l1)).pid ?? undefined;
     const senderRssBefore = peakRssMiB(senderPid);
 
     // Join group 2 and let the shards it gets (empty unless shard 0) settle first.
     let t0 = realClock.nowMs();
-    const joinNum = await c.controller.join(new Map([[g(2), addrs2]]));
-    const joinCfg = await c.controller.query(joinNum);
+    const joinNum = await c.controller().join(new Map([[g(2), addrs2]]));
+    const joinCfg = await c.controller().query(joinNum);
     const joined = joinCfg.shards.map((gid, s) => (gid === 2 ? s : -1)).filter((s) => s >= 0);
     log(`join (config ${joinNum}) gives group 2 shards [${joined.join(",")}]`);
     let num = joinNum;
     let via = "join";
     if (!joined.includes(SHARD)) {
       await waitFor(async () => {
-        const l2 = await c.waitForLeader(2);
-        const s2 = await c.status(2, l2);
+        const l2 = await c.waitLeader(2);
+        const s2 = await c.replicaStatus(serverName(2, l2));
         if (!s2 || Number(s2.configNum) < joinNum) return false;
         if (!joined.every((s) => shardStateName(s2.shards[s]!.state) === "serving")) return false;
-        for (const id of c.alive(1)) {
-          const s = await c.status(1, id);
+        for (const id of c.aliveIds(1)) {
+          const s = await c.replicaStatus(serverName(1, id));
           if (!s || Number(s.configNum) < joinNum) return false;
           if (!joined.every((x) => shardStateName(s.shards[x]!.state) === "notOwned")) return false;
         }
@@ -103,26 +103,26 @@ async function main(): Promise<void> {
       }, { timeoutMs: 60000, what: "join's shard moves to settle", intervalMs: 100 });
       log(`join settled after ${((realClock.nowMs() - t0) / 1000).toFixed(2)}s; moving shard ${SHARD} to group 2`);
       t0 = realClock.nowMs();
-      num = await c.controller.move(SHARD, g(2));
+      num = await c.controller().move(SHARD, g(2));
       via = "move";
     } else {
       // Make it explicit anyway (no change of ownership).
-      num = await c.controller.move(SHARD, g(2));
+      num = await c.controller().move(SHARD, g(2));
     }
     log(`shard ${SHARD} assigned to group 2 by ${via} (config ${num})`);
 
     let receiverPid: number | undefined;
     let maxReceiverRss = 0;
     const sampleReceiver = async (): Promise<number | undefined> => {
-      const l2 = await c.waitForLeader(2);
-      receiverPid = c.replica(2, l2).proc?.pid;
+      const l2 = await c.waitLeader(2);
+      receiverPid = c.node(serverName(2, l2)).pid ?? undefined;
       maxReceiverRss = Math.max(maxReceiverRss, peakRssMiB(receiverPid) ?? 0);
       return l2;
     };
     let pollLast = "";
     await waitFor(async () => {
       const l2 = await sampleReceiver();
-      const s2 = l2 === undefined ? undefined : await c.status(2, l2);
+      const s2 = l2 === undefined ? undefined : await c.replicaStatus(serverName(2, l2));
       if (!s2) return false;
       const st = s2.shards[SHARD]!;
       const line = `g2 n${l2} cfg=${s2.configNum} shard ${SHARD} ${shardStateName(st.state)} keys=${st.keys}`;
@@ -135,8 +135,8 @@ async function main(): Promise<void> {
 
     await waitFor(async () => {
       await sampleReceiver();
-      for (const id of c.alive(1)) {
-        const s = await c.status(1, id);
+      for (const id of c.aliveIds(1)) {
+        const s = await c.replicaStatus(serverName(1, id));
         if (!s || Number(s.configNum) < num) return false;
         const st = s.shards[SHARD]!;
         if (Number(st.keys) !== 0 || shardStateName(st.state) !== "notOwned") return false;
@@ -155,10 +155,10 @@ async function main(): Promise<void> {
     ok = true;
   } catch (e) {
     log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
-    process.stderr.write(c.allLogTails(20) + "\n");
+    process.stderr.write(c.logTails(20) + "\n");
     process.exitCode = 1;
   } finally {
-    await c.stop();
+    await c.down();
     if (ok) rmSync(dir, { recursive: true, force: true });
     else log(`logs kept in ${dir}`);
   }

@@ -1,11 +1,13 @@
 /**
  * deploy/local/process.ts against real processes: a pid is "ours" only while its command line
  * names the node's data directory (a reused pid is never signalled); running, paused (SIGSTOP)
- * and gone are told apart; stopNode ends a process that ignores SIGTERM with SIGKILL.
+ * and gone are told apart; stopNode ends a process that ignores SIGTERM with SIGKILL;
+ * freePorts hands out distinct loopback ports that can be bound.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { procState, signalNode, stopNode, waitGone } from "../../deploy/local/process";
+import { createServer } from "node:net";
+import { freePorts, procState, signalNode, stopNode, waitGone } from "../../deploy/local/process";
 import { waitFor } from "../lib/wait";
 
 const children: ChildProcess[] = [];
@@ -54,5 +56,19 @@ describe("local cluster processes", () => {
     await waitFor(() => procState(pid, "/tmp/shardkv-fake/data/g1n1") === "paused", { timeoutMs: 5000, what: "paused" });
     expect(await stopNode(pid, "/tmp/shardkv-fake/data/g1n1", 300)).toBe("kill");
     expect(await waitGone(pid, "/tmp/shardkv-fake/data/g1n1", 1000)).toBe(true);
+  });
+
+  it("freePorts: distinct loopback ports, each free to listen on", async () => {
+    const ports = await freePorts(5);
+    expect(new Set(ports).size).toBe(5);
+    for (const p of ports) {
+      expect(p).toBeGreaterThan(0);
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(p, "127.0.0.1", () => resolve());
+      });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
