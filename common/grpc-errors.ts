@@ -9,6 +9,7 @@
  * A failure of the transport itself (no ShardKV metadata: refused, name not found, deadline)
  * is translated here too, into the user's terms: UnreachableError naming the server and what
  * happened ("connection refused"), never grpc-js details ("No connection established...").
+ * The code and fields themselves, and their in-message form, are common/wire-errors.ts.
  */
 import * as grpc from "@grpc/grpc-js";
 import { type ErrorCode, InternalError, ShardKVError, TimeoutError, UnreachableError } from "./errors";
