@@ -15,15 +15,18 @@
  * A stream that fails or ends fails every request in flight on it (UnreachableError naming
  * the server for a refused or lost connection, StoppedError for a stopping server: the caller
  * retries, writes with the same request id); the next request opens a new stream.
+ *
+ * The stream comes from the client's transport (client/transport.ts); time from its clock
+ * (deadlines are instants of that clock), and "the same turn" ends when `defer` runs its
+ * callback (the real one: the next macrotask).
  */
-import type * as grpc from "@grpc/grpc-js";
-import type { Cancel } from "../common/env";
+import type { Cancel, Clock } from "../common/env";
 import { InternalError, StoppedError, TimeoutError, UnreachableError, type ShardKVError } from "../common/errors";
-import { fromServiceError, fromWireError } from "../common/grpc-errors";
-import { nextTurn, realClock, wallClockMs } from "../common/real-env";
-import type { shardkv } from "../proto/gen/shardkv.js";
-import type { KvStub } from "./stubs";
 import { kvStreamBatchBytesMax } from "../common/limits";
+import { nextTurn, realClock } from "../common/real-env";
+import { fromWireError } from "../common/wire-errors";
+import type { shardkv } from "../proto/gen/shardkv.js";
+import type { BatchStream, ClientTransport } from "./transport";
 
 type Request = shardkv.kv.BatchRequest.IRequest;
 type Response = shardkv.kv.BatchResponse.IResponse;
@@ -39,9 +42,9 @@ interface Pending {
   readonly reject: (e: ShardKVError) => void;
   /** The caller's part of an answer (throws for a malformed one). */
   readonly reply: (r: Response) => unknown;
-  /** Wall-clock ms. */
+  /** On the channel's clock (ms). */
   readonly deadline: number;
-  /** Wall-clock ms until which a timed-out request still waits for a late answer (0: not). */
+  /** The instant (the channel's clock, ms) until which a timed-out request still waits for a late answer (0: not). */
   readonly keepUntil: number;
 }
 
@@ -66,8 +69,20 @@ function writeReplyOf(r: Response): shardkv.kv.WriteReply {
   return r.write as shardkv.kv.WriteReply;
 }
 
+/** Where a channel's stream, time and turns come from. */
+export interface BatchChannelEnv {
+  readonly transport: Pick<ClientTransport, "openBatch">;
+  readonly clock: Clock;
+  /** Runs `fn` once the current turn's requests are all queued (real: the next macrotask). */
+  readonly defer: (fn: () => void) => void;
+}
+
+/** The real clock and turns, over `transport`. */
+export const realChannelEnv = (transport: Pick<ClientTransport, "openBatch">): BatchChannelEnv =>
+  ({ transport, clock: realClock, defer: nextTurn });
+
 export class BatchChannel {
-  private call: grpc.ClientDuplexStream<shardkv.kv.BatchRequest.$Properties, shardkv.kv.BatchResponse> | undefined;
+  private call: BatchStream | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private outbox: Request[] = [];
@@ -77,15 +92,15 @@ export class BatchChannel {
   private cancelSweep: Cancel | undefined;
   private closed = false;
 
-  /** `server`: the server's address, named in its transport errors. */
-  constructor(private readonly stub: KvStub, private readonly server = "server") {}
+  /** `server`: the server's address (the transport's, named in errors). */
+  constructor(private readonly env: BatchChannelEnv, private readonly server: string) {}
 
-  /** A linearizable read; `deadline` and `keepUntil` (see LateTimeoutError) in wall-clock ms. */
+  /** A linearizable read; `deadline` and `keepUntil` (see LateTimeoutError) are instants of the env's clock (ms). */
   get(req: shardkv.kv.GetRequest.$Properties, deadline: number, keepUntil = 0): Promise<shardkv.kv.GetReply> {
     return this.send({ get: req }, req.key?.length ?? 0, deadline, keepUntil, getReplyOf);
   }
 
-  /** One write request; `deadline` and `keepUntil` (see LateTimeoutError) in wall-clock ms. */
+  /** One write request; `deadline` and `keepUntil` as for get. */
   write(req: shardkv.kv.WriteRequest.$Properties, deadline: number, keepUntil = 0): Promise<shardkv.kv.WriteReply> {
     let bytes = 0;
     for (const op of req.ops ?? []) bytes += (op.key?.length ?? 0) + (op.value?.length ?? 0) + (op.expected?.length ?? 0);
@@ -111,7 +126,7 @@ export class BatchChannel {
       this.outboxBytes += bytes;
       if (!this.flushQueued) {
         this.flushQueued = true;
-        nextTurn(() => this.flush());
+        this.env.defer(() => this.flush());
       }
       this.armSweep();
     });
@@ -126,50 +141,57 @@ export class BatchChannel {
     this.stream().write({ requests });
   }
 
-  private stream(): grpc.ClientDuplexStream<shardkv.kv.BatchRequest.$Properties, shardkv.kv.BatchResponse> {
+  private stream(): BatchStream {
     if (this.call) return this.call;
-    const call = this.stub.batch();
-    this.call = call;
-    call.on("data", (msg: shardkv.kv.BatchResponse) => {
-      for (const r of msg.responses) {
-        const id = r.requestId ?? 0;
-        const p = this.pending.get(id);
-        if (!p) continue; // timed out meanwhile
-        this.pending.delete(id);
-        if (r.error) {
-          p.reject(fromWireError(r.error));
-          continue;
-        }
-        let v: unknown;
-        try {
-          v = p.reply(r);
-        } catch (e) {
-          p.reject(e as ShardKVError);
-          continue;
-        }
-        p.resolve(v as never);
-      }
-      this.idle();
-    });
+    let open = true;
     const broken = (e: ShardKVError): void => {
-      if (this.call !== call) return;
-      this.call = undefined;
+      if (!open) return;
+      open = false;
+      if (this.call === call) this.call = undefined;
       this.failAll(e);
     };
-    call.on("error", (e) => broken(fromServiceError(e, this.server)));
-    call.on("end", () => broken(new UnreachableError(this.server, "the server closed the connection")));
+    const call = this.env.transport.openBatch(this.server, {
+      onMessage: (msg) => {
+        if (open) this.receive(msg);
+      },
+      onError: broken,
+      onEnd: () => broken(new UnreachableError(this.server, "the server closed the connection")),
+    });
+    this.call = call;
     return call;
   }
 
+  private receive(msg: shardkv.kv.BatchResponse.$Properties): void {
+    for (const r of msg.responses ?? []) {
+      const id = r.requestId ?? 0;
+      const p = this.pending.get(id);
+      if (!p) continue; // timed out meanwhile
+      this.pending.delete(id);
+      if (r.error) {
+        p.reject(fromWireError(r.error));
+        continue;
+      }
+      let v: unknown;
+      try {
+        v = p.reply(r);
+      } catch (e) {
+        p.reject(e as ShardKVError);
+        continue;
+      }
+      p.resolve(v as never);
+    }
+    this.idle();
+  }
+
   private armSweep(): void {
-    this.cancelSweep ??= realClock.after(sweepMs, () => {
+    this.cancelSweep ??= this.env.clock.after(sweepMs, () => {
       this.cancelSweep = undefined;
       this.sweep();
     });
   }
 
   private sweep(): void {
-    const now = wallClockMs();
+    const now = this.env.clock.nowMs();
     for (const [id, p] of this.pending) {
       if (p.deadline > now) continue;
       if (p.keepUntil > now) {

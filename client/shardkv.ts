@@ -35,7 +35,6 @@
  * one log entry, but a batch touching several shards is NOT atomic across shards: some shards'
  * parts may be applied while another part fails.
  */
-import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "nats";
 import { AttemptTimer } from "../common/attempt-timer";
 import type { Clock, Rng } from "../common/env";
@@ -46,19 +45,18 @@ import {
 import {
   AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
 } from "../common/errors";
-import { fromServiceError } from "../common/grpc-errors";
 import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import { ServerFailures, controllerNaming, groupNaming } from "../common/server-failures";
 import type { GroupId, ShardId } from "../common/ids";
-import { realClock, realRng, wallClockMs } from "../common/real-env";
+import { nextTurn, realClock, realRng } from "../common/real-env";
 import type { Config } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { shardkv as kvpb } from "../proto/gen/shardkv.js";
-import { BatchChannel, LateTimeoutError } from "./batch-channel";
+import { configFromWire, decodeConfig } from "../controller/config-wire";
+import { BatchChannel, type BatchChannelEnv, LateTimeoutError } from "./batch-channel";
 import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
-import {
-  configFromWire, controllerQueryStub, decodeConfig, kvStub, unary, type ControllerQueryStub,
-} from "./stubs";
+import { GrpcClientTransport } from "./grpc-transport";
+import { type ClientTransport, asClientError } from "./transport";
 
 /**
  * The size limits, the servers' own (common/limits.ts): a key (4 KiB), a value (1 MiB), a
@@ -107,8 +105,18 @@ export interface ShardKVOptions {
    * answers' round trips, see attemptMsDefault). Default min(2000, deadlineMs).
    */
   readonly attemptMs?: number;
+  /**
+   * Time: deadlines, backoff, the attempt timer. Default the real clock. With another clock
+   * (a simulator's virtual time, a test's manual clock) the requests of one turn leave on its
+   * timer of 0 ms rather than on the next macrotask.
+   */
   readonly clock?: Clock;
+  /** Randomness: the client id and backoff jitter. Default the real one (crypto-strong). */
   readonly rng?: Rng;
+  /**
+   * The network (client/transport.ts). Default gRPC. The client owns it: `close` closes it.
+   */
+  readonly transport?: ClientTransport;
 }
 
 export type BatchOp =
@@ -196,7 +204,7 @@ const resultOf = (r: kvpb.kv.OpResult.$Properties | undefined): BatchResult => (
 
 export class ShardKV {
   /** This client's id (16 random bytes), sent with every write. */
-  readonly clientId: Uint8Array = randomBytes(clientIdBytes);
+  readonly clientId: Uint8Array;
   private config: Config | undefined;
   private nextSeq = 1;
   /** Lowest seq not yet answered; seqs below it are all done. */
@@ -204,7 +212,9 @@ export class ShardKV {
   /** Answered (or abandoned) seqs at or above lowUnacked. */
   private readonly doneAbove = new Set<number>();
   private readonly channels = new Map<string, BatchChannel>();
-  private readonly ctlStubs = new Map<string, ControllerQueryStub>();
+  private readonly transport: ClientTransport;
+  /** What every BatchChannel of this client runs on. */
+  private readonly channelEnv: BatchChannelEnv;
   private readonly leaders = new Map<GroupId, string>();
   private readonly nextServer = new Map<GroupId, number>();
   private ctlLeader: string | undefined;
@@ -227,6 +237,14 @@ export class ShardKV {
     if (opts.nats !== undefined && typeof opts.nats !== "string") throw new TypeError(`nats must be a URL string, got ${typeName(opts.nats)}`);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
+    this.transport = opts.transport ?? new GrpcClientTransport();
+    const clock = this.clock;
+    this.channelEnv = {
+      transport: this.transport,
+      clock,
+      defer: clock === realClock ? nextTurn : (fn) => void clock.after(0, fn),
+    };
+    this.clientId = Uint8Array.from({ length: clientIdBytes }, () => this.rng.int(256));
     this.deadlineMs = opts.deadlineMs === undefined ? deadlineMsDefault : checkMs("deadlineMs", opts.deadlineMs);
     this.attemptMs = opts.attemptMs === undefined ? Math.min(attemptMsDefault, this.deadlineMs) : checkMs("attemptMs", opts.attemptMs);
     this.kvTimer = new AttemptTimer(this.attemptMs);
@@ -352,9 +370,8 @@ export class ShardKV {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.channels.values()) c.close();
-    for (const s of this.ctlStubs.values()) s.close();
     this.channels.clear();
-    this.ctlStubs.clear();
+    this.transport.close();
     void this.nc?.close().catch(() => undefined);
     this.nc = undefined;
   }
@@ -410,8 +427,7 @@ export class ShardKV {
   private channel(address: string): BatchChannel {
     let c = this.channels.get(address);
     if (!c) {
-      const stub = kvStub(address);
-      c = new BatchChannel(stub, address);
+      c = new BatchChannel(this.channelEnv, address);
       this.channels.set(address, c);
     }
     return c;
@@ -476,8 +492,7 @@ export class ShardKV {
       const sized = this.kvTimer.attemptMs(bytes, timedOut);
       const attemptMs = Math.max(1, Math.min(sized, end - now));
       try {
-        const wall = wallClockMs();
-        const sent = call(this.channel(target), wall + attemptMs, wall + (end - now));
+        const sent = call(this.channel(target), now + attemptMs, end);
         const r = await abortable(late.length === 0 ? sent : Promise.race([sent, ...late]), signal, op);
         // Karn's rule: once an attempt timed out, whose answer this is stays unknown.
         if (late.length === 0) this.kvTimer.observe(this.clock.nowMs() - now);
@@ -486,7 +501,7 @@ export class ShardKV {
       } catch (e) {
         if (e instanceof AbortError) throw e;
         if (this.closed) throw new StoppedError("shardkv client");
-        let err = fromServiceError(e, target);
+        let err = asClientError(e, target);
         if (err instanceof InvalidArgumentError) throw err;
         const lost = err instanceof TimeoutError && err.afterMs === 0;
         if (e instanceof LateTimeoutError) late.push(e.late as Promise<T>);
@@ -601,24 +616,18 @@ export class ShardKV {
     for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
       this.checkOpen();
       const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
-      let stub = this.ctlStubs.get(target);
-      if (!stub) {
-        stub = controllerQueryStub(target);
-        this.ctlStubs.set(target, stub);
-      }
       const sent = this.clock.nowMs();
       const sized = this.ctlTimer.attemptMs(0, timedOut);
       const attemptMs = Math.max(1, Math.min(sized, end - sent));
-      const deadline = wallClockMs() + attemptMs;
       try {
-        const r = await unary(stub.query, stub, { num: -1 }, deadline);
+        const r = await this.transport.query(target, { num: -1 }, attemptMs);
         this.ctlTimer.observe(this.clock.nowMs() - sent);
         this.ctlLeader = target;
         const c = configFromWire(r.config ?? {});
         if (c.shards.length === 0) throw new InternalError("the controller returned a config without shards");
         return c;
       } catch (e) {
-        const err = fromServiceError(e, `controller ${target}`);
+        const err = asClientError(e, `controller ${target}`);
         if (err instanceof InvalidArgumentError) throw err;
         if (err instanceof TimeoutError) {
           // An attempt cut short by the caller's deadline says nothing new: keep the

@@ -9,13 +9,12 @@
  * A failure of the transport itself (no ShardKV metadata: refused, name not found, deadline)
  * is translated here too, into the user's terms: UnreachableError naming the server and what
  * happened ("connection refused"), never grpc-js details ("No connection established...").
+ * The code and fields themselves, and their in-message form, are common/wire-errors.ts.
  */
 import * as grpc from "@grpc/grpc-js";
-import {
-  BackpressureError, CorruptionError, DataDirError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
-} from "./errors";
-import type { NodeId } from "./ids";
+import { type ErrorCode, InternalError, ShardKVError, TimeoutError, UnreachableError } from "./errors";
+import { asShardKVError, fieldsOf, typedError } from "./wire-errors";
+export { fromWireError, toWireError, type WireError } from "./wire-errors";
 
 const statusOf: Record<ErrorCode, grpc.status> = {
   NotLeader: grpc.status.FAILED_PRECONDITION,
@@ -33,25 +32,6 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   Aborted: grpc.status.CANCELLED,
 };
 
-function fieldsOf(e: ShardKVError): Record<string, string> {
-  if (e instanceof NotLeaderError) return { "leader-hint": String(e.leaderHint), "leader-address": e.leaderAddress ?? "" };
-  if (e instanceof WrongGroupError) return { shard: String(e.shard), "config-num": String(e.configNum) };
-  if (e instanceof InvalidArgumentError) return { field: e.field, reason: e.reason };
-  if (e instanceof BackpressureError) return { limit: e.limit, max: String(e.max), value: String(e.value) };
-  if (e instanceof TimeoutError) return { "after-ms": String(e.afterMs) };
-  if (e instanceof LeadershipTransferError) return { transferee: String(e.transferee) };
-  if (e instanceof CorruptionError) return { file: e.file, detail: e.detail };
-  if (e instanceof UnreachableError) return { server: e.server, reason: e.reason };
-  if (e instanceof DataDirError) return { dir: e.dir, detail: e.detail, misuse: e.misuse ? "1" : "" };
-  if (e instanceof RetryLaterError) return { reason: e.reason };
-  return {};
-}
-
-/** A thrown error as a ShardKVError (anything else becomes Internal). */
-function asShardKVError(e: unknown): ShardKVError {
-  return e instanceof ShardKVError ? e : new InternalError((e as Error)?.message ?? String(e));
-}
-
 /** Converts a thrown error into a gRPC service error (non-ShardKV errors become Internal). */
 export function toServiceError(e: unknown): Partial<grpc.StatusObject> {
   const err = asShardKVError(e);
@@ -59,57 +39,6 @@ export function toServiceError(e: unknown): Partial<grpc.StatusObject> {
   metadata.set("shardkv-code", err.code);
   for (const [k, v] of Object.entries(fieldsOf(err))) metadata.set(`shardkv-${k}`, v);
   return { code: statusOf[err.code], details: err.message, metadata };
-}
-
-/** A typed error as carried inside a stream message (proto shardkv.kv.Error). */
-export interface WireError {
-  code: string;
-  message: string;
-  fields: Record<string, string>;
-}
-
-/** Converts a thrown error into its in-message form (the same code and fields as toServiceError). */
-export function toWireError(e: unknown): WireError {
-  const err = asShardKVError(e);
-  return { code: err.code, message: err.message, fields: fieldsOf(err) };
-}
-
-/** Converts an in-message error back into the typed error the server threw. */
-export function fromWireError(w: { code?: string | null; message?: string | null; fields?: Record<string, string> | null }): ShardKVError {
-  const fields = w.fields ?? {};
-  return typedError(w.code ?? "", (k) => fields[k] ?? "", w.message ?? "") ?? new InternalError(w.message || `error with unknown code ${JSON.stringify(w.code)}`);
-}
-
-/** The typed error of `code` with its fields read by `get`; undefined for an unknown code. */
-function typedError(code: string, get: (field: string) => string, details: string): ShardKVError | undefined {
-  switch (code as ErrorCode) {
-    case "NotLeader":
-      return new NotLeaderError(Number(get("leader-hint")) as NodeId, get("leader-address") || undefined);
-    case "WrongGroup":
-      return new WrongGroupError(Number(get("shard")), Number(get("config-num")));
-    case "InvalidArgument":
-      return new InvalidArgumentError(get("field"), get("reason"));
-    case "Backpressure":
-      return new BackpressureError(get("limit"), Number(get("max")), Number(get("value")));
-    case "Timeout":
-      return new TimeoutError("server", Number(get("after-ms")));
-    case "LeadershipTransfer":
-      return new LeadershipTransferError(Number(get("transferee")) as NodeId);
-    case "Stopped":
-      return new StoppedError("server");
-    case "Corruption":
-      return new CorruptionError(get("file"), get("detail"));
-    case "DataDir":
-      return new DataDirError(get("dir"), get("detail"), get("misuse") === "1");
-    case "RetryLater":
-      return new RetryLaterError(get("reason") || details);
-    case "Internal":
-      return new InternalError(details || "internal error");
-    case "Unreachable":
-      return new UnreachableError(get("server"), get("reason"));
-    default:
-      return undefined;
-  }
 }
 
 /**

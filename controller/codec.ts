@@ -33,7 +33,7 @@ export function requestIdFromWire(id: shardkv.controller.RequestId.$Properties |
   return { clientId: hex(cid), seq };
 }
 
-export function joinOpFromWire(r: shardkv.controller.JoinRequest.$Properties): ControllerOp {
+export function joinOpFromWire(r: shardkv.controller.JoinRequest.$Properties): Extract<ControllerOp, { kind: "join" }> {
   const groups = new Map<GroupId, string[]>();
   for (const g of r.groups ?? []) {
     const gid = uint(g.gid, "gid") as GroupId;
@@ -43,15 +43,15 @@ export function joinOpFromWire(r: shardkv.controller.JoinRequest.$Properties): C
   return { kind: "join", groups };
 }
 
-export function leaveOpFromWire(r: shardkv.controller.LeaveRequest.$Properties): ControllerOp {
+export function leaveOpFromWire(r: shardkv.controller.LeaveRequest.$Properties): Extract<ControllerOp, { kind: "leave" }> {
   return { kind: "leave", gids: (r.gids ?? []).map((g) => uint(g, "gids") as GroupId) };
 }
 
-export function moveOpFromWire(r: shardkv.controller.MoveRequest.$Properties): ControllerOp {
+export function moveOpFromWire(r: shardkv.controller.MoveRequest.$Properties): Extract<ControllerOp, { kind: "move" }> {
   return { kind: "move", shard: uint(r.shard, "shard") as ShardId, gid: uint(r.gid, "gid") as GroupId };
 }
 
-export function ackJoinOpFromWire(r: shardkv.controller.AckJoinRequest.$Properties): ControllerOp {
+export function ackJoinOpFromWire(r: shardkv.controller.AckJoinRequest.$Properties): Extract<ControllerOp, { kind: "ackJoin" }> {
   return { kind: "ackJoin", gid: uint(r.gid, "gid") as GroupId, joinNum: uint(r.joinNum, "join_num") as ConfigNum };
 }
 

@@ -1,29 +1,19 @@
 /**
- * One replica of the configuration controller (DESIGN.md §4): a RaftNode over a RocksDB log
- * (dataDir/raft) driving the RocksDB controller state machine (dataDir/state), and one
- * grpc.Server on one port hosting both the Raft transport and the Controller service
- * (proto/controller.proto). `controller/main.ts` wraps it as the `shardkv-controller` daemon.
+ * One replica of the configuration controller ([design](../docs/design.md#4-controller-controller)):
+ * a RaftNode over a RocksDB log (dataDir/raft) driving the RocksDB controller state machine
+ * (dataDir/state), and one grpc.Server on one port hosting both the Raft transport and the
+ * Controller service (proto/controller.proto). `controller/main.ts` wraps it as the
+ * `shardkv-controller` daemon.
  *
- * Handlers validate at the edge and never touch core state: wire -> domain with the codec
- * (InvalidArgumentError naming the field), a leadership check (NotLeaderError with the
- * leader's address from the peer list), a fast validateOp against the latest config, then
- * `propose` of the encoded command; RaftNode's loop does the rest. Every failure goes through
- * `toServiceError` (common/grpc-errors.ts), so clients get the same typed errors back.
- *
- * A Join is also checked before it is proposed (controller/join-check.ts): a majority of each
- * new group's servers must answer Identify as its replicas, unless the request says `force`.
- * The check is the leader's, at the edge, like the fast validation: it writes nothing, and a
- * retry of a Join the log already applied skips it.
- *
- * The fast validation never refuses what the log would accept: a request whose (clientId,
- * seq) the duplicate table already holds is proposed without it (a retry of an applied Join
- * must get its config number back, not "group already in config"), and a refusal is only
- * final after a ReadIndex barrier has brought the latest config up to date.
+ * The request handling (validation, leadership, the join check, de-duplication, the cluster
+ * id, Watch feeds) is controller/service.ts, which knows no transport. The gRPC handlers here
+ * are thin: wire -> domain with the codec (InvalidArgumentError naming the field), a call of
+ * the service, domain -> wire; every failure goes through `toServiceError`
+ * (common/grpc-errors.ts), so clients get the same typed errors back.
  *
  * Data directory: its identity (common/data-dir.ts) is checked before anything else is
- * opened; a directory of another daemon, group or replica is refused. The cluster id: a
- * leader that finds none applied proposes a random one (InitCluster), and every replica
- * records the committed one in its identity; Query and Status answer it.
+ * opened; a directory of another daemon, group or replica is refused. Every replica records
+ * the cluster id the group committed in its identity.
  *
  * NATS: with `natsUrl`, the leader publishes every config it sees committed (see
  * ConfigPublisher) protobuf-encoded on `shardkv.config`. NATS is only a hint: the
@@ -32,42 +22,40 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "nats";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Logger } from "../common/env";
-import { BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError } from "../common/errors";
+import { StoppedError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { toServiceError } from "../common/grpc-errors";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import type { SoftState } from "../raft/core/types";
-import { RaftNode } from "../raft/node";
+import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
-import { type Config, shardCountDefault } from "./config";
+import { shardCountDefault } from "./config";
 import {
-  ackJoinOpFromWire, configToWire, encodeClusterInit, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+  ackJoinOpFromWire, configToWire, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "./grpc-service";
 import { identifyServer } from "./identify-client";
-import { checkJoin } from "./join-check";
 import { RocksControllerStateMachine } from "./rocks-state";
-import { type CommandResult, type ControllerOp, validateOp } from "./state-machine";
+import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
+import type { CommandResult } from "./state-machine";
 
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
 export const controllerGroup = 0 as GroupId;
 /** NATS subject on which the leader publishes each new config (encoded shardkv.controller.Config). */
 import { configSubject } from "./config";
 export { configSubject };
-/** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
-export const watchStreamsMax = 1024;
+export { watchStreamsMax } from "./service";
 /**
  * Configs a new leader (or a leader whose NATS connection just came up) republishes before
  * the new ones: the previous leader may have died between committing a config and flushing
@@ -76,8 +64,6 @@ export const watchStreamsMax = 1024;
 export const natsRepublishConfigs = 16;
 /** Default: take a controller snapshot and compact the log every this many applied entries. */
 export const controllerSnapshotEveryEntries = 1000;
-/** A leader whose InitCluster proposal failed proposes again after this long (while still leader). */
-const clusterInitRetryMs = 100;
 
 export interface ControllerServerOptions {
   /** This replica's id, a key of `peers`. */
@@ -105,10 +91,10 @@ export interface ControllerServerOptions {
 
 export class ControllerServer {
   private stopping: Promise<void> | undefined;
-  private readonly watches = new Set<WatchStream>();
+  /** The Watch streams being served (each promise settles when its stream ends). */
+  private readonly watches = new Set<Promise<void>>();
   private soft: SoftState | undefined;
-  /** The InitCluster round in progress (one at a time). */
-  private clusterInit: Promise<void> | undefined;
+  private readonly service: ControllerService;
   /** Identity rewrites, one at a time in order. */
   private identityWrites: Promise<void> = Promise.resolve();
 
@@ -122,7 +108,13 @@ export class ControllerServer {
     /** The port the server is bound to. */
     readonly port: number,
     private ident: DataDirIdentity,
-  ) {}
+  ) {
+    this.service = new ControllerService({
+      id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
+      address: (id) => opts.peers.get(id),
+      identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
+    });
+  }
 
   /** This replica's data directory identity (the cluster id once recorded). */
   identity(): DataDirIdentity {
@@ -184,22 +176,8 @@ export class ControllerServer {
   }
 
   /** This replica's status (what the Status RPC answers). */
-  status(): shardkv.controller.StatusReply.$Properties {
-    const s = this.node.status();
-    return {
-      id: this.opts.id,
-      role: s.role,
-      term: s.term,
-      leader: s.leader,
-      leaderAddress: this.opts.peers.get(s.leader) ?? "",
-      commitIndex: s.commit,
-      appliedIndex: s.applied,
-      firstIndex: s.firstIndex,
-      snapshotIndex: s.snapshotIndex,
-      latestConfigNum: this.sm.latestNum(),
-      shardCount: this.sm.shardCount(),
-      clusterId: this.sm.clusterId() ?? "",
-    };
+  status(): ControllerStatus {
+    return this.service.status();
   }
 
   /**
@@ -210,12 +188,12 @@ export class ControllerServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const log = this.opts.logger;
-      for (const w of [...this.watches]) w.close();
+      this.service.stop();
       this.tserver.close();
       await this.node.stop();
       await this.publisher?.stop();
       await shutdownGrpc(this.grpcServer, 2000);
-      await Promise.all([...this.watches].map((w) => w.done));
+      await Promise.all([...this.watches]);
       await this.sm.close();
       log.info(`controller ${this.opts.id} stopped`);
     })();
@@ -231,35 +209,7 @@ export class ControllerServer {
       this.opts.logger.info(`controller ${this.opts.id}: ${ss.role} in term ${ss.term}, leader ${ss.leader || "unknown"}`);
     }
     this.publisher?.setLeader(ss.role === "leader");
-    if (ss.role === "leader" && this.sm.clusterId() === undefined) void this.initCluster().catch(() => undefined);
-  }
-
-  /**
-   * Makes sure the cluster has an id: while this replica leads and none is applied, proposes
-   * a random one and waits for it to apply (the first InitCluster committed wins, so two
-   * leaders proposing in turn agree). Retries after clusterInitRetryMs while still leader;
-   * rejects (NotLeader, Stopped) once it is not.
-   */
-  private initCluster(): Promise<void> {
-    this.clusterInit ??= (async () => {
-      try {
-        while (this.sm.clusterId() === undefined) {
-          if (this.stopping) throw new StoppedError("controller");
-          // The soft state reaches this server (onReady) just before the node acts on it: a
-          // proposal made at once may still be refused as NotLeader, and is retried.
-          if (this.soft?.role !== "leader") this.requireLeader();
-          try {
-            await this.node.propose(encodeClusterInit({ kind: "init-cluster", clusterId: randomBytes(16).toString("hex") }));
-          } catch (e) {
-            if (this.stopping || this.soft?.role !== "leader") throw e;
-            await new Promise<void>((r) => realClock.after(clusterInitRetryMs, r));
-          }
-        }
-      } finally {
-        this.clusterInit = undefined;
-      }
-    })();
-    return this.clusterInit;
+    this.service.onSoftState(ss);
   }
 
   /** The cluster id is durable here: record it in the data directory's identity. */
@@ -275,226 +225,93 @@ export class ControllerServer {
   }
 
   private onNewConfig(): void {
-    for (const w of this.watches) w.wake();
+    this.service.onNewConfig();
     this.publisher?.wake();
   }
 
   // ------------------------------------------------------------------ handlers
 
+  /**
+   * The gRPC handlers: decode (InvalidArgumentError naming the field), call the service,
+   * encode; every failure goes through toServiceError. Before the server runs, and once it
+   * stops, they answer Stopped.
+   */
   private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
-    const unary = <Req, Res>(fn: (s: ControllerServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(fn: (s: ControllerService, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
-        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : fn(s, call.request);
+        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : Promise.resolve().then(() => fn(s.service, call.request));
         run.then(
           (res) => callback(null, res),
-          (e) => callback(toServiceError(s ? s.describeFailure(e) : e), null),
+          (e) => callback(toServiceError(e), null),
         );
       };
     return {
-      join: unary((s, req: shardkv.controller.JoinRequest) =>
-        s.change(req.id, () => joinOpFromWire(req), req.force ? undefined : (op) => s.checkJoin(op))),
-      leave: unary((s, req: shardkv.controller.LeaveRequest) => s.change(req.id, () => leaveOpFromWire(req))),
-      move: unary((s, req: shardkv.controller.MoveRequest) => s.change(req.id, () => moveOpFromWire(req))),
-      ackJoin: unary(async (s, req: shardkv.controller.AckJoinRequest) =>
-        ({ abortedNum: (await s.commit(req.id, () => ackJoinOpFromWire(req))).abortedNum ?? 0 })),
-      query: unary((s, req: shardkv.controller.QueryRequest) => s.query(req)),
-      status: unary(async (s) => s.status()),
+      join: unary(async (svc, req: shardkv.controller.JoinRequest) =>
+        ({ configNum: await svc.join(requestIdFromWire(req.id), joinOpFromWire(req), { force: req.force }) })),
+      leave: unary(async (svc, req: shardkv.controller.LeaveRequest) =>
+        ({ configNum: await svc.leave(requestIdFromWire(req.id), leaveOpFromWire(req)) })),
+      move: unary(async (svc, req: shardkv.controller.MoveRequest) =>
+        ({ configNum: await svc.move(requestIdFromWire(req.id), moveOpFromWire(req)) })),
+      ackJoin: unary(async (svc, req: shardkv.controller.AckJoinRequest) =>
+        ({ abortedNum: await svc.ackJoin(requestIdFromWire(req.id), ackJoinOpFromWire(req)) })),
+      query: unary(async (svc, req: shardkv.controller.QueryRequest) => {
+        const { config, clusterId } = await svc.query(req.num ?? -1);
+        return { config: configToWire(config), clusterId };
+      }),
+      status: unary(async (svc) => svc.status()),
       watch: (call) => {
         const s = server();
-        if (s === undefined || s.stopping) {
-          call.emit("error", toServiceError(new StoppedError("controller")));
+        let feed: ConfigFeed;
+        try {
+          if (s === undefined || s.stopping) throw new StoppedError("controller");
+          feed = s.service.watch(call.request.fromNum ?? 0);
+        } catch (e) {
+          call.emit("error", toServiceError(e));
           return;
         }
-        s.watch(call);
+        const done = streamWatch(call, feed, s.opts.logger);
+        s.watches.add(done);
+        void done.then(() => s.watches.delete(done));
       },
     };
   }
-
-  /** Adds the leader's address to a NotLeaderError; logs unexpected failures. */
-  private describeFailure(e: unknown): unknown {
-    if (e instanceof NotLeaderError && !e.leaderAddress) return new NotLeaderError(e.leaderHint, this.opts.peers.get(e.leaderHint));
-    if (!(e instanceof ShardKVError)) this.opts.logger.warn(`controller ${this.opts.id}: request failed: ${(e as Error)?.stack ?? e}`);
-    return e;
-  }
-
-  private requireLeader(): void {
-    const ss = this.node.softState();
-    if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.opts.peers.get(ss.leader));
-  }
-
-  /** True when the duplicate table already holds this client's request `seq` (or a later one). */
-  private isRetry(clientId: string, seq: number): boolean {
-    const e = this.sm.dedupEntry(clientId);
-    return e !== undefined && e.seq >= seq;
-  }
-
-  /**
-   * Proposes a change after the edge checks: the fast validation, then `precheck` (the join
-   * check), both skipped for a retry of a request the duplicate table already holds.
-   */
-  private async change(
-    wireId: shardkv.controller.RequestId.$Properties | null | undefined,
-    toOp: () => ControllerOp,
-    precheck?: (op: ControllerOp) => Promise<void>,
-  ): Promise<shardkv.controller.ChangeReply.$Properties> {
-    return { configNum: (await this.commit(wireId, toOp, precheck)).configNum };
-  }
-
-  /**
-   * Validates `op` at the edge (against the latest config and the pending joins; a change
-   * that must wait for a pending group's acknowledgement is refused as RetryLater before it
-   * reaches the log), runs `precheck`, proposes it and returns its successful result.
-   */
-  private async commit(
-    wireId: shardkv.controller.RequestId.$Properties | null | undefined,
-    toOp: () => ControllerOp,
-    precheck?: (op: ControllerOp) => Promise<void>,
-  ): Promise<Extract<CommandResult, { ok: true }>> {
-    const { clientId, seq } = requestIdFromWire(wireId);
-    const op = toOp();
-    this.requireLeader();
-    if (!this.isRetry(clientId, seq)) {
-      try {
-        validateOp(this.sm.latest(), op, this.sm.pendingJoins());
-      } catch (e) {
-        if (!(e instanceof InvalidArgumentError)) throw e;
-        // The latest config may lag the log by entries committed a moment ago: refuse only
-        // against a config that reflects every write committed before this request.
-        await this.node.readBarrier();
-        if (!this.isRetry(clientId, seq)) validateOp(this.sm.latest(), op, this.sm.pendingJoins());
-      }
-      const wait = this.sm.stackingRefusal(op);
-      if (wait !== undefined) throw new RetryLaterError(wait);
-      if (precheck && !this.isRetry(clientId, seq)) await precheck(op);
-    }
-    const result = await this.node.propose(encodeCommand({ clientId, seq, op, shardCount: this.sm.shardCount() }));
-    if (!result.ok) throw result.retryable ? new RetryLaterError(result.reason) : new InvalidArgumentError(result.field, result.reason);
-    return result;
-  }
-
-  /**
-   * The join check (controller/join-check.ts): refuses the Join with InvalidArgument (field
-   * `groups`, the one-line verdict) unless a majority of each new group's servers answer
-   * Identify as its replicas with this cluster's shard count and cluster id.
-   */
-  private async checkJoin(op: ControllerOp): Promise<void> {
-    if (op.kind !== "join") return;
-    const expect = { shardCount: this.sm.shardCount(), clusterId: this.sm.clusterId() ?? "" };
-    const refusal = await checkJoin(op.groups, expect, (a) => identifyServer(a, failpointClientOptions(this.opts.failpoints, a)));
-    if (refusal === undefined) return;
-    this.opts.logger.info(`controller ${this.opts.id}: ${refusal}`);
-    throw new InvalidArgumentError("groups", refusal);
-  }
-
-  private async query(req: shardkv.controller.QueryRequest): Promise<shardkv.controller.QueryReply.$Properties> {
-    const num = req.num ?? -1;
-    if (!Number.isSafeInteger(num) || num < -1) throw new InvalidArgumentError("num", `must be -1 (latest) or a config number >= 0, got ${num}`);
-    this.requireLeader();
-    await this.node.readBarrier();
-    const latest = this.sm.latest();
-    const c = num === -1 || num >= latest.num ? latest : await this.sm.config(num);
-    assert(c !== undefined, `config ${num} <= latest ${latest.num} is missing`);
-    // A group's first leader establishes the id right after its election; a query that
-    // comes first waits for it, so every reply of this version carries one.
-    if (this.sm.clusterId() === undefined) await this.initCluster();
-    return { config: configToWire(c), clusterId: this.sm.clusterId() ?? "" };
-  }
-
-  private watch(call: grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>): void {
-    const from = call.request.fromNum ?? 0;
-    if (!Number.isSafeInteger(from) || from < 0) {
-      call.emit("error", toServiceError(new InvalidArgumentError("from_num", `must be a config number >= 0, got ${from}`)));
-      return;
-    }
-    if (this.watches.size >= watchStreamsMax) {
-      call.emit("error", toServiceError(new BackpressureError("watchStreamsMax", watchStreamsMax, this.watches.size + 1)));
-      return;
-    }
-    const w = new WatchStream(call, from, this.sm, this.opts.logger);
-    this.watches.add(w);
-    void w.done.then(() => this.watches.delete(w));
-  }
 }
 
+type WatchCall = grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>;
+
 /**
- * One Watch call: streams configs `from`, `from + 1`, ... read from RocksDB by number, so the
- * stream has no gaps and no duplicates whatever the order of wake-ups; when it has caught up
- * with the latest durable config it sleeps until the next one (or a restore) wakes it. Respects
- * the stream's back-pressure. Ends the stream with OK when closed (server stop), and quietly
- * when the client cancels.
+ * Streams one Watch call from its feed, respecting the stream's back-pressure. Ends the
+ * stream with OK when the feed is closed (server stop), and quietly when the client cancels.
  */
-class WatchStream {
-  readonly done: Promise<void>;
-  private next: number;
-  private closed = false;
-  /** Resolves the wait for a new config (set while caught up). */
-  private wakeUp: (() => void) | undefined;
-  /** Ends the wait for the stream to drain (set while the client is slow). */
-  private stopDrainWait: (() => void) | undefined;
-
-  constructor(
-    private readonly call: grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>,
-    from: number,
-    private readonly sm: RocksControllerStateMachine,
-    private readonly logger: Logger,
-  ) {
-    this.next = from;
-    call.on("cancelled", () => this.close());
-    call.on("close", () => this.close());
-    this.done = this.run();
-  }
-
-  wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.wake();
-    this.stopDrainWait?.();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (!this.closed) {
-        if (this.next > this.sm.latestNum()) {
-          await new Promise<void>((resolve) => {
-            this.wakeUp = resolve;
-            // A config may have become durable between the check and now: look again.
-            if (this.next <= this.sm.latestNum() || this.closed) this.wake();
-          });
-          continue;
-        }
-        const c: Config | undefined = await this.sm.config(this.next);
-        if (this.closed) break;
-        assert(c !== undefined, `config ${this.next} <= latest ${this.sm.latestNum()} is missing`);
-        this.next++;
-        if (!this.call.write(configToWire(c))) await this.drained();
-      }
-    } catch (e) {
-      if (!this.closed) {
-        this.logger.warn(`watch stream failed: ${(e as Error).message}`);
-        this.call.emit("error", toServiceError(e));
-        return;
-      }
+async function streamWatch(call: WatchCall, feed: ConfigFeed, logger: Logger): Promise<void> {
+  call.on("cancelled", () => feed.close());
+  call.on("close", () => feed.close());
+  try {
+    for (let c = await feed.next(); c !== undefined; c = await feed.next()) {
+      if (!call.write(configToWire(c))) await drained(call, feed);
     }
-    if (!this.call.cancelled && this.call.writable) this.call.end();
+  } catch (e) {
+    if (feed.isOpen) {
+      feed.close();
+      logger.warn(`watch stream failed: ${(e as Error).message}`);
+      call.emit("error", toServiceError(e));
+      return;
+    }
   }
+  if (!call.cancelled && call.writable) call.end();
+}
 
-  private drained(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.call.off("drain", done);
-        this.stopDrainWait = undefined;
-        resolve();
-      };
-      this.call.once("drain", done);
-      this.stopDrainWait = done;
-    });
-  }
+/** Resolves when `call` drains or `feed` closes. */
+function drained(call: WatchCall, feed: ConfigFeed): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      resolve();
+    };
+    call.once("drain", done);
+    void feed.closed.then(done);
+  });
 }
 
 /**

@@ -12,6 +12,10 @@
  *                    client/cli.ts the entry of `shardkv bench` (BENCH_ENTRY).
  *  bench             nothing outside bench/ and test/ imports bench/ (the benchmark code is
  *                    no dependency of the product), but for BENCH_ENTRY from client/cli.ts.
+ *  client-grpc       in client/, only CLIENT_GRPC_MODULES import @grpc/grpc-js or the gRPC
+ *                    modules (common/grpc-*.ts, client/stubs.ts): the library runs over any
+ *                    transport (client/transport.ts); client/grpc-transport.ts, the default
+ *                    one, is the way in.
  *  test-import       nothing outside test/ imports test/.
  *  cycle             no import cycles among project files (type-only imports included).
  *  nondeterminism    no Date.now, new Date(), Math.random, setTimeout, setInterval,
@@ -48,6 +52,9 @@ export const CLIENT_ALLOWED_CONTROLLER_MODULES = ["controller/config*.ts", "cont
  */
 export const BENCH_ENTRY = { from: "client/cli.ts", to: "bench/shardkv-bench.ts" } as const;
 
+/** The client's gRPC transport and its stubs: the client files that may know gRPC. */
+export const CLIENT_GRPC_MODULES = ["client/grpc-transport.ts", "client/stubs.ts"] as const;
+
 /** The real Env: the one module allowed to read clocks, start timers and draw randomness. */
 export const REAL_ENV_MODULE = "common/real-env.ts";
 
@@ -58,7 +65,7 @@ export const REAL_ENV_MODULE = "common/real-env.ts";
  */
 export const NONDETERMINISM_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
-export type Rule = "raft-core" | "common" | "client" | "bench" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
+export type Rule = "raft-core" | "common" | "client" | "client-grpc" | "bench" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
 
 export interface Violation {
   /** Relative to the root, "/"-separated. */
@@ -316,7 +323,16 @@ function checkImportRules(file: string, specifier: string, target: Target): { ru
       return { rule: "client", detail: `${what}; client/ may import only proto/, common/ and ${CLIENT_ALLOWED_CONTROLLER_MODULES.join(", ")}` };
     }
   }
+  if (under(file, "client") && !(CLIENT_GRPC_MODULES as readonly string[]).includes(file) && isGrpcModule(target)) {
+    return { rule: "client-grpc", detail: `${what}; in client/ only ${CLIENT_GRPC_MODULES.join(" and ")} may use gRPC (go through client/transport.ts)` };
+  }
   return undefined;
+}
+
+/** @grpc/grpc-js, or a project module built on it. */
+function isGrpcModule(t: Target): boolean {
+  if (t.kind === "package") return t.name === "@grpc/grpc-js" || t.name.startsWith("@grpc/grpc-js/");
+  return t.kind === "file" && (/^common\/grpc-[^/]*\.ts$/.test(t.path) || t.path === "client/stubs.ts");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,13 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 
+  /** When the earliest pending timer is due, or undefined when none is pending. */
+  get nextAtMs(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
   /** Moves time forward by `ms` and fires the timers due, earliest first. */
   advance(ms: number): void {
     this.now += ms;

@@ -7,13 +7,14 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { BatchChannel, batchSendBytesMax } from "../../client/batch-channel";
+import { BatchChannel, batchSendBytesMax, realChannelEnv } from "../../client/batch-channel";
+import { GrpcClientTransport } from "../../client/grpc-transport";
 import { kvClientService, kvStub, type KvStub } from "../../client/stubs";
 import { InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError, WrongGroupError } from "../../common/errors";
 import { Failpoints, parseFailpointSpec } from "../../common/failpoints";
 import { fromWireError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
-import { realClock, realRng, wallClockMs } from "../../common/real-env";
+import { realClock, realRng } from "../../common/real-env";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { batchReplyBytesMax, serveBatch, type BatchCall } from "../../shard-server/batch-stream";
 import { waitFor } from "../lib/wait";
@@ -25,7 +26,7 @@ type WriteReply = kvpb.kv.WriteReply.$Properties;
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString();
-const soon = (ms = 5000): number => wallClockMs() + ms;
+const soon = (ms = 5000): number => realClock.nowMs() + ms;
 const put = (key: string, value: Uint8Array = enc("v")) => ({ shard: 0, ops: [{ type: kvpb.kv.OpType.OP_PUT, key: enc(key), value }] });
 /** Settles with the error a promise rejects with (the rejection is handled at once). */
 const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error("expected a failure"), (e: unknown) => e);
@@ -80,28 +81,28 @@ class FakeServer {
 
 /** A BatchChannel to `srv`, with the streams it opened and the messages they received. */
 function channel(srv: FakeServer): { ch: BatchChannel; streams: () => number; received: kvpb.kv.BatchResponse[] } {
-  const stub = kvStub(srv.address);
-  stubs.push(stub);
+  const transport = new GrpcClientTransport();
+  transports.push(transport);
   const received: kvpb.kv.BatchResponse[] = [];
   let streams = 0;
-  const open = stub.batch.bind(stub);
-  stub.batch = (...args) => {
+  const open = transport.openBatch.bind(transport);
+  transport.openBatch = (address, handlers) => {
     streams++;
-    const call = open(...args);
-    call.on("data", (m: kvpb.kv.BatchResponse) => received.push(m));
-    return call;
+    return open(address, { ...handlers, onMessage: (m) => (received.push(m as kvpb.kv.BatchResponse), handlers.onMessage(m)) });
   };
-  const ch = new BatchChannel(stub);
+  const ch = new BatchChannel(realChannelEnv(transport), srv.address);
   channels.push(ch);
   return { ch, streams: () => streams, received };
 }
 
 const servers: FakeServer[] = [];
 const stubs: KvStub[] = [];
+const transports: GrpcClientTransport[] = [];
 const channels: BatchChannel[] = [];
 afterEach(() => {
   for (const c of channels.splice(0)) c.close();
   for (const s of stubs.splice(0)) s.close();
+  for (const t of transports.splice(0)) t.close();
   for (const s of servers.splice(0)) s.server.forceShutdown();
 });
 
@@ -210,7 +211,7 @@ describe("ShardKV.Batch: BatchChannel against serveBatch", () => {
     srv.onGet = () => late.promise;
     const { ch, received } = channel(srv);
     const t0 = realClock.nowMs();
-    const err = await failure(ch.get({ key: enc("slow") }, wallClockMs() + 100));
+    const err = await failure(ch.get({ key: enc("slow") }, realClock.nowMs() + 100));
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).afterMs).toBe(0);
     expect(realClock.nowMs() - t0).toBeGreaterThanOrEqual(90);
@@ -277,13 +278,13 @@ describe("ShardKV.Batch: BatchChannel against serveBatch", () => {
     const fp = new Failpoints({ rng: realRng, clock: realClock, self: "127.0.0.1:1", spec: parseFailpointSpec("drop-request=1") });
     const srv = await FakeServer.start(fp);
     const { ch } = channel(srv);
-    expect(await failure(ch.write(put("dropped"), wallClockMs() + 150))).toBeInstanceOf(TimeoutError);
+    expect(await failure(ch.write(put("dropped"), realClock.nowMs() + 150))).toBeInstanceOf(TimeoutError);
     expect(srv.messages).toHaveLength(1);
     expect(srv.writes).toHaveLength(0);
     expect(fp.counters.droppedRequests).toBe(1);
 
     fp.set(parseFailpointSpec("drop-reply=1"));
-    expect(await failure(ch.write(put("ran"), wallClockMs() + 150))).toBeInstanceOf(TimeoutError);
+    expect(await failure(ch.write(put("ran"), realClock.nowMs() + 150))).toBeInstanceOf(TimeoutError);
     expect(srv.writes.map((w) => str(w.ops[0]!.key))).toEqual(["ran"]);
     expect(fp.counters.droppedReplies).toBe(1);
 

@@ -63,10 +63,12 @@ const cleanTree: Record<string, string> = {
     'import { shardOf } from "../controller/shard-of.js";',
     'import { delay } from "../common/real-env";',
     'import { gen } from "../proto/gen/raft.js";',
-    'import * as grpc from "@grpc/grpc-js";',
-    "export const route = (c: Config) => [shardOf, delay, gen, grpc, c];",
+    'import { GrpcTransport } from "./grpc-transport";',
+    "export const route = (c: Config) => [shardOf, delay, gen, GrpcTransport, c];",
     "",
   ].join("\n"),
+  "client/grpc-transport.ts": 'import * as grpc from "@grpc/grpc-js";\nimport { toServiceError } from "../common/grpc-errors";\nexport const GrpcTransport = [grpc, toServiceError];\n',
+  "common/grpc-errors.ts": 'import * as grpc from "@grpc/grpc-js";\nexport const toServiceError = grpc;\n',
   "proto/gen/raft.js": "export const gen = 1;\n",
   "proto/gen/raft.d.ts": "export declare const gen: number;\n",
   "proto/gen/bad.ts": 'import { x } from "../../test/lib/h";\nexport const y = Date.now() + x;\n',
@@ -144,6 +146,22 @@ describe("check-layers", () => {
       "client/other.ts:1: bench", "client/other.ts:2: bench", "shard-server/s.ts:1: bench",
     ]);
     expect(violations[0]!.detail).toContain("only bench/ and test/ may import bench/");
+  });
+
+  it("client-grpc: in client/ only the gRPC transport and its stubs import gRPC", () => {
+    const { violations } = check({
+      "client/channel.ts": [
+        'import type * as grpc from "@grpc/grpc-js";',
+        'import { fromServiceError } from "../common/grpc-errors";',
+        'import { kvStub } from "./stubs";',
+        'import { GrpcTransport } from "./grpc-transport";',
+        "export const c = [{} as grpc.Client, fromServiceError, kvStub, GrpcTransport];",
+        "",
+      ].join("\n"),
+      "client/stubs.ts": 'import * as grpc from "@grpc/grpc-js";\nexport const kvStub = grpc;\n',
+    });
+    expect(rulesOf(violations)).toEqual(["client/channel.ts:1: client-grpc", "client/channel.ts:2: client-grpc", "client/channel.ts:3: client-grpc"]);
+    expect(violations[0]!.detail).toContain("client/transport.ts");
   });
 
   it("test-import: nothing outside test/ imports test/", () => {

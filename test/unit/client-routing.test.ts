@@ -21,7 +21,6 @@ import { shardkv as ctlpb } from "../../proto/gen/controller.js";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
 import { natsUrl, requireNats } from "../lib/nats";
-import { ManualClock } from "../lib/manual-clock";
 import { waitFor } from "../lib/wait";
 import { serveBatch, type BatchCall } from "../../shard-server/batch-stream";
 
@@ -640,37 +639,6 @@ describe("ShardKV client: arguments checked at the call, per-call options, error
     await kv.put("x", "1", { deadlineMs: 30_000 });
     expect(g[0]!.writes.length).toBe(7);
     expect(str(g[0]!.store.data.get("x"))).toBe("1");
-  });
-
-  it("an aborted call rejects at once with AbortError (cause: the reason) and sends nothing more", async () => {
-    const g = await group(1);
-    g[0]!.onWrite = (req) => (str(req.ops[0]!.key) === "x" ? new BackpressureError("queue", 1, 2) : "default");
-    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
-    const clock = new ManualClock();
-    const kv = await ShardKV.connect({ controllers: [ctl.address], deadlineMs: 60_000, attemptMs: 10_000, clock });
-    clients.push(kv);
-    const ac = new AbortController();
-    const p = kv.put("x", "1", { signal: ac.signal });
-    // Each attempt is refused (Backpressure) and followed by a backoff on the test's clock.
-    await waitFor(() => g[0]!.writes.length === 1 && clock.pending === 1, { timeoutMs: 5000, what: "the first attempt and its backoff" });
-    clock.advance(1000);
-    await waitFor(() => g[0]!.writes.length === 2 && clock.pending === 1, { timeoutMs: 5000, what: "the second attempt and its backoff" });
-    const reason = new Error("the caller gave up");
-    const t0 = realClock.nowMs();
-    ac.abort(reason);
-    const out = await settledWithin(p, 2000);
-    expect(out).not.toBe("pending");
-    const err = (out as { error: unknown }).error;
-    expect(err).toBeInstanceOf(AbortError);
-    expect((err as Error).name).toBe("AbortError");
-    expect((err as Error).cause).toBe(reason);
-    expect(realClock.nowMs() - t0).toBeLessThan(1000);
-    // No timer is left to send it again, even long after its deadline; a later op's round trip
-    // over the same stream shows nothing more was sent.
-    expect(clock.pending).toBe(0);
-    clock.advance(120_000);
-    await kv.put("y", "2");
-    expect(g[0]!.writes.map((w) => str(w.ops[0]!.key))).toEqual(["x", "x", "y"]);
   });
 
   it("an abort while an attempt is in flight rejects at once; an aborted signal sends nothing", async () => {
