@@ -55,7 +55,7 @@ import { type Config, shardCountDefault } from "./config";
 import {
   ackJoinOpFromWire, configToWire, encodeClusterInit, encodeCommand, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
-import { controllerService, type ControllerImplementation } from "./grpc-service";
+import { controllerService, type ControllerImplementation } from "../proto/gen/controller-grpc";
 import { identifyServer } from "./identify-client";
 import { checkJoin } from "./join-check";
 import { RocksControllerStateMachine } from "./rocks-state";

@@ -8,7 +8,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { BatchChannel, batchSendBytesMax } from "../../client/batch-channel";
-import { kvClientService, kvStub, type KvStub } from "../../client/stubs";
+import { kvStub, type KvStub } from "../../client/stubs";
+import { shardKVService } from "../../proto/gen/shardkv-grpc";
 import { InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError, WrongGroupError } from "../../common/errors";
 import { Failpoints, parseFailpointSpec } from "../../common/failpoints";
 import { fromWireError } from "../../common/grpc-errors";
@@ -56,7 +57,7 @@ class FakeServer {
 
   static async start(fp?: Failpoints): Promise<FakeServer> {
     const f = new FakeServer(fp);
-    f.server.addService(kvClientService, {
+    f.server.addService(shardKVService, {
       get: () => undefined,
       write: () => undefined,
       batch: (call: BatchCall) => {
