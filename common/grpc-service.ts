@@ -1,6 +1,9 @@
 /**
- * Builds grpc-js method definitions from generated protobufjs message classes, so every
- * service is defined from proto/ without @grpc/proto-loader and without JSON on the wire.
+ * The runtime of the generated gRPC service modules (proto/gen/*-grpc.ts, written by
+ * scripts/gen-proto.mjs from the `service` blocks of proto/*.proto): grpc-js method
+ * definitions built from generated protobufjs message classes, so every service is defined
+ * from proto/ without @grpc/proto-loader and without JSON on the wire, and the typed shapes of
+ * the stubs and handlers those modules declare.
  */
 import type * as grpc from "@grpc/grpc-js";
 
@@ -10,11 +13,21 @@ export interface PbType<T, P> {
   decode(b: Uint8Array): T;
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
+/**
+ * Views encoded bytes as a Buffer without copying (what grpc-js serializers must return). In
+ * Node protobufjs already returns a Buffer; the fallback covers a plain Uint8Array (e.g. a
+ * pre-encoded frame).
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** One method of a service: `path` is "/package.Service/Method". */
+/**
+ * One method of a service: `path` is "/package.Service/Method", as gRPC puts it in the `:path`
+ * header. The deserializers throw on bytes that are not a valid protobuf encoding; grpc-js
+ * then fails that one call (INTERNAL) and the server keeps running. Field-level validation is
+ * the receiving module's job (its codec).
+ */
 export function grpcMethod<Req, ReqP, Res, ResP>(
   path: string,
   req: PbType<Req, ReqP>,
@@ -32,6 +45,35 @@ export function grpcMethod<Req, ReqP, Res, ResP>(
     originalName: path.slice(path.lastIndexOf("/") + 1),
   };
 }
+
+/** The callback of a unary or client-streaming call. */
+export type CallCallback<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
+
+/** A unary method of a stub: request, metadata, call options (deadline), callback. */
+export type UnaryCall<Req, Res> = (
+  req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: CallCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+/** A server-streaming method of a stub: one request, a stream of responses. */
+export interface ServerStreamCall<Req, Res> {
+  (req: Req, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<Res>;
+  (req: Req, metadata: grpc.Metadata, options?: Partial<grpc.CallOptions>): grpc.ClientReadableStream<Res>;
+}
+
+/** A client-streaming method of a stub: a stream of requests, one response to `cb`. */
+export type ClientStreamCall<Req, Res> = (
+  metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: CallCallback<Res>,
+) => grpc.ClientWritableStream<Req>;
+
+/** A bidirectional-streaming method of a stub. */
+export type BidiStreamCall<Req, Res> = (
+  metadata?: grpc.Metadata, options?: Partial<grpc.CallOptions>,
+) => grpc.ClientDuplexStream<Req, Res>;
+
+/** The constructor of a generated stub class (grpc.makeGenericClientConstructor, typed). */
+export type StubConstructor<Stub> = new (
+  address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions,
+) => Stub;
 
 /** Longest wait between reconnection attempts of a client channel (see reconnectOptions). */
 export const reconnectBackoffMsMax = 1000;

@@ -44,7 +44,7 @@ import { shardCountDefault } from "./config";
 import {
   ackJoinOpFromWire, configToWire, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
 } from "./codec";
-import { controllerService, type ControllerImplementation } from "./grpc-service";
+import { controllerService, type ControllerImplementation } from "../proto/gen/controller-grpc";
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";

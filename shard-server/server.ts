@@ -54,7 +54,7 @@ import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } fro
 import { serveBatch } from "./batch-stream";
 import { opResultToWire, shardChunkToWire, shardPb, writeFromWire } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
-import { shardKVService, type ShardKVImplementation } from "./grpc-service";
+import { shardKVService, type ShardKVImplementation } from "../proto/gen/shardkv-grpc";
 import { driverPeriodMs, MigrationDriver } from "./migration-driver";
 import { type ApplyResult, RocksShardStateMachine } from "./rocks-state";
 import { ShardService } from "./service";

@@ -11,17 +11,9 @@ import * as grpc from "@grpc/grpc-js";
 import { type FailpointCounters, type FailpointSpec, type Failpoints, failpointsEnvVar, formatFailpointSpec, validateFailpointSpec } from "../../common/failpoints";
 import { InvalidArgumentError } from "../../common/errors";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
-import { grpcMethod } from "../../common/grpc-service";
 import { wallClockMs } from "../../common/real-env";
-import { shardkv } from "../../proto/gen/admin.js";
-
-const pb = shardkv.admin;
-const svc = "/shardkv.admin.Admin/";
-
-export const adminService = {
-  setFailpoints: grpcMethod(`${svc}SetFailpoints`, pb.SetFailpointsRequest, pb.FailpointsReply),
-  getFailpoints: grpcMethod(`${svc}GetFailpoints`, pb.GetFailpointsRequest, pb.FailpointsReply),
-} satisfies grpc.ServiceDefinition;
+import type { shardkv } from "../../proto/gen/admin.js";
+import { type AdminImplementation, AdminStub, adminService } from "../../proto/gen/admin-grpc";
 
 /** A spec as the wire message. */
 export function failpointsToWire(s: FailpointSpec): shardkv.admin.Failpoints.$Properties {
@@ -62,8 +54,8 @@ export function addFailpointAdmin(server: grpc.Server, fp: Failpoints | undefine
   log?.(`failpoints enabled (test only; Admin service on): ${formatFailpointSpec(fp.spec)}`);
   const reply = (): shardkv.admin.FailpointsReply.$Properties =>
     ({ failpoints: failpointsToWire(fp.spec), spec: formatFailpointSpec(fp.spec), self: fp.self, counters: { ...fp.counters } });
-  server.addService(adminService, {
-    setFailpoints: (call: grpc.ServerUnaryCall<shardkv.admin.SetFailpointsRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  const impl: AdminImplementation = {
+    setFailpoints: (call, callback) => {
       try {
         fp.set(failpointsFromWire(call.request.failpoints));
       } catch (e) {
@@ -73,20 +65,9 @@ export function addFailpointAdmin(server: grpc.Server, fp: Failpoints | undefine
       log?.(`failpoints set to ${formatFailpointSpec(fp.spec)}`);
       callback(null, reply());
     },
-    getFailpoints: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, reply()),
-  });
-}
-
-const ClientCtor = grpc.makeGenericClientConstructor(adminService, "Admin");
-
-type UnaryCall<Req> = (
-  req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>,
-  cb: (err: grpc.ServiceError | null, res?: shardkv.admin.FailpointsReply) => void,
-) => grpc.ClientUnaryCall;
-
-interface AdminStub extends grpc.Client {
-  setFailpoints: UnaryCall<shardkv.admin.SetFailpointsRequest.$Properties>;
-  getFailpoints: UnaryCall<shardkv.admin.GetFailpointsRequest.$Properties>;
+    getFailpoints: (_call, callback) => callback(null, reply()),
+  };
+  server.addService(adminService, impl);
 }
 
 /**
@@ -98,7 +79,7 @@ export class FailpointAdminClient {
   private readonly stub: AdminStub;
 
   constructor(readonly address: string, private readonly timeoutMs = 5000) {
-    this.stub = new ClientCtor(address, grpc.credentials.createInsecure()) as unknown as AdminStub;
+    this.stub = new AdminStub(address, grpc.credentials.createInsecure());
   }
 
   set(spec: FailpointSpec): Promise<FailpointsState> {

@@ -1,7 +1,9 @@
 /**
  * The real transport between Raft replicas: one long-lived gRPC client stream
- * (RaftTransport.Send, proto/raft.proto) from each replica to each peer, carrying
- * MessageBatch frames.
+ * (RaftTransport.Send, proto/raft.proto; its definition is generated into
+ * proto/gen/raft-grpc.ts) from each replica to each peer, carrying MessageBatch frames; the
+ * server answers with one SendAck when the client half-closes (or when it shuts the stream
+ * down).
  *
  * Sending side (GrpcTransport): `send()` encodes each message once, appends it to the peer's
  * bounded queue and returns; a microtask later (so everything sent in one event-loop turn
@@ -27,13 +29,8 @@ import type { GroupId, NodeId } from "../../common/ids";
 import { messageFromWire, messageToWire } from "../codec";
 import type { Message } from "../core/types";
 import type { Transport, TransportStats } from "./transport";
-import {
-  asBuffer,
-  deserializeSendAck,
-  raftSendPath,
-  raftTransportService,
-  type RaftTransportImplementation,
-} from "./grpc-service";
+import { asBuffer } from "../../common/grpc-service";
+import { raftTransportService, type RaftTransportImplementation } from "../../proto/gen/raft-grpc";
 
 const pb = shardkv.raft;
 
@@ -552,10 +549,11 @@ class PeerLink {
     this.connectAttempts += 1;
     const s: Stream = { ready: false, inflightBytes: 0, waitingDrain: false };
     this.stream = s;
+    const send = raftTransportService.send;
     const call = this.client.makeClientStreamRequest<Uint8Array, shardkv.raft.SendAck>(
-      raftSendPath,
+      send.path,
       asBuffer, // frames are encoded MessageBatches already (see takeBatch)
-      deserializeSendAck,
+      send.responseDeserialize,
       new grpc.Metadata(),
       {},
       (err) => this.handleStreamEnd(s, err),

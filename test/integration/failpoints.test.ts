@@ -21,7 +21,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import { noFailpoints, parseFailpointSpec } from "../../common/failpoints";
 import { wallClockMs } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
-import { adminService, FailpointAdminClient } from "../../raft/transport/failpoint-admin";
+import { FailpointAdminClient } from "../../raft/transport/failpoint-admin";
+import { AdminStub } from "../../proto/gen/admin-grpc";
 import { shardPb } from "../../shard-server/codec";
 import { daemonBin } from "../../deploy/local/process";
 import { LocalCluster, serverName } from "../../deploy/local/cluster";
@@ -115,9 +116,7 @@ describe("failpoints on real daemons", () => {
     });
     expect((await admin(addressOf(1)).get()).text).toBe("none");
     // Controller c1 runs without --failpoints.
-    const Ctor = grpc.makeGenericClientConstructor(adminService, "Admin");
-    const stub = new Ctor(c.controllerAddrs()[0]!, grpc.credentials.createInsecure()) as unknown as
-      { getFailpoints: (r: object, md: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null) => void) => void; close(): void };
+    const stub = new AdminStub(c.controllerAddrs()[0]!, grpc.credentials.createInsecure());
     const code = await new Promise<number>((resolve) =>
       stub.getFailpoints({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + 5000) }, (e) => resolve(e ? e.code : 0)));
     stub.close();

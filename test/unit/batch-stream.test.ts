@@ -9,7 +9,8 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { BatchChannel, batchSendBytesMax, realChannelEnv } from "../../client/batch-channel";
 import { GrpcClientTransport } from "../../client/grpc-transport";
-import { kvClientService, kvStub, type KvStub } from "../../client/stubs";
+import { kvStub, type KvStub } from "../../client/stubs";
+import { shardKVService } from "../../proto/gen/shardkv-grpc";
 import { InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError, WrongGroupError } from "../../common/errors";
 import { Failpoints, parseFailpointSpec } from "../../common/failpoints";
 import { fromWireError } from "../../common/grpc-errors";
@@ -57,7 +58,7 @@ class FakeServer {
 
   static async start(fp?: Failpoints): Promise<FakeServer> {
     const f = new FakeServer(fp);
-    f.server.addService(kvClientService, {
+    f.server.addService(shardKVService, {
       get: () => undefined,
       write: () => undefined,
       batch: (call: BatchCall) => {

@@ -16,7 +16,8 @@ import { realClock } from "../../common/real-env";
 import type { Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import { ShardKV, batchBytesMax, keyBytesMax, valueBytesMax } from "../../client/shardkv";
-import { controllerQueryService, kvClientService } from "../../client/stubs";
+import { controllerService } from "../../proto/gen/controller-grpc";
+import { shardKVService } from "../../proto/gen/shardkv-grpc";
 import { shardkv as ctlpb } from "../../proto/gen/controller.js";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
@@ -55,7 +56,7 @@ class FakeController {
   static async start(config: Config): Promise<FakeController> {
     const c = new FakeController(config);
     const server = new grpc.Server();
-    server.addService(controllerQueryService, {
+    server.addService(controllerService, {
       query: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<ctlpb.controller.QueryReply.$Properties>) => {
         c.queries++;
         const a = c.onQuery?.();
@@ -134,7 +135,7 @@ class FakeKvServer {
     const unary = <Req, Res>(fn: (req: Req) => Promise<Res>) =>
       (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<Res>) =>
         void fn(call.request).then((r) => cb(null, r), (e) => cb(toServiceError(e)));
-    server.addService(kvClientService, {
+    server.addService(shardKVService, {
       get: unary((req: GetReq) => f.handleGet(req)),
       write: unary((req: WriteReq) => f.handleWrite(req)),
       // The client's path: the server's own Batch stream module over these handlers.

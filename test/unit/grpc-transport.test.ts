@@ -11,7 +11,7 @@ import { waitFor } from "../lib/wait";
 import { groupId, logIndex, nodeId, term, type GroupId, type NodeId } from "../../common/ids";
 import { encodeBatch, messageToWire } from "../../raft/codec";
 import { makeMessage, type Message } from "../../raft/core/types";
-import { deserializeSendAck, raftSendPath, serializeMessageBatch } from "../../raft/transport/grpc-service";
+import { raftTransportService } from "../../proto/gen/raft-grpc";
 import {
   backoffDelayMs,
   GrpcTransport,
@@ -27,6 +27,8 @@ const g2 = groupId(2);
 const n1 = nodeId(1);
 const n2 = nodeId(2);
 const n3 = nodeId(3);
+/** RaftTransport.Send as generated from proto/raft.proto: a raw client of it plays a peer. */
+const send = raftTransportService.send;
 
 /** Waits for `cond` with a deadline (never a fixed sleep). */
 const until = (cond: () => boolean, what: string): Promise<void> => waitFor(cond, { what, timeoutMs: 10_000, intervalMs: 5 });
@@ -322,7 +324,7 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     // and one valid message; then a batch whose header names node 0.
     const valid = appendMsg(n2, n1, 7);
     const acked = new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.makeClientStreamRequest(raftSendPath, serializeMessageBatch, deserializeSendAck, (err) => resolve(err));
+      const call = raw.makeClientStreamRequest(send.path, send.requestSerialize, send.responseDeserialize, (err) => resolve(err));
       call.write({
         group: g1,
         from: n2,
@@ -347,7 +349,7 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
 
     // Bytes that are not protobuf at all fail only that stream.
     const failed = new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.makeClientStreamRequest(raftSendPath, (b: Buffer) => b, deserializeSendAck, (err) => resolve(err));
+      const call = raw.makeClientStreamRequest(send.path, (b: Buffer) => b, send.responseDeserialize, (err) => resolve(err));
       call.write(Buffer.from([0xff, 0xff, 0xff]));
     });
     expect((await failed)?.code).toBe(grpc.status.INTERNAL);
@@ -388,7 +390,7 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     const raw = new grpc.Client(a.address, grpc.credentials.createInsecure());
     rawClients.push(raw);
     const acked = new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.makeClientStreamRequest(raftSendPath, serializeMessageBatch, deserializeSendAck, (err) => resolve(err));
+      const call = raw.makeClientStreamRequest(send.path, send.requestSerialize, send.responseDeserialize, (err) => resolve(err));
       call.write({ group: 3, from: n2, to: n1, messages: [messageToWire(tagged(n2, n1, 31)), messageToWire(tagged(n2, n1, 32))] });
       call.end();
     });
