@@ -32,8 +32,6 @@
  * the parent) and reloads. open() completes or discards an interrupted swap, so a restore is
  * atomic across crashes: the state is either the old one or the whole snapshot.
  */
-import { mkdir, open as openFile, rename, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import { assert } from "../common/assert";
 import { InternalError, InvalidArgumentError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
@@ -42,7 +40,8 @@ import { type Config, initialConfig, validateShardCount } from "../controller/co
 import { shardOf } from "../controller/shard-of";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
-import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import type { KvOp, KvStorage, KvStore } from "../common/kv-store";
+import { rocksStorage } from "../raft/storage/rocks-kv";
 import { clientIdBytes, clientIdToBytes, decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta, shardIdLimit } from "./codec";
 import { type ApplyResult, type ApplyStore, type PrefetchKey, ShardApplier } from "./apply";
 import { lengthCacheKeysDefault } from "./defaults";
@@ -79,6 +78,8 @@ export interface ShardStateOptions {
   readonly snapshotChunkBytes?: number;
   /** Data keys whose value length the apply path remembers (default lengthCacheKeysDefault). */
   readonly lengthCacheKeys?: number;
+  /** Where the database lives (default: RocksDB on the local file system). */
+  readonly storage?: KvStorage;
 }
 
 const appliedKey = Buffer.from("!a");
@@ -147,42 +148,22 @@ function groupRecord(gid: number, shardCount: number): Buffer {
 }
 
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await openFile(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 const stagingDir = (dir: string) => `${dir}.restore`;
 const oldDir = (dir: string) => `${dir}.old`;
 
 /** Completes or discards a restore's directory swap interrupted by a crash (see the header). */
-async function recoverSwap(dir: string): Promise<void> {
-  const [hasDir, hasOld, hasStaging] = await Promise.all([exists(dir), exists(oldDir(dir)), exists(stagingDir(dir))]);
+async function recoverSwap(storage: KvStorage, dir: string): Promise<void> {
+  const [hasDir, hasOld, hasStaging] = await Promise.all([storage.exists(dir), storage.exists(oldDir(dir)), storage.exists(stagingDir(dir))]);
   if (!hasDir && hasOld) {
     // Crashed between the two renames: the staging database is complete (finish() synced it
     // before the first rename).
     assert(hasStaging, `${dir}: missing, with ${oldDir(dir)} but no ${stagingDir(dir)}`);
-    await rename(stagingDir(dir), dir);
-    await fsyncDir(dirname(dir));
+    await storage.rename(stagingDir(dir), dir);
   } else if (hasStaging) {
     // An unfinished (or aborted) restore: the old state stands.
-    await rm(stagingDir(dir), { recursive: true, force: true });
+    await storage.remove(stagingDir(dir));
   }
-  if (hasOld) await rm(oldDir(dir), { recursive: true, force: true });
+  if (hasOld) await storage.remove(oldDir(dir));
 }
 
 /** The pending writes of one apply: key (latin1) -> final value (undefined = delete). */
@@ -201,7 +182,7 @@ class Overlay {
   clearRange(gte: Buffer, lt: Buffer): void {
     for (const e of this.m.values()) if (Buffer.compare(e.key, gte) >= 0 && Buffer.compare(e.key, lt) < 0) e.value = undefined;
   }
-  ops(): LevelBatchOp[] {
+  ops(): KvOp[] {
     return [...this.m.values()].map((e) => (e.value === undefined ? { type: "del", key: e.key } : { type: "put", key: e.key, value: e.value }));
   }
 }
@@ -283,10 +264,11 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private applying = false;
   private closed = false;
   private readonly lengths: LengthCache;
+  private readonly storage: KvStorage;
 
   private constructor(
     readonly dir: string,
-    private db: LevelDb,
+    private db: KvStore,
     private readonly opts: ShardStateOptions,
     loaded: Loaded,
   ) {
@@ -298,6 +280,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.servingEpoch = new Uint32Array(opts.shardCount);
     this.durableConfigNum = this.c.config.num;
     this.lengths = new LengthCache(opts.lengthCacheKeys ?? lengthCacheKeysDefault);
+    this.storage = opts.storage ?? rocksStorage;
     this.markDurable();
   }
 
@@ -310,13 +293,13 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     assert(opts.shardCount <= shardIdLimit, `shard count ${opts.shardCount} does not fit a u16 shard id`);
     assert(Number.isSafeInteger(opts.gid) && opts.gid > 0, `gid ${opts.gid} must be a positive integer`);
     assert(opts.dedupTtlMs > 0, `dedupTtlMs ${opts.dedupTtlMs} must be positive`);
-    await mkdir(dirname(dir), { recursive: true });
-    await recoverSwap(dir);
-    const db = await openLevelDb(dir);
+    const storage = opts.storage ?? rocksStorage;
+    await recoverSwap(storage, dir);
+    const db = await storage.open(dir);
     try {
-      const stored = await getOrUndefined(db, groupKey);
+      const stored = await db.get(groupKey);
       if (stored === undefined) {
-        await db.batch([
+        await db.write([
           { type: "put", key: configKey, value: encodeConfig(initialConfig(opts.shardCount)) },
           { type: "put", key: appliedKey, value: u64(0) },
           // Written last in the batch (atomic anyway): its presence means "created".
@@ -392,7 +375,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         read: (shard, key) => {
           const k = dataKeys.of(shard, key);
           if (overlay.has(k)) return overlay.get(k);
-          return before.has(k.str) ? before.get(k.str) : getOrUndefined(this.db, k.buf);
+          return before.has(k.str) ? before.get(k.str) : this.db.get(k.buf);
         },
         prefetch: (keys) => this.prefetch(keys, dataKeys, before),
       };
@@ -408,7 +391,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       // makes this state durable, which comes before any compaction; a power loss only sends
       // the state back to an earlier applied index, and the restart re-applies from the log.
       // (A process crash loses nothing: RocksDB has written its WAL to the OS.)
-      await this.db.batch(overlay.ops(), { sync: false });
+      await this.db.write(overlay.ops(), { sync: false });
       this.applied = last;
       this.markDurable();
       return results;
@@ -533,7 +516,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     if (s !== shard) throw new InvalidArgumentError("key", `key of shard ${s} read as shard ${shard}`);
     if (!this.durableServing[shard]) throw new WrongGroupError(shard, this.durableConfigNum);
     const epoch = this.servingEpoch[shard];
-    const v = await getOrUndefined(this.db, shardKeys.data(shard, key));
+    const v = await this.db.get(shardKeys.data(shard, key));
     if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.durableConfigNum);
     return v;
   }
@@ -609,7 +592,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     // Applies are written without fsync; RaftNode compacts the log up to this snapshot once it
     // returns, so everything applied must be durable first. One synced write flushes the
     // RocksDB WAL, and with it every earlier write.
-    await this.db.put(appliedKey, u64(this.applied), { sync: true });
+    await this.db.write([{ type: "put", key: appliedKey, value: u64(this.applied) }], { sync: true });
     const chunkBytes = this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes;
     // The iterator pins a RocksDB snapshot now; the applied index is its first key.
     const it = this.db.iterator({})[Symbol.asyncIterator]();
@@ -663,28 +646,27 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   restore(meta: SnapshotMeta): SnapshotSink {
     const staging = stagingDir(this.dir);
-    let sdb: LevelDb | undefined;
+    let sdb: KvStore | undefined;
     let next = 0;
     let sawGroup = false;
     const discard = async () => {
       if (sdb) await sdb.close();
       sdb = undefined;
-      await rm(staging, { recursive: true, force: true });
+      await this.storage.remove(staging);
     };
     const finishRestore = async (): Promise<void> => {
       assert(sdb !== undefined, `snapshot ${meta.index}: finish without chunks`);
       assert(sawGroup, `snapshot ${meta.index}: no group record`);
-      await sdb.batch([{ type: "put", key: appliedKey, value: u64(meta.index) }], { sync: true });
+      await sdb.write([{ type: "put", key: appliedKey, value: u64(meta.index) }], { sync: true });
       await sdb.close();
       sdb = undefined;
       // Swap directories (see the header); open() completes a swap a crash interrupted.
       this.lengths.clear();
       await this.db.close();
-      await rename(this.dir, oldDir(this.dir));
-      await rename(staging, this.dir);
-      await fsyncDir(dirname(this.dir));
-      await rm(oldDir(this.dir), { recursive: true, force: true });
-      this.db = await openLevelDb(this.dir);
+      await this.storage.rename(this.dir, oldDir(this.dir));
+      await this.storage.rename(staging, this.dir);
+      await this.storage.remove(oldDir(this.dir));
+      this.db = await this.storage.open(this.dir);
       const loaded = await load(this.db, this.dir, this.opts);
       assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
       this.applied = loaded.applied;
@@ -697,14 +679,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       write: async (chunk, data) => {
         if (chunk === 0) {
           await discard();
-          sdb = await openLevelDb(staging);
+          sdb = await this.storage.open(staging);
           next = 0;
           sawGroup = false;
         }
         assert(sdb !== undefined && chunk === next, `snapshot ${meta.index}: chunk ${chunk}, want ${next}`);
         next++;
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        const ops: LevelBatchOp[] = [];
+        const ops: KvOp[] = [];
         for (let at = 0; at < buf.length;) {
           assert(at + 4 <= buf.length, `snapshot ${meta.index} chunk ${chunk}: truncated record`);
           const kl = buf.readUInt32BE(at);
@@ -721,7 +703,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
           assert(!key.equals(appliedKey), `snapshot ${meta.index}: contains an applied index record`);
           ops.push({ type: "put", key, value });
         }
-        if (ops.length > 0) await sdb.batch(ops, { sync: false });
+        if (ops.length > 0) await sdb.write(ops, { sync: false });
       },
       finish: () => this.changing(finishRestore()),
       abort: discard,
@@ -737,10 +719,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 }
 
 /** Reads the applied index, config, metadata and duplicate tables into a core. */
-async function load(db: LevelDb, dir: string, opts: ShardStateOptions): Promise<Loaded> {
-  const a = await getOrUndefined(db, appliedKey);
+async function load(db: KvStore, dir: string, opts: ShardStateOptions): Promise<Loaded> {
+  const a = await db.get(appliedKey);
   assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
-  const c = await getOrUndefined(db, configKey);
+  const c = await db.get(configKey);
   assert(c !== undefined, `${dir}: no config stored`);
   const config: Config = decodeConfig(c);
   assert(config.shards.length === opts.shardCount, `${dir}: config ${config.num} has ${config.shards.length} shards, want ${opts.shardCount}`);
@@ -767,9 +749,9 @@ async function load(db: LevelDb, dir: string, opts: ShardStateOptions): Promise<
  * The per-shard counters: stored with every apply; a directory written before they existed
  * (no marker) is counted once by a scan, and the counts are stored with the marker.
  */
-async function loadCounts(db: LevelDb, dir: string, shardCount: number): Promise<ShardCount[]> {
+async function loadCounts(db: KvStore, dir: string, shardCount: number): Promise<ShardCount[]> {
   const counts = Array.from({ length: shardCount }, (): ShardCount => ({ keys: 0, bytes: 0 }));
-  if ((await getOrUndefined(db, statsMarkerKey)) !== undefined) {
+  if ((await db.get(statsMarkerKey)) !== undefined) {
     for await (const [k, v] of db.iterator(shardKeys.statsRange)) {
       const shard = k.readUInt16BE(1);
       assert(k.length === 3 && v.length === 16 && shard < shardCount, `${dir}: stats record ${k.toString("hex")} of ${v.length} bytes`);
@@ -777,7 +759,7 @@ async function loadCounts(db: LevelDb, dir: string, shardCount: number): Promise
     }
     return counts;
   }
-  const ops: LevelBatchOp[] = [];
+  const ops: KvOp[] = [];
   for (let s = 0; s < shardCount; s++) {
     for await (const [k, v] of db.iterator(shardKeys.dataRange(s))) {
       counts[s]!.keys++;
@@ -786,6 +768,6 @@ async function loadCounts(db: LevelDb, dir: string, shardCount: number): Promise
     ops.push({ type: "put", key: shardKeys.stats(s), value: encodeCount(counts[s]!) });
   }
   ops.push({ type: "put", key: statsMarkerKey, value: Buffer.from([1]) });
-  await db.batch(ops, { sync: true });
+  await db.write(ops, { sync: true });
   return counts;
 }

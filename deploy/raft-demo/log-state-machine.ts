@@ -7,7 +7,8 @@ import { assert } from "../../common/assert";
 import type { LogIndex } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
-import { openLevelDb, type LevelBatchOp, type LevelDb } from "../../raft/storage/rocks-log-store";
+import type { KvOp, KvStore } from "../../common/kv-store";
+import { openRocksKv } from "../../raft/storage/rocks-kv";
 
 const appliedKey = Buffer.from("a");
 const entryPrefix = 0x65; // 'e'
@@ -24,19 +25,17 @@ function entryKey(index: number): Buffer {
 export class RocksLogStateMachine implements StateMachine<LogIndex> {
   private applied: LogIndex;
 
-  private constructor(private readonly db: LevelDb, applied: LogIndex) {
+  private constructor(private readonly db: KvStore, applied: LogIndex) {
     this.applied = applied;
   }
 
   static async open(dir: string): Promise<RocksLogStateMachine> {
-    const db = await openLevelDb(dir);
+    const db = await openRocksKv(dir);
     let applied = 0;
-    try {
-      const v = await db.get(appliedKey);
+    const v = await db.get(appliedKey);
+    if (v !== undefined) {
       assert(v.length === 8, `${dir}: applied index record has ${v.length} bytes, want 8`);
       applied = Number(v.readBigUInt64BE(0));
-    } catch (e) {
-      if ((e as { notFound?: boolean }).notFound !== true) throw e;
     }
     return new RocksLogStateMachine(db, applied as LogIndex);
   }
@@ -46,7 +45,7 @@ export class RocksLogStateMachine implements StateMachine<LogIndex> {
   }
 
   async apply(entries: readonly Entry[]): Promise<LogIndex[]> {
-    const ops: LevelBatchOp[] = [];
+    const ops: KvOp[] = [];
     for (const e of entries) {
       if (e.type === "normal") ops.push({ type: "put", key: entryKey(e.index), value: e.data });
     }
@@ -54,7 +53,7 @@ export class RocksLogStateMachine implements StateMachine<LogIndex> {
     const a = Buffer.alloc(8);
     a.writeBigUInt64BE(BigInt(last));
     ops.push({ type: "put", key: appliedKey, value: a });
-    await this.db.batch(ops, { sync: true });
+    await this.db.write(ops, { sync: true });
     this.applied = last;
     return entries.map((e) => e.index);
   }
@@ -82,7 +81,7 @@ export class RocksLogStateMachine implements StateMachine<LogIndex> {
 
   restore(meta: SnapshotMeta): SnapshotSink {
     return bytesSnapshotSink(async (bytes) => {
-      const ops: LevelBatchOp[] = [];
+      const ops: KvOp[] = [];
       for (const [i] of await this.values()) ops.push({ type: "del", key: entryKey(i) });
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let at = 0; at < buf.length; ) {
@@ -96,7 +95,7 @@ export class RocksLogStateMachine implements StateMachine<LogIndex> {
       const a = Buffer.alloc(8);
       a.writeBigUInt64BE(BigInt(meta.index));
       ops.push({ type: "put", key: appliedKey, value: a });
-      await this.db.batch(ops, { sync: true });
+      await this.db.write(ops, { sync: true });
       this.applied = meta.index;
     });
   }

@@ -13,7 +13,7 @@ import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMach
 import type { ControllerOp } from "../../controller/state-machine";
 import type { Entry } from "../../raft/core/types";
 import type { SnapshotSource } from "../../raft/state-machine";
-import { openLevelDb } from "../../raft/storage/rocks-log-store";
+import { openRocksKv } from "../../raft/storage/rocks-kv";
 
 const g = (n: number) => n as GroupId;
 const joinOp = (...gids: number[]): ControllerOp => ({ kind: "join", groups: new Map(gids.map((x) => [g(x), [`10.0.0.${x}:7000`]])) });
@@ -253,7 +253,7 @@ describe("RocksControllerStateMachine", () => {
     await sm.close();
     open.length = 0;
     // On disk: configs 0..3 under their keys, one dedup record, the applied index.
-    const db = await openLevelDb(join(dir, "s"));
+    const db = await openRocksKv(join(dir, "s"));
     try {
       const keys: string[] = [];
       for await (const [k] of db.iterator({})) keys.push(k.toString("hex"));

@@ -15,7 +15,8 @@ import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
-import { type LevelBatchOp, openLevelDb } from "../../raft/storage/rocks-log-store";
+import type { KvOp as StoreOp } from "../../common/kv-store";
+import { openRocksKv } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
@@ -390,11 +391,11 @@ describe("RocksShardStateMachine", () => {
     // A directory written before the counters existed (no marker, no records) is counted once.
     await again.close();
     opened.splice(opened.indexOf(again), 1);
-    const raw = await openLevelDb(join(dir, "counts"));
-    const strip: LevelBatchOp[] = [{ type: "del", key: Buffer.from("!s") }];
+    const raw = await openRocksKv(join(dir, "counts"));
+    const strip: StoreOp[] = [{ type: "del", key: Buffer.from("!s") }];
     for await (const [k] of raw.iterator(shardKeys.statsRange)) strip.push({ type: "del", key: k });
     expect(strip.length).toBe(1 + N);
-    await raw.batch(strip, { sync: true });
+    await raw.write(strip, { sync: true });
     await raw.close();
     expect(await counted(await open("counts"))).toEqual(after);
   });
