@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StoppedError } from "../../common/errors";
 import type { KvIteratorOptions, KvReader, KvStorage } from "../../common/kv-store";
 import { rocksStorage } from "../../raft/storage/rocks-kv";
+import { SimRng } from "../sim/rng";
+import { SimKvStorage } from "../sim/sim-kv";
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -140,4 +142,12 @@ function kvStoreContract(impl: Impl): void {
   });
 }
 
+const simImpl: Impl = {
+  name: "simulated",
+  async make() {
+    return { storage: new SimKvStorage(new SimRng(7)), root: "/sim" };
+  },
+};
+
 kvStoreContract(rocksImpl);
+kvStoreContract(simImpl);
