@@ -25,7 +25,7 @@
  * one applied here.
  */
 import { assert } from "../common/assert";
-import { DataDirError, InvalidArgumentError } from "../common/errors";
+import { DataDirError, InvalidArgumentError, StoppedError } from "../common/errors";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
@@ -127,6 +127,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   private readonly listeners = new Set<ConfigListener>();
   private readonly clusterListeners = new Set<(clusterId: string) => void>();
   private closed = false;
+  /** Set when a state change failed (see changing()). */
+  private broken: Error | undefined;
   /** The cluster id once durable here (undefined until an InitCluster entry or a snapshot set it). */
   private cluster: string | undefined;
 
@@ -236,6 +238,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
 
   /** Config `num` from RocksDB, or undefined if it does not exist (yet). */
   async config(num: number): Promise<Config | undefined> {
+    this.checkUsable("read");
     if (!Number.isSafeInteger(num) || num < 0 || num > this.durableLatest) return undefined;
     if (num === this.durableLatest) return this.durableLatestConfig;
     const v = await this.db.get(controllerKeys.config(num));
@@ -248,7 +251,34 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     return () => this.listeners.delete(listener);
   }
 
-  async apply(entries: readonly Entry[]): Promise<CommandResult[]> {
+  apply(entries: readonly Entry[]): Promise<CommandResult[]> {
+    return this.changing("apply", () => this.applyNow(entries));
+  }
+
+  /**
+   * Runs a state change. The core decides each command before the batch is written, so a
+   * failed write leaves it ahead of a database in an unknown state: the state machine stops
+   * (the call rejects with the write's error, every later change and read with StoppedError),
+   * and a restart reloads core and database, which agree.
+   */
+  private async changing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.checkUsable(what);
+    try {
+      return await fn();
+    } catch (e) {
+      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+  }
+
+  /** Throws StoppedError after a failed state change. */
+  private checkUsable(what: string): void {
+    if (this.broken) {
+      throw new StoppedError(`controller state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
+    }
+  }
+
+  private async applyNow(entries: readonly Entry[]): Promise<CommandResult[]> {
     assert(entries.length > 0, "apply of no entries");
     assert(!this.closed, "apply after close");
     const ops: KvOp[] = [];
@@ -305,6 +335,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   }
 
   async snapshot(): Promise<SnapshotSource> {
+    this.checkUsable("snapshot");
     const index = this.applied;
     const configs: ReturnType<typeof configToWire>[] = [];
     for await (const [, v] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd })) {
@@ -355,27 +386,29 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
     }
     const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
-    const ops: KvOp[] = [];
-    // Everything this replica had goes: the snapshot is the whole state at `index`.
-    ops.push({ type: "delRange", gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd });
-    ops.push({ type: "delRange", gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd });
-    for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
-    for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
-    for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
-    ops.push({ type: "put", key: appliedKey, value: u64(index) });
-    // The snapshot's shard count is the cluster's; a replica created with another one was
-    // misconfigured, and adopting the snapshot's makes it consistent with the group again.
-    ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
-    if (cluster !== undefined) ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
-    await this.db.write(ops, { sync: true });
-    const latest = configs[configs.length - 1]!;
-    const grew = latest.num > this.durableLatest;
-    this.shards = shardCount;
-    this.core = new ControllerCore(latest, dedup, pending);
-    this.applied = index;
-    this.durableLatestConfig = latest;
-    this.setCluster(cluster);
-    if (grew) this.notify(latest);
+    await this.changing("snapshot install", async () => {
+      const ops: KvOp[] = [];
+      // Everything this replica had goes: the snapshot is the whole state at `index`.
+      ops.push({ type: "delRange", gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd });
+      ops.push({ type: "delRange", gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd });
+      for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
+      for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
+      for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
+      ops.push({ type: "put", key: appliedKey, value: u64(index) });
+      // The snapshot's shard count is the cluster's; a replica created with another one was
+      // misconfigured, and adopting the snapshot's makes it consistent with the group again.
+      ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
+      if (cluster !== undefined) ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
+      await this.db.write(ops, { sync: true });
+      const latest = configs[configs.length - 1]!;
+      const grew = latest.num > this.durableLatest;
+      this.shards = shardCount;
+      this.core = new ControllerCore(latest, dedup, pending);
+      this.applied = index;
+      this.durableLatestConfig = latest;
+      this.setCluster(cluster);
+      if (grew) this.notify(latest);
+    });
   }
 
   /** Takes `cluster` (durable) as the cluster id, telling the listeners when it is new. */

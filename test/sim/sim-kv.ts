@@ -266,3 +266,27 @@ class SimKv implements KvStore {
     if (this.s.handle === this) this.s.handle = undefined;
   }
 }
+
+/**
+ * `base` with writes that fail while `failing.on` is set (as a full disk or a failed fsync
+ * does): for tests of what a store does after a failed write.
+ */
+export function failingWrites(base: KvStorage): { readonly storage: KvStorage; readonly failing: { on: boolean } } {
+  const failing = { on: false };
+  const storage: KvStorage = {
+    exists: (d) => base.exists(d),
+    remove: (d) => base.remove(d),
+    rename: (from, to) => base.rename(from, to),
+    async open(d, o) {
+      const db = await base.open(d, o);
+      return {
+        get: (k) => db.get(k),
+        getMany: (ks) => db.getMany(ks),
+        iterator: (io) => db.iterator(io),
+        close: () => db.close(),
+        write: (ops, wo) => (failing.on ? Promise.reject(new Error("injected: No space left on device")) : db.write(ops, wo)),
+      };
+    },
+  };
+  return { storage, failing };
+}

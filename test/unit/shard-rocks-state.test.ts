@@ -15,9 +15,10 @@ import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
-import type { KvOp as StoreOp, KvStorage } from "../../common/kv-store";
+import type { KvOp as StoreOp } from "../../common/kv-store";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
+import { failingWrites } from "../sim/sim-kv";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -521,28 +522,15 @@ describe("RocksShardStateMachine", () => {
   });
 
   it("a batch whose write fails stops the state machine; reopened, core and disk agree on the state before it", async () => {
-    let failWrites = false;
-    const failing: KvStorage = {
-      ...rocksStorage,
-      async open(d, o) {
-        const db = await rocksStorage.open(d, o);
-        return {
-          get: (k) => db.get(k),
-          getMany: (ks) => db.getMany(ks),
-          iterator: (io) => db.iterator(io),
-          close: () => db.close(),
-          write: (ops, wo) => (failWrites ? Promise.reject(new Error("injected: No space left on device")) : db.write(ops, wo)),
-        };
-      },
-    };
-    const sm = await RocksShardStateMachine.open(join(dir, "fail"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage: failing });
+    const { storage, failing } = failingWrites(rocksStorage);
+    const sm = await RocksShardStateMachine.open(join(dir, "fail"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
     opened.push(sm);
     const d = driver(sm);
     await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
     const [k1, k2] = keysOf(1, 2) as [string, string];
     expect((await d.write(clientA, 1, [put(k1, "x")])).ok).toBe(true);
     const before = { applied: sm.appliedIndex(), metas: metasOf(sm.core), dedup: dedupSnapshot(sm.core), stats: await sm.shardStats() };
-    failWrites = true;
+    failing.on = true;
     // One batch: writes to shard 1 (a cached length and a new key), then shard 1 handed off.
     await expect(d.apply(
       { kind: "write", write: { clientId: clientA, seq: 2, ackedBelow: 0, shard: sh(1), ops: [put(k1, "longer value"), put(k2, "y")] } },
@@ -555,7 +543,7 @@ describe("RocksShardStateMachine", () => {
     await expect(sm.shardStats()).rejects.toBeInstanceOf(StoppedError);
     await expect(sm.pullChunks(cn(2), sh(1), undefined, 1024).next()).rejects.toBeInstanceOf(StoppedError);
     await expect(d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) })).rejects.toBeInstanceOf(StoppedError);
-    failWrites = false;
+    failing.on = false;
     await sm.close();
     opened.splice(opened.indexOf(sm), 1);
     // The restart: core, counters and data are the state before the failed batch.
