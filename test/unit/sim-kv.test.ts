@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CorruptionError } from "../../common/errors";
-import type { KvReader } from "../../common/kv-store";
+import type { KvReader, KvStorage } from "../../common/kv-store";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import { RocksControllerStateMachine } from "../../controller/rocks-state";
@@ -240,5 +240,72 @@ describe("RocksShardStateMachine over the simulated disk", () => {
     const again = await RocksShardStateMachine.open("/m/state", opts);
     expect(Buffer.from((await again.get(shard, enc(k)))!).toString()).toBe("v");
     await again.close();
+  });
+
+  it("a snapshot install that crashes anywhere in its directory swap leaves the old state or the whole snapshot", async () => {
+    const makeGroup = async (storage: KvStorage, dir: string, prefix: string) => {
+      const sm = await RocksShardStateMachine.open(dir, { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
+      let index = 0;
+      const entry = (op: ShardOp): Entry => ({ index: ++index as LogIndex, term: 1 as Term, type: "normal", data: encodeCommand({ timestampMs: 1_000 + index, op }) });
+      await sm.apply([entry({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) })]);
+      for (const [i, k] of keys.entries()) {
+        if (prefix === "old" && i % 2 === 0) continue;
+        await sm.apply([entry({ kind: "write", write: { clientId: "ab".repeat(16), seq: i + 1, ackedBelow: 0, shard: shardOf(k, N) as ShardId, ops: [{ type: "put", key: enc(k), value: enc(`${prefix}${i}`) }] } })]);
+      }
+      return sm;
+    };
+    const source = await makeGroup(new SimKvStorage(new SimRng(1)), "/src/state", "new");
+    const want = await observe(source);
+    const src = await source.snapshot();
+    const outcomes = new Set<string>();
+    // Crash point p: before (p even) or after (p odd) the swap's (p >> 1) + 1-th rename or
+    // removal (there are three); p = 6 crashes nowhere.
+    for (let p = 0; p <= 6; p++) {
+      const sim = new SimKvStorage(new SimRng(p));
+      const crashAt = (p >> 1) + 1;
+      const before = p % 2 === 0;
+      let renames = 0;
+      let counting = false;
+      // Renames and removals of the install, with the machine crashing around the crashAt-th.
+      const storage: KvStorage = {
+        ...sim,
+        open: (d, o) => sim.open(d, o),
+        exists: (d) => sim.exists(d),
+        remove: async (d) => {
+          if (counting && before && renames + 1 === crashAt) crash();
+          await sim.remove(d);
+          if (counting && ++renames === crashAt && !before) crash();
+        },
+        rename: async (from, to) => {
+          if (counting && before && renames + 1 === crashAt) crash();
+          await sim.rename(from, to);
+          if (counting && ++renames === crashAt && !before) crash();
+        },
+      };
+      const crash = () => {
+        sim.crash({ powerLoss: false });
+        throw new Error("crashed");
+      };
+      const target = await makeGroup(storage, "/m/state", "old");
+      const old = await observe(target);
+      const sink = target.restore({ index: src.index, term: 1 as Term, voters: [] });
+      for (let n = 0; ; n++) {
+        const c = await src.readChunk(n);
+        await sink.write(n, c.data);
+        if (c.last) break;
+      }
+      counting = true;
+      const finished = await sink.finish().then(() => "finished", (e: Error) => e.message);
+      await target.close();
+      const again = await RocksShardStateMachine.open("/m/state", { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage: sim });
+      const got = await observe(again);
+      if (finished === "finished") expect(got).toEqual(want);
+      else expect([old, want]).toContainEqual(got);
+      outcomes.add(`${finished}:${got.applied === want.applied ? "snapshot" : "old"}`);
+      await again.close();
+    }
+    src.close();
+    // Crashes before and after the point of no return, and one install that completed.
+    expect([...outcomes].sort()).toEqual(["crashed:old", "crashed:snapshot", "finished:snapshot"]);
   });
 });
