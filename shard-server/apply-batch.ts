@@ -15,9 +15,8 @@
  * exception: the pure core decides as it goes; see rocks-state.ts for how that stays safe.)
  */
 import { assert } from "../common/assert";
-import type { ShardId } from "../common/ids";
+import type { LogIndex, ShardId } from "../common/ids";
 import type { KvOp, KvReader } from "../common/kv-store";
-import type { LogIndex } from "../common/ids";
 import { encodeConfig } from "../controller/codec";
 import type { ApplyStore, PrefetchKey } from "./apply";
 import { encodeDedupRecord, encodeShardMeta } from "./codec";
