@@ -1,5 +1,6 @@
 /**
- * The controller's applied state on RocksDB (DESIGN.md §2.4): the whole configuration history,
+ * The controller's applied state on RocksDB (docs/design.md §2 "Applied state lives in RocksDB")
+ * through the storage seam (common/kv-store.ts): the whole configuration history,
  * the duplicate table and the applied index, in the replica's own database directory (the Raft
  * log lives in another). RaftNode drives it through the StateMachine contract; the controller
  * server reads configs from it for Query and Watch.
@@ -24,11 +25,12 @@
  * one applied here.
  */
 import { assert } from "../common/assert";
-import { DataDirError, InvalidArgumentError } from "../common/errors";
+import { DataDirError, InvalidArgumentError, StoppedError } from "../common/errors";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
-import { getOrUndefined, openLevelDb, type LevelBatchOp, type LevelDb } from "../raft/storage/rocks-log-store";
+import type { KvOp, KvStorage, KvStore } from "../common/kv-store";
+import { rocksStorage } from "../raft/storage/rocks-kv";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import {
   clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, pendingJoinFromWire,
@@ -125,13 +127,15 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   private readonly listeners = new Set<ConfigListener>();
   private readonly clusterListeners = new Set<(clusterId: string) => void>();
   private closed = false;
+  /** Set when a state change failed (see changing()). */
+  private broken: Error | undefined;
   /** The cluster id once durable here (undefined until an InitCluster entry or a snapshot set it). */
   private cluster: string | undefined;
 
   private constructor(
     /** The database directory (for messages). */
     readonly dir: string,
-    private readonly db: LevelDb,
+    private readonly db: KvStore,
     shardCount: number,
     applied: LogIndex,
     core: ControllerCore,
@@ -153,15 +157,15 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
    * (`shardCount`, default 64) and config 0. On a later open, a `shardCount` that differs from
    * the stored one is an InvalidArgumentError naming both (undefined means "not given").
    */
-  static async open(dir: string, shardCount?: number): Promise<RocksControllerStateMachine> {
+  static async open(dir: string, shardCount?: number, storage: KvStorage = rocksStorage): Promise<RocksControllerStateMachine> {
     if (shardCount !== undefined) validateShardCount(shardCount);
-    const db = await openLevelDb(dir);
+    const db = await storage.open(dir);
     try {
-      let stored = await getOrUndefined(db, shardCountKey);
+      let stored = await db.get(shardCountKey);
       if (stored === undefined) {
         const n = shardCount ?? shardCountDefault;
         const c0 = initialConfig(n);
-        await db.batch([
+        await db.write([
           { type: "put", key: controllerKeys.config(0), value: encodeConfig(c0) },
           { type: "put", key: appliedKey, value: u64(0) },
           // Written last in the batch (the batch is atomic anyway): its presence means "created".
@@ -174,12 +178,12 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       if (shardCount !== undefined && shardCount !== n) {
         throw new InvalidArgumentError("shards", `data dir ${dir} was created with ${n} shards, --shards says ${shardCount}`);
       }
-      const a = await getOrUndefined(db, appliedKey);
+      const a = await db.get(appliedKey);
       assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
       const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
       const { latest, dedup, pending } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
-      const cluster = await getOrUndefined(db, clusterIdKey);
+      const cluster = await db.get(clusterIdKey);
       return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending), cluster?.toString("utf8"));
     } catch (e) {
       await db.close();
@@ -234,9 +238,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
 
   /** Config `num` from RocksDB, or undefined if it does not exist (yet). */
   async config(num: number): Promise<Config | undefined> {
+    this.checkUsable("read");
     if (!Number.isSafeInteger(num) || num < 0 || num > this.durableLatest) return undefined;
     if (num === this.durableLatest) return this.durableLatestConfig;
-    const v = await getOrUndefined(this.db, controllerKeys.config(num));
+    const v = await this.db.get(controllerKeys.config(num));
     return v === undefined ? undefined : decodeConfig(v);
   }
 
@@ -246,10 +251,37 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     return () => this.listeners.delete(listener);
   }
 
-  async apply(entries: readonly Entry[]): Promise<CommandResult[]> {
+  apply(entries: readonly Entry[]): Promise<CommandResult[]> {
+    return this.changing("apply", () => this.applyNow(entries));
+  }
+
+  /**
+   * Runs a state change. The core decides each command before the batch is written, so a
+   * failed write leaves it ahead of a database in an unknown state: the state machine stops
+   * (the call rejects with the write's error, every later change and read with StoppedError),
+   * and a restart reloads core and database, which agree.
+   */
+  private async changing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.checkUsable(what);
+    try {
+      return await fn();
+    } catch (e) {
+      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+  }
+
+  /** Throws StoppedError after a failed state change. */
+  private checkUsable(what: string): void {
+    if (this.broken) {
+      throw new StoppedError(`controller state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
+    }
+  }
+
+  private async applyNow(entries: readonly Entry[]): Promise<CommandResult[]> {
     assert(entries.length > 0, "apply of no entries");
     assert(!this.closed, "apply after close");
-    const ops: LevelBatchOp[] = [];
+    const ops: KvOp[] = [];
     const results: CommandResult[] = [];
     const created: Config[] = [];
     let cluster = this.cluster;
@@ -292,7 +324,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     }
     const last = entries[entries.length - 1]!.index;
     ops.push({ type: "put", key: appliedKey, value: u64(last) });
-    await this.db.batch(ops, { sync: true });
+    await this.db.write(ops, { sync: true });
     this.applied = last;
     this.setCluster(cluster);
     if (created.length > 0) {
@@ -303,6 +335,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   }
 
   async snapshot(): Promise<SnapshotSource> {
+    this.checkUsable("snapshot");
     const index = this.applied;
     const configs: ReturnType<typeof configToWire>[] = [];
     for await (const [, v] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd })) {
@@ -353,31 +386,29 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
     }
     const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
-    const ops: LevelBatchOp[] = [];
-    // Everything this replica had goes: the snapshot is the whole state at `index`.
-    for await (const [k] of this.db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd })) {
-      ops.push({ type: "del", key: k });
-    }
-    for await (const [k] of this.db.iterator({ gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd })) {
-      ops.push({ type: "del", key: k });
-    }
-    for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
-    for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
-    for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
-    ops.push({ type: "put", key: appliedKey, value: u64(index) });
-    // The snapshot's shard count is the cluster's; a replica created with another one was
-    // misconfigured, and adopting the snapshot's makes it consistent with the group again.
-    ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
-    if (cluster !== undefined) ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
-    await this.db.batch(ops, { sync: true });
-    const latest = configs[configs.length - 1]!;
-    const grew = latest.num > this.durableLatest;
-    this.shards = shardCount;
-    this.core = new ControllerCore(latest, dedup, pending);
-    this.applied = index;
-    this.durableLatestConfig = latest;
-    this.setCluster(cluster);
-    if (grew) this.notify(latest);
+    await this.changing("snapshot install", async () => {
+      const ops: KvOp[] = [];
+      // Everything this replica had goes: the snapshot is the whole state at `index`.
+      ops.push({ type: "delRange", gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd });
+      ops.push({ type: "delRange", gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd });
+      for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
+      for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
+      for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
+      ops.push({ type: "put", key: appliedKey, value: u64(index) });
+      // The snapshot's shard count is the cluster's; a replica created with another one was
+      // misconfigured, and adopting the snapshot's makes it consistent with the group again.
+      ops.push({ type: "put", key: shardCountKey, value: u32(shardCount) });
+      if (cluster !== undefined) ops.push({ type: "put", key: clusterIdKey, value: Buffer.from(cluster, "utf8") });
+      await this.db.write(ops, { sync: true });
+      const latest = configs[configs.length - 1]!;
+      const grew = latest.num > this.durableLatest;
+      this.shards = shardCount;
+      this.core = new ControllerCore(latest, dedup, pending);
+      this.applied = index;
+      this.durableLatestConfig = latest;
+      this.setCluster(cluster);
+      if (grew) this.notify(latest);
+    });
   }
 
   /** Takes `cluster` (durable) as the cluster id, telling the listeners when it is new. */
@@ -393,7 +424,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
 }
 
 /** Reads the latest config, the whole duplicate table and the pending joins. */
-async function loadCore(db: LevelDb, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin> }> {
+async function loadCore(db: KvStore, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin> }> {
   let latest: Config | undefined;
   for await (const [k, v] of db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd, reverse: true, limit: 1 })) {
     latest = decodeConfig(v);

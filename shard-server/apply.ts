@@ -17,7 +17,7 @@ import type { Entry } from "../raft/core/types";
 import { decodeCommitted } from "../raft/state-machine";
 import { decodeCommand } from "./codec";
 import { type Effects, emptyEffects, type ShardGroupCore, type WriteOutcome } from "./state-machine";
-import type { ClientWrite, ShardCommand, ShardOp } from "./types";
+import type { ClientWrite, CurrentValue, ShardCommand, ShardOp } from "./types";
 
 /** The result of one applied log entry (null for a noop). */
 export type ApplyResult =
@@ -32,12 +32,13 @@ export interface ApplyStore {
    * The value of `key` in `shard` as of every command applied before (including the ones of
    * the batch being built). Called only before the core runs, for the keys of a write.
    */
-  read(shard: ShardId, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  read(shard: ShardId, key: Uint8Array): CurrentValue | Promise<CurrentValue>;
   /**
    * Optional: told every key the writes of a batch will read, before the first is applied, so
    * a store can fetch them in one trip (RocksDB getMany) instead of one await per key.
    * `valueNeeded` is false for a put or a delete: of the current value, their result and
-   * the store's counters need only whether the key exists and its length. May return
+   * the store's counters need only whether the key exists and its length, and `read` may
+   * answer a ValueLength for such a key (when no op of the batch needs its value). May return
    * synchronously (nothing to fetch).
    */
   prefetch?(keys: readonly PrefetchKey[]): void | Promise<void>;
@@ -127,7 +128,7 @@ export class ShardApplier {
     if (op.kind !== "write") return this.done(core, cmd, this.dispatch(core, op, fx), fx);
     const w = op.write;
     // The core reads synchronously: fetch the keys the ops touch first.
-    const fetched = new Map<string, Uint8Array | undefined>();
+    const fetched = new Map<string, CurrentValue>();
     let pending: Promise<void>[] | undefined;
     if (core.serves(w.shard)) {
       for (const o of w.ops) {
@@ -146,8 +147,8 @@ export class ShardApplier {
   // (Hot path: methods and anonymous callbacks rather than named closures, which tsx's
   // keepNames turns into an Object.defineProperty call each time one is created.)
 
-  private write(core: ShardGroupCore, cmd: ShardCommand, w: ClientWrite, fetched: Map<string, Uint8Array | undefined>, fx: Effects): AppliedCommand {
-    const outcome = core.applyWrite(w, cmd.timestampMs, (_shard: ShardId, key: Uint8Array): Uint8Array | undefined => {
+  private write(core: ShardGroupCore, cmd: ShardCommand, w: ClientWrite, fetched: Map<string, CurrentValue>, fx: Effects): AppliedCommand {
+    const outcome = core.applyWrite(w, cmd.timestampMs, (_shard: ShardId, key: Uint8Array): CurrentValue => {
       const k = byteKey(key);
       assert(fetched.has(k), () => `write read key ${k} not fetched`);
       return fetched.get(k);

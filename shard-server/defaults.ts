@@ -15,7 +15,7 @@ export const shardSnapshotEveryEntries = 10000;
  */
 export const migrationRateMiBDefault = 0;
 /**
- * Default bound of the apply path's cache of value lengths (rocks-state.ts LengthCache):
+ * Default bound of the apply path's cache of value lengths (apply-batch.ts LengthCache):
  * about 100 bytes per key (the key as a string and a Map slot), so about 10 MiB.
  */
 export const lengthCacheKeysDefault = 100_000;

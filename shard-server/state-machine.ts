@@ -14,7 +14,7 @@ import { LimitExceededError, savedReplyBytesPerClientMax, valueBytesMax, writeRe
 import { type AbortedJoin, type Config, abortedJoinCovering } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { ValueLimitError } from "./errors";
-import type { ClientWrite, DedupRecord, KvOp, OpResult, ShardChunkIn, ShardMeta } from "./types";
+import { type ClientWrite, type CurrentValue, currentExists, type DedupRecord, type KvOp, type OpResult, type ShardChunkIn, type ShardMeta } from "./types";
 
 /** Unacknowledged replies remembered per client per shard (bounds a client's pipelining). */
 export const savedRepliesPerClientMax = 4096;
@@ -40,7 +40,7 @@ function emptyEffects(): Effects {
 }
 
 /** Reads a key's current value (as of every earlier command). */
-export type ReadKey = (shard: ShardId, key: Uint8Array) => Uint8Array | undefined;
+export type ReadKey = (shard: ShardId, key: Uint8Array) => CurrentValue;
 
 export type WriteOutcome =
   | { readonly ok: true; readonly results: readonly OpResult[]; readonly duplicate: boolean }
@@ -142,7 +142,7 @@ export class ShardGroupCore {
       else results.push(r);
     } else {
       // Later ops of the batch see the earlier ones' writes.
-      const overlay = new Map<string, Uint8Array | undefined>();
+      const overlay = new Map<string, CurrentValue>();
       for (const op of w.ops) {
         const k = byteKey(op.key);
         const cur = overlay.has(k) ? overlay.get(k) : read(w.shard, op.key);
@@ -384,25 +384,20 @@ function savedBytesOf(results: readonly OpResult[]): number {
  * write whose value would exceed `valueBytesMax`: an append is checked against the value
  * it produces, which only the applied state knows, so every replica decides alike.
  */
-function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult | InvalidArgumentError {
-  const found = cur !== undefined;
-  const value = cur ?? none;
+function applyOp(op: KvOp, cur: CurrentValue, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult | InvalidArgumentError {
+  const found = currentExists(cur);
+  if (op.type === "put" || op.type === "delete") return applyBlindOp(op, found, set);
+  assert(!found || cur instanceof Uint8Array, () => `a ${op.type} read a key of which the storage gave only the length`);
+  const value = cur instanceof Uint8Array ? cur : none;
   switch (op.type) {
     case "get":
       return { found, value, swapped: false };
-    case "put":
-      if (op.value.length > valueBytesMax) return new LimitExceededError("value", "value", op.value.length, valueBytesMax);
-      set(op.key, op.value);
-      return { found, value: none, swapped: false };
     case "append": {
       if (value.length + op.value.length > valueBytesMax) return new ValueLimitError(op.key, value.length, op.value.length, valueBytesMax);
       const v = found ? Buffer.concat([value, op.value]) : op.value;
       set(op.key, v);
       return { found, value: none, swapped: false };
     }
-    case "delete":
-      if (found) set(op.key, undefined);
-      return { found, value: none, swapped: false };
     case "cas": {
       const match = op.expectAbsent ? !found : found && Buffer.compare(value, op.expected ?? none) === 0;
       if (match && op.value.length > valueBytesMax) return new LimitExceededError("value", "value", op.value.length, valueBytesMax);
@@ -410,6 +405,17 @@ function applyOp(op: KvOp, cur: Uint8Array | undefined, set: (key: Uint8Array, v
       return { found, value, swapped: match };
     }
   }
+}
+
+/** A put or a delete (`op.type`): it needs only whether the key exists, never its value. */
+function applyBlindOp(op: KvOp, found: boolean, set: (key: Uint8Array, v: Uint8Array | undefined) => void): OpResult | InvalidArgumentError {
+  if (op.type === "put") {
+    if (op.value.length > valueBytesMax) return new LimitExceededError("value", "value", op.value.length, valueBytesMax);
+    set(op.key, op.value);
+  } else if (found) {
+    set(op.key, undefined);
+  }
+  return { found, value: none, swapped: false };
 }
 
 export { emptyEffects };

@@ -41,6 +41,28 @@ export interface KvOp {
   readonly expectAbsent?: boolean;
 }
 
+/**
+ * What a put or a delete needs of a key's current value: whether the key exists and the length
+ * of its value (0 when absent). An object, never bytes, so that it cannot be taken for a value.
+ */
+export interface ValueLength {
+  readonly exists: boolean;
+  readonly length: number;
+}
+
+/**
+ * A key's current value as an applied write reads it: its bytes, undefined when absent, or,
+ * for a key that only puts and deletes touch, possibly just its ValueLength (the storage may
+ * know that without reading the value).
+ */
+export type CurrentValue = Uint8Array | ValueLength | undefined;
+
+/** Whether the key exists. */
+export const currentExists = (v: CurrentValue): boolean => v !== undefined && (v instanceof Uint8Array || v.exists);
+
+/** The length of the key's value, undefined when the key is absent. */
+export const currentLength = (v: CurrentValue): number | undefined => (currentExists(v) ? v!.length : undefined);
+
 export interface OpResult {
   readonly found: boolean;
   readonly value: Uint8Array;

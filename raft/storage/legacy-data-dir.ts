@@ -11,7 +11,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { LegacyContent } from "../../common/data-dir";
-import { getOrUndefined, openLevelDb } from "./rocks-log-store";
+import { openRocksKv } from "./rocks-kv";
 
 const controllerMarker = Buffer.from("ms");
 const shardMarker = Buffer.from("!g");
@@ -26,14 +26,14 @@ export async function probeLegacyDataDir(dir: string): Promise<LegacyContent | u
   }
   let db;
   try {
-    db = await openLevelDb(stateDir, { readOnly: true });
+    db = await openRocksKv(stateDir, { readOnly: true });
   } catch {
     return undefined;
   }
   try {
-    const c = await getOrUndefined(db, controllerMarker);
+    const c = await db.get(controllerMarker);
     if (c !== undefined && c.length === 4) return { kind: "controller", gid: 0, shardCount: c.readUInt32BE(0) };
-    const g = await getOrUndefined(db, shardMarker);
+    const g = await db.get(shardMarker);
     if (g !== undefined && g.length === 12) return { kind: "shard-server", gid: Number(g.readBigUInt64BE(0)), shardCount: g.readUInt32BE(8) };
     return undefined;
   } finally {

@@ -1,5 +1,6 @@
 /**
- * The durable Raft log on RocksDB (level-rocksdb), one database directory per replica.
+ * The durable Raft log on the storage seam (common/kv-store.ts): RocksDB in the daemons
+ * (raft/storage/rocks-kv.ts), one database directory per replica.
  *
  * Key layout (binary keys; one-byte prefix per kind):
  *   0x01                  hard state          payload: HardState (protobuf)
@@ -15,169 +16,24 @@
  * a value truncated to nothing decodes as { payload: "", crc32c: 0 }, and CRC-32C("") is 0 --
  * a checksum over the payload alone would accept it as an all-zero hard state.
  *
- * Every change is one `db.batch(ops, { sync: true })` (group commit: one fsync per Ready,
+ * Every change is one `db.write(ops, { sync: true })` (group commit: one fsync per Ready,
  * DESIGN §2.3). The store keeps the compacted point, the last index and term, the hard state
  * and the snapshot meta in memory, so `save` computes the deletions of a truncated suffix
  * without reading. Calls run one at a time in call order. After a failed write the store is
  * poisoned: what is on disk is unknown, so every later call rejects with that error (the
  * replica must restart from disk; etcd and PostgreSQL treat a failed fsync the same way).
  */
-import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { shardkv } from "../../proto/gen/raft.js";
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters } from "../codec";
+import type { KvOp, KvStorage, KvStore } from "../../common/kv-store";
 import { crc32c } from "./crc32c";
+import { rocksStorage } from "./rocks-kv";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
-
-// ---- RocksDB, typed to the part this module uses ------------------------------------------
-// level-rocksdb is levelup + encoding-down over the `rocksdb` binding (leveldown API). With
-// binary keys and values those two layers only add work on the hot path: levelup and
-// encoding-down each wrap every op of a batch in a new object, and the binding's array form
-// of batch looks up "type", "key" and "value" on every op through N-API (change 13 in
-// docs/benchmarks.md: about -13% of a replica's storage + apply CPU per put). So the store
-// talks to the binding level-rocksdb ships, resolved from level-rocksdb's own directory (the
-// same prebuilt RocksDB, no second copy), and writes batches through its chained-batch calls.
-// The packages ship no type declarations (TS7016), hence require and the interfaces below.
-
-/** One operation of an atomic batch. */
-export type LevelBatchOp = { type: "put"; key: Buffer; value: Uint8Array } | { type: "del"; key: Buffer };
-
-/** Range and direction of an iterator; bounds are keys. */
-export interface LevelIteratorOptions {
-  gte?: Buffer;
-  lt?: Buffer;
-  reverse?: boolean;
-  limit?: number;
-}
-
-/** A RocksDB database with binary keys and values (see openLevelDb). */
-export interface LevelDb {
-  /** Rejects with an error whose `notFound` is true when the key is absent. */
-  get(key: Buffer): Promise<Buffer>;
-  /** The values at `keys`, in order; undefined where absent (one trip to RocksDB for all). */
-  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
-  put(key: Buffer, value: Uint8Array, options?: { sync?: boolean }): Promise<void>;
-  del(key: Buffer, options?: { sync?: boolean }): Promise<void>;
-  batch(ops: LevelBatchOp[], options: { sync: boolean }): Promise<void>;
-  /** Yields [key, value] pairs in key order (reverse order with `reverse`). */
-  iterator(options: LevelIteratorOptions): AsyncIterable<[Buffer, Buffer]>;
-  close(): Promise<void>;
-}
-
-type Callback<T = void> = (err: Error | null | undefined, value?: T) => void;
-
-/** The leveldown interface of the `rocksdb` package (abstract-leveldown 7). */
-interface LevelDown {
-  open(options: { createIfMissing: boolean; readOnly?: boolean }, cb: Callback): void;
-  close(cb: Callback): void;
-  get(key: Buffer, options: object, cb: Callback<Buffer>): void;
-  getMany(keys: Buffer[], options: object, cb: Callback<(Buffer | undefined)[]>): void;
-  put(key: Buffer, value: Uint8Array, options: { sync: boolean }, cb: Callback): void;
-  del(key: Buffer, options: { sync: boolean }, cb: Callback): void;
-  batch(): LevelDownBatch;
-  iterator(options: LevelIteratorOptions): AsyncIterable<[Buffer, Buffer]>;
-}
-
-interface LevelDownBatch {
-  put(key: Buffer, value: Uint8Array): void;
-  del(key: Buffer): void;
-  write(options: { sync: boolean }, cb: Callback): void;
-}
-
-const requireHere = createRequire(import.meta.url);
-const rocksdb = createRequire(requireHere.resolve("level-rocksdb"))("rocksdb") as (location: string) => LevelDown;
-
-/** A Buffer view of `v` (no copy): the binding stores anything but a Buffer as String(v). */
-const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-
-/** Runs a callback-style call as a promise. */
-function call<T = void>(fn: (cb: Callback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
-}
-
-class RocksDb implements LevelDb {
-  private closed = false;
-
-  constructor(private readonly dir: string, private readonly db: LevelDown) {}
-
-  /** Calls into the binding only while open: it must not see a closed handle. */
-  private open<T>(fn: (cb: Callback<T>) => void): Promise<T> {
-    if (this.closed) return Promise.reject(new StoppedError(`RocksDB at ${this.dir}`));
-    return call(fn);
-  }
-
-  get(key: Buffer): Promise<Buffer> {
-    return this.open<Buffer>((cb) => this.db.get(key, {}, cb)).catch((err: Error & { notFound?: boolean }) => {
-      if (/notfound/i.test(err.message)) err.notFound = true;
-      throw err;
-    });
-  }
-
-  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
-    return this.open((cb) => this.db.getMany(keys, {}, cb));
-  }
-
-  put(key: Buffer, value: Uint8Array, options?: { sync?: boolean }): Promise<void> {
-    return this.open((cb) => this.db.put(key, asBuffer(value), { sync: options?.sync ?? false }, cb));
-  }
-
-  del(key: Buffer, options?: { sync?: boolean }): Promise<void> {
-    return this.open((cb) => this.db.del(key, { sync: options?.sync ?? false }, cb));
-  }
-
-  batch(ops: LevelBatchOp[], options: { sync: boolean }): Promise<void> {
-    return this.open((cb) => {
-      const b = this.db.batch();
-      for (const op of ops) {
-        if (op.type === "put") b.put(op.key, asBuffer(op.value));
-        else b.del(op.key);
-      }
-      b.write({ sync: options.sync }, cb);
-    });
-  }
-
-  iterator(options: LevelIteratorOptions): AsyncIterable<[Buffer, Buffer]> {
-    if (this.closed) throw new StoppedError(`RocksDB at ${this.dir}`);
-    return this.db.iterator(options);
-  }
-
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    return call((cb) => this.db.close(cb));
-  }
-}
-
-/**
- * Opens (creating if missing) the RocksDB database in `dir` with binary keys and values;
- * with `readOnly`, an existing one without writing anything (rejects when it is missing).
- * Exported for tests that inspect or damage the stored records directly; the log store is
- * the only user of a directory while it is open (RocksDB's LOCK file enforces it).
- */
-export async function openLevelDb(dir: string, options: { readOnly?: boolean } = {}): Promise<LevelDb> {
-  const readOnly = options.readOnly ?? false;
-  if (!readOnly) await mkdir(dir, { recursive: true });
-  const db = rocksdb(dir);
-  await call((cb) => db.open({ createIfMissing: !readOnly, ...(readOnly ? { readOnly: true } : {}) }, cb));
-  return new RocksDb(dir, db);
-}
-
-const isNotFound = (err: unknown): boolean => (err as { notFound?: boolean } | null)?.notFound === true;
-
-/** The value at `key`, or undefined when absent (other read errors propagate). */
-export async function getOrUndefined(db: LevelDb, key: Buffer): Promise<Buffer | undefined> {
-  try {
-    return await db.get(key);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
 
 // ---- key layout and records ---------------------------------------------------------------
 
@@ -275,7 +131,7 @@ export class RocksLogStore implements LogStore {
   private constructor(
     /** The database directory; named in every CorruptionError. */
     readonly dir: string,
-    private readonly db: LevelDb,
+    private readonly db: KvStore,
     private hardState: HardState,
     private snapshot: SnapshotMeta,
     private compacted: Point,
@@ -288,8 +144,8 @@ export class RocksLogStore implements LogStore {
    * meta, compacted point and last entry; the full verification is `load()`. Rejects with a
    * CorruptionError when one of those records does not verify.
    */
-  static async open(dir: string): Promise<RocksLogStore> {
-    const db = await openLevelDb(dir);
+  static async open(dir: string, storage: KvStorage = rocksStorage): Promise<RocksLogStore> {
+    const db = await storage.open(dir);
     try {
       const meta = await readMeta(dir, db);
       let last: Point = meta.compacted;
@@ -361,7 +217,7 @@ export class RocksLogStore implements LogStore {
    */
   save(batch: SaveBatch): Promise<void> {
     return this.serial(async () => {
-      const ops: LevelBatchOp[] = [];
+      const ops: KvOp[] = [];
       let { snapshot, compacted, last } = this;
       if (batch.installSnapshot) {
         const s = batch.installSnapshot;
@@ -411,7 +267,7 @@ export class RocksLogStore implements LogStore {
   compact(snapshot: SnapshotMeta, compactIndex: LogIndex, compactTerm: Term): Promise<void> {
     return this.serial(async () => {
       assert(compactIndex <= snapshot.index, () => `log store: compact index ${compactIndex} beyond snapshot ${snapshot.index}`);
-      const ops: LevelBatchOp[] = [];
+      const ops: KvOp[] = [];
       const newSnapshot = snapshot.index >= this.snapshot.index ? { index: snapshot.index, term: snapshot.term, voters: [...snapshot.voters] } : this.snapshot;
       if (newSnapshot !== this.snapshot) ops.push(put(rocksKeys.snapshot, encodeSnapshotMeta(newSnapshot)));
       let compacted = this.compacted;
@@ -459,9 +315,9 @@ export class RocksLogStore implements LogStore {
   }
 
   /** Writes `ops` in one batch, synced unless told; a failure poisons the store (see the module comment). */
-  private async write(ops: LevelBatchOp[], sync = true): Promise<void> {
+  private async write(ops: KvOp[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync });
+      await this.db.write(ops, { sync });
     } catch (err) {
       this.unusable = err instanceof Error ? err : new Error(String(err));
       throw err;
@@ -471,13 +327,8 @@ export class RocksLogStore implements LogStore {
   /** Reads and verifies the stored entry at `index`. */
   private async readTerm(index: number): Promise<Point> {
     const key = rocksKeys.entry(index);
-    let value: Buffer;
-    try {
-      value = await this.db.get(key);
-    } catch (err) {
-      if (isNotFound(err)) throw new CorruptionError(this.dir, `entry ${index}: missing`);
-      throw err;
-    }
+    const value = await this.db.get(key);
+    if (value === undefined) throw new CorruptionError(this.dir, `entry ${index}: missing`);
     const e = decodeStoredEntry(this.dir, key, value);
     return { index: e.index, term: e.term };
   }
@@ -485,12 +336,12 @@ export class RocksLogStore implements LogStore {
 
 // ---- helpers ------------------------------------------------------------------------------
 
-function put(key: Buffer, payload: Uint8Array): LevelBatchOp {
+function put(key: Buffer, payload: Uint8Array): KvOp {
   return { type: "put", key, value: encodeRecord(key, payload) };
 }
 
 /** Appends deletions of entries from..to (inclusive; nothing when from > to). */
-function deleteEntries(ops: LevelBatchOp[], from: number, to: number): void {
+function deleteEntries(ops: KvOp[], from: number, to: number): void {
   for (let i = from; i <= to; i++) ops.push({ type: "del", key: rocksKeys.entry(i) });
 }
 
@@ -512,14 +363,9 @@ function decodeStoredEntry(dir: string, key: Buffer, value: Buffer): Entry {
 }
 
 /** Reads and verifies one metadata record; `undefined` when absent. */
-async function readRecord<T>(dir: string, db: LevelDb, key: Buffer, what: string, decode: (b: Uint8Array) => T): Promise<T | undefined> {
-  let value: Buffer;
-  try {
-    value = await db.get(key);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+async function readRecord<T>(dir: string, db: KvStore, key: Buffer, what: string, decode: (b: Uint8Array) => T): Promise<T | undefined> {
+  const value = await db.get(key);
+  if (value === undefined) return undefined;
   const rec = verifyRecord(key, value);
   if (!rec.ok) throw new CorruptionError(dir, `${what}: ${rec.reason}`);
   try {
@@ -529,7 +375,7 @@ async function readRecord<T>(dir: string, db: LevelDb, key: Buffer, what: string
   }
 }
 
-async function readMeta(dir: string, db: LevelDb): Promise<{
+async function readMeta(dir: string, db: KvStore): Promise<{
   hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined; voters: NodeId[] | undefined;
 }> {
   const empty = emptyLogState();

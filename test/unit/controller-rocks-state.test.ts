@@ -13,7 +13,9 @@ import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMach
 import type { ControllerOp } from "../../controller/state-machine";
 import type { Entry } from "../../raft/core/types";
 import type { SnapshotSource } from "../../raft/state-machine";
-import { openLevelDb } from "../../raft/storage/rocks-log-store";
+import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
+import { StoppedError } from "../../common/errors";
+import { failingWrites } from "../sim/sim-kv";
 
 const g = (n: number) => n as GroupId;
 const joinOp = (...gids: number[]): ControllerOp => ({ kind: "join", groups: new Map(gids.map((x) => [g(x), [`10.0.0.${x}:7000`]])) });
@@ -253,7 +255,7 @@ describe("RocksControllerStateMachine", () => {
     await sm.close();
     open.length = 0;
     // On disk: configs 0..3 under their keys, one dedup record, the applied index.
-    const db = await openLevelDb(join(dir, "s"));
+    const db = await openRocksKv(join(dir, "s"));
     try {
       const keys: string[] = [];
       for await (const [k] of db.iterator({})) keys.push(k.toString("hex"));
@@ -275,5 +277,32 @@ describe("RocksControllerStateMachine", () => {
     off();
     await sm.apply([normal(6, clientA, 4, joinOp(3))]);
     expect(seen).toEqual([1, 2]);
+  });
+
+  it("an apply whose write fails stops the state machine; reopened, it is the state before that apply", async () => {
+    const { storage, failing } = failingWrites(rocksStorage);
+    const sm = await RocksControllerStateMachine.open(join(dir, "f"), 8, storage);
+    open.push(sm);
+    entriesShardCount = 8;
+    await sm.apply([normal(1, clientA, 1, joinOp(1))]);
+    failing.on = true;
+    expect([...sm.pendingJoins().keys()]).toEqual([1]);
+    await expect(sm.apply([ack(2, 1, 1), normal(3, clientA, 2, joinOp(2))])).rejects.toThrow(/injected/);
+    expect(sm.latestNum()).toBe(1); // readers never saw the config the core made
+    await expect(sm.apply([normal(4, clientA, 3, moveOp(0, 1))])).rejects.toBeInstanceOf(StoppedError);
+    await expect(sm.config(1)).rejects.toBeInstanceOf(StoppedError);
+    await expect(sm.snapshot()).rejects.toBeInstanceOf(StoppedError);
+    failing.on = false;
+    await sm.close();
+    open.splice(open.indexOf(sm), 1);
+    const again = await openSm("f");
+    expect(again.appliedIndex()).toBe(1);
+    expect(again.latestNum()).toBe(1);
+    expect(again.dedupEntry(clientA)?.seq).toBe(1);
+    expect([...again.pendingJoins().keys()]).toEqual([1]);
+    // The same entries apply as if the failure never happened.
+    await again.apply([ack(2, 1, 1), normal(3, clientA, 2, joinOp(2))]);
+    expect([...again.pendingJoins().keys()]).toEqual([2]);
+    expect((await again.config(2))!.groups.size).toBe(2);
   });
 });

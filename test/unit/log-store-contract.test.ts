@@ -1,6 +1,7 @@
 /**
  * One contract suite for every LogStore (STYLE: contract suites, as js-libp2p's
- * interface-compliance-tests): the same tests run against RocksLogStore and MemoryLogStore.
+ * interface-compliance-tests): the same tests run against RocksLogStore (over RocksDB and over
+ * the simulator's storage) and MemoryLogStore.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,8 @@ import { emptyLogState } from "../../raft/storage/log-store";
 import type { LogState, LogStore } from "../../raft/storage/log-store";
 import { MemoryLogStore } from "../../raft/storage/memory-log-store";
 import { RocksLogStore } from "../../raft/storage/rocks-log-store";
+import { SimRng } from "../sim/rng";
+import { SimKvStorage } from "../sim/sim-kv";
 
 /**
  * How the suite gets stores. `open` creates a store over fresh, empty storage; `reopen`
@@ -349,5 +352,22 @@ function memoryFactory(): LogStoreFactory {
   };
 }
 
+/** The production log store over the simulator's storage (a crash-free machine). */
+function simFactory(): LogStoreFactory {
+  let storage: SimKvStorage | undefined;
+  return {
+    name: "RocksLogStore over SimKvStorage",
+    async open() {
+      storage = new SimKvStorage(new SimRng(5));
+      return RocksLogStore.open("/sim/raft", storage);
+    },
+    async reopen() {
+      if (!storage) throw new Error("reopen before open");
+      return RocksLogStore.open("/sim/raft", storage);
+    },
+  };
+}
+
 logStoreContract(rocksFactory());
 logStoreContract(memoryFactory());
+logStoreContract(simFactory());

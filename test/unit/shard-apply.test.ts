@@ -91,4 +91,30 @@ describe("ShardApplier.applyBatch", () => {
     // applier reads before the core finds the saved reply).
     expect(sync.reads).toBe(1 + 1 + 1 + 1 + 2);
   });
+
+  it("a put or a delete decides on a key's {exists, length} alone; an op that needs the value refuses one", async () => {
+    const core = new ShardGroupCore({ gid: 1 as GroupId, shardCount: N, config: initialConfig(N), metas: [], dedup: new Map(), dedupTtlMs: 60_000 });
+    const applier = new ShardApplier({ who: "test", shardCount: N, dedupTtlMs: 60_000 });
+    const lengths = new Map<string, { exists: boolean; length: number }>([["a", { exists: true, length: 3 }], [pre, { exists: false, length: 0 }]]);
+    const store: ApplyStore = { read: (_shard, key) => lengths.get(dec(key)!) };
+    let index = 0;
+    const entry = (op: ShardOp): Entry => ({ index: ++index as LogIndex, term: 1 as Term, type: "normal", data: encodeCommand({ timestampMs: 1_000 + index, op }) });
+    const write = (seq: number, ops: KvOp[]) => entry({ kind: "write", write: { clientId: "cd".repeat(16), seq, ackedBelow: 0, shard: shardOf(ops[0]!.key, N) as ShardId, ops } });
+    const del = (k: string): KvOp => ({ type: "delete", key: enc(k), value: new Uint8Array(0) });
+    const applied = await applier.applyBatch(core, [
+      entry({ kind: "reconfigure", config }),
+      write(1, [{ type: "put", key: enc("a"), value: enc("new") }]),
+      write(2, [del("a")]),
+      write(3, [del(pre)]),
+    ], store, () => undefined);
+    const found = applied.slice(1).map((a) => (a.result?.kind === "write" && a.result.outcome.ok ? a.result.outcome.results.map((r) => r.found) : a.result));
+    // The reads answer "exists" for "a" both times (the store is not updated by this test),
+    // "absent" for pre: the delete of an absent key writes nothing.
+    expect(found).toEqual([[true], [true], [false]]);
+    expect(applied[3]!.fx.writes).toEqual([]);
+    // A get of a key the store knows only by length is a bug of the store: asserted, never
+    // answered with made-up bytes.
+    await expect(applier.applyBatch(core, [write(4, [{ type: "get", key: enc("a"), value: new Uint8Array(0) }])], store, () => undefined))
+      .rejects.toThrow(/a get read a key of which the storage gave only the length/);
+  });
 });

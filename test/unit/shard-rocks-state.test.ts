@@ -8,15 +8,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError, WrongGroupError } from "../../common/errors";
+import { InvalidArgumentError, StoppedError, WrongGroupError } from "../../common/errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/ids";
 import { configsEqual, type Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
-import { type LevelBatchOp, openLevelDb } from "../../raft/storage/rocks-log-store";
+import type { KvOp as StoreOp } from "../../common/kv-store";
+import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
+import { failingWrites } from "../sim/sim-kv";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -390,11 +392,11 @@ describe("RocksShardStateMachine", () => {
     // A directory written before the counters existed (no marker, no records) is counted once.
     await again.close();
     opened.splice(opened.indexOf(again), 1);
-    const raw = await openLevelDb(join(dir, "counts"));
-    const strip: LevelBatchOp[] = [{ type: "del", key: Buffer.from("!s") }];
+    const raw = await openRocksKv(join(dir, "counts"));
+    const strip: StoreOp[] = [{ type: "del", key: Buffer.from("!s") }];
     for await (const [k] of raw.iterator(shardKeys.statsRange)) strip.push({ type: "del", key: k });
     expect(strip.length).toBe(1 + N);
-    await raw.batch(strip, { sync: true });
+    await raw.write(strip, { sync: true });
     await raw.close();
     expect(await counted(await open("counts"))).toEqual(after);
   });
@@ -517,5 +519,47 @@ describe("RocksShardStateMachine", () => {
     await sm.close();
     opened.splice(0);
     await expect(open("a", 2)).rejects.toThrow(/belongs to group 1 with 4 shards, but was opened as group 2 with 4 shards/);
+  });
+
+  it("a batch whose write fails stops the state machine; reopened, core and disk agree on the state before it", async () => {
+    const { storage, failing } = failingWrites(rocksStorage);
+    const sm = await RocksShardStateMachine.open(join(dir, "fail"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
+    opened.push(sm);
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [k1, k2] = keysOf(1, 2) as [string, string];
+    expect((await d.write(clientA, 1, [put(k1, "x")])).ok).toBe(true);
+    const before = { applied: sm.appliedIndex(), metas: metasOf(sm.core), dedup: dedupSnapshot(sm.core), stats: await sm.shardStats() };
+    failing.on = true;
+    // One batch: writes to shard 1 (a cached length and a new key), then shard 1 handed off.
+    await expect(d.apply(
+      { kind: "write", write: { clientId: clientA, seq: 2, ackedBelow: 0, shard: sh(1), ops: [put(k1, "longer value"), put(k2, "y")] } },
+      { kind: "reconfigure", config: config(2, [1, 2, 1, 1]) },
+    )).rejects.toThrow(/injected/);
+    // The core ran ahead (it decided the handoff); nothing answers from it any more.
+    expect(sm.core.config.num).toBe(2);
+    expect(sm.appliedIndex()).toBe(before.applied);
+    await expect(sm.get(sh(1), enc(k1))).rejects.toThrow(/after a failed write: injected.*is stopped/);
+    await expect(sm.shardStats()).rejects.toBeInstanceOf(StoppedError);
+    await expect(sm.pullChunks(cn(2), sh(1), undefined, 1024).next()).rejects.toBeInstanceOf(StoppedError);
+    await expect(d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) })).rejects.toBeInstanceOf(StoppedError);
+    failing.on = false;
+    await sm.close();
+    opened.splice(opened.indexOf(sm), 1);
+    // The restart: core, counters and data are the state before the failed batch.
+    const again = await open("fail");
+    expect(again.appliedIndex()).toBe(before.applied);
+    expect(metasOf(again.core)).toEqual(before.metas);
+    expect(dedupSnapshot(again.core)).toEqual(before.dedup);
+    expect(again.core.config.num).toBe(1);
+    expect(await again.shardStats()).toEqual(before.stats);
+    expect(dec(await again.get(sh(1), enc(k1)))).toBe("x");
+    expect(await again.get(sh(1), enc(k2))).toBeUndefined();
+    // And it applies the same batch as if the failure never happened.
+    const d2 = driver(again);
+    const out = await d2.write(clientA, 2, [put(k1, "longer value"), put(k2, "y")]);
+    expect(out.ok && out.results.map((r) => r.found)).toEqual([true, false]);
+    const stats = await again.shardStats();
+    expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
   });
 });

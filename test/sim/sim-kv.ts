@@ -1,0 +1,292 @@
+/**
+ * The simulator's implementation of the storage seam (common/kv-store.ts): the databases of
+ * one simulated machine, in memory, with the faults of a real disk under RocksDB, driven by
+ * the run's SimRng (and SimClock, for fsync latency). The production log store and state
+ * machines run over it unchanged (they take a KvStorage).
+ *
+ * What it models, and why that is what RocksDB does:
+ * - Every write batch is applied at once to what reads see (RocksDB's memtable) and appended
+ *   as one record to the database's write-ahead log. A synced write resolves once the log is
+ *   flushed up to its record (after a seeded latency when a clock is given); flushing a record
+ *   flushes every record before it (the WAL is one file, written in order).
+ * - `crash({ powerLoss: false })` (kill -9): what was written survives, synced or not (RocksDB
+ *   has handed its WAL to the OS). `crash({ powerLoss: true })`: the synced records survive,
+ *   and of the unsynced ones a seeded prefix (the OS wrote back some pages, in file order).
+ * - A torn write. The first record lost by a power loss may have been half written: its tail
+ *   fails the record's CRC, and RocksDB's recovery (kPointInTimeRecovery, the default) stops
+ *   replay there, so the torn batch is dropped whole, never applied in part. A write batch is
+ *   atomic in RocksDB's WAL; a batch partly applied after a crash is not something RocksDB
+ *   does, so it is not modelled. `stats.tornRecords` counts the tears that recovery dropped.
+ * - Bit flips on the way back, two kinds: `readCorruptionRate`, a stored block failing
+ *   RocksDB's own checksum (reads verify them by default), which rejects the read with
+ *   CorruptionError; and `readFlipRate`, a flip past RocksDB's checks (memory, a bad path
+ *   between), which returns a wrong value that only the record's own checksum can catch (the
+ *   log store's records carry CRC-32C; the state machines' values do not, see
+ *   test/unit/sim-kv.test.ts).
+ * - Directory renames and removals are durable when they resolve (RocksKv fsyncs the parent).
+ */
+import { CorruptionError, StoppedError } from "../../common/errors";
+import type { KvIteratorOptions, KvOp, KvStorage, KvStore } from "../../common/kv-store";
+import type { SimClock } from "./clock";
+import type { SimRng } from "./rng";
+
+/** The disk faults of a SimKvStorage (all default off). */
+export interface SimKvFaults {
+  /** Per value read: probability it fails the storage's own checksum (CorruptionError). */
+  readCorruptionRate?: number;
+  /** Per value read: probability one bit of it is flipped past the storage's checks. */
+  readFlipRate?: number;
+  /** fsync latency of a synced write, uniform integer ms in [min, max] (needs a clock). */
+  readonly syncLatencyMs?: { readonly min: number; readonly max: number };
+}
+
+/** What the faults did, for a run's summary. */
+export interface SimKvStats {
+  crashes: number;
+  /** Unsynced batches a power loss dropped (torn ones included). */
+  lostRecords: number;
+  /** Of those, the ones that were half written (dropped whole by recovery). */
+  tornRecords: number;
+  corruptReads: number;
+  flippedReads: number;
+}
+
+/** One WAL record: a batch resolved to puts (value) and deletes (undefined). */
+type WalRecord = ReadonlyMap<string, Buffer | undefined>;
+
+/** A database directory's contents. Keys are latin1 strings of the key bytes (code unit order = byte order). */
+class DbState {
+  /** What survives any crash. */
+  durable = new Map<string, Buffer>();
+  /** Records not yet flushed, in write order. */
+  wal: WalRecord[] = [];
+  /** What reads see: durable with `wal` applied. */
+  visible = new Map<string, Buffer>();
+  handle: SimKv | undefined;
+
+  /** Flushes every record up to and including `rec` (no-op when it was flushed already). */
+  flushThrough(rec: WalRecord): void {
+    const i = this.wal.indexOf(rec);
+    if (i < 0) return;
+    for (const r of this.wal.splice(0, i + 1)) applyRecord(this.durable, r);
+  }
+}
+
+function applyRecord(m: Map<string, Buffer>, r: WalRecord): void {
+  for (const [k, v] of r) {
+    if (v === undefined) m.delete(k);
+    else m.set(k, v);
+  }
+}
+
+const str = (b: Buffer): string => b.toString("latin1");
+const buf = (s: string): Buffer => Buffer.from(s, "latin1");
+
+export class SimKvStorage implements KvStorage {
+  private readonly dbs = new Map<string, DbState>();
+  /** Incremented by every crash: an fsync issued before it never completes. */
+  private epoch = 0;
+  readonly stats: SimKvStats = { crashes: 0, lostRecords: 0, tornRecords: 0, corruptReads: 0, flippedReads: 0 };
+
+  constructor(
+    private readonly rng: SimRng,
+    /** Mutable: a test may turn faults on once the data is written. */
+    readonly faults: SimKvFaults = {},
+    private readonly clock?: SimClock,
+  ) {}
+
+  async open(dir: string, options: { readonly readOnly?: boolean } = {}): Promise<KvStore> {
+    let s = this.dbs.get(dir);
+    if (s === undefined) {
+      if (options.readOnly) throw new Error(`IO error: ${dir}/CURRENT: No such file or directory`);
+      this.dbs.set(dir, (s = new DbState()));
+    }
+    if (s.handle !== undefined) throw new Error(`IO error: lock ${dir}/LOCK: already held by process`);
+    s.handle = new SimKv(dir, s, this);
+    return s.handle;
+  }
+
+  async exists(dir: string): Promise<boolean> {
+    return this.dbs.has(dir);
+  }
+
+  async remove(dir: string): Promise<void> {
+    const s = this.dbs.get(dir);
+    if (s?.handle !== undefined) throw new Error(`remove ${dir}: the database is open`);
+    this.dbs.delete(dir);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const s = this.dbs.get(from);
+    if (s === undefined) throw new Error(`rename ${from}: no such directory`);
+    if (s.handle !== undefined) throw new Error(`rename ${from}: the database is open`);
+    if (this.dbs.has(to)) throw new Error(`rename ${from} -> ${to}: target exists`);
+    this.dbs.delete(from);
+    this.dbs.set(to, s);
+  }
+
+  /**
+   * The machine stops: every open database is gone (calls on it reject with StoppedError;
+   * fsyncs in flight never complete). With `powerLoss`, each database keeps its synced
+   * records and a seeded prefix of its unsynced ones (see the header).
+   */
+  crash(options: { readonly powerLoss: boolean }): void {
+    this.epoch++;
+    this.stats.crashes++;
+    for (const s of this.dbs.values()) {
+      s.handle?.kill();
+      s.handle = undefined;
+      let keep = s.wal.length;
+      if (options.powerLoss && s.wal.length > 0) {
+        keep = this.rng.int(s.wal.length + 1);
+        const lost = s.wal.length - keep;
+        this.stats.lostRecords += lost;
+        if (lost > 0 && this.rng.bool()) this.stats.tornRecords++;
+      }
+      for (const r of s.wal.slice(0, keep)) applyRecord(s.durable, r);
+      s.wal = [];
+      s.visible = new Map(s.durable);
+    }
+  }
+
+  /** @internal Resolves once `rec` of `s` is flushed (at once without a latency). */
+  fsync(s: DbState, rec: WalRecord): Promise<void> {
+    const lat = this.faults.syncLatencyMs;
+    if (lat === undefined || this.clock === undefined) {
+      s.flushThrough(rec);
+      return Promise.resolve();
+    }
+    const epoch = this.epoch;
+    return new Promise((resolve) => {
+      this.clock!.after(this.rng.range(lat.min, lat.max), () => {
+        if (epoch !== this.epoch) return; // the machine crashed: nobody is waiting
+        s.flushThrough(rec);
+        resolve();
+      });
+    });
+  }
+
+  /** @internal A value on its way back to a reader, through the read faults. */
+  deliver(dir: string, key: string, v: Buffer | undefined): Buffer | undefined {
+    if (v === undefined) return undefined;
+    const f = this.faults;
+    if (f.readCorruptionRate && this.rng.bool(f.readCorruptionRate)) {
+      this.stats.corruptReads++;
+      throw new CorruptionError(dir, `Corruption: block checksum mismatch reading key ${buf(key).toString("hex")} (simulated)`);
+    }
+    if (f.readFlipRate && v.length > 0 && this.rng.bool(f.readFlipRate)) {
+      this.stats.flippedReads++;
+      const bit = this.rng.int(v.length * 8);
+      const copy = Buffer.from(v);
+      copy[bit >> 3] ^= 1 << (bit & 7);
+      return copy;
+    }
+    return v;
+  }
+}
+
+/** One open database of a SimKvStorage. */
+class SimKv implements KvStore {
+  private closed = false;
+
+  constructor(private readonly dir: string, private readonly s: DbState, private readonly storage: SimKvStorage) {}
+
+  /** The machine crashed: this handle is dead. */
+  kill(): void {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoppedError(`simulated database ${this.dir}`);
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    this.check();
+    const k = str(key);
+    return this.storage.deliver(this.dir, k, this.s.visible.get(k));
+  }
+
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
+    this.check();
+    return keys.map((key) => {
+      const k = str(key);
+      return this.storage.deliver(this.dir, k, this.s.visible.get(k));
+    });
+  }
+
+  async write(ops: readonly KvOp[], options: { readonly sync: boolean }): Promise<void> {
+    this.check();
+    const rec = new Map<string, Buffer | undefined>();
+    const visible = this.s.visible;
+    for (const op of ops) {
+      if (op.type === "put") {
+        const k = str(op.key);
+        const v = Buffer.from(op.value); // the store's own copy, as RocksDB keeps its own bytes
+        visible.set(k, v);
+        rec.set(k, v);
+      } else if (op.type === "del") {
+        const k = str(op.key);
+        visible.delete(k);
+        rec.set(k, undefined);
+      } else {
+        const gte = str(op.gte);
+        const lt = str(op.lt);
+        for (const k of [...visible.keys()]) {
+          if (k >= gte && k < lt) {
+            visible.delete(k);
+            rec.set(k, undefined);
+          }
+        }
+      }
+    }
+    this.s.wal.push(rec);
+    if (options.sync) await this.storage.fsync(this.s, rec);
+  }
+
+  iterator(options: KvIteratorOptions): AsyncIterable<[Buffer, Buffer]> {
+    this.check();
+    const gte = options.gte === undefined ? undefined : str(options.gte);
+    const lt = options.lt === undefined ? undefined : str(options.lt);
+    // The point-in-time view: the keys in range and their values now.
+    let pairs = [...this.s.visible].filter(([k]) => (gte === undefined || k >= gte) && (lt === undefined || k < lt));
+    pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (options.reverse) pairs.reverse();
+    if (options.limit !== undefined && options.limit >= 0) pairs = pairs.slice(0, options.limit);
+    const { dir, storage } = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (const [k, v] of pairs) yield [buf(k), storage.deliver(dir, k, v)!];
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.s.handle === this) this.s.handle = undefined;
+  }
+}
+
+/**
+ * `base` with writes that fail while `failing.on` is set (as a full disk or a failed fsync
+ * does): for tests of what a store does after a failed write.
+ */
+export function failingWrites(base: KvStorage): { readonly storage: KvStorage; readonly failing: { on: boolean } } {
+  const failing = { on: false };
+  const storage: KvStorage = {
+    exists: (d) => base.exists(d),
+    remove: (d) => base.remove(d),
+    rename: (from, to) => base.rename(from, to),
+    async open(d, o) {
+      const db = await base.open(d, o);
+      return {
+        get: (k) => db.get(k),
+        getMany: (ks) => db.getMany(ks),
+        iterator: (io) => db.iterator(io),
+        close: () => db.close(),
+        write: (ops, wo) => (failing.on ? Promise.reject(new Error("injected: No space left on device")) : db.write(ops, wo)),
+      };
+    },
+  };
+  return { storage, failing };
+}
