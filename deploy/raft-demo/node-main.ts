@@ -16,6 +16,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
+import { UsageError, exitUsage, flag, parseCommandLine, parsePeers, required } from "../../common/cli-args";
 import { consoleLogger, realClock, realRng } from "../../common/real-env";
 import { ShardKVError } from "../../common/errors";
 import type { GroupId, NodeId } from "../../common/ids";
@@ -24,34 +25,42 @@ import { RocksLogStore } from "../../raft/storage/rocks-log-store";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../../raft/transport/grpc-transport";
 import { RocksLogStateMachine } from "./log-state-machine";
 
-function parseArgs(argv: string[]): {
+interface NodeArgs {
   id: NodeId; listen: string; peers: Map<NodeId, string>; data: string; tickMs: number; snapshotEvery: number;
-} {
-  const args = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i]!;
-    if (!k.startsWith("--") || argv[i + 1] === undefined) throw new Error(`bad argument ${k}`);
-    args.set(k.slice(2), argv[i + 1]!);
-  }
-  const need = (k: string) => {
-    const v = args.get(k);
-    if (v === undefined) throw new Error(`missing --${k}`);
-    return v;
+}
+
+const flags = {
+  id: flag.int(1, Number.MAX_SAFE_INTEGER),
+  listen: flag.address(),
+  peers: flag.string(),
+  data: flag.nonEmpty(),
+  "tick-ms": flag.int(1, 60_000),
+  "snapshot-every": flag.int(1, 1e9),
+};
+
+/** Parses the command line (the parent writes it, so "help" is not offered); throws UsageError. */
+function parseNodeArgs(argv: readonly string[]): NodeArgs {
+  const cl = parseCommandLine(argv, flags, { positionals: 0, repeats: "refuse" });
+  if (cl.help) throw new UsageError("no help: this process is started by deploy/raft-demo/cluster.ts");
+  const v = cl.values;
+  const id = required(v.id, "id") as NodeId;
+  return {
+    id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id), data: required(v.data, "data"),
+    tickMs: v["tick-ms"] ?? 50, snapshotEvery: v["snapshot-every"] ?? 2000,
   };
-  const peers = new Map<NodeId, string>();
-  for (const p of need("peers").split(",")) {
-    const [id, addr] = p.split("=");
-    if (!id || !addr || !(Number(id) >= 1)) throw new Error(`bad --peers entry ${JSON.stringify(p)}: want id=host:port`);
-    peers.set(Number(id) as NodeId, addr);
-  }
-  return { id: Number(need("id")) as NodeId, listen: need("listen"), peers, data: need("data"),
-    tickMs: Number(args.get("tick-ms") ?? 50), snapshotEvery: Number(args.get("snapshot-every") ?? 2000) };
 }
 
 const out = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  let a: NodeArgs;
+  try {
+    a = parseNodeArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`raft-demo node: ${e.message}\n`);
+    process.exit(exitUsage);
+  }
   const logger = consoleLogger(`raft-demo n${a.id}`);
   const storage = await RocksLogStore.open(join(a.data, "raft"));
   const sm = await RocksLogStateMachine.open(join(a.data, "sm"));

@@ -72,7 +72,7 @@ describe("parseArgs: usage errors", () => {
   const cases: [string, string[], string][] = [
     ["no command", [...C], "invalid command: missing"],
     ["unknown command", [...C, "frob"], 'unknown command "frob"'],
-    ["unknown option", [...C, "--bogus", "get", "k"], 'unknown option "--bogus"'],
+    ["unknown option", [...C, "--bogus", "get", "k"], 'unknown flag "--bogus"'],
     ["--json with a value", [...C, "--json=yes", "get", "k"], "invalid --json: takes no value"],
     ["no controllers", ["get", "k"], "invalid --controllers: missing (or set $SHARDKV_CONTROLLERS)"],
     ["--controllers without value", ["get", "k", "--controllers"], "invalid --controllers: missing value"],
