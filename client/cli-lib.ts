@@ -3,7 +3,7 @@
  * formatting, no I/O, so every rule is unit-tested (test/unit/client-cli-lib.test.ts).
  */
 import {
-  UsageError, addressListOrEnv, commandWordIndex, flag, parseCommandLine, parseNatsUrl, usage,
+  UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseCommandLine, parseNatsUrl, usage,
 } from "../common/cli-args";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
@@ -106,7 +106,7 @@ const commandArity: Record<KvCommand["kind"], string> = {
 function parseCommand(name: string, args: readonly string[], absent: boolean): KvCommand {
   if (!(name in commandArity)) throw usage("command", `unknown command ${JSON.stringify(name)} (want get, put, append, delete, cas or help)`);
   const kind = name as KvCommand["kind"];
-  if (absent && kind !== "cas") throw usage("--absent", "only cas takes --absent");
+  checkCommandFlags({ absent: absent || undefined }, kind, { absent: ["cas"] });
   const want = kind === "get" || kind === "delete" ? 1 : kind === "cas" ? (absent ? 2 : 3) : 2;
   if (args.length !== want) {
     throw usage(kind, `want ${kind} ${commandArity[kind]}, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
