@@ -195,6 +195,17 @@ export type CommandLine<S extends FlagSpecs> =
   | { readonly help: false; readonly values: FlagValues<S>; readonly positionals: readonly string[] };
 
 /**
+ * `argv` split by parseArgs into flags (with their values), positionals and `--`, reading
+ * `flags` (and -h / --help) for which take a value. Not strict: parseArgs' own errors are not
+ * in the users' terms (and it would take "-1" for a flag); parseCommandLine checks the tokens.
+ */
+function tokensOf(argv: readonly string[], flags: FlagSpecs) {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+  for (const [name, f] of Object.entries(flags)) options[name] = { type: f.takesValue ? "string" : "boolean", ...(f.short ? { short: f.short } : {}) };
+  return parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true }).tokens;
+}
+
+/**
  * Parses `argv` (without node and the script) against `flags` (long names without "--").
  * `positionals`: how many positional arguments are allowed (default: any; 0 refuses a stray
  * one). `repeats`: "last" (default) lets a later repeat of a flag win; "refuse" makes it a
@@ -206,11 +217,7 @@ export function parseCommandLine<S extends FlagSpecs>(
   flags: S,
   opts: { readonly positionals?: number; readonly repeats?: "last" | "refuse" } = {},
 ): CommandLine<S> {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
-  for (const [name, f] of Object.entries(flags)) options[name] = { type: f.takesValue ? "string" : "boolean", ...(f.short ? { short: f.short } : {}) };
-  // Not strict: parseArgs' own errors are not in the users' terms (and it would take "-1" for
-  // a flag); the checks below make it strict, with our messages.
-  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const tokens = tokensOf(argv, flags);
   const isNumber = (t: (typeof tokens)[number]): boolean => t.kind === "option" && /^-\d/.test(argv[t.index]!);
   if (tokens.some((t) => t.kind === "option" && t.name === "help" && (argv[t.index] === "-h" || argv[t.index]!.startsWith("--")))) return { help: true };
 
@@ -253,10 +260,7 @@ export function parseCommandLine<S extends FlagSpecs>(
  * Checks nothing: for dispatching to a subcommand that has flags of its own.
  */
 export function commandWordIndex(argv: readonly string[], flags: FlagSpecs): number | undefined {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, f] of Object.entries(flags)) options[name] = { type: f.takesValue ? "string" : "boolean" };
-  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-  for (const t of tokens) {
+  for (const t of tokensOf(argv, flags)) {
     if (t.kind === "option-terminator") return undefined;
     if (t.kind === "positional") return t.index;
   }
