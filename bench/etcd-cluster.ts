@@ -15,6 +15,7 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError, exitUsage, flag, parseCommandLine } from "../common/cli-args";
 import { delay, realClock } from "../common/real-env";
 import { freePorts } from "../deploy/local/process";
 
@@ -174,18 +175,22 @@ function tail(file: string, lines = 20): string {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  let dir: string | undefined;
-  let members = 3;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--dir" && argv[i + 1] !== undefined) dir = argv[++i]!;
-    else if (a === "--members" && /^[1-9]$/.test(argv[i + 1] ?? "")) members = Number(argv[++i]);
-    else {
-      process.stderr.write(`etcd-cluster: invalid argument ${JSON.stringify(a)} (usage: etcd-cluster [--dir DIR] [--members 1-9])\n`);
-      process.exitCode = 2;
-      return;
-    }
+  const usageLine = "usage: etcd-cluster [--dir DIR] [--members 1-9]";
+  let cl;
+  try {
+    cl = parseCommandLine(argv, { dir: flag.nonEmpty(), members: flag.int(1, 9) }, { positionals: 0 });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`etcd-cluster: ${e.message} (${usageLine})\n`);
+    process.exitCode = exitUsage;
+    return;
   }
+  if (cl.help) {
+    process.stdout.write(`${usageLine}\n`);
+    return;
+  }
+  const dir = cl.values.dir;
+  const members = cl.values.members ?? 3;
   const version = ensureEtcd((l) => process.stderr.write(`etcd-cluster: ${l}\n`));
   const c = await EtcdCluster.start({ dir: dir ?? mkdtempSync(join(tmpdir(), "shardkv-etcd-")), members });
   process.stdout.write(`etcd ${version}: ${members} members healthy; data in ${c.dir}\nendpoints: ${c.endpoints.join(",")}\n(Ctrl-C stops it)\n`);

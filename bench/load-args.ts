@@ -4,7 +4,7 @@
  * load shape. Pure: no I/O; every malformed flag is a UsageError naming the flag
  * (test/unit/bench-args.test.ts).
  */
-import { ArgReader, UsageError, parseAddressList, parseDuration, usage } from "../common/cli-args";
+import { UsageError, addressListOrEnv, flag, parseCommandLine, usage } from "../common/cli-args";
 
 /** What each worker does per operation. mixed: a get with probability readPercent %, else a put. */
 export type Workload =
@@ -113,19 +113,6 @@ exit status: 0 the run completed (errors, if any, are in the report); 2 usage er
 `;
 }
 
-function parseInt10(flag: string, s: string, min: number, max: number): number {
-  const n = /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
-    throw usage(flag, `want an integer from ${min} to ${max}, got ${JSON.stringify(s)}`);
-  }
-  return n;
-}
-
-/** parseDuration, plus "0" / "0s" / "0ms" for "none". */
-function parseDurationOrZero(flag: string, s: string): number {
-  return /^0+(\.0+)?(ms|s|m)?$/.test(s) ? 0 : parseDuration(flag, s);
-}
-
 export function parseWorkload(s: string): Workload {
   if (s === "put" || s === "get" || s === "append") return { kind: s };
   const m = /^mixed:(\d{1,3})%?$/.exec(s);
@@ -142,9 +129,29 @@ export function workloadName(w: Workload): string {
 /** Whether the workload reads (and so preloads the key space). */
 export const workloadReads = (w: Workload): boolean => w.kind === "get" || (w.kind === "mixed" && w.readPercent > 0);
 
-function parseNats(s: string): string {
-  if (!/^(nats|tls|ws|wss):\/\/[^\s/]+(:\d{1,5})?\/?$/.test(s)) throw usage("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(s)}`);
-  return s;
+/** The flags of `spec.tool`, with their checks (the address flag aside: its name varies). */
+function benchFlags(spec: BenchArgsSpec) {
+  const flags = {
+    workload: flag.of((_f, s) => parseWorkload(s)),
+    keys: flag.int(1, keysMax),
+    "value-bytes": flag.int(0, spec.valueBytesMax),
+    concurrency: flag.int(1, concurrencyMax),
+    duration: flag.duration(),
+    ops: flag.int(1, opsMax),
+    warmup: flag.duration({ zero: true }),
+    json: flag.bool(),
+    timeline: flag.bool(),
+    timeout: flag.duration(),
+    "key-prefix": flag.string(),
+    seed: flag.int(0, 2 ** 32 - 1),
+    "phase-marks": flag.bool(),
+    nats: flag.natsUrl(),
+    "exclude-shard": flag.int(0, 1_000_000),
+  };
+  const { nats, "exclude-shard": excludeShard, ...common } = flags;
+  const shardkvOnly = spec.shardkvFlags ? { nats, "exclude-shard": excludeShard } : {};
+  // Typed as if the shardkv-only flags were always there: their values are optional anyway.
+  return { ...common, ...shardkvOnly, [spec.addressFlag.slice(2)]: flag.addressList() } as typeof flags;
 }
 
 /** Parses the flags of `spec.tool` (argv without the tool and subcommand names). */
@@ -154,68 +161,31 @@ export function parseBenchArgs(
   env: Readonly<Record<string, string | undefined>> = {},
 ): BenchParse {
   try {
-    let addresses: string[] | undefined;
-    let workload = workloadDefault;
-    let keys = keysDefault;
-    let valueBytes = valueBytesDefault;
-    let concurrency = concurrencyDefault;
-    let durationMs: number | undefined;
-    let ops: number | undefined;
-    let warmupMs: number | undefined;
-    let json = false;
-    let timeline = false;
-    let timeoutMs = timeoutMsDefault;
-    let keyPrefix = keyPrefixDefault;
-    let seed = seedDefault;
-    let phaseMarks = false;
-    let nats: string | undefined;
-    let excludeShard: number | undefined;
-    const args = new ArgReader(argv);
-    for (let a = args.next(); a !== undefined; a = args.next()) {
-      if (!a.startsWith("-")) throw usage("argument", `unexpected ${JSON.stringify(a)} (every option is a --flag)`);
-      const { flag, value, noValue } = args.option(a);
-      switch (flag) {
-        case "-h": case "--help": noValue(); return { kind: "help" };
-        case spec.addressFlag: addresses = parseAddressList(flag, value()); break;
-        case "--workload": workload = parseWorkload(value()); break;
-        case "--keys": keys = parseInt10(flag, value(), 1, keysMax); break;
-        case "--value-bytes": valueBytes = parseInt10(flag, value(), 0, spec.valueBytesMax); break;
-        case "--concurrency": concurrency = parseInt10(flag, value(), 1, concurrencyMax); break;
-        case "--duration": durationMs = parseDuration(flag, value()); break;
-        case "--ops": ops = parseInt10(flag, value(), 1, opsMax); break;
-        case "--warmup": warmupMs = parseDurationOrZero(flag, value()); break;
-        case "--json": noValue(); json = true; break;
-        case "--timeline": noValue(); timeline = true; break;
-        case "--timeout": timeoutMs = parseDuration(flag, value()); break;
-        case "--key-prefix": keyPrefix = value(); break;
-        case "--seed": seed = parseInt10(flag, value(), 0, 2 ** 32 - 1); break;
-        case "--phase-marks": noValue(); phaseMarks = true; break;
-        case "--nats":
-          if (!spec.shardkvFlags) throw usage("option", `unknown option "--nats"`);
-          nats = parseNats(value());
-          break;
-        case "--exclude-shard":
-          if (!spec.shardkvFlags) throw usage("option", `unknown option "--exclude-shard"`);
-          excludeShard = parseInt10(flag, value(), 0, 1_000_000);
-          break;
-        default: throw usage("option", `unknown option ${JSON.stringify(flag)}`);
-      }
-    }
-    if (durationMs !== undefined && ops !== undefined) throw usage("--ops", "give either --duration or --ops, not both");
-    if (!addresses) {
-      const fromEnv = env[spec.addressEnv];
-      if (fromEnv === undefined || fromEnv === "") throw usage(spec.addressFlag, `missing (or set $${spec.addressEnv})`);
-      addresses = parseAddressList(`$${spec.addressEnv}`, fromEnv);
-    }
-    const stop: StopAfter = ops !== undefined ? { kind: "ops", ops } : { kind: "duration", ms: durationMs ?? durationMsDefault };
+    const cl = parseCommandLine(argv, benchFlags(spec), { positionals: 0 });
+    if (cl.help) return { kind: "help" };
+    const v = cl.values;
+    if (v.duration !== undefined && v.ops !== undefined) throw usage("--ops", "give either --duration or --ops, not both");
+    const given = (v as Readonly<Record<string, unknown>>)[spec.addressFlag.slice(2)] as string[] | undefined;
+    const addresses = addressListOrEnv(given, spec.addressFlag, spec.addressEnv, env);
+    const stop: StopAfter = v.ops !== undefined ? { kind: "ops", ops: v.ops } : { kind: "duration", ms: v.duration ?? durationMsDefault };
     return {
       kind: "run",
       options: {
-        addresses, workload, keys, valueBytes, concurrency, stop,
-        warmupMs: warmupMs ?? (stop.kind === "ops" ? 0 : warmupMsDefault),
-        json, timeline, timeoutMs, keyPrefix, seed, phaseMarks,
-        ...(nats !== undefined ? { nats } : {}),
-        ...(excludeShard !== undefined ? { excludeShard } : {}),
+        addresses,
+        workload: v.workload ?? workloadDefault,
+        keys: v.keys ?? keysDefault,
+        valueBytes: v["value-bytes"] ?? valueBytesDefault,
+        concurrency: v.concurrency ?? concurrencyDefault,
+        stop,
+        warmupMs: v.warmup ?? (stop.kind === "ops" ? 0 : warmupMsDefault),
+        json: v.json === true,
+        timeline: v.timeline === true,
+        timeoutMs: v.timeout ?? timeoutMsDefault,
+        keyPrefix: v["key-prefix"] ?? keyPrefixDefault,
+        seed: v.seed ?? seedDefault,
+        phaseMarks: v["phase-marks"] === true,
+        ...(v.nats !== undefined ? { nats: v.nats } : {}),
+        ...(v["exclude-shard"] !== undefined ? { excludeShard: v["exclude-shard"] } : {}),
       },
     };
   } catch (e) {

@@ -3,7 +3,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDuration, usage } from "../common/cli-args";
+import { flag, parseCommandLine, usage } from "../common/cli-args";
 import { matrix } from "./report";
 
 /** The repository root (docs/benchmarks.md is the default output). */
@@ -76,52 +76,34 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  timeouts, ops/s and their ratios; every append checked exactly
 `;
 
+const flags = {
+  quick: flag.bool(),
+  "no-etcd": flag.bool(),
+  "no-scenarios": flag.bool(),
+  duration: flag.duration(),
+  warmup: flag.duration({ zero: true }),
+  keys: flag.int(1, 9_999_999),
+  out: flag.of((_f, s) => resolve(s)),
+  scenario: flag.of(parseScenarios),
+  cells: flag.of(parseCells),
+};
+
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
-  let quick = false;
-  let etcd = true;
-  let durationMs: number | undefined;
-  let warmupMs: number | undefined;
-  let keys: number | undefined;
-  let out = join(root, "docs", "benchmarks.md");
-  let scenarios = true;
-  let only: ScenarioName[] | undefined;
-  let cells: string[] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw usage(a, "missing value");
-      return v;
-    };
-    switch (a) {
-      case "-h": case "--help": return "help";
-      case "--quick": quick = true; break;
-      case "--no-etcd": etcd = false; break;
-      case "--no-scenarios": scenarios = false; break;
-      case "--duration": durationMs = parseDuration(a, value()); break;
-      case "--warmup": { const v = value(); warmupMs = /^0+(ms|s)?$/.test(v) ? 0 : parseDuration(a, v); break; }
-      case "--keys": {
-        const v = value();
-        if (!/^[1-9]\d{0,6}$/.test(v)) throw usage(a, `want an integer from 1 to 9999999, got ${JSON.stringify(v)}`);
-        keys = Number(v);
-        break;
-      }
-      case "--out": out = resolve(value()); break;
-      case "--scenario": only = parseScenarios(a, value()); break;
-      case "--cells": cells = parseCells(a, value()); break;
-      default: throw usage("option", `unknown option ${JSON.stringify(a)} (see --help)`);
-    }
-  }
-  if (only && !scenarios) throw usage("--scenario", "give either --scenario or --no-scenarios, not both");
+  const cl = parseCommandLine(argv, flags, { positionals: 0 });
+  if (cl.help) return "help";
+  const v = cl.values;
+  const quick = v.quick === true;
+  const scenarios = v["no-scenarios"] !== true;
+  if (v.scenario && !scenarios) throw usage("--scenario", "give either --scenario or --no-scenarios, not both");
   return {
-    ...(only ? { only } : {}),
-    ...(cells ? { cells } : {}),
+    ...(v.scenario ? { only: v.scenario } : {}),
+    ...(v.cells ? { cells: v.cells } : {}),
     quick,
-    etcd,
-    durationMs: durationMs ?? (quick ? 2_000 : 20_000),
-    warmupMs: warmupMs ?? (quick ? 500 : 2_000),
-    keys: keys ?? (quick ? 1_000 : 10_000),
-    out,
+    etcd: v["no-etcd"] !== true,
+    durationMs: v.duration ?? (quick ? 2_000 : 20_000),
+    warmupMs: v.warmup ?? (quick ? 500 : 2_000),
+    keys: v.keys ?? (quick ? 1_000 : 10_000),
+    out: v.out ?? join(root, "docs", "benchmarks.md"),
     scenarios,
   };
 }

@@ -2,7 +2,9 @@
  * The pure half of the `shardkv` data CLI (client/cli.ts): argument parsing and output
  * formatting, no I/O, so every rule is unit-tested (test/unit/client-cli-lib.test.ts).
  */
-import { ArgReader, UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
+import {
+  UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseCommandLine, parseNatsUrl, usage,
+} from "../common/cli-args";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
@@ -48,24 +50,22 @@ operation failed (unreachable, timed out, refused; one line "shardkv: <reason>" 
 Before giving up, every command retries until --timeout, so a cluster still starting is waited for.
 `;
 
-/** Global options that take a value (for finding the command word before parsing). */
-const globalValueFlags = new Set(["--controllers", "--timeout", "--nats"]);
+/** The options of `shardkv` (the bench has its own: client/bench-args.ts). */
+const globalFlags = {
+  controllers: flag.addressList(),
+  json: flag.bool(),
+  timeout: flag.duration(),
+  nats: flag.natsUrl(),
+  absent: flag.bool(),
+};
 
 /**
  * When the command word is "bench": argv without it (global options before it are passed on
  * to the bench parser: "shardkv --controllers X bench --ops 10"); otherwise undefined.
  */
 export function benchArgv(argv: readonly string[]): string[] | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") return undefined;
-    if (a.startsWith("-") && a !== "-") {
-      if (globalValueFlags.has(a)) i++;
-      continue;
-    }
-    return a === "bench" ? [...argv.slice(0, i), ...argv.slice(i + 1)] : undefined;
-  }
-  return undefined;
+  const i = commandWordIndex(argv, globalFlags);
+  return i !== undefined && argv[i] === "bench" ? [...argv.slice(0, i), ...argv.slice(i + 1)] : undefined;
 }
 
 /** A value given on the command line, or "-" for stdin. */
@@ -93,11 +93,6 @@ export type ParseResult =
 
 
 
-function parseNats(s: string): string {
-  if (!/^(nats|tls|ws|wss):\/\/[^\s/]+(:\d{1,5})?\/?$/.test(s)) throw usage("--nats", `want a URL like nats://host:4222, got ${JSON.stringify(s)}`);
-  return s;
-}
-
 const valueArg = (s: string): ValueArg => (s === "-" ? { kind: "stdin" } : { kind: "text", text: s });
 
 const commandArity: Record<KvCommand["kind"], string> = {
@@ -111,7 +106,7 @@ const commandArity: Record<KvCommand["kind"], string> = {
 function parseCommand(name: string, args: readonly string[], absent: boolean): KvCommand {
   if (!(name in commandArity)) throw usage("command", `unknown command ${JSON.stringify(name)} (want get, put, append, delete, cas or help)`);
   const kind = name as KvCommand["kind"];
-  if (absent && kind !== "cas") throw usage("--absent", "only cas takes --absent");
+  checkCommandFlags({ absent: absent || undefined }, kind, { absent: ["cas"] });
   const want = kind === "get" || kind === "delete" ? 1 : kind === "cas" ? (absent ? 2 : 3) : 2;
   if (args.length !== want) {
     throw usage(kind, `want ${kind} ${commandArity[kind]}, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
@@ -139,44 +134,14 @@ function parseCommand(name: string, args: readonly string[], absent: boolean): K
  */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParseResult {
   try {
-    let controllers: string[] | undefined;
-    let json = false;
-    let timeoutMs = timeoutMsDefault;
-    let nats: string | undefined;
-    let absent = false;
-    const positional: string[] = [];
-    let help = false;
-    const args = new ArgReader(argv);
-    for (let a = args.next(); a !== undefined; a = args.next()) {
-      if (a === "--") {
-        positional.push(...args.rest());
-        break;
-      }
-      if (!a.startsWith("-") || a === "-") {
-        positional.push(a);
-        continue;
-      }
-      const { flag, value: valueOf, noValue } = args.option(a);
-      switch (flag) {
-        case "-h": case "--help": noValue(); help = true; break;
-        case "--json": noValue(); json = true; break;
-        case "--absent": noValue(); absent = true; break;
-        case "--controllers": controllers = parseAddressList("--controllers", valueOf()); break;
-        case "--timeout": timeoutMs = parseDuration("--timeout", valueOf()); break;
-        case "--nats": nats = parseNats(valueOf()); break;
-        default: throw usage("option", `unknown option ${JSON.stringify(flag)}`);
-      }
-    }
-    if (help || positional[0] === "help") return { kind: "help" };
-    if (positional.length === 0) throw usage("command", "missing (want get, put, append, delete, cas or help)");
-    const command = parseCommand(positional[0]!, positional.slice(1), absent);
-    if (!controllers) {
-      const fromEnv = env[controllersEnv];
-      if (fromEnv === undefined || fromEnv === "") throw usage("--controllers", `missing (or set $${controllersEnv})`);
-      controllers = parseAddressList(`$${controllersEnv}`, fromEnv);
-    }
-    if (nats === undefined && env[natsEnv]) nats = parseNats(env[natsEnv]!);
-    return { kind: "run", invocation: { controllers, json, timeoutMs, ...(nats !== undefined ? { nats } : {}), command } };
+    const cl = parseCommandLine(argv, globalFlags);
+    if (cl.help || cl.positionals[0] === "help") return { kind: "help" };
+    const { values: v, positionals } = cl;
+    if (positionals.length === 0) throw usage("command", "missing (want get, put, append, delete, cas or help)");
+    const command = parseCommand(positionals[0]!, positionals.slice(1), v.absent === true);
+    const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
+    const nats = v.nats ?? (env[natsEnv] ? parseNatsUrl(`$${natsEnv}`, env[natsEnv]!) : undefined);
+    return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, ...(nats !== undefined ? { nats } : {}), command } };
   } catch (e) {
     if (e instanceof UsageError) return { kind: "usage-error", message: e.message };
     throw e;
@@ -249,4 +214,3 @@ function joinBytes(prefix: string, v: Uint8Array): Uint8Array {
   return out;
 }
 
-export { parseAddressList, parseDuration, timeoutMsMax };

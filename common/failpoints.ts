@@ -262,10 +262,7 @@ export class Failpoints {
   }
 }
 
-/** The daemon flags of failpoints and profiles (parsed by failpointsSetting). */
-export const failpointFlags = ["failpoints", "profile"] as const;
-
-/** Usage lines for failpointFlags, aligned with the daemons' usage texts. */
+/** Usage lines of the daemons' --failpoints and --profile flags (read by failpointsSetting), aligned with their usage texts. */
 export const failpointFlagsUsage = `  --failpoints SPEC   test only: serve the Admin service and enable failpoints (docs/failpoints.md);
                       SPEC is "on" or an initial spec like drop-request=0.1,delay=27
                       (or $${failpointsEnvVar}); refused in the production profile

@@ -7,7 +7,7 @@
  * unknown gid, a shard beyond the shard count, leaving every group) is decided by the
  * controller (controller/state-machine.ts validateOp), which refuses with no new config.
  */
-import { UsageError, parseAddressList, parseDuration, timeoutMsMax, usage } from "../common/cli-args";
+import { UsageError, addressListOrEnv, checkCommandFlags, flag, parseAddressList, parseCommandLine, parseInteger, usage } from "../common/cli-args";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { type Config, groupServersMax, shardCounts, sortedGids } from "./config";
 
@@ -75,25 +75,11 @@ export type ParseResult =
   | { readonly kind: "usage-error"; readonly message: string };
 
 
-/** A non-negative decimal integer (no sign, exponent or fraction), or undefined. */
-function decimal(s: string): number | undefined {
-  if (!/^\d+$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
 export function parseGid(field: string, s: string): GroupId {
-  const n = decimal(s);
-  if (n === undefined || n <= 0) throw usage(field, `must be a positive integer, got ${JSON.stringify(s)}`);
-  return n as GroupId;
+  return parseInteger(field, s, 1, Number.MAX_SAFE_INTEGER) as GroupId;
 }
 
-function parseNonNegative(field: string, s: string, what: string): number {
-  const n = decimal(s);
-  if (n === undefined) throw usage(field, `${what} must be a non-negative integer, got ${JSON.stringify(s)}`);
-  return n;
-}
-
+const parseNonNegative = (field: string, s: string): number => parseInteger(field, s, 0, Number.MAX_SAFE_INTEGER);
 
 function parseJoin(args: readonly string[], force: boolean): ShardctlCommand {
   if (args.length === 0) throw usage("join", "want at least one GID=ADDR[,ADDR...]");
@@ -124,13 +110,13 @@ function parseLeave(args: readonly string[]): ShardctlCommand {
 
 function parseMove(args: readonly string[]): ShardctlCommand {
   if (args.length !== 2) throw usage("move", `want SHARD GID, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
-  const shard = parseNonNegative("shard", args[0]!, "shard") as ShardId;
+  const shard = parseNonNegative("shard", args[0]!) as ShardId;
   return { kind: "move", shard, gid: parseGid("gid", args[1]!) };
 }
 
 function parseQuery(args: readonly string[]): ShardctlCommand {
   if (args.length > 1) throw usage("query", `want at most one config number, got ${args.length} arguments`);
-  return { kind: "query", num: args.length === 0 ? -1 : parseNonNegative("config number", args[0]!, "config number") };
+  return { kind: "query", num: args.length === 0 ? -1 : parseNonNegative("config number", args[0]!) };
 }
 
 function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
@@ -140,16 +126,20 @@ function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
 
 const commandNames = ["join", "leave", "move", "query", "status", "watch", "help"] as const;
 
-/** Flags taking a value, and the boolean ones. `--from` belongs to `watch` only, `--force` to `join`. */
-const valueFlags = new Set(["--controllers", "--timeout", "--from"]);
-const boolFlags = new Set(["--json", "--force"]);
+const flags = {
+  controllers: flag.addressList(),
+  json: flag.bool(),
+  timeout: flag.duration(),
+  from: flag.of((f, s) => parseNonNegative(f, s) as ConfigNum),
+  force: flag.bool(),
+};
 
 /**
  * Parses the command line (argv without node and the script) and the environment (only
- * SHARDKV_CONTROLLERS is read). Options may come before or after the command; `--name=value`
- * and `--name value` are both accepted; `--` ends the options; a later repeat of an option
- * wins. Arguments like `-1` are arguments, not flags (they then fail as numbers, naming the
- * argument). Pure.
+ * SHARDKV_CONTROLLERS is read), by the rules of every shardkv command (common/cli-args.ts):
+ * options before or after the command, `--name=value` or `--name value`, `--` ends the
+ * options, a later repeat of an option wins, `-1` is an argument (which then fails as a
+ * number, naming the argument). Pure.
  */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParseResult {
   try {
@@ -161,67 +151,30 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 }
 
 function parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
-  let optionsEnded = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (optionsEnded || !a.startsWith("-") || /^-\d/.test(a) || a === "-") {
-      positional.push(a);
-      continue;
-    }
-    if (a === "--") { optionsEnded = true; continue; }
-    if (a === "-h" || a === "--help") return { kind: "help" };
-    const eq = a.indexOf("=");
-    const name = eq >= 0 ? a.slice(0, eq) : a;
-    if (boolFlags.has(name)) {
-      if (eq >= 0) throw new UsageError(`${name} takes no value, got ${JSON.stringify(a)}`);
-      flags.set(name, "");
-    } else if (valueFlags.has(name)) {
-      let value: string;
-      if (eq >= 0) value = a.slice(eq + 1);
-      else {
-        const next = argv[i + 1];
-        if (next === undefined || (next.startsWith("--") && next.length > 2)) throw new UsageError(`${name} needs a value`);
-        value = next;
-        i++;
-      }
-      flags.set(name, value);
-    } else {
-      throw new UsageError(`unknown flag ${JSON.stringify(name)}`);
-    }
-  }
-
-  const [name, ...args] = positional;
+  const cl = parseCommandLine(argv, flags);
+  if (cl.help) return { kind: "help" };
+  const v = cl.values;
+  const [name, ...args] = cl.positionals;
   if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
-  if (flags.has("--from") && name !== "watch") throw new UsageError(`--from is only valid with watch, not ${name}`);
-  if (flags.has("--force") && name !== "join") throw new UsageError(`--force is only valid with join, not ${name}`);
+  checkCommandFlags(v, name, { from: ["watch"], force: ["join"] });
 
   let command: ShardctlCommand;
   switch (name as Exclude<typeof commandNames[number], "help">) {
-    case "join": command = parseJoin(args, flags.has("--force")); break;
+    case "join": command = parseJoin(args, v.force === true); break;
     case "leave": command = parseLeave(args); break;
     case "move": command = parseMove(args); break;
     case "query": command = parseQuery(args); break;
     case "status": command = noArgs("status", args); break;
-    case "watch": {
+    case "watch":
       if (args.length > 0) throw usage("watch", `takes no arguments (use --from NUM), got ${JSON.stringify(args[0])}`);
-      const from = flags.get("--from");
-      command = from === undefined
-        ? { kind: "watch" }
-        : { kind: "watch", fromNum: parseNonNegative("--from", from, "config number") as ConfigNum };
+      command = v.from === undefined ? { kind: "watch" } : { kind: "watch", fromNum: v.from };
       break;
-    }
   }
 
-  const list = flags.get("--controllers") ?? env[controllersEnv];
-  if (list === undefined) throw new UsageError(`missing --controllers (or $${controllersEnv})`);
-  const controllers = parseAddressList(flags.has("--controllers") ? "--controllers" : `$${controllersEnv}`, list);
-  const timeout = flags.get("--timeout");
-  const timeoutMs = timeout === undefined ? timeoutMsDefault : parseDuration("--timeout", timeout);
-  return { kind: "run", invocation: { controllers, json: flags.has("--json"), timeoutMs, command } };
+  const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
+  return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, command } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,4 +293,3 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
   return `${table}\n${summary}`;
 }
 
-export { parseAddressList, parseDuration, timeoutMsMax };

@@ -12,7 +12,7 @@
  * Exit status: 0 done; 2 a bad command line or spec; 1 a daemon unreachable or without
  * failpoints (the others are still switched).
  */
-import { exitFailure, parseAddressList, UsageError } from "../common/cli-args";
+import { exitFailure, exitUsage, parseAddressList, parseCommandLine, UsageError } from "../common/cli-args";
 import { InvalidArgumentError } from "../common/errors";
 import { type FailpointSpec, parseFailpointSpec } from "../common/failpoints";
 import { FailpointAdminClient } from "../raft/transport/failpoint-admin";
@@ -27,10 +27,12 @@ export const usage = `usage: shardkv-failpoint ADDRESS[,ADDRESS...] (SPEC | clea
 type Parsed = { addresses: string[]; spec: FailpointSpec | undefined };
 
 /** Parses the command line; throws UsageError. `spec` undefined = show. */
-export function parseFailpointCliArgs(argv: readonly string[]): Parsed {
-  if (argv.length !== 2) throw new UsageError(`want 2 arguments, got ${argv.length}`);
-  const addresses = parseAddressList("ADDRESS", argv[0]!);
-  const what = argv[1]!;
+export function parseFailpointCliArgs(argv: readonly string[]): Parsed | "help" {
+  const cl = parseCommandLine(argv, {});
+  if (cl.help) return "help";
+  if (cl.positionals.length !== 2) throw new UsageError(`want 2 arguments (ADDRESS[,ADDRESS...] and SPEC, clear or show), got ${cl.positionals.length}`);
+  const addresses = parseAddressList("ADDRESS", cl.positionals[0]!);
+  const what = cl.positionals[1]!;
   if (what === "show") return { addresses, spec: undefined };
   try {
     return { addresses, spec: parseFailpointSpec(what) };
@@ -41,26 +43,26 @@ export function parseFailpointCliArgs(argv: readonly string[]): Parsed {
 }
 
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(usage + "\n");
-    return 0;
-  }
-  let parsed: Parsed;
+  let parsed: Parsed | "help";
   try {
-    parsed = parseFailpointCliArgs(argv);
+    parsed = parseFailpointCliArgs(process.argv.slice(2));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`shardkv-failpoint: ${e.message}\n${usage}\n`);
-    return 2;
+    return exitUsage;
   }
+  if (parsed === "help") {
+    process.stdout.write(usage + "\n");
+    return 0;
+  }
+  const { addresses, spec } = parsed;
   let status = 0;
-  await Promise.all(parsed.addresses.map(async (address) => {
+  await Promise.all(addresses.map(async (address) => {
     const client = new FailpointAdminClient(address);
     try {
-      const state = parsed.spec === undefined ? await client.get() : await client.set(parsed.spec);
+      const state = spec === undefined ? await client.get() : await client.set(spec);
       const c = state.counters;
-      const fired = parsed.spec === undefined
+      const fired = spec === undefined
         ? ` (fired: ${c.droppedRequests} requests dropped, ${c.droppedReplies} replies dropped, ${c.droppedRaft} raft messages dropped, ${c.delayed} delayed, ${c.cut} cut)`
         : "";
       process.stdout.write(`${address} ${state.text}${fired}\n`);

@@ -32,6 +32,7 @@ import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
+import { UsageError, exitUsage, flag, parseCommandLine } from "../common/cli-args";
 
 /** Top-level folders whose .ts files are checked. */
 export const SCANNED_DIRS = ["common", "raft", "controller", "shard-server", "client", "bench", "deploy", "test", "scripts"] as const;
@@ -492,10 +493,19 @@ function findNondeterminism(sf: ts.SourceFile): { line: number; what: string }[]
 // Command line
 
 function main(): void {
-  const argRoot = process.argv.indexOf("--root");
-  const root = argRoot >= 0 && process.argv[argRoot + 1]
-    ? resolve(process.argv[argRoot + 1]!)
-    : join(dirname(fileURLToPath(import.meta.url)), "..");
+  let cl;
+  try {
+    cl = parseCommandLine(process.argv.slice(2), { root: flag.nonEmpty() }, { positionals: 0 });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`check-layers: ${e.message} (usage: check-layers [--root DIR])`);
+    process.exit(exitUsage);
+  }
+  if (cl.help) {
+    console.log("usage: check-layers [--root DIR]   (default: this repository)");
+    return;
+  }
+  const root = cl.values.root !== undefined ? resolve(cl.values.root) : join(dirname(fileURLToPath(import.meta.url)), "..");
   const { files, violations } = checkLayers(root);
   for (const v of violations) console.error(formatViolation(v));
   console.log(`layers: ${files} files, ${violations.length} violation${violations.length === 1 ? "" : "s"}`);

@@ -120,6 +120,6 @@ describe("shardkv bench against a running cluster", () => {
     const bad = await bench(["--concurrency", "lots"]);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe("");
-    expect(bad.stderr).toBe('shardkv bench: invalid --concurrency: want an integer from 1 to 10000, got "lots" (see shardkv bench --help)\n');
+    expect(bad.stderr).toBe('shardkv bench: invalid --concurrency: want an integer in [1, 10000], got "lots" (see shardkv bench --help)\n');
   });
 });

@@ -44,7 +44,8 @@ describe("shardkv-server command line", () => {
     [["--migration-rate", "4MiB"], /invalid --migration-rate: .*got "4MiB"/],
     [["--length-cache-keys", "-1"], /invalid --length-cache-keys: want an integer in \[0, 100000000\], got "-1"/],
     [["--length-cache-keys", "100000001"], /invalid --length-cache-keys: .*got "100000001"/],
-    [["--gid", "x"], /invalid --gid: want an integer/],
+    [["--gid", "x"], /invalid --gid: want a positive integer, got "x"/],
+    [["--nats", "localhost:4222"], /invalid --nats: want a URL like nats:\/\/host:4222/],
   ])("%j is refused with one line naming the flag, exit 2", (extra, want) => {
     const data = join(root, ".no-such-shard-dir");
     const args = [...base, "--data", data];

@@ -187,23 +187,23 @@ describe("shardctl against three controller daemons", () => {
   const badInputs: [string, string[], number, string][] = [
     ["join a gid already present", ["join", "2=127.0.0.1:9999"], 3, "shardctl: invalid gid: group 2 is already in config 4"],
     ["join a new gid and a present one", ["join", "5=127.0.0.1:9501", "3=127.0.0.1:9999"], 3, "shardctl: invalid gid: group 3 is already in config 4"],
-    ["join gid 0", ["join", "0=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
-    ["join a negative gid", ["join", "-4=127.0.0.1:9001"], 2, 'shardctl: invalid gid: must be a positive integer, got "-4"'],
+    ["join gid 0", ["join", "0=127.0.0.1:9001"], 2, 'shardctl: invalid gid: want a positive integer, got "0"'],
+    ["join a negative gid", ["join", "-4=127.0.0.1:9001"], 2, 'shardctl: invalid gid: want a positive integer, got "-4"'],
     ["join an empty address list", ["join", "5="], 2, "shardctl: invalid servers: group 5 has an empty server list"],
     ["join no address list at all", ["join", "5"], 2, 'shardctl: invalid join argument: want GID=ADDR[,ADDR...], got "5"'],
     ["join a malformed address", ["join", "5=localhost"], 2, 'shardctl: invalid servers of group 5: want host:port, got "localhost"'],
     ["join an empty address in the list", ["join", "5=127.0.0.1:9501,,127.0.0.1:9502"], 2, "shardctl: invalid servers of group 5: empty address"],
     ["leave an unknown gid", ["leave", "7"], 3, "shardctl: invalid gid: group 7 is not in config 4"],
     ["leave every group", ["leave", "2", "3"], 3, "shardctl: invalid gids: leaving every group (2,3) would orphan all 64 shards"],
-    ["leave gid 0", ["leave", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
+    ["leave gid 0", ["leave", "0"], 2, 'shardctl: invalid gid: want a positive integer, got "0"'],
     ["move a shard = shard count", ["move", String(shardCount), "2"], 3, `shardctl: invalid shard: shard must be in [0, ${shardCount}), got ${shardCount}`],
     ["move a shard far beyond", ["move", "1000000", "2"], 3, `shardctl: invalid shard: shard must be in [0, ${shardCount})`],
-    ["move a negative shard", ["move", "-1", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "-1"'],
+    ["move a negative shard", ["move", "-1", "2"], 2, 'shardctl: invalid shard: want a non-negative integer, got "-1"'],
     ["move to a gid not in the config", ["move", "0", "9"], 3, "shardctl: invalid gid: group 9 is not in config 4"],
-    ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: must be a positive integer, got "0"'],
-    ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: shard must be a non-negative integer, got "x"'],
+    ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: want a positive integer, got "0"'],
+    ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: want a non-negative integer, got "x"'],
     ["an unknown flag", ["--bogus", "leave", "2"], 2, 'shardctl: unknown flag "--bogus"'],
-    ["--force outside join", ["--force", "leave", "2"], 2, "shardctl: --force is only valid with join, not leave"],
+    ["--force outside join", ["--force", "leave", "2"], 2, "shardctl: invalid --force: only valid with join, not leave"],
     ["an unknown command", ["rebalance"], 2, 'shardctl: unknown command "rebalance"'],
   ];
   it.each(badInputs)("rejects %s (%j): exit %i, one line, no new config", async (_what, args, code, line) => {
@@ -219,7 +219,7 @@ describe("shardctl against three controller daemons", () => {
 
   it("a missing --controllers is a usage error (exit 2); no reachable controller is a one-line timeout naming it (exit 3)", async () => {
     const missing = await shardctl(["query"], { controllers: false });
-    expect(missing).toEqual({ code: 2, stdout: "", stderr: "shardctl: missing --controllers (or $SHARDKV_CONTROLLERS)\n" });
+    expect(missing).toEqual({ code: 2, stdout: "", stderr: "shardctl: invalid --controllers: missing (or set $SHARDKV_CONTROLLERS)\n" });
     const dead = await shardctl(["--controllers", "127.0.0.1:1", "--timeout", "500ms", "query"], { controllers: false });
     expect(dead).toEqual({
       code: 3, stdout: "", stderr: "shardctl: query timed out after 500 ms: cannot reach controller 127.0.0.1:1: connection refused\n",

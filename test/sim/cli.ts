@@ -7,6 +7,7 @@
  * controller simulation (controller-run.ts) instead of the Raft KV one; --shards the whole cluster
  * (shard-run.ts: controller group, shard groups, migration drivers, clients).
  */
+import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../../common/cli-args";
 import { realClock, realRng } from "../../common/real-env";
 import { runControllerSeed } from "./controller-run";
 import { runShardSeed } from "./shard-run";
@@ -22,34 +23,51 @@ interface Args {
   shards: boolean;
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 1, seed: undefined, trace: false, verbose: false, safetyMs: undefined, controller: false, shards: false };
-  const num = (name: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name} needs a non-negative integer, got ${v}`);
-    return n;
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards]
+  SEED=S npm run sim   replays one seed
+  --controller         runs controller seeds (test/sim/controller-run.ts)
+  --shards             runs whole-cluster seeds: controller + shard groups + clients (test/sim/shard-run.ts)
+`;
+
+const seedMax = 2 ** 32 - 1;
+
+const flags = {
+  seeds: flag.int(0, Number.MAX_SAFE_INTEGER),
+  seed: flag.int(0, seedMax),
+  trace: flag.bool(),
+  verbose: flag.bool("v"),
+  "safety-ms": flag.int(0, Number.MAX_SAFE_INTEGER),
+  controller: flag.bool(),
+  shards: flag.bool(),
+};
+
+/** Parses the command line and $SEED; undefined for --help. Throws UsageError. */
+function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Args | undefined {
+  const cl = parseCommandLine(argv, flags, { positionals: 0 });
+  if (cl.help) return undefined;
+  const v = cl.values;
+  const fromEnv = env["SEED"];
+  const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
+  return {
+    seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
+    controller: v.controller === true, shards: v.shards === true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--seeds") args.seeds = num(a, argv[++i]);
-    else if (a === "--seed") args.seed = num(a, argv[++i]);
-    else if (a === "--trace") args.trace = true;
-    else if (a === "--verbose" || a === "-v") args.verbose = true;
-    else if (a === "--safety-ms") args.safetyMs = num(a, argv[++i]);
-    else if (a === "--controller") args.controller = true;
-    else if (a === "--shards") args.shards = true;
-    else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards]\n  SEED=S npm run sim   replays one seed\n  --controller         runs controller seeds (test/sim/controller-run.ts)\n  --shards             runs whole-cluster seeds: controller + shard groups + clients (test/sim/shard-run.ts)\n");
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  const env = process.env["SEED"];
-  if (args.seed === undefined && env !== undefined && env !== "") args.seed = num("SEED", env);
-  return args;
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  let parsed: Args | undefined;
+  try {
+    parsed = parseSimArgs(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`sim: ${e.message} (--help for usage)\n`);
+    process.exit(exitUsage);
+  }
+  if (parsed === undefined) {
+    process.stdout.write(usageText);
+    return;
+  }
+  const args = parsed;
   let seeds: number[];
   if (args.seed !== undefined) {
     seeds = [args.seed >>> 0];

@@ -249,7 +249,7 @@ describe("parseRunArgs", () => {
   it("bad flags name the flag", () => {
     expect(() => parseRunArgs(["--duration", "x"])).toThrow(/invalid --duration/);
     expect(() => parseRunArgs(["--keys", "0"])).toThrow(/invalid --keys/);
-    expect(() => parseRunArgs(["--frob"])).toThrow(/unknown option "--frob"/);
+    expect(() => parseRunArgs(["--frob"])).toThrow(/unknown flag "--frob"/);
     expect(() => parseRunArgs(["--out"])).toThrow(/invalid --out: missing value/);
   });
 

@@ -100,7 +100,7 @@ describe("runBenchTool", () => {
     let connected = false;
     const code = await runBenchTool(spec, async () => { connected = true; return { target, close: () => undefined }; }, ["--endpoints", "a:1", "--keys", "x"], tio);
     expect([code, connected, out.join("")]).toEqual([2, false, ""]);
-    expect(err.join("")).toBe('fake-bench: invalid --keys: want an integer from 1 to 10000000, got "x" (see fake-bench --help)\n');
+    expect(err.join("")).toBe('fake-bench: invalid --keys: want an integer in [1, 10000000], got "x" (see fake-bench --help)\n');
   });
 
   it("a failed setup: one line, exit 3", async () => {

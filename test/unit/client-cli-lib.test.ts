@@ -32,6 +32,7 @@ describe("parseArgs: commands", () => {
     ["cas expected from stdin", ["cas", "k", "-", "new"], { kind: "cas", key: "k", expected: stdin, value: text("new") }],
     ["-- ends options", ["put", "--", "--k", "--v"], { kind: "put", key: "--k", value: text("--v") }],
     ["options after the command", ["get", "k", "--json"], { kind: "get", key: "k" }],
+    ["a negative number is a value, not a flag", ["put", "counter", "-5"], { kind: "put", key: "counter", value: text("-5") }],
   ];
   it.each(cases)("%s", (_name, argv, want) => {
     expect(command(parseArgs([...C, ...argv]))).toEqual(want);
@@ -58,6 +59,12 @@ describe("parseArgs: commands", () => {
     expect(f.kind === "run" && f.invocation).toMatchObject({ controllers: ["f:1"], nats: "nats://m:1" });
   });
 
+  it("$SHARDKV_NATS is checked as --nats is, naming the variable", () => {
+    expect(parseArgs(["get", "k"], { SHARDKV_CONTROLLERS: "e:1", SHARDKV_NATS: "localhost:4222" })).toEqual({
+      kind: "usage-error", message: 'invalid $SHARDKV_NATS: want a URL like nats://host:4222 (nats:// or tls://, a host, optionally a port), got "localhost:4222"',
+    });
+  });
+
   it.each([[["--help"]], [["-h"]], [["help"]], [[...C, "get", "--help"]]])("help: %j", (argv) => {
     expect(parseArgs(argv)).toEqual({ kind: "help" });
   });
@@ -72,7 +79,7 @@ describe("parseArgs: usage errors", () => {
   const cases: [string, string[], string][] = [
     ["no command", [...C], "invalid command: missing"],
     ["unknown command", [...C, "frob"], 'unknown command "frob"'],
-    ["unknown option", [...C, "--bogus", "get", "k"], 'unknown option "--bogus"'],
+    ["unknown option", [...C, "--bogus", "get", "k"], 'unknown flag "--bogus"'],
     ["--json with a value", [...C, "--json=yes", "get", "k"], "invalid --json: takes no value"],
     ["no controllers", ["get", "k"], "invalid --controllers: missing (or set $SHARDKV_CONTROLLERS)"],
     ["--controllers without value", ["get", "k", "--controllers"], "invalid --controllers: missing value"],
@@ -82,6 +89,8 @@ describe("parseArgs: usage errors", () => {
     ["--timeout malformed", [...C, "--timeout", "soon", "get", "k"], "invalid --timeout: want a duration"],
     ["--timeout zero", [...C, "--timeout", "0", "get", "k"], "invalid --timeout"],
     ["--nats malformed", [...C, "--nats", "localhost", "get", "k"], "invalid --nats: want a URL like nats://host:4222"],
+    ["--nats not a NATS scheme", [...C, "--nats", "ws://h:4222", "get", "k"], 'invalid --nats: want a URL like nats://host:4222 (nats:// or tls://, a host, optionally a port), got "ws://h:4222"'],
+    ["a flag-like argument", [...C, "put", "k", "-x"], 'unknown flag "-x"'],
     ["get without key", [...C, "get"], "invalid get: want get KEY, got 0 arguments"],
     ["get two keys", [...C, "get", "a", "b"], "invalid get: want get KEY, got 2 arguments"],
     ["put without value", [...C, "put", "k"], "invalid put: want put KEY VALUE|-, got 1 argument"],
@@ -90,7 +99,7 @@ describe("parseArgs: usage errors", () => {
     ["cas missing new", [...C, "cas", "k", "old"], "invalid cas: want cas KEY EXPECTED|--absent NEW|-, got 2 arguments"],
     ["cas --absent plus expected", [...C, "cas", "k", "--absent", "old", "new"], "invalid cas: want cas KEY EXPECTED|--absent NEW|-, got 3 arguments"],
     ["cas two stdins", [...C, "cas", "k", "-", "-"], 'at most one argument may be "-"'],
-    ["--absent outside cas", [...C, "--absent", "put", "k", "v"], "invalid --absent: only cas takes --absent"],
+    ["--absent outside cas", [...C, "--absent", "put", "k", "v"], "invalid --absent: only valid with cas, not put"],
   ];
   it.each(cases)("%s", (_name, argv, want) => {
     const r = parseArgs(argv);

@@ -36,6 +36,8 @@ describe("shardkv-local argument parsing", () => {
     [["--help"], { kind: "help" }],
     [["kill", "-h"], { kind: "help" }],
     [["help"], { kind: "help" }],
+    [["--json", "status"], { kind: "status", dir: "./.shardkv", json: true }],
+    [["down", "--grace", "10m"], { kind: "down", dir: "./.shardkv", graceMs: 600_000 }],
   ])("%j", (argv, want) => {
     expect(parseLocalArgs(argv)).toEqual(want);
   });
@@ -43,23 +45,26 @@ describe("shardkv-local argument parsing", () => {
   it.each([
     [[], /missing command/],
     [["start"], /unknown command "start"/],
-    [["up", "--groups"], /--groups needs a value/],
+    [["up", "--groups"], /^invalid --groups: missing value$/],
     [["up", "--groups", "0"], /invalid --groups: want an integer in \[1, 100\], got "0"/],
     [["up", "--groups", "2x"], /invalid --groups/],
     [["up", "--shards", "0"], /invalid --shards/],
     [["up", "--nats", "localhost:4222"], /invalid --nats/],
     [["up", "--base-port", "80"], /invalid --base-port/],
     [["up", "--base-port", "65530"], /beyond 65535/],
-    [["up", "--foreground=yes"], /--foreground takes no value/],
-    [["up", "--groups", "2", "--groups", "3"], /--groups given twice/],
+    [["up", "--foreground=yes"], /invalid --foreground: takes no value/],
+    [["up", "--groups", "2", "--groups", "3"], /invalid --groups: given twice/],
     [["up", "extra"], /up takes no arguments/],
-    [["status", "--replicas", "3"], /unknown flag --replicas for status/],
-    [["--json", "status"], /--json before the command/],
+    [["status", "--replicas", "3"], /invalid --replicas: only valid with up and add-group, not status/],
+    [["status", "--bogus"], /unknown flag "--bogus"/],
     [["kill"], /kill needs a node name/],
     [["kill", "g1n1", "g1n2"], /kill takes one/],
     [["remove-group", "x"], /invalid gid/],
     [["remove-group"], /remove-group needs gid/],
     [["down", "--grace", "soon"], /invalid --grace/],
+    [["down", "--grace", "11m"], /invalid --grace: want a duration like 500ms, 10s or 2m \(0 for none, at most 10m\), got "11m"/],
+    [["up", "--nats", "nats://u:p@h:4222"], /invalid --nats: want a URL like nats:\/\/host:4222/],
+    [["up", "--dir="], /invalid --dir: must not be empty/],
   ])("refuses %j", (argv, msg) => {
     expect(() => parseLocalArgs(argv)).toThrow(UsageError);
     expect(() => parseLocalArgs(argv)).toThrow(msg);

@@ -1,0 +1,70 @@
+/**
+ * The command line of `shardkv-controller` (controller/main.ts), parsed strictly: every flag
+ * at most once, unknown flags and stray arguments refused with one line naming the flag
+ * (test/unit/daemon-args.test.ts).
+ */
+import { flag, parseCommandLine, parsePeers, required } from "../common/cli-args";
+import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
+import type { NodeId } from "../common/ids";
+import { shardCountMax } from "./config";
+
+export interface DaemonArgs {
+  id: NodeId;
+  listen: string;
+  peers: Map<NodeId, string>;
+  data: string;
+  shards?: number;
+  nats?: string;
+  tickMs?: number;
+  snapshotEvery?: number;
+  /** Failpoints enabled with this initial spec (test only); undefined = off. */
+  failpoints?: FailpointSpec;
+}
+
+export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
+                          [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
+                          [--failpoints SPEC] [--profile P]
+  --id N              this replica's id (a positive integer listed in --peers)
+  --listen host:port  address to serve gRPC (Raft and the Controller service) on
+  --peers LIST        every replica, this one included: id=host:port,id=host:port,...; the ids
+                      must be those the data directory was created with (addresses may change)
+  --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
+                      if missing; refused when it belongs to another replica, a shard server
+                      or another cluster
+  --shards N          shard count, used only when the data directory is created (default 64,
+                      1..${shardCountMax}); must match the stored count afterwards
+  --nats URL          publish each new config on NATS subject shardkv.config (optional)
+  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
+  --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
+${failpointFlagsUsage}`;
+
+/** The flags both daemons take, with the same checks. */
+export const raftDaemonFlags = {
+  id: flag.int(1, Number.MAX_SAFE_INTEGER),
+  listen: flag.address(),
+  peers: flag.string(),
+  data: flag.nonEmpty(),
+  shards: flag.int(1, shardCountMax),
+  nats: flag.natsUrl(),
+  "tick-ms": flag.int(1, 60_000),
+  failpoints: flag.string(),
+  profile: flag.string(),
+};
+
+const flags = { ...raftDaemonFlags, "snapshot-every": flag.int(1, 1e9) };
+
+/** Parses the command line strictly; throws UsageError (InvalidArgumentError for failpoints) naming the flag. */
+export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): DaemonArgs | "help" {
+  const cl = parseCommandLine(argv, flags, { positionals: 0, repeats: "refuse" });
+  if (cl.help) return "help";
+  const v = cl.values;
+  const id = required(v.id, "id") as NodeId;
+  const out: DaemonArgs = { id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id), data: required(v.data, "data") };
+  if (v.shards !== undefined) out.shards = v.shards;
+  if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
+  if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
+  if (v.nats !== undefined) out.nats = v.nats;
+  const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
+  if (failpoints !== undefined) out.failpoints = failpoints;
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * The command line of `shardkv-server` (shard-server/main.ts), parsed strictly: every flag at
+ * most once, unknown flags and stray arguments refused with one line naming the flag
+ * (test/unit/daemon-args.test.ts).
+ */
+import { flag, parseCommandLine, parsePeers, required, usage as usageError } from "../common/cli-args";
+import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
+import type { GroupId, NodeId } from "../common/ids";
+import { shardCountMax } from "../controller/config";
+import { raftDaemonFlags } from "../controller/daemon-args";
+import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
+
+/** The largest --migration-rate accepted (MiB/s). */
+const migrationRateMiBMax = 1024 * 1024;
+
+export interface ShardDaemonArgs {
+  gid: GroupId;
+  id: NodeId;
+  listen: string;
+  peers: Map<NodeId, string>;
+  data: string;
+  controllers: string[];
+  shards?: number;
+  tickMs?: number;
+  nats?: string;
+  dedupTtlMs?: number;
+  snapshotEvery?: number;
+  /** MiB/s; 0 = no cap. */
+  migrationRateMiB?: number;
+  /** Keys whose value length the apply path remembers; 0 = none. */
+  lengthCacheKeys?: number;
+  /** Failpoints enabled with this initial spec (test only); undefined = off. */
+  failpoints?: FailpointSpec;
+}
+
+export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
+                      --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
+                      [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
+                      [--length-cache-keys N] [--failpoints SPEC] [--profile P]
+  --gid G             this replica's group id (a positive integer)
+  --id N              this replica's id within the group (listed in --peers)
+  --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
+  --peers LIST        every replica of the group, this one included: id=host:port,...; the ids
+                      must be those the data directory was created with (addresses may change)
+  --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
+                      if missing; refused when it belongs to another replica, group, a
+                      controller or another cluster
+  --controllers LIST  controller replica addresses: host:port,host:port,...
+  --shards N          shard count (default: the data directory's, else the controllers';
+                      1..${shardCountMax})
+  --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
+  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)
+  --dedup-ttl D       forget a client's duplicate-detection records after this much inactivity,
+                      measured in leader timestamps carried in the log (default ${dedupTtlMsDefault / 60_000}m;
+                      e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again
+  --snapshot-every N  snapshot the state machine and compact the Raft log every N applied
+                      entries (default ${shardSnapshotEveryEntries})
+  --migration-rate R  insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5; default
+                      ${migrationRateMiBDefault} = no cap): slower moves, less latency for other shards meanwhile
+  --length-cache-keys N
+                      remember the value length of up to N recently written keys (about 100
+                      bytes each), so a put or delete of one reads nothing first (default
+                      ${lengthCacheKeysDefault}; 0 = none)
+${failpointFlagsUsage}`;
+
+/** MiB per second, a decimal number in [0, migrationRateMiBMax]. */
+function parseMigrationRate(field: string, s: string): number {
+  const r = /^\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
+  if (!(r >= 0 && r <= migrationRateMiBMax)) throw usageError(field, `want MiB per second, a number in [0, ${migrationRateMiBMax}] (0 = no cap), got ${JSON.stringify(s)}`);
+  return r;
+}
+
+const flags = {
+  ...raftDaemonFlags,
+  gid: flag.int(1, Number.MAX_SAFE_INTEGER),
+  controllers: flag.addressList(),
+  "dedup-ttl": flag.duration(),
+  "snapshot-every": flag.int(1, 100_000_000),
+  "migration-rate": flag.of(parseMigrationRate),
+  "length-cache-keys": flag.int(0, lengthCacheKeysMax),
+};
+
+/** Parses the command line strictly; throws UsageError (InvalidArgumentError for failpoints) naming the flag. */
+export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): ShardDaemonArgs | "help" {
+  const cl = parseCommandLine(argv, flags, { positionals: 0, repeats: "refuse" });
+  if (cl.help) return "help";
+  const v = cl.values;
+  const gid = required(v.gid, "gid") as GroupId;
+  const id = required(v.id, "id") as NodeId;
+  const out: ShardDaemonArgs = {
+    gid, id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id),
+    data: required(v.data, "data"), controllers: required(v.controllers, "controllers"),
+  };
+  if (v.shards !== undefined) out.shards = v.shards;
+  if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
+  if (v.nats !== undefined) out.nats = v.nats;
+  if (v["dedup-ttl"] !== undefined) out.dedupTtlMs = v["dedup-ttl"];
+  if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
+  if (v["migration-rate"] !== undefined) out.migrationRateMiB = v["migration-rate"];
+  if (v["length-cache-keys"] !== undefined) out.lengthCacheKeys = v["length-cache-keys"];
+  const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
+  if (failpoints !== undefined) out.failpoints = failpoints;
+  return out;
+}

@@ -1,0 +1,97 @@
+/**
+ * The daemons' command lines (controller/daemon-args.ts, shard-server/daemon-args.ts), parsed
+ * with the shared parser: every flag, the defaults left to the daemon, and a strict refusal
+ * (one line naming the flag) of unknown, repeated, missing and malformed flags. The same as
+ * users meet it through the processes: test/integration/shard-daemon-args.test.ts and
+ * controller-processes.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { parseDaemonArgs, usage as controllerUsage } from "../../controller/daemon-args";
+import { parseShardDaemonArgs, usage as serverUsage } from "../../shard-server/daemon-args";
+
+const noEnv = {};
+const ctl = ["--id", "1", "--listen", "127.0.0.1:7001", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002", "--data", "d"];
+const srv = ["--gid", "3", "--id", "2", "--listen", "127.0.0.1:9002", "--peers", "1=127.0.0.1:9001,2=127.0.0.1:9002", "--data", "g",
+  "--controllers", "127.0.0.1:7001,127.0.0.1:7002"];
+
+/** The one-line message the parse throws. */
+function message(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect((e as Error).message).not.toContain("\n");
+    return (e as Error).message;
+  }
+  throw new Error("expected an error");
+}
+
+describe("shardkv-controller command line", () => {
+  it("the required flags; optional ones absent", () => {
+    expect(parseDaemonArgs(ctl, noEnv)).toEqual({
+      id: 1, listen: "127.0.0.1:7001", peers: new Map([[1, "127.0.0.1:7001"], [2, "127.0.0.1:7002"]]), data: "d",
+    });
+  });
+
+  it("every flag, = or separate value", () => {
+    expect(parseDaemonArgs([...ctl, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
+      "--failpoints", "on"], noEnv)).toMatchObject({ shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {} });
+  });
+
+  it("help, wherever it is", () => {
+    expect(parseDaemonArgs(["--bogus", "-h"], noEnv)).toBe("help");
+    expect(controllerUsage).toMatch(/--snapshot-every N/);
+  });
+
+  it.each([
+    [[...ctl, "--force"], 'unknown flag "--force"'],
+    [[...ctl, "--shards", "0"], 'invalid --shards: want an integer in [1, 16384], got "0"'],
+    [[...ctl, "--tick-ms"], "invalid --tick-ms: missing value"],
+    [[...ctl, "--nats", "localhost"], 'invalid --nats: want a URL like nats://host:4222'],
+    [[...ctl, "--id", "1"], "invalid --id: given twice"],
+    [ctl.slice(2), "invalid --id: missing (required)"],
+    [ctl.slice(0, 6), "invalid --data: missing (required)"],
+    [["--id", "3", ...ctl.slice(2)], "invalid --peers: must include this replica's --id 3"],
+    [["--id", "1", "--listen", "nohost", ...ctl.slice(4)], 'invalid --listen: want host:port, got "nohost"'],
+    [[...ctl.slice(0, 6), "--data="], "invalid --data: must not be empty"],
+    [[...ctl, "stray"], 'unexpected argument "stray"'],
+    [[...ctl, "--profile", "staging"], 'invalid --profile: want one of development, production, got "staging"'],
+  ])("%j: %s", (argv, want) => {
+    expect(message(() => parseDaemonArgs(argv, noEnv))).toContain(want);
+  });
+});
+
+describe("shardkv-server command line", () => {
+  it("the required flags; optional ones absent", () => {
+    expect(parseShardDaemonArgs(srv, noEnv)).toEqual({
+      gid: 3, id: 2, listen: "127.0.0.1:9002", peers: new Map([[1, "127.0.0.1:9001"], [2, "127.0.0.1:9002"]]), data: "g",
+      controllers: ["127.0.0.1:7001", "127.0.0.1:7002"],
+    });
+  });
+
+  it("every flag", () => {
+    expect(parseShardDaemonArgs([...srv, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
+      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0"], noEnv)).toMatchObject({
+      shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
+    });
+  });
+
+  it("help", () => {
+    expect(parseShardDaemonArgs(["--help"], noEnv)).toBe("help");
+    expect(serverUsage).toMatch(/--length-cache-keys N/);
+  });
+
+  it.each([
+    [[...srv, "--dedup-ttl", "5x"], 'invalid --dedup-ttl: want a duration like 500ms, 10s or 2m (at least 1ms, at most 24h), got "5x"'],
+    [[...srv, "--snapshot-every", "0"], 'invalid --snapshot-every: want an integer in [1, 100000000], got "0"'],
+    [[...srv, "--migration-rate", "-1"], 'invalid --migration-rate: want MiB per second, a number in [0, 1048576] (0 = no cap), got "-1"'],
+    [[...srv, "--length-cache-keys", "-1"], 'invalid --length-cache-keys: want an integer in [0, 100000000], got "-1"'],
+    [[...srv.slice(0, -2), "--controllers", "a:1,a:1"], 'invalid --controllers: "a:1" is listed twice'],
+    [srv.slice(2), "invalid --gid: missing (required)"],
+    [srv.slice(0, -2), "invalid --controllers: missing (required)"],
+    [["--gid", "x", ...srv.slice(2)], 'invalid --gid: want a positive integer, got "x"'],
+    [[...srv, "--nats", "nats://h:4222/path"], "invalid --nats"],
+    [[...srv, "--failpoints", "bogus"], 'invalid --failpoints: unknown failpoint "bogus"'],
+  ])("%j: %s", (argv, want) => {
+    expect(message(() => parseShardDaemonArgs(argv, noEnv))).toContain(want);
+  });
+});
