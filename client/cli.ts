@@ -1,5 +1,5 @@
 /**
- * `shardkv`: the data CLI (DESIGN.md §7). Run as `bin/shardkv ...`; `shardkv --help` prints the
+ * `shardkv`: the data CLI (docs/design.md#7-what-runs-where). Run as `bin/shardkv ...`; `shardkv --help` prints the
  * usage. Parsing and formatting live in client/cli-lib.ts; this file does the I/O: reads stdin
  * for a "-" value, runs the operation through the client library, prints, and sets the exit
  * status (the scheme of every shardkv command: 0 success; 1 a negative answer: absent key, not

@@ -1,5 +1,5 @@
 /**
- * The shardkv client library (DESIGN.md §6).
+ * The shardkv client library (docs/design.md#6-client).
  *
  *   const kv = await ShardKV.connect({ controllers: ["h1:7000", "h2:7000"], nats: "nats://h:4222" });
  *   await kv.put("user:1", "alice");

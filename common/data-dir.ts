@@ -1,6 +1,6 @@
 /**
- * The identity of a daemon's data directory (DESIGN.md §9 "Every directory knows what it
- * is"): which kind of daemon it belongs to (controller or shard server), the cluster, the
+ * The identity of a daemon's data directory (docs/design.md#92-every-directory-knows-what-it-is):
+ * which kind of daemon it belongs to (controller or shard server), the cluster, the
  * shard group (0 for controllers), the replica id and the shard count. It lives in
  * `DIR/identity.json`, written when the directory is created, before anything else, and
  * checked by every daemon first thing at start, before RocksDB is opened (opening RocksDB on

@@ -1,6 +1,6 @@
 /**
  * Failpoints: a test-only way to make one daemon lose, delay and cut off messages at run time
- * (issue 5, docs/failpoints.md). This module is the pure part: the spec (what is switched on),
+ * (docs/failpoints.md). This module is the pure part: the spec (what is switched on),
  * its text syntax, the decision of whether a daemon may enable failpoints at all, and the
  * per-message draws, made with an injected Rng so that a seeded run repeats its choices.
  * The gRPC adapters are common/grpc-failpoints.ts (RPC handlers and outgoing stubs) and

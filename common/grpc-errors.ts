@@ -1,7 +1,8 @@
 /**
- * The one place typed errors become gRPC statuses and back (STYLE.md "Errors"). A server
- * handler passes any thrown error to `toServiceError`; a client passes any failed call's
- * error to `fromServiceError` and gets the same class with the same fields.
+ * The one place typed errors become gRPC statuses and back
+ * (docs/design.md#26-assert-bugs-type-expected-failures). A server handler passes any thrown
+ * error to `toServiceError`; a client passes any failed call's error to `fromServiceError`
+ * and gets the same class with the same fields.
  *
  * Wire form: a gRPC status code chosen per error, and trailing metadata
  * `shardkv-code` = the error's code plus one `shardkv-<field>` entry per field.

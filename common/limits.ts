@@ -1,6 +1,6 @@
 /**
- * Every size limit of the system, in one place (DESIGN.md §2.5, "limits are properties of the
- * whole path"), and the one formatter of the messages that report them.
+ * Every size limit of the system, in one place (docs/design.md#25-limits-on-everything-with-clear-errors and
+ * #93-limits-are-properties-of-the-whole-path), and the one formatter of the messages that report them.
  *
  * The limits nest, so that whatever the front door accepts can also be stored, replicated
  * and moved:

@@ -1,5 +1,5 @@
 /**
- * The configuration model (DESIGN.md §4): which group owns which shard, and each group's
+ * The configuration model (docs/design.md#4-controller): which group owns which shard, and each group's
  * server addresses. Configurations are numbered; config 0 has no groups and every shard
  * unassigned (gid 0).
  */

@@ -1,5 +1,5 @@
 /**
- * The rebalancer: pure, deterministic, balanced, minimal movement (DESIGN.md §4).
+ * The rebalancer: pure, deterministic, balanced, minimal movement (docs/design.md#4-controller).
  *
  * Given the previous shard assignment and the groups of the new config, it returns an
  * assignment where every group owns floor(n/k) or ceil(n/k) shards (k = min(groups, shards);

@@ -1,5 +1,5 @@
 /**
- * The key-to-shard function, shared by the client and every server (DESIGN.md §4).
+ * The key-to-shard function, shared by the client and every server (docs/design.md#4-controller).
  *
  *   shardOf(key, shardCount) = fnv1a32(utf8(key)) mod shardCount
  *

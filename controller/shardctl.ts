@@ -1,5 +1,5 @@
 /**
- * `shardctl`: the admin CLI of the configuration controller (DESIGN.md §7). Run as
+ * `shardctl`: the admin CLI of the configuration controller (docs/design.md#7-what-runs-where). Run as
  * `bin/shardctl ...` (or `node --import tsx controller/shardctl.ts ...`); `shardctl --help`
  * prints the usage. Parsing and formatting live in controller/shardctl-lib.ts; this file does
  * the I/O: talks to the controllers through ControllerClient (leader hints, retries with the

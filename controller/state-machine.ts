@@ -1,5 +1,5 @@
 /**
- * The controller's pure state machine (DESIGN.md §4): applies Join/Leave/Move commands to the
+ * The controller's pure state machine (docs/design.md#4-controller): applies Join/Leave/Move commands to the
  * latest configuration, creating the next one, with at-most-once execution per (clientId,
  * seq). Deterministic: every replica applying the same commands in the same order reaches the
  * same configs and the same duplicate table. Persistence is the server's job

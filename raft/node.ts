@@ -4,7 +4,7 @@
  * (the Ready contract in raft/core/types.ts). It is what the controller and the shard servers
  * embed, and what the simulator runs under virtual time.
  *
- * Handlers enqueue, the loop decides (STYLE.md): propose/read/messages/ticks go into bounded
+ * Handlers enqueue, the loop decides: propose/read/messages/ticks go into bounded
  * queues; one loop per node drains them. Proposals and reads that arrive while a Ready is
  * being persisted are batched into the next one (group commit).
  */

@@ -1,5 +1,5 @@
 /**
- * The layer and determinism rules of DESIGN.md §1 and §2.1, checked on every `npm test`
+ * The layer and determinism rules of docs/design.md#1-layout and #21-pure-cores-io-at-the-edges, checked on every `npm test`
  * (`npm run lint:layers`). Parses each project .ts file with the TypeScript compiler API,
  * collects its module specifiers (import, import type, export ... from, import x = require(),
  * dynamic import(), require(), import("...") types), resolves relative ones to files, and

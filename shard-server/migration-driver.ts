@@ -1,5 +1,5 @@
 /**
- * The migration driver of a shard group (DESIGN.md §5), independent of the transport: the
+ * The migration driver of a shard group (docs/design.md#52-a-reconfiguration-step-by-step), independent of the transport: the
  * daemon runs it with the controller's gRPC client and shard-server/grpc-group-rpc.ts, the
  * simulator (test/sim/shard-run.ts) with a controller group and RPCs over its simulated
  * network.

@@ -1,5 +1,5 @@
 /**
- * One replica of a shard group (DESIGN.md §5): a RaftNode over a RocksDB log (dataDir/raft)
+ * One replica of a shard group (docs/design.md#5-shard-groups): a RaftNode over a RocksDB log (dataDir/raft)
  * driving the RocksDB shard state machine (dataDir/state), and one grpc.Server on one port
  * hosting both the Raft transport and the ShardKV service (proto/shardkv.proto).
  * `shard-server/main.ts` wraps it as the `shardkv-server` daemon.

@@ -1,5 +1,5 @@
 /**
- * The request handling of a shard group replica, independent of the transport (DESIGN.md §5):
+ * The request handling of a shard group replica, independent of the transport (docs/design.md#5-shard-groups):
  * the gRPC handlers of shard-server/server.ts decode the wire and call it, and so does the
  * simulator (test/sim/shard-run.ts) over its simulated network, so both run the same checks.
  *

@@ -1,5 +1,5 @@
 /**
- * The pure state machine of one shard group (DESIGN.md §5): ownership per shard, config
+ * The pure state machine of one shard group (docs/design.md#51-a-shards-life): ownership per shard, config
  * changes one at a time, migration (pull, insert, delete, gc) and duplicate detection. It
  * holds the metadata (shard states, duplicate tables) in memory; key/value data stays in
  * RocksDB: the server reads the keys a write touches and passes their current values in, and

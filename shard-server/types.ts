@@ -1,4 +1,4 @@
-/** Domain types of a shard group's replicated state (DESIGN.md §5). */
+/** Domain types of a shard group's replicated state (docs/design.md#51-a-shards-life). */
 import type { ConfigNum, ShardId } from "../common/ids";
 import type { AbortedJoin, Config } from "../controller/config";
 
@@ -9,7 +9,7 @@ import type { AbortedJoin, Config } from "../controller/config";
  * - pulling: ours in the current config, waiting for the previous owner's data;
  * - handoff: ours in the previous config, frozen until the new owner confirms it has it.
  * `gcConfigNum` (serving only) marks a shard received in that config whose previous owner has
- * not yet confirmed deleting it (the "Gc" state of DESIGN.md §5).
+ * not yet confirmed deleting it (the "Gc" state of docs/design.md#51-a-shards-life).
  */
 export type ShardState = "notOwned" | "serving" | "pulling" | "handoff";
 

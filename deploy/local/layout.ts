@@ -1,6 +1,6 @@
 /**
  * The on-disk layout of a local cluster (deploy/local/cluster.ts): `<dir>/cluster.json` (the
- * public description of every node, in the format of issue 5), `<dir>/launcher.json` (what
+ * public description of every node, in the format the README documents under "Local cluster"), `<dir>/launcher.json` (what
  * the launcher needs to start a node again from another process: tick, extra flags,
  * environment), `<dir>/data/<node>` (one RocksDB directory per node) and
  * `<dir>/logs/<node>.log`. Node names: `c<id>` for controllers, `g<gid>n<id>` for servers.
@@ -92,7 +92,7 @@ function writeJsonAtomic(path: string, value: unknown): void {
 }
 
 export function writeClusterFile(dir: string, c: ClusterFile): void {
-  // Key order fixed, no extra keys: the format is a contract (issue 5).
+  // Key order fixed, no extra keys: the format is a contract (README, "Local cluster").
   const node = (n: NodeEntry): NodeEntry => ({ id: n.id, addr: n.addr, pid: n.pid, dataDir: n.dataDir, log: n.log });
   writeJsonAtomic(join(dir, clusterFileName), {
     controllers: c.controllers.map(node),

@@ -45,7 +45,7 @@ export interface SaveBatch {
    * Records (meta) or clears (null) the marker of a snapshot install in progress. RaftNode
    * records it before the state machine's restore finishes and clears it with the
    * installSnapshot save after: a crash between the two leaves the marker, so the restart
-   * knows the snapshot's term and can complete the install (DESIGN.md §2.4).
+   * knows the snapshot's term and can complete the install (docs/design.md#24-applied-state-lives-in-rocksdb-not-in-a-map).
    */
   readonly pendingSnapshot?: SnapshotMeta | null;
   /**

@@ -1,5 +1,5 @@
 /**
- * Duplicate detection stays bounded with many short-lived clients (issue 4), over real
+ * Duplicate detection stays bounded with many short-lived clients (docs/design.md#54-duplicate-detection), over real
  * processes: a controller group and one shard group of three `shardkv-server` daemons started
  * with `--dedup-ttl 12s --snapshot-every 40`.
  *  - 120 clients (the real client library) each write one key and close: every replica holds

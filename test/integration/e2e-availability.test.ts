@@ -1,5 +1,5 @@
 /**
- * End-to-end scenarios 1, 7 and 8 of issue 5 over real processes started by the launcher
+ * End-to-end scenarios 1, 7 and 8 of docs/testing.md ("The end-to-end scenarios") over real processes started by the launcher
  * (deploy/local/cluster.ts): 3 controllers, groups of 3 `shardkv-server`s, 12 shards; once
  * with NATS config pushes and once with NATS absent (polling only).
  *

@@ -1,5 +1,5 @@
 /**
- * End-to-end scenarios 2, 4, 6 and 9 of issue 5 over real processes started by the launcher
+ * End-to-end scenarios 2, 4, 6 and 9 of docs/testing.md ("The end-to-end scenarios") over real processes started by the launcher
  * (deploy/local/cluster.ts): 3 controllers, 3 groups of 3 `shardkv-server`s, 12 shards, NATS
  * config pushes (scenario 2 runs again with NATS absent). Every scenario runs an append load
  * (test/lib/append-load.ts: clients of the real client library append unique tokens to their

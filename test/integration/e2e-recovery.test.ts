@@ -1,5 +1,5 @@
 /**
- * End-to-end scenarios 3 and 10 of issue 5 over real processes started by the launcher
+ * End-to-end scenarios 3 and 10 of docs/testing.md ("The end-to-end scenarios") over real processes started by the launcher
  * (deploy/local/cluster.ts): 3 controllers, 3 groups of 3 `shardkv-server`s, 12 shards, NATS
  * config pushes, an append load throughout (test/lib/append-load.ts, exact check at the end).
  *

@@ -1,5 +1,5 @@
 /**
- * End-to-end scenario 5 of issue 5: an unreliable network made by the daemons' failpoints
+ * End-to-end scenario 5 of docs/testing.md ("The end-to-end scenarios"): an unreliable network made by the daemons' failpoints
  * (docs/failpoints.md), over real processes started by the launcher (3 controllers, 3 groups
  * of 3, 12 shards, NATS). Every daemon starts with `--failpoints on`; then, switched at run
  * time through each daemon's Admin service, every shard server and controller drops 10% of the

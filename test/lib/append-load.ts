@@ -1,5 +1,5 @@
 /**
- * The append workload of the real-process tests (issues 4 and 5): several clients of the real
+ * The append workload of the real-process tests (docs/testing.md): several clients of the real
  * client library (client/shardkv.ts) each append unique tokens `c<k>-<n>;` to their own keys,
  * one sequential loop per key and every key at once (so one client object has many operations
  * in flight), while a test changes the cluster under them. `verify` then reads every key and

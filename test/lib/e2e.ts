@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the end-to-end suite (test/integration/e2e-*.test.ts, issue 5): a whole
+ * Shared pieces of the end-to-end suite (test/integration/e2e-*.test.ts, docs/testing.md "The end-to-end scenarios"): a whole
  * cluster started by the launcher (deploy/local/cluster.ts LocalCluster: real daemons, gRPC,
  * RocksDB, with or without NATS) in a temporary directory, stopped and removed afterwards
  * (kept with its logs when a test failed or SHARDKV_KEEP_LOGS=1), plus the checks the

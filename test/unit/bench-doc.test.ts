@@ -2,7 +2,7 @@
  * The Markdown that `npm run bench` writes (bench/report.ts): the generated section
  * replaces only what is between its markers (the rest of docs/benchmarks.md is kept), the
  * tables hold every cell with ratios against etcd, CPU per 1,000 ops, failures and errors,
- * the targets of issue 6; and the driver's flags (bench/run.ts).
+ * the targets docs/benchmarks.md compares against etcd; and the driver's flags (bench/run.ts).
  */
 import { describe, expect, it } from "vitest";
 import { parseRunArgs, runUsage, scenarioNames } from "../../bench/run-args";

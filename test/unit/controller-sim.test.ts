@@ -1,5 +1,5 @@
 /**
- * The controller in the simulator with faults (issue 3; test/sim/controller-run.ts): fixed
+ * The controller in the simulator with faults (test/sim/controller-run.ts; test/sim/README.md): fixed
  * seeds, byte-identical replay, and proof that the checkers catch what they claim to (a state
  * machine that ignores its duplicate table, queries without ReadIndex, divergent replicas).
  * A failing seed prints `reproduce with SEED=<s> npm run sim -- --controller`.
