@@ -6,6 +6,8 @@
 import type { Logger } from "./env";
 import { DataDirError, InvalidArgumentError } from "./errors";
 import { UsageError } from "./cli-args";
+import { Failpoints, type FailpointSpec } from "./failpoints";
+import { realClock, realRng } from "./real-env";
 
 /** What runDaemon needs of a started server. */
 export interface Stoppable {
@@ -35,6 +37,8 @@ export async function runDaemon<A>(spec: {
   /** The arguments, or "help" for -h / --help; throws UsageError (or InvalidArgumentError). */
   readonly parse: (argv: readonly string[]) => A | "help";
   readonly logger: (args: A) => Logger;
+  /** The data directory: a failure to write it (full, read-only) is reported as a DataDirError. */
+  readonly dataDir: (args: A) => string;
   readonly start: (args: A, logger: Logger, onFatal: (e: Error) => void) => Promise<Stoppable>;
 }): Promise<void> {
   let parsed: A | "help";
@@ -78,8 +82,12 @@ export async function runDaemon<A>(spec: {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // Loaded only now, so a bad command line fails fast.
+  const { asDataDirError } = await import("./data-dir");
+  const dir = spec.dataDir(args);
   try {
-    server = await spec.start(args, logger, (e) => {
+    server = await spec.start(args, logger, (fatal) => {
+      const e = asDataDirError(dir, fatal) as Error;
       if (e instanceof DataDirError) {
         process.stderr.write(`${spec.name}: stopping: ${e.message}\n`);
         process.exit(exitStatusOf(e));
@@ -87,9 +95,23 @@ export async function runDaemon<A>(spec: {
       process.stderr.write(`${spec.name}: fatal: ${e.stack ?? e.message}\n`);
       process.exit(1);
     });
-  } catch (e) {
+  } catch (failure) {
+    const e = asDataDirError(dir, failure);
     process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
     process.exit(exitStatusOf(e));
   }
   if (pending !== undefined) shutdown(pending);
+}
+
+/** runDaemon as a process's main: anything it throws is a bug (stack on stderr, exit 1). */
+export function daemonMain<A>(spec: Parameters<typeof runDaemon<A>>[0]): void {
+  runDaemon(spec).catch((e: unknown) => {
+    process.stderr.write(`${spec.name}: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
+
+/** The failpoints of a daemon started with `--failpoints` (undefined without), on real time. */
+export function daemonFailpoints(spec: FailpointSpec | undefined, self: string): Failpoints | undefined {
+  return spec && new Failpoints({ spec, rng: realRng, clock: realClock, self });
 }

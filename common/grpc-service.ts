@@ -6,6 +6,7 @@
  * the stubs and handlers those modules declare.
  */
 import type * as grpc from "@grpc/grpc-js";
+import { realClock } from "./real-env";
 
 /** The static side of a generated protobufjs message class. */
 export interface PbType<T, P> {
@@ -88,3 +89,17 @@ export const reconnectOptions = {
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": reconnectBackoffMsMax,
 } as const;
+
+/** Graceful gRPC shutdown, forced after `graceMs` (open calls are cancelled). */
+export function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cancel = realClock.after(graceMs, () => {
+      server.forceShutdown();
+      resolve();
+    });
+    server.tryShutdown(() => {
+      cancel();
+      resolve();
+    });
+  });
+}

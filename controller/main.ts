@@ -13,41 +13,31 @@
  * created with, or --peers naming other replicas than its Raft state; 1: any other failure to
  * start (an unwritable or full disk: one line) or a fatal error.
  */
-import { runDaemon } from "../common/daemon-args";
-import { Failpoints } from "../common/failpoints";
-import { consoleLogger, realClock, realRng } from "../common/real-env";
+import { daemonFailpoints, daemonMain } from "../common/daemon-args";
+import { consoleLogger } from "../common/real-env";
 import { type DaemonArgs, parseDaemonArgs, usage } from "./daemon-args";
 
-async function main(): Promise<void> {
-  await runDaemon<DaemonArgs>({
-    name: "shardkv-controller",
-    usage,
-    parse: (argv) => parseDaemonArgs(argv),
-    logger: (args) => consoleLogger(`controller n${args.id}`),
-    start: async (args, logger, onFatal) => {
-      // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
-      const { ControllerServer } = await import("./server");
-      const { asDataDirError } = await import("../common/data-dir");
-      return ControllerServer.start({
-        id: args.id,
-        listen: args.listen,
-        peers: args.peers,
-        dataDir: args.data,
-        shardCount: args.shards,
-        natsUrl: args.nats,
-        tickMs: args.tickMs,
-        snapshotEveryEntries: args.snapshotEvery,
-        failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
-        logger,
-        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
-      }).catch((e: unknown) => {
-        throw asDataDirError(args.data, e);
-      });
-    },
-  });
-}
-
-main().catch((e) => {
-  process.stderr.write(`shardkv-controller: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
+daemonMain<DaemonArgs>({
+  name: "shardkv-controller",
+  usage,
+  parse: (argv) => parseDaemonArgs(argv),
+  dataDir: (args) => args.data,
+  logger: (args) => consoleLogger(`controller n${args.id}`),
+  start: async (args, logger, onFatal) => {
+    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+    const { ControllerServer } = await import("./server");
+    return ControllerServer.start({
+      id: args.id,
+      listen: args.listen,
+      peers: args.peers,
+      dataDir: args.data,
+      shardCount: args.shards,
+      natsUrl: args.nats,
+      tickMs: args.tickMs,
+      snapshotEveryEntries: args.snapshotEvery,
+      failpoints: daemonFailpoints(args.failpoints, args.listen),
+      logger,
+      onFatal,
+    });
+  },
 });

@@ -32,6 +32,7 @@ import { toServiceError } from "../common/grpc-errors";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
+import { shutdownGrpc } from "../common/grpc-service";
 import type { SoftState } from "../raft/core/types";
 import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
@@ -428,18 +429,4 @@ class ConfigPublisher {
       this.pumping = false;
     }
   }
-}
-
-/** Graceful gRPC shutdown, forced after `graceMs` (open calls are cancelled). */
-function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const cancel = realClock.after(graceMs, () => {
-      server.forceShutdown();
-      resolve();
-    });
-    server.tryShutdown(() => {
-      cancel();
-      resolve();
-    });
-  });
 }

@@ -13,47 +13,37 @@
  * exit), or a new directory without --shards whose controllers did not answer in 60 s; 1: any
  * other failure to start (an unwritable or full disk: one line) or a fatal error.
  */
-import { runDaemon } from "../common/daemon-args";
-import { Failpoints } from "../common/failpoints";
-import { consoleLogger, realClock, realRng } from "../common/real-env";
+import { daemonFailpoints, daemonMain } from "../common/daemon-args";
+import { consoleLogger } from "../common/real-env";
 import { type ShardDaemonArgs, parseShardDaemonArgs, usage } from "./daemon-args";
 import { migrationRateMiBDefault } from "./defaults";
 
-async function main(): Promise<void> {
-  await runDaemon<ShardDaemonArgs>({
-    name: "shardkv-server",
-    usage,
-    parse: (argv) => parseShardDaemonArgs(argv),
-    logger: (args) => consoleLogger(`shard g${args.gid} n${args.id}`),
-    start: async (args, logger, onFatal) => {
-      // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
-      const { ShardServer } = await import("./server");
-      const { asDataDirError } = await import("../common/data-dir");
-      return ShardServer.start({
-        gid: args.gid,
-        id: args.id,
-        listen: args.listen,
-        peers: args.peers,
-        dataDir: args.data,
-        controllers: args.controllers,
-        shardCount: args.shards,
-        tickMs: args.tickMs,
-        natsUrl: args.nats,
-        dedupTtlMs: args.dedupTtlMs,
-        snapshotEveryEntries: args.snapshotEvery,
-        migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
-        lengthCacheKeys: args.lengthCacheKeys,
-        failpoints: args.failpoints && new Failpoints({ spec: args.failpoints, rng: realRng, clock: realClock, self: args.listen }),
-        logger,
-        onFatal: (e) => onFatal(asDataDirError(args.data, e) as Error),
-      }).catch((e: unknown) => {
-        throw asDataDirError(args.data, e);
-      });
-    },
-  });
-}
-
-main().catch((e) => {
-  process.stderr.write(`shardkv-server: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
+daemonMain<ShardDaemonArgs>({
+  name: "shardkv-server",
+  usage,
+  parse: (argv) => parseShardDaemonArgs(argv),
+  dataDir: (args) => args.data,
+  logger: (args) => consoleLogger(`shard g${args.gid} n${args.id}`),
+  start: async (args, logger, onFatal) => {
+    // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
+    const { ShardServer } = await import("./server");
+    return ShardServer.start({
+      gid: args.gid,
+      id: args.id,
+      listen: args.listen,
+      peers: args.peers,
+      dataDir: args.data,
+      controllers: args.controllers,
+      shardCount: args.shards,
+      tickMs: args.tickMs,
+      natsUrl: args.nats,
+      dedupTtlMs: args.dedupTtlMs,
+      snapshotEveryEntries: args.snapshotEvery,
+      migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
+      lengthCacheKeys: args.lengthCacheKeys,
+      failpoints: daemonFailpoints(args.failpoints, args.listen),
+      logger,
+      onFatal,
+    });
+  },
 });

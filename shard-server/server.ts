@@ -40,6 +40,7 @@ import { failpointClientOptions, failpointService } from "../common/grpc-failpoi
 import { toServiceError } from "../common/grpc-errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
+import { shutdownGrpc } from "../common/grpc-service";
 import { ControllerClient } from "../controller/client";
 import { configSubject } from "../controller/config";
 import type { shardkv } from "../proto/gen/shardkv.js";
@@ -548,19 +549,5 @@ function uintField(v: number | null | undefined, field: string): number {
   const n = v ?? 0;
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(field, `must be a non-negative integer, got ${n}`);
   return n;
-}
-
-/** Graceful gRPC shutdown, forced after `graceMs` (open calls are cancelled). */
-function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const cancel = realClock.after(graceMs, () => {
-      server.forceShutdown();
-      resolve();
-    });
-    server.tryShutdown(() => {
-      cancel();
-      resolve();
-    });
-  });
 }
 
