@@ -9,7 +9,8 @@
 //   - when there was none, or V8 rejected it (another Node version or V8 flags: V8 checks both);
 //   - when this run compiled clearly more code than the run that wrote it (a `get` after a
 //     `--help`), measured by the bytecode on V8's heap, so the cache ends up holding the code
-//     of the commands that talk to a cluster.
+//     of the commands that talk to a cluster. Loading node:v8 to measure it costs 1-3 ms, so
+//     only a run that also used clearly more CPU than the writer measures.
 // V8 checks a cache against its source only by length, so the cache is also tied to the
 // bundle's content: the build writes a code id (a hash of the bundle) on its first line, the
 // cache file starts with the id it was made from, and a cache with another id is not used.
@@ -24,10 +25,15 @@ const Module = require("node:module");
 
 /** The first line of a bundle the build wrote: its code id. */
 const codeIdLine = /^\/\/ code-id: ([0-9a-f]{32})\n/;
-/** A cache file: this header line (the bundle's code id, the heap's bytecode bytes when it was written), then V8's data. */
-const headerLine = /^shardkv-v8cache ([0-9a-f]{32}) (\d+)\n/;
+/**
+ * A cache file: this header line (the bundle's code id; the heap's bytecode bytes and the
+ * process's CPU microseconds when it was written), then V8's data.
+ */
+const headerLine = /^shardkv-v8cache ([0-9a-f]{32}) (\d+) (\d+)\n/;
 /** A run that ends with this much more bytecode than the cache's writer had rewrites the cache. */
 const rewriteGrowth = 1.25;
+/** ... and only a run with this much more CPU time than the writer measures its bytecode. */
+const measureCpuGrowth = 1.3;
 
 /** The V8 data and the writer's bytecode bytes of `cacheFile` if it was made from code `id`, else null. */
 function readCache(cacheFile, id) {
@@ -37,9 +43,15 @@ function readCache(cacheFile, id) {
   } catch {
     return null;
   }
-  const m = headerLine.exec(buf.subarray(0, 80).toString("latin1"));
+  const m = headerLine.exec(buf.subarray(0, 96).toString("latin1"));
   if (m === null || m[1] !== id) return null;
-  return { data: buf.subarray(m[0].length), bytecodeBytes: Number(m[2]) };
+  return { data: buf.subarray(m[0].length), bytecodeBytes: Number(m[2]), cpuMicros: Number(m[3]) };
+}
+
+/** CPU time this process has used, user and system, in microseconds. */
+function cpuMicros() {
+  const c = process.cpuUsage();
+  return c.user + c.system;
 }
 
 /** Bytes of bytecode on V8's heap: how much JavaScript this process has compiled. */
@@ -47,14 +59,17 @@ function bytecodeBytes() {
   return require("node:v8").getHeapCodeStatistics().bytecode_and_metadata_size;
 }
 
-/** Writes the code cache of `script` (from code `id`) to `cacheFile`, if its directory is writable. */
-function writeCache(cacheFile, id, script) {
+/**
+ * Writes the code cache of `script` (from code `id`) to `cacheFile`, if its directory is
+ * writable; `cpu` is the process's CPU microseconds before it started writing.
+ */
+function writeCache(cacheFile, id, script, cpu) {
   const tmp = `${cacheFile}.tmp-${process.pid}`;
   try {
     // Checked first: making the cache data costs a few milliseconds.
     fs.accessSync(path.dirname(cacheFile), fs.constants.W_OK);
     const data = script.createCachedData();
-    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`shardkv-v8cache ${id} ${bytecodeBytes()}\n`, "latin1"), data]));
+    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`shardkv-v8cache ${id} ${bytecodeBytes()} ${cpu}\n`, "latin1"), data]));
     fs.renameSync(tmp, cacheFile);
   } catch {
     // Best effort (see the header): an unwritable directory leaves the command uncached.
@@ -88,8 +103,10 @@ function runCached(file) {
   const { script, id, cache, cacheFile } = compileCached(file);
   if (id !== undefined) {
     process.once("exit", () => {
-      if (cache === null || script.cachedDataRejected === true || bytecodeBytes() > cache.bytecodeBytes * rewriteGrowth) {
-        writeCache(cacheFile, id, script);
+      const cpu = cpuMicros();
+      const grown = () => cpu > cache.cpuMicros * measureCpuGrowth && bytecodeBytes() > cache.bytecodeBytes * rewriteGrowth;
+      if (cache === null || script.cachedDataRejected === true || grown()) {
+        writeCache(cacheFile, id, script, cpu);
       }
     });
   }

@@ -64,7 +64,7 @@ describe("code cache loader", () => {
     const file = writeBundle(tempDir(), idA, program("one"));
     const first = run(file, ["get", "k"]);
     expect(first).toEqual({ code: 0, stdout: 'one ["get","k"] true function\n', stderr: "" });
-    expect(readFileSync(`${file}.v8cache`).subarray(0, 80).toString("latin1")).toMatch(new RegExp(`^shardkv-v8cache ${idA} \\d+\\n`));
+    expect(readFileSync(`${file}.v8cache`).subarray(0, 80).toString("latin1")).toMatch(new RegExp(`^shardkv-v8cache ${idA} \\d+ \\d+\\n`));
     expect(cacheUse(file)).toEqual({ offered: true, rejected: false });
     expect(run(file, ["x"])).toEqual({ code: 0, stdout: 'one ["x"] true function\n', stderr: "" });
   });
@@ -104,9 +104,11 @@ describe("code cache loader", () => {
   });
 
   it("rewrites the cache after a run that compiled clearly more code, not after one that did not", () => {
-    // 2,000 functions compiled only when the first argument is "big" (as `get` loads the client library and `--help` does not).
+    // 2,000 functions compiled only when the first argument is "big", and 200 ms more CPU (as
+    // `get` loads and runs the client library and `--help` does not).
     const fns = Array.from({ length: 2000 }, (_, i) => `function f${i}(x) { const o = { a: x, b: [x, ${i}], c: String(x) + "${i}" }; return o.a + o.b.length + o.c.length; }`);
-    const code = `${fns.join("\n")}\nlet s = 0;\nif (process.argv[2] === "big") { ${fns.map((_, i) => `s += f${i}(${i});`).join(" ")} }\nconsole.log(s > 0 ? "big" : "small");\n`;
+    const burn = "const c0 = process.cpuUsage(); for (;;) { const c = process.cpuUsage(c0); if (c.user + c.system > 200000) break; }";
+    const code = `${fns.join("\n")}\nlet s = 0;\nif (process.argv[2] === "big") { ${fns.map((_, i) => `s += f${i}(${i});`).join(" ")} ${burn} }\nconsole.log(s > 0 ? "big" : "small");\n`;
     const file = writeBundle(tempDir(), idA, code);
     const cacheFile = `${file}.v8cache`;
     expect(run(file, ["small"]).stdout).toBe("small\n");
