@@ -3,17 +3,17 @@
 // (`node --enable-source-maps` shows TypeScript lines).
 //
 // Two kinds of command:
-//   - The client commands (clientCommands: run by people and scripts, once per operation, so
-//     their start time matters) are each one CommonJS bundle, dist/<name>.bundle.cjs, with the
-//     packages they use (gRPC, protobuf) inside, so Node reads one file where it resolved a few
-//     hundred. Their entry, dist/<name>.cjs, runs the bundle through dist/code-cache.cjs
-//     (scripts/code-cache.cjs), which keeps V8's compiled code beside it: the next start
-//     skips parsing and compiling. A bundle's first line is its code id (a hash of its
-//     content), which ties a cache to the code it was made from.
-//   - The daemons and shardkv-local are ES modules, dist/<name>.mjs, with their packages kept
-//     external (resolved from node_modules at run time). Code splitting is on: modules shared
-//     by several of them, and each dynamic `import()` of a project module, are chunks,
-//     dist/chunk-<hash>.mjs.
+//   - The client commands and shardkv-local (clientCommands: run by people and scripts, once
+//     per operation, so their start time matters) are each one CommonJS bundle,
+//     dist/<name>.bundle.cjs, with the packages they use (gRPC, protobuf) inside, so Node
+//     reads one file where it resolved a few hundred. Their entry, dist/<name>.cjs, runs the
+//     bundle through dist/code-cache.cjs (scripts/code-cache.cjs), which keeps V8's compiled
+//     code beside it: the next start skips parsing and compiling. A bundle's first line is its
+//     code id (a hash of its content), which ties a cache to the code it was made from.
+//   - The daemons (and shardkv-demo, `npm start`) are ES modules, dist/<name>.mjs, with their
+//     packages kept external (resolved from node_modules at run time). Code splitting is on:
+//     modules shared by several of them, and each dynamic `import()` of a project module, are
+//     chunks, dist/chunk-<hash>.mjs.
 //
 //   node scripts/build.mjs            builds when dist/ is missing or stale (quiet when current)
 //   node scripts/build.mjs --force    builds unconditionally
@@ -57,10 +57,11 @@ export const entryPoints = {
 };
 
 /**
- * The commands whose start time matters (run by people and scripts, once per operation): each
- * is one CommonJS bundle with its packages, run with V8's code cache (see the header).
+ * The commands whose start time matters (run by people and scripts, once per operation; the
+ * local cluster's launcher included): each is one CommonJS bundle with its packages, run with
+ * V8's code cache (see the header).
  */
-const clientCommands = ["shardkv", "shardctl", "shardkv-failpoint"];
+const clientCommands = ["shardkv", "shardctl", "shardkv-local", "shardkv-failpoint"];
 
 /** The file dist/ runs for command `name` (bin/* name the same). */
 export function entryFile(name) {
@@ -80,6 +81,9 @@ const clientLazyPackages = ["nats", "@grpc/proto-loader"];
 
 /** The code cache loader, copied into dist/ beside the bundles it runs. */
 const codeCacheLoader = "code-cache.cjs";
+
+/** Injected into the client bundles: stands for `import.meta.url`, which CommonJS does not have. */
+const importMetaUrlShim = join(root, "scripts", "import-meta-url.mjs");
 
 /**
  * The first line of a client bundle: its code id, a hash of the bundle, written over these
@@ -157,15 +161,17 @@ async function build() {
       esbuild.build({
         ...common, entryPoints: entries(clientCommands), format: "cjs", outExtension: { ".js": ".bundle.cjs" }, write: false,
         external: [...nativePackages, ...clientLazyPackages], banner: { js: clientBanner },
+        inject: [importMetaUrlShim], define: { "import.meta.url": "importMetaUrl" },
         // import() of an external package becomes require(): V8 drops a script's import()
         // callback when it comes from the code cache, so a bundle must not use import().
         supported: { "dynamic-import": false },
       }),
       esbuild.build({ ...common, entryPoints: entries(daemons), format: "esm", outExtension: { ".js": ".mjs" }, splitting: true, chunkNames: "chunk-[hash]", packages: "external" }),
     ]);
-    // A CommonJS bundle has no import.meta: esbuild would leave it empty, and the command break.
+    // A CommonJS bundle has no import.meta but for the url (importMetaUrlShim): esbuild would
+    // leave the rest empty, and the command break.
     const importMeta = results[0].warnings.find((w) => w.text.includes("import.meta"));
-    if (importMeta) throw new Error(`${importMeta.location?.file ?? "a client module"} uses import.meta, which the client commands' CommonJS bundles do not have`);
+    if (importMeta) throw new Error(`${importMeta.location?.file ?? "a client module"} uses import.meta, which the client commands' CommonJS bundles have only the url of`);
     for (const out of results[0].outputFiles) {
       writeFileSync(out.path, out.path.endsWith(".cjs") ? withCodeId(asciiOnly(out.text)) : out.text);
     }
