@@ -64,7 +64,7 @@ export const entryPoints = {
 const clientCommands = ["shardkv", "shardctl", "shardkv-local", "shardkv-failpoint"];
 
 /** The file dist/ runs for command `name` (bin/* name the same). */
-export function entryFile(name) {
+function entryFile(name) {
   return clientCommands.includes(name) ? `${name}.cjs` : `${name}.mjs`;
 }
 
@@ -95,8 +95,8 @@ const clientBanner = `// code-id: ${codeIdPlaceholder}`;
 /**
  * `text` with every non-ASCII character replaced by "?". esbuild writes strings and names in
  * ASCII (charset "ascii") but keeps some comments as they are, and one "§" in a comment makes
- * Node read the whole bundle as a two-byte string (twice the memory, slower to read and
- * hash). One "?" per UTF-16 unit, so columns, and the source map, stay right.
+ * Node read the whole bundle as a two-byte string (twice the memory, about twice as slow to
+ * read). One "?" per UTF-16 unit, so columns, and the source map, stay right.
  */
 const asciiOnly = (text) => text.replace(/[^\x00-\x7f]/g, "?");
 
