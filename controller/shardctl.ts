@@ -10,7 +10,7 @@
  * replica answered). A failure prints exactly one line on stderr: `shardctl: <reason>`.
  *
  * Start-up time: ControllerClient (@grpc/grpc-js, protobufjs, the generated proto code) is
- * imported with `import()` when a command runs, so `--help` and usage errors load only the
+ * imported with `import()` when a command runs, so `--help` and usage errors run only the
  * parser (as in client/cli.ts).
  */
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
@@ -188,4 +188,6 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// Not a top-level await: the command is bundled as CommonJS (scripts/build.mjs, for V8's code
+// cache), which has none. The process waits for main's work all the same.
+void main(process.argv.slice(2));

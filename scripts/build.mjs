@@ -1,11 +1,19 @@
 // Compiles the commands to JavaScript in dist/, so that no command compiles TypeScript when it
-// starts (tsx took most of a second per CLI call). One esbuild bundle per command, ES module,
-// with a linked source map (`node --enable-source-maps` shows TypeScript lines). The client
-// commands (clientCommands) bundle their packages too; the daemons' bundles keep them external
-// (resolved from node_modules at run time). Code splitting is on: a dynamic
-// `import()` of a project module becomes a chunk, dist/chunk-<hash>.mjs, loaded only when the
-// import runs (client/cli.ts imports the client library that way, so `shardkv --help` loads no
-// gRPC, protobuf or NATS code); modules shared by several commands are chunks too.
+// starts (tsx took most of a second per CLI call), with linked source maps
+// (`node --enable-source-maps` shows TypeScript lines).
+//
+// Two kinds of command:
+//   - The client commands and shardkv-local (clientCommands: run by people and scripts, once
+//     per operation, so their start time matters) are each one CommonJS bundle,
+//     dist/<name>.bundle.cjs, with the packages they use (gRPC, protobuf) inside, so Node
+//     reads one file where it resolved a few hundred. Their entry, dist/<name>.cjs, runs the
+//     bundle through dist/code-cache.cjs (scripts/code-cache.cjs), which keeps V8's compiled
+//     code beside it: the next start skips parsing and compiling. A bundle's first line is its
+//     code id (a hash of its content), which ties a cache to the code it was made from.
+//   - The daemons (and shardkv-demo, `npm start`) are ES modules, dist/<name>.mjs, with their
+//     packages kept external (resolved from node_modules at run time). Code splitting is on:
+//     modules shared by several of them, and each dynamic `import()` of a project module, are
+//     chunks, dist/chunk-<hash>.mjs.
 //
 //   node scripts/build.mjs            builds when dist/ is missing or stale (quiet when current)
 //   node scripts/build.mjs --force    builds unconditionally
@@ -13,20 +21,22 @@
 //   node scripts/build.mjs --quiet    no output unless something fails (used by bin/*)
 //
 // Freshness: a build writes dist/.build-inputs, the files it read (esbuild's metafile: every
-// bundled source, the generated proto code) plus package.json, tsconfig.json and this script,
-// one path a line, relative to the repository. Its mtime is set to the time the build
-// started, so a file edited during a build is newer than it. dist/ is current when every
+// bundled source, the generated proto code) plus package.json, tsconfig.json and the build's
+// own scripts, one path a line, relative to the repository. Its mtime is set to the time the
+// build started, so a file edited during a build is newer than it. dist/ is current when every
 // listed file still exists and none is newer than that stamp (bin/lib/dist.sh does the same
 // check in bash before every command; scripts/ensure-deps.mjs calls ensureBuilt() for the npm
 // scripts; vitest's global setup calls it before any test spawns a command).
 //
-// Concurrent builds are safe: each writes into its own temporary directory and renames every
-// file into dist/ (each rename atomic; the chunks, named by their content, before the commands
-// that import them), the stamp last. A chunk that no build has written for an hour and the
-// current build does not use is deleted (a process started before a rebuild may still import
-// the chunks of its own build). ensureBuilt()
-// also takes dist/.build-lock, so processes that find dist/ stale at once build it only once.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+// A build leaves in dist/ exactly what it wrote (plus the code caches of its bundles, which the
+// commands write): it builds into a temporary directory, renames every file into dist/ (each
+// rename atomic; chunks and bundles before the entries that load them), writes the stamp, then
+// deletes every other file, so `npm pack` ships no chunk of an earlier build. Builds take
+// dist/.build-lock one at a time; processes that find dist/ stale at once build it only once.
+// (A daemon that was starting during a rebuild and had yet to import one of its chunks can
+// fail to find it; it loads every chunk while it starts, so running ones are not affected.)
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -35,7 +45,7 @@ const distDir = join(root, "dist");
 const stampFile = join(distDir, ".build-inputs");
 const lockFile = join(distDir, ".build-lock");
 
-/** dist/<name>.mjs -> its TypeScript entry point. The names are the commands of package.json "bin". */
+/** Command name -> its TypeScript entry point. The names are the commands of package.json "bin". */
 export const entryPoints = {
   "shardkv": "client/cli.ts",
   "shardctl": "controller/shardctl.ts",
@@ -47,48 +57,72 @@ export const entryPoints = {
 };
 
 /**
- * The commands whose start time matters (run by people and scripts, once per operation): their
- * bundles include the dependencies (@grpc/grpc-js, protobufjs, nats), so that Node resolves and
- * reads one file where it read a few hundred. The daemons keep the packages external.
+ * The commands whose start time matters (run by people and scripts, once per operation; the
+ * local cluster's launcher included): each is one CommonJS bundle with its packages, run with
+ * V8's code cache (see the header).
  */
-const clientCommands = ["shardkv", "shardctl", "shardkv-failpoint"];
+const clientCommands = ["shardkv", "shardctl", "shardkv-local", "shardkv-failpoint"];
+
+/** The file dist/ runs for command `name` (bin/* name the same). */
+function entryFile(name) {
+  return clientCommands.includes(name) ? `${name}.cjs` : `${name}.mjs`;
+}
 
 /** Packages never bundled: native code (the RocksDB addon) and build tools. */
 const nativePackages = ["level-rocksdb", "rocksdb", "esbuild", "tsx"];
 
 /**
- * Prepended to the client bundles: the CommonJS code of the bundled packages calls `require`
- * (Node built-ins) and reads `__dirname`, which an ES module does not have.
+ * Packages the client bundles leave in node_modules because a client command loads them only
+ * on request: nats (for `--nats`; about half the size of a bundle) and @grpc/proto-loader
+ * (grpc-js loads it only for its server-side channelz and ORCA services). Fewer bytes to read
+ * at every start.
  */
-const requireShim = [
-  'import { createRequire as __shardkvCreateRequire } from "node:module";',
-  'import { dirname as __shardkvDirname } from "node:path";',
-  'import { fileURLToPath as __shardkvFileURLToPath } from "node:url";',
-  "const require = __shardkvCreateRequire(import.meta.url);",
-  "const __filename = __shardkvFileURLToPath(import.meta.url);",
-  "const __dirname = __shardkvDirname(__filename);",
-].join(" ");
+const clientLazyPackages = ["nats", "@grpc/proto-loader"];
+
+/** The code cache loader, copied into dist/ beside the bundles it runs. */
+const codeCacheLoader = "code-cache.cjs";
+
+/** Injected into the client bundles: stands for `import.meta.url`, which CommonJS does not have. */
+const importMetaUrlShim = join(root, "scripts", "import-meta-url.mjs");
+
+/**
+ * The first line of a client bundle: its code id, a hash of the bundle, written over these
+ * zeros once the bundle is made (the same length, so the source map stays right).
+ */
+const codeIdPlaceholder = "0".repeat(32);
+const clientBanner = `// code-id: ${codeIdPlaceholder}`;
+
+/**
+ * `text` with every non-ASCII character replaced by "?". esbuild writes strings and names in
+ * ASCII (charset "ascii") but keeps some comments as they are, and one "§" in a comment makes
+ * Node read the whole bundle as a two-byte string (twice the memory, about twice as slow to
+ * read). One "?" per UTF-16 unit, so columns, and the source map, stay right.
+ */
+const asciiOnly = (text) => text.replace(/[^\x00-\x7f]/g, "?");
+
+/** `bundle` with its code id (a hash of the rest) written over the placeholder of its first line. */
+const withCodeId = (bundle) => bundle.replace(codeIdPlaceholder, createHash("sha256").update(bundle).digest("hex").slice(0, 32));
+
+/** A client command's entry, dist/<name>.cjs: runs its bundle with the code cache. */
+const clientEntry = (name) =>
+  `"use strict";\n// ${name}: runs ${name}.bundle.cjs with V8's code cache (${codeCacheLoader}; scripts/build.mjs).\n` +
+  `require("./${codeCacheLoader}").runCached(require("node:path").join(__dirname, "${name}.bundle.cjs"));\n`;
 
 /** What npm writes on every install: a build that bundled dependencies is stale after one. */
 const installedLock = join("node_modules", ".package-lock.json");
 
 /** Files that change a build without being bundled. */
-const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs"];
+const configInputs = ["package.json", "tsconfig.json", "scripts/build.mjs", `scripts/${codeCacheLoader}`];
 
-/** How long an unused chunk is kept after it was last written (see the header). */
-const unusedChunkKeepMs = 60 * 60 * 1000;
-
-/** Deletes the chunks of dist/ that `used` does not name and no build wrote in the last hour. */
-function removeUnusedChunks(used) {
-  const nowMs = Date.now();
+/**
+ * Deletes every file of dist/ that the build which wrote `written` did not write, but for the
+ * code caches of its bundles and the build's own dot files (the stamp, the lock, a
+ * temporary directory).
+ */
+function removeUnwritten(written) {
   for (const f of readdirSync(distDir)) {
-    const chunk = f.replace(/\.map$/, "");
-    if (!/^chunk-[A-Za-z0-9]+\.mjs$/.test(chunk) || used.has(chunk)) continue;
-    try {
-      if (nowMs - statSync(join(distDir, f)).mtimeMs > unusedChunkKeepMs) rmSync(join(distDir, f), { force: true });
-    } catch {
-      // Removed by a concurrent build.
-    }
+    if (f.startsWith(".") || written.has(f) || written.has(f.replace(/\.v8cache$/, ""))) continue;
+    rmSync(join(distDir, f), { recursive: true, force: true });
   }
 }
 
@@ -98,7 +132,7 @@ export function staleReason() {
   const builtMs = statSync(stampFile).mtimeMs;
   const inputs = readFileSync(stampFile, "utf8").split("\n").filter((l) => l !== "");
   for (const name of Object.keys(entryPoints)) {
-    if (!existsSync(join(distDir, `${name}.mjs`))) return `dist/${name}.mjs is missing`;
+    if (!existsSync(join(distDir, entryFile(name)))) return `dist/${entryFile(name)} is missing`;
   }
   for (const f of inputs) {
     const p = join(root, f);
@@ -108,32 +142,42 @@ export function staleReason() {
   return null;
 }
 
-/** Builds dist/ unconditionally; resolves with the number of input files. */
-export async function build() {
+/** Moves `names` from directory `from` into dist/, each with a rename (atomic). */
+function moveIntoDist(from, names) {
+  for (const f of names) renameSync(join(from, f), join(distDir, f));
+}
+
+/** Builds dist/ unconditionally (the caller holds the lock); resolves with the number of input files. */
+async function build() {
   const startedSec = Date.now() / 1000;
   const esbuild = await import(pathToFileURL(join(root, "node_modules", "esbuild", "lib", "main.js")).href);
   mkdirSync(distDir, { recursive: true });
   const tmp = join(distDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    const common = {
-      absWorkingDir: root,
-      outdir: tmp,
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      splitting: true,
-      chunkNames: "chunk-[hash]",
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      sourcemap: "linked",
-      metafile: true,
-      logLevel: "warning",
-    };
+    const common = { absWorkingDir: root, outdir: tmp, bundle: true, platform: "node", target: "node20", sourcemap: "linked", metafile: true, logLevel: "warning" };
     const entries = (names) => Object.fromEntries(names.map((name) => [name, join(root, entryPoints[name])]));
+    const daemons = Object.keys(entryPoints).filter((n) => !clientCommands.includes(n));
     const results = await Promise.all([
-      esbuild.build({ ...common, entryPoints: entries(clientCommands), external: [...nativePackages], banner: { js: requireShim } }),
-      esbuild.build({ ...common, entryPoints: entries(Object.keys(entryPoints).filter((n) => !clientCommands.includes(n))), packages: "external" }),
+      esbuild.build({
+        ...common, entryPoints: entries(clientCommands), format: "cjs", outExtension: { ".js": ".bundle.cjs" }, write: false,
+        external: [...nativePackages, ...clientLazyPackages], banner: { js: clientBanner },
+        inject: [importMetaUrlShim], define: { "import.meta.url": "importMetaUrl" },
+        // import() of an external package becomes require(): V8 drops a script's import()
+        // callback when it comes from the code cache, so a bundle must not use import().
+        supported: { "dynamic-import": false },
+      }),
+      esbuild.build({ ...common, entryPoints: entries(daemons), format: "esm", outExtension: { ".js": ".mjs" }, splitting: true, chunkNames: "chunk-[hash]", packages: "external" }),
     ]);
+    // A CommonJS bundle has no import.meta but for the url (importMetaUrlShim): esbuild would
+    // leave the rest empty, and the command break.
+    const importMeta = results[0].warnings.find((w) => w.text.includes("import.meta"));
+    if (importMeta) throw new Error(`${importMeta.location?.file ?? "a client module"} uses import.meta, which the client commands' CommonJS bundles have only the url of`);
+    for (const out of results[0].outputFiles) {
+      writeFileSync(out.path, out.path.endsWith(".cjs") ? withCodeId(asciiOnly(out.text)) : out.text);
+    }
+    copyFileSync(join(root, "scripts", codeCacheLoader), join(tmp, codeCacheLoader));
+    for (const name of clientCommands) writeFileSync(join(tmp, entryFile(name)), clientEntry(name));
+
     const inputs = new Set(configInputs);
     for (const r of results) {
       for (const i of Object.keys(r.metafile.inputs)) {
@@ -142,18 +186,16 @@ export async function build() {
         inputs.add(f.startsWith(`node_modules${sep}`) || f.includes(`${sep}node_modules${sep}`) ? installedLock : f);
       }
     }
-    const chunks = readdirSync(tmp).filter((f) => f.startsWith("chunk-") && f.endsWith(".mjs"));
-    for (const f of chunks) {
-      for (const ext of [".map", ""]) renameSync(join(tmp, `${f}${ext}`), join(distDir, `${f}${ext}`));
-    }
-    for (const name of Object.keys(entryPoints)) {
-      for (const ext of [".mjs.map", ".mjs"]) renameSync(join(tmp, `${name}${ext}`), join(distDir, `${name}${ext}`));
-    }
-    removeUnusedChunks(new Set(chunks));
+    // What the entries load first, the entries last, so that an entry never names a missing file.
+    const written = readdirSync(tmp);
+    const entryNames = new Set(Object.keys(entryPoints).flatMap((n) => [entryFile(n), `${entryFile(n)}.map`]));
+    moveIntoDist(tmp, written.filter((f) => !entryNames.has(f)));
+    moveIntoDist(tmp, written.filter((f) => entryNames.has(f)));
     const stampTmp = join(tmp, ".build-inputs");
     writeFileSync(stampTmp, [...inputs].sort().join("\n") + "\n");
     utimesSync(stampTmp, startedSec, startedSec);
     renameSync(stampTmp, stampFile);
+    removeUnwritten(new Set(written));
     return inputs.size;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -195,21 +237,22 @@ async function lockOrWait() {
 }
 
 /**
- * Builds dist/ when it is missing or stale; `log` hears why and how long it took. Processes
- * that find it stale at once (every daemon of a cluster started after an edit) build it once:
- * the others wait for that build and check again.
+ * Builds dist/ when it is missing or stale (always with `force`), holding dist/.build-lock;
+ * `log` hears why and how long it took. Processes that find it stale at once (every daemon of
+ * a cluster started after an edit) build it once: the others wait for that build and check
+ * again.
  */
-export async function ensureBuilt(log = (s) => process.stderr.write(`${s}\n`)) {
+export async function ensureBuilt(log = (s) => process.stderr.write(`${s}\n`), { force = false } = {}) {
   for (;;) {
-    const reason = staleReason();
-    if (reason === null) return false;
+    if (!force && staleReason() === null) return false;
     if (!(await lockOrWait())) continue;
     try {
       // Built by another process between our check and our lock?
-      if (staleReason() === null) return false;
+      const reason = force ? null : staleReason();
+      if (!force && reason === null) return false;
       const t0 = Date.now();
       const n = await build();
-      log(`build: ${reason}; compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
+      log(`build: ${reason === null ? "" : `${reason}; `}compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
       return true;
     } finally {
       rmSync(lockFile, { force: true });
@@ -231,12 +274,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       const reason = staleReason();
       log(reason === null ? "build: dist/ is current" : `build: ${reason}`);
       process.exit(reason === null ? 0 : 1);
-    } else if (args.includes("--force")) {
-      const t0 = Date.now();
-      const n = await build();
-      log(`build: compiled ${Object.keys(entryPoints).length} commands from ${n} files into dist/ in ${Date.now() - t0} ms`);
     } else {
-      await ensureBuilt(log);
+      await ensureBuilt(log, { force: args.includes("--force") });
     }
   } catch (e) {
     // esbuild has printed the compile errors themselves (logLevel "warning").

@@ -1,7 +1,8 @@
 # Sourced by every bin/* wrapper (after it sets $root, "<repository>/bin/.."):
-# `run_dist NAME [NODE_FLAGS...] -- ARGS...`
-# runs the compiled command dist/NAME.mjs (scripts/build.mjs) with node, in place of the shell,
-# so the command's pid is the wrapper's.
+# `run_dist FILE [NODE_FLAGS...] -- ARGS...`
+# runs the compiled command dist/FILE (scripts/build.mjs: NAME.cjs for the client commands,
+# NAME.mjs for the others) with node, in place of the shell, so the command's pid is the
+# wrapper's.
 #
 # In a checkout (scripts/build.mjs is there) it first makes sure that the dependencies are
 # installed (one line saying what to run, exit 3, instead of Node's stack trace) and that dist/
@@ -12,7 +13,7 @@
 # runs dist/ as it is.
 run_dist() {
   root=${root%/bin/..}
-  local name=$1 flags=() f stamp="$root/dist/.build-inputs"
+  local file=$1 name=${1%.*} flags=() f stamp="$root/dist/.build-inputs"
   shift
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
   shift
@@ -22,7 +23,7 @@ run_dist() {
       exit 3
     fi
     local current=1
-    if [ -f "$stamp" ] && [ -f "$root/dist/$name.mjs" ]; then
+    if [ -f "$stamp" ] && [ -f "$root/dist/$file" ]; then
       while IFS= read -r f; do
         if [ ! -e "$root/$f" ] || [ "$root/$f" -nt "$stamp" ]; then current=0; break; fi
       done <"$stamp"
@@ -30,9 +31,9 @@ run_dist() {
       current=0
     fi
     if [ $current = 0 ]; then node "$root/scripts/build.mjs" --quiet || exit 3; fi
-  elif [ ! -f "$root/dist/$name.mjs" ]; then
-    echo "$name: $root/dist/$name.mjs is missing: this copy was packed without its build (npm pack builds it)" >&2
+  elif [ ! -f "$root/dist/$file" ]; then
+    echo "$name: $root/dist/$file is missing: this copy was packed without its build (npm pack builds it)" >&2
     exit 3
   fi
-  exec node "${flags[@]}" "$root/dist/$name.mjs" "$@"
+  exec node "${flags[@]}" "$root/dist/$file" "$@"
 }

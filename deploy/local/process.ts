@@ -15,7 +15,7 @@ import { delay, realClock } from "../../common/real-env";
 /**
  * The root of the repository (or of the installed package): the nearest directory above this
  * module that holds a package.json. This module runs from deploy/local/ (TypeScript, tests)
- * and bundled into dist/*.mjs (the commands), so a fixed number of ".." would be wrong in one.
+ * and bundled into dist/ (the commands), so a fixed number of ".." would be wrong in one.
  */
 export const repoRoot = packageRootOf(dirname(fileURLToPath(import.meta.url)));
 

@@ -1,8 +1,10 @@
 /**
  * The commands as a user gets them: bin/* run the JavaScript compiled into dist/ (and rebuild
- * it when a source changed, so no stale code runs); without node_modules they say in one line
- * what to run; `npx shardkv` works in a checkout; `npm pack` gives a tarball that installs
- * every command (package.json "bin") into a prefix, where each runs.
+ * it when a source changed, so no stale code runs, and a build leaves in dist/ only what it
+ * wrote); the client commands keep V8's code cache beside their bundles; without node_modules
+ * they say in one line what to run; `npx shardkv` works in a checkout; `npm pack` gives a
+ * tarball of the current build that installs every command (package.json "bin") into a
+ * prefix, where each runs.
  *
  * The copies of the repository are made in temporary directories (its tracked and untracked
  * files, not node_modules or dist/), so the checkout under test is never edited.
@@ -23,6 +25,21 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * The files of `dist` that nothing runs: not a command's entry (dist/<command>.cjs or .mjs),
+ * not named by another file of dist/ (a chunk or bundle an entry loads, a source map, the code
+ * cache loader), not the code cache of a bundle there. A build's leftovers from earlier builds.
+ */
+function unusedFiles(dist: string, files: readonly string[]): string[] {
+  const texts = files.filter((f) => !f.endsWith(".map") && !f.endsWith(".v8cache")).map((f) => readFileSync(join(dist, f), "latin1"));
+  const entries = new Set([...commands, "shardkv-demo"].flatMap((c) => [`${c}.cjs`, `${c}.mjs`]));
+  return files.filter((f) => !entries.has(f) && !(f.endsWith(".v8cache") && files.includes(f.replace(/\.v8cache$/, ""))) &&
+    !texts.some((t) => t.includes(`${f}"`) || t.includes(`sourceMappingURL=${f}\n`)));
+}
+
+/** The files of dist/ in `dir`, but for the build's own (dot) files. */
+const distFiles = (dir: string): string[] => readdirSync(join(dir, "dist")).filter((f) => !f.startsWith("."));
+
 function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
   temps.push(d);
@@ -42,17 +59,28 @@ function copyOfRepository(): string {
 }
 
 describe("bin/* in a checkout", () => {
-  it("run dist/<command>.mjs, building it on first use and again after a source edit", async () => {
+  it("run dist/<command>.cjs or .mjs, building it on first use and again after a source edit, leaving only that build", async () => {
     const copy = copyOfRepository();
     symlinkSync(join(repoRoot, "node_modules"), join(copy, "node_modules"));
     const first = await runCommand(join(copy, "bin", "shardkv"), ["--help"]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^usage: shardkv /);
-    expect(existsSync(join(copy, "dist", "shardkv.mjs")), "dist/shardkv.mjs built").toBe(true);
+    expect(existsSync(join(copy, "dist", "shardkv.cjs")), "dist/shardkv.cjs built").toBe(true);
     expect(readFileSync(join(copy, "dist", ".build-inputs"), "utf8")).toContain("client/cli-lib.ts\n");
+    // The client commands' code cache, written when the command exits; the next call runs from it.
+    expect(existsSync(join(copy, "dist", "shardkv.bundle.cjs.v8cache")), "code cache written").toBe(true);
+    const cached = await runCommand(join(copy, "bin", "shardkv"), ["--help"]);
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(cached.stdout).toBe(first.stdout);
+    expect(unusedFiles(join(copy, "dist"), distFiles(copy))).toEqual([]);
+    const firstBuild = distFiles(copy);
+
+    // Files an earlier build left (a chunk, a command since renamed): the next build deletes them.
+    for (const f of ["chunk-EARLIER1.mjs", "chunk-EARLIER1.mjs.map", "shardkv-old.mjs"]) writeFileSync(join(copy, "dist", f), "// earlier build\n");
 
     // An edit of a bundled source: the next calls, four at once, run the edited code, not the
-    // stale bundle (one of them builds, the others wait for it), and leave nothing behind.
+    // stale bundle or its code cache (one of them builds, the others wait for it), and leave
+    // nothing behind.
     const cliLib = join(copy, "client", "cli-lib.ts");
     writeFileSync(cliLib, readFileSync(cliLib, "utf8").replace("usage: shardkv ", "usage: shardkv-edited "));
     const edited = await Promise.all([1, 2, 3, 4].map(() => runCommand(join(copy, "bin", "shardkv"), ["--help"])));
@@ -60,8 +88,13 @@ describe("bin/* in a checkout", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^usage: shardkv-edited /);
     }
-    expect(readFileSync(join(copy, "dist", "shardkv.mjs"), "utf8")).toContain("usage: shardkv-edited ");
-    expect(readdirSync(join(copy, "dist")).filter((f) => f.startsWith(".tmp-") || f === ".build-lock")).toEqual([]);
+    expect(readFileSync(join(copy, "dist", "shardkv.bundle.cjs"), "utf8")).toContain("usage: shardkv-edited ");
+    expect(readdirSync(join(copy, "dist")).filter((f) => f.startsWith(".tmp-") || f === ".build-lock" || f.includes(".v8cache.tmp-"))).toEqual([]);
+    const secondBuild = distFiles(copy);
+    expect(secondBuild.filter((f) => f.includes("EARLIER") || f === "shardkv-old.mjs"), "an earlier build's files").toEqual([]);
+    expect(unusedFiles(join(copy, "dist"), secondBuild)).toEqual([]);
+    // Only the shardkv bundle changed: the same files (its chunks are named by content).
+    expect(secondBuild.filter((f) => !f.endsWith(".v8cache")).sort()).toEqual(firstBuild.filter((f) => !f.endsWith(".v8cache")).sort());
 
     // The daemons run from dist/ too, with their Node flags.
     const server = await runCommand(join(copy, "bin", "shardkv-server"), ["--help"], { env: { ...process.env, SHARDKV_NODE_FLAGS: "--no-such-node-flag" } });
@@ -98,6 +131,11 @@ describe("npm pack", () => {
     for (const c of commands) expect(paths).toContain(`bin/${c}`);
     expect(paths).toContain("bin/lib/dist.sh");
     expect(paths.filter((p) => p.endsWith(".ts")), "no TypeScript is shipped").toEqual([]);
+    // Exactly the current build: what it wrote (no code cache: that is for one Node version and machine).
+    const shipped = paths.filter((p) => p.startsWith("dist/")).map((p) => p.slice("dist/".length));
+    expect(shipped).toContain("code-cache.cjs");
+    expect(shipped.sort()).toEqual(distFiles(repoRoot).filter((f) => !f.endsWith(".v8cache")).sort());
+    expect(unusedFiles(join(repoRoot, "dist"), shipped)).toEqual([]);
 
     // Dependencies come from npm's cache when it has them (the checkout's install filled it),
     // else from the registry.
