@@ -35,9 +35,25 @@ export class NotLeaderError extends ShardKVError {
 /** A bounded queue or byte budget is full; nothing was accepted. Retry later. */
 export class BackpressureError extends ShardKVError {
   readonly code = "Backpressure";
+  /** `limit`: the limit's name (as on the wire); the message says what it bounds, in words. */
   constructor(readonly limit: string, readonly max: number, readonly value: number) {
-    super(`${limit} exceeded: ${value} > ${max}`);
+    super(`server busy: ${describeBackpressure(limit, max, value)}; retry later`);
   }
+}
+
+const count = (n: number): string => n.toLocaleString("en-US");
+
+/** What each back-pressure limit bounds, in the user's terms. */
+const backpressureLimits: Readonly<Record<string, (max: number, value: number) => string>> = {
+  uncommittedBytesMax: (max, value) => `writes not yet committed would reach ${count(value)} bytes; the limit is ${count(max)} bytes`,
+  proposalQueueMax: (max, value) => `${count(value)} writes queued at the leader; the limit is ${count(max)}`,
+  readIndexPendingMax: (max, value) => `${count(value)} reads waiting for the leader's quorum check; the limit is ${count(max)}`,
+  watchStreamsMax: (max, value) => `${count(value)} open Watch streams; the limit is ${count(max)}`,
+};
+
+function describeBackpressure(limit: string, max: number, value: number): string {
+  const describe = backpressureLimits[limit];
+  return describe ? describe(max, value) : `${limit} would be ${count(value)}; the limit is ${count(max)}`;
 }
 
 /** A leadership transfer is in progress; proposals are refused until it ends. */

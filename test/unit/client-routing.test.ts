@@ -409,7 +409,7 @@ describe("ShardKV client routing", () => {
     const err = await kv.put("x", "1").catch((e: unknown) => e);
     const took = realClock.nowMs() - t0;
     expect(err).toBeInstanceOf(TimeoutError);
-    expect((err as Error).message).toMatch(/queue exceeded/);
+    expect((err as Error).message).toMatch(/server busy: queue would be 2; the limit is 1; retry later/);
     expect(took).toBeGreaterThanOrEqual(390);
     expect(took).toBeLessThan(1500);
     expect(g[0]!.writes.length + g[1]!.writes.length).toBeGreaterThan(1);

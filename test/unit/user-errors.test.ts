@@ -7,7 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
-  AbortError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
+  AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
 } from "../../common/errors";
 import { fromServiceError, transportReason } from "../../common/grpc-errors";
 import { ServerFailures, controllerNaming, groupNaming } from "../../common/server-failures";
@@ -174,5 +174,23 @@ describe("ControllerClient (shardctl's library)", () => {
     const e = fromServiceError({ code: grpc.status.RESOURCE_EXHAUSTED, details: "Received message larger than max" }, "h:1");
     expect(e).toBeInstanceOf(InternalError);
     expect(e.message).toBe("h:1: Received message larger than max");
+  });
+});
+
+describe("back-pressure in the user's terms", () => {
+  it("says what each limit bounds, the value and the limit, never the constant's name", () => {
+    const cases: Array<[string, number, number, string]> = [
+      ["uncommittedBytesMax", 2_097_152, 2_100_000, "server busy: writes not yet committed would reach 2,100,000 bytes; the limit is 2,097,152 bytes; retry later"],
+      ["proposalQueueMax", 1024, 1025, "server busy: 1,025 writes queued at the leader; the limit is 1,024; retry later"],
+      ["readIndexPendingMax", 4096, 4097, "server busy: 4,097 reads waiting for the leader's quorum check; the limit is 4,096; retry later"],
+      ["watchStreamsMax", 1024, 1025, "server busy: 1,025 open Watch streams; the limit is 1,024; retry later"],
+    ];
+    for (const [limit, max, value, message] of cases) {
+      const e = new BackpressureError(limit, max, value);
+      expect(e.message).toBe(message);
+      expect(e.message).not.toContain(limit);
+      // The wire keeps the limit's name, so the client rebuilds the same error.
+      expect([e.limit, e.max, e.value]).toEqual([limit, max, value]);
+    }
   });
 });
