@@ -61,8 +61,11 @@ export { shardKeys } from "./state-keys";
 
 export interface ShardStats {
   readonly shard: ShardId;
-  /** "gc": serving, waiting for the previous owner's delete acknowledgement. */
-  readonly state: ShardState | "gc";
+  /**
+   * "gc": serving, waiting for the previous owner's delete acknowledgement. "held": not owned,
+   * the frozen data of a handoff whose receiver's join was aborted (docs/design.md#53-joining-a-group).
+   */
+  readonly state: ShardState | "gc" | "held";
   readonly configNum: ConfigNum;
   readonly keys: number;
   /** Key plus value bytes of the shard's data. */
@@ -260,7 +263,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     for (let s = 0; s < this.opts.shardCount; s++) {
       const shard = s as ShardId;
       const m = this.c.meta(shard);
-      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.state;
+      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.held ? "held" : m.state;
       if (m.state !== "notOwned") {
         // The counters maintained at apply: O(1), whatever the shard holds.
         const c = this.counts[s]!;

@@ -364,6 +364,7 @@ export class ShardServer {
     const stateWire = {
       notOwned: shardPb.ShardState.SHARD_NOT_OWNED, serving: shardPb.ShardState.SHARD_SERVING,
       pulling: shardPb.ShardState.SHARD_PULLING, handoff: shardPb.ShardState.SHARD_HANDOFF, gc: shardPb.ShardState.SHARD_GC,
+      held: shardPb.ShardState.SHARD_HELD,
     } as const;
     return {
       gid: this.opts.gid,

@@ -150,7 +150,8 @@ export interface ServingProgress {
 /** Shard state names as in Status replies. */
 export const shardStateName = (s: number | null | undefined): string =>
   ({ [ShardState.SHARD_NOT_OWNED]: "notOwned", [ShardState.SHARD_SERVING]: "serving", [ShardState.SHARD_PULLING]: "pulling",
-    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc" } as Record<number, string>)[s ?? 0] ?? `state${s}`;
+    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc",
+    [ShardState.SHARD_HELD]: "held" } as Record<number, string>)[s ?? 0] ?? `state${s}`;
 
 /** gid -> owned shards of a config (every gid of the config, sorted). */
 export function shardMapOf(cfg: Config): Map<number, number[]> {

@@ -372,7 +372,8 @@ export namespace shardkv {
             SHARD_SERVING = 1,
             SHARD_PULLING = 2,
             SHARD_HANDOFF = 3,
-            SHARD_GC = 4
+            SHARD_GC = 4,
+            SHARD_HELD = 5
         }
 
         interface IShardMeta extends shardkv.kv.ShardMeta.$Properties {

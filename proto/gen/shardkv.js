@@ -2848,6 +2848,7 @@ export const shardkv = $root.shardkv = (() => {
          * @property {number} SHARD_PULLING=2 SHARD_PULLING value
          * @property {number} SHARD_HANDOFF=3 SHARD_HANDOFF value
          * @property {number} SHARD_GC=4 SHARD_GC value
+         * @property {number} SHARD_HELD=5 SHARD_HELD value
          */
         kv.ShardState = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -2856,6 +2857,7 @@ export const shardkv = $root.shardkv = (() => {
             values[valuesById[2] = "SHARD_PULLING"] = 2;
             values[valuesById[3] = "SHARD_HANDOFF"] = 3;
             values[valuesById[4] = "SHARD_GC"] = 4;
+            values[valuesById[5] = "SHARD_HELD"] = 5;
             return values;
         })();
 

@@ -562,4 +562,23 @@ describe("RocksShardStateMachine", () => {
     const stats = await again.shardStats();
     expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
   });
+
+  it("Status shows a shard frozen for an aborted join as held (with its keys), then serving when the abort config returns it", async () => {
+    const d = driver(await open("held"));
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [k] = keysOf(2, 1) as [string];
+    expect((await d.write(clientA, 1, [put(k, "kept")])).ok).toBe(true);
+    // Config 2: group 7 joins and gets shards 2 and 3; config 3 aborts that join.
+    await d.apply({ kind: "reconfigure", config: config(2, [1, 1, 7, 7]) });
+    const aborted = { gid: g(7), joinNum: cn(2), abortNum: cn(3) };
+    for (const shard of [2, 3]) {
+      expect(await d.apply({ kind: "abortHandoff", configNum: cn(2), shard: sh(shard), aborted })).toEqual([{ kind: "abortHandoff", accepted: true }]);
+    }
+    const held = (await d.sm.shardStats())[2]!;
+    expect(held).toMatchObject({ shard: 2, state: "held", configNum: 2, keys: 1, bytes: k.length + "kept".length });
+    const c3: Config = { ...config(3, [1, 1, 1, 1]), abortedJoins: [aborted] };
+    expect(await d.apply({ kind: "reconfigure", config: c3 })).toEqual([{ kind: "reconfigure", accepted: true }]);
+    expect((await d.sm.shardStats())[2]).toMatchObject({ shard: 2, state: "serving", configNum: 3, keys: 1 });
+    expect(dec(await d.sm.get(sh(2), enc(k)))).toBe("kept");
+  });
 });
