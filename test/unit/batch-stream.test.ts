@@ -1,6 +1,7 @@
 /**
  * The ShardKV.Batch stream end to end in one process: client/batch-channel.ts (BatchChannel)
- * against a real grpc.Server on loopback running shard-server/batch-stream.ts (serveBatch)
+ * against a real grpc.Server on loopback running shard-server/batch-stream.ts (serveBatch, through
+ * shard-server/grpc-service.ts's gRPC adapter serveGrpcBatch)
  * over scripted handlers. Covers coalescing per turn, splitting at batchSendBytesMax, typed
  * errors in messages, deadlines, a stopping or stopped server, a closed channel, malformed
  * requests and the per-request failpoints.
@@ -17,7 +18,8 @@ import { fromWireError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
 import { realClock, realRng } from "../../common/real-env";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
-import { batchReplyBytesMax, serveBatch, type BatchCall } from "../../shard-server/batch-stream";
+import { batchReplyBytesMax } from "../../shard-server/batch-stream";
+import { serveGrpcBatch, type BatchCall } from "../../shard-server/grpc-service";
 import { waitFor } from "../lib/wait";
 
 type GetReq = kvpb.kv.GetRequest;
@@ -64,7 +66,7 @@ class FakeServer {
       batch: (call: BatchCall) => {
         call.on("data", (m: kvpb.kv.BatchRequest) => f.messages.push(m));
         call.on("end", () => f.streamsEnded++);
-        f.stops.push(serveBatch(call, {
+        f.stops.push(serveGrpcBatch(call, {
           get: (req) => (f.gets.push(req), f.onGet(req)),
           write: (req) => (f.writes.push(req), f.onWrite(req)),
           describe: (e) => e,
