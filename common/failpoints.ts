@@ -267,3 +267,24 @@ export const failpointFlagsUsage = `  --failpoints SPEC   test only: serve the A
                       SPEC is "on" or an initial spec like drop-request=0.1,delay=27
                       (or $${failpointsEnvVar}); refused in the production profile
   --profile P         ${profiles.join(" or ")} (default development; or $${profileEnvVar})`;
+
+/**
+ * Runs one request received on a multiplexing stream and hands its outcome to `done`, with
+ * the unary rules applied when `fp` is set: drop-request never runs it and never answers
+ * (the client times it out), delay runs it later, drop-reply runs it and loses the answer.
+ */
+export function streamedRequest<T>(fp: Failpoints | undefined, exec: () => Promise<T>, done: (r: PromiseSettledResult<T>) => void): void {
+  const run = (): void => {
+    exec().then(
+      (value) => {
+        if (!fp?.dropReply()) done({ status: "fulfilled", value });
+      },
+      (reason: unknown) => {
+        if (!fp?.dropReply()) done({ status: "rejected", reason });
+      },
+    );
+  };
+  if (fp === undefined) return run();
+  if (fp.dropRequest()) return;
+  fp.delayed(run);
+}

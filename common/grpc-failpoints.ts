@@ -20,7 +20,7 @@
  * Client-streaming and bidirectional methods are passed through untouched: the Raft transport
  * has its own failpoints (raft/transport/failpoint-transport.ts), and a stream that multiplexes
  * requests (ShardKV.Batch) applies the same rules per request with failpointStreamCut and
- * streamedRequest.
+ * common/failpoints.ts's streamedRequest.
  *
  * Sending side (failpointClientOptions): every call carries `shardkv-from` = this daemon's
  * listen address, and a call to a cut peer fails at once with UNAVAILABLE without touching
@@ -93,27 +93,6 @@ export function failpointStreamCut(fp: Failpoints | undefined, metadata: grpc.Me
   if (fp === undefined) return undefined;
   const from = senderOf(metadata);
   return fp.isCut(from) ? cutError(fp, from!) : undefined;
-}
-
-/**
- * Runs one request received on a multiplexing stream and hands its outcome to `done`, with
- * the unary rules applied when `fp` is set: drop-request never runs it and never answers
- * (the client times it out), delay runs it later, drop-reply runs it and loses the answer.
- */
-export function streamedRequest<T>(fp: Failpoints | undefined, exec: () => Promise<T>, done: (r: PromiseSettledResult<T>) => void): void {
-  const run = (): void => {
-    exec().then(
-      (value) => {
-        if (!fp?.dropReply()) done({ status: "fulfilled", value });
-      },
-      (reason: unknown) => {
-        if (!fp?.dropReply()) done({ status: "rejected", reason });
-      },
-    );
-  };
-  if (fp === undefined) return run();
-  if (fp.dropRequest()) return;
-  fp.delayed(run);
 }
 
 /**

@@ -11,22 +11,25 @@
  * `batchReplyBytesMax` of values each). A server that is stopping acknowledges nothing more
  * and ends its streams, so clients retry elsewhere at once.
  *
- * Failpoints (docs/failpoints.md) apply per request, as to a unary call: a stream from a cut
- * peer fails at once; drop-request loses a request before it runs (the client times it out),
- * delay starts it later, drop-reply runs it and loses its answer.
+ * No transport in it: the stream is a `BatchServerStream` (what is sent) and the returned
+ * `BatchSession` (what arrives), and "the same turn" ends when `defer` runs its callback. The
+ * daemon's gRPC adapter is shard-server/grpc-service.ts (`serveGrpcBatch`, with the failpoint
+ * cut of a stream from a cut peer); the simulator's is test/sim/sim-client-transport.ts, on
+ * virtual time.
+ *
+ * Failpoints (docs/failpoints.md) apply per request, as to a unary call: drop-request loses a
+ * request before it runs (the client times it out), delay starts it later, drop-reply runs it
+ * and loses its answer.
  */
-import type * as grpc from "@grpc/grpc-js";
-import { InvalidArgumentError, StoppedError } from "../common/errors";
-import type { Failpoints } from "../common/failpoints";
-import { failpointStreamCut, streamedRequest } from "../common/grpc-failpoints";
-import { toServiceError, toWireError } from "../common/grpc-errors";
-import { nextTurn } from "../common/real-env";
-import type { shardkv } from "../proto/gen/shardkv.js";
+import { InvalidArgumentError, type ShardKVError, StoppedError } from "../common/errors";
+import { type Failpoints, streamedRequest } from "../common/failpoints";
 import { kvStreamBatchBytesMax } from "../common/limits";
+import { nextTurn } from "../common/real-env";
+import { toWireError } from "../common/wire-errors";
+import type { shardkv } from "../proto/gen/shardkv.js";
 
 type Request = shardkv.kv.BatchRequest.IRequest;
 type Response = shardkv.kv.BatchResponse.IResponse;
-export type BatchCall = grpc.ServerDuplexStream<shardkv.kv.BatchRequest, shardkv.kv.BatchResponse.$Properties>;
 
 /** Value bytes per answer message: larger turns are split over several messages. */
 export const batchReplyBytesMax = kvStreamBatchBytesMax;
@@ -47,30 +50,65 @@ export interface BatchHandlers {
   stopping(): boolean;
 }
 
-/**
- * Serves one Batch stream until the client ends it or `stop` is called. Returns `stop`;
- * `onClosed` runs once when the stream is done either way.
- */
-export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | undefined, onClosed: () => void = () => undefined): () => void {
+/** What serveBatch needs of one Batch stream to send on it, whatever carries it. */
+export interface BatchServerStream {
+  /**
+   * Sends one answer message. false: the transport's buffer is full; nothing more is sent
+   * until the session's `drained` is called (later answers wait, in order).
+   */
+  write(msg: shardkv.kv.BatchResponse.$Properties): boolean;
+  /** Ends the stream normally (status OK). */
+  end(): void;
+  /** Ends the stream with a typed error (the client's stream fails with it). */
+  fail(e: ShardKVError): void;
+}
+
+/** What arrives on one Batch stream: the transport calls these. */
+export interface BatchSession {
+  /** One request message. */
+  receive(msg: shardkv.kv.BatchRequest): void;
+  /** The client half-closed: it has given up what it still had in flight. */
+  clientEnded(): void;
+  /** The stream is gone (cancelled by the client, broken): nothing more can be sent. */
+  closed(): void;
+  /** The transport's buffer has room again (after a `write` that returned false). */
+  drained(): void;
+  /** The server is stopping: sends what is ready, then fails the stream with StoppedError. */
+  stop(): void;
+}
+
+export interface BatchSessionOptions {
+  /** Per-request failpoints (daemons with --failpoints); undefined: off. */
+  readonly failpoints?: Failpoints;
+  /** Runs `fn` once the current turn's answers are all queued. Default: the next macrotask. */
+  readonly defer?: (fn: () => void) => void;
+  /** Runs once when the stream is done either way. */
+  readonly onClosed?: () => void;
+}
+
+/** Serves one Batch stream over `stream` until the client ends it, it breaks, or `stop`. */
+export function serveBatch(stream: BatchServerStream, h: BatchHandlers, opts: BatchSessionOptions = {}): BatchSession {
+  const fp = opts.failpoints;
+  const defer = opts.defer ?? nextTurn;
   let closed = false;
   let out: Response[] = [];
   let outBytes = 0;
   let flushing = false;
+  /** Sealed answer messages waiting for the transport's buffer to drain, in order. */
+  const waiting: shardkv.kv.BatchResponse.$Properties[] = [];
+  let blocked = false;
 
-  const cut = failpointStreamCut(fp, call.metadata);
-  if (cut) {
-    call.emit("error", cut);
-    onClosed();
-    return () => undefined;
-  }
-
+  const send = (msg: shardkv.kv.BatchResponse.$Properties): void => {
+    if (blocked) waiting.push(msg);
+    else if (!stream.write(msg)) blocked = true;
+  };
   const flush = (): void => {
     flushing = false;
     if (closed || out.length === 0) return;
     const responses = out;
     out = [];
     outBytes = 0;
-    call.write({ responses });
+    send({ responses });
   };
   const answer = (r: Response, bytes: number): void => {
     if (closed) return;
@@ -79,7 +117,7 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
     outBytes += bytes;
     if (!flushing) {
       flushing = true;
-      nextTurn(flush);
+      defer(flush);
     }
   };
   const fail = (requestId: number, e: unknown): void => answer({ requestId, error: toWireError(h.describe(e)) }, 0);
@@ -104,28 +142,35 @@ export function serveBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | u
     });
   };
 
-  call.on("data", (msg: shardkv.kv.BatchRequest) => {
-    if (closed) return;
-    for (const req of msg.requests) run(req);
-  });
   const close = (): void => {
     if (closed) return;
     closed = true;
-    onClosed();
+    opts.onClosed?.();
   };
-  call.on("end", () => {
-    // The client half-closed: it has given up whatever it still had in flight (its close()
-    // fails those locally), so nothing more will be read: end ours.
-    if (!closed) call.end();
-    close();
-  });
-  call.on("cancelled", close);
-  call.on("error", close);
-  return () => {
-    if (closed) return;
-    flush();
-    close();
-    call.emit("error", toServiceError(new StoppedError("shard server")));
+  return {
+    receive: (msg) => {
+      if (closed) return;
+      for (const req of msg.requests) run(req);
+    },
+    clientEnded: () => {
+      // The client half-closed: it has given up whatever it still had in flight (its close()
+      // fails those locally), so nothing more will be read: end ours.
+      if (!closed) stream.end();
+      close();
+    },
+    closed: close,
+    drained: () => {
+      if (closed) return;
+      blocked = false;
+      while (!blocked && waiting.length > 0) blocked = !stream.write(waiting.shift()!);
+    },
+    stop: () => {
+      if (closed) return;
+      flush();
+      // Stopping is final: what is ready goes to the transport's buffer regardless of room.
+      for (const msg of waiting.splice(0)) stream.write(msg);
+      close();
+      stream.fail(new StoppedError("shard server"));
+    },
   };
 }
-

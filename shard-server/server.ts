@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Clock, Logger } from "../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
+import { InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
@@ -52,13 +52,15 @@ import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
-import { serveBatch } from "./batch-stream";
-import { opResultToWire, shardChunkToWire, shardPb, writeFromWire } from "./codec";
+import type { BatchHandlers } from "./batch-stream";
+import { shardChunkToWire, shardPb } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
+import { serveGrpcBatch } from "./grpc-service";
 import { shardKVService, type ShardKVImplementation } from "../proto/gen/shardkv-grpc";
 import { driverPeriodMs, MigrationDriver } from "./migration-driver";
 import { type ApplyResult, RocksShardStateMachine } from "./rocks-state";
 import { ShardService } from "./service";
+import { wireHandlers } from "./wire-handlers";
 import { migrationChunkBytesMax } from "../common/limits";
 import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
@@ -131,6 +133,8 @@ export class ShardServer {
   private soft: SoftState | undefined;
   private readonly driver: MigrationDriver;
   private readonly service: ShardService;
+  /** Get and Write in wire terms: the unary handlers and every Batch stream run them. */
+  private readonly handlers: BatchHandlers;
   private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
@@ -152,6 +156,7 @@ export class ShardServer {
   ) {
     this.ident = identity;
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => opts.peers.get(id) });
+    this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
@@ -446,8 +451,8 @@ export class ShardServer {
         );
       };
     return {
-      get: unary((s, req: shardkv.kv.GetRequest) => s.get(req)),
-      write: unary((s, req: shardkv.kv.WriteRequest) => s.write(req)),
+      get: unary((s, req: shardkv.kv.GetRequest) => s.handlers.get(req)),
+      write: unary((s, req: shardkv.kv.WriteRequest) => s.handlers.write(req)),
       deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
       status: unary((s) => s.status()),
       identify: unary(async (s) => s.identify()),
@@ -471,15 +476,10 @@ export class ShardServer {
   }
 
   private serveBatch(call: Parameters<ShardKVImplementation["batch"]>[0]): void {
-    // onClosed may run before serveBatch returns (a stream refused at once).
+    // onClosed may run before serveGrpcBatch returns (a stream refused at once).
     let stop: (() => void) | undefined;
     let closed = false;
-    stop = serveBatch(call, {
-      get: (req) => this.get(req),
-      write: (req) => this.write(req),
-      describe: (e) => this.describeFailure(e),
-      stopping: () => this.stopping !== undefined,
-    }, this.opts.failpoints, () => {
+    stop = serveGrpcBatch(call, this.handlers, this.opts.failpoints, () => {
       closed = true;
       if (stop) this.batchStreams.delete(stop);
     });
@@ -487,19 +487,8 @@ export class ShardServer {
   }
 
   private describeFailure(e: unknown): unknown {
-    if (e instanceof NotLeaderError && !e.leaderAddress) return new NotLeaderError(e.leaderHint, this.opts.peers.get(e.leaderHint));
     if (!(e instanceof ShardKVError)) this.opts.logger.warn(`g${this.opts.gid} n${this.opts.id}: request failed: ${(e as Error)?.stack ?? e}`);
-    return e;
-  }
-
-  private async get(req: shardkv.kv.GetRequest): Promise<shardkv.kv.GetReply.$Properties> {
-    const v = await this.service.get(req.key ?? none);
-    return v === undefined ? { found: false, value: none } : { found: true, value: v };
-  }
-
-  private async write(req: shardkv.kv.WriteRequest): Promise<shardkv.kv.WriteReply.$Properties> {
-    const results = await this.service.write(writeFromWire(req));
-    return { results: results.map(opResultToWire) };
+    return this.service.describeFailure(e);
   }
 
   private async deleteShard(req: shardkv.kv.DeleteShardRequest): Promise<shardkv.kv.DeleteShardReply.$Properties> {

@@ -73,6 +73,15 @@ export class ShardService {
     if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
   }
 
+  /**
+   * `e` as a client is answered: a NotLeaderError without an address (the Raft node's own)
+   * gets the leader's address; anything else is unchanged.
+   */
+  describeFailure(e: unknown): unknown {
+    if (e instanceof NotLeaderError && !e.leaderAddress) return new NotLeaderError(e.leaderHint, this.d.address(e.leaderHint));
+    return e;
+  }
+
   /** A linearizable read of `key` (undefined: absent). */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     checkLimit("key", "key", key.length, keyBytesMax);

@@ -28,6 +28,10 @@ export interface CallOptions {
   readonly timeoutMs: number;
   /** Whether the caller (a process) is still alive to receive a reply. */
   readonly callerAlive?: () => boolean;
+  /** The error of a call that got no reply in time (default: TimeoutError of `timeoutMs`). */
+  readonly timeoutError?: () => Error;
+  /** The error of a call to a process that is down (default: StoppedError "connection refused"). */
+  readonly refusedError?: () => Error;
 }
 
 export class SimRpcNet {
@@ -59,17 +63,25 @@ export class SimRpcNet {
     return [...this.isolated].sort().join(",");
   }
 
-  private cut(from: string, to: string): boolean {
+  /** The endpoint registered at `address`, if any. */
+  endpoint<S>(address: string): RpcEndpoint<S> | undefined {
+    return this.endpoints.get(address) as RpcEndpoint<S> | undefined;
+  }
+
+  /** Whether messages between `from` and `to` are cut (either is isolated). */
+  cut(from: string, to: string): boolean {
     return this.isolated.size > 0 && (this.isolated.has(from) || this.isolated.has(to));
   }
 
-  private delay(): number {
+  /** A seeded one-way delay of one message (ms). */
+  delay(): number {
     const f = this.faults;
     if (f.longDelayRate > 0 && this.rng.bool(f.longDelayRate)) return this.rng.range(f.delayMaxMs, Math.max(f.delayMaxMs, f.longDelayMs));
     return this.rng.range(f.delayMinMs, f.delayMaxMs);
   }
 
-  private lost(from: string, to: string): boolean {
+  /** Whether one message from `from` to `to` is lost (a cut or a seeded drop; counted in stats). */
+  lost(from: string, to: string): boolean {
     if (this.cut(from, to)) {
       this.stats.cut++;
       return true;
@@ -79,6 +91,13 @@ export class SimRpcNet {
       return true;
     }
     return false;
+  }
+
+  /** Whether one request is duplicated (a seeded draw; counted in stats). */
+  duplicate(): boolean {
+    if (!(this.faults.dupRate > 0 && this.rng.bool(this.faults.dupRate))) return false;
+    this.stats.duplicated++;
+    return true;
   }
 
   /**
@@ -93,7 +112,7 @@ export class SimRpcNet {
         if (settled) return;
         settled = true;
         this.stats.timeouts++;
-        reject(new TimeoutError(`${what} at ${to}`, opts.timeoutMs));
+        reject(opts.timeoutError?.() ?? new TimeoutError(`${what} at ${to}`, opts.timeoutMs));
       });
       const reply = (ok: boolean, v: unknown, gen: number, ep: RpcEndpoint<unknown>): void => {
         if (ep.generation() !== gen) return; // the server died: its reply with it
@@ -124,7 +143,7 @@ export class SimRpcNet {
             if (settled) return;
             settled = true;
             cancel();
-            reject(new StoppedError(`${to} (connection refused)`));
+            reject(opts.refusedError?.() ?? new StoppedError(`${to} (connection refused)`));
           });
           return;
         }
@@ -137,8 +156,7 @@ export class SimRpcNet {
         }
         p.then((v) => reply(true, v, gen, ep), (e) => reply(false, e, gen, ep));
       };
-      const copies = this.faults.dupRate > 0 && this.rng.bool(this.faults.dupRate) ? 2 : 1;
-      if (copies === 2) this.stats.duplicated++;
+      const copies = this.duplicate() ? 2 : 1;
       for (let c = 0; c < copies; c++) {
         if (this.lost(from, to)) continue;
         this.clock.after(this.delay(), arrive);

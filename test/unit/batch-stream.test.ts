@@ -1,9 +1,11 @@
 /**
  * The ShardKV.Batch stream end to end in one process: client/batch-channel.ts (BatchChannel)
- * against a real grpc.Server on loopback running shard-server/batch-stream.ts (serveBatch)
+ * against a real grpc.Server on loopback running shard-server/batch-stream.ts (serveBatch, through
+ * shard-server/grpc-service.ts's gRPC adapter serveGrpcBatch)
  * over scripted handlers. Covers coalescing per turn, splitting at batchSendBytesMax, typed
  * errors in messages, deadlines, a stopping or stopped server, a closed channel, malformed
- * requests and the per-request failpoints.
+ * requests and the per-request failpoints. Then serveBatch alone, over a scripted stream: its
+ * turns come from the `defer` given, and answers wait while the stream reports back-pressure.
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,7 +19,8 @@ import { fromWireError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
 import { realClock, realRng } from "../../common/real-env";
 import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
-import { batchReplyBytesMax, serveBatch, type BatchCall } from "../../shard-server/batch-stream";
+import { batchReplyBytesMax, serveBatch } from "../../shard-server/batch-stream";
+import { serveGrpcBatch, type BatchCall } from "../../shard-server/grpc-service";
 import { waitFor } from "../lib/wait";
 
 type GetReq = kvpb.kv.GetRequest;
@@ -64,7 +67,7 @@ class FakeServer {
       batch: (call: BatchCall) => {
         call.on("data", (m: kvpb.kv.BatchRequest) => f.messages.push(m));
         call.on("end", () => f.streamsEnded++);
-        f.stops.push(serveBatch(call, {
+        f.stops.push(serveGrpcBatch(call, {
           get: (req) => (f.gets.push(req), f.onGet(req)),
           write: (req) => (f.writes.push(req), f.onWrite(req)),
           describe: (e) => e,
@@ -308,3 +311,83 @@ describe("ShardKV.Batch: BatchChannel against serveBatch", () => {
     expect(srv.gets).toHaveLength(1);
   });
 });
+
+describe("serveBatch without a transport", () => {
+  /** A stream that records what is sent and reports back-pressure while `full`. */
+  function scripted() {
+    const sent: kvpb.kv.BatchResponse.$Properties[] = [];
+    const failed: unknown[] = [];
+    let ended = 0;
+    const s = { full: false, sent, failed, ended: () => ended };
+    const stream = {
+      write: (m: kvpb.kv.BatchResponse.$Properties) => (sent.push(m), !s.full),
+      end: () => void ended++,
+      fail: (e: unknown) => void failed.push(e),
+    };
+    return { s, stream };
+  }
+  const ids = (m: kvpb.kv.BatchResponse.$Properties) => (m.responses ?? []).map((r) => r.requestId);
+  const request = (requestId: number) => ({ requestId, get: { key: enc(`k${requestId}`) } }) as kvpb.kv.BatchRequest.IRequest;
+  const handlers = { get: (req: GetReq) => Promise.resolve({ found: true, value: req.key }), write: () => Promise.reject(new Error("no writes")), describe: (e: unknown) => e, stopping: () => false };
+  /** Lets the handlers' promises settle. */
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+
+  it("answers of one turn leave as one message when `defer` runs; while the stream is full they wait, in order, for drained", async () => {
+    const { s, stream } = scripted();
+    const turns: (() => void)[] = [];
+    let closed = 0;
+    const session = serveBatch(stream, handlers, { defer: (fn) => void turns.push(fn), onClosed: () => closed++ });
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(1), request(2)] }));
+    await settle();
+    expect(s.sent).toHaveLength(0);
+    expect(turns).toHaveLength(1);
+    s.full = true;
+    turns.shift()!();
+    expect(s.sent.map(ids)).toEqual([[1, 2]]);
+    // The stream is full: the next turns' answers are held.
+    for (const id of [3, 4]) {
+      session.receive(kvpb.kv.BatchRequest.create({ requests: [request(id)] }));
+      await settle();
+      turns.shift()!();
+    }
+    expect(s.sent.map(ids)).toEqual([[1, 2]]);
+    s.full = false;
+    session.drained();
+    expect(s.sent.map(ids)).toEqual([[1, 2], [3], [4]]);
+    expect(s.sent[1]!.responses![0]!.get!.value).toEqual(enc("k3"));
+    // Stopping sends what is ready even into a full stream, then fails the stream.
+    s.full = true;
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(5)] }));
+    await settle();
+    session.stop();
+    expect(s.sent.map(ids)).toEqual([[1, 2], [3], [4], [5]]);
+    expect(s.failed).toHaveLength(1);
+    expect(s.failed[0]).toBeInstanceOf(StoppedError);
+    expect(closed).toBe(1);
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(6)] }));
+    await settle();
+    expect(turns).toHaveLength(1);
+    turns.shift()!();
+    expect(s.sent).toHaveLength(4);
+  });
+
+  it("the client's half-close ends the stream; held answers are dropped", async () => {
+    const { s, stream } = scripted();
+    const turns: (() => void)[] = [];
+    const session = serveBatch(stream, handlers, { defer: (fn) => void turns.push(fn) });
+    s.full = true;
+    for (const id of [1, 2]) {
+      session.receive(kvpb.kv.BatchRequest.create({ requests: [request(id)] }));
+      await settle();
+      turns.shift()!();
+    }
+    session.clientEnded();
+    session.drained();
+    expect(s.sent.map(ids)).toEqual([[1]]);
+    expect(s.ended()).toBe(1);
+    expect(s.failed).toHaveLength(0);
+  });
+});
+

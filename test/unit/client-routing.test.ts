@@ -23,7 +23,7 @@ import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { connect as natsConnect } from "nats";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
-import { serveBatch, type BatchCall } from "../../shard-server/batch-stream";
+import { serveGrpcBatch, type BatchCall } from "../../shard-server/grpc-service";
 
 type WriteReq = kvpb.kv.WriteRequest;
 type GetReq = kvpb.kv.GetRequest;
@@ -139,7 +139,7 @@ class FakeKvServer {
       get: unary((req: GetReq) => f.handleGet(req)),
       write: unary((req: WriteReq) => f.handleWrite(req)),
       // The client's path: the server's own Batch stream module over these handlers.
-      batch: (call: BatchCall) => serveBatch(call, {
+      batch: (call: BatchCall) => serveGrpcBatch(call, {
         get: (req) => f.handleGet(req),
         write: (req) => f.handleWrite(req),
         describe: (e) => e,
