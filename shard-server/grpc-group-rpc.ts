@@ -7,15 +7,23 @@ import { AttemptTimer } from "../common/attempt-timer";
 import type { ConfigNum, ShardId } from "../common/ids";
 import { ShardKVError, TimeoutError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
-import { wallClockMs } from "../common/real-env";
+import { realClock, wallClockMs } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
 import { shardChunkFromWire } from "./codec";
 import { shardKVStub, type ShardKVStub } from "./grpc-service";
 import type { GroupRpc, PullRequest, PullStream } from "./migration-driver";
 import type { ShardChunkIn } from "./types";
 
-/** Deadline of one PullShard stream. */
+/** Deadline of one PullShard stream (a longer pull is resumed after its last key inserted). */
 export const pullDeadlineMs = 120_000;
+/**
+ * The longest wait for the next message of a PullShard stream while the driver waits for it:
+ * a request lost on the way (or a source that stopped answering) ends the stream here with a
+ * TimeoutError, and the driver resumes the pull after the last key inserted, instead of after
+ * the whole stream's deadline. The time the driver itself spends between two reads (pacing
+ * under the migration rate, proposing the chunk) does not count.
+ */
+export const pullIdleMsDefault = 5000;
 /**
  * The longest deadline of one DeleteShard call. A call's own deadline follows the answers
  * seen (common/attempt-timer.ts: a few round trips, at least 200 ms), doubled per further
@@ -35,8 +43,14 @@ export class GrpcGroupRpc implements GroupRpc {
   /** Per shard with a delete outstanding: its calls that timed out in a row (at most one entry per shard). */
   private readonly deleteTimeouts = new Map<ShardId, number>();
 
-  /** `clientOptions`: extra gRPC client options per address (a daemon's failpoint interceptor). */
-  constructor(private readonly clientOptions?: (address: string) => grpc.ClientOptions) {}
+  /**
+   * `clientOptions`: extra gRPC client options per address (a daemon's failpoint interceptor).
+   * `pullIdleMs`: see pullIdleMsDefault.
+   */
+  constructor(
+    private readonly clientOptions?: (address: string) => grpc.ClientOptions,
+    private readonly pullIdleMs = pullIdleMsDefault,
+  ) {}
 
   private stub(address: string): ShardKVStub {
     let s = this.stubs.get(address);
@@ -53,13 +67,28 @@ export class GrpcGroupRpc implements GroupRpc {
       { deadline: new Date(wallClockMs() + pullDeadlineMs) },
     );
     stream.on("error", () => {}); // surfaced by the iterator; cancel() ends it with CANCELLED
+    const idleMs = this.pullIdleMs;
     return {
       cancel: () => stream.cancel(),
       [Symbol.asyncIterator]: async function* (): AsyncGenerator<ShardChunkIn> {
-        try {
-          for await (const w of stream as AsyncIterable<shardkv.kv.ShardChunk>) yield shardChunkFromWire(w);
-        } catch (e) {
-          throw mapError(e);
+        const messages = (stream as AsyncIterable<shardkv.kv.ShardChunk>)[Symbol.asyncIterator]();
+        for (;;) {
+          let idle = false;
+          const cancelIdle = realClock.after(idleMs, () => {
+            idle = true;
+            stream.cancel();
+          });
+          let next: IteratorResult<shardkv.kv.ShardChunk>;
+          try {
+            next = await messages.next();
+          } catch (e) {
+            if (idle) throw new TimeoutError(`pull of shard ${req.shard} from ${address}`, idleMs, { reason: "no chunk arrived" });
+            throw mapError(e);
+          } finally {
+            cancelIdle();
+          }
+          if (next.done) return;
+          yield shardChunkFromWire(next.value);
         }
       },
     };
