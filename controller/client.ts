@@ -11,7 +11,7 @@ import { validateAddressList } from "../common/address";
 import {
   type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
-import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, TimeoutError } from "../common/errors";
+import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
@@ -21,13 +21,19 @@ import type { Config } from "./config";
 import { clientIdBytes, configFromWire } from "./codec";
 import { controllerStub, type ControllerStub } from "./grpc-service";
 import { joinCheckServerMs } from "./join-check";
+import { AttemptTimer } from "../common/attempt-timer";
 
 export interface ControllerClientOptions {
   /** Addresses ("host:port") of the controller replicas. */
   readonly controllers: readonly string[];
   /** Deadline of one operation, retries included. Default 10000 ms. */
   readonly deadlineMs?: number;
-  /** Deadline of one attempt against one replica. Default 2000 ms. */
+  /**
+   * The longest deadline of one attempt against one replica. Default 2000 ms. An attempt's
+   * own deadline follows the answers seen (common/attempt-timer.ts: a few round trips, at
+   * least 200 ms), doubled per further timeout in a row up to this, so a lost request or reply
+   * costs a few round trips, not the whole 2 s.
+   */
   readonly attemptMs?: number;
   readonly clock?: Clock;
   readonly rng?: Rng;
@@ -46,7 +52,7 @@ export class ControllerClient {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly deadlineMs: number;
-  private readonly attemptMs: number;
+  private readonly attempts: AttemptTimer;
 
   /**
    * Checks the addresses as shardctl does and the deadlines (TypeError or
@@ -58,7 +64,7 @@ export class ControllerClient {
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
     this.deadlineMs = opts.deadlineMs === undefined ? 10000 : checkMs("deadlineMs", opts.deadlineMs);
-    this.attemptMs = opts.attemptMs === undefined ? 2000 : checkMs("attemptMs", opts.attemptMs);
+    this.attempts = new AttemptTimer(opts.attemptMs === undefined ? 2000 : checkMs("attemptMs", opts.attemptMs));
   }
 
   get addresses(): readonly string[] {
@@ -88,21 +94,32 @@ export class ControllerClient {
     const end = this.clock.nowMs() + deadlineMs;
     let attempt = 0;
     let hops = 0;
+    let timedOut = 0;
     const failures = new ServerFailures(controllerNaming, this.opts.controllers);
     for (;;) {
       throwIfAborted(signal, what);
       if (this.clock.nowMs() >= end) throw failures.timeout(what, deadlineMs);
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
-      const fullMs = this.attemptMs + extraAttemptMs;
+      const fullMs = this.attempts.attemptMs(0, timedOut) + extraAttemptMs;
       const attemptMs = Math.min(fullMs, Math.max(1, end - this.clock.nowMs()));
       const deadline = new Date(wallClockMs() + attemptMs);
+      const sent = this.clock.nowMs();
+      // An answer, an error one too, is a round-trip sample; not one that includes the
+      // leader's join check (extraAttemptMs), which is not the network's time.
+      const answered = (): void => {
+        timedOut = 0;
+        if (extraAttemptMs === 0) this.attempts.observe(this.clock.nowMs() - sent);
+      };
       try {
         const r = await abortable(call(this.stub(target), deadline), signal, what);
+        answered();
         this.leader = target;
         return r;
       } catch (e) {
         if (e instanceof AbortError) throw e;
         const err = fromServiceError(e, `controller ${target}`);
+        if (err instanceof TimeoutError) timedOut++;
+        else if (!(err instanceof UnreachableError)) answered();
         if (err instanceof InvalidArgumentError) throw err;
         // An attempt cut short by the caller's deadline says nothing new: keep what the
         // servers answered before for the final message.

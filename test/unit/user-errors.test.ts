@@ -17,6 +17,9 @@ import { ManualClock } from "../lib/manual-clock";
 import { waitFor } from "../lib/wait";
 import type { GroupId } from "../../common/ids";
 import { realClock, wallClockMs } from "../../common/real-env";
+import { configToWire } from "../../controller/config-wire";
+import { initialConfig } from "../../controller/config";
+import { controllerService, type ControllerImplementation } from "../../proto/gen/controller-grpc";
 
 /** A loopback address where nothing listens (bound, then closed). */
 async function closedPort(): Promise<string> {
@@ -191,6 +194,48 @@ describe("back-pressure in the user's terms", () => {
       expect(e.message).not.toContain(limit);
       // The wire keeps the limit's name, so the client rebuilds the same error.
       expect([e.limit, e.max, e.value]).toEqual([limit, max, value]);
+    }
+  });
+});
+
+describe("ControllerClient attempt deadlines follow the answers", () => {
+  it("after a few answers an attempt gets a few round trips, not 2 s; a lost request is asked again with the same deadline, then doubled", async () => {
+    const server = new grpc.Server();
+    const budgets: number[] = [];
+    let drop = 0;
+    const impl: Partial<ControllerImplementation> = {
+      query: (call, cb) => {
+        const d = call.getDeadline();
+        budgets.push((d instanceof Date ? d.getTime() : Number(d)) - wallClockMs());
+        if (drop > 0) {
+          drop--;
+          return; // lost: no answer, the attempt times out
+        }
+        cb(null, { config: configToWire(initialConfig(4)), clusterId: "c" });
+      },
+    };
+    server.addService(controllerService, impl as ControllerImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const c = new ControllerClient({ controllers: [`127.0.0.1:${port}`], deadlineMs: 30_000 });
+    try {
+      for (let i = 0; i < 10; i++) await c.query();
+      // Before the first answer: the initial 1 s (RFC 6298); after answers on loopback: the floor.
+      expect(budgets[0]).toBeGreaterThan(800);
+      expect(budgets[0]).toBeLessThanOrEqual(1000);
+      const sized = budgets[9]!;
+      expect(sized).toBeLessThan(600);
+      drop = 2;
+      budgets.length = 0;
+      expect((await c.query()).num).toBe(0);
+      // Three attempts: the lost one, its retry with the same deadline, then double.
+      expect(budgets).toHaveLength(3);
+      expect(budgets[1]! - budgets[0]!).toBeLessThan(100);
+      expect(budgets[2]! / budgets[1]!).toBeGreaterThan(1.7);
+      expect(budgets[2]!).toBeLessThan(2000);
+    } finally {
+      c.close();
+      server.forceShutdown();
     }
   });
 });
