@@ -29,6 +29,9 @@ export const transferContext = new TextEncoder().encode("transfer");
 
 type StepFn = (m: Message) => void;
 
+/** What only a leader sends: accepted from replicas outside this replica's configuration. */
+const leaderTraffic: ReadonlySet<Message["type"]> = new Set(["append", "heartbeat", "snapshot", "timeoutNow"]);
+
 export interface RaftInit {
   readonly hardState: HardState;
   readonly log: RaftLog;
@@ -267,8 +270,9 @@ export class Raft {
     if (m.from === this.id) return;
     // Messages from replicas outside the configuration are ignored, so a removed replica
     // coming back cannot disrupt the group (its campaigns go unheard), except a leader's
-    // traffic: a replica being added (or behind on the configuration) learns it from there.
-    if (!this.prs.has(m.from) && m.type !== "append" && m.type !== "heartbeat" && m.type !== "snapshot") return;
+    // traffic: a replica being added (or behind on the configuration) learns it from there,
+    // and a leader that removed itself hands over with timeoutNow.
+    if (!this.prs.has(m.from) && !leaderTraffic.has(m.type)) return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = bytesEqual(m.context, transferContext);
