@@ -271,8 +271,11 @@ export class Raft {
     // Messages from replicas outside the configuration are ignored, so a removed replica
     // coming back cannot disrupt the group (its campaigns go unheard), except a leader's
     // traffic: a replica being added (or behind on the configuration) learns it from there,
-    // and a leader that removed itself hands over with timeoutNow.
-    if (!this.prs.has(m.from) && !leaderTraffic.has(m.type)) return;
+    // and a leader that removed itself hands over with timeoutNow. A replica that knows no
+    // configuration yet (joining, nothing applied) has nothing to filter by and answers
+    // anyone: it may already be a voter in the candidate's configuration (always safe: Raft's
+    // vote rules do not depend on who asks).
+    if (!this.prs.has(m.from) && !leaderTraffic.has(m.type) && this.memberIds.length > 0) return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = bytesEqual(m.context, transferContext);
@@ -858,6 +861,11 @@ export class Raft {
     if (this.role !== "leader" || !isJoint(this.conf) || !this.conf.autoLeave) return;
     if (this.leadTransferee !== none || this.pendingConfIndex > this.log.applied || !this.committedInTerm()) return;
     this.proposeConfChange({ kind: "leaveJoint" });
+  }
+
+  /** The index from which the configuration in effect holds (a conf change's, or the snapshot's). */
+  get confIndex(): LogIndex {
+    return this.confHistory[this.confHistory.length - 1]!.index;
   }
 
   /** The configuration in effect at `index` (>= the latest snapshot's index). */

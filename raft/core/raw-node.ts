@@ -92,6 +92,11 @@ export class RawNode {
     return this.raft.conf;
   }
 
+  /** The index from which confState() holds (its conf change's index, or the snapshot's). */
+  confIndex(): LogIndex {
+    return this.raft.confIndex;
+  }
+
   /**
    * Records a snapshot the state machine took at `index` (<= applied) and compacts the log at
    * or below `compactIndex`. Returns the snapshot's meta (its term read from the log).
