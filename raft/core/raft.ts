@@ -154,6 +154,7 @@ export class Raft {
     // earlier terms counts as committed.
     this.appendEntries([{ type: "noop", data: emptyBytes }]);
     this.bcastAppend();
+    if (!isVoter(this.conf, this.id)) this.handOver();
   }
 
   private reset(t: Term): void {
@@ -210,6 +211,8 @@ export class Raft {
         return;
       }
       if (this.leadTransferee !== none) this.abortLeaderTransfer();
+      // A lame-duck leader tries again (maybe with another voter) every election timeout.
+      if (!isVoter(this.conf, this.id)) this.handOver();
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -230,10 +233,17 @@ export class Raft {
 
   // ---------------------------------------------------------------- elections
 
-  /** Starts an election if this replica may (not a leader; a voter: learners never campaign). */
+  /**
+   * Starts an election if this replica may: not a leader; a voter, or a replica removed from
+   * the configuration it applied (it may hold committed entries the voters lack, e.g. its own
+   * removal, and be the only one that can give them: it counts only the voters' votes and, if
+   * elected, hands over at once). Learners and replicas that know no configuration never
+   * campaign; voters ignore campaigns from replicas outside their configuration.
+   */
   hup(transfer: boolean): void {
     if (this.role === "leader") return;
-    if (!isVoter(this.conf, this.id)) return;
+    const removed = this.conf.voters.length > 0 && !this.memberIds.includes(this.id);
+    if (!isVoter(this.conf, this.id) && !removed) return;
     if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
     else this.campaign("vote", transfer);
   }
@@ -833,23 +843,30 @@ export class Raft {
     for (const id of [...this.prs.keys()]) if (!this.memberIds.includes(id)) this.prs.delete(id);
     if (this.role !== "leader") return;
     if (this.leadTransferee !== none && !isVoter(c, this.leadTransferee)) this.abortLeaderTransfer();
-    if (!isVoter(c, this.id)) {
-      this.stepDownRemoved();
-      return;
-    }
+    if (!isVoter(c, this.id)) this.handOver();
     if (this.maybeCommit()) this.bcastAppend();
     else for (const id of this.memberIds) if (id !== this.id && this.prs.get(id)!.match === 0) this.sendAppend(id, true);
   }
 
-  /** A leader removed from the voters: tell everyone the commit index, hand over, step down. */
-  private stepDownRemoved(): void {
-    this.bcastAppend();
+  /**
+   * A leader that is not a voter of its configuration (it removed itself, or a removed replica
+   * was elected to bring the others up to date: see hup) leads as a lame duck: it keeps
+   * replicating, refuses proposals (a transfer is in progress) and hands leadership to the
+   * most caught-up voter (timeoutNow once its log matches). Stepping down at once instead
+   * could leave the voters unaware that the removal committed, each needing the vote of a
+   * replica with a longer log that no longer campaigns (found by the simulator).
+   */
+  private handOver(): void {
     let best: NodeId = none;
     for (const id of allVoters(this.conf)) {
       if (best === none || this.prs.get(id)!.match > this.prs.get(best)!.match) best = id;
     }
-    if (best !== none && this.prs.get(best)!.match === this.log.lastIndex()) this.sendTimeoutNow(best);
-    this.becomeFollower(this.term, none);
+    if (best === none) return;
+    this.abortLeaderTransfer();
+    this.electionElapsed = 0;
+    this.leadTransferee = best;
+    if (this.prs.get(best)!.match === this.log.lastIndex()) this.sendTimeoutNow(best);
+    else this.sendAppend(best, true);
   }
 
   /**
