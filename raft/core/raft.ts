@@ -170,7 +170,9 @@ export class Raft {
     this.votes = new Map();
     const last = this.log.lastIndex();
     this.prs.clear();
-    for (const id of this.memberIds) {
+    // This replica always has its own progress, member or not (a removed replica elected to
+    // hand over leads without counting itself: the quorum functions count voters only).
+    for (const id of this.memberIds.includes(this.id) ? this.memberIds : [...this.memberIds, this.id]) {
       const pr = new Progress((last + 1) as LogIndex, this.cfg.inflightAppendsMax, this.cfg.inflightBytesMax);
       if (id === this.id) pr.match = last;
       this.prs.set(id, pr);
@@ -278,6 +280,7 @@ export class Raft {
   /** Handles one message from a peer (Raft §5.1 term rules first, then the role's handler). */
   stepMessage(m: Message): void {
     if (m.from === this.id) return;
+    const member = this.memberIds.includes(m.from);
     // Messages from replicas outside the configuration are ignored, so a removed replica
     // coming back cannot disrupt the group (its campaigns go unheard), except a leader's
     // traffic: a replica being added (or behind on the configuration) learns it from there,
@@ -285,7 +288,7 @@ export class Raft {
     // configuration yet (joining, nothing applied) has nothing to filter by and answers
     // anyone: it may already be a voter in the candidate's configuration (always safe: Raft's
     // vote rules do not depend on who asks).
-    if (!this.prs.has(m.from) && !leaderTraffic.has(m.type) && this.memberIds.length > 0) return;
+    if (!member && !leaderTraffic.has(m.type) && this.memberIds.length > 0) return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = bytesEqual(m.context, transferContext);
@@ -396,7 +399,7 @@ export class Raft {
 
   private stepLeader(m: Message): void {
     const pr = this.prs.get(m.from);
-    if (!pr) return; // no longer a member
+    if (!pr) return; // not a member
     switch (m.type) {
       case "appendResp":
         pr.recentActive = true;
@@ -840,7 +843,7 @@ export class Raft {
     for (const id of this.memberIds) {
       if (!this.prs.has(id)) this.prs.set(id, new Progress((last + 1) as LogIndex, this.cfg.inflightAppendsMax, this.cfg.inflightBytesMax));
     }
-    for (const id of [...this.prs.keys()]) if (!this.memberIds.includes(id)) this.prs.delete(id);
+    for (const id of [...this.prs.keys()]) if (id !== this.id && !this.memberIds.includes(id)) this.prs.delete(id);
     if (this.role !== "leader") return;
     if (this.leadTransferee !== none && !isVoter(c, this.leadTransferee)) this.abortLeaderTransfer();
     if (!isVoter(c, this.id)) this.handOver();

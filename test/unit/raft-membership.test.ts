@@ -17,6 +17,7 @@ import { makeRaftConfig } from "../../raft/core/config";
 import { jointCommittedIndex, jointVoteResult } from "../../raft/core/quorum";
 import { RawNode } from "../../raft/core/raw-node";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
+import { makeMessage } from "../../raft/core/types";
 import { seededRng } from "../lib/raft-network";
 
 const ids = (...xs: number[]) => xs as NodeId[];
@@ -157,5 +158,45 @@ describe("restart", () => {
   it("restores a joint configuration from a snapshot's meta, not from the bootstrap voters", () => {
     const snap: SnapshotMeta = { index: 3 as LogIndex, term: 1 as Term, voters: ids(1, 2, 4), votersOutgoing: ids(1, 2, 3), autoLeave: true };
     expect(start(3, snap, []).confState()).toEqual(afterJoint);
+  });
+});
+
+describe("a removed replica", () => {
+  it("may campaign, counts only the voters' votes, and if elected leads as a lame duck handing over", () => {
+    // Replica 1 applied a configuration {2,3} without itself (its removal), e.g. the voters
+    // did not learn that the removal committed and need its longer log.
+    const snap: SnapshotMeta = { index: 5 as LogIndex, term: 1 as Term, voters: ids(2, 3) };
+    const rn = new RawNode(makeRaftConfig({ id: 1 as NodeId, voters: ids(1, 2, 3), rng: seededRng(1) }), {
+      hardState: { term: 1 as Term, vote: 0 as NodeId, commit: 5 as LogIndex },
+      snapshot: snap, compacted: { index: 5 as LogIndex, term: 1 as Term }, entries: [], applied: 5 as LogIndex,
+    });
+    const take = () => {
+      const rd = rn.ready();
+      rn.advance(rd);
+      return rd.messages.map((m) => `${m.type}->${m.to}`);
+    };
+    const grant = (type: "preVoteResp" | "voteResp", from: number) =>
+      rn.step(makeMessage({ type, from: from as NodeId, to: 1 as NodeId, term: 2 as Term }));
+    rn.campaign();
+    expect(take()).toEqual(["preVote->2", "preVote->3"]);
+    grant("preVoteResp", 2);
+    expect(rn.status().role).toBe("preCandidate"); // its own vote does not count: 1 of {2,3}
+    grant("preVoteResp", 3);
+    expect(rn.status().role).toBe("candidate");
+    expect(take()).toEqual(["vote->2", "vote->3"]);
+    grant("voteResp", 2);
+    grant("voteResp", 3);
+    expect(rn.status().role).toBe("leader");
+    // Its noop goes out; it hands over to a voter and refuses proposals meanwhile.
+    expect(take()).toEqual(["append->2", "append->3"]);
+    expect(() => rn.propose([new Uint8Array([1])])).toThrow(/leadership transfer to node 2/);
+    // Its own durable copy of the noop does not commit it: 1 is no voter.
+    expect(rn.status().commit).toBe(5);
+    rn.step(makeMessage({ type: "appendResp", from: 2 as NodeId, to: 1 as NodeId, term: 2 as Term, index: 6 as LogIndex }));
+    expect(rn.status().commit).toBe(5); // 1 of {2,3}
+    rn.step(makeMessage({ type: "appendResp", from: 3 as NodeId, to: 1 as NodeId, term: 2 as Term, index: 6 as LogIndex }));
+    expect(rn.status().commit).toBe(6);
+    // 2 is caught up: it gets timeoutNow (after the commit index).
+    expect(take()).toContain("timeoutNow->2");
   });
 });
