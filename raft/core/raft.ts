@@ -197,6 +197,11 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0;
+      // No leader heard for an election timeout: forget it, also on a replica that may not
+      // campaign (a learner), else its lease on a dead leader would keep ignoring the
+      // campaigns a joint configuration needs its vote for (found by the simulator). A
+      // voter's campaign forgets it anyway.
+      this.lead = none;
       this.hup(false);
     }
   }

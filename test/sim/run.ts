@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
 import type { NodeId } from "../../common/ids";
 import type { StateMachine } from "../../raft/state-machine";
-import { isJoint, members, type ConfChange } from "../../raft/core/conf-change";
+import { describeConfState, isJoint, members, type ConfChange } from "../../raft/core/conf-change";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
 import { SimClient, SimCluster, type ClientConfig, type ClusterConfig } from "./cluster";
@@ -406,7 +406,7 @@ function describeCluster(cluster: SimCluster): string {
       continue;
     }
     const st = h.node.status();
-    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} values:${h.sm.values().length} ${JSON.stringify(st.progress)}`);
+    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} values:${h.sm.values().length} conf:${describeConfState(h.node.confState())}@${h.node.confIndex()} ${JSON.stringify(st.progress)}`);
   }
   return lines.join("\n");
 }
@@ -571,6 +571,7 @@ export class MembershipNemesis<S extends StateMachine<unknown>, R> {
     const at = leader.node!.confIndex();
     for (const id of mem) if (!this.memberSince.has(id)) this.memberSince.set(id, at);
     if (at > this.newest.index) this.newest = { index: at, members: mem };
+    c.trace(`membership view n${leader.id}: ${describeConfState(conf)} @${at}`);
     for (const id of [...c.ids]) {
       const since = this.memberSince.get(id);
       if (since !== undefined && since < this.newest.index && !this.newest.members.includes(id)) c.retire(id);
