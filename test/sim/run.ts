@@ -526,7 +526,7 @@ export class Nemesis<S extends StateMachine<unknown>, R> {
  * learner, promotes a learner, removes a voter (the leader too), or replaces a voter by a
  * learner in one joint change (promote + remove; the leader leaves joint by itself). Changes
  * land amid the Nemesis's crashes and partitions. A node removed by a committed change is
- * retired (taken down for good); refusals (a change pending, a lagging learner, no leader)
+ * retired (taken down for good) once every remaining member applied that change; refusals (a change pending, a lagging learner, no leader)
  * are expected and traced.
  */
 export class MembershipNemesis<S extends StateMachine<unknown>, R> {
@@ -572,7 +572,14 @@ export class MembershipNemesis<S extends StateMachine<unknown>, R> {
     for (const id of mem) if (!this.memberSince.has(id)) this.memberSince.set(id, at);
     if (at > this.newest.index) this.newest = { index: at, members: mem };
     c.trace(`membership view n${leader.id}: ${describeConfState(conf)} @${at}`);
-    for (const id of [...c.ids]) {
+    // A removed node is taken down only once every remaining member has applied its removal:
+    // before that, a voter unaware that the removal committed may still need its vote (or
+    // its log) to get anything done.
+    const applied = this.newest.members.every((id) => {
+      const h = c.handles.get(id);
+      return h?.alive === true && h.node !== undefined && h.node.confIndex() >= this.newest.index;
+    });
+    for (const id of applied ? [...c.ids] : []) {
       const since = this.memberSince.get(id);
       if (since !== undefined && since < this.newest.index && !this.newest.members.includes(id)) c.retire(id);
     }
