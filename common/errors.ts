@@ -135,6 +135,28 @@ export class RetryLaterError extends ShardKVError {
   }
 }
 
+/**
+ * A Raft membership change was refused because another one is not finished: one proposed and
+ * not yet applied (`pendingIndex` > `applied`), a joint configuration not yet left, or a new
+ * leader that has not committed an entry of its term. Nothing was proposed; retry once it
+ * is done.
+ */
+export class ConfChangeInProgressError extends RetryLaterError {
+  constructor(reason: string) {
+    super(`membership change refused: ${reason}`);
+  }
+}
+
+/**
+ * Promoting learner `node` was refused: its log (match index `match`) is not within the
+ * allowed lag of the leader's last index `last`. Nothing was proposed; retry once it caught up.
+ */
+export class LearnerLaggingError extends RetryLaterError {
+  constructor(readonly node: NodeId, readonly match: number, readonly last: number) {
+    super(`cannot promote learner ${node}: its log reaches index ${match}, the leader's ${last}; wait until it catches up`);
+  }
+}
+
 /** An unexpected server-side failure; the message says what. */
 export class InternalError extends ShardKVError {
   readonly code = "Internal";

@@ -33,20 +33,30 @@ function u(n: number | null | undefined, field: string): number {
   return v;
 }
 
+const entryTypeToWire: Record<EntryType, shardkv.raft.EntryType> = {
+  normal: pb.EntryType.ENTRY_NORMAL,
+  noop: pb.EntryType.ENTRY_NOOP,
+  confChange: pb.EntryType.ENTRY_CONF_CHANGE,
+};
+
 export function entryToWire(e: Entry): shardkv.raft.Entry.$Properties {
-  return { index: e.index, term: e.term, type: e.type === "noop" ? pb.EntryType.ENTRY_NOOP : pb.EntryType.ENTRY_NORMAL, data: e.data };
+  return { index: e.index, term: e.term, type: entryTypeToWire[e.type], data: e.data };
 }
 
 export function entryFromWire(e: shardkv.raft.Entry.$Properties): Entry {
   let type: EntryType;
   if (e.type === pb.EntryType.ENTRY_NOOP) type = "noop";
+  else if (e.type === pb.EntryType.ENTRY_CONF_CHANGE) type = "confChange";
   else if ((e.type ?? 0) === pb.EntryType.ENTRY_NORMAL) type = "normal";
   else throw new InvalidArgumentError("entry.type", `unknown entry type ${e.type}`);
   return { index: u(e.index, "entry.index") as LogIndex, term: u(e.term, "entry.term") as Term, type, data: e.data ?? emptyBytes };
 }
 
 export function snapshotMetaToWire(s: SnapshotMeta): shardkv.raft.SnapshotMeta.$Properties {
-  return { index: s.index, term: s.term, voters: [...s.voters] };
+  return {
+    index: s.index, term: s.term, voters: [...s.voters],
+    learners: [...(s.learners ?? [])], votersOutgoing: [...(s.votersOutgoing ?? [])], autoLeave: s.autoLeave === true,
+  };
 }
 
 /** Encodes the voter set the log store records (proto VoterSet). */
@@ -64,6 +74,9 @@ export function snapshotMetaFromWire(s: shardkv.raft.SnapshotMeta.$Properties): 
     index: u(s.index, "snapshot.index") as LogIndex,
     term: u(s.term, "snapshot.term") as Term,
     voters: (s.voters ?? []).map((v) => u(v, "snapshot.voters") as NodeId),
+    ...(s.learners && s.learners.length > 0 ? { learners: s.learners.map((v) => u(v, "snapshot.learners") as NodeId) } : {}),
+    ...(s.votersOutgoing && s.votersOutgoing.length > 0 ? { votersOutgoing: s.votersOutgoing.map((v) => u(v, "snapshot.votersOutgoing") as NodeId) } : {}),
+    ...(s.autoLeave ? { autoLeave: true } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
 import { LimitExceededError } from "../common/limits";
 import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
 import { describeMessage } from "./core/describe";
+import type { ConfChange, ConfState } from "./core/conf-change";
 import { RawNode } from "./core/raw-node";
 import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
 import type { LogState, LogStore } from "./storage/log-store";
@@ -279,6 +280,34 @@ export class RaftNode<R = unknown> {
   /** Asks the leader to hand leadership to `to`. */
   transferLeader(to: NodeId): void {
     this.withRaw(() => this.raw.transferLeader(to));
+  }
+
+  /**
+   * Proposes a membership change (raft/core/conf-change.ts): resolves with its log index once
+   * appended (the change takes effect when that entry is applied), or rejects with the core's
+   * typed error (NotLeader, ConfChangeInProgress, LearnerLagging, InvalidArgument, ...).
+   */
+  proposeConfChange(cc: ConfChange): Promise<LogIndex> {
+    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
+    return new Promise<LogIndex>((resolve, reject) => {
+      this.withRaw(() => {
+        try {
+          resolve(this.raw.proposeConfChange(cc));
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+  }
+
+  /** The configuration this replica has applied. */
+  confState(): ConfState {
+    return this.raw.confState();
+  }
+
+  /** The index from which confState() holds. */
+  confIndex(): LogIndex {
+    return this.raw.confIndex();
   }
 
   /** Forces an election on this replica now (operator action, tests). */

@@ -7,7 +7,8 @@ export namespace shardkv {
 
         enum EntryType {
             ENTRY_NORMAL = 0,
-            ENTRY_NOOP = 1
+            ENTRY_NOOP = 1,
+            ENTRY_CONF_CHANGE = 2
         }
 
         interface IEntry extends shardkv.raft.Entry.$Properties {
@@ -73,6 +74,9 @@ export namespace shardkv {
             index: number;
             term: number;
             voters: number[];
+            learners: number[];
+            votersOutgoing: number[];
+            autoLeave: boolean;
             static create(properties: shardkv.raft.SnapshotMeta.$Shape): shardkv.raft.SnapshotMeta & shardkv.raft.SnapshotMeta.$Shape;
             static create(properties?: shardkv.raft.SnapshotMeta.$Properties): shardkv.raft.SnapshotMeta;
             static encode(m: shardkv.raft.SnapshotMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -85,6 +89,9 @@ export namespace shardkv {
                 index?: (number|null);
                 term?: (number|null);
                 voters?: (number[]|null);
+                learners?: (number[]|null);
+                votersOutgoing?: (number[]|null);
+                autoLeave?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.SnapshotMeta.$Properties;

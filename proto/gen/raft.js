@@ -35,11 +35,13 @@ export const shardkv = $root.shardkv = (() => {
          * @enum {number}
          * @property {number} ENTRY_NORMAL=0 ENTRY_NORMAL value
          * @property {number} ENTRY_NOOP=1 ENTRY_NOOP value
+         * @property {number} ENTRY_CONF_CHANGE=2 ENTRY_CONF_CHANGE value
          */
         raft.EntryType = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "ENTRY_NORMAL"] = 0;
             values[valuesById[1] = "ENTRY_NOOP"] = 1;
+            values[valuesById[2] = "ENTRY_CONF_CHANGE"] = 2;
             return values;
         })();
 
@@ -483,6 +485,9 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [index] SnapshotMeta index
              * @property {number|null} [term] SnapshotMeta term
              * @property {Array.<number>|null} [voters] SnapshotMeta voters
+             * @property {Array.<number>|null} [learners] SnapshotMeta learners
+             * @property {Array.<number>|null} [votersOutgoing] SnapshotMeta votersOutgoing
+             * @property {boolean|null} [autoLeave] SnapshotMeta autoLeave
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -509,6 +514,8 @@ export const shardkv = $root.shardkv = (() => {
              */
             const SnapshotMeta = function (p) {
                 this.voters = [];
+                this.learners = [];
+                this.votersOutgoing = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -538,6 +545,30 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             SnapshotMeta.prototype.voters = $util.emptyArray;
+
+            /**
+             * SnapshotMeta learners.
+             * @member {Array.<number>} learners
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.learners = $util.emptyArray;
+
+            /**
+             * SnapshotMeta votersOutgoing.
+             * @member {Array.<number>} votersOutgoing
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.votersOutgoing = $util.emptyArray;
+
+            /**
+             * SnapshotMeta autoLeave.
+             * @member {boolean} autoLeave
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.autoLeave = false;
 
             /**
              * Creates a new SnapshotMeta instance using the specified properties.
@@ -578,6 +609,14 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.voters != null && m.voters.length) {
                     w.uint32(/* id 3, wireType 2 =*/26).uint64s(m.voters);
                 }
+                if (m.learners != null && m.learners.length) {
+                    w.uint32(/* id 4, wireType 2 =*/34).uint64s(m.learners);
+                }
+                if (m.votersOutgoing != null && m.votersOutgoing.length) {
+                    w.uint32(/* id 5, wireType 2 =*/42).uint64s(m.votersOutgoing);
+                }
+                if (m.autoLeave != null && $Object.hasOwnProperty.call(m, "autoLeave") && m.autoLeave !== false)
+                    w.uint32(/* id 6, wireType 0 =*/48).bool(m.autoLeave);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -652,6 +691,43 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.voters && m.voters.length))
                                 m.voters = [];
                             m.voters.push(r.uint64());
+                            continue;
+                        }
+                    case 4: {
+                            if (u === 2) {
+                                if (!(m.learners && m.learners.length))
+                                    m.learners = [];
+                                r.uint64s(m.learners);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.learners && m.learners.length))
+                                m.learners = [];
+                            m.learners.push(r.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (u === 2) {
+                                if (!(m.votersOutgoing && m.votersOutgoing.length))
+                                    m.votersOutgoing = [];
+                                r.uint64s(m.votersOutgoing);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.votersOutgoing && m.votersOutgoing.length))
+                                m.votersOutgoing = [];
+                            m.votersOutgoing.push(r.uint64());
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.autoLeave = v;
+                            else
+                                delete m.autoLeave;
                             continue;
                         }
                     }

@@ -10,7 +10,11 @@ import { raftEntryBytesMax } from "../../common/limits";
 export interface RaftConfig {
   /** This replica's id (>= 1). */
   readonly id: NodeId;
-  /** Every voting member of the group, including `id`. */
+  /**
+   * The voters a replica bootstraps with when it has no snapshot, including `id`; empty for a
+   * replica that joins an existing group (it learns the configuration from the leader's log
+   * or snapshot). Afterwards the configuration is the one the log applies (conf-change.ts).
+   */
   readonly voters: readonly NodeId[];
   /** A follower that hears no leader for a random time in [electionTicks, 2*electionTicks) campaigns. */
   readonly electionTicks: number;
@@ -38,6 +42,11 @@ export interface RaftConfig {
   readonly applyBytesMax: number;
   /** ReadIndex requests waiting on a leader (for the first commit of its term or a quorum). */
   readonly readIndexPendingMax: number;
+  /**
+   * A learner is promoted only if its match index is within this many entries of the
+   * leader's last index (else LearnerLaggingError). Default 1000.
+   */
+  readonly learnerLagEntriesMax: number;
   /** Seeded in the simulator, real in production: randomizes election timeouts. */
   readonly rng: Rng;
 }
@@ -54,6 +63,7 @@ export const raftDefaults = {
   uncommittedBytesMax: 64 << 20,
   applyBytesMax: 16 << 20,
   readIndexPendingMax: 4096,
+  learnerLagEntriesMax: 1000,
 } as const;
 
 export type RaftConfigInput = Pick<RaftConfig, "id" | "voters" | "rng"> & Partial<Omit<RaftConfig, "id" | "voters" | "rng">>;
@@ -62,7 +72,9 @@ export type RaftConfigInput = Pick<RaftConfig, "id" | "voters" | "rng"> & Partia
 export function makeRaftConfig(input: RaftConfigInput): RaftConfig {
   const c: RaftConfig = { ...raftDefaults, ...input };
   if (!Number.isSafeInteger(c.id) || c.id < 1) throw new InvalidArgumentError("id", `must be >= 1, got ${c.id}`);
-  if (!c.voters.includes(c.id)) throw new InvalidArgumentError("voters", `must include this replica ${c.id}, got [${c.voters.join(",")}]`);
+  if (c.voters.length > 0 && !c.voters.includes(c.id)) {
+    throw new InvalidArgumentError("voters", `must include this replica ${c.id} (or be empty to join a group), got [${c.voters.join(",")}]`);
+  }
   if (new Set(c.voters).size !== c.voters.length) throw new InvalidArgumentError("voters", `duplicate ids in [${c.voters.join(",")}]`);
   if (c.heartbeatTicks < 1) throw new InvalidArgumentError("heartbeatTicks", `must be >= 1, got ${c.heartbeatTicks}`);
   if (c.electionTicks <= c.heartbeatTicks) {
@@ -70,6 +82,9 @@ export function makeRaftConfig(input: RaftConfigInput): RaftConfig {
   }
   for (const k of ["appendBytesMax", "entryBytesMax", "inflightAppendsMax", "inflightBytesMax", "uncommittedBytesMax", "applyBytesMax", "readIndexPendingMax"] as const) {
     if (!(c[k] >= 1)) throw new InvalidArgumentError(k, `must be >= 1, got ${c[k]}`);
+  }
+  if (!(Number.isSafeInteger(c.learnerLagEntriesMax) && c.learnerLagEntriesMax >= 0)) {
+    throw new InvalidArgumentError("learnerLagEntriesMax", `must be >= 0, got ${c.learnerLagEntriesMax}`);
   }
   return c;
 }

@@ -2,6 +2,7 @@
  * One stable, human-readable description per message, entry and state, used in logs and in
  * the data-driven trace tests (test/unit/raft-trace). Changing a format rewrites the traces.
  */
+import { decodeConfChangeEntry, describeConfChange } from "./conf-change";
 import type { Entry, HardState, Message, Ready, SnapshotMeta, SoftState } from "./types";
 
 const text = new TextDecoder("utf-8", { fatal: false });
@@ -17,11 +18,17 @@ export function describeBytes(b: Uint8Array): string {
 }
 
 export function describeEntry(e: Entry): string {
-  return e.type === "noop" ? `${e.term}/${e.index} noop` : `${e.term}/${e.index} ${describeBytes(e.data)}`;
+  if (e.type === "noop") return `${e.term}/${e.index} noop`;
+  if (e.type === "confChange") return `${e.term}/${e.index} confChange(${describeConfChange(decodeConfChangeEntry(e.data).change)})`;
+  return `${e.term}/${e.index} ${describeBytes(e.data)}`;
 }
 
 export function describeSnapshotMeta(s: SnapshotMeta): string {
-  return `snap{index:${s.index} term:${s.term} voters:[${s.voters.join(",")}]}`;
+  let out = `snap{index:${s.index} term:${s.term} voters:[${s.voters.join(",")}]`;
+  if (s.votersOutgoing && s.votersOutgoing.length > 0) out += `&&[${s.votersOutgoing.join(",")}]`;
+  if (s.learners && s.learners.length > 0) out += ` learners:[${s.learners.join(",")}]`;
+  if (s.autoLeave) out += " autoLeave";
+  return `${out}}`;
 }
 
 export function describeHardState(h: HardState): string {

@@ -31,3 +31,31 @@ export function voteResult(voters: readonly NodeId[], votes: ReadonlyMap<NodeId,
   if (rejected > voters.length - q) return "lost";
   return "pending";
 }
+
+/**
+ * Joint quorums (Raft thesis §4.3; etcd-io/raft quorum/joint.go): while a configuration is
+ * joint, a decision needs a majority of the incoming AND of the outgoing voters. A half with
+ * no voters (the outgoing one outside a joint configuration) agrees with anything.
+ */
+export interface JointVoters {
+  readonly voters: readonly NodeId[];
+  readonly votersOutgoing: readonly NodeId[];
+}
+
+/** The largest index acknowledged by both majorities: the smaller of the two. */
+export function jointCommittedIndex(c: JointVoters, match: (id: NodeId) => LogIndex): LogIndex {
+  const inc = c.voters.length === 0 ? Number.MAX_SAFE_INTEGER : committedIndex(c.voters, match);
+  const out = c.votersOutgoing.length === 0 ? Number.MAX_SAFE_INTEGER : committedIndex(c.votersOutgoing, match);
+  const m = Math.min(inc, out);
+  return (m === Number.MAX_SAFE_INTEGER ? 0 : m) as LogIndex;
+}
+
+/** Won only if both halves won; lost if either lost; else pending. */
+export function jointVoteResult(c: JointVoters, votes: ReadonlyMap<NodeId, boolean>): VoteResult {
+  const half = (vs: readonly NodeId[]): VoteResult => (vs.length === 0 ? "won" : voteResult(vs, votes));
+  const a = half(c.voters);
+  const b = half(c.votersOutgoing);
+  if (a === "won" && b === "won") return "won";
+  if (a === "lost" || b === "lost") return "lost";
+  return "pending";
+}

@@ -4,13 +4,19 @@
  * role's message handling is one function, swapped in by the `become*` transitions.
  */
 import { assert } from "../../common/assert";
-import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import {
+  BackpressureError, ConfChangeInProgressError, InvalidArgumentError, LearnerLaggingError, LeadershipTransferError, NotLeaderError,
+} from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import { checkLimit } from "../../common/limits";
 import type { RaftConfig } from "./config";
 import { RaftLog, entryBytes } from "./log";
 import { Progress } from "./progress";
-import { committedIndex, voteResult } from "./quorum";
+import {
+  allVoters, applyConfChange, confStateOfSnapshot, decodeConfChangeEntry, encodeConfChangeEntry, isJoint, isVoter, makeConfState, members,
+  type ConfChange, type ConfState,
+} from "./conf-change";
+import { jointCommittedIndex, jointVoteResult } from "./quorum";
 import { ReadOnly } from "./read-only";
 import type { Entry, HardState, Message, ReadState, Role, SnapshotChunk, SnapshotMeta } from "./types";
 import { emptyBytes, makeMessage } from "./types";
@@ -23,6 +29,9 @@ export const transferContext = new TextEncoder().encode("transfer");
 
 type StepFn = (m: Message) => void;
 
+/** What only a leader sends: accepted from replicas outside this replica's configuration. */
+const leaderTraffic: ReadonlySet<Message["type"]> = new Set(["append", "heartbeat", "snapshot", "timeoutNow"]);
+
 export interface RaftInit {
   readonly hardState: HardState;
   readonly log: RaftLog;
@@ -30,7 +39,17 @@ export interface RaftInit {
 
 export class Raft {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
+  /** The configuration in effect: the latest one applied (or restored from a snapshot). */
+  conf: ConfState;
+  /** conf's members, sorted: the replicas a leader replicates to. */
+  private memberIds: NodeId[];
+  /**
+   * The configuration at each conf-change index applied since the snapshot, the first element
+   * being the snapshot's (index 0 at bootstrap): confAt() reads the one a new snapshot records.
+   */
+  private confHistory: { index: LogIndex; conf: ConfState }[];
+  /** Index of the latest conf change this leader knows of; a new one waits until it is applied. */
+  private pendingConfIndex = 0 as LogIndex;
   term: Term;
   vote: NodeId;
   lead: NodeId = none;
@@ -63,8 +82,16 @@ export class Raft {
   constructor(cfg: RaftConfig, init: RaftInit) {
     this.cfg = cfg;
     this.id = cfg.id;
-    this.voters = [...cfg.voters].sort((a, b) => a - b);
     this.log = init.log;
+    const snap = init.log.snapshot;
+    this.conf = snap.index > 0 ? confStateOfSnapshot(snap) : makeConfState(cfg.voters);
+    this.memberIds = members(this.conf);
+    this.confHistory = [{ index: snap.index, conf: this.conf }];
+    // The changes applied since the snapshot are in effect: replay them (those after `applied`
+    // come out again in a Ready and take effect when applied).
+    for (const e of init.log.slice((snap.index + 1) as LogIndex, init.log.applied, Number.MAX_SAFE_INTEGER)) {
+      if (e.type === "confChange") this.applyConfEntry(e);
+    }
     this.term = init.hardState.term;
     this.vote = init.hardState.vote;
     this.step = this.stepFollower;
@@ -121,10 +148,13 @@ export class Raft {
     // The leader counts itself only for entries it has persisted (see persisted()).
     self.match = this.log.stable;
     self.next = (last + 1) as LogIndex;
+    // Any entry not yet applied may be a conf change: no new one before it is (etcd-io/raft).
+    this.pendingConfIndex = last;
     // Raft §5.4.2 / §8: a new leader commits an entry of its own term before anything of
     // earlier terms counts as committed.
     this.appendEntries([{ type: "noop", data: emptyBytes }]);
     this.bcastAppend();
+    if (!isVoter(this.conf, this.id)) this.handOver();
   }
 
   private reset(t: Term): void {
@@ -139,7 +169,10 @@ export class Raft {
     this.abortLeaderTransfer();
     this.votes = new Map();
     const last = this.log.lastIndex();
-    for (const id of this.voters) {
+    this.prs.clear();
+    // This replica always has its own progress, member or not (a removed replica elected to
+    // hand over leads without counting itself: the quorum functions count voters only).
+    for (const id of this.memberIds.includes(this.id) ? this.memberIds : [...this.memberIds, this.id]) {
       const pr = new Progress((last + 1) as LogIndex, this.cfg.inflightAppendsMax, this.cfg.inflightBytesMax);
       if (id === this.id) pr.match = last;
       this.prs.set(id, pr);
@@ -164,6 +197,11 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0;
+      // No leader heard for an election timeout: forget it, also on a replica that may not
+      // campaign (a learner), else its lease on a dead leader would keep ignoring the
+      // campaigns a joint configuration needs its vote for (found by the simulator). A
+      // voter's campaign forgets it anyway.
+      this.lead = none;
       this.hup(false);
     }
   }
@@ -180,6 +218,8 @@ export class Raft {
         return;
       }
       if (this.leadTransferee !== none) this.abortLeaderTransfer();
+      // A lame-duck leader tries again (maybe with another voter) every election timeout.
+      if (!isVoter(this.conf, this.id)) this.handOver();
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -190,20 +230,27 @@ export class Raft {
 
   /** Whether a quorum was active since the last check; resets the activity marks. */
   private quorumActive(): boolean {
-    let active = 0;
+    const active = new Map<NodeId, boolean>();
     for (const [id, pr] of this.prs) {
-      if (id === this.id || pr.recentActive) active++;
+      if (id === this.id || pr.recentActive) active.set(id, true);
       pr.recentActive = false;
     }
-    return active >= Math.floor(this.voters.length / 2) + 1;
+    return jointVoteResult(this.conf, active) === "won";
   }
 
   // ---------------------------------------------------------------- elections
 
-  /** Starts an election if this replica may (not a leader; a voter). */
+  /**
+   * Starts an election if this replica may: not a leader; a voter, or a replica removed from
+   * the configuration it applied (it may hold committed entries the voters lack, e.g. its own
+   * removal, and be the only one that can give them: it counts only the voters' votes and, if
+   * elected, hands over at once). Learners and replicas that know no configuration never
+   * campaign; voters ignore campaigns from replicas outside their configuration.
+   */
   hup(transfer: boolean): void {
     if (this.role === "leader") return;
-    if (!this.prs.has(this.id)) return;
+    const removed = this.conf.voters.length > 0 && !this.memberIds.includes(this.id);
+    if (!isVoter(this.conf, this.id) && !removed) return;
     if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
     else this.campaign("vote", transfer);
   }
@@ -218,12 +265,12 @@ export class Raft {
       voteTerm = this.term;
     }
     this.votes.set(this.id, true);
-    if (voteResult(this.voters, this.votes) === "won") {
+    if (jointVoteResult(this.conf, this.votes) === "won") {
       if (kind === "preVote") this.campaign("vote", false);
       else this.becomeLeader();
       return;
     }
-    for (const id of this.voters) {
+    for (const id of allVoters(this.conf)) {
       if (id === this.id) continue;
       this.send(makeMessage({
         type: kind, from: this.id, to: id, term: voteTerm,
@@ -237,7 +284,16 @@ export class Raft {
 
   /** Handles one message from a peer (Raft §5.1 term rules first, then the role's handler). */
   stepMessage(m: Message): void {
-    if (m.from === this.id || !this.prs.has(m.from)) return; // not a member: ignore
+    if (m.from === this.id) return;
+    const member = this.memberIds.includes(m.from);
+    // Messages from replicas outside the configuration are ignored, so a removed replica
+    // coming back cannot disrupt the group (its campaigns go unheard), except a leader's
+    // traffic: a replica being added (or behind on the configuration) learns it from there,
+    // and a leader that removed itself hands over with timeoutNow. A replica that knows no
+    // configuration yet (joining, nothing applied) has nothing to filter by and answers
+    // anyone: it may already be a voter in the candidate's configuration (always safe: Raft's
+    // vote rules do not depend on who asks).
+    if (!member && !leaderTraffic.has(m.type) && this.memberIds.length > 0) return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = bytesEqual(m.context, transferContext);
@@ -330,7 +386,7 @@ export class Raft {
       case "preVoteResp": {
         if (m.type !== myResp) break;
         this.votes.set(m.from, !m.reject);
-        const r = voteResult(this.voters, this.votes);
+        const r = jointVoteResult(this.conf, this.votes);
         if (r === "won") {
           if (this.role === "preCandidate") this.campaign("vote", false);
           else {
@@ -347,7 +403,8 @@ export class Raft {
   }
 
   private stepLeader(m: Message): void {
-    const pr = this.prs.get(m.from)!;
+    const pr = this.prs.get(m.from);
+    if (!pr) return; // not a member
     switch (m.type) {
       case "appendResp":
         pr.recentActive = true;
@@ -428,6 +485,9 @@ export class Raft {
     cur.next++;
     if (m.chunkLast) {
       this.log.restore(meta);
+      // The snapshot's configuration takes effect with it (its changes were all applied).
+      this.confHistory = [];
+      this.setConf(meta.index, confStateOfSnapshot(meta));
       this.installedSnapshot = meta;
       this.incoming = null;
       reply(cur.next, true);
@@ -477,7 +537,7 @@ export class Raft {
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
-    if (acks < Math.floor(this.voters.length / 2) + 1) return;
+    if (jointVoteResult(this.conf, acks) !== "won") return;
     for (const rs of this.readOnly.advance(m.context)) this.readStates.push(rs);
   }
 
@@ -503,7 +563,7 @@ export class Raft {
   }
 
   private maybeCommit(): boolean {
-    const mci = committedIndex(this.voters, (id) => this.prs.get(id)!.match);
+    const mci = jointCommittedIndex(this.conf, (id) => this.prs.get(id)?.match ?? (0 as LogIndex));
     // Raft §5.4.2: only entries of the current term are committed by counting replicas.
     if (mci > this.log.committed && this.log.term(mci) === this.term) {
       const firstInTerm = !this.committedInTerm();
@@ -586,11 +646,11 @@ export class Raft {
   }
 
   private bcastAppend(): void {
-    for (const id of this.voters) if (id !== this.id) this.sendAppend(id, true);
+    for (const id of this.memberIds) if (id !== this.id) this.sendAppend(id, true);
   }
 
   private bcastHeartbeat(ctx: Uint8Array | undefined): void {
-    for (const id of this.voters) {
+    for (const id of this.memberIds) {
       if (id === this.id) continue;
       const pr = this.prs.get(id)!;
       this.send(makeMessage({
@@ -609,7 +669,7 @@ export class Raft {
   flushBroadcast(): void {
     if (this.pendingBroadcast && this.role === "leader") {
       this.pendingBroadcast = false;
-      for (const id of this.voters) {
+      for (const id of this.memberIds) {
         if (id === this.id) continue;
         while (this.sendAppend(id, false)) { /* fill the pipeline */ }
       }
@@ -689,7 +749,7 @@ export class Raft {
   }
 
   private startReadIndex(ctx: Uint8Array): void {
-    if (this.voters.length === 1) {
+    if (jointVoteResult(this.conf, new Map([[this.id, true]])) === "won") {
       this.readStates.push({ ctx, index: this.log.committed });
       return;
     }
@@ -708,7 +768,7 @@ export class Raft {
   /** Leadership transfer (Raft thesis §3.10). */
   transferLeader(to: NodeId): void {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
-    if (!this.prs.has(to)) throw new InvalidArgumentError("transferee", `node ${to} is not a voter of this group`);
+    if (!isVoter(this.conf, to)) throw new InvalidArgumentError("transferee", `node ${to} is not a voter of this group`);
     if (to === this.id) {
       this.abortLeaderTransfer();
       return;
@@ -730,9 +790,124 @@ export class Raft {
     return this.leadTransferee;
   }
 
+  // ---------------------------------------------------------------- membership
+
+  /**
+   * Proposes a membership change (leader only); returns its index. It takes effect when its
+   * entry is applied. Refused, with nothing appended: NotLeader / LeadershipTransfer;
+   * ConfChangeInProgress while this leader has not committed an entry of its term (the
+   * single-server-change bug of Raft thesis §4.1, fixed as the thesis errata says), while a
+   * change is proposed and not applied, or while joint (only leave-joint is allowed then);
+   * LearnerLagging for promoting a learner whose match index is more than
+   * `learnerLagEntriesMax` behind the last index; InvalidArgument for a change the
+   * configuration does not allow (applyConfChange).
+   */
+  proposeConfChange(cc: ConfChange): LogIndex {
+    if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    if (this.leadTransferee !== none) throw new LeadershipTransferError(this.leadTransferee);
+    if (!this.committedInTerm()) {
+      throw new ConfChangeInProgressError(`leader ${this.id} has not committed an entry of its term ${this.term} yet`);
+    }
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ConfChangeInProgressError(`the change at index ${this.pendingConfIndex} is not applied yet (applied ${this.log.applied})`);
+    }
+    if (isJoint(this.conf) && cc.kind !== "leaveJoint") {
+      throw new ConfChangeInProgressError("the group is in a joint configuration; it must leave it first");
+    }
+    const result = applyConfChange(this.conf, cc);
+    const last = this.log.lastIndex();
+    for (const c of cc.kind === "simple" ? [cc.change] : cc.kind === "enterJoint" ? cc.changes : []) {
+      if (c.type !== "promote") continue;
+      const match = this.prs.get(c.node)!.match;
+      if (match + this.cfg.learnerLagEntriesMax < last) throw new LearnerLaggingError(c.node, match, last);
+    }
+    const data = encodeConfChangeEntry({ change: cc, result });
+    this.uncommittedBytes += data.length;
+    this.pendingConfIndex = this.appendEntries([{ type: "confChange", data }]);
+    this.pendingBroadcast = true;
+    return this.pendingConfIndex;
+  }
+
+  /** Applies a committed conf-change entry (RawNode.advance, in log order; or replay at start). */
+  applyConfEntry(e: Entry): void {
+    assert(e.type === "confChange", "applyConfEntry of a non-conf-change entry");
+    this.setConf(e.index, decodeConfChangeEntry(e.data).result);
+  }
+
+  /**
+   * Switches to configuration `c` effective at `index` (etcd-io/raft switchToConfig): progress
+   * for new members, none for removed ones. A leader that is no longer a voter hands
+   * leadership to the most caught-up voter and steps down; it never counts itself in a quorum
+   * it is not part of (the quorum functions only count the configuration's voters).
+   */
+  private setConf(index: LogIndex, c: ConfState): void {
+    this.conf = c;
+    this.memberIds = members(c);
+    this.confHistory.push({ index, conf: c });
+    const last = this.log.lastIndex();
+    for (const id of this.memberIds) {
+      if (!this.prs.has(id)) this.prs.set(id, new Progress((last + 1) as LogIndex, this.cfg.inflightAppendsMax, this.cfg.inflightBytesMax));
+    }
+    for (const id of [...this.prs.keys()]) if (id !== this.id && !this.memberIds.includes(id)) this.prs.delete(id);
+    if (this.role !== "leader") return;
+    if (this.leadTransferee !== none && !isVoter(c, this.leadTransferee)) this.abortLeaderTransfer();
+    if (!isVoter(c, this.id)) this.handOver();
+    if (this.maybeCommit()) this.bcastAppend();
+    else for (const id of this.memberIds) if (id !== this.id && this.prs.get(id)!.match === 0) this.sendAppend(id, true);
+  }
+
+  /**
+   * A leader that is not a voter of its configuration (it removed itself, or a removed replica
+   * was elected to bring the others up to date: see hup) leads as a lame duck: it keeps
+   * replicating, refuses proposals (a transfer is in progress) and hands leadership to the
+   * most caught-up voter (timeoutNow once its log matches). Stepping down at once instead
+   * could leave the voters unaware that the removal committed, each needing the vote of a
+   * replica with a longer log that no longer campaigns (found by the simulator).
+   */
+  private handOver(): void {
+    let best: NodeId = none;
+    for (const id of allVoters(this.conf)) {
+      if (best === none || this.prs.get(id)!.match > this.prs.get(best)!.match) best = id;
+    }
+    if (best === none) return;
+    this.abortLeaderTransfer();
+    this.electionElapsed = 0;
+    this.leadTransferee = best;
+    if (this.prs.get(best)!.match === this.log.lastIndex()) this.sendTimeoutNow(best);
+    else this.sendAppend(best, true);
+  }
+
+  /**
+   * Auto-leave: a leader whose applied configuration is joint with autoLeave proposes
+   * leave-joint by itself, once nothing is pending and an entry of its term committed (also
+   * a leader elected while joint, e.g. after the previous one crashed). Called after apply.
+   */
+  maybeAutoLeave(): void {
+    if (this.role !== "leader" || !isJoint(this.conf) || !this.conf.autoLeave) return;
+    if (this.leadTransferee !== none || this.pendingConfIndex > this.log.applied || !this.committedInTerm()) return;
+    this.proposeConfChange({ kind: "leaveJoint" });
+  }
+
+  /** The index from which the configuration in effect holds (a conf change's, or the snapshot's). */
+  get confIndex(): LogIndex {
+    return this.confHistory[this.confHistory.length - 1]!.index;
+  }
+
+  /** The configuration in effect at `index` (>= the latest snapshot's index). */
+  confAt(index: LogIndex): ConfState {
+    let c: ConfState | undefined;
+    for (const h of this.confHistory) if (h.index <= index) c = h.conf;
+    assert(c !== undefined, () => `no configuration known at index ${index}`);
+    return c;
+  }
+
   /** Records a snapshot taken locally and compacts the log up to `compactIndex`. */
   compact(meta: SnapshotMeta, compactIndex: LogIndex): void {
     this.log.compact(meta, compactIndex);
+    // Keep the configuration at the snapshot and every later one.
+    let at = 0;
+    while (at + 1 < this.confHistory.length && this.confHistory[at + 1]!.index <= meta.index) at++;
+    if (at > 0) this.confHistory.splice(0, at);
   }
 }
 

@@ -7,6 +7,7 @@
 import { assert } from "../../common/assert";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { RaftConfig } from "./config";
+import { snapshotMetaWith, type ConfChange, type ConfState } from "./conf-change";
 import { RaftLog } from "./log";
 import { Raft } from "./raft";
 import type { Entry, HardState, Message, Ready, SnapshotMeta, SoftState } from "./types";
@@ -78,13 +79,32 @@ export class RawNode {
   }
 
   /**
+   * Proposes a membership change; returns its index. It takes effect when the entry is
+   * applied (advance() applies it: the driver does nothing special). Throws NotLeader,
+   * LeadershipTransfer, ConfChangeInProgress, LearnerLagging or InvalidArgument (Raft.proposeConfChange).
+   */
+  proposeConfChange(cc: ConfChange): LogIndex {
+    return this.raft.proposeConfChange(cc);
+  }
+
+  /** The configuration in effect (the latest applied). */
+  confState(): ConfState {
+    return this.raft.conf;
+  }
+
+  /** The index from which confState() holds (its conf change's index, or the snapshot's). */
+  confIndex(): LogIndex {
+    return this.raft.confIndex;
+  }
+
+  /**
    * Records a snapshot the state machine took at `index` (<= applied) and compacts the log at
    * or below `compactIndex`. Returns the snapshot's meta (its term read from the log).
    */
   compact(index: LogIndex, compactIndex: LogIndex): SnapshotMeta {
     const t = this.raft.log.term(index);
     assert(t !== undefined, () => `snapshot at ${index} outside the log`);
-    const meta: SnapshotMeta = { index, term: t, voters: this.raft.voters };
+    const meta: SnapshotMeta = snapshotMetaWith(index, t, this.raft.confAt(index));
     this.raft.compact(meta, compactIndex);
     return meta;
   }
@@ -169,8 +189,11 @@ export class RawNode {
     }
     if (rd.committedEntries.length > 0) {
       const last = rd.committedEntries[rd.committedEntries.length - 1]!;
+      // A conf change takes effect when applied, i.e. here (docs/design.md §3 Raft).
+      for (const e of rd.committedEntries) if (e.type === "confChange" && e.index > r.log.applied) r.applyConfEntry(e);
       if (last.index > r.log.applied) r.log.appliedTo(last.index);
       r.reduceUncommitted(rd.committedEntries);
+      r.maybeAutoLeave();
     }
   }
 }

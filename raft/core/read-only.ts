@@ -10,7 +10,7 @@ import type { LogIndex, NodeId } from "../../common/ids";
 interface ReadStatus {
   readonly ctx: Uint8Array;
   readonly index: LogIndex;
-  readonly acks: Set<NodeId>;
+  readonly acks: Map<NodeId, boolean>;
 }
 
 const key = byteKey;
@@ -27,17 +27,17 @@ export class ReadOnly {
   add(index: LogIndex, ctx: Uint8Array, self: NodeId): boolean {
     const k = key(ctx);
     if (this.pending.has(k)) return false;
-    this.pending.set(k, { ctx, index, acks: new Set([self]) });
+    this.pending.set(k, { ctx, index, acks: new Map([[self, true]]) });
     this.queue.push(k);
     return true;
   }
 
-  /** Records a heartbeat ack for `ctx`; returns how many replicas have acked it, 0 if unknown. */
-  recvAck(from: NodeId, ctx: Uint8Array): number {
+  /** Records a heartbeat ack for `ctx`; returns the replicas that have acked it (none if unknown). */
+  recvAck(from: NodeId, ctx: Uint8Array): ReadonlyMap<NodeId, boolean> {
     const rs = this.pending.get(key(ctx));
-    if (!rs) return 0;
-    rs.acks.add(from);
-    return rs.acks.size;
+    if (!rs) return new Map();
+    rs.acks.set(from, true);
+    return rs.acks;
   }
 
   /** Removes and returns every request up to and including `ctx`, oldest first. */

@@ -4,7 +4,8 @@
  */
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 
-export type EntryType = "normal" | "noop";
+/** confChange: a membership change (raft/core/conf-change.ts), taking effect when applied. */
+export type EntryType = "normal" | "noop" | "confChange";
 
 /** One log entry (Raft §5.3). */
 export interface Entry {
@@ -26,7 +27,11 @@ export interface HardState {
 export interface SnapshotMeta {
   readonly index: LogIndex;
   readonly term: Term;
+  /** The configuration at `index` (raft/core/conf-change.ts ConfState); the last three are omitted when empty. */
   readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly votersOutgoing?: readonly NodeId[];
+  readonly autoLeave?: boolean;
 }
 
 export type MessageType =

@@ -11,6 +11,7 @@ import { assert } from "../../common/assert";
 import { StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
+import { copySnapshotMeta } from "../core/conf-change";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
 
@@ -18,7 +19,7 @@ type Point = { readonly index: LogIndex; readonly term: Term };
 
 const copyEntry = (e: Entry): Entry => ({ index: e.index, term: e.term, type: e.type, data: new Uint8Array(e.data) });
 const copyHardState = (h: HardState): HardState => ({ term: h.term, vote: h.vote, commit: h.commit });
-const copySnapshot = (s: SnapshotMeta): SnapshotMeta => ({ index: s.index, term: s.term, voters: [...s.voters] });
+const copySnapshot = copySnapshotMeta;
 
 
 export class MemoryLogStore implements LogStore {

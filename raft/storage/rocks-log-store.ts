@@ -27,6 +27,7 @@ import { shardkv } from "../../proto/gen/raft.js";
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
+import { copySnapshotMeta } from "../core/conf-change";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters } from "../codec";
 import type { KvOp, KvStorage, KvStore } from "../../common/kv-store";
@@ -223,7 +224,7 @@ export class RocksLogStore implements LogStore {
         const s = batch.installSnapshot;
         assert(s.index >= snapshot.index, () => `log store: installing snapshot ${s.index} older than snapshot ${snapshot.index}`);
         deleteEntries(ops, compacted.index + 1, last.index);
-        snapshot = { index: s.index, term: s.term, voters: [...s.voters] };
+        snapshot = copySnapshotMeta(s);
         compacted = { index: s.index, term: s.term };
         last = compacted;
         ops.push(put(rocksKeys.snapshot, encodeSnapshotMeta(snapshot)), put(rocksKeys.compacted, encodeCompacted(compacted)));
@@ -268,7 +269,7 @@ export class RocksLogStore implements LogStore {
     return this.serial(async () => {
       assert(compactIndex <= snapshot.index, () => `log store: compact index ${compactIndex} beyond snapshot ${snapshot.index}`);
       const ops: KvOp[] = [];
-      const newSnapshot = snapshot.index >= this.snapshot.index ? { index: snapshot.index, term: snapshot.term, voters: [...snapshot.voters] } : this.snapshot;
+      const newSnapshot = snapshot.index >= this.snapshot.index ? copySnapshotMeta(snapshot) : this.snapshot;
       if (newSnapshot !== this.snapshot) ops.push(put(rocksKeys.snapshot, encodeSnapshotMeta(newSnapshot)));
       let compacted = this.compacted;
       if (compactIndex > compacted.index) {

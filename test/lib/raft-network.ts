@@ -60,18 +60,30 @@ export class RaftHarness {
   /** Snapshot payloads taken by compact(), per node and snapshot index. */
   readonly snapshotData = new Map<NodeId, Map<number, string>>();
 
+  /** Replicas started by addNode: they join with an empty configuration (no bootstrap voters). */
+  private readonly joiners = new Set<NodeId>();
+
   constructor(readonly ids: NodeId[], readonly opts: HarnessOptions = {}, readonly seed = 1) {
     for (const id of ids) this.start(id, seed * 1000 + id);
+  }
+
+  /** Starts a new, empty replica `id` that is in no configuration yet (to be added as a learner). */
+  addNode(id: NodeId): HarnessNode {
+    if (this.nodes.has(id)) throw new Error(`node ${id} exists`);
+    this.joiners.add(id);
+    this.ids.push(id);
+    return this.start(id, this.seed * 1000 + id);
   }
 
   /** (Re)starts replica `id` from what it persisted (a restart loses only volatile state). */
   start(id: NodeId, seed: number): HarnessNode {
     const prev = this.nodes.get(id);
-    const cfg = makeRaftConfig({ ...this.opts, id, voters: this.ids, rng: seededRng(seed) });
+    const voters = this.joiners.has(id) ? [] : this.ids.filter((i) => !this.joiners.has(i));
+    const cfg = makeRaftConfig({ ...this.opts, id, voters, rng: seededRng(seed) });
     const n: HarnessNode = prev ?? {
       id, raw: undefined as unknown as RawNode,
       hardState: { term: 0 as Term, vote: 0 as NodeId, commit: 0 as LogIndex },
-      snapshot: { index: 0 as LogIndex, term: 0 as Term, voters: this.ids },
+      snapshot: { index: 0 as LogIndex, term: 0 as Term, voters },
       compacted: { index: 0 as LogIndex, term: 0 as Term },
       entries: [], applied: [], sm: [], readStates: [], restoring: [],
     };

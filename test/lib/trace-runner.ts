@@ -21,6 +21,12 @@
  *   propose <id> <data>           propose one entry
  *   read-index <id> <ctx>         start a linearizable read
  *   transfer-leader <from> <to>   ask leader <from> to hand leadership to <to>
+ *   add-node <id>                 start a new, empty replica in no configuration (to add as a learner)
+ *   propose-conf-change <id> [joint] [autoLeave=false] <change>...
+ *                                 propose a membership change: changes l<n> (add learner n),
+ *                                 v<n> (promote n), r<n> (remove n); one change is a simple
+ *                                 change unless `joint`; `leave-joint` alone leaves joint
+ *   conf <id>...                  the configuration each replica has applied
  *   tick <id> [n]                 tick n times (default 1)
  *   tick-heartbeat <id>           tick heartbeatTicks times
  *   tick-election <id>            leader: tick electionTicks times (one CheckQuorum round);
@@ -48,6 +54,7 @@
 import { ShardKVError } from "../../common/errors";
 import type { LogIndex, NodeId } from "../../common/ids";
 import { raftDefaults } from "../../raft/core/config";
+import { describeConfState, type ConfChange, type ConfChangeSingle } from "../../raft/core/conf-change";
 import { describeBytes, describeEntry, describeSnapshotMeta, describeStatus, describeStatusLine } from "../../raft/core/describe";
 import type { MessageType } from "../../raft/core/types";
 import { RaftHarness, describeDelivery, type HarnessOptions } from "./raft-network";
@@ -147,6 +154,23 @@ const messageTypes: readonly MessageType[] = [
 
 const enc = new TextEncoder();
 
+/** `propose-conf-change <id> [joint] [autoLeave=false] l4 v4 r1` or `... leave-joint`. */
+function parseConfChange(a: Args): ConfChange {
+  const words = a.pos.slice(1);
+  for (const k of a.kv.keys()) if (k !== "autoLeave") throw new TraceUsageError(`propose-conf-change: unknown option ${k}`);
+  if (words.length === 1 && words[0] === "leave-joint") return { kind: "leaveJoint" };
+  const joint = words[0] === "joint";
+  const changes = (joint ? words.slice(1) : words).map((w): ConfChangeSingle => {
+    const m = /^([lvr])(\d+)$/.exec(w);
+    if (!m) throw new TraceUsageError(`propose-conf-change: bad change ${JSON.stringify(w)} (l<n>, v<n>, r<n>)`);
+    const type = m[1] === "l" ? "addLearner" : m[1] === "v" ? "promote" : "remove";
+    return { type, node: Number(m[2]) as NodeId };
+  });
+  if (joint) return { kind: "enterJoint", changes, autoLeave: a.kv.has("autoLeave") ? bool(a.kv.get("autoLeave")!, "autoLeave") : true };
+  if (changes.length !== 1) throw new TraceUsageError("propose-conf-change: several changes need `joint`");
+  return { kind: "simple", change: changes[0]! };
+}
+
 /** Runs trace commands against one RaftHarness; each command returns its printed output. */
 export class TraceEnv {
   private h: RaftHarness | undefined;
@@ -214,6 +238,16 @@ export class TraceEnv {
         this.harness().node(this.id(a.pos[0])).raw.transferLeader(to);
         return;
       }
+      case "add-node": {
+        const id = int(a.pos[0], "node id") as NodeId;
+        if (this.harness().nodes.has(id)) throw new TraceUsageError(`node ${id} exists`);
+        this.harness().addNode(id);
+        return;
+      }
+      case "propose-conf-change": {
+        this.harness().node(this.id(a.pos[0])).raw.proposeConfChange(parseConfChange(a));
+        return;
+      }
       case "tick": return this.harness().tick(this.id(a.pos[0]), a.pos[1] === undefined ? 1 : int(a.pos[1], "tick count"));
       case "tick-heartbeat": return this.harness().tick(this.id(a.pos[0]), this.heartbeatTicks);
       case "tick-election": return this.tickElection(this.id(a.pos[0]), out);
@@ -240,7 +274,7 @@ export class TraceEnv {
         out.push(`snapshot ${describeSnapshotMeta(meta)}, log compacted to first index ${this.harness().node(id).raw.status().firstIndex}`);
         return;
       }
-      case "status": case "raft-state": case "raft-log": case "state-machine":
+      case "status": case "raft-state": case "raft-log": case "state-machine": case "conf":
         return this.inspect(name, a, out);
       default:
         throw new TraceUsageError(`unknown command ${JSON.stringify(name)}`);
@@ -263,6 +297,9 @@ export class TraceEnv {
         }
         return;
       case "raft-log": return this.raftLog(this.id(a.pos[0]), out);
+      case "conf":
+        for (const id of ids) out.push(`${id}: ${describeConfState(h.node(id).raw.confState())}`);
+        return;
       case "state-machine":
         for (const id of ids) {
           const sm = h.node(id).sm;
@@ -284,6 +321,7 @@ export class TraceEnv {
         case "electionTicks": case "heartbeatTicks": case "appendBytesMax": case "inflightAppendsMax":
         case "inflightBytesMax": case "uncommittedBytesMax": case "applyBytesMax": case "readIndexPendingMax":
           opts[k] = int(v, k); break;
+        case "learnerLagEntriesMax": opts[k] = int(v, k); break;
         case "seed": seed = int(v, k); break;
         case "snapshotChunkBytes": chunkBytes = int(v, k); break;
         default: throw new TraceUsageError(`add-nodes: unknown option ${k}`);

@@ -157,6 +157,15 @@ export class Checker {
   }
 
   /** Within one incarnation, the commit index never goes back. */
+  /**
+   * A leader committed `index` without the entry being durable on a quorum of its
+   * configuration (joint: of both halves; non-members do not count). Sound: Raft §5.3/§5.4
+   * commit by counting durable replicas of voters only (Raft thesis §4.3 for joint).
+   */
+  quorumViolated(node: NodeId, index: LogIndex, detail: string): void {
+    this.fail(`n${node} committed index ${index} without a quorum of its configuration: ${detail}`);
+  }
+
   commitMoved(node: NodeId, from: LogIndex, to: LogIndex): void {
     if (to < from) this.fail(`commit index of node ${node} went back from ${from} to ${to}`);
   }

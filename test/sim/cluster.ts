@@ -7,7 +7,9 @@
 import type { Cancel, Clock } from "../../common/env";
 import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
 import type { GroupId, LogIndex, NodeId, Term } from "../../common/ids";
+import { describeConfState, type ConfState } from "../../raft/core/conf-change";
 import { describeMessage, describeReady } from "../../raft/core/describe";
+import { jointVoteResult } from "../../raft/core/quorum";
 import type { Ready } from "../../raft/core/types";
 import { RaftNode } from "../../raft/node";
 import type { StateMachine } from "../../raft/state-machine";
@@ -55,6 +57,9 @@ export interface NodeHandle<S = SimKvStateMachine, R = number> {
   commit: LogIndex;
   /** Highest applied index seen in status() (never goes back within an incarnation). */
   applied: LogIndex;
+  /** The configuration this node had at its latest Ready, and the one before (checkCommitQuorum). */
+  confCur?: ConfState;
+  confPrev?: ConfState;
 }
 
 /**
@@ -90,17 +95,46 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
   ) {
     this.ids = [];
     for (let i = 1; i <= cfg.size; i++) this.ids.push(i as NodeId);
+    this.bootstrapIds = [...this.ids];
     this.net = new SimNetwork(clock, rng.fork("network"), cfg.network, (what, m) => trace(`${what} ${describeMessage(m)}`));
-    for (const id of this.ids) {
-      const observer = {
-        logSaved: checker.logSaved.bind(checker),
-        smSaved: checker.smSaved.bind(checker),
-      };
-      const disk = new SimDisk(id, clock, rng.fork(`disk-${id}`), cfg.disk, observer, trace);
-      disk.lyingFsync = cfg.lyingFsync === true;
-      this.disks.set(id, disk);
-    }
+    for (const id of this.ids) this.makeDisk(id);
   }
+
+  /** The voters the first nodes bootstrap with; nodes added later join with none. */
+  private readonly bootstrapIds: readonly NodeId[];
+
+  private makeDisk(id: NodeId): void {
+    const observer = {
+      logSaved: this.checker.logSaved.bind(this.checker),
+      smSaved: this.checker.smSaved.bind(this.checker),
+    };
+    const disk = new SimDisk(id, this.clock, this.rng.fork(`disk-${id}`), this.cfg.disk, observer, this.trace);
+    disk.lyingFsync = this.cfg.lyingFsync === true;
+    this.disks.set(id, disk);
+  }
+
+  /** Starts a new, empty node `id` in no configuration (membership churn adds it as a learner). */
+  addNode(id: NodeId): void {
+    if (this.disks.has(id)) throw new Error(`node ${id} exists`);
+    this.trace(`add n${id}`);
+    this.makeDisk(id);
+    this.ids.push(id);
+    this.start(id);
+  }
+
+  /**
+   * Takes node `id`, removed from the configuration, out of the cluster for good: it is
+   * crashed and no longer counted by liveness, restarts or the log checks.
+   */
+  retire(id: NodeId): void {
+    this.trace(`retire n${id}`);
+    this.crash(id);
+    this.ids.splice(this.ids.indexOf(id), 1);
+    this.retired.add(id);
+  }
+
+  /** Nodes removed from the group and taken down. */
+  readonly retired = new Set<NodeId>();
 
   /** Runs `fn` after `ms` virtual ms, tracing `label` when it fires. */
   timer(label: string, ms: number, fn: () => void): Cancel {
@@ -173,7 +207,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     RaftNode.start<R>(
       {
         group: 1 as GroupId,
-        raft: { id, voters: this.ids, electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, ...this.cfg.limits },
+        raft: { id, voters: this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
@@ -234,6 +268,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
   }
 
   restart(id: NodeId): void {
+    if (this.retired.has(id)) return;
     this.stats.restarts++;
     this.start(id);
   }
@@ -258,14 +293,39 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     if (rd.snapshot) this.stats.snapshotsInstalled++;
     for (const line of describeReady(rd)) this.trace(`n${h.id}> ${line}`);
     const c = this.checker;
+    const conf = h.node?.confState();
+    if (conf !== undefined && conf !== h.confCur) {
+      h.confPrev = h.confCur;
+      h.confCur = conf;
+    }
     if (rd.hardState) {
       c.commitMoved(h.id, h.commit, rd.hardState.commit);
+      if ((rd.softState ?? h.node?.softState())?.role === "leader" && rd.hardState.commit > h.commit) this.checkCommitQuorum(h, rd.hardState.commit);
       h.commit = rd.hardState.commit;
       h.term = rd.hardState.term;
     }
     if (rd.softState?.role === "leader") {
       c.leaderElected(h.id, rd.softState.term);
       c.leaderLog(h.id, rd.softState.term, this.logAfter(h.id, rd));
+    }
+  }
+
+  /**
+   * A leader's commit index moved to `index`: the entry must be durable on a quorum of the
+   * configuration it commits under (joint: both halves), counting only members (a removed or
+   * a learner replica holding it does not count). That configuration is the one the leader
+   * has applied now or, if a change was applied since its last Ready, the one before it.
+   */
+  private checkCommitQuorum(h: NodeHandle<S, R>, index: LogIndex): void {
+    const term = this.disks.get(h.id)!.mirror.term(index);
+    if (term === undefined) return;
+    const holders = new Map<NodeId, boolean>();
+    for (const [id, d] of this.disks) {
+      if (d.mirror.term(index) === term || index < d.mirror.offsetIndex) holders.set(id, true);
+    }
+    const ok = (c: ConfState | undefined) => c !== undefined && jointVoteResult(c, holders) === "won";
+    if (!ok(h.confCur) && !ok(h.confPrev)) {
+      this.checker.quorumViolated(h.id, index, `held by {${[...holders.keys()].join(",")}}, configuration ${h.confCur ? describeConfState(h.confCur) : "?"}`);
     }
   }
 

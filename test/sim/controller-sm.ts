@@ -17,6 +17,7 @@
 import { assert } from "../../common/assert";
 import type { GroupId, LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
+import { copySnapshotMeta } from "../../raft/core/conf-change";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import {
   clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeCommand, pendingJoinFromWire, pendingJoinToWire, resultFromWire,
@@ -190,7 +191,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult> {
         d.pending = pending;
         d.applied = meta.index;
         this.disk.smApplied = meta.index;
-        this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
+        this.disk.smRestored = copySnapshotMeta(meta);
         this.opts.observer?.restored(d.node, meta.index, d);
       });
       this.coreDedup = new Map(this.durable.dedup);

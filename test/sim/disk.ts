@@ -14,6 +14,7 @@ import { assert } from "../../common/assert";
 import { StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../../raft/core/types";
+import { copySnapshotMeta } from "../../raft/core/conf-change";
 import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import type { LogState, LogStore, SaveBatch } from "../../raft/storage/log-store";
 import { MemoryLogStore } from "../../raft/storage/memory-log-store";
@@ -377,7 +378,7 @@ export class SimKvStateMachine implements StateMachine<number> {
       await this.disk.write(this.epoch, "restore", () => {
         this.disk.smValues = payload.values;
         this.disk.smApplied = meta.index;
-        this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
+        this.disk.smRestored = copySnapshotMeta(meta);
         this.observerSaved([], true);
       });
     });

@@ -9,6 +9,7 @@
  */
 import type { NodeId } from "../../common/ids";
 import type { Entry, Message } from "../../raft/core/types";
+import { copySnapshotMeta } from "../../raft/core/conf-change";
 import type { Transport, TransportStats } from "../../raft/transport/transport";
 import type { SimClock } from "./clock";
 import type { SimRng } from "./rng";
@@ -53,7 +54,7 @@ export function copyMessage(m: Message): Message {
     rejectHint: m.rejectHint,
     rejectTerm: m.rejectTerm,
     context: m.context.length === 0 ? m.context : m.context.slice(),
-    snapshot: m.snapshot ? { index: m.snapshot.index, term: m.snapshot.term, voters: [...m.snapshot.voters] } : undefined,
+    snapshot: m.snapshot ? copySnapshotMeta(m.snapshot) : undefined,
     chunk: m.chunk,
     chunkLast: m.chunkLast,
     chunkData: m.chunkData.length === 0 ? new Uint8Array(0) : m.chunkData.slice(),

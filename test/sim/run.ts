@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
 import type { NodeId } from "../../common/ids";
 import type { StateMachine } from "../../raft/state-machine";
+import { describeConfState, isJoint, members, type ConfChange } from "../../raft/core/conf-change";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
 import { SimClient, SimCluster, type ClientConfig, type ClusterConfig } from "./cluster";
@@ -40,6 +41,8 @@ export interface SimParams {
   readonly downMsMax: number;
   /** The liveness phase starts by restarting every node (else only the crashed ones). */
   readonly fullRestart: boolean;
+  /** Membership churn (MembershipNemesis): mean virtual ms between changes; 0 = none. */
+  readonly membershipGapMs?: number;
 }
 
 export interface RunOptions {
@@ -94,6 +97,10 @@ export interface RunStats {
   livenessSettledMs: number;
   /** Restarts that needed the emulated fix of the unrecorded-restore bug. */
   interruptedInstalls: number;
+  /** Membership changes proposed and appended / refused (ConfChangeInProgress, LearnerLagging, ...); nodes retired. */
+  confChanges: number;
+  confChangesRefused: number;
+  retired: number;
 }
 
 export interface RunResult {
@@ -112,6 +119,7 @@ export function deriveParams(seed: number): SimParams {
   const delayMinMs = r.range(0, 3);
   const diskMinMs = r.range(0, 2);
   const faulty = r.bool(0.85);
+  const churn = new SimRng(seed).fork("membership");
   return {
     cluster: {
       size,
@@ -162,6 +170,9 @@ export function deriveParams(seed: number): SimParams {
     },
     downMsMax: r.range(20, 1500),
     fullRestart: r.bool(0.5),
+    // Drawn from a stream of its own, so the other parameters of every seed stay what they were.
+    // Absent when off, so the trace of a seed without churn is what it was, byte for byte.
+    ...(churn.bool(0.35) ? { membershipGapMs: churn.range(100, 1500) } : {}),
   };
 }
 
@@ -261,6 +272,8 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
   }
   const nemesis = new Nemesis(cluster, root.fork("nemesis"), params);
   nemesis.start();
+  const churn = new MembershipNemesis(cluster, root.fork("membership"), params.membershipGapMs ?? 0);
+  churn.start();
 
   // ---------------------------------------------------------------- safety phase
   await runUntil(() => false, safetyMs);
@@ -276,6 +289,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     const transferMs = 20 * Math.ceil(stateBytes / params.cluster.snapshotChunkBytes);
     const deadline = start + livenessMs + transferMs;
     nemesis.stop();
+    churn.stop();
     for (const d of cluster.disks.values()) d.crashAfterWrites = undefined;
     for (const c of clients) c.stop();
     cluster.net.heal();
@@ -303,10 +317,13 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     probeLoop().catch((e: Error) => cluster.clientFailed(0, e));
     const settled = (): boolean => {
       if (!freshAcked || !clientsDone) return false;
-      const live = cluster.live();
-      if (live.length !== cluster.ids.length) return false;
       const leader = cluster.leader();
       if (!leader) return false;
+      // Every member of the leader's configuration (a node added whose change never
+      // committed is not one) is up and follows it.
+      const mem = new Set(members(leader.node!.confState()));
+      const live = cluster.live().filter((h) => mem.has(h.id));
+      if (live.length !== mem.size) return false;
       const lss = leader.node!.softState();
       const commit = leader.node!.status().commit;
       for (const h of live) {
@@ -325,8 +342,10 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
       trace(`liveness settled in ${livenessSettledMs} ms`);
       try {
         cluster.checkLogs();
-        for (const h of cluster.live()) checker.allAckedIn(h.id, h.sm.values());
-        const lens = cluster.live().map((h) => h.sm.values().length);
+        const mem = new Set(members(cluster.leader()!.node!.confState()));
+        const final = cluster.live().filter((h) => mem.has(h.id));
+        for (const h of final) checker.allAckedIn(h.id, h.sm.values());
+        const lens = final.map((h) => h.sm.values().length);
         if (new Set(lens).size !== 1) failure = `replicas ended with different list lengths: ${lens.join(", ")}`;
       } catch (e) {
         failure = checker.failure ?? (e as Error).message;
@@ -370,6 +389,9 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     livenessSettledMs,
     interruptedInstalls: cluster.stats.interruptedInstalls,
     pauses: cluster.stats.pauses,
+    confChanges: churn.proposed,
+    confChangesRefused: churn.refused,
+    retired: cluster.retired.size,
   };
   hash.update(pending);
   return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
@@ -384,7 +406,7 @@ function describeCluster(cluster: SimCluster): string {
       continue;
     }
     const st = h.node.status();
-    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} values:${h.sm.values().length} ${JSON.stringify(st.progress)}`);
+    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} values:${h.sm.values().length} conf:${describeConfState(h.node.confState())}@${h.node.confIndex()} ${JSON.stringify(st.progress)}`);
   }
   return lines.join("\n");
 }
@@ -496,5 +518,99 @@ export class Nemesis<S extends StateMachine<unknown>, R> {
     disk.crashAfterWrites = this.rng.range(1, 6);
     c.trace(`nemesis n${id} crashes after ${disk.crashAfterWrites} writes`);
     disk.onCrashPoint = crash;
+  }
+}
+
+/**
+ * Membership churn of the safety phase: through the leader, adds a new empty node as a
+ * learner, promotes a learner, removes a voter (the leader too), or replaces a voter by a
+ * learner in one joint change (promote + remove; the leader leaves joint by itself). Changes
+ * land amid the Nemesis's crashes and partitions. A node removed by a committed change is
+ * retired (taken down for good) once every remaining member applied that change; refusals (a change pending, a lagging learner, no leader)
+ * are expected and traced.
+ */
+export class MembershipNemesis<S extends StateMachine<unknown>, R> {
+  private stopped = false;
+  private nextId: number;
+  proposed = 0;
+  refused = 0;
+  /**
+   * The first configuration index at which each node was seen a member, and the newest
+   * configuration seen (configurations applied on different nodes lag one another: a node is
+   * retired only once a configuration newer than one that had it leaves it out).
+   */
+  private readonly memberSince = new Map<NodeId, number>();
+  private newest: { index: number; members: NodeId[] } = { index: -1, members: [] };
+
+  constructor(private readonly cluster: SimCluster<S, R>, private readonly rng: SimRng, private readonly gapMs: number) {
+    this.nextId = Math.max(...cluster.ids) + 1;
+  }
+
+  start(): void {
+    if (this.gapMs > 0) this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private schedule(): void {
+    this.cluster.timer("membership", this.rng.range(1, 2 * this.gapMs), () => {
+      if (this.stopped) return;
+      this.act();
+      this.schedule();
+    });
+  }
+
+  private act(): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    if (!leader) return;
+    const conf = leader.node!.confState();
+    const mem = members(conf);
+    const at = leader.node!.confIndex();
+    for (const id of mem) if (!this.memberSince.has(id)) this.memberSince.set(id, at);
+    if (at > this.newest.index) this.newest = { index: at, members: mem };
+    c.trace(`membership view n${leader.id}: ${describeConfState(conf)} @${at}`);
+    // A removed node is taken down only once every remaining member has applied its removal:
+    // before that, a voter unaware that the removal committed may still need its vote (or
+    // its log) to get anything done.
+    const applied = this.newest.members.every((id) => {
+      const h = c.handles.get(id);
+      return h?.alive === true && h.node !== undefined && h.node.confIndex() >= this.newest.index;
+    });
+    for (const id of applied ? [...c.ids] : []) {
+      const since = this.memberSince.get(id);
+      if (since !== undefined && since < this.newest.index && !this.newest.members.includes(id)) c.retire(id);
+    }
+    if (isJoint(conf)) return; // the leader leaves joint by itself
+    let cc: ConfChange;
+    const learner = conf.learners.length > 0 ? this.rng.pick(conf.learners) : undefined;
+    if (learner !== undefined && this.rng.bool(0.5)) {
+      cc = { kind: "simple", change: { type: "promote", node: learner } };
+    } else if (learner !== undefined) {
+      const old = this.rng.pick(conf.voters);
+      cc = { kind: "enterJoint", changes: [{ type: "promote", node: learner }, { type: "remove", node: old }], autoLeave: true };
+    } else if (c.ids.length < 6 && (conf.voters.length < 3 || this.rng.bool(0.6))) {
+      const id = this.nextId++ as NodeId;
+      c.addNode(id);
+      cc = { kind: "simple", change: { type: "addLearner", node: id } };
+    } else if (conf.voters.length > 1) {
+      cc = { kind: "simple", change: { type: "remove", node: this.rng.pick(conf.voters) } };
+    } else {
+      return;
+    }
+    const what = JSON.stringify(cc);
+    c.trace(`membership n${leader.id} propose ${what}`);
+    leader.node!.proposeConfChange(cc).then(
+      (index) => {
+        this.proposed++;
+        c.trace(`membership ${what} at #${index}`);
+      },
+      (e: Error) => {
+        this.refused++;
+        c.trace(`membership ${what} refused: ${e.message}`);
+      },
+    );
   }
 }

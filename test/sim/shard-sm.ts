@@ -21,6 +21,7 @@ import { decodeConfig, encodeConfig } from "../../controller/codec";
 import { type Config, initialConfig } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
+import { copySnapshotMeta } from "../../raft/core/conf-change";
 import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import { type ApplyResult, ShardApplier } from "../../shard-server/apply";
 import { decodeDedupRecord, decodeShardMeta, encodeDedupRecord, encodeShardMeta } from "../../shard-server/codec";
@@ -336,7 +337,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
         decodeSnapshotInto(bytes, d);
         d.applied = meta.index;
         this.disk.smApplied = meta.index;
-        this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
+        this.disk.smRestored = copySnapshotMeta(meta);
         this.opts.observer?.restored(d.gid, d.node, meta.index, d);
       });
       const done = p.then(() => undefined, () => undefined);

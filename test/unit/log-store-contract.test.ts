@@ -157,6 +157,18 @@ export function logStoreContract(factory: LogStoreFactory): void {
       expect(plain((await s.load()).entries)).toEqual(plain([ent(21, 5, "x")]));
     });
 
+    it("keeps a snapshot's whole configuration (learners, joint outgoing voters) through install, compact and reopen", async () => {
+      const joint: SnapshotMeta = { ...snap(20, 4, [1, 2, 4]), learners: [5] as NodeId[], votersOutgoing: [1, 2, 3] as NodeId[], autoLeave: true };
+      let s = await open();
+      await s.save({ hardState: hs(4, 0, 20), installSnapshot: joint, entries: range(21, 30, () => 4) });
+      s = await restart(s);
+      expect((await s.load()).snapshot).toEqual(joint);
+      const left: SnapshotMeta = { ...snap(25, 4, [1, 2, 4]), learners: [5] as NodeId[] };
+      await s.compact(left, 25 as LogIndex, 4 as Term);
+      s = await restart(s);
+      expect((await s.load()).snapshot).toEqual(left);
+    });
+
     it("records a pending-snapshot marker durably; installSnapshot or null clears it", async () => {
       let s = await open();
       await s.save({ hardState: hs(2, 1, 5), entries: range(1, 5, () => 1) });
