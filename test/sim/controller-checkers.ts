@@ -1,9 +1,9 @@
 /**
  * Checkers of the controller simulation (issue 3, "Controller in the simulator with faults"),
- * on top of the Raft checkers of checkers.ts. Fed by the simulated controller state machine
- * (every durable apply and restore, controller-sm.ts) and by the admin clients (every reply,
- * completion and query, controller-run.ts). The first violation is recorded in `failure` and
- * thrown as a CheckFailure.
+ * on top of the Raft checkers of checkers.ts. Fed by the production controller state machine
+ * (every durable apply and restore, and what the storage holds at each start:
+ * controller-replica.ts) and by the admin clients (every reply, completion and query,
+ * controller-run.ts). The first violation is recorded in `failure` and thrown as a CheckFailure.
  *
  *  (a) identical histories: the first replica to make index i durable fixes what i is (its
  *      entry, result and created config: the canonical history); every other replica's report
@@ -22,12 +22,11 @@
  *      request created no config; an accepted one created exactly its config.
  */
 import type { LogIndex, NodeId } from "../../common/ids";
-import { decodeCommand } from "../../controller/codec";
+import { decodeLogEntry } from "../../controller/codec";
 import { type Config, configsEqual, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import { CheckFailure } from "./checkers";
-import type { AppliedEntry, ControllerDurable, ControllerObserver } from "./controller-sm";
-import { simNoopResult } from "./controller-sm";
+import { type AppliedEntry, clusterInitResult, type ControllerDurable, type ControllerObserver, noopResult } from "./controller-replica";
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
@@ -83,7 +82,18 @@ export class ControllerChecker implements ControllerObserver {
     replicaReports: 0,
     /** Log entries of a request already applied before (a retry the duplicate table answered). */
     duplicateEntries: 0,
+    /** Restarts that found applies on disk the process never saw complete (crash after the write). */
+    unreportedApplies: 0,
+    /** Refusals before the log (the service's validation): not remembered, a retry may differ. */
+    edgeRefusals: 0,
   };
+  /**
+   * Nodes that restarted with applies nobody reported; until the history reaches them, their
+   * reports beyond it wait in `early` and their states in `deferred`.
+   */
+  private readonly ahead = new Set<NodeId>();
+  private readonly early = new Map<number, { node: NodeId; a: AppliedEntry }[]>();
+  private deferred: { node: NodeId; state: ControllerDurable; when: string }[] = [];
   /** Requests applied at least once in the canonical history. */
   private readonly appliedRequests = new Set<string>();
 
@@ -136,13 +146,19 @@ export class ControllerChecker implements ControllerObserver {
     }
     this.durableApplied.set(node, last);
     for (const a of entries) this.appliedEntry(node, a);
-    this.checkState(node, state, "apply");
+    this.checkStateOrDefer(node, state, "apply");
   }
 
   private appliedEntry(node: NodeId, a: AppliedEntry): void {
     const i = a.index;
     const data = latin1(a.entry.data);
     const c = this.canon[i];
+    if (c === undefined && i > this.canonApplied + 1 && this.ahead.has(node)) {
+      const list = this.early.get(i) ?? [];
+      list.push({ node, a });
+      this.early.set(i, list);
+      return;
+    }
     if (c === undefined) {
       if (i !== this.canonApplied + 1) this.fail(`node ${node} applied index ${i} before index ${this.canonApplied + 1} was applied anywhere`);
       this.extend(node, a, data);
@@ -187,15 +203,34 @@ export class ControllerChecker implements ControllerObserver {
     this.canon[i] = { data, type: a.entry.type, result: a.result, createdNum: created?.num, by: node };
     this.canonApplied = i;
     this.configsAt[i] = this.configs.length;
-    // (b) the pure model, fed the same entries in index order.
+    this.checkModel(node, a, created);
+    const waiting = this.early.get(i);
+    if (waiting) {
+      this.early.delete(i);
+      for (const w of waiting) this.appliedEntry(w.node, w.a);
+    }
+    if (this.deferred.length > 0) {
+      const due = this.deferred.filter((x) => x.state.applied <= this.canonApplied);
+      this.deferred = this.deferred.filter((x) => x.state.applied > this.canonApplied);
+      for (const x of due) this.checkState(x.node, x.state, x.when);
+    }
+  }
+
+  /** (b) the pure model, fed the same entries in index order. */
+  private checkModel(node: NodeId, a: AppliedEntry, created: Config | undefined): void {
+    const i = a.index;
     const m = this.model;
     if (m) {
-      let want: CommandResult = simNoopResult;
+      let want: CommandResult = noopResult;
       let wantCreated: Config | undefined;
       if (a.entry.type === "normal") {
-        const o = m.apply(decodeCommand(a.entry.data), i as LogIndex);
-        want = o.result;
-        wantCreated = o.created;
+        const cmd = decodeLogEntry(a.entry.data);
+        if ("kind" in cmd) want = clusterInitResult;
+        else {
+          const o = m.apply(cmd, i as LogIndex);
+          want = o.result;
+          wantCreated = o.created;
+        }
       }
       if (!sameResult(want, a.result)) this.fail(`model: at index ${i} node ${node} got ${describeResult(a.result)}, the pure model ${describeResult(want)}`);
       if (wantCreated?.num !== created?.num || (wantCreated && !configsEqual(wantCreated, created!))) {
@@ -241,9 +276,19 @@ export class ControllerChecker implements ControllerObserver {
     if (model !== undefined && model !== sig) this.fail(`model (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, the pure model's {${model}}`);
   }
 
+  /** checkState, or (a node ahead of the history after a restart) later, once the history reaches it. */
+  private checkStateOrDefer(node: NodeId, d: ControllerDurable, when: string): void {
+    if (d.applied <= this.canonApplied || !this.ahead.has(node)) {
+      this.checkState(node, d, when);
+      return;
+    }
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(d) as object) as ControllerDurable, d, { configs: [...d.configs], dedup: new Map(d.dedup) });
+    this.deferred.push({ node, state: copy, when });
+  }
+
   /** (a) Every pair of replicas holds the same config for every number both hold. */
   compareHistories(states: readonly ControllerDurable[]): void {
-    for (const d of states) this.checkState(d.node, d, "compare");
+    for (const d of states) this.checkStateOrDefer(d.node, d, "compare");
     for (let i = 0; i < states.length; i++) {
       for (let j = i + 1; j < states.length; j++) {
         const a = states[i]!;
@@ -258,10 +303,22 @@ export class ControllerChecker implements ControllerObserver {
     }
   }
 
-  /** A restarted node starts with every config it returned to a client. */
+  /**
+   * A node starts with state `d` read from its storage: every config it returned to a client,
+   * and its durable applied index never behind what it reported. It may be ahead: the crash
+   * came after an apply's batch was written and before the process saw it complete (kill -9
+   * keeps what was written; a power loss may): those applies are checked once the history has them.
+   */
   restarted(node: NodeId, d: ControllerDurable): void {
     const replied = this.repliedOn.get(node) ?? 0;
     if (d.configs.length - 1 < replied) this.fail(`node ${node} restarted with ${d.configs.length - 1} as its latest config, but it replied config ${replied} to a client`);
+    const old = this.durableApplied.get(node) ?? 0;
+    if (d.applied < old) this.fail(`node ${node} restarted at applied index ${d.applied}, but it had made ${old} durable`);
+    if (d.applied === old) return;
+    this.stats.unreportedApplies++;
+    this.durableApplied.set(node, d.applied);
+    this.ahead.add(node);
+    this.checkStateOrDefer(node, d, "restart");
   }
 
   // ------------------------------------------------------------------ clients
@@ -292,7 +349,12 @@ export class ControllerChecker implements ControllerObserver {
     this.stats.replies++;
     if (kind === "late") this.stats.lateReplies++;
     if (kind === "lost") this.stats.lostReplies++;
-    if (rq.result === undefined) rq.result = result;
+    const edge = !result.ok && !this.appliedRequests.has(key);
+    if (edge) this.stats.edgeRefusals++;
+    if (edge) {
+      // Refused before the log (the service validated it against the latest config after a
+      // ReadIndex barrier): nothing was remembered, so a retry may be accepted later.
+    } else if (rq.result === undefined) rq.result = result;
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
     }

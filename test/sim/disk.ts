@@ -87,9 +87,13 @@ export class SimDisk {
     private readonly trace?: (line: string) => void,
   ) {}
 
+  /** Called by every crash (the simulator crashes the node's other storage with it). */
+  onCrash: (() => void) | undefined;
+
   /** Loses every write not yet completed. */
   crash(): void {
     this.epoch++;
+    this.onCrash?.();
     this.lostWrites += this.pending;
     this.pending = 0;
     this.lostUnsynced += this.pendingUnsynced;

@@ -149,6 +149,15 @@ export class SimKvStorage implements KvStorage {
     }
   }
 
+  /**
+   * What reads of the database in `dir` would see now (latin1 key strings, no read faults),
+   * undefined when absent: for the simulator's checkers, which compare what a state machine
+   * stored with what it answered. Do not mutate.
+   */
+  peek(dir: string): ReadonlyMap<string, Buffer> | undefined {
+    return this.dbs.get(dir)?.visible;
+  }
+
   /** @internal Resolves once `rec` of `s` is flushed (at once without a latency). */
   fsync(s: DbState, rec: WalRecord): Promise<void> {
     const lat = this.faults.syncLatencyMs;

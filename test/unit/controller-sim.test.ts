@@ -19,7 +19,7 @@ import type { Transport } from "../../raft/transport/transport";
 import { CheckFailure } from "../sim/checkers";
 import { ControllerChecker } from "../sim/controller-checkers";
 import { controllerFailureReport, controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
-import { type AppliedEntry, ControllerDurable } from "../sim/controller-sm";
+import { type AppliedEntry, ControllerDurable } from "../sim/controller-replica";
 import { SimRng } from "../sim/rng";
 
 describe("controller simulation: fixed seeds", () => {
