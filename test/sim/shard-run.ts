@@ -1,5 +1,6 @@
 /**
- * One seeded whole-cluster run (issue 4): a controller group (3 replicas, controller-sm.ts)
+ * One seeded whole-cluster run: a controller group (3 replicas running the production
+ * controller state machine and ControllerService, controller-replica.ts)
  * and 2-4 shard groups (1, 3 or 5 replicas; shard-sm.ts, the daemon's apply path), every
  * replica a real RaftNode on its group's simulated network and disk; on every replica the
  * daemon's own MigrationDriver (shard-server/migration-driver.ts) and ShardService
@@ -16,13 +17,14 @@
  */
 import { createHash } from "node:crypto";
 import type { Clock, Logger } from "../../common/env";
-import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, WrongGroupError, BackpressureError } from "../../common/errors";
+import { InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError, WrongGroupError, BackpressureError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId, Term } from "../../common/ids";
 import { nextTurn } from "../../common/real-env";
-import { encodeCommand as encodeControllerCommand } from "../../controller/codec";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
-import type { CommandResult, ControllerOp } from "../../controller/state-machine";
+import type { IdentifyAnswer } from "../../controller/join-check";
+import type { ControllerService } from "../../controller/service";
+import type { ControllerOp } from "../../controller/state-machine";
 import type { ApplyResult } from "../../shard-server/apply";
 import { type ConfigSource, type GroupRpc, MigrationDriver } from "../../shard-server/migration-driver";
 import { ShardService, type ShardNode } from "../../shard-server/service";
@@ -32,7 +34,7 @@ import { Checker } from "./checkers";
 import { SimClock } from "./clock";
 import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
 import type { SimDisk } from "./disk";
-import { ControllerDurable, SimControllerStateMachine } from "./controller-sm";
+import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
@@ -199,7 +201,11 @@ export function deriveShardParams(seed: number): ShardSimParams {
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
 type GroupHandle = NodeHandle<SimShardStateMachine, ApplyResult>;
 type ControllerCluster = SimCluster<SimControllerStateMachine>;
-type ControllerHandle = NodeHandle<SimControllerStateMachine, CommandResult>;
+/** What a controller replica's address serves: the service of the live incarnation, and its handle. */
+interface ControllerEndpoint {
+  readonly svc: ControllerService;
+  readonly h: ControllerHandle;
+}
 /** What a shard group's address serves: the service of the live incarnation, and its handle. */
 interface GroupEndpoint {
   readonly svc: ShardService;
@@ -223,6 +229,7 @@ class World {
   readonly controller: ControllerCluster;
   readonly groups = new Map<GroupId, GroupCluster>();
   readonly ctlDurables = new Map<NodeId, ControllerDurable>();
+  readonly ctlNodes: SimControllerNodes;
   readonly durables = new Map<string, ShardDurable>();
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
@@ -241,17 +248,22 @@ class World {
     const shardCount = params.shardCount;
     const cc = new Checker();
     this.raftCheckers.push(cc);
-    this.controller = new SimCluster<SimControllerStateMachine>(params.controller, clock, root.fork("controller"), cc, (l) => trace(`c ${l}`), (disk, id) => {
-      let d = this.ctlDurables.get(id);
-      if (!d) this.ctlDurables.set(id, (d = new ControllerDurable(id, shardCount)));
-      return new SimControllerStateMachine(disk, d, { chunkBytes: params.controller.snapshotChunkBytes });
+    this.ctlNodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
+      shardCount,
+      chunkBytes: params.controller.snapshotChunkBytes,
+      syncLatencyMs: { min: params.controller.disk.minMs, max: params.controller.disk.maxMs },
+      trace: (l) => trace(`c ${l}`),
+      identify: (address) => this.identify(address),
+      onStart: (id, d) => this.ctlDurables.set(id, d),
     });
+    this.controller = new SimCluster<SimControllerStateMachine>(params.controller, clock, root.fork("controller"), cc, (l) => trace(`c ${l}`), this.ctlNodes.makeSm);
     this.rpc = new SimRpcNet(clock, root.fork("rpc"), params.rpc, trace);
     for (const id of this.controller.ids) {
-      this.rpc.register<ControllerHandle>(`c${id}`, {
+      this.rpc.register<ControllerEndpoint>(`c${id}`, {
         service: () => {
           const h = this.controller.handles.get(id);
-          return h?.alive && h.node ? h : undefined;
+          const svc = h ? this.ctlNodes.service(h) : undefined;
+          return h && svc ? { h, svc } : undefined;
         },
         generation: () => this.controller.handles.get(id)?.gen ?? 0,
         paused: () => this.controller.isPaused(id),
@@ -276,6 +288,21 @@ class World {
 
   servers(gid: GroupId): string[] {
     return this.groups.get(gid)!.ids.map((id) => groupAddress(gid, id));
+  }
+
+  /**
+   * ShardKV.Identify of the server at `address` over the RPC network, for the controller's
+   * join check: what shard-server/server.ts's identify answers (no cluster id: the simulated
+   * replicas have no data directory).
+   */
+  private async identify(address: string): Promise<IdentifyAnswer> {
+    try {
+      return await this.rpc.call<GroupEndpoint, IdentifyAnswer>("controller", address, "identify", async (e) => ({
+        ok: true, identity: { gid: e.h.sm.state.gid, id: e.h.id, shardCount: this.params.shardCount, clusterId: "", hasData: false },
+      }), { timeoutMs: 500 });
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
   }
 
   /** The canonical config `num` (from any controller replica that has it durably). */
@@ -393,9 +420,13 @@ class World {
     const poll = (): void => {
       const target = ids[turn++ % ids.length]!;
       const from = next;
-      this.rpc.call<ControllerHandle, Config[]>(self, `c${target}`, `watch ${from}`, async (h) => {
+      this.rpc.call<ControllerEndpoint, Config[]>(self, `c${target}`, `watch ${from}`, async ({ h }) => {
         const out: Config[] = [];
-        for (let n = from; n <= h.sm.latest().num; n++) out.push(h.sm.config(n));
+        for (let n = from; n <= h.sm.latestNum(); n++) {
+          const c = await h.sm.config(n);
+          if (c === undefined) break;
+          out.push(c);
+        }
         return out;
       }, { timeoutMs: 400, callerAlive: alive }).then(
         (cs) => {
@@ -418,10 +449,8 @@ class World {
     let target = this.ctlHint ?? this.controller.ids[0]!;
     for (let tries = 0; tries < 4; tries++) {
       try {
-        const c = await this.rpc.call<ControllerHandle, Config>(from, `c${target}`, `query ${num}`, async (h) => {
-          await h.node!.readBarrier();
-          return h.sm.config(num);
-        }, { timeoutMs: 400, callerAlive });
+        const c = await this.rpc.call<ControllerEndpoint, Config>(from, `c${target}`, `query ${num}`,
+          async ({ svc }) => (await svc.query(num)).config, { timeoutMs: 400, callerAlive });
         this.ctlHint = target;
         return c;
       } catch (e) {
@@ -440,16 +469,15 @@ class World {
    */
   async ackJoin(from: string, gid: GroupId, joinNum: number, callerAlive?: () => boolean): Promise<number> {
     const clientId = (gid.toString(16).padStart(16, "0") + joinNum.toString(16).padStart(16, "0"));
-    const data = encodeControllerCommand({ clientId, seq: 1, op: { kind: "ackJoin", gid, joinNum: joinNum as ConfigNum }, shardCount: this.params.shardCount });
+    const op = { kind: "ackJoin" as const, gid, joinNum: joinNum as ConfigNum };
     let last: unknown;
     let target = this.ctlHint ?? this.controller.ids[0]!;
     for (let tries = 0; tries < 4; tries++) {
       try {
-        const r = await this.rpc.call<ControllerHandle, CommandResult>(from, `c${target}`, `ack join ${gid}@${joinNum}`,
-          (h) => h.node!.propose(data), { timeoutMs: 600, callerAlive });
+        const aborted = await this.rpc.call<ControllerEndpoint, number>(from, `c${target}`, `ack join ${gid}@${joinNum}`,
+          ({ svc }) => svc.ackJoin({ clientId, seq: 1 }, op), { timeoutMs: 600, callerAlive });
         this.ctlHint = target;
-        if (!r.ok) throw new InvalidArgumentError(r.field, r.reason);
-        return r.abortedNum ?? 0;
+        return aborted;
       } catch (e) {
         if (e instanceof InvalidArgumentError) throw e;
         last = e;
@@ -509,33 +537,42 @@ class SimAdmin {
     return new Promise((r) => this.w.clock.after(ms, r));
   }
 
-  /** Proposes `op` until one reply comes (same (clientId, seq) on every retry); then the latest config. */
+  /**
+   * Sends `op` through a controller replica's ControllerService until one reply comes (same
+   * (clientId, seq) on every retry); then the latest config.
+   */
   private async change(op: ControllerOp): Promise<Config | undefined> {
-    const cmd = { clientId: this.clientId, seq: ++this.seq, op, shardCount: this.w.params.shardCount };
-    const data = encodeControllerCommand(cmd);
+    const cmd = { clientId: this.clientId, seq: ++this.seq };
     const ids = this.w.controller.ids;
     this.w.trace(`admin #${cmd.seq} ${op.kind} ${JSON.stringify(op, (_k, v) => (v instanceof Map ? [...v.keys()] : v))}`);
     for (;;) {
       if (this.stopping && this.w.stopped) return undefined;
       const target = this.hint ?? this.rng.pick(ids);
       try {
-        const r = await this.w.rpc.call<ControllerHandle, CommandResult>("admin", `c${target}`, `change #${cmd.seq}`, (h) => h.node!.propose(data), { timeoutMs: 600 });
+        const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", `c${target}`, `change #${cmd.seq}`, ({ svc }) => {
+          const reply = op.kind === "join" ? svc.join(cmd, op) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : svc.ackJoin(cmd, op);
+          return reply.then((num) => `config ${num}`, (e: unknown) => {
+            if (e instanceof InvalidArgumentError) return `refused ${e.message}`;
+            throw e;
+          });
+        }, { timeoutMs: 600 });
         this.hint = target;
-        if (!r.ok && r.retryable) {
-          // A pending group has not acknowledged its join yet: the real client retries the same
-          // request until its deadline; so does the admin (the request was not remembered).
-          this.w.trace(`admin #${cmd.seq} waits: ${r.reason}`);
-          await this.sleep(this.rng.range(20, 100));
-          continue;
-        }
         this.changes++;
-        this.w.trace(`admin #${cmd.seq} -> ${JSON.stringify(r)}`);
+        this.w.trace(`admin #${cmd.seq} -> ${r}`);
         try {
           return await this.w.queryController("admin", -1);
         } catch {
           return undefined;
         }
       } catch (e) {
+        if (e instanceof RetryLaterError) {
+          // A pending group has not acknowledged its join yet: the real client retries the same
+          // request until its deadline; so does the admin (the request was not remembered).
+          this.w.trace(`admin #${cmd.seq} waits: ${e.reason}`);
+          this.hint = target;
+          await this.sleep(this.rng.range(20, 100));
+          continue;
+        }
         this.hint = e instanceof NotLeaderError && e.leaderHint !== 0 ? e.leaderHint : undefined;
         await this.sleep(this.rng.range(5, 40));
       }
