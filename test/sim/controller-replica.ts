@@ -36,7 +36,7 @@ import type { SimClock } from "./clock";
 import type { NodeHandle, Trace } from "./cluster";
 import type { SimDisk } from "./disk";
 import type { SimRng } from "./rng";
-import { SimKvStorage } from "./sim-kv";
+import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
 
 /** One node's controller state as its storage holds it (what the checkers compare). */
 export class ControllerDurable {
@@ -295,31 +295,20 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
 }
 
 /**
- * The controller replicas of a run: one SimKvStorage per node (it outlives incarnations; a
- * crash of the node is a kill -9 or, one time in two, a power loss of it), the state machine
- * of each incarnation (`makeSm`, SimCluster's factory) and its ControllerService.
+ * The controller replicas of a run: one SimKvStorage per node (SimNodeStorages), the state
+ * machine of each incarnation (`makeSm`, SimCluster's factory) and its ControllerService.
  */
 export class SimControllerNodes {
-  readonly storages = new Map<NodeId, SimKvStorage>();
+  readonly storages: SimNodeStorages;
   private readonly services = new Map<NodeId, { readonly gen: number; readonly svc: ControllerService; role: string; term: number }>();
 
-  constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {}
+  constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {
+    this.storages = new SimNodeStorages(rng, clock, opts.syncLatencyMs, opts.trace);
+  }
 
   /** SimCluster's state machine factory. */
   readonly makeSm = (disk: SimDisk, id: NodeId): SimControllerStateMachine => {
-    let storage = this.storages.get(id);
-    if (storage === undefined) {
-      storage = new SimKvStorage(this.rng.fork(`storage-${id}`), { syncLatencyMs: this.opts.syncLatencyMs }, this.clock);
-      this.storages.set(id, storage);
-      const crashRng = this.rng.fork(`power-${id}`);
-      const st = storage;
-      disk.onCrash = () => {
-        const powerLoss = crashRng.bool();
-        this.opts.trace(`n${id} storage ${powerLoss ? "power loss" : "kill -9"}`);
-        st.crash({ powerLoss });
-      };
-    }
-    const sm = new SimControllerStateMachine(storage, `/sim/controller-${id}/state`, disk, this.opts);
+    const sm = new SimControllerStateMachine(this.storages.of(disk), `/sim/controller-${id}/state`, disk, this.opts);
     this.opts.onStart?.(id, sm.durable);
     return sm;
   };
@@ -365,9 +354,7 @@ export class SimControllerNodes {
 
   /** Batches the storages' power losses dropped. */
   lostRecords(): number {
-    let n = 0;
-    for (const st of this.storages.values()) n += st.stats.lostRecords;
-    return n;
+    return this.storages.lostRecords();
   }
 }
 

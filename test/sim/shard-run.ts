@@ -40,7 +40,8 @@ import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
 import { SimRpcNet } from "./shard-rpc";
-import { ShardDurable, type ShardSabotage, SimShardStateMachine } from "./shard-sm";
+import { SimNodeStorages } from "./sim-kv";
+import { type ShardSabotage, SimShardStateMachine } from "./shard-replica";
 
 /** Virtual length of the safety phase (CLI and tests share it: seeds replay). */
 export const shardSafetyMs = 8_000;
@@ -86,8 +87,6 @@ export interface ShardSimParams extends NemesisParams {
    */
   readonly watchMs: number;
   readonly fullRestart: boolean;
-  /** The shard state machines apply without fsync, like the daemon's (SimShardOptions.unsyncedApplies). */
-  readonly unsyncedApplies: boolean;
 }
 
 export interface ShardRunOptions {
@@ -185,17 +184,16 @@ export function deriveShardParams(seed: number): ShardSimParams {
     },
     downMsMax: r.range(20, 1200),
     fullRestart: r.bool(0.5),
-    unsyncedApplies: false,
   };
   // Drawn last (earlier draws, hence older seeds' other parameters, stay as they were). Longer
   // than a client's deadline plus its backoff, so a retry always finds its record; short enough
   // that idle clients' records expire during a run.
   const dedupTtlMs = r.pick([10_000, 60_000]);
-  const unsyncedApplies = r.bool(0.5);
+  r.bool(0.5); // (was: whether applies skip fsync; now they always do, as the daemon's. Drawn so the later draws stay.)
   // Migration pacing (--migration-rate), in bytes per second of virtual time; 0: none.
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
   const watchMs = r.pick([0, 0, 10, 50]);
-  return { ...p, dedupTtlMs, unsyncedApplies, migrationBytesPerSec, watchMs };
+  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -230,7 +228,8 @@ class World {
   readonly groups = new Map<GroupId, GroupCluster>();
   readonly ctlDurables = new Map<NodeId, ControllerDurable>();
   readonly ctlNodes: SimControllerNodes;
-  readonly durables = new Map<string, ShardDurable>();
+  /** Per group, its replicas' storages. */
+  readonly storages = new Map<GroupId, SimNodeStorages>();
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
@@ -273,6 +272,7 @@ class World {
       const gid = (i + 1) as GroupId;
       const gc = new Checker();
       this.raftCheckers.push(gc);
+      this.storages.set(gid, new SimNodeStorages(root.fork(`group-${gid}-storage`), clock, { min: cfg.disk.minMs, max: cfg.disk.maxMs }, (l) => trace(`g${gid} ${l}`)));
       const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>(cfg, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
         (disk, id) => this.makeReplica(gid, cluster, disk, id));
       this.groups.set(gid, cluster);
@@ -298,7 +298,7 @@ class World {
   private async identify(address: string): Promise<IdentifyAnswer> {
     try {
       return await this.rpc.call<GroupEndpoint, IdentifyAnswer>("controller", address, "identify", async (e) => ({
-        ok: true, identity: { gid: e.h.sm.state.gid, id: e.h.id, shardCount: this.params.shardCount, clusterId: "", hasData: false },
+        ok: true, identity: { gid: e.h.sm.gid, id: e.h.id, shardCount: this.params.shardCount, clusterId: "", hasData: false },
       }), { timeoutMs: 500 });
     } catch (e) {
       return { ok: false, error: (e as Error).message };
@@ -313,7 +313,7 @@ class World {
 
   private endpoint(gid: GroupId, cluster: GroupCluster, id: NodeId): GroupEndpoint | undefined {
     const h = cluster.handles.get(id);
-    if (!h?.alive || !h.node) return undefined;
+    if (!h?.alive || !h.node || !h.sm.isOpen) return undefined;
     let e = this.services.get(h);
     if (!e) {
       const node = h.node;
@@ -332,12 +332,8 @@ class World {
   /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
   private makeReplica(gid: GroupId, cluster: GroupCluster, disk: SimDisk, id: NodeId): SimShardStateMachine {
     const p = this.params;
-    const key = `${gid}/${id}`;
-    let d = this.durables.get(key);
-    if (!d) this.durables.set(key, (d = new ShardDurable(gid, id, p.shardCount)));
-    const sm = new SimShardStateMachine(disk, d, {
-      dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
-      unsyncedApplies: p.unsyncedApplies,
+    const sm = new SimShardStateMachine(this.storages.get(gid)!.of(disk), `/sim/g${gid}n${id}/state`, disk, {
+      gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
     });
     const self = groupAddress(gid, id);
     // The incarnation this driver belongs to (the handle is created right after this factory).
@@ -397,9 +393,13 @@ class World {
       gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec,
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
     }, sm, node, configs, rpc);
-    driver.start();
     this.drivers.add(driver);
-    if (p.watchMs > 0) this.watchConfigs(self, driver, clock, alive);
+    // The daemon starts its driver once its state is open.
+    void sm.ready.then(() => {
+      if (!alive()) return;
+      driver.start();
+      if (p.watchMs > 0) this.watchConfigs(self, driver, clock, alive);
+    }, () => undefined);
     return sm;
   }
 
@@ -681,7 +681,7 @@ class SimShardClient {
     const shard = shardOf(k, this.w.params.shardCount);
     const r = await this.onShard("get", shard, this.rng.bool(this.cfg.randomReadRate), (addr) => this.w.rpc.call<GroupEndpoint, Uint8Array | undefined>(this.address, addr, `get ${key}`, async (e) => {
       const v = await e.svc.get(k);
-      this.w.checker.readServed(e.h.sm.state.gid, e.h.id, shard, e.h.sm.state.config.num);
+      this.w.checker.readServed(e.h.sm.gid, e.h.id, shard, e.h.sm.durableConfig());
       return v;
     }, { timeoutMs: this.attemptMs() }));
     if (r === gaveUp) return;
@@ -1003,9 +1003,10 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
       // gc: replicas hold no data of shards their group does not own.
       for (const [gid, c] of world.groups) {
         for (const id of c.ids) {
-          const d = c.handles.get(id)!.sm.state;
+          const sm = c.handles.get(id)!.sm;
           for (let s = 0; s < params.shardCount; s++) {
-            if (latest.shards[s] !== gid && d.keysOf(s as ShardId) > 0) failure ??= `gc: g${gid}n${id} still holds ${d.keysOf(s as ShardId)} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`;
+            const held = latest.shards[s] !== gid ? sm.stored(s as ShardId).size : 0;
+            if (held > 0) failure ??= `gc: g${gid}n${id} still holds ${held} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`;
           }
         }
       }
@@ -1013,7 +1014,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
       for (const key of keys) {
         const s = shardOf(key, params.shardCount);
         const l = world.groups.get(latest.shards[s]!)!.leader()!;
-        const v = l.sm.state.value(s, Buffer.from(key).toString("latin1"));
+        const v = l.sm.stored(s).get(Buffer.from(key).toString("latin1"));
         finals.set(key, v === undefined ? undefined : dec.decode(v));
       }
       checker.finish(finals, clock.nowMs());
@@ -1033,7 +1034,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     crashes += c.stats.crashes;
     snapshotsInstalled += c.stats.snapshotsInstalled;
   }
-  for (const c of world.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.lostUnsynced;
+  // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
+  for (const st of world.storages.values()) lostUnsyncedApplies += st.lostRecords();
   const stats: Record<string, number> = {
     events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
     configs: (world.controller.leader()?.sm.latest().num ?? -1),
@@ -1042,7 +1044,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     acked: clients.reduce((n, c) => n + c.stats.acked, 0),
     gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
     wrongGroup: clients.reduce((n, c) => n + c.stats.wrongGroup, 0),
-    crashes, snapshotsInstalled, unsyncedApplies: params.unsyncedApplies ? 1 : 0, lostUnsyncedApplies,
+    crashes, snapshotsInstalled, lostUnsyncedApplies,
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
     livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
