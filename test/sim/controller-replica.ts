@@ -34,7 +34,7 @@ import type { IdentifyAnswer } from "../../controller/join-check";
 import { ControllerService } from "../../controller/service";
 import type { SimClock } from "./clock";
 import type { NodeHandle, Trace } from "./cluster";
-import type { SimDisk } from "./disk";
+import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
 
@@ -222,19 +222,11 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   }
 
   restore(meta: SnapshotMeta): SnapshotSink {
-    const sink = this.ready.then(() => this.sm.restore(meta));
-    return {
-      write: async (chunk, data) => (await sink).write(chunk, data),
-      abort: async () => (await sink).abort(),
-      finish: async () => {
-        await (await sink).finish();
-        const fresh = loadControllerDurable(this.storage, this.dir, this.disk.node, this.opts.shardCount);
-        Object.assign(this.durable, { applied: fresh.applied, configs: fresh.configs, dedup: fresh.dedup, pending: fresh.pending });
-        this.disk.smApplied = meta.index;
-        this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
-        this.opts.observer?.restored(this.disk.node, meta.index, this.durable);
-      },
-    };
+    return recordedRestoreSink(this.disk, meta, this.ready.then(() => this.sm.restore(meta)), () => {
+      const fresh = loadControllerDurable(this.storage, this.dir, this.disk.node, this.opts.shardCount);
+      Object.assign(this.durable, { applied: fresh.applied, configs: fresh.configs, dedup: fresh.dedup, pending: fresh.pending });
+      this.opts.observer?.restored(this.disk.node, meta.index, this.durable);
+    });
   }
 
   // ---- ControllerStateView (what ControllerService reads), from the production state machine

@@ -263,6 +263,23 @@ export class SimDisk {
   }
 }
 
+/**
+ * The restore sink of a state machine that opens asynchronously (`sink`, once open): once the
+ * restore finished, records it on `disk` (for the restart repair, restoreNotRecorded) and runs `after`.
+ */
+export function recordedRestoreSink(disk: SimDisk, meta: SnapshotMeta, sink: Promise<SnapshotSink>, after: () => void): SnapshotSink {
+  return {
+    write: async (chunk, data) => (await sink).write(chunk, data),
+    abort: async () => (await sink).abort(),
+    finish: async () => {
+      await (await sink).finish();
+      disk.smApplied = meta.index;
+      disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
+      after();
+    },
+  };
+}
+
 // ------------------------------------------------------------------ log store
 
 /** The LogStore of one incarnation of a node, over its SimDisk. */

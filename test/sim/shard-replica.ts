@@ -26,7 +26,7 @@ import { RocksShardStateMachine, shardKeys } from "../../shard-server/rocks-stat
 import type { ShardStateView } from "../../shard-server/service";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import type { ShardChunkIn, ShardCommand } from "../../shard-server/types";
-import type { SimDisk } from "./disk";
+import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimKvStorage } from "./sim-kv";
 
 /** One applied entry as the checkers see it (reported once its batch is written). */
@@ -190,17 +190,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   }
 
   restore(meta: SnapshotMeta): SnapshotSink {
-    const sink = this.ready.then(() => this.sm.restore(meta));
-    return {
-      write: async (chunk, data) => (await sink).write(chunk, data),
-      abort: async () => (await sink).abort(),
-      finish: async () => {
-        await (await sink).finish();
-        this.sabotageCore();
-        this.disk.smApplied = meta.index;
-        this.disk.smRestored = { index: meta.index, term: meta.term, voters: [...meta.voters] };
-      },
-    };
+    return recordedRestoreSink(this.disk, meta, this.ready.then(() => this.sm.restore(meta)), () => this.sabotageCore());
   }
 
   /** Sabotage `skipOwnership`: the production core lets writes to a shard in handoff or pulling through. */

@@ -113,7 +113,7 @@ describe("controller simulation: the checkers catch broken runs", () => {
   const join = (gid: number): ControllerOp => ({ kind: "join", groups: new Map([[gid as GroupId, [`h${gid}:1`]]]) });
   const cmd = (clientId: string, seq: number, op: ControllerOp): ControllerCommand => ({ clientId, seq, op, shardCount: shards });
 
-  /** A replica: a ControllerCore and its durable state, reporting to `checker` like SimControllerStateMachine. */
+  /** A replica: a ControllerCore and its durable state, reporting to `checker` as test/sim/controller-replica.ts does. */
   class Replica {
     readonly durable: ControllerDurable;
     readonly core: ControllerCore;
