@@ -22,6 +22,7 @@
  *      request created no config; an accepted one created exactly its config.
  */
 import type { LogIndex, NodeId } from "../../common/ids";
+import type { Entry } from "../../raft/core/types";
 import { decodeLogEntry } from "../../controller/codec";
 import { type Config, configsEqual, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
@@ -87,13 +88,6 @@ export class ControllerChecker implements ControllerObserver {
     /** Refusals before the log (the service's validation): not remembered, a retry may differ. */
     edgeRefusals: 0,
   };
-  /**
-   * Nodes that restarted with applies nobody reported; until the history reaches them, their
-   * reports beyond it wait in `early` and their states in `deferred`.
-   */
-  private readonly ahead = new Set<NodeId>();
-  private readonly early = new Map<number, { node: NodeId; a: AppliedEntry }[]>();
-  private deferred: { node: NodeId; state: ControllerDurable; when: string }[] = [];
   /** Requests applied at least once in the canonical history. */
   private readonly appliedRequests = new Set<string>();
 
@@ -111,6 +105,8 @@ export class ControllerChecker implements ControllerObserver {
   private readonly modelDedupAt = new Map<number, string>();
   /** config num -> the request that created it. */
   private readonly createdBy: string[] = [];
+  /** Config objects of replicas already found equal to the history's config of their number. */
+  private readonly matching = new WeakSet<Config>();
   /** Durable applied index per node (never goes back, not even across crashes). */
   private readonly durableApplied = new Map<NodeId, number>();
   /** Highest config number each node returned to a client (it must keep it across restarts). */
@@ -120,12 +116,15 @@ export class ControllerChecker implements ControllerObserver {
   maxRepliedNum = 0;
 
   /** The pure model (undefined when disabled). */
-  private readonly model: ControllerCore | undefined;
+  private readonly model: ControllerCore;
+  /** Whether (b) compares the replicas with the model (it is fed the history either way). */
+  private readonly compareModel: boolean;
   private readonly modelDedup = new Map<string, DedupEntry>();
 
   constructor(readonly shardCount: number, opts: { model?: boolean } = {}) {
     this.configs = [initialConfig(shardCount)];
-    this.model = opts.model === false ? undefined : new ControllerCore(this.configs[0]!, this.modelDedup);
+    this.model = new ControllerCore(this.configs[0]!, this.modelDedup);
+    this.compareModel = opts.model !== false;
   }
 
   private fail(msg: string): never {
@@ -146,19 +145,13 @@ export class ControllerChecker implements ControllerObserver {
     }
     this.durableApplied.set(node, last);
     for (const a of entries) this.appliedEntry(node, a);
-    this.checkStateOrDefer(node, state, "apply");
+    this.checkState(node, state, "apply");
   }
 
   private appliedEntry(node: NodeId, a: AppliedEntry): void {
     const i = a.index;
     const data = latin1(a.entry.data);
     const c = this.canon[i];
-    if (c === undefined && i > this.canonApplied + 1 && this.ahead.has(node)) {
-      const list = this.early.get(i) ?? [];
-      list.push({ node, a });
-      this.early.set(i, list);
-      return;
-    }
     if (c === undefined) {
       if (i !== this.canonApplied + 1) this.fail(`node ${node} applied index ${i} before index ${this.canonApplied + 1} was applied anywhere`);
       this.extend(node, a, data);
@@ -176,9 +169,14 @@ export class ControllerChecker implements ControllerObserver {
     }
   }
 
-  /** Index `i` is applied for the first time anywhere: it joins the canonical history. */
-  private extend(node: NodeId, a: AppliedEntry, data: string): void {
+  /**
+   * Index `i` is applied for the first time anywhere: it joins the canonical history. With
+   * `fromModel` (an apply no process reported, see restarted) the result and created config
+   * are the model's.
+   */
+  private extend(node: NodeId, a: AppliedEntry, data: string, fromModel = false): void {
     const i = a.index;
+    if (fromModel) a = { ...a, ...this.modelApply(a.entry) };
     const created = a.created;
     if (created) {
       if (created.num !== this.configs.length) this.fail(`node ${node} created config ${created.num} at index ${i}, the history has ${this.configs.length} configs`);
@@ -195,7 +193,9 @@ export class ControllerChecker implements ControllerObserver {
       }
       if (rq.result && !rq.result.ok) this.fail(`at most once: request ${short(key)} was refused (${describeResult(rq.result)}) but created config ${created.num} at index ${i}`);
     }
-    if (a.cmd) {
+    // A refusal that waits for a pending group's acknowledgement is not remembered: the
+    // request is applied afresh when retried.
+    if (a.cmd && !(!a.result.ok && a.result.retryable)) {
       const key = requestKey(a.cmd.clientId, a.cmd.seq);
       if (this.appliedRequests.has(key)) this.stats.duplicateEntries++;
       else this.appliedRequests.add(key);
@@ -203,35 +203,23 @@ export class ControllerChecker implements ControllerObserver {
     this.canon[i] = { data, type: a.entry.type, result: a.result, createdNum: created?.num, by: node };
     this.canonApplied = i;
     this.configsAt[i] = this.configs.length;
-    this.checkModel(node, a, created);
-    const waiting = this.early.get(i);
-    if (waiting) {
-      this.early.delete(i);
-      for (const w of waiting) this.appliedEntry(w.node, w.a);
-    }
-    if (this.deferred.length > 0) {
-      const due = this.deferred.filter((x) => x.state.applied <= this.canonApplied);
-      this.deferred = this.deferred.filter((x) => x.state.applied > this.canonApplied);
-      for (const x of due) this.checkState(x.node, x.state, x.when);
-    }
+    if (!fromModel) this.checkModel(node, a, created);
   }
 
-  /** (b) the pure model, fed the same entries in index order. */
+  /** The pure model's outcome of `entry` (the next in index order). */
+  private modelApply(entry: Entry): { cmd: ControllerCommand | undefined; result: CommandResult; created: Config | undefined } {
+    if (entry.type !== "normal") return { cmd: undefined, result: noopResult, created: undefined };
+    const cmd = decodeLogEntry(entry.data);
+    if ("kind" in cmd) return { cmd: undefined, result: clusterInitResult, created: undefined };
+    const o = this.model.apply(cmd, entry.index);
+    return { cmd, result: o.result, created: o.created };
+  }
+
+  /** (b) the pure model, fed the same entries in index order (compared unless turned off). */
   private checkModel(node: NodeId, a: AppliedEntry, created: Config | undefined): void {
     const i = a.index;
-    const m = this.model;
-    if (m) {
-      let want: CommandResult = noopResult;
-      let wantCreated: Config | undefined;
-      if (a.entry.type === "normal") {
-        const cmd = decodeLogEntry(a.entry.data);
-        if ("kind" in cmd) want = clusterInitResult;
-        else {
-          const o = m.apply(cmd, i as LogIndex);
-          want = o.result;
-          wantCreated = o.created;
-        }
-      }
+    const { result: want, created: wantCreated } = this.modelApply(a.entry);
+    if (this.compareModel) {
       if (!sameResult(want, a.result)) this.fail(`model: at index ${i} node ${node} got ${describeResult(a.result)}, the pure model ${describeResult(want)}`);
       if (wantCreated?.num !== created?.num || (wantCreated && !configsEqual(wantCreated, created!))) {
         this.fail(`model: at index ${i} node ${node} created ${created ? describeConfig(created) : "nothing"}, the pure model ${wantCreated ? describeConfig(wantCreated) : "nothing"}`);
@@ -263,10 +251,12 @@ export class ControllerChecker implements ControllerObserver {
     for (let n = 0; n < d.configs.length; n++) {
       const c = d.configs[n]!;
       if (c.num !== n) this.fail(`config numbers (${when}): node ${node} holds config ${c.num} at position ${n}`);
-      // Configs are immutable and shared by reference when created by the same apply.
-      if (c !== this.configs[n] && !configsEqual(c, this.configs[n]!)) {
+      // Configs are immutable: one found equal to the history's at its number stays so.
+      if (c === this.configs[n] || this.matching.has(c)) continue;
+      if (!configsEqual(c, this.configs[n]!)) {
         this.fail(`identical histories (${when}): node ${node} has config ${describeConfig(c)}, the history ${describeConfig(this.configs[n]!)}`);
       }
+      this.matching.add(c);
     }
     const sig = dedupSignature(d.dedup);
     const seen = this.dedupAt.get(d.applied);
@@ -276,19 +266,9 @@ export class ControllerChecker implements ControllerObserver {
     if (model !== undefined && model !== sig) this.fail(`model (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, the pure model's {${model}}`);
   }
 
-  /** checkState, or (a node ahead of the history after a restart) later, once the history reaches it. */
-  private checkStateOrDefer(node: NodeId, d: ControllerDurable, when: string): void {
-    if (d.applied <= this.canonApplied || !this.ahead.has(node)) {
-      this.checkState(node, d, when);
-      return;
-    }
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(d) as object) as ControllerDurable, d, { configs: [...d.configs], dedup: new Map(d.dedup) });
-    this.deferred.push({ node, state: copy, when });
-  }
-
   /** (a) Every pair of replicas holds the same config for every number both hold. */
   compareHistories(states: readonly ControllerDurable[]): void {
-    for (const d of states) this.checkStateOrDefer(d.node, d, "compare");
+    for (const d of states) this.checkState(d.node, d, "compare");
     for (let i = 0; i < states.length; i++) {
       for (let j = i + 1; j < states.length; j++) {
         const a = states[i]!;
@@ -307,9 +287,10 @@ export class ControllerChecker implements ControllerObserver {
    * A node starts with state `d` read from its storage: every config it returned to a client,
    * and its durable applied index never behind what it reported. It may be ahead: the crash
    * came after an apply's batch was written and before the process saw it complete (kill -9
-   * keeps what was written; a power loss may): those applies are checked once the history has them.
+   * keeps what was written; a power loss may). Entries of `log` (the node's durable Raft log)
+   * that nobody reported join the history with the model's outcomes; then `d` must match it.
    */
-  restarted(node: NodeId, d: ControllerDurable): void {
+  restarted(node: NodeId, d: ControllerDurable, log: () => readonly Entry[] = () => []): void {
     const replied = this.repliedOn.get(node) ?? 0;
     if (d.configs.length - 1 < replied) this.fail(`node ${node} restarted with ${d.configs.length - 1} as its latest config, but it replied config ${replied} to a client`);
     const old = this.durableApplied.get(node) ?? 0;
@@ -317,8 +298,15 @@ export class ControllerChecker implements ControllerObserver {
     if (d.applied === old) return;
     this.stats.unreportedApplies++;
     this.durableApplied.set(node, d.applied);
-    this.ahead.add(node);
-    this.checkStateOrDefer(node, d, "restart");
+    if (d.applied > this.canonApplied) {
+      const byIndex = new Map(log().map((e) => [e.index as number, e]));
+      for (let i = this.canonApplied + 1; i <= d.applied; i++) {
+        const e = byIndex.get(i);
+        if (e === undefined) this.fail(`node ${node} restarted at applied index ${d.applied}, but its log lacks entry ${i}, which nobody reported applied`);
+        this.extend(node, { index: e.index, entry: e, cmd: undefined, result: noopResult, created: undefined }, latin1(e.data), true);
+      }
+    }
+    this.checkState(node, d, "restart");
   }
 
   // ------------------------------------------------------------------ clients
@@ -338,23 +326,30 @@ export class ControllerChecker implements ControllerObserver {
     this.request(cmd);
   }
 
+  /** Whether `cmd` has been applied (and remembered) anywhere: a retry sent now must get its outcome. */
+  isApplied(cmd: ControllerCommand): boolean {
+    return this.appliedRequests.has(requestKey(cmd.clientId, cmd.seq));
+  }
+
   /**
    * A reply to request `cmd` from `node`: `kind` says whether the client took it ("reply"),
    * pretended it was lost ("lost"), or got it after giving up on that attempt ("late").
+   * `appliedAtSend` (isApplied when the attempt was sent): a refusal of an attempt sent before
+   * the request was applied may come from the service's validation before the log, which is
+   * not remembered (the request may be accepted later): it is not compared with other replies.
    */
-  reply(cmd: ControllerCommand, node: NodeId, result: CommandResult, kind: "reply" | "lost" | "late"): void {
+  reply(cmd: ControllerCommand, node: NodeId, result: CommandResult, kind: "reply" | "lost" | "late", appliedAtSend = true): void {
     const key = requestKey(cmd.clientId, cmd.seq);
     const rq = this.request(cmd);
     rq.replies++;
     this.stats.replies++;
     if (kind === "late") this.stats.lateReplies++;
     if (kind === "lost") this.stats.lostReplies++;
-    const edge = !result.ok && !this.appliedRequests.has(key);
-    if (edge) this.stats.edgeRefusals++;
-    if (edge) {
-      // Refused before the log (the service validated it against the latest config after a
-      // ReadIndex barrier): nothing was remembered, so a retry may be accepted later.
-    } else if (rq.result === undefined) rq.result = result;
+    if (!result.ok && !appliedAtSend) {
+      this.stats.edgeRefusals++;
+      return;
+    }
+    if (rq.result === undefined) rq.result = result;
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
     }

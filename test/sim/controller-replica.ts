@@ -282,8 +282,8 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
   readonly trace: Trace;
   /** ShardKV.Identify of the server at `address`, for the join check. */
   readonly identify: (address: string) => Promise<IdentifyAnswer>;
-  /** Called with the state a node starts from (read from its storage). */
-  readonly onStart?: (id: NodeId, state: ControllerDurable) => void;
+  /** Called with the state a node starts from (read from its storage), and its disk. */
+  readonly onStart?: (id: NodeId, state: ControllerDurable, disk: SimDisk) => void;
 }
 
 /**
@@ -301,7 +301,7 @@ export class SimControllerNodes {
   /** SimCluster's state machine factory. */
   readonly makeSm = (disk: SimDisk, id: NodeId): SimControllerStateMachine => {
     const sm = new SimControllerStateMachine(this.storages.of(disk), `/sim/controller-${id}/state`, disk, this.opts);
-    this.opts.onStart?.(id, sm.durable);
+    this.opts.onStart?.(id, sm.durable, disk);
     return sm;
   };
 

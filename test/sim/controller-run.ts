@@ -387,21 +387,22 @@ export class SimAdminClient {
       }
       const h = t.h;
       this.trace(`send #${cmd.seq} -> n${h.id}${tries > 0 ? ` (retry ${tries})` : ""}`);
+      const appliedAtSend = this.checker.isApplied(cmd);
       const o = await this.attempt(asResult(callService(t.svc, cmd)), (late) => {
         if (!late.ok) return;
         this.trace(`late reply #${cmd.seq} from n${h.id}: ${describeResult(late.value)}`);
-        this.checker.reply(cmd, h.id, late.value, "late");
+        this.checker.reply(cmd, h.id, late.value, "late", appliedAtSend);
       });
       if (o.ok) {
         if (!this.stopping && this.rng.bool(this.cfg.dropReplyRate)) {
           // The reply was lost on its way back: the client cannot tell; it retries the same request.
           this.trace(`reply #${cmd.seq} from n${h.id} lost: ${describeResult(o.value)}`);
-          this.checker.reply(cmd, h.id, o.value, "lost");
+          this.checker.reply(cmd, h.id, o.value, "lost", appliedAtSend);
           await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
           continue;
         }
         this.trace(`reply #${cmd.seq} from n${h.id}: ${describeResult(o.value)}`);
-        this.checker.reply(cmd, h.id, o.value, "reply");
+        this.checker.reply(cmd, h.id, o.value, "reply", appliedAtSend);
         this.checker.completed(cmd, o.value);
         this.hint = h.id;
         return o.value;
@@ -550,9 +551,9 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     syncLatencyMs: { min: params.cluster.disk.minMs, max: params.cluster.disk.maxMs },
     trace,
     identify: (address) => identifyByName(address, params.shardCount),
-    onStart: (id, d) => {
+    onStart: (id, d, disk) => {
       durables.set(id, d);
-      checker.restarted(id, d);
+      checker.restarted(id, d, () => disk.entries());
     },
   });
   const cluster: ControllerCluster = new SimCluster<SimControllerStateMachine>(

@@ -19,7 +19,7 @@
 import { assert } from "../../common/assert";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
-import type { SnapshotSink, SnapshotSource, StateMachine } from "../../raft/state-machine";
+import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type StateMachine } from "../../raft/state-machine";
 import type { ApplyResult } from "../../shard-server/apply";
 import { decodeCommand, encodeCommand } from "../../shard-server/codec";
 import { RocksShardStateMachine, shardKeys } from "../../shard-server/rocks-state";
@@ -63,6 +63,8 @@ export interface SimShardOptions {
   readonly snapshotChunkBytes: number;
   readonly observer?: ShardObserver;
   readonly sabotage?: ShardSabotage;
+  /** Called when a snapshot source refused to go back (SnapshotRewindError: RaftNode takes a fresh snapshot). */
+  readonly onRewind?: () => void;
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -186,7 +188,16 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   async snapshot(): Promise<SnapshotSource> {
     await this.ready;
     this.disk.snapshotsTaken++;
-    return this.sm.snapshot();
+    const src = await this.sm.snapshot();
+    const onRewind = this.opts.onRewind;
+    return {
+      index: src.index,
+      close: () => src.close(),
+      readChunk: (n) => src.readChunk(n).catch((e: unknown) => {
+        if (e instanceof SnapshotRewindError) onRewind?.();
+        throw e;
+      }),
+    };
   }
 
   restore(meta: SnapshotMeta): SnapshotSink {

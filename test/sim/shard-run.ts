@@ -334,6 +334,7 @@ class World {
     const p = this.params;
     const sm = new SimShardStateMachine(this.storages.get(gid)!.of(disk), `/sim/g${gid}n${id}/state`, disk, {
       gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
+      onRewind: () => this.snapshotRewinds++,
     });
     const self = groupAddress(gid, id);
     // The incarnation this driver belongs to (the handle is created right after this factory).
@@ -404,6 +405,8 @@ class World {
   }
 
   private ctlHint: NodeId | undefined;
+  /** Snapshot chunks refused because the source cannot go back (RaftNode then takes a fresh snapshot). */
+  snapshotRewinds = 0;
   /** Configs handed to drivers by the Watch model (a config offered to several drivers counts each time). */
   watchOffers = 0;
 
@@ -1044,7 +1047,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     acked: clients.reduce((n, c) => n + c.stats.acked, 0),
     gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
     wrongGroup: clients.reduce((n, c) => n + c.stats.wrongGroup, 0),
-    crashes, snapshotsInstalled, lostUnsyncedApplies,
+    crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: world.snapshotRewinds,
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
     livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
