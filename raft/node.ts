@@ -21,7 +21,7 @@ import type { ConfChange, ConfState } from "./core/conf-change";
 import { RawNode } from "./core/raw-node";
 import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
 import type { LogState, LogStore } from "./storage/log-store";
-import type { SnapshotSink, SnapshotSource, StateMachine } from "./state-machine";
+import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type StateMachine } from "./state-machine";
 import type { Transport } from "./transport/transport";
 
 /**
@@ -523,7 +523,18 @@ export class RaftNode<R = unknown> {
           continue;
         }
         held.usedAtTick = this.ticks;
-        const chunk = await held.src.readChunk(m.chunk);
+        let chunk: { data: Uint8Array; last: boolean };
+        try {
+          chunk = await held.src.readChunk(m.chunk);
+        } catch (e) {
+          if (!(e instanceof SnapshotRewindError)) throw e;
+          // The source reads forward only: drop it and take a fresh snapshot; the core moves
+          // the transfers to the latest snapshot after a few resends without progress.
+          const i = this.sources.indexOf(held);
+          if (i >= 0) this.sources.splice(i, 1)[0]!.src.close();
+          this.snapshotWanted = true;
+          continue;
+        }
         m.chunkData = chunk.data;
         m.chunkLast = chunk.last;
       }

@@ -27,14 +27,29 @@ export interface StateMachine<R = unknown> {
   restore(meta: SnapshotMeta): SnapshotSink;
 }
 
-/** A snapshot being served to followers, read chunk by chunk (each at most a few MiB). */
+/**
+ * A snapshot being served to followers, read chunk by chunk (each at most a few MiB). RaftNode
+ * serves every follower from one source, at the chunk each follower asks for: mostly the next
+ * one or the same again, but also a later one (a follower resuming, from a new leader, a
+ * transfer where the old leader left it) or an earlier one (another follower starting, or one
+ * starting over).
+ */
 export interface SnapshotSource {
   /** The applied index the snapshot reflects. */
   readonly index: LogIndex;
-  /** Chunk `n` (0-based) and whether it is the last one. May be asked again for the same n. */
+  /**
+   * Chunk `n` (0-based) and whether it is the last one. A source that streams its view once
+   * may refuse a chunk before the last one it read with SnapshotRewindError: RaftNode then
+   * drops the source and takes a fresh snapshot.
+   */
   readChunk(n: number): Promise<{ data: Uint8Array; last: boolean }>;
   /** Releases resources (e.g. a RocksDB snapshot). */
   close(): void;
+}
+
+/** A SnapshotSource cannot go back to an earlier chunk (see SnapshotSource.readChunk). */
+export class SnapshotRewindError extends Error {
+  override readonly name = "SnapshotRewindError";
 }
 
 export interface SnapshotSink {

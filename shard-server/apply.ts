@@ -1,7 +1,6 @@
 /**
- * The apply path of a shard group's state machine, shared by every storage behind it
- * (shard-server/rocks-state.ts over RocksDB, test/sim/shard-sm.ts over the simulated disk), so
- * the simulator exercises exactly the code the daemon runs: decode the committed entry,
+ * The apply path of a shard group's state machine (shard-server/rocks-state.ts, over RocksDB
+ * in the daemon and over the simulated storage in the simulator): decode the committed entry,
  * dispatch its op to the pure ShardGroupCore (ownership checked here, at apply time), expire
  * idle duplicate records at the leader-assigned log time, and return the ApplyResult plus the
  * Effects the storage must make durable (with the applied index, in one write).

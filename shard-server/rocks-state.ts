@@ -157,6 +157,11 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return this.c.config.num > 0 || this.counts.some((c) => c.keys > 0);
   }
 
+  /** The config number of the durable state: the one `get` checks ownership against. */
+  durableConfig(): ConfigNum {
+    return this.durableConfigNum;
+  }
+
   /**
    * The pure core (metadata, config, duplicate tables): for decisions that go through the log
    * (the migration driver's proposals). It may run ahead of the database during an apply, and

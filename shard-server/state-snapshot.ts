@@ -16,7 +16,7 @@ import { InternalError } from "../common/errors";
 import type { LogIndex } from "../common/ids";
 import type { KvOp, KvReader, KvStorage, KvStore } from "../common/kv-store";
 import type { SnapshotMeta } from "../raft/core/types";
-import type { SnapshotSink, SnapshotSource } from "../raft/state-machine";
+import { type SnapshotSink, type SnapshotSource, SnapshotRewindError } from "../raft/state-machine";
 import { readU64, shardKeys, u64 } from "./state-keys";
 
 const stagingDir = (dir: string) => `${dir}.restore`;
@@ -70,11 +70,15 @@ export async function snapshotSource(db: KvReader, chunkBytes: number): Promise<
   };
   const readChunk = async (n: number): Promise<{ data: Uint8Array; last: boolean }> => {
     if (n === lastN) return lastChunk!;
-    if (n !== lastN + 1) throw new InternalError(`snapshot ${index}: chunk ${n} asked after chunk ${lastN} (only the same or the next)`);
-    if (lastChunk?.last) throw new InternalError(`snapshot ${index}: chunk ${n} asked after the last chunk ${lastN}`);
-    lastChunk = await build();
-    lastN = n;
-    return lastChunk;
+    // The view is streamed once: an earlier chunk would need a new iterator, which would see
+    // later writes. A later one is built through: chunk boundaries depend only on the records.
+    if (n < lastN) throw new SnapshotRewindError(`snapshot ${index}: chunk ${n} asked after chunk ${lastN}; this source reads forward only`);
+    while (lastN < n) {
+      if (lastChunk?.last) throw new InternalError(`snapshot ${index}: chunk ${n} asked, the last chunk is ${lastN}`);
+      lastChunk = await build();
+      lastN++;
+    }
+    return lastChunk!;
   };
   return {
     index,

@@ -5,7 +5,7 @@
  * Every hook feeds the checkers and the trace.
  */
 import type { Cancel, Clock } from "../../common/env";
-import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import { BackpressureError, LeadershipTransferError, NotLeaderError, StoppedError } from "../../common/errors";
 import type { GroupId, LogIndex, NodeId, Term } from "../../common/ids";
 import { describeConfState, type ConfState } from "../../raft/core/conf-change";
 import { describeMessage, describeReady } from "../../raft/core/describe";
@@ -64,7 +64,8 @@ export interface NodeHandle<S = SimKvStateMachine, R = number> {
 
 /**
  * Makes the state machine of one incarnation of node `id` over its disk (the controller
- * simulation plugs its own in; the default is SimKvStateMachine).
+ * simulation plugs its own in; the default is SimKvStateMachine). A state machine with a
+ * `ready` promise (one that opens its storage asynchronously) gets its RaftNode once it resolves.
  */
 export type StateMachineFactory<S> = (disk: SimDisk, id: NodeId) => S;
 
@@ -204,7 +205,9 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         else fn();
       }),
     };
-    RaftNode.start<R>(
+    const ready = (sm as { readonly ready?: Promise<void> }).ready ?? Promise.resolve();
+    // (A crash while the state machine opens: that incarnation never starts its node.)
+    ready.then(() => (!h.alive ? Promise.reject(new StoppedError(`n${id} crashed while opening`)) : RaftNode.start<R>(
       {
         group: 1 as GroupId,
         raft: { id, voters: this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
@@ -218,12 +221,14 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       },
       { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage: new SimLogStore(disk) },
       sm as unknown as StateMachine<R>,
-    ).then(
+    ))).then(
       (node) => {
         if (h.alive) h.node = node;
         else node.halt();
       },
-      (e: Error) => this.fatal(h, e, "restart failed: "),
+      (e: Error) => {
+        if (h.alive) this.fatal(h, e, "restart failed: ");
+      },
     );
   }
 

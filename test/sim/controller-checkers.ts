@@ -1,9 +1,9 @@
 /**
  * Checkers of the controller simulation (issue 3, "Controller in the simulator with faults"),
- * on top of the Raft checkers of checkers.ts. Fed by the simulated controller state machine
- * (every durable apply and restore, controller-sm.ts) and by the admin clients (every reply,
- * completion and query, controller-run.ts). The first violation is recorded in `failure` and
- * thrown as a CheckFailure.
+ * on top of the Raft checkers of checkers.ts. Fed by the production controller state machine
+ * (every durable apply and restore, and what the storage holds at each start:
+ * controller-replica.ts) and by the admin clients (every reply, completion and query,
+ * controller-run.ts). The first violation is recorded in `failure` and thrown as a CheckFailure.
  *
  *  (a) identical histories: the first replica to make index i durable fixes what i is (its
  *      entry, result and created config: the canonical history); every other replica's report
@@ -22,12 +22,12 @@
  *      request created no config; an accepted one created exactly its config.
  */
 import type { LogIndex, NodeId } from "../../common/ids";
-import { decodeCommand } from "../../controller/codec";
+import type { Entry } from "../../raft/core/types";
+import { decodeLogEntry } from "../../controller/codec";
 import { type Config, configsEqual, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import { CheckFailure } from "./checkers";
-import type { AppliedEntry, ControllerDurable, ControllerObserver } from "./controller-sm";
-import { simNoopResult } from "./controller-sm";
+import { type AppliedEntry, clusterInitResult, type ControllerDurable, type ControllerObserver, noopResult } from "./controller-replica";
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
@@ -83,6 +83,10 @@ export class ControllerChecker implements ControllerObserver {
     replicaReports: 0,
     /** Log entries of a request already applied before (a retry the duplicate table answered). */
     duplicateEntries: 0,
+    /** Restarts that found applies on disk the process never saw complete (crash after the write). */
+    unreportedApplies: 0,
+    /** Refusals before the log (the service's validation): not remembered, a retry may differ. */
+    edgeRefusals: 0,
   };
   /** Requests applied at least once in the canonical history. */
   private readonly appliedRequests = new Set<string>();
@@ -101,6 +105,8 @@ export class ControllerChecker implements ControllerObserver {
   private readonly modelDedupAt = new Map<number, string>();
   /** config num -> the request that created it. */
   private readonly createdBy: string[] = [];
+  /** Config objects of replicas already found equal to the history's config of their number. */
+  private readonly matching = new WeakSet<Config>();
   /** Durable applied index per node (never goes back, not even across crashes). */
   private readonly durableApplied = new Map<NodeId, number>();
   /** Highest config number each node returned to a client (it must keep it across restarts). */
@@ -110,12 +116,15 @@ export class ControllerChecker implements ControllerObserver {
   maxRepliedNum = 0;
 
   /** The pure model (undefined when disabled). */
-  private readonly model: ControllerCore | undefined;
+  private readonly model: ControllerCore;
+  /** Whether (b) compares the replicas with the model (it is fed the history either way). */
+  private readonly compareModel: boolean;
   private readonly modelDedup = new Map<string, DedupEntry>();
 
   constructor(readonly shardCount: number, opts: { model?: boolean } = {}) {
     this.configs = [initialConfig(shardCount)];
-    this.model = opts.model === false ? undefined : new ControllerCore(this.configs[0]!, this.modelDedup);
+    this.model = new ControllerCore(this.configs[0]!, this.modelDedup);
+    this.compareModel = opts.model !== false;
   }
 
   private fail(msg: string): never {
@@ -160,9 +169,14 @@ export class ControllerChecker implements ControllerObserver {
     }
   }
 
-  /** Index `i` is applied for the first time anywhere: it joins the canonical history. */
-  private extend(node: NodeId, a: AppliedEntry, data: string): void {
+  /**
+   * Index `i` is applied for the first time anywhere: it joins the canonical history. With
+   * `fromModel` (an apply no process reported, see restarted) the result and created config
+   * are the model's.
+   */
+  private extend(node: NodeId, a: AppliedEntry, data: string, fromModel = false): void {
     const i = a.index;
+    if (fromModel) a = { ...a, ...this.modelApply(a.entry) };
     const created = a.created;
     if (created) {
       if (created.num !== this.configs.length) this.fail(`node ${node} created config ${created.num} at index ${i}, the history has ${this.configs.length} configs`);
@@ -179,7 +193,9 @@ export class ControllerChecker implements ControllerObserver {
       }
       if (rq.result && !rq.result.ok) this.fail(`at most once: request ${short(key)} was refused (${describeResult(rq.result)}) but created config ${created.num} at index ${i}`);
     }
-    if (a.cmd) {
+    // A refusal that waits for a pending group's acknowledgement is not remembered: the
+    // request is applied afresh when retried.
+    if (a.cmd && !(!a.result.ok && a.result.retryable)) {
       const key = requestKey(a.cmd.clientId, a.cmd.seq);
       if (this.appliedRequests.has(key)) this.stats.duplicateEntries++;
       else this.appliedRequests.add(key);
@@ -187,16 +203,23 @@ export class ControllerChecker implements ControllerObserver {
     this.canon[i] = { data, type: a.entry.type, result: a.result, createdNum: created?.num, by: node };
     this.canonApplied = i;
     this.configsAt[i] = this.configs.length;
-    // (b) the pure model, fed the same entries in index order.
-    const m = this.model;
-    if (m) {
-      let want: CommandResult = simNoopResult;
-      let wantCreated: Config | undefined;
-      if (a.entry.type === "normal") {
-        const o = m.apply(decodeCommand(a.entry.data), i as LogIndex);
-        want = o.result;
-        wantCreated = o.created;
-      }
+    if (!fromModel) this.checkModel(node, a, created);
+  }
+
+  /** The pure model's outcome of `entry` (the next in index order). */
+  private modelApply(entry: Entry): { cmd: ControllerCommand | undefined; result: CommandResult; created: Config | undefined } {
+    if (entry.type !== "normal") return { cmd: undefined, result: noopResult, created: undefined };
+    const cmd = decodeLogEntry(entry.data);
+    if ("kind" in cmd) return { cmd: undefined, result: clusterInitResult, created: undefined };
+    const o = this.model.apply(cmd, entry.index);
+    return { cmd, result: o.result, created: o.created };
+  }
+
+  /** (b) the pure model, fed the same entries in index order (compared unless turned off). */
+  private checkModel(node: NodeId, a: AppliedEntry, created: Config | undefined): void {
+    const i = a.index;
+    const { result: want, created: wantCreated } = this.modelApply(a.entry);
+    if (this.compareModel) {
       if (!sameResult(want, a.result)) this.fail(`model: at index ${i} node ${node} got ${describeResult(a.result)}, the pure model ${describeResult(want)}`);
       if (wantCreated?.num !== created?.num || (wantCreated && !configsEqual(wantCreated, created!))) {
         this.fail(`model: at index ${i} node ${node} created ${created ? describeConfig(created) : "nothing"}, the pure model ${wantCreated ? describeConfig(wantCreated) : "nothing"}`);
@@ -228,10 +251,12 @@ export class ControllerChecker implements ControllerObserver {
     for (let n = 0; n < d.configs.length; n++) {
       const c = d.configs[n]!;
       if (c.num !== n) this.fail(`config numbers (${when}): node ${node} holds config ${c.num} at position ${n}`);
-      // Configs are immutable and shared by reference when created by the same apply.
-      if (c !== this.configs[n] && !configsEqual(c, this.configs[n]!)) {
+      // Configs are immutable: one found equal to the history's at its number stays so.
+      if (c === this.configs[n] || this.matching.has(c)) continue;
+      if (!configsEqual(c, this.configs[n]!)) {
         this.fail(`identical histories (${when}): node ${node} has config ${describeConfig(c)}, the history ${describeConfig(this.configs[n]!)}`);
       }
+      this.matching.add(c);
     }
     const sig = dedupSignature(d.dedup);
     const seen = this.dedupAt.get(d.applied);
@@ -258,10 +283,30 @@ export class ControllerChecker implements ControllerObserver {
     }
   }
 
-  /** A restarted node starts with every config it returned to a client. */
-  restarted(node: NodeId, d: ControllerDurable): void {
+  /**
+   * A node starts with state `d` read from its storage: every config it returned to a client,
+   * and its durable applied index never behind what it reported. It may be ahead: the crash
+   * came after an apply's batch was written and before the process saw it complete (kill -9
+   * keeps what was written; a power loss may). Entries of `log` (the node's durable Raft log)
+   * that nobody reported join the history with the model's outcomes; then `d` must match it.
+   */
+  restarted(node: NodeId, d: ControllerDurable, log: () => readonly Entry[] = () => []): void {
     const replied = this.repliedOn.get(node) ?? 0;
     if (d.configs.length - 1 < replied) this.fail(`node ${node} restarted with ${d.configs.length - 1} as its latest config, but it replied config ${replied} to a client`);
+    const old = this.durableApplied.get(node) ?? 0;
+    if (d.applied < old) this.fail(`node ${node} restarted at applied index ${d.applied}, but it had made ${old} durable`);
+    if (d.applied === old) return;
+    this.stats.unreportedApplies++;
+    this.durableApplied.set(node, d.applied);
+    if (d.applied > this.canonApplied) {
+      const byIndex = new Map(log().map((e) => [e.index as number, e]));
+      for (let i = this.canonApplied + 1; i <= d.applied; i++) {
+        const e = byIndex.get(i);
+        if (e === undefined) this.fail(`node ${node} restarted at applied index ${d.applied}, but its log lacks entry ${i}, which nobody reported applied`);
+        this.extend(node, { index: e.index, entry: e, cmd: undefined, result: noopResult, created: undefined }, latin1(e.data), true);
+      }
+    }
+    this.checkState(node, d, "restart");
   }
 
   // ------------------------------------------------------------------ clients
@@ -281,17 +326,29 @@ export class ControllerChecker implements ControllerObserver {
     this.request(cmd);
   }
 
+  /** Whether `cmd` has been applied (and remembered) anywhere: a retry sent now must get its outcome. */
+  isApplied(cmd: ControllerCommand): boolean {
+    return this.appliedRequests.has(requestKey(cmd.clientId, cmd.seq));
+  }
+
   /**
    * A reply to request `cmd` from `node`: `kind` says whether the client took it ("reply"),
    * pretended it was lost ("lost"), or got it after giving up on that attempt ("late").
+   * `appliedAtSend` (isApplied when the attempt was sent): a refusal of an attempt sent before
+   * the request was applied may come from the service's validation before the log, which is
+   * not remembered (the request may be accepted later): it is not compared with other replies.
    */
-  reply(cmd: ControllerCommand, node: NodeId, result: CommandResult, kind: "reply" | "lost" | "late"): void {
+  reply(cmd: ControllerCommand, node: NodeId, result: CommandResult, kind: "reply" | "lost" | "late", appliedAtSend = true): void {
     const key = requestKey(cmd.clientId, cmd.seq);
     const rq = this.request(cmd);
     rq.replies++;
     this.stats.replies++;
     if (kind === "late") this.stats.lateReplies++;
     if (kind === "lost") this.stats.lostReplies++;
+    if (!result.ok && !appliedAtSend) {
+      this.stats.edgeRefusals++;
+      return;
+    }
     if (rq.result === undefined) rq.result = result;
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);

@@ -1,12 +1,14 @@
 /**
- * One seeded run of the controller in the simulator (issue 3): 3 or 5 replicas running real
- * RaftNodes over the simulated network and disks, each applying the controller state machine
- * of controller-sm.ts (ControllerCore over the simulated disk); the faults of run.ts (drops,
- * duplicates, delays, partitions, pauses, crashes at any write, restarts, leadership
- * transfers); 1-3 admin clients issuing random Join/Leave/Move (valid and invalid ones) with a
- * (clientId, seq), retrying the same request after a timeout, a refusal or a reply it pretends
- * to have lost, one request at a time; and linearizable Query(-1) / Query(n) (readBarrier,
- * then the replica's durable configs). Checkers: controller-checkers.ts plus the Raft ones.
+ * One seeded run of the controller in the simulator: 3 or 5 replicas running real RaftNodes
+ * over the simulated network and disks, each applying the production controller state machine
+ * (RocksControllerStateMachine over the node's SimKvStorage, controller-replica.ts) and
+ * answering through the production request handling (controller/service.ts's
+ * ControllerService, as the gRPC handlers do); the faults of run.ts (drops, duplicates,
+ * delays, partitions, pauses, crashes at any write, restarts, leadership transfers), and at
+ * each crash a kill -9 or a power loss of the state machine's storage; 1-3 admin clients
+ * issuing random Join/Leave/Move (valid and invalid ones) with a (clientId, seq), retrying the
+ * same request after a timeout, a refusal or a reply it pretends to have lost, one request at
+ * a time; and linearizable Query(-1) / Query(n). Checkers: controller-checkers.ts plus the Raft ones.
  * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
  * reflecting it, and identical histories on every replica, within a bound.
  *
@@ -14,19 +16,22 @@
  */
 import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
-import { BackpressureError, LeadershipTransferError, NotLeaderError } from "../../common/errors";
+import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError, RetryLaterError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
-import { encodeCommand } from "../../controller/codec";
+import { encodeConfig } from "../../controller/codec";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
+import type { IdentifyAnswer } from "../../controller/join-check";
+import type { ControllerService } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp } from "../../controller/state-machine";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
-import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
+import { SimCluster, type ClusterConfig } from "./cluster";
 import { ControllerChecker, describeOp, describeResult } from "./controller-checkers";
-import { ControllerDurable, encodeSnapshot, SimControllerStateMachine } from "./controller-sm";
+import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { reliableNetwork } from "./network";
 import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
+
 
 /** Virtual length of the safety phase (the CLI and the tests use the same default: seeds replay). */
 export const controllerSafetyMs = 12_000;
@@ -111,6 +116,10 @@ export interface ControllerRunStats {
   restores: number;
   /** Log entries of requests applied before (retries answered from the duplicate table). */
   duplicateEntries: number;
+  /** Restarts that found applies the crashed process never saw complete (checked later). */
+  unreportedApplies: number;
+  /** Changes refused by the service's validation before the log. */
+  edgeRefusals: number;
   livenessSettledMs: number;
 }
 
@@ -183,7 +192,7 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
 }
 
 type ControllerCluster = SimCluster<SimControllerStateMachine>;
-type Handle = NodeHandle<SimControllerStateMachine, CommandResult>;
+type Handle = ControllerHandle;
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
 
 /**
@@ -203,6 +212,7 @@ export class SimAdminClient {
 
   constructor(
     private readonly cluster: ControllerCluster,
+    private readonly nodes: SimControllerNodes,
     private readonly checker: ControllerChecker,
     readonly id: number,
     private readonly rng: SimRng,
@@ -321,13 +331,16 @@ export class SimAdminClient {
     }
   }
 
-  /** The hinted leader if it is up, else (or with probability `randomRate`) any live node. */
-  private target(randomRate = 0): Handle | undefined {
-    const live = this.cluster.live();
+  /** The hinted leader if it is up, else (or with probability `randomRate`) any live node; with its service. */
+  private target(randomRate = 0): { h: Handle; svc: ControllerService } | undefined {
+    const live = this.cluster.live().flatMap((h) => {
+      const svc = this.nodes.service(h);
+      return svc ? [{ h, svc }] : [];
+    });
     if (live.length === 0) return undefined;
     if (this.hint !== undefined && !(randomRate > 0 && this.rng.bool(randomRate))) {
-      const h = live.find((x) => x.id === this.hint);
-      if (h) return h;
+      const t = live.find((x) => x.h.id === this.hint);
+      if (t) return t;
     }
     return this.rng.pick(live);
   }
@@ -357,46 +370,39 @@ export class SimAdminClient {
   }
 
   /**
-   * Sends `op` as the next request and retries the same (clientId, seq) until a reply is
-   * taken. Undefined only when the run has failed.
+   * Sends `op` as the next request through the ControllerService of the node it targets and
+   * retries the same (clientId, seq) until a reply is taken. Undefined only when the run has failed.
    */
   async change(op: ControllerOp): Promise<CommandResult | undefined> {
     const cmd: ControllerCommand = { clientId: this.clientId, seq: ++this.seq, op, shardCount: this.shardCount };
-    const data = encodeCommand(cmd);
     this.checker.issuing(cmd);
     this.trace(`change ${describeOp(cmd)}`);
     for (let tries = 0; ; tries++) {
       if (this.checker.failure !== undefined) return undefined;
       if (tries > 0) this.retries++;
-      const h = this.target();
-      if (!h) {
+      const t = this.target();
+      if (!t) {
         await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
         continue;
       }
+      const h = t.h;
       this.trace(`send #${cmd.seq} -> n${h.id}${tries > 0 ? ` (retry ${tries})` : ""}`);
-      const o = await this.attempt(h.node!.propose(data), (late) => {
-        if (!late.ok || (!late.value.ok && late.value.retryable)) return;
+      const appliedAtSend = this.checker.isApplied(cmd);
+      const o = await this.attempt(asResult(callService(t.svc, cmd)), (late) => {
+        if (!late.ok) return;
         this.trace(`late reply #${cmd.seq} from n${h.id}: ${describeResult(late.value)}`);
-        this.checker.reply(cmd, h.id, late.value, "late");
+        this.checker.reply(cmd, h.id, late.value, "late", appliedAtSend);
       });
-      if (o.ok && !o.value.ok && o.value.retryable) {
-        // A pending group has not acknowledged its join: not a reply (nothing was remembered);
-        // the real client retries the same request until its deadline, so does this one.
-        this.trace(`#${cmd.seq} waits at n${h.id}: ${o.value.reason}`);
-        this.hint = h.id;
-        await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
-        continue;
-      }
       if (o.ok) {
         if (!this.stopping && this.rng.bool(this.cfg.dropReplyRate)) {
           // The reply was lost on its way back: the client cannot tell; it retries the same request.
           this.trace(`reply #${cmd.seq} from n${h.id} lost: ${describeResult(o.value)}`);
-          this.checker.reply(cmd, h.id, o.value, "lost");
+          this.checker.reply(cmd, h.id, o.value, "lost", appliedAtSend);
           await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
           continue;
         }
         this.trace(`reply #${cmd.seq} from n${h.id}: ${describeResult(o.value)}`);
-        this.checker.reply(cmd, h.id, o.value, "reply");
+        this.checker.reply(cmd, h.id, o.value, "reply", appliedAtSend);
         this.checker.completed(cmd, o.value);
         this.hint = h.id;
         return o.value;
@@ -407,7 +413,14 @@ export class SimAdminClient {
         continue;
       }
       const e = o.error;
-      this.trace(`refused #${cmd.seq} by n${h.id}: ${e.name}`);
+      this.trace(`refused #${cmd.seq} by n${h.id}: ${e.name}${e instanceof RetryLaterError ? ` ${e.reason}` : ""}`);
+      if (e instanceof RetryLaterError) {
+        // A pending group has not acknowledged its join: nothing was remembered; the real
+        // client retries the same request until its deadline, so does this one.
+        this.hint = h.id;
+        await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
+        continue;
+      }
       if (e instanceof NotLeaderError) {
         this.hint = e.leaderHint !== 0 ? e.leaderHint : undefined;
         // Follow a fresh hint at once; otherwise back off (two nodes may point at each other).
@@ -420,24 +433,26 @@ export class SimAdminClient {
   }
 
   /**
-   * A linearizable Query(num) (-1: the latest): readBarrier on the (hinted) leader, then the
-   * replica's durable configs. Gives up after 5 attempts (undefined).
+   * A linearizable Query(num) (-1: the latest) through the (hinted) node's ControllerService
+   * (sabotage `unsafeQueries`: a random replica's durable configs, no ReadIndex barrier).
+   * Gives up after 5 attempts (undefined).
    */
   async query(num: number): Promise<Config | undefined> {
     for (let tries = 0; tries < 5; tries++) {
       if (this.checker.failure !== undefined) return undefined;
-      const h = this.target(tries === 0 ? this.cfg.randomNodeRate : 0);
-      if (!h) {
+      const t = this.target(tries === 0 ? this.cfg.randomNodeRate : 0);
+      if (!t) {
         await this.cluster.sleep(`a${this.id} retry`, this.cfg.retryMs);
         continue;
       }
+      const h = t.h;
       const mustSee = this.checker.maxRepliedNum;
       this.trace(`query ${num} -> n${h.id} mustSee:${mustSee}`);
       const o = this.unsafeQueries
-        ? { ok: true as const, value: undefined }
-        : await this.attempt(h.node!.readBarrier(), () => {});
+        ? { ok: true as const, value: h.sm.durable.configs[num] ?? h.sm.durable.latest() }
+        : await this.attempt(t.svc.query(num).then((r) => r.config), () => {});
       if (o.ok) {
-        const c = h.sm.config(num);
+        const c = o.value;
         this.trace(`query ${num} n${h.id} -> config ${c.num}`);
         this.checker.queryDone(h.id, num, mustSee, c);
         if (c.num > this.view.num) this.view = c;
@@ -457,6 +472,43 @@ export class SimAdminClient {
     }
     return undefined;
   }
+}
+
+/** Calls the service method of `cmd`'s op, as the gRPC handler of that request does. */
+function callService(svc: ControllerService, cmd: ControllerCommand): Promise<ConfigNum> {
+  const id = { clientId: cmd.clientId, seq: cmd.seq };
+  const op = cmd.op;
+  switch (op.kind) {
+    case "join": return svc.join(id, op);
+    case "leave": return svc.leave(id, op);
+    case "move": return svc.move(id, op);
+    case "ackJoin": return svc.ackJoin(id, op);
+  }
+}
+
+/**
+ * The reply as a CommandResult (what the checkers compare): a config number, or the
+ * InvalidArgument refusal; every other error (NotLeader, RetryLater, ...) stays an error.
+ */
+function asResult(p: Promise<ConfigNum>): Promise<CommandResult> {
+  return p.then(
+    (configNum) => ({ ok: true as const, configNum }),
+    (e: unknown) => {
+      if (e instanceof InvalidArgumentError) return { ok: false as const, field: e.field, reason: e.reason };
+      throw e;
+    },
+  );
+}
+
+/**
+ * ShardKV.Identify in the controller-only simulation: a server named `g<gid>-<host>:<7000 + i>`
+ * is replica i + 1 of group gid (the join check then sees each new group's servers answer);
+ * any other address refuses the connection.
+ */
+export async function identifyByName(address: string, shardCount: number): Promise<IdentifyAnswer> {
+  const m = /^g(\d+)-[^:]*:(\d+)$/.exec(address);
+  if (!m) return { ok: false, error: "connection refused" };
+  return { ok: true, identity: { gid: Number(m[1]), id: Number(m[2]) - 7000 + 1, shardCount, clusterId: "", hasData: false } };
 }
 
 /** Runs every promise chain the last event started (all of them end: I/O is virtual). */
@@ -489,18 +541,23 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   };
   const raftChecker = new Checker();
   const checker = new ControllerChecker(params.shardCount, { model: opts.model });
+  /** Each node's latest state machine's view of its storage. */
   const durables = new Map<NodeId, ControllerDurable>();
-  const cluster: ControllerCluster = new SimCluster<SimControllerStateMachine>(
-    params.cluster, clock, root.fork("cluster"), raftChecker, trace,
-    (disk, id) => {
-      let d = durables.get(id);
-      if (!d) {
-        d = new ControllerDurable(id, params.shardCount);
-        durables.set(id, d);
-      }
-      checker.restarted(id, d);
-      return new SimControllerStateMachine(disk, d, { chunkBytes: params.cluster.snapshotChunkBytes, observer: checker, ignoreDedup: opts.brokenDedup });
+  const nodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
+    shardCount: params.shardCount,
+    chunkBytes: params.cluster.snapshotChunkBytes,
+    observer: checker,
+    ignoreDedup: opts.brokenDedup,
+    syncLatencyMs: { min: params.cluster.disk.minMs, max: params.cluster.disk.maxMs },
+    trace,
+    identify: (address) => identifyByName(address, params.shardCount),
+    onStart: (id, d, disk) => {
+      durables.set(id, d);
+      checker.restarted(id, d, () => disk.entries());
     },
+  });
+  const cluster: ControllerCluster = new SimCluster<SimControllerStateMachine>(
+    params.cluster, clock, root.fork("cluster"), raftChecker, trace, nodes.makeSm,
   );
   const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
   trace(`controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`);
@@ -562,7 +619,7 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   for (const id of cluster.ids) cluster.start(id);
   const clients: SimAdminClient[] = [];
   for (let i = 1; i <= params.clients; i++) {
-    const c = new SimAdminClient(cluster, checker, i, root.fork(`admin-${i}`), params.client, params.shardCount, params.maxGid, opts.unsafeQueries);
+    const c = new SimAdminClient(cluster, nodes, checker, i, root.fork(`admin-${i}`), params.client, params.shardCount, params.maxGid, opts.unsafeQueries);
     clients.push(c);
     c.start();
   }
@@ -578,7 +635,7 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   if (failure === undefined) {
     const start = clock.nowMs();
     let stateBytes = 0;
-    for (const d of durables.values()) stateBytes = Math.max(stateBytes, encodeSnapshot(d).length);
+    for (const d of durables.values()) stateBytes = Math.max(stateBytes, d.configs.reduce((n, c) => n + encodeConfig(c).length, 0) + 64 * d.dedup.size);
     const transferMs = 20 * Math.ceil(stateBytes / params.cluster.snapshotChunkBytes);
     const deadline = start + livenessMs + transferMs;
     nemesis.stop();
@@ -594,12 +651,12 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     let clientsDone = false;
     void Promise.all(clients.map((c) => c.done)).then(() => { clientsDone = true; });
     // A fresh change must complete, and a Query(-1) after it must reflect it.
-    probe = new SimAdminClient(cluster, checker, 0, root.fork("probe"),
+    probe = new SimAdminClient(cluster, nodes, checker, 0, root.fork("probe"),
       { ...params.client, dropReplyRate: 0, randomNodeRate: 0, attemptTimeoutMs: 500, retryMs: 10 }, params.shardCount, params.maxGid);
     const probeGid = 1000 as GroupId;
     let probeDone = false;
     const probeRun = async (): Promise<void> => {
-      const r = await probe!.change({ kind: "join", groups: new Map([[probeGid, ["probe-1.sim:7000", "probe-2.sim:7001"]]]) });
+      const r = await probe!.change({ kind: "join", groups: new Map([[probeGid, [`g${probeGid}-probe.sim:7000`, `g${probeGid}-probe.sim:7001`]]]) });
       if (r === undefined) return;
       if (!r.ok) {
         failure ??= `liveness: the probe's join of group ${probeGid} was refused: ${describeResult(r)}`;
@@ -655,7 +712,7 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   }
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
 
-  let lostWrites = 0;
+  let lostWrites = nodes.lostRecords();
   let snapshotsTaken = 0;
   for (const d of cluster.disks.values()) {
     lostWrites += d.lostWrites;
@@ -693,6 +750,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     queries: cs.queries,
     restores: cs.restores,
     duplicateEntries: cs.duplicateEntries,
+    unreportedApplies: cs.unreportedApplies,
+    edgeRefusals: cs.edgeRefusals,
     livenessSettledMs,
   };
   hash.update(pending);

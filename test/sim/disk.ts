@@ -88,9 +88,13 @@ export class SimDisk {
     private readonly trace?: (line: string) => void,
   ) {}
 
+  /** Called by every crash (the simulator crashes the node's other storage with it). */
+  onCrash: (() => void) | undefined;
+
   /** Loses every write not yet completed. */
   crash(): void {
     this.epoch++;
+    this.onCrash?.();
     this.lostWrites += this.pending;
     this.pending = 0;
     this.lostUnsynced += this.pendingUnsynced;
@@ -258,6 +262,23 @@ export class SimDisk {
   entries(): readonly Entry[] {
     return this.log.snapshotState().entries;
   }
+}
+
+/**
+ * The restore sink of a state machine that opens asynchronously (`sink`, once open): once the
+ * restore finished, records it on `disk` (for the restart repair, restoreNotRecorded) and runs `after`.
+ */
+export function recordedRestoreSink(disk: SimDisk, meta: SnapshotMeta, sink: Promise<SnapshotSink>, after: () => void): SnapshotSink {
+  return {
+    write: async (chunk, data) => (await sink).write(chunk, data),
+    abort: async () => (await sink).abort(),
+    finish: async () => {
+      await (await sink).finish();
+      disk.smApplied = meta.index;
+      disk.smRestored = copySnapshotMeta(meta);
+      after();
+    },
+  };
 }
 
 // ------------------------------------------------------------------ log store

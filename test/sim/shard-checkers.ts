@@ -17,7 +17,7 @@
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import { checkLinearizable, formatEntry, type HistoryEntry, type KvOperation } from "../lib/linearizability";
-import type { ShardAppliedEntry, ShardDurable, ShardObserver } from "./shard-sm";
+import type { ShardAppliedEntry, ShardObserver } from "./shard-replica";
 
 const dec = new TextDecoder();
 
@@ -67,7 +67,7 @@ export class ShardChecker implements ShardObserver {
     else if (prev !== gid) this.fail(`(a) groups ${prev} and ${gid} both served shard ${shard} at config ${num} (${what})`);
   }
 
-  applied(gid: GroupId, node: NodeId, entries: readonly ShardAppliedEntry[], _state: ShardDurable): void {
+  applied(gid: GroupId, node: NodeId, entries: readonly ShardAppliedEntry[]): void {
     for (const e of entries) {
       const r = e.result;
       if (r?.kind === "write" && e.cmd?.op.kind === "write") {
@@ -100,8 +100,6 @@ export class ShardChecker implements ShardObserver {
     const r = this.received.get(k);
     if (f !== undefined && r !== undefined && f !== r) this.fail(`(a) shard@config ${k}: the new owner received ${r}, the previous owner froze ${f}`);
   }
-
-  restored(): void {}
 
   /** A replica answered a read of `shard` at its durable config `num`. */
   readServed(gid: GroupId, node: NodeId, shard: ShardId, num: ConfigNum): void {

@@ -27,7 +27,9 @@
  */
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { KvIteratorOptions, KvOp, KvStorage, KvStore } from "../../common/kv-store";
+import type { NodeId } from "../../common/ids";
 import type { SimClock } from "./clock";
+import type { SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 
 /** The disk faults of a SimKvStorage (all default off). */
@@ -149,6 +151,15 @@ export class SimKvStorage implements KvStorage {
     }
   }
 
+  /**
+   * What reads of the database in `dir` would see now (latin1 key strings, no read faults),
+   * undefined when absent: for the simulator's checkers, which compare what a state machine
+   * stored with what it answered. Do not mutate.
+   */
+  peek(dir: string): ReadonlyMap<string, Buffer> | undefined {
+    return this.dbs.get(dir)?.visible;
+  }
+
   /** @internal Resolves once `rec` of `s` is flushed (at once without a latency). */
   fsync(s: DbState, rec: WalRecord): Promise<void> {
     const lat = this.faults.syncLatencyMs;
@@ -264,6 +275,46 @@ class SimKv implements KvStore {
     if (this.closed) return;
     this.closed = true;
     if (this.s.handle === this) this.s.handle = undefined;
+  }
+}
+
+/**
+ * The storages of a group's simulated nodes, one per node, outliving its incarnations: the
+ * state machines' databases (the Raft log is on the node's SimDisk). A crash of the node
+ * crashes its storage too: a kill -9 or, one time in two, a power loss.
+ */
+export class SimNodeStorages {
+  private readonly byNode = new Map<NodeId, SimKvStorage>();
+
+  constructor(
+    private readonly rng: SimRng,
+    private readonly clock: SimClock,
+    /** fsync latency (the node's disk latency). */
+    private readonly syncLatencyMs: { readonly min: number; readonly max: number },
+    private readonly trace: (line: string) => void,
+  ) {}
+
+  /** The storage of `disk`'s node (created, and tied to the disk's crashes, on first use). */
+  of(disk: SimDisk): SimKvStorage {
+    const id = disk.node;
+    let st = this.byNode.get(id);
+    if (st !== undefined) return st;
+    const storage = new SimKvStorage(this.rng.fork(`storage-${id}`), { syncLatencyMs: this.syncLatencyMs }, this.clock);
+    this.byNode.set(id, storage);
+    const crashRng = this.rng.fork(`power-${id}`);
+    disk.onCrash = () => {
+      const powerLoss = crashRng.bool();
+      this.trace(`n${id} storage ${powerLoss ? "power loss" : "kill -9"}`);
+      storage.crash({ powerLoss });
+    };
+    return storage;
+  }
+
+  /** Batches the storages' power losses dropped. */
+  lostRecords(): number {
+    let n = 0;
+    for (const st of this.byNode.values()) n += st.stats.lostRecords;
+    return n;
   }
 }
 

@@ -19,7 +19,7 @@ import type { Transport } from "../../raft/transport/transport";
 import { CheckFailure } from "../sim/checkers";
 import { ControllerChecker } from "../sim/controller-checkers";
 import { controllerFailureReport, controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
-import { type AppliedEntry, ControllerDurable } from "../sim/controller-sm";
+import { type AppliedEntry, ControllerDurable } from "../sim/controller-replica";
 import { SimRng } from "../sim/rng";
 
 describe("controller simulation: fixed seeds", () => {
@@ -113,7 +113,7 @@ describe("controller simulation: the checkers catch broken runs", () => {
   const join = (gid: number): ControllerOp => ({ kind: "join", groups: new Map([[gid as GroupId, [`h${gid}:1`]]]) });
   const cmd = (clientId: string, seq: number, op: ControllerOp): ControllerCommand => ({ clientId, seq, op, shardCount: shards });
 
-  /** A replica: a ControllerCore and its durable state, reporting to `checker` like SimControllerStateMachine. */
+  /** A replica: a ControllerCore and its durable state, reporting to `checker` as test/sim/controller-replica.ts does. */
   class Replica {
     readonly durable: ControllerDurable;
     readonly core: ControllerCore;

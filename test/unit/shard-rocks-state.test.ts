@@ -13,6 +13,7 @@ import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/i
 import { configsEqual, type Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
+import { SnapshotRewindError } from "../../raft/state-machine";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
 import type { KvOp as StoreOp } from "../../common/kv-store";
@@ -310,6 +311,32 @@ describe("RocksShardStateMachine", () => {
     const reopened = await open("c", 1);
     await check(reopened);
     expect(existsSync(join(dir, "c.restore")) || existsSync(join(dir, "c.old"))).toBe(false);
+  });
+
+  it("a snapshot source skips forward to a later chunk and refuses to go back", async () => {
+    // A follower resuming, from a new leader, a transfer where the old leader left it asks
+    // chunk k of a source that served only chunk 0 (found by the whole-cluster simulation:
+    // the leader died on it). Going back is refused with SnapshotRewindError (RaftNode then
+    // takes a fresh snapshot).
+    const a = driver(await open("a", 1, { snapshotChunkBytes: 256 }));
+    await a.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const keys = keysOf(0, 60);
+    await a.sm.apply(keys.map((k, j) => a.entry({ kind: "write", write: { clientId: clientA, seq: j + 1, ackedBelow: j, shard: sh(0), ops: [put(k, `v${j}`)] } })));
+    const inOrder: Buffer[] = [];
+    const first = await a.sm.snapshot();
+    for (let n = 0; ; n++) {
+      const c = await first.readChunk(n);
+      inOrder.push(Buffer.from(c.data));
+      if (c.last) break;
+    }
+    first.close();
+    expect(inOrder.length).toBeGreaterThan(4);
+    const src = await a.sm.snapshot();
+    expect(Buffer.from((await src.readChunk(0)).data).equals(inOrder[0]!)).toBe(true);
+    expect(Buffer.from((await src.readChunk(3)).data).equals(inOrder[3]!)).toBe(true);
+    expect(Buffer.from((await src.readChunk(4)).data).equals(inOrder[4]!)).toBe(true);
+    await expect(src.readChunk(1)).rejects.toBeInstanceOf(SnapshotRewindError);
+    src.close();
   });
 
   it("an aborted restore leaves the old state", async () => {
