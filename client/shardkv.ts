@@ -613,7 +613,8 @@ export class ShardKV {
     const ctls = this.opts.controllers;
     let last: ShardKVError | undefined;
     let timedOut = 0;
-    for (let tries = 0; tries < ctls.length + 3 && this.clock.nowMs() < end; tries++) {
+    // Attempts of at least 1 ms (a gRPC deadline must be in the future): none once less is left.
+    for (let tries = 0; tries < ctls.length + 3 && end - this.clock.nowMs() >= 1; tries++) {
       this.checkOpen();
       const target = this.ctlLeader ?? ctls[this.ctlNext % ctls.length]!;
       const sent = this.clock.nowMs();

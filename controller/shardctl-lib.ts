@@ -46,7 +46,7 @@ exit status: 0 success; 1 no leader (status: the replicas that answered have non
 2 usage error (unknown flag, malformed argument); 3 the operation failed (unreachable, timed
 out, refused by the controller; one line "shardctl: <reason>" on stderr). Every command
 retries until --timeout, so controllers that are still starting are waited for (status: until
-one of them is the leader).
+one of them is the leader and the cluster id is known).
 `;
 
 /** One command, validated for syntax. */

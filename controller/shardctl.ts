@@ -87,19 +87,30 @@ function statusRound(inv: Invocation, client: ControllerClient, timeoutMs: numbe
 }
 
 /**
- * Asks every replica for its status, round after round until one says it is the leader or
- * the deadline passes (controllers that are still starting are waited for), and prints the
- * last round. Returns the exit status: 0 a leader; 1 replicas answered but none is the
- * leader. No replica answering at all is a failure (exit 3, one line on stderr).
+ * How long `status` waits, once a leader answers, for the cluster id (a new cluster's first
+ * leader commits one within a round trip; controllers of an earlier version never send one).
+ */
+const clusterIdWaitMs = 2000;
+
+/**
+ * Asks every replica for its status, round after round until one says it is the leader (and
+ * the cluster id is known, or clusterIdWaitMs passed since) or the deadline passes
+ * (controllers that are still starting are waited for), and prints the last round. Returns
+ * the exit status: 0 a leader; 1 replicas answered but none is the leader. No replica
+ * answering at all is a failure (exit 3, one line on stderr).
  */
 async function status(inv: Invocation, client: ControllerClient): Promise<number> {
   const end = realClock.nowMs() + inv.timeoutMs;
+  let leaderSince: number | undefined;
   for (let round = 0; ; round++) {
     const failures = new ServerFailures(controllerNaming, inv.controllers);
     const perReplicaMs = Math.max(1, Math.min(end - realClock.nowMs(), 2000));
     const rs = await statusRound(inv, client, perReplicaMs, failures);
     const pauseMs = Math.min(500, 50 * 2 ** Math.min(round, 4));
-    if (statusLeaders(rs).length > 0 || realClock.nowMs() + pauseMs >= end) {
+    const led = statusLeaders(rs).length > 0;
+    if (led) leaderSince ??= realClock.nowMs();
+    const settled = led && (rs.some((r) => r.status?.clusterId) || realClock.nowMs() - leaderSince! >= clusterIdWaitMs);
+    if (settled || realClock.nowMs() + pauseMs >= end) {
       out(inv.json ? JSON.stringify(statusToJson(rs)) : formatStatus(rs));
       if (rs.some((r) => r.status)) return statusLeaders(rs).length > 0 ? exitOk : exitNegative;
       throw new OperationFailed(failures.reason() ?? "no controller replica answered");
