@@ -146,7 +146,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   ) {
     this.durable = loadControllerDurable(storage, dir, disk.node, opts.shardCount);
     disk.smApplied = this.durable.applied;
-    this.ready = RocksControllerStateMachine.open(dir, opts.shardCount, storage).then((rsm) => {
+    this.ready = RocksControllerStateMachine.open(dir, opts.shardCount, storage.incarnation()).then((rsm) => {
       assert(rsm.appliedIndex() === this.durable.applied, () => `sim controller ${disk.node}: opened at ${rsm.appliedIndex()}, storage says ${this.durable.applied}`);
       this.rsm = rsm;
     });

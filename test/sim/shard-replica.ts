@@ -86,7 +86,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
   ) {
     const a = storage.peek(dir)?.get(latin1(shardKeys.applied));
     this.startApplied = (a === undefined ? 0 : Number(a.readBigUInt64BE(0))) as LogIndex;
-    this.ready = RocksShardStateMachine.open(dir, { gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, storage })
+    this.ready = RocksShardStateMachine.open(dir, { gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, storage: storage.incarnation() })
       .then((rsm) => {
         this.rsm = rsm;
         this.disk.smApplied = rsm.appliedIndex();

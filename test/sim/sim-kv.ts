@@ -112,6 +112,26 @@ export class SimKvStorage implements KvStorage {
     return this.dbs.has(dir);
   }
 
+  /**
+   * This storage as one incarnation of its process sees it: once the next crash has happened,
+   * every call rejects with StoppedError. A killed process does nothing more, but in the
+   * simulator the promise chains of a dead incarnation still run: without this, an open that
+   * a crash interrupted could complete afterwards and hold the database's lock against the
+   * restarted incarnation.
+   */
+  incarnation(): KvStorage {
+    const epoch = this.epoch;
+    const alive = (what: string): void => {
+      if (this.epoch !== epoch) throw new StoppedError(`storage of a crashed incarnation (${what})`);
+    };
+    return {
+      open: async (dir, options) => (alive(`open ${dir}`), this.open(dir, options)),
+      exists: async (dir) => (alive(`exists ${dir}`), this.exists(dir)),
+      remove: async (dir) => (alive(`remove ${dir}`), this.remove(dir)),
+      rename: async (from, to) => (alive(`rename ${from}`), this.rename(from, to)),
+    };
+  }
+
   async remove(dir: string): Promise<void> {
     const s = this.dbs.get(dir);
     if (s?.handle !== undefined) throw new Error(`remove ${dir}: the database is open`);

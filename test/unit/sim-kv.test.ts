@@ -11,7 +11,7 @@
  * which is why only the log store is run under readFlipRate here.
  */
 import { describe, expect, it } from "vitest";
-import { CorruptionError } from "../../common/errors";
+import { CorruptionError, StoppedError } from "../../common/errors";
 import type { KvReader, KvStorage } from "../../common/kv-store";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../../common/ids";
 import type { Config } from "../../controller/config";
@@ -307,5 +307,22 @@ describe("RocksShardStateMachine over the simulated disk", () => {
     src.close();
     // Crashes before and after the point of no return, and one install that completed.
     expect([...outcomes].sort()).toEqual(["crashed:old", "crashed:snapshot", "finished:snapshot"]);
+  });
+});
+
+describe("SimKvStorage.incarnation", () => {
+  it("a crashed incarnation can no longer open anything, so a late open of it cannot hold the lock against the restarted one", async () => {
+    const storage = new SimKvStorage(new SimRng(7));
+    const gen1 = storage.incarnation();
+    const db = await gen1.open("/d");
+    await db.write([{ type: "put", key: Buffer.from("k"), value: Buffer.from("v") }], { sync: true });
+    storage.crash({ powerLoss: false });
+    // gen 1's chain resumes after the crash (as an open that was in flight would).
+    await expect(gen1.open("/d")).rejects.toBeInstanceOf(StoppedError);
+    await expect(gen1.exists("/d")).rejects.toThrow(/storage of a crashed incarnation \(exists \/d\) is stopped/);
+    const gen2 = storage.incarnation();
+    const again = await gen2.open("/d");
+    expect(Buffer.from((await again.get(Buffer.from("k")))!).toString()).toBe("v");
+    await again.close();
   });
 });
