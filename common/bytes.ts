@@ -7,5 +7,10 @@
  * (`Buffer.from(b)` would copy it first).
  */
 export function byteKey(b: Uint8Array): string {
-  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString("latin1");
+  return asBuffer(b).toString("latin1");
+}
+
+/** `b` as a Buffer over the same memory (no copy). */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -41,19 +41,17 @@ export class BackpressureError extends ShardKVError {
   }
 }
 
-const count = (n: number): string => n.toLocaleString("en-US");
-
 /** What each back-pressure limit bounds, in the user's terms. */
 const backpressureLimits: Readonly<Record<string, (max: number, value: number) => string>> = {
-  uncommittedBytesMax: (max, value) => `writes not yet committed would reach ${count(value)} bytes; the limit is ${count(max)} bytes`,
-  proposalQueueMax: (max, value) => `${count(value)} writes queued at the leader; the limit is ${count(max)}`,
-  readIndexPendingMax: (max, value) => `${count(value)} reads waiting for the leader's quorum check; the limit is ${count(max)}`,
-  watchStreamsMax: (max, value) => `${count(value)} open Watch streams; the limit is ${count(max)}`,
+  uncommittedBytesMax: (max, value) => `writes not yet committed would reach ${formatCount(value)} bytes; the limit is ${formatCount(max)} bytes`,
+  proposalQueueMax: (max, value) => `${formatCount(value)} writes queued at the leader; the limit is ${formatCount(max)}`,
+  readIndexPendingMax: (max, value) => `${formatCount(value)} reads waiting for the leader's quorum check; the limit is ${formatCount(max)}`,
+  watchStreamsMax: (max, value) => `${formatCount(value)} open Watch streams; the limit is ${formatCount(max)}`,
 };
 
 function describeBackpressure(limit: string, max: number, value: number): string {
   const describe = backpressureLimits[limit];
-  return describe ? describe(max, value) : `${limit} would be ${count(value)}; the limit is ${count(max)}`;
+  return describe ? describe(max, value) : `${limit} would be ${formatCount(value)}; the limit is ${formatCount(max)}`;
 }
 
 /** A leadership transfer is in progress; proposals are refused until it ends. */
@@ -193,6 +191,17 @@ export class AbortError extends ShardKVError {
 }
 
 /** Milliseconds for people: "500 ms", "2 s", "1.5 s". */
+let countFormat: Intl.NumberFormat | undefined;
+
+/**
+ * `n` with thousands separators: "2,097,152". The formatter is made on first use: making an
+ * Intl.NumberFormat loads ICU's locale data, about 15 ms of CPU that every CLI start would pay
+ * though only an error message needs it.
+ */
+export function formatCount(n: number): string {
+  return (countFormat ??= new Intl.NumberFormat("en-US")).format(n);
+}
+
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }

@@ -6,21 +6,13 @@
  * the stubs and handlers those modules declare.
  */
 import type * as grpc from "@grpc/grpc-js";
+import { asBuffer } from "./bytes";
 import { realClock } from "./real-env";
 
 /** The static side of a generated protobufjs message class. */
 export interface PbType<T, P> {
   encode(m: P): { finish(): Uint8Array };
   decode(b: Uint8Array): T;
-}
-
-/**
- * Views encoded bytes as a Buffer without copying (what grpc-js serializers must return). In
- * Node protobufjs already returns a Buffer; the fallback covers a plain Uint8Array (e.g. a
- * pre-encoded frame).
- */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

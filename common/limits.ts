@@ -25,7 +25,8 @@
  * Replicas compare sizes with these constants when they apply entries, so every replica of a
  * group must run with the same values (they are not configurable for that reason).
  */
-import { InvalidArgumentError } from "./errors";
+import { InvalidArgumentError, formatCount } from "./errors";
+import { asBuffer } from "./bytes";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -79,20 +80,9 @@ export const snapshotChunkBytesMax = MiB;
  */
 export const migrationChunkBytesMax = 256 * KiB;
 
-let groupedFormat: Intl.NumberFormat | undefined;
-
-/**
- * `n` with thousands separators: "2,097,152". The formatter is made on first use: making an
- * Intl.NumberFormat loads ICU's locale data, about 15 ms of CPU that every CLI start would pay
- * though only an error message needs it.
- */
-function grouped(n: number): string {
-  return (groupedFormat ??= new Intl.NumberFormat("en-US")).format(n);
-}
-
 /** "2,097,152 bytes" (one: "1 byte"). */
 export function formatBytes(n: number): string {
-  return `${grouped(n)} ${n === 1 ? "byte" : "bytes"}`;
+  return `${formatCount(n)} ${n === 1 ? "byte" : "bytes"}`;
 }
 
 /** A limit in the unit it was chosen in: "1 MiB", "4 KiB", else "1,000 bytes". */
@@ -124,7 +114,7 @@ export function checkLimit(field: string, what: string, bytes: number, limit: nu
 
 /** Throws InvalidArgumentError when a count is over its limit: "batch has 100,001 ops; the limit is 100,000". */
 export function checkCount(field: string, what: string, count: number, limit: number, unit: string): void {
-  if (count > limit) throw new InvalidArgumentError(field, `${what} has ${grouped(count)} ${unit}; the limit is ${grouped(limit)}`);
+  if (count > limit) throw new InvalidArgumentError(field, `${what} has ${formatCount(count)} ${unit}; the limit is ${formatCount(limit)}`);
 }
 
 /**
@@ -132,9 +122,9 @@ export function checkCount(field: string, what: string, count: number, limit: nu
  * keys are cut to their first 40 characters.
  */
 export function describeKey(key: Uint8Array): string {
-  const s = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("utf8");
+  const s = asBuffer(key).toString("utf8");
   const printable = /^[\x20-\x7e\u00a0-\uffff]*$/.test(s) && !s.includes("\ufffd");
-  const text = printable ? s : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+  const text = printable ? s : asBuffer(key).toString("hex");
   const cut = text.length > 40 ? `${text.slice(0, 40)}...` : text;
   return printable ? JSON.stringify(cut) : `0x${cut}`;
 }

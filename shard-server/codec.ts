@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { configFromWire, configToWire } from "../controller/codec";
 import type { ClientWrite, DedupRecord, KvOp, OpResult, OpType, ShardChunkIn, ShardCommand, ShardMeta, ShardOp, ShardState } from "./types";
+import { asBuffer } from "../common/bytes";
 
 const pb = shardkv.kv;
 export { pb as shardPb };
@@ -37,7 +38,7 @@ function shardFromWire(v: number | null | undefined, field: string): ShardId {
 export function clientIdFromBytes(b: Uint8Array | null | undefined, field: string): string {
   const id = b ?? none;
   if (id.length !== clientIdBytes) throw new InvalidArgumentError(field, `must be ${clientIdBytes} bytes, got ${id.length}`);
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
+  return asBuffer(id).toString("hex");
 }
 
 /** Client ids converted lately: every write converts its client's id two or three times. */

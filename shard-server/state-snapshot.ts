@@ -18,6 +18,7 @@ import type { KvOp, KvReader, KvStorage, KvStore } from "../common/kv-store";
 import type { SnapshotMeta } from "../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, SnapshotRewindError } from "../raft/state-machine";
 import { readU64, shardKeys, u64 } from "./state-keys";
+import { asBuffer } from "../common/bytes";
 
 const stagingDir = (dir: string) => `${dir}.restore`;
 const oldDir = (dir: string) => `${dir}.old`;
@@ -96,7 +97,7 @@ export async function snapshotSource(db: KvReader, chunkBytes: number): Promise<
 
 /** Parses one snapshot chunk into puts; asserts every record is whole. */
 function chunkOps(meta: SnapshotMeta, chunk: number, data: Uint8Array, checkRecord: (key: Buffer, value: Buffer) => void): KvOp[] {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buf = asBuffer(data);
   const ops: KvOp[] = [];
   for (let at = 0; at < buf.length;) {
     assert(at + 4 <= buf.length, `snapshot ${meta.index} chunk ${chunk}: truncated record`);

@@ -23,6 +23,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { KvIteratorOptions, KvOp, KvStorage, KvStore } from "../../common/kv-store";
+import { asBuffer } from "../../common/bytes";
 
 type Callback<T = void> = (err: Error | null | undefined, value?: T) => void;
 
@@ -46,7 +47,6 @@ const requireHere = createRequire(import.meta.url);
 const rocksdb = createRequire(requireHere.resolve("level-rocksdb"))("rocksdb") as (location: string) => LevelDown;
 
 /** A Buffer view of `v` (no copy): the binding stores anything but a Buffer as String(v). */
-const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 
 /** Runs a callback-style call as a promise. */
 function call<T = void>(fn: (cb: Callback<T>) => void): Promise<T> {

@@ -29,7 +29,7 @@ import type { GroupId, NodeId } from "../../common/ids";
 import { messageFromWire, messageToWire } from "../codec";
 import type { Message } from "../core/types";
 import type { Transport, TransportStats } from "./transport";
-import { asBuffer } from "../../common/grpc-service";
+import { asBuffer } from "../../common/bytes";
 import { raftTransportService, type RaftTransportImplementation } from "../../proto/gen/raft-grpc";
 
 const pb = shardkv.raft;

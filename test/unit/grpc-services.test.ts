@@ -8,7 +8,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { wallClockMs } from "../../common/real-env";
-import { asBuffer, type PbType } from "../../common/grpc-service";
+import { asBuffer } from "../../common/bytes";
+import type { PbType } from "../../common/grpc-service";
 import { shardkv as adminPb } from "../../proto/gen/admin.js";
 import { shardkv as ctlPb } from "../../proto/gen/controller.js";
 import { shardkv as raftPb } from "../../proto/gen/raft.js";
