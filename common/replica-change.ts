@@ -1,0 +1,59 @@
+/**
+ * A change of one Raft group's replicas, as an operator asks for it (`shardctl replica ...`,
+ * `shardctl controller ...`): the intent the controller stores and the group's leader carries
+ * out step by step through Raft configuration changes (raft/core/conf-change.ts), so that it
+ * survives a crash of any process and finishes when they come back. See docs/design.md
+ * (membership) for the flow.
+ *
+ * This module holds only the shared vocabulary; the controller stores intents
+ * (controller/), the group's leader executes them (raft/).
+ */
+import type { NodeId } from "./ids";
+
+/** One replica of a group as the configuration records it. */
+export interface Member {
+  readonly id: NodeId;
+  /** host:port the replica serves Raft and its services on. */
+  readonly address: string;
+  /** Receives the log, never votes (until promoted). */
+  readonly learner: boolean;
+}
+
+/**
+ * What the operator asked for. `replace` is the whole flow in one intent: add `newId` at
+ * `address` as a learner, wait until it has caught up, then one joint change that promotes it
+ * and removes `oldId`, then leave the joint configuration.
+ */
+export type ReplicaChange =
+  | { readonly kind: "addLearner"; readonly id: NodeId; readonly address: string }
+  | { readonly kind: "promote"; readonly id: NodeId }
+  | { readonly kind: "remove"; readonly id: NodeId }
+  | { readonly kind: "replace"; readonly oldId: NodeId; readonly newId: NodeId; readonly address: string };
+
+/**
+ * Where an intent stands, derived from the group's current Raft configuration (so a leader
+ * that takes over after a crash knows where to resume without any other record):
+ *  - `adding`:     the new replica is not in the configuration yet;
+ *  - `catchingUp`: it is a learner whose log is not yet within the promotion bound;
+ *  - `joint`:      the joint configuration (promote + remove) is in effect, leave-joint pending;
+ *  - `done`:       the configuration is what the intent asked for.
+ */
+export type ReplicaChangeStep = "adding" | "catchingUp" | "joint" | "done";
+
+/** The stored intent of one group (at most one per group at a time). */
+export interface ReplicaIntent {
+  readonly change: ReplicaChange;
+  /** Skip the strict reconfiguration check (a change leaving fewer than a majority reachable). */
+  readonly force: boolean;
+  /** Why the intent cannot progress right now, in the operator's terms (empty: nothing wrong). */
+  readonly blocked?: string;
+}
+
+export function describeReplicaChange(c: ReplicaChange): string {
+  switch (c.kind) {
+    case "addLearner": return `add replica ${c.id} at ${c.address} as a learner`;
+    case "promote": return `promote learner ${c.id} to voter`;
+    case "remove": return `remove replica ${c.id}`;
+    case "replace": return `replace replica ${c.oldId} by ${c.newId} at ${c.address}`;
+  }
+}
