@@ -7,7 +7,7 @@
  * unknown gid, a shard beyond the shard count, leaving every group) is decided by the
  * controller (controller/state-machine.ts validateOp), which refuses with no new config.
  */
-import { UsageError, addressListOrEnv, checkCommandFlags, flag, parseAddressList, parseCommandLine, parseInteger, usage } from "../common/cli-args";
+import { UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseAddressList, parseCommandLine, parseInteger, usage } from "../common/cli-args";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { type Config, groupServersMax, shardCounts, sortedGids } from "./config";
 
@@ -33,6 +33,9 @@ commands:
                        (waits up to --timeout for a leader; exit 1 if there is none)
   watch [--from NUM]   print the latest config (or every config from NUM), then each new
                        one as it commits, until interrupted (Ctrl-C)
+  certs init|issue|show
+                       make the cluster's CA, issue certificates, show one (needs no
+                       controller; see shardctl certs --help)
   help                 print this text
 
 options:
@@ -72,7 +75,9 @@ export interface Invocation {
 export type ParseResult =
   | { readonly kind: "run"; readonly invocation: Invocation }
   | { readonly kind: "help" }
-  | { readonly kind: "usage-error"; readonly message: string };
+  | { readonly kind: "usage-error"; readonly message: string }
+  /** `shardctl certs ...`: `argv` without the word "certs", for security/certs-args.ts. */
+  | { readonly kind: "certs"; readonly argv: readonly string[] };
 
 
 export function parseGid(field: string, s: string): GroupId {
@@ -151,11 +156,14 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 }
 
 function parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  // `certs` has flags of its own and talks to no controller: its arguments go to its parser.
+  const word = commandWordIndex(argv, flags);
+  if (word !== undefined && argv[word] === "certs") return { kind: "certs", argv: argv.filter((_, i) => i !== word) };
   const cl = parseCommandLine(argv, flags);
   if (cl.help) return { kind: "help" };
   const v = cl.values;
   const [name, ...args] = cl.positionals;
-  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch; see shardctl --help)");
+  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, certs; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
   checkCommandFlags(v, name, { from: ["watch"], force: ["join"] });

@@ -11,7 +11,8 @@
  *
  * Start-up time: ControllerClient (@grpc/grpc-js, protobufjs, the generated proto code) is
  * imported with `import()` when a command runs, so `--help` and usage errors run only the
- * parser (as in client/cli.ts).
+ * parser (as in client/cli.ts); `shardctl certs` (security/certs-command.ts, with the X.509
+ * code) likewise, only for that command.
  */
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
 import { AbortError, ShardKVError } from "../common/errors";
@@ -190,6 +191,11 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (parsed.kind) {
     case "help": process.stdout.write(usageText); return;
     case "usage-error": return fail(parsed.message, exitUsage);
+    case "certs": {
+      const { certsMain } = await import("../security/certs-command");
+      process.exitCode = await certsMain(parsed.argv, { out, err: (s) => process.stderr.write(`${s}\n`) });
+      return;
+    }
     case "run":
       try {
         process.exitCode = await run(parsed.invocation);

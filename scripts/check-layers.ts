@@ -7,13 +7,17 @@
  *
  *  raft-core         raft/core imports only common/ and raft/core/ (no packages, no node built-ins).
  *  common            common/ imports nothing else of the project.
- *  client            client/ imports of the project only proto/, common/, client/ and
+ *  security          security/ (certificates, TLS credentials) imports of the project only
+ *                    common/ and security/.
+ *  client            client/ imports of the project only proto/, common/, client/,
+ *                    CLIENT_ALLOWED_SECURITY_MODULES (TLS credentials) and
  *                    CLIENT_ALLOWED_CONTROLLER_MODULES (controller's config model); and
  *                    client/cli.ts the entry of `shardkv bench` (BENCH_ENTRY).
  *  bench             nothing outside bench/ and test/ imports bench/ (the benchmark code is
  *                    no dependency of the product), but for BENCH_ENTRY from client/cli.ts.
  *  client-grpc       in client/, only CLIENT_GRPC_MODULES import @grpc/grpc-js or the gRPC
- *                    modules (common/grpc-*.ts, client/stubs.ts): the library runs over any
+ *                    modules (common/grpc-*.ts, client/stubs.ts, security/credentials.ts):
+ *                    the library runs over any
  *                    transport (client/transport.ts); client/grpc-transport.ts, the default
  *                    one, is the way in.
  *  test-import       nothing outside test/ imports test/.
@@ -35,7 +39,7 @@ import ts from "typescript";
 import { UsageError, exitUsage, flag, parseCommandLine } from "../common/cli-args";
 
 /** Top-level folders whose .ts files are checked. */
-export const SCANNED_DIRS = ["common", "raft", "controller", "shard-server", "client", "bench", "deploy", "test", "scripts"] as const;
+export const SCANNED_DIRS = ["common", "security", "raft", "controller", "shard-server", "client", "bench", "deploy", "test", "scripts"] as const;
 
 /** Paths (relative to the root, "/"-separated) never scanned. `node_modules` is skipped at any depth. */
 export const SKIPPED_PATHS = ["proto/gen"] as const;
@@ -46,6 +50,13 @@ export const SKIPPED_PATHS = ["proto/gen"] as const;
  * path segment.
  */
 export const CLIENT_ALLOWED_CONTROLLER_MODULES = ["controller/config*.ts", "controller/shard-of.ts"] as const;
+
+/**
+ * The modules of security/ that client/ may import: the TLS credentials its gRPC transport
+ * connects with (a gRPC module: only CLIENT_GRPC_MODULES import it) and the identities they
+ * carry.
+ */
+export const CLIENT_ALLOWED_SECURITY_MODULES = ["security/credentials.ts", "security/identity.ts"] as const;
 
 /**
  * The one import of bench/ from outside it and test/: the data CLI's `bench` subcommand
@@ -66,7 +77,7 @@ export const REAL_ENV_MODULE = "common/real-env.ts";
  */
 export const NONDETERMINISM_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
-export type Rule = "raft-core" | "common" | "client" | "client-grpc" | "bench" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
+export type Rule = "raft-core" | "common" | "security" | "client" | "client-grpc" | "bench" | "test-import" | "cycle" | "nondeterminism" | "unresolved";
 
 export interface Violation {
   /** Relative to the root, "/"-separated. */
@@ -310,6 +321,9 @@ function checkImportRules(file: string, specifier: string, target: Target): { ru
   if (under(file, "common") && target.kind === "file" && !under(target.path, "common")) {
     return { rule: "common", detail: `${what}; common/ imports nothing else of the project` };
   }
+  if (under(file, "security") && target.kind === "file" && !under(target.path, "common") && !under(target.path, "security")) {
+    return { rule: "security", detail: `${what}; security/ imports only common/ and security/ of the project` };
+  }
   if (target.kind === "file" && under(target.path, "test") && !under(file, "test")) {
     return { rule: "test-import", detail: `${what}; only test/ may import test/` };
   }
@@ -319,9 +333,13 @@ function checkImportRules(file: string, specifier: string, target: Target): { ru
   }
   if (under(file, "client") && target.kind === "file" && !benchEntry) {
     const p = target.path;
-    const ok = under(p, "client") || under(p, "proto") || under(p, "common") || clientAllowedControllerRes.some((re) => re.test(p));
+    const ok = under(p, "client") || under(p, "proto") || under(p, "common") || clientAllowedControllerRes.some((re) => re.test(p))
+      || (CLIENT_ALLOWED_SECURITY_MODULES as readonly string[]).includes(p);
     if (!ok) {
-      return { rule: "client", detail: `${what}; client/ may import only proto/, common/ and ${CLIENT_ALLOWED_CONTROLLER_MODULES.join(", ")}` };
+      return {
+        rule: "client",
+        detail: `${what}; client/ may import only proto/, common/, ${CLIENT_ALLOWED_SECURITY_MODULES.join(", ")} and ${CLIENT_ALLOWED_CONTROLLER_MODULES.join(", ")}`,
+      };
     }
   }
   if (under(file, "client") && !(CLIENT_GRPC_MODULES as readonly string[]).includes(file) && isGrpcModule(target)) {
@@ -333,7 +351,7 @@ function checkImportRules(file: string, specifier: string, target: Target): { ru
 /** @grpc/grpc-js, or a project module built on it. */
 function isGrpcModule(t: Target): boolean {
   if (t.kind === "package") return t.name === "@grpc/grpc-js" || t.name.startsWith("@grpc/grpc-js/");
-  return t.kind === "file" && (/^common\/grpc-[^/]*\.ts$/.test(t.path) || t.path === "client/stubs.ts");
+  return t.kind === "file" && (/^common\/grpc-[^/]*\.ts$/.test(t.path) || t.path === "client/stubs.ts" || t.path === "security/credentials.ts");
 }
 
 // ---------------------------------------------------------------------------------------------

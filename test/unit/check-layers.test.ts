@@ -119,17 +119,30 @@ describe("check-layers", () => {
     expect(rulesOf(violations)).toEqual(["common/errors.ts:1: common"]);
   });
 
-  it("client: only proto/, common/ and the controller's config model", () => {
+  it("security: security/ imports only common/ and security/ of the project", () => {
+    const { violations } = check({
+      "security/identity.ts": 'import { delay } from "../common/real-env";\nexport const id = delay;\n',
+      "security/authority.ts": 'import { id } from "./identity";\nimport { s } from "../controller/server";\nimport * as x509 from "@peculiar/x509";\nexport const a = [id, s, x509];\n',
+    });
+    expect(rulesOf(violations)).toEqual(["security/authority.ts:2: security"]);
+    expect(violations[0]!.detail).toContain("security/ imports only common/ and security/");
+  });
+
+  it("client: only proto/, common/, the TLS credentials and the controller's config model", () => {
     const { violations } = check({
       "client/router.ts": [
         'import { s } from "../controller/server";',
         'import type { Msg } from "../raft/core/types";',
         'import type { Config } from "../controller/config";',
-        "export const r = [s, {} as Msg, {} as Config];",
+        'import type { Identity } from "../security/identity";',
+        'import { issue } from "../security/authority";',
+        "export const r = [s, {} as Msg, {} as Config, {} as Identity, issue];",
         "",
       ].join("\n"),
+      "security/identity.ts": "export interface Identity { name: string }\n",
+      "security/authority.ts": "export const issue = 1;\n",
     });
-    expect(rulesOf(violations)).toEqual(["client/router.ts:1: client", "client/router.ts:2: client"]);
+    expect(rulesOf(violations)).toEqual(["client/router.ts:1: client", "client/router.ts:2: client", "client/router.ts:5: client"]);
     expect(violations[0]!.detail).toContain("controller/shard-of.ts");
   });
 
@@ -155,12 +168,16 @@ describe("check-layers", () => {
         'import { fromServiceError } from "../common/grpc-errors";',
         'import { kvStub } from "./stubs";',
         'import { GrpcTransport } from "./grpc-transport";',
-        "export const c = [{} as grpc.Client, fromServiceError, kvStub, GrpcTransport];",
+        'import { serverCredentials } from "../security/credentials";',
+        "export const c = [{} as grpc.Client, fromServiceError, kvStub, GrpcTransport, serverCredentials];",
         "",
       ].join("\n"),
-      "client/stubs.ts": 'import * as grpc from "@grpc/grpc-js";\nexport const kvStub = grpc;\n',
+      "client/stubs.ts": 'import * as grpc from "@grpc/grpc-js";\nimport { serverCredentials } from "../security/credentials";\nexport const kvStub = [grpc, serverCredentials];\n',
+      "security/credentials.ts": 'import * as grpc from "@grpc/grpc-js";\nexport const serverCredentials = grpc;\n',
     });
-    expect(rulesOf(violations)).toEqual(["client/channel.ts:1: client-grpc", "client/channel.ts:2: client-grpc", "client/channel.ts:3: client-grpc"]);
+    expect(rulesOf(violations)).toEqual([
+      "client/channel.ts:1: client-grpc", "client/channel.ts:2: client-grpc", "client/channel.ts:3: client-grpc", "client/channel.ts:5: client-grpc",
+    ]);
     expect(violations[0]!.detail).toContain("client/transport.ts");
   });
 
