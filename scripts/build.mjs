@@ -73,11 +73,12 @@ const nativePackages = ["level-rocksdb", "rocksdb", "esbuild", "tsx"];
 
 /**
  * Packages the client bundles leave in node_modules because a client command loads them only
- * on request: nats (for `--nats`; about half the size of a bundle) and @grpc/proto-loader
- * (grpc-js loads it only for its server-side channelz and ORCA services). Fewer bytes to read
- * at every start.
+ * on request: nats (for `--nats`; about half the size of a bundle), @grpc/proto-loader
+ * (grpc-js loads it only for its server-side channelz and ORCA services), and the X.509 code
+ * of `shardctl certs` with the polyfill it needs (it would double shardctl's bundle). Fewer
+ * bytes to read at every start.
  */
-const clientLazyPackages = ["nats", "@grpc/proto-loader"];
+const clientLazyPackages = ["nats", "@grpc/proto-loader", "@peculiar/x509", "reflect-metadata"];
 
 /** The code cache loader, copied into dist/ beside the bundles it runs. */
 const codeCacheLoader = "code-cache.cjs";

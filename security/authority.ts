@@ -78,7 +78,7 @@ export interface InitResult {
  * keyCertSign and cRLSign) valid for `days`, and its key. Refuses, changing nothing, when the
  * directory already holds a ca.crt or ca.key.
  */
-export async function initCa(opts: { readonly caDir: string; readonly days: number; readonly name: string }): Promise<InitResult> {
+export async function initCa(opts: { readonly caDir: string; readonly days: number; readonly name: string; readonly nowMs?: number }): Promise<InitResult> {
   const files = caFiles(opts.caDir);
   const existing = [files.cert, files.key].filter((f) => existsSync(f));
   if (existing.length > 0) {
@@ -87,7 +87,7 @@ export async function initCa(opts: { readonly caDir: string; readonly days: numb
   }
   privateDir(opts.caDir);
   const keys = await generateKeys();
-  const now = wallClockMs();
+  const now = opts.nowMs ?? wallClockMs();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: new x509.Name([{ O: [organization] }, { CN: [opts.name] }]),
@@ -164,6 +164,8 @@ export interface IssueRequest {
   /** Client certificates: the key prefix they are for. */
   readonly prefix?: Uint8Array;
   readonly days: number;
+  /** The time it is issued at (its validity starts backdateMs before), ms since the epoch; default now. */
+  readonly nowMs?: number;
 }
 
 /** What `issue` wrote. */
@@ -212,7 +214,7 @@ function bundleHas(bundle: string, pem: string): boolean {
  */
 export async function issue(req: IssueRequest): Promise<IssueResult> {
   const ca = await loadCa(req.caDir);
-  const now = wallClockMs();
+  const now = req.nowMs ?? wallClockMs();
   const notAfter = now + req.days * dayMs;
   const caEnd = ca.cert.notAfter.getTime();
   if (caEnd <= now) throw new CertsError(`the CA in ${req.caDir} expired on ${ca.cert.notAfter.toISOString()}; make a new CA (see docs/operations.md, "Security")`);

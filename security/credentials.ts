@@ -1,0 +1,186 @@
+/**
+ * gRPC credentials for mutual TLS on a TlsSource (security/tls-files.ts), and the identity of
+ * the peer of a call. Both sides require TLS 1.3, present their certificate and verify the
+ * other's against the CA certificates in use; the client also checks that the server's
+ * certificate is valid for the address it dialled (a node certificate's --addr names). When
+ * the TlsSource takes a rotated certificate, key or CA into use, new connections use it at
+ * once; open connections keep the certificates they were made with.
+ *
+ * Nothing here is wired into the daemons or clients yet (docs/design.md#94-secure-by-default).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { isIP, type Socket } from "node:net";
+import { type PeerCertificate, type SecureContext, type SecureContextOptions, checkServerIdentity, connect, createSecureContext } from "node:tls";
+import { realClock, wallClockMs } from "../common/real-env";
+import { type Identity, NotAnIdentityError, identityOfPeer } from "./identity";
+import { clientHandshakeError } from "./tls-errors";
+import type { TlsMaterial, TlsSource } from "./tls-files";
+
+/** The oldest TLS version either side accepts. */
+export const tlsMinVersion = "TLSv1.3" as const;
+
+/**
+ * How long a client waits, after its half of the handshake, for the server's session ticket
+ * (the sign that the server accepted its certificate) before it goes on without (a server
+ * that sends none); a refusal arrives well within it.
+ */
+export const sessionWaitMs = 2000;
+
+function contextOptions(m: TlsMaterial): SecureContextOptions {
+  return { ca: m.ca, cert: m.cert, key: m.key, minVersion: tlsMinVersion };
+}
+
+/**
+ * Server credentials: TLS 1.3, a client certificate required and verified against the CAs
+ * in use, the certificate and CAs of `source`, replaced when it reloads them (grpc-js calls
+ * setSecureContext on its server; running connections are not touched).
+ */
+class ReloadingServerCredentials extends grpc.ServerCredentials {
+  constructor(source: TlsSource) {
+    super({ requestCert: true, rejectUnauthorized: true, minVersion: tlsMinVersion }, contextOptions(source.current()));
+    source.subscribe((m) => this.updateSecureContextOptions(contextOptions(m)));
+  }
+
+  override _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/** Server credentials on `source` (see ReloadingServerCredentials). */
+export function serverCredentials(source: TlsSource): grpc.ServerCredentials {
+  return new ReloadingServerCredentials(source);
+}
+
+/** What a connector needs of grpc-js's channel target (experimental.GrpcUri). */
+interface Target {
+  readonly authority?: string;
+  readonly path: string;
+}
+
+/**
+ * Channel credentials: TLS 1.3 with the certificate and CAs `source` has in use when each
+ * connection starts (a channel reconnecting after a rotation uses the new ones), the server
+ * verified against those CAs and the dialled host.
+ *
+ * grpc-js makes a channel's TLS connections through the credentials' secure connector
+ * (`_createSecureConnector`, abstract in its ChannelCredentials, the SecureConnector type in
+ * its `experimental` exports). This one does what grpc-js's own does (ALPN h2, the server
+ * name check) with three differences: the TLS context is the source's current one, made
+ * with TLS 1.3 as the minimum; an IP address is not sent as the TLS server name (RFC 6066
+ * does not allow it; Node warns on stderr); and a failed handshake is an error that says in
+ * the user's terms which certificate was refused and why (security/tls-errors.ts).
+ */
+class ReloadingChannelCredentials extends grpc.ChannelCredentials {
+  private context: { readonly material: TlsMaterial; readonly secure: SecureContext } | undefined;
+
+  constructor(private readonly source: TlsSource) {
+    super();
+  }
+
+  override _isSecure(): boolean {
+    return true;
+  }
+
+  override _equals(other: grpc.ChannelCredentials): boolean {
+    return other === this;
+  }
+
+  /** The TLS context of the source's current material, made once per material. */
+  private secureContext(): { material: TlsMaterial; secure: SecureContext } {
+    const material = this.source.current();
+    if (this.context?.material !== material) this.context = { material, secure: createSecureContext(contextOptions(material)) };
+    return this.context;
+  }
+
+  override _createSecureConnector(target: Target, options: grpc.ChannelOptions, callCredentials?: grpc.CallCredentials): grpc.experimental.SecureConnector {
+    const creds = callCredentials ?? grpc.credentials.createEmpty();
+    const hostPort = grpc.experimental.splitHostPort(target.path);
+    const host = (options["grpc.ssl_target_name_override"] as string | undefined) ?? hostPort?.host ?? target.path;
+    const address = hostPort?.port !== undefined ? `${hostPort.host}:${hostPort.port}` : target.path;
+    return {
+      connect: (socket: Socket) => this.connect(socket, host, address),
+      waitForReady: () => Promise.resolve(),
+      getCallCredentials: () => creds,
+      destroy: () => undefined,
+    };
+  }
+
+  /**
+   * The TLS handshake on `socket`. Resolves once the server has accepted this client's
+   * certificate: in TLS 1.3 the client finishes its half of the handshake before the server
+   * has checked the client's certificate, and a refusal arrives as an alert after that; the
+   * server's session ticket, which it sends only once it accepted the client, is the sign.
+   */
+  private connect(socket: Socket, host: string, address: string): Promise<grpc.experimental.SecureConnectResult> {
+    const { material, secure } = this.secureContext();
+    return new Promise((resolve, reject) => {
+      let verified = false;
+      let done = false;
+      let identityError: Error | undefined;
+      let cancelWait: (() => void) | undefined;
+      const finish = (e: Error | undefined) => {
+        if (done) return;
+        done = true;
+        cancelWait?.();
+        tls.removeListener("close", onClose);
+        tls.removeListener("error", onError);
+        tls.removeListener("session", onSession);
+        if (e === undefined) {
+          resolve({ socket: tls, secure: true });
+        } else {
+          tls.destroy();
+          reject(e);
+        }
+      };
+      const fail = (e: Error | undefined, peer?: PeerCertificate) => {
+        finish(clientHandshakeError(e, { address, host, material, verified, nowMs: wallClockMs(), ...(peer?.raw ? { peer } : {}) }));
+      };
+      const onError = (e: Error) => fail(e);
+      const onClose = () => fail(undefined);
+      const onSession = () => finish(undefined);
+      // rejectUnauthorized is off only so that the refusal below can name the server's
+      // certificate (Node destroys the socket first otherwise); nothing unverified is used.
+      const tls = connect({
+        socket,
+        secureContext: secure,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ALPNProtocols: ["h2"],
+        rejectUnauthorized: false,
+        checkServerIdentity: (_name: string, cert: PeerCertificate) => (identityError = checkServerIdentity(host, cert)),
+      }, () => {
+        if (!tls.authorized) {
+          // authorizationError is OpenSSL's code (a string, though typed as an Error).
+          const code = String(tls.authorizationError);
+          return fail(identityError ?? Object.assign(new Error(code), { code }), tls.getPeerCertificate());
+        }
+        verified = true;
+        // A server that sends no session ticket (not one of ours) is taken as having accepted.
+        cancelWait = realClock.after(sessionWaitMs, () => finish(undefined));
+      });
+      tls.once("error", onError);
+      tls.once("close", onClose);
+      tls.once("session", onSession);
+    });
+  }
+}
+
+/** Channel credentials on `source` (see ReloadingChannelCredentials). */
+export function channelCredentials(source: TlsSource): grpc.ChannelCredentials {
+  return new ReloadingChannelCredentials(source);
+}
+
+/** What peerIdentity needs of a call: grpc-js's server calls all have it. */
+export interface CallWithAuthContext {
+  getAuthContext(): { readonly sslPeerCertificate?: PeerCertificate };
+}
+
+/**
+ * The identity of the client of `call` (a handler's call object), from the certificate the
+ * TLS handshake verified. Throws NotAnIdentityError when the call did not come over a verified
+ * TLS connection or the certificate carries no shardkv identity.
+ */
+export function peerIdentity(call: CallWithAuthContext): Identity {
+  const cert = call.getAuthContext().sslPeerCertificate;
+  if (cert === undefined) throw new NotAnIdentityError("the call did not come with a verified client certificate (not over TLS)");
+  return identityOfPeer(cert);
+}
