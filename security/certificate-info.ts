@@ -102,13 +102,17 @@ export function readCertificates(file: string): CertificateInfo[] {
   });
 }
 
-const daysBetween = (fromMs: number, toMs: number): number => Math.floor((toMs - fromMs) / 86_400_000);
+/** "1 day", "3 days": whole days from `fromMs` to `toMs`, rounded down. */
+function daysBetween(fromMs: number, toMs: number): string {
+  const n = Math.floor((toMs - fromMs) / 86_400_000);
+  return `${n} day${n === 1 ? "" : "s"}`;
+}
 
-/** "valid, expires in 364 days", "expired 3 days ago", "not valid before 2027-01-01T00:00:00.000Z". */
+/** "valid, expires in 364 days", "expired 3 days ago", "not yet valid (starts in 2 days)". */
 export function validityState(info: CertificateInfo, nowMs: number): string {
-  if (nowMs < info.notBefore.getTime()) return `not yet valid (starts in ${daysBetween(nowMs, info.notBefore.getTime())} days)`;
-  if (nowMs >= info.notAfter.getTime()) return `expired ${daysBetween(info.notAfter.getTime(), nowMs)} days ago`;
-  return `valid, expires in ${daysBetween(nowMs, info.notAfter.getTime())} days`;
+  if (nowMs < info.notBefore.getTime()) return `not yet valid (starts in ${daysBetween(nowMs, info.notBefore.getTime())})`;
+  if (nowMs >= info.notAfter.getTime()) return `expired ${daysBetween(info.notAfter.getTime(), nowMs)} ago`;
+  return `valid, expires in ${daysBetween(nowMs, info.notAfter.getTime())}`;
 }
 
 /** One readable block, lines "label: value" aligned. Ends without a newline. */
