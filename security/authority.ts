@@ -3,7 +3,7 @@
  * signs a leaf certificate with it (security/certs-command.ts runs them). Keys are ECDSA P-256,
  * made and used through Node's WebCrypto; certificates are built with @peculiar/x509 (no
  * hand-made ASN.1). What the certificates carry: security/identity.ts and
- * docs/design.md#93-identities-and-roles; how to use them: docs/operations.md, "Security".
+ * docs/design.md#941-identities-and-roles; how to use them: docs/operations.md, "Security".
  *
  * Files: a CA directory (mode 0700) holds ca.crt (PEM) and ca.key (PEM PKCS#8, mode 0600). A
  * leaf goes to an output directory as <name>.crt, <name>.key (0600) and a copy of ca.crt.

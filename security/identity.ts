@@ -3,7 +3,7 @@
  * certificates, the key prefix they are issued for; and how those are written into a
  * certificate, so that `shardctl certs issue` (security/authority.ts) writes them and a server
  * reads them back from a verified peer certificate (security/credentials.ts peerIdentity).
- * The encoding decision and its reasons: docs/design.md#93-identities-and-roles.
+ * The encoding decision and its reasons: docs/design.md#941-identities-and-roles.
  *
  *   subject   O=shardkv, OU=<role>, CN=<name>
  *   prefix    a subjectAltName URI "shardkv:key-prefix:<the prefix's bytes, percent-encoded>"

@@ -76,6 +76,11 @@ describe("parseArgs: commands", () => {
     expect(r.kind === "run" && r.invocation.timeoutMs).toBe(2000);
   });
 
+  it("hands `certs` and every other argument to the certs parser, needing no controllers", () => {
+    expect(parseArgs(["certs", "show", "--json", "a.crt"])).toEqual({ kind: "certs", argv: ["show", "--json", "a.crt"] });
+    expect(parseArgs(["--json", "certs", "--help"])).toEqual({ kind: "certs", argv: ["--json", "--help"] });
+  });
+
   it.each([[["--help"]], [["-h"]], [["help"]], [[...C, "join", "--help"]], [["-h", "--bogus"]]])("help: %j", (argv) => {
     expect(parseArgs(argv)).toEqual({ kind: "help" });
   });
