@@ -5,7 +5,7 @@
  * hand-made ASN.1). What the certificates carry: security/identity.ts and
  * docs/design.md#941-identities-and-roles; how to use them: docs/operations.md, "Security".
  *
- * Files: a CA directory (mode 0700) holds ca.crt (PEM) and ca.key (PEM PKCS#8, mode 0600). A
+ * Files: a CA directory (made 0700) holds ca.crt (PEM) and ca.key (PEM PKCS#8, mode 0600). A
  * leaf goes to an output directory as <name>.crt, <name>.key (0600) and a copy of ca.crt.
  * Private keys are written to files only, never printed.
  */
@@ -59,11 +59,18 @@ function writeAtomic(file: string, text: string, mode: number): void {
   renameSync(tmp, file);
 }
 
-/** Creates `dir` (and its parents) if missing, and makes it private (0700). */
+/**
+ * Creates `dir` (and its parents) private (0700) if it is missing; an existing directory keeps
+ * its mode (`--out .` must not lock the user out of the current directory; the keys in it
+ * are 0600 anyway).
+ */
 function privateDir(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new CertsError(`${dir} is not a directory`);
+    return;
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!statSync(dir).isDirectory()) throw new CertsError(`${dir} is not a directory`);
-  chmodSync(dir, 0o700);
+  chmodSync(dir, 0o700); // the umask may have cut the mode
 }
 
 /** What `init` made. */
@@ -207,7 +214,7 @@ function bundleHas(bundle: string, pem: string): boolean {
 
 /**
  * Signs a leaf certificate for `req` with the CA of `req.caDir` and writes it to
- * `req.outDir` (created 0700 if missing): <name>.key (0600) first, then <name>.crt, each
+ * `req.outDir` (made 0700 if missing): <name>.key (0600) first, then <name>.crt, each
  * replaced atomically (re-issuing rotates a certificate in place), and ca.crt when missing.
  * An existing ca.crt that does not contain this CA is refused (the directory trusts another
  * CA); one that contains it, alone or in a rotation's bundle, is left as it is.

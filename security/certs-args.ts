@@ -27,7 +27,7 @@ Makes and inspects the cluster's certificates (docs/operations.md, "Security").
 
 commands:
   init --ca-dir DIR [--days D] [--name N]
-        make a new cluster CA in DIR: ca.crt and ca.key (0600; DIR 0700); refuses to
+        make a new cluster CA in DIR: ca.crt and ca.key (0600; a new DIR 0700); refuses to
         overwrite an existing CA (default: ${caDaysDefault} days, name "${caNameDefault}")
   issue node|admin|client --ca-dir DIR --out DIR --name N [--addr HOST[,HOST...]]
         [--prefix P] [--days D]

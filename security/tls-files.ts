@@ -162,7 +162,10 @@ function stamp(file: string): string {
 export const tlsReloadIntervalMsDefault = 1000;
 
 export interface TlsSourceOptions {
-  /** How often the files are looked at (their stat) for a change; 0: never (reloadNow only). */
+  /**
+   * How often the files are looked at (their stat) for a change; 0: never (reloadNow only),
+   * for a short-lived process (the timer keeps the process alive until close()).
+   */
   readonly reloadIntervalMs?: number;
   /** Told each new set taken into use (not the first). */
   readonly onReload?: (m: TlsMaterial) => void;

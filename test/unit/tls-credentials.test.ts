@@ -107,6 +107,19 @@ function refusal(r: CallResult, secure = true): string {
   return reason;
 }
 
+/** The error code of a TLS 1.2 handshake with the server at `port` (with a valid client certificate). */
+function tls12Error(port: number, files: TlsFiles): Promise<string | undefined> {
+  const m = source(files).current();
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host: "127.0.0.1", port, ca: m.ca, cert: m.cert, key: m.key, maxVersion: "TLSv1.2", ALPNProtocols: ["h2"], checkServerIdentity: () => undefined });
+    s.once("secureConnect", () => {
+      s.destroy();
+      resolve(undefined);
+    });
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code));
+  });
+}
+
 let node: TlsFiles;
 let alice: TlsFiles;
 let tlsPort: number;
@@ -197,16 +210,7 @@ describe("mutual TLS", () => {
   });
 
   it("the server accepts TLS 1.3 only", async () => {
-    const m = source(alice).current();
-    const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      const s = tlsConnect({ host: "127.0.0.1", port: tlsPort, ca: m.ca, cert: m.cert, key: m.key, maxVersion: "TLSv1.2", ALPNProtocols: ["h2"], checkServerIdentity: () => undefined });
-      s.once("secureConnect", () => {
-        s.destroy();
-        resolve(undefined);
-      });
-      s.once("error", (e) => resolve(e));
-    });
-    expect(err?.code).toBe("ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION");
+    expect(await tls12Error(tlsPort, alice)).toBe("ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION");
   });
 });
 
@@ -297,5 +301,7 @@ describe("rotation without restart", () => {
     const dave = await pki.leaf({ role: "client", name: "dave", ca: "ca1", dir: "rot-old" });
     pki.writeBundle(dave.ca, [pki.path("ca1", "ca.crt"), pki.path("ca2", "ca.crt")]);
     expect(refusal(await callOnce(port, channelCredentials(source(dave))))).toMatch(/the server refused this client's certificate .*dave\.crt/);
+    // And the reloaded server still accepts TLS 1.3 only.
+    expect(await tls12Error(port, clientFiles)).toBe("ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION");
   });
 });
