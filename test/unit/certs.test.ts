@@ -13,6 +13,7 @@ import { initCa, issue } from "../../security/authority";
 import { certificateInfo, formatCertificate, readCertificates } from "../../security/certificate-info";
 import { parseCertsArgs } from "../../security/certs-args";
 import { NotAnIdentityError, identityFrom, identityOfPeer, prefixUri, sanUris } from "../../security/identity";
+import { connectFailureReason } from "../../security/tls-errors";
 import { TlsConfigError, TlsSource, clientTlsFiles, loadTlsMaterial, tlsFilesInDir } from "../../security/tls-files";
 import { TestPki } from "../lib/certs";
 
@@ -189,5 +190,18 @@ describe("TLS files", () => {
     } finally {
       src.close();
     }
+  });
+});
+
+describe("connectFailureReason", () => {
+  it("finds the TLS reason in grpc-js's details, and nothing in other failures", () => {
+    const details = (last: string) => `No connection established. Last error: ${last}. Resolution note: `;
+    expect(connectFailureReason(details("Error: TLS handshake with h:1 failed: the server does not speak TLS (is it running without TLS?)"), true))
+      .toBe("TLS handshake with h:1 failed: the server does not speak TLS (is it running without TLS?)");
+    expect(connectFailureReason(details("Error: connect ECONNREFUSED 127.0.0.1:1"), true)).toBeUndefined();
+    expect(connectFailureReason(details("Error: connect ECONNREFUSED 127.0.0.1:1"), false)).toBeUndefined();
+    // "Failed to connect" (closed before HTTP/2 settings) hints at TLS only for a plaintext channel.
+    expect(connectFailureReason(details("Failed to connect (2026-01-01T00:00:00.000Z)"), true)).toBeUndefined();
+    expect(connectFailureReason(details("Failed to connect (2026-01-01T00:00:00.000Z)"), false)).toMatch(/^the server closed the connection before answering: it may require TLS/);
   });
 });
