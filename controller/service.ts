@@ -5,7 +5,8 @@
  * network, so both run the same checks. It never touches core state: it reads the state
  * machine and proposes commands through the Raft node.
  *
- * - Changes (Join, Leave, Move, AckJoin): leader only; a fast validation against the latest
+ * - Changes (Join, Leave, Move, AckJoin, and the replica changes: ReplicaChange, ReplicaCancel,
+ *   ReplicaDone, ReplicaProgress): leader only; a fast validation against the latest
  *   config and the pending joins, then (Join only, unless forced) the join check
  *   (controller/join-check.ts: a majority of each new group's servers must answer Identify as
  *   its replicas), then the proposal; a change that must wait for a pending group's
@@ -33,6 +34,7 @@ import { type IdentifyAnswer, checkJoin } from "./join-check";
 import type { PendingJoin } from "./pending-joins";
 import { type CommandResult, type ControllerOp, type DedupEntry, validateOp } from "./state-machine";
 import type { GroupId } from "../common/ids";
+import type { ReplicaIntent } from "../common/replica-change";
 
 /** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
 export const watchStreamsMax = 1024;
@@ -59,6 +61,8 @@ export interface ControllerStateView {
   /** Config `num`, or undefined if it does not exist (yet). */
   config(num: number): Promise<Config | undefined>;
   pendingJoins(): ReadonlyMap<GroupId, PendingJoin>;
+  /** The pending replica change of each group (gid 0: the controller group). */
+  replicaIntents(): ReadonlyMap<GroupId, ReplicaIntent>;
   stackingRefusal(op: ControllerOp): string | undefined;
   dedupEntry(clientId: string): DedupEntry | undefined;
 }
@@ -86,6 +90,8 @@ export interface RequestId {
 }
 
 type Op<K extends ControllerOp["kind"]> = Extract<ControllerOp, { kind: K }>;
+/** The requests about a group's replicas (controller/replica-intents.ts). */
+export type ReplicaOp = Op<"replicaChange" | "replicaCancel" | "replicaDone" | "replicaProgress">;
 
 /** What Status answers: this replica's Raft state and the latest config it has applied. */
 export interface ControllerStatus {
@@ -132,8 +138,21 @@ export class ControllerService {
     return this.guard(async () => (await this.commit(id, op)).abortedNum ?? (0 as ConfigNum));
   }
 
-  /** Config `num` (-1 or beyond the latest: the latest), linearizable, with the cluster id. */
-  query(num: number): Promise<{ readonly config: Config; readonly clusterId: string }> {
+  /**
+   * Stores (ReplicaChange), drops (ReplicaCancel) or reports on (ReplicaProgress) a group's
+   * pending replica change, resolving with the latest config's number (none is created), or
+   * records the members a group's leader reports (ReplicaDone), resolving with the config that
+   * records them.
+   */
+  replica(id: RequestId, op: ReplicaOp): Promise<ConfigNum> {
+    return this.guard(async () => (await this.commit(id, op)).configNum);
+  }
+
+  /**
+   * Config `num` (-1 or beyond the latest: the latest), linearizable, with the cluster id and
+   * the pending replica changes (as of the latest config).
+   */
+  query(num: number): Promise<{ readonly config: Config; readonly clusterId: string; readonly intents: ReadonlyMap<GroupId, ReplicaIntent> }> {
     return this.guard(async () => {
       if (!Number.isSafeInteger(num) || num < -1) throw new InvalidArgumentError("num", `must be -1 (latest) or a config number >= 0, got ${num}`);
       this.requireLeader();
@@ -144,7 +163,7 @@ export class ControllerService {
       // A group's first leader establishes the id right after its election; a query that
       // comes first waits for it, so every reply carries one.
       if (this.d.sm.clusterId() === undefined) await this.initCluster();
-      return { config: c, clusterId: this.d.sm.clusterId() ?? "" };
+      return { config: c, clusterId: this.d.sm.clusterId() ?? "", intents: this.d.sm.replicaIntents() };
     });
   }
 
@@ -227,27 +246,28 @@ export class ControllerService {
   /**
    * Validates `op` at the edge (against the latest config and the pending joins; a change
    * that must wait for a pending group's acknowledgement is refused as RetryLater before it
-   * reaches the log), runs `precheck`, proposes it and returns its successful result. The
+   * reaches the log), runs `precheck` (which may complete the op: the join check adds the
+   * replica ids it learned), proposes it and returns its successful result. The
    * checks are skipped for a retry of a request the duplicate table already holds.
    */
   private async commit(
-    id: RequestId, op: ControllerOp, precheck?: (op: ControllerOp) => Promise<void>,
+    id: RequestId, op: ControllerOp, precheck?: (op: ControllerOp) => Promise<ControllerOp>,
   ): Promise<Extract<CommandResult, { ok: true }>> {
     const { sm, node } = this.d;
     this.requireLeader();
     if (!this.isRetry(id)) {
       try {
-        validateOp(sm.latest(), op, sm.pendingJoins());
+        validateOp(sm.latest(), op, sm.pendingJoins(), sm.replicaIntents());
       } catch (e) {
         if (!(e instanceof InvalidArgumentError)) throw e;
         // The latest config may lag the log by entries committed a moment ago: refuse only
         // against a config that reflects every write committed before this request.
         await node.readBarrier();
-        if (!this.isRetry(id)) validateOp(sm.latest(), op, sm.pendingJoins());
+        if (!this.isRetry(id)) validateOp(sm.latest(), op, sm.pendingJoins(), sm.replicaIntents());
       }
       const wait = sm.stackingRefusal(op);
       if (wait !== undefined) throw new RetryLaterError(wait);
-      if (precheck && !this.isRetry(id)) await precheck(op);
+      if (precheck && !this.isRetry(id)) op = await precheck(op);
     }
     const result = await node.propose(encodeCommand({ clientId: id.clientId, seq: id.seq, op, shardCount: sm.shardCount() }));
     if (!result.ok) throw result.retryable ? new RetryLaterError(result.reason) : new InvalidArgumentError(result.field, result.reason);
@@ -257,13 +277,14 @@ export class ControllerService {
   /**
    * The join check (controller/join-check.ts): refuses the Join with InvalidArgument (field
    * `groups`, the one-line verdict) unless a majority of each new group's servers answer
-   * Identify as its replicas with this cluster's shard count and cluster id.
+   * Identify as its replicas with this cluster's shard count and cluster id; else returns the
+   * Join with the replica ids the servers gave (recorded in the groups' members).
    */
-  private async checkJoin(op: ControllerOp): Promise<void> {
-    if (op.kind !== "join") return;
+  private async checkJoin(op: ControllerOp): Promise<ControllerOp> {
+    if (op.kind !== "join") return op;
     const expect = { shardCount: this.d.sm.shardCount(), clusterId: this.d.sm.clusterId() ?? "" };
-    const refusal = await checkJoin(op.groups, expect, this.d.identify);
-    if (refusal === undefined) return;
+    const { refusal, ids } = await checkJoin(op.groups, expect, this.d.identify);
+    if (refusal === undefined) return { ...op, ids };
     this.d.logger.info(`controller ${this.d.id}: ${refusal}`);
     throw new InvalidArgumentError("groups", refusal);
   }

@@ -27,6 +27,8 @@ import { decodeLogEntry } from "../../controller/codec";
 import { type Config, configsEqual, initialConfig } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import { CheckFailure } from "./checkers";
+import { describeReplicaChange } from "../../common/replica-change";
+import { describeMembers } from "../../controller/replica-intents";
 import { type AppliedEntry, clusterInitResult, type ControllerDurable, type ControllerObserver, noopResult } from "./controller-replica";
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -441,5 +443,9 @@ export function describeOp(cmd: ControllerCommand): string {
     case "leave": return `leave ${op.gids.join(",")} (${id})`;
     case "move": return `move ${op.shard}->${op.gid} (${id})`;
     case "ackJoin": return `ack join ${op.gid}@${op.joinNum} (${id})`;
+    case "replicaChange": return `replica change ${op.gid}: ${describeReplicaChange(op.change)}${op.force ? " --force" : ""} (${id})`;
+    case "replicaCancel": return `replica cancel ${op.gid} (${id})`;
+    case "replicaDone": return `replica done ${op.gid}: ${describeMembers(op.members)} (${id})`;
+    case "replicaProgress": return `replica progress ${op.gid}: ${JSON.stringify(op.blocked)} (${id})`;
   }
 }

@@ -25,6 +25,7 @@ import {
 } from "../../controller/codec";
 import { type Config, initialConfig } from "../../controller/config";
 import type { PendingJoin } from "../../controller/pending-joins";
+import type { ReplicaIntent } from "../../common/replica-change";
 import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
 import type { ControllerStateView } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp, DedupEntry } from "../../controller/state-machine";
@@ -254,6 +255,10 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
 
   pendingJoins(): ReadonlyMap<GroupId, PendingJoin> {
     return this.sm.pendingJoins();
+  }
+
+  replicaIntents(): ReadonlyMap<GroupId, ReplicaIntent> {
+    return this.sm.replicaIntents();
   }
 
   stackingRefusal(op: ControllerOp): string | undefined {

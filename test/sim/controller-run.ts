@@ -483,6 +483,7 @@ function callService(svc: ControllerService, cmd: ControllerCommand): Promise<Co
     case "leave": return svc.leave(id, op);
     case "move": return svc.move(id, op);
     case "ackJoin": return svc.ackJoin(id, op);
+    default: return svc.replica(id, op);
   }
 }
 

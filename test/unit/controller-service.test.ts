@@ -86,6 +86,9 @@ class FakeNode implements ControllerNode, ControllerStateView {
   pendingJoins() {
     return this.core.pendingJoins();
   }
+  replicaIntents() {
+    return this.core.replicaIntents();
+  }
   stackingRefusal(op: ControllerOp) {
     return this.core.stackingRefusal(op);
   }
