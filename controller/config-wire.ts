@@ -34,7 +34,6 @@ export function configToWire(c: Config): shardkv.controller.Config.$Properties {
     shards: [...c.shards],
     groups: [...c.groups].map(([gid, servers]) => ({ gid, servers: [...servers], members: groupMembers(c, gid).map(memberToWire) })),
     abortedJoins: (c.abortedJoins ?? []).map((a) => ({ gid: a.gid, joinNum: a.joinNum, abortNum: a.abortNum })),
-    controllers: (c.controllers ?? []).map(memberToWire),
   };
 }
 
@@ -58,7 +57,6 @@ export function configFromWire(w: shardkv.controller.Config.$Properties): Config
     num: uint(w.num, "config.num") as ConfigNum,
     shards: (w.shards ?? []).map((s) => uint(s, "config.shards") as GroupId),
     members,
-    controllers: (w.controllers ?? []).map((m) => memberFromWire(m, "config.controllers")),
     abortedJoins: aborted,
   });
 }

@@ -47,8 +47,6 @@ export interface Config {
    * (`groupMembers`).
    */
   readonly members?: ReadonlyMap<GroupId, readonly Member[]>;
-  /** The members of the controller group itself (absent or empty: not recorded yet). */
-  readonly controllers?: readonly Member[];
   /** Every join aborted up to this config, in abort order (absent or empty: none). */
   readonly abortedJoins?: readonly AbortedJoin[];
 }
@@ -56,7 +54,11 @@ export interface Config {
 /** The id of a member the controller does not know (a group joined with --force, a config of an earlier version). */
 export const unknownMemberId = 0 as NodeId;
 
-/** The controller group's target gid in replica changes (`shardctl controller ...`). */
+/**
+ * The controller group's gid in replica changes (`shardctl controller ...`). Its members are
+ * not part of any config (clients reach the controllers by --controllers): the controller
+ * keeps them as a record of its own (ControllerCore.controllerMembers).
+ */
 export const controllerGid = 0 as GroupId;
 
 /** The addresses a group's members are reached at, voters (in member order) first, then learners. */
@@ -66,7 +68,6 @@ export function memberAddresses(members: readonly Member[]): string[] {
 
 /** The members of group `gid` in `c` (empty if absent); see Config.members. */
 export function groupMembers(c: Config, gid: GroupId): readonly Member[] {
-  if (gid === controllerGid) return c.controllers ?? [];
   const m = c.members?.get(gid);
   if (m !== undefined) return m;
   return (c.groups.get(gid) ?? []).map((address) => ({ id: unknownMemberId, address, learner: false }));
@@ -85,7 +86,6 @@ export function makeConfig(parts: {
   readonly num: ConfigNum;
   readonly shards: readonly GroupId[];
   readonly members: ReadonlyMap<GroupId, readonly Member[]>;
-  readonly controllers?: readonly Member[];
   readonly abortedJoins?: readonly AbortedJoin[];
 }): Config {
   const gids = sortedGids(parts.members);
@@ -95,14 +95,13 @@ export function makeConfig(parts: {
     shards: parts.shards,
     groups: new Map(gids.map((g) => [g, memberAddresses(members.get(g)!)])),
     members,
-    ...(parts.controllers && parts.controllers.length > 0 ? { controllers: parts.controllers } : {}),
     ...(parts.abortedJoins && parts.abortedJoins.length > 0 ? { abortedJoins: parts.abortedJoins } : {}),
   };
 }
 
 /** `c` as the next config `num` with `shards` and `members` (the rest carried forward). */
 export function successor(c: Config, shards: readonly GroupId[], members: ReadonlyMap<GroupId, readonly Member[]>): Config {
-  return makeConfig({ num: (c.num + 1) as ConfigNum, shards, members, controllers: c.controllers, abortedJoins: c.abortedJoins });
+  return makeConfig({ num: (c.num + 1) as ConfigNum, shards, members, abortedJoins: c.abortedJoins });
 }
 
 export function membersEqual(a: readonly Member[], b: readonly Member[]): boolean {
@@ -150,7 +149,6 @@ export function configsEqual(a: Config, b: Config): boolean {
     if (!o || o.length !== addrs.length || o.some((x, i) => x !== addrs[i])) return false;
     if (!membersEqual(groupMembers(a, g), groupMembers(b, g))) return false;
   }
-  if (!membersEqual(a.controllers ?? [], b.controllers ?? [])) return false;
   const aa = a.abortedJoins ?? [];
   const ba = b.abortedJoins ?? [];
   return aa.length === ba.length && aa.every((x, i) => x.gid === ba[i]!.gid && x.joinNum === ba[i]!.joinNum && x.abortNum === ba[i]!.abortNum);

@@ -97,7 +97,7 @@ export function abortConfig(latest: Config, gids: readonly GroupId[], pending: R
     members.delete(gid);
     aborted.push({ gid, joinNum: p.joinNum, abortNum: num });
   }
-  return makeConfig({ num, shards, members, controllers: latest.controllers, abortedJoins: aborted });
+  return makeConfig({ num, shards, members, abortedJoins: aborted });
 }
 
 /**

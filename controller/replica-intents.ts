@@ -11,6 +11,21 @@ import type { GroupId, NodeId } from "../common/ids";
 import { type Member, type ReplicaChange, type ReplicaIntent, describeReplicaChange } from "../common/replica-change";
 import { type Config, controllerGid, groupMembers, groupServersMax, validateAddress } from "./config";
 
+/** What the controller keeps about replicas besides the configs. */
+export interface ReplicaState {
+  /** The pending intent of each group (gid 0: the controller group). */
+  readonly intents: ReadonlyMap<GroupId, ReplicaIntent>;
+  /** The controller group's own members (empty: not recorded yet). */
+  readonly controllers: readonly Member[];
+}
+
+export const noReplicaState: ReplicaState = { intents: new Map(), controllers: [] };
+
+/** The members of group `gid` (0: the controller group) in `latest` and `state`. */
+export function membersOf(latest: Config, state: ReplicaState, gid: GroupId): readonly Member[] {
+  return gid === controllerGid ? state.controllers : groupMembers(latest, gid);
+}
+
 /** Bytes of the reason a group's leader gives for a blocked intent. */
 export const blockedReasonBytesMax = 1024;
 
@@ -32,10 +47,10 @@ function validId(field: string, id: number): void {
  * Checks that `gid` names a group whose members the controller knows in `latest`: a group of
  * the config, or the controller group once its members are recorded.
  */
-export function validateTargetGroup(latest: Config, gid: GroupId): void {
+export function validateTargetGroup(latest: Config, state: ReplicaState, gid: GroupId): void {
   if (!Number.isSafeInteger(gid) || gid < 0) throw new InvalidArgumentError("gid", `gid must be a non-negative integer, got ${gid}`);
   if (gid === controllerGid) {
-    if ((latest.controllers ?? []).length === 0) {
+    if (state.controllers.length === 0) {
       throw new InvalidArgumentError("gid", "the controller group's members are not recorded yet (its leader records them once it leads)");
     }
     return;
@@ -44,21 +59,19 @@ export function validateTargetGroup(latest: Config, gid: GroupId): void {
 }
 
 /**
- * Checks a new intent for `gid` against the members in `latest` and the pending intents;
+ * Checks a new intent for `gid` against its members and the pending intents;
  * throws InvalidArgumentError naming the field and what was sent. Nothing is stored when it
  * throws.
  */
-export function validateReplicaChange(
-  latest: Config, intents: ReadonlyMap<GroupId, ReplicaIntent>, gid: GroupId, change: ReplicaChange,
-): void {
-  validateTargetGroup(latest, gid);
+export function validateReplicaChange(latest: Config, state: ReplicaState, gid: GroupId, change: ReplicaChange): void {
+  validateTargetGroup(latest, state, gid);
   const group = describeGroup(gid);
-  const pending = intents.get(gid);
+  const pending = state.intents.get(gid);
   if (pending !== undefined) {
     throw new InvalidArgumentError("gid", `${group} already has a pending replica change (${describeReplicaChange(pending.change)}); ` +
       `wait for it or cancel it with ${cancelHint(gid)}`);
   }
-  const members = groupMembers(latest, gid);
+  const members = membersOf(latest, state, gid);
   const find = (id: NodeId): Member | undefined => members.find((m) => m.id === id);
   const notMember = (field: string, id: NodeId): InvalidArgumentError =>
     new InvalidArgumentError(field, `${group} has no replica ${id} in config ${latest.num} (its replicas: ${describeMembers(members)})`);

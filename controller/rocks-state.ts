@@ -13,6 +13,7 @@
  *   "ms"                        shard count         u32 BE (fixed when the directory is created)
  *   "ma"                        applied index       u64 BE
  *   "mi"                        cluster id          UTF-8 (absent until an InitCluster entry applied)
+ *   "mc"                        controller members  shardkv.controller.Group (gid 0; absent until recorded)
  *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
  *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
  *   "p" ++ u64 BE gid           pending join        shardkv.controller.PendingJoin (protobuf)
@@ -25,7 +26,7 @@
  * ControllerCore; historical configs are read from RocksDB on demand.
  *
  * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table, the
- * cluster id, the pending joins, the replica intents) cut into chunks; restoring one replaces everything in one
+ * cluster id, the pending joins, the replica intents, the controller group's members) cut into chunks; restoring one replaces everything in one
  * synced batch, and is refused (DataDirError) when it carries another cluster's id than the
  * one applied here.
  */
@@ -38,10 +39,11 @@ import type { KvOp, KvStorage, KvStore } from "../common/kv-store";
 import { rocksStorage } from "../raft/storage/rocks-kv";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import {
-  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, intentFromWire, intentToWire,
+  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, intentFromWire, intentToWire, memberFromWire, memberToWire,
   pendingJoinFromWire, pendingJoinToWire, resultFromWire, resultToWire,
 } from "./codec";
-import type { ReplicaIntent } from "../common/replica-change";
+import type { Member, ReplicaIntent } from "../common/replica-change";
+import type { ReplicaState } from "./replica-intents";
 import type { GroupId } from "../common/ids";
 import type { PendingJoin } from "./pending-joins";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
@@ -59,6 +61,7 @@ export const noopResult: CommandResult = { ok: false, field: "entry", reason: "n
 const shardCountKey = Buffer.from("ms");
 const appliedKey = Buffer.from("ma");
 const clusterIdKey = Buffer.from("mi");
+const controllersKey = Buffer.from("mc");
 const configPrefix = 0x63; // 'c'
 const dedupPrefix = 0x64; // 'd'
 const pendingPrefix = 0x70; // 'p'
@@ -77,6 +80,7 @@ export const controllerKeys = {
   shardCount: shardCountKey,
   applied: appliedKey,
   clusterId: clusterIdKey,
+  controllers: controllersKey,
   config(num: number): Buffer {
     return gidKey(configPrefix, num);
   },
@@ -195,10 +199,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const a = await db.get(appliedKey);
       assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
       const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
-      const { latest, dedup, pending, intents } = await loadCore(db, dir);
+      const { latest, dedup, pending, replicas } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
       const cluster = await db.get(clusterIdKey);
-      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending, intents), cluster?.toString("utf8"));
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending, replicas), cluster?.toString("utf8"));
     } catch (e) {
       await db.close();
       throw e;
@@ -240,9 +244,9 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     return this.core.pendingJoins();
   }
 
-  /** The pending replica change of each group (may run ahead of durable state during an apply). */
-  replicaIntents(): ReadonlyMap<GroupId, ReplicaIntent> {
-    return this.core.replicaIntents();
+  /** The pending replica changes and the controller group's members (may run ahead of durable state during an apply). */
+  replicaState(): ReplicaState {
+    return this.core.replicaState();
   }
 
   /** Why `op` must wait for a pending group's acknowledgement, or undefined (see ControllerCore). */
@@ -348,6 +352,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       // At most one intent per group: rewrite them whole as well.
       for (const gid of intentsBefore.keys()) ops.push({ type: "del", key: controllerKeys.intent(gid) });
       for (const [gid, i] of this.core.replicaIntents()) ops.push(intentPut(gid, i));
+      ops.push(controllersPut(this.core.controllerMembers()));
     }
     const last = entries[entries.length - 1]!.index;
     ops.push({ type: "put", key: appliedKey, value: u64(last) });
@@ -381,7 +386,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     for await (const [, v] of this.db.iterator({ gte: controllerKeys.intentsStart, lt: controllerKeys.intentsEnd })) {
       intents.push(pb.GroupIntent.decode(v));
     }
-    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, pending, intents, clusterId: this.cluster ?? "" }).finish();
+    const controllers = this.core.controllerMembers().map(memberToWire);
+    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, pending, intents, controllers, clusterId: this.cluster ?? "" }).finish();
     return bytesSnapshotSource(index, bytes, controllerSnapshotChunkBytes);
   }
 
@@ -417,7 +423,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
     }
     const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
-    const intents = new Map((snap.intents ?? []).map(intentFromWire));
+    const replicas: ReplicaState = {
+      intents: new Map((snap.intents ?? []).map(intentFromWire)),
+      controllers: (snap.controllers ?? []).map((m) => memberFromWire(m, "controllers")),
+    };
     await this.changing("snapshot install", async () => {
       const ops: KvOp[] = [];
       // Everything this replica had goes: the snapshot is the whole state at `index`.
@@ -427,7 +436,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
       for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
       for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
-      for (const [gid, i] of intents) ops.push(intentPut(gid, i));
+      for (const [gid, i] of replicas.intents) ops.push(intentPut(gid, i));
+      ops.push(controllersPut(replicas.controllers));
       ops.push({ type: "put", key: appliedKey, value: u64(index) });
       // The snapshot's shard count is the cluster's; a replica created with another one was
       // misconfigured, and adopting the snapshot's makes it consistent with the group again.
@@ -437,7 +447,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const latest = configs[configs.length - 1]!;
       const grew = latest.num > this.durableLatest;
       this.shards = shardCount;
-      this.core = new ControllerCore(latest, dedup, pending, intents);
+      this.core = new ControllerCore(latest, dedup, pending, replicas);
       this.applied = index;
       this.durableLatestConfig = latest;
       this.setCluster(cluster);
@@ -457,13 +467,19 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   }
 }
 
+/** The controller group's members record (none: deleted). */
+function controllersPut(members: readonly Member[]): KvOp {
+  if (members.length === 0) return { type: "del", key: controllersKey };
+  return { type: "put", key: controllersKey, value: pb.Group.encode({ gid: 0, members: members.map(memberToWire) }).finish() };
+}
+
 function intentPut(gid: GroupId, i: ReplicaIntent): KvOp {
   return { type: "put", key: controllerKeys.intent(gid), value: pb.GroupIntent.encode(intentToWire(gid, i)).finish() };
 }
 
 /** Reads the latest config, the whole duplicate table, the pending joins and the replica intents. */
 async function loadCore(db: KvStore, dir: string): Promise<{
-  latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin>; intents: Map<GroupId, ReplicaIntent>;
+  latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin>; replicas: ReplicaState;
 }> {
   let latest: Config | undefined;
   for await (const [k, v] of db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd, reverse: true, limit: 1 })) {
@@ -486,5 +502,7 @@ async function loadCore(db: KvStore, dir: string): Promise<{
     const [gid, i] = intentFromWire(pb.GroupIntent.decode(v));
     intents.set(gid, i);
   }
-  return { latest, dedup, pending, intents };
+  const c = await db.get(controllersKey);
+  const controllers = c === undefined ? [] : (pb.Group.decode(c).members ?? []).map((m) => memberFromWire(m, "controllers"));
+  return { latest, dedup, pending, replicas: { intents, controllers } };
 }

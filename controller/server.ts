@@ -43,7 +43,7 @@ import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } fro
 import type { shardkv } from "../proto/gen/controller.js";
 import { shardCountDefault, sortedGids } from "./config";
 import {
-  ackJoinOpFromWire, configToWire, encodeConfig, intentToWire, joinOpFromWire, leaveOpFromWire, moveOpFromWire, replicaCancelOpFromWire,
+  ackJoinOpFromWire, configToWire, encodeConfig, intentToWire, joinOpFromWire, memberToWire, leaveOpFromWire, moveOpFromWire, replicaCancelOpFromWire,
   replicaChangeOpFromWire, replicaDoneOpFromWire, replicaProgressOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "../proto/gen/controller-grpc";
@@ -114,6 +114,7 @@ export class ControllerServer {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       address: (id) => opts.peers.get(id),
+      peers: opts.peers,
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
   }
@@ -266,8 +267,12 @@ export class ControllerServer {
       replicaProgress: unary(async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaProgressOpFromWire(req)) })),
       query: unary(async (svc, req: shardkv.controller.QueryRequest) => {
-        const { config, clusterId, intents } = await svc.query(req.num ?? -1);
-        return { config: configToWire(config), clusterId, intents: sortedGids(intents).map((g) => intentToWire(g, intents.get(g)!)) };
+        const { config, clusterId, replicas } = await svc.query(req.num ?? -1);
+        return {
+          config: configToWire(config), clusterId,
+          intents: sortedGids(replicas.intents).map((g) => intentToWire(g, replicas.intents.get(g)!)),
+          controllers: replicas.controllers.map(memberToWire),
+        };
       }),
       status: unary(async (svc) => svc.status()),
       watch: (call) => {

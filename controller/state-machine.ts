@@ -10,10 +10,12 @@ import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../common/ids";
 import type { Member, ReplicaChange, ReplicaIntent } from "../common/replica-change";
 import {
-  type Config, allGroupMembers, controllerGid, groupMembers, groupServersMax, makeConfig, membersEqual, sortedGids, successor,
+  type Config, allGroupMembers, controllerGid, groupMembers, groupServersMax, membersEqual, sortedGids, successor,
   unknownMemberId, validateAddress,
 } from "./config";
-import { intentSatisfied, validateBlocked, validateMembers, validateReplicaChange, validateTargetGroup } from "./replica-intents";
+import {
+  type ReplicaState, intentSatisfied, noReplicaState, validateBlocked, validateMembers, validateReplicaChange, validateTargetGroup,
+} from "./replica-intents";
 import { type PendingJoin, abortConfig, ackOutcome, stackingRefusal, trackHandoffs } from "./pending-joins";
 import { rebalance } from "./rebalance";
 
@@ -87,14 +89,14 @@ function validGid(field: string, gid: number): void {
 }
 
 /**
- * Checks `op` against the latest config, the pending joins and the pending replica changes
- * (`intents`); throws InvalidArgumentError
+ * Checks `op` against the latest config, the pending joins and the replica state (intents,
+ * the controller group's members); throws InvalidArgumentError
  * naming the field and what was sent. Used at the gateway (fast rejection) and again when
  * applying (authoritative: the config may have changed in between).
  */
 export function validateOp(
   latest: Config, op: ControllerOp, pending: ReadonlyMap<GroupId, PendingJoin> = new Map(),
-  intents: ReadonlyMap<GroupId, ReplicaIntent> = new Map(),
+  replicas: ReplicaState = noReplicaState,
 ): void {
   switch (op.kind) {
     case "join": {
@@ -151,16 +153,17 @@ export function validateOp(
       if (!Number.isSafeInteger(op.joinNum) || op.joinNum < 1) throw new InvalidArgumentError("join_num", `must be a config number >= 1, got ${op.joinNum}`);
       return;
     case "replicaChange":
-      validateReplicaChange(latest, intents, op.gid, op.change);
+      validateReplicaChange(latest, replicas, op.gid, op.change);
       return;
     case "replicaCancel":
     case "replicaProgress":
-      validateTargetGroup(latest, op.gid);
-      if (!intents.has(op.gid)) throw new InvalidArgumentError("gid", `${op.gid === controllerGid ? "the controller group" : `group ${op.gid}`} has no pending replica change`);
+      validateTargetGroup(latest, replicas, op.gid);
+      if (!replicas.intents.has(op.gid)) throw new InvalidArgumentError("gid", `${op.gid === controllerGid ? "the controller group" : `group ${op.gid}`} has no pending replica change`);
       if (op.kind === "replicaProgress") validateBlocked(op.blocked);
       return;
     case "replicaDone":
-      if (op.gid !== controllerGid) validateTargetGroup(latest, op.gid);
+      // The controller group's first report records its members.
+      if (op.gid !== controllerGid) validateTargetGroup(latest, replicas, op.gid);
       validateMembers(op.gid, op.members);
       return;
   }
@@ -192,7 +195,7 @@ export function nextConfig(latest: Config, op: ControllerOp, pending: ReadonlyMa
       return successor(latest, shards, members);
     }
     case "replicaDone": {
-      if (op.gid === controllerGid) return makeConfig({ ...latest, num: (latest.num + 1) as ConfigNum, members, controllers: op.members });
+      assert(op.gid !== controllerGid, "the controller group's members are in no config");
       members.set(op.gid, op.members);
       return successor(latest, latest.shards, members);
     }
@@ -211,27 +214,42 @@ export interface ApplyOutcome {
   readonly duplicate: boolean;
   /** True when the pending joins changed (a join, a handoff to a pending group, an ack, an abort). */
   readonly pendingChanged: boolean;
-  /** True when the pending replica changes changed (stored, cancelled, progress, done, a leave). */
+  /**
+   * True when the replica state changed: an intent stored, cancelled, updated or cleared (a
+   * done, a leave), the controller group's members recorded.
+   */
   readonly intentsChanged?: boolean;
 }
 
 export class ControllerCore {
   private pending: Map<GroupId, PendingJoin>;
   private intents: Map<GroupId, ReplicaIntent>;
+  private controllers: readonly Member[];
 
   constructor(
     private latestConfig: Config,
     private readonly dedup: Map<string, DedupEntry>,
     pending: ReadonlyMap<GroupId, PendingJoin> = new Map(),
-    intents: ReadonlyMap<GroupId, ReplicaIntent> = new Map(),
+    replicas: ReplicaState = noReplicaState,
   ) {
     this.pending = new Map(pending);
-    this.intents = new Map(intents);
+    this.intents = new Map(replicas.intents);
+    this.controllers = replicas.controllers;
   }
 
   /** The pending replica change of each group (gid 0: the controller group). */
   replicaIntents(): ReadonlyMap<GroupId, ReplicaIntent> {
     return this.intents;
+  }
+
+  /** The controller group's own members (empty: not recorded yet). */
+  controllerMembers(): readonly Member[] {
+    return this.controllers;
+  }
+
+  /** The intents and the controller group's members. */
+  replicaState(): ReplicaState {
+    return { intents: this.intents, controllers: this.controllers };
   }
 
   get latest(): Config {
@@ -286,8 +304,9 @@ export class ControllerCore {
     let created: Config | undefined;
     const pendingBefore = this.pending;
     const intentsBefore = this.intents;
+    const controllersBefore = this.controllers;
     try {
-      validateOp(this.latestConfig, cmd.op, this.pending, this.intents);
+      validateOp(this.latestConfig, cmd.op, this.pending, this.replicaState());
       const wait = this.stackingRefusal(cmd.op);
       if (wait !== undefined) {
         // Not remembered: the client's retry (same id) must be applied afresh once the
@@ -316,7 +335,7 @@ export class ControllerCore {
       result = { ok: false, field: e.field, reason: e.reason };
     }
     const pendingChanged = !pendingMapsEqual(pendingBefore, this.pending);
-    const intentsChanged = intentsBefore !== this.intents;
+    const intentsChanged = intentsBefore !== this.intents || controllersBefore !== this.controllers;
     const entry: DedupEntry = { seq: cmd.seq, result, lastIndex: index };
     this.dedup.set(cmd.clientId, entry);
     let evicted: string | undefined;
@@ -334,8 +353,8 @@ export class ControllerCore {
 
   /**
    * Applies a replica op that creates no config (op already validated): stores, cancels or
-   * updates an intent; a ReplicaDone whose members equal the current ones only clears a
-   * satisfied intent. Returns false for an op that creates a config. Every change replaces
+   * updates an intent; a ReplicaDone of the controller group records its members; one whose
+   * members equal the current ones only clears a satisfied intent. Returns false for an op that creates a config. Every change replaces
    * `intents` (so the apply sees that it changed).
    */
   private applyIntentOp(op: ControllerOp): boolean {
@@ -352,7 +371,11 @@ export class ControllerCore {
         return true;
       }
       case "replicaDone":
-        if (!membersEqual(groupMembers(this.latestConfig, op.gid), op.members)) return false;
+        if (op.gid === controllerGid) {
+          if (!membersEqual(this.controllers, op.members)) this.controllers = op.members;
+        } else if (!membersEqual(groupMembers(this.latestConfig, op.gid), op.members)) {
+          return false;
+        }
         this.clearSatisfied(op.gid, op.members);
         return true;
       default:

@@ -660,7 +660,6 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<number>|null} [shards] Config shards
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] Config groups
              * @property {Array.<shardkv.controller.AbortedJoin.$Properties>|null} [abortedJoins] Config abortedJoins
-             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] Config controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -689,7 +688,6 @@ export const shardkv = $root.shardkv = (() => {
                 this.shards = [];
                 this.groups = [];
                 this.abortedJoins = [];
-                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -727,14 +725,6 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Config.prototype.abortedJoins = $util.emptyArray;
-
-            /**
-             * Config controllers.
-             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
-             * @memberof shardkv.controller.Config
-             * @instance
-             */
-            Config.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new Config instance using the specified properties.
@@ -780,10 +770,6 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.abortedJoins != null && m.abortedJoins.length) {
                     for (var i = 0; i < m.abortedJoins.length; ++i)
                         $root.shardkv.controller.AbortedJoin.encode(m.abortedJoins[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
-                }
-                if (m.controllers != null && m.controllers.length) {
-                    for (var i = 0; i < m.controllers.length; ++i)
-                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -866,14 +852,6 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.abortedJoins && m.abortedJoins.length))
                                 m.abortedJoins = [];
                             m.abortedJoins.push($root.shardkv.controller.AbortedJoin.decode(r, r.size(), $undefined, q + 1));
-                            continue;
-                        }
-                    case 5: {
-                            if (u !== 2)
-                                break;
-                            if (!(m.controllers && m.controllers.length))
-                                m.controllers = [];
-                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -2403,6 +2381,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.Config.$Properties|null} [config] QueryReply config
              * @property {string|null} [clusterId] QueryReply clusterId
              * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] QueryReply intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] QueryReply controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2420,6 +2399,7 @@ export const shardkv = $root.shardkv = (() => {
              *   config?: shardkv.controller.Config.$Shape|null;
              *   clusterId?: string|null;
              *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} shardkv.controller.QueryReply.$Shape
              */
@@ -2434,6 +2414,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const QueryReply = function (p) {
                 this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2463,6 +2444,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             QueryReply.prototype.intents = $util.emptyArray;
+
+            /**
+             * QueryReply controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.QueryReply
+             * @instance
+             */
+            QueryReply.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new QueryReply instance using the specified properties.
@@ -2503,6 +2492,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.intents != null && m.intents.length) {
                     for (var i = 0; i < m.intents.length; ++i)
                         $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -2569,6 +2562,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.intents && m.intents.length))
                                 m.intents = [];
                             m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -6706,6 +6707,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {string|null} [clusterId] ControllerSnapshot clusterId
              * @property {Array.<shardkv.controller.PendingJoin.$Properties>|null} [pending] ControllerSnapshot pending
              * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] ControllerSnapshot intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] ControllerSnapshot controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6726,6 +6728,7 @@ export const shardkv = $root.shardkv = (() => {
              *   clusterId?: string|null;
              *   pending?: Array.<shardkv.controller.PendingJoin.$Shape>|null;
              *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} shardkv.controller.ControllerSnapshot.$Shape
              */
@@ -6743,6 +6746,7 @@ export const shardkv = $root.shardkv = (() => {
                 this.dedup = [];
                 this.pending = [];
                 this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -6798,6 +6802,14 @@ export const shardkv = $root.shardkv = (() => {
             ControllerSnapshot.prototype.intents = $util.emptyArray;
 
             /**
+             * ControllerSnapshot controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.controllers = $util.emptyArray;
+
+            /**
              * Creates a new ControllerSnapshot instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.ControllerSnapshot
@@ -6848,6 +6860,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.intents != null && m.intents.length) {
                     for (var i = 0; i < m.intents.length; ++i)
                         $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -6941,6 +6957,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.intents && m.intents.length))
                                 m.intents = [];
                             m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }

@@ -957,7 +957,6 @@ export namespace shardkv {
             shards: number[];
             groups: shardkv.controller.Group.$Properties[];
             abortedJoins: shardkv.controller.AbortedJoin.$Properties[];
-            controllers: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.Config.$Shape): shardkv.controller.Config & shardkv.controller.Config.$Shape;
             static create(properties?: shardkv.controller.Config.$Properties): shardkv.controller.Config;
             static encode(m: shardkv.controller.Config.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -971,7 +970,6 @@ export namespace shardkv {
                 shards?: (number[]|null);
                 groups?: (shardkv.controller.Group.$Properties[]|null);
                 abortedJoins?: (shardkv.controller.AbortedJoin.$Properties[]|null);
-                controllers?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.Config.$Properties;
@@ -1178,6 +1176,7 @@ export namespace shardkv {
             config?: (shardkv.controller.Config.$Properties|null);
             clusterId: string;
             intents: shardkv.controller.GroupIntent.$Properties[];
+            controllers: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.QueryReply.$Shape): shardkv.controller.QueryReply & shardkv.controller.QueryReply.$Shape;
             static create(properties?: shardkv.controller.QueryReply.$Properties): shardkv.controller.QueryReply;
             static encode(m: shardkv.controller.QueryReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1190,12 +1189,14 @@ export namespace shardkv {
                 config?: (shardkv.controller.Config.$Properties|null);
                 clusterId?: (string|null);
                 intents?: (shardkv.controller.GroupIntent.$Properties[]|null);
+                controllers?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
               config?: shardkv.controller.Config.$Shape|null;
               clusterId?: string|null;
               intents?: shardkv.controller.GroupIntent.$Shape[]|null;
+              controllers?: shardkv.controller.Member.$Shape[]|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -1761,6 +1762,7 @@ export namespace shardkv {
             clusterId: string;
             pending: shardkv.controller.PendingJoin.$Properties[];
             intents: shardkv.controller.GroupIntent.$Properties[];
+            controllers: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.ControllerSnapshot.$Shape): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
             static create(properties?: shardkv.controller.ControllerSnapshot.$Properties): shardkv.controller.ControllerSnapshot;
             static encode(m: shardkv.controller.ControllerSnapshot.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1776,6 +1778,7 @@ export namespace shardkv {
                 clusterId?: (string|null);
                 pending?: (shardkv.controller.PendingJoin.$Properties[]|null);
                 intents?: (shardkv.controller.GroupIntent.$Properties[]|null);
+                controllers?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -1785,6 +1788,7 @@ export namespace shardkv {
               clusterId?: string|null;
               pending?: shardkv.controller.PendingJoin.$Shape[]|null;
               intents?: shardkv.controller.GroupIntent.$Shape[]|null;
+              controllers?: shardkv.controller.Member.$Shape[]|null;
               $unknowns?: Uint8Array[];
             };
         }

@@ -6807,7 +6807,6 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<number>|null} [shards] Config shards
              * @property {Array.<shardkv.controller.Group.$Properties>|null} [groups] Config groups
              * @property {Array.<shardkv.controller.AbortedJoin.$Properties>|null} [abortedJoins] Config abortedJoins
-             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] Config controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6836,7 +6835,6 @@ export const shardkv = $root.shardkv = (() => {
                 this.shards = [];
                 this.groups = [];
                 this.abortedJoins = [];
-                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -6874,14 +6872,6 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Config.prototype.abortedJoins = $util.emptyArray;
-
-            /**
-             * Config controllers.
-             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
-             * @memberof shardkv.controller.Config
-             * @instance
-             */
-            Config.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new Config instance using the specified properties.
@@ -6927,10 +6917,6 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.abortedJoins != null && m.abortedJoins.length) {
                     for (var i = 0; i < m.abortedJoins.length; ++i)
                         $root.shardkv.controller.AbortedJoin.encode(m.abortedJoins[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
-                }
-                if (m.controllers != null && m.controllers.length) {
-                    for (var i = 0; i < m.controllers.length; ++i)
-                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -7013,14 +6999,6 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.abortedJoins && m.abortedJoins.length))
                                 m.abortedJoins = [];
                             m.abortedJoins.push($root.shardkv.controller.AbortedJoin.decode(r, r.size(), $undefined, q + 1));
-                            continue;
-                        }
-                    case 5: {
-                            if (u !== 2)
-                                break;
-                            if (!(m.controllers && m.controllers.length))
-                                m.controllers = [];
-                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -8550,6 +8528,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.Config.$Properties|null} [config] QueryReply config
              * @property {string|null} [clusterId] QueryReply clusterId
              * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] QueryReply intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] QueryReply controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8567,6 +8546,7 @@ export const shardkv = $root.shardkv = (() => {
              *   config?: shardkv.controller.Config.$Shape|null;
              *   clusterId?: string|null;
              *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} shardkv.controller.QueryReply.$Shape
              */
@@ -8581,6 +8561,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const QueryReply = function (p) {
                 this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -8610,6 +8591,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             QueryReply.prototype.intents = $util.emptyArray;
+
+            /**
+             * QueryReply controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.QueryReply
+             * @instance
+             */
+            QueryReply.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new QueryReply instance using the specified properties.
@@ -8650,6 +8639,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.intents != null && m.intents.length) {
                     for (var i = 0; i < m.intents.length; ++i)
                         $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -8716,6 +8709,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.intents && m.intents.length))
                                 m.intents = [];
                             m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -12853,6 +12854,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {string|null} [clusterId] ControllerSnapshot clusterId
              * @property {Array.<shardkv.controller.PendingJoin.$Properties>|null} [pending] ControllerSnapshot pending
              * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] ControllerSnapshot intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] ControllerSnapshot controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -12873,6 +12875,7 @@ export const shardkv = $root.shardkv = (() => {
              *   clusterId?: string|null;
              *   pending?: Array.<shardkv.controller.PendingJoin.$Shape>|null;
              *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} shardkv.controller.ControllerSnapshot.$Shape
              */
@@ -12890,6 +12893,7 @@ export const shardkv = $root.shardkv = (() => {
                 this.dedup = [];
                 this.pending = [];
                 this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -12945,6 +12949,14 @@ export const shardkv = $root.shardkv = (() => {
             ControllerSnapshot.prototype.intents = $util.emptyArray;
 
             /**
+             * ControllerSnapshot controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.controllers = $util.emptyArray;
+
+            /**
              * Creates a new ControllerSnapshot instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.ControllerSnapshot
@@ -12995,6 +13007,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.intents != null && m.intents.length) {
                     for (var i = 0; i < m.intents.length; ++i)
                         $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -13088,6 +13104,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.intents && m.intents.length))
                                 m.intents = [];
                             m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }

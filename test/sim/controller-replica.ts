@@ -25,7 +25,7 @@ import {
 } from "../../controller/codec";
 import { type Config, initialConfig } from "../../controller/config";
 import type { PendingJoin } from "../../controller/pending-joins";
-import type { ReplicaIntent } from "../../common/replica-change";
+import type { ReplicaState } from "../../controller/replica-intents";
 import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
 import type { ControllerStateView } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp, DedupEntry } from "../../controller/state-machine";
@@ -257,8 +257,8 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
     return this.sm.pendingJoins();
   }
 
-  replicaIntents(): ReadonlyMap<GroupId, ReplicaIntent> {
-    return this.sm.replicaIntents();
+  replicaState(): ReplicaState {
+    return this.sm.replicaState();
   }
 
   stackingRefusal(op: ControllerOp): string | undefined {

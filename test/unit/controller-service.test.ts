@@ -86,8 +86,8 @@ class FakeNode implements ControllerNode, ControllerStateView {
   pendingJoins() {
     return this.core.pendingJoins();
   }
-  replicaIntents() {
-    return this.core.replicaIntents();
+  replicaState() {
+    return this.core.replicaState();
   }
   stackingRefusal(op: ControllerOp) {
     return this.core.stackingRefusal(op);
