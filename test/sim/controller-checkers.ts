@@ -24,11 +24,11 @@
 import type { LogIndex, NodeId } from "../../common/ids";
 import type { Entry } from "../../raft/core/types";
 import { decodeLogEntry } from "../../controller/codec";
-import { type Config, configsEqual, initialConfig } from "../../controller/config";
+import { type Config, configsEqual, groupMembers, initialConfig, membersEqual, sortedGids } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import { CheckFailure } from "./checkers";
 import { describeReplicaChange } from "../../common/replica-change";
-import { describeMembers } from "../../controller/replica-intents";
+import { type ReplicaState, describeMembers } from "../../controller/replica-intents";
 import { type AppliedEntry, clusterInitResult, type ControllerDurable, type ControllerObserver, noopResult } from "./controller-replica";
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -53,6 +53,12 @@ export function dedupSignature(d: ReadonlyMap<string, DedupEntry>): string {
 export function describeConfig(c: Config): string {
   const groups = [...c.groups].map(([g, s]) => `${g}=${s.join(",")}`).join(" ");
   return `#${c.num} shards [${c.shards.join(",")}] groups {${groups}}`;
+}
+
+/** A stable text form of the replica state (intents by gid, the controller group's members). */
+export function replicaSignature(r: ReplicaState): string {
+  const intents = sortedGids(r.intents).map((g) => `${g}:${JSON.stringify(r.intents.get(g))}`).join("|");
+  return `${intents} controllers ${describeMembers(r.controllers)}`;
 }
 
 /** Key of one request: the client id and the sequence number. */
@@ -105,6 +111,10 @@ export class ControllerChecker implements ControllerObserver {
   private readonly dedupAt = new Map<number, string>();
   /** index -> the pure model's duplicate table signature after that index. */
   private readonly modelDedupAt = new Map<number, string>();
+  /** index -> replica state signature at that applied index (first replica reporting it there). */
+  private readonly replicasAt = new Map<number, string>();
+  /** index -> the pure model's replica state signature after that index. */
+  private readonly modelReplicasAt = new Map<number, string>();
   /** config num -> the request that created it. */
   private readonly createdBy: string[] = [];
   /** Config objects of replicas already found equal to the history's config of their number. */
@@ -227,6 +237,7 @@ export class ControllerChecker implements ControllerObserver {
         this.fail(`model: at index ${i} node ${node} created ${created ? describeConfig(created) : "nothing"}, the pure model ${wantCreated ? describeConfig(wantCreated) : "nothing"}`);
       }
       this.modelDedupAt.set(i, dedupSignature(this.modelDedup));
+      this.modelReplicasAt.set(i, replicaSignature(this.model.replicaState()));
     }
   }
 
@@ -266,6 +277,13 @@ export class ControllerChecker implements ControllerObserver {
     else if (seen !== sig) this.fail(`identical histories (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, elsewhere {${seen}}`);
     const model = this.modelDedupAt.get(d.applied);
     if (model !== undefined && model !== sig) this.fail(`model (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, the pure model's {${model}}`);
+    // The replica intents and the controller group's members, as the duplicate table.
+    const rsig = replicaSignature(d.replicas);
+    const rseen = this.replicasAt.get(d.applied);
+    if (rseen === undefined) this.replicasAt.set(d.applied, rsig);
+    else if (rseen !== rsig) this.fail(`identical histories (${when}): node ${node}'s replica state at index ${d.applied} is {${rsig}}, elsewhere {${rseen}}`);
+    const rmodel = this.modelReplicasAt.get(d.applied);
+    if (rmodel !== undefined && rmodel !== rsig) this.fail(`model (${when}): node ${node}'s replica state at index ${d.applied} is {${rsig}}, the pure model's {${rmodel}}`);
   }
 
   /** (a) Every pair of replicas holds the same config for every number both hold. */
@@ -355,8 +373,9 @@ export class ControllerChecker implements ControllerObserver {
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
     }
-    if (result.ok && cmd.op.kind === "ackJoin") {
-      // An acknowledgement creates no config; its number is the latest at the time.
+    if (result.ok && createsNoConfig(cmd.op, rq.created)) {
+      // An acknowledgement, a stored intent, a ReplicaDone that changed no group's members
+      // create no config; the number is the latest at the time.
     } else if (result.ok) {
       const n = result.configNum;
       const by = this.createdBy[n];
@@ -376,7 +395,7 @@ export class ControllerChecker implements ControllerObserver {
       return;
     }
     this.stats.changesOk++;
-    if (cmd.op.kind === "ackJoin") return; // creates no config
+    if (createsNoConfig(cmd.op, this.request(cmd).created)) return;
     const c = this.configs[result.configNum];
     if (!c) this.fail(`request ${short(requestKey(cmd.clientId, cmd.seq))} completed with config ${result.configNum}, which is not in the history`);
     const op = cmd.op;
@@ -397,6 +416,10 @@ export class ControllerChecker implements ControllerObserver {
         break;
       case "move":
         if (c.shards[op.shard] !== op.gid) bad(`shard ${op.shard} is owned by ${c.shards[op.shard]}`);
+        break;
+      case "replicaDone":
+        if (!membersEqual(groupMembers(c, op.gid), op.members)) bad(`group ${op.gid} has members ${describeMembers(groupMembers(c, op.gid))}`);
+        if (c.shards.join(",") !== this.configs[c.num - 1]!.shards.join(",")) bad("the shard assignment changed");
         break;
     }
   }
@@ -433,6 +456,15 @@ export class ControllerChecker implements ControllerObserver {
 function short(key: string): string {
   const [id, seq] = key.split("/");
   return `${id!.slice(0, 6)}/${seq}`;
+}
+
+/** True when `op` created no config: an AckJoin, an intent op, a ReplicaDone whose request created none (`created`). */
+function createsNoConfig(op: ControllerCommand["op"], created: readonly number[]): boolean {
+  switch (op.kind) {
+    case "ackJoin": case "replicaChange": case "replicaCancel": case "replicaProgress": return true;
+    case "replicaDone": return created.length === 0;
+    default: return false;
+  }
 }
 
 export function describeOp(cmd: ControllerCommand): string {
