@@ -11,7 +11,7 @@
  *      consecutive from 0) and as many as the canonical history has at its applied index, and
  *      a snapshot restore must bring exactly that. Durable applied never goes back.
  *  (b) the pure model: a ControllerCore fed the canonical entries in index order must produce
- *      the same result and config at every index (optional: the dedup sabotage test turns it
+ *      the same result, config and replica state (intents, controller-group members) at every index (optional: the dedup sabotage test turns it
  *      off to show that (c) alone catches it). A completed change is reflected in its config
  *      (join: the groups with their servers; leave: gids absent; move: the shard's owner), and
  *      a Query(-1) started after any reply carrying config n returns a config numbered >= n,

@@ -6,7 +6,7 @@
  * ControllerService, as the gRPC handlers do); the faults of run.ts (drops, duplicates,
  * delays, partitions, pauses, crashes at any write, restarts, leadership transfers), and at
  * each crash a kill -9 or a power loss of the state machine's storage; 1-3 admin clients
- * issuing random Join/Leave/Move (valid and invalid ones) with a (clientId, seq), retrying the
+ * issuing random Join/Leave/Move and replica requests (valid and invalid ones) with a (clientId, seq), retrying the
  * same request after a timeout, a refusal or a reply it pretends to have lost, one request at
  * a time; and linearizable Query(-1) / Query(n). Checkers: controller-checkers.ts plus the Raft ones.
  * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
