@@ -22,6 +22,7 @@ import type { SoftState } from "../../raft/core/types";
 import { ManualClock } from "../lib/manual-clock";
 import { SimRng } from "../sim/rng";
 import { waitFor } from "../lib/wait";
+import { nextTurn } from "../../common/real-env";
 
 const shardCount = 8;
 const g = (n: number) => n as GroupId;
@@ -146,7 +147,7 @@ describe("controller service: members and replica changes", () => {
     expect(node.latestNum()).toBe(0);
     const proposed = node.proposals.length;
     svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 2 as Term });
-    await new Promise((r) => setImmediate(r));
+    await new Promise<void>((r) => nextTurn(r)); // the leader's check runs in a promise chain
     expect(node.proposals.length).toBe(proposed); // recorded: nothing proposed again
     expect((await svc.query(-1)).replicas.controllers).toHaveLength(3);
   });
