@@ -18,7 +18,9 @@ import type { ConfigNum, GroupId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
-import { clientIdBytes, configFromWire } from "./codec";
+import { clientIdBytes, configFromWire, intentFromWire, memberFromWire, memberToWire, replicaChangeToWire } from "./codec";
+import type { Member, ReplicaChange } from "../common/replica-change";
+import type { ReplicaState } from "./replica-intents";
 import { controllerStub, type ControllerStub } from "./grpc-service";
 import { joinCheckServerMs } from "./join-check";
 import { AttemptTimer } from "../common/attempt-timer";
@@ -42,6 +44,15 @@ export interface ControllerClientOptions {
 }
 
 export type ControllerStatus = shardkv.controller.StatusReply;
+
+/** The unary call of one change RPC, request and reply as the generated stub takes them. */
+type ChangeCall = (
+  req: object, md: grpc.Metadata, opts: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res?: { configNum?: number; abortedNum?: number }) => void,
+) => unknown;
+
+/** The Controller RPCs that change something (at most once, by the client's id and seq). */
+type ChangeMethod = "join" | "leave" | "move" | "ackJoin" | "replicaChange" | "replicaCancel" | "replicaDone" | "replicaProgress";
 
 export class ControllerClient {
   readonly clientId: Uint8Array;
@@ -153,7 +164,7 @@ export class ControllerClient {
    * each client's last (clientId, seq), so a request overtaken by a later one would be
    * refused as stale.
    */
-  private change(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
+  private change(method: ChangeMethod, req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
     const signal = callLimits(opts, this.deadlineMs).signal;
     const run = this.changes.then(() => this.changeNow(method, req, opts));
     this.changes = run.catch(() => undefined);
@@ -163,7 +174,7 @@ export class ControllerClient {
 
   private changes: Promise<unknown> = Promise.resolve();
 
-  private changeNow(method: "join" | "leave" | "move" | "ackJoin", req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
+  private changeNow(method: ChangeMethod, req: Record<string, unknown>, opts: CallOptions | undefined): Promise<ConfigNum> {
     const id = { clientId: this.clientId, seq: ++this.seq }; // one id for every retry
     // A Join attempt includes the leader's join check (up to joinCheckServerMs per server, all
     // at once): give it that much longer, or an attempt would time out while the check runs.
@@ -174,7 +185,7 @@ export class ControllerClient {
         else resolve((method === "ackJoin" ? res!.abortedNum : res!.configNum) as ConfigNum);
       };
       if (method === "ackJoin") stub.ackJoin({ id, ...req }, new grpc.Metadata(), { deadline }, done);
-      else stub[method]({ id, ...req }, new grpc.Metadata(), { deadline }, done);
+      else (stub[method] as ChangeCall)({ id, ...req }, new grpc.Metadata(), { deadline }, done);
     }), opts, extraMs);
   }
 
@@ -210,6 +221,35 @@ export class ControllerClient {
     return this.change("ackJoin", { gid, joinNum }, opts);
   }
 
+  /**
+   * Stores the intent to change group `gid`'s replicas (gid 0: the controller group), which
+   * the group's leader carries out; `force` skips its strict reconfiguration check. Refused
+   * (InvalidArgumentError) while another intent of the group is pending, and when the change
+   * does not fit the group's members. Resolves with the latest config's number (no config
+   * is created). Options as for join.
+   */
+  replicaChange(gid: GroupId, change: ReplicaChange, opts: CallOptions & { readonly force?: boolean } = {}): Promise<ConfigNum> {
+    return this.change("replicaChange", { gid, change: replicaChangeToWire(change), force: opts.force === true }, opts);
+  }
+
+  /** Drops group `gid`'s pending replica change. Options as for join. */
+  replicaCancel(gid: GroupId, opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("replicaCancel", { gid }, opts);
+  }
+
+  /**
+   * Group `gid`'s leader reports its members once it carried out the intent: resolves with
+   * the config that records them. Options as for join.
+   */
+  replicaDone(gid: GroupId, members: readonly Member[], opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("replicaDone", { gid, members: members.map(memberToWire) }, opts);
+  }
+
+  /** Group `gid`'s leader reports why its intent cannot progress ("" = it can again). Options as for join. */
+  replicaProgress(gid: GroupId, blocked: string, opts?: CallOptions): Promise<ConfigNum> {
+    return this.change("replicaProgress", { gid, blocked }, opts);
+  }
+
   /** Config `num`, or the latest for -1 (and for numbers beyond it). Linearizable. Options as for join. */
   async query(num = -1, opts?: CallOptions): Promise<Config> {
     return (await this.queryCluster(num, opts)).config;
@@ -217,13 +257,24 @@ export class ControllerClient {
 
   /**
    * As `query`, with the cluster id the controllers answered (undefined from controllers of
-   * an earlier version, which do not send one).
+   * an earlier version, which do not send one) and the replica state: the pending replica
+   * changes by gid and the controller group's members (as of the latest config).
    */
-  queryCluster(num = -1, opts?: CallOptions): Promise<{ config: Config; clusterId: string | undefined }> {
+  queryCluster(num = -1, opts?: CallOptions): Promise<{ config: Config; clusterId: string | undefined; replicas: ReplicaState }> {
     return this.withLeader("query", (stub, deadline) => new Promise((resolve, reject) => {
       stub.query({ num }, new grpc.Metadata(), { deadline }, (err, res) => {
         if (err) reject(err);
-        else resolve({ config: configFromWire(res!.config ?? {}), clusterId: res!.clusterId || undefined });
+        else {
+          try {
+            const replicas: ReplicaState = {
+              intents: new Map((res!.intents ?? []).map(intentFromWire)),
+              controllers: (res!.controllers ?? []).map((m) => memberFromWire(m, "controllers")),
+            };
+            resolve({ config: configFromWire(res!.config ?? {}), clusterId: res!.clusterId || undefined, replicas });
+          } catch (e) {
+            reject(e);
+          }
+        }
       });
     }), opts);
   }

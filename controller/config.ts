@@ -1,11 +1,16 @@
 /**
  * The configuration model (docs/design.md#4-controller): which group owns which shard, and each group's
- * server addresses. Configurations are numbered; config 0 has no groups and every shard
- * unassigned (gid 0).
+ * members (replica id, address, learner or voter). Configurations are numbered; config 0 has
+ * no groups and every shard unassigned (gid 0).
+ *
+ * One representation of a group's servers: its members. `Config.groups` (gid -> addresses,
+ * what clients and migration route by) is derived from them by `makeConfig`, the only way the
+ * controller builds a config.
  */
 import { InvalidArgumentError } from "../common/errors";
 export { addressBytesMax, validateAddress } from "../common/address";
-import type { ConfigNum, GroupId } from "../common/ids";
+import type { ConfigNum, GroupId, NodeId } from "../common/ids";
+import type { Member } from "../common/replica-change";
 
 /** Shards per cluster unless chosen otherwise at creation. */
 export const shardCountDefault = 64;
@@ -31,10 +36,76 @@ export interface Config {
   readonly num: ConfigNum;
   /** shards[s] = gid owning shard s; 0 = unassigned. Length = the cluster's shard count. */
   readonly shards: readonly GroupId[];
-  /** gid -> server addresses, for every group in this config. */
+  /**
+   * gid -> server addresses, for every group in this config: derived from `members` (voters
+   * in member order, then learners), the view clients and migration route by.
+   */
   readonly groups: ReadonlyMap<GroupId, readonly string[]>;
+  /**
+   * gid -> members, the source of `groups`. Absent in a config built from addresses alone (a
+   * test's literal; decoded ones always have it): then each address is a voter of unknown id
+   * (`groupMembers`).
+   */
+  readonly members?: ReadonlyMap<GroupId, readonly Member[]>;
   /** Every join aborted up to this config, in abort order (absent or empty: none). */
   readonly abortedJoins?: readonly AbortedJoin[];
+}
+
+/** The id of a member the controller does not know (a group joined with --force, a config of an earlier version). */
+export const unknownMemberId = 0 as NodeId;
+
+/**
+ * The controller group's gid in replica changes (`shardctl controller ...`). Its members are
+ * not part of any config (clients reach the controllers by --controllers): the controller
+ * keeps them as a record of its own (ControllerCore.controllerMembers).
+ */
+export const controllerGid = 0 as GroupId;
+
+/** The addresses a group's members are reached at, voters (in member order) first, then learners. */
+export function memberAddresses(members: readonly Member[]): string[] {
+  return [...members.filter((m) => !m.learner), ...members.filter((m) => m.learner)].map((m) => m.address);
+}
+
+/** The members of group `gid` in `c` (empty if absent); see Config.members. */
+export function groupMembers(c: Config, gid: GroupId): readonly Member[] {
+  const m = c.members?.get(gid);
+  if (m !== undefined) return m;
+  return (c.groups.get(gid) ?? []).map((address) => ({ id: unknownMemberId, address, learner: false }));
+}
+
+/** Every group's members in `c`, gids ascending. */
+export function allGroupMembers(c: Config): Map<GroupId, readonly Member[]> {
+  return new Map(sortedGids(c.groups).map((g) => [g, groupMembers(c, g)]));
+}
+
+/**
+ * A config from its parts, `groups` derived from `members` (gids sorted). The one way the
+ * controller builds a config, so the two never disagree.
+ */
+export function makeConfig(parts: {
+  readonly num: ConfigNum;
+  readonly shards: readonly GroupId[];
+  readonly members: ReadonlyMap<GroupId, readonly Member[]>;
+  readonly abortedJoins?: readonly AbortedJoin[];
+}): Config {
+  const gids = sortedGids(parts.members);
+  const members = new Map(gids.map((g) => [g, parts.members.get(g)!]));
+  return {
+    num: parts.num,
+    shards: parts.shards,
+    groups: new Map(gids.map((g) => [g, memberAddresses(members.get(g)!)])),
+    members,
+    ...(parts.abortedJoins && parts.abortedJoins.length > 0 ? { abortedJoins: parts.abortedJoins } : {}),
+  };
+}
+
+/** `c` as the next config `num` with `shards` and `members` (the rest carried forward). */
+export function successor(c: Config, shards: readonly GroupId[], members: ReadonlyMap<GroupId, readonly Member[]>): Config {
+  return makeConfig({ num: (c.num + 1) as ConfigNum, shards, members, abortedJoins: c.abortedJoins });
+}
+
+export function membersEqual(a: readonly Member[], b: readonly Member[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.id === b[i]!.id && m.address === b[i]!.address && m.learner === b[i]!.learner);
 }
 
 /**
@@ -76,6 +147,7 @@ export function configsEqual(a: Config, b: Config): boolean {
   for (const [g, addrs] of a.groups) {
     const o = b.groups.get(g);
     if (!o || o.length !== addrs.length || o.some((x, i) => x !== addrs[i])) return false;
+    if (!membersEqual(groupMembers(a, g), groupMembers(b, g))) return false;
   }
   const aa = a.abortedJoins ?? [];
   const ba = b.abortedJoins ?? [];

@@ -6,12 +6,15 @@
  * cluster's shard count (and the same cluster id when both sides know one). A group joined
  * with nothing behind its addresses would own shards nobody serves.
  *
+ * The check also learns each counted server's replica id, which the Join records in the
+ * group's members (0 for a server that did not count).
+ *
  * This module decides; it does no I/O itself: the caller passes `identify` (over gRPC in
  * controller/identify-client.ts; a table in the unit tests). The verdict is one line naming
  * what each server that did not count said.
  */
-import type { GroupId } from "../common/ids";
-import { sortedGids } from "./config";
+import type { GroupId, NodeId } from "../common/ids";
+import { sortedGids, unknownMemberId } from "./config";
 
 /**
  * How long the check tries one server (milliseconds): attempts of at most
@@ -85,33 +88,59 @@ export function whyNotReplica(
 export function judgeGroup(
   gid: GroupId, servers: readonly string[], answers: readonly IdentifyAnswer[], expect: JoinExpectation,
 ): string | undefined {
+  return countReplicas(gid, servers, answers, expect).refusal;
+}
+
+/**
+ * judgeGroup's verdict with the replica id of each server (parallel to `servers`; 0 for one
+ * that did not count).
+ */
+function countReplicas(
+  gid: GroupId, servers: readonly string[], answers: readonly IdentifyAnswer[], expect: JoinExpectation,
+): { refusal: string | undefined; ids: NodeId[] } {
   const seen = new Map<number, string>();
   const why: string[] = [];
-  servers.forEach((address, i) => {
+  const ids = servers.map((address, i): NodeId => {
     const answer = answers[i] ?? { ok: false, error: "was not asked" };
     const reason = whyNotReplica({ gid, address, answer, expect, seen });
     if (reason !== undefined) why.push(reason);
-    else if (answer.ok) seen.set(answer.identity.id, address);
+    else if (answer.ok) {
+      seen.set(answer.identity.id, address);
+      return answer.identity.id as NodeId;
+    }
+    return unknownMemberId;
   });
   const need = joinQuorum(servers.length);
-  if (seen.size >= need) return undefined;
-  return `group ${gid} needs ${need} of ${plural(servers.length, "server")} answering as its replicas; ` +
-    `${seen.size} answered${why.length > 0 ? `: ${why.join("; ")}` : ""}`;
+  if (seen.size >= need) return { refusal: undefined, ids };
+  return {
+    refusal: `group ${gid} needs ${need} of ${plural(servers.length, "server")} answering as its replicas; ` +
+      `${seen.size} answered${why.length > 0 ? `: ${why.join("; ")}` : ""}`,
+    ids,
+  };
+}
+
+/** The outcome of the join check: the refusal (undefined: the join may go ahead) and the replica ids learned. */
+export interface JoinVerdict {
+  readonly refusal: string | undefined;
+  /** gid -> the replica id of each of its servers, in the order given (0: did not count). */
+  readonly ids: ReadonlyMap<GroupId, readonly NodeId[]>;
 }
 
 /**
  * Runs the check over every new group: asks every server at once, then judges each group.
- * Resolves with undefined when every group passes, else with the one-line refusal
- * ("join refused: group 7 needs ..."; one clause per failing group, gid ascending).
+ * The refusal is undefined when every group passes, else one line ("join refused: group 7
+ * needs ..."; one clause per failing group, gid ascending).
  */
 export async function checkJoin(
   groups: ReadonlyMap<GroupId, readonly string[]>,
   expect: JoinExpectation,
   identify: (address: string) => Promise<IdentifyAnswer>,
-): Promise<string | undefined> {
+): Promise<JoinVerdict> {
   const gids = sortedGids(groups);
   const answers = await Promise.all(gids.map((g) => Promise.all(groups.get(g)!.map((a) => identify(a)))));
-  const refusals = gids.flatMap((g, i) => judgeGroup(g, groups.get(g)!, answers[i]!, expect) ?? []);
-  if (refusals.length === 0) return undefined;
-  return `join refused: ${refusals.join("; ")} (start the servers first; shardctl join --force skips this check)`;
+  const verdicts = gids.map((g, i) => countReplicas(g, groups.get(g)!, answers[i]!, expect));
+  const ids = new Map(gids.map((g, i) => [g, verdicts[i]!.ids]));
+  const refusals = verdicts.flatMap((v) => v.refusal ?? []);
+  if (refusals.length === 0) return { refusal: undefined, ids };
+  return { refusal: `join refused: ${refusals.join("; ")} (start the servers first; shardctl join --force skips this check)`, ids };
 }

@@ -16,7 +16,7 @@
  * Deterministic: maps are iterated in sorted order only.
  */
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
-import { type AbortedJoin, type Config, sortedGids } from "./config";
+import { type AbortedJoin, type Config, allGroupMembers, makeConfig, sortedGids } from "./config";
 
 /** A group joined in config `joinNum` that none of its replicas has acknowledged yet. */
 export interface PendingJoin {
@@ -87,17 +87,17 @@ export function trackHandoffs(
 export function abortConfig(latest: Config, gids: readonly GroupId[], pending: ReadonlyMap<GroupId, PendingJoin>): Config {
   const num = (latest.num + 1) as ConfigNum;
   const shards = [...latest.shards];
-  const groups = new Map(latest.groups);
+  const members = allGroupMembers(latest);
   const aborted: AbortedJoin[] = [...(latest.abortedJoins ?? [])];
   for (const gid of [...gids].sort((a, b) => a - b)) {
     const p = pending.get(gid)!;
     shards.forEach((g, s) => {
       if (g === gid) shards[s] = p.handedFrom.get(s as ShardId) ?? (0 as GroupId);
     });
-    groups.delete(gid);
+    members.delete(gid);
     aborted.push({ gid, joinNum: p.joinNum, abortNum: num });
   }
-  return { num, shards, groups, abortedJoins: aborted };
+  return makeConfig({ num, shards, members, abortedJoins: aborted });
 }
 
 /**

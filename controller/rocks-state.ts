@@ -5,13 +5,19 @@
  * log lives in another). RaftNode drives it through the StateMachine contract; the controller
  * server reads configs from it for Query and Watch.
  *
+ * A directory of the previous format (configs without members, no "r" records) opens as is:
+ * its groups' servers read as voters of unknown id (controller/config-wire.ts), no intent
+ * pending.
+ *
  * Key layout (binary keys; a one-byte ASCII prefix per kind):
  *   "ms"                        shard count         u32 BE (fixed when the directory is created)
  *   "ma"                        applied index       u64 BE
  *   "mi"                        cluster id          UTF-8 (absent until an InitCluster entry applied)
+ *   "mc"                        controller members  shardkv.controller.Group (gid 0; absent until recorded)
  *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
  *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
  *   "p" ++ u64 BE gid           pending join        shardkv.controller.PendingJoin (protobuf)
+ *   "r" ++ u64 BE gid           replica intent      shardkv.controller.GroupIntent (protobuf; gid 0: the controller group)
  *
  * Every apply writes the configs it created, the duplicate-table changes (and evictions) and
  * the new applied index in ONE synced batch for the whole entries array, so a restart resumes
@@ -20,7 +26,7 @@
  * ControllerCore; historical configs are read from RocksDB on demand.
  *
  * Snapshots are a ControllerSnapshot (shard count, every config, the duplicate table, the
- * cluster id, the pending joins) cut into chunks; restoring one replaces everything in one
+ * cluster id, the pending joins, the replica intents, the controller group's members) cut into chunks; restoring one replaces everything in one
  * synced batch, and is refused (DataDirError) when it carries another cluster's id than the
  * one applied here.
  */
@@ -33,9 +39,11 @@ import type { KvOp, KvStorage, KvStore } from "../common/kv-store";
 import { rocksStorage } from "../raft/storage/rocks-kv";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import {
-  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, pendingJoinFromWire,
-  pendingJoinToWire, resultFromWire, resultToWire,
+  clientIdBytes, configFromWire, configToWire, controllerPb as pb, decodeConfig, decodeLogEntry, encodeConfig, intentFromWire, intentToWire, memberFromWire, memberToWire,
+  pendingJoinFromWire, pendingJoinToWire, resultFromWire, resultToWire,
 } from "./codec";
+import type { Member, ReplicaIntent } from "../common/replica-change";
+import type { ReplicaState } from "./replica-intents";
 import type { GroupId } from "../common/ids";
 import type { PendingJoin } from "./pending-joins";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "./state-machine";
@@ -53,20 +61,28 @@ export const noopResult: CommandResult = { ok: false, field: "entry", reason: "n
 const shardCountKey = Buffer.from("ms");
 const appliedKey = Buffer.from("ma");
 const clusterIdKey = Buffer.from("mi");
+const controllersKey = Buffer.from("mc");
 const configPrefix = 0x63; // 'c'
 const dedupPrefix = 0x64; // 'd'
 const pendingPrefix = 0x70; // 'p'
+const intentPrefix = 0x72; // 'r'
+
+/** A one-byte prefix and a u64 BE number (a config number or a gid). */
+function gidKey(prefix: number, gid: number): Buffer {
+  const k = Buffer.alloc(9);
+  k[0] = prefix;
+  k.writeBigUInt64BE(BigInt(gid), 1);
+  return k;
+}
 
 /** The keys of the store's records (exported for tests). */
 export const controllerKeys = {
   shardCount: shardCountKey,
   applied: appliedKey,
   clusterId: clusterIdKey,
+  controllers: controllersKey,
   config(num: number): Buffer {
-    const k = Buffer.alloc(9);
-    k[0] = configPrefix;
-    k.writeBigUInt64BE(BigInt(num), 1);
-    return k;
+    return gidKey(configPrefix, num);
   },
   dedup(clientId: string): Buffer {
     const id = Buffer.from(clientId, "hex");
@@ -74,11 +90,13 @@ export const controllerKeys = {
     return Buffer.concat([Buffer.from([dedupPrefix]), id]);
   },
   pending(gid: number): Buffer {
-    const k = Buffer.alloc(9);
-    k[0] = pendingPrefix;
-    k.writeBigUInt64BE(BigInt(gid), 1);
-    return k;
+    return gidKey(pendingPrefix, gid);
   },
+  intent(gid: number): Buffer {
+    return gidKey(intentPrefix, gid);
+  },
+  intentsStart: Buffer.from([intentPrefix]),
+  intentsEnd: Buffer.from([intentPrefix + 1]),
   pendingStart: Buffer.from([pendingPrefix]),
   pendingEnd: Buffer.from([pendingPrefix + 1]),
   configsStart: Buffer.from([configPrefix]),
@@ -181,10 +199,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const a = await db.get(appliedKey);
       assert(a !== undefined && a.length === 8, `${dir}: applied index record missing or not 8 bytes`);
       const applied = Number(a.readBigUInt64BE(0)) as LogIndex;
-      const { latest, dedup, pending } = await loadCore(db, dir);
+      const { latest, dedup, pending, replicas } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
       const cluster = await db.get(clusterIdKey);
-      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending), cluster?.toString("utf8"));
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending, replicas), cluster?.toString("utf8"));
     } catch (e) {
       await db.close();
       throw e;
@@ -224,6 +242,11 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   /** The joins no replica has acknowledged yet (may run ahead of durable state during an apply). */
   pendingJoins(): ReadonlyMap<GroupId, PendingJoin> {
     return this.core.pendingJoins();
+  }
+
+  /** The pending replica changes and the controller group's members (may run ahead of durable state during an apply). */
+  replicaState(): ReplicaState {
+    return this.core.replicaState();
   }
 
   /** Why `op` must wait for a pending group's acknowledgement, or undefined (see ControllerCore). */
@@ -286,7 +309,9 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     const created: Config[] = [];
     let cluster = this.cluster;
     const pendingBefore = this.core.pendingJoins();
+    const intentsBefore = this.core.replicaIntents();
     let pendingChanged = false;
+    let intentsChanged = false;
     for (const e of entries) {
       assert(e.index > this.applied, () => `apply of entry ${e.index} at applied ${this.applied}`);
       if (e.type !== "normal") {
@@ -314,6 +339,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         if (out.dedup.evicted !== undefined) ops.push({ type: "del", key: controllerKeys.dedup(out.dedup.evicted) });
       }
       pendingChanged ||= out.pendingChanged;
+      intentsChanged ||= out.intentsChanged === true;
     }
     if (pendingChanged) {
       // The pending set is small (groups joined and not yet acknowledged): rewrite it whole.
@@ -321,6 +347,12 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       for (const p of this.core.pendingJoins().values()) {
         ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
       }
+    }
+    if (intentsChanged) {
+      // At most one intent per group: rewrite them whole as well.
+      for (const gid of intentsBefore.keys()) ops.push({ type: "del", key: controllerKeys.intent(gid) });
+      for (const [gid, i] of this.core.replicaIntents()) ops.push(intentPut(gid, i));
+      ops.push(controllersPut(this.core.controllerMembers()));
     }
     const last = entries[entries.length - 1]!.index;
     ops.push({ type: "put", key: appliedKey, value: u64(last) });
@@ -350,7 +382,12 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     for await (const [, v] of this.db.iterator({ gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd })) {
       pending.push(pb.PendingJoin.decode(v));
     }
-    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, pending, clusterId: this.cluster ?? "" }).finish();
+    const intents: object[] = [];
+    for await (const [, v] of this.db.iterator({ gte: controllerKeys.intentsStart, lt: controllerKeys.intentsEnd })) {
+      intents.push(pb.GroupIntent.decode(v));
+    }
+    const controllers = this.core.controllerMembers().map(memberToWire);
+    const bytes = pb.ControllerSnapshot.encode({ shardCount: this.shards, configs, dedup, pending, intents, controllers, clusterId: this.cluster ?? "" }).finish();
     return bytesSnapshotSource(index, bytes, controllerSnapshotChunkBytes);
   }
 
@@ -386,14 +423,21 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
         `but a snapshot of cluster ${cluster ?? "(none yet)"} was sent to it; check --peers`, true);
     }
     const pending = new Map((snap.pending ?? []).map(pendingJoinFromWire).map((p) => [p.gid, p]));
+    const replicas: ReplicaState = {
+      intents: new Map((snap.intents ?? []).map(intentFromWire)),
+      controllers: (snap.controllers ?? []).map((m) => memberFromWire(m, "controllers")),
+    };
     await this.changing("snapshot install", async () => {
       const ops: KvOp[] = [];
       // Everything this replica had goes: the snapshot is the whole state at `index`.
       ops.push({ type: "delRange", gte: controllerKeys.configsStart, lt: controllerKeys.dedupEnd });
       ops.push({ type: "delRange", gte: controllerKeys.pendingStart, lt: controllerKeys.pendingEnd });
+      ops.push({ type: "delRange", gte: controllerKeys.intentsStart, lt: controllerKeys.intentsEnd });
       for (const c of configs) ops.push({ type: "put", key: controllerKeys.config(c.num), value: encodeConfig(c) });
       for (const [id, e] of dedup) ops.push({ type: "put", key: controllerKeys.dedup(id), value: encodeDedup(id, e) });
       for (const p of pending.values()) ops.push({ type: "put", key: controllerKeys.pending(p.gid), value: pb.PendingJoin.encode(pendingJoinToWire(p)).finish() });
+      for (const [gid, i] of replicas.intents) ops.push(intentPut(gid, i));
+      ops.push(controllersPut(replicas.controllers));
       ops.push({ type: "put", key: appliedKey, value: u64(index) });
       // The snapshot's shard count is the cluster's; a replica created with another one was
       // misconfigured, and adopting the snapshot's makes it consistent with the group again.
@@ -403,7 +447,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const latest = configs[configs.length - 1]!;
       const grew = latest.num > this.durableLatest;
       this.shards = shardCount;
-      this.core = new ControllerCore(latest, dedup, pending);
+      this.core = new ControllerCore(latest, dedup, pending, replicas);
       this.applied = index;
       this.durableLatestConfig = latest;
       this.setCluster(cluster);
@@ -423,8 +467,20 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   }
 }
 
-/** Reads the latest config, the whole duplicate table and the pending joins. */
-async function loadCore(db: KvStore, dir: string): Promise<{ latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin> }> {
+/** The controller group's members record (none: deleted). */
+function controllersPut(members: readonly Member[]): KvOp {
+  if (members.length === 0) return { type: "del", key: controllersKey };
+  return { type: "put", key: controllersKey, value: pb.Group.encode({ gid: 0, members: members.map(memberToWire) }).finish() };
+}
+
+function intentPut(gid: GroupId, i: ReplicaIntent): KvOp {
+  return { type: "put", key: controllerKeys.intent(gid), value: pb.GroupIntent.encode(intentToWire(gid, i)).finish() };
+}
+
+/** Reads the latest config, the whole duplicate table, the pending joins and the replica intents. */
+async function loadCore(db: KvStore, dir: string): Promise<{
+  latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin>; replicas: ReplicaState;
+}> {
   let latest: Config | undefined;
   for await (const [k, v] of db.iterator({ gte: controllerKeys.configsStart, lt: controllerKeys.configsEnd, reverse: true, limit: 1 })) {
     latest = decodeConfig(v);
@@ -441,5 +497,12 @@ async function loadCore(db: KvStore, dir: string): Promise<{ latest: Config; ded
     const p = pendingJoinFromWire(pb.PendingJoin.decode(v));
     pending.set(p.gid, p);
   }
-  return { latest, dedup, pending };
+  const intents = new Map<GroupId, ReplicaIntent>();
+  for await (const [, v] of db.iterator({ gte: controllerKeys.intentsStart, lt: controllerKeys.intentsEnd })) {
+    const [gid, i] = intentFromWire(pb.GroupIntent.decode(v));
+    intents.set(gid, i);
+  }
+  const c = await db.get(controllersKey);
+  const controllers = c === undefined ? [] : (pb.Group.decode(c).members ?? []).map((m) => memberFromWire(m, "controllers"));
+  return { latest, dedup, pending, replicas: { intents, controllers } };
 }

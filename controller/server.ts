@@ -41,9 +41,10 @@ import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
-import { shardCountDefault } from "./config";
+import { shardCountDefault, sortedGids } from "./config";
 import {
-  ackJoinOpFromWire, configToWire, encodeConfig, joinOpFromWire, leaveOpFromWire, moveOpFromWire, requestIdFromWire,
+  ackJoinOpFromWire, configToWire, encodeConfig, intentToWire, joinOpFromWire, memberToWire, leaveOpFromWire, moveOpFromWire, replicaCancelOpFromWire,
+  replicaChangeOpFromWire, replicaDoneOpFromWire, replicaProgressOpFromWire, requestIdFromWire,
 } from "./codec";
 import { controllerService, type ControllerImplementation } from "../proto/gen/controller-grpc";
 import { identifyServer } from "./identify-client";
@@ -113,6 +114,7 @@ export class ControllerServer {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       address: (id) => opts.peers.get(id),
+      peers: opts.peers,
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
   }
@@ -256,9 +258,21 @@ export class ControllerServer {
         ({ configNum: await svc.move(requestIdFromWire(req.id), moveOpFromWire(req)) })),
       ackJoin: unary(async (svc, req: shardkv.controller.AckJoinRequest) =>
         ({ abortedNum: await svc.ackJoin(requestIdFromWire(req.id), ackJoinOpFromWire(req)) })),
+      replicaChange: unary(async (svc, req: shardkv.controller.ReplicaChangeRequest) =>
+        ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaChangeOpFromWire(req)) })),
+      replicaCancel: unary(async (svc, req: shardkv.controller.ReplicaCancelRequest) =>
+        ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaCancelOpFromWire(req)) })),
+      replicaDone: unary(async (svc, req: shardkv.controller.ReplicaDoneRequest) =>
+        ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaDoneOpFromWire(req)) })),
+      replicaProgress: unary(async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
+        ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaProgressOpFromWire(req)) })),
       query: unary(async (svc, req: shardkv.controller.QueryRequest) => {
-        const { config, clusterId } = await svc.query(req.num ?? -1);
-        return { config: configToWire(config), clusterId };
+        const { config, clusterId, replicas } = await svc.query(req.num ?? -1);
+        return {
+          config: configToWire(config), clusterId,
+          intents: sortedGids(replicas.intents).map((g) => intentToWire(g, replicas.intents.get(g)!)),
+          controllers: replicas.controllers.map(memberToWire),
+        };
       }),
       status: unary(async (svc) => svc.status()),
       watch: (call) => {

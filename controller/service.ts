@@ -5,7 +5,8 @@
  * network, so both run the same checks. It never touches core state: it reads the state
  * machine and proposes commands through the Raft node.
  *
- * - Changes (Join, Leave, Move, AckJoin): leader only; a fast validation against the latest
+ * - Changes (Join, Leave, Move, AckJoin, and the replica changes: ReplicaChange, ReplicaCancel,
+ *   ReplicaDone, ReplicaProgress): leader only; a fast validation against the latest
  *   config and the pending joins, then (Join only, unless forced) the join check
  *   (controller/join-check.ts: a majority of each new group's servers must answer Identify as
  *   its replicas), then the proposal; a change that must wait for a pending group's
@@ -17,6 +18,8 @@
  * - Query: leader only, after a ReadIndex barrier (linearizable); waits for the cluster id.
  * - Watch: a ConfigFeed per stream, at most watchStreamsMax at once.
  * - The cluster id: a leader that finds none applied proposes a random one (InitCluster).
+ * - The controller group's members: a leader that finds none recorded (and knows its peers)
+ *   reports them once, as a ReplicaDone of gid 0 with a request id of its own.
  *
  * Every failure leaves as a typed error (common/errors.ts); a NotLeaderError carries the
  * leader's address. After `stop` every request fails with StoppedError.
@@ -33,6 +36,8 @@ import { type IdentifyAnswer, checkJoin } from "./join-check";
 import type { PendingJoin } from "./pending-joins";
 import { type CommandResult, type ControllerOp, type DedupEntry, validateOp } from "./state-machine";
 import type { GroupId } from "../common/ids";
+import type { ReplicaState } from "./replica-intents";
+import { controllerGid } from "./config";
 
 /** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
 export const watchStreamsMax = 1024;
@@ -59,6 +64,8 @@ export interface ControllerStateView {
   /** Config `num`, or undefined if it does not exist (yet). */
   config(num: number): Promise<Config | undefined>;
   pendingJoins(): ReadonlyMap<GroupId, PendingJoin>;
+  /** The pending replica change of each group and the controller group's members. */
+  replicaState(): ReplicaState;
   stackingRefusal(op: ControllerOp): string | undefined;
   dedupEntry(clientId: string): DedupEntry | undefined;
 }
@@ -76,6 +83,11 @@ export interface ControllerServiceDeps {
   readonly address: (id: NodeId) => string | undefined;
   /** Asks the shard server at `address` who it is (the join check). */
   readonly identify: (address: string) => Promise<IdentifyAnswer>;
+  /**
+   * The controller group's replicas (--peers: its voters), recorded as its members when none
+   * are; absent: never recorded by this service (a group's members then come from ReplicaDone).
+   */
+  readonly peers?: ReadonlyMap<NodeId, string>;
   readonly logger: Logger;
 }
 
@@ -86,6 +98,8 @@ export interface RequestId {
 }
 
 type Op<K extends ControllerOp["kind"]> = Extract<ControllerOp, { kind: K }>;
+/** The requests about a group's replicas (controller/replica-intents.ts). */
+export type ReplicaOp = Op<"replicaChange" | "replicaCancel" | "replicaDone" | "replicaProgress">;
 
 /** What Status answers: this replica's Raft state and the latest config it has applied. */
 export interface ControllerStatus {
@@ -110,6 +124,11 @@ export class ControllerService {
   private soft: SoftState | undefined;
   /** The InitCluster round in progress (one at a time). */
   private clusterInit: Promise<void> | undefined;
+  /** The recording of the controller group's members in progress (one at a time). */
+  private membersRecord: Promise<void> | undefined;
+  /** This service's own client id and last sequence number (recording the controller group's members). */
+  private ownClientId: string | undefined;
+  private ownSeq = 0;
   private readonly feeds = new Set<ConfigFeed>();
 
   constructor(private readonly d: ControllerServiceDeps) {}
@@ -132,8 +151,22 @@ export class ControllerService {
     return this.guard(async () => (await this.commit(id, op)).abortedNum ?? (0 as ConfigNum));
   }
 
-  /** Config `num` (-1 or beyond the latest: the latest), linearizable, with the cluster id. */
-  query(num: number): Promise<{ readonly config: Config; readonly clusterId: string }> {
+  /**
+   * Stores (ReplicaChange), drops (ReplicaCancel) or reports on (ReplicaProgress) a group's
+   * pending replica change, resolving with the latest config's number (none is created), or
+   * records the members a group's leader reports (ReplicaDone), resolving with the config that
+   * records them.
+   */
+  replica(id: RequestId, op: ReplicaOp): Promise<ConfigNum> {
+    return this.guard(async () => (await this.commit(id, op)).configNum);
+  }
+
+  /**
+   * Config `num` (-1 or beyond the latest: the latest), linearizable, with the cluster id and
+   * the replica state (the pending replica changes and the controller group's members, as of
+   * the latest config).
+   */
+  query(num: number): Promise<{ readonly config: Config; readonly clusterId: string; readonly replicas: ReplicaState }> {
     return this.guard(async () => {
       if (!Number.isSafeInteger(num) || num < -1) throw new InvalidArgumentError("num", `must be -1 (latest) or a config number >= 0, got ${num}`);
       this.requireLeader();
@@ -144,7 +177,7 @@ export class ControllerService {
       // A group's first leader establishes the id right after its election; a query that
       // comes first waits for it, so every reply carries one.
       if (this.d.sm.clusterId() === undefined) await this.initCluster();
-      return { config: c, clusterId: this.d.sm.clusterId() ?? "" };
+      return { config: c, clusterId: this.d.sm.clusterId() ?? "", replicas: this.d.sm.replicaState() };
     });
   }
 
@@ -185,7 +218,9 @@ export class ControllerService {
   /** Called with every soft state change: a new leader makes sure the cluster has an id. */
   onSoftState(ss: SoftState): void {
     this.soft = ss;
-    if (ss.role === "leader" && this.d.sm.clusterId() === undefined) void this.initCluster().catch(() => undefined);
+    if (ss.role !== "leader") return;
+    const ready = this.d.sm.clusterId() === undefined ? this.initCluster() : Promise.resolve();
+    void ready.then(() => this.recordControllers()).catch(() => undefined);
   }
 
   /** Called when a config became durable (or a snapshot was restored): wakes the feeds. */
@@ -227,27 +262,28 @@ export class ControllerService {
   /**
    * Validates `op` at the edge (against the latest config and the pending joins; a change
    * that must wait for a pending group's acknowledgement is refused as RetryLater before it
-   * reaches the log), runs `precheck`, proposes it and returns its successful result. The
+   * reaches the log), runs `precheck` (which may complete the op: the join check adds the
+   * replica ids it learned), proposes it and returns its successful result. The
    * checks are skipped for a retry of a request the duplicate table already holds.
    */
   private async commit(
-    id: RequestId, op: ControllerOp, precheck?: (op: ControllerOp) => Promise<void>,
+    id: RequestId, op: ControllerOp, precheck?: (op: ControllerOp) => Promise<ControllerOp>,
   ): Promise<Extract<CommandResult, { ok: true }>> {
     const { sm, node } = this.d;
     this.requireLeader();
     if (!this.isRetry(id)) {
       try {
-        validateOp(sm.latest(), op, sm.pendingJoins());
+        validateOp(sm.latest(), op, sm.pendingJoins(), sm.replicaState());
       } catch (e) {
         if (!(e instanceof InvalidArgumentError)) throw e;
         // The latest config may lag the log by entries committed a moment ago: refuse only
         // against a config that reflects every write committed before this request.
         await node.readBarrier();
-        if (!this.isRetry(id)) validateOp(sm.latest(), op, sm.pendingJoins());
+        if (!this.isRetry(id)) validateOp(sm.latest(), op, sm.pendingJoins(), sm.replicaState());
       }
       const wait = sm.stackingRefusal(op);
       if (wait !== undefined) throw new RetryLaterError(wait);
-      if (precheck && !this.isRetry(id)) await precheck(op);
+      if (precheck && !this.isRetry(id)) op = await precheck(op);
     }
     const result = await node.propose(encodeCommand({ clientId: id.clientId, seq: id.seq, op, shardCount: sm.shardCount() }));
     if (!result.ok) throw result.retryable ? new RetryLaterError(result.reason) : new InvalidArgumentError(result.field, result.reason);
@@ -257,13 +293,14 @@ export class ControllerService {
   /**
    * The join check (controller/join-check.ts): refuses the Join with InvalidArgument (field
    * `groups`, the one-line verdict) unless a majority of each new group's servers answer
-   * Identify as its replicas with this cluster's shard count and cluster id.
+   * Identify as its replicas with this cluster's shard count and cluster id; else returns the
+   * Join with the replica ids the servers gave (recorded in the groups' members).
    */
-  private async checkJoin(op: ControllerOp): Promise<void> {
-    if (op.kind !== "join") return;
+  private async checkJoin(op: ControllerOp): Promise<ControllerOp> {
+    if (op.kind !== "join") return op;
     const expect = { shardCount: this.d.sm.shardCount(), clusterId: this.d.sm.clusterId() ?? "" };
-    const refusal = await checkJoin(op.groups, expect, this.d.identify);
-    if (refusal === undefined) return;
+    const { refusal, ids } = await checkJoin(op.groups, expect, this.d.identify);
+    if (refusal === undefined) return { ...op, ids };
     this.d.logger.info(`controller ${this.d.id}: ${refusal}`);
     throw new InvalidArgumentError("groups", refusal);
   }
@@ -296,7 +333,40 @@ export class ControllerService {
     return this.clusterInit;
   }
 
-  /** A random cluster id: 16 bytes as hex. */
+  /**
+   * Records the controller group's members (its peers, all voters) when none are recorded:
+   * proposes them as ReplicaDone(0) while this replica leads, retrying after
+   * clusterInitRetryMs; one request id for every attempt, so it applies at most once.
+   */
+  private recordControllers(): Promise<void> {
+    const peers = this.d.peers;
+    if (peers === undefined || this.d.sm.replicaState().controllers.length > 0) return Promise.resolve();
+    if (this.membersRecord !== undefined) return this.membersRecord;
+    this.ownClientId ??= this.newClusterId();
+    const id = { clientId: this.ownClientId, seq: ++this.ownSeq };
+    const members = [...peers].sort(([a], [b]) => a - b).map(([nid, address]) => ({ id: nid, address, learner: false }));
+    this.membersRecord = (async () => {
+      try {
+        while (this.d.sm.replicaState().controllers.length === 0) {
+          if (this.stopped || this.soft?.role !== "leader") return;
+          try {
+            await this.replica(id, { kind: "replicaDone", gid: controllerGid, members });
+          } catch (e) {
+            if (e instanceof InvalidArgumentError) {
+              this.d.logger.warn(`controller ${this.d.id}: cannot record the controller group's members: ${e.message}`);
+              return;
+            }
+            await new Promise<void>((r) => this.d.clock.after(clusterInitRetryMs, r));
+          }
+        }
+      } finally {
+        this.membersRecord = undefined;
+      }
+    })();
+    return this.membersRecord;
+  }
+
+  /** A random id: 16 bytes as hex (a cluster id; this service's client id). */
   private newClusterId(): string {
     let id = "";
     for (let i = 0; i < clusterIdBytes; i++) id += this.d.rng.int(256).toString(16).padStart(2, "0");

@@ -7,9 +7,13 @@
  * unknown gid, a shard beyond the shard count, leaving every group) is decided by the
  * controller (controller/state-machine.ts validateOp), which refuses with no new config.
  */
-import { UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseAddressList, parseCommandLine, parseInteger, usage } from "../common/cli-args";
-import type { ConfigNum, GroupId, ShardId } from "../common/ids";
-import { type Config, groupServersMax, shardCounts, sortedGids } from "./config";
+import {
+  UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseAddress, parseAddressList, parseCommandLine, parseInteger, usage,
+} from "../common/cli-args";
+import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
+import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../common/replica-change";
+import { type Config, controllerGid, groupServersMax, shardCounts, sortedGids } from "./config";
+import { type ReplicaState, describeGroup, membersOf } from "./replica-intents";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
@@ -36,7 +40,25 @@ commands:
   certs init|issue|show
                        make the cluster's CA, issue certificates, show one (needs no
                        controller; see shardctl certs --help)
+  replica add GID ID=ADDR [--force]
+                       ask group GID's leader to add replica ID at ADDR as a learner
+  replica promote GID ID
+                       ask it to promote learner ID to voter
+  replica remove GID ID [--force]
+                       ask it to remove replica ID
+  replica replace GID OLD-ID NEW-ID=ADDR [--force]
+                       ask it to add NEW-ID as a learner, then (caught up) promote it and
+                       remove OLD-ID in one joint change
+  replica cancel GID   drop group GID's pending replica change
+  replica list GID     group GID's members (id, role, address) and its pending change
+  controller add|promote|remove|replace|cancel|list ...
+                       the same for the controller group's own replicas (no GID)
   help                 print this text
+
+Replica changes are stored intents, one per group at a time: the command returns once the
+controller stored it; the group's leader carries it out and reports back (replica list
+shows the pending change and why it is blocked). --force skips the group's check that the
+change leaves a majority of its voters reachable.
 
 options:
   --controllers LIST   controller replicas, comma-separated (default: $${controllersEnv})
@@ -62,7 +84,11 @@ export type ShardctlCommand =
   | { readonly kind: "query"; readonly num: number }
   | { readonly kind: "status" }
   /** fromNum undefined = start at the latest config. */
-  | { readonly kind: "watch"; readonly fromNum?: ConfigNum };
+  | { readonly kind: "watch"; readonly fromNum?: ConfigNum }
+  /** Store a replica change of group `gid` (0: the controller group). */
+  | { readonly kind: "replica"; readonly gid: GroupId; readonly change: ReplicaChange; readonly force: boolean }
+  | { readonly kind: "replica-cancel"; readonly gid: GroupId }
+  | { readonly kind: "replica-list"; readonly gid: GroupId };
 
 export interface Invocation {
   readonly controllers: readonly string[];
@@ -129,7 +155,62 @@ function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
   return { kind };
 }
 
-const commandNames = ["join", "leave", "move", "query", "status", "watch", "help"] as const;
+/** A replica id on the command line (>= 1). */
+function parseReplicaId(field: string, s: string): NodeId {
+  return parseInteger(field, s, 1, Number.MAX_SAFE_INTEGER) as NodeId;
+}
+
+/** `ID=host:port`. */
+function parseIdAddress(field: string, s: string): { id: NodeId; address: string } {
+  const eq = s.indexOf("=");
+  if (eq < 0) throw usage(field, `want ID=HOST:PORT, got ${JSON.stringify(s)}`);
+  return { id: parseReplicaId(`${field} id`, s.slice(0, eq)), address: parseAddress(`${field} address`, s.slice(eq + 1)) };
+}
+
+const replicaSubcommands = ["add", "promote", "remove", "replace", "cancel", "list"] as const;
+/** The subcommands that take --force (a change the group's leader checks strictly). */
+const forceSubcommands: readonly string[] = ["add", "remove", "replace"];
+
+/**
+ * `replica SUB GID ...` and `controller SUB ...` (the controller group, gid 0: no GID
+ * argument). Local checks are syntax only; the controller checks the change against the
+ * group's members (controller/replica-intents.ts).
+ */
+function parseReplica(name: "replica" | "controller", args: readonly string[], force: boolean): ShardctlCommand {
+  const [sub, ...rest] = args;
+  const subs = replicaSubcommands.join(", ");
+  if (sub === undefined) throw usage(name, `missing subcommand (${subs})`);
+  if (!(replicaSubcommands as readonly string[]).includes(sub)) throw usage(name, `unknown subcommand ${JSON.stringify(sub)} (want ${subs})`);
+  if (force && !forceSubcommands.includes(sub)) throw usage("--force", `only valid with ${name} add, remove and replace, not ${name} ${sub}`);
+  const gidArgs = name === "replica" ? 1 : 0;
+  const want: Record<typeof replicaSubcommands[number], readonly string[]> = {
+    add: ["ID=HOST:PORT"], promote: ["ID"], remove: ["ID"], replace: ["OLD-ID", "NEW-ID=HOST:PORT"], cancel: [], list: [],
+  };
+  const shape = [...(name === "replica" ? ["GID"] : []), ...want[sub as keyof typeof want]];
+  if (rest.length !== shape.length) {
+    throw usage(`${name} ${sub}`, `want ${shape.length === 0 ? "no arguments" : shape.join(" ")}, got ${rest.length} argument${rest.length === 1 ? "" : "s"}`);
+  }
+  const gid = name === "replica" ? parseGid("gid", rest[0]!) : controllerGid;
+  const a = rest.slice(gidArgs);
+  switch (sub as typeof replicaSubcommands[number]) {
+    case "add": {
+      const { id, address } = parseIdAddress("replica", a[0]!);
+      return { kind: "replica", gid, change: { kind: "addLearner", id, address }, force };
+    }
+    case "promote": return { kind: "replica", gid, change: { kind: "promote", id: parseReplicaId("replica id", a[0]!) }, force };
+    case "remove": return { kind: "replica", gid, change: { kind: "remove", id: parseReplicaId("replica id", a[0]!) }, force };
+    case "replace": {
+      const oldId = parseReplicaId("old replica id", a[0]!);
+      const { id: newId, address } = parseIdAddress("new replica", a[1]!);
+      if (newId === oldId) throw usage("new replica id", `${newId} is the replica being replaced; give the new replica another id`);
+      return { kind: "replica", gid, change: { kind: "replace", oldId, newId, address }, force };
+    }
+    case "cancel": return { kind: "replica-cancel", gid };
+    case "list": return { kind: "replica-list", gid };
+  }
+}
+
+const commandNames = ["join", "leave", "move", "query", "status", "watch", "replica", "controller", "help"] as const;
 
 const flags = {
   controllers: flag.addressList(),
@@ -163,10 +244,10 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   if (cl.help) return { kind: "help" };
   const v = cl.values;
   const [name, ...args] = cl.positionals;
-  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, certs; see shardctl --help)");
+  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
-  checkCommandFlags(v, name, { from: ["watch"], force: ["join"] });
+  checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"] });
 
   let command: ShardctlCommand;
   switch (name as Exclude<typeof commandNames[number], "help">) {
@@ -179,6 +260,7 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
       if (args.length > 0) throw usage("watch", `takes no arguments (use --from NUM), got ${JSON.stringify(args[0])}`);
       command = v.from === undefined ? { kind: "watch" } : { kind: "watch", fromNum: v.from };
       break;
+    case "replica": case "controller": command = parseReplica(name as "replica" | "controller", args, v.force === true); break;
   }
 
   const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
@@ -301,3 +383,64 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
   return `${table}\n${summary}`;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Replica changes
+
+
+/** The line printed once an intent is stored. */
+export function formatIntentStored(gid: GroupId, change: ReplicaChange, force: boolean): string {
+  return `${describeGroup(gid)}: stored: ${describeReplicaChange(change)}${force ? " (--force)" : ""}; ` +
+    `its leader carries it out (${gid === controllerGid ? "shardctl controller list" : `shardctl replica list ${gid}`} shows it)`;
+}
+
+/** What `replica list` shows of one group: its members in the latest config and its pending change. */
+export interface ReplicaListing {
+  readonly gid: GroupId;
+  readonly configNum: ConfigNum;
+  readonly members: readonly Member[];
+  readonly intent?: ReplicaIntent;
+  /**
+   * Where the intent stands in the group's live Raft configuration; undefined while no
+   * source of it is wired (see liveReplicaStep in controller/shardctl.ts).
+   */
+  readonly step?: ReplicaChangeStep;
+}
+
+/** The listing of group `gid` from the latest config and the pending intents; undefined if the config has no such group. */
+export function replicaListing(c: Config, replicas: ReplicaState, gid: GroupId, step?: ReplicaChangeStep): ReplicaListing | undefined {
+  if (gid !== controllerGid && !c.groups.has(gid)) return undefined;
+  const intent = replicas.intents.get(gid);
+  return { gid, configNum: c.num, members: membersOf(c, replicas, gid), ...(intent ? { intent } : {}), ...(step ? { step } : {}) };
+}
+
+/** The JSON form of a listing: {gid, config, members: [{id, address, role}], intent: {change, force, blocked, step} | null}. */
+export function replicaListingToJson(l: ReplicaListing): object {
+  return {
+    gid: l.gid,
+    config: l.configNum,
+    members: l.members.map((m) => ({ id: m.id, address: m.address, role: m.learner ? "learner" : "voter" })),
+    intent: l.intent
+      ? { change: { ...l.intent.change }, description: describeReplicaChange(l.intent.change), force: l.intent.force, blocked: l.intent.blocked ?? "", ...(l.step ? { step: l.step } : {}) }
+      : null,
+  };
+}
+
+/** A listing for people: a title, one row per member, the pending change. Ends without a newline. */
+export function formatReplicaListing(l: ReplicaListing): string {
+  const n = l.members.length;
+  const lines = [`${describeGroup(l.gid)} in config ${l.configNum}: ${n === 0 ? "no members recorded" : `${n} replica${n === 1 ? "" : "s"}`}`];
+  if (n > 0) {
+    lines.push(formatTable(["ID", "ROLE", "ADDRESS"],
+      l.members.map((m) => [m.id === 0 ? "?" : String(m.id), m.learner ? "learner" : "voter", m.address])));
+  }
+  if (l.members.some((m) => m.id === 0)) lines.push("?: id not known to the controller (joined with --force, or before ids were recorded)");
+  if (!l.intent) {
+    lines.push("pending change: none");
+  } else {
+    lines.push(`pending change: ${describeReplicaChange(l.intent.change)}${l.intent.force ? " (--force)" : ""}`);
+    if (l.step) lines.push(`step: ${l.step}`);
+    lines.push(`blocked: ${l.intent.blocked ? l.intent.blocked : "no"}`);
+  }
+  return lines.join("\n");
+}

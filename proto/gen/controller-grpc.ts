@@ -14,6 +14,10 @@ export const controllerService = {
   leave: grpcMethod("/shardkv.controller.Controller/Leave", shardkv.controller.LeaveRequest, shardkv.controller.ChangeReply),
   move: grpcMethod("/shardkv.controller.Controller/Move", shardkv.controller.MoveRequest, shardkv.controller.ChangeReply),
   ackJoin: grpcMethod("/shardkv.controller.Controller/AckJoin", shardkv.controller.AckJoinRequest, shardkv.controller.AckJoinReply),
+  replicaChange: grpcMethod("/shardkv.controller.Controller/ReplicaChange", shardkv.controller.ReplicaChangeRequest, shardkv.controller.ChangeReply),
+  replicaCancel: grpcMethod("/shardkv.controller.Controller/ReplicaCancel", shardkv.controller.ReplicaCancelRequest, shardkv.controller.ChangeReply),
+  replicaDone: grpcMethod("/shardkv.controller.Controller/ReplicaDone", shardkv.controller.ReplicaDoneRequest, shardkv.controller.ChangeReply),
+  replicaProgress: grpcMethod("/shardkv.controller.Controller/ReplicaProgress", shardkv.controller.ReplicaProgressRequest, shardkv.controller.ChangeReply),
   query: grpcMethod("/shardkv.controller.Controller/Query", shardkv.controller.QueryRequest, shardkv.controller.QueryReply),
   watch: grpcMethod("/shardkv.controller.Controller/Watch", shardkv.controller.WatchRequest, shardkv.controller.Config, { responseStream: true }),
   status: grpcMethod("/shardkv.controller.Controller/Status", shardkv.controller.StatusRequest, shardkv.controller.StatusReply),
@@ -29,6 +33,14 @@ export interface ControllerImplementation extends grpc.UntypedServiceImplementat
   move: grpc.handleUnaryCall<shardkv.controller.MoveRequest, shardkv.controller.ChangeReply.$Properties>;
   /** `rpc AckJoin(AckJoinRequest) returns (AckJoinReply)` */
   ackJoin: grpc.handleUnaryCall<shardkv.controller.AckJoinRequest, shardkv.controller.AckJoinReply.$Properties>;
+  /** `rpc ReplicaChange(ReplicaChangeRequest) returns (ChangeReply)` */
+  replicaChange: grpc.handleUnaryCall<shardkv.controller.ReplicaChangeRequest, shardkv.controller.ChangeReply.$Properties>;
+  /** `rpc ReplicaCancel(ReplicaCancelRequest) returns (ChangeReply)` */
+  replicaCancel: grpc.handleUnaryCall<shardkv.controller.ReplicaCancelRequest, shardkv.controller.ChangeReply.$Properties>;
+  /** `rpc ReplicaDone(ReplicaDoneRequest) returns (ChangeReply)` */
+  replicaDone: grpc.handleUnaryCall<shardkv.controller.ReplicaDoneRequest, shardkv.controller.ChangeReply.$Properties>;
+  /** `rpc ReplicaProgress(ReplicaProgressRequest) returns (ChangeReply)` */
+  replicaProgress: grpc.handleUnaryCall<shardkv.controller.ReplicaProgressRequest, shardkv.controller.ChangeReply.$Properties>;
   /** `rpc Query(QueryRequest) returns (QueryReply)` */
   query: grpc.handleUnaryCall<shardkv.controller.QueryRequest, shardkv.controller.QueryReply.$Properties>;
   /** `rpc Watch(WatchRequest) returns (stream Config)` */
@@ -47,6 +59,14 @@ export interface ControllerStub extends grpc.Client {
   move: UnaryCall<shardkv.controller.MoveRequest.$Properties, shardkv.controller.ChangeReply>;
   /** `rpc AckJoin(AckJoinRequest) returns (AckJoinReply)` */
   ackJoin: UnaryCall<shardkv.controller.AckJoinRequest.$Properties, shardkv.controller.AckJoinReply>;
+  /** `rpc ReplicaChange(ReplicaChangeRequest) returns (ChangeReply)` */
+  replicaChange: UnaryCall<shardkv.controller.ReplicaChangeRequest.$Properties, shardkv.controller.ChangeReply>;
+  /** `rpc ReplicaCancel(ReplicaCancelRequest) returns (ChangeReply)` */
+  replicaCancel: UnaryCall<shardkv.controller.ReplicaCancelRequest.$Properties, shardkv.controller.ChangeReply>;
+  /** `rpc ReplicaDone(ReplicaDoneRequest) returns (ChangeReply)` */
+  replicaDone: UnaryCall<shardkv.controller.ReplicaDoneRequest.$Properties, shardkv.controller.ChangeReply>;
+  /** `rpc ReplicaProgress(ReplicaProgressRequest) returns (ChangeReply)` */
+  replicaProgress: UnaryCall<shardkv.controller.ReplicaProgressRequest.$Properties, shardkv.controller.ChangeReply>;
   /** `rpc Query(QueryRequest) returns (QueryReply)` */
   query: UnaryCall<shardkv.controller.QueryRequest.$Properties, shardkv.controller.QueryReply>;
   /** `rpc Watch(WatchRequest) returns (stream Config)` */

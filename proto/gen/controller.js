@@ -29,6 +29,212 @@ export const shardkv = $root.shardkv = (() => {
          */
         const controller = {};
 
+        controller.Member = (function() {
+
+            /**
+             * Properties of a Member.
+             * @typedef {Object} shardkv.controller.Member.$Properties
+             * @property {number|null} [id] Member id
+             * @property {string|null} [address] Member address
+             * @property {boolean|null} [learner] Member learner
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Member.
+             * @memberof shardkv.controller
+             * @interface IMember
+             * @augments shardkv.controller.Member.$Properties
+             * @deprecated Use shardkv.controller.Member.$Properties instead.
+             */
+
+            /**
+             * Shape of a Member.
+             * @typedef {shardkv.controller.Member.$Properties} shardkv.controller.Member.$Shape
+             */
+
+            /**
+             * Constructs a new Member.
+             * @memberof shardkv.controller
+             * @classdesc Represents a Member.
+             * @constructor
+             * @param {shardkv.controller.Member.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Member = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Member id.
+             * @member {number} id
+             * @memberof shardkv.controller.Member
+             * @instance
+             */
+            Member.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Member address.
+             * @member {string} address
+             * @memberof shardkv.controller.Member
+             * @instance
+             */
+            Member.prototype.address = "";
+
+            /**
+             * Member learner.
+             * @member {boolean} learner
+             * @memberof shardkv.controller.Member
+             * @instance
+             */
+            Member.prototype.learner = false;
+
+            /**
+             * Creates a new Member instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.Member
+             * @static
+             * @param {shardkv.controller.Member.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.Member} Member instance
+             * @type {{
+             *   (properties: shardkv.controller.Member.$Shape): shardkv.controller.Member & shardkv.controller.Member.$Shape;
+             *   (properties?: shardkv.controller.Member.$Properties): shardkv.controller.Member;
+             * }}
+             */
+            Member.create = function(properties) {
+                return new Member(properties);
+            };
+
+            /**
+             * Encodes the specified Member message. Does not implicitly {@link shardkv.controller.Member.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.Member
+             * @static
+             * @param {shardkv.controller.Member.$Properties} m Member message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Member.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.learner != null && $Object.hasOwnProperty.call(m, "learner") && m.learner !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.learner);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a Member message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.Member
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.Member & shardkv.controller.Member.$Shape} Member
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Member.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.Member();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.learner = v;
+                            else
+                                delete m.learner;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for Member
+             * @function getTypeUrl
+             * @memberof shardkv.controller.Member
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Member.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.Member";
+            };
+
+            return Member;
+        })();
+
         controller.Group = (function() {
 
             /**
@@ -36,6 +242,7 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.Group.$Properties
              * @property {number|null} [gid] Group gid
              * @property {Array.<string>|null} [servers] Group servers
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [members] Group members
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -62,6 +269,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const Group = function (p) {
                 this.servers = [];
+                this.members = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -83,6 +291,14 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             Group.prototype.servers = $util.emptyArray;
+
+            /**
+             * Group members.
+             * @member {Array.<shardkv.controller.Member.$Properties>} members
+             * @memberof shardkv.controller.Group
+             * @instance
+             */
+            Group.prototype.members = $util.emptyArray;
 
             /**
              * Creates a new Group instance using the specified properties.
@@ -121,6 +337,10 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.servers != null && m.servers.length) {
                     for (var i = 0; i < m.servers.length; ++i)
                         w.uint32(/* id 2, wireType 2 =*/18).string(m.servers[i]);
+                }
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.members[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -181,6 +401,14 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.servers && m.servers.length))
                                 m.servers = [];
                             m.servers.push(r.stringVerify());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -2152,6 +2380,8 @@ export const shardkv = $root.shardkv = (() => {
              * @typedef {Object} shardkv.controller.QueryReply.$Properties
              * @property {shardkv.controller.Config.$Properties|null} [config] QueryReply config
              * @property {string|null} [clusterId] QueryReply clusterId
+             * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] QueryReply intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] QueryReply controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2165,7 +2395,13 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Shape of a QueryReply.
-             * @typedef {shardkv.controller.QueryReply.$Properties} shardkv.controller.QueryReply.$Shape
+             * @typedef {{
+             *   config?: shardkv.controller.Config.$Shape|null;
+             *   clusterId?: string|null;
+             *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.controller.QueryReply.$Shape
              */
 
             /**
@@ -2177,6 +2413,8 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const QueryReply = function (p) {
+                this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2198,6 +2436,22 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             QueryReply.prototype.clusterId = "";
+
+            /**
+             * QueryReply intents.
+             * @member {Array.<shardkv.controller.GroupIntent.$Properties>} intents
+             * @memberof shardkv.controller.QueryReply
+             * @instance
+             */
+            QueryReply.prototype.intents = $util.emptyArray;
+
+            /**
+             * QueryReply controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.QueryReply
+             * @instance
+             */
+            QueryReply.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new QueryReply instance using the specified properties.
@@ -2235,6 +2489,14 @@ export const shardkv = $root.shardkv = (() => {
                     $root.shardkv.controller.Config.encode(m.config, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
                 if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
                     w.uint32(/* id 2, wireType 2 =*/18).string(m.clusterId);
+                if (m.intents != null && m.intents.length) {
+                    for (var i = 0; i < m.intents.length; ++i)
+                        $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2294,6 +2556,22 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.clusterId;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.intents && m.intents.length))
+                                m.intents = [];
+                            m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -2326,6 +2604,2017 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return QueryReply;
+        })();
+
+        controller.ReplicaChange = (function() {
+
+            /**
+             * Properties of a ReplicaChange.
+             * @typedef {Object} shardkv.controller.ReplicaChange.$Properties
+             * @property {shardkv.controller.ReplicaChange.AddLearner.$Properties|null} [addLearner] ReplicaChange addLearner
+             * @property {shardkv.controller.ReplicaChange.Promote.$Properties|null} [promote] ReplicaChange promote
+             * @property {shardkv.controller.ReplicaChange.Remove.$Properties|null} [remove] ReplicaChange remove
+             * @property {shardkv.controller.ReplicaChange.Replace.$Properties|null} [replace] ReplicaChange replace
+             * @property {"addLearner"|"promote"|"remove"|"replace"} [kind] ReplicaChange kind
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicaChange.
+             * @memberof shardkv.controller
+             * @interface IReplicaChange
+             * @augments shardkv.controller.ReplicaChange.$Properties
+             * @deprecated Use shardkv.controller.ReplicaChange.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a ReplicaChange.
+             * @typedef {{
+             *   addLearner?: shardkv.controller.ReplicaChange.AddLearner.$Shape|null;
+             *   promote?: shardkv.controller.ReplicaChange.Promote.$Shape|null;
+             *   remove?: shardkv.controller.ReplicaChange.Remove.$Shape|null;
+             *   replace?: shardkv.controller.ReplicaChange.Replace.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ kind?: undefined; addLearner?: null; promote?: null; remove?: null; replace?: null }|{ kind?: "addLearner"; addLearner: shardkv.controller.ReplicaChange.AddLearner.$Shape; promote?: null; remove?: null; replace?: null }|{ kind?: "promote"; addLearner?: null; promote: shardkv.controller.ReplicaChange.Promote.$Shape; remove?: null; replace?: null }|{ kind?: "remove"; addLearner?: null; promote?: null; remove: shardkv.controller.ReplicaChange.Remove.$Shape; replace?: null }|{ kind?: "replace"; addLearner?: null; promote?: null; remove?: null; replace: shardkv.controller.ReplicaChange.Replace.$Shape })
+             * )} shardkv.controller.ReplicaChange.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicaChange.
+             * @memberof shardkv.controller
+             * @classdesc Represents a ReplicaChange.
+             * @constructor
+             * @param {shardkv.controller.ReplicaChange.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicaChange = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ReplicaChange addLearner.
+             * @member {shardkv.controller.ReplicaChange.AddLearner.$Properties|null|undefined} addLearner
+             * @memberof shardkv.controller.ReplicaChange
+             * @instance
+             */
+            ReplicaChange.prototype.addLearner = null;
+
+            /**
+             * ReplicaChange promote.
+             * @member {shardkv.controller.ReplicaChange.Promote.$Properties|null|undefined} promote
+             * @memberof shardkv.controller.ReplicaChange
+             * @instance
+             */
+            ReplicaChange.prototype.promote = null;
+
+            /**
+             * ReplicaChange remove.
+             * @member {shardkv.controller.ReplicaChange.Remove.$Properties|null|undefined} remove
+             * @memberof shardkv.controller.ReplicaChange
+             * @instance
+             */
+            ReplicaChange.prototype.remove = null;
+
+            /**
+             * ReplicaChange replace.
+             * @member {shardkv.controller.ReplicaChange.Replace.$Properties|null|undefined} replace
+             * @memberof shardkv.controller.ReplicaChange
+             * @instance
+             */
+            ReplicaChange.prototype.replace = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * ReplicaChange kind.
+             * @member {"addLearner"|"promote"|"remove"|"replace"|undefined} kind
+             * @memberof shardkv.controller.ReplicaChange
+             * @instance
+             */
+            $Object.defineProperty(ReplicaChange.prototype, "kind", {
+                get: $util.oneOfGetter($oneOfFields = ["addLearner", "promote", "remove", "replace"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new ReplicaChange instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.ReplicaChange
+             * @static
+             * @param {shardkv.controller.ReplicaChange.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.ReplicaChange} ReplicaChange instance
+             * @type {{
+             *   (properties: shardkv.controller.ReplicaChange.$Shape): shardkv.controller.ReplicaChange & shardkv.controller.ReplicaChange.$Shape;
+             *   (properties?: shardkv.controller.ReplicaChange.$Properties): shardkv.controller.ReplicaChange;
+             * }}
+             */
+            ReplicaChange.create = function(properties) {
+                return new ReplicaChange(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicaChange message. Does not implicitly {@link shardkv.controller.ReplicaChange.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.ReplicaChange
+             * @static
+             * @param {shardkv.controller.ReplicaChange.$Properties} m ReplicaChange message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicaChange.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.addLearner != null && $Object.hasOwnProperty.call(m, "addLearner"))
+                    $root.shardkv.controller.ReplicaChange.AddLearner.encode(m.addLearner, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.promote != null && $Object.hasOwnProperty.call(m, "promote"))
+                    $root.shardkv.controller.ReplicaChange.Promote.encode(m.promote, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                if (m.remove != null && $Object.hasOwnProperty.call(m, "remove"))
+                    $root.shardkv.controller.ReplicaChange.Remove.encode(m.remove, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                if (m.replace != null && $Object.hasOwnProperty.call(m, "replace"))
+                    $root.shardkv.controller.ReplicaChange.Replace.encode(m.replace, w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ReplicaChange message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.ReplicaChange
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.ReplicaChange & shardkv.controller.ReplicaChange.$Shape} ReplicaChange
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicaChange.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.ReplicaChange();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.addLearner = $root.shardkv.controller.ReplicaChange.AddLearner.decode(r, r.size(), $undefined, q + 1, m.addLearner);
+                            m.kind = "addLearner";
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.promote = $root.shardkv.controller.ReplicaChange.Promote.decode(r, r.size(), $undefined, q + 1, m.promote);
+                            m.kind = "promote";
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.remove = $root.shardkv.controller.ReplicaChange.Remove.decode(r, r.size(), $undefined, q + 1, m.remove);
+                            m.kind = "remove";
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            m.replace = $root.shardkv.controller.ReplicaChange.Replace.decode(r, r.size(), $undefined, q + 1, m.replace);
+                            m.kind = "replace";
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ReplicaChange
+             * @function getTypeUrl
+             * @memberof shardkv.controller.ReplicaChange
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReplicaChange.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.ReplicaChange";
+            };
+
+            ReplicaChange.AddLearner = (function() {
+
+                /**
+                 * Properties of an AddLearner.
+                 * @typedef {Object} shardkv.controller.ReplicaChange.AddLearner.$Properties
+                 * @property {number|null} [id] AddLearner id
+                 * @property {string|null} [address] AddLearner address
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an AddLearner.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @interface IAddLearner
+                 * @augments shardkv.controller.ReplicaChange.AddLearner.$Properties
+                 * @deprecated Use shardkv.controller.ReplicaChange.AddLearner.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an AddLearner.
+                 * @typedef {shardkv.controller.ReplicaChange.AddLearner.$Properties} shardkv.controller.ReplicaChange.AddLearner.$Shape
+                 */
+
+                /**
+                 * Constructs a new AddLearner.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @classdesc Represents an AddLearner.
+                 * @constructor
+                 * @param {shardkv.controller.ReplicaChange.AddLearner.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const AddLearner = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * AddLearner id.
+                 * @member {number} id
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @instance
+                 */
+                AddLearner.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * AddLearner address.
+                 * @member {string} address
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @instance
+                 */
+                AddLearner.prototype.address = "";
+
+                /**
+                 * Creates a new AddLearner instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.AddLearner.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.ReplicaChange.AddLearner} AddLearner instance
+                 * @type {{
+                 *   (properties: shardkv.controller.ReplicaChange.AddLearner.$Shape): shardkv.controller.ReplicaChange.AddLearner & shardkv.controller.ReplicaChange.AddLearner.$Shape;
+                 *   (properties?: shardkv.controller.ReplicaChange.AddLearner.$Properties): shardkv.controller.ReplicaChange.AddLearner;
+                 * }}
+                 */
+                AddLearner.create = function(properties) {
+                    return new AddLearner(properties);
+                };
+
+                /**
+                 * Encodes the specified AddLearner message. Does not implicitly {@link shardkv.controller.ReplicaChange.AddLearner.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.AddLearner.$Properties} m AddLearner message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                AddLearner.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                    if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                        w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes an AddLearner message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.ReplicaChange.AddLearner & shardkv.controller.ReplicaChange.AddLearner.$Shape} AddLearner
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                AddLearner.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.ReplicaChange.AddLearner();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.id = v;
+                                else
+                                    delete m.id;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 2)
+                                    break;
+                                if ((v = r.stringVerify()).length)
+                                    m.address = v;
+                                else
+                                    delete m.address;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for AddLearner
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.ReplicaChange.AddLearner
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                AddLearner.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.ReplicaChange.AddLearner";
+                };
+
+                return AddLearner;
+            })();
+
+            ReplicaChange.Promote = (function() {
+
+                /**
+                 * Properties of a Promote.
+                 * @typedef {Object} shardkv.controller.ReplicaChange.Promote.$Properties
+                 * @property {number|null} [id] Promote id
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Promote.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @interface IPromote
+                 * @augments shardkv.controller.ReplicaChange.Promote.$Properties
+                 * @deprecated Use shardkv.controller.ReplicaChange.Promote.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Promote.
+                 * @typedef {shardkv.controller.ReplicaChange.Promote.$Properties} shardkv.controller.ReplicaChange.Promote.$Shape
+                 */
+
+                /**
+                 * Constructs a new Promote.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @classdesc Represents a Promote.
+                 * @constructor
+                 * @param {shardkv.controller.ReplicaChange.Promote.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Promote = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Promote id.
+                 * @member {number} id
+                 * @memberof shardkv.controller.ReplicaChange.Promote
+                 * @instance
+                 */
+                Promote.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new Promote instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.ReplicaChange.Promote
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Promote.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.ReplicaChange.Promote} Promote instance
+                 * @type {{
+                 *   (properties: shardkv.controller.ReplicaChange.Promote.$Shape): shardkv.controller.ReplicaChange.Promote & shardkv.controller.ReplicaChange.Promote.$Shape;
+                 *   (properties?: shardkv.controller.ReplicaChange.Promote.$Properties): shardkv.controller.ReplicaChange.Promote;
+                 * }}
+                 */
+                Promote.create = function(properties) {
+                    return new Promote(properties);
+                };
+
+                /**
+                 * Encodes the specified Promote message. Does not implicitly {@link shardkv.controller.ReplicaChange.Promote.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.ReplicaChange.Promote
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Promote.$Properties} m Promote message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Promote.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Promote message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.ReplicaChange.Promote
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.ReplicaChange.Promote & shardkv.controller.ReplicaChange.Promote.$Shape} Promote
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Promote.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.ReplicaChange.Promote();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.id = v;
+                                else
+                                    delete m.id;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Promote
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.ReplicaChange.Promote
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Promote.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.ReplicaChange.Promote";
+                };
+
+                return Promote;
+            })();
+
+            ReplicaChange.Remove = (function() {
+
+                /**
+                 * Properties of a Remove.
+                 * @typedef {Object} shardkv.controller.ReplicaChange.Remove.$Properties
+                 * @property {number|null} [id] Remove id
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Remove.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @interface IRemove
+                 * @augments shardkv.controller.ReplicaChange.Remove.$Properties
+                 * @deprecated Use shardkv.controller.ReplicaChange.Remove.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Remove.
+                 * @typedef {shardkv.controller.ReplicaChange.Remove.$Properties} shardkv.controller.ReplicaChange.Remove.$Shape
+                 */
+
+                /**
+                 * Constructs a new Remove.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @classdesc Represents a Remove.
+                 * @constructor
+                 * @param {shardkv.controller.ReplicaChange.Remove.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Remove = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Remove id.
+                 * @member {number} id
+                 * @memberof shardkv.controller.ReplicaChange.Remove
+                 * @instance
+                 */
+                Remove.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Creates a new Remove instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.ReplicaChange.Remove
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Remove.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.ReplicaChange.Remove} Remove instance
+                 * @type {{
+                 *   (properties: shardkv.controller.ReplicaChange.Remove.$Shape): shardkv.controller.ReplicaChange.Remove & shardkv.controller.ReplicaChange.Remove.$Shape;
+                 *   (properties?: shardkv.controller.ReplicaChange.Remove.$Properties): shardkv.controller.ReplicaChange.Remove;
+                 * }}
+                 */
+                Remove.create = function(properties) {
+                    return new Remove(properties);
+                };
+
+                /**
+                 * Encodes the specified Remove message. Does not implicitly {@link shardkv.controller.ReplicaChange.Remove.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.ReplicaChange.Remove
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Remove.$Properties} m Remove message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Remove.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Remove message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.ReplicaChange.Remove
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.ReplicaChange.Remove & shardkv.controller.ReplicaChange.Remove.$Shape} Remove
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Remove.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.ReplicaChange.Remove();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.id = v;
+                                else
+                                    delete m.id;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Remove
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.ReplicaChange.Remove
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Remove.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.ReplicaChange.Remove";
+                };
+
+                return Remove;
+            })();
+
+            ReplicaChange.Replace = (function() {
+
+                /**
+                 * Properties of a Replace.
+                 * @typedef {Object} shardkv.controller.ReplicaChange.Replace.$Properties
+                 * @property {number|null} [oldId] Replace oldId
+                 * @property {number|null} [newId] Replace newId
+                 * @property {string|null} [address] Replace address
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Replace.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @interface IReplace
+                 * @augments shardkv.controller.ReplicaChange.Replace.$Properties
+                 * @deprecated Use shardkv.controller.ReplicaChange.Replace.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Replace.
+                 * @typedef {shardkv.controller.ReplicaChange.Replace.$Properties} shardkv.controller.ReplicaChange.Replace.$Shape
+                 */
+
+                /**
+                 * Constructs a new Replace.
+                 * @memberof shardkv.controller.ReplicaChange
+                 * @classdesc Represents a Replace.
+                 * @constructor
+                 * @param {shardkv.controller.ReplicaChange.Replace.$Properties=} [p] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Replace = function (p) {
+                    if (p)
+                        for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                            if (p[ks[i]] != null && ks[i] !== "__proto__")
+                                this[ks[i]] = p[ks[i]];
+                };
+
+                /**
+                 * Replace oldId.
+                 * @member {number} oldId
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @instance
+                 */
+                Replace.prototype.oldId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Replace newId.
+                 * @member {number} newId
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @instance
+                 */
+                Replace.prototype.newId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+                /**
+                 * Replace address.
+                 * @member {string} address
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @instance
+                 */
+                Replace.prototype.address = "";
+
+                /**
+                 * Creates a new Replace instance using the specified properties.
+                 * @function create
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Replace.$Properties=} [properties] Properties to set
+                 * @returns {shardkv.controller.ReplicaChange.Replace} Replace instance
+                 * @type {{
+                 *   (properties: shardkv.controller.ReplicaChange.Replace.$Shape): shardkv.controller.ReplicaChange.Replace & shardkv.controller.ReplicaChange.Replace.$Shape;
+                 *   (properties?: shardkv.controller.ReplicaChange.Replace.$Properties): shardkv.controller.ReplicaChange.Replace;
+                 * }}
+                 */
+                Replace.create = function(properties) {
+                    return new Replace(properties);
+                };
+
+                /**
+                 * Encodes the specified Replace message. Does not implicitly {@link shardkv.controller.ReplicaChange.Replace.verify|verify} messages.
+                 * @function encode
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @static
+                 * @param {shardkv.controller.ReplicaChange.Replace.$Properties} m Replace message or plain object to encode
+                 * @param {$protobuf.Writer} [w] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Replace.encode = function (m, w, q) {
+                    if (!w)
+                        w = $Writer.create();
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (m.oldId != null && $Object.hasOwnProperty.call(m, "oldId") && (typeof m.oldId === "object" ? m.oldId.low || m.oldId.high : m.oldId !== 0))
+                        w.uint32(/* id 1, wireType 0 =*/8).uint64(m.oldId);
+                    if (m.newId != null && $Object.hasOwnProperty.call(m, "newId") && (typeof m.newId === "object" ? m.newId.low || m.newId.high : m.newId !== 0))
+                        w.uint32(/* id 2, wireType 0 =*/16).uint64(m.newId);
+                    if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                        w.uint32(/* id 3, wireType 2 =*/26).string(m.address);
+                    if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                        for (var i = 0; i < m.$unknowns.length; ++i)
+                            w.raw(m.$unknowns[i]);
+                    return w;
+                };
+
+                /**
+                 * Decodes a Replace message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+                 * @param {number} [l] Message length if known beforehand
+                 * @returns {shardkv.controller.ReplicaChange.Replace & shardkv.controller.ReplicaChange.Replace.$Shape} Replace
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Replace.decode = function (r, l, z, q, g) {
+                    if (!(r instanceof $Reader))
+                        r = $Reader.create(r);
+                    if (q === $undefined)
+                        q = 0;
+                    if (q > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    var c, m, v;
+                    if (l === $undefined)
+                        c = r.len;
+                    else {
+                        c = r.pos + l;
+                        if (c > r.len)
+                            throw $RangeError("index out of range");
+                        l = r.len;
+                        r.len = c;
+                    }
+                    m = g || new $root.shardkv.controller.ReplicaChange.Replace();
+                    while (r.pos < c) {
+                        var s = r.pos;
+                        var t = r.tag();
+                        if (t === z) {
+                            z = $undefined;
+                            break;
+                        }
+                        var u = t & 7;
+                        switch (t >>>= 3) {
+                        case 1: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.oldId = v;
+                                else
+                                    delete m.oldId;
+                                continue;
+                            }
+                        case 2: {
+                                if (u !== 0)
+                                    break;
+                                if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                    m.newId = v;
+                                else
+                                    delete m.newId;
+                                continue;
+                            }
+                        case 3: {
+                                if (u !== 2)
+                                    break;
+                                if ((v = r.stringVerify()).length)
+                                    m.address = v;
+                                else
+                                    delete m.address;
+                                continue;
+                            }
+                        }
+                        r.skipType(u, q, t);
+                        if (!r.discardUnknown) {
+                            $util.makeProp(m, "$unknowns", false);
+                            (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                        }
+                    }
+                    if (l !== $undefined) {
+                        if (r.pos !== c)
+                            throw $RangeError("index out of range");
+                        r.len = l;
+                    }
+                    if (z !== $undefined)
+                        throw $Error("missing end group");
+                    return m;
+                };
+
+                /**
+                 * Gets the type url for Replace
+                 * @function getTypeUrl
+                 * @memberof shardkv.controller.ReplicaChange.Replace
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Replace.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/shardkv.controller.ReplicaChange.Replace";
+                };
+
+                return Replace;
+            })();
+
+            return ReplicaChange;
+        })();
+
+        controller.GroupIntent = (function() {
+
+            /**
+             * Properties of a GroupIntent.
+             * @typedef {Object} shardkv.controller.GroupIntent.$Properties
+             * @property {number|null} [gid] GroupIntent gid
+             * @property {shardkv.controller.ReplicaChange.$Properties|null} [change] GroupIntent change
+             * @property {boolean|null} [force] GroupIntent force
+             * @property {string|null} [blocked] GroupIntent blocked
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GroupIntent.
+             * @memberof shardkv.controller
+             * @interface IGroupIntent
+             * @augments shardkv.controller.GroupIntent.$Properties
+             * @deprecated Use shardkv.controller.GroupIntent.$Properties instead.
+             */
+
+            /**
+             * Shape of a GroupIntent.
+             * @typedef {{
+             *   gid?: number|null;
+             *   change?: shardkv.controller.ReplicaChange.$Shape|null;
+             *   force?: boolean|null;
+             *   blocked?: string|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.controller.GroupIntent.$Shape
+             */
+
+            /**
+             * Constructs a new GroupIntent.
+             * @memberof shardkv.controller
+             * @classdesc Represents a GroupIntent.
+             * @constructor
+             * @param {shardkv.controller.GroupIntent.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GroupIntent = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * GroupIntent gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.GroupIntent
+             * @instance
+             */
+            GroupIntent.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GroupIntent change.
+             * @member {shardkv.controller.ReplicaChange.$Properties|null|undefined} change
+             * @memberof shardkv.controller.GroupIntent
+             * @instance
+             */
+            GroupIntent.prototype.change = null;
+
+            /**
+             * GroupIntent force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.GroupIntent
+             * @instance
+             */
+            GroupIntent.prototype.force = false;
+
+            /**
+             * GroupIntent blocked.
+             * @member {string} blocked
+             * @memberof shardkv.controller.GroupIntent
+             * @instance
+             */
+            GroupIntent.prototype.blocked = "";
+
+            /**
+             * Creates a new GroupIntent instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.GroupIntent
+             * @static
+             * @param {shardkv.controller.GroupIntent.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.GroupIntent} GroupIntent instance
+             * @type {{
+             *   (properties: shardkv.controller.GroupIntent.$Shape): shardkv.controller.GroupIntent & shardkv.controller.GroupIntent.$Shape;
+             *   (properties?: shardkv.controller.GroupIntent.$Properties): shardkv.controller.GroupIntent;
+             * }}
+             */
+            GroupIntent.create = function(properties) {
+                return new GroupIntent(properties);
+            };
+
+            /**
+             * Encodes the specified GroupIntent message. Does not implicitly {@link shardkv.controller.GroupIntent.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.GroupIntent
+             * @static
+             * @param {shardkv.controller.GroupIntent.$Properties} m GroupIntent message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GroupIntent.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.change != null && $Object.hasOwnProperty.call(m, "change"))
+                    $root.shardkv.controller.ReplicaChange.encode(m.change, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.force);
+                if (m.blocked != null && $Object.hasOwnProperty.call(m, "blocked") && m.blocked !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.blocked);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a GroupIntent message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.GroupIntent
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.GroupIntent & shardkv.controller.GroupIntent.$Shape} GroupIntent
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GroupIntent.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.GroupIntent();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.change = $root.shardkv.controller.ReplicaChange.decode(r, r.size(), $undefined, q + 1, m.change);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.blocked = v;
+                            else
+                                delete m.blocked;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for GroupIntent
+             * @function getTypeUrl
+             * @memberof shardkv.controller.GroupIntent
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GroupIntent.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.GroupIntent";
+            };
+
+            return GroupIntent;
+        })();
+
+        controller.ReplicaChangeRequest = (function() {
+
+            /**
+             * Properties of a ReplicaChangeRequest.
+             * @typedef {Object} shardkv.controller.ReplicaChangeRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] ReplicaChangeRequest id
+             * @property {number|null} [gid] ReplicaChangeRequest gid
+             * @property {shardkv.controller.ReplicaChange.$Properties|null} [change] ReplicaChangeRequest change
+             * @property {boolean|null} [force] ReplicaChangeRequest force
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicaChangeRequest.
+             * @memberof shardkv.controller
+             * @interface IReplicaChangeRequest
+             * @augments shardkv.controller.ReplicaChangeRequest.$Properties
+             * @deprecated Use shardkv.controller.ReplicaChangeRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicaChangeRequest.
+             * @typedef {{
+             *   id?: shardkv.controller.RequestId.$Shape|null;
+             *   gid?: number|null;
+             *   change?: shardkv.controller.ReplicaChange.$Shape|null;
+             *   force?: boolean|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.controller.ReplicaChangeRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicaChangeRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents a ReplicaChangeRequest.
+             * @constructor
+             * @param {shardkv.controller.ReplicaChangeRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicaChangeRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ReplicaChangeRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @instance
+             */
+            ReplicaChangeRequest.prototype.id = null;
+
+            /**
+             * ReplicaChangeRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @instance
+             */
+            ReplicaChangeRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ReplicaChangeRequest change.
+             * @member {shardkv.controller.ReplicaChange.$Properties|null|undefined} change
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @instance
+             */
+            ReplicaChangeRequest.prototype.change = null;
+
+            /**
+             * ReplicaChangeRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @instance
+             */
+            ReplicaChangeRequest.prototype.force = false;
+
+            /**
+             * Creates a new ReplicaChangeRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @static
+             * @param {shardkv.controller.ReplicaChangeRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.ReplicaChangeRequest} ReplicaChangeRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.ReplicaChangeRequest.$Shape): shardkv.controller.ReplicaChangeRequest & shardkv.controller.ReplicaChangeRequest.$Shape;
+             *   (properties?: shardkv.controller.ReplicaChangeRequest.$Properties): shardkv.controller.ReplicaChangeRequest;
+             * }}
+             */
+            ReplicaChangeRequest.create = function(properties) {
+                return new ReplicaChangeRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicaChangeRequest message. Does not implicitly {@link shardkv.controller.ReplicaChangeRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @static
+             * @param {shardkv.controller.ReplicaChangeRequest.$Properties} m ReplicaChangeRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicaChangeRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.change != null && $Object.hasOwnProperty.call(m, "change"))
+                    $root.shardkv.controller.ReplicaChange.encode(m.change, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 4, wireType 0 =*/32).bool(m.force);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ReplicaChangeRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.ReplicaChangeRequest & shardkv.controller.ReplicaChangeRequest.$Shape} ReplicaChangeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicaChangeRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.ReplicaChangeRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.change = $root.shardkv.controller.ReplicaChange.decode(r, r.size(), $undefined, q + 1, m.change);
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ReplicaChangeRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.ReplicaChangeRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReplicaChangeRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.ReplicaChangeRequest";
+            };
+
+            return ReplicaChangeRequest;
+        })();
+
+        controller.ReplicaCancelRequest = (function() {
+
+            /**
+             * Properties of a ReplicaCancelRequest.
+             * @typedef {Object} shardkv.controller.ReplicaCancelRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] ReplicaCancelRequest id
+             * @property {number|null} [gid] ReplicaCancelRequest gid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicaCancelRequest.
+             * @memberof shardkv.controller
+             * @interface IReplicaCancelRequest
+             * @augments shardkv.controller.ReplicaCancelRequest.$Properties
+             * @deprecated Use shardkv.controller.ReplicaCancelRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicaCancelRequest.
+             * @typedef {shardkv.controller.ReplicaCancelRequest.$Properties} shardkv.controller.ReplicaCancelRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicaCancelRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents a ReplicaCancelRequest.
+             * @constructor
+             * @param {shardkv.controller.ReplicaCancelRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicaCancelRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ReplicaCancelRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @instance
+             */
+            ReplicaCancelRequest.prototype.id = null;
+
+            /**
+             * ReplicaCancelRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @instance
+             */
+            ReplicaCancelRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ReplicaCancelRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @static
+             * @param {shardkv.controller.ReplicaCancelRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.ReplicaCancelRequest} ReplicaCancelRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.ReplicaCancelRequest.$Shape): shardkv.controller.ReplicaCancelRequest & shardkv.controller.ReplicaCancelRequest.$Shape;
+             *   (properties?: shardkv.controller.ReplicaCancelRequest.$Properties): shardkv.controller.ReplicaCancelRequest;
+             * }}
+             */
+            ReplicaCancelRequest.create = function(properties) {
+                return new ReplicaCancelRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicaCancelRequest message. Does not implicitly {@link shardkv.controller.ReplicaCancelRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @static
+             * @param {shardkv.controller.ReplicaCancelRequest.$Properties} m ReplicaCancelRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicaCancelRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ReplicaCancelRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.ReplicaCancelRequest & shardkv.controller.ReplicaCancelRequest.$Shape} ReplicaCancelRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicaCancelRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.ReplicaCancelRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ReplicaCancelRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.ReplicaCancelRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReplicaCancelRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.ReplicaCancelRequest";
+            };
+
+            return ReplicaCancelRequest;
+        })();
+
+        controller.ReplicaDoneRequest = (function() {
+
+            /**
+             * Properties of a ReplicaDoneRequest.
+             * @typedef {Object} shardkv.controller.ReplicaDoneRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] ReplicaDoneRequest id
+             * @property {number|null} [gid] ReplicaDoneRequest gid
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [members] ReplicaDoneRequest members
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicaDoneRequest.
+             * @memberof shardkv.controller
+             * @interface IReplicaDoneRequest
+             * @augments shardkv.controller.ReplicaDoneRequest.$Properties
+             * @deprecated Use shardkv.controller.ReplicaDoneRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicaDoneRequest.
+             * @typedef {shardkv.controller.ReplicaDoneRequest.$Properties} shardkv.controller.ReplicaDoneRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicaDoneRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents a ReplicaDoneRequest.
+             * @constructor
+             * @param {shardkv.controller.ReplicaDoneRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicaDoneRequest = function (p) {
+                this.members = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ReplicaDoneRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @instance
+             */
+            ReplicaDoneRequest.prototype.id = null;
+
+            /**
+             * ReplicaDoneRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @instance
+             */
+            ReplicaDoneRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ReplicaDoneRequest members.
+             * @member {Array.<shardkv.controller.Member.$Properties>} members
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @instance
+             */
+            ReplicaDoneRequest.prototype.members = $util.emptyArray;
+
+            /**
+             * Creates a new ReplicaDoneRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @static
+             * @param {shardkv.controller.ReplicaDoneRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.ReplicaDoneRequest} ReplicaDoneRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.ReplicaDoneRequest.$Shape): shardkv.controller.ReplicaDoneRequest & shardkv.controller.ReplicaDoneRequest.$Shape;
+             *   (properties?: shardkv.controller.ReplicaDoneRequest.$Properties): shardkv.controller.ReplicaDoneRequest;
+             * }}
+             */
+            ReplicaDoneRequest.create = function(properties) {
+                return new ReplicaDoneRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicaDoneRequest message. Does not implicitly {@link shardkv.controller.ReplicaDoneRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @static
+             * @param {shardkv.controller.ReplicaDoneRequest.$Properties} m ReplicaDoneRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicaDoneRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.members[i], w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ReplicaDoneRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.ReplicaDoneRequest & shardkv.controller.ReplicaDoneRequest.$Shape} ReplicaDoneRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicaDoneRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.ReplicaDoneRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ReplicaDoneRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.ReplicaDoneRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReplicaDoneRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.ReplicaDoneRequest";
+            };
+
+            return ReplicaDoneRequest;
+        })();
+
+        controller.ReplicaProgressRequest = (function() {
+
+            /**
+             * Properties of a ReplicaProgressRequest.
+             * @typedef {Object} shardkv.controller.ReplicaProgressRequest.$Properties
+             * @property {shardkv.controller.RequestId.$Properties|null} [id] ReplicaProgressRequest id
+             * @property {number|null} [gid] ReplicaProgressRequest gid
+             * @property {string|null} [blocked] ReplicaProgressRequest blocked
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicaProgressRequest.
+             * @memberof shardkv.controller
+             * @interface IReplicaProgressRequest
+             * @augments shardkv.controller.ReplicaProgressRequest.$Properties
+             * @deprecated Use shardkv.controller.ReplicaProgressRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicaProgressRequest.
+             * @typedef {shardkv.controller.ReplicaProgressRequest.$Properties} shardkv.controller.ReplicaProgressRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicaProgressRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents a ReplicaProgressRequest.
+             * @constructor
+             * @param {shardkv.controller.ReplicaProgressRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicaProgressRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ReplicaProgressRequest id.
+             * @member {shardkv.controller.RequestId.$Properties|null|undefined} id
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @instance
+             */
+            ReplicaProgressRequest.prototype.id = null;
+
+            /**
+             * ReplicaProgressRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @instance
+             */
+            ReplicaProgressRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ReplicaProgressRequest blocked.
+             * @member {string} blocked
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @instance
+             */
+            ReplicaProgressRequest.prototype.blocked = "";
+
+            /**
+             * Creates a new ReplicaProgressRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @static
+             * @param {shardkv.controller.ReplicaProgressRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.ReplicaProgressRequest} ReplicaProgressRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.ReplicaProgressRequest.$Shape): shardkv.controller.ReplicaProgressRequest & shardkv.controller.ReplicaProgressRequest.$Shape;
+             *   (properties?: shardkv.controller.ReplicaProgressRequest.$Properties): shardkv.controller.ReplicaProgressRequest;
+             * }}
+             */
+            ReplicaProgressRequest.create = function(properties) {
+                return new ReplicaProgressRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicaProgressRequest message. Does not implicitly {@link shardkv.controller.ReplicaProgressRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @static
+             * @param {shardkv.controller.ReplicaProgressRequest.$Properties} m ReplicaProgressRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicaProgressRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id"))
+                    $root.shardkv.controller.RequestId.encode(m.id, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.gid);
+                if (m.blocked != null && $Object.hasOwnProperty.call(m, "blocked") && m.blocked !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.blocked);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ReplicaProgressRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.ReplicaProgressRequest & shardkv.controller.ReplicaProgressRequest.$Shape} ReplicaProgressRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicaProgressRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.ReplicaProgressRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.id = $root.shardkv.controller.RequestId.decode(r, r.size(), $undefined, q + 1, m.id);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.blocked = v;
+                            else
+                                delete m.blocked;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ReplicaProgressRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.ReplicaProgressRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReplicaProgressRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.ReplicaProgressRequest";
+            };
+
+            return ReplicaProgressRequest;
         })();
 
         controller.WatchRequest = (function() {
@@ -3034,8 +5323,12 @@ export const shardkv = $root.shardkv = (() => {
              * @property {shardkv.controller.MoveRequest.$Properties|null} [move] Command move
              * @property {shardkv.controller.InitCluster.$Properties|null} [initCluster] Command initCluster
              * @property {shardkv.controller.AckJoinRequest.$Properties|null} [ackJoin] Command ackJoin
+             * @property {shardkv.controller.ReplicaChangeRequest.$Properties|null} [replicaChange] Command replicaChange
+             * @property {shardkv.controller.ReplicaCancelRequest.$Properties|null} [replicaCancel] Command replicaCancel
+             * @property {shardkv.controller.ReplicaDoneRequest.$Properties|null} [replicaDone] Command replicaDone
+             * @property {shardkv.controller.ReplicaProgressRequest.$Properties|null} [replicaProgress] Command replicaProgress
              * @property {number|null} [shardCount] Command shardCount
-             * @property {"join"|"leave"|"move"|"initCluster"|"ackJoin"} [op] Command op
+             * @property {"join"|"leave"|"move"|"initCluster"|"ackJoin"|"replicaChange"|"replicaCancel"|"replicaDone"|"replicaProgress"} [op] Command op
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3056,10 +5349,14 @@ export const shardkv = $root.shardkv = (() => {
              *   move?: shardkv.controller.MoveRequest.$Shape|null;
              *   initCluster?: shardkv.controller.InitCluster.$Shape|null;
              *   ackJoin?: shardkv.controller.AckJoinRequest.$Shape|null;
+             *   replicaChange?: shardkv.controller.ReplicaChangeRequest.$Shape|null;
+             *   replicaCancel?: shardkv.controller.ReplicaCancelRequest.$Shape|null;
+             *   replicaDone?: shardkv.controller.ReplicaDoneRequest.$Shape|null;
+             *   replicaProgress?: shardkv.controller.ReplicaProgressRequest.$Shape|null;
              *   shardCount?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape })
+             *   ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaChange"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange: shardkv.controller.ReplicaChangeRequest.$Shape; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaCancel"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel: shardkv.controller.ReplicaCancelRequest.$Shape; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaDone"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone: shardkv.controller.ReplicaDoneRequest.$Shape; replicaProgress?: null }|{ op?: "replicaProgress"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress: shardkv.controller.ReplicaProgressRequest.$Shape })
              * )} shardkv.controller.Command.$Shape
              */
 
@@ -3127,6 +5424,38 @@ export const shardkv = $root.shardkv = (() => {
             Command.prototype.ackJoin = null;
 
             /**
+             * Command replicaChange.
+             * @member {shardkv.controller.ReplicaChangeRequest.$Properties|null|undefined} replicaChange
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.replicaChange = null;
+
+            /**
+             * Command replicaCancel.
+             * @member {shardkv.controller.ReplicaCancelRequest.$Properties|null|undefined} replicaCancel
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.replicaCancel = null;
+
+            /**
+             * Command replicaDone.
+             * @member {shardkv.controller.ReplicaDoneRequest.$Properties|null|undefined} replicaDone
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.replicaDone = null;
+
+            /**
+             * Command replicaProgress.
+             * @member {shardkv.controller.ReplicaProgressRequest.$Properties|null|undefined} replicaProgress
+             * @memberof shardkv.controller.Command
+             * @instance
+             */
+            Command.prototype.replicaProgress = null;
+
+            /**
              * Command shardCount.
              * @member {number} shardCount
              * @memberof shardkv.controller.Command
@@ -3139,12 +5468,12 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Command op.
-             * @member {"join"|"leave"|"move"|"initCluster"|"ackJoin"|undefined} op
+             * @member {"join"|"leave"|"move"|"initCluster"|"ackJoin"|"replicaChange"|"replicaCancel"|"replicaDone"|"replicaProgress"|undefined} op
              * @memberof shardkv.controller.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "op", {
-                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster", "ackJoin"]),
+                get: $util.oneOfGetter($oneOfFields = ["join", "leave", "move", "initCluster", "ackJoin", "replicaChange", "replicaCancel", "replicaDone", "replicaProgress"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3194,6 +5523,14 @@ export const shardkv = $root.shardkv = (() => {
                     $root.shardkv.controller.InitCluster.encode(m.initCluster, w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
                 if (m.ackJoin != null && $Object.hasOwnProperty.call(m, "ackJoin"))
                     $root.shardkv.controller.AckJoinRequest.encode(m.ackJoin, w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                if (m.replicaChange != null && $Object.hasOwnProperty.call(m, "replicaChange"))
+                    $root.shardkv.controller.ReplicaChangeRequest.encode(m.replicaChange, w.uint32(/* id 8, wireType 2 =*/66).fork(), q + 1).ldelim();
+                if (m.replicaCancel != null && $Object.hasOwnProperty.call(m, "replicaCancel"))
+                    $root.shardkv.controller.ReplicaCancelRequest.encode(m.replicaCancel, w.uint32(/* id 9, wireType 2 =*/74).fork(), q + 1).ldelim();
+                if (m.replicaDone != null && $Object.hasOwnProperty.call(m, "replicaDone"))
+                    $root.shardkv.controller.ReplicaDoneRequest.encode(m.replicaDone, w.uint32(/* id 10, wireType 2 =*/82).fork(), q + 1).ldelim();
+                if (m.replicaProgress != null && $Object.hasOwnProperty.call(m, "replicaProgress"))
+                    $root.shardkv.controller.ReplicaProgressRequest.encode(m.replicaProgress, w.uint32(/* id 11, wireType 2 =*/90).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3277,6 +5614,34 @@ export const shardkv = $root.shardkv = (() => {
                                 break;
                             m.ackJoin = $root.shardkv.controller.AckJoinRequest.decode(r, r.size(), $undefined, q + 1, m.ackJoin);
                             m.op = "ackJoin";
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            m.replicaChange = $root.shardkv.controller.ReplicaChangeRequest.decode(r, r.size(), $undefined, q + 1, m.replicaChange);
+                            m.op = "replicaChange";
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            m.replicaCancel = $root.shardkv.controller.ReplicaCancelRequest.decode(r, r.size(), $undefined, q + 1, m.replicaCancel);
+                            m.op = "replicaCancel";
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 2)
+                                break;
+                            m.replicaDone = $root.shardkv.controller.ReplicaDoneRequest.decode(r, r.size(), $undefined, q + 1, m.replicaDone);
+                            m.op = "replicaDone";
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            m.replicaProgress = $root.shardkv.controller.ReplicaProgressRequest.decode(r, r.size(), $undefined, q + 1, m.replicaProgress);
+                            m.op = "replicaProgress";
                             continue;
                         }
                     case 5: {
@@ -4341,6 +6706,8 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<shardkv.controller.DedupEntry.$Properties>|null} [dedup] ControllerSnapshot dedup
              * @property {string|null} [clusterId] ControllerSnapshot clusterId
              * @property {Array.<shardkv.controller.PendingJoin.$Properties>|null} [pending] ControllerSnapshot pending
+             * @property {Array.<shardkv.controller.GroupIntent.$Properties>|null} [intents] ControllerSnapshot intents
+             * @property {Array.<shardkv.controller.Member.$Properties>|null} [controllers] ControllerSnapshot controllers
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4354,7 +6721,16 @@ export const shardkv = $root.shardkv = (() => {
 
             /**
              * Shape of a ControllerSnapshot.
-             * @typedef {shardkv.controller.ControllerSnapshot.$Properties} shardkv.controller.ControllerSnapshot.$Shape
+             * @typedef {{
+             *   shardCount?: number|null;
+             *   configs?: Array.<shardkv.controller.Config.$Shape>|null;
+             *   dedup?: Array.<shardkv.controller.DedupEntry.$Shape>|null;
+             *   clusterId?: string|null;
+             *   pending?: Array.<shardkv.controller.PendingJoin.$Shape>|null;
+             *   intents?: Array.<shardkv.controller.GroupIntent.$Shape>|null;
+             *   controllers?: Array.<shardkv.controller.Member.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.controller.ControllerSnapshot.$Shape
              */
 
             /**
@@ -4369,6 +6745,8 @@ export const shardkv = $root.shardkv = (() => {
                 this.configs = [];
                 this.dedup = [];
                 this.pending = [];
+                this.intents = [];
+                this.controllers = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -4414,6 +6792,22 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             ControllerSnapshot.prototype.pending = $util.emptyArray;
+
+            /**
+             * ControllerSnapshot intents.
+             * @member {Array.<shardkv.controller.GroupIntent.$Properties>} intents
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.intents = $util.emptyArray;
+
+            /**
+             * ControllerSnapshot controllers.
+             * @member {Array.<shardkv.controller.Member.$Properties>} controllers
+             * @memberof shardkv.controller.ControllerSnapshot
+             * @instance
+             */
+            ControllerSnapshot.prototype.controllers = $util.emptyArray;
 
             /**
              * Creates a new ControllerSnapshot instance using the specified properties.
@@ -4462,6 +6856,14 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.pending != null && m.pending.length) {
                     for (var i = 0; i < m.pending.length; ++i)
                         $root.shardkv.controller.PendingJoin.encode(m.pending[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
+                }
+                if (m.intents != null && m.intents.length) {
+                    for (var i = 0; i < m.intents.length; ++i)
+                        $root.shardkv.controller.GroupIntent.encode(m.intents[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.controllers != null && m.controllers.length) {
+                    for (var i = 0; i < m.controllers.length; ++i)
+                        $root.shardkv.controller.Member.encode(m.controllers[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
                 }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
@@ -4547,6 +6949,22 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.pending && m.pending.length))
                                 m.pending = [];
                             m.pending.push($root.shardkv.controller.PendingJoin.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.intents && m.intents.length))
+                                m.intents = [];
+                            m.intents.push($root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.controllers && m.controllers.length))
+                                m.controllers = [];
+                            m.controllers.push($root.shardkv.controller.Member.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
                     }
@@ -4775,6 +7193,170 @@ export const shardkv = $root.shardkv = (() => {
                 path: { value: "/shardkv.controller.Controller/AckJoin" },
                 requestType: { value: "AckJoinRequest" },
                 responseType: { value: "AckJoinReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#replicaChange}.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaChangeCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.ChangeReply} [response] ChangeReply
+             */
+
+            /**
+             * Calls ReplicaChange.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaChange
+             * @type {{
+             *   (request: shardkv.controller.IReplicaChangeRequest, callback: shardkv.controller.Controller.ReplicaChangeCallback): void;
+             *   (request: shardkv.controller.IReplicaChangeRequest): Promise<shardkv.controller.ChangeReply>;
+             *   readonly name: "ReplicaChange";
+             *   readonly path: "/shardkv.controller.Controller/ReplicaChange";
+             *   readonly requestType: "ReplicaChangeRequest";
+             *   readonly responseType: "ChangeReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ReplicaChange.
+             * @name shardkv.controller.Controller#replicaChange
+             * @type {shardkv.controller.Controller.ReplicaChange}
+             */
+            $Object.defineProperties(Controller.prototype.replicaChange = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.replicaChange, $root.shardkv.controller.ReplicaChangeRequest, $root.shardkv.controller.ChangeReply, request, callback);
+            }, {
+                name: { value: "ReplicaChange" },
+                path: { value: "/shardkv.controller.Controller/ReplicaChange" },
+                requestType: { value: "ReplicaChangeRequest" },
+                responseType: { value: "ChangeReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#replicaCancel}.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaCancelCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.ChangeReply} [response] ChangeReply
+             */
+
+            /**
+             * Calls ReplicaCancel.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaCancel
+             * @type {{
+             *   (request: shardkv.controller.IReplicaCancelRequest, callback: shardkv.controller.Controller.ReplicaCancelCallback): void;
+             *   (request: shardkv.controller.IReplicaCancelRequest): Promise<shardkv.controller.ChangeReply>;
+             *   readonly name: "ReplicaCancel";
+             *   readonly path: "/shardkv.controller.Controller/ReplicaCancel";
+             *   readonly requestType: "ReplicaCancelRequest";
+             *   readonly responseType: "ChangeReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ReplicaCancel.
+             * @name shardkv.controller.Controller#replicaCancel
+             * @type {shardkv.controller.Controller.ReplicaCancel}
+             */
+            $Object.defineProperties(Controller.prototype.replicaCancel = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.replicaCancel, $root.shardkv.controller.ReplicaCancelRequest, $root.shardkv.controller.ChangeReply, request, callback);
+            }, {
+                name: { value: "ReplicaCancel" },
+                path: { value: "/shardkv.controller.Controller/ReplicaCancel" },
+                requestType: { value: "ReplicaCancelRequest" },
+                responseType: { value: "ChangeReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#replicaDone}.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaDoneCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.ChangeReply} [response] ChangeReply
+             */
+
+            /**
+             * Calls ReplicaDone.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaDone
+             * @type {{
+             *   (request: shardkv.controller.IReplicaDoneRequest, callback: shardkv.controller.Controller.ReplicaDoneCallback): void;
+             *   (request: shardkv.controller.IReplicaDoneRequest): Promise<shardkv.controller.ChangeReply>;
+             *   readonly name: "ReplicaDone";
+             *   readonly path: "/shardkv.controller.Controller/ReplicaDone";
+             *   readonly requestType: "ReplicaDoneRequest";
+             *   readonly responseType: "ChangeReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ReplicaDone.
+             * @name shardkv.controller.Controller#replicaDone
+             * @type {shardkv.controller.Controller.ReplicaDone}
+             */
+            $Object.defineProperties(Controller.prototype.replicaDone = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.replicaDone, $root.shardkv.controller.ReplicaDoneRequest, $root.shardkv.controller.ChangeReply, request, callback);
+            }, {
+                name: { value: "ReplicaDone" },
+                path: { value: "/shardkv.controller.Controller/ReplicaDone" },
+                requestType: { value: "ReplicaDoneRequest" },
+                responseType: { value: "ChangeReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#replicaProgress}.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaProgressCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.ChangeReply} [response] ChangeReply
+             */
+
+            /**
+             * Calls ReplicaProgress.
+             * @memberof shardkv.controller.Controller
+             * @typedef ReplicaProgress
+             * @type {{
+             *   (request: shardkv.controller.IReplicaProgressRequest, callback: shardkv.controller.Controller.ReplicaProgressCallback): void;
+             *   (request: shardkv.controller.IReplicaProgressRequest): Promise<shardkv.controller.ChangeReply>;
+             *   readonly name: "ReplicaProgress";
+             *   readonly path: "/shardkv.controller.Controller/ReplicaProgress";
+             *   readonly requestType: "ReplicaProgressRequest";
+             *   readonly responseType: "ChangeReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ReplicaProgress.
+             * @name shardkv.controller.Controller#replicaProgress
+             * @type {shardkv.controller.Controller.ReplicaProgress}
+             */
+            $Object.defineProperties(Controller.prototype.replicaProgress = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.replicaProgress, $root.shardkv.controller.ReplicaProgressRequest, $root.shardkv.controller.ChangeReply, request, callback);
+            }, {
+                name: { value: "ReplicaProgress" },
+                path: { value: "/shardkv.controller.Controller/ReplicaProgress" },
+                requestType: { value: "ReplicaProgressRequest" },
+                responseType: { value: "ChangeReply" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

@@ -869,6 +869,32 @@ export namespace shardkv {
 
     namespace controller {
 
+        interface IMember extends shardkv.controller.Member.$Properties {
+        }
+
+        class Member {
+            constructor(p?: shardkv.controller.Member.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            learner: boolean;
+            static create(properties: shardkv.controller.Member.$Shape): shardkv.controller.Member & shardkv.controller.Member.$Shape;
+            static create(properties?: shardkv.controller.Member.$Properties): shardkv.controller.Member;
+            static encode(m: shardkv.controller.Member.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.Member & shardkv.controller.Member.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Member {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                learner?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.Member.$Properties;
+        }
+
         interface IGroup extends shardkv.controller.Group.$Properties {
         }
 
@@ -877,6 +903,7 @@ export namespace shardkv {
             $unknowns?: Uint8Array[];
             gid: number;
             servers: string[];
+            members: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.Group.$Shape): shardkv.controller.Group & shardkv.controller.Group.$Shape;
             static create(properties?: shardkv.controller.Group.$Properties): shardkv.controller.Group;
             static encode(m: shardkv.controller.Group.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -888,6 +915,7 @@ export namespace shardkv {
             interface $Properties {
                 gid?: (number|null);
                 servers?: (string[]|null);
+                members?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.Group.$Properties;
@@ -1147,6 +1175,8 @@ export namespace shardkv {
             $unknowns?: Uint8Array[];
             config?: (shardkv.controller.Config.$Properties|null);
             clusterId: string;
+            intents: shardkv.controller.GroupIntent.$Properties[];
+            controllers: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.QueryReply.$Shape): shardkv.controller.QueryReply & shardkv.controller.QueryReply.$Shape;
             static create(properties?: shardkv.controller.QueryReply.$Properties): shardkv.controller.QueryReply;
             static encode(m: shardkv.controller.QueryReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1158,9 +1188,293 @@ export namespace shardkv {
             interface $Properties {
                 config?: (shardkv.controller.Config.$Properties|null);
                 clusterId?: (string|null);
+                intents?: (shardkv.controller.GroupIntent.$Properties[]|null);
+                controllers?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = shardkv.controller.QueryReply.$Properties;
+            type $Shape = {
+              config?: shardkv.controller.Config.$Shape|null;
+              clusterId?: string|null;
+              intents?: shardkv.controller.GroupIntent.$Shape[]|null;
+              controllers?: shardkv.controller.Member.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IReplicaChange extends shardkv.controller.ReplicaChange.$Properties {
+        }
+
+        class ReplicaChange {
+            constructor(p?: shardkv.controller.ReplicaChange.$Properties);
+            $unknowns?: Uint8Array[];
+            addLearner?: (shardkv.controller.ReplicaChange.AddLearner.$Properties|null);
+            promote?: (shardkv.controller.ReplicaChange.Promote.$Properties|null);
+            remove?: (shardkv.controller.ReplicaChange.Remove.$Properties|null);
+            replace?: (shardkv.controller.ReplicaChange.Replace.$Properties|null);
+            kind?: ("addLearner"|"promote"|"remove"|"replace");
+            static create(properties: shardkv.controller.ReplicaChange.$Shape): shardkv.controller.ReplicaChange & shardkv.controller.ReplicaChange.$Shape;
+            static create(properties?: shardkv.controller.ReplicaChange.$Properties): shardkv.controller.ReplicaChange;
+            static encode(m: shardkv.controller.ReplicaChange.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChange & shardkv.controller.ReplicaChange.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReplicaChange {
+            interface $Properties {
+                addLearner?: (shardkv.controller.ReplicaChange.AddLearner.$Properties|null);
+                promote?: (shardkv.controller.ReplicaChange.Promote.$Properties|null);
+                remove?: (shardkv.controller.ReplicaChange.Remove.$Properties|null);
+                replace?: (shardkv.controller.ReplicaChange.Replace.$Properties|null);
+                kind?: ("addLearner"|"promote"|"remove"|"replace");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              addLearner?: shardkv.controller.ReplicaChange.AddLearner.$Shape|null;
+              promote?: shardkv.controller.ReplicaChange.Promote.$Shape|null;
+              remove?: shardkv.controller.ReplicaChange.Remove.$Shape|null;
+              replace?: shardkv.controller.ReplicaChange.Replace.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ kind?: undefined; addLearner?: null; promote?: null; remove?: null; replace?: null }|{ kind?: "addLearner"; addLearner: shardkv.controller.ReplicaChange.AddLearner.$Shape; promote?: null; remove?: null; replace?: null }|{ kind?: "promote"; addLearner?: null; promote: shardkv.controller.ReplicaChange.Promote.$Shape; remove?: null; replace?: null }|{ kind?: "remove"; addLearner?: null; promote?: null; remove: shardkv.controller.ReplicaChange.Remove.$Shape; replace?: null }|{ kind?: "replace"; addLearner?: null; promote?: null; remove?: null; replace: shardkv.controller.ReplicaChange.Replace.$Shape })
+            );
+
+            interface IAddLearner extends shardkv.controller.ReplicaChange.AddLearner.$Properties {
+            }
+
+            class AddLearner {
+                constructor(p?: shardkv.controller.ReplicaChange.AddLearner.$Properties);
+                $unknowns?: Uint8Array[];
+                id: number;
+                address: string;
+                static create(properties: shardkv.controller.ReplicaChange.AddLearner.$Shape): shardkv.controller.ReplicaChange.AddLearner & shardkv.controller.ReplicaChange.AddLearner.$Shape;
+                static create(properties?: shardkv.controller.ReplicaChange.AddLearner.$Properties): shardkv.controller.ReplicaChange.AddLearner;
+                static encode(m: shardkv.controller.ReplicaChange.AddLearner.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChange.AddLearner & shardkv.controller.ReplicaChange.AddLearner.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace AddLearner {
+                interface $Properties {
+                    id?: (number|null);
+                    address?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = shardkv.controller.ReplicaChange.AddLearner.$Properties;
+            }
+
+            interface IPromote extends shardkv.controller.ReplicaChange.Promote.$Properties {
+            }
+
+            class Promote {
+                constructor(p?: shardkv.controller.ReplicaChange.Promote.$Properties);
+                $unknowns?: Uint8Array[];
+                id: number;
+                static create(properties: shardkv.controller.ReplicaChange.Promote.$Shape): shardkv.controller.ReplicaChange.Promote & shardkv.controller.ReplicaChange.Promote.$Shape;
+                static create(properties?: shardkv.controller.ReplicaChange.Promote.$Properties): shardkv.controller.ReplicaChange.Promote;
+                static encode(m: shardkv.controller.ReplicaChange.Promote.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChange.Promote & shardkv.controller.ReplicaChange.Promote.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Promote {
+                interface $Properties {
+                    id?: (number|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = shardkv.controller.ReplicaChange.Promote.$Properties;
+            }
+
+            interface IRemove extends shardkv.controller.ReplicaChange.Remove.$Properties {
+            }
+
+            class Remove {
+                constructor(p?: shardkv.controller.ReplicaChange.Remove.$Properties);
+                $unknowns?: Uint8Array[];
+                id: number;
+                static create(properties: shardkv.controller.ReplicaChange.Remove.$Shape): shardkv.controller.ReplicaChange.Remove & shardkv.controller.ReplicaChange.Remove.$Shape;
+                static create(properties?: shardkv.controller.ReplicaChange.Remove.$Properties): shardkv.controller.ReplicaChange.Remove;
+                static encode(m: shardkv.controller.ReplicaChange.Remove.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChange.Remove & shardkv.controller.ReplicaChange.Remove.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Remove {
+                interface $Properties {
+                    id?: (number|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = shardkv.controller.ReplicaChange.Remove.$Properties;
+            }
+
+            interface IReplace extends shardkv.controller.ReplicaChange.Replace.$Properties {
+            }
+
+            class Replace {
+                constructor(p?: shardkv.controller.ReplicaChange.Replace.$Properties);
+                $unknowns?: Uint8Array[];
+                oldId: number;
+                newId: number;
+                address: string;
+                static create(properties: shardkv.controller.ReplicaChange.Replace.$Shape): shardkv.controller.ReplicaChange.Replace & shardkv.controller.ReplicaChange.Replace.$Shape;
+                static create(properties?: shardkv.controller.ReplicaChange.Replace.$Properties): shardkv.controller.ReplicaChange.Replace;
+                static encode(m: shardkv.controller.ReplicaChange.Replace.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+                static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChange.Replace & shardkv.controller.ReplicaChange.Replace.$Shape;
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Replace {
+                interface $Properties {
+                    oldId?: (number|null);
+                    newId?: (number|null);
+                    address?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = shardkv.controller.ReplicaChange.Replace.$Properties;
+            }
+        }
+
+        interface IGroupIntent extends shardkv.controller.GroupIntent.$Properties {
+        }
+
+        class GroupIntent {
+            constructor(p?: shardkv.controller.GroupIntent.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            change?: (shardkv.controller.ReplicaChange.$Properties|null);
+            force: boolean;
+            blocked: string;
+            static create(properties: shardkv.controller.GroupIntent.$Shape): shardkv.controller.GroupIntent & shardkv.controller.GroupIntent.$Shape;
+            static create(properties?: shardkv.controller.GroupIntent.$Properties): shardkv.controller.GroupIntent;
+            static encode(m: shardkv.controller.GroupIntent.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.GroupIntent & shardkv.controller.GroupIntent.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GroupIntent {
+            interface $Properties {
+                gid?: (number|null);
+                change?: (shardkv.controller.ReplicaChange.$Properties|null);
+                force?: (boolean|null);
+                blocked?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              gid?: number|null;
+              change?: shardkv.controller.ReplicaChange.$Shape|null;
+              force?: boolean|null;
+              blocked?: string|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IReplicaChangeRequest extends shardkv.controller.ReplicaChangeRequest.$Properties {
+        }
+
+        class ReplicaChangeRequest {
+            constructor(p?: shardkv.controller.ReplicaChangeRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gid: number;
+            change?: (shardkv.controller.ReplicaChange.$Properties|null);
+            force: boolean;
+            static create(properties: shardkv.controller.ReplicaChangeRequest.$Shape): shardkv.controller.ReplicaChangeRequest & shardkv.controller.ReplicaChangeRequest.$Shape;
+            static create(properties?: shardkv.controller.ReplicaChangeRequest.$Properties): shardkv.controller.ReplicaChangeRequest;
+            static encode(m: shardkv.controller.ReplicaChangeRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaChangeRequest & shardkv.controller.ReplicaChangeRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReplicaChangeRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gid?: (number|null);
+                change?: (shardkv.controller.ReplicaChange.$Properties|null);
+                force?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: shardkv.controller.RequestId.$Shape|null;
+              gid?: number|null;
+              change?: shardkv.controller.ReplicaChange.$Shape|null;
+              force?: boolean|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IReplicaCancelRequest extends shardkv.controller.ReplicaCancelRequest.$Properties {
+        }
+
+        class ReplicaCancelRequest {
+            constructor(p?: shardkv.controller.ReplicaCancelRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gid: number;
+            static create(properties: shardkv.controller.ReplicaCancelRequest.$Shape): shardkv.controller.ReplicaCancelRequest & shardkv.controller.ReplicaCancelRequest.$Shape;
+            static create(properties?: shardkv.controller.ReplicaCancelRequest.$Properties): shardkv.controller.ReplicaCancelRequest;
+            static encode(m: shardkv.controller.ReplicaCancelRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaCancelRequest & shardkv.controller.ReplicaCancelRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReplicaCancelRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gid?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.ReplicaCancelRequest.$Properties;
+        }
+
+        interface IReplicaDoneRequest extends shardkv.controller.ReplicaDoneRequest.$Properties {
+        }
+
+        class ReplicaDoneRequest {
+            constructor(p?: shardkv.controller.ReplicaDoneRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gid: number;
+            members: shardkv.controller.Member.$Properties[];
+            static create(properties: shardkv.controller.ReplicaDoneRequest.$Shape): shardkv.controller.ReplicaDoneRequest & shardkv.controller.ReplicaDoneRequest.$Shape;
+            static create(properties?: shardkv.controller.ReplicaDoneRequest.$Properties): shardkv.controller.ReplicaDoneRequest;
+            static encode(m: shardkv.controller.ReplicaDoneRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaDoneRequest & shardkv.controller.ReplicaDoneRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReplicaDoneRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gid?: (number|null);
+                members?: (shardkv.controller.Member.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.ReplicaDoneRequest.$Properties;
+        }
+
+        interface IReplicaProgressRequest extends shardkv.controller.ReplicaProgressRequest.$Properties {
+        }
+
+        class ReplicaProgressRequest {
+            constructor(p?: shardkv.controller.ReplicaProgressRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id?: (shardkv.controller.RequestId.$Properties|null);
+            gid: number;
+            blocked: string;
+            static create(properties: shardkv.controller.ReplicaProgressRequest.$Shape): shardkv.controller.ReplicaProgressRequest & shardkv.controller.ReplicaProgressRequest.$Shape;
+            static create(properties?: shardkv.controller.ReplicaProgressRequest.$Properties): shardkv.controller.ReplicaProgressRequest;
+            static encode(m: shardkv.controller.ReplicaProgressRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.ReplicaProgressRequest & shardkv.controller.ReplicaProgressRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReplicaProgressRequest {
+            interface $Properties {
+                id?: (shardkv.controller.RequestId.$Properties|null);
+                gid?: (number|null);
+                blocked?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.ReplicaProgressRequest.$Properties;
         }
 
         interface IWatchRequest extends shardkv.controller.WatchRequest.$Properties {
@@ -1261,8 +1575,12 @@ export namespace shardkv {
             move?: (shardkv.controller.MoveRequest.$Properties|null);
             initCluster?: (shardkv.controller.InitCluster.$Properties|null);
             ackJoin?: (shardkv.controller.AckJoinRequest.$Properties|null);
+            replicaChange?: (shardkv.controller.ReplicaChangeRequest.$Properties|null);
+            replicaCancel?: (shardkv.controller.ReplicaCancelRequest.$Properties|null);
+            replicaDone?: (shardkv.controller.ReplicaDoneRequest.$Properties|null);
+            replicaProgress?: (shardkv.controller.ReplicaProgressRequest.$Properties|null);
             shardCount: number;
-            op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin");
+            op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin"|"replicaChange"|"replicaCancel"|"replicaDone"|"replicaProgress");
             static create(properties: shardkv.controller.Command.$Shape): shardkv.controller.Command & shardkv.controller.Command.$Shape;
             static create(properties?: shardkv.controller.Command.$Properties): shardkv.controller.Command;
             static encode(m: shardkv.controller.Command.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1278,8 +1596,12 @@ export namespace shardkv {
                 move?: (shardkv.controller.MoveRequest.$Properties|null);
                 initCluster?: (shardkv.controller.InitCluster.$Properties|null);
                 ackJoin?: (shardkv.controller.AckJoinRequest.$Properties|null);
+                replicaChange?: (shardkv.controller.ReplicaChangeRequest.$Properties|null);
+                replicaCancel?: (shardkv.controller.ReplicaCancelRequest.$Properties|null);
+                replicaDone?: (shardkv.controller.ReplicaDoneRequest.$Properties|null);
+                replicaProgress?: (shardkv.controller.ReplicaProgressRequest.$Properties|null);
                 shardCount?: (number|null);
-                op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin");
+                op?: ("join"|"leave"|"move"|"initCluster"|"ackJoin"|"replicaChange"|"replicaCancel"|"replicaDone"|"replicaProgress");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -1289,10 +1611,14 @@ export namespace shardkv {
               move?: shardkv.controller.MoveRequest.$Shape|null;
               initCluster?: shardkv.controller.InitCluster.$Shape|null;
               ackJoin?: shardkv.controller.AckJoinRequest.$Shape|null;
+              replicaChange?: shardkv.controller.ReplicaChangeRequest.$Shape|null;
+              replicaCancel?: shardkv.controller.ReplicaCancelRequest.$Shape|null;
+              replicaDone?: shardkv.controller.ReplicaDoneRequest.$Shape|null;
+              replicaProgress?: shardkv.controller.ReplicaProgressRequest.$Shape|null;
               shardCount?: number|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape })
+              ({ op?: undefined; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "join"; join: shardkv.controller.JoinRequest.$Shape; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "leave"; join?: null; leave: shardkv.controller.LeaveRequest.$Shape; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "move"; join?: null; leave?: null; move: shardkv.controller.MoveRequest.$Shape; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "initCluster"; join?: null; leave?: null; move?: null; initCluster: shardkv.controller.InitCluster.$Shape; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "ackJoin"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin: shardkv.controller.AckJoinRequest.$Shape; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaChange"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange: shardkv.controller.ReplicaChangeRequest.$Shape; replicaCancel?: null; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaCancel"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel: shardkv.controller.ReplicaCancelRequest.$Shape; replicaDone?: null; replicaProgress?: null }|{ op?: "replicaDone"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone: shardkv.controller.ReplicaDoneRequest.$Shape; replicaProgress?: null }|{ op?: "replicaProgress"; join?: null; leave?: null; move?: null; initCluster?: null; ackJoin?: null; replicaChange?: null; replicaCancel?: null; replicaDone?: null; replicaProgress: shardkv.controller.ReplicaProgressRequest.$Shape })
             );
         }
 
@@ -1435,6 +1761,8 @@ export namespace shardkv {
             dedup: shardkv.controller.DedupEntry.$Properties[];
             clusterId: string;
             pending: shardkv.controller.PendingJoin.$Properties[];
+            intents: shardkv.controller.GroupIntent.$Properties[];
+            controllers: shardkv.controller.Member.$Properties[];
             static create(properties: shardkv.controller.ControllerSnapshot.$Shape): shardkv.controller.ControllerSnapshot & shardkv.controller.ControllerSnapshot.$Shape;
             static create(properties?: shardkv.controller.ControllerSnapshot.$Properties): shardkv.controller.ControllerSnapshot;
             static encode(m: shardkv.controller.ControllerSnapshot.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1449,9 +1777,20 @@ export namespace shardkv {
                 dedup?: (shardkv.controller.DedupEntry.$Properties[]|null);
                 clusterId?: (string|null);
                 pending?: (shardkv.controller.PendingJoin.$Properties[]|null);
+                intents?: (shardkv.controller.GroupIntent.$Properties[]|null);
+                controllers?: (shardkv.controller.Member.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = shardkv.controller.ControllerSnapshot.$Properties;
+            type $Shape = {
+              shardCount?: number|null;
+              configs?: shardkv.controller.Config.$Shape[]|null;
+              dedup?: shardkv.controller.DedupEntry.$Shape[]|null;
+              clusterId?: string|null;
+              pending?: shardkv.controller.PendingJoin.$Shape[]|null;
+              intents?: shardkv.controller.GroupIntent.$Shape[]|null;
+              controllers?: shardkv.controller.Member.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
         }
 
         class Controller extends $protobuf.rpc.Service {
@@ -1461,6 +1800,10 @@ export namespace shardkv {
             leave: shardkv.controller.Controller.Leave;
             move: shardkv.controller.Controller.Move;
             ackJoin: shardkv.controller.Controller.AckJoin;
+            replicaChange: shardkv.controller.Controller.ReplicaChange;
+            replicaCancel: shardkv.controller.Controller.ReplicaCancel;
+            replicaDone: shardkv.controller.Controller.ReplicaDone;
+            replicaProgress: shardkv.controller.Controller.ReplicaProgress;
             query: shardkv.controller.Controller.Query;
             watch: shardkv.controller.Controller.Watch;
             status: shardkv.controller.Controller.Status;
@@ -1508,6 +1851,50 @@ export namespace shardkv {
               readonly path: "/shardkv.controller.Controller/AckJoin";
               readonly requestType: "AckJoinRequest";
               readonly responseType: "AckJoinReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ReplicaChangeCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type ReplicaChange = {
+              (request: shardkv.controller.IReplicaChangeRequest, callback: shardkv.controller.Controller.ReplicaChangeCallback): void;
+              (request: shardkv.controller.IReplicaChangeRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "ReplicaChange";
+              readonly path: "/shardkv.controller.Controller/ReplicaChange";
+              readonly requestType: "ReplicaChangeRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ReplicaCancelCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type ReplicaCancel = {
+              (request: shardkv.controller.IReplicaCancelRequest, callback: shardkv.controller.Controller.ReplicaCancelCallback): void;
+              (request: shardkv.controller.IReplicaCancelRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "ReplicaCancel";
+              readonly path: "/shardkv.controller.Controller/ReplicaCancel";
+              readonly requestType: "ReplicaCancelRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ReplicaDoneCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type ReplicaDone = {
+              (request: shardkv.controller.IReplicaDoneRequest, callback: shardkv.controller.Controller.ReplicaDoneCallback): void;
+              (request: shardkv.controller.IReplicaDoneRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "ReplicaDone";
+              readonly path: "/shardkv.controller.Controller/ReplicaDone";
+              readonly requestType: "ReplicaDoneRequest";
+              readonly responseType: "ChangeReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ReplicaProgressCallback = (error: (Error|null), response?: shardkv.controller.ChangeReply) => void;
+            type ReplicaProgress = {
+              (request: shardkv.controller.IReplicaProgressRequest, callback: shardkv.controller.Controller.ReplicaProgressCallback): void;
+              (request: shardkv.controller.IReplicaProgressRequest): Promise<shardkv.controller.ChangeReply>;
+              readonly name: "ReplicaProgress";
+              readonly path: "/shardkv.controller.Controller/ReplicaProgress";
+              readonly requestType: "ReplicaProgressRequest";
+              readonly responseType: "ChangeReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

@@ -99,7 +99,7 @@ describe("three controller processes", () => {
       case "join": num = await client.join(op.groups, { force: true }); break;
       case "leave": num = await client.leave(op.gids); break;
       case "move": num = await client.move(op.shard, op.gid); break;
-      case "ackJoin": throw new Error("test bug: acks are not changes");
+      default: throw new Error(`test bug: a ${op.kind} is not one of the changes this test makes`);
     }
     expect(num).toBe(want.created!.num);
     if (op.kind === "join") await ackJoins(op, num);

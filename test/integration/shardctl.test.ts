@@ -203,7 +203,7 @@ describe("shardctl against three controller daemons", () => {
     ["move to gid 0", ["move", "0", "0"], 2, 'shardctl: invalid gid: want a positive integer, got "0"'],
     ["move with a non-integer shard", ["move", "x", "2"], 2, 'shardctl: invalid shard: want a non-negative integer, got "x"'],
     ["an unknown flag", ["--bogus", "leave", "2"], 2, 'shardctl: unknown flag "--bogus"'],
-    ["--force outside join", ["--force", "leave", "2"], 2, "shardctl: invalid --force: only valid with join, not leave"],
+    ["--force outside join", ["--force", "leave", "2"], 2, "shardctl: invalid --force: only valid with join, replica and controller, not leave"],
     ["an unknown command", ["rebalance"], 2, 'shardctl: unknown command "rebalance"'],
   ];
   it.each(badInputs)("rejects %s (%j): exit %i, one line, no new config", async (_what, args, code, line) => {

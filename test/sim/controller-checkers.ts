@@ -11,7 +11,7 @@
  *      consecutive from 0) and as many as the canonical history has at its applied index, and
  *      a snapshot restore must bring exactly that. Durable applied never goes back.
  *  (b) the pure model: a ControllerCore fed the canonical entries in index order must produce
- *      the same result and config at every index (optional: the dedup sabotage test turns it
+ *      the same result, config and replica state (intents, controller-group members) at every index (optional: the dedup sabotage test turns it
  *      off to show that (c) alone catches it). A completed change is reflected in its config
  *      (join: the groups with their servers; leave: gids absent; move: the shard's owner), and
  *      a Query(-1) started after any reply carrying config n returns a config numbered >= n,
@@ -24,9 +24,11 @@
 import type { LogIndex, NodeId } from "../../common/ids";
 import type { Entry } from "../../raft/core/types";
 import { decodeLogEntry } from "../../controller/codec";
-import { type Config, configsEqual, initialConfig } from "../../controller/config";
+import { type Config, configsEqual, groupMembers, initialConfig, membersEqual, sortedGids } from "../../controller/config";
 import { type CommandResult, type ControllerCommand, ControllerCore, type DedupEntry } from "../../controller/state-machine";
 import { CheckFailure } from "./checkers";
+import { describeReplicaChange } from "../../common/replica-change";
+import { type ReplicaState, describeMembers } from "../../controller/replica-intents";
 import { type AppliedEntry, clusterInitResult, type ControllerDurable, type ControllerObserver, noopResult } from "./controller-replica";
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -51,6 +53,12 @@ export function dedupSignature(d: ReadonlyMap<string, DedupEntry>): string {
 export function describeConfig(c: Config): string {
   const groups = [...c.groups].map(([g, s]) => `${g}=${s.join(",")}`).join(" ");
   return `#${c.num} shards [${c.shards.join(",")}] groups {${groups}}`;
+}
+
+/** A stable text form of the replica state (intents by gid, the controller group's members). */
+export function replicaSignature(r: ReplicaState): string {
+  const intents = sortedGids(r.intents).map((g) => `${g}:${JSON.stringify(r.intents.get(g))}`).join("|");
+  return `${intents} controllers ${describeMembers(r.controllers)}`;
 }
 
 /** Key of one request: the client id and the sequence number. */
@@ -103,6 +111,10 @@ export class ControllerChecker implements ControllerObserver {
   private readonly dedupAt = new Map<number, string>();
   /** index -> the pure model's duplicate table signature after that index. */
   private readonly modelDedupAt = new Map<number, string>();
+  /** index -> replica state signature at that applied index (first replica reporting it there). */
+  private readonly replicasAt = new Map<number, string>();
+  /** index -> the pure model's replica state signature after that index. */
+  private readonly modelReplicasAt = new Map<number, string>();
   /** config num -> the request that created it. */
   private readonly createdBy: string[] = [];
   /** Config objects of replicas already found equal to the history's config of their number. */
@@ -225,6 +237,7 @@ export class ControllerChecker implements ControllerObserver {
         this.fail(`model: at index ${i} node ${node} created ${created ? describeConfig(created) : "nothing"}, the pure model ${wantCreated ? describeConfig(wantCreated) : "nothing"}`);
       }
       this.modelDedupAt.set(i, dedupSignature(this.modelDedup));
+      this.modelReplicasAt.set(i, replicaSignature(this.model.replicaState()));
     }
   }
 
@@ -264,6 +277,13 @@ export class ControllerChecker implements ControllerObserver {
     else if (seen !== sig) this.fail(`identical histories (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, elsewhere {${seen}}`);
     const model = this.modelDedupAt.get(d.applied);
     if (model !== undefined && model !== sig) this.fail(`model (${when}): node ${node}'s duplicate table at index ${d.applied} is {${sig}}, the pure model's {${model}}`);
+    // The replica intents and the controller group's members, as the duplicate table.
+    const rsig = replicaSignature(d.replicas);
+    const rseen = this.replicasAt.get(d.applied);
+    if (rseen === undefined) this.replicasAt.set(d.applied, rsig);
+    else if (rseen !== rsig) this.fail(`identical histories (${when}): node ${node}'s replica state at index ${d.applied} is {${rsig}}, elsewhere {${rseen}}`);
+    const rmodel = this.modelReplicasAt.get(d.applied);
+    if (rmodel !== undefined && rmodel !== rsig) this.fail(`model (${when}): node ${node}'s replica state at index ${d.applied} is {${rsig}}, the pure model's {${rmodel}}`);
   }
 
   /** (a) Every pair of replicas holds the same config for every number both hold. */
@@ -353,8 +373,9 @@ export class ControllerChecker implements ControllerObserver {
     else if (!sameResult(rq.result, result)) {
       this.fail(`at most once: request ${short(key)} (${describeOp(cmd)}) got ${describeResult(rq.result)} and then, ${kind} from node ${node}, ${describeResult(result)}`);
     }
-    if (result.ok && cmd.op.kind === "ackJoin") {
-      // An acknowledgement creates no config; its number is the latest at the time.
+    if (result.ok && createsNoConfig(cmd.op, rq.created)) {
+      // An acknowledgement, a stored intent, a ReplicaDone that changed no group's members
+      // create no config; the number is the latest at the time.
     } else if (result.ok) {
       const n = result.configNum;
       const by = this.createdBy[n];
@@ -374,7 +395,7 @@ export class ControllerChecker implements ControllerObserver {
       return;
     }
     this.stats.changesOk++;
-    if (cmd.op.kind === "ackJoin") return; // creates no config
+    if (createsNoConfig(cmd.op, this.request(cmd).created)) return;
     const c = this.configs[result.configNum];
     if (!c) this.fail(`request ${short(requestKey(cmd.clientId, cmd.seq))} completed with config ${result.configNum}, which is not in the history`);
     const op = cmd.op;
@@ -395,6 +416,10 @@ export class ControllerChecker implements ControllerObserver {
         break;
       case "move":
         if (c.shards[op.shard] !== op.gid) bad(`shard ${op.shard} is owned by ${c.shards[op.shard]}`);
+        break;
+      case "replicaDone":
+        if (!membersEqual(groupMembers(c, op.gid), op.members)) bad(`group ${op.gid} has members ${describeMembers(groupMembers(c, op.gid))}`);
+        if (c.shards.join(",") !== this.configs[c.num - 1]!.shards.join(",")) bad("the shard assignment changed");
         break;
     }
   }
@@ -433,6 +458,15 @@ function short(key: string): string {
   return `${id!.slice(0, 6)}/${seq}`;
 }
 
+/** True when `op` created no config: an AckJoin, an intent op, a ReplicaDone whose request created none (`created`). */
+function createsNoConfig(op: ControllerCommand["op"], created: readonly number[]): boolean {
+  switch (op.kind) {
+    case "ackJoin": case "replicaChange": case "replicaCancel": case "replicaProgress": return true;
+    case "replicaDone": return created.length === 0;
+    default: return false;
+  }
+}
+
 export function describeOp(cmd: ControllerCommand): string {
   const op = cmd.op;
   const id = `${cmd.clientId.slice(0, 6)}/${cmd.seq}`;
@@ -441,5 +475,9 @@ export function describeOp(cmd: ControllerCommand): string {
     case "leave": return `leave ${op.gids.join(",")} (${id})`;
     case "move": return `move ${op.shard}->${op.gid} (${id})`;
     case "ackJoin": return `ack join ${op.gid}@${op.joinNum} (${id})`;
+    case "replicaChange": return `replica change ${op.gid}: ${describeReplicaChange(op.change)}${op.force ? " --force" : ""} (${id})`;
+    case "replicaCancel": return `replica cancel ${op.gid} (${id})`;
+    case "replicaDone": return `replica done ${op.gid}: ${describeMembers(op.members)} (${id})`;
+    case "replicaProgress": return `replica progress ${op.gid}: ${JSON.stringify(op.blocked)} (${id})`;
   }
 }

@@ -21,10 +21,13 @@ import type { ConfigNum, GroupId, LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
 import {
-  clientIdBytes, controllerPb as pb, decodeConfig, decodeLogEntry, encodeCommand, pendingJoinFromWire, resultFromWire,
+  clientIdBytes, controllerPb as pb, decodeConfig, decodeLogEntry, encodeCommand, intentFromWire, memberFromWire, pendingJoinFromWire,
+  resultFromWire,
 } from "../../controller/codec";
 import { type Config, initialConfig } from "../../controller/config";
 import type { PendingJoin } from "../../controller/pending-joins";
+import { type ReplicaState, noReplicaState } from "../../controller/replica-intents";
+import type { ReplicaIntent } from "../../common/replica-change";
 import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMachine } from "../../controller/rocks-state";
 import type { ControllerStateView } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp, DedupEntry } from "../../controller/state-machine";
@@ -45,6 +48,8 @@ export class ControllerDurable {
   configs: Config[];
   dedup = new Map<string, DedupEntry>();
   pending: ReadonlyMap<GroupId, PendingJoin> = new Map();
+  /** The replica intents and the controller group's members. */
+  replicas: ReplicaState = noReplicaState;
 
   constructor(readonly node: NodeId, readonly shardCount: number) {
     this.configs = [initialConfig(shardCount)];
@@ -107,15 +112,17 @@ export function loadControllerDurable(storage: SimKvStorage, dir: string, node: 
   return d;
 }
 
-/** Re-reads the applied index, the duplicate table and the pending joins of `d` from `m`. */
+/** Re-reads the applied index, the duplicate table, the pending joins and the replica state of `d` from `m`. */
 function refreshDurable(d: ControllerDurable, m: ReadonlyMap<string, Buffer>): void {
   const a = m.get(latin1(controllerKeys.applied));
   assert(a !== undefined && a.length === 8, `sim controller ${d.node}: applied index record missing`);
   d.applied = Number(a.readBigUInt64BE(0)) as LogIndex;
   const dp = prefixOf(controllerKeys.dedupStart);
   const pp = prefixOf(controllerKeys.pendingStart);
+  const ip = prefixOf(controllerKeys.intentsStart);
   d.dedup = new Map();
   const pending = new Map<GroupId, PendingJoin>();
+  const intents = new Map<GroupId, ReplicaIntent>();
   for (const [k, v] of m) {
     if (k[0] === dp) {
       const w = pb.DedupEntry.decode(v);
@@ -125,9 +132,14 @@ function refreshDurable(d: ControllerDurable, m: ReadonlyMap<string, Buffer>): v
     } else if (k[0] === pp) {
       const p = pendingJoinFromWire(pb.PendingJoin.decode(v));
       pending.set(p.gid, p);
+    } else if (k[0] === ip) {
+      const [gid, i] = intentFromWire(pb.GroupIntent.decode(v));
+      intents.set(gid, i);
     }
   }
   d.pending = pending;
+  const c = m.get(latin1(controllerKeys.controllers));
+  d.replicas = { intents, controllers: c === undefined ? [] : (pb.Group.decode(c).members ?? []).map((w) => memberFromWire(w, "controllers")) };
 }
 
 /** The production controller state machine of one incarnation of a simulated node. */
@@ -224,7 +236,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   restore(meta: SnapshotMeta): SnapshotSink {
     return recordedRestoreSink(this.disk, meta, this.ready.then(() => this.sm.restore(meta)), () => {
       const fresh = loadControllerDurable(this.storage, this.dir, this.disk.node, this.opts.shardCount);
-      Object.assign(this.durable, { applied: fresh.applied, configs: fresh.configs, dedup: fresh.dedup, pending: fresh.pending });
+      Object.assign(this.durable, { applied: fresh.applied, configs: fresh.configs, dedup: fresh.dedup, pending: fresh.pending, replicas: fresh.replicas });
       this.opts.observer?.restored(this.disk.node, meta.index, this.durable);
     });
   }
@@ -254,6 +266,10 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
 
   pendingJoins(): ReadonlyMap<GroupId, PendingJoin> {
     return this.sm.pendingJoins();
+  }
+
+  replicaState(): ReplicaState {
+    return this.sm.replicaState();
   }
 
   stackingRefusal(op: ControllerOp): string | undefined {

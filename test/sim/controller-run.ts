@@ -6,7 +6,7 @@
  * ControllerService, as the gRPC handlers do); the faults of run.ts (drops, duplicates,
  * delays, partitions, pauses, crashes at any write, restarts, leadership transfers), and at
  * each crash a kill -9 or a power loss of the state machine's storage; 1-3 admin clients
- * issuing random Join/Leave/Move (valid and invalid ones) with a (clientId, seq), retrying the
+ * issuing random Join/Leave/Move and replica requests (valid and invalid ones) with a (clientId, seq), retrying the
  * same request after a timeout, a refusal or a reply it pretends to have lost, one request at
  * a time; and linearizable Query(-1) / Query(n). Checkers: controller-checkers.ts plus the Raft ones.
  * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
@@ -19,7 +19,8 @@ import { nextTurn } from "../../common/real-env";
 import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError, RetryLaterError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import { encodeConfig } from "../../controller/codec";
-import { type Config, initialConfig, sortedGids } from "../../controller/config";
+import { type Config, groupMembers, initialConfig, sortedGids } from "../../controller/config";
+import type { Member } from "../../common/replica-change";
 import type { IdentifyAnswer } from "../../controller/join-check";
 import type { ControllerService } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp } from "../../controller/state-machine";
@@ -35,6 +36,10 @@ import { Nemesis, type NemesisParams } from "./run";
 
 /** Virtual length of the safety phase (the CLI and the tests use the same default: seeds replay). */
 export const controllerSafetyMs = 12_000;
+/** Share of the admin clients' requests that are about a group's replicas (intents, reports). */
+const replicaOpRate = 0.2;
+/** The controller group's members as the admin clients report them (ReplicaDone of gid 0). */
+const simControllerMembers: readonly Member[] = [1, 2, 3].map((i) => ({ id: i as NodeId, address: `c${i}:7000`, learner: false }));
 
 /** The fixed controller seeds the test suite runs (test/unit/controller-sim.test.ts). */
 export const controllerFixedSeeds: readonly number[] = Array.from({ length: 120 }, (_, i) => i + 1);
@@ -276,6 +281,50 @@ export class SimAdminClient {
     return Array.from({ length: n }, (_, i) => `g${gid}-${this.rng.int(100)}.sim:${7000 + i}`);
   }
 
+  /**
+   * A random request about a group's replicas (gid 0, the controller group, too), drawn
+   * against this client's view: a stored intent, a cancel, a progress report, the members a
+   * group's leader reports; and invalid ones (an unknown gid, a malformed address, an id 0,
+   * members with no voter). Whether an intent is pending is not in the view: the controller
+   * decides, and refuses what does not fit.
+   */
+  private randomReplicaOp(present: readonly GroupId[], unknown: GroupId): ControllerOp {
+    const r = this.rng;
+    const gid = (present.length === 0 || r.bool(0.2) ? 0 : r.pick(present)) as GroupId;
+    const members: readonly Member[] = gid === 0 ? simControllerMembers : groupMembers(this.view, gid);
+    const ids = members.map((m) => m.id).filter((i) => i > 0);
+    const someId = (ids.length > 0 && r.bool(0.8) ? r.pick(ids) : r.range(1, 6)) as NodeId;
+    const newId = (Math.max(0, ...ids) + r.range(1, 2)) as NodeId;
+    const address = `g${gid}-r${r.int(100)}.sim:7000`;
+    if (r.bool(this.cfg.invalidRate)) {
+      switch (r.int(4)) {
+        case 0: return { kind: "replicaChange", gid: unknown, change: { kind: "remove", id: someId }, force: false };
+        case 1: return { kind: "replicaChange", gid, change: { kind: "addLearner", id: newId, address: "no-port-here" }, force: false };
+        case 2: return { kind: "replicaChange", gid, change: { kind: "promote", id: 0 as NodeId }, force: false };
+        default: return { kind: "replicaDone", gid, members: [{ id: newId, address, learner: true }] };
+      }
+    }
+    switch (r.pick(["change", "change", "change", "cancel", "progress", "done", "done"] as const)) {
+      case "change": {
+        const force = r.bool(0.2);
+        switch (r.int(4)) {
+          case 0: return { kind: "replicaChange", gid, change: { kind: "addLearner", id: newId, address }, force };
+          case 1: return { kind: "replicaChange", gid, change: { kind: "promote", id: someId }, force };
+          case 2: return { kind: "replicaChange", gid, change: { kind: "remove", id: someId }, force };
+          default: return { kind: "replicaChange", gid, change: { kind: "replace", oldId: someId, newId, address }, force };
+        }
+      }
+      case "cancel": return { kind: "replicaCancel", gid };
+      case "progress": return { kind: "replicaProgress", gid, blocked: r.bool(0.5) ? "" : `replica ${someId} does not answer` };
+      case "done": {
+        // What a leader reports after carrying out some change: known ids, a voter kept.
+        const known = members.map((m, i) => ({ ...m, id: (m.id > 0 ? m.id : 100 + i) as NodeId }));
+        const next = r.bool(0.5) || known.length < 2 ? [...known, { id: newId, address, learner: r.bool(0.5) }] : known.slice(1);
+        return { kind: "replicaDone", gid, members: next.some((m) => !m.learner) ? next : [{ ...next[0]!, learner: false }, ...next.slice(1)] };
+      }
+    }
+  }
+
   /** A random change drawn against this client's view: valid ones, and the invalid kinds of issue 3. */
   randomOp(): ControllerOp {
     const r = this.rng;
@@ -284,6 +333,7 @@ export class SimAdminClient {
     const free: GroupId[] = [];
     for (let g = 1; g <= this.maxGid; g++) if (!v.groups.has(g as GroupId)) free.push(g as GroupId);
     const unknown = (free.length > 0 ? r.pick(free) : this.maxGid + 1) as GroupId;
+    if (r.bool(replicaOpRate)) return this.randomReplicaOp(present, unknown);
     let kind = r.pick(["join", "join", "join", "leave", "leave", "move", "move"] as const);
     if (r.bool(this.cfg.invalidRate)) {
       switch (kind) {
@@ -483,6 +533,7 @@ function callService(svc: ControllerService, cmd: ControllerCommand): Promise<Co
     case "leave": return svc.leave(id, op);
     case "move": return svc.move(id, op);
     case "ackJoin": return svc.ackJoin(id, op);
+    default: return svc.replica(id, op);
   }
 }
 

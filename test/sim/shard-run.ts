@@ -553,7 +553,7 @@ class SimAdmin {
       const target = this.hint ?? this.rng.pick(ids);
       try {
         const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", `c${target}`, `change #${cmd.seq}`, ({ svc }) => {
-          const reply = op.kind === "join" ? svc.join(cmd, op) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : svc.ackJoin(cmd, op);
+          const reply = op.kind === "join" ? svc.join(cmd, op) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : op.kind === "ackJoin" ? svc.ackJoin(cmd, op) : svc.replica(cmd, op);
           return reply.then((num) => `config ${num}`, (e: unknown) => {
             if (e instanceof InvalidArgumentError) return `refused ${e.message}`;
             throw e;

@@ -12,7 +12,7 @@ import {
 } from "../../common/errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../../common/ids";
 import { decodeLogEntry } from "../../controller/codec";
-import { type Config, initialConfig } from "../../controller/config";
+import { type Config, groupMembers, initialConfig } from "../../controller/config";
 import type { IdentifyAnswer } from "../../controller/join-check";
 import {
   type ControllerNode, type ControllerStateView, ControllerService, type RequestId, clusterInitRetryMs, watchStreamsMax,
@@ -21,6 +21,8 @@ import { type CommandResult, ControllerCore, type ControllerOp } from "../../con
 import type { SoftState } from "../../raft/core/types";
 import { ManualClock } from "../lib/manual-clock";
 import { SimRng } from "../sim/rng";
+import { waitFor } from "../lib/wait";
+import { nextTurn } from "../../common/real-env";
 
 const shardCount = 8;
 const g = (n: number) => n as GroupId;
@@ -86,6 +88,9 @@ class FakeNode implements ControllerNode, ControllerStateView {
   pendingJoins() {
     return this.core.pendingJoins();
   }
+  replicaState() {
+    return this.core.replicaState();
+  }
   stackingRefusal(op: ControllerOp) {
     return this.core.stackingRefusal(op);
   }
@@ -95,7 +100,7 @@ class FakeNode implements ControllerNode, ControllerStateView {
 }
 
 /** A service over a FakeNode whose shard servers answer Identify as `servers` says (default: as replicas of their group). */
-function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica) {
+function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica, opts: { peers?: ReadonlyMap<NodeId, string> } = {}) {
   const node = new FakeNode();
   node.cluster = "ab".repeat(16);
   const clock = new ManualClock();
@@ -103,6 +108,7 @@ function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica)
   const svc = new ControllerService({
     id: 1 as NodeId, node, sm: node, clock, rng: new SimRng(7), logger: silentLogger,
     address: (id) => peers.get(id),
+    ...(opts.peers ? { peers: opts.peers } : {}),
     identify: async (a) => {
       asked.push(a);
       return servers(a);
@@ -122,6 +128,42 @@ const client = "cd".repeat(16);
 const id = (s = ++seq): RequestId => ({ clientId: client, seq: s });
 const joinOp = (...gids: number[]) =>
   ({ kind: "join", groups: new Map(gids.map((x) => [g(x), [addr(x, 1), addr(x, 2), addr(x, 3)]])) }) as const;
+
+describe("controller service: members and replica changes", () => {
+  it("a checked join records the replica id each server gave; a forced one records them as unknown (0)", async () => {
+    const { node, svc } = setup((a) => (a === addr(1, 3) ? { ok: false, error: "connection refused" } : identifyAsReplica(a)));
+    expect(await svc.join(id(), joinOp(1))).toBe(1);
+    expect(groupMembers(node.latest(), g(1)).map((m) => m.id)).toEqual([1, 2, 0]);
+    await svc.ackJoin(id(), { kind: "ackJoin", gid: g(1), joinNum: 1 as ConfigNum });
+    expect(await svc.join(id(), joinOp(2), { force: true })).toBe(2);
+    expect(groupMembers(node.latest(), g(2)).map((m) => m.id)).toEqual([0, 0, 0]);
+  });
+
+  it("a leader records the controller group's members from its peers once (one entry, no config); Query returns them", async () => {
+    const { node, svc } = setup(identifyAsReplica, { peers });
+    svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 1 as Term });
+    await waitFor(() => node.replicaState().controllers.length === 3, { timeoutMs: 5000, what: "the controller members recorded" });
+    expect(node.replicaState().controllers).toEqual([...peers].map(([i, address]) => ({ id: i, address, learner: false })));
+    expect(node.latestNum()).toBe(0);
+    const proposed = node.proposals.length;
+    svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 2 as Term });
+    await new Promise<void>((r) => nextTurn(r)); // the leader's check runs in a promise chain
+    expect(node.proposals.length).toBe(proposed); // recorded: nothing proposed again
+    expect((await svc.query(-1)).replicas.controllers).toHaveLength(3);
+  });
+
+  it("a replica change refused at the edge proposes nothing; a stored one is in Query's replica state", async () => {
+    const { node, svc } = setup();
+    await svc.join(id(), joinOp(1));
+    await svc.ackJoin(id(), { kind: "ackJoin", gid: g(1), joinNum: 1 as ConfigNum });
+    const before = node.proposals.length;
+    await expect(svc.replica(id(), { kind: "replicaChange", gid: g(1), change: { kind: "promote", id: 2 as NodeId }, force: false }))
+      .rejects.toThrow("invalid id: replica 2 of group 1 is a voter already; only a learner can be promoted");
+    expect(node.proposals.length).toBe(before);
+    expect(await svc.replica(id(), { kind: "replicaChange", gid: g(1), change: { kind: "remove", id: 3 as NodeId }, force: true })).toBe(1);
+    expect((await svc.query(-1)).replicas.intents.get(g(1))).toEqual({ change: { kind: "remove", id: 3 }, force: true });
+  });
+});
 
 describe("controller service", () => {
   it("a follower answers NotLeader with the leader's address and proposes nothing", async () => {

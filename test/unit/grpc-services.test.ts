@@ -54,6 +54,11 @@ const before: Record<string, { generated: grpc.ServiceDefinition; methods: Table
       query: ["/shardkv.controller.Controller/Query", "", ctl.QueryRequest!, ctl.QueryReply!],
       watch: ["/shardkv.controller.Controller/Watch", "response", ctl.WatchRequest!, ctl.Config!],
       status: ["/shardkv.controller.Controller/Status", "", ctl.StatusRequest!, ctl.StatusReply!],
+      // Added after the generated definitions replaced the hand-written ones.
+      replicaChange: ["/shardkv.controller.Controller/ReplicaChange", "", ctl.ReplicaChangeRequest!, ctl.ChangeReply!],
+      replicaCancel: ["/shardkv.controller.Controller/ReplicaCancel", "", ctl.ReplicaCancelRequest!, ctl.ChangeReply!],
+      replicaDone: ["/shardkv.controller.Controller/ReplicaDone", "", ctl.ReplicaDoneRequest!, ctl.ChangeReply!],
+      replicaProgress: ["/shardkv.controller.Controller/ReplicaProgress", "", ctl.ReplicaProgressRequest!, ctl.ChangeReply!],
     },
   },
   RaftTransport: {

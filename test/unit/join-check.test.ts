@@ -79,14 +79,17 @@ describe("checkJoin", () => {
   it("asks every server of every group and passes when each group has a majority", async () => {
     const t = table({ "a:1": replica(1, 1), "a:2": replica(1, 2), "b:1": replica(2, 1) });
     const groups = new Map([[g(2), ["b:1"]], [g(1), ["a:1", "a:2", "a:3"]]]);
-    expect(await checkJoin(groups, expect64, t.identify)).toBeUndefined();
+    const verdict = await checkJoin(groups, expect64, t.identify);
+    expect(verdict.refusal).toBeUndefined();
+    // The ids learned, in the order of each group's servers (0: did not count).
+    expect([...verdict.ids]).toEqual([[1, [1, 2, 0]], [2, [1]]]);
     expect(t.asked.sort()).toEqual(["a:1", "a:2", "a:3", "b:1"]);
   });
 
   it("refuses in one line, one clause per failing group, gid ascending", async () => {
     const t = table({ "a:1": replica(1, 1), "c:1": replica(1, 2) });
     const groups = new Map([[g(9), ["c:1"]], [g(1), ["a:1", "a:2", "a:3"]], [g(8), ["b:1"]]]);
-    const refusal = await checkJoin(groups, expect64, t.identify);
+    const { refusal } = await checkJoin(groups, expect64, t.identify);
     expect(refusal).toBe(
       "join refused: group 1 needs 2 of 3 servers answering as its replicas; 1 answered: a:2 connection refused; a:3 connection refused; " +
       "group 8 needs 1 of 1 server answering as its replicas; 0 answered: b:1 connection refused; " +

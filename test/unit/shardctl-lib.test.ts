@@ -6,9 +6,11 @@ import { describe, expect, it } from "vitest";
 import type { ConfigNum, GroupId } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import {
-  type ParseResult, configToJson, forceWarning, formatConfig, formatRanges, formatStatus, parseArgs, statusToJson,
-  timeoutMsDefault,
+  type ParseResult, configToJson, forceWarning, formatConfig, formatIntentStored, formatRanges, formatReplicaListing, formatStatus, parseArgs,
+  replicaListing, replicaListingToJson, statusToJson, timeoutMsDefault,
 } from "../../controller/shardctl-lib";
+import { makeConfig } from "../../controller/config";
+import type { NodeId } from "../../common/ids";
 
 const C = ["--controllers", "h1:1,h2:2,h3:3"];
 const ctl = ["h1:1", "h2:2", "h3:3"];
@@ -86,6 +88,25 @@ describe("parseArgs: commands", () => {
   });
 });
 
+describe("parseArgs: replica and controller commands", () => {
+  const cases: [string, string[], unknown][] = [
+    ["replica add", ["replica", "add", "7", "4=h:9"], { kind: "replica", gid: 7, change: { kind: "addLearner", id: 4, address: "h:9" }, force: false }],
+    ["replica add --force", ["replica", "add", "--force", "7", "4=[::1]:9"], { kind: "replica", gid: 7, change: { kind: "addLearner", id: 4, address: "[::1]:9" }, force: true }],
+    ["replica promote", ["replica", "promote", "7", "4"], { kind: "replica", gid: 7, change: { kind: "promote", id: 4 }, force: false }],
+    ["replica remove", ["replica", "remove", "7", "2", "--force"], { kind: "replica", gid: 7, change: { kind: "remove", id: 2 }, force: true }],
+    ["replica replace", ["replica", "replace", "7", "2", "5=h:5"], { kind: "replica", gid: 7, change: { kind: "replace", oldId: 2, newId: 5, address: "h:5" }, force: false }],
+    ["replica cancel", ["replica", "cancel", "7"], { kind: "replica-cancel", gid: 7 }],
+    ["replica list", ["replica", "list", "7"], { kind: "replica-list", gid: 7 }],
+    ["controller add", ["controller", "add", "4=c:4"], { kind: "replica", gid: 0, change: { kind: "addLearner", id: 4, address: "c:4" }, force: false }],
+    ["controller remove", ["controller", "remove", "3"], { kind: "replica", gid: 0, change: { kind: "remove", id: 3 }, force: false }],
+    ["controller replace", ["controller", "replace", "3", "4=c:4", "--force"], { kind: "replica", gid: 0, change: { kind: "replace", oldId: 3, newId: 4, address: "c:4" }, force: true }],
+    ["controller list", ["controller", "list"], { kind: "replica-list", gid: 0 }],
+  ];
+  it.each(cases)("%s", (_name, argv, want) => {
+    expect(command(parseArgs([...C, ...argv]))).toEqual(want);
+  });
+});
+
 describe("parseArgs: usage errors name the argument", () => {
   const cases: [string, string[], string][] = [
     // global
@@ -109,7 +130,7 @@ describe("parseArgs: usage errors name the argument", () => {
     ["--timeout negative", [...C, "--timeout", "-5s", "query"], "invalid --timeout"],
     ["--timeout hours", [...C, "--timeout", "10h", "query"], "invalid --timeout"],
     ["--from outside watch", [...C, "--from", "3", "query"], "invalid --from: only valid with watch, not query"],
-    ["--force outside join", [...C, "leave", "--force", "3"], "invalid --force: only valid with join, not leave"],
+    ["--force outside join", [...C, "leave", "--force", "3"], "invalid --force: only valid with join, replica and controller, not leave"],
     ["--force with a value", [...C, "join", "--force=yes", "3=a:1"], 'invalid --force: takes no value, got "--force=yes"'],
     // join
     ["join nothing", [...C, "join"], "invalid join: want at least one GID=ADDR[,ADDR...]"],
@@ -152,6 +173,23 @@ describe("parseArgs: usage errors name the argument", () => {
     ["watch with an argument", [...C, "watch", "3"], 'invalid watch: takes no arguments (use --from NUM), got "3"'],
     ["watch --from malformed", [...C, "watch", "--from", "x"], 'invalid --from: want a non-negative integer, got "x"'],
     ["watch --from negative", [...C, "watch", "--from", "-1"], 'invalid --from: want a non-negative integer, got "-1"'],
+    // replica, controller
+    ["replica nothing", [...C, "replica"], "invalid replica: missing subcommand (add, promote, remove, replace, cancel, list)"],
+    ["replica unknown subcommand", [...C, "replica", "grow", "3"], 'invalid replica: unknown subcommand "grow" (want add, promote, remove, replace, cancel, list)'],
+    ["replica add without gid", [...C, "replica", "add", "4=h:1"], "invalid replica add: want GID ID=HOST:PORT, got 1 argument"],
+    ["replica add without =", [...C, "replica", "add", "3", "4"], 'invalid replica: want ID=HOST:PORT, got "4"'],
+    ["replica add id 0", [...C, "replica", "add", "3", "0=h:1"], 'invalid replica id: want a positive integer, got "0"'],
+    ["replica add bad address", [...C, "replica", "add", "3", "4=h"], 'invalid replica address: want host:port, got "h"'],
+    ["replica add gid 0", [...C, "replica", "add", "0", "4=h:1"], 'invalid gid: want a positive integer, got "0"'],
+    ["replica promote two ids", [...C, "replica", "promote", "3", "4", "5"], "invalid replica promote: want GID ID, got 3 arguments"],
+    ["replica promote --force", [...C, "replica", "promote", "--force", "3", "4"], "invalid --force: only valid with replica add, remove and replace, not replica promote"],
+    ["replica remove id not a number", [...C, "replica", "remove", "3", "x"], 'invalid replica id: want a positive integer, got "x"'],
+    ["replica replace same id", [...C, "replica", "replace", "3", "2", "2=h:1"], "invalid new replica id: 2 is the replica being replaced; give the new replica another id"],
+    ["replica replace missing new", [...C, "replica", "replace", "3", "2"], "invalid replica replace: want GID OLD-ID NEW-ID=HOST:PORT, got 2 arguments"],
+    ["replica cancel extra", [...C, "replica", "cancel", "3", "4"], "invalid replica cancel: want GID, got 2 arguments"],
+    ["replica list --force", [...C, "replica", "list", "--force", "3"], "invalid --force: only valid with replica add, remove and replace, not replica list"],
+    ["controller add with a gid", [...C, "controller", "add", "3", "4=h:1"], "invalid controller add: want ID=HOST:PORT, got 2 arguments"],
+    ["controller list with an argument", [...C, "controller", "list", "0"], "invalid controller list: want no arguments, got 1 argument"],
   ];
   it.each(cases)("%s", (_name, argv, want) => {
     const r = parseArgs(argv);
@@ -263,5 +301,56 @@ describe("forceWarning", () => {
       "shardctl: warning: --force: group 7 is joined without checking its servers; if they never come up, the shards assigned to it stay unavailable");
     expect(forceWarning([7 as GroupId, 8 as GroupId])).toBe(
       "shardctl: warning: --force: groups 7, 8 are joined without checking their servers; if they never come up, the shards assigned to them stay unavailable");
+  });
+});
+
+describe("replica list and intents for people and scripts", () => {
+  const mem = (id: number, address: string, learner = false) => ({ id: id as NodeId, address, learner });
+  const cfg = makeConfig({
+    num: 5 as ConfigNum, shards: [7, 7] as GroupId[],
+    members: new Map([[7 as GroupId, [mem(1, "h:1"), mem(2, "h:2"), mem(4, "h:4", true)]], [8 as GroupId, [mem(0, "k:1")]]]),
+  });
+  const intents = new Map([[7 as GroupId, { change: { kind: "promote" as const, id: 4 as NodeId }, force: false, blocked: "learner 4 is 5000 entries behind" }]]);
+  const replicas = { intents, controllers: [mem(1, "c:1"), mem(2, "c:2")] };
+
+  it("members with roles, the pending change and why it is blocked; no step until one is known", () => {
+    const l = replicaListing(cfg, replicas, 7 as GroupId)!;
+    expect(formatReplicaListing(l)).toBe([
+      "group 7 in config 5: 3 replicas",
+      "ID  ROLE     ADDRESS",
+      "1   voter    h:1",
+      "2   voter    h:2",
+      "4   learner  h:4",
+      "pending change: promote learner 4 to voter",
+      "blocked: learner 4 is 5000 entries behind",
+    ].join("\n"));
+    expect(formatReplicaListing(replicaListing(cfg, replicas, 7 as GroupId, "catchingUp")!)).toContain("\nstep: catchingUp\n");
+  });
+
+  it("unknown ids show as ?, with what that means; no pending change says none", () => {
+    const text = formatReplicaListing(replicaListing(cfg, replicas, 8 as GroupId)!);
+    expect(text).toContain("?   voter  k:1");
+    expect(text).toContain("?: id not known to the controller");
+    expect(text).toContain("pending change: none");
+  });
+
+  it("the controller group's listing comes from its own record; an absent group has none", () => {
+    expect(formatReplicaListing(replicaListing(cfg, replicas, 0 as GroupId)!)).toMatch(/^the controller group in config 5: 2 replicas\n/);
+    expect(replicaListing(cfg, replicas, 9 as GroupId)).toBeUndefined();
+  });
+
+  it("JSON: members with roles and the intent (null when none)", () => {
+    expect(replicaListingToJson(replicaListing(cfg, replicas, 7 as GroupId)!)).toEqual({
+      gid: 7, config: 5,
+      members: [{ id: 1, address: "h:1", role: "voter" }, { id: 2, address: "h:2", role: "voter" }, { id: 4, address: "h:4", role: "learner" }],
+      intent: { change: { kind: "promote", id: 4 }, description: "promote learner 4 to voter", force: false, blocked: "learner 4 is 5000 entries behind" },
+    });
+    expect(replicaListingToJson(replicaListing(cfg, replicas, 8 as GroupId)!)).toMatchObject({ intent: null });
+  });
+
+  it("the stored line says what was stored and where to follow it, in one line", () => {
+    const line = formatIntentStored(7 as GroupId, { kind: "replace", oldId: 2 as NodeId, newId: 5 as NodeId, address: "h:5" }, true);
+    expect(line).toBe("group 7: stored: replace replica 2 by 5 at h:5 (--force); its leader carries it out (shardctl replica list 7 shows it)");
+    expect(formatIntentStored(0 as GroupId, { kind: "remove", id: 3 as NodeId }, false)).toMatch(/^the controller group: stored: remove replica 3; .*shardctl controller list/);
   });
 });
