@@ -29,6 +29,7 @@
  * path by which configs reach the group) starts only after that check passed, and
  * controllers of another cluster stop the server (onFatal with a DataDirError naming both).
  */
+import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -286,6 +287,7 @@ export class ShardServer {
     try {
       sm = await RocksShardStateMachine.open(join(opts.dataDir, "state"), {
         gid: opts.gid, shardCount, dedupTtlMs: opts.dedupTtlMs ?? dedupTtlMsDefault, lengthCacheKeys: opts.lengthCacheKeys,
+        onCorruption: corruptionStops(opts.onFatal),
       });
     } catch (e) {
       controller.close();

@@ -37,6 +37,7 @@ import type { NodeHandle, Trace } from "./cluster";
 import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
+import { peekPayloads } from "./shard-replica";
 
 /** One node's controller state as its storage holds it (what the checkers compare). */
 export class ControllerDurable {
@@ -95,7 +96,7 @@ const prefixOf = (b: Buffer): string => String.fromCharCode(b[0]!);
  */
 export function loadControllerDurable(storage: SimKvStorage, dir: string, node: NodeId, shardCount: number): ControllerDurable {
   const d = new ControllerDurable(node, shardCount);
-  const m = storage.peek(dir);
+  const m = peekPayloads(storage, dir);
   if (m === undefined || !m.has(latin1(controllerKeys.shardCount))) return d;
   d.configs = [];
   const configs: [string, Buffer][] = [];
@@ -179,7 +180,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   /** Reads what the batch left in the storage and tells the observer. */
   private report(entries: readonly Entry[], results: readonly CommandResult[]): void {
     const d = this.durable;
-    const m = this.storage.peek(this.dir)!;
+    const m = peekPayloads(this.storage, this.dir)!;
     const before = d.configs.length;
     for (let n = before; n <= this.sm.latestNum(); n++) {
       const v = m.get(latin1(controllerKeys.config(n)));

@@ -17,6 +17,7 @@
  * `serves` so writes to (and reads of) shards in handoff or pulling get through.
  */
 import { assert } from "../../common/assert";
+import { recordPayload } from "../../common/record";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type StateMachine } from "../../raft/state-machine";
@@ -68,6 +69,23 @@ export interface SimShardOptions {
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+
+/**
+ * What a state machine's database holds (`SimKvStorage.peek`) as payloads: every value is
+ * stored as a checksummed record (common/checked-kv.ts), and peek reads without read faults,
+ * so each one verifies.
+ */
+export function peekPayloads(storage: SimKvStorage, dir: string): Map<string, Buffer> | undefined {
+  const m = storage.peek(dir);
+  if (m === undefined) return undefined;
+  const out = new Map<string, Buffer>();
+  for (const [k, v] of m) {
+    const p = recordPayload(Buffer.from(k, "latin1"), v);
+    assert(p !== undefined, () => `sim: ${dir}: stored value of key ${Buffer.from(k, "latin1").toString("hex")} does not verify`);
+    out.set(k, p);
+  }
+  return out;
+}
 const dataPrefix = shardKeys.dataRange(0).gte[0]!;
 
 /** The production shard state machine of one incarnation of a simulated replica. */
@@ -84,7 +102,8 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     private readonly disk: SimDisk,
     private readonly opts: SimShardOptions,
   ) {
-    const a = storage.peek(dir)?.get(latin1(shardKeys.applied));
+    const stored = storage.peek(dir)?.get(latin1(shardKeys.applied));
+    const a = stored === undefined ? undefined : recordPayload(shardKeys.applied, stored);
     this.startApplied = (a === undefined ? 0 : Number(a.readBigUInt64BE(0))) as LogIndex;
     this.ready = RocksShardStateMachine.open(dir, { gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, storage: storage.incarnation() })
       .then((rsm) => {
@@ -172,7 +191,9 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     if (m === undefined) return out;
     for (const [k, v] of m) {
       if (k.charCodeAt(0) !== dataPrefix || ((k.charCodeAt(1) << 8) | k.charCodeAt(2)) !== shard) continue;
-      out.set(k.slice(3), v);
+      const p = recordPayload(Buffer.from(k, "latin1"), v);
+      assert(p !== undefined, () => `sim shard g${this.opts.gid} n${this.disk.node}: stored value of ${k.slice(3)} does not verify`);
+      out.set(k.slice(3), p);
     }
     return out;
   }
