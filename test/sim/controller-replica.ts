@@ -17,6 +17,7 @@
  * state view it needs (ControllerStateView), delegating to the production state machine.
  */
 import { assert } from "../../common/assert";
+import type { CorruptionError } from "../../common/errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
@@ -37,7 +38,7 @@ import type { NodeHandle, Trace } from "./cluster";
 import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
-import { peekPayloads } from "./shard-replica";
+import { detectedOnOpen, peekPayloads, type StateFlips } from "./shard-replica";
 
 /** One node's controller state as its storage holds it (what the checkers compare). */
 export class ControllerDurable {
@@ -84,6 +85,8 @@ export interface SimControllerOptions {
    * fresh sequence number (its log index), so the duplicate table never recognizes a retry.
    */
   readonly ignoreDedup?: boolean;
+  /** Bit flips in the state machine's reads and the replicas they stop (absent: none). */
+  readonly flips?: StateFlips;
 }
 
 const latin1 = (b: Buffer): string => b.toString("latin1");
@@ -147,7 +150,10 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   ) {
     this.durable = loadControllerDurable(storage, dir, disk.node, opts.shardCount);
     disk.smApplied = this.durable.applied;
-    this.ready = RocksControllerStateMachine.open(dir, opts.shardCount, storage.incarnation()).then((rsm) => {
+    const flips = opts.flips;
+    const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
+    const store = (flips?.watch(storage) ?? storage).incarnation();
+    this.ready = detectedOnOpen(RocksControllerStateMachine.open(dir, opts.shardCount, store, onCorruption), flips, disk.node).then((rsm) => {
       assert(rsm.appliedIndex() === this.durable.applied, () => `sim controller ${disk.node}: opened at ${rsm.appliedIndex()}, storage says ${this.durable.applied}`);
       this.rsm = rsm;
     });

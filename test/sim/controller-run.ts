@@ -30,6 +30,7 @@ import { ControllerChecker, describeOp, describeResult } from "./controller-chec
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { reliableNetwork } from "./network";
 import { SimRng } from "./rng";
+import { StateFlips } from "./shard-replica";
 import { Nemesis, type NemesisParams } from "./run";
 
 
@@ -121,6 +122,9 @@ export interface ControllerRunStats {
   /** Changes refused by the service's validation before the log. */
   edgeRefusals: number;
   livenessSettledMs: number;
+  /** Values the state machines read with a flipped bit, and the replicas that detected one and stopped for good. */
+  stateFlips: number;
+  stateCorruptions: number;
 }
 
 export interface ControllerRunResult {
@@ -543,7 +547,13 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   const checker = new ControllerChecker(params.shardCount, { model: opts.model });
   /** Each node's latest state machine's view of its storage. */
   const durables = new Map<NodeId, ControllerDurable>();
+  const flipRng = new SimRng(seed).fork("state-flips");
+  const flips = new StateFlips(flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
+    trace(`n${id} stops for good: ${e.message}`);
+    cluster.retire(id);
+  });
   const nodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
+    flips,
     shardCount: params.shardCount,
     chunkBytes: params.cluster.snapshotChunkBytes,
     observer: checker,
@@ -753,6 +763,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     unreportedApplies: cs.unreportedApplies,
     edgeRefusals: cs.edgeRefusals,
     livenessSettledMs,
+    stateFlips: flips.flippedReads(),
+    stateCorruptions: flips.stopped.size,
   };
   hash.update(pending);
   return {

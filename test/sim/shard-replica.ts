@@ -17,6 +17,7 @@
  * `serves` so writes to (and reads of) shards in handoff or pulling get through.
  */
 import { assert } from "../../common/assert";
+import { CorruptionError } from "../../common/errors";
 import { recordPayload } from "../../common/record";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
@@ -66,6 +67,8 @@ export interface SimShardOptions {
   readonly sabotage?: ShardSabotage;
   /** Called when a snapshot source refused to go back (SnapshotRewindError: RaftNode takes a fresh snapshot). */
   readonly onRewind?: () => void;
+  /** Bit flips in the state machine's reads and the replicas they stop (absent: none). */
+  readonly flips?: StateFlips;
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -88,6 +91,61 @@ export function peekPayloads(storage: SimKvStorage, dir: string): Map<string, Bu
 }
 const dataPrefix = shardKeys.dataRange(0).gte[0]!;
 
+/**
+ * Bit flips past the storage's checks in the reads of one group's state machines (SimKvStorage's
+ * readFlipRate on each replica's storage), and the replicas a detected flip stopped for good:
+ * the state machine's checksums catch the flip (common/checked-kv.ts) and the daemon would
+ * exit, so `stop` takes the replica down for good (SimCluster.retire: neither restarted nor
+ * counted by liveness). At most `budget` replicas (a minority of the group) are stopped; then
+ * the flips are turned off, so the group keeps a majority.
+ */
+export class StateFlips {
+  /** Replicas stopped by a detected corruption. */
+  readonly stopped = new Set<NodeId>();
+  private readonly storages = new Set<SimKvStorage>();
+
+  constructor(
+    private rate: number,
+    private readonly budget: number,
+    private readonly stop: (id: NodeId, e: CorruptionError) => void,
+  ) {
+    if (budget <= 0) this.rate = 0;
+  }
+
+  /** The storage of a replica's new incarnation: its reads flip at the rate while the budget lasts. */
+  watch(storage: SimKvStorage): SimKvStorage {
+    this.storages.add(storage);
+    storage.faults.readFlipRate = this.rate;
+    return storage;
+  }
+
+  /** Replica `id`'s state machine detected a corruption: it stops for good (once). */
+  detected(id: NodeId, e: CorruptionError): void {
+    if (this.stopped.has(id)) return;
+    this.stopped.add(id);
+    if (this.stopped.size >= this.budget) {
+      this.rate = 0;
+      for (const st of this.storages) st.faults.readFlipRate = 0;
+    }
+    this.stop(id, e);
+  }
+
+  /** Values returned with a flipped bit so far (each one must have been detected). */
+  flippedReads(): number {
+    let n = 0;
+    for (const st of this.storages) n += st.stats.flippedReads;
+    return n;
+  }
+}
+
+/** Calls `flips.detected` when `p` rejects with a CorruptionError (an open that found one). */
+export function detectedOnOpen<T>(p: Promise<T>, flips: StateFlips | undefined, id: NodeId): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e instanceof CorruptionError) flips?.detected(id, e);
+    throw e;
+  });
+}
+
 /** The production shard state machine of one incarnation of a simulated replica. */
 export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardStateView {
   /** Resolves once the production state machine is open. */
@@ -105,7 +163,12 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     const stored = storage.peek(dir)?.get(latin1(shardKeys.applied));
     const a = stored === undefined ? undefined : recordPayload(shardKeys.applied, stored);
     this.startApplied = (a === undefined ? 0 : Number(a.readBigUInt64BE(0))) as LogIndex;
-    this.ready = RocksShardStateMachine.open(dir, { gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, storage: storage.incarnation() })
+    const flips = opts.flips;
+    const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
+    this.ready = detectedOnOpen(RocksShardStateMachine.open(dir, {
+      gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes,
+      storage: (flips?.watch(storage) ?? storage).incarnation(), onCorruption,
+    }), flips, disk.node)
       .then((rsm) => {
         this.rsm = rsm;
         this.disk.smApplied = rsm.appliedIndex();
