@@ -134,7 +134,7 @@ export class ShardServer {
   private soft: SoftState | undefined;
   private readonly driver: MigrationDriver;
   private readonly service: ShardService;
-  /** Get and Write in wire terms: the unary handlers and every Batch stream run them. */
+  /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
   private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
   private nats: NatsConnection | undefined;
@@ -453,8 +453,6 @@ export class ShardServer {
         );
       };
     return {
-      get: unary((s, req: shardkv.kv.GetRequest) => s.handlers.get(req)),
-      write: unary((s, req: shardkv.kv.WriteRequest) => s.handlers.write(req)),
       deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
       status: unary((s) => s.status()),
       identify: unary(async (s) => s.identify()),
