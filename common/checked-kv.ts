@@ -17,7 +17,7 @@
  * so a crash resumes after it and no value is framed twice; the last batch sets the marker
  * to format 2.
  */
-import { CorruptionError } from "./errors";
+import { CorruptionError, StoppedError } from "./errors";
 import type { KvIteratorOptions, KvOp, KvStorage, KvStore } from "./kv-store";
 import { encodeRecord, verifyRecord } from "./record";
 
@@ -153,4 +153,51 @@ export function corruptionStops(onFatal: ((e: Error) => void) | undefined): (e: 
       });
     }
   };
+}
+
+/**
+ * Why a state machine stopped serving, once it has: a state change whose write failed (what
+ * is stored is unknown; a restart reloads it) or a read that found a corrupt value (the
+ * replica stops; `onCorruption` is called once). Shared by the controller's and the shard
+ * groups' state machines (docs/design.md#24-applied-state-lives-in-rocksdb-not-in-a-map).
+ */
+export class StateStop {
+  private cause: Error | undefined;
+
+  constructor(
+    /** Names the state in errors ("controller state", "shard group 2 state"). */
+    private readonly who: string,
+    private readonly onCorruption?: (e: CorruptionError) => void,
+  ) {}
+
+  /** A state change failed (its write, or a read it needed). */
+  failed(e: unknown): void {
+    this.cause ??= e instanceof Error ? e : new Error(String(e));
+  }
+
+  /** A read found a corrupt value: stopped for good; `onCorruption` hears of the first one. */
+  corrupted(e: CorruptionError): void {
+    if (this.cause instanceof CorruptionError) return;
+    this.cause = e;
+    this.onCorruption?.(e);
+  }
+
+  /** Throws StoppedError, naming why, once stopped. */
+  check(what: string): void {
+    if (this.cause instanceof CorruptionError) throw new StoppedError(`${this.who} (${what}: the replica stopped: ${this.cause.message})`);
+    if (this.cause) throw new StoppedError(`${this.who} (${what} after a failed write: ${this.cause.message}; a restart reloads it from disk)`);
+  }
+
+  /**
+   * Runs a read that answers a caller: a corrupt value it found rejects with StoppedError (the
+   * replica stops; the caller tries another), never with a value.
+   */
+  async reading<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      if (e instanceof CorruptionError) this.check(what);
+      throw e;
+    }
+  }
 }

@@ -32,8 +32,8 @@
  * one applied here.
  */
 import { assert } from "../common/assert";
-import { CorruptionError, DataDirError, InvalidArgumentError, StoppedError } from "../common/errors";
-import { type CheckedKvStore, openCheckedKv } from "../common/checked-kv";
+import { CorruptionError, DataDirError, InvalidArgumentError } from "../common/errors";
+import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
@@ -145,7 +145,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   private readonly clusterListeners = new Set<(clusterId: string) => void>();
   private closed = false;
   /** Set when a state change failed (see changing()) or a read found a corrupt value. */
-  private broken: Error | undefined;
+  private readonly stop: StateStop;
   /** The cluster id once durable here (undefined until an InitCluster entry or a snapshot set it). */
   private cluster: string | undefined;
 
@@ -157,9 +157,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     applied: LogIndex,
     core: ControllerCore,
     clusterId: string | undefined,
-    private readonly onCorruption: ((e: CorruptionError) => void) | undefined,
+    onCorruption: ((e: CorruptionError) => void) | undefined,
   ) {
-    db.onCorruption = (e) => this.corrupted(e);
+    this.stop = new StateStop("controller state", onCorruption);
+    db.onCorruption = (e) => this.stop.corrupted(e);
     this.cluster = clusterId;
     this.shards = shardCount;
     this.applied = applied;
@@ -264,7 +265,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     this.checkUsable("read");
     if (!Number.isSafeInteger(num) || num < 0 || num > this.durableLatest) return undefined;
     if (num === this.durableLatest) return this.durableLatestConfig;
-    const v = await this.reading("read", () => this.db.get(controllerKeys.config(num)));
+    const v = await this.stop.reading("read", () => this.db.get(controllerKeys.config(num)));
     return v === undefined ? undefined : decodeConfig(v);
   }
 
@@ -289,36 +290,14 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     try {
       return await fn();
     } catch (e) {
-      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      this.stop.failed(e);
       throw e;
     }
   }
 
   /** Throws StoppedError after a failed state change or a corrupt value. */
   private checkUsable(what: string): void {
-    if (this.broken instanceof CorruptionError) {
-      throw new StoppedError(`controller state (${what}: the replica stopped: ${this.broken.message})`);
-    }
-    if (this.broken) {
-      throw new StoppedError(`controller state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
-    }
-  }
-
-  /** A read found a corrupt value: the state machine stops, and so must the replica (once). */
-  private corrupted(e: CorruptionError): void {
-    if (this.broken instanceof CorruptionError) return;
-    this.broken = e;
-    this.onCorruption?.(e);
-  }
-
-  /** Runs a read that answers a caller: a corrupt value found rejects with StoppedError, never a value. */
-  private async reading<T>(what: string, read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (e) {
-      if (e instanceof CorruptionError) this.checkUsable(what);
-      throw e;
-    }
+    this.stop.check(what);
   }
 
   private async applyNow(entries: readonly Entry[]): Promise<CommandResult[]> {

@@ -35,7 +35,7 @@
  */
 import { assert } from "../common/assert";
 import { CorruptionError, InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
-import { type CheckedKvStore, openCheckedKv } from "../common/checked-kv";
+import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
 import type { KvStorage } from "../common/kv-store";
 import { snapshotChunkBytesMax } from "../common/limits";
@@ -110,11 +110,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private durableConfigNum: ConfigNum;
   private applying = false;
   private closed = false;
-  /**
-   * Set when a write failed (the database's state is unknown and the core may be ahead of
-   * it) or a read found a corrupt value.
-   */
-  private broken: Error | undefined;
+  /** Set when a write failed (the core may be ahead of the database) or a read found a corrupt value. */
+  private readonly stop: StateStop;
   private readonly lengths: LengthCache;
   private readonly storage: KvStorage;
   /** Settles when the state change in flight (apply, snapshot install) ends. */
@@ -126,7 +123,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     private readonly opts: ShardStateOptions,
     loaded: Loaded,
   ) {
-    db.onCorruption = (e) => this.corrupted(e);
+    this.stop = new StateStop(`shard group ${opts.gid} state`, opts.onCorruption);
+    db.onCorruption = (e) => this.stop.corrupted(e);
     this.applied = loaded.applied;
     this.c = loaded.core;
     this.counts = loaded.counts;
@@ -197,7 +195,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
    */
   private changing<T>(p: Promise<T>): Promise<T> {
     const done = p.then(() => undefined, (e: unknown) => {
-      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      this.stop.failed(e);
     });
     this.inFlight = done;
     void done.then(() => {
@@ -209,32 +207,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   /** Throws unless the state machine can serve: not closed, no failed write, no corruption found. */
   private checkUsable(what: string): void {
     if (this.closed) throw new StoppedError(`shard group ${this.opts.gid} state (${what})`);
-    if (this.broken instanceof CorruptionError) {
-      throw new StoppedError(`shard group ${this.opts.gid} state (${what}: the replica stopped: ${this.broken.message})`);
-    }
-    if (this.broken) {
-      throw new StoppedError(`shard group ${this.opts.gid} state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
-    }
-  }
-
-  /** A read found a corrupt value: the state machine stops, and so must the replica (once). */
-  private corrupted(e: CorruptionError): void {
-    if (this.broken instanceof CorruptionError) return;
-    this.broken = e;
-    this.opts.onCorruption?.(e);
-  }
-
-  /**
-   * Runs a read that answers a caller: a corrupt value found by it rejects with StoppedError
-   * (the replica stops; the caller tries another), never with a value.
-   */
-  private async reading<T>(what: string, read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (e) {
-      if (e instanceof CorruptionError) this.checkUsable(what);
-      throw e;
-    }
+    this.stop.check(what);
   }
 
   private async applyNow(entries: readonly Entry[]): Promise<ApplyResult[]> {
@@ -294,14 +267,14 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.checkUsable("read");
     if (!this.durableServing[shard]) throw new WrongGroupError(shard, this.durableConfigNum);
     const epoch = this.servingEpoch[shard];
-    const v = await this.reading("read", () => this.db.get(shardKeys.data(shard, key)));
+    const v = await this.stop.reading("read", () => this.db.get(shardKeys.data(shard, key)));
     if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.durableConfigNum);
     return v;
   }
 
   /** Per shard: state, config, and key/byte/duplicate-client counts. */
   shardStats(): Promise<ShardStats[]> {
-    return this.reading("status", () => this.readStats());
+    return this.stop.reading("status", () => this.readStats());
   }
 
   private async readStats(): Promise<ShardStats[]> {
@@ -351,7 +324,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     try {
       yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax, dedup: this.c.dedupOf(shard) });
     } catch (e) {
-      if (e instanceof CorruptionError) this.checkUsable("pull");
+      if (e instanceof CorruptionError) this.stop.check("pull");
       throw e;
     }
   }
@@ -383,7 +356,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     await this.db.close();
     await swap();
     this.db = await openCheckedKv(this.storage, this.dir, describeShardKey);
-    this.db.onCorruption = (e) => this.corrupted(e);
+    this.db.onCorruption = (e) => this.stop.corrupted(e);
     const loaded = await load(this.db, this.dir, this.opts);
     assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
     this.applied = loaded.applied;
