@@ -267,12 +267,13 @@ export class SimAdminClient {
    */
   private async settleJoin(op: Extract<ControllerOp, { kind: "join" }>, joinNum: number): Promise<void> {
     const abort = this.rng.bool(0.1);
-    for (const gid of op.groups.keys()) {
-      // An abort another admin's leave already made (or a refused one) falls back to the ack,
-      // which is then a no-op or says the join was aborted.
-      if (abort && (await this.change({ kind: "leave", gids: [gid] }))?.ok) continue;
-      await this.change({ kind: "ackJoin", gid, joinNum: joinNum as ConfigNum });
-    }
+    // One Leave of every group the join added: a Leave of one of them alone may hand its
+    // shards to another, still pending, and is refused (RetryLater) until that one is
+    // acknowledged, which this admin would only do after it (seed 1404744372 of --controller
+    // waited so for good). An abort another admin's leave already made (or a refused one)
+    // falls back to the acks, which are then no-ops or say the join was aborted.
+    if (abort && (await this.change({ kind: "leave", gids: [...op.groups.keys()] }))?.ok) return;
+    for (const gid of op.groups.keys()) await this.change({ kind: "ackJoin", gid, joinNum: joinNum as ConfigNum });
   }
 
   private servers(gid: number): string[] {
