@@ -4,7 +4,7 @@
  * of a failure and the lifecycle of the process.
  */
 import type { Logger } from "./env";
-import { DataDirError, InvalidArgumentError } from "./errors";
+import { CorruptionError, DataDirError, InvalidArgumentError } from "./errors";
 import { UsageError } from "./cli-args";
 import { Failpoints, type FailpointSpec } from "./failpoints";
 import { realClock, realRng } from "./real-env";
@@ -28,7 +28,8 @@ export function exitStatusOf(e: unknown): 1 | 2 {
  * a failure to start -> one line, exit status by exitStatusOf (2: a flag or the data
  * directory does not fit, e.g. a directory of another replica); a fatal error while running
  * -> exit 1 to restart from disk (a storage failure or broken invariant, with its stack), or
- * one line and exitStatusOf for a DataDirError (controllers of another cluster);
+ * one line and exitStatusOf for a DataDirError (controllers of another cluster) or a
+ * CorruptionError (a stored value failed its checksum: exit 1, the replica does not serve it);
  * SIGTERM/SIGINT -> graceful stop, exit 0.
  */
 export async function runDaemon<A>(spec: {
@@ -88,7 +89,7 @@ export async function runDaemon<A>(spec: {
   try {
     server = await spec.start(args, logger, (fatal) => {
       const e = asDataDirError(dir, fatal) as Error;
-      if (e instanceof DataDirError) {
+      if (e instanceof DataDirError || e instanceof CorruptionError) {
         process.stderr.write(`${spec.name}: stopping: ${e.message}\n`);
         process.exit(exitStatusOf(e));
       }

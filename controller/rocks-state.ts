@@ -14,10 +14,17 @@
  *   "ma"                        applied index       u64 BE
  *   "mi"                        cluster id          UTF-8 (absent until an InitCluster entry applied)
  *   "mc"                        controller members  shardkv.controller.Group (gid 0; absent until recorded)
+ *   "!f"                        format marker       common/checked-kv.ts
  *   "c" ++ u64 BE num           config `num`        shardkv.controller.Config (protobuf)
  *   "d" ++ 16-byte client id    duplicate entry     shardkv.controller.DedupEntry (protobuf)
  *   "p" ++ u64 BE gid           pending join        shardkv.controller.PendingJoin (protobuf)
  *   "r" ++ u64 BE gid           replica intent      shardkv.controller.GroupIntent (protobuf; gid 0: the controller group)
+ *
+ * Every value is stored as a record with a CRC-32C of key and value: the state machine reads
+ * and writes the payloads above through a CheckedKvStore (common/checked-kv.ts), which
+ * verifies every read. A value that fails it stops the state machine (every later call
+ * rejects with StoppedError, a read that found it too) and calls `onCorruption`, which stops
+ * the replica; an open that finds one rejects with the CorruptionError.
  *
  * Every apply writes the configs it created, the duplicate-table changes (and evictions) and
  * the new applied index in ONE synced batch for the whole entries array, so a restart resumes
@@ -31,11 +38,12 @@
  * one applied here.
  */
 import { assert } from "../common/assert";
-import { DataDirError, InvalidArgumentError, StoppedError } from "../common/errors";
+import { CorruptionError, DataDirError, InvalidArgumentError } from "../common/errors";
+import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
 import type { ConfigNum, LogIndex } from "../common/ids";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import { bytesSnapshotSink, bytesSnapshotSource, decodeCommitted, type SnapshotSink, type SnapshotSource, type StateMachine } from "../raft/state-machine";
-import type { KvOp, KvStorage, KvStore } from "../common/kv-store";
+import type { KvOp, KvReader, KvStorage } from "../common/kv-store";
 import { rocksStorage } from "../raft/storage/rocks-kv";
 import { type Config, initialConfig, shardCountDefault, validateShardCount } from "./config";
 import {
@@ -127,6 +135,15 @@ function dedupFromWire(w: { clientId?: Uint8Array | null; seq?: number | null; r
 }
 
 
+/** A key of the layout in words, for CorruptionErrors ("config 12"). */
+export function describeControllerKey(k: Buffer): string {
+  if (k.length === 9 && k[0] === configPrefix) return `config ${k.readBigUInt64BE(1)}`;
+  if (k.length === 9 && k[0] === pendingPrefix) return `pending join of group ${k.readBigUInt64BE(1)}`;
+  if (k.length === 1 + clientIdBytes && k[0] === dedupPrefix) return `duplicate entry of client ${k.subarray(1).toString("hex")}`;
+  const named: Record<string, string> = { ms: "shard count", ma: "applied index", mi: "cluster id", "!f": "format marker" };
+  return named[k.toString("latin1")] ?? `key ${k.toString("hex")}`;
+}
+
 /** Called with each config once it is durable, in num order (after a restore: the latest only). */
 export type ConfigListener = (c: Config) => void;
 
@@ -145,20 +162,23 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   private readonly listeners = new Set<ConfigListener>();
   private readonly clusterListeners = new Set<(clusterId: string) => void>();
   private closed = false;
-  /** Set when a state change failed (see changing()). */
-  private broken: Error | undefined;
+  /** Set when a state change failed (see changing()) or a read found a corrupt value. */
+  private readonly stop: StateStop;
   /** The cluster id once durable here (undefined until an InitCluster entry or a snapshot set it). */
   private cluster: string | undefined;
 
   private constructor(
     /** The database directory (for messages). */
     readonly dir: string,
-    private readonly db: KvStore,
+    private readonly db: CheckedKvStore,
     shardCount: number,
     applied: LogIndex,
     core: ControllerCore,
     clusterId: string | undefined,
+    onCorruption: ((e: CorruptionError) => void) | undefined,
   ) {
+    this.stop = new StateStop("controller state", onCorruption);
+    db.onCorruption = (e) => this.stop.corrupted(e);
     this.cluster = clusterId;
     this.shards = shardCount;
     this.applied = applied;
@@ -174,10 +194,14 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
    * Opens (creating if missing) the state in `dir`. On creation it stores the shard count
    * (`shardCount`, default 64) and config 0. On a later open, a `shardCount` that differs from
    * the stored one is an InvalidArgumentError naming both (undefined means "not given").
+   * `onCorruption` is called once when a stored value fails its checksum: the replica must
+   * stop (see the module comment).
    */
-  static async open(dir: string, shardCount?: number, storage: KvStorage = rocksStorage): Promise<RocksControllerStateMachine> {
+  static async open(
+    dir: string, shardCount?: number, storage: KvStorage = rocksStorage, onCorruption?: (e: CorruptionError) => void,
+  ): Promise<RocksControllerStateMachine> {
     if (shardCount !== undefined) validateShardCount(shardCount);
-    const db = await storage.open(dir);
+    const db = await openCheckedKv(storage, dir, describeControllerKey);
     try {
       let stored = await db.get(shardCountKey);
       if (stored === undefined) {
@@ -202,7 +226,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       const { latest, dedup, pending, replicas } = await loadCore(db, dir);
       assert(latest.shards.length === n, `${dir}: latest config ${latest.num} has ${latest.shards.length} shards, the directory ${n}`);
       const cluster = await db.get(clusterIdKey);
-      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending, replicas), cluster?.toString("utf8"));
+      return new RocksControllerStateMachine(dir, db, n, applied, new ControllerCore(latest, dedup, pending, replicas), cluster?.toString("utf8"), onCorruption);
     } catch (e) {
       await db.close();
       throw e;
@@ -264,7 +288,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     this.checkUsable("read");
     if (!Number.isSafeInteger(num) || num < 0 || num > this.durableLatest) return undefined;
     if (num === this.durableLatest) return this.durableLatestConfig;
-    const v = await this.db.get(controllerKeys.config(num));
+    const v = await this.stop.reading("read", () => this.db.get(controllerKeys.config(num)));
     return v === undefined ? undefined : decodeConfig(v);
   }
 
@@ -289,16 +313,14 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     try {
       return await fn();
     } catch (e) {
-      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      this.stop.failed(e);
       throw e;
     }
   }
 
-  /** Throws StoppedError after a failed state change. */
+  /** Throws StoppedError after a failed state change or a corrupt value. */
   private checkUsable(what: string): void {
-    if (this.broken) {
-      throw new StoppedError(`controller state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
-    }
+    this.stop.check(what);
   }
 
   private async applyNow(entries: readonly Entry[]): Promise<CommandResult[]> {
@@ -478,7 +500,7 @@ function intentPut(gid: GroupId, i: ReplicaIntent): KvOp {
 }
 
 /** Reads the latest config, the whole duplicate table, the pending joins and the replica intents. */
-async function loadCore(db: KvStore, dir: string): Promise<{
+async function loadCore(db: KvReader, dir: string): Promise<{
   latest: Config; dedup: Map<string, DedupEntry>; pending: Map<GroupId, PendingJoin>; replicas: ReplicaState;
 }> {
   let latest: Config | undefined;

@@ -20,6 +20,7 @@
  * connection is made in the background, publishing never waits for the NATS server, and a
  * missing NATS server is logged once and otherwise ignored.
  */
+import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
@@ -133,7 +134,7 @@ export class ControllerServer {
       identity = { ...identity, shardCount: shardCountDefault };
       await writeIdentity(opts.dataDir, identity);
     }
-    const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount);
+    const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
     const grpcServer = new grpc.Server(raftGrpcServerOptions);

@@ -2,11 +2,12 @@
  * The server side of `ShardKV.Batch` (proto/shardkv.proto): Get and Write requests multiplexed
  * on one long-lived bidirectional stream, as TiKV's BatchCommands. One HTTP/2 stream, one set
  * of headers and one protobuf message carry a whole event-loop turn of a client's requests;
- * the unary Get/Write cost an HTTP/2 stream with headers and trailers per operation, which was
- * most of the per-operation CPU on both sides (docs/benchmarks.md).
+ * the unary Get/Write of earlier versions (removed) cost an HTTP/2 stream with headers and
+ * trailers per operation, which was most of the per-operation CPU on both sides
+ * (docs/benchmarks.md).
  *
- * Each request runs exactly as its unary form would (the same handler, the same typed
- * errors, encoded in the message instead of metadata) and is answered by its request id as
+ * Each request runs through the same handler (shard-server/wire-handlers.ts), its typed
+ * errors encoded in the message instead of gRPC metadata, and is answered by its request id as
  * soon as it is done; the answers of one turn leave as one message (at most
  * `batchReplyBytesMax` of values each). A server that is stopping acknowledges nothing more
  * and ends its streams, so clients retry elsewhere at once.

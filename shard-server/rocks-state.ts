@@ -26,12 +26,18 @@
  *     machine stops: the failing call rejects with the write's error and every later call
  *     with StoppedError; RaftNode stops too, and the restart reloads core and counters from
  *     the database, where they agree (test/unit/shard-rocks-state.test.ts fails a write);
+ *   - a value that fails its checksum on any read (common/checked-kv.ts) stops the state
+ *     machine the same way, and `onCorruption` stops the replica: an apply rejects with the
+ *     CorruptionError (RaftNode dies with it), a read, a pull or a status with StoppedError
+ *     (the caller tries another replica), and never with a value
+ *     (test/unit/state-checksums.test.ts flips a bit in each kind of value);
  *   - a crash loses the core with the process; the same reload follows.
  */
 import { assert } from "../common/assert";
-import { InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
+import { CorruptionError, InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
+import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
-import type { KvStorage, KvStore } from "../common/kv-store";
+import type { KvStorage } from "../common/kv-store";
 import { snapshotChunkBytesMax } from "../common/limits";
 import { validateShardCount } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
@@ -44,7 +50,7 @@ import { shardIdLimit } from "./codec";
 import { lengthCacheKeysDefault } from "./defaults";
 import { ShardNotReadyError } from "./errors";
 import { readShardChunks } from "./pull-stream";
-import { groupRecord, type ShardCount, shardKeys, u64 } from "./state-keys";
+import { describeShardKey, groupRecord, type ShardCount, shardKeys, u64 } from "./state-keys";
 import { countShard, createOrCheck, load, type Loaded } from "./state-load";
 import type { ShardGroupCore } from "./state-machine";
 import { recoverSwap, restoreSink, snapshotSource } from "./state-snapshot";
@@ -84,6 +90,11 @@ export interface ShardStateOptions {
   readonly lengthCacheKeys?: number;
   /** Where the database lives (default: RocksDB on the local file system). */
   readonly storage?: KvStorage;
+  /**
+   * Called once when a stored value fails its checksum (whatever read found it): the replica
+   * must stop (the daemon exits with the error); the state machine already refuses every call.
+   */
+  readonly onCorruption?: (e: CorruptionError) => void;
 }
 
 export class RocksShardStateMachine implements StateMachine<ApplyResult> {
@@ -99,8 +110,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private durableConfigNum: ConfigNum;
   private applying = false;
   private closed = false;
-  /** Set when a write failed: the database's state is unknown and the core may be ahead of it. */
-  private broken: Error | undefined;
+  /** Set when a write failed (the core may be ahead of the database) or a read found a corrupt value. */
+  private readonly stop: StateStop;
   private readonly lengths: LengthCache;
   private readonly storage: KvStorage;
   /** Settles when the state change in flight (apply, snapshot install) ends. */
@@ -108,10 +119,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   private constructor(
     readonly dir: string,
-    private db: KvStore,
+    private db: CheckedKvStore,
     private readonly opts: ShardStateOptions,
     loaded: Loaded,
   ) {
+    this.stop = new StateStop(`shard group ${opts.gid} state`, opts.onCorruption);
+    db.onCorruption = (e) => this.stop.corrupted(e);
     this.applied = loaded.applied;
     this.c = loaded.core;
     this.counts = loaded.counts;
@@ -135,7 +148,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     assert(opts.dedupTtlMs > 0, `dedupTtlMs ${opts.dedupTtlMs} must be positive`);
     const storage = opts.storage ?? rocksStorage;
     await recoverSwap(storage, dir);
-    const db = await storage.open(dir);
+    const db = await openCheckedKv(storage, dir, describeShardKey);
     try {
       await createOrCheck(db, dir, opts);
       return new RocksShardStateMachine(dir, db, opts, await load(db, dir, opts));
@@ -182,7 +195,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
    */
   private changing<T>(p: Promise<T>): Promise<T> {
     const done = p.then(() => undefined, (e: unknown) => {
-      this.broken ??= e instanceof Error ? e : new Error(String(e));
+      this.stop.failed(e);
     });
     this.inFlight = done;
     void done.then(() => {
@@ -191,12 +204,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return p;
   }
 
-  /** Throws unless the state machine can serve: not closed, no failed write. */
+  /** Throws unless the state machine can serve: not closed, no failed write, no corruption found. */
   private checkUsable(what: string): void {
     if (this.closed) throw new StoppedError(`shard group ${this.opts.gid} state (${what})`);
-    if (this.broken) {
-      throw new StoppedError(`shard group ${this.opts.gid} state (${what} after a failed write: ${this.broken.message}; a restart reloads it from disk)`);
-    }
+    this.stop.check(what);
   }
 
   private async applyNow(entries: readonly Entry[]): Promise<ApplyResult[]> {
@@ -256,13 +267,17 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.checkUsable("read");
     if (!this.durableServing[shard]) throw new WrongGroupError(shard, this.durableConfigNum);
     const epoch = this.servingEpoch[shard];
-    const v = await this.db.get(shardKeys.data(shard, key));
+    const v = await this.stop.reading("read", () => this.db.get(shardKeys.data(shard, key)));
     if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.durableConfigNum);
     return v;
   }
 
   /** Per shard: state, config, and key/byte/duplicate-client counts. */
-  async shardStats(): Promise<ShardStats[]> {
+  shardStats(): Promise<ShardStats[]> {
+    return this.stop.reading("status", () => this.readStats());
+  }
+
+  private async readStats(): Promise<ShardStats[]> {
     this.checkUsable("status");
     const out: ShardStats[] = [];
     for (let s = 0; s < this.opts.shardCount; s++) {
@@ -306,7 +321,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       throw new InvalidArgumentError("config_num", `shard ${shard} is not in handoff for config ${configNum} in group ${this.opts.gid} (state ${m.state} at config ${m.configNum})`);
     }
     // The shard is frozen (handoff); the iterator also reads a point-in-time view.
-    yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax, dedup: this.c.dedupOf(shard) });
+    try {
+      yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax, dedup: this.c.dedupOf(shard) });
+    } catch (e) {
+      if (e instanceof CorruptionError) this.stop.check("pull");
+      throw e;
+    }
   }
 
   async snapshot(): Promise<SnapshotSource> {
@@ -335,7 +355,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.lengths.clear();
     await this.db.close();
     await swap();
-    this.db = await this.storage.open(this.dir);
+    this.db = await openCheckedKv(this.storage, this.dir, describeShardKey);
+    this.db.onCorruption = (e) => this.stop.corrupted(e);
     const loaded = await load(this.db, this.dir, this.opts);
     assert(loaded.applied === meta.index, `restore: applied ${loaded.applied} after installing snapshot ${meta.index}`);
     this.applied = loaded.applied;

@@ -29,6 +29,7 @@
  * path by which configs reach the group) starts only after that check passed, and
  * controllers of another cluster stop the server (onFatal with a DataDirError naming both).
  */
+import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -133,7 +134,7 @@ export class ShardServer {
   private soft: SoftState | undefined;
   private readonly driver: MigrationDriver;
   private readonly service: ShardService;
-  /** Get and Write in wire terms: the unary handlers and every Batch stream run them. */
+  /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
   private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
   private nats: NatsConnection | undefined;
@@ -286,6 +287,7 @@ export class ShardServer {
     try {
       sm = await RocksShardStateMachine.open(join(opts.dataDir, "state"), {
         gid: opts.gid, shardCount, dedupTtlMs: opts.dedupTtlMs ?? dedupTtlMsDefault, lengthCacheKeys: opts.lengthCacheKeys,
+        onCorruption: corruptionStops(opts.onFatal),
       });
     } catch (e) {
       controller.close();
@@ -451,8 +453,6 @@ export class ShardServer {
         );
       };
     return {
-      get: unary((s, req: shardkv.kv.GetRequest) => s.handlers.get(req)),
-      write: unary((s, req: shardkv.kv.WriteRequest) => s.handlers.write(req)),
       deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
       status: unary((s) => s.status()),
       identify: unary(async (s) => s.identify()),

@@ -5,13 +5,16 @@
  * Binary keys; a one-byte ASCII prefix per kind; u16/u32/u64 are big-endian:
  *   "!a"                              applied index        u64
  *   "!c"                              current config       shardkv.controller.Config
+ *   "!f"                              format marker        common/checked-kv.ts
  *   "!g"                              gid u64 ++ shardCount u32 (fixed when the dir is created)
  *   "!s"                              marker: the per-shard counters below are maintained
  *   "d" ++ u16 shard ++ key bytes     value of `key`       raw bytes
  *   "m" ++ u16 shard                  shard metadata       shardkv.kv.ShardMeta
  *   "s" ++ u16 shard                  shard counters       u64 keys ++ u64 bytes of its data
  *   "u" ++ u16 shard ++ 16-byte id    duplicate record     shardkv.kv.DedupRecord
- * A shard's data is one contiguous key range ("d" ++ u16 shard ...), and so is its duplicate
+ * Every value is stored as a record with a CRC-32C of key and value (common/checked-kv.ts:
+ * the state machine reads and writes the payloads above through a CheckedKvStore, which
+ * verifies every read). A shard's data is one contiguous key range ("d" ++ u16 shard ...), and so is its duplicate
  * table: clearing a shard deletes both ranges (in the apply's batch).
  */
 import { assert } from "../common/assert";
@@ -85,4 +88,17 @@ export function groupRecord(gid: number, shardCount: number): Buffer {
   b.writeBigUInt64BE(BigInt(gid), 0);
   b.writeUInt32BE(shardCount, 8);
   return b;
+}
+
+/** A key of the layout in words, for CorruptionErrors ("data key 6b31 of shard 3"). */
+export function describeShardKey(k: Buffer): string {
+  const shard = k.length >= dataKeyPrefixBytes ? k.readUInt16BE(1) : -1;
+  switch (k.length >= dataKeyPrefixBytes ? k[0] : -1) {
+    case dataPrefix: return `data key ${k.subarray(dataKeyPrefixBytes).toString("hex")} of shard ${shard}`;
+    case metaPrefix: return `metadata of shard ${shard}`;
+    case statsPrefix: return `counters of shard ${shard}`;
+    case dedupPrefix: return `duplicate record of client ${k.subarray(dataKeyPrefixBytes).toString("hex")} in shard ${shard}`;
+  }
+  const named: Record<string, string> = { "!a": "applied index", "!c": "config", "!g": "group record", "!s": "counters marker", "!f": "format marker" };
+  return named[k.toString("latin1")] ?? `key ${k.toString("hex")}`;
 }

@@ -4,7 +4,10 @@
  *
  * A snapshot streams the whole database but the applied index (which is the snapshot's index)
  * from one iterator, i.e. a point-in-time view taken when the source is made, as chunks of
- * records `u32 keyLen ++ key ++ u32 valueLen ++ value`. A restore writes the chunks as they
+ * records `u32 keyLen ++ key ++ u32 valueLen ++ value`; the values are read through the
+ * state machine's CheckedKvStore, so each is verified against its checksum as it is streamed
+ * (a corrupt one fails the source, and the replica stops), and the staging database of a
+ * restore is a CheckedKvStore too (the values are stored with checksums again). A restore writes the chunks as they
  * arrive into a staging database `${dir}.restore`; finishing stores the applied index there
  * (synced), then swaps directories (dir -> `${dir}.old`, staging -> dir, each rename durable)
  * and the state machine reloads. `recoverSwap` (at open) completes or discards an interrupted
@@ -15,9 +18,10 @@ import { assert } from "../common/assert";
 import { InternalError } from "../common/errors";
 import type { LogIndex } from "../common/ids";
 import type { KvOp, KvReader, KvStorage, KvStore } from "../common/kv-store";
+import { openCheckedKv } from "../common/checked-kv";
 import type { SnapshotMeta } from "../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, SnapshotRewindError } from "../raft/state-machine";
-import { readU64, shardKeys, u64 } from "./state-keys";
+import { describeShardKey, readU64, shardKeys, u64 } from "./state-keys";
 import { asBuffer } from "../common/bytes";
 
 const stagingDir = (dir: string) => `${dir}.restore`;
@@ -152,7 +156,7 @@ export function restoreSink(meta: SnapshotMeta, o: RestoreOptions): SnapshotSink
     write: async (chunk, data) => {
       if (chunk === 0) {
         await discard();
-        sdb = await o.storage.open(staging);
+        sdb = await openCheckedKv(o.storage, staging, describeShardKey);
         next = 0;
         sawGroup = false;
       }

@@ -1,6 +1,6 @@
 /**
  * A replica's ShardService (shard-server/service.ts) in wire terms (proto/shardkv.proto): the
- * Get and Write that the gRPC handlers (unary and Batch, shard-server/server.ts) and the
+ * Get and Write that the gRPC handlers (the Batch stream, shard-server/server.ts) and the
  * simulator's Batch streams (test/sim/sim-client-transport.ts) run, so both convert the wire
  * the same way (shard-server/codec.ts) before the same checks.
  */
@@ -18,7 +18,7 @@ export interface WireHandlerOptions {
   readonly stopping?: () => boolean;
 }
 
-/** The Batch (and unary) handlers of `service`. */
+/** The Batch handlers of `service`. */
 export function wireHandlers(service: ShardService, opts: WireHandlerOptions = {}): BatchHandlers {
   return {
     get: async (req: shardkv.kv.GetRequest) => {

@@ -10,8 +10,6 @@ import { shardkv } from "./shardkv.js";
 
 /** The definition of service `shardkv.kv.ShardKV` (proto/shardkv.proto), for `server.addService` and the stub. */
 export const shardKVService = {
-  get: grpcMethod("/shardkv.kv.ShardKV/Get", shardkv.kv.GetRequest, shardkv.kv.GetReply),
-  write: grpcMethod("/shardkv.kv.ShardKV/Write", shardkv.kv.WriteRequest, shardkv.kv.WriteReply),
   batch: grpcMethod("/shardkv.kv.ShardKV/Batch", shardkv.kv.BatchRequest, shardkv.kv.BatchResponse, { requestStream: true, responseStream: true }),
   pullShard: grpcMethod("/shardkv.kv.ShardKV/PullShard", shardkv.kv.PullShardRequest, shardkv.kv.ShardChunk, { responseStream: true }),
   deleteShard: grpcMethod("/shardkv.kv.ShardKV/DeleteShard", shardkv.kv.DeleteShardRequest, shardkv.kv.DeleteShardReply),
@@ -21,12 +19,8 @@ export const shardKVService = {
 
 /** What a server of `shardkv.kv.ShardKV` implements (`server.addService(shardKVService, impl)`). */
 export interface ShardKVImplementation extends grpc.UntypedServiceImplementation {
-  /** `rpc Get(GetRequest) returns (GetReply)` */
-  get: grpc.handleUnaryCall<shardkv.kv.GetRequest, shardkv.kv.GetReply.$Properties>;
-  /** `rpc Write(WriteRequest) returns (WriteReply)` */
-  write: grpc.handleUnaryCall<shardkv.kv.WriteRequest, shardkv.kv.WriteReply.$Properties>;
   /**
-   * Get and Write, batched over one stream: what the client library uses.
+   * Every Get and Write, batched over one stream per client and server (there is no unary form: the client library and the CLIs use only this).
    * `rpc Batch(stream BatchRequest) returns (stream BatchResponse)`
    */
   batch: grpc.handleBidiStreamingCall<shardkv.kv.BatchRequest, shardkv.kv.BatchResponse.$Properties>;
@@ -45,12 +39,8 @@ export interface ShardKVImplementation extends grpc.UntypedServiceImplementation
 
 /** A client of `shardkv.kv.ShardKV`: a channel to one server, whose methods call it. */
 export interface ShardKVStub extends grpc.Client {
-  /** `rpc Get(GetRequest) returns (GetReply)` */
-  get: UnaryCall<shardkv.kv.GetRequest.$Properties, shardkv.kv.GetReply>;
-  /** `rpc Write(WriteRequest) returns (WriteReply)` */
-  write: UnaryCall<shardkv.kv.WriteRequest.$Properties, shardkv.kv.WriteReply>;
   /**
-   * Get and Write, batched over one stream: what the client library uses.
+   * Every Get and Write, batched over one stream per client and server (there is no unary form: the client library and the CLIs use only this).
    * `rpc Batch(stream BatchRequest) returns (stream BatchResponse)`
    */
   batch: BidiStreamCall<shardkv.kv.BatchRequest.$Properties, shardkv.kv.BatchResponse>;

@@ -777,8 +777,6 @@ export namespace shardkv {
         class ShardKV extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ShardKV;
-            get: shardkv.kv.ShardKV.Get;
-            write: shardkv.kv.ShardKV.Write;
             batch: shardkv.kv.ShardKV.Batch;
             pullShard: shardkv.kv.ShardKV.PullShard;
             deleteShard: shardkv.kv.ShardKV.DeleteShard;
@@ -787,28 +785,6 @@ export namespace shardkv {
         }
 
         namespace ShardKV {
-            type GetCallback = (error: (Error|null), response?: shardkv.kv.GetReply) => void;
-            type Get = {
-              (request: shardkv.kv.IGetRequest, callback: shardkv.kv.ShardKV.GetCallback): void;
-              (request: shardkv.kv.IGetRequest): Promise<shardkv.kv.GetReply>;
-              readonly name: "Get";
-              readonly path: "/shardkv.kv.ShardKV/Get";
-              readonly requestType: "GetRequest";
-              readonly responseType: "GetReply";
-              readonly requestStream: undefined;
-              readonly responseStream: undefined;
-            };
-            type WriteCallback = (error: (Error|null), response?: shardkv.kv.WriteReply) => void;
-            type Write = {
-              (request: shardkv.kv.IWriteRequest, callback: shardkv.kv.ShardKV.WriteCallback): void;
-              (request: shardkv.kv.IWriteRequest): Promise<shardkv.kv.WriteReply>;
-              readonly name: "Write";
-              readonly path: "/shardkv.kv.ShardKV/Write";
-              readonly requestType: "WriteRequest";
-              readonly responseType: "WriteReply";
-              readonly requestStream: undefined;
-              readonly responseStream: undefined;
-            };
             type BatchCallback = (error: (Error|null), response?: shardkv.kv.BatchResponse) => void;
             type Batch = {
               (request: shardkv.kv.IBatchRequest, callback: shardkv.kv.ShardKV.BatchCallback): void;

@@ -11,6 +11,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { LegacyContent } from "../../common/data-dir";
+import { recordPayload } from "../../common/record";
 import { openRocksKv } from "./rocks-kv";
 
 const controllerMarker = Buffer.from("ms");
@@ -31,9 +32,14 @@ export async function probeLegacyDataDir(dir: string): Promise<LegacyContent | u
     return undefined;
   }
   try {
-    const c = await db.get(controllerMarker);
+    // A directory of this version (its identity file lost) stores the markers as records.
+    const payload = async (key: Buffer) => {
+      const v = await db!.get(key);
+      return v === undefined ? undefined : recordPayload(key, v) ?? v;
+    };
+    const c = await payload(controllerMarker);
     if (c !== undefined && c.length === 4) return { kind: "controller", gid: 0, shardCount: c.readUInt32BE(0) };
-    const g = await db.get(shardMarker);
+    const g = await payload(shardMarker);
     if (g !== undefined && g.length === 12) return { kind: "shard-server", gid: Number(g.readBigUInt64BE(0)), shardCount: g.readUInt32BE(8) };
     return undefined;
   } finally {

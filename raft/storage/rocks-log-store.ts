@@ -10,8 +10,9 @@
  *   0x05                  pending snapshot    payload: SnapshotMeta (protobuf)
  *   0x06                  voter set           payload: VoterSet (protobuf; written at bootstrap)
  *
- * Every value is a `StoredRecord { payload, crc32c }` where crc32c = CRC-32C of the key bytes
- * followed by the payload. Covering the key as well as the payload means a record copied to
+ * Every value is a record of common/record.ts (the framing the state machines' values use too):
+ * `StoredRecord { payload, crc32c }` where crc32c = CRC-32C of the key bytes followed by the
+ * payload. Covering the key as well as the payload means a record copied to
  * the wrong key does not verify, and neither does an empty value: proto3 omits zero fields, so
  * a value truncated to nothing decodes as { payload: "", crc32c: 0 }, and CRC-32C("") is 0 --
  * a checksum over the payload alone would accept it as an all-zero hard state.
@@ -23,7 +24,6 @@
  * poisoned: what is on disk is unknown, so every later call rejects with that error (the
  * replica must restart from disk; etcd and PostgreSQL treat a failed fsync the same way).
  */
-import { shardkv } from "../../proto/gen/raft.js";
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
@@ -31,7 +31,7 @@ import { copySnapshotMeta } from "../core/conf-change";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters } from "../codec";
 import type { KvOp, KvStorage, KvStore } from "../../common/kv-store";
-import { crc32c } from "./crc32c";
+import { encodeRecord, verifyRecord } from "../../common/record";
 import { rocksStorage } from "./rocks-kv";
 import { assertAppendable, emptyLogState } from "./log-store";
 import type { LogState, LogStore, SaveBatch } from "./log-store";
@@ -77,28 +77,6 @@ export const rocksKeys = {
   entriesStart: Buffer.from([prefixEntry]),
   entriesEnd: Buffer.from([prefixEntry + 1]),
 };
-
-/** Encodes a StoredRecord for `key`: the payload and CRC-32C(key ++ payload). Exported for tests. */
-export function encodeRecord(key: Uint8Array, payload: Uint8Array): Uint8Array {
-  return shardkv.raft.StoredRecord.encode({ payload, crc32c: crc32c(payload, crc32c(key)) }).finish();
-}
-
-/** Why a stored value did not verify, or its payload. */
-type Verified = { ok: true; payload: Uint8Array } | { ok: false; reason: string };
-
-/** Decodes the StoredRecord stored under `key` and checks its CRC. */
-export function verifyRecord(key: Uint8Array, value: Uint8Array): Verified {
-  let rec: shardkv.raft.StoredRecord;
-  try {
-    rec = shardkv.raft.StoredRecord.decode(value);
-  } catch (err) {
-    return { ok: false, reason: `undecodable record (${value.length} bytes): ${(err as Error).message}` };
-  }
-  const payload = rec.payload ?? new Uint8Array(0);
-  const want = crc32c(payload, crc32c(key));
-  if ((rec.crc32c ?? 0) >>> 0 !== want) return { ok: false, reason: "checksum mismatch" };
-  return { ok: true, payload };
-}
 
 function encodeCompacted(p: Point): Uint8Array {
   const b = new Uint8Array(16);

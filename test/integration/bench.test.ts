@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { shardOf } from "../../controller/shard-of";
 import { type CliRun, runShardkv } from "../lib/run-cli";
 import { LocalCluster } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { ClusterClients } from "../lib/cluster-clients";
 
 
 type Run = CliRun;
@@ -29,7 +29,9 @@ describe("shardkv bench against a running cluster", () => {
     cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
+  const clients = new ClusterClients();
   afterAll(async () => {
+    clients.closeAll();
     await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`bench test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -76,8 +78,8 @@ describe("shardkv bench against a running cluster", () => {
     });
     expectSaneLatency(j);
     // The bench wrote real keys: an independent client reads a 16-byte value.
-    const kv = new TestKV(cluster!);
-    const seen = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.get(`bp:${i}`)));
+    const kv = await clients.connect(cluster!);
+    const seen = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.getString(`bp:${i}`)));
     expect(seen.filter((v) => v !== undefined).length).toBeGreaterThan(0);
     for (const v of seen) if (v !== undefined) expect(v).toBe("abcdefghijklmnop");
   });
@@ -91,21 +93,21 @@ describe("shardkv bench against a running cluster", () => {
     expect(windows.length).toBeGreaterThan(0);
     expect(windows.reduce((n, w) => n + w.ops, 0)).toBe(200);
     windows.forEach((w, i) => expect(w.tMs).toBe(i * 100));
-    const kv = new TestKV(cluster!);
-    expect(await kv.get("bg:0")).toHaveLength(128);
-    expect(await kv.get("bg:119")).toHaveLength(128);
+    const kv = await clients.connect(cluster!);
+    expect(await kv.getString("bg:0")).toHaveLength(128);
+    expect(await kv.getString("bg:119")).toHaveLength(128);
   });
 
   it("--exclude-shard: no key of that shard is written", async () => {
     onFail();
     const j = jsonOf(await bench(["--ops", "150", "--json", "--keys", "40", "--concurrency", "8", "--exclude-shard", "0", "--key-prefix", "bx:"]));
     expect(j).toMatchObject({ ops: 150, errors: { total: 0 } });
-    const kv = new TestKV(cluster!);
+    const kv = await clients.connect(cluster!);
     const keys = Array.from({ length: 40 }, (_, i) => `bx:${i}`);
     const inShard0 = keys.filter((k) => shardOf(k, 8) === 0);
     expect(inShard0.length).toBeGreaterThan(0); // 40 keys over 8 shards: some fall into shard 0
-    for (const k of inShard0) expect(await kv.get(k), k).toBeUndefined();
-    const others = await Promise.all(keys.filter((k) => shardOf(k, 8) !== 0).map((k) => kv.get(k)));
+    for (const k of inShard0) expect(await kv.getString(k), k).toBeUndefined();
+    const others = await Promise.all(keys.filter((k) => shardOf(k, 8) !== 0).map((k) => kv.getString(k)));
     expect(others.filter((v) => v !== undefined).length).toBeGreaterThan(0);
   });
 

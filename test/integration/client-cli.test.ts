@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CliRun, runShardkv } from "../lib/run-cli";
 import { LocalCluster, serverName } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { ClusterClients } from "../lib/cluster-clients";
 
 
 type Run = CliRun;
@@ -28,7 +28,9 @@ describe("bin/shardkv against a running cluster", () => {
     cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
+  const clients = new ClusterClients();
   afterAll(async () => {
+    clients.closeAll();
     await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`client-cli test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -60,9 +62,9 @@ describe("bin/shardkv against a running cluster", () => {
     expect(await shardkv(["delete", "greeting"])).toMatchObject({ code: 0, stdout: "deleted\n" });
     expect(await shardkv(["delete", "greeting"])).toMatchObject({ code: 0, stdout: "absent\n" });
     // The writes are visible to an independent client.
-    const kv = new TestKV(cluster!);
-    expect(await kv.get("lock")).toBe("me");
-    expect(await kv.get("greeting")).toBeUndefined();
+    const kv = await clients.connect(cluster!);
+    expect(await kv.getString("lock")).toBe("me");
+    expect(await kv.getString("greeting")).toBeUndefined();
   });
 
   it("get of an absent key prints nothing and exits 1", async () => {

@@ -19,24 +19,22 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { noFailpoints, parseFailpointSpec } from "../../common/failpoints";
-import { wallClockMs } from "../../common/real-env";
+import { realClock, wallClockMs } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
 import { FailpointAdminClient } from "../../raft/transport/failpoint-admin";
 import { AdminStub } from "../../proto/gen/admin-grpc";
 import { shardPb } from "../../shard-server/codec";
 import { daemonBin } from "../../deploy/local/process";
 import { LocalCluster, serverName } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { BatchChannel, realChannelEnv } from "../../client/batch-channel";
+import { GrpcClientTransport } from "../../client/grpc-transport";
+import { ShardKV } from "../../client/shardkv";
+import type { ShardKVError } from "../../common/errors";
 import { waitFor } from "../lib/wait";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shards = 4;
 const gid = 1;
-
-interface Outcome {
-  code: number;
-  details: string;
-}
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -48,7 +46,9 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env)
 describe("failpoints on real daemons", () => {
   let dir: string;
   let cluster: LocalCluster | undefined;
-  let kv: TestKV;
+  let kv: ShardKV;
+  const transport = new GrpcClientTransport();
+  const channels = new Map<string, BatchChannel>();
   let failed = false;
   const admins = new Map<string, FailpointAdminClient>();
 
@@ -59,16 +59,24 @@ describe("failpoints on real daemons", () => {
   };
   const addressOf = (id: number): string => cluster!.node(serverName(gid, id)).addr;
 
-  /** One append sent straight to `address` with an explicit request id (no retries). */
-  const rawAppend = (address: string, key: string, value: string, id: { clientId: Uint8Array; seq: number }, deadlineMs: number) =>
-    new Promise<Outcome>((resolve) => {
-      const k = Buffer.from(key);
-      cluster!.shardStub(address).write(
+  /**
+   * One append sent straight to `address` over its Batch stream with an explicit request id
+   * (no retries): "ok", or the code of the typed error it failed with ("Timeout", ...).
+   */
+  const rawAppend = async (address: string, key: string, value: string, id: { clientId: Uint8Array; seq: number }, deadlineMs: number): Promise<string> => {
+    let ch = channels.get(address);
+    if (!ch) channels.set(address, (ch = new BatchChannel(realChannelEnv(transport), address)));
+    const k = Buffer.from(key);
+    try {
+      await ch.write(
         { id: { ...id, ackedBelow: id.seq }, shard: shardOf(k, shards), ops: [{ type: shardPb.OpType.OP_APPEND, key: k, value: Buffer.from(value) }] },
-        new grpc.Metadata(), { deadline: new Date(wallClockMs() + deadlineMs) },
-        (e) => resolve({ code: e ? e.code : grpc.status.OK, details: e?.details ?? "" }),
+        realClock.nowMs() + deadlineMs,
       );
-    });
+      return "ok";
+    } catch (e) {
+      return (e as ShardKVError).code ?? String(e);
+    }
+  };
 
   let refusals: Promise<Array<{ code: number; stdout: string; stderr: string }>>;
 
@@ -89,11 +97,14 @@ describe("failpoints on real daemons", () => {
     // Failpoints on every server, and on controller c3 alone (the launcher's per-node flags).
     cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, serverArgs: ["--failpoints", "on"], nodeArgs: { c3: ["--failpoints", "on"] } });
     await cluster.addGroup({ gid, join: true });
-    kv = new TestKV(cluster, 20000);
+    kv = await ShardKV.connect({ controllers: cluster.controllerAddrs(), deadlineMs: 20000 });
     await kv.put("warm-up", "1"); // every shard is served once this and the reads below work
   }, 60_000);
 
   afterAll(async () => {
+    kv?.close();
+    for (const ch of channels.values()) ch.close();
+    transport.close();
     for (const a of admins.values()) a.close();
     await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`failpoints test logs kept in ${dir}\n`);
@@ -149,14 +160,14 @@ describe("failpoints on real daemons", () => {
     await admin(leader).set(parseFailpointSpec("drop-reply=1"));
     const lost = await rawAppend(leader, "dr-key", "x", id, 1500);
     await admin(leader).set(noFailpoints);
-    expect(lost.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    expect(await kv.get("dr-key")).toBe("x");
+    expect(lost).toBe("Timeout");
+    expect(await kv.getString("dr-key")).toBe("x");
     // The retry (same client id and seq) is answered from the duplicate table.
     const leader2 = addressOf(await c.waitLeader(gid));
-    expect(await rawAppend(leader2, "dr-key", "x", id, 5000)).toEqual({ code: grpc.status.OK, details: "" });
-    expect(await kv.get("dr-key")).toBe("x");
-    expect(await rawAppend(leader2, "dr-key", "y", { ...id, seq: 2 }, 5000)).toEqual({ code: grpc.status.OK, details: "" });
-    expect(await kv.get("dr-key")).toBe("xy");
+    expect(await rawAppend(leader2, "dr-key", "x", id, 5000)).toBe("ok");
+    expect(await kv.getString("dr-key")).toBe("x");
+    expect(await rawAppend(leader2, "dr-key", "y", { ...id, seq: 2 }, 5000)).toBe("ok");
+    expect(await kv.getString("dr-key")).toBe("xy");
   });
 
   it("drop-request=1 on the leader: the write does not execute", async () => {
@@ -167,12 +178,12 @@ describe("failpoints on real daemons", () => {
     const follower = [1, 2, 3].find((i) => addressOf(i) !== leader)!;
     const before = (await c.replicaStatus(serverName(gid, follower)))!;
     const lost = await rawAppend(leader, "dq-key", "z", { clientId: randomBytes(16), seq: 1 }, 1500);
-    expect(lost.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(lost).toBe("Timeout");
     // Raft is not subject to drop-request: the group keeps its leader.
     const after = (await c.replicaStatus(serverName(gid, follower)))!;
     expect(Number(after.leader)).toBe(Number(before.leader));
     await admin(leader).set(noFailpoints);
-    expect(await kv.get("dq-key")).toBeUndefined();
+    expect(await kv.getString("dq-key")).toBeUndefined();
   });
 
   it("the leader cut off from both peers: a new leader is elected; healed, the old one rejoins and catches up", async () => {
@@ -195,7 +206,7 @@ describe("failpoints on real daemons", () => {
     }, { timeoutMs: 15000, what: "a new leader among the replicas the old leader was cut off from", intervalMs: 50 });
     // The majority serves while the old leader is cut off; the old leader steps down (CheckQuorum).
     await kv.put("during-cut", "majority");
-    expect(await kv.get("during-cut")).toBe("majority");
+    expect(await kv.getString("during-cut")).toBe("majority");
     await waitFor(async () => (await c.replicaStatus(serverName(gid, oldId)))?.role !== "leader",
       { timeoutMs: 10000, what: `g${gid}n${oldId} to step down`, intervalMs: 50 });
 
@@ -211,6 +222,6 @@ describe("failpoints on real daemons", () => {
       return s !== undefined && s.role === "follower" && Number(s.leader) !== 0 && Number(s.appliedIndex) >= target;
     }, { timeoutMs: 15000, what: `g${gid}n${oldId} to rejoin as a follower and apply index ${target}`, intervalMs: 50 });
     await c.waitLeader(gid);
-    expect(await kv.get("during-cut")).toBe("majority");
+    expect(await kv.getString("during-cut")).toBe("majority");
   });
 });

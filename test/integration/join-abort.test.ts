@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CliRun, runShardctl } from "../lib/run-cli";
 import { LocalCluster, serverName, shardStateName } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { ClusterClients } from "../lib/cluster-clients";
 import { waitFor } from "../lib/wait";
 
 
@@ -28,7 +28,9 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
   });
 
+  const clients = new ClusterClients();
   afterAll(async () => {
+    clients.closeAll();
     await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`join-abort test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -54,7 +56,7 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     onFail();
     const c = cluster!;
     await waitFor(() => allServing(1), { timeoutMs: 30_000, what: "group 1 serving every shard", intervalMs: 100 });
-    const kv = new TestKV(c);
+    const kv = await clients.connect(c);
     const values = new Map<string, string>();
     for (let i = 0; i < 40; i++) {
       values.set(`k${i}`, `v${i}`);
@@ -83,9 +85,9 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     expect(abort.abortedJoins).toEqual([{ gid: 7, joinNum, abortNum: joinNum + 1 }]);
 
     await waitFor(() => allServing(abort.num), { timeoutMs: 60_000, what: "group 1 serving every shard again after the abort", intervalMs: 100 });
-    for (const [k, v] of values) expect(await kv.get(k)).toBe(v);
+    for (const [k, v] of values) expect(await kv.getString(k)).toBe(v);
     for (const k of values.keys()) await kv.append(k, "+");
-    for (const [k, v] of values) expect(await kv.get(k)).toBe(`${v}+`);
+    for (const [k, v] of values) expect(await kv.getString(k)).toBe(`${v}+`);
     // The returned shards were served from the data that never left: the same key counts.
     const s = (await c.replicaStatus(serverName(1, await c.waitLeader(1))))!;
     expect(s.shards.reduce((n, sh) => n + Number(sh.keys), 0)).toBe(values.size);
@@ -102,6 +104,6 @@ describe("join abort: shardctl leave of a group that never came up", () => {
       expect(x.shards.every((sh) => shardStateName(sh.state) === "notOwned" && Number(sh.keys) === 0), `g7n${id}`).toBe(true);
     }
     expect(await allServing(abort.num)).toBe(true);
-    for (const [k, v] of values) expect(await kv.get(k)).toBe(`${v}+`);
+    for (const [k, v] of values) expect(await kv.getString(k)).toBe(`${v}+`);
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Real processes: three `shardkv-controller` daemons and shard groups of three
  * `shardkv-server` daemons (shard-server/main.ts), over gRPC with RocksDB directories.
- *  - group 1 joins; writes through raw stubs (test/lib/test-kv.ts TestKV: routes by
- *    shardOf and the latest config, retries NotLeader/WrongGroup with the same request id)
- *    succeed and read back;
+ *  - group 1 joins; writes through the client library (client/shardkv.ts: routes by shardOf
+ *    and the latest config, retries NotLeader/WrongGroup with the same request id) succeed
+ *    and read back;
  *  - group 2 joins: the shards the controller gives it move; every key still reads back its
  *    value; Status shows the moved shards served by group 2 and every replica of group 1
  *    holding zero keys of them after GC;
@@ -18,7 +18,7 @@ import { InvalidArgumentError } from "../../common/errors";
 import type { GroupId } from "../../common/ids";
 import { delay } from "../../common/real-env";
 import { LocalCluster, serverName, shardStateName } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { ClusterClients } from "../lib/cluster-clients";
 import { waitFor } from "../lib/wait";
 
 const shards = 8;
@@ -36,7 +36,9 @@ describe("shard servers as real processes", () => {
     cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50 });
   });
 
+  const clients = new ClusterClients();
   afterAll(async () => {
+    clients.closeAll();
     await cluster?.down();
     if (failed || process.env["SHARDKV_KEEP_LOGS"] === "1") process.stderr.write(`shard-server test logs kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
@@ -52,7 +54,7 @@ describe("shard servers as real processes", () => {
     const c = cluster!;
     const addrs = c.groupAddrs(await c.addGroup({ gid: 1, join: false }));
     await c.controller().join(new Map([[g(1), addrs]]));
-    const kv = new TestKV(c);
+    const kv = await clients.connect(c);
     for (let i = 0; i < 60; i++) {
       const k = `key-${i}`;
       await kv.put(k, `v${i}`);
@@ -73,9 +75,9 @@ describe("shard servers as real processes", () => {
     }
     await kv.append("key-0", "+a");
     expected.set("key-0", "v0+a");
-    for (const [k, v] of expected) expect(await kv.get(k)).toBe(v);
-    expect(await kv.get("absent-key")).toBeUndefined();
-    expect(await kv.get("big")).toBeUndefined();
+    for (const [k, v] of expected) expect(await kv.getString(k)).toBe(v);
+    expect(await kv.getString("absent-key")).toBeUndefined();
+    expect(await kv.getString("big")).toBeUndefined();
   });
 
   it("joining group 2 moves shards; every key still reads back; group 1 deletes them", async () => {
@@ -86,8 +88,8 @@ describe("shard servers as real processes", () => {
     const cfg = await c.controller().query(num);
     const moved = cfg.shards.map((gid, s) => (gid === 2 ? s : -1)).filter((s) => s >= 0);
     expect(moved.length).toBeGreaterThan(0);
-    const kv = new TestKV(c);
-    for (const [k, v] of expected) expect(await kv.get(k)).toBe(v);
+    const kv = await clients.connect(c);
+    for (const [k, v] of expected) expect(await kv.getString(k)).toBe(v);
     // New writes land in either group.
     for (let i = 60; i < 80; i++) {
       await kv.put(`key-${i}`, `w${i}`);
@@ -113,7 +115,7 @@ describe("shard servers as real processes", () => {
     const l2 = await c.waitLeader(2);
     const s2 = (await c.replicaStatus(serverName(2, l2)))!;
     expect(moved.reduce((n, s) => n + Number(s2.shards[s]!.keys), 0)).toBeGreaterThan(0);
-    for (const [k, v] of expected) expect(await kv.get(k)).toBe(v);
+    for (const [k, v] of expected) expect(await kv.getString(k)).toBe(v);
   });
 
   it("kill -9 of group 1's leader during traffic: operations still succeed", async () => {
@@ -122,14 +124,14 @@ describe("shard servers as real processes", () => {
     const leader = await c.waitLeader(1);
     let stop = false;
     const writers = [0, 1, 2].map(async (w) => {
-      const kv = new TestKV(c);
+      const kv = await clients.connect(c);
       let n = 0;
       while (!stop) {
         const k = `t${w}-${n % 15}`;
         const v = `x${n}`;
         await kv.put(k, v);
         expected.set(k, v);
-        expect(await kv.get(k)).toBe(v);
+        expect(await kv.getString(k)).toBe(v);
         n++;
       }
       return n;
@@ -143,8 +145,8 @@ describe("shard servers as real processes", () => {
     const counts = await Promise.all(writers);
     expect(counts.every((n) => n > 0)).toBe(true);
     await c.restart(serverName(1, leader));
-    const kv = new TestKV(c);
-    for (const [k, v] of expected) expect(await kv.get(k)).toBe(v);
+    const kv = await clients.connect(c);
+    for (const [k, v] of expected) expect(await kv.getString(k)).toBe(v);
   });
 
   it("group 3 joins while group 1 is killed -9 entirely; after its restart the move completes", async () => {
@@ -158,8 +160,8 @@ describe("shard servers as real processes", () => {
     const fromG1 = cfg.shards.map((gid, s) => (gid === 3 && prev.shards[s] === 1 ? s : -1)).filter((s) => s >= 0);
     await delay(1000);
     for (const n of c.nodesOf(1)) await c.restart(n);
-    const kv = new TestKV(c);
-    for (const [k, v] of expected) expect(await kv.get(k)).toBe(v);
+    const kv = await clients.connect(c);
+    for (const [k, v] of expected) expect(await kv.getString(k)).toBe(v);
     await waitFor(async () => {
       for (const id of c.aliveIds(1)) {
         const s1 = await c.replicaStatus(serverName(1, id));

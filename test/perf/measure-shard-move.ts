@@ -7,6 +7,8 @@
  * holds 0 keys of it (GC), plus the peak RSS (VmHWM) of the receiving and sending leaders.
  *
  *   npx tsx test/perf/measure-shard-move.ts [--mb 100]
+ *
+ * Writes through the client library (client/shardkv.ts), 8 clients at once.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +17,8 @@ import type { GroupId } from "../../common/ids";
 import { realClock } from "../../common/real-env";
 import { shardOf } from "../../controller/shard-of";
 import { LocalCluster, serverName, shardStateName } from "../../deploy/local/cluster";
-import { TestKV } from "../lib/test-kv";
+import { ShardKV } from "../../client/shardkv";
+import { exitUsage, flag, parseCommandLine, UsageError } from "../../common/cli-args";
 import { waitFor } from "../lib/wait";
 
 const SHARDS = 8;
@@ -23,12 +26,12 @@ const SHARD = 0;
 const VALUE_BYTES = 256 * 1024;
 const CONCURRENCY = 8;
 
-function argMb(): number {
-  const i = process.argv.indexOf("--mb");
-  if (i < 0) return 100;
-  const mb = Number(process.argv[i + 1]);
-  if (!(mb > 0)) throw new Error(`--mb wants a positive number, got ${process.argv[i + 1]}`);
-  return mb;
+const usageText = "usage: npx tsx test/perf/measure-shard-move.ts [--mb N]  (MiB written into the moved shard, default 100)\n";
+
+/** The MiB to write (--mb, default 100); undefined for --help. Throws UsageError. */
+function argMb(): number | undefined {
+  const cl = parseCommandLine(process.argv.slice(2), { mb: flag.int(1, 1_000_000) }, { positionals: 0 });
+  return cl.help ? undefined : cl.values.mb ?? 100;
 }
 
 const log = (m: string) => process.stderr.write(`[measure] ${m}\n`);
@@ -46,7 +49,19 @@ function peakRssMiB(pid: number | undefined): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const mb = argMb();
+  let mb: number | undefined;
+  try {
+    mb = argMb();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`measure-shard-move: ${e.message} (--help for usage)\n`);
+    process.exitCode = exitUsage;
+    return;
+  }
+  if (mb === undefined) {
+    process.stdout.write(usageText);
+    return;
+  }
   const keyCount = Math.ceil((mb * 1024 * 1024) / VALUE_BYTES);
   const keys: string[] = [];
   for (let i = 0; keys.length < keyCount; i++) {
@@ -65,11 +80,15 @@ async function main(): Promise<void> {
     const tw = realClock.nowMs();
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      const kv = new TestKV(c, 60000);
-      for (;;) {
-        const i = next++;
-        if (i >= keys.length) return;
-        await kv.put(keys[i]!, `${i}:`.padEnd(VALUE_BYTES, String.fromCharCode(97 + (i % 26))));
+      const kv = await ShardKV.connect({ controllers: c.controllerAddrs(), deadlineMs: 60000 });
+      try {
+        for (;;) {
+          const i = next++;
+          if (i >= keys.length) return;
+          await kv.put(keys[i]!, `${i}:`.padEnd(VALUE_BYTES, String.fromCharCode(97 + (i % 26))));
+        }
+      } finally {
+        kv.close();
       }
     }));
     const writeS = (realClock.nowMs() - tw) / 1000;

@@ -217,7 +217,9 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         snapshotEveryBytes: this.cfg.snapshotEveryBytes,
         onReady: (rd) => this.onReady(h, rd),
         onApplied: (entries) => this.checker.committedEntries(h.id, h.term, entries),
-        onFatal: (e) => this.fatal(h, e),
+        // A node already taken down (a state machine that found a corrupt value stops it
+        // first, test/sim/shard-replica.ts StateFlips) is not a failure when its loop dies.
+        onFatal: (e) => (h.alive ? this.fatal(h, e) : undefined),
       },
       { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage: new SimLogStore(disk) },
       sm as unknown as StateMachine<R>,

@@ -17,6 +17,7 @@
  * state view it needs (ControllerStateView), delegating to the production state machine.
  */
 import { assert } from "../../common/assert";
+import type { CorruptionError } from "../../common/errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
@@ -40,6 +41,7 @@ import type { NodeHandle, Trace } from "./cluster";
 import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
+import { detectedOnOpen, peekPayloads, type StateFlips } from "./shard-replica";
 
 /** One node's controller state as its storage holds it (what the checkers compare). */
 export class ControllerDurable {
@@ -88,6 +90,8 @@ export interface SimControllerOptions {
    * fresh sequence number (its log index), so the duplicate table never recognizes a retry.
    */
   readonly ignoreDedup?: boolean;
+  /** Bit flips in the state machine's reads and the replicas they stop (absent: none). */
+  readonly flips?: StateFlips;
 }
 
 const latin1 = (b: Buffer): string => b.toString("latin1");
@@ -100,7 +104,7 @@ const prefixOf = (b: Buffer): string => String.fromCharCode(b[0]!);
  */
 export function loadControllerDurable(storage: SimKvStorage, dir: string, node: NodeId, shardCount: number): ControllerDurable {
   const d = new ControllerDurable(node, shardCount);
-  const m = storage.peek(dir);
+  const m = peekPayloads(storage, dir);
   if (m === undefined || !m.has(latin1(controllerKeys.shardCount))) return d;
   d.configs = [];
   const configs: [string, Buffer][] = [];
@@ -158,7 +162,10 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   ) {
     this.durable = loadControllerDurable(storage, dir, disk.node, opts.shardCount);
     disk.smApplied = this.durable.applied;
-    this.ready = RocksControllerStateMachine.open(dir, opts.shardCount, storage.incarnation()).then((rsm) => {
+    const flips = opts.flips;
+    const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
+    const store = (flips?.watch(storage) ?? storage).incarnation();
+    this.ready = detectedOnOpen(RocksControllerStateMachine.open(dir, opts.shardCount, store, onCorruption), flips, disk.node).then((rsm) => {
       assert(rsm.appliedIndex() === this.durable.applied, () => `sim controller ${disk.node}: opened at ${rsm.appliedIndex()}, storage says ${this.durable.applied}`);
       this.rsm = rsm;
     });
@@ -191,7 +198,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
   /** Reads what the batch left in the storage and tells the observer. */
   private report(entries: readonly Entry[], results: readonly CommandResult[]): void {
     const d = this.durable;
-    const m = this.storage.peek(this.dir)!;
+    const m = peekPayloads(this.storage, this.dir)!;
     const before = d.configs.length;
     for (let n = before; n <= this.sm.latestNum(); n++) {
       const v = m.get(latin1(controllerKeys.config(n)));

@@ -31,6 +31,7 @@ import { ControllerChecker, describeOp, describeResult } from "./controller-chec
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { reliableNetwork } from "./network";
 import { SimRng } from "./rng";
+import { StateFlips } from "./shard-replica";
 import { Nemesis, type NemesisParams } from "./run";
 
 
@@ -126,6 +127,9 @@ export interface ControllerRunStats {
   /** Changes refused by the service's validation before the log. */
   edgeRefusals: number;
   livenessSettledMs: number;
+  /** Values the state machines read with a flipped bit, and the replicas that detected one and stopped for good. */
+  stateFlips: number;
+  stateCorruptions: number;
 }
 
 export interface ControllerRunResult {
@@ -268,12 +272,13 @@ export class SimAdminClient {
    */
   private async settleJoin(op: Extract<ControllerOp, { kind: "join" }>, joinNum: number): Promise<void> {
     const abort = this.rng.bool(0.1);
-    for (const gid of op.groups.keys()) {
-      // An abort another admin's leave already made (or a refused one) falls back to the ack,
-      // which is then a no-op or says the join was aborted.
-      if (abort && (await this.change({ kind: "leave", gids: [gid] }))?.ok) continue;
-      await this.change({ kind: "ackJoin", gid, joinNum: joinNum as ConfigNum });
-    }
+    // One Leave of every group the join added: a Leave of one of them alone may hand its
+    // shards to another, still pending, and is refused (RetryLater) until that one is
+    // acknowledged, which this admin would only do after it (seed 1404744372 of --controller
+    // waited so for good). An abort another admin's leave already made (or a refused one)
+    // falls back to the acks, which are then no-ops or say the join was aborted.
+    if (abort && (await this.change({ kind: "leave", gids: [...op.groups.keys()] }))?.ok) return;
+    for (const gid of op.groups.keys()) await this.change({ kind: "ackJoin", gid, joinNum: joinNum as ConfigNum });
   }
 
   private servers(gid: number): string[] {
@@ -594,7 +599,13 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   const checker = new ControllerChecker(params.shardCount, { model: opts.model });
   /** Each node's latest state machine's view of its storage. */
   const durables = new Map<NodeId, ControllerDurable>();
+  const flipRng = new SimRng(seed).fork("state-flips");
+  const flips = new StateFlips(flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
+    trace(`n${id} stops for good: ${e.message}`);
+    cluster.retire(id);
+  });
   const nodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
+    flips,
     shardCount: params.shardCount,
     chunkBytes: params.cluster.snapshotChunkBytes,
     observer: checker,
@@ -804,6 +815,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     unreportedApplies: cs.unreportedApplies,
     edgeRefusals: cs.edgeRefusals,
     livenessSettledMs,
+    stateFlips: flips.flippedReads(),
+    stateCorruptions: flips.stopped.size,
   };
   hash.update(pending);
   return {

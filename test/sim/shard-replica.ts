@@ -17,6 +17,8 @@
  * `serves` so writes to (and reads of) shards in handoff or pulling get through.
  */
 import { assert } from "../../common/assert";
+import { CorruptionError } from "../../common/errors";
+import { recordPayload } from "../../common/record";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
 import type { Entry, SnapshotMeta } from "../../raft/core/types";
 import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type StateMachine } from "../../raft/state-machine";
@@ -65,10 +67,84 @@ export interface SimShardOptions {
   readonly sabotage?: ShardSabotage;
   /** Called when a snapshot source refused to go back (SnapshotRewindError: RaftNode takes a fresh snapshot). */
   readonly onRewind?: () => void;
+  /** Bit flips in the state machine's reads and the replicas they stop (absent: none). */
+  readonly flips?: StateFlips;
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+
+/**
+ * What a state machine's database holds (`SimKvStorage.peek`) as payloads: every value is
+ * stored as a checksummed record (common/checked-kv.ts), and peek reads without read faults,
+ * so each one verifies.
+ */
+export function peekPayloads(storage: SimKvStorage, dir: string): Map<string, Buffer> | undefined {
+  const m = storage.peek(dir);
+  if (m === undefined) return undefined;
+  const out = new Map<string, Buffer>();
+  for (const [k, v] of m) {
+    const p = recordPayload(Buffer.from(k, "latin1"), v);
+    assert(p !== undefined, () => `sim: ${dir}: stored value of key ${Buffer.from(k, "latin1").toString("hex")} does not verify`);
+    out.set(k, p);
+  }
+  return out;
+}
 const dataPrefix = shardKeys.dataRange(0).gte[0]!;
+
+/**
+ * Bit flips past the storage's checks in the reads of one group's state machines (SimKvStorage's
+ * readFlipRate on each replica's storage), and the replicas a detected flip stopped for good:
+ * the state machine's checksums catch the flip (common/checked-kv.ts) and the daemon would
+ * exit, so `stop` takes the replica down for good (SimCluster.retire: neither restarted nor
+ * counted by liveness). At most `budget` replicas (a minority of the group) are stopped; then
+ * the flips are turned off, so the group keeps a majority.
+ */
+export class StateFlips {
+  /** Replicas stopped by a detected corruption. */
+  readonly stopped = new Set<NodeId>();
+  private readonly storages = new Set<SimKvStorage>();
+
+  constructor(
+    private rate: number,
+    private readonly budget: number,
+    private readonly stop: (id: NodeId, e: CorruptionError) => void,
+  ) {
+    if (budget <= 0) this.rate = 0;
+  }
+
+  /** The storage of a replica's new incarnation: its reads flip at the rate while the budget lasts. */
+  watch(storage: SimKvStorage): SimKvStorage {
+    this.storages.add(storage);
+    storage.faults.readFlipRate = this.rate;
+    return storage;
+  }
+
+  /** Replica `id`'s state machine detected a corruption: it stops for good (once). */
+  detected(id: NodeId, e: CorruptionError): void {
+    if (this.stopped.has(id)) return;
+    this.stopped.add(id);
+    if (this.stopped.size >= this.budget) {
+      this.rate = 0;
+      for (const st of this.storages) st.faults.readFlipRate = 0;
+    }
+    this.stop(id, e);
+  }
+
+  /** Values returned with a flipped bit so far (each one must have been detected). */
+  flippedReads(): number {
+    let n = 0;
+    for (const st of this.storages) n += st.stats.flippedReads;
+    return n;
+  }
+}
+
+/** Calls `flips.detected` when `p` rejects with a CorruptionError (an open that found one). */
+export function detectedOnOpen<T>(p: Promise<T>, flips: StateFlips | undefined, id: NodeId): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e instanceof CorruptionError) flips?.detected(id, e);
+    throw e;
+  });
+}
 
 /** The production shard state machine of one incarnation of a simulated replica. */
 export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardStateView {
@@ -84,9 +160,15 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     private readonly disk: SimDisk,
     private readonly opts: SimShardOptions,
   ) {
-    const a = storage.peek(dir)?.get(latin1(shardKeys.applied));
+    const stored = storage.peek(dir)?.get(latin1(shardKeys.applied));
+    const a = stored === undefined ? undefined : recordPayload(shardKeys.applied, stored);
     this.startApplied = (a === undefined ? 0 : Number(a.readBigUInt64BE(0))) as LogIndex;
-    this.ready = RocksShardStateMachine.open(dir, { gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, storage: storage.incarnation() })
+    const flips = opts.flips;
+    const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
+    this.ready = detectedOnOpen(RocksShardStateMachine.open(dir, {
+      gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes,
+      storage: (flips?.watch(storage) ?? storage).incarnation(), onCorruption,
+    }), flips, disk.node)
       .then((rsm) => {
         this.rsm = rsm;
         this.disk.smApplied = rsm.appliedIndex();
@@ -172,7 +254,9 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     if (m === undefined) return out;
     for (const [k, v] of m) {
       if (k.charCodeAt(0) !== dataPrefix || ((k.charCodeAt(1) << 8) | k.charCodeAt(2)) !== shard) continue;
-      out.set(k.slice(3), v);
+      const p = recordPayload(Buffer.from(k, "latin1"), v);
+      assert(p !== undefined, () => `sim shard g${this.opts.gid} n${this.disk.node}: stored value of ${k.slice(3)} does not verify`);
+      out.set(k.slice(3), p);
     }
     return out;
   }

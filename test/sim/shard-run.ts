@@ -41,7 +41,7 @@ import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
 import { SimRpcNet } from "./shard-rpc";
 import { SimNodeStorages } from "./sim-kv";
-import { type ShardSabotage, SimShardStateMachine } from "./shard-replica";
+import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-replica";
 
 /** Virtual length of the safety phase (CLI and tests share it: seeds replay). */
 export const shardSafetyMs = 8_000;
@@ -230,6 +230,8 @@ class World {
   readonly ctlNodes: SimControllerNodes;
   /** Per group, its replicas' storages. */
   readonly storages = new Map<GroupId, SimNodeStorages>();
+  /** Per group, bit flips in its state machines' reads and the replicas they stopped. */
+  readonly flips = new Map<GroupId, StateFlips>();
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
@@ -273,6 +275,11 @@ class World {
       const gc = new Checker();
       this.raftCheckers.push(gc);
       this.storages.set(gid, new SimNodeStorages(root.fork(`group-${gid}-storage`), clock, { min: cfg.disk.minMs, max: cfg.disk.maxMs }, (l) => trace(`g${gid} ${l}`)));
+      const fr = root.fork(`group-${gid}-state-flips`);
+      this.flips.set(gid, new StateFlips(fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0, Math.floor((cfg.size - 1) / 2), (id, e) => {
+        trace(`g${gid} n${id} stops for good: ${e.message}`);
+        cluster.retire(id);
+      }));
       const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>(cfg, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
         (disk, id) => this.makeReplica(gid, cluster, disk, id));
       this.groups.set(gid, cluster);
@@ -334,7 +341,7 @@ class World {
     const p = this.params;
     const sm = new SimShardStateMachine(this.storages.get(gid)!.of(disk), `/sim/g${gid}n${id}/state`, disk, {
       gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
-      onRewind: () => this.snapshotRewinds++,
+      onRewind: () => this.snapshotRewinds++, flips: this.flips.get(gid),
     });
     const self = groupAddress(gid, id);
     // The incarnation this driver belongs to (the handle is created right after this factory).
@@ -1051,6 +1058,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
     livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
+    stateFlips: [...world.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
+    stateCorruptions: [...world.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
   };
   return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
 }

@@ -62,8 +62,6 @@ class FakeServer {
   static async start(fp?: Failpoints): Promise<FakeServer> {
     const f = new FakeServer(fp);
     f.server.addService(shardKVService, {
-      get: () => undefined,
-      write: () => undefined,
       batch: (call: BatchCall) => {
         call.on("data", (m: kvpb.kv.BatchRequest) => f.messages.push(m));
         call.on("end", () => f.streamsEnded++);

@@ -132,12 +132,7 @@ class FakeKvServer {
   static async start(store: Store): Promise<FakeKvServer> {
     const f = new FakeKvServer(store);
     const server = new grpc.Server();
-    const unary = <Req, Res>(fn: (req: Req) => Promise<Res>) =>
-      (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<Res>) =>
-        void fn(call.request).then((r) => cb(null, r), (e) => cb(toServiceError(e)));
     server.addService(shardKVService, {
-      get: unary((req: GetReq) => f.handleGet(req)),
-      write: unary((req: WriteReq) => f.handleWrite(req)),
       // The client's path: the server's own Batch stream module over these handlers.
       batch: (call: BatchCall) => serveGrpcBatch(call, {
         get: (req) => f.handleGet(req),

@@ -13,6 +13,7 @@ import { clusterInitResult, controllerKeys, noopResult, RocksControllerStateMach
 import type { ControllerOp } from "../../controller/state-machine";
 import type { Entry } from "../../raft/core/types";
 import type { SnapshotSource } from "../../raft/state-machine";
+import { formatKey } from "../../common/checked-kv";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import { StoppedError } from "../../common/errors";
 import { failingWrites } from "../sim/sim-kv";
@@ -254,13 +255,13 @@ describe("RocksControllerStateMachine", () => {
     expect(await sm.config(-1)).toBeUndefined();
     await sm.close();
     open.length = 0;
-    // On disk: configs 0..3 under their keys, one dedup record, the applied index.
+    // On disk: the format marker, configs 0..3 under their keys, one dedup record, the applied index.
     const db = await openRocksKv(join(dir, "s"));
     try {
       const keys: string[] = [];
       for await (const [k] of db.iterator({})) keys.push(k.toString("hex"));
       expect(keys).toEqual([
-        controllerKeys.config(0), controllerKeys.config(1), controllerKeys.config(2), controllerKeys.config(3),
+        formatKey, controllerKeys.config(0), controllerKeys.config(1), controllerKeys.config(2), controllerKeys.config(3),
         controllerKeys.dedup(clientA), controllerKeys.dedup(clientAck), controllerKeys.applied, controllerKeys.shardCount,
       ].map((k) => k.toString("hex")));
     } finally {

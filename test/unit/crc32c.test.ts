@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../../raft/storage/crc32c";
+import { crc32c } from "../../common/crc32c";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 

@@ -35,8 +35,6 @@ const before: Record<string, { generated: grpc.ServiceDefinition; methods: Table
   ShardKV: {
     generated: shardKVService,
     methods: {
-      get: ["/shardkv.kv.ShardKV/Get", "", kv.GetRequest!, kv.GetReply!],
-      write: ["/shardkv.kv.ShardKV/Write", "", kv.WriteRequest!, kv.WriteReply!],
       batch: ["/shardkv.kv.ShardKV/Batch", "both", kv.BatchRequest!, kv.BatchResponse!],
       pullShard: ["/shardkv.kv.ShardKV/PullShard", "response", kv.PullShardRequest!, kv.ShardChunk!],
       deleteShard: ["/shardkv.kv.ShardKV/DeleteShard", "", kv.DeleteShardRequest!, kv.DeleteShardReply!],
@@ -96,11 +94,11 @@ describe("generated gRPC service definitions", () => {
   }
 
   it("serializes a message as the class's own encoding (no JSON, no framing)", () => {
-    const req = { shard: 3, ops: [{ type: kvPb.kv.OpType.OP_PUT, key: Buffer.from("k"), value: Buffer.from("v") }] };
-    const wire = shardKVService.write.requestSerialize(req);
+    const req = { requests: [{ requestId: 7, write: { shard: 3, ops: [{ type: kvPb.kv.OpType.OP_PUT, key: Buffer.from("k"), value: Buffer.from("v") }] } }] };
+    const wire = shardKVService.batch.requestSerialize(req);
     expect(wire.length).toBeGreaterThan(0);
-    expect(wire).toEqual(asBuffer(kvPb.kv.WriteRequest.encode(req).finish()));
-    expect(shardKVService.write.requestDeserialize(wire)).toMatchObject({ shard: 3, ops: [{ type: kvPb.kv.OpType.OP_PUT }] });
+    expect(wire).toEqual(asBuffer(kvPb.kv.BatchRequest.encode(req).finish()));
+    expect(shardKVService.batch.requestDeserialize(wire)).toMatchObject({ requests: [{ write: { shard: 3, ops: [{ type: kvPb.kv.OpType.OP_PUT }] } }] });
   });
 });
 
@@ -124,23 +122,23 @@ describe("interoperation with the hand-written wire", () => {
 
   it("a call by the literal old path and message encoding reaches the generated server, and back", async () => {
     const address = await serve({
-      get: (call, cb) => cb(null, { found: true, value: Buffer.concat([Buffer.from("v:"), Buffer.from(call.request.key)]) }),
+      identify: (_call, cb) => cb(null, { gid: 3, id: 2, shardCount: 16, clusterId: "c1", hasData: true }),
     });
     const raw = new grpc.Client(address, grpc.credentials.createInsecure());
     clients.push(raw);
-    const reply = await new Promise<kvPb.kv.GetReply>((resolve, reject) => {
+    const reply = await new Promise<kvPb.kv.IdentifyReply>((resolve, reject) => {
       raw.makeUnaryRequest(
-        "/shardkv.kv.ShardKV/Get",
-        (m: kvPb.kv.GetRequest.$Properties) => asBuffer(kvPb.kv.GetRequest.encode(m).finish()),
-        (b: Buffer) => kvPb.kv.GetReply.decode(b),
-        { key: Buffer.from("k1") },
+        "/shardkv.kv.ShardKV/Identify",
+        (m: kvPb.kv.IdentifyRequest.$Properties) => asBuffer(kvPb.kv.IdentifyRequest.encode(m).finish()),
+        (b: Buffer) => kvPb.kv.IdentifyReply.decode(b),
+        {},
         new grpc.Metadata(),
         { deadline: wallClockMs() + 5000 },
         (err, res) => (err ? reject(err) : resolve(res!)),
       );
     });
-    expect(reply.found).toBe(true);
-    expect(Buffer.from(reply.value).toString()).toBe("v:k1");
+    expect({ gid: Number(reply.gid), id: Number(reply.id), shardCount: reply.shardCount, clusterId: reply.clusterId, hasData: reply.hasData })
+      .toEqual({ gid: 3, id: 2, shardCount: 16, clusterId: "c1", hasData: true });
   });
 
   it("the generated stub calls a server-streaming method; an unimplemented one answers UNIMPLEMENTED", async () => {

@@ -11,8 +11,9 @@ import { CorruptionError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import { encodeEntry, encodeHardState } from "../../raft/codec";
 import type { Entry } from "../../raft/core/types";
-import { crc32c } from "../../raft/storage/crc32c";
-import { encodeRecord, RocksLogStore, rocksKeys } from "../../raft/storage/rocks-log-store";
+import { crc32c } from "../../common/crc32c";
+import { encodeRecord } from "../../common/record";
+import { RocksLogStore, rocksKeys } from "../../raft/storage/rocks-log-store";
 import { openRocksKv } from "../../raft/storage/rocks-kv";
 
 const ent = (index: number, term: number): Entry => ({

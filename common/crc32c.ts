@@ -2,8 +2,9 @@
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven with slicing-by-8
  * (eight bytes per step through eight 256-entry tables, Intel's method as in RocksDB's
  * portable path; 2.2x the one-byte loop here: 256 KiB in 0.34 ms instead of 0.76 ms).
- * The checksum the log store keeps beside every record (same polynomial as RocksDB, LevelDB,
- * iSCSI and ext4 metadata), so a flipped bit or a torn record is detected on read.
+ * The checksum of every stored record (common/record.ts: the Raft log store's records and the
+ * state machines' values; same polynomial as RocksDB, LevelDB, iSCSI and ext4 metadata), so a
+ * flipped bit or a torn record is detected on read.
  *
  * Check value (RFC 3720 B.4): crc32c("123456789") = 0xE3069283.
  */
