@@ -21,6 +21,8 @@ import { intentSatisfied } from "../../controller/replica-intents";
 import type { Entry } from "../../raft/core/types";
 import type { SnapshotSource } from "../../raft/state-machine";
 import { openRocksKv } from "../../raft/storage/rocks-kv";
+import { formatKey } from "../../common/checked-kv";
+import { recordPayload } from "../../common/record";
 
 async function readAll(src: SnapshotSource): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
@@ -317,10 +319,17 @@ describe("durable: RocksDB records and snapshots", () => {
     const p = join(dir, "old");
     const sm = await RocksControllerStateMachine.open(p, 4);
     await sm.close();
-    // Rewrite it as the previous version left it: config 1 with servers only.
+    // Rewrite it as the previous version left it: config 1 with servers only, values without
+    // checksums (no format marker: opening migrates the directory).
     const db = await openRocksKv(p);
     const old = controllerPb.Config.encode({ num: 1, shards: [2, 2, 2, 2], groups: [{ gid: 2, servers: ["h:1", "h:2"] }] }).finish();
-    await db.write([{ type: "put", key: controllerKeys.config(1), value: Buffer.from(old) }], { sync: true });
+    const rows: { key: Buffer; value: Buffer }[] = [];
+    for await (const [key, value] of db.iterator({})) if (!key.equals(formatKey)) rows.push({ key, value: recordPayload(key, value)! });
+    await db.write([
+      { type: "del", key: formatKey },
+      ...rows.map((r) => ({ type: "put" as const, key: r.key, value: r.value })),
+      { type: "put", key: controllerKeys.config(1), value: Buffer.from(old) },
+    ], { sync: true });
     await db.close();
     const re = await RocksControllerStateMachine.open(p);
     const latest: Config = re.latest();
