@@ -597,9 +597,12 @@ class SimAdmin {
     const gids = [...this.w.groups.keys()];
     const first = this.rng.shuffle(gids).slice(0, this.rng.range(1, gids.length));
     let view = await this.change({ kind: "join", groups: new Map(first.map((g) => [g, this.w.servers(g)])) });
-    while (!this.stopping) {
+    // Liveness needs a group to serve the shards: while none has joined (every join so far was
+    // refused: its servers did not answer the join check in time), the admin goes on.
+    const noGroup = (): boolean => (view?.groups.size ?? 0) === 0;
+    while (!this.stopping || noGroup()) {
       await this.sleep(this.rng.range(1, 2 * this.w.params.adminGapMs));
-      if (this.stopping) break;
+      if (this.stopping && !noGroup()) break;
       const c = view ?? initialConfig(this.w.params.shardCount);
       const present = sortedGids(c.groups);
       const absent = gids.filter((g) => !c.groups.has(g));
