@@ -55,7 +55,7 @@ import { type ShardSabotage, SimShardStateMachine } from "./shard-replica";
 export const shardSafetyMs = 8_000;
 
 /** The fixed seeds `npm test` runs (test/unit/shard-sim.test.ts). */
-export const shardFixedSeeds: readonly number[] = Array.from({ length: 60 }, (_, i) => i + 1);
+export const shardFixedSeeds: readonly number[] = Array.from({ length: 50 }, (_, i) => i + 1);
 
 export interface ShardClientConfig {
   readonly concurrency: number;
