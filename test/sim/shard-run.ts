@@ -1173,6 +1173,6 @@ function describeWorld(w: World): string {
 export function shardFailureReport(r: ShardRunResult): string {
   const [first, ...rest] = (r.failure ?? "").split("\n");
   const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
-  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --shards${details}\n`;
+  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --cluster${details}\n`;
 }
 

@@ -57,7 +57,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
   }, seedTimeoutMs * 4);
 
   const [random] = randomSeeds(1);
-  it(`random seed ${random} passes (replay: SEED=${random} npm run sim -- --shards)`, async () => {
+  it(`random seed ${random} passes (replay: SEED=${random} npm run sim -- --cluster)`, async () => {
     process.stdout.write(`shard-sim random seed: ${random}\n`);
     await expectOk(random!);
   }, seedTimeoutMs);
