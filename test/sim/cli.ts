@@ -4,8 +4,9 @@
  * random base (printed, so the batch can be rerun). Prints `FAIL seed=<s>: <reason>` and
  * `reproduce with SEED=<s> npm run sim` per failure and ends with `sim: <N> passed, <M> failed`;
  * exits 1 if any failed. --trace prints the trace of each run to stdout. --controller runs the
- * controller simulation (controller-run.ts) instead of the Raft KV one; --shards the whole cluster
- * (shard-run.ts: controller group, shard groups, migration drivers, clients).
+ * controller simulation (controller-run.ts) instead of the Raft KV one; --cluster (alias --shards)
+ * the whole cluster (shard-run.ts: controller group, shard groups, migration drivers, the real
+ * client library).
  */
 import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../../common/cli-args";
 import { realClock, realRng } from "../../common/real-env";
@@ -23,10 +24,11 @@ interface Args {
   shards: boolean;
 }
 
-const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards]
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller | --cluster]
   SEED=S npm run sim   replays one seed
   --controller         runs controller seeds (test/sim/controller-run.ts)
-  --shards             runs whole-cluster seeds: controller + shard groups + clients (test/sim/shard-run.ts)
+  --cluster            runs whole-cluster seeds: controller + shard groups + real clients (test/sim/shard-run.ts)
+  --shards             the same as --cluster
 `;
 
 const seedMax = 2 ** 32 - 1;
@@ -38,6 +40,7 @@ const flags = {
   verbose: flag.bool("v"),
   "safety-ms": flag.int(0, Number.MAX_SAFE_INTEGER),
   controller: flag.bool(),
+  cluster: flag.bool(),
   shards: flag.bool(),
 };
 
@@ -46,11 +49,14 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   const cl = parseCommandLine(argv, flags, { positionals: 0 });
   if (cl.help) return undefined;
   const v = cl.values;
+  if (v.controller === true && (v.cluster === true || v.shards === true)) {
+    throw new UsageError(`--controller and --${v.cluster === true ? "cluster" : "shards"} are different runs; give one of them`);
+  }
   const fromEnv = env["SEED"];
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
   return {
     seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
-    controller: v.controller === true, shards: v.shards === true,
+    controller: v.controller === true, shards: v.cluster === true || v.shards === true,
   };
 }
 
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
     seeds = [args.seed >>> 0];
   } else {
     const base = realRng.int(2 ** 32 - args.seeds);
-    const kind = args.controller ? "controller" : args.shards ? "shards" : "";
+    const kind = args.controller ? "controller" : args.shards ? "cluster" : "";
     process.stdout.write(`sim: ${args.seeds} ${kind ? `${kind} ` : ""}seeds from ${base} (rerun one with SEED=<s> npm run sim${kind ? ` -- --${kind}` : ""})\n`);
     seeds = Array.from({ length: args.seeds }, (_, i) => base + i);
   }
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
   const started = realClock.nowMs();
   let events = 0;
   // A replay must use the same options as the run that failed.
-  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --shards" : ""}`;
+  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --cluster" : ""}`;
   const replay = (seed: number) => `reproduce with SEED=${seed} npm run sim${flags ? ` --${flags}` : ""}`;
   for (const seed of seeds) {
     const opts: RunOptions = {

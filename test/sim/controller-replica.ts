@@ -307,6 +307,8 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
   readonly identify: (address: string) => Promise<IdentifyAnswer>;
   /** Called with the state a node starts from (read from its storage), and its disk. */
   readonly onStart?: (id: NodeId, state: ControllerDurable, disk: SimDisk) => void;
+  /** The address of replica `id` in NotLeader replies (default `c<id>`). */
+  readonly address?: (id: NodeId) => string;
 }
 
 /**
@@ -353,7 +355,7 @@ export class SimControllerNodes {
       };
       const svc = new ControllerService({
         id: h.id, node, sm: h.sm, clock, rng: this.rng.fork(`service-${h.id}-${h.gen}`), logger,
-        address: (id) => (id === 0 ? undefined : `c${id}`), identify: this.opts.identify,
+        address: (id) => (id === 0 ? undefined : this.opts.address?.(id) ?? `c${id}`), identify: this.opts.identify,
       });
       s = { gen: h.gen, svc, role: "", term: -1 };
       this.services.set(h.id, s);

@@ -6,9 +6,11 @@
  * daemon's own MigrationDriver (shard-server/migration-driver.ts) and ShardService
  * (shard-server/service.ts), reached over simulated RPCs (shard-rpc.ts: delays, drops,
  * duplicates, isolation); an admin issuing Join/Leave/Move through the controller group; 2-5
- * clients speaking client/shardkv.ts's protocol (route by shardOf + latest config, follow
- * NotLeader, refresh on WrongGroup, retry a timed-out write with the SAME seq, ackedBelow, several
- * ops in flight). Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
+ * clients that are the real client library (client/shardkv.ts's ShardKV, public API only) over
+ * SimClientTransport (sim-client-transport.ts): Query answered by the controller replicas'
+ * ControllerService, Batch streams by the real serveBatch over each replica's wire handlers
+ * (shard-server/wire-handlers.ts), with broken streams, dead incarnations and back-pressure.
+ * Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
  * Then a liveness phase: heal, restart, require every group at the latest config with every
  * shard serving on its owner, all gcs done, old owners empty, and fresh ops done, within a bound.
  * Checkers: shard-checkers.ts plus the Raft checkers of every group.
@@ -17,10 +19,12 @@
  */
 import { createHash } from "node:crypto";
 import type { Clock, Logger } from "../../common/env";
-import { InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError, WrongGroupError, BackpressureError } from "../../common/errors";
+import { type BatchOp, type BatchResult, type CallOptions, ShardKV } from "../../client/shardkv";
+import { InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId, Term } from "../../common/ids";
 import { nextTurn } from "../../common/real-env";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
+import { configToWire } from "../../controller/config-wire";
 import { shardOf } from "../../controller/shard-of";
 import type { IdentifyAnswer } from "../../controller/join-check";
 import type { ControllerService } from "../../controller/service";
@@ -28,7 +32,10 @@ import type { ControllerOp } from "../../controller/state-machine";
 import type { ApplyResult } from "../../shard-server/apply";
 import { type ConfigSource, type GroupRpc, MigrationDriver } from "../../shard-server/migration-driver";
 import { ShardService, type ShardNode } from "../../shard-server/service";
-import type { KvOp, OpResult, ShardChunkIn } from "../../shard-server/types";
+import type { BatchHandlers } from "../../shard-server/batch-stream";
+import { decodeCommand } from "../../shard-server/codec";
+import type { ShardChunkIn } from "../../shard-server/types";
+import { wireHandlers } from "../../shard-server/wire-handlers";
 import type { KvOperation } from "../lib/linearizability";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
@@ -40,6 +47,7 @@ import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
 import { SimRpcNet } from "./shard-rpc";
+import { SimClientTransport, type SimClientTransportStats } from "./sim-client-transport";
 import { SimNodeStorages } from "./sim-kv";
 import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-replica";
 
@@ -47,7 +55,7 @@ import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-re
 export const shardSafetyMs = 8_000;
 
 /** The fixed seeds `npm test` runs (test/unit/shard-sim.test.ts). */
-export const shardFixedSeeds: readonly number[] = Array.from({ length: 60 }, (_, i) => i + 1);
+export const shardFixedSeeds: readonly number[] = Array.from({ length: 50 }, (_, i) => i + 1);
 
 export interface ShardClientConfig {
   readonly concurrency: number;
@@ -59,8 +67,6 @@ export interface ShardClientConfig {
   readonly casRate: number;
   readonly batchRate: number;
   readonly deleteRate: number;
-  /** Probability that a get first goes to a random replica of the group (a stale leader hint). */
-  readonly randomReadRate: number;
 }
 
 export interface ShardSimParams extends NemesisParams {
@@ -87,6 +93,8 @@ export interface ShardSimParams extends NemesisParams {
    */
   readonly watchMs: number;
   readonly fullRestart: boolean;
+  /** Answer messages a Batch stream carries in flight before the server's write reports back-pressure. */
+  readonly sendWindow: number;
 }
 
 export interface ShardRunOptions {
@@ -98,6 +106,8 @@ export interface ShardRunOptions {
   readonly sabotage?: ShardSabotage & {
     /** Reads skip the leader check and the ReadIndex barrier. */
     readonly unsafeReads?: boolean;
+    /** A leader deposed before its entry applied answers success for it (the entry may be lost). */
+    readonly ackLost?: boolean;
   };
 }
 
@@ -150,14 +160,13 @@ export function deriveShardParams(seed: number): ShardSimParams {
     clients: r.range(2, 5),
     client: {
       concurrency: r.range(1, 3),
-      thinkMsMax: r.range(5, 60),
+      thinkMsMax: r.range(10, 120),
       attemptMs: r.range(150, 600),
       deadlineMs: r.range(2000, 5000),
       getRate: r.between(0.2, 0.4),
       casRate: r.between(0, 0.15),
       batchRate: r.between(0, 0.2),
       deleteRate: r.between(0, 0.05),
-      randomReadRate: r.between(0, 0.5),
     },
     adminGapMs: r.range(200, 1500),
     rpc: {
@@ -174,6 +183,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
     migrationBytesPerSec: 0,
     watchMs: 0,
+    sendWindow: 4,
     nemesisGapMs: faulty ? r.range(150, 1000) : 0,
     weights: {
       partition: r.range(0, 3),
@@ -193,7 +203,8 @@ export function deriveShardParams(seed: number): ShardSimParams {
   // Migration pacing (--migration-rate), in bytes per second of virtual time; 0: none.
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
   const watchMs = r.pick([0, 0, 10, 50]);
-  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs };
+  const sendWindow = r.pick([1, 2, 4, 16]);
+  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -210,14 +221,22 @@ interface GroupEndpoint {
   readonly h: GroupHandle;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const groupAddress = (gid: number, id: number): string => `g${gid}n${id}.sim:7000`;
+const ctlAddress = (id: number): string => `c${id}.sim:7001`;
 const hex128 = (rng: SimRng): string => {
   let s = "";
   for (let i = 0; i < 4; i++) s += rng.u32().toString(16).padStart(8, "0");
   return s;
 };
+
+/** The answer of a write that succeeded, for an entry that may never apply (the ackLost sabotage). */
+function fakeSuccess(data: Uint8Array): ApplyResult {
+  const { op } = decodeCommand(data);
+  const n = op.kind === "write" ? op.write.ops.length : 0;
+  const results = Array.from({ length: n }, () => ({ found: false, value: new Uint8Array(0), swapped: false }));
+  return { kind: "write", outcome: { ok: true, results, duplicate: false } };
+}
 
 /** Runs every promise chain the last event started (all of them end: I/O is virtual). */
 const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
@@ -235,6 +254,12 @@ class World {
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
+  /** Every client's transport (a client that reconnects gets a new one). */
+  readonly transports: SimClientTransport<ControllerEndpoint, GroupEndpoint>[] = [];
+  /** Deliveries of each write request (client id/seq) to a replica's handler. */
+  readonly deliveries = new Map<string, number>();
+  /** Error answers of the replicas' Batch handlers to clients, by class. */
+  readonly errorAnswers = new Map<string, number>();
   private readonly services = new WeakMap<object, GroupEndpoint>();
   stopped = false;
 
@@ -255,12 +280,13 @@ class World {
       syncLatencyMs: { min: params.controller.disk.minMs, max: params.controller.disk.maxMs },
       trace: (l) => trace(`c ${l}`),
       identify: (address) => this.identify(address),
+      address: ctlAddress,
       onStart: (id, d) => this.ctlDurables.set(id, d),
     });
     this.controller = new SimCluster<SimControllerStateMachine>(params.controller, clock, root.fork("controller"), cc, (l) => trace(`c ${l}`), this.ctlNodes.makeSm);
     this.rpc = new SimRpcNet(clock, root.fork("rpc"), params.rpc, trace);
     for (const id of this.controller.ids) {
-      this.rpc.register<ControllerEndpoint>(`c${id}`, {
+      this.rpc.register<ControllerEndpoint>(ctlAddress(id), {
         service: () => {
           const h = this.controller.handles.get(id);
           const svc = h ? this.ctlNodes.service(h) : undefined;
@@ -312,6 +338,51 @@ class World {
     }
   }
 
+  /**
+   * A client's transport: Query answered by a controller replica's ControllerService (as
+   * controller/server.ts's handler: the config in its wire form), Batch streams by the real
+   * serveBatch over the replica's wire handlers.
+   */
+  clientTransport(self: string): SimClientTransport<ControllerEndpoint, GroupEndpoint> {
+    const t = new SimClientTransport<ControllerEndpoint, GroupEndpoint>({
+      net: this.rpc, clock: this.clock, self, sendWindow: this.params.sendWindow, trace: this.trace,
+      query: async ({ svc }, req) => {
+        const { config, clusterId } = await svc.query(req.num ?? -1);
+        return { config: configToWire(config), clusterId };
+      },
+      batch: (e) => this.batchHandlers(e),
+    });
+    this.transports.push(t);
+    return t;
+  }
+
+  /**
+   * The Batch handlers of a replica's incarnation: shard-server/wire-handlers.ts over its
+   * ShardService, reporting every read it answers to the checker (a), and counting each
+   * write's deliveries and the error answers.
+   */
+  private batchHandlers({ svc, h }: GroupEndpoint): BatchHandlers {
+    const wire = wireHandlers(svc);
+    const counted = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
+      const name = (e as Error)?.constructor?.name ?? "?";
+      this.errorAnswers.set(name, (this.errorAnswers.get(name) ?? 0) + 1);
+      throw e;
+    });
+    return {
+      ...wire,
+      get: async (req) => {
+        const r = await counted(wire.get(req));
+        this.checker.readServed(h.sm.gid, h.id, shardOf(req.key ?? new Uint8Array(0), this.params.shardCount), h.sm.durableConfig());
+        return r;
+      },
+      write: (req) => {
+        const id = `${Buffer.from(req.id?.clientId ?? []).toString("hex")}/${req.id?.seq}`;
+        this.deliveries.set(id, (this.deliveries.get(id) ?? 0) + 1);
+        return counted(wire.write(req));
+      },
+    };
+  }
+
   /** The canonical config `num` (from any controller replica that has it durably). */
   configOf(num: number): Config | undefined {
     for (const d of this.ctlDurables.values()) if (num < d.configs.length) return d.configs[num];
@@ -325,9 +396,18 @@ class World {
     if (!e) {
       const node = h.node;
       const unsafe = this.sabotage?.unsafeReads === true;
+      const ackLost = this.sabotage?.ackLost === true;
       const n: ShardNode = {
         softState: () => (unsafe ? { ...node.softState(), role: "leader" } : node.softState()),
-        propose: (d) => node.propose(d),
+        propose: (d) => {
+          const p = node.propose(d);
+          if (!ackLost || node.softState().role !== "leader") return p;
+          // Sabotage: a leader acknowledges its entry when it is deposed before the entry applies.
+          return p.catch((e: unknown) => {
+            if (e instanceof NotLeaderError) return fakeSuccess(d);
+            throw e;
+          });
+        },
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
       };
       e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.clock, address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
@@ -430,7 +510,7 @@ class World {
     const poll = (): void => {
       const target = ids[turn++ % ids.length]!;
       const from = next;
-      this.rpc.call<ControllerEndpoint, Config[]>(self, `c${target}`, `watch ${from}`, async ({ h }) => {
+      this.rpc.call<ControllerEndpoint, Config[]>(self, ctlAddress(target), `watch ${from}`, async ({ h }) => {
         const out: Config[] = [];
         for (let n = from; n <= h.sm.latestNum(); n++) {
           const c = await h.sm.config(n);
@@ -459,7 +539,7 @@ class World {
     let target = this.ctlHint ?? this.controller.ids[0]!;
     for (let tries = 0; tries < 4; tries++) {
       try {
-        const c = await this.rpc.call<ControllerEndpoint, Config>(from, `c${target}`, `query ${num}`,
+        const c = await this.rpc.call<ControllerEndpoint, Config>(from, ctlAddress(target), `query ${num}`,
           async ({ svc }) => (await svc.query(num)).config, { timeoutMs: 400, callerAlive });
         this.ctlHint = target;
         return c;
@@ -484,7 +564,7 @@ class World {
     let target = this.ctlHint ?? this.controller.ids[0]!;
     for (let tries = 0; tries < 4; tries++) {
       try {
-        const aborted = await this.rpc.call<ControllerEndpoint, number>(from, `c${target}`, `ack join ${gid}@${joinNum}`,
+        const aborted = await this.rpc.call<ControllerEndpoint, number>(from, ctlAddress(target), `ack join ${gid}@${joinNum}`,
           ({ svc }) => svc.ackJoin({ clientId, seq: 1 }, op), { timeoutMs: 600, callerAlive });
         this.ctlHint = target;
         return aborted;
@@ -524,9 +604,12 @@ class SimAdmin {
     const gids = [...this.w.groups.keys()];
     const first = this.rng.shuffle(gids).slice(0, this.rng.range(1, gids.length));
     let view = await this.change({ kind: "join", groups: new Map(first.map((g) => [g, this.w.servers(g)])) });
-    while (!this.stopping) {
+    // Liveness needs a group to serve the shards: while none has joined (every join so far was
+    // refused: its servers did not answer the join check in time), the admin goes on.
+    const noGroup = (): boolean => (view?.groups.size ?? 0) === 0;
+    while (!this.stopping || noGroup()) {
       await this.sleep(this.rng.range(1, 2 * this.w.params.adminGapMs));
-      if (this.stopping) break;
+      if (this.stopping && !noGroup()) break;
       const c = view ?? initialConfig(this.w.params.shardCount);
       const present = sortedGids(c.groups);
       const absent = gids.filter((g) => !c.groups.has(g));
@@ -559,7 +642,7 @@ class SimAdmin {
       if (this.stopping && this.w.stopped) return undefined;
       const target = this.hint ?? this.rng.pick(ids);
       try {
-        const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", `c${target}`, `change #${cmd.seq}`, ({ svc }) => {
+        const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", ctlAddress(target), `change #${cmd.seq}`, ({ svc }) => {
           const reply = op.kind === "join" ? svc.join(cmd, op) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : op.kind === "ackJoin" ? svc.ackJoin(cmd, op) : svc.replica(cmd, op);
           return reply.then((num) => `config ${num}`, (e: unknown) => {
             if (e instanceof InvalidArgumentError) return `refused ${e.message}`;
@@ -590,26 +673,37 @@ class SimAdmin {
   }
 }
 
-type GaveUp = { readonly gaveUp: true };
-const gaveUp: GaveUp = { gaveUp: true };
+/** A value of the client API's results as the history's string (undefined: absent). */
+const str = (v: Uint8Array | undefined): string | undefined => (v === undefined ? undefined : dec.decode(v));
 
-/** A client with client/shardkv.ts's protocol, over the simulated RPCs. */
-class SimShardClient {
-  readonly clientId: string;
-  private nextSeq = 1;
-  private lowUnacked = 1;
-  private readonly doneAbove = new Set<number>();
-  private config: Config;
-  private readonly leaders = new Map<GroupId, string>();
-  private readonly nextServer = new Map<GroupId, number>();
-  private refreshing: Promise<void> | undefined;
+/** One op of a client's write: a put, append, delete or cas (expected undefined: absent), or a get inside a batch. */
+interface WriteOp {
+  readonly type: BatchOp["type"];
+  readonly key: string;
+  readonly value: string;
+  readonly expected?: string;
+}
+
+/**
+ * A client: the real `ShardKV` (client/shardkv.ts, its public API only) over SimClientTransport
+ * (sim-client-transport.ts: Query to the controller replicas' ControllerService, Batch streams
+ * served by the real serveBatch over each replica's wire-handlers.ts), on the SimClock and a
+ * SimRng fork of its own. It issues random operations with unique tokens and records each in
+ * the checker's history: an answer is the operation's output; a TimeoutError (the call's
+ * deadline passed) leaves it pending forever (it may or may not have taken effect). Anything
+ * else the library throws fails the seed: the run sends only valid requests, so a definitive
+ * refusal (InvalidArgumentError) is a bug, and an open, unaborted client throws nothing else.
+ */
+class SimKvClient {
+  private kv: ShardKV | undefined;
   private tokens = 0;
+  private connects = 0;
+  private closed = false;
   /** The last value this client saw per key (cas expectations). */
   private readonly lastSeen = new Map<string, string | undefined>();
   stopping = false;
   done: Promise<void> = Promise.resolve();
-  readonly stats = { ops: 0, acked: 0, gaveUp: 0, wrongGroup: 0, notLeader: 0, timeouts: 0 };
-  readonly errors = new Map<string, number>();
+  readonly stats = { ops: 0, acked: 0, gaveUp: 0, connectTimeouts: 0 };
 
   constructor(
     private readonly w: World,
@@ -618,19 +712,52 @@ class SimShardClient {
     private readonly cfg: ShardClientConfig,
     private readonly keys: readonly string[],
     private readonly appendKeys: ReadonlySet<string>,
-  ) {
-    this.clientId = hex128(rng);
-    this.config = initialConfig(w.params.shardCount);
-  }
+  ) {}
 
-  private get address(): string {
+  get address(): string {
     return `client-${this.id}`;
   }
 
   start(): void {
-    const loops: Promise<void>[] = [];
-    for (let i = 0; i < this.cfg.concurrency; i++) loops.push(this.loop().catch((e: Error) => this.w.checker.fail(`client ${this.id}: ${e.stack ?? e}`)));
-    this.done = Promise.all(loops).then(() => {});
+    this.done = this.connect().then(async (ok) => {
+      if (!ok) return;
+      const loops: Promise<void>[] = [];
+      for (let i = 0; i < this.cfg.concurrency; i++) loops.push(this.loop());
+      await Promise.all(loops);
+    }).catch((e: Error) => this.w.checker.fail(`client ${this.id}: ${e.stack ?? e}`));
+  }
+
+  /**
+   * ShardKV.connect until it loads a config (a connect that timed out is retried with a new
+   * client: nothing was recorded for it); false once stopping or failed.
+   */
+  async connect(): Promise<boolean> {
+    while (!this.stopping && this.w.checker.failure === undefined) {
+      const n = ++this.connects;
+      try {
+        this.kv = await ShardKV.connect({
+          controllers: this.rng.shuffle(this.w.controller.ids.map(ctlAddress)),
+          clock: this.w.clock,
+          rng: this.rng.fork(`kv-${n}`),
+          transport: this.w.clientTransport(this.address),
+          deadlineMs: this.cfg.deadlineMs,
+          attemptMs: this.cfg.attemptMs,
+        });
+        this.w.trace(`client ${this.id} connected (config ${this.kv.currentConfig.num})`);
+        return true;
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        this.stats.connectTimeouts++;
+        this.w.trace(`client ${this.id} connect timed out: ${e.message}`);
+      }
+    }
+    return false;
+  }
+
+  /** Closes the client at the end of the run (calls still in flight then end with StoppedError, not recorded). */
+  close(): void {
+    this.closed = true;
+    this.kv?.close();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -652,12 +779,14 @@ class SimShardClient {
     const r = this.rng.float();
     const c = this.cfg;
     const key = this.rng.pick(this.keys);
-    if (r < c.getRate) return this.get(key);
+    if (r < c.getRate) {
+      await this.get(key);
+      return;
+    }
     if (r < c.getRate + c.batchRate) return this.batch(key);
     const appendOnly = this.appendKeys.has(key);
     if (!appendOnly && r < c.getRate + c.batchRate + c.casRate) {
-      const expected = this.lastSeen.get(key);
-      await this.write([{ type: "cas", key, value: this.token(), expected }]);
+      await this.write([{ type: "cas", key, value: this.token(), expected: this.lastSeen.get(key) }]);
       return;
     }
     if (!appendOnly && r < c.getRate + c.batchRate + c.casRate + c.deleteRate) {
@@ -667,7 +796,7 @@ class SimShardClient {
     await this.write([{ type: appendOnly || this.rng.bool(0.5) ? "append" : "put", key, value: this.token() }]);
   }
 
-  /** A multi-op write on one shard: 2-3 ops on keys of `key`'s shard. */
+  /** A multi-op batch on one shard: 2-3 ops on keys of `key`'s shard. */
   private async batch(key: string): Promise<void> {
     const s = shardOf(key, this.w.params.shardCount);
     const same = this.keys.filter((k) => shardOf(k, this.w.params.shardCount) === s);
@@ -685,30 +814,46 @@ class SimShardClient {
     return this.w.checker.invoke(this.id, op, this.w.clock.nowMs());
   }
 
-  async get(key: string): Promise<void> {
+  /**
+   * Runs one call of the client library; its result, or undefined when its deadline passed
+   * (TimeoutError: the outcome is unknown). Any other failure fails the seed (see the class).
+   */
+  private async call<T>(what: string, run: (kv: ShardKV, opts: CallOptions) => Promise<T>, deadlineMs = this.cfg.deadlineMs): Promise<{ readonly r: T } | undefined> {
+    try {
+      const r = await run(this.kv!, { deadlineMs });
+      this.stats.acked++;
+      return { r };
+    } catch (e) {
+      if (this.closed) return undefined;
+      if (e instanceof TimeoutError) {
+        this.stats.gaveUp++;
+        this.w.trace(`client ${this.id} ${what}: unknown: ${e.message}`);
+        return undefined;
+      }
+      const kind = e instanceof InvalidArgumentError ? "refused" : `failed with ${(e as Error)?.constructor?.name ?? typeof e}`;
+      this.w.checker.fail(`client ${this.id}: ${what} ${kind}: ${(e as Error)?.message ?? e}`);
+      return undefined;
+    }
+  }
+
+  /** A linearizable get; whether it was answered. */
+  async get(key: string, deadlineMs?: number): Promise<boolean> {
     const rec = this.record({ op: "get", input: { key } });
-    const k = enc.encode(key);
-    const shard = shardOf(k, this.w.params.shardCount);
-    const r = await this.onShard("get", shard, this.rng.bool(this.cfg.randomReadRate), (addr) => this.w.rpc.call<GroupEndpoint, Uint8Array | undefined>(this.address, addr, `get ${key}`, async (e) => {
-      const v = await e.svc.get(k);
-      this.w.checker.readServed(e.h.sm.gid, e.h.id, shard, e.h.sm.durableConfig());
-      return v;
-    }, { timeoutMs: this.attemptMs() }));
-    if (r === gaveUp) return;
-    const v = r === undefined ? undefined : dec.decode(r as Uint8Array);
+    const a = await this.call(`get ${key}`, (kv, o) => kv.get(key, o), deadlineMs);
+    if (a === undefined) return false;
+    const v = str(a.r);
     rec.output = { value: v };
     rec.returnMs = this.w.clock.nowMs();
     this.lastSeen.set(key, v);
     this.w.checker.observed(key, v, `client ${this.id} get`);
-    this.stats.acked++;
+    return true;
   }
 
-  private attemptMs(): number {
-    return this.cfg.attemptMs;
-  }
-
-  /** One write request (one seq for every attempt). */
-  async write(ops: readonly { type: KvOp["type"]; key: string; value: string; expected?: string }[]): Promise<void> {
+  /**
+   * One write request: a single op through its own call (put, append, delete, cas), several
+   * (one shard) through batch. Whether it was answered.
+   */
+  async write(ops: readonly WriteOp[], deadlineMs?: number): Promise<boolean> {
     const recs = ops.map((o) => {
       switch (o.type) {
         case "get": return this.record({ op: "get", input: { key: o.key } });
@@ -718,30 +863,30 @@ class SimShardClient {
         case "cas": return this.record({ op: "cas", input: { key: o.key, expected: o.expected, value: o.value } });
       }
     });
-    const kvOps: KvOp[] = ops.map((o) => ({
-      type: o.type, key: enc.encode(o.key), value: enc.encode(o.value),
-      ...(o.type === "cas" ? (o.expected === undefined ? { expectAbsent: true } : { expected: enc.encode(o.expected) }) : {}),
-    }));
-    const shard = shardOf(kvOps[0]!.key, this.w.params.shardCount);
-    const seq = this.nextSeq++;
-    let r: readonly OpResult[] | GaveUp;
-    try {
-      r = await this.onShard("write", shard, false, (addr) => this.w.rpc.call<GroupEndpoint, readonly OpResult[]>(this.address, addr, `write #${seq}`,
-        (e) => e.svc.write({ clientId: this.clientId, seq, ackedBelow: this.lowUnacked, shard, ops: kvOps }), { timeoutMs: this.attemptMs() }));
-    } finally {
-      this.doneAbove.add(seq);
-      while (this.doneAbove.delete(this.lowUnacked)) this.lowUnacked++;
-    }
-    if (r === gaveUp) return;
+    const what = ops.map((o) => `${o.type} ${o.key}${o.value ? ` ${o.value}` : ""}`).join(", ");
+    const a = await this.call(what, (kv, opts): Promise<readonly BatchResult[]> => {
+      const o = ops[0]!;
+      if (ops.length > 1) {
+        return kv.batch(ops.map((x): BatchOp => (x.type === "get" || x.type === "delete" ? { type: x.type, key: x.key }
+          : x.type === "cas" ? { type: "cas", key: x.key, expected: x.expected ?? null, value: x.value } : { type: x.type, key: x.key, value: x.value })), opts);
+      }
+      switch (o.type) {
+        case "get": return kv.get(o.key, opts).then((v) => [{ found: v !== undefined, value: v, swapped: false }]);
+        case "put": return kv.put(o.key, o.value, opts).then(() => [noResult]);
+        case "append": return kv.append(o.key, o.value, opts).then(() => [noResult]);
+        case "delete": return kv.delete(o.key, opts).then((found) => [{ ...noResult, found }]);
+        case "cas": return kv.cas(o.key, o.expected ?? null, o.value, opts).then((c) => [{ found: c.current !== undefined, value: c.current, swapped: c.swapped }]);
+      }
+    }, deadlineMs);
+    if (a === undefined) return false;
     const now = this.w.clock.nowMs();
-    this.stats.acked++;
     ops.forEach((o, i) => {
-      const res = (r as readonly OpResult[])[i]!;
+      const res = a.r[i]!;
       const rec = recs[i]!;
       rec.returnMs = now;
       switch (o.type) {
         case "get": {
-          const v = res.found ? dec.decode(res.value) : undefined;
+          const v = res.found ? str(res.value) : undefined;
           rec.output = { value: v };
           this.lastSeen.set(o.key, v);
           this.w.checker.observed(o.key, v, `client ${this.id} batch get`);
@@ -761,84 +906,19 @@ class SimShardClient {
           break;
         case "cas": {
           rec.output = { swapped: res.swapped };
-          const cur = res.found ? dec.decode(res.value) : undefined;
+          const cur = res.found ? str(res.value) : undefined;
           this.w.checker.observed(o.key, cur, `client ${this.id} cas`);
           this.lastSeen.set(o.key, res.swapped ? o.value : cur);
           break;
         }
       }
     });
-  }
-
-  private refresh(): Promise<void> {
-    this.refreshing ??= this.w.queryController(this.address, -1).then(
-      (c) => {
-        if (c.num > this.config.num) this.config = c;
-      },
-      () => undefined,
-    ).finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  private backoffMs(attempt: number): number {
-    return Math.floor(Math.min(500, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + this.rng.float()));
-  }
-
-  /** client/shardkv.ts's onShard: route, follow NotLeader, refresh on WrongGroup, give up at the deadline. */
-  private async onShard<T>(what: string, shard: ShardId, randomFirst: boolean, call: (address: string) => Promise<T>): Promise<T | GaveUp> {
-    const end = this.w.clock.nowMs() + this.cfg.deadlineMs;
-    let attempt = 0;
-    let hops = 0;
-    for (;;) {
-      if (this.w.clock.nowMs() >= end || this.w.checker.failure !== undefined) {
-        this.stats.gaveUp++;
-        return gaveUp;
-      }
-      const cfg = this.config;
-      const gid = cfg.shards[shard] ?? (0 as GroupId);
-      const servers = gid === 0 ? undefined : cfg.groups.get(gid);
-      if (!servers || servers.length === 0) {
-        await this.refresh();
-        await this.sleep(this.backoffMs(attempt++));
-        continue;
-      }
-      const target = randomFirst && attempt === 0 && hops === 0
-        ? this.rng.pick(servers)
-        : this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
-      try {
-        const r = await call(target);
-        this.leaders.set(gid, target);
-        return r;
-      } catch (e) {
-        const name = (e as Error).constructor?.name ?? "?";
-        this.errors.set(name, (this.errors.get(name) ?? 0) + 1);
-        if (e instanceof InvalidArgumentError) {
-          this.w.checker.fail(`client ${this.id}: ${what} on shard ${shard} refused: ${e.message}`);
-          return gaveUp;
-        }
-        if (e instanceof NotLeaderError && e.leaderAddress && e.leaderAddress !== target && hops < 3) {
-          this.stats.notLeader++;
-          hops++;
-          this.leaders.set(gid, e.leaderAddress);
-          continue;
-        }
-        hops = 0;
-        if (e instanceof WrongGroupError) {
-          this.stats.wrongGroup++;
-          const before = this.config.num;
-          await this.refresh();
-          if (this.config.num > before) continue;
-        } else if (!(e instanceof BackpressureError)) {
-          this.leaders.delete(gid);
-          this.nextServer.set(gid, ((this.nextServer.get(gid) ?? 0) + 1) % servers.length);
-        }
-        await this.sleep(this.backoffMs(attempt++));
-      }
-    }
+    return true;
   }
 }
+
+/** The result of a put or append (the API returns none). */
+const noResult: BatchResult = { found: false, value: undefined, swapped: false };
 
 export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Promise<ShardRunResult> {
   seed = seed >>> 0;
@@ -918,9 +998,9 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
   for (const k of appendKeys) keys.push(k);
   const admin = new SimAdmin(world, root.fork("admin"));
   admin.start();
-  const clients: SimShardClient[] = [];
+  const clients: SimKvClient[] = [];
   for (let i = 1; i <= params.clients; i++) {
-    const c = new SimShardClient(world, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
+    const c = new SimKvClient(world, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
     clients.push(c);
     c.start();
   }
@@ -931,7 +1011,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
   for (const n of nemeses) n.start();
   const rpcNemesisRng = root.fork("rpc-nemesis");
   let rpcNemesisOn = params.rpcNemesisGapMs > 0;
-  const addresses = [...world.controller.ids.map((id) => `c${id}`), ...[...world.groups.keys()].flatMap((g) => world.servers(g)), ...clients.map((c) => `client-${c.id}`)];
+  const addresses = [...world.controller.ids.map(ctlAddress), ...[...world.groups.keys()].flatMap((g) => world.servers(g)), ...clients.map((c) => `client-${c.id}`)];
   const rpcNemesis = (): void => {
     clock.after(rpcNemesisRng.range(1, 2 * params.rpcNemesisGapMs), () => {
       if (!rpcNemesisOn) return;
@@ -967,19 +1047,22 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     }
     let othersDone = false;
     void Promise.all([admin.done, ...clients.map((c) => c.done)]).then(() => { othersDone = true; });
-    // Fresh operations must complete: a put and a get on one key of every shard.
-    const probe = new SimShardClient(world, 0, root.fork("probe"), { ...params.client, concurrency: 1, deadlineMs: livenessMs }, keys, appendKeys);
+    // Fresh operations must complete: a new client connects, then puts and gets one key of every shard.
+    const probe = new SimKvClient(world, 0, root.fork("probe"), { ...params.client, concurrency: 1, deadlineMs: livenessMs }, keys, appendKeys);
+    clients.push(probe);
     const probeRun = async (): Promise<void> => {
+      const end = start + livenessMs;
+      let ok = await probe.connect();
       const covered = new Set<number>();
-      for (let i = 0; covered.size < params.shardCount && i < 10_000; i++) {
+      for (let i = 0; ok && covered.size < params.shardCount && i < 10_000; i++) {
         const k = `p${i}`;
         const s = shardOf(k, params.shardCount);
         if (covered.has(s)) continue;
         covered.add(s);
-        await probe.write([{ type: "put", key: k, value: `probe.${i};` }]);
-        await probe.get(k);
+        ok = await probe.write([{ type: "put", key: k, value: `probe.${i};` }], Math.max(1, end - clock.nowMs()))
+          && await probe.get(k, Math.max(1, end - clock.nowMs()));
       }
-      if (probe.stats.gaveUp > 0) failure ??= `liveness: the probe's operations did not complete within ${livenessMs} ms`;
+      if (!ok) failure ??= `liveness: the probe's operations did not complete within ${livenessMs} ms`;
       probeDone = true;
     };
     probeRun().catch((e: Error) => checker.fail(`probe: ${e.stack ?? e}`));
@@ -1032,9 +1115,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     }
   }
   for (const d of world.drivers) d.halt();
-  const errs = new Map<string, number>();
-  for (const c of clients) for (const [k, v] of c.errors) errs.set(k, (errs.get(k) ?? 0) + v);
-  trace(`client errors: ${JSON.stringify([...errs].sort())}`);
+  for (const c of clients) c.close();
+  trace(`error answers: ${JSON.stringify([...world.errorAnswers].sort())}`);
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
   hash.update(pending);
   let crashes = 0;
@@ -1053,7 +1135,12 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     ops: clients.reduce((n, c) => n + c.stats.ops, 0),
     acked: clients.reduce((n, c) => n + c.stats.acked, 0),
     gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
-    wrongGroup: clients.reduce((n, c) => n + c.stats.wrongGroup, 0),
+    connectTimeouts: clients.reduce((n, c) => n + c.stats.connectTimeouts, 0),
+    wrongGroup: world.errorAnswers.get("WrongGroupError") ?? 0,
+    notLeader: world.errorAnswers.get("NotLeaderError") ?? 0,
+    writesDelivered: world.deliveries.size,
+    writesRedelivered: [...world.deliveries.values()].filter((n) => n > 1).length,
+    ...transportStats(world.transports),
     crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: world.snapshotRewinds,
     ...Object.fromEntries(Object.entries(checker.stats)),
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
@@ -1062,6 +1149,13 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     stateCorruptions: [...world.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
   };
   return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
+}
+
+/** The client transports' stats, summed. */
+function transportStats(ts: readonly { readonly stats: SimClientTransportStats }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ts) for (const [k, v] of Object.entries(t.stats)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 function describeWorld(w: World): string {
@@ -1088,6 +1182,6 @@ function describeWorld(w: World): string {
 export function shardFailureReport(r: ShardRunResult): string {
   const [first, ...rest] = (r.failure ?? "").split("\n");
   const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
-  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --shards${details}\n`;
+  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --cluster${details}\n`;
 }
 
