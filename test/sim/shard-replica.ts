@@ -48,6 +48,13 @@ export interface ShardAppliedEntry {
 export interface ShardObserver {
   /** An apply batch of (gid, node) was written. */
   applied(gid: GroupId, node: NodeId, entries: readonly ShardAppliedEntry[]): void;
+  /**
+   * A read of `shard` succeeded; `num` is the durable config when it started. The production
+   * read refuses (WrongGroup) unless the shard was served from its start to its end, so the
+   * config at its start witnesses the ownership it was answered under (a config read after
+   * the answer could already be a later one that moved the shard away).
+   */
+  readServed(gid: GroupId, node: NodeId, shard: ShardId, num: ConfigNum): void;
 }
 
 /** Sabotages (checker tests only). */
@@ -261,8 +268,11 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     return out;
   }
 
-  get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.sm.get(shard, key);
+  async get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const num = this.sm.durableConfig();
+    const v = await this.sm.get(shard, key);
+    this.opts.observer?.readServed(this.opts.gid, this.disk.node, shard, num);
+    return v;
   }
 
   pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {

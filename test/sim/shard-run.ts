@@ -358,7 +358,7 @@ class World {
 
   /**
    * The Batch handlers of a replica's incarnation: shard-server/wire-handlers.ts over its
-   * ShardService, reporting every read it answers to the checker (a), and counting each
+   * ShardService (the state machine reports every read it answers to the checker (a)), counting each
    * write's deliveries and the error answers.
    */
   private batchHandlers({ svc, h }: GroupEndpoint): BatchHandlers {
@@ -370,11 +370,7 @@ class World {
     });
     return {
       ...wire,
-      get: async (req) => {
-        const r = await counted(wire.get(req));
-        this.checker.readServed(h.sm.gid, h.id, shardOf(req.key ?? new Uint8Array(0), this.params.shardCount), h.sm.durableConfig());
-        return r;
-      },
+      get: (req) => counted(wire.get(req)),
       write: (req) => {
         const id = `${Buffer.from(req.id?.clientId ?? []).toString("hex")}/${req.id?.seq}`;
         this.deliveries.set(id, (this.deliveries.get(id) ?? 0) + 1);
