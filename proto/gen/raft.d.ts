@@ -77,6 +77,7 @@ export namespace shardkv {
             learners: number[];
             votersOutgoing: number[];
             autoLeave: boolean;
+            addresses: shardkv.raft.MemberAddress.$Properties[];
             static create(properties: shardkv.raft.SnapshotMeta.$Shape): shardkv.raft.SnapshotMeta & shardkv.raft.SnapshotMeta.$Shape;
             static create(properties?: shardkv.raft.SnapshotMeta.$Properties): shardkv.raft.SnapshotMeta;
             static encode(m: shardkv.raft.SnapshotMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -92,9 +93,34 @@ export namespace shardkv {
                 learners?: (number[]|null);
                 votersOutgoing?: (number[]|null);
                 autoLeave?: (boolean|null);
+                addresses?: (shardkv.raft.MemberAddress.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.SnapshotMeta.$Properties;
+        }
+
+        interface IMemberAddress extends shardkv.raft.MemberAddress.$Properties {
+        }
+
+        class MemberAddress {
+            constructor(p?: shardkv.raft.MemberAddress.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            static create(properties: shardkv.raft.MemberAddress.$Shape): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+            static create(properties?: shardkv.raft.MemberAddress.$Properties): shardkv.raft.MemberAddress;
+            static encode(m: shardkv.raft.MemberAddress.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace MemberAddress {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.MemberAddress.$Properties;
         }
 
         interface IVoterSet extends shardkv.raft.VoterSet.$Properties {
@@ -104,6 +130,8 @@ export namespace shardkv {
             constructor(p?: shardkv.raft.VoterSet.$Properties);
             $unknowns?: Uint8Array[];
             voters: number[];
+            addresses: shardkv.raft.MemberAddress.$Properties[];
+            joined: boolean;
             static create(properties: shardkv.raft.VoterSet.$Shape): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
             static create(properties?: shardkv.raft.VoterSet.$Properties): shardkv.raft.VoterSet;
             static encode(m: shardkv.raft.VoterSet.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -114,6 +142,8 @@ export namespace shardkv {
         namespace VoterSet {
             interface $Properties {
                 voters?: (number[]|null);
+                addresses?: (shardkv.raft.MemberAddress.$Properties[]|null);
+                joined?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.VoterSet.$Properties;

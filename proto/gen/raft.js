@@ -488,6 +488,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<number>|null} [learners] SnapshotMeta learners
              * @property {Array.<number>|null} [votersOutgoing] SnapshotMeta votersOutgoing
              * @property {boolean|null} [autoLeave] SnapshotMeta autoLeave
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] SnapshotMeta addresses
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -516,6 +517,7 @@ export const shardkv = $root.shardkv = (() => {
                 this.voters = [];
                 this.learners = [];
                 this.votersOutgoing = [];
+                this.addresses = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -571,6 +573,14 @@ export const shardkv = $root.shardkv = (() => {
             SnapshotMeta.prototype.autoLeave = false;
 
             /**
+             * SnapshotMeta addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.addresses = $util.emptyArray;
+
+            /**
              * Creates a new SnapshotMeta instance using the specified properties.
              * @function create
              * @memberof shardkv.raft.SnapshotMeta
@@ -617,6 +627,10 @@ export const shardkv = $root.shardkv = (() => {
                 }
                 if (m.autoLeave != null && $Object.hasOwnProperty.call(m, "autoLeave") && m.autoLeave !== false)
                     w.uint32(/* id 6, wireType 0 =*/48).bool(m.autoLeave);
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -730,6 +744,14 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.autoLeave;
                             continue;
                         }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -764,12 +786,200 @@ export const shardkv = $root.shardkv = (() => {
             return SnapshotMeta;
         })();
 
+        raft.MemberAddress = (function() {
+
+            /**
+             * Properties of a MemberAddress.
+             * @typedef {Object} shardkv.raft.MemberAddress.$Properties
+             * @property {number|null} [id] MemberAddress id
+             * @property {string|null} [address] MemberAddress address
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MemberAddress.
+             * @memberof shardkv.raft
+             * @interface IMemberAddress
+             * @augments shardkv.raft.MemberAddress.$Properties
+             * @deprecated Use shardkv.raft.MemberAddress.$Properties instead.
+             */
+
+            /**
+             * Shape of a MemberAddress.
+             * @typedef {shardkv.raft.MemberAddress.$Properties} shardkv.raft.MemberAddress.$Shape
+             */
+
+            /**
+             * Constructs a new MemberAddress.
+             * @memberof shardkv.raft
+             * @classdesc Represents a MemberAddress.
+             * @constructor
+             * @param {shardkv.raft.MemberAddress.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const MemberAddress = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * MemberAddress id.
+             * @member {number} id
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MemberAddress address.
+             * @member {string} address
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.address = "";
+
+            /**
+             * Creates a new MemberAddress instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.MemberAddress} MemberAddress instance
+             * @type {{
+             *   (properties: shardkv.raft.MemberAddress.$Shape): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+             *   (properties?: shardkv.raft.MemberAddress.$Properties): shardkv.raft.MemberAddress;
+             * }}
+             */
+            MemberAddress.create = function(properties) {
+                return new MemberAddress(properties);
+            };
+
+            /**
+             * Encodes the specified MemberAddress message. Does not implicitly {@link shardkv.raft.MemberAddress.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties} m MemberAddress message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MemberAddress.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a MemberAddress message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape} MemberAddress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MemberAddress.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.MemberAddress();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for MemberAddress
+             * @function getTypeUrl
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            MemberAddress.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.MemberAddress";
+            };
+
+            return MemberAddress;
+        })();
+
         raft.VoterSet = (function() {
 
             /**
              * Properties of a VoterSet.
              * @typedef {Object} shardkv.raft.VoterSet.$Properties
              * @property {Array.<number>|null} [voters] VoterSet voters
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] VoterSet addresses
+             * @property {boolean|null} [joined] VoterSet joined
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -796,6 +1006,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const VoterSet = function (p) {
                 this.voters = [];
+                this.addresses = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -809,6 +1020,22 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             VoterSet.prototype.voters = $util.emptyArray;
+
+            /**
+             * VoterSet addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.addresses = $util.emptyArray;
+
+            /**
+             * VoterSet joined.
+             * @member {boolean} joined
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.joined = false;
 
             /**
              * Creates a new VoterSet instance using the specified properties.
@@ -845,6 +1072,12 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.voters != null && m.voters.length) {
                     w.uint32(/* id 1, wireType 2 =*/10).uint64s(m.voters);
                 }
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                }
+                if (m.joined != null && $Object.hasOwnProperty.call(m, "joined") && m.joined !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.joined);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -869,7 +1102,7 @@ export const shardkv = $root.shardkv = (() => {
                     q = 0;
                 if (q > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                var c, m;
+                var c, m, v;
                 if (l === $undefined)
                     c = r.len;
                 else {
@@ -901,6 +1134,23 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.voters && m.voters.length))
                                 m.voters = [];
                             m.voters.push(r.uint64());
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.joined = v;
+                            else
+                                delete m.joined;
                             continue;
                         }
                     }
