@@ -71,8 +71,14 @@ export interface ControllerServerOptions {
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ControllerServer.port). */
   readonly listen: string;
-  /** Every replica's advertised address, this one included (also sent as leader addresses). */
+  /**
+   * Every replica's advertised address, this one included: bootstraps an empty data directory
+   * (with `join`: the members to reach until the configuration arrives). Afterwards the
+   * members and their addresses come from the group's configuration (raft/daemon-node.ts).
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** Join an existing controller group (--join): the data directory must be empty. */
+  readonly join?: boolean;
   /** Directory of this replica's data (raft/ and state/ below it). */
   readonly dataDir: string;
   /** Shard count when the data directory is created (default 64); must match on later starts. */
@@ -109,10 +115,12 @@ export class ControllerServer {
     /** The port the server is bound to. */
     readonly port: number,
     private ident: DataDirIdentity,
+    /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
+    peers: ReadonlyMap<NodeId, string>,
   ) {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
-      address: (id) => opts.peers.get(id),
+      address: (id) => peers.get(id),
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
   }
@@ -151,19 +159,19 @@ export class ControllerServer {
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
-      const { node, attach } = await startDaemonNode<CommandResult>({
-        group: controllerGroup, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+      const { node, attach, peers } = await startDaemonNode<CommandResult>({
+        group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity);
+      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity, peers);
       const started = server;
       sm.subscribeClusterId((id) => started.onClusterId(id));
       attach((ss) => started.onSoftState(ss));
       publisher?.start();
       logger.info(
         `controller ${opts.id} listening on ${opts.listen} (port ${port}); ${sm.shardCount()} shards; ` +
-        `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...opts.peers].map(([i, a]) => `${i}=${a}`).join(",")}` +
+        `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}${opts.join ? " (joining)" : ""}` +
         (opts.natsUrl ? `; NATS ${opts.natsUrl}` : "; no NATS"),
       );
       return server;

@@ -173,14 +173,14 @@ export interface RaftNodeStatus {
 }
 
 /**
- * A member's part in the configuration: `leader` (this replica, leading), `voter` or
- * `learner`; `joint` tells, while the configuration is joint, which half a voter is in.
+ * A member's part in the configuration as this replica knows it: `leader` (the leader it
+ * follows, or itself), `follower` (another voter) or `learner`; `joint` tells, while the configuration is joint, which half a voter is in.
  */
 export interface MemberStatus {
   readonly id: NodeId;
   /** Where it serves, as the configuration records it ("" when it records none). */
   readonly address: string;
-  readonly role: "leader" | "voter" | "learner";
+  readonly role: "leader" | "follower" | "learner";
   readonly joint?: "incoming" | "outgoing" | "both";
   /** On the leader: the member's match index and how far it is behind the leader's last index. */
   readonly match?: LogIndex;
@@ -407,7 +407,7 @@ export class RaftNode<R = unknown> {
       const m = match.get(id);
       return {
         id, address: conf.addresses?.[id] ?? "",
-        role: leading && id === this.cfg.id ? "leader" as const : inVoters || inOutgoing ? "voter" as const : "learner" as const,
+        role: id === this.soft.leader ? "leader" as const : inVoters || inOutgoing ? "follower" as const : "learner" as const,
         ...(joint ? { joint } : {}),
         ...(leading && m !== undefined ? { match: m, lag: Math.max(0, last - m), recentlyActive: this.recentlyActive(id) } : {}),
       };

@@ -50,7 +50,7 @@ import { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { startDaemonNode } from "../raft/daemon-node";
+import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
@@ -83,8 +83,14 @@ export interface ShardServerOptions {
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ShardServer.port). */
   readonly listen: string;
-  /** Every replica of this group, this one included (also sent as leader addresses). */
+  /**
+   * Every replica of this group, this one included: bootstraps an empty data directory (with
+   * `join`: the members to reach until the configuration arrives). Afterwards the members and
+   * their addresses come from the group's configuration (raft/daemon-node.ts).
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** Join an existing group (--join): the data directory must be empty. */
+  readonly join?: boolean;
   /** Directory of this replica's data (raft/ and state/ below it). */
   readonly dataDir: string;
   /** Controller replica addresses. */
@@ -153,9 +159,11 @@ export class ShardServer {
     /** The port the server is bound to. */
     readonly port: number,
     identity: DataDirIdentity,
+    /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
+    private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
-    this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => opts.peers.get(id) });
+    this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
       {
@@ -305,18 +313,18 @@ export class ShardServer {
       transport = new GrpcTransport(
         { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
       );
-      const { node, attach } = await startDaemonNode<ApplyResult>({
-        group: opts.gid, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+      const { node, attach, peers } = await startDaemonNode<ApplyResult>({
+        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity);
+      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity, peers);
       const started = server;
       attach((ss) => started.onSoftState(ss));
       server.startDriver();
       logger.info(
         `shard server g${opts.gid} n${opts.id} listening on ${opts.listen} (port ${port}); ${shardCount} shards; ` +
-        `config ${sm.core.config.num}, applied index ${sm.appliedIndex()}; peers ${[...opts.peers].map(([i, a]) => `${i}=${a}`).join(",")}`,
+        `config ${sm.core.config.num}, applied index ${sm.appliedIndex()}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}${opts.join ? " (joining)" : ""}`,
       );
       return server;
     } catch (e) {
@@ -377,13 +385,15 @@ export class ShardServer {
       role: s.role,
       term: s.term,
       leader: s.leader,
-      leaderAddress: this.opts.peers.get(s.leader) ?? "",
+      leaderAddress: this.peers.get(s.leader) ?? "",
       configNum: this.sm.core.config.num,
       commitIndex: s.commit,
       appliedIndex: s.applied,
       shards: stats.map((st) => ({
         shard: st.shard, state: stateWire[st.state], configNum: st.configNum, keys: st.keys, bytes: st.bytes, dedupClients: st.dedupClients,
       })),
+      members: raftMembersToWire(this.node.memberStatuses(), this.peers),
+      confIndex: this.node.confIndex(),
     };
   }
 

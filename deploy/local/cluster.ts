@@ -99,6 +99,13 @@ export interface NodeStatus {
   /** up: answers Status; unresponsive: its process runs but does not answer; paused: SIGSTOPped; down: no process. */
   readonly state: "up" | "unresponsive" | "paused" | "down";
   readonly role?: string;
+  /**
+   * Servers: the replica's place in its group's Raft configuration as the group's leader
+   * sees it (leader, follower, learner; "(outgoing)" or "(incoming)" while joint), and how
+   * many entries its log is behind the leader's.
+   */
+  readonly member?: string;
+  readonly lag?: number;
   readonly term?: number;
   readonly leader?: number;
   /** Controllers: latest config; servers: the config the replica has applied. */
@@ -659,7 +666,8 @@ export class LocalCluster {
   /** Every node (process state, role, term, leader, config) and the controller's shard map. */
   async status(): Promise<ClusterStatus> {
     const l = this.layout;
-    const nodes = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
+    const replies = new Map<string, ShardStatusReply>();
+    const probed = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
       const kind = gid === undefined ? "controller" : "server";
       const base = { name, kind, gid, id: node.id, addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir } as const;
       const ps = procState(node.pid, node.dataDir);
@@ -671,6 +679,7 @@ export class LocalCluster {
           return { ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum) };
         }
         const s = await this.serverStatus(node.addr, 1000);
+        replies.set(name, s);
         return {
           ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum),
           shards: s.shards.map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys) })),
@@ -679,6 +688,7 @@ export class LocalCluster {
         return { ...base, state: "unresponsive" };
       }
     }));
+    const nodes = probed.map((n) => ({ ...n, ...memberView(n, [...replies.values()]) }));
     const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
     try {
       const { config: cfg, clusterId } = await this.probeController().queryCluster();
@@ -877,3 +887,15 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
 
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);
+
+/** Server `n`'s member role and lag as its group's leader (among `replies`) reports them. */
+function memberView(n: NodeStatus, replies: readonly ShardStatusReply[]): { member?: string; lag?: number } {
+  if (n.kind !== "server") return {};
+  let leader: ShardStatusReply | undefined;
+  for (const r of replies) {
+    if (Number(r.gid) === n.gid && r.role === "leader" && (!leader || Number(r.term) > Number(leader.term))) leader = r;
+  }
+  const m = leader?.members.find((x) => Number(x.id) === n.id);
+  if (!m) return {};
+  return { member: m.joint ? `${m.role} (${m.joint})` : m.role ?? "", ...(m.hasProgress ? { lag: Number(m.lag) } : {}) };
+}

@@ -551,6 +551,8 @@ export namespace shardkv {
             commitIndex: number;
             appliedIndex: number;
             shards: shardkv.kv.ShardStatus.$Properties[];
+            members: shardkv.kv.RaftMember.$Properties[];
+            confIndex: number;
             static create(properties: shardkv.kv.StatusReply.$Shape): shardkv.kv.StatusReply & shardkv.kv.StatusReply.$Shape;
             static create(properties?: shardkv.kv.StatusReply.$Properties): shardkv.kv.StatusReply;
             static encode(m: shardkv.kv.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -570,9 +572,47 @@ export namespace shardkv {
                 commitIndex?: (number|null);
                 appliedIndex?: (number|null);
                 shards?: (shardkv.kv.ShardStatus.$Properties[]|null);
+                members?: (shardkv.kv.RaftMember.$Properties[]|null);
+                confIndex?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.StatusReply.$Properties;
+        }
+
+        interface IRaftMember extends shardkv.kv.RaftMember.$Properties {
+        }
+
+        class RaftMember {
+            constructor(p?: shardkv.kv.RaftMember.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            role: string;
+            joint: string;
+            hasProgress: boolean;
+            matchIndex: number;
+            lag: number;
+            recentlyActive: boolean;
+            static create(properties: shardkv.kv.RaftMember.$Shape): shardkv.kv.RaftMember & shardkv.kv.RaftMember.$Shape;
+            static create(properties?: shardkv.kv.RaftMember.$Properties): shardkv.kv.RaftMember;
+            static encode(m: shardkv.kv.RaftMember.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.kv.RaftMember & shardkv.kv.RaftMember.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMember {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                role?: (string|null);
+                joint?: (string|null);
+                hasProgress?: (boolean|null);
+                matchIndex?: (number|null);
+                lag?: (number|null);
+                recentlyActive?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.kv.RaftMember.$Properties;
         }
 
         interface IIdentifyRequest extends shardkv.kv.IdentifyRequest.$Properties {
