@@ -38,6 +38,7 @@ import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
@@ -125,6 +126,11 @@ export class ControllerServer {
     });
   }
 
+  /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */
+  raftNode(): RaftNode<unknown> {
+    return this.node as RaftNode<unknown>;
+  }
+
   /** This replica's data directory identity (the cluster id once recorded). */
   identity(): DataDirIdentity {
     return this.ident;
@@ -153,6 +159,7 @@ export class ControllerServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
+      addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
         { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,

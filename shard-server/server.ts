@@ -50,6 +50,7 @@ import { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { BatchHandlers } from "./batch-stream";
@@ -309,6 +310,7 @@ export class ShardServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(shardKVService, failpointService(opts.failpoints, shardKVService, ShardServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
+      addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
         { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
@@ -368,6 +370,11 @@ export class ShardServer {
   /** Whether config pushes from NATS are being received (false without --nats). */
   get configPushSubscribed(): boolean {
     return this.nats !== undefined;
+  }
+
+  /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */
+  raftNode(): RaftNode<unknown> {
+    return this.node as RaftNode<unknown>;
   }
 
   /** This replica's status (what the Status RPC answers). */

@@ -777,6 +777,30 @@ export class LocalCluster {
   // ---------------------------------------------------------------- scale
 
   /**
+   * Starts a new replica of group `gid` with `--join` (an empty data directory, no bootstrap
+   * configuration): the next free id, a free port, added to the group in cluster.json. It
+   * serves the group only once its leader adds it (raft/replica-change.ts); until then it
+   * waits for the leader's log. Resolves once it answers Status.
+   */
+  async addReplica(gid: number, opts: { basePort?: number; timeoutMs?: number } = {}): Promise<{ name: string; id: number; addr: string }> {
+    const [port] = await allocatePorts(1, opts.basePort, this.layout);
+    const added = this.update((l) => {
+      const g = l.groups.find((x) => x.gid === gid);
+      if (!g) throw new Error(`no group ${gid} (groups: ${l.groups.map((x) => x.gid).join(", ") || "none"})`);
+      const id = Math.max(0, ...g.servers.map((x) => x.id)) + 1;
+      const name = serverName(gid, id);
+      const node: NodeEntry = { id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
+      g.servers.push(node);
+      const launcher = this.launcher;
+      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...(launcher.nodeArgs?.[name] ?? []), "--join"] } });
+      this.start(l, name, node);
+      return { name, id, addr: node.addr };
+    });
+    await this.waitAnswering([added.name], opts.timeoutMs ?? settleMsDefault);
+    return added;
+  }
+
+  /**
    * Starts a new group (gid: `opts.gid`, else one above every gid this directory has seen; an
    * old data directory is never reused), joins it and waits until every shard is Serving
    * again. With `join: false` it only starts the servers and waits until each answers Status
