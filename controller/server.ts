@@ -38,6 +38,7 @@ import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
@@ -117,13 +118,18 @@ export class ControllerServer {
     readonly port: number,
     private ident: DataDirIdentity,
     /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
-    peers: ReadonlyMap<NodeId, string>,
+    private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       address: (id) => peers.get(id),
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
+  }
+
+  /** The replica's RaftNode and its members' addresses (the RaftMembers service). */
+  raftMembers(): { node: RaftNode<unknown>; peers: ReadonlyMap<NodeId, string> } {
+    return { node: this.node as RaftNode<unknown>, peers: this.peers };
   }
 
   /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */
@@ -159,6 +165,7 @@ export class ControllerServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
+      addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(

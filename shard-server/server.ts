@@ -50,6 +50,7 @@ import { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
@@ -310,6 +311,7 @@ export class ShardServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(shardKVService, failpointService(opts.failpoints, shardKVService, ShardServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
+      addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
@@ -370,6 +372,11 @@ export class ShardServer {
   /** Whether config pushes from NATS are being received (false without --nats). */
   get configPushSubscribed(): boolean {
     return this.nats !== undefined;
+  }
+
+  /** The replica's RaftNode and its members' addresses (the RaftMembers service). */
+  raftMembers(): { node: RaftNode<unknown>; peers: ReadonlyMap<NodeId, string> } {
+    return { node: this.node as RaftNode<unknown>, peers: this.peers };
   }
 
   /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */

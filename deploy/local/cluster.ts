@@ -26,6 +26,7 @@ import { ControllerClient, type ControllerStatus } from "../../controller/client
 import type { Config } from "../../controller/config";
 import { shardkv } from "../../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
+import { raftMembers } from "../../raft/transport/members-service";
 import {
   allNodes, type ClusterFile, controllerName, dataDirOf, ensureDirs, type GroupEntry, gidsWithData, type LauncherFile,
   logFileOf, type NodeEntry, parseNodeName, readClusterFile, readLauncherFile, serverName, wipeClusterDir,
@@ -688,7 +689,10 @@ export class LocalCluster {
         return { ...base, state: "unresponsive" };
       }
     }));
-    const nodes = probed.map((n) => ({ ...n, ...memberView(n, [...replies.values()]) }));
+    // The controllers' members as their leader sees them (RaftMembers); the servers' from their group leader's Status.
+    const ctlLeader = probed.find((n) => n.kind === "controller" && n.role === "leader");
+    const ctlMembers = ctlLeader ? await raftMembers(ctlLeader.addr, 1000).then((r) => r.members, () => undefined) : undefined;
+    const nodes = probed.map((n) => ({ ...n, ...memberOf(n, n.kind === "controller" ? ctlMembers : groupLeaderMembers(n, [...replies.values()])) }));
     const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
     try {
       const { config: cfg, clusterId } = await this.probeController().queryCluster();
@@ -912,14 +916,18 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);
 
-/** Server `n`'s member role and lag as its group's leader (among `replies`) reports them. */
-function memberView(n: NodeStatus, replies: readonly ShardStatusReply[]): { member?: string; lag?: number } {
-  if (n.kind !== "server") return {};
+/** The members of server `n`'s group as its leader (among `replies`) reports them. */
+function groupLeaderMembers(n: NodeStatus, replies: readonly ShardStatusReply[]): ShardStatusReply["members"] | undefined {
   let leader: ShardStatusReply | undefined;
   for (const r of replies) {
     if (Number(r.gid) === n.gid && r.role === "leader" && (!leader || Number(r.term) > Number(leader.term))) leader = r;
   }
-  const m = leader?.members.find((x) => Number(x.id) === n.id);
+  return leader?.members;
+}
+
+/** Node `n`'s member role and lag in `members` (its group leader's list). */
+function memberOf(n: NodeStatus, members: ShardStatusReply["members"] | undefined): { member?: string; lag?: number } {
+  const m = members?.find((x) => Number(x.id) === n.id);
   if (!m) return {};
   return { member: m.joint ? `${m.role} (${m.joint})` : m.role ?? "", ...(m.hasProgress ? { lag: Number(m.lag) } : {}) };
 }

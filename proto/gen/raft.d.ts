@@ -307,5 +307,41 @@ export namespace shardkv {
             }
             type $Shape = shardkv.raft.StoredRecord.$Properties;
         }
+
+        interface IRaftMember extends shardkv.raft.RaftMember.$Properties {
+        }
+
+        class RaftMember {
+            constructor(p?: shardkv.raft.RaftMember.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            role: string;
+            joint: string;
+            hasProgress: boolean;
+            matchIndex: number;
+            lag: number;
+            recentlyActive: boolean;
+            static create(properties: shardkv.raft.RaftMember.$Shape): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+            static create(properties?: shardkv.raft.RaftMember.$Properties): shardkv.raft.RaftMember;
+            static encode(m: shardkv.raft.RaftMember.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMember {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                role?: (string|null);
+                joint?: (string|null);
+                hasProgress?: (boolean|null);
+                matchIndex?: (number|null);
+                lag?: (number|null);
+                recentlyActive?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMember.$Properties;
+        }
     }
 }

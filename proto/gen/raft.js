@@ -2319,6 +2319,312 @@ export const shardkv = $root.shardkv = (() => {
             return StoredRecord;
         })();
 
+        raft.RaftMember = (function() {
+
+            /**
+             * Properties of a RaftMember.
+             * @typedef {Object} shardkv.raft.RaftMember.$Properties
+             * @property {number|null} [id] RaftMember id
+             * @property {string|null} [address] RaftMember address
+             * @property {string|null} [role] RaftMember role
+             * @property {string|null} [joint] RaftMember joint
+             * @property {boolean|null} [hasProgress] RaftMember hasProgress
+             * @property {number|null} [matchIndex] RaftMember matchIndex
+             * @property {number|null} [lag] RaftMember lag
+             * @property {boolean|null} [recentlyActive] RaftMember recentlyActive
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMember.
+             * @memberof shardkv.raft
+             * @interface IRaftMember
+             * @augments shardkv.raft.RaftMember.$Properties
+             * @deprecated Use shardkv.raft.RaftMember.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMember.
+             * @typedef {shardkv.raft.RaftMember.$Properties} shardkv.raft.RaftMember.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMember.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMember.
+             * @constructor
+             * @param {shardkv.raft.RaftMember.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMember = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMember id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember address.
+             * @member {string} address
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.address = "";
+
+            /**
+             * RaftMember role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.role = "";
+
+            /**
+             * RaftMember joint.
+             * @member {string} joint
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.joint = "";
+
+            /**
+             * RaftMember hasProgress.
+             * @member {boolean} hasProgress
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.hasProgress = false;
+
+            /**
+             * RaftMember matchIndex.
+             * @member {number} matchIndex
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.matchIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember lag.
+             * @member {number} lag
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember recentlyActive.
+             * @member {boolean} recentlyActive
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.recentlyActive = false;
+
+            /**
+             * Creates a new RaftMember instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMember} RaftMember instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMember.$Shape): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+             *   (properties?: shardkv.raft.RaftMember.$Properties): shardkv.raft.RaftMember;
+             * }}
+             */
+            RaftMember.create = function(properties) {
+                return new RaftMember(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMember message. Does not implicitly {@link shardkv.raft.RaftMember.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties} m RaftMember message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMember.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.role);
+                if (m.joint != null && $Object.hasOwnProperty.call(m, "joint") && m.joint !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.joint);
+                if (m.hasProgress != null && $Object.hasOwnProperty.call(m, "hasProgress") && m.hasProgress !== false)
+                    w.uint32(/* id 5, wireType 0 =*/40).bool(m.hasProgress);
+                if (m.matchIndex != null && $Object.hasOwnProperty.call(m, "matchIndex") && (typeof m.matchIndex === "object" ? m.matchIndex.low || m.matchIndex.high : m.matchIndex !== 0))
+                    w.uint32(/* id 6, wireType 0 =*/48).uint64(m.matchIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 7, wireType 0 =*/56).uint64(m.lag);
+                if (m.recentlyActive != null && $Object.hasOwnProperty.call(m, "recentlyActive") && m.recentlyActive !== false)
+                    w.uint32(/* id 8, wireType 0 =*/64).bool(m.recentlyActive);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMember message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape} RaftMember
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMember.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMember();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.joint = v;
+                            else
+                                delete m.joint;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hasProgress = v;
+                            else
+                                delete m.hasProgress;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.matchIndex = v;
+                            else
+                                delete m.matchIndex;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.recentlyActive = v;
+                            else
+                                delete m.recentlyActive;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMember
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMember.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMember";
+            };
+
+            return RaftMember;
+        })();
+
         return raft;
     })();
 

@@ -17,6 +17,7 @@ import type { ReplicaChange } from "../../common/replica-change";
 import { ShardKV } from "../../client/shardkv";
 import { LocalCluster, type ShardStatusReply } from "../../deploy/local/cluster";
 import { ReplicaAdminClient } from "../../raft/transport/replica-admin";
+import { formatStatus } from "../../deploy/local/format";
 import { waitFor } from "../lib/wait";
 
 describe("replica changes on a real shard group", () => {
@@ -107,6 +108,14 @@ describe("replica changes on a real shard group", () => {
     expect(l2.members.map((m) => [Number(m.id), m.role === "learner" ? "learner" : "voter"])).toEqual([[2, "voter"], [3, "voter"], [4, "voter"]]);
     expect(l2.members.find((m) => Number(m.id) === 4)!.address).toBe(added.addr);
     await writeAndRead("after-replace", 10);
+    // shardkv-local status: each server's member role and lag as its leader sees them; the
+    // controllers' from their RaftMembers service.
+    await waitFor(async () => {
+      const st = await cluster.status();
+      const by = new Map(st.nodes.map((n) => [n.name, n]));
+      return by.get(added.name)?.member !== undefined && by.get(added.name)!.lag !== undefined && by.get("g1n1")?.member === undefined &&
+        by.get("c1")?.member === "leader" && formatStatus(st).includes(" LAG ");
+    }, { timeoutMs: 20_000, what: "status shows member roles and lag (g1n4 a member with a lag, g1n1 none, c1 the leader)" });
 
     // Lose another original: 3 and 4 are a majority of {2,3,4}.
     await cluster.kill("g1n2");
