@@ -96,13 +96,18 @@ export function nextReplicaConfChange(
   };
   const step = replicaChangeStep(conf, change);
   if (change.kind === "replace" && change.oldId === change.newId) refuse("the old and the new replica are the same id");
+  // An id already in the group is this change's own earlier step (a leader resuming) only if
+  // it is there at the address asked for; at another address it is another replica.
+  const added = addedId(change);
+  const have = added !== undefined ? conf.addresses?.[added] : undefined;
+  const want = change.kind === "replace" || change.kind === "addLearner" ? change.address : undefined;
+  if (have !== undefined && want !== undefined && have !== want) refuse(`replica ${added} is already in the group, at ${have}`);
   if (step === "done") return { done: true };
   if (isJoint(conf)) {
     // Whatever entered it (this change or another), the group leaves it first.
     return conf.autoLeave ? { wait: "the leader leaves the joint configuration" } : { propose: { kind: "leaveJoint" } };
   }
   let cc: ConfChange;
-  const added = addedId(change);
   const removed = removedId(change);
   if (step === "adding") {
     if (change.kind === "promote") refuse(`replica ${change.id} is not a learner of the group (add it as a learner first)`);

@@ -129,6 +129,9 @@ describe("the executor's checks", () => {
     refused(conf, { kind: "replace", oldId: 7 as NodeId, newId: 4 as NodeId, address: "h:4" }, "invalid replicaChange: cannot replace replica 7 by 4 at h:4: replica 7 is not a voter of the group");
     refused(conf, { kind: "addLearner", id: 4 as NodeId, address: "h:2" }, "invalid replicaChange: cannot add replica 4 at h:2 as a learner: address h:2 is already replica 2's");
     refused(conf, { kind: "replace", oldId: 3 as NodeId, newId: 3 as NodeId, address: "h:9" }, "invalid replicaChange: cannot replace replica 3 by 3 at h:9: the old and the new replica are the same id");
+    refused(conf, { kind: "addLearner", id: 2 as NodeId, address: "h:9" }, "invalid replicaChange: cannot add replica 2 at h:9 as a learner: replica 2 is already in the group, at h:2");
+    // At the address asked for, it is this change done already (a leader resuming it).
+    expect(nextReplicaConfChange(conf, { kind: "addLearner", id: 2 as NodeId, address: "h:2" }, { force: false, reachable: all })).toEqual({ done: true });
   });
   it("refuses a change leaving fewer than a majority of the voters reachable, unless forced", () => {
     const e = refused(conf, { kind: "remove", id: 2 as NodeId }, "remove replica 2 would leave 1 of the voters {1,3} reachable (2 needed; not heard from: 3); bring them back or force the change", (id) => id !== 3);
