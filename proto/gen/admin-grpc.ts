@@ -52,23 +52,3 @@ export interface ReplicaAdminStub extends grpc.Client {
 
 /** Opens a ReplicaAdminStub: `new ReplicaAdminStub(address, credentials, options)`. */
 export const ReplicaAdminStub = grpc.makeGenericClientConstructor(replicaAdminService, "ReplicaAdmin") as unknown as StubConstructor<ReplicaAdminStub>;
-
-/** The definition of service `shardkv.admin.RaftMembers` (proto/admin.proto), for `server.addService` and the stub. */
-export const raftMembersService = {
-  members: grpcMethod("/shardkv.admin.RaftMembers/Members", shardkv.admin.RaftMembersRequest, shardkv.admin.RaftMembersReply),
-} satisfies grpc.ServiceDefinition;
-
-/** What a server of `shardkv.admin.RaftMembers` implements (`server.addService(raftMembersService, impl)`). */
-export interface RaftMembersImplementation extends grpc.UntypedServiceImplementation {
-  /** `rpc Members(RaftMembersRequest) returns (RaftMembersReply)` */
-  members: grpc.handleUnaryCall<shardkv.admin.RaftMembersRequest, shardkv.admin.RaftMembersReply.$Properties>;
-}
-
-/** A client of `shardkv.admin.RaftMembers`: a channel to one server, whose methods call it. */
-export interface RaftMembersStub extends grpc.Client {
-  /** `rpc Members(RaftMembersRequest) returns (RaftMembersReply)` */
-  members: UnaryCall<shardkv.admin.RaftMembersRequest.$Properties, shardkv.admin.RaftMembersReply>;
-}
-
-/** Opens a RaftMembersStub: `new RaftMembersStub(address, credentials, options)`. */
-export const RaftMembersStub = grpc.makeGenericClientConstructor(raftMembersService, "RaftMembers") as unknown as StubConstructor<RaftMembersStub>;

@@ -2625,6 +2625,493 @@ export const shardkv = $root.shardkv = (() => {
             return RaftMember;
         })();
 
+        raft.RaftMembersRequest = (function() {
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @typedef {Object} shardkv.raft.RaftMembersRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersRequest
+             * @augments shardkv.raft.RaftMembersRequest.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersRequest.
+             * @typedef {shardkv.raft.RaftMembersRequest.$Properties} shardkv.raft.RaftMembersRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersRequest.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new RaftMembersRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersRequest} RaftMembersRequest instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersRequest.$Shape): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersRequest.$Properties): shardkv.raft.RaftMembersRequest;
+             * }}
+             */
+            RaftMembersRequest.create = function(properties) {
+                return new RaftMembersRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersRequest message. Does not implicitly {@link shardkv.raft.RaftMembersRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties} m RaftMembersRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape} RaftMembersRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersRequest
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersRequest";
+            };
+
+            return RaftMembersRequest;
+        })();
+
+        raft.RaftMembersReply = (function() {
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @typedef {Object} shardkv.raft.RaftMembersReply.$Properties
+             * @property {number|null} [id] RaftMembersReply id
+             * @property {string|null} [role] RaftMembersReply role
+             * @property {number|null} [term] RaftMembersReply term
+             * @property {number|null} [leader] RaftMembersReply leader
+             * @property {number|null} [confIndex] RaftMembersReply confIndex
+             * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] RaftMembersReply members
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersReply
+             * @augments shardkv.raft.RaftMembersReply.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersReply.
+             * @typedef {shardkv.raft.RaftMembersReply.$Properties} shardkv.raft.RaftMembersReply.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersReply.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersReply.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersReply = function (p) {
+                this.members = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMembersReply id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.role = "";
+
+            /**
+             * RaftMembersReply term.
+             * @member {number} term
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply leader.
+             * @member {number} leader
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.leader = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply confIndex.
+             * @member {number} confIndex
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply members.
+             * @member {Array.<shardkv.raft.RaftMember.$Properties>} members
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.members = $util.emptyArray;
+
+            /**
+             * Creates a new RaftMembersReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersReply} RaftMembersReply instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
+             * }}
+             */
+            RaftMembersReply.create = function(properties) {
+                return new RaftMembersReply(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersReply message. Does not implicitly {@link shardkv.raft.RaftMembersReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties} m RaftMembersReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.role);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.term);
+                if (m.leader != null && $Object.hasOwnProperty.call(m, "leader") && (typeof m.leader === "object" ? m.leader.low || m.leader.high : m.leader !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.leader);
+                if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
+                    w.uint32(/* id 5, wireType 0 =*/40).uint64(m.confIndex);
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.raft.RaftMember.encode(m.members[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape} RaftMembersReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leader = v;
+                            else
+                                delete m.leader;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.confIndex = v;
+                            else
+                                delete m.confIndex;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.raft.RaftMember.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersReply
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersReply";
+            };
+
+            return RaftMembersReply;
+        })();
+
+        raft.RaftMembers = (function() {
+
+            /**
+             * Constructs a new RaftMembers service.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembers
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const RaftMembers = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(RaftMembers.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: RaftMembers, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new RaftMembers service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.raft.RaftMembers
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {RaftMembers} RPC service. Useful where requests and/or responses are streamed.
+             */
+            RaftMembers.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.raft.RaftMembers#members}.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef MembersCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.raft.RaftMembersReply} [response] RaftMembersReply
+             */
+
+            /**
+             * Calls Members.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef Members
+             * @type {{
+             *   (request: shardkv.raft.IRaftMembersRequest, callback: shardkv.raft.RaftMembers.MembersCallback): void;
+             *   (request: shardkv.raft.IRaftMembersRequest): Promise<shardkv.raft.RaftMembersReply>;
+             *   readonly name: "Members";
+             *   readonly path: "/shardkv.raft.RaftMembers/Members";
+             *   readonly requestType: "RaftMembersRequest";
+             *   readonly responseType: "RaftMembersReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Members.
+             * @name shardkv.raft.RaftMembers#members
+             * @type {shardkv.raft.RaftMembers.Members}
+             */
+            $Object.defineProperties(RaftMembers.prototype.members = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, RaftMembers.prototype.members, $root.shardkv.raft.RaftMembersRequest, $root.shardkv.raft.RaftMembersReply, request, callback);
+            }, {
+                name: { value: "Members" },
+                path: { value: "/shardkv.raft.RaftMembers/Members" },
+                requestType: { value: "RaftMembersRequest" },
+                responseType: { value: "RaftMembersReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return RaftMembers;
+        })();
+
         return raft;
     })();
 

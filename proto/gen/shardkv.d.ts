@@ -1891,5 +1891,77 @@ export namespace shardkv {
             }
             type $Shape = shardkv.raft.RaftMember.$Properties;
         }
+
+        interface IRaftMembersRequest extends shardkv.raft.RaftMembersRequest.$Properties {
+        }
+
+        class RaftMembersRequest {
+            constructor(p?: shardkv.raft.RaftMembersRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.raft.RaftMembersRequest.$Shape): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+            static create(properties?: shardkv.raft.RaftMembersRequest.$Properties): shardkv.raft.RaftMembersRequest;
+            static encode(m: shardkv.raft.RaftMembersRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMembersRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMembersRequest.$Properties;
+        }
+
+        interface IRaftMembersReply extends shardkv.raft.RaftMembersReply.$Properties {
+        }
+
+        class RaftMembersReply {
+            constructor(p?: shardkv.raft.RaftMembersReply.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            role: string;
+            term: number;
+            leader: number;
+            confIndex: number;
+            members: shardkv.raft.RaftMember.$Properties[];
+            static create(properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+            static create(properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
+            static encode(m: shardkv.raft.RaftMembersReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMembersReply {
+            interface $Properties {
+                id?: (number|null);
+                role?: (string|null);
+                term?: (number|null);
+                leader?: (number|null);
+                confIndex?: (number|null);
+                members?: (shardkv.raft.RaftMember.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMembersReply.$Properties;
+        }
+
+        class RaftMembers extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): RaftMembers;
+            members: shardkv.raft.RaftMembers.Members;
+        }
+
+        namespace RaftMembers {
+            type MembersCallback = (error: (Error|null), response?: shardkv.raft.RaftMembersReply) => void;
+            type Members = {
+              (request: shardkv.raft.IRaftMembersRequest, callback: shardkv.raft.RaftMembers.MembersCallback): void;
+              (request: shardkv.raft.IRaftMembersRequest): Promise<shardkv.raft.RaftMembersReply>;
+              readonly name: "Members";
+              readonly path: "/shardkv.raft.RaftMembers/Members";
+              readonly requestType: "RaftMembersRequest";
+              readonly responseType: "RaftMembersReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
     }
 }

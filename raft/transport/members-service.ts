@@ -1,5 +1,5 @@
 /**
- * The RaftMembers service (proto/admin.proto): the members of the answering daemon's group as
+ * The RaftMembers service (proto/raft.proto): the members of the answering daemon's group as
  * its RaftNode knows them (role, address, joint half; on the leader their match index, lag
  * and recent activity). Always served, by both daemons: `shardkv-local status` reads the
  * controller group's members from it (a shard server's Status carries the same list).
@@ -9,13 +9,13 @@ import { StoppedError } from "../../common/errors";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
 import { wallClockMs } from "../../common/real-env";
-import type { shardkv } from "../../proto/gen/admin.js";
-import { type RaftMembersImplementation, RaftMembersStub, raftMembersService } from "../../proto/gen/admin-grpc";
+import type { shardkv } from "../../proto/gen/raft.js";
+import { type RaftMembersImplementation, RaftMembersStub, raftMembersService } from "../../proto/gen/raft-grpc";
 import { raftMembersToWire } from "../daemon-node";
 import type { RaftNode } from "../node";
 
 /** What a RaftMembers reply says, for status pages. */
-export type RaftMembersReply = shardkv.admin.RaftMembersReply;
+export type RaftMembersReply = shardkv.raft.RaftMembersReply;
 
 /** Adds the RaftMembers service to `server`; `node()` is undefined until Raft runs (the call then fails Stopped). */
 export function addRaftMembersService(
