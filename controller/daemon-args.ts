@@ -13,6 +13,8 @@ export interface DaemonArgs {
   listen: string;
   peers: Map<NodeId, string>;
   data: string;
+  /** --join: join an existing controller group (empty data directory, no bootstrap). */
+  join?: boolean;
   shards?: number;
   nats?: string;
   tickMs?: number;
@@ -21,16 +23,23 @@ export interface DaemonArgs {
   failpoints?: FailpointSpec;
 }
 
+/** The --join line of both daemons' usage. */
+export const joinFlagUsage = `  --join              join an existing group instead of bootstrapping one: the data directory
+                      must be empty, --peers names members to reach and this replica; it waits
+                      to be added (a learner) and learns the group's configuration from the leader`;
+
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
-                          [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
+                          [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
                           [--failpoints SPEC] [--profile P]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
-  --peers LIST        every replica, this one included: id=host:port,id=host:port,...; the ids
-                      must be those the data directory was created with (addresses may change)
+  --peers LIST        every replica, this one included: id=host:port,id=host:port,...; bootstraps
+                      an empty data directory; later the ids must be the members the data
+                      directory's configuration holds (an address given overrides the stored one)
   --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
                       if missing; refused when it belongs to another replica, a shard server
                       or another cluster
+${joinFlagUsage}
   --shards N          shard count, used only when the data directory is created (default 64,
                       1..${shardCountMax}); must match the stored count afterwards
   --nats URL          publish each new config on NATS subject shardkv.config (optional)
@@ -40,6 +49,7 @@ ${failpointFlagsUsage}`;
 
 /** The flags both daemons take, with the same checks. */
 export const raftDaemonFlags = {
+  join: flag.bool(),
   id: flag.int(1, Number.MAX_SAFE_INTEGER),
   listen: flag.address(),
   peers: flag.string(),
@@ -60,6 +70,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   const v = cl.values;
   const id = required(v.id, "id") as NodeId;
   const out: DaemonArgs = { id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id), data: required(v.data, "data") };
+  if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];

@@ -30,6 +30,7 @@ daemonMain<DaemonArgs>({
       id: args.id,
       listen: args.listen,
       peers: args.peers,
+      join: args.join,
       dataDir: args.data,
       shardCount: args.shards,
       natsUrl: args.nats,

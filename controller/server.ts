@@ -39,6 +39,8 @@ import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
+import { addRaftMembersService } from "../raft/transport/members-service";
+import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
@@ -73,8 +75,14 @@ export interface ControllerServerOptions {
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ControllerServer.port). */
   readonly listen: string;
-  /** Every replica's advertised address, this one included (also sent as leader addresses). */
+  /**
+   * Every replica's advertised address, this one included: bootstraps an empty data directory
+   * (with `join`: the members to reach until the configuration arrives). Afterwards the
+   * members and their addresses come from the group's configuration (raft/daemon-node.ts).
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** Join an existing controller group (--join): the data directory must be empty. */
+  readonly join?: boolean;
   /** Directory of this replica's data (raft/ and state/ below it). */
   readonly dataDir: string;
   /** Shard count when the data directory is created (default 64); must match on later starts. */
@@ -111,13 +119,25 @@ export class ControllerServer {
     /** The port the server is bound to. */
     readonly port: number,
     private ident: DataDirIdentity,
+    /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
+    private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
-      address: (id) => opts.peers.get(id),
-      peers: opts.peers,
+      address: (id) => peers.get(id),
+      peers,
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
+  }
+
+  /** The replica's RaftNode and its members' addresses (the RaftMembers service). */
+  raftMembers(): { node: RaftNode<unknown>; peers: ReadonlyMap<NodeId, string> } {
+    return { node: this.node as RaftNode<unknown>, peers: this.peers };
+  }
+
+  /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */
+  raftNode(): RaftNode<unknown> {
+    return this.node as RaftNode<unknown>;
   }
 
   /** This replica's data directory identity (the cluster id once recorded). */
@@ -148,25 +168,27 @@ export class ControllerServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
+      addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
         { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
-      const { node, attach } = await startDaemonNode<CommandResult>({
-        group: controllerGroup, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+      const { node, attach, peers } = await startDaemonNode<CommandResult>({
+        group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity);
+      server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity, peers);
       const started = server;
       sm.subscribeClusterId((id) => started.onClusterId(id));
       attach((ss) => started.onSoftState(ss));
       publisher?.start();
       logger.info(
         `controller ${opts.id} listening on ${opts.listen} (port ${port}); ${sm.shardCount()} shards; ` +
-        `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...opts.peers].map(([i, a]) => `${i}=${a}`).join(",")}` +
+        `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}${opts.join ? " (joining)" : ""}` +
         (opts.natsUrl ? `; NATS ${opts.natsUrl}` : "; no NATS"),
       );
       return server;

@@ -56,17 +56,43 @@ export function snapshotMetaToWire(s: SnapshotMeta): shardkv.raft.SnapshotMeta.$
   return {
     index: s.index, term: s.term, voters: [...s.voters],
     learners: [...(s.learners ?? [])], votersOutgoing: [...(s.votersOutgoing ?? [])], autoLeave: s.autoLeave === true,
+    addresses: addressesToWire(s.addresses),
   };
 }
 
+type Addresses = Readonly<Record<number, string>>;
+
+function addressesToWire(a: Addresses | undefined): shardkv.raft.MemberAddress.$Properties[] {
+  return Object.entries(a ?? {}).map(([id, address]) => ({ id: Number(id), address })).sort((x, y) => x.id - y.id);
+}
+
+function addressesFromWire(ws: readonly shardkv.raft.MemberAddress.$Properties[] | null | undefined, field: string): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const w of ws ?? []) out[u(w.id, `${field}.id`)] = w.address ?? "";
+  return out;
+}
+
+/** What the log store records when a data directory is first used (proto VoterSet). */
+export interface VoterRecord {
+  readonly voters: NodeId[];
+  readonly addresses?: Addresses;
+  readonly joined?: boolean;
+}
+
 /** Encodes the voter set the log store records (proto VoterSet). */
-export function encodeVoters(voters: readonly NodeId[]): Uint8Array {
-  return pb.VoterSet.encode({ voters: [...voters] }).finish();
+export function encodeVoters(r: VoterRecord): Uint8Array {
+  return pb.VoterSet.encode({ voters: [...r.voters], addresses: addressesToWire(r.addresses), joined: r.joined === true }).finish();
 }
 
 /** Decodes a stored VoterSet; throws InvalidArgumentError on a malformed one. */
-export function decodeVoters(b: Uint8Array): NodeId[] {
-  return (pb.VoterSet.decode(b).voters ?? []).map((v) => u(v as number, "voters") as NodeId);
+export function decodeVoters(b: Uint8Array): VoterRecord {
+  const w = pb.VoterSet.decode(b);
+  const addresses = addressesFromWire(w.addresses, "voters.addresses");
+  return {
+    voters: (w.voters ?? []).map((v) => u(v as number, "voters") as NodeId),
+    ...(Object.keys(addresses).length > 0 ? { addresses } : {}),
+    ...(w.joined ? { joined: true } : {}),
+  };
 }
 
 export function snapshotMetaFromWire(s: shardkv.raft.SnapshotMeta.$Properties): SnapshotMeta {
@@ -77,6 +103,7 @@ export function snapshotMetaFromWire(s: shardkv.raft.SnapshotMeta.$Properties): 
     ...(s.learners && s.learners.length > 0 ? { learners: s.learners.map((v) => u(v, "snapshot.learners") as NodeId) } : {}),
     ...(s.votersOutgoing && s.votersOutgoing.length > 0 ? { votersOutgoing: s.votersOutgoing.map((v) => u(v, "snapshot.votersOutgoing") as NodeId) } : {}),
     ...(s.autoLeave ? { autoLeave: true } : {}),
+    ...(s.addresses && s.addresses.length > 0 ? { addresses: addressesFromWire(s.addresses, "snapshot.addresses") } : {}),
   };
 }
 

@@ -1,8 +1,12 @@
 /**
  * The RaftNode of one daemon replica (shardkv-controller, shardkv-server), wired the same way
- * for both: real time and randomness, the replica's peers as voters (only to bootstrap an
- * empty directory: afterwards --peers must name the voters its Raft state records, or the
- * start fails with an InvalidArgumentError naming both sets), the log compacted to a
+ * for both: real time and randomness, the replica's peers as voters with their addresses
+ * (only to bootstrap an empty directory: afterwards --peers must name the members of the
+ * configuration its Raft state holds, or the start fails with an InvalidArgumentError naming
+ * both sets; with --join nothing is bootstrapped and the directory must be empty), the
+ * transport's peers kept to the configuration's members and addresses as changes apply (an
+ * address --peers gives for a member overrides the stored one on this replica: a replica
+ * moved to another host), the log compacted to a
  * fifth of the snapshot interval below each snapshot, the transport wrapped by the daemon's
  * failpoints (a no-op when they are off), and soft-state changes relayed to the server once it
  * exists (RaftNode.start reports the first ones before the caller can have built it).
@@ -12,8 +16,10 @@ import { InvalidArgumentError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
+import type { LogIndex } from "../common/ids";
+import { describeConfState, members, type ConfState } from "./core/conf-change";
 import type { SoftState } from "./core/types";
-import { RaftNode, VoterSetMismatchError } from "./node";
+import { JoinNonEmptyError, RaftNode, VoterSetMismatchError, type MemberStatus } from "./node";
 import type { StateMachine } from "./state-machine";
 import type { LogStore } from "./storage/log-store";
 import { failpointTransport } from "./transport/failpoint-transport";
@@ -22,14 +28,19 @@ import type { Transport } from "./transport/transport";
 export interface DaemonNodeOptions {
   readonly group: GroupId;
   readonly id: NodeId;
-  /** Every replica of the group, this one included. */
+  /**
+   * Every replica of the group, this one included (bootstrap); with `join`, the members to
+   * reach until the configuration arrives, and this one.
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** Join an existing group (`--join`): no bootstrap configuration, the directory must be empty. */
+  readonly join?: boolean;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
   readonly snapshotEveryEntries: number;
   readonly failpoints?: Failpoints;
   readonly onFatal?: (e: Error) => void;
-  readonly transport: Transport;
+  readonly transport: Transport & { setPeers?(peers: ReadonlyMap<NodeId, string>): void };
   readonly storage: LogStore;
   readonly logger: Logger;
   /** The replica's data directory, named when --peers disagrees with its Raft state. */
@@ -38,6 +49,8 @@ export interface DaemonNodeOptions {
 
 export interface DaemonNode<R> {
   readonly node: RaftNode<R>;
+  /** The address of every member the transport reaches now (kept current as changes apply). */
+  readonly peers: ReadonlyMap<NodeId, string>;
   /** Delivers the current soft state to `onSoftState` now, and every change after it. */
   attach(onSoftState: (ss: SoftState) => void): void;
 }
@@ -45,10 +58,24 @@ export interface DaemonNode<R> {
 export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<R>): Promise<DaemonNode<R>> {
   let latest: SoftState | undefined;
   let deliver: ((ss: SoftState) => void) | undefined;
+  // One map, read by the failpoint transport too, replaced in place when the configuration changes.
+  const peers = new Map(o.peers);
+  const onConfState = (conf: ConfState, index: LogIndex): void => {
+    const next = peerAddresses(conf, o.peers);
+    if ([...next].every(([id, a]) => peers.get(id) === a) && next.size === peers.size) return;
+    peers.clear();
+    for (const [id, a] of next) peers.set(id, a);
+    o.transport.setPeers?.(peers);
+    o.logger.info(`g${o.group} n${o.id}: configuration at index ${index}: ${describeConfState(conf)}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}`);
+  };
   const node = await RaftNode.start<R>(
     {
       group: o.group,
-      raft: { id: o.id, voters: [...o.peers.keys()].sort((a, b) => a - b) },
+      join: o.join === true,
+      onConfState,
+      raft: o.join === true ? { id: o.id, voters: [] } : {
+        id: o.id, voters: [...o.peers.keys()].sort((a, b) => a - b), addresses: Object.fromEntries(o.peers),
+      },
       tickMs: o.tickMs ?? 100,
       snapshotEveryEntries: o.snapshotEveryEntries,
       compactKeepEntries: Math.max(1, Math.floor(o.snapshotEveryEntries / 5)),
@@ -59,18 +86,51 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
       },
       onFatal: o.onFatal,
     },
-    { clock: realClock, rng: realRng, transport: failpointTransport(o.failpoints, o.transport, o.peers), storage: o.storage, logger: o.logger },
+    { clock: realClock, rng: realRng, transport: failpointTransport(o.failpoints, o.transport, peers), storage: o.storage, logger: o.logger },
     sm,
   ).catch((e: unknown) => {
+    if (e instanceof JoinNonEmptyError) {
+      throw new InvalidArgumentError("--join", `data directory ${o.dataDir} already holds a group` +
+        `${e.stored.length > 0 ? ` of replicas {${e.stored.join(",")}}` : ""}; a replica joins with an empty data directory (drop --join to restart it)`);
+    }
     if (!(e instanceof VoterSetMismatchError)) throw e;
     throw new InvalidArgumentError("--peers", `names replicas {${e.given.join(",")}}, but data directory ${o.dataDir} belongs to a group ` +
       `of replicas {${e.stored.join(",")}}; --peers may change a replica's address, not the group's members`);
   });
   return {
     node,
+    peers,
     attach(onSoftState) {
       deliver = onSoftState;
       onSoftState(latest ?? node.softState());
     },
   };
+}
+
+/**
+ * The transport's peers for configuration `conf`: each member at the address --peers gives it
+ * (a local override), else at the one the configuration records. A replica that knows no
+ * configuration yet (joining) keeps --peers.
+ */
+export function peerAddresses(conf: ConfState, flags: ReadonlyMap<NodeId, string>): Map<NodeId, string> {
+  if (conf.voters.length === 0) return new Map(flags);
+  const out = new Map<NodeId, string>();
+  for (const id of members(conf)) {
+    const a = flags.get(id) ?? conf.addresses?.[id];
+    if (a !== undefined) out.set(id, a);
+  }
+  return out;
+}
+
+/**
+ * The members as a Status reply lists them (proto RaftMember): the address the transport
+ * uses (`peers`, which may override the configuration's), else the configuration's.
+ */
+export function raftMembersToWire(ms: readonly MemberStatus[], peers: ReadonlyMap<NodeId, string>): {
+  id: number; address: string; role: string; joint: string; hasProgress: boolean; matchIndex: number; lag: number; recentlyActive: boolean;
+}[] {
+  return ms.map((m) => ({
+    id: m.id, address: peers.get(m.id) ?? m.address, role: m.role, joint: m.joint ?? "",
+    hasProgress: m.match !== undefined, matchIndex: m.match ?? 0, lag: m.lag ?? 0, recentlyActive: m.recentlyActive === true,
+  }));
 }

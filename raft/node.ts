@@ -17,7 +17,7 @@ import type { GroupId, LogIndex, NodeId, Term } from "../common/ids";
 import { LimitExceededError } from "../common/limits";
 import { makeRaftConfig, type RaftConfig, type RaftConfigInput } from "./core/config";
 import { describeMessage } from "./core/describe";
-import type { ConfChange, ConfState } from "./core/conf-change";
+import { members, type ConfChange, type ConfState } from "./core/conf-change";
 import { RawNode } from "./core/raw-node";
 import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
 import type { LogState, LogStore } from "./storage/log-store";
@@ -25,29 +25,68 @@ import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type State
 import type { Transport } from "./transport/transport";
 
 /**
- * RaftNode.start was given voters other than the ones this replica's Raft state records
- * (`stored`, sorted): starting would change the replica's quorum behind the group's back
- * (two leaders in one term become possible). Nothing was written.
+ * RaftNode.start was given replicas other than the members of the configuration its Raft
+ * state holds (`stored`, sorted): starting would change the replica's quorum behind the
+ * group's back (two leaders in one term become possible). Nothing was written.
  */
 export class VoterSetMismatchError extends InvalidArgumentError {
   constructor(readonly stored: readonly NodeId[], readonly given: readonly NodeId[]) {
-    super("voters", `the Raft state records voters {${stored.join(",")}}, but the node was started with {${given.join(",")}}`);
+    super("voters", `the Raft state records members {${stored.join(",")}}, but the node was started with {${given.join(",")}}`);
   }
 }
 
 /**
- * The voter set of a replica starting on `state`: the recorded one, which `voters` must
- * match (as a set). A store without one records `voters` first (bootstrap; or a store of an
- * earlier version, whose latest snapshot's voters, when it has a snapshot, must match).
+ * RaftNode.start was asked to join an existing group on a log store that already holds a
+ * group it did not join (bootstrapped, or of an earlier version). Nothing was written.
  */
-async function checkVoters(storage: LogStore, state: LogState, voters: readonly NodeId[]): Promise<LogState> {
-  const given = [...voters].sort((a, b) => a - b);
-  const same = (a: readonly NodeId[]): boolean => a.length === given.length && [...a].sort((x, y) => x - y).every((v, i) => v === given[i]);
-  const agreed = state.voters ?? (state.snapshot.index > 0 && state.snapshot.voters.length > 0 ? state.snapshot.voters : undefined);
-  if (agreed !== undefined && !same(agreed)) throw new VoterSetMismatchError([...agreed].sort((a, b) => a - b), given);
-  if (state.voters !== undefined) return state;
-  await storage.save({ entries: [], voters: given });
-  return { ...state, voters: given };
+export class JoinNonEmptyError extends InvalidArgumentError {
+  constructor(readonly stored: readonly NodeId[]) {
+    super("join", `the Raft state already holds a group${stored.length > 0 ? ` (bootstrapped with replicas {${stored.join(",")}})` : ""}; ` +
+      "a replica joins only with an empty one");
+  }
+}
+
+const sortedIds = (ids: Iterable<NodeId>): NodeId[] => [...ids].sort((a, b) => a - b);
+
+function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  const x = sortedIds(a);
+  const y = sortedIds(b);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Whether a log store holds anything of a group (a replica may join only with an empty one). */
+function holdsGroup(state: LogState): boolean {
+  return state.voters !== undefined || state.snapshot.index > 0 || state.entries.length > 0 || state.hardState.term > 0;
+}
+
+/**
+ * Records what a replica starting on `state` bootstraps with, when nothing is recorded yet:
+ * `voters` with their addresses (a new group), or nothing but the fact that it joined
+ * (`join`: no configuration until the leader's log or snapshot brings it). A store of an
+ * earlier version (no record) adopts `voters` if its latest snapshot agrees. Refuses, with
+ * nothing written, a join on a store holding a group it did not join (JoinNonEmptyError),
+ * and voters a snapshot disagrees with (VoterSetMismatchError).
+ */
+async function recordBootstrap(
+  storage: LogStore, state: LogState, o: { voters: readonly NodeId[]; addresses?: Readonly<Record<number, string>>; join: boolean },
+): Promise<LogState> {
+  if (state.voters !== undefined) {
+    // A replica that joined restarts with or without `join` (its configuration, once learned, is stored).
+    if (o.join && state.joined !== true) throw new JoinNonEmptyError(state.voters);
+    return state;
+  }
+  if (o.join) {
+    if (holdsGroup(state)) throw new JoinNonEmptyError(state.snapshot.voters);
+    await storage.save({ entries: [], voters: [], joined: true });
+    return { ...state, voters: [], joined: true };
+  }
+  const given = sortedIds(o.voters);
+  if (state.snapshot.index > 0 && state.snapshot.voters.length > 0 && !sameIds(state.snapshot.voters, given)) {
+    throw new VoterSetMismatchError(sortedIds(state.snapshot.voters), given);
+  }
+  const addresses = o.addresses !== undefined && Object.keys(o.addresses).length > 0 ? { ...o.addresses } : undefined;
+  await storage.save({ entries: [], voters: given, ...(addresses ? { bootstrapAddresses: addresses } : {}) });
+  return { ...state, voters: given, ...(addresses ? { bootstrapAddresses: addresses } : {}) };
 }
 
 /** Snapshots kept servable at once (each may pin resources, e.g. a RocksDB snapshot). */
@@ -63,7 +102,19 @@ export interface RaftNodeEnv {
 
 export interface RaftNodeOptions {
   readonly group: GroupId;
+  /**
+   * `voters` (with `addresses`) bootstrap an empty store; on a store that holds a group they
+   * must name the members of its configuration (or be empty: no check).
+   */
   readonly raft: Omit<RaftConfigInput, "rng">;
+  /**
+   * Join an existing group: the store must be empty, nothing is bootstrapped, and the
+   * configuration comes from the leader's log or snapshot (docs/design.md#3-raft, joining).
+   * A restart of a replica that joined passes it again. Default false.
+   */
+  readonly join?: boolean;
+  /** Called with the configuration in effect at start and each time an applied change alters it. */
+  readonly onConfState?: (conf: ConfState, index: LogIndex) => void;
   /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s with 10 ticks). */
   readonly tickMs?: number;
   /** Take a snapshot and compact the log every this many applied entries. Default 10000. */
@@ -121,6 +172,23 @@ export interface RaftNodeStatus {
   progress: Record<number, string>;
 }
 
+/**
+ * A member's part in the configuration as this replica knows it: `leader` (the leader it
+ * follows, or itself), `follower` (another voter) or `learner`; `joint` tells, while the configuration is joint, which half a voter is in.
+ */
+export interface MemberStatus {
+  readonly id: NodeId;
+  /** Where it serves, as the configuration records it ("" when it records none). */
+  readonly address: string;
+  readonly role: "leader" | "follower" | "learner";
+  readonly joint?: "incoming" | "outgoing" | "both";
+  /** On the leader: the member's match index and how far it is behind the leader's last index. */
+  readonly match?: LogIndex;
+  readonly lag?: number;
+  /** On the leader: heard from within the last election timeout (itself: always). */
+  readonly recentlyActive?: boolean;
+}
+
 export class RaftNode<R = unknown> {
   private readonly raw: RawNode;
   private readonly cfg: RaftConfig;
@@ -167,6 +235,10 @@ export class RaftNode<R = unknown> {
   /** The hard state last saved (term and vote decide whether a save must be synced). */
   private hard: HardState;
   private failure: Error | null = null;
+  /** The tick count when a message from each peer was last stepped (recentlyActive). */
+  private readonly heardAtTick = new Map<NodeId, number>();
+  /** confIndex() when onConfState was last called. */
+  private lastConfIndex = 0 as LogIndex;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -199,8 +271,10 @@ export class RaftNode<R = unknown> {
    * RawNode at the state machine's applied index, starts ticking.
    */
   static async start<R>(opts: RaftNodeOptions, env: RaftNodeEnv, sm: StateMachine<R>): Promise<RaftNode<R>> {
-    const cfg = makeRaftConfig({ ...opts.raft, rng: env.rng });
-    let state = await checkVoters(env.storage, await env.storage.load(), cfg.voters);
+    const given = makeRaftConfig({ ...opts.raft, rng: env.rng });
+    let state = await recordBootstrap(env.storage, await env.storage.load(), { voters: given.voters, addresses: given.addresses, join: opts.join === true });
+    // The bootstrap configuration is the recorded one, never the flags of a later start.
+    const cfg: RaftConfig = { ...given, voters: state.voters ?? [], addresses: state.bootstrapAddresses };
     const applied = sm.appliedIndex();
     if (state.pendingSnapshot) {
       // A crash interrupted a snapshot install between the state machine's restore and the
@@ -218,7 +292,13 @@ export class RaftNode<R = unknown> {
       entries: state.entries,
       applied,
     });
+    const conf = raw.confState();
+    if (given.voters.length > 0 && conf.voters.length > 0 && !sameIds(members(conf), given.voters)) {
+      throw new VoterSetMismatchError(members(conf), sortedIds(given.voters));
+    }
     const node = new RaftNode<R>(opts, env, sm, raw, cfg, raw.status().applied, state.snapshot.index, state.hardState);
+    node.lastConfIndex = raw.confIndex();
+    opts.onConfState?.(conf, raw.confIndex());
     env.transport.setReceiver((msgs) => node.receive(msgs));
     node.scheduleTick();
     node.kick();
@@ -310,6 +390,37 @@ export class RaftNode<R = unknown> {
     return this.raw.confIndex();
   }
 
+  /**
+   * Every member of the configuration in effect, by ascending id, with what this replica
+   * knows of it: the leader knows each one's match index, lag and recent activity.
+   */
+  memberStatuses(): MemberStatus[] {
+    const conf = this.raw.confState();
+    const leading = this.soft.role === "leader";
+    const match = this.raw.matchIndexes();
+    const last = this.raw.status().lastIndex;
+    return members(conf).map((id) => {
+      const inVoters = conf.voters.includes(id);
+      const inOutgoing = conf.votersOutgoing.includes(id);
+      const joint = conf.votersOutgoing.length === 0 || (!inVoters && !inOutgoing) ? undefined
+        : inVoters && inOutgoing ? "both" as const : inVoters ? "incoming" as const : "outgoing" as const;
+      const m = match.get(id);
+      return {
+        id, address: conf.addresses?.[id] ?? "",
+        role: id === this.soft.leader ? "leader" as const : inVoters || inOutgoing ? "follower" as const : "learner" as const,
+        ...(joint ? { joint } : {}),
+        ...(leading && m !== undefined ? { match: m, lag: Math.max(0, last - m), recentlyActive: this.recentlyActive(id) } : {}),
+      };
+    });
+  }
+
+  /** Whether this replica heard from `id` within the last election timeout (itself: always). */
+  recentlyActive(id: NodeId): boolean {
+    if (id === this.cfg.id) return true;
+    const at = this.heardAtTick.get(id);
+    return at !== undefined && this.ticks - at <= this.cfg.electionTicks;
+  }
+
   /** Forces an election on this replica now (operator action, tests). */
   campaign(): void {
     this.withRaw(() => this.raw.campaign());
@@ -317,6 +428,11 @@ export class RaftNode<R = unknown> {
 
   softState(): SoftState {
     return this.soft;
+  }
+
+  /** Whether stop() or halt() was called, or the loop died. */
+  isStopped(): boolean {
+    return this.stopped;
   }
 
   status(): RaftNodeStatus {
@@ -389,6 +505,10 @@ export class RaftNode<R = unknown> {
         await this.handleReady(rd);
         if (this.stopped) return;
         this.raw.advance(rd);
+        if (this.raw.confIndex() !== this.lastConfIndex) {
+          this.lastConfIndex = this.raw.confIndex();
+          this.opts.onConfState?.(this.raw.confState(), this.lastConfIndex);
+        }
       }
     } catch (e) {
       // Storage or state machine failure: stop serving; the process should restart from disk.
@@ -414,7 +534,10 @@ export class RaftNode<R = unknown> {
     }
     const inbound = this.inbound;
     this.inbound = [];
-    for (const m of inbound) raw.step(m);
+    for (const m of inbound) {
+      this.heardAtTick.set(m.from, this.ticks);
+      raw.step(m);
+    }
     for (; this.pendingTicks > 0; this.pendingTicks--) {
       raw.tick();
       this.ticks++;

@@ -7,7 +7,7 @@ import { flag, parseCommandLine, parsePeers, required, usage as usageError } fro
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
-import { raftDaemonFlags } from "../controller/daemon-args";
+import { joinFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
 import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
 
 /** The largest --migration-rate accepted (MiB/s). */
@@ -19,6 +19,8 @@ export interface ShardDaemonArgs {
   listen: string;
   peers: Map<NodeId, string>;
   data: string;
+  /** --join: join an existing group (empty data directory, no bootstrap). */
+  join?: boolean;
   controllers: string[];
   shards?: number;
   tickMs?: number;
@@ -34,17 +36,19 @@ export interface ShardDaemonArgs {
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
-                      --controllers host:port,... [--shards N] [--tick-ms N] [--nats URL]
+                      --controllers host:port,... [--join] [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
                       [--length-cache-keys N] [--failpoints SPEC] [--profile P]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
-  --peers LIST        every replica of the group, this one included: id=host:port,...; the ids
-                      must be those the data directory was created with (addresses may change)
+  --peers LIST        every replica of the group, this one included: id=host:port,...; bootstraps
+                      an empty data directory; later the ids must be the members the data
+                      directory's configuration holds (an address given overrides the stored one)
   --data DIR          data directory (DIR/identity.json, RocksDB: DIR/raft, DIR/state); created
                       if missing; refused when it belongs to another replica, group, a
                       controller or another cluster
+${joinFlagUsage}
   --controllers LIST  controller replica addresses: host:port,host:port,...
   --shards N          shard count (default: the data directory's, else the controllers';
                       1..${shardCountMax})
@@ -91,6 +95,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
     gid, id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id),
     data: required(v.data, "data"), controllers: required(v.controllers, "controllers"),
   };
+  if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
   if (v.nats !== undefined) out.nats = v.nats;

@@ -32,6 +32,7 @@ daemonMain<ShardDaemonArgs>({
       id: args.id,
       listen: args.listen,
       peers: args.peers,
+      join: args.join,
       dataDir: args.data,
       controllers: args.controllers,
       shardCount: args.shards,

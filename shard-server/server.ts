@@ -51,7 +51,9 @@ import { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { startDaemonNode } from "../raft/daemon-node";
+import { addRaftMembersService } from "../raft/transport/members-service";
+import { addReplicaAdmin } from "../raft/transport/replica-admin";
+import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
@@ -84,8 +86,14 @@ export interface ShardServerOptions {
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ShardServer.port). */
   readonly listen: string;
-  /** Every replica of this group, this one included (also sent as leader addresses). */
+  /**
+   * Every replica of this group, this one included: bootstraps an empty data directory (with
+   * `join`: the members to reach until the configuration arrives). Afterwards the members and
+   * their addresses come from the group's configuration (raft/daemon-node.ts).
+   */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** Join an existing group (--join): the data directory must be empty. */
+  readonly join?: boolean;
   /** Directory of this replica's data (raft/ and state/ below it). */
   readonly dataDir: string;
   /** Controller replica addresses. */
@@ -154,9 +162,11 @@ export class ShardServer {
     /** The port the server is bound to. */
     readonly port: number,
     identity: DataDirIdentity,
+    /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
+    private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
-    this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => opts.peers.get(id) });
+    this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
       {
@@ -303,22 +313,24 @@ export class ShardServer {
       // Failpoints hook (docs/failpoints.md): identities when opts.failpoints is undefined.
       grpcServer.addService(shardKVService, failpointService(opts.failpoints, shardKVService, ShardServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
+      addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen);
       transport = new GrpcTransport(
         { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
       );
-      const { node, attach } = await startDaemonNode<ApplyResult>({
-        group: opts.gid, id: opts.id, peers: opts.peers, tickMs: opts.tickMs,
+      const { node, attach, peers } = await startDaemonNode<ApplyResult>({
+        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
       }, sm);
-      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity);
+      server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity, peers);
       const started = server;
       attach((ss) => started.onSoftState(ss));
       server.startDriver();
       logger.info(
         `shard server g${opts.gid} n${opts.id} listening on ${opts.listen} (port ${port}); ${shardCount} shards; ` +
-        `config ${sm.core.config.num}, applied index ${sm.appliedIndex()}; peers ${[...opts.peers].map(([i, a]) => `${i}=${a}`).join(",")}`,
+        `config ${sm.core.config.num}, applied index ${sm.appliedIndex()}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}${opts.join ? " (joining)" : ""}`,
       );
       return server;
     } catch (e) {
@@ -364,6 +376,16 @@ export class ShardServer {
     return this.nats !== undefined;
   }
 
+  /** The replica's RaftNode and its members' addresses (the RaftMembers service). */
+  raftMembers(): { node: RaftNode<unknown>; peers: ReadonlyMap<NodeId, string> } {
+    return { node: this.node as RaftNode<unknown>, peers: this.peers };
+  }
+
+  /** The replica's RaftNode (the test-only ReplicaAdmin service runs replica changes on it). */
+  raftNode(): RaftNode<unknown> {
+    return this.node as RaftNode<unknown>;
+  }
+
   /** This replica's status (what the Status RPC answers). */
   async status(): Promise<shardkv.kv.StatusReply.$Properties> {
     const s = this.node.status();
@@ -379,13 +401,15 @@ export class ShardServer {
       role: s.role,
       term: s.term,
       leader: s.leader,
-      leaderAddress: this.opts.peers.get(s.leader) ?? "",
+      leaderAddress: this.peers.get(s.leader) ?? "",
       configNum: this.sm.core.config.num,
       commitIndex: s.commit,
       appliedIndex: s.applied,
       shards: stats.map((st) => ({
         shard: st.shard, state: stateWire[st.state], configNum: st.configNum, keys: st.keys, bytes: st.bytes, dedupClients: st.dedupClients,
       })),
+      members: raftMembersToWire(this.node.memberStatuses(), this.peers),
+      confIndex: this.node.confIndex(),
     };
   }
 

@@ -22,7 +22,7 @@ commands:
                        Serving, write DIR/cluster.json. Without --foreground the daemons
                        keep running after the command exits; with it, Ctrl-C stops them.
                        Refuses a DIR with a running cluster; replaces a stopped one.
-  status [--json]      every node (up/down/paused, role, term, leader, config) and the
+  status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
                        shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
   kill NODE            SIGKILL (kill -9) one node

@@ -26,6 +26,7 @@ import { ControllerClient, type ControllerStatus } from "../../controller/client
 import type { Config } from "../../controller/config";
 import { shardkv } from "../../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
+import { raftMembers } from "../../raft/transport/members-service";
 import {
   allNodes, type ClusterFile, controllerName, dataDirOf, ensureDirs, type GroupEntry, gidsWithData, type LauncherFile,
   logFileOf, type NodeEntry, parseNodeName, readClusterFile, readLauncherFile, serverName, wipeClusterDir,
@@ -99,6 +100,13 @@ export interface NodeStatus {
   /** up: answers Status; unresponsive: its process runs but does not answer; paused: SIGSTOPped; down: no process. */
   readonly state: "up" | "unresponsive" | "paused" | "down";
   readonly role?: string;
+  /**
+   * Servers: the replica's place in its group's Raft configuration as the group's leader
+   * sees it (leader, follower, learner; "(outgoing)" or "(incoming)" while joint), and how
+   * many entries its log is behind the leader's.
+   */
+  readonly member?: string;
+  readonly lag?: number;
   readonly term?: number;
   readonly leader?: number;
   /** Controllers: latest config; servers: the config the replica has applied. */
@@ -659,7 +667,8 @@ export class LocalCluster {
   /** Every node (process state, role, term, leader, config) and the controller's shard map. */
   async status(): Promise<ClusterStatus> {
     const l = this.layout;
-    const nodes = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
+    const replies = new Map<string, ShardStatusReply>();
+    const probed = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
       const kind = gid === undefined ? "controller" : "server";
       const base = { name, kind, gid, id: node.id, addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir } as const;
       const ps = procState(node.pid, node.dataDir);
@@ -671,6 +680,7 @@ export class LocalCluster {
           return { ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum) };
         }
         const s = await this.serverStatus(node.addr, 1000);
+        replies.set(name, s);
         return {
           ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum),
           shards: s.shards.map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys) })),
@@ -679,6 +689,10 @@ export class LocalCluster {
         return { ...base, state: "unresponsive" };
       }
     }));
+    // The controllers' members as their leader sees them (RaftMembers); the servers' from their group leader's Status.
+    const ctlLeader = probed.find((n) => n.kind === "controller" && n.role === "leader");
+    const ctlMembers = ctlLeader ? await raftMembers(ctlLeader.addr, 1000).then((r) => r.members, () => undefined) : undefined;
+    const nodes = probed.map((n) => ({ ...n, ...memberOf(n, n.kind === "controller" ? ctlMembers : groupLeaderMembers(n, [...replies.values()])) }));
     const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
     try {
       const { config: cfg, clusterId } = await this.probeController().queryCluster();
@@ -765,6 +779,30 @@ export class LocalCluster {
   }
 
   // ---------------------------------------------------------------- scale
+
+  /**
+   * Starts a new replica of group `gid` with `--join` (an empty data directory, no bootstrap
+   * configuration): the next free id, a free port, added to the group in cluster.json. It
+   * serves the group only once its leader adds it (raft/replica-change.ts); until then it
+   * waits for the leader's log. Resolves once it answers Status.
+   */
+  async addReplica(gid: number, opts: { basePort?: number; timeoutMs?: number } = {}): Promise<{ name: string; id: number; addr: string }> {
+    const [port] = await allocatePorts(1, opts.basePort, this.layout);
+    const added = this.update((l) => {
+      const g = l.groups.find((x) => x.gid === gid);
+      if (!g) throw new Error(`no group ${gid} (groups: ${l.groups.map((x) => x.gid).join(", ") || "none"})`);
+      const id = Math.max(0, ...g.servers.map((x) => x.id)) + 1;
+      const name = serverName(gid, id);
+      const node: NodeEntry = { id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
+      g.servers.push(node);
+      const launcher = this.launcher;
+      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...(launcher.nodeArgs?.[name] ?? []), "--join"] } });
+      this.start(l, name, node);
+      return { name, id, addr: node.addr };
+    });
+    await this.waitAnswering([added.name], opts.timeoutMs ?? settleMsDefault);
+    return added;
+  }
 
   /**
    * Starts a new group (gid: `opts.gid`, else one above every gid this directory has seen; an
@@ -877,3 +915,19 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
 
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);
+
+/** The members of server `n`'s group as its leader (among `replies`) reports them. */
+function groupLeaderMembers(n: NodeStatus, replies: readonly ShardStatusReply[]): ShardStatusReply["members"] | undefined {
+  let leader: ShardStatusReply | undefined;
+  for (const r of replies) {
+    if (Number(r.gid) === n.gid && r.role === "leader" && (!leader || Number(r.term) > Number(leader.term))) leader = r;
+  }
+  return leader?.members;
+}
+
+/** Node `n`'s member role and lag in `members` (its group leader's list). */
+function memberOf(n: NodeStatus, members: ShardStatusReply["members"] | undefined): { member?: string; lag?: number } {
+  const m = members?.find((x) => Number(x.id) === n.id);
+  if (!m) return {};
+  return { member: m.joint ? `${m.role} (${m.joint})` : m.role ?? "", ...(m.hasProgress ? { lag: Number(m.lag) } : {}) };
+}

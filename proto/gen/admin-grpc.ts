@@ -32,3 +32,23 @@ export interface AdminStub extends grpc.Client {
 
 /** Opens a AdminStub: `new AdminStub(address, credentials, options)`. */
 export const AdminStub = grpc.makeGenericClientConstructor(adminService, "Admin") as unknown as StubConstructor<AdminStub>;
+
+/** The definition of service `shardkv.admin.ReplicaAdmin` (proto/admin.proto), for `server.addService` and the stub. */
+export const replicaAdminService = {
+  changeReplicas: grpcMethod("/shardkv.admin.ReplicaAdmin/ChangeReplicas", shardkv.admin.ChangeReplicasRequest, shardkv.admin.ChangeReplicasReply),
+} satisfies grpc.ServiceDefinition;
+
+/** What a server of `shardkv.admin.ReplicaAdmin` implements (`server.addService(replicaAdminService, impl)`). */
+export interface ReplicaAdminImplementation extends grpc.UntypedServiceImplementation {
+  /** `rpc ChangeReplicas(ChangeReplicasRequest) returns (ChangeReplicasReply)` */
+  changeReplicas: grpc.handleUnaryCall<shardkv.admin.ChangeReplicasRequest, shardkv.admin.ChangeReplicasReply.$Properties>;
+}
+
+/** A client of `shardkv.admin.ReplicaAdmin`: a channel to one server, whose methods call it. */
+export interface ReplicaAdminStub extends grpc.Client {
+  /** `rpc ChangeReplicas(ChangeReplicasRequest) returns (ChangeReplicasReply)` */
+  changeReplicas: UnaryCall<shardkv.admin.ChangeReplicasRequest.$Properties, shardkv.admin.ChangeReplicasReply>;
+}
+
+/** Opens a ReplicaAdminStub: `new ReplicaAdminStub(address, credentials, options)`. */
+export const ReplicaAdminStub = grpc.makeGenericClientConstructor(replicaAdminService, "ReplicaAdmin") as unknown as StubConstructor<ReplicaAdminStub>;

@@ -166,5 +166,81 @@ export namespace shardkv {
               readonly responseStream: undefined;
             };
         }
+
+        interface IChangeReplicasRequest extends shardkv.admin.ChangeReplicasRequest.$Properties {
+        }
+
+        class ChangeReplicasRequest {
+            constructor(p?: shardkv.admin.ChangeReplicasRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            kind: string;
+            id: number;
+            oldId: number;
+            newId: number;
+            address: string;
+            force: boolean;
+            timeoutMs: number;
+            static create(properties: shardkv.admin.ChangeReplicasRequest.$Shape): shardkv.admin.ChangeReplicasRequest & shardkv.admin.ChangeReplicasRequest.$Shape;
+            static create(properties?: shardkv.admin.ChangeReplicasRequest.$Properties): shardkv.admin.ChangeReplicasRequest;
+            static encode(m: shardkv.admin.ChangeReplicasRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.admin.ChangeReplicasRequest & shardkv.admin.ChangeReplicasRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ChangeReplicasRequest {
+            interface $Properties {
+                kind?: (string|null);
+                id?: (number|null);
+                oldId?: (number|null);
+                newId?: (number|null);
+                address?: (string|null);
+                force?: (boolean|null);
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.admin.ChangeReplicasRequest.$Properties;
+        }
+
+        interface IChangeReplicasReply extends shardkv.admin.ChangeReplicasReply.$Properties {
+        }
+
+        class ChangeReplicasReply {
+            constructor(p?: shardkv.admin.ChangeReplicasReply.$Properties);
+            $unknowns?: Uint8Array[];
+            confIndex: number;
+            static create(properties: shardkv.admin.ChangeReplicasReply.$Shape): shardkv.admin.ChangeReplicasReply & shardkv.admin.ChangeReplicasReply.$Shape;
+            static create(properties?: shardkv.admin.ChangeReplicasReply.$Properties): shardkv.admin.ChangeReplicasReply;
+            static encode(m: shardkv.admin.ChangeReplicasReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.admin.ChangeReplicasReply & shardkv.admin.ChangeReplicasReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ChangeReplicasReply {
+            interface $Properties {
+                confIndex?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.admin.ChangeReplicasReply.$Properties;
+        }
+
+        class ReplicaAdmin extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ReplicaAdmin;
+            changeReplicas: shardkv.admin.ReplicaAdmin.ChangeReplicas;
+        }
+
+        namespace ReplicaAdmin {
+            type ChangeReplicasCallback = (error: (Error|null), response?: shardkv.admin.ChangeReplicasReply) => void;
+            type ChangeReplicas = {
+              (request: shardkv.admin.IChangeReplicasRequest, callback: shardkv.admin.ReplicaAdmin.ChangeReplicasCallback): void;
+              (request: shardkv.admin.IChangeReplicasRequest): Promise<shardkv.admin.ChangeReplicasReply>;
+              readonly name: "ChangeReplicas";
+              readonly path: "/shardkv.admin.ReplicaAdmin/ChangeReplicas";
+              readonly requestType: "ChangeReplicasRequest";
+              readonly responseType: "ChangeReplicasReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
     }
 }

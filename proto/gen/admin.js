@@ -1166,6 +1166,534 @@ export const shardkv = $root.shardkv = (() => {
             return Admin;
         })();
 
+        admin.ChangeReplicasRequest = (function() {
+
+            /**
+             * Properties of a ChangeReplicasRequest.
+             * @typedef {Object} shardkv.admin.ChangeReplicasRequest.$Properties
+             * @property {string|null} [kind] ChangeReplicasRequest kind
+             * @property {number|null} [id] ChangeReplicasRequest id
+             * @property {number|null} [oldId] ChangeReplicasRequest oldId
+             * @property {number|null} [newId] ChangeReplicasRequest newId
+             * @property {string|null} [address] ChangeReplicasRequest address
+             * @property {boolean|null} [force] ChangeReplicasRequest force
+             * @property {number|null} [timeoutMs] ChangeReplicasRequest timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangeReplicasRequest.
+             * @memberof shardkv.admin
+             * @interface IChangeReplicasRequest
+             * @augments shardkv.admin.ChangeReplicasRequest.$Properties
+             * @deprecated Use shardkv.admin.ChangeReplicasRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangeReplicasRequest.
+             * @typedef {shardkv.admin.ChangeReplicasRequest.$Properties} shardkv.admin.ChangeReplicasRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ChangeReplicasRequest.
+             * @memberof shardkv.admin
+             * @classdesc Represents a ChangeReplicasRequest.
+             * @constructor
+             * @param {shardkv.admin.ChangeReplicasRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangeReplicasRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ChangeReplicasRequest kind.
+             * @member {string} kind
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.kind = "";
+
+            /**
+             * ChangeReplicasRequest id.
+             * @member {number} id
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ChangeReplicasRequest oldId.
+             * @member {number} oldId
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.oldId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ChangeReplicasRequest newId.
+             * @member {number} newId
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.newId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ChangeReplicasRequest address.
+             * @member {string} address
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.address = "";
+
+            /**
+             * ChangeReplicasRequest force.
+             * @member {boolean} force
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.force = false;
+
+            /**
+             * ChangeReplicasRequest timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @instance
+             */
+            ChangeReplicasRequest.prototype.timeoutMs = 0;
+
+            /**
+             * Creates a new ChangeReplicasRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @static
+             * @param {shardkv.admin.ChangeReplicasRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.admin.ChangeReplicasRequest} ChangeReplicasRequest instance
+             * @type {{
+             *   (properties: shardkv.admin.ChangeReplicasRequest.$Shape): shardkv.admin.ChangeReplicasRequest & shardkv.admin.ChangeReplicasRequest.$Shape;
+             *   (properties?: shardkv.admin.ChangeReplicasRequest.$Properties): shardkv.admin.ChangeReplicasRequest;
+             * }}
+             */
+            ChangeReplicasRequest.create = function(properties) {
+                return new ChangeReplicasRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ChangeReplicasRequest message. Does not implicitly {@link shardkv.admin.ChangeReplicasRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @static
+             * @param {shardkv.admin.ChangeReplicasRequest.$Properties} m ChangeReplicasRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangeReplicasRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.kind != null && $Object.hasOwnProperty.call(m, "kind") && m.kind !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.kind);
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.id);
+                if (m.oldId != null && $Object.hasOwnProperty.call(m, "oldId") && (typeof m.oldId === "object" ? m.oldId.low || m.oldId.high : m.oldId !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.oldId);
+                if (m.newId != null && $Object.hasOwnProperty.call(m, "newId") && (typeof m.newId === "object" ? m.newId.low || m.newId.high : m.newId !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.newId);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 5, wireType 2 =*/42).string(m.address);
+                if (m.force != null && $Object.hasOwnProperty.call(m, "force") && m.force !== false)
+                    w.uint32(/* id 6, wireType 0 =*/48).bool(m.force);
+                if (m.timeoutMs != null && $Object.hasOwnProperty.call(m, "timeoutMs") && m.timeoutMs !== 0)
+                    w.uint32(/* id 7, wireType 0 =*/56).uint32(m.timeoutMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ChangeReplicasRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.admin.ChangeReplicasRequest & shardkv.admin.ChangeReplicasRequest.$Shape} ChangeReplicasRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangeReplicasRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.admin.ChangeReplicasRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.kind = v;
+                            else
+                                delete m.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.oldId = v;
+                            else
+                                delete m.oldId;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.newId = v;
+                            else
+                                delete m.newId;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.force = v;
+                            else
+                                delete m.force;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.timeoutMs = v;
+                            else
+                                delete m.timeoutMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ChangeReplicasRequest
+             * @function getTypeUrl
+             * @memberof shardkv.admin.ChangeReplicasRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ChangeReplicasRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.admin.ChangeReplicasRequest";
+            };
+
+            return ChangeReplicasRequest;
+        })();
+
+        admin.ChangeReplicasReply = (function() {
+
+            /**
+             * Properties of a ChangeReplicasReply.
+             * @typedef {Object} shardkv.admin.ChangeReplicasReply.$Properties
+             * @property {number|null} [confIndex] ChangeReplicasReply confIndex
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangeReplicasReply.
+             * @memberof shardkv.admin
+             * @interface IChangeReplicasReply
+             * @augments shardkv.admin.ChangeReplicasReply.$Properties
+             * @deprecated Use shardkv.admin.ChangeReplicasReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangeReplicasReply.
+             * @typedef {shardkv.admin.ChangeReplicasReply.$Properties} shardkv.admin.ChangeReplicasReply.$Shape
+             */
+
+            /**
+             * Constructs a new ChangeReplicasReply.
+             * @memberof shardkv.admin
+             * @classdesc Represents a ChangeReplicasReply.
+             * @constructor
+             * @param {shardkv.admin.ChangeReplicasReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangeReplicasReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ChangeReplicasReply confIndex.
+             * @member {number} confIndex
+             * @memberof shardkv.admin.ChangeReplicasReply
+             * @instance
+             */
+            ChangeReplicasReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ChangeReplicasReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.admin.ChangeReplicasReply
+             * @static
+             * @param {shardkv.admin.ChangeReplicasReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.admin.ChangeReplicasReply} ChangeReplicasReply instance
+             * @type {{
+             *   (properties: shardkv.admin.ChangeReplicasReply.$Shape): shardkv.admin.ChangeReplicasReply & shardkv.admin.ChangeReplicasReply.$Shape;
+             *   (properties?: shardkv.admin.ChangeReplicasReply.$Properties): shardkv.admin.ChangeReplicasReply;
+             * }}
+             */
+            ChangeReplicasReply.create = function(properties) {
+                return new ChangeReplicasReply(properties);
+            };
+
+            /**
+             * Encodes the specified ChangeReplicasReply message. Does not implicitly {@link shardkv.admin.ChangeReplicasReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.admin.ChangeReplicasReply
+             * @static
+             * @param {shardkv.admin.ChangeReplicasReply.$Properties} m ChangeReplicasReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangeReplicasReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.confIndex);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ChangeReplicasReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.admin.ChangeReplicasReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.admin.ChangeReplicasReply & shardkv.admin.ChangeReplicasReply.$Shape} ChangeReplicasReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangeReplicasReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.admin.ChangeReplicasReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.confIndex = v;
+                            else
+                                delete m.confIndex;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ChangeReplicasReply
+             * @function getTypeUrl
+             * @memberof shardkv.admin.ChangeReplicasReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ChangeReplicasReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.admin.ChangeReplicasReply";
+            };
+
+            return ChangeReplicasReply;
+        })();
+
+        admin.ReplicaAdmin = (function() {
+
+            /**
+             * Constructs a new ReplicaAdmin service.
+             * @memberof shardkv.admin
+             * @classdesc Represents a ReplicaAdmin
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const ReplicaAdmin = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(ReplicaAdmin.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: ReplicaAdmin, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new ReplicaAdmin service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.admin.ReplicaAdmin
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {ReplicaAdmin} RPC service. Useful where requests and/or responses are streamed.
+             */
+            ReplicaAdmin.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.admin.ReplicaAdmin#changeReplicas}.
+             * @memberof shardkv.admin.ReplicaAdmin
+             * @typedef ChangeReplicasCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.admin.ChangeReplicasReply} [response] ChangeReplicasReply
+             */
+
+            /**
+             * Calls ChangeReplicas.
+             * @memberof shardkv.admin.ReplicaAdmin
+             * @typedef ChangeReplicas
+             * @type {{
+             *   (request: shardkv.admin.IChangeReplicasRequest, callback: shardkv.admin.ReplicaAdmin.ChangeReplicasCallback): void;
+             *   (request: shardkv.admin.IChangeReplicasRequest): Promise<shardkv.admin.ChangeReplicasReply>;
+             *   readonly name: "ChangeReplicas";
+             *   readonly path: "/shardkv.admin.ReplicaAdmin/ChangeReplicas";
+             *   readonly requestType: "ChangeReplicasRequest";
+             *   readonly responseType: "ChangeReplicasReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ChangeReplicas.
+             * @name shardkv.admin.ReplicaAdmin#changeReplicas
+             * @type {shardkv.admin.ReplicaAdmin.ChangeReplicas}
+             */
+            $Object.defineProperties(ReplicaAdmin.prototype.changeReplicas = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ReplicaAdmin.prototype.changeReplicas, $root.shardkv.admin.ChangeReplicasRequest, $root.shardkv.admin.ChangeReplicasReply, request, callback);
+            }, {
+                name: { value: "ChangeReplicas" },
+                path: { value: "/shardkv.admin.ReplicaAdmin/ChangeReplicas" },
+                requestType: { value: "ChangeReplicasRequest" },
+                responseType: { value: "ChangeReplicasReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return ReplicaAdmin;
+        })();
+
         return admin;
     })();
 

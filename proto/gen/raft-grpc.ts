@@ -5,7 +5,7 @@
  * stub of a client.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type ClientStreamCall, type StubConstructor, grpcMethod } from "../../common/grpc-service";
+import { type ClientStreamCall, type StubConstructor, type UnaryCall, grpcMethod } from "../../common/grpc-service";
 import { shardkv } from "./raft.js";
 
 /**
@@ -30,3 +30,23 @@ export interface RaftTransportStub extends grpc.Client {
 
 /** Opens a RaftTransportStub: `new RaftTransportStub(address, credentials, options)`. */
 export const RaftTransportStub = grpc.makeGenericClientConstructor(raftTransportService, "RaftTransport") as unknown as StubConstructor<RaftTransportStub>;
+
+/** The definition of service `shardkv.raft.RaftMembers` (proto/raft.proto), for `server.addService` and the stub. */
+export const raftMembersService = {
+  members: grpcMethod("/shardkv.raft.RaftMembers/Members", shardkv.raft.RaftMembersRequest, shardkv.raft.RaftMembersReply),
+} satisfies grpc.ServiceDefinition;
+
+/** What a server of `shardkv.raft.RaftMembers` implements (`server.addService(raftMembersService, impl)`). */
+export interface RaftMembersImplementation extends grpc.UntypedServiceImplementation {
+  /** `rpc Members(RaftMembersRequest) returns (RaftMembersReply)` */
+  members: grpc.handleUnaryCall<shardkv.raft.RaftMembersRequest, shardkv.raft.RaftMembersReply.$Properties>;
+}
+
+/** A client of `shardkv.raft.RaftMembers`: a channel to one server, whose methods call it. */
+export interface RaftMembersStub extends grpc.Client {
+  /** `rpc Members(RaftMembersRequest) returns (RaftMembersReply)` */
+  members: UnaryCall<shardkv.raft.RaftMembersRequest.$Properties, shardkv.raft.RaftMembersReply>;
+}
+
+/** Opens a RaftMembersStub: `new RaftMembersStub(address, credentials, options)`. */
+export const RaftMembersStub = grpc.makeGenericClientConstructor(raftMembersService, "RaftMembers") as unknown as StubConstructor<RaftMembersStub>;

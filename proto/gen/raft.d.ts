@@ -77,6 +77,7 @@ export namespace shardkv {
             learners: number[];
             votersOutgoing: number[];
             autoLeave: boolean;
+            addresses: shardkv.raft.MemberAddress.$Properties[];
             static create(properties: shardkv.raft.SnapshotMeta.$Shape): shardkv.raft.SnapshotMeta & shardkv.raft.SnapshotMeta.$Shape;
             static create(properties?: shardkv.raft.SnapshotMeta.$Properties): shardkv.raft.SnapshotMeta;
             static encode(m: shardkv.raft.SnapshotMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -92,9 +93,34 @@ export namespace shardkv {
                 learners?: (number[]|null);
                 votersOutgoing?: (number[]|null);
                 autoLeave?: (boolean|null);
+                addresses?: (shardkv.raft.MemberAddress.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.SnapshotMeta.$Properties;
+        }
+
+        interface IMemberAddress extends shardkv.raft.MemberAddress.$Properties {
+        }
+
+        class MemberAddress {
+            constructor(p?: shardkv.raft.MemberAddress.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            static create(properties: shardkv.raft.MemberAddress.$Shape): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+            static create(properties?: shardkv.raft.MemberAddress.$Properties): shardkv.raft.MemberAddress;
+            static encode(m: shardkv.raft.MemberAddress.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace MemberAddress {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.MemberAddress.$Properties;
         }
 
         interface IVoterSet extends shardkv.raft.VoterSet.$Properties {
@@ -104,6 +130,8 @@ export namespace shardkv {
             constructor(p?: shardkv.raft.VoterSet.$Properties);
             $unknowns?: Uint8Array[];
             voters: number[];
+            addresses: shardkv.raft.MemberAddress.$Properties[];
+            joined: boolean;
             static create(properties: shardkv.raft.VoterSet.$Shape): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
             static create(properties?: shardkv.raft.VoterSet.$Properties): shardkv.raft.VoterSet;
             static encode(m: shardkv.raft.VoterSet.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -114,6 +142,8 @@ export namespace shardkv {
         namespace VoterSet {
             interface $Properties {
                 voters?: (number[]|null);
+                addresses?: (shardkv.raft.MemberAddress.$Properties[]|null);
+                joined?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.VoterSet.$Properties;
@@ -276,6 +306,114 @@ export namespace shardkv {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.StoredRecord.$Properties;
+        }
+
+        interface IRaftMember extends shardkv.raft.RaftMember.$Properties {
+        }
+
+        class RaftMember {
+            constructor(p?: shardkv.raft.RaftMember.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            address: string;
+            role: string;
+            joint: string;
+            hasProgress: boolean;
+            matchIndex: number;
+            lag: number;
+            recentlyActive: boolean;
+            static create(properties: shardkv.raft.RaftMember.$Shape): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+            static create(properties?: shardkv.raft.RaftMember.$Properties): shardkv.raft.RaftMember;
+            static encode(m: shardkv.raft.RaftMember.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMember {
+            interface $Properties {
+                id?: (number|null);
+                address?: (string|null);
+                role?: (string|null);
+                joint?: (string|null);
+                hasProgress?: (boolean|null);
+                matchIndex?: (number|null);
+                lag?: (number|null);
+                recentlyActive?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMember.$Properties;
+        }
+
+        interface IRaftMembersRequest extends shardkv.raft.RaftMembersRequest.$Properties {
+        }
+
+        class RaftMembersRequest {
+            constructor(p?: shardkv.raft.RaftMembersRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: shardkv.raft.RaftMembersRequest.$Shape): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+            static create(properties?: shardkv.raft.RaftMembersRequest.$Properties): shardkv.raft.RaftMembersRequest;
+            static encode(m: shardkv.raft.RaftMembersRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMembersRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMembersRequest.$Properties;
+        }
+
+        interface IRaftMembersReply extends shardkv.raft.RaftMembersReply.$Properties {
+        }
+
+        class RaftMembersReply {
+            constructor(p?: shardkv.raft.RaftMembersReply.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            role: string;
+            term: number;
+            leader: number;
+            confIndex: number;
+            members: shardkv.raft.RaftMember.$Properties[];
+            static create(properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+            static create(properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
+            static encode(m: shardkv.raft.RaftMembersReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftMembersReply {
+            interface $Properties {
+                id?: (number|null);
+                role?: (string|null);
+                term?: (number|null);
+                leader?: (number|null);
+                confIndex?: (number|null);
+                members?: (shardkv.raft.RaftMember.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.RaftMembersReply.$Properties;
+        }
+
+        class RaftMembers extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): RaftMembers;
+            members: shardkv.raft.RaftMembers.Members;
+        }
+
+        namespace RaftMembers {
+            type MembersCallback = (error: (Error|null), response?: shardkv.raft.RaftMembersReply) => void;
+            type Members = {
+              (request: shardkv.raft.IRaftMembersRequest, callback: shardkv.raft.RaftMembers.MembersCallback): void;
+              (request: shardkv.raft.IRaftMembersRequest): Promise<shardkv.raft.RaftMembersReply>;
+              readonly name: "Members";
+              readonly path: "/shardkv.raft.RaftMembers/Members";
+              readonly requestType: "RaftMembersRequest";
+              readonly responseType: "RaftMembersReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
         }
     }
 }

@@ -488,6 +488,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<number>|null} [learners] SnapshotMeta learners
              * @property {Array.<number>|null} [votersOutgoing] SnapshotMeta votersOutgoing
              * @property {boolean|null} [autoLeave] SnapshotMeta autoLeave
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] SnapshotMeta addresses
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -516,6 +517,7 @@ export const shardkv = $root.shardkv = (() => {
                 this.voters = [];
                 this.learners = [];
                 this.votersOutgoing = [];
+                this.addresses = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -571,6 +573,14 @@ export const shardkv = $root.shardkv = (() => {
             SnapshotMeta.prototype.autoLeave = false;
 
             /**
+             * SnapshotMeta addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.addresses = $util.emptyArray;
+
+            /**
              * Creates a new SnapshotMeta instance using the specified properties.
              * @function create
              * @memberof shardkv.raft.SnapshotMeta
@@ -617,6 +627,10 @@ export const shardkv = $root.shardkv = (() => {
                 }
                 if (m.autoLeave != null && $Object.hasOwnProperty.call(m, "autoLeave") && m.autoLeave !== false)
                     w.uint32(/* id 6, wireType 0 =*/48).bool(m.autoLeave);
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -730,6 +744,14 @@ export const shardkv = $root.shardkv = (() => {
                                 delete m.autoLeave;
                             continue;
                         }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -764,12 +786,200 @@ export const shardkv = $root.shardkv = (() => {
             return SnapshotMeta;
         })();
 
+        raft.MemberAddress = (function() {
+
+            /**
+             * Properties of a MemberAddress.
+             * @typedef {Object} shardkv.raft.MemberAddress.$Properties
+             * @property {number|null} [id] MemberAddress id
+             * @property {string|null} [address] MemberAddress address
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MemberAddress.
+             * @memberof shardkv.raft
+             * @interface IMemberAddress
+             * @augments shardkv.raft.MemberAddress.$Properties
+             * @deprecated Use shardkv.raft.MemberAddress.$Properties instead.
+             */
+
+            /**
+             * Shape of a MemberAddress.
+             * @typedef {shardkv.raft.MemberAddress.$Properties} shardkv.raft.MemberAddress.$Shape
+             */
+
+            /**
+             * Constructs a new MemberAddress.
+             * @memberof shardkv.raft
+             * @classdesc Represents a MemberAddress.
+             * @constructor
+             * @param {shardkv.raft.MemberAddress.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const MemberAddress = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * MemberAddress id.
+             * @member {number} id
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MemberAddress address.
+             * @member {string} address
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.address = "";
+
+            /**
+             * Creates a new MemberAddress instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.MemberAddress} MemberAddress instance
+             * @type {{
+             *   (properties: shardkv.raft.MemberAddress.$Shape): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+             *   (properties?: shardkv.raft.MemberAddress.$Properties): shardkv.raft.MemberAddress;
+             * }}
+             */
+            MemberAddress.create = function(properties) {
+                return new MemberAddress(properties);
+            };
+
+            /**
+             * Encodes the specified MemberAddress message. Does not implicitly {@link shardkv.raft.MemberAddress.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties} m MemberAddress message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MemberAddress.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a MemberAddress message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape} MemberAddress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MemberAddress.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.MemberAddress();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for MemberAddress
+             * @function getTypeUrl
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            MemberAddress.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.MemberAddress";
+            };
+
+            return MemberAddress;
+        })();
+
         raft.VoterSet = (function() {
 
             /**
              * Properties of a VoterSet.
              * @typedef {Object} shardkv.raft.VoterSet.$Properties
              * @property {Array.<number>|null} [voters] VoterSet voters
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] VoterSet addresses
+             * @property {boolean|null} [joined] VoterSet joined
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -796,6 +1006,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const VoterSet = function (p) {
                 this.voters = [];
+                this.addresses = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -809,6 +1020,22 @@ export const shardkv = $root.shardkv = (() => {
              * @instance
              */
             VoterSet.prototype.voters = $util.emptyArray;
+
+            /**
+             * VoterSet addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.addresses = $util.emptyArray;
+
+            /**
+             * VoterSet joined.
+             * @member {boolean} joined
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.joined = false;
 
             /**
              * Creates a new VoterSet instance using the specified properties.
@@ -845,6 +1072,12 @@ export const shardkv = $root.shardkv = (() => {
                 if (m.voters != null && m.voters.length) {
                     w.uint32(/* id 1, wireType 2 =*/10).uint64s(m.voters);
                 }
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                }
+                if (m.joined != null && $Object.hasOwnProperty.call(m, "joined") && m.joined !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.joined);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -869,7 +1102,7 @@ export const shardkv = $root.shardkv = (() => {
                     q = 0;
                 if (q > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                var c, m;
+                var c, m, v;
                 if (l === $undefined)
                     c = r.len;
                 else {
@@ -901,6 +1134,23 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.voters && m.voters.length))
                                 m.voters = [];
                             m.voters.push(r.uint64());
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.joined = v;
+                            else
+                                delete m.joined;
                             continue;
                         }
                     }
@@ -2067,6 +2317,799 @@ export const shardkv = $root.shardkv = (() => {
             };
 
             return StoredRecord;
+        })();
+
+        raft.RaftMember = (function() {
+
+            /**
+             * Properties of a RaftMember.
+             * @typedef {Object} shardkv.raft.RaftMember.$Properties
+             * @property {number|null} [id] RaftMember id
+             * @property {string|null} [address] RaftMember address
+             * @property {string|null} [role] RaftMember role
+             * @property {string|null} [joint] RaftMember joint
+             * @property {boolean|null} [hasProgress] RaftMember hasProgress
+             * @property {number|null} [matchIndex] RaftMember matchIndex
+             * @property {number|null} [lag] RaftMember lag
+             * @property {boolean|null} [recentlyActive] RaftMember recentlyActive
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMember.
+             * @memberof shardkv.raft
+             * @interface IRaftMember
+             * @augments shardkv.raft.RaftMember.$Properties
+             * @deprecated Use shardkv.raft.RaftMember.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMember.
+             * @typedef {shardkv.raft.RaftMember.$Properties} shardkv.raft.RaftMember.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMember.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMember.
+             * @constructor
+             * @param {shardkv.raft.RaftMember.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMember = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMember id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember address.
+             * @member {string} address
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.address = "";
+
+            /**
+             * RaftMember role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.role = "";
+
+            /**
+             * RaftMember joint.
+             * @member {string} joint
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.joint = "";
+
+            /**
+             * RaftMember hasProgress.
+             * @member {boolean} hasProgress
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.hasProgress = false;
+
+            /**
+             * RaftMember matchIndex.
+             * @member {number} matchIndex
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.matchIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember lag.
+             * @member {number} lag
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember recentlyActive.
+             * @member {boolean} recentlyActive
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.recentlyActive = false;
+
+            /**
+             * Creates a new RaftMember instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMember} RaftMember instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMember.$Shape): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+             *   (properties?: shardkv.raft.RaftMember.$Properties): shardkv.raft.RaftMember;
+             * }}
+             */
+            RaftMember.create = function(properties) {
+                return new RaftMember(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMember message. Does not implicitly {@link shardkv.raft.RaftMember.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties} m RaftMember message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMember.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.role);
+                if (m.joint != null && $Object.hasOwnProperty.call(m, "joint") && m.joint !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.joint);
+                if (m.hasProgress != null && $Object.hasOwnProperty.call(m, "hasProgress") && m.hasProgress !== false)
+                    w.uint32(/* id 5, wireType 0 =*/40).bool(m.hasProgress);
+                if (m.matchIndex != null && $Object.hasOwnProperty.call(m, "matchIndex") && (typeof m.matchIndex === "object" ? m.matchIndex.low || m.matchIndex.high : m.matchIndex !== 0))
+                    w.uint32(/* id 6, wireType 0 =*/48).uint64(m.matchIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 7, wireType 0 =*/56).uint64(m.lag);
+                if (m.recentlyActive != null && $Object.hasOwnProperty.call(m, "recentlyActive") && m.recentlyActive !== false)
+                    w.uint32(/* id 8, wireType 0 =*/64).bool(m.recentlyActive);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMember message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape} RaftMember
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMember.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMember();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.joint = v;
+                            else
+                                delete m.joint;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hasProgress = v;
+                            else
+                                delete m.hasProgress;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.matchIndex = v;
+                            else
+                                delete m.matchIndex;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.recentlyActive = v;
+                            else
+                                delete m.recentlyActive;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMember
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMember.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMember";
+            };
+
+            return RaftMember;
+        })();
+
+        raft.RaftMembersRequest = (function() {
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @typedef {Object} shardkv.raft.RaftMembersRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersRequest
+             * @augments shardkv.raft.RaftMembersRequest.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersRequest.
+             * @typedef {shardkv.raft.RaftMembersRequest.$Properties} shardkv.raft.RaftMembersRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersRequest.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new RaftMembersRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersRequest} RaftMembersRequest instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersRequest.$Shape): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersRequest.$Properties): shardkv.raft.RaftMembersRequest;
+             * }}
+             */
+            RaftMembersRequest.create = function(properties) {
+                return new RaftMembersRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersRequest message. Does not implicitly {@link shardkv.raft.RaftMembersRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties} m RaftMembersRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape} RaftMembersRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersRequest
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersRequest";
+            };
+
+            return RaftMembersRequest;
+        })();
+
+        raft.RaftMembersReply = (function() {
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @typedef {Object} shardkv.raft.RaftMembersReply.$Properties
+             * @property {number|null} [id] RaftMembersReply id
+             * @property {string|null} [role] RaftMembersReply role
+             * @property {number|null} [term] RaftMembersReply term
+             * @property {number|null} [leader] RaftMembersReply leader
+             * @property {number|null} [confIndex] RaftMembersReply confIndex
+             * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] RaftMembersReply members
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersReply
+             * @augments shardkv.raft.RaftMembersReply.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersReply.
+             * @typedef {shardkv.raft.RaftMembersReply.$Properties} shardkv.raft.RaftMembersReply.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersReply.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersReply.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersReply = function (p) {
+                this.members = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMembersReply id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.role = "";
+
+            /**
+             * RaftMembersReply term.
+             * @member {number} term
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply leader.
+             * @member {number} leader
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.leader = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply confIndex.
+             * @member {number} confIndex
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply members.
+             * @member {Array.<shardkv.raft.RaftMember.$Properties>} members
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.members = $util.emptyArray;
+
+            /**
+             * Creates a new RaftMembersReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersReply} RaftMembersReply instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
+             * }}
+             */
+            RaftMembersReply.create = function(properties) {
+                return new RaftMembersReply(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersReply message. Does not implicitly {@link shardkv.raft.RaftMembersReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties} m RaftMembersReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.role);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.term);
+                if (m.leader != null && $Object.hasOwnProperty.call(m, "leader") && (typeof m.leader === "object" ? m.leader.low || m.leader.high : m.leader !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.leader);
+                if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
+                    w.uint32(/* id 5, wireType 0 =*/40).uint64(m.confIndex);
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.raft.RaftMember.encode(m.members[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape} RaftMembersReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leader = v;
+                            else
+                                delete m.leader;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.confIndex = v;
+                            else
+                                delete m.confIndex;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.raft.RaftMember.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersReply
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersReply";
+            };
+
+            return RaftMembersReply;
+        })();
+
+        raft.RaftMembers = (function() {
+
+            /**
+             * Constructs a new RaftMembers service.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembers
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const RaftMembers = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(RaftMembers.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: RaftMembers, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new RaftMembers service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.raft.RaftMembers
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {RaftMembers} RPC service. Useful where requests and/or responses are streamed.
+             */
+            RaftMembers.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.raft.RaftMembers#members}.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef MembersCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.raft.RaftMembersReply} [response] RaftMembersReply
+             */
+
+            /**
+             * Calls Members.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef Members
+             * @type {{
+             *   (request: shardkv.raft.IRaftMembersRequest, callback: shardkv.raft.RaftMembers.MembersCallback): void;
+             *   (request: shardkv.raft.IRaftMembersRequest): Promise<shardkv.raft.RaftMembersReply>;
+             *   readonly name: "Members";
+             *   readonly path: "/shardkv.raft.RaftMembers/Members";
+             *   readonly requestType: "RaftMembersRequest";
+             *   readonly responseType: "RaftMembersReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Members.
+             * @name shardkv.raft.RaftMembers#members
+             * @type {shardkv.raft.RaftMembers.Members}
+             */
+            $Object.defineProperties(RaftMembers.prototype.members = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, RaftMembers.prototype.members, $root.shardkv.raft.RaftMembersRequest, $root.shardkv.raft.RaftMembersReply, request, callback);
+            }, {
+                name: { value: "Members" },
+                path: { value: "/shardkv.raft.RaftMembers/Members" },
+                requestType: { value: "RaftMembersRequest" },
+                responseType: { value: "RaftMembersReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return RaftMembers;
         })();
 
         return raft;

@@ -4074,6 +4074,8 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [commitIndex] StatusReply commitIndex
              * @property {number|null} [appliedIndex] StatusReply appliedIndex
              * @property {Array.<shardkv.kv.ShardStatus.$Properties>|null} [shards] StatusReply shards
+             * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] StatusReply members
+             * @property {number|null} [confIndex] StatusReply confIndex
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4100,6 +4102,7 @@ export const shardkv = $root.shardkv = (() => {
              */
             const StatusReply = function (p) {
                 this.shards = [];
+                this.members = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -4187,6 +4190,22 @@ export const shardkv = $root.shardkv = (() => {
             StatusReply.prototype.shards = $util.emptyArray;
 
             /**
+             * StatusReply members.
+             * @member {Array.<shardkv.raft.RaftMember.$Properties>} members
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.members = $util.emptyArray;
+
+            /**
+             * StatusReply confIndex.
+             * @member {number} confIndex
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new StatusReply instance using the specified properties.
              * @function create
              * @memberof shardkv.kv.StatusReply
@@ -4240,6 +4259,12 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.shards.length; ++i)
                         $root.shardkv.kv.ShardStatus.encode(m.shards[i], w.uint32(/* id 10, wireType 2 =*/82).fork(), q + 1).ldelim();
                 }
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.raft.RaftMember.encode(m.members[i], w.uint32(/* id 11, wireType 2 =*/90).fork(), q + 1).ldelim();
+                }
+                if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
+                    w.uint32(/* id 12, wireType 0 =*/96).uint64(m.confIndex);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -4371,6 +4396,23 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.shards && m.shards.length))
                                 m.shards = [];
                             m.shards.push($root.shardkv.kv.ShardStatus.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.raft.RaftMember.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.confIndex = v;
+                            else
+                                delete m.confIndex;
                             continue;
                         }
                     }
@@ -13553,6 +13595,3101 @@ export const shardkv = $root.shardkv = (() => {
         })();
 
         return controller;
+    })();
+
+    shardkv.raft = (function() {
+
+        /**
+         * Namespace raft.
+         * @memberof shardkv
+         * @namespace
+         */
+        const raft = {};
+
+        /**
+         * EntryType enum.
+         * @name shardkv.raft.EntryType
+         * @enum {number}
+         * @property {number} ENTRY_NORMAL=0 ENTRY_NORMAL value
+         * @property {number} ENTRY_NOOP=1 ENTRY_NOOP value
+         * @property {number} ENTRY_CONF_CHANGE=2 ENTRY_CONF_CHANGE value
+         */
+        raft.EntryType = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ENTRY_NORMAL"] = 0;
+            values[valuesById[1] = "ENTRY_NOOP"] = 1;
+            values[valuesById[2] = "ENTRY_CONF_CHANGE"] = 2;
+            return values;
+        })();
+
+        raft.Entry = (function() {
+
+            /**
+             * Properties of an Entry.
+             * @typedef {Object} shardkv.raft.Entry.$Properties
+             * @property {number|null} [index] Entry index
+             * @property {number|null} [term] Entry term
+             * @property {shardkv.raft.EntryType|null} [type] Entry type
+             * @property {Uint8Array|null} [data] Entry data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Entry.
+             * @memberof shardkv.raft
+             * @interface IEntry
+             * @augments shardkv.raft.Entry.$Properties
+             * @deprecated Use shardkv.raft.Entry.$Properties instead.
+             */
+
+            /**
+             * Shape of an Entry.
+             * @typedef {shardkv.raft.Entry.$Properties} shardkv.raft.Entry.$Shape
+             */
+
+            /**
+             * Constructs a new Entry.
+             * @memberof shardkv.raft
+             * @classdesc Represents an Entry.
+             * @constructor
+             * @param {shardkv.raft.Entry.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Entry = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Entry index.
+             * @member {number} index
+             * @memberof shardkv.raft.Entry
+             * @instance
+             */
+            Entry.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Entry term.
+             * @member {number} term
+             * @memberof shardkv.raft.Entry
+             * @instance
+             */
+            Entry.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Entry type.
+             * @member {shardkv.raft.EntryType} type
+             * @memberof shardkv.raft.Entry
+             * @instance
+             */
+            Entry.prototype.type = 0;
+
+            /**
+             * Entry data.
+             * @member {Uint8Array} data
+             * @memberof shardkv.raft.Entry
+             * @instance
+             */
+            Entry.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new Entry instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.Entry
+             * @static
+             * @param {shardkv.raft.Entry.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.Entry} Entry instance
+             * @type {{
+             *   (properties: shardkv.raft.Entry.$Shape): shardkv.raft.Entry & shardkv.raft.Entry.$Shape;
+             *   (properties?: shardkv.raft.Entry.$Properties): shardkv.raft.Entry;
+             * }}
+             */
+            Entry.create = function(properties) {
+                return new Entry(properties);
+            };
+
+            /**
+             * Encodes the specified Entry message. Does not implicitly {@link shardkv.raft.Entry.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.Entry
+             * @static
+             * @param {shardkv.raft.Entry.$Properties} m Entry message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Entry.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.index != null && $Object.hasOwnProperty.call(m, "index") && (typeof m.index === "object" ? m.index.low || m.index.high : m.index !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.index);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.term);
+                if (m.type != null && $Object.hasOwnProperty.call(m, "type") && m.type !== 0)
+                    w.uint32(/* id 3, wireType 0 =*/24).int32(m.type);
+                if (m.data != null && $Object.hasOwnProperty.call(m, "data") && m.data.length)
+                    w.uint32(/* id 4, wireType 2 =*/34).bytes(m.data);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an Entry message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.Entry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.Entry & shardkv.raft.Entry.$Shape} Entry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Entry.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.Entry();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.index = v;
+                            else
+                                delete m.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.type = v;
+                            else
+                                delete m.type;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.data = v;
+                            else
+                                delete m.data;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for Entry
+             * @function getTypeUrl
+             * @memberof shardkv.raft.Entry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Entry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.Entry";
+            };
+
+            return Entry;
+        })();
+
+        raft.HardState = (function() {
+
+            /**
+             * Properties of a HardState.
+             * @typedef {Object} shardkv.raft.HardState.$Properties
+             * @property {number|null} [term] HardState term
+             * @property {number|null} [vote] HardState vote
+             * @property {number|null} [commit] HardState commit
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HardState.
+             * @memberof shardkv.raft
+             * @interface IHardState
+             * @augments shardkv.raft.HardState.$Properties
+             * @deprecated Use shardkv.raft.HardState.$Properties instead.
+             */
+
+            /**
+             * Shape of a HardState.
+             * @typedef {shardkv.raft.HardState.$Properties} shardkv.raft.HardState.$Shape
+             */
+
+            /**
+             * Constructs a new HardState.
+             * @memberof shardkv.raft
+             * @classdesc Represents a HardState.
+             * @constructor
+             * @param {shardkv.raft.HardState.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HardState = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * HardState term.
+             * @member {number} term
+             * @memberof shardkv.raft.HardState
+             * @instance
+             */
+            HardState.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * HardState vote.
+             * @member {number} vote
+             * @memberof shardkv.raft.HardState
+             * @instance
+             */
+            HardState.prototype.vote = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * HardState commit.
+             * @member {number} commit
+             * @memberof shardkv.raft.HardState
+             * @instance
+             */
+            HardState.prototype.commit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new HardState instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.HardState
+             * @static
+             * @param {shardkv.raft.HardState.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.HardState} HardState instance
+             * @type {{
+             *   (properties: shardkv.raft.HardState.$Shape): shardkv.raft.HardState & shardkv.raft.HardState.$Shape;
+             *   (properties?: shardkv.raft.HardState.$Properties): shardkv.raft.HardState;
+             * }}
+             */
+            HardState.create = function(properties) {
+                return new HardState(properties);
+            };
+
+            /**
+             * Encodes the specified HardState message. Does not implicitly {@link shardkv.raft.HardState.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.HardState
+             * @static
+             * @param {shardkv.raft.HardState.$Properties} m HardState message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HardState.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.term);
+                if (m.vote != null && $Object.hasOwnProperty.call(m, "vote") && (typeof m.vote === "object" ? m.vote.low || m.vote.high : m.vote !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.vote);
+                if (m.commit != null && $Object.hasOwnProperty.call(m, "commit") && (typeof m.commit === "object" ? m.commit.low || m.commit.high : m.commit !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.commit);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a HardState message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.HardState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.HardState & shardkv.raft.HardState.$Shape} HardState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HardState.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.HardState();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.vote = v;
+                            else
+                                delete m.vote;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.commit = v;
+                            else
+                                delete m.commit;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for HardState
+             * @function getTypeUrl
+             * @memberof shardkv.raft.HardState
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            HardState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.HardState";
+            };
+
+            return HardState;
+        })();
+
+        raft.SnapshotMeta = (function() {
+
+            /**
+             * Properties of a SnapshotMeta.
+             * @typedef {Object} shardkv.raft.SnapshotMeta.$Properties
+             * @property {number|null} [index] SnapshotMeta index
+             * @property {number|null} [term] SnapshotMeta term
+             * @property {Array.<number>|null} [voters] SnapshotMeta voters
+             * @property {Array.<number>|null} [learners] SnapshotMeta learners
+             * @property {Array.<number>|null} [votersOutgoing] SnapshotMeta votersOutgoing
+             * @property {boolean|null} [autoLeave] SnapshotMeta autoLeave
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] SnapshotMeta addresses
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SnapshotMeta.
+             * @memberof shardkv.raft
+             * @interface ISnapshotMeta
+             * @augments shardkv.raft.SnapshotMeta.$Properties
+             * @deprecated Use shardkv.raft.SnapshotMeta.$Properties instead.
+             */
+
+            /**
+             * Shape of a SnapshotMeta.
+             * @typedef {shardkv.raft.SnapshotMeta.$Properties} shardkv.raft.SnapshotMeta.$Shape
+             */
+
+            /**
+             * Constructs a new SnapshotMeta.
+             * @memberof shardkv.raft
+             * @classdesc Represents a SnapshotMeta.
+             * @constructor
+             * @param {shardkv.raft.SnapshotMeta.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SnapshotMeta = function (p) {
+                this.voters = [];
+                this.learners = [];
+                this.votersOutgoing = [];
+                this.addresses = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * SnapshotMeta index.
+             * @member {number} index
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotMeta term.
+             * @member {number} term
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SnapshotMeta voters.
+             * @member {Array.<number>} voters
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.voters = $util.emptyArray;
+
+            /**
+             * SnapshotMeta learners.
+             * @member {Array.<number>} learners
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.learners = $util.emptyArray;
+
+            /**
+             * SnapshotMeta votersOutgoing.
+             * @member {Array.<number>} votersOutgoing
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.votersOutgoing = $util.emptyArray;
+
+            /**
+             * SnapshotMeta autoLeave.
+             * @member {boolean} autoLeave
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.autoLeave = false;
+
+            /**
+             * SnapshotMeta addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.SnapshotMeta
+             * @instance
+             */
+            SnapshotMeta.prototype.addresses = $util.emptyArray;
+
+            /**
+             * Creates a new SnapshotMeta instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.SnapshotMeta
+             * @static
+             * @param {shardkv.raft.SnapshotMeta.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.SnapshotMeta} SnapshotMeta instance
+             * @type {{
+             *   (properties: shardkv.raft.SnapshotMeta.$Shape): shardkv.raft.SnapshotMeta & shardkv.raft.SnapshotMeta.$Shape;
+             *   (properties?: shardkv.raft.SnapshotMeta.$Properties): shardkv.raft.SnapshotMeta;
+             * }}
+             */
+            SnapshotMeta.create = function(properties) {
+                return new SnapshotMeta(properties);
+            };
+
+            /**
+             * Encodes the specified SnapshotMeta message. Does not implicitly {@link shardkv.raft.SnapshotMeta.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.SnapshotMeta
+             * @static
+             * @param {shardkv.raft.SnapshotMeta.$Properties} m SnapshotMeta message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SnapshotMeta.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.index != null && $Object.hasOwnProperty.call(m, "index") && (typeof m.index === "object" ? m.index.low || m.index.high : m.index !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.index);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.term);
+                if (m.voters != null && m.voters.length) {
+                    w.uint32(/* id 3, wireType 2 =*/26).uint64s(m.voters);
+                }
+                if (m.learners != null && m.learners.length) {
+                    w.uint32(/* id 4, wireType 2 =*/34).uint64s(m.learners);
+                }
+                if (m.votersOutgoing != null && m.votersOutgoing.length) {
+                    w.uint32(/* id 5, wireType 2 =*/42).uint64s(m.votersOutgoing);
+                }
+                if (m.autoLeave != null && $Object.hasOwnProperty.call(m, "autoLeave") && m.autoLeave !== false)
+                    w.uint32(/* id 6, wireType 0 =*/48).bool(m.autoLeave);
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a SnapshotMeta message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.SnapshotMeta
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.SnapshotMeta & shardkv.raft.SnapshotMeta.$Shape} SnapshotMeta
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SnapshotMeta.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.SnapshotMeta();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.index = v;
+                            else
+                                delete m.index;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 3: {
+                            if (u === 2) {
+                                if (!(m.voters && m.voters.length))
+                                    m.voters = [];
+                                r.uint64s(m.voters);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.voters && m.voters.length))
+                                m.voters = [];
+                            m.voters.push(r.uint64());
+                            continue;
+                        }
+                    case 4: {
+                            if (u === 2) {
+                                if (!(m.learners && m.learners.length))
+                                    m.learners = [];
+                                r.uint64s(m.learners);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.learners && m.learners.length))
+                                m.learners = [];
+                            m.learners.push(r.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (u === 2) {
+                                if (!(m.votersOutgoing && m.votersOutgoing.length))
+                                    m.votersOutgoing = [];
+                                r.uint64s(m.votersOutgoing);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.votersOutgoing && m.votersOutgoing.length))
+                                m.votersOutgoing = [];
+                            m.votersOutgoing.push(r.uint64());
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.autoLeave = v;
+                            else
+                                delete m.autoLeave;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for SnapshotMeta
+             * @function getTypeUrl
+             * @memberof shardkv.raft.SnapshotMeta
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SnapshotMeta.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.SnapshotMeta";
+            };
+
+            return SnapshotMeta;
+        })();
+
+        raft.MemberAddress = (function() {
+
+            /**
+             * Properties of a MemberAddress.
+             * @typedef {Object} shardkv.raft.MemberAddress.$Properties
+             * @property {number|null} [id] MemberAddress id
+             * @property {string|null} [address] MemberAddress address
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MemberAddress.
+             * @memberof shardkv.raft
+             * @interface IMemberAddress
+             * @augments shardkv.raft.MemberAddress.$Properties
+             * @deprecated Use shardkv.raft.MemberAddress.$Properties instead.
+             */
+
+            /**
+             * Shape of a MemberAddress.
+             * @typedef {shardkv.raft.MemberAddress.$Properties} shardkv.raft.MemberAddress.$Shape
+             */
+
+            /**
+             * Constructs a new MemberAddress.
+             * @memberof shardkv.raft
+             * @classdesc Represents a MemberAddress.
+             * @constructor
+             * @param {shardkv.raft.MemberAddress.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const MemberAddress = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * MemberAddress id.
+             * @member {number} id
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MemberAddress address.
+             * @member {string} address
+             * @memberof shardkv.raft.MemberAddress
+             * @instance
+             */
+            MemberAddress.prototype.address = "";
+
+            /**
+             * Creates a new MemberAddress instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.MemberAddress} MemberAddress instance
+             * @type {{
+             *   (properties: shardkv.raft.MemberAddress.$Shape): shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape;
+             *   (properties?: shardkv.raft.MemberAddress.$Properties): shardkv.raft.MemberAddress;
+             * }}
+             */
+            MemberAddress.create = function(properties) {
+                return new MemberAddress(properties);
+            };
+
+            /**
+             * Encodes the specified MemberAddress message. Does not implicitly {@link shardkv.raft.MemberAddress.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {shardkv.raft.MemberAddress.$Properties} m MemberAddress message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MemberAddress.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a MemberAddress message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.MemberAddress & shardkv.raft.MemberAddress.$Shape} MemberAddress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MemberAddress.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.MemberAddress();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for MemberAddress
+             * @function getTypeUrl
+             * @memberof shardkv.raft.MemberAddress
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            MemberAddress.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.MemberAddress";
+            };
+
+            return MemberAddress;
+        })();
+
+        raft.VoterSet = (function() {
+
+            /**
+             * Properties of a VoterSet.
+             * @typedef {Object} shardkv.raft.VoterSet.$Properties
+             * @property {Array.<number>|null} [voters] VoterSet voters
+             * @property {Array.<shardkv.raft.MemberAddress.$Properties>|null} [addresses] VoterSet addresses
+             * @property {boolean|null} [joined] VoterSet joined
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a VoterSet.
+             * @memberof shardkv.raft
+             * @interface IVoterSet
+             * @augments shardkv.raft.VoterSet.$Properties
+             * @deprecated Use shardkv.raft.VoterSet.$Properties instead.
+             */
+
+            /**
+             * Shape of a VoterSet.
+             * @typedef {shardkv.raft.VoterSet.$Properties} shardkv.raft.VoterSet.$Shape
+             */
+
+            /**
+             * Constructs a new VoterSet.
+             * @memberof shardkv.raft
+             * @classdesc Represents a VoterSet.
+             * @constructor
+             * @param {shardkv.raft.VoterSet.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const VoterSet = function (p) {
+                this.voters = [];
+                this.addresses = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * VoterSet voters.
+             * @member {Array.<number>} voters
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.voters = $util.emptyArray;
+
+            /**
+             * VoterSet addresses.
+             * @member {Array.<shardkv.raft.MemberAddress.$Properties>} addresses
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.addresses = $util.emptyArray;
+
+            /**
+             * VoterSet joined.
+             * @member {boolean} joined
+             * @memberof shardkv.raft.VoterSet
+             * @instance
+             */
+            VoterSet.prototype.joined = false;
+
+            /**
+             * Creates a new VoterSet instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {shardkv.raft.VoterSet.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.VoterSet} VoterSet instance
+             * @type {{
+             *   (properties: shardkv.raft.VoterSet.$Shape): shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape;
+             *   (properties?: shardkv.raft.VoterSet.$Properties): shardkv.raft.VoterSet;
+             * }}
+             */
+            VoterSet.create = function(properties) {
+                return new VoterSet(properties);
+            };
+
+            /**
+             * Encodes the specified VoterSet message. Does not implicitly {@link shardkv.raft.VoterSet.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {shardkv.raft.VoterSet.$Properties} m VoterSet message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            VoterSet.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.voters != null && m.voters.length) {
+                    w.uint32(/* id 1, wireType 2 =*/10).uint64s(m.voters);
+                }
+                if (m.addresses != null && m.addresses.length) {
+                    for (var i = 0; i < m.addresses.length; ++i)
+                        $root.shardkv.raft.MemberAddress.encode(m.addresses[i], w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                }
+                if (m.joined != null && $Object.hasOwnProperty.call(m, "joined") && m.joined !== false)
+                    w.uint32(/* id 3, wireType 0 =*/24).bool(m.joined);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a VoterSet message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.VoterSet & shardkv.raft.VoterSet.$Shape} VoterSet
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            VoterSet.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.VoterSet();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u === 2) {
+                                if (!(m.voters && m.voters.length))
+                                    m.voters = [];
+                                r.uint64s(m.voters);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.voters && m.voters.length))
+                                m.voters = [];
+                            m.voters.push(r.uint64());
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.addresses && m.addresses.length))
+                                m.addresses = [];
+                            m.addresses.push($root.shardkv.raft.MemberAddress.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.joined = v;
+                            else
+                                delete m.joined;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for VoterSet
+             * @function getTypeUrl
+             * @memberof shardkv.raft.VoterSet
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            VoterSet.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.VoterSet";
+            };
+
+            return VoterSet;
+        })();
+
+        /**
+         * MessageType enum.
+         * @name shardkv.raft.MessageType
+         * @enum {number}
+         * @property {number} MSG_UNKNOWN=0 MSG_UNKNOWN value
+         * @property {number} MSG_APPEND=1 MSG_APPEND value
+         * @property {number} MSG_APPEND_RESP=2 MSG_APPEND_RESP value
+         * @property {number} MSG_VOTE=3 MSG_VOTE value
+         * @property {number} MSG_VOTE_RESP=4 MSG_VOTE_RESP value
+         * @property {number} MSG_PRE_VOTE=5 MSG_PRE_VOTE value
+         * @property {number} MSG_PRE_VOTE_RESP=6 MSG_PRE_VOTE_RESP value
+         * @property {number} MSG_HEARTBEAT=7 MSG_HEARTBEAT value
+         * @property {number} MSG_HEARTBEAT_RESP=8 MSG_HEARTBEAT_RESP value
+         * @property {number} MSG_SNAPSHOT=9 MSG_SNAPSHOT value
+         * @property {number} MSG_SNAPSHOT_RESP=10 MSG_SNAPSHOT_RESP value
+         * @property {number} MSG_TIMEOUT_NOW=11 MSG_TIMEOUT_NOW value
+         */
+        raft.MessageType = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "MSG_UNKNOWN"] = 0;
+            values[valuesById[1] = "MSG_APPEND"] = 1;
+            values[valuesById[2] = "MSG_APPEND_RESP"] = 2;
+            values[valuesById[3] = "MSG_VOTE"] = 3;
+            values[valuesById[4] = "MSG_VOTE_RESP"] = 4;
+            values[valuesById[5] = "MSG_PRE_VOTE"] = 5;
+            values[valuesById[6] = "MSG_PRE_VOTE_RESP"] = 6;
+            values[valuesById[7] = "MSG_HEARTBEAT"] = 7;
+            values[valuesById[8] = "MSG_HEARTBEAT_RESP"] = 8;
+            values[valuesById[9] = "MSG_SNAPSHOT"] = 9;
+            values[valuesById[10] = "MSG_SNAPSHOT_RESP"] = 10;
+            values[valuesById[11] = "MSG_TIMEOUT_NOW"] = 11;
+            return values;
+        })();
+
+        raft.Message = (function() {
+
+            /**
+             * Properties of a Message.
+             * @typedef {Object} shardkv.raft.Message.$Properties
+             * @property {shardkv.raft.MessageType|null} [type] Message type
+             * @property {number|null} [from] Message from
+             * @property {number|null} [to] Message to
+             * @property {number|null} [term] Message term
+             * @property {number|null} [logTerm] Message logTerm
+             * @property {number|null} [index] Message index
+             * @property {Array.<shardkv.raft.Entry.$Properties>|null} [entries] Message entries
+             * @property {number|null} [commit] Message commit
+             * @property {boolean|null} [reject] Message reject
+             * @property {number|null} [rejectHint] Message rejectHint
+             * @property {number|null} [rejectTerm] Message rejectTerm
+             * @property {Uint8Array|null} [context] Message context
+             * @property {shardkv.raft.SnapshotMeta.$Properties|null} [snapshot] Message snapshot
+             * @property {number|null} [chunk] Message chunk
+             * @property {boolean|null} [chunkLast] Message chunkLast
+             * @property {Uint8Array|null} [chunkData] Message chunkData
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Message.
+             * @memberof shardkv.raft
+             * @interface IMessage
+             * @augments shardkv.raft.Message.$Properties
+             * @deprecated Use shardkv.raft.Message.$Properties instead.
+             */
+
+            /**
+             * Shape of a Message.
+             * @typedef {shardkv.raft.Message.$Properties} shardkv.raft.Message.$Shape
+             */
+
+            /**
+             * Constructs a new Message.
+             * @memberof shardkv.raft
+             * @classdesc Represents a Message.
+             * @constructor
+             * @param {shardkv.raft.Message.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Message = function (p) {
+                this.entries = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Message type.
+             * @member {shardkv.raft.MessageType} type
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.type = 0;
+
+            /**
+             * Message from.
+             * @member {number} from
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.from = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message to.
+             * @member {number} to
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.to = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message term.
+             * @member {number} term
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message logTerm.
+             * @member {number} logTerm
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.logTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message index.
+             * @member {number} index
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message entries.
+             * @member {Array.<shardkv.raft.Entry.$Properties>} entries
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.entries = $util.emptyArray;
+
+            /**
+             * Message commit.
+             * @member {number} commit
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.commit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message reject.
+             * @member {boolean} reject
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.reject = false;
+
+            /**
+             * Message rejectHint.
+             * @member {number} rejectHint
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.rejectHint = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message rejectTerm.
+             * @member {number} rejectTerm
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.rejectTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Message context.
+             * @member {Uint8Array} context
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.context = $util.newBuffer([]);
+
+            /**
+             * Message snapshot.
+             * @member {shardkv.raft.SnapshotMeta.$Properties|null|undefined} snapshot
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.snapshot = null;
+
+            /**
+             * Message chunk.
+             * @member {number} chunk
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.chunk = 0;
+
+            /**
+             * Message chunkLast.
+             * @member {boolean} chunkLast
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.chunkLast = false;
+
+            /**
+             * Message chunkData.
+             * @member {Uint8Array} chunkData
+             * @memberof shardkv.raft.Message
+             * @instance
+             */
+            Message.prototype.chunkData = $util.newBuffer([]);
+
+            /**
+             * Creates a new Message instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.Message
+             * @static
+             * @param {shardkv.raft.Message.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.Message} Message instance
+             * @type {{
+             *   (properties: shardkv.raft.Message.$Shape): shardkv.raft.Message & shardkv.raft.Message.$Shape;
+             *   (properties?: shardkv.raft.Message.$Properties): shardkv.raft.Message;
+             * }}
+             */
+            Message.create = function(properties) {
+                return new Message(properties);
+            };
+
+            /**
+             * Encodes the specified Message message. Does not implicitly {@link shardkv.raft.Message.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.Message
+             * @static
+             * @param {shardkv.raft.Message.$Properties} m Message message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Message.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.type != null && $Object.hasOwnProperty.call(m, "type") && m.type !== 0)
+                    w.uint32(/* id 1, wireType 0 =*/8).int32(m.type);
+                if (m.from != null && $Object.hasOwnProperty.call(m, "from") && (typeof m.from === "object" ? m.from.low || m.from.high : m.from !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.from);
+                if (m.to != null && $Object.hasOwnProperty.call(m, "to") && (typeof m.to === "object" ? m.to.low || m.to.high : m.to !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.to);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.term);
+                if (m.logTerm != null && $Object.hasOwnProperty.call(m, "logTerm") && (typeof m.logTerm === "object" ? m.logTerm.low || m.logTerm.high : m.logTerm !== 0))
+                    w.uint32(/* id 5, wireType 0 =*/40).uint64(m.logTerm);
+                if (m.index != null && $Object.hasOwnProperty.call(m, "index") && (typeof m.index === "object" ? m.index.low || m.index.high : m.index !== 0))
+                    w.uint32(/* id 6, wireType 0 =*/48).uint64(m.index);
+                if (m.entries != null && m.entries.length) {
+                    for (var i = 0; i < m.entries.length; ++i)
+                        $root.shardkv.raft.Entry.encode(m.entries[i], w.uint32(/* id 7, wireType 2 =*/58).fork(), q + 1).ldelim();
+                }
+                if (m.commit != null && $Object.hasOwnProperty.call(m, "commit") && (typeof m.commit === "object" ? m.commit.low || m.commit.high : m.commit !== 0))
+                    w.uint32(/* id 8, wireType 0 =*/64).uint64(m.commit);
+                if (m.reject != null && $Object.hasOwnProperty.call(m, "reject") && m.reject !== false)
+                    w.uint32(/* id 9, wireType 0 =*/72).bool(m.reject);
+                if (m.rejectHint != null && $Object.hasOwnProperty.call(m, "rejectHint") && (typeof m.rejectHint === "object" ? m.rejectHint.low || m.rejectHint.high : m.rejectHint !== 0))
+                    w.uint32(/* id 10, wireType 0 =*/80).uint64(m.rejectHint);
+                if (m.rejectTerm != null && $Object.hasOwnProperty.call(m, "rejectTerm") && (typeof m.rejectTerm === "object" ? m.rejectTerm.low || m.rejectTerm.high : m.rejectTerm !== 0))
+                    w.uint32(/* id 11, wireType 0 =*/88).uint64(m.rejectTerm);
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context") && m.context.length)
+                    w.uint32(/* id 12, wireType 2 =*/98).bytes(m.context);
+                if (m.snapshot != null && $Object.hasOwnProperty.call(m, "snapshot"))
+                    $root.shardkv.raft.SnapshotMeta.encode(m.snapshot, w.uint32(/* id 13, wireType 2 =*/106).fork(), q + 1).ldelim();
+                if (m.chunk != null && $Object.hasOwnProperty.call(m, "chunk") && m.chunk !== 0)
+                    w.uint32(/* id 14, wireType 0 =*/112).uint32(m.chunk);
+                if (m.chunkLast != null && $Object.hasOwnProperty.call(m, "chunkLast") && m.chunkLast !== false)
+                    w.uint32(/* id 15, wireType 0 =*/120).bool(m.chunkLast);
+                if (m.chunkData != null && $Object.hasOwnProperty.call(m, "chunkData") && m.chunkData.length)
+                    w.uint32(/* id 16, wireType 2 =*/130).bytes(m.chunkData);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a Message message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.Message
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.Message & shardkv.raft.Message.$Shape} Message
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Message.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.Message();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.type = v;
+                            else
+                                delete m.type;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.from = v;
+                            else
+                                delete m.from;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.to = v;
+                            else
+                                delete m.to;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logTerm = v;
+                            else
+                                delete m.logTerm;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.index = v;
+                            else
+                                delete m.index;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.entries && m.entries.length))
+                                m.entries = [];
+                            m.entries.push($root.shardkv.raft.Entry.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.commit = v;
+                            else
+                                delete m.commit;
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.reject = v;
+                            else
+                                delete m.reject;
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.rejectHint = v;
+                            else
+                                delete m.rejectHint;
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.rejectTerm = v;
+                            else
+                                delete m.rejectTerm;
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.context = v;
+                            else
+                                delete m.context;
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 2)
+                                break;
+                            m.snapshot = $root.shardkv.raft.SnapshotMeta.decode(r, r.size(), $undefined, q + 1, m.snapshot);
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.chunk = v;
+                            else
+                                delete m.chunk;
+                            continue;
+                        }
+                    case 15: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.chunkLast = v;
+                            else
+                                delete m.chunkLast;
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.chunkData = v;
+                            else
+                                delete m.chunkData;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for Message
+             * @function getTypeUrl
+             * @memberof shardkv.raft.Message
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Message.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.Message";
+            };
+
+            return Message;
+        })();
+
+        raft.MessageBatch = (function() {
+
+            /**
+             * Properties of a MessageBatch.
+             * @typedef {Object} shardkv.raft.MessageBatch.$Properties
+             * @property {number|null} [group] MessageBatch group
+             * @property {number|null} [from] MessageBatch from
+             * @property {number|null} [to] MessageBatch to
+             * @property {Array.<shardkv.raft.Message.$Properties>|null} [messages] MessageBatch messages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MessageBatch.
+             * @memberof shardkv.raft
+             * @interface IMessageBatch
+             * @augments shardkv.raft.MessageBatch.$Properties
+             * @deprecated Use shardkv.raft.MessageBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a MessageBatch.
+             * @typedef {shardkv.raft.MessageBatch.$Properties} shardkv.raft.MessageBatch.$Shape
+             */
+
+            /**
+             * Constructs a new MessageBatch.
+             * @memberof shardkv.raft
+             * @classdesc Represents a MessageBatch.
+             * @constructor
+             * @param {shardkv.raft.MessageBatch.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const MessageBatch = function (p) {
+                this.messages = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * MessageBatch group.
+             * @member {number} group
+             * @memberof shardkv.raft.MessageBatch
+             * @instance
+             */
+            MessageBatch.prototype.group = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MessageBatch from.
+             * @member {number} from
+             * @memberof shardkv.raft.MessageBatch
+             * @instance
+             */
+            MessageBatch.prototype.from = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MessageBatch to.
+             * @member {number} to
+             * @memberof shardkv.raft.MessageBatch
+             * @instance
+             */
+            MessageBatch.prototype.to = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MessageBatch messages.
+             * @member {Array.<shardkv.raft.Message.$Properties>} messages
+             * @memberof shardkv.raft.MessageBatch
+             * @instance
+             */
+            MessageBatch.prototype.messages = $util.emptyArray;
+
+            /**
+             * Creates a new MessageBatch instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.MessageBatch
+             * @static
+             * @param {shardkv.raft.MessageBatch.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.MessageBatch} MessageBatch instance
+             * @type {{
+             *   (properties: shardkv.raft.MessageBatch.$Shape): shardkv.raft.MessageBatch & shardkv.raft.MessageBatch.$Shape;
+             *   (properties?: shardkv.raft.MessageBatch.$Properties): shardkv.raft.MessageBatch;
+             * }}
+             */
+            MessageBatch.create = function(properties) {
+                return new MessageBatch(properties);
+            };
+
+            /**
+             * Encodes the specified MessageBatch message. Does not implicitly {@link shardkv.raft.MessageBatch.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.MessageBatch
+             * @static
+             * @param {shardkv.raft.MessageBatch.$Properties} m MessageBatch message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MessageBatch.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.group != null && $Object.hasOwnProperty.call(m, "group") && (typeof m.group === "object" ? m.group.low || m.group.high : m.group !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.group);
+                if (m.from != null && $Object.hasOwnProperty.call(m, "from") && (typeof m.from === "object" ? m.from.low || m.from.high : m.from !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.from);
+                if (m.to != null && $Object.hasOwnProperty.call(m, "to") && (typeof m.to === "object" ? m.to.low || m.to.high : m.to !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.to);
+                if (m.messages != null && m.messages.length) {
+                    for (var i = 0; i < m.messages.length; ++i)
+                        $root.shardkv.raft.Message.encode(m.messages[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a MessageBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.MessageBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.MessageBatch & shardkv.raft.MessageBatch.$Shape} MessageBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MessageBatch.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.MessageBatch();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.group = v;
+                            else
+                                delete m.group;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.from = v;
+                            else
+                                delete m.from;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.to = v;
+                            else
+                                delete m.to;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.messages && m.messages.length))
+                                m.messages = [];
+                            m.messages.push($root.shardkv.raft.Message.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for MessageBatch
+             * @function getTypeUrl
+             * @memberof shardkv.raft.MessageBatch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            MessageBatch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.MessageBatch";
+            };
+
+            return MessageBatch;
+        })();
+
+        raft.SendAck = (function() {
+
+            /**
+             * Properties of a SendAck.
+             * @typedef {Object} shardkv.raft.SendAck.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SendAck.
+             * @memberof shardkv.raft
+             * @interface ISendAck
+             * @augments shardkv.raft.SendAck.$Properties
+             * @deprecated Use shardkv.raft.SendAck.$Properties instead.
+             */
+
+            /**
+             * Shape of a SendAck.
+             * @typedef {shardkv.raft.SendAck.$Properties} shardkv.raft.SendAck.$Shape
+             */
+
+            /**
+             * Constructs a new SendAck.
+             * @memberof shardkv.raft
+             * @classdesc Represents a SendAck.
+             * @constructor
+             * @param {shardkv.raft.SendAck.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SendAck = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new SendAck instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.SendAck
+             * @static
+             * @param {shardkv.raft.SendAck.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.SendAck} SendAck instance
+             * @type {{
+             *   (properties: shardkv.raft.SendAck.$Shape): shardkv.raft.SendAck & shardkv.raft.SendAck.$Shape;
+             *   (properties?: shardkv.raft.SendAck.$Properties): shardkv.raft.SendAck;
+             * }}
+             */
+            SendAck.create = function(properties) {
+                return new SendAck(properties);
+            };
+
+            /**
+             * Encodes the specified SendAck message. Does not implicitly {@link shardkv.raft.SendAck.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.SendAck
+             * @static
+             * @param {shardkv.raft.SendAck.$Properties} m SendAck message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SendAck.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a SendAck message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.SendAck
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.SendAck & shardkv.raft.SendAck.$Shape} SendAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SendAck.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.SendAck();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for SendAck
+             * @function getTypeUrl
+             * @memberof shardkv.raft.SendAck
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SendAck.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.SendAck";
+            };
+
+            return SendAck;
+        })();
+
+        raft.RaftTransport = (function() {
+
+            /**
+             * Constructs a new RaftTransport service.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftTransport
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const RaftTransport = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(RaftTransport.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: RaftTransport, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new RaftTransport service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.raft.RaftTransport
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {RaftTransport} RPC service. Useful where requests and/or responses are streamed.
+             */
+            RaftTransport.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.raft.RaftTransport#send}.
+             * @memberof shardkv.raft.RaftTransport
+             * @typedef SendCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.raft.SendAck} [response] SendAck
+             */
+
+            /**
+             * Calls Send.
+             * @memberof shardkv.raft.RaftTransport
+             * @typedef Send
+             * @type {{
+             *   (request: shardkv.raft.IMessageBatch, callback: shardkv.raft.RaftTransport.SendCallback): void;
+             *   (request: shardkv.raft.IMessageBatch): Promise<shardkv.raft.SendAck>;
+             *   readonly name: "Send";
+             *   readonly path: "/shardkv.raft.RaftTransport/Send";
+             *   readonly requestType: "MessageBatch";
+             *   readonly responseType: "SendAck";
+             *   readonly requestStream: true;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Send.
+             * @name shardkv.raft.RaftTransport#send
+             * @type {shardkv.raft.RaftTransport.Send}
+             */
+            $Object.defineProperties(RaftTransport.prototype.send = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, RaftTransport.prototype.send, $root.shardkv.raft.MessageBatch, $root.shardkv.raft.SendAck, request, callback);
+            }, {
+                name: { value: "Send" },
+                path: { value: "/shardkv.raft.RaftTransport/Send" },
+                requestType: { value: "MessageBatch" },
+                responseType: { value: "SendAck" },
+                requestStream: { value: true },
+                responseStream: { value: $undefined }
+            });
+
+            return RaftTransport;
+        })();
+
+        raft.StoredRecord = (function() {
+
+            /**
+             * Properties of a StoredRecord.
+             * @typedef {Object} shardkv.raft.StoredRecord.$Properties
+             * @property {Uint8Array|null} [payload] StoredRecord payload
+             * @property {number|null} [crc32c] StoredRecord crc32c
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StoredRecord.
+             * @memberof shardkv.raft
+             * @interface IStoredRecord
+             * @augments shardkv.raft.StoredRecord.$Properties
+             * @deprecated Use shardkv.raft.StoredRecord.$Properties instead.
+             */
+
+            /**
+             * Shape of a StoredRecord.
+             * @typedef {shardkv.raft.StoredRecord.$Properties} shardkv.raft.StoredRecord.$Shape
+             */
+
+            /**
+             * Constructs a new StoredRecord.
+             * @memberof shardkv.raft
+             * @classdesc Represents a StoredRecord.
+             * @constructor
+             * @param {shardkv.raft.StoredRecord.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StoredRecord = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * StoredRecord payload.
+             * @member {Uint8Array} payload
+             * @memberof shardkv.raft.StoredRecord
+             * @instance
+             */
+            StoredRecord.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * StoredRecord crc32c.
+             * @member {number} crc32c
+             * @memberof shardkv.raft.StoredRecord
+             * @instance
+             */
+            StoredRecord.prototype.crc32c = 0;
+
+            /**
+             * Creates a new StoredRecord instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.StoredRecord
+             * @static
+             * @param {shardkv.raft.StoredRecord.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.StoredRecord} StoredRecord instance
+             * @type {{
+             *   (properties: shardkv.raft.StoredRecord.$Shape): shardkv.raft.StoredRecord & shardkv.raft.StoredRecord.$Shape;
+             *   (properties?: shardkv.raft.StoredRecord.$Properties): shardkv.raft.StoredRecord;
+             * }}
+             */
+            StoredRecord.create = function(properties) {
+                return new StoredRecord(properties);
+            };
+
+            /**
+             * Encodes the specified StoredRecord message. Does not implicitly {@link shardkv.raft.StoredRecord.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.StoredRecord
+             * @static
+             * @param {shardkv.raft.StoredRecord.$Properties} m StoredRecord message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StoredRecord.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.payload != null && $Object.hasOwnProperty.call(m, "payload") && m.payload.length)
+                    w.uint32(/* id 1, wireType 2 =*/10).bytes(m.payload);
+                if (m.crc32c != null && $Object.hasOwnProperty.call(m, "crc32c") && m.crc32c !== 0)
+                    w.uint32(/* id 2, wireType 5 =*/21).fixed32(m.crc32c);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a StoredRecord message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.StoredRecord
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.StoredRecord & shardkv.raft.StoredRecord.$Shape} StoredRecord
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StoredRecord.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.StoredRecord();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.payload = v;
+                            else
+                                delete m.payload;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 5)
+                                break;
+                            if (v = r.fixed32())
+                                m.crc32c = v;
+                            else
+                                delete m.crc32c;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for StoredRecord
+             * @function getTypeUrl
+             * @memberof shardkv.raft.StoredRecord
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            StoredRecord.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.StoredRecord";
+            };
+
+            return StoredRecord;
+        })();
+
+        raft.RaftMember = (function() {
+
+            /**
+             * Properties of a RaftMember.
+             * @typedef {Object} shardkv.raft.RaftMember.$Properties
+             * @property {number|null} [id] RaftMember id
+             * @property {string|null} [address] RaftMember address
+             * @property {string|null} [role] RaftMember role
+             * @property {string|null} [joint] RaftMember joint
+             * @property {boolean|null} [hasProgress] RaftMember hasProgress
+             * @property {number|null} [matchIndex] RaftMember matchIndex
+             * @property {number|null} [lag] RaftMember lag
+             * @property {boolean|null} [recentlyActive] RaftMember recentlyActive
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMember.
+             * @memberof shardkv.raft
+             * @interface IRaftMember
+             * @augments shardkv.raft.RaftMember.$Properties
+             * @deprecated Use shardkv.raft.RaftMember.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMember.
+             * @typedef {shardkv.raft.RaftMember.$Properties} shardkv.raft.RaftMember.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMember.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMember.
+             * @constructor
+             * @param {shardkv.raft.RaftMember.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMember = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMember id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember address.
+             * @member {string} address
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.address = "";
+
+            /**
+             * RaftMember role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.role = "";
+
+            /**
+             * RaftMember joint.
+             * @member {string} joint
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.joint = "";
+
+            /**
+             * RaftMember hasProgress.
+             * @member {boolean} hasProgress
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.hasProgress = false;
+
+            /**
+             * RaftMember matchIndex.
+             * @member {number} matchIndex
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.matchIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember lag.
+             * @member {number} lag
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMember recentlyActive.
+             * @member {boolean} recentlyActive
+             * @memberof shardkv.raft.RaftMember
+             * @instance
+             */
+            RaftMember.prototype.recentlyActive = false;
+
+            /**
+             * Creates a new RaftMember instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMember} RaftMember instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMember.$Shape): shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape;
+             *   (properties?: shardkv.raft.RaftMember.$Properties): shardkv.raft.RaftMember;
+             * }}
+             */
+            RaftMember.create = function(properties) {
+                return new RaftMember(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMember message. Does not implicitly {@link shardkv.raft.RaftMember.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {shardkv.raft.RaftMember.$Properties} m RaftMember message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMember.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.address != null && $Object.hasOwnProperty.call(m, "address") && m.address !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.address);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.role);
+                if (m.joint != null && $Object.hasOwnProperty.call(m, "joint") && m.joint !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.joint);
+                if (m.hasProgress != null && $Object.hasOwnProperty.call(m, "hasProgress") && m.hasProgress !== false)
+                    w.uint32(/* id 5, wireType 0 =*/40).bool(m.hasProgress);
+                if (m.matchIndex != null && $Object.hasOwnProperty.call(m, "matchIndex") && (typeof m.matchIndex === "object" ? m.matchIndex.low || m.matchIndex.high : m.matchIndex !== 0))
+                    w.uint32(/* id 6, wireType 0 =*/48).uint64(m.matchIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 7, wireType 0 =*/56).uint64(m.lag);
+                if (m.recentlyActive != null && $Object.hasOwnProperty.call(m, "recentlyActive") && m.recentlyActive !== false)
+                    w.uint32(/* id 8, wireType 0 =*/64).bool(m.recentlyActive);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMember message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMember & shardkv.raft.RaftMember.$Shape} RaftMember
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMember.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMember();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.address = v;
+                            else
+                                delete m.address;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.joint = v;
+                            else
+                                delete m.joint;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hasProgress = v;
+                            else
+                                delete m.hasProgress;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.matchIndex = v;
+                            else
+                                delete m.matchIndex;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.recentlyActive = v;
+                            else
+                                delete m.recentlyActive;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMember
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMember
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMember.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMember";
+            };
+
+            return RaftMember;
+        })();
+
+        raft.RaftMembersRequest = (function() {
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @typedef {Object} shardkv.raft.RaftMembersRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersRequest
+             * @augments shardkv.raft.RaftMembersRequest.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersRequest.
+             * @typedef {shardkv.raft.RaftMembersRequest.$Properties} shardkv.raft.RaftMembersRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersRequest.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersRequest.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new RaftMembersRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersRequest} RaftMembersRequest instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersRequest.$Shape): shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersRequest.$Properties): shardkv.raft.RaftMembersRequest;
+             * }}
+             */
+            RaftMembersRequest.create = function(properties) {
+                return new RaftMembersRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersRequest message. Does not implicitly {@link shardkv.raft.RaftMembersRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {shardkv.raft.RaftMembersRequest.$Properties} m RaftMembersRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersRequest & shardkv.raft.RaftMembersRequest.$Shape} RaftMembersRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersRequest
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersRequest";
+            };
+
+            return RaftMembersRequest;
+        })();
+
+        raft.RaftMembersReply = (function() {
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @typedef {Object} shardkv.raft.RaftMembersReply.$Properties
+             * @property {number|null} [id] RaftMembersReply id
+             * @property {string|null} [role] RaftMembersReply role
+             * @property {number|null} [term] RaftMembersReply term
+             * @property {number|null} [leader] RaftMembersReply leader
+             * @property {number|null} [confIndex] RaftMembersReply confIndex
+             * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] RaftMembersReply members
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RaftMembersReply.
+             * @memberof shardkv.raft
+             * @interface IRaftMembersReply
+             * @augments shardkv.raft.RaftMembersReply.$Properties
+             * @deprecated Use shardkv.raft.RaftMembersReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RaftMembersReply.
+             * @typedef {shardkv.raft.RaftMembersReply.$Properties} shardkv.raft.RaftMembersReply.$Shape
+             */
+
+            /**
+             * Constructs a new RaftMembersReply.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembersReply.
+             * @constructor
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RaftMembersReply = function (p) {
+                this.members = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * RaftMembersReply id.
+             * @member {number} id
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply role.
+             * @member {string} role
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.role = "";
+
+            /**
+             * RaftMembersReply term.
+             * @member {number} term
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply leader.
+             * @member {number} leader
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.leader = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply confIndex.
+             * @member {number} confIndex
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RaftMembersReply members.
+             * @member {Array.<shardkv.raft.RaftMember.$Properties>} members
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.members = $util.emptyArray;
+
+            /**
+             * Creates a new RaftMembersReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.RaftMembersReply} RaftMembersReply instance
+             * @type {{
+             *   (properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
+             *   (properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
+             * }}
+             */
+            RaftMembersReply.create = function(properties) {
+                return new RaftMembersReply(properties);
+            };
+
+            /**
+             * Encodes the specified RaftMembersReply message. Does not implicitly {@link shardkv.raft.RaftMembersReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {shardkv.raft.RaftMembersReply.$Properties} m RaftMembersReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RaftMembersReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.id);
+                if (m.role != null && $Object.hasOwnProperty.call(m, "role") && m.role !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.role);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.term);
+                if (m.leader != null && $Object.hasOwnProperty.call(m, "leader") && (typeof m.leader === "object" ? m.leader.low || m.leader.high : m.leader !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.leader);
+                if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
+                    w.uint32(/* id 5, wireType 0 =*/40).uint64(m.confIndex);
+                if (m.members != null && m.members.length) {
+                    for (var i = 0; i < m.members.length; ++i)
+                        $root.shardkv.raft.RaftMember.encode(m.members[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a RaftMembersReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape} RaftMembersReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RaftMembersReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.RaftMembersReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.role = v;
+                            else
+                                delete m.role;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leader = v;
+                            else
+                                delete m.leader;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.confIndex = v;
+                            else
+                                delete m.confIndex;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.members && m.members.length))
+                                m.members = [];
+                            m.members.push($root.shardkv.raft.RaftMember.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for RaftMembersReply
+             * @function getTypeUrl
+             * @memberof shardkv.raft.RaftMembersReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RaftMembersReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.RaftMembersReply";
+            };
+
+            return RaftMembersReply;
+        })();
+
+        raft.RaftMembers = (function() {
+
+            /**
+             * Constructs a new RaftMembers service.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftMembers
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const RaftMembers = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(RaftMembers.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: RaftMembers, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new RaftMembers service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.raft.RaftMembers
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {RaftMembers} RPC service. Useful where requests and/or responses are streamed.
+             */
+            RaftMembers.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.raft.RaftMembers#members}.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef MembersCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.raft.RaftMembersReply} [response] RaftMembersReply
+             */
+
+            /**
+             * Calls Members.
+             * @memberof shardkv.raft.RaftMembers
+             * @typedef Members
+             * @type {{
+             *   (request: shardkv.raft.IRaftMembersRequest, callback: shardkv.raft.RaftMembers.MembersCallback): void;
+             *   (request: shardkv.raft.IRaftMembersRequest): Promise<shardkv.raft.RaftMembersReply>;
+             *   readonly name: "Members";
+             *   readonly path: "/shardkv.raft.RaftMembers/Members";
+             *   readonly requestType: "RaftMembersRequest";
+             *   readonly responseType: "RaftMembersReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Members.
+             * @name shardkv.raft.RaftMembers#members
+             * @type {shardkv.raft.RaftMembers.Members}
+             */
+            $Object.defineProperties(RaftMembers.prototype.members = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, RaftMembers.prototype.members, $root.shardkv.raft.RaftMembersRequest, $root.shardkv.raft.RaftMembersReply, request, callback);
+            }, {
+                name: { value: "Members" },
+                path: { value: "/shardkv.raft.RaftMembers/Members" },
+                requestType: { value: "RaftMembersRequest" },
+                responseType: { value: "RaftMembersReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return RaftMembers;
+        })();
+
+        return raft;
     })();
 
     return shardkv;

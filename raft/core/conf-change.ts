@@ -24,9 +24,22 @@ export interface ConfState {
   readonly votersOutgoing: readonly NodeId[];
   /** While joint: the leader proposes leave-joint by itself once the enter-joint applied. */
   readonly autoLeave: boolean;
+  /**
+   * Where each member serves (host:port), for the ones whose address the group knows; opaque
+   * to the core, which only carries it (the driver's transport reads it). Omitted when empty
+   * (a group bootstrapped without addresses: the simulator). Only members have one.
+   */
+  readonly addresses?: AddressMap;
 }
 
-export type ConfChangeSingle = { readonly type: "addLearner" | "promote" | "remove"; readonly node: NodeId };
+/** Member id -> "host:port". */
+export type AddressMap = Readonly<Record<number, string>>;
+
+/**
+ * One change of one member. `address` (addLearner only): where the new replica serves; it
+ * becomes part of the configuration, so every replica learns it when the entry is applied.
+ */
+export type ConfChangeSingle = { readonly type: "addLearner" | "promote" | "remove"; readonly node: NodeId; readonly address?: string };
 
 /**
  * One membership change. `simple`: one change that alters at most one voter (add a learner,
@@ -47,8 +60,27 @@ export interface ConfChangeEntry {
 
 const sorted = (ids: Iterable<NodeId>): NodeId[] => [...ids].sort((a, b) => a - b);
 
-export function makeConfState(voters: readonly NodeId[], learners: readonly NodeId[] = []): ConfState {
-  return { voters: sorted(voters), learners: sorted(learners), votersOutgoing: [], autoLeave: false };
+export function makeConfState(voters: readonly NodeId[], learners: readonly NodeId[] = [], addresses: AddressMap = {}): ConfState {
+  return withAddresses({ voters: sorted(voters), learners: sorted(learners), votersOutgoing: [], autoLeave: false }, addresses);
+}
+
+/**
+ * `c` with the addresses of its members taken from `addresses` (others dropped; the field
+ * omitted when none is left), so a configuration never names a non-member's address.
+ */
+export function withAddresses(c: ConfState, addresses: AddressMap | undefined): ConfState {
+  const { addresses: _old, ...rest } = c;
+  const kept: Record<number, string> = {};
+  for (const id of members(c)) {
+    const a = addresses?.[id];
+    if (a !== undefined) kept[id] = a;
+  }
+  return Object.keys(kept).length > 0 ? { ...rest, addresses: kept } : rest;
+}
+
+/** The address configuration `c` records for member `id`, if any. */
+export function addressOf(c: ConfState, id: NodeId): string | undefined {
+  return c.addresses?.[id];
 }
 
 export const emptyConfState: ConfState = makeConfState([]);
@@ -74,7 +106,9 @@ export function allVoters(c: ConfState): NodeId[] {
 
 export function confStateEqual(a: ConfState, b: ConfState): boolean {
   const eq = (x: readonly NodeId[], y: readonly NodeId[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return eq(a.voters, b.voters) && eq(a.learners, b.learners) && eq(a.votersOutgoing, b.votersOutgoing) && a.autoLeave === b.autoLeave;
+  const addrs = (c: ConfState) => JSON.stringify(Object.entries(c.addresses ?? {}).sort(([x], [y]) => Number(x) - Number(y)));
+  return eq(a.voters, b.voters) && eq(a.learners, b.learners) && eq(a.votersOutgoing, b.votersOutgoing) && a.autoLeave === b.autoLeave &&
+    addrs(a) === addrs(b);
 }
 
 export function describeConfState(c: ConfState): string {
@@ -86,7 +120,7 @@ export function describeConfState(c: ConfState): string {
 }
 
 export function describeConfChange(cc: ConfChange): string {
-  const one = (c: ConfChangeSingle) => `${c.type} ${c.node}`;
+  const one = (c: ConfChangeSingle) => `${c.type} ${c.node}${c.address !== undefined ? `@${c.address}` : ""}`;
   switch (cc.kind) {
     case "simple": return one(cc.change);
     case "enterJoint": return `enterJoint(${cc.changes.map(one).join(", ")})${cc.autoLeave ? " autoLeave" : ""}`;
@@ -98,12 +132,19 @@ function bad(reason: string): never {
   throw new InvalidArgumentError("confChange", reason);
 }
 
-/** Applies one single change to mutable voter and learner sets; throws InvalidArgumentError. */
-function applySingle(voters: Set<NodeId>, learners: Set<NodeId>, c: ConfChangeSingle): void {
+/** Applies one single change to mutable voter, learner and address sets; throws InvalidArgumentError. */
+function applySingle(voters: Set<NodeId>, learners: Set<NodeId>, addresses: Record<number, string>, c: ConfChangeSingle): void {
   if (!Number.isSafeInteger(c.node) || c.node < 1) bad(`node id must be >= 1, got ${c.node}`);
+  if (c.address !== undefined && c.type !== "addLearner") bad(`only addLearner carries an address (${c.type} ${c.node} has ${c.address})`);
   switch (c.type) {
     case "addLearner":
       if (voters.has(c.node) || learners.has(c.node)) bad(`node ${c.node} is already in the group`);
+      if (c.address !== undefined) {
+        if (c.address === "") bad(`node ${c.node}: empty address`);
+        const holder = Object.entries(addresses).find(([, a]) => a === c.address);
+        if (holder !== undefined) bad(`address ${c.address} is already node ${holder[0]}'s`);
+        addresses[c.node] = c.address;
+      }
       learners.add(c.node);
       return;
     case "promote":
@@ -129,21 +170,23 @@ function applySingle(voters: Set<NodeId>, learners: Set<NodeId>, c: ConfChangeSi
 export function applyConfChange(cur: ConfState, cc: ConfChange): ConfState {
   if (cc.kind === "leaveJoint") {
     if (!isJoint(cur)) bad("the group is not in a joint configuration");
-    return { voters: cur.voters, learners: cur.learners, votersOutgoing: [], autoLeave: false };
+    return withAddresses({ voters: cur.voters, learners: cur.learners, votersOutgoing: [], autoLeave: false }, cur.addresses);
   }
   if (isJoint(cur)) bad("the group is in a joint configuration; leave it first");
   const voters = new Set(cur.voters);
   const learners = new Set(cur.learners);
+  const addresses: Record<number, string> = { ...cur.addresses };
   const changes = cc.kind === "simple" ? [cc.change] : cc.changes;
   if (changes.length === 0) bad("no changes");
-  for (const c of changes) applySingle(voters, learners, c);
+  for (const c of changes) applySingle(voters, learners, addresses, c);
   if (voters.size === 0) bad("it would remove the last voter");
   if (cc.kind === "simple") {
     const diff = [...voters].filter((v) => !cur.voters.includes(v)).length + cur.voters.filter((v) => !voters.has(v)).length;
     if (diff > 1) bad("a simple change may alter at most one voter; use a joint change");
-    return { voters: sorted(voters), learners: sorted(learners), votersOutgoing: [], autoLeave: false };
+    return withAddresses({ voters: sorted(voters), learners: sorted(learners), votersOutgoing: [], autoLeave: false }, addresses);
   }
-  return { voters: sorted(voters), learners: sorted(learners), votersOutgoing: [...cur.voters], autoLeave: cc.autoLeave };
+  // While joint the outgoing voters keep their addresses (they still vote); leave-joint drops them.
+  return withAddresses({ voters: sorted(voters), learners: sorted(learners), votersOutgoing: [...cur.voters], autoLeave: cc.autoLeave }, addresses);
 }
 
 const enc = new TextEncoder();
@@ -163,7 +206,22 @@ function decodeSingle(v: unknown): ConfChangeSingle {
   const o = v as { type?: unknown; node?: unknown };
   if (o === null || typeof o !== "object" || !["addLearner", "promote", "remove"].includes(o.type as string)) bad("malformed change");
   if (!Number.isSafeInteger(o.node) || (o.node as number) < 1) bad("malformed node id");
-  return { type: o.type as ConfChangeSingle["type"], node: o.node as NodeId };
+  const address = (v as { address?: unknown }).address;
+  if (address !== undefined && typeof address !== "string") bad("malformed address");
+  return { type: o.type as ConfChangeSingle["type"], node: o.node as NodeId, ...(address !== undefined ? { address } : {}) };
+}
+
+/** Decodes an address map (JSON object: id -> "host:port"); throws InvalidArgumentError when malformed. */
+function addressMap(v: unknown): AddressMap {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== "object" || Array.isArray(v)) bad("malformed address map");
+  const out: Record<number, string> = {};
+  for (const [k, a] of Object.entries(v as Record<string, unknown>)) {
+    const id = Number(k);
+    if (!Number.isSafeInteger(id) || id < 1 || typeof a !== "string") bad("malformed address map");
+    out[id] = a;
+  }
+  return out;
 }
 
 /** Decodes a conf-change entry's data; throws InvalidArgumentError when malformed. */
@@ -182,17 +240,17 @@ export function decodeConfChangeEntry(data: Uint8Array): ConfChangeEntry {
   else if (c.kind === "enterJoint" && Array.isArray(c.changes)) change = { kind: "enterJoint", changes: c.changes.map(decodeSingle), autoLeave: c.autoLeave === true };
   else if (c.kind === "leaveJoint") change = { kind: "leaveJoint" };
   else bad(`unknown conf change kind ${String(c.kind)}`);
-  const result: ConfState = {
+  const result = withAddresses({
     voters: idList(r["voters"]), learners: idList(r["learners"]), votersOutgoing: idList(r["votersOutgoing"]), autoLeave: r["autoLeave"] === true,
-  };
+  }, addressMap(r["addresses"]));
   return { change, result };
 }
 
 /** The configuration a snapshot's meta records. */
 export function confStateOfSnapshot(s: SnapshotMeta): ConfState {
-  return {
+  return withAddresses({
     voters: sorted(s.voters), learners: sorted(s.learners ?? []), votersOutgoing: sorted(s.votersOutgoing ?? []), autoLeave: s.autoLeave === true,
-  };
+  }, s.addresses);
 }
 
 /** A snapshot's meta recording configuration `c` (empty sets omitted). */
@@ -202,6 +260,7 @@ export function snapshotMetaWith(index: LogIndex, term: Term, c: ConfState): Sna
     ...(c.learners.length > 0 ? { learners: [...c.learners] } : {}),
     ...(c.votersOutgoing.length > 0 ? { votersOutgoing: [...c.votersOutgoing] } : {}),
     ...(c.autoLeave ? { autoLeave: true } : {}),
+    ...(c.addresses !== undefined ? { addresses: { ...c.addresses } } : {}),
   };
 }
 

@@ -16,6 +16,12 @@ export interface RaftConfig {
    * or snapshot). Afterwards the configuration is the one the log applies (conf-change.ts).
    */
   readonly voters: readonly NodeId[];
+  /**
+   * Where the bootstrap voters serve (id -> "host:port"), recorded in the bootstrap
+   * configuration so that it, and every configuration after it, names each member's address.
+   * Optional (the simulator runs without addresses); only `voters` may have one.
+   */
+  readonly addresses?: Readonly<Record<number, string>>;
   /** A follower that hears no leader for a random time in [electionTicks, 2*electionTicks) campaigns. */
   readonly electionTicks: number;
   /** A leader sends heartbeats every `heartbeatTicks`; must be < electionTicks. */

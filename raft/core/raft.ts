@@ -84,7 +84,7 @@ export class Raft {
     this.id = cfg.id;
     this.log = init.log;
     const snap = init.log.snapshot;
-    this.conf = snap.index > 0 ? confStateOfSnapshot(snap) : makeConfState(cfg.voters);
+    this.conf = snap.index > 0 ? confStateOfSnapshot(snap) : makeConfState(cfg.voters, [], cfg.addresses);
     this.memberIds = members(this.conf);
     this.confHistory = [{ index: snap.index, conf: this.conf }];
     // The changes applied since the snapshot are in effect: replay them (those after `applied`

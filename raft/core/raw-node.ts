@@ -129,6 +129,15 @@ export class RawNode {
     };
   }
 
+  /** On a leader, each member's match index (its own: the last index); empty elsewhere. */
+  matchIndexes(): Map<NodeId, LogIndex> {
+    const r = this.raft;
+    const out = new Map<NodeId, LogIndex>();
+    if (r.role !== "leader") return out;
+    for (const [id, pr] of r.prs) out.set(id, id === r.id ? r.log.lastIndex() : pr.match);
+    return out;
+  }
+
   /** Term of the entry at `i` if still in memory. */
   termAt(i: LogIndex): Term | undefined {
     return this.raft.log.term(i);

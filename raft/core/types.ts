@@ -32,6 +32,8 @@ export interface SnapshotMeta {
   readonly learners?: readonly NodeId[];
   readonly votersOutgoing?: readonly NodeId[];
   readonly autoLeave?: boolean;
+  /** Member id -> "host:port" (ConfState.addresses); omitted when empty. */
+  readonly addresses?: Readonly<Record<number, string>>;
 }
 
 export type MessageType =

@@ -28,6 +28,10 @@ export interface LogState {
    * version, which kept voters only in snapshot metadata).
    */
   readonly voters?: readonly NodeId[];
+  /** The addresses recorded with `voters` (the bootstrap --peers; empty when none were given). */
+  readonly bootstrapAddresses?: Readonly<Record<number, string>>;
+  /** Recorded with empty `voters`: the replica joined an existing group (no bootstrap configuration). */
+  readonly joined?: boolean;
 }
 
 /** One synced write, as a Ready asks for it. */
@@ -53,6 +57,9 @@ export interface SaveBatch {
    * bootstraps an empty store (or adopts one from an earlier version), before anything else.
    */
   readonly voters?: readonly NodeId[];
+  /** Recorded with `voters` (replacing what was recorded with them). */
+  readonly bootstrapAddresses?: Readonly<Record<number, string>>;
+  readonly joined?: boolean;
   /**
    * false: the batch changes only the commit index of the hard state (no entries, term and
    * vote unchanged, no snapshot): it is written without waiting for fsync (etcd's MustSync).

@@ -28,6 +28,8 @@ export class MemoryLogStore implements LogStore {
   private compacted: Point;
   private pending: SnapshotMeta | undefined;
   private voters: readonly NodeId[] | undefined;
+  private bootstrapAddresses: Readonly<Record<number, string>> | undefined;
+  private joined = false;
   /** Entries compacted.index + 1 .. lastIndex, owned by the store (deep copies). */
   private entries: Entry[];
   private closed = false;
@@ -42,6 +44,8 @@ export class MemoryLogStore implements LogStore {
     this.entries = initial.entries.map(copyEntry);
     this.pending = initial.pendingSnapshot ? copySnapshot(initial.pendingSnapshot) : undefined;
     this.voters = initial.voters ? [...initial.voters] : undefined;
+    this.bootstrapAddresses = initial.bootstrapAddresses ? { ...initial.bootstrapAddresses } : undefined;
+    this.joined = initial.joined === true;
     this.assertCommitInLog(this.hardState, this.lastIndex(), this.snapshot);
   }
 
@@ -54,6 +58,8 @@ export class MemoryLogStore implements LogStore {
       entries: this.entries.map(copyEntry),
       ...(this.pending ? { pendingSnapshot: copySnapshot(this.pending) } : {}),
       ...(this.voters ? { voters: [...this.voters] } : {}),
+      ...(this.bootstrapAddresses ? { bootstrapAddresses: { ...this.bootstrapAddresses } } : {}),
+      ...(this.joined ? { joined: true } : {}),
     };
   }
 
@@ -100,7 +106,11 @@ export class MemoryLogStore implements LogStore {
     this.entries = entries;
     this.hardState = hardState;
     this.pending = pending;
-    if (batch.voters) this.voters = [...batch.voters].sort((a, b) => a - b);
+    if (batch.voters) {
+      this.voters = [...batch.voters].sort((a, b) => a - b);
+      this.bootstrapAddresses = batch.bootstrapAddresses ? { ...batch.bootstrapAddresses } : undefined;
+      this.joined = batch.joined === true;
+    }
   }
 
   /**

@@ -26,10 +26,10 @@
  */
 import { assert } from "../../common/assert";
 import { CorruptionError, StoppedError } from "../../common/errors";
-import type { LogIndex, NodeId, Term } from "../../common/ids";
+import type { LogIndex, Term } from "../../common/ids";
 import { copySnapshotMeta } from "../core/conf-change";
 import type { Entry, HardState, SnapshotMeta } from "../core/types";
-import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters } from "../codec";
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, decodeVoters, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeVoters, type VoterRecord } from "../codec";
 import type { KvOp, KvStorage, KvStore } from "../../common/kv-store";
 import { encodeRecord, verifyRecord } from "../../common/record";
 import { rocksStorage } from "./rocks-kv";
@@ -177,11 +177,13 @@ export class RocksLogStore implements LogStore {
       this.compacted = meta.compacted;
       this.last = { index: prev.index, term: prev.term };
       // Copies, so that a caller mutating the result cannot change the store's bookkeeping.
-      const snapshot = { ...meta.snapshot, voters: [...meta.snapshot.voters] };
-      const pendingSnapshot = meta.pendingSnapshot ? { ...meta.pendingSnapshot, voters: [...meta.pendingSnapshot.voters] } : undefined;
+      const snapshot = copySnapshotMeta(meta.snapshot);
+      const pendingSnapshot = meta.pendingSnapshot ? copySnapshotMeta(meta.pendingSnapshot) : undefined;
       return {
         hardState: { ...meta.hardState }, snapshot, compacted: { ...meta.compacted }, entries, pendingSnapshot,
-        ...(meta.voters ? { voters: meta.voters } : {}),
+        ...(meta.voters ? { voters: meta.voters.voters } : {}),
+        ...(meta.voters?.addresses ? { bootstrapAddresses: { ...meta.voters.addresses } } : {}),
+        ...(meta.voters?.joined ? { joined: true } : {}),
       };
     });
   }
@@ -227,7 +229,7 @@ export class RocksLogStore implements LogStore {
       assert(hardState.commit <= Math.max(last.index, snapshot.index), () =>
         `log store: commit ${hardState.commit} beyond last index ${last.index} and snapshot ${snapshot.index}`);
       if (batch.hardState) ops.push(put(rocksKeys.hardState, encodeHardState(hardState)));
-      if (batch.voters) ops.push(put(rocksKeys.voters, encodeVoters([...batch.voters].sort((a, b) => a - b))));
+      if (batch.voters) ops.push(put(rocksKeys.voters, encodeVoters({ voters: [...batch.voters].sort((a, b) => a - b), addresses: batch.bootstrapAddresses, joined: batch.joined })));
       if (ops.length === 0) return;
       await this.write(ops, batch.sync ?? true);
       this.snapshot = snapshot;
@@ -355,7 +357,7 @@ async function readRecord<T>(dir: string, db: KvStore, key: Buffer, what: string
 }
 
 async function readMeta(dir: string, db: KvStore): Promise<{
-  hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined; voters: NodeId[] | undefined;
+  hardState: HardState; snapshot: SnapshotMeta; compacted: Point; pendingSnapshot: SnapshotMeta | undefined; voters: VoterRecord | undefined;
 }> {
   const empty = emptyLogState();
   const hardState = (await readRecord(dir, db, rocksKeys.hardState, "hard state", decodeHardState)) ?? empty.hardState;

@@ -685,6 +685,7 @@ export class GrpcTransport implements Transport {
   };
   private receiver: ((messages: Message[]) => void) | undefined;
   private closing: Promise<void> | undefined;
+  private readonly ctx: LinkContext;
 
   /** Registers (group, self) on `server` and starts connecting to every peer. */
   constructor(options: GrpcTransportOptions, server: RaftTransportServer) {
@@ -707,9 +708,8 @@ export class GrpcTransport implements Transport {
       timing,
       stats: this.counters,
     };
-    for (const [id, address] of options.peers) {
-      if (id !== this.self) this.links.set(id, new PeerLink(id, address, ctx));
-    }
+    this.ctx = ctx;
+    this.setPeers(options.peers);
     this.unregister = server.register({ group: this.group, id: this.self }, (messages) => this.handleReceived(messages));
   }
 
@@ -743,6 +743,24 @@ export class GrpcTransport implements Transport {
         continue;
       }
       if (!link.enqueue({ bytes, framedBytes })) this.drop("droppedQueueFullMessages");
+    }
+  }
+
+  /**
+   * Makes `peers` the group's peers (an entry for `self` is ignored): a link is opened to each
+   * new peer, the link to a peer no longer listed is closed (its queued messages dropped), and
+   * a peer whose address changed gets a new link. The daemon calls it when a configuration
+   * change is applied (docs/design.md §3 Raft, addresses). Nothing after close().
+   */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    if (this.closing !== undefined) return;
+    for (const [id, link] of [...this.links]) {
+      if (peers.get(id) === link.address) continue;
+      this.links.delete(id);
+      void link.close();
+    }
+    for (const [id, address] of peers) {
+      if (id !== this.self && !this.links.has(id)) this.links.set(id, new PeerLink(id, address, this.ctx));
     }
   }
 

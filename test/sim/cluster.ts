@@ -210,7 +210,9 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     ready.then(() => (!h.alive ? Promise.reject(new StoppedError(`n${id} crashed while opening`)) : RaftNode.start<R>(
       {
         group: 1 as GroupId,
-        raft: { id, voters: this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
+        join: !this.bootstrapIds.includes(id),
+        // Voters bootstrap an empty disk only: a restart takes the configuration its Raft state holds.
+        raft: { id, voters: gen === 1 && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,

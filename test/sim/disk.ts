@@ -302,9 +302,11 @@ export class SimLogStore implements LogStore {
     const copy: SaveBatch = {
       hardState: batch.hardState ? { ...batch.hardState } : undefined,
       entries: batch.entries.map(copyEntry),
-      installSnapshot: batch.installSnapshot ? { ...batch.installSnapshot, voters: [...batch.installSnapshot.voters] } : undefined,
-      pendingSnapshot: batch.pendingSnapshot ? { ...batch.pendingSnapshot, voters: [...batch.pendingSnapshot.voters] } : batch.pendingSnapshot,
+      installSnapshot: batch.installSnapshot ? copySnapshotMeta(batch.installSnapshot) : undefined,
+      pendingSnapshot: batch.pendingSnapshot ? copySnapshotMeta(batch.pendingSnapshot) : batch.pendingSnapshot,
       voters: batch.voters ? [...batch.voters] : undefined,
+      bootstrapAddresses: batch.bootstrapAddresses ? { ...batch.bootstrapAddresses } : undefined,
+      joined: batch.joined,
     };
     if (batch.sync === false) return this.disk.writeUnsynced(this.epoch, "save (no fsync)", () => this.disk.applySave(copy));
     return this.disk.write(this.epoch, "save", () => this.disk.applySave(copy), this.disk.lyingFsync);
@@ -312,7 +314,7 @@ export class SimLogStore implements LogStore {
 
   compact(snapshot: SnapshotMeta, compactIndex: LogIndex, compactTerm: Term): Promise<void> {
     this.assertOpen();
-    const s = { ...snapshot, voters: [...snapshot.voters] };
+    const s = copySnapshotMeta(snapshot);
     return this.disk.write(this.epoch, "compact", () => this.disk.applyCompact(s, compactIndex, compactTerm), this.disk.lyingFsync);
   }
 

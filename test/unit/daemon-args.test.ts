@@ -34,7 +34,7 @@ describe("shardkv-controller command line", () => {
 
   it("every flag, = or separate value", () => {
     expect(parseDaemonArgs([...ctl, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
-      "--failpoints", "on"], noEnv)).toMatchObject({ shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {} });
+      "--failpoints", "on", "--join"], noEnv)).toMatchObject({ shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true });
   });
 
   it("help, wherever it is", () => {
@@ -70,8 +70,8 @@ describe("shardkv-server command line", () => {
 
   it("every flag", () => {
     expect(parseShardDaemonArgs([...srv, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
-      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0"], noEnv)).toMatchObject({
-      shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
+      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0", "--join"], noEnv)).toMatchObject({
+      join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
     });
   });
 

@@ -204,6 +204,26 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     expect(r1.t.peerStatuses().map((p) => p.connected)).toEqual([true, true]);
   });
 
+  it("setPeers: links open to new peers, close to removed ones, and move with a changed address", async () => {
+    const [h1, h2, h3] = [await startHost(), await startHost(), await startHost()];
+    const r1 = startReplica({ host: h1, group: g1, self: n1, peers: new Map([[n1, h1.address]]) });
+    const r2 = startReplica({ host: h2, group: g1, self: n2, peers: new Map([[n1, h1.address]]) });
+    const r3 = startReplica({ host: h3, group: g1, self: n3, peers: new Map([[n1, h1.address]]) });
+    r1.t.send([appendMsg(n1, n2, 1)]);
+    expect(r1.t.stats()).toMatchObject({ droppedUnknownPeerMessages: 1 });
+    r1.t.setPeers(new Map([[n1, h1.address], [n2, h2.address]]));
+    expect(r1.t.peerStatuses().map((p) => [p.id, p.address])).toEqual([[n2, h2.address]]);
+    r1.t.send([appendMsg(n1, n2, 2)]);
+    await until(() => r2.received().length === 1, "the message to the added peer");
+    // Node 2's address now serves node 3's replica: the link moves, node 2 is unknown again.
+    r1.t.setPeers(new Map([[n3, h3.address]]));
+    expect(r1.t.peerStatuses().map((p) => [p.id, p.address])).toEqual([[n3, h3.address]]);
+    r1.t.send([appendMsg(n1, n2, 3), appendMsg(n1, n3, 4)]);
+    await until(() => r3.received().length === 1, "the message to the new peer");
+    expect(r1.t.stats()).toMatchObject({ droppedUnknownPeerMessages: 2 });
+    expect(r2.received().map((m) => m.entries[0]!.index)).toEqual([2]);
+  });
+
   it("batches the messages sent in one turn", async () => {
     const { replicas } = await threeReplicas();
     const [r1, r2] = replicas as [Replica, Replica];

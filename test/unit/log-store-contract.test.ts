@@ -95,9 +95,15 @@ export function logStoreContract(factory: LogStoreFactory): void {
       await s.save({ hardState: hs(1, 1, 0), entries: [ent(1, 1)] });
       s = await restart(s);
       expect((await s.load()).voters).toEqual([1, 2, 3]);
-      await s.save({ entries: [], voters: [5, 4] as NodeId[] });
+      await s.save({ entries: [], voters: [5, 4] as NodeId[], bootstrapAddresses: { 4: "h:4", 5: "h:5" } });
       s = await restart(s);
       expect((await s.load()).voters).toEqual([4, 5]);
+      expect((await s.load()).bootstrapAddresses).toEqual({ 4: "h:4", 5: "h:5" });
+      expect((await s.load()).joined).toBeUndefined();
+      await s.save({ entries: [], voters: [], joined: true });
+      s = await restart(s);
+      const joined = await s.load();
+      expect([joined.voters, joined.bootstrapAddresses, joined.joined]).toEqual([[], undefined, true]);
     });
 
     it("saves hard state and entries durably", async () => {
@@ -157,8 +163,11 @@ export function logStoreContract(factory: LogStoreFactory): void {
       expect(plain((await s.load()).entries)).toEqual(plain([ent(21, 5, "x")]));
     });
 
-    it("keeps a snapshot's whole configuration (learners, joint outgoing voters) through install, compact and reopen", async () => {
-      const joint: SnapshotMeta = { ...snap(20, 4, [1, 2, 4]), learners: [5] as NodeId[], votersOutgoing: [1, 2, 3] as NodeId[], autoLeave: true };
+    it("keeps a snapshot's whole configuration (learners, joint outgoing voters, addresses) through install, compact and reopen", async () => {
+      const joint: SnapshotMeta = {
+        ...snap(20, 4, [1, 2, 4]), learners: [5] as NodeId[], votersOutgoing: [1, 2, 3] as NodeId[], autoLeave: true,
+        addresses: { 1: "h:1", 2: "h:2", 3: "h:3", 4: "h:4", 5: "h:5" },
+      };
       let s = await open();
       await s.save({ hardState: hs(4, 0, 20), installSnapshot: joint, entries: range(21, 30, () => 4) });
       s = await restart(s);

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import { snapshotMetaFromWire, snapshotMetaToWire } from "../../raft/codec";
 import {
-  applyConfChange, decodeConfChangeEntry, encodeConfChangeEntry, makeConfState, type ConfChange, type ConfState,
+  applyConfChange, confStateOfSnapshot, decodeConfChangeEntry, encodeConfChangeEntry, makeConfState, type ConfChange, type ConfState,
 } from "../../raft/core/conf-change";
 import { makeRaftConfig } from "../../raft/core/config";
 import { jointCommittedIndex, jointVoteResult } from "../../raft/core/quorum";
@@ -123,6 +123,25 @@ describe("encodings", () => {
     expect(snapshotMetaFromWire(snapshotMetaToWire(s))).toEqual(s);
     const plain: SnapshotMeta = { index: 9 as LogIndex, term: 2 as Term, voters: ids(1, 2, 3) };
     expect(snapshotMetaFromWire(snapshotMetaToWire(plain))).toEqual(plain);
+    const addressed: SnapshotMeta = { ...s, addresses: { 1: "h:1", 2: "h:2", 4: "h:4", 5: "h:5" } };
+    expect(snapshotMetaFromWire(snapshotMetaToWire(addressed))).toEqual(addressed);
+    expect(confStateOfSnapshot(addressed).addresses).toEqual(addressed.addresses);
+  });
+
+  it("addresses: addLearner brings one, a joint change keeps the outgoing voter's until leave-joint, an entry carries them", () => {
+    const base = makeConfState(ids(1, 2, 3), [], { 1: "h:1", 2: "h:2", 3: "h:3", 9: "not a member" });
+    expect(base.addresses).toEqual({ 1: "h:1", 2: "h:2", 3: "h:3" });
+    const added = applyConfChange(base, { kind: "simple", change: { type: "addLearner", node: 4 as NodeId, address: "h:4" } });
+    expect(added.addresses).toEqual({ 1: "h:1", 2: "h:2", 3: "h:3", 4: "h:4" });
+    const joint = applyConfChange(added, { kind: "enterJoint", changes: [{ type: "promote", node: 4 as NodeId }, { type: "remove", node: 3 as NodeId }], autoLeave: true });
+    expect(joint.addresses).toEqual(added.addresses);
+    expect(applyConfChange(joint, { kind: "leaveJoint" }).addresses).toEqual({ 1: "h:1", 2: "h:2", 4: "h:4" });
+    const e = { change: { kind: "simple" as const, change: { type: "addLearner" as const, node: 4 as NodeId, address: "h:4" } }, result: added };
+    expect(decodeConfChangeEntry(encodeConfChangeEntry(e))).toEqual(e);
+    expect(() => applyConfChange(base, { kind: "simple", change: { type: "addLearner", node: 5 as NodeId, address: "h:2" } }))
+      .toThrow("invalid confChange: address h:2 is already node 2's");
+    expect(() => applyConfChange(base, { kind: "simple", change: { type: "promote", node: 3 as NodeId, address: "h:7" } }))
+      .toThrow("invalid confChange: only addLearner carries an address (promote 3 has h:7)");
   });
 });
 

@@ -1,0 +1,51 @@
+/**
+ * The RaftMembers service (proto/raft.proto): the members of the answering daemon's group as
+ * its RaftNode knows them (role, address, joint half; on the leader their match index, lag
+ * and recent activity). Always served, by both daemons: `shardkv-local status` reads the
+ * controller group's members from it (a shard server's Status carries the same list).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { StoppedError } from "../../common/errors";
+import { fromServiceError, toServiceError } from "../../common/grpc-errors";
+import type { NodeId } from "../../common/ids";
+import { wallClockMs } from "../../common/real-env";
+import type { shardkv } from "../../proto/gen/raft.js";
+import { type RaftMembersImplementation, RaftMembersStub, raftMembersService } from "../../proto/gen/raft-grpc";
+import { raftMembersToWire } from "../daemon-node";
+import type { RaftNode } from "../node";
+
+/** What a RaftMembers reply says, for status pages. */
+export type RaftMembersReply = shardkv.raft.RaftMembersReply;
+
+/** Adds the RaftMembers service to `server`; `node()` is undefined until Raft runs (the call then fails Stopped). */
+export function addRaftMembersService(
+  server: grpc.Server, node: () => { node: RaftNode<unknown>; peers: ReadonlyMap<NodeId, string> } | undefined,
+): void {
+  const impl: RaftMembersImplementation = {
+    members: (_call, callback) => {
+      const n = node();
+      if (n === undefined) {
+        callback(toServiceError(new StoppedError("raft node")), null);
+        return;
+      }
+      const s = n.node.status();
+      callback(null, {
+        id: s.id, role: s.role, term: s.term, leader: s.leader, confIndex: n.node.confIndex(),
+        members: raftMembersToWire(n.node.memberStatuses(), n.peers),
+      });
+    },
+  };
+  server.addService(raftMembersService, impl);
+}
+
+/** Asks the daemon at `address` for its group's members; throws the typed errors of common/grpc-errors.ts. */
+export function raftMembers(address: string, timeoutMs: number): Promise<RaftMembersReply> {
+  const stub = new RaftMembersStub(address, grpc.credentials.createInsecure());
+  return new Promise<RaftMembersReply>((resolve, reject) => {
+    stub.members({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
+      stub.close();
+      if (err) reject(fromServiceError(err));
+      else resolve(res!);
+    });
+  });
+}
