@@ -40,7 +40,6 @@ import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
 import { SimRpcNet } from "./shard-rpc";
-import { SimNodeStorages } from "./sim-kv";
 import { type ShardSabotage, SimShardStateMachine } from "./shard-replica";
 
 /** Virtual length of the safety phase (CLI and tests share it: seeds replay). */
@@ -228,8 +227,6 @@ class World {
   readonly groups = new Map<GroupId, GroupCluster>();
   readonly ctlDurables = new Map<NodeId, ControllerDurable>();
   readonly ctlNodes: SimControllerNodes;
-  /** Per group, its replicas' storages. */
-  readonly storages = new Map<GroupId, SimNodeStorages>();
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
@@ -250,7 +247,6 @@ class World {
     this.ctlNodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
       shardCount,
       chunkBytes: params.controller.snapshotChunkBytes,
-      syncLatencyMs: { min: params.controller.disk.minMs, max: params.controller.disk.maxMs },
       trace: (l) => trace(`c ${l}`),
       identify: (address) => this.identify(address),
       onStart: (id, d) => this.ctlDurables.set(id, d),
@@ -272,7 +268,6 @@ class World {
       const gid = (i + 1) as GroupId;
       const gc = new Checker();
       this.raftCheckers.push(gc);
-      this.storages.set(gid, new SimNodeStorages(root.fork(`group-${gid}-storage`), clock, { min: cfg.disk.minMs, max: cfg.disk.maxMs }, (l) => trace(`g${gid} ${l}`)));
       const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>(cfg, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
         (disk, id) => this.makeReplica(gid, cluster, disk, id));
       this.groups.set(gid, cluster);
@@ -332,7 +327,7 @@ class World {
   /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
   private makeReplica(gid: GroupId, cluster: GroupCluster, disk: SimDisk, id: NodeId): SimShardStateMachine {
     const p = this.params;
-    const sm = new SimShardStateMachine(this.storages.get(gid)!.of(disk), `/sim/g${gid}n${id}/state`, disk, {
+    const sm = new SimShardStateMachine(disk.storage, `${disk.dataDir}/state`, disk, {
       gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
       onRewind: () => this.snapshotRewinds++,
     });
@@ -1038,7 +1033,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     snapshotsInstalled += c.stats.snapshotsInstalled;
   }
   // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
-  for (const st of world.storages.values()) lostUnsyncedApplies += st.lostRecords();
+  for (const c of world.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.storage.lost(`${d.dataDir}/state`);
   const stats: Record<string, number> = {
     events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
     configs: (world.controller.leader()?.sm.latest().num ?? -1),
