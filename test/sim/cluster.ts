@@ -344,8 +344,8 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
 
   /**
    * The log store of `h` detected corruption (a read failed the storage's checksum or a
-   * record's CRC): the daemon exits and does not come back (docs/operations.md: replace the
-   * replica). The node stays down; the rest of the group must keep serving.
+   * record's CRC): the daemon exits, and restarting it finds the same data, so it stays down
+   * until an operator deals with it. The rest of the group must keep serving.
    */
   private stopCorrupted(h: NodeHandle<S, R>, e: CorruptionError): void {
     this.stats.corruptions++;
