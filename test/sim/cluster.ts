@@ -267,18 +267,26 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     const before = flips();
     const store = await disk.openLog();
     if (flips() !== before) undetected("RocksLogStore.open");
-    const checked = <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    // Calls run one at a time here too (the store runs them in call order anyway), so that
+    // the flips counted while one runs are its own.
+    let tail: Promise<unknown> = Promise.resolve();
+    const serial = <T>(call: () => Promise<T>): Promise<T> => {
+      const p = tail.then(call);
+      tail = p.catch(() => undefined);
+      return p;
+    };
+    const checked = <T>(what: string, call: () => Promise<T>): Promise<T> => serial(() => {
       const at = flips();
       return call().then((v) => {
         if (flips() !== at) undetected(what);
         return v;
       });
-    };
+    });
     return {
       load: () => checked("load", () => store.load()),
       save: (batch) => checked("save", () => store.save(batch)),
       compact: (snapshot, index, term) => checked("compact", () => store.compact(snapshot, index, term)),
-      close: () => store.close(),
+      close: () => serial(() => store.close()),
     };
   }
 
