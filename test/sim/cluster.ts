@@ -238,7 +238,11 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         snapshotEveryBytes: this.cfg.snapshotEveryBytes,
         onReady: (rd) => this.onReady(h, rd),
         onApplied: (entries) => this.checker.committedEntries(h.id, h.term, entries),
-        onFatal: (e) => this.fatal(h, e),
+        // A crashed incarnation's calls fail (its storage handles are dead): a killed process
+        // reports nothing.
+        onFatal: (e) => {
+          if (h.alive) this.fatal(h, e);
+        },
       },
       { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage },
       sm as unknown as StateMachine<R>,
