@@ -44,8 +44,8 @@ export interface ClusterConfig {
   readonly lyingFsync?: boolean;
   /**
    * Read faults of the log stores' databases (absent: none). A node whose store detects one
-   * stops for good; once as many nodes stopped as the group can lose (a minority of the
-   * initial voters), the faults are turned off.
+   * stops for good; faults reach at most as many nodes as the group can lose (a minority of
+   * the initial voters).
    */
   readonly logReadFaults?: LogReadFaults;
 }
@@ -123,8 +123,8 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     const disk = new SimDisk(id, this.clock, this.rng.fork(`disk-${id}`), this.cfg.disk, observer, this.trace);
     if (this.cfg.lyingFsync === true) disk.storage.faults.lyingFsync = true;
     if (this.cfg.logReadFaults !== undefined) {
-      disk.logReadFaultsOnly();
-      if (this.corrupted.size < this.corruptionBudget()) disk.setLogReadFaults(this.cfg.logReadFaults);
+      disk.logReadFaultsOnly(() => this.mayCorrupt(disk));
+      disk.setLogReadFaults(this.cfg.logReadFaults);
     }
     this.disks.set(id, disk);
   }
@@ -164,9 +164,17 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     return new Promise((r) => this.timer(label, ms, r));
   }
 
-  /** How many nodes corruption may stop: a minority of the initial voters. */
-  private corruptionBudget(): number {
-    return Math.floor((this.bootstrapIds.length - 1) / 2);
+  /**
+   * Whether a read of `disk`'s log may be corrupted: corruption may reach at most a minority
+   * of the initial voters (decided at the read: nodes restarting together could otherwise
+   * all be hit before the first one stops).
+   */
+  private mayCorrupt(disk: SimDisk): boolean {
+    const hit = (d: SimDisk): boolean => d.storage.stats.corruptReads + d.storage.stats.flippedReads > 0;
+    if (hit(disk)) return true;
+    let n = 0;
+    for (const d of this.disks.values()) if (hit(d)) n++;
+    return n < Math.floor((this.bootstrapIds.length - 1) / 2);
   }
 
   /** Live handles whose RaftNode has started. */
@@ -364,9 +372,6 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     this.trace(`n${h.id} stops for good: ${e.message}`);
     this.crash(h.id);
     this.corrupted.add(h.id);
-    if (this.corrupted.size >= this.corruptionBudget()) {
-      for (const d of this.disks.values()) d.setLogReadFaults({ corruptionRate: 0, flipRate: 0 });
-    }
   }
 
   // ------------------------------------------------------------------ hooks

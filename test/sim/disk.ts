@@ -113,9 +113,12 @@ export class SimDisk {
     faults.readFlipRate = f.flipRate;
   }
 
-  /** Read faults apply to the log's database only (state machine values carry no checksum). */
-  logReadFaultsOnly(): void {
-    Object.assign(this.storage.faults, { readFaultsIn: (dir: string) => dir === this.logDir });
+  /**
+   * Read faults apply to the log's database only (state machine values carry no checksum),
+   * and only while `allowed()` says so.
+   */
+  logReadFaultsOnly(allowed: () => boolean): void {
+    Object.assign(this.storage.faults, { readFaultsIn: (dir: string) => dir === this.logDir && allowed() });
   }
 
   /** The log store of one incarnation (over `storage`, that incarnation's view of the storage). */
