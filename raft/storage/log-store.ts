@@ -1,7 +1,7 @@
 /**
  * The durable log of one Raft replica. Implementations: rocks-log-store.ts (over the storage
  * seam, common/kv-store.ts: RocksDB in the daemons, test/sim/sim-kv.ts in simulation; synced
- * writes, CRC-32C per record) and memory-log-store.ts (tests and the simulator's disk).
+ * writes, CRC-32C per record) and memory-log-store.ts (unit tests).
  * test/unit/log-store-contract.test.ts runs one suite against them.
  */
 import { assert } from "../../common/assert";

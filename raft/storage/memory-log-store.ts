@@ -1,8 +1,8 @@
 /**
- * An in-memory LogStore with the same semantics as RocksLogStore: for unit tests and as the
- * simulator's disk. Everything a call stores is "durable" once the call returns (the
- * simulator decides separately what a crash loses); `snapshotState()` is that durable state,
- * and `new MemoryLogStore(old.snapshotState())` is the replica restarting from it.
+ * An in-memory LogStore with the same semantics as RocksLogStore, for unit tests (the
+ * simulator runs RocksLogStore itself, over test/sim/sim-kv.ts). Everything a call stores is
+ * "durable" once the call returns; `snapshotState()` is that durable state, and
+ * `new MemoryLogStore(old.snapshotState())` is the replica restarting from it.
  *
  * The store keeps its own deep copies: a caller mutating an entry (or its data) after `save`,
  * or mutating what `load` returned, changes nothing stored.

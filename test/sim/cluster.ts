@@ -1,11 +1,13 @@
 /**
  * A simulated Raft group: N RaftNodes over the simulated network and disks, on one virtual
- * clock, with crash (halt + lose unsynced writes) and restart (a new RaftNode over what the
- * disk kept), and clients that propose unique values to the leader and do linearizable reads.
- * Every hook feeds the checkers and the trace.
+ * clock, each with the production log store (RocksLogStore over its disk's SimKvStorage),
+ * with crash (halt + lose unsynced writes) and restart (a new RaftNode over what the disk
+ * kept), and clients that propose unique values to the leader and do linearizable reads.
+ * Every hook feeds the checkers and the trace. A node whose log store detects corruption
+ * stops for good (a daemon exits; an operator replaces the replica).
  */
 import type { Cancel, Clock } from "../../common/env";
-import { BackpressureError, LeadershipTransferError, NotLeaderError, StoppedError } from "../../common/errors";
+import { BackpressureError, CorruptionError, LeadershipTransferError, NotLeaderError, StoppedError } from "../../common/errors";
 import type { GroupId, LogIndex, NodeId, Term } from "../../common/ids";
 import { describeConfState, type ConfState } from "../../raft/core/conf-change";
 import { describeMessage, describeReady } from "../../raft/core/describe";
@@ -13,9 +15,10 @@ import { jointVoteResult } from "../../raft/core/quorum";
 import type { Ready } from "../../raft/core/types";
 import { RaftNode } from "../../raft/node";
 import type { StateMachine } from "../../raft/state-machine";
+import type { LogStore } from "../../raft/storage/log-store";
 import { CheckFailure, type Checker, type LogView } from "./checkers";
 import type { SimClock } from "./clock";
-import { SimDisk, SimKvStateMachine, SimLogStore, type DiskLatency } from "./disk";
+import { SimDisk, SimKvStateMachine, type DiskLatency, type LogReadFaults } from "./disk";
 import { SimNetwork, type NetworkFaults } from "./network";
 import type { SimRng } from "./rng";
 
@@ -39,6 +42,12 @@ export interface ClusterConfig {
   readonly disk: DiskLatency;
   /** Sabotage (checker tests only): the log stores' fsync returns before the data is durable. */
   readonly lyingFsync?: boolean;
+  /**
+   * Read faults of the log stores' databases (absent: none). A node whose store detects one
+   * stops for good; faults reach at most as many nodes as the group can lose (a minority of
+   * the initial voters).
+   */
+  readonly logReadFaults?: LogReadFaults;
 }
 
 /** Appends one line to the run's trace. */
@@ -81,7 +90,9 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
   readonly handles = new Map<NodeId, NodeHandle<S, R>>();
   /** Fatal errors of nodes (onFatal, failed restarts): each is a bug. */
   readonly failures: string[] = [];
-  readonly stats = { crashes: 0, restarts: 0, readies: 0, transfers: 0, snapshotsInstalled: 0, interruptedInstalls: 0, pauses: 0 };
+  readonly stats = { crashes: 0, restarts: 0, readies: 0, transfers: 0, snapshotsInstalled: 0, interruptedInstalls: 0, pauses: 0, corruptions: 0 };
+  /** Nodes stopped for good by a detected corruption (not restarted, not required by liveness). */
+  readonly corrupted = new Set<NodeId>();
   private readonly gens = new Map<NodeId, number>();
   /** Paused nodes and their timer callbacks held until resume. */
   private readonly pauses = new Map<NodeId, (() => void)[]>();
@@ -110,7 +121,11 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       smSaved: this.checker.smSaved.bind(this.checker),
     };
     const disk = new SimDisk(id, this.clock, this.rng.fork(`disk-${id}`), this.cfg.disk, observer, this.trace);
-    disk.lyingFsync = this.cfg.lyingFsync === true;
+    if (this.cfg.lyingFsync === true) disk.storage.faults.lyingFsync = true;
+    if (this.cfg.logReadFaults !== undefined) {
+      disk.logReadFaultsOnly(() => this.mayCorrupt(disk));
+      disk.setLogReadFaults(this.cfg.logReadFaults);
+    }
     this.disks.set(id, disk);
   }
 
@@ -147,6 +162,19 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
 
   sleep(label: string, ms: number): Promise<void> {
     return new Promise((r) => this.timer(label, ms, r));
+  }
+
+  /**
+   * Whether a read of `disk`'s log may be corrupted: corruption may reach at most a minority
+   * of the initial voters (decided at the read: nodes restarting together could otherwise
+   * all be hit before the first one stops).
+   */
+  private mayCorrupt(disk: SimDisk): boolean {
+    const hit = (d: SimDisk): boolean => d.storage.stats.corruptReads + d.storage.stats.flippedReads > 0;
+    if (hit(disk)) return true;
+    let n = 0;
+    for (const d of this.disks.values()) if (hit(d)) n++;
+    return n < Math.floor((this.bootstrapIds.length - 1) / 2);
   }
 
   /** Live handles whose RaftNode has started. */
@@ -195,7 +223,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       term: disk.hardState.term, commit: disk.hardState.commit, applied: sm.appliedIndex(),
     };
     this.handles.set(id, h);
-    this.trace(`start n${id} gen:${gen} term:${disk.hardState.term} commit:${disk.hardState.commit} applied:${sm.appliedIndex()} log:${disk.mirror.offsetIndex}..${disk.mirror.lastIndex()}`);
+    this.trace(`start n${id} gen:${gen} term:${disk.hardState.term} commit:${disk.hardState.commit} applied:${sm.appliedIndex()} log:${disk.log.compacted.index}..${disk.log.lastIndex()}`);
     const transport = this.net.transport(id);
     const clock: Clock = {
       nowMs: () => this.clock.nowMs(),
@@ -206,8 +234,9 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       }),
     };
     const ready = (sm as { readonly ready?: Promise<void> }).ready ?? Promise.resolve();
-    // (A crash while the state machine opens: that incarnation never starts its node.)
-    ready.then(() => (!h.alive ? Promise.reject(new StoppedError(`n${id} crashed while opening`)) : RaftNode.start<R>(
+    // (A crash while the state machine or the log store opens: that incarnation never starts its node.)
+    const opened = ready.then(() => (!h.alive ? Promise.reject(new StoppedError(`n${id} crashed while opening`)) : this.openLog(h, disk)));
+    opened.then((storage) => (!h.alive ? Promise.reject(new StoppedError(`n${id} crashed while opening`)) : RaftNode.start<R>(
       {
         group: 1 as GroupId,
         join: !this.bootstrapIds.includes(id),
@@ -220,10 +249,13 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         onReady: (rd) => this.onReady(h, rd),
         onApplied: (entries) => this.checker.committedEntries(h.id, h.term, entries),
         // A node already taken down (a state machine that found a corrupt value stops it
-        // first, test/sim/shard-replica.ts StateFlips) is not a failure when its loop dies.
-        onFatal: (e) => (h.alive ? this.fatal(h, e) : undefined),
+        // first, test/sim/shard-replica.ts StateFlips), or a crashed incarnation whose calls
+        // fail (its storage handles are dead), reports nothing.
+        onFatal: (e) => {
+          if (h.alive) this.fatal(h, e);
+        },
       },
-      { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage: new SimLogStore(disk) },
+      { clock, rng: this.rng.fork(`node-${id}-${gen}`), transport, storage },
       sm as unknown as StateMachine<R>,
     ))).then(
       (node) => {
@@ -234,6 +266,43 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         if (h.alive) this.fatal(h, e, "restart failed: ");
       },
     );
+  }
+
+  /**
+   * The production log store of incarnation `h` over its disk, checked for flipped bits that
+   * got through: every read a flip reached must make the call reject (with CorruptionError).
+   */
+  private async openLog(h: NodeHandle<S, R>, disk: SimDisk): Promise<LogStore> {
+    const flips = (): number => disk.storage.flips(disk.logDir);
+    const undetected = (what: string): void => {
+      const msg = `node ${h.id} (gen ${h.gen}): a bit flipped in a read of its log store got through ${what} undetected`;
+      this.trace(`fatal ${msg}`);
+      this.failures.push(msg);
+    };
+    const before = flips();
+    const store = await disk.openLog();
+    if (flips() !== before) undetected("RocksLogStore.open");
+    // Calls run one at a time here too (the store runs them in call order anyway), so that
+    // the flips counted while one runs are its own.
+    let tail: Promise<unknown> = Promise.resolve();
+    const serial = <T>(call: () => Promise<T>): Promise<T> => {
+      const p = tail.then(call);
+      tail = p.catch(() => undefined);
+      return p;
+    };
+    const checked = <T>(what: string, call: () => Promise<T>): Promise<T> => serial(() => {
+      const at = flips();
+      return call().then((v) => {
+        if (flips() !== at) undetected(what);
+        return v;
+      });
+    });
+    return {
+      load: () => checked("load", () => store.load()),
+      save: (batch) => checked("save", () => store.save(batch)),
+      compact: (snapshot, index, term) => checked("compact", () => store.compact(snapshot, index, term)),
+      close: () => serial(() => store.close()),
+    };
   }
 
   /**
@@ -277,7 +346,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
   }
 
   restart(id: NodeId): void {
-    if (this.retired.has(id)) return;
+    if (this.retired.has(id) || this.corrupted.has(id)) return;
     this.stats.restarts++;
     this.start(id);
   }
@@ -289,10 +358,23 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
   }
 
   private fatal(h: NodeHandle<S, R>, e: Error, prefix = ""): void {
+    if (e instanceof CorruptionError && this.cfg.logReadFaults !== undefined) return this.stopCorrupted(h, e);
     const msg = `node ${h.id} (gen ${h.gen}) ${prefix}${e.name}: ${e.message}`;
     this.trace(`fatal ${msg}`);
     this.failures.push(`${msg}\n${e.stack ?? ""}`);
     h.alive = false;
+  }
+
+  /**
+   * The log store of `h` detected corruption (a read failed the storage's checksum or a
+   * record's CRC): the daemon exits, and restarting it finds the same data, so it stays down
+   * until an operator deals with it. The rest of the group must keep serving.
+   */
+  private stopCorrupted(h: NodeHandle<S, R>, e: CorruptionError): void {
+    this.stats.corruptions++;
+    this.trace(`n${h.id} stops for good: ${e.message}`);
+    this.crash(h.id);
+    this.corrupted.add(h.id);
   }
 
   // ------------------------------------------------------------------ hooks
@@ -326,11 +408,11 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
    * has applied now or, if a change was applied since its last Ready, the one before it.
    */
   private checkCommitQuorum(h: NodeHandle<S, R>, index: LogIndex): void {
-    const term = this.disks.get(h.id)!.mirror.term(index);
+    const term = this.disks.get(h.id)!.log.term(index);
     if (term === undefined) return;
     const holders = new Map<NodeId, boolean>();
     for (const [id, d] of this.disks) {
-      if (d.mirror.term(index) === term || index < d.mirror.offsetIndex) holders.set(id, true);
+      if (d.log.term(index) === term || index < d.log.compacted.index) holders.set(id, true);
     }
     const ok = (c: ConfState | undefined) => c !== undefined && jointVoteResult(c, holders) === "won";
     if (!ok(h.confCur) && !ok(h.confPrev)) {
@@ -343,24 +425,26 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
    * before this one was taken) with rd's snapshot and entries on top.
    */
   private logAfter(id: NodeId, rd: Ready): LogView {
-    const m = this.disks.get(id)!.mirror;
-    let offset = m.offsetIndex;
-    let offsetTerm = m.offsetTerm;
-    let terms = m.terms;
+    const log = this.disks.get(id)!.log;
+    let offset: number = log.compacted.index;
+    let offsetTerm = log.compacted.term;
+    let below = (i: number): Term | undefined => log.term(i);
+    let last = log.lastIndex();
     if (rd.snapshot) {
       offset = rd.snapshot.index;
       offsetTerm = rd.snapshot.term;
-      terms = [];
+      below = () => undefined;
+      last = offset;
     }
-    if (rd.entries.length > 0) {
-      const first = rd.entries[0]!.index;
-      terms = terms.slice(0, Math.max(0, first - offset - 1));
-      for (const e of rd.entries) terms.push(e.term);
-    }
+    const first = rd.entries.length > 0 ? rd.entries[0]!.index : last + 1;
+    if (rd.entries.length > 0) last = rd.entries[rd.entries.length - 1]!.index;
+    const o = offset;
+    const ot = offsetTerm;
+    const base = below;
     return {
-      firstIndex: offset + 1,
-      lastIndex: offset + terms.length,
-      term: (i) => (i === offset ? offsetTerm : terms[i - offset - 1]),
+      firstIndex: o + 1,
+      lastIndex: last,
+      term: (i) => (i === o ? ot : i < o || i > last ? undefined : i >= first ? rd.entries[i - first]!.term : base(i)),
     };
   }
 

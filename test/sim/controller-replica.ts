@@ -40,7 +40,7 @@ import type { SimClock } from "./clock";
 import type { NodeHandle, Trace } from "./cluster";
 import { recordedRestoreSink, type SimDisk } from "./disk";
 import type { SimRng } from "./rng";
-import { type SimKvStorage, SimNodeStorages } from "./sim-kv";
+import type { SimKvStorage } from "./sim-kv";
 import { detectedOnOpen, peekPayloads, type StateFlips } from "./shard-replica";
 
 /** One node's controller state as its storage holds it (what the checkers compare). */
@@ -164,7 +164,7 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
     disk.smApplied = this.durable.applied;
     const flips = opts.flips;
     const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
-    const store = (flips?.watch(storage) ?? storage).incarnation();
+    const store = (flips?.watch(storage, dir) ?? storage).incarnation();
     this.ready = detectedOnOpen(RocksControllerStateMachine.open(dir, opts.shardCount, store, onCorruption), flips, disk.node).then((rsm) => {
       assert(rsm.appliedIndex() === this.durable.applied, () => `sim controller ${disk.node}: opened at ${rsm.appliedIndex()}, storage says ${this.durable.applied}`);
       this.rsm = rsm;
@@ -300,8 +300,6 @@ function freshSeq(e: Entry): Entry {
 export type ControllerHandle = NodeHandle<SimControllerStateMachine, Result>;
 
 export interface SimControllerNodesOptions extends SimControllerOptions {
-  /** fsync latency of the state machines' storage (the node's disk latency). */
-  readonly syncLatencyMs: { readonly min: number; readonly max: number };
   readonly trace: Trace;
   /** ShardKV.Identify of the server at `address`, for the join check. */
   readonly identify: (address: string) => Promise<IdentifyAnswer>;
@@ -312,20 +310,18 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
 }
 
 /**
- * The controller replicas of a run: one SimKvStorage per node (SimNodeStorages), the state
- * machine of each incarnation (`makeSm`, SimCluster's factory) and its ControllerService.
+ * The controller replicas of a run: the state machine of each incarnation (`makeSm`,
+ * SimCluster's factory) over its node's storage (`<dataDir>/state` beside the Raft log) and
+ * its ControllerService.
  */
 export class SimControllerNodes {
-  readonly storages: SimNodeStorages;
   private readonly services = new Map<NodeId, { readonly gen: number; readonly svc: ControllerService; role: string; term: number }>();
 
-  constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {
-    this.storages = new SimNodeStorages(rng, clock, opts.syncLatencyMs, opts.trace);
-  }
+  constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {}
 
   /** SimCluster's state machine factory. */
   readonly makeSm = (disk: SimDisk, id: NodeId): SimControllerStateMachine => {
-    const sm = new SimControllerStateMachine(this.storages.of(disk), `/sim/controller-${id}/state`, disk, this.opts);
+    const sm = new SimControllerStateMachine(disk.storage, `${disk.dataDir}/state`, disk, this.opts);
     this.opts.onStart?.(id, sm.durable, disk);
     return sm;
   };
@@ -367,11 +363,6 @@ export class SimControllerNodes {
       s.svc.onSoftState(ss);
     }
     return s.svc;
-  }
-
-  /** Batches the storages' power losses dropped. */
-  lostRecords(): number {
-    return this.storages.lostRecords();
   }
 }
 

@@ -610,7 +610,6 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     chunkBytes: params.cluster.snapshotChunkBytes,
     observer: checker,
     ignoreDedup: opts.brokenDedup,
-    syncLatencyMs: { min: params.cluster.disk.minMs, max: params.cluster.disk.maxMs },
     trace,
     identify: (address) => identifyByName(address, params.shardCount),
     onStart: (id, d, disk) => {
@@ -774,10 +773,10 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
   }
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
 
-  let lostWrites = nodes.lostRecords();
+  let lostWrites = 0;
   let snapshotsTaken = 0;
   for (const d of cluster.disks.values()) {
-    lostWrites += d.lostWrites;
+    lostWrites += d.storage.stats.lostRecords + d.storage.stats.lostSyncs;
     snapshotsTaken += d.snapshotsTaken;
   }
   const ns = cluster.net.stats;

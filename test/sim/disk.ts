@@ -1,26 +1,32 @@
 /**
  * The simulated disk of one node. It outlives the node's incarnations: what it holds is what
- * survived every crash so far. Each write completes after a seeded virtual fsync latency and
- * only then becomes durable; a crash discards every write not yet completed (the promise of
- * such a write never settles: the process that waited for it is gone, as with kill -9).
+ * survived every crash so far.
  *
- * - `SimLogStore`: the LogStore of one incarnation, over the disk's durable log (kept in a
- *   MemoryLogStore, whose asserts also validate what RaftNode asks of a log store).
- * - `SimKvStateMachine`: a state machine that appends each applied normal entry's text to a
- *   list; the list and the applied index become durable together, after a virtual delay.
- *   Snapshots are the serialized list, served in small chunks (multi-chunk InstallSnapshot).
+ * - `storage`: the node's SimKvStorage (the storage seam, common/kv-store.ts), laid out as a
+ *   daemon's data directory: the Raft log is the production RocksLogStore in `<dataDir>/raft`,
+ *   a production state machine (controller, shard) lives in `<dataDir>/state`. Synced writes
+ *   complete after a seeded fsync latency, in order; a crash is a kill -9 or, one time in two,
+ *   a power loss (sim-kv.ts says what each keeps).
+ * - `log`: the Raft log as the storage durably holds it (durable-log.ts), fed to the checkers
+ *   record by record as records become durable.
+ * - The durable state of `SimKvStateMachine` (the Raft runs' list of applied values): each
+ *   write of it completes after a seeded latency and only then becomes durable; a crash
+ *   discards every write not yet completed (the promise of such a write never settles: the
+ *   process that waited for it is gone, as with kill -9).
+ * - Crash points: the node can crash right after the k-th next durable write (a synced write
+ *   of the storage or a state machine write), before the process hears of it.
  */
 import { assert } from "../../common/assert";
-import { StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import type { Entry, HardState, SnapshotMeta } from "../../raft/core/types";
 import { copySnapshotMeta } from "../../raft/core/conf-change";
 import { bytesSnapshotSink, bytesSnapshotSource, type SnapshotSink, type SnapshotSource, type StateMachine } from "../../raft/state-machine";
-import type { LogState, LogStore, SaveBatch } from "../../raft/storage/log-store";
-import { MemoryLogStore } from "../../raft/storage/memory-log-store";
+import type { SaveBatch } from "../../raft/storage/log-store";
+import { RocksLogStore } from "../../raft/storage/rocks-log-store";
 import type { SimClock } from "./clock";
-import { copyEntry } from "./network";
+import { DurableLog } from "./durable-log";
 import type { SimRng } from "./rng";
+import { SimKvStorage } from "./sim-kv";
 
 export interface DiskLatency {
   /** fsync latency, uniform integer milliseconds in [minMs, maxMs]. */
@@ -30,36 +36,29 @@ export interface DiskLatency {
 
 /** What the checkers see of durable writes (called when a write becomes durable). */
 export interface DiskObserver {
-  /** A log save became durable; `prevTerm` is the durable term just before batch.entries[0]. */
+  /** A log record became durable; `prevTerm` is the durable term just before batch.entries[0]. */
   logSaved(node: NodeId, batch: SaveBatch, prevTerm: Term | undefined, hardState: HardState): void;
   /** The state machine's list and applied index became durable. */
   smSaved(node: NodeId, applied: LogIndex, values: readonly string[], appended: readonly { value: string; index: LogIndex }[], restored: boolean): void;
 }
 
-/** Term of each durable log entry, mirrored cheaply for the checkers. */
-class TermMirror {
-  offsetIndex = 0;
-  offsetTerm = 0 as Term;
-  terms: Term[] = [];
-
-  term(i: number): Term | undefined {
-    if (i === this.offsetIndex) return this.offsetTerm;
-    if (i < this.offsetIndex || i > this.offsetIndex + this.terms.length) return undefined;
-    return this.terms[i - this.offsetIndex - 1];
-  }
-
-  lastIndex(): number {
-    return this.offsetIndex + this.terms.length;
-  }
+/** Read faults of the log store's database (per value read; see SimKvFaults). */
+export interface LogReadFaults {
+  readonly corruptionRate: number;
+  readonly flipRate: number;
 }
 
 export class SimDisk {
   /** Incremented by every crash; a write from an older epoch never completes. */
   epoch = 0;
-  private readonly log = new MemoryLogStore();
-  readonly mirror = new TermMirror();
-  hardState: HardState = { term: 0 as Term, vote: 0 as NodeId, commit: 0 as LogIndex };
-  snapshot: SnapshotMeta = { index: 0 as LogIndex, term: 0 as Term, voters: [] };
+  /** The node's storage: its databases, across incarnations. */
+  readonly storage: SimKvStorage;
+  /** The node's data directory (a daemon's `--data-dir`). */
+  readonly dataDir: string;
+  /** The Raft log's database: `<dataDir>/raft`, as the daemons open it. */
+  readonly logDir: string;
+  /** The Raft log as the storage durably holds it. */
+  readonly log: DurableLog;
   /** The state machine's durable state: the applied index and the list it reflects. */
   smApplied = 0 as LogIndex;
   smValues: string[] = [];
@@ -72,12 +71,14 @@ export class SimDisk {
    */
   crashAfterWrites: number | undefined;
   onCrashPoint: (() => void) | undefined;
-  /** When the last queued write completes (writes complete in order). */
+  /** When the last queued state machine write completes (writes complete in order). */
   private lastDoneMs = 0;
   writes = 0;
+  /** State machine writes a crash lost (the storage counts its own: storage.stats.lostSyncs). */
   lostWrites = 0;
   snapshotsTaken = 0;
   private pending = 0;
+  private readonly powerRng: SimRng;
 
   constructor(
     readonly node: NodeId,
@@ -86,34 +87,76 @@ export class SimDisk {
     public latency: DiskLatency,
     readonly observer?: DiskObserver,
     private readonly trace?: (line: string) => void,
-  ) {}
-
-  /** Called by every crash (the simulator crashes the node's other storage with it). */
-  onCrash: (() => void) | undefined;
-
-  /** Loses every write not yet completed. */
-  crash(): void {
-    this.epoch++;
-    this.onCrash?.();
-    this.lostWrites += this.pending;
-    this.pending = 0;
-    this.lostUnsynced += this.pendingUnsynced;
-    this.pendingUnsynced = 0;
+  ) {
+    this.dataDir = `/sim/n${node}`;
+    this.logDir = `${this.dataDir}/raft`;
+    this.log = new DurableLog(this.logDir);
+    this.storage = new SimKvStorage(rng.fork("storage"), { syncLatencyMs: { min: latency.minMs, max: latency.maxMs } }, clock);
+    this.powerRng = rng.fork("power");
+    this.storage.onDurable = (dir, rec) => {
+      if (dir !== this.logDir) return;
+      const w = this.log.apply(rec);
+      this.observer?.logSaved(node, { entries: w.entries }, w.prevTerm, w.hardState);
+    };
+    this.storage.afterSync = () => this.completed("sync");
   }
 
-  /** A deep copy of the durable log state (what a restarting node loads). */
-  logState(): LogState {
-    return this.log.snapshotState();
+  /** The durable hard state of the log. */
+  get hardState(): HardState {
+    return this.log.hardState;
+  }
+
+  /** Turns read faults on (or off, with zero rates) for the log's database. */
+  setLogReadFaults(f: LogReadFaults): void {
+    const faults = this.storage.faults;
+    faults.readCorruptionRate = f.corruptionRate;
+    faults.readFlipRate = f.flipRate;
   }
 
   /**
-   * Queues a write that runs `fn` (the mutation of durable state) once it completes; resolves
-   * with its result then. A write of an older epoch (crash in between) never settles.
+   * Read faults apply to the log's database only (state machine values carry no checksum),
+   * and only while `allowed()` says so.
    */
-  write<T>(epoch: number, what: string, fn: () => T | Promise<T>, lies = false): Promise<T> {
+  logReadFaultsOnly(allowed: () => boolean): void {
+    Object.assign(this.storage.faults, { readFaultsIn: (dir: string) => dir === this.logDir && allowed() });
+  }
+
+  /** The log store of one incarnation (over `storage`, that incarnation's view of the storage). */
+  openLog(storage = this.storage.incarnation()): Promise<RocksLogStore> {
+    return RocksLogStore.open(this.logDir, storage);
+  }
+
+  /**
+   * The process dies: the state machine loses every write not yet completed, the storage
+   * crashes (kill -9, or one time in two a power loss).
+   */
+  crash(): void {
+    this.epoch++;
+    const powerLoss = this.powerRng.bool();
+    this.trace?.(`n${this.node} storage ${powerLoss ? "power loss" : "kill -9"}`);
+    this.storage.crash({ powerLoss });
+    this.lostWrites += this.pending;
+    this.pending = 0;
+  }
+
+  /** A durable write completed; true when the crash point is reached (the crash happened). */
+  private completed(what: string): boolean {
+    this.writes++;
+    this.trace?.(`n${this.node} disk ${what} done`);
+    if (this.crashAfterWrites === undefined || --this.crashAfterWrites > 0) return false;
+    // The write is durable, but the process dies before it learns so.
+    this.crashAfterWrites = undefined;
+    this.onCrashPoint?.();
+    return true;
+  }
+
+  /**
+   * Queues a state machine write that runs `fn` (the mutation of durable state) once it
+   * completes; resolves with its result then. A write of an older epoch (crash in between)
+   * never settles.
+   */
+  write<T>(epoch: number, what: string, fn: () => T): Promise<T> {
     if (epoch !== this.epoch) return new Promise<T>(() => {});
-    if (this.unsyncedFailure) return Promise.reject(this.unsyncedFailure);
-    if (lies) return this.lyingWrite(epoch, what, fn);
     const lat = this.rng.range(this.latency.minMs, this.latency.maxMs);
     const done = Math.max(this.clock.nowMs() + lat, this.lastDoneMs);
     this.lastDoneMs = done;
@@ -122,127 +165,16 @@ export class SimDisk {
       this.clock.after(done - this.clock.nowMs(), () => {
         if (epoch !== this.epoch) return;
         this.pending--;
-        this.writes++;
-        this.trace?.(`n${this.node} disk ${what} done`);
-        let v: T | Promise<T>;
+        let v: T;
         try {
           v = fn();
         } catch (e) {
           reject(e as Error);
           return;
         }
-        if (this.crashAfterWrites !== undefined && --this.crashAfterWrites <= 0) {
-          // The write is durable, but the process dies before it learns so. (A write that
-          // failed its checks still reports the failure: that is a bug whatever happens next.)
-          this.crashAfterWrites = undefined;
-          if (v instanceof Promise) v.catch(reject);
-          this.onCrashPoint?.();
-          return;
-        }
-        resolve(v);
+        if (!this.completed(what)) resolve(v);
       });
     });
-  }
-
-  /**
-   * A write the caller does not wait for (no fsync): resolves at once; the mutation becomes
-   * durable in order with the other writes, after the disk's latency, unless a crash comes
-   * first (then it is lost, like an unflushed page cache).
-   */
-  writeUnsynced(epoch: number, what: string, fn: () => void): Promise<void> {
-    if (this.unsyncedFailure) return Promise.reject(this.unsyncedFailure);
-    this.pendingUnsynced++;
-    const e = this.epoch;
-    // A mutation that fails its checks (a caller bug) fails the node's next write.
-    void this.write(epoch, what, () => {
-      if (e === this.epoch) this.pendingUnsynced--;
-      fn();
-    }).catch((err: Error) => (this.unsyncedFailure = err));
-    return Promise.resolve();
-  }
-
-  private pendingUnsynced = 0;
-  /** Writes made without waiting for fsync that a crash lost. */
-  lostUnsynced = 0;
-
-  private unsyncedFailure: Error | undefined;
-
-  /**
-   * A disk whose fsync lies (a volatile write cache that claims durability): the caller hears
-   * "done" at once, the write becomes durable only after the latency, and a crash before that
-   * loses it. Only for showing that the checkers catch what this breaks.
-   */
-  private lyingWrite<T>(epoch: number, what: string, fn: () => T | Promise<T>): Promise<T> {
-    let settle!: (v: T | Promise<T>) => void;
-    const p = new Promise<T>((resolve) => { settle = resolve; });
-    const lat = this.rng.range(this.latency.minMs, this.latency.maxMs);
-    const done = Math.max(this.clock.nowMs() + lat, this.lastDoneMs);
-    this.lastDoneMs = done;
-    this.pending++;
-    this.clock.after(done - this.clock.nowMs(), () => {
-      if (epoch !== this.epoch) return;
-      this.pending--;
-      this.writes++;
-      this.trace?.(`n${this.node} disk ${what} done (late)`);
-      try {
-        const v = fn();
-        if (v instanceof Promise) v.catch(() => {});
-      } catch {
-        // The caller was told it succeeded long ago.
-      }
-    });
-    settle(undefined as T);
-    return p;
-  }
-
-  /** The log store's fsync lies (see lyingWrite). */
-  lyingFsync = false;
-
-  // ------------------------------------------------------------------ durable log mutations
-
-  /**
-   * @internal Applies a save batch to the durable log (at completion). MemoryLogStore.save
-   * mutates synchronously when its checks pass; when they fail (a RaftNode bug) the returned
-   * promise rejects and the node dies with that assertion.
-   */
-  applySave(batch: SaveBatch): Promise<void> {
-    const saved = this.log.save(batch);
-    saved.catch(() => {}); // the caller sees the rejection; this only covers a throw below
-    const m = this.mirror;
-    if (batch.installSnapshot) {
-      const s = batch.installSnapshot;
-      m.offsetIndex = s.index;
-      m.offsetTerm = s.term;
-      m.terms = [];
-      this.snapshot = s;
-    }
-    let prevTerm: Term | undefined;
-    if (batch.entries.length > 0) {
-      const first = batch.entries[0]!.index;
-      if (first > m.offsetIndex && first <= m.lastIndex() + 1) {
-        prevTerm = m.term(first - 1);
-        m.terms.length = first - m.offsetIndex - 1;
-        for (const e of batch.entries) m.terms.push(e.term);
-      }
-    }
-    if (batch.hardState) this.hardState = batch.hardState;
-    this.observer?.logSaved(this.node, batch, prevTerm, this.hardState);
-    return saved;
-  }
-
-  /** @internal Applies a compaction to the durable log (at completion). */
-  applyCompact(snapshot: SnapshotMeta, compactIndex: LogIndex, compactTerm: Term): Promise<void> {
-    const compacted = this.log.compact(snapshot, compactIndex, compactTerm);
-    compacted.catch(() => {});
-    const m = this.mirror;
-    const drop = compactIndex - m.offsetIndex;
-    if (drop > 0) {
-      m.terms = m.terms.slice(drop);
-      m.offsetIndex = compactIndex;
-      m.offsetTerm = compactTerm;
-    }
-    if (snapshot.index >= this.snapshot.index) this.snapshot = snapshot;
-    return compacted;
   }
 
   /**
@@ -255,12 +187,12 @@ export class SimDisk {
   restoreNotRecorded(): SnapshotMeta | undefined {
     const r = this.smRestored;
     if (!r || r.index !== this.smApplied) return undefined;
-    return this.mirror.term(r.index) === r.term ? undefined : r;
+    return this.log.term(r.index) === r.term ? undefined : r;
   }
 
-  /** Durable entries (deep copies). */
+  /** Durable entries. */
   entries(): readonly Entry[] {
-    return this.log.snapshotState().entries;
+    return this.log.entries();
   }
 }
 
@@ -279,52 +211,6 @@ export function recordedRestoreSink(disk: SimDisk, meta: SnapshotMeta, sink: Pro
       after();
     },
   };
-}
-
-// ------------------------------------------------------------------ log store
-
-/** The LogStore of one incarnation of a node, over its SimDisk. */
-export class SimLogStore implements LogStore {
-  private readonly epoch: number;
-  private closed = false;
-
-  constructor(private readonly disk: SimDisk) {
-    this.epoch = disk.epoch;
-  }
-
-  async load(): Promise<LogState> {
-    this.assertOpen();
-    return this.disk.logState();
-  }
-
-  save(batch: SaveBatch): Promise<void> {
-    this.assertOpen();
-    const copy: SaveBatch = {
-      hardState: batch.hardState ? { ...batch.hardState } : undefined,
-      entries: batch.entries.map(copyEntry),
-      installSnapshot: batch.installSnapshot ? copySnapshotMeta(batch.installSnapshot) : undefined,
-      pendingSnapshot: batch.pendingSnapshot ? copySnapshotMeta(batch.pendingSnapshot) : batch.pendingSnapshot,
-      voters: batch.voters ? [...batch.voters] : undefined,
-      bootstrapAddresses: batch.bootstrapAddresses ? { ...batch.bootstrapAddresses } : undefined,
-      joined: batch.joined,
-    };
-    if (batch.sync === false) return this.disk.writeUnsynced(this.epoch, "save (no fsync)", () => this.disk.applySave(copy));
-    return this.disk.write(this.epoch, "save", () => this.disk.applySave(copy), this.disk.lyingFsync);
-  }
-
-  compact(snapshot: SnapshotMeta, compactIndex: LogIndex, compactTerm: Term): Promise<void> {
-    this.assertOpen();
-    const s = copySnapshotMeta(snapshot);
-    return this.disk.write(this.epoch, "compact", () => this.disk.applyCompact(s, compactIndex, compactTerm), this.disk.lyingFsync);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoppedError("sim log store");
-  }
 }
 
 // ------------------------------------------------------------------ state machine

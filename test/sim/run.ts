@@ -89,9 +89,15 @@ export interface RunStats {
   reads: number;
   refused: number;
   unknown: number;
+  /** Writes whose completion a crash interrupted (state machine writes and synced log writes). */
   lostWrites: number;
-  /** Commit-only hard state saves (written without fsync) that crashes lost. */
+  /** Log batches written without fsync (commit-only hard state saves) that power losses dropped. */
   lostUnsyncedSaves: number;
+  /** Reads of the log stores that failed the storage's checksum, or returned a flipped bit. */
+  corruptReads: number;
+  flippedReads: number;
+  /** Nodes stopped for good because their log store detected corruption. */
+  corruptions: number;
   pauses: number;
   /** Virtual ms the liveness phase took to settle (-1: it did not). */
   livenessSettledMs: number;
@@ -120,6 +126,13 @@ export function deriveParams(seed: number): SimParams {
   const diskMinMs = r.range(0, 2);
   const faulty = r.bool(0.85);
   const churn = new SimRng(seed).fork("membership");
+  const withChurn = churn.bool(0.35);
+  const churnGapMs = withChurn ? churn.range(100, 1500) : 0;
+  // Read faults of the log stores in about a third of the seeds of 3 or 5 nodes without
+  // membership churn (a node they stop stays down: the group must be able to lose it). From
+  // a stream of their own, so the other parameters of every seed stay what they were.
+  const rot = new SimRng(seed).fork("log-read-faults");
+  const logReadFaults = size >= 3 && !withChurn && rot.bool(0.35) ? { corruptionRate: rot.between(0, 0.002), flipRate: rot.between(0, 0.002) } : undefined;
   return {
     cluster: {
       size,
@@ -151,6 +164,7 @@ export function deriveParams(seed: number): SimParams {
         longDelayMs: r.range(50, 400),
       },
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
+      ...(logReadFaults ? { logReadFaults } : {}),
     },
     clients: r.range(1, 3),
     client: {
@@ -172,7 +186,7 @@ export function deriveParams(seed: number): SimParams {
     fullRestart: r.bool(0.5),
     // Drawn from a stream of its own, so the other parameters of every seed stay what they were.
     // Absent when off, so the trace of a seed without churn is what it was, byte for byte.
-    ...(churn.bool(0.35) ? { membershipGapMs: churn.range(100, 1500) } : {}),
+    ...(withChurn ? { membershipGapMs: churnGapMs } : {}),
   };
 }
 
@@ -321,7 +335,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
       if (!leader) return false;
       // Every member of the leader's configuration (a node added whose change never
       // committed is not one) is up and follows it.
-      const mem = new Set(members(leader.node!.confState()));
+      const mem = new Set(members(leader.node!.confState()).filter((id) => !cluster.corrupted.has(id)));
       const live = cluster.live().filter((h) => mem.has(h.id));
       if (live.length !== mem.size) return false;
       const lss = leader.node!.softState();
@@ -342,7 +356,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
       trace(`liveness settled in ${livenessSettledMs} ms`);
       try {
         cluster.checkLogs();
-        const mem = new Set(members(cluster.leader()!.node!.confState()));
+        const mem = new Set(members(cluster.leader()!.node!.confState()).filter((id) => !cluster.corrupted.has(id)));
         const final = cluster.live().filter((h) => mem.has(h.id));
         for (const h of final) checker.allAckedIn(h.id, h.sm.values());
         const lens = final.map((h) => h.sm.values().length);
@@ -357,10 +371,14 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
   let lostWrites = 0;
   let lostUnsyncedSaves = 0;
   let snapshotsTaken = 0;
+  let corruptReads = 0;
+  let flippedReads = 0;
   for (const d of cluster.disks.values()) {
-    lostWrites += d.lostWrites;
-    lostUnsyncedSaves += d.lostUnsynced;
+    lostWrites += d.lostWrites + d.storage.stats.lostSyncs;
+    lostUnsyncedSaves += d.storage.lost(d.logDir);
     snapshotsTaken += d.snapshotsTaken;
+    corruptReads += d.storage.stats.corruptReads;
+    flippedReads += d.storage.stats.flippedReads;
   }
   const ns = cluster.net.stats;
   const stats: RunStats = {
@@ -386,6 +404,9 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     unknown: checker.stats.unknown,
     lostWrites,
     lostUnsyncedSaves,
+    corruptReads,
+    flippedReads,
+    corruptions: cluster.stats.corruptions,
     livenessSettledMs,
     interruptedInstalls: cluster.stats.interruptedInstalls,
     pauses: cluster.stats.pauses,
@@ -402,7 +423,7 @@ function describeCluster(cluster: SimCluster): string {
   for (const id of cluster.ids) {
     const h = cluster.handles.get(id);
     if (!h?.alive || !h.node) {
-      lines.push(`  n${id}: down`);
+      lines.push(`  n${id}: down${cluster.corrupted.has(id) ? " for good (corruption detected)" : ""}`);
       continue;
     }
     const st = h.node.status();

@@ -119,10 +119,15 @@ export class StateFlips {
     if (budget <= 0) this.rate = 0;
   }
 
-  /** The storage of a replica's new incarnation: its reads flip at the rate while the budget lasts. */
-  watch(storage: SimKvStorage): SimKvStorage {
+  /**
+   * The storage of a replica's new incarnation: reads of its state machine's databases (under
+   * `stateDir`; the Raft log beside them keeps its own faults) flip at the rate while the
+   * budget lasts.
+   */
+  watch(storage: SimKvStorage, stateDir: string): SimKvStorage {
     this.storages.add(storage);
     storage.faults.readFlipRate = this.rate;
+    storage.faults.readFaultsIn = (dir) => dir.startsWith(stateDir);
     return storage;
   }
 
@@ -174,7 +179,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
     this.ready = detectedOnOpen(RocksShardStateMachine.open(dir, {
       gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes,
-      storage: (flips?.watch(storage) ?? storage).incarnation(), onCorruption,
+      storage: (flips?.watch(storage, dir) ?? storage).incarnation(), onCorruption,
     }), flips, disk.node)
       .then((rsm) => {
         this.rsm = rsm;

@@ -48,7 +48,6 @@ import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
 import { SimRpcNet } from "./shard-rpc";
 import { SimClientTransport, type SimClientTransportStats } from "./sim-client-transport";
-import { SimNodeStorages } from "./sim-kv";
 import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-replica";
 
 /** Virtual length of the safety phase (CLI and tests share it: seeds replay). */
@@ -247,8 +246,6 @@ class World {
   readonly groups = new Map<GroupId, GroupCluster>();
   readonly ctlDurables = new Map<NodeId, ControllerDurable>();
   readonly ctlNodes: SimControllerNodes;
-  /** Per group, its replicas' storages. */
-  readonly storages = new Map<GroupId, SimNodeStorages>();
   /** Per group, bit flips in its state machines' reads and the replicas they stopped. */
   readonly flips = new Map<GroupId, StateFlips>();
   readonly rpc: SimRpcNet;
@@ -277,7 +274,6 @@ class World {
     this.ctlNodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
       shardCount,
       chunkBytes: params.controller.snapshotChunkBytes,
-      syncLatencyMs: { min: params.controller.disk.minMs, max: params.controller.disk.maxMs },
       trace: (l) => trace(`c ${l}`),
       identify: (address) => this.identify(address),
       address: ctlAddress,
@@ -300,7 +296,6 @@ class World {
       const gid = (i + 1) as GroupId;
       const gc = new Checker();
       this.raftCheckers.push(gc);
-      this.storages.set(gid, new SimNodeStorages(root.fork(`group-${gid}-storage`), clock, { min: cfg.disk.minMs, max: cfg.disk.maxMs }, (l) => trace(`g${gid} ${l}`)));
       const fr = root.fork(`group-${gid}-state-flips`);
       this.flips.set(gid, new StateFlips(fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0, Math.floor((cfg.size - 1) / 2), (id, e) => {
         trace(`g${gid} n${id} stops for good: ${e.message}`);
@@ -415,7 +410,7 @@ class World {
   /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
   private makeReplica(gid: GroupId, cluster: GroupCluster, disk: SimDisk, id: NodeId): SimShardStateMachine {
     const p = this.params;
-    const sm = new SimShardStateMachine(this.storages.get(gid)!.of(disk), `/sim/g${gid}n${id}/state`, disk, {
+    const sm = new SimShardStateMachine(disk.storage, `${disk.dataDir}/state`, disk, {
       gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
       onRewind: () => this.snapshotRewinds++, flips: this.flips.get(gid),
     });
@@ -1123,7 +1118,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     snapshotsInstalled += c.stats.snapshotsInstalled;
   }
   // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
-  for (const st of world.storages.values()) lostUnsyncedApplies += st.lostRecords();
+  for (const c of world.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.storage.lost(`${d.dataDir}/state`);
   const stats: Record<string, number> = {
     events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
     configs: (world.controller.leader()?.sm.latest().num ?? -1),

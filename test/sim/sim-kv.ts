@@ -27,9 +27,7 @@
  */
 import { CorruptionError, StoppedError } from "../../common/errors";
 import type { KvIteratorOptions, KvOp, KvStorage, KvStore } from "../../common/kv-store";
-import type { NodeId } from "../../common/ids";
 import type { SimClock } from "./clock";
-import type { SimDisk } from "./disk";
 import type { SimRng } from "./rng";
 
 /** The disk faults of a SimKvStorage (all default off). */
@@ -38,8 +36,16 @@ export interface SimKvFaults {
   readCorruptionRate?: number;
   /** Per value read: probability one bit of it is flipped past the storage's checks. */
   readFlipRate?: number;
+  /** The databases the read faults apply to (default: every one). */
+  readFaultsIn?: (dir: string) => boolean;
   /** fsync latency of a synced write, uniform integer ms in [min, max] (needs a clock). */
   readonly syncLatencyMs?: { readonly min: number; readonly max: number };
+  /**
+   * Sabotage (checker tests only): a synced write resolves at once and is flushed only after
+   * the latency, as with a volatile write cache that claims durability; a power loss before
+   * that may lose it.
+   */
+  lyingFsync?: boolean;
 }
 
 /** What the faults did, for a run's summary. */
@@ -49,15 +55,25 @@ export interface SimKvStats {
   lostRecords: number;
   /** Of those, the ones that were half written (dropped whole by recovery). */
   tornRecords: number;
+  /** Synced writes whose fsync a crash interrupted (their callers never heard back). */
+  lostSyncs: number;
   corruptReads: number;
   flippedReads: number;
 }
 
-/** One WAL record: a batch resolved to puts (value) and deletes (undefined). */
-type WalRecord = ReadonlyMap<string, Buffer | undefined>;
+/**
+ * One WAL record: a batch resolved to puts (value) and deletes (undefined), keyed by latin1
+ * strings of the key bytes.
+ */
+export type WalRecord = ReadonlyMap<string, Buffer | undefined>;
 
 /** A database directory's contents. Keys are latin1 strings of the key bytes (code unit order = byte order). */
 class DbState {
+  constructor(
+    /** The directory the database is in (renames move it). */
+    public dir: string,
+  ) {}
+
   /** What survives any crash. */
   durable = new Map<string, Buffer>();
   /** Records not yet flushed, in write order. */
@@ -65,13 +81,8 @@ class DbState {
   /** What reads see: durable with `wal` applied. */
   visible = new Map<string, Buffer>();
   handle: SimKv | undefined;
-
-  /** Flushes every record up to and including `rec` (no-op when it was flushed already). */
-  flushThrough(rec: WalRecord): void {
-    const i = this.wal.indexOf(rec);
-    if (i < 0) return;
-    for (const r of this.wal.splice(0, i + 1)) applyRecord(this.durable, r);
-  }
+  /** When the last fsync issued completes (fsyncs complete in order). */
+  lastSyncMs = 0;
 }
 
 function applyRecord(m: Map<string, Buffer>, r: WalRecord): void {
@@ -88,7 +99,23 @@ export class SimKvStorage implements KvStorage {
   private readonly dbs = new Map<string, DbState>();
   /** Incremented by every crash: an fsync issued before it never completes. */
   private epoch = 0;
-  readonly stats: SimKvStats = { crashes: 0, lostRecords: 0, tornRecords: 0, corruptReads: 0, flippedReads: 0 };
+  readonly stats: SimKvStats = { crashes: 0, lostRecords: 0, tornRecords: 0, lostSyncs: 0, corruptReads: 0, flippedReads: 0 };
+  /** fsyncs issued and not yet complete. */
+  private syncsInFlight = 0;
+  /** Flipped values returned, and unsynced records a power loss dropped, per database directory. */
+  private readonly flipsByDir = new Map<string, number>();
+  private readonly lostByDir = new Map<string, number>();
+  /**
+   * Called with every record as it becomes durable (flushed by an fsync, or kept by a crash),
+   * in write order per database: what a checker of durable state reads.
+   */
+  onDurable: ((dir: string, rec: WalRecord) => void) | undefined;
+  /**
+   * Called when a synced write's fsync completes, before its caller hears of it; returning
+   * true crashes the machine right there (the callback crashes it: the write is durable, its
+   * caller never learns so).
+   */
+  afterSync: (() => boolean) | undefined;
 
   constructor(
     private readonly rng: SimRng,
@@ -101,7 +128,7 @@ export class SimKvStorage implements KvStorage {
     let s = this.dbs.get(dir);
     if (s === undefined) {
       if (options.readOnly) throw new Error(`IO error: ${dir}/CURRENT: No such file or directory`);
-      this.dbs.set(dir, (s = new DbState()));
+      this.dbs.set(dir, (s = new DbState(dir)));
     }
     if (s.handle !== undefined) throw new Error(`IO error: lock ${dir}/LOCK: already held by process`);
     s.handle = new SimKv(dir, s, this);
@@ -144,6 +171,7 @@ export class SimKvStorage implements KvStorage {
     if (s.handle !== undefined) throw new Error(`rename ${from}: the database is open`);
     if (this.dbs.has(to)) throw new Error(`rename ${from} -> ${to}: target exists`);
     this.dbs.delete(from);
+    s.dir = to;
     this.dbs.set(to, s);
   }
 
@@ -155,6 +183,8 @@ export class SimKvStorage implements KvStorage {
   crash(options: { readonly powerLoss: boolean }): void {
     this.epoch++;
     this.stats.crashes++;
+    this.stats.lostSyncs += this.syncsInFlight;
+    this.syncsInFlight = 0;
     for (const s of this.dbs.values()) {
       s.handle?.kill();
       s.handle = undefined;
@@ -163,12 +193,31 @@ export class SimKvStorage implements KvStorage {
         keep = this.rng.int(s.wal.length + 1);
         const lost = s.wal.length - keep;
         this.stats.lostRecords += lost;
+        this.lostByDir.set(s.dir, this.lost(s.dir) + lost);
         if (lost > 0 && this.rng.bool()) this.stats.tornRecords++;
       }
-      for (const r of s.wal.slice(0, keep)) applyRecord(s.durable, r);
+      this.flush(s, keep);
       s.wal = [];
       s.visible = new Map(s.durable);
     }
+  }
+
+  /** Makes the first `n` unflushed records of `s` durable, in order. */
+  private flush(s: DbState, n: number): void {
+    for (const r of s.wal.splice(0, n)) {
+      applyRecord(s.durable, r);
+      this.onDurable?.(s.dir, r);
+    }
+  }
+
+  /** Unsynced records of the database in `dir` that power losses dropped. */
+  lost(dir: string): number {
+    return this.lostByDir.get(dir) ?? 0;
+  }
+
+  /** Flipped values returned so far by reads of the database in `dir`. */
+  flips(dir: string): number {
+    return this.flipsByDir.get(dir) ?? 0;
   }
 
   /**
@@ -180,18 +229,37 @@ export class SimKvStorage implements KvStorage {
     return this.dbs.get(dir)?.visible;
   }
 
-  /** @internal Resolves once `rec` of `s` is flushed (at once without a latency). */
+  /**
+   * @internal Resolves once `rec` of `s` is flushed (at once without a latency). fsyncs of
+   * one database complete in the order issued, each after a seeded latency.
+   */
   fsync(s: DbState, rec: WalRecord): Promise<void> {
+    const flushThrough = (): void => {
+      const i = s.wal.indexOf(rec);
+      if (i >= 0) this.flush(s, i + 1);
+    };
     const lat = this.faults.syncLatencyMs;
-    if (lat === undefined || this.clock === undefined) {
-      s.flushThrough(rec);
+    const clock = this.clock;
+    if (lat === undefined || clock === undefined) {
+      flushThrough();
       return Promise.resolve();
     }
+    const done = Math.max(clock.nowMs() + this.rng.range(lat.min, lat.max), s.lastSyncMs);
+    s.lastSyncMs = done;
     const epoch = this.epoch;
+    if (this.faults.lyingFsync) {
+      clock.after(done - clock.nowMs(), () => {
+        if (epoch === this.epoch) flushThrough();
+      });
+      return Promise.resolve();
+    }
+    this.syncsInFlight++;
     return new Promise((resolve) => {
-      this.clock!.after(this.rng.range(lat.min, lat.max), () => {
+      clock.after(done - clock.nowMs(), () => {
         if (epoch !== this.epoch) return; // the machine crashed: nobody is waiting
-        s.flushThrough(rec);
+        this.syncsInFlight--;
+        flushThrough();
+        if (this.afterSync?.() === true) return;
         resolve();
       });
     });
@@ -201,12 +269,14 @@ export class SimKvStorage implements KvStorage {
   deliver(dir: string, key: string, v: Buffer | undefined): Buffer | undefined {
     if (v === undefined) return undefined;
     const f = this.faults;
+    if (f.readFaultsIn !== undefined && !f.readFaultsIn(dir)) return v;
     if (f.readCorruptionRate && this.rng.bool(f.readCorruptionRate)) {
       this.stats.corruptReads++;
       throw new CorruptionError(dir, `Corruption: block checksum mismatch reading key ${buf(key).toString("hex")} (simulated)`);
     }
     if (f.readFlipRate && v.length > 0 && this.rng.bool(f.readFlipRate)) {
       this.stats.flippedReads++;
+      this.flipsByDir.set(dir, this.flips(dir) + 1);
       const bit = this.rng.int(v.length * 8);
       const copy = Buffer.from(v);
       copy[bit >> 3] ^= 1 << (bit & 7);
@@ -295,46 +365,6 @@ class SimKv implements KvStore {
     if (this.closed) return;
     this.closed = true;
     if (this.s.handle === this) this.s.handle = undefined;
-  }
-}
-
-/**
- * The storages of a group's simulated nodes, one per node, outliving its incarnations: the
- * state machines' databases (the Raft log is on the node's SimDisk). A crash of the node
- * crashes its storage too: a kill -9 or, one time in two, a power loss.
- */
-export class SimNodeStorages {
-  private readonly byNode = new Map<NodeId, SimKvStorage>();
-
-  constructor(
-    private readonly rng: SimRng,
-    private readonly clock: SimClock,
-    /** fsync latency (the node's disk latency). */
-    private readonly syncLatencyMs: { readonly min: number; readonly max: number },
-    private readonly trace: (line: string) => void,
-  ) {}
-
-  /** The storage of `disk`'s node (created, and tied to the disk's crashes, on first use). */
-  of(disk: SimDisk): SimKvStorage {
-    const id = disk.node;
-    let st = this.byNode.get(id);
-    if (st !== undefined) return st;
-    const storage = new SimKvStorage(this.rng.fork(`storage-${id}`), { syncLatencyMs: this.syncLatencyMs }, this.clock);
-    this.byNode.set(id, storage);
-    const crashRng = this.rng.fork(`power-${id}`);
-    disk.onCrash = () => {
-      const powerLoss = crashRng.bool();
-      this.trace(`n${id} storage ${powerLoss ? "power loss" : "kill -9"}`);
-      storage.crash({ powerLoss });
-    };
-    return storage;
-  }
-
-  /** Batches the storages' power losses dropped. */
-  lostRecords(): number {
-    let n = 0;
-    for (const st of this.byNode.values()) n += st.stats.lostRecords;
-    return n;
   }
 }
 
