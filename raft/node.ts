@@ -10,6 +10,7 @@
  */
 import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
+import { buggify, buggifyAmount, buggifyInt } from "../common/buggify";
 import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
@@ -152,6 +153,10 @@ export class RaftNode<R = unknown> {
   /** Confirmed reads waiting for the apply point. */
   private readyReads: { index: LogIndex; waiters: Waiter<void>[] }[] = [];
   private readSeq = 0;
+  /** Confirmed reads are not released before this clock time (BUGGIFY raft.read.late). */
+  private readsHeldUntilMs = -Infinity;
+  /** Wakes the BUGGIFY pauses of the loop when the node halts. */
+  private readonly pauses = new Set<() => void>();
   private soft: SoftState;
   private applied: LogIndex;
   private lastSnapshotIndex: LogIndex;
@@ -231,7 +236,7 @@ export class RaftNode<R = unknown> {
 
   /** Inbound messages from the transport. */
   receive(msgs: Message[]): void {
-    if (this.stopped) return;
+    if (this.stopped || buggify("raft.inbound.drop")) return;
     for (const m of msgs) {
       if (m.to !== this.cfg.id) continue;
       if (this.inbound.length >= this.inboundQueueMax) break;
@@ -342,6 +347,7 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.();
+    for (const wake of [...this.pauses]) wake();
     this.failAll(new StoppedError("raft node"));
   }
 
@@ -358,8 +364,9 @@ export class RaftNode<R = unknown> {
 
   private scheduleTick(): void {
     if (this.stopped) return;
-    this.tickTimer = this.env.clock.after(this.tickMs, () => {
+    this.tickTimer = this.env.clock.after(this.tickMs + buggifyAmount("raft.tick.late", 30), () => {
       this.pendingTicks++;
+      if (this.soft.role === "leader" && buggify("raft.transfer.random")) this.transferToRandomVoter();
       this.scheduleTick();
       this.kick();
     });
@@ -419,7 +426,7 @@ export class RaftNode<R = unknown> {
       raw.tick();
       this.ticks++;
     }
-    if (this.proposals.length > 0) this.feedProposals();
+    if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
       this.reads = [];
@@ -490,6 +497,7 @@ export class RaftNode<R = unknown> {
       // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync); a
       // commit-only change is written without waiting for fsync.
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
+      await this.pause(buggifyAmount("raft.persist.slow", 30));
       await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
       if (hs) this.hard = hs;
     }
@@ -499,7 +507,13 @@ export class RaftNode<R = unknown> {
     if (!early && rd.messages.length > 0) await this.send(rd.messages);
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
-    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      // Any prefix of the committed entries may be applied first (BUGGIFY: two batches).
+      const cut = rd.committedEntries.length > 1 ? buggifyAmount("raft.apply.split", rd.committedEntries.length - 1) : 0;
+      if (cut > 0) await this.apply(rd.committedEntries.slice(0, cut));
+      if (this.stopped) return;
+      await this.apply(cut > 0 ? rd.committedEntries.slice(cut) : rd.committedEntries);
+    }
     for (const rs of rd.readStates) {
       const key = byteKey(rs.ctx);
       const waiters = this.readRounds.get(key);
@@ -541,12 +555,23 @@ export class RaftNode<R = unknown> {
       out.push(m);
     }
     if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
-    this.env.transport.send(out);
+    await this.pause(buggifyAmount("raft.send.late", 20));
+    if (this.stopped) return;
+    // Any split of a batch is legal (the network reorders and loses messages anyway).
+    const cut = out.length > 1 ? buggifyAmount("raft.send.split", out.length - 1) : 0;
+    if (cut > 0) {
+      this.env.transport.send(out.slice(0, cut));
+      this.env.transport.send(out.slice(cut));
+    } else {
+      this.env.transport.send(out);
+    }
   }
 
   private async apply(entries: readonly Entry[]): Promise<void> {
     const fresh = entries.filter((e) => e.index > this.applied);
     if (fresh.length === 0) return;
+    await this.pause(buggifyAmount("raft.apply.late", 20));
+    if (this.stopped) return;
     const results = await this.sm.apply(fresh);
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
     this.applied = fresh[fresh.length - 1]!.index;
@@ -563,9 +588,20 @@ export class RaftNode<R = unknown> {
       else p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
     }
     this.opts.onApplied?.(fresh);
+    if (buggify("raft.snapshot.after-apply")) this.snapshotWanted = true;
   }
 
   private releaseReads(): void {
+    if (this.readyReads.length > 0 && this.env.clock.nowMs() < this.readsHeldUntilMs) return;
+    const holdMs = this.readyReads.length > 0 ? buggifyAmount("raft.read.late", 30) : 0;
+    if (holdMs > 0) {
+      // Confirmed reads may be released any time later (they then see more, never less).
+      this.readsHeldUntilMs = this.env.clock.nowMs() + holdMs;
+      this.env.clock.after(holdMs, () => {
+        if (!this.stopped) this.releaseReads();
+      });
+      return;
+    }
     while (this.readyReads.length > 0 && this.readyReads[0]!.index <= this.applied) {
       for (const w of this.readyReads.shift()!.waiters) w.resolve();
     }
@@ -601,7 +637,7 @@ export class RaftNode<R = unknown> {
     assert(src.index <= this.applied, `snapshot at ${src.index} beyond applied ${this.applied}`);
     // Keep compactKeep entries below the snapshot, but at most a quarter of
     // snapshotEveryBytes of data (the newest ones).
-    let keep = Math.max(0, src.index - this.compactKeep) as LogIndex;
+    let keep = (buggify("raft.compact.all") ? src.index : Math.max(0, src.index - this.compactKeep)) as LogIndex;
     let keptBytes = 0;
     for (let i = this.appliedSizes.length - 1; i >= 0; i--) {
       const e = this.appliedSizes[i]!;
@@ -633,13 +669,34 @@ export class RaftNode<R = unknown> {
     const busySince = this.ticks - 2 * this.cfg.electionTicks;
     let excess = this.sources.length - snapshotSourcesMax;
     for (let i = 0; i < this.sources.length - 1 && excess > 0; ) {
-      if (this.sources[i]!.usedAtTick >= busySince) {
+      if (this.sources[i]!.usedAtTick >= busySince && !buggify("raft.snapshot.evict-busy")) {
         i++;
         continue;
       }
       this.sources.splice(i, 1)[0]!.src.close();
       excess--;
     }
+  }
+
+  /** Waits `ms` on the clock (0: not at all), or until the node halts. BUGGIFY delays only. */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.pauses.delete(wake);
+        cancel();
+        resolve();
+      };
+      const cancel = this.env.clock.after(ms, wake);
+      this.pauses.add(wake);
+    });
+  }
+
+  /** A leader's transfer of leadership to a voter picked by BUGGIFY (as an operator might ask). */
+  private transferToRandomVoter(): void {
+    const voters = this.raw.confState().voters.filter((v) => v !== this.cfg.id);
+    if (voters.length === 0) return;
+    this.transferLeader(voters[buggifyInt("raft.transfer.random", voters.length)]!);
   }
 
   private failAll(err: Error): void {

@@ -29,6 +29,7 @@
  *   - a crash loses the core with the process; the same reload follows.
  */
 import { assert } from "../common/assert";
+import { buggifyAmount } from "../common/buggify";
 import { InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
 import type { KvStorage, KvStore } from "../common/kv-store";
@@ -306,7 +307,9 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       throw new InvalidArgumentError("config_num", `shard ${shard} is not in handoff for config ${configNum} in group ${this.opts.gid} (state ${m.state} at config ${m.configNum})`);
     }
     // The shard is frozen (handoff); the iterator also reads a point-in-time view.
-    yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax, dedup: this.c.dedupOf(shard) });
+    // BUGGIFY: any chunk size is correct (the puller resumes after the last key it inserted).
+    const tiny = buggifyAmount("shard.pull.tiny-chunks", 64);
+    yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax: tiny > 0 ? tiny : chunkBytesMax, dedup: this.c.dedupOf(shard) });
   }
 
   async snapshot(): Promise<SnapshotSource> {

@@ -6,9 +6,13 @@
  * exits 1 if any failed. --trace prints the trace of each run to stdout. --controller runs the
  * controller simulation (controller-run.ts) instead of the Raft KV one; --shards the whole cluster
  * (shard-run.ts: controller group, shard groups, migration drivers, clients).
+ * BUGGIFY (buggify.ts) is on unless --no-buggify; the totals of its fault points over the
+ * seeds (runs enabled, runs fired, firings, the points that never fired) end the output, and
+ * -v prints each seed's enabled points with their firings.
  */
 import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../../common/cli-args";
 import { realClock, realRng } from "../../common/real-env";
+import { BuggifyTotals, describeBuggifyStats } from "./buggify";
 import { runControllerSeed } from "./controller-run";
 import { runShardSeed } from "./shard-run";
 import { runSeed, type RunOptions } from "./run";
@@ -21,12 +25,14 @@ interface Args {
   safetyMs: number | undefined;
   controller: boolean;
   shards: boolean;
+  buggify: boolean;
 }
 
-const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards]
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller] [--shards] [--no-buggify]
   SEED=S npm run sim   replays one seed
   --controller         runs controller seeds (test/sim/controller-run.ts)
   --shards             runs whole-cluster seeds: controller + shard groups + clients (test/sim/shard-run.ts)
+  --no-buggify         runs without the BUGGIFY fault points (test/sim/buggify.ts)
 `;
 
 const seedMax = 2 ** 32 - 1;
@@ -39,6 +45,7 @@ const flags = {
   "safety-ms": flag.int(0, Number.MAX_SAFE_INTEGER),
   controller: flag.bool(),
   shards: flag.bool(),
+  "no-buggify": flag.bool(),
 };
 
 /** Parses the command line and $SEED; undefined for --help. Throws UsageError. */
@@ -50,7 +57,7 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
   return {
     seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
-    controller: v.controller === true, shards: v.shards === true,
+    controller: v.controller === true, shards: v.shards === true, buggify: v["no-buggify"] !== true,
   };
 }
 
@@ -82,20 +89,24 @@ async function main(): Promise<void> {
   const started = realClock.nowMs();
   let events = 0;
   // A replay must use the same options as the run that failed.
-  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --shards" : ""}`;
+  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --shards" : ""}${args.buggify ? "" : " --no-buggify"}`;
+  const totals = new BuggifyTotals();
   const replay = (seed: number) => `reproduce with SEED=${seed} npm run sim${flags ? ` --${flags}` : ""}`;
   for (const seed of seeds) {
     const opts: RunOptions = {
       safetyMs: args.safetyMs,
       trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
+      buggify: args.buggify,
     };
     const t0 = realClock.nowMs();
     const r = args.controller
-      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace })
-      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace }) : await runSeed(seed, opts);
+      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify })
+      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify }) : await runSeed(seed, opts);
     events += r.stats.events;
+    totals.add(r.buggify);
     if (args.verbose || seeds.length === 1) {
       process.stdout.write(`seed=${seed} ${r.ok ? "ok" : "FAIL"} ${(realClock.nowMs() - t0).toFixed(0)}ms trace=${r.traceHash.slice(0, 16)} ${JSON.stringify(r.stats)}\n`);
+      process.stdout.write(`  ${describeBuggifyStats(r.buggify)}\n`);
     }
     if (r.ok) passed++;
     else {
@@ -106,6 +117,7 @@ async function main(): Promise<void> {
       if ((args.verbose || seeds.length === 1) && details.length > 0) process.stdout.write(`${details.join("\n")}\n`);
     }
   }
+  if (args.buggify && seeds.length > 1) process.stdout.write(`${totals.describe()}\n`);
   const secs = (realClock.nowMs() - started) / 1000;
   process.stderr.write(`sim: ${secs.toFixed(1)}s, ${events} events, ${(events / secs).toFixed(0)} events/s\n`);
   process.stdout.write(`sim: ${passed} passed, ${failed} failed\n`);

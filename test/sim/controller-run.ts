@@ -30,6 +30,7 @@ import { ControllerChecker, describeOp, describeResult } from "./controller-chec
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { reliableNetwork } from "./network";
 import { SimRng } from "./rng";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { Nemesis, type NemesisParams } from "./run";
 
 
@@ -67,6 +68,8 @@ export interface ControllerSimParams extends NemesisParams {
 }
 
 export interface ControllerRunOptions {
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
   /** Virtual ms of the safety phase. Default `controllerSafetyMs`. */
   readonly safetyMs?: number;
   /** Virtual ms the liveness phase may take, plus 20 ms per snapshot chunk of the largest state. Default 10000. */
@@ -130,6 +133,8 @@ export interface ControllerRunResult {
   readonly traceHash: string;
   readonly stats: ControllerRunStats;
   readonly params: ControllerSimParams;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
   /** Configs created per request (checker (c)'s tally). */
   readonly createdPerRequest: ReadonlyMap<string, number>;
 }
@@ -539,6 +544,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     }
     sink?.(l.slice(0, -1));
   };
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = trace;
   const raftChecker = new Checker();
   const checker = new ControllerChecker(params.shardCount, { model: opts.model });
   /** Each node's latest state machine's view of its storage. */
@@ -755,8 +762,9 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     livenessSettledMs,
   };
   hash.update(pending);
+  const buggify = await SimBuggify.finish(bug);
   return {
-    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params,
+    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify,
     createdPerRequest: checker.createdPerRequest(),
   };
 }

@@ -39,6 +39,7 @@ import { reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { SimRpcNet } from "./shard-rpc";
 import { SimNodeStorages } from "./sim-kv";
 import { type ShardSabotage, SimShardStateMachine } from "./shard-replica";
@@ -90,6 +91,8 @@ export interface ShardSimParams extends NemesisParams {
 }
 
 export interface ShardRunOptions {
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
   readonly safetyMs?: number;
   readonly livenessMs?: number;
   readonly trace?: (line: string) => void;
@@ -108,6 +111,8 @@ export interface ShardRunResult {
   readonly traceHash: string;
   readonly stats: Record<string, number>;
   readonly params: ShardSimParams;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
 }
 
 function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig {
@@ -853,6 +858,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     }
     opts.trace?.(l.slice(0, -1));
   };
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = trace;
   const appendKeys = new Set<string>();
   for (let i = 0; i < params.appendKeys; i++) appendKeys.add(`a${i}`);
   let w: World | undefined;
@@ -1052,7 +1059,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
     livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
   };
-  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
+  const buggify = await SimBuggify.finish(bug);
+  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify };
 }
 
 function describeWorld(w: World): string {

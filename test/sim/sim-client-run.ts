@@ -40,6 +40,7 @@ import { ShardService } from "../../shard-server/service";
 import { wireHandlers } from "../../shard-server/wire-handlers";
 import { SimClock } from "./clock";
 import { type NetworkFaults, reliableNetwork } from "./network";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { SimRng } from "./rng";
 import { SimRpcNet } from "./shard-rpc";
 import { SimClientTransport } from "./sim-client-transport";
@@ -56,6 +57,8 @@ export interface SimClientRunOptions {
    * checks must catch the acknowledged write missing).
    */
   readonly sabotage?: "freshSeqs" | "ackLost";
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
 }
 
 export interface SimClientRunResult {
@@ -66,6 +69,8 @@ export interface SimClientRunResult {
   readonly stats: Record<string, number>;
   /** Each key's final value. */
   readonly finals: Record<string, string>;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
 }
 
 const shardCount = 8;
@@ -249,6 +254,8 @@ export async function runSimClientSeed(seed: number, opts: SimClientRunOptions =
   const sendWindow = params.pick([1, 2, 4]);
   const w = new World(seed, opts, faults);
   const { clock, net, rng } = w;
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = (line) => w.trace(line);
   w.trace(`sim-client seed ${seed} faults ${JSON.stringify(faults)} clients ${clientCount} window ${sendWindow}${opts.sabotage ? ` SABOTAGE ${opts.sabotage}` : ""}`);
 
   const storage = new SimKvStorage(rng.fork("disk"));
@@ -451,7 +458,9 @@ export async function runSimClientSeed(seed: number, opts: SimClientRunOptions =
     backpressured: transports.reduce((n, t) => n + t.stats.backpressured, 0),
   };
   w.trace(w.failure === undefined ? "ok" : `FAIL ${w.failure.split("\n")[0]}`);
-  return { seed, ok: w.failure === undefined, failure: w.failure, traceHash: w.traceHash(), stats, finals };
+  const traceHash = w.traceHash();
+  const buggify = await SimBuggify.finish(bug);
+  return { seed, ok: w.failure === undefined, failure: w.failure, traceHash, stats, finals, buggify };
 }
 
 /** The list-append checks of the module comment. */
