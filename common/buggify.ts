@@ -44,7 +44,7 @@ export const buggifyPoints = {
   "raft.read.late": { rate: 0.25, what: "confirmed ReadIndex reads are released 1-30 ms later" },
   "raft.snapshot.after-apply": { rate: 0.05, what: "a snapshot (and log compaction) is taken right after an apply" },
   "raft.compact.all": { rate: 0.25, what: "a compaction keeps no entries below the snapshot" },
-  "raft.snapshot.evict-busy": { rate: 0.1, what: "snapshot sources beyond the limit are evicted even while a transfer reads them" },
+  "raft.snapshot.evict-busy": { rate: 0.25, what: "after a snapshot, only it is kept to serve transfers, even when one reads an older one" },
   "raft.transfer.random": { rate: 0.002, what: "a leader hands leadership to a random voter at a tick" },
   // Shard server (shard-server/)
   "shard.service.not-leader": { rate: 0.05, what: "a leader answers NotLeader (naming itself), as one that just stepped down" },

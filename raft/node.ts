@@ -666,10 +666,12 @@ export class RaftNode<R = unknown> {
    * with, and evicting it would restart the transfer (a slow follower would never finish).
    */
   private evictSources(): void {
-    const busySince = this.ticks - 2 * this.cfg.electionTicks;
-    let excess = this.sources.length - snapshotSourcesMax;
+    // BUGGIFY: only the newest snapshot kept, busy or not (a transfer then restarts from it).
+    const all = this.sources.length > 1 && buggify("raft.snapshot.evict-busy");
+    const busySince = all ? Infinity : this.ticks - 2 * this.cfg.electionTicks;
+    let excess = this.sources.length - (all ? 1 : snapshotSourcesMax);
     for (let i = 0; i < this.sources.length - 1 && excess > 0; ) {
-      if (this.sources[i]!.usedAtTick >= busySince && !buggify("raft.snapshot.evict-busy")) {
+      if (this.sources[i]!.usedAtTick >= busySince) {
         i++;
         continue;
       }
