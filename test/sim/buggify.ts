@@ -74,6 +74,21 @@ export class SimBuggify implements BuggifySource {
   }
 }
 
+const raftPoints = buggifyPointNames.filter((p) => p.startsWith("raft."));
+
+/**
+ * The points each kind of run reaches (the simulation tests assert each fires over their
+ * fixed seeds). The Raft runs (run.ts) and the controller runs reach the Raft driver's; the
+ * whole cluster (shard-run.ts) the shard server's and the migration driver's too; the real
+ * client's run (sim-client-run.ts, Raft a stand-in) the client's and the Batch stream's.
+ */
+export const buggifyReach = {
+  raft: raftPoints,
+  controller: [...raftPoints, "controller.service.not-leader"],
+  shards: buggifyPointNames.filter((p) => !p.startsWith("client.") && p !== "shard.batch.flush-each"),
+  simClient: ["shard.service.not-leader", "shard.service.busy", "shard.dedup.expire-now", "shard.batch.flush-each", "client.attempt.short", "client.batch.flush-each"],
+} as const satisfies Record<string, readonly BuggifyPoint[]>;
+
 /** Totals over many runs: per point, the runs that enabled it, the runs it fired in, and its firings. */
 export class BuggifyTotals {
   private runs = 0;
@@ -92,7 +107,12 @@ export class BuggifyTotals {
 
   /** Points that never fired in any run. */
   neverFired(): BuggifyPoint[] {
-    return buggifyPointNames.filter((p) => !this.firings.has(p));
+    return this.missing(buggifyPointNames);
+  }
+
+  /** Those of `points` that never fired in any run. */
+  missing(points: readonly BuggifyPoint[]): BuggifyPoint[] {
+    return points.filter((p) => !this.firings.has(p));
   }
 
   /** One line per point (`point: enabled in E runs, fired in F runs, N times`), then the points that never fired. */
