@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { randomSeeds } from "../sim/seeds";
 import { initialConfig } from "../../controller/config";
 import { ShardChecker } from "../sim/shard-checkers";
+import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 import { runShardSeed, shardFailureReport, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
 
 const seedTimeoutMs = 120_000;
@@ -26,9 +27,11 @@ describe("whole-cluster simulation: fixed seeds", () => {
     let duplicates = 0;
     let undecided = 0;
     let lostApplies = 0;
+    const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
       const r = await runShardSeed(seed);
       if (!r.ok) failures.push(shardFailureReport(r));
+      buggify.add(r.buggify);
       handoffs += r.stats["handoffs"] ?? 0;
       duplicates += r.stats["duplicateWrites"] ?? 0;
       undecided += r.stats["undecidedKeys"] ?? 0;
@@ -42,6 +45,8 @@ describe("whole-cluster simulation: fixed seeds", () => {
     expect(undecided).toBe(0);
     // Crashes took applies written without fsync: replicas restarted behind and re-applied.
     expect(lostApplies).toBeGreaterThan(0);
+    // Every BUGGIFY point of the shard server, the migration driver, the controller and Raft fired.
+    expect(buggify.missing(buggifyReach.shards), buggify.describe()).toEqual([]);
   }, seedTimeoutMs * 4);
 
   const [random] = randomSeeds(1);

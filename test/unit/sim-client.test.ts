@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { realRng } from "../../common/real-env";
+import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 import { runSimClientSeed, simClientFailureReport } from "../sim/sim-client-run";
 
 const fixedSeeds = Array.from({ length: 30 }, (_, i) => i + 1);
@@ -21,9 +22,11 @@ describe("ShardKV over the simulated network", () => {
     if (only === undefined) process.stdout.write(`sim-client: random seed ${seeds[seeds.length - 1]}\n`);
     const totals: Record<string, number> = {};
     const failures: string[] = [];
+    const buggify = new BuggifyTotals();
     for (const seed of seeds) {
       const r = await runSimClientSeed(seed, { trace });
       if (!r.ok) failures.push(simClientFailureReport(r));
+      if (fixedSeeds.includes(seed)) buggify.add(r.buggify);
       for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
     }
     expect(failures.join("\n"), failures.join("\n")).toBe("");
@@ -35,6 +38,8 @@ describe("ShardKV over the simulated network", () => {
     expect(totals.streamsBroken).toBeGreaterThan(50);
     expect(totals.backpressured).toBeGreaterThan(0);
     expect(totals.reads).toBeGreaterThan(300);
+    // Every BUGGIFY point of the client and the server's request path fired.
+    expect(buggify.missing(buggifyReach.simClient), buggify.describe()).toEqual([]);
   }, 120_000);
 
   it("a seed replays byte for byte; another seed differs", async () => {

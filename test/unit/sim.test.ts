@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { LogIndex, NodeId, Term } from "../../common/ids";
 import { RaftHarness } from "../lib/raft-network";
 import { Checker, CheckFailure } from "../sim/checkers";
+import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 import { runSeed } from "../sim/run";
 import { failureReport, fixedSeedsA, randomSeeds } from "../sim/seeds";
 
@@ -19,9 +20,18 @@ const t = (x: number) => x as Term;
 const hs = (term: number, vote: number, commit: number) => ({ term: t(term), vote: n(vote), commit: commit as LogIndex });
 
 describe("simulation: fixed seeds 1-150", () => {
+  const buggify = new BuggifyTotals();
+  let runs = 0;
   it.each(fixedSeedsA)("seed %i", async (seed) => {
     const r = await runSeed(seed);
+    buggify.add(r.buggify);
+    runs++;
     expect(r.ok, failureReport(r)).toBe(true);
+  });
+
+  it("every BUGGIFY point of the Raft driver fired in these seeds", () => {
+    expect(runs).toBe(fixedSeedsA.length);
+    expect(buggify.missing(buggifyReach.raft), buggify.describe()).toEqual([]);
   });
 });
 
