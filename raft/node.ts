@@ -11,6 +11,7 @@
 import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
 import { buggify, buggifyAmount, buggifyInt } from "../common/buggify";
+import { sleepUnlessAborted } from "../common/call-options";
 import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
@@ -155,8 +156,8 @@ export class RaftNode<R = unknown> {
   private readSeq = 0;
   /** Confirmed reads are not released before this clock time (BUGGIFY raft.read.late). */
   private readsHeldUntilMs = -Infinity;
-  /** Wakes the BUGGIFY pauses of the loop when the node halts. */
-  private readonly pauses = new Set<() => void>();
+  /** Aborted when the node halts (wakes the loop's BUGGIFY pauses). */
+  private readonly halted = new AbortController();
   private soft: SoftState;
   private applied: LogIndex;
   private lastSnapshotIndex: LogIndex;
@@ -347,7 +348,7 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.();
-    for (const wake of [...this.pauses]) wake();
+    this.halted.abort();
     this.failAll(new StoppedError("raft node"));
   }
 
@@ -682,16 +683,7 @@ export class RaftNode<R = unknown> {
 
   /** Waits `ms` on the clock (0: not at all), or until the node halts. BUGGIFY delays only. */
   private pause(ms: number): Promise<void> {
-    if (ms <= 0 || this.stopped) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const wake = (): void => {
-        this.pauses.delete(wake);
-        cancel();
-        resolve();
-      };
-      const cancel = this.env.clock.after(ms, wake);
-      this.pauses.add(wake);
-    });
+    return ms > 0 ? sleepUnlessAborted(this.env.clock, ms, this.halted.signal) : Promise.resolve();
   }
 
   /** A leader's transfer of leadership to a voter picked by BUGGIFY (as an operator might ask). */
