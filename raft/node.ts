@@ -498,7 +498,8 @@ export class RaftNode<R = unknown> {
       // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync); a
       // commit-only change is written without waiting for fsync.
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
-      await this.pause(buggifyAmount("raft.persist.slow", 30));
+      const slowMs = buggifyAmount("raft.persist.slow", 30);
+      if (slowMs > 0) await this.pause(slowMs);
       await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
       if (hs) this.hard = hs;
     }
@@ -556,8 +557,11 @@ export class RaftNode<R = unknown> {
       out.push(m);
     }
     if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
-    await this.pause(buggifyAmount("raft.send.late", 20));
-    if (this.stopped) return;
+    const lateMs = buggifyAmount("raft.send.late", 20);
+    if (lateMs > 0) {
+      await this.pause(lateMs);
+      if (this.stopped) return;
+    }
     // Any split of a batch is legal (the network reorders and loses messages anyway).
     const cut = out.length > 1 ? buggifyAmount("raft.send.split", out.length - 1) : 0;
     if (cut > 0) {
@@ -571,8 +575,11 @@ export class RaftNode<R = unknown> {
   private async apply(entries: readonly Entry[]): Promise<void> {
     const fresh = entries.filter((e) => e.index > this.applied);
     if (fresh.length === 0) return;
-    await this.pause(buggifyAmount("raft.apply.late", 20));
-    if (this.stopped) return;
+    const lateMs = buggifyAmount("raft.apply.late", 20);
+    if (lateMs > 0) {
+      await this.pause(lateMs);
+      if (this.stopped) return;
+    }
     const results = await this.sm.apply(fresh);
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
     this.applied = fresh[fresh.length - 1]!.index;
@@ -681,9 +688,12 @@ export class RaftNode<R = unknown> {
     }
   }
 
-  /** Waits `ms` on the clock (0: not at all), or until the node halts. BUGGIFY delays only. */
+  /**
+   * Waits `ms` on the clock, or until the node halts. BUGGIFY delays only; callers skip the
+   * await when the point did not fire, so the daemon's loop takes no extra turn.
+   */
   private pause(ms: number): Promise<void> {
-    return ms > 0 ? sleepUnlessAborted(this.env.clock, ms, this.halted.signal) : Promise.resolve();
+    return sleepUnlessAborted(this.env.clock, ms, this.halted.signal);
   }
 
   /** A leader's transfer of leadership to a voter picked by BUGGIFY (as an operator might ask). */
