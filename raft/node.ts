@@ -512,8 +512,10 @@ export class RaftNode<R = unknown> {
     if (rd.committedEntries.length > 0) {
       // Any prefix of the committed entries may be applied first (BUGGIFY: two batches).
       const cut = rd.committedEntries.length > 1 ? buggifyAmount("raft.apply.split", rd.committedEntries.length - 1) : 0;
-      if (cut > 0) await this.apply(rd.committedEntries.slice(0, cut));
-      if (this.stopped) return;
+      if (cut > 0) {
+        await this.apply(rd.committedEntries.slice(0, cut));
+        if (this.stopped) return;
+      }
       await this.apply(cut > 0 ? rd.committedEntries.slice(cut) : rd.committedEntries);
     }
     for (const rs of rd.readStates) {
