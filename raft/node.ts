@@ -507,6 +507,8 @@ export class RaftNode<R = unknown> {
     await sending;
     if (this.stopped) return;
     if (!early && rd.messages.length > 0) await this.send(rd.messages);
+    // A halt during the sends (a BUGGIFY delay, a snapshot chunk read): nothing more to do.
+    if (this.stopped) return;
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) {
