@@ -23,6 +23,7 @@
 import type { Cancel, Clock } from "../common/env";
 import { InternalError, StoppedError, TimeoutError, UnreachableError, type ShardKVError } from "../common/errors";
 import { kvStreamBatchBytesMax } from "../common/limits";
+import { buggify } from "../common/buggify";
 import { nextTurn, realClock } from "../common/real-env";
 import { fromWireError } from "../common/wire-errors";
 import type { shardkv } from "../proto/gen/shardkv.js";
@@ -124,7 +125,8 @@ export class BatchChannel {
       if (this.outboxBytes + bytes > batchSendBytesMax) this.flush();
       this.outbox.push({ requestId, ...req });
       this.outboxBytes += bytes;
-      if (!this.flushQueued) {
+      if (buggify("client.batch.flush-each")) this.flush();
+      else if (!this.flushQueued) {
         this.flushQueued = true;
         this.env.defer(() => this.flush());
       }

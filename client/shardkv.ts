@@ -37,6 +37,7 @@
  */
 import type { NatsConnection } from "nats";
 import { AttemptTimer } from "../common/attempt-timer";
+import { buggifyAmount } from "../common/buggify";
 import type { Clock, Rng } from "../common/env";
 import { typeName, validateAddressList } from "../common/address";
 import {
@@ -489,7 +490,11 @@ export class ShardKV {
         failuresGid = gid;
       }
       const target = this.leaders.get(gid) ?? servers[(this.nextServer.get(gid) ?? 0) % servers.length]!;
-      const sized = this.kvTimer.attemptMs(bytes, timedOut);
+      // BUGGIFY: a deadline far too short (a timer misled by fast answers): the attempt times
+      // out and the request is asked again with the same seq.
+      const short = buggifyAmount("client.attempt.short", 50);
+      const timerMs = this.kvTimer.attemptMs(bytes, timedOut);
+      const sized = short > 0 ? Math.min(short, timerMs) : timerMs;
       const attemptMs = Math.max(1, Math.min(sized, end - now));
       try {
         const sent = call(this.channel(target), now + attemptMs, end);

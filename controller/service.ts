@@ -25,6 +25,7 @@
  * leader's address. After `stop` every request fails with StoppedError.
  */
 import { assert } from "../common/assert";
+import { buggify } from "../common/buggify";
 import type { Clock, Logger, Rng } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError } from "../common/errors";
 import type { ConfigNum, NodeId } from "../common/ids";
@@ -248,9 +249,10 @@ export class ControllerService {
     }
   }
 
+  /** NotLeaderError unless this replica leads (BUGGIFY: a leader too, as one that just stepped down). */
   private requireLeader(): void {
     const ss = this.d.node.softState();
-    if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
+    if (ss.role !== "leader" || buggify("controller.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
   }
 
   /** True when the duplicate table already holds this client's request `seq` (or a later one). */

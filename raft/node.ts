@@ -10,6 +10,8 @@
  */
 import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
+import { buggify, buggifyAmount, buggifyInt } from "../common/buggify";
+import { sleepUnlessAborted } from "../common/call-options";
 import type { Clock, Cancel, Logger, Rng } from "../common/env";
 import { silentLogger } from "../common/env";
 import { BackpressureError, InvalidArgumentError, NotLeaderError, StoppedError, TimeoutError } from "../common/errors";
@@ -220,6 +222,10 @@ export class RaftNode<R = unknown> {
   /** Confirmed reads waiting for the apply point. */
   private readyReads: { index: LogIndex; waiters: Waiter<void>[] }[] = [];
   private readSeq = 0;
+  /** Confirmed reads are not released before this clock time (BUGGIFY raft.read.late). */
+  private readsHeldUntilMs = -Infinity;
+  /** Aborted when the node halts (wakes the loop's BUGGIFY pauses). */
+  private readonly halted = new AbortController();
   private soft: SoftState;
   private applied: LogIndex;
   private lastSnapshotIndex: LogIndex;
@@ -311,7 +317,7 @@ export class RaftNode<R = unknown> {
 
   /** Inbound messages from the transport. */
   receive(msgs: Message[]): void {
-    if (this.stopped) return;
+    if (this.stopped || buggify("raft.inbound.drop")) return;
     for (const m of msgs) {
       if (m.to !== this.cfg.id) continue;
       if (this.inbound.length >= this.inboundQueueMax) break;
@@ -458,6 +464,7 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.();
+    this.halted.abort();
     this.failAll(new StoppedError("raft node"));
   }
 
@@ -474,8 +481,9 @@ export class RaftNode<R = unknown> {
 
   private scheduleTick(): void {
     if (this.stopped) return;
-    this.tickTimer = this.env.clock.after(this.tickMs, () => {
+    this.tickTimer = this.env.clock.after(this.tickMs + buggifyAmount("raft.tick.late", 30), () => {
       this.pendingTicks++;
+      if (this.soft.role === "leader" && buggify("raft.transfer.random")) this.transferToRandomVoter();
       this.scheduleTick();
       this.kick();
     });
@@ -542,7 +550,7 @@ export class RaftNode<R = unknown> {
       raw.tick();
       this.ticks++;
     }
-    if (this.proposals.length > 0) this.feedProposals();
+    if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
       this.reads = [];
@@ -613,6 +621,8 @@ export class RaftNode<R = unknown> {
       // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync); a
       // commit-only change is written without waiting for fsync.
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
+      const slowMs = buggifyAmount("raft.persist.slow", 30);
+      if (slowMs > 0) await this.pause(slowMs);
       await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
       if (hs) this.hard = hs;
     }
@@ -620,9 +630,19 @@ export class RaftNode<R = unknown> {
     await sending;
     if (this.stopped) return;
     if (!early && rd.messages.length > 0) await this.send(rd.messages);
+    // A halt during the sends (a BUGGIFY delay, a snapshot chunk read): nothing more to do.
+    if (this.stopped) return;
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
-    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      // Any prefix of the committed entries may be applied first (BUGGIFY: two batches).
+      const cut = rd.committedEntries.length > 1 ? buggifyAmount("raft.apply.split", rd.committedEntries.length - 1) : 0;
+      if (cut > 0) {
+        await this.apply(rd.committedEntries.slice(0, cut));
+        if (this.stopped) return;
+      }
+      await this.apply(cut > 0 ? rd.committedEntries.slice(cut) : rd.committedEntries);
+    }
     for (const rs of rd.readStates) {
       const key = byteKey(rs.ctx);
       const waiters = this.readRounds.get(key);
@@ -664,12 +684,29 @@ export class RaftNode<R = unknown> {
       out.push(m);
     }
     if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
-    this.env.transport.send(out);
+    const lateMs = buggifyAmount("raft.send.late", 20);
+    if (lateMs > 0) {
+      await this.pause(lateMs);
+      if (this.stopped) return;
+    }
+    // Any split of a batch is legal (the network reorders and loses messages anyway).
+    const cut = out.length > 1 ? buggifyAmount("raft.send.split", out.length - 1) : 0;
+    if (cut > 0) {
+      this.env.transport.send(out.slice(0, cut));
+      this.env.transport.send(out.slice(cut));
+    } else {
+      this.env.transport.send(out);
+    }
   }
 
   private async apply(entries: readonly Entry[]): Promise<void> {
     const fresh = entries.filter((e) => e.index > this.applied);
     if (fresh.length === 0) return;
+    const lateMs = buggifyAmount("raft.apply.late", 20);
+    if (lateMs > 0) {
+      await this.pause(lateMs);
+      if (this.stopped) return;
+    }
     const results = await this.sm.apply(fresh);
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
     this.applied = fresh[fresh.length - 1]!.index;
@@ -686,9 +723,20 @@ export class RaftNode<R = unknown> {
       else p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
     }
     this.opts.onApplied?.(fresh);
+    if (buggify("raft.snapshot.after-apply")) this.snapshotWanted = true;
   }
 
   private releaseReads(): void {
+    if (this.readyReads.length > 0 && this.env.clock.nowMs() < this.readsHeldUntilMs) return;
+    const holdMs = this.readyReads.length > 0 ? buggifyAmount("raft.read.late", 30) : 0;
+    if (holdMs > 0) {
+      // Confirmed reads may be released any time later (they then see more, never less).
+      this.readsHeldUntilMs = this.env.clock.nowMs() + holdMs;
+      this.env.clock.after(holdMs, () => {
+        if (!this.stopped) this.releaseReads();
+      });
+      return;
+    }
     while (this.readyReads.length > 0 && this.readyReads[0]!.index <= this.applied) {
       for (const w of this.readyReads.shift()!.waiters) w.resolve();
     }
@@ -724,7 +772,7 @@ export class RaftNode<R = unknown> {
     assert(src.index <= this.applied, `snapshot at ${src.index} beyond applied ${this.applied}`);
     // Keep compactKeep entries below the snapshot, but at most a quarter of
     // snapshotEveryBytes of data (the newest ones).
-    let keep = Math.max(0, src.index - this.compactKeep) as LogIndex;
+    let keep = (buggify("raft.compact.all") ? src.index : Math.max(0, src.index - this.compactKeep)) as LogIndex;
     let keptBytes = 0;
     for (let i = this.appliedSizes.length - 1; i >= 0; i--) {
       const e = this.appliedSizes[i]!;
@@ -753,8 +801,10 @@ export class RaftNode<R = unknown> {
    * with, and evicting it would restart the transfer (a slow follower would never finish).
    */
   private evictSources(): void {
-    const busySince = this.ticks - 2 * this.cfg.electionTicks;
-    let excess = this.sources.length - snapshotSourcesMax;
+    // BUGGIFY: only the newest snapshot kept, busy or not (a transfer then restarts from it).
+    const all = this.sources.length > 1 && buggify("raft.snapshot.evict-busy");
+    const busySince = all ? Infinity : this.ticks - 2 * this.cfg.electionTicks;
+    let excess = this.sources.length - (all ? 1 : snapshotSourcesMax);
     for (let i = 0; i < this.sources.length - 1 && excess > 0; ) {
       if (this.sources[i]!.usedAtTick >= busySince) {
         i++;
@@ -763,6 +813,21 @@ export class RaftNode<R = unknown> {
       this.sources.splice(i, 1)[0]!.src.close();
       excess--;
     }
+  }
+
+  /**
+   * Waits `ms` on the clock, or until the node halts. BUGGIFY delays only; callers skip the
+   * await when the point did not fire, so the daemon's loop takes no extra turn.
+   */
+  private pause(ms: number): Promise<void> {
+    return sleepUnlessAborted(this.env.clock, ms, this.halted.signal);
+  }
+
+  /** A leader's transfer of leadership to a voter picked by BUGGIFY (as an operator might ask). */
+  private transferToRandomVoter(): void {
+    const voters = this.raw.confState().voters.filter((v) => v !== this.cfg.id);
+    if (voters.length === 0) return;
+    this.transferLeader(voters[buggifyInt("raft.transfer.random", voters.length)]!);
   }
 
   private failAll(err: Error): void {

@@ -11,6 +11,7 @@
  */
 import { byteKey } from "../common/bytes";
 import { assert } from "../common/assert";
+import { buggify } from "../common/buggify";
 import type { ShardId } from "../common/ids";
 import type { Entry } from "../raft/core/types";
 import { decodeCommitted } from "../raft/state-machine";
@@ -157,7 +158,8 @@ export class ShardApplier {
 
   /** Expires idle duplicate records every TTL/10 of log time. */
   private done(core: ShardGroupCore, cmd: ShardCommand, result: ApplyResult, fx: Effects): AppliedCommand {
-    if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10) {
+    // BUGGIFY: when the scan runs changes no result (ShardGroupCore.expireDedup).
+    if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10 || buggify("shard.dedup.expire-now")) {
       core.expireDedup(cmd.timestampMs, fx);
       this.lastExpireMs = cmd.timestampMs;
     }

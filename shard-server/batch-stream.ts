@@ -22,6 +22,7 @@
  * request before it runs (the client times it out), delay starts it later, drop-reply runs it
  * and loses its answer.
  */
+import { buggify } from "../common/buggify";
 import { InvalidArgumentError, type ShardKVError, StoppedError } from "../common/errors";
 import { type Failpoints, streamedRequest } from "../common/failpoints";
 import { kvStreamBatchBytesMax } from "../common/limits";
@@ -116,7 +117,8 @@ export function serveBatch(stream: BatchServerStream, h: BatchHandlers, opts: Ba
     if (outBytes + bytes > batchReplyBytesMax) flush();
     out.push(r);
     outBytes += bytes;
-    if (!flushing) {
+    if (buggify("shard.batch.flush-each")) flush();
+    else if (!flushing) {
       flushing = true;
       defer(flush);
     }

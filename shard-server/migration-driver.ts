@@ -14,6 +14,7 @@
  * RPC that a pull handler needs: answering a pull only reads the replica's applied state.
  */
 import { assert } from "../common/assert";
+import { buggify, buggifyAmount } from "../common/buggify";
 import type { Cancel, Clock, Logger } from "../common/env";
 import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, UnreachableError } from "../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
@@ -198,7 +199,7 @@ export class MigrationDriver {
   }
 
   private tick(): void {
-    if (!this.isLeader()) return;
+    if (!this.isLeader() || buggify("migration.tick.skip")) return;
     const core = this.sm.core;
     const every = this.opts.configPollMs;
     const due = every === undefined || this.kicked || this.configs.has(core.config.num + 1) || this.opts.clock.nowMs() - this.lastQueryAt >= every;
@@ -367,14 +368,18 @@ export class MigrationDriver {
     const now = this.opts.clock.nowMs();
     const at = Math.max(now, this.nextChunkAt);
     this.nextChunkAt = at + (bytes / rate) * 1000;
-    if (at <= now) return;
-    await new Promise<void>((resolve) => {
+    if (at > now) await this.sleep(at - now);
+  }
+
+  /** Waits `ms` on the clock, or until the driver stops. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
       const wake = (): void => {
         this.pacing.delete(wake);
         cancel();
         resolve();
       };
-      const cancel = this.opts.clock.after(at - now, wake);
+      const cancel = this.opts.clock.after(ms, wake);
       this.pacing.add(wake);
     });
   }
@@ -391,6 +396,8 @@ export class MigrationDriver {
           throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
         }
         await this.pace(chunk);
+        const late = buggifyAmount("migration.pull.pause", 50);
+        if (late > 0) await this.sleep(late);
         if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
         const r = await this.propose({ kind: "insert", chunk });
         // Not accepted: an older leader's insert overtook us (or the shard moved on); the next
@@ -401,6 +408,8 @@ export class MigrationDriver {
           }
           return;
         }
+        // BUGGIFY: a stream may break anywhere; the next tick resumes after the inserted key.
+        if (buggify("migration.pull.break")) throw new StoppedError(`pull of shard ${shard} (stream broken)`);
       }
       throw new StoppedError("pull stream ended without its last chunk");
     } catch (e) {
@@ -416,7 +425,11 @@ export class MigrationDriver {
     const prev = await this.configAt(gcConfigNum - 1);
     const owner = prev.shards[shard]!;
     if (owner !== 0 && owner !== this.opts.gid) {
-      await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.rpc.deleteShard(address, gcConfigNum, shard));
+      await this.onGroup(owner, prev.groups.get(owner) ?? [], async (address) => {
+        // BUGGIFY: the request sent twice (as a retry after a lost answer): deleting is idempotent.
+        if (buggify("migration.gc.twice")) await this.rpc.deleteShard(address, gcConfigNum, shard);
+        await this.rpc.deleteShard(address, gcConfigNum, shard);
+      });
     }
     if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
     const r = await this.propose({ kind: "gcDone", configNum: gcConfigNum, shard });

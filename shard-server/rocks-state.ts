@@ -34,6 +34,7 @@
  *   - a crash loses the core with the process; the same reload follows.
  */
 import { assert } from "../common/assert";
+import { buggifyAmount } from "../common/buggify";
 import { CorruptionError, InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
 import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
@@ -321,8 +322,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
       throw new InvalidArgumentError("config_num", `shard ${shard} is not in handoff for config ${configNum} in group ${this.opts.gid} (state ${m.state} at config ${m.configNum})`);
     }
     // The shard is frozen (handoff); the iterator also reads a point-in-time view.
+    // BUGGIFY: any chunk size is correct (the puller resumes after the last key it inserted).
+    const tiny = buggifyAmount("shard.pull.tiny-chunks", 64);
     try {
-      yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax, dedup: this.c.dedupOf(shard) });
+      yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax: tiny > 0 ? tiny : chunkBytesMax, dedup: this.c.dedupOf(shard) });
     } catch (e) {
       if (e instanceof CorruptionError) this.stop.check("pull");
       throw e;

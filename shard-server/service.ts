@@ -14,8 +14,9 @@
  * from `clock` (log time: duplicate records expire by it), so that clock must be wall time in
  * the daemon (it survives restarts) and virtual time in the simulator.
  */
+import { buggify } from "../common/buggify";
 import type { Clock } from "../common/env";
-import { InvalidArgumentError, NotLeaderError } from "../common/errors";
+import { BackpressureError, InvalidArgumentError, NotLeaderError } from "../common/errors";
 import type { ConfigNum, NodeId, ShardId } from "../common/ids";
 import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import { shardOf } from "../controller/shard-of";
@@ -67,10 +68,13 @@ export class ShardService {
     return this.d.sm.core.shardCount;
   }
 
-  /** NotLeaderError (with the leader's address) unless this replica leads. */
+  /**
+   * NotLeaderError (with the leader's address) unless this replica leads. (BUGGIFY: a leader
+   * may answer it too, as one that stepped down and was elected again would have.)
+   */
   requireLeader(): void {
     const ss = this.d.node.softState();
-    if (ss.role !== "leader") throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
+    if (ss.role !== "leader" || buggify("shard.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
   }
 
   /**
@@ -94,6 +98,7 @@ export class ShardService {
   async write(w: ClientWrite): Promise<readonly OpResult[]> {
     validateWrite(w, this.shardCount);
     this.requireLeader();
+    if (buggify("shard.service.busy")) throw new BackpressureError("proposalQueueMax", 0, 1);
     const r = await proposeOp(this.d.node, this.d.clock, { kind: "write", write: w });
     if (r === null || r.kind !== "write") throw new InvalidArgumentError("write", `unexpected apply result ${JSON.stringify(r)}`);
     if (!r.outcome.ok) throw r.outcome.error;

@@ -286,14 +286,16 @@ export class Raft {
   stepMessage(m: Message): void {
     if (m.from === this.id) return;
     const member = this.memberIds.includes(m.from);
-    // Messages from replicas outside the configuration are ignored, so a removed replica
-    // coming back cannot disrupt the group (its campaigns go unheard), except a leader's
-    // traffic: a replica being added (or behind on the configuration) learns it from there,
-    // and a leader that removed itself hands over with timeoutNow. A replica that knows no
-    // configuration yet (joining, nothing applied) has nothing to filter by and answers
-    // anyone: it may already be a voter in the candidate's configuration (always safe: Raft's
-    // vote rules do not depend on who asks).
-    if (!member && !leaderTraffic.has(m.type) && this.memberIds.length > 0) return;
+    // Messages from replicas outside the configuration are ignored, except a leader's
+    // traffic (a replica being added, or behind on the configuration, learns it from there,
+    // and a leader that removed itself hands over with timeoutNow) and campaigns. A campaign
+    // is answered whoever asks (always safe: Raft's vote rules do not depend on who asks):
+    // a voter behind on the configuration must be able to vote for a candidate it does not
+    // know yet, or a group whose new configuration needs that voter elects nobody, ever
+    // (it learns the configuration only from a leader). A removed replica coming back
+    // cannot disrupt a group that has a leader: its members ignore campaigns while they
+    // hear from their leader (the lease below), and PreVote keeps terms unchanged.
+    if (!member && !leaderTraffic.has(m.type) && m.type !== "vote" && m.type !== "preVote" && this.memberIds.length > 0) return;
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const force = bytesEqual(m.context, transferContext);

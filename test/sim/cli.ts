@@ -7,9 +7,13 @@
  * controller simulation (controller-run.ts) instead of the Raft KV one; --cluster (alias --shards)
  * the whole cluster (shard-run.ts: controller group, shard groups, migration drivers, the real
  * client library).
+ * BUGGIFY (buggify.ts) is on unless --no-buggify; the totals of its fault points over the
+ * seeds (runs enabled, runs fired, firings, the points that never fired) end the output, and
+ * -v prints each seed's enabled points with their firings.
  */
 import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../../common/cli-args";
 import { realClock, realRng } from "../../common/real-env";
+import { BuggifyTotals, describeBuggifyStats } from "./buggify";
 import { runControllerSeed } from "./controller-run";
 import { runShardSeed } from "./shard-run";
 import { runSeed, type RunOptions } from "./run";
@@ -22,13 +26,15 @@ interface Args {
   safetyMs: number | undefined;
   controller: boolean;
   shards: boolean;
+  buggify: boolean;
 }
 
-const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller | --cluster]
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller | --cluster] [--no-buggify]
   SEED=S npm run sim   replays one seed
   --controller         runs controller seeds (test/sim/controller-run.ts)
   --cluster            runs whole-cluster seeds: controller + shard groups + real clients (test/sim/shard-run.ts)
   --shards             the same as --cluster
+  --no-buggify         runs without the BUGGIFY fault points (test/sim/buggify.ts)
 `;
 
 const seedMax = 2 ** 32 - 1;
@@ -42,6 +48,7 @@ const flags = {
   controller: flag.bool(),
   cluster: flag.bool(),
   shards: flag.bool(),
+  "no-buggify": flag.bool(),
 };
 
 /** Parses the command line and $SEED; undefined for --help. Throws UsageError. */
@@ -56,7 +63,7 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
   return {
     seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
-    controller: v.controller === true, shards: v.cluster === true || v.shards === true,
+    controller: v.controller === true, shards: v.cluster === true || v.shards === true, buggify: v["no-buggify"] !== true,
   };
 }
 
@@ -88,20 +95,24 @@ async function main(): Promise<void> {
   const started = realClock.nowMs();
   let events = 0;
   // A replay must use the same options as the run that failed.
-  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --cluster" : ""}`;
+  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --cluster" : ""}${args.buggify ? "" : " --no-buggify"}`;
+  const totals = new BuggifyTotals();
   const replay = (seed: number) => `reproduce with SEED=${seed} npm run sim${flags ? ` --${flags}` : ""}`;
   for (const seed of seeds) {
     const opts: RunOptions = {
       safetyMs: args.safetyMs,
       trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
+      buggify: args.buggify,
     };
     const t0 = realClock.nowMs();
     const r = args.controller
-      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace })
-      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace }) : await runSeed(seed, opts);
+      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify })
+      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify }) : await runSeed(seed, opts);
     events += r.stats.events;
+    totals.add(r.buggify);
     if (args.verbose || seeds.length === 1) {
       process.stdout.write(`seed=${seed} ${r.ok ? "ok" : "FAIL"} ${(realClock.nowMs() - t0).toFixed(0)}ms trace=${r.traceHash.slice(0, 16)} ${JSON.stringify(r.stats)}\n`);
+      process.stdout.write(`  ${describeBuggifyStats(r.buggify)}\n`);
     }
     if (r.ok) passed++;
     else {
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
       if ((args.verbose || seeds.length === 1) && details.length > 0) process.stdout.write(`${details.join("\n")}\n`);
     }
   }
+  if (args.buggify && seeds.length > 1) process.stdout.write(`${totals.describe()}\n`);
   const secs = (realClock.nowMs() - started) / 1000;
   process.stderr.write(`sim: ${secs.toFixed(1)}s, ${events} events, ${(events / secs).toFixed(0)} events/s\n`);
   process.stdout.write(`sim: ${passed} passed, ${failed} failed\n`);

@@ -32,6 +32,7 @@ import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type
 import { reliableNetwork } from "./network";
 import { SimRng } from "./rng";
 import { StateFlips } from "./shard-replica";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { Nemesis, type NemesisParams } from "./run";
 
 
@@ -73,6 +74,8 @@ export interface ControllerSimParams extends NemesisParams {
 }
 
 export interface ControllerRunOptions {
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
   /** Virtual ms of the safety phase. Default `controllerSafetyMs`. */
   readonly safetyMs?: number;
   /** Virtual ms the liveness phase may take, plus 20 ms per snapshot chunk of the largest state. Default 10000. */
@@ -139,6 +142,8 @@ export interface ControllerRunResult {
   readonly traceHash: string;
   readonly stats: ControllerRunStats;
   readonly params: ControllerSimParams;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
   /** Configs created per request (checker (c)'s tally). */
   readonly createdPerRequest: ReadonlyMap<string, number>;
 }
@@ -595,6 +600,8 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     }
     sink?.(l.slice(0, -1));
   };
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = trace;
   const raftChecker = new Checker();
   const checker = new ControllerChecker(params.shardCount, { model: opts.model });
   /** Each node's latest state machine's view of its storage. */
@@ -818,8 +825,9 @@ export async function runControllerSeed(seed: number, opts: ControllerRunOptions
     stateCorruptions: flips.stopped.size,
   };
   hash.update(pending);
+  const buggify = await SimBuggify.finish(bug);
   return {
-    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params,
+    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify,
     createdPerRequest: checker.createdPerRequest(),
   };
 }

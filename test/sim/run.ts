@@ -14,6 +14,7 @@ import { nextTurn } from "../../common/real-env";
 import type { NodeId } from "../../common/ids";
 import type { StateMachine } from "../../raft/state-machine";
 import { describeConfState, isJoint, members, type ConfChange } from "../../raft/core/conf-change";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { Checker } from "./checkers";
 import { SimClock } from "./clock";
 import { SimClient, SimCluster, type ClientConfig, type ClusterConfig } from "./cluster";
@@ -65,6 +66,8 @@ export interface RunOptions {
   readonly sameTimeBatch?: number;
   /** Overrides of the derived parameters (tests). */
   readonly params?: (p: SimParams) => SimParams;
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
 }
 
 export interface RunStats {
@@ -117,6 +120,8 @@ export interface RunResult {
   readonly traceHash: string;
   readonly stats: RunStats;
   readonly params: SimParams;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
 }
 
 export function deriveParams(seed: number): SimParams {
@@ -219,6 +224,8 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     }
     sink?.(l.slice(0, -1));
   };
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = trace;
   const checker = new Checker();
   const cluster = new SimCluster(params.cluster, clock, root.fork("cluster"), checker, trace);
   trace(`seed ${seed} params ${JSON.stringify(params)}`);
@@ -415,7 +422,8 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<RunR
     retired: cluster.retired.size,
   };
   hash.update(pending);
-  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
+  const buggify = await SimBuggify.finish(bug);
+  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify };
 }
 
 function describeCluster(cluster: SimCluster): string {

@@ -46,6 +46,7 @@ import { reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams } from "./run";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
+import { type BuggifyStats, SimBuggify } from "./buggify";
 import { SimRpcNet } from "./shard-rpc";
 import { SimClientTransport, type SimClientTransportStats } from "./sim-client-transport";
 import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-replica";
@@ -97,6 +98,8 @@ export interface ShardSimParams extends NemesisParams {
 }
 
 export interface ShardRunOptions {
+  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
+  readonly buggify?: boolean;
   readonly safetyMs?: number;
   readonly livenessMs?: number;
   readonly trace?: (line: string) => void;
@@ -117,6 +120,8 @@ export interface ShardRunResult {
   readonly traceHash: string;
   readonly stats: Record<string, number>;
   readonly params: ShardSimParams;
+  /** Which BUGGIFY points the run enabled and how often each fired. */
+  readonly buggify: BuggifyStats;
 }
 
 function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig {
@@ -931,6 +936,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     }
     opts.trace?.(l.slice(0, -1));
   };
+  const bug = SimBuggify.start(seed, opts.buggify);
+  if (bug) bug.trace = trace;
   const appendKeys = new Set<string>();
   for (let i = 0; i < params.appendKeys; i++) appendKeys.add(`a${i}`);
   let w: World | undefined;
@@ -1139,7 +1146,8 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
     stateFlips: [...world.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
     stateCorruptions: [...world.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
   };
-  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params };
+  const buggify = await SimBuggify.finish(bug);
+  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify };
 }
 
 /** The client transports' stats, summed. */

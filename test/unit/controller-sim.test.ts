@@ -21,6 +21,7 @@ import { ControllerChecker } from "../sim/controller-checkers";
 import { controllerFailureReport, controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
 import { type AppliedEntry, ControllerDurable } from "../sim/controller-replica";
 import { SimRng } from "../sim/rng";
+import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 
 describe("controller simulation: fixed seeds", () => {
   const results: ControllerRunResult[] = [];
@@ -50,6 +51,12 @@ describe("controller simulation: fixed seeds", () => {
     expect(seedsWith("messagesDropped")).toBeGreaterThan(results.length / 2);
     expect(sum("queries")).toBeGreaterThan(results.length * 20);
     expect(results.filter((r) => r.params.cluster.size === 5).length).toBeGreaterThan(0);
+  });
+
+  it("every BUGGIFY point a controller reaches fired in these seeds", () => {
+    const buggify = new BuggifyTotals();
+    for (const r of results) buggify.add(r.buggify);
+    expect(buggify.missing(buggifyReach.controller), buggify.describe()).toEqual([]);
   });
 });
 
@@ -95,7 +102,7 @@ describe("controller simulation: the checkers catch broken runs", () => {
   it("(b) queries that skip the ReadIndex barrier return stale configs", async () => {
     let caught = 0;
     for (let seed = 1; seed <= 6; seed++) {
-      const r = await runControllerSeed(seed, { unsafeQueries: true });
+      const r = await runControllerSeed(seed, { unsafeQueries: true, buggify: false });
       if (!r.ok) {
         expect(r.failure).toMatch(/^stale Query\(-1\) on node \d+: returned config \d+, but config \d+ was replied before the query started/);
         caught++;

@@ -219,3 +219,29 @@ describe("a removed replica", () => {
     expect(take()).toContain("timeoutNow->2");
   });
 });
+
+describe("a voter behind on the configuration (finding of the BUGGIFY simulation, fixed)", () => {
+  it("answers the campaign of a candidate its configuration does not know yet", () => {
+    // Random Raft seed 88021856 with BUGGIFY: {3,4,5} committed the removal of 4, giving
+    // {3,5}, while 3 lagged with {1,3,4}; 5 needs 3's vote, and 3 ignored it as a
+    // non-member's message. No leader was ever elected again (3 learns the configuration
+    // only from a leader).
+    const snap: SnapshotMeta = { index: 5 as LogIndex, term: 1 as Term, voters: ids(1, 3, 4) };
+    const rn = new RawNode(makeRaftConfig({ id: 3 as NodeId, voters: ids(1, 3, 4), rng: seededRng(1) }), {
+      hardState: { term: 2 as Term, vote: 0 as NodeId, commit: 5 as LogIndex },
+      snapshot: snap, compacted: { index: 5 as LogIndex, term: 1 as Term }, entries: [], applied: 5 as LogIndex,
+    });
+    const answers = (type: "preVote" | "vote") => {
+      rn.step(makeMessage({ type, from: 5 as NodeId, to: 3 as NodeId, term: 3 as Term, index: 9 as LogIndex, logTerm: 2 as Term }));
+      const rd = rn.ready();
+      rn.advance(rd);
+      return rd.messages.map((m) => `${m.type}->${m.to} term:${m.term}${m.reject ? " reject" : ""}`);
+    };
+    expect(answers("preVote")).toEqual(["preVoteResp->5 term:3"]);
+    expect(rn.status().term).toBe(2); // a PreVote changes no term
+    expect(answers("vote")).toEqual(["voteResp->5 term:3"]);
+    // Other messages of a non-member are still ignored.
+    rn.step(makeMessage({ type: "appendResp", from: 5 as NodeId, to: 3 as NodeId, term: 3 as Term }));
+    expect(rn.ready().messages).toEqual([]);
+  });
+});

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { randomSeeds } from "../sim/seeds";
 import { initialConfig } from "../../controller/config";
 import { ShardChecker } from "../sim/shard-checkers";
+import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 import { runShardSeed, shardFailureReport, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
 
 const seedTimeoutMs = 120_000;
@@ -29,9 +30,11 @@ describe("whole-cluster simulation: fixed seeds", () => {
     let undecided = 0;
     let lostApplies = 0;
     const totals: Record<string, number> = {};
+    const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
       const r = await runShardSeed(seed);
       if (!r.ok) failures.push(shardFailureReport(r));
+      buggify.add(r.buggify);
       handoffs += r.stats["handoffs"] ?? 0;
       duplicates += r.stats["duplicateWrites"] ?? 0;
       undecided += r.stats["undecidedKeys"] ?? 0;
@@ -54,6 +57,9 @@ describe("whole-cluster simulation: fixed seeds", () => {
     expect(undecided).toBe(0);
     // Crashes took applies written without fsync: replicas restarted behind and re-applied.
     expect(lostApplies).toBeGreaterThan(0);
+    // Every BUGGIFY point fired: Raft's, the controller's, the shard server's, the migration
+    // driver's, the Batch stream's and the client library's.
+    expect(buggify.missing(buggifyReach.shards), buggify.describe()).toEqual([]);
   }, seedTimeoutMs * 4);
 
   const [random] = randomSeeds(1);
