@@ -13,7 +13,7 @@ export interface Cell {
 
 const cell = (workload: string, concurrency: number): Cell => ({ id: `${workload}@${concurrency}`, workload, concurrency });
 
-/** Issue 6's matrix: puts at 1/16/64/256, linearizable gets at 1/64, mixed 95/5 and 50/50, appends. */
+/** The benchmark matrix: puts at 1/16/64/256, linearizable gets at 1/64, mixed 95/5 and 50/50, appends. */
 export const matrix: readonly Cell[] = [
   cell("put", 1), cell("put", 16), cell("put", 64), cell("put", 256),
   cell("get", 1), cell("get", 64),

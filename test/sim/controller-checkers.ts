@@ -1,5 +1,5 @@
 /**
- * Checkers of the controller simulation (issue 3, "Controller in the simulator with faults"),
+ * Checkers of the controller simulation (docs/design.md section 8, the controller in the simulator with faults),
  * on top of the Raft checkers of checkers.ts. Fed by the production controller state machine
  * (every durable apply and restore, and what the storage holds at each start:
  * controller-replica.ts) and by the admin clients (every reply, completion and query,

@@ -335,7 +335,7 @@ export class SimAdminClient {
     }
   }
 
-  /** A random change drawn against this client's view: valid ones, and the invalid kinds of issue 3. */
+  /** A random change drawn against this client's view: valid ones, and the invalid kinds the controller must refuse at its edge. */
   randomOp(): ControllerOp {
     const r = this.rng;
     const v = this.view;
