@@ -98,7 +98,10 @@ describe("duplicate records expire with leader timestamps (real processes)", () 
       }
       await c.restart(serverName(1, 3));
       await waitFor(async () => (await dedupClients(3)) === 1, { timeoutMs: 30000, what: "replica 3 catches up to the bounded table" });
-      expect(logTail(c.node("g1n3").log, 200)).toMatch(/installed the leader's snapshot at index/);
+      // The replica logs the install once its log store recorded it, after the state machine
+      // (which Status reads) was restored, and its output reaches us through a pipe: wait for it.
+      await waitFor(async () => /installed the leader's snapshot at index/.test(logTail(c.node("g1n3").log, 200)),
+        { timeoutMs: 10000, what: "replica 3 logs that it installed the leader's snapshot" });
       // A kill -9 and restart keeps the bounded table (it is durable state, not rebuilt).
       await c.kill(serverName(1, 2));
       await c.restart(serverName(1, 2));
