@@ -100,15 +100,14 @@ class FakeNode implements ControllerNode, ControllerStateView {
 }
 
 /** A service over a FakeNode whose shard servers answer Identify as `servers` says (default: as replicas of their group). */
-function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica, opts: { peers?: ReadonlyMap<NodeId, string> } = {}) {
+function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica, opts: { recordMembers?: boolean } = {}) {
   const node = new FakeNode();
   node.cluster = "ab".repeat(16);
   const clock = new ManualClock();
   const asked: string[] = [];
   const svc = new ControllerService({
     id: 1 as NodeId, node, sm: node, clock, rng: new SimRng(7), logger: silentLogger,
-    address: (id) => peers.get(id),
-    ...(opts.peers ? { peers: opts.peers } : {}),
+    members: peers, recordMembers: opts.recordMembers === true,
     identify: async (a) => {
       asked.push(a);
       return servers(a);
@@ -140,7 +139,7 @@ describe("controller service: members and replica changes", () => {
   });
 
   it("a leader records the controller group's members from its peers once (one entry, no config); Query returns them", async () => {
-    const { node, svc } = setup(identifyAsReplica, { peers });
+    const { node, svc } = setup(identifyAsReplica, { recordMembers: true });
     svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 1 as Term });
     await waitFor(() => node.replicaState().controllers.length === 3, { timeoutMs: 5000, what: "the controller members recorded" });
     expect(node.replicaState().controllers).toEqual([...peers].map(([i, address]) => ({ id: i, address, learner: false })));
