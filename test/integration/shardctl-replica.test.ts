@@ -3,9 +3,12 @@
  * `shardkv-controller` daemons (deploy/local/cluster.ts). An intent is stored, listed (with
  * the members and roles), refused while pending (one line naming the pending one, nothing
  * changed), cancelled; a refused change changes nothing; the controller group's members are
- * recorded by its leader and listed; a reported ReplicaDone (what a group's leader will send)
- * creates a config with the new members and clears the intent. The group side that carries
- * intents out is not run here.
+ * recorded by its leader and listed; a reported ReplicaDone (what a group's leader sends)
+ * creates a config with the new members and clears the intent (group 7 has no servers: nobody
+ * carries its intents out). `shardctl controller replace` is carried out by the controller
+ * leader itself: it waits at catchingUp (step and blocked reason listed) for a new controller
+ * that is not running, resumes after a cancel and a new intent, and completes once that
+ * controller starts with --join; two of the new group then make changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
