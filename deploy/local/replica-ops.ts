@@ -1,0 +1,101 @@
+/**
+ * The pure half of `shardkv-local replace | add-replica | remove-replica` (LocalCluster
+ * replaceReplica, addReplica, removeReplica in deploy/local/cluster.ts): where a stored
+ * replica change stands, read from the controller (its intents and the members of its latest
+ * config) and from the group's live Raft configuration (the leader's RaftMembers), and the
+ * lines that tell an operator about it. The group's leader carries the change out; the
+ * launcher only stores it, waits, and updates cluster.json (docs/operations.md, "Replacing a
+ * replica").
+ */
+import type { GroupId, NodeId } from "../../common/ids";
+import { controllerGid } from "../../controller/config";
+import { describeGroup } from "../../controller/replica-intents";
+import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../../common/replica-change";
+import type { ConfState } from "../../raft/core/conf-change";
+import { replicaChangeStep } from "../../raft/replica-change";
+
+/** One member of a live Raft configuration as RaftMembers (and a shard server's Status) list it. */
+export interface LiveMember {
+  readonly id: number;
+  /** leader, follower or learner. */
+  readonly role: string;
+  /** While joint: incoming, outgoing or both; "" otherwise. */
+  readonly joint: string;
+}
+
+/** The configuration a leader's member list describes. */
+export function confFromMembers(ms: readonly LiveMember[]): ConfState {
+  const ids = (f: (m: LiveMember) => boolean): NodeId[] => ms.filter(f).map((m) => m.id as NodeId).sort((a, b) => a - b);
+  return {
+    voters: ids((m) => m.role !== "learner" && m.joint !== "outgoing"),
+    learners: ids((m) => m.role === "learner"),
+    votersOutgoing: ids((m) => m.joint === "outgoing" || m.joint === "both"),
+    autoLeave: true,
+  };
+}
+
+/** Where `change` stands in the live configuration `ms` (undefined: no leader answered). */
+export function liveStep(change: ReplicaChange, ms: readonly LiveMember[] | undefined): ReplicaChangeStep | undefined {
+  return ms === undefined || ms.length === 0 ? undefined : replicaChangeStep(confFromMembers(ms), change);
+}
+
+/** Field by field (a change decoded from the wire may list its fields in another order). */
+function sameChange(a: ReplicaChange, b: ReplicaChange): boolean {
+  const key = (c: ReplicaChange): string => {
+    switch (c.kind) {
+      case "addLearner": return `add ${c.id} ${c.address}`;
+      case "promote": return `promote ${c.id}`;
+      case "remove": return `remove ${c.id}`;
+      case "replace": return `replace ${c.oldId} ${c.newId} ${c.address}`;
+    }
+  };
+  return key(a) === key(b);
+}
+
+/** Whether the members the controller records are what `change` asks for. */
+export function carriedOut(change: ReplicaChange, members: readonly Member[]): boolean {
+  const m = (id: number): Member | undefined => members.find((x) => x.id === id);
+  switch (change.kind) {
+    case "addLearner": return m(change.id) !== undefined;
+    case "promote": return m(change.id)?.learner === false;
+    case "remove": return m(change.id) === undefined;
+    case "replace": return m(change.newId)?.learner === false && m(change.oldId) === undefined;
+  }
+}
+
+/**
+ * What the controller says of a change this launcher stored: still `pending` (stored, not
+ * reported done), `done` (the intent is gone and the recorded members are what it asked), or
+ * `dropped` (the intent is gone, or another replaced it, and the members are not what it asked:
+ * someone cancelled it).
+ */
+export function changeOutcome(change: ReplicaChange, intent: ReplicaIntent | undefined, members: readonly Member[]): "pending" | "done" | "dropped" {
+  if (intent !== undefined && sameChange(intent.change, change)) return "pending";
+  return carriedOut(change, members) ? "done" : "dropped";
+}
+
+/** What one poll of a pending change saw, for progress output. */
+export interface ReplicaChangeProgress {
+  /** "group 1", "the controllers". */
+  readonly group: string;
+  readonly change: ReplicaChange;
+  /** From the group leader's live configuration; undefined while no leader answers. */
+  readonly step?: ReplicaChangeStep;
+  /** The reason the group's leader reported for not progressing ("" = none). */
+  readonly blocked: string;
+}
+
+/** "group 1: replace replica 1 by 4 at 127.0.0.1:7005: catchingUp (blocked: ...)". */
+export function formatReplicaProgress(p: ReplicaChangeProgress): string {
+  return `${p.group}: ${describeReplicaChange(p.change)}: ${p.step ?? "no leader answers"}${p.blocked ? ` (blocked: ${p.blocked})` : ""}`;
+}
+
+/**
+ * What an operator can do about a change left pending (a deadline passed, Ctrl-C): it stays
+ * stored and the group's leader goes on with it; the shardctl commands that show and drop it.
+ */
+export function pendingChangeHint(gid: GroupId, controllers: readonly string[]): string {
+  const ctl = `shardctl --controllers ${controllers.join(",")}`;
+  const [list, cancel] = gid === controllerGid ? ["controller list", "controller cancel"] : [`replica list ${gid}`, `replica cancel ${gid}`];
+  return `the change stays stored and ${describeGroup(gid)}'s leader goes on with it; \`${ctl} ${list}\` shows it, \`${ctl} ${cancel}\` drops it`;
+}
