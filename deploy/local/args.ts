@@ -65,10 +65,8 @@ export type LocalCommand =
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
   | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
-  | {
-    readonly kind: "replace" | "remove-replica"; readonly dir: string; readonly node: string; readonly timeoutMs: number;
-    readonly force: boolean; readonly basePort?: number; readonly graceMs?: number;
-  }
+  | { readonly kind: "replace"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number }
+  | { readonly kind: "remove-replica"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly graceMs: number }
   | {
     readonly kind: "add-replica"; readonly dir: string; readonly of: "controllers" | number; readonly learner: boolean;
     readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number;
@@ -151,12 +149,12 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "remove-group":
       takes(1, "gid");
       return { kind: "remove-group", dir, gid: parseInteger("gid", positional[0]!, 1, Number.MAX_SAFE_INTEGER) };
-    case "replace": case "remove-replica":
+    case "replace":
       takes(1, "a node name (c1, g1n2, ...)");
-      return {
-        kind: command, dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true,
-        ...(basePort !== undefined ? { basePort } : {}), ...(v.grace !== undefined ? { graceMs: v.grace } : {}),
-      };
+      return { kind: "replace", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, basePort };
+    case "remove-replica":
+      takes(1, "a node name (c1, g1n2, ...)");
+      return { kind: "remove-replica", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, graceMs: v.grace ?? 5000 };
     case "add-replica": {
       takes(1, "gid (or \"controllers\")");
       const of = positional[0] === "controllers" ? "controllers" as const : parseInteger("gid", positional[0]!, 1, Number.MAX_SAFE_INTEGER);

@@ -137,7 +137,7 @@ async function replicaCommand(cmd: Extract<LocalCommand, { kind: "replace" | "ad
   };
   process.once("SIGINT", onInterrupt);
   const opts = {
-    timeoutMs: cmd.timeoutMs, force: cmd.force, basePort: cmd.basePort,
+    timeoutMs: cmd.timeoutMs, force: cmd.force, basePort: cmd.kind === "remove-replica" ? undefined : cmd.basePort,
     onProgress: (x: Parameters<typeof formatReplicaProgress>[0]) => out(`  ${formatReplicaProgress(x)}`),
   };
   try {

@@ -38,6 +38,11 @@ describe("shardkv-local argument parsing", () => {
     [["help"], { kind: "help" }],
     [["--json", "status"], { kind: "status", dir: "./.shardkv", json: true }],
     [["down", "--grace", "10m"], { kind: "down", dir: "./.shardkv", graceMs: 600_000 }],
+    [["replace", "g1n2"], { kind: "replace", dir: "./.shardkv", node: "g1n2", timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["replace", "c3", "--timeout", "90s", "--force", "--base-port", "21000"], { kind: "replace", dir: "./.shardkv", node: "c3", timeoutMs: 90_000, force: true, basePort: 21000 }],
+    [["add-replica", "2"], { kind: "add-replica", dir: "./.shardkv", of: 2, learner: false, timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["add-replica", "controllers", "--learner"], { kind: "add-replica", dir: "./.shardkv", of: "controllers", learner: true, timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["remove-replica", "g2n4", "--grace", "1s"], { kind: "remove-replica", dir: "./.shardkv", node: "g2n4", timeoutMs: 300_000, force: false, graceMs: 1000 }],
   ])("%j", (argv, want) => {
     expect(parseLocalArgs(argv)).toEqual(want);
   });
@@ -65,6 +70,13 @@ describe("shardkv-local argument parsing", () => {
     [["down", "--grace", "11m"], /invalid --grace: want a duration like 500ms, 10s or 2m \(0 for none, at most 10m\), got "11m"/],
     [["up", "--nats", "nats://u:p@h:4222"], /invalid --nats: want a URL like nats:\/\/host:4222/],
     [["up", "--dir="], /invalid --dir: must not be empty/],
+    [["replace"], /replace needs a node name/],
+    [["replace", "g1n1", "--learner"], /invalid --learner: only valid with add-replica, not replace/],
+    [["replace", "g1n1", "--timeout", "soon"], /invalid --timeout/],
+    [["remove-replica", "g1n1", "--base-port", "20000"], /invalid --base-port: only valid with/],
+    [["add-replica", "0"], /invalid gid/],
+    [["add-replica", "controller"], /invalid gid/],
+    [["status", "--force"], /invalid --force: only valid with replace, add-replica and remove-replica, not status/],
   ])("refuses %j", (argv, msg) => {
     expect(() => parseLocalArgs(argv)).toThrow(UsageError);
     expect(() => parseLocalArgs(argv)).toThrow(msg);
