@@ -44,8 +44,10 @@ commands:
   remove-replica NODE [--timeout 5m] [--force] [--grace 5s]
                        remove NODE from its group, wait until done, stop it, drop it from
                        cluster.json (its data directory stays)
-                       A change stays stored in the controller after --timeout or Ctrl-C;
-                       the group's leader goes on with it (shardctl replica list/cancel).
+                       --timeout: how long to wait for the group's leader to carry out a
+                       stored change; after it, or Ctrl-C, the change stays stored and the
+                       leader goes on with it (shardctl replica list/cancel); the same
+                       replace again waits for it
 
 flags of every command:
   --dir DIR            cluster directory (default ${defaultDir})

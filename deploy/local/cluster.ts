@@ -95,7 +95,10 @@ export interface LocalClusterOptions {
 
 /** Options of addReplica, replaceReplica and removeReplica. */
 export interface ReplicaOpOptions {
-  /** Deadline of the whole operation. Default 120 s (the change stays stored after it). */
+  /**
+   * How long to wait for the group's leader to carry out each stored change (starting a new
+   * replica has a deadline of its own, 120 s). Default 120 s; the change stays stored after it.
+   */
   readonly timeoutMs?: number;
   /** Store the intent with force: the group's leader skips its strict reconfiguration check. */
   readonly force?: boolean;
@@ -806,15 +809,14 @@ export class LocalCluster {
   async addReplica(
     of: GroupRef, opts: ReplicaOpOptions & { readonly member?: "joining" | "learner" | "voter" } = {},
   ): Promise<{ name: string; id: number; addr: string }> {
-    const deadline = realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault);
-    const added = await this.startJoining(of, opts.basePort, deadline);
+    const added = await this.startJoining(of, opts.basePort);
     if ((opts.member ?? "joining") === "joining") return added;
     const id = added.id as NodeId;
     await this.storeChange(of, { kind: "addLearner", id, address: added.addr }, opts, added.name);
-    await this.waitReplicaChange(of, { kind: "addLearner", id, address: added.addr }, opts, deadline);
+    await this.waitReplicaChange(of, { kind: "addLearner", id, address: added.addr }, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
     if (opts.member === "voter") {
       await this.storeChange(of, { kind: "promote", id }, opts);
-      await this.waitReplicaChange(of, { kind: "promote", id }, opts, deadline);
+      await this.waitReplicaChange(of, { kind: "promote", id }, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
     }
     this.joined(added.name);
     return added;
@@ -830,7 +832,6 @@ export class LocalCluster {
    * run interrupted), it waits for that one instead of starting another replica.
    */
   async replaceReplica(name: string, opts: ReplicaOpOptions = {}): Promise<{ added: string; removed: string }> {
-    const deadline = realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault);
     const { of, node: old } = this.locate(name);
     const pending = (await this.controller().queryCluster()).replicas.intents.get(groupIdOf(of))?.change;
     const resumed = pending?.kind === "replace" && pending.oldId === old.id
@@ -841,11 +842,11 @@ export class LocalCluster {
       added = { name: nodeNameIn(of, resumed.id), id: resumed.id, addr: resumed.addr };
       this.say(`${describeGroupRef(of)} already holds this replacement (by ${added.name}); waiting for it`);
     } else {
-      added = await this.startJoining(of, opts.basePort, deadline);
+      added = await this.startJoining(of, opts.basePort);
     }
     const change: ReplicaChange = { kind: "replace", oldId: old.id as NodeId, newId: added.id as NodeId, address: added.addr };
     if (!resumed) await this.storeChange(of, change, opts, added.name);
-    await this.waitReplicaChange(of, change, opts, deadline);
+    await this.waitReplicaChange(of, change, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
     await this.retire(name, opts.graceMs);
     this.joined(added.name);
     return { added: added.name, removed: name };
@@ -859,7 +860,6 @@ export class LocalCluster {
    * once. The controller refuses removing the last voter, with one line.
    */
   async removeReplica(name: string, opts: ReplicaOpOptions = {}): Promise<void> {
-    const deadline = realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault);
     const { of, node } = this.locate(name);
     const change: ReplicaChange = { kind: "remove", id: node.id as NodeId };
     const gid = groupIdOf(of);
@@ -871,7 +871,7 @@ export class LocalCluster {
     } else {
       const pending = replicas.intents.get(gid);
       if (!(pending?.change.kind === "remove" && pending.change.id === node.id)) await this.storeChange(of, change, opts);
-      await this.waitReplicaChange(of, change, opts, deadline);
+      await this.waitReplicaChange(of, change, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
     }
     await this.retire(name, opts.graceMs);
   }
@@ -883,7 +883,7 @@ export class LocalCluster {
   }
 
   /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
-  private async startJoining(of: GroupRef, basePort: number | undefined, deadline: number): Promise<{ name: string; id: number; addr: string }> {
+  private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
     const [port] = await allocatePorts(1, basePort, this.layout);
     const added = this.update((l) => {
       const id = nextReplicaId(l, of, dataNames(this.dir));
@@ -895,7 +895,7 @@ export class LocalCluster {
       this.start(l, name, node);
       return { name, id, addr: node.addr };
     });
-    await this.waitAnswering([added.name], Math.max(1, deadline - realClock.nowMs()));
+    await this.waitAnswering([added.name], settleMsDefault);
     return added;
   }
 
