@@ -949,12 +949,12 @@ export class LocalCluster {
         outcome = changeOutcome(change, intent, membersOf(q.config, q.replicas, gid));
         if (outcome !== "pending") return true;
         const p: ReplicaChangeProgress = { group: describeGroupRef(of), change, step: liveStep(change, await this.liveMembers(of)), blocked: intent?.blocked ?? "" };
-        why = `step ${p.step ?? "unknown (no leader answers)"}${p.blocked ? `, blocked: ${p.blocked}` : ""}`;
+        why = `${p.step ? `step ${p.step}` : `no leader of ${p.group} answers`}${p.blocked ? `, blocked: ${p.blocked}` : ""}`;
         const key = `${p.step}|${p.blocked}`;
         if (key !== last) opts.onProgress?.(p);
         last = key;
         return false;
-      }, { timeoutMs: Math.max(1, deadline - realClock.nowMs()), what: `${describeGroupRef(of)} to ${describeReplicaChange(change)}`, why: () => why, intervalMs: 250 });
+      }, { timeoutMs: Math.max(1, Math.round(deadline - realClock.nowMs())), what: `${describeGroupRef(of)} to ${describeReplicaChange(change)}`, why: () => why, intervalMs: 250 });
     } catch (e) {
       if ((e as Error).message.startsWith("timed out")) throw new Error(`${(e as Error).message}; ${pendingChangeHint(gid, this.controllerAddrs())}`);
       throw e;

@@ -78,7 +78,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
     expect(first.code, first.stderr).toBe(3);
     expect(first.stdout, first.stderr).toContain("stored in the controller: group 1: replace replica 1 by 4 at ");
     expect(first.stderr.trim().split("\n")).toHaveLength(1);
-    expect(first.stderr).toMatch(/^shardkv-local replace: timed out after \d+ms waiting for group 1 to replace replica 1 by 4 at .*; the change stays stored .* replica cancel 1` drops it$/);
+    expect(first.stderr).toMatch(/^shardkv-local replace: timed out after \d+ms waiting for group 1 to replace replica 1 by 4 at .*; the change stays stored .* replica cancel 1` drops it\n$/);
     const layout = JSON.stringify(cluster.layout);
     expect(ids(1)).toEqual([1, 2, 3, 4]);
 

@@ -1,4 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseArgs } from "../../controller/shardctl-lib";
+import { repoRoot } from "../../deploy/local/process";
+import { parseShardDaemonArgs } from "../../shard-server/daemon-args";
 import { UsageError } from "../../common/cli-args";
 import { parseLocalArgs } from "../../deploy/local/args";
 import { allNodes, parseNodeName, type ClusterFile } from "../../deploy/local/layout";
@@ -102,5 +107,31 @@ describe("node names and ports", () => {
     const free = await allocatePorts(5);
     expect(new Set(free).size).toBe(5);
     for (const p of free) expect(reservedPorts).not.toContain(p);
+  });
+});
+
+describe("the README's 'Operations: replacing a replica' commands", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Operations: replacing a replica\n");
+  const body = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  // Each command of its shell blocks, continuation lines joined, comments dropped.
+  const commands = [...body.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.replace(/\\\n\s*/g, "").split("\n"))
+    .map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "")
+    .map((l) => l.replace("$SHARDKV_CONTROLLERS", "127.0.0.1:7001").split(/\s+/));
+
+  it("has the shardkv-local and the shardctl forms", () => {
+    expect(start).toBeGreaterThan(0);
+    expect(commands.map((c) => c.slice(0, 2).join(" "))).toEqual(expect.arrayContaining([
+      "bin/shardkv-local replace", "bin/shardkv-local add-replica", "bin/shardkv-local remove-replica", "bin/shardctl replica", "bin/shardkv-server --gid",
+    ]));
+  });
+
+  it("each parses as its command takes it", () => {
+    for (const [bin, ...argv] of commands) {
+      if (bin === "bin/shardkv-local") expect(parseLocalArgs(argv).kind, argv.join(" ")).toBe(argv[0]);
+      else if (bin === "bin/shardctl") expect(parseArgs(argv, { SHARDKV_CONTROLLERS: "127.0.0.1:7001" }).kind, argv.join(" ")).toBe("run");
+      else if (bin === "bin/shardkv-server") expect(parseShardDaemonArgs(argv, {}), argv.join(" ")).toMatchObject({ gid: 1, id: 4, join: true });
+      else throw new Error(`unexpected command ${bin}`);
+    }
   });
 });
