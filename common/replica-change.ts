@@ -8,6 +8,7 @@
  * This module holds only the shared vocabulary; the controller stores intents
  * (controller/), the group's leader executes them (raft/).
  */
+import { oneLine } from "./cli-args";
 import type { NodeId } from "./ids";
 
 /** One replica of a group as the configuration records it. */
@@ -47,6 +48,21 @@ export interface ReplicaIntent {
   readonly force: boolean;
   /** Why the intent cannot progress right now, in the operator's terms (empty: nothing wrong). */
   readonly blocked?: string;
+}
+
+/** Bytes of the reason a group's leader gives for a blocked intent (ReplicaProgress). */
+export const blockedReasonBytesMax = 1024;
+
+/**
+ * `reason` as a blocked reason the controller accepts: one line (whitespace runs, newlines
+ * included, become one space), cut to blockedReasonBytesMax UTF-8 bytes (ending in "...").
+ */
+export function blockedReason(reason: string): string {
+  const line = oneLine(reason);
+  if (Buffer.byteLength(line) <= blockedReasonBytesMax) return line;
+  let cut = line.slice(0, blockedReasonBytesMax);
+  while (Buffer.byteLength(cut) > blockedReasonBytesMax - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
 }
 
 export function describeReplicaChange(c: ReplicaChange): string {

@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from "../common/errors";
 import type { GroupId, NodeId } from "../common/ids";
-import { type Member, type ReplicaChange, type ReplicaIntent, describeReplicaChange } from "../common/replica-change";
+import { type Member, type ReplicaChange, type ReplicaIntent, blockedReasonBytesMax, describeReplicaChange } from "../common/replica-change";
 import { type Config, controllerGid, groupMembers, groupServersMax, validateAddress } from "./config";
 
 /** What the controller keeps about replicas besides the configs. */
@@ -26,8 +26,7 @@ export function membersOf(latest: Config, state: ReplicaState, gid: GroupId): re
   return gid === controllerGid ? state.controllers : groupMembers(latest, gid);
 }
 
-/** Bytes of the reason a group's leader gives for a blocked intent. */
-export const blockedReasonBytesMax = 1024;
+export { blockedReasonBytesMax };
 
 /** "group 7", "the controller group". */
 export function describeGroup(gid: GroupId): string {

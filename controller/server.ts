@@ -15,6 +15,10 @@
  * opened; a directory of another daemon, group or replica is refused. Every replica records
  * the cluster id the group committed in its identity.
  *
+ * Replica changes of the controller group itself: while this replica leads, its replica
+ * driver (raft/replica-driver.ts) carries out the group's stored intent (gid 0) from its own
+ * applied state and reports through its own service (ControllerService.reportOwn).
+ *
  * NATS: with `natsUrl`, the leader publishes every config it sees committed (see
  * ConfigPublisher) protobuf-encoded on `shardkv.config`. NATS is only a hint: the
  * connection is made in the background, publishing never waits for the NATS server, and a
@@ -31,7 +35,7 @@ import { StoppedError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { toServiceError } from "../common/grpc-errors";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
-import type { GroupId, NodeId } from "../common/ids";
+import type { GroupId, LogIndex, NodeId } from "../common/ids";
 import { realClock, realRng } from "../common/real-env";
 import { shutdownGrpc } from "../common/grpc-service";
 import type { SoftState } from "../raft/core/types";
@@ -39,12 +43,13 @@ import type { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { addRaftMembersService } from "../raft/transport/members-service";
+import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
+import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { shardkv } from "../proto/gen/controller.js";
-import { shardCountDefault, sortedGids } from "./config";
+import { controllerGid, shardCountDefault, sortedGids } from "./config";
 import {
   ackJoinOpFromWire, configToWire, encodeConfig, intentToWire, joinOpFromWire, memberToWire, leaveOpFromWire, moveOpFromWire, replicaCancelOpFromWire,
   replicaChangeOpFromWire, replicaDoneOpFromWire, replicaProgressOpFromWire, requestIdFromWire,
@@ -69,6 +74,8 @@ export { watchStreamsMax } from "./service";
 export const natsRepublishConfigs = 16;
 /** Default: take a controller snapshot and compact the log every this many applied entries. */
 export const controllerSnapshotEveryEntries = 1000;
+/** Deadline of one RaftMembers probe of a member's applied configuration. */
+const confProbeMs = 1000;
 
 export interface ControllerServerOptions {
   /** This replica's id, a key of `peers`. */
@@ -106,6 +113,8 @@ export class ControllerServer {
   private readonly watches = new Set<Promise<void>>();
   private soft: SoftState | undefined;
   private readonly service: ControllerService;
+  /** Carries out the controller group's stored replica-change intent while this replica leads. */
+  private readonly replicaDriver: ReplicaDriver;
   /** Identity rewrites, one at a time in order. */
   private identityWrites: Promise<void> = Promise.resolve();
 
@@ -127,6 +136,15 @@ export class ControllerServer {
       address: (id) => peers.get(id),
       peers,
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
+    });
+    const service = this.service;
+    this.replicaDriver = new ReplicaDriver({
+      clock: realClock, logger: opts.logger, name: `controller ${opts.id}`, address: (id) => peers.get(id),
+      appliedConfIndex: (address) => raftMembers(address, confProbeMs).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
+    }, node as RaftNode<unknown>, {
+      pending: async () => sm.replicaState().intents.get(controllerGid),
+      progress: (blocked) => service.reportOwn({ kind: "replicaProgress", gid: controllerGid, blocked }),
+      done: (members) => service.reportOwn({ kind: "replicaDone", gid: controllerGid, members }),
     });
   }
 
@@ -186,6 +204,7 @@ export class ControllerServer {
       sm.subscribeClusterId((id) => started.onClusterId(id));
       attach((ss) => started.onSoftState(ss));
       publisher?.start();
+      server.replicaDriver.start();
       logger.info(
         `controller ${opts.id} listening on ${opts.listen} (port ${port}); ${sm.shardCount()} shards; ` +
         `latest config ${sm.latestNum()}, applied index ${sm.appliedIndex()}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}${opts.join ? " (joining)" : ""}` +
@@ -215,8 +234,10 @@ export class ControllerServer {
     this.stopping ??= (async () => {
       const log = this.opts.logger;
       this.service.stop();
+      const replicaDriverDone = this.replicaDriver.stop();
       this.tserver.close();
       await this.node.stop();
+      await replicaDriverDone;
       await this.publisher?.stop();
       await shutdownGrpc(this.grpcServer, 2000);
       await Promise.all([...this.watches]);
@@ -236,6 +257,7 @@ export class ControllerServer {
     }
     this.publisher?.setLeader(ss.role === "leader");
     this.service.onSoftState(ss);
+    if (ss.role === "leader" && prev?.role !== "leader") this.replicaDriver.kick();
   }
 
   /** The cluster id is durable here: record it in the data directory's identity. */

@@ -163,6 +163,29 @@ export class ControllerService {
   }
 
   /**
+   * Reports on the controller group's own intent, as its leader's replica driver
+   * (raft/replica-driver.ts) does: a ReplicaProgress or ReplicaDone of gid 0 under this
+   * service's own request id, one id for every attempt of the call (so it applies at most
+   * once). Tries again after clusterInitRetryMs while this replica leads; rejects when it
+   * does not (NotLeader, Stopped) and with the InvalidArgumentError of a refused report.
+   */
+  async reportOwn(op: Op<"replicaProgress" | "replicaDone">): Promise<void> {
+    assert(op.gid === controllerGid, "a controller reports only on its own group");
+    this.ownClientId ??= this.newClusterId();
+    const id = { clientId: this.ownClientId, seq: ++this.ownSeq };
+    for (;;) {
+      try {
+        await this.replica(id, op);
+        return;
+      } catch (e) {
+        if (e instanceof InvalidArgumentError || e instanceof NotLeaderError || e instanceof StoppedError || this.stopped) throw e;
+        if (this.soft?.role !== "leader") this.requireLeader();
+        await new Promise<void>((r) => this.d.clock.after(clusterInitRetryMs, r));
+      }
+    }
+  }
+
+  /**
    * Config `num` (-1 or beyond the latest: the latest), linearizable, with the cluster id and
    * the replica state (the pending replica changes and the controller group's members, as of
    * the latest config).

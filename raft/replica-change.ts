@@ -89,7 +89,14 @@ type Next = { readonly propose: ConfChange } | { readonly wait: string } | { rea
  * ReplicaChangeRefusedError or QuorumUnreachableError (unless `force`).
  */
 export function nextReplicaConfChange(
-  conf: ConfState, change: ReplicaChange, o: { readonly force: boolean; readonly reachable: (id: NodeId) => boolean },
+  conf: ConfState, change: ReplicaChange,
+  o: {
+    readonly force: boolean;
+    /** The leader heard from `id` within the last election timeout (RaftNode.recentlyActive). */
+    readonly reachable: (id: NodeId) => boolean;
+    /** The leader has had an answer from `id` (its match index is above 0); absent: not checked. */
+    readonly answered?: (id: NodeId) => boolean;
+  },
 ): Next {
   const refuse = (why: string): never => {
     throw new ReplicaChangeRefusedError(change, why);
@@ -120,6 +127,13 @@ export function nextReplicaConfChange(
   }
   if (step === "catchingUp") {
     const promote = { type: "promote" as const, node: added ?? (change as { id: NodeId }).id };
+    // A learner that never answered this leader (not started yet, or down) has a match index
+    // of 0, which the lag bound lets through on a short log: promoting it would trade a live
+    // voter for a dead one. Wait for it to answer (unless forced).
+    if (!o.force && o.answered !== undefined && !o.answered(promote.node)) {
+      const at = conf.addresses?.[promote.node];
+      return { wait: `learner ${promote.node}${at ? ` at ${at}` : ""} has not answered the leader within the last election timeout; is it running (started with --join)?` };
+    }
     if (change.kind === "replace") {
       if (!conf.voters.includes(change.oldId)) {
         cc = { kind: "simple", change: promote }; // the old one is gone already: promote only
@@ -201,7 +215,10 @@ export async function executeReplicaChange(node: RaftNode<unknown>, change: Repl
     checkRunning();
     const conf = node.confState();
     const step = replicaChangeStep(conf, change);
-    const next = nextReplicaConfChange(conf, change, { force: run.force === true, reachable: (id) => node.recentlyActive(id) });
+    const next = nextReplicaConfChange(conf, change, {
+      force: run.force === true, reachable: (id) => node.recentlyActive(id),
+      answered: (id) => (node.memberStatuses().find((m) => m.id === id)?.match ?? 0) > 0,
+    });
     if ("done" in next) break;
     if ("wait" in next) {
       progress(step, next.wait);

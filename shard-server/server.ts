@@ -22,6 +22,10 @@
  * It never holds anything across an RPC that a pull handler needs: answering a pull only
  * reads this replica's applied state.
  *
+ * The replica driver (raft/replica-driver.ts) runs on the leader too: it polls the
+ * controller for the group's stored replica-change intent and carries it out
+ * (docs/design.md §3 Raft, membership), reporting progress and the new members.
+ *
  * Data directory: its identity (common/data-dir.ts) is checked first thing, before RocksDB is
  * opened or any controller asked; the shard count comes from --shards, else the identity,
  * else (a new directory) the controllers, and is recorded. The cluster id is learned from the
@@ -39,7 +43,7 @@ import { InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
-import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
+import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { shutdownGrpc } from "../common/grpc-service";
 import { ControllerClient } from "../controller/client";
@@ -51,9 +55,10 @@ import { RaftNode } from "../raft/node";
 import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
-import { addRaftMembersService } from "../raft/transport/members-service";
+import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
+import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
@@ -76,6 +81,10 @@ export const configBackstopMs = 1000;
  * controllers to tell it the shard count before it gives up with one line.
  */
 export const shardCountWaitMs = 60_000;
+/** How long the leader retries one ReplicaDone report (with one request id) before it tries again later. */
+const replicaDoneDeadlineMs = 30_000;
+/** Deadline of one RaftMembers probe of a member's applied configuration. */
+const confProbeMs = 1000;
 /** Key, value and duplicate-record bytes per pulled chunk (a larger single record goes alone). */
 export const pullChunkBytes = migrationChunkBytesMax;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
@@ -141,6 +150,10 @@ export class ShardServer {
   private stopping: Promise<void> | undefined;
   private soft: SoftState | undefined;
   private readonly driver: MigrationDriver;
+  /** Carries out the group's stored replica-change intent while this replica leads. */
+  private readonly replicaDriver: ReplicaDriver;
+  /** The replica driver's own controller client (its reports never wait behind the migration driver's). */
+  private readonly replicaController: ControllerClient;
   private readonly service: ShardService;
   /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
@@ -176,6 +189,24 @@ export class ShardServer {
       },
       sm, node, controller, this.groupRpc,
     );
+    this.replicaController = ShardServer.controllerClient(opts, 5000);
+    const rc = this.replicaController;
+    const signal = this.watchAbort.signal;
+    this.replicaDriver = new ReplicaDriver({
+      clock: wallClock, logger: opts.logger, name: `g${opts.gid} n${opts.id}`, address: (id) => peers.get(id),
+      appliedConfIndex: (address) => raftMembers(address, confProbeMs).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
+    }, node as RaftNode<unknown>, {
+      pending: async () => (await rc.queryCluster(-1, { signal })).replicas.intents.get(opts.gid),
+      progress: async (blocked) => void (await rc.replicaProgress(opts.gid, blocked, { signal })),
+      done: async (members) => void (await rc.replicaDone(opts.gid, members, { signal, deadlineMs: replicaDoneDeadlineMs })),
+    });
+  }
+
+  /** A client of the controllers with this server's failpoints and a `deadlineMs` per call. */
+  private static controllerClient(opts: ShardServerOptions, deadlineMs: number): ControllerClient {
+    return new ControllerClient({
+      controllers: opts.controllers, deadlineMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+    });
   }
 
   /**
@@ -192,6 +223,7 @@ export class ShardServer {
       (ok) => {
         if (!ok || this.stopping) return;
         this.driver.start();
+        this.replicaDriver.start();
         if (this.opts.watchConfigs !== false) this.watchConfigs();
         if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
       },
@@ -281,9 +313,7 @@ export class ShardServer {
     if (opts.controllers.length === 0) throw new InvalidArgumentError("controllers", "at least one controller address is needed");
     // First thing: is the data directory this replica's? (Nothing opened or waited for yet.)
     let identity = await claimDataDir(opts.dataDir, { kind: "shard-server", gid: opts.gid, nodeId: opts.id, shardCount: opts.shardCount }, probeLegacyDataDir);
-    const controller = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
-    });
+    const controller = ShardServer.controllerClient(opts, 5000);
     if (identity.shardCount === undefined) {
       try {
         identity = await ShardServer.learnShardCount(opts, identity);
@@ -351,9 +381,7 @@ export class ShardServer {
   private static async learnShardCount(opts: ShardServerOptions, identity: DataDirIdentity): Promise<DataDirIdentity> {
     const addrs = opts.controllers.join(",");
     opts.logger.info(`g${opts.gid} n${opts.id}: new data directory ${opts.dataDir} without --shards: waiting up to ${shardCountWaitMs / 1000} s for the controllers at ${addrs} to tell the shard count`);
-    const client = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
-    });
+    const client = ShardServer.controllerClient(opts, shardCountWaitMs);
     let answer: { config: { shards: readonly unknown[] }; clusterId: string | undefined };
     try {
       answer = await client.queryCluster(0);
@@ -442,10 +470,13 @@ export class ShardServer {
       // those (Stopped) before the driver is waited for (a proposal could otherwise wait
       // forever once the peers are gone, and the stop with it).
       const driverDone = this.driver.stop();
+      const replicaDriverDone = this.replicaDriver.stop();
       this.tserver.close();
       for (const stop of [...this.batchStreams]) stop();
       await this.node.stop();
       await driverDone;
+      await replicaDriverDone;
+      this.replicaController.close();
       this.groupRpc.close();
       await shutdownGrpc(this.grpcServer, 2000);
       this.controller.close();
@@ -461,6 +492,7 @@ export class ShardServer {
     if (prev?.role !== ss.role || prev?.leader !== ss.leader || prev?.term !== ss.term) {
       this.opts.logger.info(`g${this.opts.gid} n${this.opts.id}: ${ss.role} in term ${ss.term}, leader ${ss.leader || "unknown"}`);
     }
+    if (ss.role === "leader" && prev?.role !== "leader") this.replicaDriver.kick();
   }
 
   // ------------------------------------------------------------------ handlers

@@ -5,71 +5,18 @@
  * configuration), and each check refuses with its one-line typed error.
  */
 import { describe, expect, it } from "vitest";
-import { AbortError, LeadershipTransferError, NotLeaderError, StoppedError } from "../../common/errors";
+import { AbortError, NotLeaderError, StoppedError } from "../../common/errors";
 import type { LogIndex, NodeId } from "../../common/ids";
-import { nextTurn } from "../../common/real-env";
 import type { ReplicaChange, ReplicaChangeStep } from "../../common/replica-change";
-import { applyConfChange, isJoint, makeConfState, members, type ConfState } from "../../raft/core/conf-change";
-import type { RaftNode } from "../../raft/node";
+import { applyConfChange, isJoint, makeConfState, type ConfState } from "../../raft/core/conf-change";
 import {
   executeReplicaChange, nextReplicaConfChange, QuorumUnreachableError, replicaChangeStep, ReplicaChangeRefusedError,
 } from "../../raft/replica-change";
-import { Checker } from "../sim/checkers";
-import { SimClock } from "../sim/clock";
-import { SimCluster } from "../sim/cluster";
-import { reliableNetwork } from "../sim/network";
-import { SimRng } from "../sim/rng";
+import type { SimCluster } from "../sim/cluster";
+import { expectAllApplied, leaderOf, runUntil, settle, simGroup, write } from "../lib/sim-group";
 
 const ids = (...xs: number[]) => xs as NodeId[];
-const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
-
-function cluster(size: number, seed = 1): SimCluster {
-  const c = new SimCluster({
-    size, tickMs: 10, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: 1000, compactKeepEntries: 10, snapshotChunkBytes: 256,
-    limits: { appendBytesMax: 1 << 20, inflightAppendsMax: 256, uncommittedBytesMax: 64 << 20 },
-    network: reliableNetwork, disk: { minMs: 0, maxMs: 1 },
-  }, new SimClock(), new SimRng(seed), new Checker(), () => {});
-  for (const id of c.ids) c.start(id);
-  return c;
-}
-
-/** Runs virtual time until `pred` holds; fails after `ms` virtual ms or on a checker failure. */
-async function runUntil(c: SimCluster, pred: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = c.clock.nowMs() + ms;
-  while (!pred()) {
-    expect(c.checker.failure ?? c.failures[0]).toBeUndefined();
-    await drain(); // nodes starting (their promise chains) set their first timers
-    if (pred()) return;
-    const next = c.clock.peekTime();
-    if (next === undefined || next > deadline) throw new Error(`not within ${ms} virtual ms: ${what}`);
-    c.clock.runNext();
-    await drain();
-  }
-}
-
-/** Runs virtual time until `p` settles; returns its outcome. */
-async function settle<T>(c: SimCluster, p: Promise<T>, what: string): Promise<{ value?: T; error?: Error }> {
-  let out: { value?: T; error?: Error } | undefined;
-  p.then((value) => (out = { value }), (error: Error) => (out = { error }));
-  await runUntil(c, () => out !== undefined, what);
-  return out!;
-}
-
-async function leaderOf(c: SimCluster): Promise<RaftNode<number>> {
-  await runUntil(c, () => c.leader() !== undefined && c.leader()!.node!.status().commit > 0, "a leader that committed its term");
-  return c.leader()!.node!;
-}
-
-async function write(c: SimCluster, n: number, tag: string): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    c.checker.proposing(`${tag}-${i}`);
-    const r = await settle(c, (await leaderOf(c)).propose(new TextEncoder().encode(`${tag}-${i}`)), `write ${tag}-${i}`);
-    expect(c.failures).toEqual([]);
-    // Refusals that say the entry never entered the log (the leader stepping down or handing
-    // over, as a removed leader does): the write is simply not made.
-    if (r.error && !(r.error instanceof NotLeaderError) && !(r.error instanceof LeadershipTransferError)) throw r.error;
-  }
-}
+const cluster = simGroup;
 
 const run = (c: SimCluster, extra: Partial<Parameters<typeof executeReplicaChange>[2]> = {}) => ({
   clock: c.clock, pollMs: 20,
@@ -78,16 +25,6 @@ const run = (c: SimCluster, extra: Partial<Parameters<typeof executeReplicaChang
 });
 
 const replace34: ReplicaChange = { kind: "replace", oldId: 3 as NodeId, newId: 4 as NodeId, address: "127.0.0.1:7104" };
-
-/** Every live member applied `conf` (same voters, learners, joint state, addresses) at the same index. */
-function expectAllApplied(c: SimCluster, index: LogIndex): void {
-  const leader = c.leader()!.node!;
-  for (const id of members(leader.confState())) {
-    const n = c.handles.get(id)!.node!;
-    expect(n.confIndex(), `node ${id}`).toBe(index);
-    expect(n.confState()).toEqual(leader.confState());
-  }
-}
 
 describe("replicaChangeStep", () => {
   const base = makeConfState(ids(1, 2, 3));
@@ -134,6 +71,15 @@ describe("the executor's checks", () => {
     refused(conf, { kind: "addLearner", id: 2 as NodeId, address: "h:9" }, "invalid replicaChange: cannot add replica 2 at h:9 as a learner: replica 2 is already in the group, at h:2");
     // At the address asked for, it is this change done already (a leader resuming it).
     expect(nextReplicaConfChange(conf, { kind: "addLearner", id: 2 as NodeId, address: "h:2" }, { force: false, reachable: all })).toEqual({ done: true });
+  });
+  it("waits for a learner that never answered the leader before promoting it, unless forced", () => {
+    const learner = applyConfChange(conf, { kind: "simple", change: { type: "addLearner", node: 4 as NodeId, address: "h:4" } });
+    const o = { force: false, reachable: all, answered: (id: NodeId) => id !== 4 };
+    expect(nextReplicaConfChange(learner, { ...replace34, address: "h:4" }, o))
+      .toEqual({ wait: "learner 4 at h:4 has not answered the leader within the last election timeout; is it running (started with --join)?" });
+    expect(nextReplicaConfChange(learner, { kind: "promote", id: 4 as NodeId }, o)).toHaveProperty("wait");
+    expect(nextReplicaConfChange(learner, { kind: "promote", id: 4 as NodeId }, { ...o, force: true }))
+      .toEqual({ propose: { kind: "simple", change: { type: "promote", node: 4 } } });
   });
   it("refuses a change leaving fewer than a majority of the voters reachable, unless forced", () => {
     const e = refused(conf, { kind: "remove", id: 2 as NodeId }, "remove replica 2 would leave 1 of the voters {1,3} reachable (2 needed; not heard from: 3); bring them back or force the change", (id) => id !== 3);

@@ -1,0 +1,187 @@
+/**
+ * The replica driver (raft/replica-driver.ts) over the simulator's real RaftNodes
+ * (test/lib/sim-group.ts), one driver per replica incarnation as the daemons run it, against a
+ * stored intent kept the way the controller keeps it (its own checks: validateBlocked,
+ * validateMembers, intentSatisfied): a stored replacement is carried out by whoever leads
+ * and reported done with the members; a leader crashed in the middle is succeeded by one that
+ * finishes it; a refusal is reported as the blocked reason and retried until it goes through;
+ * a cancel stops the run with nothing more proposed.
+ */
+import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../../common/errors";
+import type { LogIndex, NodeId } from "../../common/ids";
+import { blockedReasonBytesMax, type Member, type ReplicaChange, type ReplicaIntent } from "../../common/replica-change";
+import { intentSatisfied, validateBlocked, validateMembers } from "../../controller/replica-intents";
+import type { RaftNode } from "../../raft/node";
+import { replicaChangeStep } from "../../raft/replica-change";
+import { type IntentSource, ReplicaDriver } from "../../raft/replica-driver";
+import type { SimCluster } from "../sim/cluster";
+import { expectAllApplied, leaderOf, runUntil, settle, simGroup, write } from "../lib/sim-group";
+import { executeReplicaChange } from "../../raft/replica-change";
+
+const ids = (...xs: number[]) => xs as NodeId[];
+const addressOf = (id: NodeId): string => `10.0.0.${id}:7000`;
+const replace34: ReplicaChange = { kind: "replace", oldId: 3 as NodeId, newId: 4 as NodeId, address: addressOf(4 as NodeId) };
+const progressEveryMs = 200;
+
+/** One group's stored intent as the controller keeps it, and what its leaders reported. */
+class StoredIntent implements IntentSource {
+  intent: ReplicaIntent | undefined;
+  readonly reports: { at: number; blocked: string }[] = [];
+  readonly dones: (readonly Member[])[] = [];
+
+  constructor(private readonly c: SimCluster) {}
+
+  async pending(): Promise<ReplicaIntent | undefined> {
+    return this.intent;
+  }
+
+  async progress(blocked: string): Promise<void> {
+    validateBlocked(blocked);
+    if (this.intent === undefined) throw new InvalidArgumentError("gid", "group 1 has no pending replica change");
+    this.intent = { ...this.intent, blocked };
+    this.reports.push({ at: this.c.clock.nowMs(), blocked });
+  }
+
+  async done(members: readonly Member[]): Promise<void> {
+    validateMembers(1 as never, members);
+    this.dones.push(members);
+    if (this.intent !== undefined && intentSatisfied(this.intent.change, members)) this.intent = undefined;
+  }
+}
+
+/**
+ * A driver for every live incarnation of every replica (a restarted replica gets a new one,
+ * a crashed one's is stopped), all against `stored`. `sync` brings the set up to date: call
+ * it while time runs (in a runUntil predicate).
+ */
+function drivers(c: SimCluster, stored: IntentSource) {
+  const running = new Map<NodeId, { node: RaftNode<unknown>; driver: ReplicaDriver }>();
+  const idOfAddress = (a: string): NodeId => Number(/^10\.0\.0\.(\d+):/.exec(a)![1]) as NodeId;
+  const sync = (): void => {
+    for (const id of c.ids) {
+      const h = c.handles.get(id);
+      const node = h?.alive ? (h.node as RaftNode<unknown> | undefined) : undefined;
+      const r = running.get(id);
+      if (r !== undefined && r.node !== node) {
+        void r.driver.stop();
+        running.delete(id);
+      }
+      if (node !== undefined && !running.has(id)) {
+        const driver = new ReplicaDriver({
+          clock: c.clock, logger: { info() {}, warn() {}, debug() {}, debugEnabled: false }, name: `n${id}`,
+          intentPollMs: 100, stepPollMs: 20, progressEveryMs, address: addressOf,
+          appliedConfIndex: async (a) => {
+            const n = c.handles.get(idOfAddress(a));
+            return n?.alive ? (n.node?.confIndex() as LogIndex | undefined) : undefined;
+          },
+        }, node, stored);
+        driver.start();
+        running.set(id, { node, driver });
+      }
+    }
+  };
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...running.values()].map((r) => r.driver.stop()));
+  };
+  return { sync, stopAll };
+}
+
+/** The replicas of the leader's configuration, as ReplicaDone reports them. */
+const membersWant = (voters: number[], learners: number[] = []): Member[] =>
+  [...voters.map((i) => ({ id: i as NodeId, address: addressOf(i as NodeId), learner: false })),
+    ...learners.map((i) => ({ id: i as NodeId, address: addressOf(i as NodeId), learner: true }))].sort((a, b) => a.id - b.id);
+
+describe("the replica driver carries out the group's stored intent", () => {
+  it("a stored replacement: whoever leads carries it out, reports progress (one line, rate-limited) and the members once done", async () => {
+    const c = simGroup(3, 11);
+    await write(c, 30, "before");
+    c.addNode(4 as NodeId);
+    const stored = new StoredIntent(c);
+    stored.intent = { change: replace34, force: false };
+    const d = drivers(c, stored);
+    await runUntil(c, () => (d.sync(), stored.dones.length > 0), "the replacement done and reported");
+    expect(stored.dones).toEqual([membersWant([1, 2, 4])]);
+    expect(stored.intent).toBeUndefined();
+    const leader = c.leader()!.node!;
+    expect(leader.confState().voters).toEqual(ids(1, 2, 4));
+    expectAllApplied(c, leader.confIndex());
+    for (const r of stored.reports) expect(Buffer.byteLength(r.blocked)).toBeLessThanOrEqual(blockedReasonBytesMax);
+    for (let i = 1; i < stored.reports.length; i++) expect(stored.reports[i]!.at - stored.reports[i - 1]!.at).toBeGreaterThanOrEqual(progressEveryMs);
+    // Nothing pending: the leaders propose nothing more.
+    const last = leader.status().lastIndex;
+    const until = c.clock.nowMs() + 2000;
+    await runUntil(c, () => (d.sync(), c.clock.nowMs() >= until), "two idle seconds");
+    expect(c.leader()!.node!.status().lastIndex).toBe(last);
+    expect(stored.dones).toHaveLength(1);
+    await write(c, 5, "after");
+    await d.stopAll();
+  });
+
+  for (const at of ["catchingUp", "joint"] as const) {
+    it(`the leader crashes at step ${at}: the next leader's driver finishes the replacement`, async () => {
+      const c = simGroup(3, 7);
+      await write(c, 30, "before");
+      c.addNode(4 as NodeId);
+      const first = await leaderOf(c);
+      const stored = new StoredIntent(c);
+      stored.intent = { change: replace34, force: false };
+      const d = drivers(c, stored);
+      await runUntil(c, () => (d.sync(), replicaChangeStep(first.confState(), replace34) === at), `the leader reaches step ${at}`);
+      c.crash(first.id);
+      await runUntil(c, () => (d.sync(), c.leader() !== undefined && c.leader()!.node !== first), "another leader");
+      c.restart(first.id);
+      await runUntil(c, () => (d.sync(), stored.dones.length > 0), `the replacement finished after the crash at ${at}`);
+      expect(stored.intent).toBeUndefined();
+      expect(stored.dones.at(-1)).toEqual(membersWant([1, 2, 4]));
+      const conf = c.leader()!.node!.confState();
+      expect(conf.voters).toEqual(ids(1, 2, 4));
+      await write(c, 5, "after");
+      await d.stopAll();
+    });
+  }
+
+  it("a refusal is reported as the blocked reason and retried: the removal goes through once the voters are back", async () => {
+    const c = simGroup(3, 5);
+    const leader = await leaderOf(c);
+    const down = ([1, 2, 3] as NodeId[]).find((id) => id !== leader.id)!;
+    const other = ([1, 2, 3] as NodeId[]).find((id) => id !== leader.id && id !== down)!;
+    c.crash(down);
+    await runUntil(c, () => !leader.recentlyActive(down), "the leader notices the crash");
+    const stored = new StoredIntent(c);
+    stored.intent = { change: { kind: "remove", id: other }, force: false };
+    const d = drivers(c, stored);
+    await runUntil(c, () => (d.sync(), stored.intent?.blocked !== undefined && stored.intent.blocked !== ""), "a blocked reason");
+    expect(stored.intent!.blocked).toBe(`remove replica ${other} would leave 1 of the voters {${[leader.id, down].sort().join(",")}} reachable ` +
+      `(2 needed; not heard from: ${down}); bring them back or force the change`);
+    expect(leader.confState().voters).toEqual(ids(1, 2, 3));
+    c.restart(down);
+    await runUntil(c, () => (d.sync(), stored.dones.length > 0), "the removal done once the voter is back");
+    expect(stored.intent).toBeUndefined();
+    expect(c.leader()!.node!.confState().voters).not.toContain(other);
+    await d.stopAll();
+  });
+
+  it("a cancelled intent stops the run: nothing more is proposed, nothing reported done", async () => {
+    const c = simGroup(3, 3);
+    c.addNode(4 as NodeId);
+    const leader = await leaderOf(c);
+    const add = await settle(c, executeReplicaChange(leader, { kind: "addLearner", id: 4 as NodeId, address: addressOf(4 as NodeId) }, { clock: c.clock, pollMs: 20 }), "add 4");
+    expect(add.error).toBeUndefined();
+    c.pause(4 as NodeId);
+    await write(c, 60, "lag");
+    const stored = new StoredIntent(c);
+    stored.intent = { change: { kind: "promote", id: 4 as NodeId }, force: false };
+    const d = drivers(c, stored);
+    await runUntil(c, () => (d.sync(), /^cannot promote learner 4: its log reaches index \d+/.test(stored.intent?.blocked ?? "")), "the lag reported");
+    stored.intent = undefined; // shardctl replica cancel
+    const settleUntil = c.clock.nowMs() + 1000;
+    await runUntil(c, () => (d.sync(), c.clock.nowMs() >= settleUntil), "the cancel seen");
+    c.resume(4 as NodeId);
+    const until = c.clock.nowMs() + 3000;
+    await runUntil(c, () => (d.sync(), c.clock.nowMs() >= until), "three seconds with the learner caught up");
+    expect(c.leader()!.node!.confState().learners).toEqual(ids(4));
+    expect(stored.dones).toEqual([]);
+    await d.stopAll();
+  });
+});
