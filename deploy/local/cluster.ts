@@ -35,7 +35,9 @@ import {
   gidsWithData, groupNodes, type LauncherFile, logFileOf, nextReplicaId, type NodeEntry, nodeNameIn, parseNodeName, peersArg,
   readClusterFile, readLauncherFile, removeNode, serverName, wipeClusterDir, writeClusterFile, writeLauncherFile,
 } from "./layout";
-import { changeOutcome, pendingChangeHint, type LiveMember, liveStep, type ReplicaChangeProgress } from "./replica-ops";
+import {
+  changeOutcome, olderPeersArg, pendingChangeHint, type LiveMember, liveStep, type ReplicaChangeProgress, storedMembersRefusal,
+} from "./replica-ops";
 import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
 
@@ -449,7 +451,11 @@ export class LocalCluster {
 
   // ---------------------------------------------------------------- processes
 
-  private argsOf(l: ClusterFile, name: string): { kind: "controller" | "server"; args: string[] } {
+  /**
+   * The command line of node `name` of layout `l`. `peers`: the --peers value, when not the
+   * one cluster.json gives (peersArg: the group's nodes it lists).
+   */
+  private argsOf(l: ClusterFile, name: string, peers?: string): { kind: "controller" | "server"; args: string[] } {
     const { kind, gid, node } = this.find(l, name);
     const launcher = this.launcher;
     const common = [
@@ -459,19 +465,18 @@ export class LocalCluster {
     ];
     const own = launcher.nodeArgs?.[name] ?? [];
     if (kind === "controller") {
-      return { kind, args: [...common, "--peers", peersArg(l, "controllers"), ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
+      return { kind, args: [...common, "--peers", peers ?? peersArg(l, "controllers"), ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
     }
-    const peers = peersArg(l, gid!);
     const controllers = l.controllers.map((n) => n.addr).join(",");
     return {
       kind,
-      args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? []), ...own],
+      args: ["--gid", String(gid), ...common, "--peers", peers ?? peersArg(l, gid!), "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? []), ...own],
     };
   }
 
   /** Spawns node `name` of layout `l` and records its pid in `node` (the caller writes the layout). */
-  private start(l: ClusterFile, name: string, node: NodeEntry): void {
-    const { kind, args } = this.argsOf(l, name);
+  private start(l: ClusterFile, name: string, node: NodeEntry, peers?: string): void {
+    const { kind, args } = this.argsOf(l, name, peers);
     let exited!: () => void;
     const done = new Promise<void>((r) => (exited = r));
     const pid = spawnDaemon({
@@ -568,13 +573,29 @@ export class LocalCluster {
       const l = this.launcher;
       writeLauncherFile(this.dir, { ...l, nodeArgs: { ...l.nodeArgs, [name]: [...opts.args] } });
     }
-    const pid = this.update((l) => {
+    const startWith = (peers?: string): number => this.update((l) => {
       const n = this.find(l, name).node;
-      this.start(l, name, n);
+      this.start(l, name, n, peers);
       return n.pid!;
     });
-    await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
-    return pid;
+    const pid = startWith();
+    try {
+      await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
+      return pid;
+    } catch (e) {
+      // A replica that was down while its group changed holds the older configuration and
+      // refuses --peers naming the current members: start it with the members it names; it
+      // learns the change from the leader (operations.md, "Replacing a replica").
+      const stored = storedMembersRefusal(logTail(node.log, 5));
+      if (stored === undefined) throw e;
+      const { of } = this.locate(name);
+      const peers = olderPeersArg(this.layout, of, stored, this.launcher.retired ?? {});
+      this.say(`${name} holds an older configuration of its group (replicas {${stored.join(",")}}); starting it with --peers ${peers}`);
+      await this.reaped(pid);
+      const again = startWith(peers);
+      await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
+      return again;
+    }
   }
 
   /**
@@ -833,14 +854,28 @@ export class LocalCluster {
    */
   async replaceReplica(name: string, opts: ReplicaOpOptions = {}): Promise<{ added: string; removed: string }> {
     const { of, node: old } = this.locate(name);
-    const pending = (await this.controller().queryCluster()).replicas.intents.get(groupIdOf(of))?.change;
+    const { config, replicas } = await this.controller().queryCluster();
+    const gid = groupIdOf(of);
+    const pending = replicas.intents.get(gid)?.change;
+    const members = membersOf(config, replicas, gid);
+    if (!members.some((m) => m.id === old.id) && pending === undefined) {
+      // An earlier run stored it and was interrupted, and the leader finished it since: the
+      // replica that run started is a voter still marked as joining.
+      const done = groupNodes(this.layout, of).find((n) => members.some((m) => m.id === n.id && !m.learner) && this.launcher.nodeArgs?.[nodeNameIn(of, n.id)]?.includes("--join"));
+      if (!done) throw new Error(`${name} is no member of ${describeGroup(gid)} in config ${config.num}; drop it with: shardkv-local remove-replica ${name}`);
+      const addedName = nodeNameIn(of, done.id);
+      this.say(`${describeGroup(gid)} already carried out this replacement (by ${addedName})`);
+      await this.retire(name, opts.graceMs);
+      this.joined(addedName);
+      return { added: addedName, removed: name };
+    }
     const resumed = pending?.kind === "replace" && pending.oldId === old.id
       ? groupNodes(this.layout, of).find((n) => n.id === pending.newId && n.addr === pending.address)
       : undefined;
     let added: { name: string; id: number; addr: string };
     if (resumed) {
       added = { name: nodeNameIn(of, resumed.id), id: resumed.id, addr: resumed.addr };
-      this.say(`${describeGroupRef(of)} already holds this replacement (by ${added.name}); waiting for it`);
+      this.say(`${describeGroup(gid)} already holds this replacement (by ${added.name}); waiting for it`);
     } else {
       added = await this.startJoining(of, opts.basePort);
     }
@@ -891,7 +926,8 @@ export class LocalCluster {
       const node: NodeEntry = { id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
       addNode(l, of, node);
       const launcher = this.launcher;
-      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...(launcher.nodeArgs?.[name] ?? []), "--join"] } });
+      const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
+      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...own, "--join"] } });
       this.start(l, name, node);
       return { name, id, addr: node.addr };
     });
@@ -920,6 +956,9 @@ export class LocalCluster {
         const { node } = this.find(this.layout, started);
         await this.retire(started, 0);
         rmSync(node.dataDir, { recursive: true, force: true });
+        const { [started]: _joining, ...nodeArgs } = this.launcher.nodeArgs ?? {};
+        const { [started]: _never, ...retired } = this.launcher.retired ?? {};
+        writeLauncherFile(this.dir, { ...this.launcher, nodeArgs, retired });
       }
       throw e;
     }
@@ -983,6 +1022,8 @@ export class LocalCluster {
     await stopNode(node.pid, node.dataDir, graceMs);
     await this.reaped(node.pid);
     this.update((l) => removeNode(l, name));
+    const launcher = this.launcher;
+    writeLauncherFile(this.dir, { ...launcher, retired: { ...launcher.retired, [name]: node.addr } });
     this.close();
     this.say(`stopped ${name} and dropped it from cluster.json (data kept in ${node.dataDir})`);
   }

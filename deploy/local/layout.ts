@@ -44,6 +44,11 @@ export interface LauncherFile {
   nodeArgs?: Record<string, string[]>;
   /** Added to the environment of every daemon. */
   env: Record<string, string>;
+  /**
+   * Node name -> last address of each replica removed from its group (replace,
+   * remove-replica), for starting a replica that still holds a configuration naming it.
+   */
+  retired?: Record<string, string>;
 }
 
 export const clusterFileName = "cluster.json";

@@ -12,6 +12,7 @@ import { controllerGid } from "../../controller/config";
 import { describeGroup } from "../../controller/replica-intents";
 import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../../common/replica-change";
 import type { ConfState } from "../../raft/core/conf-change";
+import { type ClusterFile, type GroupRef, groupNodes, nodeNameIn } from "./layout";
 import { replicaChangeStep } from "../../raft/replica-change";
 
 /** One member of a live Raft configuration as RaftMembers (and a shard server's Status) list it. */
@@ -98,4 +99,26 @@ export function pendingChangeHint(gid: GroupId, controllers: readonly string[]):
   const ctl = `shardctl --controllers ${controllers.join(",")}`;
   const [list, cancel] = gid === controllerGid ? ["controller list", "controller cancel"] : [`replica list ${gid}`, `replica cancel ${gid}`];
   return `the change stays stored and ${describeGroup(gid)}'s leader goes on with it; \`${ctl} ${list}\` shows it, \`${ctl} ${cancel}\` drops it`;
+}
+
+/**
+ * The replica ids a daemon's data directory holds, from the line it exits with when --peers
+ * names others (raft/daemon-node.ts: "invalid --peers: names replicas {2,3,4}, but data
+ * directory ... belongs to a group of replicas {1,2,3}; ..."); undefined if `logTail` has none.
+ */
+export function storedMembersRefusal(logTail: string): number[] | undefined {
+  const m = /invalid --peers: names replicas \{[\d,]*\}, but data directory .* belongs to a group of replicas \{([\d,]+)\}/.exec(logTail);
+  return m ? m[1]!.split(",").map(Number) : undefined;
+}
+
+/**
+ * The --peers value naming `ids` of group `of`: each at the address cluster.json lists, else
+ * at the last one it had before it was removed (`retired`, launcher.json), else at a
+ * placeholder that reaches nothing (a member removed by other means than shardkv-local): the
+ * ids must match the stored configuration, and the replica learns the current members, with
+ * their addresses, from its group's leader.
+ */
+export function olderPeersArg(l: ClusterFile, of: GroupRef, ids: readonly number[], retired: Readonly<Record<string, string>>): string {
+  const listed = new Map(groupNodes(l, of).map((n) => [n.id, n.addr]));
+  return [...ids].sort((a, b) => a - b).map((id) => `${id}=${listed.get(id) ?? retired[nodeNameIn(of, id)] ?? "127.0.0.1:1"}`).join(",");
 }

@@ -8,7 +8,9 @@ import type { Member, ReplicaChange } from "../../common/replica-change";
 import {
   addNode, allNodes, type ClusterFile, groupNodes, nextReplicaId, type NodeEntry, nodeNameIn, peersArg, removeNode,
 } from "../../deploy/local/layout";
-import { changeOutcome, confFromMembers, formatReplicaProgress, liveStep, pendingChangeHint } from "../../deploy/local/replica-ops";
+import {
+  changeOutcome, confFromMembers, formatReplicaProgress, liveStep, olderPeersArg, pendingChangeHint, storedMembersRefusal,
+} from "../../deploy/local/replica-ops";
 
 const n = (id: number, port = 7000 + id): NodeEntry => ({ id, addr: `127.0.0.1:${port}`, pid: null, dataDir: `/d/${id}`, log: `/l/${id}` });
 const layout = (): ClusterFile => ({
@@ -55,6 +57,18 @@ describe("cluster.json updates of replica changes", () => {
     removeNode(l, "c2");
     expect(groupNodes(l, "controllers").map((x) => nodeNameIn("controllers", x.id))).toEqual(["c1", "c3", "c5"]);
     expect(peersArg(l, "controllers")).toBe("1=127.0.0.1:7001,3=127.0.0.1:7003,5=127.0.0.1:7005");
+  });
+
+  it("a replica holding an older configuration: the ids its refusal names, at their listed or last addresses", () => {
+    const line = "2026-12-06T02:00:00.000Z ERROR shard g1 n2 invalid --peers: names replicas {2,3,4}, but data directory /t/data/g1n2 " +
+      "belongs to a group of replicas {1,2,3}; --peers may change a replica's address, not the group's members";
+    expect(storedMembersRefusal(`started\n${line}\n`)).toEqual([1, 2, 3]);
+    expect(storedMembersRefusal("invalid --join: data directory /x already holds a group of replicas {1,2,3}")).toBeUndefined();
+    const l = layout();
+    removeNode(l, "g1n1");
+    addNode(l, 1, n(4, 7104));
+    expect(olderPeersArg(l, 1, [3, 1, 2], { g1n1: "127.0.0.1:7101" })).toBe("1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103");
+    expect(olderPeersArg(l, 1, [1, 2, 3], {})).toBe("1=127.0.0.1:1,2=127.0.0.1:7102,3=127.0.0.1:7103");
   });
 
   it("refuses a duplicate id; removing an unknown node changes nothing", () => {
