@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   const keyCount = Math.ceil((mb * 1024 * 1024) / VALUE_BYTES);
   const dir = mkdtempSync(join(tmpdir(), "shardkv-measure-replace-"));
   log(`dir ${dir}; ${mb} MiB = ${keyCount} keys of ${VALUE_BYTES} bytes in group 1`);
-  const c = await LocalCluster.up({ dir, shards: 8, controllers: 3, groups: 1, replicas: 3, tickMs: 50 });
+  let t0: number | undefined;
+  const at = (): string => (t0 === undefined ? "" : `${((realClock.nowMs() - t0) / 1000).toFixed(1)} s: `);
+  const c = await LocalCluster.up({ dir, shards: 8, controllers: 3, groups: 1, replicas: 3, tickMs: 50, log: (l) => t0 !== undefined && log(`${at()}${l}`) });
   let ok = false;
   try {
     const kv = await ShardKV.connect({ controllers: c.controllerAddrs(), deadlineMs: 60_000 });
@@ -66,16 +68,17 @@ async function main(): Promise<void> {
     const old = c.node("g1n1");
     await c.kill("g1n1");
     rmSync(old.dataDir, { recursive: true, force: true });
-    const t0 = realClock.nowMs();
+    t0 = realClock.nowMs();
     const seen: Record<string, number> = {};
     const r = await c.replaceReplica("g1n1", {
       timeoutMs: 600_000,
       onProgress: (p) => {
-        if (p.step && seen[p.step] === undefined) seen[p.step] = (realClock.nowMs() - t0) / 1000;
-        log(`${((realClock.nowMs() - t0) / 1000).toFixed(1)} s: ${p.step ?? "-"}${p.blocked ? ` (blocked: ${p.blocked})` : ""}`);
+        if (p.step && seen[p.step] === undefined) seen[p.step] = (realClock.nowMs() - t0!) / 1000;
+        log(`${at()}${p.step ?? "-"}${p.blocked ? ` (blocked: ${p.blocked})` : ""}`);
       },
     });
     const total = (realClock.nowMs() - t0) / 1000;
+    t0 = undefined;
     const st = await c.replicaStatus(r.added, 5000);
     const keys = st?.shards.reduce((n, s) => n + Number(s.keys), 0);
     const rss = peakRssMiB(c.node(r.added).pid);
