@@ -14,8 +14,10 @@
  *    killed, and writes still succeed; the replaced replica started again with its old data
  *    and its old command line changes nothing; every acknowledged append is there exactly once;
  *  - a controller replica is replaced the same way, and the controllers keep a leader with
- *    an original of them killed.
+ *    an original of them killed;
+ *  - `add-replica` adds a voter (learner, then promoted) and `remove-replica` removes it again.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +40,19 @@ describe("shardkv-local replace on a real cluster under load", () => {
   let failed = false;
 
   const local = (...args: string[]): Promise<CommandRun> => runCommand(localBin, [...args, "--dir", dir], { timeoutMs: 240_000 });
+  /** Runs shardkv-local until its output has `line`, then sends it SIGINT (Ctrl-C); resolves when it exits. */
+  const localUntil = (args: string[], line: string): Promise<CommandRun> => new Promise((resolve, reject) => {
+    const p = spawn(localBin, [...args, "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      if (stdout.includes(line)) p.kill("SIGINT");
+    });
+    p.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    p.once("error", reject);
+    p.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
   const ids = (of: "controllers" | number): number[] => (of === "controllers" ? cluster.layout.controllers : cluster.layout.groups[0]!.servers).map((n) => n.id);
   const configMembers = async (): Promise<string> => {
     const c = new ControllerClient({ controllers: cluster.controllerAddrs() });
@@ -102,6 +117,12 @@ describe("shardkv-local replace on a real cluster under load", () => {
       expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(line)]);
     }
 
+    // Ctrl-C while it waits for the stored change: exit 130, the change stays stored.
+    const interrupted = await localUntil(["replace", "g1n1"], "already holds this replacement (by g1n4); waiting for it");
+    expect(interrupted.code, interrupted.stderr).toBe(130);
+    expect(interrupted.stderr).toMatch(/^shardkv-local replace: interrupted; .* `shardctl --controllers \S+ replica cancel 1` drops it\n$/);
+    expect(JSON.stringify(cluster.layout)).toBe(layout);
+
     // g1n3 still holds the configuration {1,2,3}, and cluster.json lists g1n4 too: its restart
     // is refused that --peers and started again with the members it holds.
     const restarted = await local("restart", "g1n3");
@@ -161,5 +182,23 @@ describe("shardkv-local replace on a real cluster under load", () => {
     } finally {
       c.close();
     }
+  }, 180_000);
+
+  it("adds a voter to a shard group and removes it again", async () => {
+    onTestFailed(() => {
+      failed = true;
+      process.stderr.write(cluster.logTails(30));
+    });
+    const added = await local("add-replica", "1");
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/added g1n5 \(127\.0\.0\.1:\d+\) as a voter in \d+ ms/);
+    expect(ids(1)).toEqual([2, 3, 4, 5]);
+    expect(await configMembers()).toBe("2,3,4,5");
+    const removed = await local("remove-replica", "g1n5");
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(ids(1)).toEqual([2, 3, 4]);
+    expect(await configMembers()).toBe("2,3,4");
+    expect(pidsMentioning(join(dir, "data", "g1n5")), "g1n5 stopped").toEqual([]);
+    expect(existsSync(join(dir, "data", "g1n5")), "g1n5's data directory stays").toBe(true);
   }, 180_000);
 });
