@@ -133,8 +133,7 @@ export class ControllerServer {
   ) {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
-      address: (id) => peers.get(id),
-      peers,
+      members: peers,
       identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
     });
     const service = this.service;

@@ -18,7 +18,7 @@
  * - Query: leader only, after a ReadIndex barrier (linearizable); waits for the cluster id.
  * - Watch: a ConfigFeed per stream, at most watchStreamsMax at once.
  * - The cluster id: a leader that finds none applied proposes a random one (InitCluster).
- * - The controller group's members: a leader that finds none recorded (and knows its peers)
+ * - The controller group's members: a leader that finds none recorded (unless told not to)
  *   reports them once, as a ReplicaDone of gid 0 with a request id of its own.
  *
  * Every failure leaves as a typed error (common/errors.ts); a NotLeaderError carries the
@@ -80,15 +80,20 @@ export interface ControllerServiceDeps {
   readonly clock: Clock;
   /** Draws cluster ids. */
   readonly rng: Rng;
-  /** The address of replica `id` (for NotLeader replies), undefined if unknown. */
-  readonly address: (id: NodeId) => string | undefined;
   /** Asks the shard server at `address` who it is (the join check). */
   readonly identify: (address: string) => Promise<IdentifyAnswer>;
   /**
-   * The controller group's replicas (--peers: its voters), recorded as its members when none
-   * are; absent: never recorded by this service (a group's members then come from ReplicaDone).
+   * The controller group's members and their addresses: in the daemon, the live map
+   * raft/daemon-node.ts keeps current as configurations apply (--peers until then). NotLeader
+   * replies and Status name the leader's address from it, and a leader that finds no members
+   * recorded records these (unless `recordMembers` is false).
    */
-  readonly peers?: ReadonlyMap<NodeId, string>;
+  readonly members: ReadonlyMap<NodeId, string>;
+  /**
+   * Record `members` as the controller group's members when none are (default true); false:
+   * never recorded by this service (they then come only from a ReplicaDone of gid 0).
+   */
+  readonly recordMembers?: boolean;
   readonly logger: Logger;
 }
 
@@ -214,7 +219,7 @@ export class ControllerService {
       role: s.role,
       term: s.term,
       leader: s.leader,
-      leaderAddress: this.d.address(s.leader) ?? "",
+      leaderAddress: this.d.members.get(s.leader) ?? "",
       commitIndex: s.commit,
       appliedIndex: s.applied,
       firstIndex: s.firstIndex,
@@ -266,7 +271,7 @@ export class ControllerService {
       if (this.stopped) throw new StoppedError("controller");
       return await fn();
     } catch (e) {
-      if (e instanceof NotLeaderError && !e.leaderAddress) throw new NotLeaderError(e.leaderHint, this.d.address(e.leaderHint));
+      if (e instanceof NotLeaderError && !e.leaderAddress) throw new NotLeaderError(e.leaderHint, this.d.members.get(e.leaderHint));
       if (!(e instanceof ShardKVError)) this.d.logger.warn(`controller ${this.d.id}: request failed: ${(e as Error)?.stack ?? e}`);
       throw e;
     }
@@ -275,7 +280,7 @@ export class ControllerService {
   /** NotLeaderError unless this replica leads (BUGGIFY: a leader too, as one that just stepped down). */
   private requireLeader(): void {
     const ss = this.d.node.softState();
-    if (ss.role !== "leader" || buggify("controller.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
+    if (ss.role !== "leader" || buggify("controller.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.members.get(ss.leader));
   }
 
   /** True when the duplicate table already holds this client's request `seq` (or a later one). */
@@ -359,13 +364,13 @@ export class ControllerService {
   }
 
   /**
-   * Records the controller group's members (its peers, all voters) when none are recorded:
+   * Records the controller group's members (`members`, all voters) when none are recorded:
    * proposes them as ReplicaDone(0) while this replica leads, retrying after
    * clusterInitRetryMs; one request id for every attempt, so it applies at most once.
    */
   private recordControllers(): Promise<void> {
-    const peers = this.d.peers;
-    if (peers === undefined || this.d.sm.replicaState().controllers.length > 0) return Promise.resolve();
+    const peers = this.d.members;
+    if (this.d.recordMembers === false || this.d.sm.replicaState().controllers.length > 0) return Promise.resolve();
     if (this.membersRecord !== undefined) return this.membersRecord;
     this.ownClientId ??= this.newClusterId();
     const id = { clientId: this.ownClientId, seq: ++this.ownSeq };

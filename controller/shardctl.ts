@@ -21,8 +21,8 @@ import type { ReplicaChangeStep } from "../common/replica-change";
 import { delay, realClock } from "../common/real-env";
 import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
 import type { ControllerClient } from "./client";
-import { describeGroup } from "./replica-intents";
-import type { Config } from "./config";
+import { type ReplicaState, describeGroup, membersOf } from "./replica-intents";
+import { type Config, controllerGid } from "./config";
 import {
   type Invocation, type ReplicaStatus, configToJson, forceWarning, formatConfig, formatIntentStored, formatReplicaListing, formatStatus,
   parseArgs, replicaListing, replicaListingToJson, statusLeaders, statusToJson, usageText,
@@ -70,14 +70,26 @@ async function change(inv: Invocation, client: ControllerClient): Promise<void> 
 
 /**
  * Where group `gid`'s pending replica change stands in the group's live Raft configuration
- * (common/replica-change.ts ReplicaChangeStep), for `replica list`. Not wired yet: the
- * controller stores intents and the members a group's leader reports, but the group's live
- * configuration is read from its replicas, which do not expose it yet; until then the
- * listing shows no step rather than a guessed one.
+ * (common/replica-change.ts ReplicaChangeStep, derived as the group's leader derives it), for
+ * `replica list`: the configuration as the group's leader reports it over RaftMembers (its
+ * members as the config records them; for the controller group, the controllers given too).
+ * Undefined with no pending change, or when no replica answers (the listing then shows no
+ * step rather than a guessed one).
  */
-async function liveReplicaStep(_gid: GroupId): Promise<ReplicaChangeStep | undefined> {
-  return undefined;
+async function liveReplicaStep(inv: Invocation, config: Config, replicas: ReplicaState, gid: GroupId): Promise<ReplicaChangeStep | undefined> {
+  const intent = replicas.intents.get(gid);
+  if (intent === undefined) return undefined;
+  const recorded = membersOf(config, replicas, gid).map((m) => m.address);
+  const addresses = gid === controllerGid ? [...new Set([...inv.controllers, ...recorded])] : recorded;
+  // Loaded with the command (gRPC), as the client is: --help never loads them.
+  const { confStateFromMembers, leaderMembers } = await import("../raft/transport/members-service");
+  const { replicaChangeStep } = await import("../raft/replica-change");
+  const reply = await leaderMembers(addresses, liveStepProbeMs);
+  return reply === undefined ? undefined : replicaChangeStep(confStateFromMembers(reply), intent.change);
 }
+
+/** How long `replica list` waits for the group's replicas to describe their configuration. */
+const liveStepProbeMs = 1500;
 
 /** `replica ...` / `controller ...`: stores or cancels an intent, or lists a group's members and intent. */
 async function replica(inv: Invocation, client: ControllerClient): Promise<void> {
@@ -97,7 +109,7 @@ async function replica(inv: Invocation, client: ControllerClient): Promise<void>
     }
     case "replica-list": {
       const { config, replicas } = await client.queryCluster(-1);
-      const listing = replicaListing(config, replicas, cmd.gid, await liveReplicaStep(cmd.gid));
+      const listing = replicaListing(config, replicas, cmd.gid, await liveReplicaStep(inv, config, replicas, cmd.gid));
       if (listing === undefined) throw new OperationFailed(`invalid gid: group ${cmd.gid} is not in config ${config.num}`);
       out(inv.json ? JSON.stringify(replicaListingToJson(listing)) : formatReplicaListing(listing));
       return;

@@ -29,14 +29,14 @@ import type { NodeId } from "../../common/ids";
 import { type ReplicaChange, describeReplicaChange } from "../../common/replica-change";
 import { shardkv } from "../../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
-import { raftMembers } from "../../raft/transport/members-service";
+import { leaderMembers, raftMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import {
   addNode, allNodes, type ClusterFile, controllerName, dataDirOf, dataNames, describeGroupRef, ensureDirs, type GroupEntry, type GroupRef,
   gidsWithData, groupNodes, type LauncherFile, logFileOf, nextReplicaId, type NodeEntry, nodeNameIn, parseNodeName, peersArg,
   readClusterFile, readLauncherFile, removeNode, serverName, wipeClusterDir, writeClusterFile, writeLauncherFile,
 } from "./layout";
 import {
-  changeOutcome, olderPeersArg, pendingChangeHint, type LiveMember, liveStep, type ReplicaChangeProgress, storedMembersRefusal,
+  changeOutcome, olderPeersArg, pendingChangeHint, liveStep, type ReplicaChangeProgress, storedMembersRefusal,
 } from "./replica-ops";
 import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
@@ -901,7 +901,7 @@ export class LocalCluster {
     const { config, replicas } = await this.controller().queryCluster();
     const member = membersOf(config, replicas, gid).some((m) => m.id === node.id);
     const live = await this.liveMembers(of);
-    if (!member && !live?.some((m) => m.id === node.id) && replicas.intents.get(gid) === undefined) {
+    if (!member && !live?.members?.some((m) => Number(m.id) === node.id) && replicas.intents.get(gid) === undefined) {
       this.say(`${name} is no member of ${describeGroupRef(of)} (config ${config.num}); stopping it`);
     } else {
       const pending = replicas.intents.get(gid);
@@ -1002,14 +1002,9 @@ export class LocalCluster {
     this.say(`${describeGroupRef(of)}: done: ${describeReplicaChange(change)}`);
   }
 
-  /** The live members of `of` as the leader among its running replicas lists them (RaftMembers); undefined if none answers as leader. */
-  private async liveMembers(of: GroupRef): Promise<LiveMember[] | undefined> {
-    const rs = await Promise.all(groupNodes(this.layout, of)
-      .filter((n) => procState(n.pid, n.dataDir) === "running")
-      .map((n) => raftMembers(n.addr, 700).catch(() => undefined)));
-    let best: (typeof rs)[number];
-    for (const r of rs) if (r?.role === "leader" && (!best || Number(r.term) > Number(best.term))) best = r;
-    return best?.members.map((m) => ({ id: Number(m.id), role: m.role ?? "", joint: m.joint ?? "" }));
+  /** The group's configuration as the leader among its running replicas lists it (RaftMembers). */
+  private liveMembers(of: GroupRef): Promise<RaftMembersReply | undefined> {
+    return leaderMembers(groupNodes(this.layout, of).filter((n) => procState(n.pid, n.dataDir) === "running").map((n) => n.addr), 700);
   }
 
   /**

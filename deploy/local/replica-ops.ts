@@ -7,37 +7,21 @@
  * launcher only stores it, waits, and updates cluster.json (docs/operations.md, "Replacing a
  * replica").
  */
-import type { GroupId, NodeId } from "../../common/ids";
+import type { GroupId } from "../../common/ids";
 import { controllerGid } from "../../controller/config";
 import { describeGroup } from "../../controller/replica-intents";
 import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../../common/replica-change";
-import type { ConfState } from "../../raft/core/conf-change";
+import { confStateFromMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import { type ClusterFile, type GroupRef, groupNodes, nodeNameIn } from "./layout";
 import { replicaChangeStep } from "../../raft/replica-change";
 
-/** One member of a live Raft configuration as RaftMembers (and a shard server's Status) list it. */
-export interface LiveMember {
-  readonly id: number;
-  /** leader, follower or learner. */
-  readonly role: string;
-  /** While joint: incoming, outgoing or both; "" otherwise. */
-  readonly joint: string;
-}
-
-/** The configuration a leader's member list describes. */
-export function confFromMembers(ms: readonly LiveMember[]): ConfState {
-  const ids = (f: (m: LiveMember) => boolean): NodeId[] => ms.filter(f).map((m) => m.id as NodeId).sort((a, b) => a - b);
-  return {
-    voters: ids((m) => m.role !== "learner" && m.joint !== "outgoing"),
-    learners: ids((m) => m.role === "learner"),
-    votersOutgoing: ids((m) => m.joint === "outgoing" || m.joint === "both"),
-    autoLeave: true,
-  };
-}
-
-/** Where `change` stands in the live configuration `ms` (undefined: no leader answered). */
-export function liveStep(change: ReplicaChange, ms: readonly LiveMember[] | undefined): ReplicaChangeStep | undefined {
-  return ms === undefined || ms.length === 0 ? undefined : replicaChangeStep(confFromMembers(ms), change);
+/**
+ * Where `change` stands in the group's live configuration as `reply` (its leader's RaftMembers
+ * reply, raft/transport/members-service.ts leaderMembers) describes it, derived as the leader
+ * derives it; undefined without a reply.
+ */
+export function liveStep(change: ReplicaChange, reply: RaftMembersReply | undefined): ReplicaChangeStep | undefined {
+  return reply === undefined || (reply.members ?? []).length === 0 ? undefined : replicaChangeStep(confStateFromMembers(reply), change);
 }
 
 /** Field by field (a change decoded from the wire may list its fields in another order). */

@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { StoppedError } from "../../common/errors";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
+import { makeConfState, type ConfState } from "../core/conf-change";
 import { wallClockMs } from "../../common/real-env";
 import type { shardkv } from "../../proto/gen/raft.js";
 import { type RaftMembersImplementation, RaftMembersStub, raftMembersService } from "../../proto/gen/raft-grpc";
@@ -48,4 +49,30 @@ export function raftMembers(address: string, timeoutMs: number): Promise<RaftMem
       else resolve(res!);
     });
   });
+}
+
+/**
+ * The configuration a RaftMembers reply describes: its voters (the incoming half while
+ * joint), learners, outgoing voters and addresses (autoLeave is not on the wire: false).
+ */
+export function confStateFromMembers(r: RaftMembersReply): ConfState {
+  const ms = r.members ?? [];
+  const ids = (pred: (m: (typeof ms)[number]) => boolean): NodeId[] => ms.filter(pred).map((m) => Number(m.id) as NodeId);
+  const addresses: Record<number, string> = {};
+  for (const m of ms) if (m.address) addresses[Number(m.id)] = m.address;
+  const conf = makeConfState(ids((m) => m.role !== "learner" && m.joint !== "outgoing"), ids((m) => m.role === "learner"), addresses);
+  const outgoing = ids((m) => m.joint === "outgoing" || m.joint === "both").sort((a, b) => a - b);
+  return outgoing.length === 0 ? conf : { ...conf, votersOutgoing: outgoing };
+}
+
+/**
+ * The group's members as its leader sees them: asks every address at once and returns the
+ * reply of the one that leads in the highest term; without one, the reply holding the latest
+ * configuration; undefined when none answers within `timeoutMs`.
+ */
+export async function leaderMembers(addresses: readonly string[], timeoutMs: number): Promise<RaftMembersReply | undefined> {
+  const replies = (await Promise.all(addresses.map((a) => raftMembers(a, timeoutMs).catch(() => undefined))))
+    .filter((r): r is RaftMembersReply => r !== undefined);
+  const leaders = replies.filter((r) => r.role === "leader").sort((a, b) => Number(b.term) - Number(a.term));
+  return leaders[0] ?? replies.sort((a, b) => Number(b.confIndex) - Number(a.confIndex))[0];
 }

@@ -1,26 +1,33 @@
 /**
- * Replica changes on real processes (deploy/local/cluster.ts LocalCluster: real daemons, gRPC,
- * RocksDB): one 3-replica shard group; a 4th replica starts with --join and serves nothing
- * until the leader adds it; the leader's executor (driven through the test-only ReplicaAdmin
- * service, raft/transport/replica-admin.ts) adds it as a learner at its address, promotes it,
- * removes an original; another original is killed and writes through the client library
- * still succeed (the group is {2,3,4} and two of them run); the removed replica restarted
- * with its old data changes nothing; --join on a directory that holds a group is refused.
+ * Replica changes of a shard group on real processes (deploy/local/cluster.ts LocalCluster:
+ * real daemons, gRPC, RocksDB), driven only by what an operator does: `shardctl replica
+ * replace` stores the intent and the group's leader carries it out by itself
+ * (raft/replica-driver.ts). One 3-replica group:
+ *  - a replica started with --join is in no configuration until the leader adds it; a
+ *    replacement by a replica that does not answer (SIGSTOP) waits at catchingUp, saying so;
+ *    the leader is killed with -9 there and restarted, the new replica resumed, and the
+ *    replacement completes (a new leader resumes from the configuration);
+ *  - a replacement of the leader under append load through the client library completes, the
+ *    config records the new members, and every acknowledged append is there exactly once; then
+ *    another original replica is killed and writes still succeed;
+ *  - --join on a data directory that holds a group is refused with one line.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { NotLeaderError, RetryLaterError, StoppedError } from "../../common/errors";
-import type { NodeId } from "../../common/ids";
-import type { ReplicaChange } from "../../common/replica-change";
 import { ShardKV } from "../../client/shardkv";
-import { LocalCluster, type ShardStatusReply } from "../../deploy/local/cluster";
-import { ReplicaAdminClient } from "../../raft/transport/replica-admin";
+import type { GroupId } from "../../common/ids";
+import { groupMembers } from "../../controller/config";
+import { LocalCluster, type ShardStatusReply, serverName } from "../../deploy/local/cluster";
 import { formatStatus } from "../../deploy/local/format";
+import { AppendLoad } from "../lib/append-load";
+import { runShardctl } from "../lib/run-cli";
 import { waitFor } from "../lib/wait";
 
-describe("replica changes on a real shard group", () => {
+const g1 = 1 as GroupId;
+
+describe("replica changes of a real shard group, carried out by its leader from the stored intent", () => {
   let dir: string;
   let cluster: LocalCluster;
   let kv: ShardKV;
@@ -28,7 +35,7 @@ describe("replica changes on a real shard group", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-replicas-"));
-    cluster = await LocalCluster.up({ dir, shards: 4, controllers: 1, groups: 1, replicas: 3, tickMs: 50, serverArgs: ["--failpoints", "on"] });
+    cluster = await LocalCluster.up({ dir, shards: 4, controllers: 1, groups: 1, replicas: 3, tickMs: 50 });
     kv = await ShardKV.connect({ controllers: cluster.controllerAddrs(), deadlineMs: 30_000 });
   }, 180_000);
 
@@ -39,43 +46,39 @@ describe("replica changes on a real shard group", () => {
     else if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Status of every running replica of group 1 that answers. */
-  const statuses = async (): Promise<ShardStatusReply[]> => {
-    const out: ShardStatusReply[] = [];
-    for (const s of cluster.layout.groups[0]!.servers) {
-      if (s.pid === null) continue;
-      const st = await cluster.serverStatus(s.addr, 1000).catch(() => undefined);
-      if (st) out.push(st);
-    }
-    return out;
+  const shardctl = async (...args: string[]): Promise<string> => {
+    const r = await runShardctl(["--controllers", cluster.controllerAddrs().join(","), ...args]);
+    expect(r, `shardctl ${args.join(" ")}`).toMatchObject({ code: 0, stderr: "" });
+    return r.stdout;
   };
 
-  /** The answering replica that leads with the highest term. */
+  /** The answering replica of group 1 that leads with the highest term. */
   const leader = async (): Promise<ShardStatusReply> => {
     let best: ShardStatusReply | undefined;
     await waitFor(async () => {
       best = undefined;
-      for (const st of await statuses()) if (st.role === "leader" && (!best || Number(st.term) > Number(best.term))) best = st;
+      for (const s of cluster.layout.groups[0]!.servers) {
+        if (s.pid === null) continue;
+        const st = await cluster.serverStatus(s.addr, 1000).catch(() => undefined);
+        if (st?.role === "leader" && (!best || Number(st.term) > Number(best.term))) best = st;
+      }
       return best !== undefined;
     }, { timeoutMs: 30_000, what: "a leader of group 1" });
     return best!;
   };
 
-  const addrOf = (id: number): string => cluster.layout.groups[0]!.servers.find((s) => s.id === id)!.addr;
-
-  /** Runs `change` on the group's leader, again on the next leader when leadership moves. */
-  const change = async (c: ReplicaChange): Promise<number> => {
-    for (let attempt = 0; ; attempt++) {
-      const l = await leader();
-      const admin = new ReplicaAdminClient(addrOf(Number(l.id)));
-      try {
-        return await admin.change(c, { timeoutMs: 30_000 });
-      } catch (e) {
-        if (attempt > 10 || !(e instanceof NotLeaderError || e instanceof StoppedError || (e instanceof RetryLaterError && /configuration changed/.test(e.message)))) throw e;
-      } finally {
-        admin.close();
-      }
-    }
+  /** Waits until the controller holds no intent for group 1 and its config records `ids` as voters. */
+  const waitDone = async (ids: number[], what: string): Promise<void> => {
+    const want = [...ids].sort((a, b) => a - b).join(",");
+    let last = "";
+    await waitFor(async () => {
+      const { config, replicas } = await cluster.controller().queryCluster();
+      const ms = groupMembers(config, g1);
+      last = `intent: ${replicas.intents.get(g1)?.blocked ?? (replicas.intents.has(g1) ? "pending" : "none")}; members ${ms.map((m) => `${m.id}${m.learner ? "L" : ""}`).join(",")}`;
+      return !replicas.intents.has(g1) && ms.map((m) => (m.learner ? -1 : m.id)).join(",") === want;
+    }, { timeoutMs: 90_000, what }).catch((e: Error) => {
+      throw new Error(`${e.message} (last: ${last})`);
+    });
   };
 
   const writeAndRead = async (prefix: string, n: number): Promise<void> => {
@@ -83,7 +86,9 @@ describe("replica changes on a real shard group", () => {
     for (let i = 0; i < n; i++) expect(await kv.getString(`${prefix}-${i}`)).toBe(`v${i}`);
   };
 
-  it("joins a 4th replica, promotes it, removes and loses originals, and keeps serving", async () => {
+  let replacedFirst = 0;
+
+  it("replace: waits at catchingUp for a new replica that does not answer; the leader killed -9 there; completes after the restart", async () => {
     onTestFailed(() => {
       failed = true;
     });
@@ -91,51 +96,78 @@ describe("replica changes on a real shard group", () => {
     const added = await cluster.addReplica(1);
     expect(added.id).toBe(4);
     // Joined, not added: no configuration yet, so it is in no one's group.
-    const joining = await cluster.serverStatus(added.addr, 2000);
-    expect(joining.members).toEqual([]);
-    expect((await leader()).members.map((m) => Number(m.id))).toEqual([1, 2, 3]);
+    expect((await cluster.serverStatus(added.addr, 2000)).members).toEqual([]);
+    await cluster.pause(added.name);
 
-    await change({ kind: "addLearner", id: 4 as NodeId, address: added.addr });
-    const l1 = await leader();
-    const learner = l1.members.find((m) => Number(m.id) === 4)!;
-    expect([learner.role, learner.address, learner.hasProgress]).toEqual(["learner", added.addr, true]);
-    // The new replica learned the whole configuration (with every address) from the leader.
-    await waitFor(async () => (await cluster.serverStatus(added.addr, 2000)).members.length === 4, { timeoutMs: 20_000, what: "replica 4 learns the configuration" });
-
-    await change({ kind: "promote", id: 4 as NodeId });
-    await change({ kind: "remove", id: 1 as NodeId });
-    const l2 = await leader();
-    expect(l2.members.map((m) => [Number(m.id), m.role === "learner" ? "learner" : "voter"])).toEqual([[2, "voter"], [3, "voter"], [4, "voter"]]);
-    expect(l2.members.find((m) => Number(m.id) === 4)!.address).toBe(added.addr);
-    await writeAndRead("after-replace", 10);
-    // shardkv-local status: each server's member role and lag as its leader sees them; the
-    // controllers' from their RaftMembers service.
+    const l = await leader();
+    const old = [1, 2, 3].find((i) => i !== Number(l.id))!;
+    replacedFirst = old;
+    expect(await shardctl("replica", "replace", "1", String(old), `4=${added.addr}`)).toContain(`group 1: stored: replace replica ${old} by 4 at ${added.addr}`);
     await waitFor(async () => {
-      const st = await cluster.status();
-      const by = new Map(st.nodes.map((n) => [n.name, n]));
-      return by.get(added.name)?.member !== undefined && by.get(added.name)!.lag !== undefined && by.get("g1n1")?.member === undefined &&
-        by.get("c1")?.member === "leader" && formatStatus(st).includes(" LAG ");
-    }, { timeoutMs: 20_000, what: "status shows member roles and lag (g1n4 a member with a lag, g1n1 none, c1 the leader)" });
+      const list = await shardctl("replica", "list", "1");
+      return list.includes("step: catchingUp\n") && list.includes(`blocked: learner 4 at ${added.addr} has not answered the leader`);
+    }, { timeoutMs: 30_000, what: "replica list: step catchingUp, blocked on the learner that does not answer" });
+    const learner = (await leader()).members.find((m) => Number(m.id) === 4)!;
+    expect([learner.role, learner.address]).toEqual(["learner", added.addr]);
 
-    // Lose another original: 3 and 4 are a majority of {2,3,4}.
-    await cluster.kill("g1n2");
-    await writeAndRead("after-kill", 10);
+    const leaderName = serverName(1, Number(l.id));
+    await cluster.kill(leaderName);
+    await cluster.restart(leaderName, { timeoutMs: 30_000 });
+    await cluster.resume(added.name);
+    await waitDone([1, 2, 3, 4].filter((i) => i !== old), `replica ${old} replaced by 4`);
+    const { config } = await cluster.controller().queryCluster();
+    expect(groupMembers(config, g1).find((m) => m.id === 4)!.address).toBe(added.addr);
+    expect((await leader()).members.map((m) => Number(m.id)).sort()).toEqual([1, 2, 3, 4].filter((i) => i !== old));
+    await writeAndRead("after-first", 10);
     await writeAndRead("before", 20);
-
-    // The removed replica with its old data: refused at start (its configuration no longer
-    // names the --peers it is started with) or running unheard; either way nothing changes.
-    await cluster.restart("g1n1", { timeoutMs: 15_000 }).catch(() => undefined);
-    await writeAndRead("after-restart", 5);
-    expect((await leader()).members.map((m) => Number(m.id))).toEqual([2, 3, 4]);
   }, 240_000);
 
-  it("refuses --join on a data directory that holds a group, with one line", async () => {
+  it("replace of the leader under append load: completes by itself, every acknowledged append once; another original lost, writes go on", async () => {
     onTestFailed(() => {
       failed = true;
     });
-    const started = await cluster.restart("g1n3", { args: ["--join"], timeoutMs: 15_000 }).then(() => "started", (e: unknown) => String(e));
+    const load = await AppendLoad.start({ controllers: cluster.controllerAddrs(), clients: 2, keysPerClient: 2, deadlineMs: 15_000 });
+    try {
+      await load.waitAcks(20, "before the replacement");
+      const added = await cluster.addReplica(1);
+      expect(added.id).toBe(5);
+      const old = Number((await leader()).id);
+      await shardctl("replica", "replace", "1", String(old), `5=${added.addr}`);
+      const voters = [1, 2, 3, 4, 5].filter((i) => i !== old && i !== replacedFirst);
+      await waitDone(voters, `replica ${old} (the leader) replaced by 5`);
+      await load.waitAcks(20, "after the replacement");
+      await load.stop();
+      const check = await load.verify();
+      expect(check.acked).toBeGreaterThanOrEqual(40);
+      expect(check.otherErrors).toEqual([]);
+    } finally {
+      load.close();
+    }
+    // shardkv-local status: each server's member role and lag as its leader sees them.
+    await waitFor(async () => {
+      const st = await cluster.status();
+      const by = new Map(st.nodes.map((n) => [n.name, n]));
+      return by.get("g1n5")?.member !== undefined && by.get("g1n5")!.lag !== undefined && by.get(serverName(1, replacedFirst))?.member === undefined &&
+        by.get("c1")?.member === "leader" && formatStatus(st).includes(" LAG ");
+    }, { timeoutMs: 20_000, what: "status shows member roles and lag (g1n5 a member with a lag, the replaced replica none, c1 the leader)" });
+
+    // Lose the last original: 4 and 5 are a majority of the three voters.
+    const { config } = await cluster.controller().queryCluster();
+    const original = groupMembers(config, g1).find((m) => m.id <= 3)!.id;
+    await cluster.kill(serverName(1, original));
+    await writeAndRead("after-kill", 10);
+    await writeAndRead("before", 20);
+  }, 240_000);
+
+  it("refuses --join on a data directory that holds a group, with one line; nothing changes", async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
+    const name = serverName(1, replacedFirst);
+    const started = await cluster.restart(name, { args: ["--join"], timeoutMs: 15_000 }).then(() => "started", (e: unknown) => String(e));
     expect(started).not.toBe("started");
-    await waitFor(() => /--join: data directory .* already holds a group of replicas \{1,2,3\}; a replica joins with an empty data directory/.test(cluster.logOf("g1n3")),
-      { timeoutMs: 10_000, what: "the refusal in g1n3's log" });
+    await waitFor(() => /--join: data directory .* already holds a group of replicas \{[\d,]+\}; a replica joins with an empty data directory/.test(cluster.logOf(name)),
+      { timeoutMs: 10_000, what: `the refusal in ${name}'s log` });
+    await writeAndRead("after-refusal", 5);
   }, 60_000);
 });

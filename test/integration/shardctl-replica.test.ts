@@ -3,23 +3,27 @@
  * `shardkv-controller` daemons (deploy/local/cluster.ts). An intent is stored, listed (with
  * the members and roles), refused while pending (one line naming the pending one, nothing
  * changed), cancelled; a refused change changes nothing; the controller group's members are
- * recorded by its leader and listed; a reported ReplicaDone (what a group's leader will send)
- * creates a config with the new members and clears the intent. The group side that carries
- * intents out is not run here.
+ * recorded by its leader and listed; a reported ReplicaDone (what a group's leader sends)
+ * creates a config with the new members and clears the intent (group 7 has no servers: nobody
+ * carries its intents out). `shardctl controller replace` is carried out by the controller
+ * leader itself: it waits at catchingUp (step and blocked reason listed) for a new controller
+ * that is not running, resumes after a cancel and a new intent, and completes once that
+ * controller starts with --join; two of the new group then make changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ControllerClient } from "../../controller/client";
 import type { ConfigNum, GroupId, NodeId } from "../../common/ids";
-import { groupMembers } from "../../controller/config";
-import { LocalCluster } from "../../deploy/local/cluster";
+import { controllerGid, groupMembers } from "../../controller/config";
+import { LocalCluster, allocatePorts, controllerName } from "../../deploy/local/cluster";
 import { waitFor } from "../lib/wait";
 
 const shardctlBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardctl");
+const controllerBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv-controller");
 
 interface Run {
   readonly code: number;
@@ -31,6 +35,8 @@ describe("shardctl replica and controller commands against three controller daem
   let dir: string;
   let cluster: LocalCluster;
   let client: ControllerClient;
+  /** The controller this file starts with --join (LocalCluster knows only the first three). */
+  let joined: ChildProcess | undefined;
   const g7 = 7 as GroupId;
 
   function shardctl(args: readonly string[]): Promise<Run> {
@@ -69,6 +75,11 @@ describe("shardctl replica and controller commands against three controller daem
   });
   afterAll(async () => {
     client?.close();
+    if (joined?.exitCode === null) {
+      const gone = new Promise((r) => joined!.once("exit", r));
+      joined.kill("SIGKILL");
+      await gone;
+    }
     await cluster?.down();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -140,19 +151,53 @@ describe("shardctl replica and controller commands against three controller daem
     expect(await ok(["replica", "list", "7"])).toContain("4   learner  127.0.0.1:4\npending change: none\n");
   });
 
-  it("controller list: the controller group's members, recorded by its leader from its peers; controller commands store intents for it", async () => {
+  it("controller replace: the controller leader adds the new replica, waits until it answers, then promotes it and removes the old one by itself", async () => {
     const addrs = cluster.controllerAddrs();
     // The leader records them right after its election (one log entry, no config).
     await waitFor(async () => (await client.queryCluster()).replicas.controllers.length === 3, { timeoutMs: 10_000, what: "the controller group's members recorded" });
     const out = await ok(["controller", "list"]);
     expect(out.split("\n")[0]).toMatch(/^the controller group in config \d+: 3 replicas$/);
     for (const a of addrs) expect(out).toContain(a);
-    const stored = await ok(["controller", "remove", "3"]);
-    expect(stored).toMatch(/^the controller group: stored: remove replica 3; .*shardctl controller list/);
-    expect(await ok(["controller", "list"])).toContain("pending change: remove replica 3\n");
-    const twice = await shardctl(["controller", "add", "4=127.0.0.1:9"]);
+
+    // A replacement by a controller not started yet: the leader adds it as a learner and
+    // waits for it to answer, saying so.
+    const [port] = await allocatePorts(1, undefined, cluster.layout);
+    const addr4 = `127.0.0.1:${port}`;
+    const old = cluster.layout.controllers[2]!;
+    expect(await ok(["controller", "replace", String(old.id), `4=${addr4}`]))
+      .toMatch(new RegExp(`^the controller group: stored: replace replica ${old.id} by 4 at ${addr4}; .*shardctl controller list`));
+    const waiting = `learner 4 at ${addr4} has not answered the leader`;
+    await waitFor(async () => {
+      const l = await ok(["controller", "list"]);
+      return l.includes("step: catchingUp\n") && l.includes(`blocked: ${waiting}`);
+    }, { timeoutMs: 20_000, what: "controller list: step catchingUp, blocked on the learner that does not answer" });
+    const twice = await shardctl(["controller", "add", "5=127.0.0.1:9"]);
     expect(twice.code).toBe(3);
-    expect(twice.stderr).toBe("shardctl: invalid gid: the controller group already has a pending replica change (remove replica 3); wait for it or cancel it with shardctl controller cancel\n");
+    expect(twice.stderr).toBe(`shardctl: invalid gid: the controller group already has a pending replica change (replace replica ${old.id} by 4 at ${addr4}); ` +
+      "wait for it or cancel it with shardctl controller cancel\n");
+    // Cancelled: nothing more happens (4 stays a learner); stored again: the leader resumes.
     expect(await ok(["controller", "cancel"])).toBe("the controller group: pending replica change cancelled\n");
-  });
+    expect(await ok(["controller", "list"])).toContain("pending change: none\n");
+    await ok(["controller", "replace", String(old.id), `4=${addr4}`]);
+
+    // Controller 4 starts with --join: the replacement completes by itself.
+    const peers = [...cluster.layout.controllers.map((c) => `${c.id}=${c.addr}`), `4=${addr4}`].join(",");
+    joined = spawn(controllerBin, ["--id", "4", "--listen", addr4, "--data", join(dir, "c4"), "--peers", peers, "--join", "--shards", "8", "--tick-ms", "50"], {
+      stdio: ["ignore", openSync(join(dir, "c4.log"), "a"), openSync(join(dir, "c4.log"), "a")],
+    });
+    await waitFor(async () => {
+      const { replicas } = await client.queryCluster();
+      return !replicas.intents.has(controllerGid) && replicas.controllers.map((m) => m.id).join(",") === [1, 2, 3, 4].filter((i) => i !== old.id).join(",");
+    }, { timeoutMs: 60_000, what: `the controller group's members recorded without ${old.id}, with 4` });
+    const after = await ok(["controller", "list"]);
+    expect(after).toContain(`4   voter  ${addr4}\npending change: none\n`);
+    expect(after).not.toContain(old.addr);
+
+    // Without the replaced controller, the group still makes changes (2 of {others, 4}).
+    await cluster.kill(controllerName(old.id));
+    const other = cluster.layout.controllers.find((c) => c.id !== old.id)!;
+    await cluster.kill(controllerName(other.id));
+    await waitFor(async () => (await shardctl(["replica", "add", "7", "6=127.0.0.1:6"])).code === 0, { timeoutMs: 30_000, what: "a change committed by the remaining two controllers" });
+    await ok(["replica", "cancel", "7"]);
+  }, 120_000);
 });

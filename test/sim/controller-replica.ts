@@ -296,6 +296,21 @@ function freshSeq(e: Entry): Entry {
   return { ...e, data: encodeCommand({ ...cmd, seq: e.index }) };
 }
 
+/**
+ * The simulated controllers' addresses as the service's member map: every id answers by the
+ * naming rule, as the daemon's live map answers for its members. Only `get` is meaningful:
+ * the simulator records no members (recordMembers: false), so nothing iterates it.
+ */
+class SimAddresses extends Map<NodeId, string> {
+  constructor(private readonly of: (id: NodeId) => string | undefined) {
+    super();
+  }
+
+  override get(id: NodeId): string | undefined {
+    return this.of(id);
+  }
+}
+
 /** One incarnation of a simulated controller replica. */
 export type ControllerHandle = NodeHandle<SimControllerStateMachine, Result>;
 
@@ -351,7 +366,8 @@ export class SimControllerNodes {
       };
       const svc = new ControllerService({
         id: h.id, node, sm: h.sm, clock, rng: this.rng.fork(`service-${h.id}-${h.gen}`), logger,
-        address: (id) => (id === 0 ? undefined : this.opts.address?.(id) ?? `c${id}`), identify: this.opts.identify,
+        members: new SimAddresses((id) => (id === 0 ? undefined : this.opts.address?.(id) ?? `c${id}`)), recordMembers: false,
+        identify: this.opts.identify,
       });
       s = { gen: h.gen, svc, role: "", term: -1 };
       this.services.set(h.id, s);

@@ -100,15 +100,14 @@ class FakeNode implements ControllerNode, ControllerStateView {
 }
 
 /** A service over a FakeNode whose shard servers answer Identify as `servers` says (default: as replicas of their group). */
-function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica, opts: { peers?: ReadonlyMap<NodeId, string> } = {}) {
+function setup(servers: (address: string) => IdentifyAnswer = identifyAsReplica, opts: { recordMembers?: boolean } = {}) {
   const node = new FakeNode();
   node.cluster = "ab".repeat(16);
   const clock = new ManualClock();
   const asked: string[] = [];
   const svc = new ControllerService({
     id: 1 as NodeId, node, sm: node, clock, rng: new SimRng(7), logger: silentLogger,
-    address: (id) => peers.get(id),
-    ...(opts.peers ? { peers: opts.peers } : {}),
+    members: peers, recordMembers: opts.recordMembers === true,
     identify: async (a) => {
       asked.push(a);
       return servers(a);
@@ -140,7 +139,7 @@ describe("controller service: members and replica changes", () => {
   });
 
   it("a leader records the controller group's members from its peers once (one entry, no config); Query returns them", async () => {
-    const { node, svc } = setup(identifyAsReplica, { peers });
+    const { node, svc } = setup(identifyAsReplica, { recordMembers: true });
     svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 1 as Term });
     await waitFor(() => node.replicaState().controllers.length === 3, { timeoutMs: 5000, what: "the controller members recorded" });
     expect(node.replicaState().controllers).toEqual([...peers].map(([i, address]) => ({ id: i, address, learner: false })));
@@ -162,6 +161,24 @@ describe("controller service: members and replica changes", () => {
     expect(node.proposals.length).toBe(before);
     expect(await svc.replica(id(), { kind: "replicaChange", gid: g(1), change: { kind: "remove", id: 3 as NodeId }, force: true })).toBe(1);
     expect((await svc.query(-1)).replicas.intents.get(g(1))).toEqual({ change: { kind: "remove", id: 3 }, force: true });
+  });
+
+  it("the controller leader reports on its own intent under its own request ids: progress stored, done records the members and clears it", async () => {
+    const { node, svc } = setup(identifyAsReplica, { recordMembers: true });
+    svc.onSoftState({ role: "leader", leader: 1 as NodeId, term: 1 as Term });
+    await waitFor(() => node.replicaState().controllers.length === 3, { timeoutMs: 5000, what: "the controller members recorded" });
+    const change = { kind: "replace", oldId: 3 as NodeId, newId: 4 as NodeId, address: "c4:7004" } as const;
+    await svc.replica(id(), { kind: "replicaChange", gid: g(0), change, force: false });
+    await svc.reportOwn({ kind: "replicaProgress", gid: g(0), blocked: "learner 4 at c4:7004 has not answered the leader" });
+    expect(node.replicaState().intents.get(g(0))).toEqual({ change, force: false, blocked: "learner 4 at c4:7004 has not answered the leader" });
+    const members = [1, 2, 4].map((i) => ({ id: i as NodeId, address: `c${i}:700${i}`, learner: false }));
+    await svc.reportOwn({ kind: "replicaDone", gid: g(0), members });
+    expect(node.replicaState().intents.has(g(0))).toBe(false);
+    expect(node.replicaState().controllers).toEqual(members);
+    // A refused report rejects with its one line (nothing pending any more).
+    await expect(svc.reportOwn({ kind: "replicaProgress", gid: g(0), blocked: "x" })).rejects.toThrow("invalid gid: the controller group has no pending replica change");
+    node.soft = { role: "follower", leader: 2 as NodeId, term: 2 as Term };
+    await expect(svc.reportOwn({ kind: "replicaDone", gid: g(0), members })).rejects.toBeInstanceOf(NotLeaderError);
   });
 });
 

@@ -5,7 +5,9 @@
  * validateMembers, intentSatisfied): a stored replacement is carried out by whoever leads
  * and reported done with the members; a leader crashed in the middle is succeeded by one that
  * finishes it; a refusal is reported as the blocked reason and retried until it goes through;
- * a cancel stops the run with nothing more proposed.
+ * a cancel stops the run with nothing more proposed; seeded runs kill -9 and restart replicas
+ * one at a time during a replacement, which completes once they run. The step `replica list`
+ * derives from a RaftMembers reply is the leader's own throughout.
  */
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../common/errors";
@@ -18,6 +20,9 @@ import { type IntentSource, ReplicaDriver } from "../../raft/replica-driver";
 import type { SimCluster } from "../sim/cluster";
 import { expectAllApplied, leaderOf, runUntil, settle, simGroup, write } from "../lib/sim-group";
 import { executeReplicaChange } from "../../raft/replica-change";
+import { SimRng } from "../sim/rng";
+import { raftMembersToWire } from "../../raft/daemon-node";
+import { confStateFromMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 
 const ids = (...xs: number[]) => xs as NodeId[];
 const addressOf = (id: NodeId): string => `10.0.0.${id}:7000`;
@@ -100,7 +105,19 @@ describe("the replica driver carries out the group's stored intent", () => {
     const stored = new StoredIntent(c);
     stored.intent = { change: replace34, force: false };
     const d = drivers(c, stored);
-    await runUntil(c, () => (d.sync(), stored.dones.length > 0), "the replacement done and reported");
+    // What `replica list` shows: the step derived from the leader's RaftMembers reply is the
+    // one the leader derives from its configuration, at every moment.
+    const seen = new Set<string>();
+    const sampleStep = (): void => {
+      const l = c.leader()?.node;
+      if (l === undefined) return;
+      const wire = confStateFromMembers({ members: raftMembersToWire(l.memberStatuses(), new Map()) } as unknown as RaftMembersReply);
+      const step = replicaChangeStep(l.confState(), replace34);
+      expect(replicaChangeStep(wire, replace34), `at ${JSON.stringify(l.confState())}`).toBe(step);
+      seen.add(step);
+    };
+    await runUntil(c, () => (d.sync(), sampleStep(), stored.dones.length > 0), "the replacement done and reported");
+    expect([...seen]).toEqual(expect.arrayContaining(["adding", "catchingUp", "done"]));
     expect(stored.dones).toEqual([membersWant([1, 2, 4])]);
     expect(stored.intent).toBeUndefined();
     const leader = c.leader()!.node!;
@@ -184,4 +201,45 @@ describe("the replica driver carries out the group's stored intent", () => {
     expect(stored.dones).toEqual([]);
     await d.stopAll();
   });
+
+  /**
+   * Seeded: while drivers carry out a stored replacement, one replica at a time (any of the
+   * four, the leader included) is killed -9 and restarted after a random pause, for 3 virtual
+   * seconds; then every replica runs. The change must be done within 30 virtual seconds, with
+   * the Raft checkers (commit durable on a quorum of the configuration in effect, ...) silent
+   * throughout. The seed replays the run.
+   */
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`seed ${seed}: a replacement amid crashes and restarts completes once the replicas run`, async () => {
+      const c = simGroup(3, 100 + seed);
+      const rng = new SimRng(seed);
+      await write(c, 20, "before");
+      c.addNode(4 as NodeId);
+      const old = (1 + rng.int(3)) as NodeId;
+      const stored = new StoredIntent(c);
+      const change: ReplicaChange = { kind: "replace", oldId: old, newId: 4 as NodeId, address: addressOf(4 as NodeId) };
+      stored.intent = { change, force: false };
+      const d = drivers(c, stored);
+      const end = c.clock.nowMs() + 3000;
+      let down: NodeId | undefined;
+      while (c.clock.nowMs() < end) {
+        const at = c.clock.nowMs() + rng.between(50, 400);
+        await runUntil(c, () => (d.sync(), c.clock.nowMs() >= at), "the next fault");
+        if (down === undefined) {
+          down = c.ids[rng.int(c.ids.length)]!;
+          c.crash(down);
+        } else {
+          c.restart(down);
+          down = undefined;
+        }
+      }
+      if (down !== undefined) c.restart(down);
+      await runUntil(c, () => (d.sync(), stored.dones.length > 0 && stored.intent === undefined), `replace ${old} by 4 done after the faults`);
+      const leader = await leaderOf(c);
+      expect(leader.confState().voters).toEqual(ids(1, 2, 3, 4).filter((i) => i !== old));
+      expect(stored.dones.at(-1)).toEqual(membersWant([1, 2, 3, 4].filter((i) => i !== old)));
+      await write(c, 5, "after");
+      await d.stopAll();
+    });
+  }
 });
