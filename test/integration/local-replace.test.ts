@@ -41,6 +41,11 @@ describe("shardkv-local replace on a real cluster under load", () => {
   let failed = false;
 
   const local = (...args: string[]): Promise<CommandRun> => runCommand(localBin, [...args, "--dir", dir], { timeoutMs: 240_000 });
+  /** On a failure: the logs' tails on stderr, the directory kept. */
+  const keepLogsOnFailure = (): void => onTestFailed(() => {
+    failed = true;
+    process.stderr.write(cluster.logTails(30));
+  });
   /** Runs shardkv-local until its output has `line`, then sends it SIGINT (Ctrl-C); resolves when it exits. */
   const localUntil = (args: string[], line: string): Promise<CommandRun> => new Promise((resolve, reject) => {
     const p = spawn(localBin, [...args, "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
@@ -79,10 +84,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
   });
 
   it("replaces a lost shard replica; refusals and a deadline leave everything as it was", async () => {
-    onTestFailed(() => {
-      failed = true;
-      process.stderr.write(cluster.logTails(30));
-    });
+    keepLogsOnFailure();
     await load!.waitAcks(30, "before any fault");
     const old = cluster.node("g1n1");
     const oldArgv = readFileSync(`/proc/${old.pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
@@ -163,10 +165,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
   }, 300_000);
 
   it("replaces a controller replica", async () => {
-    onTestFailed(() => {
-      failed = true;
-      process.stderr.write(cluster.logTails(30));
-    });
+    keepLogsOnFailure();
     const r = await local("replace", "c3");
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/replaced c3 by c4 in \d+ ms/);
@@ -186,10 +185,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
   }, 180_000);
 
   it("removes the lost replica and adds a voter in its place", async () => {
-    onTestFailed(() => {
-      failed = true;
-      process.stderr.write(cluster.logTails(30));
-    });
+    keepLogsOnFailure();
     // g1n2 (killed above) is removed: a change completes once every remaining member applied it.
     const removed = await local("remove-replica", "g1n2");
     expect(removed.code, removed.stderr).toBe(0);
