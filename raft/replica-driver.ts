@@ -19,7 +19,7 @@
  * replica-change executor).
  */
 import type { Cancel, Clock, Logger } from "../common/env";
-import { AbortError, NotLeaderError, RetryLaterError, StoppedError } from "../common/errors";
+import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, StoppedError } from "../common/errors";
 import type { LogIndex, NodeId } from "../common/ids";
 import { blockedReason, describeReplicaChange, type Member, type ReplicaChange, type ReplicaIntent } from "../common/replica-change";
 import { members } from "./core/conf-change";
@@ -89,6 +89,8 @@ export class ReplicaDriver {
   private wanted = "";
   private lastReportAt = -Infinity;
   private reporting = false;
+  /** Reports are sent only while a change runs (not after it ended: done, cancelled, stopped). */
+  private reportsOpen = false;
   private reportTimer: Cancel | undefined;
   /** The source's calls run one at a time, in order (a change overtaken by a later one is stale). */
   private calls: Promise<unknown> = Promise.resolve();
@@ -168,6 +170,7 @@ export class ReplicaDriver {
         continue;
       }
       if (intent === undefined || !this.leads()) {
+        this.closeReports();
         await this.pause(pollMs);
         continue;
       }
@@ -188,6 +191,7 @@ export class ReplicaDriver {
     this.cancelReport();
     this.reported = intent.blocked ?? "";
     this.wanted = this.reported;
+    this.reportsOpen = true;
     let running = true;
     // While the change runs, the intent is looked at again each pollMs: a cancel aborts it.
     const watch = (async () => {
@@ -203,6 +207,7 @@ export class ReplicaDriver {
     })();
     const cancelled = (): boolean => this.latest === undefined || !sameChange(this.latest.change, change) || this.latest.force !== force;
     const probe = this.opts.appliedConfIndex;
+    let refused = false;
     try {
       this.opts.logger.info(`${this.opts.name}: carrying out the stored replica change: ${what}${force ? " (forced)" : ""}`);
       const index = await executeReplicaChange(this.node, change, {
@@ -220,7 +225,7 @@ export class ReplicaDriver {
         }),
       });
       const ms = configuredMembers(this.node, this.opts.address);
-      this.cancelReport();
+      this.closeReports();
       await this.call(() => this.source.done(ms));
       this.warned = "";
       this.opts.logger.info(`${this.opts.name}: replica change done: ${what} (configuration at index ${index}; ` +
@@ -234,18 +239,27 @@ export class ReplicaDriver {
       if (e instanceof ReplicaChangeRefusedError || e instanceof QuorumUnreachableError) {
         this.warn(`replica change refused, tried again in ${pollMs} ms: ${e.message}`);
         this.report(e.message);
+        refused = true;
         return false;
       }
       if (e instanceof RetryLaterError) return true; // the configuration moved under the run: look again
       if (this.stopped) return false;
       this.warn(`replica change ${what} failed, tried again in ${pollMs} ms: ${(e as Error).message}`);
       this.report((e as Error).message);
+      refused = true;
       return false;
     } finally {
+      // A refusal's report stands (sent, or due within progressEveryMs) until the next try.
+      if (!refused) this.closeReports();
       running = false;
       this.kick();
       await watch;
     }
+  }
+
+  private closeReports(): void {
+    this.reportsOpen = false;
+    this.cancelReport();
   }
 
   private cancelReport(): void {
@@ -260,7 +274,7 @@ export class ReplicaDriver {
   }
 
   private flushReport(): void {
-    if (this.stopped || this.reporting || this.reportTimer !== undefined || this.wanted === this.reported) return;
+    if (this.stopped || !this.reportsOpen || this.reporting || this.reportTimer !== undefined || this.wanted === this.reported) return;
     const wait = this.lastReportAt + (this.opts.progressEveryMs ?? progressEveryMsDefault) - this.opts.clock.nowMs();
     if (wait > 0) {
       this.reportTimer = this.opts.clock.after(wait, () => {
@@ -276,7 +290,11 @@ export class ReplicaDriver {
       () => {
         this.reported = blocked;
       },
-      (e: Error) => this.opts.logger.debug(`${this.opts.name}: replica progress not reported: ${e.message}`),
+      (e: Error) => {
+        // Refused (the intent is gone, or another one is stored): not sent again.
+        if (e instanceof InvalidArgumentError) this.reported = blocked;
+        this.opts.logger.debug(`${this.opts.name}: replica progress not reported: ${e.message}`);
+      },
     ).finally(() => {
       this.reporting = false;
       if (this.leads()) this.flushReport();

@@ -1,9 +1,9 @@
 /**
  * The test-only ReplicaAdmin service (proto/admin.proto): runs a replica change
  * (raft/replica-change.ts) on this daemon's RaftNode when it leads its group. Registered, like
- * the failpoint Admin service, only on a daemon started with failpoints enabled: until the
- * controller drives replica changes from its stored intents, this is how the real-process tests
- * change a group's members.
+ * the failpoint Admin service, only on a daemon started with failpoints enabled: a test's way to
+ * run a change directly, with no stored intent (operators store one with `shardctl replica ...`,
+ * which the leader's replica driver, raft/replica-driver.ts, carries out).
  */
 import * as grpc from "@grpc/grpc-js";
 import { InvalidArgumentError, StoppedError } from "../../common/errors";

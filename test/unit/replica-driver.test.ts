@@ -34,6 +34,8 @@ class StoredIntent implements IntentSource {
   intent: ReplicaIntent | undefined;
   readonly reports: { at: number; blocked: string }[] = [];
   readonly dones: (readonly Member[])[] = [];
+  /** ReplicaProgress calls, refused ones too. */
+  progressCalls = 0;
 
   constructor(private readonly c: SimCluster) {}
 
@@ -42,6 +44,7 @@ class StoredIntent implements IntentSource {
   }
 
   async progress(blocked: string): Promise<void> {
+    this.progressCalls++;
     validateBlocked(blocked);
     if (this.intent === undefined) throw new InvalidArgumentError("gid", "group 1 has no pending replica change");
     this.intent = { ...this.intent, blocked };
@@ -194,11 +197,13 @@ describe("the replica driver carries out the group's stored intent", () => {
     stored.intent = undefined; // shardctl replica cancel
     const settleUntil = c.clock.nowMs() + 1000;
     await runUntil(c, () => (d.sync(), c.clock.nowMs() >= settleUntil), "the cancel seen");
+    const calls = stored.progressCalls;
     c.resume(4 as NodeId);
     const until = c.clock.nowMs() + 3000;
     await runUntil(c, () => (d.sync(), c.clock.nowMs() >= until), "three seconds with the learner caught up");
     expect(c.leader()!.node!.confState().learners).toEqual(ids(4));
     expect(stored.dones).toEqual([]);
+    expect(stored.progressCalls).toBe(calls); // nothing reported on a cancelled intent
     await d.stopAll();
   });
 
