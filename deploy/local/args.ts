@@ -32,12 +32,29 @@ commands:
   add-group [--replicas 3] [--base-port P]
                        start a new group, join it, wait until its shards are Serving
   remove-group GID     leave, wait until its shards have moved and been deleted, stop it
+  replace NODE [--timeout 5m] [--force] [--base-port P]
+                       start a fresh replica (new id, new port, empty data directory) for
+                       NODE's group (a server or a controller), store the replacement in the
+                       controller, wait until the group's leader carried it out, stop NODE
+                       if it still runs and drop it from cluster.json (its data directory
+                       stays)
+  add-replica GID|controllers [--learner] [--timeout 5m] [--force] [--base-port P]
+                       start a new replica of group GID (or of the controllers) and wait
+                       until it is a voter (--learner: a learner)
+  remove-replica NODE [--timeout 5m] [--force] [--grace 5s]
+                       remove NODE from its group, wait until done, stop it, drop it from
+                       cluster.json (its data directory stays)
+                       --timeout: how long to wait for the group's leader to carry out a
+                       stored change; after it, or Ctrl-C, the change stays stored and the
+                       leader goes on with it (shardctl replica list/cancel); the same
+                       replace again waits for it
 
 flags of every command:
   --dir DIR            cluster directory (default ${defaultDir})
   --help               this text
 
-exit status: 0 success, 2 bad command line, 3 the operation failed.`;
+exit status: 0 success, 1 status found the cluster unhealthy, 2 bad command line, 3 the
+operation failed, 130 interrupted (Ctrl-C) while a replica change was waited for.`;
 
 export type LocalCommand =
   | { readonly kind: "help" }
@@ -49,9 +66,20 @@ export type LocalCommand =
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
-  | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number };
+  | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
+  | { readonly kind: "replace"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number }
+  | { readonly kind: "remove-replica"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly graceMs: number }
+  | {
+    readonly kind: "add-replica"; readonly dir: string; readonly of: "controllers" | number; readonly learner: boolean;
+    readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number;
+  };
 
-export const commandNames = ["up", "status", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "help"] as const;
+/** Default --timeout of replace, add-replica and remove-replica. */
+export const replicaTimeoutMsDefault = 300_000;
+
+export const commandNames = [
+  "up", "status", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
+] as const;
 
 const flags = {
   dir: flag.nonEmpty(),
@@ -65,14 +93,19 @@ const flags = {
   foreground: flag.bool(),
   json: flag.bool(),
   grace: flag.duration({ zero: true, maxMs: 600_000 }),
+  timeout: flag.duration({ maxMs: 86_400_000 }),
+  force: flag.bool(),
+  learner: flag.bool(),
 };
 
 /** The commands taking each flag (--dir: every command). */
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
   controllers: ["up"], groups: ["up"], shards: ["up"], nats: ["up"], "tick-ms": ["up"], foreground: ["up"],
-  replicas: ["up", "add-group"], "base-port": ["up", "add-group"],
+  replicas: ["up", "add-group"], "base-port": ["up", "add-group", "replace", "add-replica"],
   json: ["status"],
-  grace: ["down"],
+  grace: ["down", "remove-replica"],
+  timeout: ["replace", "add-replica", "remove-replica"], force: ["replace", "add-replica", "remove-replica"],
+  learner: ["add-replica"],
 };
 
 /** Parses argv (without `node script`). Throws UsageError. */
@@ -118,6 +151,17 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "remove-group":
       takes(1, "gid");
       return { kind: "remove-group", dir, gid: parseInteger("gid", positional[0]!, 1, Number.MAX_SAFE_INTEGER) };
+    case "replace":
+      takes(1, "a node name (c1, g1n2, ...)");
+      return { kind: "replace", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, basePort };
+    case "remove-replica":
+      takes(1, "a node name (c1, g1n2, ...)");
+      return { kind: "remove-replica", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, graceMs: v.grace ?? 5000 };
+    case "add-replica": {
+      takes(1, "gid (or \"controllers\")");
+      const of = positional[0] === "controllers" ? "controllers" as const : parseInteger("gid", positional[0]!, 1, Number.MAX_SAFE_INTEGER);
+      return { kind: "add-replica", dir, of, learner: v.learner === true, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, basePort };
+    }
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }

@@ -17,21 +17,27 @@
  * before it is signalled (deploy/local/process.ts), so a reused pid is never hit.
  */
 import * as grpc from "@grpc/grpc-js";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GroupId } from "../../common/ids";
 import { realClock, wallClockMs } from "../../common/real-env";
 import { fromServiceError } from "../../common/grpc-errors";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
-import type { Config } from "../../controller/config";
+import { type Config, controllerGid } from "../../controller/config";
+import { describeGroup, membersOf } from "../../controller/replica-intents";
+import type { NodeId } from "../../common/ids";
+import { type ReplicaChange, describeReplicaChange } from "../../common/replica-change";
 import { shardkv } from "../../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
-import { raftMembers } from "../../raft/transport/members-service";
+import { leaderMembers, raftMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import {
-  allNodes, type ClusterFile, controllerName, dataDirOf, ensureDirs, type GroupEntry, gidsWithData, type LauncherFile,
-  logFileOf, type NodeEntry, parseNodeName, readClusterFile, readLauncherFile, serverName, wipeClusterDir,
-  writeClusterFile, writeLauncherFile,
+  addNode, allNodes, type ClusterFile, controllerName, dataDirOf, dataNames, describeGroupRef, ensureDirs, type GroupEntry, type GroupRef,
+  gidsWithData, groupNodes, type LauncherFile, logFileOf, nextReplicaId, type NodeEntry, nodeNameIn, parseNodeName, peersArg,
+  readClusterFile, readLauncherFile, removeNode, serverName, wipeClusterDir, writeClusterFile, writeLauncherFile,
 } from "./layout";
+import {
+  changeOutcome, olderPeersArg, pendingChangeHint, liveStep, type ReplicaChangeProgress, storedMembersRefusal,
+} from "./replica-ops";
 import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
 
@@ -87,6 +93,23 @@ export interface LocalClusterOptions {
   readonly detach?: boolean;
   /** Deadline of startup until every shard is Serving. Default 120 s. */
   readonly timeoutMs?: number;
+}
+
+/** Options of addReplica, replaceReplica and removeReplica. */
+export interface ReplicaOpOptions {
+  /**
+   * How long to wait for the group's leader to carry out each stored change (starting a new
+   * replica has a deadline of its own, 120 s). Default 120 s; the change stays stored after it.
+   */
+  readonly timeoutMs?: number;
+  /** Store the intent with force: the group's leader skips its strict reconfiguration check. */
+  readonly force?: boolean;
+  /** Port of a new replica. Default: a free loopback port. */
+  readonly basePort?: number;
+  /** Grace period when stopping the removed replica. Default 5 s. */
+  readonly graceMs?: number;
+  /** Each new step or blocked reason of the stored change while it is waited for. */
+  readonly onProgress?: (p: ReplicaChangeProgress) => void;
 }
 
 /** One node as `status()` sees it. */
@@ -344,11 +367,8 @@ export class LocalCluster {
   }
 
   /** The nodes of the controllers (`"controllers"`) or of group `gid`, in id order. */
-  private members(of: "controllers" | number): { name: string; node: NodeEntry }[] {
-    if (of === "controllers") return this.layout.controllers.map((n) => ({ name: controllerName(n.id), node: n }));
-    const g = this.layout.groups.find((x) => x.gid === of);
-    if (!g) throw new Error(`no group ${of} (groups: ${this.gids().join(", ") || "none"})`);
-    return g.servers.map((n) => ({ name: serverName(of, n.id), node: n }));
+  private members(of: GroupRef): { name: string; node: NodeEntry }[] {
+    return groupNodes(this.layout, of).map((n) => ({ name: nodeNameIn(of, n.id), node: n }));
   }
 
   /** Node names of the controllers (`c1`, ...) or of group `gid` (`g<gid>n1`, ...), in id order. */
@@ -431,7 +451,11 @@ export class LocalCluster {
 
   // ---------------------------------------------------------------- processes
 
-  private argsOf(l: ClusterFile, name: string): { kind: "controller" | "server"; args: string[] } {
+  /**
+   * The command line of node `name` of layout `l`. `peers`: the --peers value, when not the
+   * one cluster.json gives (peersArg: the group's nodes it lists).
+   */
+  private argsOf(l: ClusterFile, name: string, peers?: string): { kind: "controller" | "server"; args: string[] } {
     const { kind, gid, node } = this.find(l, name);
     const launcher = this.launcher;
     const common = [
@@ -441,21 +465,18 @@ export class LocalCluster {
     ];
     const own = launcher.nodeArgs?.[name] ?? [];
     if (kind === "controller") {
-      const peers = l.controllers.map((n) => `${n.id}=${n.addr}`).join(",");
-      return { kind, args: [...common, "--peers", peers, ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
+      return { kind, args: [...common, "--peers", peers ?? peersArg(l, "controllers"), ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
     }
-    const g = l.groups.find((x) => x.gid === gid)!;
-    const peers = g.servers.map((n) => `${n.id}=${n.addr}`).join(",");
     const controllers = l.controllers.map((n) => n.addr).join(",");
     return {
       kind,
-      args: ["--gid", String(gid), ...common, "--peers", peers, "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? []), ...own],
+      args: ["--gid", String(gid), ...common, "--peers", peers ?? peersArg(l, gid!), "--controllers", controllers, ...launcher.extraArgs, ...(launcher.serverArgs ?? []), ...own],
     };
   }
 
   /** Spawns node `name` of layout `l` and records its pid in `node` (the caller writes the layout). */
-  private start(l: ClusterFile, name: string, node: NodeEntry): void {
-    const { kind, args } = this.argsOf(l, name);
+  private start(l: ClusterFile, name: string, node: NodeEntry, peers?: string): void {
+    const { kind, args } = this.argsOf(l, name, peers);
     let exited!: () => void;
     const done = new Promise<void>((r) => (exited = r));
     const pid = spawnDaemon({
@@ -552,13 +573,29 @@ export class LocalCluster {
       const l = this.launcher;
       writeLauncherFile(this.dir, { ...l, nodeArgs: { ...l.nodeArgs, [name]: [...opts.args] } });
     }
-    const pid = this.update((l) => {
+    const startWith = (peers?: string): number => this.update((l) => {
       const n = this.find(l, name).node;
-      this.start(l, name, n);
+      this.start(l, name, n, peers);
       return n.pid!;
     });
-    await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
-    return pid;
+    const pid = startWith();
+    try {
+      await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
+      return pid;
+    } catch (e) {
+      // A replica that was down while its group changed holds the older configuration and
+      // refuses --peers naming the current members: start it with the members it names; it
+      // learns the change from the leader (operations.md, "Replacing a replica").
+      const stored = storedMembersRefusal(logTail(node.log, 5));
+      if (stored === undefined) throw e;
+      const { of } = this.locate(name);
+      const peers = olderPeersArg(this.layout, of, stored, this.launcher.retired ?? {});
+      this.say(`${name} holds an older configuration of its group (replicas {${stored.join(",")}}); starting it with --peers ${peers}`);
+      await this.reaped(pid);
+      const again = startWith(peers);
+      await this.waitAnswering([name], opts.timeoutMs ?? 60_000);
+      return again;
+    }
   }
 
   /**
@@ -780,28 +817,210 @@ export class LocalCluster {
 
   // ---------------------------------------------------------------- scale
 
+  // ---------------------------------------------------------------- replicas
+
   /**
-   * Starts a new replica of group `gid` with `--join` (an empty data directory, no bootstrap
-   * configuration): the next free id, a free port, added to the group in cluster.json. It
-   * serves the group only once its leader adds it (raft/replica-change.ts); until then it
-   * waits for the leader's log. Resolves once it answers Status.
+   * Adds a replica to the controllers or to group `gid`: starts it with `--join` (an empty
+   * data directory, no bootstrap configuration) on the next unused id (nextReplicaId) and a
+   * free port, listed in cluster.json from then on. `member`: "joining" (default) returns once
+   * it answers Status, before anyone adds it (the caller drives the change); "learner" also
+   * stores the intent to add it as a learner in the controller and waits until the group's
+   * leader carried it out; "voter" then also stores and waits for its promotion.
    */
-  async addReplica(gid: number, opts: { basePort?: number; timeoutMs?: number } = {}): Promise<{ name: string; id: number; addr: string }> {
-    const [port] = await allocatePorts(1, opts.basePort, this.layout);
+  async addReplica(
+    of: GroupRef, opts: ReplicaOpOptions & { readonly member?: "joining" | "learner" | "voter" } = {},
+  ): Promise<{ name: string; id: number; addr: string }> {
+    const added = await this.startJoining(of, opts.basePort);
+    if ((opts.member ?? "joining") === "joining") return added;
+    const id = added.id as NodeId;
+    await this.storeChange(of, { kind: "addLearner", id, address: added.addr }, opts, added.name);
+    await this.waitReplicaChange(of, { kind: "addLearner", id, address: added.addr }, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
+    if (opts.member === "voter") {
+      await this.storeChange(of, { kind: "promote", id }, opts);
+      await this.waitReplicaChange(of, { kind: "promote", id }, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
+    }
+    this.joined(added.name);
+    return added;
+  }
+
+  /**
+   * Replaces replica `name` (`g1n2`, `c3`): starts a new one with `--join` (new id, new port,
+   * empty data directory), stores the intent to replace the old by it in the controller, waits
+   * until the group's leader carried it out (learner, caught up, one joint change, leave-joint,
+   * reported done: the controller's config has the new members), then stops the old replica
+   * if it still runs and drops it from cluster.json. Its data directory stays where it was
+   * (its id is never reused). When the controller already holds this replacement (an earlier
+   * run interrupted), it waits for that one instead of starting another replica.
+   */
+  async replaceReplica(name: string, opts: ReplicaOpOptions = {}): Promise<{ added: string; removed: string }> {
+    const { of, node: old } = this.locate(name);
+    const { config, replicas } = await this.controller().queryCluster();
+    const gid = groupIdOf(of);
+    const pending = replicas.intents.get(gid)?.change;
+    const members = membersOf(config, replicas, gid);
+    if (!members.some((m) => m.id === old.id) && pending === undefined) {
+      // An earlier run stored it and was interrupted, and the leader finished it since: the
+      // replica that run started is a voter still marked as joining.
+      const done = groupNodes(this.layout, of).find((n) => members.some((m) => m.id === n.id && !m.learner) && this.launcher.nodeArgs?.[nodeNameIn(of, n.id)]?.includes("--join"));
+      if (!done) throw new Error(`${name} is no member of ${describeGroup(gid)} in config ${config.num}; drop it with: shardkv-local remove-replica ${name}`);
+      const addedName = nodeNameIn(of, done.id);
+      this.say(`${describeGroup(gid)} already carried out this replacement (by ${addedName})`);
+      await this.retire(name, opts.graceMs);
+      this.joined(addedName);
+      return { added: addedName, removed: name };
+    }
+    const resumed = pending?.kind === "replace" && pending.oldId === old.id
+      ? groupNodes(this.layout, of).find((n) => n.id === pending.newId && n.addr === pending.address)
+      : undefined;
+    let added: { name: string; id: number; addr: string };
+    if (resumed) {
+      added = { name: nodeNameIn(of, resumed.id), id: resumed.id, addr: resumed.addr };
+      this.say(`${describeGroup(gid)} already holds this replacement (by ${added.name}); waiting for it`);
+    } else {
+      added = await this.startJoining(of, opts.basePort);
+    }
+    const change: ReplicaChange = { kind: "replace", oldId: old.id as NodeId, newId: added.id as NodeId, address: added.addr };
+    if (!resumed) await this.storeChange(of, change, opts, added.name);
+    await this.waitReplicaChange(of, change, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
+    await this.retire(name, opts.graceMs);
+    this.joined(added.name);
+    return { added: added.name, removed: name };
+  }
+
+  /**
+   * Removes replica `name` from its group: stores the intent, waits until the group's leader
+   * carried it out (every remaining member applied the removal, so stopping it is safe), then
+   * stops it and drops it from cluster.json; its data directory stays. A node that is no member
+   * of its group (a replica started to join that never was added) is stopped and dropped at
+   * once. The controller refuses removing the last voter, with one line.
+   */
+  async removeReplica(name: string, opts: ReplicaOpOptions = {}): Promise<void> {
+    const { of, node } = this.locate(name);
+    const change: ReplicaChange = { kind: "remove", id: node.id as NodeId };
+    const gid = groupIdOf(of);
+    const { config, replicas } = await this.controller().queryCluster();
+    const member = membersOf(config, replicas, gid).some((m) => m.id === node.id);
+    const live = await this.liveMembers(of);
+    if (!member && !live?.members?.some((m) => Number(m.id) === node.id) && replicas.intents.get(gid) === undefined) {
+      this.say(`${name} is no member of ${describeGroupRef(of)} (config ${config.num}); stopping it`);
+    } else {
+      const pending = replicas.intents.get(gid);
+      if (!(pending?.change.kind === "remove" && pending.change.id === node.id)) await this.storeChange(of, change, opts);
+      await this.waitReplicaChange(of, change, opts, realClock.nowMs() + (opts.timeoutMs ?? settleMsDefault));
+    }
+    await this.retire(name, opts.graceMs);
+  }
+
+  /** The group of node `name` and its entry (throws naming the nodes when unknown). */
+  private locate(name: string): { of: GroupRef; node: NodeEntry } {
+    const { kind, gid, node } = this.find(this.layout, name);
+    return { of: kind === "controller" ? "controllers" : gid!, node };
+  }
+
+  /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
+  private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
+    const [port] = await allocatePorts(1, basePort, this.layout);
     const added = this.update((l) => {
-      const g = l.groups.find((x) => x.gid === gid);
-      if (!g) throw new Error(`no group ${gid} (groups: ${l.groups.map((x) => x.gid).join(", ") || "none"})`);
-      const id = Math.max(0, ...g.servers.map((x) => x.id)) + 1;
-      const name = serverName(gid, id);
+      const id = nextReplicaId(l, of, dataNames(this.dir));
+      const name = nodeNameIn(of, id);
       const node: NodeEntry = { id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
-      g.servers.push(node);
+      addNode(l, of, node);
       const launcher = this.launcher;
-      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...(launcher.nodeArgs?.[name] ?? []), "--join"] } });
+      const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
+      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...own, "--join"] } });
       this.start(l, name, node);
       return { name, id, addr: node.addr };
     });
-    await this.waitAnswering([added.name], opts.timeoutMs ?? settleMsDefault);
+    await this.waitAnswering([added.name], settleMsDefault);
     return added;
+  }
+
+  /** Drops `--join` from a replica that is a member now (a restart starts it as any other). */
+  private joined(name: string): void {
+    const launcher = this.launcher;
+    const own = launcher.nodeArgs?.[name];
+    if (!own?.includes("--join")) return;
+    writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: own.filter((a) => a !== "--join") } });
+  }
+
+  /**
+   * Stores `change` for `of` in the controller. When the controller refuses it and `started`
+   * names a replica started for it, that replica is stopped and forgotten (its data directory,
+   * empty but for the joining record, is removed), so a refused change leaves nothing behind.
+   */
+  private async storeChange(of: GroupRef, change: ReplicaChange, opts: ReplicaOpOptions, started?: string): Promise<void> {
+    try {
+      await this.controller().replicaChange(groupIdOf(of), change, { force: opts.force === true });
+    } catch (e) {
+      if (started !== undefined) {
+        const { node } = this.find(this.layout, started);
+        await this.retire(started, 0);
+        rmSync(node.dataDir, { recursive: true, force: true });
+        const { [started]: _joining, ...nodeArgs } = this.launcher.nodeArgs ?? {};
+        const { [started]: _never, ...retired } = this.launcher.retired ?? {};
+        writeLauncherFile(this.dir, { ...this.launcher, nodeArgs, retired });
+      }
+      throw e;
+    }
+    this.say(`stored in the controller: ${describeGroup(groupIdOf(of))}: ${describeReplicaChange(change)}`);
+  }
+
+  /**
+   * Waits until the controller reports `change` of `of` done (see changeOutcome), calling
+   * `onProgress` with each new step or blocked reason. Throws when someone cancelled it, and
+   * at the deadline, saying that the change stays stored and how to cancel it.
+   */
+  private async waitReplicaChange(of: GroupRef, change: ReplicaChange, opts: ReplicaOpOptions, deadline: number): Promise<void> {
+    const gid = groupIdOf(of);
+    let outcome = "pending" as "pending" | "done" | "dropped";
+    let last = "";
+    let why = "no answer from the controller yet";
+    try {
+      await waitUntil(async () => {
+        let q: Awaited<ReturnType<ControllerClient["queryCluster"]>>;
+        try {
+          q = await this.probeController().queryCluster();
+        } catch (e) {
+          why = `controller: ${(e as Error).message}`;
+          return false;
+        }
+        const intent = q.replicas.intents.get(gid);
+        outcome = changeOutcome(change, intent, membersOf(q.config, q.replicas, gid));
+        if (outcome !== "pending") return true;
+        const p: ReplicaChangeProgress = { group: describeGroupRef(of), change, step: liveStep(change, await this.liveMembers(of)), blocked: intent?.blocked ?? "" };
+        why = `${p.step ? `step ${p.step}` : `no leader of ${p.group} answers`}${p.blocked ? `, blocked: ${p.blocked}` : ""}`;
+        const key = `${p.step}|${p.blocked}`;
+        if (key !== last) opts.onProgress?.(p);
+        last = key;
+        return false;
+      }, { timeoutMs: Math.max(1, Math.round(deadline - realClock.nowMs())), what: `${describeGroupRef(of)} to ${describeReplicaChange(change)}`, why: () => why, intervalMs: 250 });
+    } catch (e) {
+      if ((e as Error).message.startsWith("timed out")) throw new Error(`${(e as Error).message}; ${pendingChangeHint(gid, this.controllerAddrs())}`);
+      throw e;
+    }
+    if (outcome === "dropped") throw new Error(`the change was cancelled (${describeReplicaChange(change)}): ${describeGroup(gid)}'s stored intent is gone and its members are not what it asked`);
+    this.say(`${describeGroupRef(of)}: done: ${describeReplicaChange(change)}`);
+  }
+
+  /** The group's configuration as the leader among its running replicas lists it (RaftMembers). */
+  private liveMembers(of: GroupRef): Promise<RaftMembersReply | undefined> {
+    return leaderMembers(groupNodes(this.layout, of).filter((n) => procState(n.pid, n.dataDir) === "running").map((n) => n.addr), 700);
+  }
+
+  /**
+   * Stops replica `name` if it runs (SIGTERM, SIGKILL after `graceMs`) and drops it from
+   * cluster.json; its data directory and log stay. The controller clients are rebuilt, as
+   * the controller addresses may have changed.
+   */
+  private async retire(name: string, graceMs = graceMsDefault): Promise<void> {
+    const { node } = this.find(this.layout, name);
+    await stopNode(node.pid, node.dataDir, graceMs);
+    await this.reaped(node.pid);
+    this.update((l) => removeNode(l, name));
+    const launcher = this.launcher;
+    writeLauncherFile(this.dir, { ...launcher, retired: { ...launcher.retired, [name]: node.addr } });
+    this.close();
+    this.say(`stopped ${name} and dropped it from cluster.json (data kept in ${node.dataDir})`);
   }
 
   /**
@@ -912,6 +1131,9 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
   }
   return out;
 }
+
+/** The controller's gid of a layout group (the controllers: gid 0). */
+const groupIdOf = (of: GroupRef): GroupId => (of === "controllers" ? controllerGid : (of as GroupId));
 
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);

@@ -82,5 +82,6 @@ export function howToUse(controllers: readonly string[], dir: string): string {
     `  bin/shardkv --controllers ${c} get greeting`,
     `  bin/shardkv-local status --dir ${dir}       # every node, the shard map`,
     `  bin/shardkv-local kill g1n1 --dir ${dir}    # also: pause, resume, restart, add-group, remove-group`,
+    `  bin/shardkv-local replace g1n1 --dir ${dir} # new replica for g1n1; also: add-replica, remove-replica`,
   ].join("\n");
 }

@@ -44,6 +44,11 @@ export interface LauncherFile {
   nodeArgs?: Record<string, string[]>;
   /** Added to the environment of every daemon. */
   env: Record<string, string>;
+  /**
+   * Node name -> last address of each replica removed from its group (replace,
+   * remove-replica), for starting a replica that still holds a configuration naming it.
+   */
+  retired?: Record<string, string>;
 }
 
 export const clusterFileName = "cluster.json";
@@ -127,17 +132,89 @@ export function wipeClusterDir(dir: string): void {
 
 /** Every gid that ever had a data directory in `dir` (so a new group never reuses one). */
 export function gidsWithData(dir: string): number[] {
-  try {
-    return readdirSync(join(dir, "data")).flatMap((n) => {
-      const p = parseNodeName(n);
-      return p?.kind === "server" ? [p.gid] : [];
-    });
-  } catch {
-    return [];
-  }
+  return dataNames(dir).flatMap((n) => {
+    const p = parseNodeName(n);
+    return p?.kind === "server" ? [p.gid] : [];
+  });
 }
 
 export function ensureDirs(dir: string): void {
   mkdirSync(join(dir, "data"), { recursive: true });
   mkdirSync(join(dir, "logs"), { recursive: true });
+}
+
+/** A replica group of the layout: the controllers, or shard group `gid`. */
+export type GroupRef = "controllers" | number;
+
+/** "the controllers", "group 3" (for messages). */
+export const describeGroupRef = (of: GroupRef): string => (of === "controllers" ? "the controllers" : `group ${of}`);
+
+/** The group node `name` belongs to, by its name alone. */
+export const groupOfName = (n: NodeName): GroupRef => (n.kind === "controller" ? "controllers" : n.gid);
+
+/** The name of replica `id` of `of`. */
+export const nodeNameIn = (of: GroupRef, id: number): string => (of === "controllers" ? controllerName(id) : serverName(of, id));
+
+/**
+ * The nodes `l` lists for `of` (the array itself, so a caller may change it); throws naming
+ * the groups when `of` is not one of them.
+ */
+export function groupNodes(l: ClusterFile, of: GroupRef): NodeEntry[] {
+  if (of === "controllers") return l.controllers;
+  const g = l.groups.find((x) => x.gid === of);
+  if (!g) throw new Error(`no group ${of} (groups: ${l.groups.map((x) => x.gid).join(", ") || "none"})`);
+  return g.servers;
+}
+
+/**
+ * The `--peers` value of every node of `of`: each node cluster.json lists for it, `id=addr`,
+ * ascending ids. cluster.json lists a group's current members (and a replica being added), so
+ * this is the set a started daemon's stored configuration holds (raft/daemon-node.ts refuses
+ * a --peers naming other ids).
+ */
+export function peersArg(l: ClusterFile, of: GroupRef): string {
+  return [...groupNodes(l, of)].sort((a, b) => a.id - b.id).map((n) => `${n.id}=${n.addr}`).join(",");
+}
+
+/**
+ * The id of a new replica of `of`: one above every id cluster.json lists for it and every id
+ * with a data directory (`dataNames`: the names under `<dir>/data`). A removed replica's data
+ * directory stays, so an id is never reused: Raft must never see an old replica's log under
+ * a new member's id.
+ */
+export function nextReplicaId(l: ClusterFile, of: GroupRef, dataNames: readonly string[]): number {
+  const seen = dataNames.flatMap((n) => {
+    const p = parseNodeName(n);
+    return p && groupOfName(p) === of ? [p.id] : [];
+  });
+  return Math.max(0, ...groupNodes(l, of).map((n) => n.id), ...seen) + 1;
+}
+
+/** Adds node `node` to `of` in `l` (kept in id order). */
+export function addNode(l: ClusterFile, of: GroupRef, node: NodeEntry): void {
+  const nodes = groupNodes(l, of);
+  if (nodes.some((n) => n.id === node.id)) throw new Error(`${nodeNameIn(of, node.id)} is in cluster.json already`);
+  nodes.push(node);
+  nodes.sort((a, b) => a.id - b.id);
+}
+
+/** Drops node `name` from `l`; returns its entry, undefined if `l` does not list it. */
+export function removeNode(l: ClusterFile, name: string): NodeEntry | undefined {
+  const p = parseNodeName(name);
+  if (!p) return undefined;
+  const of = groupOfName(p);
+  if (of !== "controllers" && !l.groups.some((g) => g.gid === of)) return undefined;
+  const nodes = groupNodes(l, of);
+  const i = nodes.findIndex((n) => n.id === p.id);
+  if (i < 0) return undefined;
+  return nodes.splice(i, 1)[0];
+}
+
+/** The names under `<dir>/data` ([] when there is none). */
+export function dataNames(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, "data"));
+  } catch {
+    return [];
+  }
 }

@@ -12,6 +12,10 @@ import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
 import { formatProgress, formatShardMap, formatStatus, healthProblems, howToUse } from "./format";
+import { controllerGid } from "../../controller/config";
+import type { GroupId } from "../../common/ids";
+import { parseNodeName } from "./layout";
+import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -107,6 +111,49 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       }
       return;
     }
+    case "replace": case "add-replica": case "remove-replica":
+      await replicaCommand(cmd, t0);
+      return;
+  }
+}
+
+/** Exit status of a replica change interrupted by Ctrl-C (128 + SIGINT). */
+const exitInterrupted = 130;
+
+/**
+ * `replace`, `add-replica`, `remove-replica`: progress lines while the stored change is
+ * waited for; Ctrl-C leaves it stored and says how to see and cancel it.
+ */
+async function replicaCommand(cmd: Extract<LocalCommand, { kind: "replace" | "add-replica" | "remove-replica" }>, t0: number): Promise<void> {
+  const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
+  const p = cmd.kind === "add-replica" ? undefined : parseNodeName(cmd.node);
+  const gid: GroupId = cmd.kind === "add-replica"
+    ? (cmd.of === "controllers" ? controllerGid : (cmd.of as GroupId))
+    : (p?.kind === "server" ? (p.gid as GroupId) : controllerGid);
+  const controllers = c.controllerAddrs();
+  const onInterrupt = (): void => {
+    process.stderr.write(`shardkv-local ${cmd.kind}: interrupted; if the change was stored (a line "stored in the controller" above), ${pendingChangeHint(gid, controllers)}\n`);
+    process.exit(exitInterrupted);
+  };
+  process.once("SIGINT", onInterrupt);
+  const opts = {
+    timeoutMs: cmd.timeoutMs, force: cmd.force, basePort: cmd.kind === "remove-replica" ? undefined : cmd.basePort,
+    onProgress: (x: Parameters<typeof formatReplicaProgress>[0]) => out(`  ${formatReplicaProgress(x)}`),
+  };
+  try {
+    if (cmd.kind === "replace") {
+      const r = await c.replaceReplica(cmd.node, opts);
+      out(`replaced ${r.removed} by ${r.added} in ${sinceMs(t0)} ms; ${c.dir}/cluster.json updated`);
+    } else if (cmd.kind === "add-replica") {
+      const r = await c.addReplica(cmd.of, { ...opts, member: cmd.learner ? "learner" : "voter" });
+      out(`added ${r.name} (${r.addr}) as a ${cmd.learner ? "learner" : "voter"} in ${sinceMs(t0)} ms; ${c.dir}/cluster.json updated`);
+    } else {
+      await c.removeReplica(cmd.node, { ...opts, graceMs: cmd.graceMs });
+      out(`removed ${cmd.node} in ${sinceMs(t0)} ms; ${c.dir}/cluster.json updated`);
+    }
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+    c.close();
   }
 }
 

@@ -1,4 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseArgs } from "../../controller/shardctl-lib";
+import { repoRoot } from "../../deploy/local/process";
+import { parseShardDaemonArgs } from "../../shard-server/daemon-args";
 import { UsageError } from "../../common/cli-args";
 import { parseLocalArgs } from "../../deploy/local/args";
 import { allNodes, parseNodeName, type ClusterFile } from "../../deploy/local/layout";
@@ -38,6 +43,11 @@ describe("shardkv-local argument parsing", () => {
     [["help"], { kind: "help" }],
     [["--json", "status"], { kind: "status", dir: "./.shardkv", json: true }],
     [["down", "--grace", "10m"], { kind: "down", dir: "./.shardkv", graceMs: 600_000 }],
+    [["replace", "g1n2"], { kind: "replace", dir: "./.shardkv", node: "g1n2", timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["replace", "c3", "--timeout", "90s", "--force", "--base-port", "21000"], { kind: "replace", dir: "./.shardkv", node: "c3", timeoutMs: 90_000, force: true, basePort: 21000 }],
+    [["add-replica", "2"], { kind: "add-replica", dir: "./.shardkv", of: 2, learner: false, timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["add-replica", "controllers", "--learner"], { kind: "add-replica", dir: "./.shardkv", of: "controllers", learner: true, timeoutMs: 300_000, force: false, basePort: undefined }],
+    [["remove-replica", "g2n4", "--grace", "1s"], { kind: "remove-replica", dir: "./.shardkv", node: "g2n4", timeoutMs: 300_000, force: false, graceMs: 1000 }],
   ])("%j", (argv, want) => {
     expect(parseLocalArgs(argv)).toEqual(want);
   });
@@ -65,6 +75,13 @@ describe("shardkv-local argument parsing", () => {
     [["down", "--grace", "11m"], /invalid --grace: want a duration like 500ms, 10s or 2m \(0 for none, at most 10m\), got "11m"/],
     [["up", "--nats", "nats://u:p@h:4222"], /invalid --nats: want a URL like nats:\/\/host:4222/],
     [["up", "--dir="], /invalid --dir: must not be empty/],
+    [["replace"], /replace needs a node name/],
+    [["replace", "g1n1", "--learner"], /invalid --learner: only valid with add-replica, not replace/],
+    [["replace", "g1n1", "--timeout", "soon"], /invalid --timeout/],
+    [["remove-replica", "g1n1", "--base-port", "20000"], /invalid --base-port: only valid with/],
+    [["add-replica", "0"], /invalid gid/],
+    [["add-replica", "controller"], /invalid gid/],
+    [["status", "--force"], /invalid --force: only valid with replace, add-replica and remove-replica, not status/],
   ])("refuses %j", (argv, msg) => {
     expect(() => parseLocalArgs(argv)).toThrow(UsageError);
     expect(() => parseLocalArgs(argv)).toThrow(msg);
@@ -90,5 +107,31 @@ describe("node names and ports", () => {
     const free = await allocatePorts(5);
     expect(new Set(free).size).toBe(5);
     for (const p of free) expect(reservedPorts).not.toContain(p);
+  });
+});
+
+describe("the README's 'Operations: replacing a replica' commands", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Operations: replacing a replica\n");
+  const body = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  // Each command of its shell blocks, continuation lines joined, comments dropped.
+  const commands = [...body.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.replace(/\\\n\s*/g, "").split("\n"))
+    .map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "")
+    .map((l) => l.replace("$SHARDKV_CONTROLLERS", "127.0.0.1:7001").split(/\s+/));
+
+  it("has the shardkv-local and the shardctl forms", () => {
+    expect(start).toBeGreaterThan(0);
+    expect(commands.map((c) => c.slice(0, 2).join(" "))).toEqual(expect.arrayContaining([
+      "bin/shardkv-local replace", "bin/shardkv-local add-replica", "bin/shardkv-local remove-replica", "bin/shardctl replica", "bin/shardkv-server --gid",
+    ]));
+  });
+
+  it("each parses as its command takes it", () => {
+    for (const [bin, ...argv] of commands) {
+      if (bin === "bin/shardkv-local") expect(parseLocalArgs(argv).kind, argv.join(" ")).toBe(argv[0]);
+      else if (bin === "bin/shardctl") expect(parseArgs(argv, { SHARDKV_CONTROLLERS: "127.0.0.1:7001" }).kind, argv.join(" ")).toBe("run");
+      else if (bin === "bin/shardkv-server") expect(parseShardDaemonArgs(argv, {}), argv.join(" ")).toMatchObject({ gid: 1, id: 4, join: true });
+      else throw new Error(`unexpected command ${bin}`);
+    }
   });
 });
