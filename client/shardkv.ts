@@ -26,7 +26,8 @@
  * operation's deadline (`deadlineMs`, default 10 s; per call `{ deadlineMs }`), which then fails
  * with TimeoutError (the operation may or may not have been applied) whose message says what
  * the servers answered, in the user's terms ("cannot reach group 2 (...): connection refused").
- * A call's `{ signal }` aborts it at once with AbortError. InvalidArgumentError is final and
+ * A call's `{ signal }` aborts it at once with AbortError. InvalidArgumentError and
+ * PermissionDeniedError (the certificate does not allow the operation) are final and
  * never retried. Arguments are checked at the call: addresses as the CLIs check them, keys and
  * values are strings or Uint8Arrays (TypeError naming the argument otherwise).
  * Size limits (key, value, batch) are checked locally before anything is sent.
@@ -44,7 +45,7 @@ import {
   type CallLimits, type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
 import {
-  AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
+  AbortError, BackpressureError, InternalError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError, isFinal,
 } from "../common/errors";
 import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import { ServerFailures, controllerNaming, groupNaming } from "../common/server-failures";
@@ -507,7 +508,7 @@ export class ShardKV {
         if (e instanceof AbortError) throw e;
         if (this.closed) throw new StoppedError("shardkv client");
         let err = asClientError(e, target);
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         const lost = err instanceof TimeoutError && err.afterMs === 0;
         if (e instanceof LateTimeoutError) late.push(e.late as Promise<T>);
         if (lost) {
@@ -582,7 +583,7 @@ export class ShardKV {
         this.install(await abortable(this.queryOnce(end, failures), signal, "connect"));
         if (this.config) return;
       } catch (e) {
-        if (e instanceof AbortError || e instanceof InvalidArgumentError) throw e;
+        if (e instanceof AbortError || isFinal(e)) throw e;
       }
       await this.sleep(this.backoffMs(attempt++, end), signal);
     }
@@ -634,7 +635,7 @@ export class ShardKV {
         return c;
       } catch (e) {
         const err = asClientError(e, `controller ${target}`);
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         if (err instanceof TimeoutError) {
           // An attempt cut short by the caller's deadline says nothing new: keep the
           // failures seen so far for the final message.

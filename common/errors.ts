@@ -18,7 +18,8 @@ export type ErrorCode =
   | "Unreachable"
   | "Aborted"
   | "DataDir"
-  | "RetryLater";
+  | "RetryLater"
+  | "PermissionDenied";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -153,6 +154,27 @@ export class LearnerLaggingError extends RetryLaterError {
   constructor(readonly node: NodeId, readonly match: number, readonly last: number) {
     super(`cannot promote learner ${node}: its log reaches index ${match}, the leader's ${last}; wait until it catches up`);
   }
+}
+
+/**
+ * The caller's certificate does not allow what it asked (docs/design.md#942-what-each-role-may-do);
+ * nothing was done. `who` names the identity as the server read it (`client "app1"`), `action`
+ * what was refused (`Join`, `write key "other/x"`), `reason` who may (`admin only`, `keys
+ * starting with "app/" only`). Final: retrying with the same certificate cannot succeed.
+ */
+export class PermissionDeniedError extends ShardKVError {
+  readonly code = "PermissionDenied";
+  constructor(readonly who: string, readonly action: string, readonly reason: string) {
+    super(`permission denied: ${who} may not ${action} (${reason})`);
+  }
+}
+
+/**
+ * Whether `e` is final: the same request can never succeed, so clients give up at once instead
+ * of retrying until their deadline (a malformed request, a refused certificate).
+ */
+export function isFinal(e: unknown): boolean {
+  return e instanceof InvalidArgumentError || e instanceof PermissionDeniedError;
 }
 
 /** An unexpected server-side failure; the message says what. */

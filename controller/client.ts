@@ -11,7 +11,7 @@ import { validateAddressList } from "../common/address";
 import {
   type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
-import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError } from "../common/errors";
+import { AbortError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError, isFinal } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
@@ -131,7 +131,7 @@ export class ControllerClient {
         const err = fromServiceError(e, `controller ${target}`);
         if (err instanceof TimeoutError) timedOut++;
         else if (!(err instanceof UnreachableError)) answered();
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         // An attempt cut short by the caller's deadline says nothing new: keep what the
         // servers answered before for the final message.
         if (err instanceof TimeoutError && attemptMs < fullMs && failures.cause) continue;
@@ -312,7 +312,7 @@ export class ControllerClient {
       } catch (e) {
         if (signal?.aborted) return;
         const err = fromServiceError(e, `controller ${target}`);
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }

@@ -43,6 +43,7 @@ import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import { type AccessMode, AuthorizedServer } from "../security/authorization";
 import type { shardkv } from "../proto/gen/controller.js";
 import { shardCountDefault, sortedGids } from "./config";
 import {
@@ -71,6 +72,11 @@ export const natsRepublishConfigs = 16;
 export const controllerSnapshotEveryEntries = 1000;
 
 export interface ControllerServerOptions {
+  /**
+   * How its callers authenticate: "mtls" checks every call's certificate against what its role
+   * may do (security/authorization.ts); "insecure" (no TLS) allows everything. Default insecure.
+   */
+  readonly access?: AccessMode;
   /** This replica's id, a key of `peers`. */
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ControllerServer.port). */
@@ -157,7 +163,7 @@ export class ControllerServer {
     const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new grpc.Server(raftGrpcServerOptions);
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: opts.access ?? "insecure", log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
     try {
       const applied = sm.clusterId();
       if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");

@@ -13,6 +13,7 @@ import { toServiceError } from "../common/grpc-errors";
 import { transportMessageBytesMax } from "../common/limits";
 import type { shardkv } from "../proto/gen/shardkv.js";
 import { ShardKVStub } from "../proto/gen/shardkv-grpc";
+import { batchKeyAccess } from "../security/authorization";
 import { type BatchHandlers, serveBatch } from "./batch-stream";
 
 export type { ShardKVStub } from "../proto/gen/shardkv-grpc";
@@ -38,7 +39,8 @@ export type BatchCall = grpc.ServerDuplexStream<shardkv.kv.BatchRequest, shardkv
 /**
  * Serves one gRPC Batch call (shard-server/batch-stream.ts's serveBatch) until the client ends
  * it or `stop` is called. Returns `stop`; `onClosed` runs once when the stream is done either
- * way. A call from a peer the failpoints cut off fails at once.
+ * way. A call from a peer the failpoints cut off fails at once. Each request's keys are checked
+ * against the caller's certificate as its server admitted it (security/authorization.ts).
  */
 export function serveGrpcBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints | undefined, onClosed: () => void = () => undefined): () => void {
   const cut = failpointStreamCut(fp, call.metadata);
@@ -52,7 +54,7 @@ export function serveGrpcBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints
     end: () => call.end(),
     // grpc-js ends a server stream with the status of an error emitted on it.
     fail: (e) => void call.emit("error", toServiceError(e)),
-  }, h, { failpoints: fp, onClosed });
+  }, h, { failpoints: fp, onClosed, keys: batchKeyAccess(call) });
   call.on("data", (msg: shardkv.kv.BatchRequest) => session.receive(msg));
   call.on("end", () => session.clientEnded());
   call.on("cancelled", () => session.closed());

@@ -55,6 +55,7 @@ import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import { type AccessMode, AuthorizedServer } from "../security/authorization";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
@@ -81,6 +82,11 @@ export const pullChunkBytes = migrationChunkBytesMax;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export interface ShardServerOptions {
+  /**
+   * How its callers authenticate: "mtls" checks every call's certificate against what its role
+   * may do (security/authorization.ts); "insecure" (no TLS) allows everything. Default insecure.
+   */
+  readonly access?: AccessMode;
   readonly gid: GroupId;
   /** This replica's id, a key of `peers`. */
   readonly id: NodeId;
@@ -305,7 +311,7 @@ export class ShardServer {
     }
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new grpc.Server(raftGrpcServerOptions);
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: opts.access ?? "insecure", log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
     try {
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });
