@@ -178,6 +178,19 @@ export class UnreachableError extends ShardKVError {
 }
 
 /**
+ * The TLS handshake with a server failed: one side refused the other's certificate, or one side
+ * runs without TLS. `reason` says which certificate and why, in one line. Final: retrying with
+ * the same certificates fails the same way, so clients stop at once instead of retrying until
+ * their deadline. On the wire it is an UnreachableError (it is never sent: only clients make it).
+ */
+export class TlsHandshakeError extends UnreachableError {}
+
+/** Whether no retry can help: the caller's argument is wrong, or a TLS setting is. */
+export function isFinal(e: unknown): boolean {
+  return e instanceof InvalidArgumentError || e instanceof TlsHandshakeError;
+}
+
+/**
  * The caller aborted the operation through its AbortSignal; it stopped retrying at once.
  * Like Node's own AbortError: `name` is "AbortError" and `cause` is the signal's reason. A
  * write may or may not have been applied, as for a timeout.

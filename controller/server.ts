@@ -22,6 +22,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -95,6 +96,8 @@ export interface ControllerServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /** How every connection of this replica is made, served and accepted (mutual TLS or plaintext). */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -126,7 +129,7 @@ export class ControllerServer {
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       address: (id) => peers.get(id),
       peers,
-      identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
+      identify: (a) => identifyServer(a, opts.security, failpointClientOptions(opts.failpoints, a)),
     });
   }
 
@@ -170,9 +173,9 @@ export class ControllerServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security);
       transport = new GrpcTransport(
-        { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: controllerGroup, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
       sm.subscribe(() => server?.onNewConfig());

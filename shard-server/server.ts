@@ -31,6 +31,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
@@ -124,6 +125,8 @@ export interface ShardServerOptions {
   readonly watchConfigs?: boolean;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /** How every connection of this replica is made, served and accepted (mutual TLS or plaintext). */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -144,7 +147,7 @@ export class ShardServer {
   private readonly service: ShardService;
   /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
-  private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
+  private readonly groupRpc: GrpcGroupRpc;
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
   /** Open Batch streams (ended when the server stops). */
@@ -166,6 +169,7 @@ export class ShardServer {
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
+    this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
@@ -282,7 +286,7 @@ export class ShardServer {
     // First thing: is the data directory this replica's? (Nothing opened or waited for yet.)
     let identity = await claimDataDir(opts.dataDir, { kind: "shard-server", gid: opts.gid, nodeId: opts.id, shardCount: opts.shardCount }, probeLegacyDataDir);
     const controller = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+      controllers: opts.controllers, security: opts.security, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
     if (identity.shardCount === undefined) {
       try {
@@ -315,9 +319,9 @@ export class ShardServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security);
       transport = new GrpcTransport(
-        { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const { node, attach, peers } = await startDaemonNode<ApplyResult>({
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
@@ -352,7 +356,7 @@ export class ShardServer {
     const addrs = opts.controllers.join(",");
     opts.logger.info(`g${opts.gid} n${opts.id}: new data directory ${opts.dataDir} without --shards: waiting up to ${shardCountWaitMs / 1000} s for the controllers at ${addrs} to tell the shard count`);
     const client = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+      controllers: opts.controllers, security: opts.security, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
     let answer: { config: { shards: readonly unknown[] }; clusterId: string | undefined };
     try {
