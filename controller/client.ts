@@ -286,7 +286,7 @@ export class ControllerClient {
   status(address: string, timeoutMs = 2000): Promise<ControllerStatus> {
     return new Promise((resolve, reject) => {
       this.stub(address).status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
-        if (err) reject(fromServiceError(err, `controller ${address}`));
+        if (err) reject(tlsHandshakeFailure(err, `controller ${address}`, this.opts.security) ?? fromServiceError(err, `controller ${address}`));
         else resolve(res!);
       });
     });

@@ -169,7 +169,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
 
   it("env: eval its lines and the CLIs just work over mutual TLS; a client without TLS fails at once, in one line", async () => {
     const sh = (script: string): Promise<Run> => new Promise((resolve) => {
-      const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}` };
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${binDir}:${process.env.PATH}` };
       for (const k of ["SHARDKV_CONTROLLERS", "SHARDKV_TLS_CA", "SHARDKV_TLS_CERT", "SHARDKV_TLS_KEY"]) delete env[k];
       execFile("sh", ["-c", script], { timeout: 60_000, env }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
