@@ -57,6 +57,7 @@ import { shardkv as kvpb } from "../proto/gen/shardkv.js";
 import { configFromWire, decodeConfig } from "../controller/config-wire";
 import { BatchChannel, type BatchChannelEnv, LateTimeoutError } from "./batch-channel";
 import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
+import type { TlsFiles } from "../security/tls-files";
 import { GrpcClientTransport } from "./grpc-transport";
 import { type ClientTransport, asClientError } from "./transport";
 
@@ -115,6 +116,14 @@ export interface ShardKVOptions {
   readonly clock?: Clock;
   /** Randomness: the client id and backoff jitter. Default the real one (crypto-strong). */
   readonly rng?: Rng;
+  /**
+   * Mutual TLS: the CA certificate file, this client's certificate and its key (as
+   * `shardctl certs issue client` writes them; the CLIs take them as --tls-ca, --tls-cert,
+   * --tls-key or $SHARDKV_TLS_*). They are re-read when they change (a rotated certificate
+   * is used for new connections). Without them the client connects without TLS, which a
+   * secure cluster refuses (TlsHandshakeError, at once). Ignored with `transport`.
+   */
+  readonly tls?: TlsFiles;
   /**
    * The network (client/transport.ts). Default gRPC. The client owns it: `close` closes it.
    */
@@ -239,7 +248,7 @@ export class ShardKV {
     if (opts.nats !== undefined && typeof opts.nats !== "string") throw new TypeError(`nats must be a URL string, got ${typeName(opts.nats)}`);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
-    this.transport = opts.transport ?? new GrpcClientTransport();
+    this.transport = opts.transport ?? GrpcClientTransport.withFiles(opts.tls);
     const clock = this.clock;
     this.channelEnv = {
       transport: this.transport,

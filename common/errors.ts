@@ -169,13 +169,6 @@ export class PermissionDeniedError extends ShardKVError {
   }
 }
 
-/**
- * Whether `e` is final: the same request can never succeed, so clients give up at once instead
- * of retrying until their deadline (a malformed request, a refused certificate).
- */
-export function isFinal(e: unknown): boolean {
-  return e instanceof InvalidArgumentError || e instanceof PermissionDeniedError;
-}
 
 /** An unexpected server-side failure; the message says what. */
 export class InternalError extends ShardKVError {
@@ -197,6 +190,23 @@ export class UnreachableError extends ShardKVError {
   constructor(readonly server: string, readonly reason: string) {
     super(`cannot reach ${server}: ${reason}`);
   }
+}
+
+/**
+ * The TLS handshake with a server failed: one side refused the other's certificate, or one side
+ * runs without TLS. `reason` says which certificate and why, in one line. Final: retrying with
+ * the same certificates fails the same way, so clients stop at once instead of retrying until
+ * their deadline. On the wire it is an UnreachableError (it is never sent: only clients make it).
+ */
+export class TlsHandshakeError extends UnreachableError {}
+
+/**
+ * Whether no retry can help, so clients give up at once instead of retrying until their
+ * deadline: the caller's argument is wrong, a TLS setting is, or its certificate does not
+ * allow the operation.
+ */
+export function isFinal(e: unknown): boolean {
+  return e instanceof InvalidArgumentError || e instanceof TlsHandshakeError || e instanceof PermissionDeniedError;
 }
 
 /**

@@ -26,6 +26,7 @@ daemonMain<DaemonArgs>({
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ControllerServer } = await import("./server");
+    const { daemonSecurity } = await import("../security/credentials");
     return ControllerServer.start({
       id: args.id,
       listen: args.listen,
@@ -37,6 +38,7 @@ daemonMain<DaemonArgs>({
       tickMs: args.tickMs,
       snapshotEveryEntries: args.snapshotEvery,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
+      security: daemonSecurity(args.tls, logger),
       logger,
       onFatal,
     });

@@ -22,6 +22,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -43,7 +44,7 @@ import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
-import { type AccessMode, AuthorizedServer } from "../security/authorization";
+import { AuthorizedServer, accessOf } from "../security/authorization";
 import type { shardkv } from "../proto/gen/controller.js";
 import { shardCountDefault, sortedGids } from "./config";
 import {
@@ -72,11 +73,6 @@ export const natsRepublishConfigs = 16;
 export const controllerSnapshotEveryEntries = 1000;
 
 export interface ControllerServerOptions {
-  /**
-   * How its callers authenticate: "mtls" checks every call's certificate against what its role
-   * may do (security/authorization.ts); "insecure" (no TLS) allows everything. Default insecure.
-   */
-  readonly access?: AccessMode;
   /** This replica's id, a key of `peers`. */
   readonly id: NodeId;
   /** Address to bind ("host:port"; port 0 picks one, see ControllerServer.port). */
@@ -101,6 +97,12 @@ export interface ControllerServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /**
+   * How every connection of this replica is made, served and accepted (mutual TLS or plaintext).
+   * With TLS, every call is checked against what its certificate's role may do
+   * (security/authorization.ts); plaintext has no identities and allows everything.
+   */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -132,7 +134,7 @@ export class ControllerServer {
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       address: (id) => peers.get(id),
       peers,
-      identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
+      identify: (a) => identifyServer(a, opts.security, failpointClientOptions(opts.failpoints, a)),
     });
   }
 
@@ -163,7 +165,7 @@ export class ControllerServer {
     const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: opts.access ?? "insecure", log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
     try {
       const applied = sm.clusterId();
       if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");
@@ -176,9 +178,9 @@ export class ControllerServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security);
       transport = new GrpcTransport(
-        { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: controllerGroup, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
       sm.subscribe(() => server?.onNewConfig());

@@ -23,11 +23,19 @@ import { PermissionDeniedError } from "../common/errors";
 import { toServiceError } from "../common/grpc-errors";
 import { describeKey } from "../common/limits";
 import { realClock } from "../common/real-env";
-import { peerIdentity } from "./credentials";
+import { type Security, peerIdentity } from "./credentials";
 import { type Identity, NotAnIdentityError, type Role } from "./identity";
 
 /** How a server authenticates its callers: mutual TLS (identities from certificates) or not at all. */
 export type AccessMode = "mtls" | "insecure";
+
+/**
+ * The access mode of a daemon's server: its process's Security says, as its flags chose it
+ * (`--insecure` asked for by name, or TLS files); never guessed from a call.
+ */
+export function accessOf(security: Security): AccessMode {
+  return security.secure ? "mtls" : "insecure";
+}
 
 const node: readonly Role[] = ["node"];
 const admin: readonly Role[] = ["admin"];

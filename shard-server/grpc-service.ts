@@ -7,6 +7,7 @@
  *   shard-server/batch-stream.ts.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import type { Failpoints } from "../common/failpoints";
 import { failpointStreamCut } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
@@ -22,11 +23,11 @@ export type { ShardKVStub } from "../proto/gen/shardkv-grpc";
 export const shardKVMessageBytesMax = transportMessageBytesMax;
 
 /**
- * Opens a stub to one shard server at `address` (insecure; loopback and private networks).
+ * Opens a stub to one shard server at `address` with the credentials of `security`.
  * `options`: extra client options (a daemon's failpoint interceptor).
  */
-export function shardKVStub(address: string, options: grpc.ClientOptions = {}): ShardKVStub {
-  return new ShardKVStub(address, grpc.credentials.createInsecure(), {
+export function shardKVStub(address: string, security: Security, options: grpc.ClientOptions = {}): ShardKVStub {
+  return new ShardKVStub(address, security.channelCredentials(), {
     ...options,
     "grpc.max_receive_message_length": shardKVMessageBytesMax,
     "grpc.max_send_message_length": shardKVMessageBytesMax,

@@ -27,6 +27,7 @@ daemonMain<ShardDaemonArgs>({
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ShardServer } = await import("./server");
+    const { daemonSecurity } = await import("../security/credentials");
     return ShardServer.start({
       gid: args.gid,
       id: args.id,
@@ -43,6 +44,7 @@ daemonMain<ShardDaemonArgs>({
       migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
       lengthCacheKeys: args.lengthCacheKeys,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
+      security: daemonSecurity(args.tls, logger),
       logger,
       onFatal,
     });

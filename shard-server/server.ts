@@ -31,6 +31,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
@@ -55,7 +56,7 @@ import { addRaftMembersService } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
-import { type AccessMode, AuthorizedServer } from "../security/authorization";
+import { AuthorizedServer, accessOf } from "../security/authorization";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
@@ -82,11 +83,6 @@ export const pullChunkBytes = migrationChunkBytesMax;
 export { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
 
 export interface ShardServerOptions {
-  /**
-   * How its callers authenticate: "mtls" checks every call's certificate against what its role
-   * may do (security/authorization.ts); "insecure" (no TLS) allows everything. Default insecure.
-   */
-  readonly access?: AccessMode;
   readonly gid: GroupId;
   /** This replica's id, a key of `peers`. */
   readonly id: NodeId;
@@ -130,6 +126,12 @@ export interface ShardServerOptions {
   readonly watchConfigs?: boolean;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /**
+   * How every connection of this replica is made, served and accepted (mutual TLS or plaintext).
+   * With TLS, every call is checked against what its certificate's role may do
+   * (security/authorization.ts); plaintext has no identities and allows everything.
+   */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -150,7 +152,7 @@ export class ShardServer {
   private readonly service: ShardService;
   /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
-  private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
+  private readonly groupRpc: GrpcGroupRpc;
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
   /** Open Batch streams (ended when the server stops). */
@@ -172,6 +174,7 @@ export class ShardServer {
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
+    this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
@@ -288,7 +291,7 @@ export class ShardServer {
     // First thing: is the data directory this replica's? (Nothing opened or waited for yet.)
     let identity = await claimDataDir(opts.dataDir, { kind: "shard-server", gid: opts.gid, nodeId: opts.id, shardCount: opts.shardCount }, probeLegacyDataDir);
     const controller = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+      controllers: opts.controllers, security: opts.security, deadlineMs: 5000, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
     if (identity.shardCount === undefined) {
       try {
@@ -311,7 +314,7 @@ export class ShardServer {
     }
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: opts.access ?? "insecure", log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
     try {
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });
@@ -321,9 +324,9 @@ export class ShardServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security);
       transport = new GrpcTransport(
-        { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const { node, attach, peers } = await startDaemonNode<ApplyResult>({
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
@@ -358,7 +361,7 @@ export class ShardServer {
     const addrs = opts.controllers.join(",");
     opts.logger.info(`g${opts.gid} n${opts.id}: new data directory ${opts.dataDir} without --shards: waiting up to ${shardCountWaitMs / 1000} s for the controllers at ${addrs} to tell the shard count`);
     const client = new ControllerClient({
-      controllers: opts.controllers, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+      controllers: opts.controllers, security: opts.security, deadlineMs: shardCountWaitMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
     let answer: { config: { shards: readonly unknown[] }; clusterId: string | undefined };
     try {

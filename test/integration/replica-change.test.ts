@@ -67,7 +67,7 @@ describe("replica changes on a real shard group", () => {
   const change = async (c: ReplicaChange): Promise<number> => {
     for (let attempt = 0; ; attempt++) {
       const l = await leader();
-      const admin = new ReplicaAdminClient(addrOf(Number(l.id)));
+      const admin = new ReplicaAdminClient(addrOf(Number(l.id)), cluster.security);
       try {
         return await admin.change(c, { timeoutMs: 30_000 });
       } catch (e) {

@@ -17,6 +17,7 @@ import { ShardServer } from "../../shard-server/server";
 import { freePorts } from "../../deploy/local/process";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -31,16 +32,16 @@ async function setup(nats: boolean, watch: boolean) {
   const saddr = `127.0.0.1:${sp}`;
   const ctl = await ControllerServer.start({
     id: 1 as NodeId, listen: caddr, peers: new Map([[1 as NodeId, caddr]]), dataDir: join(dir, "c1"),
-    shardCount: 4, natsUrl, tickMs: 20, logger: silentLogger,
+    shardCount: 4, natsUrl, tickMs: 20, security: Security.insecure(), logger: silentLogger,
   });
   cleanup.push(() => ctl.stop());
   const srv = await ShardServer.start({
     gid: 1 as GroupId, id: 1 as NodeId, listen: saddr, peers: new Map([[1 as NodeId, saddr]]), dataDir: join(dir, "g1"),
     controllers: [caddr], shardCount: 4, natsUrl: nats ? natsUrl : undefined, pollMs: 600_000, watchConfigs: watch, tickMs: 20,
-    logger: silentLogger,
+    security: Security.insecure(), logger: silentLogger,
   });
   cleanup.push(() => srv.stop());
-  const client = new ControllerClient({ controllers: [caddr] });
+  const client = new ControllerClient({ controllers: [caddr], security: Security.insecure() });
   cleanup.push(async () => client.close());
   await waitFor(async () => (await srv.status()).role === "leader", { timeoutMs: 10_000, what: "the shard group's leader" });
   return { srv, client };
