@@ -9,13 +9,15 @@
  * `refusalLogIntervalMs`.
  *
  * Key prefixes: a client certificate with a prefix may touch only keys starting with it. The
- * check is per request inside the Batch stream (shard-server/batch-stream.ts asks
- * `batchKeyAccess(call)`): a get or a write (all its ops) with a key outside the prefix is
- * answered PERMISSION_DENIED before it runs; the stream and its other requests go on.
+ * check is per request inside the Batch stream (shard-server/grpc-service.ts hands
+ * `batchKeyAccess(call)` to shard-server/batch-stream.ts): a get or a write (all its ops) with
+ * a key outside the prefix is answered PERMISSION_DENIED before it runs; the stream and its
+ * other requests go on.
  *
- * An `insecure` server (no TLS, asked for by name) has no identities: everything is allowed,
- * as before certificates existed. The mode is given, never inferred from a call without a
- * certificate: on an `mtls` server such a call is refused.
+ * An `insecure` server (a daemon started with --insecure) has no identities: everything is
+ * allowed, as before certificates existed. The mode comes from the process's Security
+ * (`accessOf`), never from a call: on an `mtls` server a call without a certificate carrying
+ * a shardkv identity is refused.
  */
 import * as grpc from "@grpc/grpc-js";
 import { assert } from "../common/assert";
