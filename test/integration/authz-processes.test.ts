@@ -1,14 +1,15 @@
 /**
  * What each role may do (docs/design.md#942-what-each-role-may-do), over real processes: one
  * secure local cluster (deploy/local/cluster.ts LocalCluster with `tls`: its own CA, node,
- * admin and client certificates; one controller, one group of one replica) and more
+ * admin and client certificates; one controller, two groups of one replica) and more
  * certificates issued from its CA (a client limited to "app/", a second node identity). The
  * attacks, each refused PERMISSION_DENIED at once with one line naming the identity and the
  * action, and each followed by a check that nothing changed: a client certificate joining a
  * group (the config stays), sending a Raft message at a far higher term into the group, as
  * does an admin certificate (the replica's term stays), pulling a shard and deleting one (its
  * keys stay); the client limited to "app/" writing "other/x" with the CLI (exit 3, absent
- * afterwards); a node certificate doing data operations. Last, the same Raft message sent
+ * afterwards); a node certificate doing data operations. What nodes must do still works: a
+ * shard moved by an admin is pulled and deleted between groups. Last, the same Raft message sent
  * with a node certificate does raise the term: what the earlier checks look at does change
  * when a message gets in.
  */
@@ -92,7 +93,7 @@ describe("roles over real processes (a secure local cluster)", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-authz-"));
-    c = await LocalCluster.up({ dir, tls: true, controllers: 1, groups: 1, replicas: 1, shards, tickMs: 50 });
+    c = await LocalCluster.up({ dir, tls: true, controllers: 1, groups: 2, replicas: 1, shards, tickMs: 50 });
     files.set("admin", c.tlsFiles("admin")!);
     files.set("client", c.tlsFiles("client")!);
     files.set("app2", await issueFrom("client", "app2", "app/"));
@@ -152,8 +153,10 @@ describe("roles over real processes (a secure local cluster)", () => {
   it("a client certificate may not pull or delete a shard: its keys stay", async () => {
     onTestFailed(() => void (failed = true));
     const shard = shardOf(Buffer.from("seed"), shards);
-    const num = (await c.controller().query()).num;
-    const cl = rawClient(c.groupAddrs(1)[0]!, "client");
+    const config = await c.controller().query();
+    const num = config.num;
+    const owner = c.groupAddrs(config.shards[shard]!)[0]!;
+    const cl = rawClient(owner, "client");
     const pull = await new Promise<grpc.ServiceError | undefined>((resolve) => {
       const m = shardKVService.pullShard;
       const s = cl.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { configNum: num, shard }, new grpc.Metadata(), { deadline: wallClockMs() + 10_000 });
@@ -172,8 +175,24 @@ describe("roles over real processes (a secure local cluster)", () => {
     expect(fromServiceError(del).message).toBe('permission denied: client "client" may not DeleteShard (node only)');
     const get = await runShardkv([...envOf("admin"), "get", "seed"]);
     expect(get.stdout).toBe("1\n");
-    const st = await c.serverStatus(c.groupAddrs(1)[0]!, 2000);
+    const st = await c.serverStatus(owner, 2000);
     expect(st.shards.find((s) => s.shard === shard)?.keys).toBe(1);
+  });
+
+  it("node certificates move a shard between groups (PullShard, DeleteShard): the key is served by its new group", async () => {
+    onTestFailed(() => void (failed = true));
+    const shard = shardOf(Buffer.from("seed"), shards);
+    const from = (await c.controller().query()).shards[shard]!;
+    const to = (from === 1 ? 2 : 1) as GroupId;
+    await c.controller().move(shard, to);
+    const keysAt = async (gid: number): Promise<number | undefined> => {
+      const st = await c.serverStatus(c.groupAddrs(gid)[0]!, 2000);
+      const sh = st.shards.find((x) => x.shard === shard);
+      return sh === undefined ? undefined : Number(sh.keys);
+    };
+    // The new owner pulled it (PullShard) and the old one deleted its copy once told (DeleteShard).
+    await waitFor(async () => (await keysAt(to)) === 1 && !((await keysAt(from)) ?? 0), { timeoutMs: 60_000, what: `shard ${shard} to move from group ${from} to ${to}` });
+    expect((await runShardkv([...envOf("admin"), "get", "seed"])).stdout).toBe("1\n");
   });
 
   it("a client limited to app/ may not write other/x (exit 3, one line, not written) and may write app/x", async () => {
@@ -199,7 +218,7 @@ describe("roles over real processes (a secure local cluster)", () => {
 
   it("the daemon logged the refusals, one line each", async () => {
     onTestFailed(() => void (failed = true));
-    const log = c.logOf(c.nodesOf(1)[0]!);
+    const log = [...c.nodesOf(1), ...c.nodesOf(2)].map((n) => c.logOf(n)).join("\n");
     expect(log).toMatch(/permission denied: client "client" may not Send \(node only\) \[from [^\]]+\]/);
     expect(log).toMatch(/permission denied: client "app2" may not write key "other\/x"/);
   });
