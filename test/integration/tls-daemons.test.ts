@@ -76,7 +76,9 @@ describe("daemon TLS settings (real processes)", { timeout: 120_000 }, () => {
     let stderr = "";
     d.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
     try {
-      await waitFor(() => /listening on/.test(stderr), { timeoutMs: 60_000, what: "the insecure controller to listen" });
+      // Said once it runs (after its "listening on" line), not before: a refusal is one line.
+      await waitFor(() => /running INSECURE/.test(stderr), { timeoutMs: 60_000, what: "the insecure controller to say it runs without TLS" });
+      expect(stderr).toMatch(/listening on/);
       const insecureLines = stderr.split("\n").filter((l) => /INSECURE/.test(l));
       expect(insecureLines).toHaveLength(1);
       expect(insecureLines[0]).toMatch(/WARN .*running INSECURE \(--insecure\): no TLS, no authentication; anyone who can reach this port can read and change all data$/);
