@@ -57,7 +57,7 @@ import { shardkv as kvpb } from "../proto/gen/shardkv.js";
 import { configFromWire, decodeConfig } from "../controller/config-wire";
 import { BatchChannel, type BatchChannelEnv, LateTimeoutError } from "./batch-channel";
 import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
-import type { TlsFiles } from "../security/tls-files";
+import { type TlsFiles, natsTls } from "../security/tls-files";
 import { GrpcClientTransport } from "./grpc-transport";
 import { type ClientTransport, asClientError } from "./transport";
 
@@ -94,7 +94,10 @@ export interface ShardKVOptions {
    * `--controllers` (InvalidArgumentError for "abc" or a port beyond 65535).
    */
   readonly controllers: readonly string[];
-  /** NATS server URL for config pushes (optional; the client works without it). */
+  /**
+   * NATS server URL for config pushes (optional; the client works without it). A `tls://` URL
+   * connects with TLS on the files of `tls` (one CA for the cluster and its NATS).
+   */
   readonly nats?: string;
   /**
    * Deadline of one operation, retries included: connect and every call that does not give
@@ -680,7 +683,7 @@ export class ShardKV {
         // Loaded on first use: most clients (every CLI call without --nats) never need it, and
         // loading it costs about 80 ms of CPU, a fifth of a whole `shardkv get`.
         const { connect: natsConnect } = await import("nats");
-        nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000 });
+        nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000, ...natsTls(url, this.opts.tls) });
       } catch {
         attempt++;
         this.clock.after(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + this.rng.float()), () => void tryConnect());

@@ -45,7 +45,8 @@ export const usage = `usage: shardkv-controller --id N --listen host:port --peer
 ${joinFlagUsage}
   --shards N          shard count, used only when the data directory is created (default 64,
                       1..${shardCountMax}); must match the stored count afterwards
-  --nats URL          publish each new config on NATS subject shardkv.config (optional)
+  --nats URL          publish each new config on NATS subject shardkv.config (optional;
+                      tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
 ${daemonTlsUsage}

@@ -26,8 +26,9 @@ daemonMain<DaemonArgs>({
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ControllerServer } = await import("./server");
-    const { daemonSecurity } = await import("../security/credentials");
-    return ControllerServer.start({
+    const { daemonSecurity, logSecurity } = await import("../security/credentials");
+    const security = daemonSecurity(args.tls, logger);
+    const server = await ControllerServer.start({
       id: args.id,
       listen: args.listen,
       peers: args.peers,
@@ -38,9 +39,11 @@ daemonMain<DaemonArgs>({
       tickMs: args.tickMs,
       snapshotEveryEntries: args.snapshotEvery,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
-      security: daemonSecurity(args.tls, logger),
+      security,
       logger,
       onFatal,
     });
+    logSecurity(security, logger);
+    return server;
   },
 });

@@ -23,6 +23,7 @@
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
 import type { Security } from "../security/credentials";
+import { type TlsFiles, natsTls } from "../security/tls-files";
 import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -182,7 +183,7 @@ export class ControllerServer {
       transport = new GrpcTransport(
         { group: controllerGroup, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
-      const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
+      const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, opts.security.source?.files, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
       const { node, attach, peers } = await startDaemonNode<CommandResult>({
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
@@ -381,6 +382,8 @@ class ConfigPublisher {
 
   constructor(
     private readonly url: string,
+    /** The controller's TLS files, used for a tls:// URL (security/tls-files.ts natsTls). */
+    private readonly tlsFiles: TlsFiles | undefined,
     private readonly sm: RocksControllerStateMachine,
     private readonly logger: Logger,
   ) {}
@@ -393,7 +396,9 @@ class ConfigPublisher {
         this.logger.warn(`NATS: ${this.url} not reachable yet; configs are not published until it is (the controller works without it)`);
       }
     });
-    connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: "shardkv-controller" }).then(
+    connect({
+      servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: "shardkv-controller", ...natsTls(this.url, this.tlsFiles),
+    }).then(
       (nc) => {
         cancelWarn();
         if (this.stopped) {

@@ -265,14 +265,11 @@ export function tlsHandshakeFailure(e: unknown, server: string, security: Securi
 
 /**
  * The Security of a daemon: its TLS files loaded and watched (each reload and each unusable
- * change logged), or plaintext with one warning line saying so. Unusable files at start are an
+ * change logged), or plaintext (logSecurity says which once the daemon runs). Unusable files at start are an
  * InvalidArgumentError (exit status 2) naming the file and the problem.
  */
 export function daemonSecurity(tls: DaemonTls, logger: Logger): Security {
-  if (tls.insecure) {
-    logger.warn("running INSECURE (--insecure): no TLS, no authentication; anyone who can reach this port can read and change all data");
-    return Security.insecure();
-  }
+  if (tls.insecure) return Security.insecure();
   let files: TlsFiles;
   try {
     files = "dir" in tls ? tlsFilesInDir(tls.dir) : tls.files;
@@ -284,7 +281,19 @@ export function daemonSecurity(tls: DaemonTls, logger: Logger): Security {
     onReload: (m) => logger.info(`TLS: now using ${m.files.cert} (${oneLineSubject(m.certificate)}, serial ${m.certificate.serialNumber}) and ${m.cas.length} CA certificate(s) of ${m.files.ca}`),
     onReloadError: (m) => logger.warn(m),
   });
-  const m = security.source!.current();
-  logger.info(`TLS: mutual TLS 1.3 with ${m.files.cert} (${oneLineSubject(m.certificate)}, valid until ${new Date(m.certificate.validTo).toISOString()})`);
   return security;
+}
+
+/**
+ * Logs, once a daemon has started, how it secures its connections: the certificate it uses,
+ * or one warning line that it runs without TLS. (Not before: a daemon that fails to start
+ * says only why, in one line.)
+ */
+export function logSecurity(security: Security, logger: Logger): void {
+  const m = security.source?.current();
+  if (m === undefined) {
+    logger.warn("running INSECURE (--insecure): no TLS, no authentication; anyone who can reach this port can read and change all data");
+    return;
+  }
+  logger.info(`TLS: mutual TLS 1.3 with ${m.files.cert} (${oneLineSubject(m.certificate)}, valid until ${new Date(m.certificate.validTo).toISOString()})`);
 }

@@ -57,7 +57,8 @@ ${joinFlagUsage}
   --shards N          shard count (default: the data directory's, else the controllers';
                       1..${shardCountMax})
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
-  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)
+  --nats URL          subscribe to config pushes on NATS (optional; polling works without it;
+                      tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --dedup-ttl D       forget a client's duplicate-detection records after this much inactivity,
                       measured in leader timestamps carried in the log (default ${dedupTtlMsDefault / 60_000}m;
                       e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again

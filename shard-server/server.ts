@@ -32,6 +32,7 @@
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
 import type { Security } from "../security/credentials";
+import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
@@ -270,7 +271,10 @@ export class ShardServer {
   /** Subscribes to config pushes in the background; each one runs the driver at once. */
   private subscribe(url: string): void {
     const { gid, id, logger } = this.opts;
-    connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: `shardkv-server g${gid}` }).then(
+    connect({
+      servers: url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: `shardkv-server g${gid}`,
+      ...natsTls(url, this.opts.security.source?.files),
+    }).then(
       (nc) => {
         if (this.stopping) {
           void nc.close();
