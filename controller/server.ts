@@ -179,7 +179,7 @@ export class ControllerServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen, opts.security);
+      const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
         { group: controllerGroup, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );

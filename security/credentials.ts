@@ -16,7 +16,7 @@ import type { Logger } from "../common/env";
 import { InvalidArgumentError, TlsHandshakeError } from "../common/errors";
 import { realClock, wallClockMs } from "../common/real-env";
 import { type Identity, NotAnIdentityError, identityOfPeer } from "./identity";
-import { clientHandshakeError, connectFailureReason } from "./tls-errors";
+import { clientHandshakeError, connectFailureReason, serverHandshakeReason } from "./tls-errors";
 import type { DaemonTls } from "./tls-flags";
 import { type TlsFiles, type TlsMaterial, TlsConfigError, TlsSource, type TlsSourceOptions, oneLineSubject, tlsFilesInDir } from "./tls-files";
 
@@ -296,4 +296,38 @@ export function logSecurity(security: Security, logger: Logger): void {
     return;
   }
   logger.info(`TLS: mutual TLS 1.3 with ${m.files.cert} (${oneLineSubject(m.certificate)}, valid until ${new Date(m.certificate.validTo).toISOString()})`);
+}
+
+/** Distinct (client host, reason) pairs a server logs at warn level before it logs them at debug only. */
+const refusalsLoggedMax = 1000;
+
+/**
+ * Makes `server` (before its first bind) log each TLS handshake it refuses, in one line naming
+ * the client's address and why: grpc-js drops such connections with no word (its trace only),
+ * so without this an operator sees a client fail but nothing on the server. Each distinct
+ * (client host, reason) is a warning once, then debug. Hooks grpc-js's per-server
+ * createHttp2Server (not in its typings; checked here, so an upgrade that renames it fails
+ * loudly at start, not silently).
+ */
+export function logRefusedHandshakes(server: grpc.Server, logger: Logger): void {
+  const s = server as unknown as { createHttp2Server?: (creds: grpc.ServerCredentials) => unknown };
+  const create = s.createHttp2Server;
+  if (typeof create !== "function") throw new Error("grpc-js Server has no createHttp2Server: update security/credentials.ts logRefusedHandshakes");
+  const seen = new Set<string>();
+  s.createHttp2Server = (creds: grpc.ServerCredentials) => {
+    const http2Server = create.call(server, creds) as { on(event: "tlsClientError", f: (e: Error, socket: Socket) => void): void };
+    if (creds._isSecure()) {
+      http2Server.on("tlsClientError", (e, socket) => {
+        const reason = serverHandshakeReason(e);
+        if (reason === undefined) return;
+        const line = `refused a TLS handshake from ${socket.remoteAddress ?? "an unknown address"}: ${reason}`;
+        const key = `${socket.remoteAddress}|${reason}`;
+        if (seen.has(key)) return logger.debug(line);
+        if (seen.size >= refusalsLoggedMax) seen.clear();
+        seen.add(key);
+        logger.warn(line);
+      });
+    }
+    return http2Server;
+  };
 }

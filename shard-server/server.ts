@@ -328,7 +328,7 @@ export class ShardServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen, opts.security);
+      const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
         { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );

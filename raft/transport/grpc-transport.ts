@@ -29,7 +29,7 @@ import type { GroupId, NodeId } from "../../common/ids";
 import { messageFromWire, messageToWire } from "../codec";
 import type { Message } from "../core/types";
 import type { Transport, TransportStats } from "./transport";
-import type { Security } from "../../security/credentials";
+import { type Security, logRefusedHandshakes } from "../../security/credentials";
 import { asBuffer } from "../../common/bytes";
 import { raftTransportService, type RaftTransportImplementation } from "../../proto/gen/raft-grpc";
 
@@ -356,9 +356,11 @@ export class RaftTransportServer {
 
 /**
  * Binds `server` to `address` ("host:port"; port 0 picks a free port) with the credentials of
- * `security` and resolves with the bound port. grpc-js starts serving on bind.
+ * `security` and resolves with the bound port. grpc-js starts serving on bind. With `logger`,
+ * every TLS handshake the server refuses is logged in one line (logRefusedHandshakes).
  */
-export function listen(server: grpc.Server, address: string, security: Security): Promise<number> {
+export function listen(server: grpc.Server, address: string, security: Security, logger?: Logger): Promise<number> {
+  if (logger !== undefined && security.secure) logRefusedHandshakes(server, logger);
   return new Promise((resolve, reject) => {
     server.bindAsync(address, security.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port)));
   });

@@ -192,6 +192,11 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     const ctl = await sh(`eval "$(shardkv-local env --dir '${dir}')" && shardctl --insecure --timeout 60s query`);
     expect(ctl.code).toBe(3);
     expect(ctl.stderr).toMatch(/^shardctl: cannot reach controller [\d.:]+: the server closed the connection before answering: it may require TLS[^\n]*\n$/);
+    // The server side says it too, in one line of the controller's log (c1: the one dialled first).
+    const c1Log = readJson().controllers[0]!.log;
+    await waitFor(() => /WARN .*refused a TLS handshake from 127\.0\.0\.1: the client does not speak TLS/.test(readFileSync(c1Log, "utf8")), {
+      timeoutMs: 10_000, what: "c1 to log the refused handshake",
+    });
   });
 
   it("status shows every node up, one leader per group and the shard map", async () => {
