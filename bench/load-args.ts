@@ -5,6 +5,8 @@
  * (test/unit/bench-args.test.ts).
  */
 import { UsageError, addressListOrEnv, flag, parseCommandLine, usage } from "../common/cli-args";
+import { clientTls, clientTlsFlags, clientTlsUsage } from "../security/tls-flags";
+import type { TlsFiles } from "../security/tls-files";
 
 /** What each worker does per operation. mixed: a get with probability readPercent %, else a put. */
 export type Workload =
@@ -40,6 +42,8 @@ export interface BenchOptions {
   readonly nats?: string;
   /** Keys of this shard are never used (shardkv only: a scenario measures the other shards). */
   readonly excludeShard?: number;
+  /** Mutual TLS files (shardkv only: --tls-* or $SHARDKV_TLS_*); undefined: no TLS. */
+  readonly tls?: TlsFiles;
 }
 
 export const workloadDefault: Workload = { kind: "put" };
@@ -80,7 +84,7 @@ export type BenchParse =
 export function benchUsage(spec: BenchArgsSpec): string {
   return `usage: ${spec.tool} ${spec.addressFlag} HOST:PORT[,HOST:PORT...] [--workload put|get|append|mixed:READ%]
        [--keys N] [--value-bytes N] [--concurrency N] [--duration D | --ops N] [--warmup D]
-       [--json] [--timeline] [--timeout D] [--key-prefix S] [--seed N] [--phase-marks]${spec.shardkvFlags ? "\n       [--nats URL] [--exclude-shard N]" : ""}
+       [--json] [--timeline] [--timeout D] [--key-prefix S] [--seed N] [--phase-marks]${spec.shardkvFlags ? "\n       [--nats URL] [--exclude-shard N] [--tls-ca F --tls-cert F --tls-key F | --insecure]" : ""}
 
 Runs a closed-loop load: --concurrency workers, each with one operation in flight, over a key
 space of --keys keys chosen uniformly at random. Read workloads (get, mixed) first write every
@@ -105,7 +109,7 @@ options:
   --seed N           seed of the key and operation choice (default ${seedDefault})
   --phase-marks      print "bench: measure-start" and "bench: measure-end" on stderr when the
                      measured phase starts and ends (for scripts that sample server CPU)
-${spec.shardkvFlags ? "  --nats URL         NATS server for config pushes (optional)\n  --exclude-shard N  never use keys of shard N (to measure the other shards while N moves)\n" : ""}  -h, --help         print this text
+${spec.shardkvFlags ? `  --nats URL         NATS server for config pushes (optional)\n  --exclude-shard N  never use keys of shard N (to measure the other shards while N moves)\n${clientTlsUsage}\n` : ""}  -h, --help         print this text
 
 A live progress line (elapsed, ops/s, errors) is shown only when stdout is a terminal.
 exit status: 0 the run completed (errors, if any, are in the report); 2 usage error;
@@ -147,9 +151,10 @@ function benchFlags(spec: BenchArgsSpec) {
     "phase-marks": flag.bool(),
     nats: flag.natsUrl(),
     "exclude-shard": flag.int(0, 1_000_000),
+    ...clientTlsFlags,
   };
-  const { nats, "exclude-shard": excludeShard, ...common } = flags;
-  const shardkvOnly = spec.shardkvFlags ? { nats, "exclude-shard": excludeShard } : {};
+  const { nats, "exclude-shard": excludeShard, "tls-ca": tlsCa, "tls-cert": tlsCert, "tls-key": tlsKey, insecure, ...common } = flags;
+  const shardkvOnly = spec.shardkvFlags ? { nats, "exclude-shard": excludeShard, "tls-ca": tlsCa, "tls-cert": tlsCert, "tls-key": tlsKey, insecure } : {};
   // Typed as if the shardkv-only flags were always there: their values are optional anyway.
   return { ...common, ...shardkvOnly, [spec.addressFlag.slice(2)]: flag.addressList() } as typeof flags;
 }
@@ -167,6 +172,7 @@ export function parseBenchArgs(
     if (v.duration !== undefined && v.ops !== undefined) throw usage("--ops", "give either --duration or --ops, not both");
     const given = (v as Readonly<Record<string, unknown>>)[spec.addressFlag.slice(2)] as string[] | undefined;
     const addresses = addressListOrEnv(given, spec.addressFlag, spec.addressEnv, env);
+    const tls = spec.shardkvFlags ? clientTls(v, env) : undefined;
     const stop: StopAfter = v.ops !== undefined ? { kind: "ops", ops: v.ops } : { kind: "duration", ms: v.duration ?? durationMsDefault };
     return {
       kind: "run",
@@ -186,6 +192,7 @@ export function parseBenchArgs(
         phaseMarks: v["phase-marks"] === true,
         ...(v.nats !== undefined ? { nats: v.nats } : {}),
         ...(v["exclude-shard"] !== undefined ? { excludeShard: v["exclude-shard"] } : {}),
+        ...(tls !== undefined ? { tls } : {}),
       },
     };
   } catch (e) {

@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly only?: readonly ScenarioName[];
   /** `--cells`: only these cells of the matrix (ids as "put@64"), in the matrix's order. Undefined: all. */
   readonly cells?: readonly string[];
+  /** `--tls`: the shardkv clusters and the load generator on mutual TLS (default: without). */
+  readonly tls: boolean;
 }
 
 function parseCells(flag: string, v: string): string[] {
@@ -49,7 +51,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
   return scenarioNames.filter((n) => names.includes(n));
 }
 
-export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--out FILE]
+export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--out FILE]
        npm run bench -- --scenario NAME[,NAME...] [--quick]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
@@ -67,6 +69,9 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
   --cells C      only these cells of the matrix, comma-separated workload@clients:
                  ${matrix.map((c) => c.id).join(", ")}
                  (the others show "-"; the repeats of put@64 run only with it)
+  --tls          run shardkv on mutual TLS (certificates made as shardkv-local makes them) and
+                 the load generator with a client certificate; compare with a run without to
+                 see what TLS costs (server CPU per 1,000 operations)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
   --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
                  written): ${scenarioNames.join(", ")}.
@@ -86,6 +91,7 @@ const flags = {
   out: flag.of((_f, s) => resolve(s)),
   scenario: flag.of(parseScenarios),
   cells: flag.of(parseCells),
+  tls: flag.bool(),
 };
 
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
@@ -105,5 +111,6 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     keys: v.keys ?? (quick ? 1_000 : 10_000),
     out: v.out ?? join(root, "docs", "benchmarks.md"),
     scenarios,
+    tls: v.tls === true,
   };
 }

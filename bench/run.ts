@@ -21,6 +21,7 @@
  *   npm run bench -- --quick                # smoke test: 2 s per cell, 1,000 keys
  *   npm run bench -- --no-etcd --duration 10s
  *   npm run bench -- --quick --no-scenarios --cells put@64,get@64 --out /tmp/b.md   # two cells
+ *   npm run bench -- --no-etcd --no-scenarios --cells put@64,get@64 --tls --out /tmp/t.md  # the same on mutual TLS
  *
  * Scenarios (bench/scenarios.ts), after the 1-group cells: restart of a follower holding
  * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
@@ -33,7 +34,7 @@
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
- * --cells C, --out FILE (default docs/benchmarks.md), --help.
+ * --cells C, --tls, --out FILE (default docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
@@ -246,7 +247,7 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
   // The shard move runs on the 3-group cluster, with the migration rate cap an operator of
   // this machine would set (no migration happens during the matrix cells).
   const serverArgs = groups === 3 && o.scenarios ? ["--migration-rate", String(moveRateMiB)] : [];
-  const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, serverArgs });
+  const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, serverArgs, tls: o.tls });
   const out = new Map<string, CellOutcome>();
   try {
     const pids = cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
@@ -254,9 +255,11 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     const idle = await idleCores(pids, idleMsOf(o));
     say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
     const controllers = cluster.controllerAddrs().join(",");
+    const tls = cluster.tlsFiles("client");
+    const tlsFlags = tls ? ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key] : ["--insecure"];
     const names = cluster.nodeNames();
     const ours = async (cell: Cell): Promise<CellOutcome> => {
-      const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...cellFlags(cell, o)], pids, hardMsOf(o));
+      const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...tlsFlags, ...cellFlags(cell, o)], pids, hardMsOf(o));
       say(`  shardkv ${groups}g ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
       return outcome;
     };

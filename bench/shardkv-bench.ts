@@ -47,6 +47,7 @@ export async function benchMain(argv: readonly string[], io?: BenchIo): Promise<
       controllers: o.addresses,
       deadlineMs: o.timeoutMs,
       ...(o.nats !== undefined ? { nats: o.nats } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
     });
     const shards = kv.currentConfig.shards.length;
     if (o.excludeShard !== undefined && o.excludeShard >= shards) {

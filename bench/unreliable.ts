@@ -178,7 +178,7 @@ async function setFailpoints(cluster: LocalCluster, spec: string): Promise<Unrel
   const parsed = parseFailpointSpec(spec);
   const fired = { droppedRequests: 0, droppedReplies: 0, delayed: 0 };
   await Promise.all(cluster.nodeNames().map(async (name) => {
-    const admin = new FailpointAdminClient(cluster.node(name).addr);
+    const admin = new FailpointAdminClient(cluster.node(name).addr, cluster.security);
     try {
       const before = await admin.get();
       fired.droppedRequests += before.counters.droppedRequests;

@@ -5,6 +5,8 @@
 import {
   UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseCommandLine, parseNatsUrl, usage,
 } from "../common/cli-args";
+import { clientTls, clientTlsFlags, clientTlsUsage } from "../security/tls-flags";
+import type { TlsFiles } from "../security/tls-files";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
@@ -13,7 +15,8 @@ export const controllersEnv = "SHARDKV_CONTROLLERS";
 /** Environment variable read when `--nats` is not given (optional). */
 export const natsEnv = "SHARDKV_NATS";
 
-export const usageText = `usage: shardkv --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION] [--nats URL] COMMAND
+export const usageText = `usage: shardkv --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION] [--nats URL]
+               [--tls-ca FILE --tls-cert FILE --tls-key FILE | --insecure] COMMAND
 
 Reads and writes keys of a shardkv cluster (the client library: routing by shard, leader
 hints, retries with the same request id, so a write is applied at most once).
@@ -43,6 +46,7 @@ options:
   --timeout DURATION   deadline of one operation, retries included: 500ms, 10s, 2m; a bare
                        number is seconds (default: ${timeoutMsDefault / 1000}s)
   --nats URL           NATS server for config pushes (optional; default: $${natsEnv})
+${clientTlsUsage}
   -h, --help           print this text
 
 exit status: 0 success; 1 absent key (get) or not swapped (cas); 2 usage error; 3 the
@@ -57,6 +61,7 @@ const globalFlags = {
   timeout: flag.duration(),
   nats: flag.natsUrl(),
   absent: flag.bool(),
+  ...clientTlsFlags,
 };
 
 /**
@@ -83,6 +88,8 @@ export interface Invocation {
   readonly json: boolean;
   readonly timeoutMs: number;
   readonly nats?: string;
+  /** Mutual TLS files (flags or $SHARDKV_TLS_*); undefined: no TLS. */
+  readonly tls?: TlsFiles;
   readonly command: KvCommand;
 }
 
@@ -141,7 +148,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     const command = parseCommand(positionals[0]!, positionals.slice(1), v.absent === true);
     const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
     const nats = v.nats ?? (env[natsEnv] ? parseNatsUrl(`$${natsEnv}`, env[natsEnv]!) : undefined);
-    return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, ...(nats !== undefined ? { nats } : {}), command } };
+    const tls = clientTls(v, env);
+    return {
+      kind: "run",
+      invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, ...(nats !== undefined ? { nats } : {}), ...(tls ? { tls } : {}), command },
+    };
   } catch (e) {
     if (e instanceof UsageError) return { kind: "usage-error", message: e.message };
     throw e;

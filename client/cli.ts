@@ -41,6 +41,7 @@ async function run(inv: Invocation): Promise<Outcome> {
     controllers: inv.controllers,
     deadlineMs: inv.timeoutMs,
     ...(inv.nats !== undefined ? { nats: inv.nats } : {}),
+    ...(inv.tls !== undefined ? { tls: inv.tls } : {}),
   });
   try {
     switch (cmd.kind) {

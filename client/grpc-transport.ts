@@ -9,6 +9,9 @@ import { fromServiceError } from "../common/grpc-errors";
 import { wallClockMs } from "../common/real-env";
 import type { shardkv as ctlpb } from "../proto/gen/controller.js";
 import type { shardkv as kvpb } from "../proto/gen/shardkv.js";
+import type { ShardKVError } from "../common/errors";
+import { type Security, securityOf, tlsHandshakeFailure } from "../security/credentials";
+import type { TlsFiles } from "../security/tls-files";
 import { type ControllerQueryStub, type KvStub, controllerQueryStub, kvStub, unary } from "./stubs";
 import type { BatchStream, BatchStreamHandlers, ClientTransport } from "./transport";
 
@@ -16,20 +19,32 @@ export class GrpcClientTransport implements ClientTransport {
   private readonly ctlStubs = new Map<string, ControllerQueryStub>();
   private readonly kvStubs = new Map<string, KvStub>();
 
+  /**
+   * `security`: how to connect, the process's one Security; `owned`: whether close() closes it
+   * too (a transport made for the library's own `tls` option, see withFiles).
+   */
+  constructor(private readonly security: Security, private readonly owned = false) {}
+
+  /** A transport with mutual TLS on `files`, or plaintext without; it owns its Security. */
+  static withFiles(files: TlsFiles | undefined): GrpcClientTransport {
+    return new GrpcClientTransport(securityOf(files), true);
+  }
+
   async query(address: string, req: ctlpb.controller.QueryRequest.$Properties, timeoutMs: number): Promise<ctlpb.controller.QueryReply> {
-    const stub = cached(this.ctlStubs, address, controllerQueryStub);
+    const stub = cached(this.ctlStubs, address, (a) => controllerQueryStub(a, this.security));
     try {
       // grpc-js deadlines are wall-clock instants.
       return await unary(stub.query, stub, req, wallClockMs() + timeoutMs);
     } catch (e) {
-      throw fromServiceError(e, `controller ${address}`);
+      throw this.failure(e, `controller ${address}`);
     }
   }
 
   openBatch(address: string, handlers: BatchStreamHandlers): BatchStream {
-    const call: grpc.ClientDuplexStream<kvpb.kv.BatchRequest.$Properties, kvpb.kv.BatchResponse> = cached(this.kvStubs, address, kvStub).batch();
+    const call: grpc.ClientDuplexStream<kvpb.kv.BatchRequest.$Properties, kvpb.kv.BatchResponse> =
+      cached(this.kvStubs, address, (a) => kvStub(a, this.security)).batch();
     call.on("data", (msg: kvpb.kv.BatchResponse) => handlers.onMessage(msg));
-    call.on("error", (e) => handlers.onError(fromServiceError(e, address)));
+    call.on("error", (e) => handlers.onError(this.failure(e, address)));
     call.on("end", () => handlers.onEnd());
     return { write: (msg) => void call.write(msg), end: () => call.end() };
   }
@@ -39,6 +54,12 @@ export class GrpcClientTransport implements ClientTransport {
     for (const s of this.kvStubs.values()) s.close();
     this.ctlStubs.clear();
     this.kvStubs.clear();
+    if (this.owned) this.security.close();
+  }
+
+  /** A failed call as the typed error; a TLS handshake failure says why, in one line. */
+  private failure(e: unknown, server: string): ShardKVError {
+    return tlsHandshakeFailure(e, server, this.security) ?? fromServiceError(e, server);
   }
 }
 

@@ -26,7 +26,8 @@
  * operation's deadline (`deadlineMs`, default 10 s; per call `{ deadlineMs }`), which then fails
  * with TimeoutError (the operation may or may not have been applied) whose message says what
  * the servers answered, in the user's terms ("cannot reach group 2 (...): connection refused").
- * A call's `{ signal }` aborts it at once with AbortError. InvalidArgumentError is final and
+ * A call's `{ signal }` aborts it at once with AbortError. InvalidArgumentError and
+ * PermissionDeniedError (the certificate does not allow the operation) are final and
  * never retried. Arguments are checked at the call: addresses as the CLIs check them, keys and
  * values are strings or Uint8Arrays (TypeError naming the argument otherwise).
  * Size limits (key, value, batch) are checked locally before anything is sent.
@@ -44,7 +45,7 @@ import {
   type CallLimits, type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
 import {
-  AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError,
+  AbortError, BackpressureError, InternalError, NotLeaderError, ShardKVError, StoppedError, TimeoutError, WrongGroupError, isFinal,
 } from "../common/errors";
 import { checkCount, checkLimit, keyBytesMax, valueBytesMax, writeBytesMax, writeOpsMax } from "../common/limits";
 import { ServerFailures, controllerNaming, groupNaming } from "../common/server-failures";
@@ -56,6 +57,7 @@ import { shardkv as kvpb } from "../proto/gen/shardkv.js";
 import { configFromWire, decodeConfig } from "../controller/config-wire";
 import { BatchChannel, type BatchChannelEnv, LateTimeoutError } from "./batch-channel";
 import { checkBatchArg, checkBytesArg, checkExpectedArg } from "./call-args";
+import { type TlsFiles, natsTls } from "../security/tls-files";
 import { GrpcClientTransport } from "./grpc-transport";
 import { type ClientTransport, asClientError } from "./transport";
 
@@ -92,7 +94,10 @@ export interface ShardKVOptions {
    * `--controllers` (InvalidArgumentError for "abc" or a port beyond 65535).
    */
   readonly controllers: readonly string[];
-  /** NATS server URL for config pushes (optional; the client works without it). */
+  /**
+   * NATS server URL for config pushes (optional; the client works without it). A `tls://` URL
+   * connects with TLS on the files of `tls` (one CA for the cluster and its NATS).
+   */
   readonly nats?: string;
   /**
    * Deadline of one operation, retries included: connect and every call that does not give
@@ -114,6 +119,14 @@ export interface ShardKVOptions {
   readonly clock?: Clock;
   /** Randomness: the client id and backoff jitter. Default the real one (crypto-strong). */
   readonly rng?: Rng;
+  /**
+   * Mutual TLS: the CA certificate file, this client's certificate and its key (as
+   * `shardctl certs issue client` writes them; the CLIs take them as --tls-ca, --tls-cert,
+   * --tls-key or $SHARDKV_TLS_*). They are re-read when they change (a rotated certificate
+   * is used for new connections). Without them the client connects without TLS, which a
+   * secure cluster refuses (TlsHandshakeError, at once). Ignored with `transport`.
+   */
+  readonly tls?: TlsFiles;
   /**
    * The network (client/transport.ts). Default gRPC. The client owns it: `close` closes it.
    */
@@ -238,7 +251,7 @@ export class ShardKV {
     if (opts.nats !== undefined && typeof opts.nats !== "string") throw new TypeError(`nats must be a URL string, got ${typeName(opts.nats)}`);
     this.clock = opts.clock ?? realClock;
     this.rng = opts.rng ?? realRng;
-    this.transport = opts.transport ?? new GrpcClientTransport();
+    this.transport = opts.transport ?? GrpcClientTransport.withFiles(opts.tls);
     const clock = this.clock;
     this.channelEnv = {
       transport: this.transport,
@@ -507,7 +520,7 @@ export class ShardKV {
         if (e instanceof AbortError) throw e;
         if (this.closed) throw new StoppedError("shardkv client");
         let err = asClientError(e, target);
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         const lost = err instanceof TimeoutError && err.afterMs === 0;
         if (e instanceof LateTimeoutError) late.push(e.late as Promise<T>);
         if (lost) {
@@ -582,7 +595,7 @@ export class ShardKV {
         this.install(await abortable(this.queryOnce(end, failures), signal, "connect"));
         if (this.config) return;
       } catch (e) {
-        if (e instanceof AbortError || e instanceof InvalidArgumentError) throw e;
+        if (e instanceof AbortError || isFinal(e)) throw e;
       }
       await this.sleep(this.backoffMs(attempt++, end), signal);
     }
@@ -634,7 +647,7 @@ export class ShardKV {
         return c;
       } catch (e) {
         const err = asClientError(e, `controller ${target}`);
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         if (err instanceof TimeoutError) {
           // An attempt cut short by the caller's deadline says nothing new: keep the
           // failures seen so far for the final message.
@@ -670,7 +683,7 @@ export class ShardKV {
         // Loaded on first use: most clients (every CLI call without --nats) never need it, and
         // loading it costs about 80 ms of CPU, a fifth of a whole `shardkv get`.
         const { connect: natsConnect } = await import("nats");
-        nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000 });
+        nc = await natsConnect({ servers: url, reconnect: true, maxReconnectAttempts: -1, timeout: 2000, ...natsTls(url, this.opts.tls) });
       } catch {
         attempt++;
         this.clock.after(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + this.rng.float()), () => void tryConnect());

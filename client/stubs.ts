@@ -5,6 +5,7 @@
  * is the config model's own (controller/config-wire.ts).
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { reconnectOptions, type UnaryCall } from "../common/grpc-service";
 import { ControllerStub } from "../proto/gen/controller-grpc";
 import { ShardKVStub } from "../proto/gen/shardkv-grpc";
@@ -19,16 +20,16 @@ export type ControllerQueryStub = ControllerStub;
 /** Batch answers carry up to 4 MiB of values (shard-server/batch-stream.ts), or one larger reply alone. */
 const kvMessageBytesMax = transportMessageBytesMax;
 
-export function kvStub(address: string): KvStub {
-  return new ShardKVStub(address, grpc.credentials.createInsecure(), {
+export function kvStub(address: string, security: Security): KvStub {
+  return new ShardKVStub(address, security.channelCredentials(), {
     ...reconnectOptions,
     "grpc.max_receive_message_length": kvMessageBytesMax,
     "grpc.max_send_message_length": kvMessageBytesMax,
   });
 }
 
-export function controllerQueryStub(address: string): ControllerQueryStub {
-  return new ControllerStub(address, grpc.credentials.createInsecure(), reconnectOptions);
+export function controllerQueryStub(address: string, security: Security): ControllerQueryStub {
+  return new ControllerStub(address, security.channelCredentials(), reconnectOptions);
 }
 
 /** Promise form of a unary call with an absolute deadline (ms since the epoch). */

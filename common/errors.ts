@@ -18,7 +18,8 @@ export type ErrorCode =
   | "Unreachable"
   | "Aborted"
   | "DataDir"
-  | "RetryLater";
+  | "RetryLater"
+  | "PermissionDenied";
 
 export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
@@ -155,6 +156,20 @@ export class LearnerLaggingError extends RetryLaterError {
   }
 }
 
+/**
+ * The caller's certificate does not allow what it asked (docs/design.md#942-what-each-role-may-do);
+ * nothing was done. `who` names the identity as the server read it (`client "app1"`), `action`
+ * what was refused (`Join`, `write key "other/x"`), `reason` who may (`admin only`, `keys
+ * starting with "app/" only`). Final: retrying with the same certificate cannot succeed.
+ */
+export class PermissionDeniedError extends ShardKVError {
+  readonly code = "PermissionDenied";
+  constructor(readonly who: string, readonly action: string, readonly reason: string) {
+    super(`permission denied: ${who} may not ${action} (${reason})`);
+  }
+}
+
+
 /** An unexpected server-side failure; the message says what. */
 export class InternalError extends ShardKVError {
   readonly code = "Internal";
@@ -175,6 +190,23 @@ export class UnreachableError extends ShardKVError {
   constructor(readonly server: string, readonly reason: string) {
     super(`cannot reach ${server}: ${reason}`);
   }
+}
+
+/**
+ * The TLS handshake with a server failed: one side refused the other's certificate, or one side
+ * runs without TLS. `reason` says which certificate and why, in one line. Final: retrying with
+ * the same certificates fails the same way, so clients stop at once instead of retrying until
+ * their deadline. On the wire it is an UnreachableError (it is never sent: only clients make it).
+ */
+export class TlsHandshakeError extends UnreachableError {}
+
+/**
+ * Whether no retry can help, so clients give up at once instead of retrying until their
+ * deadline: the caller's argument is wrong, a TLS setting is, or its certificate does not
+ * allow the operation.
+ */
+export function isFinal(e: unknown): boolean {
+  return e instanceof InvalidArgumentError || e instanceof TlsHandshakeError || e instanceof PermissionDeniedError;
 }
 
 /**

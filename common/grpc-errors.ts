@@ -31,6 +31,7 @@ const statusOf: Record<ErrorCode, grpc.status> = {
   Internal: grpc.status.INTERNAL,
   Unreachable: grpc.status.UNAVAILABLE,
   Aborted: grpc.status.CANCELLED,
+  PermissionDenied: grpc.status.PERMISSION_DENIED,
 };
 
 /** Converts a thrown error into a gRPC service error (non-ShardKV errors become Internal). */

@@ -6,7 +6,7 @@
  */
 import {
   BackpressureError, CorruptionError, DataDirError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
+  NotLeaderError, PermissionDeniedError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -22,6 +22,7 @@ export function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof UnreachableError) return { server: e.server, reason: e.reason };
   if (e instanceof DataDirError) return { dir: e.dir, detail: e.detail, misuse: e.misuse ? "1" : "" };
   if (e instanceof RetryLaterError) return { reason: e.reason };
+  if (e instanceof PermissionDeniedError) return { who: e.who, action: e.action, reason: e.reason };
   return {};
 }
 
@@ -72,6 +73,8 @@ export function typedError(code: string, get: (field: string) => string, details
       return new DataDirError(get("dir"), get("detail"), get("misuse") === "1");
     case "RetryLater":
       return new RetryLaterError(get("reason") || details);
+    case "PermissionDenied":
+      return new PermissionDeniedError(get("who"), get("action"), get("reason"));
     case "Internal":
       return new InternalError(details || "internal error");
     case "Unreachable":

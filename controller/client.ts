@@ -11,7 +11,7 @@ import { validateAddressList } from "../common/address";
 import {
   type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
-import { AbortError, InvalidArgumentError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError } from "../common/errors";
+import { AbortError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError, isFinal } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
@@ -24,10 +24,13 @@ import type { ReplicaState } from "./replica-intents";
 import { controllerStub, type ControllerStub } from "./grpc-service";
 import { joinCheckServerMs } from "./join-check";
 import { AttemptTimer } from "../common/attempt-timer";
+import { type Security, tlsHandshakeFailure } from "../security/credentials";
 
 export interface ControllerClientOptions {
   /** Addresses ("host:port") of the controller replicas. */
   readonly controllers: readonly string[];
+  /** How to connect: the process's one Security (mutual TLS, or plaintext with --insecure). */
+  readonly security: Security;
   /** Deadline of one operation, retries included. Default 10000 ms. */
   readonly deadlineMs?: number;
   /**
@@ -85,7 +88,7 @@ export class ControllerClient {
   private stub(address: string): ControllerStub {
     let s = this.stubs.get(address);
     if (!s) {
-      s = controllerStub(address, this.opts.clientOptions?.(address));
+      s = controllerStub(address, this.opts.security, this.opts.clientOptions?.(address));
       this.stubs.set(address, s);
     }
     return s;
@@ -128,10 +131,10 @@ export class ControllerClient {
         return r;
       } catch (e) {
         if (e instanceof AbortError) throw e;
-        const err = fromServiceError(e, `controller ${target}`);
+        const err = tlsHandshakeFailure(e, `controller ${target}`, this.opts.security) ?? fromServiceError(e, `controller ${target}`);
         if (err instanceof TimeoutError) timedOut++;
         else if (!(err instanceof UnreachableError)) answered();
-        if (err instanceof InvalidArgumentError) throw err;
+        if (isFinal(err)) throw err;
         // An attempt cut short by the caller's deadline says nothing new: keep what the
         // servers answered before for the final message.
         if (err instanceof TimeoutError && attemptMs < fullMs && failures.cause) continue;
@@ -283,7 +286,7 @@ export class ControllerClient {
   status(address: string, timeoutMs = 2000): Promise<ControllerStatus> {
     return new Promise((resolve, reject) => {
       this.stub(address).status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
-        if (err) reject(fromServiceError(err, `controller ${address}`));
+        if (err) reject(tlsHandshakeFailure(err, `controller ${address}`, this.opts.security) ?? fromServiceError(err, `controller ${address}`));
         else resolve(res!);
       });
     });
@@ -311,8 +314,8 @@ export class ControllerClient {
         }
       } catch (e) {
         if (signal?.aborted) return;
-        const err = fromServiceError(e, `controller ${target}`);
-        if (err instanceof InvalidArgumentError) throw err;
+        const err = tlsHandshakeFailure(e, `controller ${target}`, this.opts.security) ?? fromServiceError(e, `controller ${target}`);
+        if (isFinal(err)) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }

@@ -6,6 +6,7 @@
 import { flag, parseCommandLine, parsePeers, required } from "../common/cli-args";
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import type { NodeId } from "../common/ids";
+import { type DaemonTls, daemonTls, daemonTlsFlags, daemonTlsUsage } from "../security/tls-flags";
 import { shardCountMax } from "./config";
 
 export interface DaemonArgs {
@@ -21,6 +22,8 @@ export interface DaemonArgs {
   snapshotEvery?: number;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
+  /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
+  tls: DaemonTls;
 }
 
 /** The --join line of both daemons' usage. */
@@ -29,7 +32,7 @@ export const joinFlagUsage = `  --join              join an existing group inste
                       to be added (a learner) and learns the group's configuration from the leader`;
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
-                          [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
+                          (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
                           [--failpoints SPEC] [--profile P]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
@@ -42,9 +45,11 @@ export const usage = `usage: shardkv-controller --id N --listen host:port --peer
 ${joinFlagUsage}
   --shards N          shard count, used only when the data directory is created (default 64,
                       1..${shardCountMax}); must match the stored count afterwards
-  --nats URL          publish each new config on NATS subject shardkv.config (optional)
+  --nats URL          publish each new config on NATS subject shardkv.config (optional;
+                      tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
+${daemonTlsUsage}
 ${failpointFlagsUsage}`;
 
 /** The flags both daemons take, with the same checks. */
@@ -59,6 +64,7 @@ export const raftDaemonFlags = {
   "tick-ms": flag.int(1, 60_000),
   failpoints: flag.string(),
   profile: flag.string(),
+  ...daemonTlsFlags,
 };
 
 const flags = { ...raftDaemonFlags, "snapshot-every": flag.int(1, 1e9) };
@@ -69,7 +75,9 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (cl.help) return "help";
   const v = cl.values;
   const id = required(v.id, "id") as NodeId;
-  const out: DaemonArgs = { id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id), data: required(v.data, "data") };
+  const out: DaemonArgs = {
+    id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id), data: required(v.data, "data"), tls: daemonTls(v),
+  };
   if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];

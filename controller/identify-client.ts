@@ -5,6 +5,7 @@
  * terms ("connection refused", "no answer within 2 s"), never with gRPC internals.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { realClock, wallClockMs } from "../common/real-env";
 import type { shardkv } from "../proto/gen/shardkv.js";
 import { shardKVStub, type ShardKVStub } from "../shard-server/grpc-service";
@@ -49,10 +50,12 @@ function callOnce(stub: ShardKVStub, deadlineMs: number): Promise<IdentifyAnswer
  * joinCheckRetryMs apart, for up to `budgetMs` in all. A server that answers but not as a
  * shard server (UNIMPLEMENTED) is not asked again. When no attempt succeeds, the answer names
  * the last definite failure ("connection refused") rather than an attempt cut short by the
- * budget. `clientOptions`: a daemon's failpoint interceptor.
+ * budget. `security`: the daemon's; `clientOptions`: its failpoint interceptor.
  */
-export async function identifyServer(address: string, clientOptions: grpc.ClientOptions = {}, budgetMs = joinCheckServerMs): Promise<IdentifyAnswer> {
-  const stub = shardKVStub(address, clientOptions);
+export async function identifyServer(
+  address: string, security: Security, clientOptions: grpc.ClientOptions = {}, budgetMs = joinCheckServerMs,
+): Promise<IdentifyAnswer> {
+  const stub = shardKVStub(address, security, clientOptions);
   const start = realClock.nowMs();
   let definite: grpc.ServiceError | undefined;
   try {

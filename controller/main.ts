@@ -26,7 +26,9 @@ daemonMain<DaemonArgs>({
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ControllerServer } = await import("./server");
-    return ControllerServer.start({
+    const { daemonSecurity, logSecurity } = await import("../security/credentials");
+    const security = daemonSecurity(args.tls, logger);
+    const server = await ControllerServer.start({
       id: args.id,
       listen: args.listen,
       peers: args.peers,
@@ -37,8 +39,11 @@ daemonMain<DaemonArgs>({
       tickMs: args.tickMs,
       snapshotEveryEntries: args.snapshotEvery,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
+      security,
       logger,
       onFatal,
     });
+    logSecurity(security, logger);
+    return server;
   },
 });

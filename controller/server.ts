@@ -26,6 +26,8 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
+import { type TlsFiles, natsTls } from "../security/tls-files";
 import { connect, type NatsConnection } from "nats";
 import { join } from "node:path";
 import { assert } from "../common/assert";
@@ -48,6 +50,7 @@ import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import { AuthorizedServer, accessOf } from "../security/authorization";
 import type { shardkv } from "../proto/gen/controller.js";
 import { controllerGid, shardCountDefault, sortedGids } from "./config";
 import {
@@ -102,6 +105,12 @@ export interface ControllerServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /**
+   * How every connection of this replica is made, served and accepted (mutual TLS or plaintext).
+   * With TLS, every call is checked against what its certificate's role may do
+   * (security/authorization.ts); plaintext has no identities and allows everything.
+   */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -134,7 +143,7 @@ export class ControllerServer {
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       members: peers,
-      identify: (a) => identifyServer(a, failpointClientOptions(opts.failpoints, a)),
+      identify: (a) => identifyServer(a, opts.security, failpointClientOptions(opts.failpoints, a)),
     });
     const service = this.service;
     this.replicaDriver = new ReplicaDriver({
@@ -174,7 +183,7 @@ export class ControllerServer {
     const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new grpc.Server(raftGrpcServerOptions);
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
     try {
       const applied = sm.clusterId();
       if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");
@@ -187,11 +196,11 @@ export class ControllerServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
-        { group: controllerGroup, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: controllerGroup, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
-      const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, sm, logger);
+      const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, opts.security.source?.files, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
       const { node, attach, peers } = await startDaemonNode<CommandResult>({
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
@@ -394,6 +403,8 @@ class ConfigPublisher {
 
   constructor(
     private readonly url: string,
+    /** The controller's TLS files, used for a tls:// URL (security/tls-files.ts natsTls). */
+    private readonly tlsFiles: TlsFiles | undefined,
     private readonly sm: RocksControllerStateMachine,
     private readonly logger: Logger,
   ) {}
@@ -406,7 +417,9 @@ class ConfigPublisher {
         this.logger.warn(`NATS: ${this.url} not reachable yet; configs are not published until it is (the controller works without it)`);
       }
     });
-    connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: "shardkv-controller" }).then(
+    connect({
+      servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: "shardkv-controller", ...natsTls(this.url, this.tlsFiles),
+    }).then(
       (nc) => {
         cancelWarn();
         if (this.stopped) {

@@ -10,6 +10,8 @@
 import {
   UsageError, addressListOrEnv, checkCommandFlags, commandWordIndex, flag, parseAddress, parseAddressList, parseCommandLine, parseInteger, usage,
 } from "../common/cli-args";
+import { clientTls, clientTlsFlags, clientTlsUsage } from "../security/tls-flags";
+import type { TlsFiles } from "../security/tls-files";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../common/replica-change";
 import { type Config, controllerGid, groupServersMax, shardCounts, sortedGids } from "./config";
@@ -20,7 +22,8 @@ export const timeoutMsDefault = 10_000;
 /** Environment variable read when `--controllers` is not given. */
 export const controllersEnv = "SHARDKV_CONTROLLERS";
 
-export const usageText = `usage: shardctl --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION] COMMAND
+export const usageText = `usage: shardctl --controllers HOST:PORT[,HOST:PORT...] [--json] [--timeout DURATION]
+                [--tls-ca FILE --tls-cert FILE --tls-key FILE | --insecure] COMMAND
 
 Administers the shardkv configuration controller.
 
@@ -65,6 +68,7 @@ options:
   --json               machine-readable output: one JSON object (per line for watch)
   --timeout DURATION   deadline of one operation, retries included: 500ms, 10s, 2m;
                        a bare number is seconds (default: ${timeoutMsDefault / 1000}s)
+${clientTlsUsage}
   -h, --help           print this text
 
 exit status: 0 success; 1 no leader (status: the replicas that answered have none);
@@ -94,6 +98,8 @@ export interface Invocation {
   readonly controllers: readonly string[];
   readonly json: boolean;
   readonly timeoutMs: number;
+  /** Mutual TLS files (flags or $SHARDKV_TLS_*); undefined: no TLS. */
+  readonly tls?: TlsFiles;
   readonly command: ShardctlCommand;
 }
 
@@ -218,11 +224,12 @@ const flags = {
   timeout: flag.duration(),
   from: flag.of((f, s) => parseNonNegative(f, s) as ConfigNum),
   force: flag.bool(),
+  ...clientTlsFlags,
 };
 
 /**
  * Parses the command line (argv without node and the script) and the environment (only
- * SHARDKV_CONTROLLERS is read), by the rules of every shardkv command (common/cli-args.ts):
+ * SHARDKV_CONTROLLERS and SHARDKV_TLS_* are read), by the rules of every shardkv command (common/cli-args.ts):
  * options before or after the command, `--name=value` or `--name value`, `--` ends the
  * options, a later repeat of an option wins, `-1` is an argument (which then fails as a
  * number, naming the argument). Pure.
@@ -264,7 +271,8 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   }
 
   const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
-  return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, command } };
+  const tls = clientTls(v, env);
+  return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, ...(tls ? { tls } : {}), command } };
 }
 
 // ---------------------------------------------------------------------------------------------

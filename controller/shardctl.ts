@@ -204,8 +204,11 @@ async function watch(inv: Invocation, client: ControllerClient, fromNum: ConfigN
 /** Runs the command; resolves with its exit status unless it failed (thrown). */
 async function run(inv: Invocation): Promise<number> {
   const { ControllerClient } = await import("./client");
+  const { securityOf } = await import("../security/credentials");
+  const security = securityOf(inv.tls);
   const client = new ControllerClient({
     controllers: inv.controllers,
+    security,
     deadlineMs: inv.timeoutMs,
     attemptMs: Math.min(inv.timeoutMs, 2000),
   });
@@ -221,6 +224,7 @@ async function run(inv: Invocation): Promise<number> {
     return exitOk;
   } finally {
     client.close();
+    security.close();
   }
 }
 

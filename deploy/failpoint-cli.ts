@@ -16,26 +16,31 @@ import { exitFailure, exitUsage, parseAddressList, parseCommandLine, UsageError 
 import { InvalidArgumentError } from "../common/errors";
 import { type FailpointSpec, parseFailpointSpec } from "../common/failpoints";
 import { FailpointAdminClient } from "../raft/transport/failpoint-admin";
+import { type Security, securityOf } from "../security/credentials";
+import { clientTls, clientTlsFlags, clientTlsUsage } from "../security/tls-flags";
+import type { TlsFiles } from "../security/tls-files";
 
-export const usage = `usage: shardkv-failpoint ADDRESS[,ADDRESS...] (SPEC | clear | show)
+export const usage = `usage: shardkv-failpoint [--tls-ca FILE --tls-cert FILE --tls-key FILE | --insecure] ADDRESS[,ADDRESS...] (SPEC | clear | show)
   SPEC    comma-separated: drop-request=RATE, drop-reply=RATE, drop-raft=RATE (0..1),
           delay=MS (0..27), cut=host:port+host:port...; replaces the daemon's whole spec
           (docs/failpoints.md)
   clear   every failpoint off (the same as the spec "none")
-  show    print the spec in force and how often each failpoint fired since the daemon started`;
+  show    print the spec in force and how often each failpoint fired since the daemon started
+${clientTlsUsage}`;
 
-type Parsed = { addresses: string[]; spec: FailpointSpec | undefined };
+type Parsed = { addresses: string[]; spec: FailpointSpec | undefined; tls: TlsFiles | undefined };
 
 /** Parses the command line; throws UsageError. `spec` undefined = show. */
-export function parseFailpointCliArgs(argv: readonly string[]): Parsed | "help" {
-  const cl = parseCommandLine(argv, {});
+export function parseFailpointCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Parsed | "help" {
+  const cl = parseCommandLine(argv, clientTlsFlags);
   if (cl.help) return "help";
   if (cl.positionals.length !== 2) throw new UsageError(`want 2 arguments (ADDRESS[,ADDRESS...] and SPEC, clear or show), got ${cl.positionals.length}`);
   const addresses = parseAddressList("ADDRESS", cl.positionals[0]!);
   const what = cl.positionals[1]!;
-  if (what === "show") return { addresses, spec: undefined };
+  const tls = clientTls(cl.values, env);
+  if (what === "show") return { addresses, spec: undefined, tls };
   try {
-    return { addresses, spec: parseFailpointSpec(what) };
+    return { addresses, spec: parseFailpointSpec(what), tls };
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
     throw e;
@@ -45,7 +50,7 @@ export function parseFailpointCliArgs(argv: readonly string[]): Parsed | "help" 
 async function main(): Promise<number> {
   let parsed: Parsed | "help";
   try {
-    parsed = parseFailpointCliArgs(process.argv.slice(2));
+    parsed = parseFailpointCliArgs(process.argv.slice(2), process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`shardkv-failpoint: ${e.message}\n${usage}\n`);
@@ -55,10 +60,18 @@ async function main(): Promise<number> {
     process.stdout.write(usage + "\n");
     return 0;
   }
-  const { addresses, spec } = parsed;
+  const { addresses, spec, tls } = parsed;
+  let security: Security;
+  try {
+    security = securityOf(tls, { reloadIntervalMs: 0 });
+  } catch (e) {
+    if (!(e instanceof InvalidArgumentError)) throw e;
+    process.stderr.write(`shardkv-failpoint: ${e.message}\n`);
+    return exitUsage;
+  }
   let status = 0;
   await Promise.all(addresses.map(async (address) => {
-    const client = new FailpointAdminClient(address);
+    const client = new FailpointAdminClient(address, security);
     try {
       const state = spec === undefined ? await client.get() : await client.set(spec);
       const c = state.counters;

@@ -53,10 +53,11 @@ export const CLIENT_ALLOWED_CONTROLLER_MODULES = ["controller/config*.ts", "cont
 
 /**
  * The modules of security/ that client/ may import: the TLS credentials its gRPC transport
- * connects with (a gRPC module: only CLIENT_GRPC_MODULES import it) and the identities they
- * carry.
+ * connects with (a gRPC module: only CLIENT_GRPC_MODULES import it), the identities they
+ * carry, the TLS files they are made of, the one-line reasons of a failed handshake and the
+ * CLIs' TLS flags.
  */
-export const CLIENT_ALLOWED_SECURITY_MODULES = ["security/credentials.ts", "security/identity.ts"] as const;
+export const CLIENT_ALLOWED_SECURITY_MODULES = ["security/credentials.ts", "security/identity.ts", "security/tls-files.ts", "security/tls-errors.ts", "security/tls-flags.ts"] as const;
 
 /**
  * The one import of bench/ from outside it and test/: the data CLI's `bench` subcommand

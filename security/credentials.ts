@@ -6,15 +6,19 @@
  * the TlsSource takes a rotated certificate, key or CA into use, new connections use it at
  * once; open connections keep the certificates they were made with.
  *
- * Nothing here is wired into the daemons or clients yet (docs/design.md#94-secure-by-default).
+ * Security is the one seam every server and client of a process gets its credentials from
+ * (docs/design.md#94-secure-by-default).
  */
 import * as grpc from "@grpc/grpc-js";
 import { isIP, type Socket } from "node:net";
 import { type PeerCertificate, type SecureContext, type SecureContextOptions, checkServerIdentity, connect, createSecureContext } from "node:tls";
+import type { Logger } from "../common/env";
+import { InvalidArgumentError, TlsHandshakeError } from "../common/errors";
 import { realClock, wallClockMs } from "../common/real-env";
 import { type Identity, NotAnIdentityError, identityOfPeer } from "./identity";
-import { clientHandshakeError } from "./tls-errors";
-import type { TlsMaterial, TlsSource } from "./tls-files";
+import { clientHandshakeError, connectFailureReason, serverHandshakeReason } from "./tls-errors";
+import type { DaemonTls } from "./tls-flags";
+import { type TlsFiles, type TlsMaterial, TlsConfigError, TlsSource, type TlsSourceOptions, oneLineSubject, tlsFilesInDir } from "./tls-files";
 
 /** The oldest TLS version either side accepts. */
 export const tlsMinVersion = "TLSv1.3" as const;
@@ -183,4 +187,147 @@ export function peerIdentity(call: CallWithAuthContext): Identity {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (cert === undefined) throw new NotAnIdentityError("the call did not come with a verified client certificate (not over TLS)");
   return identityOfPeer(cert);
+}
+
+/**
+ * How one process secures its gRPC connections: mutual TLS on a TlsSource, or plaintext when
+ * the operator asked for it (`--insecure`). Built once per process from its flags and handed
+ * to every server bind and every stub or channel it opens; no other module makes credentials
+ * (docs/design.md#94-secure-by-default). Channel credentials are one object per process, so
+ * grpc-js shares connections between stubs to the same address.
+ */
+export class Security {
+  private channel: grpc.ChannelCredentials | undefined;
+
+  private constructor(
+    /** The TLS files in use; undefined: plaintext. */
+    readonly source: TlsSource | undefined,
+  ) {}
+
+  /** Plaintext, no authentication: only for a network where every host is trusted. */
+  static insecure(): Security {
+    return new Security(undefined);
+  }
+
+  /** Mutual TLS 1.3 on `source`'s certificate, key and CAs, reloaded as they change. */
+  static tls(source: TlsSource): Security {
+    return new Security(source);
+  }
+
+  /** Whether connections use TLS. */
+  get secure(): boolean {
+    return this.source !== undefined;
+  }
+
+  /** Credentials for one server bind (grpc.Server bindAsync). */
+  serverCredentials(): grpc.ServerCredentials {
+    return this.source === undefined ? grpc.ServerCredentials.createInsecure() : serverCredentials(this.source);
+  }
+
+  /** Credentials for every channel and stub of this process. */
+  channelCredentials(): grpc.ChannelCredentials {
+    this.channel ??= this.source === undefined ? grpc.credentials.createInsecure() : channelCredentials(this.source);
+    return this.channel;
+  }
+
+  /** Stops watching the TLS files (the process is stopping). */
+  close(): void {
+    this.source?.close();
+  }
+}
+
+/**
+ * The Security of a process given its TLS files (loaded and watched), or plaintext when there
+ * are none (the operator chose --insecure). Files that cannot be used are an
+ * InvalidArgumentError naming the file and the problem (a usage error: exit status 2).
+ */
+export function securityOf(files: TlsFiles | undefined, opts: TlsSourceOptions = {}): Security {
+  if (files === undefined) return Security.insecure();
+  try {
+    return Security.tls(new TlsSource(files, opts));
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new InvalidArgumentError("TLS files", e.message);
+    throw e;
+  }
+}
+
+/**
+ * A failed call's error (grpc-js's) as a TlsHandshakeError when its details show a TLS
+ * problem between this client (connecting with `security`) and `server` ("controller
+ * 127.0.0.1:7001"): a certificate refused, or TLS on one side only. Undefined otherwise.
+ */
+export function tlsHandshakeFailure(e: unknown, server: string, security: Security): TlsHandshakeError | undefined {
+  const details = (e as Partial<grpc.ServiceError> | undefined)?.details;
+  if (typeof details !== "string" || (e as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) return undefined;
+  const reason = connectFailureReason(details, security.secure);
+  return reason === undefined ? undefined : new TlsHandshakeError(server, reason);
+}
+
+/**
+ * The Security of a daemon: its TLS files loaded and watched (each reload and each unusable
+ * change logged), or plaintext (logSecurity says which once the daemon runs). Unusable files at start are an
+ * InvalidArgumentError (exit status 2) naming the file and the problem.
+ */
+export function daemonSecurity(tls: DaemonTls, logger: Logger): Security {
+  if (tls.insecure) return Security.insecure();
+  let files: TlsFiles;
+  try {
+    files = "dir" in tls ? tlsFilesInDir(tls.dir) : tls.files;
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new InvalidArgumentError("--tls-dir", e.message);
+    throw e;
+  }
+  const security = securityOf(files, {
+    onReload: (m) => logger.info(`TLS: now using ${m.files.cert} (${oneLineSubject(m.certificate)}, serial ${m.certificate.serialNumber}) and ${m.cas.length} CA certificate(s) of ${m.files.ca}`),
+    onReloadError: (m) => logger.warn(m),
+  });
+  return security;
+}
+
+/**
+ * Logs, once a daemon has started, how it secures its connections: the certificate it uses,
+ * or one warning line that it runs without TLS. (Not before: a daemon that fails to start
+ * says only why, in one line.)
+ */
+export function logSecurity(security: Security, logger: Logger): void {
+  const m = security.source?.current();
+  if (m === undefined) {
+    logger.warn("running INSECURE (--insecure): no TLS, no authentication; anyone who can reach this port can read and change all data");
+    return;
+  }
+  logger.info(`TLS: mutual TLS 1.3 with ${m.files.cert} (${oneLineSubject(m.certificate)}, valid until ${new Date(m.certificate.validTo).toISOString()})`);
+}
+
+/** Distinct (client host, reason) pairs a server logs at warn level before it logs them at debug only. */
+const refusalsLoggedMax = 1000;
+
+/**
+ * Makes `server` (before its first bind) log each TLS handshake it refuses, in one line naming
+ * the client's address and why: grpc-js drops such connections with no word (its trace only),
+ * so without this an operator sees a client fail but nothing on the server. Each distinct
+ * (client host, reason) is a warning once, then debug. Hooks grpc-js's per-server
+ * createHttp2Server (not in its typings; checked here, so an upgrade that renames it fails
+ * loudly at start, not silently).
+ */
+export function logRefusedHandshakes(server: grpc.Server, logger: Logger): void {
+  const s = server as unknown as { createHttp2Server?: (creds: grpc.ServerCredentials) => unknown };
+  const create = s.createHttp2Server;
+  if (typeof create !== "function") throw new Error("grpc-js Server has no createHttp2Server: update security/credentials.ts logRefusedHandshakes");
+  const seen = new Set<string>();
+  s.createHttp2Server = (creds: grpc.ServerCredentials) => {
+    const http2Server = create.call(server, creds) as { on(event: "tlsClientError", f: (e: Error, socket: Socket) => void): void };
+    if (creds._isSecure()) {
+      http2Server.on("tlsClientError", (e, socket) => {
+        const reason = serverHandshakeReason(e);
+        if (reason === undefined) return;
+        const line = `refused a TLS handshake from ${socket.remoteAddress ?? "an unknown address"}: ${reason}`;
+        const key = `${socket.remoteAddress}|${reason}`;
+        if (seen.has(key)) return logger.debug(line);
+        if (seen.size >= refusalsLoggedMax) seen.clear();
+        seen.add(key);
+        logger.warn(line);
+      });
+    }
+    return http2Server;
+  };
 }

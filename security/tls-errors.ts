@@ -110,3 +110,19 @@ export function connectFailureReason(details: string, secure: boolean): string |
   }
   return undefined;
 }
+
+/**
+ * Why a server's TLS handshake with a client failed, in the user's terms (one line), from the
+ * error Node reports for it (tls.Server 'tlsClientError'); undefined for a client that just
+ * went away (nothing to tell the operator).
+ */
+export function serverHandshakeReason(e: Error): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_SSL_SSL_HANDSHAKE_TIMEOUT") return undefined;
+  if (code !== undefined && notTls.has(code)) return "the client does not speak TLS (is it running without TLS?)";
+  if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return "the client sent no certificate (it needs one of the cluster CA)";
+  if (code === "ERR_SSL_CERTIFICATE_VERIFY_FAILED") return "the client's certificate is not signed by a CA this server trusts, or has expired";
+  if (code !== undefined && /_ALERT_/.test(code)) return `the client refused this server's certificate (${code.replace(/^ERR_SSL_(SSLV3_|TLSV1_)?ALERT_/, "").toLowerCase().replace(/_/g, " ")})`;
+  if (code === "ERR_SSL_UNSUPPORTED_PROTOCOL" || code === "ERR_SSL_NO_PROTOCOLS_AVAILABLE") return "the client does not offer TLS 1.3";
+  return (e.message.split("\n")[0] ?? "").trim() || String(code);
+}

@@ -258,3 +258,21 @@ export class TlsSource {
     this.cancelTimer = undefined;
   }
 }
+
+/** What nats.js takes to connect with TLS (file paths; it reads them at every connect). */
+export interface NatsTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * The nats.js options of `url` for a process with TLS files `files`: for a `tls://` URL, TLS
+ * with the same files (the cluster CA verifies the NATS server, the process's certificate is
+ * its client certificate when NATS asks for one), re-read at every reconnect; nothing for
+ * `nats://`, or for a process without TLS files (nats.js then uses the system's CAs).
+ */
+export function natsTls(url: string, files: TlsFiles | undefined): { tls?: NatsTls } {
+  if (!url.startsWith("tls://") || files === undefined) return {};
+  return { tls: { caFile: files.ca, certFile: files.cert, keyFile: files.key } };
+}

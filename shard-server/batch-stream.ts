@@ -29,6 +29,7 @@ import { kvStreamBatchBytesMax } from "../common/limits";
 import { nextTurn } from "../common/real-env";
 import { toWireError } from "../common/wire-errors";
 import type { shardkv } from "../proto/gen/shardkv.js";
+import type { KeyAccess } from "../security/authorization";
 
 type Request = shardkv.kv.BatchRequest.IRequest;
 type Response = shardkv.kv.BatchResponse.IResponse;
@@ -86,6 +87,22 @@ export interface BatchSessionOptions {
   readonly defer?: (fn: () => void) => void;
   /** Runs once when the stream is done either way. */
   readonly onClosed?: () => void;
+  /**
+   * The caller's key check (a client certificate with a key prefix; security/authorization.ts):
+   * a request touching a key it refuses is answered with the refusal and not run. Undefined:
+   * every key is allowed.
+   */
+  readonly keys?: KeyAccess;
+}
+
+/** The refusal of the first key of `req` that `keys` refuses (a write is refused whole), or undefined. */
+function refusedKey(req: Request, keys: KeyAccess): ShardKVError | undefined {
+  if (req.get) return keys(req.get.key ?? new Uint8Array(0), "read");
+  for (const op of req.write?.ops ?? []) {
+    const refused = keys(op.key ?? new Uint8Array(0), "write");
+    if (refused !== undefined) return refused;
+  }
+  return undefined;
 }
 
 /** Serves one Batch stream over `stream` until the client ends it, it breaks, or `stop`. */
@@ -127,6 +144,11 @@ export function serveBatch(stream: BatchServerStream, h: BatchHandlers, opts: Ba
 
   const run = (req: Request): void => {
     const requestId = req.requestId ?? 0;
+    const refused = opts.keys === undefined ? undefined : refusedKey(req, opts.keys);
+    if (refused !== undefined) {
+      fail(requestId, refused);
+      return;
+    }
     let exec: () => Promise<Response>;
     if (req.get) {
       const get = req.get as shardkv.kv.GetRequest;

@@ -8,6 +8,7 @@ import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../c
 import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
 import { joinFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
+import { type DaemonTls, daemonTls, daemonTlsUsage } from "../security/tls-flags";
 import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
 
 /** The largest --migration-rate accepted (MiB/s). */
@@ -33,10 +34,13 @@ export interface ShardDaemonArgs {
   lengthCacheKeys?: number;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
+  /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
+  tls: DaemonTls;
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
-                      --controllers host:port,... [--join] [--shards N] [--tick-ms N] [--nats URL]
+                      --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
+                      [--join] [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
                       [--length-cache-keys N] [--failpoints SPEC] [--profile P]
   --gid G             this replica's group id (a positive integer)
@@ -53,7 +57,8 @@ ${joinFlagUsage}
   --shards N          shard count (default: the data directory's, else the controllers';
                       1..${shardCountMax})
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
-  --nats URL          subscribe to config pushes on NATS (optional; polling works without it)
+  --nats URL          subscribe to config pushes on NATS (optional; polling works without it;
+                      tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --dedup-ttl D       forget a client's duplicate-detection records after this much inactivity,
                       measured in leader timestamps carried in the log (default ${dedupTtlMsDefault / 60_000}m;
                       e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again
@@ -65,6 +70,7 @@ ${joinFlagUsage}
                       remember the value length of up to N recently written keys (about 100
                       bytes each), so a put or delete of one reads nothing first (default
                       ${lengthCacheKeysDefault}; 0 = none)
+${daemonTlsUsage}
 ${failpointFlagsUsage}`;
 
 /** MiB per second, a decimal number in [0, migrationRateMiBMax]. */
@@ -93,7 +99,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   const id = required(v.id, "id") as NodeId;
   const out: ShardDaemonArgs = {
     gid, id, listen: required(v.listen, "listen"), peers: parsePeers("--peers", required(v.peers, "peers"), id),
-    data: required(v.data, "data"), controllers: required(v.controllers, "controllers"),
+    data: required(v.data, "data"), controllers: required(v.controllers, "controllers"), tls: daemonTls(v),
   };
   if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;

@@ -3,6 +3,7 @@
  * DeleteShard), with every failure mapped back to common/errors types by fromServiceError.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
 import { AttemptTimer } from "../common/attempt-timer";
 import type { ConfigNum, ShardId } from "../common/ids";
 import { ShardKVError, TimeoutError } from "../common/errors";
@@ -44,10 +45,11 @@ export class GrpcGroupRpc implements GroupRpc {
   private readonly deleteTimeouts = new Map<ShardId, number>();
 
   /**
-   * `clientOptions`: extra gRPC client options per address (a daemon's failpoint interceptor).
-   * `pullIdleMs`: see pullIdleMsDefault.
+   * `security`: how to connect (the daemon's). `clientOptions`: extra gRPC client options per
+   * address (a daemon's failpoint interceptor). `pullIdleMs`: see pullIdleMsDefault.
    */
   constructor(
+    private readonly security: Security,
     private readonly clientOptions?: (address: string) => grpc.ClientOptions,
     private readonly pullIdleMs = pullIdleMsDefault,
   ) {}
@@ -55,7 +57,7 @@ export class GrpcGroupRpc implements GroupRpc {
   private stub(address: string): ShardKVStub {
     let s = this.stubs.get(address);
     if (!s) {
-      s = shardKVStub(address, this.clientOptions?.(address));
+      s = shardKVStub(address, this.security, this.clientOptions?.(address));
       this.stubs.set(address, s);
     }
     return s;

@@ -27,7 +27,9 @@ daemonMain<ShardDaemonArgs>({
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ShardServer } = await import("./server");
-    return ShardServer.start({
+    const { daemonSecurity, logSecurity } = await import("../security/credentials");
+    const security = daemonSecurity(args.tls, logger);
+    const server = await ShardServer.start({
       gid: args.gid,
       id: args.id,
       listen: args.listen,
@@ -43,8 +45,11 @@ daemonMain<ShardDaemonArgs>({
       migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
       lengthCacheKeys: args.lengthCacheKeys,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
+      security,
       logger,
       onFatal,
     });
+    logSecurity(security, logger);
+    return server;
   },
 });

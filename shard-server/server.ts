@@ -35,6 +35,8 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../security/credentials";
+import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
@@ -60,6 +62,7 @@ import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
+import { AuthorizedServer, accessOf } from "../security/authorization";
 import type { BatchHandlers } from "./batch-stream";
 import { shardChunkToWire, shardPb } from "./codec";
 import { GrpcGroupRpc } from "./grpc-group-rpc";
@@ -133,6 +136,12 @@ export interface ShardServerOptions {
   readonly watchConfigs?: boolean;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
   readonly failpoints?: Failpoints;
+  /**
+   * How every connection of this replica is made, served and accepted (mutual TLS or plaintext).
+   * With TLS, every call is checked against what its certificate's role may do
+   * (security/authorization.ts); plaintext has no identities and allows everything.
+   */
+  readonly security: Security;
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
@@ -157,7 +166,7 @@ export class ShardServer {
   private readonly service: ShardService;
   /** Get and Write in wire terms: every Batch stream runs them. */
   private readonly handlers: BatchHandlers;
-  private readonly groupRpc = new GrpcGroupRpc((a) => failpointClientOptions(this.opts.failpoints, a));
+  private readonly groupRpc: GrpcGroupRpc;
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
   /** Open Batch streams (ended when the server stops). */
@@ -179,6 +188,7 @@ export class ShardServer {
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
+    this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.driver = new MigrationDriver(
@@ -205,7 +215,7 @@ export class ShardServer {
   /** A client of the controllers with this server's failpoints and a `deadlineMs` per call. */
   private static controllerClient(opts: ShardServerOptions, deadlineMs: number): ControllerClient {
     return new ControllerClient({
-      controllers: opts.controllers, deadlineMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
+      controllers: opts.controllers, security: opts.security, deadlineMs, attemptMs: 1000, clientOptions: (a) => failpointClientOptions(opts.failpoints, a),
     });
   }
 
@@ -293,7 +303,10 @@ export class ShardServer {
   /** Subscribes to config pushes in the background; each one runs the driver at once. */
   private subscribe(url: string): void {
     const { gid, id, logger } = this.opts;
-    connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: `shardkv-server g${gid}` }).then(
+    connect({
+      servers: url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: `shardkv-server g${gid}`,
+      ...natsTls(url, this.opts.security.source?.files),
+    }).then(
       (nc) => {
         if (this.stopping) {
           void nc.close();
@@ -335,7 +348,7 @@ export class ShardServer {
     }
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new grpc.Server(raftGrpcServerOptions);
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
     try {
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });
@@ -345,9 +358,9 @@ export class ShardServer {
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
-      const port = await listen(grpcServer, opts.listen);
+      const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
-        { group: opts.gid, self: opts.id, peers: opts.peers, clock: realClock, rng: realRng, logger }, tserver,
+        { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const { node, attach, peers } = await startDaemonNode<ApplyResult>({
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,

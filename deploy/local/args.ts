@@ -13,15 +13,21 @@ export const usageText = `usage: shardkv-local COMMAND [--dir DIR] [flags]
 
 Runs a whole shardkv cluster on this machine (every daemon a process with its own data
 directory and log file) and drives it. Layout: DIR/cluster.json, DIR/data/<node>,
-DIR/logs/<node>.log. Node names: c1, c2, ... (controllers), g<gid>n<id> (servers).
+DIR/logs/<node>.log, DIR/certs/ (the cluster CA, node, admin and client certificates).
+Node names: c1, c2, ... (controllers), g<gid>n<id> (servers).
 
 commands:
   up [--controllers 3] [--groups 3] [--replicas 3] [--shards 64] [--base-port P]
-     [--nats URL] [--tick-ms N] [--foreground]
+     [--nats URL] [--tick-ms N] [--foreground] [--insecure]
                        start a cluster, join groups 1..N, wait until every shard is
                        Serving, write DIR/cluster.json. Without --foreground the daemons
                        keep running after the command exits; with it, Ctrl-C stops them.
                        Refuses a DIR with a running cluster; replaces a stopped one.
+                       Every connection uses mutual TLS with a new CA and certificates
+                       in DIR/certs/; --insecure: no TLS (anyone who reaches a port can
+                       read and change everything)
+  env                  print the export lines a shell needs to use the cluster:
+                       eval "$(bin/shardkv-local env --dir DIR)"; bin/shardkv get k
   status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
                        shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
@@ -61,8 +67,10 @@ export type LocalCommand =
   | {
     readonly kind: "up"; readonly dir: string; readonly controllers: number; readonly groups: number; readonly replicas: number;
     readonly shards: number; readonly basePort?: number; readonly nats: string | null; readonly tickMs?: number; readonly foreground: boolean;
+    readonly tls: boolean;
   }
   | { readonly kind: "status"; readonly dir: string; readonly json: boolean }
+  | { readonly kind: "env"; readonly dir: string }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
@@ -78,7 +86,7 @@ export type LocalCommand =
 export const replicaTimeoutMsDefault = 300_000;
 
 export const commandNames = [
-  "up", "status", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
+  "up", "status", "env", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
 ] as const;
 
 const flags = {
@@ -91,6 +99,7 @@ const flags = {
   nats: flag.natsUrl(),
   "tick-ms": flag.int(1, 60_000),
   foreground: flag.bool(),
+  insecure: flag.bool(),
   json: flag.bool(),
   grace: flag.duration({ zero: true, maxMs: 600_000 }),
   timeout: flag.duration({ maxMs: 86_400_000 }),
@@ -100,7 +109,7 @@ const flags = {
 
 /** The commands taking each flag (--dir: every command). */
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
-  controllers: ["up"], groups: ["up"], shards: ["up"], nats: ["up"], "tick-ms": ["up"], foreground: ["up"],
+  controllers: ["up"], groups: ["up"], shards: ["up"], nats: ["up"], "tick-ms": ["up"], foreground: ["up"], insecure: ["up"],
   replicas: ["up", "add-group"], "base-port": ["up", "add-group", "replace", "add-replica"],
   json: ["status"],
   grace: ["down", "remove-replica"],
@@ -131,6 +140,7 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
       const out = {
         kind: "up" as const, dir, controllers: v.controllers ?? 3, groups: v.groups ?? 3, replicas: v.replicas ?? 3,
         shards: v.shards ?? 64, nats: v.nats ?? null, foreground: v.foreground === true, basePort, tickMs: v["tick-ms"],
+        tls: v.insecure !== true,
       };
       const nodes = out.controllers + out.groups * out.replicas;
       if (basePort !== undefined && basePort + nodes - 1 > 65535) throw usage("--base-port", `${nodes} nodes need ports ${basePort}-${basePort + nodes - 1}, beyond 65535`);
@@ -139,6 +149,9 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "status":
       takes(0, "");
       return { kind: "status", dir, json: v.json === true };
+    case "env":
+      takes(0, "");
+      return { kind: "env", dir };
     case "down":
       takes(0, "");
       return { kind: "down", dir, graceMs: v.grace ?? 5000 };

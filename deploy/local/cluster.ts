@@ -40,6 +40,9 @@ import {
 } from "./replica-ops";
 import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
+import { type LocalIdentity, certsDirOf, identityTlsFiles, issueNodeCert, makeClusterCa, nodeTlsDirOf } from "./certs";
+import { type Security, securityOf } from "../../security/credentials";
+import { type TlsFiles, tlsEnv } from "../../security/tls-files";
 
 export type ShardStatusReply = shardkv.kv.StatusReply;
 export type { ControllerStatus };
@@ -93,6 +96,14 @@ export interface LocalClusterOptions {
   readonly detach?: boolean;
   /** Deadline of startup until every shard is Serving. Default 120 s. */
   readonly timeoutMs?: number;
+  /**
+   * true: a new CA and certificates in `<dir>/certs/` (deploy/local/certs.ts), every daemon
+   * and this handle's calls on mutual TLS (what `shardkv-local up` and `npm start` do unless
+   * given --insecure). false (the default of this API, which the tests use): every daemon
+   * with --insecure. clientOptions(), controllerOptions() and cliEnv() give callers what
+   * either kind of cluster needs.
+   */
+  readonly tls?: boolean;
 }
 
 /** Options of addReplica, replaceReplica and removeReplica. */
@@ -222,6 +233,7 @@ export class LocalCluster {
   private readonly exited = new Map<number, Promise<void>>();
   private ctlChange: ControllerClient | undefined;
   private ctlProbe: ControllerClient | undefined;
+  private adminSecurity: Security | undefined;
 
   private constructor(dir: string, private readonly detach: boolean, private readonly say: (line: string) => void) {
     this.dir = resolve(dir);
@@ -248,6 +260,7 @@ export class LocalCluster {
       if (clash.length > 0) throw new Error(`${c.dir} has no cluster.json but a non-empty ${clash.join(" and ")}/; choose another --dir or remove them`);
     }
     ensureDirs(c.dir);
+    const tls = opts.tls === true;
     const nControllers = opts.controllers ?? 3;
     const nGroups = opts.groups ?? 3;
     const replicas = opts.replicas ?? 3;
@@ -263,7 +276,13 @@ export class LocalCluster {
       })),
       nats: opts.nats ?? null,
       shards,
+      tls,
     };
+    if (tls) {
+      await makeClusterCa(c.dir);
+      for (const { name, node } of allNodes(layout)) await issueNodeCert(c.dir, name, node.addr);
+      c.say(`made a cluster CA and certificates in ${certsDirOf(c.dir)}`);
+    }
     writeLauncherFile(c.dir, {
       tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
       nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {},
@@ -327,6 +346,49 @@ export class LocalCluster {
 
   controllerAddrs(): string[] {
     return this.layout.controllers.map((n) => n.addr);
+  }
+
+  /** Whether the cluster runs on mutual TLS (`up` without `insecure`). */
+  get secure(): boolean {
+    return this.layout.tls === true;
+  }
+
+  /** The TLS files of the cluster's admin or client identity; undefined for an insecure cluster. */
+  tlsFiles(who: LocalIdentity): TlsFiles | undefined {
+    return this.secure ? identityTlsFiles(this.dir, who) : undefined;
+  }
+
+  /**
+   * The Security of this handle's own calls (status, join, leave): the admin identity, or
+   * plaintext for an insecure cluster. Made once per handle; closed by close().
+   */
+  get security(): Security {
+    this.adminSecurity ??= securityOf(this.tlsFiles("admin"), { reloadIntervalMs: 0 });
+    return this.adminSecurity;
+  }
+
+  /** What ShardKV.connect needs to reach this cluster as its client identity. */
+  clientOptions(): { controllers: string[]; tls?: TlsFiles } {
+    const tls = this.tlsFiles("client");
+    return { controllers: this.controllerAddrs(), ...(tls ? { tls } : {}) };
+  }
+
+  /** What a ControllerClient needs to reach this cluster as its admin identity. */
+  controllerOptions(): { controllers: string[]; security: Security } {
+    return { controllers: this.controllerAddrs(), security: this.security };
+  }
+
+  /**
+   * The environment the CLIs (shardkv, shardctl) need for this cluster: $SHARDKV_CONTROLLERS
+   * and, for a secure cluster, the admin identity's $SHARDKV_TLS_CA, $SHARDKV_TLS_CERT,
+   * $SHARDKV_TLS_KEY (what `shardkv-local env` prints).
+   */
+  cliEnv(): Record<string, string> {
+    const tls = this.tlsFiles("admin");
+    return {
+      SHARDKV_CONTROLLERS: this.controllerAddrs().join(","),
+      ...(tls ? { [tlsEnv.ca]: tls.ca, [tlsEnv.cert]: tls.cert, [tlsEnv.key]: tls.key } : {}),
+    };
   }
 
   groupAddrs(gid: number): string[] {
@@ -463,6 +525,7 @@ export class LocalCluster {
       ...(launcher.tickMs !== undefined ? ["--tick-ms", String(launcher.tickMs)] : []),
       ...(l.nats !== null ? ["--nats", l.nats] : []),
     ];
+    common.push(...(l.tls === true ? ["--tls-dir", nodeTlsDirOf(this.dir, name)] : ["--insecure"]));
     const own = launcher.nodeArgs?.[name] ?? [];
     if (kind === "controller") {
       return { kind, args: [...common, "--peers", peers ?? peersArg(l, "controllers"), ...launcher.extraArgs, ...(launcher.controllerArgs ?? []), ...own] };
@@ -651,18 +714,20 @@ export class LocalCluster {
     this.ctlChange?.close();
     this.ctlProbe?.close();
     this.ctlChange = this.ctlProbe = undefined;
+    this.adminSecurity?.close();
+    this.adminSecurity = undefined;
   }
 
   // ---------------------------------------------------------------- RPCs
 
   /** A controller client for changes (Join/Leave), deadline 30 s. */
   controller(): ControllerClient {
-    this.ctlChange ??= new ControllerClient({ controllers: this.controllerAddrs(), deadlineMs: 30_000 });
+    this.ctlChange ??= new ControllerClient({ ...this.controllerOptions(), deadlineMs: 30_000 });
     return this.ctlChange;
   }
 
   private probeController(): ControllerClient {
-    this.ctlProbe ??= new ControllerClient({ controllers: this.controllerAddrs(), deadlineMs: 2000, attemptMs: 1000 });
+    this.ctlProbe ??= new ControllerClient({ ...this.controllerOptions(), deadlineMs: 2000, attemptMs: 1000 });
     return this.ctlProbe;
   }
 
@@ -670,7 +735,7 @@ export class LocalCluster {
   shardStub(addr: string): ShardKVStub {
     let s = this.stubs.get(addr);
     if (!s) {
-      s = shardKVStub(addr);
+      s = shardKVStub(addr, this.security);
       this.stubs.set(addr, s);
     }
     return s;
@@ -728,7 +793,7 @@ export class LocalCluster {
     }));
     // The controllers' members as their leader sees them (RaftMembers); the servers' from their group leader's Status.
     const ctlLeader = probed.find((n) => n.kind === "controller" && n.role === "leader");
-    const ctlMembers = ctlLeader ? await raftMembers(ctlLeader.addr, 1000).then((r) => r.members, () => undefined) : undefined;
+    const ctlMembers = ctlLeader ? await raftMembers(ctlLeader.addr, 1000, this.security).then((r) => r.members, () => undefined) : undefined;
     const nodes = probed.map((n) => ({ ...n, ...memberOf(n, n.kind === "controller" ? ctlMembers : groupLeaderMembers(n, [...replies.values()])) }));
     const out: ClusterStatus = { dir: this.dir, shardCount: l.shards, nats: l.nats, nodes };
     try {
@@ -920,10 +985,16 @@ export class LocalCluster {
   /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
   private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
     const [port] = await allocatePorts(1, basePort, this.layout);
+    const addr = `127.0.0.1:${port}`;
+    // A secure cluster's new replica needs its certificate before it starts: issued for the
+    // id it will get, which must still be the next one when it is added.
+    const certified = nextReplicaId(this.layout, of, dataNames(this.dir));
+    if (this.secure) await issueNodeCert(this.dir, nodeNameIn(of, certified), addr);
     const added = this.update((l) => {
       const id = nextReplicaId(l, of, dataNames(this.dir));
+      if (id !== certified) throw new Error(`${describeGroupRef(of)} changed while adding a replica (another process added ${nodeNameIn(of, id - 1)}); try again`);
       const name = nodeNameIn(of, id);
-      const node: NodeEntry = { id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
+      const node: NodeEntry = { id, addr, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
       addNode(l, of, node);
       const launcher = this.launcher;
       const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
@@ -1034,12 +1105,20 @@ export class LocalCluster {
   } = {}): Promise<number> {
     const replicas = opts.replicas ?? 3;
     const ports = await allocatePorts(replicas, opts.basePort, this.layout);
-    const { gid, names } = this.update((l) => {
+    const newGid = (l: ClusterFile): number => {
       const seen = [...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)];
       if (opts.gid !== undefined && (!Number.isSafeInteger(opts.gid) || opts.gid < 1 || seen.includes(opts.gid))) {
         throw new Error(`cannot add group ${opts.gid}: ${seen.includes(opts.gid) ? "this cluster has or had it" : "want an integer >= 1"}`);
       }
-      const gid = opts.gid ?? Math.max(0, ...seen) + 1;
+      return opts.gid ?? Math.max(0, ...seen) + 1;
+    };
+    const certified = newGid(this.layout);
+    if (this.secure) {
+      for (const [i, p] of ports.entries()) await issueNodeCert(this.dir, serverName(certified, i + 1), `127.0.0.1:${p}`);
+    }
+    const { gid, names } = this.update((l) => {
+      const gid = newGid(l);
+      if (gid !== certified) throw new Error(`the cluster changed while adding group ${certified} (another process added it); try again`);
       const g: GroupEntry = {
         gid,
         servers: ports.map((p, i) => ({ id: i + 1, addr: `127.0.0.1:${p}`, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)) })),

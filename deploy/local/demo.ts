@@ -1,6 +1,6 @@
 /**
  * `npm start`: the default local cluster (3 controllers, 3 groups of 3 replicas, 64 shards,
- * no NATS) in the foreground in ./.shardkv (SHARDKV_DEMO_DIR overrides), then a short visible
+ * no NATS, mutual TLS with certificates in DIR/certs/) in the foreground in ./.shardkv (SHARDKV_DEMO_DIR overrides), then a short visible
  * demo: writes keys with the client library, prints the shard map, adds a fourth group and
  * shows the shards moving, reads every key back unchanged, prints how to drive the cluster
  * with shardctl and shardkv, and keeps running until Ctrl-C, which stops every daemon.
@@ -29,10 +29,10 @@ async function main(): Promise<void> {
   signalStop = stopOnSignals(dir, say);
   say(`shardkv local cluster: 3 controllers, 3 groups x 3 replicas, 64 shards, in ${shown}/ (logs in ${shown}/logs/)`);
   let t0 = realClock.nowMs();
-  const c = await LocalCluster.up({ dir, controllers: 3, groups: 3, replicas: 3, shards: 64, log: (l) => say(`  ${l}`) });
+  const c = await LocalCluster.up({ dir, controllers: 3, groups: 3, replicas: 3, shards: 64, tls: true, log: (l) => say(`  ${l}`) });
   say(`cluster up: every shard Serving after ${sinceMs(t0)} ms (layout: ${shown}/cluster.json)\n`);
 
-  const kv = await ShardKV.connect({ controllers: c.controllerAddrs(), deadlineMs: 30_000 });
+  const kv = await ShardKV.connect({ ...c.clientOptions(), deadlineMs: 30_000 });
   try {
     let cfg = await c.controller().query();
     say(`shard map of config ${cfg.num} (group -> shards):`);
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   }
 
   say(`the cluster keeps running. From another terminal:`);
-  say(howToUse(c.controllerAddrs(), shown));
+  say(howToUse(c, shown));
   say(`\nCtrl-C stops every node (or: bin/shardkv-local down --dir ${shown}).`);
   c.close();
   await holdUntilStopped(dir, say);

@@ -72,16 +72,20 @@ export function formatProgress(p: ServingProgress): string {
 }
 
 /** The commands that drive the cluster from another terminal. */
-export function howToUse(controllers: readonly string[], dir: string): string {
-  const c = controllers.join(",");
+export function howToUse(cluster: { cliEnv(): Record<string, string> }, dir: string): string {
   return [
-    `  export SHARDKV_CONTROLLERS=${c}`,
-    `  bin/shardctl --controllers ${c} status      # controller replicas`,
-    `  bin/shardctl --controllers ${c} query       # latest config: shard -> group`,
-    `  bin/shardkv --controllers ${c} put greeting hello`,
-    `  bin/shardkv --controllers ${c} get greeting`,
+    `  eval "$(bin/shardkv-local env --dir ${dir})"   # $SHARDKV_CONTROLLERS${Object.keys(cluster.cliEnv()).length > 1 ? " and the admin certificate ($SHARDKV_TLS_*)" : ""}`,
+    `  bin/shardctl status      # controller replicas`,
+    `  bin/shardctl query       # latest config: shard -> group`,
+    `  bin/shardkv put greeting hello`,
+    `  bin/shardkv get greeting`,
     `  bin/shardkv-local status --dir ${dir}       # every node, the shard map`,
     `  bin/shardkv-local kill g1n1 --dir ${dir}    # also: pause, resume, restart, add-group, remove-group`,
     `  bin/shardkv-local replace g1n1 --dir ${dir} # new replica for g1n1; also: add-replica, remove-replica`,
   ].join("\n");
+}
+
+/** `export NAME='value'` lines for a POSIX shell (values single-quoted). */
+export function exportLines(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'`).join("\n");
 }

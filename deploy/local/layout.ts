@@ -28,6 +28,11 @@ export interface ClusterFile {
   groups: GroupEntry[];
   nats: string | null;
   shards: number;
+  /**
+   * true: every daemon runs with mutual TLS on the certificates in `<dir>/certs/`
+   * (deploy/local/certs.ts); false: `up --insecure`. Absent in older files (insecure then).
+   */
+  tls?: boolean;
 }
 
 /** The content of `<dir>/launcher.json`: how to (re)start a node. */
@@ -104,6 +109,7 @@ export function writeClusterFile(dir: string, c: ClusterFile): void {
     groups: c.groups.map((g) => ({ gid: g.gid, servers: g.servers.map(node) })),
     nats: c.nats,
     shards: c.shards,
+    tls: c.tls === true,
   });
 }
 
@@ -122,7 +128,7 @@ export function writeLauncherFile(dir: string, l: LauncherFile): void {
  * and nothing else, then the directory itself if that left it empty.
  */
 export function wipeClusterDir(dir: string): void {
-  for (const p of ["data", "logs", clusterFileName, launcherFileName, ".lock"]) rmSync(join(dir, p), { recursive: true, force: true });
+  for (const p of ["data", "logs", "certs", clusterFileName, launcherFileName, ".lock"]) rmSync(join(dir, p), { recursive: true, force: true });
   try {
     if (readdirSync(dir).length === 0) rmdirSync(dir);
   } catch {

@@ -11,7 +11,7 @@ import { UsageError, exitFailure, exitNegative } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
-import { formatProgress, formatShardMap, formatStatus, healthProblems, howToUse } from "./format";
+import { exportLines, formatProgress, formatShardMap, formatStatus, healthProblems, howToUse } from "./format";
 import { controllerGid } from "../../controller/config";
 import type { GroupId } from "../../common/ids";
 import { parseNodeName } from "./layout";
@@ -29,12 +29,12 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       out(`starting ${cmd.controllers} controllers and ${cmd.groups} groups of ${cmd.replicas} (${cmd.shards} shards) in ${dir}`);
       const c = await LocalCluster.up({
         dir, controllers: cmd.controllers, groups: cmd.groups, replicas: cmd.replicas, shards: cmd.shards,
-        basePort: cmd.basePort, nats: cmd.nats, tickMs: cmd.tickMs, detach: !cmd.foreground, log: (l) => out(`  ${l}`),
+        basePort: cmd.basePort, nats: cmd.nats, tickMs: cmd.tickMs, detach: !cmd.foreground, log: (l) => out(`  ${l}`), tls: cmd.tls,
       });
       const s = await c.status();
       out(`cluster up in ${sinceMs(t0)} ms; ${dir}/cluster.json`);
       if (s.shardMap) out(formatShardMap(s.shardMap));
-      out(`drive it:\n${howToUse(c.controllerAddrs(), cmd.dir)}`);
+      out(`drive it:\n${howToUse(c, cmd.dir)}`);
       c.close();
       if (!cmd.foreground) {
         out(`stop it with: bin/shardkv-local down --dir ${cmd.dir}`);
@@ -54,6 +54,12 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
         process.stderr.write(`shardkv-local status: unhealthy: ${problems.join("; ")}\n`);
         process.exitCode = exitNegative;
       }
+      return;
+    }
+    case "env": {
+      const c = LocalCluster.load(cmd.dir);
+      out(exportLines(c.cliEnv()));
+      c.close();
       return;
     }
     case "down": {

@@ -8,6 +8,7 @@
  * failpoints, so a test can always heal what it broke.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../../security/credentials";
 import { type FailpointCounters, type FailpointSpec, type Failpoints, failpointsEnvVar, formatFailpointSpec, validateFailpointSpec } from "../../common/failpoints";
 import { InvalidArgumentError } from "../../common/errors";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
@@ -78,8 +79,8 @@ export function addFailpointAdmin(server: grpc.Server, fp: Failpoints | undefine
 export class FailpointAdminClient {
   private readonly stub: AdminStub;
 
-  constructor(readonly address: string, private readonly timeoutMs = 5000) {
-    this.stub = new AdminStub(address, grpc.credentials.createInsecure());
+  constructor(readonly address: string, security: Security, private readonly timeoutMs = 5000) {
+    this.stub = new AdminStub(address, security.channelCredentials());
   }
 
   set(spec: FailpointSpec): Promise<FailpointsState> {

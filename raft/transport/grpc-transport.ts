@@ -29,6 +29,7 @@ import type { GroupId, NodeId } from "../../common/ids";
 import { messageFromWire, messageToWire } from "../codec";
 import type { Message } from "../core/types";
 import type { Transport, TransportStats } from "./transport";
+import { type Security, logRefusedHandshakes } from "../../security/credentials";
 import { asBuffer } from "../../common/bytes";
 import { raftTransportService, type RaftTransportImplementation } from "../../proto/gen/raft-grpc";
 
@@ -169,6 +170,8 @@ export interface GrpcTransportOptions {
   readonly self: NodeId;
   /** Address ("host:port") of every peer of the group; an entry for `self` is ignored. */
   readonly peers: ReadonlyMap<NodeId, string>;
+  /** How links to peers connect (the process's one Security: mutual TLS or plaintext). */
+  readonly security: Security;
   /** Backoff, handshake and close timers; never setTimeout directly. */
   readonly clock: Clock;
   /** Jitter of reconnect backoff. */
@@ -352,12 +355,14 @@ export class RaftTransportServer {
 }
 
 /**
- * Binds `server` to `address` ("host:port"; port 0 picks a free port) with insecure
- * credentials and resolves with the bound port. grpc-js starts serving on bind.
+ * Binds `server` to `address` ("host:port"; port 0 picks a free port) with the credentials of
+ * `security` and resolves with the bound port. grpc-js starts serving on bind. With `logger`,
+ * every TLS handshake the server refuses is logged in one line (logRefusedHandshakes).
  */
-export function listen(server: grpc.Server, address: string): Promise<number> {
+export function listen(server: grpc.Server, address: string, security: Security, logger?: Logger): Promise<number> {
+  if (logger !== undefined && security.secure) logRefusedHandshakes(server, logger);
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, security.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 
@@ -439,6 +444,7 @@ interface LinkContext {
   readonly limits: GrpcTransportLimits;
   readonly timing: GrpcTransportTiming;
   readonly stats: GrpcTransportStats;
+  readonly security: Security;
 }
 
 /**
@@ -469,7 +475,7 @@ class PeerLink {
     private readonly ctx: LinkContext,
   ) {
     this.headerBytes = pb.MessageBatch.encode({ group: ctx.group, from: ctx.self, to: id }).len;
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(address, ctx.security.channelCredentials(), {
       "grpc.max_send_message_length": grpcMessageBytesMax,
       "grpc.max_receive_message_length": grpcMessageBytesMax,
       // Keep gRPC's own reconnect backoff within ours, so a restarted peer is found promptly.
@@ -707,6 +713,7 @@ export class GrpcTransport implements Transport {
       limits: this.limits,
       timing,
       stats: this.counters,
+      security: options.security,
     };
     this.ctx = ctx;
     this.setPeers(options.peers);

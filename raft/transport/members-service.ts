@@ -5,6 +5,7 @@
  * controller group's members from it (a shard server's Status carries the same list).
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../../security/credentials";
 import { StoppedError } from "../../common/errors";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
 import type { NodeId } from "../../common/ids";
@@ -40,8 +41,8 @@ export function addRaftMembersService(
 }
 
 /** Asks the daemon at `address` for its group's members; throws the typed errors of common/grpc-errors.ts. */
-export function raftMembers(address: string, timeoutMs: number): Promise<RaftMembersReply> {
-  const stub = new RaftMembersStub(address, grpc.credentials.createInsecure());
+export function raftMembers(address: string, timeoutMs: number, security: Security): Promise<RaftMembersReply> {
+  const stub = new RaftMembersStub(address, security.channelCredentials());
   return new Promise<RaftMembersReply>((resolve, reject) => {
     stub.members({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
       stub.close();

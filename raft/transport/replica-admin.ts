@@ -6,6 +6,7 @@
  * which the leader's replica driver, raft/replica-driver.ts, carries out).
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Security } from "../../security/credentials";
 import { InvalidArgumentError, StoppedError } from "../../common/errors";
 import type { Failpoints } from "../../common/failpoints";
 import { fromServiceError, toServiceError } from "../../common/grpc-errors";
@@ -70,8 +71,8 @@ export function addReplicaAdmin(
 export class ReplicaAdminClient {
   private readonly stub: ReplicaAdminStub;
 
-  constructor(readonly address: string) {
-    this.stub = new ReplicaAdminStub(address, grpc.credentials.createInsecure());
+  constructor(readonly address: string, security: Security) {
+    this.stub = new ReplicaAdminStub(address, security.channelCredentials());
   }
 
   /** Runs `change` on this daemon (its group's leader); resolves with the completing configuration's index. */

@@ -59,7 +59,7 @@ describe("bench scenario: unreliable network", () => {
     // Both groups joined again, and nothing is dropped any more.
     expect((await cluster!.controller().query()).groups.size).toBe(2);
     for (const name of cluster!.nodeNames()) {
-      const admin = new FailpointAdminClient(cluster!.node(name).addr);
+      const admin = new FailpointAdminClient(cluster!.node(name).addr, cluster!.security);
       try {
         expect((await admin.get()).text, name).toBe("none");
       } finally {

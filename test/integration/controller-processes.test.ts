@@ -40,6 +40,7 @@ import { logTail } from "../../deploy/local/process";
 import { watchHistory } from "../lib/controller-history";
 import { natsUrl, requireNats } from "../lib/nats";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 const shards = 16;
 const g = (n: number) => n as GroupId;
@@ -55,7 +56,7 @@ type JoinReq = shardkv.controller.JoinRequest.$Properties;
 
 /** Sends one Join to one replica; resolves with the config number (rejects with the typed error). */
 function rawJoin(address: string, req: JoinReq, timeoutMs = 2000): Promise<number> {
-  const stub = controllerStub(address);
+  const stub = controllerStub(address, Security.insecure());
   return new Promise<number>((resolve, reject) => {
     stub.join(req, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, res) => {
       stub.close();
@@ -165,7 +166,7 @@ describe("three controller processes", () => {
     });
     await nc.flush();
     cluster = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, nats: natsUrl, controllerArgs: ["--snapshot-every", "20"] });
-    client = new ControllerClient({ controllers: cluster.controllerAddrs(), deadlineMs: 20000 });
+    client = new ControllerClient({ ...cluster.controllerOptions(), deadlineMs: 20000 });
   });
 
   afterAll(async () => {
@@ -204,7 +205,7 @@ describe("three controller processes", () => {
     }
 
     // A follower refuses Query and changes with NotLeader carrying the leader's address.
-    const stub = controllerStub(cluster.node(controllerName(follower)).addr);
+    const stub = controllerStub(cluster.node(controllerName(follower)).addr, cluster.security);
     const err = await new Promise<unknown>((resolve) => stub.query({ num: -1 }, new grpc.Metadata(), {}, (e) => resolve(e)));
     stub.close();
     const nl = fromServiceError(err);
@@ -291,7 +292,7 @@ describe("three controller processes", () => {
     // with status OK when its server stops, not fail.
     const caughtUp = new Set<number>();
     const ends = cluster.aliveIds("controllers").map((id) => {
-      const stub = controllerStub(cluster.node(controllerName(id)).addr);
+      const stub = controllerStub(cluster.node(controllerName(id)).addr, cluster.security);
       const stream = stub.watch({ fromNum: 0 });
       stream.on("data", (w: shardkv.controller.Config) => {
         if (Number(w.num) === 24) caughtUp.add(id);
@@ -324,7 +325,7 @@ describe("a controller whose NATS server is unreachable", () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-ctl-nonats-"));
     // Port 1 on loopback: connection refused at once, forever.
     cluster = await LocalCluster.up({ dir, controllers: 1, shards: 8, groups: 0, tickMs: 50, nats: "nats://127.0.0.1:1" });
-    client = new ControllerClient({ controllers: cluster.controllerAddrs(), deadlineMs: 5000 });
+    client = new ControllerClient({ ...cluster.controllerOptions(), deadlineMs: 5000 });
   });
 
   afterAll(async () => {
@@ -379,7 +380,7 @@ describe("the daemon's command line", () => {
   }
 
   it("rejects bad flags with one line naming the flag and exit status 2", async () => {
-    const ok = ["--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--data", join(dir, "x")];
+    const ok = ["--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--data", join(dir, "x"), "--insecure"];
     const cases: [string[], RegExp][] = [
       [[...ok, "--force"], /unknown flag "--force"/],
       [[...ok, "--shards", "0"], /invalid --shards: want an integer in \[1, 16384\], got "0"/],
@@ -405,7 +406,7 @@ describe("the daemon's command line", () => {
     const data = join(dir, "made-with-64");
     const sm = await RocksControllerStateMachine.open(join(data, "state"), 64);
     await sm.close();
-    const r = await run(["--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--data", data, "--shards", "32"]);
+    const r = await run(["--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--data", data, "--shards", "32", "--insecure"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`shardkv-controller: cannot start: data directory ${data} was created with 64 shards, --shards says 32`);
   });

@@ -23,6 +23,7 @@ import { freePorts } from "../../deploy/local/process";
 import { shardKVStub } from "../../shard-server/grpc-service";
 import { dirListing } from "../lib/dir-listing";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string): string => join(repoRoot, "bin", name);
@@ -70,7 +71,7 @@ const identityOf = (dir: string): Record<string, unknown> => JSON.parse(readFile
 
 /** The shard server's Status reply, or undefined when it does not answer. */
 function serverStatus(addr: string): Promise<{ role: string } | undefined> {
-  const stub = shardKVStub(addr);
+  const stub = shardKVStub(addr, Security.insecure());
   return new Promise((resolve) => {
     stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + 1000) }, (e, r) => {
       stub.close();
@@ -103,11 +104,11 @@ describe("data directory identity and voter set, real processes", { timeout: 180
   let spare: number;
   const daemons = new Map<string, Daemon>();
   const dirs = {} as { cA: string; cB: string; g1: string };
-  const tick = ["--tick-ms", "50"];
-  const controllerArgs = (addr: string, data: string) => ["--id", "1", "--listen", addr, "--peers", `1=${addr}`, "--data", data, ...tick];
+  const common = ["--tick-ms", "50", "--insecure"];
+  const controllerArgs = (addr: string, data: string) => ["--id", "1", "--listen", addr, "--peers", `1=${addr}`, "--data", data, ...common];
   const serverArgs = (over: { controllers?: string; data?: string; gid?: string; id?: string; peers?: string; listen?: string } = {}) => [
     "--gid", over.gid ?? "1", "--id", over.id ?? "1", "--listen", over.listen ?? srv, "--peers", over.peers ?? `1=${srv}`,
-    "--data", over.data ?? dirs.g1, "--controllers", over.controllers ?? ctlA, ...tick,
+    "--data", over.data ?? dirs.g1, "--controllers", over.controllers ?? ctlA, ...common,
   ];
   const startServer = (args = serverArgs()): Daemon => {
     const d = start("shardkv-server", args, join(root, "g1n1.log"));
@@ -134,7 +135,7 @@ describe("data directory identity and voter set, real processes", { timeout: 180
     daemons.set("cA", start("shardkv-controller", [...controllerArgs(ctlA, dirs.cA), "--shards", "4"], join(root, "cA.log")));
     daemons.set("cB", start("shardkv-controller", [...controllerArgs(ctlB, dirs.cB), "--shards", "4"], join(root, "cB.log")));
     startServer(); // no --shards: learns 4 from the controllers and records it
-    const admin = new ControllerClient({ controllers: [ctlA], deadlineMs: 30_000 });
+    const admin = new ControllerClient({ controllers: [ctlA], security: Security.insecure(), deadlineMs: 30_000 });
     try {
       await admin.join(new Map([[1 as GroupId, [srv]]]));
     } finally {
@@ -198,7 +199,7 @@ describe("data directory identity and voter set, real processes", { timeout: 180
     expect(r).toEqual({ status: 2, stderr: `shardkv-server: cannot start: data directory ${dirs.cB} belongs to controller replica 1, not shard group 1 replica 1\n` });
     expect(dirListing(dirs.cB)).toEqual(before);
     daemons.set("cB", start("shardkv-controller", controllerArgs(ctlB, dirs.cB), join(root, "cB.log")));
-    const c = new ControllerClient({ controllers: [ctlB], deadlineMs: 20_000 });
+    const c = new ControllerClient({ controllers: [ctlB], security: Security.insecure(), deadlineMs: 20_000 });
     try {
       expect((await c.queryCluster(-1)).clusterId).toBe(identityOf(dirs.cB).cluster);
     } finally {

@@ -85,7 +85,7 @@ describe("e2e recovery (NATS)", () => {
     await l.waitAcks(60, "before the burst");
     const first = (await c.controller().query()).num;
     // Two admin clients, each toggling its own group (gid 1 always stays, so no Leave of every group).
-    const admins = [2, 3].map((gid) => ({ gid, client: new ControllerClient({ controllers: c.controllerAddrs(), deadlineMs: 30_000 }) }));
+    const admins = [2, 3].map((gid) => ({ gid, client: new ControllerClient({ ...c.controllerOptions(), deadlineMs: 30_000 }) }));
     const acked: { gid: number; op: "join" | "leave"; num: number }[] = [];
     const cfg0 = await c.controller().query();
     const leader = (await c.status()).nodes.find((n) => n.kind === "controller" && n.role === "leader");

@@ -38,7 +38,7 @@ describe("e2e unreliable network through failpoints (NATS)", () => {
     const e = suite.e;
     const parsed = parseFailpointSpec(spec);
     await Promise.all(e.cluster.nodeNames().map(async (name) => {
-      const admin = new FailpointAdminClient(e.cluster.node(name).addr);
+      const admin = new FailpointAdminClient(e.cluster.node(name).addr, e.cluster.security);
       try {
         const st = await admin.set(parsed);
         expect(st.text, `${name} failpoints`).toBe(spec === "none" ? st.text : spec);
@@ -127,7 +127,7 @@ describe("e2e unreliable network through failpoints (NATS)", () => {
     // The faults happened: sum what every daemon's failpoints fired.
     const fired = { droppedRequests: 0, droppedReplies: 0, delayed: 0 };
     for (const name of c.nodeNames()) {
-      const admin = new FailpointAdminClient(c.node(name).addr);
+      const admin = new FailpointAdminClient(c.node(name).addr, c.security);
       try {
         const st = await admin.get();
         fired.droppedRequests += st.counters.droppedRequests;

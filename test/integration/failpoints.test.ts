@@ -31,6 +31,7 @@ import { GrpcClientTransport } from "../../client/grpc-transport";
 import { ShardKV } from "../../client/shardkv";
 import type { ShardKVError } from "../../common/errors";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shards = 4;
@@ -47,14 +48,14 @@ describe("failpoints on real daemons", () => {
   let dir: string;
   let cluster: LocalCluster | undefined;
   let kv: ShardKV;
-  const transport = new GrpcClientTransport();
+  const transport = new GrpcClientTransport(Security.insecure());
   const channels = new Map<string, BatchChannel>();
   let failed = false;
   const admins = new Map<string, FailpointAdminClient>();
 
   const admin = (address: string): FailpointAdminClient => {
     let a = admins.get(address);
-    if (!a) admins.set(address, (a = new FailpointAdminClient(address)));
+    if (!a) admins.set(address, (a = new FailpointAdminClient(address, Security.insecure())));
     return a;
   };
   const addressOf = (id: number): string => cluster!.node(serverName(gid, id)).addr;
@@ -87,11 +88,11 @@ describe("failpoints on real daemons", () => {
     refusals = Promise.all([
       run(daemonBin.server, [
         "--gid", "9", "--id", "1", "--listen", "127.0.0.1:1",
-        "--peers", "1=127.0.0.1:1", "--data", join(dir, "never"), "--controllers", "127.0.0.1:2", "--failpoints", "on",
+        "--peers", "1=127.0.0.1:1", "--data", join(dir, "never"), "--controllers", "127.0.0.1:2", "--failpoints", "on", "--insecure",
       ], { ...process.env, SHARDKV_PROFILE: "production" }),
       run(daemonBin.controller, [
         "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1",
-        "--data", join(dir, "never"), "--profile", "production",
+        "--data", join(dir, "never"), "--profile", "production", "--insecure",
       ], { ...process.env, SHARDKV_FAILPOINTS: "1" }),
     ]);
     // Failpoints on every server, and on controller c3 alone (the launcher's per-node flags).

@@ -4,7 +4,9 @@
  * the issue's format and leaves the daemons running after the CLI exits; `status --json`;
  * `kill` + `restart` of a server; `pause` / `resume`; `add-group` moves shards to the new
  * group; `remove-group` drains a group (its shards move, it ends with zero keys) while every
- * key written before reads back unchanged; `down` leaves no process. The steps share one
+ * key written before reads back unchanged; `down` leaves no process. The cluster runs on
+ * mutual TLS (the CLI's default): `env` prints what a shell needs, after which the data CLI
+ * just works, while a client without TLS fails at once with one line. The steps share one
  * cluster and run in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,9 +18,11 @@ import { fileURLToPath } from "node:url";
 import { ShardKV } from "../../client/shardkv";
 import type { ClusterStatus } from "../../deploy/local/cluster";
 import { LocalCluster } from "../../deploy/local/cluster";
+import { identityTlsFiles } from "../../deploy/local/certs";
 import { waitFor } from "../lib/wait";
 
-const localBin = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shardkv-local");
+const binDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin");
+const localBin = join(binDir, "shardkv-local");
 const shards = 16;
 
 interface Run {
@@ -48,6 +52,7 @@ interface ClusterJson {
   groups: { gid: number; servers: NodeJson[] }[];
   nats: string | null;
   shards: number;
+  tls: boolean;
 }
 
 /** true when `pid` no longer runs (no /proc entry, or a zombie waiting for its reaper). */
@@ -130,7 +135,8 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     expect(r.stdout).toMatch(/cluster up in \d+ ms/);
     const c = readJson();
     remember(c);
-    expect(Object.keys(c)).toEqual(["controllers", "groups", "nats", "shards"]);
+    expect(Object.keys(c)).toEqual(["controllers", "groups", "nats", "shards", "tls"]);
+    expect(c.tls).toBe(true);
     expect(c.nats).toBeNull();
     expect(c.shards).toBe(shards);
     expect(c.controllers.map((n) => n.id)).toEqual([1, 2, 3]);
@@ -153,12 +159,44 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/already running/);
 
-    kv = await ShardKV.connect({ controllers: c.controllers.map((n) => n.addr), deadlineMs: 30_000 });
+    kv = await ShardKV.connect({ controllers: c.controllers.map((n) => n.addr), tls: identityTlsFiles(dir, "client"), deadlineMs: 30_000 });
     for (let i = 0; i < 40; i++) {
       const k = `key-${i}`;
       await kv.put(k, `v${i}`);
       written.set(k, `v${i}`);
     }
+  });
+
+  it("env: eval its lines and the CLIs just work over mutual TLS; a client without TLS fails at once, in one line", async () => {
+    const sh = (script: string): Promise<Run> => new Promise((resolve) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${binDir}:${process.env.PATH}` };
+      for (const k of ["SHARDKV_CONTROLLERS", "SHARDKV_TLS_CA", "SHARDKV_TLS_CERT", "SHARDKV_TLS_KEY"]) delete env[k];
+      execFile("sh", ["-c", script], { timeout: 60_000, env }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
+    });
+    const env = await cli(["env", "--dir", dir]);
+    expect(env.code, env.stderr).toBe(0);
+    expect(env.stdout).toMatch(/^export SHARDKV_CONTROLLERS='[\d.:,]+'\nexport SHARDKV_TLS_CA='.*ca\.crt'\nexport SHARDKV_TLS_CERT='.*admin\.crt'\nexport SHARDKV_TLS_KEY='.*admin\.key'\n$/);
+    const ok = await sh(`eval "$(shardkv-local env --dir '${dir}')" && shardkv put tls-key over-mtls && shardkv get tls-key && shardctl query`);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^over-mtls\nconfig \d+: 16 shards, 2 groups/);
+    written.set("tls-key", "over-mtls");
+
+    // The same commands without TLS: refused by the servers, said in one line, and at once
+    // (the reason is the handshake, not "timed out": no retry until the 60 s deadline).
+    const plain = await sh(`eval "$(shardkv-local env --dir '${dir}')" && shardkv --insecure --timeout 60s get tls-key`);
+    expect(plain.code).toBe(3);
+    expect(plain.stderr.trim().split("\n")).toHaveLength(1);
+    expect(plain.stderr).toMatch(/^shardkv: cannot reach controller [\d.:]+: the server closed the connection before answering: it may require TLS/);
+    const ctl = await sh(`eval "$(shardkv-local env --dir '${dir}')" && shardctl --insecure --timeout 60s query`);
+    expect(ctl.code).toBe(3);
+    expect(ctl.stderr).toMatch(/^shardctl: cannot reach controller [\d.:]+: the server closed the connection before answering: it may require TLS[^\n]*\n$/);
+    // The server side says it too, in one line of the controller's log (c1: the one dialled first).
+    const c1Log = readJson().controllers[0]!.log;
+    await waitFor(() => /WARN .*refused a TLS handshake from 127\.0\.0\.1: the client does not speak TLS/.test(readFileSync(c1Log, "utf8")), {
+      timeoutMs: 10_000, what: "c1 to log the refused handshake",
+    });
   });
 
   it("status shows every node up, one leader per group and the shard map", async () => {

@@ -21,6 +21,7 @@ import { freePorts } from "../../deploy/local/process";
 import { shardPb } from "../../shard-server/codec";
 import { ShardServer } from "../../shard-server/server";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 const shardCount = 4;
 const rate = 100 * 1024;
@@ -37,7 +38,7 @@ describe("--migration-rate", () => {
     const [cp, p1, p2] = await freePorts(3);
     const caddr = `127.0.0.1:${cp}`;
     const ctl = await ControllerServer.start({
-      id: 1 as NodeId, listen: caddr, peers: new Map([[1 as NodeId, caddr]]), dataDir: join(dir, "c1"), shardCount, tickMs: 20, logger: silentLogger,
+      id: 1 as NodeId, listen: caddr, peers: new Map([[1 as NodeId, caddr]]), dataDir: join(dir, "c1"), shardCount, tickMs: 20, security: Security.insecure(), logger: silentLogger,
     });
     cleanup.push(() => ctl.stop());
     const servers = new Map<number, ShardServer>();
@@ -45,14 +46,14 @@ describe("--migration-rate", () => {
       const addr = `127.0.0.1:${port}`;
       const srv = await ShardServer.start({
         gid: gid as GroupId, id: 1 as NodeId, listen: addr, peers: new Map([[1 as NodeId, addr]]), dataDir: join(dir, `g${gid}`),
-        controllers: [caddr], shardCount, tickMs: 20, migrationBytesPerSec: rate, logger: silentLogger,
+        controllers: [caddr], shardCount, tickMs: 20, migrationBytesPerSec: rate, security: Security.insecure(), logger: silentLogger,
       });
       cleanup.push(() => srv.stop());
       servers.set(gid, srv);
     }
     const kv = await ShardKV.connect({ controllers: [caddr] });
     cleanup.push(async () => kv.close());
-    const client = new ControllerClient({ controllers: [caddr] });
+    const client = new ControllerClient({ controllers: [caddr], security: Security.insecure() });
     cleanup.push(async () => client.close());
 
     await client.join(new Map([[1 as GroupId, [`127.0.0.1:${p1}`]]]));

@@ -38,7 +38,7 @@ describe("three Raft processes (the controllers' log)", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-raft-proc-"));
     c = await LocalCluster.up({ dir, shards, groups: 0, tickMs: 50, controllerArgs: ["--snapshot-every", "500"] });
-    for (let w = 0; w < workersMax; w++) clients.push(new ControllerClient({ controllers: c.controllerAddrs(), deadlineMs: 20000 }));
+    for (let w = 0; w < workersMax; w++) clients.push(new ControllerClient({ ...c.controllerOptions(), deadlineMs: 20000 }));
     // Two groups whose servers never run (--force: no join check), acknowledged as their
     // leaders would, so moves between them never wait for a pending join.
     const admin = clients[0]!;

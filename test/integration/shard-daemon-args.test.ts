@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = join(root, "bin", "shardkv-server");
-const base = ["--gid", "1", "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--controllers", "127.0.0.1:2"];
+const base = ["--gid", "1", "--id", "1", "--listen", "127.0.0.1:1", "--peers", "1=127.0.0.1:1", "--controllers", "127.0.0.1:2", "--insecure"];
 
 function run(args: string[]) {
   const r = spawnSync(bin, args, { encoding: "utf8", timeout: 30000 });

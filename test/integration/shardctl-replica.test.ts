@@ -66,7 +66,7 @@ describe("shardctl replica and controller commands against three controller daem
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-replica-"));
     cluster = await LocalCluster.up({ dir, shards: 8, groups: 0, tickMs: 50 });
-    client = new ControllerClient({ controllers: cluster.controllerAddrs() });
+    client = new ControllerClient(cluster.controllerOptions());
     // Group 7 with no servers behind it (the join check skipped): members of unknown id.
     const num = await client.join(new Map([[g7, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]]]), { force: true });
     await client.ackJoin(g7, num);

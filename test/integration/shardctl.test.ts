@@ -100,7 +100,7 @@ describe("shardctl against three controller daemons", () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-shardctl-"));
     // Controllers only (up waits for their leader).
     cluster = await LocalCluster.up({ dir, shards: shardCount, groups: 0, tickMs: 50 });
-    client = new ControllerClient({ controllers: cluster.controllerAddrs() });
+    client = new ControllerClient(cluster.controllerOptions());
   });
   afterAll(async () => {
     client?.close();

@@ -8,10 +8,11 @@ import { configFromWire } from "../../controller/codec";
 import type { Config } from "../../controller/config";
 import { controllerStub } from "../../controller/grpc-service";
 import type { shardkv } from "../../proto/gen/controller.js";
+import { Security } from "../../security/credentials";
 
 /** Reads replica `address`'s history with Watch from 0 up to config `upTo`. */
 export async function watchHistory(address: string, upTo: number, timeoutMs = 10000): Promise<Config[]> {
-  const stub = controllerStub(address);
+  const stub = controllerStub(address, Security.insecure());
   const stream = stub.watch({ fromNum: 0 }, { deadline: new Date(wallClockMs() + timeoutMs) });
   stream.on("error", () => {}); // the cancel below ends the stream with CANCELLED
   const out: Config[] = [];

@@ -1,6 +1,6 @@
 /**
  * Runs `bin/shardkv` or `bin/shardctl` as a user would, against a cluster's controllers: the
- * environment's SHARDKV_CONTROLLERS and SHARDKV_NATS are removed (so only the flags given count), stdin gets
+ * environment's SHARDKV_CONTROLLERS, SHARDKV_NATS and SHARDKV_TLS_* are removed (so only the flags given count), stdin gets
  * `input` (or is closed), and the result is the exit code with everything printed.
  */
 import { spawn } from "node:child_process";
@@ -30,6 +30,7 @@ function runCli(bin: string, argv: readonly string[], input?: string | Buffer): 
   const env = { ...process.env };
   delete env["SHARDKV_CONTROLLERS"];
   delete env["SHARDKV_NATS"];
+  for (const k of ["SHARDKV_TLS_CA", "SHARDKV_TLS_CERT", "SHARDKV_TLS_KEY"]) delete env[k];
   return new Promise((resolve, reject) => {
     const p = spawn(bin, [...argv], { env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];

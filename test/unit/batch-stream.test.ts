@@ -22,6 +22,7 @@ import { shardkv as kvpb } from "../../proto/gen/shardkv.js";
 import { batchReplyBytesMax, serveBatch } from "../../shard-server/batch-stream";
 import { serveGrpcBatch, type BatchCall } from "../../shard-server/grpc-service";
 import { waitFor } from "../lib/wait";
+import { Security } from "../../security/credentials";
 
 type GetReq = kvpb.kv.GetRequest;
 type WriteReq = kvpb.kv.WriteRequest;
@@ -83,7 +84,7 @@ class FakeServer {
 
 /** A BatchChannel to `srv`, with the streams it opened and the messages they received. */
 function channel(srv: FakeServer): { ch: BatchChannel; streams: () => number; received: kvpb.kv.BatchResponse[] } {
-  const transport = new GrpcClientTransport();
+  const transport = new GrpcClientTransport(Security.insecure());
   transports.push(transport);
   const received: kvpb.kv.BatchResponse[] = [];
   let streams = 0;
@@ -258,7 +259,7 @@ describe("ShardKV.Batch: BatchChannel against serveBatch", () => {
 
   it("a request with neither get nor write is answered InvalidArgument naming cmd", async () => {
     const srv = await FakeServer.start();
-    const stub = kvStub(srv.address);
+    const stub = kvStub(srv.address, Security.insecure());
     stubs.push(stub);
     const call = stub.batch();
     call.on("error", () => undefined); // the server's shutdown in afterEach

@@ -8,7 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  AbortError, BackpressureError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
+  AbortError, BackpressureError, InvalidArgumentError, NotLeaderError, PermissionDeniedError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
 } from "../../common/errors";
 import { toServiceError } from "../../common/grpc-errors";
 import type { ConfigNum, GroupId } from "../../common/ids";
@@ -393,6 +393,25 @@ describe("ShardKV client routing", () => {
     const kv = await client(ctl);
     await expect(kv.put("x", "1")).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(g[0]!.writes.length + g[1]!.writes.length).toBe(1);
+  });
+
+  it("PermissionDenied from the server is final too: one attempt, one line", async () => {
+    const g = await group(2);
+    const denied = new PermissionDeniedError('client "app2"', 'write key "other/x"', 'its certificate allows keys starting with "app/" only');
+    for (const s of g) s.onWrite = () => denied;
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: g }));
+    const kv = await client(ctl);
+    const err = await kv.put("other/x", "1").then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(PermissionDeniedError);
+    expect((err as Error).message).toBe(denied.message);
+    expect(g[0]!.writes.length + g[1]!.writes.length).toBe(1);
+  });
+
+  it("PermissionDenied from the controller ends connect at once", async () => {
+    const ctl = await FakeController.start(config(1, [1, 1, 1, 1], { 1: await group(1) }));
+    ctl.onQuery = () => new PermissionDeniedError("a caller whose certificate names no shardkv identity", "Query", "its organization is \"x\"");
+    await expect(ShardKV.connect({ controllers: [ctl.address], deadlineMs: 10_000, attemptMs: 300 })).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect(ctl.queries).toBe(1);
   });
 
   it("fails with TimeoutError when the caller's deadline passes", async () => {

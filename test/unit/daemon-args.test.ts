@@ -10,9 +10,11 @@ import { parseDaemonArgs, usage as controllerUsage } from "../../controller/daem
 import { parseShardDaemonArgs, usage as serverUsage } from "../../shard-server/daemon-args";
 
 const noEnv = {};
+/** Every flag a daemon needs but the TLS ones (each case adds --insecure or TLS files). */
 const ctl = ["--id", "1", "--listen", "127.0.0.1:7001", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002", "--data", "d"];
 const srv = ["--gid", "3", "--id", "2", "--listen", "127.0.0.1:9002", "--peers", "1=127.0.0.1:9001,2=127.0.0.1:9002", "--data", "g",
   "--controllers", "127.0.0.1:7001,127.0.0.1:7002"];
+const insecure = ["--insecure"];
 
 /** The one-line message the parse throws. */
 function message(f: () => unknown): string {
@@ -27,13 +29,13 @@ function message(f: () => unknown): string {
 
 describe("shardkv-controller command line", () => {
   it("the required flags; optional ones absent", () => {
-    expect(parseDaemonArgs(ctl, noEnv)).toEqual({
-      id: 1, listen: "127.0.0.1:7001", peers: new Map([[1, "127.0.0.1:7001"], [2, "127.0.0.1:7002"]]), data: "d",
+    expect(parseDaemonArgs([...ctl, ...insecure], noEnv)).toEqual({
+      id: 1, listen: "127.0.0.1:7001", peers: new Map([[1, "127.0.0.1:7001"], [2, "127.0.0.1:7002"]]), data: "d", tls: { insecure: true },
     });
   });
 
   it("every flag, = or separate value", () => {
-    expect(parseDaemonArgs([...ctl, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
+    expect(parseDaemonArgs([...ctl, ...insecure, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
       "--failpoints", "on", "--join"], noEnv)).toMatchObject({ shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true });
   });
 
@@ -56,20 +58,20 @@ describe("shardkv-controller command line", () => {
     [[...ctl, "stray"], 'unexpected argument "stray"'],
     [[...ctl, "--profile", "staging"], 'invalid --profile: want one of development, production, got "staging"'],
   ])("%j: %s", (argv, want) => {
-    expect(message(() => parseDaemonArgs(argv, noEnv))).toContain(want);
+    expect(message(() => parseDaemonArgs([...argv, ...insecure], noEnv))).toContain(want);
   });
 });
 
 describe("shardkv-server command line", () => {
   it("the required flags; optional ones absent", () => {
-    expect(parseShardDaemonArgs(srv, noEnv)).toEqual({
+    expect(parseShardDaemonArgs([...srv, ...insecure], noEnv)).toEqual({
       gid: 3, id: 2, listen: "127.0.0.1:9002", peers: new Map([[1, "127.0.0.1:9001"], [2, "127.0.0.1:9002"]]), data: "g",
-      controllers: ["127.0.0.1:7001", "127.0.0.1:7002"],
+      controllers: ["127.0.0.1:7001", "127.0.0.1:7002"], tls: { insecure: true },
     });
   });
 
   it("every flag", () => {
-    expect(parseShardDaemonArgs([...srv, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
+    expect(parseShardDaemonArgs([...srv, ...insecure, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
       "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0", "--join"], noEnv)).toMatchObject({
       join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
     });
@@ -92,6 +94,29 @@ describe("shardkv-server command line", () => {
     [[...srv, "--nats", "nats://h:4222/path"], "invalid --nats"],
     [[...srv, "--failpoints", "bogus"], 'invalid --failpoints: unknown failpoint "bogus"'],
   ])("%j: %s", (argv, want) => {
-    expect(message(() => parseShardDaemonArgs(argv, noEnv))).toContain(want);
+    expect(message(() => parseShardDaemonArgs([...argv, ...insecure], noEnv))).toContain(want);
+  });
+});
+
+describe("the daemons' TLS flags (secure by default)", () => {
+  it("--tls-dir, or the three files, or --insecure", () => {
+    expect(parseDaemonArgs([...ctl, "--tls-dir", "certs/c1"], noEnv)).toMatchObject({ tls: { insecure: false, dir: "certs/c1" } });
+    expect(parseShardDaemonArgs([...srv, "--tls-ca", "ca.crt", "--tls-cert", "n.crt", "--tls-key", "n.key"], noEnv))
+      .toMatchObject({ tls: { insecure: false, files: { ca: "ca.crt", cert: "n.crt", key: "n.key" } } });
+    expect(controllerUsage).toMatch(/--tls-dir DIR/);
+    expect(serverUsage).toMatch(/--insecure/);
+  });
+
+  it.each([
+    [[], "invalid TLS settings: none given: pass --tls-dir DIR (ca.crt, node.crt, node.key), or --tls-ca, --tls-cert and --tls-key; or --insecure"],
+    [["--insecure", "--tls-dir", "d"], "invalid --insecure: cannot be combined with --tls-dir"],
+    [["--insecure", "--tls-ca", "ca.crt"], "invalid --insecure: cannot be combined with --tls-ca"],
+    [["--tls-dir", "d", "--tls-key", "k"], "invalid --tls-dir: give either --tls-dir or --tls-ca, --tls-cert and --tls-key, not both"],
+    [["--tls-ca", "ca.crt", "--tls-key", "k"], "invalid --tls-cert: missing (--tls-ca, --tls-cert and --tls-key go together; or give --tls-dir)"],
+    [["--tls-dir="], "invalid --tls-dir: must not be empty"],
+    [["--insecure", "--insecure"], "invalid --insecure: given twice"],
+  ])("%j: %s", (tls, want) => {
+    expect(message(() => parseDaemonArgs([...ctl, ...tls], noEnv))).toContain(want);
+    expect(message(() => parseShardDaemonArgs([...srv, ...tls], noEnv))).toContain(want);
   });
 });

@@ -13,6 +13,7 @@ import { shardChunkToWire } from "../../shard-server/codec";
 import { GrpcGroupRpc } from "../../shard-server/grpc-group-rpc";
 import type { ShardChunkIn } from "../../shard-server/types";
 import { shardKVService, type ShardKVImplementation } from "../../proto/gen/shardkv-grpc";
+import { Security } from "../../security/credentials";
 
 const idleMs = 300;
 const chunk = (i: number, last = false): ShardChunkIn => ({
@@ -45,7 +46,7 @@ describe("GrpcGroupRpc.pullShard", () => {
   const start = async (chunks: ShardChunkIn[], end: boolean) => {
     const { address, server } = await serve(chunks, end);
     servers.push(server);
-    const rpc = new GrpcGroupRpc(undefined, idleMs);
+    const rpc = new GrpcGroupRpc(Security.insecure(), undefined, idleMs);
     rpcs.push(rpc);
     return rpc.pullShard(address, { configNum: 2 as ConfigNum, shard: 1 as ShardId, afterKey: undefined });
   };

@@ -21,6 +21,7 @@ import {
   RaftTransportServer,
   type GrpcTransportLimits,
 } from "../../raft/transport/grpc-transport";
+import { Security } from "../../security/credentials";
 
 const g1 = groupId(1);
 const g2 = groupId(2);
@@ -62,7 +63,7 @@ async function startHost(port = 0): Promise<Host> {
   servers.push(server);
   const logger = capturingLogger();
   const rts = new RaftTransportServer(server, { logger });
-  const bound = await listen(server, `127.0.0.1:${port}`);
+  const bound = await listen(server, `127.0.0.1:${port}`, Security.insecure());
   return { server, rts, port: bound, address: `127.0.0.1:${bound}`, logger };
 }
 
@@ -82,7 +83,7 @@ function startReplica(opts: {
 }): Replica {
   const logger = capturingLogger();
   const t = new GrpcTransport(
-    { group: opts.group, self: opts.self, peers: opts.peers, clock: realClock, rng: realRng, logger, limits: opts.limits },
+    { group: opts.group, self: opts.self, peers: opts.peers, security: Security.insecure(), clock: realClock, rng: realRng, logger, limits: opts.limits },
     opts.host.rts,
   );
   transports.push(t);

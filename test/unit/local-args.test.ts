@@ -13,21 +13,22 @@ describe("shardkv-local argument parsing", () => {
   it("applies the defaults of up", () => {
     expect(parseLocalArgs(["up"])).toEqual({
       kind: "up", dir: "./.shardkv", controllers: 3, groups: 3, replicas: 3, shards: 64, nats: null, foreground: false,
-      basePort: undefined, tickMs: undefined,
+      basePort: undefined, tickMs: undefined, tls: true,
     });
   });
 
   it("parses every flag of up, in both forms and before the command", () => {
     expect(parseLocalArgs(["--dir", "/tmp/x", "up", "--controllers=5", "--groups", "2", "--replicas", "1", "--shards", "16",
-      "--base-port", "20000", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--foreground"])).toEqual({
+      "--base-port", "20000", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--foreground", "--insecure"])).toEqual({
       kind: "up", dir: "/tmp/x", controllers: 5, groups: 2, replicas: 1, shards: 16, basePort: 20000,
-      nats: "nats://127.0.0.1:4222", tickMs: 50, foreground: true,
+      nats: "nats://127.0.0.1:4222", tickMs: 50, foreground: true, tls: false,
     });
   });
 
   it.each([
     [["status"], { kind: "status", dir: "./.shardkv", json: false }],
     [["status", "--json", "--dir", "d"], { kind: "status", dir: "d", json: true }],
+    [["env", "--dir", "d"], { kind: "env", dir: "d" }],
     [["down"], { kind: "down", dir: "./.shardkv", graceMs: 5000 }],
     [["down", "--grace", "500ms"], { kind: "down", dir: "./.shardkv", graceMs: 500 }],
     [["down", "--grace=0"], { kind: "down", dir: "./.shardkv", graceMs: 0 }],

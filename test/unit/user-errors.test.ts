@@ -20,6 +20,7 @@ import { realClock, wallClockMs } from "../../common/real-env";
 import { configToWire } from "../../controller/config-wire";
 import { initialConfig } from "../../controller/config";
 import { controllerService, type ControllerImplementation } from "../../proto/gen/controller-grpc";
+import { Security } from "../../security/credentials";
 
 /** A loopback address where nothing listens (bound, then closed). */
 async function closedPort(): Promise<string> {
@@ -33,7 +34,7 @@ async function closedPort(): Promise<string> {
 describe("transport failures in the user's terms", () => {
   it("a refused connection: UnreachableError 'cannot reach controller <addr>: connection refused'", async () => {
     const addr = await closedPort();
-    const stub = controllerQueryStub(addr);
+    const stub = controllerQueryStub(addr, Security.insecure());
     try {
       const e = await unary(stub.query, stub, { num: -1 }, wallClockMs() + 2000).catch((x: unknown) => x);
       const err = fromServiceError(e, `controller ${addr}`);
@@ -117,15 +118,15 @@ describe("ServerFailures: one line when a retry loop gives up", () => {
 
 describe("ControllerClient (shardctl's library)", () => {
   it("checks its addresses at construction as shardctl does", () => {
-    expect(() => new ControllerClient({ controllers: ["abc"] })).toThrow(InvalidArgumentError);
-    expect(() => new ControllerClient({ controllers: ["h:99999"] })).toThrow('invalid controllers: want host:port, got "h:99999"');
-    expect(() => new ControllerClient({ controllers: "h:1" as never })).toThrow(TypeError);
-    expect(() => new ControllerClient({ controllers: ["h:1"], deadlineMs: 0 })).toThrow(InvalidArgumentError);
+    expect(() => new ControllerClient({ controllers: ["abc"], security: Security.insecure() })).toThrow(InvalidArgumentError);
+    expect(() => new ControllerClient({ controllers: ["h:99999"], security: Security.insecure() })).toThrow('invalid controllers: want host:port, got "h:99999"');
+    expect(() => new ControllerClient({ controllers: "h:1" as never, security: Security.insecure() })).toThrow(TypeError);
+    expect(() => new ControllerClient({ controllers: ["h:1"], security: Security.insecure(), deadlineMs: 0 })).toThrow(InvalidArgumentError);
   });
 
   it("a query against a refused address times out with one line naming it", async () => {
     const addr = await closedPort();
-    const c = new ControllerClient({ controllers: [addr], deadlineMs: 500, attemptMs: 200 });
+    const c = new ControllerClient({ controllers: [addr], security: Security.insecure(), deadlineMs: 500, attemptMs: 200 });
     try {
       const err = await c.query().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TimeoutError);
@@ -137,7 +138,7 @@ describe("ControllerClient (shardctl's library)", () => {
 
   it("per-call options: a shorter deadline is honoured; an abort rejects at once with AbortError", async () => {
     const addr = await closedPort();
-    const c = new ControllerClient({ controllers: [addr], deadlineMs: 30_000, attemptMs: 200 });
+    const c = new ControllerClient({ controllers: [addr], security: Security.insecure(), deadlineMs: 30_000, attemptMs: 200 });
     try {
       const t0 = realClock.nowMs();
       const err = await c.query(-1, { deadlineMs: 300 }).catch((e: unknown) => e);
@@ -154,7 +155,7 @@ describe("ControllerClient (shardctl's library)", () => {
   it("an abort while retrying rejects at once with AbortError and leaves nothing scheduled", async () => {
     const addr = await closedPort();
     const clock = new ManualClock();
-    const c = new ControllerClient({ controllers: [addr], deadlineMs: 30_000, attemptMs: 1000, clock });
+    const c = new ControllerClient({ controllers: [addr], security: Security.insecure(), deadlineMs: 30_000, attemptMs: 1000, clock });
     try {
       const ac = new AbortController();
       const p = c.join(new Map([[1 as GroupId, ["127.0.0.1:9001"]]]), { signal: ac.signal }).catch((e: unknown) => e);
@@ -217,7 +218,7 @@ describe("ControllerClient attempt deadlines follow the answers", () => {
     server.addService(controllerService, impl as ControllerImplementation);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    const c = new ControllerClient({ controllers: [`127.0.0.1:${port}`], deadlineMs: 30_000 });
+    const c = new ControllerClient({ controllers: [`127.0.0.1:${port}`], security: Security.insecure(), deadlineMs: 30_000 });
     try {
       for (let i = 0; i < 10; i++) await c.query();
       // Before the first answer: the initial 1 s (RFC 6298); after answers on loopback: the floor.
