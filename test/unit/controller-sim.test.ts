@@ -18,9 +18,10 @@ import { MemoryLogStore } from "../../raft/storage/memory-log-store";
 import type { Transport } from "../../raft/transport/transport";
 import { CheckFailure } from "../sim/checkers";
 import { ControllerChecker } from "../sim/controller-checkers";
-import { controllerFailureReport, controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
+import { controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
 import { type AppliedEntry, ControllerDurable } from "../sim/controller-replica";
 import { SimRng } from "../sim/rng";
+import { failureReport } from "../sim/seeds";
 import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 
 describe("controller simulation: fixed seeds", () => {
@@ -28,7 +29,7 @@ describe("controller simulation: fixed seeds", () => {
   it.each(controllerFixedSeeds)("seed %i", async (seed) => {
     const r = await runControllerSeed(seed);
     results.push(r);
-    expect(r.ok, controllerFailureReport(r)).toBe(true);
+    expect(r.ok, failureReport(r, "controller")).toBe(true);
     // Checker (c), restated: no request created more than one config.
     expect(Math.max(0, ...r.createdPerRequest.values())).toBeLessThanOrEqual(1);
     expect(r.stats.livenessSettledMs).toBeGreaterThanOrEqual(0);
@@ -66,7 +67,7 @@ describe("controller simulation: determinism", () => {
     const b: string[] = [];
     const r1 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => a.push(l) });
     const r2 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => b.push(l) });
-    expect(r1.ok, controllerFailureReport(r1)).toBe(true);
+    expect(r1.ok, failureReport(r1, "controller")).toBe(true);
     expect(r1.stats.changesCompleted).toBeGreaterThan(10);
     expect(b).toEqual(a);
     expect(r2.traceHash).toBe(r1.traceHash);

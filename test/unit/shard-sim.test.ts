@@ -6,17 +6,17 @@
  * network (test/sim/sim-client-transport.ts).
  */
 import { describe, expect, it } from "vitest";
-import { randomSeeds } from "../sim/seeds";
+import { failureReport, randomSeeds } from "../sim/seeds";
 import { initialConfig } from "../../controller/config";
 import { ShardChecker } from "../sim/shard-checkers";
 import { BuggifyTotals, buggifyReach } from "../sim/buggify";
-import { runShardSeed, shardFailureReport, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
+import { runShardSeed, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
 
 const seedTimeoutMs = 120_000;
 
 async function expectOk(seed: number): Promise<void> {
   const r = await runShardSeed(seed);
-  if (!r.ok) expect.fail(shardFailureReport(r));
+  if (!r.ok) expect.fail(failureReport(r, "cluster"));
   // The run did something: operations completed, configs changed, the liveness probe ran.
   expect(r.stats["acked"]).toBeGreaterThan(0);
   expect(r.stats["probeDone"]).toBe(1);
@@ -33,7 +33,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
     const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
       const r = await runShardSeed(seed);
-      if (!r.ok) failures.push(shardFailureReport(r));
+      if (!r.ok) failures.push(failureReport(r, "cluster"));
       buggify.add(r.buggify);
       handoffs += r.stats["handoffs"] ?? 0;
       duplicates += r.stats["duplicateWrites"] ?? 0;
@@ -73,7 +73,7 @@ describe("whole-cluster simulation: replay", () => {
   it("the same seed gives the same trace, byte for byte", async () => {
     const a = await runShardSeed(3);
     const b = await runShardSeed(3);
-    expect(a.ok, shardFailureReport(a)).toBe(true);
+    expect(a.ok, failureReport(a, "cluster")).toBe(true);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.stats).toEqual(a.stats);
   }, seedTimeoutMs);
