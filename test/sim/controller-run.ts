@@ -26,6 +26,7 @@ import { Checker } from "./checkers";
 import { SimCluster, type ClusterConfig, type NetStats } from "./cluster";
 import { ControllerChecker, describeOp, describeResult } from "./controller-checkers";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
+import { drawFaults, raftFaultDraws } from "./network";
 import { SimRng } from "./rng";
 import { StateFlips } from "./shard-replica";
 import { type LoopStats, type SimDefaults, type SimResult, type SimRun, type SimRunOptions, type SimWorld, runWorld } from "./event-loop";
@@ -143,14 +144,7 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
           inflightAppendsMax: r.pick([1, 2, 4, 256]),
           uncommittedBytesMax: r.pick([100, 400, 64 << 20]),
         },
-      network: {
-        dropRate: faulty && r.bool(0.8) ? r.between(0, 0.2) : 0,
-        dupRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
-        delayMinMs,
-        delayMaxMs: delayMinMs + r.range(1, 30),
-        longDelayRate: faulty && r.bool(0.5) ? r.between(0, 0.03) : 0,
-        longDelayMs: r.range(50, 400),
-      },
+      network: drawFaults(r, faulty, delayMinMs, raftFaultDraws),
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
     },
     shardCount: r.pick([1, 2, 3, 5, 8, 10, 16]),
@@ -531,6 +525,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
   readonly cluster: ControllerCluster;
   readonly nodes: SimControllerNodes;
   readonly header: string;
+  readonly groups: readonly ControllerCluster[];
   /** Each node's latest state machine's view of its storage. */
   private readonly durables = new Map<NodeId, ControllerDurable>();
   private readonly flips: StateFlips;
@@ -563,6 +558,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
       },
     });
     this.cluster = new SimCluster<SimControllerStateMachine>(params.cluster, clock, this.root.fork("cluster"), this.raftChecker, trace, this.nodes.makeSm);
+    this.groups = [this.cluster];
     const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
     this.header = `controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`;
     this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);
@@ -576,16 +572,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     return this.raftChecker.failure ?? this.checker.failure ?? this.cluster.failures[0];
   }
 
-  inFlight(): number {
-    return this.cluster.net.inFlight;
-  }
-
-  checkLive(): void {
-    this.cluster.checkLive();
-  }
-
   checkFull(): void {
-    this.cluster.checkLogs();
     this.checker.compareHistories(this.allDurables());
   }
 

@@ -73,18 +73,26 @@ export interface SimRun {
   readonly failure: string | undefined;
 }
 
+/** What the loop checks on each Raft group of a world (a SimCluster). */
+export interface CheckedGroup {
+  /** Messages in flight on the group's network (more than the storm bound fails the run). */
+  readonly net: { readonly inFlight: number };
+  /** Cheap checks over the live nodes (every few drains). Throws on a violation. */
+  checkLive(): void;
+  /** Pairwise log matching over the durable logs (every 128 cheap checks). Throws on a violation. */
+  checkLogs(): void;
+}
+
 /** What a mode defines; the runner calls these in this order. */
 export interface SimWorld<S> {
   /** The trace's first line after the world was built (the seed and its parameters). */
   readonly header: string;
+  /** The world's Raft groups, checked by the loop. */
+  readonly groups: readonly CheckedGroup[];
   /** A failure a checker, a node or a client already recorded (the first one), if any. */
   failure(): string | undefined;
-  /** The most messages in flight on one Raft network now (a message storm fails the run). */
-  inFlight(): number;
-  /** Cheap checks over the live nodes (every few drains). Throws on a violation. */
-  checkLive(): void;
-  /** Full checks (pairwise log matching, histories) every 128 cheap ones. Throws on a violation. */
-  checkFull(): void;
+  /** Full checks of the mode's own, after the groups' log matching. Throws on a violation. */
+  checkFull?(): void;
   /** Starts the nodes, the load and the faults of the safety phase. */
   start(): void;
   /**
@@ -214,13 +222,17 @@ export async function runWorld<W extends SimWorld<unknown>>(
       await drain();
       drains++;
       if (drains % checkEvery === 0) {
-        const inFlight = world.inFlight();
+        let inFlight = 0;
+        for (const g of world.groups) inFlight = Math.max(inFlight, g.net.inFlight);
         if (inFlight > stormMessages) {
           failure ??= `message storm: ${inFlight} messages in flight at ${clock.nowMs()} ms (bound ${stormMessages}): some exchange multiplies messages`;
         }
         try {
-          world.checkLive();
-          if (drains % fullEvery === 0) world.checkFull();
+          for (const g of world.groups) g.checkLive();
+          if (drains % fullEvery === 0) {
+            for (const g of world.groups) g.checkLogs();
+            world.checkFull?.();
+          }
         } catch (e) {
           failure = world.failure() ?? `check: ${(e as Error).message}`;
         }

@@ -14,6 +14,7 @@ import { SimClient, SimCluster, type ClientConfig, type ClusterConfig, type NetS
 import type { SimKvStateMachine } from "./disk";
 import { type LoopStats, type SimDefaults, type SimResult, type SimRun, type SimRunOptions, type SimWorld, runWorld } from "./event-loop";
 import { MembershipNemesis, Nemesis, type NemesisParams, restartForLiveness } from "./nemesis";
+import { drawFaults, raftFaultDraws } from "./network";
 import { SimRng } from "./rng";
 
 /**
@@ -111,14 +112,7 @@ export function deriveParams(seed: number): SimParams {
           inflightAppendsMax: r.pick([1, 2, 4, 256]),
           uncommittedBytesMax: r.pick([20, 50, 200, 64 << 20]),
         },
-      network: {
-        dropRate: faulty && r.bool(0.8) ? r.between(0, 0.2) : 0,
-        dupRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
-        delayMinMs,
-        delayMaxMs: delayMinMs + r.range(1, 30),
-        longDelayRate: faulty && r.bool(0.5) ? r.between(0, 0.03) : 0,
-        longDelayMs: r.range(50, 400),
-      },
+      network: drawFaults(r, faulty, delayMinMs, raftFaultDraws),
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
       ...(logReadFaults ? { logReadFaults } : {}),
     },
@@ -155,6 +149,7 @@ class RaftWorld implements SimWorld<RunStats> {
   readonly checker = new Checker();
   readonly cluster: SimCluster;
   readonly header: string;
+  readonly groups: readonly SimCluster[];
   private readonly clients: SimClient[] = [];
   private readonly nemesis: Nemesis<SimKvStateMachine, number>;
   private readonly churn: MembershipNemesis<SimKvStateMachine, number>;
@@ -164,6 +159,7 @@ class RaftWorld implements SimWorld<RunStats> {
   constructor(private readonly run: SimRun, readonly params: SimParams) {
     this.root = new SimRng(run.seed);
     this.cluster = new SimCluster(params.cluster, run.clock, this.root.fork("cluster"), this.checker, run.trace);
+    this.groups = [this.cluster];
     this.header = `seed ${run.seed} params ${JSON.stringify(params)}`;
     this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);
     this.churn = new MembershipNemesis(this.cluster, this.root.fork("membership"), params.membershipGapMs ?? 0);
@@ -171,18 +167,6 @@ class RaftWorld implements SimWorld<RunStats> {
 
   failure(): string | undefined {
     return this.checker.failure ?? this.cluster.failures[0];
-  }
-
-  inFlight(): number {
-    return this.cluster.net.inFlight;
-  }
-
-  checkLive(): void {
-    this.cluster.checkLive();
-  }
-
-  checkFull(): void {
-    this.cluster.checkLogs();
   }
 
   start(): void {

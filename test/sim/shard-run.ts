@@ -40,7 +40,7 @@ import type { SimClock } from "./clock";
 import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
 import type { SimDisk } from "./disk";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
-import { reliableNetwork, type NetworkFaults } from "./network";
+import { drawFaults, type FaultDraws, reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
 import { Nemesis, type NemesisParams, restartForLiveness } from "./nemesis";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
@@ -115,6 +115,15 @@ export type ShardRunStats = LoopStats & Record<string, number>;
 
 export type ShardRunResult = SimResult<ShardRunStats, ShardSimParams>;
 
+/** The groups' (and the controller's) Raft network faults: milder than in the Raft mode. */
+const groupFaultDraws: FaultDraws = {
+  drop: { on: 0.7, max: 0.1 }, dup: { on: 0.5, max: 0.05 }, spreadMaxMs: 15, long: { on: 0.3, max: 0.02 }, longMinMs: 50, longMaxMs: 300,
+};
+/** The RPC network's faults (clients, admin, drivers, servers). */
+const rpcFaultDraws: FaultDraws = {
+  drop: { on: 0.7, max: 0.08 }, dup: { on: 0.6, max: 0.08 }, spreadMaxMs: 15, long: { on: 0.3, max: 0.02 }, longMinMs: 50, longMaxMs: 400,
+};
+
 function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig {
   const delayMinMs = r.range(0, 2);
   const diskMinMs = r.range(0, 2);
@@ -127,14 +136,7 @@ function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig 
     compactKeepEntries: r.range(0, 10),
     snapshotChunkBytes: r.pick([256, 512, 1024]),
     limits: { appendBytesMax: 1 << 20, inflightAppendsMax: 256, uncommittedBytesMax: 64 << 20 },
-    network: {
-      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
-      dupRate: faulty && r.bool(0.5) ? r.between(0, 0.05) : 0,
-      delayMinMs,
-      delayMaxMs: delayMinMs + r.range(1, 15),
-      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
-      longDelayMs: r.range(50, 300),
-    },
+    network: drawFaults(r, faulty, delayMinMs, groupFaultDraws),
     disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 6) },
   };
 }
@@ -164,14 +166,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
       deleteRate: r.between(0, 0.05),
     },
     adminGapMs: r.range(200, 1500),
-    rpc: {
-      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.08) : 0,
-      dupRate: faulty && r.bool(0.6) ? r.between(0, 0.08) : 0,
-      delayMinMs,
-      delayMaxMs: delayMinMs + r.range(1, 15),
-      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
-      longDelayMs: r.range(50, 400),
-    },
+    rpc: drawFaults(r, faulty, delayMinMs, rpcFaultDraws),
     rpcNemesisGapMs: faulty && r.bool(0.6) ? r.range(200, 1500) : 0,
     pollMs: r.pick([20, 50, 100]),
     dedupTtlMs: 60_000,
@@ -915,6 +910,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
   readonly checker: ShardChecker;
   readonly w: World;
   readonly header: string;
+  readonly groups: readonly SimCluster<never, unknown>[];
   private admin: SimAdmin | undefined;
   private readonly clients: SimKvClient[] = [];
   private readonly nemeses: Nemesis<never, unknown>[] = [];
@@ -929,6 +925,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     this.checker = new ShardChecker((num) => w?.configOf(num), this.appendKeys);
     w = new World(params, run.clock, this.root, this.checker, run.trace, sabotage);
     this.w = w;
+    this.groups = w.allClusters();
     this.header = `shard seed ${run.seed} params ${JSON.stringify(params)}${sabotage ? ` SABOTAGE ${JSON.stringify(sabotage)}` : ""}`;
   }
 
@@ -937,18 +934,6 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     for (const c of this.w.raftCheckers) if (c.failure !== undefined) return `raft: ${c.failure}`;
     for (const c of this.w.allClusters()) if (c.failures.length > 0) return c.failures[0];
     return undefined;
-  }
-
-  inFlight(): number {
-    return Math.max(...this.w.allClusters().map((c) => c.net.inFlight));
-  }
-
-  checkLive(): void {
-    for (const c of this.w.allClusters()) c.checkLive();
-  }
-
-  checkFull(): void {
-    for (const c of this.w.allClusters()) c.checkLogs();
   }
 
   start(): void {
