@@ -3,10 +3,10 @@
  * simulations. With --seed or SEED, exactly that seed; with --seeds N, N consecutive seeds from a
  * random base (printed, so the batch can be rerun). Prints `FAIL seed=<s>: <reason>` and
  * `reproduce with SEED=<s> npm run sim` per failure and ends with `sim: <N> passed, <M> failed`;
- * exits 1 if any failed. --trace prints the trace of each run to stdout. --controller runs the
- * controller simulation (controller-run.ts) instead of the Raft KV one; --cluster (alias --shards)
- * the whole cluster (shard-run.ts: controller group, shard groups, migration drivers, the real
- * client library).
+ * exits 1 if any failed. --trace prints the trace of each run to stdout. The mode: --raft (the
+ * default) one Raft group (run.ts), --controller the controller group (controller-run.ts),
+ * --cluster (alias --shards) the whole cluster (shard-run.ts: controller group, shard groups,
+ * migration drivers, the real client library); each is a world on the one runner (event-loop.ts).
  * BUGGIFY (buggify.ts) is on unless --no-buggify; the totals of its fault points over the
  * seeds (runs enabled, runs fired, firings, the points that never fired) end the output, and
  * -v prints each seed's enabled points with their firings.
@@ -37,8 +37,9 @@ interface Args {
   buggify: boolean;
 }
 
-const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller | --cluster] [--no-buggify]
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--raft | --controller | --cluster] [--no-buggify]
   SEED=S npm run sim   replays one seed
+  --raft               runs Raft group seeds (test/sim/run.ts; the default)
   --controller         runs controller seeds (test/sim/controller-run.ts)
   --cluster            runs whole-cluster seeds: controller + shard groups + real clients (test/sim/shard-run.ts)
   --shards             the same as --cluster
@@ -53,6 +54,7 @@ const flags = {
   trace: flag.bool(),
   verbose: flag.bool("v"),
   "safety-ms": flag.int(0, Number.MAX_SAFE_INTEGER),
+  raft: flag.bool(),
   controller: flag.bool(),
   cluster: flag.bool(),
   shards: flag.bool(),
@@ -64,9 +66,9 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   const cl = parseCommandLine(argv, flags, { positionals: 0 });
   if (cl.help) return undefined;
   const v = cl.values;
-  if (v.controller === true && (v.cluster === true || v.shards === true)) {
-    throw new UsageError(`--controller and --${v.cluster === true ? "cluster" : "shards"} are different runs; give one of them`);
-  }
+  // --shards is another name of --cluster.
+  const given = (["raft", "controller", v.cluster === true ? "cluster" : "shards"] as const).filter((m) => v[m] === true);
+  if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} are different runs; give one of them`);
   const fromEnv = env["SEED"];
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
   return {

@@ -512,6 +512,27 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     };
   }
 
+  /** The nodes not stopped for good by a detected corruption of their log store (liveness requires these). */
+  serving(): NodeId[] {
+    return this.ids.filter((id) => !this.corrupted.has(id));
+  }
+
+  /**
+   * What the log store read faults did: reads that failed the storage's checksum or returned
+   * a flipped bit, and the nodes stopped for good (zeros when the group has none).
+   */
+  logFaultStats(): { corruptReads: number; flippedReads: number; corruptions: number } {
+    let corruptReads = 0;
+    let flippedReads = 0;
+    if (this.cfg.logReadFaults !== undefined) {
+      for (const d of this.disks.values()) {
+        corruptReads += d.storage.stats.corruptReads;
+        flippedReads += d.storage.stats.flippedReads;
+      }
+    }
+    return { corruptReads, flippedReads, corruptions: this.stats.corruptions };
+  }
+
   /** Whether every handle of `live` other than `leader` follows it, in its term. */
   followsLeader(leader: NodeHandle<S, R>, live: readonly NodeHandle<S, R>[]): boolean {
     const term = leader.node!.softState().term;

@@ -3,14 +3,16 @@
  * over the simulated network and disks, each applying the production controller state machine
  * (RocksControllerStateMachine over the node's SimKvStorage, controller-replica.ts) and
  * answering through the production request handling (controller/service.ts's
- * ControllerService, as the gRPC handlers do); the faults of run.ts (drops, duplicates,
+ * ControllerService, as the gRPC handlers do); the faults of nemesis.ts (drops, duplicates,
  * delays, partitions, pauses, crashes at any write, restarts, leadership transfers), and at
  * each crash a kill -9 or a power loss of the state machine's storage; 1-3 admin clients
  * issuing random Join/Leave/Move and replica requests (valid and invalid ones) with a (clientId, seq), retrying the
  * same request after a timeout, a refusal or a reply it pretends to have lost, one request at
  * a time; and linearizable Query(-1) / Query(n). Checkers: controller-checkers.ts plus the Raft ones.
  * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
- * reflecting it, and identical histories on every replica, within a bound.
+ * reflecting it, and identical histories on every replica still serving, within a bound. In
+ * about a third of the seeds the log stores have read faults (a replica that detects one stops
+ * for good). The world (ControllerWorld) runs on the one runner, event-loop.ts.
  *
  * Same seed, same code: same trace, byte for byte.
  */
@@ -26,6 +28,7 @@ import { Checker } from "./checkers";
 import { SimCluster, type ClusterConfig, type NetStats } from "./cluster";
 import { ControllerChecker, describeOp, describeResult } from "./controller-checkers";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
+import { drawLogReadFaults } from "./disk";
 import { drawFaults, raftFaultDraws } from "./network";
 import { SimRng } from "./rng";
 import { StateFlips } from "./shard-replica";
@@ -112,6 +115,10 @@ export interface ControllerRunStats extends LoopStats, NetStats {
   unreportedApplies: number;
   /** Changes refused by the service's validation before the log. */
   edgeRefusals: number;
+  /** Log store reads that failed the storage's checksum or returned a flipped bit; replicas stopped by a detected one. */
+  corruptReads: number;
+  flippedReads: number;
+  corruptions: number;
   /** Values the state machines read with a flipped bit, and the replicas that detected one and stopped for good. */
   stateFlips: number;
   stateCorruptions: number;
@@ -128,7 +135,7 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
   const delayMinMs = r.range(0, 3);
   const diskMinMs = r.range(0, 2);
   const faulty = r.bool(0.9);
-  return {
+  const p: ControllerSimParams = {
     cluster: {
       size,
       tickMs: 10,
@@ -170,6 +177,10 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
     downMsMax: r.range(20, 1500),
     fullRestart: r.bool(0.5),
   };
+  // Log store read faults in about a third of the seeds, from a stream of their own (absent
+  // when off, so the other seeds run as they did); such a seed has no state machine flips.
+  const logReadFaults = drawLogReadFaults(new SimRng(seed).fork("log-read-faults"), true, 0.35);
+  return logReadFaults ? { ...p, cluster: { ...p.cluster, logReadFaults } } : p;
 }
 
 type ControllerCluster = SimCluster<SimControllerStateMachine>;
@@ -540,7 +551,8 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     this.root = new SimRng(seed).fork("controller");
     this.checker = new ControllerChecker(params.shardCount, { model: opts.model });
     const flipRng = new SimRng(seed).fork("state-flips");
-    this.flips = new StateFlips(flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
+    const flipRate = flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0;
+    this.flips = new StateFlips(params.cluster.logReadFaults ? 0 : flipRate, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
       trace(`n${id} stops for good: ${e.message}`);
       this.cluster.retire(id);
     });
@@ -564,8 +576,9 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);
   }
 
-  private allDurables(): ControllerDurable[] {
-    return this.cluster.ids.flatMap((id) => this.durables.get(id) ?? []);
+  /** The latest durable state of each replica (`serving`: only those liveness requires). */
+  private allDurables(serving = false): ControllerDurable[] {
+    return (serving ? this.cluster.serving() : this.cluster.ids).flatMap((id) => this.durables.get(id) ?? []);
   }
 
   failure(): string | undefined {
@@ -630,8 +643,9 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
   settled(): boolean {
     if (!this.probeDone || !this.clientsDone) return false;
     const { cluster } = this;
+    // Every replica up, but those a detected corruption of their log store stopped for good.
     const live = cluster.live();
-    if (live.length !== cluster.ids.length) return false;
+    if (live.length !== cluster.serving().length) return false;
     const leader = cluster.leader();
     if (!leader || !cluster.followsLeader(leader, live)) return false;
     const commit = leader.node!.status().commit;
@@ -645,8 +659,8 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
 
   finalChecks(): void {
     this.cluster.checkLogs();
-    const ds = this.allDurables();
-    this.checker.compareHistories(ds);
+    this.checker.compareHistories(this.allDurables());
+    const ds = this.allDurables(true);
     const lens = ds.map((d) => d.configs.length);
     if (new Set(lens).size !== 1) this.run.fail(`replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`);
   }
@@ -688,6 +702,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
       duplicateEntries: cs.duplicateEntries,
       unreportedApplies: cs.unreportedApplies,
       edgeRefusals: cs.edgeRefusals,
+      ...cluster.logFaultStats(),
       stateFlips: this.flips.flippedReads(),
       stateCorruptions: this.flips.stopped.size,
     };

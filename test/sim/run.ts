@@ -11,7 +11,7 @@ import type { NodeId } from "../../common/ids";
 import { describeConfState, members } from "../../raft/core/conf-change";
 import { Checker } from "./checkers";
 import { SimClient, SimCluster, type ClientConfig, type ClusterConfig, type NetStats, type NodeHandle } from "./cluster";
-import type { SimKvStateMachine } from "./disk";
+import { drawLogReadFaults, type SimKvStateMachine } from "./disk";
 import { type LoopStats, type SimDefaults, type SimResult, type SimRun, type SimRunOptions, type SimWorld, runWorld } from "./event-loop";
 import { MembershipNemesis, Nemesis, type NemesisParams, restartForLiveness } from "./nemesis";
 import { drawFaults, raftFaultDraws } from "./network";
@@ -89,7 +89,7 @@ export function deriveParams(seed: number): SimParams {
   // membership churn (a node they stop stays down: the group must be able to lose it). From
   // a stream of their own, so the other parameters of every seed stay what they were.
   const rot = new SimRng(seed).fork("log-read-faults");
-  const logReadFaults = size >= 3 && !withChurn && rot.bool(0.35) ? { corruptionRate: rot.between(0, 0.002), flipRate: rot.between(0, 0.002) } : undefined;
+  const logReadFaults = drawLogReadFaults(rot, size >= 3 && !withChurn, 0.35);
   return {
     cluster: {
       size,
@@ -248,14 +248,10 @@ class RaftWorld implements SimWorld<RunStats> {
     let lostWrites = 0;
     let lostUnsyncedSaves = 0;
     let snapshotsTaken = 0;
-    let corruptReads = 0;
-    let flippedReads = 0;
     for (const d of cluster.disks.values()) {
       lostWrites += d.lostWrites + d.storage.stats.lostSyncs;
       lostUnsyncedSaves += d.storage.lost(d.logDir);
       snapshotsTaken += d.snapshotsTaken;
-      corruptReads += d.storage.stats.corruptReads;
-      flippedReads += d.storage.stats.flippedReads;
     }
     return {
       ...loop,
@@ -274,9 +270,7 @@ class RaftWorld implements SimWorld<RunStats> {
       unknown: checker.stats.unknown,
       lostWrites,
       lostUnsyncedSaves,
-      corruptReads,
-      flippedReads,
-      corruptions: cluster.stats.corruptions,
+      ...cluster.logFaultStats(),
       interruptedInstalls: cluster.stats.interruptedInstalls,
       pauses: cluster.stats.pauses,
       confChanges: this.churn.proposed,

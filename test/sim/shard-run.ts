@@ -10,10 +10,11 @@
  * SimClientTransport (sim-client-transport.ts): Query answered by the controller replicas'
  * ControllerService, Batch streams by the real serveBatch over each replica's wire handlers
  * (shard-server/wire-handlers.ts), with broken streams, dead incarnations and back-pressure.
- * Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
+ * Faults: nemesis.ts's Nemesis on every group and the controller, RPC isolation, log store read faults.
  * Then a liveness phase: heal, restart, require every group at the latest config with every
  * shard serving on its owner, all gcs done, old owners empty, and fresh ops done, within a bound.
- * Checkers: shard-checkers.ts plus the Raft checkers of every group.
+ * Checkers: shard-checkers.ts plus the Raft checkers of every group. The world (ShardWorld)
+ * runs on the one runner, event-loop.ts.
  *
  * Same seed, same code: same trace, byte for byte.
  */
@@ -38,7 +39,7 @@ import type { KvOperation } from "../lib/linearizability";
 import { Checker } from "./checkers";
 import type { SimClock } from "./clock";
 import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
-import type { SimDisk } from "./disk";
+import { drawLogReadFaults, type SimDisk } from "./disk";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
 import { drawFaults, type FaultDraws, reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
@@ -194,7 +195,14 @@ export function deriveShardParams(seed: number): ShardSimParams {
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
   const watchMs = r.pick([0, 0, 10, 50]);
   const sendWindow = r.pick([1, 2, 4, 16]);
-  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow };
+  // Log store read faults in about a quarter of the groups of 3 or more (the controller's
+  // too), from a stream of their own (absent when off); such a group has no state machine flips.
+  const rot = new SimRng(seed).fork("log-read-faults");
+  const withLogFaults = (c: ClusterConfig): ClusterConfig => {
+    const logReadFaults = drawLogReadFaults(rot, c.size >= 3, 0.25);
+    return logReadFaults ? { ...c, logReadFaults } : c;
+  };
+  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -285,7 +293,8 @@ class World {
       const gc = new Checker();
       this.raftCheckers.push(gc);
       const fr = root.fork(`group-${gid}-state-flips`);
-      this.flips.set(gid, new StateFlips(fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0, Math.floor((cfg.size - 1) / 2), (id, e) => {
+      const flipRate = fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0;
+      this.flips.set(gid, new StateFlips(cfg.logReadFaults ? 0 : flipRate, Math.floor((cfg.size - 1) / 2), (id, e) => {
         trace(`g${gid} n${id} stops for good: ${e.message}`);
         cluster.retire(id);
       }));
@@ -1019,7 +1028,8 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       }
       const commit = l.node!.status().commit;
       for (const h of c.live()) if (h.sm.appliedIndex() < commit) return false;
-      if (c.live().length !== c.ids.length) return false;
+      // Every replica up, but those a detected corruption of their log store stopped for good.
+      if (c.live().length !== c.serving().length) return false;
     }
     return true;
   }
@@ -1034,7 +1044,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     const latest = w.controller.leader()!.sm.latest();
     // gc: replicas hold no data of shards their group does not own.
     for (const [gid, c] of w.groups) {
-      for (const id of c.ids) {
+      for (const id of c.serving()) {
         const sm = c.handles.get(id)!.sm;
         for (let s = 0; s < params.shardCount; s++) {
           const held = latest.shards[s] !== gid ? sm.stored(s as ShardId).size : 0;
@@ -1063,9 +1073,14 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     let crashes = 0;
     let snapshotsInstalled = 0;
     let lostUnsyncedApplies = 0;
+    const logFaults = { corruptReads: 0, flippedReads: 0, corruptions: 0 };
     for (const c of w.allClusters()) {
       crashes += c.stats.crashes;
       snapshotsInstalled += c.stats.snapshotsInstalled;
+      const f = c.logFaultStats();
+      logFaults.corruptReads += f.corruptReads;
+      logFaults.flippedReads += f.flippedReads;
+      logFaults.corruptions += f.corruptions;
     }
     // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
     for (const c of w.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.storage.lost(`${d.dataDir}/state`);
@@ -1086,6 +1101,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
+      ...logFaults,
       stateFlips: [...w.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
       stateCorruptions: [...w.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
     };

@@ -101,6 +101,26 @@ async function failuresOf(seeds: readonly number[], opts: Parameters<typeof runS
   return [];
 }
 
+describe("whole-cluster simulation: log store corruption", () => {
+  it("replicas whose log store detects a corrupt read stop for good; every group serves on", async () => {
+    // Read faults on the log databases of every group of 3 or more (the controller's too), at
+    // rates high enough to hit; each detected corruption stops its replica for good (a minority
+    // of its group at most), and the run must pass its checks and liveness with the rest.
+    const faulty = (c: ShardSimParams["controller"]) => (c.size >= 3 ? { ...c, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } : c);
+    let corruptions = 0;
+    for (let seed = 1; seed <= 6 && corruptions < 3; seed++) {
+      const r = await runShardSeed(seed, { params: (p) => ({ ...p, controller: faulty(p.controller), groups: p.groups.map(faulty) }) });
+      if (!r.ok) expect.fail(failureReport(r, "cluster"));
+      corruptions += r.stats.corruptions!;
+      expect(r.stats.corruptions).toBeLessThanOrEqual(r.stats.flippedReads! + r.stats.corruptReads!);
+      const minorities = [r.params.controller, ...r.params.groups].reduce((n, g) => n + Math.floor((g.size - 1) / 2), 0);
+      expect(r.stats.corruptions).toBeLessThanOrEqual(minorities);
+      expect(r.stats.stateFlips).toBe(0); // a group has log read faults or state machine flips, not both
+    }
+    expect(corruptions).toBeGreaterThanOrEqual(3);
+  }, seedTimeoutMs * 3);
+});
+
 describe("whole-cluster simulation: the checkers are not vacuous", () => {
   it("a state machine that ignores its duplicate table applies retried writes twice: (c)/(b)/(d) fail", async () => {
     const f = await failuresOf([1, 2, 3, 4, 5, 6], { sabotage: { ignoreDedup: true }, params: busy });
