@@ -665,8 +665,6 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     if (new Set(lens).size !== 1) this.run.fail(`replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`);
   }
 
-  end(): void {}
-
   stats(loop: LoopStats): ControllerRunStats {
     const { cluster, checker, raftChecker } = this;
     let lostWrites = 0;

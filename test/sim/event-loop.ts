@@ -107,21 +107,9 @@ export interface SimWorld<S> {
   /** Checks once settled (final states, histories); calls `run.fail` or throws. */
   finalChecks(): void;
   /** The end of the run, settled or not (stop what still runs, trace summaries). */
-  end(): void;
+  end?(): void;
   /** The run's stats (taken before BUGGIFY's last drain). */
   stats(loop: LoopStats): S;
-}
-
-export interface WorldResult<W, S> {
-  readonly seed: number;
-  readonly world: W;
-  readonly ok: boolean;
-  readonly failure?: string;
-  /** sha256 of the trace. */
-  readonly traceHash: string;
-  readonly stats: S;
-  /** Which BUGGIFY points the run enabled and how often each fired. */
-  readonly buggify: BuggifyStats;
 }
 
 /** What a mode's run returns. */
@@ -135,6 +123,11 @@ export interface SimResult<S, P> {
   readonly params: P;
   /** Which BUGGIFY points the run enabled and how often each fired. */
   readonly buggify: BuggifyStats;
+}
+
+/** What the runner returns: the mode's result but its parameters, and the world it ran. */
+export interface WorldResult<W, S> extends Omit<SimResult<S, unknown>, "params"> {
+  readonly world: W;
 }
 
 /** Lines are hashed in 64 KiB pieces (one update per line costs more than the rest of tracing). */
@@ -271,7 +264,7 @@ export async function runWorld<W extends SimWorld<unknown>>(
       failure ??= world.failure();
     }
   }
-  world.end();
+  world.end?.();
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
   hash.update(pending);
   const stats = world.stats({ events, drains, virtualMs: clock.nowMs(), livenessSettledMs }) as ReturnType<W["stats"]>;

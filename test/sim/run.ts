@@ -241,8 +241,6 @@ class RaftWorld implements SimWorld<RunStats> {
     if (new Set(lens).size !== 1) this.run.fail(`replicas ended with different list lengths: ${lens.join(", ")}`);
   }
 
-  end(): void {}
-
   stats(loop: LoopStats): RunStats {
     const { cluster, checker } = this;
     let lostWrites = 0;
