@@ -123,6 +123,8 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
 
   /** The voters the first nodes bootstrap with; nodes added later join with none. */
   private readonly bootstrapIds: readonly NodeId[];
+  /** Nodes one of whose starts completed (their bootstrap is recorded durably). */
+  private readonly bootstrapped = new Set<NodeId>();
 
   private makeDisk(id: NodeId): void {
     const observer = {
@@ -249,8 +251,11 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       {
         group: 1 as GroupId,
         join: !this.bootstrapIds.includes(id),
-        // Voters bootstrap an empty disk only: a restart takes the configuration its Raft state holds.
-        raft: { id, voters: gen === 1 && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
+        // Voters bootstrap until a start has recorded it (as the daemon, which always passes its
+        // configured voters; RaftNode.start resolves only once the record is durable): a node
+        // whose first start a crash cut short bootstraps again. Afterwards a restart takes the
+        // configuration its Raft state holds (membership churn may have changed it).
+        raft: { id, voters: !this.bootstrapped.has(id) && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
@@ -268,6 +273,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       sm as unknown as StateMachine<R>,
     ))).then(
       (node) => {
+        this.bootstrapped.add(id);
         if (h.alive) h.node = node;
         else node.halt();
       },
