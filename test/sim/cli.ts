@@ -3,10 +3,10 @@
  * simulations. With --seed or SEED, exactly that seed; with --seeds N, N consecutive seeds from a
  * random base (printed, so the batch can be rerun). Prints `FAIL seed=<s>: <reason>` and
  * `reproduce with SEED=<s> npm run sim` per failure and ends with `sim: <N> passed, <M> failed`;
- * exits 1 if any failed. --trace prints the trace of each run to stdout. --controller runs the
- * controller simulation (controller-run.ts) instead of the Raft KV one; --cluster (alias --shards)
- * the whole cluster (shard-run.ts: controller group, shard groups, migration drivers, the real
- * client library).
+ * exits 1 if any failed. --trace prints the trace of each run to stdout. The mode: --raft (the
+ * default) one Raft group (run.ts), --controller the controller group (controller-run.ts),
+ * --cluster (alias --shards) the whole cluster (shard-run.ts: controller group, shard groups,
+ * migration drivers, the real client library); each is a world on the one runner (event-loop.ts).
  * BUGGIFY (buggify.ts) is on unless --no-buggify; the totals of its fault points over the
  * seeds (runs enabled, runs fired, firings, the points that never fired) end the output, and
  * -v prints each seed's enabled points with their firings.
@@ -15,8 +15,17 @@ import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../
 import { realClock, realRng } from "../../common/real-env";
 import { BuggifyTotals, describeBuggifyStats } from "./buggify";
 import { runControllerSeed } from "./controller-run";
+import type { SimResult, SimRunOptions } from "./event-loop";
 import { runShardSeed } from "./shard-run";
-import { runSeed, type RunOptions } from "./run";
+import { runSeed } from "./run";
+import { type SimMode, failureReport, replayCommand } from "./seeds";
+
+/** Each mode's run of one seed. */
+const modes: Record<SimMode, (seed: number, opts: SimRunOptions) => Promise<SimResult<{ readonly events: number }, unknown>>> = {
+  raft: runSeed,
+  controller: runControllerSeed,
+  cluster: runShardSeed,
+};
 
 interface Args {
   seeds: number;
@@ -24,13 +33,13 @@ interface Args {
   trace: boolean;
   verbose: boolean;
   safetyMs: number | undefined;
-  controller: boolean;
-  shards: boolean;
+  mode: SimMode;
   buggify: boolean;
 }
 
-const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--controller | --cluster] [--no-buggify]
+const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--raft | --controller | --cluster] [--no-buggify]
   SEED=S npm run sim   replays one seed
+  --raft               runs Raft group seeds (test/sim/run.ts; the default)
   --controller         runs controller seeds (test/sim/controller-run.ts)
   --cluster            runs whole-cluster seeds: controller + shard groups + real clients (test/sim/shard-run.ts)
   --shards             the same as --cluster
@@ -45,6 +54,7 @@ const flags = {
   trace: flag.bool(),
   verbose: flag.bool("v"),
   "safety-ms": flag.int(0, Number.MAX_SAFE_INTEGER),
+  raft: flag.bool(),
   controller: flag.bool(),
   cluster: flag.bool(),
   shards: flag.bool(),
@@ -56,14 +66,14 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   const cl = parseCommandLine(argv, flags, { positionals: 0 });
   if (cl.help) return undefined;
   const v = cl.values;
-  if (v.controller === true && (v.cluster === true || v.shards === true)) {
-    throw new UsageError(`--controller and --${v.cluster === true ? "cluster" : "shards"} are different runs; give one of them`);
-  }
+  // --shards is another name of --cluster.
+  const given = (["raft", "controller", v.cluster === true ? "cluster" : "shards"] as const).filter((m) => v[m] === true);
+  if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} are different runs; give one of them`);
   const fromEnv = env["SEED"];
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
   return {
     seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
-    controller: v.controller === true, shards: v.cluster === true || v.shards === true, buggify: v["no-buggify"] !== true,
+    mode: v.controller === true ? "controller" : v.cluster === true || v.shards === true ? "cluster" : "raft", buggify: v["no-buggify"] !== true,
   };
 }
 
@@ -82,45 +92,42 @@ async function main(): Promise<void> {
   }
   const args = parsed;
   let seeds: number[];
+  // A replay must use the same options as the run that failed.
+  const flags = [...(args.safetyMs !== undefined ? [`--safety-ms ${args.safetyMs}`] : []), ...(args.buggify ? [] : ["--no-buggify"])];
   if (args.seed !== undefined) {
     seeds = [args.seed >>> 0];
   } else {
     const base = realRng.int(2 ** 32 - args.seeds);
-    const kind = args.controller ? "controller" : args.shards ? "cluster" : "";
-    process.stdout.write(`sim: ${args.seeds} ${kind ? `${kind} ` : ""}seeds from ${base} (rerun one with SEED=<s> npm run sim${kind ? ` -- --${kind}` : ""})\n`);
+    const kind = args.mode === "raft" ? "" : `${args.mode} `;
+    process.stdout.write(`sim: ${args.seeds} ${kind}seeds from ${base} (rerun one with ${replayCommand(0, args.mode).replace("SEED=0", "SEED=<s>")})\n`);
     seeds = Array.from({ length: args.seeds }, (_, i) => base + i);
   }
   let passed = 0;
   let failed = 0;
   const started = realClock.nowMs();
   let events = 0;
-  // A replay must use the same options as the run that failed.
-  const flags = `${args.safetyMs !== undefined ? ` --safety-ms ${args.safetyMs}` : ""}${args.controller ? " --controller" : ""}${args.shards ? " --cluster" : ""}${args.buggify ? "" : " --no-buggify"}`;
   const totals = new BuggifyTotals();
-  const replay = (seed: number) => `reproduce with SEED=${seed} npm run sim${flags ? ` --${flags}` : ""}`;
+  const opts: SimRunOptions = {
+    safetyMs: args.safetyMs,
+    trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
+    buggify: args.buggify,
+  };
   for (const seed of seeds) {
-    const opts: RunOptions = {
-      safetyMs: args.safetyMs,
-      trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
-      buggify: args.buggify,
-    };
     const t0 = realClock.nowMs();
-    const r = args.controller
-      ? await runControllerSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify })
-      : args.shards ? await runShardSeed(seed, { safetyMs: opts.safetyMs, trace: opts.trace, buggify: opts.buggify }) : await runSeed(seed, opts);
+    const r = await modes[args.mode](seed, opts);
     events += r.stats.events;
     totals.add(r.buggify);
-    if (args.verbose || seeds.length === 1) {
+    const verbose = args.verbose || seeds.length === 1;
+    if (verbose) {
       process.stdout.write(`seed=${seed} ${r.ok ? "ok" : "FAIL"} ${(realClock.nowMs() - t0).toFixed(0)}ms trace=${r.traceHash.slice(0, 16)} ${JSON.stringify(r.stats)}\n`);
       process.stdout.write(`  ${describeBuggifyStats(r.buggify)}\n`);
     }
     if (r.ok) passed++;
     else {
       failed++;
-      const [reason, ...details] = (r.failure ?? "").split("\n");
-      process.stdout.write(`FAIL seed=${seed}: ${reason}\n`);
-      process.stdout.write(`${replay(seed)}\n`);
-      if ((args.verbose || seeds.length === 1) && details.length > 0) process.stdout.write(`${details.join("\n")}\n`);
+      const report = failureReport(r, args.mode, flags);
+      // The failure line and the replay command; the details (often long) only when verbose.
+      process.stdout.write(verbose ? report : `${report.split("\n").slice(0, 2).join("\n")}\n`);
     }
   }
   if (args.buggify && seeds.length > 1) process.stdout.write(`${totals.describe()}\n`);

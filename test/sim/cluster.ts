@@ -19,7 +19,7 @@ import type { LogStore } from "../../raft/storage/log-store";
 import { CheckFailure, type Checker, type LogView } from "./checkers";
 import type { SimClock } from "./clock";
 import { SimDisk, SimKvStateMachine, type DiskLatency, type LogReadFaults } from "./disk";
-import { SimNetwork, type NetworkFaults } from "./network";
+import { SimNetwork, reliableNetwork, type NetworkFaults } from "./network";
 import type { SimRng } from "./rng";
 
 export interface ClusterConfig {
@@ -48,6 +48,15 @@ export interface ClusterConfig {
    * the initial voters).
    */
   readonly logReadFaults?: LogReadFaults;
+}
+
+/** A group's network counters (a run's stats). */
+export interface NetStats {
+  messagesSent: number;
+  messagesDropped: number;
+  messagesDuplicated: number;
+  messagesCut: number;
+  peakInFlight: number;
 }
 
 /** Appends one line to the run's trace. */
@@ -114,6 +123,8 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
 
   /** The voters the first nodes bootstrap with; nodes added later join with none. */
   private readonly bootstrapIds: readonly NodeId[];
+  /** Nodes one of whose starts completed (their bootstrap is recorded durably). */
+  private readonly bootstrapped = new Set<NodeId>();
 
   private makeDisk(id: NodeId): void {
     const observer = {
@@ -240,8 +251,11 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       {
         group: 1 as GroupId,
         join: !this.bootstrapIds.includes(id),
-        // Voters bootstrap an empty disk only: a restart takes the configuration its Raft state holds.
-        raft: { id, voters: gen === 1 && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
+        // Voters bootstrap until a start has recorded it (as the daemon, which always passes its
+        // configured voters; RaftNode.start resolves only once the record is durable): a node
+        // whose first start a crash cut short bootstraps again. Afterwards a restart takes the
+        // configuration its Raft state holds (membership churn may have changed it).
+        raft: { id, voters: !this.bootstrapped.has(id) && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
@@ -259,6 +273,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       sm as unknown as StateMachine<R>,
     ))).then(
       (node) => {
+        this.bootstrapped.add(id);
         if (h.alive) h.node = node;
         else node.halt();
       },
@@ -345,10 +360,53 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     disk.crashAfterWrites = undefined;
   }
 
+  /**
+   * The start of the liveness phase: no crash point left armed, the network healed and
+   * reliable, every paused node resumed, every node crashed first when `fullRestart` (a
+   * whole-group power cycle), every down node restarted (one stopped for good stays down).
+   */
+  restartForLiveness(fullRestart: boolean): void {
+    for (const d of this.disks.values()) d.crashAfterWrites = undefined;
+    this.net.heal();
+    this.net.faults = { ...reliableNetwork };
+    for (const id of this.ids) this.resume(id);
+    if (fullRestart) for (const id of this.ids) this.crash(id);
+    for (const id of this.ids) if (!this.isUp(id)) this.restart(id);
+  }
+
   restart(id: NodeId): void {
     if (this.retired.has(id) || this.corrupted.has(id)) return;
     this.stats.restarts++;
     this.start(id);
+  }
+
+  /**
+   * Waits for client `client`'s call `p` for up to `timeoutMs` (a timer traced `label`): its
+   * outcome, or a timeout. An outcome that settles after the timeout goes to `late` (a client
+   * learns from it; what `late` throws fails the client).
+   */
+  attempt<T>(client: number, label: string, timeoutMs: number, p: Promise<T>, late: (o: Outcome<T>) => void): Promise<Outcome<T>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const cancel = this.timer(label, timeoutMs, () => {
+        settled = true;
+        resolve({ ok: false, timeout: true });
+      });
+      const finish = (o: Outcome<T>): void => {
+        if (settled) {
+          try {
+            late(o);
+          } catch (e) {
+            this.clientFailed(client, e as Error);
+          }
+          return;
+        }
+        settled = true;
+        cancel();
+        resolve(o);
+      };
+      p.then((value) => finish({ ok: true, value }), (error: Error) => finish({ ok: false, error }));
+    });
   }
 
   /** A client's loop died: a checker failure (already recorded) or a bug in the harness. */
@@ -448,6 +506,64 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     };
   }
 
+  /** The group's network counters, for a run's stats. */
+  netStats(): NetStats {
+    const ns = this.net.stats;
+    return {
+      messagesSent: ns.sentMessages,
+      messagesDropped: ns.droppedMessages,
+      messagesDuplicated: ns.duplicatedMessages,
+      messagesCut: ns.cutMessages,
+      peakInFlight: this.net.peakInFlight,
+    };
+  }
+
+  /** The nodes not stopped for good by a detected corruption of their log store (liveness requires these). */
+  serving(): NodeId[] {
+    return this.ids.filter((id) => !this.corrupted.has(id));
+  }
+
+  /**
+   * What the log store read faults did: reads that failed the storage's checksum or returned
+   * a flipped bit, and the nodes stopped for good (zeros when the group has none).
+   */
+  logFaultStats(): { corruptReads: number; flippedReads: number; corruptions: number } {
+    let corruptReads = 0;
+    let flippedReads = 0;
+    if (this.cfg.logReadFaults !== undefined) {
+      for (const d of this.disks.values()) {
+        corruptReads += d.storage.stats.corruptReads;
+        flippedReads += d.storage.stats.flippedReads;
+      }
+    }
+    return { corruptReads, flippedReads, corruptions: this.stats.corruptions };
+  }
+
+  /** Whether every handle of `live` other than `leader` follows it, in its term. */
+  followsLeader(leader: NodeHandle<S, R>, live: readonly NodeHandle<S, R>[]): boolean {
+    const term = leader.node!.softState().term;
+    return live.every((h) => {
+      if (h === leader) return true;
+      const ss = h.node!.softState();
+      return ss.role === "follower" && ss.leader === leader.id && ss.term === term;
+    });
+  }
+
+  /** One line per node for a liveness failure: its Raft status, `extra(h)` (its state machine), its progress view. */
+  describe(extra: (h: NodeHandle<S, R>) => string): string {
+    const lines: string[] = [];
+    for (const id of this.ids) {
+      const h = this.handles.get(id);
+      if (!h?.alive || !h.node) {
+        lines.push(`  n${id}: down${this.corrupted.has(id) ? " for good (corruption detected)" : ""}`);
+        continue;
+      }
+      const st = h.node.status();
+      lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} ${extra(h)} ${JSON.stringify(st.progress)}`);
+    }
+    return lines.join("\n");
+  }
+
   /** Cheap checks over every live node (run every few events). */
   checkLive(): void {
     for (const h of this.live()) {
@@ -482,7 +598,8 @@ export interface ClientConfig {
   readonly concurrency: number;
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
+/** How a client's attempt ended: a value, an error, or no answer within its timeout. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
 
 /**
  * A client: proposes unique values `c<id>-<seq>` (`concurrency` at a time) to whoever it
@@ -538,30 +655,6 @@ export class SimClient {
     return this.rng.pick(live);
   }
 
-  private attempt<T>(p: Promise<T>, late: (o: Outcome<T>) => void): Promise<Outcome<T>> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const cancel = this.cluster.timer(`c${this.id} timeout`, this.cfg.attemptTimeoutMs, () => {
-        settled = true;
-        resolve({ ok: false, timeout: true });
-      });
-      const finish = (o: Outcome<T>) => {
-        if (settled) {
-          try {
-            late(o);
-          } catch (e) {
-            this.cluster.clientFailed(this.id, e as Error);
-          }
-          return;
-        }
-        settled = true;
-        cancel();
-        resolve(o);
-      };
-      p.then((value) => finish({ ok: true, value }), (error: Error) => finish({ ok: false, error }));
-    });
-  }
-
   /** Proposes `value` until it is acknowledged, refused for good, or its outcome is unknown. */
   async write(value: string): Promise<"acked" | "refused" | "unknown"> {
     const checker = this.cluster.checker;
@@ -577,7 +670,7 @@ export class SimClient {
         continue;
       }
       this.trace(`propose ${value} -> n${h.id}`);
-      const o = await this.attempt(h.node!.propose(enc.encode(value)), (late) => this.lateOutcome(h.id, value, late));
+      const o = await this.cluster.attempt(this.id, `c${this.id} timeout`, this.cfg.attemptTimeoutMs, h.node!.propose(enc.encode(value)), (late) => this.lateOutcome(h.id, value, late));
       if (o.ok) {
         this.trace(`ack ${value} #${o.value}`);
         checker.acked(value, o.value);
@@ -632,7 +725,7 @@ export class SimClient {
       }
       const mustSee = checker.maxAckedPosition;
       this.trace(`read -> n${h.id} mustSee:${mustSee}`);
-      const o = await this.attempt(h.node!.readBarrier(), () => {});
+      const o = await this.cluster.attempt(this.id, `c${this.id} timeout`, this.cfg.attemptTimeoutMs, h.node!.readBarrier(), () => {});
       if (o.ok) {
         const seen = h.sm.values().length;
         this.trace(`read done n${h.id} saw:${seen}`);

@@ -3,19 +3,19 @@
  * over the simulated network and disks, each applying the production controller state machine
  * (RocksControllerStateMachine over the node's SimKvStorage, controller-replica.ts) and
  * answering through the production request handling (controller/service.ts's
- * ControllerService, as the gRPC handlers do); the faults of run.ts (drops, duplicates,
+ * ControllerService, as the gRPC handlers do); the faults of nemesis.ts (drops, duplicates,
  * delays, partitions, pauses, crashes at any write, restarts, leadership transfers), and at
  * each crash a kill -9 or a power loss of the state machine's storage; 1-3 admin clients
  * issuing random Join/Leave/Move and replica requests (valid and invalid ones) with a (clientId, seq), retrying the
  * same request after a timeout, a refusal or a reply it pretends to have lost, one request at
  * a time; and linearizable Query(-1) / Query(n). Checkers: controller-checkers.ts plus the Raft ones.
  * Then a liveness phase: heal, restart, and require a fresh completed change, a Query(-1)
- * reflecting it, and identical histories on every replica, within a bound.
+ * reflecting it, and identical histories on every replica still serving, within a bound. In
+ * about a third of the seeds the log stores have read faults (a replica that detects one stops
+ * for good). The world (ControllerWorld) runs on the one runner, event-loop.ts.
  *
  * Same seed, same code: same trace, byte for byte.
  */
-import { createHash } from "node:crypto";
-import { nextTurn } from "../../common/real-env";
 import { BackpressureError, InvalidArgumentError, LeadershipTransferError, NotLeaderError, RetryLaterError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import { encodeConfig } from "../../controller/codec";
@@ -25,15 +25,15 @@ import type { IdentifyAnswer } from "../../controller/join-check";
 import type { ControllerService } from "../../controller/service";
 import type { CommandResult, ControllerCommand, ControllerOp } from "../../controller/state-machine";
 import { Checker } from "./checkers";
-import { SimClock } from "./clock";
-import { SimCluster, type ClusterConfig } from "./cluster";
+import { SimCluster, type ClusterConfig, type NetStats } from "./cluster";
 import { ControllerChecker, describeOp, describeResult } from "./controller-checkers";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
-import { reliableNetwork } from "./network";
+import { drawLogReadFaults } from "./disk";
+import { drawFaults, raftFaultDraws } from "./network";
 import { SimRng } from "./rng";
 import { StateFlips } from "./shard-replica";
-import { type BuggifyStats, SimBuggify } from "./buggify";
-import { Nemesis, type NemesisParams } from "./run";
+import { type LoopStats, type SimDefaults, type SimResult, type SimRun, type SimRunOptions, type SimWorld, runWorld } from "./event-loop";
+import { Nemesis, type NemesisParams, restartForLiveness } from "./nemesis";
 
 
 /** Virtual length of the safety phase (the CLI and the tests use the same default: seeds replay). */
@@ -73,18 +73,12 @@ export interface ControllerSimParams extends NemesisParams {
   readonly fullRestart: boolean;
 }
 
-export interface ControllerRunOptions {
-  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
-  readonly buggify?: boolean;
-  /** Virtual ms of the safety phase. Default `controllerSafetyMs`. */
-  readonly safetyMs?: number;
-  /** Virtual ms the liveness phase may take, plus 20 ms per snapshot chunk of the largest state. Default 10000. */
-  readonly livenessMs?: number;
-  readonly trace?: (line: string) => void;
-  readonly checkEvery?: number;
-  readonly maxEvents?: number;
-  readonly stormMessages?: number;
-  readonly sameTimeBatch?: number;
+/**
+ * The runner's options (defaults: a 12 s safety phase; 10 s of liveness plus 20 ms per
+ * snapshot chunk of the largest state; checks every 8 drains; 2,000,000 events), overrides of
+ * the derived parameters, and the sabotages of the checker tests.
+ */
+export interface ControllerRunOptions extends SimRunOptions {
   readonly params?: (p: ControllerSimParams) => ControllerSimParams;
   /** Sabotage (checker tests): the state machines ignore the duplicate table. */
   readonly brokenDedup?: boolean;
@@ -94,16 +88,8 @@ export interface ControllerRunOptions {
   readonly unsafeQueries?: boolean;
 }
 
-export interface ControllerRunStats {
-  events: number;
-  drains: number;
-  virtualMs: number;
+export interface ControllerRunStats extends LoopStats, NetStats {
   nodes: number;
-  messagesSent: number;
-  messagesDropped: number;
-  messagesDuplicated: number;
-  messagesCut: number;
-  peakInFlight: number;
   crashes: number;
   restarts: number;
   pauses: number;
@@ -129,21 +115,16 @@ export interface ControllerRunStats {
   unreportedApplies: number;
   /** Changes refused by the service's validation before the log. */
   edgeRefusals: number;
-  livenessSettledMs: number;
+  /** Log store reads that failed the storage's checksum or returned a flipped bit; replicas stopped by a detected one. */
+  corruptReads: number;
+  flippedReads: number;
+  corruptions: number;
   /** Values the state machines read with a flipped bit, and the replicas that detected one and stopped for good. */
   stateFlips: number;
   stateCorruptions: number;
 }
 
-export interface ControllerRunResult {
-  readonly seed: number;
-  readonly ok: boolean;
-  readonly failure?: string;
-  readonly traceHash: string;
-  readonly stats: ControllerRunStats;
-  readonly params: ControllerSimParams;
-  /** Which BUGGIFY points the run enabled and how often each fired. */
-  readonly buggify: BuggifyStats;
+export interface ControllerRunResult extends SimResult<ControllerRunStats, ControllerSimParams> {
   /** Configs created per request (checker (c)'s tally). */
   readonly createdPerRequest: ReadonlyMap<string, number>;
 }
@@ -154,7 +135,7 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
   const delayMinMs = r.range(0, 3);
   const diskMinMs = r.range(0, 2);
   const faulty = r.bool(0.9);
-  return {
+  const p: ControllerSimParams = {
     cluster: {
       size,
       tickMs: 10,
@@ -170,14 +151,7 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
           inflightAppendsMax: r.pick([1, 2, 4, 256]),
           uncommittedBytesMax: r.pick([100, 400, 64 << 20]),
         },
-      network: {
-        dropRate: faulty && r.bool(0.8) ? r.between(0, 0.2) : 0,
-        dupRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
-        delayMinMs,
-        delayMaxMs: delayMinMs + r.range(1, 30),
-        longDelayRate: faulty && r.bool(0.5) ? r.between(0, 0.03) : 0,
-        longDelayMs: r.range(50, 400),
-      },
+      network: drawFaults(r, faulty, delayMinMs, raftFaultDraws),
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
     },
     shardCount: r.pick([1, 2, 3, 5, 8, 10, 16]),
@@ -203,11 +177,14 @@ export function deriveControllerParams(seed: number): ControllerSimParams {
     downMsMax: r.range(20, 1500),
     fullRestart: r.bool(0.5),
   };
+  // Log store read faults in about a third of the seeds, from a stream of their own (absent
+  // when off, so the other seeds run as they did); such a seed has no state machine flips.
+  const logReadFaults = drawLogReadFaults(new SimRng(seed).fork("log-read-faults"), true, 0.35);
+  return logReadFaults ? { ...p, cluster: { ...p.cluster, logReadFaults } } : p;
 }
 
 type ControllerCluster = SimCluster<SimControllerStateMachine>;
 type Handle = ControllerHandle;
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error } | { ok: false; timeout: true };
 
 /**
  * An admin client: one request at a time, each with (clientId, seq); retries the SAME request
@@ -405,30 +382,6 @@ export class SimAdminClient {
     return this.rng.pick(live);
   }
 
-  private attempt<T>(p: Promise<T>, late: (o: Outcome<T>) => void): Promise<Outcome<T>> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const cancel = this.cluster.timer(`a${this.id} timeout`, this.cfg.attemptTimeoutMs, () => {
-        settled = true;
-        resolve({ ok: false, timeout: true });
-      });
-      const finish = (o: Outcome<T>): void => {
-        if (settled) {
-          try {
-            late(o);
-          } catch (e) {
-            this.cluster.clientFailed(this.id, e as Error);
-          }
-          return;
-        }
-        settled = true;
-        cancel();
-        resolve(o);
-      };
-      p.then((value) => finish({ ok: true, value }), (error: Error) => finish({ ok: false, error }));
-    });
-  }
-
   /**
    * Sends `op` as the next request through the ControllerService of the node it targets and
    * retries the same (clientId, seq) until a reply is taken. Undefined only when the run has failed.
@@ -448,7 +401,7 @@ export class SimAdminClient {
       const h = t.h;
       this.trace(`send #${cmd.seq} -> n${h.id}${tries > 0 ? ` (retry ${tries})` : ""}`);
       const appliedAtSend = this.checker.isApplied(cmd);
-      const o = await this.attempt(asResult(callService(t.svc, cmd)), (late) => {
+      const o = await this.cluster.attempt(this.id, `a${this.id} timeout`, this.cfg.attemptTimeoutMs, asResult(callService(t.svc, cmd)), (late) => {
         if (!late.ok) return;
         this.trace(`late reply #${cmd.seq} from n${h.id}: ${describeResult(late.value)}`);
         this.checker.reply(cmd, h.id, late.value, "late", appliedAtSend);
@@ -510,7 +463,7 @@ export class SimAdminClient {
       this.trace(`query ${num} -> n${h.id} mustSee:${mustSee}`);
       const o = this.unsafeQueries
         ? { ok: true as const, value: h.sm.durable.configs[num] ?? h.sm.durable.latest() }
-        : await this.attempt(t.svc.query(num).then((r) => r.config), () => {});
+        : await this.cluster.attempt(this.id, `a${this.id} timeout`, this.cfg.attemptTimeoutMs, t.svc.query(num).then((r) => r.config), () => {});
       if (o.ok) {
         const c = o.value;
         this.trace(`query ${num} n${h.id} -> config ${c.num}`);
@@ -572,283 +525,195 @@ export async function identifyByName(address: string, shardCount: number): Promi
   return { ok: true, identity: { gid: Number(m[1]), id: Number(m[2]) - 7000 + 1, shardCount, clusterId: "", hasData: false } };
 }
 
-/** Runs every promise chain the last event started (all of them end: I/O is virtual). */
-const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
+/** The controller mode's defaults (the CLI and the tests share them, so seeds replay). */
+const controllerDefaults: SimDefaults = { safetyMs: controllerSafetyMs, livenessMs: 10_000, checkEvery: 8, maxEvents: 2_000_000 };
+
+/** The controller group with its admin clients and nemesis, as the runner drives it. */
+class ControllerWorld implements SimWorld<ControllerRunStats> {
+  readonly root: SimRng;
+  readonly raftChecker = new Checker();
+  readonly checker: ControllerChecker;
+  readonly cluster: ControllerCluster;
+  readonly nodes: SimControllerNodes;
+  readonly header: string;
+  readonly groups: readonly ControllerCluster[];
+  /** Each node's latest state machine's view of its storage. */
+  private readonly durables = new Map<NodeId, ControllerDurable>();
+  private readonly flips: StateFlips;
+  private readonly clients: SimAdminClient[] = [];
+  private readonly nemesis: Nemesis<SimControllerStateMachine, unknown>;
+  private probe: SimAdminClient | undefined;
+  private probeDone = false;
+  private clientsDone = false;
+
+  constructor(private readonly run: SimRun, readonly params: ControllerSimParams, private readonly opts: ControllerRunOptions) {
+    const { seed, clock, trace } = run;
+    this.root = new SimRng(seed).fork("controller");
+    this.checker = new ControllerChecker(params.shardCount, { model: opts.model });
+    const flipRng = new SimRng(seed).fork("state-flips");
+    const flipRate = flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0;
+    this.flips = new StateFlips(params.cluster.logReadFaults ? 0 : flipRate, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
+      trace(`n${id} stops for good: ${e.message}`);
+      this.cluster.retire(id);
+    });
+    this.nodes = new SimControllerNodes(clock, this.root.fork("controller-nodes"), {
+      flips: this.flips,
+      shardCount: params.shardCount,
+      chunkBytes: params.cluster.snapshotChunkBytes,
+      observer: this.checker,
+      ignoreDedup: opts.brokenDedup,
+      trace,
+      identify: (address) => identifyByName(address, params.shardCount),
+      onStart: (id, d, disk) => {
+        this.durables.set(id, d);
+        this.checker.restarted(id, d, () => disk.entries());
+      },
+    });
+    this.cluster = new SimCluster<SimControllerStateMachine>(params.cluster, clock, this.root.fork("cluster"), this.raftChecker, trace, this.nodes.makeSm);
+    this.groups = [this.cluster];
+    const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
+    this.header = `controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`;
+    this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);
+  }
+
+  /** The latest durable state of each replica (`serving`: only those liveness requires). */
+  private allDurables(serving = false): ControllerDurable[] {
+    return (serving ? this.cluster.serving() : this.cluster.ids).flatMap((id) => this.durables.get(id) ?? []);
+  }
+
+  failure(): string | undefined {
+    return this.raftChecker.failure ?? this.checker.failure ?? this.cluster.failures[0];
+  }
+
+  checkFull(): void {
+    this.checker.compareHistories(this.allDurables());
+  }
+
+  start(): void {
+    const { cluster, params } = this;
+    for (const id of cluster.ids) cluster.start(id);
+    for (let i = 1; i <= params.clients; i++) {
+      const c = new SimAdminClient(cluster, this.nodes, this.checker, i, this.root.fork(`admin-${i}`), params.client, params.shardCount, params.maxGid, this.opts.unsafeQueries);
+      this.clients.push(c);
+      c.start();
+    }
+    this.nemesis.start();
+  }
+
+  beginLiveness(): number {
+    const { cluster, params, run, checker } = this;
+    // A replica far behind catches up by a snapshot sent one chunk per round trip: allow 20 ms
+    // per chunk of the largest state on top of the fixed bound.
+    let stateBytes = 0;
+    for (const d of this.durables.values()) stateBytes = Math.max(stateBytes, d.configs.reduce((n, c) => n + encodeConfig(c).length, 0) + 64 * d.dedup.size);
+    const boundMs = run.livenessMs + 20 * Math.ceil(stateBytes / params.cluster.snapshotChunkBytes);
+    this.nemesis.stop();
+    for (const c of this.clients) c.stop();
+    restartForLiveness(run.trace, [cluster], params.fullRestart);
+    void Promise.all(this.clients.map((c) => c.done)).then(() => { this.clientsDone = true; });
+    // A fresh change must complete, and a Query(-1) after it must reflect it.
+    const probe = new SimAdminClient(cluster, this.nodes, checker, 0, this.root.fork("probe"),
+      { ...params.client, dropReplyRate: 0, randomNodeRate: 0, attemptTimeoutMs: 500, retryMs: 10 }, params.shardCount, params.maxGid);
+    this.probe = probe;
+    const probeGid = 1000 as GroupId;
+    const probeRun = async (): Promise<void> => {
+      const r = await probe.change({ kind: "join", groups: new Map([[probeGid, [`g${probeGid}-probe.sim:7000`, `g${probeGid}-probe.sim:7001`]]]) });
+      if (r === undefined) return;
+      if (!r.ok) {
+        run.fail(`liveness: the probe's join of group ${probeGid} was refused: ${describeResult(r)}`);
+        return;
+      }
+      // As the group's leader would: a pending group would hold up the admins' last changes.
+      if ((await probe.change({ kind: "ackJoin", gid: probeGid, joinNum: r.configNum })) === undefined) return;
+      for (;;) {
+        const c = await probe.query(-1);
+        if (c === undefined) {
+          if (checker.failure !== undefined || run.failure !== undefined) return;
+          continue;
+        }
+        if (!c.groups.has(probeGid) && c.num === r.configNum) run.fail(`liveness: Query(-1) returned config ${c.num} without the probe's group`);
+        this.probeDone = true;
+        return;
+      }
+    };
+    probeRun().catch((e: Error) => cluster.clientFailed(0, e));
+    return boundMs;
+  }
+
+  settled(): boolean {
+    if (!this.probeDone || !this.clientsDone) return false;
+    const { cluster } = this;
+    // Every replica up, but those a detected corruption of their log store stopped for good.
+    const live = cluster.live();
+    if (live.length !== cluster.serving().length) return false;
+    const leader = cluster.leader();
+    if (!leader || !cluster.followsLeader(leader, live)) return false;
+    const commit = leader.node!.status().commit;
+    return live.every((h) => h.node!.status().applied >= commit && h.sm.appliedIndex() >= commit);
+  }
+
+  unsettled(boundMs: number): string {
+    return `liveness: no stable leader with a completed change and every replica caught up within ${boundMs} ms after healing ` +
+      `(probe done: ${this.probeDone}, clients done: ${this.clientsDone})\n${this.cluster.describe((h) => `latest config:${h.sm.latest().num}`)}`;
+  }
+
+  finalChecks(): void {
+    this.cluster.checkLogs();
+    this.checker.compareHistories(this.allDurables());
+    const ds = this.allDurables(true);
+    const lens = ds.map((d) => d.configs.length);
+    if (new Set(lens).size !== 1) this.run.fail(`replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`);
+  }
+
+  stats(loop: LoopStats): ControllerRunStats {
+    const { cluster, checker, raftChecker } = this;
+    let lostWrites = 0;
+    let snapshotsTaken = 0;
+    for (const d of cluster.disks.values()) {
+      lostWrites += d.storage.stats.lostRecords + d.storage.stats.lostSyncs;
+      snapshotsTaken += d.snapshotsTaken;
+    }
+    const cs = checker.stats;
+    return {
+      ...loop,
+      nodes: this.params.cluster.size,
+      ...cluster.netStats(),
+      crashes: cluster.stats.crashes,
+      restarts: cluster.stats.restarts,
+      pauses: cluster.stats.pauses,
+      leaders: raftChecker.stats.leaders,
+      committedEntries: raftChecker.stats.committedEntries,
+      snapshotsTaken,
+      snapshotsInstalled: cluster.stats.snapshotsInstalled,
+      interruptedInstalls: cluster.stats.interruptedInstalls,
+      lostWrites,
+      configs: checker.configs.length - 1,
+      changesCompleted: cs.changesCompleted,
+      changesOk: cs.changesOk,
+      changesRefused: cs.changesRefused,
+      replies: cs.replies,
+      lateReplies: cs.lateReplies,
+      lostReplies: cs.lostReplies,
+      retries: this.clients.reduce((n, c) => n + c.retries, this.probe?.retries ?? 0),
+      queries: cs.queries,
+      restores: cs.restores,
+      duplicateEntries: cs.duplicateEntries,
+      unreportedApplies: cs.unreportedApplies,
+      edgeRefusals: cs.edgeRefusals,
+      ...cluster.logFaultStats(),
+      stateFlips: this.flips.flippedReads(),
+      stateCorruptions: this.flips.stopped.size,
+    };
+  }
+}
 
 export async function runControllerSeed(seed: number, opts: ControllerRunOptions = {}): Promise<ControllerRunResult> {
   seed = seed >>> 0;
   const base = deriveControllerParams(seed);
   const params = opts.params ? opts.params(base) : base;
-  const safetyMs = opts.safetyMs ?? controllerSafetyMs;
-  const livenessMs = opts.livenessMs ?? 10_000;
-  const checkEvery = opts.checkEvery ?? 8;
-  const maxEvents = opts.maxEvents ?? 2_000_000;
-  const stormMessages = opts.stormMessages ?? 2000;
-  const sameTimeBatch = opts.sameTimeBatch ?? 16;
-
-  const root = new SimRng(seed).fork("controller");
-  const clock = new SimClock();
-  const hash = createHash("sha256");
-  const sink = opts.trace;
-  let pending = "";
-  const trace = (line: string): void => {
-    const l = `${clock.nowMs()} ${line}\n`;
-    pending += l;
-    if (pending.length >= 65536) {
-      hash.update(pending);
-      pending = "";
-    }
-    sink?.(l.slice(0, -1));
-  };
-  const bug = SimBuggify.start(seed, opts.buggify);
-  if (bug) bug.trace = trace;
-  const raftChecker = new Checker();
-  const checker = new ControllerChecker(params.shardCount, { model: opts.model });
-  /** Each node's latest state machine's view of its storage. */
-  const durables = new Map<NodeId, ControllerDurable>();
-  const flipRng = new SimRng(seed).fork("state-flips");
-  const flips = new StateFlips(flipRng.bool(0.5) ? flipRng.pick([1e-4, 1e-3, 5e-3]) : 0, Math.floor((params.cluster.size - 1) / 2), (id, e) => {
-    trace(`n${id} stops for good: ${e.message}`);
-    cluster.retire(id);
-  });
-  const nodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
-    flips,
-    shardCount: params.shardCount,
-    chunkBytes: params.cluster.snapshotChunkBytes,
-    observer: checker,
-    ignoreDedup: opts.brokenDedup,
-    trace,
-    identify: (address) => identifyByName(address, params.shardCount),
-    onStart: (id, d, disk) => {
-      durables.set(id, d);
-      checker.restarted(id, d, () => disk.entries());
-    },
-  });
-  const cluster: ControllerCluster = new SimCluster<SimControllerStateMachine>(
-    params.cluster, clock, root.fork("cluster"), raftChecker, trace, nodes.makeSm,
-  );
-  const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
-  trace(`controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`);
-
-  let events = 0;
-  let drains = 0;
-  let lastTimeMs = -1;
-  let eventsAtTime = 0;
-  let failure: string | undefined;
-  const currentFailure = (): string | undefined =>
-    raftChecker.failure ?? checker.failure ?? (cluster.failures.length > 0 ? cluster.failures[0] : undefined);
-  const allDurables = (): ControllerDurable[] => cluster.ids.flatMap((id) => durables.get(id) ?? []);
-
-  const runUntil = async (until: () => boolean, deadlineMs: number): Promise<boolean> => {
-    while (failure === undefined) {
-      if (until()) return true;
-      const next = clock.peekTime();
-      if (next === undefined || next > deadlineMs) return false;
-      try {
-        clock.runNext();
-        events++;
-        const now = clock.nowMs();
-        for (let k = 1; k < sameTimeBatch && clock.peekTime() === now; k++) {
-          clock.runNext();
-          events++;
-        }
-      } catch (e) {
-        failure = currentFailure() ?? `uncaught in event: ${(e as Error).stack ?? e}`;
-        break;
-      }
-      await drain();
-      drains++;
-      if (drains % checkEvery === 0) {
-        if (cluster.net.inFlight > stormMessages) {
-          failure ??= `message storm: ${cluster.net.inFlight} messages in flight at ${clock.nowMs()} ms (bound ${stormMessages})`;
-        }
-        try {
-          cluster.checkLive();
-          if (drains % (checkEvery * 128) === 0) {
-            cluster.checkLogs();
-            checker.compareHistories(allDurables());
-          }
-        } catch (e) {
-          failure = currentFailure() ?? `check: ${(e as Error).message}`;
-        }
-      }
-      failure ??= currentFailure();
-      if (clock.nowMs() !== lastTimeMs) {
-        lastTimeMs = clock.nowMs();
-        eventsAtTime = 0;
-      } else if (++eventsAtTime > 100_000) {
-        failure ??= `stuck: 100000 events at virtual time ${lastTimeMs} ms without time moving (livelock)`;
-      }
-      if (events >= maxEvents) failure ??= `stuck: ${events} events by virtual time ${clock.nowMs()} ms`;
-    }
-    return false;
-  };
-
-  for (const id of cluster.ids) cluster.start(id);
-  const clients: SimAdminClient[] = [];
-  for (let i = 1; i <= params.clients; i++) {
-    const c = new SimAdminClient(cluster, nodes, checker, i, root.fork(`admin-${i}`), params.client, params.shardCount, params.maxGid, opts.unsafeQueries);
-    clients.push(c);
-    c.start();
-  }
-  const nemesis = new Nemesis(cluster, root.fork("nemesis"), params);
-  nemesis.start();
-
-  // ---------------------------------------------------------------- safety phase
-  await runUntil(() => false, safetyMs);
-
-  // ---------------------------------------------------------------- liveness phase
-  let livenessSettledMs = -1;
-  let probe: SimAdminClient | undefined;
-  if (failure === undefined) {
-    const start = clock.nowMs();
-    let stateBytes = 0;
-    for (const d of durables.values()) stateBytes = Math.max(stateBytes, d.configs.reduce((n, c) => n + encodeConfig(c).length, 0) + 64 * d.dedup.size);
-    const transferMs = 20 * Math.ceil(stateBytes / params.cluster.snapshotChunkBytes);
-    const deadline = start + livenessMs + transferMs;
-    nemesis.stop();
-    for (const d of cluster.disks.values()) d.crashAfterWrites = undefined;
-    for (const c of clients) c.stop();
-    cluster.net.heal();
-    cluster.net.faults = { ...reliableNetwork };
-    trace(`liveness: heal, reliable network, restart ${params.fullRestart ? "every node" : "the crashed nodes"}`);
-    for (const id of cluster.ids) cluster.resume(id);
-    if (params.fullRestart) for (const id of cluster.ids) cluster.crash(id);
-    for (const id of cluster.ids) if (!cluster.isUp(id)) cluster.restart(id);
-
-    let clientsDone = false;
-    void Promise.all(clients.map((c) => c.done)).then(() => { clientsDone = true; });
-    // A fresh change must complete, and a Query(-1) after it must reflect it.
-    probe = new SimAdminClient(cluster, nodes, checker, 0, root.fork("probe"),
-      { ...params.client, dropReplyRate: 0, randomNodeRate: 0, attemptTimeoutMs: 500, retryMs: 10 }, params.shardCount, params.maxGid);
-    const probeGid = 1000 as GroupId;
-    let probeDone = false;
-    const probeRun = async (): Promise<void> => {
-      const r = await probe!.change({ kind: "join", groups: new Map([[probeGid, [`g${probeGid}-probe.sim:7000`, `g${probeGid}-probe.sim:7001`]]]) });
-      if (r === undefined) return;
-      if (!r.ok) {
-        failure ??= `liveness: the probe's join of group ${probeGid} was refused: ${describeResult(r)}`;
-        return;
-      }
-      // As the group's leader would: a pending group would hold up the admins' last changes.
-      if ((await probe!.change({ kind: "ackJoin", gid: probeGid, joinNum: r.configNum })) === undefined) return;
-      for (;;) {
-        const c = await probe!.query(-1);
-        if (c === undefined) {
-          if (checker.failure !== undefined || failure !== undefined) return;
-          continue;
-        }
-        if (!c.groups.has(probeGid) && c.num === r.configNum) failure ??= `liveness: Query(-1) returned config ${c.num} without the probe's group`;
-        probeDone = true;
-        return;
-      }
-    };
-    probeRun().catch((e: Error) => cluster.clientFailed(0, e));
-    const settled = (): boolean => {
-      if (!probeDone || !clientsDone) return false;
-      const live = cluster.live();
-      if (live.length !== cluster.ids.length) return false;
-      const leader = cluster.leader();
-      if (!leader) return false;
-      const lss = leader.node!.softState();
-      const commit = leader.node!.status().commit;
-      for (const h of live) {
-        const ss = h.node!.softState();
-        if (h !== leader && (ss.role !== "follower" || ss.leader !== leader.id || ss.term !== lss.term)) return false;
-        if (h.node!.status().applied < commit || h.sm.appliedIndex() < commit) return false;
-      }
-      return true;
-    };
-    const ok = await runUntil(settled, deadline);
-    if (failure === undefined && !ok) {
-      failure = `liveness: no stable leader with a completed change and every replica caught up within ${livenessMs + transferMs} ms after healing ` +
-        `(probe done: ${probeDone}, clients done: ${clientsDone})\n${describeCluster(cluster)}`;
-    }
-    if (failure === undefined) {
-      livenessSettledMs = clock.nowMs() - start;
-      trace(`liveness settled in ${livenessSettledMs} ms`);
-      try {
-        cluster.checkLogs();
-        const ds = allDurables();
-        checker.compareHistories(ds);
-        const lens = ds.map((d) => d.configs.length);
-        if (new Set(lens).size !== 1) failure = `replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`;
-      } catch (e) {
-        failure = currentFailure() ?? (e as Error).message;
-      }
-    }
-  }
-  trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
-
-  let lostWrites = 0;
-  let snapshotsTaken = 0;
-  for (const d of cluster.disks.values()) {
-    lostWrites += d.storage.stats.lostRecords + d.storage.stats.lostSyncs;
-    snapshotsTaken += d.snapshotsTaken;
-  }
-  const ns = cluster.net.stats;
-  const cs = checker.stats;
-  const stats: ControllerRunStats = {
-    events,
-    drains,
-    virtualMs: clock.nowMs(),
-    nodes: params.cluster.size,
-    messagesSent: ns.sentMessages,
-    messagesDropped: ns.droppedMessages,
-    messagesDuplicated: ns.duplicatedMessages,
-    messagesCut: ns.cutMessages,
-    peakInFlight: cluster.net.peakInFlight,
-    crashes: cluster.stats.crashes,
-    restarts: cluster.stats.restarts,
-    pauses: cluster.stats.pauses,
-    leaders: raftChecker.stats.leaders,
-    committedEntries: raftChecker.stats.committedEntries,
-    snapshotsTaken,
-    snapshotsInstalled: cluster.stats.snapshotsInstalled,
-    interruptedInstalls: cluster.stats.interruptedInstalls,
-    lostWrites,
-    configs: checker.configs.length - 1,
-    changesCompleted: cs.changesCompleted,
-    changesOk: cs.changesOk,
-    changesRefused: cs.changesRefused,
-    replies: cs.replies,
-    lateReplies: cs.lateReplies,
-    lostReplies: cs.lostReplies,
-    retries: clients.reduce((n, c) => n + c.retries, probe?.retries ?? 0),
-    queries: cs.queries,
-    restores: cs.restores,
-    duplicateEntries: cs.duplicateEntries,
-    unreportedApplies: cs.unreportedApplies,
-    edgeRefusals: cs.edgeRefusals,
-    livenessSettledMs,
-    stateFlips: flips.flippedReads(),
-    stateCorruptions: flips.stopped.size,
-  };
-  hash.update(pending);
-  const buggify = await SimBuggify.finish(bug);
+  const r = await runWorld(seed, opts, controllerDefaults, (run) => new ControllerWorld(run, params, opts));
   return {
-    seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify,
-    createdPerRequest: checker.createdPerRequest(),
+    seed, ok: r.ok, failure: r.failure, traceHash: r.traceHash, stats: r.stats, params, buggify: r.buggify,
+    createdPerRequest: r.world.checker.createdPerRequest(),
   };
-}
-
-function describeCluster(cluster: ControllerCluster): string {
-  const lines: string[] = [];
-  for (const id of cluster.ids) {
-    const h = cluster.handles.get(id);
-    if (!h?.alive || !h.node) {
-      lines.push(`  n${id}: down`);
-      continue;
-    }
-    const st = h.node.status();
-    lines.push(`  n${id}: ${st.role} term:${st.term} leader:${st.leader} commit:${st.commit} applied:${st.applied} log:${st.firstIndex}..${st.lastIndex} snap:${st.snapshotIndex} latest config:${h.sm.latest().num} ${JSON.stringify(st.progress)}`);
-  }
-  return lines.join("\n");
-}
-
-/** The message a failed controller seed reports: the failure, how to replay it, then the details. */
-export function controllerFailureReport(r: ControllerRunResult): string {
-  const [first, ...rest] = (r.failure ?? "").split("\n");
-  const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
-  return `FAIL controller seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --controller${details}\n`;
 }

@@ -48,6 +48,16 @@ export interface LogReadFaults {
   readonly flipRate: number;
 }
 
+/**
+ * A seed's log store read faults for one group, drawn from `rng` (a stream of their own, so
+ * the seed's other parameters stay what they were): with probability `p` when the group is
+ * `eligible` (it can lose a node: 3 or more), each value read fails the storage's checksum
+ * with probability 0-0.2 % and comes back with a bit flipped with probability 0-0.2 %.
+ */
+export function drawLogReadFaults(rng: SimRng, eligible: boolean, p: number): LogReadFaults | undefined {
+  return eligible && rng.bool(p) ? { corruptionRate: rng.between(0, 0.002), flipRate: rng.between(0, 0.002) } : undefined;
+}
+
 export class SimDisk {
   /** Incremented by every crash; a write from an older epoch never completes. */
   epoch = 0;

@@ -31,6 +31,38 @@ export const reliableNetwork: NetworkFaults = {
   dropRate: 0, dupRate: 0, delayMinMs: 1, delayMaxMs: 5, longDelayRate: 0, longDelayMs: 0,
 };
 
+/**
+ * How a seed draws a network's faults: each kind is on with probability `on` (and only in a
+ * faulty seed), at a rate uniform in [0, max]; the delay spread and long detours in ms.
+ */
+export interface FaultDraws {
+  readonly drop: { readonly on: number; readonly max: number };
+  readonly dup: { readonly on: number; readonly max: number };
+  /** delayMaxMs is delayMinMs plus 1..spreadMaxMs. */
+  readonly spreadMaxMs: number;
+  readonly long: { readonly on: number; readonly max: number };
+  /** Long detours last longMinMs..longMaxMs. */
+  readonly longMinMs: number;
+  readonly longMaxMs: number;
+}
+
+/** The Raft groups' network faults in the Raft and controller modes. */
+export const raftFaultDraws: FaultDraws = {
+  drop: { on: 0.8, max: 0.2 }, dup: { on: 0.7, max: 0.1 }, spreadMaxMs: 30, long: { on: 0.5, max: 0.03 }, longMinMs: 50, longMaxMs: 400,
+};
+
+/** A seed's network faults drawn from `r` (in this order: drop, dup, delay spread, long detours). */
+export function drawFaults(r: SimRng, faulty: boolean, delayMinMs: number, d: FaultDraws): NetworkFaults {
+  return {
+    dropRate: faulty && r.bool(d.drop.on) ? r.between(0, d.drop.max) : 0,
+    dupRate: faulty && r.bool(d.dup.on) ? r.between(0, d.dup.max) : 0,
+    delayMinMs,
+    delayMaxMs: delayMinMs + r.range(1, d.spreadMaxMs),
+    longDelayRate: faulty && r.bool(d.long.on) ? r.between(0, d.long.max) : 0,
+    longDelayMs: r.range(d.longMinMs, d.longMaxMs),
+  };
+}
+
 export interface NetworkStats extends TransportStats {
   duplicatedMessages: number;
   cutMessages: number;

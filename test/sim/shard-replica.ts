@@ -121,10 +121,13 @@ export class StateFlips {
 
   /**
    * The storage of a replica's new incarnation: reads of its state machine's databases (under
-   * `stateDir`; the Raft log beside them keeps its own faults) flip at the rate while the
-   * budget lasts.
+   * `stateDir`; not the Raft log beside them) flip at the rate while the budget lasts. A group
+   * has these or log store read faults (SimCluster), never both, so one minority budget holds.
    */
   watch(storage: SimKvStorage, stateDir: string): SimKvStorage {
+    // Off (none drawn, or the group's log store has read faults of its own): the storage's
+    // faults are left as they are.
+    if (this.rate === 0) return storage;
     this.storages.add(storage);
     storage.faults.readFlipRate = this.rate;
     storage.faults.readFaultsIn = (dir) => dir.startsWith(stateDir);

@@ -10,19 +10,18 @@
  * SimClientTransport (sim-client-transport.ts): Query answered by the controller replicas'
  * ControllerService, Batch streams by the real serveBatch over each replica's wire handlers
  * (shard-server/wire-handlers.ts), with broken streams, dead incarnations and back-pressure.
- * Faults: run.ts's Nemesis on every group and the controller, RPC isolation.
+ * Faults: nemesis.ts's Nemesis on every group and the controller, RPC isolation, log store read faults.
  * Then a liveness phase: heal, restart, require every group at the latest config with every
  * shard serving on its owner, all gcs done, old owners empty, and fresh ops done, within a bound.
- * Checkers: shard-checkers.ts plus the Raft checkers of every group.
+ * Checkers: shard-checkers.ts plus the Raft checkers of every group. The world (ShardWorld)
+ * runs on the one runner, event-loop.ts.
  *
  * Same seed, same code: same trace, byte for byte.
  */
-import { createHash } from "node:crypto";
 import type { Clock, Logger } from "../../common/env";
 import { type BatchOp, type BatchResult, type CallOptions, ShardKV } from "../../client/shardkv";
 import { InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId, Term } from "../../common/ids";
-import { nextTurn } from "../../common/real-env";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
 import { configToWire } from "../../controller/config-wire";
 import { shardOf } from "../../controller/shard-of";
@@ -38,15 +37,15 @@ import type { ShardChunkIn } from "../../shard-server/types";
 import { wireHandlers } from "../../shard-server/wire-handlers";
 import type { KvOperation } from "../lib/linearizability";
 import { Checker } from "./checkers";
-import { SimClock } from "./clock";
+import type { SimClock } from "./clock";
 import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";
-import type { SimDisk } from "./disk";
+import { drawLogReadFaults, type SimDisk } from "./disk";
 import { type ControllerDurable, type ControllerHandle, SimControllerNodes, type SimControllerStateMachine } from "./controller-replica";
-import { reliableNetwork, type NetworkFaults } from "./network";
+import { drawFaults, type FaultDraws, reliableNetwork, type NetworkFaults } from "./network";
 import { SimRng } from "./rng";
-import { Nemesis, type NemesisParams } from "./run";
+import { Nemesis, type NemesisParams, restartForLiveness } from "./nemesis";
 import { ShardChecker, type PendingOp } from "./shard-checkers";
-import { type BuggifyStats, SimBuggify } from "./buggify";
+import { type LoopStats, type SimDefaults, type SimResult, type SimRun, type SimRunOptions, type SimWorld, runWorld } from "./event-loop";
 import { SimRpcNet } from "./shard-rpc";
 import { SimClientTransport, type SimClientTransportStats } from "./sim-client-transport";
 import { type ShardSabotage, SimShardStateMachine, StateFlips } from "./shard-replica";
@@ -97,13 +96,12 @@ export interface ShardSimParams extends NemesisParams {
   readonly sendWindow: number;
 }
 
-export interface ShardRunOptions {
-  /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
-  readonly buggify?: boolean;
-  readonly safetyMs?: number;
-  readonly livenessMs?: number;
-  readonly trace?: (line: string) => void;
-  readonly maxEvents?: number;
+/**
+ * The runner's options (defaults: an 8 s safety phase, 20 s of liveness, checks every 16
+ * drains, 5,000,000 events), overrides of the derived parameters, and the sabotages of the
+ * checker tests.
+ */
+export interface ShardRunOptions extends SimRunOptions {
   readonly params?: (p: ShardSimParams) => ShardSimParams;
   readonly sabotage?: ShardSabotage & {
     /** Reads skip the leader check and the ReadIndex barrier. */
@@ -113,16 +111,19 @@ export interface ShardRunOptions {
   };
 }
 
-export interface ShardRunResult {
-  readonly seed: number;
-  readonly ok: boolean;
-  readonly failure?: string;
-  readonly traceHash: string;
-  readonly stats: Record<string, number>;
-  readonly params: ShardSimParams;
-  /** Which BUGGIFY points the run enabled and how often each fired. */
-  readonly buggify: BuggifyStats;
-}
+/** The loop's counters and the run's (see runShardSeed's stats). */
+export type ShardRunStats = LoopStats & Record<string, number>;
+
+export type ShardRunResult = SimResult<ShardRunStats, ShardSimParams>;
+
+/** The groups' (and the controller's) Raft network faults: milder than in the Raft mode. */
+const groupFaultDraws: FaultDraws = {
+  drop: { on: 0.7, max: 0.1 }, dup: { on: 0.5, max: 0.05 }, spreadMaxMs: 15, long: { on: 0.3, max: 0.02 }, longMinMs: 50, longMaxMs: 300,
+};
+/** The RPC network's faults (clients, admin, drivers, servers). */
+const rpcFaultDraws: FaultDraws = {
+  drop: { on: 0.7, max: 0.08 }, dup: { on: 0.6, max: 0.08 }, spreadMaxMs: 15, long: { on: 0.3, max: 0.02 }, longMinMs: 50, longMaxMs: 400,
+};
 
 function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig {
   const delayMinMs = r.range(0, 2);
@@ -136,14 +137,7 @@ function clusterConfig(r: SimRng, size: number, faulty: boolean): ClusterConfig 
     compactKeepEntries: r.range(0, 10),
     snapshotChunkBytes: r.pick([256, 512, 1024]),
     limits: { appendBytesMax: 1 << 20, inflightAppendsMax: 256, uncommittedBytesMax: 64 << 20 },
-    network: {
-      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.1) : 0,
-      dupRate: faulty && r.bool(0.5) ? r.between(0, 0.05) : 0,
-      delayMinMs,
-      delayMaxMs: delayMinMs + r.range(1, 15),
-      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
-      longDelayMs: r.range(50, 300),
-    },
+    network: drawFaults(r, faulty, delayMinMs, groupFaultDraws),
     disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 6) },
   };
 }
@@ -173,14 +167,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
       deleteRate: r.between(0, 0.05),
     },
     adminGapMs: r.range(200, 1500),
-    rpc: {
-      dropRate: faulty && r.bool(0.7) ? r.between(0, 0.08) : 0,
-      dupRate: faulty && r.bool(0.6) ? r.between(0, 0.08) : 0,
-      delayMinMs,
-      delayMaxMs: delayMinMs + r.range(1, 15),
-      longDelayRate: faulty && r.bool(0.3) ? r.between(0, 0.02) : 0,
-      longDelayMs: r.range(50, 400),
-    },
+    rpc: drawFaults(r, faulty, delayMinMs, rpcFaultDraws),
     rpcNemesisGapMs: faulty && r.bool(0.6) ? r.range(200, 1500) : 0,
     pollMs: r.pick([20, 50, 100]),
     dedupTtlMs: 60_000,
@@ -208,7 +195,14 @@ export function deriveShardParams(seed: number): ShardSimParams {
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
   const watchMs = r.pick([0, 0, 10, 50]);
   const sendWindow = r.pick([1, 2, 4, 16]);
-  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow };
+  // Log store read faults in about a quarter of the groups of 3 or more (the controller's
+  // too), from a stream of their own (absent when off); such a group has no state machine flips.
+  const rot = new SimRng(seed).fork("log-read-faults");
+  const withLogFaults = (c: ClusterConfig): ClusterConfig => {
+    const logReadFaults = drawLogReadFaults(rot, c.size >= 3, 0.25);
+    return logReadFaults ? { ...c, logReadFaults } : c;
+  };
+  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -241,9 +235,6 @@ function fakeSuccess(data: Uint8Array): ApplyResult {
   const results = Array.from({ length: n }, () => ({ found: false, value: new Uint8Array(0), swapped: false }));
   return { kind: "write", outcome: { ok: true, results, duplicate: false } };
 }
-
-/** Runs every promise chain the last event started (all of them end: I/O is virtual). */
-const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
 
 /** The whole simulated deployment. */
 class World {
@@ -302,7 +293,8 @@ class World {
       const gc = new Checker();
       this.raftCheckers.push(gc);
       const fr = root.fork(`group-${gid}-state-flips`);
-      this.flips.set(gid, new StateFlips(fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0, Math.floor((cfg.size - 1) / 2), (id, e) => {
+      const flipRate = fr.bool(0.5) ? fr.pick([1e-4, 1e-3]) : 0;
+      this.flips.set(gid, new StateFlips(cfg.logReadFaults ? 0 : flipRate, Math.floor((cfg.size - 1) / 2), (id, e) => {
         trace(`g${gid} n${id} stops for good: ${e.message}`);
         cluster.retire(id);
       }));
@@ -916,138 +908,91 @@ class SimKvClient {
 /** The result of a put or append (the API returns none). */
 const noResult: BatchResult = { found: false, value: undefined, swapped: false };
 
-export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Promise<ShardRunResult> {
-  seed = seed >>> 0;
-  const base = deriveShardParams(seed);
-  const params = opts.params ? opts.params(base) : base;
-  const safetyMs = opts.safetyMs ?? shardSafetyMs;
-  const livenessMs = opts.livenessMs ?? 20_000;
-  const maxEvents = opts.maxEvents ?? 5_000_000;
-  const root = new SimRng(seed).fork("shards");
-  const clock = new SimClock();
-  const hash = createHash("sha256");
-  let pending = "";
-  const trace = (line: string): void => {
-    const l = `${clock.nowMs()} ${line}\n`;
-    pending += l;
-    if (pending.length >= 65536) {
-      hash.update(pending);
-      pending = "";
-    }
-    opts.trace?.(l.slice(0, -1));
-  };
-  const bug = SimBuggify.start(seed, opts.buggify);
-  if (bug) bug.trace = trace;
-  const appendKeys = new Set<string>();
-  for (let i = 0; i < params.appendKeys; i++) appendKeys.add(`a${i}`);
-  let w: World | undefined;
-  const checker = new ShardChecker((num) => w?.configOf(num), appendKeys);
-  w = new World(params, clock, root, checker, trace, opts.sabotage);
-  const world = w;
-  trace(`shard seed ${seed} params ${JSON.stringify(params)}${opts.sabotage ? ` SABOTAGE ${JSON.stringify(opts.sabotage)}` : ""}`);
+/** The whole-cluster mode's defaults (the CLI and the tests share them, so seeds replay). */
+const shardDefaults: SimDefaults = { safetyMs: shardSafetyMs, livenessMs: 20_000, checkEvery: 16, maxEvents: 5_000_000 };
 
-  let events = 0;
-  let drains = 0;
-  let failure: string | undefined;
-  const currentFailure = (): string | undefined => {
-    if (checker.failure !== undefined) return checker.failure;
-    for (const c of world.raftCheckers) if (c.failure !== undefined) return `raft: ${c.failure}`;
-    for (const c of world.allClusters()) if (c.failures.length > 0) return c.failures[0];
-    return undefined;
-  };
-  const runUntil = async (until: () => boolean, deadlineMs: number): Promise<boolean> => {
-    while (failure === undefined) {
-      if (until()) return true;
-      const next = clock.peekTime();
-      if (next === undefined || next > deadlineMs) return false;
-      try {
-        clock.runNext();
-        events++;
-        const now = clock.nowMs();
-        for (let k = 1; k < 16 && clock.peekTime() === now; k++) {
-          clock.runNext();
-          events++;
-        }
-      } catch (e) {
-        failure = currentFailure() ?? `uncaught in event: ${(e as Error).stack ?? e}`;
-        break;
-      }
-      await drain();
-      drains++;
-      if (drains % 16 === 0) {
-        try {
-          for (const c of world.allClusters()) {
-            c.checkLive();
-            if (drains % 2048 === 0) c.checkLogs();
-          }
-        } catch (e) {
-          failure = currentFailure() ?? `check: ${(e as Error).message}`;
-        }
-      }
-      failure ??= currentFailure();
-      if (events >= maxEvents) failure ??= `stuck: ${events} events by virtual time ${clock.nowMs()} ms`;
-    }
-    return false;
-  };
+/** The whole deployment with its admin, clients and faults, as the runner drives it. */
+class ShardWorld implements SimWorld<ShardRunStats> {
+  readonly root: SimRng;
+  readonly appendKeys = new Set<string>();
+  readonly keys: string[] = [];
+  readonly checker: ShardChecker;
+  readonly w: World;
+  readonly header: string;
+  readonly groups: readonly SimCluster<never, unknown>[];
+  private admin: SimAdmin | undefined;
+  private readonly clients: SimKvClient[] = [];
+  private readonly nemeses: Nemesis<never, unknown>[] = [];
+  private rpcNemesisOn = false;
+  private othersDone = false;
+  private probeDone = false;
 
-  for (const c of world.allClusters()) for (const id of c.ids) c.start(id);
-  const keys: string[] = [];
-  for (let i = 0; i < params.keys; i++) keys.push(`k${i}`);
-  for (const k of appendKeys) keys.push(k);
-  const admin = new SimAdmin(world, root.fork("admin"));
-  admin.start();
-  const clients: SimKvClient[] = [];
-  for (let i = 1; i <= params.clients; i++) {
-    const c = new SimKvClient(world, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
-    clients.push(c);
-    c.start();
+  constructor(private readonly run: SimRun, readonly params: ShardSimParams, sabotage: ShardRunOptions["sabotage"]) {
+    this.root = new SimRng(run.seed).fork("shards");
+    for (let i = 0; i < params.appendKeys; i++) this.appendKeys.add(`a${i}`);
+    let w: World | undefined;
+    this.checker = new ShardChecker((num) => w?.configOf(num), this.appendKeys);
+    w = new World(params, run.clock, this.root, this.checker, run.trace, sabotage);
+    this.w = w;
+    this.groups = w.allClusters();
+    this.header = `shard seed ${run.seed} params ${JSON.stringify(params)}${sabotage ? ` SABOTAGE ${JSON.stringify(sabotage)}` : ""}`;
   }
-  // One nemesis per Raft group (at half the rate each); no leadership transfer in a 1-node group.
-  const nemeses = world.allClusters().map((c, i) => new Nemesis(c, root.fork(`nemesis-${i}`), {
-    ...params, nemesisGapMs: params.nemesisGapMs * 2, weights: { ...params.weights, transfer: c.ids.length > 1 ? params.weights.transfer : 0 },
-  }));
-  for (const n of nemeses) n.start();
-  const rpcNemesisRng = root.fork("rpc-nemesis");
-  let rpcNemesisOn = params.rpcNemesisGapMs > 0;
-  const addresses = [...world.controller.ids.map(ctlAddress), ...[...world.groups.keys()].flatMap((g) => world.servers(g)), ...clients.map((c) => `client-${c.id}`)];
-  const rpcNemesis = (): void => {
-    clock.after(rpcNemesisRng.range(1, 2 * params.rpcNemesisGapMs), () => {
-      if (!rpcNemesisOn) return;
-      if (rpcNemesisRng.bool(0.4)) world.rpc.heal();
-      else world.rpc.isolate(rpcNemesisRng.pick(addresses));
-      rpcNemesis();
-    });
-  };
-  if (rpcNemesisOn) rpcNemesis();
 
-  // ---------------------------------------------------------------- safety phase
-  await runUntil(() => false, safetyMs);
+  failure(): string | undefined {
+    if (this.checker.failure !== undefined) return this.checker.failure;
+    for (const c of this.w.raftCheckers) if (c.failure !== undefined) return `raft: ${c.failure}`;
+    for (const c of this.w.allClusters()) if (c.failures.length > 0) return c.failures[0];
+    return undefined;
+  }
 
-  // ---------------------------------------------------------------- liveness phase
-  let livenessSettledMs = -1;
-  let probeDone = false;
-  if (failure === undefined) {
-    const start = clock.nowMs();
-    for (const n of nemeses) n.stop();
-    rpcNemesisOn = false;
-    admin.stopping = true;
-    for (const c of clients) c.stopping = true;
-    world.rpc.heal();
-    world.rpc.faults = { ...reliableNetwork };
-    trace(`liveness: heal, reliable network, restart ${params.fullRestart ? "every node" : "the crashed nodes"}`);
-    for (const c of world.allClusters()) {
-      for (const d of c.disks.values()) d.crashAfterWrites = undefined;
-      c.net.heal();
-      c.net.faults = { ...reliableNetwork };
-      for (const id of c.ids) c.resume(id);
-      if (params.fullRestart) for (const id of c.ids) c.crash(id);
-      for (const id of c.ids) if (!c.isUp(id)) c.restart(id);
+  start(): void {
+    const { w, params, root, keys, appendKeys } = this;
+    for (const c of w.allClusters()) for (const id of c.ids) c.start(id);
+    for (let i = 0; i < params.keys; i++) keys.push(`k${i}`);
+    for (const k of appendKeys) keys.push(k);
+    this.admin = new SimAdmin(w, root.fork("admin"));
+    this.admin.start();
+    for (let i = 1; i <= params.clients; i++) {
+      const c = new SimKvClient(w, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
+      this.clients.push(c);
+      c.start();
     }
-    let othersDone = false;
-    void Promise.all([admin.done, ...clients.map((c) => c.done)]).then(() => { othersDone = true; });
+    // One nemesis per Raft group (at half the rate each); no leadership transfer in a 1-node group.
+    w.allClusters().forEach((c, i) => this.nemeses.push(new Nemesis(c, root.fork(`nemesis-${i}`), {
+      ...params, nemesisGapMs: params.nemesisGapMs * 2, weights: { ...params.weights, transfer: c.ids.length > 1 ? params.weights.transfer : 0 },
+    })));
+    for (const n of this.nemeses) n.start();
+    // RPC faults: isolate one address (a controller replica, a server, a client) or heal.
+    const rng = root.fork("rpc-nemesis");
+    this.rpcNemesisOn = params.rpcNemesisGapMs > 0;
+    const addresses = [...w.controller.ids.map(ctlAddress), ...[...w.groups.keys()].flatMap((g) => w.servers(g)), ...this.clients.map((c) => `client-${c.id}`)];
+    const rpcNemesis = (): void => {
+      this.run.clock.after(rng.range(1, 2 * params.rpcNemesisGapMs), () => {
+        if (!this.rpcNemesisOn) return;
+        if (rng.bool(0.4)) w.rpc.heal();
+        else w.rpc.isolate(rng.pick(addresses));
+        rpcNemesis();
+      });
+    };
+    if (this.rpcNemesisOn) rpcNemesis();
+  }
+
+  beginLiveness(): number {
+    const { w, params, run, keys, appendKeys, checker } = this;
+    const start = run.clock.nowMs();
+    const livenessMs = run.livenessMs;
+    for (const n of this.nemeses) n.stop();
+    this.rpcNemesisOn = false;
+    const admin = this.admin!;
+    admin.stopping = true;
+    for (const c of this.clients) c.stopping = true;
+    w.rpc.heal();
+    w.rpc.faults = { ...reliableNetwork };
+    restartForLiveness(run.trace, w.allClusters(), params.fullRestart);
+    void Promise.all([admin.done, ...this.clients.map((c) => c.done)]).then(() => { this.othersDone = true; });
     // Fresh operations must complete: a new client connects, then puts and gets one key of every shard.
-    const probe = new SimKvClient(world, 0, root.fork("probe"), { ...params.client, concurrency: 1, deadlineMs: livenessMs }, keys, appendKeys);
-    clients.push(probe);
+    const probe = new SimKvClient(w, 0, this.root.fork("probe"), { ...params.client, concurrency: 1, deadlineMs: livenessMs }, keys, appendKeys);
+    this.clients.push(probe);
     const probeRun = async (): Promise<void> => {
       const end = start + livenessMs;
       let ok = await probe.connect();
@@ -1057,97 +1002,118 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
         const s = shardOf(k, params.shardCount);
         if (covered.has(s)) continue;
         covered.add(s);
-        ok = await probe.write([{ type: "put", key: k, value: `probe.${i};` }], Math.max(1, end - clock.nowMs()))
-          && await probe.get(k, Math.max(1, end - clock.nowMs()));
+        ok = await probe.write([{ type: "put", key: k, value: `probe.${i};` }], Math.max(1, end - run.clock.nowMs()))
+          && await probe.get(k, Math.max(1, end - run.clock.nowMs()));
       }
-      if (!ok) failure ??= `liveness: the probe's operations did not complete within ${livenessMs} ms`;
-      probeDone = true;
+      if (!ok) run.fail(`liveness: the probe's operations did not complete within ${livenessMs} ms`);
+      this.probeDone = true;
     };
     probeRun().catch((e: Error) => checker.fail(`probe: ${e.stack ?? e}`));
-    const settled = (): boolean => {
-      if (!othersDone || !probeDone) return false;
-      const latest = world.controller.leader()?.sm.latest();
-      if (!latest) return false;
-      for (const [gid, c] of world.groups) {
-        const l = c.leader();
-        if (!l) return false;
-        const core = l.sm.core;
-        if (core.config.num !== latest.num) return false;
-        for (const m of core.allMetas()) {
-          const owned = latest.shards[m.shard] === gid;
-          if (owned && (m.state !== "serving" || m.gcConfigNum !== 0)) return false;
-          if (!owned && m.state !== "notOwned") return false;
-        }
-        const commit = l.node!.status().commit;
-        for (const h of c.live()) if (h.sm.appliedIndex() < commit) return false;
-        if (c.live().length !== c.ids.length) return false;
+    return livenessMs;
+  }
+
+  settled(): boolean {
+    if (!this.othersDone || !this.probeDone) return false;
+    const latest = this.w.controller.leader()?.sm.latest();
+    if (!latest) return false;
+    for (const [gid, c] of this.w.groups) {
+      const l = c.leader();
+      if (!l) return false;
+      const core = l.sm.core;
+      if (core.config.num !== latest.num) return false;
+      for (const m of core.allMetas()) {
+        const owned = latest.shards[m.shard] === gid;
+        if (owned && (m.state !== "serving" || m.gcConfigNum !== 0)) return false;
+        if (!owned && m.state !== "notOwned") return false;
       }
-      return true;
-    };
-    const ok = await runUntil(settled, start + livenessMs);
-    if (failure === undefined && !ok) failure = `liveness: not settled within ${livenessMs} ms after healing (probe done: ${probeDone}, clients done: ${othersDone})\n${describeWorld(world)}`;
-    if (failure === undefined) {
-      livenessSettledMs = clock.nowMs() - start;
-      trace(`liveness settled in ${livenessSettledMs} ms`);
-      world.stopped = true;
-      const latest = world.controller.leader()!.sm.latest();
-      // gc: replicas hold no data of shards their group does not own.
-      for (const [gid, c] of world.groups) {
-        for (const id of c.ids) {
-          const sm = c.handles.get(id)!.sm;
-          for (let s = 0; s < params.shardCount; s++) {
-            const held = latest.shards[s] !== gid ? sm.stored(s as ShardId).size : 0;
-            if (held > 0) failure ??= `gc: g${gid}n${id} still holds ${held} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`;
-          }
-        }
-      }
-      const finals = new Map<string, string | undefined>();
-      for (const key of keys) {
-        const s = shardOf(key, params.shardCount);
-        const l = world.groups.get(latest.shards[s]!)!.leader()!;
-        const v = l.sm.stored(s).get(Buffer.from(key).toString("latin1"));
-        finals.set(key, v === undefined ? undefined : dec.decode(v));
-      }
-      checker.finish(finals, clock.nowMs());
-      failure ??= currentFailure();
+      const commit = l.node!.status().commit;
+      for (const h of c.live()) if (h.sm.appliedIndex() < commit) return false;
+      // Every replica up, but those a detected corruption of their log store stopped for good.
+      if (c.live().length !== c.serving().length) return false;
     }
+    return true;
   }
-  for (const d of world.drivers) d.halt();
-  for (const c of clients) c.close();
-  trace(`error answers: ${JSON.stringify([...world.errorAnswers].sort())}`);
-  trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);
-  hash.update(pending);
-  let crashes = 0;
-  let snapshotsInstalled = 0;
-  let lostUnsyncedApplies = 0;
-  for (const c of world.allClusters()) {
-    crashes += c.stats.crashes;
-    snapshotsInstalled += c.stats.snapshotsInstalled;
+
+  unsettled(boundMs: number): string {
+    return `liveness: not settled within ${boundMs} ms after healing (probe done: ${this.probeDone}, clients done: ${this.othersDone})\n${describeWorld(this.w)}`;
   }
-  // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
-  for (const c of world.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.storage.lost(`${d.dataDir}/state`);
-  const stats: Record<string, number> = {
-    events, drains, virtualMs: clock.nowMs(), groups: world.groups.size, shards: params.shardCount,
-    configs: (world.controller.leader()?.sm.latest().num ?? -1),
-    adminChanges: admin.changes,
-    ops: clients.reduce((n, c) => n + c.stats.ops, 0),
-    acked: clients.reduce((n, c) => n + c.stats.acked, 0),
-    gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
-    connectTimeouts: clients.reduce((n, c) => n + c.stats.connectTimeouts, 0),
-    wrongGroup: world.errorAnswers.get("WrongGroupError") ?? 0,
-    notLeader: world.errorAnswers.get("NotLeaderError") ?? 0,
-    writesDelivered: world.deliveries.size,
-    writesRedelivered: [...world.deliveries.values()].filter((n) => n > 1).length,
-    ...transportStats(world.transports),
-    crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: world.snapshotRewinds,
-    ...Object.fromEntries(Object.entries(checker.stats)),
-    rpcCalls: world.rpc.stats.calls, rpcDuplicated: world.rpc.stats.duplicated, rpcTimeouts: world.rpc.stats.timeouts, pulls: world.rpc.stats.streams,
-    livenessSettledMs, probeDone: probeDone ? 1 : 0, watchOffers: world.watchOffers,
-    stateFlips: [...world.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
-    stateCorruptions: [...world.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
-  };
-  const buggify = await SimBuggify.finish(bug);
-  return { seed, ok: failure === undefined, failure, traceHash: hash.digest("hex"), stats, params, buggify };
+
+  finalChecks(): void {
+    const { w, params, run } = this;
+    w.stopped = true;
+    const latest = w.controller.leader()!.sm.latest();
+    // gc: replicas hold no data of shards their group does not own.
+    for (const [gid, c] of w.groups) {
+      for (const id of c.serving()) {
+        const sm = c.handles.get(id)!.sm;
+        for (let s = 0; s < params.shardCount; s++) {
+          const held = latest.shards[s] !== gid ? sm.stored(s as ShardId).size : 0;
+          if (held > 0) run.fail(`gc: g${gid}n${id} still holds ${held} keys of shard ${s}, owned by group ${latest.shards[s]} in config ${latest.num}`);
+        }
+      }
+    }
+    const finals = new Map<string, string | undefined>();
+    for (const key of this.keys) {
+      const s = shardOf(key, params.shardCount);
+      const l = w.groups.get(latest.shards[s]!)!.leader()!;
+      const v = l.sm.stored(s).get(Buffer.from(key).toString("latin1"));
+      finals.set(key, v === undefined ? undefined : dec.decode(v));
+    }
+    this.checker.finish(finals, run.clock.nowMs());
+  }
+
+  end(): void {
+    for (const d of this.w.drivers) d.halt();
+    for (const c of this.clients) c.close();
+    this.run.trace(`error answers: ${JSON.stringify([...this.w.errorAnswers].sort())}`);
+  }
+
+  stats(loop: LoopStats): ShardRunStats {
+    const { w, clients, checker } = this;
+    let crashes = 0;
+    let snapshotsInstalled = 0;
+    let lostUnsyncedApplies = 0;
+    const logFaults = { corruptReads: 0, flippedReads: 0, corruptions: 0 };
+    for (const c of w.allClusters()) {
+      crashes += c.stats.crashes;
+      snapshotsInstalled += c.stats.snapshotsInstalled;
+      const f = c.logFaultStats();
+      logFaults.corruptReads += f.corruptReads;
+      logFaults.flippedReads += f.flippedReads;
+      logFaults.corruptions += f.corruptions;
+    }
+    // Apply batches (written without fsync) that a power loss dropped: those replicas restarted behind and re-applied.
+    for (const c of w.groups.values()) for (const d of c.disks.values()) lostUnsyncedApplies += d.storage.lost(`${d.dataDir}/state`);
+    return {
+      ...loop, groups: w.groups.size, shards: this.params.shardCount,
+      configs: (w.controller.leader()?.sm.latest().num ?? -1),
+      adminChanges: this.admin?.changes ?? 0,
+      ops: clients.reduce((n, c) => n + c.stats.ops, 0),
+      acked: clients.reduce((n, c) => n + c.stats.acked, 0),
+      gaveUp: clients.reduce((n, c) => n + c.stats.gaveUp, 0),
+      connectTimeouts: clients.reduce((n, c) => n + c.stats.connectTimeouts, 0),
+      wrongGroup: w.errorAnswers.get("WrongGroupError") ?? 0,
+      notLeader: w.errorAnswers.get("NotLeaderError") ?? 0,
+      writesDelivered: w.deliveries.size,
+      writesRedelivered: [...w.deliveries.values()].filter((n) => n > 1).length,
+      ...transportStats(w.transports),
+      crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: w.snapshotRewinds,
+      ...Object.fromEntries(Object.entries(checker.stats)),
+      rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
+      probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
+      ...logFaults,
+      stateFlips: [...w.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
+      stateCorruptions: [...w.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
+    };
+  }
+}
+
+export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Promise<ShardRunResult> {
+  seed = seed >>> 0;
+  const base = deriveShardParams(seed);
+  const params = opts.params ? opts.params(base) : base;
+  const r = await runWorld(seed, opts, shardDefaults, (run) => new ShardWorld(run, params, opts.sabotage));
+  return { seed, ok: r.ok, failure: r.failure, traceHash: r.traceHash, stats: r.stats, params, buggify: r.buggify };
 }
 
 /** The client transports' stats, summed. */
@@ -1176,11 +1142,3 @@ function describeWorld(w: World): string {
   }
   return lines.join("\n");
 }
-
-/** The message a failed shard seed reports: the failure, how to replay it, then the details. */
-export function shardFailureReport(r: ShardRunResult): string {
-  const [first, ...rest] = (r.failure ?? "").split("\n");
-  const details = rest.length > 0 ? `\n${rest.join("\n")}` : "";
-  return `FAIL seed=${r.seed}: ${first}\nreproduce with SEED=${r.seed} npm run sim -- --cluster${details}\n`;
-}
-

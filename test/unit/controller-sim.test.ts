@@ -18,9 +18,10 @@ import { MemoryLogStore } from "../../raft/storage/memory-log-store";
 import type { Transport } from "../../raft/transport/transport";
 import { CheckFailure } from "../sim/checkers";
 import { ControllerChecker } from "../sim/controller-checkers";
-import { controllerFailureReport, controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
+import { controllerFixedSeeds, runControllerSeed, type ControllerRunResult } from "../sim/controller-run";
 import { type AppliedEntry, ControllerDurable } from "../sim/controller-replica";
 import { SimRng } from "../sim/rng";
+import { failureReport } from "../sim/seeds";
 import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 
 describe("controller simulation: fixed seeds", () => {
@@ -28,7 +29,7 @@ describe("controller simulation: fixed seeds", () => {
   it.each(controllerFixedSeeds)("seed %i", async (seed) => {
     const r = await runControllerSeed(seed);
     results.push(r);
-    expect(r.ok, controllerFailureReport(r)).toBe(true);
+    expect(r.ok, failureReport(r, "controller")).toBe(true);
     // Checker (c), restated: no request created more than one config.
     expect(Math.max(0, ...r.createdPerRequest.values())).toBeLessThanOrEqual(1);
     expect(r.stats.livenessSettledMs).toBeGreaterThanOrEqual(0);
@@ -60,13 +61,37 @@ describe("controller simulation: fixed seeds", () => {
   });
 });
 
+describe("controller simulation: log store corruption", () => {
+  it("a replica whose log store detects a corrupt read stops for good; the group serves on", async () => {
+    // Read faults on every replica's log database, at rates high enough to hit in a few seeds.
+    // Each detected corruption stops its replica for good (a minority at most); the run must
+    // pass its checks and liveness with the replicas left.
+    let flipped = 0;
+    let checksum = 0;
+    let corruptions = 0;
+    for (let seed = 1; seed <= 20 && (flipped < 1 || checksum < 1 || corruptions < 3); seed++) {
+      const r = await runControllerSeed(seed, { params: (p) => ({ ...p, cluster: { ...p.cluster, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } }) });
+      expect(r.ok, failureReport(r, "controller")).toBe(true);
+      flipped += r.stats.flippedReads;
+      checksum += r.stats.corruptReads;
+      corruptions += r.stats.corruptions;
+      expect(r.stats.corruptions).toBeLessThanOrEqual(r.stats.flippedReads + r.stats.corruptReads);
+      expect(r.stats.corruptions).toBeLessThanOrEqual(Math.floor((r.params.cluster.size - 1) / 2));
+      expect(r.stats.stateFlips).toBe(0); // a group has log read faults or state machine flips, not both
+    }
+    expect(flipped).toBeGreaterThanOrEqual(1);
+    expect(checksum).toBeGreaterThanOrEqual(1);
+    expect(corruptions).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+});
+
 describe("controller simulation: determinism", () => {
   it("replays a seed byte for byte (same trace, same hash)", async () => {
     const a: string[] = [];
     const b: string[] = [];
     const r1 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => a.push(l) });
     const r2 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => b.push(l) });
-    expect(r1.ok, controllerFailureReport(r1)).toBe(true);
+    expect(r1.ok, failureReport(r1, "controller")).toBe(true);
     expect(r1.stats.changesCompleted).toBeGreaterThan(10);
     expect(b).toEqual(a);
     expect(r2.traceHash).toBe(r1.traceHash);

@@ -6,17 +6,17 @@
  * network (test/sim/sim-client-transport.ts).
  */
 import { describe, expect, it } from "vitest";
-import { randomSeeds } from "../sim/seeds";
+import { failureReport, randomSeeds } from "../sim/seeds";
 import { initialConfig } from "../../controller/config";
 import { ShardChecker } from "../sim/shard-checkers";
 import { BuggifyTotals, buggifyReach } from "../sim/buggify";
-import { runShardSeed, shardFailureReport, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
+import { runShardSeed, shardFixedSeeds, type ShardSimParams } from "../sim/shard-run";
 
 const seedTimeoutMs = 120_000;
 
 async function expectOk(seed: number): Promise<void> {
   const r = await runShardSeed(seed);
-  if (!r.ok) expect.fail(shardFailureReport(r));
+  if (!r.ok) expect.fail(failureReport(r, "cluster"));
   // The run did something: operations completed, configs changed, the liveness probe ran.
   expect(r.stats["acked"]).toBeGreaterThan(0);
   expect(r.stats["probeDone"]).toBe(1);
@@ -33,7 +33,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
     const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
       const r = await runShardSeed(seed);
-      if (!r.ok) failures.push(shardFailureReport(r));
+      if (!r.ok) failures.push(failureReport(r, "cluster"));
       buggify.add(r.buggify);
       handoffs += r.stats["handoffs"] ?? 0;
       duplicates += r.stats["duplicateWrites"] ?? 0;
@@ -73,7 +73,7 @@ describe("whole-cluster simulation: replay", () => {
   it("the same seed gives the same trace, byte for byte", async () => {
     const a = await runShardSeed(3);
     const b = await runShardSeed(3);
-    expect(a.ok, shardFailureReport(a)).toBe(true);
+    expect(a.ok, failureReport(a, "cluster")).toBe(true);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.stats).toEqual(a.stats);
   }, seedTimeoutMs);
@@ -100,6 +100,26 @@ async function failuresOf(seeds: readonly number[], opts: Parameters<typeof runS
   }
   return [];
 }
+
+describe("whole-cluster simulation: log store corruption", () => {
+  it("replicas whose log store detects a corrupt read stop for good; every group serves on", async () => {
+    // Read faults on the log databases of every group of 3 or more (the controller's too), at
+    // rates high enough to hit; each detected corruption stops its replica for good (a minority
+    // of its group at most), and the run must pass its checks and liveness with the rest.
+    const faulty = (c: ShardSimParams["controller"]) => (c.size >= 3 ? { ...c, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } : c);
+    let corruptions = 0;
+    for (let seed = 1; seed <= 6 && corruptions < 3; seed++) {
+      const r = await runShardSeed(seed, { params: (p) => ({ ...p, controller: faulty(p.controller), groups: p.groups.map(faulty) }) });
+      if (!r.ok) expect.fail(failureReport(r, "cluster"));
+      corruptions += r.stats.corruptions!;
+      expect(r.stats.corruptions).toBeLessThanOrEqual(r.stats.flippedReads! + r.stats.corruptReads!);
+      const minorities = [r.params.controller, ...r.params.groups].reduce((n, g) => n + Math.floor((g.size - 1) / 2), 0);
+      expect(r.stats.corruptions).toBeLessThanOrEqual(minorities);
+      expect(r.stats.stateFlips).toBe(0); // a group has log read faults or state machine flips, not both
+    }
+    expect(corruptions).toBeGreaterThanOrEqual(3);
+  }, seedTimeoutMs * 3);
+});
 
 describe("whole-cluster simulation: the checkers are not vacuous", () => {
   it("a state machine that ignores its duplicate table applies retried writes twice: (c)/(b)/(d) fail", async () => {
