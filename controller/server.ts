@@ -148,7 +148,7 @@ export class ControllerServer {
     const service = this.service;
     this.replicaDriver = new ReplicaDriver({
       clock: realClock, logger: opts.logger, name: `controller ${opts.id}`, address: (id) => peers.get(id),
-      appliedConfIndex: (address) => raftMembers(address, confProbeMs).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
+      appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
     }, node as RaftNode<unknown>, {
       pending: async () => sm.replicaState().intents.get(controllerGid),
       progress: (blocked) => service.reportOwn({ kind: "replicaProgress", gid: controllerGid, blocked }),

@@ -21,6 +21,7 @@ import type { ReplicaChangeStep } from "../common/replica-change";
 import { delay, realClock } from "../common/real-env";
 import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
 import type { ControllerClient } from "./client";
+import type { Security } from "../security/credentials";
 import { type ReplicaState, describeGroup, membersOf } from "./replica-intents";
 import { type Config, controllerGid } from "./config";
 import {
@@ -76,7 +77,7 @@ async function change(inv: Invocation, client: ControllerClient): Promise<void> 
  * Undefined with no pending change, or when no replica answers (the listing then shows no
  * step rather than a guessed one).
  */
-async function liveReplicaStep(inv: Invocation, config: Config, replicas: ReplicaState, gid: GroupId): Promise<ReplicaChangeStep | undefined> {
+async function liveReplicaStep(inv: Invocation, security: Security, config: Config, replicas: ReplicaState, gid: GroupId): Promise<ReplicaChangeStep | undefined> {
   const intent = replicas.intents.get(gid);
   if (intent === undefined) return undefined;
   const recorded = membersOf(config, replicas, gid).map((m) => m.address);
@@ -84,7 +85,7 @@ async function liveReplicaStep(inv: Invocation, config: Config, replicas: Replic
   // Loaded with the command (gRPC), as the client is: --help never loads them.
   const { confStateFromMembers, leaderMembers } = await import("../raft/transport/members-service");
   const { replicaChangeStep } = await import("../raft/replica-change");
-  const reply = await leaderMembers(addresses, liveStepProbeMs);
+  const reply = await leaderMembers(addresses, liveStepProbeMs, security);
   return reply === undefined ? undefined : replicaChangeStep(confStateFromMembers(reply), intent.change);
 }
 
@@ -92,7 +93,7 @@ async function liveReplicaStep(inv: Invocation, config: Config, replicas: Replic
 const liveStepProbeMs = 1500;
 
 /** `replica ...` / `controller ...`: stores or cancels an intent, or lists a group's members and intent. */
-async function replica(inv: Invocation, client: ControllerClient): Promise<void> {
+async function replica(inv: Invocation, client: ControllerClient, security: Security): Promise<void> {
   const cmd = inv.command;
   switch (cmd.kind) {
     case "replica": {
@@ -109,7 +110,7 @@ async function replica(inv: Invocation, client: ControllerClient): Promise<void>
     }
     case "replica-list": {
       const { config, replicas } = await client.queryCluster(-1);
-      const listing = replicaListing(config, replicas, cmd.gid, await liveReplicaStep(inv, config, replicas, cmd.gid));
+      const listing = replicaListing(config, replicas, cmd.gid, await liveReplicaStep(inv, security, config, replicas, cmd.gid));
       if (listing === undefined) throw new OperationFailed(`invalid gid: group ${cmd.gid} is not in config ${config.num}`);
       out(inv.json ? JSON.stringify(replicaListingToJson(listing)) : formatReplicaListing(listing));
       return;
@@ -219,7 +220,7 @@ async function run(inv: Invocation): Promise<number> {
       case "query": printConfig(inv, await client.query(cmd.num)); break;
       case "status": return await status(inv, client);
       case "watch": await watch(inv, client, cmd.fromNum); break;
-      case "replica": case "replica-cancel": case "replica-list": await replica(inv, client); break;
+      case "replica": case "replica-cancel": case "replica-list": await replica(inv, client, security); break;
     }
     return exitOk;
   } finally {

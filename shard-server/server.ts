@@ -204,7 +204,7 @@ export class ShardServer {
     const signal = this.watchAbort.signal;
     this.replicaDriver = new ReplicaDriver({
       clock: wallClock, logger: opts.logger, name: `g${opts.gid} n${opts.id}`, address: (id) => peers.get(id),
-      appliedConfIndex: (address) => raftMembers(address, confProbeMs).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
+      appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
     }, node as RaftNode<unknown>, {
       pending: async () => (await rc.queryCluster(-1, { signal })).replicas.intents.get(opts.gid),
       progress: async (blocked) => void (await rc.replicaProgress(opts.gid, blocked, { signal })),

@@ -1075,7 +1075,7 @@ export class LocalCluster {
 
   /** The group's configuration as the leader among its running replicas lists it (RaftMembers). */
   private liveMembers(of: GroupRef): Promise<RaftMembersReply | undefined> {
-    return leaderMembers(groupNodes(this.layout, of).filter((n) => procState(n.pid, n.dataDir) === "running").map((n) => n.addr), 700);
+    return leaderMembers(groupNodes(this.layout, of).filter((n) => procState(n.pid, n.dataDir) === "running").map((n) => n.addr), 700, this.security);
   }
 
   /**

@@ -71,8 +71,8 @@ export function confStateFromMembers(r: RaftMembersReply): ConfState {
  * reply of the one that leads in the highest term; without one, the reply holding the latest
  * configuration; undefined when none answers within `timeoutMs`.
  */
-export async function leaderMembers(addresses: readonly string[], timeoutMs: number): Promise<RaftMembersReply | undefined> {
-  const replies = (await Promise.all(addresses.map((a) => raftMembers(a, timeoutMs).catch(() => undefined))))
+export async function leaderMembers(addresses: readonly string[], timeoutMs: number, security: Security): Promise<RaftMembersReply | undefined> {
+  const replies = (await Promise.all(addresses.map((a) => raftMembers(a, timeoutMs, security).catch(() => undefined))))
     .filter((r): r is RaftMembersReply => r !== undefined);
   const leaders = replies.filter((r) => r.role === "leader").sort((a, b) => Number(b.term) - Number(a.term));
   return leaders[0] ?? replies.sort((a, b) => Number(b.confIndex) - Number(a.confIndex))[0];

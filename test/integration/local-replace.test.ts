@@ -61,7 +61,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
   });
   const ids = (of: "controllers" | number): number[] => (of === "controllers" ? cluster.layout.controllers : cluster.layout.groups[0]!.servers).map((n) => n.id);
   const configMembers = async (): Promise<string> => {
-    const c = new ControllerClient({ controllers: cluster.controllerAddrs() });
+    const c = new ControllerClient(cluster.controllerOptions());
     try {
       const { config } = await c.queryCluster();
       return groupMembers(config, 1 as GroupId).map((m) => `${m.id}${m.learner ? "L" : ""}`).join(",");
@@ -175,7 +175,7 @@ describe("shardkv-local replace on a real cluster under load", () => {
     // c1 lost: c2 and c4 are a majority of {1,2,4}; the controllers still answer.
     await cluster.kill("c1");
     await cluster.waitLeader("controllers", 30_000);
-    const c = new ControllerClient({ controllers: cluster.controllerAddrs(), deadlineMs: 20_000 });
+    const c = new ControllerClient({ ...cluster.controllerOptions(), deadlineMs: 20_000 });
     try {
       const { replicas } = await c.queryCluster();
       expect(replicas.controllers.map((m) => m.id)).toEqual([1, 2, 4]);

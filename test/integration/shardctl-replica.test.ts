@@ -182,7 +182,7 @@ describe("shardctl replica and controller commands against three controller daem
 
     // Controller 4 starts with --join: the replacement completes by itself.
     const peers = [...cluster.layout.controllers.map((c) => `${c.id}=${c.addr}`), `4=${addr4}`].join(",");
-    joined = spawn(controllerBin, ["--id", "4", "--listen", addr4, "--data", join(dir, "c4"), "--peers", peers, "--join", "--shards", "8", "--tick-ms", "50"], {
+    joined = spawn(controllerBin, ["--id", "4", "--listen", addr4, "--data", join(dir, "c4"), "--peers", peers, "--join", "--shards", "8", "--tick-ms", "50", "--insecure"], {
       stdio: ["ignore", openSync(join(dir, "c4.log"), "a"), openSync(join(dir, "c4.log"), "a")],
     });
     await waitFor(async () => {
