@@ -9,8 +9,10 @@
  *               leader's last index, then propose one enterJoint change (autoLeave) that
  *               promotes it and removes the old voter (a plain promote: a simple change)
  *   joint       the leader proposes leave-joint by itself (autoLeave); wait for it to apply
- *   done        the configuration is what the change asked for; then wait until every
- *               remaining member applied it (only then may a removed replica be stopped)
+ *   done        the configuration is what the change asked for; a change that removes a
+ *               replica then waits until every remaining member applied it (only then may
+ *               the removed replica be stopped); an addition or a promotion is done once
+ *               its configuration committed
  *
  * Every refusal is a typed error with one line in the operator's terms (the controller stores
  * it as the intent's `blocked`): ReplicaChangeRefusedError for a change that cannot be done as
@@ -253,6 +255,9 @@ async function waitAllApplied(
     const conf = node.confState();
     if (replicaChangeStep(conf, change) !== "done") throw new RetryLaterError(`the configuration changed under ${describeReplicaChange(change)}; run it again`);
     const target = node.confIndex();
+    // Nothing to stop after an addition or a promotion: the change is done once committed,
+    // and a member that is down (perhaps the next one to be replaced) must not hold it up.
+    if (!removesAReplica(change) && node.status().commit >= target) return target;
     const behind: NodeId[] = [];
     const statuses = node.memberStatuses();
     const commit = node.status().commit;
@@ -270,4 +275,9 @@ async function waitAllApplied(
     progress("done", `waiting for replicas ${behind.join(",")} to apply the configuration at index ${target}`);
     await sleep();
   }
+}
+
+/** Whether `change` takes a replica out of the group (then stopping it must wait: waitAllApplied). */
+function removesAReplica(change: ReplicaChange): boolean {
+  return change.kind === "remove" || change.kind === "replace";
 }

@@ -177,6 +177,27 @@ describe("executeReplicaChange over simulated replicas", () => {
     stop = true;
   });
 
+  it("an addition completes with a member down; a removal waits until every remaining member applied it", async () => {
+    const c = cluster(3, 9);
+    const leader = await leaderOf(c);
+    const down = ([1, 2, 3] as NodeId[]).find((id) => id !== leader.id)!;
+    c.crash(down);
+    c.addNode(4 as NodeId);
+    const added = await settle(c, executeReplicaChange(leader, { kind: "addLearner", id: 4 as NodeId, address: "127.0.0.1:7104" }, run(c)), "add 4 with a member down");
+    expect(added.error).toBeUndefined();
+    expect(leader.confState().learners).toEqual(ids(4));
+    // Removing the learner while `down` is still down: committed, but not done until `down`
+    // applied it too (stopping a removed replica is safe only then).
+    const waits: string[] = [];
+    const removal = settle(c, executeReplicaChange(leader, { kind: "remove", id: 4 as NodeId }, run(c, { onProgress: (_s, w) => waits.push(w) })), "remove 4");
+    await runUntil(c, () => waits.some((w) => w.startsWith(`waiting for replicas ${down} to apply`)), "the removal waiting for the down member");
+    expect(leader.confState().learners).toEqual([]);
+    c.restart(down);
+    const r = await removal;
+    expect(r.error).toBeUndefined();
+    expectAllApplied(c, r.value!);
+  });
+
   it("refuses to remove a voter when the rest would have no reachable majority; nothing is proposed", async () => {
     const c = cluster(3, 5);
     const leader = await leaderOf(c);
