@@ -368,7 +368,6 @@ export class ShardGroupCore {
   }
 }
 
-/** Bytes of the values in a write's results (what its reply carries besides framing). */
 /**
  * Whether `next` takes shard `s` from a group whose join `next` aborts (the group owning it in
  * `prev`, the config before). That group never applied a config owning anything (it
@@ -381,6 +380,7 @@ export function takenFromAbortedJoin(prev: Config, next: Config, s: ShardId): bo
   return from !== 0 && next.shards[s] !== from && abortedJoinCovering(next, from, prev.num)?.abortNum === next.num;
 }
 
+/** Bytes of the values in a write's results (what its reply carries besides framing). */
 function resultsBytes(results: readonly OpResult[]): number {
   let n = 0;
   for (const r of results) n += r.value.length;
