@@ -24,7 +24,8 @@ export const configSubject = "shardkv.config";
 /**
  * A join aborted before any replica of the group acknowledged it (controller/pending-joins.ts):
  * the group was in configs joinNum .. abortNum - 1 and never received a shard; config abortNum
- * gave its shards back to their previous holders.
+ * gave its shards back to their previous holders, and those nobody held before to the
+ * remaining groups (new and empty: docs/design.md#53-joining-a-group).
  */
 export interface AbortedJoin {
   readonly gid: GroupId;

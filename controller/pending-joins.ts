@@ -9,14 +9,18 @@
  *  - no config may move a shard away from it to another group, and no Leave may remove a
  *    group holding data it is to receive (both refused as retryable: they wait for the ack);
  *  - a Leave of the pending group itself is an **abort**: the next config removes it and gives
- *    every shard it owns back to the group that held it before (unassigned ones stay
- *    unassigned), without a rebalance, and records the abort in the config (`abortedJoins`)
- *    so shard servers see it: the old owners stop waiting for a pull that never comes, and the
- *    aborted group's servers, if they ever come up, skip its configs owning nothing.
+ *    every shard it owns back to the group that held it before; shards nobody held before (the
+ *    cluster's first join) go to the remaining groups as the rebalancer places them; no other
+ *    shard moves. The abort is recorded in the config (`abortedJoins`) so shard servers see
+ *    it: the old owners stop waiting for a pull that never comes, a group given a shard nobody
+ *    held serves it empty at once (it has no data anywhere: the aborted group never applied a
+ *    config owning it, docs/design.md#53-joining-a-group), and the aborted group's servers, if
+ *    they ever come up, skip its configs owning nothing.
  * Deterministic: maps are iterated in sorted order only.
  */
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { type AbortedJoin, type Config, allGroupMembers, makeConfig, sortedGids } from "./config";
+import { rebalance } from "./rebalance";
 
 /** A group joined in config `joinNum` that none of its replicas has acknowledged yet. */
 export interface PendingJoin {
@@ -71,7 +75,10 @@ export function trackHandoffs(
     next.shards.forEach((g, s) => {
       if (g === gid && latest.shards[s] !== gid && !p.handedFrom.has(s as ShardId)) {
         handedFrom ??= new Map(p.handedFrom);
-        handedFrom.set(s as ShardId, latest.shards[s]!);
+        // From a group gone in `next`: only an abort hands a departed group's shards to a
+        // pending group, and only shards that group got from nobody (abortConfig).
+        const from = latest.shards[s]!;
+        handedFrom.set(s as ShardId, next.groups.has(from) ? from : (0 as GroupId));
       }
     });
     if (handedFrom) out.set(gid, { ...p, handedFrom });
@@ -81,8 +88,9 @@ export function trackHandoffs(
 
 /**
  * The config that aborts the joins of the pending groups `gids` (every one pending): they
- * leave, each shard they own goes back to the group that held it before (or stays unassigned),
- * nothing else moves, and the aborts are added to `abortedJoins`. Pure.
+ * leave, each shard they own goes back to the group that held it before, each shard nobody
+ * held before goes where the rebalancer puts it among the remaining groups (unassigned only
+ * when no group remains), nothing else moves, and the aborts are added to `abortedJoins`. Pure.
  */
 export function abortConfig(latest: Config, gids: readonly GroupId[], pending: ReadonlyMap<GroupId, PendingJoin>): Config {
   const num = (latest.num + 1) as ConfigNum;
@@ -97,7 +105,9 @@ export function abortConfig(latest: Config, gids: readonly GroupId[], pending: R
     members.delete(gid);
     aborted.push({ gid, joinNum: p.joinNum, abortNum: num });
   }
-  return makeConfig({ num, shards, members, abortedJoins: aborted });
+  // Only the unassigned shards take the rebalancer's placement: a shard someone holds stays.
+  const placed = rebalance(shards, sortedGids(members));
+  return makeConfig({ num, shards: shards.map((g, s) => (g === 0 ? placed[s]! : g)), members, abortedJoins: aborted });
 }
 
 /**

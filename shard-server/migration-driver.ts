@@ -22,7 +22,7 @@ import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
 import { encodeDedupRecord } from "./codec";
 import { proposeOp, type ShardNode } from "./service";
-import type { ShardGroupCore } from "./state-machine";
+import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
 
 /** Default migration driver period. */
@@ -276,10 +276,24 @@ export class MigrationDriver {
           target = await this.configAt(abortedNum);
         }
       }
+      const fresh = this.startingEmpty(target);
       const r = await this.propose({ kind: "reconfigure", config: target });
       if (r?.kind !== "reconfigure" || !r.accepted) return; // someone else's proposal won, or not settled
       this.opts.logger.info(`${this.tag}: moved to config ${target.num}`);
+      if (fresh.length > 0) {
+        this.opts.logger.info(`${this.tag}: shards ${fresh.join(",")} start here empty: config ${target.num} aborted the join of the group holding them, and nobody held them before it`);
+      }
     }
+  }
+
+  /**
+   * The shards config `next` gives this group from a group whose join it aborts and that
+   * nobody held before that join (this group does not hold them frozen): they start empty.
+   */
+  private startingEmpty(next: Config): number[] {
+    const core = this.sm.core;
+    return next.shards.flatMap((g, s) =>
+      g === this.opts.gid && core.config.shards[s] !== g && takenFromAbortedJoin(core.config, next, s as ShardId) && !core.meta(s as ShardId).held ? [s] : []);
   }
 
   /**

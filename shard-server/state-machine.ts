@@ -254,14 +254,18 @@ export class ShardGroupCore {
       const is = next.shards[s] === this.gid;
       const m = this.metas[s]!;
       let nm: ShardMeta | undefined;
-      if (!was && is && m.held && abortedJoinCovering(next, prev.shards[s]!, prev.num)?.abortNum === next.num) {
+      const fromAborted = !was && is && takenFromAbortedJoin(prev, next, shard);
+      if (fromAborted && m.held) {
         // Returned by the abort of the join it was handed to: its data never left, frozen.
         nm = { shard, state: "serving", configNum: next.num, gcConfigNum: m.gcConfigNum };
       } else if (!was && is) {
         // Clear anything left from an earlier ownership before receiving the shard.
         fx.clearShards.push(shard);
         this.dedup.delete(shard);
-        nm = prev.shards[s] === 0
+        // Nobody owned it, or only an aborted group: new and empty, serving at once. (An abort
+        // gives a shard to a group other than the one it came from only when nobody held it
+        // before the join; the group it came from holds it, the branch above.)
+        nm = prev.shards[s] === 0 || fromAborted
           ? { shard, state: "serving", configNum: next.num, gcConfigNum: 0 as ConfigNum }
           : { shard, state: "pulling", configNum: next.num, gcConfigNum: 0 as ConfigNum };
       } else if (was && !is) {
@@ -362,6 +366,18 @@ export class ShardGroupCore {
     const m = this.metas[shard]!;
     return m.state === "handoff" && m.configNum === configNum ? "ready" : "gone";
   }
+}
+
+/**
+ * Whether `next` takes shard `s` from a group whose join `next` aborts (the group owning it in
+ * `prev`, the config before). That group never applied a config owning anything (it
+ * acknowledges its join before applying it, and an acknowledged join is no longer abortable),
+ * so it has no data to hand over: the shard's new owner holds it frozen (it came from there)
+ * or nobody held it before the join (docs/design.md#53-joining-a-group).
+ */
+export function takenFromAbortedJoin(prev: Config, next: Config, s: ShardId): boolean {
+  const from = prev.shards[s]!;
+  return from !== 0 && next.shards[s] !== from && abortedJoinCovering(next, from, prev.num)?.abortNum === next.num;
 }
 
 /** Bytes of the values in a write's results (what its reply carries besides framing). */

@@ -73,6 +73,11 @@ export class Progress {
   snapshotStallTicks = 0;
   /** Resends of the current chunk since the follower last made progress. */
   snapshotResends = 0;
+  /**
+   * replicate: a rejection rewound the window in this heartbeat interval (see maybeDecrTo).
+   * Survives state changes; the leader clears it at every heartbeat.
+   */
+  rewound = false;
 
   constructor(next: LogIndex, inflightAppendsMax: number, inflightBytesMax: number) {
     this.next = next;
@@ -119,11 +124,26 @@ export class Progress {
 
   /**
    * An append for `rejected` was refused; the follower hints its log matches at most up to
-   * `matchHint`. Returns false for a stale rejection (etcd-io/raft MaybeDecrTo).
+   * `matchHint` (the leader's index for the follower's `followerHint`, an index of the
+   * follower's log at the time). Returns false for a stale rejection (etcd-io/raft
+   * MaybeDecrTo), which changes nothing.
+   *
+   * In replicate, a rejection rewinds the window (next = match + 1; the caller moves to probe)
+   * at most once per heartbeat interval. Appends reordered on the way are rejected by the
+   * follower in bunches (each one that overtakes the append it follows), and rejections of a
+   * window sent before the last rewind still arrive after it; etcd takes each as new ("a best
+   * effort assuming message reordering is rare"), and every one then restarts the window: the
+   * leader sent a whole window per rejection, many per round trip (test/sim/README.md finding
+   * 10). One rewind covers the rejections of its interval; an append really lost is found by
+   * the next interval's rejection or the heartbeat response's append. A rejection whose
+   * `followerHint` is below `match` is stale whatever the interval: a fresh one hints at least
+   * `match` (the follower's log holds the entries it acknowledged, whose terms are at most the
+   * rejected entry's), so it predates an acknowledgement already counted.
    */
-  maybeDecrTo(rejected: LogIndex, matchHint: LogIndex): boolean {
+  maybeDecrTo(rejected: LogIndex, matchHint: LogIndex, followerHint: LogIndex): boolean {
     if (this.state === "replicate") {
-      if (rejected <= this.match) return false;
+      if (rejected <= this.match || followerHint < this.match || this.rewound) return false;
+      this.rewound = true;
       this.next = (this.match + 1) as LogIndex;
       return true;
     }

@@ -223,6 +223,7 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      for (const pr of this.prs.values()) pr.rewound = false; // a new interval may rewind again (Progress.maybeDecrTo)
       this.bcastHeartbeat(this.readOnly.lastPendingCtx());
       this.resendStalledSnapshots();
     }
@@ -504,7 +505,7 @@ export class Raft {
     if (m.reject) {
       let probe = m.rejectHint;
       if (m.rejectTerm > 0) probe = this.log.findConflictByTerm(m.rejectHint, m.rejectTerm);
-      if (pr.maybeDecrTo(m.index, probe)) {
+      if (pr.maybeDecrTo(m.index, probe, m.rejectHint)) {
         if (pr.state === "replicate") pr.becomeProbe();
         this.sendAppend(m.from, true);
       }

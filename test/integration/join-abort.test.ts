@@ -1,7 +1,10 @@
 /**
  * Real processes: the way out of a join that never comes up (controller/pending-joins.ts).
  * Three `shardkv-controller` daemons and a group of three `shardkv-server` daemons
- * (deploy/local/cluster.ts) hold keys; `shardctl join --force` adds group 7 with nothing
+ * (deploy/local/cluster.ts). The cluster's first join (`shardctl join --force`) adds group 1
+ * and group 8, which has nothing listening; `shardctl leave 8` aborts 8's join, and the
+ * shards it was given (nobody held them before) go to group 1, which serves them at once,
+ * empty. Group 1 then holds keys; `shardctl join --force` adds group 7 with nothing
  * listening, so group 1 hands shards to it and waits in handoff; `shardctl leave 7` aborts the
  * join (7 never acknowledged it): group 1 stops waiting, serves its shards again without a
  * pull, every key written before reads back unchanged and takes writes, nothing is lost.
@@ -25,7 +28,7 @@ describe("join abort: shardctl leave of a group that never came up", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardkv-join-abort-"));
-    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, tickMs: 50 });
+    cluster = await LocalCluster.up({ dir, shards: 8, groups: 1, join: false, tickMs: 50 });
   });
 
   const clients = new ClusterClients();
@@ -52,10 +55,36 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     return s !== undefined && Number(s.configNum) >= num && s.shards.every((sh) => shardStateName(sh.state) === "serving");
   };
 
+  /** Starts group `gid`'s servers (addresses, data directories), kills them all; their addresses. */
+  const downGroup = async (gid: number): Promise<string[]> => {
+    const c = cluster!;
+    const addrs = c.groupAddrs(await c.addGroup({ gid, join: false }));
+    await Promise.all([1, 2, 3].map((id) => c.kill(serverName(gid, id))));
+    return addrs;
+  };
+
+  it("a first join with a group that never comes up, then leave of it: its shards go to group 1, which serves them empty at once", async () => {
+    onFail();
+    const c = cluster!;
+    const addrs8 = await downGroup(8);
+    const joined = await shardctl("join", "--force", `1=${c.groupAddrs(1).join(",")}`, `8=${addrs8.join(",")}`);
+    expect(joined.code, joined.stderr).toBe(0);
+    const first = await c.controller().query();
+    expect(first.shards.filter((o) => o === 8).length).toBe(4);
+    const left = await shardctl("leave", "8");
+    expect(left.code, left.stderr).toBe(0);
+    const abort = await c.controller().query();
+    expect(abort.num).toBe(first.num + 1);
+    expect(abort.shards.every((o) => o === 1)).toBe(true);
+    expect(abort.abortedJoins).toEqual([{ gid: 8, joinNum: first.num, abortNum: abort.num }]);
+    await waitFor(() => allServing(abort.num), { timeoutMs: 60_000, what: "group 1 serving every shard after the abort", intervalMs: 100 });
+    // The leader that moved group 1 to the abort's config says which shards started empty.
+    await waitFor(() => /shards [0-9,]+ start here empty/.test(c.logTails(200)), { timeoutMs: 10_000, what: "group 1's log naming the shards that started empty", intervalMs: 100 });
+  });
+
   it("join --force of a group with nothing listening, then leave: every shard serving, every key intact; the group coming up later owns nothing", async () => {
     onFail();
     const c = cluster!;
-    await waitFor(() => allServing(1), { timeoutMs: 30_000, what: "group 1 serving every shard", intervalMs: 100 });
     const kv = await clients.connect(c);
     const values = new Map<string, string>();
     for (let i = 0; i < 40; i++) {
@@ -64,8 +93,7 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     }
 
     // Group 7's servers exist (data directories, addresses) but are all down when it joins.
-    const addrs7 = c.groupAddrs(await c.addGroup({ gid: 7, join: false }));
-    await Promise.all([1, 2, 3].map((id) => c.kill(serverName(7, id))));
+    const addrs7 = await downGroup(7);
     const joined = await shardctl("join", "--force", `7=${addrs7.join(",")}`);
     expect(joined.code, joined.stderr).toBe(0);
     const joinNum = (await c.controller().query()).num;
@@ -82,7 +110,7 @@ describe("join abort: shardctl leave of a group that never came up", () => {
     const abort = await c.controller().query();
     expect(abort.num).toBe(joinNum + 1);
     expect(abort.shards.every((o) => o === 1)).toBe(true);
-    expect(abort.abortedJoins).toEqual([{ gid: 7, joinNum, abortNum: joinNum + 1 }]);
+    expect(abort.abortedJoins?.at(-1)).toEqual({ gid: 7, joinNum, abortNum: joinNum + 1 });
 
     await waitFor(() => allServing(abort.num), { timeoutMs: 60_000, what: "group 1 serving every shard again after the abort", intervalMs: 100 });
     for (const [k, v] of values) expect(await kv.getString(k)).toBe(v);

@@ -33,10 +33,12 @@
  *                                 others: tick until the election timer fires (the node then
  *                                 has a Ready); fails if a Ready was already pending
  *   process-ready <id>...         handle one Ready of each node (persist, send, apply, advance)
- *   deliver-msgs [<id>...] [from=<id>,..] [type=<t>,..] [drop=<id>,..]
+ *   deliver-msgs [<id>...] [from=<id>,..] [type=<t>,..] [drop=<id>,..] [skip=n] [count=n]
  *                                 deliver pending messages to those recipients (all when none
  *                                 given), optionally only from those senders or of those types;
- *                                 drop= drops the messages to those recipients instead
+ *                                 drop= drops the messages to those recipients instead; of the
+ *                                 matching messages (in send order) skip= leaves the first n in
+ *                                 flight and count= takes at most n (reordering, one at a time)
  *   stabilize [<id>...]           process Readies and deliver messages until quiet
  *   isolate <id> / heal           partition a node away (messages to and from it sent or
  *                                 delivered while it is isolated are lost; they are printed
@@ -371,14 +373,22 @@ export class TraceEnv {
     const from = a.kv.has("from") ? idList(a.kv.get("from")!, "from") : undefined;
     const types = a.kv.has("type") ? a.kv.get("type")!.split(",") : undefined;
     for (const t of types ?? []) if (!messageTypes.includes(t as MessageType)) throw new TraceUsageError(`unknown message type ${t}`);
-    for (const k of a.kv.keys()) if (k !== "drop" && k !== "from" && k !== "type") throw new TraceUsageError(`deliver-msgs: unknown option ${k}`);
+    for (const k of a.kv.keys()) if (!["drop", "from", "type", "skip", "count"].includes(k)) throw new TraceUsageError(`deliver-msgs: unknown option ${k}`);
     if (drop && to.length > 0) throw new TraceUsageError("deliver-msgs: give recipients or drop=, not both");
     const recipients = drop ?? to;
-    const taken = this.harness().take((m) =>
-      (recipients.length === 0 || recipients.includes(m.to)) &&
-      (from === undefined || from.includes(m.from)) &&
-      (types === undefined || types.includes(m.type)),
-    drop !== undefined);
+    let skip = a.kv.has("skip") ? int(a.kv.get("skip"), "skip") : 0;
+    let count = a.kv.has("count") ? int(a.kv.get("count"), "count") : Infinity;
+    const taken = this.harness().take((m) => {
+      const match = (recipients.length === 0 || recipients.includes(m.to)) &&
+        (from === undefined || from.includes(m.from)) &&
+        (types === undefined || types.includes(m.type));
+      if (!match) return false;
+      if (skip > 0) {
+        skip--;
+        return false;
+      }
+      return count-- > 0;
+    }, drop !== undefined);
     for (const d of taken) out.push(describeDelivery(d.m, d.dropped));
   }
 

@@ -3,8 +3,9 @@
  * controller/state-machine.ts): a join is pending until AckJoin; while pending, changes that
  * move its shards away or remove a group holding data it is to receive are refused as
  * retryable (and not remembered, so a retry is applied afresh); a Leave of the pending group
- * aborts it, giving each shard back to its previous holder and recording the abort in the
- * config; AckJoin after an abort says so.
+ * aborts it, giving each shard back to its previous holder (shards nobody held before to the
+ * remaining groups, balanced) and recording the abort in the config; AckJoin after an abort
+ * says so.
  */
 import { describe, expect, it } from "vitest";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../../common/ids";
@@ -90,6 +91,34 @@ describe("pending joins", () => {
     run(move(0, 1));
     expect(c.latest.abortedJoins).toEqual([{ gid: 7, joinNum: 2, abortNum: 3 }]);
     expect(decodeConfig(encodeConfig(c.latest))).toEqual(c.latest);
+  });
+
+  it("aborting a first join hands the shards nobody held before to the remaining groups, balanced; nothing else moves", () => {
+    const { c, run } = core(9);
+    // The cluster's first join: groups 1, 2 and 3 get shards 0-2, 3-5 and 6-8 from nobody.
+    expect(run(join(1, 2, 3)).result).toEqual({ ok: true, configNum: 1 });
+    run(ack(1, 1));
+    run(ack(3, 1));
+    expect(c.latest.shards).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    // Group 2 never acknowledged: its shards had no holder before, so the rebalancer places
+    // them among groups 1 and 3 (5 and 4 shards); shards 0-2 and 6-8 stay where they are.
+    expect(run(leave(2)).result).toEqual({ ok: true, configNum: 2 });
+    expect(c.latest.shards).toEqual([1, 1, 1, 1, 1, 3, 3, 3, 3]);
+    expect([...c.latest.groups.keys()]).toEqual([1, 3]);
+    expect(c.latest.abortedJoins).toEqual([{ gid: 2, joinNum: 1, abortNum: 2 }]);
+  });
+
+  it("a pending group handed a shard by an abort records it as from nobody, so its own abort places it again", () => {
+    const { c, run } = core(6);
+    run(join(1, 2, 3)); // config 1: two shards each, from nobody; all three pending
+    run(ack(1, 1));
+    expect(run(leave(2)).result).toEqual({ ok: true, configNum: 2 });
+    expect(c.latest.shards).toEqual([1, 1, 1, 3, 3, 3]);
+    // Group 3 (still pending) got shard 3 from the aborted group 2, which had it from nobody.
+    expect(c.pendingJoins().get(g(3))!.handedFrom.get(3 as ShardId)).toBe(0);
+    expect(run(leave(3)).result).toEqual({ ok: true, configNum: 3 });
+    expect(c.latest.shards).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(c.latest.abortedJoins).toEqual([{ gid: 2, joinNum: 1, abortNum: 2 }, { gid: 3, joinNum: 1, abortNum: 3 }]);
   });
 
   it("aborting the only group's join returns every shard to unassigned", () => {

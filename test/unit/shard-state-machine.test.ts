@@ -261,6 +261,24 @@ describe("shard group state machine: a handoff to a group whose join was aborted
     expect(a.core.meta(2 as ShardId).state).toBe("handoff");
   });
 
+  it("a shard the abort hands on from the aborted group (nobody held it before) serves at once, empty, without a pull", () => {
+    const a = group(1);
+    // Config 1: the first join, of groups 1 and 7 (7 never acknowledges); config 2 aborts 7's
+    // join and hands its shards, which nobody held before, to group 1.
+    expect(a.reconf(config(1, [1, 1, 7, 7]))).toBe(true);
+    expect(a.reconf(withAborts(config(2, [1, 1, 1, 1]), [{ gid: 7, joinNum: 1, abortNum: 2 }]))).toBe(true);
+    for (const s of [2, 3]) expect(a.core.meta(s as ShardId)).toMatchObject({ state: "serving", configNum: 2, gcConfigNum: 0 });
+    expect(a.core.settled()).toBe(true);
+    expect(a.keysOf(2)).toEqual([]);
+    expect(a.write([put(keyOf(2), "new")]).ok).toBe(true);
+    expect(a.get(keyOf(2))).toBe("new");
+    // From a group whose join was not aborted in that config, the shard is pulled as always.
+    const b = group(1);
+    b.reconf(config(1, [1, 1, 8, 8]));
+    expect(b.reconf(withAborts(config(2, [1, 1, 1, 8]), [{ gid: 7, joinNum: 1, abortNum: 2 }]))).toBe(true);
+    expect(b.core.meta(2 as ShardId).state).toBe("pulling");
+  });
+
   it("the aborted group skips from before its join straight to the abort config, owning nothing", () => {
     const b = group(7);
     b.reconf(config(1, [1, 1, 1, 1]));
