@@ -9,8 +9,7 @@ import { fromServiceError } from "../common/grpc-errors";
 import { wallClockMs } from "../common/real-env";
 import type { shardkv as ctlpb } from "../proto/gen/controller.js";
 import type { shardkv as kvpb } from "../proto/gen/shardkv.js";
-import type { ShardKVError } from "../common/errors";
-import { type Security, securityOf, tlsHandshakeFailure } from "../security/credentials";
+import { type Security, securityOf, tlsFailure, tlsHandshakeFailure } from "../security/credentials";
 import type { TlsFiles } from "../security/tls-files";
 import { type ControllerQueryStub, type KvStub, controllerQueryStub, kvStub, unary } from "./stubs";
 import type { BatchStream, BatchStreamHandlers, ClientTransport } from "./transport";
@@ -36,7 +35,7 @@ export class GrpcClientTransport implements ClientTransport {
       // grpc-js deadlines are wall-clock instants.
       return await unary(stub.query, stub, req, wallClockMs() + timeoutMs);
     } catch (e) {
-      throw this.failure(e, `controller ${address}`);
+      throw (await tlsFailure(e, `controller ${address}`, address, this.security)) ?? fromServiceError(e, `controller ${address}`);
     }
   }
 
@@ -44,7 +43,7 @@ export class GrpcClientTransport implements ClientTransport {
     const call: grpc.ClientDuplexStream<kvpb.kv.BatchRequest.$Properties, kvpb.kv.BatchResponse> =
       cached(this.kvStubs, address, (a) => kvStub(a, this.security)).batch();
     call.on("data", (msg: kvpb.kv.BatchResponse) => handlers.onMessage(msg));
-    call.on("error", (e) => handlers.onError(this.failure(e, address)));
+    call.on("error", (e) => handlers.onError(tlsHandshakeFailure(e, address) ?? fromServiceError(e, address)));
     call.on("end", () => handlers.onEnd());
     return { write: (msg) => void call.write(msg), end: () => call.end() };
   }
@@ -57,10 +56,6 @@ export class GrpcClientTransport implements ClientTransport {
     if (this.owned) this.security.close();
   }
 
-  /** A failed call as the typed error; a TLS handshake failure says why, in one line. */
-  private failure(e: unknown, server: string): ShardKVError {
-    return tlsHandshakeFailure(e, server, this.security) ?? fromServiceError(e, server);
-  }
 }
 
 function cached<S>(m: Map<string, S>, address: string, open: (address: string) => S): S {

@@ -24,7 +24,7 @@ import type { ReplicaState } from "./replica-intents";
 import { controllerStub, type ControllerStub } from "./grpc-service";
 import { joinCheckServerMs } from "./join-check";
 import { AttemptTimer } from "../common/attempt-timer";
-import { type Security, tlsHandshakeFailure } from "../security/credentials";
+import { type Security, tlsFailure } from "../security/credentials";
 
 export interface ControllerClientOptions {
   /** Addresses ("host:port") of the controller replicas. */
@@ -131,7 +131,7 @@ export class ControllerClient {
         return r;
       } catch (e) {
         if (e instanceof AbortError) throw e;
-        const err = tlsHandshakeFailure(e, `controller ${target}`, this.opts.security) ?? fromServiceError(e, `controller ${target}`);
+        const err = (await tlsFailure(e, `controller ${target}`, target, this.opts.security)) ?? fromServiceError(e, `controller ${target}`);
         if (err instanceof TimeoutError) timedOut++;
         else if (!(err instanceof UnreachableError)) answered();
         if (isFinal(err)) throw err;
@@ -286,7 +286,7 @@ export class ControllerClient {
   status(address: string, timeoutMs = 2000): Promise<ControllerStatus> {
     return new Promise((resolve, reject) => {
       this.stub(address).status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (err, res) => {
-        if (err) reject(tlsHandshakeFailure(err, `controller ${address}`, this.opts.security) ?? fromServiceError(err, `controller ${address}`));
+        if (err) void tlsFailure(err, `controller ${address}`, address, this.opts.security).then((t) => reject(t ?? fromServiceError(err, `controller ${address}`)));
         else resolve(res!);
       });
     });
@@ -314,7 +314,7 @@ export class ControllerClient {
         }
       } catch (e) {
         if (signal?.aborted) return;
-        const err = tlsHandshakeFailure(e, `controller ${target}`, this.opts.security) ?? fromServiceError(e, `controller ${target}`);
+        const err = (await tlsFailure(e, `controller ${target}`, target, this.opts.security)) ?? fromServiceError(e, `controller ${target}`);
         if (isFinal(err)) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);

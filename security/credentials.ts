@@ -251,16 +251,65 @@ export function securityOf(files: TlsFiles | undefined, opts: TlsSourceOptions =
   }
 }
 
-/**
- * A failed call's error (grpc-js's) as a TlsHandshakeError when its details show a TLS
- * problem between this client (connecting with `security`) and `server` ("controller
- * 127.0.0.1:7001"): a certificate refused, or TLS on one side only. Undefined otherwise.
- */
-export function tlsHandshakeFailure(e: unknown, server: string, security: Security): TlsHandshakeError | undefined {
+/** The details of a failed call that could not connect (UNAVAILABLE), else undefined. */
+function unavailableDetails(e: unknown): string | undefined {
   const details = (e as Partial<grpc.ServiceError> | undefined)?.details;
-  if (typeof details !== "string" || (e as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) return undefined;
-  const reason = connectFailureReason(details, security.secure);
+  return typeof details === "string" && (e as grpc.ServiceError).code === grpc.status.UNAVAILABLE ? details : undefined;
+}
+
+/**
+ * A failed call's error (grpc-js's) as a TlsHandshakeError when its details prove a TLS
+ * problem between this client and `server` ("controller 127.0.0.1:7001"): a handshake of
+ * these credentials that failed (a certificate refused, a server without TLS), or a server's
+ * refusal alert. Undefined otherwise; for a plaintext client whose connection was closed
+ * before the server answered, see tlsFailure.
+ */
+export function tlsHandshakeFailure(e: unknown, server: string): TlsHandshakeError | undefined {
+  const details = unavailableDetails(e);
+  const reason = details === undefined ? undefined : connectFailureReason(details, true);
   return reason === undefined ? undefined : new TlsHandshakeError(server, reason);
+}
+
+/** How long speaksTls waits for a server's answer to a TLS hello. */
+const tlsProbeMs = 2000;
+
+/**
+ * Whether the server at `address` ("host:port") answers a TLS hello as a TLS server (its
+ * hello, or a TLS alert), rather than closing or answering in plaintext. Verifies nothing and
+ * sends no certificate: it only tells a server that requires TLS from one that went away.
+ */
+export function speaksTls(address: string): Promise<boolean> {
+  const hp = grpc.experimental.splitHostPort(address);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (yes: boolean): void => {
+      if (done) return;
+      done = true;
+      cancel();
+      socket.destroy();
+      resolve(yes);
+    };
+    const host = hp?.host ?? address;
+    const socket = connect({ host, port: hp?.port ?? 443, rejectUnauthorized: false, ALPNProtocols: ["h2"], ...(isIP(host) === 0 ? { servername: host } : {}) },
+      () => finish(true));
+    const cancel = realClock.after(tlsProbeMs, () => finish(false));
+    socket.once("error", (e: NodeJS.ErrnoException) => finish(e.code !== undefined && e.code.startsWith("ERR_SSL_") && /_ALERT_/.test(e.code)));
+    socket.once("close", () => finish(false));
+  });
+}
+
+/**
+ * tlsHandshakeFailure, and for a plaintext client (`security` without TLS) whose connection
+ * was closed before the server answered (grpc-js: "Failed to connect"), a probe of `address`:
+ * a server that speaks TLS is one that requires it (a TlsHandshakeError, final), any other is
+ * one that went away (undefined: the caller's usual, retryable, error).
+ */
+export async function tlsFailure(e: unknown, server: string, address: string, security: Security): Promise<TlsHandshakeError | undefined> {
+  const proven = tlsHandshakeFailure(e, server);
+  if (proven !== undefined || security.secure) return proven;
+  const details = unavailableDetails(e);
+  const reason = details === undefined ? undefined : connectFailureReason(details, false);
+  return reason !== undefined && (await speaksTls(address)) ? new TlsHandshakeError(server, reason.replace(/^the server closed the connection before answering: it may require TLS/, "the server requires TLS")) : undefined;
 }
 
 /**

@@ -92,6 +92,27 @@ describe("daemon TLS settings (real processes)", { timeout: 120_000 }, () => {
   });
 });
 
+/** Puts by one client, one at a time, until stop(): how many succeeded and every failure. */
+function putLoad(kv: ShardKV, prefix: string): { readonly ops: number; readonly failures: string[]; stop(): Promise<void> } {
+  let stopped = false;
+  const failures: string[] = [];
+  const state = { ops: 0, failures, stop: async () => {
+    stopped = true;
+    await running;
+  } };
+  const running = (async () => {
+    for (let i = 0; !stopped; i++) {
+      try {
+        await kv.put(`${prefix}${i % 20}`, `v${i}`);
+        state.ops++;
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+  })();
+  return state;
+}
+
 describe("a cluster on mutual TLS: node certificates rotated on disk under load", { timeout: 240_000 }, () => {
   let dir: string;
   let cluster: LocalCluster | undefined;
@@ -109,35 +130,22 @@ describe("a cluster on mutual TLS: node certificates rotated on disk under load"
   it("re-issued node certificates are taken by every daemon without a restart; no client operation fails", async () => {
     const c = cluster!;
     const kv = await ShardKV.connect({ ...c.clientOptions(), deadlineMs: 20_000 });
-    const failures: string[] = [];
-    let ops = 0;
-    let stop = false;
-    const load = (async () => {
-      for (let i = 0; !stop; i++) {
-        try {
-          await kv.put(`rot-${i % 20}`, `v${i}`);
-          ops++;
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-      }
-    })();
+    const load = putLoad(kv, "rot-");
     try {
-      await waitFor(() => ops >= 20, { timeoutMs: 60_000, what: "the load to run" });
+      await waitFor(() => load.ops >= 20, { timeoutMs: 60_000, what: "the load to run" });
       const names = c.nodeNames();
       for (const name of names) await issueNodeCert(dir, name, c.node(name).addr);
       // Each daemon logs the certificate it takes into use (security/credentials.ts daemonSecurity).
       await waitFor(() => names.every((n) => /TLS: now using /.test(c.logOf(n))), {
         timeoutMs: 30_000, what: "every daemon to take its new certificate", intervalMs: 200,
       });
-      const before = ops;
-      await waitFor(() => ops >= before + 20, { timeoutMs: 60_000, what: "the load to go on after the rotation" });
+      const before = load.ops;
+      await waitFor(() => load.ops >= before + 20, { timeoutMs: 60_000, what: "the load to go on after the rotation" });
     } finally {
-      stop = true;
-      await load;
+      await load.stop();
       kv.close();
     }
-    expect(failures).toEqual([]);
+    expect(load.failures).toEqual([]);
     // A new client makes new connections, to servers that now present their new certificates.
     const fresh = await ShardKV.connect({ ...c.clientOptions(), deadlineMs: 20_000 });
     try {
@@ -157,19 +165,7 @@ describe("a cluster on mutual TLS: node certificates rotated on disk under load"
     let clientReloads = 0;
     const security = securityOf(clientFiles, { onReload: () => clientReloads++ });
     const kv = await ShardKV.connect({ controllers: c.controllerAddrs(), transport: new GrpcClientTransport(security, true), deadlineMs: 20_000 });
-    const failures: string[] = [];
-    let ops = 0;
-    let stop = false;
-    const load = (async () => {
-      for (let i = 0; !stop; i++) {
-        try {
-          await kv.put(`ca-${i % 20}`, `v${i}`);
-          ops++;
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-      }
-    })();
+    const load = putLoad(kv, "ca-");
     /** Runs `change`, then waits until every daemon and the client took new files into use. */
     const step = async (what: string, change: () => Promise<void>): Promise<void> => {
       const before = new Map(names.map((n) => [n, nowUsing(n)]));
@@ -178,8 +174,8 @@ describe("a cluster on mutual TLS: node certificates rotated on disk under load"
       await waitFor(() => names.every((n) => nowUsing(n) > before.get(n)!) && clientReloads > clientBefore, {
         timeoutMs: 30_000, what: `every daemon and the client to take the files of step "${what}"`, intervalMs: 200,
       });
-      const opsBefore = ops;
-      await waitFor(() => ops >= opsBefore + 10, { timeoutMs: 60_000, what: `the load to go on after step "${what}"` });
+      const opsBefore = load.ops;
+      await waitFor(() => load.ops >= opsBefore + 10, { timeoutMs: 60_000, what: `the load to go on after step "${what}"` });
     };
     const certs = certsDirOf(dir);
     const oldCa = join(certs, "ca", "ca.crt");
@@ -192,7 +188,7 @@ describe("a cluster on mutual TLS: node certificates rotated on disk under load"
       }
     };
     try {
-      await waitFor(() => ops >= 10, { timeoutMs: 60_000, what: "the load to run" });
+      await waitFor(() => load.ops >= 10, { timeoutMs: 60_000, what: "the load to run" });
       await initCa({ caDir: newCaDir, days: 60, name: "the next CA" });
       const newCa = join(newCaDir, "ca.crt");
       await step("trust both", async () => writeAll(readFileSync(oldCa, "utf8") + readFileSync(newCa, "utf8")));
@@ -202,11 +198,10 @@ describe("a cluster on mutual TLS: node certificates rotated on disk under load"
       });
       await step("drop the old CA", async () => writeAll(readFileSync(newCa, "utf8")));
     } finally {
-      stop = true;
-      await load;
+      await load.stop();
       kv.close();
     }
-    expect(failures).toEqual([]);
+    expect(load.failures).toEqual([]);
     // A certificate of the old CA is refused by the servers now, at once and in one line (this
     // client trusts both CAs, so its own files load and it accepts the servers).
     const old = await issue({ caDir: join(certs, "ca"), outDir: join(dir, "old-ca-client"), role: "client", name: "stale", addrs: [], days: 30 });

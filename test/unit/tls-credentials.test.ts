@@ -8,11 +8,12 @@
  * while clients call in a loop, fails no call.
  */
 import * as grpc from "@grpc/grpc-js";
+import { type AddressInfo, createServer } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wallClockMs } from "../../common/real-env";
-import { channelCredentials, peerIdentity, serverCredentials } from "../../security/credentials";
+import { channelCredentials, peerIdentity, serverCredentials, speaksTls } from "../../security/credentials";
 import { NotAnIdentityError } from "../../security/identity";
 import { connectFailureReason } from "../../security/tls-errors";
 import { type TlsFiles, TlsSource, tlsFilesInDir } from "../../security/tls-files";
@@ -190,6 +191,19 @@ describe("mutual TLS", () => {
     // And the plaintext server's handler cannot take a plaintext caller for anyone.
     const r = await callOnce(plainPort, grpc.credentials.createInsecure());
     expect(r).toEqual({ ok: true, reply: { error: "the call did not come with a verified client certificate (not over TLS)" } });
+  });
+
+  it("speaksTls tells a TLS server from a plaintext one and from a port where nothing answers in TLS", async () => {
+    expect(await speaksTls(`127.0.0.1:${tlsPort}`)).toBe(true);
+    const plainPort = await startServer(grpc.ServerCredentials.createInsecure());
+    expect(await speaksTls(`127.0.0.1:${plainPort}`)).toBe(false);
+    const closing = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    try {
+      expect(await speaksTls(`127.0.0.1:${(closing.address() as AddressInfo).port}`)).toBe(false);
+    } finally {
+      closing.close();
+    }
   });
 
   it("the client refuses a server certificate from another CA, expired, or not for the address dialled", async () => {
