@@ -28,7 +28,7 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function setup(nats: boolean, watch: boolean, tls?: { url: string; security: Security }) {
+async function setup(nats: boolean, watch: boolean, tls?: { url: string; security: Security; admin: Security }) {
   const dir = mkdtempSync(join(tmpdir(), "shardkv-push-"));
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
   const [cp, sp] = await freePorts(2);
@@ -45,7 +45,7 @@ async function setup(nats: boolean, watch: boolean, tls?: { url: string; securit
     security: tls?.security ?? Security.insecure(), logger: silentLogger,
   });
   cleanup.push(() => srv.stop());
-  const client = new ControllerClient({ controllers: [caddr], security: tls?.security ?? Security.insecure() });
+  const client = new ControllerClient({ controllers: [caddr], security: tls?.admin ?? Security.insecure() });
   cleanup.push(async () => client.close());
   await waitFor(async () => (await srv.status()).role === "leader", { timeoutMs: 10_000, what: "the shard group's leader" });
   return { srv, client };
@@ -82,6 +82,7 @@ describe("shard server config push over NATS with TLS", () => {
     await pki.ca();
     const natsCert = await pki.leaf({ role: "node", name: "nats" });
     const node = await pki.leaf({ role: "node", name: "n1" });
+    const admin = await pki.leaf({ role: "admin", name: "ops" }); // a join is an admin's (node certificates may not)
     const [port] = await freePorts(1);
     // Requires TLS and a client certificate of the cluster CA (--tlsverify).
     const proc = spawn(natsServerBin, ["-a", "127.0.0.1", "-p", String(port), "--tls", "--tlscert", natsCert.cert, "--tlskey", natsCert.key,
@@ -92,7 +93,7 @@ describe("shard server config push over NATS with TLS", () => {
       c.once("error", () => resolve(false));
     }), { timeoutMs: 20_000, what: "the TLS NATS server to listen", intervalMs: 100 });
     const security = securityOf(node, { reloadIntervalMs: 0 });
-    const { srv, client } = await setup(true, false, { url: `tls://127.0.0.1:${port}`, security });
+    const { srv, client } = await setup(true, false, { url: `tls://127.0.0.1:${port}`, security, admin: securityOf(admin, { reloadIntervalMs: 0 }) });
     await waitFor(() => srv.configPushSubscribed, { timeoutMs: 10_000, what: "the NATS subscription over TLS" });
     const num = await client.join(new Map([[1 as GroupId, [(await srv.status()).leaderAddress ?? ""]]]));
     expect(num).toBe(1);

@@ -212,9 +212,10 @@ describe("the replica driver carries out the group's stored intent", () => {
    * four, the leader included) is killed -9 and restarted after a random pause, for 3 virtual
    * seconds; then every replica runs. The change must be done within 30 virtual seconds, with
    * the Raft checkers (commit durable on a quorum of the configuration in effect, ...) silent
-   * throughout. The seed replays the run.
+   * throughout. The seed replays the run: `REPLICA_DRIVER_SEEDS=FROM-TO npx vitest run
+   * test/unit/replica-driver.test.ts -t seed` runs that range instead of the fixed 1-8.
    */
-  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  for (const seed of driverSeeds()) {
     it(`seed ${seed}: a replacement amid crashes and restarts completes once the replicas run`, async () => {
       const c = simGroup(3, 100 + seed);
       const rng = new SimRng(seed);
@@ -248,3 +249,12 @@ describe("the replica driver carries out the group's stored intent", () => {
     });
   }
 });
+
+/** The seeds of the seeded runs: 1-8, or the range `FROM-TO` in $REPLICA_DRIVER_SEEDS (development runs). */
+function driverSeeds(): number[] {
+  const range = process.env["REPLICA_DRIVER_SEEDS"];
+  if (range === undefined || range === "") return [1, 2, 3, 4, 5, 6, 7, 8];
+  const m = /^(\d+)-(\d+)$/.exec(range);
+  if (m === null || Number(m[2]) < Number(m[1])) throw new Error(`invalid REPLICA_DRIVER_SEEDS: want FROM-TO (e.g. 1-1000), got ${JSON.stringify(range)}`);
+  return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i);
+}
