@@ -75,8 +75,8 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  ${matrix.map((c) => c.id).join(", ")}
                  (the others show "-"; the repeats of put@64 run only with it)
   --tls          run shardkv on mutual TLS (certificates made as shardkv-local makes them) and
-                 the load generator with a client certificate; compare with a run without to
-                 see what TLS costs (server CPU per 1,000 operations)
+                 the load generator with a client certificate (the whole run; the cost of
+                 mutual TLS section compares without and with TLS in any case)
   --no-tls-cost  skip the cost of mutual TLS: puts and gets at 64 on two 1-group clusters, one
                  without and one with mutual TLS, in interleaved pairs (3 rounds; quick: 1),
                  server CPU per op with TLS over without (target 1.15x), ops/s and p99
