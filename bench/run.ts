@@ -23,6 +23,11 @@
  *   npm run bench -- --quick --no-scenarios --cells put@64,get@64 --out /tmp/b.md   # two cells
  *   npm run bench -- --no-etcd --no-scenarios --cells put@64,get@64 --tls --out /tmp/t.md  # the same on mutual TLS
  *
+ * The cost of mutual TLS, after the 3-group cells (`--no-tls-cost` skips it): puts and gets at
+ * 64 on a fresh 1-group cluster without TLS and on one with mutual TLS, both up and the one not
+ * measured paused, in interleaved pairs (as many as puts at 64 against etcd; --quick: one);
+ * the report compares medians of server CPU per op (target: with TLS at most 1.15x without).
+ *
  * Scenarios (bench/scenarios.ts), after the 1-group cells: restart of a follower holding
  * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
  * load: the stall of writes, in 100 ms windows); after the 3-group cells: a 100 MiB shard
@@ -34,7 +39,7 @@
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
- * --cells C, --tls, --out FILE (default docs/benchmarks.md), --help.
+ * --cells C, --tls, --no-tls-cost, --out FILE (default docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
@@ -46,7 +51,7 @@ import { LocalCluster, type LocalClusterOptions } from "../deploy/local/cluster"
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
-  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, clientCpuPer1k, cpuPer1k, matrix, renderSection, replaceSection,
+  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type TlsCostRuns, clientCpuPer1k, cpuPer1k, matrix, renderSection, replaceSection, tlsCostCells,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
 import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
@@ -85,6 +90,52 @@ function summary(outcome: CellOutcome): string {
     (server !== undefined || client !== undefined ? " s/1k ops" : "");
   const errs = r.errors.total > 0 ? `, ${r.errors.total} errors` : "";
   return `${r.opsPerSec} ops/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${cpu}${errs}`;
+}
+
+// ---------------------------------------------------------------- pairs
+
+/**
+ * `rounds` paired runs of `a` and `b`, `b` first in every other pair (the first included): the
+ * machine's drift over minutes lands on both sides of each comparison alike.
+ */
+async function pairedRounds<T>(rounds: number, a: () => Promise<T>, b: () => Promise<T>): Promise<{ a: T[]; b: T[] }> {
+  const out = { a: [] as T[], b: [] as T[] };
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      out.b.push(await b());
+      out.a.push(await a());
+    } else {
+      out.a.push(await a());
+      out.b.push(await b());
+    }
+  }
+  return out;
+}
+
+/** Runs `fn` with every daemon of `cluster` paused (SIGSTOP), so that it takes no CPU from the system measured. */
+async function pausedWhile<T>(cluster: LocalCluster, fn: () => Promise<T>): Promise<T> {
+  const names = cluster.nodeNames();
+  for (const n of names) await cluster.pause(n);
+  try {
+    return await fn();
+  } finally {
+    for (const n of names) await cluster.resume(n);
+  }
+}
+
+const daemonPids = (cluster: LocalCluster): number[] => cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
+
+/** Runs a cell against `cluster` (on mutual TLS when it is) and says its line, prefixed `name`. */
+function shardkvCells(cluster: LocalCluster, o: RunOptions, name: string): (cell: Cell) => Promise<CellOutcome> {
+  const pids = daemonPids(cluster);
+  const controllers = cluster.controllerAddrs().join(",");
+  const tls = cluster.tlsFiles("client");
+  const tlsFlags = tls ? ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key] : ["--insecure"];
+  return async (cell) => {
+    const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...tlsFlags, ...cellFlags(cell, o)], pids, hardMsOf(o));
+    say(`  ${name} ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
+    return outcome;
+  };
 }
 
 // ---------------------------------------------------------------- the systems
@@ -250,27 +301,12 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
   const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, serverArgs, tls: o.tls });
   const out = new Map<string, CellOutcome>();
   try {
-    const pids = cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
+    const pids = daemonPids(cluster);
     say(`shardkv: ${pids.length} daemons up in ${((realClock.nowMs() - t0) / 1000).toFixed(1)} s`);
     const idle = await idleCores(pids, idleMsOf(o));
     say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
-    const controllers = cluster.controllerAddrs().join(",");
-    const tls = cluster.tlsFiles("client");
-    const tlsFlags = tls ? ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key] : ["--insecure"];
-    const names = cluster.nodeNames();
-    const ours = async (cell: Cell): Promise<CellOutcome> => {
-      const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...tlsFlags, ...cellFlags(cell, o)], pids, hardMsOf(o));
-      say(`  shardkv ${groups}g ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
-      return outcome;
-    };
-    const theirs = async (pair: EtcdPair, cell: Cell): Promise<CellOutcome> => {
-      for (const n of names) await cluster.pause(n);
-      try {
-        return await pair.run(cell);
-      } finally {
-        for (const n of names) await cluster.resume(n);
-      }
-    };
+    const ours = shardkvCells(cluster, o, `shardkv ${groups}g`);
+    const theirs = (pair: EtcdPair, cell: Cell): Promise<CellOutcome> => pausedWhile(cluster, () => pair.run(cell));
     for (const cell of matrix.filter((c) => o.cells?.includes(c.id) ?? true)) {
       out.set(cell.id, await ours(cell));
       if (etcd) etcd.cells.set(cell.id, await theirs(etcd, cell));
@@ -279,18 +315,9 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     if (etcd) {
       const cell = matrix.find((c) => c.id === "put@64")!;
       if (o.cells?.includes(cell.id) ?? true) {
-        const repeats = { shardkv: [] as CellOutcome[], etcd: [] as CellOutcome[] };
         say(`  puts at 64 again, ${writeRepeatPairs} more pairs (its targets compare medians)`);
-        for (let i = 0; i < writeRepeatPairs; i++) {
-          if (i % 2 === 0) {
-            repeats.etcd.push(await theirs(etcd, cell));
-            repeats.shardkv.push(await ours(cell));
-          } else {
-            repeats.shardkv.push(await ours(cell));
-            repeats.etcd.push(await theirs(etcd, cell));
-          }
-        }
-        writeRepeats = repeats;
+        const pairs = await pairedRounds(writeRepeatPairs, () => ours(cell), () => theirs(etcd, cell));
+        writeRepeats = { shardkv: pairs.a, etcd: pairs.b };
       }
       await etcd.stop();
     }
@@ -306,6 +333,41 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     return { cells: out, idleCores: idle, shardMove };
   } finally {
     await cluster.down(5000);
+  }
+}
+
+/**
+ * The cost of mutual TLS: a 1-group cluster without TLS and one with mutual TLS, both up, the
+ * one not measured paused; each of tlsCostCells (that --cells keeps) runs on both in
+ * interleaved pairs, as many as puts at 64 run against etcd (1 + writeRepeatPairs; quick: 1).
+ */
+async function runTlsCost(o: RunOptions, work: string): Promise<Record<string, TlsCostRuns> | undefined> {
+  const cells = matrix.filter((c) => tlsCostCells.includes(c.id) && (o.cells?.includes(c.id) ?? true));
+  if (cells.length === 0) return undefined;
+  const rounds = o.quick ? 1 : 1 + writeRepeatPairs;
+  const up = (tls: boolean): Promise<LocalCluster> => {
+    const dir = join(work, `shardkv-tls-${tls ? "on" : "off"}`);
+    say(`shardkv: starting 3 controllers + 1 group x 3 replicas ${tls ? "on mutual TLS" : "without TLS"} in ${dir}`);
+    return LocalCluster.up({ dir, controllers: 3, groups: 1, replicas: 3, shards: 64, tls });
+  };
+  const off = await up(false);
+  try {
+    const on = await up(true);
+    try {
+      say(`  the cost of mutual TLS: ${cells.map((c) => c.id).join(", ")}, ${rounds} pair${rounds > 1 ? "s" : ""} each`);
+      const runOff = shardkvCells(off, o, "shardkv 1g     ");
+      const runOn = shardkvCells(on, o, "shardkv 1g mTLS");
+      const out: Record<string, TlsCostRuns> = {};
+      for (const cell of cells) {
+        const pairs = await pairedRounds(rounds, () => pausedWhile(on, () => runOff(cell)), () => pausedWhile(off, () => runOn(cell)));
+        out[cell.id] = { off: pairs.a, on: pairs.b };
+      }
+      return out;
+    } finally {
+      await on.down(5000);
+    }
+  } finally {
+    await off.down(5000);
   }
 }
 
@@ -362,6 +424,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let shardMove: ShardMoveResult | { error: string } | undefined;
   let restart: RestartResult | { error: string } | undefined;
   let writeRepeats: BenchReport["writeRepeats"];
+  let tlsCost: BenchReport["tlsCost"];
   let failed = false;
   try {
     const etcd = o.etcd ? await startEtcdPair(o, work) : undefined;
@@ -385,6 +448,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     } finally {
       await etcd?.stop();
     }
+    if (o.tlsCost) tlsCost = await runTlsCost(o, work);
   } catch (e) {
     failed = true;
     process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n(work dir with logs kept: ${work})\n`);
@@ -408,6 +472,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...(shardMove ? { shardMove } : {}),
     ...(restart ? { restart } : {}),
     ...(writeRepeats ? { writeRepeats } : {}),
+    ...(tlsCost ? { tlsCost } : {}),
   };
   const rawFile = join(work, "results.json");
   writeFileSync(rawFile, JSON.stringify({ ...report, results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");
@@ -418,7 +483,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   say(`bench: wrote ${relative(process.cwd(), o.out) || o.out}; raw results in ${rawFile}`);
   process.stdout.write("\n" + section + "\n");
   // The data directories can be large; results.json stays.
-  for (const d of ["shardkv-1g", "shardkv-3g", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
+  for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-tls-off", "shardkv-tls-on", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
   return 0;
 }
 

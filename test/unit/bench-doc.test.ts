@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseRunArgs, runUsage, scenarioNames } from "../../bench/run-args";
 import {
   type BenchJson, type BenchReport, type CellOutcome, clientCpuPer1k, clientCpuRanges, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
-  sectionEnd, sectionStart, type ShardMoveResult, type WindowJson, windowP99s,
+  sectionEnd, sectionStart, type ShardMoveResult, tlsCostCells, tlsCostTarget, type WindowJson, windowP99s,
 } from "../../bench/report";
 import { keysOfShard } from "../../bench/scenarios";
 import { shardOf } from "../../controller/shard-of";
@@ -157,6 +157,53 @@ describe("renderSection", () => {
   });
 });
 
+describe("the cost of mutual TLS", () => {
+  // cpu: daemon CPU seconds over 1,000 ops (= ms per op); client CPU 40 µs/op unless given.
+  const run = (cpu: number, opsPerSec = 2000, p99 = 30, clientUs = 40): CellOutcome => ({ ok: true, result: json(opsPerSec, 10, p99, 1000, {}, clientUs), daemonCpuSeconds: cpu });
+
+  it("per cell: medians of server CPU off / on and their ratio against the 1.15x target, ops/s, p99, client CPU", () => {
+    expect(tlsCostCells).toEqual(["put@64", "get@64"]);
+    expect(tlsCostTarget).toBe(1.15);
+    const md = renderSection(report({
+      tlsCost: {
+        // puts: off 1.0, 1.2, 1.1 -> 1.1; on 1.3, 1.2, 1.25 -> 1.25: 1.14x, met.
+        "put@64": { off: [run(1.0, 2000, 30), run(1.2, 1800, 40), run(1.1, 1900, 35)], on: [run(1.3, 1700, 45, 60), run(1.2, 1800, 40, 50), run(1.25, 1750, 42, 55)] },
+        // gets: 0.5 -> 0.6, 1.20x, not met.
+        "get@64": { off: [run(0.5, 4000, 10)], on: [run(0.6, 3500, 12)] },
+      },
+    }));
+    expect(md).toContain("### Cost of mutual TLS");
+    expect(md).toContain("| workload | clients | pairs | server CPU ms/op off / on | ratio (target <= 1.15x) | ops/s off / on | p99 ms off / on | client CPU ms/op off / on |");
+    expect(md).toContain("| put | 64 | 3 | 1.100 (1.000, 1.200, 1.100) / 1.250 (1.300, 1.200, 1.250) | 1.14x (met) | 1,900 (2,000, 1,800, 1,900) / 1,750 (1,700, 1,800, 1,750) | " +
+      "35.0 (30.0, 40.0, 35.0) / 42.0 (45.0, 40.0, 42.0) | 0.040 (0.040, 0.040, 0.040) / 0.055 (0.060, 0.050, 0.055) |");
+    expect(md).toContain("| get (linearizable) | 64 | 1 | 0.500 / 0.600 | 1.20x (not met) | 4,000 / 3,500 | 10.0 / 12.0 | 0.040 / 0.040 |");
+    // Rows in the matrix's order, after the matrix tables, before the errors.
+    expect(md.indexOf("| put | 64 | 3 |")).toBeLessThan(md.indexOf("| get (linearizable) | 64 | 1 |"));
+    expect(md.indexOf("### CPU per operation")).toBeLessThan(md.indexOf("### Cost of mutual TLS"));
+    expect(md.indexOf("### Cost of mutual TLS")).toBeLessThan(md.indexOf("### Errors"));
+    expect(md).toContain("None: every operation of every cell succeeded.");
+  });
+
+  it("not run: no section; a failed run is listed under errors and left out of the medians", () => {
+    expect(renderSection(report())).not.toContain("Cost of mutual TLS");
+    const md = renderSection(report({
+      tlsCost: {
+        "put@64": {
+          off: [run(1.0), { ok: true, result: json(2000, 10, 30, 1000, { Timeout: 3 }), daemonCpuSeconds: 1.0 }],
+          on: [{ ok: false, error: "shardkv bench: no answer" }, run(2.0)],
+        },
+      },
+    }));
+    expect(md).toContain("| put | 64 | 2 | 1.000 (1.000, 1.000) / 2.000 | 2.00x (not met) |");
+    expect(md).not.toContain("| get (linearizable) | 64 | 1 |");
+    expect(md).toContain("- shardkv 1 group with mutual TLS, put at 64 (pair 1): failed: shardkv bench: no answer");
+    expect(md).toContain("- shardkv 1 group without TLS, put at 64 (pair 2): 3 failed operations (Timeout 3)");
+    // Nothing measured on one side: no ratio, no verdict.
+    const none = renderSection(report({ tlsCost: { "get@64": { off: [{ ok: false, error: "x" }], on: [run(1)] } } }));
+    expect(none).toContain("| get (linearizable) | 64 | 1 | - / 1.000 | - (-) |");
+  });
+});
+
 describe("failover analysis", () => {
   /** Windows of 100 ms with these op counts. */
   const tl = (ops: number[]): WindowJson[] => ops.map((n, i) => ({ tMs: i * 100, ops: n, opsPerSec: n * 10, p99Ms: n > 0 ? 5 : null }));
@@ -242,6 +289,9 @@ describe("parseRunArgs", () => {
     expect(parseRunArgs([])).toMatchObject({ quick: false, etcd: true, durationMs: 20_000, warmupMs: 2_000, keys: 10_000 });
     expect(parseRunArgs(["--quick", "--no-etcd"])).toMatchObject({ quick: true, etcd: false, durationMs: 2_000, warmupMs: 500, keys: 1_000, scenarios: true });
     expect(parseRunArgs(["--no-scenarios"])).toMatchObject({ scenarios: false });
+    expect(parseRunArgs([])).toMatchObject({ tlsCost: true, tls: false });
+    expect(parseRunArgs(["--quick", "--no-tls-cost"])).toMatchObject({ quick: true, tlsCost: false });
+    expect(runUsage).toContain("--no-tls-cost");
     expect(parseRunArgs(["--duration", "10s", "--warmup", "0", "--keys", "500"])).toMatchObject({ durationMs: 10_000, warmupMs: 0, keys: 500 });
     expect(parseRunArgs(["--help"])).toBe("help");
   });
