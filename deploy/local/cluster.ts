@@ -104,6 +104,13 @@ export interface LocalClusterOptions {
    * either kind of cluster needs.
    */
   readonly tls?: boolean;
+  /**
+   * Node name -> its address (host:port), in place of a free loopback port: the test hosts of
+   * deploy/hosts/ give every daemon the IP of its network namespace. Default: loopback.
+   */
+  readonly addrOf?: (name: string) => string | undefined;
+  /** Node name -> the command that runs its daemon (LauncherFile.spawnPrefix, kept for restarts). */
+  readonly spawnPrefix?: Record<string, string[]>;
 }
 
 /** Options of addReplica, replaceReplica and removeReplica. */
@@ -267,7 +274,7 @@ export class LocalCluster {
     const shards = opts.shards ?? 64;
     const ports = await allocatePorts(nControllers + nGroups * replicas, opts.basePort);
     const entry = (name: string, id: number, port: number): NodeEntry =>
-      ({ id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name) });
+      ({ id, addr: opts.addrOf?.(name) ?? `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name) });
     const layout: ClusterFile = {
       controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, ports[i]!)),
       groups: Array.from({ length: nGroups }, (_, g) => ({
@@ -285,7 +292,7 @@ export class LocalCluster {
     }
     writeLauncherFile(c.dir, {
       tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
-      nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {},
+      nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {}, ...(opts.spawnPrefix ? { spawnPrefix: opts.spawnPrefix } : {}),
     });
     writeClusterFile(c.dir, layout);
     try {
@@ -542,8 +549,9 @@ export class LocalCluster {
     const { kind, args } = this.argsOf(l, name, peers);
     let exited!: () => void;
     const done = new Promise<void>((r) => (exited = r));
+    const launcher = this.launcher;
     const pid = spawnDaemon({
-      kind, args, logFile: node.log, env: this.launcher.env,
+      kind, args, logFile: node.log, env: launcher.env, prefix: launcher.spawnPrefix?.[name],
       onExit: (how) => {
         this.exitLog.set(name, [...(this.exitLog.get(name) ?? []), how]);
         owned.delete(pid);
