@@ -6,9 +6,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { UsageError, exitFailure, exitUsage } from "../../common/cli-args";
+import { exitFailure } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
-import { LocalCluster, sinceMs } from "../local/cluster";
+import { LocalCluster, type NodeStatus, sinceMs } from "../local/cluster";
+import { commandMain } from "../local/command-main";
 import { type HostsCommand, parseHostsArgs, usageText } from "./args";
 import { applyNetem, clearNetem, droppedSources, netemOf } from "./faults";
 import {
@@ -16,7 +17,6 @@ import {
 } from "./harness";
 import { type HostsFile, prefixOf, readHostsFile } from "./hosts-file";
 import { listRuns, pidsIn } from "./net";
-import type { NodeStatus } from "../local/cluster";
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -174,27 +174,4 @@ async function status(dir: string, json: boolean): Promise<void> {
   if (clusterError) process.stderr.write(`hosts status: the cluster did not answer from ctl: ${clusterError}\n`);
 }
 
-async function main(): Promise<void> {
-  let cmd: HostsCommand;
-  try {
-    cmd = parseHostsArgs(process.argv.slice(2));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`hosts: ${e.message} (--help for usage)\n`);
-    process.exit(exitUsage);
-  }
-  if (cmd.kind === "help") {
-    out(usageText);
-    return;
-  }
-  try {
-    await run(cmd);
-    process.exit(process.exitCode ?? 0);
-  } catch (e) {
-    const [first, ...rest] = (e as Error).message.split("\n");
-    process.stderr.write(`hosts ${cmd.kind}: ${first}\n${rest.length ? rest.join("\n") + "\n" : ""}`);
-    process.exit(exitFailure);
-  }
-}
-
-void main();
+void commandMain({ name: "hosts", parse: parseHostsArgs, usageText, run });
