@@ -104,7 +104,7 @@ export async function processLogger(o: DaemonLoggerOptions): Promise<DaemonLogge
   return logger;
 }
 
-/** `out` behind pino-pretty's formatter: `12:00:00.123 WARN: g1n2 t7: msg {fields}`, one line each. */
+/** `out` behind pino-pretty's formatter: `[12:00:00.123] WARN: g1n2 t7: msg {"peer":"..."}`, one line each (local time). */
 async function prettyDestination(out: DestinationStream, colorize: boolean): Promise<DestinationStream> {
   const { prettyFactory } = await import("pino-pretty");
   const format = prettyFactory({
