@@ -22,8 +22,9 @@ harness's own calls).
 
 commands:
   up [--controllers 3] [--groups 1] [--replicas 3] [--clients 1] [--shards 12] [--tick-ms N]
-                       create the hosts, start the daemons on them (mutual TLS), join the
-                       groups, wait until every shard is Serving
+     [--faketime]      create the hosts, start the daemons on them (mutual TLS), join the
+                       groups, wait until every shard is Serving; --faketime: every daemon
+                       under libfaketime, so that skew can move its wall clock
   down [--grace 2s]    stop the daemons, kill every process left in the hosts, delete every
                        namespace, veth and bridge of the run (and with them its rules)
   down --run ID | --all-runs
@@ -48,8 +49,10 @@ commands:
                        these hosts) delayed, lost, duplicated, reordered (percentages)
   kill NODE            kill -9 a daemon          restart NODE   start it again
   stop NODE            SIGSTOP a daemon          cont NODE      SIGCONT it
-  heal                 remove every partition and netem, SIGCONT every stopped daemon,
-                       restart every killed one
+  skew NODE OFFSET     jump NODE's wall clock to real time + OFFSET (+30s, -5m, +1h, 0;
+                       whole seconds; a run started with --faketime), within a second
+  heal                 remove every partition and netem, clocks back to real time,
+                       SIGCONT every stopped daemon, restart every killed one
 
 flags of every command:
   --dir DIR            the run's directory (default ${defaultDir})
@@ -70,7 +73,7 @@ export type HostsCommand =
   | { readonly kind: "help" }
   | {
     readonly kind: "up"; readonly dir: string; readonly controllers: number; readonly groups: number; readonly replicas: number;
-    readonly clients: number; readonly shards: number; readonly tickMs?: number; readonly timeoutMs?: number;
+    readonly clients: number; readonly shards: number; readonly tickMs?: number; readonly timeoutMs?: number; readonly faketime: boolean;
   }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number; readonly run?: string; readonly allRuns: boolean }
   | { readonly kind: "runs" | "heal"; readonly dir: string }
@@ -80,6 +83,7 @@ export type HostsCommand =
   | { readonly kind: "partition"; readonly dir: string; readonly spec: PartitionSpec }
   | { readonly kind: "netem"; readonly dir: string; readonly host: string; readonly to?: readonly string[]; readonly spec?: NetemSpec }
   | { readonly kind: "kill" | "stop" | "cont" | "restart"; readonly dir: string; readonly node: string }
+  | { readonly kind: "skew"; readonly dir: string; readonly node: string; readonly offsetMs: number }
   // Run by the harness inside the control host (harness.ts, ctlRun), not by people.
   | {
     readonly kind: "ctl-up"; readonly dir: string; readonly controllers: number; readonly groups: number; readonly replicas: number;
@@ -90,7 +94,7 @@ export type HostsCommand =
   | { readonly kind: "ctl-status"; readonly dir: string };
 
 export const commandNames = [
-  "up", "down", "runs", "status", "exec", "leader", "partition", "netem", "kill", "stop", "cont", "restart", "heal", "help",
+  "up", "down", "runs", "status", "exec", "leader", "partition", "netem", "kill", "stop", "cont", "restart", "skew", "heal", "help",
   "ctl-up", "ctl-leader", "ctl-restart", "ctl-status",
 ] as const;
 
@@ -106,6 +110,14 @@ function parseHostList(field: string, s: string): string[] {
   const xs = s.split(",");
   if (xs.some((x) => !/^[a-z][a-z0-9]{0,11}$/.test(x))) throw usage(field, `want host names like c1,g1n2,cl1 separated by commas, got ${JSON.stringify(s)}`);
   return xs;
+}
+
+/** A clock offset: "+30s", "-5m", "+1h", "90" (seconds), "0"; at most a year either way. */
+export function parseOffset(field: string, s: string): number {
+  const m = /^([+-]?)(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(s);
+  const ms = m ? (m[1] === "-" ? -1 : 1) * Number(m[2]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[3] ?? "s") as "s"] : NaN;
+  if (!(Math.abs(ms) <= 365 * 86_400_000)) throw usage(field, `want an offset like +30s, -5m, +1h or 0 (at most a year), got ${JSON.stringify(s)}`);
+  return ms;
 }
 
 function parseGroup(field: string, s: string): GroupArg {
@@ -136,13 +148,14 @@ const flags = {
   duplicate: flag.of(parsePercent),
   reorder: flag.of(parsePercent),
   clear: flag.bool(),
+  faketime: flag.bool(),
 };
 
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
   controllers: ["up", "ctl-up"], groups: ["up", "ctl-up"], replicas: ["up", "ctl-up"], shards: ["up", "ctl-up"], "tick-ms": ["up", "ctl-up"],
   clients: ["up"], timeout: ["up", "ctl-up", "leader", "ctl-leader"], grace: ["down"], json: ["status"], run: ["down"], "all-runs": ["down"],
   group: ["partition"], to: ["netem"], delay: ["netem"], jitter: ["netem"], loss: ["netem"], duplicate: ["netem"], reorder: ["netem"],
-  clear: ["netem"],
+  clear: ["netem"], faketime: ["up"],
 };
 
 /** Parses argv (without `node script`). Throws UsageError. */
@@ -167,7 +180,7 @@ export function parseHostsArgs(argv: readonly string[]): HostsCommand {
   switch (command) {
     case "up":
       takes(0, "");
-      return { kind: "up", dir, ...sizes, clients: v.clients ?? 1 };
+      return { kind: "up", dir, ...sizes, clients: v.clients ?? 1, faketime: v.faketime === true };
     case "ctl-up":
       takes(0, "");
       return { kind: "ctl-up", dir, ...sizes };
@@ -198,6 +211,9 @@ export function parseHostsArgs(argv: readonly string[]): HostsCommand {
       return { kind: command, dir, node: pos[0]! };
     case "partition":
       return { kind: "partition", dir, spec: partitionSpec(pos, v.group) };
+    case "skew":
+      takes(2, "a node and an offset (skew g1n2 +30s)");
+      return { kind: "skew", dir, node: pos[0]!, offsetMs: parseOffset("OFFSET", pos[1]!) };
     case "netem": {
       takes(1, "one host");
       const given = [v.delay, v.jitter, v.loss, v.duplicate, v.reorder].some((x) => x !== undefined);

@@ -23,6 +23,7 @@ import { LocalCluster } from "../local/cluster";
 import { readClusterFile } from "../local/layout";
 import { procState, repoRoot } from "../local/process";
 import type { PartitionSpec } from "./args";
+import { faketimeEnv, libfaketimePath, removeStaleFaketimeShm, resetClocks } from "./clock";
 import { applyGrudge, healNetwork } from "./faults";
 import { type Grudge, bridgeGrudge, describeGrudge, halvesGrudge, isolateGrudge, oneWayGrudge, ringGrudge } from "./partition";
 import {
@@ -51,6 +52,8 @@ export interface HostsUpOptions {
   readonly tickMs?: number;
   /** Deadline of the cluster's start (every shard Serving). Default 120 s. */
   readonly timeoutMs?: number;
+  /** Run every daemon under libfaketime so that its clock can be skewed (clock.ts). Default false. */
+  readonly faketime?: boolean;
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -88,13 +91,16 @@ export function loadHosts(dir: string): HostsFile {
 export async function hostsUp(opts: HostsUpOptions): Promise<HostsFile> {
   requireRoot();
   const say = opts.log ?? (() => undefined);
-  ensureTools(hostsTools, say);
+  ensureTools(opts.faketime ? [...hostsTools, "faketime"] : hostsTools, say);
   const dir = resolve(opts.dir);
   const old = readHostsFile(dir);
   if (old && isUp(old)) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
   mkdirSync(dir, { recursive: true });
   const run = realRng.int(2 ** 32).toString(16).padStart(8, "0");
-  const h = planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 });
+  const h = {
+    ...planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 }),
+    ...(opts.faketime ? { faketime: true } : {}),
+  };
   // Written first, so that `down --dir` finds the run even if `up` dies half-way.
   writeHostsFile(dir, h);
   try {
@@ -134,7 +140,9 @@ export async function hostsDown(dir: string, graceMs = 2000): Promise<HostsDownR
   const h = loadHosts(dir);
   let stopped: readonly string[] = [];
   if (readClusterFile(resolve(dir))) stopped = (await LocalCluster.load(dir).down(graceMs)).stopped;
-  return { run: h.run, stopped, ...(await removeRun(h.prefix)) };
+  const removed = await removeRun(h.prefix);
+  if (h.faketime) removeStaleFaketimeShm();
+  return { run: h.run, stopped, ...removed };
 }
 
 /** Kills what runs inside the namespaces of `prefix` and deletes them (down, and leftovers of crashed runs). */
@@ -244,14 +252,22 @@ export function groupHosts(h: HostsFile, group: "controllers" | number): string[
   return daemonHosts(h).filter((x) => (group === "controllers" ? x.role === "controller" : x.name.startsWith(`g${group}n`))).map((x) => x.name);
 }
 
-/** What the control host's LocalCluster.up needs for the hosts: each node's address and spawn prefix. */
-export function hostPlacement(h: HostsFile): { addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]> } {
+/**
+ * What the control host's LocalCluster.up needs for the hosts: each node's address, and its
+ * spawn prefix (`ip netns exec <ns>`, then for a --faketime run `env` with libfaketime on the
+ * node's clock file: clock.ts).
+ */
+export function hostPlacement(dir: string, h: HostsFile): { addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]> } {
+  const lib = h.faketime ? libfaketimePath() : undefined;
+  if (h.faketime && !lib) throw new Error("--faketime: libfaketime is not installed (Debian package faketime)");
   return {
     addrOf: (name) => {
       const host = h.hosts.find((x) => x.name === name);
       return host && `${host.ip}:${h.port}`;
     },
-    spawnPrefix: Object.fromEntries(daemonHosts(h).map((x) => [x.name, ["ip", "netns", "exec", x.ns]])),
+    spawnPrefix: Object.fromEntries(daemonHosts(h).map((x) => [x.name, [
+      "ip", "netns", "exec", x.ns, ...(lib ? ["env", ...faketimeEnv(dir, x.name, lib)] : []),
+    ]])),
   };
 }
 
@@ -292,13 +308,15 @@ export interface HealReport {
 }
 
 /**
- * Restores everything: every partition and netem removed, every SIGSTOPped daemon continued,
+ * Restores everything: every partition and netem removed, every clock back to real time,
+ * every SIGSTOPped daemon continued,
  * every daemon that is not running restarted (from the control host, each waited for until
  * it answers).
  */
 export async function heal(dir: string): Promise<HealReport> {
   const h = loadHosts(dir);
   await healNetwork(h);
+  resetClocks(dir, h);
   const c = LocalCluster.load(dir);
   const resumed: string[] = [];
   const down: string[] = [];

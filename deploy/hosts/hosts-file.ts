@@ -40,6 +40,8 @@ export interface HostsFile {
   /** The port every daemon listens on, at its host's IP. */
   readonly port: number;
   readonly hosts: readonly HostEntry[];
+  /** The daemons run under libfaketime, each clock skewable (clock.ts; `up --faketime`). */
+  readonly faketime?: boolean;
 }
 
 export const hostsFileName = "hosts.json";

@@ -12,6 +12,7 @@ import { LocalCluster, type NodeStatus, sinceMs } from "../local/cluster";
 import { commandMain } from "../local/command-main";
 import { type HostsCommand, parseHostsArgs, usageText } from "./args";
 import { applyNetem, clearNetem, droppedSources, netemOf } from "./faults";
+import { clockOffsetMs, skewClock } from "./clock";
 import {
   ctlRun, execSpec, heal, hostPlacement, hostsDown, hostsUp, leaderOf, loadHosts, partition, removeRun, restartNode,
 } from "./harness";
@@ -83,6 +84,10 @@ async function run(cmd: Exclude<HostsCommand, { kind: "help" }>): Promise<void> 
       out(`${{ kill: "killed (SIGKILL)", stop: "stopped (SIGSTOP)", cont: "continued (SIGCONT)" }[cmd.kind]} ${cmd.node}`);
       return;
     }
+    case "skew":
+      skewClock(cmd.dir, loadHosts(cmd.dir), cmd.node, cmd.offsetMs);
+      out(`${cmd.node}: wall clock at real time ${clockOffsetMs(cmd.dir, cmd.node) >= 0 ? "+" : "-"}${Math.abs(clockOffsetMs(cmd.dir, cmd.node)) / 1000}s (within a second)`);
+      return;
     case "restart":
       await restartNode(cmd.dir, cmd.node);
       out(`restarted ${cmd.node}`);
@@ -104,7 +109,7 @@ async function runCtl(cmd: Extract<HostsCommand, { kind: `ctl-${string}` }>): Pr
     case "ctl-up": {
       const c = await LocalCluster.up({
         dir: cmd.dir, controllers: cmd.controllers, groups: cmd.groups, replicas: cmd.replicas, shards: cmd.shards, tickMs: cmd.tickMs,
-        timeoutMs: cmd.timeoutMs, tls: true, detach: true, log: out, ...hostPlacement(h),
+        timeoutMs: cmd.timeoutMs, tls: true, detach: true, log: out, ...hostPlacement(cmd.dir, h),
       });
       c.close();
       return;
@@ -157,6 +162,7 @@ async function status(dir: string, json: boolean): Promise<void> {
     return {
       host: x.name, role: x.role, ns: x.ns, ip: x.ip, processes: pidsIn(x.ns).length,
       drops: droppedSources(h, x.name).map((ip) => byIp.get(ip) ?? ip), netem: netemOf(h, x.name),
+      ...(h.faketime && n ? { clockOffsetMs: clockOffsetMs(dir, x.name) } : {}),
       ...(n ? { pid: n.pid, state: n.state, raft: n.role ?? "", term: n.term, leader: n.leader } : {}),
     };
   });
@@ -165,9 +171,10 @@ async function status(dir: string, json: boolean): Promise<void> {
     return;
   }
   out(`run ${h.run}: hub ${h.hub} (bridge ${h.bridge}), ${h.subnet}, daemons on port ${h.port}`);
-  const table = [["HOST", "ADDRESS", "NAMESPACE", "PROCS", "STATE", "RAFT", "TERM", "DROPS FROM", "NETEM"]];
+  const table = [["HOST", "ADDRESS", "NAMESPACE", "PROCS", "STATE", "RAFT", "TERM", "CLOCK", "DROPS FROM", "NETEM"]];
   for (const x of rows) {
-    table.push([x.host, x.ip, x.ns, String(x.processes), x.state ?? "", x.raft ?? "", x.term === undefined ? "" : String(x.term), x.drops.join(",") || "-", x.netem || "-"]);
+    const clock = x.clockOffsetMs === undefined ? "" : `${x.clockOffsetMs >= 0 ? "+" : "-"}${Math.abs(x.clockOffsetMs) / 1000}s`;
+    table.push([x.host, x.ip, x.ns, String(x.processes), x.state ?? "", x.raft ?? "", x.term === undefined ? "" : String(x.term), clock, x.drops.join(",") || "-", x.netem || "-"]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) out(row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());

@@ -48,7 +48,7 @@ export function hasCommand(cmd: string): boolean {
 }
 
 /** The Debian package of each tool the harness may need. */
-export const toolPackages: Readonly<Record<string, string>> = { ip: "iproute2", tc: "iproute2", nft: "nftables", iptables: "iptables", python3: "python3" };
+export const toolPackages: Readonly<Record<string, string>> = { ip: "iproute2", tc: "iproute2", nft: "nftables", iptables: "iptables", python3: "python3", faketime: "faketime" };
 
 /**
  * Installs the Debian packages of the missing `tools` with apt-get (as .ci/run does for

@@ -7,9 +7,10 @@
  * nftables rules (the client host cannot open a TCP connection to it while it can to the
  * others) -> a new leader among the majority, and writes keep succeeding; heal -> the old
  * leader rejoins as a follower in the new term and every acknowledged write reads back;
- * netem delay, jitter and loss on the new leader's link -> writes still succeed; `down` ->
- * no namespace of the run, no new link or nftables table in the root namespace, no process
- * mentioning the run's directory. Needs root (CI runs as root); fails with one line otherwise.
+ * delay, jitter, loss and duplication on the new leader's link -> writes still succeed (the
+ * counters show packets delayed and dropped); `down` -> no namespace
+ * of the run, no new link or nftables table in the root namespace, no process mentioning the
+ * run's directory. Needs root (CI runs as root); fails with one line otherwise.
  * afterAll brings the run down even when a step failed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -71,8 +71,11 @@ describe("netem arguments", () => {
 describe("npm run hosts command line", () => {
   it("parses each command", () => {
     expect(parseHostsArgs(["up", "--groups", "2", "--dir", "/tmp/x"])).toEqual({
-      kind: "up", dir: "/tmp/x", controllers: 3, groups: 2, replicas: 3, clients: 1, shards: 12, tickMs: undefined, timeoutMs: undefined,
+      kind: "up", dir: "/tmp/x", controllers: 3, groups: 2, replicas: 3, clients: 1, shards: 12, tickMs: undefined, timeoutMs: undefined, faketime: false,
     });
+    expect(parseHostsArgs(["skew", "g1n2", "-5m"])).toMatchObject({ kind: "skew", node: "g1n2", offsetMs: -300_000 });
+    expect(parseHostsArgs(["skew", "c1", "+1h"])).toMatchObject({ offsetMs: 3_600_000 });
+    expect(parseHostsArgs(["skew", "c1", "0"])).toMatchObject({ offsetMs: 0 });
     expect(parseHostsArgs(["exec", "cl1", "--", "bin/shardkv", "--json", "get", "k"])).toMatchObject({ kind: "exec", host: "cl1", cmd: ["bin/shardkv", "--json", "get", "k"] });
     expect(parseHostsArgs(["partition", "bridge", "--group", "controllers"])).toMatchObject({ spec: { kind: "bridge", group: "controllers" } });
     expect(parseHostsArgs(["partition", "one-way", "c1,c2", "g1n1"])).toMatchObject({ spec: { kind: "one-way", from: ["c1", "c2"], to: ["g1n1"] } });
@@ -99,5 +102,7 @@ describe("npm run hosts command line", () => {
     expect(refused(["exec", "cl1"])).toBe("exec needs a command after --: exec HOST -- CMD [ARGS...]");
     expect(refused(["down", "--run", "xyz"])).toBe('invalid --run: want a run id of 8 hex digits (see `runs`), got "xyz"');
     expect(refused(["kill", "g1n1", "--delay", "1s"])).toMatch(/--delay/);
+    expect(refused(["skew", "g1n1", "soon"])).toBe('invalid OFFSET: want an offset like +30s, -5m, +1h or 0 (at most a year), got "soon"');
+    expect(refused(["skew", "g1n1"])).toBe("skew takes a node and an offset (skew g1n2 +30s), got 1 arguments");
   });
 });
