@@ -50,7 +50,7 @@ commands:
   kill NODE            kill -9 a daemon          restart NODE   start it again
   stop NODE            SIGSTOP a daemon          cont NODE      SIGCONT it
   skew NODE OFFSET     jump NODE's wall clock to real time + OFFSET (+30s, -5m, +1h, 0;
-                       whole seconds; a run started with --faketime), within a second
+                       whole seconds; a run started with --faketime), within a few seconds
   heal                 remove every partition and netem, clocks back to real time,
                        SIGCONT every stopped daemon, restart every killed one
 

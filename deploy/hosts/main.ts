@@ -86,7 +86,7 @@ async function run(cmd: Exclude<HostsCommand, { kind: "help" }>): Promise<void> 
     }
     case "skew":
       skewClock(cmd.dir, loadHosts(cmd.dir), cmd.node, cmd.offsetMs);
-      out(`${cmd.node}: wall clock at real time ${clockOffsetMs(cmd.dir, cmd.node) >= 0 ? "+" : "-"}${Math.abs(clockOffsetMs(cmd.dir, cmd.node)) / 1000}s (within a second)`);
+      out(`${cmd.node}: wall clock at real time ${clockOffsetMs(cmd.dir, cmd.node) >= 0 ? "+" : "-"}${Math.abs(clockOffsetMs(cmd.dir, cmd.node)) / 1000}s (within a few seconds; at once for a restart)`);
       return;
     case "restart":
       await restartNode(cmd.dir, cmd.node);
