@@ -26,6 +26,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { type TlsFiles, natsTls } from "../security/tls-files";
 import { connect, type NatsConnection } from "nats";
@@ -47,7 +48,7 @@ import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { startDaemonNode } from "../raft/daemon-node";
+import { replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -114,6 +115,8 @@ export interface ControllerServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
+  readonly metricsRegistry?: Registry;
 }
 
 export class ControllerServer {
@@ -206,6 +209,7 @@ export class ControllerServer {
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity, peers);
       const started = server;
@@ -231,6 +235,26 @@ export class ControllerServer {
   /** This replica's status (what the Status RPC answers). */
   status(): ControllerStatus {
     return this.service.status();
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and everything it knows committed applied (its
+   * configs are current).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const { commit, applied } = this.node.status();
+    return applied < commit ? `applied index ${applied} behind commit index ${commit}` : undefined;
   }
 
   /**

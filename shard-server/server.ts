@@ -35,6 +35,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
@@ -59,7 +60,7 @@ import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
+import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -145,6 +146,8 @@ export interface ShardServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
+  readonly metricsRegistry?: Registry;
 }
 
 const none = new Uint8Array(0);
@@ -366,6 +369,7 @@ export class ShardServer {
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity, peers);
       const started = server;
@@ -452,6 +456,27 @@ export class ShardServer {
       members: raftMembersToWire(this.node.memberStatuses(), this.peers),
       confIndex: this.node.confIndex(),
     };
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and the newest config it learned from the controllers
+   * applied (during a reconfiguration that is briefly not so).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const applied = this.sm.core.config.num;
+    const newest = this.driver.newestConfigNum();
+    return applied < newest ? `config ${applied} applied, config ${newest} known from the controllers` : undefined;
   }
 
   /**
