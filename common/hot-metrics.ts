@@ -182,33 +182,24 @@ export class MetricSet {
 
   /** A new cell of counter `spec` with `labels` (create it once, then increment its value). */
   counter(spec: MetricSpec, labels: Labels): CounterCell {
-    let cells = this.counters.get(spec.name);
-    if (cells === undefined) {
-      const entry = entryOf(this.registry, "counter", spec);
-      const mine: CounterCell[] = (cells = []);
-      this.counters.set(spec.name, mine);
-      this.addSource(entry.sources, (emit) => {
+    const cell = new CounterCell(labels);
+    this.cellsOf(this.counters, spec.name, (mine) => {
+      this.addSource(entryOf(this.registry, "counter", spec).sources, (emit) => {
         for (const c of mine) emit(c.labels, c.value);
       });
-    }
-    const cell = new CounterCell(labels);
-    cells.push(cell);
+    }).push(cell);
     return cell;
   }
 
   /** A new cell of histogram `spec` with `labels` (create it once, then observe into it). */
   histogram(spec: HistogramSpec, labels: Labels): HistogramCell {
-    let cells = this.histograms.get(spec.name);
-    if (cells === undefined) {
-      const entry = entryOf(this.registry, "histogram", spec);
-      const mine: HistogramCell[] = (cells = []);
-      this.histograms.set(spec.name, mine);
-      const read = (): Iterable<HistogramCell> => mine;
-      entry.cells.add(read);
-      this.removals.push(() => entry.cells.delete(read));
-    }
     const cell = new HistogramCell(labels, spec.buckets);
-    cells.push(cell);
+    this.cellsOf(this.histograms, spec.name, (mine) => {
+      const cells = entryOf(this.registry, "histogram", spec).cells;
+      const read = (): Iterable<HistogramCell> => mine;
+      cells.add(read);
+      this.removals.push(() => cells.delete(read));
+    }).push(cell);
     return cell;
   }
 
@@ -220,6 +211,17 @@ export class MetricSet {
   /** Takes this set's values out of the registry (a stopped server). Idempotent. */
   close(): void {
     for (const remove of this.removals.splice(0)) remove();
+  }
+
+  /** This set's cells of metric `name` in `byName`; the first time, `register` makes the registry read them. */
+  private cellsOf<C>(byName: Map<string, C[]>, name: string, register: (cells: readonly C[]) => void): C[] {
+    let cells = byName.get(name);
+    if (cells === undefined) {
+      cells = [];
+      byName.set(name, cells);
+      register(cells);
+    }
+    return cells;
   }
 
   private addSource(sources: Set<Source>, source: Source): void {
