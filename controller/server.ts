@@ -26,6 +26,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { type TlsFiles, natsTls } from "../security/tls-files";
 import { connect, type NatsConnection } from "nats";
@@ -61,7 +62,6 @@ import { controllerService, type ControllerImplementation } from "../proto/gen/c
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
-import type { Registry } from "prom-client";
 import { ServiceMetrics } from "../common/service-metrics";
 import { ControllerMetrics, type ControllerServiceType } from "./controller-metrics";
 import type { CommandResult } from "./state-machine";
@@ -117,10 +117,7 @@ export interface ControllerServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
-  /**
-   * Where the replica records its service and controller metrics
-   * (controller/controller-metrics.ts; docs/operations.md). Absent: nothing is recorded.
-   */
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
   readonly metricsRegistry?: Registry;
 }
 

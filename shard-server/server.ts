@@ -35,6 +35,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
@@ -74,7 +75,6 @@ import { ShardService } from "./service";
 import { wireHandlers } from "./wire-handlers";
 import { migrationChunkBytesMax } from "../common/limits";
 import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
-import type { Registry } from "prom-client";
 import { ServiceMetrics } from "../common/service-metrics";
 import { chunkBytes } from "./chunks";
 import { ShardServerMetrics, type ShardServiceType } from "./shard-metrics";
@@ -149,10 +149,7 @@ export interface ShardServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
-  /**
-   * Where the server records its service, shard and migration metrics
-   * (shard-server/shard-metrics.ts; docs/operations.md). Absent: nothing is recorded.
-   */
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
   readonly metricsRegistry?: Registry;
 }
 
