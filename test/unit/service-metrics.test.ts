@@ -7,6 +7,7 @@
  *  - requests are counted by type and result, refusals by reason and limit name;
  *  - the shard series stay bounded: shards not serving listed first, then the largest, at most
  *    shardSeriesMax; a 16,384-shard group scrapes under the documented bound;
+ *  - the dedup table size counts a client once per shard it wrote to;
  *  - the controller's gauges: shards per group (capped), pending joins, intents by kind and state.
  */
 import { Histogram, Registry } from "prom-client";
@@ -16,13 +17,15 @@ import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import { MetricSet } from "../../common/hot-metrics";
 import { checkLimit, keyBytesMax, LimitExceededError } from "../../common/limits";
 import { operationSecondsBuckets, ServiceMetrics } from "../../common/service-metrics";
-import type { Config } from "../../controller/config";
+import { type Config, initialConfig } from "../../controller/config";
 import { ControllerMetrics, groupSeriesMax } from "../../controller/controller-metrics";
 import type { PendingJoin } from "../../controller/pending-joins";
 import type { ReplicaIntent } from "../../common/replica-change";
 import { ValueLimitError } from "../../shard-server/errors";
 import { ShardServerMetrics, shardSeriesMax, type ShardMetricsView, summarizeShards } from "../../shard-server/shard-metrics";
-import type { ShardMeta } from "../../shard-server/types";
+import type { ClientWrite, ShardMeta } from "../../shard-server/types";
+import { emptyEffects, ShardGroupCore } from "../../shard-server/state-machine";
+import { shardOf } from "../../controller/shard-of";
 
 type Value = { value: number; labels: Record<string, string | number>; metricName?: string };
 
@@ -263,6 +266,26 @@ describe("shard metrics", () => {
     expect(await moved("out")).toBe(30);
     expect(await valueOf(reg, "shardkv_shard_config_number", {})).toBe(7);
     expect(await valueOf(reg, "shardkv_service_dedup_clients", {})).toBe(12);
+  });
+});
+
+describe("the dedup table size", () => {
+  it("counts each client once per shard it wrote to, in every shard's table", () => {
+    const n = 4;
+    const core = new ShardGroupCore({ gid: 1 as GroupId, shardCount: n, config: initialConfig(n), metas: [], dedup: new Map(), dedupTtlMs: 60_000 });
+    core.applyReconfigure({ num: 1 as ConfigNum, shards: [1, 1, 1, 1] as GroupId[], groups: new Map([[1 as GroupId, ["127.0.0.1:1"]]]) }, emptyEffects());
+    expect(core.dedupClientCount()).toBe(0);
+    const key = (shard: number) => { for (let i = 0; ; i++) if (shardOf(`k${i}`, n) === shard) return new TextEncoder().encode(`k${i}`); };
+    let seq = 0;
+    const put = (clientId: string, shard: number) => {
+      const w: ClientWrite = { clientId, seq: ++seq, ackedBelow: 0, shard: shard as ShardId, ops: [{ type: "put", key: key(shard), value: new Uint8Array([1]) }] };
+      expect(core.applyWrite(w, 1000, () => undefined, emptyEffects()).ok).toBe(true);
+    };
+    put("a", 0);
+    put("a", 0);
+    put("a", 1);
+    put("b", 1);
+    expect(core.dedupClientCount()).toBe(3);
   });
 });
 
