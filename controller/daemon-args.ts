@@ -5,6 +5,7 @@
  */
 import { flag, parseCommandLine, parsePeers, required } from "../common/cli-args";
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
+import { type LogLevel, logLevelUsage, parseLogLevel } from "../common/log-level";
 import type { NodeId } from "../common/ids";
 import { type DaemonTls, daemonTls, daemonTlsFlags, daemonTlsUsage } from "../security/tls-flags";
 import { shardCountMax } from "./config";
@@ -26,6 +27,8 @@ export interface DaemonArgs {
   failpoints?: FailpointSpec;
   /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
   tls: DaemonTls;
+  /** --log-level; undefined: logLevelDefault (info). */
+  logLevel?: LogLevel;
 }
 
 /** The --join line of both daemons' usage. */
@@ -40,7 +43,7 @@ export const metricsListenFlagUsage = `  --metrics-listen host:port
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
                           (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
-                          [--metrics-listen host:port] [--failpoints SPEC] [--profile P]
+                          [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
   --peers LIST        every replica, this one included: id=host:port,id=host:port,...; bootstraps
@@ -58,6 +61,7 @@ ${joinFlagUsage}
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
 ${metricsListenFlagUsage}
 ${daemonTlsUsage}
+${logLevelUsage}
 ${failpointFlagsUsage}`;
 
 /** The flags both daemons take, with the same checks. */
@@ -73,6 +77,7 @@ export const raftDaemonFlags = {
   "metrics-listen": flag.address(),
   failpoints: flag.string(),
   profile: flag.string(),
+  "log-level": flag.of(parseLogLevel),
   ...daemonTlsFlags,
 };
 
@@ -93,6 +98,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v.nats !== undefined) out.nats = v.nats;
   if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];
+  if (v["log-level"] !== undefined) out.logLevel = v["log-level"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
   if (failpoints !== undefined) out.failpoints = failpoints;
   return out;

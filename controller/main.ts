@@ -9,14 +9,16 @@
  *     [--metrics-listen 127.0.0.1:9100]
  *
  * With --metrics-listen, /metrics, /healthz and /readyz are served over HTTP there
- * (common/metrics-server.ts), bound before anything else starts. Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
+ * (common/metrics-server.ts), bound before anything else starts.
+ * Logs go to stderr: JSON lines at --log-level (common/daemon-log.ts; human-readable on a
+ * terminal). SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), a data directory that is a file or
  * belongs to another daemon, replica or cluster, a --shards that differs from the one it was
  * created with, or --peers naming other replicas than its Raft state; 1: any other failure to
  * start (an unwritable or full disk: one line) or a fatal error.
  */
 import { daemonFailpoints, daemonMain, withMetricsEndpoint } from "../common/daemon-args";
-import { consoleLogger } from "../common/real-env";
+import { logLevelDefault } from "../common/log-level";
 import { type DaemonArgs, parseDaemonArgs, usage } from "./daemon-args";
 
 daemonMain<DaemonArgs>({
@@ -24,7 +26,7 @@ daemonMain<DaemonArgs>({
   usage,
   parse: (argv) => parseDaemonArgs(argv),
   dataDir: (args) => args.data,
-  logger: (args) => consoleLogger(`controller n${args.id}`),
+  logger: async (args) => (await import("../common/daemon-log")).processLogger({ gid: 0, node: args.id, level: args.logLevel ?? logLevelDefault }),
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ControllerServer } = await import("./server");

@@ -62,6 +62,8 @@ import { controllerService, type ControllerImplementation } from "../proto/gen/c
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
+import { ServiceMetrics } from "../common/service-metrics";
+import { ControllerMetrics, type ControllerServiceType } from "./controller-metrics";
 import type { CommandResult } from "./state-machine";
 
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
@@ -129,6 +131,8 @@ export class ControllerServer {
   private readonly replicaDriver: ReplicaDriver;
   /** Identity rewrites, one at a time in order. */
   private identityWrites: Promise<void> = Promise.resolve();
+  /** Undefined without opts.metricsRegistry. */
+  private readonly metrics: ControllerMetrics | undefined;
 
   private constructor(
     private readonly opts: ControllerServerOptions,
@@ -149,6 +153,8 @@ export class ControllerServer {
       identify: (a) => identifyServer(a, opts.security, failpointClientOptions(opts.failpoints, a)),
     });
     const service = this.service;
+    // Latencies on the monotonic clock.
+    this.metrics = opts.metricsRegistry === undefined ? undefined : new ControllerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
     this.replicaDriver = new ReplicaDriver({
       clock: realClock, logger: opts.logger, name: `controller ${opts.id}`, address: (id) => peers.get(id),
       appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
@@ -186,7 +192,7 @@ export class ControllerServer {
     const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (msg, fields) => logger.warn(msg, fields) });
     try {
       const applied = sm.clusterId();
       if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");
@@ -274,6 +280,7 @@ export class ControllerServer {
       await shutdownGrpc(this.grpcServer, 2000);
       await Promise.all([...this.watches]);
       await this.sm.close();
+      this.metrics?.close();
       log.info(`controller ${this.opts.id} stopped`);
     })();
     return this.stopping;
@@ -317,33 +324,35 @@ export class ControllerServer {
    * stops, they answer Stopped.
    */
   private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
-    const unary = <Req, Res>(fn: (s: ControllerService, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(type: ControllerServiceType, fn: (s: ControllerService, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
-        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : Promise.resolve().then(() => fn(s.service, call.request));
+        const run = s === undefined || s.stopping
+          ? Promise.reject(new StoppedError("controller"))
+          : ServiceMetrics.track(s.metrics?.service, type, () => Promise.resolve().then(() => fn(s.service, call.request)));
         run.then(
           (res) => callback(null, res),
           (e) => callback(toServiceError(e), null),
         );
       };
     return {
-      join: unary(async (svc, req: shardkv.controller.JoinRequest) =>
+      join: unary("join", async (svc, req: shardkv.controller.JoinRequest) =>
         ({ configNum: await svc.join(requestIdFromWire(req.id), joinOpFromWire(req), { force: req.force }) })),
-      leave: unary(async (svc, req: shardkv.controller.LeaveRequest) =>
+      leave: unary("leave", async (svc, req: shardkv.controller.LeaveRequest) =>
         ({ configNum: await svc.leave(requestIdFromWire(req.id), leaveOpFromWire(req)) })),
-      move: unary(async (svc, req: shardkv.controller.MoveRequest) =>
+      move: unary("move", async (svc, req: shardkv.controller.MoveRequest) =>
         ({ configNum: await svc.move(requestIdFromWire(req.id), moveOpFromWire(req)) })),
-      ackJoin: unary(async (svc, req: shardkv.controller.AckJoinRequest) =>
+      ackJoin: unary("ack_join", async (svc, req: shardkv.controller.AckJoinRequest) =>
         ({ abortedNum: await svc.ackJoin(requestIdFromWire(req.id), ackJoinOpFromWire(req)) })),
-      replicaChange: unary(async (svc, req: shardkv.controller.ReplicaChangeRequest) =>
+      replicaChange: unary("replica_change", async (svc, req: shardkv.controller.ReplicaChangeRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaChangeOpFromWire(req)) })),
-      replicaCancel: unary(async (svc, req: shardkv.controller.ReplicaCancelRequest) =>
+      replicaCancel: unary("replica_cancel", async (svc, req: shardkv.controller.ReplicaCancelRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaCancelOpFromWire(req)) })),
-      replicaDone: unary(async (svc, req: shardkv.controller.ReplicaDoneRequest) =>
+      replicaDone: unary("replica_done", async (svc, req: shardkv.controller.ReplicaDoneRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaDoneOpFromWire(req)) })),
-      replicaProgress: unary(async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
+      replicaProgress: unary("replica_progress", async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaProgressOpFromWire(req)) })),
-      query: unary(async (svc, req: shardkv.controller.QueryRequest) => {
+      query: unary("query", async (svc, req: shardkv.controller.QueryRequest) => {
         const { config, clusterId, replicas } = await svc.query(req.num ?? -1);
         return {
           config: configToWire(config), clusterId,
@@ -351,17 +360,22 @@ export class ControllerServer {
           controllers: replicas.controllers.map(memberToWire),
         };
       }),
-      status: unary(async (svc) => svc.status()),
+      status: unary("status", async (svc) => svc.status()),
       watch: (call) => {
         const s = server();
+        // Recorded when the stream opens (or is refused): its duration is the time to open it.
+        const op = s?.metrics?.service.op("watch");
+        const t0 = op?.start() ?? 0;
         let feed: ConfigFeed;
         try {
           if (s === undefined || s.stopping) throw new StoppedError("controller");
           feed = s.service.watch(call.request.fromNum ?? 0);
         } catch (e) {
+          op?.failed(t0, e);
           call.emit("error", toServiceError(e));
           return;
         }
+        op?.ok(t0);
         const done = streamWatch(call, feed, s.opts.logger);
         s.watches.add(done);
         void done.then(() => s.watches.delete(done));

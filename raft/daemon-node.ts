@@ -107,6 +107,8 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
   });
   const stats = o.transport.stats;
   metrics?.observe(node, stats ? { stats: () => stats.call(o.transport) } : undefined);
+  // From now on every log line carries the node's current term (common/daemon-log.ts).
+  o.logger.bindTerm?.(() => node.term());
   return {
     node,
     peers,

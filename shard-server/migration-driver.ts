@@ -20,7 +20,7 @@ import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, Unrea
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
-import { encodeDedupRecord } from "./codec";
+import { chunkBytes } from "./chunks";
 import { proposeOp, type ShardNode } from "./service";
 import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
@@ -87,6 +87,16 @@ export interface MigrationDriverOptions {
   readonly migrationBytesPerSec?: number;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
+  /** Told of the pulled chunks (the daemon's metrics, shard-server/shard-metrics.ts); absent: nothing is. */
+  readonly observer?: MigrationObserver;
+}
+
+/** What the driver reports of the chunks it pulls (each measured by chunkBytes). */
+export interface MigrationObserver {
+  /** A chunk of `bytes` arrived from the previous owner; it is in flight until settled. */
+  received(bytes: number): void;
+  /** The chunk's insert settled: applied (`inserted`), or refused, failed or abandoned. */
+  settled(bytes: number, inserted: boolean): void;
 }
 
 export class MigrationDriver {
@@ -387,14 +397,13 @@ export class MigrationDriver {
     await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.pullFrom(address, shard, configNum));
   }
 
-  /** Waits for the chunk's turn under migrationBytesPerSec (a slot of bytes / rate each). */
-  private async pace(chunk: ShardChunkIn): Promise<void> {
+  /**
+   * Waits for the turn of a chunk of `bytes` (chunkBytes: duplicate records travel in chunks
+   * too, some of several MiB) under migrationBytesPerSec (a slot of bytes / rate each).
+   */
+  private async pace(bytes: number): Promise<void> {
     const rate = this.opts.migrationBytesPerSec ?? 0;
     if (rate <= 0) return;
-    let bytes = 0;
-    for (const kv of chunk.kvs) bytes += kv.key.length + kv.value.length;
-    // Duplicate records travel in chunks too (chunks.ts), some of several MiB.
-    for (const [id, r] of chunk.dedup) bytes += encodeDedupRecord(id, r).length;
     const now = this.opts.clock.nowMs();
     const at = Math.max(now, this.nextChunkAt);
     this.nextChunkAt = at + (bytes / rate) * 1000;
@@ -425,11 +434,19 @@ export class MigrationDriver {
         if (chunk.configNum !== configNum || chunk.shard !== shard) {
           throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
         }
-        await this.pace(chunk);
-        const late = buggifyAmount("migration.pull.pause", 50);
-        if (late > 0) await this.sleep(late);
-        if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
-        const r = await this.propose({ kind: "insert", chunk });
+        // The observer sees the chunk arrive and, once its insert settles, whether it went in.
+        const bytes = chunkBytes(chunk);
+        this.opts.observer?.received(bytes);
+        let r: ApplyResult | undefined;
+        try {
+          await this.pace(bytes);
+          const late = buggifyAmount("migration.pull.pause", 50);
+          if (late > 0) await this.sleep(late);
+          if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
+          r = await this.propose({ kind: "insert", chunk });
+        } finally {
+          this.opts.observer?.settled(bytes, r?.kind === "insert" && r.accepted);
+        }
         // Not accepted: an older leader's insert overtook us (or the shard moved on); the next
         // tick resumes from the stored point.
         if (r?.kind !== "insert" || !r.accepted || chunk.last) {

@@ -42,7 +42,7 @@ import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Clock, Logger } from "../common/env";
-import { InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
+import { AbortError, InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
@@ -75,6 +75,9 @@ import { ShardService } from "./service";
 import { wireHandlers } from "./wire-handlers";
 import { migrationChunkBytesMax } from "../common/limits";
 import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
+import { ServiceMetrics } from "../common/service-metrics";
+import { chunkBytes } from "./chunks";
+import { ShardServerMetrics, type ShardServiceType } from "./shard-metrics";
 
 export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
@@ -176,6 +179,8 @@ export class ShardServer {
   private readonly batchStreams = new Set<() => void>();
   /** This replica's data directory identity (the cluster id once learned). */
   private ident: DataDirIdentity;
+  /** Undefined without opts.metricsRegistry. */
+  private readonly metrics: ShardServerMetrics | undefined;
 
   private constructor(
     private readonly opts: ShardServerOptions,
@@ -193,12 +198,15 @@ export class ShardServer {
     this.ident = identity;
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
-    this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
+    // Latencies on the monotonic clock.
+    this.metrics = opts.metricsRegistry === undefined ? undefined : new ShardServerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
+    const handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
+    this.handlers = this.metrics?.observe(handlers) ?? handlers;
     this.driver = new MigrationDriver(
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
-        migrationBytesPerSec: opts.migrationBytesPerSec,
+        migrationBytesPerSec: opts.migrationBytesPerSec, observer: this.metrics?.migration,
       },
       sm, node, controller, this.groupRpc,
     );
@@ -351,7 +359,7 @@ export class ShardServer {
     }
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (msg, fields) => logger.warn(msg, fields) });
     try {
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });
@@ -519,6 +527,7 @@ export class ShardServer {
       await shutdownGrpc(this.grpcServer, 2000);
       this.controller.close();
       await this.sm.close();
+      this.metrics?.close();
       this.opts.logger.info(`shard server g${this.opts.gid} n${this.opts.id} stopped`);
     })();
     return this.stopping;
@@ -536,10 +545,12 @@ export class ShardServer {
   // ------------------------------------------------------------------ handlers
 
   private static implementation(server: () => ShardServer | undefined): ShardKVImplementation {
-    const unary = <Req, Res>(fn: (s: ShardServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(type: ShardServiceType, fn: (s: ShardServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
-        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("shard server")) : fn(s, call.request);
+        const run = s === undefined || s.stopping
+          ? Promise.reject(new StoppedError("shard server"))
+          : ServiceMetrics.track(s.metrics?.service, type, () => fn(s, call.request));
         run.then(
           // A server that is shutting down acknowledges nothing more.
           (res) => (s?.stopping ? callback(toServiceError(new StoppedError("shard server")), null) : callback(null, res)),
@@ -547,9 +558,9 @@ export class ShardServer {
         );
       };
     return {
-      deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
-      status: unary((s) => s.status()),
-      identify: unary(async (s) => s.identify()),
+      deleteShard: unary("delete_shard", (s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
+      status: unary("status", (s) => s.status()),
+      identify: unary("identify", async (s) => s.identify()),
       batch: (call) => {
         const s = server();
         if (s === undefined || s.stopping) {
@@ -596,6 +607,8 @@ export class ShardServer {
   private async pullShard(call: grpc.ServerWritableStream<shardkv.kv.PullShardRequest, shardkv.kv.ShardChunk.$Properties>): Promise<void> {
     let cancelled = false;
     call.on("cancelled", () => (cancelled = true));
+    const op = this.metrics?.service.op("pull_shard");
+    const t0 = op?.start() ?? 0;
     try {
       const req = call.request;
       const configNum = uintField(req.configNum, "config_num") as ConfigNum;
@@ -609,7 +622,9 @@ export class ShardServer {
           await chunks.return(undefined);
           break;
         }
-        if (!call.write(shardChunkToWire(chunk))) {
+        const written = call.write(shardChunkToWire(chunk));
+        this.metrics?.sent(chunkBytes(chunk));
+        if (!written) {
           await new Promise<void>((resolve) => {
             const done = (): void => {
               call.off("drain", done);
@@ -622,8 +637,13 @@ export class ShardServer {
         }
       }
       if (this.stopping && !cancelled) throw new StoppedError("shard server");
-      if (!cancelled) call.end();
+      if (cancelled) op?.failed(t0, new AbortError("pull by its puller"));
+      else {
+        call.end();
+        op?.ok(t0);
+      }
     } catch (e) {
+      op?.failed(t0, e);
       if (!cancelled) call.emit("error", toServiceError(this.describeFailure(e)));
     }
   }

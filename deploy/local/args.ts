@@ -32,6 +32,9 @@ commands:
   status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
                        shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
+  logs NODE [--lines 50] [--json]
+                       the last lines of NODE's log (DIR/logs/NODE.log), readable: time,
+                       level, node, term, message; --json: the daemon's JSON lines as they are
   kill NODE            SIGKILL (kill -9) one node
   pause NODE           SIGSTOP one node (it hangs)
   resume NODE          SIGCONT a paused node
@@ -73,6 +76,7 @@ export type LocalCommand =
   | { readonly kind: "status"; readonly dir: string; readonly json: boolean }
   | { readonly kind: "env"; readonly dir: string }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
+  | { readonly kind: "logs"; readonly dir: string; readonly node: string; readonly lines: number; readonly json: boolean }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
   | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
@@ -87,7 +91,7 @@ export type LocalCommand =
 export const replicaTimeoutMsDefault = 300_000;
 
 export const commandNames = [
-  "up", "status", "env", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
+  "up", "status", "env", "down", "logs", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
 ] as const;
 
 const flags = {
@@ -106,13 +110,15 @@ const flags = {
   timeout: flag.duration({ maxMs: 86_400_000 }),
   force: flag.bool(),
   learner: flag.bool(),
+  lines: flag.int(1, 1_000_000),
 };
 
 /** The commands taking each flag (--dir: every command). */
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
   controllers: ["up"], groups: ["up"], shards: ["up"], nats: ["up"], "tick-ms": ["up"], foreground: ["up"], insecure: ["up"],
   replicas: ["up", "add-group"], "base-port": ["up", "add-group", "replace", "add-replica"],
-  json: ["status"],
+  json: ["status", "logs"],
+  lines: ["logs"],
   grace: ["down", "remove-replica"],
   timeout: ["replace", "add-replica", "remove-replica"], force: ["replace", "add-replica", "remove-replica"],
   learner: ["add-replica"],
@@ -156,6 +162,9 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "down":
       takes(0, "");
       return { kind: "down", dir, graceMs: v.grace ?? 5000 };
+    case "logs":
+      takes(1, "a node name (c1, g1n2, ...)");
+      return { kind: "logs", dir, node: positional[0]!, lines: v.lines ?? 50, json: v.json === true };
     case "kill": case "pause": case "resume": case "restart":
       takes(1, "a node name (c1, g1n2, ...)");
       return { kind: command, dir, node: positional[0]! };
