@@ -6,6 +6,7 @@
  */
 import { UsageError, checkCommandFlags, flag, parseCommandLine, parseInteger, usage } from "../../common/cli-args";
 import { shardCountMax } from "../../controller/config";
+import { listenDefault, parseListen } from "../dashboard/listen";
 
 export const defaultDir = "./.shardkv";
 
@@ -31,6 +32,10 @@ commands:
   status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
                        shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
+  dashboard [--listen ${listenDefault}]
+                       serve the live web dashboard of the cluster (shard map, replicas,
+                       migrations, ops/s and p99 per group) until Ctrl-C; prints its URL.
+                       Port 0: any free port
   kill NODE            SIGKILL (kill -9) one node
   pause NODE           SIGSTOP one node (it hangs)
   resume NODE          SIGCONT a paused node
@@ -72,6 +77,7 @@ export type LocalCommand =
   | { readonly kind: "status"; readonly dir: string; readonly json: boolean }
   | { readonly kind: "env"; readonly dir: string }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
+  | { readonly kind: "dashboard"; readonly dir: string; readonly listen: string }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
   | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
@@ -86,7 +92,7 @@ export type LocalCommand =
 export const replicaTimeoutMsDefault = 300_000;
 
 export const commandNames = [
-  "up", "status", "env", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
+  "up", "status", "env", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "dashboard", "help",
 ] as const;
 
 const flags = {
@@ -105,6 +111,7 @@ const flags = {
   timeout: flag.duration({ maxMs: 86_400_000 }),
   force: flag.bool(),
   learner: flag.bool(),
+  listen: flag.of(parseListen),
 };
 
 /** The commands taking each flag (--dir: every command). */
@@ -115,6 +122,7 @@ const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> 
   grace: ["down", "remove-replica"],
   timeout: ["replace", "add-replica", "remove-replica"], force: ["replace", "add-replica", "remove-replica"],
   learner: ["add-replica"],
+  listen: ["dashboard"],
 };
 
 /** Parses argv (without `node script`). Throws UsageError. */
@@ -155,6 +163,9 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "down":
       takes(0, "");
       return { kind: "down", dir, graceMs: v.grace ?? 5000 };
+    case "dashboard":
+      takes(0, "");
+      return { kind: "dashboard", dir, listen: v.listen ?? listenDefault };
     case "kill": case "pause": case "resume": case "restart":
       takes(1, "a node name (c1, g1n2, ...)");
       return { kind: command, dir, node: positional[0]! };
