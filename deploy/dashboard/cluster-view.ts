@@ -50,17 +50,23 @@ export interface HistoryPoint {
   readonly p99Ms: number | null;
 }
 
-export interface ReplicaView {
+/** What the page shows of one Raft replica, a shard server's or a controller's. */
+interface RaftReplicaView {
   readonly addr: string;
   readonly id?: number;
   readonly role?: string;
   readonly term?: number;
+  /** Servers: the config applied; controllers: the latest config. */
   readonly configNum?: number;
   readonly commitIndex?: number;
   readonly appliedIndex?: number;
+  /** Why it did not answer (one line). */
+  readonly error?: string;
+}
+
+export interface ReplicaView extends RaftReplicaView {
   /** Entries behind the leader's log (the leader's view), or behind its commit index. */
   readonly lag?: number;
-  readonly error?: string;
   readonly metrics?: string;
   readonly metricsError?: string;
 }
@@ -110,16 +116,7 @@ export interface MigrationView {
   readonly sourceBytes?: number;
 }
 
-export interface ControllerView {
-  readonly addr: string;
-  readonly id?: number;
-  readonly role?: string;
-  readonly term?: number;
-  readonly configNum?: number;
-  readonly commitIndex?: number;
-  readonly appliedIndex?: number;
-  readonly error?: string;
-}
+export type ControllerView = RaftReplicaView;
 
 /** Everything the page shows, as of one poll. */
 export interface DashboardSnapshot {
@@ -158,8 +155,8 @@ export function spokesman(replicas: readonly ReplicaReport[]): ReplicaReport["st
  * Each shard's cell: its owner in the config `owners` (shard -> gid, 0 none) and its state
  * from what each group's spokesman reports (`reports`: gid -> its shards):
  * the owner Pulling -> pulling; the owner in Gc (serving, the old owner not yet told to
- * delete) -> gc; another group holding it in Handoff (the owner has not started pulling) ->
- * handoff; the owner Serving -> serving; otherwise unknown (the owner did not answer or has
+ * delete) -> gc; the owner Serving -> serving; another group holding it in Handoff (the owner
+ * has not started pulling) -> handoff; otherwise unknown (the owner did not answer or has
  * not applied the config). `from`: the group reporting it in Handoff.
  */
 export function shardCells(owners: readonly number[], reports: ReadonlyMap<number, readonly ShardReport[]>): ShardCell[] {
@@ -177,8 +174,10 @@ export function shardCells(owners: readonly number[], reports: ReadonlyMap<numbe
     if (gid === 0) return { shard, gid, state: "unassigned" };
     if (own?.state === "pulling") return { shard, gid, state: "pulling", ...from, ...size };
     if (own?.state === "gc") return { shard, gid, state: "gc", ...from, ...size };
-    if (handoff && handoff.gid !== gid) return { shard, gid, state: "handoff", ...from, keys: handoff.report.keys, bytes: handoff.report.bytes };
+    // Serving at the owner wins over a Handoff reported by the sender: the two groups are
+    // polled at slightly different moments, and the owner serves only once it has the data.
     if (own?.state === "serving") return { shard, gid, state: "serving", ...size };
+    if (handoff && handoff.gid !== gid) return { shard, gid, state: "handoff", ...from, keys: handoff.report.keys, bytes: handoff.report.bytes };
     return { shard, gid, state: "unknown" };
   });
 }

@@ -7,17 +7,18 @@ import { describe, expect, it } from "vitest";
 import { type ReplicaReport, type ShardReport, migrations, replicaViews, shardCells, spokesman } from "../../deploy/dashboard/cluster-view";
 import { parseDashboardArgs } from "../../deploy/dashboard/args";
 import { parseLocalArgs } from "../../deploy/local/args";
-import { UsageError } from "../../common/cli-args";
+import { usageMessage } from "../lib/usage-message";
 
 const rep = (shard: number, state: string, keys = 0, bytes = 0): ShardReport => ({ shard, state, configNum: 2, keys, bytes });
 
 describe("shardCells and migrations", () => {
   it("owner and state per shard: pulling at the owner, handoff at the sender, gc, serving, unknown, unassigned", () => {
-    // Config: shards 0-1 group 1, 2-4 group 2, 5 unassigned, 6 group 3 (which did not answer).
-    const owners = [1, 1, 2, 2, 2, 0, 3];
+    // Config: shards 0-1 group 1, 2-4 group 2, 5 unassigned, 6 group 3 (which did not answer),
+    // 7 group 2 (serving there, while group 1, polled a moment earlier, still had it in handoff).
+    const owners = [1, 1, 2, 2, 2, 0, 3, 2];
     const reports = new Map<number, readonly ShardReport[]>([
-      [1, [rep(0, "serving", 5, 50), rep(1, "serving", 1, 10), rep(2, "handoff", 40, 4000), rep(3, "handoff", 8, 800), rep(4, "notOwned")]],
-      [2, [rep(2, "pulling", 10, 1000), rep(3, "notOwned"), rep(4, "gc", 3, 30)]],
+      [1, [rep(0, "serving", 5, 50), rep(1, "serving", 1, 10), rep(2, "handoff", 40, 4000), rep(3, "handoff", 8, 800), rep(4, "notOwned"), rep(7, "handoff", 6, 60)]],
+      [2, [rep(2, "pulling", 10, 1000), rep(3, "notOwned"), rep(4, "gc", 3, 30), rep(7, "serving", 6, 60)]],
     ]);
     const cells = shardCells(owners, reports);
     expect(cells).toEqual([
@@ -29,6 +30,7 @@ describe("shardCells and migrations", () => {
       { shard: 4, gid: 2, state: "gc", keys: 3, bytes: 30 },
       { shard: 5, gid: 0, state: "unassigned" },
       { shard: 6, gid: 3, state: "unknown" },
+      { shard: 7, gid: 2, state: "serving", keys: 6, bytes: 60 },
     ]);
     expect(migrations(cells, reports)).toEqual([
       { shard: 2, from: 1, to: 2, state: "pulling", keys: 10, bytes: 1000, sourceBytes: 4000 },
@@ -68,17 +70,6 @@ describe("replicaViews", () => {
 });
 
 describe("dashboard command lines", () => {
-  const oneLineError = (f: () => unknown): string => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(UsageError);
-      expect((e as Error).message).not.toContain("\n");
-      return (e as Error).message;
-    }
-    throw new Error("no error");
-  };
-
   it("shardkv-dashboard: controllers from the flag or $SHARDKV_CONTROLLERS, defaults, and one-line refusals", () => {
     expect(parseDashboardArgs(["--controllers", "127.0.0.1:7001,127.0.0.1:7002", "--insecure"], {})).toEqual({
       controllers: ["127.0.0.1:7001", "127.0.0.1:7002"], listen: "127.0.0.1:7780", metrics: [], intervalMs: 1000, historyMs: 300_000, tls: undefined,
@@ -91,17 +82,17 @@ describe("dashboard command lines", () => {
       tls: { ca: "/c/ca.crt", cert: "/c/admin.crt", key: "/c/admin.key" },
     });
     expect(parseDashboardArgs(["--help"], {})).toBe("help");
-    expect(oneLineError(() => parseDashboardArgs([], {}))).toBe("invalid --controllers: missing (or set $SHARDKV_CONTROLLERS)");
-    expect(oneLineError(() => parseDashboardArgs(["--controllers", "h:1", "--listen", "nowhere"], {})))
+    expect(usageMessage(() => parseDashboardArgs([], {}))).toBe("invalid --controllers: missing (or set $SHARDKV_CONTROLLERS)");
+    expect(usageMessage(() => parseDashboardArgs(["--controllers", "h:1", "--listen", "nowhere"], {})))
       .toBe('invalid --listen: want host:port (port 0: any free port), got "nowhere"');
-    expect(oneLineError(() => parseDashboardArgs(["--controllers", "h:1", "--interval", "50ms"], {}))).toBe("invalid --interval: at least 100ms, got 50ms");
-    expect(oneLineError(() => parseDashboardArgs(["--controllers", "h:1", "extra"], {}))).toBe('unexpected argument "extra"');
+    expect(usageMessage(() => parseDashboardArgs(["--controllers", "h:1", "--interval", "50ms"], {}))).toBe("invalid --interval: at least 100ms, got 50ms");
+    expect(usageMessage(() => parseDashboardArgs(["--controllers", "h:1", "extra"], {}))).toBe('unexpected argument "extra"');
   });
 
   it("shardkv-local dashboard: --listen only with dashboard", () => {
     expect(parseLocalArgs(["dashboard", "--dir", "/tmp/x"])).toEqual({ kind: "dashboard", dir: "/tmp/x", listen: "127.0.0.1:7780" });
     expect(parseLocalArgs(["dashboard", "--listen", "127.0.0.1:0"])).toEqual({ kind: "dashboard", dir: "./.shardkv", listen: "127.0.0.1:0" });
-    expect(oneLineError(() => parseLocalArgs(["status", "--listen", "127.0.0.1:0"]))).toBe("invalid --listen: only valid with dashboard, not status");
-    expect(oneLineError(() => parseLocalArgs(["dashboard", "g1n1"]))).toMatch(/^dashboard takes no arguments/);
+    expect(usageMessage(() => parseLocalArgs(["status", "--listen", "127.0.0.1:0"]))).toBe("invalid --listen: only valid with dashboard, not status");
+    expect(usageMessage(() => parseLocalArgs(["dashboard", "g1n1"]))).toMatch(/^dashboard takes no arguments/);
   });
 });

@@ -114,7 +114,8 @@ function chart(title, unit, points, pick, s, hasMetrics) {
   if (!hasMetrics || points.length === 0) {
     return el("div", { class: "chart" }, head, el("div", { class: "none", text: hasMetrics ? "waiting for a second scrape" : "no metrics" }));
   }
-  const w = 300, h = 56, now = s.at, t0 = now - s.historyMs;
+  // The x axis: from the first point (at most the history kept) to now.
+  const w = 300, h = 56, now = s.at, t0 = Math.min(now - 10 * s.intervalMs, Math.max(now - s.historyMs, points[0].t));
   const max = Math.max(1e-9, ...values) * 1.15;
   const x = (t) => ((t - t0) / (now - t0)) * w;
   const y = (v) => h - 2 - (v / max) * (h - 6);
@@ -124,17 +125,19 @@ function chart(title, unit, points, pick, s, hasMetrics) {
   if (pts.length > 0) {
     area.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: "#0969da", "stroke-width": 1.6, "vector-effect": "non-scaling-stroke" }));
   }
-  const peak = el("div", { class: "title" }, el("span", { text: `last ${Math.round(s.historyMs / 60000)} min` }), el("span", { text: `peak ${fixed(Math.max(0, ...values))}` }));
+  const span = Math.round((now - t0) / 1000);
+  const peak = el("div", { class: "title" }, el("span", { text: `last ${span >= 120 ? `${Math.round(span / 60)} min` : `${span} s`}` }), el("span", { text: `peak ${fixed(Math.max(0, ...values))}` }));
   return el("div", { class: "chart" }, head, area, peak);
 }
 
 function replicaRow(r) {
   if (r.error) {
-    return el("tr", {}, el("td", { text: r.addr }), el("td", { class: "down", colspan: 6, text: r.error }));
+    return el("tr", {}, el("td", { text: "" }), el("td", { class: "addr", text: r.addr }), el("td", { class: "down", colspan: 6, text: r.error }));
   }
   const lagging = r.lag !== undefined && r.lag > 100;
   return el("tr", {},
-    el("td", { text: `${r.id} · ${r.addr}` }),
+    el("td", { text: String(r.id) }),
+    el("td", { class: "addr", text: r.addr }),
     el("td", { class: r.role === "leader" ? "role-leader" : undefined, text: r.role }),
     el("td", { class: "num", text: num(r.term) }),
     el("td", { class: "num", text: num(r.appliedIndex) }),
@@ -149,7 +152,7 @@ function renderGroups(s) {
     const facts = [`${g.owned} shards`, `${num(g.keys)} keys`, bytes(g.bytes), g.leader !== undefined ? `leader ${g.leader}` : "no leader"];
     if (g.migratedInBytes !== undefined) facts.push(`migrated in ${bytes(g.migratedInBytes)}`);
     const table = el("table", {},
-      el("thead", {}, el("tr", {}, ...["replica", "role", "term", "applied", "commit", "lag", "config"].map((t, i) => el("th", { class: i >= 2 ? "num" : undefined, text: t })))),
+      el("thead", {}, el("tr", {}, ...["id", "address", "role", "term", "applied", "commit", "lag", "config"].map((t, i) => el("th", { class: i >= 3 ? "num" : undefined, text: t })))),
       el("tbody", {}, ...g.replicas.map(replicaRow)));
     return el("div", { class: `group${g.inConfig ? "" : " leaving"}`, "data-gid": g.gid, "--c": c },
       el("h3", {}, swatch(g.gid), el("span", { text: `Group ${g.gid}${g.inConfig ? "" : " (leaving)"}` })),
