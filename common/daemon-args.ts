@@ -31,13 +31,21 @@ export function exitStatusOf(e: unknown): 1 | 2 {
  * one line and exitStatusOf for a DataDirError (controllers of another cluster) or a
  * CorruptionError (a stored value failed its checksum: exit 1, the replica does not serve it);
  * SIGTERM/SIGINT -> graceful stop, exit 0.
+ *
+ * Everything the daemon logs goes through its logger (JSON lines on stderr, see
+ * common/daemon-log.ts) but for the lines runDaemon writes itself: the usage error before a
+ * logger exists and the last words of a process that stops on a failure ("cannot start: ...",
+ * "stopping: ...", "fatal: ..."). Those stay one plain line `<daemon>: <what>`, the last line
+ * of the output, so that a supervisor, a terminal or shardkv-local shows them as they are and
+ * tools that read the JSON lines pass them through (docs/operations.md, "Logs").
  */
 export async function runDaemon<A>(spec: {
   readonly name: string;
   readonly usage: string;
   /** The arguments, or "help" for -h / --help; throws UsageError (or InvalidArgumentError). */
   readonly parse: (argv: readonly string[]) => A | "help";
-  readonly logger: (args: A) => Logger;
+  /** The daemon's logger (common/daemon-log.ts), made once the command line is parsed. */
+  readonly logger: (args: A) => Logger | Promise<Logger>;
   /** The data directory: a failure to write it (full, read-only) is reported as a DataDirError. */
   readonly dataDir: (args: A) => string;
   readonly start: (args: A, logger: Logger, onFatal: (e: Error) => void) => Promise<Stoppable>;
@@ -55,7 +63,7 @@ export async function runDaemon<A>(spec: {
     return;
   }
   const args = parsed;
-  const logger = spec.logger(args);
+  const logger = await spec.logger(args);
   // The signal handlers are installed before the start, so a SIGTERM that arrives while the
   // server starts (RocksDB opening, say) ends in a graceful stop as soon as it is up, not in
   // the default action (death by signal with RocksDB open). A second signal while starting
@@ -74,8 +82,12 @@ export async function runDaemon<A>(spec: {
     stopping = true;
     logger.info(`${signal}: shutting down`);
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.flush?.();
+        process.exit(0);
+      },
       (e: Error) => {
+        logger.flush?.();
         process.stderr.write(`${spec.name}: shutdown failed: ${e.stack ?? e.message}\n`);
         process.exit(1);
       },
@@ -89,6 +101,7 @@ export async function runDaemon<A>(spec: {
   try {
     server = await spec.start(args, logger, (fatal) => {
       const e = asDataDirError(dir, fatal) as Error;
+      logger.flush?.();
       if (e instanceof DataDirError || e instanceof CorruptionError) {
         process.stderr.write(`${spec.name}: stopping: ${e.message}\n`);
         process.exit(exitStatusOf(e));
@@ -98,6 +111,7 @@ export async function runDaemon<A>(spec: {
     });
   } catch (failure) {
     const e = asDataDirError(dir, failure);
+    logger.flush?.();
     process.stderr.write(`${spec.name}: cannot start: ${(e as Error).message}\n`);
     process.exit(exitStatusOf(e));
   }

@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { randomInt } from "node:crypto";
-import type { Clock, Rng, Logger } from "./env";
+import type { Clock, Rng } from "./env";
 
 export const realClock: Clock = {
   nowMs: () => performance.now(),
@@ -29,14 +29,3 @@ export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export const nextTurn = (fn: () => void): void => {
   setImmediate(fn);
 };
-
-export function consoleLogger(prefix: string, level: "info" | "debug" = "info"): Logger {
-  const line = (lvl: string, msg: string) =>
-    process.stderr.write(`${new Date().toISOString()} ${lvl} ${prefix} ${msg}\n`);
-  return {
-    info: (m) => line("INFO", m),
-    warn: (m) => line("WARN", m),
-    debug: (m) => (level === "debug" ? line("DEBUG", m) : undefined),
-    debugEnabled: level === "debug",
-  };
-}

@@ -5,6 +5,7 @@
  */
 import { flag, parseCommandLine, parsePeers, required } from "../common/cli-args";
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
+import { type LogLevel, logLevelUsage, parseLogLevel } from "../common/log-level";
 import type { NodeId } from "../common/ids";
 import { type DaemonTls, daemonTls, daemonTlsFlags, daemonTlsUsage } from "../security/tls-flags";
 import { shardCountMax } from "./config";
@@ -24,6 +25,8 @@ export interface DaemonArgs {
   failpoints?: FailpointSpec;
   /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
   tls: DaemonTls;
+  /** --log-level; undefined: logLevelDefault (info). */
+  logLevel?: LogLevel;
 }
 
 /** The --join line of both daemons' usage. */
@@ -33,7 +36,7 @@ export const joinFlagUsage = `  --join              join an existing group inste
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
                           (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
-                          [--failpoints SPEC] [--profile P]
+                          [--failpoints SPEC] [--profile P] [--log-level L]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
   --peers LIST        every replica, this one included: id=host:port,id=host:port,...; bootstraps
@@ -50,6 +53,7 @@ ${joinFlagUsage}
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
 ${daemonTlsUsage}
+${logLevelUsage}
 ${failpointFlagsUsage}`;
 
 /** The flags both daemons take, with the same checks. */
@@ -64,6 +68,7 @@ export const raftDaemonFlags = {
   "tick-ms": flag.int(1, 60_000),
   failpoints: flag.string(),
   profile: flag.string(),
+  "log-level": flag.of(parseLogLevel),
   ...daemonTlsFlags,
 };
 
@@ -83,6 +88,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v.nats !== undefined) out.nats = v.nats;
+  if (v["log-level"] !== undefined) out.logLevel = v["log-level"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
   if (failpoints !== undefined) out.failpoints = failpoints;
   return out;

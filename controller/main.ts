@@ -7,14 +7,15 @@
  *     --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --data ./data/c1 \
  *     [--shards 64] [--nats nats://127.0.0.1:4222] [--tick-ms 100] [--snapshot-every 1000]
  *
- * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
+ * Logs go to stderr: JSON lines at --log-level (common/daemon-log.ts; human-readable on a
+ * terminal). SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), a data directory that is a file or
  * belongs to another daemon, replica or cluster, a --shards that differs from the one it was
  * created with, or --peers naming other replicas than its Raft state; 1: any other failure to
  * start (an unwritable or full disk: one line) or a fatal error.
  */
 import { daemonFailpoints, daemonMain } from "../common/daemon-args";
-import { consoleLogger } from "../common/real-env";
+import { logLevelDefault } from "../common/log-level";
 import { type DaemonArgs, parseDaemonArgs, usage } from "./daemon-args";
 
 daemonMain<DaemonArgs>({
@@ -22,7 +23,7 @@ daemonMain<DaemonArgs>({
   usage,
   parse: (argv) => parseDaemonArgs(argv),
   dataDir: (args) => args.data,
-  logger: (args) => consoleLogger(`controller n${args.id}`),
+  logger: async (args) => (await import("../common/daemon-log")).processLogger({ gid: 0, node: args.id, level: args.logLevel ?? logLevelDefault }),
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ControllerServer } = await import("./server");

@@ -183,7 +183,7 @@ export class ControllerServer {
     const sm = await RocksControllerStateMachine.open(join(opts.dataDir, "state"), identity.shardCount, undefined, corruptionStops(opts.onFatal));
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`controller ${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (msg, fields) => logger.warn(msg, fields) });
     try {
       const applied = sm.clusterId();
       if (applied !== undefined) identity = await recordClusterId(opts.dataDir, identity, applied, "the cluster its controller state records");

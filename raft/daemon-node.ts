@@ -97,6 +97,8 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
     throw new InvalidArgumentError("--peers", `names replicas {${e.given.join(",")}}, but data directory ${o.dataDir} belongs to a group ` +
       `of replicas {${e.stored.join(",")}}; --peers may change a replica's address, not the group's members`);
   });
+  // From now on every log line carries the node's current term (common/daemon-log.ts).
+  o.logger.bindTerm?.(() => node.term());
   return {
     node,
     peers,

@@ -436,6 +436,14 @@ export class RaftNode<R = unknown> {
     return this.soft;
   }
 
+  /**
+   * The core's current term: ahead of softState() while a Ready that changes it is being
+   * handled (the daemons' log lines carry it: common/daemon-log.ts).
+   */
+  term(): Term {
+    return this.raw.softState().term;
+  }
+
   /** Whether stop() or halt() was called, or the loop died. */
   isStopped(): boolean {
     return this.stopped;

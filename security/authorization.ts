@@ -135,7 +135,7 @@ const refusalKeysMax = 1000;
 class RefusalLog {
   private readonly last = new Map<string, { atMs: number; suppressed: number }>();
 
-  constructor(private readonly log: (line: string) => void, private readonly nowMs: () => number) {}
+  constructor(private readonly log: RefusalLogger, private readonly nowMs: () => number) {}
 
   /** `kind`: what lines are counted under (default the action; key refusals count per read/write, not per key). */
   refused(e: PermissionDeniedError, peer: string, kind = e.action): void {
@@ -147,9 +147,9 @@ class RefusalLog {
       return;
     }
     if (seen === undefined && this.last.size >= refusalKeysMax) this.last.clear();
-    const more = seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} more like it in the last ${Math.round((now - seen.atMs) / 1000)} s)` : "";
+    const more = seen !== undefined && seen.suppressed > 0 ? { suppressed: seen.suppressed, suppressedSeconds: Math.round((now - seen.atMs) / 1000) } : {};
     this.last.set(key, { atMs: now, suppressed: 0 });
-    this.log(`${e.message} [from ${peer}]${more}`);
+    this.log(e.message, { peer, ...more });
   }
 }
 
@@ -170,11 +170,20 @@ export function batchKeyAccess(call: object): KeyAccess | undefined {
   return callAccess.get(call)?.keys;
 }
 
+/**
+ * Logs one refusal: `msg` is the refusal's one-line message ("permission denied: client "app"
+ * may not Join (admin only)", the same for every refusal of that identity and action, so
+ * logs can be searched for it); `fields` say where the call came from (`peer`) and, when
+ * refusals like it went unlogged since the last line, how many (`suppressed`) in how many
+ * seconds (`suppressedSeconds`).
+ */
+export type RefusalLogger = (msg: string, fields: { readonly peer: string; readonly suppressed?: number; readonly suppressedSeconds?: number }) => void;
+
 export interface AuthorizedServerOptions {
   /** How callers authenticate; `insecure` allows everything. */
   readonly access: AccessMode;
   /** Where refusals are logged (one line each, rate-limited). */
-  readonly log: (line: string) => void;
+  readonly log: RefusalLogger;
   /** The clock of the log's rate limit (default: the real one). */
   readonly nowMs?: () => number;
 }

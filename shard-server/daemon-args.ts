@@ -5,6 +5,7 @@
  */
 import { flag, parseCommandLine, parsePeers, required, usage as usageError } from "../common/cli-args";
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
+import { type LogLevel, logLevelUsage } from "../common/log-level";
 import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
 import { joinFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
@@ -36,13 +37,15 @@ export interface ShardDaemonArgs {
   failpoints?: FailpointSpec;
   /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
   tls: DaemonTls;
+  /** --log-level; undefined: logLevelDefault (info). */
+  logLevel?: LogLevel;
 }
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
                       --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
                       [--join] [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
-                      [--length-cache-keys N] [--failpoints SPEC] [--profile P]
+                      [--length-cache-keys N] [--failpoints SPEC] [--profile P] [--log-level L]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -71,6 +74,7 @@ ${joinFlagUsage}
                       bytes each), so a put or delete of one reads nothing first (default
                       ${lengthCacheKeysDefault}; 0 = none)
 ${daemonTlsUsage}
+${logLevelUsage}
 ${failpointFlagsUsage}`;
 
 /** MiB per second, a decimal number in [0, migrationRateMiBMax]. */
@@ -105,6 +109,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
   if (v.nats !== undefined) out.nats = v.nats;
+  if (v["log-level"] !== undefined) out.logLevel = v["log-level"];
   if (v["dedup-ttl"] !== undefined) out.dedupTtlMs = v["dedup-ttl"];
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v["migration-rate"] !== undefined) out.migrationRateMiB = v["migration-rate"];

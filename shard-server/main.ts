@@ -6,7 +6,8 @@
  *     --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --data ./data/g1n1 \
  *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100] [--nats nats://127.0.0.1:4222]
  *
- * Logs go to stderr. SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
+ * Logs go to stderr: JSON lines at --log-level (common/daemon-log.ts; human-readable on a
+ * terminal). SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), a data directory that is a file or was
  * created for another kind, gid, replica or shard count, --peers naming other replicas than
  * its Raft state, controllers of another cluster (found after the start: one line, then the
@@ -14,7 +15,7 @@
  * other failure to start (an unwritable or full disk: one line) or a fatal error.
  */
 import { daemonFailpoints, daemonMain } from "../common/daemon-args";
-import { consoleLogger } from "../common/real-env";
+import { logLevelDefault } from "../common/log-level";
 import { type ShardDaemonArgs, parseShardDaemonArgs, usage } from "./daemon-args";
 import { migrationRateMiBDefault } from "./defaults";
 
@@ -23,7 +24,7 @@ daemonMain<ShardDaemonArgs>({
   usage,
   parse: (argv) => parseShardDaemonArgs(argv),
   dataDir: (args) => args.data,
-  logger: (args) => consoleLogger(`shard g${args.gid} n${args.id}`),
+  logger: async (args) => (await import("../common/daemon-log")).processLogger({ gid: args.gid, node: args.id, level: args.logLevel ?? logLevelDefault }),
   start: async (args, logger, onFatal) => {
     // Loaded only now, so a bad command line fails fast without loading gRPC and RocksDB.
     const { ShardServer } = await import("./server");

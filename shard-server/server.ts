@@ -348,7 +348,7 @@ export class ShardServer {
     }
     let storage: RocksLogStore | undefined;
     let transport: GrpcTransport | undefined;
-    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (line) => logger.warn(`g${opts.gid} n${opts.id}: ${line}`) });
+    const grpcServer = new AuthorizedServer(raftGrpcServerOptions, { access: accessOf(opts.security), log: (msg, fields) => logger.warn(msg, fields) });
     try {
       storage = await RocksLogStore.open(join(opts.dataDir, "raft"));
       const tserver = new RaftTransportServer(grpcServer, { logger });

@@ -32,6 +32,9 @@ commands:
   status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
                        shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
+  logs NODE [--lines 50] [--json]
+                       the last lines of NODE's log (DIR/logs/NODE.log), readable: time,
+                       level, node, term, message; --json: the daemon's JSON lines as they are
   dashboard [--listen ${listenDefault}]
                        serve the live web dashboard of the cluster (shard map, replicas,
                        migrations, ops/s and p99 per group) until Ctrl-C; prints its URL.
@@ -77,6 +80,7 @@ export type LocalCommand =
   | { readonly kind: "status"; readonly dir: string; readonly json: boolean }
   | { readonly kind: "env"; readonly dir: string }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
+  | { readonly kind: "logs"; readonly dir: string; readonly node: string; readonly lines: number; readonly json: boolean }
   | { readonly kind: "dashboard"; readonly dir: string; readonly listen: string }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
@@ -92,7 +96,7 @@ export type LocalCommand =
 export const replicaTimeoutMsDefault = 300_000;
 
 export const commandNames = [
-  "up", "status", "env", "down", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "dashboard", "help",
+  "up", "status", "env", "down", "logs", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "dashboard", "help",
 ] as const;
 
 const flags = {
@@ -111,6 +115,7 @@ const flags = {
   timeout: flag.duration({ maxMs: 86_400_000 }),
   force: flag.bool(),
   learner: flag.bool(),
+  lines: flag.int(1, 1_000_000),
   listen: flag.of(parseListen),
 };
 
@@ -118,7 +123,8 @@ const flags = {
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
   controllers: ["up"], groups: ["up"], shards: ["up"], nats: ["up"], "tick-ms": ["up"], foreground: ["up"], insecure: ["up"],
   replicas: ["up", "add-group"], "base-port": ["up", "add-group", "replace", "add-replica"],
-  json: ["status"],
+  json: ["status", "logs"],
+  lines: ["logs"],
   grace: ["down", "remove-replica"],
   timeout: ["replace", "add-replica", "remove-replica"], force: ["replace", "add-replica", "remove-replica"],
   learner: ["add-replica"],
@@ -163,6 +169,9 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "down":
       takes(0, "");
       return { kind: "down", dir, graceMs: v.grace ?? 5000 };
+    case "logs":
+      takes(1, "a node name (c1, g1n2, ...)");
+      return { kind: "logs", dir, node: positional[0]!, lines: v.lines ?? 50, json: v.json === true };
     case "dashboard":
       takes(0, "");
       return { kind: "dashboard", dir, listen: v.listen ?? listenDefault };

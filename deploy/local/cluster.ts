@@ -20,6 +20,7 @@ import * as grpc from "@grpc/grpc-js";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GroupId } from "../../common/ids";
+import { readableLog } from "../../common/log-line";
 import { realClock, wallClockMs } from "../../common/real-env";
 import { fromServiceError } from "../../common/grpc-errors";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
@@ -1182,10 +1183,10 @@ export class LocalCluster {
     };
   }
 
-  /** The full log of a node (for test failure messages). */
+  /** The full log of a node, readable (common/log-line.ts: JSON lines as text; for tests and their failure messages). */
   logOf(name: string): string {
     try {
-      return readFileSync(this.node(name).log, "utf8");
+      return readableLog(readFileSync(this.node(name).log, "utf8"));
     } catch {
       return "";
     }

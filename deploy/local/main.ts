@@ -17,6 +17,7 @@ import type { GroupId } from "../../common/ids";
 import { parseNodeName } from "./layout";
 import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
+import { logTail } from "./process";
 import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
 import { securityOf } from "../../security/credentials";
 
@@ -68,6 +69,15 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       const r = await LocalCluster.load(cmd.dir).down(cmd.graceMs);
       out(`stopped ${r.stopped.length} nodes${r.stopped.length ? ` (${r.stopped.join(" ")})` : ""}`);
       if (r.killed.length > 0) out(`SIGKILLed (not stopped within ${cmd.graceMs} ms of SIGTERM): ${r.killed.join(" ")}`);
+      return;
+    }
+    case "logs": {
+      const c = LocalCluster.load(cmd.dir);
+      try {
+        out(logTail(c.node(cmd.node).log, cmd.lines, cmd.json ? "raw" : "readable"));
+      } finally {
+        c.close();
+      }
       return;
     }
     case "dashboard": {

@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readableLogLine } from "../../common/log-line";
 import { delay, realClock } from "../../common/real-env";
 
 /**
@@ -130,10 +131,14 @@ export function spawnDaemon(opts: {
   }
 }
 
-/** The last `lines` lines of a log file (for error messages). */
-export function logTail(path: string, lines = 15): string {
+/**
+ * The last `lines` lines of a log file (error messages, `shardkv-local logs`): readable
+ * (common/log-line.ts: the daemons' JSON lines as text), or `raw` as written.
+ */
+export function logTail(path: string, lines = 15, form: "readable" | "raw" = "readable"): string {
   try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    const tail = readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines);
+    return (form === "raw" ? tail : tail.map(readableLogLine)).join("\n");
   } catch {
     return "(no log)";
   }

@@ -79,9 +79,13 @@ describe("daemon TLS settings (real processes)", { timeout: 120_000 }, () => {
       // Said once it runs (after its "listening on" line), not before: a refusal is one line.
       await waitFor(() => /running INSECURE/.test(stderr), { timeoutMs: 60_000, what: "the insecure controller to say it runs without TLS" });
       expect(stderr).toMatch(/listening on/);
+      // A JSON line (stderr is no terminal) with a stable msg: `jq 'select(.msg | startswith("running INSECURE"))'` finds it.
       const insecureLines = stderr.split("\n").filter((l) => /INSECURE/.test(l));
       expect(insecureLines).toHaveLength(1);
-      expect(insecureLines[0]).toMatch(/WARN .*running INSECURE \(--insecure\): no TLS, no authentication; anyone who can reach this port can read and change all data$/);
+      expect(JSON.parse(insecureLines[0]!)).toMatchObject({
+        level: "warn", gid: 0, node: 1,
+        msg: "running INSECURE (--insecure): no TLS, no authentication; anyone who can reach this port can read and change all data",
+      });
 
       const r = await runShardctl(["--controllers", addr, "--timeout", "60s", "--tls-ca", admin.ca, "--tls-cert", admin.cert, "--tls-key", admin.key, "query"]);
       expect(r.code).toBe(3);

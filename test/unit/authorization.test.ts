@@ -179,13 +179,15 @@ interface Served {
   readonly ran: string[];
   /** The keys of the Batch requests that ran ("get k", "write k1,k2"). */
   readonly batchRan: string[];
+  /** The refusals logged: message and fields. */
   readonly log: string[];
+  readonly logFields: Record<string, unknown>[];
 }
 
 /** An AuthorizedServer hosting every service: recording handlers, and Batch through serveGrpcBatch. */
 async function serveAll(access: AccessMode, creds: grpc.ServerCredentials): Promise<Served> {
-  const served: Served = { address: "", ran: [], batchRan: [], log: [] };
-  const server = new AuthorizedServer({}, { access, log: (l) => served.log.push(l), nowMs: () => nowMs });
+  const served: Served = { address: "", ran: [], batchRan: [], log: [], logFields: [] };
+  const server = new AuthorizedServer({}, { access, log: (l, fields) => void (served.log.push(l), served.logFields.push(fields)), nowMs: () => nowMs });
   servers.push(server);
   for (const def of services) {
     const impl: grpc.UntypedServiceImplementation = {};
@@ -310,11 +312,13 @@ describe("over mutual TLS", () => {
     const before = lines().length;
     for (let i = 0; i < 5; i++) await callMethod(callers.get("client")!, leave);
     expect(lines().length - before).toBe(1);
-    expect(lines().at(-1)).toMatch(/^permission denied: client "app1" may not Leave \(admin only\) \[from 127\.0\.0\.1:\d+\]$/);
+    expect(lines().at(-1)).toBe('permission denied: client "app1" may not Leave (admin only)');
+    expect(served.logFields.at(-1)).toEqual({ peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
     nowMs += refusalLogIntervalMs;
     await callMethod(callers.get("client")!, leave);
     expect(lines().length - before).toBe(2);
-    expect(lines().at(-1)).toMatch(/^permission denied: client "app1" may not Leave \(admin only\) \[from 127\.0\.0\.1:\d+\] \(4 more like it in the last 10 s\)$/);
+    expect(lines().at(-1)).toBe('permission denied: client "app1" may not Leave (admin only)');
+    expect(served.logFields.at(-1)).toEqual({ peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/), suppressed: 4, suppressedSeconds: 10 });
     for (const l of served.log) expect(l).not.toMatch(/\n/);
   });
 });

@@ -36,7 +36,9 @@ describe("shardkv-controller command line", () => {
 
   it("every flag, = or separate value", () => {
     expect(parseDaemonArgs([...ctl, ...insecure, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
-      "--failpoints", "on", "--join"], noEnv)).toMatchObject({ shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true });
+      "--failpoints", "on", "--join", "--log-level=debug"], noEnv)).toMatchObject({
+      shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true, logLevel: "debug",
+    });
   });
 
   it("help, wherever it is", () => {
@@ -57,6 +59,7 @@ describe("shardkv-controller command line", () => {
     [[...ctl.slice(0, 6), "--data="], "invalid --data: must not be empty"],
     [[...ctl, "stray"], 'unexpected argument "stray"'],
     [[...ctl, "--profile", "staging"], 'invalid --profile: want one of development, production, got "staging"'],
+    [[...ctl, "--log-level", "verbose"], 'invalid --log-level: want one of error, warn, info, debug, got "verbose"'],
   ])("%j: %s", (argv, want) => {
     expect(message(() => parseDaemonArgs([...argv, ...insecure], noEnv))).toContain(want);
   });
@@ -72,8 +75,9 @@ describe("shardkv-server command line", () => {
 
   it("every flag", () => {
     expect(parseShardDaemonArgs([...srv, ...insecure, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
-      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0", "--join"], noEnv)).toMatchObject({
+      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0", "--join", "--log-level", "warn"], noEnv)).toMatchObject({
       join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
+      logLevel: "warn",
     });
   });
 
@@ -93,6 +97,7 @@ describe("shardkv-server command line", () => {
     [["--gid", "x", ...srv.slice(2)], 'invalid --gid: want a positive integer, got "x"'],
     [[...srv, "--nats", "nats://h:4222/path"], "invalid --nats"],
     [[...srv, "--failpoints", "bogus"], 'invalid --failpoints: unknown failpoint "bogus"'],
+    [[...srv, "--log-level", "WARN"], 'invalid --log-level: want one of error, warn, info, debug, got "WARN"'],
   ])("%j: %s", (argv, want) => {
     expect(message(() => parseShardDaemonArgs([...argv, ...insecure], noEnv))).toContain(want);
   });

@@ -33,6 +33,8 @@ describe("shardkv-local argument parsing", () => {
     [["down", "--grace", "500ms"], { kind: "down", dir: "./.shardkv", graceMs: 500 }],
     [["down", "--grace=0"], { kind: "down", dir: "./.shardkv", graceMs: 0 }],
     [["kill", "g1n2"], { kind: "kill", dir: "./.shardkv", node: "g1n2" }],
+    [["logs", "g1n2"], { kind: "logs", dir: "./.shardkv", node: "g1n2", lines: 50, json: false }],
+    [["logs", "c1", "--lines", "5", "--json"], { kind: "logs", dir: "./.shardkv", node: "c1", lines: 5, json: true }],
     [["pause", "c1", "--dir", "d"], { kind: "pause", dir: "d", node: "c1" }],
     [["resume", "c1"], { kind: "resume", dir: "./.shardkv", node: "c1" }],
     [["restart", "g3n1"], { kind: "restart", dir: "./.shardkv", node: "g3n1" }],
@@ -82,6 +84,9 @@ describe("shardkv-local argument parsing", () => {
     [["remove-replica", "g1n1", "--base-port", "20000"], /invalid --base-port: only valid with/],
     [["add-replica", "0"], /invalid gid/],
     [["add-replica", "controller"], /invalid gid/],
+    [["logs"], /logs needs a node name/],
+    [["logs", "c1", "--lines", "0"], /invalid --lines: want an integer in \[1, 1000000\], got "0"/],
+    [["status", "--lines", "3"], /invalid --lines: only valid with logs, not status/],
     [["status", "--force"], /invalid --force: only valid with replace, add-replica and remove-replica, not status/],
   ])("refuses %j", (argv, msg) => {
     expect(() => parseLocalArgs(argv)).toThrow(UsageError);
