@@ -50,7 +50,7 @@ const seen = (page: Page): Promise<Seen> => page.evaluate(() => ({
   groupCards: [...document.querySelectorAll<HTMLElement>("#group-cards .group")].map((e) => e.dataset.gid ?? ""),
   replicaRows: document.querySelectorAll("#group-cards tbody tr").length,
   migrationRows: document.querySelectorAll("#migrations tbody tr").length,
-  charts: [...document.querySelectorAll<HTMLElement>("#group-cards .chart")].map((c) => (c.querySelector("polyline") ? "chart" : c.querySelector(".none")?.textContent ?? "")),
+  charts: [...document.querySelectorAll<HTMLElement>("#group-cards .chart")].map((c) => (c.querySelector("svg") ? "chart" : c.querySelector(".none")?.textContent ?? "")),
   conn: document.getElementById("conn")?.textContent ?? "",
 }));
 
@@ -213,8 +213,8 @@ describe("dashboard in headless Chromium", { timeout: 120_000 }, () => {
       await page.goto(url![1]);
       let charts: string[] = [];
       await waitFor(async () => {
-        charts = await page.evaluate(() => [...document.querySelectorAll("#group-cards .chart")].map((c) => (c.querySelector("polyline") ? "chart" : c.querySelector(".none")?.textContent ?? "")));
-        return charts.join() === "chart,chart,no metrics,no metrics";
+        charts = await page.evaluate(() => [...document.querySelectorAll("#group-cards .chart")].map((c) => (c.querySelector("polyline") ? "line" : c.querySelector(".none")?.textContent ?? "")));
+        return charts.join() === "line,line,no metrics,no metrics";
       }, { timeoutMs: 20_000, what: "group 1's charts drawn", intervalMs: 200 }).catch((e: Error) => { throw new Error(`${e.message}: ${charts.join()}`); });
       await page.screenshot({ path: join(repoRoot, "test-results", "dashboard-metrics.png"), fullPage: true });
       await page.close();

@@ -124,6 +124,11 @@ function chart(title, unit, points, pick, s, hasMetrics) {
   const pts = points.filter((p) => pick(p) !== null && pick(p) !== undefined).map((p) => `${x(p.t).toFixed(1)},${y(pick(p)).toFixed(1)}`);
   if (pts.length > 0) {
     area.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: "#0969da", "stroke-width": 1.6, "vector-effect": "non-scaling-stroke" }));
+  } else {
+    // p99 of a group that served nothing in the window: there is no latency to draw.
+    const note = svg("text", { x: w / 2, y: h / 2 + 4, "text-anchor": "middle", fill: "#4a5360", "font-size": 12 });
+    note.textContent = "no operations";
+    area.append(note);
   }
   const span = Math.round((now - t0) / 1000);
   const peak = el("div", { class: "title" }, el("span", { text: `last ${span >= 120 ? `${Math.round(span / 60)} min` : `${span} s`}` }), el("span", { text: `peak ${fixed(Math.max(0, ...values))}` }));
