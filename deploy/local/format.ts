@@ -80,6 +80,7 @@ export function howToUse(cluster: { cliEnv(): Record<string, string> }, dir: str
     `  bin/shardkv put greeting hello`,
     `  bin/shardkv get greeting`,
     `  bin/shardkv-local status --dir ${dir}       # every node, the shard map`,
+    `  bin/shardkv-local dashboard --dir ${dir}    # live web dashboard; prints its URL`,
     `  bin/shardkv-local kill g1n1 --dir ${dir}    # also: pause, resume, restart, add-group, remove-group`,
     `  bin/shardkv-local replace g1n1 --dir ${dir} # new replica for g1n1; also: add-replica, remove-replica`,
   ].join("\n");

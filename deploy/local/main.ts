@@ -18,6 +18,8 @@ import { parseNodeName } from "./layout";
 import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
 import { logTail } from "./process";
+import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
+import { securityOf } from "../../security/credentials";
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -76,6 +78,18 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       } finally {
         c.close();
       }
+      return;
+    }
+    case "dashboard": {
+      const source = localClusterSource(cmd.dir);
+      const security = securityOf(localAdminTls(cmd.dir));
+      const d = await startDashboard({ source, security, listen: cmd.listen });
+      out(`dashboard: ${d.url}\n(cluster ${resolve(cmd.dir)}; Ctrl-C stops it)`);
+      await new Promise<void>((done) => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => done());
+      });
+      await d.stop();
+      security.close();
       return;
     }
     case "kill": case "pause": case "resume": case "restart": {
