@@ -61,6 +61,7 @@ import { controllerService, type ControllerImplementation } from "../proto/gen/c
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
+import { ReplicaStatusSource, type ReplicaStatusFields } from "../raft/replica-status";
 import type { CommandResult } from "./state-machine";
 
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
@@ -126,6 +127,8 @@ export class ControllerServer {
   private readonly replicaDriver: ReplicaDriver;
   /** Identity rewrites, one at a time in order. */
   private identityWrites: Promise<void> = Promise.resolve();
+  /** The Status fields both daemons share (log, lag, data directory size, uptime). */
+  private readonly statusSource: ReplicaStatusSource;
 
   private constructor(
     private readonly opts: ControllerServerOptions,
@@ -140,6 +143,7 @@ export class ControllerServer {
     /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
+    this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       members: peers,
@@ -228,9 +232,13 @@ export class ControllerServer {
     }
   }
 
-  /** This replica's status (what the Status RPC answers). */
-  status(): ControllerStatus {
-    return this.service.status();
+  /**
+   * This replica's status (what the Status RPC answers): the service's, and the fields both
+   * daemons share (raft/replica-status.ts).
+   */
+  async status(): Promise<ControllerStatus & ReplicaStatusFields> {
+    const s = this.service.status();
+    return { ...s, ...(await this.statusSource.fields(this.node)) };
   }
 
   /**
@@ -327,7 +335,11 @@ export class ControllerServer {
           controllers: replicas.controllers.map(memberToWire),
         };
       }),
-      status: unary(async (svc) => svc.status()),
+      status: (_call, callback) => {
+        const s = server();
+        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : s.status();
+        run.then((res) => callback(null, res), (e) => callback(toServiceError(e), null));
+      },
       watch: (call) => {
         const s = server();
         let feed: ConfigFeed;
