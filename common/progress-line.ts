@@ -2,8 +2,9 @@
  * A progress line for long work in a CLI (shardkv-local add-group, shardctl join --wait):
  * on a terminal, one line rewritten in place as the work moves; piped (a script, a log file),
  * plain lines, a new one only when the text changed and at most one per `plainEveryMs`, and
- * at the end the last state if it was held back. Lines printed meanwhile by the command go
- * through `say`, which clears the rewritten line first so the two never mix.
+ * the last state if it was held back at the end (or before a line `say` prints). Lines
+ * printed meanwhile by the command go through `say`, which clears the rewritten line first so
+ * the two never mix.
  */
 import type { Clock } from "./env";
 
@@ -53,12 +54,17 @@ export class ProgressLine {
     this.printLine(text);
   }
 
-  /** Prints `line` as a line of its own (not progress): the progress line is cleared first and redrawn after it. */
+  /**
+   * Prints `line` as a line of its own (not progress): on a terminal the progress line is
+   * cleared first and redrawn after it; piped, a progress line held back is printed first
+   * (the lines stay in the order things happened).
+   */
   say(line: string): void {
     if (this.tty && this.shown !== undefined) {
       this.out.write(`\r\x1b[2K${line}\n${this.shown}`);
       return;
     }
+    if (!this.tty && this.held !== undefined) this.printLine(this.held);
     this.out.write(`${line}\n`);
   }
 

@@ -28,28 +28,37 @@ describe("migrationProgress", () => {
       led(1, 3, [shard(0, "serving", 10), shard(1, "serving", 10), shard(2, "handoff", 5000), shard(3, "handoff", 3000)]),
       led(2, 3, [shard(2, "pulling", 1000), shard(3, "pulling", 0)]),
     ]);
-    expect(p).toMatchObject({ serving: 2, pulling: 2, bytesLeft: 4000 + 3000, bytesLeftKnown: true, gc: 0, done: false });
+    expect(p).toMatchObject({ serving: 2, moving: 2, bytesLeft: 4000 + 3000, bytesLeftKnown: true, gc: 0, done: false });
     expect(formatMigrationProgress(p)).toBe("config 3: 2/4 shards serving, 2 shards moving (6.8 KiB left)");
     expect(p.why).toContain("group 2 has shards pulling 2");
   });
 
-  it("a pulling shard whose previous owner did not answer: bytes left are a lower bound", () => {
+  it("a shard whose previous owner did not answer: bytes left are a lower bound; a group without a leader has its shards moving", () => {
     const p = migrationProgress(config, [{ gid: 1 }, led(2, 3, [shard(2, "pulling", 100), shard(3, "gc", 300)])]);
-    expect(p).toMatchObject({ pulling: 1, bytesLeft: 0, bytesLeftKnown: false, gc: 1, done: false });
-    expect(formatMigrationProgress(p)).toBe("config 3: 0/4 shards serving, 1 shard moving (at least 0 B left), 1 awaiting gc");
+    expect(p).toMatchObject({ moving: 3, bytesLeft: 0, bytesLeftKnown: false, gc: 1, done: false });
+    expect(formatMigrationProgress(p)).toBe("config 3: 0/4 shards serving, 3 shards moving (at least 0 B left), 1 awaiting gc");
     expect(p.why).toContain("group 1 has no leader");
   });
 
   it("a group that left (not in the config) hands its shards off: asked as one of the others", () => {
     const p = migrationProgress({ num: 4, shards: [2, 2], gids: [2] }, [led(2, 4, [shard(0, "serving", 5), shard(1, "pulling", 0)])], [led(1, 4, [shard(1, "handoff", 2 * 1024 * 1024)])]);
-    expect(p).toMatchObject({ serving: 1, pulling: 1, bytesLeft: 2 * 1024 * 1024, done: false });
+    expect(p).toMatchObject({ serving: 1, moving: 1, bytesLeft: 2 * 1024 * 1024, done: false });
     expect(formatMigrationProgress(p)).toBe("config 4: 1/2 shards serving, 1 shard moving (2.0 MiB left)");
+  });
+
+  it("a new owner not yet pulling (not at the config yet): the whole of what the previous owner holds is left", () => {
+    const p = migrationProgress(config, [led(1, 3, [shard(0, "serving"), shard(1, "serving"), shard(2, "handoff", 600), shard(3, "handoff", 400)]), led(2, 2, [])]);
+    expect(p).toMatchObject({ serving: 2, moving: 2, bytesLeft: 1000, bytesLeftKnown: true });
+    // The previous owner not at the config yet either: it still serves them, with their bytes
+    // (and its own two shards: not moving, not serving at the config yet).
+    const early = migrationProgress(config, [led(1, 2, [shard(0, "serving", 1), shard(1, "serving", 1), shard(2, "serving", 600), shard(3, "serving", 400)]), led(2, 2, [])]);
+    expect(early).toMatchObject({ serving: 0, moving: 2, bytesLeft: 1000, bytesLeftKnown: true, done: false });
   });
 
   it("done: every shard serving at its owner, which is at the config", () => {
     const p = migrationProgress(config, [led(1, 3, [shard(0, "serving"), shard(1, "serving"), shard(2, "notOwned"), shard(3, "notOwned")]),
       led(2, 3, [shard(2, "serving"), shard(3, "serving")])]);
-    expect(p).toMatchObject({ serving: 4, pulling: 0, gc: 0, done: true, why: [] });
+    expect(p).toMatchObject({ serving: 4, moving: 0, gc: 0, done: true, why: [] });
     expect(formatMigrationProgress(p)).toBe("config 3: 4/4 shards serving, no shards moving");
     // A group behind the config is not done, whatever its shards say.
     expect(migrationProgress(config, [led(1, 2, [shard(0, "serving"), shard(1, "serving")]), led(2, 3, [shard(2, "serving"), shard(3, "serving")])]).done).toBe(false);
@@ -73,7 +82,7 @@ describe("ProgressLine", () => {
     expect(out.text).toBe("\r\x1b[2K  a\r\x1b[2K  b\r\x1b[2Kjoined group 3\n  b\n");
   });
 
-  it("piped: plain lines, a changed one at most every plainEveryMs, and the last state held back printed at the end", () => {
+  it("piped: plain lines, a changed one at most every plainEveryMs, the last state held back printed before another line or at the end", () => {
     const out = output(false);
     const clock = new ManualClock();
     const p = new ProgressLine(out, clock, { plainEveryMs: 3000 });
@@ -89,16 +98,22 @@ describe("ProgressLine", () => {
     p.update("4/4");
     p.say("done");
     p.done();
-    expect(out.text).toBe("1/4\n3/4\ndone\n4/4\n");
+    expect(out.text).toBe("1/4\n3/4\n4/4\ndone\n");
   });
 
   it("piped: nothing printed twice, nothing extra at the end when the last state was printed", () => {
     const out = output(false);
-    const p = new ProgressLine(out, new ManualClock());
+    const clock = new ManualClock();
+    const p = new ProgressLine(out, clock);
     p.update("x");
     p.update("x");
     p.done();
     expect(out.text).toBe("x\n");
+    p.update("y");
+    clock.advance(1);
+    p.update("z");
+    p.done();
+    expect(out.text).toBe("x\nz\n");
   });
 });
 
