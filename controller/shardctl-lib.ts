@@ -407,17 +407,21 @@ export function replicaStatusDetail(s: { readonly [K in keyof Required<ReplicaSt
   };
 }
 
+/** What any replica's Status says of its place in its group (controllers and shard servers alike). */
+export interface ReplicaRaftStatus extends ReplicaStatusDetail {
+  readonly id: number;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: number;
+  readonly leaderAddress: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
+
 /** What `status` learned about one replica: its reply, or why it did not answer. */
 export interface ReplicaStatus {
   readonly address: string;
-  readonly status?: ReplicaStatusDetail & {
-    readonly id: number;
-    readonly role: string;
-    readonly term: number;
-    readonly leader: number;
-    readonly leaderAddress: string;
-    readonly commitIndex: number;
-    readonly appliedIndex: number;
+  readonly status?: ReplicaRaftStatus & {
     readonly latestConfigNum: number;
     readonly shardCount: number;
     /** The cluster id the replica has applied ("" while unknown, or from an earlier version). */
@@ -499,16 +503,9 @@ export interface ServerShard {
 /** What `status --group` learned about one shard server: its reply, or why it did not answer. */
 export interface ServerStatus {
   readonly address: string;
-  readonly status?: ReplicaStatusDetail & {
-    readonly id: number;
-    readonly role: string;
-    readonly term: number;
-    readonly leader: number;
-    readonly leaderAddress: string;
+  readonly status?: ReplicaRaftStatus & {
     /** The config the replica has applied. */
     readonly configNum: number;
-    readonly commitIndex: number;
-    readonly appliedIndex: number;
     readonly shards: readonly ServerShard[];
     /** On the leader's word (when it answered): its match index and how far behind its last index this replica is. */
     readonly matchIndex?: number;

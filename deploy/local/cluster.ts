@@ -23,7 +23,7 @@ import { realClock } from "../../common/real-env";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
 import { type Config, controllerGid } from "../../controller/config";
 import { describeGroup, membersOf } from "../../controller/replica-intents";
-import { replicaStatusDetail } from "../../controller/shardctl-lib";
+import { type ReplicaStatusDetail, replicaStatusDetail } from "../../controller/shardctl-lib";
 import { type GroupView, type MigrationProgress, migrationProgress } from "../../controller/migration-progress";
 import type { NodeId } from "../../common/ids";
 import { type ReplicaChange, describeReplicaChange } from "../../common/replica-change";
@@ -125,8 +125,12 @@ export interface ReplicaOpOptions {
   readonly onProgress?: (p: ReplicaChangeProgress) => void;
 }
 
-/** One node as `status()` sees it. */
-export interface NodeStatus {
+/**
+ * One node as `status()` sees it. The fields of ReplicaStatusDetail (controller/shardctl-lib.ts)
+ * come from its Status, every node that answers (docs/operations.md, "Status fields"), but for
+ * the reply's `lag`, here `applyLag` (`lag` is the leader's view, below).
+ */
+export interface NodeStatus extends Omit<ReplicaStatusDetail, "lag"> {
   readonly name: string;
   readonly kind: "controller" | "server";
   readonly gid?: number;
@@ -149,23 +153,10 @@ export interface NodeStatus {
   readonly configNum?: number;
   /** Servers: every shard it reports (state name, keys, key plus value bytes). */
   readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number; bytes: number }[];
-  /** Where the replica's Raft log stands and its process, from its Status (every node that answers; docs/operations.md, "Status fields"). */
   readonly commitIndex?: number;
   readonly appliedIndex?: number;
-  /** The highest commit index it heard from a leader. */
-  readonly leaderCommitIndex?: number;
   /** Entries it knows committed and has not applied yet (its Status reply's `lag`). */
   readonly applyLag?: number;
-  readonly firstIndex?: number;
-  readonly lastIndex?: number;
-  readonly logEntries?: number;
-  readonly logBytes?: number;
-  readonly snapshotIndex?: number;
-  /** 0: not known (no snapshot taken or installed since the daemon started). */
-  readonly snapshotBytes?: number;
-  readonly dataDirBytes?: number;
-  readonly uptimeMs?: number;
-  readonly version?: string;
   readonly log: string;
   readonly dataDir: string;
 }
