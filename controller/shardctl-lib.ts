@@ -416,6 +416,9 @@ export interface ReplicaRaftStatus extends ReplicaStatusDetail {
   readonly leaderAddress: string;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** On the leader's word (when it answered): its match index and how far behind the leader's last index it is. */
+  readonly matchIndex?: number;
+  readonly behindLeader?: number;
 }
 
 /** What `status` learned about one replica: its reply, or why it did not answer. */
@@ -428,6 +431,15 @@ export interface ReplicaStatus {
     readonly clusterId?: string;
   };
   readonly error?: string;
+}
+
+/**
+ * LAG: how far behind the leader's log the replica is on the leader's word, else (the leader
+ * did not answer) its own count of committed entries not applied yet; "-" when neither is known.
+ */
+function lagOf(s: ReplicaRaftStatus): string {
+  const lag = s.behindLeader ?? s.lag;
+  return lag === undefined ? "-" : String(lag);
 }
 
 /** The columns formatReplicaColumns fills (after each table's own). */
@@ -469,7 +481,11 @@ export function statusLeaders(rs: readonly ReplicaStatus[]): string[] {
   return rs.filter((r) => r.status?.role.toLowerCase() === "leader").map((r) => r.address);
 }
 
-/** `status` for people: one row per replica, then a summary line. Ends without a newline. */
+/**
+ * `status` for people: one row per replica, then a summary line. LAG is how far behind the
+ * leader's log the replica is on the leader's word, else its own count of committed entries
+ * not applied yet. Ends without a newline.
+ */
 export function formatStatus(rs: readonly ReplicaStatus[]): string {
   const rows = rs.map((r) => {
     const s = r.status;
@@ -477,7 +493,7 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
     const leader = s.leader === 0 ? "none" : s.leaderAddress ? `${s.leader} (${s.leaderAddress})` : String(s.leader);
     return [
       r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.latestConfigNum),
-      s.lag === undefined ? "-" : String(s.lag), ...formatReplicaColumns(s), "",
+      lagOf(s), ...formatReplicaColumns(s), "",
     ];
   });
   const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "LAG", ...replicaColumns, "ERROR"], rows);
@@ -507,9 +523,6 @@ export interface ServerStatus {
     /** The config the replica has applied. */
     readonly configNum: number;
     readonly shards: readonly ServerShard[];
-    /** On the leader's word (when it answered): its match index and how far behind its last index this replica is. */
-    readonly matchIndex?: number;
-    readonly behindLeader?: number;
   };
   readonly error?: string;
 }
@@ -550,18 +563,16 @@ export function groupStatusToJson(g: GroupStatus): object {
 
 /**
  * One group for people: a title with how many servers answered and the leader, then one row
- * per server. LAG is how far behind the leader's log it is on the leader's word, else (no
- * leader answered) its own count of committed entries not applied yet. Ends without a newline.
+ * per server (LAG as in formatStatus). Ends without a newline.
  */
 export function formatGroupStatus(g: GroupStatus): string {
   const rows = g.servers.map((r) => {
     const s = r.status;
     if (!s) return [r.address, "down", "-", "-", "-", "-", "-", "-", "-", ...formatReplicaColumns(undefined), "-", r.error ?? "no answer"];
     const leader = s.leader === 0 ? "none" : String(s.leader);
-    const lag = s.behindLeader ?? s.lag;
     return [
       r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.configNum),
-      lag === undefined ? "-" : String(lag), ...formatReplicaColumns(s), formatShardSummary(s.shards), "",
+      lagOf(s), ...formatReplicaColumns(s), formatShardSummary(s.shards), "",
     ];
   });
   const up = g.servers.filter((r) => r.status).length;

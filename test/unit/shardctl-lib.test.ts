@@ -298,6 +298,9 @@ describe("formatStatus", () => {
     };
     const row = formatStatus([{ address: "h1:1", status: { ...up("h1:1", 1, "follower").status, ...detail } }]).split("\n")[1];
     expect(row).toMatch(/ 9 +4 +10 +310 \(2\.0 KiB\) +1500 \(3\.0 MiB\) +12\.3 MiB +1h02m$/);
+    // The leader's word on how far behind its log the replica is wins over the replica's own count.
+    const led = formatStatus([{ address: "h1:1", status: { ...up("h1:1", 1, "follower").status, ...detail, matchIndex: 1490, behindLeader: 20 } }]).split("\n")[1];
+    expect(led).toMatch(/ 9 +4 +20 +310 /);
     // A snapshot of unknown size shows its index alone; none at all says so.
     expect(formatReplicaColumns({ ...detail, snapshotBytes: 0 })[1]).toBe("1500");
     expect(formatReplicaColumns({ ...detail, snapshotIndex: 0, snapshotBytes: 0 })[1]).toBe("none");
