@@ -29,8 +29,9 @@ commands:
                        read and change everything)
   env                  print the export lines a shell needs to use the cluster:
                        eval "$(bin/shardkv-local env --dir DIR)"; bin/shardkv get k
-  status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
-                       shard map of the latest config
+  status [--json]      every node (up/down/paused, role, lag, term, leader, config, applied
+                       index, Raft log, snapshot, data directory size, uptime, shards with
+                       keys and bytes) and the shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
   logs NODE [--lines 50] [--json]
                        the last lines of NODE's log (DIR/logs/NODE.log), readable: time,
@@ -45,7 +46,9 @@ commands:
   restart NODE         stop the node if it runs, start it again on its data directory
   add-group [--replicas 3] [--base-port P]
                        start a new group, join it, wait until its shards are Serving
+                       (a progress line: shards serving, moving, bytes left)
   remove-group GID     leave, wait until its shards have moved and been deleted, stop it
+                       (the same progress line)
   replace NODE [--timeout 5m] [--force] [--base-port P]
                        start a fresh replica (new id, new port, empty data directory) for
                        NODE's group (a server or a controller), store the replacement in the
