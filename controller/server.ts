@@ -64,6 +64,7 @@ import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
 import { ServiceMetrics } from "../common/service-metrics";
 import { ControllerMetrics, type ControllerServiceType } from "./controller-metrics";
+import { ReplicaStatusSource, type ReplicaStatusFields } from "../raft/replica-status";
 import type { CommandResult } from "./state-machine";
 
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
@@ -133,6 +134,8 @@ export class ControllerServer {
   private identityWrites: Promise<void> = Promise.resolve();
   /** Undefined without opts.metricsRegistry. */
   private readonly metrics: ControllerMetrics | undefined;
+  /** The Status fields both daemons share (log, lag, data directory size, uptime). */
+  private readonly statusSource: ReplicaStatusSource;
 
   private constructor(
     private readonly opts: ControllerServerOptions,
@@ -147,6 +150,7 @@ export class ControllerServer {
     /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
+    this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       members: peers,
@@ -238,9 +242,13 @@ export class ControllerServer {
     }
   }
 
-  /** This replica's status (what the Status RPC answers). */
-  status(): ControllerStatus {
-    return this.service.status();
+  /**
+   * This replica's status (what the Status RPC answers): the service's, and the fields both
+   * daemons share (raft/replica-status.ts).
+   */
+  async status(): Promise<ControllerStatus & ReplicaStatusFields> {
+    const s = this.service.status();
+    return { ...s, ...(await this.statusSource.fields(this.node)) };
   }
 
   /**
@@ -324,12 +332,12 @@ export class ControllerServer {
    * stops, they answer Stopped.
    */
   private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
-    const unary = <Req, Res>(type: ControllerServiceType, fn: (s: ControllerService, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(type: ControllerServiceType, fn: (svc: ControllerService, req: Req, s: ControllerServer) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
         const run = s === undefined || s.stopping
           ? Promise.reject(new StoppedError("controller"))
-          : ServiceMetrics.track(s.metrics?.service, type, () => Promise.resolve().then(() => fn(s.service, call.request)));
+          : ServiceMetrics.track(s.metrics?.service, type, () => Promise.resolve().then(() => fn(s.service, call.request, s)));
         run.then(
           (res) => callback(null, res),
           (e) => callback(toServiceError(e), null),
@@ -360,7 +368,7 @@ export class ControllerServer {
           controllers: replicas.controllers.map(memberToWire),
         };
       }),
-      status: unary("status", async (svc) => svc.status()),
+      status: unary("status", (_svc, _req, s) => s.status()),
       watch: (call) => {
         const s = server();
         // Recorded when the stream opens (or is refused): its duration is the time to open it.

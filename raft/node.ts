@@ -191,6 +191,32 @@ export interface RaftNodeStatus {
 }
 
 /**
+ * What a replica knows of its Raft log, for Status (raft/replica-status.ts). Cheap: the log is
+ * in memory (its bytes are summed over at most snapshotEveryEntries plus compactKeepEntries
+ * entries).
+ */
+export interface RaftLogStatus {
+  /**
+   * The highest commit index heard from any leader (append and heartbeat messages), or this
+   * replica's own commit index if higher (always, on the leader). A commit index never goes
+   * back, so this is a true lower bound of the group's commit index, whichever leader sent it.
+   */
+  readonly leaderCommit: LogIndex;
+  readonly firstIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  /** Entries in the log: lastIndex - firstIndex + 1. */
+  readonly entries: number;
+  /** Data bytes of those entries. */
+  readonly bytes: number;
+  readonly snapshotIndex: LogIndex;
+  /**
+   * Size of the last snapshot this replica took (as its state machine's SnapshotSource.bytes
+   * tells it) or installed (bytes received); 0 when not known: none since the start.
+   */
+  readonly snapshotBytes: number;
+}
+
+/**
  * A member's part in the configuration as this replica knows it: `leader` (the leader it
  * follows, or itself), `follower` (another voter) or `learner`; `joint` tells, while the configuration is joint, which half a voter is in.
  */
@@ -271,6 +297,12 @@ export class RaftNode<R = unknown> {
   private readonly heartbeatSentAtMs = new Map<NodeId, number>();
   /** With metrics: the one WriteStages object handed to the sink for every write. */
   private readonly stages: WriteStages = { queueS: 0, logSaveS: 0, replicateS: 0, applyWaitS: 0, applyS: 0 };
+  /** The highest commit index a leader's message carried (RaftLogStatus.leaderCommit). */
+  private leaderCommitSeen = 0 as LogIndex;
+  /** Size of the last snapshot taken or installed (RaftLogStatus.snapshotBytes). */
+  private snapshotBytes = 0;
+  /** Bytes of the snapshot being received. */
+  private sinkBytes = 0;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -524,6 +556,19 @@ export class RaftNode<R = unknown> {
     return { group: this.opts.group, ...this.raw.status(), applied: this.applied };
   }
 
+  /** What this replica knows of its log (see RaftLogStatus). */
+  logStatus(): RaftLogStatus {
+    const s = this.raw.status();
+    const entries = Math.max(0, s.lastIndex - s.firstIndex + 1);
+    let bytes = 0;
+    if (entries > 0) for (const e of this.raw.entriesBetween(s.firstIndex, s.lastIndex)) bytes += e.data.length;
+    return {
+      leaderCommit: Math.max(this.leaderCommitSeen, s.commit) as LogIndex,
+      firstIndex: s.firstIndex, lastIndex: s.lastIndex, entries, bytes,
+      snapshotIndex: this.lastSnapshotIndex, snapshotBytes: this.snapshotBytes,
+    };
+  }
+
   /** Stops the loop and timers, fails waiting callers, closes transport and storage. */
   async stop(): Promise<void> {
     if (this.stopped) return this.idle;
@@ -624,6 +669,7 @@ export class RaftNode<R = unknown> {
     this.inbound = [];
     for (const m of inbound) {
       this.heardAtTick.set(m.from, this.ticks);
+      if ((m.type === "append" || m.type === "heartbeat") && m.commit > this.leaderCommitSeen) this.leaderCommitSeen = m.commit;
       raw.step(m);
     }
     for (; this.pendingTicks > 0; this.pendingTicks--) {
@@ -672,7 +718,9 @@ export class RaftNode<R = unknown> {
       if (c.chunk === 0) {
         await this.sink?.abort();
         this.sink = this.sm.restore(c.meta);
+        this.sinkBytes = 0;
       }
+      this.sinkBytes += c.data.length;
       assert(this.sink !== null, "snapshot chunk without a sink");
       await this.sink.write(c.chunk, c.data);
       this.metrics?.snapshotChunkReceived(c.data.length);
@@ -685,6 +733,7 @@ export class RaftNode<R = unknown> {
       this.sink = null;
       this.applied = rd.snapshot.index;
       this.lastSnapshotIndex = rd.snapshot.index;
+      this.snapshotBytes = this.sinkBytes;
       this.bytesSinceSnapshot = 0;
       this.appliedSizes = [];
       for (const s of this.sources.splice(0)) s.src.close();
@@ -948,6 +997,7 @@ export class RaftNode<R = unknown> {
     this.sources.push({ src, usedAtTick: -Infinity });
     this.evictSources();
     this.lastSnapshotIndex = src.index;
+    this.snapshotBytes = src.bytes ?? 0;
     this.appliedSizes = this.appliedSizes.filter((e) => e.index > compactIndex);
     this.bytesSinceSnapshot = this.appliedSizes.reduce((n, e) => (e.index > src.index ? n + e.bytes : n), 0);
   }

@@ -61,6 +61,7 @@ import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
+import { ReplicaStatusSource } from "../raft/replica-status";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -182,6 +183,9 @@ export class ShardServer {
   /** Undefined without opts.metricsRegistry. */
   private readonly metrics: ShardServerMetrics | undefined;
 
+  /** The Status fields both daemons share (log, lag, data directory size, uptime). */
+  private readonly statusSource: ReplicaStatusSource;
+
   private constructor(
     private readonly opts: ShardServerOptions,
     private readonly grpcServer: grpc.Server,
@@ -196,6 +200,7 @@ export class ShardServer {
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
+    this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
     // Latencies on the monotonic clock.
@@ -463,6 +468,7 @@ export class ShardServer {
       })),
       members: raftMembersToWire(this.node.memberStatuses(), this.peers),
       confIndex: this.node.confIndex(),
+      ...(await this.statusSource.fields(this.node)),
     };
   }
 

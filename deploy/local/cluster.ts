@@ -16,20 +16,20 @@
  * and `shardkv-local down` stops them. Every pid is checked against /proc/<pid>/cmdline
  * before it is signalled (deploy/local/process.ts), so a reused pid is never hit.
  */
-import * as grpc from "@grpc/grpc-js";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GroupId } from "../../common/ids";
 import { readableLog } from "../../common/log-line";
-import { realClock, wallClockMs } from "../../common/real-env";
-import { fromServiceError } from "../../common/grpc-errors";
+import { realClock } from "../../common/real-env";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
 import { type Config, controllerGid } from "../../controller/config";
 import { describeGroup, membersOf } from "../../controller/replica-intents";
+import { type ReplicaStatusDetail, replicaStatusDetail } from "../../controller/shardctl-lib";
+import { type GroupView, type MigrationProgress, migrationProgress } from "../../controller/migration-progress";
 import type { NodeId } from "../../common/ids";
 import { type ReplicaChange, describeReplicaChange } from "../../common/replica-change";
 import { shardkv } from "../../proto/gen/shardkv.js";
-import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
+import { shardKVStub, shardServerStatus, shardStateName, shardViewsOf, type ShardKVStub } from "../../shard-server/grpc-service";
 import { leaderMembers, raftMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import {
   addNode, allNodes, type ClusterFile, controllerName, dataDirOf, dataNames, describeGroupRef, ensureDirs, type GroupEntry, type GroupRef,
@@ -46,6 +46,8 @@ import { type Security, securityOf } from "../../security/credentials";
 import { type TlsFiles, tlsEnv } from "../../security/tls-files";
 
 export type ShardStatusReply = shardkv.kv.StatusReply;
+/** Shard state names as in Status replies (shard-server/grpc-service.ts). */
+export { shardStateName };
 export type { ControllerStatus };
 export { controllerName, serverName };
 const ShardState = shardkv.kv.ShardState;
@@ -130,8 +132,12 @@ export interface ReplicaOpOptions {
   readonly onProgress?: (p: ReplicaChangeProgress) => void;
 }
 
-/** One node as `status()` sees it. */
-export interface NodeStatus {
+/**
+ * One node as `status()` sees it. The fields of ReplicaStatusDetail (controller/shardctl-lib.ts)
+ * come from its Status, every node that answers (docs/operations.md, "Status fields"), but for
+ * the reply's `lag`, here `applyLag` (`lag` is the leader's view, below).
+ */
+export interface NodeStatus extends Omit<ReplicaStatusDetail, "lag"> {
   readonly name: string;
   readonly kind: "controller" | "server";
   readonly gid?: number;
@@ -154,8 +160,12 @@ export interface NodeStatus {
   readonly leader?: number;
   /** Controllers: latest config; servers: the config the replica has applied. */
   readonly configNum?: number;
-  /** Servers: every shard it reports (state name, keys). */
-  readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number }[];
+  /** Servers: every shard it reports (state name, keys, key plus value bytes). */
+  readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number; bytes: number }[];
+  readonly commitIndex?: number;
+  readonly appliedIndex?: number;
+  /** Entries it knows committed and has not applied yet (its Status reply's `lag`). */
+  readonly applyLag?: number;
   readonly log: string;
   readonly dataDir: string;
 }
@@ -187,22 +197,11 @@ export interface DownReport {
   readonly killed: readonly string[];
 }
 
-/** What waitAllServing saw in one poll (for progress output). */
-export interface ServingProgress {
-  readonly configNum: number;
-  /** Per gid of the config: the leader's applied config and its shard counts by state. */
-  readonly groups: readonly { gid: number; leader?: string; configNum?: number; states: Record<string, number> }[];
-  /** Shards that are Serving at their owner in the latest config. */
-  readonly serving: number;
-  readonly shardCount: number;
-  readonly done: boolean;
-}
-
-/** Shard state names as in Status replies. */
-export const shardStateName = (s: number | null | undefined): string =>
-  ({ [ShardState.SHARD_NOT_OWNED]: "notOwned", [ShardState.SHARD_SERVING]: "serving", [ShardState.SHARD_PULLING]: "pulling",
-    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc",
-    [ShardState.SHARD_HELD]: "held" } as Record<number, string>)[s ?? 0] ?? `state${s}`;
+/**
+ * What waitAllServing (and removeGroup) saw in one poll, for progress output: shards serving,
+ * moving with bytes left, awaiting gc (controller/migration-progress.ts).
+ */
+export type ServingProgress = MigrationProgress;
 
 /** gid -> owned shards of a config (every gid of the config, sorted). */
 export function shardMapOf(cfg: Config): Map<number, number[]> {
@@ -754,10 +753,7 @@ export class LocalCluster {
 
   /** The Status reply of the shard server at `addr` (throws the typed error). */
   serverStatus(addr: string, timeoutMs = 1000): Promise<ShardStatusReply> {
-    const stub = this.shardStub(addr);
-    return new Promise((res, rej) => {
-      stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e, addr)) : res(r!)));
-    });
+    return shardServerStatus(this.shardStub(addr), addr, timeoutMs);
   }
 
   /** Status replies of every answering server of `gid`. */
@@ -792,13 +788,17 @@ export class LocalCluster {
       try {
         if (kind === "controller") {
           const s: ControllerStatus = await this.probeController().status(node.addr, 1000);
-          return { ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum) };
+          return {
+            ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum), ...replicaDetail(s),
+          };
         }
         const s = await this.serverStatus(node.addr, 1000);
         replies.set(name, s);
         return {
-          ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum),
-          shards: s.shards.map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys) })),
+          ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum), ...replicaDetail(s),
+          shards: s.shards.map((x) => ({
+            shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys), bytes: Number(x.bytes),
+          })),
         };
       } catch {
         return { ...base, state: "unresponsive" };
@@ -829,7 +829,7 @@ export class LocalCluster {
    * owner's leader, with every group of the config led and at that config, and no shard of
    * any group still Pulling, in Handoff or in Gc (every migration finished and collected)?
    */
-  async servingProgress(): Promise<{ progress?: ServingProgress; why: string }> {
+  async servingProgress(others: readonly GroupEntry[] = []): Promise<{ progress?: ServingProgress; why: string }> {
     let cfg: Config;
     try {
       cfg = await this.probeController().query();
@@ -837,40 +837,28 @@ export class LocalCluster {
       return { why: `controller: ${(e as Error).message}` };
     }
     const l = this.layout;
-    const why: string[] = [];
-    let serving = 0;
-    const groups = await Promise.all([...cfg.groups.keys()].sort((a, b) => a - b).map(async (gid) => {
-      const states: Record<string, number> = {};
-      const g = l.groups.find((x) => x.gid === gid);
-      if (!g) {
-        why.push(`group ${gid} of config ${cfg.num} is not in cluster.json`);
-        return { gid, states };
-      }
+    const missing: string[] = [];
+    const gids = [...cfg.groups.keys()];
+    const view = async (g: GroupEntry): Promise<GroupView> => {
       const leader = LocalCluster.leaderOf(await this.groupStatuses(g));
-      if (!leader) {
-        why.push(`group ${gid} has no leader`);
-        return { gid, states };
-      }
-      for (const s of leader.shards) {
-        const n = shardStateName(s.state);
-        if (n !== "notOwned") states[n] = (states[n] ?? 0) + 1;
-      }
-      const moving = Object.entries(states).filter(([n]) => n !== "serving");
-      if (moving.length > 0) why.push(`group ${gid} has shards ${moving.map(([n, k]) => `${n} ${k}`).join(", ")}`);
-      const at = Number(leader.configNum);
-      if (at !== cfg.num) why.push(`group ${gid} is at config ${at}, not ${cfg.num}`);
-      const byShard = new Map(leader.shards.map((s) => [Number(s.shard), s.state]));
-      cfg.shards.forEach((owner, shard) => {
-        if (owner !== gid) return;
-        if (at === cfg.num && byShard.get(shard) === ShardState.SHARD_SERVING) serving++;
-      });
-      return { gid, leader: serverName(gid, Number(leader.id)), configNum: at, states };
+      return {
+        gid: g.gid,
+        ...(leader ? {
+          leader: {
+            name: serverName(g.gid, Number(leader.id)), configNum: Number(leader.configNum),
+            shards: shardViewsOf(leader),
+          },
+        } : {}),
+      };
+    };
+    const groups = await Promise.all(gids.map((gid) => {
+      const g = l.groups.find((x) => x.gid === gid);
+      if (!g) missing.push(`group ${gid} of config ${cfg.num} is not in cluster.json`);
+      return g ? view(g) : { gid };
     }));
-    const unassigned = cfg.shards.filter((g) => g === 0).length;
-    if (unassigned > 0) why.push(`${unassigned} shards unassigned in config ${cfg.num}`);
-    if (serving < cfg.shards.length) why.push(`${serving}/${cfg.shards.length} shards serving`);
-    const done = why.length === 0;
-    return { progress: { configNum: cfg.num, groups, serving, shardCount: cfg.shards.length, done }, why: why.join("; ") };
+    const p = migrationProgress({ num: cfg.num, shards: cfg.shards, gids }, groups, await Promise.all(others.map(view)));
+    const why = [...missing, ...p.why];
+    return { progress: { ...p, done: why.length === 0, why }, why: why.join("; ") };
   }
 
   /**
@@ -1166,6 +1154,9 @@ export class LocalCluster {
     let why = "";
     let drained: ShardStatusReply[] = [];
     await waitUntil(async () => {
+      // Progress first: the shards leave while the group still holds them.
+      const p = await this.servingProgress([g]);
+      if (p.progress) opts.onProgress?.(p.progress);
       const rs = await this.groupStatuses(g);
       drained = rs;
       if (rs.length * 2 <= g.servers.length) {
@@ -1179,8 +1170,6 @@ export class LocalCluster {
           return false;
         }
       }
-      const p = await this.servingProgress();
-      if (p.progress) opts.onProgress?.(p.progress);
       why = p.why;
       return p.progress?.done ?? false;
     }, { timeoutMs, what: `group ${gid}'s shards to move and be collected`, why: () => why, intervalMs: 100 });
@@ -1247,6 +1236,12 @@ const groupIdOf = (of: GroupRef): GroupId => (of === "controllers" ? controllerG
 
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);
+
+/** The Status fields every replica reports (both kinds), for NodeStatus (the reply's `lag` is `applyLag` there). */
+function replicaDetail(s: ControllerStatus | ShardStatusReply): Partial<NodeStatus> {
+  const { lag, ...d } = replicaStatusDetail(s);
+  return { commitIndex: Number(s.commitIndex), appliedIndex: Number(s.appliedIndex), ...d, applyLag: lag };
+}
 
 /** The members of server `n`'s group as its leader (among `replies`) reports them. */
 function groupLeaderMembers(n: NodeStatus, replies: readonly ShardStatusReply[]): ShardStatusReply["members"] | undefined {

@@ -553,6 +553,17 @@ export namespace shardkv {
             shards: shardkv.kv.ShardStatus.$Properties[];
             members: shardkv.raft.RaftMember.$Properties[];
             confIndex: number;
+            leaderCommitIndex: number;
+            lag: number;
+            firstIndex: number;
+            lastIndex: number;
+            logEntries: number;
+            logBytes: number;
+            snapshotIndex: number;
+            snapshotBytes: number;
+            dataDirBytes: number;
+            uptimeMs: number;
+            version: string;
             static create(properties: shardkv.kv.StatusReply.$Shape): shardkv.kv.StatusReply & shardkv.kv.StatusReply.$Shape;
             static create(properties?: shardkv.kv.StatusReply.$Properties): shardkv.kv.StatusReply;
             static encode(m: shardkv.kv.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -574,6 +585,17 @@ export namespace shardkv {
                 shards?: (shardkv.kv.ShardStatus.$Properties[]|null);
                 members?: (shardkv.raft.RaftMember.$Properties[]|null);
                 confIndex?: (number|null);
+                leaderCommitIndex?: (number|null);
+                lag?: (number|null);
+                firstIndex?: (number|null);
+                lastIndex?: (number|null);
+                logEntries?: (number|null);
+                logBytes?: (number|null);
+                snapshotIndex?: (number|null);
+                snapshotBytes?: (number|null);
+                dataDirBytes?: (number|null);
+                uptimeMs?: (number|null);
+                version?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.StatusReply.$Properties;
@@ -1517,6 +1539,15 @@ export namespace shardkv {
             firstIndex: number;
             snapshotIndex: number;
             clusterId: string;
+            leaderCommitIndex: number;
+            lag: number;
+            lastIndex: number;
+            logEntries: number;
+            logBytes: number;
+            snapshotBytes: number;
+            dataDirBytes: number;
+            uptimeMs: number;
+            version: string;
             static create(properties: shardkv.controller.StatusReply.$Shape): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
             static create(properties?: shardkv.controller.StatusReply.$Properties): shardkv.controller.StatusReply;
             static encode(m: shardkv.controller.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1538,6 +1569,15 @@ export namespace shardkv {
                 firstIndex?: (number|null);
                 snapshotIndex?: (number|null);
                 clusterId?: (string|null);
+                leaderCommitIndex?: (number|null);
+                lag?: (number|null);
+                lastIndex?: (number|null);
+                logEntries?: (number|null);
+                logBytes?: (number|null);
+                snapshotBytes?: (number|null);
+                dataDirBytes?: (number|null);
+                uptimeMs?: (number|null);
+                version?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.StatusReply.$Properties;
