@@ -61,6 +61,7 @@ export function parseHandoffArgs(argv: readonly string[], env: Readonly<Record<s
 export function describeTransfer(address: string, r: { outcome: string; id: number; leader: number; term: number; reason: string }): { line: string; ok: boolean } {
   switch (r.outcome) {
     case "transferred": return { ok: true, line: `replica ${r.id} at ${address} handed leadership to replica ${r.leader} (term ${r.term})` };
+    case "stepped_down": return { ok: true, line: `replica ${r.id} at ${address} stepped down for term ${r.term}; the group is electing its new leader` };
     case "not_leader": return { ok: true, line: `replica ${r.id} at ${address} does not lead (leader ${r.leader || "unknown"}, term ${r.term}); nothing to hand off` };
     case "no_voter": return { ok: false, line: `replica ${r.id} at ${address} still leads term ${r.term}: ${r.reason}` };
     default: return { ok: false, line: `replica ${r.id} at ${address}: leadership hand-off failed in term ${r.term}: ${r.reason}` };

@@ -151,7 +151,10 @@ export interface RaftNodeOptions {
 
 /**
  * What RaftNode.handOffLeadership did: `transferred` (this replica stepped down and `to` leads
- * term `term`); `notLeader` (nothing to do: `leader` leads, 0 when unknown); `noVoter` (no
+ * term `term`); `steppedDown` (this replica stepped down for term `term` and heard of no
+ * leader of it within an election timeout: its vote went out, the group is electing one,
+ * e.g. the target stopped too); `notLeader` (nothing to
+ * do: `leader` leads, 0 when unknown); `noVoter` (no
  * other voter was heard from within an election timeout: nobody to hand leadership to);
  * `failed` (no new leader is followed: this replica still leads, stepped down without
  * hearing of a new leader, or stopped; `reason` says which. The core gives a transfer up
@@ -159,6 +162,7 @@ export interface RaftNodeOptions {
  */
 export type LeadershipHandOff =
   | { readonly kind: "transferred"; readonly to: NodeId; readonly term: Term }
+  | { readonly kind: "steppedDown"; readonly term: Term }
   | { readonly kind: "notLeader"; readonly leader: NodeId; readonly term: Term }
   | { readonly kind: "noVoter"; readonly term: Term }
   | { readonly kind: "failed"; readonly to: NodeId; readonly term: Term; readonly reason: string };
@@ -167,6 +171,8 @@ export type LeadershipHandOff =
 interface PendingHandOff {
   readonly to: NodeId;
   done(r: LeadershipHandOff): void;
+  /** This replica stepped down for `term` and knows no leader yet: wait for it an election timeout at most. */
+  steppedDown(term: Term): void;
 }
 
 interface Waiter<T> {
@@ -408,6 +414,7 @@ export class RaftNode<R = unknown> {
     return new Promise<LeadershipHandOff>((resolve, reject) => {
       let to = 0 as NodeId;
       let cancel: Cancel = () => {};
+      let stepped = false;
       const h: PendingHandOff = {
         get to() {
           return to;
@@ -416,6 +423,12 @@ export class RaftNode<R = unknown> {
           cancel();
           this.handOffs.delete(h);
           resolve(r);
+        },
+        steppedDown: (term) => {
+          if (stepped) return;
+          stepped = true;
+          cancel();
+          cancel = this.env.clock.after(Math.min(timeoutMs, this.cfg.electionTicks * this.tickMs), () => h.done({ kind: "steppedDown", term }));
         },
       };
       // Registered now, so that a halt before the loop runs the action below settles it too.
@@ -455,17 +468,27 @@ export class RaftNode<R = unknown> {
     return best;
   }
 
-  /** Settles the waiting hand-offs from the core's state: a new leader followed, or the transfer given up. */
-  private settleHandOffs(): void {
+  /** Settles the waiting hand-offs the core gave up (still the leader, no transfer in progress). */
+  private settleAbortedHandOffs(): void {
     if (this.handOffs.size === 0) return;
     const s = this.raw.softState();
+    if (s.role !== "leader" || this.raw.transferee() !== 0) return;
     for (const h of [...this.handOffs]) {
       if (h.to === 0) continue; // its action has not run yet
-      if (s.role !== "leader") {
-        if (s.leader !== 0 && s.leader !== this.cfg.id) h.done({ kind: "transferred", to: s.leader, term: s.term });
-      } else if (this.raw.transferee() === 0) {
-        h.done({ kind: "failed", to: h.to, term: s.term, reason: `replica ${h.to} did not take over within an election timeout` });
-      }
+      h.done({ kind: "failed", to: h.to, term: s.term, reason: `replica ${h.to} did not take over within an election timeout` });
+    }
+  }
+
+  /**
+   * Settles the waiting hand-offs once this replica stepped down: called with the soft state
+   * of a Ready whose messages (the vote for the new leader among them) were sent.
+   */
+  private settleSteppedDown(ss: SoftState): void {
+    if (this.handOffs.size === 0 || ss.role === "leader") return;
+    for (const h of [...this.handOffs]) {
+      if (h.to === 0) continue;
+      if (ss.leader !== 0 && ss.leader !== this.cfg.id) h.done({ kind: "transferred", to: ss.leader, term: ss.term });
+      else h.steppedDown(ss.term);
     }
   }
 
@@ -661,7 +684,7 @@ export class RaftNode<R = unknown> {
       raw.tick();
       this.ticks++;
     }
-    this.settleHandOffs();
+    this.settleAbortedHandOffs();
     if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
@@ -859,6 +882,7 @@ export class RaftNode<R = unknown> {
     this.soft = ss;
     if (ss.role !== "leader") this.electedBy = undefined;
     else if (!wasLeader) this.electedBy = ss.term === this.timeoutNowTerm + 1 ? "transfer" : "election";
+    this.settleSteppedDown(ss);
     if (wasLeader && ss.role !== "leader") {
       // Reads not yet confirmed cannot be confirmed by this replica any more.
       for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));

@@ -29,6 +29,7 @@ export type TransferLeaderReply = shardkv.raft.TransferLeaderReply;
 export function handOffToWire(id: number, r: LeadershipHandOff): shardkv.raft.TransferLeaderReply.$Properties {
   switch (r.kind) {
     case "transferred": return { outcome: "transferred", id, leader: r.to, term: r.term, reason: "" };
+    case "steppedDown": return { outcome: "stepped_down", id, leader: 0, term: r.term, reason: "" };
     case "notLeader": return { outcome: "not_leader", id, leader: r.leader, term: r.term, reason: "" };
     case "noVoter": return { outcome: "no_voter", id, leader: id, term: r.term, reason: "no other voter was heard from within an election timeout" };
     case "failed": return { outcome: "failed", id, leader: 0, term: r.term, reason: r.reason };
@@ -62,6 +63,7 @@ export function addLeadershipService(server: grpc.Server, node: () => RaftNode<u
 export function describeHandOff(r: LeadershipHandOff, why: string): string {
   switch (r.kind) {
     case "transferred": return `${why}: handed leadership to n${r.to} (term ${r.term})`;
+    case "steppedDown": return `${why}: stepped down for term ${r.term}, whose leader is being elected`;
     case "notLeader": return `${why}: not the leader (leader ${r.leader || "unknown"}, term ${r.term}); nothing to hand off`;
     case "noVoter": return `${why}: still the leader of term ${r.term}: no other voter was heard from within an election timeout`;
     case "failed": return `${why}: leadership hand-off failed: ${r.reason}`;

@@ -86,12 +86,14 @@ describe("leadership hand-off (real processes)", { timeout: 120_000 }, () => {
 
     const r = await handoff(old.name, old.name, ["--timeout", "5s"]);
     expect(r.code, r.stderr).toBe(0);
-    const m = /^replica (\d+) at (\S+) handed leadership to replica (\d+) \(term (\d+)\)\n$/.exec(r.stdout);
+    // Usually the new leader is heard of at once; on a slow machine the old one may only know
+    // it stepped down (voted) within an election timeout. The new leader is checked below.
+    const m = /^replica (\d+) at \S+ (?:handed leadership to replica (\d+) \(term (\d+)\)|stepped down for term (\d+); the group is electing its new leader)\n$/.exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();
     expect(Number(m![1])).toBe(old.id);
-    expect(Number(m![4])).toBe(old.term + 1);
+    expect(Number(m![3] ?? m![4])).toBe(old.term + 1);
     const now = await leaderOf(1);
-    expect(now.id).toBe(Number(m![3]));
+    if (m![2] !== undefined) expect(now.id).toBe(Number(m![2]));
     expect(now.term).toBe(old.term + 1);
     expect(now.electedBy).toBe("transfer");
     expect(c.isRunning(old.name)).toBe(true);

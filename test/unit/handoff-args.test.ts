@@ -42,6 +42,8 @@ describe("shardctl handoff", () => {
       .toEqual({ ok: true, line: "replica 1 at a:1 handed leadership to replica 2 (term 7)" });
     expect(describeTransfer("a:1", { outcome: "not_leader", id: 1, leader: 0, term: 7, reason: "" }))
       .toEqual({ ok: true, line: "replica 1 at a:1 does not lead (leader unknown, term 7); nothing to hand off" });
+    expect(describeTransfer("a:1", { outcome: "stepped_down", id: 1, leader: 0, term: 8, reason: "" }))
+      .toEqual({ ok: true, line: "replica 1 at a:1 stepped down for term 8; the group is electing its new leader" });
     expect(describeTransfer("a:1", { outcome: "no_voter", id: 1, leader: 1, term: 7, reason: "no other voter was heard from within an election timeout" }).ok).toBe(false);
     expect(describeTransfer("a:1", { outcome: "failed", id: 1, leader: 0, term: 8, reason: "replica 2 did not take over within 2000 ms" }))
       .toEqual({ ok: false, line: "replica 1 at a:1: leadership hand-off failed in term 8: replica 2 did not take over within 2000 ms" });

@@ -3,7 +3,7 @@
  * network): a leader hands leadership to a caught-up voter, which leads the next term and
  * records that it got it by a transfer (a leader elected by its own timeout says "election");
  * a follower has nothing to do; a lone voter has nobody to hand to; a hand-off whose voters
- * died gives up (failed) within its bound instead of hanging; writes go on after a hand-off.
+ * died gives up within its bound instead of hanging; writes go on after a hand-off.
  */
 import { describe, expect, it } from "vitest";
 import type { NodeId } from "../../common/ids";
@@ -47,11 +47,13 @@ describe("RaftNode.handOffLeadership", () => {
     expect(alone.softState().role).toBe("leader");
   });
 
-  it("gives up within its bound when the voters died: failed, never a hang", async () => {
+  it("gives up within its bound when the voters died: never a hang, never a claimed transfer", async () => {
     const c = simGroup(3);
     const leader = await leaderOf(c);
     for (const h of c.live()) if (h.id !== leader.id) c.crash(h.id);
     const r = await settle(c, leader.handOffLeadership(2000), "a hand-off to dead voters");
-    expect(r.value?.kind).toBe("failed");
+    // The core gives the transfer up after an election timeout (failed), unless CheckQuorum
+    // made the leader step down first (steppedDown: no leader is heard of).
+    expect(["failed", "steppedDown"]).toContain(r.value?.kind);
   });
 });
