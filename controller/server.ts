@@ -47,6 +47,7 @@ import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
+import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
@@ -208,6 +209,7 @@ export class ControllerServer {
       grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addLeadershipService(grpcServer, () => server?.raftMembers().node, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
@@ -281,6 +283,9 @@ export class ControllerServer {
       const log = this.opts.logger;
       this.service.stop();
       const replicaDriverDone = this.replicaDriver.stop();
+      // A leader hands leadership off while Raft still runs (bounded), so the group does not
+      // wait an election timeout for a new leader.
+      await handOffOnStop(this.node, log, `controller ${this.opts.id}`);
       this.tserver.close();
       await this.node.stop();
       await replicaDriverDone;

@@ -52,6 +52,9 @@ commands:
   certs init|issue|show
                        make the cluster's CA, issue certificates, show one (needs no
                        controller; see shardctl certs --help)
+  handoff ADDR         ask the replica at ADDR, if it leads its group, to hand leadership to
+                       its most caught-up voter and wait for it (needs no controller; see
+                       shardctl handoff --help)
   replica add GID ID=ADDR [--force]
                        ask group GID's leader to add replica ID at ADDR as a learner
   replica promote GID ID
@@ -130,7 +133,9 @@ export type ParseResult =
   | { readonly kind: "help" }
   | { readonly kind: "usage-error"; readonly message: string }
   /** `shardctl certs ...`: `argv` without the word "certs", for security/certs-args.ts. */
-  | { readonly kind: "certs"; readonly argv: readonly string[] };
+  | { readonly kind: "certs"; readonly argv: readonly string[] }
+  /** `handoff`: its own flags, no controller (controller/handoff-command.ts). */
+  | { readonly kind: "handoff"; readonly argv: readonly string[] };
 
 
 export function parseGid(field: string, s: string): GroupId {
@@ -276,11 +281,12 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   // `certs` has flags of its own and talks to no controller: its arguments go to its parser.
   const word = commandWordIndex(argv, flags);
   if (word !== undefined && argv[word] === "certs") return { kind: "certs", argv: argv.filter((_, i) => i !== word) };
+  if (word !== undefined && argv[word] === "handoff") return { kind: "handoff", argv: argv.filter((_, i) => i !== word) };
   const cl = parseCommandLine(argv, flags);
   if (cl.help) return { kind: "help" };
   const v = cl.values;
   const [name, ...args] = cl.positionals;
-  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs; see shardctl --help)");
+  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs, handoff; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
   checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"], group: ["status"], all: ["status"], wait: waitCommands });

@@ -461,6 +461,11 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = await certsMain(parsed.argv, { out, err: (s) => process.stderr.write(`${s}\n`) });
       return;
     }
+    case "handoff": {
+      const { handoffMain } = await import("./handoff-command");
+      process.exitCode = await handoffMain(parsed.argv, { out, err: (s) => process.stderr.write(`${s}\n`) });
+      return;
+    }
     case "run":
       try {
         process.exitCode = await run(parsed.invocation);

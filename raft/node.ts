@@ -155,6 +155,32 @@ export interface RaftNodeOptions {
   readonly onFatal?: (e: Error) => void;
 }
 
+/**
+ * What RaftNode.handOffLeadership did: `transferred` (this replica stepped down and `to` leads
+ * term `term`); `steppedDown` (this replica stepped down for term `term` and heard of no
+ * leader of it within an election timeout: its vote went out, the group is electing one,
+ * e.g. the target stopped too); `notLeader` (nothing to
+ * do: `leader` leads, 0 when unknown); `noVoter` (no
+ * other voter was heard from within an election timeout: nobody to hand leadership to);
+ * `failed` (no new leader is followed: this replica still leads, stepped down without
+ * hearing of a new leader, or stopped; `reason` says which. The core gives a transfer up
+ * when its target did not take over within an election timeout).
+ */
+export type LeadershipHandOff =
+  | { readonly kind: "transferred"; readonly to: NodeId; readonly term: Term }
+  | { readonly kind: "steppedDown"; readonly term: Term }
+  | { readonly kind: "notLeader"; readonly leader: NodeId; readonly term: Term }
+  | { readonly kind: "noVoter"; readonly term: Term }
+  | { readonly kind: "failed"; readonly to: NodeId; readonly term: Term; readonly reason: string };
+
+/** A handOffLeadership call waiting for its outcome. */
+interface PendingHandOff {
+  readonly to: NodeId;
+  done(r: LeadershipHandOff): void;
+  /** This replica stepped down for `term` and knows no leader yet: wait for it an election timeout at most. */
+  steppedDown(term: Term): void;
+}
+
 interface Waiter<T> {
   resolve(v: T): void;
   reject(e: Error): void;
@@ -303,6 +329,12 @@ export class RaftNode<R = unknown> {
   private snapshotBytes = 0;
   /** Bytes of the snapshot being received. */
   private sinkBytes = 0;
+  /** handOffLeadership calls waiting for this replica to step down. */
+  private readonly handOffs = new Set<PendingHandOff>();
+  /** The term of the last TimeoutNow this replica was sent (a transfer to it); -1: none. */
+  private timeoutNowTerm = -1;
+  /** How this replica became the leader of its current term (undefined while it is not the leader). */
+  private electedBy: "transfer" | "election" | undefined;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -437,6 +469,107 @@ export class RaftNode<R = unknown> {
   /** Asks the leader to hand leadership to `to`. */
   transferLeader(to: NodeId): void {
     this.withRaw(() => this.raw.transferLeader(to));
+  }
+
+  /**
+   * Hands leadership to the most caught-up voter heard from within the last election timeout
+   * (Raft thesis §3.10: the target is brought up to date, then told to campaign at once, so
+   * the group changes leader in one round trip instead of waiting out an election timeout),
+   * and resolves once this replica follows the new leader, or with `failed` after `timeoutMs`
+   * or when the core gave the transfer up. Proposals are refused (LeadershipTransferError)
+   * while the transfer runs. Called by a daemon's graceful stop (before it stops Raft) and by
+   * the TransferLeader RPC (`shardctl handoff`, a Kubernetes preStop hook).
+   */
+  handOffLeadership(timeoutMs: number): Promise<LeadershipHandOff> {
+    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
+    return new Promise<LeadershipHandOff>((resolve, reject) => {
+      let to = 0 as NodeId;
+      let cancel: Cancel = () => {};
+      let stepped = false;
+      const h: PendingHandOff = {
+        get to() {
+          return to;
+        },
+        done: (r) => {
+          cancel();
+          this.handOffs.delete(h);
+          resolve(r);
+        },
+        steppedDown: (term) => {
+          if (stepped) return;
+          stepped = true;
+          cancel();
+          cancel = this.env.clock.after(Math.min(timeoutMs, this.cfg.electionTicks * this.tickMs), () => h.done({ kind: "steppedDown", term }));
+        },
+      };
+      // Registered now, so that a halt before the loop runs the action below settles it too.
+      this.handOffs.add(h);
+      this.withRaw(() => {
+        if (!this.handOffs.has(h)) return;
+        const s = this.raw.softState();
+        if (s.role !== "leader") return h.done({ kind: "notLeader", leader: s.leader, term: s.term });
+        const target = this.handOffTarget();
+        if (target === undefined) return h.done({ kind: "noVoter", term: s.term });
+        try {
+          this.raw.transferLeader(target);
+        } catch (e) {
+          this.handOffs.delete(h);
+          return reject(e as Error);
+        }
+        to = target;
+        cancel = this.env.clock.after(timeoutMs, () => {
+          const now = this.raw.softState();
+          h.done({
+            kind: "failed", to, term: now.term,
+            reason: now.role === "leader" ? `replica ${to} did not take over within ${timeoutMs} ms` : `stepped down, but no new leader was heard of within ${timeoutMs} ms`,
+          });
+        });
+      });
+    });
+  }
+
+  /** The voter a hand-off goes to: the most caught-up one heard from recently (ties: lowest id). */
+  private handOffTarget(): NodeId | undefined {
+    const match = this.raw.matchIndexes();
+    let best: NodeId | undefined;
+    for (const id of this.raw.confState().voters) {
+      if (id === this.cfg.id || !this.recentlyActive(id)) continue;
+      if (best === undefined || (match.get(id) ?? 0) > (match.get(best) ?? 0)) best = id;
+    }
+    return best;
+  }
+
+  /** Settles the waiting hand-offs the core gave up (still the leader, no transfer in progress). */
+  private settleAbortedHandOffs(): void {
+    if (this.handOffs.size === 0) return;
+    const s = this.raw.softState();
+    if (s.role !== "leader" || this.raw.transferee() !== 0) return;
+    for (const h of [...this.handOffs]) {
+      if (h.to === 0) continue; // its action has not run yet
+      h.done({ kind: "failed", to: h.to, term: s.term, reason: `replica ${h.to} did not take over within an election timeout` });
+    }
+  }
+
+  /**
+   * Settles the waiting hand-offs once this replica stepped down: called with the soft state
+   * of a Ready whose messages (the vote for the new leader among them) were sent.
+   */
+  private settleSteppedDown(ss: SoftState): void {
+    if (this.handOffs.size === 0 || ss.role === "leader") return;
+    for (const h of [...this.handOffs]) {
+      if (h.to === 0) continue;
+      if (ss.leader !== 0 && ss.leader !== this.cfg.id) h.done({ kind: "transferred", to: ss.leader, term: ss.term });
+      else h.steppedDown(ss.term);
+    }
+  }
+
+  /**
+   * How this replica became the leader of its term: `transfer` (a leader handed leadership to
+   * it with TimeoutNow) or `election` (its own election timeout, or campaign()); undefined
+   * while it is not the leader.
+   */
+  leaderElectedBy(): "transfer" | "election" | undefined {
+    return this.electedBy;
   }
 
   /**
@@ -670,12 +803,14 @@ export class RaftNode<R = unknown> {
     for (const m of inbound) {
       this.heardAtTick.set(m.from, this.ticks);
       if ((m.type === "append" || m.type === "heartbeat") && m.commit > this.leaderCommitSeen) this.leaderCommitSeen = m.commit;
+      if (m.type === "timeoutNow") this.timeoutNowTerm = m.term;
       raw.step(m);
     }
     for (; this.pendingTicks > 0; this.pendingTicks--) {
       raw.tick();
       this.ticks++;
     }
+    this.settleAbortedHandOffs();
     if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
@@ -896,6 +1031,9 @@ export class RaftNode<R = unknown> {
       this.lastLeader = ss.leader;
       this.metrics?.leaderChanged();
     }
+    if (ss.role !== "leader") this.electedBy = undefined;
+    else if (!wasLeader) this.electedBy = ss.term === this.timeoutNowTerm + 1 ? "transfer" : "election";
+    this.settleSteppedDown(ss);
     if (wasLeader && ss.role !== "leader") {
       // Reads not yet confirmed cannot be confirmed by this replica any more.
       for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));
@@ -1046,5 +1184,6 @@ export class RaftNode<R = unknown> {
     for (const ws of this.readRounds.values()) for (const w of ws) w.reject(err);
     this.readRounds.clear();
     for (const r of this.readyReads.splice(0)) for (const w of r.waiters) w.reject(err);
+    for (const h of [...this.handOffs]) h.done({ kind: "failed", to: h.to, term: this.soft.term, reason: "the replica stopped" });
   }
 }

@@ -59,6 +59,7 @@ import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
+import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaStatusSource } from "../raft/replica-status";
@@ -373,6 +374,7 @@ export class ShardServer {
       grpcServer.addService(shardKVService, failpointService(opts.failpoints, shardKVService, ShardServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addLeadershipService(grpcServer, () => server?.raftMembers().node, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
@@ -523,6 +525,9 @@ export class ShardServer {
       // forever once the peers are gone, and the stop with it).
       const driverDone = this.driver.stop();
       const replicaDriverDone = this.replicaDriver.stop();
+      // A leader hands leadership off while Raft still runs (bounded), so the group does not
+      // wait an election timeout for a new leader.
+      await handOffOnStop(this.node, this.opts.logger, `g${this.opts.gid} n${this.opts.id}`);
       this.tserver.close();
       for (const stop of [...this.batchStreams]) stop();
       await this.node.stop();
