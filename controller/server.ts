@@ -49,7 +49,7 @@ import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { startDaemonNode } from "../raft/daemon-node";
+import { replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -221,6 +221,7 @@ export class ControllerServer {
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity, peers);
       const started = server;
@@ -250,6 +251,26 @@ export class ControllerServer {
   async status(): Promise<ControllerStatus & ReplicaStatusFields> {
     const s = this.service.status();
     return { ...s, ...(await this.statusSource.fields(this.node)) };
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and everything it knows committed applied (its
+   * configs are current).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const { commit, applied } = this.node.status();
+    return applied < commit ? `applied index ${applied} behind commit index ${commit}` : undefined;
   }
 
   /**

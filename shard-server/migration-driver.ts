@@ -124,6 +124,8 @@ export class MigrationDriver {
   /** Pull workers waiting for their pacing slot (woken by stop). */
   private readonly pacing = new Set<() => void>();
   private abortCheckBusy = false;
+  /** The highest config number learned from the controllers (offered or queried); 0: none. */
+  private newestSeen = 0;
   /** When the controller was last asked whether a handoff's new owner was aborted (clock ms). */
   private lastAbortCheckAt = -Infinity;
 
@@ -147,9 +149,23 @@ export class MigrationDriver {
 
   /** A committed config (from the controller's Watch): cached, and proposed when its turn comes. */
   offer(c: Config): void {
+    this.seen(c);
     if (!this.configs.has(c.num)) this.configs.set(c.num, c);
     this.offerWaiter?.(c);
     if (!this.stopped) this.tick();
+  }
+
+  /**
+   * The highest config number this replica learned from the controllers (by the Watch stream
+   * or a query; 0 before any): readiness wants the group to have applied it.
+   */
+  newestConfigNum(): number {
+    return this.newestSeen;
+  }
+
+  private seen(c: Config): Config {
+    if (c.num > this.newestSeen) this.newestSeen = c.num;
+    return c;
   }
 
   /** Stops the loop, cancels open pulls and waits for the workers to end. */
@@ -246,7 +262,7 @@ export class MigrationDriver {
   private async configAt(num: number): Promise<Config> {
     const c = this.configs.get(num);
     if (c) return c;
-    const q = await this.configSource.query(num);
+    const q = this.seen(await this.configSource.query(num));
     if (q.num !== num) throw new InvalidArgumentError("config", `controller has no config ${num} (latest ${q.num})`);
     this.configs.set(num, q);
     return q;
@@ -315,7 +331,7 @@ export class MigrationDriver {
     const core = this.sm.core;
     const handoffs = core.allMetas().filter((m) => m.state === "handoff");
     if (handoffs.length === 0) return;
-    const latest = await this.configSource.query(-1);
+    const latest = this.seen(await this.configSource.query(-1));
     for (const m of handoffs) {
       if (!this.isLeader()) return;
       const to = core.config.num === m.configNum ? core.config.shards[m.shard]! : undefined;
@@ -338,7 +354,7 @@ export class MigrationDriver {
       this.offerWaiter = (c) => {
         if (c.num === n) resolve(c);
       };
-      this.configSource.query(n).then(resolve, reject);
+      this.configSource.query(n).then((c) => resolve(this.seen(c)), reject);
     }).finally(() => {
       this.offerWaiter = undefined;
     });

@@ -61,7 +61,7 @@ import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
 import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
+import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaStatusSource } from "../raft/replica-status";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
@@ -384,6 +384,7 @@ export class ShardServer {
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity, peers);
       const started = server;
@@ -471,6 +472,27 @@ export class ShardServer {
       confIndex: this.node.confIndex(),
       ...(await this.statusSource.fields(this.node)),
     };
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and the newest config it learned from the controllers
+   * applied (during a reconfiguration that is briefly not so).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const applied = this.sm.core.config.num;
+    const newest = this.driver.newestConfigNum();
+    return applied < newest ? `config ${applied} applied, config ${newest} known from the controllers` : undefined;
   }
 
   /**

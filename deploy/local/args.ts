@@ -26,7 +26,8 @@ commands:
                        Refuses a DIR with a running cluster; replaces a stopped one.
                        Every connection uses mutual TLS with a new CA and certificates
                        in DIR/certs/; --insecure: no TLS (anyone who reaches a port can
-                       read and change everything)
+                       read and change everything). Every node also serves /metrics,
+                       /healthz and /readyz over HTTP on a port of its own (status shows it)
   env                  print the export lines a shell needs to use the cluster:
                        eval "$(bin/shardkv-local env --dir DIR)"; bin/shardkv get k
   status [--json]      every node (up/down/paused, role, lag, term, leader, config, applied

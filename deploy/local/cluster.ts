@@ -83,6 +83,12 @@ export interface LocalClusterOptions {
   readonly nats?: string | null;
   /** Raft tick (--tick-ms) of every daemon. Default: the daemons' (100 ms). */
   readonly tickMs?: number;
+  /**
+   * Give every daemon a metrics endpoint on a free loopback port (--metrics-listen; its
+   * address is the node's `metrics` in cluster.json). Default true; false for a benchmark
+   * without metrics (nodes added later follow the cluster's choice).
+   */
+  readonly metrics?: boolean;
   /** Appended to every daemon's command line (e.g. failpoint flags). */
   readonly extraArgs?: string[];
   /** Appended to every shard server's command line after extraArgs (e.g. --migration-rate). */
@@ -137,6 +143,8 @@ export interface NodeStatus extends Omit<ReplicaStatusDetail, "lag"> {
   readonly gid?: number;
   readonly id: number;
   readonly addr: string;
+  /** Its metrics endpoint (host:port serving /metrics, /healthz, /readyz); absent: none. */
+  readonly metrics?: string;
   readonly pid: number | null;
   /** up: answers Status; unresponsive: its process runs but does not answer; paused: SIGSTOPped; down: no process. */
   readonly state: "up" | "unresponsive" | "paused" | "down";
@@ -265,14 +273,15 @@ export class LocalCluster {
     const nGroups = opts.groups ?? 3;
     const replicas = opts.replicas ?? 3;
     const shards = opts.shards ?? 64;
-    const ports = await allocatePorts(nControllers + nGroups * replicas, opts.basePort);
-    const entry = (name: string, id: number, port: number): NodeEntry =>
-      ({ id, addr: `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name) });
+    const metrics = opts.metrics ?? true;
+    const addrs = await allocateNodeAddrs(nControllers + nGroups * replicas, metrics, opts.basePort);
+    const entry = (name: string, id: number, a: NodeAddrs): NodeEntry =>
+      ({ id, addr: a.addr, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name), ...(a.metrics ? { metrics: a.metrics } : {}) });
     const layout: ClusterFile = {
-      controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, ports[i]!)),
+      controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, addrs[i]!)),
       groups: Array.from({ length: nGroups }, (_, g) => ({
         gid: g + 1,
-        servers: Array.from({ length: replicas }, (_, i) => entry(serverName(g + 1, i + 1), i + 1, ports[nControllers + g * replicas + i]!)),
+        servers: Array.from({ length: replicas }, (_, i) => entry(serverName(g + 1, i + 1), i + 1, addrs[nControllers + g * replicas + i]!)),
       })),
       nats: opts.nats ?? null,
       shards,
@@ -284,7 +293,7 @@ export class LocalCluster {
       c.say(`made a cluster CA and certificates in ${certsDirOf(c.dir)}`);
     }
     writeLauncherFile(c.dir, {
-      tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
+      tickMs: opts.tickMs, metrics, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
       nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {},
     });
     writeClusterFile(c.dir, layout);
@@ -407,10 +416,10 @@ export class LocalCluster {
     return allNodes(this.layout).map((n) => n.name);
   }
 
-  /** A node by name (`c1`, `g2n3`); throws listing the valid names. */
-  node(name: string): { addr: string; pid: number | null; log: string; dataDir: string } {
+  /** A node by name (`c1`, `g2n3`), with its metrics endpoint when it has one; throws listing the valid names. */
+  node(name: string): { addr: string; pid: number | null; log: string; dataDir: string; metrics?: string } {
     const { node } = this.find(this.layout, name);
-    return { addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir };
+    return { addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir, ...(node.metrics !== undefined ? { metrics: node.metrics } : {}) };
   }
 
   /** Whether the node's process exists (running or paused). */
@@ -523,6 +532,7 @@ export class LocalCluster {
     const common = [
       "--id", String(node.id), "--listen", node.addr, "--data", node.dataDir, "--shards", String(l.shards),
       ...(launcher.tickMs !== undefined ? ["--tick-ms", String(launcher.tickMs)] : []),
+      ...(node.metrics !== undefined ? ["--metrics-listen", node.metrics] : []),
       ...(l.nats !== null ? ["--nats", l.nats] : []),
     ];
     common.push(...(l.tls === true ? ["--tls-dir", nodeTlsDirOf(this.dir, name)] : ["--insecure"]));
@@ -769,7 +779,9 @@ export class LocalCluster {
     const replies = new Map<string, ShardStatusReply>();
     const probed = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
       const kind = gid === undefined ? "controller" : "server";
-      const base = { name, kind, gid, id: node.id, addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir } as const;
+      const base = {
+        name, kind, gid, id: node.id, addr: node.addr, ...(node.metrics !== undefined ? { metrics: node.metrics } : {}), pid: node.pid, log: node.log, dataDir: node.dataDir,
+      } as const;
       const ps = procState(node.pid, node.dataDir);
       if (ps === "gone") return { ...base, pid: null, state: "down" };
       if (ps === "paused") return { ...base, state: "paused" };
@@ -973,8 +985,7 @@ export class LocalCluster {
 
   /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
   private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
-    const [port] = await allocatePorts(1, basePort, this.layout);
-    const addr = `127.0.0.1:${port}`;
+    const [{ addr, metrics }] = await allocateNodeAddrs(1, this.launcher.metrics === true, basePort, this.layout) as [NodeAddrs];
     // A secure cluster's new replica needs its certificate before it starts: issued for the
     // id it will get, which must still be the next one when it is added.
     const certified = nextReplicaId(this.layout, of, dataNames(this.dir));
@@ -983,7 +994,7 @@ export class LocalCluster {
       const id = nextReplicaId(l, of, dataNames(this.dir));
       if (id !== certified) throw new Error(`${describeGroupRef(of)} changed while adding a replica (another process added ${nodeNameIn(of, id - 1)}); try again`);
       const name = nodeNameIn(of, id);
-      const node: NodeEntry = { id, addr, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
+      const node: NodeEntry = { id, addr, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name), ...(metrics ? { metrics } : {}) };
       addNode(l, of, node);
       const launcher = this.launcher;
       const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
@@ -1093,7 +1104,7 @@ export class LocalCluster {
     gid?: number; replicas?: number; basePort?: number; join?: boolean; timeoutMs?: number; onProgress?: (p: ServingProgress) => void;
   } = {}): Promise<number> {
     const replicas = opts.replicas ?? 3;
-    const ports = await allocatePorts(replicas, opts.basePort, this.layout);
+    const addrs = await allocateNodeAddrs(replicas, this.launcher.metrics === true, opts.basePort, this.layout);
     const newGid = (l: ClusterFile): number => {
       const seen = [...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)];
       if (opts.gid !== undefined && (!Number.isSafeInteger(opts.gid) || opts.gid < 1 || seen.includes(opts.gid))) {
@@ -1103,14 +1114,17 @@ export class LocalCluster {
     };
     const certified = newGid(this.layout);
     if (this.secure) {
-      for (const [i, p] of ports.entries()) await issueNodeCert(this.dir, serverName(certified, i + 1), `127.0.0.1:${p}`);
+      for (const [i, a] of addrs.entries()) await issueNodeCert(this.dir, serverName(certified, i + 1), a.addr);
     }
     const { gid, names } = this.update((l) => {
       const gid = newGid(l);
       if (gid !== certified) throw new Error(`the cluster changed while adding group ${certified} (another process added it); try again`);
       const g: GroupEntry = {
         gid,
-        servers: ports.map((p, i) => ({ id: i + 1, addr: `127.0.0.1:${p}`, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)) })),
+        servers: addrs.map((a, i) => ({
+          id: i + 1, addr: a.addr, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)),
+          ...(a.metrics ? { metrics: a.metrics } : {}),
+        })),
       };
       l.groups.push(g);
       for (const s of g.servers) this.start(l, serverName(gid, s.id), s);
@@ -1187,7 +1201,8 @@ export class LocalCluster {
  * cluster `l`, ports it already uses), else free ones picked by the kernel.
  */
 export async function allocatePorts(n: number, basePort?: number, l?: ClusterFile): Promise<number[]> {
-  const used = new Set(l ? allNodes(l).map((x) => Number(x.node.addr.split(":").pop())) : []);
+  const portOf = (a: string): number => Number(a.split(":").pop());
+  const used = new Set(l ? allNodes(l).flatMap((x) => [portOf(x.node.addr), ...(x.node.metrics !== undefined ? [portOf(x.node.metrics)] : [])]) : []);
   if (basePort !== undefined) {
     const ports = Array.from({ length: n }, (_, i) => basePort + i);
     const bad = ports.filter((p) => reservedPorts.includes(p) || used.has(p) || p > 65535);
@@ -1199,6 +1214,21 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
     for (const p of await freePorts(n - out.length)) if (!reservedPorts.includes(p) && !used.has(p) && !out.includes(p)) out.push(p);
   }
   return out;
+}
+
+/** A new node's gRPC address and, when the cluster has metrics, its metrics endpoint's. */
+export interface NodeAddrs {
+  readonly addr: string;
+  readonly metrics?: string;
+}
+
+/**
+ * Loopback addresses of `n` new nodes (allocatePorts): a gRPC port each and, with `metrics`,
+ * a metrics port each (with `basePort`: the n metrics ports follow the n gRPC ports).
+ */
+export async function allocateNodeAddrs(n: number, metrics: boolean, basePort?: number, l?: ClusterFile): Promise<NodeAddrs[]> {
+  const ports = await allocatePorts(metrics ? 2 * n : n, basePort, l);
+  return Array.from({ length: n }, (_, i) => ({ addr: `127.0.0.1:${ports[i]!}`, ...(metrics ? { metrics: `127.0.0.1:${ports[n + i]!}` } : {}) }));
 }
 
 /** The controller's gid of a layout group (the controllers: gid 0). */

@@ -41,14 +41,14 @@ export function healthProblems(s: ClusterStatus): string[] {
 /** `shardkv-local status` for people. Ends without a newline. */
 export function formatStatus(s: ClusterStatus): string {
   const rows = s.nodes.map((n) => [
-    n.name, n.addr, n.pid === null ? "-" : String(n.pid), n.state, n.member ?? n.role ?? "-", n.lag === undefined ? "-" : String(n.lag),
+    n.name, n.addr, n.metrics ?? "-", n.pid === null ? "-" : String(n.pid), n.state, n.member ?? n.role ?? "-", n.lag === undefined ? "-" : String(n.lag),
     n.term === undefined ? "-" : String(n.term),
     n.leader === undefined ? "-" : n.leader === 0 ? "none" : String(n.leader), n.configNum === undefined ? "-" : String(n.configNum),
     n.appliedIndex === undefined ? "-" : String(n.appliedIndex), ...formatReplicaColumns(n), shardSummary(n),
   ]);
   const out = [
     `cluster ${s.dir}${s.clusterId ? ` (id ${s.clusterId})` : ""}: ${s.nodes.filter((n) => n.state === "up").length}/${s.nodes.length} nodes up, ${s.shardCount} shards, NATS ${s.nats ?? "none"}`,
-    formatTable(["NODE", "ADDRESS", "PID", "STATE", "ROLE", "LAG", "TERM", "LEADER", "CONFIG", "APPLIED", ...replicaColumns, "SHARDS"], rows),
+    formatTable(["NODE", "ADDRESS", "METRICS", "PID", "STATE", "ROLE", "LAG", "TERM", "LEADER", "CONFIG", "APPLIED", ...replicaColumns, "SHARDS"], rows),
   ];
   out.push(`controllers: ${s.nodes.filter((n) => n.kind === "controller").map((n) => n.addr).join(",")}`);
   if (s.config && s.shardMap) {

@@ -47,6 +47,7 @@ interface NodeJson {
   pid: number | null;
   dataDir: string;
   log: string;
+  metrics?: string;
 }
 interface ClusterJson {
   controllers: NodeJson[];
@@ -145,8 +146,9 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     const nodes = [...c.controllers.map((n) => ["c" + n.id, n] as const), ...c.groups.flatMap((g) => g.servers.map((n) => [`g${g.gid}n${n.id}`, n] as const))];
     expect(nodes).toHaveLength(9);
     for (const [name, n] of nodes) {
-      expect(Object.keys(n)).toEqual(["id", "addr", "pid", "dataDir", "log"]);
+      expect(Object.keys(n)).toEqual(["id", "addr", "pid", "dataDir", "log", "metrics"]);
       expect(n.addr).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(n.metrics).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(n.log).toBe(join(dir, "logs", `${name}.log`));
       expect(existsSync(n.dataDir)).toBe(true);
       expect(typeof n.pid).toBe("number");
@@ -154,7 +156,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
       expect(pidGone(n.pid!)).toBe(false);
       expect(readFileSync(`/proc/${n.pid}/cmdline`, "utf8").split("\0")).toContain(n.dataDir);
     }
-    expect(new Set(nodes.map(([, n]) => n.addr)).size).toBe(9);
+    expect(new Set(nodes.flatMap(([, n]) => [n.addr, n.metrics])).size).toBe(18);
 
     const again = await cli(["up", "--dir", dir, "--groups", "1"]);
     expect(again.code).toBe(3);
