@@ -273,7 +273,7 @@ function rateCell(o: CellOutcome | undefined): string {
 const label = (c: Cell): string => (c.workload.startsWith("mixed:") ? `mixed ${c.workload.slice(6)}% get` : c.workload === "get" ? "get (linearizable)" : c.workload);
 
 /** The median of `xs` (the mean of the middle two for an even count), or undefined. */
-function median(xs: readonly number[]): number | undefined {
+export function median(xs: readonly number[]): number | undefined {
   const sorted = [...xs].sort((a, b) => a - b);
   const n = sorted.length;
   return n === 0 ? undefined : n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;

@@ -98,7 +98,7 @@ function summary(outcome: CellOutcome): string {
  * `rounds` paired runs of `a` and `b`, `b` first in every other pair (the first included): the
  * machine's drift over minutes lands on both sides of each comparison alike.
  */
-async function pairedRounds<T>(rounds: number, a: () => Promise<T>, b: () => Promise<T>): Promise<{ a: T[]; b: T[] }> {
+export async function pairedRounds<T>(rounds: number, a: () => Promise<T>, b: () => Promise<T>): Promise<{ a: T[]; b: T[] }> {
   const out = { a: [] as T[], b: [] as T[] };
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
@@ -113,7 +113,7 @@ async function pairedRounds<T>(rounds: number, a: () => Promise<T>, b: () => Pro
 }
 
 /** Runs `fn` with every daemon of `cluster` paused (SIGSTOP), so that it takes no CPU from the system measured. */
-async function pausedWhile<T>(cluster: LocalCluster, fn: () => Promise<T>): Promise<T> {
+export async function pausedWhile<T>(cluster: LocalCluster, fn: () => Promise<T>): Promise<T> {
   const names = cluster.nodeNames();
   for (const n of names) await cluster.pause(n);
   try {

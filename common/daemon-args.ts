@@ -3,10 +3,12 @@
  * (parsed with common/cli-args.ts parseCommandLine, every flag at most once): the exit status
  * of a failure and the lifecycle of the process.
  */
+import type { Registry } from "prom-client";
 import type { Logger } from "./env";
 import { CorruptionError, DataDirError, InvalidArgumentError } from "./errors";
 import { UsageError } from "./cli-args";
 import { Failpoints, type FailpointSpec } from "./failpoints";
+import type { HealthChecks } from "./metrics-server";
 import { realClock, realRng } from "./real-env";
 
 /** What runDaemon needs of a started server. */
@@ -129,4 +131,39 @@ export function daemonMain<A>(spec: Parameters<typeof runDaemon<A>>[0]): void {
 /** The failpoints of a daemon started with `--failpoints` (undefined without), on real time. */
 export function daemonFailpoints(spec: FailpointSpec | undefined, self: string): Failpoints | undefined {
   return spec && new Failpoints({ spec, rng: realRng, clock: realClock, self });
+}
+
+/**
+ * A daemon's server with its metrics endpoint (common/metrics-server.ts) when `listen` is
+ * given (--metrics-listen): the endpoint is bound first (a port in use fails the start with
+ * one line naming the flag), its registry handed to `start` (undefined without the flag:
+ * nothing is measured), its probes pointed at the server once started, and it is closed after
+ * the server stops. A failed start closes it too.
+ */
+export async function withMetricsEndpoint(
+  o: { readonly listen: string | undefined; readonly labels: { readonly gid: number; readonly node: number }; readonly logger: Logger },
+  start: (registry: Registry | undefined) => Promise<Stoppable & HealthChecks>,
+): Promise<Stoppable> {
+  if (o.listen === undefined) return start(undefined);
+  // Loaded only with the flag: without it prom-client is never loaded.
+  const { startMetricsServer } = await import("./metrics-server");
+  const endpoint = await startMetricsServer({ listen: o.listen, labels: o.labels });
+  let server: Stoppable & HealthChecks;
+  try {
+    server = await start(endpoint.registry);
+  } catch (e) {
+    await endpoint.close();
+    throw e;
+  }
+  endpoint.serve(server);
+  o.logger.info(`metrics on http://${o.listen}/metrics (probes /healthz, /readyz)`);
+  return {
+    async stop() {
+      try {
+        await server.stop();
+      } finally {
+        await endpoint.close();
+      }
+    },
+  };
 }

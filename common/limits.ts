@@ -85,6 +85,14 @@ export function formatBytes(n: number): string {
   return `${formatCount(n)} ${n === 1 ? "byte" : "bytes"}`;
 }
 
+/** An approximate size for status tables and progress lines: "512 B", "4.0 KiB", "12.3 MiB", "2.1 GiB". */
+export function formatSize(n: number): string {
+  if (n < KiB) return `${n} B`;
+  if (n < MiB) return `${(n / KiB).toFixed(1)} KiB`;
+  if (n < 1024 * MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  return `${(n / (1024 * MiB)).toFixed(1)} GiB`;
+}
+
 /** A limit in the unit it was chosen in: "1 MiB", "4 KiB", else "1,000 bytes". */
 export function formatLimit(n: number): string {
   if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;

@@ -73,3 +73,54 @@ export function describeReplicaChange(c: ReplicaChange): string {
     case "replace": return `replace replica ${c.oldId} by ${c.newId} at ${c.address}`;
   }
 }
+
+/** Field by field (a change decoded from the wire may list its fields in another order). */
+function sameChange(a: ReplicaChange, b: ReplicaChange): boolean {
+  const key = (c: ReplicaChange): string => {
+    switch (c.kind) {
+      case "addLearner": return `add ${c.id} ${c.address}`;
+      case "promote": return `promote ${c.id}`;
+      case "remove": return `remove ${c.id}`;
+      case "replace": return `replace ${c.oldId} ${c.newId} ${c.address}`;
+    }
+  };
+  return key(a) === key(b);
+}
+
+/** Whether the members the controller records are what `change` asks for. */
+export function carriedOut(change: ReplicaChange, members: readonly Member[]): boolean {
+  const m = (id: number): Member | undefined => members.find((x) => x.id === id);
+  switch (change.kind) {
+    case "addLearner": return m(change.id) !== undefined;
+    case "promote": return m(change.id)?.learner === false;
+    case "remove": return m(change.id) === undefined;
+    case "replace": return m(change.newId)?.learner === false && m(change.oldId) === undefined;
+  }
+}
+
+/**
+ * What the controller says of a change a command stored (shardkv-local, shardctl --wait): still `pending` (stored, not
+ * reported done), `done` (the intent is gone and the recorded members are what it asked), or
+ * `dropped` (the intent is gone, or another replaced it, and the members are not what it asked:
+ * someone cancelled it).
+ */
+export function changeOutcome(change: ReplicaChange, intent: ReplicaIntent | undefined, members: readonly Member[]): "pending" | "done" | "dropped" {
+  if (intent !== undefined && sameChange(intent.change, change)) return "pending";
+  return carriedOut(change, members) ? "done" : "dropped";
+}
+
+/** What one poll of a pending change saw, for progress output. */
+export interface ReplicaChangeProgress {
+  /** "group 1", "the controllers". */
+  readonly group: string;
+  readonly change: ReplicaChange;
+  /** From the group leader's live configuration; undefined while no leader answers. */
+  readonly step?: ReplicaChangeStep;
+  /** The reason the group's leader reported for not progressing ("" = none). */
+  readonly blocked: string;
+}
+
+/** "group 1: replace replica 1 by 4 at 127.0.0.1:7005: catchingUp (blocked: ...)". */
+export function formatReplicaProgress(p: ReplicaChangeProgress): string {
+  return `${p.group}: ${describeReplicaChange(p.change)}: ${p.step ?? "no leader answers"}${p.blocked ? ` (blocked: ${p.blocked})` : ""}`;
+}

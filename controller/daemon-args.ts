@@ -21,6 +21,8 @@ export interface DaemonArgs {
   nats?: string;
   tickMs?: number;
   snapshotEvery?: number;
+  /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
+  metricsListen?: string;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
   /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
@@ -34,9 +36,14 @@ export const joinFlagUsage = `  --join              join an existing group inste
                       must be empty, --peers names members to reach and this replica; it waits
                       to be added (a learner) and learns the group's configuration from the leader`;
 
+/** The --metrics-listen line of both daemons' usage. */
+export const metricsListenFlagUsage = `  --metrics-listen host:port
+                      serve HTTP there: GET /metrics (Prometheus text), /healthz, /readyz
+                      (docs/operations.md); default: none, nothing measured`;
+
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
                           (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--snapshot-every N]
-                          [--failpoints SPEC] [--profile P] [--log-level L]
+                          [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
   --peers LIST        every replica, this one included: id=host:port,id=host:port,...; bootstraps
@@ -52,6 +59,7 @@ ${joinFlagUsage}
                       tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
+${metricsListenFlagUsage}
 ${daemonTlsUsage}
 ${logLevelUsage}
 ${failpointFlagsUsage}`;
@@ -66,6 +74,7 @@ export const raftDaemonFlags = {
   shards: flag.int(1, shardCountMax),
   nats: flag.natsUrl(),
   "tick-ms": flag.int(1, 60_000),
+  "metrics-listen": flag.address(),
   failpoints: flag.string(),
   profile: flag.string(),
   "log-level": flag.of(parseLogLevel),
@@ -88,6 +97,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v.nats !== undefined) out.nats = v.nats;
+  if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];
   if (v["log-level"] !== undefined) out.logLevel = v["log-level"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
   if (failpoints !== undefined) out.failpoints = failpoints;

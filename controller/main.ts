@@ -6,7 +6,10 @@
  *   shardkv-controller --id 1 --listen 127.0.0.1:7001 \
  *     --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --data ./data/c1 \
  *     [--shards 64] [--nats nats://127.0.0.1:4222] [--tick-ms 100] [--snapshot-every 1000]
+ *     [--metrics-listen 127.0.0.1:9100]
  *
+ * With --metrics-listen, /metrics, /healthz and /readyz are served over HTTP there
+ * (common/metrics-server.ts), bound before anything else starts.
  * Logs go to stderr: JSON lines at --log-level (common/daemon-log.ts; human-readable on a
  * terminal). SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), a data directory that is a file or
@@ -14,7 +17,7 @@
  * created with, or --peers naming other replicas than its Raft state; 1: any other failure to
  * start (an unwritable or full disk: one line) or a fatal error.
  */
-import { daemonFailpoints, daemonMain } from "../common/daemon-args";
+import { daemonFailpoints, daemonMain, withMetricsEndpoint } from "../common/daemon-args";
 import { logLevelDefault } from "../common/log-level";
 import { type DaemonArgs, parseDaemonArgs, usage } from "./daemon-args";
 
@@ -29,7 +32,7 @@ daemonMain<DaemonArgs>({
     const { ControllerServer } = await import("./server");
     const { daemonSecurity, logSecurity } = await import("../security/credentials");
     const security = daemonSecurity(args.tls, logger);
-    const server = await ControllerServer.start({
+    const server = await withMetricsEndpoint({ listen: args.metricsListen, labels: { gid: 0, node: args.id }, logger }, (metricsRegistry) => ControllerServer.start({
       id: args.id,
       listen: args.listen,
       peers: args.peers,
@@ -43,7 +46,8 @@ daemonMain<DaemonArgs>({
       security,
       logger,
       onFatal,
-    });
+      ...(metricsRegistry ? { metricsRegistry } : {}),
+    }));
     logSecurity(security, logger);
     return server;
   },

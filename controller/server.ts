@@ -26,6 +26,7 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { type TlsFiles, natsTls } from "../security/tls-files";
 import { connect, type NatsConnection } from "nats";
@@ -46,8 +47,9 @@ import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
+import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { startDaemonNode } from "../raft/daemon-node";
+import { replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -61,6 +63,9 @@ import { controllerService, type ControllerImplementation } from "../proto/gen/c
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
 import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
+import { ServiceMetrics } from "../common/service-metrics";
+import { ControllerMetrics, type ControllerServiceType } from "./controller-metrics";
+import { ReplicaStatusSource, type ReplicaStatusFields } from "../raft/replica-status";
 import type { CommandResult } from "./state-machine";
 
 /** The Raft group id of the controller (shard groups use their gids, which are >= 1). */
@@ -114,6 +119,8 @@ export interface ControllerServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies (storage failure, broken invariant). Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
+  readonly metricsRegistry?: Registry;
 }
 
 export class ControllerServer {
@@ -126,6 +133,10 @@ export class ControllerServer {
   private readonly replicaDriver: ReplicaDriver;
   /** Identity rewrites, one at a time in order. */
   private identityWrites: Promise<void> = Promise.resolve();
+  /** Undefined without opts.metricsRegistry. */
+  private readonly metrics: ControllerMetrics | undefined;
+  /** The Status fields both daemons share (log, lag, data directory size, uptime). */
+  private readonly statusSource: ReplicaStatusSource;
 
   private constructor(
     private readonly opts: ControllerServerOptions,
@@ -140,12 +151,15 @@ export class ControllerServer {
     /** The group's members' addresses, kept current as configuration changes apply (raft/daemon-node.ts). */
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
+    this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.service = new ControllerService({
       id: opts.id, node, sm, clock: realClock, rng: realRng, logger: opts.logger,
       members: peers,
       identify: (a) => identifyServer(a, opts.security, failpointClientOptions(opts.failpoints, a)),
     });
     const service = this.service;
+    // Latencies on the monotonic clock.
+    this.metrics = opts.metricsRegistry === undefined ? undefined : new ControllerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
     this.replicaDriver = new ReplicaDriver({
       clock: realClock, logger: opts.logger, name: `controller ${opts.id}`, address: (id) => peers.get(id),
       appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
@@ -195,6 +209,7 @@ export class ControllerServer {
       grpcServer.addService(controllerService, failpointService(opts.failpoints, controllerService, ControllerServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addLeadershipService(grpcServer, () => server?.raftMembers().node, (m) => logger.info(`controller ${opts.id}: ${m}`));
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`controller ${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
@@ -206,6 +221,7 @@ export class ControllerServer {
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ControllerServer(opts, grpcServer, tserver, sm, node, publisher, port, identity, peers);
       const started = server;
@@ -228,9 +244,33 @@ export class ControllerServer {
     }
   }
 
-  /** This replica's status (what the Status RPC answers). */
-  status(): ControllerStatus {
-    return this.service.status();
+  /**
+   * This replica's status (what the Status RPC answers): the service's, and the fields both
+   * daemons share (raft/replica-status.ts).
+   */
+  async status(): Promise<ControllerStatus & ReplicaStatusFields> {
+    const s = this.service.status();
+    return { ...s, ...(await this.statusSource.fields(this.node)) };
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and everything it knows committed applied (its
+   * configs are current).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const { commit, applied } = this.node.status();
+    return applied < commit ? `applied index ${applied} behind commit index ${commit}` : undefined;
   }
 
   /**
@@ -243,6 +283,9 @@ export class ControllerServer {
       const log = this.opts.logger;
       this.service.stop();
       const replicaDriverDone = this.replicaDriver.stop();
+      // A leader hands leadership off while Raft still runs (bounded), so the group does not
+      // wait an election timeout for a new leader.
+      await handOffOnStop(this.node, log, `controller ${this.opts.id}`);
       this.tserver.close();
       await this.node.stop();
       await replicaDriverDone;
@@ -250,6 +293,7 @@ export class ControllerServer {
       await shutdownGrpc(this.grpcServer, 2000);
       await Promise.all([...this.watches]);
       await this.sm.close();
+      this.metrics?.close();
       log.info(`controller ${this.opts.id} stopped`);
     })();
     return this.stopping;
@@ -293,33 +337,35 @@ export class ControllerServer {
    * stops, they answer Stopped.
    */
   private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
-    const unary = <Req, Res>(fn: (s: ControllerService, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(type: ControllerServiceType, fn: (svc: ControllerService, req: Req, s: ControllerServer) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
-        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("controller")) : Promise.resolve().then(() => fn(s.service, call.request));
+        const run = s === undefined || s.stopping
+          ? Promise.reject(new StoppedError("controller"))
+          : ServiceMetrics.track(s.metrics?.service, type, () => Promise.resolve().then(() => fn(s.service, call.request, s)));
         run.then(
           (res) => callback(null, res),
           (e) => callback(toServiceError(e), null),
         );
       };
     return {
-      join: unary(async (svc, req: shardkv.controller.JoinRequest) =>
+      join: unary("join", async (svc, req: shardkv.controller.JoinRequest) =>
         ({ configNum: await svc.join(requestIdFromWire(req.id), joinOpFromWire(req), { force: req.force }) })),
-      leave: unary(async (svc, req: shardkv.controller.LeaveRequest) =>
+      leave: unary("leave", async (svc, req: shardkv.controller.LeaveRequest) =>
         ({ configNum: await svc.leave(requestIdFromWire(req.id), leaveOpFromWire(req)) })),
-      move: unary(async (svc, req: shardkv.controller.MoveRequest) =>
+      move: unary("move", async (svc, req: shardkv.controller.MoveRequest) =>
         ({ configNum: await svc.move(requestIdFromWire(req.id), moveOpFromWire(req)) })),
-      ackJoin: unary(async (svc, req: shardkv.controller.AckJoinRequest) =>
+      ackJoin: unary("ack_join", async (svc, req: shardkv.controller.AckJoinRequest) =>
         ({ abortedNum: await svc.ackJoin(requestIdFromWire(req.id), ackJoinOpFromWire(req)) })),
-      replicaChange: unary(async (svc, req: shardkv.controller.ReplicaChangeRequest) =>
+      replicaChange: unary("replica_change", async (svc, req: shardkv.controller.ReplicaChangeRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaChangeOpFromWire(req)) })),
-      replicaCancel: unary(async (svc, req: shardkv.controller.ReplicaCancelRequest) =>
+      replicaCancel: unary("replica_cancel", async (svc, req: shardkv.controller.ReplicaCancelRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaCancelOpFromWire(req)) })),
-      replicaDone: unary(async (svc, req: shardkv.controller.ReplicaDoneRequest) =>
+      replicaDone: unary("replica_done", async (svc, req: shardkv.controller.ReplicaDoneRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaDoneOpFromWire(req)) })),
-      replicaProgress: unary(async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
+      replicaProgress: unary("replica_progress", async (svc, req: shardkv.controller.ReplicaProgressRequest) =>
         ({ configNum: await svc.replica(requestIdFromWire(req.id), replicaProgressOpFromWire(req)) })),
-      query: unary(async (svc, req: shardkv.controller.QueryRequest) => {
+      query: unary("query", async (svc, req: shardkv.controller.QueryRequest) => {
         const { config, clusterId, replicas } = await svc.query(req.num ?? -1);
         return {
           config: configToWire(config), clusterId,
@@ -327,17 +373,22 @@ export class ControllerServer {
           controllers: replicas.controllers.map(memberToWire),
         };
       }),
-      status: unary(async (svc) => svc.status()),
+      status: unary("status", (_svc, _req, s) => s.status()),
       watch: (call) => {
         const s = server();
+        // Recorded when the stream opens (or is refused): its duration is the time to open it.
+        const op = s?.metrics?.service.op("watch");
+        const t0 = op?.start() ?? 0;
         let feed: ConfigFeed;
         try {
           if (s === undefined || s.stopping) throw new StoppedError("controller");
           feed = s.service.watch(call.request.fromNum ?? 0);
         } catch (e) {
+          op?.failed(t0, e);
           call.emit("error", toServiceError(e));
           return;
         }
+        op?.ok(t0);
         const done = streamWatch(call, feed, s.opts.logger);
         s.watches.add(done);
         void done.then(() => s.watches.delete(done));

@@ -16,9 +16,13 @@ import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../common/replica-change";
 import { type Config, controllerGid, groupServersMax, shardCounts, sortedGids } from "./config";
 import { type ReplicaState, describeGroup, membersOf } from "./replica-intents";
+import { formatSize } from "../common/limits";
+import { plainProgressEveryMsDefault } from "../common/progress-line";
 
 /** `--timeout` unless given: the deadline of one operation, retries included. */
 export const timeoutMsDefault = 10_000;
+/** `--timeout` unless given, with `--wait`: the change and the wait for it to be done. */
+export const waitTimeoutMsDefault = 300_000;
 /** Environment variable read when `--controllers` is not given. */
 export const controllersEnv = "SHARDKV_CONTROLLERS";
 
@@ -36,13 +40,21 @@ commands:
                        (leaving every group is refused: it would orphan every shard)
   move SHARD GID       assign one shard to a group
   query [NUM]          print config NUM (default, and for NUM beyond it: the latest)
-  status               role, term, leader, applied index and latest config of every replica
-                       (waits up to --timeout for a leader; exit 1 if there is none)
+  status [--group GID | --all]
+                       role, term, leader, config, lag, applied index, Raft log, last
+                       snapshot, data directory size and uptime of every controller replica
+                       (waits up to --timeout for a leader; exit 1 if there is none);
+                       --group GID: of group GID's servers instead (from the latest config;
+                       with each one's shards, keys and bytes); --all: the controllers and
+                       every group (exit 1 if any of them has no leader)
   watch [--from NUM]   print the latest config (or every config from NUM), then each new
                        one as it commits, until interrupted (Ctrl-C)
   certs init|issue|show
                        make the cluster's CA, issue certificates, show one (needs no
                        controller; see shardctl certs --help)
+  handoff ADDR         ask the replica at ADDR, if it leads its group, to hand leadership to
+                       its most caught-up voter and wait for it (needs no controller; see
+                       shardctl handoff --help)
   replica add GID ID=ADDR [--force]
                        ask group GID's leader to add replica ID at ADDR as a learner
   replica promote GID ID
@@ -63,11 +75,20 @@ controller stored it; the group's leader carries it out and reports back (replic
 shows the pending change and why it is blocked). --force skips the group's check that the
 change leaves a majority of its voters reachable.
 
+--wait (join, leave, move, replica and controller add, promote, remove, replace): after
+the change, wait until it is done: for join, leave and move, every shard of the latest config serving
+at its owner (shards moved and their old copies deleted); for a replica change, the group's
+leader reported it carried out. A progress line shows the shards still moving and the bytes
+left, or the change's step and why it is blocked (rewritten in place on a terminal; piped, a
+line at most every ${plainProgressEveryMsDefault / 1000} s). Exit 0 when done, 3 with one line when --timeout (default
+with --wait: ${waitTimeoutMsDefault / 1000}s) passes first; the change itself stays made.
+
 options:
   --controllers LIST   controller replicas, comma-separated (default: $${controllersEnv})
   --json               machine-readable output: one JSON object (per line for watch)
   --timeout DURATION   deadline of one operation, retries included: 500ms, 10s, 2m;
-                       a bare number is seconds (default: ${timeoutMsDefault / 1000}s)
+                       a bare number is seconds (default: ${timeoutMsDefault / 1000}s; with --wait,
+                       the whole wait: ${waitTimeoutMsDefault / 1000}s)
 ${clientTlsUsage}
   -h, --help           print this text
 
@@ -86,7 +107,8 @@ export type ShardctlCommand =
   | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId }
   /** num -1 = the latest config. */
   | { readonly kind: "query"; readonly num: number }
-  | { readonly kind: "status" }
+  /** of: the controllers (default), group `gid`'s servers, or everything. */
+  | { readonly kind: "status"; readonly of?: { readonly gid: GroupId } | "all" }
   /** fromNum undefined = start at the latest config. */
   | { readonly kind: "watch"; readonly fromNum?: ConfigNum }
   /** Store a replica change of group `gid` (0: the controller group). */
@@ -98,6 +120,8 @@ export interface Invocation {
   readonly controllers: readonly string[];
   readonly json: boolean;
   readonly timeoutMs: number;
+  /** --wait: after a join, leave or replica change, wait until it is done (controller/shardctl.ts). */
+  readonly wait?: boolean;
   /** Mutual TLS files (flags or $SHARDKV_TLS_*); undefined: no TLS. */
   readonly tls?: TlsFiles;
   readonly command: ShardctlCommand;
@@ -109,7 +133,9 @@ export type ParseResult =
   | { readonly kind: "help" }
   | { readonly kind: "usage-error"; readonly message: string }
   /** `shardctl certs ...`: `argv` without the word "certs", for security/certs-args.ts. */
-  | { readonly kind: "certs"; readonly argv: readonly string[] };
+  | { readonly kind: "certs"; readonly argv: readonly string[] }
+  /** `handoff`: its own flags, no controller (controller/handoff-command.ts). */
+  | { readonly kind: "handoff"; readonly argv: readonly string[] };
 
 
 export function parseGid(field: string, s: string): GroupId {
@@ -156,9 +182,11 @@ function parseQuery(args: readonly string[]): ShardctlCommand {
   return { kind: "query", num: args.length === 0 ? -1 : parseNonNegative("config number", args[0]!) };
 }
 
-function noArgs(kind: "status", args: readonly string[]): ShardctlCommand {
-  if (args.length > 0) throw usage(kind, `takes no arguments, got ${JSON.stringify(args[0])}`);
-  return { kind };
+function parseStatus(args: readonly string[], group: number | undefined, all: boolean): ShardctlCommand {
+  if (args.length > 0) throw usage("status", `takes no arguments (use --group GID or --all), got ${JSON.stringify(args[0])}`);
+  if (group !== undefined && all) throw usage("--all", "give --group GID or --all, not both");
+  if (group !== undefined) return { kind: "status", of: { gid: group as GroupId } };
+  return all ? { kind: "status", of: "all" } : { kind: "status" };
 }
 
 /** A replica id on the command line (>= 1). */
@@ -224,8 +252,14 @@ const flags = {
   timeout: flag.duration(),
   from: flag.of((f, s) => parseNonNegative(f, s) as ConfigNum),
   force: flag.bool(),
+  group: flag.of((f, s) => parseGid(f, s)),
+  all: flag.bool(),
+  wait: flag.bool(),
   ...clientTlsFlags,
 };
+
+/** The commands --wait applies to: changes that take effect after the command returns. */
+const waitCommands = ["join", "leave", "move", "replica", "controller"] as const;
 
 /**
  * Parses the command line (argv without node and the script) and the environment (only
@@ -247,14 +281,15 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   // `certs` has flags of its own and talks to no controller: its arguments go to its parser.
   const word = commandWordIndex(argv, flags);
   if (word !== undefined && argv[word] === "certs") return { kind: "certs", argv: argv.filter((_, i) => i !== word) };
+  if (word !== undefined && argv[word] === "handoff") return { kind: "handoff", argv: argv.filter((_, i) => i !== word) };
   const cl = parseCommandLine(argv, flags);
   if (cl.help) return { kind: "help" };
   const v = cl.values;
   const [name, ...args] = cl.positionals;
-  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs; see shardctl --help)");
+  if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs, handoff; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
-  checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"] });
+  checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"], group: ["status"], all: ["status"], wait: waitCommands });
 
   let command: ShardctlCommand;
   switch (name as Exclude<typeof commandNames[number], "help">) {
@@ -262,7 +297,7 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
     case "leave": command = parseLeave(args); break;
     case "move": command = parseMove(args); break;
     case "query": command = parseQuery(args); break;
-    case "status": command = noArgs("status", args); break;
+    case "status": command = parseStatus(args, v.group, v.all === true); break;
     case "watch":
       if (args.length > 0) throw usage("watch", `takes no arguments (use --from NUM), got ${JSON.stringify(args[0])}`);
       command = v.from === undefined ? { kind: "watch" } : { kind: "watch", fromNum: v.from };
@@ -270,9 +305,14 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
     case "replica": case "controller": command = parseReplica(name as "replica" | "controller", args, v.force === true); break;
   }
 
+  const wait = v.wait === true;
+  if (wait && (command.kind === "replica-cancel" || command.kind === "replica-list")) {
+    throw usage("--wait", `only valid with ${name} add, promote, remove and replace, not ${name} ${command.kind === "replica-cancel" ? "cancel" : "list"}`);
+  }
   const controllers = addressListOrEnv(v.controllers, "--controllers", controllersEnv, env);
   const tls = clientTls(v, env);
-  return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs: v.timeout ?? timeoutMsDefault, ...(tls ? { tls } : {}), command } };
+  const timeoutMs = v.timeout ?? (wait ? waitTimeoutMsDefault : timeoutMsDefault);
+  return { kind: "run", invocation: { controllers, json: v.json === true, timeoutMs, ...(wait ? { wait } : {}), ...(tls ? { tls } : {}), command } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,23 +383,96 @@ export function formatConfig(c: Config): string {
   return lines.join("\n");
 }
 
+/**
+ * What every replica's Status tells of its Raft log and process, controllers and shard
+ * servers alike (raft/replica-status.ts; docs/operations.md, "Status fields"). Optional: a
+ * daemon of an earlier version sends none.
+ */
+export interface ReplicaStatusDetail {
+  /** The highest commit index it heard from a leader, and how many of those it has not applied. */
+  readonly leaderCommitIndex?: number;
+  readonly lag?: number;
+  readonly firstIndex?: number;
+  readonly lastIndex?: number;
+  readonly logEntries?: number;
+  readonly logBytes?: number;
+  readonly snapshotIndex?: number;
+  /** 0: not known (none taken or installed since the daemon started). */
+  readonly snapshotBytes?: number;
+  readonly dataDirBytes?: number;
+  readonly uptimeMs?: number;
+  readonly version?: string;
+}
+
+/** The shared Status fields of a reply (either daemon's), as plain numbers. */
+export function replicaStatusDetail(s: { readonly [K in keyof Required<ReplicaStatusDetail>]: K extends "version" ? string : number }): ReplicaStatusDetail {
+  return {
+    leaderCommitIndex: Number(s.leaderCommitIndex), lag: Number(s.lag), firstIndex: Number(s.firstIndex), lastIndex: Number(s.lastIndex),
+    logEntries: Number(s.logEntries), logBytes: Number(s.logBytes), snapshotIndex: Number(s.snapshotIndex), snapshotBytes: Number(s.snapshotBytes),
+    dataDirBytes: Number(s.dataDirBytes), uptimeMs: Number(s.uptimeMs), version: s.version,
+  };
+}
+
+/** What any replica's Status says of its place in its group (controllers and shard servers alike). */
+export interface ReplicaRaftStatus extends ReplicaStatusDetail {
+  readonly id: number;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: number;
+  readonly leaderAddress: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** On the leader's word (when it answered): its match index and how far behind the leader's last index it is. */
+  readonly matchIndex?: number;
+  readonly behindLeader?: number;
+}
+
 /** What `status` learned about one replica: its reply, or why it did not answer. */
 export interface ReplicaStatus {
   readonly address: string;
-  readonly status?: {
-    readonly id: number;
-    readonly role: string;
-    readonly term: number;
-    readonly leader: number;
-    readonly leaderAddress: string;
-    readonly commitIndex: number;
-    readonly appliedIndex: number;
+  readonly status?: ReplicaRaftStatus & {
     readonly latestConfigNum: number;
     readonly shardCount: number;
     /** The cluster id the replica has applied ("" while unknown, or from an earlier version). */
     readonly clusterId?: string;
   };
   readonly error?: string;
+}
+
+/**
+ * LAG: how far behind the leader's log the replica is on the leader's word, else (the leader
+ * did not answer) its own count of committed entries not applied yet; "-" when neither is known.
+ */
+function lagOf(s: ReplicaRaftStatus): string {
+  const lag = s.behindLeader ?? s.lag;
+  return lag === undefined ? "-" : String(lag);
+}
+
+/** The columns formatReplicaColumns fills (after each table's own). */
+export const replicaColumns = ["LOG", "SNAPSHOT", "DATA", "UPTIME"] as const;
+
+/**
+ * A replica's log ("812 (1.2 MiB)": entries and their bytes), last snapshot ("1500 (3.1 MiB)",
+ * or its index alone when its size is not known), data directory size and uptime, "-" for
+ * what it did not report.
+ */
+export function formatReplicaColumns(s: ReplicaStatusDetail | undefined): string[] {
+  if (s?.logEntries === undefined) return replicaColumns.map(() => "-");
+  const snap = !s.snapshotIndex ? "none" : s.snapshotBytes ? `${s.snapshotIndex} (${formatSize(s.snapshotBytes)})` : String(s.snapshotIndex);
+  return [
+    `${s.logEntries} (${formatSize(s.logBytes ?? 0)})`, snap, formatSize(s.dataDirBytes ?? 0),
+    s.uptimeMs === undefined ? "-" : formatUptime(s.uptimeMs),
+  ];
+}
+
+/** "45s", "12m05s", "3h04m", "2d03h". */
+export function formatUptime(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  const two = (n: number): string => String(n).padStart(2, "0");
+  if (sec < 60) return `${sec}s`;
+  if (sec < 3600) return `${Math.floor(sec / 60)}m${two(sec % 60)}s`;
+  if (sec < 86_400) return `${Math.floor(sec / 3600)}h${two(Math.floor(sec / 60) % 60)}m`;
+  return `${Math.floor(sec / 86_400)}d${two(Math.floor(sec / 3600) % 24)}h`;
 }
 
 /** The JSON form of `status`: one object per replica, in the order given. */
@@ -374,15 +487,22 @@ export function statusLeaders(rs: readonly ReplicaStatus[]): string[] {
   return rs.filter((r) => r.status?.role.toLowerCase() === "leader").map((r) => r.address);
 }
 
-/** `status` for people: one row per replica, then a summary line. Ends without a newline. */
+/**
+ * `status` for people: one row per replica, then a summary line. LAG is how far behind the
+ * leader's log the replica is on the leader's word, else its own count of committed entries
+ * not applied yet. Ends without a newline.
+ */
 export function formatStatus(rs: readonly ReplicaStatus[]): string {
   const rows = rs.map((r) => {
     const s = r.status;
-    if (!s) return [r.address, "down", "-", "-", "-", "-", "-", "-", r.error ?? "no answer"];
+    if (!s) return [r.address, "down", "-", "-", "-", "-", "-", "-", "-", ...formatReplicaColumns(undefined), r.error ?? "no answer"];
     const leader = s.leader === 0 ? "none" : s.leaderAddress ? `${s.leader} (${s.leaderAddress})` : String(s.leader);
-    return [r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.latestConfigNum), ""];
+    return [
+      r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.latestConfigNum),
+      lagOf(s), ...formatReplicaColumns(s), "",
+    ];
   });
-  const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "ERROR"], rows);
+  const table = formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "LAG", ...replicaColumns, "ERROR"], rows);
   const up = rs.filter((r) => r.status);
   const leaders = statusLeaders(rs);
   const clusters = [...new Set(up.map((r) => r.status!.clusterId).filter((c) => c))];
@@ -391,6 +511,83 @@ export function formatStatus(rs: readonly ReplicaStatus[]): string {
   return `${table}\n${summary}`;
 }
 
+
+/** A shard as a server's Status reports it (state names as in controller/migration-progress.ts). */
+export interface ServerShard {
+  readonly shard: number;
+  readonly state: string;
+  readonly configNum: number;
+  readonly keys: number;
+  readonly bytes: number;
+  readonly dedupClients: number;
+}
+
+/** What `status --group` learned about one shard server: its reply, or why it did not answer. */
+export interface ServerStatus {
+  readonly address: string;
+  readonly status?: ReplicaRaftStatus & {
+    /** The config the replica has applied. */
+    readonly configNum: number;
+    readonly shards: readonly ServerShard[];
+  };
+  readonly error?: string;
+}
+
+/** One group's servers as `status --group` / `--all` saw them. */
+export interface GroupStatus {
+  readonly gid: GroupId;
+  /** The config the servers were taken from (the latest). */
+  readonly configNum: number;
+  readonly servers: readonly ServerStatus[];
+}
+
+/** "serving 8, gc 1; 120 keys, 1.2 MiB" (states other than notOwned, with their shard counts). */
+export function formatShardSummary(shards: readonly Pick<ServerShard, "state" | "keys" | "bytes">[]): string {
+  const by = new Map<string, number>();
+  let keys = 0;
+  let bytes = 0;
+  for (const x of shards) {
+    keys += x.keys;
+    bytes += x.bytes;
+    if (x.state !== "notOwned") by.set(x.state, (by.get(x.state) ?? 0) + 1);
+  }
+  const parts = [...by].map(([st, n]) => `${st} ${n}`);
+  return `${parts.join(", ") || "no shards"}; ${keys} keys, ${formatSize(bytes)}`;
+}
+
+/** Whether some server of the group says it is the leader. */
+export const groupLed = (g: GroupStatus): boolean => g.servers.some((r) => r.status?.role.toLowerCase() === "leader");
+
+/** The JSON form of one group: {gid, config, servers: [{address, up, ...status} | {address, up: false, error}]}. */
+export function groupStatusToJson(g: GroupStatus): object {
+  return {
+    gid: g.gid,
+    config: g.configNum,
+    servers: g.servers.map((r) => (r.status ? { address: r.address, up: true, ...r.status } : { address: r.address, up: false, error: r.error ?? "no answer" })),
+  };
+}
+
+/**
+ * One group for people: a title with how many servers answered and the leader, then one row
+ * per server (LAG as in formatStatus). Ends without a newline.
+ */
+export function formatGroupStatus(g: GroupStatus): string {
+  const rows = g.servers.map((r) => {
+    const s = r.status;
+    if (!s) return [r.address, "down", "-", "-", "-", "-", "-", "-", "-", ...formatReplicaColumns(undefined), "-", r.error ?? "no answer"];
+    const leader = s.leader === 0 ? "none" : String(s.leader);
+    return [
+      r.address, "up", String(s.id), s.role, String(s.term), leader, String(s.appliedIndex), String(s.configNum),
+      lagOf(s), ...formatReplicaColumns(s), formatShardSummary(s.shards), "",
+    ];
+  });
+  const up = g.servers.filter((r) => r.status).length;
+  const leaders = g.servers.filter((r) => r.status?.role.toLowerCase() === "leader").map((r) => r.address);
+  return [
+    `${describeGroup(g.gid)} (config ${g.configNum}): ${up}/${g.servers.length} up, ${leaders.length === 0 ? "no leader" : `leader ${leaders.join(", ")}`}`,
+    formatTable(["ADDRESS", "STATE", "ID", "ROLE", "TERM", "LEADER", "APPLIED", "CONFIG", "LAG", ...replicaColumns, "SHARDS", "ERROR"], rows),
+  ].join("\n");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Replica changes

@@ -17,16 +17,19 @@
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
 import { AbortError, ShardKVError } from "../common/errors";
 import type { ConfigNum, GroupId } from "../common/ids";
-import type { ReplicaChangeStep } from "../common/replica-change";
+import { type ReplicaChange, type ReplicaChangeStep, changeOutcome, describeReplicaChange, formatReplicaProgress } from "../common/replica-change";
 import { delay, realClock } from "../common/real-env";
+import { ProgressLine } from "../common/progress-line";
+import { type GroupView, formatMigrationProgress, migrationProgress } from "./migration-progress";
 import { ServerFailures, controllerNaming, shortReason } from "../common/server-failures";
 import type { ControllerClient } from "./client";
 import type { Security } from "../security/credentials";
 import { type ReplicaState, describeGroup, membersOf } from "./replica-intents";
-import { type Config, controllerGid } from "./config";
+import { type Config, controllerGid, sortedGids } from "./config";
 import {
-  type Invocation, type ReplicaStatus, configToJson, forceWarning, formatConfig, formatIntentStored, formatReplicaListing, formatStatus,
-  parseArgs, replicaListing, replicaListingToJson, statusLeaders, statusToJson, usageText,
+  type GroupStatus, type Invocation, type ReplicaStatus, type ServerStatus, configToJson, forceWarning, formatConfig, formatGroupStatus,
+  formatIntentStored, formatReplicaListing, formatStatus, groupLed, groupStatusToJson, parseArgs, replicaListing, replicaListingToJson,
+  replicaStatusDetail, statusLeaders, statusToJson, usageText,
 } from "./shardctl-lib";
 
 /** An operation failed (exit 3); the message is the one line printed. */
@@ -46,7 +49,7 @@ function printConfig(inv: Invocation, c: Config): void {
   out(inv.json ? JSON.stringify(configToJson(c)) : formatConfig(c));
 }
 
-async function change(inv: Invocation, client: ControllerClient): Promise<void> {
+async function change(inv: Invocation, client: ControllerClient, security: Security, end: number): Promise<void> {
   const cmd = inv.command;
   let num: ConfigNum;
   switch (cmd.kind) {
@@ -67,6 +70,119 @@ async function change(inv: Invocation, client: ControllerClient): Promise<void> 
     throw new OperationFailed(`config ${num} created, but reading it back failed: ${reasonOf(e)}`);
   }
   printConfig(inv, created);
+  if (inv.wait) await waitShardsMoved(client, security, num, end);
+}
+
+/** How often a --wait polls. */
+const waitPollMs = 250;
+
+/** Stubs to shard servers, kept across the polls of one command (closed when it ends, in run). */
+const serverStubs = new Map<string, { close(): void }>();
+
+/** The Status of each server at `addresses`, at once, each within `timeoutMs` (no reply: the reason). */
+async function serverStatuses(security: Security, addresses: readonly string[], timeoutMs: number): Promise<{ address: string; reply?: StatusReply; error?: string }[]> {
+  const { shardKVStub, shardServerStatus } = await import("../shard-server/grpc-service");
+  return Promise.all(addresses.map(async (address) => {
+    let stub = serverStubs.get(address) as ReturnType<typeof shardKVStub> | undefined;
+    if (!stub) serverStubs.set(address, (stub = shardKVStub(address, security)));
+    try {
+      return { address, reply: await shardServerStatus(stub, address, timeoutMs) };
+    } catch (e) {
+      if (!(e instanceof ShardKVError)) throw e;
+      return { address, error: oneLine(shortReason(e)) };
+    }
+  }));
+}
+
+type StatusReply = Awaited<ReturnType<typeof import("../shard-server/grpc-service").shardServerStatus>>;
+
+/** The leader among replies (the highest term), if any. */
+function leaderReply(rs: readonly { reply?: StatusReply }[]): StatusReply | undefined {
+  let best: StatusReply | undefined;
+  for (const { reply: r } of rs) if (r?.role === "leader" && (!best || Number(r.term) > Number(best.term))) best = r;
+  return best;
+}
+
+/** What the leader of each of `groups` (gid -> server addresses) answered, for migrationProgress. */
+async function groupViews(security: Security, groups: ReadonlyMap<GroupId, readonly string[]>): Promise<GroupView[]> {
+  const { shardViewsOf } = await import("../shard-server/grpc-service");
+  return Promise.all([...groups].map(async ([gid, addrs]) => {
+    const rs = await serverStatuses(security, addrs, 1000);
+    const l = leaderReply(rs);
+    const name = l ? rs.find((r) => r.reply === l)!.address : "";
+    return { gid, ...(l ? { leader: { name, configNum: Number(l.configNum), shards: shardViewsOf(l) } } : {}) };
+  }));
+}
+
+/**
+ * `join|leave --wait`: polls the latest config and each group's leader until every shard
+ * serves at its owner (controller/migration-progress.ts), showing a progress line on stderr
+ * (shards moving, bytes left). The groups of config `num - 1` that are gone from the latest
+ * are asked too: they hand the shards off. At `end`: one line, exit 3.
+ */
+async function waitShardsMoved(client: ControllerClient, security: Security, num: ConfigNum, end: number): Promise<void> {
+  const progress = new ProgressLine(process.stderr, realClock);
+  const before = num > 0 ? await client.query(num - 1).catch(() => undefined) : undefined;
+  let why = "no answer yet";
+  try {
+    for (;;) {
+      try {
+        const cfg = await client.query(-1);
+        const others = new Map([...(before?.groups ?? [])].filter(([g]) => !cfg.groups.has(g)));
+        const p = migrationProgress({ num: cfg.num, shards: cfg.shards, gids: sortedGids(cfg.groups) }, await groupViews(security, cfg.groups), await groupViews(security, others));
+        progress.update(formatMigrationProgress(p));
+        if (p.done) return;
+        why = p.why.join("; ");
+      } catch (e) {
+        if (!(e instanceof ShardKVError)) throw e;
+        why = reasonOf(e);
+      }
+      if (realClock.nowMs() + waitPollMs >= end) {
+        throw new OperationFailed(`timed out waiting for the shards of config ${num} to move (${why}); the change is made: shardctl status --all shows where they stand`);
+      }
+      await delay(waitPollMs);
+    }
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * `replica|controller add|promote|remove|replace --wait`: polls the controller until the
+ * group's leader reported `change` carried out (common/replica-change.ts changeOutcome),
+ * showing its step in the group's live configuration and why it is blocked. Exit 3 at `end`
+ * (the intent stays stored) or when someone cancelled it.
+ */
+async function waitReplicaChange(inv: Invocation, client: ControllerClient, security: Security, gid: GroupId, change: ReplicaChange, end: number): Promise<void> {
+  const progress = new ProgressLine(process.stderr, realClock);
+  let why = "no answer yet";
+  try {
+    for (;;) {
+      try {
+        const { config, replicas } = await client.queryCluster(-1);
+        const intent = replicas.intents.get(gid);
+        const outcome = changeOutcome(change, intent, membersOf(config, replicas, gid));
+        if (outcome === "done") return;
+        if (outcome === "dropped") {
+          throw new OperationFailed(`the change was cancelled (${describeReplicaChange(change)}): ${describeGroup(gid)}'s stored intent is gone and its members are not what it asked`);
+        }
+        const step = await liveReplicaStep(inv, security, config, replicas, gid);
+        const group = describeGroup(gid);
+        progress.update(formatReplicaProgress({ group, change, ...(step ? { step } : {}), blocked: intent?.blocked ?? "" }));
+        why = `${step ? `step ${step}` : `no leader of ${group} answers`}${intent?.blocked ? `, blocked: ${intent.blocked}` : ""}`;
+      } catch (e) {
+        if (!(e instanceof ShardKVError)) throw e;
+        why = reasonOf(e);
+      }
+      if (realClock.nowMs() + waitPollMs >= end) {
+        const [list, cancel] = gid === controllerGid ? ["controller list", "controller cancel"] : [`replica list ${gid}`, `replica cancel ${gid}`];
+        throw new OperationFailed(`timed out waiting for ${describeGroup(gid)} to ${describeReplicaChange(change)} (${why}); the change stays stored: shardctl ${list} shows it, shardctl ${cancel} drops it`);
+      }
+      await delay(waitPollMs);
+    }
+  } finally {
+    progress.done();
+  }
 }
 
 /**
@@ -93,11 +209,19 @@ async function liveReplicaStep(inv: Invocation, security: Security, config: Conf
 const liveStepProbeMs = 1500;
 
 /** `replica ...` / `controller ...`: stores or cancels an intent, or lists a group's members and intent. */
-async function replica(inv: Invocation, client: ControllerClient, security: Security): Promise<void> {
+async function replica(inv: Invocation, client: ControllerClient, security: Security, end: number): Promise<void> {
   const cmd = inv.command;
   switch (cmd.kind) {
     case "replica": {
       const num = await client.replicaChange(cmd.gid, cmd.change, { force: cmd.force });
+      if (inv.wait) {
+        if (!inv.json) out(formatIntentStored(cmd.gid, cmd.change, cmd.force));
+        await waitReplicaChange(inv, client, security, cmd.gid, cmd.change, end);
+        out(inv.json
+          ? JSON.stringify({ gid: cmd.gid, config: num, stored: true, done: true })
+          : `${describeGroup(cmd.gid)}: done: ${describeReplicaChange(cmd.change)}`);
+        return;
+      }
       out(inv.json
         ? JSON.stringify({ gid: cmd.gid, config: num, stored: true })
         : formatIntentStored(cmd.gid, cmd.change, cmd.force));
@@ -129,7 +253,7 @@ function statusRound(inv: Invocation, client: ControllerClient, timeoutMs: numbe
         status: {
           id: s.id, role: s.role, term: s.term, leader: s.leader, leaderAddress: s.leaderAddress,
           commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, latestConfigNum: s.latestConfigNum, shardCount: s.shardCount,
-          clusterId: s.clusterId,
+          clusterId: s.clusterId, ...replicaStatusDetail(s),
         },
       };
     } catch (e) {
@@ -149,11 +273,10 @@ const clusterIdWaitMs = 2000;
 /**
  * Asks every replica for its status, round after round until one says it is the leader (and
  * the cluster id is known, or clusterIdWaitMs passed since) or the deadline passes
- * (controllers that are still starting are waited for), and prints the last round. Returns
- * the exit status: 0 a leader; 1 replicas answered but none is the leader. No replica
- * answering at all is a failure (exit 3, one line on stderr).
+ * (controllers that are still starting are waited for), and returns the last round. No
+ * replica answering at all is a failure (exit 3, one line on stderr).
  */
-async function status(inv: Invocation, client: ControllerClient): Promise<number> {
+async function controllerStatuses(inv: Invocation, client: ControllerClient): Promise<ReplicaStatus[]> {
   const end = realClock.nowMs() + inv.timeoutMs;
   let leaderSince: number | undefined;
   for (let round = 0; ; round++) {
@@ -165,12 +288,92 @@ async function status(inv: Invocation, client: ControllerClient): Promise<number
     if (led) leaderSince ??= realClock.nowMs();
     const settled = led && (rs.some((r) => r.status?.clusterId) || realClock.nowMs() - leaderSince! >= clusterIdWaitMs);
     if (settled || realClock.nowMs() + pauseMs >= end) {
-      out(inv.json ? JSON.stringify(statusToJson(rs)) : formatStatus(rs));
-      if (rs.some((r) => r.status)) return statusLeaders(rs).length > 0 ? exitOk : exitNegative;
+      if (rs.some((r) => r.status)) return rs;
       throw new OperationFailed(failures.reason() ?? "no controller replica answered");
     }
     await delay(pauseMs);
   }
+}
+
+/**
+ * The servers of `gids` (or every group) in the latest config, each asked for its Status,
+ * round after round until every group has a leader or the deadline passes. Each server's lag
+ * behind the leader comes from the leader's member list when the leader answered.
+ */
+async function groupStatuses(inv: Invocation, client: ControllerClient, security: Security, of: { gid: GroupId } | "all"): Promise<GroupStatus[]> {
+  const end = realClock.nowMs() + inv.timeoutMs;
+  const { shardStateName } = await import("../shard-server/grpc-service");
+  for (let round = 0; ; round++) {
+    const cfg = await client.query(-1);
+    if (of !== "all" && !cfg.groups.has(of.gid)) throw new OperationFailed(`invalid gid: group ${of.gid} is not in config ${cfg.num}`);
+    const gids = of === "all" ? sortedGids(cfg.groups) : [of.gid];
+    const perServerMs = Math.max(1, Math.min(end - realClock.nowMs(), 2000));
+    const groups = await Promise.all(gids.map(async (gid): Promise<GroupStatus> => {
+      const rs = await serverStatuses(security, cfg.groups.get(gid)!, perServerMs);
+      const members = leaderReply(rs)?.members ?? [];
+      const servers = rs.map(({ address, reply: r, error }): ServerStatus => {
+        if (!r) return { address, error: error ?? "no answer" };
+        const m = members.find((x) => Number(x.id) === Number(r.id) && x.hasProgress);
+        return {
+          address,
+          status: {
+            id: Number(r.id), role: r.role, term: Number(r.term), leader: Number(r.leader), leaderAddress: r.leaderAddress,
+            configNum: Number(r.configNum), commitIndex: Number(r.commitIndex), appliedIndex: Number(r.appliedIndex), ...replicaStatusDetail(r),
+            shards: r.shards.map((x) => ({
+              shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys), bytes: Number(x.bytes),
+              dedupClients: Number(x.dedupClients),
+            })),
+            ...(m ? { matchIndex: Number(m.matchIndex), behindLeader: Number(m.lag) } : {}),
+          },
+        };
+      });
+      return { gid, configNum: cfg.num, servers };
+    }));
+    const pauseMs = Math.min(500, 50 * 2 ** Math.min(round, 4));
+    if (groups.every(groupLed) || realClock.nowMs() + pauseMs >= end) return groups;
+    await delay(pauseMs);
+  }
+}
+
+/**
+ * Each controller's match index and lag behind the leader's log on the leader's word (its
+ * RaftMembers reply), when the leader answers within a second; the rows as they were otherwise.
+ */
+async function withBehindLeader(rs: ReplicaStatus[], security: Security): Promise<ReplicaStatus[]> {
+  const leader = rs.find((r) => r.status?.role === "leader");
+  if (!leader) return rs;
+  const { raftMembers } = await import("../raft/transport/members-service");
+  const members = await raftMembers(leader.address, 1000, security).then((r) => r.members ?? [], () => []);
+  return rs.map((r) => {
+    const m = members.find((x) => Number(x.id) === r.status?.id && x.hasProgress);
+    return m && r.status ? { ...r, status: { ...r.status, matchIndex: Number(m.matchIndex), behindLeader: Number(m.lag) } } : r;
+  });
+}
+
+/**
+ * `status`: the controllers (default), group GID's servers (--group) or both and every group
+ * (--all), printed; returns the exit status: 0 when each has a leader, 1 when one has none.
+ */
+async function status(inv: Invocation, client: ControllerClient, security: Security): Promise<number> {
+  const cmd = inv.command;
+  if (cmd.kind !== "status") throw new Error(`not status: ${cmd.kind}`);
+  if (cmd.of === undefined) {
+    const rs = await withBehindLeader(await controllerStatuses(inv, client), security);
+    out(inv.json ? JSON.stringify(statusToJson(rs)) : formatStatus(rs));
+    return statusLeaders(rs).length > 0 ? exitOk : exitNegative;
+  }
+  if (cmd.of !== "all") {
+    const [g] = await groupStatuses(inv, client, security, cmd.of);
+    if (!g!.servers.some((r) => r.status)) throw new OperationFailed(`no server of ${describeGroup(g!.gid)} answered: ${g!.servers.map((r) => `${r.address}: ${r.error}`).join("; ")}`);
+    out(inv.json ? JSON.stringify(groupStatusToJson(g!)) : formatGroupStatus(g!));
+    return groupLed(g!) ? exitOk : exitNegative;
+  }
+  const rs = await withBehindLeader(await controllerStatuses(inv, client), security);
+  const groups = await groupStatuses(inv, client, security, "all");
+  out(inv.json
+    ? JSON.stringify({ controllers: statusToJson(rs), groups: groups.map(groupStatusToJson) })
+    : [formatStatus(rs), ...groups.map(formatGroupStatus)].join("\n\n"));
+  return statusLeaders(rs).length > 0 && groups.every(groupLed) ? exitOk : exitNegative;
 }
 
 /**
@@ -207,6 +410,8 @@ async function run(inv: Invocation): Promise<number> {
   const { ControllerClient } = await import("./client");
   const { securityOf } = await import("../security/credentials");
   const security = securityOf(inv.tls);
+  // --wait: the change and the wait share the deadline.
+  const end = realClock.nowMs() + inv.timeoutMs;
   const client = new ControllerClient({
     controllers: inv.controllers,
     security,
@@ -216,14 +421,16 @@ async function run(inv: Invocation): Promise<number> {
   try {
     const cmd = inv.command;
     switch (cmd.kind) {
-      case "join": case "leave": case "move": await change(inv, client); break;
+      case "join": case "leave": case "move": await change(inv, client, security, end); break;
       case "query": printConfig(inv, await client.query(cmd.num)); break;
-      case "status": return await status(inv, client);
+      case "status": return await status(inv, client, security);
       case "watch": await watch(inv, client, cmd.fromNum); break;
-      case "replica": case "replica-cancel": case "replica-list": await replica(inv, client, security); break;
+      case "replica": case "replica-cancel": case "replica-list": await replica(inv, client, security, end); break;
     }
     return exitOk;
   } finally {
+    for (const stub of serverStubs.values()) stub.close();
+    serverStubs.clear();
     client.close();
     security.close();
   }
@@ -252,6 +459,11 @@ async function main(argv: readonly string[]): Promise<void> {
     case "certs": {
       const { certsMain } = await import("../security/certs-command");
       process.exitCode = await certsMain(parsed.argv, { out, err: (s) => process.stderr.write(`${s}\n`) });
+      return;
+    }
+    case "handoff": {
+      const { handoffMain } = await import("./handoff-command");
+      process.exitCode = await handoffMain(parsed.argv, { out, err: (s) => process.stderr.write(`${s}\n`) });
       return;
     }
     case "run":

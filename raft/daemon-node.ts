@@ -9,8 +9,10 @@
  * moved to another host), the log compacted to a
  * fifth of the snapshot interval below each snapshot, the transport wrapped by the daemon's
  * failpoints (a no-op when they are off), and soft-state changes relayed to the server once it
- * exists (RaftNode.start reports the first ones before the caller can have built it).
+ * exists (RaftNode.start reports the first ones before the caller can have built it), and,
+ * with a metrics registry, the node's Raft metrics (raft/metrics.ts) registered on it.
  */
+import type { Registry } from "prom-client";
 import type { Logger } from "../common/env";
 import { InvalidArgumentError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
@@ -19,10 +21,12 @@ import { realClock, realRng } from "../common/real-env";
 import type { LogIndex } from "../common/ids";
 import { describeConfState, members, type ConfState } from "./core/conf-change";
 import type { SoftState } from "./core/types";
+import { RaftMetrics } from "./metrics";
 import { JoinNonEmptyError, RaftNode, VoterSetMismatchError, type MemberStatus } from "./node";
 import type { StateMachine } from "./state-machine";
 import type { LogStore } from "./storage/log-store";
 import { failpointTransport } from "./transport/failpoint-transport";
+import type { GrpcTransportStats } from "./transport/grpc-transport";
 import type { Transport } from "./transport/transport";
 
 export interface DaemonNodeOptions {
@@ -40,11 +44,13 @@ export interface DaemonNodeOptions {
   readonly snapshotEveryEntries: number;
   readonly failpoints?: Failpoints;
   readonly onFatal?: (e: Error) => void;
-  readonly transport: Transport & { setPeers?(peers: ReadonlyMap<NodeId, string>): void };
+  readonly transport: Transport & { setPeers?(peers: ReadonlyMap<NodeId, string>): void; stats?(): GrpcTransportStats };
   readonly storage: LogStore;
   readonly logger: Logger;
   /** The replica's data directory, named when --peers disagrees with its Raft state. */
   readonly dataDir: string;
+  /** Where the node's `shardkv_raft_*` metrics are registered (--metrics-listen); none: not measured. */
+  readonly metricsRegistry?: Registry;
 }
 
 export interface DaemonNode<R> {
@@ -68,6 +74,7 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
     o.transport.setPeers?.(peers);
     o.logger.info(`g${o.group} n${o.id}: configuration at index ${index}: ${describeConfState(conf)}; peers ${[...peers].map(([i, a]) => `${i}=${a}`).join(",")}`);
   };
+  const metrics = o.metricsRegistry && new RaftMetrics(o.metricsRegistry);
   const node = await RaftNode.start<R>(
     {
       group: o.group,
@@ -85,6 +92,7 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
         else latest = rd.softState;
       },
       onFatal: o.onFatal,
+      ...(metrics ? { metrics } : {}),
     },
     { clock: realClock, rng: realRng, transport: failpointTransport(o.failpoints, o.transport, peers), storage: o.storage, logger: o.logger },
     sm,
@@ -97,6 +105,8 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
     throw new InvalidArgumentError("--peers", `names replicas {${e.given.join(",")}}, but data directory ${o.dataDir} belongs to a group ` +
       `of replicas {${e.stored.join(",")}}; --peers may change a replica's address, not the group's members`);
   });
+  const stats = o.transport.stats;
+  metrics?.observe(node, stats ? { stats: () => stats.call(o.transport) } : undefined);
   // From now on every log line carries the node's current term (common/daemon-log.ts).
   o.logger.bindTerm?.(() => node.term());
   return {
@@ -135,4 +145,15 @@ export function raftMembersToWire(ms: readonly MemberStatus[], peers: ReadonlyMa
     id: m.id, address: peers.get(m.id) ?? m.address, role: m.role, joint: m.joint ?? "",
     hasProgress: m.match !== undefined, matchIndex: m.match ?? 0, lag: m.lag ?? 0, recentlyActive: m.recentlyActive === true,
   }));
+}
+
+/**
+ * Why a daemon replica is not healthy (its /healthz), or undefined: it is not stopping and its
+ * Raft loop runs (the loop dies on a storage or state machine failure, and the process then
+ * exits to restart from disk).
+ */
+export function replicaHealthProblem(stopping: boolean, node: Pick<RaftNode<unknown>, "isStopped">): string | undefined {
+  if (stopping) return "stopping";
+  if (node.isStopped()) return "the Raft node stopped (storage or state machine failure)";
+  return undefined;
 }

@@ -22,6 +22,7 @@ import { describeMessage } from "./core/describe";
 import { members, type ConfChange, type ConfState } from "./core/conf-change";
 import { RawNode } from "./core/raw-node";
 import type { Entry, HardState, Message, Ready, SoftState } from "./core/types";
+import type { ProposalFailure, RaftMetricsSink, WriteStages } from "./metrics-sink";
 import type { LogState, LogStore } from "./storage/log-store";
 import { type SnapshotSink, type SnapshotSource, SnapshotRewindError, type StateMachine } from "./state-machine";
 import type { Transport } from "./transport/transport";
@@ -143,10 +144,41 @@ export interface RaftNodeOptions {
   /** Called after entries were applied. */
   readonly onApplied?: (entries: readonly Entry[]) => void;
   /**
+   * Where the driver reports what it does, for metrics (raft/metrics-sink.ts; the daemons pass
+   * raft/metrics.ts's RaftMetrics). Default none: nothing is measured, no clock is read for it.
+   */
+  readonly metrics?: RaftMetricsSink;
+  /**
    * Called when the loop dies (storage or state machine error, broken invariant). Default:
    * rethrow, which crashes the process so it restarts from disk (assertions are bugs).
    */
   readonly onFatal?: (e: Error) => void;
+}
+
+/**
+ * What RaftNode.handOffLeadership did: `transferred` (this replica stepped down and `to` leads
+ * term `term`); `steppedDown` (this replica stepped down for term `term` and heard of no
+ * leader of it within an election timeout: its vote went out, the group is electing one,
+ * e.g. the target stopped too); `notLeader` (nothing to
+ * do: `leader` leads, 0 when unknown); `noVoter` (no
+ * other voter was heard from within an election timeout: nobody to hand leadership to);
+ * `failed` (no new leader is followed: this replica still leads, stepped down without
+ * hearing of a new leader, or stopped; `reason` says which. The core gives a transfer up
+ * when its target did not take over within an election timeout).
+ */
+export type LeadershipHandOff =
+  | { readonly kind: "transferred"; readonly to: NodeId; readonly term: Term }
+  | { readonly kind: "steppedDown"; readonly term: Term }
+  | { readonly kind: "notLeader"; readonly leader: NodeId; readonly term: Term }
+  | { readonly kind: "noVoter"; readonly term: Term }
+  | { readonly kind: "failed"; readonly to: NodeId; readonly term: Term; readonly reason: string };
+
+/** A handOffLeadership call waiting for its outcome. */
+interface PendingHandOff {
+  readonly to: NodeId;
+  done(r: LeadershipHandOff): void;
+  /** This replica stepped down for `term` and knows no leader yet: wait for it an election timeout at most. */
+  steppedDown(term: Term): void;
 }
 
 interface Waiter<T> {
@@ -154,10 +186,20 @@ interface Waiter<T> {
   reject(e: Error): void;
 }
 
+/** A PendingProposal time not measured (clock times are >= 0). */
+const unmeasured = -1;
+
 interface PendingProposal<R> extends Waiter<R> {
   data: Uint8Array;
   index?: LogIndex;
   term?: Term;
+  /**
+   * With a metrics sink: clock times (ms) of propose() and of the start and end of the log
+   * save holding the entry (`unmeasured`: not measured), for the write stages (WriteStages).
+   */
+  proposedAtMs: number;
+  saveStartMs: number;
+  saveEndMs: number;
 }
 
 export interface RaftNodeStatus {
@@ -172,6 +214,32 @@ export interface RaftNodeStatus {
   firstIndex: LogIndex;
   snapshotIndex: LogIndex;
   progress: Record<number, string>;
+}
+
+/**
+ * What a replica knows of its Raft log, for Status (raft/replica-status.ts). Cheap: the log is
+ * in memory (its bytes are summed over at most snapshotEveryEntries plus compactKeepEntries
+ * entries).
+ */
+export interface RaftLogStatus {
+  /**
+   * The highest commit index heard from any leader (append and heartbeat messages), or this
+   * replica's own commit index if higher (always, on the leader). A commit index never goes
+   * back, so this is a true lower bound of the group's commit index, whichever leader sent it.
+   */
+  readonly leaderCommit: LogIndex;
+  readonly firstIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  /** Entries in the log: lastIndex - firstIndex + 1. */
+  readonly entries: number;
+  /** Data bytes of those entries. */
+  readonly bytes: number;
+  readonly snapshotIndex: LogIndex;
+  /**
+   * Size of the last snapshot this replica took (as its state machine's SnapshotSource.bytes
+   * tells it) or installed (bytes received); 0 when not known: none since the start.
+   */
+  readonly snapshotBytes: number;
 }
 
 /**
@@ -245,6 +313,28 @@ export class RaftNode<R = unknown> {
   private readonly heardAtTick = new Map<NodeId, number>();
   /** confIndex() when onConfState was last called. */
   private lastConfIndex = 0 as LogIndex;
+  /** The metrics sink (opts.metrics), or undefined: then nothing below is measured. */
+  private readonly metrics: RaftMetricsSink | undefined;
+  /** The last leader this replica knew of (0: none yet), for leader changes seen. */
+  private lastLeader = 0 as NodeId;
+  /** With metrics: clock time (ms) the Ready being carried out was made (its commits seen). */
+  private readyAtMs = 0;
+  /** With metrics: clock time (ms) of the oldest unanswered heartbeat to each peer. */
+  private readonly heartbeatSentAtMs = new Map<NodeId, number>();
+  /** With metrics: the one WriteStages object handed to the sink for every write. */
+  private readonly stages: WriteStages = { queueS: 0, logSaveS: 0, replicateS: 0, applyWaitS: 0, applyS: 0 };
+  /** The highest commit index a leader's message carried (RaftLogStatus.leaderCommit). */
+  private leaderCommitSeen = 0 as LogIndex;
+  /** Size of the last snapshot taken or installed (RaftLogStatus.snapshotBytes). */
+  private snapshotBytes = 0;
+  /** Bytes of the snapshot being received. */
+  private sinkBytes = 0;
+  /** handOffLeadership calls waiting for this replica to step down. */
+  private readonly handOffs = new Set<PendingHandOff>();
+  /** The term of the last TimeoutNow this replica was sent (a transfer to it); -1: none. */
+  private timeoutNowTerm = -1;
+  /** How this replica became the leader of its current term (undefined while it is not the leader). */
+  private electedBy: "transfer" | "election" | undefined;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -266,6 +356,7 @@ export class RaftNode<R = unknown> {
     this.proposalQueueMax = opts.proposalQueueMax ?? 10000;
     this.inboundQueueMax = opts.inboundQueueMax ?? 65536;
     this.soft = raw.softState();
+    this.metrics = opts.metrics;
     this.hard = hard;
     this.applied = applied;
     this.lastSnapshotIndex = snapshotIndex;
@@ -318,9 +409,14 @@ export class RaftNode<R = unknown> {
   /** Inbound messages from the transport. */
   receive(msgs: Message[]): void {
     if (this.stopped || buggify("raft.inbound.drop")) return;
-    for (const m of msgs) {
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
       if (m.to !== this.cfg.id) continue;
-      if (this.inbound.length >= this.inboundQueueMax) break;
+      if (this.inbound.length >= this.inboundQueueMax) {
+        this.metrics?.messagesDropped("inbound_queue_full", msgs.length - i);
+        break;
+      }
+      if (this.metrics && m.type === "heartbeatResp") this.heartbeatAnswered(m.from);
       this.inbound.push(m);
     }
     this.kick();
@@ -335,17 +431,24 @@ export class RaftNode<R = unknown> {
    * so it executes at most once).
    */
   propose(data: Uint8Array): Promise<R> {
-    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
-    if (this.failure) return Promise.reject(this.failure);
-    if (data.length > this.cfg.entryBytesMax) return Promise.reject(new LimitExceededError("entry", "the log entry", data.length, this.cfg.entryBytesMax));
-    if (this.soft.role !== "leader") return Promise.reject(new NotLeaderError(this.soft.leader));
+    if (this.stopped) return this.refuse("stopped", new StoppedError("raft node"));
+    if (this.failure) return this.refuse("stopped", this.failure);
+    if (data.length > this.cfg.entryBytesMax) return this.refuse("too_large", new LimitExceededError("entry", "the log entry", data.length, this.cfg.entryBytesMax));
+    if (this.soft.role !== "leader") return this.refuse("not_leader", new NotLeaderError(this.soft.leader));
     if (this.proposals.length >= this.proposalQueueMax) {
-      return Promise.reject(new BackpressureError("proposalQueueMax", this.proposalQueueMax, this.proposals.length + 1));
+      return this.refuse("backpressure", new BackpressureError("proposalQueueMax", this.proposalQueueMax, this.proposals.length + 1));
     }
+    const proposedAtMs = this.metrics ? this.env.clock.nowMs() : unmeasured;
     return new Promise<R>((resolve, reject) => {
-      this.proposals.push({ data, resolve, reject });
+      this.proposals.push({ data, resolve, reject, proposedAtMs, saveStartMs: unmeasured, saveEndMs: unmeasured });
       this.kick();
     });
+  }
+
+  /** A proposal refused before it was queued: counted, then rejected with `e`. */
+  private refuse(reason: ProposalFailure, e: Error): Promise<never> {
+    this.metrics?.proposalsFailed(reason, 1);
+    return Promise.reject(e);
   }
 
   /**
@@ -366,6 +469,107 @@ export class RaftNode<R = unknown> {
   /** Asks the leader to hand leadership to `to`. */
   transferLeader(to: NodeId): void {
     this.withRaw(() => this.raw.transferLeader(to));
+  }
+
+  /**
+   * Hands leadership to the most caught-up voter heard from within the last election timeout
+   * (Raft thesis §3.10: the target is brought up to date, then told to campaign at once, so
+   * the group changes leader in one round trip instead of waiting out an election timeout),
+   * and resolves once this replica follows the new leader, or with `failed` after `timeoutMs`
+   * or when the core gave the transfer up. Proposals are refused (LeadershipTransferError)
+   * while the transfer runs. Called by a daemon's graceful stop (before it stops Raft) and by
+   * the TransferLeader RPC (`shardctl handoff`, a Kubernetes preStop hook).
+   */
+  handOffLeadership(timeoutMs: number): Promise<LeadershipHandOff> {
+    if (this.stopped) return Promise.reject(new StoppedError("raft node"));
+    return new Promise<LeadershipHandOff>((resolve, reject) => {
+      let to = 0 as NodeId;
+      let cancel: Cancel = () => {};
+      let stepped = false;
+      const h: PendingHandOff = {
+        get to() {
+          return to;
+        },
+        done: (r) => {
+          cancel();
+          this.handOffs.delete(h);
+          resolve(r);
+        },
+        steppedDown: (term) => {
+          if (stepped) return;
+          stepped = true;
+          cancel();
+          cancel = this.env.clock.after(Math.min(timeoutMs, this.cfg.electionTicks * this.tickMs), () => h.done({ kind: "steppedDown", term }));
+        },
+      };
+      // Registered now, so that a halt before the loop runs the action below settles it too.
+      this.handOffs.add(h);
+      this.withRaw(() => {
+        if (!this.handOffs.has(h)) return;
+        const s = this.raw.softState();
+        if (s.role !== "leader") return h.done({ kind: "notLeader", leader: s.leader, term: s.term });
+        const target = this.handOffTarget();
+        if (target === undefined) return h.done({ kind: "noVoter", term: s.term });
+        try {
+          this.raw.transferLeader(target);
+        } catch (e) {
+          this.handOffs.delete(h);
+          return reject(e as Error);
+        }
+        to = target;
+        cancel = this.env.clock.after(timeoutMs, () => {
+          const now = this.raw.softState();
+          h.done({
+            kind: "failed", to, term: now.term,
+            reason: now.role === "leader" ? `replica ${to} did not take over within ${timeoutMs} ms` : `stepped down, but no new leader was heard of within ${timeoutMs} ms`,
+          });
+        });
+      });
+    });
+  }
+
+  /** The voter a hand-off goes to: the most caught-up one heard from recently (ties: lowest id). */
+  private handOffTarget(): NodeId | undefined {
+    const match = this.raw.matchIndexes();
+    let best: NodeId | undefined;
+    for (const id of this.raw.confState().voters) {
+      if (id === this.cfg.id || !this.recentlyActive(id)) continue;
+      if (best === undefined || (match.get(id) ?? 0) > (match.get(best) ?? 0)) best = id;
+    }
+    return best;
+  }
+
+  /** Settles the waiting hand-offs the core gave up (still the leader, no transfer in progress). */
+  private settleAbortedHandOffs(): void {
+    if (this.handOffs.size === 0) return;
+    const s = this.raw.softState();
+    if (s.role !== "leader" || this.raw.transferee() !== 0) return;
+    for (const h of [...this.handOffs]) {
+      if (h.to === 0) continue; // its action has not run yet
+      h.done({ kind: "failed", to: h.to, term: s.term, reason: `replica ${h.to} did not take over within an election timeout` });
+    }
+  }
+
+  /**
+   * Settles the waiting hand-offs once this replica stepped down: called with the soft state
+   * of a Ready whose messages (the vote for the new leader among them) were sent.
+   */
+  private settleSteppedDown(ss: SoftState): void {
+    if (this.handOffs.size === 0 || ss.role === "leader") return;
+    for (const h of [...this.handOffs]) {
+      if (h.to === 0) continue;
+      if (ss.leader !== 0 && ss.leader !== this.cfg.id) h.done({ kind: "transferred", to: ss.leader, term: ss.term });
+      else h.steppedDown(ss.term);
+    }
+  }
+
+  /**
+   * How this replica became the leader of its term: `transfer` (a leader handed leadership to
+   * it with TimeoutNow) or `election` (its own election timeout, or campaign()); undefined
+   * while it is not the leader.
+   */
+  leaderElectedBy(): "transfer" | "election" | undefined {
+    return this.electedBy;
   }
 
   /**
@@ -427,6 +631,33 @@ export class RaftNode<R = unknown> {
     return at !== undefined && this.ticks - at <= this.cfg.electionTicks;
   }
 
+  /**
+   * Why this replica cannot count on a leader it reaches, or undefined when it can (the Raft
+   * half of readiness, docs/operations.md "Health and readiness"): a follower or learner must
+   * have heard from the leader it follows within the last election timeout; a leader must
+   * have heard, within it, from a quorum of the voters (itself included; in a joint
+   * configuration a quorum of each half), which is what CheckQuorum asks of it.
+   */
+  leaderContactProblem(): string | undefined {
+    if (this.stopped) return "the Raft node is stopped";
+    const { role, leader, term } = this.soft;
+    const timeoutMs = this.cfg.electionTicks * this.tickMs;
+    if (leader === 0) return `no leader known (${role} in term ${term})`;
+    if (role !== "leader") {
+      if (this.recentlyActive(leader)) return undefined;
+      const at = this.heardAtTick.get(leader);
+      return at === undefined ? `leader ${leader} (term ${term}) not heard from yet`
+        : `leader ${leader} (term ${term}) not heard from for ${(this.ticks - at) * this.tickMs} ms (election timeout ${timeoutMs} ms)`;
+    }
+    const conf = this.raw.confState();
+    for (const half of [conf.voters, conf.votersOutgoing]) {
+      if (half.length === 0) continue;
+      const heard = half.filter((id) => this.recentlyActive(id)).length;
+      if (heard * 2 <= half.length) return `leader (term ${term}) heard from ${heard} of ${half.length} voters within the election timeout (${timeoutMs} ms), no quorum`;
+    }
+    return undefined;
+  }
+
   /** Forces an election on this replica now (operator action, tests). */
   campaign(): void {
     this.withRaw(() => this.raw.campaign());
@@ -434,6 +665,11 @@ export class RaftNode<R = unknown> {
 
   softState(): SoftState {
     return this.soft;
+  }
+
+  /** Proposals waiting: queued for the loop, or in the log and not yet applied. */
+  pendingProposals(): number {
+    return this.proposals.length + this.inLog.size;
   }
 
   /**
@@ -451,6 +687,19 @@ export class RaftNode<R = unknown> {
 
   status(): RaftNodeStatus {
     return { group: this.opts.group, ...this.raw.status(), applied: this.applied };
+  }
+
+  /** What this replica knows of its log (see RaftLogStatus). */
+  logStatus(): RaftLogStatus {
+    const s = this.raw.status();
+    const entries = Math.max(0, s.lastIndex - s.firstIndex + 1);
+    let bytes = 0;
+    if (entries > 0) for (const e of this.raw.entriesBetween(s.firstIndex, s.lastIndex)) bytes += e.data.length;
+    return {
+      leaderCommit: Math.max(this.leaderCommitSeen, s.commit) as LogIndex,
+      firstIndex: s.firstIndex, lastIndex: s.lastIndex, entries, bytes,
+      snapshotIndex: this.lastSnapshotIndex, snapshotBytes: this.snapshotBytes,
+    };
   }
 
   /** Stops the loop and timers, fails waiting callers, closes transport and storage. */
@@ -517,6 +766,7 @@ export class RaftNode<R = unknown> {
           break;
         }
         const rd = this.raw.ready();
+        if (this.metrics) this.readyAtMs = this.env.clock.nowMs();
         this.opts.onReady?.(rd);
         await this.handleReady(rd);
         if (this.stopped) return;
@@ -552,12 +802,15 @@ export class RaftNode<R = unknown> {
     this.inbound = [];
     for (const m of inbound) {
       this.heardAtTick.set(m.from, this.ticks);
+      if ((m.type === "append" || m.type === "heartbeat") && m.commit > this.leaderCommitSeen) this.leaderCommitSeen = m.commit;
+      if (m.type === "timeoutNow") this.timeoutNowTerm = m.term;
       raw.step(m);
     }
     for (; this.pendingTicks > 0; this.pendingTicks--) {
       raw.tick();
       this.ticks++;
     }
+    this.settleAbortedHandOffs();
     if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
     if (this.reads.length > 0) {
       const waiters = this.reads;
@@ -589,6 +842,7 @@ export class RaftNode<R = unknown> {
         index++;
       }
     } catch (e) {
+      this.metrics?.proposalsFailed(e instanceof NotLeaderError ? "not_leader" : "refused", batch.length);
       for (const p of batch) p.reject(e as Error);
     }
   }
@@ -599,9 +853,12 @@ export class RaftNode<R = unknown> {
       if (c.chunk === 0) {
         await this.sink?.abort();
         this.sink = this.sm.restore(c.meta);
+        this.sinkBytes = 0;
       }
+      this.sinkBytes += c.data.length;
       assert(this.sink !== null, "snapshot chunk without a sink");
       await this.sink.write(c.chunk, c.data);
+      this.metrics?.snapshotChunkReceived(c.data.length);
     }
     if (rd.snapshot) {
       // Marker first: a crash after finish() and before the save below must not leave a state
@@ -611,10 +868,12 @@ export class RaftNode<R = unknown> {
       this.sink = null;
       this.applied = rd.snapshot.index;
       this.lastSnapshotIndex = rd.snapshot.index;
+      this.snapshotBytes = this.sinkBytes;
       this.bytesSinceSnapshot = 0;
       this.appliedSizes = [];
       for (const s of this.sources.splice(0)) s.src.close();
       this.failProposalsUpTo(rd.snapshot.index);
+      this.metrics?.snapshotInstalled();
     }
     const hs = rd.hardState;
     const newTermOrVote = hs !== undefined && (hs.term !== this.hard.term || hs.vote !== this.hard.vote);
@@ -631,7 +890,9 @@ export class RaftNode<R = unknown> {
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
       const slowMs = buggifyAmount("raft.persist.slow", 30);
       if (slowMs > 0) await this.pause(slowMs);
+      const startMs = this.metrics && sync ? this.env.clock.nowMs() : undefined;
       await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
+      if (startMs !== undefined) this.measureSave(rd.entries, startMs);
       if (hs) this.hard = hs;
     }
     if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
@@ -643,6 +904,7 @@ export class RaftNode<R = unknown> {
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) {
+      this.metrics?.committed(rd.committedEntries.length);
       // Any prefix of the committed entries may be applied first (BUGGIFY: two batches).
       const cut = rd.committedEntries.length > 1 ? buggifyAmount("raft.apply.split", rd.committedEntries.length - 1) : 0;
       if (cut > 0) {
@@ -671,6 +933,7 @@ export class RaftNode<R = unknown> {
           // no snapshot at all, take one; the core moves the transfer to the latest snapshot
           // after a few resends without progress.
           if (this.sources.length === 0) this.snapshotWanted = true;
+          this.metrics?.messagesDropped("snapshot_unavailable", 1);
           continue;
         }
         held.usedAtTick = this.ticks;
@@ -684,13 +947,16 @@ export class RaftNode<R = unknown> {
           const i = this.sources.indexOf(held);
           if (i >= 0) this.sources.splice(i, 1)[0]!.src.close();
           this.snapshotWanted = true;
+          this.metrics?.messagesDropped("snapshot_unavailable", 1);
           continue;
         }
         m.chunkData = chunk.data;
         m.chunkLast = chunk.last;
+        this.metrics?.snapshotChunkSent(chunk.data.length);
       }
       out.push(m);
     }
+    if (this.metrics) this.measureSends(out);
     if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
     const lateMs = buggifyAmount("raft.send.late", 20);
     if (lateMs > 0) {
@@ -715,8 +981,11 @@ export class RaftNode<R = unknown> {
       await this.pause(lateMs);
       if (this.stopped) return;
     }
+    const startMs = this.metrics ? this.env.clock.nowMs() : 0;
     const results = await this.sm.apply(fresh);
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
+    const endMs = this.metrics ? this.env.clock.nowMs() : 0;
+    this.metrics?.applied(fresh.length, (endMs - startMs) / 1000);
     this.applied = fresh[fresh.length - 1]!.index;
     for (const e of fresh) {
       this.appliedSizes.push({ index: e.index, bytes: e.data.length });
@@ -727,8 +996,13 @@ export class RaftNode<R = unknown> {
       const p = this.inLog.get(e.index);
       if (!p) continue;
       this.inLog.delete(e.index);
-      if (p.term === e.term) p.resolve(results[i]!);
-      else p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
+      if (p.term === e.term) {
+        if (this.metrics) this.measureWrite(p, startMs, endMs);
+        p.resolve(results[i]!);
+      } else {
+        this.metrics?.proposalsFailed("not_leader", 1);
+        p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
+      }
     }
     this.opts.onApplied?.(fresh);
     if (buggify("raft.snapshot.after-apply")) this.snapshotWanted = true;
@@ -753,10 +1027,18 @@ export class RaftNode<R = unknown> {
   private onSoftState(ss: SoftState): void {
     const wasLeader = this.soft.role === "leader";
     this.soft = ss;
+    if (ss.leader !== 0 && ss.leader !== this.lastLeader) {
+      this.lastLeader = ss.leader;
+      this.metrics?.leaderChanged();
+    }
+    if (ss.role !== "leader") this.electedBy = undefined;
+    else if (!wasLeader) this.electedBy = ss.term === this.timeoutNowTerm + 1 ? "transfer" : "election";
+    this.settleSteppedDown(ss);
     if (wasLeader && ss.role !== "leader") {
       // Reads not yet confirmed cannot be confirmed by this replica any more.
       for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));
       this.readRounds.clear();
+      if (this.proposals.length > 0) this.metrics?.proposalsFailed("not_leader", this.proposals.length);
       for (const p of this.proposals.splice(0)) p.reject(new NotLeaderError(ss.leader));
     }
   }
@@ -765,9 +1047,63 @@ export class RaftNode<R = unknown> {
     for (const [i, p] of this.inLog) {
       if (i <= index) {
         this.inLog.delete(i);
+        this.metrics?.proposalsFailed("unknown_outcome", 1);
         p.reject(new TimeoutError("proposal (outcome unknown: replaced by a snapshot)", 0));
       }
     }
+  }
+
+  // ------------------------------------------------------------------ metrics (only with opts.metrics)
+
+  /** A synced log save that started at `startMs` just ended: its duration, and the save times of this leader's proposals in `entries`. */
+  private measureSave(entries: readonly Entry[], startMs: number): void {
+    const endMs = this.env.clock.nowMs();
+    this.metrics!.logSaved((endMs - startMs) / 1000);
+    if (this.inLog.size === 0) return;
+    for (const e of entries) {
+      const p = this.inLog.get(e.index);
+      if (p === undefined || p.term !== e.term || p.saveStartMs !== unmeasured) continue;
+      p.saveStartMs = startMs;
+      p.saveEndMs = endMs;
+    }
+  }
+
+  /**
+   * Proposal `p`, applied in the apply from `applyStartMs` to `applyEndMs`: its write stages.
+   * Stages run back to back, so each is clamped at 0 (a commit seen in the Ready that also
+   * saved the entry, as with a single voter, makes replicate 0).
+   */
+  private measureWrite(p: PendingProposal<R>, applyStartMs: number, applyEndMs: number): void {
+    if (p.proposedAtMs === unmeasured || p.saveEndMs === unmeasured) return;
+    const st = this.stages;
+    const committedMs = Math.max(p.saveEndMs, this.readyAtMs);
+    st.queueS = Math.max(0, p.saveStartMs - p.proposedAtMs) / 1000;
+    st.logSaveS = (p.saveEndMs - p.saveStartMs) / 1000;
+    st.replicateS = (committedMs - p.saveEndMs) / 1000;
+    st.applyWaitS = Math.max(0, applyStartMs - committedMs) / 1000;
+    st.applyS = (applyEndMs - applyStartMs) / 1000;
+    this.metrics!.writeDone(st);
+  }
+
+  /** Messages handed to the transport: counted; each heartbeat starts a round trip to its peer unless one is pending. */
+  private measureSends(out: readonly Message[]): void {
+    this.metrics!.messagesSent(out.length);
+    let nowMs = -1;
+    for (const m of out) {
+      if (m.type !== "heartbeat") continue;
+      if (nowMs < 0) nowMs = this.env.clock.nowMs();
+      const sent = this.heartbeatSentAtMs.get(m.to);
+      // An unanswered heartbeat older than an election timeout was lost: start over.
+      if (sent === undefined || nowMs - sent > this.cfg.electionTicks * this.tickMs) this.heartbeatSentAtMs.set(m.to, nowMs);
+    }
+  }
+
+  /** A heartbeat response from `peer` arrived: the round trip since the oldest unanswered heartbeat to it. */
+  private heartbeatAnswered(peer: NodeId): void {
+    const sent = this.heartbeatSentAtMs.get(peer);
+    if (sent === undefined) return;
+    this.heartbeatSentAtMs.delete(peer);
+    this.metrics!.peerRoundTrip(peer, (this.env.clock.nowMs() - sent) / 1000);
   }
 
   private async takeSnapshot(): Promise<void> {
@@ -799,6 +1135,7 @@ export class RaftNode<R = unknown> {
     this.sources.push({ src, usedAtTick: -Infinity });
     this.evictSources();
     this.lastSnapshotIndex = src.index;
+    this.snapshotBytes = src.bytes ?? 0;
     this.appliedSizes = this.appliedSizes.filter((e) => e.index > compactIndex);
     this.bytesSinceSnapshot = this.appliedSizes.reduce((n, e) => (e.index > src.index ? n + e.bytes : n), 0);
   }
@@ -839,6 +1176,7 @@ export class RaftNode<R = unknown> {
   }
 
   private failAll(err: Error): void {
+    if (this.proposals.length + this.inLog.size > 0) this.metrics?.proposalsFailed("stopped", this.proposals.length + this.inLog.size);
     for (const p of this.proposals.splice(0)) p.reject(err);
     for (const p of this.inLog.values()) p.reject(err);
     this.inLog.clear();
@@ -846,5 +1184,6 @@ export class RaftNode<R = unknown> {
     for (const ws of this.readRounds.values()) for (const w of ws) w.reject(err);
     this.readRounds.clear();
     for (const r of this.readyReads.splice(0)) for (const w of r.waiters) w.reject(err);
+    for (const h of [...this.handOffs]) h.done({ kind: "failed", to: h.to, term: this.soft.term, reason: "the replica stopped" });
   }
 }

@@ -38,6 +38,11 @@ export interface SnapshotSource {
   /** The applied index the snapshot reflects. */
   readonly index: LogIndex;
   /**
+   * Its size in bytes, when known without reading it (for Status: RaftLogStatus.snapshotBytes);
+   * undefined: not known.
+   */
+  readonly bytes?: number;
+  /**
    * Chunk `n` (0-based) and whether it is the last one. A source that streams its view once
    * may refuse a chunk before the last one it read with SnapshotRewindError: RaftNode then
    * drops the source and takes a fresh snapshot.
@@ -66,6 +71,7 @@ export function bytesSnapshotSource(index: LogIndex, bytes: Uint8Array, chunkByt
   const count = Math.max(1, Math.ceil(bytes.length / chunkBytes));
   return {
     index,
+    bytes: bytes.length,
     readChunk: async (n) => ({ data: bytes.subarray(n * chunkBytes, (n + 1) * chunkBytes), last: n >= count - 1 }),
     close() {},
   };

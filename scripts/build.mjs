@@ -10,7 +10,7 @@
 //     bundle through dist/code-cache.cjs (scripts/code-cache.cjs), which keeps V8's compiled
 //     code beside it: the next start skips parsing and compiling. A bundle's first line is its
 //     code id (a hash of its content), which ties a cache to the code it was made from.
-//   - The daemons (and shardkv-demo, `npm start`) are ES modules, dist/<name>.mjs, with their
+//   - The daemons (and shardkv-demo, `npm start`, and shardkv-dashboard) are ES modules, dist/<name>.mjs, with their
 //     packages kept external (resolved from node_modules at run time). Code splitting is on:
 //     modules shared by several of them, and each dynamic `import()` of a project module, are
 //     chunks, dist/chunk-<hash>.mjs.
@@ -54,6 +54,7 @@ export const entryPoints = {
   "shardkv-controller": "controller/main.ts",
   "shardkv-failpoint": "deploy/failpoint-cli.ts",
   "shardkv-demo": "deploy/local/demo.ts",
+  "shardkv-dashboard": "deploy/dashboard/main.ts",
 };
 
 /**

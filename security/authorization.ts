@@ -67,6 +67,9 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   // Raft between the replicas of a group; its members, for status pages.
   "/shardkv.raft.RaftTransport/Send": node,
   "/shardkv.raft.RaftMembers/Members": nodeAdmin,
+  // A leader handing leadership off (shardctl handoff, a Kubernetes preStop hook run with the
+  // pod's own node certificate). Nodes may: a node may already send any Raft message.
+  "/shardkv.raft.RaftLeadership/TransferLeader": nodeAdmin,
   // A shard server: data for applications and operators, migration between groups for replicas.
   "/shardkv.kv.ShardKV/Batch": data,
   "/shardkv.kv.ShardKV/PullShard": node,

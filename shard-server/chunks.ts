@@ -44,3 +44,14 @@ export async function* cutShardChunks(
   }
   yield take(true);
 }
+
+/**
+ * The bytes of a chunk as they are counted when it is cut: its keys and values, and its
+ * duplicate records encoded (the migration pacing and the migration metrics count these).
+ */
+export function chunkBytes(c: ShardChunkIn): number {
+  let bytes = 0;
+  for (const kv of c.kvs) bytes += kv.key.length + kv.value.length;
+  for (const [id, r] of c.dedup) bytes += encodeDedupRecord(id, r).length;
+  return bytes;
+}

@@ -8,7 +8,7 @@ import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../c
 import { type LogLevel, logLevelUsage } from "../common/log-level";
 import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
-import { joinFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
+import { joinFlagUsage, metricsListenFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
 import { type DaemonTls, daemonTls, daemonTlsUsage } from "../security/tls-flags";
 import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
 
@@ -33,6 +33,8 @@ export interface ShardDaemonArgs {
   migrationRateMiB?: number;
   /** Keys whose value length the apply path remembers; 0 = none. */
   lengthCacheKeys?: number;
+  /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
+  metricsListen?: string;
   /** Failpoints enabled with this initial spec (test only); undefined = off. */
   failpoints?: FailpointSpec;
   /** --tls-dir, --tls-ca/--tls-cert/--tls-key or --insecure (one is required). */
@@ -45,7 +47,7 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
                       --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
                       [--join] [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
-                      [--length-cache-keys N] [--failpoints SPEC] [--profile P] [--log-level L]
+                      [--length-cache-keys N] [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the ShardKV service) on
@@ -73,6 +75,7 @@ ${joinFlagUsage}
                       remember the value length of up to N recently written keys (about 100
                       bytes each), so a put or delete of one reads nothing first (default
                       ${lengthCacheKeysDefault}; 0 = none)
+${metricsListenFlagUsage}
 ${daemonTlsUsage}
 ${logLevelUsage}
 ${failpointFlagsUsage}`;
@@ -114,6 +117,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v["migration-rate"] !== undefined) out.migrationRateMiB = v["migration-rate"];
   if (v["length-cache-keys"] !== undefined) out.lengthCacheKeys = v["length-cache-keys"];
+  if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });
   if (failpoints !== undefined) out.failpoints = failpoints;
   return out;

@@ -10,9 +10,13 @@ import * as grpc from "@grpc/grpc-js";
 import type { Security } from "../security/credentials";
 import type { Failpoints } from "../common/failpoints";
 import { failpointStreamCut } from "../common/grpc-failpoints";
-import { toServiceError } from "../common/grpc-errors";
+import { fromServiceError, toServiceError } from "../common/grpc-errors";
+import { wallClockMs } from "../common/real-env";
 import { transportMessageBytesMax } from "../common/limits";
-import type { shardkv } from "../proto/gen/shardkv.js";
+import { shardkv } from "../proto/gen/shardkv.js";
+import type { ShardView } from "../controller/migration-progress";
+
+const ShardState = shardkv.kv.ShardState;
 import { ShardKVStub } from "../proto/gen/shardkv-grpc";
 import { batchKeyAccess } from "../security/authorization";
 import { type BatchHandlers, serveBatch } from "./batch-stream";
@@ -32,6 +36,27 @@ export function shardKVStub(address: string, security: Security, options: grpc.C
     "grpc.max_receive_message_length": shardKVMessageBytesMax,
     "grpc.max_send_message_length": shardKVMessageBytesMax,
   });
+}
+
+/**
+ * The Status reply of the shard server at `address` (any replica answers, leader or not),
+ * within `timeoutMs`; rejects with the typed error naming the address (common/grpc-errors.ts).
+ */
+export function shardServerStatus(stub: ShardKVStub, address: string, timeoutMs: number): Promise<shardkv.kv.StatusReply> {
+  return new Promise((res, rej) => {
+    stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e, address)) : res(r!)));
+  });
+}
+
+/** Shard state names as `shardkv-local status` and `shardctl status` print them. */
+export const shardStateName = (st: number | null | undefined): string =>
+  ({ [ShardState.SHARD_NOT_OWNED]: "notOwned", [ShardState.SHARD_SERVING]: "serving", [ShardState.SHARD_PULLING]: "pulling",
+    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc",
+    [ShardState.SHARD_HELD]: "held" } as Record<number, string>)[st ?? 0] ?? `state${st}`;
+
+/** The shards of a Status reply with state names and plain numbers (controller/migration-progress.ts). */
+export function shardViewsOf(reply: shardkv.kv.IStatusReply): ShardView[] {
+  return (reply.shards ?? []).map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), keys: Number(x.keys), bytes: Number(x.bytes) }));
 }
 
 /** One Batch call as grpc-js hands it to the server. */

@@ -4,8 +4,10 @@
  *
  *   shardkv-server --gid 1 --id 1 --listen 127.0.0.1:7101 \
  *     --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --data ./data/g1n1 \
- *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100] [--nats nats://127.0.0.1:4222]
+ *     --controllers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 [--shards 64] [--tick-ms 100] [--nats nats://127.0.0.1:4222] [--metrics-listen 127.0.0.1:9101]
  *
+ * With --metrics-listen, /metrics, /healthz and /readyz are served over HTTP there
+ * (common/metrics-server.ts), bound before anything else starts.
  * Logs go to stderr: JSON lines at --log-level (common/daemon-log.ts; human-readable on a
  * terminal). SIGTERM or SIGINT stops it gracefully (exit 0). Exit status 2: a bad
  * command line (one line on stderr naming the flag), a data directory that is a file or was
@@ -14,7 +16,7 @@
  * exit), or a new directory without --shards whose controllers did not answer in 60 s; 1: any
  * other failure to start (an unwritable or full disk: one line) or a fatal error.
  */
-import { daemonFailpoints, daemonMain } from "../common/daemon-args";
+import { daemonFailpoints, daemonMain, withMetricsEndpoint } from "../common/daemon-args";
 import { logLevelDefault } from "../common/log-level";
 import { type ShardDaemonArgs, parseShardDaemonArgs, usage } from "./daemon-args";
 import { migrationRateMiBDefault } from "./defaults";
@@ -30,7 +32,7 @@ daemonMain<ShardDaemonArgs>({
     const { ShardServer } = await import("./server");
     const { daemonSecurity, logSecurity } = await import("../security/credentials");
     const security = daemonSecurity(args.tls, logger);
-    const server = await ShardServer.start({
+    const server = await withMetricsEndpoint({ listen: args.metricsListen, labels: { gid: args.gid, node: args.id }, logger }, (metricsRegistry) => ShardServer.start({
       gid: args.gid,
       id: args.id,
       listen: args.listen,
@@ -49,7 +51,8 @@ daemonMain<ShardDaemonArgs>({
       security,
       logger,
       onFatal,
-    });
+      ...(metricsRegistry ? { metricsRegistry } : {}),
+    }));
     logSecurity(security, logger);
     return server;
   },

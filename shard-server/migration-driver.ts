@@ -20,7 +20,7 @@ import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, Unrea
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
-import { encodeDedupRecord } from "./codec";
+import { chunkBytes } from "./chunks";
 import { proposeOp, type ShardNode } from "./service";
 import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
@@ -87,6 +87,16 @@ export interface MigrationDriverOptions {
   readonly migrationBytesPerSec?: number;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
+  /** Told of the pulled chunks (the daemon's metrics, shard-server/shard-metrics.ts); absent: nothing is. */
+  readonly observer?: MigrationObserver;
+}
+
+/** What the driver reports of the chunks it pulls (each measured by chunkBytes). */
+export interface MigrationObserver {
+  /** A chunk of `bytes` arrived from the previous owner; it is in flight until settled. */
+  received(bytes: number): void;
+  /** The chunk's insert settled: applied (`inserted`), or refused, failed or abandoned. */
+  settled(bytes: number, inserted: boolean): void;
 }
 
 export class MigrationDriver {
@@ -114,6 +124,8 @@ export class MigrationDriver {
   /** Pull workers waiting for their pacing slot (woken by stop). */
   private readonly pacing = new Set<() => void>();
   private abortCheckBusy = false;
+  /** The highest config number learned from the controllers (offered or queried); 0: none. */
+  private newestSeen = 0;
   /** When the controller was last asked whether a handoff's new owner was aborted (clock ms). */
   private lastAbortCheckAt = -Infinity;
 
@@ -137,9 +149,23 @@ export class MigrationDriver {
 
   /** A committed config (from the controller's Watch): cached, and proposed when its turn comes. */
   offer(c: Config): void {
+    this.seen(c);
     if (!this.configs.has(c.num)) this.configs.set(c.num, c);
     this.offerWaiter?.(c);
     if (!this.stopped) this.tick();
+  }
+
+  /**
+   * The highest config number this replica learned from the controllers (by the Watch stream
+   * or a query; 0 before any): readiness wants the group to have applied it.
+   */
+  newestConfigNum(): number {
+    return this.newestSeen;
+  }
+
+  private seen(c: Config): Config {
+    if (c.num > this.newestSeen) this.newestSeen = c.num;
+    return c;
   }
 
   /** Stops the loop, cancels open pulls and waits for the workers to end. */
@@ -236,7 +262,7 @@ export class MigrationDriver {
   private async configAt(num: number): Promise<Config> {
     const c = this.configs.get(num);
     if (c) return c;
-    const q = await this.configSource.query(num);
+    const q = this.seen(await this.configSource.query(num));
     if (q.num !== num) throw new InvalidArgumentError("config", `controller has no config ${num} (latest ${q.num})`);
     this.configs.set(num, q);
     return q;
@@ -305,7 +331,7 @@ export class MigrationDriver {
     const core = this.sm.core;
     const handoffs = core.allMetas().filter((m) => m.state === "handoff");
     if (handoffs.length === 0) return;
-    const latest = await this.configSource.query(-1);
+    const latest = this.seen(await this.configSource.query(-1));
     for (const m of handoffs) {
       if (!this.isLeader()) return;
       const to = core.config.num === m.configNum ? core.config.shards[m.shard]! : undefined;
@@ -328,7 +354,7 @@ export class MigrationDriver {
       this.offerWaiter = (c) => {
         if (c.num === n) resolve(c);
       };
-      this.configSource.query(n).then(resolve, reject);
+      this.configSource.query(n).then((c) => resolve(this.seen(c)), reject);
     }).finally(() => {
       this.offerWaiter = undefined;
     });
@@ -371,14 +397,13 @@ export class MigrationDriver {
     await this.onGroup(owner, prev.groups.get(owner) ?? [], (address) => this.pullFrom(address, shard, configNum));
   }
 
-  /** Waits for the chunk's turn under migrationBytesPerSec (a slot of bytes / rate each). */
-  private async pace(chunk: ShardChunkIn): Promise<void> {
+  /**
+   * Waits for the turn of a chunk of `bytes` (chunkBytes: duplicate records travel in chunks
+   * too, some of several MiB) under migrationBytesPerSec (a slot of bytes / rate each).
+   */
+  private async pace(bytes: number): Promise<void> {
     const rate = this.opts.migrationBytesPerSec ?? 0;
     if (rate <= 0) return;
-    let bytes = 0;
-    for (const kv of chunk.kvs) bytes += kv.key.length + kv.value.length;
-    // Duplicate records travel in chunks too (chunks.ts), some of several MiB.
-    for (const [id, r] of chunk.dedup) bytes += encodeDedupRecord(id, r).length;
     const now = this.opts.clock.nowMs();
     const at = Math.max(now, this.nextChunkAt);
     this.nextChunkAt = at + (bytes / rate) * 1000;
@@ -409,11 +434,19 @@ export class MigrationDriver {
         if (chunk.configNum !== configNum || chunk.shard !== shard) {
           throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
         }
-        await this.pace(chunk);
-        const late = buggifyAmount("migration.pull.pause", 50);
-        if (late > 0) await this.sleep(late);
-        if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
-        const r = await this.propose({ kind: "insert", chunk });
+        // The observer sees the chunk arrive and, once its insert settles, whether it went in.
+        const bytes = chunkBytes(chunk);
+        this.opts.observer?.received(bytes);
+        let r: ApplyResult | undefined;
+        try {
+          await this.pace(bytes);
+          const late = buggifyAmount("migration.pull.pause", 50);
+          if (late > 0) await this.sleep(late);
+          if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
+          r = await this.propose({ kind: "insert", chunk });
+        } finally {
+          this.opts.observer?.settled(bytes, r?.kind === "insert" && r.accepted);
+        }
         // Not accepted: an older leader's insert overtook us (or the shard moved on); the next
         // tick resumes from the stored point.
         if (r?.kind !== "insert" || !r.accepted || chunk.last) {

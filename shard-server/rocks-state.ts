@@ -53,9 +53,9 @@ import { ShardNotReadyError } from "./errors";
 import { readShardChunks } from "./pull-stream";
 import { describeShardKey, groupRecord, type ShardCount, shardKeys, u64 } from "./state-keys";
 import { countShard, createOrCheck, load, type Loaded } from "./state-load";
-import type { ShardGroupCore } from "./state-machine";
+import { type ShardGroupCore, type ShardStatusState, statusState } from "./state-machine";
 import { recoverSwap, restoreSink, snapshotSource } from "./state-snapshot";
-import type { ShardChunkIn, ShardState } from "./types";
+import type { ShardChunkIn } from "./types";
 
 /** Bytes per snapshot chunk sent to a lagging follower (1 MiB; a larger record goes alone). */
 export const shardSnapshotChunkBytes = snapshotChunkBytesMax;
@@ -68,11 +68,8 @@ export { shardKeys } from "./state-keys";
 
 export interface ShardStats {
   readonly shard: ShardId;
-  /**
-   * "gc": serving, waiting for the previous owner's delete acknowledgement. "held": not owned,
-   * the frozen data of a handoff whose receiver's join was aborted (docs/design.md#53-joining-a-group).
-   */
-  readonly state: ShardState | "gc" | "held";
+  /** See statusState (shard-server/state-machine.ts). */
+  readonly state: ShardStatusState;
   readonly configNum: ConfigNum;
   readonly keys: number;
   /** Key plus value bytes of the shard's data. */
@@ -273,6 +270,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return v;
   }
 
+  /**
+   * Per shard, its key count and key plus value bytes as of the durable state (maintained at
+   * apply: O(1) to read). Meaningful for the shards this group holds (not for a notOwned one
+   * that is not held: shardStats counts those on disk).
+   */
+  shardCounts(): readonly ShardCount[] {
+    return this.counts;
+  }
+
   /** Per shard: state, config, and key/byte/duplicate-client counts. */
   shardStats(): Promise<ShardStats[]> {
     return this.stop.reading("status", () => this.readStats());
@@ -284,7 +290,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     for (let s = 0; s < this.opts.shardCount; s++) {
       const shard = s as ShardId;
       const m = this.c.meta(shard);
-      const state = m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.held ? "held" : m.state;
+      const state = statusState(m);
       if (m.state !== "notOwned") {
         // The counters maintained at apply: O(1), whatever the shard holds.
         const c = this.counts[s]!;
@@ -339,7 +345,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     // returns, so everything applied must be durable first. One synced write flushes the
     // RocksDB WAL, and with it every earlier write.
     await this.db.write([{ type: "put", key: shardKeys.applied, value: u64(this.applied) }], { sync: true });
-    return snapshotSource(this.db, this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes);
+    const src = await snapshotSource(this.db, this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes);
+    // Its size for Status, from the counters (reading the view would cost a pass over the
+    // data): each data record's key and value bytes plus 8 bytes of framing; the metadata
+    // and duplicate-table records (a small part) are not counted.
+    const bytes = this.counts.reduce((n, c) => n + c.bytes + 8 * c.keys, 0);
+    return { ...src, bytes };
   }
 
   restore(meta: SnapshotMeta): SnapshotSink {

@@ -35,13 +35,14 @@
  */
 import { corruptionStops } from "../common/checked-kv";
 import * as grpc from "@grpc/grpc-js";
+import type { Registry } from "prom-client";
 import type { Security } from "../security/credentials";
 import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
 import type { Clock, Logger } from "../common/env";
-import { InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
+import { AbortError, InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
@@ -58,8 +59,10 @@ import { probeLegacyDataDir } from "../raft/storage/legacy-data-dir";
 import { RocksLogStore } from "../raft/storage/rocks-log-store";
 import { addFailpointAdmin } from "../raft/transport/failpoint-admin";
 import { addRaftMembersService, raftMembers } from "../raft/transport/members-service";
+import { addLeadershipService, handOffOnStop } from "../raft/transport/leadership-service";
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
-import { raftMembersToWire, startDaemonNode } from "../raft/daemon-node";
+import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
+import { ReplicaStatusSource } from "../raft/replica-status";
 import { ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
@@ -74,6 +77,9 @@ import { ShardService } from "./service";
 import { wireHandlers } from "./wire-handlers";
 import { migrationChunkBytesMax } from "../common/limits";
 import { dedupTtlMsDefault, shardSnapshotEveryEntries } from "./defaults";
+import { ServiceMetrics } from "../common/service-metrics";
+import { chunkBytes } from "./chunks";
+import { ShardServerMetrics, type ShardServiceType } from "./shard-metrics";
 
 export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
@@ -145,6 +151,8 @@ export interface ShardServerOptions {
   readonly logger: Logger;
   /** Called when the Raft loop dies. Default: rethrow (crash). */
   readonly onFatal?: (e: Error) => void;
+  /** Where this replica's metrics are registered (--metrics-listen); undefined: none measured. */
+  readonly metricsRegistry?: Registry;
 }
 
 const none = new Uint8Array(0);
@@ -173,6 +181,11 @@ export class ShardServer {
   private readonly batchStreams = new Set<() => void>();
   /** This replica's data directory identity (the cluster id once learned). */
   private ident: DataDirIdentity;
+  /** Undefined without opts.metricsRegistry. */
+  private readonly metrics: ShardServerMetrics | undefined;
+
+  /** The Status fields both daemons share (log, lag, data directory size, uptime). */
+  private readonly statusSource: ReplicaStatusSource;
 
   private constructor(
     private readonly opts: ShardServerOptions,
@@ -188,14 +201,18 @@ export class ShardServer {
     private readonly peers: ReadonlyMap<NodeId, string>,
   ) {
     this.ident = identity;
+    this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
     this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
-    this.handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
+    // Latencies on the monotonic clock.
+    this.metrics = opts.metricsRegistry === undefined ? undefined : new ShardServerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
+    const handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
+    this.handlers = this.metrics?.observe(handlers) ?? handlers;
     this.driver = new MigrationDriver(
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
-        migrationBytesPerSec: opts.migrationBytesPerSec,
+        migrationBytesPerSec: opts.migrationBytesPerSec, observer: this.metrics?.migration,
       },
       sm, node, controller, this.groupRpc,
     );
@@ -357,6 +374,7 @@ export class ShardServer {
       grpcServer.addService(shardKVService, failpointService(opts.failpoints, shardKVService, ShardServer.implementation(() => server)));
       addFailpointAdmin(grpcServer, opts.failpoints, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addRaftMembersService(grpcServer, () => server?.raftMembers());
+      addLeadershipService(grpcServer, () => server?.raftMembers().node, (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       addReplicaAdmin(grpcServer, opts.failpoints, () => server?.raftNode(), (m) => logger.info(`g${opts.gid} n${opts.id}: ${m}`));
       const port = await listen(grpcServer, opts.listen, opts.security, logger);
       transport = new GrpcTransport(
@@ -366,6 +384,7 @@ export class ShardServer {
         group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
+        ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),
       }, sm);
       server = new ShardServer(opts, grpcServer, tserver, sm, node, controller, port, identity, peers);
       const started = server;
@@ -451,7 +470,29 @@ export class ShardServer {
       })),
       members: raftMembersToWire(this.node.memberStatuses(), this.peers),
       confIndex: this.node.confIndex(),
+      ...(await this.statusSource.fields(this.node)),
     };
+  }
+
+  /**
+   * Why this replica is not healthy (/healthz, docs/operations.md "Health and readiness"), or
+   * undefined (replicaHealthProblem).
+   */
+  healthProblem(): string | undefined {
+    return replicaHealthProblem(this.stopping !== undefined, this.node);
+  }
+
+  /**
+   * Why this replica is not ready (/readyz), or undefined: healthy, a leader it reaches
+   * (RaftNode.leaderContactProblem), and the newest config it learned from the controllers
+   * applied (during a reconfiguration that is briefly not so).
+   */
+  readinessProblem(): string | undefined {
+    const problem = this.healthProblem() ?? this.node.leaderContactProblem();
+    if (problem !== undefined) return problem;
+    const applied = this.sm.core.config.num;
+    const newest = this.driver.newestConfigNum();
+    return applied < newest ? `config ${applied} applied, config ${newest} known from the controllers` : undefined;
   }
 
   /**
@@ -484,6 +525,9 @@ export class ShardServer {
       // forever once the peers are gone, and the stop with it).
       const driverDone = this.driver.stop();
       const replicaDriverDone = this.replicaDriver.stop();
+      // A leader hands leadership off while Raft still runs (bounded), so the group does not
+      // wait an election timeout for a new leader.
+      await handOffOnStop(this.node, this.opts.logger, `g${this.opts.gid} n${this.opts.id}`);
       this.tserver.close();
       for (const stop of [...this.batchStreams]) stop();
       await this.node.stop();
@@ -494,6 +538,7 @@ export class ShardServer {
       await shutdownGrpc(this.grpcServer, 2000);
       this.controller.close();
       await this.sm.close();
+      this.metrics?.close();
       this.opts.logger.info(`shard server g${this.opts.gid} n${this.opts.id} stopped`);
     })();
     return this.stopping;
@@ -511,10 +556,12 @@ export class ShardServer {
   // ------------------------------------------------------------------ handlers
 
   private static implementation(server: () => ShardServer | undefined): ShardKVImplementation {
-    const unary = <Req, Res>(fn: (s: ShardServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const unary = <Req, Res>(type: ShardServiceType, fn: (s: ShardServer, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         const s = server();
-        const run = s === undefined || s.stopping ? Promise.reject(new StoppedError("shard server")) : fn(s, call.request);
+        const run = s === undefined || s.stopping
+          ? Promise.reject(new StoppedError("shard server"))
+          : ServiceMetrics.track(s.metrics?.service, type, () => fn(s, call.request));
         run.then(
           // A server that is shutting down acknowledges nothing more.
           (res) => (s?.stopping ? callback(toServiceError(new StoppedError("shard server")), null) : callback(null, res)),
@@ -522,9 +569,9 @@ export class ShardServer {
         );
       };
     return {
-      deleteShard: unary((s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
-      status: unary((s) => s.status()),
-      identify: unary(async (s) => s.identify()),
+      deleteShard: unary("delete_shard", (s, req: shardkv.kv.DeleteShardRequest) => s.deleteShard(req)),
+      status: unary("status", (s) => s.status()),
+      identify: unary("identify", async (s) => s.identify()),
       batch: (call) => {
         const s = server();
         if (s === undefined || s.stopping) {
@@ -571,6 +618,8 @@ export class ShardServer {
   private async pullShard(call: grpc.ServerWritableStream<shardkv.kv.PullShardRequest, shardkv.kv.ShardChunk.$Properties>): Promise<void> {
     let cancelled = false;
     call.on("cancelled", () => (cancelled = true));
+    const op = this.metrics?.service.op("pull_shard");
+    const t0 = op?.start() ?? 0;
     try {
       const req = call.request;
       const configNum = uintField(req.configNum, "config_num") as ConfigNum;
@@ -584,7 +633,9 @@ export class ShardServer {
           await chunks.return(undefined);
           break;
         }
-        if (!call.write(shardChunkToWire(chunk))) {
+        const written = call.write(shardChunkToWire(chunk));
+        this.metrics?.sent(chunkBytes(chunk));
+        if (!written) {
           await new Promise<void>((resolve) => {
             const done = (): void => {
               call.off("drain", done);
@@ -597,8 +648,13 @@ export class ShardServer {
         }
       }
       if (this.stopping && !cancelled) throw new StoppedError("shard server");
-      if (!cancelled) call.end();
+      if (cancelled) op?.failed(t0, new AbortError("pull by its puller"));
+      else {
+        call.end();
+        op?.ok(t0);
+      }
     } catch (e) {
+      op?.failed(t0, e);
       if (!cancelled) call.emit("error", toServiceError(this.describeFailure(e)));
     }
   }

@@ -14,7 +14,7 @@ import { LimitExceededError, savedReplyBytesPerClientMax, valueBytesMax, writeRe
 import { type AbortedJoin, type Config, abortedJoinCovering } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
 import { ValueLimitError } from "./errors";
-import { type ClientWrite, type CurrentValue, currentExists, type DedupRecord, type KvOp, type OpResult, type ShardChunkIn, type ShardMeta } from "./types";
+import { type ClientWrite, type CurrentValue, currentExists, type DedupRecord, type KvOp, type OpResult, type ShardChunkIn, type ShardMeta, type ShardState } from "./types";
 
 /** Unacknowledged replies remembered per client per shard (bounds a client's pipelining). */
 export const savedRepliesPerClientMax = 4096;
@@ -94,6 +94,13 @@ export class ShardGroupCore {
 
   dedupOf(shard: ShardId): ReadonlyMap<string, DedupRecord> {
     return this.dedup.get(shard) ?? new Map();
+  }
+
+  /** Client records in the duplicate tables of every shard (the metrics' dedup table size). */
+  dedupClientCount(): number {
+    let n = 0;
+    for (const t of this.dedup.values()) n += t.size;
+    return n;
   }
 
   /** Whether this group serves `shard` now (reads and writes). */
@@ -375,6 +382,17 @@ export class ShardGroupCore {
  * so it has no data to hand over: the shard's new owner holds it frozen (it came from there)
  * or nobody held it before the join (docs/design.md#53-joining-a-group).
  */
+/**
+ * A shard's state as Status and the metrics report it: "gc" (serving, its previous owner's
+ * delete not yet acknowledged), "held" (not owned, the frozen data of a handoff whose
+ * receiver's join was aborted: docs/design.md#53-joining-a-group), else its state.
+ */
+export type ShardStatusState = ShardState | "gc" | "held";
+
+export function statusState(m: ShardMeta): ShardStatusState {
+  return m.state === "serving" && m.gcConfigNum !== 0 ? "gc" : m.held ? "held" : m.state;
+}
+
 export function takenFromAbortedJoin(prev: Config, next: Config, s: ShardId): boolean {
   const from = prev.shards[s]!;
   return from !== 0 && next.shards[s] !== from && abortedJoinCovering(next, from, prev.num)?.abortNum === next.num;

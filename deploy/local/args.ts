@@ -6,6 +6,7 @@
  */
 import { UsageError, checkCommandFlags, flag, parseCommandLine, parseInteger, usage } from "../../common/cli-args";
 import { shardCountMax } from "../../controller/config";
+import { listenDefault, parseListen } from "../dashboard/listen";
 
 export const defaultDir = "./.shardkv";
 
@@ -25,22 +26,30 @@ commands:
                        Refuses a DIR with a running cluster; replaces a stopped one.
                        Every connection uses mutual TLS with a new CA and certificates
                        in DIR/certs/; --insecure: no TLS (anyone who reaches a port can
-                       read and change everything)
+                       read and change everything). Every node also serves /metrics,
+                       /healthz and /readyz over HTTP on a port of its own (status shows it)
   env                  print the export lines a shell needs to use the cluster:
                        eval "$(bin/shardkv-local env --dir DIR)"; bin/shardkv get k
-  status [--json]      every node (up/down/paused, role, lag, term, leader, config) and the
-                       shard map of the latest config
+  status [--json]      every node (up/down/paused, role, lag, term, leader, config, applied
+                       index, Raft log, snapshot, data directory size, uptime, shards with
+                       keys and bytes) and the shard map of the latest config
   down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
   logs NODE [--lines 50] [--json]
                        the last lines of NODE's log (DIR/logs/NODE.log), readable: time,
                        level, node, term, message; --json: the daemon's JSON lines as they are
+  dashboard [--listen ${listenDefault}]
+                       serve the live web dashboard of the cluster (shard map, replicas,
+                       migrations, ops/s and p99 per group) until Ctrl-C; prints its URL.
+                       Port 0: any free port
   kill NODE            SIGKILL (kill -9) one node
   pause NODE           SIGSTOP one node (it hangs)
   resume NODE          SIGCONT a paused node
   restart NODE         stop the node if it runs, start it again on its data directory
   add-group [--replicas 3] [--base-port P]
                        start a new group, join it, wait until its shards are Serving
+                       (a progress line: shards serving, moving, bytes left)
   remove-group GID     leave, wait until its shards have moved and been deleted, stop it
+                       (the same progress line)
   replace NODE [--timeout 5m] [--force] [--base-port P]
                        start a fresh replica (new id, new port, empty data directory) for
                        NODE's group (a server or a controller), store the replacement in the
@@ -76,6 +85,7 @@ export type LocalCommand =
   | { readonly kind: "env"; readonly dir: string }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
   | { readonly kind: "logs"; readonly dir: string; readonly node: string; readonly lines: number; readonly json: boolean }
+  | { readonly kind: "dashboard"; readonly dir: string; readonly listen: string }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
   | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
@@ -90,7 +100,7 @@ export type LocalCommand =
 export const replicaTimeoutMsDefault = 300_000;
 
 export const commandNames = [
-  "up", "status", "env", "down", "logs", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "help",
+  "up", "status", "env", "down", "logs", "kill", "pause", "resume", "restart", "add-group", "remove-group", "replace", "add-replica", "remove-replica", "dashboard", "help",
 ] as const;
 
 const flags = {
@@ -110,6 +120,7 @@ const flags = {
   force: flag.bool(),
   learner: flag.bool(),
   lines: flag.int(1, 1_000_000),
+  listen: flag.of(parseListen),
 };
 
 /** The commands taking each flag (--dir: every command). */
@@ -121,6 +132,7 @@ const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> 
   grace: ["down", "remove-replica"],
   timeout: ["replace", "add-replica", "remove-replica"], force: ["replace", "add-replica", "remove-replica"],
   learner: ["add-replica"],
+  listen: ["dashboard"],
 };
 
 /** Parses argv (without `node script`). Throws UsageError. */
@@ -164,6 +176,9 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
     case "logs":
       takes(1, "a node name (c1, g1n2, ...)");
       return { kind: "logs", dir, node: positional[0]!, lines: v.lines ?? 50, json: v.json === true };
+    case "dashboard":
+      takes(0, "");
+      return { kind: "dashboard", dir, listen: v.listen ?? listenDefault };
     case "kill": case "pause": case "resume": case "restart":
       takes(1, "a node name (c1, g1n2, ...)");
       return { kind: command, dir, node: positional[0]! };

@@ -16,20 +16,20 @@
  * and `shardkv-local down` stops them. Every pid is checked against /proc/<pid>/cmdline
  * before it is signalled (deploy/local/process.ts), so a reused pid is never hit.
  */
-import * as grpc from "@grpc/grpc-js";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GroupId } from "../../common/ids";
 import { readableLog } from "../../common/log-line";
-import { realClock, wallClockMs } from "../../common/real-env";
-import { fromServiceError } from "../../common/grpc-errors";
+import { realClock } from "../../common/real-env";
 import { ControllerClient, type ControllerStatus } from "../../controller/client";
 import { type Config, controllerGid } from "../../controller/config";
 import { describeGroup, membersOf } from "../../controller/replica-intents";
+import { type ReplicaStatusDetail, replicaStatusDetail } from "../../controller/shardctl-lib";
+import { type GroupView, type MigrationProgress, migrationProgress } from "../../controller/migration-progress";
 import type { NodeId } from "../../common/ids";
 import { type ReplicaChange, describeReplicaChange } from "../../common/replica-change";
 import { shardkv } from "../../proto/gen/shardkv.js";
-import { shardKVStub, type ShardKVStub } from "../../shard-server/grpc-service";
+import { shardKVStub, shardServerStatus, shardStateName, shardViewsOf, type ShardKVStub } from "../../shard-server/grpc-service";
 import { leaderMembers, raftMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import {
   addNode, allNodes, type ClusterFile, controllerName, dataDirOf, dataNames, describeGroupRef, ensureDirs, type GroupEntry, type GroupRef,
@@ -46,6 +46,8 @@ import { type Security, securityOf } from "../../security/credentials";
 import { type TlsFiles, tlsEnv } from "../../security/tls-files";
 
 export type ShardStatusReply = shardkv.kv.StatusReply;
+/** Shard state names as in Status replies (shard-server/grpc-service.ts). */
+export { shardStateName };
 export type { ControllerStatus };
 export { controllerName, serverName };
 const ShardState = shardkv.kv.ShardState;
@@ -81,6 +83,12 @@ export interface LocalClusterOptions {
   readonly nats?: string | null;
   /** Raft tick (--tick-ms) of every daemon. Default: the daemons' (100 ms). */
   readonly tickMs?: number;
+  /**
+   * Give every daemon a metrics endpoint on a free loopback port (--metrics-listen; its
+   * address is the node's `metrics` in cluster.json). Default true; false for a benchmark
+   * without metrics (nodes added later follow the cluster's choice).
+   */
+  readonly metrics?: boolean;
   /** Appended to every daemon's command line (e.g. failpoint flags). */
   readonly extraArgs?: string[];
   /** Appended to every shard server's command line after extraArgs (e.g. --migration-rate). */
@@ -131,13 +139,19 @@ export interface ReplicaOpOptions {
   readonly onProgress?: (p: ReplicaChangeProgress) => void;
 }
 
-/** One node as `status()` sees it. */
-export interface NodeStatus {
+/**
+ * One node as `status()` sees it. The fields of ReplicaStatusDetail (controller/shardctl-lib.ts)
+ * come from its Status, every node that answers (docs/operations.md, "Status fields"), but for
+ * the reply's `lag`, here `applyLag` (`lag` is the leader's view, below).
+ */
+export interface NodeStatus extends Omit<ReplicaStatusDetail, "lag"> {
   readonly name: string;
   readonly kind: "controller" | "server";
   readonly gid?: number;
   readonly id: number;
   readonly addr: string;
+  /** Its metrics endpoint (host:port serving /metrics, /healthz, /readyz); absent: none. */
+  readonly metrics?: string;
   readonly pid: number | null;
   /** up: answers Status; unresponsive: its process runs but does not answer; paused: SIGSTOPped; down: no process. */
   readonly state: "up" | "unresponsive" | "paused" | "down";
@@ -153,8 +167,12 @@ export interface NodeStatus {
   readonly leader?: number;
   /** Controllers: latest config; servers: the config the replica has applied. */
   readonly configNum?: number;
-  /** Servers: every shard it reports (state name, keys). */
-  readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number }[];
+  /** Servers: every shard it reports (state name, keys, key plus value bytes). */
+  readonly shards?: readonly { shard: number; state: string; configNum: number; keys: number; bytes: number }[];
+  readonly commitIndex?: number;
+  readonly appliedIndex?: number;
+  /** Entries it knows committed and has not applied yet (its Status reply's `lag`). */
+  readonly applyLag?: number;
   readonly log: string;
   readonly dataDir: string;
 }
@@ -186,22 +204,11 @@ export interface DownReport {
   readonly killed: readonly string[];
 }
 
-/** What waitAllServing saw in one poll (for progress output). */
-export interface ServingProgress {
-  readonly configNum: number;
-  /** Per gid of the config: the leader's applied config and its shard counts by state. */
-  readonly groups: readonly { gid: number; leader?: string; configNum?: number; states: Record<string, number> }[];
-  /** Shards that are Serving at their owner in the latest config. */
-  readonly serving: number;
-  readonly shardCount: number;
-  readonly done: boolean;
-}
-
-/** Shard state names as in Status replies. */
-export const shardStateName = (s: number | null | undefined): string =>
-  ({ [ShardState.SHARD_NOT_OWNED]: "notOwned", [ShardState.SHARD_SERVING]: "serving", [ShardState.SHARD_PULLING]: "pulling",
-    [ShardState.SHARD_HANDOFF]: "handoff", [ShardState.SHARD_GC]: "gc",
-    [ShardState.SHARD_HELD]: "held" } as Record<number, string>)[s ?? 0] ?? `state${s}`;
+/**
+ * What waitAllServing (and removeGroup) saw in one poll, for progress output: shards serving,
+ * moving with bytes left, awaiting gc (controller/migration-progress.ts).
+ */
+export type ServingProgress = MigrationProgress;
 
 /** gid -> owned shards of a config (every gid of the config, sorted). */
 export function shardMapOf(cfg: Config): Map<number, number[]> {
@@ -273,14 +280,24 @@ export class LocalCluster {
     const nGroups = opts.groups ?? 3;
     const replicas = opts.replicas ?? 3;
     const shards = opts.shards ?? 64;
-    const ports = await allocatePorts(nControllers + nGroups * replicas, opts.basePort);
-    const entry = (name: string, id: number, port: number): NodeEntry =>
-      ({ id, addr: opts.addrOf?.(name) ?? `127.0.0.1:${port}`, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name) });
+    const metrics = opts.metrics ?? true;
+    const addrs = await allocateNodeAddrs(nControllers + nGroups * replicas, metrics, opts.basePort);
+    // addrOf (the test hosts): the node's own address; its /metrics on the same host.
+    const placed = (name: string, a: NodeAddrs): NodeAddrs => {
+      const addr = opts.addrOf?.(name);
+      if (addr === undefined) return a;
+      const host = addr.slice(0, addr.lastIndexOf(":"));
+      return { addr, ...(a.metrics ? { metrics: `${host}:${a.metrics.slice(a.metrics.lastIndexOf(":") + 1)}` } : {}) };
+    };
+    const entry = (name: string, id: number, given: NodeAddrs): NodeEntry => {
+      const a = placed(name, given);
+      return { id, addr: a.addr, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name), ...(a.metrics ? { metrics: a.metrics } : {}) };
+    };
     const layout: ClusterFile = {
-      controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, ports[i]!)),
+      controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, addrs[i]!)),
       groups: Array.from({ length: nGroups }, (_, g) => ({
         gid: g + 1,
-        servers: Array.from({ length: replicas }, (_, i) => entry(serverName(g + 1, i + 1), i + 1, ports[nControllers + g * replicas + i]!)),
+        servers: Array.from({ length: replicas }, (_, i) => entry(serverName(g + 1, i + 1), i + 1, addrs[nControllers + g * replicas + i]!)),
       })),
       nats: opts.nats ?? null,
       shards,
@@ -292,7 +309,7 @@ export class LocalCluster {
       c.say(`made a cluster CA and certificates in ${certsDirOf(c.dir)}`);
     }
     writeLauncherFile(c.dir, {
-      tickMs: opts.tickMs, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
+      tickMs: opts.tickMs, metrics, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
       nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {}, ...(opts.spawnPrefix ? { spawnPrefix: opts.spawnPrefix } : {}),
     });
     writeClusterFile(c.dir, layout);
@@ -415,10 +432,10 @@ export class LocalCluster {
     return allNodes(this.layout).map((n) => n.name);
   }
 
-  /** A node by name (`c1`, `g2n3`); throws listing the valid names. */
-  node(name: string): { addr: string; pid: number | null; log: string; dataDir: string } {
+  /** A node by name (`c1`, `g2n3`), with its metrics endpoint when it has one; throws listing the valid names. */
+  node(name: string): { addr: string; pid: number | null; log: string; dataDir: string; metrics?: string } {
     const { node } = this.find(this.layout, name);
-    return { addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir };
+    return { addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir, ...(node.metrics !== undefined ? { metrics: node.metrics } : {}) };
   }
 
   /** Whether the node's process exists (running or paused). */
@@ -531,6 +548,7 @@ export class LocalCluster {
     const common = [
       "--id", String(node.id), "--listen", node.addr, "--data", node.dataDir, "--shards", String(l.shards),
       ...(launcher.tickMs !== undefined ? ["--tick-ms", String(launcher.tickMs)] : []),
+      ...(node.metrics !== undefined ? ["--metrics-listen", node.metrics] : []),
       ...(l.nats !== null ? ["--nats", l.nats] : []),
     ];
     common.push(...(l.tls === true ? ["--tls-dir", nodeTlsDirOf(this.dir, name)] : ["--insecure"]));
@@ -752,10 +770,7 @@ export class LocalCluster {
 
   /** The Status reply of the shard server at `addr` (throws the typed error). */
   serverStatus(addr: string, timeoutMs = 1000): Promise<ShardStatusReply> {
-    const stub = this.shardStub(addr);
-    return new Promise((res, rej) => {
-      stub.status({}, new grpc.Metadata(), { deadline: new Date(wallClockMs() + timeoutMs) }, (e, r) => (e ? rej(fromServiceError(e, addr)) : res(r!)));
-    });
+    return shardServerStatus(this.shardStub(addr), addr, timeoutMs);
   }
 
   /** Status replies of every answering server of `gid`. */
@@ -781,20 +796,26 @@ export class LocalCluster {
     const replies = new Map<string, ShardStatusReply>();
     const probed = await Promise.all(allNodes(l).map(async ({ name, gid, node }): Promise<NodeStatus> => {
       const kind = gid === undefined ? "controller" : "server";
-      const base = { name, kind, gid, id: node.id, addr: node.addr, pid: node.pid, log: node.log, dataDir: node.dataDir } as const;
+      const base = {
+        name, kind, gid, id: node.id, addr: node.addr, ...(node.metrics !== undefined ? { metrics: node.metrics } : {}), pid: node.pid, log: node.log, dataDir: node.dataDir,
+      } as const;
       const ps = procState(node.pid, node.dataDir);
       if (ps === "gone") return { ...base, pid: null, state: "down" };
       if (ps === "paused") return { ...base, state: "paused" };
       try {
         if (kind === "controller") {
           const s: ControllerStatus = await this.probeController().status(node.addr, 1000);
-          return { ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum) };
+          return {
+            ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.latestConfigNum), ...replicaDetail(s),
+          };
         }
         const s = await this.serverStatus(node.addr, 1000);
         replies.set(name, s);
         return {
-          ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum),
-          shards: s.shards.map((x) => ({ shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys) })),
+          ...base, state: "up", role: s.role, term: Number(s.term), leader: Number(s.leader), configNum: Number(s.configNum), ...replicaDetail(s),
+          shards: s.shards.map((x) => ({
+            shard: Number(x.shard), state: shardStateName(x.state), configNum: Number(x.configNum), keys: Number(x.keys), bytes: Number(x.bytes),
+          })),
         };
       } catch {
         return { ...base, state: "unresponsive" };
@@ -825,7 +846,7 @@ export class LocalCluster {
    * owner's leader, with every group of the config led and at that config, and no shard of
    * any group still Pulling, in Handoff or in Gc (every migration finished and collected)?
    */
-  async servingProgress(): Promise<{ progress?: ServingProgress; why: string }> {
+  async servingProgress(others: readonly GroupEntry[] = []): Promise<{ progress?: ServingProgress; why: string }> {
     let cfg: Config;
     try {
       cfg = await this.probeController().query();
@@ -833,40 +854,28 @@ export class LocalCluster {
       return { why: `controller: ${(e as Error).message}` };
     }
     const l = this.layout;
-    const why: string[] = [];
-    let serving = 0;
-    const groups = await Promise.all([...cfg.groups.keys()].sort((a, b) => a - b).map(async (gid) => {
-      const states: Record<string, number> = {};
-      const g = l.groups.find((x) => x.gid === gid);
-      if (!g) {
-        why.push(`group ${gid} of config ${cfg.num} is not in cluster.json`);
-        return { gid, states };
-      }
+    const missing: string[] = [];
+    const gids = [...cfg.groups.keys()];
+    const view = async (g: GroupEntry): Promise<GroupView> => {
       const leader = LocalCluster.leaderOf(await this.groupStatuses(g));
-      if (!leader) {
-        why.push(`group ${gid} has no leader`);
-        return { gid, states };
-      }
-      for (const s of leader.shards) {
-        const n = shardStateName(s.state);
-        if (n !== "notOwned") states[n] = (states[n] ?? 0) + 1;
-      }
-      const moving = Object.entries(states).filter(([n]) => n !== "serving");
-      if (moving.length > 0) why.push(`group ${gid} has shards ${moving.map(([n, k]) => `${n} ${k}`).join(", ")}`);
-      const at = Number(leader.configNum);
-      if (at !== cfg.num) why.push(`group ${gid} is at config ${at}, not ${cfg.num}`);
-      const byShard = new Map(leader.shards.map((s) => [Number(s.shard), s.state]));
-      cfg.shards.forEach((owner, shard) => {
-        if (owner !== gid) return;
-        if (at === cfg.num && byShard.get(shard) === ShardState.SHARD_SERVING) serving++;
-      });
-      return { gid, leader: serverName(gid, Number(leader.id)), configNum: at, states };
+      return {
+        gid: g.gid,
+        ...(leader ? {
+          leader: {
+            name: serverName(g.gid, Number(leader.id)), configNum: Number(leader.configNum),
+            shards: shardViewsOf(leader),
+          },
+        } : {}),
+      };
+    };
+    const groups = await Promise.all(gids.map((gid) => {
+      const g = l.groups.find((x) => x.gid === gid);
+      if (!g) missing.push(`group ${gid} of config ${cfg.num} is not in cluster.json`);
+      return g ? view(g) : { gid };
     }));
-    const unassigned = cfg.shards.filter((g) => g === 0).length;
-    if (unassigned > 0) why.push(`${unassigned} shards unassigned in config ${cfg.num}`);
-    if (serving < cfg.shards.length) why.push(`${serving}/${cfg.shards.length} shards serving`);
-    const done = why.length === 0;
-    return { progress: { configNum: cfg.num, groups, serving, shardCount: cfg.shards.length, done }, why: why.join("; ") };
+    const p = migrationProgress({ num: cfg.num, shards: cfg.shards, gids }, groups, await Promise.all(others.map(view)));
+    const why = [...missing, ...p.why];
+    return { progress: { ...p, done: why.length === 0, why }, why: why.join("; ") };
   }
 
   /**
@@ -993,8 +1002,7 @@ export class LocalCluster {
 
   /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
   private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
-    const [port] = await allocatePorts(1, basePort, this.layout);
-    const addr = `127.0.0.1:${port}`;
+    const [{ addr, metrics }] = await allocateNodeAddrs(1, this.launcher.metrics === true, basePort, this.layout) as [NodeAddrs];
     // A secure cluster's new replica needs its certificate before it starts: issued for the
     // id it will get, which must still be the next one when it is added.
     const certified = nextReplicaId(this.layout, of, dataNames(this.dir));
@@ -1003,7 +1011,7 @@ export class LocalCluster {
       const id = nextReplicaId(l, of, dataNames(this.dir));
       if (id !== certified) throw new Error(`${describeGroupRef(of)} changed while adding a replica (another process added ${nodeNameIn(of, id - 1)}); try again`);
       const name = nodeNameIn(of, id);
-      const node: NodeEntry = { id, addr, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name) };
+      const node: NodeEntry = { id, addr, pid: null, dataDir: dataDirOf(this.dir, name), log: logFileOf(this.dir, name), ...(metrics ? { metrics } : {}) };
       addNode(l, of, node);
       const launcher = this.launcher;
       const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
@@ -1113,7 +1121,7 @@ export class LocalCluster {
     gid?: number; replicas?: number; basePort?: number; join?: boolean; timeoutMs?: number; onProgress?: (p: ServingProgress) => void;
   } = {}): Promise<number> {
     const replicas = opts.replicas ?? 3;
-    const ports = await allocatePorts(replicas, opts.basePort, this.layout);
+    const addrs = await allocateNodeAddrs(replicas, this.launcher.metrics === true, opts.basePort, this.layout);
     const newGid = (l: ClusterFile): number => {
       const seen = [...l.groups.map((g) => g.gid), ...gidsWithData(this.dir)];
       if (opts.gid !== undefined && (!Number.isSafeInteger(opts.gid) || opts.gid < 1 || seen.includes(opts.gid))) {
@@ -1123,14 +1131,17 @@ export class LocalCluster {
     };
     const certified = newGid(this.layout);
     if (this.secure) {
-      for (const [i, p] of ports.entries()) await issueNodeCert(this.dir, serverName(certified, i + 1), `127.0.0.1:${p}`);
+      for (const [i, a] of addrs.entries()) await issueNodeCert(this.dir, serverName(certified, i + 1), a.addr);
     }
     const { gid, names } = this.update((l) => {
       const gid = newGid(l);
       if (gid !== certified) throw new Error(`the cluster changed while adding group ${certified} (another process added it); try again`);
       const g: GroupEntry = {
         gid,
-        servers: ports.map((p, i) => ({ id: i + 1, addr: `127.0.0.1:${p}`, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)) })),
+        servers: addrs.map((a, i) => ({
+          id: i + 1, addr: a.addr, pid: null, dataDir: dataDirOf(this.dir, serverName(gid, i + 1)), log: logFileOf(this.dir, serverName(gid, i + 1)),
+          ...(a.metrics ? { metrics: a.metrics } : {}),
+        })),
       };
       l.groups.push(g);
       for (const s of g.servers) this.start(l, serverName(gid, s.id), s);
@@ -1160,6 +1171,9 @@ export class LocalCluster {
     let why = "";
     let drained: ShardStatusReply[] = [];
     await waitUntil(async () => {
+      // Progress first: the shards leave while the group still holds them.
+      const p = await this.servingProgress([g]);
+      if (p.progress) opts.onProgress?.(p.progress);
       const rs = await this.groupStatuses(g);
       drained = rs;
       if (rs.length * 2 <= g.servers.length) {
@@ -1173,8 +1187,6 @@ export class LocalCluster {
           return false;
         }
       }
-      const p = await this.servingProgress();
-      if (p.progress) opts.onProgress?.(p.progress);
       why = p.why;
       return p.progress?.done ?? false;
     }, { timeoutMs, what: `group ${gid}'s shards to move and be collected`, why: () => why, intervalMs: 100 });
@@ -1206,7 +1218,8 @@ export class LocalCluster {
  * cluster `l`, ports it already uses), else free ones picked by the kernel.
  */
 export async function allocatePorts(n: number, basePort?: number, l?: ClusterFile): Promise<number[]> {
-  const used = new Set(l ? allNodes(l).map((x) => Number(x.node.addr.split(":").pop())) : []);
+  const portOf = (a: string): number => Number(a.split(":").pop());
+  const used = new Set(l ? allNodes(l).flatMap((x) => [portOf(x.node.addr), ...(x.node.metrics !== undefined ? [portOf(x.node.metrics)] : [])]) : []);
   if (basePort !== undefined) {
     const ports = Array.from({ length: n }, (_, i) => basePort + i);
     const bad = ports.filter((p) => reservedPorts.includes(p) || used.has(p) || p > 65535);
@@ -1220,11 +1233,32 @@ export async function allocatePorts(n: number, basePort?: number, l?: ClusterFil
   return out;
 }
 
+/** A new node's gRPC address and, when the cluster has metrics, its metrics endpoint's. */
+export interface NodeAddrs {
+  readonly addr: string;
+  readonly metrics?: string;
+}
+
+/**
+ * Loopback addresses of `n` new nodes (allocatePorts): a gRPC port each and, with `metrics`,
+ * a metrics port each (with `basePort`: the n metrics ports follow the n gRPC ports).
+ */
+export async function allocateNodeAddrs(n: number, metrics: boolean, basePort?: number, l?: ClusterFile): Promise<NodeAddrs[]> {
+  const ports = await allocatePorts(metrics ? 2 * n : n, basePort, l);
+  return Array.from({ length: n }, (_, i) => ({ addr: `127.0.0.1:${ports[i]!}`, ...(metrics ? { metrics: `127.0.0.1:${ports[n + i]!}` } : {}) }));
+}
+
 /** The controller's gid of a layout group (the controllers: gid 0). */
 const groupIdOf = (of: GroupRef): GroupId => (of === "controllers" ? controllerGid : (of as GroupId));
 
 /** Milliseconds since `t0` (realClock), for progress output. */
 export const sinceMs = (t0: number): number => Math.round(realClock.nowMs() - t0);
+
+/** The Status fields every replica reports (both kinds), for NodeStatus (the reply's `lag` is `applyLag` there). */
+function replicaDetail(s: ControllerStatus | ShardStatusReply): Partial<NodeStatus> {
+  const { lag, ...d } = replicaStatusDetail(s);
+  return { commitIndex: Number(s.commitIndex), appliedIndex: Number(s.appliedIndex), ...d, applyLag: lag };
+}
 
 /** The members of server `n`'s group as its leader (among `replies`) reports them. */
 function groupLeaderMembers(n: NodeStatus, replies: readonly ShardStatusReply[]): ShardStatusReply["members"] | undefined {

@@ -3,7 +3,9 @@
  * no NATS, mutual TLS with certificates in DIR/certs/) in the foreground in ./.shardkv (SHARDKV_DEMO_DIR overrides), then a short visible
  * demo: writes keys with the client library, prints the shard map, adds a fourth group and
  * shows the shards moving, reads every key back unchanged, prints how to drive the cluster
- * with shardctl and shardkv, and keeps running until Ctrl-C, which stops every daemon.
+ * with shardctl and shardkv, and keeps running until Ctrl-C, which stops every daemon. The live
+ * web dashboard (deploy/dashboard/) runs in this process from the start, on 127.0.0.1:7780
+ * (any free port when that one is taken); its URL is printed once the cluster is up.
  * A stopped cluster left in the directory is replaced; a running one is refused.
  */
 import { relative, resolve } from "node:path";
@@ -13,6 +15,9 @@ import { shardOf } from "../../controller/shard-of";
 import { LocalCluster, shardMapOf, sinceMs } from "./cluster";
 import { formatProgress, formatShardMap, howToUse } from "./format";
 import { holdUntilStopped, type SignalStop, stopOnSignals } from "./foreground";
+import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
+import { listenDefault } from "../dashboard/listen";
+import { securityOf } from "../../security/credentials";
 
 const dir = resolve(process.env.SHARDKV_DEMO_DIR ?? ".shardkv");
 const shown = relative(process.cwd(), dir) || ".";
@@ -30,7 +35,8 @@ async function main(): Promise<void> {
   say(`shardkv local cluster: 3 controllers, 3 groups x 3 replicas, 64 shards, in ${shown}/ (logs in ${shown}/logs/)`);
   let t0 = realClock.nowMs();
   const c = await LocalCluster.up({ dir, controllers: 3, groups: 3, replicas: 3, shards: 64, tls: true, log: (l) => say(`  ${l}`) });
-  say(`cluster up: every shard Serving after ${sinceMs(t0)} ms (layout: ${shown}/cluster.json)\n`);
+  say(`cluster up: every shard Serving after ${sinceMs(t0)} ms (layout: ${shown}/cluster.json)`);
+  say(`dashboard: ${await dashboardUrl()}  (open it to watch the shards move below)\n`);
 
   const kv = await ShardKV.connect({ ...c.clientOptions(), deadlineMs: 30_000 });
   try {
@@ -86,6 +92,25 @@ async function main(): Promise<void> {
   say(`\nCtrl-C stops every node (or: bin/shardkv-local down --dir ${shown}).`);
   c.close();
   await holdUntilStopped(dir, say);
+}
+
+/**
+ * Starts the dashboard of the demo's cluster in this process (it stops when the demo exits) on
+ * listenDefault, or any free port when that one is taken; its URL, or why it did not start
+ * (the demo goes on without it).
+ */
+async function dashboardUrl(): Promise<string> {
+  const source = localClusterSource(dir);
+  const security = securityOf(localAdminTls(dir));
+  try {
+    return (await startDashboard({ source, security, listen: listenDefault })).url;
+  } catch {
+    try {
+      return (await startDashboard({ source, security, listen: "127.0.0.1:0" })).url;
+    } catch (e) {
+      return `not started (${(e as Error).message.split("\n")[0]}); try bin/shardkv-local dashboard --dir ${shown}`;
+    }
+  }
 }
 
 main().catch(async (e) => {

@@ -2,19 +2,12 @@
  * Human-readable output of `shardkv-local` and the demo: the node table of `status`, the
  * shard map (gid -> shard ranges), migration progress, and how to point the CLIs at a cluster.
  */
-import { formatRanges, formatTable } from "../../controller/shardctl-lib";
+import { formatRanges, formatReplicaColumns, formatShardSummary, formatTable, replicaColumns } from "../../controller/shardctl-lib";
+import { formatMigrationProgress } from "../../controller/migration-progress";
 import type { ClusterStatus, NodeStatus, ServingProgress } from "./cluster";
 
 function shardSummary(n: NodeStatus): string {
-  if (!n.shards) return "";
-  const by: Record<string, number[]> = {};
-  let keys = 0;
-  for (const s of n.shards) {
-    keys += s.keys;
-    if (s.state !== "notOwned") (by[s.state] ??= []).push(s.shard);
-  }
-  const parts = Object.entries(by).map(([st, ss]) => `${st} ${ss.length}`);
-  return `${parts.join(", ") || "no shards"}; ${keys} keys`;
+  return n.shards ? formatShardSummary(n.shards) : "";
 }
 
 /** gid -> shard ranges, one line per group. */
@@ -48,13 +41,14 @@ export function healthProblems(s: ClusterStatus): string[] {
 /** `shardkv-local status` for people. Ends without a newline. */
 export function formatStatus(s: ClusterStatus): string {
   const rows = s.nodes.map((n) => [
-    n.name, n.addr, n.pid === null ? "-" : String(n.pid), n.state, n.member ?? n.role ?? "-", n.lag === undefined ? "-" : String(n.lag),
+    n.name, n.addr, n.metrics ?? "-", n.pid === null ? "-" : String(n.pid), n.state, n.member ?? n.role ?? "-", n.lag === undefined ? "-" : String(n.lag),
     n.term === undefined ? "-" : String(n.term),
-    n.leader === undefined ? "-" : n.leader === 0 ? "none" : String(n.leader), n.configNum === undefined ? "-" : String(n.configNum), shardSummary(n),
+    n.leader === undefined ? "-" : n.leader === 0 ? "none" : String(n.leader), n.configNum === undefined ? "-" : String(n.configNum),
+    n.appliedIndex === undefined ? "-" : String(n.appliedIndex), ...formatReplicaColumns(n), shardSummary(n),
   ]);
   const out = [
     `cluster ${s.dir}${s.clusterId ? ` (id ${s.clusterId})` : ""}: ${s.nodes.filter((n) => n.state === "up").length}/${s.nodes.length} nodes up, ${s.shardCount} shards, NATS ${s.nats ?? "none"}`,
-    formatTable(["NODE", "ADDRESS", "PID", "STATE", "ROLE", "LAG", "TERM", "LEADER", "CONFIG", "SHARDS"], rows),
+    formatTable(["NODE", "ADDRESS", "METRICS", "PID", "STATE", "ROLE", "LAG", "TERM", "LEADER", "CONFIG", "APPLIED", ...replicaColumns, "SHARDS"], rows),
   ];
   out.push(`controllers: ${s.nodes.filter((n) => n.kind === "controller").map((n) => n.addr).join(",")}`);
   if (s.config && s.shardMap) {
@@ -65,10 +59,13 @@ export function formatStatus(s: ClusterStatus): string {
   return out.join("\n");
 }
 
-/** One line of migration progress: "config 5: 60/64 serving | g1 serving 16 | g4 pulling 4 ...". */
+/**
+ * One line of migration progress: "config 5: 60/64 shards serving, 4 shards moving (1.2 MiB
+ * left) | g1 serving 16 | g4 pulling 4 ...".
+ */
 export function formatProgress(p: ServingProgress): string {
   const gs = p.groups.map((g) => `g${g.gid} ${Object.entries(g.states).sort().map(([k, v]) => `${k} ${v}`).join(" ") || (g.leader ? "-" : "no leader")}`);
-  return `config ${p.configNum}: ${p.serving}/${p.shardCount} shards serving | ${gs.join(" | ")}`;
+  return `${formatMigrationProgress(p)} | ${gs.join(" | ")}`;
 }
 
 /** The commands that drive the cluster from another terminal. */
@@ -80,6 +77,7 @@ export function howToUse(cluster: { cliEnv(): Record<string, string> }, dir: str
     `  bin/shardkv put greeting hello`,
     `  bin/shardkv get greeting`,
     `  bin/shardkv-local status --dir ${dir}       # every node, the shard map`,
+    `  bin/shardkv-local dashboard --dir ${dir}    # live web dashboard; prints its URL`,
     `  bin/shardkv-local kill g1n1 --dir ${dir}    # also: pause, resume, restart, add-group, remove-group`,
     `  bin/shardkv-local replace g1n1 --dir ${dir} # new replica for g1n1; also: add-replica, remove-replica`,
   ].join("\n");

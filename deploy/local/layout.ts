@@ -15,6 +15,8 @@ export interface NodeEntry {
   pid: number | null;
   dataDir: string;
   log: string;
+  /** Its metrics endpoint (--metrics-listen: /metrics, /healthz, /readyz); absent: none. */
+  metrics?: string;
 }
 
 export interface GroupEntry {
@@ -41,6 +43,8 @@ export interface LauncherFile {
   tickMs?: number;
   /** Passed to every daemon after its own flags. */
   extraArgs: string[];
+  /** Whether new nodes get a metrics endpoint (--metrics-listen); absent in older files (none). */
+  metrics?: boolean;
   /** Passed to every shard server after those (e.g. --migration-rate); absent in older files. */
   serverArgs?: string[];
   /** Passed to every controller after extraArgs (e.g. --snapshot-every); absent in older files. */
@@ -108,7 +112,7 @@ function writeJsonAtomic(path: string, value: unknown): void {
 
 export function writeClusterFile(dir: string, c: ClusterFile): void {
   // Key order fixed, no extra keys: the format is a contract (README, "Local cluster").
-  const node = (n: NodeEntry): NodeEntry => ({ id: n.id, addr: n.addr, pid: n.pid, dataDir: n.dataDir, log: n.log });
+  const node = (n: NodeEntry): NodeEntry => ({ id: n.id, addr: n.addr, pid: n.pid, dataDir: n.dataDir, log: n.log, ...(n.metrics !== undefined ? { metrics: n.metrics } : {}) });
   writeJsonAtomic(join(dir, clusterFileName), {
     controllers: c.controllers.map(node),
     groups: c.groups.map((g) => ({ gid: g.gid, servers: g.servers.map(node) })),

@@ -19,6 +19,9 @@ import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
 import { commandMain } from "./command-main";
 import { logTail } from "./process";
+import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
+import { securityOf } from "../../security/credentials";
+import { ProgressLine } from "../../common/progress-line";
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -79,6 +82,18 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       }
       return;
     }
+    case "dashboard": {
+      const source = localClusterSource(cmd.dir);
+      const security = securityOf(localAdminTls(cmd.dir));
+      const d = await startDashboard({ source, security, listen: cmd.listen });
+      out(`dashboard: ${d.url}\n(cluster ${resolve(cmd.dir)}; Ctrl-C stops it)`);
+      await new Promise<void>((done) => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => done());
+      });
+      await d.stop();
+      security.close();
+      return;
+    }
     case "kill": case "pause": case "resume": case "restart": {
       const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
       try {
@@ -95,37 +110,30 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
       return;
     }
     case "add-group": {
-      const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
-      let last = "";
+      const progress = new ProgressLine(process.stdout, realClock, { indent: "  " });
+      const c = LocalCluster.load(cmd.dir, { log: (l) => progress.say(`  ${l}`) });
+      let gid: number;
       try {
-        const gid = await c.addGroup({
-          replicas: cmd.replicas, basePort: cmd.basePort,
-          onProgress: (p) => {
-            const line = formatProgress(p);
-            if (line !== last) out(`  ${(last = line)}`);
-          },
-        });
-        out(`group ${gid} added in ${sinceMs(t0)} ms: ${c.groupAddrs(gid).join(",")}`);
+        gid = await c.addGroup({ replicas: cmd.replicas, basePort: cmd.basePort, onProgress: (p) => progress.update(formatProgress(p)) });
       } finally {
+        progress.done();
         c.close();
       }
+      out(`group ${gid} added in ${sinceMs(t0)} ms: ${c.groupAddrs(gid).join(",")}`);
       return;
     }
     case "remove-group": {
-      const c = LocalCluster.load(cmd.dir, { log: (l) => out(`  ${l}`) });
-      let last = "";
+      const progress = new ProgressLine(process.stdout, realClock, { indent: "  " });
+      const c = LocalCluster.load(cmd.dir, { log: (l) => progress.say(`  ${l}`) });
+      let r: Awaited<ReturnType<LocalCluster["removeGroup"]>>;
       try {
-        const r = await c.removeGroup(cmd.gid, {
-          onProgress: (p) => {
-            const line = formatProgress(p);
-            if (line !== last) out(`  ${(last = line)}`);
-          },
-        });
-        out(`  drained (last Status before the stop): ${r.drained.map((d) => `${d.name} config ${d.configNum}, ${d.ownedShards} shards, ${d.keys} keys`).join("; ")}`);
-        out(`group ${cmd.gid} removed in ${sinceMs(t0)} ms`);
+        r = await c.removeGroup(cmd.gid, { onProgress: (p) => progress.update(formatProgress(p)) });
       } finally {
+        progress.done();
         c.close();
       }
+      out(`  drained (last Status before the stop): ${r.drained.map((d) => `${d.name} config ${d.configNum}, ${d.ownedShards} shards, ${d.keys} keys`).join("; ")}`);
+      out(`group ${cmd.gid} removed in ${sinceMs(t0)} ms`);
       return;
     }
     case "replace": case "add-replica": case "remove-replica":

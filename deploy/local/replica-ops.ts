@@ -10,7 +10,9 @@
 import type { GroupId } from "../../common/ids";
 import { controllerGid } from "../../controller/config";
 import { describeGroup } from "../../controller/replica-intents";
-import { type Member, type ReplicaChange, type ReplicaChangeStep, type ReplicaIntent, describeReplicaChange } from "../../common/replica-change";
+import type { ReplicaChange, ReplicaChangeStep } from "../../common/replica-change";
+
+export { carriedOut, changeOutcome, formatReplicaProgress, type ReplicaChangeProgress } from "../../common/replica-change";
 import { confStateFromMembers, type RaftMembersReply } from "../../raft/transport/members-service";
 import { type ClusterFile, type GroupRef, groupNodes, nodeNameIn } from "./layout";
 import { replicaChangeStep } from "../../raft/replica-change";
@@ -22,57 +24,6 @@ import { replicaChangeStep } from "../../raft/replica-change";
  */
 export function liveStep(change: ReplicaChange, reply: RaftMembersReply | undefined): ReplicaChangeStep | undefined {
   return reply === undefined || (reply.members ?? []).length === 0 ? undefined : replicaChangeStep(confStateFromMembers(reply), change);
-}
-
-/** Field by field (a change decoded from the wire may list its fields in another order). */
-function sameChange(a: ReplicaChange, b: ReplicaChange): boolean {
-  const key = (c: ReplicaChange): string => {
-    switch (c.kind) {
-      case "addLearner": return `add ${c.id} ${c.address}`;
-      case "promote": return `promote ${c.id}`;
-      case "remove": return `remove ${c.id}`;
-      case "replace": return `replace ${c.oldId} ${c.newId} ${c.address}`;
-    }
-  };
-  return key(a) === key(b);
-}
-
-/** Whether the members the controller records are what `change` asks for. */
-export function carriedOut(change: ReplicaChange, members: readonly Member[]): boolean {
-  const m = (id: number): Member | undefined => members.find((x) => x.id === id);
-  switch (change.kind) {
-    case "addLearner": return m(change.id) !== undefined;
-    case "promote": return m(change.id)?.learner === false;
-    case "remove": return m(change.id) === undefined;
-    case "replace": return m(change.newId)?.learner === false && m(change.oldId) === undefined;
-  }
-}
-
-/**
- * What the controller says of a change this launcher stored: still `pending` (stored, not
- * reported done), `done` (the intent is gone and the recorded members are what it asked), or
- * `dropped` (the intent is gone, or another replaced it, and the members are not what it asked:
- * someone cancelled it).
- */
-export function changeOutcome(change: ReplicaChange, intent: ReplicaIntent | undefined, members: readonly Member[]): "pending" | "done" | "dropped" {
-  if (intent !== undefined && sameChange(intent.change, change)) return "pending";
-  return carriedOut(change, members) ? "done" : "dropped";
-}
-
-/** What one poll of a pending change saw, for progress output. */
-export interface ReplicaChangeProgress {
-  /** "group 1", "the controllers". */
-  readonly group: string;
-  readonly change: ReplicaChange;
-  /** From the group leader's live configuration; undefined while no leader answers. */
-  readonly step?: ReplicaChangeStep;
-  /** The reason the group's leader reported for not progressing ("" = none). */
-  readonly blocked: string;
-}
-
-/** "group 1: replace replica 1 by 4 at 127.0.0.1:7005: catchingUp (blocked: ...)". */
-export function formatReplicaProgress(p: ReplicaChangeProgress): string {
-  return `${p.group}: ${describeReplicaChange(p.change)}: ${p.step ?? "no leader answers"}${p.blocked ? ` (blocked: ${p.blocked})` : ""}`;
 }
 
 /**

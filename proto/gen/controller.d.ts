@@ -673,6 +673,15 @@ export namespace shardkv {
             firstIndex: number;
             snapshotIndex: number;
             clusterId: string;
+            leaderCommitIndex: number;
+            lag: number;
+            lastIndex: number;
+            logEntries: number;
+            logBytes: number;
+            snapshotBytes: number;
+            dataDirBytes: number;
+            uptimeMs: number;
+            version: string;
             static create(properties: shardkv.controller.StatusReply.$Shape): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
             static create(properties?: shardkv.controller.StatusReply.$Properties): shardkv.controller.StatusReply;
             static encode(m: shardkv.controller.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -694,6 +703,15 @@ export namespace shardkv {
                 firstIndex?: (number|null);
                 snapshotIndex?: (number|null);
                 clusterId?: (string|null);
+                leaderCommitIndex?: (number|null);
+                lag?: (number|null);
+                lastIndex?: (number|null);
+                logEntries?: (number|null);
+                logBytes?: (number|null);
+                snapshotBytes?: (number|null);
+                dataDirBytes?: (number|null);
+                uptimeMs?: (number|null);
+                version?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.StatusReply.$Properties;

@@ -4943,6 +4943,15 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [firstIndex] StatusReply firstIndex
              * @property {number|null} [snapshotIndex] StatusReply snapshotIndex
              * @property {string|null} [clusterId] StatusReply clusterId
+             * @property {number|null} [leaderCommitIndex] StatusReply leaderCommitIndex
+             * @property {number|null} [lag] StatusReply lag
+             * @property {number|null} [lastIndex] StatusReply lastIndex
+             * @property {number|null} [logEntries] StatusReply logEntries
+             * @property {number|null} [logBytes] StatusReply logBytes
+             * @property {number|null} [snapshotBytes] StatusReply snapshotBytes
+             * @property {number|null} [dataDirBytes] StatusReply dataDirBytes
+             * @property {number|null} [uptimeMs] StatusReply uptimeMs
+             * @property {string|null} [version] StatusReply version
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5071,6 +5080,78 @@ export const shardkv = $root.shardkv = (() => {
             StatusReply.prototype.clusterId = "";
 
             /**
+             * StatusReply leaderCommitIndex.
+             * @member {number} leaderCommitIndex
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.leaderCommitIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lag.
+             * @member {number} lag
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lastIndex.
+             * @member {number} lastIndex
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logEntries.
+             * @member {number} logEntries
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logEntries = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logBytes.
+             * @member {number} logBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply snapshotBytes.
+             * @member {number} snapshotBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.snapshotBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply dataDirBytes.
+             * @member {number} dataDirBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.dataDirBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply uptimeMs.
+             * @member {number} uptimeMs
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.uptimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply version.
+             * @member {string} version
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.version = "";
+
+            /**
              * Creates a new StatusReply instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.StatusReply
@@ -5126,6 +5207,24 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 11, wireType 0 =*/88).uint64(m.snapshotIndex);
                 if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
                     w.uint32(/* id 12, wireType 2 =*/98).string(m.clusterId);
+                if (m.leaderCommitIndex != null && $Object.hasOwnProperty.call(m, "leaderCommitIndex") && (typeof m.leaderCommitIndex === "object" ? m.leaderCommitIndex.low || m.leaderCommitIndex.high : m.leaderCommitIndex !== 0))
+                    w.uint32(/* id 13, wireType 0 =*/104).uint64(m.leaderCommitIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 14, wireType 0 =*/112).uint64(m.lag);
+                if (m.lastIndex != null && $Object.hasOwnProperty.call(m, "lastIndex") && (typeof m.lastIndex === "object" ? m.lastIndex.low || m.lastIndex.high : m.lastIndex !== 0))
+                    w.uint32(/* id 15, wireType 0 =*/120).uint64(m.lastIndex);
+                if (m.logEntries != null && $Object.hasOwnProperty.call(m, "logEntries") && (typeof m.logEntries === "object" ? m.logEntries.low || m.logEntries.high : m.logEntries !== 0))
+                    w.uint32(/* id 16, wireType 0 =*/128).uint64(m.logEntries);
+                if (m.logBytes != null && $Object.hasOwnProperty.call(m, "logBytes") && (typeof m.logBytes === "object" ? m.logBytes.low || m.logBytes.high : m.logBytes !== 0))
+                    w.uint32(/* id 17, wireType 0 =*/136).uint64(m.logBytes);
+                if (m.snapshotBytes != null && $Object.hasOwnProperty.call(m, "snapshotBytes") && (typeof m.snapshotBytes === "object" ? m.snapshotBytes.low || m.snapshotBytes.high : m.snapshotBytes !== 0))
+                    w.uint32(/* id 18, wireType 0 =*/144).uint64(m.snapshotBytes);
+                if (m.dataDirBytes != null && $Object.hasOwnProperty.call(m, "dataDirBytes") && (typeof m.dataDirBytes === "object" ? m.dataDirBytes.low || m.dataDirBytes.high : m.dataDirBytes !== 0))
+                    w.uint32(/* id 19, wireType 0 =*/152).uint64(m.dataDirBytes);
+                if (m.uptimeMs != null && $Object.hasOwnProperty.call(m, "uptimeMs") && (typeof m.uptimeMs === "object" ? m.uptimeMs.low || m.uptimeMs.high : m.uptimeMs !== 0))
+                    w.uint32(/* id 20, wireType 0 =*/160).uint64(m.uptimeMs);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version !== "")
+                    w.uint32(/* id 21, wireType 2 =*/170).string(m.version);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5276,6 +5375,87 @@ export const shardkv = $root.shardkv = (() => {
                                 m.clusterId = v;
                             else
                                 delete m.clusterId;
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leaderCommitIndex = v;
+                            else
+                                delete m.leaderCommitIndex;
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 15: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lastIndex = v;
+                            else
+                                delete m.lastIndex;
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logEntries = v;
+                            else
+                                delete m.logEntries;
+                            continue;
+                        }
+                    case 17: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logBytes = v;
+                            else
+                                delete m.logBytes;
+                            continue;
+                        }
+                    case 18: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.snapshotBytes = v;
+                            else
+                                delete m.snapshotBytes;
+                            continue;
+                        }
+                    case 19: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.dataDirBytes = v;
+                            else
+                                delete m.dataDirBytes;
+                            continue;
+                        }
+                    case 20: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.uptimeMs = v;
+                            else
+                                delete m.uptimeMs;
+                            continue;
+                        }
+                    case 21: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
                             continue;
                         }
                     }

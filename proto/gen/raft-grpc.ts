@@ -50,3 +50,23 @@ export interface RaftMembersStub extends grpc.Client {
 
 /** Opens a RaftMembersStub: `new RaftMembersStub(address, credentials, options)`. */
 export const RaftMembersStub = grpc.makeGenericClientConstructor(raftMembersService, "RaftMembers") as unknown as StubConstructor<RaftMembersStub>;
+
+/** The definition of service `shardkv.raft.RaftLeadership` (proto/raft.proto), for `server.addService` and the stub. */
+export const raftLeadershipService = {
+  transferLeader: grpcMethod("/shardkv.raft.RaftLeadership/TransferLeader", shardkv.raft.TransferLeaderRequest, shardkv.raft.TransferLeaderReply),
+} satisfies grpc.ServiceDefinition;
+
+/** What a server of `shardkv.raft.RaftLeadership` implements (`server.addService(raftLeadershipService, impl)`). */
+export interface RaftLeadershipImplementation extends grpc.UntypedServiceImplementation {
+  /** `rpc TransferLeader(TransferLeaderRequest) returns (TransferLeaderReply)` */
+  transferLeader: grpc.handleUnaryCall<shardkv.raft.TransferLeaderRequest, shardkv.raft.TransferLeaderReply.$Properties>;
+}
+
+/** A client of `shardkv.raft.RaftLeadership`: a channel to one server, whose methods call it. */
+export interface RaftLeadershipStub extends grpc.Client {
+  /** `rpc TransferLeader(TransferLeaderRequest) returns (TransferLeaderReply)` */
+  transferLeader: UnaryCall<shardkv.raft.TransferLeaderRequest.$Properties, shardkv.raft.TransferLeaderReply>;
+}
+
+/** Opens a RaftLeadershipStub: `new RaftLeadershipStub(address, credentials, options)`. */
+export const RaftLeadershipStub = grpc.makeGenericClientConstructor(raftLeadershipService, "RaftLeadership") as unknown as StubConstructor<RaftLeadershipStub>;

@@ -376,6 +376,7 @@ export namespace shardkv {
             leader: number;
             confIndex: number;
             members: shardkv.raft.RaftMember.$Properties[];
+            electedBy: string;
             static create(properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
             static create(properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
             static encode(m: shardkv.raft.RaftMembersReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -391,6 +392,7 @@ export namespace shardkv {
                 leader?: (number|null);
                 confIndex?: (number|null);
                 members?: (shardkv.raft.RaftMember.$Properties[]|null);
+                electedBy?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.RaftMembersReply.$Properties;
@@ -411,6 +413,78 @@ export namespace shardkv {
               readonly path: "/shardkv.raft.RaftMembers/Members";
               readonly requestType: "RaftMembersRequest";
               readonly responseType: "RaftMembersReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface ITransferLeaderRequest extends shardkv.raft.TransferLeaderRequest.$Properties {
+        }
+
+        class TransferLeaderRequest {
+            constructor(p?: shardkv.raft.TransferLeaderRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            timeoutMs: number;
+            static create(properties: shardkv.raft.TransferLeaderRequest.$Shape): shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape;
+            static create(properties?: shardkv.raft.TransferLeaderRequest.$Properties): shardkv.raft.TransferLeaderRequest;
+            static encode(m: shardkv.raft.TransferLeaderRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeaderRequest {
+            interface $Properties {
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.TransferLeaderRequest.$Properties;
+        }
+
+        interface ITransferLeaderReply extends shardkv.raft.TransferLeaderReply.$Properties {
+        }
+
+        class TransferLeaderReply {
+            constructor(p?: shardkv.raft.TransferLeaderReply.$Properties);
+            $unknowns?: Uint8Array[];
+            outcome: string;
+            id: number;
+            leader: number;
+            term: number;
+            reason: string;
+            static create(properties: shardkv.raft.TransferLeaderReply.$Shape): shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape;
+            static create(properties?: shardkv.raft.TransferLeaderReply.$Properties): shardkv.raft.TransferLeaderReply;
+            static encode(m: shardkv.raft.TransferLeaderReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeaderReply {
+            interface $Properties {
+                outcome?: (string|null);
+                id?: (number|null);
+                leader?: (number|null);
+                term?: (number|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.TransferLeaderReply.$Properties;
+        }
+
+        class RaftLeadership extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): RaftLeadership;
+            transferLeader: shardkv.raft.RaftLeadership.TransferLeader;
+        }
+
+        namespace RaftLeadership {
+            type TransferLeaderCallback = (error: (Error|null), response?: shardkv.raft.TransferLeaderReply) => void;
+            type TransferLeader = {
+              (request: shardkv.raft.ITransferLeaderRequest, callback: shardkv.raft.RaftLeadership.TransferLeaderCallback): void;
+              (request: shardkv.raft.ITransferLeaderRequest): Promise<shardkv.raft.TransferLeaderReply>;
+              readonly name: "TransferLeader";
+              readonly path: "/shardkv.raft.RaftLeadership/TransferLeader";
+              readonly requestType: "TransferLeaderRequest";
+              readonly responseType: "TransferLeaderReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

@@ -553,6 +553,17 @@ export namespace shardkv {
             shards: shardkv.kv.ShardStatus.$Properties[];
             members: shardkv.raft.RaftMember.$Properties[];
             confIndex: number;
+            leaderCommitIndex: number;
+            lag: number;
+            firstIndex: number;
+            lastIndex: number;
+            logEntries: number;
+            logBytes: number;
+            snapshotIndex: number;
+            snapshotBytes: number;
+            dataDirBytes: number;
+            uptimeMs: number;
+            version: string;
             static create(properties: shardkv.kv.StatusReply.$Shape): shardkv.kv.StatusReply & shardkv.kv.StatusReply.$Shape;
             static create(properties?: shardkv.kv.StatusReply.$Properties): shardkv.kv.StatusReply;
             static encode(m: shardkv.kv.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -574,6 +585,17 @@ export namespace shardkv {
                 shards?: (shardkv.kv.ShardStatus.$Properties[]|null);
                 members?: (shardkv.raft.RaftMember.$Properties[]|null);
                 confIndex?: (number|null);
+                leaderCommitIndex?: (number|null);
+                lag?: (number|null);
+                firstIndex?: (number|null);
+                lastIndex?: (number|null);
+                logEntries?: (number|null);
+                logBytes?: (number|null);
+                snapshotIndex?: (number|null);
+                snapshotBytes?: (number|null);
+                dataDirBytes?: (number|null);
+                uptimeMs?: (number|null);
+                version?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.StatusReply.$Properties;
@@ -1517,6 +1539,15 @@ export namespace shardkv {
             firstIndex: number;
             snapshotIndex: number;
             clusterId: string;
+            leaderCommitIndex: number;
+            lag: number;
+            lastIndex: number;
+            logEntries: number;
+            logBytes: number;
+            snapshotBytes: number;
+            dataDirBytes: number;
+            uptimeMs: number;
+            version: string;
             static create(properties: shardkv.controller.StatusReply.$Shape): shardkv.controller.StatusReply & shardkv.controller.StatusReply.$Shape;
             static create(properties?: shardkv.controller.StatusReply.$Properties): shardkv.controller.StatusReply;
             static encode(m: shardkv.controller.StatusReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -1538,6 +1569,15 @@ export namespace shardkv {
                 firstIndex?: (number|null);
                 snapshotIndex?: (number|null);
                 clusterId?: (string|null);
+                leaderCommitIndex?: (number|null);
+                lag?: (number|null);
+                lastIndex?: (number|null);
+                logEntries?: (number|null);
+                logBytes?: (number|null);
+                snapshotBytes?: (number|null);
+                dataDirBytes?: (number|null);
+                uptimeMs?: (number|null);
+                version?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.controller.StatusReply.$Properties;
@@ -2287,6 +2327,7 @@ export namespace shardkv {
             leader: number;
             confIndex: number;
             members: shardkv.raft.RaftMember.$Properties[];
+            electedBy: string;
             static create(properties: shardkv.raft.RaftMembersReply.$Shape): shardkv.raft.RaftMembersReply & shardkv.raft.RaftMembersReply.$Shape;
             static create(properties?: shardkv.raft.RaftMembersReply.$Properties): shardkv.raft.RaftMembersReply;
             static encode(m: shardkv.raft.RaftMembersReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -2302,6 +2343,7 @@ export namespace shardkv {
                 leader?: (number|null);
                 confIndex?: (number|null);
                 members?: (shardkv.raft.RaftMember.$Properties[]|null);
+                electedBy?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.raft.RaftMembersReply.$Properties;
@@ -2322,6 +2364,78 @@ export namespace shardkv {
               readonly path: "/shardkv.raft.RaftMembers/Members";
               readonly requestType: "RaftMembersRequest";
               readonly responseType: "RaftMembersReply";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface ITransferLeaderRequest extends shardkv.raft.TransferLeaderRequest.$Properties {
+        }
+
+        class TransferLeaderRequest {
+            constructor(p?: shardkv.raft.TransferLeaderRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            timeoutMs: number;
+            static create(properties: shardkv.raft.TransferLeaderRequest.$Shape): shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape;
+            static create(properties?: shardkv.raft.TransferLeaderRequest.$Properties): shardkv.raft.TransferLeaderRequest;
+            static encode(m: shardkv.raft.TransferLeaderRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeaderRequest {
+            interface $Properties {
+                timeoutMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.TransferLeaderRequest.$Properties;
+        }
+
+        interface ITransferLeaderReply extends shardkv.raft.TransferLeaderReply.$Properties {
+        }
+
+        class TransferLeaderReply {
+            constructor(p?: shardkv.raft.TransferLeaderReply.$Properties);
+            $unknowns?: Uint8Array[];
+            outcome: string;
+            id: number;
+            leader: number;
+            term: number;
+            reason: string;
+            static create(properties: shardkv.raft.TransferLeaderReply.$Shape): shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape;
+            static create(properties?: shardkv.raft.TransferLeaderReply.$Properties): shardkv.raft.TransferLeaderReply;
+            static encode(m: shardkv.raft.TransferLeaderReply.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransferLeaderReply {
+            interface $Properties {
+                outcome?: (string|null);
+                id?: (number|null);
+                leader?: (number|null);
+                term?: (number|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.raft.TransferLeaderReply.$Properties;
+        }
+
+        class RaftLeadership extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): RaftLeadership;
+            transferLeader: shardkv.raft.RaftLeadership.TransferLeader;
+        }
+
+        namespace RaftLeadership {
+            type TransferLeaderCallback = (error: (Error|null), response?: shardkv.raft.TransferLeaderReply) => void;
+            type TransferLeader = {
+              (request: shardkv.raft.ITransferLeaderRequest, callback: shardkv.raft.RaftLeadership.TransferLeaderCallback): void;
+              (request: shardkv.raft.ITransferLeaderRequest): Promise<shardkv.raft.TransferLeaderReply>;
+              readonly name: "TransferLeader";
+              readonly path: "/shardkv.raft.RaftLeadership/TransferLeader";
+              readonly requestType: "TransferLeaderRequest";
+              readonly responseType: "TransferLeaderReply";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

@@ -4076,6 +4076,17 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<shardkv.kv.ShardStatus.$Properties>|null} [shards] StatusReply shards
              * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] StatusReply members
              * @property {number|null} [confIndex] StatusReply confIndex
+             * @property {number|null} [leaderCommitIndex] StatusReply leaderCommitIndex
+             * @property {number|null} [lag] StatusReply lag
+             * @property {number|null} [firstIndex] StatusReply firstIndex
+             * @property {number|null} [lastIndex] StatusReply lastIndex
+             * @property {number|null} [logEntries] StatusReply logEntries
+             * @property {number|null} [logBytes] StatusReply logBytes
+             * @property {number|null} [snapshotIndex] StatusReply snapshotIndex
+             * @property {number|null} [snapshotBytes] StatusReply snapshotBytes
+             * @property {number|null} [dataDirBytes] StatusReply dataDirBytes
+             * @property {number|null} [uptimeMs] StatusReply uptimeMs
+             * @property {string|null} [version] StatusReply version
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4206,6 +4217,94 @@ export const shardkv = $root.shardkv = (() => {
             StatusReply.prototype.confIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * StatusReply leaderCommitIndex.
+             * @member {number} leaderCommitIndex
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.leaderCommitIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lag.
+             * @member {number} lag
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply firstIndex.
+             * @member {number} firstIndex
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.firstIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lastIndex.
+             * @member {number} lastIndex
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logEntries.
+             * @member {number} logEntries
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logEntries = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logBytes.
+             * @member {number} logBytes
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply snapshotIndex.
+             * @member {number} snapshotIndex
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.snapshotIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply snapshotBytes.
+             * @member {number} snapshotBytes
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.snapshotBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply dataDirBytes.
+             * @member {number} dataDirBytes
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.dataDirBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply uptimeMs.
+             * @member {number} uptimeMs
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.uptimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply version.
+             * @member {string} version
+             * @memberof shardkv.kv.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.version = "";
+
+            /**
              * Creates a new StatusReply instance using the specified properties.
              * @function create
              * @memberof shardkv.kv.StatusReply
@@ -4265,6 +4364,28 @@ export const shardkv = $root.shardkv = (() => {
                 }
                 if (m.confIndex != null && $Object.hasOwnProperty.call(m, "confIndex") && (typeof m.confIndex === "object" ? m.confIndex.low || m.confIndex.high : m.confIndex !== 0))
                     w.uint32(/* id 12, wireType 0 =*/96).uint64(m.confIndex);
+                if (m.leaderCommitIndex != null && $Object.hasOwnProperty.call(m, "leaderCommitIndex") && (typeof m.leaderCommitIndex === "object" ? m.leaderCommitIndex.low || m.leaderCommitIndex.high : m.leaderCommitIndex !== 0))
+                    w.uint32(/* id 13, wireType 0 =*/104).uint64(m.leaderCommitIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 14, wireType 0 =*/112).uint64(m.lag);
+                if (m.firstIndex != null && $Object.hasOwnProperty.call(m, "firstIndex") && (typeof m.firstIndex === "object" ? m.firstIndex.low || m.firstIndex.high : m.firstIndex !== 0))
+                    w.uint32(/* id 15, wireType 0 =*/120).uint64(m.firstIndex);
+                if (m.lastIndex != null && $Object.hasOwnProperty.call(m, "lastIndex") && (typeof m.lastIndex === "object" ? m.lastIndex.low || m.lastIndex.high : m.lastIndex !== 0))
+                    w.uint32(/* id 16, wireType 0 =*/128).uint64(m.lastIndex);
+                if (m.logEntries != null && $Object.hasOwnProperty.call(m, "logEntries") && (typeof m.logEntries === "object" ? m.logEntries.low || m.logEntries.high : m.logEntries !== 0))
+                    w.uint32(/* id 17, wireType 0 =*/136).uint64(m.logEntries);
+                if (m.logBytes != null && $Object.hasOwnProperty.call(m, "logBytes") && (typeof m.logBytes === "object" ? m.logBytes.low || m.logBytes.high : m.logBytes !== 0))
+                    w.uint32(/* id 18, wireType 0 =*/144).uint64(m.logBytes);
+                if (m.snapshotIndex != null && $Object.hasOwnProperty.call(m, "snapshotIndex") && (typeof m.snapshotIndex === "object" ? m.snapshotIndex.low || m.snapshotIndex.high : m.snapshotIndex !== 0))
+                    w.uint32(/* id 19, wireType 0 =*/152).uint64(m.snapshotIndex);
+                if (m.snapshotBytes != null && $Object.hasOwnProperty.call(m, "snapshotBytes") && (typeof m.snapshotBytes === "object" ? m.snapshotBytes.low || m.snapshotBytes.high : m.snapshotBytes !== 0))
+                    w.uint32(/* id 20, wireType 0 =*/160).uint64(m.snapshotBytes);
+                if (m.dataDirBytes != null && $Object.hasOwnProperty.call(m, "dataDirBytes") && (typeof m.dataDirBytes === "object" ? m.dataDirBytes.low || m.dataDirBytes.high : m.dataDirBytes !== 0))
+                    w.uint32(/* id 21, wireType 0 =*/168).uint64(m.dataDirBytes);
+                if (m.uptimeMs != null && $Object.hasOwnProperty.call(m, "uptimeMs") && (typeof m.uptimeMs === "object" ? m.uptimeMs.low || m.uptimeMs.high : m.uptimeMs !== 0))
+                    w.uint32(/* id 22, wireType 0 =*/176).uint64(m.uptimeMs);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version !== "")
+                    w.uint32(/* id 23, wireType 2 =*/186).string(m.version);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -4413,6 +4534,105 @@ export const shardkv = $root.shardkv = (() => {
                                 m.confIndex = v;
                             else
                                 delete m.confIndex;
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leaderCommitIndex = v;
+                            else
+                                delete m.leaderCommitIndex;
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 15: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.firstIndex = v;
+                            else
+                                delete m.firstIndex;
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lastIndex = v;
+                            else
+                                delete m.lastIndex;
+                            continue;
+                        }
+                    case 17: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logEntries = v;
+                            else
+                                delete m.logEntries;
+                            continue;
+                        }
+                    case 18: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logBytes = v;
+                            else
+                                delete m.logBytes;
+                            continue;
+                        }
+                    case 19: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.snapshotIndex = v;
+                            else
+                                delete m.snapshotIndex;
+                            continue;
+                        }
+                    case 20: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.snapshotBytes = v;
+                            else
+                                delete m.snapshotBytes;
+                            continue;
+                        }
+                    case 21: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.dataDirBytes = v;
+                            else
+                                delete m.dataDirBytes;
+                            continue;
+                        }
+                    case 22: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.uptimeMs = v;
+                            else
+                                delete m.uptimeMs;
+                            continue;
+                        }
+                    case 23: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
                             continue;
                         }
                     }
@@ -11050,6 +11270,15 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [firstIndex] StatusReply firstIndex
              * @property {number|null} [snapshotIndex] StatusReply snapshotIndex
              * @property {string|null} [clusterId] StatusReply clusterId
+             * @property {number|null} [leaderCommitIndex] StatusReply leaderCommitIndex
+             * @property {number|null} [lag] StatusReply lag
+             * @property {number|null} [lastIndex] StatusReply lastIndex
+             * @property {number|null} [logEntries] StatusReply logEntries
+             * @property {number|null} [logBytes] StatusReply logBytes
+             * @property {number|null} [snapshotBytes] StatusReply snapshotBytes
+             * @property {number|null} [dataDirBytes] StatusReply dataDirBytes
+             * @property {number|null} [uptimeMs] StatusReply uptimeMs
+             * @property {string|null} [version] StatusReply version
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -11178,6 +11407,78 @@ export const shardkv = $root.shardkv = (() => {
             StatusReply.prototype.clusterId = "";
 
             /**
+             * StatusReply leaderCommitIndex.
+             * @member {number} leaderCommitIndex
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.leaderCommitIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lag.
+             * @member {number} lag
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lag = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply lastIndex.
+             * @member {number} lastIndex
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logEntries.
+             * @member {number} logEntries
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logEntries = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply logBytes.
+             * @member {number} logBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.logBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply snapshotBytes.
+             * @member {number} snapshotBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.snapshotBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply dataDirBytes.
+             * @member {number} dataDirBytes
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.dataDirBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply uptimeMs.
+             * @member {number} uptimeMs
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.uptimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StatusReply version.
+             * @member {string} version
+             * @memberof shardkv.controller.StatusReply
+             * @instance
+             */
+            StatusReply.prototype.version = "";
+
+            /**
              * Creates a new StatusReply instance using the specified properties.
              * @function create
              * @memberof shardkv.controller.StatusReply
@@ -11233,6 +11534,24 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 11, wireType 0 =*/88).uint64(m.snapshotIndex);
                 if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && m.clusterId !== "")
                     w.uint32(/* id 12, wireType 2 =*/98).string(m.clusterId);
+                if (m.leaderCommitIndex != null && $Object.hasOwnProperty.call(m, "leaderCommitIndex") && (typeof m.leaderCommitIndex === "object" ? m.leaderCommitIndex.low || m.leaderCommitIndex.high : m.leaderCommitIndex !== 0))
+                    w.uint32(/* id 13, wireType 0 =*/104).uint64(m.leaderCommitIndex);
+                if (m.lag != null && $Object.hasOwnProperty.call(m, "lag") && (typeof m.lag === "object" ? m.lag.low || m.lag.high : m.lag !== 0))
+                    w.uint32(/* id 14, wireType 0 =*/112).uint64(m.lag);
+                if (m.lastIndex != null && $Object.hasOwnProperty.call(m, "lastIndex") && (typeof m.lastIndex === "object" ? m.lastIndex.low || m.lastIndex.high : m.lastIndex !== 0))
+                    w.uint32(/* id 15, wireType 0 =*/120).uint64(m.lastIndex);
+                if (m.logEntries != null && $Object.hasOwnProperty.call(m, "logEntries") && (typeof m.logEntries === "object" ? m.logEntries.low || m.logEntries.high : m.logEntries !== 0))
+                    w.uint32(/* id 16, wireType 0 =*/128).uint64(m.logEntries);
+                if (m.logBytes != null && $Object.hasOwnProperty.call(m, "logBytes") && (typeof m.logBytes === "object" ? m.logBytes.low || m.logBytes.high : m.logBytes !== 0))
+                    w.uint32(/* id 17, wireType 0 =*/136).uint64(m.logBytes);
+                if (m.snapshotBytes != null && $Object.hasOwnProperty.call(m, "snapshotBytes") && (typeof m.snapshotBytes === "object" ? m.snapshotBytes.low || m.snapshotBytes.high : m.snapshotBytes !== 0))
+                    w.uint32(/* id 18, wireType 0 =*/144).uint64(m.snapshotBytes);
+                if (m.dataDirBytes != null && $Object.hasOwnProperty.call(m, "dataDirBytes") && (typeof m.dataDirBytes === "object" ? m.dataDirBytes.low || m.dataDirBytes.high : m.dataDirBytes !== 0))
+                    w.uint32(/* id 19, wireType 0 =*/152).uint64(m.dataDirBytes);
+                if (m.uptimeMs != null && $Object.hasOwnProperty.call(m, "uptimeMs") && (typeof m.uptimeMs === "object" ? m.uptimeMs.low || m.uptimeMs.high : m.uptimeMs !== 0))
+                    w.uint32(/* id 20, wireType 0 =*/160).uint64(m.uptimeMs);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version !== "")
+                    w.uint32(/* id 21, wireType 2 =*/170).string(m.version);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -11383,6 +11702,87 @@ export const shardkv = $root.shardkv = (() => {
                                 m.clusterId = v;
                             else
                                 delete m.clusterId;
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leaderCommitIndex = v;
+                            else
+                                delete m.leaderCommitIndex;
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lag = v;
+                            else
+                                delete m.lag;
+                            continue;
+                        }
+                    case 15: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lastIndex = v;
+                            else
+                                delete m.lastIndex;
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logEntries = v;
+                            else
+                                delete m.logEntries;
+                            continue;
+                        }
+                    case 17: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.logBytes = v;
+                            else
+                                delete m.logBytes;
+                            continue;
+                        }
+                    case 18: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.snapshotBytes = v;
+                            else
+                                delete m.snapshotBytes;
+                            continue;
+                        }
+                    case 19: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.dataDirBytes = v;
+                            else
+                                delete m.dataDirBytes;
+                            continue;
+                        }
+                    case 20: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.uptimeMs = v;
+                            else
+                                delete m.uptimeMs;
+                            continue;
+                        }
+                    case 21: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
                             continue;
                         }
                     }
@@ -16356,6 +16756,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {number|null} [leader] RaftMembersReply leader
              * @property {number|null} [confIndex] RaftMembersReply confIndex
              * @property {Array.<shardkv.raft.RaftMember.$Properties>|null} [members] RaftMembersReply members
+             * @property {string|null} [electedBy] RaftMembersReply electedBy
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -16437,6 +16838,14 @@ export const shardkv = $root.shardkv = (() => {
             RaftMembersReply.prototype.members = $util.emptyArray;
 
             /**
+             * RaftMembersReply electedBy.
+             * @member {string} electedBy
+             * @memberof shardkv.raft.RaftMembersReply
+             * @instance
+             */
+            RaftMembersReply.prototype.electedBy = "";
+
+            /**
              * Creates a new RaftMembersReply instance using the specified properties.
              * @function create
              * @memberof shardkv.raft.RaftMembersReply
@@ -16482,6 +16891,8 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.members.length; ++i)
                         $root.shardkv.raft.RaftMember.encode(m.members[i], w.uint32(/* id 6, wireType 2 =*/50).fork(), q + 1).ldelim();
                 }
+                if (m.electedBy != null && $Object.hasOwnProperty.call(m, "electedBy") && m.electedBy !== "")
+                    w.uint32(/* id 7, wireType 2 =*/58).string(m.electedBy);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -16577,6 +16988,15 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.members && m.members.length))
                                 m.members = [];
                             m.members.push($root.shardkv.raft.RaftMember.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.electedBy = v;
+                            else
+                                delete m.electedBy;
                             continue;
                         }
                     }
@@ -16687,6 +17107,494 @@ export const shardkv = $root.shardkv = (() => {
             });
 
             return RaftMembers;
+        })();
+
+        raft.TransferLeaderRequest = (function() {
+
+            /**
+             * Properties of a TransferLeaderRequest.
+             * @typedef {Object} shardkv.raft.TransferLeaderRequest.$Properties
+             * @property {number|null} [timeoutMs] TransferLeaderRequest timeoutMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TransferLeaderRequest.
+             * @memberof shardkv.raft
+             * @interface ITransferLeaderRequest
+             * @augments shardkv.raft.TransferLeaderRequest.$Properties
+             * @deprecated Use shardkv.raft.TransferLeaderRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a TransferLeaderRequest.
+             * @typedef {shardkv.raft.TransferLeaderRequest.$Properties} shardkv.raft.TransferLeaderRequest.$Shape
+             */
+
+            /**
+             * Constructs a new TransferLeaderRequest.
+             * @memberof shardkv.raft
+             * @classdesc Represents a TransferLeaderRequest.
+             * @constructor
+             * @param {shardkv.raft.TransferLeaderRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TransferLeaderRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * TransferLeaderRequest timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof shardkv.raft.TransferLeaderRequest
+             * @instance
+             */
+            TransferLeaderRequest.prototype.timeoutMs = 0;
+
+            /**
+             * Creates a new TransferLeaderRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.TransferLeaderRequest
+             * @static
+             * @param {shardkv.raft.TransferLeaderRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.TransferLeaderRequest} TransferLeaderRequest instance
+             * @type {{
+             *   (properties: shardkv.raft.TransferLeaderRequest.$Shape): shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape;
+             *   (properties?: shardkv.raft.TransferLeaderRequest.$Properties): shardkv.raft.TransferLeaderRequest;
+             * }}
+             */
+            TransferLeaderRequest.create = function(properties) {
+                return new TransferLeaderRequest(properties);
+            };
+
+            /**
+             * Encodes the specified TransferLeaderRequest message. Does not implicitly {@link shardkv.raft.TransferLeaderRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.TransferLeaderRequest
+             * @static
+             * @param {shardkv.raft.TransferLeaderRequest.$Properties} m TransferLeaderRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransferLeaderRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.timeoutMs != null && $Object.hasOwnProperty.call(m, "timeoutMs") && m.timeoutMs !== 0)
+                    w.uint32(/* id 1, wireType 0 =*/8).uint32(m.timeoutMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a TransferLeaderRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.TransferLeaderRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.TransferLeaderRequest & shardkv.raft.TransferLeaderRequest.$Shape} TransferLeaderRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransferLeaderRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.TransferLeaderRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.timeoutMs = v;
+                            else
+                                delete m.timeoutMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for TransferLeaderRequest
+             * @function getTypeUrl
+             * @memberof shardkv.raft.TransferLeaderRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TransferLeaderRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.TransferLeaderRequest";
+            };
+
+            return TransferLeaderRequest;
+        })();
+
+        raft.TransferLeaderReply = (function() {
+
+            /**
+             * Properties of a TransferLeaderReply.
+             * @typedef {Object} shardkv.raft.TransferLeaderReply.$Properties
+             * @property {string|null} [outcome] TransferLeaderReply outcome
+             * @property {number|null} [id] TransferLeaderReply id
+             * @property {number|null} [leader] TransferLeaderReply leader
+             * @property {number|null} [term] TransferLeaderReply term
+             * @property {string|null} [reason] TransferLeaderReply reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TransferLeaderReply.
+             * @memberof shardkv.raft
+             * @interface ITransferLeaderReply
+             * @augments shardkv.raft.TransferLeaderReply.$Properties
+             * @deprecated Use shardkv.raft.TransferLeaderReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a TransferLeaderReply.
+             * @typedef {shardkv.raft.TransferLeaderReply.$Properties} shardkv.raft.TransferLeaderReply.$Shape
+             */
+
+            /**
+             * Constructs a new TransferLeaderReply.
+             * @memberof shardkv.raft
+             * @classdesc Represents a TransferLeaderReply.
+             * @constructor
+             * @param {shardkv.raft.TransferLeaderReply.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TransferLeaderReply = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * TransferLeaderReply outcome.
+             * @member {string} outcome
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @instance
+             */
+            TransferLeaderReply.prototype.outcome = "";
+
+            /**
+             * TransferLeaderReply id.
+             * @member {number} id
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @instance
+             */
+            TransferLeaderReply.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TransferLeaderReply leader.
+             * @member {number} leader
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @instance
+             */
+            TransferLeaderReply.prototype.leader = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TransferLeaderReply term.
+             * @member {number} term
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @instance
+             */
+            TransferLeaderReply.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TransferLeaderReply reason.
+             * @member {string} reason
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @instance
+             */
+            TransferLeaderReply.prototype.reason = "";
+
+            /**
+             * Creates a new TransferLeaderReply instance using the specified properties.
+             * @function create
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @static
+             * @param {shardkv.raft.TransferLeaderReply.$Properties=} [properties] Properties to set
+             * @returns {shardkv.raft.TransferLeaderReply} TransferLeaderReply instance
+             * @type {{
+             *   (properties: shardkv.raft.TransferLeaderReply.$Shape): shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape;
+             *   (properties?: shardkv.raft.TransferLeaderReply.$Properties): shardkv.raft.TransferLeaderReply;
+             * }}
+             */
+            TransferLeaderReply.create = function(properties) {
+                return new TransferLeaderReply(properties);
+            };
+
+            /**
+             * Encodes the specified TransferLeaderReply message. Does not implicitly {@link shardkv.raft.TransferLeaderReply.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @static
+             * @param {shardkv.raft.TransferLeaderReply.$Properties} m TransferLeaderReply message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransferLeaderReply.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.outcome != null && $Object.hasOwnProperty.call(m, "outcome") && m.outcome !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.outcome);
+                if (m.id != null && $Object.hasOwnProperty.call(m, "id") && (typeof m.id === "object" ? m.id.low || m.id.high : m.id !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.id);
+                if (m.leader != null && $Object.hasOwnProperty.call(m, "leader") && (typeof m.leader === "object" ? m.leader.low || m.leader.high : m.leader !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.leader);
+                if (m.term != null && $Object.hasOwnProperty.call(m, "term") && (typeof m.term === "object" ? m.term.low || m.term.high : m.term !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.term);
+                if (m.reason != null && $Object.hasOwnProperty.call(m, "reason") && m.reason !== "")
+                    w.uint32(/* id 5, wireType 2 =*/42).string(m.reason);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a TransferLeaderReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.raft.TransferLeaderReply & shardkv.raft.TransferLeaderReply.$Shape} TransferLeaderReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransferLeaderReply.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.raft.TransferLeaderReply();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.outcome = v;
+                            else
+                                delete m.outcome;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.id = v;
+                            else
+                                delete m.id;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.leader = v;
+                            else
+                                delete m.leader;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.term = v;
+                            else
+                                delete m.term;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.reason = v;
+                            else
+                                delete m.reason;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for TransferLeaderReply
+             * @function getTypeUrl
+             * @memberof shardkv.raft.TransferLeaderReply
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TransferLeaderReply.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.raft.TransferLeaderReply";
+            };
+
+            return TransferLeaderReply;
+        })();
+
+        raft.RaftLeadership = (function() {
+
+            /**
+             * Constructs a new RaftLeadership service.
+             * @memberof shardkv.raft
+             * @classdesc Represents a RaftLeadership
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const RaftLeadership = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(RaftLeadership.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: RaftLeadership, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new RaftLeadership service using the specified rpc implementation.
+             * @function create
+             * @memberof shardkv.raft.RaftLeadership
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {RaftLeadership} RPC service. Useful where requests and/or responses are streamed.
+             */
+            RaftLeadership.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link shardkv.raft.RaftLeadership#transferLeader}.
+             * @memberof shardkv.raft.RaftLeadership
+             * @typedef TransferLeaderCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.raft.TransferLeaderReply} [response] TransferLeaderReply
+             */
+
+            /**
+             * Calls TransferLeader.
+             * @memberof shardkv.raft.RaftLeadership
+             * @typedef TransferLeader
+             * @type {{
+             *   (request: shardkv.raft.ITransferLeaderRequest, callback: shardkv.raft.RaftLeadership.TransferLeaderCallback): void;
+             *   (request: shardkv.raft.ITransferLeaderRequest): Promise<shardkv.raft.TransferLeaderReply>;
+             *   readonly name: "TransferLeader";
+             *   readonly path: "/shardkv.raft.RaftLeadership/TransferLeader";
+             *   readonly requestType: "TransferLeaderRequest";
+             *   readonly responseType: "TransferLeaderReply";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls TransferLeader.
+             * @name shardkv.raft.RaftLeadership#transferLeader
+             * @type {shardkv.raft.RaftLeadership.TransferLeader}
+             */
+            $Object.defineProperties(RaftLeadership.prototype.transferLeader = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, RaftLeadership.prototype.transferLeader, $root.shardkv.raft.TransferLeaderRequest, $root.shardkv.raft.TransferLeaderReply, request, callback);
+            }, {
+                name: { value: "TransferLeader" },
+                path: { value: "/shardkv.raft.RaftLeadership/TransferLeader" },
+                requestType: { value: "TransferLeaderRequest" },
+                responseType: { value: "TransferLeaderReply" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return RaftLeadership;
         })();
 
         return raft;

@@ -78,6 +78,11 @@ export class RawNode {
     this.raft.transferLeader(to);
   }
 
+  /** On a leader, the voter a leadership transfer is handing leadership to (0: none in progress). */
+  transferee(): NodeId {
+    return this.raft.transferee;
+  }
+
   /**
    * Proposes a membership change; returns its index. It takes effect when the entry is
    * applied (advance() applies it: the driver does nothing special). Throws NotLeader,

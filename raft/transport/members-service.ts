@@ -33,7 +33,7 @@ export function addRaftMembersService(
       const s = n.node.status();
       callback(null, {
         id: s.id, role: s.role, term: s.term, leader: s.leader, confIndex: n.node.confIndex(),
-        members: raftMembersToWire(n.node.memberStatuses(), n.peers),
+        members: raftMembersToWire(n.node.memberStatuses(), n.peers), electedBy: n.node.leaderElectedBy() ?? "",
       });
     },
   };

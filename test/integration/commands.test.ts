@@ -18,7 +18,7 @@ import { repoRoot } from "../../deploy/local/process";
 import { runCommand } from "../lib/run-command";
 
 /** package.json "bin": every CLI and daemon. */
-const commands = ["shardkv", "shardctl", "shardkv-local", "shardkv-server", "shardkv-controller", "shardkv-failpoint"] as const;
+const commands = ["shardkv", "shardctl", "shardkv-local", "shardkv-server", "shardkv-controller", "shardkv-failpoint", "shardkv-dashboard"] as const;
 
 const temps: string[] = [];
 afterAll(() => {

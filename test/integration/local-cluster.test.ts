@@ -47,6 +47,7 @@ interface NodeJson {
   pid: number | null;
   dataDir: string;
   log: string;
+  metrics?: string;
 }
 interface ClusterJson {
   controllers: NodeJson[];
@@ -145,8 +146,9 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     const nodes = [...c.controllers.map((n) => ["c" + n.id, n] as const), ...c.groups.flatMap((g) => g.servers.map((n) => [`g${g.gid}n${n.id}`, n] as const))];
     expect(nodes).toHaveLength(9);
     for (const [name, n] of nodes) {
-      expect(Object.keys(n)).toEqual(["id", "addr", "pid", "dataDir", "log"]);
+      expect(Object.keys(n)).toEqual(["id", "addr", "pid", "dataDir", "log", "metrics"]);
       expect(n.addr).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(n.metrics).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(n.log).toBe(join(dir, "logs", `${name}.log`));
       expect(existsSync(n.dataDir)).toBe(true);
       expect(typeof n.pid).toBe("number");
@@ -154,7 +156,7 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
       expect(pidGone(n.pid!)).toBe(false);
       expect(readFileSync(`/proc/${n.pid}/cmdline`, "utf8").split("\0")).toContain(n.dataDir);
     }
-    expect(new Set(nodes.map(([, n]) => n.addr)).size).toBe(9);
+    expect(new Set(nodes.flatMap(([, n]) => [n.addr, n.metrics])).size).toBe(18);
 
     const again = await cli(["up", "--dir", dir, "--groups", "1"]);
     expect(again.code).toBe(3);
@@ -284,6 +286,11 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     const r = await cli(["add-group", "--replicas", "3", "--dir", dir], 80_000);
     expect(r.code, `${r.stdout}\n${r.stderr}\n${logs()}`).toBe(0);
     expect(r.stdout).toMatch(/group 3 added/);
+    // Piped: plain progress lines (shards serving, moving with the bytes left, per group), the last one all serving.
+    const progress = r.stdout.split("\n").filter((l) => l.startsWith("  config "));
+    expect(progress.length, r.stdout).toBeGreaterThanOrEqual(1);
+    for (const l of progress) expect(l).toMatch(/^ {2}config \d+: \d+\/16 shards serving, (no shards moving|\d+ shards? moving \((at least )?[\d.]+ (B|KiB|MiB) left\))(, \d+ awaiting gc)? \| g1 /);
+    expect(progress.at(-1)).toMatch(/^ {2}config \d+: 16\/16 shards serving, no shards moving \| g1 serving \d+ \| g2 serving \d+ \| g3 serving \d+$/);
     const c = readJson();
     remember(c);
     expect(c.groups.map((g) => g.gid)).toEqual([1, 2, 3]);
@@ -300,6 +307,10 @@ describe("shardkv-local (real processes)", { timeout: 150_000 }, () => {
     const g1 = readJson().groups.find((g) => g.gid === 1)!;
     const r = await cli(["remove-group", "1", "--dir", dir], 80_000);
     expect(r.code, `${r.stdout}\n${r.stderr}\n${logs()}`).toBe(0);
+    // Progress while group 1's shards leave it, then every shard serving at the groups that stay.
+    const progress = r.stdout.split("\n").filter((l) => l.startsWith("  config "));
+    expect(progress.length, r.stdout).toBeGreaterThanOrEqual(1);
+    expect(progress.at(-1)).toMatch(/^ {2}config \d+: 16\/16 shards serving, no shards moving \| g2 serving \d+ \| g3 serving \d+$/);
     const drained = /drained \(last Status before the stop\): (.*)/.exec(r.stdout)?.[1] ?? "";
     expect(drained.split("; ").length).toBeGreaterThanOrEqual(2);
     for (const d of drained.split("; ")) expect(d).toMatch(/^g1n\d config \d+, 0 shards, 0 keys$/);

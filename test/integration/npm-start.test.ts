@@ -8,7 +8,7 @@
  * to the npm pid once the demo is up (SIGINT: the demo has finished and holds the cluster;
  * SIGTERM: right after the cluster is up, while the demo is still writing and moving shards).
  * Then no process of that directory may be left (`pgrep -f DIR`, as the README says) and npm
- * exits 0.
+ * exits 0. Before the signal, the dashboard it printed the URL of serves its page.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -43,6 +43,12 @@ describe("npm start", () => {
       await waitFor(() => out.includes(upLine) || npm.exitCode !== null, { timeoutMs: 240_000, what: `"${upLine}" from npm start` });
       expect(npm.exitCode, out).toBeNull();
       expect(pidsMentioning(dir).length, "daemons running").toBeGreaterThanOrEqual(12);
+      // It serves the live dashboard and prints its URL (just after the cluster is up).
+      const urlLine = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/;
+      await waitFor(() => urlLine.test(out) || npm.exitCode !== null, { timeoutMs: 30_000, what: "the dashboard's URL from npm start" });
+      const url = urlLine.exec(out)?.[1];
+      expect(url, out).toBeDefined();
+      expect(await (await fetch(url!)).text()).toContain("<title>shardkv dashboard</title>");
 
       npm.kill(signal);
       await waitFor(() => pidsMentioning(dir).length === 0, { timeoutMs: 30_000, what: `no process of ${dir} after ${signal}` });

@@ -9,6 +9,7 @@ import {
   parseDuration, parseInteger, parseNatsUrl, parsePeers, required,
 } from "../../common/cli-args";
 import type { NodeId } from "../../common/ids";
+import { usageMessage } from "../lib/usage-message";
 
 const flags = {
   name: flag.string(),
@@ -23,18 +24,6 @@ function run(argv: string[], opts: Parameters<typeof parseCommandLine>[2] = {}) 
   const cl = parseCommandLine(argv, flags, opts);
   if (cl.help) return "help";
   return { values: cl.values, positionals: cl.positionals };
-}
-
-/** The message of the UsageError `f` throws. */
-function usageMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    expect((e as Error).message).not.toContain("\n");
-    return (e as Error).message;
-  }
-  throw new Error("expected a UsageError");
 }
 
 describe("parseCommandLine: the rules", () => {

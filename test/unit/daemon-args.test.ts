@@ -103,6 +103,25 @@ describe("shardkv-server command line", () => {
   });
 });
 
+describe("the daemons' --metrics-listen", () => {
+  it("an address for both daemons; absent by default", () => {
+    expect(parseDaemonArgs([...ctl, ...insecure, "--metrics-listen", "127.0.0.1:9100"], noEnv)).toMatchObject({ metricsListen: "127.0.0.1:9100" });
+    expect(parseShardDaemonArgs([...srv, ...insecure, "--metrics-listen=0.0.0.0:9101"], noEnv)).toMatchObject({ metricsListen: "0.0.0.0:9101" });
+    expect(parseDaemonArgs([...ctl, ...insecure], noEnv)).not.toHaveProperty("metricsListen");
+    expect(controllerUsage).toMatch(/--metrics-listen host:port/);
+    expect(serverUsage).toMatch(/--metrics-listen host:port/);
+  });
+
+  it.each([
+    [["--metrics-listen", "9100"], 'invalid --metrics-listen: want host:port, got "9100"'],
+    [["--metrics-listen", "h:70000"], 'invalid --metrics-listen: want host:port, got "h:70000"'],
+    [["--metrics-listen"], "invalid --metrics-listen: missing value"],
+  ])("%j: %s", (flags, want) => {
+    expect(message(() => parseDaemonArgs([...ctl, ...insecure, ...flags], noEnv))).toContain(want);
+    expect(message(() => parseShardDaemonArgs([...srv, ...insecure, ...flags], noEnv))).toContain(want);
+  });
+});
+
 describe("the daemons' TLS flags (secure by default)", () => {
   it("--tls-dir, or the three files, or --insecure", () => {
     expect(parseDaemonArgs([...ctl, "--tls-dir", "certs/c1"], noEnv)).toMatchObject({ tls: { insecure: false, dir: "certs/c1" } });

@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import type { ConfigNum, GroupId } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import {
-  type ParseResult, configToJson, forceWarning, formatConfig, formatIntentStored, formatRanges, formatReplicaListing, formatStatus, parseArgs,
-  replicaListing, replicaListingToJson, statusToJson, timeoutMsDefault,
+  type ParseResult, configToJson, forceWarning, formatConfig, formatIntentStored, formatRanges, formatReplicaColumns,
+  formatReplicaListing, formatStatus, parseArgs, replicaListing, replicaListingToJson, statusToJson, timeoutMsDefault, waitTimeoutMsDefault,
 } from "../../controller/shardctl-lib";
 import { makeConfig } from "../../controller/config";
 import type { NodeId } from "../../common/ids";
@@ -37,6 +37,8 @@ describe("parseArgs: commands", () => {
     ["query num", ["query", "0"], { kind: "query", num: 0 }],
     ["query num 12", ["query", "12"], { kind: "query", num: 12 }],
     ["status", ["status"], { kind: "status" }],
+    ["status --group", ["status", "--group", "3"], { kind: "status", of: { gid: 3 } }],
+    ["status --all", ["status", "--all"], { kind: "status", of: "all" }],
     ["watch", ["watch"], { kind: "watch" }],
     ["watch --from", ["watch", "--from", "4"], { kind: "watch", fromNum: 4 }],
     ["watch --from=", ["watch", "--from=0"], { kind: "watch", fromNum: 0 }],
@@ -71,6 +73,15 @@ describe("parseArgs: commands", () => {
     expect(parseArgs(["query"], { SHARDKV_CONTROLLERS: "e:1,nope" })).toEqual({
       kind: "usage-error", message: 'invalid $SHARDKV_CONTROLLERS: want host:port, got "nope"',
     });
+  });
+
+  it("--wait: the invocation waits, and --timeout defaults to the whole wait's", () => {
+    const r = parseArgs([...C, "join", "--wait", "1=a:1"]);
+    expect(r.kind === "run" && { wait: r.invocation.wait, timeoutMs: r.invocation.timeoutMs }).toEqual({ wait: true, timeoutMs: waitTimeoutMsDefault });
+    const given = parseArgs([...C, "--timeout", "30s", "replica", "replace", "7", "2", "5=h:5", "--wait"]);
+    expect(given.kind === "run" && { wait: given.invocation.wait, timeoutMs: given.invocation.timeoutMs }).toEqual({ wait: true, timeoutMs: 30_000 });
+    const without = parseArgs([...C, "leave", "1"]);
+    expect(without.kind === "run" && without.invocation.wait).toBeUndefined();
   });
 
   it("a later repeat of an option wins", () => {
@@ -169,7 +180,13 @@ describe("parseArgs: usage errors name the argument", () => {
     ["query two numbers", [...C, "query", "1", "2"], "invalid query: want at most one config number, got 2 arguments"],
     ["query negative", [...C, "query", "-1"], 'invalid config number: want a non-negative integer, got "-1"'],
     ["query not a number", [...C, "query", "latest"], 'invalid config number: want a non-negative integer, got "latest"'],
-    ["status with an argument", [...C, "status", "x"], 'invalid status: takes no arguments, got "x"'],
+    ["status with an argument", [...C, "status", "x"], 'invalid status: takes no arguments (use --group GID or --all), got "x"'],
+    ["status --group 0", [...C, "status", "--group", "0"], 'invalid --group: want a positive integer, got "0"'],
+    ["status --group and --all", [...C, "status", "--group", "2", "--all"], "invalid --all: give --group GID or --all, not both"],
+    ["--group outside status", [...C, "query", "--group", "2"], "invalid --group: only valid with status, not query"],
+    ["--wait outside the changes", [...C, "status", "--wait"], "invalid --wait: only valid with join, leave, move, replica and controller, not status"],
+    ["--wait with replica list", [...C, "replica", "list", "3", "--wait"], "invalid --wait: only valid with replica add, promote, remove and replace, not replica list"],
+    ["--wait with controller cancel", [...C, "controller", "cancel", "--wait"], "invalid --wait: only valid with controller add, promote, remove and replace, not controller cancel"],
     ["watch with an argument", [...C, "watch", "3"], 'invalid watch: takes no arguments (use --from NUM), got "3"'],
     ["watch --from malformed", [...C, "watch", "--from", "x"], 'invalid --from: want a non-negative integer, got "x"'],
     ["watch --from negative", [...C, "watch", "--from", "-1"], 'invalid --from: want a non-negative integer, got "-1"'],
@@ -266,12 +283,27 @@ describe("formatStatus", () => {
 
   it("one row per replica, down ones with the reason, and a summary", () => {
     expect(formatStatus(rs)).toBe([
-      "ADDRESS  STATE  ID  ROLE      TERM  LEADER    APPLIED  CONFIG  ERROR",
-      "h1:1     up     1   follower  3     2 (h2:2)  9        4",
-      "h2:2     up     2   leader    3     2 (h2:2)  9        4",
-      "h3:3     down   -   -         -     -         -        -       connection refused",
+      "ADDRESS  STATE  ID  ROLE      TERM  LEADER    APPLIED  CONFIG  LAG  LOG  SNAPSHOT  DATA  UPTIME  ERROR",
+      "h1:1     up     1   follower  3     2 (h2:2)  9        4       -    -    -         -     -",
+      "h2:2     up     2   leader    3     2 (h2:2)  9        4       -    -    -         -     -",
+      "h3:3     down   -   -         -     -         -        -       -    -    -         -     -       connection refused",
       "2/3 up, leader h2:2",
     ].join("\n"));
+  });
+
+  it("a replica's lag, log (entries and bytes), last snapshot, data directory size and uptime", () => {
+    const detail = {
+      leaderCommitIndex: 1510, lag: 10, firstIndex: 1201, lastIndex: 1510, logEntries: 310, logBytes: 2048, snapshotIndex: 1500,
+      snapshotBytes: 3 * 1024 * 1024, dataDirBytes: 12 * 1024 * 1024 + 300 * 1024, uptimeMs: 3_725_000, version: "0.1.0",
+    };
+    const row = formatStatus([{ address: "h1:1", status: { ...up("h1:1", 1, "follower").status, ...detail } }]).split("\n")[1];
+    expect(row).toMatch(/ 9 +4 +10 +310 \(2\.0 KiB\) +1500 \(3\.0 MiB\) +12\.3 MiB +1h02m$/);
+    // The leader's word on how far behind its log the replica is wins over the replica's own count.
+    const led = formatStatus([{ address: "h1:1", status: { ...up("h1:1", 1, "follower").status, ...detail, matchIndex: 1490, behindLeader: 20 } }]).split("\n")[1];
+    expect(led).toMatch(/ 9 +4 +20 +310 /);
+    // A snapshot of unknown size shows its index alone; none at all says so.
+    expect(formatReplicaColumns({ ...detail, snapshotBytes: 0 })[1]).toBe("1500");
+    expect(formatReplicaColumns({ ...detail, snapshotIndex: 0, snapshotBytes: 0 })[1]).toBe("none");
   });
 
   it("the summary names the cluster the replicas answered (each once; none when none did)", () => {
