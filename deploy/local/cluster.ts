@@ -113,6 +113,13 @@ export interface LocalClusterOptions {
    * either kind of cluster needs.
    */
   readonly tls?: boolean;
+  /**
+   * Node name -> its address (host:port), in place of a free loopback port: the test hosts of
+   * deploy/hosts/ give every daemon the IP of its network namespace. Default: loopback.
+   */
+  readonly addrOf?: (name: string) => string | undefined;
+  /** Node name -> the command that runs its daemon (LauncherFile.spawnPrefix, kept for restarts). */
+  readonly spawnPrefix?: Record<string, string[]>;
 }
 
 /** Options of addReplica, replaceReplica and removeReplica. */
@@ -275,8 +282,17 @@ export class LocalCluster {
     const shards = opts.shards ?? 64;
     const metrics = opts.metrics ?? true;
     const addrs = await allocateNodeAddrs(nControllers + nGroups * replicas, metrics, opts.basePort);
-    const entry = (name: string, id: number, a: NodeAddrs): NodeEntry =>
-      ({ id, addr: a.addr, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name), ...(a.metrics ? { metrics: a.metrics } : {}) });
+    // addrOf (the test hosts): the node's own address; its /metrics on the same host.
+    const placed = (name: string, a: NodeAddrs): NodeAddrs => {
+      const addr = opts.addrOf?.(name);
+      if (addr === undefined) return a;
+      const host = addr.slice(0, addr.lastIndexOf(":"));
+      return { addr, ...(a.metrics ? { metrics: `${host}:${a.metrics.slice(a.metrics.lastIndexOf(":") + 1)}` } : {}) };
+    };
+    const entry = (name: string, id: number, given: NodeAddrs): NodeEntry => {
+      const a = placed(name, given);
+      return { id, addr: a.addr, pid: null, dataDir: dataDirOf(c.dir, name), log: logFileOf(c.dir, name), ...(a.metrics ? { metrics: a.metrics } : {}) };
+    };
     const layout: ClusterFile = {
       controllers: Array.from({ length: nControllers }, (_, i) => entry(controllerName(i + 1), i + 1, addrs[i]!)),
       groups: Array.from({ length: nGroups }, (_, g) => ({
@@ -294,7 +310,7 @@ export class LocalCluster {
     }
     writeLauncherFile(c.dir, {
       tickMs: opts.tickMs, metrics, extraArgs: opts.extraArgs ?? [], serverArgs: opts.serverArgs ?? [], controllerArgs: opts.controllerArgs ?? [],
-      nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {},
+      nodeArgs: opts.nodeArgs ?? {}, env: opts.env ?? {}, ...(opts.spawnPrefix ? { spawnPrefix: opts.spawnPrefix } : {}),
     });
     writeClusterFile(c.dir, layout);
     try {
@@ -552,8 +568,9 @@ export class LocalCluster {
     const { kind, args } = this.argsOf(l, name, peers);
     let exited!: () => void;
     const done = new Promise<void>((r) => (exited = r));
+    const launcher = this.launcher;
     const pid = spawnDaemon({
-      kind, args, logFile: node.log, env: this.launcher.env,
+      kind, args, logFile: node.log, env: launcher.env, prefix: launcher.spawnPrefix?.[name],
       onExit: (how) => {
         this.exitLog.set(name, [...(this.exitLog.get(name) ?? []), how]);
         owned.delete(pid);

@@ -54,6 +54,11 @@ export interface LauncherFile {
   /** Added to the environment of every daemon. */
   env: Record<string, string>;
   /**
+   * Node name -> the command that runs that node's daemon (spawnDaemon's `prefix`, e.g.
+   * `ip netns exec NS` for the test hosts of deploy/hosts/); absent: started directly.
+   */
+  spawnPrefix?: Record<string, string[]>;
+  /**
    * Node name -> last address of each replica removed from its group (replace,
    * remove-replica), for starting a replica that still holds a configuration naming it.
    */

@@ -7,7 +7,7 @@
  * operation failed.
  */
 import { resolve } from "node:path";
-import { UsageError, exitFailure, exitNegative } from "../../common/cli-args";
+import { exitNegative } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
@@ -17,6 +17,7 @@ import type { GroupId } from "../../common/ids";
 import { parseNodeName } from "./layout";
 import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
+import { commandMain } from "./command-main";
 import { logTail } from "./process";
 import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
 import { securityOf } from "../../security/credentials";
@@ -181,29 +182,4 @@ async function replicaCommand(cmd: Extract<LocalCommand, { kind: "replace" | "ad
   }
 }
 
-async function main(): Promise<void> {
-  let cmd: LocalCommand;
-  try {
-    cmd = parseLocalArgs(process.argv.slice(2));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`shardkv-local: ${e.message} (--help for usage)\n`);
-    process.exit(2);
-  }
-  if (cmd.kind === "help") {
-    out(usageText);
-    return;
-  }
-  try {
-    await run(cmd);
-    process.exit(process.exitCode ?? 0);
-  } catch (e) {
-    // One line: the first line of the message (a log tail, if any, follows on stderr).
-    const msg = (e as Error).message;
-    const [first, ...rest] = msg.split("\n");
-    process.stderr.write(`shardkv-local ${cmd.kind}: ${first}\n${rest.length ? rest.join("\n") + "\n" : ""}`);
-    process.exit(exitFailure);
-  }
-}
-
-void main();
+void commandMain({ name: "shardkv-local", parse: parseLocalArgs, usageText, run });

@@ -112,10 +112,16 @@ export function spawnDaemon(opts: {
   logFile: string;
   env: Record<string, string>;
   onExit?: (how: string) => void;
+  /**
+   * A command that runs the daemon and must exec it in its place, so the pid stays the
+   * daemon's (`ip netns exec NS`: the test hosts of deploy/hosts/). Default: none.
+   */
+  prefix?: readonly string[];
 }): number {
   const log = openSync(opts.logFile, "a");
   try {
-    const child = spawn(daemonBin[opts.kind], [...opts.args], {
+    const [file, ...args] = [...(opts.prefix ?? []), daemonBin[opts.kind], ...opts.args];
+    const child = spawn(file!, args, {
       cwd: repoRoot,
       detached: true,
       stdio: ["ignore", log, log],
