@@ -159,7 +159,7 @@ describe("Status fields, shardctl status --group/--all, --wait and shardkv-local
     const text = await local(["status", "--dir", dir]);
     expect(text.code, text.stderr).toBe(0);
     const header = text.stdout.split("\n")[1]!;
-    expect(header).toMatch(/^NODE\s+ADDRESS\s+PID\s+STATE\s+ROLE\s+LAG\s+TERM\s+LEADER\s+CONFIG\s+APPLIED\s+LOG\s+SNAPSHOT\s+DATA\s+UPTIME\s+SHARDS$/);
+    expect(header).toMatch(/^NODE\s+ADDRESS\s+METRICS\s+PID\s+STATE\s+ROLE\s+LAG\s+TERM\s+LEADER\s+CONFIG\s+APPLIED\s+LOG\s+SNAPSHOT\s+DATA\s+UPTIME\s+SHARDS$/);
     expect(text.stdout).toMatch(new RegExp(`g1n1 .* serving ${shards}; ${keyCount} keys, \\d+\\.\\d KiB`));
   });
 
