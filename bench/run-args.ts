@@ -32,6 +32,11 @@ export interface RunOptions {
    * interleaved pairs (`--no-tls-cost` skips it; `--quick` runs one pair per cell).
    */
   readonly tlsCost: boolean;
+  /**
+   * The cost of metrics: puts at 64 on a 1-group cluster without metrics endpoints and on one
+   * with them, scraped (`--no-metrics-cost` skips it; `--quick` runs one pair).
+   */
+  readonly metricsCost: boolean;
 }
 
 function parseCells(flag: string, v: string): string[] {
@@ -44,7 +49,7 @@ function parseCells(flag: string, v: string): string[] {
 }
 
 /** The scenarios `--scenario` runs, in the order they run. */
-export const scenarioNames = ["failover", "restart", "shard-move", "unreliable"] as const;
+export const scenarioNames = ["failover", "restart", "shard-move", "unreliable", "tls-cost", "metrics-cost"] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 function parseScenarios(flag: string, v: string): ScenarioName[] {
@@ -56,7 +61,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
   return scenarioNames.filter((n) => names.includes(n));
 }
 
-export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--out FILE]
+export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--out FILE]
        npm run bench -- --scenario NAME[,NAME...] [--quick]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
@@ -80,13 +85,19 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
   --no-tls-cost  skip the cost of mutual TLS: puts and gets at 64 on two 1-group clusters, one
                  without and one with mutual TLS, in interleaved pairs (3 rounds; quick: 1),
                  server CPU per op with TLS over without (target 1.15x), ops/s and p99
+  --no-metrics-cost  skip the cost of metrics: puts at 64 on two 1-group clusters, one without
+                 metrics endpoints and one with them, every daemon scraped every 5 s, in
+                 interleaved pairs (3 rounds; quick: 1), server CPU per op with metrics over
+                 without (target 1.05x)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
   --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
                  written): ${scenarioNames.join(", ")}.
                  unreliable: 10 clients (gets, puts, appends) while a group leaves and joins,
                  on a clean network and then with every daemon dropping 10% of requests and
                  10% of replies and delaying messages 0-27 ms; both phases' p50/p90/p99/max,
-                 timeouts, ops/s and their ratios; every append checked exactly
+                 timeouts, ops/s and their ratios; every append checked exactly.
+                 tls-cost, metrics-cost: the cost sections above, alone, printed as the
+                 section the full run writes (--cells keeps its cells)
 `;
 
 const flags = {
@@ -101,6 +112,7 @@ const flags = {
   cells: flag.of(parseCells),
   tls: flag.bool(),
   "no-tls-cost": flag.bool(),
+  "no-metrics-cost": flag.bool(),
 };
 
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
@@ -122,5 +134,6 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     scenarios,
     tls: v.tls === true,
     tlsCost: v["no-tls-cost"] !== true,
+    metricsCost: v["no-metrics-cost"] !== true,
   };
 }

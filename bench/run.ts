@@ -27,6 +27,9 @@
  * 64 on a fresh 1-group cluster without TLS and on one with mutual TLS, both up and the one not
  * measured paused, in interleaved pairs (as many as puts at 64 against etcd; --quick: one);
  * the report compares medians of server CPU per op (target: with TLS at most 1.15x without).
+ * Then the cost of metrics (`--no-metrics-cost` skips it): puts at 64 the same way on a
+ * cluster without metrics endpoints and on one with them, every daemon scraped every 5 s
+ * during its cells (target: with metrics at most 1.05x without).
  *
  * Scenarios (bench/scenarios.ts), after the 1-group cells: restart of a follower holding
  * 1 GiB (until it serves again), then leader failover (kill -9 of group 1's leader under a put
@@ -39,7 +42,7 @@
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
- * --cells C, --tls, --no-tls-cost, --out FILE (default docs/benchmarks.md), --help.
+ * --cells C, --tls, --no-tls-cost, --no-metrics-cost, --out FILE (default docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
@@ -51,7 +54,7 @@ import { LocalCluster, type LocalClusterOptions } from "../deploy/local/cluster"
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
-  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type TlsCostRuns, clientCpuPer1k, cpuPer1k, matrix, renderSection, replaceSection, tlsCostCells,
+  type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type CostRuns, type CostSpec, clientCpuPer1k, costSection, cpuPer1k, matrix, metricsCostSpec, metricsScrapeEveryMs, renderSection, replaceSection, tlsCostSpec,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
 import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
@@ -283,6 +286,15 @@ async function runScenarios(o: RunOptions, work: string): Promise<boolean> {
       }
     });
   }
+  for (const [name, c] of [["tls-cost", tlsCostRun], ["metrics-cost", metricsCostRun]] as const) {
+    if (!only.includes(name)) continue;
+    const cost = await runCost(o, work, c);
+    if (cost === undefined) continue;
+    results[name] = cost;
+    process.stdout.write("\n" + costSection(c.spec, cost).join("\n") + "\n");
+    const failedRuns = Object.values(cost).flatMap((r) => [...r.off, ...r.on]).filter((x) => !x.ok).length;
+    if (failedRuns > 0) results[`${name}-errors`] = { error: `${failedRuns} cell run(s) failed` };
+  }
   const rawFile = join(work, "results.json");
   writeFileSync(rawFile, JSON.stringify(results, null, 2) + "\n");
   say(`bench: raw results in ${rawFile}`);
@@ -336,30 +348,95 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
   }
 }
 
+/** One "cost of" comparison: its spec, how to start each cluster, and what runs beside a cell "on". */
+interface CostRun {
+  readonly spec: CostSpec;
+  /** The directory name's stem under the work dir: `<stem>-off`, `<stem>-on`. */
+  readonly stem: string;
+  readonly options: (on: boolean) => Partial<LocalClusterOptions>;
+  /** The line's prefix for each side, padded alike. */
+  readonly names: readonly [off: string, on: string];
+  /** Runs `fn` with this running beside it on the "on" cluster (the metrics scraper). */
+  readonly beside?: <T>(cluster: LocalCluster, fn: () => Promise<T>) => Promise<T>;
+}
+
+const tlsCostRun: CostRun = {
+  spec: tlsCostSpec,
+  stem: "shardkv-tls",
+  options: (tls) => ({ tls }),
+  names: ["shardkv 1g     ", "shardkv 1g mTLS"],
+};
+
+const metricsCostRun: CostRun = {
+  spec: metricsCostSpec,
+  stem: "shardkv-metrics",
+  options: (metrics) => ({ metrics }),
+  names: ["shardkv 1g            ", "shardkv 1g with metrics"],
+  beside: (cluster, fn) => scrapingWhile(cluster, metricsScrapeEveryMs, fn),
+};
+
 /**
- * The cost of mutual TLS: a 1-group cluster without TLS and one with mutual TLS, both up, the
- * one not measured paused; each of tlsCostCells (that --cells keeps) runs on both in
- * interleaved pairs, as many as puts at 64 run against etcd (1 + writeRepeatPairs; quick: 1).
+ * Runs `fn` while every daemon of `cluster` with a metrics endpoint is scraped (GET /metrics,
+ * the whole body read) every `everyMs`, as Prometheus would; a failed scrape fails the cell.
  */
-async function runTlsCost(o: RunOptions, work: string): Promise<Record<string, TlsCostRuns> | undefined> {
-  const cells = matrix.filter((c) => tlsCostCells.includes(c.id) && (o.cells?.includes(c.id) ?? true));
+async function scrapingWhile<T>(cluster: LocalCluster, everyMs: number, fn: () => Promise<T>): Promise<T> {
+  const endpoints = cluster.nodeNames().map((n) => cluster.node(n).metrics).filter((m): m is string => m !== undefined);
+  if (endpoints.length === 0) throw new Error("the metrics cost needs daemons with metrics endpoints; none has one");
+  let stopped = false;
+  let cancel = (): void => {};
+  let failure: Error | undefined;
+  const scrapeAll = async (): Promise<void> => {
+    for (const e of endpoints) {
+      const r = await fetch(`http://${e}/metrics`);
+      const body = await r.text();
+      if (r.status !== 200 || body.length === 0) throw new Error(`scrape of ${e}: HTTP ${r.status}`);
+    }
+  };
+  const tick = (): void => {
+    if (stopped) return;
+    scrapeAll().then(() => {
+      if (!stopped) cancel = realClock.after(everyMs, tick);
+    }, (e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+    });
+  };
+  tick();
+  try {
+    const out = await fn();
+    if (failure) throw new Error(`metrics cost: ${failure.message}`);
+    return out;
+  } finally {
+    stopped = true;
+    cancel();
+  }
+}
+
+/**
+ * A "cost of" comparison (mutual TLS, metrics): a 1-group cluster without the feature and one
+ * with it, both up, the one not measured paused; each of the spec's cells (that --cells keeps)
+ * runs on both in interleaved pairs, as many as puts at 64 run against etcd (1 +
+ * writeRepeatPairs; quick: 1).
+ */
+async function runCost(o: RunOptions, work: string, c: CostRun): Promise<Record<string, CostRuns> | undefined> {
+  const cells = matrix.filter((cell) => c.spec.cells.includes(cell.id) && (o.cells?.includes(cell.id) ?? true));
   if (cells.length === 0) return undefined;
   const rounds = o.quick ? 1 : 1 + writeRepeatPairs;
-  const up = (tls: boolean): Promise<LocalCluster> => {
-    const dir = join(work, `shardkv-tls-${tls ? "on" : "off"}`);
-    say(`shardkv: starting 3 controllers + 1 group x 3 replicas ${tls ? "on mutual TLS" : "without TLS"} in ${dir}`);
-    return LocalCluster.up({ dir, controllers: 3, groups: 1, replicas: 3, shards: 64, tls });
+  const up = (on: boolean): Promise<LocalCluster> => {
+    const dir = join(work, `${c.stem}-${on ? "on" : "off"}`);
+    say(`shardkv: starting 3 controllers + 1 group x 3 replicas ${on ? c.spec.on : c.spec.off} in ${dir}`);
+    return LocalCluster.up({ dir, controllers: 3, groups: 1, replicas: 3, shards: 64, ...c.options(on) });
   };
   const off = await up(false);
   try {
     const on = await up(true);
     try {
-      say(`  the cost of mutual TLS: ${cells.map((c) => c.id).join(", ")}, ${rounds} pair${rounds > 1 ? "s" : ""} each`);
-      const runOff = shardkvCells(off, o, "shardkv 1g     ");
-      const runOn = shardkvCells(on, o, "shardkv 1g mTLS");
-      const out: Record<string, TlsCostRuns> = {};
+      say(`  the ${c.spec.title.toLowerCase()}: ${cells.map((cell) => cell.id).join(", ")}, ${rounds} pair${rounds > 1 ? "s" : ""} each`);
+      const runOff = shardkvCells(off, o, c.names[0]);
+      const runOn = shardkvCells(on, o, c.names[1]);
+      const beside = c.beside ?? ((_cluster, fn) => fn());
+      const out: Record<string, CostRuns> = {};
       for (const cell of cells) {
-        const pairs = await pairedRounds(rounds, () => pausedWhile(on, () => runOff(cell)), () => pausedWhile(off, () => runOn(cell)));
+        const pairs = await pairedRounds(rounds, () => pausedWhile(on, () => runOff(cell)), () => pausedWhile(off, () => beside(on, () => runOn(cell))));
         out[cell.id] = { off: pairs.a, on: pairs.b };
       }
       return out;
@@ -411,7 +488,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     // The data directories can be large; SHARDKV_KEEP_LOGS=1 keeps them with the daemons' logs.
     if (process.env["SHARDKV_KEEP_LOGS"] === "1") say(`bench: cluster directories and logs kept in ${work}`);
-    else for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-unreliable"]) rmSync(join(work, d), { recursive: true, force: true });
+    else for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-unreliable", "shardkv-tls-off", "shardkv-tls-on", "shardkv-metrics-off", "shardkv-metrics-on"]) rmSync(join(work, d), { recursive: true, force: true });
     return 0;
   }
   const started = wallClockMs();
@@ -425,6 +502,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let restart: RestartResult | { error: string } | undefined;
   let writeRepeats: BenchReport["writeRepeats"];
   let tlsCost: BenchReport["tlsCost"];
+  let metricsCost: BenchReport["metricsCost"];
   let failed = false;
   try {
     const etcd = o.etcd ? await startEtcdPair(o, work) : undefined;
@@ -448,7 +526,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     } finally {
       await etcd?.stop();
     }
-    if (o.tlsCost) tlsCost = await runTlsCost(o, work);
+    if (o.tlsCost) tlsCost = await runCost(o, work, tlsCostRun);
+    if (o.metricsCost) metricsCost = await runCost(o, work, metricsCostRun);
   } catch (e) {
     failed = true;
     process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n(work dir with logs kept: ${work})\n`);
@@ -473,6 +552,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...(restart ? { restart } : {}),
     ...(writeRepeats ? { writeRepeats } : {}),
     ...(tlsCost ? { tlsCost } : {}),
+    ...(metricsCost ? { metricsCost } : {}),
   };
   const rawFile = join(work, "results.json");
   writeFileSync(rawFile, JSON.stringify({ ...report, results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");
@@ -483,7 +563,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   say(`bench: wrote ${relative(process.cwd(), o.out) || o.out}; raw results in ${rawFile}`);
   process.stdout.write("\n" + section + "\n");
   // The data directories can be large; results.json stays.
-  for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-tls-off", "shardkv-tls-on", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
+  for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-tls-off", "shardkv-tls-on", "shardkv-metrics-off", "shardkv-metrics-on", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
   return 0;
 }
 

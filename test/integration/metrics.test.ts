@@ -8,6 +8,8 @@
  *    save histogram and the write stages count them;
  *  - a replica cut off from its peers by a failpoint turns not ready (503, saying why) while
  *    staying healthy, and ready again after the heal;
+ *  - a group added: the moved shards count as migration bytes in on its leader and out on
+ *    the old group, nothing left in flight;
  *  - kill -9 of the group's leader: the survivors count a leader change;
  *  - a daemon given a --metrics-listen port in use, or a malformed one, refuses to start with
  *    one line (exit 2).
@@ -179,6 +181,25 @@ describe("metrics, health and readiness of real daemons", () => {
     await admin.set(noFailpoints);
     await waitFor(async () => (last = await httpGet(metricsOf(cutName), "/readyz")).status === 200,
       { timeoutMs: 15_000, what: `${cutName} ready again after the heal`, intervalMs: 100 });
+  });
+
+  it("a group added: its shards move in, counted as migration bytes in on the new group and out on the old, none left in flight", async () => {
+    onFail();
+    const c = cluster!;
+    const outBefore = (await Promise.all(servers().map(scrape))).reduce((n, s) => n + total(s, "shardkv_migration_moved_bytes_total", { direction: "out" }), 0);
+    const newGid = await c.addGroup({ replicas: 3 });
+    const newNames = c.nodesOf(newGid);
+    let scrapes: Sample[][] = [];
+    await waitFor(async () => {
+      scrapes = await Promise.all(newNames.map(scrape));
+      return scrapes.some((s) => total(s, "shardkv_raft_is_leader") === 1 && total(s, "shardkv_shards", { state: "serving" }) > 0);
+    }, { timeoutMs: 20_000, what: `group ${newGid}'s leader to serve the shards it took`, intervalMs: 100 });
+    const leader = scrapes.find((s) => total(s, "shardkv_raft_is_leader") === 1)!;
+    // The keys written above lived in every shard: the moved ones arrived as chunks.
+    expect(total(leader, "shardkv_migration_moved_bytes_total", { direction: "in" })).toBeGreaterThan(0);
+    expect(total(leader, "shardkv_migration_in_flight_bytes")).toBe(0);
+    const outAfter = (await Promise.all(servers().map(scrape))).reduce((n, s) => n + total(s, "shardkv_migration_moved_bytes_total", { direction: "out" }), 0);
+    expect(outAfter).toBeGreaterThan(outBefore);
   });
 
   it("kill -9 of the group's leader: the survivors count a leader change and find the new leader", async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseRunArgs, runUsage, scenarioNames } from "../../bench/run-args";
 import {
   type BenchJson, type BenchReport, type CellOutcome, clientCpuPer1k, clientCpuRanges, cpuPer1k, failoverResumeMs, fmtRatio, matrix, meanRate, renderSection, replaceSection,
-  sectionEnd, sectionStart, type ShardMoveResult, tlsCostCells, tlsCostTarget, type WindowJson, windowP99s,
+  metricsCostSpec, metricsScrapeEveryMs, sectionEnd, sectionStart, type ShardMoveResult, tlsCostCells, tlsCostTarget, type WindowJson, windowP99s,
 } from "../../bench/report";
 import { keysOfShard } from "../../bench/scenarios";
 import { shardOf } from "../../controller/shard-of";
@@ -204,6 +204,35 @@ describe("the cost of mutual TLS", () => {
   });
 });
 
+describe("the cost of metrics", () => {
+  const run = (cpu: number, opsPerSec = 2000, p99 = 30): CellOutcome => ({ ok: true, result: json(opsPerSec, 10, p99, 1000, {}, 40), daemonCpuSeconds: cpu });
+
+  it("puts at 64 against the 1.05x target, after the cost of mutual TLS; its failed runs listed under errors", () => {
+    expect(metricsCostSpec.cells).toEqual(["put@64"]);
+    expect(metricsCostSpec.target).toBe(1.05);
+    const md = renderSection(report({
+      tlsCost: { "put@64": { off: [run(1.0)], on: [run(1.1)] } },
+      // off 1.0, 1.1, 1.0 -> 1.0; on 1.04, 1.2, { failed } -> median of 1.04, 1.2 = 1.12: 1.12x, not met.
+      metricsCost: { "put@64": { off: [run(1.0), run(1.1), run(1.0)], on: [run(1.04), run(1.2), { ok: false, error: "scrape of 127.0.0.1:1: HTTP 500" }] } },
+    }));
+    expect(md).toContain("### Cost of metrics");
+    expect(md).toContain(`scraped every ${metricsScrapeEveryMs / 1000} s during the cells`);
+    expect(md).toContain("| workload | clients | pairs | server CPU ms/op off / on | ratio (target <= 1.05x) |");
+    expect(md).toContain("| put | 64 | 3 | 1.000 (1.000, 1.100, 1.000) / 1.120 (1.040, 1.200) | 1.12x (not met) |");
+    expect(md).toContain("- shardkv 1 group with metrics, put at 64 (pair 3): failed: scrape of 127.0.0.1:1: HTTP 500");
+    expect(md.indexOf("### Cost of mutual TLS")).toBeLessThan(md.indexOf("### Cost of metrics"));
+    expect(md.indexOf("### Cost of metrics")).toBeLessThan(md.indexOf("### Errors"));
+    expect(renderSection(report())).not.toContain("Cost of metrics");
+  });
+
+  it("--no-metrics-cost skips it; --scenario metrics-cost runs it alone", () => {
+    expect(parseRunArgs([])).toMatchObject({ metricsCost: true });
+    expect(parseRunArgs(["--no-metrics-cost"])).toMatchObject({ metricsCost: false });
+    expect(parseRunArgs(["--scenario", "metrics-cost,tls-cost"])).toMatchObject({ only: ["tls-cost", "metrics-cost"] });
+    expect(runUsage).toContain("--no-metrics-cost");
+  });
+});
+
 describe("failover analysis", () => {
   /** Windows of 100 ms with these op counts. */
   const tl = (ops: number[]): WindowJson[] => ops.map((n, i) => ({ tMs: i * 100, ops: n, opsPerSec: n * 10, p99Ms: n > 0 ? 5 : null }));
@@ -307,11 +336,11 @@ describe("parseRunArgs", () => {
     expect(parseRunArgs([])).not.toHaveProperty("only");
     expect(parseRunArgs(["--scenario", "unreliable"])).toMatchObject({ only: ["unreliable"], scenarios: true });
     expect(parseRunArgs(["--scenario", "unreliable,failover", "--quick"])).toMatchObject({ only: ["failover", "unreliable"], quick: true });
-    expect(scenarioNames).toEqual(["failover", "restart", "shard-move", "unreliable"]);
+    expect(scenarioNames).toEqual(["failover", "restart", "shard-move", "unreliable", "tls-cost", "metrics-cost"]);
     expect(runUsage).toContain("npm run bench -- --scenario NAME[,NAME...]");
-    expect(runUsage).toContain("failover, restart, shard-move, unreliable");
+    expect(runUsage).toContain("failover, restart, shard-move, unreliable, tls-cost, metrics-cost");
     expect(() => parseRunArgs(["--scenario", "lossy"])).toThrow(
-      'invalid --scenario: want failover, restart, shard-move or unreliable (comma-separated), got "lossy"',
+      'invalid --scenario: want failover, restart, shard-move, unreliable, tls-cost or metrics-cost (comma-separated), got "lossy"',
     );
     expect(() => parseRunArgs(["--scenario"])).toThrow("invalid --scenario: missing value");
     expect(() => parseRunArgs(["--scenario", "failover", "--no-scenarios"])).toThrow("give either --scenario or --no-scenarios, not both");
