@@ -13,7 +13,7 @@
  * only for --nats), and the bundle's compiled code is cached (scripts/code-cache.cjs).
  */
 import { ShardKVError } from "../common/errors";
-import { exitFailure, exitUsage, oneLine } from "../common/cli-args";
+import { exitFailure, exitUsage, oneLine, runCommandMain } from "../common/cli-args";
 import { type Invocation, type Outcome, type ValueArg, benchArgv, formatOutcome, parseArgs, usageText } from "./cli-lib";
 
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -92,5 +92,5 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 // Not a top-level await: the command is bundled as CommonJS (scripts/build.mjs, for V8's code
-// cache), which has none. The process waits for main's work all the same.
-void main(process.argv.slice(2));
+// cache), which has none. It exits once main's work is done and written (runCommandMain).
+runCommandMain(() => main(process.argv.slice(2)));

@@ -284,3 +284,17 @@ export function checkCommandFlags(values: Readonly<Record<string, unknown>>, com
     throw usage(`--${name}`, `only valid with ${list}, not ${command}`);
   }
 }
+
+/**
+ * Runs a command's `main` and ends the process once it settled and its output is written, with
+ * process.exitCode. A command must not outlive its answer: grpc-js does not abort a TCP connect
+ * still in progress when its channel closes, so one attempt to a host that silently drops
+ * packets (a replica or controller cut off by a partition) would keep the process alive until
+ * the kernel gives up on the connect, minutes later (test/integration/hosts.test.ts).
+ */
+export function runCommandMain(main: () => Promise<void>): void {
+  void main().finally(() => {
+    const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+  });
+}

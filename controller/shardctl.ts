@@ -14,7 +14,7 @@
  * parser (as in client/cli.ts); `shardctl certs` (security/certs-command.ts, with the X.509
  * code) likewise, only for that command.
  */
-import { exitFailure, exitNegative, exitOk, exitUsage, oneLine } from "../common/cli-args";
+import { exitFailure, exitNegative, exitOk, exitUsage, oneLine, runCommandMain } from "../common/cli-args";
 import { AbortError, ShardKVError } from "../common/errors";
 import type { ConfigNum, GroupId } from "../common/ids";
 import { type ReplicaChange, type ReplicaChangeStep, changeOutcome, describeReplicaChange, formatReplicaProgress } from "../common/replica-change";
@@ -476,5 +476,5 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 // Not a top-level await: the command is bundled as CommonJS (scripts/build.mjs, for V8's code
-// cache), which has none. The process waits for main's work all the same.
-void main(process.argv.slice(2));
+// cache), which has none. It exits once main's work is done and written (runCommandMain).
+runCommandMain(() => main(process.argv.slice(2)));

@@ -6,7 +6,8 @@
  * In order, on one run: writes from the client host succeed; the group's leader isolated by
  * nftables rules (the client host cannot open a TCP connection to it while it can to the
  * others) -> a new leader among the majority, and writes keep succeeding; heal -> the old
- * leader rejoins as a follower in the new term and every acknowledged write reads back;
+ * leader rejoins as a follower in the new term; the first controller and a follower cut off
+ * -> writes succeed and each CLI exits with its answer; every acknowledged write reads back;
  * delay, jitter, loss and duplication on the new leader's link -> writes still succeed (the
  * counters show packets delayed and dropped); `down` -> no namespace
  * of the run, no new link or nftables table in the root namespace, no process mentioning the
@@ -116,6 +117,17 @@ describe("test hosts in network namespaces", () => {
       throw new Error(`${e.message}; last seen [state, role, term, leader]: ${seen}`);
     });
     phase(`healed; ${old} follows ${next}`);
+
+    // A minority of each group silently cut off (packets dropped, no refusal): the first
+    // controller and the lowest follower, the replicas a client tries first. Writes succeed,
+    // and each command ends with its answer: a TCP connect still pending to a cut-off host
+    // must not keep the CLI alive (grpc-js does not abort it when the channel closes).
+    const follower = ["g1n1", "g1n2", "g1n3"].find((n) => n !== next)!;
+    await partition(dir, { kind: "isolate", hosts: ["c1", follower] });
+    expect(await connects("cl1", follower)).toBe(false);
+    for (let i = 0; i < 2; i++) await write(`minority-cut-${i}`);
+    expect(await heal(dir)).toEqual({ resumed: [], restarted: [] });
+    phase(`c1 and ${follower} cut off: 2 writes, each CLI exited with its answer`);
 
     await applyNetem(loadHosts(dir), next, { delayMs: 40, jitterMs: 20, lossPct: 10, duplicatePct: 5 });
     expect(netemOf(h!, next)).toMatch(/delay 40ms.*20ms.*loss 10%.*duplicate 5%/);
