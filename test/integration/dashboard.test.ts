@@ -9,7 +9,7 @@
  * is capped so that the move lasts seconds), until every shard is Serving again. The charts show ops/s and p99 when the
  * nodes have metrics endpoints, else say "no metrics". A screenshot is saved to
  * test-results/dashboard.png, and one of the move to dashboard-moving.png
- * (SHARDKV_UPDATE_SCREENSHOT=1 also writes that one to docs/dashboard.png, the README's). Then `bin/shardkv-dashboard`, given the same cluster as any cluster
+ * (the README's picture, docs/dashboard.png, is taken under load by test/perf/dashboard-screenshot.ts). Then `bin/shardkv-dashboard`, given the same cluster as any cluster
  * ($SHARDKV_CONTROLLERS and the admin identity's $SHARDKV_TLS_*) and a metrics endpoint for
  * group 1 (served by the test in the shard servers' exposition format: put operations, all
  * between 1 and 2.5 ms): its JSON snapshot with group 1's ops/s and p99 and group 2 without
@@ -19,7 +19,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -136,8 +136,6 @@ describe("dashboard in headless Chromium", { timeout: 120_000 }, () => {
 
     const shot = join(repoRoot, "test-results", "dashboard.png");
     await page.screenshot({ path: shot, fullPage: true });
-    // The README's picture: the move (it shows the shard states and the migrations).
-    if (process.env.SHARDKV_UPDATE_SCREENSHOT === "1") copyFileSync(moving, join(repoRoot, "docs", "dashboard.png"));
 
     // Ctrl-C (SIGINT) stops the dashboard, exit status 0.
     const exited = new Promise<number | string>((r) => dashboard!.once("exit", (code, sig) => r(code ?? sig ?? "?")));
