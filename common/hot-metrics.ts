@@ -32,6 +32,12 @@ export interface MetricSpec {
   readonly labelNames: readonly string[];
 }
 
+/**
+ * Buckets (seconds) of every shardkv latency histogram: 100 µs to 10 s, about 2.5x apart (an
+ * fsync of a fast SSD lands in the first buckets, a stalled disk or a lost peer in the last).
+ */
+export const latencyBucketsSeconds: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** A histogram's spec with its bucket upper bounds (ascending, in the metric's unit). */
 export interface HistogramSpec extends MetricSpec {
   readonly buckets: readonly number[];

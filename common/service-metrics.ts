@@ -18,7 +18,7 @@
  * result are made once, the first time they are needed.
  */
 import { BackpressureError, type ErrorCode, NotLeaderError, ShardKVError, WrongGroupError } from "./errors";
-import { type CounterCell, type HistogramCell, type HistogramSpec, type MetricSet, type MetricSpec } from "./hot-metrics";
+import { type CounterCell, type HistogramCell, type HistogramSpec, latencyBucketsSeconds, type MetricSet, type MetricSpec } from "./hot-metrics";
 import { LimitExceededError } from "./limits";
 
 export const operationsTotal: MetricSpec = {
@@ -27,8 +27,8 @@ export const operationsTotal: MetricSpec = {
   labelNames: ["type", "result"],
 };
 
-/** Latency buckets, in seconds: 100 µs to 10 s. */
-export const operationSecondsBuckets: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Latency buckets, in seconds: 100 µs to 10 s (common/hot-metrics.ts latencyBucketsSeconds). */
+export const operationSecondsBuckets: readonly number[] = latencyBucketsSeconds;
 
 export const operationDuration: HistogramSpec = {
   name: "shardkv_service_operation_duration_seconds",

@@ -6,73 +6,22 @@
  *
  * Cheap by construction: counters are plain numbers the driver increments and that are
  * copied into prom-client only when scraped (collect); gauges read the node when scraped;
- * the histograms a write passes through are BucketHistograms (fixed buckets,
- * durationBucketsSeconds): an observation is a bucket search and three additions, no
- * allocation, no label set; the registry formats them at scrape time like its own. The one
- * labelled histogram, the peer round trip (prom-client's), is observed a few times a second
- * per peer.
+ * the histograms a write passes through are unlabelled cells of a MetricSet
+ * (common/hot-metrics.ts, on durationBucketsSeconds): an observation is a bucket search and
+ * three additions, no allocation, no label set; the registry formats them at scrape time like
+ * its own. The one labelled histogram, the peer round trip (prom-client's), is observed a few
+ * times a second per peer.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { type HistogramCell, latencyBucketsSeconds, MetricSet } from "../common/hot-metrics";
 import type { NodeId } from "../common/ids";
 import type { SoftState } from "./core/types";
 import type { MessageDrop, ProposalFailure, RaftMetricsSink, WriteStages } from "./metrics-sink";
 import type { RaftNodeStatus } from "./node";
 import type { GrpcTransportStats } from "./transport/grpc-transport";
 
-/**
- * Buckets (seconds) of every shardkv latency histogram: 100 µs to 10 s, about 2.5x apart
- * (an fsync of a fast SSD lands in the first buckets, a stalled disk or a lost peer in the last).
- */
-export const durationBucketsSeconds: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/**
- * An unlabelled histogram on durationBucketsSeconds whose observe() allocates nothing (counts
- * per bucket in a Float64Array), registered on a prom-client Registry as a metric of type
- * histogram: the registry asks it for its values at scrape time (get) and formats them, with
- * its default labels, exactly like a prom-client Histogram's (`_bucket{le=...}` cumulative,
- * `_sum`, `_count`).
- */
-export class BucketHistogram {
-  readonly type = "histogram";
-  readonly aggregator = "sum";
-  private readonly counts = new Float64Array(durationBucketsSeconds.length + 1);
-  private sum = 0;
-  private count = 0;
-
-  constructor(readonly name: string, readonly help: string, registry: Registry) {
-    // The registry takes any object with name, help, type and get(); its typings list only its own classes.
-    registry.registerMetric(this as unknown as Parameters<Registry["registerMetric"]>[0]);
-  }
-
-  observe(seconds: number): void {
-    const bounds = durationBucketsSeconds;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += seconds;
-    this.count++;
-  }
-
-  /** The samples, as prom-client's Histogram.get() gives them. */
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] }> {
-    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-    let cumulative = 0;
-    durationBucketsSeconds.forEach((le, i) => {
-      cumulative += this.counts[i]!;
-      values.push({ metricName: `${this.name}_bucket`, labels: { le }, value: cumulative });
-    });
-    values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, value: this.count });
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
-    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
-
-  reset(): void {
-    this.counts.fill(0);
-    this.sum = 0;
-    this.count = 0;
-  }
-}
+/** The buckets of the Raft histograms: every shardkv latency histogram's (common/hot-metrics.ts). */
+export const durationBucketsSeconds: readonly number[] = latencyBucketsSeconds;
 
 /** What the gauges read of the node at scrape time (RaftNode). */
 export interface RaftMetricsView {
@@ -103,19 +52,21 @@ export class RaftMetrics implements RaftMetricsSink {
   };
   private readonly failed = new Map<ProposalFailure, number>(proposalFailures.map((r) => [r, 0]));
   private readonly dropped = new Map<MessageDrop, number>(messageDrops.map((r) => [r, 0]));
-  private readonly logSave: BucketHistogram;
-  private readonly applyDuration: BucketHistogram;
-  private readonly writeQueue: BucketHistogram;
-  private readonly writeLogSave: BucketHistogram;
-  private readonly writeReplicate: BucketHistogram;
-  private readonly writeApplyWait: BucketHistogram;
-  private readonly writeApply: BucketHistogram;
+  private readonly logSave: HistogramCell;
+  private readonly applyDuration: HistogramCell;
+  private readonly writeQueue: HistogramCell;
+  private readonly writeLogSave: HistogramCell;
+  private readonly writeReplicate: HistogramCell;
+  private readonly writeApplyWait: HistogramCell;
+  private readonly writeApply: HistogramCell;
   private readonly roundTrip: Histogram<"peer">;
   private readonly roundTripOf = new Map<NodeId, Histogram.Internal<"peer">>();
 
   constructor(registry: Registry) {
     const registers = [registry];
-    const histogram = (name: string, help: string): BucketHistogram => new BucketHistogram(`shardkv_raft_${name}`, help, registry);
+    const set = new MetricSet(registry);
+    const histogram = (name: string, help: string): HistogramCell =>
+      set.histogram({ name: `shardkv_raft_${name}`, help, labelNames: [], buckets: durationBucketsSeconds }, {});
     const gauge = (name: string, help: string, read: (v: RaftMetricsView) => number): void => {
       const self = this;
       new Gauge({
