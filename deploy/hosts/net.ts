@@ -59,11 +59,19 @@ export function ensureTools(tools: readonly string[], say: (line: string) => voi
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map((t) => toolPackages[t] ?? t))];
   say(`installing ${pkgs.join(" ")} (missing: ${missing.join(" ")})`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const apt = (args: string[]): boolean => spawnSync("apt-get", args, { stdio: "ignore", env }).status === 0;
-  if (!hasCommand("apt-get") || !apt(["update", "-qq"]) || !apt(["install", "-y", "-qq", ...pkgs])) {
+  if (!aptInstall(pkgs)) {
     throw new Error(`${missing.join(", ")} missing and \`apt-get install ${pkgs.join(" ")}\` failed; install it and try again`);
   }
+}
+
+/**
+ * `apt-get update` then `apt-get install -y` of the Debian packages `pkgs` (root needed);
+ * whether both succeeded. Used by ensureTools and by the nemesis plot's font lookup.
+ */
+export function aptInstall(pkgs: readonly string[]): boolean {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const apt = (args: string[]): boolean => spawnSync("apt-get", args, { stdio: "ignore", env }).status === 0;
+  return hasCommand("apt-get") && apt(["update", "-qq"]) && apt(["install", "-y", "-qq", ...pkgs]);
 }
 
 /** Throws one line unless this process runs as root (namespaces, veths and rules need it). */

@@ -1,0 +1,29 @@
+/**
+ * The font the nemesis plot's text is drawn with: DejaVu Sans from Debian's
+ * `fonts-dejavu-core` (on the machine image; installed with apt-get when missing, as the test
+ * hosts install their tools). resvg is given this one file and no system fonts, so every
+ * machine draws the same picture and rendering does not scan the font directories.
+ */
+import { existsSync } from "node:fs";
+import { aptInstall } from "../hosts/net";
+
+/** The font family the SVG names; the file below provides it. */
+export const plotFontFamily = "DejaVu Sans";
+
+/** The Debian package that ships plotFontFile. */
+export const plotFontPackage = "fonts-dejavu-core";
+
+/** Where fonts-dejavu-core puts DejaVu Sans (Debian 12 and 13). */
+export const plotFontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/**
+ * The path of the plot's font file, installing fonts-dejavu-core first when it is missing;
+ * throws one line saying what failed (without it resvg would draw no text at all).
+ */
+export function ensurePlotFont(): string {
+  if (existsSync(plotFontFile)) return plotFontFile;
+  if (!aptInstall([plotFontPackage]) || !existsSync(plotFontFile)) {
+    throw new Error(`the plot's font ${plotFontFile} is missing and \`apt-get install ${plotFontPackage}\` failed; install it and try again`);
+  }
+  return plotFontFile;
+}
