@@ -5,10 +5,12 @@
  *
  * Scale: a run of 300 s with several clients has about 500,000 operations, so nothing here
  * emits an element per operation. The scatter is binned: each operation falls into a small
- * cell of the plot (okCellPx square for acknowledged ones, failCellPx for failed and unknown
- * ones), and each occupied cell is drawn once, as one sub-path of a single <path> per
+ * cell of the plot (a square of okCellPx for acknowledged ones, of failCellPx for failed and
+ * unknown ones), and each occupied cell is drawn once, as one sub-path of a single <path> per
  * category. The picture is the same as drawing every point with that marker, at a cost
- * bounded by the plot's area instead of the number of operations. Throughput is counted per
+ * bounded by the plot's area instead of the number of operations. A scatter as noisy as
+ * random dots all over the panel could still make a PNG over pngBytesMax: the caller then
+ * draws it again with the next, coarser, of scatterResolutions. Throughput is counted per
  * second (a longer bucket when the run has more seconds than the panel has pixels).
  *
  * Odd input is drawn, not refused: points after durationMs (or before 0) widen the time axis,
@@ -53,11 +55,23 @@ export interface LatencyPlotInput {
 export const plotWidthPx = 1400;
 export const plotHeightPx = 900;
 
-/** Side of the cell an acknowledged operation's mark stands for, and of the mark itself. */
-export const okCellPx = 2;
-const okMarkPx = 2.5;
-/** Side of the cell a failed or unknown operation's mark stands for (their marks are larger). */
-export const failCellPx = 5;
+/** How finely the scatter is binned, in pixels. */
+export interface ScatterResolution {
+  /** Side of the cell an acknowledged operation's mark stands for, and of the mark itself (drawn without anti-aliasing, which keeps the PNG small). */
+  readonly okCellPx: number;
+  /** Side of the cell a failed or unknown operation's mark stands for (the marks are 6 to 9 px whatever the cell). */
+  readonly failCellPx: number;
+}
+
+/** The binnings tried in turn, finest first, until the PNG is under pngBytesMax. */
+export const scatterResolutions: readonly ScatterResolution[] = [
+  { okCellPx: 2, failCellPx: 5 },
+  { okCellPx: 3, failCellPx: 8 },
+  { okCellPx: 4, failCellPx: 12 },
+];
+
+/** The PNG's size limit (a report's picture): a coarser binning is tried above it. */
+export const pngBytesMax = 1 << 20;
 
 const marginLeftPx = 72;
 const legendWidthPx = 230;
@@ -71,7 +85,7 @@ const bottomMarginPx = 44;
 const latencyFloorMs = 0.01;
 /** A fault bar at least this wide has its label inside; a narrower one has it after it, at most barLabelOutsidePx wide. */
 const barLabelInsideMinPx = 60;
-const barLabelOutsidePx = 130;
+const barLabelOutsidePx = 220;
 /** DejaVu Sans's mean advance width per em, to shorten labels so they fit their bars. */
 const charWidthEm = 0.62;
 
@@ -200,7 +214,7 @@ function assignLanes(windows: readonly FaultWindow[], axis: { startMs: number; e
 }
 
 /** The whole picture as SVG text. */
-export function buildLatencySvg(input: LatencyPlotInput): string {
+export function buildLatencySvg(input: LatencyPlotInput, resolution: ScatterResolution = scatterResolutions[0]!): string {
   const g = plotGeometry(input);
   const kinds = kindPalette(g.bands);
   const ops = opPalette(input.points);
@@ -209,9 +223,9 @@ export function buildLatencySvg(input: LatencyPlotInput): string {
     `<rect width="${plotWidthPx}" height="${plotHeightPx}" fill="#ffffff"/>`,
     titleSvg(input, g),
     bandsSvg(g, kinds),
-    latencyPanelSvg(input.points, g, ops),
+    latencyPanelSvg(input.points, g, ops, resolution),
     throughputPanelSvg(input.points, g),
-    legendSvg(g, ops, kinds),
+    legendSvg(g, ops, kinds, resolution),
     "</svg>",
   ];
   return parts.join("\n");
@@ -274,7 +288,7 @@ function bandsSvg(g: PlotGeometry, kinds: Map<string, readonly [string, string]>
 }
 
 /** Grid, axes, the binned scatter and, over it, the failed and unknown operations. */
-function latencyPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: string }>): string {
+function latencyPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: string }>, res: ScatterResolution): string {
   const p = g.latency;
   const out = [timeGridSvg(g, p, true), latencyGridSvg(g)];
   const okCells = new Map(ops.map((o) => [o.op, new Set<number>()]));
@@ -285,20 +299,21 @@ function latencyPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry, ops: 
     if (!Number.isFinite(pt.tMs)) continue;
     const x = g.xPx(pt.tMs);
     const y = g.yPx(pt.latencyMs);
-    if (pt.outcome === "ok") okCells.get(pt.op)!.add(cell(x, y, okCellPx));
-    else (pt.outcome === "fail" ? failCells : unknownCells).add(cell(x, y, failCellPx));
+    if (pt.outcome === "ok") okCells.get(pt.op)!.add(cell(x, y, res.okCellPx));
+    else (pt.outcome === "fail" ? failCells : unknownCells).add(cell(x, y, res.failCellPx));
   }
   const at = (id: number, side: number): [number, number] => [p.x + (id % 4096) * side + side / 2, p.y + Math.floor(id / 4096) * side + side / 2];
   for (const { op, colour } of ops) {
     const d: string[] = [];
     for (const id of okCells.get(op)!) {
-      const [cx, cy] = at(id, okCellPx);
-      d.push(`M${r1(cx - okMarkPx / 2)} ${r1(cy - okMarkPx / 2)}h${okMarkPx}v${okMarkPx}h-${okMarkPx}z`);
+      const [cx, cy] = at(id, res.okCellPx);
+      const side = res.okCellPx;
+      d.push(`M${r1(cx - side / 2)} ${r1(cy - side / 2)}h${side}v${side}h-${side}z`);
     }
-    if (d.length > 0) out.push(`<path fill="${colour}" d="${d.join("")}"/>`);
+    if (d.length > 0) out.push(`<path fill="${colour}" shape-rendering="crispEdges" d="${d.join("")}"/>`);
   }
-  out.push(markPath(unknownCells, (id) => triangle(...at(id, failCellPx)), `fill="${unknownColour}" stroke="${unknownStroke}" stroke-width="0.8"`));
-  out.push(markPath(failCells, (id) => cross(...at(id, failCellPx)), `fill="none" stroke="${failColour}" stroke-width="1.5"`));
+  out.push(markPath(unknownCells, (id) => triangle(...at(id, res.failCellPx)), `fill="${unknownColour}" stroke="${unknownStroke}" stroke-width="0.8"`));
+  out.push(markPath(failCells, (id) => cross(...at(id, res.failCellPx)), `fill="none" stroke="${failColour}" stroke-width="1.5"`));
   if (points.length === 0) out.push(`<text x="${r1(p.x + p.w / 2)}" y="${r1(p.y + p.h / 2)}" text-anchor="middle" font-size="16" fill="#888888">no operations recorded</text>`);
   out.push(frameSvg(p));
   out.push(`<text transform="translate(18 ${r1(p.y + p.h / 2)}) rotate(-90)" text-anchor="middle">latency (ms, log scale)</text>`);
@@ -364,7 +379,8 @@ function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): s
   }
   const rates = (c: Float64Array): number[] => [...c].map((v, i) => v / ((Math.min(g.endMs, g.startMs + (i + 1) * bucketMs) - (g.startMs + i * bucketMs)) / 1000));
   const series = { ok: rates(counts.ok), fail: rates(counts.fail), unknown: rates(counts.unknown) };
-  const top = niceStepUp(Math.max(1, ...series.ok, ...series.fail, ...series.unknown));
+  const notOk = series.fail.map((f, i) => f + series.unknown[i]!);
+  const top = niceStepUp(Math.max(1, ...series.ok, ...notOk));
   const yOf = (rate: number): number => p.y + p.h * (1 - rate / top);
   const out = [timeGridSvg(g, p, true)];
   for (const v of niceTicks(0, top, 5)) {
@@ -372,16 +388,17 @@ function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): s
     out.push(`<line x1="${p.x}" y1="${y}" x2="${p.x + p.w}" y2="${y}" stroke="#e2e2e2"/>`);
     out.push(`<text x="${p.x - 6}" y="${r1(y + 4)}" text-anchor="end">${fmt(v)}</text>`);
   }
-  const step = (rs: number[], colour: string, width: number): string => {
-    let d = "";
-    rs.forEach((rate, i) => {
-      const x0 = r1(g.xPx(g.startMs + i * bucketMs));
-      const x1 = r1(g.xPx(Math.min(g.endMs, g.startMs + (i + 1) * bucketMs)));
-      d += `${i === 0 ? "M" : "L"}${x0} ${r1(yOf(rate))}H${x1}`;
-    });
-    return `<path fill="none" stroke="${colour}" stroke-width="${width}" stroke-linejoin="round" d="${d}"/>`;
+  const edgesPx = Array.from({ length: n + 1 }, (_, i) => r1(g.xPx(Math.min(g.endMs, g.startMs + i * bucketMs))));
+  // A step line left to right through `rs`, or right to left (to close an area under it).
+  const steps = (rs: readonly number[], backwards: boolean): string => {
+    const order = backwards ? rs.map((_, i) => n - 1 - i) : rs.map((_, i) => i);
+    return order.map((i) => (backwards ? `L${edgesPx[i + 1]} ${r1(yOf(rs[i]!))}H${edgesPx[i]}` : `L${edgesPx[i]} ${r1(yOf(rs[i]!))}H${edgesPx[i + 1]}`)).join("").replace(/^L/, "M");
   };
-  out.push(step(series.ok, okRateColour, 1.4), step(series.unknown, unknownColour, 1.4), step(series.fail, failColour, 1.4));
+  const zeros = new Array<number>(n).fill(0);
+  // Failed at the bottom, unknown stacked on them: the top of the two is every operation not acknowledged.
+  out.push(`<path fill="${failColour}" fill-opacity="0.55" d="${steps(series.fail, false)}${steps(zeros, true).replace(/^M/, "L")}Z"/>`);
+  out.push(`<path fill="${unknownColour}" fill-opacity="0.55" d="${steps(notOk, false)}${steps(series.fail, true).replace(/^M/, "L")}Z"/>`);
+  out.push(`<path fill="none" stroke="${okRateColour}" stroke-width="1.4" stroke-linejoin="round" d="${steps(series.ok, false)}"/>`);
   out.push(frameSvg(p));
   const per = bucketMs === 1000 ? "per second" : `per ${fmt(bucketMs / 1000)} s`;
   out.push(`<text transform="translate(18 ${r1(p.y + p.h / 2)}) rotate(-90)" text-anchor="middle">ops/s</text>`);
@@ -390,7 +407,7 @@ function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): s
 }
 
 /** The key on the right: operations, outcomes, throughput lines, fault kinds. */
-function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: string; count: number }>, kinds: Map<string, readonly [string, string]>): string {
+function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: string; count: number }>, kinds: Map<string, readonly [string, string]>, res: ScatterResolution): string {
   const x = plotWidthPx - legendWidthPx + 22;
   let y = g.latency.y + 4;
   const out: string[] = [];
@@ -411,8 +428,9 @@ function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: str
   entry(`<path fill="${unknownColour}" stroke="${unknownStroke}" stroke-width="0.8" d="${triangle(x + 8, y + 7)}"/>`, "unknown (timed out)");
   y += 8;
   heading("throughput (lower panel)");
-  for (const [colour, text] of [[okRateColour, "ok ops/s"], [failColour, "failed ops/s"], [unknownColour, "unknown ops/s"]] as const) {
-    entry(`<line x1="${x}" y1="${y + 6}" x2="${x + 16}" y2="${y + 6}" stroke="${colour}" stroke-width="2"/>`, text);
+  entry(`<line x1="${x}" y1="${y + 6}" x2="${x + 16}" y2="${y + 6}" stroke="${okRateColour}" stroke-width="2"/>`, "ok ops/s");
+  for (const [colour, text] of [[unknownColour, "unknown ops/s (stacked)"], [failColour, "failed ops/s"]] as const) {
+    entry(`<rect x="${x}" y="${y}" width="16" height="12" fill="${colour}" fill-opacity="0.55"/>`, text);
   }
   y += 8;
   heading("fault windows (shaded)");
@@ -423,7 +441,7 @@ function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: str
   if (kinds.size === 0) entry("", "none");
   y += 8;
   out.push(`<text x="${x}" y="${y + 10}" font-size="10" fill="#666666">a mark stands for every operation</text>`);
-  out.push(`<text x="${x}" y="${y + 23}" font-size="10" fill="#666666">in its ${okCellPx} px cell (failures: ${failCellPx} px)</text>`);
+  out.push(`<text x="${x}" y="${y + 23}" font-size="10" fill="#666666">in its ${res.okCellPx} px cell (failures: ${res.failCellPx} px)</text>`);
   return out.join("\n");
 }
 

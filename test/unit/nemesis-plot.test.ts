@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { type FaultWindow, type LatencyPlotInput, type LatencyPoint, renderLatencyPlot } from "../../deploy/nemesis/plot";
-import { buildLatencySvg, plotGeometry, plotHeightPx, plotWidthPx } from "../../deploy/nemesis/plot-svg";
+import { rasterizeSvg } from "../../deploy/nemesis/plot-raster";
+import { buildLatencySvg, plotGeometry, plotHeightPx, plotWidthPx, pngBytesMax } from "../../deploy/nemesis/plot-svg";
+import { SimRng } from "../sim/rng";
 import { syntheticRun } from "../lib/nemesis-history";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
@@ -118,6 +120,23 @@ describe("renderLatencyPlot", () => {
     const png = await renderLatencyPlot(input);
     decode(png);
     expect(png.length).toBeLessThan(1 << 20);
+  });
+
+  it("draws a scatter too noisy for 1 MB at the finest binning again more coarsely, under 1 MB", async () => {
+    // 300,000 operations of 10 kinds at random times and latencies over 5 decades, 2 % failed
+    // and 2 % unknown: no run looks like this, but nothing may make the picture too big.
+    const rng = new SimRng(5);
+    const ops = ["get", "put", "cas", "append", "a", "b", "c", "d", "e", "f"];
+    const points = Array.from({ length: 300_000 }, (): LatencyPoint => {
+      const outcome = rng.float() < 0.02 ? "fail" : rng.float() < 0.02 ? "unknown" : "ok";
+      return point(rng.float() * 300_000, 10 ** (rng.float() * 5 - 1), outcome, ops[rng.int(ops.length)]);
+    });
+    const input: LatencyPlotInput = { title: "noise", durationMs: 300_000, points, windows: [] };
+    expect(pngBytesMax).toBe(1 << 20);
+    expect((await rasterizeSvg(buildLatencySvg(input))).length).toBeGreaterThan(pngBytesMax);
+    const png = await renderLatencyPlot(input);
+    decode(png);
+    expect(png.length).toBeLessThanOrEqual(pngBytesMax);
   });
 
   it("renders an empty run: axes, no marks, says so", async () => {

@@ -1,10 +1,12 @@
 /**
- * The font the nemesis plot's text is drawn with: DejaVu Sans from Debian's
+ * SVG to PNG for the nemesis plot: resvg (@resvg/resvg-js, a prebuilt binary from the npm
+ * registry, run on libuv's thread pool) with one font, DejaVu Sans from Debian's
  * `fonts-dejavu-core` (on the machine image; installed with apt-get when missing, as the test
  * hosts install their tools). resvg is given this one file and no system fonts, so every
  * machine draws the same picture and rendering does not scan the font directories.
  */
 import { existsSync } from "node:fs";
+import { renderAsync } from "@resvg/resvg-js";
 import { aptInstall } from "../hosts/net";
 
 /** The font family the SVG names; the file below provides it. */
@@ -26,4 +28,13 @@ export function ensurePlotFont(): string {
     throw new Error(`the plot's font ${plotFontFile} is missing and \`apt-get install ${plotFontPackage}\` failed; install it and try again`);
   }
   return plotFontFile;
+}
+
+/** The PNG of `svg` (its own width and height, white behind it); the font as ensurePlotFont. */
+export async function rasterizeSvg(svg: string): Promise<Buffer> {
+  const image = await renderAsync(svg, {
+    font: { loadSystemFonts: false, fontFiles: [ensurePlotFont()], defaultFontFamily: plotFontFamily },
+    background: "#ffffff",
+  });
+  return image.asPng();
 }
