@@ -83,6 +83,9 @@ const throughputHeightPx = 170;
 const bottomMarginPx = 44;
 /** Lowest latency the axis goes down to (10 µs): anything below is drawn on the bottom edge. */
 const latencyFloorMs = 0.01;
+/** Entries the legend lists of operations and of fault kinds (the rest are counted): what fits beside the panels. */
+const legendOpsMax = 12;
+const legendKindsMax = 14;
 /** A fault bar at least this wide has its label inside; a narrower one has it after it, at most barLabelOutsidePx wide. */
 const barLabelInsideMinPx = 60;
 const barLabelOutsidePx = 220;
@@ -262,7 +265,7 @@ function titleSvg(input: LatencyPlotInput, g: PlotGeometry): string {
   let summary = `${count(ok + fail + unknown)} operations over ${seconds} s: ${count(ok)} ok, ${count(fail)} failed, ${count(unknown)} unknown (timed out); ${g.bands.length} fault windows`;
   if (dropped > 0) summary += `; ${count(dropped)} left out (time not a number)`;
   return [
-    `<text x="${marginLeftPx}" y="24" font-size="18" font-weight="bold">${esc(input.title)}</text>`,
+    `<text x="${marginLeftPx}" y="24" font-size="18" font-weight="bold">${esc(fitLabel(input.title, (plotWidthPx - marginLeftPx - 10) / 1.1, 18))}</text>`,
     `<text x="${marginLeftPx}" y="43" fill="#555555">${esc(summary)}</text>`,
   ].join("\n");
 }
@@ -366,19 +369,42 @@ function frameSvg(p: Rect): string {
 }
 
 /** Acknowledged, failed and unknown operations per second (per bucket), as step lines. */
-function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): string {
-  const p = g.throughput;
-  const spanMs = g.endMs - g.startMs;
-  const bucketMs = Math.max(1000, niceStepUp(spanMs / (p.w / 2)));
-  const n = Math.ceil(spanMs / bucketMs);
-  const counts = { ok: new Float64Array(n), fail: new Float64Array(n), unknown: new Float64Array(n) };
+/**
+ * Operations per second by outcome, in buckets of bucketMs: 1 s, or longer when the axis has
+ * more seconds than the panel has 2 px columns. Bucket i covers [edgesMs[i], edgesMs[i + 1]):
+ * whole multiples of bucketMs since the workload started, cut to the axis. Every bucket is
+ * divided by the whole bucketMs, so a sliver cut off at an end of the axis (the last point a
+ * few ms after durationMs) reads low instead of as a spike.
+ */
+export interface Throughput {
+  readonly bucketMs: number;
+  readonly edgesMs: readonly number[];
+  readonly ok: readonly number[];
+  readonly fail: readonly number[];
+  readonly unknown: readonly number[];
+}
+
+/** The throughput of `points` over the time axis of `g`, drawn `widthPx` wide. */
+export function throughputOf(points: readonly LatencyPoint[], axis: { startMs: number; endMs: number }, widthPx: number): Throughput {
+  const bucketMs = Math.max(1000, niceStepUp((axis.endMs - axis.startMs) / (widthPx / 2)));
+  const first = Math.floor(axis.startMs / bucketMs);
+  const n = Math.max(1, Math.ceil(axis.endMs / bucketMs) - first);
+  const counts = { ok: new Array<number>(n).fill(0), fail: new Array<number>(n).fill(0), unknown: new Array<number>(n).fill(0) };
   for (const pt of points) {
     if (!Number.isFinite(pt.tMs)) continue;
     const outcome = pt.outcome === "ok" || pt.outcome === "fail" ? pt.outcome : "unknown";
-    counts[outcome][Math.min(n - 1, Math.floor((pt.tMs - g.startMs) / bucketMs))]! += 1;
+    counts[outcome][Math.min(n - 1, Math.floor(pt.tMs / bucketMs) - first)]! += 1;
   }
-  const rates = (c: Float64Array): number[] => [...c].map((v, i) => v / ((Math.min(g.endMs, g.startMs + (i + 1) * bucketMs) - (g.startMs + i * bucketMs)) / 1000));
-  const series = { ok: rates(counts.ok), fail: rates(counts.fail), unknown: rates(counts.unknown) };
+  const perSecond = (c: number[]): number[] => c.map((v) => v / (bucketMs / 1000));
+  const edgesMs = Array.from({ length: n + 1 }, (_, i) => Math.min(axis.endMs, Math.max(axis.startMs, (first + i) * bucketMs)));
+  return { bucketMs, edgesMs, ok: perSecond(counts.ok), fail: perSecond(counts.fail), unknown: perSecond(counts.unknown) };
+}
+
+function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): string {
+  const p = g.throughput;
+  const series = throughputOf(points, g, p.w);
+  const { bucketMs } = series;
+  const n = series.ok.length;
   const notOk = series.fail.map((f, i) => f + series.unknown[i]!);
   const top = niceStepUp(Math.max(1, ...series.ok, ...notOk));
   const yOf = (rate: number): number => p.y + p.h * (1 - rate / top);
@@ -388,7 +414,7 @@ function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): s
     out.push(`<line x1="${p.x}" y1="${y}" x2="${p.x + p.w}" y2="${y}" stroke="#e2e2e2"/>`);
     out.push(`<text x="${p.x - 6}" y="${r1(y + 4)}" text-anchor="end">${fmt(v)}</text>`);
   }
-  const edgesPx = Array.from({ length: n + 1 }, (_, i) => r1(g.xPx(Math.min(g.endMs, g.startMs + i * bucketMs))));
+  const edgesPx = series.edgesMs.map((t) => r1(g.xPx(t)));
   // A step line left to right through `rs`, or right to left (to close an area under it).
   const steps = (rs: readonly number[], backwards: boolean): string => {
     const order = backwards ? rs.map((_, i) => n - 1 - i) : rs.map((_, i) => i);
@@ -420,7 +446,8 @@ function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: str
     y += 18;
   };
   heading("ok, by operation (count)");
-  for (const o of ops) entry(`<rect x="${x + 4}" y="${y + 2}" width="9" height="9" fill="${o.colour}"/>`, `${o.op} (${count(o.count)})`);
+  for (const o of ops.slice(0, legendOpsMax)) entry(`<rect x="${x + 4}" y="${y + 2}" width="9" height="9" fill="${o.colour}"/>`, `${o.op} (${count(o.count)})`);
+  if (ops.length > legendOpsMax) entry("", `and ${ops.length - legendOpsMax} more`);
   if (ops.length === 0) entry("", "none");
   y += 8;
   heading("not ok (any operation)");
@@ -434,10 +461,12 @@ function legendSvg(g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: str
   }
   y += 8;
   heading("fault windows (shaded)");
-  for (const [kind, [strong, pale]] of kinds) {
-    const n = g.bands.filter((b) => b.kind === kind).length;
-    entry(`<rect x="${x}" y="${y}" width="16" height="12" fill="${pale}" stroke="${strong}"/>`, `${kind || "(no kind)"} (${n})`);
+  const windowsOf = new Map<string, number>();
+  for (const b of g.bands) windowsOf.set(b.kind, (windowsOf.get(b.kind) ?? 0) + 1);
+  for (const [kind, [strong, pale]] of [...kinds].slice(0, legendKindsMax)) {
+    entry(`<rect x="${x}" y="${y}" width="16" height="12" fill="${pale}" stroke="${strong}"/>`, `${kind || "(no kind)"} (${windowsOf.get(kind)})`);
   }
+  if (kinds.size > legendKindsMax) entry("", `and ${kinds.size - legendKindsMax} more`);
   if (kinds.size === 0) entry("", "none");
   y += 8;
   out.push(`<text x="${x}" y="${y + 10}" font-size="10" fill="#666666">a mark stands for every operation</text>`);

@@ -12,7 +12,7 @@ import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { type FaultWindow, type LatencyPlotInput, type LatencyPoint, renderLatencyPlot } from "../../deploy/nemesis/plot";
 import { rasterizeSvg } from "../../deploy/nemesis/plot-raster";
-import { buildLatencySvg, plotGeometry, plotHeightPx, plotWidthPx, pngBytesMax } from "../../deploy/nemesis/plot-svg";
+import { buildLatencySvg, plotGeometry, plotHeightPx, plotWidthPx, pngBytesMax, throughputOf } from "../../deploy/nemesis/plot-svg";
 import { SimRng } from "../sim/rng";
 import { syntheticRun } from "../lib/nemesis-history";
 
@@ -168,5 +168,47 @@ describe("renderLatencyPlot", () => {
     expect(svg).toContain("&lt;b&gt;&quot;quotes&quot; &amp; &apos;ampersands&apos;&lt;/b&gt;");
     expect(svg).toContain("1 left out (time not a number)");
     decode(await renderLatencyPlot(input));
+  });
+
+  it("stays bounded when times are absolute (epoch ms) and there are many operation names and fault kinds", async () => {
+    const epochMs = 1_765_000_000_000;
+    const input: LatencyPlotInput = {
+      title: "x".repeat(500),
+      durationMs: 300_000,
+      points: Array.from({ length: 4000 }, (_, i) => point(epochMs + i * 75, 1 + (i % 50), i % 7 === 0 ? "fail" : "ok", `op${i % 40}`)),
+      windows: Array.from({ length: 600 }, (_, i) => window(epochMs + i * 500, epochMs + i * 500 + 2000, `kind${i % 30}`)),
+    };
+    const g = plotGeometry(input);
+    expect([g.startMs, g.endMs]).toEqual([0, epochMs + 599 * 500 + 2000]);
+    expect(throughputOf(input.points, g, g.throughput.w).ok.length).toBeLessThan(600);
+    const svg = buildLatencySvg(input);
+    expect(svg).toContain("and 28 more");
+    expect(svg).toContain("and 16 more");
+    expect(svg.length).toBeLessThan(1 << 20);
+    decode(await renderLatencyPlot(input));
+  });
+});
+
+describe("throughputOf", () => {
+  it("counts per whole second since the start by outcome; a sliver past the end reads low, not as a spike", () => {
+    const points = Array.from({ length: 3000 }, (_, i) => point(i * 100, 1, i % 10 === 0 ? "fail" : i % 10 === 1 ? "unknown" : "ok"));
+    points.push(point(300_005, 1));
+    const t = throughputOf(points, { startMs: 0, endMs: 300_005 }, 1000);
+    expect(t.bucketMs).toBe(1000);
+    expect(t.edgesMs.slice(0, 3)).toEqual([0, 1000, 2000]);
+    expect(t.edgesMs.slice(-2)).toEqual([300_000, 300_005]);
+    expect(t.ok.slice(0, 300).every((r) => r === 8)).toBe(true);
+    expect(t.fail.slice(0, 300).every((r) => r === 1)).toBe(true);
+    expect(t.unknown.slice(0, 300).every((r) => r === 1)).toBe(true);
+    expect([t.ok[300], t.ok.length]).toEqual([1, 301]);
+  });
+
+  it("aligns buckets on whole seconds when the axis starts before 0, and widens them when the run is long", () => {
+    const early = throughputOf([point(-500, 1), point(-1, 1), point(0, 1)], { startMs: -500, endMs: 2000 }, 1000);
+    expect(early.edgesMs).toEqual([-500, 0, 1000, 2000]);
+    expect(early.ok).toEqual([2, 1, 0]);
+    const long = throughputOf([], { startMs: 0, endMs: 3_600_000 }, 1000);
+    expect(long.bucketMs).toBe(10_000);
+    expect(long.ok.length).toBe(360);
   });
 });
