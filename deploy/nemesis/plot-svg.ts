@@ -11,7 +11,7 @@
  * bounded by the plot's area instead of the number of operations. A scatter as noisy as
  * random dots all over the panel could still make a PNG over pngBytesMax: the caller then
  * draws it again with the next, coarser, of scatterResolutions. Throughput is counted per
- * second (a longer bucket when the run has more seconds than the panel has pixels).
+ * second (a longer bucket when the run has more seconds than the panel has 2 px columns).
  *
  * Odd input is drawn, not refused: points after durationMs (or before 0) widen the time axis,
  * zero or negative latencies sit on the bottom edge and non-finite ones on the top edge, a
@@ -93,7 +93,7 @@ const barLabelOutsidePx = 220;
 const charWidthEm = 0.62;
 
 /** Okabe-Ito colours (distinct for colour-blind readers) for the usual operations, then more. */
-const opColours: Readonly<Record<string, string>> = { get: "#0072B2", put: "#009E73", cas: "#CC79A7", append: "#8C564B" };
+const opColours: ReadonlyMap<string, string> = new Map([["get", "#0072B2"], ["put", "#009E73"], ["cas", "#CC79A7"], ["append", "#8C564B"]]);
 const extraOpColours = ["#56B4E9", "#7F7F7F", "#BCBD22", "#17BECF", "#9467BD", "#000000"];
 const failColour = "#D7191C";
 const unknownColour = "#F39C12";
@@ -114,8 +114,8 @@ export interface Rect {
   readonly h: number;
 }
 
-/** A fault window made drawable: finite times inside the axis, its lane and colours. */
-interface Band {
+/** A fault window made drawable: finite times inside the axis, and its lane (0 at the top). */
+export interface Band {
   readonly startMs: number;
   readonly endMs: number;
   readonly kind: string;
@@ -246,7 +246,7 @@ function opPalette(points: readonly LatencyPoint[]): Array<{ op: string; colour:
   for (const p of points) counts.set(p.op, (counts.get(p.op) ?? 0) + (p.outcome === "ok" ? 1 : 0));
   const names = [...counts.keys()].sort();
   let extra = 0;
-  const entries = names.map((op) => ({ op, colour: opColours[op] ?? extraOpColours[extra++ % extraOpColours.length]!, count: counts.get(op)! }));
+  const entries = names.map((op) => ({ op, colour: opColours.get(op) ?? extraOpColours[extra++ % extraOpColours.length]!, count: counts.get(op)! }));
   return entries.sort((a, b) => b.count - a.count || a.op.localeCompare(b.op));
 }
 
@@ -293,11 +293,17 @@ function bandsSvg(g: PlotGeometry, kinds: Map<string, readonly [string, string]>
 /** Grid, axes, the binned scatter and, over it, the failed and unknown operations. */
 function latencyPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry, ops: ReadonlyArray<{ op: string; colour: string }>, res: ScatterResolution): string {
   const p = g.latency;
-  const out = [timeGridSvg(g, p, true), latencyGridSvg(g)];
+  const out = [timeGridSvg(g, p), latencyGridSvg(g)];
   const okCells = new Map(ops.map((o) => [o.op, new Set<number>()]));
   const failCells = new Set<number>();
   const unknownCells = new Set<number>();
-  const cell = (x: number, y: number, side: number): number => Math.floor((y - p.y) / side) * 4096 + Math.floor((x - p.x) / side);
+  // A cell's id: row * 4096 + column (a panel is narrower than 4096 cells); a point on the
+  // right or bottom edge goes into the last cell, inside the frame.
+  const cell = (x: number, y: number, side: number): number => {
+    const column = Math.min(Math.floor((x - p.x) / side), Math.ceil(p.w / side) - 1);
+    const row = Math.min(Math.floor((y - p.y) / side), Math.ceil(p.h / side) - 1);
+    return row * 4096 + column;
+  };
   for (const pt of points) {
     if (!Number.isFinite(pt.tMs)) continue;
     const x = g.xPx(pt.tMs);
@@ -354,12 +360,12 @@ function latencyGridSvg(g: PlotGeometry): string {
 }
 
 /** Vertical lines at round seconds across `panel`, labelled under it. */
-function timeGridSvg(g: PlotGeometry, panel: Rect, labelled: boolean): string {
+function timeGridSvg(g: PlotGeometry, panel: Rect): string {
   const out: string[] = [];
   for (const s of niceTicks(g.startMs / 1000, g.endMs / 1000, 12)) {
     const x = r1(g.xPx(s * 1000));
     out.push(`<line x1="${x}" y1="${panel.y}" x2="${x}" y2="${panel.y + panel.h}" stroke="#e2e2e2"/>`);
-    if (labelled) out.push(`<text x="${x}" y="${panel.y + panel.h + 15}" text-anchor="middle">${fmt(s)}</text>`);
+    out.push(`<text x="${x}" y="${panel.y + panel.h + 15}" text-anchor="middle">${fmt(s)}</text>`);
   }
   return out.join("\n");
 }
@@ -368,7 +374,6 @@ function frameSvg(p: Rect): string {
   return `<rect x="${p.x}" y="${p.y}" width="${p.w}" height="${p.h}" fill="none" stroke="#777777"/>`;
 }
 
-/** Acknowledged, failed and unknown operations per second (per bucket), as step lines. */
 /**
  * Operations per second by outcome, in buckets of bucketMs: 1 s, or longer when the axis has
  * more seconds than the panel has 2 px columns. Bucket i covers [edgesMs[i], edgesMs[i + 1]):
@@ -400,6 +405,7 @@ export function throughputOf(points: readonly LatencyPoint[], axis: { startMs: n
   return { bucketMs, edgesMs, ok: perSecond(counts.ok), fail: perSecond(counts.fail), unknown: perSecond(counts.unknown) };
 }
 
+/** Acknowledged operations per second as a step line over the failed and unknown ones as stacked areas. */
 function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): string {
   const p = g.throughput;
   const series = throughputOf(points, g, p.w);
@@ -408,23 +414,20 @@ function throughputPanelSvg(points: readonly LatencyPoint[], g: PlotGeometry): s
   const notOk = series.fail.map((f, i) => f + series.unknown[i]!);
   const top = niceStepUp(Math.max(1, ...series.ok, ...notOk));
   const yOf = (rate: number): number => p.y + p.h * (1 - rate / top);
-  const out = [timeGridSvg(g, p, true)];
+  const out = [timeGridSvg(g, p)];
   for (const v of niceTicks(0, top, 5)) {
     const y = r1(yOf(v));
     out.push(`<line x1="${p.x}" y1="${y}" x2="${p.x + p.w}" y2="${y}" stroke="#e2e2e2"/>`);
     out.push(`<text x="${p.x - 6}" y="${r1(y + 4)}" text-anchor="end">${fmt(v)}</text>`);
   }
   const edgesPx = series.edgesMs.map((t) => r1(g.xPx(t)));
-  // A step line left to right through `rs`, or right to left (to close an area under it).
-  const steps = (rs: readonly number[], backwards: boolean): string => {
-    const order = backwards ? rs.map((_, i) => n - 1 - i) : rs.map((_, i) => i);
-    return order.map((i) => (backwards ? `L${edgesPx[i + 1]} ${r1(yOf(rs[i]!))}H${edgesPx[i]}` : `L${edgesPx[i]} ${r1(yOf(rs[i]!))}H${edgesPx[i + 1]}`)).join("").replace(/^L/, "M");
-  };
-  const zeros = new Array<number>(n).fill(0);
+  // The corners of a step line through `rates`, left to right: each bucket's rate across its width.
+  const corners = (rates: readonly number[]): string[] => rates.flatMap((rate, i) => [`${edgesPx[i]} ${r1(yOf(rate))}`, `${edgesPx[i + 1]} ${r1(yOf(rate))}`]);
+  const area = (upper: readonly number[], lower: readonly number[]): string => `M${[...corners(upper), ...corners(lower).reverse()].join("L")}Z`;
   // Failed at the bottom, unknown stacked on them: the top of the two is every operation not acknowledged.
-  out.push(`<path fill="${failColour}" fill-opacity="0.55" d="${steps(series.fail, false)}${steps(zeros, true).replace(/^M/, "L")}Z"/>`);
-  out.push(`<path fill="${unknownColour}" fill-opacity="0.55" d="${steps(notOk, false)}${steps(series.fail, true).replace(/^M/, "L")}Z"/>`);
-  out.push(`<path fill="none" stroke="${okRateColour}" stroke-width="1.4" stroke-linejoin="round" d="${steps(series.ok, false)}"/>`);
+  out.push(`<path fill="${failColour}" fill-opacity="0.55" d="${area(series.fail, new Array<number>(n).fill(0))}"/>`);
+  out.push(`<path fill="${unknownColour}" fill-opacity="0.55" d="${area(notOk, series.fail)}"/>`);
+  out.push(`<path fill="none" stroke="${okRateColour}" stroke-width="1.4" stroke-linejoin="round" d="M${corners(series.ok).join("L")}"/>`);
   out.push(frameSvg(p));
   const per = bucketMs === 1000 ? "per second" : `per ${fmt(bucketMs / 1000)} s`;
   out.push(`<text transform="translate(18 ${r1(p.y + p.h / 2)}) rotate(-90)" text-anchor="middle">ops/s</text>`);
