@@ -152,7 +152,7 @@ describe("renderLatencyPlot", () => {
     const input: LatencyPlotInput = {
       title: `<b>"quotes" & 'ampersands'</b>`,
       durationMs: 10_000,
-      points: [point(15_000, 2), point(-500, 3), point(1_000, 0), point(1_100, -4), point(1_200, Number.NaN), point(1_300, Infinity, "unknown"), point(Number.NaN, 5), point(2_000, 1e-9)],
+      points: [point(15_000, 2), point(-500, 3), point(1_000, 0), point(1_100, -4), point(1_200, Number.NaN), point(1_300, Infinity, "unknown"), point(Number.NaN, 5), point(2_000, 1e-9), point(3_000, 7, "ok", "constructor")],
       windows: [window(8_000, Number.NaN, "clock", "skew <&>"), window(Infinity, 9_000, "pause"), window(6_000, 5_000, "kill"), window(1_000, 2_000, "", "")],
     };
     const g = plotGeometry(input);
@@ -167,6 +167,8 @@ describe("renderLatencyPlot", () => {
     const svg = buildLatencySvg(input);
     expect(svg).toContain("&lt;b&gt;&quot;quotes&quot; &amp; &apos;ampersands&apos;&lt;/b&gt;");
     expect(svg).toContain("1 left out (time not a number)");
+    // An operation named like an Object property gets a colour of the palette, not the property.
+    expect(svg).not.toContain("native code");
     decode(await renderLatencyPlot(input));
   });
 
