@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { delay, realClock, wallClockMs } from "../../common/real-env";
 import { repoRoot } from "../local/process";
-import { execIn, execSpec, heal, hostsDown, hostsUp, loadHosts } from "../hosts/harness";
+import { removeStaleFaketimeShm } from "../hosts/clock";
+import { execIn, execSpec, heal, hostsDown, hostsUp, loadHosts, removeRun } from "../hosts/harness";
 import { readHostsFile } from "../hosts/hosts-file";
 import { availabilityIn, checkAppends, checkFinalReads, checkRegisters, checkWorkload, type CheckOutcome, quietAvailability } from "./checks";
 import { readHistory } from "./history";
@@ -145,7 +146,16 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisResult> {
     if (tornDown || o.keep) return;
     tornDown = true;
     for (const c of children) c.kill("SIGKILL");
-    if (readHostsFile(dir)) await hostsDown(dir, 2000);
+    const h = readHostsFile(dir);
+    if (!h) return;
+    try {
+      await hostsDown(dir, 2000);
+    } catch (e) {
+      // Whatever stopping the daemons one by one ran into, nothing of the run may stay.
+      o.log(`stopping the cluster failed (${(e as Error).message.split("\n")[0]}); killing what is left in the run's namespaces`);
+      await removeRun(h.prefix);
+      if (h.faketime) removeStaleFaketimeShm();
+    }
   };
   // Every signal is handled (tsx forwards the one the terminal sent, so it comes twice): the
   // first tears down, the others wait for it.
@@ -154,7 +164,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisResult> {
     if (signalled) return;
     signalled = true;
     o.log(`${sig}: ${o.keep ? "leaving the hosts up (--keep)" : "tearing the hosts down"}`);
-    void teardown().finally(() => process.exit(130));
+    void teardown().catch((e: Error) => o.log(`teardown failed: ${e.message}`)).finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
