@@ -133,6 +133,12 @@ export interface ReplicaOpOptions {
   readonly force?: boolean;
   /** Port of a new replica. Default: a free loopback port. */
   readonly basePort?: number;
+  /**
+   * Start a new replica on the host of node `onHostOf` (the test hosts of deploy/hosts/, where
+   * every node has an address of its own): that node's IP on a fresh port, and its spawn
+   * prefix (`ip netns exec` its namespace). Default: loopback, started directly.
+   */
+  readonly onHostOf?: string;
   /** Grace period when stopping the removed replica. Default 5 s. */
   readonly graceMs?: number;
   /** Each new step or blocked reason of the stored change while it is waited for. */
@@ -913,7 +919,7 @@ export class LocalCluster {
   async addReplica(
     of: GroupRef, opts: ReplicaOpOptions & { readonly member?: "joining" | "learner" | "voter" } = {},
   ): Promise<{ name: string; id: number; addr: string }> {
-    const added = await this.startJoining(of, opts.basePort);
+    const added = await this.startJoining(of, opts);
     if ((opts.member ?? "joining") === "joining") return added;
     const id = added.id as NodeId;
     await this.storeChange(of, { kind: "addLearner", id, address: added.addr }, opts, added.name);
@@ -960,7 +966,7 @@ export class LocalCluster {
       added = { name: nodeNameIn(of, resumed.id), id: resumed.id, addr: resumed.addr };
       this.say(`${describeGroup(gid)} already holds this replacement (by ${added.name}); waiting for it`);
     } else {
-      added = await this.startJoining(of, opts.basePort);
+      added = await this.startJoining(of, opts);
     }
     const change: ReplicaChange = { kind: "replace", oldId: old.id as NodeId, newId: added.id as NodeId, address: added.addr };
     if (!resumed) await this.storeChange(of, change, opts, added.name);
@@ -1001,8 +1007,12 @@ export class LocalCluster {
   }
 
   /** Starts a replica of `of` with --join (see addReplica) and waits until it answers Status. */
-  private async startJoining(of: GroupRef, basePort: number | undefined): Promise<{ name: string; id: number; addr: string }> {
-    const [{ addr, metrics }] = await allocateNodeAddrs(1, this.launcher.metrics === true, basePort, this.layout) as [NodeAddrs];
+  private async startJoining(of: GroupRef, opts: ReplicaOpOptions): Promise<{ name: string; id: number; addr: string }> {
+    const [free] = await allocateNodeAddrs(1, this.launcher.metrics === true, opts.basePort, this.layout) as [NodeAddrs];
+    const near = opts.onHostOf === undefined ? undefined : this.find(this.layout, opts.onHostOf).node.addr;
+    const onHost = (a: string): string => (near === undefined ? a : `${near.slice(0, near.lastIndexOf(":"))}${a.slice(a.lastIndexOf(":"))}`);
+    const addr = onHost(free.addr);
+    const metrics = free.metrics && onHost(free.metrics);
     // A secure cluster's new replica needs its certificate before it starts: issued for the
     // id it will get, which must still be the next one when it is added.
     const certified = nextReplicaId(this.layout, of, dataNames(this.dir));
@@ -1015,7 +1025,11 @@ export class LocalCluster {
       addNode(l, of, node);
       const launcher = this.launcher;
       const own = (launcher.nodeArgs?.[name] ?? []).filter((a) => a !== "--join");
-      writeLauncherFile(this.dir, { ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...own, "--join"] } });
+      const prefix = opts.onHostOf === undefined ? undefined : launcher.spawnPrefix?.[opts.onHostOf];
+      writeLauncherFile(this.dir, {
+        ...launcher, nodeArgs: { ...launcher.nodeArgs, [name]: [...own, "--join"] },
+        ...(prefix ? { spawnPrefix: { ...launcher.spawnPrefix, [name]: prefix } } : {}),
+      });
       this.start(l, name, node);
       return { name, id, addr: node.addr };
     });

@@ -24,7 +24,7 @@ import { FailpointAdminClient } from "../../raft/transport/failpoint-admin";
 import { AppendLoad } from "../lib/append-load";
 import { e2eLong, e2eSuite } from "../lib/e2e";
 import { waitFor } from "../lib/wait";
-import { checkLinearizable, formatEntry, type HistoryEntry } from "../lib/linearizability";
+import { checkLinearizable, formatEntry, type HistoryEntry } from "../../deploy/check/linearizability";
 
 const shards = 12;
 const g = (n: number) => n as GroupId;

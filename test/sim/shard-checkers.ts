@@ -16,7 +16,7 @@
  */
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../../common/ids";
 import type { Config } from "../../controller/config";
-import { checkLinearizable, formatEntry, type HistoryEntry, type KvOperation } from "../lib/linearizability";
+import { checkLinearizable, formatEntry, type HistoryEntry, type KvOperation } from "../../deploy/check/linearizability";
 import type { ShardAppliedEntry, ShardObserver } from "./shard-replica";
 
 const dec = new TextDecoder();

@@ -35,7 +35,7 @@ import type { BatchHandlers } from "../../shard-server/batch-stream";
 import { decodeCommand } from "../../shard-server/codec";
 import type { ShardChunkIn } from "../../shard-server/types";
 import { wireHandlers } from "../../shard-server/wire-handlers";
-import type { KvOperation } from "../lib/linearizability";
+import type { KvOperation } from "../../deploy/check/linearizability";
 import { Checker } from "./checkers";
 import type { SimClock } from "./clock";
 import { SimCluster, type ClusterConfig, type NodeHandle } from "./cluster";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../common/env";
-import { checkLinearizable, formatEntry, type CheckResult, type HistoryEntry, type Value } from "../lib/linearizability";
+import { checkLinearizable, formatEntry, type CheckResult, type HistoryEntry, type Value } from "../../deploy/check/linearizability";
 import { SimRng } from "../sim/rng";
 
 // ---------------------------------------------------------------------------------------------

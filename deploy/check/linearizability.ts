@@ -20,7 +20,7 @@
  * Clocks are injected (`clock`, default the real one) so the simulator and tests can drive the
  * timeout deterministically.
  */
-import { splitmix32 } from "../sim/rng";
+import { splitmix32 } from "../../common/seeded-rng";
 import type { Clock } from "../../common/env";
 import { realClock } from "../../common/real-env";
 
