@@ -21,7 +21,7 @@ import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
 import { chunkBytes } from "./chunks";
-import { MigrationPacer } from "./migration-pacer";
+import { MigrationPacer, type PacerOptions } from "./migration-pacer";
 import { proposeOp, type ShardNode } from "./service";
 import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
@@ -91,6 +91,8 @@ export interface MigrationDriverOptions {
    * under the cap. Default true; false: only the cap paces.
    */
   readonly migrationPacing?: boolean;
+  /** The pacer's other parameters (the simulator scales them to its small shards); default pacerDefaults. */
+  readonly migrationPacer?: Partial<PacerOptions>;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
   /** Told of the pulled chunks (the daemon's metrics, shard-server/shard-metrics.ts); absent: nothing is. */
@@ -144,7 +146,7 @@ export class MigrationDriver {
     private readonly configSource: ConfigSource,
     private readonly rpc: GroupRpc,
   ) {
-    this.pacer = new MigrationPacer({ capBytesPerSec: opts.migrationBytesPerSec ?? 0, adaptive: opts.migrationPacing ?? true });
+    this.pacer = new MigrationPacer({ ...opts.migrationPacer, capBytesPerSec: opts.migrationBytesPerSec ?? 0, adaptive: opts.migrationPacing ?? true });
   }
 
   start(): void {
@@ -470,7 +472,10 @@ export class MigrationDriver {
         // tick resumes from the stored point.
         if (r?.kind !== "insert" || !r.accepted || chunk.last) {
           if (chunk.last && r?.kind === "insert" && r.accepted) {
-            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}`);
+            const pace = this.pacer.bytesPerSec();
+            const base = this.pacer.baseMs();
+            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}` +
+              (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, insert base latency ${base.toFixed(1)} ms`})`));
           }
           return;
         }

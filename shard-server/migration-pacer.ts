@@ -1,28 +1,31 @@
 /**
- * The pace of a leader's shard pulls (docs/design.md#53-pacing-shard-moves): how long the
- * migration driver waits before inserting each pulled chunk, so that a move takes what the
- * receiving group can spare and no more.
+ * The pace of a leader's shard pulls (docs/design.md#52-a-reconfiguration-step-by-step): how
+ * long the migration driver waits before inserting each pulled chunk, so that a move takes
+ * what the receiving group can spare and no more.
  *
  * Every chunk goes through the group's Raft log like a client write (a synced log write on a
  * majority, then an apply), so a chunk's insert latency (proposal to applied result) measures
  * the queue the group's foreground writes are waiting in too: the batch they share a log write
  * with, the replication of its bytes, the apply, and the CPU the other work on the machine
- * leaves. The pacer is a delay-based controller of a rate in the manner of LEDBAT (RFC 6817)
- * and TCP Vegas:
- * - base: the lowest insert latency seen lately (the minima of the last `baseBuckets`
- *   intervals of `baseBucketMs`, so a lasting change of the load moves it);
- * - current: the lowest of the last `currentSamples` latencies (one GC pause is not congestion);
- * - queuing = current - base, target = max(targetMinMs, targetFraction * base);
- * - per sample, rate *= 1 + gain * off * dt, where off = (target - queuing) / target in
- *   [-1, 1] and dt the seconds since the last sample (at most 1): below the target the rate
- *   grows exponentially (about e^gainUp per second), above it it shrinks (gainDown), at the
- *   target it holds. It grows only while the pace held a chunk back lately (otherwise the
- *   pulls, not the pacer, limit the moves and a higher rate would mean nothing).
- * The rate stays within [minBytesPerSec, cap] (cap: `--migration-rate`, 0 = none). Pacing off
- * (`adaptive: false`) leaves only the cap, as the fixed `--migration-rate` of before.
+ * leaves. The pacer is a delay-based controller of a rate, in the manner of TCP Vegas and
+ * LEDBAT (RFC 6817), made for noisy latencies (on a busy 2-core machine the insert latencies
+ * of a steady load spread over a factor of ten between p10 and p90, so single samples, and
+ * minima of them, say nothing):
+ * - the latencies are taken in epochs of at least `epochSamples` inserts and `epochMs`; each
+ *   epoch's median is its measure;
+ * - base: the lower quartile of the medians of the last `baseEpochs` epochs (a lasting
+ *   change of the load becomes the new base after about that many epochs);
+ * - at the end of each epoch: median > base + max(targetMinMs, targetFraction * base, spread)
+ *   is congestion, spread being the interquartile range of those medians up to
+ *   spreadFraction * base (the noise: an epoch within the usual spread is not congestion), and the rate is multiplied by `decrease`; otherwise, if the pace held a chunk
+ *   back during the epoch (the pace, not the pulls, limits the moves), by `increase`.
+ * The rate stays within [minBytesPerSec, cap] (cap: `--migration-rate`, 0 = none; without one,
+ * maxBytesPerSec). Pacing off (`adaptive: false`) leaves only the cap, as the fixed
+ * `--migration-rate` of before.
  *
  * Chunks are spaced by bytes / rate over all the shards the leader pulls, as one budget.
- * Pure (times come from the caller), so the simulator and unit tests drive it with virtual time.
+ * Pure (times come from the caller), so the simulator and unit tests drive it in virtual time
+ * (test/sim/pacer-model.ts, test/unit/migration-pacer.test.ts, test/sim/shard-run.ts).
  */
 
 /** The pacer's parameters (defaults: pacerDefaults). */
@@ -36,15 +39,19 @@ export interface PacerOptions {
   readonly minBytesPerSec: number;
   /** Without a cap, the rate never goes above this. */
   readonly maxBytesPerSec: number;
-  /** Target queuing delay: max(targetMinMs, targetFraction * base latency). */
+  /** Congestion: an epoch's median latency above base + max(targetMinMs, targetFraction * base). */
   readonly targetMinMs: number;
   readonly targetFraction: number;
-  /** Growth and shrink rates per second at full distance from the target. */
-  readonly gainUp: number;
-  readonly gainDown: number;
-  readonly baseBucketMs: number;
-  readonly baseBuckets: number;
-  readonly currentSamples: number;
+  /** The noise counted in the threshold (the medians' interquartile range) is at most this fraction of the base. */
+  readonly spreadFraction: number;
+  /** Rate factors at the end of an epoch: congested, and not (while the pace holds chunks back). */
+  readonly decrease: number;
+  readonly increase: number;
+  /** An epoch: at least this many inserts and this long. */
+  readonly epochSamples: number;
+  readonly epochMs: number;
+  /** The base is the lower quartile of the medians of this many epochs. */
+  readonly baseEpochs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -53,29 +60,42 @@ export const pacerDefaults: PacerOptions = {
   capBytesPerSec: 0,
   adaptive: true,
   initialBytesPerSec: 4 * MiB,
-  minBytesPerSec: 256 * 1024,
+  minBytesPerSec: 1 * MiB,
   maxBytesPerSec: 1024 * MiB,
   targetMinMs: 4,
   targetFraction: 0.5,
-  gainUp: 1.5,
-  gainDown: 4,
-  baseBucketMs: 2000,
-  baseBuckets: 5,
-  currentSamples: 3,
+  spreadFraction: 0.6,
+  decrease: 0.7,
+  increase: 1.4,
+  epochSamples: 10,
+  epochMs: 1000,
+  baseEpochs: 12,
 };
+
+/** The median of `xs` (not empty); the upper one of an even count. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** The `q` quantile of `xs` (not empty), the nearest rank below. */
+function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) * q)]!;
+}
 
 export class MigrationPacer {
   private readonly o: PacerOptions;
   private rate: number;
   /** When the next chunk may be inserted (ms). */
   private nextAt = -Infinity;
-  /** When a reservation last had to wait (ms): the pace, not the pulls, limited the moves. */
-  private lastHeldAt = -Infinity;
-  private lastSampleAt: number | undefined;
-  /** Minimum latency per base bucket, newest last, and the start of the newest bucket. */
-  private readonly baseMins: number[] = [];
-  private bucketStart = -Infinity;
-  private readonly recent: number[] = [];
+  /** A reservation waited during the current epoch: the pace, not the pulls, limited the moves. */
+  private held = false;
+  /** The latencies of the current epoch, and when it started (ms). */
+  private epoch: number[] = [];
+  private epochStart: number | undefined;
+  /** The medians of the last baseEpochs epochs, newest last. */
+  private readonly medians: number[] = [];
 
   constructor(opts: Partial<PacerOptions> = {}) {
     this.o = { ...pacerDefaults, ...opts };
@@ -88,9 +108,9 @@ export class MigrationPacer {
     return this.o.capBytesPerSec > 0 ? this.o.capBytesPerSec : Infinity;
   }
 
-  /** The base latency (ms) the controller compares against; undefined before any sample. */
+  /** The base latency (ms) the controller compares against; undefined before the first epoch ended. */
   baseMs(): number | undefined {
-    return this.baseMins.length > 0 ? Math.min(...this.baseMins) : undefined;
+    return this.medians.length === 0 ? undefined : quantile(this.medians, 0.25);
   }
 
   /** Reserves the slot of a chunk of `bytes` at `nowMs`; returns how long to wait for it (ms). */
@@ -99,35 +119,29 @@ export class MigrationPacer {
     if (rate === Infinity) return 0;
     const at = Math.max(nowMs, this.nextAt);
     this.nextAt = at + (bytes / rate) * 1000;
-    if (at > nowMs) this.lastHeldAt = nowMs;
+    if (at > nowMs) this.held = true;
     return at - nowMs;
   }
 
   /** An insert proposed `latencyMs` before `nowMs` was answered (applied, or refused). */
   observe(latencyMs: number, nowMs: number): void {
     if (!this.o.adaptive) return;
-    if (nowMs - this.bucketStart >= this.o.baseBucketMs || this.baseMins.length === 0) {
-      this.baseMins.push(latencyMs);
-      if (this.baseMins.length > this.o.baseBuckets) this.baseMins.shift();
-      this.bucketStart = nowMs;
-    } else {
-      const last = this.baseMins.length - 1;
-      this.baseMins[last] = Math.min(this.baseMins[last]!, latencyMs);
-    }
-    this.recent.push(latencyMs);
-    if (this.recent.length > this.o.currentSamples) this.recent.shift();
-    const dt = this.lastSampleAt === undefined ? 0 : Math.min(1, Math.max(0, nowMs - this.lastSampleAt) / 1000);
-    this.lastSampleAt = nowMs;
+    this.epochStart ??= nowMs - latencyMs;
+    this.epoch.push(latencyMs);
+    if (this.epoch.length < this.o.epochSamples || nowMs - this.epochStart < this.o.epochMs) return;
+    const m = median(this.epoch);
+    this.epoch = [];
+    this.epochStart = nowMs;
+    this.medians.push(m);
+    if (this.medians.length > this.o.baseEpochs) this.medians.shift();
     const base = this.baseMs()!;
-    const queuing = Math.min(...this.recent) - base;
-    const target = Math.max(this.o.targetMinMs, this.o.targetFraction * base);
-    const off = Math.max(-1, Math.min(1, (target - queuing) / target));
-    if (off > 0) {
-      // Grow only while the pace holds chunks back (within the last second).
-      if (nowMs - this.lastHeldAt <= 1000) this.rate = this.clamp(this.rate * (1 + this.o.gainUp * off * dt));
-    } else {
-      this.rate = this.clamp(this.rate * Math.max(0.5, 1 + this.o.gainDown * off * dt));
+    const spread = Math.min(quantile(this.medians, 0.75) - base, this.o.spreadFraction * base);
+    if (m > base + Math.max(this.o.targetMinMs, this.o.targetFraction * base, spread)) {
+      this.rate = this.clamp(this.rate * this.o.decrease);
+    } else if (this.held) {
+      this.rate = this.clamp(this.rate * this.o.increase);
     }
+    this.held = false;
   }
 
   private clamp(rate: number): number {
