@@ -3,6 +3,7 @@
  * into docs/benchmarks.md: the section between `<!-- bench:start -->` and `<!-- bench:end -->`
  * is generated, everything else in the file is kept. Pure (test/unit/bench-doc.test.ts).
  */
+import { median } from "../common/stats";
 import type { MigrationPacing } from "../shard-server/defaults";
 
 /** One cell of the matrix: a workload at a concurrency. */
@@ -321,12 +322,7 @@ function rateCell(o: CellOutcome | undefined): string {
 
 const label = (c: Cell): string => (c.workload.startsWith("mixed:") ? `mixed ${c.workload.slice(6)}% get` : c.workload === "get" ? "get (linearizable)" : c.workload);
 
-/** The median of `xs` (the mean of the middle two for an even count), or undefined. */
-export function median(xs: readonly number[]): number | undefined {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const n = sorted.length;
-  return n === 0 ? undefined : n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-}
+export { median } from "../common/stats";
 
 /** `metric` of each of `runs` that measured it, their median, and how to show them. */
 function overRuns(runs: readonly (CellOutcome | undefined)[], metric: (o: CellOutcome | undefined) => number | undefined, fmt: (x: number | undefined) => string): { median: number | undefined; text: string } {

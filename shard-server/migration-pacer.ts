@@ -27,6 +27,7 @@
  * Pure (times come from the caller), so the simulator and unit tests drive it in virtual time
  * (test/sim/pacer-model.ts, test/unit/migration-pacer.test.ts, test/sim/shard-run.ts).
  */
+import { median, quantile } from "../common/stats";
 
 /** The pacer's parameters (defaults: pacerDefaults). */
 export interface PacerOptions {
@@ -72,18 +73,6 @@ export const pacerDefaults: PacerOptions = {
   baseEpochs: 12,
 };
 
-/** The median of `xs` (not empty); the upper one of an even count. */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** The `q` quantile of `xs` (not empty), the nearest rank below. */
-function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) * q)]!;
-}
-
 export class MigrationPacer {
   private readonly o: PacerOptions;
   private rate: number;
@@ -110,7 +99,7 @@ export class MigrationPacer {
 
   /** The base latency (ms) the controller compares against; undefined before the first epoch ended. */
   baseMs(): number | undefined {
-    return this.medians.length === 0 ? undefined : quantile(this.medians, 0.25);
+    return quantile(this.medians, 0.25);
   }
 
   /** Reserves the slot of a chunk of `bytes` at `nowMs`; returns how long to wait for it (ms). */
@@ -129,13 +118,13 @@ export class MigrationPacer {
     this.epochStart ??= nowMs - latencyMs;
     this.epoch.push(latencyMs);
     if (this.epoch.length < this.o.epochSamples || nowMs - this.epochStart < this.o.epochMs) return;
-    const m = median(this.epoch);
+    const m = median(this.epoch)!;
     this.epoch = [];
     this.epochStart = nowMs;
     this.medians.push(m);
     if (this.medians.length > this.o.baseEpochs) this.medians.shift();
     const base = this.baseMs()!;
-    const spread = Math.min(quantile(this.medians, 0.75) - base, this.o.spreadFraction * base);
+    const spread = Math.min(quantile(this.medians, 0.75)! - base, this.o.spreadFraction * base);
     if (m > base + Math.max(this.o.targetMinMs, this.o.targetFraction * base, spread)) {
       this.rate = this.clamp(this.rate * this.o.decrease);
     } else if (this.held) {
