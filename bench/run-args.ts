@@ -4,6 +4,8 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { flag, parseCommandLine, usage } from "../common/cli-args";
+import { parseMigrationPacing, parseMigrationRate } from "../shard-server/daemon-args";
+import { type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault } from "../shard-server/defaults";
 import { matrix } from "./report";
 
 /** The repository root (docs/benchmarks.md is the default output). */
@@ -37,6 +39,10 @@ export interface RunOptions {
    * with them, scraped (`--no-metrics-cost` skips it; `--quick` runs one pair).
    */
   readonly metricsCost: boolean;
+  /** `--move-rate`: the shard servers' --migration-rate on the 3-group cluster (MiB/s; 0 = no cap). */
+  readonly moveRateMiB: number;
+  /** `--move-pacing`: the shard servers' --migration-pacing on the 3-group cluster. */
+  readonly movePacing: MigrationPacing;
 }
 
 function parseCells(flag: string, v: string): string[] {
@@ -62,7 +68,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
 }
 
 export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--out FILE]
-       npm run bench -- --scenario NAME[,NAME...] [--quick]
+       npm run bench -- --scenario NAME[,NAME...] [--quick] [--move-rate R] [--move-pacing P]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
 runs the benchmark matrix with \`shardkv bench\`, runs the same matrix against a 3-member etcd
@@ -90,6 +96,9 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  interleaved pairs (3 rounds; quick: 1), server CPU per op with metrics over
                  without (target 1.05x)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
+  --move-rate R  the shard servers' --migration-rate on the 3-group cluster (the shard move
+                 runs there): a hard cap in MiB/s (default 0 = none)
+  --move-pacing P  their --migration-pacing: adaptive (default) or off
   --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
                  written): ${scenarioNames.join(", ")}.
                  unreliable: 10 clients (gets, puts, appends) while a group leaves and joins,
@@ -113,6 +122,8 @@ const flags = {
   tls: flag.bool(),
   "no-tls-cost": flag.bool(),
   "no-metrics-cost": flag.bool(),
+  "move-rate": flag.of(parseMigrationRate),
+  "move-pacing": flag.of(parseMigrationPacing),
 };
 
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
@@ -135,5 +146,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     tls: v.tls === true,
     tlsCost: v["no-tls-cost"] !== true,
     metricsCost: v["no-metrics-cost"] !== true,
+    moveRateMiB: v["move-rate"] ?? migrationRateMiBDefault,
+    movePacing: v["move-pacing"] ?? migrationPacingDefault,
   };
 }

@@ -57,7 +57,7 @@ import {
   type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type CostRuns, type CostSpec, clientCpuPer1k, costSection, cpuPer1k, matrix, metricsCostSpec, metricsScrapeEveryMs, renderSection, replaceSection, tlsCostSpec,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
-import { moveRateMiB, runFailover, runRestart, runShardMove } from "./scenarios";
+import { moveServerArgs, runFailover, runRestart, runShardMove } from "./scenarios";
 import { renderUnreliable, runUnreliable } from "./unreliable";
 
 const etcdLoad = join(root, "bench", "etcd-load.ts");
@@ -268,7 +268,7 @@ async function runScenarios(o: RunOptions, work: string): Promise<boolean> {
     });
   }
   if (only.includes("shard-move")) {
-    const cluster = await up("shardkv-3g", 3, { serverArgs: ["--migration-rate", String(moveRateMiB)] });
+    const cluster = await up("shardkv-3g", 3, { serverArgs: moveServerArgs(o) });
     await on(cluster, async () => {
       results["shardMove"] = await shardMoveScenario(cluster, o);
     });
@@ -307,9 +307,9 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
   const dir = join(work, `shardkv-${groups}g`);
   say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
   const t0 = realClock.nowMs();
-  // The shard move runs on the 3-group cluster, with the migration rate cap an operator of
-  // this machine would set (no migration happens during the matrix cells).
-  const serverArgs = groups === 3 && o.scenarios ? ["--migration-rate", String(moveRateMiB)] : [];
+  // The shard move runs on the 3-group cluster, with the migration flags of the run (no
+  // migration happens during the matrix cells).
+  const serverArgs = groups === 3 && o.scenarios ? moveServerArgs(o) : [];
   const cluster = await LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, serverArgs, tls: o.tls });
   const out = new Map<string, CellOutcome>();
   try {

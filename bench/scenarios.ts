@@ -92,13 +92,18 @@ export function keysOfShard(shard: number, shardCount: number, n: number): strin
 }
 
 /**
+ * The migration flags of the shard servers of the cluster the shard move runs on (bench
+ * --move-rate, --move-pacing: by default no cap, adaptive pacing).
+ */
+export function moveServerArgs(o: Pick<RunOptions, "moveRateMiB" | "movePacing">): string[] {
+  return ["--migration-rate", String(o.moveRateMiB), "--migration-pacing", o.movePacing];
+}
+
+/**
  * Shard move under load (3 groups): fills one shard of group 1 with `mib` MiB, starts a mixed
  * 50/50 load at concurrency 16 that excludes that shard, moves the shard to group 2 a few
  * seconds into the measured phase, and waits until group 2's leader serves it with every key.
  */
-/** `--migration-rate` (MiB/s) of the shard servers of the cluster the shard move runs on. */
-export const moveRateMiB = 4;
-
 export async function runShardMove(cluster: LocalCluster, o: RunOptions, say: (line: string) => void): Promise<ShardMoveResult | { error: string }> {
   const mib = o.quick ? 10 : 100;
   const concurrency = 16;
@@ -167,7 +172,7 @@ export async function runShardMove(cluster: LocalCluster, o: RunOptions, say: (l
   const r = outcome.result as BenchJson & { timeline?: WindowJson[] };
   const windows = r.timeline ?? [];
   return {
-    rateMiB: moveRateMiB, shard, from, to, mib, keys: keys.length, fillMs, moveMs, moveAtMs, concurrency, workload,
+    rateMiB: o.moveRateMiB, pacing: o.movePacing, shard, from, to, mib, keys: keys.length, fillMs, moveMs, moveAtMs, concurrency, workload,
     before: windowP99s(windows, 0, moveAtMs),
     during: windowP99s(windows, moveAtMs, moveAtMs + moveMs),
     errors: r.errors.total,

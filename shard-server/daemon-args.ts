@@ -10,7 +10,7 @@ import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
 import { joinFlagUsage, metricsListenFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
 import { type DaemonTls, daemonTls, daemonTlsUsage } from "../security/tls-flags";
-import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
+import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
 
 /** The largest --migration-rate accepted (MiB/s). */
 const migrationRateMiBMax = 1024 * 1024;
@@ -31,6 +31,8 @@ export interface ShardDaemonArgs {
   snapshotEvery?: number;
   /** MiB/s; 0 = no cap. */
   migrationRateMiB?: number;
+  /** --migration-pacing; undefined: migrationPacingDefault. */
+  migrationPacing?: MigrationPacing;
   /** Keys whose value length the apply path remembers; 0 = none. */
   lengthCacheKeys?: number;
   /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
@@ -47,6 +49,7 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
                       --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
                       [--join] [--shards N] [--tick-ms N] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
+                      [--migration-pacing adaptive|off]
                       [--length-cache-keys N] [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
@@ -69,8 +72,11 @@ ${joinFlagUsage}
                       e.g. 500ms, 30s, 10m); a retry arriving later than this may execute again
   --snapshot-every N  snapshot the state machine and compact the Raft log every N applied
                       entries (default ${shardSnapshotEveryEntries})
-  --migration-rate R  insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5; default
-                      ${migrationRateMiBDefault} = no cap): slower moves, less latency for other shards meanwhile
+  --migration-rate R  a hard cap: insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5;
+                      default ${migrationRateMiBDefault} = no cap; the pace adapts to the load below it)
+  --migration-pacing P
+                      adaptive: pace pulled chunks by the group's insert latency, backing off
+                      while the group is busy; off: only --migration-rate paces (default ${migrationPacingDefault})
   --length-cache-keys N
                       remember the value length of up to N recently written keys (about 100
                       bytes each), so a put or delete of one reads nothing first (default
@@ -81,10 +87,16 @@ ${logLevelUsage}
 ${failpointFlagsUsage}`;
 
 /** MiB per second, a decimal number in [0, migrationRateMiBMax]. */
-function parseMigrationRate(field: string, s: string): number {
+export function parseMigrationRate(field: string, s: string): number {
   const r = /^\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
   if (!(r >= 0 && r <= migrationRateMiBMax)) throw usageError(field, `want MiB per second, a number in [0, ${migrationRateMiBMax}] (0 = no cap), got ${JSON.stringify(s)}`);
   return r;
+}
+
+/** --migration-pacing: adaptive or off. */
+export function parseMigrationPacing(field: string, s: string): MigrationPacing {
+  if (s !== "adaptive" && s !== "off") throw usageError(field, `want adaptive or off, got ${JSON.stringify(s)}`);
+  return s;
 }
 
 const flags = {
@@ -94,6 +106,7 @@ const flags = {
   "dedup-ttl": flag.duration(),
   "snapshot-every": flag.int(1, 100_000_000),
   "migration-rate": flag.of(parseMigrationRate),
+  "migration-pacing": flag.of(parseMigrationPacing),
   "length-cache-keys": flag.int(0, lengthCacheKeysMax),
 };
 
@@ -116,6 +129,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   if (v["dedup-ttl"] !== undefined) out.dedupTtlMs = v["dedup-ttl"];
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v["migration-rate"] !== undefined) out.migrationRateMiB = v["migration-rate"];
+  if (v["migration-pacing"] !== undefined) out.migrationPacing = v["migration-pacing"];
   if (v["length-cache-keys"] !== undefined) out.lengthCacheKeys = v["length-cache-keys"];
   if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });

@@ -9,11 +9,14 @@ export const dedupTtlMsDefault = 10 * 60 * 1000;
 export const shardSnapshotEveryEntries = 10000;
 /**
  * Default cap on the bytes a group's leader inserts per second while pulling shards (MiB/s;
- * 0 = none). TiKV and CockroachDB cap rebalancing too; here the operator sets it
- * (`--migration-rate`) for the hardware, since moving a shard through the Raft log costs each
- * of the receiving group's replicas a synced log write and an apply per byte.
+ * 0 = none). The pace itself adapts to the receiving group's load (`--migration-pacing`,
+ * shard-server/migration-pacer.ts); the cap (`--migration-rate`) is an optional hard limit on
+ * top, e.g. for a disk or network shared with other work the pacer cannot see.
  */
 export const migrationRateMiBDefault = 0;
+/** How pulled chunks are paced by default: "adaptive" (by the group's insert latency) or "off" (only the cap). */
+export const migrationPacingDefault: MigrationPacing = "adaptive";
+export type MigrationPacing = "adaptive" | "off";
 /**
  * Default bound of the apply path's cache of value lengths (apply-batch.ts LengthCache):
  * about 100 bytes per key (the key as a string and a Map slot), so about 10 MiB.

@@ -19,7 +19,7 @@
 import { daemonFailpoints, daemonMain, withMetricsEndpoint } from "../common/daemon-args";
 import { logLevelDefault } from "../common/log-level";
 import { type ShardDaemonArgs, parseShardDaemonArgs, usage } from "./daemon-args";
-import { migrationRateMiBDefault } from "./defaults";
+import { migrationPacingDefault, migrationRateMiBDefault } from "./defaults";
 
 daemonMain<ShardDaemonArgs>({
   name: "shardkv-server",
@@ -46,6 +46,7 @@ daemonMain<ShardDaemonArgs>({
       dedupTtlMs: args.dedupTtlMs,
       snapshotEveryEntries: args.snapshotEvery,
       migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
+      migrationPacing: (args.migrationPacing ?? migrationPacingDefault) === "adaptive",
       lengthCacheKeys: args.lengthCacheKeys,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
       security,

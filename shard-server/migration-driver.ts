@@ -21,6 +21,7 @@ import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
 import { chunkBytes } from "./chunks";
+import { MigrationPacer, type PacerOptions } from "./migration-pacer";
 import { proposeOp, type ShardNode } from "./service";
 import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
 import type { ShardChunkIn, ShardOp } from "./types";
@@ -85,6 +86,13 @@ export interface MigrationDriverOptions {
    * this leader pulls (0 or undefined: none). Chunks are spaced so the average stays under it.
    */
   readonly migrationBytesPerSec?: number;
+  /**
+   * Pace the inserts by the group's load (migration-pacer.ts: by the chunks' insert latency),
+   * under the cap. Default true; false: only the cap paces.
+   */
+  readonly migrationPacing?: boolean;
+  /** The pacer's other parameters (the simulator scales them to its small shards); default pacerDefaults. */
+  readonly migrationPacer?: Partial<PacerOptions>;
   /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
   readonly clock: Clock;
   /** Told of the pulled chunks (the daemon's metrics, shard-server/shard-metrics.ts); absent: nothing is. */
@@ -97,6 +105,8 @@ export interface MigrationObserver {
   received(bytes: number): void;
   /** The chunk's insert settled: applied (`inserted`), or refused, failed or abandoned. */
   settled(bytes: number, inserted: boolean): void;
+  /** The pace after an insert, in bytes per second (Infinity: none). */
+  paced?(bytesPerSec: number): void;
 }
 
 export class MigrationDriver {
@@ -119,8 +129,8 @@ export class MigrationDriver {
   private kicked = false;
   /** Set while nextConfig waits on a query: takes an offered config instead of waiting on. */
   private offerWaiter: ((c: Config) => void) | undefined;
-  /** Migration pacing: when the next chunk may be inserted (clock ms). */
-  private nextChunkAt = -Infinity;
+  /** Migration pacing: when each chunk may be inserted. */
+  private readonly pacer: MigrationPacer;
   /** Pull workers waiting for their pacing slot (woken by stop). */
   private readonly pacing = new Set<() => void>();
   private abortCheckBusy = false;
@@ -135,7 +145,9 @@ export class MigrationDriver {
     private readonly node: ShardNode,
     private readonly configSource: ConfigSource,
     private readonly rpc: GroupRpc,
-  ) {}
+  ) {
+    this.pacer = new MigrationPacer({ ...opts.migrationPacer, capBytesPerSec: opts.migrationBytesPerSec ?? 0, adaptive: opts.migrationPacing ?? true });
+  }
 
   start(): void {
     this.schedule();
@@ -399,15 +411,24 @@ export class MigrationDriver {
 
   /**
    * Waits for the turn of a chunk of `bytes` (chunkBytes: duplicate records travel in chunks
-   * too, some of several MiB) under migrationBytesPerSec (a slot of bytes / rate each).
+   * too, some of several MiB): a slot of bytes / pace each (migration-pacer.ts).
    */
   private async pace(bytes: number): Promise<void> {
-    const rate = this.opts.migrationBytesPerSec ?? 0;
-    if (rate <= 0) return;
+    const wait = this.pacer.reserve(bytes, this.opts.clock.nowMs());
+    if (wait > 0) await this.sleep(wait);
+  }
+
+  /**
+   * Proposes a chunk's insert; its latency (proposal to answer) feeds the pacer, but for a
+   * pull's last chunk (often a small remainder, whose latency would pass for the base).
+   */
+  private async insert(chunk: ShardChunkIn): Promise<ApplyResult> {
+    const t0 = this.opts.clock.nowMs();
+    const r = await this.propose({ kind: "insert", chunk });
     const now = this.opts.clock.nowMs();
-    const at = Math.max(now, this.nextChunkAt);
-    this.nextChunkAt = at + (bytes / rate) * 1000;
-    if (at > now) await this.sleep(at - now);
+    if (!chunk.last) this.pacer.observe(now - t0, now);
+    this.opts.observer?.paced?.(this.pacer.bytesPerSec());
+    return r;
   }
 
   /** Waits `ms` on the clock, or until the driver stops. */
@@ -443,7 +464,7 @@ export class MigrationDriver {
           const late = buggifyAmount("migration.pull.pause", 50);
           if (late > 0) await this.sleep(late);
           if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
-          r = await this.propose({ kind: "insert", chunk });
+          r = await this.insert(chunk);
         } finally {
           this.opts.observer?.settled(bytes, r?.kind === "insert" && r.accepted);
         }
@@ -451,7 +472,10 @@ export class MigrationDriver {
         // tick resumes from the stored point.
         if (r?.kind !== "insert" || !r.accepted || chunk.last) {
           if (chunk.last && r?.kind === "insert" && r.accepted) {
-            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}`);
+            const pace = this.pacer.bytesPerSec();
+            const base = this.pacer.baseMs();
+            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}` +
+              (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, insert base latency ${base.toFixed(1)} ms`})`));
           }
           return;
         }

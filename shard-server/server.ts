@@ -124,6 +124,8 @@ export interface ShardServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
   readonly migrationBytesPerSec?: number;
+  /** Pace pulls by the group's load under the cap (migration-pacer.ts). Default true. */
+  readonly migrationPacing?: boolean;
   /** Keys whose value length the apply path remembers (default lengthCacheKeysDefault; 0 = none). */
   readonly lengthCacheKeys?: number;
   /**
@@ -212,7 +214,7 @@ export class ShardServer {
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
-        migrationBytesPerSec: opts.migrationBytesPerSec, observer: this.metrics?.migration,
+        migrationBytesPerSec: opts.migrationBytesPerSec, migrationPacing: opts.migrationPacing, observer: this.metrics?.migration,
       },
       sm, node, controller, this.groupRpc,
     );

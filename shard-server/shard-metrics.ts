@@ -21,6 +21,8 @@
  * any replica answers a pull:
  *   shardkv_migration_moved_bytes_total{direction}  counter: in = chunks inserted here, out = chunks sent
  *   shardkv_migration_in_flight_bytes               gauge: chunks received, not yet inserted (or refused)
+ *   shardkv_migration_pace_bytes_per_second         gauge: the pace after the last insert (migration-pacer.ts;
+ *                                                   0 before any, or when nothing paces)
  * Bytes are chunkBytes (keys, values and encoded duplicate records).
  */
 import type { Registry } from "prom-client";
@@ -62,6 +64,7 @@ const movedSpec: MetricSpec = {
   labelNames: ["direction"],
 };
 const inFlightSpec = gauge("shardkv_migration_in_flight_bytes", "Bytes of pulled chunks received and not yet inserted");
+const paceSpec = gauge("shardkv_migration_pace_bytes_per_second", "The pace of pulled chunk inserts after the last insert (0: none yet, or unpaced)");
 
 /** What the shard metrics read of the state machine (RocksShardStateMachine). */
 export interface ShardMetricsView {
@@ -140,6 +143,7 @@ export class ShardServerMetrics {
   private readonly movedIn: CounterCell;
   private readonly movedOut: CounterCell;
   private inFlightBytes = 0;
+  private paceBytesPerSec = 0;
   /** The summary of the scrape in progress (every gauge of one scrape reads the same one). */
   private summary: ShardSummary | undefined;
 
@@ -155,6 +159,7 @@ export class ShardServerMetrics {
     this.movedIn = this.set.counter(movedSpec, { direction: "in" });
     this.movedOut = this.set.counter(movedSpec, { direction: "out" });
     this.set.gauge(inFlightSpec, (emit) => emit({}, this.inFlightBytes));
+    this.set.gauge(paceSpec, (emit) => emit({}, this.paceBytesPerSec));
     this.set.gauge(configSpec, (emit) => emit({}, this.view.core.config.num));
     this.set.gauge(dedupSpec, (emit) => emit({}, this.view.core.dedupClientCount()));
     const perState = (read: (s: ShardSummary) => ReadonlyMap<ShardStatusState, number>) => (emit: Emit) => {
@@ -179,6 +184,9 @@ export class ShardServerMetrics {
     settled: (bytes, inserted) => {
       this.inFlightBytes -= bytes;
       if (inserted) this.movedIn.value += bytes;
+    },
+    paced: (bytesPerSec) => {
+      this.paceBytesPerSec = Number.isFinite(bytesPerSec) ? bytesPerSec : 0;
     },
   };
 

@@ -29,7 +29,8 @@ import type { IdentifyAnswer } from "../../controller/join-check";
 import type { ControllerService } from "../../controller/service";
 import type { ControllerOp } from "../../controller/state-machine";
 import type { ApplyResult } from "../../shard-server/apply";
-import { type ConfigSource, type GroupRpc, MigrationDriver } from "../../shard-server/migration-driver";
+import { type ConfigSource, type GroupRpc, MigrationDriver, type MigrationObserver } from "../../shard-server/migration-driver";
+import type { PacerOptions } from "../../shard-server/migration-pacer";
 import { ShardService, type ShardNode } from "../../shard-server/service";
 import type { BatchHandlers } from "../../shard-server/batch-stream";
 import { decodeCommand } from "../../shard-server/codec";
@@ -85,6 +86,8 @@ export interface ShardSimParams extends NemesisParams {
   readonly pullChunkBytes: number;
   /** The driver's migrationBytesPerSec (0: no cap). */
   readonly migrationBytesPerSec: number;
+  /** The driver's migrationPacing: the pace adapts to the insert latency (under the cap). */
+  readonly migrationPacing: boolean;
   /**
    * 0: drivers query the controller at every run (no Watch). Otherwise each replica follows
    * a model of the controller's Watch every this many ms (a controller replica's applied
@@ -173,6 +176,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     dedupTtlMs: 60_000,
     pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
     migrationBytesPerSec: 0,
+    migrationPacing: true,
     watchMs: 0,
     sendWindow: 4,
     nemesisGapMs: faulty ? r.range(150, 1000) : 0,
@@ -195,6 +199,8 @@ export function deriveShardParams(seed: number): ShardSimParams {
   const migrationBytesPerSec = r.pick([0, 0, 2_000, 20_000]);
   const watchMs = r.pick([0, 0, 10, 50]);
   const sendWindow = r.pick([1, 2, 4, 16]);
+  // Adaptive pacing (--migration-pacing) in three runs of four, with or without the cap above.
+  const migrationPacing = r.bool(0.75);
   // Log store read faults in about a quarter of the groups of 3 or more (the controller's
   // too), from a stream of their own (absent when off); such a group has no state machine flips.
   const rot = new SimRng(seed).fork("log-read-faults");
@@ -202,7 +208,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     const logReadFaults = drawLogReadFaults(rot, c.size >= 3, 0.25);
     return logReadFaults ? { ...c, logReadFaults } : c;
   };
-  return { ...p, dedupTtlMs, migrationBytesPerSec, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
+  return { ...p, dedupTtlMs, migrationBytesPerSec, migrationPacing, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -236,6 +242,12 @@ function fakeSuccess(data: Uint8Array): ApplyResult {
   return { kind: "write", outcome: { ok: true, results, duplicate: false } };
 }
 
+/**
+ * The migration pacer scaled to the simulation's shards (bytes to kilobytes, against the
+ * daemon's megabytes), so that adaptive pacing holds chunks back and adapts in virtual time.
+ */
+const simPacerScale: Partial<PacerOptions> = { initialBytesPerSec: 4_000, minBytesPerSec: 500, maxBytesPerSec: 1 << 20, epochSamples: 3, epochMs: 100 };
+
 /** The whole simulated deployment. */
 class World {
   readonly controller: ControllerCluster;
@@ -247,6 +259,8 @@ class World {
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
+  /** How often a driver's pace rose or fell from one insert to the next (adaptive pacing at work). */
+  readonly pace = { raised: 0, lowered: 0 };
   /** Every client's transport (a client that reconnects gets a new one). */
   readonly transports: SimClientTransport<ControllerEndpoint, GroupEndpoint>[] = [];
   /** Deliveries of each write request (client id/seq) to a replica's handler. */
@@ -466,7 +480,8 @@ class World {
     };
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {}, debugEnabled: false };
     const driver = new MigrationDriver({
-      gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec,
+      gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec, migrationPacing: p.migrationPacing,
+      migrationPacer: simPacerScale, observer: this.paceObserver(),
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
     }, sm, node, configs, rpc);
     this.drivers.add(driver);
@@ -491,6 +506,20 @@ class World {
    * last one seen (committed, possibly stale; the RPC may be lost or delayed) and offers them
    * to its driver.
    */
+  /** A driver's observer counting the adaptive pace's moves. */
+  private paceObserver(): MigrationObserver {
+    let last: number | undefined;
+    return {
+      received: () => undefined,
+      settled: () => undefined,
+      paced: (bytesPerSec) => {
+        if (last !== undefined && bytesPerSec > last) this.pace.raised++;
+        if (last !== undefined && bytesPerSec < last) this.pace.lowered++;
+        last = bytesPerSec;
+      },
+    };
+  }
+
   private watchConfigs(self: string, driver: MigrationDriver, clock: Clock, alive: () => boolean): void {
     const ids = this.controller.ids;
     let next = 1;
@@ -1101,6 +1130,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
+      paceRaised: w.pace.raised, paceLowered: w.pace.lowered,
       ...logFaults,
       stateFlips: [...w.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
       stateCorruptions: [...w.flips.values()].reduce((n, f) => n + f.stopped.size, 0),

@@ -283,20 +283,21 @@ describe("shard move analysis", () => {
 
   it("rendered with its targets", () => {
     const m: ShardMoveResult = {
-      rateMiB: 4, shard: 0, from: 1, to: 2, mib: 100, keys: 400, fillMs: 30_000, moveMs: 12_300, moveAtMs: 10_000, concurrency: 16, workload: "mixed:50",
+      rateMiB: 0, pacing: "adaptive", shard: 0, from: 1, to: 2, mib: 100, keys: 400, fillMs: 30_000, moveMs: 12_300, moveAtMs: 10_000, concurrency: 16, workload: "mixed:50",
       before: { opsPerSec: 500, p99MedianMs: 20, p99WorstMs: 35 }, during: { opsPerSec: 450, p99MedianMs: 30, p99WorstMs: 90 }, errors: 0,
     };
     const md = renderSection(report({ shardMove: m }));
     expect(md).toContain("shard 0 (100 MiB in 400 values, written in 30.0 s) moved from group 1 to group 2");
-    expect(md).toContain("the move took 12.3 s (target: under 30 s: met)");
-    expect(md).toContain("The shard servers run with `--migration-rate 4`");
-    expect(renderSection(report({ shardMove: { ...m, rateMiB: 0 } }))).toContain("without a migration rate cap");
+    expect(md).toContain("the move took 12.3 s (target: at most 10 s: not met)");
+    expect(md).toContain("pace the move by the receiving group's insert latency (`--migration-pacing adaptive`), without a migration rate cap");
+    expect(renderSection(report({ shardMove: { ...m, rateMiB: 4, pacing: "off" } }))).toContain("do not adapt the pace (`--migration-pacing off`), with `--migration-rate 4`");
     expect(md).toContain("| before the move | 500 | 20.0 | 35.0 |");
     expect(md).toContain("| during the move | 450 | 30.0 | 90.0 |");
-    expect(md).toContain("p99 during / before (medians): 1.50x (target: within 2x: met)");
-    const slow = renderSection(report({ shardMove: { ...m, moveMs: 45_000, during: { ...m.during, p99MedianMs: 50 } } }));
-    expect(slow).toContain("(target: under 30 s: not met)");
-    expect(slow).toContain("2.50x (target: within 2x: not met)");
+    expect(md).toContain("p99 during / before (medians): 1.50x (target: within 1.5x: met)");
+    const fast = renderSection(report({ shardMove: { ...m, moveMs: 9_000 } }));
+    expect(fast).toContain("(target: at most 10 s: met)");
+    const slow = renderSection(report({ shardMove: { ...m, moveMs: 45_000, during: { ...m.during, p99MedianMs: 31 } } }));
+    expect(slow).toContain("1.55x (target: within 1.5x: not met)");
   });
 });
 

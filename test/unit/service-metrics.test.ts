@@ -264,6 +264,13 @@ describe("shard metrics", () => {
     expect(await moved("in")).toBe(100);
     m.sent(30);
     expect(await moved("out")).toBe(30);
+    // The pace after the last insert; an unpaced driver (Infinity) shows 0.
+    const pace = () => valueOf(reg, "shardkv_migration_pace_bytes_per_second", {});
+    expect(await pace()).toBe(0);
+    m.migration.paced!(3 * 1024 * 1024);
+    expect(await pace()).toBe(3 * 1024 * 1024);
+    m.migration.paced!(Infinity);
+    expect(await pace()).toBe(0);
     expect(await valueOf(reg, "shardkv_shard_config_number", {})).toBe(7);
     expect(await valueOf(reg, "shardkv_service_dedup_clients", {})).toBe(12);
   });

@@ -39,7 +39,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
       duplicates += r.stats["duplicateWrites"] ?? 0;
       undecided += r.stats["undecidedKeys"] ?? 0;
       lostApplies += r.stats["lostUnsyncedApplies"] ?? 0;
-      for (const k of ["writesRedelivered", "streamsBroken", "backpressured", "gaveUp"]) totals[k] = (totals[k] ?? 0) + (r.stats[k] ?? 0);
+      for (const k of ["writesRedelivered", "streamsBroken", "backpressured", "gaveUp", "paceRaised", "paceLowered"]) totals[k] = (totals[k] ?? 0) + (r.stats[k] ?? 0);
     }
     expect(failures.join("\n")).toBe("");
     // The client library's faults happened: writes delivered more than once (duplicated
@@ -50,6 +50,10 @@ describe("whole-cluster simulation: fixed seeds", () => {
     expect(totals["streamsBroken"]).toBeGreaterThan(50);
     expect(totals["backpressured"]).toBeGreaterThan(100);
     expect(totals["gaveUp"]).toBeGreaterThan(0);
+    // The migration drivers' adaptive pace (shard-server/migration-pacer.ts) moved both ways
+    // while shards moved under faults.
+    expect(totals["paceRaised"]).toBeGreaterThan(0);
+    expect(totals["paceLowered"]).toBeGreaterThan(0);
     // Shards moved between groups and retried writes were absorbed by the duplicate tables.
     expect(handoffs).toBeGreaterThan(10);
     expect(duplicates).toBeGreaterThan(10);
