@@ -24,10 +24,11 @@ import { readClusterFile } from "../local/layout";
 import { procState, repoRoot } from "../local/process";
 import type { PartitionSpec } from "./args";
 import { faketimeEnv, libfaketimePath, removeStaleFaketimeShm, resetClocks } from "./clock";
+import { type LostWrites, crashDisk, ensureLazyfs, mountRunDisks, resolveDiskFaultNodes, unmountRunDisks } from "./disk";
 import { applyGrudge, healNetwork } from "./faults";
 import { type Grudge, bridgeGrudge, describeGrudge, halvesGrudge, isolateGrudge, oneWayGrudge, ringGrudge } from "./partition";
 import {
-  type HostEntry, type HostRole, type HostsFile, daemonHosts, daemonPort, hostOf, ipOf, prefixOf, readHostsFile, subnetBase,
+  type HostEntry, type HostRole, type HostsFile, daemonHosts, daemonPort, hostOf, ipOf, nsPrefixRoot, prefixOf, readHostsFile, subnetBase,
   subnetBits, writeHostsFile,
 } from "./hosts-file";
 import { createNetwork, ensureTools, killInside, listNamespaces, removeNetwork, requireRoot } from "./net";
@@ -54,6 +55,11 @@ export interface HostsUpOptions {
   readonly timeoutMs?: number;
   /** Run every daemon under libfaketime so that its clock can be skewed (clock.ts). Default false. */
   readonly faketime?: boolean;
+  /**
+   * Put these daemons' data directories on lazyfs (disk.ts), so that they can lose their
+   * unsynced writes: "all" daemons, "servers" (every shard replica), or node names. Default none.
+   */
+  readonly diskFaults?: "all" | "servers" | readonly string[];
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -92,20 +98,27 @@ export async function hostsUp(opts: HostsUpOptions): Promise<HostsFile> {
   requireRoot();
   const say = opts.log ?? (() => undefined);
   ensureTools(opts.faketime ? [...hostsTools, "faketime"] : hostsTools, say);
+  if (opts.diskFaults) ensureLazyfs(say);
   const dir = resolve(opts.dir);
   const old = readHostsFile(dir);
   if (old && isUp(old)) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
   mkdirSync(dir, { recursive: true });
   const run = realRng.int(2 ** 32).toString(16).padStart(8, "0");
+  const plan = planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 });
   const h = {
-    ...planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 }),
+    ...plan,
     ...(opts.faketime ? { faketime: true } : {}),
+    ...(opts.diskFaults ? { diskFaults: resolveDiskFaultNodes(plan, opts.diskFaults) } : {}),
   };
   // Written first, so that `down --dir` finds the run even if `up` dies half-way.
   writeHostsFile(dir, h);
   try {
     createNetwork(h);
     say(`run ${run}: ${h.hosts.length} hosts on ${h.subnet}, bridge ${h.bridge} in namespace ${h.hub}`);
+    if (h.diskFaults) {
+      await mountRunDisks(dir, h, h.diskFaults);
+      say(`data directories of ${h.diskFaults.join(" ")} on lazyfs (unsynced writes can be lost)`);
+    }
     const args = [
       "--controllers", String(opts.controllers ?? 3), "--groups", String(opts.groups ?? 1), "--replicas", String(opts.replicas ?? 3),
       "--shards", String(opts.shards ?? 12), ...(opts.tickMs !== undefined ? ["--tick-ms", String(opts.tickMs)] : []),
@@ -128,6 +141,8 @@ export interface HostsDownReport {
   /** Other processes still inside the namespaces, SIGKILLed. */
   readonly killed: readonly number[];
   readonly namespaces: readonly string[];
+  /** The lazyfs mounts of the run (disk faults), unmounted. */
+  readonly mounts: readonly string[];
 }
 
 /**
@@ -145,10 +160,14 @@ export async function hostsDown(dir: string, graceMs = 2000): Promise<HostsDownR
   return { run: h.run, stopped, ...removed };
 }
 
-/** Kills what runs inside the namespaces of `prefix` and deletes them (down, and leftovers of crashed runs). */
-export async function removeRun(prefix: string): Promise<{ killed: number[]; namespaces: string[] }> {
+/**
+ * Kills what runs inside the namespaces of `prefix` and deletes them, then unmounts the run's
+ * lazyfs mounts (down, and leftovers of crashed runs).
+ */
+export async function removeRun(prefix: string): Promise<{ killed: number[]; namespaces: string[]; mounts: string[] }> {
   const killed = await killInside(prefix);
-  return { killed, namespaces: removeNetwork(prefix) };
+  const namespaces = removeNetwork(prefix);
+  return { killed, namespaces, mounts: await unmountRunDisks(prefix.slice(nsPrefixRoot.length, -1)) };
 }
 
 /** The environment the CLIs need on a client host: $SHARDKV_CONTROLLERS and the admin identity's TLS files. */
@@ -245,6 +264,16 @@ export async function leaderOf(dir: string, group: "controllers" | number, timeo
 export async function restartNode(dir: string, node: string): Promise<void> {
   const r = await ctlRun(dir, ["ctl-restart", node]);
   if (r.code !== 0) throw new Error(`restart ${node} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+}
+
+/**
+ * The disk fault (disk.ts): daemon `node` (on lazyfs: `up --disk-faults`) killed with
+ * SIGKILL, every write it had not fsynced dropped, restarted on what it had synced (from the
+ * control host; resolves once it answers). Returns what was dropped (files, bytes, pages).
+ * `npm run hosts -- lose-unsynced NODE` and the nemesis call it.
+ */
+export function loseUnsyncedWrites(dir: string, node: string): Promise<LostWrites> {
+  return crashDisk(dir, loadHosts(dir), node, (n) => restartNode(dir, n));
 }
 
 /** The daemon hosts of `group` ("controllers" or a gid), in hosts.json order. */
