@@ -16,7 +16,8 @@
  * where they wait for a journal commit, so a bug that needs a rename lost after it returned is
  * not found here. Writes are lost whole pages at a time, never torn inside a page.
  *
- * Each lazyfs process runs in the machine's root namespaces (mount and network), detached;
+ * Each lazyfs process runs in the machine's root namespaces (mount and network), detached
+ * (its stderr in `<dir>/disk/<node>.lazyfs.log`);
  * its mount is named `skvh-lazyfs:<run>:<node>` in /proc/self/mountinfo, so that `down`
  * (and `down --all-runs` after a crash) finds and removes every mount of a run.
  */
@@ -95,7 +96,7 @@ export interface LazyfsPaths {
 /** The lazyfs paths of daemon `node` of the run in `dir`. */
 export function nodeDisk(dir: string, node: string): LazyfsPaths {
   const d = resolve(dir);
-  return { backing: join(d, "disk", node), mountpoint: dataDirOf(d, node), report: join(d, "disk", `${node}.dropped.json`), log: join(d, "logs", `lazyfs-${node}.log`) };
+  return { backing: join(d, "disk", node), mountpoint: dataDirOf(d, node), report: join(d, "disk", `${node}.dropped.json`), log: join(d, "disk", `${node}.lazyfs.log`) };
 }
 
 /**
@@ -205,9 +206,16 @@ export function resolveDiskFaultNodes(h: HostsFile, which: "all" | "servers" | r
   return [...which];
 }
 
-/** Mounts a lazyfs on the data directory of each of `nodes` (before the daemons start). */
+/**
+ * Mounts a lazyfs on the data directory of each of `nodes` (before the daemons start), each
+ * over a new, empty backing directory.
+ */
 export async function mountRunDisks(dir: string, h: HostsFile, nodes: readonly string[]): Promise<void> {
-  for (const n of nodes) await mountLazyfs(nodeDisk(dir, n), `${lazyfsNamePrefix}${h.run}:${n}`);
+  for (const n of nodes) {
+    const p = nodeDisk(dir, n);
+    rmSync(p.backing, { recursive: true, force: true });
+    await mountLazyfs(p, `${lazyfsNamePrefix}${h.run}:${n}`);
+  }
 }
 
 /** Unmounts every lazyfs of run `run` (down; also of a crashed run); returns their mountpoints. */

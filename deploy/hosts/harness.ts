@@ -20,11 +20,11 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { realRng } from "../../common/real-env";
 import { LocalCluster } from "../local/cluster";
-import { readClusterFile } from "../local/layout";
+import { readClusterFile, wipeClusterDir } from "../local/layout";
 import { procState, repoRoot } from "../local/process";
 import type { PartitionSpec } from "./args";
 import { faketimeEnv, libfaketimePath, removeStaleFaketimeShm, resetClocks } from "./clock";
-import { type LostWrites, crashDisk, ensureLazyfs, mountRunDisks, resolveDiskFaultNodes, unmountRunDisks } from "./disk";
+import { type LostWrites, crashDisk, ensureLazyfs, lazyMountRuns, mountRunDisks, resolveDiskFaultNodes, unmountRunDisks } from "./disk";
 import { applyGrudge, healNetwork } from "./faults";
 import { type Grudge, bridgeGrudge, describeGrudge, halvesGrudge, isolateGrudge, oneWayGrudge, ringGrudge } from "./partition";
 import {
@@ -101,7 +101,7 @@ export async function hostsUp(opts: HostsUpOptions): Promise<HostsFile> {
   if (opts.diskFaults) ensureLazyfs(say);
   const dir = resolve(opts.dir);
   const old = readHostsFile(dir);
-  if (old && isUp(old)) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
+  if (old && (isUp(old) || lazyMountRuns().includes(old.run))) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
   mkdirSync(dir, { recursive: true });
   const run = realRng.int(2 ** 32).toString(16).padStart(8, "0");
   const plan = planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 });
@@ -116,6 +116,8 @@ export async function hostsUp(opts: HostsUpOptions): Promise<HostsFile> {
     createNetwork(h);
     say(`run ${run}: ${h.hosts.length} hosts on ${h.subnet}, bridge ${h.bridge} in namespace ${h.hub}`);
     if (h.diskFaults) {
+      // What LocalCluster.up would do to a stopped cluster's files, before the mounts go in.
+      if (readClusterFile(dir)) wipeClusterDir(dir);
       await mountRunDisks(dir, h, h.diskFaults);
       say(`data directories of ${h.diskFaults.join(" ")} on lazyfs (unsynced writes can be lost)`);
     }
@@ -286,7 +288,9 @@ export function groupHosts(h: HostsFile, group: "controllers" | number): string[
  * spawn prefix (`ip netns exec <ns>`, then for a --faketime run `env` with libfaketime on the
  * node's clock file: clock.ts).
  */
-export function hostPlacement(dir: string, h: HostsFile): { addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]> } {
+export function hostPlacement(dir: string, h: HostsFile): {
+  addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]>; mountedDataDirs: readonly string[];
+} {
   const lib = h.faketime ? libfaketimePath() : undefined;
   if (h.faketime && !lib) throw new Error("--faketime: libfaketime is not installed (Debian package faketime)");
   return {
@@ -297,6 +301,7 @@ export function hostPlacement(dir: string, h: HostsFile): { addrOf: (name: strin
     spawnPrefix: Object.fromEntries(daemonHosts(h).map((x) => [x.name, [
       "ip", "netns", "exec", x.ns, ...(lib ? ["env", ...faketimeEnv(dir, x.name, lib)] : []),
     ]])),
+    mountedDataDirs: h.diskFaults ?? [],
   };
 }
 
