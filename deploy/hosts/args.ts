@@ -22,13 +22,18 @@ harness's own calls).
 
 commands:
   up [--controllers 3] [--groups 1] [--replicas 3] [--clients 1] [--shards 12] [--tick-ms N]
-     [--faketime]      create the hosts, start the daemons on them (mutual TLS), join the
+     [--faketime] [--disk-faults all|servers|NODE,...]
+                       create the hosts, start the daemons on them (mutual TLS), join the
                        groups, wait until every shard is Serving; --faketime: every daemon
-                       under libfaketime, so that skew can move its wall clock
+                       under libfaketime, so that skew can move its wall clock;
+                       --disk-faults: those daemons' data directories on lazyfs (FUSE:
+                       writes stay in memory until fsync), so that lose-unsynced works
   down [--grace 2s]    stop the daemons, kill every process left in the hosts, delete every
-                       namespace, veth and bridge of the run (and with them its rules)
+                       namespace, veth and bridge of the run (and with them its rules),
+                       unmount its lazyfs mounts
   down --run ID | --all-runs
                        the same for a run by id (a crashed run's leftovers), or every run
+                       (with namespaces or lazyfs mounts on this machine)
   runs                 the runs that have namespaces on this machine
   status [--json]      hosts (namespace, address, processes, partition, netem) and daemons
   exec HOST -- CMD...  run CMD on HOST with the cluster's CLI environment, e.g.
@@ -51,6 +56,9 @@ commands:
   stop NODE            SIGSTOP a daemon          cont NODE      SIGCONT it
   skew NODE OFFSET     jump NODE's wall clock to real time + OFFSET (+30s, -5m, +1h, 0;
                        whole seconds; a run started with --faketime), within a few seconds
+  lose-unsynced NODE   kill -9 NODE, drop every write it had not fsynced, restart it on
+                       what it had synced (a run started with --disk-faults); prints what
+                       was dropped
   heal                 remove every partition and netem, clocks back to real time,
                        SIGCONT every stopped daemon, restart every killed one
 
@@ -74,6 +82,7 @@ export type HostsCommand =
   | {
     readonly kind: "up"; readonly dir: string; readonly controllers: number; readonly groups: number; readonly replicas: number;
     readonly clients: number; readonly shards: number; readonly tickMs?: number; readonly timeoutMs?: number; readonly faketime: boolean;
+    readonly diskFaults?: "all" | "servers" | readonly string[];
   }
   | { readonly kind: "down"; readonly dir: string; readonly graceMs: number; readonly run?: string; readonly allRuns: boolean }
   | { readonly kind: "runs" | "heal"; readonly dir: string }
@@ -82,7 +91,7 @@ export type HostsCommand =
   | { readonly kind: "leader"; readonly dir: string; readonly group: GroupArg; readonly timeoutMs: number }
   | { readonly kind: "partition"; readonly dir: string; readonly spec: PartitionSpec }
   | { readonly kind: "netem"; readonly dir: string; readonly host: string; readonly to?: readonly string[]; readonly spec?: NetemSpec }
-  | { readonly kind: "kill" | "stop" | "cont" | "restart"; readonly dir: string; readonly node: string }
+  | { readonly kind: "kill" | "stop" | "cont" | "restart" | "lose-unsynced"; readonly dir: string; readonly node: string }
   | { readonly kind: "skew"; readonly dir: string; readonly node: string; readonly offsetMs: number }
   // Run by the harness inside the control host (harness.ts, ctlRun), not by people.
   | {
@@ -94,7 +103,7 @@ export type HostsCommand =
   | { readonly kind: "ctl-status"; readonly dir: string };
 
 export const commandNames = [
-  "up", "down", "runs", "status", "exec", "leader", "partition", "netem", "kill", "stop", "cont", "restart", "skew", "heal", "help",
+  "up", "down", "runs", "status", "exec", "leader", "partition", "netem", "kill", "stop", "cont", "restart", "skew", "lose-unsynced", "heal", "help",
   "ctl-up", "ctl-leader", "ctl-restart", "ctl-status",
 ] as const;
 
@@ -149,13 +158,14 @@ const flags = {
   reorder: flag.of(parsePercent),
   clear: flag.bool(),
   faketime: flag.bool(),
+  "disk-faults": flag.of((f, s): "all" | "servers" | string[] => (s === "all" || s === "servers" ? s : parseHostList(f, s))),
 };
 
 const commandsOf: Record<Exclude<keyof typeof flags, "dir">, readonly string[]> = {
   controllers: ["up", "ctl-up"], groups: ["up", "ctl-up"], replicas: ["up", "ctl-up"], shards: ["up", "ctl-up"], "tick-ms": ["up", "ctl-up"],
   clients: ["up"], timeout: ["up", "ctl-up", "leader", "ctl-leader"], grace: ["down"], json: ["status"], run: ["down"], "all-runs": ["down"],
   group: ["partition"], to: ["netem"], delay: ["netem"], jitter: ["netem"], loss: ["netem"], duplicate: ["netem"], reorder: ["netem"],
-  clear: ["netem"], faketime: ["up"],
+  clear: ["netem"], faketime: ["up"], "disk-faults": ["up"],
 };
 
 /** Parses argv (without `node script`). Throws UsageError. */
@@ -180,7 +190,7 @@ export function parseHostsArgs(argv: readonly string[]): HostsCommand {
   switch (command) {
     case "up":
       takes(0, "");
-      return { kind: "up", dir, ...sizes, clients: v.clients ?? 1, faketime: v.faketime === true };
+      return { kind: "up", dir, ...sizes, clients: v.clients ?? 1, faketime: v.faketime === true, diskFaults: v["disk-faults"] };
     case "ctl-up":
       takes(0, "");
       return { kind: "ctl-up", dir, ...sizes };
@@ -206,7 +216,7 @@ export function parseHostsArgs(argv: readonly string[]): HostsCommand {
     case "leader": case "ctl-leader":
       takes(1, "one group (controllers or a gid)");
       return { kind: command, dir, group: parseGroup("GROUP", pos[0]!), timeoutMs: v.timeout ?? 20_000 };
-    case "kill": case "stop": case "cont": case "restart": case "ctl-restart":
+    case "kill": case "stop": case "cont": case "restart": case "ctl-restart": case "lose-unsynced":
       takes(1, "one node name (c1, g1n2, ...)");
       return { kind: command, dir, node: pos[0]! };
     case "partition":

@@ -20,14 +20,15 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { realRng } from "../../common/real-env";
 import { LocalCluster } from "../local/cluster";
-import { readClusterFile } from "../local/layout";
+import { readClusterFile, wipeClusterDir } from "../local/layout";
 import { procState, repoRoot } from "../local/process";
 import type { PartitionSpec } from "./args";
 import { faketimeEnv, libfaketimePath, removeStaleFaketimeShm, resetClocks } from "./clock";
+import { type LostWrites, crashDisk, ensureLazyfs, lazyMountRuns, mountRunDisks, resolveDiskFaultNodes, unmountRunDisks } from "./disk";
 import { applyGrudge, healNetwork } from "./faults";
 import { type Grudge, bridgeGrudge, describeGrudge, halvesGrudge, isolateGrudge, oneWayGrudge, ringGrudge } from "./partition";
 import {
-  type HostEntry, type HostRole, type HostsFile, daemonHosts, daemonPort, hostOf, ipOf, prefixOf, readHostsFile, subnetBase,
+  type HostEntry, type HostRole, type HostsFile, daemonHosts, daemonPort, hostOf, ipOf, nsPrefixRoot, prefixOf, readHostsFile, subnetBase,
   subnetBits, writeHostsFile,
 } from "./hosts-file";
 import { createNetwork, ensureTools, killInside, listNamespaces, removeNetwork, requireRoot } from "./net";
@@ -54,6 +55,11 @@ export interface HostsUpOptions {
   readonly timeoutMs?: number;
   /** Run every daemon under libfaketime so that its clock can be skewed (clock.ts). Default false. */
   readonly faketime?: boolean;
+  /**
+   * Put these daemons' data directories on lazyfs (disk.ts), so that they can lose their
+   * unsynced writes: "all" daemons, "servers" (every shard replica), or node names. Default none.
+   */
+  readonly diskFaults?: "all" | "servers" | readonly string[];
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -92,20 +98,29 @@ export async function hostsUp(opts: HostsUpOptions): Promise<HostsFile> {
   requireRoot();
   const say = opts.log ?? (() => undefined);
   ensureTools(opts.faketime ? [...hostsTools, "faketime"] : hostsTools, say);
+  if (opts.diskFaults) ensureLazyfs(say);
   const dir = resolve(opts.dir);
   const old = readHostsFile(dir);
-  if (old && isUp(old)) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
+  if (old && (isUp(old) || lazyMountRuns().includes(old.run))) throw new Error(`run ${old.run} is up in ${dir}; stop it first: npm run hosts -- down --dir ${opts.dir}`);
   mkdirSync(dir, { recursive: true });
   const run = realRng.int(2 ** 32).toString(16).padStart(8, "0");
+  const plan = planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 });
   const h = {
-    ...planHosts(run, { controllers: opts.controllers ?? 3, groups: opts.groups ?? 1, replicas: opts.replicas ?? 3, clients: opts.clients ?? 1 }),
+    ...plan,
     ...(opts.faketime ? { faketime: true } : {}),
+    ...(opts.diskFaults ? { diskFaults: resolveDiskFaultNodes(plan, opts.diskFaults) } : {}),
   };
   // Written first, so that `down --dir` finds the run even if `up` dies half-way.
   writeHostsFile(dir, h);
   try {
     createNetwork(h);
     say(`run ${run}: ${h.hosts.length} hosts on ${h.subnet}, bridge ${h.bridge} in namespace ${h.hub}`);
+    if (h.diskFaults) {
+      // What LocalCluster.up would do to a stopped cluster's files, before the mounts go in.
+      if (readClusterFile(dir)) wipeClusterDir(dir);
+      await mountRunDisks(dir, h, h.diskFaults);
+      say(`data directories of ${h.diskFaults.join(" ")} on lazyfs (unsynced writes can be lost)`);
+    }
     const args = [
       "--controllers", String(opts.controllers ?? 3), "--groups", String(opts.groups ?? 1), "--replicas", String(opts.replicas ?? 3),
       "--shards", String(opts.shards ?? 12), ...(opts.tickMs !== undefined ? ["--tick-ms", String(opts.tickMs)] : []),
@@ -128,6 +143,8 @@ export interface HostsDownReport {
   /** Other processes still inside the namespaces, SIGKILLed. */
   readonly killed: readonly number[];
   readonly namespaces: readonly string[];
+  /** The lazyfs mounts of the run (disk faults), unmounted. */
+  readonly mounts: readonly string[];
 }
 
 /**
@@ -145,10 +162,14 @@ export async function hostsDown(dir: string, graceMs = 2000): Promise<HostsDownR
   return { run: h.run, stopped, ...removed };
 }
 
-/** Kills what runs inside the namespaces of `prefix` and deletes them (down, and leftovers of crashed runs). */
-export async function removeRun(prefix: string): Promise<{ killed: number[]; namespaces: string[] }> {
+/**
+ * Kills what runs inside the namespaces of `prefix` and deletes them, then unmounts the run's
+ * lazyfs mounts (down, and leftovers of crashed runs).
+ */
+export async function removeRun(prefix: string): Promise<{ killed: number[]; namespaces: string[]; mounts: string[] }> {
   const killed = await killInside(prefix);
-  return { killed, namespaces: removeNetwork(prefix) };
+  const namespaces = removeNetwork(prefix);
+  return { killed, namespaces, mounts: await unmountRunDisks(prefix.slice(nsPrefixRoot.length, -1)) };
 }
 
 /** The environment the CLIs need on a client host: $SHARDKV_CONTROLLERS and the admin identity's TLS files. */
@@ -247,6 +268,16 @@ export async function restartNode(dir: string, node: string): Promise<void> {
   if (r.code !== 0) throw new Error(`restart ${node} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
 }
 
+/**
+ * The disk fault (disk.ts): daemon `node` (on lazyfs: `up --disk-faults`) killed with
+ * SIGKILL, every write it had not fsynced dropped, restarted on what it had synced (from the
+ * control host; resolves once it answers). Returns what was dropped (files, bytes, pages).
+ * `npm run hosts -- lose-unsynced NODE` and the nemesis call it.
+ */
+export function loseUnsyncedWrites(dir: string, node: string): Promise<LostWrites> {
+  return crashDisk(dir, loadHosts(dir), node, (n) => restartNode(dir, n));
+}
+
 /** The daemon hosts of `group` ("controllers" or a gid), in hosts.json order. */
 export function groupHosts(h: HostsFile, group: "controllers" | number): string[] {
   return daemonHosts(h).filter((x) => (group === "controllers" ? x.role === "controller" : x.name.startsWith(`g${group}n`))).map((x) => x.name);
@@ -257,7 +288,9 @@ export function groupHosts(h: HostsFile, group: "controllers" | number): string[
  * spawn prefix (`ip netns exec <ns>`, then for a --faketime run `env` with libfaketime on the
  * node's clock file: clock.ts).
  */
-export function hostPlacement(dir: string, h: HostsFile): { addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]> } {
+export function hostPlacement(dir: string, h: HostsFile): {
+  addrOf: (name: string) => string | undefined; spawnPrefix: Record<string, string[]>; mountedDataDirs: readonly string[];
+} {
   const lib = h.faketime ? libfaketimePath() : undefined;
   if (h.faketime && !lib) throw new Error("--faketime: libfaketime is not installed (Debian package faketime)");
   return {
@@ -268,6 +301,7 @@ export function hostPlacement(dir: string, h: HostsFile): { addrOf: (name: strin
     spawnPrefix: Object.fromEntries(daemonHosts(h).map((x) => [x.name, [
       "ip", "netns", "exec", x.ns, ...(lib ? ["env", ...faketimeEnv(dir, x.name, lib)] : []),
     ]])),
+    mountedDataDirs: h.diskFaults ?? [],
   };
 }
 

@@ -42,6 +42,8 @@ export interface HostsFile {
   readonly hosts: readonly HostEntry[];
   /** The daemons run under libfaketime, each clock skewable (clock.ts; `up --faketime`). */
   readonly faketime?: boolean;
+  /** The daemons whose data directories are on lazyfs, so that they can lose unsynced writes (disk.ts; `up --disk-faults`). */
+  readonly diskFaults?: readonly string[];
 }
 
 export const hostsFileName = "hosts.json";

@@ -14,8 +14,9 @@ import { type HostsCommand, parseHostsArgs, usageText } from "./args";
 import { applyNetem, clearNetem, droppedSources, netemOf } from "./faults";
 import { clockOffsetMs, skewClock } from "./clock";
 import {
-  ctlRun, execSpec, heal, hostPlacement, hostsDown, hostsUp, leaderOf, loadHosts, partition, removeRun, restartNode,
+  ctlRun, execSpec, heal, hostPlacement, hostsDown, hostsUp, leaderOf, loadHosts, loseUnsyncedWrites, partition, removeRun, restartNode,
 } from "./harness";
+import { lazyMountRuns } from "./disk";
 import { type HostsFile, prefixOf, readHostsFile } from "./hosts-file";
 import { listRuns, pidsIn } from "./net";
 
@@ -34,16 +35,16 @@ async function run(cmd: Exclude<HostsCommand, { kind: "help" }>): Promise<void> 
     }
     case "down": {
       if (cmd.run !== undefined || cmd.allRuns) {
-        const runs = cmd.allRuns ? listRuns() : [cmd.run!];
+        const runs = cmd.allRuns ? [...new Set([...listRuns(), ...lazyMountRuns()])].sort() : [cmd.run!];
         for (const r of runs) {
           const x = await removeRun(prefixOf(r));
-          out(`run ${r}: killed ${x.killed.length} processes, deleted ${x.namespaces.length} namespaces`);
+          out(`run ${r}: killed ${x.killed.length} processes, deleted ${x.namespaces.length} namespaces, unmounted ${x.mounts.length} lazyfs`);
         }
         if (runs.length === 0) out("no runs");
         return;
       }
       const r = await hostsDown(cmd.dir, cmd.graceMs);
-      out(`run ${r.run}: stopped ${r.stopped.length} daemons${r.stopped.length ? ` (${r.stopped.join(" ")})` : ""}, killed ${r.killed.length} other processes, deleted ${r.namespaces.length} namespaces`);
+      out(`run ${r.run}: stopped ${r.stopped.length} daemons${r.stopped.length ? ` (${r.stopped.join(" ")})` : ""}, killed ${r.killed.length} other processes, deleted ${r.namespaces.length} namespaces${r.mounts.length ? `, unmounted ${r.mounts.length} lazyfs` : ""}`);
       return;
     }
     case "runs": {
@@ -88,6 +89,12 @@ async function run(cmd: Exclude<HostsCommand, { kind: "help" }>): Promise<void> 
       skewClock(cmd.dir, loadHosts(cmd.dir), cmd.node, cmd.offsetMs);
       out(`${cmd.node}: wall clock at real time ${clockOffsetMs(cmd.dir, cmd.node) >= 0 ? "+" : "-"}${Math.abs(clockOffsetMs(cmd.dir, cmd.node)) / 1000}s (within a few seconds; at once for a restart)`);
       return;
+    case "lose-unsynced": {
+      const r = await loseUnsyncedWrites(cmd.dir, cmd.node);
+      out(`${cmd.node}: ${r.killed ? "killed (SIGKILL), " : ""}dropped ${r.bytes} unsynced bytes (${r.pages} pages) of ${r.files.length} files, restarted`);
+      for (const f of r.files) out(`  ${f.path}: ${f.bytes} bytes, ${f.size} -> ${f.durableSize} bytes long`);
+      return;
+    }
     case "restart":
       await restartNode(cmd.dir, cmd.node);
       out(`restarted ${cmd.node}`);

@@ -49,6 +49,34 @@ export class AppendHistory {
     this.acked++;
   }
 
+  /** The keys appended to so far. */
+  keys(): string[] {
+    return [...this.byKey.keys()];
+  }
+
+  /** The tokens of `key` acknowledged so far, in issue order: what a read that begins now must see. */
+  ackedTokens(key: string): string[] {
+    return (this.byKey.get(key) ?? []).filter((a) => a.outcome === "acked").map((a) => a.token);
+  }
+
+  /**
+   * Checks one read of `key` (its value, undefined: absent) that began after the appends
+   * `before` (ackedTokens then) were acknowledged: linearizable only if it holds each of them,
+   * in order, and no token that was never issued. Throws naming the first one it misses.
+   */
+  checkRead(key: string, value: string | undefined, before: readonly string[]): void {
+    const tokens = (value ?? "").split(";").filter((t) => t !== "").map((t) => `${t};`);
+    const issued = new Set((this.byKey.get(key) ?? []).map((a) => a.token));
+    const stray = tokens.find((t) => !issued.has(t));
+    if (stray !== undefined) throw new Error(`read of ${key}: ${stray} was never issued: ${value}`);
+    let i = 0;
+    for (const t of before) {
+      while (i < tokens.length && tokens[i] !== t) i++;
+      if (i >= tokens.length) throw new Error(`read of ${key}: stale: misses ${t}, acknowledged before the read began: ${value ?? "(absent)"}`);
+      i++;
+    }
+  }
+
   /**
    * Reads every key with `read` (undefined: absent) and checks it holds exactly its
    * acknowledged appends, once each, in order (unacknowledged ones at most once). Throws a

@@ -120,6 +120,12 @@ export interface LocalClusterOptions {
   readonly addrOf?: (name: string) => string | undefined;
   /** Node name -> the command that runs its daemon (LauncherFile.spawnPrefix, kept for restarts). */
   readonly spawnPrefix?: Record<string, string[]>;
+  /**
+   * Nodes whose data directories the caller mounted before up (the test hosts' disk faults,
+   * deploy/hosts/disk.ts): up accepts them in a directory without cluster.json while they
+   * are empty. Default none.
+   */
+  readonly mountedDataDirs?: readonly string[];
 }
 
 /** Options of addReplica, replaceReplica and removeReplica. */
@@ -277,7 +283,9 @@ export class LocalCluster {
       wipeClusterDir(c.dir);
     } else {
       // Not ours (no cluster.json): never delete anything in it.
-      const clash = ["data", "logs"].filter((d) => existsSync(join(c.dir, d)) && readdirSync(join(c.dir, d)).length > 0);
+      const mounted = new Set(opts.mountedDataDirs ?? []);
+      const clash = ["data", "logs"].filter((d) => existsSync(join(c.dir, d))
+        && readdirSync(join(c.dir, d)).some((x) => d !== "data" || !mounted.has(x) || readdirSync(join(c.dir, d, x)).length > 0));
       if (clash.length > 0) throw new Error(`${c.dir} has no cluster.json but a non-empty ${clash.join(" and ")}/; choose another --dir or remove them`);
     }
     ensureDirs(c.dir);

@@ -11,7 +11,7 @@
  * delay, jitter, loss and duplication on the new leader's link -> writes still succeed (the
  * counters show packets delayed and dropped); `down` -> no namespace
  * of the run, no new link or nftables table in the root namespace, no process mentioning the
- * run's directory. Needs root (CI runs as root); fails with one line otherwise.
+ * run's directory, no lazyfs mount of the run. Needs root (CI runs as root); fails with one line otherwise.
  * afterAll brings the run down even when a step failed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { realClock } from "../../common/real-env";
 import type { NodeStatus } from "../../deploy/local/cluster";
+import { lazyMounts } from "../../deploy/hosts/disk";
 import { applyNetem, clearNetem, droppedSources, netemDelayed, netemDrops, netemOf } from "../../deploy/hosts/faults";
 import {
   ctlRun, execIn, heal, hostsDown, hostsTools, hostsUp, leaderOf, loadHosts, partition,
@@ -153,7 +154,9 @@ describe("test hosts in network namespaces", () => {
     expect(rootLinks()).toEqual(linksBefore);
     expect(rootTables()).toBe(tablesBefore);
     expect(pidsMentioning(dir)).toEqual([]);
-    phase("down: no namespace, link, table or process left");
+    expect(down.mounts).toEqual([]);
+    expect(lazyMounts().filter((m) => m.run === run.run || m.mountpoint.startsWith(dir))).toEqual([]);
+    phase("down: no namespace, link, table, mount or process left");
     passed = true;
   }, 100_000);
 });

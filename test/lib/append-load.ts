@@ -12,6 +12,7 @@
 import { InvalidArgumentError, TimeoutError } from "../../common/errors";
 import { ShardKV } from "../../client/shardkv";
 import { AppendHistory, type AppendCheck as HistoryCheck } from "../../deploy/local/append-history";
+import type { TlsFiles } from "../../security/tls-files";
 import { waitFor } from "./wait";
 
 export interface AppendLoadOptions {
@@ -26,6 +27,8 @@ export interface AppendLoadOptions {
   readonly prefix?: string;
   /** NATS URL given to the clients (config pushes). */
   readonly nats?: string;
+  /** The clients' TLS files (a cluster with mutual TLS). Default: plaintext. */
+  readonly tls?: TlsFiles;
 }
 
 export interface AppendCheck extends HistoryCheck {
@@ -33,7 +36,8 @@ export interface AppendCheck extends HistoryCheck {
 }
 
 export class AppendLoad {
-  private readonly history = new AppendHistory();
+  /** Every append issued and its outcome (readers check their reads against it: checkRead). */
+  readonly history = new AppendHistory();
   private readonly clients: ShardKV[] = [];
   private loops: Promise<void>[] = [];
   private stopped = false;
@@ -52,7 +56,9 @@ export class AppendLoad {
     const load = new AppendLoad(opts);
     const n = opts.clients ?? 4;
     for (let k = 0; k < n; k++) {
-      load.clients.push(await ShardKV.connect({ controllers: opts.controllers, deadlineMs: opts.deadlineMs ?? 5000, attemptMs: opts.attemptMs, nats: opts.nats }));
+      load.clients.push(await ShardKV.connect({
+        controllers: opts.controllers, deadlineMs: opts.deadlineMs ?? 5000, attemptMs: opts.attemptMs, nats: opts.nats, tls: opts.tls,
+      }));
     }
     const prefix = opts.prefix ?? "c";
     load.loops = load.clients.flatMap((kv, k) => {
@@ -100,7 +106,7 @@ export class AppendLoad {
    * the key and the token on the first violation.
    */
   async verify(controllers: readonly string[] = this.opts.controllers): Promise<AppendCheck> {
-    const reader = await ShardKV.connect({ controllers, deadlineMs: 30000 });
+    const reader = await ShardKV.connect({ controllers, deadlineMs: 30000, tls: this.opts.tls });
     try {
       return { ...(await this.history.verify((key) => reader.getString(key))), otherErrors: this.otherErrors };
     } finally {

@@ -73,6 +73,12 @@ describe("npm run hosts command line", () => {
     expect(parseHostsArgs(["up", "--groups", "2", "--dir", "/tmp/x"])).toEqual({
       kind: "up", dir: "/tmp/x", controllers: 3, groups: 2, replicas: 3, clients: 1, shards: 12, tickMs: undefined, timeoutMs: undefined, faketime: false,
     });
+    expect(parseHostsArgs(["up", "--disk-faults", "servers"])).toMatchObject({ kind: "up", diskFaults: "servers" });
+    expect(parseHostsArgs(["up", "--disk-faults", "g1n1,c2"])).toMatchObject({ kind: "up", diskFaults: ["g1n1", "c2"] });
+    expect(() => parseHostsArgs(["up", "--disk-faults", "G1"])).toThrow("--disk-faults");
+    expect(() => parseHostsArgs(["down", "--disk-faults", "all"])).toThrow("--disk-faults");
+    expect(parseHostsArgs(["lose-unsynced", "g1n2"])).toMatchObject({ kind: "lose-unsynced", node: "g1n2" });
+    expect(() => parseHostsArgs(["lose-unsynced"])).toThrow("one node name");
     expect(parseHostsArgs(["skew", "g1n2", "-5m"])).toMatchObject({ kind: "skew", node: "g1n2", offsetMs: -300_000 });
     expect(parseHostsArgs(["skew", "c1", "+1h"])).toMatchObject({ offsetMs: 3_600_000 });
     expect(parseHostsArgs(["skew", "c1", "0"])).toMatchObject({ offsetMs: 0 });
