@@ -29,7 +29,7 @@ import { LocalCluster } from "../local/cluster";
 import { dataDirOf } from "../local/layout";
 import { repoRoot } from "../local/process";
 import { type HostsFile, daemonHosts } from "./hosts-file";
-import { aptInstall } from "./net";
+import { aptRequire } from "./net";
 
 /** The file system (deploy/hosts/lazyfs.py). */
 export const lazyfsScript = join(repoRoot, "deploy", "hosts", "lazyfs.py");
@@ -42,7 +42,7 @@ export const lazyfsNamePrefix = "skvh-lazyfs:";
 export function ensureLazyfs(say: (line: string) => void = () => undefined): void {
   if (!existsSync("/dev/fuse")) throw new Error("disk faults need FUSE: /dev/fuse is missing (modprobe fuse, or give the container /dev/fuse)");
   const ok = (): boolean => spawnSync(lazyfsPython, ["-c", "import fusepy"], { stdio: "ignore" }).status === 0;
-  if (!ok()) aptInstall(["python3-fusepy"], ["python3-fusepy (fusepy for /usr/bin/python3)"], say);
+  if (!ok()) aptRequire(["python3-fusepy"], ["python3-fusepy (fusepy for /usr/bin/python3)"], say);
 }
 
 /** A lazyfs mount of this machine. */

@@ -57,14 +57,14 @@ export const toolPackages: Readonly<Record<string, string>> = { ip: "iproute2", 
 export function ensureTools(tools: readonly string[], say: (line: string) => void = () => undefined): void {
   const missing = tools.filter((t) => !hasCommand(t));
   if (missing.length === 0) return;
-  aptInstall([...new Set(missing.map((t) => toolPackages[t] ?? t))], missing, say);
+  aptRequire([...new Set(missing.map((t) => toolPackages[t] ?? t))], missing, say);
 }
 
 /**
  * Installs Debian packages `pkgs` with apt-get, for what is `missing` (named in the messages);
  * throws one line when that is impossible.
  */
-export function aptInstall(pkgs: readonly string[], missing: readonly string[], say: (line: string) => void = () => undefined): void {
+export function aptRequire(pkgs: readonly string[], missing: readonly string[], say: (line: string) => void = () => undefined): void {
   say(`installing ${pkgs.join(" ")} (missing: ${missing.join(" ")})`);
   if (!aptInstall(pkgs)) {
     throw new Error(`${missing.join(", ")} missing and \`apt-get install ${pkgs.join(" ")}\` failed; install it and try again`);
