@@ -73,12 +73,19 @@ export interface ShardApplierOptions {
  */
 export class ShardApplier {
   private lastExpireMs = 0;
+  /** The newest log time among the commands applied since this process started (log-clock.ts). */
+  private newestMs: number | undefined;
 
   constructor(private readonly opts: ShardApplierOptions) {}
 
   /** Forgets the expiry schedule (after a snapshot install replaced the core). */
   reset(): void {
     this.lastExpireMs = 0;
+  }
+
+  /** The newest log time among the commands applied since start; undefined: none yet. */
+  get newestLogTimeMs(): number | undefined {
+    return this.newestMs;
   }
 
   /** Applies entry `e` to `core`; the caller stages `fx` before applying the next entry. */
@@ -125,7 +132,7 @@ export class ShardApplier {
     const fx = emptyEffects();
     if (cmd === undefined) return { cmd: undefined, result: null, fx };
     const op = cmd.op;
-    if (op.kind !== "write") return this.done(core, cmd, this.dispatch(core, op, fx), fx);
+    if (op.kind !== "write") return this.done(core, cmd, this.dispatch(core, op, cmd.timestampMs, fx), fx);
     const w = op.write;
     // The core reads synchronously: fetch the keys the ops touch first.
     const fetched = new Map<string, CurrentValue>();
@@ -158,6 +165,7 @@ export class ShardApplier {
 
   /** Expires idle duplicate records every TTL/10 of log time. */
   private done(core: ShardGroupCore, cmd: ShardCommand, result: ApplyResult, fx: Effects): AppliedCommand {
+    if (this.newestMs === undefined || cmd.timestampMs > this.newestMs) this.newestMs = cmd.timestampMs;
     // BUGGIFY: when the scan runs changes no result (ShardGroupCore.expireDedup).
     if (cmd.timestampMs - this.lastExpireMs > this.opts.dedupTtlMs / 10 || buggify("shard.dedup.expire-now")) {
       core.expireDedup(cmd.timestampMs, fx);
@@ -166,7 +174,7 @@ export class ShardApplier {
     return { cmd, result, fx };
   }
 
-  private dispatch(core: ShardGroupCore, op: Exclude<ShardOp, { kind: "write" }>, fx: Effects): ApplyResult {
+  private dispatch(core: ShardGroupCore, op: Exclude<ShardOp, { kind: "write" }>, nowMs: number, fx: Effects): ApplyResult {
     const shardCount = this.opts.shardCount;
     switch (op.kind) {
       case "reconfigure":
@@ -174,7 +182,7 @@ export class ShardApplier {
         return { kind: "reconfigure", accepted: core.applyReconfigure(op.config, fx) };
       case "insert":
         if (op.chunk.shard >= shardCount) return { kind: "insert", accepted: false };
-        return { kind: "insert", accepted: core.applyInsert(op.chunk, fx) };
+        return { kind: "insert", accepted: core.applyInsert(op.chunk, nowMs, fx) };
       case "deleteShard":
         if (op.shard >= shardCount) return { kind: "deleteShard", result: "done" };
         return { kind: "deleteShard", result: core.applyDeleteShard(op.configNum, op.shard, fx) };

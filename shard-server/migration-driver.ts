@@ -93,8 +93,10 @@ export interface MigrationDriverOptions {
   readonly migrationPacing?: boolean;
   /** The pacer's other parameters (the simulator scales them to its small shards); default pacerDefaults. */
   readonly migrationPacer?: Partial<PacerOptions>;
-  /** Timers, and the timestamps of proposed commands (log time: wall time in the daemon). */
+  /** Timers, polling periods and the pacer's measurements (monotonic). */
   readonly clock: Clock;
+  /** The timestamps of proposed commands (log time: log-clock.ts in the daemon). */
+  readonly logClock: Clock;
   /** Told of the pulled chunks (the daemon's metrics, shard-server/shard-metrics.ts); absent: nothing is. */
   readonly observer?: MigrationObserver;
 }
@@ -268,7 +270,7 @@ export class MigrationDriver {
   }
 
   private propose(op: ShardOp): Promise<ApplyResult> {
-    return proposeOp(this.node, this.opts.clock, op);
+    return proposeOp(this.node, this.opts.logClock, op);
   }
 
   private async configAt(num: number): Promise<Config> {

@@ -182,6 +182,17 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return this.c;
   }
 
+  /**
+   * The newest log time this replica knows: of the commands it applied since it started, or
+   * of the duplicate records it loaded (LogClock continues from it); undefined: none.
+   */
+  logTimeMs(): number | undefined {
+    const applied = this.applier.newestLogTimeMs;
+    const loaded = this.c.loadedLogTimeMs;
+    if (applied === undefined) return loaded;
+    return loaded === undefined || applied > loaded ? applied : loaded;
+  }
+
   apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
     return this.changing(this.applyNow(entries));
   }

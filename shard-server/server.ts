@@ -41,13 +41,14 @@ import { natsTls } from "../security/tls-files";
 import { join } from "node:path";
 import { assert } from "../common/assert";
 import { claimDataDir, type DataDirIdentity, recordClusterId, writeIdentity } from "../common/data-dir";
-import type { Clock, Logger } from "../common/env";
+import type { Logger } from "../common/env";
 import { AbortError, InvalidArgumentError, ShardKVError, StoppedError, TimeoutError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import { failpointClientOptions, failpointService } from "../common/grpc-failpoints";
 import { toServiceError } from "../common/grpc-errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../common/ids";
 import { realClock, realRng, wallClockMs } from "../common/real-env";
+import { LogClock } from "./log-clock";
 import { shutdownGrpc } from "../common/grpc-service";
 import { ControllerClient } from "../controller/client";
 import { configSubject } from "../controller/config";
@@ -159,11 +160,6 @@ export interface ShardServerOptions {
 
 const none = new Uint8Array(0);
 
-/**
- * The daemon's clock: timers from the real clock, `nowMs` from the wall clock (commands carry
- * leader timestamps that duplicate records expire by: they must survive restarts).
- */
-const wallClock: Clock = { nowMs: wallClockMs, after: realClock.after };
 
 export class ShardServer {
   private stopping: Promise<void> | undefined;
@@ -205,14 +201,16 @@ export class ShardServer {
     this.ident = identity;
     this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
-    this.service = new ShardService({ node, sm, clock: wallClock, address: (id) => peers.get(id) });
+    // Commands carry log time (log-clock.ts), never a wall clock that may jump.
+    const logClock = new LogClock(realClock, () => sm.logTimeMs(), wallClockMs);
+    this.service = new ShardService({ node, sm, clock: logClock, address: (id) => peers.get(id) });
     // Latencies on the monotonic clock.
     this.metrics = opts.metricsRegistry === undefined ? undefined : new ShardServerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
     const handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });
     this.handlers = this.metrics?.observe(handlers) ?? handlers;
     this.driver = new MigrationDriver(
       {
-        gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: wallClock,
+        gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: realClock, logClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
         migrationBytesPerSec: opts.migrationBytesPerSec, migrationPacing: opts.migrationPacing, observer: this.metrics?.migration,
       },
@@ -222,7 +220,7 @@ export class ShardServer {
     const rc = this.replicaController;
     const signal = this.watchAbort.signal;
     this.replicaDriver = new ReplicaDriver({
-      clock: wallClock, logger: opts.logger, name: `g${opts.gid} n${opts.id}`, address: (id) => peers.get(id),
+      clock: realClock, logger: opts.logger, name: `g${opts.gid} n${opts.id}`, address: (id) => peers.get(id),
       appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
     }, node as RaftNode<unknown>, {
       pending: async () => (await rc.queryCluster(-1, { signal })).replicas.intents.get(opts.gid),

@@ -65,6 +65,12 @@ export class ShardGroupCore {
   private readonly metas: ShardMeta[];
   private readonly dedup: Map<ShardId, Map<string, DedupRecord>>;
   private readonly dedupTtlMs: number;
+  /**
+   * The newest duplicate record's log time when this core was made (loaded from disk or a
+   * snapshot); undefined without records. A restarted replica's log time continues from it
+   * (log-clock.ts).
+   */
+  readonly loadedLogTimeMs: number | undefined;
 
   constructor(init: ShardGroupInit) {
     this.gid = init.gid;
@@ -76,7 +82,12 @@ export class ShardGroupCore {
     }));
     for (const m of init.metas) this.metas[m.shard] = m;
     this.dedup = new Map();
-    for (const [s, m] of init.dedup) this.dedup.set(s, new Map(m));
+    let newest: number | undefined;
+    for (const [s, m] of init.dedup) {
+      this.dedup.set(s, new Map(m));
+      for (const r of m.values()) if (newest === undefined || r.lastSeenMs > newest) newest = r.lastSeenMs;
+    }
+    this.loadedLogTimeMs = newest;
     this.dedupTtlMs = init.dedupTtlMs;
   }
 
@@ -297,8 +308,11 @@ export class ShardGroupCore {
    * the keys (a record sent twice, by a resumed pull, is the same frozen record: inserting it
    * again changes nothing; the table was emptied when the shard became pulling). With the
    * last chunk the shard starts serving, with gc pending toward its previous owner.
+   * The records count as seen at `nowMs`, this group's log time of the insert: the previous
+   * owner's log time is its own (each group's runs on its replicas' monotonic clocks), so a
+   * record keeps at least its TTL in its new group whatever the two groups' clocks say.
    */
-  applyInsert(c: ShardChunkIn, fx: Effects): boolean {
+  applyInsert(c: ShardChunkIn, nowMs: number, fx: Effects): boolean {
     const m = this.metas[c.shard]!;
     if (m.state !== "pulling" || m.configNum !== c.configNum) return false;
     const after = m.pulledAfterKey;
@@ -307,7 +321,8 @@ export class ShardGroupCore {
     const lastKey = c.kvs.length > 0 ? c.kvs[c.kvs.length - 1]!.key : after;
     if (c.dedup.size > 0) {
       const t = this.shardDedup(c.shard);
-      for (const [id, r] of c.dedup) {
+      for (const [id, frozen] of c.dedup) {
+        const r: DedupRecord = { ...frozen, lastSeenMs: nowMs };
         t.set(id, r);
         fx.dedup.push({ shard: c.shard, clientId: id, record: r });
       }

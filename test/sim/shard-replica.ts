@@ -210,6 +210,11 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     return this.sm.core;
   }
 
+  /** The production state machine's log time (undefined until it opened). */
+  logTimeMs(): number | undefined {
+    return this.rsm?.logTimeMs();
+  }
+
   appliedIndex(): LogIndex {
     return this.rsm?.appliedIndex() ?? this.startApplied;
   }

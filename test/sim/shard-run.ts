@@ -31,6 +31,7 @@ import type { ControllerOp } from "../../controller/state-machine";
 import type { ApplyResult } from "../../shard-server/apply";
 import { type ConfigSource, type GroupRpc, MigrationDriver, type MigrationObserver } from "../../shard-server/migration-driver";
 import type { PacerOptions } from "../../shard-server/migration-pacer";
+import { LogClock } from "../../shard-server/log-clock";
 import { ShardService, type ShardNode } from "../../shard-server/service";
 import type { BatchHandlers } from "../../shard-server/batch-stream";
 import { decodeCommand } from "../../shard-server/codec";
@@ -268,6 +269,14 @@ class World {
   /** Error answers of the replicas' Batch handlers to clients, by class. */
   readonly errorAnswers = new Map<string, number>();
   private readonly services = new WeakMap<object, GroupEndpoint>();
+  /**
+   * Each incarnation's log clock (shard-server/log-clock.ts), on a wall clock skewed by an
+   * offset drawn per incarnation from hours behind to hours ahead: log time must not follow it
+   * (a restart with another offset is a jump), or duplicate records would expire early and
+   * the checker would see a retry applied twice.
+   */
+  private readonly logClocks = new WeakMap<SimShardStateMachine, LogClock>();
+  private readonly wallSkews: SimRng;
   stopped = false;
 
   constructor(
@@ -279,6 +288,7 @@ class World {
     readonly sabotage: ShardRunOptions["sabotage"],
   ) {
     const shardCount = params.shardCount;
+    this.wallSkews = root.fork("wall-skew");
     const cc = new Checker();
     this.raftCheckers.push(cc);
     this.ctlNodes = new SimControllerNodes(clock, root.fork("controller-nodes"), {
@@ -412,10 +422,22 @@ class World {
         },
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
       };
-      e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.clock, address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
+      e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.logClockOf(h.sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
       this.services.set(h, e);
     }
     return e;
+  }
+
+  private logClockOf(sm: SimShardStateMachine): LogClock {
+    let c = this.logClocks.get(sm);
+    if (!c) {
+      const hourMs = 3_600_000;
+      const skewMs = this.wallSkews.pick([-2 * hourMs, -this.params.dedupTtlMs * 2, 0, 0, this.params.dedupTtlMs * 2, 2 * hourMs]);
+      // Wall time starts 3 h into the epoch, so that an offset never makes it negative.
+      c = new LogClock(this.clock, () => sm.logTimeMs(), () => 3 * hourMs + this.clock.nowMs() + skewMs);
+      this.logClocks.set(sm, c);
+    }
+    return c;
   }
 
   /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
@@ -480,7 +502,7 @@ class World {
     };
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {}, debugEnabled: false };
     const driver = new MigrationDriver({
-      gid, id, logger, pollMs: p.pollMs, clock, migrationBytesPerSec: p.migrationBytesPerSec, migrationPacing: p.migrationPacing,
+      gid, id, logger, pollMs: p.pollMs, clock, logClock: this.logClockOf(sm), migrationBytesPerSec: p.migrationBytesPerSec, migrationPacing: p.migrationPacing,
       migrationPacer: simPacerScale, observer: this.paceObserver(),
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
     }, sm, node, configs, rpc);

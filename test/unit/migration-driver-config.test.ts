@@ -51,7 +51,7 @@ describe("MigrationDriver config step", () => {
     let queries = 0;
     const clock: Clock = { nowMs: realClock.nowMs, after: realClock.after };
     const driver = new MigrationDriver(
-      { gid, id: 1 as NodeId, logger: silentLogger, pollMs: 20, configPollMs: 60_000, clock },
+      { gid, id: 1 as NodeId, logger: silentLogger, pollMs: 20, configPollMs: 60_000, clock, logClock: clock },
       { core }, node,
       { query: () => (queries++, new Promise<Config>((_, reject) => hanging.push(reject))) }, // lost: never answered
       { pullShard: () => { throw new Error("no pulls expected"); }, deleteShard: () => Promise.reject(new Error("no deletes expected")) },

@@ -141,9 +141,9 @@ describe("shard group state machine", () => {
     const kvs = a.keysOf(2).map((x) => ({ key: enc(x.slice(2)), value: a.data.get(x)! }));
     const fx = emptyEffects();
     const chunk1 = { configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs, last: false, dedup: new Map() };
-    expect(b.core.applyInsert(chunk1, fx)).toBe(true);
-    expect(b.core.applyInsert(chunk1, emptyEffects())).toBe(false);
-    expect(b.core.applyInsert({ ...chunk1, kvs: [], last: true, dedup: a.core.dedupOf(2 as ShardId) }, fx)).toBe(true);
+    expect(b.core.applyInsert(chunk1, 1000, fx)).toBe(true);
+    expect(b.core.applyInsert(chunk1, 1000, emptyEffects())).toBe(false);
+    expect(b.core.applyInsert({ ...chunk1, kvs: [], last: true, dedup: a.core.dedupOf(2 as ShardId) }, 1000, fx)).toBe(true);
     b.commit(fx);
     expect(b.core.serves(2 as ShardId)).toBe(true);
     expect(b.core.meta(2 as ShardId).gcConfigNum).toBe(2);
@@ -166,6 +166,29 @@ describe("shard group state machine", () => {
     expect(a.reconf(config(3, [1, 1, 2, 2]))).toBe(true);
   });
 
+  it("counts a moved duplicate record as seen at the insert, in the new group's log time", () => {
+    // Each group's log time runs on its own replicas' monotonic clocks (shard-server/log-clock.ts):
+    // group 2's may be hours ahead of group 1's. A record moved with its old time would be
+    // expired at once and the client's retry applied twice.
+    const a = group(1);
+    const b = group(2);
+    for (const x of [a, b]) x.reconf(config(1, [1, 1, 1, 1]));
+    const key = keyOf(2);
+    expect(a.write([append(key, "v1")], { clientId: "cx", seq: 5, now: 1000 }).ok).toBe(true);
+    const c2 = config(2, [1, 1, 2, 1]);
+    a.reconf(c2);
+    b.reconf(c2);
+    const kvs = a.keysOf(2).map((x) => ({ key: enc(x.slice(2)), value: a.data.get(x)! }));
+    const fx = emptyEffects();
+    const hours = 5 * 3_600_000;
+    expect(b.core.applyInsert({ configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs, last: true, dedup: a.core.dedupOf(2 as ShardId) }, hours, fx)).toBe(true);
+    b.commit(fx);
+    expect(b.core.dedupOf(2 as ShardId).get("cx")?.lastSeenMs).toBe(hours);
+    const retry = b.write([append(key, "v1")], { clientId: "cx", seq: 5, now: hours + 59_000 });
+    expect(retry.ok && retry.duplicate).toBe(true);
+    expect(b.get(key)).toBe("v1");
+  });
+
   it("does not give a shard away while its previous owner has not confirmed deleting it", () => {
     const a = group(1);
     const b = group(2);
@@ -174,7 +197,7 @@ describe("shard group state machine", () => {
     a.reconf(c2);
     b.reconf(c2);
     const fx = emptyEffects();
-    expect(b.core.applyInsert({ configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs: [], last: true, dedup: new Map() }, fx)).toBe(true);
+    expect(b.core.applyInsert({ configNum: 2 as ConfigNum, shard: 2 as ShardId, kvs: [], last: true, dedup: new Map() }, 1000, fx)).toBe(true);
     // Group 2 serves shard 2, gc pending toward group 1. Config 3 gives shard 2 back to 1:
     // refused until the delete is confirmed (the obligation would be lost with the shard).
     const c3 = config(3, [1, 1, 1, 1]);
