@@ -120,6 +120,16 @@ export interface RaftNodeOptions {
   readonly onConfState?: (conf: ConfState, index: LogIndex) => void;
   /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s with 10 ticks). */
   readonly tickMs?: number;
+  /**
+   * A leader's append that carries nothing but a new commit index to a follower it has sent
+   * its whole log (the core's broadcast after each commit) is held up to this long and dropped
+   * when another append to that follower goes out first: that one carries the commit too. At
+   * one write in flight the next write's append follows within a round trip, so the commit
+   * rides on it instead of costing two more messages, a follower Ready and its log write per
+   * write. Only followers learn commit later, and at most this much (0: never held). Default
+   * 20 ms, at most tickMs.
+   */
+  readonly commitHoldMs?: number;
   /** Take a snapshot and compact the log every this many applied entries. Default 10000. */
   readonly snapshotEveryEntries?: number;
   /**
@@ -264,6 +274,11 @@ export class RaftNode<R = unknown> {
   private readonly cfg: RaftConfig;
   private readonly logger: Logger;
   private readonly tickMs: number;
+  private readonly commitHoldMs: number;
+  /** Commit-only appends held back, by follower (see RaftNodeOptions.commitHoldMs). */
+  private readonly heldCommits = new Map<NodeId, Message>();
+  /** Cancels the timer that sends heldCommits; set while any is held. */
+  private cancelHeldCommits: Cancel | undefined;
   private readonly snapshotEvery: number;
   private readonly snapshotEveryBytes: number;
   /** Data bytes of the entries applied since the last snapshot. */
@@ -308,6 +323,10 @@ export class RaftNode<R = unknown> {
   private sink: SnapshotSink | null = null;
   /** The hard state last saved (term and vote decide whether a save must be synced). */
   private hard: HardState;
+  /** A commit-only hard state not written yet: it goes with the next save (see handleReady). */
+  private unsavedHard: HardState | undefined;
+  /** The tick count at the last write of a hard state. */
+  private hardSavedAtTick = -1;
   private failure: Error | null = null;
   /** The tick count when a message from each peer was last stepped (recentlyActive). */
   private readonly heardAtTick = new Map<NodeId, number>();
@@ -350,6 +369,7 @@ export class RaftNode<R = unknown> {
     this.cfg = cfg;
     this.logger = env.logger ?? silentLogger;
     this.tickMs = opts.tickMs ?? 100;
+    this.commitHoldMs = Math.min(opts.commitHoldMs ?? 20, this.tickMs);
     this.snapshotEvery = opts.snapshotEveryEntries ?? 10000;
     this.snapshotEveryBytes = opts.snapshotEveryBytes ?? 64 * 1024 * 1024;
     this.compactKeep = opts.compactKeepEntries ?? 1000;
@@ -707,6 +727,11 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return this.idle;
     this.halt();
     await this.idle;
+    // A commit index left for the next save (handleReady): written, so a restart resumes at it.
+    if (this.unsavedHard !== undefined && this.failure === null) {
+      await this.env.storage.save({ entries: [], hardState: this.unsavedHard, sync: false })
+        .catch((e: Error) => this.logger.warn(`raft node ${this.cfg.id}: the last commit index was not written at stop: ${e.message}`));
+    }
     await this.sink?.abort();
     for (const s of this.sources.splice(0)) s.src.close();
     await this.env.transport.close();
@@ -721,6 +746,9 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.();
+    this.cancelHeldCommits?.();
+    this.cancelHeldCommits = undefined;
+    this.heldCommits.clear();
     this.halted.abort();
     this.failAll(new StoppedError("raft node"));
   }
@@ -884,17 +912,48 @@ export class RaftNode<R = unknown> {
     const early = rd.messages.length > 0 && this.soft.role === "leader" && rd.softState === undefined && !newTermOrVote &&
       rd.snapshot === undefined && rd.snapshotChunks.length === 0;
     const sending = early ? this.send(rd.messages) : undefined;
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync); a
-      // commit-only change is written without waiting for fsync.
-      const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
+    /** A commit-only save still being written (awaited before the Ready is done). */
+    let commitSave: Promise<void> | undefined;
+    // Only entries, a snapshot, or a new term or vote must be synced (etcd's MustSync). A
+    // commit-only change matters to nobody (a restart takes commit = max(stored commit, the
+    // state machine's applied index): LogStore SaveBatch.sync), so it is written at most once
+    // a tick, and otherwise with the next save; when written, the apply below does not wait
+    // for it (it is awaited before advance()).
+    const sync = rd.entries.length > 0 || rd.snapshot !== undefined || newTermOrVote;
+    const nowTick = this.ticks;
+    const commitOnly = !sync && hs !== undefined;
+    if (commitOnly && nowTick === this.hardSavedAtTick && !buggify("raft.persist.commit-now")) {
+      this.unsavedHard = hs;
+    } else if (hs !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      const hardState = hs ?? this.unsavedHard;
+      this.unsavedHard = undefined;
+      if (hardState !== undefined) this.hardSavedAtTick = nowTick;
       const slowMs = buggifyAmount("raft.persist.slow", 30);
       if (slowMs > 0) await this.pause(slowMs);
       const startMs = this.metrics && sync ? this.env.clock.nowMs() : undefined;
-      await this.env.storage.save({ hardState: hs, entries: rd.entries, installSnapshot: rd.snapshot, sync });
-      if (startMs !== undefined) this.measureSave(rd.entries, startMs);
+      const saving = this.env.storage.save({ hardState, entries: rd.entries, installSnapshot: rd.snapshot, sync });
+      if (sync || buggify("raft.persist.commit-first")) {
+        await saving;
+        if (startMs !== undefined) this.measureSave(rd.entries, startMs);
+      } else {
+        commitSave = saving;
+        // Awaited below; a failure meanwhile must not be reported as unhandled first.
+        saving.catch(() => undefined);
+      }
       if (hs) this.hard = hs;
     }
+    if (commitSave === undefined) return this.sendAndApply(rd, early, sending);
+    try {
+      await this.sendAndApply(rd, early, sending);
+    } catch (e) {
+      await commitSave.catch(() => undefined);
+      throw e;
+    }
+    await commitSave;
+  }
+
+  /** handleReady after the save: the sends, then the apply and the reads it releases. */
+  private async sendAndApply(rd: Ready, early: boolean, sending: Promise<void> | undefined): Promise<void> {
     if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
     await sending;
     if (this.stopped) return;
@@ -956,21 +1015,68 @@ export class RaftNode<R = unknown> {
       }
       out.push(m);
     }
-    if (this.metrics) this.measureSends(out);
-    if (this.logger.debugEnabled) for (const m of out) this.logger.debug(describeMessage(m));
+    const sent = this.commitHoldMs > 0 ? this.holdCommitOnly(out) : out;
+    if (sent.length === 0) return;
+    if (this.metrics) this.measureSends(sent);
+    if (this.logger.debugEnabled) for (const m of sent) this.logger.debug(describeMessage(m));
     const lateMs = buggifyAmount("raft.send.late", 20);
     if (lateMs > 0) {
       await this.pause(lateMs);
       if (this.stopped) return;
     }
     // Any split of a batch is legal (the network reorders and loses messages anyway).
-    const cut = out.length > 1 ? buggifyAmount("raft.send.split", out.length - 1) : 0;
+    const cut = sent.length > 1 ? buggifyAmount("raft.send.split", sent.length - 1) : 0;
     if (cut > 0) {
-      this.env.transport.send(out.slice(0, cut));
-      this.env.transport.send(out.slice(cut));
+      this.env.transport.send(sent.slice(0, cut));
+      this.env.transport.send(sent.slice(cut));
     } else {
-      this.env.transport.send(out);
+      this.env.transport.send(sent);
     }
+  }
+
+  /**
+   * `out` less the commit-only appends, which are held (RaftNodeOptions.commitHoldMs): an
+   * append without entries whose previous index is the last of the log says nothing but the
+   * commit index. A later append to the same follower replaces the held one (it carries a
+   * commit index at least as new); any other message to it sends the held one first, so a
+   * link's order is kept. Holding and dropping are delay and loss, which Raft tolerates.
+   */
+  private holdCommitOnly(out: Message[]): Message[] {
+    let last = -1;
+    let kept: Message[] | undefined;
+    for (let i = 0; i < out.length; i++) {
+      const m = out[i]!;
+      let hold = false;
+      if (m.type === "append" && m.entries.length === 0) {
+        if (last < 0) last = this.raw.lastIndex();
+        hold = m.index === last && !buggify("raft.commit.no-hold");
+      }
+      const held = this.heldCommits.size > 0 ? this.heldCommits.get(m.to) : undefined;
+      if (held !== undefined && !hold) {
+        this.heldCommits.delete(m.to);
+        if (m.type !== "append") (kept ??= out.slice(0, i)).push(held);
+      }
+      if (hold) {
+        this.heldCommits.set(m.to, m);
+        kept ??= out.slice(0, i);
+      } else if (kept !== undefined) {
+        kept.push(m);
+      }
+    }
+    if (this.heldCommits.size > 0 && this.cancelHeldCommits === undefined) {
+      this.cancelHeldCommits = this.env.clock.after(this.commitHoldMs, () => this.sendHeldCommits());
+    }
+    return kept ?? out;
+  }
+
+  /** The commit-only appends held for commitHoldMs that no later append replaced. */
+  private sendHeldCommits(): void {
+    this.cancelHeldCommits = undefined;
+    if (this.stopped || this.heldCommits.size === 0) return;
+    const msgs = [...this.heldCommits.values()];
+    this.heldCommits.clear();
+    if (this.metrics) this.measureSends(msgs);
+    this.env.transport.send(msgs);
   }
 
   private async apply(entries: readonly Entry[]): Promise<void> {
@@ -1035,6 +1141,8 @@ export class RaftNode<R = unknown> {
     else if (!wasLeader) this.electedBy = ss.term === this.timeoutNowTerm + 1 ? "transfer" : "election";
     this.settleSteppedDown(ss);
     if (wasLeader && ss.role !== "leader") {
+      // Held commit-only appends are of the term it led (lost, as the network may lose them).
+      this.heldCommits.clear();
       // Reads not yet confirmed cannot be confirmed by this replica any more.
       for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));
       this.readRounds.clear();

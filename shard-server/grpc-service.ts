@@ -80,7 +80,7 @@ export function serveGrpcBatch(call: BatchCall, h: BatchHandlers, fp: Failpoints
     end: () => call.end(),
     // grpc-js ends a server stream with the status of an error emitted on it.
     fail: (e) => void call.emit("error", toServiceError(e)),
-  }, h, { failpoints: fp, onClosed, keys: batchKeyAccess(call) });
+  }, h, { failpoints: fp, onClosed, keys: batchKeyAccess(call), soon: queueMicrotask });
   call.on("data", (msg: shardkv.kv.BatchRequest) => session.receive(msg));
   call.on("end", () => session.clientEnded());
   call.on("cancelled", () => session.closed());

@@ -143,6 +143,11 @@ export class RawNode {
     return out;
   }
 
+  /** The index of the last entry in the log (cheap: no status object). */
+  lastIndex(): LogIndex {
+    return this.raft.log.lastIndex();
+  }
+
   /** Term of the entry at `i` if still in memory. */
   termAt(i: LogIndex): Term | undefined {
     return this.raft.log.term(i);

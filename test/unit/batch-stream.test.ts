@@ -372,6 +372,31 @@ describe("serveBatch without a transport", () => {
     expect(s.sent).toHaveLength(4);
   });
 
+  it("an answer whose request was alone in flight goes out `soon`; with others in flight it waits for the turn", async () => {
+    const { s, stream } = scripted();
+    const turns: (() => void)[] = [];
+    const soonFns: (() => void)[] = [];
+    let release: () => void = () => undefined;
+    const slow = { ...handlers, get: (req: GetReq) => req.key?.[1] === "9".charCodeAt(0) ? new Promise<{ found: boolean; value: Uint8Array }>((r) => (release = () => r({ found: true, value: req.key! }))) : handlers.get(req) };
+    const session = serveBatch(stream, slow, { defer: (fn) => void turns.push(fn), soon: (fn) => void soonFns.push(fn) });
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(1)] }));
+    await settle();
+    expect([turns.length, soonFns.length]).toEqual([0, 1]);
+    soonFns.shift()!();
+    expect(s.sent.map(ids)).toEqual([[1]]);
+    // Request 9 stays in flight: request 2's answer waits for the end of the turn.
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(9), request(2)] }));
+    await settle();
+    expect([turns.length, soonFns.length]).toEqual([1, 0]);
+    turns.shift()!();
+    expect(s.sent.map(ids)).toEqual([[1], [2]]);
+    release();
+    await settle();
+    expect([turns.length, soonFns.length]).toEqual([0, 1]);
+    soonFns.shift()!();
+    expect(s.sent.map(ids)).toEqual([[1], [2], [9]]);
+  });
+
   it("the client's half-close ends the stream; held answers are dropped", async () => {
     const { s, stream } = scripted();
     const turns: (() => void)[] = [];
@@ -389,4 +414,3 @@ describe("serveBatch without a transport", () => {
     expect(s.failed).toHaveLength(0);
   });
 });
-
