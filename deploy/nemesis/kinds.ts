@@ -16,7 +16,8 @@ import type { SimRng } from "../../common/seeded-rng";
 import { LocalCluster } from "../local/cluster";
 import { skewClock } from "../hosts/clock";
 import { applyGrudge, applyNetem, clearNetem, type NetemSpec } from "../hosts/faults";
-import { execIn, leaderOf, loadHosts, partition, restartNode } from "../hosts/harness";
+import { diskFaultNodes } from "../hosts/disk";
+import { execIn, leaderOf, loadHosts, loseUnsyncedWrites, partition, restartNode } from "../hosts/harness";
 import type { PartitionSpec } from "../hosts/args";
 
 /** A fault's parameters as the schedule file stores them. */
@@ -56,6 +57,8 @@ export interface FaultKind {
   readonly what: string;
   /** The daemons run under libfaketime (hosts up --faketime). */
   readonly needsFaketime?: boolean;
+  /** The shard replicas' data directories are on lazyfs (hosts up --disk-faults servers). */
+  readonly needsDiskFaults?: boolean;
   plan(rng: SimRng, topo: Topology): FaultParams;
   start(ctx: FaultContext, params: FaultParams): Promise<ActiveFault>;
 }
@@ -313,6 +316,35 @@ const memberKind: FaultKind = {
 export const nemesisCli = [join("node_modules", ".bin", "tsx"), join("deploy", "nemesis", "main.ts")] as const;
 
 /** Every fault kind, in the order `all` lists them. */
+/**
+ * Lost unsynced writes (deploy/hosts/disk.ts): a shard replica killed with SIGKILL, every
+ * write it had not fsynced dropped by its lazyfs, restarted on what was synced. A replica that
+ * a membership change put in since `up` is not on lazyfs: the next one of its group that is
+ * takes the fault.
+ */
+const diskKind: FaultKind = {
+  name: "disk",
+  layer: "process",
+  needsDiskFaults: true,
+  what: "a shard replica killed with SIGKILL and restarted after losing every write it had not fsynced (lazyfs)",
+  plan: (rng, topo) => ({ group: pickGroup(rng, topo, false), index: rng.int(topo.replicas) }),
+  async start(ctx, p) {
+    const onLazyfs = diskFaultNodes(loadHosts(ctx.dir));
+    const c = LocalCluster.load(ctx.dir);
+    let names: string[];
+    try {
+      names = c.nodesOf(p.group as number);
+    } finally {
+      c.close();
+    }
+    const from = (p.index as number) % Math.max(1, names.length);
+    const node = [...names.slice(from), ...names.slice(0, from)].find((n) => onLazyfs.includes(n));
+    if (node === undefined) throw new Error(`no replica of group ${String(p.group)} is on lazyfs (members: ${names.join(" ")})`);
+    const lost = await loseUnsyncedWrites(ctx.dir, node);
+    return { label: `lost unsynced writes of ${node} (${lost.bytes} B in ${lost.files.length} files)`, stop: async () => undefined };
+  },
+};
+
 export const faultKinds: readonly FaultKind[] = [
   partitionKind,
   netemKind,
@@ -323,6 +355,7 @@ export const faultKinds: readonly FaultKind[] = [
   moveKind,
   transferKind,
   memberKind,
+  diskKind,
 ];
 
 /** The kind named `name`; throws listing the kinds. */

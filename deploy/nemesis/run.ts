@@ -17,7 +17,7 @@ import { availabilityIn, checkAppends, checkFinalReads, checkRegisters, checkWor
 import { readHistory } from "./history";
 import { type ActiveFault, faultKind, nemesisCli } from "./kinds";
 import { type AppliedFault, writeReport } from "./report";
-import { type Schedule, needsFaketime } from "./schedule";
+import { type Schedule, needsDiskFaults, needsFaketime } from "./schedule";
 import type { WorkerSpec } from "./worker";
 
 export interface NemesisOptions {
@@ -172,7 +172,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisResult> {
     const t = s.topology;
     await hostsUp({
       dir, controllers: t.controllers, groups: t.groups, replicas: t.replicas, clients: t.clients, shards: t.shards,
-      faketime: needsFaketime(s), log: (l) => o.log(`  ${l}`),
+      faketime: needsFaketime(s), ...(needsDiskFaults(s) ? { diskFaults: "servers" as const } : {}), log: (l) => o.log(`  ${l}`),
     });
     const clients = loadHosts(dir).hosts.filter((x) => x.role === "client").map((x) => x.name);
     const base = { out, untilMs: s.timeMs, seed: s.seed, ...s.workload };

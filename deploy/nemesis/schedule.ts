@@ -87,5 +87,8 @@ export function readSchedule(file: string): Schedule {
 /** Whether any fault of the schedule needs the daemons under libfaketime. */
 export const needsFaketime = (s: Schedule): boolean => s.faults.some((f) => faultKind(f.kind).needsFaketime === true);
 
+/** Whether any fault of the schedule needs the shard replicas' data on lazyfs. */
+export const needsDiskFaults = (s: Schedule): boolean => s.faults.some((f) => faultKind(f.kind).needsDiskFaults === true);
+
 /** The names `all` stands for. */
 export const allKinds = (): string[] => faultKinds.map((k) => k.name);

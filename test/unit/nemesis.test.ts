@@ -69,7 +69,7 @@ describe("nemesis command line", () => {
       }
       throw new Error(`accepted ${argv.join(" ")}`);
     };
-    expect(refused(["--faults", "partition,flood"])).toBe('invalid --faults: unknown fault kind "flood" (kinds: partition, netem, kill, pause, restart, clock, move, transfer, member, or all)');
+    expect(refused(["--faults", "partition,flood"])).toBe('invalid --faults: unknown fault kind "flood" (kinds: partition, netem, kill, pause, restart, clock, move, transfer, member, disk, or all)');
     expect(refused(["--time", "3"])).toMatch(/^invalid --time: .*"3"/);
     expect(refused(["--schedule", "s.json", "--seed", "4"])).toBe("--schedule replays its file's --seed; give either the schedule or them");
     expect(refused(["run"])).toMatch(/unexpected argument "run"/);
