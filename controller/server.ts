@@ -106,6 +106,8 @@ export interface ControllerServerOptions {
   readonly natsUrl?: string;
   /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s). */
   readonly tickMs?: number;
+  /** false: the Raft group never quiesces (--no-quiesce; raft/core/quiesce.ts). Default on. */
+  readonly quiesce?: false;
   /** Snapshot and compact every this many applied entries. Default controllerSnapshotEveryEntries. */
   readonly snapshotEveryEntries?: number;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
@@ -218,7 +220,7 @@ export class ControllerServer {
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, opts.security.source?.files, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
       const { node, attach, peers } = await startDaemonNode<CommandResult>({
-        group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
+        group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs, quiesce: opts.quiesce,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
         ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),

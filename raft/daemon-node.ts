@@ -41,6 +41,8 @@ export interface DaemonNodeOptions {
   readonly join?: boolean;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
+  /** false: never quiesce (--no-quiesce; raft/core/quiesce.ts). Default: quiescence on. */
+  readonly quiesce?: false;
   readonly snapshotEveryEntries: number;
   readonly failpoints?: Failpoints;
   readonly onFatal?: (e: Error) => void;
@@ -80,8 +82,11 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
       group: o.group,
       join: o.join === true,
       onConfState,
-      raft: o.join === true ? { id: o.id, voters: [] } : {
-        id: o.id, voters: [...o.peers.keys()].sort((a, b) => a - b), addresses: Object.fromEntries(o.peers),
+      raft: {
+        ...(o.join === true ? { id: o.id, voters: [] } : {
+          id: o.id, voters: [...o.peers.keys()].sort((a, b) => a - b), addresses: Object.fromEntries(o.peers),
+        }),
+        ...(o.quiesce === false ? { quiesce: false } : {}),
       },
       tickMs: o.tickMs ?? 100,
       snapshotEveryEntries: o.snapshotEveryEntries,

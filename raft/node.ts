@@ -388,7 +388,8 @@ export class RaftNode<R = unknown> {
    * RawNode at the state machine's applied index, starts ticking.
    */
   static async start<R>(opts: RaftNodeOptions, env: RaftNodeEnv, sm: StateMachine<R>): Promise<RaftNode<R>> {
-    const given = makeRaftConfig({ ...opts.raft, rng: env.rng });
+    // Quiescence needs the transport's liveness signal (raft/core/quiesce.ts): without one, never.
+    const given = makeRaftConfig({ ...opts.raft, rng: env.rng, ...(env.transport.peerReachable === undefined ? { quiesce: false } : {}) });
     let state = await recordBootstrap(env.storage, await env.storage.load(), { voters: given.voters, addresses: given.addresses, join: opts.join === true });
     // The bootstrap configuration is the recorded one, never the flags of a later start.
     const cfg: RaftConfig = { ...given, voters: state.voters ?? [], addresses: state.bootstrapAddresses };
@@ -644,11 +645,15 @@ export class RaftNode<R = unknown> {
     });
   }
 
-  /** Whether this replica heard from `id` within the last election timeout (itself: always). */
+  /**
+   * Whether this replica heard from `id` within the last election timeout (itself: always),
+   * or, while the group is quiesced (nobody sends anything), whether the transport reaches it.
+   */
   recentlyActive(id: NodeId): boolean {
     if (id === this.cfg.id) return true;
     const at = this.heardAtTick.get(id);
-    return at !== undefined && this.ticks - at <= this.cfg.electionTicks;
+    if (at !== undefined && this.ticks - at <= this.cfg.electionTicks) return true;
+    return this.raw.isQuiesced() && this.env.transport.peerReachable?.(id) === true;
   }
 
   /**
@@ -698,6 +703,11 @@ export class RaftNode<R = unknown> {
    */
   term(): Term {
     return this.raw.softState().term;
+  }
+
+  /** Whether the group is quiesced on this replica (raft/core/quiesce.ts). */
+  isQuiesced(): boolean {
+    return this.raw.isQuiesced();
   }
 
   /** Whether stop() or halt() was called, or the loop died. */
@@ -834,6 +844,7 @@ export class RaftNode<R = unknown> {
       if (m.type === "timeoutNow") this.timeoutNowTerm = m.term;
       raw.step(m);
     }
+    if (this.pendingTicks > 0) this.reportUnreachable();
     for (; this.pendingTicks > 0; this.pendingTicks--) {
       raw.tick();
       this.ticks++;
@@ -853,6 +864,18 @@ export class RaftNode<R = unknown> {
       } catch (e) {
         for (const w of waiters) w.reject(e as Error);
       }
+    }
+  }
+
+  /**
+   * Quiescence's liveness signal, once per tick while the group is quiesced here: the members
+   * the transport finds unreachable wake the core (raft/core/quiesce.ts).
+   */
+  private reportUnreachable(): void {
+    const reachable = this.env.transport.peerReachable;
+    if (reachable === undefined || !this.raw.isQuiesced()) return;
+    for (const id of members(this.raw.confState())) {
+      if (id !== this.cfg.id && !reachable.call(this.env.transport, id)) this.raw.peerDown(id);
     }
   }
 

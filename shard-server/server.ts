@@ -121,6 +121,8 @@ export interface ShardServerOptions {
   readonly shardCount?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
+  /** false: the Raft group never quiesces (--no-quiesce; raft/core/quiesce.ts). Default on. */
+  readonly quiesce?: false;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
@@ -381,7 +383,7 @@ export class ShardServer {
         { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const { node, attach, peers } = await startDaemonNode<ApplyResult>({
-        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs,
+        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs, quiesce: opts.quiesce,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
         ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),

@@ -30,6 +30,13 @@ export interface RaftConfig {
   readonly preVote: boolean;
   /** A leader that did not hear a quorum within an election timeout steps down. Default true. */
   readonly checkQuorum: boolean;
+  /**
+   * Quiescence of an idle group (raft/core/quiesce.ts; CockroachDB's quiescence, TiKV's
+   * hibernate regions): a leader whose every member acknowledged its whole, committed and
+   * applied log stops heartbeating, and its followers stop counting election ticks while the
+   * driver's liveness signal (RawNode.peerDown) says the leader is reachable. Default true.
+   */
+  readonly quiesce: boolean;
   /** Bytes of entries in one append message (at least one entry is always sent). */
   readonly appendBytesMax: number;
   /**
@@ -62,6 +69,7 @@ export const raftDefaults = {
   heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
+  quiesce: true,
   appendBytesMax: 1 << 20,
   entryBytesMax: raftEntryBytesMax,
   inflightAppendsMax: 256,

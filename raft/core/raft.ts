@@ -17,6 +17,7 @@ import {
   type ConfChange, type ConfState,
 } from "./conf-change";
 import { jointCommittedIndex, jointVoteResult } from "./quorum";
+import { isQuiesceContext, leaderMayQuiesce, quiesceContext } from "./quiesce";
 import { ReadOnly } from "./read-only";
 import type { Entry, HardState, Message, ReadState, Role, SnapshotChunk, SnapshotMeta } from "./types";
 import { emptyBytes, makeMessage } from "./types";
@@ -78,6 +79,10 @@ export class Raft {
   private pendingReadIndex: Uint8Array[] = [];
   /** A snapshot being received: which one and the next chunk expected. */
   private incoming: { meta: SnapshotMeta; next: number } | null = null;
+  /** The group is quiesced (raft/core/quiesce.ts): no heartbeats (leader), no election ticks (follower). */
+  private quiesced = false;
+  /** On a quiesced leader: the members that have not acknowledged its quiesce heartbeat yet. */
+  private quiesceUnacked = new Set<NodeId>();
 
   constructor(cfg: RaftConfig, init: RaftInit) {
     this.cfg = cfg;
@@ -181,6 +186,8 @@ export class Raft {
     this.pendingBroadcast = false;
     this.readOnly.reset();
     this.pendingReadIndex = [];
+    this.quiesced = false;
+    this.quiesceUnacked.clear();
   }
 
   private resetRandomizedElectionTimeout(): void {
@@ -194,6 +201,7 @@ export class Raft {
   }
 
   private tickElection(): void {
+    if (this.quiesced) return; // the leader is alive (else the driver's peerDown woke us)
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0;
@@ -207,6 +215,10 @@ export class Raft {
   }
 
   private tickHeartbeat(): void {
+    if (this.quiesced) {
+      this.tickQuiesced();
+      return;
+    }
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.cfg.electionTicks) {
@@ -224,6 +236,7 @@ export class Raft {
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const pr of this.prs.values()) pr.rewound = false; // a new interval may rewind again (Progress.maybeDecrTo)
+      if (this.maybeQuiesce()) return;
       this.bcastHeartbeat(this.readOnly.lastPendingCtx());
       this.resendStalledSnapshots();
     }
@@ -250,6 +263,7 @@ export class Raft {
    */
   hup(transfer: boolean): void {
     if (this.role === "leader") return;
+    this.wake();
     const removed = this.conf.voters.length > 0 && !this.memberIds.includes(this.id);
     if (!isVoter(this.conf, this.id) && !removed) return;
     if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
@@ -286,6 +300,7 @@ export class Raft {
   /** Handles one message from a peer (Raft §5.1 term rules first, then the role's handler). */
   stepMessage(m: Message): void {
     if (m.from === this.id) return;
+    if (this.quiesced && !this.keepsQuiesced(m)) this.wake();
     const member = this.memberIds.includes(m.from);
     // Messages from replicas outside the configuration are ignored, except a leader's
     // traffic (a replica being added, or behind on the configuration, learns it from there,
@@ -450,6 +465,10 @@ export class Raft {
   private handleHeartbeat(m: Message): void {
     // The leader only sends commit <= our match, so this never commits an unmatched entry.
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()) as LogIndex);
+    if (isQuiesceContext(m.context)) {
+      this.handleQuiesce(m);
+      return;
+    }
     this.send(makeMessage({ type: "heartbeatResp", from: this.id, to: m.from, context: m.context }));
   }
 
@@ -531,6 +550,10 @@ export class Raft {
   }
 
   private handleHeartbeatResp(m: Message, pr: Progress): void {
+    if (isQuiesceContext(m.context)) {
+      this.handleQuiesceResp(m);
+      return;
+    }
     pr.probeSent = false;
     // Liveness: a follower whose whole window of appends was lost answers heartbeats but acks
     // nothing, so the window never drains and sendAppend stays paused forever. Free one slot
@@ -688,6 +711,7 @@ export class Raft {
   propose(datas: readonly Uint8Array[]): LogIndex {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
     if (this.leadTransferee !== none) throw new LeadershipTransferError(this.leadTransferee);
+    this.wake();
     let bytes = 0;
     for (const d of datas) {
       checkLimit("entry", "the log entry", d.length, this.cfg.entryBytesMax);
@@ -734,6 +758,9 @@ export class Raft {
    */
   readIndex(ctx: Uint8Array): void {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    // A quiesced leader may have been deposed unawares: the read's heartbeat round (which
+    // needs a quorum) wakes the group and confirms leadership as on an active leader.
+    this.wake();
     if (this.readOnly.size + this.pendingReadIndex.length >= this.cfg.readIndexPendingMax) {
       throw new BackpressureError("readIndexPendingMax", this.cfg.readIndexPendingMax, this.readOnly.size + this.pendingReadIndex.length + 1);
     }
@@ -777,6 +804,7 @@ export class Raft {
       return;
     }
     if (this.leadTransferee === to) return;
+    this.wake();
     this.abortLeaderTransfer();
     this.electionElapsed = 0; // the transfer must finish within an election timeout
     this.leadTransferee = to;
@@ -791,6 +819,109 @@ export class Raft {
 
   get transferee(): NodeId {
     return this.leadTransferee;
+  }
+
+  // ---------------------------------------------------------------- quiescence (raft/core/quiesce.ts)
+
+  /** Whether the group is quiesced on this replica. */
+  get isQuiesced(): boolean {
+    return this.quiesced;
+  }
+
+  /**
+   * The driver's liveness signal: member `id` is unreachable (its connection is gone). Wakes a
+   * quiesced follower whose leader it is (its election timer runs again) and a quiesced leader
+   * (it heartbeats again, and CheckQuorum steps it down if a quorum is gone).
+   */
+  peerDown(id: NodeId): void {
+    if (!this.quiesced) return;
+    if (this.role === "leader" ? this.prs.has(id) : id === this.lead) this.wake();
+  }
+
+  /**
+   * A leader with nothing to do quiesces (at a heartbeat, instead of heartbeating): one quiesce
+   * heartbeat to every member. Returns whether it did.
+   */
+  private maybeQuiesce(): boolean {
+    if (!this.cfg.quiesce) return false;
+    const last = this.log.lastIndex();
+    const others: { match: LogIndex; replicating: boolean; recentActive: boolean }[] = [];
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) others.push({ match: pr.match, replicating: true, recentActive: true });
+      else others.push({ match: pr.match, replicating: pr.state === "replicate", recentActive: pr.recentActive });
+    }
+    const idle = leaderMayQuiesce({
+      lastIndex: last, committed: this.log.committed, applied: this.log.applied, committedInTerm: this.committedInTerm(),
+      transferring: this.leadTransferee !== none, joint: isJoint(this.conf), selfVoter: isVoter(this.conf, this.id),
+      confChangePending: this.pendingConfIndex > this.log.applied,
+      readsPending: this.readOnly.size + this.pendingReadIndex.length > 0, proposalsPending: this.pendingBroadcast,
+      members: others,
+    });
+    if (!idle) return false;
+    this.quiesced = true;
+    this.quiesceUnacked = new Set(this.memberIds.filter((id) => id !== this.id));
+    this.sendQuiesce();
+    return true;
+  }
+
+  /** A quiesced leader's tick: the quiesce heartbeat again, every heartbeat interval, to the members that did not acknowledge it. */
+  private tickQuiesced(): void {
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed < this.cfg.heartbeatTicks) return;
+    this.heartbeatElapsed = 0;
+    this.sendQuiesce();
+  }
+
+  private sendQuiesce(): void {
+    for (const id of this.quiesceUnacked) {
+      this.send(makeMessage({ type: "heartbeat", from: this.id, to: id, commit: this.log.committed, context: quiesceContext }));
+    }
+  }
+
+  /**
+   * Messages of this term that leave a quiesced replica quiesced: on the leader, heartbeat
+   * responses and accepted append responses (late answers to what it sent before it
+   * quiesced: every member had acknowledged its last index already; a rejected quiesce
+   * heartbeat wakes it in handleQuiesceResp); on a follower, its leader's heartbeats (the
+   * quiesce one, or a late one sent before it). Anything else may need the group awake.
+   */
+  private keepsQuiesced(m: Message): boolean {
+    if (m.term !== this.term) return false;
+    if (this.role === "leader") return m.type === "heartbeatResp" || (m.type === "appendResp" && !m.reject);
+    return m.type === "heartbeat" && m.from === this.lead;
+  }
+
+  /**
+   * A follower's answer to a quiesce heartbeat (already committed up to its commit): it
+   * quiesces if its log ends at the leader's commit index (nothing of it uncommitted, so
+   * nothing for the leader to repair), else it asks the leader to wake (reject).
+   */
+  private handleQuiesce(m: Message): void {
+    const ok = this.cfg.quiesce && this.role === "follower" && this.log.committed === m.commit && this.log.lastIndex() === m.commit;
+    if (ok) this.quiesced = true;
+    this.send(makeMessage({ type: "heartbeatResp", from: this.id, to: m.from, context: quiesceContext, reject: !ok }));
+  }
+
+  private handleQuiesceResp(m: Message): void {
+    if (!this.quiesced) return; // woken since: a late answer
+    if (m.reject) this.wake();
+    else this.quiesceUnacked.delete(m.from);
+  }
+
+  /**
+   * Ends quiescence: a follower counts a full election timeout from now; a leader heartbeats
+   * at once and starts a fresh CheckQuorum window (activity marks cleared: only answers from
+   * now on count).
+   */
+  private wake(): void {
+    if (!this.quiesced) return;
+    this.quiesced = false;
+    this.quiesceUnacked.clear();
+    this.electionElapsed = 0;
+    if (this.role !== "leader") return;
+    this.heartbeatElapsed = 0;
+    for (const [id, pr] of this.prs) pr.recentActive = id === this.id;
+    this.bcastHeartbeat(this.readOnly.lastPendingCtx());
   }
 
   // ---------------------------------------------------------------- membership
@@ -808,6 +939,7 @@ export class Raft {
   proposeConfChange(cc: ConfChange): LogIndex {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
     if (this.leadTransferee !== none) throw new LeadershipTransferError(this.leadTransferee);
+    this.wake();
     if (!this.committedInTerm()) {
       throw new ConfChangeInProgressError(`leader ${this.id} has not committed an entry of its term ${this.term} yet`);
     }

@@ -64,6 +64,20 @@ export class RawNode {
     this.raft.hup(false);
   }
 
+  /**
+   * The driver's liveness signal for quiescence (raft/core/quiesce.ts): its transport finds
+   * member `id` unreachable. Wakes a quiesced follower of `id`, or a quiesced leader.
+   */
+  peerDown(id: NodeId): void {
+    assert(!this.readyOut, "peerDown() while a Ready is outstanding");
+    this.raft.peerDown(id);
+  }
+
+  /** Whether the group is quiesced here: the leader sends no heartbeats; a follower counts no election ticks. */
+  isQuiesced(): boolean {
+    return this.raft.isQuiesced;
+  }
+
   /** Proposes commands; returns the index of the last one. Throws NotLeader/Backpressure/LeadershipTransfer. */
   propose(datas: readonly Uint8Array[]): LogIndex {
     return this.raft.propose(datas);

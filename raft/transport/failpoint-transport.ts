@@ -79,6 +79,13 @@ export class FailpointTransport implements Transport {
     });
   }
 
+  /** A cut peer is unreachable at once (a real partition shows after the keepalive timeout). */
+  get peerReachable(): ((peer: NodeId) => boolean) | undefined {
+    const inner = this.inner.peerReachable?.bind(this.inner);
+    if (inner === undefined) return undefined;
+    return (peer) => !this.fp.isCut(this.peers.get(peer)) && inner(peer);
+  }
+
   close(): Promise<void> {
     this.closed = true;
     for (const cancel of this.timers) cancel();

@@ -786,6 +786,11 @@ export class GrpcTransport implements Transport {
     return this.links.get(peer)?.status();
   }
 
+  /** Whether the stream to `peer` is established (Transport.peerReachable; false for an unknown peer). */
+  peerReachable(peer: NodeId): boolean {
+    return this.links.get(peer)?.status().connected ?? false;
+  }
+
   /** The state of every peer link, by ascending id. */
   peerStatuses(): PeerStatus[] {
     return [...this.links.values()].map((l) => l.status()).sort((a, b) => a.id - b.id);

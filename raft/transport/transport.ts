@@ -16,6 +16,13 @@ export interface Transport {
   setReceiver(handler: (messages: Message[]) => void): void;
   /** Stops sending and receiving; pending messages are dropped. */
   close(): Promise<void>;
+  /**
+   * The liveness signal of quiescence (raft/core/quiesce.ts): false when the transport finds
+   * `peer` unreachable now (its connection failed or closed and has not come back: a crashed
+   * process at once, a partition after the keepalive timeout). A transport without it gives
+   * RaftNode no liveness signal, and the node then never quiesces.
+   */
+  peerReachable?(peer: NodeId): boolean;
 }
 
 /** Counters a transport exposes for status and tests. */

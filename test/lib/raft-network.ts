@@ -79,7 +79,9 @@ export class RaftHarness {
   start(id: NodeId, seed: number): HarnessNode {
     const prev = this.nodes.get(id);
     const voters = this.joiners.has(id) ? [] : this.ids.filter((i) => !this.joiners.has(i));
-    const cfg = makeRaftConfig({ ...this.opts, id, voters, rng: seededRng(seed) });
+    // No liveness signal here (RawNode.peerDown is the test's to call): quiescence only when
+    // asked for, as RaftNode on a transport without one (raft/core/quiesce.ts).
+    const cfg = makeRaftConfig({ quiesce: false, ...this.opts, id, voters, rng: seededRng(seed) });
     const n: HarnessNode = prev ?? {
       id, raw: undefined as unknown as RawNode,
       hardState: { term: 0 as Term, vote: 0 as NodeId, commit: 0 as LogIndex },

@@ -15,12 +15,13 @@
  * (an AssertionFailure, a bad command) fails the test.
  *
  * Commands (ids are replica ids, 1-based; `a,b` or `(a,b)` lists):
- *   add-nodes <n> [preVote=true checkQuorum=true electionTicks=10 heartbeatTicks=1 seed=1
+ *   add-nodes <n> [preVote=true checkQuorum=true quiesce=false electionTicks=10 heartbeatTicks=1 seed=1
  *                  snapshotChunkBytes=4 uncommittedBytesMax=.. inflightAppendsMax=.. ...]
  *   campaign <id>                 start an election now (PreVote first when enabled)
  *   propose <id> <data>           propose one entry
  *   read-index <id> <ctx>         start a linearizable read
  *   transfer-leader <from> <to>   ask leader <from> to hand leadership to <to>
+ *   peer-down <id> <peer>         the driver's liveness signal: <id>'s transport finds <peer> unreachable
  *   add-node <id>                 start a new, empty replica in no configuration (to add as a learner)
  *   propose-conf-change <id> [joint] [autoLeave=false] <change>...
  *                                 propose a membership change: changes l<n> (add learner n),
@@ -235,6 +236,7 @@ export class TraceEnv {
         this.harness().node(this.id(a.pos[0])).raw.readIndex(enc.encode(ctx));
         return;
       }
+      case "peer-down": return this.harness().node(this.id(a.pos[0])).raw.peerDown(this.id(a.pos[1]));
       case "transfer-leader": {
         const to = this.id(a.pos[1]);
         this.harness().node(this.id(a.pos[0])).raw.transferLeader(to);
@@ -319,7 +321,7 @@ export class TraceEnv {
     let chunkBytes: number | undefined;
     for (const [k, v] of a.kv) {
       switch (k) {
-        case "preVote": case "checkQuorum": opts[k] = bool(v, k); break;
+        case "preVote": case "checkQuorum": case "quiesce": opts[k] = bool(v, k); break;
         case "electionTicks": case "heartbeatTicks": case "appendBytesMax": case "inflightAppendsMax":
         case "inflightBytesMax": case "uncommittedBytesMax": case "applyBytesMax": case "readIndexPendingMax":
           opts[k] = int(v, k); break;

@@ -48,6 +48,11 @@ export interface ClusterConfig {
    * the initial voters).
    */
   readonly logReadFaults?: LogReadFaults;
+  /**
+   * Quiescence of idle groups (RaftConfig.quiesce; absent: the default, on) and how long the
+   * network's liveness signal takes to report a cut or paused peer (SimNetwork.livenessDetectMs).
+   */
+  readonly quiesce?: { readonly on: boolean; readonly detectMs: number };
 }
 
 /** A group's network counters (a run's stats). */
@@ -57,6 +62,7 @@ export interface NetStats {
   messagesDuplicated: number;
   messagesCut: number;
   peakInFlight: number;
+  quiesceHeartbeats: number;
 }
 
 /** Appends one line to the run's trace. */
@@ -118,6 +124,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     for (let i = 1; i <= cfg.size; i++) this.ids.push(i as NodeId);
     this.bootstrapIds = [...this.ids];
     this.net = new SimNetwork(clock, rng.fork("network"), cfg.network, (what, m) => trace(`${what} ${describeMessage(m)}`));
+    if (cfg.quiesce) this.net.livenessDetectMs = cfg.quiesce.detectMs;
     for (const id of this.ids) this.makeDisk(id);
   }
 
@@ -255,7 +262,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         // configured voters; RaftNode.start resolves only once the record is durable): a node
         // whose first start a crash cut short bootstraps again. Afterwards a restart takes the
         // configuration its Raft state holds (membership churn may have changed it).
-        raft: { id, voters: !this.bootstrapped.has(id) && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits },
+        raft: { id, voters: !this.bootstrapped.has(id) && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits, ...(this.cfg.quiesce ? { quiesce: this.cfg.quiesce.on } : {}) },
         tickMs: this.cfg.tickMs,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
@@ -355,6 +362,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     this.trace(`crash n${id} gen:${h.gen}`);
     h.alive = false;
     h.node?.halt();
+    this.net.crashed(id);
     const disk = this.disks.get(id)!;
     disk.crash();
     disk.crashAfterWrites = undefined;
@@ -515,6 +523,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
       messagesDuplicated: ns.duplicatedMessages,
       messagesCut: ns.cutMessages,
       peakInFlight: this.net.peakInFlight,
+      quiesceHeartbeats: ns.quiesceHeartbeats,
     };
   }
 
@@ -596,6 +605,11 @@ export interface ClientConfig {
   readonly retryMs: number;
   /** Operations one client keeps in flight at once (each in its own loop). */
   readonly concurrency: number;
+  /**
+   * Idle windows (absent: none): no operation starts in the first `forMs` of every `everyMs`
+   * of virtual time, for every client at once, so the group goes idle (and quiesces).
+   */
+  readonly idle?: { readonly everyMs: number; readonly forMs: number };
 }
 
 /** How a client's attempt ended: a value, an error, or no answer within its timeout. */
@@ -638,6 +652,12 @@ export class SimClient {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
+      const idle = this.cfg.idle;
+      const into = idle === undefined ? idle : this.cluster.clock.nowMs() % idle.everyMs;
+      if (idle !== undefined && into !== undefined && into < idle.forMs) {
+        await this.cluster.sleep(`c${this.id} idle`, idle.forMs - into);
+        continue;
+      }
       if (this.cfg.readRate > 0 && this.rng.bool(this.cfg.readRate)) await this.read();
       else await this.write(`c${this.id}-${++this.seq}`);
       await this.cluster.sleep(`c${this.id} think`, this.rng.range(1, Math.max(1, this.cfg.thinkMsMax)));

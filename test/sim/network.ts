@@ -6,10 +6,17 @@
  * flight when they arrive). Messages are deep-copied on send: the sender may mutate or reuse
  * what it sent (RaftNode fills a snapshot message's chunkData in place), and the receiver gets
  * its own objects, as it would from a wire.
+ *
+ * Liveness (Transport.peerReachable, the signal quiescence rests on: raft/core/quiesce.ts), as a
+ * TCP transport with keepalive sees it: a peer with no live incarnation (crashed, not yet
+ * restarted) is unreachable at once (its kernel closed the connection); a peer behind a cut
+ * link (either way) or paused is unreachable once that lasted `livenessDetectMs` (the
+ * keepalive timeout); a cut that heals, a resumed or restarted peer is reachable again at once.
  */
 import type { NodeId } from "../../common/ids";
 import type { Entry, Message } from "../../raft/core/types";
 import { copySnapshotMeta } from "../../raft/core/conf-change";
+import { isQuiesceContext } from "../../raft/core/quiesce";
 import type { Transport, TransportStats } from "../../raft/transport/transport";
 import type { SimClock } from "./clock";
 import type { SimRng } from "./rng";
@@ -66,6 +73,8 @@ export function drawFaults(r: SimRng, faulty: boolean, delayMinMs: number, d: Fa
 export interface NetworkStats extends TransportStats {
   duplicatedMessages: number;
   cutMessages: number;
+  /** Quiesce heartbeats sent (raft/core/quiesce.ts): how often leaders quiesced, and resent. */
+  quiesceHeartbeats: number;
   deliveredMessages: number;
 }
 
@@ -101,17 +110,19 @@ export class SimNetwork {
   faults: NetworkFaults;
   readonly stats: NetworkStats = {
     sentMessages: 0, sentBatches: 0, droppedMessages: 0, receivedMessages: 0,
-    duplicatedMessages: 0, cutMessages: 0, deliveredMessages: 0,
+    duplicatedMessages: 0, cutMessages: 0, deliveredMessages: 0, quiesceHeartbeats: 0,
   };
   /** Messages scheduled for delivery and not yet delivered (a storm detector watches it). */
   inFlight = 0;
   peakInFlight = 0;
-  /** Directed links that are cut, as "from>to". */
-  private readonly cuts = new Set<string>();
+  /** Directed links that are cut, as "from>to", and since when (clock ms). */
+  private readonly cuts = new Map<string, number>();
+  /** How long a cut or a pause lasts before peerReachable reports it (a keepalive timeout). */
+  livenessDetectMs = 500;
   /** The current transport (incarnation) of each node. */
   private readonly endpoints = new Map<NodeId, SimTransport>();
   /** Paused nodes (SIGSTOP): what they would have received and sent, held until resumed. */
-  private readonly paused = new Map<NodeId, { inbound: Message[]; outbound: Message[] }>();
+  private readonly paused = new Map<NodeId, { inbound: Message[]; outbound: Message[]; sinceMs: number }>();
 
   constructor(
     private readonly clock: SimClock,
@@ -131,12 +142,22 @@ export class SimNetwork {
     return t;
   }
 
+  /** Node `id`'s process died: its endpoint is gone until a new incarnation takes a transport. */
+  crashed(id: NodeId): void {
+    const t = this.endpoints.get(id);
+    if (t) t.closed = true;
+  }
+
   // ------------------------------------------------------------------ partitions
 
   /** Cuts the link from `from` to `to` (and back unless `oneWay`). */
   cut(from: NodeId, to: NodeId, oneWay = false): void {
-    this.cuts.add(`${from}>${to}`);
-    if (!oneWay) this.cuts.add(`${to}>${from}`);
+    this.addCut(`${from}>${to}`);
+    if (!oneWay) this.addCut(`${to}>${from}`);
+  }
+
+  private addCut(link: string): void {
+    if (!this.cuts.has(link)) this.cuts.set(link, this.clock.nowMs());
   }
 
   /** Cuts every link between different sides. */
@@ -144,7 +165,7 @@ export class SimNetwork {
     for (let i = 0; i < sides.length; i++) {
       for (let j = 0; j < sides.length; j++) {
         if (i === j) continue;
-        for (const a of sides[i]!) for (const b of sides[j]!) this.cuts.add(`${a}>${b}`);
+        for (const a of sides[i]!) for (const b of sides[j]!) this.addCut(`${a}>${b}`);
       }
     }
   }
@@ -155,7 +176,7 @@ export class SimNetwork {
 
   /** Directed cut links, sorted (for traces). */
   describeCuts(): string {
-    return [...this.cuts].sort().join(" ");
+    return [...this.cuts.keys()].sort().join(" ");
   }
 
   heal(): void {
@@ -166,7 +187,16 @@ export class SimNetwork {
 
   /** Holds every message to and from `id` (its process is stopped, its sockets fill up). */
   pause(id: NodeId): void {
-    if (!this.paused.has(id)) this.paused.set(id, { inbound: [], outbound: [] });
+    if (!this.paused.has(id)) this.paused.set(id, { inbound: [], outbound: [], sinceMs: this.clock.nowMs() });
+  }
+
+  /** Whether `from`'s transport finds `to` reachable now (see the liveness rules above). */
+  reachable(from: NodeId, to: NodeId): boolean {
+    const dst = this.endpoints.get(to);
+    if (dst === undefined || dst.closed) return false;
+    const now = this.clock.nowMs();
+    const longer = (since: number | undefined): boolean => since !== undefined && now - since >= this.livenessDetectMs;
+    return !longer(this.cuts.get(`${from}>${to}`)) && !longer(this.cuts.get(`${to}>${from}`)) && !longer(this.paused.get(to)?.sinceMs);
   }
 
   /**
@@ -207,6 +237,7 @@ export class SimNetwork {
     for (const m of messages) {
       this.stats.sentMessages++;
       if (m.from !== src.id) throw new Error(`node ${src.id} sent a message from ${m.from}`);
+      if (m.type === "heartbeat" && isQuiesceContext(m.context)) this.stats.quiesceHeartbeats++;
       const f = this.faults;
       if (f.dropRate > 0 && this.rng.bool(f.dropRate)) {
         this.stats.droppedMessages++;
@@ -273,5 +304,9 @@ export class SimTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  peerReachable(peer: NodeId): boolean {
+    return !this.closed && this.net.reachable(this.id, peer);
   }
 }

@@ -90,6 +90,13 @@ export function deriveParams(seed: number): SimParams {
   // a stream of their own, so the other parameters of every seed stay what they were.
   const rot = new SimRng(seed).fork("log-read-faults");
   const logReadFaults = drawLogReadFaults(rot, size >= 3 && !withChurn, 0.35);
+  // Quiescence (raft/core/quiesce.ts): on in three seeds in four; idle windows for the
+  // clients in half the seeds (the group quiesces in them, and the nemesis crashes,
+  // partitions and pauses quiesced leaders). From a stream of its own.
+  const q = new SimRng(seed).fork("quiesce");
+  const quiesce = { on: q.bool(0.75), detectMs: q.range(20, 1000) };
+  const everyMs = q.range(300, 3000);
+  const idle = q.bool(0.5) ? { everyMs, forMs: q.range(100, Math.max(100, everyMs - 100)) } : undefined;
   return {
     cluster: {
       size,
@@ -115,6 +122,7 @@ export function deriveParams(seed: number): SimParams {
       network: drawFaults(r, faulty, delayMinMs, raftFaultDraws),
       disk: { minMs: diskMinMs, maxMs: diskMinMs + r.range(0, 8) },
       ...(logReadFaults ? { logReadFaults } : {}),
+      quiesce,
     },
     clients: r.range(1, 3),
     client: {
@@ -123,6 +131,7 @@ export function deriveParams(seed: number): SimParams {
       attemptTimeoutMs: r.range(100, 800),
       retryMs: r.range(5, 30),
       concurrency: r.pick([1, 1, 2, 4]),
+      ...(idle ? { idle } : {}),
     },
     nemesisGapMs: faulty ? r.range(30, 500) : 0,
     weights: {

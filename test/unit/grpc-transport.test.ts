@@ -305,6 +305,9 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     const r1 = startReplica({ host: h1, group: g1, self: n1, peers, limits: { peerQueueMessagesMax: 10 } });
     let r2 = startReplica({ host: h2, group: g1, self: n2, peers });
     await allConnected([r1, r2]);
+    // The liveness signal of quiescence (raft/core/quiesce.ts) follows the link.
+    expect(r1.t.peerReachable(n2)).toBe(true);
+    expect(r1.t.peerReachable(n3)).toBe(false); // not a peer
     r1.t.send([appendMsg(n1, n2, 100)]);
     await until(() => r2.received().length === 1, "a first message");
 
@@ -312,6 +315,7 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     await r2.t.close();
     h2.server.forceShutdown();
     await until(() => r1.t.peerStatus(n2)?.connected === false, "link 1->2 to notice the peer is down");
+    expect(r1.t.peerReachable(n2)).toBe(false);
 
     for (let i = 1; i <= 25; i++) r1.t.send([appendMsg(n1, n2, i)]);
     expect(r1.t.peerStatus(n2)).toMatchObject({ connected: false, queuedMessages: 10 });
@@ -328,6 +332,7 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     await until(() => r2.received().length === 10, "the queued messages");
     expect(r2.received().map((m) => m.entries[0]!.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(r1.t.peerStatus(n2)).toMatchObject({ connected: true, queuedMessages: 0 });
+    expect(r1.t.peerReachable(n2)).toBe(true);
     expect(r1.t.stats().reconnects).toBeGreaterThanOrEqual(1);
 
     r1.t.send([appendMsg(n1, n2, 26)]);

@@ -74,14 +74,13 @@ describe("whole-cluster simulation: fixed seeds", () => {
 });
 
 describe("whole-cluster simulation: pinned seeds", () => {
-  it("seed 58: an aborted first join's shards, which nobody held before, start empty in a remaining group", async () => {
-    // The admin's first join adds groups 3 and 2 (config 1); its leave of group 2 comes before
-    // 2 acknowledged, so config 2 aborts 2's join and hands shards 0-5, which nobody held
-    // before, to group 3: it serves them at once, empty (no pull from group 2, whose servers
-    // then learn of the abort and skip to config 2). The checkers see every operation
-    // linearizable; 12 more configs follow.
+  it("seed 41: an aborted first join's shards, which nobody held before, start empty in a remaining group", async () => {
+    // A join aborted by a later config hands shards nobody held before to a remaining group,
+    // which serves them at once, empty (no pull from the aborted group, whose servers then
+    // learn of the abort and skip ahead); the checkers see every operation linearizable.
+    // (Pinned to seed 58 until quiescence of idle groups changed that seed's course.)
     const started: string[] = [];
-    const r = await runShardSeed(58, { trace: (l) => { if (l.includes("start here empty")) started.push(l); } });
+    const r = await runShardSeed(41, { trace: (l) => { if (l.includes("start here empty")) started.push(l); } });
     if (!r.ok) expect.fail(failureReport(r, "cluster"));
     expect(started.length).toBeGreaterThan(0);
     expect(r.stats["probeDone"]).toBe(1);
