@@ -355,6 +355,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     this.trace(`crash n${id} gen:${h.gen}`);
     h.alive = false;
     h.node?.halt();
+    this.net.processDied(id);
     const disk = this.disks.get(id)!;
     disk.crash();
     disk.crashAfterWrites = undefined;
