@@ -80,7 +80,10 @@ export async function runRestartSize(o: RunOptions, d: ScalingDriver, workDir: s
     rows.push(await on(cluster, async () => {
       const fill = fillFor(mib);
       const r = await restartHolding(cluster, fill, d.say);
-      if ("error" in r) return { mib, error: r.error };
+      if ("error" in r) {
+        d.say(`  restart-size ${mib} MiB: FAILED: ${r.error}`);
+        return { mib, error: r.error };
+      }
       d.say(`  restart-size ${mib} MiB: Status after ${(r.answerMs / 1000).toFixed(1)} s, serving after ${(r.servingMs / 1000).toFixed(1)} s`);
       const row: RestartSizeRow = {
         mib, valueBytes: fill.valueBytes, fillConcurrency: fill.concurrency, fillMs: r.fillMs, answerMs: r.answerMs, servingMs: r.servingMs,

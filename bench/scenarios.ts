@@ -243,11 +243,20 @@ export async function restartHolding(cluster: LocalCluster, fill: FillSpec, say:
   }
   const fillMs = realClock.nowMs() - t0;
   say(`  shardkv 1g restart: ${mib} MiB written in ${(fillMs / 1000).toFixed(1)} s`);
-  const st = await cluster.status();
-  const servers = st.nodes.filter((x) => x.kind === "server" && x.gid === 1 && x.state === "up");
-  const follower = servers.find((x) => x.role === "follower");
-  const leader = servers.find((x) => x.role === "leader");
-  if (!follower || !leader) return { error: `group 1 has no leader and follower to use (${servers.map((x) => `${x.name} ${x.role}`).join(", ")})` };
+  // Status scans every shard's keys: with gigabytes stored on a loaded machine a replica may
+  // miss the status probe's 1 s deadline; ask again for a minute.
+  let servers: Awaited<ReturnType<LocalCluster["status"]>>["nodes"] = [];
+  const pick = (role: string) => servers.find((x) => x.role === role);
+  try {
+    await until(async () => {
+      servers = (await cluster.status()).nodes.filter((x) => x.kind === "server" && x.gid === 1 && x.state === "up");
+      return pick("follower") !== undefined && pick("leader") !== undefined;
+    }, 60_000, "a leader and a follower of group 1 to answer Status");
+  } catch {
+    return { error: `group 1 has no leader and follower to use (${servers.map((x) => `${x.name} ${x.role}`).join(", ")})` };
+  }
+  const follower = pick("follower")!;
+  const leader = pick("leader")!;
   const totalKeys = (s: { shards?: readonly { keys: number }[] }): number => (s.shards ?? []).reduce((a, x) => a + x.keys, 0);
   // Wait until the follower has applied everything (no load runs now).
   const leaderKeys = await keysOf(cluster, leader.addr);
@@ -337,10 +346,13 @@ async function leaderChangesSeen(cluster: LocalCluster): Promise<Map<string, num
   return out;
 }
 
-/** Keys a server reports over all its shards (0 when it does not answer). */
+/**
+ * Keys a server reports over all its shards (0 when it does not answer). Status counts each
+ * shard's keys by scanning them: with gigabytes stored on a loaded machine it takes seconds.
+ */
 async function keysOf(cluster: LocalCluster, addr: string): Promise<number> {
   try {
-    const s = await cluster.serverStatus(addr, 1000);
+    const s = await cluster.serverStatus(addr, 5000);
     return s.shards.reduce((a, x) => a + Number(x.keys), 0);
   } catch {
     return 0;
