@@ -441,8 +441,11 @@ export function costSection(spec: CostSpec, cost: Readonly<Record<string, CostRu
   ];
 }
 
-/** The generated Markdown (without the markers). */
-export function renderSection(r: BenchReport): string {
+/**
+ * The generated Markdown (without the markers); `more`: sections rendered elsewhere (the scaling
+ * tables, bench/scaling-report.ts), placed before the list of errors.
+ */
+export function renderSection(r: BenchReport, more: readonly string[] = []): string {
   const m = r.machine;
   const { shardkv1: s1, shardkv3: s3, etcd: e } = r.results;
   const L: string[] = [];
@@ -493,10 +496,10 @@ export function renderSection(r: BenchReport): string {
     if ("error" in r.failover) L.push(`Failed: ${r.failover.error}`);
     else {
       const f = r.failover;
-      const resume = f.resumeMs === 0 ? "no 100 ms window without completed writes" : Number.isFinite(f.resumeMs) ? `writes completed again ${(f.resumeMs / 1000).toFixed(1)} s after the kill` : "writes did not resume before the run ended";
+      const resume = f.resumeMs === 0 ? "no 100 ms window without completed writes" : Number.isFinite(f.resumeMs) ? `writes completed again ${(f.resumeMs / 1000).toFixed(2)} s after the kill` : "writes did not resume before the run ended";
       L.push(
         `kill -9 of group 1's leader (${f.killed}) ${(f.killAtMs / 1000).toFixed(1)} s into a put load at concurrency ${f.concurrency} (1 group, \`--timeline\`, 100 ms windows): ` +
-          `${resume} (target: within 2 s: ${f.resumeMs <= 2000 ? "met" : "not met"}). ` +
+          `${resume} (target: under 1 s: ${f.resumeMs < 1000 ? "met" : "not met"}). ` +
           `Before the kill ${fmtRate(f.opsPerSecBefore)} ops/s (worst 100 ms window p99 ${fmtMs(f.p99MsBefore)} ms); after recovery ${fmtRate(f.opsPerSecAfter)} ops/s (2 replicas left); ` +
           `longest operation ${fmtMs(f.maxMs)} ms; ${f.errors} failed operations.`,
       );
@@ -539,6 +542,7 @@ export function renderSection(r: BenchReport): string {
       );
     }
   }
+  if (more.length > 0) L.push("", ...more);
   const problems: string[] = [];
   /** The line of a run that failed or had failed operations, named `which`. */
   const problem = (which: string, o: CellOutcome): void => {

@@ -43,6 +43,13 @@ export interface RunOptions {
   readonly moveRateMiB: number;
   /** `--move-pacing`: the shard servers' --migration-pacing on the 3-group cluster. */
   readonly movePacing: MigrationPacing;
+  /**
+   * The scaling tables: CPU per op by number of groups (1, 2, 3, 6), and restart time and get
+   * p99 by data set size (0.1, 1, 4 GiB); `--no-scaling` skips both, `--quick` keeps them small.
+   */
+  readonly scaling: boolean;
+  /** How long `--scenario idle-elections` watches the idle cluster: --duration, else 10 min (quick: 20 s). */
+  readonly idleElectionsMs: number;
 }
 
 function parseCells(flag: string, v: string): string[] {
@@ -55,7 +62,7 @@ function parseCells(flag: string, v: string): string[] {
 }
 
 /** The scenarios `--scenario` runs, in the order they run. */
-export const scenarioNames = ["failover", "restart", "shard-move", "unreliable", "tls-cost", "metrics-cost"] as const;
+export const scenarioNames = ["failover", "restart", "shard-move", "unreliable", "tls-cost", "metrics-cost", "idle-elections", "scaling", "restart-size"] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 function parseScenarios(flag: string, v: string): ScenarioName[] {
@@ -67,7 +74,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
   return scenarioNames.filter((n) => names.includes(n));
 }
 
-export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--out FILE]
+export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--no-scaling] [--out FILE]
        npm run bench -- --scenario NAME[,NAME...] [--quick] [--move-rate R] [--move-pacing P]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
@@ -95,6 +102,10 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  metrics endpoints and one with them, every daemon scraped every 5 s, in
                  interleaved pairs (3 rounds; quick: 1), server CPU per op with metrics over
                  without (target 1.05x)
+  --no-scaling   skip the scaling tables: puts and gets at 64 on fresh clusters of 1, 2, 3 and
+                 6 groups (quick: 1 and 2), server CPU per op and ops/s; and restart of a
+                 follower holding 0.1, 1 and 4 GiB (quick: 10 and 50 MiB) until it serves, with
+                 gets at 16 clients after it (a size the disk cannot hold is reported, not run)
   --out FILE     the Markdown file to update (default docs/benchmarks.md)
   --move-rate R  the shard servers' --migration-rate on the 3-group cluster (the shard move
                  runs there): a hard cap in MiB/s (default 0 = none)
@@ -107,6 +118,10 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  timeouts, ops/s and their ratios; every append checked exactly.
                  tls-cost, metrics-cost: the cost sections above, alone, printed as the
                  section the full run writes (--cells keeps its cells)
+                 idle-elections: an idle healthy cluster (3 controllers, 3 groups) watched
+                 for --duration (default 10 min; quick 20 s): elections (term increments)
+                 per group and per hour, and leader changes the replicas saw
+                 scaling, restart-size: the scaling tables above, alone
 `;
 
 const flags = {
@@ -124,6 +139,7 @@ const flags = {
   "no-metrics-cost": flag.bool(),
   "move-rate": flag.of(parseMigrationRate),
   "move-pacing": flag.of(parseMigrationPacing),
+  "no-scaling": flag.bool(),
 };
 
 export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
@@ -148,5 +164,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     metricsCost: v["no-metrics-cost"] !== true,
     moveRateMiB: v["move-rate"] ?? migrationRateMiBDefault,
     movePacing: v["move-pacing"] ?? migrationPacingDefault,
+    scaling: v["no-scaling"] !== true,
+    idleElectionsMs: v.duration ?? (quick ? 20_000 : 600_000),
   };
 }

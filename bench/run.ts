@@ -41,8 +41,13 @@
  * unreliable: bench/unreliable.ts, a leave and a join under load on a clean and then on a
  * lossy network), each on a fresh cluster, and prints their results without writing the file.
  *
+ * The scaling tables, last (`--no-scaling` skips them; bench/scaling.ts): puts and gets at 64
+ * on fresh clusters of 1, 2, 3 and 6 groups, then restart of a follower holding 0.1, 1 and
+ * 4 GiB on fresh 1-group clusters (`--quick`: 1 and 2 groups, 10 and 50 MiB).
+ *
  * Options: --quick, --no-etcd, --no-scenarios, --scenario S, --duration D, --warmup D, --keys N,
- * --cells C, --tls, --no-tls-cost, --no-metrics-cost, --out FILE (default docs/benchmarks.md), --help.
+ * --cells C, --tls, --no-tls-cost, --no-metrics-cost, --no-scaling, --out FILE (default
+ * docs/benchmarks.md), --help.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
@@ -57,7 +62,9 @@ import {
   type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type CostRuns, type CostSpec, clientCpuPer1k, costSection, cpuPer1k, matrix, metricsCostSpec, metricsScrapeEveryMs, renderSection, replaceSection, tlsCostSpec,
 } from "./report";
 import { type RunOptions, parseRunArgs, runUsage } from "./run-args";
-import { moveServerArgs, runFailover, runRestart, runShardMove } from "./scenarios";
+import { moveServerArgs, runFailover, runIdleElections, runRestart, runShardMove } from "./scenarios";
+import { type ScalingDriver, runRestartSize, runScaling } from "./scaling";
+import { type RestartSizeResult, type ScalingResult, electionsPerHour, idleElectionsSection, restartSizeSection, scalingSection } from "./scaling-report";
 import { renderUnreliable, runUnreliable } from "./unreliable";
 
 const etcdLoad = join(root, "bench", "etcd-load.ts");
@@ -239,6 +246,32 @@ async function shardMoveScenario(cluster: LocalCluster, o: RunOptions): Promise<
   return shardMove;
 }
 
+/** How the scaling tables start their clusters (in `work`) and run their cells. */
+function scalingDriver(o: RunOptions, work: string): ScalingDriver {
+  return {
+    up: (name, groups) => {
+      const dir = join(work, name);
+      say(`shardkv: starting 3 controllers + ${groups} group${groups > 1 ? "s" : ""} x 3 replicas in ${dir}`);
+      return LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, tls: o.tls });
+    },
+    cells: (cluster, name) => shardkvCells(cluster, o, name),
+    idleMs: idleMsOf(o),
+    say,
+  };
+}
+
+/** The scaling tables (by groups, then restart by data set size), with their lines. */
+async function scalingTables(o: RunOptions, work: string): Promise<{ scaling: ScalingResult; restartSize: RestartSizeResult }> {
+  const d = scalingDriver(o, work);
+  const scaling = await runScaling(o, d);
+  const restartSize = await runRestartSize(o, d, work);
+  return { scaling, restartSize };
+}
+
+/** The Markdown of the scaling tables. */
+const scalingSections = (t: { scaling: ScalingResult; restartSize: RestartSizeResult }): string[] =>
+  [...scalingSection(t.scaling), "", ...restartSizeSection(t.restartSize)];
+
 /**
  * `--scenario`: only the scenarios named, each on a fresh cluster of the shape it runs on in
  * the full run (failover and restart: 1 group; shard move: 3 groups with the migration rate
@@ -285,6 +318,35 @@ async function runScenarios(o: RunOptions, work: string): Promise<boolean> {
         say(`  unreliable: FAILED: ${(results["unreliable"] as { error: string }).error}`);
       }
     });
+  }
+  if (only.includes("idle-elections")) {
+    const cluster = await up("shardkv-idle", 3);
+    await on(cluster, async () => {
+      const r = await runIdleElections(cluster, 3, o.idleElectionsMs, say);
+      results["idleElections"] = r;
+      if ("error" in r) say(`  idle elections: FAILED: ${r.error}`);
+      else process.stdout.write("\n" + idleElectionsSection(r).join("\n") + "\n");
+      if (!("error" in r)) say(`  idle elections: ${r.elections} in ${(r.durationMs / 60_000).toFixed(1)} min, ${electionsPerHour(r).toFixed(1)} per hour`);
+    });
+  }
+  if (only.includes("scaling") || only.includes("restart-size")) {
+    const d = scalingDriver(o, work);
+    const md: string[] = [];
+    if (only.includes("scaling")) {
+      const r = await runScaling(o, d);
+      results["scaling"] = r;
+      md.push(...scalingSection(r), "");
+      const failed = r.rows.flatMap((x) => Object.values(x.cells)).filter((c) => !c.ok).length;
+      if (failed > 0) results["scaling-errors"] = { error: `${failed} cell run(s) failed` };
+    }
+    if (only.includes("restart-size")) {
+      const r = await runRestartSize(o, d, work);
+      results["restartSize"] = r;
+      md.push(...restartSizeSection(r), "");
+      const failed = r.rows.filter((x) => "error" in x || !x.gets.ok).length;
+      if (failed > 0) results["restart-size-errors"] = { error: `${failed} size(s) failed` };
+    }
+    process.stdout.write("\n" + md.join("\n"));
   }
   for (const [name, c] of [["tls-cost", tlsCostRun], ["metrics-cost", metricsCostRun]] as const) {
     if (!only.includes(name)) continue;
@@ -448,6 +510,12 @@ async function runCost(o: RunOptions, work: string, c: CostRun): Promise<Record<
   }
 }
 
+/** The cluster directories a run may leave in its work dir (large: removed at the end). */
+const clusterDirs = [
+  "shardkv-1g", "shardkv-3g", "shardkv-tls-off", "shardkv-tls-on", "shardkv-metrics-off", "shardkv-metrics-on",
+  ...[1, 2, 3, 6].map((g) => `shardkv-scaling-${g}g`), ...[10, 50, 102, 1024, 4096].map((m) => `shardkv-restart-${m}m`),
+];
+
 function machine(etcdVersion: string | undefined): Machine {
   const cs = cpus();
   return {
@@ -488,7 +556,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     // The data directories can be large; SHARDKV_KEEP_LOGS=1 keeps them with the daemons' logs.
     if (process.env["SHARDKV_KEEP_LOGS"] === "1") say(`bench: cluster directories and logs kept in ${work}`);
-    else for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-unreliable", "shardkv-tls-off", "shardkv-tls-on", "shardkv-metrics-off", "shardkv-metrics-on"]) rmSync(join(work, d), { recursive: true, force: true });
+    else for (const d of [...clusterDirs, "shardkv-unreliable", "shardkv-idle"]) rmSync(join(work, d), { recursive: true, force: true });
     return 0;
   }
   const started = wallClockMs();
@@ -503,6 +571,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let writeRepeats: BenchReport["writeRepeats"];
   let tlsCost: BenchReport["tlsCost"];
   let metricsCost: BenchReport["metricsCost"];
+  let scaling: { scaling: ScalingResult; restartSize: RestartSizeResult } | undefined;
   let failed = false;
   try {
     const etcd = o.etcd ? await startEtcdPair(o, work) : undefined;
@@ -528,6 +597,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (o.tlsCost) tlsCost = await runCost(o, work, tlsCostRun);
     if (o.metricsCost) metricsCost = await runCost(o, work, metricsCostRun);
+    if (o.scaling) scaling = await scalingTables(o, work);
   } catch (e) {
     failed = true;
     process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n(work dir with logs kept: ${work})\n`);
@@ -555,15 +625,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...(metricsCost ? { metricsCost } : {}),
   };
   const rawFile = join(work, "results.json");
-  writeFileSync(rawFile, JSON.stringify({ ...report, results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");
+  writeFileSync(rawFile, JSON.stringify({ ...report, ...(scaling ?? {}), results: Object.fromEntries(Object.entries(results).map(([k, m]) => [k, Object.fromEntries(m)])) }, null, 2) + "\n");
   if (failed) return 1;
-  const section = renderSection(report);
+  const section = renderSection(report, scaling ? scalingSections(scaling) : []);
   const before = existsSync(o.out) ? readFileSync(o.out, "utf8") : "# Benchmarks\n";
   writeFileSync(o.out, replaceSection(before, section));
   say(`bench: wrote ${relative(process.cwd(), o.out) || o.out}; raw results in ${rawFile}`);
   process.stdout.write("\n" + section + "\n");
   // The data directories can be large; results.json stays.
-  for (const d of ["shardkv-1g", "shardkv-3g", "shardkv-tls-off", "shardkv-tls-on", "shardkv-metrics-off", "shardkv-metrics-on", "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
+  for (const d of [...clusterDirs, "etcd"]) rmSync(join(work, d), { recursive: true, force: true });
   return 0;
 }
 

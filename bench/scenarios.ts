@@ -4,7 +4,9 @@
  *   failover    kill -9 of group 1's leader under a put load: how long writes stall;
  *   shard move  a large shard moved between groups under load: how long it takes, and the
  *               p99 of the other shards (the load excludes the moving shard) before and during;
- *   restart     a server holding 1 GiB killed and started again: how long until it serves.
+ *   restart     a server holding 1 GiB killed and started again: how long until it serves
+ *               (restartHolding: any size, for the restart-size table, bench/scaling.ts);
+ *   idle elections  an idle healthy cluster watched for elections.
  */
 import type { GroupId } from "../common/ids";
 import { realClock, delay } from "../common/real-env";
@@ -16,6 +18,7 @@ import {
   type BenchJson, type FailoverResult, type RestartResult, type ShardMoveResult, type WindowJson, failoverResumeMs, meanRate, windowP99s,
 } from "./report";
 import type { RunOptions } from "./run-args";
+import type { IdleElectionsResult } from "./scaling-report";
 
 const pidsOf = (cluster: LocalCluster): number[] =>
   cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
@@ -200,6 +203,22 @@ async function waitServing(cluster: LocalCluster, gid: number, shard: number, ke
   throw new Error(`group ${gid} did not serve shard ${shard} with ${keys} keys within ${timeoutMs} ms (last: ${last})`);
 }
 
+/** How a data set is written before a restart: its size, each value's bytes, writes in flight. */
+export interface FillSpec {
+  readonly mib: number;
+  readonly valueBytes: number;
+  readonly concurrency: number;
+}
+
+/**
+ * The fill of a restart at `mib` MiB: 256 KiB values 8 in flight up to 1 GiB (the restart
+ * scenario's shape), 1 MiB values (the largest a value may be) 16 in flight above it, so that
+ * 4 GiB loads as fast as this machine's synced writes allow.
+ */
+export function fillFor(mib: number): FillSpec {
+  return mib > 1024 ? { mib, valueBytes: 1024 * 1024, concurrency: 16 } : { mib, valueBytes: moveValueBytes, concurrency: 8 };
+}
+
 /**
  * Restart of a server holding a large data set (1 group): writes `mib` MiB (256 KiB values,
  * 8 in flight), kills a follower of group 1 with SIGKILL, starts it again and measures until it
@@ -207,14 +226,19 @@ async function waitServing(cluster: LocalCluster, gid: number, shard: number, ke
  * (applied state lives in RocksDB: nothing is replayed from the beginning).
  */
 export async function runRestart(cluster: LocalCluster, o: RunOptions, say: (line: string) => void): Promise<RestartResult | { error: string }> {
-  const mib = o.quick ? 50 : 1024;
-  const n = Math.ceil((mib * 1024 * 1024) / moveValueBytes);
+  return restartHolding(cluster, fillFor(o.quick ? 50 : 1024), say);
+}
+
+/** The restart of a follower of group 1 after `fill` was written (runRestart's measure, any size). */
+export async function restartHolding(cluster: LocalCluster, fill: FillSpec, say: (line: string) => void): Promise<RestartResult | { error: string }> {
+  const { mib } = fill;
+  const n = Math.ceil((mib * 1024 * 1024) / fill.valueBytes);
   const kv = await ShardKV.connect({ controllers: cluster.controllerAddrs(), deadlineMs: 120_000 });
   const t0 = realClock.nowMs();
   try {
-    const value = new Uint8Array(moveValueBytes).fill(121);
+    const value = new Uint8Array(fill.valueBytes).fill(121);
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
+    await Promise.all(Array.from({ length: fill.concurrency }, async () => {
       while (next < n) await kv.put(`big-${next++}`, value);
     }));
   } catch (e) {
@@ -224,15 +248,24 @@ export async function runRestart(cluster: LocalCluster, o: RunOptions, say: (lin
   }
   const fillMs = realClock.nowMs() - t0;
   say(`  shardkv 1g restart: ${mib} MiB written in ${(fillMs / 1000).toFixed(1)} s`);
-  const st = await cluster.status();
-  const servers = st.nodes.filter((x) => x.kind === "server" && x.gid === 1 && x.state === "up");
-  const follower = servers.find((x) => x.role === "follower");
-  const leader = servers.find((x) => x.role === "leader");
-  if (!follower || !leader) return { error: `group 1 has no leader and follower to use (${servers.map((x) => `${x.name} ${x.role}`).join(", ")})` };
+  // Status scans every shard's keys: with gigabytes stored on a loaded machine a replica may
+  // miss the status probe's 1 s deadline; ask again for a minute.
+  let servers: Awaited<ReturnType<LocalCluster["status"]>>["nodes"] = [];
+  const pick = (role: string) => servers.find((x) => x.role === role);
+  try {
+    await until(async () => {
+      servers = (await cluster.status()).nodes.filter((x) => x.kind === "server" && x.gid === 1 && x.state === "up");
+      return pick("follower") !== undefined && pick("leader") !== undefined;
+    }, 60_000, "a leader and a follower of group 1 to answer Status");
+  } catch {
+    return { error: `group 1 has no leader and follower to use (${servers.map((x) => `${x.name} ${x.role}`).join(", ")})` };
+  }
+  const follower = pick("follower")!;
+  const leader = pick("leader")!;
   const totalKeys = (s: { shards?: readonly { keys: number }[] }): number => (s.shards ?? []).reduce((a, x) => a + x.keys, 0);
   // Wait until the follower has applied everything (no load runs now).
   const leaderKeys = await keysOf(cluster, leader.addr);
-  await until(async () => (await keysOf(cluster, follower.addr)) >= leaderKeys, 120_000, `${follower.name} to catch up before the restart`);
+  await until(async () => (await keysOf(cluster, follower.addr)) >= leaderKeys, 120_000 + mib * 60, `${follower.name} to catch up before the restart`);
   await cluster.kill(follower.name);
   const t1 = realClock.nowMs();
   try {
@@ -243,7 +276,7 @@ export async function runRestart(cluster: LocalCluster, o: RunOptions, say: (lin
   const answerMs = realClock.nowMs() - t1;
   try {
     await until(async () => {
-      const s = await cluster.serverStatus(follower.addr, 1000);
+      const s = await cluster.serverStatus(follower.addr, 5000);
       const shards = s.shards.map((x) => ({ state: shardStateName(x.state), keys: Number(x.keys) }));
       return shards.length > 0 && shards.every((x) => x.state === "serving") && totalKeys({ shards }) >= leaderKeys;
     }, 120_000, `${follower.name} to serve every shard with ${leaderKeys} keys`);
@@ -254,10 +287,77 @@ export async function runRestart(cluster: LocalCluster, o: RunOptions, say: (lin
   return { node: follower.name, mib, values: n, fillMs, keys: leaderKeys, answerMs, servingMs };
 }
 
-/** Keys a server reports over all its shards (0 when it does not answer). */
+/**
+ * Elections on an idle healthy cluster: every Raft group's term (the highest any replica
+ * reports) and every replica's `shardkv_raft_leader_changes_seen_total` read at the start and
+ * after `durationMs` with no load; a term increment is an election (a PreVote that fails bumps
+ * no term). Progress is said every minute.
+ */
+export async function runIdleElections(cluster: LocalCluster, groups: number, durationMs: number, say: (line: string) => void): Promise<IdleElectionsResult | { error: string }> {
+  const before = await groupTerms(cluster);
+  const changesBefore = await leaderChangesSeen(cluster);
+  const t0 = realClock.nowMs();
+  for (;;) {
+    const left = t0 + durationMs - realClock.nowMs();
+    if (left <= 0) break;
+    await delay(Math.min(left, 60_000));
+    if (realClock.nowMs() < t0 + durationMs) {
+      const now = await groupTerms(cluster);
+      const elections = [...now].reduce((a, [g, t]) => a + t - (before.get(g) ?? t), 0);
+      say(`  idle elections: ${((realClock.nowMs() - t0) / 60_000).toFixed(0)} min, ${elections} election(s) so far`);
+    }
+  }
+  const after = await groupTerms(cluster);
+  const changesAfter = await leaderChangesSeen(cluster);
+  const byGroup = [...after].map(([name, termAfter]) => ({
+    name, termBefore: before.get(name) ?? termAfter, termAfter, leaderChanges: (changesAfter.get(name) ?? 0) - (changesBefore.get(name) ?? 0),
+  }));
+  if (byGroup.length !== before.size) return { error: `groups answering Status changed: ${[...before.keys()].join(", ")} before, ${[...after.keys()].join(", ")} after` };
+  return {
+    groups, durationMs: realClock.nowMs() - t0, byGroup,
+    elections: byGroup.reduce((a, g) => a + g.termAfter - g.termBefore, 0),
+    leaderChangesSeen: byGroup.reduce((a, g) => a + g.leaderChanges, 0),
+  };
+}
+
+const groupName = (gid: number | undefined): string => (gid === undefined ? "controllers" : `group ${gid}`);
+
+/** The highest term any replica of each Raft group reports (Status). */
+async function groupTerms(cluster: LocalCluster): Promise<Map<string, number>> {
+  const st = await cluster.status();
+  const out = new Map<string, number>();
+  for (const n of st.nodes) {
+    if (n.term === undefined) continue;
+    const g = groupName(n.gid);
+    out.set(g, Math.max(out.get(g) ?? 0, n.term));
+  }
+  return out;
+}
+
+/** `shardkv_raft_leader_changes_seen_total` summed over each group's replicas (0 for a replica without metrics). */
+async function leaderChangesSeen(cluster: LocalCluster): Promise<Map<string, number>> {
+  const st = await cluster.status();
+  const out = new Map<string, number>();
+  for (const n of st.nodes) {
+    const g = groupName(n.gid);
+    let v = 0;
+    if (n.metrics !== undefined) {
+      const body = await (await fetch(`http://${n.metrics}/metrics`)).text();
+      const line = body.split("\n").find((l) => l.startsWith("shardkv_raft_leader_changes_seen_total"));
+      v = line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+    out.set(g, (out.get(g) ?? 0) + v);
+  }
+  return out;
+}
+
+/**
+ * Keys a server reports over all its shards (0 when it does not answer). Status counts each
+ * shard's keys by scanning them: with gigabytes stored on a loaded machine it takes seconds.
+ */
 async function keysOf(cluster: LocalCluster, addr: string): Promise<number> {
   try {
-    const s = await cluster.serverStatus(addr, 1000);
+    const s = await cluster.serverStatus(addr, 5000);
     return s.shards.reduce((a, x) => a + Number(x.keys), 0);
   } catch {
     return 0;

@@ -20,8 +20,8 @@ export interface DaemonArgs {
   shards?: number;
   nats?: string;
   tickMs?: number;
-  /** --no-quiesce: false (an idle group keeps heartbeating); undefined: quiescence on. */
-  quiesce?: false;
+  /** --quiesce: true (an idle group stops heartbeating); undefined: off. */
+  quiesce?: true;
   snapshotEvery?: number;
   /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
   metricsListen?: string;
@@ -38,9 +38,10 @@ export const joinFlagUsage = `  --join              join an existing group inste
                       must be empty, --peers names members to reach and this replica; it waits
                       to be added (a learner) and learns the group's configuration from the leader`;
 
-/** The --no-quiesce line of both daemons' usage. */
-export const noQuiesceFlagUsage = `  --no-quiesce        keep heartbeating while the group is idle (default: an idle group quiesces:
-                      no heartbeats until a request, a message or a lost connection wakes it)`;
+/** The --quiesce line of both daemons' usage. */
+export const quiesceFlagUsage = `  --quiesce           let an idle group quiesce: no heartbeats until a proposal, a message or a
+                      lost connection wakes it (default: off; a leader cut off silently while
+                      its group is quiesced is replaced only after gRPC's keepalive, ~15 s)`;
 
 /** The --metrics-listen line of both daemons' usage. */
 export const metricsListenFlagUsage = `  --metrics-listen host:port
@@ -48,7 +49,7 @@ export const metricsListenFlagUsage = `  --metrics-listen host:port
                       (docs/operations.md); default: none, nothing measured`;
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
-                          (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--no-quiesce] [--snapshot-every N]
+                          (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--quiesce] [--snapshot-every N]
                           [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
@@ -64,7 +65,7 @@ ${joinFlagUsage}
   --nats URL          publish each new config on NATS subject shardkv.config (optional;
                       tls://host:port: TLS to NATS with this daemon's --tls-* files)
   --tick-ms N         Raft tick in ms (default 100; election timeout 10-20 ticks)
-${noQuiesceFlagUsage}
+${quiesceFlagUsage}
   --snapshot-every N  snapshot and compact the log every N applied entries (default 1000)
 ${metricsListenFlagUsage}
 ${daemonTlsUsage}
@@ -81,7 +82,7 @@ export const raftDaemonFlags = {
   shards: flag.int(1, shardCountMax),
   nats: flag.natsUrl(),
   "tick-ms": flag.int(1, 60_000),
-  "no-quiesce": flag.bool(),
+  quiesce: flag.bool(),
   "metrics-listen": flag.address(),
   failpoints: flag.string(),
   profile: flag.string(),
@@ -103,7 +104,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
-  if (v["no-quiesce"] === true) out.quiesce = false;
+  if (v.quiesce === true) out.quiesce = true;
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v.nats !== undefined) out.nats = v.nats;
   if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];

@@ -42,7 +42,7 @@ daemonMain<ShardDaemonArgs>({
       controllers: args.controllers,
       shardCount: args.shards,
       tickMs: args.tickMs,
-      ...(args.quiesce === false ? { quiesce: false as const } : {}),
+      ...(args.quiesce === true ? { quiesce: true as const } : {}),
       natsUrl: args.nats,
       dedupTtlMs: args.dedupTtlMs,
       snapshotEveryEntries: args.snapshotEvery,

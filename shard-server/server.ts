@@ -121,8 +121,8 @@ export interface ShardServerOptions {
   readonly shardCount?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
-  /** false: the Raft group never quiesces (--no-quiesce; raft/core/quiesce.ts). Default on. */
-  readonly quiesce?: false;
+  /** true: an idle Raft group quiesces (--quiesce; raft/core/quiesce.ts). Default off. */
+  readonly quiesce?: true;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */

@@ -78,6 +78,15 @@ export class RawNode {
     return this.raft.isQuiesced;
   }
 
+  /**
+   * The transport reports that `peer`'s process is gone (connection reset or refused): a
+   * follower of it campaigns within two ticks (Raft.leaderUnreachable).
+   */
+  leaderUnreachable(peer: NodeId): void {
+    assert(!this.readyOut, "leaderUnreachable() while a Ready is outstanding");
+    this.raft.leaderUnreachable(peer);
+  }
+
   /** Proposes commands; returns the index of the last one. Throws NotLeader/Backpressure/LeadershipTransfer. */
   propose(datas: readonly Uint8Array[]): LogIndex {
     return this.raft.propose(datas);

@@ -86,6 +86,13 @@ export class FailpointTransport implements Transport {
     return (peer) => !this.fp.isCut(this.peers.get(peer)) && inner(peer);
   }
 
+  /** Passed through: a peer that died is seen to die also through failpoints (a cut link is not a dead peer). */
+  setPeerDownHandler(handler: (peer: NodeId) => void): void {
+    this.inner.setPeerDownHandler?.((peer) => {
+      if (!this.closed) handler(peer);
+    });
+  }
+
   close(): Promise<void> {
     this.closed = true;
     for (const cancel of this.timers) cancel();

@@ -445,6 +445,8 @@ interface LinkContext {
   readonly timing: GrpcTransportTiming;
   readonly stats: GrpcTransportStats;
   readonly security: Security;
+  /** Told when an established stream to a peer ends (Transport.setPeerDownHandler). */
+  peerDown?: (peer: NodeId) => void;
 }
 
 /**
@@ -597,6 +599,9 @@ class PeerLink {
     const why = err ? err.message : "ended by the peer";
     if (s.ready) this.ctx.logger.warn(`${this.describe()}: disconnected: ${why}`);
     else this.ctx.logger.debug(`${this.describe()}: connect failed: ${why}`);
+    // An established stream that ends is the first sign of a peer that died (its kernel
+    // resets the connection at once): Raft need not wait out an election timeout for it.
+    if (s.ready) this.ctx.peerDown?.(this.id);
     this.state = "backoff";
     const delayMs = backoffDelayMs(this.attempt, this.ctx.timing, this.ctx.rng);
     this.attempt += 1;
@@ -774,6 +779,15 @@ export class GrpcTransport implements Transport {
   /** Sets the handler for this replica's incoming batches (one call per batch, in wire order). */
   setReceiver(handler: (messages: Message[]) => void): void {
     this.receiver = handler;
+  }
+
+  /**
+   * Sets the handler told when an established stream to a peer ends (reset by the peer's
+   * kernel after a kill -9, closed at its shutdown, or broken by the network), on the gRPC
+   * callback: it must only enqueue.
+   */
+  setPeerDownHandler(handler: (peer: NodeId) => void): void {
+    this.ctx.peerDown = handler;
   }
 
   /** A copy of the counters. */

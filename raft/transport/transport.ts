@@ -14,6 +14,12 @@ export interface Transport {
   send(messages: readonly Message[]): void;
   /** Sets the handler for messages arriving for this replica (called in arrival order per batch). */
   setReceiver(handler: (messages: Message[]) => void): void;
+  /**
+   * Optional. Sets the handler told when a peer's process is seen to go away: an established
+   * link to it was reset or closed (after a kill -9 the peer's kernel resets its connections
+   * at once). A hint, not a verdict: a link may also break with the peer alive.
+   */
+  setPeerDownHandler?(handler: (peer: NodeId) => void): void;
   /** Stops sending and receiving; pending messages are dropped. */
   close(): Promise<void>;
   /**

@@ -363,6 +363,7 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
     h.alive = false;
     h.node?.halt();
     this.net.crashed(id);
+    this.net.processDied(id);
     const disk = this.disks.get(id)!;
     disk.crash();
     disk.crashAfterWrites = undefined;

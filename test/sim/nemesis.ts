@@ -1,6 +1,6 @@
 /**
  * The faults every mode's safety phase schedules on a Raft group (`Nemesis`: partitions,
- * heals, crashes, also right after the k-th next durable write, restarts, pauses, leadership
+ * heals (half of them with a spurious link reset between the leader and a follower), crashes, also right after the k-th next durable write, restarts, pauses, leadership
  * transfers; `MembershipNemesis`: membership churn), and the start of the liveness phase on a
  * group (`restartForLiveness`: heal, reliable network, restart).
  */
@@ -65,6 +65,7 @@ export class Nemesis<S extends StateMachine<unknown>, R> {
     if ((x -= w.heal) < 0) {
       c.net.heal();
       c.trace("nemesis heal");
+      if (this.rng.bool(0.5)) this.spuriousReset();
       return;
     }
     if ((x -= w.crash) < 0) return this.crash();
@@ -99,6 +100,20 @@ export class Nemesis<S extends StateMachine<unknown>, R> {
       if (l) c.net.partition([[l.id], ids.filter((x) => x !== l.id)]);
     }
     c.trace(`nemesis partition kind:${kind} cuts:${c.net.describeCuts()}`);
+  }
+
+  /**
+   * A follower's link to the live leader resets (a network blip): the follower is told the
+   * leader went away although it did not (Raft.leaderUnreachable must stay harmless).
+   */
+  private spuriousReset(): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    const others = leader ? c.ids.filter((id) => id !== leader.id) : [];
+    if (!leader || others.length === 0) return;
+    const to = this.rng.pick(others);
+    c.trace(`nemesis reset n${leader.id} at n${to}`);
+    c.net.spuriousReset(leader.id, to);
   }
 
   /** Stops a node (the leader half the time) for a while: GC pause, SIGSTOP, VM migration. */

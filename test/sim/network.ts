@@ -119,6 +119,8 @@ export class SimNetwork {
   private readonly cuts = new Map<string, number>();
   /** How long a cut or a pause lasts before peerReachable reports it (a keepalive timeout). */
   livenessDetectMs = 500;
+  /** Per directed link "from>to": the latest time a message sent on it is due (link resets come after). */
+  private readonly lastDueMs = new Map<string, number>();
   /** The current transport (incarnation) of each node. */
   private readonly endpoints = new Map<NodeId, SimTransport>();
   /** Paused nodes (SIGSTOP): what they would have received and sent, held until resumed. */
@@ -224,6 +226,43 @@ export class SimNetwork {
     return this.paused.has(id);
   }
 
+  // ------------------------------------------------------------------ link resets
+
+  /**
+   * Node `id`'s process died (kill -9): its kernel resets its connections, and every live peer
+   * that reaches it sees its link end after a delivery delay (Transport.setPeerDownHandler).
+   * Not a peer cut off from it (a partition carries no reset either) nor a paused one (a
+   * stopped process reads nothing; it will find the link broken when it sends).
+   */
+  processDied(id: NodeId): void {
+    for (const [peer, t] of this.endpoints) {
+      if (peer === id || t.closed || this.isCut(id, peer) || this.paused.has(peer)) continue;
+      this.resetAfterDelay(t, id);
+    }
+  }
+
+  /**
+   * A link from `to` to `from` breaks with both alive (a network blip, a middlebox): `to` is
+   * told `from` went away although it did not (the hint is wrong; Raft must stay safe and
+   * not lose its leader over it).
+   */
+  spuriousReset(from: NodeId, to: NodeId): void {
+    const t = this.endpoints.get(to);
+    if (t && !t.closed && !this.paused.has(to)) this.resetAfterDelay(t, from);
+  }
+
+  /**
+   * The reset reaches `t` after a delivery delay, and after everything `peer` sent it before
+   * (a connection delivers its data before its reset).
+   */
+  private resetAfterDelay(t: SimTransport, peer: NodeId): void {
+    const now = this.clock.nowMs();
+    const after = Math.max(now + this.delay(), (this.lastDueMs.get(`${peer}>${t.id}`) ?? 0) + 1);
+    this.clock.after(after - now, () => {
+      if (!t.closed && !this.paused.has(t.id)) t.peerDown?.(peer);
+    });
+  }
+
   // ------------------------------------------------------------------ delivery
 
   /** @internal Called by SimTransport.send. */
@@ -249,7 +288,10 @@ export class SimNetwork {
       for (let c = 0; c < copies; c++) {
         const copy = copyMessage(m);
         if (++this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
-        this.clock.after(this.delay(), () => {
+        const delayMs = this.delay();
+        const link = `${m.from}>${m.to}`;
+        this.lastDueMs.set(link, Math.max(this.lastDueMs.get(link) ?? 0, this.clock.nowMs() + delayMs));
+        this.clock.after(delayMs, () => {
           this.inFlight--;
           this.deliver(copy);
         });
@@ -300,6 +342,13 @@ export class SimTransport implements Transport {
 
   setReceiver(handler: (messages: Message[]) => void): void {
     this.receiver = handler;
+  }
+
+  /** Told when a link to a peer resets (SimNetwork.processDied, SimNetwork.spuriousReset). */
+  peerDown: ((peer: NodeId) => void) | undefined;
+
+  setPeerDownHandler(handler: (peer: NodeId) => void): void {
+    this.peerDown = handler;
   }
 
   async close(): Promise<void> {

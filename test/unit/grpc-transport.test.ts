@@ -295,6 +295,25 @@ describe("GrpcTransport over loopback gRPC", { timeout: 30_000 }, () => {
     expect(r1.t.stats()).toMatchObject({ droppedUnknownPeerMessages: 1, droppedMessages: 1 });
   });
 
+  it("tells the peer-down handler when an established link ends (the peer's server went away), not before, and not for a link never up", async () => {
+    const { hosts, replicas } = await threeReplicas();
+    await allConnected(replicas);
+    const down: NodeId[] = [];
+    replicas[0]!.t.setPeerDownHandler((p) => void down.push(p));
+    replicas[0]!.t.send([appendMsg(n1, n2, 1), appendMsg(n1, n3, 1)]);
+    await until(() => replicas[1]!.received().length === 1 && replicas[2]!.received().length === 1, "messages on both links");
+    expect(down).toEqual([]);
+    // Peer 2's process goes away: its server drops every connection at once.
+    hosts[1]!.server.forceShutdown();
+    await until(() => down.length > 0, "the handler to hear of peer 2");
+    expect(down[0]).toBe(n2);
+    // Reconnect attempts to the dead peer fail without a stream ever being up: no more calls.
+    const attempts = replicas[0]!.t.peerStatus(n2)!.connectAttempts;
+    await until(() => replicas[0]!.t.peerStatus(n2)!.connectAttempts >= attempts + 2, "further connect attempts");
+    expect(down).toEqual([n2]);
+    expect(replicas[0]!.t.peerStatus(n3)!.connected).toBe(true);
+  });
+
   it("queues up to the bound while a peer is down and delivers once it is back on the same port", async () => {
     const h1 = await startHost();
     let h2 = await startHost();
