@@ -1069,20 +1069,26 @@ export class RaftNode<R = unknown> {
 
   /**
    * `out` less the commit-only appends, which are held (RaftNodeOptions.commitHoldMs): an
-   * append without entries whose previous index is the last of the log says nothing but the
-   * commit index. A later append to the same follower replaces the held one (it carries a
+   * append without entries whose previous index is the last of the log, to a follower whose
+   * match is that index, says nothing but the commit index. A later append to the same follower replaces the held one (it carries a
    * commit index at least as new), and so does a heartbeat carrying at least its commit index;
    * any other message to it sends the held one first, so a link's order is kept. Holding and dropping are delay and loss, which Raft tolerates.
    */
   private holdCommitOnly(out: Message[]): Message[] {
     let last = -1;
+    let match: Map<NodeId, LogIndex> | undefined;
     let kept: Message[] | undefined;
     for (let i = 0; i < out.length; i++) {
       const m = out[i]!;
       let hold = false;
       if (m.type === "append" && m.entries.length === 0) {
-        if (last < 0) last = this.raw.lastIndex();
-        hold = m.index === last && !buggify("raft.commit.no-hold");
+        if (last < 0) {
+          last = this.raw.lastIndex();
+          match = this.raw.matchIndexes();
+        }
+        // Only to a follower known to hold the whole log: an empty append to one that is not
+        // (a new learner, one behind) is a probe, and waits for nothing.
+        hold = m.index === last && match!.get(m.to) === last && !buggify("raft.commit.no-hold");
       }
       const held = this.heldCommits.size > 0 ? this.heldCommits.get(m.to) : undefined;
       if (held !== undefined && !hold) {
