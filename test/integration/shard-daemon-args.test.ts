@@ -25,7 +25,7 @@ describe("shardkv-server command line", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--dedup-ttl D .*\n.*default 10m/);
     expect(r.stdout).toMatch(/--snapshot-every N .*\n.*default 10000/);
-    expect(r.stdout).toMatch(/--migration-rate R .*default\s+0 = no cap/);
+    expect(r.stdout).toMatch(/--migration-rate R [^]*?default\s+0 = no cap/);
     expect(r.stdout).toMatch(/--length-cache-keys N\n(.*\n){2}.*100000; 0 = none/);
   });
 
