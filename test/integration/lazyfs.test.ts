@@ -21,6 +21,7 @@ import {
 import { requireRoot } from "../../deploy/hosts/net";
 import { repoRoot } from "../../deploy/local/process";
 import { openRocksKv } from "../../raft/storage/rocks-kv";
+import { waitFor } from "../lib/wait";
 
 const dir = mkdtempSync(join(tmpdir(), "shardkv-lazyfs-"));
 const p: LazyfsPaths = { backing: join(dir, "disk"), mountpoint: join(dir, "mnt"), report: join(dir, "dropped.json"), log: join(dir, "lazyfs.log") };
@@ -38,6 +39,16 @@ function append(file: string, data: string, sync: boolean): void {
   }
 }
 
+/** Whether any process of group `pgid` is alive. */
+function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `code` (TypeScript, with `openRocksKv` and `db` in scope) in a child and SIGKILLs it once it prints "written". */
 async function rocksChild(dbDir: string): Promise<void> {
   const code = `
@@ -49,7 +60,9 @@ async function rocksChild(dbDir: string): Promise<void> {
     console.log("written");
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), ["--input-type=module", "-e", code], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: tsx runs the code in a node child of its own, which a SIGKILL of
+  // tsx alone would leave running (holding the database).
+  const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), ["--input-type=module", "-e", code], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let err = "";
   child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
   await new Promise<void>((res, rej) => {
@@ -59,8 +72,9 @@ async function rocksChild(dbDir: string): Promise<void> {
     child.once("exit", (c) => rej(new Error(`rocksdb child exited (${c}) before writing: ${err}`)));
   });
   const gone = new Promise((res) => child.once("exit", res));
-  child.kill("SIGKILL");
+  process.kill(-child.pid!, "SIGKILL");
   await gone;
+  await waitFor(() => !processGroupAlive(child.pid!), { timeoutMs: 10_000, what: "the rocksdb child's process group gone" });
 }
 
 describe("lazyfs loses exactly the unsynced writes", () => {
