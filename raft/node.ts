@@ -1076,19 +1076,15 @@ export class RaftNode<R = unknown> {
    */
   private holdCommitOnly(out: Message[]): Message[] {
     let last = -1;
-    let match: Map<NodeId, LogIndex> | undefined;
     let kept: Message[] | undefined;
     for (let i = 0; i < out.length; i++) {
       const m = out[i]!;
       let hold = false;
       if (m.type === "append" && m.entries.length === 0) {
-        if (last < 0) {
-          last = this.raw.lastIndex();
-          match = this.raw.matchIndexes();
-        }
+        if (last < 0) last = this.raw.lastIndex();
         // Only to a follower known to hold the whole log: an empty append to one that is not
         // (a new learner, one behind) is a probe, and waits for nothing.
-        hold = m.index === last && match!.get(m.to) === last && !buggify("raft.commit.no-hold");
+        hold = m.index === last && this.raw.matchOf(m.to) === last && !buggify("raft.commit.no-hold");
       }
       const held = this.heldCommits.size > 0 ? this.heldCommits.get(m.to) : undefined;
       if (held !== undefined && !hold) {

@@ -166,6 +166,13 @@ export class RawNode {
     return out;
   }
 
+  /** On a leader, member `id`'s match index (cheap: no map); undefined elsewhere or for a non-member. */
+  matchOf(id: NodeId): LogIndex | undefined {
+    const r = this.raft;
+    if (r.role !== "leader") return undefined;
+    return id === r.id ? r.log.lastIndex() : r.prs.get(id)?.match;
+  }
+
   /** The index of the last entry in the log (cheap: no status object). */
   lastIndex(): LogIndex {
     return this.raft.log.lastIndex();
