@@ -305,6 +305,8 @@ export class RaftNode<R = unknown> {
   /** Confirmed reads waiting for the apply point. */
   private readyReads: { index: LogIndex; waiters: Waiter<void>[] }[] = [];
   private readSeq = 0;
+  /** `ticks` when the last ReadIndex round started. */
+  private readRoundTick = 0;
   /** Confirmed reads are not released before this clock time (BUGGIFY raft.read.late). */
   private readsHeldUntilMs = -Infinity;
   /** Aborted when the node halts (wakes the loop's BUGGIFY pauses). */
@@ -476,7 +478,8 @@ export class RaftNode<R = unknown> {
   /**
    * Resolves once the state machine reflects every write committed before the call
    * (ReadIndex, Raft thesis §6.4): a linearizable read may then read local state. Reads that
-   * arrive in the same turn share one heartbeat round.
+   * arrive in the same turn, or while the previous round is in flight, share one heartbeat
+   * round (one round in flight at a time).
    */
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new StoppedError("raft node"));
@@ -861,7 +864,16 @@ export class RaftNode<R = unknown> {
     }
     this.settleAbortedHandOffs();
     if (this.proposals.length > 0 && !buggify("raft.propose.defer")) this.feedProposals();
-    if (this.reads.length > 0) {
+    // One ReadIndex round in flight at a time (as etcd's linearizableReadLoop): reads that
+    // arrive while a round runs wait for it and then share the next one. A read may not join
+    // the round in flight (its commit index was taken before the read arrived), and a round
+    // per arrival costs a heartbeat to and an answer from every follower, which under load
+    // (and more so with several groups per machine, each with smaller batches) was most of a
+    // read's cost. A round whose heartbeats are lost is confirmed by the next tick's
+    // heartbeat, which carries the newest pending context (raft/core/read-only.ts); a round
+    // still unconfirmed after two heartbeat intervals no longer holds the next one back.
+    if (this.reads.length > 0 && (this.readRounds.size === 0 || this.ticks - this.readRoundTick >= 2 * this.cfg.heartbeatTicks)) {
+      this.readRoundTick = this.ticks;
       const waiters = this.reads;
       this.reads = [];
       const ctx = new Uint8Array(12);
@@ -1170,6 +1182,7 @@ export class RaftNode<R = unknown> {
 
   private onSoftState(ss: SoftState): void {
     const wasLeader = this.soft.role === "leader";
+    const prevTerm = this.soft.term;
     this.soft = ss;
     if (ss.leader !== 0 && ss.leader !== this.lastLeader) {
       this.lastLeader = ss.leader;
@@ -1178,15 +1191,24 @@ export class RaftNode<R = unknown> {
     if (ss.role !== "leader") this.electedBy = undefined;
     else if (!wasLeader) this.electedBy = ss.term === this.timeoutNowTerm + 1 ? "transfer" : "election";
     this.settleSteppedDown(ss);
+    if (wasLeader && ss.role === "leader" && ss.term !== prevTerm) {
+      // Led again in a later term between two Readies: the core forgot the old term's rounds.
+      this.failReadRounds(new NotLeaderError(ss.leader));
+    }
     if (wasLeader && ss.role !== "leader") {
       // Held commit-only appends are of the term it led (lost, as the network may lose them).
       this.heldCommits.clear();
       // Reads not yet confirmed cannot be confirmed by this replica any more.
-      for (const ws of this.readRounds.values()) for (const w of ws) w.reject(new NotLeaderError(ss.leader));
-      this.readRounds.clear();
+      this.failReadRounds(new NotLeaderError(ss.leader));
       if (this.proposals.length > 0) this.metrics?.proposalsFailed("not_leader", this.proposals.length);
       for (const p of this.proposals.splice(0)) p.reject(new NotLeaderError(ss.leader));
     }
+  }
+
+  /** Fails the reads of every ReadIndex round not yet confirmed. */
+  private failReadRounds(e: Error): void {
+    for (const ws of this.readRounds.values()) for (const w of ws) w.reject(e);
+    this.readRounds.clear();
   }
 
   private failProposalsUpTo(index: LogIndex): void {
@@ -1327,8 +1349,7 @@ export class RaftNode<R = unknown> {
     for (const p of this.inLog.values()) p.reject(err);
     this.inLog.clear();
     for (const w of this.reads.splice(0)) w.reject(err);
-    for (const ws of this.readRounds.values()) for (const w of ws) w.reject(err);
-    this.readRounds.clear();
+    this.failReadRounds(err);
     for (const r of this.readyReads.splice(0)) for (const w of r.waiters) w.reject(err);
     for (const h of [...this.handOffs]) h.done({ kind: "failed", to: h.to, term: this.soft.term, reason: "the replica stopped" });
   }
