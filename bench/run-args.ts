@@ -16,6 +16,8 @@ export interface RunOptions {
   readonly etcd: boolean;
   readonly durationMs: number;
   readonly warmupMs: number;
+  /** `--cluster-warmup`: the most time a fresh shardkv cluster is warmed before its first cell (bench/warmup.ts; 0: not warmed). */
+  readonly clusterWarmupMs: number;
   readonly keys: number;
   readonly out: string;
   /** Run the scenario benchmarks (restart, leader failover, shard move). */
@@ -74,7 +76,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
   return scenarioNames.filter((n) => names.includes(n));
 }
 
-export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--no-scaling] [--out FILE]
+export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--cluster-warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--no-scaling] [--out FILE]
        npm run bench -- --scenario NAME[,NAME...] [--quick] [--move-rate R] [--move-pacing P]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
@@ -88,6 +90,11 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
                  load (quick: 10 MiB)
   --duration D   measured time per cell (default 20s; quick 2s)
   --warmup D     warmup per cell (default 2s; quick 500ms)
+  --cluster-warmup D
+                 before its first cell, each fresh shardkv cluster runs 5 s rounds of a
+                 mixed load at 64 clients until two rounds agree on ops/s within 10 %, for
+                 at most D (default 60s; quick 1s, 0.5 s rounds; 0: no warm-up): 12 daemons
+                 JIT-compile on the machine's cores, which a cell's warmup alone does not cover
   --keys N       key space (default 10000; quick 1000)
   --cells C      only these cells of the matrix, comma-separated workload@clients:
                  ${matrix.map((c) => c.id).join(", ")}
@@ -130,6 +137,7 @@ const flags = {
   "no-scenarios": flag.bool(),
   duration: flag.duration(),
   warmup: flag.duration({ zero: true }),
+  "cluster-warmup": flag.duration({ zero: true }),
   keys: flag.int(1, 9_999_999),
   out: flag.of((_f, s) => resolve(s)),
   scenario: flag.of(parseScenarios),
@@ -156,6 +164,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     etcd: v["no-etcd"] !== true,
     durationMs: v.duration ?? (quick ? 2_000 : 20_000),
     warmupMs: v.warmup ?? (quick ? 500 : 2_000),
+    clusterWarmupMs: v["cluster-warmup"] ?? (quick ? 1_000 : 60_000),
     keys: v.keys ?? (quick ? 1_000 : 10_000),
     out: v.out ?? join(root, "docs", "benchmarks.md"),
     scenarios,

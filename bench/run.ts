@@ -57,6 +57,7 @@ import { UsageError } from "../common/cli-args";
 import { realClock, wallClockMs } from "../common/real-env";
 import { LocalCluster, type LocalClusterOptions } from "../deploy/local/cluster";
 import { exitOnSignals, idleCores, root, runCell, shardkvBin } from "./cell";
+import { warmFlags, warmRoundMs, warmUntilSteady } from "./warmup";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster";
 import {
   type BenchReport, type Cell, type CellOutcome, type FailoverResult, type Machine, type RestartResult, type ShardMoveResult, type CostRuns, type CostSpec, clientCpuPer1k, costSection, cpuPer1k, matrix, metricsCostSpec, metricsScrapeEveryMs, renderSection, replaceSection, tlsCostSpec,
@@ -135,17 +136,38 @@ export async function pausedWhile<T>(cluster: LocalCluster, fn: () => Promise<T>
 
 const daemonPids = (cluster: LocalCluster): number[] => cluster.nodeNames().map((n) => cluster.node(n).pid).filter((p): p is number => p !== null);
 
-/** Runs a cell against `cluster` (on mutual TLS when it is) and says its line, prefixed `name`. */
-function shardkvCells(cluster: LocalCluster, o: RunOptions, name: string): (cell: Cell) => Promise<CellOutcome> {
+/** Runs the load generator against `cluster` (on mutual TLS when it is) with `flags`, sampling its daemons' CPU. */
+function shardkvLoad(cluster: LocalCluster): (flags: readonly string[], hardMs: number) => Promise<CellOutcome> {
   const pids = daemonPids(cluster);
   const controllers = cluster.controllerAddrs().join(",");
   const tls = cluster.tlsFiles("client");
   const tlsFlags = tls ? ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key] : ["--insecure"];
+  return (flags, hardMs) => runCell(shardkvBin, ["bench", "--controllers", controllers, ...tlsFlags, ...flags], pids, hardMs);
+}
+
+/** Runs a cell against `cluster` and says its line, prefixed `name`. */
+function shardkvCells(cluster: LocalCluster, o: RunOptions, name: string): (cell: Cell) => Promise<CellOutcome> {
+  const load = shardkvLoad(cluster);
   return async (cell) => {
-    const outcome = await runCell(shardkvBin, ["bench", "--controllers", controllers, ...tlsFlags, ...cellFlags(cell, o)], pids, hardMsOf(o));
+    const outcome = await load(cellFlags(cell, o), hardMsOf(o));
     say(`  ${name} ${cell.workload.padEnd(8)} c=${String(cell.concurrency).padEnd(3)}  ${summary(outcome)}`);
     return outcome;
   };
+}
+
+/**
+ * Warms a fresh cluster before its first cell (bench/warmup.ts): rounds of a mixed load at 64
+ * until two agree on ops/s, for at most --cluster-warmup; says the rounds' ops/s.
+ */
+async function warmCluster(cluster: LocalCluster, o: RunOptions, name: string): Promise<void> {
+  const roundMs = o.quick ? warmRoundMs / 10 : warmRoundMs;
+  if (o.clusterWarmupMs < roundMs) return;
+  const load = shardkvLoad(cluster);
+  const r = await warmUntilSteady(async (ms) => {
+    const out = await load([...warmFlags, "--keys", "1000", "--duration", `${ms}ms`], ms + 180_000);
+    return out.ok ? (out.result.opsPerSec ?? undefined) : undefined;
+  }, roundMs, o.clusterWarmupMs);
+  say(`  ${name} warm-up: ${r.rounds.map((x) => Math.round(x)).join(", ")} ops/s${r.warm ? "" : " (not steady when its time ran out)"}`);
 }
 
 // ---------------------------------------------------------------- the systems
@@ -255,6 +277,7 @@ function scalingDriver(o: RunOptions, work: string): ScalingDriver {
       return LocalCluster.up({ dir, controllers: 3, groups, replicas: 3, shards: 64, tls: o.tls });
     },
     cells: (cluster, name) => shardkvCells(cluster, o, name),
+    warm: (cluster, name) => warmCluster(cluster, o, name),
     idleMs: idleMsOf(o),
     say,
   };
@@ -379,6 +402,7 @@ async function runShardkv(groups: number, o: RunOptions, work: string, etcd?: Et
     say(`shardkv: ${pids.length} daemons up in ${((realClock.nowMs() - t0) / 1000).toFixed(1)} s`);
     const idle = await idleCores(pids, idleMsOf(o));
     say(`shardkv: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
+    await warmCluster(cluster, o, `shardkv ${groups}g`);
     const ours = shardkvCells(cluster, o, `shardkv ${groups}g`);
     const theirs = (pair: EtcdPair, cell: Cell): Promise<CellOutcome> => pausedWhile(cluster, () => pair.run(cell));
     for (const cell of matrix.filter((c) => o.cells?.includes(c.id) ?? true)) {
@@ -492,6 +516,8 @@ async function runCost(o: RunOptions, work: string, c: CostRun): Promise<Record<
   try {
     const on = await up(true);
     try {
+      await pausedWhile(on, () => warmCluster(off, o, c.names[0]));
+      await pausedWhile(off, () => warmCluster(on, o, c.names[1]));
       say(`  the ${c.spec.title.toLowerCase()}: ${cells.map((cell) => cell.id).join(", ")}, ${rounds} pair${rounds > 1 ? "s" : ""} each`);
       const runOff = shardkvCells(off, o, c.names[0]);
       const runOn = shardkvCells(on, o, c.names[1]);
@@ -608,6 +634,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     etcd: o.etcd,
     durationMs: o.durationMs,
     warmupMs: o.warmupMs,
+    clusterWarmupMs: o.clusterWarmupMs,
     keys: o.keys,
     machine: machine(etcdVersion),
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,

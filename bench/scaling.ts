@@ -23,6 +23,8 @@ import {
 export interface ScalingDriver {
   up(name: string, groups: number): Promise<LocalCluster>;
   cells(cluster: LocalCluster, name: string): (cell: Cell) => Promise<CellOutcome>;
+  /** Warms a fresh cluster before its first cell (bench/warmup.ts). */
+  warm(cluster: LocalCluster, name: string): Promise<void>;
   idleMs: number;
   say(line: string): void;
 }
@@ -48,6 +50,7 @@ export async function runScaling(o: RunOptions, d: ScalingDriver): Promise<Scali
     rows.push(await on(cluster, async () => {
       const idle = await idleCores(daemonPids(cluster), d.idleMs);
       d.say(`  scaling ${groups}g: idle CPU ${idle === undefined ? "-" : idle.toFixed(3)} cores`);
+      await d.warm(cluster, `shardkv ${groups}g`);
       const run = d.cells(cluster, `shardkv ${groups}g`);
       const out: Record<string, CellOutcome> = {};
       for (const cell of cells) out[cell.id] = await run(cell);

@@ -324,6 +324,17 @@ describe("parseRunArgs", () => {
     expect(runUsage).toContain("--no-tls-cost");
     expect(parseRunArgs(["--duration", "10s", "--warmup", "0", "--keys", "500"])).toMatchObject({ durationMs: 10_000, warmupMs: 0, keys: 500 });
     expect(parseRunArgs(["--help"])).toBe("help");
+    // Each fresh cluster is warmed before its first cell: up to 60 s (quick 1 s); 0 turns it off.
+    expect(parseRunArgs([])).toMatchObject({ clusterWarmupMs: 60_000 });
+    expect(parseRunArgs(["--quick"])).toMatchObject({ clusterWarmupMs: 1_000 });
+    expect(parseRunArgs(["--cluster-warmup", "0"])).toMatchObject({ clusterWarmupMs: 0 });
+    expect(runUsage).toContain("--cluster-warmup D");
+  });
+
+  it("says how the clusters were warmed, when they were", () => {
+    expect(renderSection(report({ clusterWarmupMs: 60_000 }))).toContain("Each fresh shardkv cluster was warmed before its first cell (its daemons JIT-compile the hot paths under the first loads): 5 s rounds of a mixed load (half gets) at 64 clients until two rounds in a row agreed on ops/s within 10 %, for at most 60 s.");
+    expect(renderSection(report({ clusterWarmupMs: 0 }))).not.toContain("was warmed");
+    expect(renderSection(report())).not.toContain("was warmed");
   });
 
   it("bad flags name the flag", () => {
