@@ -20,6 +20,7 @@ import type { KvOp as StoreOp } from "../../common/kv-store";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import { failingWrites } from "../sim/sim-kv";
+import { waitFor } from "../lib/wait";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -588,6 +589,51 @@ describe("RocksShardStateMachine", () => {
     expect(out.ok && out.results.map((r) => r.found)).toEqual([true, false]);
     const stats = await again.shardStats();
     expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
+  });
+
+  it("answers a client write once its batch's write is issued, other commands once it is done; applied moves with the write", async () => {
+    // Writes are held until released (the first, opening ones pass).
+    const held: (() => void)[] = [];
+    const gate = { on: false };
+    const storage = {
+      ...rocksStorage,
+      async open(d: string, o: Parameters<typeof rocksStorage.open>[1]) {
+        const db = await rocksStorage.open(d, o);
+        return {
+          get: (k: Buffer) => db.get(k), getMany: (ks: readonly Buffer[]) => db.getMany(ks), iterator: (io: Parameters<typeof db.iterator>[0]) => db.iterator(io), close: () => db.close(),
+          write: async (ops: readonly StoreOp[], wo: { readonly sync: boolean }) => {
+            if (gate.on) await new Promise<void>((r) => held.push(r));
+            return db.write(ops, wo);
+          },
+        };
+      },
+    };
+    const sm = await RocksShardStateMachine.open(join(dir, "early"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
+    opened.push(sm);
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [k1] = keysOf(2, 1) as [string];
+    const before = sm.appliedIndex();
+    gate.on = true;
+    const answers: [number, ApplyResult][] = [];
+    const entries = [
+      d.entry({ kind: "write", write: { clientId: clientA, seq: 1, ackedBelow: 0, shard: sh(2), ops: [put(k1, "v1")] } }),
+      d.noop(),
+      d.entry({ kind: "reconfigure", config: config(2, [1, 1, 1, 1]) }),
+    ];
+    const applying = sm.apply(entries, (i, r) => answers.push([i, r]));
+    await waitFor(() => held.length === 1, { timeoutMs: 10_000, what: "the batch's write to be issued" });
+    // The client write is answered (its result is final); the noop and the reconfigure are not.
+    expect(answers.map(([i]) => i)).toEqual([0]);
+    expect(answers[0]![1]).toMatchObject({ kind: "write", outcome: { ok: true, results: [{ found: false }] } });
+    expect(sm.appliedIndex()).toBe(before);
+    held.shift()!();
+    const results = await applying;
+    expect(results[0]).toEqual(answers[0]![1]);
+    expect(results[2]).toEqual({ kind: "reconfigure", accepted: true });
+    expect(sm.appliedIndex()).toBe(before + 3);
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("v1");
+    expect(answers.length).toBe(1);
   });
 
   it("Status shows a shard frozen for an aborted join as held (with its keys), then serving when the abort config returns it", async () => {
