@@ -131,6 +131,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.servingEpoch = new Uint32Array(opts.shardCount);
     this.durableConfigNum = this.c.config.num;
     this.lengths = new LengthCache(opts.lengthCacheKeys ?? lengthCacheKeysDefault);
+    this.lengths.complete(this.counts);
     this.storage = opts.storage ?? rocksStorage;
     this.markDurable();
   }
@@ -401,6 +402,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.applied = loaded.applied;
     this.c = loaded.core;
     this.counts = loaded.counts;
+    this.lengths.complete(this.counts);
     this.applier.reset();
     this.markDurable();
   }

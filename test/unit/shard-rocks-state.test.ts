@@ -542,6 +542,80 @@ describe("RocksShardStateMachine", () => {
     }
   });
 
+  it("a put of a new key reads nothing while its shard is complete in the LengthCache; an evicted key, a restart or a restore of a shard holding keys makes it read again", async () => {
+    const sm = await open("complete", 1, { lengthCacheKeys: 4 });
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const getMany = vi.spyOn(sm["db"], "getMany");
+    const [a, b, c, e, f, h] = keysOf(1, 6) as [string, string, string, string, string, string];
+    const [z] = keysOf(3, 1) as [string];
+    let seq = 0;
+    const found = async (k: string, op: KvOp["type"] = "put") => {
+      const w = await d.write(clientA, ++seq, [op === "put" ? put(k, "v") : op === "append" ? append(k, "+") : { type: "delete", key: enc(k), value: new Uint8Array(0) }]);
+      if (!w.ok) throw new Error("not ok");
+      return w.results[0]!.found;
+    };
+    // Every shard starts empty: new keys, an append and a delete of absent keys read nothing.
+    expect([await found(a), await found(b), await found(c, "append"), await found(e, "delete")]).toEqual([false, false, false, false]);
+    expect(getMany).not.toHaveBeenCalled();
+    // Existing keys of a complete shard: known too (an append still reads its value).
+    expect(await found(a)).toBe(true);
+    expect(getMany).not.toHaveBeenCalled();
+    expect(await found(a, "append")).toBe(true);
+    expect(getMany).toHaveBeenCalledTimes(1);
+    // Four entries fit (b, c, e, a): a fifth key (f) drops the oldest, b, which exists: shard 1
+    // is no longer complete, so a new key of it reads (and is found absent), and so does b,
+    // while shard 3 does not.
+    expect(await found(f)).toBe(false);
+    getMany.mockClear();
+    expect(await found(z)).toBe(false);
+    expect(getMany).not.toHaveBeenCalled();
+    expect(await found(h)).toBe(false);
+    expect(getMany).toHaveBeenCalledTimes(1);
+    expect(await found(b)).toBe(true);
+    expect(getMany).toHaveBeenCalledTimes(2);
+    // A shard deleted (cleared) is complete again: shard 1 moves away and is deleted.
+    await d.apply({ kind: "reconfigure", config: config(2, [1, 2, 1, 1]) });
+    await d.apply({ kind: "deleteShard", configNum: cn(2), shard: sh(1) });
+    await d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) });
+    await d.apply({ kind: "insert", chunk: { configNum: cn(3), shard: sh(1), kvs: [], last: true, dedup: new Map() } });
+    getMany.mockClear();
+    expect(await found(a)).toBe(false);
+    expect(getMany).not.toHaveBeenCalled();
+    // A restart: shards holding keys (1 and 3) read, an empty one (0) does not.
+    const applied = sm.appliedIndex();
+    await sm.close();
+    opened.splice(opened.indexOf(sm), 1);
+    const again = await open("complete", 1, { lengthCacheKeys: 4 });
+    const d2 = driver(again, applied);
+    const reads = vi.spyOn(again["db"], "getMany");
+    const w1 = await d2.write(clientB, 1, [put(keysOf(1, 9)[8]!, "v")]);
+    expect(w1.ok && w1.results[0]!.found).toBe(false);
+    expect(reads).toHaveBeenCalledTimes(1);
+    reads.mockClear();
+    const w0 = await d2.write(clientB, 2, [put(keysOf(0, 1)[0]!, "v")]);
+    expect(w0.ok && w0.results[0]!.found).toBe(false);
+    expect(reads).not.toHaveBeenCalled();
+    // A restore of a snapshot whose shard 0 holds a key this replica never saw: found.
+    const other = driver(await open("complete-other", 1));
+    await other.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [y] = keysOf(0, 2).slice(1) as [string];
+    expect((await other.write(clientB, 1, [put(y, "from the snapshot")])).ok).toBe(true);
+    const src = await other.sm.snapshot();
+    const sink = again.restore({ index: src.index, term: 1 as Term, voters: [] });
+    for (let n = 0; ; n++) {
+      const chunk = await src.readChunk(n);
+      await sink.write(n, chunk.data);
+      if (chunk.last) break;
+    }
+    src.close();
+    await sink.finish();
+    const d3 = driver(again, src.index);
+    const wy = await d3.write(clientA, 1, [put(y, "x")]);
+    expect(wy.ok && wy.results[0]!.found).toBe(true);
+    expect((await again.shardStats())[0]).toMatchObject({ keys: 1, bytes: y.length + 1 });
+  });
+
   it("refuses a data dir of another gid, naming both", async () => {
     const sm = await open("a", 1);
     await sm.close();
