@@ -13,7 +13,7 @@ import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/i
 import { configsEqual, type Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
-import { SnapshotRewindError } from "../../raft/state-machine";
+import { SnapshotRewindError, type SnapshotSource } from "../../raft/state-machine";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
 import type { KvOp as StoreOp } from "../../common/kv-store";
@@ -63,6 +63,18 @@ function driver(sm: RocksShardStateMachine, startIndex = sm.appliedIndex()) {
     return r.outcome;
   };
   return { entry, noop, apply, write, sm };
+}
+
+/** Streams `src` into `sm` (a whole snapshot restore) and closes `src`. */
+async function restoreInto(sm: RocksShardStateMachine, src: SnapshotSource): Promise<void> {
+  const sink = sm.restore({ index: src.index, term: 1 as Term, voters: [] });
+  for (let n = 0; ; n++) {
+    const c = await src.readChunk(n);
+    await sink.write(n, c.data);
+    if (c.last) break;
+  }
+  await sink.finish();
+  src.close();
 }
 
 function dedupSnapshot(core: ShardGroupCore) {
@@ -408,14 +420,7 @@ describe("RocksShardStateMachine", () => {
     // ... and they travel with a snapshot.
     const src = await again.snapshot();
     const target = await open("counts-restored");
-    const sink = target.restore({ index: src.index, term: 1 as Term, voters: [] });
-    for (let n = 0; ; n++) {
-      const c = await src.readChunk(n);
-      await sink.write(n, c.data);
-      if (c.last) break;
-    }
-    await sink.finish();
-    src.close();
+    await restoreInto(target, src);
     expect(await counted(target)).toEqual(after);
     // A directory written before the counters existed (no marker, no records) is counted once.
     await again.close();
@@ -522,14 +527,7 @@ describe("RocksShardStateMachine", () => {
       await other.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
       expect((await other.write(clientB, 1, [put(keys[0]!, "from the snapshot, longer")])).ok).toBe(true);
       const src = await other.sm.snapshot();
-      const sink = sm.restore({ index: src.index, term: 1 as Term, voters: [] });
-      for (let n = 0; ; n++) {
-        const c = await src.readChunk(n);
-        await sink.write(n, c.data);
-        if (c.last) break;
-      }
-      src.close();
-      await sink.finish();
+      await restoreInto(sm, src);
       const after = driver(sm, src.index);
       const r = await after.write(clientA, 1, [put(keys[0]!, "x")]);
       expect(r.ok && r.results[0]!.found).toBe(true);
@@ -602,14 +600,7 @@ describe("RocksShardStateMachine", () => {
     const [y] = keysOf(0, 2).slice(1) as [string];
     expect((await other.write(clientB, 1, [put(y, "from the snapshot")])).ok).toBe(true);
     const src = await other.sm.snapshot();
-    const sink = again.restore({ index: src.index, term: 1 as Term, voters: [] });
-    for (let n = 0; ; n++) {
-      const chunk = await src.readChunk(n);
-      await sink.write(n, chunk.data);
-      if (chunk.last) break;
-    }
-    src.close();
-    await sink.finish();
+    await restoreInto(again, src);
     const d3 = driver(again, src.index);
     const wy = await d3.write(clientA, 1, [put(y, "x")]);
     expect(wy.ok && wy.results[0]!.found).toBe(true);
