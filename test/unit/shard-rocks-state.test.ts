@@ -13,7 +13,7 @@ import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/i
 import { configsEqual, type Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
-import { SnapshotRewindError, type SnapshotSource } from "../../raft/state-machine";
+import { SnapshotRewindError } from "../../raft/state-machine";
 import { decodeCommand, encodeCommand, decodeShardMeta, encodeShardMeta } from "../../shard-server/codec";
 import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys } from "../../shard-server/rocks-state";
 import type { KvOp as StoreOp } from "../../common/kv-store";
@@ -21,6 +21,7 @@ import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import { failingWrites } from "../sim/sim-kv";
 import { waitFor } from "../lib/wait";
+import { restoreInto } from "../lib/snapshot-restore";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -63,18 +64,6 @@ function driver(sm: RocksShardStateMachine, startIndex = sm.appliedIndex()) {
     return r.outcome;
   };
   return { entry, noop, apply, write, sm };
-}
-
-/** Streams `src` into `sm` (a whole snapshot restore) and closes `src`. */
-async function restoreInto(sm: RocksShardStateMachine, src: SnapshotSource): Promise<void> {
-  const sink = sm.restore({ index: src.index, term: 1 as Term, voters: [] });
-  for (let n = 0; ; n++) {
-    const c = await src.readChunk(n);
-    await sink.write(n, c.data);
-    if (c.last) break;
-  }
-  await sink.finish();
-  src.close();
 }
 
 function dedupSnapshot(core: ShardGroupCore) {
