@@ -1138,7 +1138,13 @@ export class RaftNode<R = unknown> {
       if (this.stopped) return;
     }
     const startMs = this.metrics ? this.env.clock.nowMs() : 0;
-    const results = await this.sm.apply(fresh);
+    // A result the state machine hands over before its write completes (StateMachine.apply):
+    // the proposer is answered at once; `this.applied` (what read barriers wait for) still
+    // advances only below, once the apply resolved.
+    const results = await this.sm.apply(fresh, (i, r) => {
+      assert(i >= 0 && i < fresh.length, () => `state machine answered entry ${i} of ${fresh.length}`);
+      this.answer(fresh[i]!, r, startMs);
+    });
     assert(results.length === fresh.length, `state machine returned ${results.length} results for ${fresh.length} entries`);
     const endMs = this.metrics ? this.env.clock.nowMs() : 0;
     this.metrics?.applied(fresh.length, (endMs - startMs) / 1000);
@@ -1147,21 +1153,23 @@ export class RaftNode<R = unknown> {
       this.appliedSizes.push({ index: e.index, bytes: e.data.length });
       this.bytesSinceSnapshot += e.data.length;
     }
-    for (let i = 0; i < fresh.length; i++) {
-      const e = fresh[i]!;
-      const p = this.inLog.get(e.index);
-      if (!p) continue;
-      this.inLog.delete(e.index);
-      if (p.term === e.term) {
-        if (this.metrics) this.measureWrite(p, startMs, endMs);
-        p.resolve(results[i]!);
-      } else {
-        this.metrics?.proposalsFailed("not_leader", 1);
-        p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
-      }
-    }
+    for (let i = 0; i < fresh.length; i++) this.answer(fresh[i]!, results[i]!, startMs, endMs);
     this.opts.onApplied?.(fresh);
     if (buggify("raft.snapshot.after-apply")) this.snapshotWanted = true;
+  }
+
+  /** Answers the proposer of applied entry `e`, if it is still waiting (once: it leaves inLog). */
+  private answer(e: Entry, result: R, applyStartMs: number, applyEndMs?: number): void {
+    const p = this.inLog.get(e.index);
+    if (!p) return;
+    this.inLog.delete(e.index);
+    if (p.term === e.term) {
+      if (this.metrics) this.measureWrite(p, applyStartMs, applyEndMs ?? this.env.clock.nowMs());
+      p.resolve(result);
+    } else {
+      this.metrics?.proposalsFailed("not_leader", 1);
+      p.reject(new NotLeaderError(this.soft.leader)); // overwritten by another leader: never applied
+    }
   }
 
   private releaseReads(): void {

@@ -16,8 +16,17 @@ export interface StateMachine<R = unknown> {
    * so a state machine that loses its latest applies in a power loss restarts at an earlier
    * applied index and is handed those entries again (see snapshot()).
    * Returns one result per entry, handed to the proposer.
+   *
+   * `answer` (optional): hands the result of `entries[i]` to its proposer before the apply
+   * resolves. A state machine may call it once its effects are decided and the write that
+   * stores them is issued, for results whose proposers read nothing but through a read
+   * barrier (RaftNode.readBarrier): RaftNode advances its applied index only when apply
+   * resolves, and a barrier waits for that index, so whoever learns of the result and then
+   * reads sees its effects. The entry is already committed (in a majority's synced logs): a
+   * write that fails after the answer stops the replica, and the entry is applied again on
+   * restart (docs/design.md, "The answer leaves when the apply's write is issued").
    */
-  apply(entries: readonly Entry[]): Promise<R[]>;
+  apply(entries: readonly Entry[], answer?: (i: number, result: R) => void): Promise<R[]>;
   /**
    * A consistent, point-in-time snapshot at the current applied index. Everything applied so
    * far must be durable when it resolves: RaftNode then compacts the log up to that index.

@@ -35,26 +35,55 @@ const absent: ValueLength = { exists: false, length: 0 };
  * since its result and the per-shard counters need only those two. A shard clear, a snapshot
  * install or a failed apply empties it. Bounded: a new key past the bound drops the key
  * written or read longest ago.
+ *
+ * Complete shards. For some shards the cache also knows which keys are absent: a shard is
+ * complete when every key it holds (as of the last durable apply) is in the cache, so a key of
+ * it that is not in the cache is absent and needs no read either (a put of a new key, the
+ * common case of a store filling up, whose read was the only one left). A shard is complete
+ * when the durable state holds no key of it (`complete(counts)`: at open, after a clear, a
+ * restore, or a batch that leaves it empty) and stays complete while every key it gains is
+ * cached: it stops being complete when the bound drops one of its existing keys, when a value
+ * too long to cache is stored in it, or when the cache is emptied.
  */
 export class LengthCache {
   private readonly m = new Map<string, ValueLength>();
+  /** Per shard: whether every key it holds is in `m` (see the class comment). */
+  private readonly whole: boolean[] = [];
   constructor(private readonly capacity: number) {
     assert(Number.isSafeInteger(capacity) && capacity >= 0, () => `length cache of ${capacity} keys`);
   }
-  get(k: string): ValueLength | undefined {
-    return this.m.get(k);
+  /** What the cache knows of data key `k` of `shard`: its entry, absent in a complete shard, else undefined. */
+  get(k: string, shard: number): ValueLength | undefined {
+    return this.m.get(k) ?? (this.whole[shard] === true ? absent : undefined);
   }
   /** Records the value of `k` (undefined: absent); one too long to cache forgets the key. */
   set(k: string, value: Uint8Array | undefined): void {
     this.m.delete(k);
-    if (value !== undefined && value.length > lengthCacheValueMax) return;
+    if (value !== undefined && value.length > lengthCacheValueMax) {
+      this.whole[shardOfDataKey(k)] = false;
+      return;
+    }
     this.m.set(k, value === undefined ? absent : { exists: true, length: value.length });
-    if (this.m.size > this.capacity) this.m.delete(this.m.keys().next().value!);
+    if (this.m.size > this.capacity) {
+      const [oldest, v] = this.m.entries().next().value!;
+      this.m.delete(oldest);
+      if (v.exists) this.whole[shardOfDataKey(oldest)] = false;
+    }
+  }
+  /** Marks complete every shard whose durable state holds no key (`counts`: per shard, as of the last durable apply). */
+  complete(counts: readonly ShardCount[]): void {
+    counts.forEach((c, s) => {
+      if (c.keys === 0) this.whole[s] = true;
+    });
   }
   clear(): void {
     this.m.clear();
+    this.whole.length = 0;
   }
 }
+
+/** The shard of a data key's latin1 string ("d" ++ u16 shard ++ user key). */
+const shardOfDataKey = (k: string): number => (k.charCodeAt(1) << 8) | k.charCodeAt(2);
 
 /** A data key ("d" ++ shard ++ user key) and its latin1 string (the maps' key). */
 interface DataKey {
@@ -135,15 +164,17 @@ export class ApplyBatch implements ApplyStore {
    */
   prefetch(keys: readonly PrefetchKey[]): void | Promise<void> {
     const fetch = new Map<string, DataKey>();
-    const cached: DataKey[] = [];
+    const cached: { k: DataKey; known: ValueLength }[] = [];
     for (const x of keys) {
       const k = this.dataKeys.of(x.shard, x.key);
-      if (x.valueNeeded || this.lengths.get(k.str) === undefined) fetch.set(k.str, k);
-      else cached.push(k);
+      const known = this.lengths.get(k.str, x.shard);
+      // A value is needed only of a key that exists (absent is undefined, as a read gives it).
+      if (known === undefined || (x.valueNeeded && known.exists)) fetch.set(k.str, k);
+      else cached.push({ k, known });
     }
-    for (const k of cached) {
+    for (const { k, known } of cached) {
       if (fetch.has(k.str)) continue; // another op of the batch needs the value
-      this.before.set(k.str, this.lengths.get(k.str)!);
+      this.before.set(k.str, known.exists ? known : undefined);
     }
     if (fetch.size === 0) return;
     const ks = [...fetch.values()];
@@ -179,6 +210,7 @@ export class ApplyBatch implements ApplyStore {
     for (const [k, v] of this.lengthUpdates) this.lengths.set(k, v);
     const counts = [...this.durableCounts];
     for (const [shard, c] of this.counts) counts[shard] = c;
+    this.lengths.complete(counts);
     return { counts };
   }
 

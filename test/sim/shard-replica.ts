@@ -224,7 +224,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     return this.sm.durableConfig();
   }
 
-  async apply(entries: readonly Entry[]): Promise<ApplyResult[]> {
+  async apply(entries: readonly Entry[], answer?: (i: number, result: ApplyResult) => void): Promise<ApplyResult[]> {
     await this.ready;
     const cmds = entries.map((e) => (e.type === "normal" ? decodeCommand(e.data) : undefined));
     const results: ApplyResult[] = [];
@@ -236,7 +236,8 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
       const segment = entries.slice(from, i + 1);
       const given = this.opts.sabotage?.ignoreDedup ? segment.map((e, k) => ownClient(e, cmds[from + k])) : segment;
       const before = this.sm.core.config.num;
-      const rs = await this.sm.apply(given);
+      const at = from;
+      const rs = await this.sm.apply(given, answer && ((k, r) => answer(at + k, r)));
       this.report(segment, cmds.slice(from, i + 1), rs, before);
       results.push(...rs);
       from = i + 1;

@@ -20,6 +20,8 @@ import type { KvOp as StoreOp } from "../../common/kv-store";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
 import { failingWrites } from "../sim/sim-kv";
+import { waitFor } from "../lib/wait";
+import { restoreInto } from "../lib/snapshot-restore";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -407,14 +409,7 @@ describe("RocksShardStateMachine", () => {
     // ... and they travel with a snapshot.
     const src = await again.snapshot();
     const target = await open("counts-restored");
-    const sink = target.restore({ index: src.index, term: 1 as Term, voters: [] });
-    for (let n = 0; ; n++) {
-      const c = await src.readChunk(n);
-      await sink.write(n, c.data);
-      if (c.last) break;
-    }
-    await sink.finish();
-    src.close();
+    await restoreInto(target, src);
     expect(await counted(target)).toEqual(after);
     // A directory written before the counters existed (no marker, no records) is counted once.
     await again.close();
@@ -521,14 +516,7 @@ describe("RocksShardStateMachine", () => {
       await other.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
       expect((await other.write(clientB, 1, [put(keys[0]!, "from the snapshot, longer")])).ok).toBe(true);
       const src = await other.sm.snapshot();
-      const sink = sm.restore({ index: src.index, term: 1 as Term, voters: [] });
-      for (let n = 0; ; n++) {
-        const c = await src.readChunk(n);
-        await sink.write(n, c.data);
-        if (c.last) break;
-      }
-      src.close();
-      await sink.finish();
+      await restoreInto(sm, src);
       const after = driver(sm, src.index);
       const r = await after.write(clientA, 1, [put(keys[0]!, "x")]);
       expect(r.ok && r.results[0]!.found).toBe(true);
@@ -539,6 +527,73 @@ describe("RocksShardStateMachine", () => {
       expect(stats[s0]!.keys).toBe(2);
       expect(stats[s0]!.bytes).toBe(enc(keys[0]!).length + 1 + enc(keys[1]!).length + 1);
     }
+  });
+
+  it("a put of a new key reads nothing while its shard is complete in the LengthCache; an evicted key, a restart or a restore of a shard holding keys makes it read again", async () => {
+    const sm = await open("complete", 1, { lengthCacheKeys: 4 });
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const getMany = vi.spyOn(sm["db"], "getMany");
+    const [a, b, c, e, f, h] = keysOf(1, 6) as [string, string, string, string, string, string];
+    const [z] = keysOf(3, 1) as [string];
+    let seq = 0;
+    const found = async (k: string, op: KvOp["type"] = "put") => {
+      const w = await d.write(clientA, ++seq, [op === "put" ? put(k, "v") : op === "append" ? append(k, "+") : { type: "delete", key: enc(k), value: new Uint8Array(0) }]);
+      if (!w.ok) throw new Error("not ok");
+      return w.results[0]!.found;
+    };
+    // Every shard starts empty: new keys, an append and a delete of absent keys read nothing.
+    expect([await found(a), await found(b), await found(c, "append"), await found(e, "delete")]).toEqual([false, false, false, false]);
+    expect(getMany).not.toHaveBeenCalled();
+    // Existing keys of a complete shard: known too (an append still reads its value).
+    expect(await found(a)).toBe(true);
+    expect(getMany).not.toHaveBeenCalled();
+    expect(await found(a, "append")).toBe(true);
+    expect(getMany).toHaveBeenCalledTimes(1);
+    // Four entries fit (b, c, e, a): a fifth key (f) drops the oldest, b, which exists: shard 1
+    // is no longer complete, so a new key of it reads (and is found absent), and so does b,
+    // while shard 3 does not.
+    expect(await found(f)).toBe(false);
+    getMany.mockClear();
+    expect(await found(z)).toBe(false);
+    expect(getMany).not.toHaveBeenCalled();
+    expect(await found(h)).toBe(false);
+    expect(getMany).toHaveBeenCalledTimes(1);
+    expect(await found(b)).toBe(true);
+    expect(getMany).toHaveBeenCalledTimes(2);
+    // A shard deleted (cleared) is complete again: shard 1 moves away and is deleted.
+    await d.apply({ kind: "reconfigure", config: config(2, [1, 2, 1, 1]) });
+    await d.apply({ kind: "deleteShard", configNum: cn(2), shard: sh(1) });
+    await d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) });
+    await d.apply({ kind: "insert", chunk: { configNum: cn(3), shard: sh(1), kvs: [], last: true, dedup: new Map() } });
+    getMany.mockClear();
+    expect(await found(a)).toBe(false);
+    expect(getMany).not.toHaveBeenCalled();
+    // A restart: shards holding keys (1 and 3) read, an empty one (0) does not.
+    const applied = sm.appliedIndex();
+    await sm.close();
+    opened.splice(opened.indexOf(sm), 1);
+    const again = await open("complete", 1, { lengthCacheKeys: 4 });
+    const d2 = driver(again, applied);
+    const reads = vi.spyOn(again["db"], "getMany");
+    const w1 = await d2.write(clientB, 1, [put(keysOf(1, 9)[8]!, "v")]);
+    expect(w1.ok && w1.results[0]!.found).toBe(false);
+    expect(reads).toHaveBeenCalledTimes(1);
+    reads.mockClear();
+    const w0 = await d2.write(clientB, 2, [put(keysOf(0, 1)[0]!, "v")]);
+    expect(w0.ok && w0.results[0]!.found).toBe(false);
+    expect(reads).not.toHaveBeenCalled();
+    // A restore of a snapshot whose shard 0 holds a key this replica never saw: found.
+    const other = driver(await open("complete-other", 1));
+    await other.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [y] = keysOf(0, 2).slice(1) as [string];
+    expect((await other.write(clientB, 1, [put(y, "from the snapshot")])).ok).toBe(true);
+    const src = await other.sm.snapshot();
+    await restoreInto(again, src);
+    const d3 = driver(again, src.index);
+    const wy = await d3.write(clientA, 1, [put(y, "x")]);
+    expect(wy.ok && wy.results[0]!.found).toBe(true);
+    expect((await again.shardStats())[0]).toMatchObject({ keys: 1, bytes: y.length + 1 });
   });
 
   it("refuses a data dir of another gid, naming both", async () => {
@@ -588,6 +643,51 @@ describe("RocksShardStateMachine", () => {
     expect(out.ok && out.results.map((r) => r.found)).toEqual([true, false]);
     const stats = await again.shardStats();
     expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
+  });
+
+  it("answers a client write once its batch's write is issued, other commands once it is done; applied moves with the write", async () => {
+    // Writes are held until released (the first, opening ones pass).
+    const held: (() => void)[] = [];
+    const gate = { on: false };
+    const storage = {
+      ...rocksStorage,
+      async open(d: string, o: Parameters<typeof rocksStorage.open>[1]) {
+        const db = await rocksStorage.open(d, o);
+        return {
+          get: (k: Buffer) => db.get(k), getMany: (ks: readonly Buffer[]) => db.getMany(ks), iterator: (io: Parameters<typeof db.iterator>[0]) => db.iterator(io), close: () => db.close(),
+          write: async (ops: readonly StoreOp[], wo: { readonly sync: boolean }) => {
+            if (gate.on) await new Promise<void>((r) => held.push(r));
+            return db.write(ops, wo);
+          },
+        };
+      },
+    };
+    const sm = await RocksShardStateMachine.open(join(dir, "early"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
+    opened.push(sm);
+    const d = driver(sm);
+    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+    const [k1] = keysOf(2, 1) as [string];
+    const before = sm.appliedIndex();
+    gate.on = true;
+    const answers: [number, ApplyResult][] = [];
+    const entries = [
+      d.entry({ kind: "write", write: { clientId: clientA, seq: 1, ackedBelow: 0, shard: sh(2), ops: [put(k1, "v1")] } }),
+      d.noop(),
+      d.entry({ kind: "reconfigure", config: config(2, [1, 1, 1, 1]) }),
+    ];
+    const applying = sm.apply(entries, (i, r) => answers.push([i, r]));
+    await waitFor(() => held.length === 1, { timeoutMs: 10_000, what: "the batch's write to be issued" });
+    // The client write is answered (its result is final); the noop and the reconfigure are not.
+    expect(answers.map(([i]) => i)).toEqual([0]);
+    expect(answers[0]![1]).toMatchObject({ kind: "write", outcome: { ok: true, results: [{ found: false }] } });
+    expect(sm.appliedIndex()).toBe(before);
+    held.shift()!();
+    const results = await applying;
+    expect(results[0]).toEqual(answers[0]![1]);
+    expect(results[2]).toEqual({ kind: "reconfigure", accepted: true });
+    expect(sm.appliedIndex()).toBe(before + 3);
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("v1");
+    expect(answers.length).toBe(1);
   });
 
   it("Status shows a shard frozen for an aborted join as held (with its keys), then serving when the abort config returns it", async () => {

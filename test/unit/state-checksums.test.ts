@@ -29,6 +29,7 @@ import type { ShardOp } from "../../shard-server/types";
 import { encodeCommand as encodeControllerCommand } from "../../controller/codec";
 import { SimRng } from "../sim/rng";
 import { SimKvStorage } from "../sim/sim-kv";
+import { restoreInto } from "../lib/snapshot-restore";
 
 const N = 4;
 const TTL = 60_000;
@@ -197,14 +198,7 @@ describe("shard state machine: a flipped bit in a stored value", () => {
     const from = await shardGroup("/src/state");
     const to = await shardGroup("/dst/state");
     const src = await from.sm.snapshot();
-    const sink = to.sm.restore({ index: src.index, term: 1 as Term, voters: [] });
-    for (let n = 0; ; n++) {
-      const c = await src.readChunk(n);
-      await sink.write(n, c.data);
-      if (c.last) break;
-    }
-    await sink.finish();
-    src.close();
+    await restoreInto(to.sm, src);
     const key = keyOf(1);
     expect(Buffer.from((await to.sm.get(1 as ShardId, enc(key)))!).toString()).toBe("one");
     for (const [k, v] of to.sim.peek("/dst/state")!) expect(recordPayload(Buffer.from(k, "latin1"), v)).toBeDefined();
