@@ -269,6 +269,31 @@ export interface MemberStatus {
   readonly recentlyActive?: boolean;
 }
 
+/**
+ * `out` with one accepting append response per leader and term: a follower that stepped
+ * several appends in one Ready (the leader's pipeline runs ahead of the follower's loop)
+ * answers each, but the leader takes the highest index of them all (Progress.maybeUpdate
+ * keeps the maximum, and its window frees every append up to that index), so the lower ones
+ * say nothing once the highest is sent. The highest takes the place of the last of them.
+ * Rejections and every other message are kept; dropping a response is a loss Raft tolerates.
+ */
+export function coalesceAppendResps(out: readonly Message[]): readonly Message[] {
+  let accepts = 0;
+  for (const m of out) if (m.type === "appendResp" && !m.reject) accepts++;
+  if (accepts < 2) return out;
+  /** The highest accept per recipient and term, and the position of the last accept. */
+  const best = new Map<string, { m: Message; last: number }>();
+  out.forEach((m, i) => {
+    if (m.type !== "appendResp" || m.reject) return;
+    const k = `${m.to}/${m.term}`;
+    const b = best.get(k);
+    best.set(k, { m: b === undefined || m.index >= b.m.index ? m : b.m, last: i });
+  });
+  if (best.size === accepts) return out;
+  return out.filter((m, i) => m.type !== "appendResp" || m.reject || best.get(`${m.to}/${m.term}`)!.last === i)
+    .map((m) => (m.type === "appendResp" && !m.reject ? best.get(`${m.to}/${m.term}`)!.m : m));
+}
+
 export class RaftNode<R = unknown> {
   private readonly raw: RawNode;
   private readonly cfg: RaftConfig;
@@ -1060,7 +1085,8 @@ export class RaftNode<R = unknown> {
       }
       out.push(m);
     }
-    const sent = this.commitHoldMs > 0 ? this.holdCommitOnly(out) : out;
+    const answers = coalesceAppendResps(out);
+    const sent = this.commitHoldMs > 0 ? this.holdCommitOnly(answers) : answers;
     if (sent.length === 0) return;
     if (this.metrics) this.measureSends(sent);
     if (this.logger.debugEnabled) for (const m of sent) this.logger.debug(describeMessage(m));
@@ -1086,7 +1112,7 @@ export class RaftNode<R = unknown> {
    * commit index at least as new), and so does a heartbeat carrying at least its commit index;
    * any other message to it sends the held one first, so a link's order is kept. Holding and dropping are delay and loss, which Raft tolerates.
    */
-  private holdCommitOnly(out: Message[]): Message[] {
+  private holdCommitOnly(out: readonly Message[]): readonly Message[] {
     let last = -1;
     let kept: Message[] | undefined;
     for (let i = 0; i < out.length; i++) {
