@@ -62,7 +62,7 @@ export function proposeOp(node: ShardNode, clock: Clock, op: ShardOp): Promise<A
 }
 
 export class ShardService {
-  /** Writes proposed here and not settled yet, by "clientId:seq" (see write). */
+  /** Writes proposed here and not settled yet, by "term:clientId:seq" (see write). */
   private readonly proposed = new Map<string, Promise<readonly OpResult[]>>();
 
   constructor(private readonly d: ShardServiceDeps) {}
@@ -99,14 +99,17 @@ export class ShardService {
 
   /**
    * Runs a client's write batch on one shard; rejects with the apply's WrongGroup/InvalidArgument.
-   * A retry of a write this replica has proposed and not yet seen settle (the same client id
-   * and seq: a client's attempt timed out while the entry was on its way) waits for that
-   * proposal instead of proposing the write again. Proposing it again would be safe (the
+   * A retry of a write this replica has proposed in its current term and not yet seen settle
+   * (the same client id and seq: a client's attempt timed out while the entry was on its way)
+   * waits for that proposal instead of proposing the write again. Proposing it again would be safe (the
    * duplicate table applies it once) but not free: a retry storm of 1 MiB puts filled the log
    * with copies that each had to be replicated and fsynced, and no write completed.
    */
   write(w: ClientWrite): Promise<readonly OpResult[]> {
-    const key = `${w.clientId}:${w.seq}`;
+    // Only a proposal of the current term is joined: a leader's entries of its own term stay
+    // in its log until they commit or it stops leading; one of an earlier term it led may
+    // have been cut from the log and settles only once the log reaches its index again.
+    const key = `${this.d.node.softState().term}:${w.clientId}:${w.seq}`;
     try {
       validateWrite(w, this.shardCount);
       this.requireLeader();

@@ -19,8 +19,9 @@ const shardCount = 8;
 class FakeNode implements ShardNode {
   readonly proposals: { resolve: (r: ApplyResult) => void; reject: (e: Error) => void }[] = [];
   role: "leader" | "follower" = "leader";
+  term = 1;
   softState() {
-    return { role: this.role, leader: 1, term: 1 } as ReturnType<ShardNode["softState"]>;
+    return { role: this.role, leader: 1, term: this.term } as ReturnType<ShardNode["softState"]>;
   }
   propose(): Promise<ApplyResult> {
     return new Promise((resolve, reject) => this.proposals.push({ resolve, reject }));
@@ -83,6 +84,15 @@ describe("ShardService.write retries", () => {
     node.proposals[0]!.reject(new TimeoutError("proposal", 0));
     await expect(first).rejects.toBeInstanceOf(TimeoutError);
     await expect(retry).rejects.toBeInstanceOf(TimeoutError);
+    void svc.write(put(client("aa"), 7));
+    expect(node.proposals).toHaveLength(2);
+  });
+
+  it("leading again in a later term, a retry proposes anew (the earlier term's entry may have been cut from the log)", () => {
+    const node = new FakeNode();
+    const svc = service(node);
+    void svc.write(put(client("aa"), 7));
+    node.term = 3;
     void svc.write(put(client("aa"), 7));
     expect(node.proposals).toHaveLength(2);
   });
