@@ -17,6 +17,8 @@ export interface ScalingRow {
   readonly idleCores: number | undefined;
   /** By cell id (scalingCells). */
   readonly cells: Readonly<Record<string, CellOutcome>>;
+  /** By cell id: runs of the cell until its ops/s was stable, the last one reported (bench/scaling.ts warmedUp). */
+  readonly runs?: Readonly<Record<string, number>>;
 }
 
 export interface ScalingResult {
@@ -34,6 +36,8 @@ export interface RestartSizeRow {
   readonly valueBytes: number;
   /** Writes in flight while filling. */
   readonly fillConcurrency: number;
+  /** Clients sharing them. */
+  readonly fillClients?: number;
   readonly fillMs: number;
   /** From the start of the killed follower to its first Status answer. */
   readonly answerMs: number;
@@ -82,7 +86,9 @@ export function scalingSection(r: ScalingResult): string[] {
     "### Scaling: CPU per operation by number of groups",
     "",
     "A fresh cluster per row (3 controllers, N groups of 3 replicas, 64 shards spread over the groups); puts and linearizable gets at 64 clients " +
-      "over every shard. Server CPU in ms per op (all the daemons, idle cost included), and its ratio to the 1-group row (target: 3 groups at most 1.5x).",
+      "over every shard. Server CPU in ms per op (all the daemons, idle cost included), and its ratio to the 1-group row (target: 3 groups at most 1.5x). " +
+      "Warmed up: each cell runs again until two runs in a row agree within 10 % in ops/s (at most 4 runs; a fresh cluster JIT-compiles for 10 s and more), " +
+      `and the last run is reported (runs per row, puts/gets: ${r.rows.map((x) => `${x.groups}g ${scalingCells.map((id) => x.runs?.[id] ?? "-").join("/")}`).join(", ")}).`,
     "",
     "| groups | idle cores | puts ops/s | puts CPU ms/op | vs 1 group | gets ops/s | gets CPU ms/op | vs 1 group |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -96,7 +102,8 @@ export function restartSizeSection(r: RestartSizeResult): string[] {
     const size = x.mib >= 1024 ? `${(x.mib / 1024).toFixed(x.mib % 1024 === 0 ? 0 : 1)} GiB` : `${x.mib} MiB`;
     if ("error" in x) return `| ${size} | failed: ${x.error} | | | | |`;
     const g = x.gets.ok ? x.gets.result : undefined;
-    const fill = `${(x.fillMs / 1000).toFixed(1)} s (${x.valueBytes / 1024} KiB values, ${x.fillConcurrency} in flight)`;
+    const rate = x.fillMs > 0 ? ` = ${(x.mib / (x.fillMs / 1000)).toFixed(1)} MiB/s` : "";
+    const fill = `${(x.fillMs / 1000).toFixed(1)} s${rate} (${x.valueBytes / 1024} KiB values, ${x.fillConcurrency} in flight over ${x.fillClients ?? 1} client${(x.fillClients ?? 1) === 1 ? "" : "s"})`;
     return `| ${size} | ${fill} | ${(x.answerMs / 1000).toFixed(1)} s | ${(x.servingMs / 1000).toFixed(1)} s | ` +
       `${x.gets.ok ? `${fmtMs(g?.latencyMs.p50)} / ${fmtMs(g?.latencyMs.p99)}` : "failed"} | ${fmtRate(g?.opsPerSec)} |`;
   });

@@ -207,7 +207,10 @@ async function waitServing(cluster: LocalCluster, gid: number, shard: number, ke
 export interface FillSpec {
   readonly mib: number;
   readonly valueBytes: number;
+  /** Puts in flight, over all the clients. */
   readonly concurrency: number;
+  /** Client objects (each its own connections) sharing the puts in flight; default 1. */
+  readonly clients?: number;
 }
 
 /**
@@ -233,18 +236,20 @@ export async function runRestart(cluster: LocalCluster, o: RunOptions, say: (lin
 export async function restartHolding(cluster: LocalCluster, fill: FillSpec, say: (line: string) => void): Promise<RestartResult | { error: string }> {
   const { mib } = fill;
   const n = Math.ceil((mib * 1024 * 1024) / fill.valueBytes);
-  const kv = await ShardKV.connect({ controllers: cluster.controllerAddrs(), deadlineMs: 120_000 });
+  const kvs: ShardKV[] = [];
   const t0 = realClock.nowMs();
   try {
+    for (let i = 0; i < (fill.clients ?? 1); i++) kvs.push(await ShardKV.connect({ controllers: cluster.controllerAddrs(), deadlineMs: 120_000 }));
     const value = new Uint8Array(fill.valueBytes).fill(121);
     let next = 0;
-    await Promise.all(Array.from({ length: fill.concurrency }, async () => {
+    await Promise.all(Array.from({ length: fill.concurrency }, async (_, w) => {
+      const kv = kvs[w % kvs.length]!;
       while (next < n) await kv.put(`big-${next++}`, value);
     }));
   } catch (e) {
     return { error: `writing ${mib} MiB: ${e instanceof Error ? e.message : String(e)}` };
   } finally {
-    kv.close();
+    for (const kv of kvs) kv.close();
   }
   const fillMs = realClock.nowMs() - t0;
   say(`  shardkv 1g restart: ${mib} MiB written in ${(fillMs / 1000).toFixed(1)} s`);

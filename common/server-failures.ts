@@ -8,6 +8,7 @@
  *   cannot reach group 2 (127.0.0.1:9001, 127.0.0.1:9002): connection refused
  *   cannot reach group 2 (127.0.0.1:9001: connection refused, 127.0.0.1:9002: no answer in time)
  *   no controller leader: 1 of 3 replicas reachable
+ *   the leader of group 1 (127.0.0.1:9102): no answer in time (2 other replicas name it leader)
  *   group 1 (127.0.0.1:9101): wrong group for shard 4 (server at config 2)
  */
 import { NotLeaderError, type ShardKVError, TimeoutError, UnreachableError } from "./errors";
@@ -18,17 +19,22 @@ export interface ServiceNaming {
   servers(items: readonly string[]): string;
   /** The no-leader phrase: "no controller leader", "no leader in group 2". */
   readonly noLeader: string;
+  /** Its leader at `address`: "the controller leader (a)", "the leader of group 2 (a)". */
+  leader(address: string): string;
 }
 
 /** The controller replicas. */
 export const controllerNaming: ServiceNaming = {
   servers: (items) => (items.length === 1 ? `controller ${items[0]}` : `any controller (${items.join(", ")})`),
   noLeader: "no controller leader",
+  leader: (a) => `the controller leader (${a})`,
 };
 
 /** The replicas of shard group `gid`. */
 export function groupNaming(gid: number): ServiceNaming {
-  return { servers: (items) => `group ${gid} (${items.join(", ")})`, noLeader: `no leader in group ${gid}` };
+  return {
+    servers: (items) => `group ${gid} (${items.join(", ")})`, noLeader: `no leader in group ${gid}`, leader: (a) => `the leader of group ${gid} (${a})`,
+  };
 }
 
 /** An attempt that got no answer in time (a transport or attempt deadline). */
@@ -80,6 +86,14 @@ export class ServerFailures {
       return `${this.naming.servers([server])}: ${e.message}`;
     }
     if (answered.length > 0) {
+      // The replicas that answered name a leader that did not answer (it is overloaded, or
+      // gone since): say so, not "no leader" (a group with a slow leader has one).
+      const named = new Set(answered.map(([, e]) => (e as NotLeaderError).leaderAddress).filter((a) => a !== undefined && a !== ""));
+      const leader = down.find(([s]) => named.has(s));
+      if (named.size === 1 && leader !== undefined) {
+        const naming = answered.filter(([, e]) => (e as NotLeaderError).leaderAddress === leader[0]).length;
+        return `${this.naming.leader(leader[0])}: ${shortReason(leader[1])} (${naming} other replica${naming === 1 ? "" : "s"} name${naming === 1 ? "s" : ""} it leader)`;
+      }
       const n = Math.max(this.servers.length, all.length);
       return `${this.naming.noLeader}: ${answered.length} of ${n} replica${n === 1 ? "" : "s"} reachable`;
     }

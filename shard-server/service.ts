@@ -62,6 +62,9 @@ export function proposeOp(node: ShardNode, clock: Clock, op: ShardOp): Promise<A
 }
 
 export class ShardService {
+  /** Writes proposed here and not settled yet, by "term:clientId:seq" (see write). */
+  private readonly proposed = new Map<string, Promise<readonly OpResult[]>>();
+
   constructor(private readonly d: ShardServiceDeps) {}
 
   get shardCount(): number {
@@ -94,11 +97,36 @@ export class ShardService {
     return this.d.sm.get(shardOf(key, this.shardCount), key);
   }
 
-  /** Runs a client's write batch on one shard; rejects with the apply's WrongGroup/InvalidArgument. */
-  async write(w: ClientWrite): Promise<readonly OpResult[]> {
-    validateWrite(w, this.shardCount);
-    this.requireLeader();
-    if (buggify("shard.service.busy")) throw new BackpressureError("proposalQueueMax", 0, 1);
+  /**
+   * Runs a client's write batch on one shard; rejects with the apply's WrongGroup/InvalidArgument.
+   * A retry of a write this replica has proposed in its current term and not yet seen settle
+   * (the same client id and seq: a client's attempt timed out while the entry was on its way)
+   * waits for that proposal instead of proposing the write again. Proposing it again would be safe (the
+   * duplicate table applies it once) but not free: a retry storm of 1 MiB puts filled the log
+   * with copies that each had to be replicated and fsynced, and no write completed.
+   */
+  write(w: ClientWrite): Promise<readonly OpResult[]> {
+    // Only a proposal of the current term is joined: a leader's entries of its own term stay
+    // in its log until they commit or it stops leading; one of an earlier term it led may
+    // have been cut from the log and settles only once the log reaches its index again.
+    const key = `${this.d.node.softState().term}:${w.clientId}:${w.seq}`;
+    try {
+      validateWrite(w, this.shardCount);
+      this.requireLeader();
+      const pending = this.proposed.get(key);
+      if (pending !== undefined) return pending;
+      if (buggify("shard.service.busy")) throw new BackpressureError("proposalQueueMax", 0, 1);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = this.propose(w);
+    this.proposed.set(key, p);
+    const forget = (): void => void this.proposed.delete(key);
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async propose(w: ClientWrite): Promise<readonly OpResult[]> {
     const r = await proposeOp(this.d.node, this.d.clock, { kind: "write", write: w });
     if (r === null || r.kind !== "write") throw new InvalidArgumentError("write", `unexpected apply result ${JSON.stringify(r)}`);
     if (!r.outcome.ok) throw r.outcome.error;

@@ -11,7 +11,7 @@ import { type BenchJson, type BenchReport, type CellOutcome, matrix, renderSecti
 import {
   type IdleElectionsResult, type RestartSizeResult, type ScalingResult, electionsPerHour, idleElectionsSection, restartSizeSection, scalingSection,
 } from "../../bench/scaling-report";
-import { diskBytesFor } from "../../bench/scaling";
+import { diskBytesFor, sizeFill, warmedUp, warmupRunsMax } from "../../bench/scaling";
 import { fillFor } from "../../bench/scenarios";
 
 function cell(opsPerSec: number, p50: number, p99: number, daemonCpuSeconds: number, ops = 1000): CellOutcome {
@@ -21,14 +21,14 @@ function cell(opsPerSec: number, p50: number, p99: number, daemonCpuSeconds: num
 
 const scaling: ScalingResult = {
   rows: [
-    { groups: 1, idleCores: 0.06, cells: { "put@64": cell(2000, 10, 30, 0.2), "get@64": cell(4000, 5, 12, 0.1) } },
+    { groups: 1, idleCores: 0.06, cells: { "put@64": cell(2000, 10, 30, 0.2), "get@64": cell(4000, 5, 12, 0.1) }, runs: { "put@64": 3, "get@64": 2 } },
     { groups: 3, idleCores: 0.17, cells: { "put@64": cell(1800, 12, 40, 0.3), "get@64": { ok: false, error: "load generator exited 1" } } },
   ],
 };
 
 const restartSize: RestartSizeResult = {
   rows: [
-    { mib: 102, valueBytes: 256 * 1024, fillConcurrency: 8, fillMs: 4200, answerMs: 1300, servingMs: 1900, gets: cell(3000, 4, 9.5, 0.1) },
+    { mib: 102, valueBytes: 256 * 1024, fillConcurrency: 16, fillClients: 4, fillMs: 4200, answerMs: 1300, servingMs: 1900, gets: cell(3000, 4, 9.5, 0.1) },
     { mib: 1024, valueBytes: 256 * 1024, fillConcurrency: 8, fillMs: 41_000, answerMs: 1400, servingMs: 2600, gets: cell(2900, 4.2, 11, 0.1) },
     { mib: 4096, error: "not run: 3.0 GiB free in /tmp/x, 30.8 GiB needed" },
   ],
@@ -42,14 +42,50 @@ describe("scalingSection", () => {
     // 3 groups: puts 0.3 s per 1,000 = 1.5x the 1-group row's 0.2; its gets failed.
     expect(md).toContain("| 3 | 0.17 | 1,800 | 0.300 | 1.50x | failed | failed | - |");
   });
+  it("says the warm-up rule and how many runs each cell took", () => {
+    expect(md).toContain("two runs in a row agree within 10 % in ops/s (at most 4 runs");
+    expect(md).toContain("(runs per row, puts/gets: 1g 3/2, 3g -/-)");
+  });
+});
+
+describe("warmedUp: a cell runs until two runs in a row agree within 10 % in ops/s", () => {
+  const runner = (rates: (number | null)[]) => {
+    let i = 0;
+    return async (): Promise<CellOutcome> => {
+      const r = rates[i++];
+      return r === null ? { ok: false, error: "load generator exited 1" } : cell(r!, 1, 2, 0.1);
+    };
+  };
+  const put = matrix.find((c) => c.id === "put@64")!;
+  it("a cold first run, then stable: the third run is reported", async () => {
+    const w = await warmedUp(runner([1000, 2000, 2100, 9999]), put);
+    expect(w.runs).toBe(3);
+    expect(w.outcome.ok && w.outcome.result.opsPerSec).toBe(2100);
+  });
+  it("never stable: stops after warmupRunsMax runs, the last reported", async () => {
+    const w = await warmedUp(runner([1000, 2000, 3000, 4000, 5000, 6000]), put);
+    expect(w.runs).toBe(warmupRunsMax);
+    expect(w.outcome.ok && w.outcome.result.opsPerSec).toBe(1000 * warmupRunsMax);
+  });
+  it("a failed run is reported at once", async () => {
+    const w = await warmedUp(runner([1000, null, 1000]), put);
+    expect(w.runs).toBe(2);
+    expect(w.outcome.ok).toBe(false);
+  });
+});
+
+describe("sizeFill: the restart-size table's fill", () => {
+  it("256 KiB values, 16 in flight over 4 clients, at every size", () => {
+    for (const mib of [102, 1024, 4096]) expect(sizeFill(mib)).toEqual({ mib, valueBytes: 256 * 1024, concurrency: 16, clients: 4 });
+  });
 });
 
 describe("restartSizeSection", () => {
   const md = restartSizeSection(restartSize).join("\n");
   it("a row per size: the fill, Status and serving after the restart, the gets after it", () => {
     expect(md).toContain("### Restart by data set size");
-    expect(md).toContain("| 102 MiB | 4.2 s (256 KiB values, 8 in flight) | 1.3 s | 1.9 s | 4.00 / 9.50 | 3,000 |");
-    expect(md).toContain("| 1 GiB | 41.0 s (256 KiB values, 8 in flight) | 1.4 s | 2.6 s | 4.20 / 11.0 | 2,900 |");
+    expect(md).toContain("| 102 MiB | 4.2 s = 24.3 MiB/s (256 KiB values, 16 in flight over 4 clients) | 1.3 s | 1.9 s | 4.00 / 9.50 | 3,000 |");
+    expect(md).toContain("| 1 GiB | 41.0 s = 25.0 MiB/s (256 KiB values, 8 in flight over 1 client) | 1.4 s | 2.6 s | 4.20 / 11.0 | 2,900 |");
   });
   it("a size not run says why", () => {
     expect(md).toContain("| 4 GiB | failed: not run: 3.0 GiB free in /tmp/x, 30.8 GiB needed |");

@@ -15,6 +15,7 @@ import { formatSize } from "../../common/limits";
 import { formatGroupStatus, formatShardSummary, formatUptime, type ServerStatus } from "../../controller/shardctl-lib";
 import type { GroupId } from "../../common/ids";
 import { ManualClock } from "../lib/manual-clock";
+import { waitFor } from "../lib/wait";
 
 const shard = (s: number, state: string, bytes = 0, keys = 0) => ({ shard: s, state, keys, bytes });
 const led = (gid: number, configNum: number, shards: ReturnType<typeof shard>[]): GroupView => ({ gid, leader: { name: `g${gid}n1`, configNum, shards } });
@@ -118,7 +119,7 @@ describe("ProgressLine", () => {
 });
 
 describe("data directory size", () => {
-  it("sums the files below it; the cache answers from its last walk until maxAgeMs passed", async () => {
+  it("sums the files below it; the cache answers from its last walk, walking again in the background after maxAgeMs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "shardkv-dirsize-"));
     try {
       mkdirSync(join(dir, "raft", "sub"), { recursive: true });
@@ -134,6 +135,11 @@ describe("data directory size", () => {
       clock.advance(9_999);
       expect(await cache.bytes()).toBe(1026);
       clock.advance(1);
+      // Stale: the last figure at once (a Status never waits for a walk), the walk in the
+      // background; its figure is answered once it ended.
+      const walkedAt = cache.walkedAtMs;
+      expect(await cache.bytes()).toBe(1026);
+      await waitFor(() => cache.walkedAtMs > walkedAt, { timeoutMs: 10_000, what: "the background walk" });
       expect(await cache.bytes()).toBe(5026);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -100,6 +100,17 @@ describe("ServerFailures: one line when a retry loop gives up", () => {
       "group 1 (a:1): wrong group for shard 4 (server at config 2)"],
     ["a group without a leader", new ServerFailures(groupNaming(1), ["a:1", "b:2", "c:3"]),
       [["a:1", new NotLeaderError(0 as never)], ["b:2", new NotLeaderError(0 as never)]], "no leader in group 1: 2 of 3 replicas reachable"],
+    // The 4 GiB restart row's fill: the leader too busy to answer in time was reported as "no leader".
+    ["a group whose leader, as the others say, does not answer in time", new ServerFailures(groupNaming(1), ["a:1", "b:2", "c:3"]),
+      [["b:2", new TimeoutError("attempt", 2000)], ["a:1", new NotLeaderError(2 as never, "b:2")], ["c:3", new NotLeaderError(2 as never, "b:2")],
+        ["b:2", new TimeoutError("attempt", 2000)]],
+      "the leader of group 1 (b:2): no answer in time (2 other replicas name it leader)"],
+    ["the controller leader, as one other says, refuses connections", new ServerFailures(controllerNaming, ["a:1", "b:2", "c:3"]),
+      [["a:1", new NotLeaderError(3 as never, "c:3")], ["c:3", refused("c:3")]],
+      "the controller leader (c:3): connection refused (1 other replica names it leader)"],
+    ["replicas that name different leaders, one silent: no leader", new ServerFailures(groupNaming(1), ["a:1", "b:2", "c:3"]),
+      [["a:1", new NotLeaderError(2 as never, "b:2")], ["b:2", new TimeoutError("attempt", 2000)], ["c:3", new NotLeaderError(1 as never, "a:1")]],
+      "no leader in group 1: 2 of 3 replicas reachable"],
   ];
   it.each(cases)("%s", (_what, f, failures, want) => {
     for (const [s, e] of failures) f.record(s, e);
