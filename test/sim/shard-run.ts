@@ -262,6 +262,11 @@ class World {
   readonly drivers = new Set<MigrationDriver>();
   /** How often a driver's pace rose or fell from one insert to the next (adaptive pacing at work). */
   readonly pace = { raised: 0, lowered: 0 };
+  /**
+   * Pulled chunks: received and not yet settled at once, at most (more than 1: pipelined
+   * inserts); and the inserts that did not go in (refused by the continuity check, or failed).
+   */
+  readonly pulled = { maxInFlight: 0, notInserted: 0 };
   /** Every client's transport (a client that reconnects gets a new one). */
   readonly transports: SimClientTransport<ControllerEndpoint, GroupEndpoint>[] = [];
   /** Deliveries of each write request (client id/seq) to a replica's handler. */
@@ -528,12 +533,19 @@ class World {
    * last one seen (committed, possibly stale; the RPC may be lost or delayed) and offers them
    * to its driver.
    */
-  /** A driver's observer counting the adaptive pace's moves. */
+  /** A driver's observer counting the adaptive pace's moves and the chunks in flight. */
   private paceObserver(): MigrationObserver {
     let last: number | undefined;
+    let inFlight = 0;
     return {
-      received: () => undefined,
-      settled: () => undefined,
+      received: () => {
+        inFlight++;
+        if (inFlight > this.pulled.maxInFlight) this.pulled.maxInFlight = inFlight;
+      },
+      settled: (_bytes, inserted) => {
+        inFlight--;
+        if (!inserted) this.pulled.notInserted++;
+      },
       paced: (bytesPerSec) => {
         if (last !== undefined && bytesPerSec > last) this.pace.raised++;
         if (last !== undefined && bytesPerSec < last) this.pace.lowered++;
@@ -1152,7 +1164,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
-      paceRaised: w.pace.raised, paceLowered: w.pace.lowered,
+      paceRaised: w.pace.raised, paceLowered: w.pace.lowered, pulledMaxInFlight: w.pulled.maxInFlight, pulledNotInserted: w.pulled.notInserted,
       ...logFaults,
       stateFlips: [...w.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
       stateCorruptions: [...w.flips.values()].reduce((n, f) => n + f.stopped.size, 0),
