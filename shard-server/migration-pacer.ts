@@ -24,6 +24,8 @@
  * `--migration-rate` of before.
  *
  * Chunks are spaced by bytes / rate over all the shards the leader pulls, as one budget.
+ * A pull keeps several chunks in flight (migration-driver.ts): windowBytes, twice what the pace
+ * inserts in one base latency, so the pace and not the log round trip of each chunk limits it.
  * Pure (times come from the caller), so the simulator and unit tests drive it in virtual time
  * (test/sim/pacer-model.ts, test/unit/migration-pacer.test.ts, test/sim/shard-run.ts).
  */
@@ -81,7 +83,7 @@ export const pacerDefaults: PacerOptions = {
   baseEpochs: 12,
   windowFactor: 2,
   windowBaseMs: 100,
-  windowBytesMax: 4 * MiB,
+  windowBytesMax: 1 * MiB,
 };
 
 export class MigrationPacer {

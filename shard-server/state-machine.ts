@@ -117,6 +117,7 @@ export class ShardGroupCore {
 
   /** The metadata of the shards in migration (pulling, handoff, or gc pending), by shard. */
   migratingMetas(): ShardMeta[] {
+    if (this.migrating.size === 0) return [];
     return [...this.migrating].sort((a, b) => a - b).map((s) => this.metas[s]!);
   }
 
