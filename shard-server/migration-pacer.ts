@@ -58,7 +58,8 @@ export interface PacerOptions {
   /**
    * The bytes of chunks a leader keeps in flight (proposed, not yet answered) are at most
    * `windowFactor` times what the pace inserts in one insert latency (rate x the base, or
-   * `windowBaseMs` before the first epoch), between one chunk and `windowBytesMax`.
+   * `windowBaseMs` before the first epoch), between one chunk and `windowBytesMax` (0: one
+   * chunk at a time; the daemon's --migration-window, off by default).
    */
   readonly windowFactor: number;
   readonly windowBaseMs: number;
@@ -83,7 +84,7 @@ export const pacerDefaults: PacerOptions = {
   baseEpochs: 12,
   windowFactor: 2,
   windowBaseMs: 100,
-  windowBytesMax: 1 * MiB,
+  windowBytesMax: 0,
 };
 
 export class MigrationPacer {
