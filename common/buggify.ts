@@ -60,6 +60,9 @@ export const buggifyPoints = {
   "migration.tick.skip": { rate: 0.2, what: "a driver tick does nothing (a late poll)" },
   "migration.pull.pause": { rate: 0.1, what: "a pulled chunk is inserted 1-50 ms later" },
   "migration.pull.break": { rate: 0.1, what: "a pull stream is abandoned after an inserted chunk (resumed at the next tick)" },
+  "migration.insert.lost": { rate: 0.05, what: "a pulled chunk's insert is never proposed (a proposal lost), while the chunks after it are" },
+  "migration.insert.twice": { rate: 0.1, what: "a pulled chunk's insert is proposed twice (a retried proposal)" },
+  "migration.insert.swap": { rate: 0.1, what: "a pulled chunk's insert is proposed after the next chunk's (reordered)" },
   "migration.gc.twice": { rate: 0.25, what: "the delete of a shard's previous copy is sent twice" },
   // Controller (controller/service.ts)
   "controller.service.not-leader": { rate: 0.05, what: "a leader answers NotLeader (naming itself), as one that just stepped down" },

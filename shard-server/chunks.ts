@@ -9,7 +9,7 @@
  */
 import type { ConfigNum, ShardId } from "../common/ids";
 import { encodeDedupRecord } from "./codec";
-import type { DedupRecord, ShardChunkIn } from "./types";
+import type { DedupRecord, PullPosition, ShardChunkIn } from "./types";
 
 type Pair = { readonly key: Uint8Array; readonly value: Uint8Array };
 
@@ -54,4 +54,17 @@ export function chunkBytes(c: ShardChunkIn): number {
   for (const kv of c.kvs) bytes += kv.key.length + kv.value.length;
   for (const [id, r] of c.dedup) bytes += encodeDedupRecord(id, r).length;
   return bytes;
+}
+
+/**
+ * Where a pull stands after chunk `c`, which continued from `before`: after its last key (the
+ * records follow every key, so a chunk with keys leaves the records' pass unopened), and after
+ * its last record's client when it carries records. The puller numbers the chunks it proposes
+ * with it and the state machine stores it (state-machine.ts applyInsert), so both agree.
+ */
+export function positionAfter(before: PullPosition, c: ShardChunkIn): PullPosition {
+  const key = c.kvs.length > 0 ? c.kvs[c.kvs.length - 1]!.key : before.key;
+  let last: string | undefined;
+  for (const id of c.dedup.keys()) if (last === undefined || id > last) last = id;
+  return { key, client: last ?? (c.kvs.length > 0 ? undefined : before.client) };
 }

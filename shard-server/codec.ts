@@ -9,7 +9,7 @@ import { shardkv } from "../proto/gen/shardkv.js";
 import { InvalidArgumentError } from "../common/errors";
 import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { configFromWire, configToWire } from "../controller/codec";
-import type { ClientWrite, DedupRecord, KvOp, OpResult, OpType, ShardChunkIn, ShardCommand, ShardMeta, ShardOp, ShardState } from "./types";
+import type { ClientWrite, DedupRecord, KvOp, OpResult, OpType, PullPosition, ShardChunkIn, ShardCommand, ShardMeta, ShardOp, ShardState } from "./types";
 import { asBuffer } from "../common/bytes";
 
 const pb = shardkv.kv;
@@ -161,6 +161,7 @@ export function shardMetaToWire(m: ShardMeta): shardkv.kv.ShardMeta.$Properties 
     pulledAny: m.pulledAfterKey !== undefined,
     gcConfigNum: m.gcConfigNum,
     held: m.held === true,
+    pulledAfterClient: m.pulledAfterClient === undefined ? none : clientIdToBytes(m.pulledAfterClient, "meta.pulled_after_client"),
   };
 }
 
@@ -181,6 +182,7 @@ export function shardMetaFromWire(w: shardkv.kv.ShardMeta.$Properties): ShardMet
     gcConfigNum: uint(w.gcConfigNum, "meta.gc_config_num") as ConfigNum,
   };
   if (w.pulledAny) m.pulledAfterKey = w.pulledAfterKey ?? none;
+  if (w.pulledAfterClient && w.pulledAfterClient.length > 0) m.pulledAfterClient = clientIdFromBytes(w.pulledAfterClient, "meta.pulled_after_client");
   if (w.held) {
     if (state !== "notOwned") throw new InvalidArgumentError("meta.held", `set on a shard in state ${state}`);
     m.held = true;
@@ -205,6 +207,12 @@ export function shardChunkToWire(c: ShardChunkIn): shardkv.kv.ShardChunk.$Proper
     kvs: c.kvs.map((kv) => ({ key: kv.key, value: kv.value })),
     last: c.last,
     dedup: [...c.dedup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, r]) => dedupRecordToWire(id, r)),
+    ...(c.after === undefined ? {} : {
+      continues: true,
+      afterKey: c.after.key ?? none,
+      afterAny: c.after.key !== undefined,
+      afterClient: c.after.client === undefined ? none : clientIdToBytes(c.after.client, "chunk.after_client"),
+    }),
   };
 }
 
@@ -219,13 +227,24 @@ export function shardChunkFromWire(w: shardkv.kv.ShardChunk.$Properties): ShardC
   for (let i = 1; i < kvs.length; i++) {
     if (Buffer.compare(kvs[i - 1]!.key, kvs[i]!.key) >= 0) throw new InvalidArgumentError("chunk.kvs", "keys must be strictly increasing");
   }
-  return {
+  const chunk = {
     configNum: uint(w.configNum, "chunk.config_num") as ConfigNum,
     shard: shardFromWire(w.shard, "chunk.shard"),
     kvs,
     last: w.last ?? false,
     dedup,
   };
+  // An entry without a position (continues false) was written before positions existed.
+  if (!w.continues) return chunk;
+  const after: PullPosition = {
+    key: w.afterAny ? w.afterKey ?? none : undefined,
+    client: w.afterClient && w.afterClient.length > 0 ? clientIdFromBytes(w.afterClient, "chunk.after_client") : undefined,
+  };
+  if (after.key !== undefined && kvs.length > 0 && Buffer.compare(kvs[0]!.key, after.key) <= 0) {
+    throw new InvalidArgumentError("chunk.kvs", "the first key must come after the key the chunk continues from");
+  }
+  if (after.client !== undefined && kvs.length > 0) throw new InvalidArgumentError("chunk.after_client", "set on a chunk with keys (records follow every key)");
+  return { ...chunk, after };
 }
 
 // ------------------------------------------------------------------ log commands

@@ -10,7 +10,7 @@ import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
 import { joinFlagUsage, metricsListenFlagUsage, quiesceFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
 import { type DaemonTls, daemonTls, daemonTlsUsage } from "../security/tls-flags";
-import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault, shardSnapshotEveryEntries } from "./defaults";
+import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault, migrationWindowMiBDefault, migrationWindowMiBMax, shardSnapshotEveryEntries } from "./defaults";
 
 /** The largest --migration-rate accepted (MiB/s). */
 const migrationRateMiBMax = 1024 * 1024;
@@ -35,6 +35,8 @@ export interface ShardDaemonArgs {
   migrationRateMiB?: number;
   /** --migration-pacing; undefined: migrationPacingDefault. */
   migrationPacing?: MigrationPacing;
+  /** --migration-window: MiB of pulled chunks in flight per pull at most; 0 = one chunk at a time. */
+  migrationWindowMiB?: number;
   /** Keys whose value length the apply path remembers; 0 = none. */
   lengthCacheKeys?: number;
   /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
@@ -51,7 +53,7 @@ export const usage = `usage: shardkv-server --gid G --id N --listen host:port --
                       --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
                       [--join] [--shards N] [--tick-ms N] [--quiesce] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
-                      [--migration-pacing adaptive|off]
+                      [--migration-pacing adaptive|off] [--migration-window MIB]
                       [--length-cache-keys N] [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --gid G             this replica's group id (a positive integer)
   --id N              this replica's id within the group (listed in --peers)
@@ -80,6 +82,9 @@ ${quiesceFlagUsage}
   --migration-pacing P
                       adaptive: pace pulled chunks by the group's insert latency, backing off
                       while the group is busy; off: only --migration-rate paces (default ${migrationPacingDefault})
+  --migration-window W
+                      keep up to W MiB of pulled chunks in flight per pull (proposed, not yet
+                      applied), within the pacer's window (default ${migrationWindowMiBDefault} = one chunk at a time)
   --length-cache-keys N
                       remember the value length of up to N recently written keys (about 100
                       bytes each), so a put or delete of one reads nothing first (default
@@ -102,6 +107,13 @@ export function parseMigrationPacing(field: string, s: string): MigrationPacing 
   return s;
 }
 
+/** --migration-window: MiB, a decimal number in [0, migrationWindowMiBMax]. */
+export function parseMigrationWindow(field: string, s: string): number {
+  const r = /^\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
+  if (!(r >= 0 && r <= migrationWindowMiBMax)) throw usageError(field, `want MiB, a number in [0, ${migrationWindowMiBMax}] (0 = one chunk at a time), got ${JSON.stringify(s)}`);
+  return r;
+}
+
 const flags = {
   ...raftDaemonFlags,
   gid: flag.int(1, Number.MAX_SAFE_INTEGER),
@@ -110,6 +122,7 @@ const flags = {
   "snapshot-every": flag.int(1, 100_000_000),
   "migration-rate": flag.of(parseMigrationRate),
   "migration-pacing": flag.of(parseMigrationPacing),
+  "migration-window": flag.of(parseMigrationWindow),
   "length-cache-keys": flag.int(0, lengthCacheKeysMax),
 };
 
@@ -134,6 +147,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v["migration-rate"] !== undefined) out.migrationRateMiB = v["migration-rate"];
   if (v["migration-pacing"] !== undefined) out.migrationPacing = v["migration-pacing"];
+  if (v["migration-window"] !== undefined) out.migrationWindowMiB = v["migration-window"];
   if (v["length-cache-keys"] !== undefined) out.lengthCacheKeys = v["length-cache-keys"];
   if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];
   const failpoints = failpointsSetting({ flag: v.failpoints, profileFlag: v.profile, env });

@@ -18,6 +18,16 @@ export const migrationRateMiBDefault = 0;
 export const migrationPacingDefault: MigrationPacing = "adaptive";
 export type MigrationPacing = "adaptive" | "off";
 /**
+ * Default bound of the pulled chunks a leader keeps in flight per pull (MiB; 0 = one chunk at
+ * a time). Above one chunk the pacer's window governs it (migration-pacer.ts windowBytes). Off
+ * by default: in the paired shard-move runs of docs/benchmarks.md ("Pipelined pulls") a window
+ * did not make the move under load clearly faster and took the other shards' throughput down
+ * further during it.
+ */
+export const migrationWindowMiBDefault = 0;
+/** The largest --migration-window accepted (MiB). */
+export const migrationWindowMiBMax = 64;
+/**
  * Default bound of the apply path's cache of value lengths (apply-batch.ts LengthCache):
  * about 100 bytes per key (the key as a string and a Map slot), so about 10 MiB.
  */

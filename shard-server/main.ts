@@ -19,7 +19,7 @@
 import { daemonFailpoints, daemonMain, withMetricsEndpoint } from "../common/daemon-args";
 import { logLevelDefault } from "../common/log-level";
 import { type ShardDaemonArgs, parseShardDaemonArgs, usage } from "./daemon-args";
-import { migrationPacingDefault, migrationRateMiBDefault } from "./defaults";
+import { migrationPacingDefault, migrationRateMiBDefault, migrationWindowMiBDefault } from "./defaults";
 
 daemonMain<ShardDaemonArgs>({
   name: "shardkv-server",
@@ -48,6 +48,7 @@ daemonMain<ShardDaemonArgs>({
       snapshotEveryEntries: args.snapshotEvery,
       migrationBytesPerSec: (args.migrationRateMiB ?? migrationRateMiBDefault) * 1024 * 1024,
       migrationPacing: (args.migrationPacing ?? migrationPacingDefault) === "adaptive",
+      migrationWindowBytes: (args.migrationWindowMiB ?? migrationWindowMiBDefault) * 1024 * 1024,
       lengthCacheKeys: args.lengthCacheKeys,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
       security,

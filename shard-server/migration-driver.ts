@@ -20,11 +20,11 @@ import { InvalidArgumentError, NotLeaderError, ShardKVError, StoppedError, Unrea
 import type { ConfigNum, GroupId, NodeId, ShardId } from "../common/ids";
 import { type Config, abortedJoinCovering } from "../controller/config";
 import type { ApplyResult } from "./apply";
-import { chunkBytes } from "./chunks";
+import { chunkBytes, positionAfter } from "./chunks";
 import { MigrationPacer, type PacerOptions } from "./migration-pacer";
 import { proposeOp, type ShardNode } from "./service";
 import { type ShardGroupCore, takenFromAbortedJoin } from "./state-machine";
-import type { ShardChunkIn, ShardOp } from "./types";
+import type { PullPosition, ShardChunkIn, ShardOp } from "./types";
 
 /** Default migration driver period. */
 export const driverPeriodMs = 100;
@@ -248,13 +248,16 @@ export class MigrationDriver {
       this.configBusy = true;
       this.spawn("config", () => this.nextConfig(), () => (this.configBusy = false));
     }
+    // Only the shards in migration (kept by the state machine): an idle leader's tick does
+    // not walk every shard.
+    const migrating = core.migratingMetas();
     const abortEvery = every ?? this.opts.pollMs ?? driverPeriodMs;
-    if (!this.abortCheckBusy && core.allMetas().some((m) => m.state === "handoff") && this.opts.clock.nowMs() - this.lastAbortCheckAt >= abortEvery) {
+    if (!this.abortCheckBusy && migrating.some((m) => m.state === "handoff") && this.opts.clock.nowMs() - this.lastAbortCheckAt >= abortEvery) {
       this.abortCheckBusy = true;
       this.lastAbortCheckAt = this.opts.clock.nowMs();
       this.spawn("aborted joins", () => this.abortHandoffs(), () => (this.abortCheckBusy = false));
     }
-    for (const m of core.allMetas()) {
+    for (const m of migrating) {
       if (m.state === "pulling" && !this.pulls.has(m.shard)) {
         this.pulls.add(m.shard);
         this.spawn(`pull shard ${m.shard}`, () => this.pull(m.shard, m.configNum), () => this.pulls.delete(m.shard));
@@ -299,7 +302,7 @@ export class MigrationDriver {
       // A shard given away while its previous owner has not acknowledged deleting it would
       // lose that pending gc (the core's handoff -> notOwned drops gcConfigNum), leaving the
       // previous owner frozen in handoff forever: finish such gcs first.
-      const waiting = this.sm.core.allMetas().filter((m) => m.gcConfigNum !== 0 && c.shards[m.shard] !== this.opts.gid);
+      const waiting = this.sm.core.migratingMetas().filter((m) => m.gcConfigNum !== 0 && c.shards[m.shard] !== this.opts.gid);
       if (waiting.length > 0) {
         const msg = `config ${n} waits until the previous owners of shards ${waiting.map((m) => m.shard).join(",")} acknowledge deleting them`;
         if (msg !== this.lastGcWait) this.opts.logger.info(`${this.tag}: ${msg}`);
@@ -343,7 +346,7 @@ export class MigrationDriver {
    */
   private async abortHandoffs(): Promise<void> {
     const core = this.sm.core;
-    const handoffs = core.allMetas().filter((m) => m.state === "handoff");
+    const handoffs = core.migratingMetas().filter((m) => m.state === "handoff");
     if (handoffs.length === 0) return;
     const latest = this.seen(await this.configSource.query(-1));
     for (const m of handoffs) {
@@ -423,14 +426,19 @@ export class MigrationDriver {
   /**
    * Proposes a chunk's insert; its latency (proposal to answer) feeds the pacer, but for a
    * pull's last chunk (often a small remainder, whose latency would pass for the base).
+   * Never rejects: a failure is the outcome's `error`.
    */
-  private async insert(chunk: ShardChunkIn): Promise<ApplyResult> {
+  private async insert(chunk: ShardChunkIn): Promise<InsertOutcome> {
     const t0 = this.opts.clock.nowMs();
-    const r = await this.propose({ kind: "insert", chunk });
-    const now = this.opts.clock.nowMs();
-    if (!chunk.last) this.pacer.observe(now - t0, now);
-    this.opts.observer?.paced?.(this.pacer.bytesPerSec());
-    return r;
+    try {
+      const r = await this.propose({ kind: "insert", chunk });
+      const now = this.opts.clock.nowMs();
+      if (!chunk.last) this.pacer.observe(now - t0, now);
+      this.opts.observer?.paced?.(this.pacer.bytesPerSec());
+      return { inserted: r?.kind === "insert" && r.accepted };
+    } catch (error) {
+      return { inserted: false, error };
+    }
   }
 
   /** Waits `ms` on the clock, or until the driver stops. */
@@ -446,50 +454,65 @@ export class MigrationDriver {
     });
   }
 
-  /** One PullShard stream, resuming after the last key inserted; returns when the stream ends. */
+  /**
+   * One PullShard stream, resuming after the last key inserted; returns when the stream ends.
+   * Several chunks are in flight at once (proposed, not yet answered: the pacer's window,
+   * migration-pacer.ts windowBytes), each carrying the position it continues from, which the
+   * state machine checks (state-machine.ts continuesPull): a chunk whose insert was lost or
+   * reordered makes the ones after it refused, never skipped. The pull stops at the first
+   * chunk that did not go in, once every insert in flight has settled, and the next tick
+   * resumes from the stored position.
+   */
   private async pullFrom(address: string, shard: ShardId, configNum: ConfigNum): Promise<void> {
     const m = this.sm.core.meta(shard);
     if (m.state !== "pulling" || m.configNum !== configNum || !this.isLeader()) return;
     const stream = this.rpc.pullShard(address, { configNum, shard, afterKey: m.pulledAfterKey });
     this.streams.add(stream);
+    const flight = new InsertFlight((chunk) => this.insert(chunk), this.opts.observer);
+    let pos: PullPosition = { key: m.pulledAfterKey, client: undefined };
     try {
-      for await (const chunk of stream) {
-        if (chunk.configNum !== configNum || chunk.shard !== shard) {
-          throw new InvalidArgumentError("chunk", `got shard ${chunk.shard} config ${chunk.configNum}, asked ${shard} config ${configNum}`);
+      let last = false;
+      for await (const got of stream) {
+        if (got.configNum !== configNum || got.shard !== shard) {
+          throw new InvalidArgumentError("chunk", `got shard ${got.shard} config ${got.configNum}, asked ${shard} config ${configNum}`);
         }
+        const chunk: ShardChunkIn = { ...got, after: pos };
+        pos = positionAfter(pos, got);
         // The observer sees the chunk arrive and, once its insert settles, whether it went in.
         const bytes = chunkBytes(chunk);
         this.opts.observer?.received(bytes);
-        let r: ApplyResult | undefined;
+        let proposed = false;
         try {
           await this.pace(bytes);
           const late = buggifyAmount("migration.pull.pause", 50);
           if (late > 0) await this.sleep(late);
+          if (!(await flight.room(bytes, this.pacer.windowBytes(bytes)))) return;
           if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
-          r = await this.insert(chunk);
+          flight.propose(chunk, bytes);
+          proposed = true;
         } finally {
-          this.opts.observer?.settled(bytes, r?.kind === "insert" && r.accepted);
+          if (!proposed) this.opts.observer?.settled(bytes, false);
         }
-        // Not accepted: an older leader's insert overtook us (or the shard moved on); the next
-        // tick resumes from the stored point.
-        if (r?.kind !== "insert" || !r.accepted || chunk.last) {
-          if (chunk.last && r?.kind === "insert" && r.accepted) {
-            const pace = this.pacer.bytesPerSec();
-            const base = this.pacer.baseMs();
-            this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}` +
-              (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, insert base latency ${base.toFixed(1)} ms`})`));
-          }
-          return;
+        if (chunk.last) {
+          last = true;
+          break;
         }
         // BUGGIFY: a stream may break anywhere; the next tick resumes after the inserted key.
         if (buggify("migration.pull.break")) throw new StoppedError(`pull of shard ${shard} (stream broken)`);
       }
-      throw new StoppedError("pull stream ended without its last chunk");
+      if (!(await flight.room(Infinity, 0))) return;
+      if (!last) throw new StoppedError("pull stream ended without its last chunk");
+      const pace = this.pacer.bytesPerSec();
+      const base = this.pacer.baseMs();
+      this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}` +
+        (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, insert base latency ${base.toFixed(1)} ms`})`));
     } catch (e) {
       throw e instanceof ShardKVError ? e : new StoppedError(`pull of shard ${shard} (${(e as Error)?.message ?? e})`);
     } finally {
       this.streams.delete(stream);
       stream.cancel();
+      // Every insert in flight settles before the next pull starts from the stored position.
+      await flight.abandon();
     }
   }
 
@@ -507,5 +530,77 @@ export class MigrationDriver {
     if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
     const r = await this.propose({ kind: "gcDone", configNum: gcConfigNum, shard });
     if (r?.kind === "gcDone" && r.accepted) this.opts.logger.info(`${this.tag}: shard ${shard} deleted by its previous owner (config ${gcConfigNum})`);
+  }
+}
+
+/** How a chunk's insert ended: applied (`inserted`), refused by the state machine, or failed (`error`). */
+interface InsertOutcome {
+  readonly inserted: boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * The inserts of one pull stream in flight, oldest first: proposed in the stream's order
+ * (BUGGIFY: one lost, proposed twice, or after the next), settled in that order.
+ */
+class InsertFlight {
+  private readonly queue: { readonly bytes: number; readonly outcome: Promise<InsertOutcome> }[] = [];
+  private bytes = 0;
+  /** A chunk held back by migration.insert.swap: proposed right after the next one. */
+  private held: (() => void) | undefined;
+
+  constructor(
+    private readonly insert: (chunk: ShardChunkIn) => Promise<InsertOutcome>,
+    private readonly observer: MigrationObserver | undefined,
+  ) {}
+
+  /**
+   * Settles the oldest inserts until `bytes` more fit in `windowBytes` (the queue empties for
+   * Infinity). False when one of them did not go in (the pull stops: the chunks after it are
+   * refused); throws its error when it failed.
+   */
+  async room(bytes: number, windowBytes: number): Promise<boolean> {
+    while (this.queue.length > 0 && this.bytes + bytes > windowBytes) {
+      this.release();
+      const f = this.queue.shift()!;
+      const o = await f.outcome;
+      this.bytes -= f.bytes;
+      this.observer?.settled(f.bytes, o.inserted);
+      if (o.error !== undefined) throw o.error;
+      if (!o.inserted) return false;
+    }
+    return true;
+  }
+
+  propose(chunk: ShardChunkIn, bytes: number): void {
+    this.bytes += bytes;
+    if (buggify("migration.insert.lost")) {
+      this.queue.push({ bytes, outcome: Promise.resolve({ inserted: false, error: new StoppedError("insert proposal lost") }) });
+      return;
+    }
+    if (buggify("migration.insert.twice")) void this.insert(chunk);
+    const previous = this.held;
+    this.held = undefined;
+    if (!chunk.last && buggify("migration.insert.swap")) {
+      this.queue.push({ bytes, outcome: new Promise((resolve) => (this.held = () => resolve(this.insert(chunk)))) });
+    } else {
+      this.queue.push({ bytes, outcome: this.insert(chunk) });
+    }
+    previous?.();
+  }
+
+  /** Proposes a held chunk now. */
+  private release(): void {
+    const h = this.held;
+    this.held = undefined;
+    h?.();
+  }
+
+  /** Waits for every insert still in flight (the pull ended early); tells the observer. */
+  async abandon(): Promise<void> {
+    this.release();
+    const rest = this.queue.splice(0);
+    this.bytes = 0;
+    for (const f of rest) this.observer?.settled(f.bytes, (await f.outcome).inserted);
   }
 }

@@ -24,6 +24,8 @@
  * `--migration-rate` of before.
  *
  * Chunks are spaced by bytes / rate over all the shards the leader pulls, as one budget.
+ * A pull keeps several chunks in flight (migration-driver.ts): windowBytes, twice what the pace
+ * inserts in one base latency, so the pace and not the log round trip of each chunk limits it.
  * Pure (times come from the caller), so the simulator and unit tests drive it in virtual time
  * (test/sim/pacer-model.ts, test/unit/migration-pacer.test.ts, test/sim/shard-run.ts).
  */
@@ -53,6 +55,15 @@ export interface PacerOptions {
   readonly epochMs: number;
   /** The base is the lower quartile of the medians of this many epochs. */
   readonly baseEpochs: number;
+  /**
+   * The bytes of chunks a leader keeps in flight (proposed, not yet answered) are at most
+   * `windowFactor` times what the pace inserts in one insert latency (rate x the base, or
+   * `windowBaseMs` before the first epoch), between one chunk and `windowBytesMax` (0: one
+   * chunk at a time; the daemon's --migration-window, off by default).
+   */
+  readonly windowFactor: number;
+  readonly windowBaseMs: number;
+  readonly windowBytesMax: number;
 }
 
 const MiB = 1024 * 1024;
@@ -71,6 +82,9 @@ export const pacerDefaults: PacerOptions = {
   epochSamples: 10,
   epochMs: 1000,
   baseEpochs: 12,
+  windowFactor: 2,
+  windowBaseMs: 100,
+  windowBytesMax: 0,
 };
 
 export class MigrationPacer {
@@ -100,6 +114,19 @@ export class MigrationPacer {
   /** The base latency (ms) the controller compares against; undefined before the first epoch ended. */
   baseMs(): number | undefined {
     return quantile(this.medians, 0.25);
+  }
+
+  /**
+   * How many bytes of chunks may be in flight at once (proposed, not answered): twice what
+   * the pace inserts in one base latency, so that the pace, not the insert latency, limits a
+   * pull (several chunks share the group's log writes and applies) while the window stays
+   * small enough to feel the latency the pacer judges by. At least `oneChunk` (a pull always
+   * progresses), at most windowBytesMax; without a pace, windowBytesMax.
+   */
+  windowBytes(oneChunk: number): number {
+    const rate = this.bytesPerSec();
+    const want = rate === Infinity ? this.o.windowBytesMax : (this.o.windowFactor * rate * (this.baseMs() ?? this.o.windowBaseMs)) / 1000;
+    return Math.max(oneChunk, Math.min(this.o.windowBytesMax, want));
   }
 
   /** Reserves the slot of a chunk of `bytes` at `nowMs`; returns how long to wait for it (ms). */

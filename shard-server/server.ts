@@ -129,6 +129,8 @@ export interface ShardServerOptions {
   readonly migrationBytesPerSec?: number;
   /** Pace pulls by the group's load under the cap (migration-pacer.ts). Default true. */
   readonly migrationPacing?: boolean;
+  /** Bytes of pulled chunks in flight per pull at most (0 or undefined: one chunk at a time). */
+  readonly migrationWindowBytes?: number;
   /** Keys whose value length the apply path remembers (default lengthCacheKeysDefault; 0 = none). */
   readonly lengthCacheKeys?: number;
   /**
@@ -215,6 +217,7 @@ export class ShardServer {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: realClock, logClock,
         configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
         migrationBytesPerSec: opts.migrationBytesPerSec, migrationPacing: opts.migrationPacing, observer: this.metrics?.migration,
+        migrationPacer: { windowBytesMax: opts.migrationWindowBytes ?? 0 },
       },
       sm, node, controller, this.groupRpc,
     );

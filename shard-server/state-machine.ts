@@ -13,6 +13,7 @@ import type { ConfigNum, GroupId, ShardId } from "../common/ids";
 import { LimitExceededError, savedReplyBytesPerClientMax, valueBytesMax, writeReplyBytesMax } from "../common/limits";
 import { type AbortedJoin, type Config, abortedJoinCovering } from "../controller/config";
 import { shardOf } from "../controller/shard-of";
+import { positionAfter } from "./chunks";
 import { ValueLimitError } from "./errors";
 import { type ClientWrite, type CurrentValue, currentExists, type DedupRecord, type KvOp, type OpResult, type ShardChunkIn, type ShardMeta, type ShardState } from "./types";
 
@@ -63,6 +64,14 @@ export class ShardGroupCore {
   readonly shardCount: number;
   private cfg: Config;
   private readonly metas: ShardMeta[];
+  /**
+   * The shards in migration: pulling, in handoff, or waiting for their previous owner's
+   * delete acknowledgement (gcConfigNum set). The migration driver's loop and settled() walk
+   * these, not every shard.
+   */
+  private readonly migrating = new Set<ShardId>();
+  /** How many of them are pulling or in handoff (0: settled). */
+  private unsettled = 0;
   private readonly dedup: Map<ShardId, Map<string, DedupRecord>>;
   private readonly dedupTtlMs: number;
   /**
@@ -80,7 +89,10 @@ export class ShardGroupCore {
     this.metas = Array.from({ length: init.shardCount }, (_, s) => ({
       shard: s as ShardId, state: "notOwned" as const, configNum: 0 as ConfigNum, gcConfigNum: 0 as ConfigNum,
     }));
-    for (const m of init.metas) this.metas[m.shard] = m;
+    for (const m of init.metas) {
+      this.metas[m.shard] = m;
+      this.track(undefined, m);
+    }
     this.dedup = new Map();
     let newest: number | undefined;
     for (const [s, m] of init.dedup) {
@@ -103,6 +115,26 @@ export class ShardGroupCore {
     return this.metas;
   }
 
+  /** The metadata of the shards in migration (pulling, handoff, or gc pending), by shard. */
+  migratingMetas(): ShardMeta[] {
+    if (this.migrating.size === 0) return [];
+    return [...this.migrating].sort((a, b) => a - b).map((s) => this.metas[s]!);
+  }
+
+  /** Stores `nm` as its shard's metadata, here and in `fx`. */
+  private setMeta(nm: ShardMeta, fx: Effects): void {
+    this.track(this.metas[nm.shard], nm);
+    this.metas[nm.shard] = nm;
+    fx.metas.push(nm);
+  }
+
+  private track(was: ShardMeta | undefined, nm: ShardMeta): void {
+    if (was !== undefined && isUnsettled(was)) this.unsettled--;
+    if (isUnsettled(nm)) this.unsettled++;
+    if (isUnsettled(nm) || nm.gcConfigNum !== 0) this.migrating.add(nm.shard);
+    else this.migrating.delete(nm.shard);
+  }
+
   dedupOf(shard: ShardId): ReadonlyMap<string, DedupRecord> {
     return this.dedup.get(shard) ?? new Map();
   }
@@ -121,7 +153,7 @@ export class ShardGroupCore {
 
   /** True when no shard is pulling or in handoff: the next config may be applied. */
   settled(): boolean {
-    return this.metas.every((m) => m.state !== "pulling" && m.state !== "handoff");
+    return this.unsettled === 0;
   }
 
   // ------------------------------------------------------------------ client writes
@@ -289,10 +321,7 @@ export class ShardGroupCore {
       } else if (was && !is) {
         nm = { shard, state: "handoff", configNum: next.num, gcConfigNum: m.gcConfigNum };
       }
-      if (nm) {
-        this.metas[s] = nm;
-        fx.metas.push(nm);
-      }
+      if (nm) this.setMeta(nm, fx);
     }
     this.cfg = next;
     fx.config = next;
@@ -303,22 +332,21 @@ export class ShardGroupCore {
 
   /**
    * Inserts a chunk of a pulled shard. Accepted only while the shard is pulling for the
-   * chunk's config and the chunk continues after the keys already inserted (older, duplicated
-   * or reordered chunks are ignored). The duplicate table's records come in any chunks after
-   * the keys (a record sent twice, by a resumed pull, is the same frozen record: inserting it
-   * again changes nothing; the table was emptied when the shard became pulling). With the
-   * last chunk the shard starts serving, with gc pending toward its previous owner.
+   * chunk's config and the chunk continues from where the pull stands (continuesPull: a
+   * chunk that would leave a gap, one already inserted, or one of an older pull is refused,
+   * and the puller resumes from the stored position). The duplicate table's records come in
+   * the chunks after the keys, in client order (a pull resumed after the last key sends them
+   * all again, a new pass over them: a record inserted again is the same frozen record and
+   * changes nothing; the table was emptied when the shard became pulling). With the last
+   * chunk the shard starts serving, with gc pending toward its previous owner.
    * The records count as seen at `nowMs`, this group's log time of the insert: the previous
    * owner's log time is its own (each group's runs on its replicas' monotonic clocks), so a
    * record keeps at least its TTL in its new group whatever the two groups' clocks say.
    */
   applyInsert(c: ShardChunkIn, nowMs: number, fx: Effects): boolean {
     const m = this.metas[c.shard]!;
-    if (m.state !== "pulling" || m.configNum !== c.configNum) return false;
-    const after = m.pulledAfterKey;
-    if (after !== undefined && c.kvs.length > 0 && Buffer.compare(c.kvs[0]!.key, after) <= 0) return false;
+    if (m.state !== "pulling" || m.configNum !== c.configNum || !continuesPull(m, c)) return false;
     for (const kv of c.kvs) fx.writes.push({ shard: c.shard, key: kv.key, value: kv.value });
-    const lastKey = c.kvs.length > 0 ? c.kvs[c.kvs.length - 1]!.key : after;
     if (c.dedup.size > 0) {
       const t = this.shardDedup(c.shard);
       for (const [id, frozen] of c.dedup) {
@@ -331,10 +359,12 @@ export class ShardGroupCore {
     if (c.last) {
       nm = { shard: c.shard, state: "serving", configNum: c.configNum, gcConfigNum: c.configNum };
     } else {
-      nm = { ...m, pulledAfterKey: lastKey };
+      const at = positionAfter(c.after ?? { key: m.pulledAfterKey, client: m.pulledAfterClient }, c);
+      nm = { shard: c.shard, state: "pulling", configNum: m.configNum, gcConfigNum: m.gcConfigNum };
+      if (at.key !== undefined) nm = { ...nm, pulledAfterKey: at.key };
+      if (at.client !== undefined) nm = { ...nm, pulledAfterClient: at.client };
     }
-    this.metas[c.shard] = nm;
-    fx.metas.push(nm);
+    this.setMeta(nm, fx);
     return true;
   }
 
@@ -349,9 +379,7 @@ export class ShardGroupCore {
     if (m.state === "handoff" && m.configNum === configNum) {
       fx.clearShards.push(shard);
       this.dedup.delete(shard);
-      const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum };
-      this.metas[shard] = nm;
-      fx.metas.push(nm);
+      this.setMeta({ shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum }, fx);
     }
     return "done";
   }
@@ -360,9 +388,7 @@ export class ShardGroupCore {
   applyGcDone(configNum: ConfigNum, shard: ShardId, fx: Effects): boolean {
     const m = this.metas[shard]!;
     if (m.gcConfigNum !== configNum) return false;
-    const nm: ShardMeta = { ...m, gcConfigNum: 0 as ConfigNum };
-    this.metas[shard] = nm;
-    fx.metas.push(nm);
+    this.setMeta({ ...m, gcConfigNum: 0 as ConfigNum }, fx);
     return true;
   }
 
@@ -376,9 +402,7 @@ export class ShardGroupCore {
     const m = this.metas[shard]!;
     if (m.state !== "handoff" || m.configNum !== configNum || this.cfg.num !== configNum) return false;
     if (this.cfg.shards[shard] !== aborted.gid || !(aborted.joinNum <= configNum && configNum < aborted.abortNum)) return false;
-    const nm: ShardMeta = { shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum, held: true };
-    this.metas[shard] = nm;
-    fx.metas.push(nm);
+    this.setMeta({ shard, state: "notOwned", configNum, gcConfigNum: m.gcConfigNum, held: true }, fx);
     return true;
   }
 
@@ -388,6 +412,27 @@ export class ShardGroupCore {
     const m = this.metas[shard]!;
     return m.state === "handoff" && m.configNum === configNum ? "ready" : "gone";
   }
+}
+
+const isUnsettled = (m: ShardMeta): boolean => m.state === "pulling" || m.state === "handoff";
+
+/**
+ * Whether chunk `c` continues the pull of `m` (pulling for the chunk's config) from where it
+ * stands. A chunk carries the position it continues from (c.after, set by the puller, which
+ * keeps several chunks in flight): its key must be the last key inserted, and its client the
+ * last record's of the current pass over the records, or none (the chunk opens a new pass: a
+ * pull resumed after the last key sends every record again). So a lost or reordered chunk is
+ * never skipped: the next one is refused, and the puller resumes from the stored position.
+ * An entry written before positions existed (one chunk in flight at a time) has the old check:
+ * its first key comes after the last key inserted.
+ */
+export function continuesPull(m: ShardMeta, c: ShardChunkIn): boolean {
+  const after = c.after;
+  if (after === undefined) return m.pulledAfterKey === undefined || c.kvs.length === 0 || Buffer.compare(c.kvs[0]!.key, m.pulledAfterKey) > 0;
+  const sameKey = after.key === undefined || m.pulledAfterKey === undefined
+    ? after.key === m.pulledAfterKey
+    : Buffer.compare(after.key, m.pulledAfterKey) === 0;
+  return sameKey && (after.client === undefined || after.client === m.pulledAfterClient);
 }
 
 /**

@@ -20,6 +20,11 @@ export interface ShardMeta {
   readonly configNum: ConfigNum;
   /** pulling: the last key inserted so far (resume point), undefined before the first. */
   readonly pulledAfterKey?: Uint8Array;
+  /**
+   * pulling: the client of the last duplicate record inserted in the current pass over the
+   * shard's records (which follow every key, by client id); undefined before the first.
+   */
+  readonly pulledAfterClient?: string;
   /** Non-zero: waiting for the previous owner's DeleteShard acknowledgement. */
   readonly gcConfigNum: ConfigNum;
   /**
@@ -85,13 +90,29 @@ export interface ClientWrite {
   readonly ops: readonly KvOp[];
 }
 
+/**
+ * A position in a pull: after the key `key` (undefined: before the first key) and, among the
+ * duplicate records that follow every key, after client `client` (undefined: before the first
+ * record, or still among the keys).
+ */
+export interface PullPosition {
+  readonly key: Uint8Array | undefined;
+  readonly client: string | undefined;
+}
+
 export interface ShardChunkIn {
   readonly configNum: ConfigNum;
   readonly shard: ShardId;
   readonly kvs: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[];
   readonly last: boolean;
-  /** The shard's duplicate table, in the last chunk. */
+  /** The shard's duplicate table, in the chunks after the keys. */
   readonly dedup: ReadonlyMap<string, DedupRecord>;
+  /**
+   * Insert entries: the position the chunk continues from (set by the puller, never sent by
+   * the previous owner); applying the insert checks it against the stored one. Undefined in
+   * entries written before positions existed (one chunk in flight at a time).
+   */
+  readonly after?: PullPosition;
 }
 
 /** What a Raft log entry of a shard group does (proto Command.op). */

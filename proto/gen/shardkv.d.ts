@@ -304,6 +304,10 @@ export namespace shardkv {
             kvs: shardkv.kv.KeyValue.$Properties[];
             last: boolean;
             dedup: shardkv.kv.DedupRecord.$Properties[];
+            continues: boolean;
+            afterKey: Uint8Array;
+            afterAny: boolean;
+            afterClient: Uint8Array;
             static create(properties: shardkv.kv.ShardChunk.$Shape): shardkv.kv.ShardChunk & shardkv.kv.ShardChunk.$Shape;
             static create(properties?: shardkv.kv.ShardChunk.$Properties): shardkv.kv.ShardChunk;
             static encode(m: shardkv.kv.ShardChunk.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -318,6 +322,10 @@ export namespace shardkv {
                 kvs?: (shardkv.kv.KeyValue.$Properties[]|null);
                 last?: (boolean|null);
                 dedup?: (shardkv.kv.DedupRecord.$Properties[]|null);
+                continues?: (boolean|null);
+                afterKey?: (Uint8Array|null);
+                afterAny?: (boolean|null);
+                afterClient?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.ShardChunk.$Properties;
@@ -389,6 +397,7 @@ export namespace shardkv {
             pulledAny: boolean;
             gcConfigNum: number;
             held: boolean;
+            pulledAfterClient: Uint8Array;
             static create(properties: shardkv.kv.ShardMeta.$Shape): shardkv.kv.ShardMeta & shardkv.kv.ShardMeta.$Shape;
             static create(properties?: shardkv.kv.ShardMeta.$Properties): shardkv.kv.ShardMeta;
             static encode(m: shardkv.kv.ShardMeta.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -405,6 +414,7 @@ export namespace shardkv {
                 pulledAny?: (boolean|null);
                 gcConfigNum?: (number|null);
                 held?: (boolean|null);
+                pulledAfterClient?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = shardkv.kv.ShardMeta.$Properties;

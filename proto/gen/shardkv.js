@@ -2270,6 +2270,10 @@ export const shardkv = $root.shardkv = (() => {
              * @property {Array.<shardkv.kv.KeyValue.$Properties>|null} [kvs] ShardChunk kvs
              * @property {boolean|null} [last] ShardChunk last
              * @property {Array.<shardkv.kv.DedupRecord.$Properties>|null} [dedup] ShardChunk dedup
+             * @property {boolean|null} [continues] ShardChunk continues
+             * @property {Uint8Array|null} [afterKey] ShardChunk afterKey
+             * @property {boolean|null} [afterAny] ShardChunk afterAny
+             * @property {Uint8Array|null} [afterClient] ShardChunk afterClient
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2344,6 +2348,38 @@ export const shardkv = $root.shardkv = (() => {
             ShardChunk.prototype.dedup = $util.emptyArray;
 
             /**
+             * ShardChunk continues.
+             * @member {boolean} continues
+             * @memberof shardkv.kv.ShardChunk
+             * @instance
+             */
+            ShardChunk.prototype.continues = false;
+
+            /**
+             * ShardChunk afterKey.
+             * @member {Uint8Array} afterKey
+             * @memberof shardkv.kv.ShardChunk
+             * @instance
+             */
+            ShardChunk.prototype.afterKey = $util.newBuffer([]);
+
+            /**
+             * ShardChunk afterAny.
+             * @member {boolean} afterAny
+             * @memberof shardkv.kv.ShardChunk
+             * @instance
+             */
+            ShardChunk.prototype.afterAny = false;
+
+            /**
+             * ShardChunk afterClient.
+             * @member {Uint8Array} afterClient
+             * @memberof shardkv.kv.ShardChunk
+             * @instance
+             */
+            ShardChunk.prototype.afterClient = $util.newBuffer([]);
+
+            /**
              * Creates a new ShardChunk instance using the specified properties.
              * @function create
              * @memberof shardkv.kv.ShardChunk
@@ -2389,6 +2425,14 @@ export const shardkv = $root.shardkv = (() => {
                     for (var i = 0; i < m.dedup.length; ++i)
                         $root.shardkv.kv.DedupRecord.encode(m.dedup[i], w.uint32(/* id 5, wireType 2 =*/42).fork(), q + 1).ldelim();
                 }
+                if (m.continues != null && $Object.hasOwnProperty.call(m, "continues") && m.continues !== false)
+                    w.uint32(/* id 6, wireType 0 =*/48).bool(m.continues);
+                if (m.afterKey != null && $Object.hasOwnProperty.call(m, "afterKey") && m.afterKey.length)
+                    w.uint32(/* id 7, wireType 2 =*/58).bytes(m.afterKey);
+                if (m.afterAny != null && $Object.hasOwnProperty.call(m, "afterAny") && m.afterAny !== false)
+                    w.uint32(/* id 8, wireType 0 =*/64).bool(m.afterAny);
+                if (m.afterClient != null && $Object.hasOwnProperty.call(m, "afterClient") && m.afterClient.length)
+                    w.uint32(/* id 9, wireType 2 =*/74).bytes(m.afterClient);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2474,6 +2518,42 @@ export const shardkv = $root.shardkv = (() => {
                             if (!(m.dedup && m.dedup.length))
                                 m.dedup = [];
                             m.dedup.push($root.shardkv.kv.DedupRecord.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.continues = v;
+                            else
+                                delete m.continues;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.afterKey = v;
+                            else
+                                delete m.afterKey;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.afterAny = v;
+                            else
+                                delete m.afterAny;
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.afterClient = v;
+                            else
+                                delete m.afterClient;
                             continue;
                         }
                     }
@@ -2873,6 +2953,7 @@ export const shardkv = $root.shardkv = (() => {
              * @property {boolean|null} [pulledAny] ShardMeta pulledAny
              * @property {number|null} [gcConfigNum] ShardMeta gcConfigNum
              * @property {boolean|null} [held] ShardMeta held
+             * @property {Uint8Array|null} [pulledAfterClient] ShardMeta pulledAfterClient
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2961,6 +3042,14 @@ export const shardkv = $root.shardkv = (() => {
             ShardMeta.prototype.held = false;
 
             /**
+             * ShardMeta pulledAfterClient.
+             * @member {Uint8Array} pulledAfterClient
+             * @memberof shardkv.kv.ShardMeta
+             * @instance
+             */
+            ShardMeta.prototype.pulledAfterClient = $util.newBuffer([]);
+
+            /**
              * Creates a new ShardMeta instance using the specified properties.
              * @function create
              * @memberof shardkv.kv.ShardMeta
@@ -3006,6 +3095,8 @@ export const shardkv = $root.shardkv = (() => {
                     w.uint32(/* id 6, wireType 0 =*/48).uint64(m.gcConfigNum);
                 if (m.held != null && $Object.hasOwnProperty.call(m, "held") && m.held !== false)
                     w.uint32(/* id 7, wireType 0 =*/56).bool(m.held);
+                if (m.pulledAfterClient != null && $Object.hasOwnProperty.call(m, "pulledAfterClient") && m.pulledAfterClient.length)
+                    w.uint32(/* id 8, wireType 2 =*/66).bytes(m.pulledAfterClient);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3111,6 +3202,15 @@ export const shardkv = $root.shardkv = (() => {
                                 m.held = v;
                             else
                                 delete m.held;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.pulledAfterClient = v;
+                            else
+                                delete m.pulledAfterClient;
                             continue;
                         }
                     }

@@ -89,6 +89,8 @@ export interface ShardSimParams extends NemesisParams {
   readonly migrationBytesPerSec: number;
   /** The driver's migrationPacing: the pace adapts to the insert latency (under the cap). */
   readonly migrationPacing: boolean;
+  /** The pacer's windowBytesMax (--migration-window): bytes of pulled chunks in flight per pull; 0: one chunk at a time. */
+  readonly migrationWindowBytes: number;
   /**
    * 0: drivers query the controller at every run (no Watch). Otherwise each replica follows
    * a model of the controller's Watch every this many ms (a controller replica's applied
@@ -178,6 +180,7 @@ export function deriveShardParams(seed: number): ShardSimParams {
     pullChunkBytes: r.pick([8, 32, 128, 1 << 20]),
     migrationBytesPerSec: 0,
     migrationPacing: true,
+    migrationWindowBytes: 0,
     watchMs: 0,
     sendWindow: 4,
     nemesisGapMs: faulty ? r.range(150, 1000) : 0,
@@ -205,11 +208,13 @@ export function deriveShardParams(seed: number): ShardSimParams {
   // Log store read faults in about a quarter of the groups of 3 or more (the controller's
   // too), from a stream of their own (absent when off); such a group has no state machine flips.
   const rot = new SimRng(seed).fork("log-read-faults");
+  // Pipelined pulls (--migration-window) in three runs of four, from a stream of their own.
+  const migrationWindowBytes = new SimRng(seed).fork("migration-window").pick([0, 2_000, 64_000, 1 << 20]);
   const withLogFaults = (c: ClusterConfig): ClusterConfig => {
     const logReadFaults = drawLogReadFaults(rot, c.size >= 3, 0.25);
     return logReadFaults ? { ...c, logReadFaults } : c;
   };
-  return { ...p, dedupTtlMs, migrationBytesPerSec, migrationPacing, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
+  return { ...p, dedupTtlMs, migrationBytesPerSec, migrationPacing, migrationWindowBytes, watchMs, sendWindow, controller: withLogFaults(p.controller), groups: p.groups.map(withLogFaults) };
 }
 
 type GroupCluster = SimCluster<SimShardStateMachine, ApplyResult>;
@@ -262,6 +267,11 @@ class World {
   readonly drivers = new Set<MigrationDriver>();
   /** How often a driver's pace rose or fell from one insert to the next (adaptive pacing at work). */
   readonly pace = { raised: 0, lowered: 0 };
+  /**
+   * Pulled chunks: received and not yet settled at once, at most (more than 1: pipelined
+   * inserts); and the inserts that did not go in (refused by the continuity check, or failed).
+   */
+  readonly pulled = { maxInFlight: 0, notInserted: 0 };
   /** Every client's transport (a client that reconnects gets a new one). */
   readonly transports: SimClientTransport<ControllerEndpoint, GroupEndpoint>[] = [];
   /** Deliveries of each write request (client id/seq) to a replica's handler. */
@@ -503,7 +513,7 @@ class World {
     const logger: Logger = { info: (m) => this.trace(`${self} ${m}`), warn: (m) => this.trace(`${self} warn ${m}`), debug: () => {}, debugEnabled: false };
     const driver = new MigrationDriver({
       gid, id, logger, pollMs: p.pollMs, clock, logClock: this.logClockOf(sm), migrationBytesPerSec: p.migrationBytesPerSec, migrationPacing: p.migrationPacing,
-      migrationPacer: simPacerScale, observer: this.paceObserver(),
+      migrationPacer: { ...simPacerScale, windowBytesMax: p.migrationWindowBytes }, observer: this.paceObserver(),
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
     }, sm, node, configs, rpc);
     this.drivers.add(driver);
@@ -528,12 +538,19 @@ class World {
    * last one seen (committed, possibly stale; the RPC may be lost or delayed) and offers them
    * to its driver.
    */
-  /** A driver's observer counting the adaptive pace's moves. */
+  /** A driver's observer counting the adaptive pace's moves and the chunks in flight. */
   private paceObserver(): MigrationObserver {
     let last: number | undefined;
+    let inFlight = 0;
     return {
-      received: () => undefined,
-      settled: () => undefined,
+      received: () => {
+        inFlight++;
+        if (inFlight > this.pulled.maxInFlight) this.pulled.maxInFlight = inFlight;
+      },
+      settled: (_bytes, inserted) => {
+        inFlight--;
+        if (!inserted) this.pulled.notInserted++;
+      },
       paced: (bytesPerSec) => {
         if (last !== undefined && bytesPerSec > last) this.pace.raised++;
         if (last !== undefined && bytesPerSec < last) this.pace.lowered++;
@@ -1152,7 +1169,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
-      paceRaised: w.pace.raised, paceLowered: w.pace.lowered,
+      paceRaised: w.pace.raised, paceLowered: w.pace.lowered, pulledMaxInFlight: w.pulled.maxInFlight, pulledNotInserted: w.pulled.notInserted,
       ...logFaults,
       stateFlips: [...w.flips.values()].reduce((n, f) => n + f.flippedReads(), 0),
       stateCorruptions: [...w.flips.values()].reduce((n, f) => n + f.stopped.size, 0),

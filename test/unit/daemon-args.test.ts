@@ -75,8 +75,8 @@ describe("shardkv-server command line", () => {
 
   it("every flag", () => {
     expect(parseShardDaemonArgs([...srv, ...insecure, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
-      "--snapshot-every", "500", "--migration-rate", "0.5", "--length-cache-keys", "0", "--join", "--log-level", "warn", "--quiesce"], noEnv)).toMatchObject({
-      join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, lengthCacheKeys: 0,
+      "--snapshot-every", "500", "--migration-rate", "0.5", "--migration-window", "1.5", "--length-cache-keys", "0", "--join", "--log-level", "warn", "--quiesce"], noEnv)).toMatchObject({
+      join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, migrationWindowMiB: 1.5, lengthCacheKeys: 0,
       logLevel: "warn", quiesce: true,
     });
   });
@@ -90,6 +90,7 @@ describe("shardkv-server command line", () => {
     [[...srv, "--dedup-ttl", "5x"], 'invalid --dedup-ttl: want a duration like 500ms, 10s or 2m (at least 1ms, at most 24h), got "5x"'],
     [[...srv, "--snapshot-every", "0"], 'invalid --snapshot-every: want an integer in [1, 100000000], got "0"'],
     [[...srv, "--migration-rate", "-1"], 'invalid --migration-rate: want MiB per second, a number in [0, 1048576] (0 = no cap), got "-1"'],
+    [[...srv, "--migration-window", "65"], 'invalid --migration-window: want MiB, a number in [0, 64] (0 = one chunk at a time), got "65"'],
     [[...srv, "--length-cache-keys", "-1"], 'invalid --length-cache-keys: want an integer in [0, 100000000], got "-1"'],
     [[...srv.slice(0, -2), "--controllers", "a:1,a:1"], 'invalid --controllers: "a:1" is listed twice'],
     [srv.slice(2), "invalid --gid: missing (required)"],

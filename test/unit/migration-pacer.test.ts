@@ -96,4 +96,24 @@ describe("migration pacer", () => {
     for (; t < 8000; t += 20) p.observe(40, t);
     expect(p.baseMs()).toBe(40);
   });
+
+  it("the window of chunks in flight: twice what the pace inserts in one base latency, between one chunk and the maximum", () => {
+    const quarter = 256 * 1024;
+    // The default (the daemon's --migration-window 0): one chunk at a time, whatever the pace.
+    expect(new MigrationPacer().windowBytes(quarter)).toBe(quarter);
+    expect(new MigrationPacer({ adaptive: false }).windowBytes(quarter)).toBe(quarter);
+    // Before any epoch: the initial 4 MiB/s over windowBaseMs (100 ms), twice: 0.8 MiB.
+    const p = new MigrationPacer({ windowBytesMax: MiB });
+    expect(p.windowBytes(quarter)).toBeCloseTo(2 * 4 * MiB * 0.1, 0);
+    // A 10 ms base at the floor (1 MiB/s): less than one chunk, so one chunk.
+    const slow = new MigrationPacer({ initialBytesPerSec: MiB, epochSamples: 1, epochMs: 0, windowBytesMax: MiB });
+    for (let t = 0; t < 200; t += 10) slow.observe(10, t);
+    expect(slow.baseMs()).toBe(10);
+    expect(slow.windowBytes(quarter)).toBe(quarter);
+    // A fast pace with a long base: at most windowBytesMax.
+    const fast = new MigrationPacer({ initialBytesPerSec: 200 * MiB, windowBytesMax: 3 * MiB });
+    expect(fast.windowBytes(quarter)).toBe(3 * MiB);
+    // No pace (off, no cap): the maximum.
+    expect(new MigrationPacer({ adaptive: false, windowBytesMax: 2 * MiB }).windowBytes(quarter)).toBe(2 * MiB);
+  });
 });
