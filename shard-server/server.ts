@@ -121,8 +121,8 @@ export interface ShardServerOptions {
   readonly shardCount?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
-  /** true: an idle Raft group quiesces (--quiesce; raft/core/quiesce.ts). Default off. */
-  readonly quiesce?: true;
+  /** false: an idle Raft group keeps heartbeating (--no-quiesce); default: it quiesces (raft/core/quiesce.ts). */
+  readonly quiesce?: false;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
