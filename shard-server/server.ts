@@ -84,8 +84,16 @@ import { ShardServerMetrics, type ShardServiceType } from "./shard-metrics";
 
 export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
-/** With the Watch stream, how often the leader still queries the controller (a backstop). */
-export const configBackstopMs = 1000;
+/**
+ * With the Watch stream running, how often the leader still queries the controller (a
+ * backstop for a stream stuck on a controller replica cut off from its group). Each query is
+ * a ReadIndex round on the controller group, which wakes it from quiescence: at 1 s, three
+ * group leaders kept an idle controller group awake (docs/benchmarks.md, "The cost of many
+ * groups").
+ */
+export const configBackstopMs = 10_000;
+/** Without the Watch stream (it ended, or --no-watch), how often the leader queries the controller. */
+export const configPollNoWatchMs = 1000;
 /**
  * How long a shard server with a new data directory and no --shards waits for the
  * controllers to tell it the shard count before it gives up with one line.
@@ -177,6 +185,8 @@ export class ShardServer {
   private readonly groupRpc: GrpcGroupRpc;
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
+  /** The Watch stream ended (the driver then queries the controller every configPollNoWatchMs). */
+  private watchEnded = false;
   /** Open Batch streams (ended when the server stops). */
   private readonly batchStreams = new Set<() => void>();
   /** This replica's data directory identity (the cluster id once learned). */
@@ -203,6 +213,7 @@ export class ShardServer {
     this.ident = identity;
     this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
+    const watchEnded = (): boolean => this.watchEnded;
     // Commands carry log time (log-clock.ts), never a wall clock that may jump.
     const logClock = new LogClock(realClock, () => sm.logTimeMs(), wallClockMs);
     this.service = new ShardService({ node, sm, clock: logClock, address: (id) => peers.get(id) });
@@ -213,7 +224,10 @@ export class ShardServer {
     this.driver = new MigrationDriver(
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: realClock, logClock,
-        configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
+        // Read at every run of the driver: slow while the Watch stream runs, fast once it ended.
+        get configPollMs() {
+          return opts.watchConfigs === false ? undefined : watchEnded() ? configPollNoWatchMs : configBackstopMs;
+        },
         migrationBytesPerSec: opts.migrationBytesPerSec, migrationPacing: opts.migrationPacing, observer: this.metrics?.migration,
       },
       sm, node, controller, this.groupRpc,
@@ -286,7 +300,7 @@ export class ShardServer {
             `(configs are learned once they answer; last: ${(e as Error).message})`);
         }
         waiting = true;
-        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configBackstopMs, r));
+        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configPollNoWatchMs, r));
         continue;
       }
       if (clusterId === undefined) {
@@ -314,7 +328,9 @@ export class ShardServer {
       try {
         for await (const c of this.controller.watch(this.sm.core.config.num + 1, signal)) this.driver.offer(c);
       } catch (e) {
-        if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configBackstopMs} ms`);
+        if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configPollNoWatchMs} ms`);
+      } finally {
+        this.watchEnded = true;
       }
     })();
   }
