@@ -3,7 +3,7 @@
  * at most once, unknown flags and stray arguments refused with one line naming the flag
  * (test/unit/daemon-args.test.ts).
  */
-import { flag, parseCommandLine, parsePeers, required } from "../common/cli-args";
+import { flag, parseCommandLine, parsePeers, required, UsageError } from "../common/cli-args";
 import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../common/failpoints";
 import { type LogLevel, logLevelUsage, parseLogLevel } from "../common/log-level";
 import type { NodeId } from "../common/ids";
@@ -20,8 +20,8 @@ export interface DaemonArgs {
   shards?: number;
   nats?: string;
   tickMs?: number;
-  /** --quiesce: true (an idle group stops heartbeating); undefined: off. */
-  quiesce?: true;
+  /** --no-quiesce: false (an idle group keeps heartbeating); undefined: on (an idle group quiesces). */
+  quiesce?: false;
   snapshotEvery?: number;
   /** --metrics-listen: serve /metrics, /healthz, /readyz over HTTP there; undefined = none. */
   metricsListen?: string;
@@ -38,10 +38,19 @@ export const joinFlagUsage = `  --join              join an existing group inste
                       must be empty, --peers names members to reach and this replica; it waits
                       to be added (a learner) and learns the group's configuration from the leader`;
 
-/** The --quiesce line of both daemons' usage. */
-export const quiesceFlagUsage = `  --quiesce           let an idle group quiesce: no heartbeats until a proposal, a message or a
-                      lost connection wakes it (default: off; a leader cut off silently while
-                      its group is quiesced is replaced only after gRPC's keepalive, ~15 s)`;
+/** The --no-quiesce line of both daemons' usage. */
+export const quiesceFlagUsage = `  --no-quiesce        keep an idle group heartbeating (default: an idle group quiesces: no
+                      heartbeats until a proposal, a client's request, a message or a lost
+                      connection wakes it; --quiesce, the default, is accepted)`;
+
+/**
+ * --quiesce (the default, accepted) and --no-quiesce: false with --no-quiesce, undefined
+ * otherwise; both at once is a usage error.
+ */
+export function quiesceSetting(v: { readonly quiesce?: true; readonly "no-quiesce"?: true }): false | undefined {
+  if (v.quiesce === true && v["no-quiesce"] === true) throw new UsageError("--quiesce and --no-quiesce contradict each other");
+  return v["no-quiesce"] === true ? false : undefined;
+}
 
 /** The --metrics-listen line of both daemons' usage. */
 export const metricsListenFlagUsage = `  --metrics-listen host:port
@@ -49,7 +58,7 @@ export const metricsListenFlagUsage = `  --metrics-listen host:port
                       (docs/operations.md); default: none, nothing measured`;
 
 export const usage = `usage: shardkv-controller --id N --listen host:port --peers id=host:port,... --data DIR
-                          (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--quiesce] [--snapshot-every N]
+                          (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure) [--join] [--shards N] [--nats URL] [--tick-ms N] [--no-quiesce] [--snapshot-every N]
                           [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
   --id N              this replica's id (a positive integer listed in --peers)
   --listen host:port  address to serve gRPC (Raft and the Controller service) on
@@ -83,6 +92,7 @@ export const raftDaemonFlags = {
   nats: flag.natsUrl(),
   "tick-ms": flag.int(1, 60_000),
   quiesce: flag.bool(),
+  "no-quiesce": flag.bool(),
   "metrics-listen": flag.address(),
   failpoints: flag.string(),
   profile: flag.string(),
@@ -104,7 +114,7 @@ export function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<st
   if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
-  if (v.quiesce === true) out.quiesce = true;
+  if (quiesceSetting(v) === false) out.quiesce = false;
   if (v["snapshot-every"] !== undefined) out.snapshotEvery = v["snapshot-every"];
   if (v.nats !== undefined) out.nats = v.nats;
   if (v["metrics-listen"] !== undefined) out.metricsListen = v["metrics-listen"];

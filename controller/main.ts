@@ -41,7 +41,7 @@ daemonMain<DaemonArgs>({
       shardCount: args.shards,
       natsUrl: args.nats,
       tickMs: args.tickMs,
-      ...(args.quiesce === true ? { quiesce: true as const } : {}),
+      ...(args.quiesce === false ? { quiesce: false as const } : {}),
       snapshotEveryEntries: args.snapshotEvery,
       failpoints: daemonFailpoints(args.failpoints, args.listen),
       security,

@@ -106,8 +106,8 @@ export interface ControllerServerOptions {
   readonly natsUrl?: string;
   /** Milliseconds per Raft tick. Default 100 (election timeout 1-2 s). */
   readonly tickMs?: number;
-  /** true: an idle Raft group quiesces (--quiesce; raft/core/quiesce.ts). Default off. */
-  readonly quiesce?: true;
+  /** false: an idle Raft group keeps heartbeating (--no-quiesce); default: it quiesces (raft/core/quiesce.ts). */
+  readonly quiesce?: false;
   /** Snapshot and compact every this many applied entries. Default controllerSnapshotEveryEntries. */
   readonly snapshotEveryEntries?: number;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */

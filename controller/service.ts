@@ -53,6 +53,8 @@ export interface ControllerNode {
   status(): Pick<RaftNodeStatus, "role" | "term" | "leader" | "commit" | "applied" | "firstIndex" | "snapshotIndex">;
   propose(data: Uint8Array): Promise<CommandResult>;
   readBarrier(): Promise<void>;
+  /** A client's request reached this replica, which does not lead: wake a quiesced group (RaftNode.wakeGroup). */
+  wakeGroup(): void;
 }
 
 /** What the service needs of the controller state machine (durable state, see RocksControllerStateMachine). */
@@ -280,6 +282,7 @@ export class ControllerService {
   /** NotLeaderError unless this replica leads (BUGGIFY: a leader too, as one that just stepped down). */
   private requireLeader(): void {
     const ss = this.d.node.softState();
+    if (ss.role !== "leader") this.d.node.wakeGroup(); // a quiesced group's leader may be cut off silently
     if (ss.role !== "leader" || buggify("controller.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.members.get(ss.leader));
   }
 

@@ -22,6 +22,7 @@ const typeToWire: Record<MessageType, shardkv.raft.MessageType> = {
   snapshot: pb.MessageType.MSG_SNAPSHOT,
   snapshotResp: pb.MessageType.MSG_SNAPSHOT_RESP,
   timeoutNow: pb.MessageType.MSG_TIMEOUT_NOW,
+  wake: pb.MessageType.MSG_WAKE,
 };
 const typeFromWire = new Map<number, MessageType>(
   Object.entries(typeToWire).map(([k, v]) => [v as number, k as MessageType]),

@@ -41,8 +41,8 @@ export interface DaemonNodeOptions {
   readonly join?: boolean;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
-  /** true: an idle group quiesces (--quiesce; raft/core/quiesce.ts). Default: off. */
-  readonly quiesce?: true;
+  /** false: an idle group keeps heartbeating (--no-quiesce). Default: it quiesces (raft/core/quiesce.ts). */
+  readonly quiesce?: false;
   readonly snapshotEveryEntries: number;
   readonly failpoints?: Failpoints;
   readonly onFatal?: (e: Error) => void;
@@ -86,7 +86,7 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
         ...(o.join === true ? { id: o.id, voters: [] } : {
           id: o.id, voters: [...o.peers.keys()].sort((a, b) => a - b), addresses: Object.fromEntries(o.peers),
         }),
-        ...(o.quiesce === true ? { quiesce: true } : {}),
+        ...(o.quiesce === false ? { quiesce: false } : {}),
       },
       tickMs: o.tickMs ?? 100,
       snapshotEveryEntries: o.snapshotEveryEntries,

@@ -483,7 +483,10 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return this.refuse("stopped", new StoppedError("raft node"));
     if (this.failure) return this.refuse("stopped", this.failure);
     if (data.length > this.cfg.entryBytesMax) return this.refuse("too_large", new LimitExceededError("entry", "the log entry", data.length, this.cfg.entryBytesMax));
-    if (this.soft.role !== "leader") return this.refuse("not_leader", new NotLeaderError(this.soft.leader));
+    if (this.soft.role !== "leader") {
+      this.wakeGroup();
+      return this.refuse("not_leader", new NotLeaderError(this.soft.leader));
+    }
     if (this.proposals.length >= this.proposalQueueMax) {
       return this.refuse("backpressure", new BackpressureError("proposalQueueMax", this.proposalQueueMax, this.proposals.length + 1));
     }
@@ -509,7 +512,10 @@ export class RaftNode<R = unknown> {
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new StoppedError("raft node"));
     if (this.failure) return Promise.reject(this.failure);
-    if (this.soft.role !== "leader") return Promise.reject(new NotLeaderError(this.soft.leader));
+    if (this.soft.role !== "leader") {
+      this.wakeGroup();
+      return Promise.reject(new NotLeaderError(this.soft.leader));
+    }
     return new Promise<void>((resolve, reject) => {
       this.reads.push({ resolve, reject });
       this.kick();
@@ -719,6 +725,17 @@ export class RaftNode<R = unknown> {
    */
   peerDown(peer: NodeId): void {
     this.withRaw(() => this.raw.leaderUnreachable(peer));
+  }
+
+  /**
+   * A client asked this replica for a leader's work (its request is refused NotLeader here):
+   * if the group is quiesced on this replica, it wakes and wakes the other members
+   * (Raft.wakeGroup), so a leader cut off silently is replaced after an election timeout
+   * instead of after the transport's keepalive. Cheap when awake (nothing is queued).
+   */
+  wakeGroup(): void {
+    if (this.stopped || !this.raw.isQuiesced()) return;
+    this.withRaw(() => this.raw.wakeGroup());
   }
 
   /** Forces an election on this replica now (operator action, tests). */

@@ -8,7 +8,7 @@ import { type FailpointSpec, failpointFlagsUsage, failpointsSetting } from "../c
 import { type LogLevel, logLevelUsage } from "../common/log-level";
 import type { GroupId, NodeId } from "../common/ids";
 import { shardCountMax } from "../controller/config";
-import { joinFlagUsage, metricsListenFlagUsage, quiesceFlagUsage, raftDaemonFlags } from "../controller/daemon-args";
+import { joinFlagUsage, metricsListenFlagUsage, quiesceFlagUsage, quiesceSetting, raftDaemonFlags } from "../controller/daemon-args";
 import { type DaemonTls, daemonTls, daemonTlsUsage } from "../security/tls-flags";
 import { dedupTtlMsDefault, lengthCacheKeysDefault, lengthCacheKeysMax, type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault, migrationWindowMiBDefault, migrationWindowMiBMax, shardSnapshotEveryEntries } from "./defaults";
 
@@ -26,8 +26,8 @@ export interface ShardDaemonArgs {
   controllers: string[];
   shards?: number;
   tickMs?: number;
-  /** --quiesce: true (an idle group stops heartbeating); undefined: off. */
-  quiesce?: true;
+  /** --no-quiesce: false (an idle group keeps heartbeating); undefined: on (an idle group quiesces). */
+  quiesce?: false;
   nats?: string;
   dedupTtlMs?: number;
   snapshotEvery?: number;
@@ -51,7 +51,7 @@ export interface ShardDaemonArgs {
 
 export const usage = `usage: shardkv-server --gid G --id N --listen host:port --peers id=host:port,... --data DIR
                       --controllers host:port,... (--tls-dir DIR | --tls-ca F --tls-cert F --tls-key F | --insecure)
-                      [--join] [--shards N] [--tick-ms N] [--quiesce] [--nats URL]
+                      [--join] [--shards N] [--tick-ms N] [--no-quiesce] [--nats URL]
                       [--dedup-ttl DURATION] [--snapshot-every N] [--migration-rate MIB]
                       [--migration-pacing adaptive|off] [--migration-window MIB]
                       [--length-cache-keys N] [--metrics-listen host:port] [--failpoints SPEC] [--profile P] [--log-level L]
@@ -140,7 +140,7 @@ export function parseShardDaemonArgs(argv: readonly string[], env: Readonly<Reco
   if (v.join === true) out.join = true;
   if (v.shards !== undefined) out.shards = v.shards;
   if (v["tick-ms"] !== undefined) out.tickMs = v["tick-ms"];
-  if (v.quiesce === true) out.quiesce = true;
+  if (quiesceSetting(v) === false) out.quiesce = false;
   if (v.nats !== undefined) out.nats = v.nats;
   if (v["log-level"] !== undefined) out.logLevel = v["log-level"];
   if (v["dedup-ttl"] !== undefined) out.dedupTtlMs = v["dedup-ttl"];

@@ -42,7 +42,7 @@ daemonMain<ShardDaemonArgs>({
       controllers: args.controllers,
       shardCount: args.shards,
       tickMs: args.tickMs,
-      ...(args.quiesce === true ? { quiesce: true as const } : {}),
+      ...(args.quiesce === false ? { quiesce: false as const } : {}),
       natsUrl: args.nats,
       dedupTtlMs: args.dedupTtlMs,
       snapshotEveryEntries: args.snapshotEvery,

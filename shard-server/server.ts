@@ -84,8 +84,16 @@ import { ShardServerMetrics, type ShardServiceType } from "./shard-metrics";
 
 export { validateWrite } from "./service";
 export { driverPeriodMs } from "./migration-driver";
-/** With the Watch stream, how often the leader still queries the controller (a backstop). */
-export const configBackstopMs = 1000;
+/**
+ * With the Watch stream running, how often the leader still queries the controller (a
+ * backstop for a stream stuck on a controller replica cut off from its group). Each query is
+ * a ReadIndex round on the controller group, which wakes it from quiescence: at 1 s, three
+ * group leaders kept an idle controller group awake (docs/benchmarks.md, "The cost of many
+ * groups").
+ */
+export const configBackstopMs = 10_000;
+/** Without the Watch stream (it ended, or --no-watch), how often the leader queries the controller. */
+export const configPollNoWatchMs = 1000;
 /**
  * How long a shard server with a new data directory and no --shards waits for the
  * controllers to tell it the shard count before it gives up with one line.
@@ -121,8 +129,8 @@ export interface ShardServerOptions {
   readonly shardCount?: number;
   /** Milliseconds per Raft tick. Default 100. */
   readonly tickMs?: number;
-  /** true: an idle Raft group quiesces (--quiesce; raft/core/quiesce.ts). Default off. */
-  readonly quiesce?: true;
+  /** false: an idle Raft group keeps heartbeating (--no-quiesce); default: it quiesces (raft/core/quiesce.ts). */
+  readonly quiesce?: false;
   readonly dedupTtlMs?: number;
   readonly snapshotEveryEntries?: number;
   /** Cap on pulled shard bytes inserted per second (0 or undefined: none). */
@@ -179,6 +187,8 @@ export class ShardServer {
   private readonly groupRpc: GrpcGroupRpc;
   private nats: NatsConnection | undefined;
   private readonly watchAbort = new AbortController();
+  /** The Watch stream ended (the driver then queries the controller every configPollNoWatchMs). */
+  private watchEnded = false;
   /** Open Batch streams (ended when the server stops). */
   private readonly batchStreams = new Set<() => void>();
   /** This replica's data directory identity (the cluster id once learned). */
@@ -205,6 +215,7 @@ export class ShardServer {
     this.ident = identity;
     this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
     this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
+    const watchEnded = (): boolean => this.watchEnded;
     // Commands carry log time (log-clock.ts), never a wall clock that may jump.
     const logClock = new LogClock(realClock, () => sm.logTimeMs(), wallClockMs);
     this.service = new ShardService({ node, sm, clock: logClock, address: (id) => peers.get(id) });
@@ -215,7 +226,10 @@ export class ShardServer {
     this.driver = new MigrationDriver(
       {
         gid: opts.gid, id: opts.id, logger: opts.logger, pollMs: opts.pollMs ?? driverPeriodMs, clock: realClock, logClock,
-        configPollMs: opts.watchConfigs === false ? undefined : configBackstopMs,
+        // Read at every run of the driver: slow while the Watch stream runs, fast once it ended.
+        get configPollMs() {
+          return opts.watchConfigs === false ? undefined : watchEnded() ? configPollNoWatchMs : configBackstopMs;
+        },
         migrationBytesPerSec: opts.migrationBytesPerSec, migrationPacing: opts.migrationPacing, observer: this.metrics?.migration,
         migrationPacer: { windowBytesMax: opts.migrationWindowBytes ?? 0 },
       },
@@ -289,7 +303,7 @@ export class ShardServer {
             `(configs are learned once they answer; last: ${(e as Error).message})`);
         }
         waiting = true;
-        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configBackstopMs, r));
+        if (!(e instanceof TimeoutError)) await new Promise<void>((r) => realClock.after(configPollNoWatchMs, r));
         continue;
       }
       if (clusterId === undefined) {
@@ -317,7 +331,9 @@ export class ShardServer {
       try {
         for await (const c of this.controller.watch(this.sm.core.config.num + 1, signal)) this.driver.offer(c);
       } catch (e) {
-        if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configBackstopMs} ms`);
+        if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configPollNoWatchMs} ms`);
+      } finally {
+        this.watchEnded = true;
       }
     })();
   }

@@ -35,6 +35,12 @@ export interface ShardNode {
   readBarrier(): Promise<void>;
 }
 
+/** What the service needs of the Raft node besides: a client's request reached a replica that does not lead. */
+export interface ShardServiceNode extends ShardNode {
+  /** Wakes a quiesced group (RaftNode.wakeGroup): its leader may be cut off silently. */
+  wakeGroup(): void;
+}
+
 /** What the service and the migration driver need of the state machine. */
 export interface ShardStateView {
   /** The pure core (may run ahead of durable state during an apply). */
@@ -46,7 +52,7 @@ export interface ShardStateView {
 }
 
 export interface ShardServiceDeps {
-  readonly node: ShardNode;
+  readonly node: ShardServiceNode;
   readonly sm: ShardStateView;
   /** Timestamps of proposed commands (log time). */
   readonly clock: Clock;
@@ -77,6 +83,7 @@ export class ShardService {
    */
   requireLeader(): void {
     const ss = this.d.node.softState();
+    if (ss.role !== "leader") this.d.node.wakeGroup(); // a quiesced group's leader may be cut off silently
     if (ss.role !== "leader" || buggify("shard.service.not-leader")) throw new NotLeaderError(ss.leader, this.d.address(ss.leader));
   }
 

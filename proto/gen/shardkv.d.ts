@@ -2122,7 +2122,8 @@ export namespace shardkv {
             MSG_HEARTBEAT_RESP = 8,
             MSG_SNAPSHOT = 9,
             MSG_SNAPSHOT_RESP = 10,
-            MSG_TIMEOUT_NOW = 11
+            MSG_TIMEOUT_NOW = 11,
+            MSG_WAKE = 12
         }
 
         interface IMessage extends shardkv.raft.Message.$Properties {

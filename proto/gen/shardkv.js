@@ -15280,6 +15280,7 @@ export const shardkv = $root.shardkv = (() => {
          * @property {number} MSG_SNAPSHOT=9 MSG_SNAPSHOT value
          * @property {number} MSG_SNAPSHOT_RESP=10 MSG_SNAPSHOT_RESP value
          * @property {number} MSG_TIMEOUT_NOW=11 MSG_TIMEOUT_NOW value
+         * @property {number} MSG_WAKE=12 MSG_WAKE value
          */
         raft.MessageType = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -15295,6 +15296,7 @@ export const shardkv = $root.shardkv = (() => {
             values[valuesById[9] = "MSG_SNAPSHOT"] = 9;
             values[valuesById[10] = "MSG_SNAPSHOT_RESP"] = 10;
             values[valuesById[11] = "MSG_TIMEOUT_NOW"] = 11;
+            values[valuesById[12] = "MSG_WAKE"] = 12;
             return values;
         })();
 

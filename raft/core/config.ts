@@ -34,9 +34,9 @@ export interface RaftConfig {
    * Quiescence of an idle group (raft/core/quiesce.ts; CockroachDB's quiescence, TiKV's
    * hibernate regions): a leader whose every member acknowledged its whole, committed and
    * applied log stops heartbeating, and its followers stop counting election ticks while the
-   * driver's liveness signal (RawNode.peerDown) says the leader is reachable. Default false
-   * (the daemons' --quiesce): a leader cut off silently while its group is quiesced is
-   * noticed only when the transport's keepalive gives up (~15 s with gRPC's).
+   * driver's liveness signal (RawNode.peerDown) says the leader is reachable, until a client's
+   * request wakes them (RawNode.wakeGroup). Default true (the daemons' --no-quiesce turns it
+   * off); RaftNode turns it off on a transport without the liveness signal.
    */
   readonly quiesce: boolean;
   /** Bytes of entries in one append message (at least one entry is always sent). */
@@ -71,7 +71,7 @@ export const raftDefaults = {
   heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
-  quiesce: false,
+  quiesce: true,
   appendBytesMax: 1 << 20,
   entryBytesMax: raftEntryBytesMax,
   inflightAppendsMax: 256,

@@ -71,6 +71,7 @@ export function describeMessage(m: Message): string {
       s += ` ${m.snapshot ? describeSnapshotMeta(m.snapshot) : "snap{}"} next:${m.chunk}${m.chunkLast ? " installed" : ""}`;
       break;
     case "timeoutNow":
+    case "wake":
       break;
   }
   if (m.context.length > 0) s += ` ctx:${describeBytes(m.context)}`;

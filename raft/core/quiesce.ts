@@ -13,16 +13,21 @@
  * answer of its term (heartbeat responses, accepted append responses); on a follower, any
  * message but its leader's heartbeats (Raft.keepsQuiesced). And on either, the
  * driver's liveness signal (RawNode.peerDown): the transport says the leader (on a follower)
- * or a member (on the leader) is unreachable. A woken follower counts a full election timeout
- * from then on; a woken leader heartbeats at once and starts a fresh CheckQuorum window.
+ * or a member (on the leader) is unreachable. And a client's request that a follower refuses
+ * (RawNode.wakeGroup): the follower wakes and sends every other member a `wake` message,
+ * which wakes them (a leader cut off silently, with no liveness signal until the transport's
+ * keepalive gives up, is then replaced after an election timeout). A woken follower counts a
+ * full election timeout from then on; a woken leader heartbeats at once and starts a fresh
+ * CheckQuorum window.
  *
  * Safety does not rest on any of this: a quiesced leader commits nothing and confirms no
  * read without a quorum (ReadIndex sends a heartbeat round, which wakes the group; there are
  * no lease reads), and a follower that stops counting ticks only delays an election. What
  * rests on the liveness signal is liveness: a crashed leader of a quiesced group is replaced
  * once the followers' transports see its connection gone (a crash closes it at once; a
- * partition shows after the transport's keepalive timeout), or once any replica campaigns
- * (a restarted one does): its PreVote wakes everyone it reaches.
+ * partition shows after the transport's keepalive timeout), once a client's request reaches
+ * a follower, or once any replica campaigns (a restarted one does): its PreVote wakes
+ * everyone it reaches.
  */
 import type { LogIndex } from "../../common/ids";
 

@@ -461,6 +461,9 @@ export class Raft {
         pr.recentActive = true;
         this.handleSnapshotResp(m, pr);
         break;
+      case "wake": // woke this leader in stepMessage if it was quiesced
+        pr.recentActive = true;
+        break;
       default:
         break;
     }
@@ -861,6 +864,26 @@ export class Raft {
   peerDown(id: NodeId): void {
     if (!this.quiesced) return;
     if (this.role === "leader" ? this.prs.has(id) : id === this.lead) this.wake();
+  }
+
+  /**
+   * Someone asked this replica for a leader's work (a client's request refused NotLeader, a
+   * proposal or a read on a follower). A quiesced follower wakes (counts election ticks
+   * again) and sends every other member a `wake`: a live leader wakes and heartbeats (so the
+   * follower follows it again), and the other followers count election ticks from about the
+   * same moment, so a leader cut off silently (a partition, a pause: no liveness signal until
+   * the transport's keepalive gives up) is replaced after one election timeout, as in an
+   * awake group, and a replica that campaigns finds the others out of their lease as in an
+   * awake group. A quiesced leader just wakes. Nothing happens on an awake replica (it counts
+   * ticks, or heartbeats, already).
+   */
+  wakeGroup(): void {
+    if (!this.quiesced) return;
+    this.wake();
+    if (this.role === "leader") return;
+    for (const id of this.memberIds) {
+      if (id !== this.id) this.send(makeMessage({ type: "wake", from: this.id, to: id }));
+    }
   }
 
   /**

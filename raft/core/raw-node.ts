@@ -73,6 +73,15 @@ export class RawNode {
     this.raft.peerDown(id);
   }
 
+  /**
+   * A client asked this replica for a leader's work: a quiesced follower wakes and wakes the
+   * other members, a quiesced leader wakes (Raft.wakeGroup; raft/core/quiesce.ts).
+   */
+  wakeGroup(): void {
+    assert(!this.readyOut, "wakeGroup() while a Ready is outstanding");
+    this.raft.wakeGroup();
+  }
+
   /** Whether the group is quiesced here: the leader sends no heartbeats; a follower counts no election ticks. */
   isQuiesced(): boolean {
     return this.raft.isQuiesced;

@@ -47,7 +47,8 @@ export type MessageType =
   | "heartbeatResp"
   | "snapshot"
   | "snapshotResp"
-  | "timeoutNow";
+  | "timeoutNow"
+  | "wake";
 
 /**
  * One message between replicas of a group. Fields by type:
@@ -60,6 +61,8 @@ export type MessageType =
  * - snapshot: snapshot meta, chunk number, chunkLast, chunkData (filled by the driver).
  * - snapshotResp: snapshot meta, chunk = next chunk wanted, chunkLast = installed.
  * - timeoutNow: the leader asks the transferee to campaign at once.
+ * - wake: a quiesced follower asked for a leader's work (a client's request) wakes the other
+ *   members (raft/core/quiesce.ts); no fields.
  */
 export interface Message {
   type: MessageType;

@@ -152,7 +152,7 @@ function idList(s: string, what: string): NodeId[] {
 
 const messageTypes: readonly MessageType[] = [
   "append", "appendResp", "vote", "voteResp", "preVote", "preVoteResp",
-  "heartbeat", "heartbeatResp", "snapshot", "snapshotResp", "timeoutNow",
+  "heartbeat", "heartbeatResp", "snapshot", "snapshotResp", "timeoutNow", "wake",
 ];
 
 const enc = new TextEncoder();

@@ -3,9 +3,9 @@
  * cluster of 3 controllers and one group of 3 replicas (64 shards, no TLS, no metrics), left
  * idle 5 s (with quiescence on, the group is quiesced by then), then its leader killed with
  * SIGKILL; prints the ms until another replica reports itself leader (LocalCluster.status,
- * polled every 50 ms), as one JSON line. `--quiesce` passes --quiesce to every daemon (quiescence is off by default).
+ * polled every 50 ms), as one JSON line. `--no-quiesce` passes --no-quiesce to every daemon (quiescence is on by default).
  *
- *   npx tsx test/perf/measure-idle-failover.ts [--quiesce]
+ *   npx tsx test/perf/measure-idle-failover.ts [--no-quiesce]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,9 +14,9 @@ import { delay, realClock } from "../../common/real-env";
 import { LocalCluster } from "../../deploy/local/cluster";
 
 async function main(): Promise<void> {
-  const off = !process.argv.includes("--quiesce");
+  const off = process.argv.includes("--no-quiesce");
   const dir = mkdtempSync(join(tmpdir(), "idle-failover-"));
-  const cluster = await LocalCluster.up({ dir, controllers: 3, groups: 1, replicas: 3, shards: 64, metrics: false, extraArgs: off ? [] : ["--quiesce"] });
+  const cluster = await LocalCluster.up({ dir, controllers: 3, groups: 1, replicas: 3, shards: 64, metrics: false, extraArgs: off ? ["--no-quiesce"] : [] });
   try {
     await delay(5000);
     const leaderOf = async () => (await cluster.status()).nodes.find((n) => n.kind === "server" && n.state === "up" && n.role === "leader");

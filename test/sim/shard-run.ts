@@ -32,7 +32,7 @@ import type { ApplyResult } from "../../shard-server/apply";
 import { type ConfigSource, type GroupRpc, MigrationDriver, type MigrationObserver } from "../../shard-server/migration-driver";
 import type { PacerOptions } from "../../shard-server/migration-pacer";
 import { LogClock } from "../../shard-server/log-clock";
-import { ShardService, type ShardNode } from "../../shard-server/service";
+import { ShardService, type ShardNode, type ShardServiceNode } from "../../shard-server/service";
 import type { BatchHandlers } from "../../shard-server/batch-stream";
 import { decodeCommand } from "../../shard-server/codec";
 import type { ShardChunkIn } from "../../shard-server/types";
@@ -419,7 +419,7 @@ class World {
       const node = h.node;
       const unsafe = this.sabotage?.unsafeReads === true;
       const ackLost = this.sabotage?.ackLost === true;
-      const n: ShardNode = {
+      const n: ShardServiceNode = {
         softState: () => (unsafe ? { ...node.softState(), role: "leader" } : node.softState()),
         propose: (d) => {
           const p = node.propose(d);
@@ -431,6 +431,7 @@ class World {
           });
         },
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
+        wakeGroup: () => node.wakeGroup(),
       };
       e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.logClockOf(h.sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
       this.services.set(h, e);

@@ -66,6 +66,10 @@ class FakeNode implements ControllerNode, ControllerStateView {
     }
     return out.result;
   }
+  wakes = 0;
+  wakeGroup(): void {
+    this.wakes++;
+  }
   async readBarrier(): Promise<void> {
     this.barriers++;
     if (this.soft.role !== "leader") throw new NotLeaderError(this.soft.leader);
@@ -192,6 +196,8 @@ describe("controller service", () => {
       expect(e).toMatchObject({ leaderHint: 2, leaderAddress: "c2:7002" });
     }
     expect(node.proposals).toEqual([]);
+    // Each refusal wakes a quiesced group (its leader may be cut off silently).
+    expect(node.wakes).toBe(3);
     expect(svc.status()).toMatchObject({ id: 1, role: "follower", leader: 2, leaderAddress: "c2:7002", latestConfigNum: 0, shardCount });
   });
 

@@ -36,9 +36,16 @@ describe("shardkv-controller command line", () => {
 
   it("every flag, = or separate value", () => {
     expect(parseDaemonArgs([...ctl, ...insecure, "--shards=16", "--nats", "nats://127.0.0.1:4222", "--tick-ms", "50", "--snapshot-every", "10",
-      "--failpoints", "on", "--join", "--log-level=debug", "--quiesce"], noEnv)).toMatchObject({
-      shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true, logLevel: "debug", quiesce: true,
+      "--failpoints", "on", "--join", "--log-level=debug", "--no-quiesce"], noEnv)).toMatchObject({
+      shards: 16, nats: "nats://127.0.0.1:4222", tickMs: 50, snapshotEvery: 10, failpoints: {}, join: true, logLevel: "debug", quiesce: false,
     });
+  });
+
+  it("quiescence is on by default: --quiesce is accepted and changes nothing, --no-quiesce turns it off, not both", () => {
+    expect(parseDaemonArgs([...ctl, ...insecure, "--quiesce"], noEnv)).not.toHaveProperty("quiesce");
+    expect(parseDaemonArgs([...ctl, ...insecure, "--no-quiesce"], noEnv)).toMatchObject({ quiesce: false });
+    expect(() => parseDaemonArgs([...ctl, ...insecure, "--quiesce", "--no-quiesce"], noEnv)).toThrow("--quiesce and --no-quiesce contradict each other");
+    expect(() => parseShardDaemonArgs([...srv, ...insecure, "--no-quiesce", "--quiesce"], noEnv)).toThrow("--quiesce and --no-quiesce contradict each other");
   });
 
   it("help, wherever it is", () => {
@@ -75,9 +82,9 @@ describe("shardkv-server command line", () => {
 
   it("every flag", () => {
     expect(parseShardDaemonArgs([...srv, ...insecure, "--shards", "64", "--tick-ms", "20", "--nats", "tls://n:4443", "--dedup-ttl", "30s",
-      "--snapshot-every", "500", "--migration-rate", "0.5", "--migration-window", "1.5", "--length-cache-keys", "0", "--join", "--log-level", "warn", "--quiesce"], noEnv)).toMatchObject({
+      "--snapshot-every", "500", "--migration-rate", "0.5", "--migration-window", "1.5", "--length-cache-keys", "0", "--join", "--log-level", "warn", "--no-quiesce"], noEnv)).toMatchObject({
       join: true, shards: 64, tickMs: 20, nats: "tls://n:4443", dedupTtlMs: 30_000, snapshotEvery: 500, migrationRateMiB: 0.5, migrationWindowMiB: 1.5, lengthCacheKeys: 0,
-      logLevel: "warn", quiesce: true,
+      logLevel: "warn", quiesce: false,
     });
   });
 

@@ -25,12 +25,25 @@ interface Scenario {
   readonly seed: number;
   readonly size: number;
   readonly fault: Fault;
+  /** How long the network's liveness signal takes to report a cut or paused peer; Infinity: never. */
   readonly detectMs: number;
+  /**
+   * Who replaces the lost leader: the liveness signal, or (with `detectMs` Infinity: a cut or
+   * pause is never reported, as gRPC's keepalive far beyond the test) client requests to
+   * the followers, refused NotLeader, which wake the group (Raft.wakeGroup).
+   */
+  readonly wakeBy: "signal" | "clients";
 }
 
 function scenarioOf(seed: number): Scenario {
   const r = new SimRng(seed).fork("quiesce-scenario");
-  return { seed, size: r.pick([3, 5]), fault: faults[seed % faults.length]!, detectMs: r.range(20, 800) };
+  return { seed, size: r.pick([3, 5]), fault: faults[seed % faults.length]!, detectMs: r.range(20, 800), wakeBy: "signal" };
+}
+
+/** A leader cut off or paused without any liveness signal: only client requests wake the followers. */
+function silentScenarioOf(seed: number): Scenario {
+  const r = new SimRng(seed).fork("quiesce-silent");
+  return { seed, size: r.pick([3, 5]), fault: seed % 2 === 0 ? "partition" : "pause", detectMs: Infinity, wakeBy: "clients" };
 }
 
 /** Runs one scenario; returns the failure (with the replay hint) or undefined. */
@@ -105,12 +118,30 @@ async function runScenario(s: Scenario): Promise<string | undefined> {
     cluster.net.partition([[old], others]);
     leader.node!.readBarrier().then(() => (staleRead = "ok"), () => (staleRead = "refused"));
   }
-  const bound = s.detectMs + 40 * cfg.tickMs * cfg.electionTicks;
+  const electionMs = cfg.tickMs * cfg.electionTicks;
   const replaced = (): boolean => {
     const l = cluster.leader();
     if (l === undefined || l.id === old || l.node!.softState().term <= term) return false;
     return cluster.followsLeader(l, cluster.live().filter((h) => h.id !== old));
   };
+  let bound = s.detectMs + 40 * electionMs;
+  if (s.wakeBy === "clients") {
+    // Nothing tells the followers: the group stays without a leader while nobody asks ...
+    if (await runUntil(replaced, 20 * electionMs)) return fail(`the quiesced followers replaced n${old} with no signal and no request`);
+    if (others.some((id) => !cluster.handles.get(id)!.node!.isQuiesced())) return fail("a follower woke with no signal and no request");
+    // ... and a client's reads on one follower (refused NotLeader) wake it, and it wakes the
+    // others (its wake messages, within a few message delays: before any election timeout).
+    const asked = cluster.handles.get(others[0]!)!;
+    const ask = (): void => {
+      if (replaced()) return;
+      asked.node!.readBarrier().catch(() => undefined);
+      clock.after(5 * cfg.tickMs, ask);
+    };
+    ask();
+    const awake = (): boolean => others.every((id) => !cluster.handles.get(id)!.node!.isQuiesced());
+    if (!(await runUntil(awake, cfg.tickMs * 5))) return fail("a request on a quiesced follower did not wake every other follower");
+    bound = 20 * electionMs;
+  }
   if (!(await runUntil(replaced, bound))) return fail(`the quiesced leader n${old} was not replaced within ${bound} ms after a ${s.fault}`);
   if (!(await write("v2"))) return fail("the new leader did not commit");
   if (staleOk()) return fail("the partitioned old leader confirmed a read");
@@ -132,6 +163,10 @@ const seeds = seedOverride !== undefined ? [seedOverride] : Array.from({ length:
 describe("quiescence in the simulator: an idle group stops, a lost quiesced leader is replaced", () => {
   it.each(seeds)("seed %i", async (seed) => {
     expect(await runScenario(scenarioOf(seed))).toBeUndefined();
+  });
+
+  it.each(seeds)("seed %i, no liveness signal: client requests to the followers wake them", async (seed) => {
+    expect(await runScenario(silentScenarioOf(seed))).toBeUndefined();
   });
 
   it("covers every fault and both group sizes", () => {
