@@ -29,6 +29,7 @@ class FakeNode implements ShardNode {
   readBarrier(): Promise<void> {
     return Promise.resolve();
   }
+  wakeGroup(): void {}
 }
 
 function service(node: FakeNode): ShardService {
