@@ -15,6 +15,7 @@ import type { Cell, CellOutcome } from "./report";
 import { matrix } from "./report";
 import type { RunOptions } from "./run-args";
 import { type FillSpec, moveValueBytes, restartHolding } from "./scenarios";
+import { warmedUp as steady } from "./warmup";
 import {
   type RestartSizeResult, type RestartSizeRow, type ScalingResult, type ScalingRow, restartSizesMiB, restartSizesQuickMiB, scalingCells, scalingGroups,
 } from "./scaling-report";
@@ -43,12 +44,12 @@ async function on<T>(cluster: LocalCluster, fn: () => Promise<T>): Promise<T> {
 /**
  * Runs `cell` until its ops/s is stable, the warm-up rule of the scaling table: a fresh
  * cluster's daemons JIT-compile for 10 s and more, so a first run measures a cold cluster.
- * The cell runs again until two runs in a row agree within `stableWithin` in ops/s, at most
- * `warmupRunsMax` times; the last run is the measurement (after that many runs the cluster has
+ * The cell runs again until two runs in a row agree in ops/s as bench/warmup.ts's rounds must
+ * (within `warmTolerance`), at most `warmupRunsMax` times; the last run is the measurement (after that many runs the cluster has
  * had several times the JIT's time under this load, stable or not).
  */
 export async function warmedUp(run: (cell: Cell) => Promise<CellOutcome>, cell: Cell): Promise<{ outcome: CellOutcome; runs: number }> {
-  let prev: number | undefined;
+  const rates: number[] = [];
   let outcome: CellOutcome | undefined;
   let runs = 0;
   while (runs < warmupRunsMax) {
@@ -56,14 +57,12 @@ export async function warmedUp(run: (cell: Cell) => Promise<CellOutcome>, cell: 
     runs++;
     const rate = outcome.ok ? outcome.result.opsPerSec ?? undefined : undefined;
     if (rate === undefined) break; // a failed run is reported as it is
-    if (prev !== undefined && Math.abs(rate - prev) <= stableWithin * Math.max(rate, prev)) break;
-    prev = rate;
+    rates.push(rate);
+    if (steady(rates)) break;
   }
   return { outcome: outcome!, runs };
 }
 
-/** Two runs in a row within this fraction of each other in ops/s count as stable. */
-export const stableWithin = 0.1;
 /** Most runs of one cell of the scaling table (see warmedUp). */
 export const warmupRunsMax = 4;
 
