@@ -7,12 +7,16 @@
  */
 import { describe, expect, it } from "vitest";
 import type { GroupId, LogIndex, NodeId } from "../../common/ids";
+import { nextTurn } from "../../common/real-env";
 import { RaftNode } from "../../raft/node";
 import type { StateMachine } from "../../raft/state-machine";
 import { MemoryLogStore } from "../../raft/storage/memory-log-store";
 import { ManualClock } from "../lib/manual-clock";
 import { waitFor } from "../lib/wait";
 import { SimRng } from "../sim/rng";
+
+/** One macrotask turn: I/O callbacks and the node's loop get to run. */
+const turn = (): Promise<void> => new Promise((r) => nextTurn(r));
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -63,8 +67,8 @@ describe("RaftNode: results answered before the apply resolves", () => {
       // A read after the answer waits for the apply's write.
       let read = false;
       const barrier = node.readBarrier().then(() => (read = true));
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
+      await turn();
+      await turn();
       expect(read).toBe(false);
       writes.shift()!();
       await barrier;
@@ -76,7 +80,7 @@ describe("RaftNode: results answered before the apply resolves", () => {
       let late: string | undefined;
       const q = node.propose(te.encode("late:b")).then((r) => (late = r));
       await waitFor(() => writes.length === 1, { timeoutMs: 10_000, what: "the second apply to start" });
-      await new Promise((r) => setImmediate(r));
+      await turn();
       expect(late).toBeUndefined();
       writes.shift()!();
       await q;
