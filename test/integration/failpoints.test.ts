@@ -7,8 +7,9 @@
  *  - drop-reply=1 on the leader: a write executes although the client saw no reply, and its
  *    retry with the same request id is not applied twice;
  *  - drop-request=1 on the leader: a write does not execute;
- *  - the leader cut off from both peers: the others elect a new leader and serve; after the
- *    heal the old leader rejoins as a follower and catches up.
+ *  - the leader cut off from both peers: a client's write wakes the (quiesced) group, the
+ *    others elect a new leader and serve it; after the heal the old leader rejoins as a
+ *    follower and catches up.
  */
 import * as grpc from "@grpc/grpc-js";
 import { execFile } from "node:child_process";
@@ -197,6 +198,10 @@ describe("failpoints on real daemons", () => {
     const cut = await run(join(repoRoot, "bin", "shardkv-failpoint"), [old, `cut=${others.map(addressOf).join("+")}`]);
     expect(cut).toEqual({ code: 0, stdout: `${old} cut=${others.map(addressOf).sort().join("+")}\n`, stderr: "" });
 
+    // With quiescence (the default) an idle group whose leader is cut off silently keeps it
+    // until someone asks (docs/design.md, "Quiescence"): the client's put goes to the old
+    // leader, times out, and tries the others, whose refusal (NotLeader) wakes the group.
+    const during = kv.put("during-cut", "majority");
     let newId = 0;
     await waitFor(async () => {
       for (const i of others) {
@@ -206,7 +211,7 @@ describe("failpoints on real daemons", () => {
       return newId !== 0;
     }, { timeoutMs: 15000, what: "a new leader among the replicas the old leader was cut off from", intervalMs: 50 });
     // The majority serves while the old leader is cut off; the old leader steps down (CheckQuorum).
-    await kv.put("during-cut", "majority");
+    await during;
     expect(await kv.getString("during-cut")).toBe("majority");
     await waitFor(async () => (await c.replicaStatus(serverName(gid, oldId)))?.role !== "leader",
       { timeoutMs: 10000, what: `g${gid}n${oldId} to step down`, intervalMs: 50 });
