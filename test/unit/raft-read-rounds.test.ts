@@ -95,6 +95,15 @@ function read(g: Group): { done: () => boolean; p: Promise<void> } {
   return { done: () => done, p };
 }
 
+/** A first read whose round has gone out with every message held (in flight, unanswered). */
+async function heldRound(g: Group): Promise<{ from: number; first: ReturnType<typeof read> }> {
+  const from = g.sent.length;
+  g.hold = true;
+  const first = read(g);
+  await waitFor(() => roundsSince(g, from).length === 1, { timeoutMs: 10_000, what: "the first round's heartbeats" });
+  return { from, first };
+}
+
 async function stopAll(g: Group): Promise<void> {
   for (const n of g.nodes.values()) await n.stop();
 }
@@ -103,10 +112,7 @@ describe("RaftNode: ReadIndex rounds", () => {
   it("reads arriving while a round is in flight wait for it, then share one round", async () => {
     const g = await startGroup();
     try {
-      const from = g.sent.length;
-      g.hold = true;
-      const first = read(g);
-      await waitFor(() => roundsSince(g, from).length === 1, { timeoutMs: 10_000, what: "the first round's heartbeats" });
+      const { from, first } = await heldRound(g);
       // Three more reads, each in a turn of its own, while the first round is unanswered.
       const later = [];
       for (let i = 0; i < 3; i++) {
@@ -129,10 +135,7 @@ describe("RaftNode: ReadIndex rounds", () => {
   it("a round whose heartbeats were lost is confirmed by the next tick's heartbeat, and the held reads follow", async () => {
     const g = await startGroup();
     try {
-      const from = g.sent.length;
-      g.hold = true;
-      const first = read(g);
-      await waitFor(() => roundsSince(g, from).length === 1, { timeoutMs: 10_000, what: "the first round's heartbeats" });
+      const { from, first } = await heldRound(g);
       g.held.length = 0; // lost
       g.hold = false;
       const second = read(g);
@@ -152,10 +155,7 @@ describe("RaftNode: ReadIndex rounds", () => {
   it("a round unanswered for two heartbeat intervals no longer holds the next one back", async () => {
     const g = await startGroup();
     try {
-      const from = g.sent.length;
-      g.hold = true;
-      const first = read(g);
-      await waitFor(() => roundsSince(g, from).length === 1, { timeoutMs: 10_000, what: "the first round's heartbeats" });
+      const { from, first } = await heldRound(g);
       const second = read(g);
       await turn();
       expect(roundsSince(g, from)).toHaveLength(1);
