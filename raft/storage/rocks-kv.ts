@@ -74,13 +74,32 @@ class RocksKv implements KvStore {
     return /^Corruption:/i.test(msg) ? new CorruptionError(this.dir, msg) : err;
   }
 
-  async get(key: Buffer): Promise<Buffer | undefined> {
-    try {
-      return await this.open<Buffer>((cb) => this.db.get(key, {}, cb));
-    } catch (err) {
-      if (/notfound/i.test((err as Error).message)) return undefined;
-      throw err;
-    }
+  /**
+   * Gets issued in the same event-loop turn, read in one getMany once the turn's microtasks
+   * have run (process.nextTick: after them). A leader answers a ReadIndex round's reads
+   * together, each one `get`; one binding call per get was one libuv pool round trip each (a
+   * work item, a pool thread's wake-up, a completion callback into JS) and a thrown NotFound
+   * error per absent key: a quarter of a 3-group cluster's shard-server CPU under reads at 64
+   * clients (docs/benchmarks.md). A get waits for nothing else: the batch goes out in the
+   * turn that asked, and a read returns what is written when the batch is read, as a get
+   * issued then would.
+   */
+  get(key: Buffer): Promise<Buffer | undefined> {
+    if (this.closed) return Promise.reject(new StoppedError(`RocksDB at ${this.dir}`));
+    return new Promise((resolve, reject) => {
+      if (this.gets.push({ key, resolve, reject }) === 1) process.nextTick(() => this.readGets());
+    });
+  }
+
+  private gets: { readonly key: Buffer; resolve(v: Buffer | undefined): void; reject(e: unknown): void }[] = [];
+
+  private readGets(): void {
+    const gets = this.gets;
+    this.gets = [];
+    this.getMany(gets.map((g) => g.key)).then(
+      (values) => gets.forEach((g, i) => g.resolve(values[i])),
+      (err: unknown) => gets.forEach((g) => g.reject(err)),
+    );
   }
 
   getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
