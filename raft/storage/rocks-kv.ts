@@ -96,10 +96,25 @@ class RocksKv implements KvStore {
   private readGets(): void {
     const gets = this.gets;
     this.gets = [];
+    if (gets.length === 1) {
+      const g = gets[0]!;
+      this.getOne(g.key).then(g.resolve, g.reject);
+      return;
+    }
     this.getMany(gets.map((g) => g.key)).then(
       (values) => gets.forEach((g, i) => g.resolve(values[i])),
       (err: unknown) => gets.forEach((g) => g.reject(err)),
     );
+  }
+
+  /** One key alone: the binding's get (a getMany of one costs more; measured in docs/benchmarks.md). */
+  private async getOne(key: Buffer): Promise<Buffer | undefined> {
+    try {
+      return await this.open<Buffer>((cb) => this.db.get(key, {}, cb));
+    } catch (err) {
+      if (/notfound/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
   }
 
   getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
