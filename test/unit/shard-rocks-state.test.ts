@@ -19,9 +19,10 @@ import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys
 import type { KvOp as StoreOp } from "../../common/kv-store";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
-import { failingWrites } from "../sim/sim-kv";
+import { failingWrites, interceptWrites } from "../sim/sim-kv";
 import { waitFor } from "../lib/wait";
 import { restoreInto } from "../lib/snapshot-restore";
+import { keysOfShard, shardConfig } from "../lib/shard-fixtures";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -34,17 +35,10 @@ const cn = (n: number) => n as ConfigNum;
 const clientA = "aa".repeat(16);
 const clientB = "bb".repeat(16);
 
-function config(num: number, shards: number[]): Config {
-  const gids = [...new Set(shards.filter((x) => x !== 0))];
-  return { num: cn(num), shards: shards.map(g), groups: new Map(gids.map((x) => [g(x), [`127.0.0.1:${9000 + x}`]])) };
-}
+const config = shardConfig;
 
 /** The first `count` keys ("k<n>") of shard `s`. */
-function keysOf(s: number, count: number): string[] {
-  const out: string[] = [];
-  for (let n = 0; out.length < count; n++) if (shardOf(`k${n}`, N) === s) out.push(`k${n}`);
-  return out;
-}
+const keysOf = (s: number, count: number): string[] => keysOfShard(s, count, N);
 
 const put = (key: string, v: string): KvOp => ({ type: "put", key: enc(key), value: enc(v) });
 const append = (key: string, v: string): KvOp => ({ type: "append", key: enc(key), value: enc(v) });
@@ -665,19 +659,10 @@ describe("RocksShardStateMachine", () => {
     // Writes are held until released (the first, opening ones pass).
     const held: (() => void)[] = [];
     const gate = { on: false };
-    const storage = {
-      ...rocksStorage,
-      async open(d: string, o: Parameters<typeof rocksStorage.open>[1]) {
-        const db = await rocksStorage.open(d, o);
-        return {
-          get: (k: Buffer) => db.get(k), getMany: (ks: readonly Buffer[]) => db.getMany(ks), iterator: (io: Parameters<typeof db.iterator>[0]) => db.iterator(io), close: () => db.close(),
-          write: async (ops: readonly StoreOp[], wo: { readonly sync: boolean }) => {
-            if (gate.on) await new Promise<void>((r) => held.push(r));
-            return db.write(ops, wo);
-          },
-        };
-      },
-    };
+    const storage = interceptWrites(rocksStorage, async (ops, wo, own) => {
+      if (gate.on) await new Promise<void>((r) => held.push(r));
+      return own(ops, wo);
+    });
     // A bound of 1 byte: every apply fills the layer and waits for its flush.
     const sm = await RocksShardStateMachine.open(join(dir, "early"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage, applyFlushMs: Infinity, applyFlushBytesMax: 1 });
     opened.push(sm);

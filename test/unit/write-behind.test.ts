@@ -11,8 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ConfigNum, GroupId, LogIndex, ShardId, Term } from "../../common/ids";
-import type { KvOp as StoreOp, KvStorage } from "../../common/kv-store";
-import type { Config } from "../../controller/config";
+import type { KvStorage } from "../../common/kv-store";
 import { shardOf } from "../../controller/shard-of";
 import type { Entry } from "../../raft/core/types";
 import { encodeCommand } from "../../shard-server/codec";
@@ -20,9 +19,10 @@ import { type ApplyResult, RocksShardStateMachine, type ShardStateOptions } from
 import type { KvOp, ShardOp } from "../../shard-server/types";
 import { ManualClock } from "../lib/manual-clock";
 import { restoreInto } from "../lib/snapshot-restore";
+import { keysOfShard, shardConfig } from "../lib/shard-fixtures";
 import { peekPayloads } from "../sim/shard-replica";
 import { SimRng } from "../sim/rng";
-import { SimKvStorage } from "../sim/sim-kv";
+import { interceptWrites, SimKvStorage } from "../sim/sim-kv";
 import { shardKeys } from "../../shard-server/state-keys";
 
 const N = 4;
@@ -35,17 +35,10 @@ const sh = (n: number) => n as ShardId;
 const cn = (n: number) => n as ConfigNum;
 const clientA = "aa".repeat(16);
 
-function config(num: number, shards: number[]): Config {
-  const gids = [...new Set(shards.filter((x) => x !== 0))];
-  return { num: cn(num), shards: shards.map(g), groups: new Map(gids.map((x) => [g(x), [`127.0.0.1:${9000 + x}`]])) };
-}
+const config = shardConfig;
 
 /** The first `count` keys ("k<n>") of shard `s`. */
-function keysOf(s: number, count: number): string[] {
-  const out: string[] = [];
-  for (let n = 0; out.length < count; n++) if (shardOf(`k${n}`, N) === s) out.push(`k${n}`);
-  return out;
-}
+const keysOf = (s: number, count: number): string[] => keysOfShard(s, count, N);
 
 const put = (key: string, v: string | Uint8Array): KvOp => ({ type: "put", key: enc(key), value: typeof v === "string" ? enc(v) : v });
 const append = (key: string, v: string): KvOp => ({ type: "append", key: enc(key), value: enc(v) });
@@ -62,25 +55,14 @@ function log() {
   return { entries, entry, write };
 }
 
-/** Storage whose writes to the state database are counted (how many flushes reached it). */
+/** Storage whose writes are counted (how many flushes reached the database). */
 function counted(base: KvStorage): { storage: KvStorage; writes: { n: number; synced: number } } {
   const writes = { n: 0, synced: 0 };
-  const storage: KvStorage = {
-    exists: (d) => base.exists(d),
-    remove: (d) => base.remove(d),
-    rename: (from, to) => base.rename(from, to),
-    async open(d, o) {
-      const db = await base.open(d, o);
-      return {
-        get: (k) => db.get(k), getMany: (ks) => db.getMany(ks), iterator: (io) => db.iterator(io), close: () => db.close(),
-        write: (ops: readonly StoreOp[], wo: { readonly sync: boolean }) => {
-          writes.n++;
-          if (wo.sync) writes.synced++;
-          return db.write(ops, wo);
-        },
-      };
-    },
-  };
+  const storage = interceptWrites(base, (ops, wo, own) => {
+    writes.n++;
+    if (wo.sync) writes.synced++;
+    return own(ops, wo);
+  });
   return { storage, writes };
 }
 
