@@ -112,6 +112,7 @@ export class WriteBehind implements KvReader {
 
   /** The layer's value of `key`: a write's value, null for a deleted key, undefined when the layer does not hold it. */
   private lookup(key: Buffer): Buffer | null | undefined {
+    if (this.pending.size === 0 && this.flushing === undefined) return undefined;
     const str = key.toString("latin1");
     const e = this.pending.get(str) ?? this.flushing?.get(str);
     if (e === undefined) return undefined;
