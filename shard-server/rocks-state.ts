@@ -302,7 +302,8 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
           if (a.cmd?.op.kind === "write") answer(i, a.result);
         });
       }
-      // Bounded memory: a full layer is written before the next apply (RaftNode waits).
+      // Bounded memory: a full layer is written before this apply resolves (RaftNode waits
+      // for it before the next). BUGGIFY: so is any layer, at times (write-through).
       if (this.layer.full || this.layer.throughEachApply) await this.layer.flush();
       return applied.map((a) => a.result);
     } catch (e) {
