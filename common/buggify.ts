@@ -53,7 +53,9 @@ export const buggifyPoints = {
   "shard.service.not-leader": { rate: 0.05, what: "a leader answers NotLeader (naming itself), as one that just stepped down" },
   "shard.service.busy": { rate: 0.05, what: "a write is refused with Backpressure before it is proposed" },
   "shard.pull.tiny-chunks": { rate: 0.5, what: "a PullShard stream is cut into chunks of 1-64 bytes" },
-  "shard.apply.answer-late": { rate: 0.25, what: "an apply's client writes are answered after its write completes, not once it is issued" },
+  "shard.apply.answer-late": { rate: 0.25, what: "an apply's client writes are answered once the apply resolved (after its flush, when it waits for one), not once its batch is in the write-behind layer" },
+  "shard.flush.each-apply": { rate: 0.25, what: "an apply flushes the write-behind layer to the database and resolves only once it is written (write-through)" },
+  "shard.flush.late": { rate: 0.5, what: "the timed flush of the write-behind layer waits for the next timer (or a snapshot, pull, scan, the bound, or close)" },
   "shard.dedup.expire-now": { rate: 0.1, what: "the duplicate-record expiry scan runs at this apply, off its schedule" },
   "shard.batch.flush-each": { rate: 0.25, what: "a Batch stream answer leaves in a message of its own" },
   // Migration driver (shard-server/migration-driver.ts)

@@ -1325,6 +1325,16 @@ export class RaftNode<R = unknown> {
     this.metrics!.peerRoundTrip(peer, (this.env.clock.nowMs() - sent) / 1000);
   }
 
+  /**
+   * The only place the log is compacted from the front (a leader's snapshot installed here
+   * replaces the log only once the state machine's restore is durable). Invariant: every entry
+   * the compaction drops is in the state machine's durable state. sm.snapshot() resolves only
+   * once everything applied is durable (StateMachine.snapshot; a shard group's state machine,
+   * which writes its applies behind and unsynced, flushes them with a synced write first), and
+   * the compaction point is at most the snapshot's index. So an applied entry that is not
+   * durable yet (lost by a crash or a power loss) is still in the log, and the restart, which
+   * resumes at the state machine's durable applied index, is handed it again.
+   */
   private async takeSnapshot(): Promise<void> {
     this.snapshotWanted = false;
     const src = await this.sm.snapshot();

@@ -11,20 +11,22 @@ export interface StateMachine<R = unknown> {
   appliedIndex(): LogIndex;
   /**
    * Applies committed entries in order (noop entries included, so the applied index moves).
-   * Must write each entry's effects and the new applied index atomically together (one
-   * batch). The write need not be synced: the log keeps every entry after the last snapshot,
-   * so a state machine that loses its latest applies in a power loss restarts at an earlier
-   * applied index and is handed those entries again (see snapshot()).
+   * Must store each entry's effects and the new applied index atomically together (one
+   * batch), and reads must see them once apply resolves. The write need not be synced, nor
+   * even issued (the shard group's state machine writes its applies behind, several in one
+   * write): the log keeps every entry after the last snapshot, so a state machine that loses
+   * its latest applies in a crash or a power loss restarts at an earlier applied index and is
+   * handed those entries again (see snapshot(), and RaftNode's takeSnapshot).
    * Returns one result per entry, handed to the proposer.
    *
    * `answer` (optional): hands the result of `entries[i]` to its proposer before the apply
-   * resolves. A state machine may call it once its effects are decided and the write that
-   * stores them is issued, for results whose proposers read nothing but through a read
-   * barrier (RaftNode.readBarrier): RaftNode advances its applied index only when apply
-   * resolves, and a barrier waits for that index, so whoever learns of the result and then
-   * reads sees its effects. The entry is already committed (in a majority's synced logs): a
-   * write that fails after the answer stops the replica, and the entry is applied again on
-   * restart (docs/design.md, "The answer leaves when the apply's write is issued").
+   * resolves. A state machine may call it once its effects are decided and stored or being
+   * stored (issued, or in a write-behind layer), for results whose proposers read nothing but
+   * through a read barrier (RaftNode.readBarrier): RaftNode advances its applied index only
+   * when apply resolves, and a barrier waits for that index, so whoever learns of the result
+   * and then reads sees its effects. The entry is already committed (in a majority's synced
+   * logs): a write that fails after the answer stops the replica, and the entry is applied
+   * again on restart (docs/design.md §2.4, "The answer leaves when the apply's write is issued").
    */
   apply(entries: readonly Entry[], answer?: (i: number, result: R) => void): Promise<R[]>;
   /**

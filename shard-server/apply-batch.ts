@@ -4,14 +4,15 @@
  * per-shard counters and the new applied index.
  *
  * Within an apply, an overlay of the batch being built serves reads of later entries (and a
- * shard clear deletes both the stored keys and the overlay's). Data is read from the database
- * on demand, but for the value lengths of recently written keys (LengthCache), which spare a
+ * shard clear deletes both the stored keys and the overlay's). Data is read on demand (from the
+ * state machine's write-behind layer, else the database), but for the value lengths of recently written keys (LengthCache), which spare a
  * put or a delete of such a key its read: the apply path then sees a ValueLength
  * (`{exists, length}`), never bytes standing in for a value.
  *
- * Durable before mutated: an ApplyBatch changes nothing of its state machine's. The counters
+ * Applied before mutated: an ApplyBatch changes nothing of its state machine's. The counters
  * and the LengthCache updates it computes are staged here and taken over by `commit()`, which
- * the state machine calls only once the batch is written. (The ShardGroupCore is the
+ * the state machine calls only once the batch is applied (in its write-behind layer, which
+ * the reads of later batches consult; "durable state" below means this applied state). (The ShardGroupCore is the
  * exception: the pure core decides as it goes; see rocks-state.ts for how that stays safe.)
  */
 import { assert } from "../common/assert";
@@ -128,7 +129,7 @@ class Overlay {
   }
 }
 
-/** What the state machine takes over once the batch is durable (see ApplyBatch.commit). */
+/** What the state machine takes over once the batch is applied (see ApplyBatch.commit). */
 export interface StagedState {
   /** The counters as the batch leaves them. */
   readonly counts: readonly ShardCount[];
@@ -181,7 +182,7 @@ export class ApplyBatch implements ApplyStore {
     return this.db.getMany(ks.map((k) => k.buf)).then((values) => {
       ks.forEach((k, i) => {
         this.before.set(k.str, values[i]);
-        // Read from the database: true of the durable state whatever this batch becomes.
+        // Read from the applied state (the layer, else the database): true of it whatever this batch becomes.
         this.lengths.set(k.str, values[i]);
       });
     });
@@ -204,7 +205,7 @@ export class ApplyBatch implements ApplyStore {
     return this.overlay.ops();
   }
 
-  /** Once the batch is durable: the LengthCache takes its updates, and the counters are returned. */
+  /** Once the batch is applied: the LengthCache takes its updates, and the counters are returned. */
   commit(): StagedState {
     if (this.clearsLengths) this.lengths.clear();
     for (const [k, v] of this.lengthUpdates) this.lengths.set(k, v);

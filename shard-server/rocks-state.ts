@@ -8,24 +8,34 @@
  *   state-keys.ts       the key layout and record encodings
  *   state-load.ts       creating, checking and loading a database
  *   apply-batch.ts      one apply: the reads of its writes and its one batch
+ *   write-behind.ts     the applied batches not yet written to the database, which every read consults
  *   pull-stream.ts      reading a frozen shard for its new owner
  *   state-snapshot.ts   snapshot streaming and restore (staging database and swap)
  *
- * apply() writes the effects of all its entries and the new applied index in ONE batch (not
- * synced: the Raft log is, see applyNow). Only the metadata, the config and the duplicate
- * tables are in memory (in the core); data is read from the database on demand.
+ * apply() builds the effects of all its entries and the new applied index as ONE batch and
+ * hands it to the write-behind layer (write-behind.ts), which every read consults first and
+ * which writes the batches of several applies to the database in one (unsynced) write every
+ * few milliseconds, and before anything reads the database itself or needs it durable: a
+ * snapshot (synced), a pull, a scan, a shard clear, a snapshot install, close. The Raft log
+ * (synced) holds every applied entry until a snapshot made the state durable; a restart
+ * resumes at the applied index the database holds and RaftNode hands the rest again
+ * (docs/design.md §2.4). Only the metadata, the config and the duplicate tables are in memory
+ * (in the core); data is read (through the layer) on demand.
  *
- * Durable state and the core. The counters, the LengthCache and the applied index change only
- * once their batch is written (ApplyBatch stages them). The core cannot wait: it decides each
- * command as the batch is built (later commands of the batch depend on earlier ones), so it
- * runs ahead of the database until the write ends. That is safe because:
- *   - readers that answer from durable state never read the core directly: `get` checks
- *     ownership against `durableServing` (updated after the write), and `pullChunks` waits for
- *     the write in flight before it reads the core;
- *   - a failed write leaves the core ahead of a database in an unknown state, so the state
- *     machine stops: the failing call rejects with the write's error and every later call
- *     with StoppedError; RaftNode stops too, and the restart reloads core and counters from
- *     the database, where they agree (test/unit/shard-rocks-state.test.ts fails a write);
+ * Applied state and the core. The counters, the LengthCache and the applied index change only
+ * once their batch is in the layer (ApplyBatch stages them): "applied" is what reads see, in
+ * the layer or the database. The core cannot wait: it decides each command as the batch is
+ * built (later commands of the batch depend on earlier ones), so it runs ahead of the applied
+ * state while an apply reads. That is safe because:
+ *   - readers never read the core directly: `get` checks ownership against `appliedServing`
+ *     (updated with the applied index), and `pullChunks` waits for the apply in flight before
+ *     it reads the core;
+ *   - a failed write (an apply's flush, or one on the timer) leaves the core and the layer
+ *     ahead of a database in an unknown state, so the state machine stops: the failing call
+ *     rejects with the write's error and every later call with StoppedError; RaftNode stops
+ *     too (its next apply fails; the daemon stops at once through `onWriteFailed`), and the
+ *     restart reloads core and counters from the database, where they agree
+ *     (test/unit/shard-rocks-state.test.ts fails a write);
  *   - a value that fails its checksum on any read (common/checked-kv.ts) stops the state
  *     machine the same way, and `onCorruption` stops the replica: an apply rejects with the
  *     CorruptionError (RaftNode dies with it), a read, a pull or a status with StoppedError
@@ -37,6 +47,7 @@ import { assert } from "../common/assert";
 import { buggify, buggifyAmount } from "../common/buggify";
 import { CorruptionError, InvalidArgumentError, StoppedError, WrongGroupError } from "../common/errors";
 import { type CheckedKvStore, openCheckedKv, StateStop } from "../common/checked-kv";
+import type { Clock } from "../common/env";
 import type { ConfigNum, GroupId, LogIndex, ShardId } from "../common/ids";
 import type { KvStorage } from "../common/kv-store";
 import { snapshotChunkBytesMax } from "../common/limits";
@@ -45,6 +56,7 @@ import { shardOf } from "../controller/shard-of";
 import type { Entry, SnapshotMeta } from "../raft/core/types";
 import type { SnapshotSink, SnapshotSource, StateMachine } from "../raft/state-machine";
 import { rocksStorage } from "../raft/storage/rocks-kv";
+import { realClock } from "../common/real-env";
 import { type ApplyResult, ShardApplier } from "./apply";
 import { ApplyBatch, LengthCache } from "./apply-batch";
 import { shardIdLimit } from "./codec";
@@ -56,6 +68,7 @@ import { countShard, createOrCheck, load, type Loaded } from "./state-load";
 import { type ShardGroupCore, type ShardStatusState, statusState } from "./state-machine";
 import { recoverSwap, restoreSink, snapshotSource } from "./state-snapshot";
 import type { ShardChunkIn } from "./types";
+import { applyFlushBytesMaxDefault, applyFlushMsDefault, WriteBehind } from "./write-behind";
 
 /** Bytes per snapshot chunk sent to a lagging follower (1 MiB; a larger record goes alone). */
 export const shardSnapshotChunkBytes = snapshotChunkBytesMax;
@@ -93,25 +106,43 @@ export interface ShardStateOptions {
    * must stop (the daemon exits with the error); the state machine already refuses every call.
    */
   readonly onCorruption?: (e: CorruptionError) => void;
+  /**
+   * Called once when a write of applied batches that no caller awaits (the flush timer's)
+   * failed: the replica must stop (the daemon exits; a restart replays the log from the
+   * applied index the database holds). The state machine already refuses every call.
+   */
+  readonly onWriteFailed?: (e: Error) => void;
+  /** The flush timer's clock (default: real time). */
+  readonly clock?: Clock;
+  /**
+   * Applied batches are written to the database at most this long after the first of them
+   * (default applyFlushMsDefault; 0: each apply writes its batch and resolves once it is
+   * written; Infinity: only when the layer is full or something needs the database).
+   */
+  readonly applyFlushMs?: number;
+  /** ...and once they hold more than this many bytes (default applyFlushBytesMaxDefault). */
+  readonly applyFlushBytesMax?: number;
 }
 
 export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private applied: LogIndex;
   private c: ShardGroupCore;
-  /** Per shard, as of the durable state. */
+  /** Per shard, as of the applied state. */
   private counts: readonly ShardCount[];
   /** The shared apply path (decode, dispatch to the core, expire duplicates). */
   private readonly applier: ShardApplier;
-  /** Per shard: whether it is served as of the last durable batch, and a counter of its flips. */
-  private readonly durableServing: boolean[];
+  /** Per shard: whether it is served as of the applied state (what reads see), and a counter of its flips. */
+  private readonly appliedServing: boolean[];
   private readonly servingEpoch: Uint32Array;
-  private durableConfigNum: ConfigNum;
+  private appliedConfigNum: ConfigNum;
   private applying = false;
   private closed = false;
   /** Set when a write failed (the core may be ahead of the database) or a read found a corrupt value. */
   private readonly stop: StateStop;
   private readonly lengths: LengthCache;
   private readonly storage: KvStorage;
+  /** The applied batches not yet in the database; every read goes through it. */
+  private readonly layer: WriteBehind;
   /** Settles when the state change in flight (apply, snapshot install) ends. */
   private inFlight: Promise<void> | undefined;
 
@@ -127,13 +158,23 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.c = loaded.core;
     this.counts = loaded.counts;
     this.applier = new ShardApplier({ who: `shard group ${opts.gid}`, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs });
-    this.durableServing = new Array<boolean>(opts.shardCount).fill(false);
+    this.appliedServing = new Array<boolean>(opts.shardCount).fill(false);
     this.servingEpoch = new Uint32Array(opts.shardCount);
-    this.durableConfigNum = this.c.config.num;
+    this.appliedConfigNum = this.c.config.num;
     this.lengths = new LengthCache(opts.lengthCacheKeys ?? lengthCacheKeysDefault);
     this.lengths.complete(this.counts);
     this.storage = opts.storage ?? rocksStorage;
-    this.markDurable();
+    this.layer = new WriteBehind({
+      db: () => this.db,
+      clock: opts.clock ?? realClock,
+      flushAfterMs: opts.applyFlushMs ?? applyFlushMsDefault,
+      flushBytesMax: opts.applyFlushBytesMax ?? applyFlushBytesMaxDefault,
+      onFailed: (e) => {
+        this.stop.failed(e);
+        opts.onWriteFailed?.(e);
+      },
+    });
+    this.markApplied();
   }
 
   /**
@@ -157,6 +198,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     }
   }
 
+  /**
+   * The applied index: every entry up to it is in what reads see (the write-behind layer or
+   * the database). At open, the one the database holds.
+   */
   appliedIndex(): LogIndex {
     return this.applied;
   }
@@ -169,9 +214,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     return this.c.config.num > 0 || this.counts.some((c) => c.keys > 0);
   }
 
-  /** The config number of the durable state: the one `get` checks ownership against. */
+  /**
+   * The config number of the applied state (reads see it): the one `get` checks ownership
+   * against. (Named for what it was before applies were written behind: the database's.)
+   */
   durableConfig(): ConfigNum {
-    return this.durableConfigNum;
+    return this.appliedConfigNum;
   }
 
   /**
@@ -196,10 +244,12 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   /**
    * Applies `entries` in one batch. With `answer`, the results of client writes are handed
-   * over once the batch's write is issued (StateMachine.apply): their proposer, the service's
-   * write, only answers the client, whose later reads pass a read barrier. The results of the
-   * other commands (reconfigure, insert, deleteShard, gcDone, abortHandoff) wait for the write:
-   * their proposers (the migration driver, DeleteShard) act on the state afterwards.
+   * over once the batch is in the write-behind layer (StateMachine.apply), before the apply
+   * waits for a flush (when the layer is full, or writes through): their proposer, the
+   * service's write, only answers the client, whose later reads pass a read barrier. The
+   * results of the other commands (reconfigure, insert, deleteShard, gcDone, abortHandoff)
+   * come when the apply resolves: their proposers (the migration driver, DeleteShard) act on
+   * the state afterwards.
    */
   apply(entries: readonly Entry[], answer?: (i: number, result: ApplyResult) => void): Promise<ApplyResult[]> {
     return this.changing(this.applyNow(entries, answer));
@@ -207,7 +257,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
 
   /**
    * Marks a state change (apply, snapshot install) in flight: the core runs ahead of the
-   * database until it ends, and readers that must see durable state (pullChunks) wait for it.
+   * applied state until it ends, and readers that must see the applied state (pullChunks) wait for it.
    * A change that fails stops the state machine (see the module comment).
    */
   private changing<T>(p: Promise<T>): Promise<T> {
@@ -234,24 +284,27 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.applying = true;
     try {
       assert(entries[0]!.index > this.applied, () => `apply of entry ${entries[0]!.index} at applied ${this.applied}`);
-      const batch = new ApplyBatch(this.db, this.lengths, this.counts);
+      const batch = new ApplyBatch(this.layer, this.lengths, this.counts);
       const applied = await this.applier.applyBatch(this.c, entries, batch, (a) => (a.cmd === undefined ? undefined : batch.stage(a.fx)));
       const last = entries[entries.length - 1]!.index;
-      // Not synced: the Raft log (synced) holds every applied entry until snapshot() below
-      // makes this state durable, which comes before any compaction; a power loss only sends
-      // the state back to an earlier applied index, and the restart re-applies from the log.
-      // (A process crash loses nothing: RocksDB has written its WAL to the OS.)
-      const writing = this.db.write(batch.ops(last), { sync: false });
-      // BUGGIFY: answering only after the write is the other correct order.
+      // Written behind (write-behind.ts): reads see the batch from here on; the database gets
+      // it with the next flush, unsynced. The Raft log (synced) holds every applied entry
+      // until snapshot() makes the state durable, which comes before any compaction; a crash
+      // or a power loss only sends the state back to an earlier applied index (the database's
+      // last flush, or less), and the restart re-applies from the log.
+      this.layer.add(batch.ops(last));
+      this.counts = batch.commit().counts;
+      this.applied = last;
+      this.markApplied();
+      // BUGGIFY: answering only when the apply resolves is the other correct order.
       if (answer !== undefined && !buggify("shard.apply.answer-late")) {
         applied.forEach((a, i) => {
           if (a.cmd?.op.kind === "write") answer(i, a.result);
         });
       }
-      await writing;
-      this.counts = batch.commit().counts;
-      this.applied = last;
-      this.markDurable();
+      // Bounded memory: a full layer is written before this apply resolves (RaftNode waits
+      // for it before the next). BUGGIFY: so is any layer, at times (write-through).
+      if (this.layer.full || this.layer.throughEachApply) await this.layer.flush();
       return applied.map((a) => a.result);
     } catch (e) {
       // The cache may hold lengths read for a batch whose effects are now unknown.
@@ -262,16 +315,16 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     }
   }
 
-  /** Records which shards are served as of the state now durable. */
-  private markDurable(): void {
+  /** Records which shards are served as of the state now applied. */
+  private markApplied(): void {
     for (let s = 0; s < this.opts.shardCount; s++) {
       const sv = this.c.serves(s as ShardId);
-      if (sv !== this.durableServing[s]) {
-        this.durableServing[s] = sv;
+      if (sv !== this.appliedServing[s]) {
+        this.appliedServing[s] = sv;
         this.servingEpoch[s]!++;
       }
     }
-    this.durableConfigNum = this.c.config.num;
+    this.appliedConfigNum = this.c.config.num;
   }
 
   private checkShard(shard: ShardId): void {
@@ -281,23 +334,24 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   }
 
   /**
-   * Reads `key` of `shard` (after a ReadIndex barrier). Ownership is checked at the read point
-   * against the durable state: WrongGroupError unless the shard was served throughout the read.
+   * Reads `key` of `shard` (after a ReadIndex barrier), from the applied state (the
+   * write-behind layer, else the database). Ownership is checked at the read point against the
+   * applied state: WrongGroupError unless the shard was served throughout the read.
    */
   async get(shard: ShardId, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.checkShard(shard);
     const s = shardOf(key, this.opts.shardCount);
     if (s !== shard) throw new InvalidArgumentError("key", `key of shard ${s} read as shard ${shard}`);
     this.checkUsable("read");
-    if (!this.durableServing[shard]) throw new WrongGroupError(shard, this.durableConfigNum);
+    if (!this.appliedServing[shard]) throw new WrongGroupError(shard, this.appliedConfigNum);
     const epoch = this.servingEpoch[shard];
-    const v = await this.stop.reading("read", () => this.db.get(shardKeys.data(shard, key)));
-    if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.durableConfigNum);
+    const v = await this.stop.reading("read", () => this.layer.get(shardKeys.data(shard, key)));
+    if (this.servingEpoch[shard] !== epoch) throw new WrongGroupError(shard, this.appliedConfigNum);
     return v;
   }
 
   /**
-   * Per shard, its key count and key plus value bytes as of the durable state (maintained at
+   * Per shard, its key count and key plus value bytes as of the applied state (maintained at
    * apply: O(1) to read). Meaningful for the shards this group holds (not for a notOwned one
    * that is not held: shardStats counts those on disk).
    */
@@ -324,10 +378,11 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
         continue;
       }
       // A shard this replica does not own is counted on disk: empty when garbage collection
-      // worked (so the scan is cheap), and the count then shows what is really stored.
-      const { keys, bytes } = await countShard(this.db, s);
+      // worked (so the scan is cheap), and the count then shows what is really stored. (The
+      // layer's iterators flush it first.)
+      const { keys, bytes } = await countShard(this.layer, s);
       let dedupClients = 0;
-      for await (const _ of this.db.iterator(shardKeys.dedupRange(s))) dedupClients++;
+      for await (const _ of this.layer.iterator(shardKeys.dedupRange(s))) dedupClients++;
       out.push({ shard, state, configNum: m.configNum, keys, bytes, dedupClients });
     }
     return out;
@@ -341,10 +396,11 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   async *pullChunks(configNum: ConfigNum, shard: ShardId, afterKey: Uint8Array | undefined, chunkBytesMax: number): AsyncGenerator<ShardChunkIn> {
     this.checkShard(shard);
     assert(chunkBytesMax > 0, "chunkBytesMax must be positive");
-    // The core runs ahead of the database during an apply: it could show the shard in handoff
-    // while writes applied just before the switch (same batch) are not on disk yet, and the
-    // pull would ship the shard without them (found by the shard server's integration test).
-    // Decide and start reading only while the core matches the disk.
+    // The core runs ahead of the applied state during an apply: it could show the shard in
+    // handoff while writes applied just before the switch (same batch) are not applied yet,
+    // and the pull would ship the shard without them (found by the shard server's integration
+    // test). Decide and start reading only while the core matches the applied state; the
+    // stream's iterator flushes the layer first, so the database holds all of it.
     while (this.inFlight !== undefined) await this.inFlight;
     this.checkUsable("pull");
     const ready = this.c.canServePull(configNum, shard);
@@ -357,7 +413,7 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     // BUGGIFY: any chunk size is correct (the puller resumes after the last key it inserted).
     const tiny = buggifyAmount("shard.pull.tiny-chunks", 64);
     try {
-      yield* readShardChunks(this.db, { configNum, shard, afterKey, chunkBytesMax: tiny > 0 ? tiny : chunkBytesMax, dedup: this.c.dedupOf(shard) });
+      yield* readShardChunks(this.layer, { configNum, shard, afterKey, chunkBytesMax: tiny > 0 ? tiny : chunkBytesMax, dedup: this.c.dedupOf(shard) });
     } catch (e) {
       if (e instanceof CorruptionError) this.stop.check("pull");
       throw e;
@@ -367,11 +423,15 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   async snapshot(): Promise<SnapshotSource> {
     assert(!this.closed, "snapshot after close");
     this.checkUsable("snapshot");
-    // Applies are written without fsync; RaftNode compacts the log up to this snapshot once it
-    // returns, so everything applied must be durable first. One synced write flushes the
-    // RocksDB WAL, and with it every earlier write.
-    await this.db.write([{ type: "put", key: shardKeys.applied, value: u64(this.applied) }], { sync: true });
-    const src = await snapshotSource(this.db, this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes);
+    // Applies are written behind and without fsync; RaftNode compacts the log up to this
+    // snapshot once it returns, so everything applied must be durable first: the layer is
+    // flushed with one synced write (the applied index at least), which flushes the RocksDB
+    // WAL and with it every earlier write. RaftNode applies nothing while it takes a snapshot,
+    // so the view below is at this.applied.
+    this.layer.put(shardKeys.applied, u64(this.applied));
+    await this.layer.flush(true);
+    const src = await snapshotSource(this.layer, this.opts.snapshotChunkBytes ?? shardSnapshotChunkBytes);
+    assert(src.index === this.applied, () => `snapshot at ${src.index}, applied ${this.applied}`);
     // Its size for Status, from the counters (reading the view would cost a pass over the
     // data): each data record's key and value bytes plus 8 bytes of framing; the metadata
     // and duplicate-table records (a small part) are not counted.
@@ -393,6 +453,10 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
   private async install(meta: SnapshotMeta, swap: () => Promise<void>): Promise<void> {
     this.checkUsable("snapshot install");
     this.lengths.clear();
+    // What the layer holds is older than the snapshot: written to the old database (so a
+    // failed install leaves it consistent), which the snapshot then replaces.
+    await this.layer.flush();
+    this.layer.discard();
     await this.db.close();
     await swap();
     this.db = await openCheckedKv(this.storage, this.dir, describeShardKey);
@@ -404,13 +468,34 @@ export class RocksShardStateMachine implements StateMachine<ApplyResult> {
     this.counts = loaded.counts;
     this.lengths.complete(this.counts);
     this.applier.reset();
-    this.markDurable();
+    this.markApplied();
   }
 
-  /** Releases the database; the state machine is unusable afterwards. Idempotent. */
+  /**
+   * Writes what the layer holds, then releases the database; the state machine is unusable
+   * afterwards. Idempotent. (A stopped one writes nothing: the restart replays the log.)
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.layer.cancel();
+    let usable = true;
+    try {
+      this.stop.check("close");
+    } catch {
+      usable = false;
+    }
+    if (usable) await this.layer.flush().catch(() => undefined);
     await this.db.close();
+  }
+
+  /** Writes the applied batches the layer holds to the database now (tests; the daemon never needs to). */
+  flush(): Promise<void> {
+    return this.layer.flush();
+  }
+
+  /** The applied writes not in the database yet, oldest first: for the simulator's checkers (what the replica holds). */
+  unflushed(): Iterable<[Buffer, Buffer | undefined]> {
+    return this.layer.unflushed();
   }
 }

@@ -378,7 +378,7 @@ export class ShardServer {
     try {
       sm = await RocksShardStateMachine.open(join(opts.dataDir, "state"), {
         gid: opts.gid, shardCount, dedupTtlMs: opts.dedupTtlMs ?? dedupTtlMsDefault, lengthCacheKeys: opts.lengthCacheKeys,
-        onCorruption: corruptionStops(opts.onFatal),
+        onCorruption: corruptionStops(opts.onFatal), onWriteFailed: opts.onFatal,
       });
     } catch (e) {
       controller.close();

@@ -5,7 +5,7 @@
 import { assert } from "../common/assert";
 import { InvalidArgumentError } from "../common/errors";
 import type { GroupId, LogIndex, ShardId } from "../common/ids";
-import type { KvOp, KvStore } from "../common/kv-store";
+import type { KvOp, KvReader, KvStore } from "../common/kv-store";
 import { decodeConfig, encodeConfig } from "../controller/codec";
 import { type Config, initialConfig } from "../controller/config";
 import { clientIdBytes, decodeDedupRecord, decodeShardMeta } from "./codec";
@@ -82,7 +82,7 @@ export async function load(db: KvStore, dir: string, g: GroupIdentity): Promise<
 }
 
 /** Keys and key plus value bytes of `shard`'s data, counted on disk. */
-export async function countShard(db: KvStore, shard: number): Promise<ShardCount> {
+export async function countShard(db: KvReader, shard: number): Promise<ShardCount> {
   const c: ShardCount = { keys: 0, bytes: 0 };
   for await (const [k, v] of db.iterator(shardKeys.dataRange(shard))) {
     c.keys++;

@@ -17,6 +17,7 @@
  * `serves` so writes to (and reads of) shards in handoff or pulling get through.
  */
 import { assert } from "../../common/assert";
+import type { Clock } from "../../common/env";
 import { CorruptionError } from "../../common/errors";
 import { recordPayload } from "../../common/record";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId } from "../../common/ids";
@@ -76,6 +77,8 @@ export interface SimShardOptions {
   readonly onRewind?: () => void;
   /** Bit flips in the state machine's reads and the replicas they stop (absent: none). */
   readonly flips?: StateFlips;
+  /** The replica's clock (its write-behind layer's flush timer): virtual, and silent once the incarnation crashed. */
+  readonly clock: Clock;
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
@@ -181,7 +184,7 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     const flips = opts.flips;
     const onCorruption = flips && ((e: CorruptionError) => flips.detected(disk.node, e));
     this.ready = detectedOnOpen(RocksShardStateMachine.open(dir, {
-      gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes,
+      gid: opts.gid, shardCount: opts.shardCount, dedupTtlMs: opts.dedupTtlMs, snapshotChunkBytes: opts.snapshotChunkBytes, clock: opts.clock,
       storage: (flips?.watch(storage, dir) ?? storage).incarnation(), onCorruption,
     }), flips, disk.node)
       .then((rsm) => {
@@ -208,6 +211,13 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
 
   get core(): ShardGroupCore {
     return this.sm.core;
+  }
+
+  /** Whether applied writes are in the write-behind layer only (not written to the storage yet). */
+  hasUnflushed(): boolean {
+    if (this.rsm === undefined) return false;
+    for (const _ of this.rsm.unflushed()) return true;
+    return false;
   }
 
   /** The production state machine's log time (undefined until it opened). */
@@ -268,16 +278,24 @@ export class SimShardStateMachine implements StateMachine<ApplyResult>, ShardSta
     this.opts.observer?.applied(this.opts.gid, this.disk.node, out);
   }
 
-  /** What the storage holds of `shard`'s data: user key (latin1) -> value. */
+  /**
+   * What the replica holds of `shard`'s data: user key (latin1) -> value; what the storage
+   * holds, under the applied writes its write-behind layer has not written yet.
+   */
   stored(shard: ShardId): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
-    const m = this.storage.peek(this.dir);
-    if (m === undefined) return out;
-    for (const [k, v] of m) {
-      if (k.charCodeAt(0) !== dataPrefix || ((k.charCodeAt(1) << 8) | k.charCodeAt(2)) !== shard) continue;
+    const ofShard = (k: string) => k.charCodeAt(0) === dataPrefix && ((k.charCodeAt(1) << 8) | k.charCodeAt(2)) === shard;
+    for (const [k, v] of this.storage.peek(this.dir) ?? []) {
+      if (!ofShard(k)) continue;
       const p = recordPayload(Buffer.from(k, "latin1"), v);
       assert(p !== undefined, () => `sim shard g${this.opts.gid} n${this.disk.node}: stored value of ${k.slice(3)} does not verify`);
       out.set(k.slice(3), p);
+    }
+    for (const [key, v] of this.sm.unflushed()) {
+      const k = key.toString("latin1");
+      if (!ofShard(k)) continue;
+      if (v === undefined) out.delete(k.slice(3));
+      else out.set(k.slice(3), v);
     }
     return out;
   }

@@ -454,10 +454,6 @@ class World {
   /** One incarnation of replica (gid, id): its state machine, and its migration driver. */
   private makeReplica(gid: GroupId, cluster: GroupCluster, disk: SimDisk, id: NodeId): SimShardStateMachine {
     const p = this.params;
-    const sm = new SimShardStateMachine(disk.storage, `${disk.dataDir}/state`, disk, {
-      gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
-      onRewind: () => this.snapshotRewinds++, flips: this.flips.get(gid),
-    });
     const self = groupAddress(gid, id);
     // The incarnation this driver belongs to (the handle is created right after this factory).
     const live = (): GroupHandle | undefined => {
@@ -487,6 +483,16 @@ class World {
         };
       },
     };
+    const sm = new SimShardStateMachine(disk.storage, `${disk.dataDir}/state`, disk, {
+      gid, shardCount: p.shardCount, dedupTtlMs: p.dedupTtlMs, snapshotChunkBytes: cluster.cfg.snapshotChunkBytes, observer: this.checker, sabotage: this.sabotage,
+      onRewind: () => this.snapshotRewinds++, flips: this.flips.get(gid), clock,
+    });
+    // Its start behind the last incarnation's applied index: applies that the crash took, from
+    // the write-behind layer (unflushed) or from the disk (unsynced), re-applied from the log.
+    const prev = this.lastIncarnation.get(`${gid}/${id}`);
+    if (prev !== undefined && sm.appliedIndex() < prev.appliedIndex()) this.restartedBehind++;
+    if (prev?.hasUnflushed() === true) this.lostUnflushed++;
+    this.lastIncarnation.set(`${gid}/${id}`, sm);
     const node: ShardNode = {
       softState: () => live()?.node!.softState() ?? { role: "follower", leader: 0 as NodeId, term: 0 as Term },
       propose: (data) => {
@@ -530,6 +536,12 @@ class World {
   private ctlHint: NodeId | undefined;
   /** Snapshot chunks refused because the source cannot go back (RaftNode then takes a fresh snapshot). */
   snapshotRewinds = 0;
+  /** Per replica ("gid/id"), its newest incarnation's state machine. */
+  private readonly lastIncarnation = new Map<string, SimShardStateMachine>();
+  /** Incarnations that started behind the applied index of the one before (see makeReplica). */
+  restartedBehind = 0;
+  /** Incarnations whose end (a crash) took applied writes its write-behind layer had not written. */
+  lostUnflushed = 0;
   /** Configs handed to drivers by the Watch model (a config offered to several drivers counts each time). */
   watchOffers = 0;
 
@@ -1166,7 +1178,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       writesDelivered: w.deliveries.size,
       writesRedelivered: [...w.deliveries.values()].filter((n) => n > 1).length,
       ...transportStats(w.transports),
-      crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: w.snapshotRewinds,
+      crashes, snapshotsInstalled, lostUnsyncedApplies, restartedBehind: w.restartedBehind, lostUnflushed: w.lostUnflushed, snapshotRewinds: w.snapshotRewinds,
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,

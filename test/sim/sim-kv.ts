@@ -368,13 +368,9 @@ class SimKv implements KvStore {
   }
 }
 
-/**
- * `base` with writes that fail while `failing.on` is set (as a full disk or a failed fsync
- * does): for tests of what a store does after a failed write.
- */
-export function failingWrites(base: KvStorage): { readonly storage: KvStorage; readonly failing: { on: boolean } } {
-  const failing = { on: false };
-  const storage: KvStorage = {
+/** `base` whose databases' writes go through `write` (given the database's own write). */
+export function interceptWrites(base: KvStorage, write: (ops: readonly KvOp[], options: { readonly sync: boolean }, own: KvStore["write"]) => Promise<void>): KvStorage {
+  return {
     exists: (d) => base.exists(d),
     remove: (d) => base.remove(d),
     rename: (from, to) => base.rename(from, to),
@@ -385,9 +381,18 @@ export function failingWrites(base: KvStorage): { readonly storage: KvStorage; r
         getMany: (ks) => db.getMany(ks),
         iterator: (io) => db.iterator(io),
         close: () => db.close(),
-        write: (ops, wo) => (failing.on ? Promise.reject(new Error("injected: No space left on device")) : db.write(ops, wo)),
+        write: (ops, wo) => write(ops, wo, (x, y) => db.write(x, y)),
       };
     },
   };
+}
+
+/**
+ * `base` with writes that fail while `failing.on` is set (as a full disk or a failed fsync
+ * does): for tests of what a store does after a failed write.
+ */
+export function failingWrites(base: KvStorage): { readonly storage: KvStorage; readonly failing: { on: boolean } } {
+  const failing = { on: false };
+  const storage = interceptWrites(base, (ops, wo, own) => (failing.on ? Promise.reject(new Error("injected: No space left on device")) : own(ops, wo)));
   return { storage, failing };
 }

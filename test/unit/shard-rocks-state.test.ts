@@ -19,9 +19,10 @@ import { type ApplyResult, RocksShardStateMachine, ShardNotReadyError, shardKeys
 import type { KvOp as StoreOp } from "../../common/kv-store";
 import { openRocksKv, rocksStorage } from "../../raft/storage/rocks-kv";
 import type { ShardGroupCore } from "../../shard-server/state-machine";
-import { failingWrites } from "../sim/sim-kv";
+import { failingWrites, interceptWrites } from "../sim/sim-kv";
 import { waitFor } from "../lib/wait";
 import { restoreInto } from "../lib/snapshot-restore";
+import { keysOfShard, shardConfig } from "../lib/shard-fixtures";
 import type { KvOp, ShardCommand, ShardOp } from "../../shard-server/types";
 
 const N = 4;
@@ -34,17 +35,10 @@ const cn = (n: number) => n as ConfigNum;
 const clientA = "aa".repeat(16);
 const clientB = "bb".repeat(16);
 
-function config(num: number, shards: number[]): Config {
-  const gids = [...new Set(shards.filter((x) => x !== 0))];
-  return { num: cn(num), shards: shards.map(g), groups: new Map(gids.map((x) => [g(x), [`127.0.0.1:${9000 + x}`]])) };
-}
+const config = shardConfig;
 
 /** The first `count` keys ("k<n>") of shard `s`. */
-function keysOf(s: number, count: number): string[] {
-  const out: string[] = [];
-  for (let n = 0; out.length < count; n++) if (shardOf(`k${n}`, N) === s) out.push(`k${n}`);
-  return out;
-}
+const keysOf = (s: number, count: number): string[] => keysOfShard(s, count, N);
 
 const put = (key: string, v: string): KvOp => ({ type: "put", key: enc(key), value: enc(v) });
 const append = (key: string, v: string): KvOp => ({ type: "append", key: enc(key), value: enc(v) });
@@ -429,7 +423,7 @@ describe("RocksShardStateMachine", () => {
       const sm = await open(sub, 1, { lengthCacheKeys });
       const d = driver(sm);
       await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
-      const getMany = vi.spyOn(sm["db"], "getMany");
+      const getMany = vi.spyOn(sm["layer"], "getMany");
       const model = new Map<string, string>();
       const expected = () => [0, 1, 2, 3].map((s) => {
         let keys = 0;
@@ -533,7 +527,7 @@ describe("RocksShardStateMachine", () => {
     const sm = await open("complete", 1, { lengthCacheKeys: 4 });
     const d = driver(sm);
     await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
-    const getMany = vi.spyOn(sm["db"], "getMany");
+    const getMany = vi.spyOn(sm["layer"], "getMany");
     const [a, b, c, e, f, h] = keysOf(1, 6) as [string, string, string, string, string, string];
     const [z] = keysOf(3, 1) as [string];
     let seq = 0;
@@ -575,7 +569,7 @@ describe("RocksShardStateMachine", () => {
     opened.splice(opened.indexOf(sm), 1);
     const again = await open("complete", 1, { lengthCacheKeys: 4 });
     const d2 = driver(again, applied);
-    const reads = vi.spyOn(again["db"], "getMany");
+    const reads = vi.spyOn(again["layer"], "getMany");
     const w1 = await d2.write(clientB, 1, [put(keysOf(1, 9)[8]!, "v")]);
     expect(w1.ok && w1.results[0]!.found).toBe(false);
     expect(reads).toHaveBeenCalledTimes(1);
@@ -603,66 +597,74 @@ describe("RocksShardStateMachine", () => {
     await expect(open("a", 2)).rejects.toThrow(/belongs to group 1 with 4 shards, but was opened as group 2 with 4 shards/);
   });
 
-  it("a batch whose write fails stops the state machine; reopened, core and disk agree on the state before it", async () => {
-    const { storage, failing } = failingWrites(rocksStorage);
-    const sm = await RocksShardStateMachine.open(join(dir, "fail"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
-    opened.push(sm);
-    const d = driver(sm);
-    await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
-    const [k1, k2] = keysOf(1, 2) as [string, string];
-    expect((await d.write(clientA, 1, [put(k1, "x")])).ok).toBe(true);
-    const before = { applied: sm.appliedIndex(), metas: metasOf(sm.core), dedup: dedupSnapshot(sm.core), stats: await sm.shardStats() };
-    failing.on = true;
-    // One batch: writes to shard 1 (a cached length and a new key), then shard 1 handed off.
-    await expect(d.apply(
-      { kind: "write", write: { clientId: clientA, seq: 2, ackedBelow: 0, shard: sh(1), ops: [put(k1, "longer value"), put(k2, "y")] } },
-      { kind: "reconfigure", config: config(2, [1, 2, 1, 1]) },
-    )).rejects.toThrow(/injected/);
-    // The core ran ahead (it decided the handoff); nothing answers from it any more.
-    expect(sm.core.config.num).toBe(2);
-    expect(sm.appliedIndex()).toBe(before.applied);
-    await expect(sm.get(sh(1), enc(k1))).rejects.toThrow(/after a failed write: injected.*is stopped/);
-    await expect(sm.shardStats()).rejects.toBeInstanceOf(StoppedError);
-    await expect(sm.pullChunks(cn(2), sh(1), undefined, 1024).next()).rejects.toBeInstanceOf(StoppedError);
-    await expect(d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) })).rejects.toBeInstanceOf(StoppedError);
-    failing.on = false;
-    await sm.close();
-    opened.splice(opened.indexOf(sm), 1);
-    // The restart: core, counters and data are the state before the failed batch.
-    const again = await open("fail");
-    expect(again.appliedIndex()).toBe(before.applied);
-    expect(metasOf(again.core)).toEqual(before.metas);
-    expect(dedupSnapshot(again.core)).toEqual(before.dedup);
-    expect(again.core.config.num).toBe(1);
-    expect(await again.shardStats()).toEqual(before.stats);
-    expect(dec(await again.get(sh(1), enc(k1)))).toBe("x");
-    expect(await again.get(sh(1), enc(k2))).toBeUndefined();
-    // And it applies the same batch as if the failure never happened.
-    const d2 = driver(again);
-    const out = await d2.write(clientA, 2, [put(k1, "longer value"), put(k2, "y")]);
-    expect(out.ok && out.results.map((r) => r.found)).toEqual([true, false]);
-    const stats = await again.shardStats();
-    expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
-  });
+  for (const mode of ["write-through (applyFlushMs 0: the apply writes)", "written behind (the flush timer writes)"]) {
+    it(`a batch whose write fails stops the state machine; reopened, core and disk agree on the state before it: ${mode}`, async () => {
+      const through = mode.startsWith("write-through");
+      const { storage, failing } = failingWrites(rocksStorage);
+      const failures: Error[] = [];
+      const sm = await RocksShardStateMachine.open(join(dir, "fail"), {
+        gid: g(1), shardCount: N, dedupTtlMs: TTL, storage, applyFlushMs: through ? 0 : 5, onWriteFailed: (e) => failures.push(e),
+      });
+      opened.push(sm);
+      const d = driver(sm);
+      await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
+      const [k1, k2] = keysOf(1, 2) as [string, string];
+      expect((await d.write(clientA, 1, [put(k1, "x")])).ok).toBe(true);
+      await sm.flush();
+      const before = { applied: sm.appliedIndex(), metas: metasOf(sm.core), dedup: dedupSnapshot(sm.core), stats: await sm.shardStats() };
+      failing.on = true;
+      // One batch: writes to shard 1 (a cached length and a new key), then shard 1 handed off.
+      const applying = d.apply(
+        { kind: "write", write: { clientId: clientA, seq: 2, ackedBelow: 0, shard: sh(1), ops: [put(k1, "longer value"), put(k2, "y")] } },
+        { kind: "reconfigure", config: config(2, [1, 2, 1, 1]) },
+      );
+      if (through) {
+        await expect(applying).rejects.toThrow(/injected/);
+        expect(sm.appliedIndex()).toBe(before.applied + 2);
+      } else {
+        // Applied (reads see it), then the timer's flush fails: the daemon hears of it.
+        await applying;
+        await waitFor(() => failures.length === 1, { timeoutMs: 10_000, what: "the timed flush to fail" });
+        expect(failures[0]!.message).toMatch(/injected/);
+      }
+      // The core ran ahead (it decided the handoff); nothing answers from it any more.
+      expect(sm.core.config.num).toBe(2);
+      await expect(sm.get(sh(1), enc(k1))).rejects.toThrow(/after a failed write: injected.*is stopped/);
+      await expect(sm.shardStats()).rejects.toBeInstanceOf(StoppedError);
+      await expect(sm.pullChunks(cn(2), sh(1), undefined, 1024).next()).rejects.toBeInstanceOf(StoppedError);
+      await expect(d.apply({ kind: "reconfigure", config: config(3, [1, 1, 1, 1]) })).rejects.toBeInstanceOf(StoppedError);
+      await expect(sm.snapshot()).rejects.toBeInstanceOf(StoppedError);
+      failing.on = false;
+      await sm.close();
+      opened.splice(opened.indexOf(sm), 1);
+      // The restart: core, counters and data are the state before the failed batch.
+      const again = await open("fail");
+      expect(again.appliedIndex()).toBe(before.applied);
+      expect(metasOf(again.core)).toEqual(before.metas);
+      expect(dedupSnapshot(again.core)).toEqual(before.dedup);
+      expect(again.core.config.num).toBe(1);
+      expect(await again.shardStats()).toEqual(before.stats);
+      expect(dec(await again.get(sh(1), enc(k1)))).toBe("x");
+      expect(await again.get(sh(1), enc(k2))).toBeUndefined();
+      // And it applies the same batch as if the failure never happened.
+      const d2 = driver(again);
+      const out = await d2.write(clientA, 2, [put(k1, "longer value"), put(k2, "y")]);
+      expect(out.ok && out.results.map((r) => r.found)).toEqual([true, false]);
+      const stats = await again.shardStats();
+      expect(stats[1]).toMatchObject({ keys: 2, bytes: k1.length + "longer value".length + k2.length + 1 });
+    });
+  }
 
-  it("answers a client write once its batch's write is issued, other commands once it is done; applied moves with the write", async () => {
+  it("answers a client write once its batch is applied (in the write-behind layer), other commands once the apply resolves; a full layer holds the apply until it is written", async () => {
     // Writes are held until released (the first, opening ones pass).
     const held: (() => void)[] = [];
     const gate = { on: false };
-    const storage = {
-      ...rocksStorage,
-      async open(d: string, o: Parameters<typeof rocksStorage.open>[1]) {
-        const db = await rocksStorage.open(d, o);
-        return {
-          get: (k: Buffer) => db.get(k), getMany: (ks: readonly Buffer[]) => db.getMany(ks), iterator: (io: Parameters<typeof db.iterator>[0]) => db.iterator(io), close: () => db.close(),
-          write: async (ops: readonly StoreOp[], wo: { readonly sync: boolean }) => {
-            if (gate.on) await new Promise<void>((r) => held.push(r));
-            return db.write(ops, wo);
-          },
-        };
-      },
-    };
-    const sm = await RocksShardStateMachine.open(join(dir, "early"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage });
+    const storage = interceptWrites(rocksStorage, async (ops, wo, own) => {
+      if (gate.on) await new Promise<void>((r) => held.push(r));
+      return own(ops, wo);
+    });
+    // A bound of 1 byte: every apply fills the layer and waits for its flush.
+    const sm = await RocksShardStateMachine.open(join(dir, "early"), { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage, applyFlushMs: Infinity, applyFlushBytesMax: 1 });
     opened.push(sm);
     const d = driver(sm);
     await d.apply({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) });
@@ -675,18 +677,23 @@ describe("RocksShardStateMachine", () => {
       d.noop(),
       d.entry({ kind: "reconfigure", config: config(2, [1, 1, 1, 1]) }),
     ];
-    const applying = sm.apply(entries, (i, r) => answers.push([i, r]));
-    await waitFor(() => held.length === 1, { timeoutMs: 10_000, what: "the batch's write to be issued" });
+    let resolved = false;
+    const applying = sm.apply(entries, (i, r) => answers.push([i, r])).then((rs) => {
+      resolved = true;
+      return rs;
+    });
+    await waitFor(() => held.length === 1, { timeoutMs: 10_000, what: "the batch's flush to be issued" });
     // The client write is answered (its result is final); the noop and the reconfigure are not.
     expect(answers.map(([i]) => i)).toEqual([0]);
     expect(answers[0]![1]).toMatchObject({ kind: "write", outcome: { ok: true, results: [{ found: false }] } });
-    expect(sm.appliedIndex()).toBe(before);
+    // Applied: reads see it before it is written; the apply resolves only once it is.
+    expect(sm.appliedIndex()).toBe(before + 3);
+    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("v1");
+    expect(resolved).toBe(false);
     held.shift()!();
     const results = await applying;
     expect(results[0]).toEqual(answers[0]![1]);
     expect(results[2]).toEqual({ kind: "reconfigure", accepted: true });
-    expect(sm.appliedIndex()).toBe(before + 3);
-    expect(dec(await sm.get(sh(2), enc(k1)))).toBe("v1");
     expect(answers.length).toBe(1);
   });
 

@@ -29,6 +29,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
     let duplicates = 0;
     let undecided = 0;
     let lostApplies = 0;
+    let lostUnflushed = 0;
     const totals: Record<string, number> = {};
     const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
@@ -39,6 +40,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
       duplicates += r.stats["duplicateWrites"] ?? 0;
       undecided += r.stats["undecidedKeys"] ?? 0;
       lostApplies += r.stats["lostUnsyncedApplies"] ?? 0;
+      lostUnflushed += r.stats["lostUnflushed"] ?? 0;
       for (const k of ["writesRedelivered", "streamsBroken", "backpressured", "gaveUp", "paceRaised", "paceLowered", "pulledNotInserted"]) totals[k] = (totals[k] ?? 0) + (r.stats[k] ?? 0);
       totals["pulledMaxInFlight"] = Math.max(totals["pulledMaxInFlight"] ?? 0, r.stats["pulledMaxInFlight"] ?? 0);
     }
@@ -67,6 +69,8 @@ describe("whole-cluster simulation: fixed seeds", () => {
     expect(undecided).toBe(0);
     // Crashes took applies written without fsync: replicas restarted behind and re-applied.
     expect(lostApplies).toBeGreaterThan(0);
+    // ...and applies still in the write-behind layer (shard-server/write-behind.ts), never written.
+    expect(lostUnflushed).toBeGreaterThan(0);
     // Every BUGGIFY point fired: Raft's, the controller's, the shard server's, the migration
     // driver's, the Batch stream's and the client library's.
     expect(buggify.missing(buggifyReach.shards), buggify.describe()).toEqual([]);

@@ -95,6 +95,8 @@ async function shardGroup(dir = "/g1/state") {
     entry({ kind: "write", write: { clientId: clientA, seq: ++seq, ackedBelow: 0, shard: shardOf(key, N) as ShardId, ops: [{ type, key: enc(key), value: enc(value) }] } });
   await sm.apply([entry({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) })]);
   await sm.apply([write(keyOf(0), "put", "zero"), write(keyOf(1), "put", "one")]);
+  // In the database, where the flips are (applies are written behind: shard-server/write-behind.ts).
+  await sm.flush();
   const hex = (k: Buffer) => k.toString("hex");
   return { sim, storage, flip, corruptions, sm, open, entry, write, hex };
 }
