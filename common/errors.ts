@@ -25,8 +25,30 @@ export abstract class ShardKVError extends Error {
   abstract readonly code: ErrorCode;
 }
 
+/**
+ * A typed error that routing and retries use as control flow: a follower's NotLeader, a
+ * group's WrongGroup, a full queue's Backpressure, a leadership transfer in progress. Servers
+ * make them by the thousand on hot paths (every request a fresh client sends to a follower is
+ * refused with one, and the client decodes each answer into one again), where capturing a
+ * stack trace is most of their cost and says nothing: where they were thrown is their
+ * meaning. Built without one: `stack` is the first line alone (`Error: not the leader ...`);
+ * `message`, what users see, is unchanged.
+ */
+export abstract class SignalError extends ShardKVError {
+  constructor(message: string) {
+    // V8 reads Error.stackTraceLimit when Error's constructor captures the stack.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
+
 /** This replica is not the leader; `leaderHint` is the leader it knows of (0 = unknown). */
-export class NotLeaderError extends ShardKVError {
+export class NotLeaderError extends SignalError {
   readonly code = "NotLeader";
   constructor(readonly leaderHint: NodeId, readonly leaderAddress?: string) {
     super(`not the leader (leader hint: ${leaderHint === 0 ? "unknown" : `node ${leaderHint}`})`);
@@ -34,7 +56,7 @@ export class NotLeaderError extends ShardKVError {
 }
 
 /** A bounded queue or byte budget is full; nothing was accepted. Retry later. */
-export class BackpressureError extends ShardKVError {
+export class BackpressureError extends SignalError {
   readonly code = "Backpressure";
   /** `limit`: the limit's name (as on the wire); the message says what it bounds, in words. */
   constructor(readonly limit: string, readonly max: number, readonly value: number) {
@@ -56,7 +78,7 @@ function describeBackpressure(limit: string, max: number, value: number): string
 }
 
 /** A leadership transfer is in progress; proposals are refused until it ends. */
-export class LeadershipTransferError extends ShardKVError {
+export class LeadershipTransferError extends SignalError {
   readonly code = "LeadershipTransfer";
   constructor(readonly transferee: NodeId) {
     super(`leadership transfer to node ${transferee} in progress`);
@@ -102,7 +124,7 @@ export class CorruptionError extends ShardKVError {
 }
 
 /** This group does not serve `shard` in its configuration `configNum`; refresh the config. */
-export class WrongGroupError extends ShardKVError {
+export class WrongGroupError extends SignalError {
   readonly code = "WrongGroup";
   constructor(readonly shard: number, readonly configNum: number) {
     super(`wrong group for shard ${shard} (server at config ${configNum})`);

@@ -33,7 +33,9 @@ commands:
   status [--json]      every node (up/down/paused, role, lag, term, leader, config, applied
                        index, Raft log, snapshot, data directory size, uptime, shards with
                        keys and bytes) and the shard map of the latest config
-  down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period
+  down [--grace 5s]    SIGTERM every node, SIGKILL after the grace period (default 5s;
+                       60s for a daemon started with --cpu-prof, --heap-prof or --prof
+                       in SHARDKV_NODE_FLAGS, so that its profile is written)
   logs NODE [--lines 50] [--json]
                        the last lines of NODE's log (DIR/logs/NODE.log), readable: time,
                        level, node, term, message; --json: the daemon's JSON lines as they are
@@ -83,14 +85,14 @@ export type LocalCommand =
   }
   | { readonly kind: "status"; readonly dir: string; readonly json: boolean }
   | { readonly kind: "env"; readonly dir: string }
-  | { readonly kind: "down"; readonly dir: string; readonly graceMs: number }
+  | { readonly kind: "down"; readonly dir: string; readonly graceMs?: number }
   | { readonly kind: "logs"; readonly dir: string; readonly node: string; readonly lines: number; readonly json: boolean }
   | { readonly kind: "dashboard"; readonly dir: string; readonly listen: string }
   | { readonly kind: "kill" | "pause" | "resume" | "restart"; readonly dir: string; readonly node: string }
   | { readonly kind: "add-group"; readonly dir: string; readonly replicas: number; readonly basePort?: number }
   | { readonly kind: "remove-group"; readonly dir: string; readonly gid: number }
   | { readonly kind: "replace"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number }
-  | { readonly kind: "remove-replica"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly graceMs: number }
+  | { readonly kind: "remove-replica"; readonly dir: string; readonly node: string; readonly timeoutMs: number; readonly force: boolean; readonly graceMs?: number }
   | {
     readonly kind: "add-replica"; readonly dir: string; readonly of: "controllers" | number; readonly learner: boolean;
     readonly timeoutMs: number; readonly force: boolean; readonly basePort?: number;
@@ -172,7 +174,7 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
       return { kind: "env", dir };
     case "down":
       takes(0, "");
-      return { kind: "down", dir, graceMs: v.grace ?? 5000 };
+      return { kind: "down", dir, ...(v.grace !== undefined ? { graceMs: v.grace } : {}) };
     case "logs":
       takes(1, "a node name (c1, g1n2, ...)");
       return { kind: "logs", dir, node: positional[0]!, lines: v.lines ?? 50, json: v.json === true };
@@ -193,7 +195,7 @@ export function parseLocalArgs(argv: readonly string[]): LocalCommand {
       return { kind: "replace", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, basePort };
     case "remove-replica":
       takes(1, "a node name (c1, g1n2, ...)");
-      return { kind: "remove-replica", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, graceMs: v.grace ?? 5000 };
+      return { kind: "remove-replica", dir, node: positional[0]!, timeoutMs: v.timeout ?? replicaTimeoutMsDefault, force: v.force === true, ...(v.grace !== undefined ? { graceMs: v.grace } : {}) };
     case "add-replica": {
       takes(1, "gid (or \"controllers\")");
       const of = positional[0] === "controllers" ? "controllers" as const : parseInteger("gid", positional[0]!, 1, Number.MAX_SAFE_INTEGER);

@@ -39,7 +39,7 @@ import {
 import {
   changeOutcome, olderPeersArg, pendingChangeHint, liveStep, type ReplicaChangeProgress, storedMembersRefusal,
 } from "./replica-ops";
-import { freePorts, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
+import { freePorts, graceMsDefault, logTail, procState, type ProcState, signalNode, spawnDaemon, stopNode, waitGone } from "./process";
 import { waitUntil } from "./wait";
 import { type LocalIdentity, certsDirOf, identityTlsFiles, issueNodeCert, makeClusterCa, nodeTlsDirOf } from "./certs";
 import { type Security, securityOf } from "../../security/credentials";
@@ -55,8 +55,8 @@ const ShardState = shardkv.kv.ShardState;
 /** Ports never handed to a daemon (well-known services that may run on a developer machine). */
 export const reservedPorts: readonly number[] = [6379, 5432, 3306, 5672, 1883, 4222];
 
-/** Default grace period between SIGTERM and SIGKILL. */
-export const graceMsDefault = 5000;
+/** Default grace period between SIGTERM and SIGKILL (longer for a daemon writing a profile: process.ts defaultGraceMs). */
+export { graceMsDefault };
 /** Default deadline of `up`, `addGroup`, `removeGroup` and `restart`. */
 export const settleMsDefault = 120_000;
 
@@ -630,10 +630,10 @@ export class LocalCluster {
 
   /**
    * Stops one node as `down()` stops every node: SIGTERM (and SIGCONT), SIGKILL after
-   * `graceMs`; resolves once it is gone with how it ended ("term", or "kill" when it needed
+   * `graceMs` (default: process.ts defaultGraceMs); resolves once it is gone with how it ended ("term", or "kill" when it needed
    * SIGKILL). Its address and data directory stay for `restart`.
    */
-  async stop(name: string, graceMs = graceMsDefault): Promise<"term" | "kill"> {
+  async stop(name: string, graceMs?: number): Promise<"term" | "kill"> {
     const { node } = this.find(this.layout, name);
     const how = await stopNode(node.pid, node.dataDir, graceMs);
     if (how === "none") throw new Error(`${name} is not running`);
@@ -671,7 +671,7 @@ export class LocalCluster {
    */
   async restart(name: string, opts: { graceMs?: number; timeoutMs?: number; args?: readonly string[] } = {}): Promise<number> {
     const { node } = this.find(this.layout, name);
-    await stopNode(node.pid, node.dataDir, opts.graceMs ?? graceMsDefault);
+    await stopNode(node.pid, node.dataDir, opts.graceMs);
     await this.reaped(node.pid);
     if (opts.args) {
       const l = this.launcher;
@@ -703,12 +703,13 @@ export class LocalCluster {
   }
 
   /**
-   * Stops every node: SIGTERM, SIGKILL after `graceMs` (0: SIGKILL at once); resolves when
-   * every process is gone. The servers go first, then the controllers: a stopping server's
+   * Stops every node: SIGTERM, SIGKILL after `graceMs` (0: SIGKILL at once; default: 5 s,
+   * 60 s for a daemon started with a profiling flag of Node's, so that its profile is
+   * written: process.ts defaultGraceMs); resolves when every process is gone. The servers go first, then the controllers: a stopping server's
    * migration driver may be in the middle of a controller query, which would otherwise wait
    * out its deadline against stopped controllers. cluster.json stays, every pid null.
    */
-  async down(graceMs = graceMsDefault): Promise<DownReport> {
+  async down(graceMs?: number): Promise<DownReport> {
     const stopped: string[] = [];
     const killed: string[] = [];
     // Re-read until nothing listed runs: a node another process started meanwhile (a
@@ -719,7 +720,7 @@ export class LocalCluster {
       const live = allNodes(l).filter((n) => procState(n.node.pid, n.node.dataDir) !== "gone");
       const stop = (nodes: typeof live): Promise<unknown> => Promise.all(nodes.map(async ({ name, node }) => {
         let how: "none" | "term" | "kill" = "none";
-        if (graceMs > 0) how = await stopNode(node.pid, node.dataDir, graceMs);
+        if (graceMs === undefined || graceMs > 0) how = await stopNode(node.pid, node.dataDir, graceMs);
         else if (signalNode(node.pid, node.dataDir, "SIGKILL")) {
           await waitGone(node.pid, node.dataDir, 10_000);
           how = "kill";
@@ -1122,7 +1123,7 @@ export class LocalCluster {
    * cluster.json; its data directory and log stay. The controller clients are rebuilt, as
    * the controller addresses may have changed.
    */
-  private async retire(name: string, graceMs = graceMsDefault): Promise<void> {
+  private async retire(name: string, graceMs?: number): Promise<void> {
     const { node } = this.find(this.layout, name);
     await stopNode(node.pid, node.dataDir, graceMs);
     await this.reaped(node.pid);
@@ -1212,7 +1213,7 @@ export class LocalCluster {
       why = p.why;
       return p.progress?.done ?? false;
     }, { timeoutMs, what: `group ${gid}'s shards to move and be collected`, why: () => why, intervalMs: 100 });
-    await Promise.all(g.servers.map((s) => stopNode(s.pid, s.dataDir, opts.graceMs ?? graceMsDefault)));
+    await Promise.all(g.servers.map((s) => stopNode(s.pid, s.dataDir, opts.graceMs)));
     this.update((l) => (l.groups = l.groups.filter((x) => x.gid !== gid)));
     this.say(`group ${gid} stopped and removed`);
     return {

@@ -8,9 +8,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { delay } from "../../common/real-env";
-import { graceMsDefault, LocalCluster } from "./cluster";
+import { LocalCluster } from "./cluster";
 import { allNodes, clusterFileName, readClusterFile } from "./layout";
-import { procState } from "./process";
+import { describeGrace, procState } from "./process";
 
 /** What stopOnSignals() installed: whether a stop signal has arrived (the process then exits once every node is stopped). */
 export interface SignalStop {
@@ -23,7 +23,7 @@ export interface SignalStop {
  * also stops everything. Work still running when a signal arrives fails as its nodes go away:
  * check `stopping` before reporting such a failure.
  */
-export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = graceMsDefault): SignalStop {
+export function stopOnSignals(dir: string, say: (s: string) => void, graceMs?: number): SignalStop {
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) {
@@ -32,7 +32,7 @@ export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = g
       return;
     }
     stopping = true;
-    say(`\n${sig}: stopping every node (SIGTERM, SIGKILL after ${graceMs} ms)...`);
+    say(`\n${sig}: stopping every node (SIGTERM, SIGKILL after ${describeGrace(graceMs)})...`);
     stopAll(dir, graceMs, say).then(
       (n) => {
         say(`stopped ${n} processes; no shardkv process of ${dir} is left`);
@@ -49,11 +49,11 @@ export function stopOnSignals(dir: string, say: (s: string) => void, graceMs = g
 }
 
 /** Stops every node listed in `dir`'s cluster.json; resolves with how many were running. */
-async function stopAll(dir: string, graceMs: number, say: (s: string) => void): Promise<number> {
+async function stopAll(dir: string, graceMs: number | undefined, say: (s: string) => void): Promise<number> {
   const l = readClusterFile(dir);
   if (!l) return 0;
   const r = await LocalCluster.load(dir).down(graceMs);
-  if (r.killed.length > 0) say(`SIGKILLed (not stopped within ${graceMs} ms of SIGTERM): ${r.killed.join(" ")}`);
+  if (r.killed.length > 0) say(`SIGKILLed (not stopped within ${describeGrace(graceMs)} of SIGTERM): ${r.killed.join(" ")}`);
   const left = allNodes(l).filter((x) => procState(x.node.pid, x.node.dataDir) !== "gone");
   if (left.length > 0) throw new Error(`still running: ${left.map((x) => `${x.name} pid ${x.node.pid}`).join(", ")}`);
   return r.stopped.length;

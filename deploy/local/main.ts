@@ -18,7 +18,7 @@ import { parseNodeName } from "./layout";
 import { formatReplicaProgress, pendingChangeHint } from "./replica-ops";
 import { holdUntilStopped, stopOnSignals } from "./foreground";
 import { commandMain } from "./command-main";
-import { logTail } from "./process";
+import { describeGrace, logTail } from "./process";
 import { localAdminTls, localClusterSource, startDashboard } from "../dashboard/dashboard";
 import { securityOf } from "../../security/credentials";
 import { ProgressLine } from "../../common/progress-line";
@@ -70,7 +70,7 @@ async function run(cmd: Exclude<LocalCommand, { kind: "help" }>): Promise<void> 
     case "down": {
       const r = await LocalCluster.load(cmd.dir).down(cmd.graceMs);
       out(`stopped ${r.stopped.length} nodes${r.stopped.length ? ` (${r.stopped.join(" ")})` : ""}`);
-      if (r.killed.length > 0) out(`SIGKILLed (not stopped within ${cmd.graceMs} ms of SIGTERM): ${r.killed.join(" ")}`);
+      if (r.killed.length > 0) out(`SIGKILLed (not stopped within ${describeGrace(cmd.graceMs)} of SIGTERM): ${r.killed.join(" ")}`);
       return;
     }
     case "logs": {

@@ -80,15 +80,51 @@ export async function waitGone(pid: number | null, dataDir: string, timeoutMs: n
   }
 }
 
+/** Default grace period between SIGTERM and SIGKILL. */
+export const graceMsDefault = 5000;
+
 /**
- * SIGTERM (and SIGCONT, so a paused daemon can handle it), then SIGKILL after `graceMs`;
- * resolves when the process is gone, with how it ended: "none" (was not running), "term"
- * (stopped within the grace period), "kill" (needed SIGKILL).
+ * Default grace period for a daemon that writes a profile when it exits (Node's `--cpu-prof`,
+ * `--heap-prof`, `--prof`, given through SHARDKV_NODE_FLAGS): writing it takes seconds on a
+ * loaded machine, and a SIGKILL meanwhile loses the profile.
  */
-export async function stopNode(pid: number | null, dataDir: string, graceMs: number): Promise<"none" | "term" | "kill"> {
+export const profilingGraceMsDefault = 60_000;
+
+/** Node's flags that make a process write a profile as it exits. */
+const profilingFlags = new Set(["--cpu-prof", "--heap-prof", "--prof"]);
+
+/**
+ * The grace period a stop gives the daemon `pid` (of `dataDir`) when none was asked for:
+ * profilingGraceMsDefault if it runs with a profiling flag of Node's, else graceMsDefault.
+ */
+export function defaultGraceMs(pid: number | null, dataDir: string): number {
+  if (procState(pid, dataDir) === "gone" || !hasProc) return graceMsDefault;
+  try {
+    // Anywhere on the command line: the daemons take no such flag of their own (they refuse
+    // unknown flags), so it is Node's.
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return args.some((a) => profilingFlags.has(a)) ? profilingGraceMsDefault : graceMsDefault;
+  } catch {
+    return graceMsDefault;
+  }
+}
+
+/** The grace period `graceMs` (undefined: the defaults) in words, for messages. */
+export function describeGrace(graceMs: number | undefined): string {
+  return graceMs !== undefined ? `${graceMs} ms` : `${graceMsDefault / 1000} s (${profilingGraceMsDefault / 1000} s for a daemon writing a profile)`;
+}
+
+/**
+ * SIGTERM (and SIGCONT, so a paused daemon can handle it), then SIGKILL after `graceMs`
+ * (default: defaultGraceMs, longer for a daemon writing a profile); resolves when the
+ * process is gone, with how it ended: "none" (was not running), "term" (stopped within the
+ * grace period), "kill" (needed SIGKILL).
+ */
+export async function stopNode(pid: number | null, dataDir: string, graceMs?: number): Promise<"none" | "term" | "kill"> {
+  const grace = graceMs ?? defaultGraceMs(pid, dataDir);
   if (!signalNode(pid, dataDir, "SIGTERM")) return "none";
   signalNode(pid, dataDir, "SIGCONT");
-  if (await waitGone(pid, dataDir, graceMs)) return "term";
+  if (await waitGone(pid, dataDir, grace)) return "term";
   signalNode(pid, dataDir, "SIGKILL");
   if (!(await waitGone(pid, dataDir, 10_000))) throw new Error(`pid ${pid} (${dataDir}) survived SIGKILL`);
   return "kill";

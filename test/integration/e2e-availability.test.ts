@@ -14,6 +14,9 @@
  * 8. Partial migration: during that wait, the shards group 3 received from group 1 serve at
  *    group 3 while the ones from group 2 are still Pulling; after group 2's restart everything
  *    settles, every value is intact, and no replica holds keys of a shard it does not own.
+ *
+ * Without NATS, scenario 2 of e2e-reconfig (join then leave under load) runs last on the same
+ * cluster, so that e2e-reconfig, which runs it with NATS, needs no cluster without NATS of its own.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { TimeoutError } from "../../common/errors";
@@ -23,7 +26,7 @@ import { ShardKV } from "../../client/shardkv";
 import type { Config } from "../../controller/config";
 import { shardOf } from "../../controller/shard-of";
 import { shardStateName } from "../../deploy/local/cluster";
-import { type E2e, e2eSuite } from "../lib/e2e";
+import { type E2e, e2eSuite, joinThenLeave } from "../lib/e2e";
 import { waitFor } from "../lib/wait";
 
 const shards = 12;
@@ -180,4 +183,12 @@ describe.each([{ nats: true }, { nats: false }])("e2e availability (NATS $nats)"
     const latency = await timeOps(staying, 5);
     e.mark(`uninvolved shards after: p50 ${latency[Math.floor(latency.length / 2)]!.toFixed(1)} ms, max ${latency.at(-1)!.toFixed(1)} ms; every value intact; no foreign keys`);
   }, 150_000);
+
+  // With NATS, e2e-reconfig runs it on its own cluster.
+  if (!nats) {
+    it("2. join then leave under load, without NATS: every key holds exactly its acknowledged appends", async () => {
+      onFail();
+      await joinThenLeave(suite);
+    }, 180_000);
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * End-to-end scenarios 2, 4, 6 and 9 of docs/testing.md ("The end-to-end scenarios") over real processes started by the launcher
  * (deploy/local/cluster.ts): 3 controllers, 3 groups of 3 `shardkv-server`s, 12 shards, NATS
- * config pushes (scenario 2 runs again with NATS absent). Every scenario runs an append load
+ * config pushes (scenario 2 runs again with NATS absent, on e2e-availability's cluster without
+ * NATS: one cluster start less). Every scenario runs an append load
  * (test/lib/append-load.ts: clients of the real client library append unique tokens to their
  * own keys, many in flight) and ends with the exact check: every key holds exactly its
  * acknowledged appends, once each, in order (an unacknowledged one at most once).
@@ -18,31 +19,10 @@
 import { describe, expect, it } from "vitest";
 import type { GroupId } from "../../common/ids";
 import { delay } from "../../common/real-env";
-import { e2eLong, e2eSuite, type E2eSuite } from "../lib/e2e";
+import { e2eLong, e2eSuite, joinThenLeave } from "../lib/e2e";
 
 const shards = 12;
 const g = (n: number) => n as GroupId;
-
-async function joinThenLeave(h: E2eSuite): Promise<void> {
-  const e = h.e;
-  const c = e.cluster;
-  await c.controller().leave([g(3)]);
-  await e.waitSettled("before the load");
-  const l = await h.startAppends("s2-");
-  await l.waitAcks(60, "before the join");
-  await c.controller().join(new Map([[g(3), c.groupAddrs(3)]]));
-  e.mark("join 3");
-  await l.waitAcks(60, "during join 3");
-  await e.waitSettled("after join 3");
-  await c.controller().leave([g(1)]);
-  e.mark("leave 1");
-  await l.waitAcks(60, "during leave 1");
-  await e.waitSettled("after leave 1");
-  await c.controller().join(new Map([[g(1), c.groupAddrs(1)]]));
-  e.mark("join 1");
-  await l.waitAcks(60, "during join 1");
-  await h.finishAppends(l, "join then leave");
-}
 
 describe("e2e reconfiguration under load (NATS)", () => {
   const h = e2eSuite("reconfig-nats", { nats: true, groups: 3, shards });
@@ -155,13 +135,4 @@ describe("e2e reconfiguration under load (NATS)", () => {
     await l.waitAcks(60, `after removing group ${gid}`);
     await h.finishAppends(l, "scale out and in");
   }, 240_000);
-});
-
-describe("e2e reconfiguration under load (NATS absent: polling only)", () => {
-  const h = e2eSuite("reconfig-nonats", { nats: false, groups: 3, shards });
-
-  it("2. join then leave under load, without NATS: every key holds exactly its acknowledged appends", async () => {
-    h.onFail();
-    await joinThenLeave(h);
-  }, 180_000);
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, onTestFailed } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { GroupId } from "../../common/ids";
 import { realClock } from "../../common/real-env";
 import type { Config } from "../../controller/config";
 import { LocalCluster, shardStateName, type LocalClusterOptions } from "../../deploy/local/cluster";
@@ -177,4 +178,32 @@ export function e2eSuite(name: string, opts: E2eOptions): E2eSuite {
       expect(await e.foreignKeys()).toEqual([]);
     },
   };
+}
+
+/**
+ * Scenario 2 of docs/testing.md, join then leave under load, on a cluster of groups 1-3 (all
+ * joined): group 3 leaves, an append load starts, then join 3, leave 1, join 1, each settled
+ * under the load, and the exact append check. Run with NATS by e2e-reconfig and without it by
+ * e2e-availability (on its cluster without NATS, after its own scenarios).
+ */
+export async function joinThenLeave(h: E2eSuite): Promise<void> {
+  const g = (n: number) => n as GroupId;
+  const e = h.e;
+  const c = e.cluster;
+  await c.controller().leave([g(3)]);
+  await e.waitSettled("before the load");
+  const l = await h.startAppends("s2-");
+  await l.waitAcks(60, "before the join");
+  await c.controller().join(new Map([[g(3), c.groupAddrs(3)]]));
+  e.mark("join 3");
+  await l.waitAcks(60, "during join 3");
+  await e.waitSettled("after join 3");
+  await c.controller().leave([g(1)]);
+  e.mark("leave 1");
+  await l.waitAcks(60, "during leave 1");
+  await e.waitSettled("after leave 1");
+  await c.controller().join(new Map([[g(1), c.groupAddrs(1)]]));
+  e.mark("join 1");
+  await l.waitAcks(60, "during join 1");
+  await h.finishAppends(l, "join then leave");
 }

@@ -526,7 +526,7 @@ export async function identifyByName(address: string, shardCount: number): Promi
 }
 
 /** The controller mode's defaults (the CLI and the tests share them, so seeds replay). */
-const controllerDefaults: SimDefaults = { safetyMs: controllerSafetyMs, livenessMs: 10_000, checkEvery: 8, maxEvents: 2_000_000 };
+const controllerDefaults: SimDefaults = { mode: "controller", safetyMs: controllerSafetyMs, livenessMs: 10_000, checkEvery: 8, maxEvents: 2_000_000 };
 
 /** The controller group with its admin clients and nemesis, as the runner drives it. */
 class ControllerWorld implements SimWorld<ControllerRunStats> {

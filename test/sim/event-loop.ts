@@ -20,6 +20,7 @@ import { createHash } from "node:crypto";
 import { nextTurn } from "../../common/real-env";
 import { type BuggifyStats, SimBuggify } from "./buggify";
 import { SimClock } from "./clock";
+import { type SimMode, replayCommand } from "./seeds";
 
 /** The options every mode's run takes. */
 export interface SimRunOptions {
@@ -39,10 +40,29 @@ export interface SimRunOptions {
   readonly stormMessages?: number;
   /** Timers due at the same virtual time run together before one drain, up to this many. */
   readonly sameTimeBatch?: number;
+  /**
+   * Stops the run between two events once aborted (a test passes its context's signal, which
+   * vitest aborts when the test times out): the run then throws SimAbortedError, naming the
+   * seed and how to replay it, instead of running on behind the next test.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A run stopped by its `signal` (its test timed out or was cancelled) before it ended. The
+ * message names the seed, the virtual time reached and the command that replays it.
+ */
+export class SimAbortedError extends Error {
+  constructor(readonly seed: number, readonly mode: SimMode, readonly virtualMs: number, replay: string) {
+    super(`sim: ${mode} seed ${seed} stopped at ${virtualMs} ms of virtual time, unfinished: its test timed out or was cancelled; replay it with ${replay}`);
+    this.name = "SimAbortedError";
+  }
 }
 
 /** A mode's defaults for the options (each mode keeps its own, so its seeds replay). */
 export interface SimDefaults {
+  /** The mode these are the defaults of (for the replay command of an aborted run). */
+  readonly mode: SimMode;
   readonly safetyMs: number;
   readonly livenessMs: number;
   readonly checkEvery: number;
@@ -144,6 +164,17 @@ const fullCheckRatio = 128;
 /** Runs every promise chain the last event started (all of them end: I/O is virtual). */
 const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
 
+/** The options the CLI takes too; a run given others cannot be replayed by the command alone. */
+const cliOptions = new Set(["safetyMs", "buggify", "trace", "signal"]);
+
+/** The error for seed `seed` stopped at `virtualMs` by `opts.signal`, with its replay command. */
+function aborted(seed: number, mode: SimMode, virtualMs: number, opts: SimRunOptions): SimAbortedError {
+  const flags = [...(opts.safetyMs !== undefined ? [`--safety-ms ${opts.safetyMs}`] : []), ...(opts.buggify === false ? ["--no-buggify"] : [])];
+  const extra = Object.keys(opts).filter((k) => !cliOptions.has(k) && (opts as Record<string, unknown>)[k] !== undefined);
+  const replay = `${replayCommand(seed, mode, flags)}${extra.length > 0 ? ` (with the test's own ${extra.join(", ")})` : ""}`;
+  return new SimAbortedError(seed, mode, virtualMs, replay);
+}
+
 /**
  * Runs seed `seed` of the world `make` builds: trace and BUGGIFY set up, the world built and
  * started, the safety phase, the liveness phase, the final checks.
@@ -157,6 +188,8 @@ export async function runWorld<W extends SimWorld<unknown>>(
   const maxEvents = opts.maxEvents ?? defaults.maxEvents;
   const stormMessages = opts.stormMessages ?? defaultStormMessages;
   const sameTimeBatch = opts.sameTimeBatch ?? defaultSameTimeBatch;
+  const signal = opts.signal;
+  if (signal?.aborted) throw aborted(seed, defaults.mode, 0, opts);
 
   const clock = new SimClock();
   const hash = createHash("sha256");
@@ -190,7 +223,11 @@ export async function runWorld<W extends SimWorld<unknown>>(
   let drains = 0;
   let lastTimeMs = -1;
   let eventsAtTime = 0;
-  /** Runs events until `until()` holds (checked after each drain), time passes `deadlineMs`, or a failure. */
+  let stopped = false;
+  /**
+   * Runs events until `until()` holds (checked after each drain), time passes `deadlineMs`, a
+   * failure, or `signal` aborts (then `stopped`).
+   */
   const runUntil = async (until: () => boolean, deadlineMs: number): Promise<boolean> => {
     while (failure === undefined) {
       if (until()) return true;
@@ -213,6 +250,12 @@ export async function runWorld<W extends SimWorld<unknown>>(
         break;
       }
       await drain();
+      // First thing after the turn: once the test timed out, the next test may already be
+      // running its own seed (and BUGGIFY source); this run must touch nothing more.
+      if (signal?.aborted) {
+        stopped = true;
+        return false;
+      }
       drains++;
       if (drains % checkEvery === 0) {
         let inFlight = 0;
@@ -248,12 +291,12 @@ export async function runWorld<W extends SimWorld<unknown>>(
 
   // ---------------------------------------------------------------- liveness phase
   let livenessSettledMs = -1;
-  if (failure === undefined) {
+  if (failure === undefined && !stopped) {
     const start = clock.nowMs();
     const boundMs = world.beginLiveness();
     const ok = await runUntil(() => world.settled(), start + boundMs);
-    if (failure === undefined && !ok) failure = world.unsettled(boundMs);
-    if (failure === undefined) {
+    if (failure === undefined && !ok && !stopped) failure = world.unsettled(boundMs);
+    if (failure === undefined && !stopped) {
       livenessSettledMs = clock.nowMs() - start;
       trace(`liveness settled in ${livenessSettledMs} ms`);
       try {
@@ -263,6 +306,14 @@ export async function runWorld<W extends SimWorld<unknown>>(
       }
       failure ??= world.failure();
     }
+  }
+  if (stopped) {
+    // Only this run's own BUGGIFY source is uninstalled (finish checks), never the next run's.
+    await SimBuggify.finish(bug);
+    const e = aborted(seed, defaults.mode, clock.nowMs(), opts);
+    // The test's own report says only that it timed out: say here which seed it was running.
+    process.stderr.write(`${e.message}\n`);
+    throw e;
   }
   world.end?.();
   trace(failure === undefined ? "ok" : `FAIL ${failure.split("\n")[0]}`);

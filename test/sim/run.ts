@@ -157,7 +157,7 @@ export function deriveParams(seed: number): SimParams {
 }
 
 /** The Raft mode's defaults (the CLI and the tests share them, so seeds replay). */
-const raftDefaults: SimDefaults = { safetyMs: defaultSafetyMs, livenessMs: 10_000, checkEvery: 8, maxEvents: 2_000_000 };
+const raftDefaults: SimDefaults = { mode: "raft", safetyMs: defaultSafetyMs, livenessMs: 10_000, checkEvery: 8, maxEvents: 2_000_000 };
 
 /** One Raft group with its clients, nemesis and membership churn, as the runner drives it. */
 class RaftWorld implements SimWorld<RunStats> {

@@ -990,7 +990,7 @@ class SimKvClient {
 const noResult: BatchResult = { found: false, value: undefined, swapped: false };
 
 /** The whole-cluster mode's defaults (the CLI and the tests share them, so seeds replay). */
-const shardDefaults: SimDefaults = { safetyMs: shardSafetyMs, livenessMs: 20_000, checkEvery: 16, maxEvents: 5_000_000 };
+const shardDefaults: SimDefaults = { mode: "cluster", safetyMs: shardSafetyMs, livenessMs: 20_000, checkEvery: 16, maxEvents: 5_000_000 };
 
 /** The whole deployment with its admin, clients and faults, as the runner drives it. */
 class ShardWorld implements SimWorld<ShardRunStats> {

@@ -104,13 +104,13 @@ describe("BUGGIFY in the simulator", () => {
     expect(Object.keys(b2.stats().fired).every((q) => b2.stats().enabled.includes(q as BuggifyPoint))).toBe(true);
   });
 
-  it("a run installs its source and uninstalls it at the end; a seed replays byte for byte with BUGGIFY on", async () => {
+  it("a run installs its source and uninstalls it at the end; a seed replays byte for byte with BUGGIFY on", async ({ signal }) => {
     // Seed 3 enables several Raft points (they fire tens of times in 5 s).
     const a: string[] = [];
     const b: string[] = [];
-    const r1 = await runSeed(3, { safetyMs: 5000, trace: (l) => a.push(l) });
+    const r1 = await runSeed(3, { signal, safetyMs: 5000, trace: (l) => a.push(l) });
     expect(buggifySource()).toBeUndefined();
-    const r2 = await runSeed(3, { safetyMs: 5000, trace: (l) => b.push(l) });
+    const r2 = await runSeed(3, { signal, safetyMs: 5000, trace: (l) => b.push(l) });
     expect(r1.ok, r1.failure).toBe(true);
     const fired = Object.values(r1.buggify.fired).reduce((n, x) => n + x, 0);
     expect(fired).toBeGreaterThan(20);
@@ -119,7 +119,7 @@ describe("BUGGIFY in the simulator", () => {
     expect(r2.traceHash).toBe(r1.traceHash);
     expect(r2.buggify).toEqual(r1.buggify);
     // Off: another run (the points are what changed it), with nothing enabled.
-    const off = await runSeed(3, { safetyMs: 5000, buggify: false });
+    const off = await runSeed(3, { signal, safetyMs: 5000, buggify: false });
     expect(off.buggify).toEqual({ enabled: [], fired: {} });
     expect(off.traceHash).not.toBe(r1.traceHash);
   });

@@ -26,8 +26,8 @@ import { BuggifyTotals, buggifyReach } from "../sim/buggify";
 
 describe("controller simulation: fixed seeds", () => {
   const results: ControllerRunResult[] = [];
-  it.each(controllerFixedSeeds)("seed %i", async (seed) => {
-    const r = await runControllerSeed(seed);
+  it.for(controllerFixedSeeds)("seed %i", async (seed, { signal }) => {
+    const r = await runControllerSeed(seed, { signal });
     results.push(r);
     expect(r.ok, failureReport(r, "controller")).toBe(true);
     // Checker (c), restated: no request created more than one config.
@@ -62,7 +62,7 @@ describe("controller simulation: fixed seeds", () => {
 });
 
 describe("controller simulation: log store corruption", () => {
-  it("a replica whose log store detects a corrupt read stops for good; the group serves on", async () => {
+  it("a replica whose log store detects a corrupt read stops for good; the group serves on", async ({ signal }) => {
     // Read faults on every replica's log database, at rates high enough to hit in a few seeds.
     // Each detected corruption stops its replica for good (a minority at most); the run must
     // pass its checks and liveness with the replicas left.
@@ -70,7 +70,7 @@ describe("controller simulation: log store corruption", () => {
     let checksum = 0;
     let corruptions = 0;
     for (let seed = 1; seed <= 20 && (flipped < 1 || checksum < 1 || corruptions < 3); seed++) {
-      const r = await runControllerSeed(seed, { params: (p) => ({ ...p, cluster: { ...p.cluster, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } }) });
+      const r = await runControllerSeed(seed, { signal, params: (p) => ({ ...p, cluster: { ...p.cluster, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } }) });
       expect(r.ok, failureReport(r, "controller")).toBe(true);
       flipped += r.stats.flippedReads;
       checksum += r.stats.corruptReads;
@@ -86,27 +86,27 @@ describe("controller simulation: log store corruption", () => {
 });
 
 describe("controller simulation: determinism", () => {
-  it("replays a seed byte for byte (same trace, same hash)", async () => {
+  it("replays a seed byte for byte (same trace, same hash)", async ({ signal }) => {
     const a: string[] = [];
     const b: string[] = [];
-    const r1 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => a.push(l) });
-    const r2 = await runControllerSeed(3, { safetyMs: 4000, trace: (l) => b.push(l) });
+    const r1 = await runControllerSeed(3, { signal, safetyMs: 4000, trace: (l) => a.push(l) });
+    const r2 = await runControllerSeed(3, { signal, safetyMs: 4000, trace: (l) => b.push(l) });
     expect(r1.ok, failureReport(r1, "controller")).toBe(true);
     expect(r1.stats.changesCompleted).toBeGreaterThan(10);
     expect(b).toEqual(a);
     expect(r2.traceHash).toBe(r1.traceHash);
     expect(r2.stats).toEqual(r1.stats);
-    const other = await runControllerSeed(4, { safetyMs: 4000 });
+    const other = await runControllerSeed(4, { signal, safetyMs: 4000 });
     expect(other.traceHash).not.toBe(r1.traceHash);
   });
 });
 
 describe("controller simulation: the checkers catch broken runs", () => {
-  it("(c) a state machine that ignores its duplicate table: retries create configs again", async () => {
+  it("(c) a state machine that ignores its duplicate table: retries create configs again", async ({ signal }) => {
     // Without the pure model, so that only the at-most-once checks can catch it.
     const failures: string[] = [];
     for (let seed = 1; seed <= 12; seed++) {
-      const r = await runControllerSeed(seed, { brokenDedup: true, model: false });
+      const r = await runControllerSeed(seed, { signal, brokenDedup: true, model: false });
       expect(r.ok, `seed ${seed} passed with a broken duplicate table`).toBe(false);
       failures.push(r.failure!);
     }
@@ -118,16 +118,16 @@ describe("controller simulation: the checkers catch broken runs", () => {
     expect(failures.some((f) => /got ok config \d+ and then, .* refused/.test(f))).toBe(true);
   });
 
-  it("(b) with the pure model, a broken duplicate table is caught too", async () => {
-    const r = await runControllerSeed(1, { brokenDedup: true });
+  it("(b) with the pure model, a broken duplicate table is caught too", async ({ signal }) => {
+    const r = await runControllerSeed(1, { signal, brokenDedup: true });
     expect(r.ok).toBe(false);
     expect(r.failure).toMatch(/^(model|at most once)/);
   });
 
-  it("(b) queries that skip the ReadIndex barrier return stale configs", async () => {
+  it("(b) queries that skip the ReadIndex barrier return stale configs", async ({ signal }) => {
     let caught = 0;
     for (let seed = 1; seed <= 6; seed++) {
-      const r = await runControllerSeed(seed, { unsafeQueries: true, buggify: false });
+      const r = await runControllerSeed(seed, { signal, unsafeQueries: true, buggify: false });
       if (!r.ok) {
         expect(r.failure).toMatch(/^stale Query\(-1\) on node \d+: returned config \d+, but config \d+ was replied before the query started/);
         caught++;

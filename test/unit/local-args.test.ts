@@ -29,7 +29,7 @@ describe("shardkv-local argument parsing", () => {
     [["status"], { kind: "status", dir: "./.shardkv", json: false }],
     [["status", "--json", "--dir", "d"], { kind: "status", dir: "d", json: true }],
     [["env", "--dir", "d"], { kind: "env", dir: "d" }],
-    [["down"], { kind: "down", dir: "./.shardkv", graceMs: 5000 }],
+    [["down"], { kind: "down", dir: "./.shardkv" }],
     [["down", "--grace", "500ms"], { kind: "down", dir: "./.shardkv", graceMs: 500 }],
     [["down", "--grace=0"], { kind: "down", dir: "./.shardkv", graceMs: 0 }],
     [["kill", "g1n2"], { kind: "kill", dir: "./.shardkv", node: "g1n2" }],

@@ -1,13 +1,19 @@
 /**
  * deploy/local/process.ts against real processes: a pid is "ours" only while its command line
  * names the node's data directory (a reused pid is never signalled); running, paused (SIGSTOP)
- * and gone are told apart; stopNode ends a process that ignores SIGTERM with SIGKILL;
+ * and gone are told apart; stopNode ends a process that ignores SIGTERM with SIGKILL, and by
+ * default gives one that writes a profile (Node's --cpu-prof) a longer grace period;
  * freePorts hands out distinct loopback ports that can be bound.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { freePorts, procState, signalNode, stopNode, waitGone } from "../../deploy/local/process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  defaultGraceMs, freePorts, graceMsDefault, procState, profilingGraceMsDefault, signalNode, stopNode, waitGone,
+} from "../../deploy/local/process";
 import { waitFor } from "../lib/wait";
 
 const children: ChildProcess[] = [];
@@ -19,9 +25,10 @@ afterAll(() => {
  * A node process that runs until killed, `--data DIR` on its command line like a daemon;
  * resolves with its pid once it has installed its handlers (it says "up").
  */
-function fakeDaemon(dataDir: string, ignoreTerm = false): Promise<number> {
-  const code = `${ignoreTerm ? "process.on('SIGTERM', () => {});" : ""} setInterval(() => {}, 1000); process.stdout.write('up\\n');`;
-  const c = spawn(process.execPath, ["-e", code, "--", "--data", dataDir], { stdio: ["ignore", "pipe", "ignore"] });
+function fakeDaemon(dataDir: string, ignoreTerm = false, opts: { nodeFlags?: string[]; onTerm?: string } = {}): Promise<number> {
+  const onTerm = ignoreTerm ? "process.on('SIGTERM', () => {});" : opts.onTerm ? `process.on('SIGTERM', () => { ${opts.onTerm} });` : "";
+  const code = `${onTerm} setInterval(() => {}, 1000); process.stdout.write('up\\n');`;
+  const c = spawn(process.execPath, [...(opts.nodeFlags ?? []), "-e", code, "--", "--data", dataDir], { stdio: ["ignore", "pipe", "ignore"] });
   children.push(c);
   return new Promise((resolve, reject) => {
     c.stdout!.once("data", () => resolve(c.pid!));
@@ -57,6 +64,28 @@ describe("local cluster processes", () => {
     expect(await stopNode(pid, "/tmp/shardkv-fake/data/g1n1", 300)).toBe("kill");
     expect(await waitGone(pid, "/tmp/shardkv-fake/data/g1n1", 1000)).toBe(true);
   });
+
+  it("a daemon started with --cpu-prof gets a longer grace period by default, and its profile is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shardkv-prof-"));
+    try {
+      const plain = await fakeDaemon("/tmp/shardkv-fake/data/g1n2");
+      expect(defaultGraceMs(plain, "/tmp/shardkv-fake/data/g1n2")).toBe(graceMsDefault);
+      expect(await stopNode(plain, "/tmp/shardkv-fake/data/g1n2")).toBe("term");
+      // Slower to stop than the plain default (as a daemon writing a large profile on a loaded
+      // machine): it exits 1 s after the default grace period would have ended.
+      const profiling = await fakeDaemon("/tmp/shardkv-fake/data/g1n3", false, {
+        nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir], onTerm: `setTimeout(() => process.exit(0), ${graceMsDefault + 1000})`,
+      });
+      expect(defaultGraceMs(profiling, "/tmp/shardkv-fake/data/g1n3")).toBe(profilingGraceMsDefault);
+      expect(await stopNode(profiling, "/tmp/shardkv-fake/data/g1n3")).toBe("term");
+      expect(readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).length).toBe(1);
+      // A grace period asked for is kept.
+      const asked = await fakeDaemon("/tmp/shardkv-fake/data/g1n4", true, { nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir] });
+      expect(await stopNode(asked, "/tmp/shardkv-fake/data/g1n4", 200)).toBe("kill");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it("freePorts: distinct loopback ports, each free to listen on", async () => {
     const ports = await freePorts(5);

@@ -14,8 +14,8 @@ import { runShardSeed, shardFixedSeeds, type ShardSimParams } from "../sim/shard
 
 const seedTimeoutMs = 120_000;
 
-async function expectOk(seed: number): Promise<void> {
-  const r = await runShardSeed(seed);
+async function expectOk(seed: number, signal: AbortSignal): Promise<void> {
+  const r = await runShardSeed(seed, { signal });
   if (!r.ok) expect.fail(failureReport(r, "cluster"));
   // The run did something: operations completed, configs changed, the liveness probe ran.
   expect(r.stats["acked"]).toBeGreaterThan(0);
@@ -23,7 +23,7 @@ async function expectOk(seed: number): Promise<void> {
 }
 
 describe("whole-cluster simulation: fixed seeds", () => {
-  it(`seeds ${shardFixedSeeds[0]}-${shardFixedSeeds[shardFixedSeeds.length - 1]} pass`, async () => {
+  it(`seeds ${shardFixedSeeds[0]}-${shardFixedSeeds[shardFixedSeeds.length - 1]} pass`, async ({ signal }) => {
     const failures: string[] = [];
     let handoffs = 0;
     let duplicates = 0;
@@ -33,7 +33,7 @@ describe("whole-cluster simulation: fixed seeds", () => {
     const totals: Record<string, number> = {};
     const buggify = new BuggifyTotals();
     for (const seed of shardFixedSeeds) {
-      const r = await runShardSeed(seed);
+      const r = await runShardSeed(seed, { signal });
       if (!r.ok) failures.push(failureReport(r, "cluster"));
       buggify.add(r.buggify);
       handoffs += r.stats["handoffs"] ?? 0;
@@ -77,21 +77,21 @@ describe("whole-cluster simulation: fixed seeds", () => {
   }, seedTimeoutMs * 4);
 
   const [random] = randomSeeds(1);
-  it(`random seed ${random} passes (replay: SEED=${random} npm run sim -- --cluster)`, async () => {
+  it(`random seed ${random} passes (replay: SEED=${random} npm run sim -- --cluster)`, async ({ signal }) => {
     process.stdout.write(`shard-sim random seed: ${random}\n`);
-    await expectOk(random!);
+    await expectOk(random!, signal);
   }, seedTimeoutMs);
 });
 
 describe("whole-cluster simulation: pinned seeds", () => {
-  it("seed 37: an aborted first join's shards, which nobody held before, start empty in a remaining group", async () => {
+  it("seed 37: an aborted first join's shards, which nobody held before, start empty in a remaining group", async ({ signal }) => {
     // A join aborted by a later config hands shards nobody held before to a remaining group,
     // which serves them at once, empty (no pull from the aborted group, whose servers then
     // learn of the abort and skip ahead); the checkers see every operation linearizable.
     // (Pinned to seed 58, then 41, then 164, then 9, until quiescence (and then quiescence on by
     // default), log time, held commits, joined retries and pipelined pulls changed their course.)
     const started: string[] = [];
-    const r = await runShardSeed(37, { trace: (l) => { if (l.includes("start here empty")) started.push(l); } });
+    const r = await runShardSeed(37, { signal, trace: (l) => { if (l.includes("start here empty")) started.push(l); } });
     if (!r.ok) expect.fail(failureReport(r, "cluster"));
     expect(started.length).toBeGreaterThan(0);
     expect(r.stats["probeDone"]).toBe(1);
@@ -99,9 +99,9 @@ describe("whole-cluster simulation: pinned seeds", () => {
 });
 
 describe("whole-cluster simulation: replay", () => {
-  it("the same seed gives the same trace, byte for byte", async () => {
-    const a = await runShardSeed(3);
-    const b = await runShardSeed(3);
+  it("the same seed gives the same trace, byte for byte", async ({ signal }) => {
+    const a = await runShardSeed(3, { signal });
+    const b = await runShardSeed(3, { signal });
     expect(a.ok, failureReport(a, "cluster")).toBe(true);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.stats).toEqual(a.stats);
@@ -131,14 +131,14 @@ async function failuresOf(seeds: readonly number[], opts: Parameters<typeof runS
 }
 
 describe("whole-cluster simulation: log store corruption", () => {
-  it("replicas whose log store detects a corrupt read stop for good; every group serves on", async () => {
+  it("replicas whose log store detects a corrupt read stop for good; every group serves on", async ({ signal }) => {
     // Read faults on the log databases of every group of 3 or more (the controller's too), at
     // rates high enough to hit; each detected corruption stops its replica for good (a minority
     // of its group at most), and the run must pass its checks and liveness with the rest.
     const faulty = (c: ShardSimParams["controller"]) => (c.size >= 3 ? { ...c, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } : c);
     let corruptions = 0;
     for (let seed = 1; seed <= 6 && corruptions < 3; seed++) {
-      const r = await runShardSeed(seed, { params: (p) => ({ ...p, controller: faulty(p.controller), groups: p.groups.map(faulty) }) });
+      const r = await runShardSeed(seed, { signal, params: (p) => ({ ...p, controller: faulty(p.controller), groups: p.groups.map(faulty) }) });
       if (!r.ok) expect.fail(failureReport(r, "cluster"));
       corruptions += r.stats.corruptions!;
       expect(r.stats.corruptions).toBeLessThanOrEqual(r.stats.flippedReads! + r.stats.corruptReads!);
@@ -151,26 +151,26 @@ describe("whole-cluster simulation: log store corruption", () => {
 });
 
 describe("whole-cluster simulation: the checkers are not vacuous", () => {
-  it("a state machine that ignores its duplicate table applies retried writes twice: (c)/(b)/(d) fail", async () => {
-    const f = await failuresOf([1, 2, 3, 4, 5, 6], { sabotage: { ignoreDedup: true }, params: busy });
+  it("a state machine that ignores its duplicate table applies retried writes twice: (c)/(b)/(d) fail", async ({ signal }) => {
+    const f = await failuresOf([1, 2, 3, 4, 5, 6], { signal, sabotage: { ignoreDedup: true }, params: busy });
     expect(f.length).toBeGreaterThan(0);
     for (const m of f) expect(m).toMatch(/^\((b|c|d)\)/);
   }, seedTimeoutMs * 3);
 
-  it("a state machine that skips the ownership check at apply fails (a)", async () => {
-    const f = await failuresOf([1, 2, 3, 4, 5, 6], { sabotage: { skipOwnership: true }, params: busy });
+  it("a state machine that skips the ownership check at apply fails (a)", async ({ signal }) => {
+    const f = await failuresOf([1, 2, 3, 4, 5, 6], { signal, sabotage: { skipOwnership: true }, params: busy });
     expect(f.length).toBeGreaterThan(0);
     expect(f.some((m) => m.startsWith("(a)"))).toBe(true);
   }, seedTimeoutMs * 3);
 
-  it("a deposed leader that acknowledges its entry loses acknowledged writes: (b)/(d) fail", async () => {
-    const f = await failuresOf([1, 2, 3, 4, 5, 6], { sabotage: { ackLost: true }, params: busy });
+  it("a deposed leader that acknowledges its entry loses acknowledged writes: (b)/(d) fail", async ({ signal }) => {
+    const f = await failuresOf([1, 2, 3, 4, 5, 6], { signal, sabotage: { ackLost: true }, params: busy });
     expect(f.length).toBeGreaterThan(0);
     for (const m of f) expect(m).toMatch(/^\((b|d)\)/);
   }, seedTimeoutMs * 3);
 
-  it("reads without the leader check and ReadIndex barrier fail linearizability (d)", async () => {
-    const f = await failuresOf([1, 2, 3, 4, 5, 6], { sabotage: { unsafeReads: true }, params: busy });
+  it("reads without the leader check and ReadIndex barrier fail linearizability (d)", async ({ signal }) => {
+    const f = await failuresOf([1, 2, 3, 4, 5, 6], { signal, sabotage: { unsafeReads: true }, params: busy });
     expect(f.length).toBeGreaterThan(0);
     expect(f.some((m) => m.startsWith("(d)"))).toBe(true);
   }, seedTimeoutMs * 3);

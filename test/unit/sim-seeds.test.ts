@@ -4,8 +4,8 @@ import { runSeed } from "../sim/run";
 import { failureReport, fixedSeedsB } from "../sim/seeds";
 
 describe("simulation: fixed seeds 151-300", () => {
-  it.each(fixedSeedsB)("seed %i", async (seed) => {
-    const r = await runSeed(seed);
+  it.for(fixedSeedsB)("seed %i", async (seed, { signal }) => {
+    const r = await runSeed(seed, { signal });
     expect(r.ok, failureReport(r)).toBe(true);
   });
 });

@@ -22,8 +22,8 @@ const hs = (term: number, vote: number, commit: number) => ({ term: t(term), vot
 describe("simulation: fixed seeds 1-150", () => {
   const buggify = new BuggifyTotals();
   let runs = 0;
-  it.each(fixedSeedsA)("seed %i", async (seed) => {
-    const r = await runSeed(seed);
+  it.for(fixedSeedsA)("seed %i", async (seed, { signal }) => {
+    const r = await runSeed(seed, { signal });
     buggify.add(r.buggify);
     runs++;
     expect(r.ok, failureReport(r)).toBe(true);
@@ -38,26 +38,26 @@ describe("simulation: fixed seeds 1-150", () => {
 describe("simulation: random seeds", () => {
   const seeds = randomSeeds(3);
   console.log(`sim: random seeds this run: ${seeds.join(", ")} (replay one with SEED=<s> npm run sim)`);
-  it.each(seeds)("seed %i", async (seed) => {
-    const r = await runSeed(seed);
+  it.for(seeds)("seed %i", async (seed, { signal }) => {
+    const r = await runSeed(seed, { signal });
     expect(r.ok, failureReport(r)).toBe(true);
   });
 });
 
 describe("simulation: determinism", () => {
-  it("replays a seed byte for byte (same trace, same hash)", async () => {
+  it("replays a seed byte for byte (same trace, same hash)", async ({ signal }) => {
     // Seed 4: five nodes, drops, duplicates, partitions, crashes.
     const a: string[] = [];
     const b: string[] = [];
-    const r1 = await runSeed(4, { safetyMs: 5000, trace: (l) => a.push(l) });
-    const r2 = await runSeed(4, { safetyMs: 5000, trace: (l) => b.push(l) });
+    const r1 = await runSeed(4, { signal, safetyMs: 5000, trace: (l) => a.push(l) });
+    const r2 = await runSeed(4, { signal, safetyMs: 5000, trace: (l) => b.push(l) });
     expect(r1.params.cluster.size).toBeGreaterThan(1);
     expect(r1.stats.messagesSent).toBeGreaterThan(1000);
     expect(b.length).toBe(a.length);
     expect(b).toEqual(a);
     expect(r2.traceHash).toBe(r1.traceHash);
     expect(r2.stats).toEqual(r1.stats);
-    const other = await runSeed(5, { safetyMs: 5000 });
+    const other = await runSeed(5, { signal, safetyMs: 5000 });
     expect(other.traceHash).not.toBe(r1.traceHash);
   });
 });
@@ -139,7 +139,7 @@ describe("simulation: the checkers catch broken runs", () => {
     expect(() => e.allAckedIn(n(2), [])).toThrow(/missing on node 2/);
   });
 
-  it("a disk whose fsync lies loses acknowledged entries: the runs fail safety checks", async () => {
+  it("a disk whose fsync lies loses acknowledged entries: the runs fail safety checks", async ({ signal }) => {
     // The log stores acknowledge writes before they are durable, so crashes lose entries a
     // majority acknowledged. Runs must fail, each by a safety property or by a restarted node
     // finding its state machine applied entries its log no longer holds (the loss itself);
@@ -151,7 +151,7 @@ describe("simulation: the checkers catch broken runs", () => {
     const caught = /^(n\d+ committed index \d+ without a quorum|leader completeness|state machine safety|election safety|log matching|replicas diverge|stale read|node \d+ \(gen \d+\) restart failed: AssertionFailure: applied \d+ > last index \d+)/;
     const failures: string[] = [];
     for (let seed = 1; seed <= 100 && failures.filter((f) => caught.test(f)).length < 3; seed++) {
-      const r = await runSeed(seed, { safetyMs: 10_000, livenessMs: 3000, params: (p) => ({ ...p, cluster: { ...p.cluster, lyingFsync: true } }) });
+      const r = await runSeed(seed, { signal, safetyMs: 10_000, livenessMs: 3000, params: (p) => ({ ...p, cluster: { ...p.cluster, lyingFsync: true } }) });
       if (!r.ok) failures.push(r.failure!.split("\n")[0]!);
     }
     expect(failures.filter((f) => caught.test(f)).length, failures.join("\n")).toBeGreaterThanOrEqual(3);
@@ -159,7 +159,7 @@ describe("simulation: the checkers catch broken runs", () => {
 });
 
 describe("simulation findings, fixed", () => {
-  it("a crash between a snapshot restore and the log save recording it: the node restarts", async () => {
+  it("a crash between a snapshot restore and the log save recording it: the node restarts", async ({ signal }) => {
     // Found by the simulator (then about one seed in 20): handleReady finished the state
     // machine's restore, then saved installSnapshot; a crash in between left the state machine
     // ahead of the log and every restart asserted. RaftNode now records a pending-snapshot
@@ -167,7 +167,7 @@ describe("simulation findings, fixed", () => {
     // (Without BUGGIFY: these seeds, as when the finding was made; the fixed seeds above run it.)
     let interrupted = 0;
     for (let seed = 1; seed <= 120 && interrupted < 3; seed++) {
-      const r = await runSeed(seed, { buggify: false });
+      const r = await runSeed(seed, { signal, buggify: false });
       expect(r.ok, failureReport(r)).toBe(true);
       interrupted += r.stats.interruptedInstalls;
     }
@@ -176,13 +176,13 @@ describe("simulation findings, fixed", () => {
 });
 
 describe("saves without fsync", () => {
-  it("commit-only hard state saves lost in crashes: every checker still passes", async () => {
+  it("commit-only hard state saves lost in crashes: every checker still passes", async ({ signal }) => {
     // RaftNode writes a Ready that only moves the commit index without waiting for fsync
     // (etcd's MustSync); a crash may lose it, and the restart takes commit = max(stored
     // commit, the state machine's applied index). These seeds crash with such saves pending.
     let lost = 0;
     for (let seed = 1; seed <= 120 && lost < 5; seed++) {
-      const r = await runSeed(seed, { buggify: false });
+      const r = await runSeed(seed, { signal, buggify: false });
       expect(r.ok, failureReport(r)).toBe(true);
       lost += r.stats.lostUnsyncedSaves;
     }
@@ -191,7 +191,7 @@ describe("saves without fsync", () => {
 });
 
 describe("log store corruption", () => {
-  it("a node whose log store detects a corrupt read (checksum failure or flipped bit) stops for good; the rest keeps serving", async () => {
+  it("a node whose log store detects a corrupt read (checksum failure or flipped bit) stops for good; the rest keeps serving", async ({ signal }) => {
     // Read faults on every node's log database, at rates high enough to hit in a few seeds.
     // Each detected corruption stops its node for good (a minority at most: the faults stop
     // then); the run must pass its checks and liveness without it.
@@ -201,7 +201,7 @@ describe("log store corruption", () => {
     for (let seed = 1; seed <= 60 && (flipped < 2 || checksum < 2); seed++) {
       const p = deriveParams(seed);
       if (p.cluster.size < 3 || p.membershipGapMs !== undefined) continue; // the seeds that may draw read faults
-      const r = await runSeed(seed, { safetyMs: 10_000, params: () => ({ ...p, cluster: { ...p.cluster, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } }) });
+      const r = await runSeed(seed, { signal, safetyMs: 10_000, params: () => ({ ...p, cluster: { ...p.cluster, logReadFaults: { corruptionRate: 0.01, flipRate: 0.01 } } }) });
       expect(r.ok, failureReport(r)).toBe(true);
       corruptions += r.stats.corruptions;
       flipped += r.stats.flippedReads;
@@ -217,12 +217,12 @@ describe("log store corruption", () => {
 });
 
 describe("simulation findings, pinned at the core level", () => {
-  it("random seed 4084815270: stale rejections do not rewind the append window again and again (finding 10)", async () => {
+  it("random seed 4084815270: stale rejections do not rewind the append window again and again (finding 10)", async ({ signal }) => {
     // Five nodes, one-entry appends, reordered and dropped batches (BUGGIFY): each rejection
     // arriving after the follower acknowledged the probe made the leader resend its window,
     // until 2,000 messages were in flight at 2.9 s (test/unit/testdata/raft/stale_rejections.txt
     // pins the rule; this pins the seed).
-    const r = await runSeed(4084815270, { safetyMs: 5000 });
+    const r = await runSeed(4084815270, { signal, safetyMs: 5000 });
     expect(r.ok, failureReport(r)).toBe(true);
     expect(r.stats.peakInFlight).toBeLessThan(500);
   });

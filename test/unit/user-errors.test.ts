@@ -7,8 +7,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
-  AbortError, BackpressureError, InternalError, InvalidArgumentError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError, WrongGroupError,
+  AbortError, BackpressureError, InternalError, InvalidArgumentError, LeadershipTransferError, NotLeaderError, ShardKVError, TimeoutError, UnreachableError,
+  WrongGroupError,
 } from "../../common/errors";
+import { fromWireError, toWireError } from "../../common/wire-errors";
 import { fromServiceError, transportReason } from "../../common/grpc-errors";
 import { ServerFailures, controllerNaming, groupNaming } from "../../common/server-failures";
 import { controllerQueryStub, unary } from "../../client/stubs";
@@ -79,6 +81,35 @@ describe("transport failures in the user's terms", () => {
     const e = fromServiceError({ code: grpc.status.UNAVAILABLE, details: "x", metadata: md });
     expect(e).toBeInstanceOf(UnreachableError);
     expect(e.message).toBe("cannot reach group 3 (h:3): connection refused");
+  });
+});
+
+describe("errors used as control flow are built without a stack trace", () => {
+  // Followers refuse every request of a fresh client with NotLeader, and clients decode each
+  // answer into one again: capturing a stack for each was most of their cost (common/errors.ts
+  // SignalError).
+  const signals: [string, () => ShardKVError, string][] = [
+    ["NotLeader", () => new NotLeaderError(2 as never, "h:2"), "not the leader (leader hint: node 2)"],
+    ["WrongGroup", () => new WrongGroupError(4, 7), "wrong group for shard 4 (server at config 7)"],
+    ["Backpressure", () => new BackpressureError("proposalQueueMax", 1024, 1025), "server busy: 1,025 writes queued at the leader; the limit is 1,024; retry later"],
+    ["LeadershipTransfer", () => new LeadershipTransferError(3 as never), "leadership transfer to node 3 in progress"],
+  ];
+  it.each(signals)("%s: no frames in its stack, the message unchanged, the stack limit restored", (_name, make, message) => {
+    const limit = Error.stackTraceLimit;
+    const e = make();
+    expect(e.message).toBe(message);
+    expect(e.stack).toBe(`Error: ${message}`);
+    expect(Error.stackTraceLimit).toBe(limit);
+    // Decoded by a client: still stackless, the same class and message.
+    const back = fromWireError(toWireError(e));
+    expect(back.constructor).toBe(e.constructor);
+    expect(back.message).toBe(message);
+    expect(back.stack).toBe(`Error: ${message}`);
+  });
+
+  it("errors users act on keep their stack", () => {
+    expect(new InvalidArgumentError("key", "empty").stack).toMatch(/\n\s+at /);
+    expect(new TimeoutError("put", 10_000).stack).toMatch(/\n\s+at /);
   });
 });
 
