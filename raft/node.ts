@@ -126,7 +126,8 @@ export interface RaftNodeOptions {
    * when another append to that follower goes out first: that one carries the commit too. At
    * one write in flight the next write's append follows within a round trip, so the commit
    * rides on it instead of costing two more messages, a follower Ready and its log write per
-   * write. Only followers learn commit later, and at most this much (0: never held). Default
+   * write; at many clients a batch commits while the next batch's append is already out, and
+   * the batch after carries the commit. Only followers learn commit later, and at most this much (0: never held). Default
    * 20 ms, at most tickMs.
    */
   readonly commitHoldMs?: number;
@@ -1124,23 +1125,20 @@ export class RaftNode<R = unknown> {
 
   /**
    * `out` less the commit-only appends, which are held (RaftNodeOptions.commitHoldMs): an
-   * append without entries whose previous index is the last of the log, to a follower whose
-   * match is that index, says nothing but the commit index. A later append to the same follower replaces the held one (it carries a
+   * append without entries to a follower in the replicate state that has been sent the whole
+   * log (RawNode.sentWholeLog) says nothing but the commit index. A later append to the same follower replaces the held one (it carries a
    * commit index at least as new), and so does a heartbeat carrying at least its commit index;
    * any other message to it sends the held one first, so a link's order is kept. Holding and dropping are delay and loss, which Raft tolerates.
    */
   private holdCommitOnly(out: readonly Message[]): readonly Message[] {
-    let last = -1;
     let kept: Message[] | undefined;
     for (let i = 0; i < out.length; i++) {
       const m = out[i]!;
-      let hold = false;
-      if (m.type === "append" && m.entries.length === 0) {
-        if (last < 0) last = this.raw.lastIndex();
-        // Only to a follower known to hold the whole log: an empty append to one that is not
-        // (a new learner, one behind) is a probe, and waits for nothing.
-        hold = m.index === last && this.raw.matchOf(m.to) === last && !buggify("raft.commit.no-hold");
-      }
+      // Only to a follower in the replicate state that has been sent the whole log, entries in
+      // flight included (at many clients a batch commits while the next one's append is on its
+      // way, and the next batch's append carries that commit): an empty append to one in probe
+      // or snapshot state is a probe, and waits for nothing.
+      const hold = m.type === "append" && m.entries.length === 0 && this.raw.sentWholeLog(m.to) && !buggify("raft.commit.no-hold");
       const held = this.heldCommits.size > 0 ? this.heldCommits.get(m.to) : undefined;
       if (held !== undefined && !hold) {
         this.heldCommits.delete(m.to);

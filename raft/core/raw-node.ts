@@ -175,11 +175,19 @@ export class RawNode {
     return out;
   }
 
-  /** On a leader, member `id`'s match index (cheap: no map); undefined elsewhere or for a non-member. */
-  matchOf(id: NodeId): LogIndex | undefined {
+  /**
+   * On a leader, whether member `id` (not the leader itself) is in the replicate state and has
+   * been sent every entry of the log, entries in flight included: an empty append to it then
+   * says nothing but a commit index (the appends in flight will be answered, and a lost one is
+   * found by the next rejection or heartbeat response). To a member in probe or snapshot state
+   * (a new learner, one behind, one that just installed a snapshot) an empty append is a
+   * probe. False elsewhere and for a non-member.
+   */
+  sentWholeLog(id: NodeId): boolean {
     const r = this.raft;
-    if (r.role !== "leader") return undefined;
-    return id === r.id ? r.log.lastIndex() : r.prs.get(id)?.match;
+    if (r.role !== "leader" || id === r.id) return false;
+    const pr = r.prs.get(id);
+    return pr !== undefined && pr.state === "replicate" && pr.next === r.log.lastIndex() + 1;
   }
 
   /** The index of the last entry in the log (cheap: no status object). */

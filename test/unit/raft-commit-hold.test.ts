@@ -39,7 +39,7 @@ interface Group {
   readonly sent: Message[];
 }
 
-async function startGroup(commitHoldMs?: number): Promise<Group> {
+async function startGroup(commitHoldMs?: number, onSend?: (m: Message) => void): Promise<Group> {
   const clock = new ManualClock();
   const nodes = new Map<NodeId, RaftNode<number>>();
   const stores = new Map<NodeId, MemoryLogStore>();
@@ -51,6 +51,7 @@ async function startGroup(commitHoldMs?: number): Promise<Group> {
       send: (msgs: readonly Message[]) => {
         for (const m of msgs) {
           sent.push(m);
+          onSend?.(m);
           queueMicrotask(() => nodes.get(m.to)?.receive([m]));
         }
       },
@@ -103,6 +104,41 @@ describe("RaftNode: the commit-only appends of the single-client write path", ()
       g.clock.advance(1);
       expect(commitOnly(g.sent.slice(from), second).map((m) => [m.to, m.commit])).toEqual([[2, second], [3, second]]);
       await waitFor(() => [2, 3].every((id) => g.nodes.get(id as NodeId)!.status().applied === second), { timeoutMs: 10_000, what: "the followers to apply the second write" });
+    } finally {
+      await stopAll(g);
+    }
+  });
+
+  it("with writes in a pipeline, a commit reached while the next write's append is out is held and rides on a later append", async () => {
+    // Each write is proposed as soon as the leader sends the previous one's append to node 2,
+    // so a write commits while the next one is in flight to both followers (their match is
+    // behind the leader's last index, as at many clients): the broadcast of that commit is an
+    // empty append that says nothing the next append will not say.
+    let leader: RaftNode<number> | undefined;
+    let proposed = 0;
+    const writes = 20;
+    const results: Promise<number>[] = [];
+    const g = await startGroup(undefined, (m) => {
+      if (leader === undefined || m.from !== 1 || m.type !== "append" || m.entries.length === 0 || m.to !== 2) return;
+      if (proposed < writes) results.push(leader.propose(new Uint8Array([++proposed])));
+    });
+    leader = g.nodes.get(1 as NodeId)!;
+    try {
+      const from = g.sent.length;
+      const start = leader.status().lastIndex;
+      results.push(leader.propose(new Uint8Array([++proposed])));
+      await waitFor(() => results.length === writes, { timeoutMs: 10_000, what: "every write proposed" });
+      const last = Math.max(...await Promise.all(results));
+      expect(last).toBe(start + writes);
+      const appends = g.sent.slice(from).filter((m) => m.type === "append" && m.from === 1);
+      // Commits were reached with a later write's entries already sent (else this would not
+      // test the pipelined case): an append carrying entries with a commit below its index.
+      expect(appends.some((m) => m.entries.length > 0 && m.commit < m.index)).toBe(true);
+      // No empty append went out: every commit rode on a later write's append or is held.
+      expect(appends.filter((m) => m.entries.length === 0)).toEqual([]);
+      g.clock.advance(20);
+      expect(commitOnly(g.sent.slice(from), last).map((m) => [m.to, m.commit])).toEqual([[2, last], [3, last]]);
+      await waitFor(() => [2, 3].every((id) => g.nodes.get(id as NodeId)!.status().applied === last), { timeoutMs: 10_000, what: "the followers to apply every write" });
     } finally {
       await stopAll(g);
     }

@@ -158,6 +158,10 @@ describe("executeReplicaChange over simulated replicas", () => {
     const leader = await leaderOf(c);
     const added = await settle(c, executeReplicaChange(leader, { kind: "addLearner", id: 4 as NodeId, address: "127.0.0.1:7104" }, run(c)), "add 4");
     expect(added.error).toBeUndefined();
+    // A learner that lags, not one that never answered (that one waits on another condition,
+    // tested above): the addition is done once committed by the voters, and the learner's first
+    // answer may still be on its way then.
+    await runUntil(c, () => (leader.memberStatuses().find((m) => m.id === 4)?.match ?? 0) > 0, "learner 4 to answer the leader");
     c.pause(4 as NodeId);
     await write(c, 60, "lag");
     const waits: string[] = [];
