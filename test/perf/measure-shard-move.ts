@@ -18,7 +18,7 @@
  *   --prof DIR                             every daemon writes a CPU profile into DIR (node
  *                                          --cpu-prof; the cluster is stopped with 60 s of grace)
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupId } from "../../common/ids";
@@ -69,6 +69,26 @@ function cpuSeconds(pid: number | null | undefined): number {
 /** USER_HZ: 100 on Linux whatever the kernel's HZ. */
 const clockTicksPerSec = 100;
 
+/**
+ * User + system CPU seconds of a process's threads so far, summed by thread name (the main
+ * thread is "node"; RocksDB's are "rocksdb:low"/"rocksdb:high", libuv's pool "libuv-worker").
+ */
+function threadCpuSeconds(pid: number | null | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === null || pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicksPerSec);
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
 const log = (m: string) => process.stderr.write(`[measure] ${m}\n`);
 const g = (n: number) => n as GroupId;
 
@@ -109,6 +129,14 @@ async function main(): Promise<void> {
   const env = a.prof === undefined ? undefined : { SHARDKV_NODE_FLAGS: `--initial-old-space-size=256 --cpu-prof --cpu-prof-dir=${a.prof}` };
   const c = await LocalCluster.up({ dir, shards: SHARDS, groups: 2, join: false, tickMs: 50, serverArgs: a.serverArgs, ...(env ? { env } : {}) });
   const groupCpu = (gid: number): number => c.groupAddrs(gid).reduce((sum, _, i) => sum + cpuSeconds(c.node(serverName(gid, i + 1)).pid), 0);
+  /** Per group, its servers' CPU seconds by thread name. */
+  const groupThreads = (gid: number): Map<string, number> => {
+    const sum = new Map<string, number>();
+    c.groupAddrs(gid).forEach((_, i) => {
+      for (const [k, v] of threadCpuSeconds(c.node(serverName(gid, i + 1)).pid)) sum.set(k, (sum.get(k) ?? 0) + v);
+    });
+    return sum;
+  };
   let ok = false;
   try {
     const [addrs1, addrs2] = [c.groupAddrs(1), c.groupAddrs(2)];
@@ -171,6 +199,7 @@ async function main(): Promise<void> {
     log(`shard ${SHARD} assigned to group 2 by ${via} (config ${num})`);
     // The CPU of the move: from here to the end of gc (the join's moves, of empty shards, came before).
     const cpuM0 = [groupCpu(1), groupCpu(2)];
+    const threads0 = [groupThreads(1), groupThreads(2)];
 
     let receiverPid: number | undefined;
     let maxReceiverRss = 0;
@@ -206,6 +235,10 @@ async function main(): Promise<void> {
     }, { timeoutMs: 15 * 60000, what: `every group 1 replica to hold 0 keys of shard ${SHARD}`, intervalMs: 100 });
     const gcS = (realClock.nowMs() - t0) / 1000;
     const [sendCpu, recvCpu] = [(groupCpu(1) - cpuM0[0]!) / mb, (groupCpu(2) - cpuM0[1]!) / mb];
+    [1, 2].forEach((gid, i) => {
+      const by = [...groupThreads(gid)].map(([k, v]) => [k, (v - (threads0[i]!.get(k) ?? 0)) / mb] as const).filter(([, v]) => v >= 0.001).sort((x, y) => y[1] - x[1]);
+      log(`group ${gid} CPU s/MiB of the move by thread: ${by.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}`);
+    });
     await sampleReceiver();
     const senderRss = peakRssMiB(senderPid);
     const fmt = (x: number | undefined) => (x === undefined ? "n/a" : `${x.toFixed(0)}MiB`);
