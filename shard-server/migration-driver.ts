@@ -428,7 +428,8 @@ export class MigrationDriver {
    * `latencyMs` (monotonic clock): the pacer's congestion signal (migration-pacer.ts).
    */
   observeForeground(latencyMs: number): void {
-    this.pacer.observe(latencyMs, this.opts.clock.nowMs());
+    // BUGGIFY: a pause (GC, a stalled disk) makes a request 20 times slower: the pace may drop.
+    this.pacer.observe(buggify("migration.pacer.spike") ? 20 * latencyMs : latencyMs, this.opts.clock.nowMs());
   }
 
   /** Proposes a chunk's insert. Never rejects: a failure is the outcome's `error`. */
