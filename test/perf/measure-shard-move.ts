@@ -14,7 +14,7 @@
  * the write phase and from the move's start until the gc ended, per MiB moved, for the sending
  * and the receiving group: the cost of a move per MiB (docs/benchmarks.md).
  *
- *   --server-args "--migration-window 4"   flags appended to every shard server's command line
+ *   --server-args="--migration-window 4"   flags appended to every shard server's command line
  *   --prof DIR                             every daemon writes a CPU profile into DIR (node
  *                                          --cpu-prof; the cluster is stopped with 60 s of grace)
  */
@@ -34,9 +34,9 @@ const SHARD = 0;
 const VALUE_BYTES = 256 * 1024;
 const CONCURRENCY = 8;
 
-const usageText = "usage: npx tsx test/perf/measure-shard-move.ts [--mb N] [--server-args FLAGS] [--prof DIR]\n" +
+const usageText = "usage: npx tsx test/perf/measure-shard-move.ts [--mb N] [--server-args=FLAGS] [--prof DIR]\n" +
   "  --mb N              MiB written into the moved shard (default 100)\n" +
-  "  --server-args FLAGS appended to every shard server's command line (split at spaces)\n" +
+  "  --server-args=FLAGS appended to every shard server's command line (split at spaces)\n" +
   "  --prof DIR          every daemon writes a CPU profile (node --cpu-prof) into DIR\n";
 
 interface Args {
