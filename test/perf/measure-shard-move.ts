@@ -70,8 +70,9 @@ function cpuSeconds(pid: number | null | undefined): number {
 const clockTicksPerSec = 100;
 
 /**
- * User + system CPU seconds of a process's threads so far, summed by thread name (the main
- * thread is "node"; RocksDB's are "rocksdb:low"/"rocksdb:high", libuv's pool "libuv-worker").
+ * User + system CPU seconds of a process's threads so far, summed by thread name: "main" (the
+ * event loop), "node" (the others of that name: libuv's pool, where RocksDB's reads and writes
+ * run, and V8's workers), "rocksdb:low"/"rocksdb:high" (compactions, flushes).
  */
 function threadCpuSeconds(pid: number | null | undefined): Map<string, number> {
   const out = new Map<string, number>();
@@ -79,7 +80,8 @@ function threadCpuSeconds(pid: number | null | undefined): Map<string, number> {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      // The main thread (tid = pid) apart from the other threads named "node" (libuv's pool, V8's workers).
+      const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicksPerSec);
     }
