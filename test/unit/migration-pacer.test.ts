@@ -126,7 +126,7 @@ describe("migration pacer", () => {
 
   it("the window of chunks in flight: windowBytesMax, at least one chunk", () => {
     const quarter = 256 * 1024;
-    // The default (the daemon's --migration-window 0): one chunk at a time, whatever the pace.
+    // The pacer's own default (windowBytesMax 0; the daemon passes --migration-window): one chunk at a time.
     expect(new MigrationPacer().windowBytes(quarter)).toBe(quarter);
     expect(new MigrationPacer({ adaptive: false }).windowBytes(quarter)).toBe(quarter);
     expect(new MigrationPacer({ windowBytesMax: 3 * MiB }).windowBytes(quarter)).toBe(3 * MiB);
