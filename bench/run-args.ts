@@ -4,8 +4,8 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { flag, parseCommandLine, usage } from "../common/cli-args";
-import { parseMigrationPacing, parseMigrationRate } from "../shard-server/daemon-args";
-import { type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault } from "../shard-server/defaults";
+import { parseMigrationPacing, parseMigrationRate, parseMigrationWindow } from "../shard-server/daemon-args";
+import { type MigrationPacing, migrationPacingDefault, migrationRateMiBDefault, migrationWindowMiBDefault } from "../shard-server/defaults";
 import { matrix } from "./report";
 
 /** The repository root (docs/benchmarks.md is the default output). */
@@ -45,6 +45,8 @@ export interface RunOptions {
   readonly moveRateMiB: number;
   /** `--move-pacing`: the shard servers' --migration-pacing on the 3-group cluster. */
   readonly movePacing: MigrationPacing;
+  /** `--move-window`: the shard servers' --migration-window on the 3-group cluster (MiB; 0 = one chunk at a time). */
+  readonly moveWindowMiB: number;
   /**
    * The scaling tables: CPU per op by number of groups (1, 2, 3, 6), and restart time and get
    * p99 by data set size (0.1, 1, 4 GiB); `--no-scaling` skips both, `--quick` keeps them small.
@@ -77,7 +79,7 @@ function parseScenarios(flag: string, v: string): ScenarioName[] {
 }
 
 export const runUsage = `usage: npm run bench -- [--quick] [--no-etcd] [--no-scenarios] [--duration D] [--warmup D] [--cluster-warmup D] [--keys N] [--cells C] [--tls] [--no-tls-cost] [--no-metrics-cost] [--no-scaling] [--out FILE]
-       npm run bench -- --scenario NAME[,NAME...] [--quick] [--move-rate R] [--move-pacing P]
+       npm run bench -- --scenario NAME[,NAME...] [--quick] [--move-rate R] [--move-pacing P] [--move-window W]
 
 Starts a fresh local shardkv cluster (1 group, then 3 groups; 3 controllers; 3 replicas each),
 runs the benchmark matrix with \`shardkv bench\`, runs the same matrix against a 3-member etcd
@@ -117,6 +119,8 @@ cluster on loopback (unless --no-etcd), and writes the generated section of docs
   --move-rate R  the shard servers' --migration-rate on the 3-group cluster (the shard move
                  runs there): a hard cap in MiB/s (default 0 = none)
   --move-pacing P  their --migration-pacing: adaptive (default) or off
+  --move-window W  their --migration-window: MiB of pulled chunks in flight per pull
+                 (default ${migrationWindowMiBDefault}; 0 = one chunk at a time)
   --scenario S   run only these scenarios and print their results (no matrix, no etcd, no file
                  written): ${scenarioNames.join(", ")}.
                  unreliable: 10 clients (gets, puts, appends) while a group leaves and joins,
@@ -147,6 +151,7 @@ const flags = {
   "no-metrics-cost": flag.bool(),
   "move-rate": flag.of(parseMigrationRate),
   "move-pacing": flag.of(parseMigrationPacing),
+  "move-window": flag.of(parseMigrationWindow),
   "no-scaling": flag.bool(),
 };
 
@@ -173,6 +178,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions | "help" {
     metricsCost: v["no-metrics-cost"] !== true,
     moveRateMiB: v["move-rate"] ?? migrationRateMiBDefault,
     movePacing: v["move-pacing"] ?? migrationPacingDefault,
+    moveWindowMiB: v["move-window"] ?? migrationWindowMiBDefault,
     scaling: v["no-scaling"] !== true,
     idleElectionsMs: v.duration ?? (quick ? 20_000 : 600_000),
   };

@@ -96,10 +96,10 @@ export function keysOfShard(shard: number, shardCount: number, n: number): strin
 
 /**
  * The migration flags of the shard servers of the cluster the shard move runs on (bench
- * --move-rate, --move-pacing: by default no cap, adaptive pacing).
+ * --move-rate, --move-pacing, --move-window: by default the daemons' defaults).
  */
-export function moveServerArgs(o: Pick<RunOptions, "moveRateMiB" | "movePacing">): string[] {
-  return ["--migration-rate", String(o.moveRateMiB), "--migration-pacing", o.movePacing];
+export function moveServerArgs(o: Pick<RunOptions, "moveRateMiB" | "movePacing" | "moveWindowMiB">): string[] {
+  return ["--migration-rate", String(o.moveRateMiB), "--migration-pacing", o.movePacing, "--migration-window", String(o.moveWindowMiB)];
 }
 
 /**

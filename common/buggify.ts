@@ -66,6 +66,7 @@ export const buggifyPoints = {
   "migration.insert.twice": { rate: 0.1, what: "a pulled chunk's insert is proposed twice (a retried proposal)" },
   "migration.insert.swap": { rate: 0.1, what: "a pulled chunk's insert is proposed after the next chunk's (reordered)" },
   "migration.gc.twice": { rate: 0.25, what: "the delete of a shard's previous copy is sent twice" },
+  "migration.pacer.spike": { rate: 0.02, what: "a foreground request's latency reaches the migration pacer 20 times longer (a pause)" },
   // Controller (controller/service.ts)
   "controller.service.not-leader": { rate: 0.05, what: "a leader answers NotLeader (naming itself), as one that just stepped down" },
   // Client library (client/)

@@ -80,11 +80,12 @@ ${quiesceFlagUsage}
   --migration-rate R  a hard cap: insert at most R MiB/s of pulled shard data (e.g. 4 or 0.5;
                       default ${migrationRateMiBDefault} = no cap; the pace adapts to the load below it)
   --migration-pacing P
-                      adaptive: pace pulled chunks by the group's insert latency, backing off
-                      while the group is busy; off: only --migration-rate paces (default ${migrationPacingDefault})
+                      adaptive: pace pulled chunks by the latency of the group's client
+                      requests, backing off while they slow down; off: only --migration-rate
+                      paces (default ${migrationPacingDefault})
   --migration-window W
                       keep up to W MiB of pulled chunks in flight per pull (proposed, not yet
-                      applied), within the pacer's window (default ${migrationWindowMiBDefault} = one chunk at a time)
+                      applied) (default ${migrationWindowMiBDefault}; 0 = one chunk at a time)
   --length-cache-keys N
                       remember the value length of up to N recently written keys (about 100
                       bytes each), so a put or delete of one reads nothing first (default

@@ -87,8 +87,8 @@ export interface MigrationDriverOptions {
    */
   readonly migrationBytesPerSec?: number;
   /**
-   * Pace the inserts by the group's load (migration-pacer.ts: by the chunks' insert latency),
-   * under the cap. Default true; false: only the cap paces.
+   * Pace the inserts by the group's load (migration-pacer.ts: by the latency of the foreground
+   * requests, told by observeForeground), under the cap. Default true; false: only the cap paces.
    */
   readonly migrationPacing?: boolean;
   /** The pacer's other parameters (the simulator scales them to its small shards); default pacerDefaults. */
@@ -424,16 +424,18 @@ export class MigrationDriver {
   }
 
   /**
-   * Proposes a chunk's insert; its latency (proposal to answer) feeds the pacer, but for a
-   * pull's last chunk (often a small remainder, whose latency would pass for the base).
-   * Never rejects: a failure is the outcome's `error`.
+   * A foreground request (a client's read or write) this replica answered as leader took
+   * `latencyMs` (monotonic clock): the pacer's congestion signal (migration-pacer.ts).
    */
+  observeForeground(latencyMs: number): void {
+    // BUGGIFY: a pause (GC, a stalled disk) makes a request 20 times slower: the pace may drop.
+    this.pacer.observe(buggify("migration.pacer.spike") ? 20 * latencyMs : latencyMs, this.opts.clock.nowMs());
+  }
+
+  /** Proposes a chunk's insert. Never rejects: a failure is the outcome's `error`. */
   private async insert(chunk: ShardChunkIn): Promise<InsertOutcome> {
-    const t0 = this.opts.clock.nowMs();
     try {
       const r = await this.propose({ kind: "insert", chunk });
-      const now = this.opts.clock.nowMs();
-      if (!chunk.last) this.pacer.observe(now - t0, now);
       this.opts.observer?.paced?.(this.pacer.bytesPerSec());
       return { inserted: r?.kind === "insert" && r.accepted };
     } catch (error) {
@@ -456,7 +458,7 @@ export class MigrationDriver {
 
   /**
    * One PullShard stream, resuming after the last key inserted; returns when the stream ends.
-   * Several chunks are in flight at once (proposed, not yet answered: the pacer's window,
+   * Several chunks are in flight at once (proposed, not yet answered: the window,
    * migration-pacer.ts windowBytes), each carrying the position it continues from, which the
    * state machine checks (state-machine.ts continuesPull): a chunk whose insert was lost or
    * reordered makes the ones after it refused, never skipped. The pull stops at the first
@@ -483,10 +485,12 @@ export class MigrationDriver {
         this.opts.observer?.received(bytes);
         let proposed = false;
         try {
+          // Room in the window first, then the pace's slot: a chunk the pace holds back is one
+          // the window would have let go (the pacer raises the pace only for such epochs).
+          if (!(await flight.room(bytes, this.pacer.windowBytes(bytes)))) return;
           await this.pace(bytes);
           const late = buggifyAmount("migration.pull.pause", 50);
           if (late > 0) await this.sleep(late);
-          if (!(await flight.room(bytes, this.pacer.windowBytes(bytes)))) return;
           if (!this.isLeader()) throw new NotLeaderError(this.node.softState().leader);
           flight.propose(chunk, bytes);
           proposed = true;
@@ -505,7 +509,7 @@ export class MigrationDriver {
       const pace = this.pacer.bytesPerSec();
       const base = this.pacer.baseMs();
       this.opts.logger.info(`${this.tag}: shard ${shard} received for config ${configNum}` +
-        (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, insert base latency ${base.toFixed(1)} ms`})`));
+        (pace === Infinity ? "" : ` (pace now ${(pace / (1024 * 1024)).toFixed(1)} MiB/s${base === undefined ? "" : `, foreground base latency ${base.toFixed(1)} ms`})`));
     } catch (e) {
       throw e instanceof ShardKVError ? e : new StoppedError(`pull of shard ${shard} (${(e as Error)?.message ?? e})`);
     } finally {

@@ -218,7 +218,11 @@ export class ShardServer {
     const watchEnded = (): boolean => this.watchEnded;
     // Commands carry log time (log-clock.ts), never a wall clock that may jump.
     const logClock = new LogClock(realClock, () => sm.logTimeMs(), wallClockMs);
-    this.service = new ShardService({ node, sm, clock: logClock, address: (id) => peers.get(id) });
+    this.service = new ShardService({
+      node, sm, clock: logClock, address: (id) => peers.get(id),
+      // The migration pacer judges the group's load by its clients' latencies (migration-pacer.ts).
+      foreground: { clock: realClock, observe: (ms) => this.driver.observeForeground(ms) },
+    });
     // Latencies on the monotonic clock.
     this.metrics = opts.metricsRegistry === undefined ? undefined : new ShardServerMetrics(opts.metricsRegistry, sm, realClock.nowMs);
     const handlers = wireHandlers(this.service, { describe: (e) => this.describeFailure(e), stopping: () => this.stopping !== undefined });

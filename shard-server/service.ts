@@ -58,6 +58,18 @@ export interface ShardServiceDeps {
   readonly clock: Clock;
   /** The address of replica `id` of this group (for NotLeader replies), undefined if unknown. */
   readonly address: (id: NodeId) => string | undefined;
+  /**
+   * Told the latency of every client read and write this replica answered successfully as
+   * leader, on its monotonic `clock`: the migration pacer's congestion signal
+   * (MigrationDriver.observeForeground). Absent: nobody listens.
+   */
+  readonly foreground?: ForegroundTap;
+}
+
+/** Where a leader's foreground latencies go (see ShardServiceDeps.foreground). */
+export interface ForegroundTap {
+  readonly clock: Clock;
+  observe(latencyMs: number): void;
 }
 
 const none = new Uint8Array(0);
@@ -100,8 +112,11 @@ export class ShardService {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     checkLimit("key", "key", key.length, keyBytesMax);
     this.requireLeader();
+    const t0 = this.d.foreground?.clock.nowMs();
     await this.d.node.readBarrier();
-    return this.d.sm.get(shardOf(key, this.shardCount), key);
+    const v = await this.d.sm.get(shardOf(key, this.shardCount), key);
+    if (t0 !== undefined) this.d.foreground!.observe(this.d.foreground!.clock.nowMs() - t0);
+    return v;
   }
 
   /**
@@ -134,9 +149,11 @@ export class ShardService {
   }
 
   private async propose(w: ClientWrite): Promise<readonly OpResult[]> {
+    const t0 = this.d.foreground?.clock.nowMs();
     const r = await proposeOp(this.d.node, this.d.clock, { kind: "write", write: w });
     if (r === null || r.kind !== "write") throw new InvalidArgumentError("write", `unexpected apply result ${JSON.stringify(r)}`);
     if (!r.outcome.ok) throw r.outcome.error;
+    if (t0 !== undefined) this.d.foreground!.observe(this.d.foreground!.clock.nowMs() - t0);
     return r.outcome.results;
   }
 

@@ -9,8 +9,16 @@
  *   npx tsx test/perf/measure-shard-move.ts [--mb 100]
  *
  * Writes through the client library (client/shardkv.ts), 8 clients at once.
+ *
+ * Also reports the CPU the shard servers spent (user + system, from /proc/<pid>/stat) during
+ * the write phase and from the move's start until the gc ended, per MiB moved, for the sending
+ * and the receiving group: the cost of a move per MiB (docs/benchmarks.md).
+ *
+ *   --server-args="--migration-window 4"   flags appended to every shard server's command line
+ *   --prof DIR                             every daemon writes a CPU profile into DIR (node
+ *                                          --cpu-prof; the cluster is stopped with 60 s of grace)
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupId } from "../../common/ids";
@@ -26,12 +34,61 @@ const SHARD = 0;
 const VALUE_BYTES = 256 * 1024;
 const CONCURRENCY = 8;
 
-const usageText = "usage: npx tsx test/perf/measure-shard-move.ts [--mb N]  (MiB written into the moved shard, default 100)\n";
+const usageText = "usage: npx tsx test/perf/measure-shard-move.ts [--mb N] [--server-args=FLAGS] [--prof DIR]\n" +
+  "  --mb N              MiB written into the moved shard (default 100)\n" +
+  "  --server-args=FLAGS appended to every shard server's command line (split at spaces)\n" +
+  "  --prof DIR          every daemon writes a CPU profile (node --cpu-prof) into DIR\n";
 
-/** The MiB to write (--mb, default 100); undefined for --help. Throws UsageError. */
-function argMb(): number | undefined {
-  const cl = parseCommandLine(process.argv.slice(2), { mb: flag.int(1, 1_000_000) }, { positionals: 0 });
-  return cl.help ? undefined : cl.values.mb ?? 100;
+interface Args {
+  readonly mb: number;
+  readonly serverArgs: string[];
+  readonly prof: string | undefined;
+}
+
+/** The command line; undefined for --help. Throws UsageError. */
+function args(): Args | undefined {
+  const cl = parseCommandLine(process.argv.slice(2), { mb: flag.int(1, 1_000_000), "server-args": flag.string(), prof: flag.nonEmpty() }, { positionals: 0 });
+  if (cl.help) return undefined;
+  const extra = cl.values["server-args"]?.trim();
+  return { mb: cl.values.mb ?? 100, serverArgs: extra ? extra.split(/\s+/) : [], prof: cl.values.prof };
+}
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat), 0 if unreadable. */
+function cpuSeconds(pid: number | null | undefined): number {
+  if (pid === null || pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / clockTicksPerSec;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: 100 on Linux whatever the kernel's HZ. */
+const clockTicksPerSec = 100;
+
+/**
+ * User + system CPU seconds of a process's threads so far, summed by thread name: "main" (the
+ * event loop), "node" (the others of that name: libuv's pool, where RocksDB's reads and writes
+ * run, and V8's workers), "rocksdb:low"/"rocksdb:high" (compactions, flushes).
+ */
+function threadCpuSeconds(pid: number | null | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === null || pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      // The main thread (tid = pid) apart from the other threads named "node" (libuv's pool, V8's workers).
+      const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicksPerSec);
+    }
+  } catch {
+    // gone
+  }
+  return out;
 }
 
 const log = (m: string) => process.stderr.write(`[measure] ${m}\n`);
@@ -49,19 +106,20 @@ function peakRssMiB(pid: number | undefined): number | undefined {
 }
 
 async function main(): Promise<void> {
-  let mb: number | undefined;
+  let a: Args | undefined;
   try {
-    mb = argMb();
+    a = args();
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`measure-shard-move: ${e.message} (--help for usage)\n`);
     process.exitCode = exitUsage;
     return;
   }
-  if (mb === undefined) {
+  if (a === undefined) {
     process.stdout.write(usageText);
     return;
   }
+  const mb = a.mb;
   const keyCount = Math.ceil((mb * 1024 * 1024) / VALUE_BYTES);
   const keys: string[] = [];
   for (let i = 0; keys.length < keyCount; i++) {
@@ -70,13 +128,24 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), "shardkv-measure-"));
   log(`dir ${dir}; ${mb} MiB = ${keyCount} keys of ${VALUE_BYTES} bytes into shard ${SHARD}`);
-  const c = await LocalCluster.up({ dir, shards: SHARDS, groups: 2, join: false, tickMs: 50 });
+  const env = a.prof === undefined ? undefined : { SHARDKV_NODE_FLAGS: `--initial-old-space-size=256 --cpu-prof --cpu-prof-dir=${a.prof}` };
+  const c = await LocalCluster.up({ dir, shards: SHARDS, groups: 2, join: false, tickMs: 50, serverArgs: a.serverArgs, ...(env ? { env } : {}) });
+  const groupCpu = (gid: number): number => c.groupAddrs(gid).reduce((sum, _, i) => sum + cpuSeconds(c.node(serverName(gid, i + 1)).pid), 0);
+  /** Per group, its servers' CPU seconds by thread name. */
+  const groupThreads = (gid: number): Map<string, number> => {
+    const sum = new Map<string, number>();
+    c.groupAddrs(gid).forEach((_, i) => {
+      for (const [k, v] of threadCpuSeconds(c.node(serverName(gid, i + 1)).pid)) sum.set(k, (sum.get(k) ?? 0) + v);
+    });
+    return sum;
+  };
   let ok = false;
   try {
     const [addrs1, addrs2] = [c.groupAddrs(1), c.groupAddrs(2)];
     await c.controller().join(new Map([[g(1), addrs1]]));
 
     // Write phase.
+    const cpuW0 = groupCpu(1);
     const tw = realClock.nowMs();
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -92,6 +161,7 @@ async function main(): Promise<void> {
       }
     }));
     const writeS = (realClock.nowMs() - tw) / 1000;
+    const writeCpuPerMiB = (groupCpu(1) - cpuW0) / mb;
     log(`wrote ${keyCount} keys in ${writeS.toFixed(1)}s`);
     const l1 = await c.waitLeader(1);
     const s1 = (await c.replicaStatus(serverName(1, l1)))!;
@@ -129,6 +199,9 @@ async function main(): Promise<void> {
       num = await c.controller().move(SHARD, g(2));
     }
     log(`shard ${SHARD} assigned to group 2 by ${via} (config ${num})`);
+    // The CPU of the move: from here to the end of gc (the join's moves, of empty shards, came before).
+    const cpuM0 = [groupCpu(1), groupCpu(2)];
+    const threads0 = [groupThreads(1), groupThreads(2)];
 
     let receiverPid: number | undefined;
     let maxReceiverRss = 0;
@@ -163,13 +236,19 @@ async function main(): Promise<void> {
       return true;
     }, { timeoutMs: 15 * 60000, what: `every group 1 replica to hold 0 keys of shard ${SHARD}`, intervalMs: 100 });
     const gcS = (realClock.nowMs() - t0) / 1000;
+    const [sendCpu, recvCpu] = [(groupCpu(1) - cpuM0[0]!) / mb, (groupCpu(2) - cpuM0[1]!) / mb];
+    [1, 2].forEach((gid, i) => {
+      const by = [...groupThreads(gid)].map(([k, v]) => [k, (v - (threads0[i]!.get(k) ?? 0)) / mb] as const).filter(([, v]) => v >= 0.001).sort((x, y) => y[1] - x[1]);
+      log(`group ${gid} CPU s/MiB of the move by thread: ${by.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}`);
+    });
     await sampleReceiver();
     const senderRss = peakRssMiB(senderPid);
     const fmt = (x: number | undefined) => (x === undefined ? "n/a" : `${x.toFixed(0)}MiB`);
     log(`sender (g1 n${l1}) VmHWM before move ${fmt(senderRssBefore)}`);
     process.stdout.write(
       `size=${mb}MiB keys=${keyCount} write=${writeS.toFixed(1)}s assigned-by=${via} move=${moveS.toFixed(2)}s gc=${gcS.toFixed(2)}s ` +
-      `peakRSS receiver(g2 leader)=${fmt(maxReceiverRss || undefined)} sender(g1 leader)=${fmt(senderRss)}\n`,
+      `peakRSS receiver(g2 leader)=${fmt(maxReceiverRss || undefined)} sender(g1 leader)=${fmt(senderRss)} ` +
+      `cpu-s/MiB write=${writeCpuPerMiB.toFixed(3)} move=${(sendCpu + recvCpu).toFixed(3)} (sender ${sendCpu.toFixed(3)}, receiver ${recvCpu.toFixed(3)})\n`,
     );
     ok = true;
   } catch (e) {
@@ -177,7 +256,7 @@ async function main(): Promise<void> {
     process.stderr.write(c.logTails(20) + "\n");
     process.exitCode = 1;
   } finally {
-    await c.down();
+    await c.down(a.prof === undefined ? undefined : 60_000);
     if (ok) rmSync(dir, { recursive: true, force: true });
     else log(`logs kept in ${dir}`);
   }

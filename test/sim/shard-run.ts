@@ -87,7 +87,7 @@ export interface ShardSimParams extends NemesisParams {
   readonly pullChunkBytes: number;
   /** The driver's migrationBytesPerSec (0: no cap). */
   readonly migrationBytesPerSec: number;
-  /** The driver's migrationPacing: the pace adapts to the insert latency (under the cap). */
+  /** The driver's migrationPacing: the pace adapts to the foreground's latency (under the cap). */
   readonly migrationPacing: boolean;
   /** The pacer's windowBytesMax (--migration-window): bytes of pulled chunks in flight per pull; 0: one chunk at a time. */
   readonly migrationWindowBytes: number;
@@ -265,6 +265,8 @@ class World {
   readonly rpc: SimRpcNet;
   readonly raftCheckers: Checker[] = [];
   readonly drivers = new Set<MigrationDriver>();
+  /** Each incarnation's driver, by its state machine (its service tells it the foreground's latencies). */
+  private readonly driverOf = new Map<SimShardStateMachine, MigrationDriver>();
   /** How often a driver's pace rose or fell from one insert to the next (adaptive pacing at work). */
   readonly pace = { raised: 0, lowered: 0 };
   /**
@@ -433,7 +435,15 @@ class World {
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
         wakeGroup: () => node.wakeGroup(),
       };
-      e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.logClockOf(h.sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
+      const sm = h.sm;
+      e = {
+        h,
+        svc: new ShardService({
+          node: n, sm, clock: this.logClockOf(sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)),
+          // The pacer's congestion signal, as the daemon wires it (shard-server/server.ts).
+          foreground: { clock: this.clock, observe: (ms) => this.driverOf.get(sm)?.observeForeground(ms) },
+        }),
+      };
       this.services.set(h, e);
     }
     return e;
@@ -524,6 +534,7 @@ class World {
       configPollMs: p.watchMs > 0 ? 10 * p.pollMs : undefined,
     }, sm, node, configs, rpc);
     this.drivers.add(driver);
+    this.driverOf.set(sm, driver);
     // The daemon starts its driver once its state is open.
     void sm.ready.then(() => {
       if (!alive()) return;

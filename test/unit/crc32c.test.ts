@@ -45,12 +45,12 @@ describe("crc32c", () => {
     }
   });
 
-  it("agrees with the bit-at-a-time definition for every length 0..70 at every offset 0..7 (the 8-byte steps and the tail)", () => {
+  it("agrees with the bit-at-a-time definition for every length 0..200 at every offset 0..7 (the unaligned head, the 16-byte word steps, the 8-byte steps and the tail)", () => {
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-    const buf = Uint8Array.from({ length: 80 }, rand);
+    const buf = Uint8Array.from({ length: 210 }, rand);
     for (let off = 0; off < 8; off++) {
-      for (let len = 0; len + off <= 78 && len <= 70; len++) {
+      for (let len = 0; len + off <= buf.length && len <= 200; len++) {
         const d = buf.subarray(off, off + len);
         expect(crc32c(d)).toBe(bitwise(d));
         expect(crc32c(d, 0xdeadbeef)).toBe(bitwise(d, 0xdeadbeef));
@@ -58,5 +58,14 @@ describe("crc32c", () => {
     }
     const big = Uint8Array.from({ length: 100_003 }, rand);
     expect(crc32c(big)).toBe(bitwise(big));
+    expect(crc32c(big.subarray(3))).toBe(bitwise(big.subarray(3)));
+  });
+
+  it("reads a view by its own bytes, not its buffer's neighbours (a Buffer from the shared pool)", () => {
+    const pooled = Buffer.from("the record's payload, long enough for the word loop: 0123456789abcdef");
+    const alone = Uint8Array.from(pooled);
+    expect(pooled.byteOffset % 4 !== 0 || pooled.buffer.byteLength > pooled.length).toBe(true);
+    expect(crc32c(pooled)).toBe(bitwise(alone));
+    expect(crc32c(pooled.subarray(5, 70))).toBe(bitwise(alone.subarray(5, 70)));
   });
 });
