@@ -3,9 +3,11 @@
  *
  * An idle group costs one heartbeat per follower per heartbeat interval, forever. A leader
  * with nothing to do (nothing proposed, every member acknowledged its last index, which is
- * committed and applied, no read, transfer or configuration change in progress) sends each
- * member one heartbeat carrying `quiesceContext` and its commit index, and stops
- * heartbeating. A follower that receives it with the leader's commit equal to its own last
+ * committed and applied, no read, transfer or configuration change in progress), and with
+ * nothing appended or read for `quiesceIdleBeats` heartbeat intervals in a row (RaftConfig: a
+ * group written to every few intervals stays awake instead of quiescing and waking between
+ * the writes), sends each member one heartbeat carrying `quiesceContext` and its commit
+ * index, and stops heartbeating. A follower that receives it with the leader's commit equal to its own last
  * index stops counting election ticks: it will not campaign while its leader is alive.
  *
  * Who wakes a quiesced replica (Raft.wake): on the leader, a proposal, a ReadIndex, a

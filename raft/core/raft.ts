@@ -83,6 +83,12 @@ export class Raft {
   private quiesced = false;
   /** On a quiesced leader: the members that have not acknowledged its quiesce heartbeat yet. */
   private quiesceUnacked = new Set<NodeId>();
+  /** On a leader: heartbeat intervals in a row that it ended idle with nothing done in them (maybeQuiesce). */
+  private idleBeats = 0;
+  /** On a leader: its last index when the previous heartbeat interval ended (maybeQuiesce). */
+  private lastIndexAtBeat = 0 as LogIndex;
+  /** On a leader: a ReadIndex round started since the previous heartbeat interval ended. */
+  private readSinceBeat = false;
 
   constructor(cfg: RaftConfig, init: RaftInit) {
     this.cfg = cfg;
@@ -188,6 +194,7 @@ export class Raft {
     this.pendingReadIndex = [];
     this.quiesced = false;
     this.quiesceUnacked.clear();
+    this.idleBeats = 0;
   }
 
   private resetRandomizedElectionTimeout(): void {
@@ -786,6 +793,7 @@ export class Raft {
    */
   readIndex(ctx: Uint8Array): void {
     if (this.role !== "leader") throw new NotLeaderError(this.lead);
+    this.readSinceBeat = true;
     // A quiesced leader may have been deposed unawares: the read's heartbeat round (which
     // needs a quorum) wakes the group and confirms leadership as on an active leader.
     this.wake();
@@ -893,6 +901,13 @@ export class Raft {
   private maybeQuiesce(): boolean {
     if (!this.cfg.quiesce) return false;
     const last = this.log.lastIndex();
+    // Only after quiesceIdleBeats intervals in a row without a new entry or a read: a group
+    // that gets a write every few intervals would otherwise quiesce and wake between writes,
+    // each time a quiesce heartbeat, its answers, and a waking heartbeat round, more messages
+    // than the heartbeats of an awake group (docs/benchmarks.md, "Groups at a low rate").
+    const active = last !== this.lastIndexAtBeat || this.readSinceBeat;
+    this.lastIndexAtBeat = last;
+    this.readSinceBeat = false;
     const others: { match: LogIndex; replicating: boolean; recentActive: boolean }[] = [];
     for (const [id, pr] of this.prs) {
       if (id === this.id) others.push({ match: pr.match, replicating: true, recentActive: true });
@@ -905,7 +920,12 @@ export class Raft {
       readsPending: this.readOnly.size + this.pendingReadIndex.length > 0, proposalsPending: this.pendingBroadcast,
       members: others,
     });
-    if (!idle) return false;
+    if (!idle || active) {
+      this.idleBeats = 0;
+      return false;
+    }
+    if (++this.idleBeats < this.cfg.quiesceIdleBeats) return false;
+    this.idleBeats = 0;
     this.quiesced = true;
     this.quiesceUnacked = new Set(this.memberIds.filter((id) => id !== this.id));
     this.sendQuiesce();

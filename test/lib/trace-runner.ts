@@ -15,7 +15,7 @@
  * (an AssertionFailure, a bad command) fails the test.
  *
  * Commands (ids are replica ids, 1-based; `a,b` or `(a,b)` lists):
- *   add-nodes <n> [preVote=true checkQuorum=true quiesce=false electionTicks=10 heartbeatTicks=1 seed=1
+ *   add-nodes <n> [preVote=true checkQuorum=true quiesce=false quiesceIdleBeats=3 electionTicks=10 heartbeatTicks=1 seed=1
  *                  snapshotChunkBytes=4 uncommittedBytesMax=.. inflightAppendsMax=.. ...]
  *   campaign <id>                 start an election now (PreVote first when enabled)
  *   propose <id> <data>           propose one entry
@@ -323,7 +323,7 @@ export class TraceEnv {
       switch (k) {
         case "preVote": case "checkQuorum": case "quiesce": opts[k] = bool(v, k); break;
         case "electionTicks": case "heartbeatTicks": case "appendBytesMax": case "inflightAppendsMax":
-        case "inflightBytesMax": case "uncommittedBytesMax": case "applyBytesMax": case "readIndexPendingMax":
+        case "inflightBytesMax": case "uncommittedBytesMax": case "applyBytesMax": case "readIndexPendingMax": case "quiesceIdleBeats":
           opts[k] = int(v, k); break;
         case "learnerLagEntriesMax": opts[k] = int(v, k); break;
         case "seed": seed = int(v, k); break;
