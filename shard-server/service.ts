@@ -58,6 +58,8 @@ export interface ShardServiceDeps {
   readonly clock: Clock;
   /** The address of replica `id` of this group (for NotLeader replies), undefined if unknown. */
   readonly address: (id: NodeId) => string | undefined;
+  /** Called for each retry answered from the duplicate table without a proposal (the simulator counts them). */
+  readonly onRetryAnswered?: () => void;
 }
 
 const none = new Uint8Array(0);
@@ -129,7 +131,10 @@ export class ShardService {
       const pending = this.proposed.get(key);
       if (pending !== undefined) return pending;
       const retry = this.d.sm.core.retryOutcome(w, this.d.clock.nowMs());
-      if (retry !== undefined) return retry.ok ? Promise.resolve(retry.results) : Promise.reject(retry.error);
+      if (retry !== undefined) {
+        this.d.onRetryAnswered?.();
+        return retry.ok ? Promise.resolve(retry.results) : Promise.reject(retry.error);
+      }
       if (buggify("shard.service.busy")) throw new BackpressureError("proposalQueueMax", 0, 1);
     } catch (e) {
       return Promise.reject(e);

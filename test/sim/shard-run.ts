@@ -433,7 +433,10 @@ class World {
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
         wakeGroup: () => node.wakeGroup(),
       };
-      e = { h, svc: new ShardService({ node: n, sm: h.sm, clock: this.logClockOf(h.sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)) }) };
+      e = { h, svc: new ShardService({
+        node: n, sm: h.sm, clock: this.logClockOf(h.sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)),
+        onRetryAnswered: () => this.retriesAnswered++,
+      }) };
       this.services.set(h, e);
     }
     return e;
@@ -530,6 +533,8 @@ class World {
   private ctlHint: NodeId | undefined;
   /** Snapshot chunks refused because the source cannot go back (RaftNode then takes a fresh snapshot). */
   snapshotRewinds = 0;
+  /** Retries a leader answered from its duplicate table without proposing them (ShardService.write). */
+  retriesAnswered = 0;
   /** Configs handed to drivers by the Watch model (a config offered to several drivers counts each time). */
   watchOffers = 0;
 
@@ -1166,7 +1171,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       writesDelivered: w.deliveries.size,
       writesRedelivered: [...w.deliveries.values()].filter((n) => n > 1).length,
       ...transportStats(w.transports),
-      crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: w.snapshotRewinds,
+      crashes, snapshotsInstalled, lostUnsyncedApplies, snapshotRewinds: w.snapshotRewinds, retriesAnswered: w.retriesAnswered,
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
