@@ -117,8 +117,9 @@ export class ShardService {
    * it once) but not free: every copy is an entry replicated and fsynced on every replica.
    * Under overload most retries arrive after their write settled (they queue behind it), so
    * copies of settled writes took a growing share of the log (72 % of the entries of a fill
-   * of 256 KiB puts at load 46), and every attempt they delayed timed out and sent another
-   * copy: the restart-size fill stalled (docs/benchmarks.md).
+   * of 256 KiB puts at load 46, which then ran at 0.73 MiB/s), and every attempt they delayed
+   * timed out and sent another copy: the collapse that stalled the restart-size fill at load
+   * 40 (docs/benchmarks.md, "The restart-size fill under load").
    */
   write(w: ClientWrite): Promise<readonly OpResult[]> {
     // Only a proposal of the current term is joined: a leader's entries of its own term stay
