@@ -58,6 +58,8 @@ export interface ShardServiceDeps {
   readonly clock: Clock;
   /** The address of replica `id` of this group (for NotLeader replies), undefined if unknown. */
   readonly address: (id: NodeId) => string | undefined;
+  /** Called for each retry answered from the duplicate table without a proposal (the simulator counts them). */
+  readonly onRetryAnswered?: () => void;
   /**
    * Told the latency of every client read and write this replica answered successfully as
    * leader, on its monotonic `clock`: the migration pacer's congestion signal
@@ -123,9 +125,16 @@ export class ShardService {
    * Runs a client's write batch on one shard; rejects with the apply's WrongGroup/InvalidArgument.
    * A retry of a write this replica has proposed in its current term and not yet seen settle
    * (the same client id and seq: a client's attempt timed out while the entry was on its way)
-   * waits for that proposal instead of proposing the write again. Proposing it again would be safe (the
-   * duplicate table applies it once) but not free: a retry storm of 1 MiB puts filled the log
-   * with copies that each had to be replicated and fsynced, and no write completed.
+   * waits for that proposal instead of proposing the write again, and a retry of a write
+   * already applied is answered as its apply would answer it (its saved replies, or the
+   * refusal once its client acknowledged them: ShardGroupCore.retryOutcome, on applied
+   * state) without a proposal. Proposing it again would be safe (the duplicate table applies
+   * it once) but not free: every copy is an entry replicated and fsynced on every replica.
+   * Under overload most retries arrive after their write settled (they queue behind it), so
+   * copies of settled writes took a growing share of the log (72 % of the entries of a fill
+   * of 256 KiB puts at load 46, which then ran at 0.73 MiB/s), and every attempt they delayed
+   * timed out and sent another copy: the collapse that stalled the restart-size fill at load
+   * 40 (docs/benchmarks.md, "The restart-size fill under load").
    */
   write(w: ClientWrite): Promise<readonly OpResult[]> {
     // Only a proposal of the current term is joined: a leader's entries of its own term stay
@@ -137,6 +146,11 @@ export class ShardService {
       this.requireLeader();
       const pending = this.proposed.get(key);
       if (pending !== undefined) return pending;
+      const retry = this.d.sm.core.retryOutcome(w, this.d.clock.nowMs());
+      if (retry !== undefined) {
+        this.d.onRetryAnswered?.();
+        return retry.ok ? Promise.resolve(retry.results) : Promise.reject(retry.error);
+      }
       if (buggify("shard.service.busy")) throw new BackpressureError("proposalQueueMax", 0, 1);
     } catch (e) {
       return Promise.reject(e);

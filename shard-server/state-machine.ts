@@ -171,15 +171,10 @@ export class ShardGroupCore {
       const s = shardOf(op.key, this.shardCount);
       if (s !== w.shard) return { ok: false, error: new InvalidArgumentError("ops.key", `key of shard ${s} in a request for shard ${w.shard}`) };
     }
+    const retry = this.retryOutcome(w, nowMs);
+    if (retry !== undefined) return retry;
     const table = this.shardDedup(w.shard);
     const prev = this.live(table.get(w.clientId), nowMs);
-    if (prev) {
-      const saved = prev.replies.get(w.seq);
-      if (saved) return { ok: true, results: saved, duplicate: true };
-      if (w.seq < prev.ackedBelow) {
-        return { ok: false, error: new InvalidArgumentError("id.seq", `request ${w.seq} was already acknowledged (acked below ${prev.ackedBelow})`) };
-      }
-    }
     const results: OpResult[] = [];
     const writesBefore = fx.writes.length;
     let refused: InvalidArgumentError | undefined;
@@ -240,6 +235,25 @@ export class ShardGroupCore {
     table.set(w.clientId, record);
     fx.dedup.push({ shard: w.shard, clientId: w.clientId, record });
     return { ok: true, results, duplicate: false };
+  }
+
+  /**
+   * What applyWrite answers `w` at log time `nowMs` without running it, when `w` (its client
+   * id and seq) is a retry of a write applied on a shard this group serves and its client's
+   * record is live: the saved replies, or, once the client acknowledged them, the refusal;
+   * undefined otherwise (the write would run). Decided by applied, i.e. committed, state: a
+   * leader answers a retry with it instead of proposing the write again (ShardService.write).
+   */
+  retryOutcome(w: ClientWrite, nowMs: number): WriteOutcome | undefined {
+    if (!this.serves(w.shard)) return undefined;
+    const prev = this.live(this.dedup.get(w.shard)?.get(w.clientId), nowMs);
+    if (prev === undefined) return undefined;
+    const saved = prev.replies.get(w.seq);
+    if (saved) return { ok: true, results: saved, duplicate: true };
+    if (w.seq < prev.ackedBelow) {
+      return { ok: false, error: new InvalidArgumentError("id.seq", `request ${w.seq} was already acknowledged (acked below ${prev.ackedBelow})`) };
+    }
+    return undefined;
   }
 
   /** A record is live while the client was seen within the TTL (log time). */

@@ -442,6 +442,7 @@ class World {
           node: n, sm, clock: this.logClockOf(sm), address: (x) => (x === 0 ? undefined : groupAddress(gid, x)),
           // The pacer's congestion signal, as the daemon wires it (shard-server/server.ts).
           foreground: { clock: this.clock, observe: (ms) => this.driverOf.get(sm)?.observeForeground(ms) },
+          onRetryAnswered: () => this.retriesAnswered++,
         }),
       };
       this.services.set(h, e);
@@ -553,6 +554,8 @@ class World {
   restartedBehind = 0;
   /** Incarnations whose end (a crash) took applied writes its write-behind layer had not written. */
   lostUnflushed = 0;
+  /** Retries a leader answered from its duplicate table without proposing them (ShardService.write). */
+  retriesAnswered = 0;
   /** Configs handed to drivers by the Watch model (a config offered to several drivers counts each time). */
   watchOffers = 0;
 
@@ -1190,6 +1193,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       writesRedelivered: [...w.deliveries.values()].filter((n) => n > 1).length,
       ...transportStats(w.transports),
       crashes, snapshotsInstalled, lostUnsyncedApplies, restartedBehind: w.restartedBehind, lostUnflushed: w.lostUnflushed, snapshotRewinds: w.snapshotRewinds,
+      retriesAnswered: w.retriesAnswered,
       ...Object.fromEntries(Object.entries(checker.stats)),
       rpcCalls: w.rpc.stats.calls, rpcDuplicated: w.rpc.stats.duplicated, rpcTimeouts: w.rpc.stats.timeouts, pulls: w.rpc.stats.streams,
       probeDone: this.probeDone ? 1 : 0, watchOffers: w.watchOffers,
