@@ -286,6 +286,23 @@ export function checkCommandFlags(values: Readonly<Record<string, unknown>>, com
 }
 
 /**
+ * Ends the process with `code` once everything written to stdout and stderr so far is handed
+ * to the OS. process.exit alone drops what a pipe has not taken yet: piped to a reader, a
+ * command printing more than the pipe holds was cut at 65,536 bytes (`shardkv-local status
+ * --json | jq`). A stream's writes complete in order, so the callback of an empty write runs
+ * once every earlier write completed (or failed: a closed pipe still ends the process). The
+ * process runs on until then: the caller returns and does nothing more.
+ */
+export function exitWhenWritten(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+/** process.exitCode as a number (0 when unset). */
+export function exitCodeNow(): number {
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
+}
+
+/**
  * Runs a command's `main` and ends the process once it settled and its output is written, with
  * process.exitCode. A command must not outlive its answer: grpc-js does not abort a TCP connect
  * still in progress when its channel closes, so one attempt to a host that silently drops
@@ -293,8 +310,5 @@ export function checkCommandFlags(values: Readonly<Record<string, unknown>>, com
  * the kernel gives up on the connect, minutes later (test/integration/hosts.test.ts).
  */
 export function runCommandMain(main: () => Promise<void>): void {
-  void main().finally(() => {
-    const code = typeof process.exitCode === "number" ? process.exitCode : 0;
-    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-  });
+  void main().finally(() => exitWhenWritten(exitCodeNow()));
 }

@@ -110,9 +110,14 @@ export class ControllerClient {
     let hops = 0;
     let timedOut = 0;
     const failures = new ServerFailures(controllerNaming, this.opts.controllers);
+    // Replicas whose connection failed (refused, or broken under a call: a killed process)
+    // during this operation and have not answered since: not asked again, nor followed when a
+    // follower that has not yet noticed names one as its leader, until every replica is in it.
+    const down = new Set<string>();
     for (;;) {
       throwIfAborted(signal, what);
       if (this.clock.nowMs() >= end) throw failures.timeout(what, deadlineMs);
+      if (this.leader === undefined) this.skipDown(down);
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
       const fullMs = this.attempts.attemptMs(0, timedOut) + extraAttemptMs;
       const attemptMs = Math.min(fullMs, Math.max(1, end - this.clock.nowMs()));
@@ -122,6 +127,7 @@ export class ControllerClient {
       // leader's join check (extraAttemptMs), which is not the network's time.
       const answered = (): void => {
         timedOut = 0;
+        down.delete(target);
         if (extraAttemptMs === 0) this.attempts.observe(this.clock.nowMs() - sent);
       };
       try {
@@ -139,11 +145,21 @@ export class ControllerClient {
         // servers answered before for the final message.
         if (err instanceof TimeoutError && attemptMs < fullMs && failures.cause) continue;
         failures.record(target, err);
-        if (err instanceof NotLeaderError && err.leaderAddress && err.leaderAddress !== target && hops < 3) {
+        if (err instanceof UnreachableError) {
+          down.add(target);
+          this.leader = undefined;
+          this.next++;
+          // The connection to this replica failed: ask another at once (the leader's process
+          // may have died under the call); back off only once every replica failed so.
+          if (down.size < this.opts.controllers.length) continue;
+          down.clear();
+        }
+        const hint = err instanceof NotLeaderError ? err.leaderAddress : undefined;
+        if (hint && hint !== target && !down.has(hint) && hops < 3) {
           // Follow the hint at once, a few times in a row; replicas with stale hints that name
           // each other fall through to the backoff below.
           hops++;
-          this.leader = err.leaderAddress;
+          this.leader = hint;
           continue;
         }
         hops = 0;
@@ -160,6 +176,12 @@ export class ControllerClient {
         await sleepUnlessAborted(this.clock, Math.min(backoff, Math.max(0, end - this.clock.nowMs())), signal);
       }
     }
+  }
+
+  /** Moves `next` past the replicas in `down` (at most once around; all down: stays). */
+  private skipDown(down: ReadonlySet<string>): void {
+    const n = this.opts.controllers.length;
+    for (let i = 0; i < n && down.has(this.opts.controllers[this.next % n]!); i++) this.next++;
   }
 
   /**

@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Security } from "../security/credentials";
 import { AttemptTimer } from "../common/attempt-timer";
+import type { Clock } from "../common/env";
 import type { ConfigNum, ShardId } from "../common/ids";
 import { ShardKVError, TimeoutError } from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
@@ -44,15 +45,27 @@ export class GrpcGroupRpc implements GroupRpc {
   /** Per shard with a delete outstanding: its calls that timed out in a row (at most one entry per shard). */
   private readonly deleteTimeouts = new Map<ShardId, number>();
 
+  private readonly clientOptions: ((address: string) => grpc.ClientOptions) | undefined;
+  private readonly pullIdleMs: number;
+  private readonly clock: Clock;
+
   /**
    * `security`: how to connect (the daemon's). `clientOptions`: extra gRPC client options per
-   * address (a daemon's failpoint interceptor). `pullIdleMs`: see pullIdleMsDefault.
+   * address (a daemon's failpoint interceptor). `pullIdleMs`: see pullIdleMsDefault. `clock`:
+   * the idle timer's (default the real one; a test moves a manual one).
    */
   constructor(
     private readonly security: Security,
-    private readonly clientOptions?: (address: string) => grpc.ClientOptions,
-    private readonly pullIdleMs = pullIdleMsDefault,
-  ) {}
+    opts: {
+      readonly clientOptions?: (address: string) => grpc.ClientOptions;
+      readonly pullIdleMs?: number;
+      readonly clock?: Clock;
+    } = {},
+  ) {
+    this.clientOptions = opts.clientOptions;
+    this.pullIdleMs = opts.pullIdleMs ?? pullIdleMsDefault;
+    this.clock = opts.clock ?? realClock;
+  }
 
   private stub(address: string): ShardKVStub {
     let s = this.stubs.get(address);
@@ -70,13 +83,14 @@ export class GrpcGroupRpc implements GroupRpc {
     );
     stream.on("error", () => {}); // surfaced by the iterator; cancel() ends it with CANCELLED
     const idleMs = this.pullIdleMs;
+    const clock = this.clock;
     return {
       cancel: () => stream.cancel(),
       [Symbol.asyncIterator]: async function* (): AsyncGenerator<ShardChunkIn> {
         const messages = (stream as AsyncIterable<shardkv.kv.ShardChunk>)[Symbol.asyncIterator]();
         for (;;) {
           let idle = false;
-          const cancelIdle = realClock.after(idleMs, () => {
+          const cancelIdle = clock.after(idleMs, () => {
             idle = true;
             stream.cancel();
           });

@@ -214,7 +214,7 @@ export class ShardServer {
   ) {
     this.ident = identity;
     this.statusSource = new ReplicaStatusSource(opts.dataDir, realClock);
-    this.groupRpc = new GrpcGroupRpc(opts.security, (a) => failpointClientOptions(opts.failpoints, a));
+    this.groupRpc = new GrpcGroupRpc(opts.security, { clientOptions: (a) => failpointClientOptions(opts.failpoints, a) });
     const watchEnded = (): boolean => this.watchEnded;
     // Commands carry log time (log-clock.ts), never a wall clock that may jump.
     const logClock = new LogClock(realClock, () => sm.logTimeMs(), wallClockMs);

@@ -9,6 +9,7 @@
  * A stopped cluster left in the directory is replaced; a running one is refused.
  */
 import { relative, resolve } from "node:path";
+import { exitWhenWritten } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { ShardKV } from "../../client/shardkv";
 import { shardOf } from "../../controller/shard-of";
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
   const live = LocalCluster.running(dir);
   if (live.length > 0) {
     process.stderr.write(`a cluster is already running in ${shown}/ (${live.join(", ")}); drive it with bin/shardkv-local, or stop it with: bin/shardkv-local down --dir ${shown}\n`);
-    process.exit(1);
+    exitWhenWritten(1);
+    return;
   }
   signalStop = stopOnSignals(dir, say);
   say(`shardkv local cluster: 3 controllers, 3 groups x 3 replicas, 64 shards, in ${shown}/ (logs in ${shown}/logs/)`);
@@ -120,5 +122,5 @@ main().catch(async (e) => {
   process.stderr.write(`demo failed: ${(e as Error).stack ?? e}\nlogs: ${shown}/logs/\n`);
   // Stop whatever was started (the exit hook of the launcher would SIGKILL it; this is gentler).
   await LocalCluster.load(dir).down(2000).catch(() => undefined);
-  process.exit(1);
+  exitWhenWritten(1);
 });

@@ -7,6 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { exitWhenWritten } from "../../common/cli-args";
 import { delay } from "../../common/real-env";
 import { LocalCluster } from "./cluster";
 import { allNodes, clusterFileName, readClusterFile } from "./layout";
@@ -28,7 +29,7 @@ export function stopOnSignals(dir: string, say: (s: string) => void, graceMs?: n
   const stop = (sig: string): void => {
     if (stopping) {
       say(`${sig} again: killing every node now`);
-      void stopAll(dir, 0, say).finally(() => process.exit(130));
+      void stopAll(dir, 0, say).finally(() => exitWhenWritten(130));
       return;
     }
     stopping = true;
@@ -36,11 +37,11 @@ export function stopOnSignals(dir: string, say: (s: string) => void, graceMs?: n
     stopAll(dir, graceMs, say).then(
       (n) => {
         say(`stopped ${n} processes; no shardkv process of ${dir} is left`);
-        process.exit(0);
+        exitWhenWritten(0);
       },
       (e: Error) => {
         say(`stop failed: ${e.message}`);
-        process.exit(1);
+        exitWhenWritten(1);
       },
     );
   };
@@ -59,14 +60,18 @@ async function stopAll(dir: string, graceMs: number | undefined, say: (s: string
   return r.stopped.length;
 }
 
-/** Waits until the cluster was stopped from elsewhere (every node down), then exits 0. */
+/**
+ * Waits until the cluster was stopped from elsewhere (every node down), then exits 0 once its
+ * output is written (the promise never settles).
+ */
 export async function holdUntilStopped(dir: string, say: (s: string) => void): Promise<never> {
   for (;;) {
     await delay(1000);
     const l = existsSync(join(dir, clusterFileName)) ? readClusterFile(dir) : undefined;
     if (!l || allNodes(l).every((x) => procState(x.node.pid, x.node.dataDir) === "gone")) {
       say("every node is down (stopped from elsewhere); exiting");
-      process.exit(0);
+      exitWhenWritten(0);
+      return new Promise<never>(() => undefined);
     }
   }
 }

@@ -7,7 +7,7 @@
  * operation failed.
  */
 import { resolve } from "node:path";
-import { exitNegative } from "../../common/cli-args";
+import { exitNegative, exitWhenWritten } from "../../common/cli-args";
 import { realClock } from "../../common/real-env";
 import { parseLocalArgs, usageText, type LocalCommand } from "./args";
 import { LocalCluster, sinceMs } from "./cluster";
@@ -158,7 +158,7 @@ async function replicaCommand(cmd: Extract<LocalCommand, { kind: "replace" | "ad
   const controllers = c.controllerAddrs();
   const onInterrupt = (): void => {
     process.stderr.write(`shardkv-local ${cmd.kind}: interrupted; if the change was stored (a line "stored in the controller" above), ${pendingChangeHint(gid, controllers)}\n`);
-    process.exit(exitInterrupted);
+    exitWhenWritten(exitInterrupted);
   };
   process.once("SIGINT", onInterrupt);
   const opts = {

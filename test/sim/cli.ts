@@ -9,14 +9,15 @@
  * migration drivers, the real client library); each is a world on the one runner (event-loop.ts).
  * BUGGIFY (buggify.ts) is on unless --no-buggify; the totals of its fault points over the
  * seeds (runs enabled, runs fired, firings, the points that never fired) end the output, and
- * -v prints each seed's enabled points with their firings.
+ * -v prints each seed's enabled points with their firings. --scenario NAME (whole-cluster runs)
+ * makes every run take that course (shard-run.ts's ShardScenario); a replay names it too.
  */
 import { UsageError, exitUsage, flag, parseCommandLine, parseInteger } from "../../common/cli-args";
 import { realClock, realRng } from "../../common/real-env";
 import { BuggifyTotals, describeBuggifyStats } from "./buggify";
 import { runControllerSeed } from "./controller-run";
-import type { SimResult, SimRunOptions } from "./event-loop";
-import { runShardSeed } from "./shard-run";
+import { type SimResult, type SimRunOptions, simFlags } from "./event-loop";
+import { type ShardScenario, runShardSeed, shardScenarios } from "./shard-run";
 import { runSeed } from "./run";
 import { type SimMode, failureReport, replayCommand } from "./seeds";
 
@@ -24,7 +25,8 @@ import { type SimMode, failureReport, replayCommand } from "./seeds";
 const modes: Record<SimMode, (seed: number, opts: SimRunOptions) => Promise<SimResult<{ readonly events: number }, unknown>>> = {
   raft: runSeed,
   controller: runControllerSeed,
-  cluster: runShardSeed,
+  // (The scenario was checked against shardScenarios when parsed.)
+  cluster: (seed, opts) => runShardSeed(seed, { ...opts, scenario: shardScenarios.find((x) => x === opts.scenario) }),
 };
 
 interface Args {
@@ -35,6 +37,7 @@ interface Args {
   safetyMs: number | undefined;
   mode: SimMode;
   buggify: boolean;
+  scenario: ShardScenario | undefined;
 }
 
 const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--verbose] [--safety-ms MS] [--raft | --controller | --cluster] [--no-buggify]
@@ -44,6 +47,7 @@ const usageText = `usage: npm run sim -- [--seeds N] [--seed S] [--trace] [--ver
   --cluster            runs whole-cluster seeds: controller + shard groups + real clients (test/sim/shard-run.ts)
   --shards             the same as --cluster
   --no-buggify         runs without the BUGGIFY fault points (test/sim/buggify.ts)
+  --scenario NAME      (with --cluster) makes each run take a course: ${shardScenarios.join(", ")} (test/sim/shard-run.ts)
 `;
 
 const seedMax = 2 ** 32 - 1;
@@ -59,6 +63,11 @@ const flags = {
   cluster: flag.bool(),
   shards: flag.bool(),
   "no-buggify": flag.bool(),
+  scenario: flag.of((f, text): ShardScenario => {
+    const found = shardScenarios.find((x) => x === text);
+    if (found === undefined) throw new UsageError(`${f}: no scenario "${text}"; the scenarios are ${shardScenarios.join(", ")}`);
+    return found;
+  }),
 };
 
 /** Parses the command line and $SEED; undefined for --help. Throws UsageError. */
@@ -71,9 +80,11 @@ function parseSimArgs(argv: readonly string[], env: Readonly<Record<string, stri
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} are different runs; give one of them`);
   const fromEnv = env["SEED"];
   const seed = v.seed ?? (fromEnv !== undefined && fromEnv !== "" ? parseInteger("$SEED", fromEnv, 0, seedMax) : undefined);
+  const mode = v.controller === true ? "controller" : v.cluster === true || v.shards === true ? "cluster" : "raft";
+  if (v.scenario !== undefined && mode !== "cluster") throw new UsageError("--scenario is for whole-cluster runs; add --cluster");
   return {
     seeds: v.seeds ?? 1, seed, trace: v.trace === true, verbose: v.verbose === true, safetyMs: v["safety-ms"],
-    mode: v.controller === true ? "controller" : v.cluster === true || v.shards === true ? "cluster" : "raft", buggify: v["no-buggify"] !== true,
+    mode, buggify: v["no-buggify"] !== true, scenario: v.scenario,
   };
 }
 
@@ -93,13 +104,19 @@ async function main(): Promise<void> {
   const args = parsed;
   let seeds: number[];
   // A replay must use the same options as the run that failed.
-  const flags = [...(args.safetyMs !== undefined ? [`--safety-ms ${args.safetyMs}`] : []), ...(args.buggify ? [] : ["--no-buggify"])];
+  const opts: SimRunOptions = {
+    safetyMs: args.safetyMs,
+    trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
+    buggify: args.buggify,
+    scenario: args.scenario,
+  };
+  const flags = simFlags(opts);
   if (args.seed !== undefined) {
     seeds = [args.seed >>> 0];
   } else {
     const base = realRng.int(2 ** 32 - args.seeds);
     const kind = args.mode === "raft" ? "" : `${args.mode} `;
-    process.stdout.write(`sim: ${args.seeds} ${kind}seeds from ${base} (rerun one with ${replayCommand(0, args.mode).replace("SEED=0", "SEED=<s>")})\n`);
+    process.stdout.write(`sim: ${args.seeds} ${kind}seeds from ${base} (rerun one with ${replayCommand(0, args.mode, flags).replace("SEED=0", "SEED=<s>")})\n`);
     seeds = Array.from({ length: args.seeds }, (_, i) => base + i);
   }
   let passed = 0;
@@ -107,11 +124,6 @@ async function main(): Promise<void> {
   const started = realClock.nowMs();
   let events = 0;
   const totals = new BuggifyTotals();
-  const opts: SimRunOptions = {
-    safetyMs: args.safetyMs,
-    trace: args.trace ? (line) => process.stdout.write(`${line}\n`) : undefined,
-    buggify: args.buggify,
-  };
   for (const seed of seeds) {
     const t0 = realClock.nowMs();
     const r = await modes[args.mode](seed, opts);

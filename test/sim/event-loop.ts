@@ -32,6 +32,8 @@ export interface SimRunOptions {
   readonly trace?: (line: string) => void;
   /** BUGGIFY fault points in the production code (test/sim/buggify.ts). Default on. */
   readonly buggify?: boolean;
+  /** A course the mode makes the run take (`--scenario`; the whole-cluster mode's are shard-run.ts's shardScenarios). */
+  readonly scenario?: string;
   /** Run the cheap whole-world checks every this many drains (the full ones every 128 times that). */
   readonly checkEvery?: number;
   /** Events allowed before the run is declared stuck. */
@@ -165,11 +167,20 @@ const fullCheckRatio = 128;
 const drain = (): Promise<void> => new Promise((r) => nextTurn(r));
 
 /** The options the CLI takes too; a run given others cannot be replayed by the command alone. */
-const cliOptions = new Set(["safetyMs", "buggify", "trace", "signal"]);
+const cliOptions = new Set(["safetyMs", "buggify", "scenario", "trace", "signal"]);
+
+/** The command-line flags that give a replay the options `opts` of a run (for replayCommand). */
+export function simFlags(opts: Pick<SimRunOptions, "safetyMs" | "buggify" | "scenario">): string[] {
+  return [
+    ...(opts.safetyMs !== undefined ? [`--safety-ms ${opts.safetyMs}`] : []),
+    ...(opts.buggify === false ? ["--no-buggify"] : []),
+    ...(opts.scenario !== undefined ? [`--scenario ${opts.scenario}`] : []),
+  ];
+}
 
 /** The error for seed `seed` stopped at `virtualMs` by `opts.signal`, with its replay command. */
 function aborted(seed: number, mode: SimMode, virtualMs: number, opts: SimRunOptions): SimAbortedError {
-  const flags = [...(opts.safetyMs !== undefined ? [`--safety-ms ${opts.safetyMs}`] : []), ...(opts.buggify === false ? ["--no-buggify"] : [])];
+  const flags = simFlags(opts);
   const extra = Object.keys(opts).filter((k) => !cliOptions.has(k) && (opts as Record<string, unknown>)[k] !== undefined);
   const replay = `${replayCommand(seed, mode, flags)}${extra.length > 0 ? ` (with the test's own ${extra.join(", ")})` : ""}`;
   return new SimAbortedError(seed, mode, virtualMs, replay);

@@ -3,7 +3,9 @@
  * the migration drivers and the servers of every group and of the controller. Each endpoint is
  * an address ("g2n3", "c1", "client-4"); a request and its reply each take a seeded delay, may
  * be dropped or duplicated (a duplicated request runs twice on the server: duplicate detection
- * must absorb it), and are cut by RPC partitions (an address isolated from every other).
+ * must absorb it), and are cut by RPC partitions (an address isolated from every other) and by
+ * one-way cuts (`sever`: what one address sends another is lost; a scenario's, never healed
+ * by `heal`).
  * A request to a paused process waits for it; to a dead one it is refused (Stopped); a reply
  * from an incarnation that died, or to a caller that died, never arrives. The caller's timeout
  * ends the wait (TimeoutError: the outcome is unknown). Streams (PullShard) send each chunk as
@@ -39,6 +41,8 @@ export class SimRpcNet {
   private readonly endpoints = new Map<string, RpcEndpoint<unknown>>();
   /** Addresses cut off from every other address. */
   private readonly isolated = new Set<string>();
+  /** One-way cuts, "from>to": messages from `from` to `to` are lost (the other way they pass). */
+  private readonly severed = new Set<string>();
   readonly stats = { calls: 0, dropped: 0, duplicated: 0, cut: 0, timeouts: 0, refused: 0, streams: 0 };
 
   constructor(private readonly clock: SimClock, private readonly rng: SimRng, faults: NetworkFaults, private readonly trace: Trace) {
@@ -59,6 +63,22 @@ export class SimRpcNet {
     this.trace("rpc heal");
   }
 
+  /**
+   * Cuts every message from each of `from` to each of `to` (one way: replies to calls the
+   * other way pass) until `mend`. `heal` leaves it: a scenario sets and lifts it, not the
+   * nemesis.
+   */
+  sever(from: readonly string[], to: readonly string[]): void {
+    for (const f of from) for (const t of to) this.severed.add(`${f}>${t}`);
+    this.trace(`rpc sever ${from.join(",")} -> ${to.join(",")}`);
+  }
+
+  /** Lifts every one-way cut of `sever`. */
+  mend(): void {
+    this.severed.clear();
+    this.trace("rpc mend");
+  }
+
   describeCuts(): string {
     return [...this.isolated].sort().join(",");
   }
@@ -68,9 +88,10 @@ export class SimRpcNet {
     return this.endpoints.get(address) as RpcEndpoint<S> | undefined;
   }
 
-  /** Whether messages between `from` and `to` are cut (either is isolated). */
+  /** Whether messages from `from` to `to` are cut (either is isolated, or that way is severed). */
   cut(from: string, to: string): boolean {
-    return this.isolated.size > 0 && (this.isolated.has(from) || this.isolated.has(to));
+    return (this.isolated.size > 0 && (this.isolated.has(from) || this.isolated.has(to)))
+      || (this.severed.size > 0 && this.severed.has(`${from}>${to}`));
   }
 
   /** A seeded one-way delay of one message (ms). */

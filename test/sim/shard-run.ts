@@ -109,6 +109,8 @@ export interface ShardSimParams extends NemesisParams {
  */
 export interface ShardRunOptions extends SimRunOptions {
   readonly params?: (p: ShardSimParams) => ShardSimParams;
+  /** A course the run is made to take (`npm run sim -- --cluster --scenario NAME` replays it); none: the seed's own. */
+  readonly scenario?: ShardScenario;
   readonly sabotage?: ShardSabotage & {
     /** Reads skip the leader check and the ReadIndex barrier. */
     readonly unsafeReads?: boolean;
@@ -116,6 +118,19 @@ export interface ShardRunOptions extends SimRunOptions {
     readonly ackLost?: boolean;
   };
 }
+
+/**
+ * Courses a run is made to take, whatever its seed draws (the seed still decides everything
+ * else, so a run replays by seed and scenario):
+ * - `abort-first-join`: the cluster's first join (forced: no join check) names two or more
+ *   groups, and one of them, the victim, cannot reach the controller (a one-way RPC cut from
+ *   its servers, which the nemesis does not heal) until the admin's next change, a Leave of
+ *   it, has aborted its join. The remaining groups take the shards nobody held before, empty
+ *   (docs/design.md 5.3); the victim's servers, once the cut is lifted, are answered "aborted"
+ *   and skip to the abort config.
+ */
+export type ShardScenario = "abort-first-join";
+export const shardScenarios: readonly ShardScenario[] = ["abort-first-join"];
 
 /** The loop's counters and the run's (see runShardSeed's stats). */
 export type ShardRunStats = LoopStats & Record<string, number>;
@@ -666,6 +681,16 @@ class World {
   }
 }
 
+/**
+ * The `abort-first-join` scenario's plan for the admin: the groups of the first join, the one
+ * of them whose join it aborts, and what lifts that group's cut once the abort is answered.
+ */
+interface FirstJoinAbort {
+  readonly first: readonly GroupId[];
+  readonly victim: GroupId;
+  readonly aborted: () => void;
+}
+
 /** The admin: random Join/Leave/Move through the controller group, each retried with its (clientId, seq). */
 class SimAdmin {
   private readonly clientId: string;
@@ -675,7 +700,7 @@ class SimAdmin {
   done: Promise<void> = Promise.resolve();
   changes = 0;
 
-  constructor(private readonly w: World, private readonly rng: SimRng) {
+  constructor(private readonly w: World, private readonly rng: SimRng, private readonly plan?: FirstJoinAbort) {
     this.clientId = hex128(rng);
   }
 
@@ -685,8 +710,15 @@ class SimAdmin {
 
   private async loop(): Promise<void> {
     const gids = [...this.w.groups.keys()];
-    const first = this.rng.shuffle(gids).slice(0, this.rng.range(1, gids.length));
-    let view = await this.change({ kind: "join", groups: new Map(first.map((g) => [g, this.w.servers(g)])) });
+    const plan = this.plan;
+    const first = plan?.first ?? this.rng.shuffle(gids).slice(0, this.rng.range(1, gids.length));
+    // The scenario's first join is forced: its victim could not answer the join check.
+    let view = await this.change({ kind: "join", groups: new Map(first.map((g) => [g, this.w.servers(g)])) }, plan !== undefined);
+    if (plan) {
+      // Its victim has not acknowledged (it cannot reach the controller): the Leave aborts its join.
+      view = (await this.change({ kind: "leave", gids: [plan.victim] })) ?? view;
+      plan.aborted();
+    }
     // Liveness needs a group to serve the shards: while none has joined (every join so far was
     // refused: its servers did not answer the join check in time), the admin goes on.
     const noGroup = (): boolean => (view?.groups.size ?? 0) === 0;
@@ -715,9 +747,9 @@ class SimAdmin {
 
   /**
    * Sends `op` through a controller replica's ControllerService until one reply comes (same
-   * (clientId, seq) on every retry); then the latest config.
+   * (clientId, seq) on every retry); then the latest config. `force`: a join without the join check.
    */
-  private async change(op: ControllerOp): Promise<Config | undefined> {
+  private async change(op: ControllerOp, force = false): Promise<Config | undefined> {
     const cmd = { clientId: this.clientId, seq: ++this.seq };
     const ids = this.w.controller.ids;
     this.w.trace(`admin #${cmd.seq} ${op.kind} ${JSON.stringify(op, (_k, v) => (v instanceof Map ? [...v.keys()] : v))}`);
@@ -726,7 +758,7 @@ class SimAdmin {
       const target = this.hint ?? this.rng.pick(ids);
       try {
         const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", ctlAddress(target), `change #${cmd.seq}`, ({ svc }) => {
-          const reply = op.kind === "join" ? svc.join(cmd, op) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : op.kind === "ackJoin" ? svc.ackJoin(cmd, op) : svc.replica(cmd, op);
+          const reply = op.kind === "join" ? svc.join(cmd, op, { force }) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : op.kind === "ackJoin" ? svc.ackJoin(cmd, op) : svc.replica(cmd, op);
           return reply.then((num) => `config ${num}`, (e: unknown) => {
             if (e instanceof InvalidArgumentError) return `refused ${e.message}`;
             throw e;
@@ -1022,7 +1054,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
   private othersDone = false;
   private probeDone = false;
 
-  constructor(private readonly run: SimRun, readonly params: ShardSimParams, sabotage: ShardRunOptions["sabotage"]) {
+  constructor(private readonly run: SimRun, readonly params: ShardSimParams, sabotage: ShardRunOptions["sabotage"], private readonly scenario?: ShardScenario) {
     this.root = new SimRng(run.seed).fork("shards");
     for (let i = 0; i < params.appendKeys; i++) this.appendKeys.add(`a${i}`);
     let w: World | undefined;
@@ -1030,7 +1062,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     w = new World(params, run.clock, this.root, this.checker, run.trace, sabotage);
     this.w = w;
     this.groups = w.allClusters();
-    this.header = `shard seed ${run.seed} params ${JSON.stringify(params)}${sabotage ? ` SABOTAGE ${JSON.stringify(sabotage)}` : ""}`;
+    this.header = `shard seed ${run.seed}${scenario ? ` scenario ${scenario}` : ""} params ${JSON.stringify(params)}${sabotage ? ` SABOTAGE ${JSON.stringify(sabotage)}` : ""}`;
   }
 
   failure(): string | undefined {
@@ -1045,7 +1077,7 @@ class ShardWorld implements SimWorld<ShardRunStats> {
     for (const c of w.allClusters()) for (const id of c.ids) c.start(id);
     for (let i = 0; i < params.keys; i++) keys.push(`k${i}`);
     for (const k of appendKeys) keys.push(k);
-    this.admin = new SimAdmin(w, root.fork("admin"));
+    this.admin = new SimAdmin(w, root.fork("admin"), this.scenario === "abort-first-join" ? this.firstJoinAbort() : undefined);
     this.admin.start();
     for (let i = 1; i <= params.clients; i++) {
       const c = new SimKvClient(w, i, root.fork(`client-${i}`), params.client, keys, appendKeys);
@@ -1070,6 +1102,22 @@ class ShardWorld implements SimWorld<ShardRunStats> {
       });
     };
     if (this.rpcNemesisOn) rpcNemesis();
+  }
+
+  /**
+   * The `abort-first-join` scenario's plan (from a stream of its own): two or more groups in
+   * the first join, the victim among them cut off from every controller replica from the
+   * start (no query, no AckJoin reaches them) until the admin's Leave aborted its join.
+   */
+  private firstJoinAbort(): FirstJoinAbort {
+    const { w } = this;
+    const rng = this.root.fork("scenario-abort-first-join");
+    const gids = [...w.groups.keys()];
+    const first = rng.shuffle(gids).slice(0, rng.range(2, gids.length));
+    const victim = first[0]!;
+    w.trace(`scenario abort-first-join: first join ${first.join(",")}; group ${victim} cannot reach the controller until its join is aborted`);
+    w.rpc.sever(w.servers(victim), w.controller.ids.map(ctlAddress));
+    return { first, victim, aborted: () => w.rpc.mend() };
   }
 
   beginLiveness(): number {
@@ -1209,7 +1257,7 @@ export async function runShardSeed(seed: number, opts: ShardRunOptions = {}): Pr
   seed = seed >>> 0;
   const base = deriveShardParams(seed);
   const params = opts.params ? opts.params(base) : base;
-  const r = await runWorld(seed, opts, shardDefaults, (run) => new ShardWorld(run, params, opts.sabotage));
+  const r = await runWorld(seed, opts, shardDefaults, (run) => new ShardWorld(run, params, opts.sabotage, opts.scenario));
   return { seed, ok: r.ok, failure: r.failure, traceHash: r.traceHash, stats: r.stats, params, buggify: r.buggify };
 }
 
