@@ -76,9 +76,12 @@ export const kvStreamBatchBytesMax = 4 * MiB;
 export const snapshotChunkBytesMax = MiB;
 /**
  * Key, value and duplicate-record bytes in one migration chunk (one PullShard message and one
- * insert entry): 256 KiB; a single larger key/value or record gets a chunk of its own.
+ * insert entry): 1 MiB; a single larger key/value or record gets a chunk of its own. (256 KiB
+ * from 2026-11-21, when one chunk at a time went through the log and a 1 MiB entry held up the
+ * other shards' writes behind it; with a window of chunks in flight, the bytes in flight and
+ * the pace bound that, and a larger entry costs less per MiB: docs/benchmarks.md.)
  */
-export const migrationChunkBytesMax = 256 * KiB;
+export const migrationChunkBytesMax = MiB;
 
 /** "2,097,152 bytes" (one: "1 byte"). */
 export function formatBytes(n: number): string {

@@ -30,7 +30,9 @@
  *   paced in the epoch took most of the pace (it, not the pulls' windows, streams or round
  *   trips, limits the moves), by `increase`.
  *   An epoch of `epochMs` with fewer than `epochSamples` requests (a group nearly idle) is not
- *   congested: the pace rises if it limited the moves.
+ *   congested: the pace rises if it limited the moves, by `idleIncrease` (doubling: from 4
+ *   MiB/s, 64 MiB/s after 4 such epochs, where it rose by 1.4x a second before, and an idle
+ *   100 MiB move spent most of its 10 s at the pace: docs/benchmarks.md).
  * The rate stays within [minBytesPerSec, cap] (cap: `--migration-rate`, 0 = none; without one,
  * maxBytesPerSec). Pacing off (`adaptive: false`) leaves only the cap, as the fixed
  * `--migration-rate` of before.
@@ -63,6 +65,12 @@ export interface PacerOptions {
   /** Rate factors at the end of an epoch: congested, and not (while the pace holds chunks back). */
   readonly decrease: number;
   readonly increase: number;
+  /**
+   * The factor instead of `increase` after an epoch with fewer than epochSamples requests (a
+   * group with nearly nothing to protect), as TCP's slow start doubles its window: the move
+   * finds what the group can insert in a few epochs, not in many.
+   */
+  readonly idleIncrease: number;
   /** An epoch: at least this many requests and this long. */
   readonly epochSamples: number;
   readonly epochMs: number;
@@ -93,6 +101,7 @@ export const pacerDefaults: PacerOptions = {
   spreadFraction: 0.6,
   decrease: 0.7,
   increase: 1.4,
+  idleIncrease: 2,
   epochSamples: 10,
   epochMs: 1000,
   epochSampleMax: 1024,
@@ -188,8 +197,8 @@ export class MigrationPacer {
         this.rate = this.clamp(this.rate * this.o.increase);
       }
     } else if (limiting) {
-      // Too few requests to judge by: nothing much to protect.
-      this.rate = this.clamp(this.rate * this.o.increase);
+      // Too few requests to judge by: nothing much to protect (the pace doubles).
+      this.rate = this.clamp(this.rate * this.o.idleIncrease);
     }
     this.epoch = [];
     this.stride = 1;

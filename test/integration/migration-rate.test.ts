@@ -1,10 +1,10 @@
 /**
  * `--migration-rate` (ShardServerOptions.migrationBytesPerSec): a group pulling a shard inserts
  * at most that many bytes per second. One controller and two single-replica groups,
- * in-process, real gRPC and RocksDB: 600 KiB in each shard of group 1 (six 100 KiB values,
- * so three chunks of two values), then group 2 joins and takes some shards. Chunks are spaced
- * by bytes / rate over all pulls: at 100 KiB/s the moves cannot finish before (moved bytes -
- * one chunk) / rate; every value arrives intact.
+ * in-process, real gRPC and RocksDB: 2.4 MiB in each shard of group 1 (six 400 KiB values,
+ * so three 1 MiB chunks of two values), then group 2 joins and takes some shards. Chunks are
+ * spaced by bytes / rate over all pulls: at 400 KiB/s the moves cannot finish before (moved
+ * bytes - one chunk) / rate; every value arrives intact.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,7 +24,9 @@ import { waitFor } from "../lib/wait";
 import { Security } from "../../security/credentials";
 
 const shardCount = 4;
-const rate = 100 * 1024;
+/** Bytes of each value: two fill a migration chunk (1 MiB), not three. */
+const valueBytes = 400 * 1024;
+const rate = 400 * 1024;
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -62,7 +64,7 @@ describe("--migration-rate", () => {
     const values = new Map<string, Buffer>();
     for (let s = 0; s < shardCount; s++) {
       for (const [i, k] of keysOf(s).entries()) {
-        const v = Buffer.alloc(100 * 1024, 97 + ((s * 6 + i) % 26));
+        const v = Buffer.alloc(valueBytes, 97 + ((s * 6 + i) % 26));
         await kv.put(k, v);
         values.set(k, v);
       }
@@ -81,10 +83,10 @@ describe("--migration-rate", () => {
       });
     }, { timeoutMs: 60_000, what: "group 2 to serve the shards it was given" });
     const elapsed = realClock.nowMs() - t0;
-    // Each moved shard is 600 KiB in three chunks of two values; all pulls share one budget,
+    // Each moved shard is 2.4 MiB in three chunks of two values; all pulls share one budget,
     // so the last chunk cannot start before (total bytes - its own) / rate.
-    const lastChunk = 2 * (100 * 1024 + 6); // two values and their keys at most
-    const floorMs = ((moved.length * 6 * (100 * 1024) - lastChunk) / rate) * 1000;
+    const lastChunk = 2 * (valueBytes + 6); // two values and their keys at most
+    const floorMs = ((moved.length * 6 * valueBytes - lastChunk) / rate) * 1000;
     expect(elapsed).toBeGreaterThanOrEqual(floorMs * 0.95);
     for (const s of moved) for (const k of keysOf(s)) expect(Buffer.from((await kv.get(k))!).equals(values.get(k)!)).toBe(true);
   });

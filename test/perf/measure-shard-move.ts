@@ -202,6 +202,21 @@ async function main(): Promise<void> {
     // The CPU of the move: from here to the end of gc (the join's moves, of empty shards, came before).
     const cpuM0 = [groupCpu(1), groupCpu(2)];
     const threads0 = [groupThreads(1), groupThreads(2)];
+    // And by role: the sending leader, the receiving leader and the receiving followers (the
+    // leaders as of the move's start; a change of leader during the move mixes the roles).
+    const l2AtMove = await c.waitLeader(2);
+    const roles: { readonly name: string; readonly servers: string[] }[] = [
+      { name: "sender leader", servers: [serverName(1, l1)] },
+      { name: "sender followers", servers: c.groupAddrs(1).map((_, i) => i + 1).filter((id) => id !== l1).map((id) => serverName(1, id)) },
+      { name: "receiver leader", servers: [serverName(2, l2AtMove)] },
+      { name: "receiver followers", servers: c.groupAddrs(2).map((_, i) => i + 1).filter((id) => id !== l2AtMove).map((id) => serverName(2, id)) },
+    ];
+    const roleThreads = (servers: readonly string[]): Map<string, number> => {
+      const sum = new Map<string, number>();
+      for (const s of servers) for (const [k, v] of threadCpuSeconds(c.node(s).pid)) sum.set(k, (sum.get(k) ?? 0) + v);
+      return sum;
+    };
+    const roles0 = roles.map((r) => roleThreads(r.servers));
 
     let receiverPid: number | undefined;
     let maxReceiverRss = 0;
@@ -237,10 +252,13 @@ async function main(): Promise<void> {
     }, { timeoutMs: 15 * 60000, what: `every group 1 replica to hold 0 keys of shard ${SHARD}`, intervalMs: 100 });
     const gcS = (realClock.nowMs() - t0) / 1000;
     const [sendCpu, recvCpu] = [(groupCpu(1) - cpuM0[0]!) / mb, (groupCpu(2) - cpuM0[1]!) / mb];
-    [1, 2].forEach((gid, i) => {
-      const by = [...groupThreads(gid)].map(([k, v]) => [k, (v - (threads0[i]!.get(k) ?? 0)) / mb] as const).filter(([, v]) => v >= 0.001).sort((x, y) => y[1] - x[1]);
-      log(`group ${gid} CPU s/MiB of the move by thread: ${by.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}`);
-    });
+    const perMiB = (now: Map<string, number>, before: Map<string, number>): string => {
+      const by = [...now].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / mb] as const).filter(([, v]) => v >= 0.001).sort((x, y) => y[1] - x[1]);
+      const total = by.reduce((t, [, v]) => t + v, 0);
+      return `${total.toFixed(3)} (${by.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")})`;
+    };
+    [1, 2].forEach((gid, i) => log(`group ${gid} CPU s/MiB of the move by thread: ${perMiB(groupThreads(gid), threads0[i]!)}`));
+    roles.forEach((r, i) => log(`${r.name} (${r.servers.join(", ")}) CPU s/MiB of the move by thread: ${perMiB(roleThreads(r.servers), roles0[i]!)}`));
     await sampleReceiver();
     const senderRss = peakRssMiB(senderPid);
     const fmt = (x: number | undefined) => (x === undefined ? "n/a" : `${x.toFixed(0)}MiB`);

@@ -67,6 +67,15 @@ describe("migration pacer under a model group", () => {
     expect(mean(span(r, 8, 20).map((s) => s.bytes)), why).toBeGreaterThan(20 * MiB);
   });
 
+  it.each(seeds.slice(0, 3))("seed %i: without foreground requests the pace doubles each epoch: the group's insert rate within a few seconds", (seed) => {
+    // A slower group than the case above (about 12 MiB/s of chunks at most): growing by 1.4
+    // an epoch from 4 MiB/s, the pace moved 15.5-17.25 MiB in the first 3 s (seeds 1-200);
+    // doubling, 19.75-24 MiB.
+    const r = runPacerModel(seed, { ...defaultModel, capacityBytesPerSec: 15 * MiB, foregroundGapMs: 0, foreground: () => 0.2, pacer: { windowBytesMax: 2 * MiB } });
+    const why = `seed ${seed}: ${JSON.stringify(r.map((s) => [+(s.bytes / MiB).toFixed(2), +(s.paceBytesPerSec / MiB).toFixed(1)]))}`;
+    expect(span(r, 0, 3).reduce((a, s) => a + s.bytes, 0), why).toBeGreaterThan(19 * MiB);
+  });
+
   it.each(seeds)("seed %i: on a noisy machine (latencies spread tenfold) the pace does not sink to its floor", (seed) => {
     // Each epoch's median is noisy there too: the pace wanders, but noise alone must not
     // read as lasting congestion (the first version, with minima, sank to its floor).
@@ -113,6 +122,25 @@ describe("migration pacer", () => {
     expect(p.bytesPerSec()).toBe(100 * 1024);
     for (let t = 0; t < 5000; t += 100) p.observe(t % 1000 === 0 ? 5 : 500, t);
     expect(p.bytesPerSec()).toBe(100 * 1024);
+  });
+
+  it("an epoch with too few requests to judge doubles the pace it limited; a judged one raises it by `increase`", () => {
+    const p = new MigrationPacer({ epochSamples: 5, epochMs: 100 });
+    const changes: number[] = [];
+    let t = 0;
+    /** Until `until`: chunks taking the whole pace, and a request of 10 ms every `gapMs`. */
+    const run = (until: number, gapMs: number): void => {
+      for (; t < until; t += 5) {
+        const before = p.bytesPerSec();
+        p.reserve(before / 200, t); // 5 ms worth of the pace
+        if (t % gapMs === 0) p.observe(10, t);
+        if (p.bytesPerSec() !== before) changes.push(+(p.bytesPerSec() / before).toFixed(3));
+      }
+    };
+    run(300, 50); // 2 requests an epoch: too few to judge
+    expect(changes).toEqual([2, 2]);
+    run(700, 5); // 20 an epoch, none slow
+    expect(changes).toEqual([2, 2, 2, 1.4, 1.4, 1.4]);
   });
 
   it("the base follows a lasting change of the latency", () => {
