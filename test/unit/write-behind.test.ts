@@ -115,6 +115,26 @@ describe("applies written behind", () => {
     await sm.close();
   });
 
+
+  it("by default the timer writes 100 ms after the first unwritten apply: applies 40 ms apart share one write (a put at one client every few ms costs a replica a share of one write every 100 ms)", async () => {
+    const sim = new SimKvStorage(new SimRng(3));
+    const { sm, writes, clock } = await openSm(sim);
+    const l = log();
+    await sm.apply([l.entry({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) })]);
+    await sm.flush();
+    const [a] = keysOf(1, 1) as [string];
+    const opened = writes.n;
+    for (let seq = 1; seq <= 3; seq++) {
+      await sm.apply([l.write(seq, [append(a, String(seq))])]);
+      clock.advance(40);
+      await Promise.resolve();
+      expect(writes.n).toBe(seq < 3 ? opened : opened + 1);
+    }
+    await sm.flush();
+    expect(writes.n).toBe(opened + 1);
+    expect(stored(sim, 1)).toEqual({ applied: 4, data: { [a]: "123" } });
+    await sm.close();
+  });
   it("a snapshot writes the layer synced first (a power loss then keeps it); a pull, a shard clear and close flush too", async () => {
     const sim = new SimKvStorage(new SimRng(2));
     const { sm, writes } = await openSm(sim, { applyFlushMs: Infinity });
