@@ -1,7 +1,8 @@
 /**
  * The applies written behind (docs/design.md §2.4, "Applies written behind"): the writes of
  * applied batches that are not in the database yet, in memory, flushed to it in one batch
- * every `flushAfterMs`, when they exceed `flushBytesMax`, and whenever something must read
+ * every `flushAfterMs`, when they exceed half of `flushBytesMax` (the apply waits only past
+ * all of it), and whenever something must read
  * the database itself or find it durable (a snapshot, a pull, a scan, a restore, a close).
  *
  * Every read of the shard state machine goes through this layer (a KvReader): a point read
@@ -97,7 +98,12 @@ export class WriteBehind implements KvReader {
       assert(op.type !== "delRange", "write-behind: a range deletion in an apply batch");
       this.put(op.key, op.type === "put" ? op.value : undefined);
     }
-    this.schedule();
+    // Past half the bound with no write in flight: written now, and the apply does not wait
+    // for it. A fast stream of applies (a fill of large values) is then written while it
+    // runs, as the timer wrote it when it fired every 10 ms, instead of filling the layer and
+    // making an apply wait for the write at the bound (`full`) every time.
+    if (this.pendingBytes > this.opts.flushBytesMax / 2 && this.flushing === undefined) this.flush().catch(() => undefined);
+    else this.schedule();
   }
 
   /** One write (undefined: a delete). */

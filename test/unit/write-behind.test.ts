@@ -228,6 +228,32 @@ describe("applies written behind", () => {
     await big1.close();
   });
 
+  it("a layer past half its bound is written at once while the applies go on (no apply waits while that write runs)", async () => {
+    const sim = new SimKvStorage(new SimRng(5));
+    let release: (() => void) | undefined;
+    const held = { n: 0 };
+    const storage = interceptWrites(sim.incarnation(), (ops, wo, own) => {
+      if (release !== undefined || wo.sync) return own(ops, wo);
+      held.n++;
+      return new Promise<void>((resolve) => (release = () => void own(ops, wo).then(resolve)));
+    });
+    const sm = await RocksShardStateMachine.open(DIR, { gid: g(1), shardCount: N, dedupTtlMs: TTL, storage, clock: new ManualClock(), applyFlushMs: Infinity, applyFlushBytesMax: 4096 });
+    const l = log();
+    await sm.apply([l.entry({ kind: "reconfigure", config: config(1, [1, 1, 1, 1]) })]);
+    const keys = keysOf(2, 12);
+    // ~270 bytes an apply: past 2048 bytes after the 8th; its write is issued and held
+    // (never completes here), and the applies after it still resolve.
+    for (const [i, k] of keys.entries()) await sm.apply([l.write(i + 1, [put(k, "v".repeat(200))])]);
+    expect(held.n).toBe(1);
+    expect(release).toBeDefined();
+    expect(stored(sim, 2).data).toEqual({});
+    for (const k of keys) expect(dec(await sm.get(sh(2), enc(k)))).toBe("v".repeat(200));
+    release!();
+    await sm.flush();
+    expect(Object.keys(stored(sim, 2).data).length).toBe(keys.length);
+    await sm.close();
+  });
+
   for (const powerLoss of [false, true]) {
     it(`a crash (${powerLoss ? "power loss" : "kill -9"}) before a flush sends the state back to the last flush; re-applying the log from there gives the same results and state`, async () => {
       let wentBack = 0;
