@@ -75,6 +75,7 @@ async function run(bs: Entry[][]): Promise<void> {
 
 await run(makeBatches(Number(process.env.WARMUP ?? 300))); // warm up the JIT and RocksDB
 const perOp: number[] = [];
+const flushes0 = sm["layer"].flushes;
 for (let r = 0; r < rounds; r++) {
   const bs = makeBatches(batches);
   const c0 = process.cpuUsage();
@@ -82,8 +83,9 @@ for (let r = 0; r < rounds; r++) {
   const c = process.cpuUsage(c0);
   perOp.push((c.user + c.system) / (batches * batch));
 }
+const flushesPerPut = (sm["layer"].flushes - flushes0) / (rounds * batches * batch);
 const sorted = [...perOp].sort((a, b) => a - b);
-console.log(`apply path, ${batch} puts per batch: CPU µs per put min ${sorted[0]!.toFixed(1)} median ${sorted[sorted.length >> 1]!.toFixed(1)}  [rounds: ${perOp.map((x) => x.toFixed(1)).join(" ")}]`);
+console.log(`apply path, ${batch} puts per batch: CPU µs per put min ${sorted[0]!.toFixed(1)} median ${sorted[sorted.length >> 1]!.toFixed(1)}, state writes per put ${flushesPerPut.toFixed(3)}  [rounds: ${perOp.map((x) => x.toFixed(1)).join(" ")}]`);
 await sm.close();
 await log.close();
 rmSync(dir, { recursive: true, force: true });
