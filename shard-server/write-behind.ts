@@ -30,9 +30,10 @@ import type { KvIteratorOptions, KvOp, KvReader, KvStore } from "../common/kv-st
 
 /**
  * Default: unflushed applies are written after at most this many milliseconds. 100 ms, as
- * etcd's backend commits its batch: at one client a group applies a put every 1-4 ms, so a
- * flush then carries 25-100 applies (10 ms carried 3-10). What it bounds is only how much a
- * restart replays from the log (at most this long of applies, or flushBytesMax).
+ * etcd's backend commits its batch: at one client a group applies a put every 1.3-8 ms (the
+ * quiet full run, 1 and 3 groups), so a flush then carries 12-75 applies (10 ms carried 1-8).
+ * What it bounds is only how much a restart replays from the log (about this long of
+ * applies, or up to twice flushBytesMax: a write in flight and a full layer behind it).
  */
 export const applyFlushMsDefault = 100;
 /** Default: unflushed applies are written once they hold this many bytes (keys, values, 64 per key). */
