@@ -8,6 +8,9 @@
  *
  *   npx tsx bench/apply-path.ts            # BATCH=15 puts per batch, 500 batches per round, 7 rounds
  *   BATCH=1 ROUNDS=3 npx tsx bench/apply-path.ts   # also BATCHES (per round), WARMUP (batches)
+ *   BATCH=1 GAP_MS=1 APPLY_FLUSH_MS=10 npx tsx bench/apply-path.ts   # a batch every GAP_MS
+ *       (a timer between batches, as puts arrive at one client) and the write-behind layer's
+ *       flush interval (default: the state machine's, applyFlushMsDefault)
  *
  * (docs/benchmarks.md, "Performance work", changes 13-15.) The commands, the encoding and the
  * key space are those of `shardkv bench --workload put` at its defaults: one client, 10,000
@@ -16,6 +19,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { delay } from "../common/real-env";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../common/ids";
 import { shardOf } from "../controller/shard-of";
 import type { Entry } from "../raft/core/types";
@@ -31,7 +35,9 @@ const rounds = Number(process.env.ROUNDS ?? 7);
 const dir = mkdtempSync(join(tmpdir(), "shardkv-apply-path-"));
 const log = await RocksLogStore.open(join(dir, "log"));
 await log.load();
-const sm = await RocksShardStateMachine.open(join(dir, "sm"), { gid: 1 as GroupId, shardCount, dedupTtlMs: 60_000 });
+const gapMs = Number(process.env.GAP_MS ?? 0);
+const flushMs = process.env.APPLY_FLUSH_MS === undefined ? {} : { applyFlushMs: Number(process.env.APPLY_FLUSH_MS) };
+const sm = await RocksShardStateMachine.open(join(dir, "sm"), { gid: 1 as GroupId, shardCount, dedupTtlMs: 60_000, ...flushMs });
 let index = sm.appliedIndex() as number;
 let now = 1_000;
 const entry = (op: ShardOp): Entry => ({ index: ++index as LogIndex, term: 1 as Term, type: "normal", data: encodeCommand({ timestampMs: (now += 1), op }) });
@@ -63,11 +69,13 @@ async function run(bs: Entry[][]): Promise<void> {
   for (const es of bs) {
     await log.save({ entries: es, hardState: hardState(es[es.length - 1]!.index) });
     await sm.apply(es);
+    if (gapMs > 0) await delay(gapMs);
   }
 }
 
 await run(makeBatches(Number(process.env.WARMUP ?? 300))); // warm up the JIT and RocksDB
 const perOp: number[] = [];
+const flushes0 = sm["layer"].flushes;
 for (let r = 0; r < rounds; r++) {
   const bs = makeBatches(batches);
   const c0 = process.cpuUsage();
@@ -75,8 +83,9 @@ for (let r = 0; r < rounds; r++) {
   const c = process.cpuUsage(c0);
   perOp.push((c.user + c.system) / (batches * batch));
 }
+const flushesPerPut = (sm["layer"].flushes - flushes0) / (rounds * batches * batch);
 const sorted = [...perOp].sort((a, b) => a - b);
-console.log(`apply path, ${batch} puts per batch: CPU µs per put min ${sorted[0]!.toFixed(1)} median ${sorted[sorted.length >> 1]!.toFixed(1)}  [rounds: ${perOp.map((x) => x.toFixed(1)).join(" ")}]`);
+console.log(`apply path, ${batch} puts per batch: CPU µs per put min ${sorted[0]!.toFixed(1)} median ${sorted[sorted.length >> 1]!.toFixed(1)}, state writes per put ${flushesPerPut.toFixed(3)}  [rounds: ${perOp.map((x) => x.toFixed(1)).join(" ")}]`);
 await sm.close();
 await log.close();
 rmSync(dir, { recursive: true, force: true });

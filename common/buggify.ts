@@ -55,6 +55,7 @@ export const buggifyPoints = {
   "shard.pull.tiny-chunks": { rate: 0.5, what: "a PullShard stream is cut into chunks of 1-64 bytes" },
   "shard.apply.answer-late": { rate: 0.25, what: "an apply's client writes are answered once the apply resolved (after its flush, when it waits for one), not once its batch is in the write-behind layer" },
   "shard.flush.each-apply": { rate: 0.25, what: "an apply flushes the write-behind layer to the database and resolves only once it is written (write-through)" },
+  "shard.flush.early": { rate: 0.1, what: "an apply starts a write of the write-behind layer at once and goes on without waiting for it, as past half the bound" },
   "shard.flush.late": { rate: 0.5, what: "the timed flush of the write-behind layer waits for the next timer (or a snapshot, pull, scan, the bound, or close)" },
   "shard.dedup.expire-now": { rate: 0.1, what: "the duplicate-record expiry scan runs at this apply, off its schedule" },
   "shard.batch.flush-each": { rate: 0.25, what: "a Batch stream answer leaves in a message of its own" },
