@@ -89,6 +89,11 @@ export class Raft {
   private lastIndexAtBeat = 0 as LogIndex;
   /** On a leader: a ReadIndex round started since the previous heartbeat interval ended. */
   private readSinceBeat = false;
+  /**
+   * On a leader: the voters whose answers confirmed the last ReadIndex round (the first to
+   * make a quorum with this replica), to whom the next round goes (sendReadHeartbeats).
+   */
+  private readPeers: NodeId[] = [];
 
   constructor(cfg: RaftConfig, init: RaftInit) {
     this.cfg = cfg;
@@ -192,6 +197,7 @@ export class Raft {
     this.pendingBroadcast = false;
     this.readOnly.reset();
     this.pendingReadIndex = [];
+    this.readPeers = [];
     this.quiesced = false;
     this.quiesceUnacked.clear();
     this.idleBeats = 0;
@@ -290,9 +296,12 @@ export class Raft {
    * timeout. Safe whatever the truth (a reset connection to a live leader): the campaign is a
    * PreVote, which changes no term and which every replica that still hears the leader
    * refuses (its lease), and the live leader's next heartbeat makes this replica follow it
-   * again. Without PreVote, or when `peer` is not the leader, nothing happens.
+   * again. Without PreVote, or when `peer` is not the leader, nothing happens. On a leader,
+   * the next ReadIndex rounds go to every member until one is confirmed again, not to `peer`
+   * (sendReadHeartbeats).
    */
   leaderUnreachable(peer: NodeId): void {
+    if (this.role === "leader" && this.readPeers.includes(peer)) this.readPeers = [];
     if (!this.cfg.preVote || this.role !== "follower" || this.lead !== peer) return;
     const rank = allVoters(this.conf).filter((id) => id !== peer).sort((a, b) => a - b).indexOf(this.id);
     if (rank < 0) return; // not a voter: never campaigns
@@ -599,6 +608,9 @@ export class Raft {
     if (m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (jointVoteResult(this.conf, acks) !== "won") return;
+    // The answers that made the quorum, no later ones (the round is advanced past below).
+    const voters = allVoters(this.conf);
+    this.readPeers = [...acks.keys()].filter((id) => id !== this.id && voters.includes(id));
     for (const rs of this.readOnly.advance(m.context)) this.readStates.push(rs);
   }
 
@@ -711,15 +723,16 @@ export class Raft {
   }
 
   private bcastHeartbeat(ctx: Uint8Array | undefined): void {
-    for (const id of this.memberIds) {
-      if (id === this.id) continue;
-      const pr = this.prs.get(id)!;
-      this.send(makeMessage({
-        type: "heartbeat", from: this.id, to: id,
-        commit: Math.min(pr.match, this.log.committed) as LogIndex,
-        context: ctx ?? emptyBytes,
-      }));
-    }
+    for (const id of this.memberIds) if (id !== this.id) this.sendHeartbeat(id, ctx);
+  }
+
+  private sendHeartbeat(to: NodeId, ctx: Uint8Array | undefined): void {
+    const pr = this.prs.get(to)!;
+    this.send(makeMessage({
+      type: "heartbeat", from: this.id, to,
+      commit: Math.min(pr.match, this.log.committed) as LogIndex,
+      context: ctx ?? emptyBytes,
+    }));
   }
 
   private sendTimeoutNow(to: NodeId): void {
@@ -822,7 +835,32 @@ export class Raft {
     if (!this.readOnly.add(this.log.committed, ctx, this.id)) {
       throw new InvalidArgumentError("readIndex.ctx", "a read with this context is already pending");
     }
-    this.bcastHeartbeat(ctx);
+    this.sendReadHeartbeats(ctx);
+  }
+
+  /**
+   * A ReadIndex round's heartbeats go to the voters whose answers confirmed the previous
+   * round, if they still make a quorum with this replica and were heard from in this
+   * CheckQuorum window; else to every member. A round needs a quorum's answers, not
+   * everyone's: with 3 voters, one follower's. Sending it to all cost a heartbeat, an answer
+   * and a Ready on every follower per read batch, and the answers past the quorum did
+   * nothing (with three groups on a machine each leader's read batches are a third of one
+   * group's, so this was a large part of a get's CPU: docs/benchmarks.md, "Read rounds to a
+   * quorum"). Safety is unchanged: a read is still released only once a quorum of this
+   * term's voters answered. Liveness: if a chosen voter stops answering, the next tick's
+   * heartbeat goes to every member and carries the newest pending context
+   * (ReadOnly.lastPendingCtx), so the round is confirmed by whoever answers, at most a
+   * heartbeat interval later, and those become the next rounds' voters.
+   */
+  private sendReadHeartbeats(ctx: Uint8Array): void {
+    const peers = this.readPeers;
+    const chosen = new Map<NodeId, boolean>([[this.id, true]]);
+    for (const id of peers) if (this.prs.get(id)?.recentActive) chosen.set(id, true);
+    if (chosen.size !== peers.length + 1 || jointVoteResult(this.conf, chosen) !== "won") {
+      this.bcastHeartbeat(ctx);
+      return;
+    }
+    for (const id of peers) this.sendHeartbeat(id, ctx);
   }
 
   private releasePendingReadIndex(): void {

@@ -41,6 +41,8 @@
  *                                 matching messages (in send order) skip= leaves the first n in
  *                                 flight and count= takes at most n (reordering, one at a time)
  *   stabilize [<id>...]           process Readies and deliver messages until quiet
+ *   leader-unreachable <id> <peer>  the transport tells <id> that <peer>'s connection was reset
+ *                                 (RawNode.leaderUnreachable)
  *   isolate <id> / heal           partition a node away (messages to and from it sent or
  *                                 delivered while it is isolated are lost; they are printed
  *                                 as dropped when delivered) / remove every partition
@@ -237,6 +239,7 @@ export class TraceEnv {
         return;
       }
       case "peer-down": return this.harness().node(this.id(a.pos[0])).raw.peerDown(this.id(a.pos[1]));
+      case "leader-unreachable": return this.harness().node(this.id(a.pos[0])).raw.leaderUnreachable(this.id(a.pos[1]));
       case "transfer-leader": {
         const to = this.id(a.pos[1]);
         this.harness().node(this.id(a.pos[0])).raw.transferLeader(to);
