@@ -19,7 +19,7 @@ import { realClock, realRng, wallClockMs } from "../common/real-env";
 import { shardkv } from "../proto/gen/controller.js";
 import type { Config } from "./config";
 import { clientIdBytes, configFromWire, intentFromWire, memberFromWire, memberToWire, replicaChangeToWire } from "./codec";
-import type { Member, ReplicaChange } from "../common/replica-change";
+import type { Member, ReplicaChange, ReplicaIntent } from "../common/replica-change";
 import type { ReplicaState } from "./replica-intents";
 import { controllerStub, type ControllerStub } from "./grpc-service";
 import { joinCheckServerMs } from "./join-check";
@@ -320,24 +320,55 @@ export class ControllerClient {
    */
   async *watch(fromNum: number, signal?: AbortSignal): AsyncGenerator<Config> {
     let next = fromNum;
+    for await (const w of this.streamOn((stub) => stub.watch({ fromNum: next }), signal)) {
+      const c = configFromWire(w as shardkv.controller.Config);
+      if (c.num < next) continue;
+      next = c.num + 1;
+      yield c;
+    }
+  }
+
+  /**
+   * Group `gid`'s pending intent (undefined: none) as one controller replica has applied it,
+   * when the stream opens and at each change; reconnects (to the next replica, with backoff)
+   * until `signal` aborts, and each new stream starts with the state as it stands, so a
+   * change made while no stream was open is told by the next one. A wake-up, not a read: a
+   * replica cut off from its group tells nothing new (the caller still queries now and then).
+   * Throws what retrying cannot help (isFinal), and Unimplemented (a controller of an earlier
+   * version, without WatchIntent).
+   */
+  async *watchIntent(gid: GroupId, signal?: AbortSignal): AsyncGenerator<ReplicaIntent | undefined> {
+    const unimplemented = (e: unknown): boolean => (e as Partial<grpc.ServiceError>)?.code === grpc.status.UNIMPLEMENTED;
+    for await (const w of this.streamOn((stub) => stub.watchIntent({ gid }), signal, unimplemented)) {
+      const u = w as shardkv.controller.IntentUpdate;
+      yield u.pending && u.intent ? intentFromWire(u.intent)[1] : undefined;
+    }
+  }
+
+  /**
+   * The messages of one server stream after another (`open` on the leader if known, else on
+   * the next replica), reconnecting with backoff (20 ms doubling to 1 s, jittered) whenever
+   * one ends, until `signal` aborts. Throws what retrying cannot help (isFinal) and what
+   * `endsFor` says ends it for good.
+   */
+  private async *streamOn(
+    open: (stub: ControllerStub) => grpc.ClientReadableStream<unknown>, signal: AbortSignal | undefined, endsFor: (e: unknown) => boolean = () => false,
+  ): AsyncGenerator<unknown> {
     let attempt = 0;
     while (!signal?.aborted) {
       const target = this.leader ?? this.opts.controllers[this.next % this.opts.controllers.length]!;
-      const stream = this.stub(target).watch({ fromNum: next });
+      const stream = open(this.stub(target));
       const onAbort = () => stream.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        for await (const w of stream as AsyncIterable<shardkv.controller.Config>) {
-          const c = configFromWire(w);
-          if (c.num < next) continue;
+        for await (const w of stream as AsyncIterable<unknown>) {
           attempt = 0;
-          next = c.num + 1;
-          yield c;
+          yield w;
         }
       } catch (e) {
         if (signal?.aborted) return;
         const err = (await tlsFailure(e, `controller ${target}`, target, this.opts.security)) ?? fromServiceError(e, `controller ${target}`);
-        if (isFinal(err)) throw err;
+        if (isFinal(err) || endsFor(e)) throw err;
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }

@@ -24,7 +24,7 @@ import type { ControllerStateView } from "./service";
 
 /** The request types of a controller (the `type` label). */
 export const controllerServiceTypes = [
-  "join", "leave", "move", "ack_join", "query", "status", "watch", "replica_change", "replica_cancel", "replica_done", "replica_progress",
+  "join", "leave", "move", "ack_join", "query", "status", "watch", "watch_intent", "replica_change", "replica_cancel", "replica_done", "replica_progress",
 ] as const;
 export type ControllerServiceType = (typeof controllerServiceTypes)[number];
 

@@ -161,6 +161,8 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
   private durableLatestConfig: Config;
   private readonly listeners = new Set<ConfigListener>();
   private readonly clusterListeners = new Set<(clusterId: string) => void>();
+  /** Called once a change of the replica intents is durable (an apply's batch, a snapshot install). */
+  private readonly intentListeners = new Set<() => void>();
   private closed = false;
   /** Set when a state change failed (see changing()) or a read found a corrupt value. */
   private readonly stop: StateStop;
@@ -292,6 +294,15 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     return v === undefined ? undefined : decodeConfig(v);
   }
 
+  /**
+   * Adds a listener called once a change of the replica intents (or the controller group's
+   * members) is durable here, and after a snapshot install; returns its remover.
+   */
+  subscribeIntents(listener: () => void): () => void {
+    this.intentListeners.add(listener);
+    return () => this.intentListeners.delete(listener);
+  }
+
   /** Adds a listener for new durable configs; returns the function that removes it. */
   subscribe(listener: ConfigListener): () => void {
     this.listeners.add(listener);
@@ -385,6 +396,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       this.durableLatestConfig = created[created.length - 1]!;
       for (const c of created) this.notify(c);
     }
+    if (intentsChanged) this.notifyIntents();
     return results;
   }
 
@@ -423,6 +435,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     this.closed = true;
     this.listeners.clear();
     this.clusterListeners.clear();
+    this.intentListeners.clear();
     await this.db.close();
   }
 
@@ -474,6 +487,7 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
       this.durableLatestConfig = latest;
       this.setCluster(cluster);
       if (grew) this.notify(latest);
+      this.notifyIntents();
     });
   }
 
@@ -482,6 +496,10 @@ export class RocksControllerStateMachine implements StateMachine<CommandResult> 
     if (cluster === undefined || cluster === this.cluster) return;
     this.cluster = cluster;
     for (const l of [...this.clusterListeners]) l(cluster);
+  }
+
+  private notifyIntents(): void {
+    for (const l of [...this.intentListeners]) l();
   }
 
   private notify(c: Config): void {

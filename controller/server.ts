@@ -62,7 +62,7 @@ import {
 import { controllerService, type ControllerImplementation } from "../proto/gen/controller-grpc";
 import { identifyServer } from "./identify-client";
 import { RocksControllerStateMachine } from "./rocks-state";
-import { type ConfigFeed, ControllerService, type ControllerStatus } from "./service";
+import { ControllerService, type ControllerStatus, type IntentUpdate } from "./service";
 import { ServiceMetrics } from "../common/service-metrics";
 import { ControllerMetrics, type ControllerServiceType } from "./controller-metrics";
 import { ReplicaStatusSource, type ReplicaStatusFields } from "../raft/replica-status";
@@ -219,6 +219,7 @@ export class ControllerServer {
       );
       const publisher = opts.natsUrl === undefined ? undefined : new ConfigPublisher(opts.natsUrl, opts.security.source?.files, sm, logger);
       sm.subscribe(() => server?.onNewConfig());
+      sm.subscribeIntents(() => server?.service.onIntentsChanged());
       const { node, attach, peers } = await startDaemonNode<CommandResult>({
         group: controllerGroup, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs, quiesce: opts.quiesce,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? controllerSnapshotEveryEntries,
@@ -338,6 +339,33 @@ export class ControllerServer {
    * encode; every failure goes through toServiceError. Before the server runs, and once it
    * stops, they answer Stopped.
    */
+  /**
+   * Serves one Watch or WatchIntent stream: the feed `open` makes (refused: the stream fails
+   * with the typed error), streamed until it ends, and tracked in `watches` meanwhile. The
+   * metric of `type` is recorded when the stream opens (or is refused): its duration is the
+   * time to open it.
+   */
+  private static serveFeed<F extends Feed<T>, T, W>(
+    s: ControllerServer | undefined, call: grpc.ServerWritableStream<unknown, W>, type: ControllerServiceType,
+    open: (svc: ControllerService) => F, toWireOf: (feed: F) => (item: T) => W,
+  ): void {
+    const op = s?.metrics?.service.op(type);
+    const t0 = op?.start() ?? 0;
+    let feed: F;
+    try {
+      if (s === undefined || s.stopping) throw new StoppedError("controller");
+      feed = open(s.service);
+    } catch (e) {
+      op?.failed(t0, e);
+      call.emit("error", toServiceError(e));
+      return;
+    }
+    op?.ok(t0);
+    const done = streamFeed(call, feed, toWireOf(feed), s.opts.logger);
+    s.watches.add(done);
+    void done.then(() => s.watches.delete(done));
+  }
+
   private static implementation(server: () => ControllerServer | undefined): ControllerImplementation {
     const unary = <Req, Res>(type: ControllerServiceType, fn: (svc: ControllerService, req: Req, s: ControllerServer) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
@@ -376,41 +404,32 @@ export class ControllerServer {
         };
       }),
       status: unary("status", (_svc, _req, s) => s.status()),
-      watch: (call) => {
-        const s = server();
-        // Recorded when the stream opens (or is refused): its duration is the time to open it.
-        const op = s?.metrics?.service.op("watch");
-        const t0 = op?.start() ?? 0;
-        let feed: ConfigFeed;
-        try {
-          if (s === undefined || s.stopping) throw new StoppedError("controller");
-          feed = s.service.watch(call.request.fromNum ?? 0);
-        } catch (e) {
-          op?.failed(t0, e);
-          call.emit("error", toServiceError(e));
-          return;
-        }
-        op?.ok(t0);
-        const done = streamWatch(call, feed, s.opts.logger);
-        s.watches.add(done);
-        void done.then(() => s.watches.delete(done));
-      },
+      watch: (call) => ControllerServer.serveFeed(server(), call, "watch", (svc) => svc.watch(call.request.fromNum ?? 0), () => configToWire),
+      watchIntent: (call) => ControllerServer.serveFeed(server(), call, "watch_intent", (svc) => svc.watchIntent(call.request.gid ?? 0), (feed) =>
+        (u: IntentUpdate): shardkv.controller.IntentUpdate.$Properties =>
+          u.intent === undefined ? { pending: false } : { pending: true, intent: intentToWire(feed.gid, u.intent) }),
     };
   }
 }
 
-type WatchCall = grpc.ServerWritableStream<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>;
+/** What streamFeed needs of a feed (ConfigFeed, IntentFeed). */
+interface Feed<T> {
+  next(): Promise<T | undefined>;
+  readonly isOpen: boolean;
+  readonly closed: Promise<void>;
+  close(): void;
+}
 
 /**
- * Streams one Watch call from its feed, respecting the stream's back-pressure. Ends the
- * stream with OK when the feed is closed (server stop), and quietly when the client cancels.
+ * Streams one Watch or WatchIntent call from its feed, respecting the stream's back-pressure.
+ * Ends the stream with OK when the feed is closed (server stop), and quietly when the client cancels.
  */
-async function streamWatch(call: WatchCall, feed: ConfigFeed, logger: Logger): Promise<void> {
+async function streamFeed<T, W>(call: grpc.ServerWritableStream<unknown, W>, feed: Feed<T>, toWire: (item: T) => W, logger: Logger): Promise<void> {
   call.on("cancelled", () => feed.close());
   call.on("close", () => feed.close());
   try {
     for (let c = await feed.next(); c !== undefined; c = await feed.next()) {
-      if (!call.write(configToWire(c))) await drained(call, feed);
+      if (!call.write(toWire(c))) await drained(call, feed);
     }
   } catch (e) {
     if (feed.isOpen) {
@@ -424,7 +443,7 @@ async function streamWatch(call: WatchCall, feed: ConfigFeed, logger: Logger): P
 }
 
 /** Resolves when `call` drains or `feed` closes. */
-function drained(call: WatchCall, feed: ConfigFeed): Promise<void> {
+function drained(call: grpc.ServerWritableStream<unknown, unknown>, feed: Feed<unknown>): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       call.off("drain", done);

@@ -16,7 +16,8 @@
  *   must get its config number back, not "group already in config"), and a refusal is only
  *   final after a ReadIndex barrier has brought the latest config up to date.
  * - Query: leader only, after a ReadIndex barrier (linearizable); waits for the cluster id.
- * - Watch: a ConfigFeed per stream, at most watchStreamsMax at once.
+ * - Watch: a ConfigFeed per stream; WatchIntent: an IntentFeed per stream (a group's intent as
+ *   this replica applied it, any replica); at most watchStreamsMax streams of both at once.
  * - The cluster id: a leader that finds none applied proposes a random one (InitCluster).
  * - The controller group's members: a leader that finds none recorded (unless told not to)
  *   reports them once, as a ReplicaDone of gid 0 with a request id of its own.
@@ -39,8 +40,9 @@ import { type CommandResult, type ControllerOp, type DedupEntry, validateOp } fr
 import type { GroupId } from "../common/ids";
 import type { ReplicaState } from "./replica-intents";
 import { controllerGid } from "./config";
+import type { ReplicaIntent } from "../common/replica-change";
 
-/** Watch streams one replica serves at once; beyond it Watch fails with Backpressure. */
+/** Watch and WatchIntent streams one replica serves at once; beyond it they fail with Backpressure. */
 export const watchStreamsMax = 1024;
 /** A leader whose InitCluster proposal failed proposes again after this long (while still leader). */
 export const clusterInitRetryMs = 100;
@@ -137,7 +139,7 @@ export class ControllerService {
   /** This service's own client id and last sequence number (recording the controller group's members). */
   private ownClientId: string | undefined;
   private ownSeq = 0;
-  private readonly feeds = new Set<ConfigFeed>();
+  private readonly feeds = new Set<ConfigFeed | IntentFeed>();
 
   constructor(private readonly d: ControllerServiceDeps) {}
 
@@ -246,6 +248,21 @@ export class ControllerService {
     return feed;
   }
 
+  /**
+   * A feed of group `gid`'s pending intent as this replica has applied it (any replica): the
+   * state now, then each change of it (IntentFeed). Throws InvalidArgument for a bad gid,
+   * Backpressure beyond watchStreamsMax open feeds (Watch and WatchIntent together). The
+   * caller closes it when its stream ends; `stop` closes every feed.
+   */
+  watchIntent(gid: number): IntentFeed {
+    if (this.stopped) throw new StoppedError("controller");
+    if (!Number.isSafeInteger(gid) || gid < 0) throw new InvalidArgumentError("gid", `must be a group id >= 0, got ${gid}`);
+    if (this.feeds.size >= watchStreamsMax) throw new BackpressureError("watchStreamsMax", watchStreamsMax, this.feeds.size + 1);
+    const feed = new IntentFeed(gid as GroupId, this.d.sm, () => this.feeds.delete(feed));
+    this.feeds.add(feed);
+    return feed;
+  }
+
   /** Called with every soft state change: a new leader makes sure the cluster has an id. */
   onSoftState(ss: SoftState): void {
     this.soft = ss;
@@ -256,7 +273,12 @@ export class ControllerService {
 
   /** Called when a config became durable (or a snapshot was restored): wakes the feeds. */
   onNewConfig(): void {
-    for (const f of this.feeds) f.wake();
+    for (const f of this.feeds) if (f instanceof ConfigFeed) f.wake();
+  }
+
+  /** Called when a change of the replica intents became durable (or a snapshot was restored): wakes the intent feeds. */
+  onIntentsChanged(): void {
+    for (const f of this.feeds) if (f instanceof IntentFeed) f.wake();
   }
 
   /** Refuses every request from now on and closes every feed. Idempotent. */
@@ -408,41 +430,28 @@ export class ControllerService {
 }
 
 /**
- * One Watch stream's source: configs `from`, `from + 1`, ... read by number, so the stream
- * has no gaps and no duplicates whatever the order of wake-ups; when it has caught up with
- * the latest durable config, `next` waits until the next one (or a restore) wakes it.
+ * What the feeds of Watch and WatchIntent streams share: waiting until woken (`wake`, by the
+ * service when the state they follow changed, or `close`), and closing once.
  */
-export class ConfigFeed {
-  private nextNum: number;
-  private isClosed = false;
-  /** Resolves the wait for a new config (set while caught up). */
+abstract class WakeableFeed {
+  protected isClosed = false;
+  /** Resolves the wait in progress (set while there is nothing new to hand out). */
   private wakeUp: (() => void) | undefined;
   private markClosed!: () => void;
   /** Resolves once the feed is closed (by its stream or by the service's stop). */
   readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
-  constructor(from: number, private readonly sm: Pick<ControllerStateView, "latestNum" | "config">, private readonly onClose: () => void) {
-    this.nextNum = from;
-  }
+  constructor(private readonly onClose: () => void) {}
 
-  /** The next config in order, waiting for it when caught up; undefined once closed. */
-  async next(): Promise<Config | undefined> {
-    while (!this.isClosed) {
-      if (this.nextNum > this.sm.latestNum()) {
-        await new Promise<void>((resolve) => {
-          this.wakeUp = resolve;
-          // A config may have become durable between the check and now: look again.
-          if (this.nextNum <= this.sm.latestNum() || this.isClosed) this.wake();
-        });
-        continue;
-      }
-      const c = await this.sm.config(this.nextNum);
-      if (this.isClosed) break;
-      assert(c !== undefined, `config ${this.nextNum} <= latest ${this.sm.latestNum()} is missing`);
-      this.nextNum++;
-      return c;
-    }
-    return undefined;
+  /**
+   * Waits for the next wake or the close; `moved` is looked at once the wait is set up, as
+   * the state may have changed between the caller's look and now (then it ends at once).
+   */
+  protected waitForWake(moved: () => boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+      if (moved() || this.isClosed) this.wake();
+    });
   }
 
   get isOpen(): boolean {
@@ -463,4 +472,75 @@ export class ConfigFeed {
     this.markClosed();
     this.onClose();
   }
+}
+
+/**
+ * One Watch stream's source: configs `from`, `from + 1`, ... read by number, so the stream
+ * has no gaps and no duplicates whatever the order of wake-ups; when it has caught up with
+ * the latest durable config, `next` waits until the next one (or a restore) wakes it.
+ */
+export class ConfigFeed extends WakeableFeed {
+  private nextNum: number;
+
+  constructor(from: number, private readonly sm: Pick<ControllerStateView, "latestNum" | "config">, onClose: () => void) {
+    super(onClose);
+    this.nextNum = from;
+  }
+
+  /** The next config in order, waiting for it when caught up; undefined once closed. */
+  async next(): Promise<Config | undefined> {
+    while (!this.isClosed) {
+      if (this.nextNum > this.sm.latestNum()) {
+        await this.waitForWake(() => this.nextNum <= this.sm.latestNum());
+        continue;
+      }
+      const c = await this.sm.config(this.nextNum);
+      if (this.isClosed) break;
+      assert(c !== undefined, `config ${this.nextNum} <= latest ${this.sm.latestNum()} is missing`);
+      this.nextNum++;
+      return c;
+    }
+    return undefined;
+  }
+}
+
+/** One WatchIntent update: the group's pending intent, undefined when it has none. */
+export interface IntentUpdate {
+  readonly intent: ReplicaIntent | undefined;
+}
+
+/**
+ * One WatchIntent stream's source: group `gid`'s pending intent as this replica has applied
+ * it, first as it stands when the feed opens, then whenever it differs from the last one
+ * handed out (a new intent, a cancel, a progress report, done). Changes that come together
+ * are handed out as the latest only: the receiver reads the intent itself (linearizably)
+ * when told, so an update is a wake-up, and the first one covers whatever happened while it
+ * was not connected.
+ */
+export class IntentFeed extends WakeableFeed {
+  /** The last state handed out (intentKey), undefined before the first. */
+  private sent: string | undefined;
+
+  constructor(readonly gid: GroupId, private readonly sm: Pick<ControllerStateView, "replicaState">, onClose: () => void) {
+    super(onClose);
+  }
+
+  /** The next state that differs from the last handed out, waiting for it; undefined once closed. */
+  async next(): Promise<IntentUpdate | undefined> {
+    while (!this.isClosed) {
+      const intent = this.sm.replicaState().intents.get(this.gid);
+      const key = intentKey(intent);
+      if (key !== this.sent) {
+        this.sent = key;
+        return { intent };
+      }
+      await this.waitForWake(() => intentKey(this.sm.replicaState().intents.get(this.gid)) !== this.sent);
+    }
+    return undefined;
+  }
+}
+
+/** Compares intents by value ("" = none). */
+function intentKey(intent: ReplicaIntent | undefined): string {
+  return intent === undefined ? "" : JSON.stringify(intent);
 }

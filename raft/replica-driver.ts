@@ -5,8 +5,10 @@
  * controller's gRPC client, the controller's own leader with its local state and service, a
  * simulator could with its own network.
  *
- * While this replica leads its group, every `intentPollMs` it asks the IntentSource for the
- * group's pending intent; when there is one, it runs executeReplicaChange, reports each new
+ * While this replica leads its group, it asks the IntentSource for the group's pending intent
+ * when it becomes leader, when kicked (the shard server kicks it at each update of the
+ * controller's WatchIntent stream), and every `idlePollMs` besides (`intentPollMs` while a
+ * change runs or after a refusal); when there is one, it runs executeReplicaChange, reports each new
  * wait reason as the intent's `blocked` (ReplicaProgress: one line, at most
  * blockedReasonBytesMax, at most one report per `progressEveryMs`), and once the change is
  * done and every remaining member applied it, reports the members with their addresses and
@@ -49,8 +51,15 @@ export interface ReplicaDriverOptions {
   readonly logger: Logger;
   /** Prefix of log lines ("g1 n2", "controller 3"). */
   readonly name: string;
-  /** Default intentPollMsDefault. */
+  /** While a change runs or after a refusal or failure, how often the intent is looked at again. Default intentPollMsDefault. */
   readonly intentPollMs?: number;
+  /**
+   * How long the leader waits for a kick before it looks again while no intent is pending
+   * (read at each wait, so a getter may change it). Default: intentPollMs. Each look may be a
+   * ReadIndex round on the controller group, which wakes it from quiescence: the shard
+   * server waits long while the WatchIntent stream kicks it at each change of the intent.
+   */
+  readonly idlePollMs?: number;
   /** How often the executor looks again while it waits. Default 100 ms. */
   readonly stepPollMs?: number;
   /** Default progressEveryMsDefault. */
@@ -82,6 +91,8 @@ export class ReplicaDriver {
   private loop: Promise<void> | undefined;
   /** Ends the current wait between polls early (a new leader looks at once). */
   private wakeUp: (() => void) | undefined;
+  /** A kick came while nothing waited: the next wait ends at once (a change told during a look is not lost). */
+  private kicked = false;
   /** The latest answer of the source while a change runs (undefined: cancelled). */
   private latest: ReplicaIntent | undefined;
   /** The blocked reason the controller holds, as far as this driver knows, and the one wanted. */
@@ -107,10 +118,14 @@ export class ReplicaDriver {
     this.loop ??= this.run();
   }
 
-  /** Looks for an intent now (a replica that just became leader). */
+  /**
+   * Looks for an intent now (a replica that just became leader; the intent changed). A kick
+   * while no wait is in progress (a look in flight) ends the next wait at once.
+   */
   kick(): void {
     const w = this.wakeUp;
     this.wakeUp = undefined;
+    if (w === undefined) this.kicked = true;
     w?.();
   }
 
@@ -128,7 +143,10 @@ export class ReplicaDriver {
   }
 
   private pause(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || this.kicked) {
+      this.kicked = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const cancel = this.opts.clock.after(ms, () => {
         if (this.wakeUp === done) this.wakeUp = undefined;
@@ -171,7 +189,7 @@ export class ReplicaDriver {
       }
       if (intent === undefined || !this.leads()) {
         this.closeReports();
-        await this.pause(pollMs);
+        await this.pause(this.opts.idlePollMs ?? pollMs);
         continue;
       }
       if (!(await this.carryOut(intent))) await this.pause(pollMs);

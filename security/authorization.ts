@@ -63,6 +63,8 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   "/shardkv.controller.Controller/ReplicaProgress": node,
   "/shardkv.controller.Controller/Query": anyone,
   "/shardkv.controller.Controller/Watch": anyone,
+  // A group's leader waits on its own group's replica-change intent.
+  "/shardkv.controller.Controller/WatchIntent": node,
   "/shardkv.controller.Controller/Status": anyone,
   // Raft between the replicas of a group; its members, for status pages.
   "/shardkv.raft.RaftTransport/Send": node,

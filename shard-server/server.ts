@@ -22,8 +22,9 @@
  * It never holds anything across an RPC that a pull handler needs: answering a pull only
  * reads this replica's applied state.
  *
- * The replica driver (raft/replica-driver.ts) runs on the leader too: it polls the
- * controller for the group's stored replica-change intent and carries it out
+ * The replica driver (raft/replica-driver.ts) runs on the leader too: it reads the group's
+ * stored replica-change intent from the controller when kicked by the controller's
+ * WatchIntent stream (and every intentBackstopMs besides) and carries it out
  * (docs/design.md §3 Raft, membership), reporting progress and the new members.
  *
  * Data directory: its identity (common/data-dir.ts) is checked first thing, before RocksDB is
@@ -64,7 +65,7 @@ import { addLeadershipService, handOffOnStop } from "../raft/transport/leadershi
 import { addReplicaAdmin } from "../raft/transport/replica-admin";
 import { raftMembersToWire, replicaHealthProblem, startDaemonNode } from "../raft/daemon-node";
 import { ReplicaStatusSource } from "../raft/replica-status";
-import { ReplicaDriver } from "../raft/replica-driver";
+import { intentPollMsDefault, ReplicaDriver } from "../raft/replica-driver";
 import { GrpcTransport, RaftTransportServer, listen, raftGrpcServerOptions } from "../raft/transport/grpc-transport";
 import { AuthorizedServer, accessOf } from "../security/authorization";
 import type { BatchHandlers } from "./batch-stream";
@@ -94,6 +95,14 @@ export { driverPeriodMs } from "./migration-driver";
 export const configBackstopMs = 10_000;
 /** Without the Watch stream (it ended, or --no-watch), how often the leader queries the controller. */
 export const configPollNoWatchMs = 1000;
+/**
+ * With the WatchIntent stream running, how often the leader still reads its group's
+ * replica-change intent while none is pending (the same backstop as configBackstopMs, for the
+ * same reason: each read is a ReadIndex round that wakes a quiesced controller group; at
+ * intentPollMsDefault, 1 s, the group leaders kept it awake: docs/benchmarks.md, "Issue 20:
+ * the idle controller group"). Without the stream (it ended, or watchConfigs false): intentPollMsDefault.
+ */
+export const intentBackstopMs = configBackstopMs;
 /**
  * How long a shard server with a new data directory and no --shards waits for the
  * controllers to tell it the shard count before it gives up with one line.
@@ -152,7 +161,9 @@ export interface ShardServerOptions {
   /**
    * Learn configs from the controller's Watch stream (default true): a new config reaches
    * the group as soon as a controller replica applies it, and the controller is queried only
-   * every `configBackstopMs` besides. false: query it at every run of the driver (pollMs).
+   * every `configBackstopMs` besides; likewise the group's replica-change intent from the
+   * WatchIntent stream, read every `intentBackstopMs` besides. false: query the config at
+   * every run of the driver (pollMs), the intent every intentPollMsDefault.
    */
   readonly watchConfigs?: boolean;
   /** Test-only failpoints (docs/failpoints.md); undefined = off, nothing wrapped. */
@@ -189,6 +200,8 @@ export class ShardServer {
   private readonly watchAbort = new AbortController();
   /** The Watch stream ended (the driver then queries the controller every configPollNoWatchMs). */
   private watchEnded = false;
+  /** The WatchIntent stream ended (the replica driver then reads the intent every intentPollMsDefault). */
+  private intentWatchEnded = false;
   /** Open Batch streams (ended when the server stops). */
   private readonly batchStreams = new Set<() => void>();
   /** This replica's data directory identity (the cluster id once learned). */
@@ -242,8 +255,13 @@ export class ShardServer {
     this.replicaController = ShardServer.controllerClient(opts, 5000);
     const rc = this.replicaController;
     const signal = this.watchAbort.signal;
+    const intentWatched = (): boolean => opts.watchConfigs !== false && !this.intentWatchEnded;
     this.replicaDriver = new ReplicaDriver({
       clock: realClock, logger: opts.logger, name: `g${opts.gid} n${opts.id}`, address: (id) => peers.get(id),
+      // Read at every wait: slow while the WatchIntent stream kicks the driver, fast once it ended.
+      get idlePollMs() {
+        return intentWatched() ? intentBackstopMs : intentPollMsDefault;
+      },
       appliedConfIndex: (address) => raftMembers(address, confProbeMs, opts.security).then((r) => Number(r.confIndex) as LogIndex, () => undefined),
     }, node as RaftNode<unknown>, {
       pending: async () => (await rc.queryCluster(-1, { signal })).replicas.intents.get(opts.gid),
@@ -274,7 +292,10 @@ export class ShardServer {
         if (!ok || this.stopping) return;
         this.driver.start();
         this.replicaDriver.start();
-        if (this.opts.watchConfigs !== false) this.watchConfigs();
+        if (this.opts.watchConfigs !== false) {
+          this.watchConfigs();
+          this.watchIntent();
+        }
         if (this.opts.natsUrl !== undefined) this.subscribe(this.opts.natsUrl);
       },
       (e: Error) => {
@@ -338,6 +359,31 @@ export class ShardServer {
         if (!signal.aborted) logger.warn(`g${gid} n${id}: config watch ended (${(e as Error).message}); querying the controller every ${configPollNoWatchMs} ms`);
       } finally {
         this.watchEnded = true;
+      }
+    })();
+  }
+
+  /**
+   * Kicks the replica driver at each update of the controller's WatchIntent stream for this
+   * group (any controller replica; the client reconnects with backoff, and each new stream
+   * starts with the intent as it stands). The driver then reads the intent linearizably, so
+   * the stream only decides when; the driver's slow backstop covers a stream stuck on a
+   * replica cut off from its group. Once the stream ends for good (a controller without
+   * WatchIntent), the driver reads every intentPollMsDefault again.
+   */
+  private watchIntent(): void {
+    const { gid, id, logger } = this.opts;
+    const signal = this.watchAbort.signal;
+    void (async () => {
+      try {
+        for await (const _ of this.replicaController.watchIntent(gid, signal)) this.replicaDriver.kick();
+      } catch (e) {
+        if (!signal.aborted) {
+          logger.warn(`g${gid} n${id}: replica-change intent watch ended (${(e as Error).message}); reading the intent every ${intentPollMsDefault} ms`);
+        }
+      } finally {
+        this.intentWatchEnded = true;
+        this.replicaDriver.kick();
       }
     })();
   }

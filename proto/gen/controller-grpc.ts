@@ -20,6 +20,7 @@ export const controllerService = {
   replicaProgress: grpcMethod("/shardkv.controller.Controller/ReplicaProgress", shardkv.controller.ReplicaProgressRequest, shardkv.controller.ChangeReply),
   query: grpcMethod("/shardkv.controller.Controller/Query", shardkv.controller.QueryRequest, shardkv.controller.QueryReply),
   watch: grpcMethod("/shardkv.controller.Controller/Watch", shardkv.controller.WatchRequest, shardkv.controller.Config, { responseStream: true }),
+  watchIntent: grpcMethod("/shardkv.controller.Controller/WatchIntent", shardkv.controller.WatchIntentRequest, shardkv.controller.IntentUpdate, { responseStream: true }),
   status: grpcMethod("/shardkv.controller.Controller/Status", shardkv.controller.StatusRequest, shardkv.controller.StatusReply),
 } satisfies grpc.ServiceDefinition;
 
@@ -45,6 +46,8 @@ export interface ControllerImplementation extends grpc.UntypedServiceImplementat
   query: grpc.handleUnaryCall<shardkv.controller.QueryRequest, shardkv.controller.QueryReply.$Properties>;
   /** `rpc Watch(WatchRequest) returns (stream Config)` */
   watch: grpc.handleServerStreamingCall<shardkv.controller.WatchRequest, shardkv.controller.Config.$Properties>;
+  /** `rpc WatchIntent(WatchIntentRequest) returns (stream IntentUpdate)` */
+  watchIntent: grpc.handleServerStreamingCall<shardkv.controller.WatchIntentRequest, shardkv.controller.IntentUpdate.$Properties>;
   /** `rpc Status(StatusRequest) returns (StatusReply)` */
   status: grpc.handleUnaryCall<shardkv.controller.StatusRequest, shardkv.controller.StatusReply.$Properties>;
 }
@@ -71,6 +74,8 @@ export interface ControllerStub extends grpc.Client {
   query: UnaryCall<shardkv.controller.QueryRequest.$Properties, shardkv.controller.QueryReply>;
   /** `rpc Watch(WatchRequest) returns (stream Config)` */
   watch: ServerStreamCall<shardkv.controller.WatchRequest.$Properties, shardkv.controller.Config>;
+  /** `rpc WatchIntent(WatchIntentRequest) returns (stream IntentUpdate)` */
+  watchIntent: ServerStreamCall<shardkv.controller.WatchIntentRequest.$Properties, shardkv.controller.IntentUpdate>;
   /** `rpc Status(StatusRequest) returns (StatusReply)` */
   status: UnaryCall<shardkv.controller.StatusRequest.$Properties, shardkv.controller.StatusReply>;
 }

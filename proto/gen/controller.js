@@ -4783,6 +4783,359 @@ export const shardkv = $root.shardkv = (() => {
             return WatchRequest;
         })();
 
+        controller.WatchIntentRequest = (function() {
+
+            /**
+             * Properties of a WatchIntentRequest.
+             * @typedef {Object} shardkv.controller.WatchIntentRequest.$Properties
+             * @property {number|null} [gid] WatchIntentRequest gid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WatchIntentRequest.
+             * @memberof shardkv.controller
+             * @interface IWatchIntentRequest
+             * @augments shardkv.controller.WatchIntentRequest.$Properties
+             * @deprecated Use shardkv.controller.WatchIntentRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a WatchIntentRequest.
+             * @typedef {shardkv.controller.WatchIntentRequest.$Properties} shardkv.controller.WatchIntentRequest.$Shape
+             */
+
+            /**
+             * Constructs a new WatchIntentRequest.
+             * @memberof shardkv.controller
+             * @classdesc Represents a WatchIntentRequest.
+             * @constructor
+             * @param {shardkv.controller.WatchIntentRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WatchIntentRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * WatchIntentRequest gid.
+             * @member {number} gid
+             * @memberof shardkv.controller.WatchIntentRequest
+             * @instance
+             */
+            WatchIntentRequest.prototype.gid = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new WatchIntentRequest instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.WatchIntentRequest
+             * @static
+             * @param {shardkv.controller.WatchIntentRequest.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.WatchIntentRequest} WatchIntentRequest instance
+             * @type {{
+             *   (properties: shardkv.controller.WatchIntentRequest.$Shape): shardkv.controller.WatchIntentRequest & shardkv.controller.WatchIntentRequest.$Shape;
+             *   (properties?: shardkv.controller.WatchIntentRequest.$Properties): shardkv.controller.WatchIntentRequest;
+             * }}
+             */
+            WatchIntentRequest.create = function(properties) {
+                return new WatchIntentRequest(properties);
+            };
+
+            /**
+             * Encodes the specified WatchIntentRequest message. Does not implicitly {@link shardkv.controller.WatchIntentRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.WatchIntentRequest
+             * @static
+             * @param {shardkv.controller.WatchIntentRequest.$Properties} m WatchIntentRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WatchIntentRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.gid != null && $Object.hasOwnProperty.call(m, "gid") && (typeof m.gid === "object" ? m.gid.low || m.gid.high : m.gid !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.gid);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a WatchIntentRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.WatchIntentRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.WatchIntentRequest & shardkv.controller.WatchIntentRequest.$Shape} WatchIntentRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WatchIntentRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.WatchIntentRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.gid = v;
+                            else
+                                delete m.gid;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for WatchIntentRequest
+             * @function getTypeUrl
+             * @memberof shardkv.controller.WatchIntentRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WatchIntentRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.WatchIntentRequest";
+            };
+
+            return WatchIntentRequest;
+        })();
+
+        controller.IntentUpdate = (function() {
+
+            /**
+             * Properties of an IntentUpdate.
+             * @typedef {Object} shardkv.controller.IntentUpdate.$Properties
+             * @property {boolean|null} [pending] IntentUpdate pending
+             * @property {shardkv.controller.GroupIntent.$Properties|null} [intent] IntentUpdate intent
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IntentUpdate.
+             * @memberof shardkv.controller
+             * @interface IIntentUpdate
+             * @augments shardkv.controller.IntentUpdate.$Properties
+             * @deprecated Use shardkv.controller.IntentUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of an IntentUpdate.
+             * @typedef {{
+             *   pending?: boolean|null;
+             *   intent?: shardkv.controller.GroupIntent.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} shardkv.controller.IntentUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new IntentUpdate.
+             * @memberof shardkv.controller
+             * @classdesc Represents an IntentUpdate.
+             * @constructor
+             * @param {shardkv.controller.IntentUpdate.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IntentUpdate = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * IntentUpdate pending.
+             * @member {boolean} pending
+             * @memberof shardkv.controller.IntentUpdate
+             * @instance
+             */
+            IntentUpdate.prototype.pending = false;
+
+            /**
+             * IntentUpdate intent.
+             * @member {shardkv.controller.GroupIntent.$Properties|null|undefined} intent
+             * @memberof shardkv.controller.IntentUpdate
+             * @instance
+             */
+            IntentUpdate.prototype.intent = null;
+
+            /**
+             * Creates a new IntentUpdate instance using the specified properties.
+             * @function create
+             * @memberof shardkv.controller.IntentUpdate
+             * @static
+             * @param {shardkv.controller.IntentUpdate.$Properties=} [properties] Properties to set
+             * @returns {shardkv.controller.IntentUpdate} IntentUpdate instance
+             * @type {{
+             *   (properties: shardkv.controller.IntentUpdate.$Shape): shardkv.controller.IntentUpdate & shardkv.controller.IntentUpdate.$Shape;
+             *   (properties?: shardkv.controller.IntentUpdate.$Properties): shardkv.controller.IntentUpdate;
+             * }}
+             */
+            IntentUpdate.create = function(properties) {
+                return new IntentUpdate(properties);
+            };
+
+            /**
+             * Encodes the specified IntentUpdate message. Does not implicitly {@link shardkv.controller.IntentUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof shardkv.controller.IntentUpdate
+             * @static
+             * @param {shardkv.controller.IntentUpdate.$Properties} m IntentUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IntentUpdate.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.pending != null && $Object.hasOwnProperty.call(m, "pending") && m.pending !== false)
+                    w.uint32(/* id 1, wireType 0 =*/8).bool(m.pending);
+                if (m.intent != null && $Object.hasOwnProperty.call(m, "intent"))
+                    $root.shardkv.controller.GroupIntent.encode(m.intent, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an IntentUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof shardkv.controller.IntentUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shardkv.controller.IntentUpdate & shardkv.controller.IntentUpdate.$Shape} IntentUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IntentUpdate.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shardkv.controller.IntentUpdate();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.pending = v;
+                            else
+                                delete m.pending;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.intent = $root.shardkv.controller.GroupIntent.decode(r, r.size(), $undefined, q + 1, m.intent);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for IntentUpdate
+             * @function getTypeUrl
+             * @memberof shardkv.controller.IntentUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IntentUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shardkv.controller.IntentUpdate";
+            };
+
+            return IntentUpdate;
+        })();
+
         controller.StatusRequest = (function() {
 
             /**
@@ -7619,6 +7972,47 @@ export const shardkv = $root.shardkv = (() => {
                 path: { value: "/shardkv.controller.Controller/Watch" },
                 requestType: { value: "WatchRequest" },
                 responseType: { value: "Config" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link shardkv.controller.Controller#watchIntent}.
+             * @memberof shardkv.controller.Controller
+             * @typedef WatchIntentCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shardkv.controller.IntentUpdate} [response] IntentUpdate
+             */
+
+            /**
+             * Calls WatchIntent.
+             * @memberof shardkv.controller.Controller
+             * @typedef WatchIntent
+             * @type {{
+             *   (request: shardkv.controller.IWatchIntentRequest, callback: shardkv.controller.Controller.WatchIntentCallback): void;
+             *   (request: shardkv.controller.IWatchIntentRequest): Promise<shardkv.controller.IntentUpdate>;
+             *   readonly name: "WatchIntent";
+             *   readonly path: "/shardkv.controller.Controller/WatchIntent";
+             *   readonly requestType: "WatchIntentRequest";
+             *   readonly responseType: "IntentUpdate";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls WatchIntent.
+             * @name shardkv.controller.Controller#watchIntent
+             * @type {shardkv.controller.Controller.WatchIntent}
+             */
+            $Object.defineProperties(Controller.prototype.watchIntent = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Controller.prototype.watchIntent, $root.shardkv.controller.WatchIntentRequest, $root.shardkv.controller.IntentUpdate, request, callback);
+            }, {
+                name: { value: "WatchIntent" },
+                path: { value: "/shardkv.controller.Controller/WatchIntent" },
+                requestType: { value: "WatchIntentRequest" },
+                responseType: { value: "IntentUpdate" },
                 requestStream: { value: $undefined },
                 responseStream: { value: true }
             });

@@ -1511,6 +1511,56 @@ export namespace shardkv {
             type $Shape = shardkv.controller.WatchRequest.$Properties;
         }
 
+        interface IWatchIntentRequest extends shardkv.controller.WatchIntentRequest.$Properties {
+        }
+
+        class WatchIntentRequest {
+            constructor(p?: shardkv.controller.WatchIntentRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            gid: number;
+            static create(properties: shardkv.controller.WatchIntentRequest.$Shape): shardkv.controller.WatchIntentRequest & shardkv.controller.WatchIntentRequest.$Shape;
+            static create(properties?: shardkv.controller.WatchIntentRequest.$Properties): shardkv.controller.WatchIntentRequest;
+            static encode(m: shardkv.controller.WatchIntentRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.WatchIntentRequest & shardkv.controller.WatchIntentRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WatchIntentRequest {
+            interface $Properties {
+                gid?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = shardkv.controller.WatchIntentRequest.$Properties;
+        }
+
+        interface IIntentUpdate extends shardkv.controller.IntentUpdate.$Properties {
+        }
+
+        class IntentUpdate {
+            constructor(p?: shardkv.controller.IntentUpdate.$Properties);
+            $unknowns?: Uint8Array[];
+            pending: boolean;
+            intent?: (shardkv.controller.GroupIntent.$Properties|null);
+            static create(properties: shardkv.controller.IntentUpdate.$Shape): shardkv.controller.IntentUpdate & shardkv.controller.IntentUpdate.$Shape;
+            static create(properties?: shardkv.controller.IntentUpdate.$Properties): shardkv.controller.IntentUpdate;
+            static encode(m: shardkv.controller.IntentUpdate.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shardkv.controller.IntentUpdate & shardkv.controller.IntentUpdate.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IntentUpdate {
+            interface $Properties {
+                pending?: (boolean|null);
+                intent?: (shardkv.controller.GroupIntent.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              pending?: boolean|null;
+              intent?: shardkv.controller.GroupIntent.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
         interface IStatusRequest extends shardkv.controller.StatusRequest.$Properties {
         }
 
@@ -1836,6 +1886,7 @@ export namespace shardkv {
             replicaProgress: shardkv.controller.Controller.ReplicaProgress;
             query: shardkv.controller.Controller.Query;
             watch: shardkv.controller.Controller.Watch;
+            watchIntent: shardkv.controller.Controller.WatchIntent;
             status: shardkv.controller.Controller.Status;
         }
 
@@ -1947,6 +1998,17 @@ export namespace shardkv {
               readonly path: "/shardkv.controller.Controller/Watch";
               readonly requestType: "WatchRequest";
               readonly responseType: "Config";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type WatchIntentCallback = (error: (Error|null), response?: shardkv.controller.IntentUpdate) => void;
+            type WatchIntent = {
+              (request: shardkv.controller.IWatchIntentRequest, callback: shardkv.controller.Controller.WatchIntentCallback): void;
+              (request: shardkv.controller.IWatchIntentRequest): Promise<shardkv.controller.IntentUpdate>;
+              readonly name: "WatchIntent";
+              readonly path: "/shardkv.controller.Controller/WatchIntent";
+              readonly requestType: "WatchIntentRequest";
+              readonly responseType: "IntentUpdate";
               readonly requestStream: undefined;
               readonly responseStream: true;
             };

@@ -35,7 +35,7 @@ import type { CommandResult, ControllerCommand, ControllerOp, DedupEntry } from 
 import type { Clock, Logger } from "../../common/env";
 import type { CommandResult as Result } from "../../controller/state-machine";
 import type { IdentifyAnswer } from "../../controller/join-check";
-import { ControllerService } from "../../controller/service";
+import { ControllerService, type IntentFeed } from "../../controller/service";
 import type { SimClock } from "./clock";
 import type { NodeHandle, Trace } from "./cluster";
 import { recordedRestoreSink, type SimDisk } from "./disk";
@@ -279,6 +279,11 @@ export class SimControllerStateMachine implements StateMachine<CommandResult>, C
     return this.sm.replicaState();
   }
 
+  /** The production state machine's intent listeners (RocksControllerStateMachine.subscribeIntents). */
+  subscribeIntents(listener: () => void): () => void {
+    return this.sm.subscribeIntents(listener);
+  }
+
   stackingRefusal(op: ControllerOp): string | undefined {
     return this.sm.stackingRefusal(op);
   }
@@ -322,6 +327,23 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
   readonly onStart?: (id: NodeId, state: ControllerDurable, disk: SimDisk) => void;
   /** The address of replica `id` in NotLeader replies (default `c<id>`). */
   readonly address?: (id: NodeId) => string;
+  /**
+   * Open a WatchIntent feed (ControllerService.watchIntent) of each of gids 0..watchIntentGids
+   * on every service, woken by the production state machine's intent listeners as the daemon
+   * wires them, and record each feed's updates (intentFeedsBehind). Default: none.
+   */
+  readonly watchIntentGids?: number;
+  /** Sabotage (checker tests): the feeds are not woken by the state machine's intent listeners. */
+  readonly silentIntentFeeds?: boolean;
+}
+
+/** One WatchIntent feed the simulator reads: the last update it handed out. */
+interface IntentWatch {
+  readonly gid: GroupId;
+  readonly feed: IntentFeed;
+  /** The last update read, undefined before the first (intentKey form). */
+  last: string | undefined;
+  updates: number;
 }
 
 /**
@@ -330,7 +352,9 @@ export interface SimControllerNodesOptions extends SimControllerOptions {
  * its ControllerService.
  */
 export class SimControllerNodes {
-  private readonly services = new Map<NodeId, { readonly gen: number; readonly svc: ControllerService; role: string; term: number }>();
+  private readonly services = new Map<NodeId, {
+    readonly gen: number; readonly svc: ControllerService; role: string; term: number; readonly watches: IntentWatch[]; readonly sm: SimControllerStateMachine;
+  }>();
 
   constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {}
 
@@ -369,7 +393,7 @@ export class SimControllerNodes {
         members: new SimAddresses((id) => (id === 0 ? undefined : this.opts.address?.(id) ?? `c${id}`)), recordMembers: false,
         identify: this.opts.identify,
       });
-      s = { gen: h.gen, svc, role: "", term: -1 };
+      s = { gen: h.gen, svc, role: "", term: -1, watches: this.watchIntents(svc, h.sm), sm: h.sm };
       this.services.set(h.id, s);
     }
     const ss = node.softState();
@@ -380,7 +404,50 @@ export class SimControllerNodes {
     }
     return s.svc;
   }
+
+  /** Opens the feeds of SimControllerNodesOptions.watchIntentGids on `svc`, each read by a loop until it closes. */
+  private watchIntents(svc: ControllerService, sm: SimControllerStateMachine): IntentWatch[] {
+    const n = this.opts.watchIntentGids;
+    if (n === undefined) return [];
+    if (this.opts.silentIntentFeeds !== true) sm.subscribeIntents(() => svc.onIntentsChanged());
+    const watches: IntentWatch[] = [];
+    for (let gid = 0; gid <= n; gid++) {
+      const w: IntentWatch = { gid: gid as GroupId, feed: svc.watchIntent(gid), last: undefined, updates: 0 };
+      watches.push(w);
+      void (async () => {
+        for (let u = await w.feed.next(); u !== undefined; u = await w.feed.next()) {
+          const key = intentKey(u.intent);
+          assert(key !== w.last, () => `intent feed of gid ${gid}: the same state handed out twice: ${key || "none"}`);
+          w.last = key;
+          w.updates++;
+        }
+      })();
+    }
+    return watches;
+  }
+
+  /**
+   * The WatchIntent feeds of the live services whose last update is not the intent their
+   * replica holds now (a change applied without waking its feed), each as one line; and how
+   * many updates the feeds handed out after their first, in all. Call once the run has settled.
+   */
+  intentFeedsBehind(): { behind: string[]; updates: number } {
+    const behind: string[] = [];
+    let updates = 0;
+    for (const [id, s] of this.services) {
+      for (const w of s.watches) {
+        updates += Math.max(0, w.updates - 1);
+        if (!w.feed.isOpen) continue;
+        const now = intentKey(s.sm.replicaState().intents.get(w.gid));
+        if (w.last !== now) behind.push(`n${id} gid ${w.gid}: the feed last said ${w.last === undefined ? "nothing" : w.last || "none"}, the replica holds ${now || "none"}`);
+      }
+    }
+    return { behind, updates };
+  }
 }
+
+/** The simulator's view of one intent's state, as IntentFeed compares them ("" = none). */
+const intentKey = (i: ReplicaIntent | undefined): string => (i === undefined ? "" : JSON.stringify(i));
 
 /** What RaftNode hands back for a noop and a cluster-id entry (the production values). */
 export { clusterInitResult, noopResult };

@@ -86,6 +86,8 @@ export interface ControllerRunOptions extends SimRunOptions {
   readonly model?: boolean;
   /** Sabotage (checker tests): queries read a random replica's configs without a readBarrier. */
   readonly unsafeQueries?: boolean;
+  /** Sabotage (checker tests): the WatchIntent feeds are not woken when the intents change. */
+  readonly silentIntentFeeds?: boolean;
 }
 
 export interface ControllerRunStats extends LoopStats, NetStats {
@@ -109,6 +111,8 @@ export interface ControllerRunStats extends LoopStats, NetStats {
   retries: number;
   queries: number;
   restores: number;
+  /** WatchIntent updates the feeds handed out after their first (changes of an intent told). */
+  intentUpdates: number;
   /** Log entries of requests applied before (retries answered from the duplicate table). */
   duplicateEntries: number;
   /** Restarts that found applies the crashed process never saw complete (checked later). */
@@ -564,6 +568,8 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
       ignoreDedup: opts.brokenDedup,
       trace,
       identify: (address) => identifyByName(address, params.shardCount),
+      // Every service watches every gid the admin clients use (0: the controller group).
+      watchIntentGids: params.maxGid, silentIntentFeeds: opts.silentIntentFeeds,
       onStart: (id, d, disk) => {
         this.durables.set(id, d);
         this.checker.restarted(id, d, () => disk.entries());
@@ -571,7 +577,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     });
     this.cluster = new SimCluster<SimControllerStateMachine>(params.cluster, clock, this.root.fork("cluster"), this.raftChecker, trace, this.nodes.makeSm);
     this.groups = [this.cluster];
-    const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
+    const sabotage = `${opts.brokenDedup ? " BROKEN-DEDUP" : ""}${opts.unsafeQueries ? " UNSAFE-QUERIES" : ""}${opts.silentIntentFeeds ? " SILENT-INTENT-FEEDS" : ""}${opts.model === false ? " NO-MODEL" : ""}`;
     this.header = `controller seed ${seed} params ${JSON.stringify(params)}${sabotage}`;
     this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);
   }
@@ -663,6 +669,9 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
     const ds = this.allDurables(true);
     const lens = ds.map((d) => d.configs.length);
     if (new Set(lens).size !== 1) this.run.fail(`replicas ended with different config histories: ${lens.map((n) => n - 1).join(", ")} as their latest`);
+    // WatchIntent (a group leader's wake-up): every open feed has told its replica's intent as it stands.
+    const { behind } = this.nodes.intentFeedsBehind();
+    if (behind.length > 0) this.run.fail(`intent feeds not woken by a change of the intent: ${behind.join("; ")}`);
   }
 
   stats(loop: LoopStats): ControllerRunStats {
@@ -697,6 +706,7 @@ class ControllerWorld implements SimWorld<ControllerRunStats> {
       retries: this.clients.reduce((n, c) => n + c.retries, this.probe?.retries ?? 0),
       queries: cs.queries,
       restores: cs.restores,
+      intentUpdates: this.nodes.intentFeedsBehind().updates,
       duplicateEntries: cs.duplicateEntries,
       unreportedApplies: cs.unreportedApplies,
       edgeRefusals: cs.edgeRefusals,

@@ -51,6 +51,8 @@ describe("controller simulation: fixed seeds", () => {
     expect(seedsWith("restores")).toBeGreaterThan(results.length / 5);
     expect(seedsWith("messagesDropped")).toBeGreaterThan(results.length / 2);
     expect(sum("queries")).toBeGreaterThan(results.length * 20);
+    // Intents changed under open WatchIntent feeds, which told the changes.
+    expect(seedsWith("intentUpdates")).toBeGreaterThan(results.length / 2);
     expect(results.filter((r) => r.params.cluster.size === 5).length).toBeGreaterThan(0);
   });
 
@@ -134,6 +136,18 @@ describe("controller simulation: the checkers catch broken runs", () => {
       }
     }
     expect(caught).toBeGreaterThanOrEqual(4);
+  });
+
+  it("(b) WatchIntent feeds that the intent changes do not wake are caught at the end of the run", async ({ signal }) => {
+    let caught = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = await runControllerSeed(seed, { signal, silentIntentFeeds: true, buggify: false });
+      if (!r.ok) {
+        expect(r.failure).toMatch(/^intent feeds not woken by a change of the intent: n\d+ gid \d+: the feed last said/);
+        caught++;
+      }
+    }
+    expect(caught).toBeGreaterThanOrEqual(3);
   });
 
   // ---------------------------------------------------------------- the checker, fed directly

@@ -7,7 +7,10 @@
  * finishes it; a refusal is reported as the blocked reason and retried until it goes through;
  * a cancel stops the run with nothing more proposed; seeded runs kill -9 and restart replicas
  * one at a time during a replacement, which completes once they run. The step `replica list`
- * derives from a RaftMembers reply is the leader's own throughout.
+ * derives from a RaftMembers reply is the leader's own throughout. With a long idle poll (as
+ * the shard server runs it while the controller's WatchIntent stream kicks the driver), an
+ * idle leader does not look again until kicked, and a kick that comes while a look is in
+ * flight is not lost.
  */
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../common/errors";
@@ -37,7 +40,7 @@ class StoredIntent implements IntentSource {
   /** ReplicaProgress calls, refused ones too. */
   progressCalls = 0;
 
-  constructor(private readonly c: SimCluster) {}
+  constructor(protected readonly c: SimCluster) {}
 
   async pending(): Promise<ReplicaIntent | undefined> {
     return this.intent;
@@ -58,12 +61,48 @@ class StoredIntent implements IntentSource {
   }
 }
 
+/** A stored intent whose reads take 50 virtual ms (a Query to the controller): `onRead` runs once the value is read, before the answer arrives. */
+class SlowIntent extends StoredIntent {
+  reads = 0;
+  onRead: (() => void) | undefined;
+
+  override async pending(): Promise<ReplicaIntent | undefined> {
+    const v = this.intent;
+    this.reads++;
+    this.onRead?.();
+    await new Promise<void>((r) => this.c.clock.after(50, r));
+    return v;
+  }
+}
+
+/** Stops the drivers while virtual time runs (a SlowIntent read in flight ends on the virtual clock). */
+async function stopRunning(c: SimCluster, d: { stopAll(): Promise<void> }): Promise<void> {
+  let stopped = false;
+  void d.stopAll().then(() => (stopped = true));
+  await runUntil(c, () => stopped, "the drivers stopped");
+}
+
+/**
+ * A group of 3 with replica 4 started (not a member), drivers that wait an hour between looks
+ * while no intent is pending, and a SlowIntent with nothing stored; returns once the leader
+ * looked once.
+ */
+async function idleLeader(seed: number) {
+  const c = simGroup(3, seed);
+  await write(c, 10, "before");
+  c.addNode(4 as NodeId);
+  const stored = new SlowIntent(c);
+  const d = drivers(c, stored, { idlePollMs: 3_600_000 });
+  await runUntil(c, () => (d.sync(), stored.reads > 0), "the leader's first look");
+  return { c, stored, d };
+}
+
 /**
  * A driver for every live incarnation of every replica (a restarted replica gets a new one,
  * a crashed one's is stopped), all against `stored`. `sync` brings the set up to date: call
  * it while time runs (in a runUntil predicate).
  */
-function drivers(c: SimCluster, stored: IntentSource) {
+function drivers(c: SimCluster, stored: IntentSource, opts: { readonly idlePollMs?: number } = {}) {
   const running = new Map<NodeId, { node: RaftNode<unknown>; driver: ReplicaDriver }>();
   const idOfAddress = (a: string): NodeId => Number(/^10\.0\.0\.(\d+):/.exec(a)![1]) as NodeId;
   const sync = (): void => {
@@ -78,7 +117,7 @@ function drivers(c: SimCluster, stored: IntentSource) {
       if (node !== undefined && !running.has(id)) {
         const driver = new ReplicaDriver({
           clock: c.clock, logger: { info() {}, warn() {}, debug() {}, debugEnabled: false }, name: `n${id}`,
-          intentPollMs: 100, stepPollMs: 20, progressEveryMs, address: addressOf,
+          intentPollMs: 100, stepPollMs: 20, progressEveryMs, address: addressOf, ...opts,
           appliedConfIndex: async (a) => {
             const n = c.handles.get(idOfAddress(a));
             return n?.alive ? (n.node?.confIndex() as LogIndex | undefined) : undefined;
@@ -92,7 +131,11 @@ function drivers(c: SimCluster, stored: IntentSource) {
   const stopAll = async (): Promise<void> => {
     await Promise.all([...running.values()].map((r) => r.driver.stop()));
   };
-  return { sync, stopAll };
+  /** What the shard server does at each WatchIntent update. */
+  const kickAll = (): void => {
+    for (const r of running.values()) r.driver.kick();
+  };
+  return { sync, stopAll, kickAll };
 }
 
 /** The replicas of the leader's configuration, as ReplicaDone reports them. */
@@ -209,6 +252,35 @@ describe("the replica driver carries out the group's stored intent", () => {
     expect(stored.dones).toEqual([]);
     expect(stored.progressCalls).toBe(calls); // nothing reported on a cancelled intent
     await d.stopAll();
+  });
+
+  it("with a long idle poll the leader looks only when kicked: a stored intent waits for the kick, then is carried out at once", async () => {
+    const { c, stored, d } = await idleLeader(21);
+    const reads = stored.reads;
+    stored.intent = { change: replace34, force: false };
+    const until = c.clock.nowMs() + 1000;
+    await runUntil(c, () => (d.sync(), c.clock.nowMs() >= until), "an idle second");
+    // At intentPollMs (100 ms) the leader would have looked 10 times and started the change.
+    expect(stored.reads).toBe(reads);
+    expect(c.leader()!.node!.confState().voters).toEqual(ids(1, 2, 3));
+    d.kickAll();
+    await runUntil(c, () => (d.sync(), stored.dones.length > 0), "the replacement done after the kick", 10_000);
+    expect(stored.dones).toEqual([membersWant([1, 2, 4])]);
+    await stopRunning(c, d);
+  });
+
+  it("a kick while a look is in flight is not lost: the leader looks again at once instead of waiting out the idle poll", async () => {
+    const { c, stored, d } = await idleLeader(22);
+    // The next look reads "none"; the intent is stored and the kick comes before its answer.
+    stored.onRead = () => {
+      stored.onRead = undefined;
+      stored.intent = { change: replace34, force: false };
+      queueMicrotask(() => d.kickAll());
+    };
+    d.kickAll();
+    await runUntil(c, () => (d.sync(), stored.dones.length > 0), "the replacement done", 10_000);
+    expect(stored.dones).toEqual([membersWant([1, 2, 4])]);
+    await stopRunning(c, d);
   });
 
   /**
