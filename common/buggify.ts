@@ -61,6 +61,7 @@ export const buggifyPoints = {
   "shard.batch.flush-each": { rate: 0.25, what: "a Batch stream answer leaves in a message of its own" },
   // Migration driver (shard-server/migration-driver.ts)
   "migration.tick.skip": { rate: 0.2, what: "a driver tick does nothing (a late poll)" },
+  "migration.abort-check.late": { rate: 0.3, what: "a driver tick does not check a newly offered config for aborted joins (a later tick, or the backstop query, does)" },
   "migration.pull.pause": { rate: 0.1, what: "a pulled chunk is inserted 1-50 ms later" },
   "migration.pull.break": { rate: 0.1, what: "a pull stream is abandoned after an inserted chunk (resumed at the next tick)" },
   "migration.insert.lost": { rate: 0.05, what: "a pulled chunk's insert is never proposed (a proposal lost), while the chunks after it are" },

@@ -140,6 +140,8 @@ export class MigrationDriver {
   private newestSeen = 0;
   /** When the controller was last asked whether a handoff's new owner was aborted (clock ms). */
   private lastAbortCheckAt = -Infinity;
+  /** The last aborted-joins check: the config it read, and this group's config then. */
+  private abortChecked = { newest: 0, own: -1 };
 
   constructor(
     private readonly opts: MigrationDriverOptions,
@@ -252,10 +254,20 @@ export class MigrationDriver {
     // not walk every shard.
     const migrating = core.migratingMetas();
     const abortEvery = every ?? this.opts.pollMs ?? driverPeriodMs;
-    if (!this.abortCheckBusy && migrating.some((m) => m.state === "handoff") && this.opts.clock.nowMs() - this.lastAbortCheckAt >= abortEvery) {
-      this.abortCheckBusy = true;
-      this.lastAbortCheckAt = this.opts.clock.nowMs();
-      this.spawn("aborted joins", () => this.abortHandoffs(), () => (this.abortCheckBusy = false));
+    if (!this.abortCheckBusy && migrating.some((m) => m.state === "handoff")) {
+      // The newest config offered (the Watch offers every config, cached even while this group
+      // cannot move on) is checked at once, without a query, when it or this group's config
+      // (hence its handoffs) changed since the last check: aborts are cumulative
+      // (controller/config.ts nextConfig), so the newest config holds every one. The
+      // controller is also queried every abortEvery (no Watch, or a stuck one).
+      const newest = this.configs.get(this.newestSeen);
+      const unchecked = newest !== undefined && (newest.num > this.abortChecked.newest || core.config.num !== this.abortChecked.own);
+      const offered = unchecked && !buggify("migration.abort-check.late") ? newest : undefined;
+      if (offered !== undefined || this.opts.clock.nowMs() - this.lastAbortCheckAt >= abortEvery) {
+        this.abortCheckBusy = true;
+        if (offered === undefined) this.lastAbortCheckAt = this.opts.clock.nowMs();
+        this.spawn("aborted joins", () => this.abortHandoffs(offered), () => (this.abortCheckBusy = false));
+      }
     }
     for (const m of migrating) {
       if (m.state === "pulling" && !this.pulls.has(m.shard)) {
@@ -342,13 +354,15 @@ export class MigrationDriver {
   /**
    * Ends the handoffs whose new owner's join was aborted (read from the latest config): each
    * through this group's log, so every replica agrees; the shard's data stays, frozen, until
-   * the config returning it is applied.
+   * the config returning it is applied. Checks `known` (a config the Watch offered), else the
+   * latest config queried from the controller.
    */
-  private async abortHandoffs(): Promise<void> {
+  private async abortHandoffs(known?: Config): Promise<void> {
     const core = this.sm.core;
     const handoffs = core.migratingMetas().filter((m) => m.state === "handoff");
     if (handoffs.length === 0) return;
-    const latest = this.seen(await this.configSource.query(-1));
+    const own = core.config.num;
+    const latest = known ?? this.seen(await this.configSource.query(-1));
     for (const m of handoffs) {
       if (!this.isLeader()) return;
       const to = core.config.num === m.configNum ? core.config.shards[m.shard]! : undefined;
@@ -359,6 +373,8 @@ export class MigrationDriver {
         this.opts.logger.info(`${this.tag}: shard ${m.shard} stays here: the join of group ${aborted.gid} it was handed to (config ${m.configNum}) was aborted in config ${aborted.abortNum}`);
       }
     }
+    // Recorded once checked whole: a check that failed is made again at the next tick.
+    if (latest.num >= this.abortChecked.newest) this.abortChecked = { newest: latest.num, own };
   }
 
   /**
