@@ -20,11 +20,12 @@ describe("bench/apply-path.ts", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const m = /^apply path, 3 puts per batch: CPU µs per put min ([\d.]+) median ([\d.]+) {2}\[rounds: ([\d. ]+)\]\n$/.exec(r.stdout);
+    const m = /^apply path, 3 puts per batch: CPU µs per put min ([\d.]+) median ([\d.]+), state writes per put ([\d.]+) {2}\[rounds: ([\d. ]+)\]\n$/.exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();
-    const rounds = m![3]!.split(" ").map(Number);
+    const rounds = m![4]!.split(" ").map(Number);
     expect(rounds).toHaveLength(3);
     expect(Number(m![1])).toBe(Math.min(...rounds));
     for (const x of rounds) expect(x).toBeGreaterThan(0);
+    expect(Number.isFinite(Number(m![3]))).toBe(true);
   });
 });

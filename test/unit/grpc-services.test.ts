@@ -57,6 +57,7 @@ const before: Record<string, { generated: grpc.ServiceDefinition; methods: Table
       replicaCancel: ["/shardkv.controller.Controller/ReplicaCancel", "", ctl.ReplicaCancelRequest!, ctl.ChangeReply!],
       replicaDone: ["/shardkv.controller.Controller/ReplicaDone", "", ctl.ReplicaDoneRequest!, ctl.ChangeReply!],
       replicaProgress: ["/shardkv.controller.Controller/ReplicaProgress", "", ctl.ReplicaProgressRequest!, ctl.ChangeReply!],
+      watchIntent: ["/shardkv.controller.Controller/WatchIntent", "response", ctl.WatchIntentRequest!, ctl.IntentUpdate!],
     },
   },
   RaftTransport: {
