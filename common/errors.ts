@@ -107,6 +107,29 @@ export class InvalidArgumentError extends ShardKVError {
   }
 }
 
+/** A server that gave no answer to the controller's join check, and what happened ("connection refused"). */
+export interface UnansweredServer {
+  readonly address: string;
+  readonly reason: string;
+}
+
+/**
+ * The controller's join check refused a Join (`field` "groups", `reason` the one-line verdict,
+ * as for any refused join) only because servers gave no answer: nothing listening yet, no
+ * reply in time, still starting. No server of a failing group answered as something else
+ * (another group's replica, another cluster's, not a shard server), so the same join may pass
+ * once they are up. `unanswered` names them (the servers of the failing groups that gave no
+ * answer). Final like any InvalidArgumentError (the client does not repeat the request on its
+ * own); `ControllerClient.join({ serversWaitMs })` and `shardctl join` ask again for a while.
+ * On the wire an InvalidArgument with one more field, so a client of an earlier version reads
+ * the same refusal.
+ */
+export class ServersUnansweredError extends InvalidArgumentError {
+  constructor(reason: string, readonly unanswered: readonly UnansweredServer[]) {
+    super("groups", reason);
+  }
+}
+
 /** The component was stopped; the operation was not accepted. */
 export class StoppedError extends ShardKVError {
   readonly code = "Stopped";

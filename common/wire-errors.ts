@@ -6,7 +6,8 @@
  */
 import {
   BackpressureError, CorruptionError, DataDirError, InternalError, InvalidArgumentError, LeadershipTransferError,
-  NotLeaderError, PermissionDeniedError, RetryLaterError, ShardKVError, StoppedError, TimeoutError, UnreachableError, WrongGroupError, type ErrorCode,
+  NotLeaderError, PermissionDeniedError, RetryLaterError, ServersUnansweredError, ShardKVError, StoppedError, TimeoutError, UnreachableError,
+  type UnansweredServer, WrongGroupError, type ErrorCode,
 } from "./errors";
 import type { NodeId } from "./ids";
 
@@ -14,6 +15,7 @@ import type { NodeId } from "./ids";
 export function fieldsOf(e: ShardKVError): Record<string, string> {
   if (e instanceof NotLeaderError) return { "leader-hint": String(e.leaderHint), "leader-address": e.leaderAddress ?? "" };
   if (e instanceof WrongGroupError) return { shard: String(e.shard), "config-num": String(e.configNum) };
+  if (e instanceof ServersUnansweredError) return { field: e.field, reason: e.reason, unanswered: JSON.stringify(e.unanswered.map((u) => [u.address, u.reason])) };
   if (e instanceof InvalidArgumentError) return { field: e.field, reason: e.reason };
   if (e instanceof BackpressureError) return { limit: e.limit, max: String(e.max), value: String(e.value) };
   if (e instanceof TimeoutError) return { "after-ms": String(e.afterMs) };
@@ -57,8 +59,10 @@ export function typedError(code: string, get: (field: string) => string, details
       return new NotLeaderError(Number(get("leader-hint")) as NodeId, get("leader-address") || undefined);
     case "WrongGroup":
       return new WrongGroupError(Number(get("shard")), Number(get("config-num")));
-    case "InvalidArgument":
-      return new InvalidArgumentError(get("field"), get("reason"));
+    case "InvalidArgument": {
+      const unanswered = get("field") === "groups" ? unansweredFromWire(get("unanswered")) : undefined;
+      return unanswered ? new ServersUnansweredError(get("reason"), unanswered) : new InvalidArgumentError(get("field"), get("reason"));
+    }
     case "Backpressure":
       return new BackpressureError(get("limit"), Number(get("max")), Number(get("value")));
     case "Timeout":
@@ -84,3 +88,21 @@ export function typedError(code: string, get: (field: string) => string, details
   }
 }
 
+
+/**
+ * ServersUnansweredError's `unanswered` field (a JSON array of [address, reason] pairs), or
+ * undefined when absent or not of that shape (then the refusal reads as a plain
+ * InvalidArgument: nothing to wait for).
+ */
+function unansweredFromWire(s: string): UnansweredServer[] | undefined {
+  if (s === "") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+  const pair = (p: unknown): p is [string, string] => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string";
+  if (!Array.isArray(v) || v.length === 0 || !v.every(pair)) return undefined;
+  return v.map(([address, reason]) => ({ address, reason }));
+}

@@ -11,7 +11,9 @@ import { validateAddressList } from "../common/address";
 import {
   type CallOptions, abortable, callLimits, checkMs, sleepUnlessAborted, throwIfAborted,
 } from "../common/call-options";
-import { AbortError, NotLeaderError, RetryLaterError, TimeoutError, UnreachableError, isFinal } from "../common/errors";
+import {
+  AbortError, NotLeaderError, RetryLaterError, ServersUnansweredError, TimeoutError, type UnansweredServer, UnreachableError, isFinal,
+} from "../common/errors";
 import { fromServiceError } from "../common/grpc-errors";
 import { ServerFailures, controllerNaming } from "../common/server-failures";
 import type { ConfigNum, GroupId } from "../common/ids";
@@ -47,6 +49,26 @@ export interface ControllerClientOptions {
 }
 
 export type ControllerStatus = shardkv.controller.StatusReply;
+
+/** Options of ControllerClient.join. */
+export interface JoinOptions extends CallOptions {
+  /** Skip the controller's join check (the group's shards are unavailable until its servers serve them). */
+  readonly force?: boolean;
+  /**
+   * How long to keep asking again while the join is refused only because servers gave no
+   * answer (ServersUnansweredError: nothing listening yet, still starting), in milliseconds
+   * from the call; each attempt has the call's deadline of its own. 0 (default): one check.
+   */
+  readonly serversWaitMs?: number;
+  /**
+   * Called before each new attempt of such a wait with the servers that gave no answer and
+   * the milliseconds left of `serversWaitMs` (shardctl prints a line).
+   */
+  readonly onServersWait?: (unanswered: readonly UnansweredServer[], leftMs: number) => void;
+}
+
+/** The pause between two join attempts while servers give no answer (each check already gives each server joinCheckServerMs). */
+export const serversWaitPauseMs = 500;
 
 /** The unary call of one change RPC, request and reply as the generated stub takes them. */
 type ChangeCall = (
@@ -218,12 +240,29 @@ export class ControllerClient {
    * Adds groups (gid -> server addresses); resolves with the new config's number. The leader
    * first checks that a majority of each group's servers answer as its replicas and refuses
    * the join (InvalidArgument) otherwise; `force` skips that check (the group's shards are
-   * then unavailable until its servers serve them). Every call takes `opts`: `deadlineMs` for
-   * this call (default: the client's), `signal` to abort it (AbortError at once). On
-   * TimeoutError or AbortError a change may or may not have been made (at most once).
+   * then unavailable until its servers serve them). A refusal only because servers gave no
+   * answer is a ServersUnansweredError; with `serversWaitMs` the join is asked again (a new
+   * request each time, `serversWaitPauseMs` apart, `onServersWait` told before each) until it
+   * passes, is refused otherwise, or that long has passed (then the last refusal). Every call
+   * takes `opts`: `deadlineMs` for this call (default: the client's; each attempt of a
+   * servers wait has it), `signal` to abort it (AbortError at once). On TimeoutError or
+   * AbortError a change may or may not have been made (at most once).
    */
-  join(groups: ReadonlyMap<GroupId, readonly string[]>, opts: CallOptions & { readonly force?: boolean } = {}): Promise<ConfigNum> {
-    return this.change("join", { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })), force: opts.force === true }, opts);
+  async join(groups: ReadonlyMap<GroupId, readonly string[]>, opts: JoinOptions = {}): Promise<ConfigNum> {
+    const waitMs = opts.serversWaitMs === undefined || opts.serversWaitMs === 0 ? 0 : checkMs("serversWaitMs", opts.serversWaitMs);
+    const until = this.clock.nowMs() + waitMs;
+    const req = { groups: [...groups].map(([gid, servers]) => ({ gid, servers: [...servers] })), force: opts.force === true };
+    for (;;) {
+      try {
+        return await this.change("join", req, opts);
+      } catch (e) {
+        const leftMs = until - this.clock.nowMs();
+        if (!(e instanceof ServersUnansweredError) || leftMs <= 0) throw e;
+        opts.onServersWait?.(e.unanswered, leftMs);
+        await sleepUnlessAborted(this.clock, Math.min(serversWaitPauseMs, leftMs), opts.signal);
+        throwIfAborted(opts.signal, "join");
+      }
+    }
   }
 
   /** Removes groups; their shards move to the others. Options as for join. */

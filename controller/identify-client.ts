@@ -32,6 +32,17 @@ export function describeIdentifyFailure(e: Partial<grpc.ServiceError>, waitedMs:
   }
 }
 
+/**
+ * Whether a failed Identify call means the server gave no answer at all (nothing listening,
+ * unreachable, no reply before the deadline, a server still starting or shutting down), as
+ * opposed to something answering but not as a shard server (UNIMPLEMENTED) or with an error.
+ * A join refused only for servers that gave no answer may pass later (join-check.ts).
+ */
+export function gaveNoAnswer(e: Partial<grpc.ServiceError>): boolean {
+  if (e.metadata?.get("shardkv-code")[0] === "Stopped") return true;
+  return e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED;
+}
+
 const identityOf = (r: shardkv.kv.IdentifyReply): IdentifyAnswer => ({
   ok: true,
   identity: { gid: r.gid, id: r.id, shardCount: r.shardCount, clusterId: r.clusterId, hasData: r.hasData },
@@ -65,7 +76,8 @@ export async function identifyServer(
       if (!(r instanceof Error)) return r;
       if (r.code !== grpc.status.DEADLINE_EXCEEDED) definite = r;
       if (r.code === grpc.status.UNIMPLEMENTED || realClock.nowMs() - start + joinCheckRetryMs >= budgetMs) {
-        return { ok: false, error: describeIdentifyFailure(definite ?? r, budgetMs) };
+        const failure = definite ?? r;
+        return { ok: false, error: describeIdentifyFailure(failure, budgetMs), answered: !gaveNoAnswer(failure) };
       }
       await new Promise<void>((resolve) => realClock.after(joinCheckRetryMs, resolve));
     }

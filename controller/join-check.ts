@@ -11,8 +11,12 @@
  *
  * This module decides; it does no I/O itself: the caller passes `identify` (over gRPC in
  * controller/identify-client.ts; a table in the unit tests). The verdict is one line naming
- * what each server that did not count said.
+ * what each server that did not count said, and whether the join was refused only because
+ * servers gave no answer (yet): then it may pass once they are up, and `shardctl join` asks
+ * again for a while (ServersUnansweredError); a server that answered as something else makes
+ * the refusal final.
  */
+import type { UnansweredServer } from "../common/errors";
 import type { GroupId, NodeId } from "../common/ids";
 import { sortedGids, unknownMemberId } from "./config";
 
@@ -38,10 +42,15 @@ export interface ServerIdentity {
   readonly hasData: boolean;
 }
 
-/** The outcome of asking one server: its identity, or why it gave none (user terms, e.g. "connection refused"). */
+/**
+ * The outcome of asking one server: its identity, or why it gave none (user terms, e.g.
+ * "connection refused"). `answered` false: the server gave no answer at all (nothing listens,
+ * no reply in time, still starting), so a later check may find it up; true: something
+ * answered, but not with an identity (not a shard server, an error).
+ */
 export type IdentifyAnswer =
   | { readonly ok: true; readonly identity: ServerIdentity }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: string; readonly answered: boolean };
 
 /** What the controller expects of a new group's servers. */
 export interface JoinExpectation {
@@ -93,29 +102,37 @@ export function judgeGroup(
 
 /**
  * judgeGroup's verdict with the replica id of each server (parallel to `servers`; 0 for one
- * that did not count).
+ * that did not count), the servers that gave no answer, and whether one that did not count
+ * answered as something else.
  */
 function countReplicas(
   gid: GroupId, servers: readonly string[], answers: readonly IdentifyAnswer[], expect: JoinExpectation,
-): { refusal: string | undefined; ids: NodeId[] } {
+): { refusal: string | undefined; ids: NodeId[]; unanswered: UnansweredServer[]; answeredOtherwise: boolean } {
   const seen = new Map<number, string>();
   const why: string[] = [];
+  const unanswered: UnansweredServer[] = [];
+  let answeredOtherwise = false;
   const ids = servers.map((address, i): NodeId => {
-    const answer = answers[i] ?? { ok: false, error: "was not asked" };
+    const answer: IdentifyAnswer = answers[i] ?? { ok: false, error: "was not asked", answered: false };
     const reason = whyNotReplica({ gid, address, answer, expect, seen });
-    if (reason !== undefined) why.push(reason);
-    else if (answer.ok) {
+    if (reason !== undefined) {
+      why.push(reason);
+      if (!answer.ok && !answer.answered) unanswered.push({ address, reason: answer.error });
+      else answeredOtherwise = true;
+    } else if (answer.ok) {
       seen.set(answer.identity.id, address);
       return answer.identity.id as NodeId;
     }
     return unknownMemberId;
   });
   const need = joinQuorum(servers.length);
-  if (seen.size >= need) return { refusal: undefined, ids };
+  if (seen.size >= need) return { refusal: undefined, ids, unanswered, answeredOtherwise };
   return {
     refusal: `group ${gid} needs ${need} of ${plural(servers.length, "server")} answering as its replicas; ` +
       `${seen.size} answered${why.length > 0 ? `: ${why.join("; ")}` : ""}`,
     ids,
+    unanswered,
+    answeredOtherwise,
   };
 }
 
@@ -124,6 +141,14 @@ export interface JoinVerdict {
   readonly refusal: string | undefined;
   /** gid -> the replica id of each of its servers, in the order given (0: did not count). */
   readonly ids: ReadonlyMap<GroupId, readonly NodeId[]>;
+  /**
+   * Set when the join is refused only because servers gave no answer: those servers of the
+   * failing groups (in gid, then server order), each with what happened. Undefined when the
+   * join passes, and when a server of a failing group answered as something else (another
+   * group's or cluster's replica, a second address of a counted one, not a shard server): a
+   * refusal that waiting cannot cure.
+   */
+  readonly unanswered: readonly UnansweredServer[] | undefined;
 }
 
 /**
@@ -140,7 +165,11 @@ export async function checkJoin(
   const answers = await Promise.all(gids.map((g) => Promise.all(groups.get(g)!.map((a) => identify(a)))));
   const verdicts = gids.map((g, i) => countReplicas(g, groups.get(g)!, answers[i]!, expect));
   const ids = new Map(gids.map((g, i) => [g, verdicts[i]!.ids]));
-  const refusals = verdicts.flatMap((v) => v.refusal ?? []);
-  if (refusals.length === 0) return { refusal: undefined, ids };
-  return { refusal: `join refused: ${refusals.join("; ")} (start the servers first; shardctl join --force skips this check)`, ids };
+  const failing = verdicts.filter((v) => v.refusal !== undefined);
+  if (failing.length === 0) return { refusal: undefined, ids, unanswered: undefined };
+  const refusal = `join refused: ${failing.map((v) => v.refusal).join("; ")} (start the servers first; shardctl join --force skips this check)`;
+  // A failing group has fewer than a majority counted, so when every server of it that did not
+  // count gave no answer, those are enough for a majority once they are up.
+  const unanswered = failing.some((v) => v.answeredOtherwise) ? undefined : failing.flatMap((v) => v.unanswered);
+  return { refusal, ids, unanswered };
 }

@@ -28,7 +28,9 @@
 import { assert } from "../common/assert";
 import { buggify } from "../common/buggify";
 import type { Clock, Logger, Rng } from "../common/env";
-import { BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError } from "../common/errors";
+import {
+  BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ServersUnansweredError, ShardKVError, StoppedError,
+} from "../common/errors";
 import type { ConfigNum, NodeId } from "../common/ids";
 import type { RaftNodeStatus } from "../raft/node";
 import type { SoftState } from "../raft/core/types";
@@ -349,15 +351,17 @@ export class ControllerService {
    * The join check (controller/join-check.ts): refuses the Join with InvalidArgument (field
    * `groups`, the one-line verdict) unless a majority of each new group's servers answer
    * Identify as its replicas with this cluster's shard count and cluster id; else returns the
-   * Join with the replica ids the servers gave (recorded in the groups' members).
+   * Join with the replica ids the servers gave (recorded in the groups' members). A refusal
+   * only for servers that gave no answer is a ServersUnansweredError naming them: the client
+   * may ask again once they are up (this replica holds the request no longer than one check).
    */
   private async checkJoin(op: ControllerOp): Promise<ControllerOp> {
     if (op.kind !== "join") return op;
     const expect = { shardCount: this.d.sm.shardCount(), clusterId: this.d.sm.clusterId() ?? "" };
-    const { refusal, ids } = await checkJoin(op.groups, expect, this.d.identify);
+    const { refusal, ids, unanswered } = await checkJoin(op.groups, expect, this.d.identify);
     if (refusal === undefined) return { ...op, ids };
     this.d.logger.info(`controller ${this.d.id}: ${refusal}`);
-    throw new InvalidArgumentError("groups", refusal);
+    throw unanswered ? new ServersUnansweredError(refusal, unanswered) : new InvalidArgumentError("groups", refusal);
   }
 
   /**

@@ -23,6 +23,12 @@ import { plainProgressEveryMsDefault } from "../common/progress-line";
 export const timeoutMsDefault = 10_000;
 /** `--timeout` unless given, with `--wait`: the change and the wait for it to be done. */
 export const waitTimeoutMsDefault = 300_000;
+/**
+ * `join --wait-servers` unless given: how long a join refused only because servers gave no
+ * answer (nothing listening yet, still starting) is asked again (ControllerClient.join
+ * serversWaitMs); 0 = one check.
+ */
+export const serversWaitMsDefault = 30_000;
 /** Environment variable read when `--controllers` is not given. */
 export const controllersEnv = "SHARDKV_CONTROLLERS";
 
@@ -32,10 +38,15 @@ export const usageText = `usage: shardctl --controllers HOST:PORT[,HOST:PORT...]
 Administers the shardkv configuration controller.
 
 commands:
-  join [--force] GID=ADDR[,ADDR...] [GID=ADDR[,ADDR...] ...]
+  join [--force | --wait-servers DURATION] GID=ADDR[,ADDR...] [GID=ADDR[,ADDR...] ...]
                        add one or more groups (GID >= 1, ADDR = host:port of each server);
                        refused unless a majority of each group's servers answer as its
-                       replicas (--force: skip that check)
+                       replicas (--force: skip that check). While the only trouble is
+                       servers that give no answer yet (connection refused, no reply: still
+                       starting), asks again for up to --wait-servers (default
+                       ${serversWaitMsDefault / 1000}s; 0: once; each try within --timeout), printing a line on
+                       stderr per try naming them; a server answering as another group's or
+                       cluster's, or not as a shard server, is refused at once
   leave GID [GID...]   remove groups; their shards move to the remaining groups
                        (leaving every group is refused: it would orphan every shard)
   move SHARD GID       assign one shard to a group
@@ -101,8 +112,11 @@ one of them is the leader and the cluster id is known).
 
 /** One command, validated for syntax. */
 export type ShardctlCommand =
-  /** force: skip the controller's check that the groups' servers answer as their replicas. */
-  | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]>; readonly force: boolean }
+  /**
+   * force: skip the controller's check that the groups' servers answer as their replicas;
+   * serversWaitMs: how long to ask again while the check finds only servers that give no answer.
+   */
+  | { readonly kind: "join"; readonly groups: ReadonlyMap<GroupId, readonly string[]>; readonly force: boolean; readonly serversWaitMs: number }
   | { readonly kind: "leave"; readonly gids: readonly GroupId[] }
   | { readonly kind: "move"; readonly shard: ShardId; readonly gid: GroupId }
   /** num -1 = the latest config. */
@@ -144,7 +158,8 @@ export function parseGid(field: string, s: string): GroupId {
 
 const parseNonNegative = (field: string, s: string): number => parseInteger(field, s, 0, Number.MAX_SAFE_INTEGER);
 
-function parseJoin(args: readonly string[], force: boolean): ShardctlCommand {
+function parseJoin(args: readonly string[], force: boolean, serversWaitMs: number | undefined): ShardctlCommand {
+  if (force && serversWaitMs !== undefined) throw usage("--wait-servers", "not with --force, which skips the join check (nothing is waited for)");
   if (args.length === 0) throw usage("join", "want at least one GID=ADDR[,ADDR...]");
   const groups = new Map<GroupId, string[]>();
   for (const a of args) {
@@ -160,7 +175,7 @@ function parseJoin(args: readonly string[], force: boolean): ShardctlCommand {
     }
     groups.set(gid, servers);
   }
-  return { kind: "join", groups, force };
+  return { kind: "join", groups, force, serversWaitMs: serversWaitMs ?? (force ? 0 : serversWaitMsDefault) };
 }
 
 function parseLeave(args: readonly string[]): ShardctlCommand {
@@ -255,6 +270,7 @@ const flags = {
   group: flag.of((f, s) => parseGid(f, s)),
   all: flag.bool(),
   wait: flag.bool(),
+  "wait-servers": flag.duration({ zero: true }),
   ...clientTlsFlags,
 };
 
@@ -289,11 +305,11 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   if (name === undefined) throw new UsageError("missing command (join, leave, move, query, status, watch, replica, controller, certs, handoff; see shardctl --help)");
   if (!(commandNames as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)} (see shardctl --help)`);
   if (name === "help") return { kind: "help" };
-  checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"], group: ["status"], all: ["status"], wait: waitCommands });
+  checkCommandFlags(v, name, { from: ["watch"], force: ["join", "replica", "controller"], group: ["status"], all: ["status"], wait: waitCommands, "wait-servers": ["join"] });
 
   let command: ShardctlCommand;
   switch (name as Exclude<typeof commandNames[number], "help">) {
-    case "join": command = parseJoin(args, v.force === true); break;
+    case "join": command = parseJoin(args, v.force === true, v["wait-servers"]); break;
     case "leave": command = parseLeave(args); break;
     case "move": command = parseMove(args); break;
     case "query": command = parseQuery(args); break;
@@ -317,6 +333,17 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
 
 // ---------------------------------------------------------------------------------------------
 // Output
+
+/**
+ * The line `shardctl join` prints (on stderr) before it asks again while servers give no
+ * answer: "waiting for shard server 127.0.0.1:9201 to answer (connection refused); 27 s left"
+ * (several: "shard servers A (connection refused), B (...) to answer").
+ */
+export function formatServersWait(unanswered: readonly { address: string; reason: string }[], leftMs: number): string {
+  const left = `${Math.ceil(leftMs / 1000)} s left`;
+  if (unanswered.length === 1) return `waiting for shard server ${unanswered[0]!.address} to answer (${unanswered[0]!.reason}); ${left}`;
+  return `waiting for shard servers ${unanswered.map((u) => `${u.address} (${u.reason})`).join(", ")} to answer; ${left}`;
+}
 
 /**
  * The line `shardctl join --force` prints (on stderr) before it asks: what skipping the join

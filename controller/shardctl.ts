@@ -15,7 +15,7 @@
  * code) likewise, only for that command.
  */
 import { exitFailure, exitNegative, exitOk, exitUsage, oneLine, runCommandMain } from "../common/cli-args";
-import { AbortError, ShardKVError } from "../common/errors";
+import { AbortError, ServersUnansweredError, ShardKVError } from "../common/errors";
 import type { ConfigNum, GroupId } from "../common/ids";
 import { type ReplicaChange, type ReplicaChangeStep, changeOutcome, describeReplicaChange, formatReplicaProgress } from "../common/replica-change";
 import { delay, realClock } from "../common/real-env";
@@ -29,7 +29,7 @@ import { type Config, controllerGid, sortedGids } from "./config";
 import {
   type GroupStatus, type Invocation, type ReplicaStatus, type ServerStatus, configToJson, forceWarning, formatConfig, formatGroupStatus,
   formatIntentStored, formatReplicaListing, formatStatus, groupLed, groupStatusToJson, parseArgs, replicaListing, replicaListingToJson,
-  replicaStatusDetail, statusLeaders, statusToJson, usageText,
+  formatServersWait, replicaStatusDetail, statusLeaders, statusToJson, usageText,
 } from "./shardctl-lib";
 
 /** An operation failed (exit 3); the message is the one line printed. */
@@ -55,7 +55,7 @@ async function change(inv: Invocation, client: ControllerClient, security: Secur
   switch (cmd.kind) {
     case "join":
       if (cmd.force) process.stderr.write(`${forceWarning([...cmd.groups.keys()])}\n`);
-      num = await client.join(cmd.groups, { force: cmd.force });
+      num = await join(client, cmd);
       break;
     case "leave": num = await client.leave(cmd.gids); break;
     case "move": num = await client.move(cmd.shard, cmd.gid); break;
@@ -71,6 +71,28 @@ async function change(inv: Invocation, client: ControllerClient, security: Secur
   }
   printConfig(inv, created);
   if (inv.wait) await waitShardsMoved(client, security, num, end);
+}
+
+/**
+ * `join`: asks the controller, and again while the refusal is only servers that give no
+ * answer (ServersUnansweredError), for up to --wait-servers, printing a line on stderr before
+ * each new attempt. At the end of the wait: the controller's last refusal and how long it took.
+ */
+async function join(client: ControllerClient, cmd: Extract<Invocation["command"], { kind: "join" }>): Promise<ConfigNum> {
+  const start = realClock.nowMs();
+  try {
+    return await client.join(cmd.groups, {
+      force: cmd.force,
+      serversWaitMs: cmd.serversWaitMs,
+      onServersWait: (unanswered, leftMs) => process.stderr.write(`${formatServersWait(unanswered, leftMs)}\n`),
+    });
+  } catch (e) {
+    if (cmd.serversWaitMs > 0 && e instanceof ServersUnansweredError) {
+      const s = Math.round((realClock.nowMs() - start) / 1000);
+      throw new OperationFailed(`${e.message}; still so after ${s} s of waiting (--wait-servers)`);
+    }
+    throw e;
+  }
 }
 
 /** How often a --wait polls. */

@@ -525,7 +525,7 @@ function asResult(p: Promise<ConfigNum>): Promise<CommandResult> {
  */
 export async function identifyByName(address: string, shardCount: number): Promise<IdentifyAnswer> {
   const m = /^g(\d+)-[^:]*:(\d+)$/.exec(address);
-  if (!m) return { ok: false, error: "connection refused" };
+  if (!m) return { ok: false, error: "connection refused", answered: false };
   return { ok: true, identity: { gid: Number(m[1]), id: Number(m[2]) - 7000 + 1, shardCount, clusterId: "", hasData: false } };
 }
 

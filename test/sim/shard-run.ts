@@ -20,7 +20,7 @@
  */
 import type { Clock, Logger } from "../../common/env";
 import { type BatchOp, type BatchResult, type CallOptions, ShardKV } from "../../client/shardkv";
-import { InvalidArgumentError, NotLeaderError, RetryLaterError, ShardKVError, StoppedError, TimeoutError } from "../../common/errors";
+import { InvalidArgumentError, NotLeaderError, RetryLaterError, ServersUnansweredError, ShardKVError, StoppedError, TimeoutError } from "../../common/errors";
 import type { ConfigNum, GroupId, NodeId, ShardId, Term } from "../../common/ids";
 import { type Config, initialConfig, sortedGids } from "../../controller/config";
 import { configToWire } from "../../controller/config-wire";
@@ -377,7 +377,7 @@ class World {
         ok: true, identity: { gid: e.h.sm.gid, id: e.h.id, shardCount: this.params.shardCount, clusterId: "", hasData: false },
       }), { timeoutMs: 500 });
     } catch (e) {
-      return { ok: false, error: (e as Error).message };
+      return { ok: false, error: (e as Error).message, answered: false };
     }
   }
 
@@ -760,6 +760,12 @@ class SimAdmin {
         const r = await this.w.rpc.call<ControllerEndpoint, string>("admin", ctlAddress(target), `change #${cmd.seq}`, ({ svc }) => {
           const reply = op.kind === "join" ? svc.join(cmd, op, { force }) : op.kind === "leave" ? svc.leave(cmd, op) : op.kind === "move" ? svc.move(cmd, op) : op.kind === "ackJoin" ? svc.ackJoin(cmd, op) : svc.replica(cmd, op);
           return reply.then((num) => `config ${num}`, (e: unknown) => {
+            // The admin joins each group with its own servers, so the join check can refuse
+            // one only for servers that gave no answer (crashed, cut off): a refusal the real
+            // client waits out (ServersUnansweredError), never one it gives up on at once.
+            if (e instanceof InvalidArgumentError && e.field === "groups" && !(e instanceof ServersUnansweredError)) {
+              this.w.checker.fail(`admin #${cmd.seq}: a join of a group's own servers refused as final: ${e.message}`);
+            }
             if (e instanceof InvalidArgumentError) return `refused ${e.message}`;
             throw e;
           });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../common/env";
 import {
-  BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, StoppedError, UnreachableError,
+  BackpressureError, InvalidArgumentError, NotLeaderError, RetryLaterError, ServersUnansweredError, StoppedError, UnreachableError,
 } from "../../common/errors";
 import type { ConfigNum, GroupId, LogIndex, NodeId, ShardId, Term } from "../../common/ids";
 import { decodeLogEntry } from "../../controller/codec";
@@ -134,7 +134,7 @@ const joinOp = (...gids: number[]) =>
 
 describe("controller service: members and replica changes", () => {
   it("a checked join records the replica id each server gave; a forced one records them as unknown (0)", async () => {
-    const { node, svc } = setup((a) => (a === addr(1, 3) ? { ok: false, error: "connection refused" } : identifyAsReplica(a)));
+    const { node, svc } = setup((a) => (a === addr(1, 3) ? { ok: false, error: "connection refused", answered: false } : identifyAsReplica(a)));
     expect(await svc.join(id(), joinOp(1))).toBe(1);
     expect(groupMembers(node.latest(), g(1)).map((m) => m.id)).toEqual([1, 2, 0]);
     await svc.ackJoin(id(), { kind: "ackJoin", gid: g(1), joinNum: 1 as ConfigNum });
@@ -208,7 +208,7 @@ describe("controller service", () => {
   });
 
   it("a join is checked with Identify and refused with no config unless a majority answers as replicas", async () => {
-    const { node, svc, asked } = setup((a) => (a === addr(1, 1) ? identifyAsReplica(a) : { ok: false, error: "connection refused" }));
+    const { node, svc, asked } = setup((a) => (a === addr(1, 1) ? identifyAsReplica(a) : { ok: false, error: "connection refused", answered: false }));
     const e = await svc.join(id(), joinOp(1)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect((e as InvalidArgumentError).field).toBe("groups");
@@ -218,6 +218,22 @@ describe("controller service", () => {
     // --force skips the check.
     expect(await svc.join(id(), joinOp(1), { force: true })).toBe(1);
     expect(asked).toHaveLength(3);
+  });
+
+  it("a join refused only for servers that gave no answer says so (ServersUnansweredError naming them); one answering as another group's is a plain refusal", async () => {
+    const refused = { ok: false, error: "connection refused", answered: false } as const;
+    const { node, svc } = setup((a) => (a === addr(1, 1) ? identifyAsReplica(a) : refused));
+    const e = await svc.join(id(), joinOp(1)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ServersUnansweredError);
+    expect(e).toMatchObject({ field: "groups", unanswered: [{ address: addr(1, 2), reason: "connection refused" }, { address: addr(1, 3), reason: "connection refused" }] });
+    expect(node.proposals).toEqual([]);
+
+    // 10.0.1.2 answers as replica 2 of group 2: waiting for 10.0.1.3 cannot make group 1 whole.
+    const other = setup((a) => (a === addr(1, 3) ? refused : a === addr(1, 2) ? identifyAsReplica(addr(2, 2)) : identifyAsReplica(a)));
+    const final = await other.svc.join(id(), joinOp(1)).catch((x: unknown) => x);
+    expect(final).toBeInstanceOf(InvalidArgumentError);
+    expect(final).not.toBeInstanceOf(ServersUnansweredError);
+    expect((final as InvalidArgumentError).reason).toContain(`${addr(1, 2)} is replica 2 of group 2; ${addr(1, 3)} connection refused`);
   });
 
   it("a retried join gets its config number back without the checks, and is applied once", async () => {

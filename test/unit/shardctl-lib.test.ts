@@ -7,7 +7,8 @@ import type { ConfigNum, GroupId } from "../../common/ids";
 import type { Config } from "../../controller/config";
 import {
   type ParseResult, configToJson, forceWarning, formatConfig, formatIntentStored, formatRanges, formatReplicaColumns,
-  formatReplicaListing, formatStatus, parseArgs, replicaListing, replicaListingToJson, statusToJson, timeoutMsDefault, waitTimeoutMsDefault,
+  formatReplicaListing, formatServersWait, formatStatus, parseArgs, replicaListing, replicaListingToJson, serversWaitMsDefault, statusToJson,
+  timeoutMsDefault, waitTimeoutMsDefault,
 } from "../../controller/shardctl-lib";
 import { makeConfig } from "../../controller/config";
 import type { NodeId } from "../../common/ids";
@@ -82,6 +83,19 @@ describe("parseArgs: commands", () => {
     expect(given.kind === "run" && { wait: given.invocation.wait, timeoutMs: given.invocation.timeoutMs }).toEqual({ wait: true, timeoutMs: 30_000 });
     const without = parseArgs([...C, "leave", "1"]);
     expect(without.kind === "run" && without.invocation.wait).toBeUndefined();
+  });
+
+  it("join --wait-servers: how long a join refused only for servers that gave no answer is asked again (default 30 s, 0: once; none with --force)", () => {
+    const waitOf = (argv: string[]): unknown => {
+      const r = parseArgs([...C, ...argv]);
+      return r.kind === "run" && r.invocation.command.kind === "join" ? r.invocation.command.serversWaitMs : r;
+    };
+    expect(serversWaitMsDefault).toBe(30_000);
+    expect(waitOf(["join", "1=a:1"])).toBe(serversWaitMsDefault);
+    expect(waitOf(["join", "--wait-servers", "2m", "1=a:1"])).toBe(120_000);
+    expect(waitOf(["join", "1=a:1", "--wait-servers=0"])).toBe(0);
+    expect(waitOf(["--wait-servers", "500ms", "join", "--wait", "1=a:1"])).toBe(500);
+    expect(waitOf(["join", "--force", "1=a:1"])).toBe(0);
   });
 
   it("a later repeat of an option wins", () => {
@@ -184,6 +198,11 @@ describe("parseArgs: usage errors name the argument", () => {
     ["status --group 0", [...C, "status", "--group", "0"], 'invalid --group: want a positive integer, got "0"'],
     ["status --group and --all", [...C, "status", "--group", "2", "--all"], "invalid --all: give --group GID or --all, not both"],
     ["--group outside status", [...C, "query", "--group", "2"], "invalid --group: only valid with status, not query"],
+    ["--wait-servers malformed", [...C, "join", "--wait-servers", "soon", "1=a:1"], 'invalid --wait-servers: want a duration like 500ms, 10s or 2m (0 for none, at most 24h), got "soon"'],
+    ["--wait-servers negative", [...C, "join", "--wait-servers", "-1s", "1=a:1"], 'invalid --wait-servers: want a duration like 500ms, 10s or 2m (0 for none, at most 24h), got "-1s"'],
+    ["--wait-servers without value", [...C, "join", "1=a:1", "--wait-servers"], "invalid --wait-servers: missing value"],
+    ["--wait-servers outside join", [...C, "leave", "--wait-servers", "5s", "1"], "invalid --wait-servers: only valid with join, not leave"],
+    ["--wait-servers with --force", [...C, "join", "--force", "--wait-servers", "5s", "1=a:1"], "invalid --wait-servers: not with --force, which skips the join check (nothing is waited for)"],
     ["--wait outside the changes", [...C, "status", "--wait"], "invalid --wait: only valid with join, leave, move, replica and controller, not status"],
     ["--wait with replica list", [...C, "replica", "list", "3", "--wait"], "invalid --wait: only valid with replica add, promote, remove and replace, not replica list"],
     ["--wait with controller cancel", [...C, "controller", "cancel", "--wait"], "invalid --wait: only valid with controller add, promote, remove and replace, not controller cancel"],
@@ -324,6 +343,15 @@ describe("formatStatus", () => {
     expect(j).toHaveLength(3);
     expect(j[1]).toEqual({ address: "h2:2", up: true, id: 2, role: "leader", term: 3, leader: 2, leaderAddress: "h2:2", commitIndex: 9, appliedIndex: 9, latestConfigNum: 4, shardCount: 64 });
     expect(j[2]).toEqual({ address: "h3:3", up: false, error: "connection refused" });
+  });
+});
+
+describe("formatServersWait", () => {
+  it("names the servers that gave no answer, what happened, and the seconds left, in one line", () => {
+    expect(formatServersWait([{ address: "127.0.0.1:20123", reason: "connection refused" }], 26_100))
+      .toBe("waiting for shard server 127.0.0.1:20123 to answer (connection refused); 27 s left");
+    expect(formatServersWait([{ address: "a:1", reason: "connection refused" }, { address: "a:2", reason: "gave no answer within 2 s" }], 500))
+      .toBe("waiting for shard servers a:1 (connection refused), a:2 (gave no answer within 2 s) to answer; 1 s left");
   });
 });
 
