@@ -5,7 +5,8 @@
 # has, so running it again (a retried pod, a re-applied Job, a group added later) is harmless.
 # A group whose servers do not answer yet is refused by the controller's join check; the
 # script tries again every 5 s, up to SHARDKV_JOIN_ATTEMPTS times (default 60), then fails
-# (the Job retries the pod). Identity: the admin certificate in /etc/shardkv/admin.
+# (the Job retries the pod). Each try is one join check (`--wait-servers 0`): this loop is the
+# wait, and shardctl's own (30 s by default) would stretch each try of it. Identity: the admin certificate in /etc/shardkv/admin.
 set -euo pipefail
 
 bin=${SHARDKV_BIN_DIR:-/app/bin}
@@ -27,7 +28,7 @@ for spec in ${SHARDKV_JOIN_GROUPS}; do
       echo "group $gid is joined"
       break
     fi
-    if "$bin/shardctl" --timeout 1m join "$spec"; then
+    if "$bin/shardctl" --timeout 1m join --wait-servers 0 "$spec"; then
       continue
     fi
     if ((try >= attempts)); then

@@ -120,7 +120,7 @@ esac
     const first = run();
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toBe("group 1 is joined\ngroup 2 is joined\n");
-    expect(readFileSync(calls, "utf8").split("\n").filter((l) => l.includes("join "))).toEqual(["--timeout 1m join 2=b:1,b:2"]);
+    expect(readFileSync(calls, "utf8").split("\n").filter((l) => l.includes("join "))).toEqual(["--timeout 1m join --wait-servers 0 2=b:1,b:2"]);
     writeFileSync(calls, "");
     const again = run();
     expect(again.status, again.stderr).toBe(0);
