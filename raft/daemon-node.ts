@@ -17,7 +17,7 @@ import type { Logger } from "../common/env";
 import { InvalidArgumentError } from "../common/errors";
 import type { Failpoints } from "../common/failpoints";
 import type { GroupId, NodeId } from "../common/ids";
-import { nextTurn, realClock, realRng } from "../common/real-env";
+import { realClock, realRng } from "../common/real-env";
 import type { LogIndex } from "../common/ids";
 import { describeConfState, members, type ConfState } from "./core/conf-change";
 import type { SoftState } from "./core/types";
@@ -97,7 +97,6 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
         else latest = rd.softState;
       },
       onFatal: o.onFatal,
-      yieldBeforeApply: () => new Promise<void>((resolve) => nextTurn(resolve)),
       ...(metrics ? { metrics } : {}),
     },
     { clock: realClock, rng: realRng, transport: failpointTransport(o.failpoints, o.transport, peers), storage: o.storage, logger: o.logger },

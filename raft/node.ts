@@ -155,16 +155,6 @@ export interface RaftNodeOptions {
   /** Called after entries were applied. */
   readonly onApplied?: (entries: readonly Entry[]) => void;
   /**
-   * Awaited between a Ready's messages and its apply when they went to the transport after
-   * the save (a follower's append responses and votes) and the Ready has entries to apply.
-   * The daemons pass one macrotask turn (common/real-env.ts `nextTurn`): Node's HTTP/2 writes
-   * what a turn queued only in the event loop's check phase, so an apply run in the same turn
-   * holds back the append response that the leader's commit waits for by the apply's length
-   * (at one client, every put: its follower applies the previous put there). Default none:
-   * the apply follows at once (the simulator, where BUGGIFY `raft.apply.late` delays it).
-   */
-  readonly yieldBeforeApply?: () => Promise<void>;
-  /**
    * Where the driver reports what it does, for metrics (raft/metrics-sink.ts; the daemons pass
    * raft/metrics.ts's RaftMetrics). Default none: nothing is measured, no clock is read for it.
    */
@@ -1051,18 +1041,13 @@ export class RaftNode<R = unknown> {
   }
 
   /** handleReady after the save: the sends, then the apply and the reads it releases. */
-  private async sendAndApply(rd: Ready, early: boolean, sending: Promise<boolean> | undefined): Promise<void> {
+  private async sendAndApply(rd: Ready, early: boolean, sending: Promise<void> | undefined): Promise<void> {
     if (rd.snapshot) this.logger.info(`raft node ${this.cfg.id}: installed the leader's snapshot at index ${rd.snapshot.index} (term ${rd.snapshot.term})`);
     await sending;
     if (this.stopped) return;
-    const sent = !early && rd.messages.length > 0 && await this.send(rd.messages);
+    if (!early && rd.messages.length > 0) await this.send(rd.messages);
     // A halt during the sends (a BUGGIFY delay, a snapshot chunk read): nothing more to do.
     if (this.stopped) return;
-    // The answers leave before the apply runs (RaftNodeOptions.yieldBeforeApply).
-    if (sent && rd.committedEntries.length > 0 && this.opts.yieldBeforeApply !== undefined) {
-      await this.opts.yieldBeforeApply();
-      if (this.stopped) return;
-    }
     // 3. Apply.
     if (rd.softState) this.onSoftState(rd.softState);
     if (rd.committedEntries.length > 0) {
@@ -1085,8 +1070,7 @@ export class RaftNode<R = unknown> {
     this.releaseReads();
   }
 
-  /** Hands `msgs` to the transport (less the held commit-only appends); resolves with whether any went out. */
-  private async send(msgs: readonly Message[]): Promise<boolean> {
+  private async send(msgs: readonly Message[]): Promise<void> {
     const out: Message[] = [];
     for (const m of msgs) {
       if (m.type === "snapshot") {
@@ -1121,13 +1105,13 @@ export class RaftNode<R = unknown> {
     }
     const answers = coalesceAppendResps(out);
     const sent = this.commitHoldMs > 0 ? this.holdCommitOnly(answers) : answers;
-    if (sent.length === 0) return false;
+    if (sent.length === 0) return;
     if (this.metrics) this.measureSends(sent);
     if (this.logger.debugEnabled) for (const m of sent) this.logger.debug(describeMessage(m));
     const lateMs = buggifyAmount("raft.send.late", 20);
     if (lateMs > 0) {
       await this.pause(lateMs);
-      if (this.stopped) return false;
+      if (this.stopped) return;
     }
     // Any split of a batch is legal (the network reorders and loses messages anyway).
     const cut = sent.length > 1 ? buggifyAmount("raft.send.split", sent.length - 1) : 0;
@@ -1137,7 +1121,6 @@ export class RaftNode<R = unknown> {
     } else {
       this.env.transport.send(sent);
     }
-    return true;
   }
 
   /**
