@@ -68,7 +68,7 @@ async function startGroup(): Promise<Group> {
       close: async () => {},
     };
     nodes.set(id, await RaftNode.start<number>(
-      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, onFatal: () => {} },
+      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, batchPass: true, onFatal: () => {} },
       { clock, rng: new SimRng(id), transport, storage: new MemoryLogStore() },
       sm(),
     ));
