@@ -2,8 +2,10 @@
  * The ReadIndex rounds of RaftNode (raft/node.ts): one round in flight at a time. Reads that
  * arrive while a round runs wait for it and then share the next round; a round whose
  * heartbeats were lost is confirmed by the next tick's heartbeat, so it never holds reads
- * back for good. Three voters on an in-memory network whose delivery the test controls, and
- * a hand-moved clock (no tick happens unless the test advances it).
+ * back for good. And the reads and proposals made in one synchronous pass (a client's Batch
+ * message) reach an idle leader's core together: one round, one append. Three voters on an
+ * in-memory network whose delivery the test controls, and a hand-moved clock (no tick
+ * happens unless the test advances it).
  */
 import { describe, expect, it } from "vitest";
 import { byteKey } from "../../common/bytes";
@@ -66,7 +68,7 @@ async function startGroup(): Promise<Group> {
       close: async () => {},
     };
     nodes.set(id, await RaftNode.start<number>(
-      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, onFatal: () => {} },
+      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, batchPass: true, onFatal: () => {} },
       { clock, rng: new SimRng(id), transport, storage: new MemoryLogStore() },
       sm(),
     ));
@@ -169,6 +171,36 @@ describe("RaftNode: ReadIndex rounds", () => {
       g.deliver(g.held.splice(0));
       await first.p;
       await second.p;
+    } finally {
+      await stopAll(g);
+    }
+  });
+});
+
+describe("RaftNode: the requests of one pass reach an idle leader together", () => {
+  it("reads made in one pass share one round", async () => {
+    const g = await startGroup();
+    try {
+      const from = g.sent.length;
+      const reads = [read(g), read(g), read(g), read(g)];
+      await Promise.all(reads.map((r) => r.p));
+      // Kicked by the first read, an idle loop started a round for it alone, and the other
+      // three waited for it and took a second round.
+      expect(roundsSince(g, from)).toHaveLength(1);
+    } finally {
+      await stopAll(g);
+    }
+  });
+
+  it("proposals made in one pass go out in one append", async () => {
+    const g = await startGroup();
+    try {
+      const from = g.sent.length;
+      await Promise.all([1, 2, 3, 4].map((i) => g.leader.propose(new Uint8Array([i]))));
+      const appends = g.sent.slice(from).filter((m) => m.type === "append" && m.from === leaderId && m.to === 2 && m.entries.length > 0);
+      // Kicked by the first proposal, an idle loop took it alone into a Ready (a log save and
+      // an append to each follower), and the other three went in the next one.
+      expect(appends.map((m) => m.entries.length)).toEqual([4]);
     } finally {
       await stopAll(g);
     }
