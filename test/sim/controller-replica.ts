@@ -354,6 +354,8 @@ interface IntentWatch {
 export class SimControllerNodes {
   private readonly services = new Map<NodeId, {
     readonly gen: number; readonly svc: ControllerService; role: string; term: number; readonly watches: IntentWatch[]; readonly sm: SimControllerStateMachine;
+    /** The incarnation it serves (a crashed one's service stays here until the node is asked again). */
+    readonly handle: ControllerHandle;
   }>();
 
   constructor(private readonly clock: SimClock, private readonly rng: SimRng, private readonly opts: SimControllerNodesOptions) {}
@@ -393,7 +395,7 @@ export class SimControllerNodes {
         members: new SimAddresses((id) => (id === 0 ? undefined : this.opts.address?.(id) ?? `c${id}`)), recordMembers: false,
         identify: this.opts.identify,
       });
-      s = { gen: h.gen, svc, role: "", term: -1, watches: this.watchIntents(svc, h.sm), sm: h.sm };
+      s = { gen: h.gen, svc, role: "", term: -1, watches: this.watchIntents(svc, h.sm), sm: h.sm, handle: h };
       this.services.set(h.id, s);
     }
     const ss = node.softState();
@@ -429,7 +431,8 @@ export class SimControllerNodes {
   /**
    * The WatchIntent feeds of the live services whose last update is not the intent their
    * replica holds now (a change applied without waking its feed), each as one line; and how
-   * many updates the feeds handed out after their first, in all. Call once the run has settled.
+   * many updates the feeds handed out after their first, in all (the live incarnations only).
+   * Call once the run has settled.
    */
   intentFeedsBehind(): { behind: string[]; updates: number } {
     const behind: string[] = [];
@@ -437,7 +440,9 @@ export class SimControllerNodes {
     for (const [id, s] of this.services) {
       for (const w of s.watches) {
         updates += Math.max(0, w.updates - 1);
-        if (!w.feed.isOpen) continue;
+        // A crashed incarnation's feeds died with it: its state machine may hold an apply whose
+        // write the crash lost (the core decides before the write; the listeners hear after it).
+        if (!w.feed.isOpen || !s.handle.alive) continue;
         const now = intentKey(s.sm.replicaState().intents.get(w.gid));
         if (w.last !== now) behind.push(`n${id} gid ${w.gid}: the feed last said ${w.last === undefined ? "nothing" : w.last || "none"}, the replica holds ${now || "none"}`);
       }
