@@ -5,6 +5,7 @@
  */
 import { median } from "../common/stats";
 import type { MigrationPacing } from "../shard-server/defaults";
+import { warmRoundsMin } from "./warmup";
 
 /** One cell of the matrix: a workload at a concurrency. */
 export interface Cell {
@@ -463,7 +464,7 @@ export function renderSection(r: BenchReport, more: readonly string[] = []): str
       "The load goes to etcd's leader (the load generator asks the members which one leads when it starts), as shardkv's client sends each request to its group's leader.",
     ...(r.etcd ? [`- Paired cells: etcd is up beside the 1-group shardkv cluster, and each etcd cell runs right after the shardkv cell of the same shape; the system not being measured is paused (SIGSTOP), so it takes no CPU, and the machine's drift over minutes stays out of the ratios.${r.writeRepeats ? ` Puts at 64 ran ${r.writeRepeats.shardkv.length} more times in pairs (etcd first in every other pair); the targets for puts at 64 compare the medians.` : ""}`] : []),
     `- Each cell: ${r.durationMs / 1000} s measured after ${r.warmupMs / 1000} s warmup, ${r.keys.toLocaleString("en-US")} keys chosen uniformly, 128-byte values; N workers with one operation in flight each through one client object; gets and mixed cells first write every key.` +
-      (r.clusterWarmupMs ? ` Each fresh shardkv cluster was warmed before its first cell (its daemons JIT-compile the hot paths under the first loads): ${r.quick ? "0.5" : "5"} s rounds of a mixed load (half gets) at 64 clients until two rounds in a row agreed on ops/s within 10 %, for at most ${r.clusterWarmupMs / 1000} s.` : ""),
+      (r.clusterWarmupMs ? ` Each fresh shardkv cluster was warmed before its first cell (its daemons JIT-compile the hot paths under the first loads): ${r.quick ? "0.5" : "5"} s rounds of a mixed load (half gets) at 64 clients for at least ${warmRoundsMin} rounds (or as many as the time allowed holds) and until two rounds in a row agreed on ops/s within 10 %, for at most ${r.clusterWarmupMs / 1000} s.` : ""),
     `- CPU: server CPU seconds per 1,000 operations = utime + stime of every daemon (/proc/<pid>/stat) over the measured phase / its operations; client CPU the same for the load generator's own process (process.cpuUsage() over the same phase).` +
       ` With no load the daemons used ${fmtCores(r.idleCores.shardkv1)} cores (shardkv, 1 group), ${fmtCores(r.idleCores.shardkv3)} (3 groups)${r.etcd ? ` and ${fmtCores(r.idleCores.etcd)} (etcd)` : ""}; that idle cost is part of every cell's CPU (it dominates at 1 client).`,
     "",

@@ -5,12 +5,17 @@
  * successive 10 s put loads on one fresh 3-group cluster gave 1,060, 1,411, 1,683, 1,425 and
  * 1,534 ops/s: a cell's own 2 s warmup caught the climb and charged it to the cluster with more
  * processes. So the driver first runs rounds of a mixed load (half gets, half puts, 64 clients:
- * both paths compile) until two rounds in a row agree on ops/s within `warmTolerance`, or until
- * the time allowed is spent. etcd is Go, compiled ahead of time: it needs none.
+ * both paths compile) until two rounds in a row agree on ops/s within `warmTolerance`, and at
+ * least `warmRoundsMin` rounds have run, or until the time allowed is spent. The minimum is
+ * there because a cold 3-group cluster can give two flat rounds before its climb (session 16:
+ * two rounds within 10 %, then the first cell ran while TurboFan still took 21 % of a leader's
+ * samples). etcd is Go, compiled ahead of time: it needs none.
  */
 
 /** Two successive warm-up rounds within this fraction of each other: warm. */
 export const warmTolerance = 0.1;
+/** The fewest rounds a warm-up runs before it may call the cluster warm (fewer only when the time allowed holds fewer). */
+export const warmRoundsMin = 4;
 /** One warm-up round's load (quick runs: a tenth). */
 export const warmRoundMs = 5_000;
 /** The warm-up rounds' load generator flags, before --duration. */
@@ -32,13 +37,15 @@ export interface WarmResult {
 
 /**
  * Runs `round` (one load of `roundMs`, resolving with its ops/s, or undefined when it failed)
- * until warmedUp or until the next round would pass `maxMs` in all.
+ * until warmedUp after at least `minRounds` rounds (or as many as `maxMs` holds, if fewer),
+ * or until the next round would pass `maxMs` in all.
  */
-export async function warmUntilSteady(round: (roundMs: number) => Promise<number | undefined>, roundMs: number, maxMs: number): Promise<WarmResult> {
+export async function warmUntilSteady(round: (roundMs: number) => Promise<number | undefined>, roundMs: number, maxMs: number, minRounds = warmRoundsMin): Promise<WarmResult> {
   const rounds: number[] = [];
+  const atLeast = Math.min(minRounds, Math.floor(maxMs / roundMs));
   for (let spent = 0; spent + roundMs <= maxMs; spent += roundMs) {
     rounds.push((await round(roundMs)) ?? 0);
-    if (warmedUp(rounds)) return { rounds, warm: true };
+    if (rounds.length >= atLeast && warmedUp(rounds)) return { rounds, warm: true };
   }
   return { rounds, warm: false };
 }

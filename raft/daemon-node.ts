@@ -43,8 +43,6 @@ export interface DaemonNodeOptions {
   readonly tickMs?: number;
   /** false: an idle group keeps heartbeating (--no-quiesce). Default: it quiesces (raft/core/quiesce.ts). */
   readonly quiesce?: false;
-  /** RaftNodeOptions.batchPass (the shard servers: true). */
-  readonly batchPass?: boolean;
   readonly snapshotEveryEntries: number;
   readonly failpoints?: Failpoints;
   readonly onFatal?: (e: Error) => void;
@@ -91,7 +89,6 @@ export async function startDaemonNode<R>(o: DaemonNodeOptions, sm: StateMachine<
         ...(o.quiesce === false ? { quiesce: false } : {}),
       },
       tickMs: o.tickMs ?? 100,
-      batchPass: o.batchPass === true,
       snapshotEveryEntries: o.snapshotEveryEntries,
       compactKeepEntries: Math.max(1, Math.floor(o.snapshotEveryEntries / 5)),
       onReady: (rd) => {

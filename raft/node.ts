@@ -131,13 +131,6 @@ export interface RaftNodeOptions {
    * 20 ms, at most tickMs.
    */
   readonly commitHoldMs?: number;
-  /**
-   * The proposals and reads of one synchronous pass reach the core together: the loop is
-   * kicked a microtask after them instead of at the first (see `kickSoon`). The shard servers
-   * turn it on (a client's Batch message is such a pass); default false (the controller,
-   * whose requests come one per call).
-   */
-  readonly batchPass?: boolean;
   /** Take a snapshot and compact the log every this many applied entries. Default 10000. */
   readonly snapshotEveryEntries?: number;
   /**
@@ -308,7 +301,6 @@ export class RaftNode<R = unknown> {
   private readonly logger: Logger;
   private readonly tickMs: number;
   private readonly commitHoldMs: number;
-  private readonly batchPass: boolean;
   /** Commit-only appends held back, by follower (see RaftNodeOptions.commitHoldMs). */
   private readonly heldCommits = new Map<NodeId, Message>();
   /** Cancels the timer that sends heldCommits; set while any is held. */
@@ -328,8 +320,10 @@ export class RaftNode<R = unknown> {
   private reads: Waiter<void>[] = [];
   private pendingTicks = 0;
   private running = false;
-  /** A kick is queued for the end of the current synchronous pass (kickSoon). */
-  private kickQueued = false;
+  /** Depth of `pass` calls running now: while above 0, propose and readBarrier leave the kick to the outermost. */
+  private passDepth = 0;
+  /** A proposal or read arrived inside a `pass`: kick when it ends. */
+  private passKick = false;
   private stopped = false;
   private tickTimer: Cancel | null = null;
   private idle: Promise<void> = Promise.resolve();
@@ -408,7 +402,6 @@ export class RaftNode<R = unknown> {
     this.logger = env.logger ?? silentLogger;
     this.tickMs = opts.tickMs ?? 100;
     this.commitHoldMs = Math.min(opts.commitHoldMs ?? 20, this.tickMs);
-    this.batchPass = opts.batchPass === true;
     this.snapshotEvery = opts.snapshotEveryEntries ?? 10000;
     this.snapshotEveryBytes = opts.snapshotEveryBytes ?? 64 * 1024 * 1024;
     this.compactKeep = opts.compactKeepEntries ?? 1000;
@@ -505,7 +498,7 @@ export class RaftNode<R = unknown> {
     const proposedAtMs = this.metrics ? this.env.clock.nowMs() : unmeasured;
     return new Promise<R>((resolve, reject) => {
       this.proposals.push({ data, resolve, reject, proposedAtMs, saveStartMs: unmeasured, saveEndMs: unmeasured });
-      this.kickSoon();
+      this.kickAfterPass();
     });
   }
 
@@ -530,8 +523,31 @@ export class RaftNode<R = unknown> {
     }
     return new Promise<void>((resolve, reject) => {
       this.reads.push({ resolve, reject });
-      this.kickSoon();
+      this.kickAfterPass();
     });
+  }
+
+  /**
+   * Runs `fn` (synchronous) and returns what it returns; the proposals and reads it makes
+   * reach the core together, in one Ready (one log save, one append per follower) and one
+   * ReadIndex round, as the loop is kicked when `fn` ends instead of at the first of them.
+   * The shard servers run each client Batch message's requests in one pass
+   * (shard-server/batch-stream.ts): kicked at the first, an idle loop took it alone into a
+   * Ready or a round of its own, and the rest waited for the next (one round in flight at a
+   * time); with several groups per machine each leader's loop is idle more often between
+   * messages, so this split cost most there (docs/benchmarks.md, "Issue 20: where the CPU of
+   * three groups goes"). No wait is added: the kick happens before `pass` returns.
+   */
+  pass<T>(fn: () => T): T {
+    this.passDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.passDepth === 0 && this.passKick) {
+        this.passKick = false;
+        this.kick();
+      }
+    }
   }
 
   /** Asks the leader to hand leadership to `to`. */
@@ -857,26 +873,10 @@ export class RaftNode<R = unknown> {
     this.idle = this.run();
   }
 
-  /**
-   * With RaftNodeOptions.batchPass, kick() once the code running now has finished (a
-   * microtask), else at once: the proposals and reads a
-   * caller makes in one go reach the core together. A client's Batch message carries a
-   * turn's gets and writes, handled one after another in one synchronous pass
-   * (shard-server/batch-stream.ts); kicked at once, an idle loop took the first of them
-   * alone into a Ready of its own (a log save and an append on every replica) or a ReadIndex
-   * round of its own, and the rest waited for the next one (one round in flight at a time).
-   * With several groups per machine each leader's loop is idle more often between messages,
-   * so this split cost most there (docs/benchmarks.md, "Issue 20: where the CPU of three
-   * groups goes"). No added wait: the loop runs before the next macrotask.
-   */
-  private kickSoon(): void {
-    if (!this.batchPass) return this.kick();
-    if (this.running || this.kickQueued || this.stopped) return;
-    this.kickQueued = true;
-    queueMicrotask(() => {
-      this.kickQueued = false;
-      this.kick();
-    });
+  /** kick(), or at the end of the `pass` running now (see `pass`). */
+  private kickAfterPass(): void {
+    if (this.passDepth > 0) this.passKick = true;
+    else this.kick();
   }
 
   private async run(): Promise<void> {

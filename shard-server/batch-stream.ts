@@ -51,6 +51,11 @@ export interface BatchHandlers {
   describe(e: unknown): unknown;
   /** True once the server is stopping: nothing more is acknowledged. */
   stopping(): boolean;
+  /**
+   * Runs `fn`, which starts one message's requests, so that their proposals and reads reach
+   * the Raft core together (ShardService.pass). Undefined: `fn` runs as it is.
+   */
+  pass?(fn: () => void): void;
 }
 
 /** What serveBatch needs of one Batch stream to send on it, whatever carries it. */
@@ -186,7 +191,11 @@ export function serveBatch(stream: BatchServerStream, h: BatchHandlers, opts: Ba
   return {
     receive: (msg) => {
       if (closed) return;
-      for (const req of msg.requests) run(req);
+      const all = (): void => {
+        for (const req of msg.requests) run(req);
+      };
+      if (h.pass !== undefined && msg.requests.length > 1) h.pass(all);
+      else all();
     },
     clientEnded: () => {
       // The client half-closed: it has given up whatever it still had in flight (its close()

@@ -452,7 +452,7 @@ export class ShardServer {
         { group: opts.gid, self: opts.id, peers: opts.peers, security: opts.security, clock: realClock, rng: realRng, logger }, tserver,
       );
       const { node, attach, peers } = await startDaemonNode<ApplyResult>({
-        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs, quiesce: opts.quiesce, batchPass: true,
+        group: opts.gid, id: opts.id, peers: opts.peers, join: opts.join, tickMs: opts.tickMs, quiesce: opts.quiesce,
         snapshotEveryEntries: opts.snapshotEveryEntries ?? shardSnapshotEveryEntries,
         failpoints: opts.failpoints, onFatal: opts.onFatal, transport, storage, logger, dataDir: opts.dataDir,
         ...(opts.metricsRegistry ? { metricsRegistry: opts.metricsRegistry } : {}),

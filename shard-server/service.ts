@@ -39,6 +39,8 @@ export interface ShardNode {
 export interface ShardServiceNode extends ShardNode {
   /** Wakes a quiesced group (RaftNode.wakeGroup): its leader may be cut off silently. */
   wakeGroup(): void;
+  /** Runs `fn`; the proposals and reads it makes reach the Raft core together (RaftNode.pass). */
+  pass<T>(fn: () => T): T;
 }
 
 /** What the service and the migration driver need of the state machine. */
@@ -108,6 +110,14 @@ export class ShardService {
   describeFailure(e: unknown): unknown {
     if (e instanceof NotLeaderError && !e.leaderAddress) return new NotLeaderError(e.leaderHint, this.d.address(e.leaderHint));
     return e;
+  }
+
+  /**
+   * Runs `fn` (synchronous): the writes and reads it starts go to the Raft core together, in
+   * one log append and one ReadIndex round (RaftNode.pass). A client's Batch message is run so.
+   */
+  pass<T>(fn: () => T): T {
+    return this.d.node.pass(fn);
   }
 
   /** A linearizable read of `key` (undefined: absent). */

@@ -214,6 +214,7 @@ export class ShardServerMetrics {
       },
       describe: (e) => h.describe(e),
       stopping: () => h.stopping(),
+      ...(h.pass ? { pass: (fn: () => void) => h.pass!(fn) } : {}),
     };
   }
 

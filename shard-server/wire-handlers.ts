@@ -29,6 +29,7 @@ export function wireHandlers(service: ShardService, opts: WireHandlerOptions = {
       const results = await service.write(writeFromWire(req));
       return { results: results.map(opResultToWire) };
     },
+    pass: (fn) => service.pass(fn),
     describe: opts.describe ?? ((e) => service.describeFailure(e)),
     stopping: opts.stopping ?? (() => false),
   };

@@ -53,8 +53,6 @@ export interface ClusterConfig {
    * network's liveness signal takes to report a cut or paused peer (SimNetwork.livenessDetectMs).
    */
   readonly quiesce?: { readonly on: boolean; readonly detectMs: number };
-  /** RaftNodeOptions.batchPass (the shard groups and the Raft mode: on, as the shard servers; the controller group: off). */
-  readonly batchPass?: boolean;
 }
 
 /** A group's network counters (a run's stats). */
@@ -266,7 +264,6 @@ export class SimCluster<S extends StateMachine<unknown> = SimKvStateMachine, R =
         // configuration its Raft state holds (membership churn may have changed it).
         raft: { id, voters: !this.bootstrapped.has(id) && this.bootstrapIds.includes(id) ? this.bootstrapIds : [], electionTicks: this.cfg.electionTicks, heartbeatTicks: this.cfg.heartbeatTicks, learnerLagEntriesMax: 20, ...this.cfg.limits, ...(this.cfg.quiesce ? { quiesce: this.cfg.quiesce.on } : {}) },
         tickMs: this.cfg.tickMs,
-        batchPass: this.cfg.batchPass === true,
         snapshotEveryEntries: this.cfg.snapshotEveryEntries,
         compactKeepEntries: this.cfg.compactKeepEntries,
         snapshotEveryBytes: this.cfg.snapshotEveryBytes,

@@ -174,7 +174,7 @@ class RaftWorld implements SimWorld<RunStats> {
 
   constructor(private readonly run: SimRun, readonly params: SimParams) {
     this.root = new SimRng(run.seed);
-    this.cluster = new SimCluster({ ...params.cluster, batchPass: true }, run.clock, this.root.fork("cluster"), this.checker, run.trace);
+    this.cluster = new SimCluster(params.cluster, run.clock, this.root.fork("cluster"), this.checker, run.trace);
     this.groups = [this.cluster];
     this.header = `seed ${run.seed} params ${JSON.stringify(params)}`;
     this.nemesis = new Nemesis(this.cluster, this.root.fork("nemesis"), params);

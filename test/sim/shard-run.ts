@@ -349,7 +349,7 @@ class World {
         trace(`g${gid} n${id} stops for good: ${e.message}`);
         cluster.retire(id);
       }));
-      const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>({ ...cfg, batchPass: true }, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
+      const cluster: GroupCluster = new SimCluster<SimShardStateMachine, ApplyResult>(cfg, clock, root.fork(`group-${gid}`), gc, (l) => trace(`g${gid} ${l}`),
         (disk, id) => this.makeReplica(gid, cluster, disk, id));
       this.groups.set(gid, cluster);
       for (const id of cluster.ids) {
@@ -449,6 +449,7 @@ class World {
         },
         readBarrier: () => (unsafe ? Promise.resolve() : node.readBarrier()),
         wakeGroup: () => node.wakeGroup(),
+        pass: (fn) => node.pass(fn),
       };
       const sm = h.sm;
       e = {

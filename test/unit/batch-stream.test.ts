@@ -397,6 +397,33 @@ describe("serveBatch without a transport", () => {
     expect(s.sent.map(ids)).toEqual([[1], [2], [9]]);
   });
 
+  it("a message's requests start inside one `pass` of the handlers (one Raft round for them all); a lone request starts outside", async () => {
+    const { stream } = scripted();
+    /** For each get the handler saw: the depth of `pass` calls it started in. */
+    const started: number[] = [];
+    let depth = 0;
+    let passes = 0;
+    const h = {
+      ...handlers,
+      get: (req: GetReq) => (started.push(depth), handlers.get(req)),
+      pass: (fn: () => void) => {
+        passes++;
+        depth++;
+        try {
+          fn();
+        } finally {
+          depth--;
+        }
+      },
+    };
+    const session = serveBatch(stream, h, { defer: () => undefined });
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(1), request(2), request(3)] }));
+    expect([passes, started]).toEqual([1, [1, 1, 1]]);
+    session.receive(kvpb.kv.BatchRequest.create({ requests: [request(4)] }));
+    expect([passes, started]).toEqual([1, [1, 1, 1, 0]]);
+    await settle();
+  });
+
   it("the client's half-close ends the stream; held answers are dropped", async () => {
     const { s, stream } = scripted();
     const turns: (() => void)[] = [];

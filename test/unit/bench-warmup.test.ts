@@ -1,9 +1,9 @@
 /**
- * The warm-up of a fresh cluster before its first cell (bench/warmup.ts): rounds until two in
- * a row agree on ops/s, within the time allowed.
+ * The warm-up of a fresh cluster before its first cell (bench/warmup.ts): at least
+ * warmRoundsMin rounds, until two in a row agree on ops/s, within the time allowed.
  */
 import { describe, expect, it } from "vitest";
-import { warmUntilSteady, warmedUp } from "../../bench/warmup";
+import { warmRoundsMin, warmUntilSteady, warmedUp } from "../../bench/warmup";
 
 /** A round function that answers `opsPerSec` in turn and records the lengths asked for. */
 function rounds(opsPerSec: readonly (number | undefined)[]): { run: (ms: number) => Promise<number | undefined>; asked: number[] } {
@@ -28,6 +28,17 @@ describe("bench warm-up", () => {
     const out = await warmUntilSteady(r.run, 5_000, 60_000);
     expect(out).toEqual({ rounds: [1060, 1411, 1683, 1425, 1534], warm: true });
     expect(r.asked).toEqual([5_000, 5_000, 5_000, 5_000, 5_000]);
+  });
+
+  it("runs at least warmRoundsMin rounds, however flat the first ones (a cold cluster can pause before its climb)", async () => {
+    const r = rounds([1000, 1010, 1500, 1520, 1530]);
+    expect(warmRoundsMin).toBe(4);
+    expect(await warmUntilSteady(r.run, 5_000, 60_000)).toEqual({ rounds: [1000, 1010, 1500, 1520], warm: true });
+    expect(await warmUntilSteady(rounds([1000, 1010, 1500, 1520]).run, 5_000, 60_000, 2)).toEqual({ rounds: [1000, 1010], warm: true });
+  });
+
+  it("the minimum shrinks to the rounds the time allowed holds (quick runs: two)", async () => {
+    expect(await warmUntilSteady(rounds([1000, 1010, 3000]).run, 500, 1_000)).toEqual({ rounds: [1000, 1010], warm: true });
   });
 
   it("stops when the next round would pass the time allowed; a failed round counts as 0 ops/s", async () => {

@@ -2,8 +2,8 @@
  * The ReadIndex rounds of RaftNode (raft/node.ts): one round in flight at a time. Reads that
  * arrive while a round runs wait for it and then share the next round; a round whose
  * heartbeats were lost is confirmed by the next tick's heartbeat, so it never holds reads
- * back for good. And the reads and proposals made in one synchronous pass (a client's Batch
- * message) reach an idle leader's core together: one round, one append. Three voters on an
+ * back for good. And the reads and proposals made in one `pass` (a client's Batch message)
+ * reach an idle leader's core together: one round, one append. Three voters on an
  * in-memory network whose delivery the test controls, and a hand-moved clock (no tick
  * happens unless the test advances it).
  */
@@ -68,7 +68,7 @@ async function startGroup(): Promise<Group> {
       close: async () => {},
     };
     nodes.set(id, await RaftNode.start<number>(
-      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, batchPass: true, onFatal: () => {} },
+      { group: 1 as GroupId, raft: { id, voters: ids }, tickMs: 100, onFatal: () => {} },
       { clock, rng: new SimRng(id), transport, storage: new MemoryLogStore() },
       sm(),
     ));
@@ -182,7 +182,7 @@ describe("RaftNode: the requests of one pass reach an idle leader together", () 
     const g = await startGroup();
     try {
       const from = g.sent.length;
-      const reads = [read(g), read(g), read(g), read(g)];
+      const reads = g.leader.pass(() => [read(g), read(g), read(g), read(g)]);
       await Promise.all(reads.map((r) => r.p));
       // Kicked by the first read, an idle loop started a round for it alone, and the other
       // three waited for it and took a second round.
@@ -192,15 +192,46 @@ describe("RaftNode: the requests of one pass reach an idle leader together", () 
     }
   });
 
-  it("proposals made in one pass go out in one append", async () => {
+  it("proposals made in one pass go out in one append; a nested pass leaves the kick to the outer one", async () => {
     const g = await startGroup();
     try {
       const from = g.sent.length;
-      await Promise.all([1, 2, 3, 4].map((i) => g.leader.propose(new Uint8Array([i]))));
+      const ps = g.leader.pass(() => [
+        g.leader.propose(new Uint8Array([1])),
+        ...g.leader.pass(() => [g.leader.propose(new Uint8Array([2])), g.leader.propose(new Uint8Array([3]))]),
+        g.leader.propose(new Uint8Array([4])),
+      ]);
+      await Promise.all(ps);
       const appends = g.sent.slice(from).filter((m) => m.type === "append" && m.from === leaderId && m.to === 2 && m.entries.length > 0);
       // Kicked by the first proposal, an idle loop took it alone into a Ready (a log save and
       // an append to each follower), and the other three went in the next one.
       expect(appends.map((m) => m.entries.length)).toEqual([4]);
+    } finally {
+      await stopAll(g);
+    }
+  });
+
+  it("outside a pass a proposal kicks the loop at once: an idle leader takes it alone", async () => {
+    const g = await startGroup();
+    try {
+      const from = g.sent.length;
+      await Promise.all([1, 2].map((i) => g.leader.propose(new Uint8Array([i]))));
+      const appends = g.sent.slice(from).filter((m) => m.type === "append" && m.from === leaderId && m.to === 2 && m.entries.length > 0);
+      expect(appends.map((m) => m.entries.length)).toEqual([1, 1]);
+    } finally {
+      await stopAll(g);
+    }
+  });
+
+  it("a pass whose function throws still kicks what it queued, and passes the error on", async () => {
+    const g = await startGroup();
+    try {
+      let p: Promise<number> | undefined;
+      expect(() => g.leader.pass(() => {
+        p = g.leader.propose(new Uint8Array([9]));
+        throw new Error("boom");
+      })).toThrow("boom");
+      await expect(p).resolves.toBeTypeOf("number");
     } finally {
       await stopAll(g);
     }

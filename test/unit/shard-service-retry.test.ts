@@ -35,6 +35,9 @@ class FakeNode implements ShardNode {
     return Promise.resolve();
   }
   wakeGroup(): void {}
+  pass<T>(fn: () => T): T {
+    return fn();
+  }
 }
 
 const dedupTtlMs = 60_000;
