@@ -96,6 +96,11 @@ export class RaftMetrics implements RaftMetricsSink {
     counter("proposals_committed_total", "Log entries this replica saw committed.", () => c.committed);
     counter("proposals_applied_total", "Log entries applied to this replica's state machine.", () => c.applied);
     counter("messages_sent_total", "Raft messages handed to the transport.", () => c.sent);
+    counter(
+      "transport_frames_sent_total",
+      "MessageBatch frames (one gRPC message each, carrying one or more Raft messages) the transport wrote to its peer streams.",
+      () => this.transport?.stats().sentBatches ?? 0,
+    );
     counter("snapshot_sent_chunks_total", "Snapshot chunks sent to followers.", () => c.snapSentChunks);
     counter("snapshot_sent_bytes_total", "Bytes of snapshot chunks sent to followers.", () => c.snapSentBytes);
     counter("snapshot_received_chunks_total", "Snapshot chunks received from the leader.", () => c.snapRecvChunks);

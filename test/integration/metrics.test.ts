@@ -154,6 +154,7 @@ describe("metrics, health and readiness of real daemons", () => {
     }
     expect(groupGrown("shardkv_raft_apply_duration_seconds_count")).toBeGreaterThan(0);
     expect(groupGrown("shardkv_raft_messages_sent_total")).toBeGreaterThan(0);
+    expect(groupGrown("shardkv_raft_transport_frames_sent_total")).toBeGreaterThan(0);
     // The leader measures heartbeat round trips to both peers.
     await waitFor(async () => {
       const now = await Promise.all(names.map(scrape));
