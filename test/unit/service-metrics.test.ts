@@ -250,6 +250,16 @@ describe("shard metrics", () => {
     expect(sizes[16_384]! - sizes[1024]!).toBeLessThan(2 * shardSeriesMax * 4);
   });
 
+  it("observed Batch handlers keep the handlers' pass (one Raft round per client message), and have none when the handlers have none", () => {
+    const m = new ShardServerMetrics(new Registry(), shardView(4, () => ({ state: "serving" }), () => 0), () => 0);
+    const base = { get: () => Promise.reject(new Error("unused")), write: () => Promise.reject(new Error("unused")), describe: (e: unknown) => e, stopping: () => false };
+    const passes: string[] = [];
+    const observed = m.observe({ ...base, pass: (fn: () => void) => { passes.push("in"); fn(); passes.push("out"); } });
+    observed.pass!(() => void passes.push("fn"));
+    expect(passes).toEqual(["in", "fn", "out"]);
+    expect(m.observe(base).pass).toBeUndefined();
+  });
+
   it("migration bytes: in flight until settled, moved when inserted; sent bytes move out", async () => {
     const reg = new Registry();
     const m = new ShardServerMetrics(reg, shardView(4, () => ({ state: "serving" }), () => 0), () => 0);
